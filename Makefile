@@ -1,0 +1,27 @@
+# Two entry points (see README): `make demo` runs the main job on an open
+# dataset, `make test` runs the tests. Both install first, into .venv.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+DATASETS ?= ../shared/datasets
+
+.PHONY: install demo test bench
+
+install: $(VENV)/.installed
+
+# torch is pinned on its own line first: this release is the CPU build where a
+# local wheel exists, and later requirements (torch>=2.2) then install nothing more.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+demo: install
+	SCREENSTACK_MIRROR=$(DATASETS) $(BIN)/screenstack datasets get cohen_adhd --dest data/cohen_adhd.csv
+	$(BIN)/screenstack split --data data/cohen_adhd.csv --test-size 0.5 --seed 0 --out data/cohen_adhd
+	$(BIN)/screenstack run --train data/cohen_adhd/train.csv --test data/cohen_adhd/test.csv --model minilm --out artifacts/demo
+
+test: install
+	$(BIN)/pytest -q

@@ -1,0 +1,119 @@
+"""The one fold plan every learner and the fine-tuner share.
+
+The plan maps each training record id to a validation fold and is written once
+to ``OUT/folds.parquet``. Learners never build their own splitter, so every
+out-of-fold (OOF) score in a run comes from the same partition, which is what
+makes stacking on OOF scores honest.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from .atomic import read_parquet_meta, write_parquet
+from .corpus import Corpus
+from .errors import ScreenstackError
+
+FOLDS_FILE = "folds.parquet"
+
+
+@dataclass(frozen=True)
+class FoldConfig:
+    """How the fold plan is drawn: stratified K-fold with a seed."""
+
+    n_folds: int = 5
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class FoldPlan:
+    """Training ids, their labels and validation folds, plus what produced them."""
+
+    ids: np.ndarray
+    labels: np.ndarray
+    folds: np.ndarray
+    meta: dict
+
+    @property
+    def n_folds(self) -> int:
+        return int(self.meta["n_folds"])
+
+    def splits(self):
+        """Yield ``(k, train_index, valid_index)`` for each fold, indices into ``ids``."""
+        for k in range(self.n_folds):
+            yield k, np.flatnonzero(self.folds != k), np.flatnonzero(self.folds == k)
+
+
+def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPlan:
+    """Draw a stratified K-fold plan over the corpus's training records.
+
+    With fewer included records than folds, as many folds as included records
+    are used (every fold needs a positive to validate recall), with a warning.
+    """
+    train = corpus.train
+    labels = train["label"].to_numpy(dtype=int)
+    positives = int(labels.sum())
+    if config.n_folds < 2:
+        raise ScreenstackError(f"--folds {config.n_folds}: need at least 2 folds.")
+    if positives < 2:
+        raise ScreenstackError(
+            f"training data has {positives} included record(s); cross-validation needs at least 2. "
+            "Label more included records before training."
+        )
+    n_folds = config.n_folds
+    if positives < n_folds:
+        warnings.warn(f"only {positives} included records: using {positives} folds instead of {n_folds}.", stacklevel=2)
+        n_folds = positives
+    folds = np.empty(len(train), dtype=np.int64)
+    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=config.seed)
+    for k, (_, valid) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+        folds[valid] = k
+    meta = {**asdict(config), "n_folds": n_folds, "requested_folds": config.n_folds,
+            "train_fingerprint": corpus.fingerprint("train"), "n_train": len(train)}
+    return FoldPlan(train["id"].to_numpy(dtype=object), labels, folds, meta)
+
+
+def save_fold_plan(plan: FoldPlan, out: str | Path) -> Path:
+    path = Path(out) / FOLDS_FILE
+    write_parquet(path, pd.DataFrame({"id": plan.ids.astype(str), "label": plan.labels, "fold": plan.folds}), plan.meta)
+    return path
+
+
+def load_fold_plan(out: str | Path) -> FoldPlan:
+    """Read ``OUT/folds.parquet``; a missing plan is an error that says which command writes it."""
+    path = Path(out) / FOLDS_FILE
+    if not path.is_file():
+        raise ScreenstackError(f"{path}: no fold plan. Run `screenstack fit-learners` (or `extract`) with this --out first.")
+    frame = pd.read_parquet(path)
+    meta = read_parquet_meta(path)
+    folds = frame["fold"].to_numpy(dtype=np.int64)
+    assert set(np.unique(folds)) == set(range(int(meta["n_folds"]))), "validation folds must partition the training rows"
+    return FoldPlan(frame["id"].to_numpy(dtype=object), frame["label"].to_numpy(dtype=int), folds, meta)
+
+
+def ensure_fold_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig()) -> FoldPlan:
+    """Return the plan in ``out``, writing it first if there is none.
+
+    A plan already in ``out`` that was drawn for other training data or with
+    another fold count or seed is refused: reusing it would silently mix two
+    configurations in one folder.
+    """
+    path = Path(out) / FOLDS_FILE
+    fresh = make_fold_plan(corpus, config)
+    if not path.is_file():
+        save_fold_plan(fresh, out)
+        return fresh
+    existing = load_fold_plan(out)
+    for key in ("train_fingerprint", "requested_folds", "seed"):
+        if existing.meta.get(key) != fresh.meta.get(key):
+            what = "training data" if key == "train_fingerprint" else f"{key} ({existing.meta.get(key)} there, {fresh.meta.get(key)} now)"
+            raise ScreenstackError(
+                f"{out}: holds artifacts of another configuration (different {what}). "
+                "Use a new --out folder, or delete this one to start over."
+            )
+    return existing

@@ -1,0 +1,87 @@
+"""Feature files: one row per record, its pooled vector, and metadata saying how it was made.
+
+Layout of a feature file (Parquet, zstd):
+
+- ``id`` (string), ``split`` (``train``/``test``), ``vector`` (fixed-size list of
+  float32 or float16);
+- schema metadata ``screenstack``: a JSON object with at least ``model``,
+  ``layers``, ``pooling``, ``max_length``, ``dtype``, ``train_fingerprint``,
+  ``test_fingerprint`` and package ``versions``.
+
+`load_vectors` hands learners dense float32 matrices aligned with the corpus,
+and refuses a file whose ids do not match the corpus.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .atomic import atomic_path, read_parquet_meta
+from .corpus import Corpus
+from .errors import ScreenstackError
+
+
+def write_vectors(path: str | Path, ids, splits, vectors: np.ndarray, meta: dict) -> Path:
+    """Write vectors (n x d, float32 or float16) with their ids and split, atomically."""
+    vectors = np.ascontiguousarray(vectors)
+    n, dim = vectors.shape
+    values = pa.array(vectors.reshape(-1), type=pa.from_numpy_dtype(vectors.dtype))
+    table = pa.table({
+        "id": pa.array([str(i) for i in ids], pa.string()),
+        "split": pa.array(list(splits), pa.string()),
+        "vector": pa.FixedSizeListArray.from_arrays(values, dim),
+    })
+    table = table.replace_schema_metadata({b"screenstack": json.dumps({**meta, "dim": dim, "n": n}, sort_keys=True, default=str).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    return Path(path)
+
+
+def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """Return (frame of id and split, float32 matrix, metadata) from a feature file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScreenstackError(f"{path}: no such feature file. Run `screenstack extract` first, or check the --features path.")
+    try:
+        table = pq.read_table(path)
+    except Exception as error:
+        raise ScreenstackError(f"{path}: not a readable Parquet feature file ({error}). Re-run `screenstack extract`.")
+    if not {"id", "split", "vector"} <= set(table.column_names):
+        raise ScreenstackError(f"{path}: not a screenstack feature file (columns: {', '.join(table.column_names)}). Re-run `screenstack extract`.")
+    column = table.column("vector").combine_chunks()
+    dim = column.type.list_size
+    matrix = column.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim).astype(np.float32, copy=False)
+    frame = table.select(["id", "split"]).to_pandas()
+    return frame, matrix, read_parquet_meta(path)
+
+
+def load_vectors(paths: list[str | Path], corpus: Corpus) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Train and test matrices for the corpus, the files' columns side by side.
+
+    Rows follow the corpus order. A file missing a corpus id, or holding ids the
+    corpus lacks, is refused: it was extracted for other data.
+    """
+    train_ids = corpus.train["id"].to_numpy(dtype=object)
+    test_ids = corpus.test["id"].to_numpy(dtype=object)
+    blocks_train, blocks_test, metas = [], [], []
+    for path in paths:
+        frame, matrix, meta = read_vectors(path)
+        position = pd.Series(np.arange(len(frame)), index=frame["id"].astype(str).to_numpy())
+        wanted = np.concatenate([train_ids, test_ids]).astype(str)
+        missing = np.setdiff1d(wanted, position.index.to_numpy(dtype=str))
+        extra = len(frame) - len(wanted)
+        if len(missing) or extra:
+            detail = f"{len(missing)} corpus ids missing (first: {missing[0]!r})" if len(missing) else f"{extra} ids not in the corpus"
+            raise ScreenstackError(
+                f"{path}: feature file does not match the corpus ({detail}). "
+                "It was extracted for other data: re-run `screenstack extract` with these --train/--test files."
+            )
+        blocks_train.append(matrix[position[train_ids.astype(str)].to_numpy()])
+        blocks_test.append(matrix[position[test_ids.astype(str)].to_numpy()])
+        metas.append(meta)
+    return np.hstack(blocks_train), np.hstack(blocks_test), metas

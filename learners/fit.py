@@ -1,0 +1,77 @@
+"""`fit-learners`: every requested learner, on the shared fold plan, to files."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..features.corpus import Corpus, texts
+from ..features.folds import FoldConfig, ensure_fold_plan
+from ..features.outputs import check_reusable, learner_dir, write_learner_output
+from ..features.store import load_vectors
+from ..features.errors import ScreenstackError
+from .oof import oof_predict
+from .registry import learner_class, make_learner
+
+log = logging.getLogger("screenstack")
+DEFAULT_TEXT_LEARNERS = ("tfidf-svm", "tfidf-logreg")
+
+
+def fit_learners(
+    corpus: Corpus,
+    out: str | Path,
+    learners: tuple[str, ...] = DEFAULT_TEXT_LEARNERS,
+    features: tuple[str, ...] = (),
+    params: dict[str, dict] | None = None,
+    folds: FoldConfig = FoldConfig(),
+    progress: bool = True,
+) -> list[Path]:
+    """Fit each learner with `oof_predict` and write its outputs under ``OUT/learners/NAME``.
+
+    A learner whose outputs in OUT were made with the same inputs and parameters
+    is reused, not refitted.
+
+    Examples
+    --------
+    >>> fit_learners(load_corpus("train.csv", "test.csv"), "artifacts/run1", ("tfidf-svm",))  # doctest: +SKIP
+    """
+    params = params or {}
+    classes = {name: learner_class(name) for name in learners}
+    if any(cls.input == "vectors" for cls in classes.values()) and not features:
+        names = ", ".join(n for n, c in classes.items() if c.input == "vectors")
+        raise ScreenstackError(f"learners {names} read vectors: pass --features FILE.parquet (from `screenstack extract`).")
+    plan = ensure_fold_plan(corpus, out, folds)
+    train, test = corpus.train, corpus.test
+    assert (train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
+    y = plan.labels
+    inputs = {}
+    written = []
+    for name, cls in classes.items():
+        learner = make_learner(name, **params.get(name, {}))
+        feature_meta = []
+        if cls.input == "vectors":
+            if "vectors" not in inputs:
+                X, X_test, feature_meta = load_vectors(list(features), corpus)
+                inputs["vectors"] = (X, X_test, feature_meta)
+            X, X_test, feature_meta = inputs["vectors"]
+        else:
+            if "text" not in inputs:
+                inputs["text"] = (texts(train), texts(test), [])
+            X, X_test, _ = inputs["text"]
+        meta = {
+            "learner": name,
+            "params": learner.get_params(),
+            "input": cls.input,
+            "features": [str(Path(p).resolve()) for p in features] if cls.input == "vectors" else [],
+            "feature_meta": feature_meta,
+            "train_fingerprint": corpus.fingerprint("train"),
+            "test_fingerprint": corpus.fingerprint("test"),
+        }
+        if check_reusable(out, name, meta):
+            log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
+            written.append(learner_dir(out, name))
+            continue
+        oof, test_scores = oof_predict(learner, X, y, plan, X_test if len(test) else None, progress=progress)
+        written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta))
+    return written

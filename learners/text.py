@@ -1,0 +1,72 @@
+"""Learners on raw text: TF-IDF inside a pipeline, so it is fitted per training fold."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+from sklearn.utils.validation import check_is_fitted
+
+from ..features.tfidf import make_tfidf
+from .registry import register
+
+
+class _TfidfLinear(BaseEstimator, ClassifierMixin):
+    """TF-IDF followed by a linear model; scores are a logistic squash of the margin."""
+
+    input = "text"
+
+    def _model(self):
+        raise NotImplementedError
+
+    def fit(self, X, y):
+        y = np.asarray(y, dtype=int)
+        self.vectorizer_ = make_tfidf(ngram_max=self.ngram_max, min_df=self.min_df, max_df=self.max_df)
+        features = self.vectorizer_.fit_transform(X)
+        self.model_ = self._model().fit(features, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def decision_function(self, X):
+        check_is_fitted(self, "model_")
+        return self.model_.decision_function(self.vectorizer_.transform(X))
+
+    def predict_proba(self, X):
+        # A monotone squash of the margin: a score in [0, 1] for blending and
+        # thresholding, not a calibrated probability.
+        score = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1.0 - score, score])
+
+
+@register
+class TfidfSVM(_TfidfLinear):
+    """TF-IDF + linear SVM with balanced class weights (ASReview's default family)."""
+
+    name = "tfidf-svm"
+
+    def __init__(self, C=0.1, ngram_max=2, min_df=2, max_df=0.95, random_state=0):
+        self.C = C
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_df = max_df
+        self.random_state = random_state
+
+    def _model(self):
+        return LinearSVC(C=self.C, class_weight="balanced", random_state=self.random_state)
+
+
+@register
+class TfidfLogReg(_TfidfLinear):
+    """TF-IDF + L2 logistic regression with balanced class weights (the seed notebooks' baseline)."""
+
+    name = "tfidf-logreg"
+
+    def __init__(self, C=4.0, ngram_max=2, min_df=2, max_df=0.95, random_state=0):
+        self.C = C
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_df = max_df
+        self.random_state = random_state
+
+    def _model(self):
+        return LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, solver="liblinear", random_state=self.random_state)

@@ -1,0 +1,38 @@
+"""Options several subcommands share, and their conversion to configs."""
+from __future__ import annotations
+
+import argparse
+
+from ..features.corpus import ColumnSpec, Corpus, load_corpus
+from ..features.folds import FoldConfig
+
+
+def add_corpus_options(parser: argparse.ArgumentParser, test_required: bool = False) -> None:
+    group = parser.add_argument_group("input files")
+    group.add_argument("--train", required=True, metavar="FILE", help="labelled records: CSV, TSV, XLSX or RIS")
+    group.add_argument("--test", required=test_required, metavar="FILE", help="records to screen (no labels needed)")
+    group.add_argument("--id-col", metavar="COL", help="id column (default: id or record_id, else row number)")
+    group.add_argument("--text-cols", metavar="COLS", help="comma-separated text columns, title first (default: title,abstract)")
+    group.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included or label)")
+
+
+def corpus_from_args(args: argparse.Namespace) -> Corpus:
+    spec = ColumnSpec(args.id_col, tuple(c.strip() for c in args.text_cols.split(",")) if args.text_cols else None, args.label_col)
+    return load_corpus(args.train, args.test, spec)
+
+
+def add_fold_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--folds", type=int, default=5, metavar="K", help="stratified folds of the shared fold plan (default 5)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fold plan and the learners (default 0)")
+
+
+def fold_config(args: argparse.Namespace) -> FoldConfig:
+    return FoldConfig(n_folds=args.folds, seed=args.seed)
+
+
+def add_out_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, metavar="DIR", help="artifacts folder of this run")
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()

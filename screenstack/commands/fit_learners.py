@@ -1,0 +1,34 @@
+"""`screenstack fit-learners`: OOF and test scores of every learner on the shared fold plan."""
+from __future__ import annotations
+
+import argparse
+
+from ..learners import LEARNERS
+from ..learners.fit import DEFAULT_TEXT_LEARNERS, fit_learners
+from ._common import add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, split_list
+
+EXAMPLE = """example:
+  screenstack fit-learners --train data/cohen/train.csv --test data/cohen/test.csv --out artifacts/run1
+  screenstack fit-learners --train data/train.csv --test data/test.csv --out artifacts/run1 \\
+      --features artifacts/run1/features/minilm.parquet --learners logreg,lightgbm,xgboost,tfidf-svm
+"""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "fit-learners", help="fit CPU learners with out-of-fold scores", description=__doc__, epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_corpus_options(parser)
+    add_out_option(parser)
+    add_fold_options(parser)
+    parser.add_argument("--learners", default=",".join(DEFAULT_TEXT_LEARNERS), metavar="NAMES",
+                        help=f"comma-separated learners (available: {', '.join(sorted(LEARNERS))})")
+    parser.add_argument("--features", metavar="FILES", help="comma-separated feature files for the vector learners")
+    parser.set_defaults(func=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    fit_learners(corpus_from_args(args), args.out, split_list(args.learners), split_list(args.features),
+                 folds=fold_config(args), progress=not args.quiet)
+    return 0
