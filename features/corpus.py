@@ -5,15 +5,22 @@ Accepted inputs (the layout is detected from the header; flags override it):
 - competition CSV: ``id,title,abstract,judgement`` (test file without ``judgement``);
 - ASReview-style CSV/TSV/XLSX: ``record_id`` (optional), ``title``, ``abstract``,
   and ``label_included`` / ``included`` / ``label``;
-- RIS files (read with `rispy`): title and abstract; a label only where
-  ``--label-col`` names a RIS field that holds 0/1.
+- RIS files (read with `rispy`): title (``TI``/``T1``) and abstract
+  (``AB``/``N2``); a label only where ``--label-col`` names a RIS field or tag
+  that holds 0/1 (ASReview writes ``LI``), because RIS has no standard label tag.
 
-A missing abstract means the record is screened on its title alone.
+A missing abstract means the record is screened on its title alone. Ids come
+from ``id`` or ``record_id``; a file with neither gets record numbers.
+
+Errors name the place: in a table, "row N" counts the header as row 1, as a
+spreadsheet shows it; in a RIS file, "record N" counts records from 1.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +34,10 @@ ID_COLUMNS = ("id", "record_id")
 TITLE_COLUMNS = ("title", "primary_title", "ti")
 ABSTRACT_COLUMNS = ("abstract", "notes_abstract", "ab")
 LABEL_COLUMNS = ("judgement", "label_included", "included", "label", "label_abstract_screening")
-TEXT_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "\t"}
+SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0}
+TEST_ID_PREFIX = "test-"
+log = logging.getLogger("screenstack")
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,12 @@ class ColumnSpec:
     id_col: str | None = None
     text_cols: tuple[str, ...] | None = None
     label_col: str | None = None
+
+    @classmethod
+    def from_flags(cls, id_col: str | None, text_cols: str | None, label_col: str | None) -> "ColumnSpec":
+        """Build a spec from the ``--id-col``, ``--text-cols`` (comma-separated) and ``--label-col`` values."""
+        cols = tuple(c.strip() for c in text_cols.split(",") if c.strip()) if text_cols else None
+        return cls(id_col or None, cols or None, label_col or None)
 
 
 @dataclass(frozen=True)
@@ -81,71 +97,196 @@ def texts(frame: pd.DataFrame) -> list[str]:
     return [record_text(t, a) for t, a in zip(frame["title"], frame["abstract"])]
 
 
+# --- reading files -------------------------------------------------------------------------------
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV/TSV/XLSX/RIS file into a frame of strings, with errors that name the fix."""
+    """Read a CSV/TSV/XLSX/RIS file into a frame of strings, with errors that name the fix.
+
+    Empty cells are ``""``. ``frame.attrs["format"]`` says which reader was used
+    (``csv``, ``tsv``, ``xlsx`` or ``ris``).
+    """
     path = Path(path)
+    if path.is_dir():
+        raise ScreenstackError(f"{path}: is a folder, not a file. Give the path of a CSV, TSV, XLSX or RIS file.")
     if not path.is_file():
         raise ScreenstackError(f"{path}: no such file. Check the path, or run `screenstack split` to make train/test files.")
     if path.stat().st_size == 0:
         raise ScreenstackError(f"{path}: the file is empty. Give a file with a header row and at least one record.")
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xls"):
-        try:
-            frame = pd.read_excel(path, dtype=str)
-        except Exception as error:  # openpyxl raises many types for broken files
-            raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({error}). Save it again as .xlsx or .csv.")
+    if suffix == ".xls":
+        raise ScreenstackError(f"{path}: old-style .xls workbooks are not supported. Save it as .xlsx or .csv.")
+    if suffix == ".xlsx":
+        frame, kind = _read_xlsx(path), "xlsx"
     elif suffix == ".ris":
-        frame = _read_ris(path)
+        frame, kind = _read_ris(path), "ris"
     else:
-        frame = _read_delimited(path, TEXT_EXTENSIONS.get(suffix, ","))
+        raw = path.read_bytes()
+        sep = SEPARATORS.get(suffix) or _sniff_separator(raw)
+        frame, kind = _read_delimited(path, raw, sep), "tsv" if sep == "\t" else "csv"
     if frame.empty:
-        raise ScreenstackError(f"{path}: the file has a header but no records. Give at least one record.")
+        what = "no RIS records (each starts with a `TY  - ` line)" if kind == "ris" else "a header but no records"
+        raise ScreenstackError(f"{path}: the file has {what}. Give at least one record.")
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs["format"] = kind
     return frame
 
 
-def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
-    raw = path.read_bytes()
+def _sniff_separator(raw: bytes) -> str:
+    header = raw.split(b"\n", 1)[0]
+    return "\t" if header.count(b"\t") > header.count(b",") else ","
+
+
+def _read_delimited(path: Path, raw: bytes, sep: str) -> pd.DataFrame:
+    kind = "TSV" if sep == "\t" else "CSV"
     try:
-        text = raw.decode("utf-8-sig")
+        text, bad = raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise ScreenstackError(
-            f"{path}: line {line} is not valid UTF-8 (byte {raw[error.start]:#04x} at offset {error.start}). "
-            "Re-save the file as UTF-8 or fix that row."
-        )
+        # Decode again keeping the bad bytes as surrogates, so parsing can say
+        # which row and column hold them instead of a byte offset.
+        text, bad = raw.decode("utf-8-sig", errors="surrogateescape"), error
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    rows: list[list[str]] = []
+    last_line = 0
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as error:
-        raise ScreenstackError(f"{path}: cannot parse it as {'TSV' if sep == chr(9) else 'CSV'} ({error}). Check quoting on that line.")
+        for row in reader:
+            last_line = reader.line_num
+            if row and any(cell.strip() for cell in row):
+                rows.append(row)
+    except csv.Error as error:
+        where = "the header row" if not rows else f"row {len(rows) + 1}"
+        if "unexpected end of data" in str(error):
+            problem = f"a quote opened on line {last_line + 1} is never closed"
+        else:
+            problem = f"bad quoting on line {reader.line_num} ({_one_line(error)})"
+        raise ScreenstackError(
+            f"{path}: cannot parse {where} as {kind}: {problem}. "
+            "Double the quotes inside quoted fields or close the quote, or re-save the file from a spreadsheet."
+        )
+    if not rows:
+        raise ScreenstackError(f"{path}: the file has no header row. Give a file with a header row and at least one record.")
+    header = _unique_names(rows[0])
+    if bad is not None:
+        _raise_undecodable(path, header, rows, bad)
+    records = []
+    for index, row in enumerate(rows[1:]):
+        if len(row) > len(header) and not any(cell.strip() for cell in row[len(header):]):
+            row = row[: len(header)]  # a trailing separator, not a real extra field
+        if len(row) != len(header):
+            raise ScreenstackError(
+                f"{path}: row {index + 2} has {len(row)} fields but the header has {len(header)} ({', '.join(header)}). "
+                f"Check the quoting on that row, or that the file is really {kind}."
+            )
+        records.append(row)
+    return pd.DataFrame(records, columns=header, dtype=str)
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    names: list[str] = []
+    for i, name in enumerate(header):
+        name = name.strip() or f"Unnamed: {i}"
+        base, n = name, 1
+        while name in names:
+            name, n = f"{base}.{n}", n + 1
+        names.append(name)
+    return names
+
+
+def _raise_undecodable(path: Path, header: list[str], rows: list[list[str]], error: UnicodeDecodeError) -> None:
+    def bad(cell: str) -> bool:
+        return any("\udc80" <= ch <= "\udcff" for ch in cell)
+
+    fix = "Re-save the file as UTF-8 (in Excel: CSV UTF-8), or fix the text in that cell."
+    for index, row in enumerate(rows):
+        for col, cell in enumerate(row):
+            if bad(cell):
+                name = header[col] if col < len(header) else f"field {col + 1}"
+                where = "the header row" if index == 0 else f"row {index + 1}, column {name!r}"
+                raise ScreenstackError(f"{path}: {where} is not valid UTF-8 text (byte {error.object[error.start]:#04x}). {fix}")
+    raise ScreenstackError(f"{path}: not valid UTF-8 at byte offset {error.start}. {fix}")
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_excel(path, sheet_name=0, dtype=str, keep_default_na=False, engine="openpyxl")
+    except Exception as error:  # openpyxl raises many types for broken workbooks
+        raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({type(error).__name__}: {_one_line(error)}). Save it again as .xlsx or .csv.")
+    return frame.fillna("").astype(str)
 
 
 def _read_ris(path: Path) -> pd.DataFrame:
     import rispy
 
     try:
-        entries = rispy.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ScreenstackError(f"{path}: not valid UTF-8 at byte offset {error.start}. Re-save the file as UTF-8.")
+        record = error.object[: error.start].count(b"\nER  -") + 1
+        raise ScreenstackError(
+            f"{path}: record {record} is not valid UTF-8 text (byte offset {error.start}). Re-export the RIS file as UTF-8."
+        )
+    starts = sum(1 for line in text.splitlines() if line.startswith("TY  -"))
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and not lines[-1].startswith("ER  -"):
+        text += "\nER  - \n"  # rispy silently drops a last record without its end tag
+    try:
+        entries = rispy.loads(text)
     except Exception as error:
-        raise ScreenstackError(f"{path}: cannot parse it as RIS ({error}). Check the file is an RIS export.")
+        raise ScreenstackError(f"{path}: cannot parse it as RIS ({_one_line(error)}). Check that every record starts with `TY  - ` and ends with `ER  - `.")
+    if len(entries) != starts:
+        raise ScreenstackError(
+            f"{path}: {starts} records start with `TY  - ` but {len(entries)} could be read. "
+            "Check that every record ends with an `ER  - ` line."
+        )
     rows = []
     for entry in entries:
-        row = {key: "; ".join(map(str, value)) if isinstance(value, list) else str(value) for key, value in entry.items()}
-        row.setdefault("title", row.get("primary_title", ""))
-        row.setdefault("abstract", row.get("notes_abstract", ""))
+        unknown = entry.pop("unknown_tag", {}) or {}
+        row = {key: _ris_value(value) for key, value in entry.items()}
+        row.update({tag: _ris_value(value) for tag, value in unknown.items()})
         rows.append(row)
-    return pd.DataFrame(rows, dtype=str).fillna("")
+    frame = pd.DataFrame(rows, dtype=str).fillna("")
+    # TI and T1 both mean the title, AB and N2 both the abstract: fill one from the other.
+    for name, alias in (("title", "primary_title"), ("abstract", "notes_abstract")):
+        if alias in frame:
+            frame[name] = frame[name].where(frame[name] != "", frame[alias]) if name in frame else frame[alias]
+    return frame
+
+
+def _ris_value(value) -> str:
+    return "; ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+# --- from a table to records ---------------------------------------------------------------------
+
+def _place(frame: pd.DataFrame, index: int) -> str:
+    return f"record {index + 1}" if frame.attrs.get("format") == "ris" else f"row {index + 2}"
 
 
 def _pick(columns: list[str], candidates: tuple[str, ...]) -> str | None:
-    lower = {c.lower(): c for c in columns}
+    lower: dict[str, str] = {}
+    for column in columns:
+        lower.setdefault(column.lower(), column)
     return next((lower[c] for c in candidates if c in lower), None)
 
 
-def _normalise(path: Path, frame: pd.DataFrame, spec: ColumnSpec, labelled: bool) -> pd.DataFrame:
+def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bool = True, id_prefix: str = "") -> pd.DataFrame:
+    """Read one file into a frame with ``id``, ``title``, ``abstract`` and ``label``.
+
+    ``label`` is 0/1 when `labelled`, else NaN. A file without an id column gets
+    ids ``id_prefix + record number`` (1-based); ``frame.attrs["columns"]`` says
+    which columns were used.
+
+    Examples
+    --------
+    >>> records = load_records("data/cohen_adhd.csv")  # doctest: +SKIP
+    """
+    path = Path(path)
+    frame = read_table(path)
     columns = list(frame.columns)
     found = ", ".join(columns)
+    is_ris = frame.attrs["format"] == "ris"
 
     def need(name: str, flag: str) -> str:
         if name not in columns:
@@ -154,63 +295,91 @@ def _normalise(path: Path, frame: pd.DataFrame, spec: ColumnSpec, labelled: bool
 
     if spec.text_cols:
         text_cols = [need(c, "--text-cols") for c in spec.text_cols]
-        title = frame[text_cols[0]].fillna("").astype(str)
-        abstract = frame[text_cols[1:]].fillna("").astype(str).agg(" ".join, axis=1) if len(text_cols) > 1 else pd.Series("", index=frame.index)
     else:
         title_col = _pick(columns, TITLE_COLUMNS)
         if title_col is None:
             raise ScreenstackError(
                 f"{path}: no title column (expected one of {', '.join(TITLE_COLUMNS)}; found: {found}). "
-                "Rename the column or pass --text-cols."
+                "Rename the column or pass --text-cols TITLE,ABSTRACT."
             )
         abstract_col = _pick(columns, ABSTRACT_COLUMNS)
-        title = frame[title_col].fillna("").astype(str)
-        abstract = frame[abstract_col].fillna("").astype(str) if abstract_col else pd.Series("", index=frame.index)
+        text_cols = [title_col] + ([abstract_col] if abstract_col else [])
+    title = frame[text_cols[0]].str.strip()
+    abstract = frame[text_cols[1:]].agg(" ".join, axis=1).str.strip() if len(text_cols) > 1 else pd.Series("", index=frame.index)
 
     id_col = need(spec.id_col, "--id-col") if spec.id_col else _pick(columns, ID_COLUMNS)
-    ids = frame[id_col].astype(str).str.strip() if id_col else pd.Series([str(i) for i in range(len(frame))], index=frame.index)
-    blank = ids[ids == ""]
-    if len(blank):
-        raise ScreenstackError(f"{path}: row {blank.index[0] + 2} has an empty id in column {id_col!r}. Give every record an id.")
-    duplicated = ids[ids.duplicated()]
-    if len(duplicated):
-        raise ScreenstackError(
-            f"{path}: id {duplicated.iloc[0]!r} appears more than once (rows {', '.join(str(i + 2) for i in ids.index[ids == duplicated.iloc[0]])}). "
-            "Ids must be unique: remove the duplicate records or pick another --id-col."
-        )
+    if id_col:
+        ids = frame[id_col].str.strip()
+        blank = np.flatnonzero((ids == "").to_numpy())
+        if len(blank):
+            raise ScreenstackError(
+                f"{path}: {_place(frame, blank[0])}, column {id_col!r}: empty id ({len(blank)} such). "
+                "Give every record an id, or pass --id-col with a column that has one for every record."
+            )
+        first = ids.duplicated(keep=False).to_numpy()
+        if first.any():
+            dup = ids[first].iloc[0]
+            where = [_place(frame, i) for i in np.flatnonzero((ids == dup).to_numpy())[:5]]
+            raise ScreenstackError(
+                f"{path}: column {id_col!r}: id {dup!r} appears more than once ({', '.join(where)}). "
+                "Ids must be unique: remove the duplicate records or pass another --id-col."
+            )
+    else:
+        ids = pd.Series([f"{id_prefix}{i + 1}" for i in range(len(frame))], index=frame.index)
 
-    out = pd.DataFrame({"id": ids.values, "title": title.values, "abstract": abstract.values})
-    empty = (out["title"].str.strip() == "") & (out["abstract"].str.strip() == "")
+    out = pd.DataFrame({"id": ids.to_numpy(), "title": title.to_numpy(), "abstract": abstract.to_numpy()})
+    empty = (out["title"] == "") & (out["abstract"] == "")
     if empty.any():
         # Real exports hold records with no text (the Cohen sets have some, a few
         # of them included); they stay in and are scored like any other record.
-        row = int(np.flatnonzero(empty.values)[0]) + 2
-        warnings.warn(f"{path}: {int(empty.sum())} record(s) have neither title nor abstract (first: row {row}).", stacklevel=3)
+        warnings.warn(f"{path}: {int(empty.sum())} record(s) have neither title nor abstract "
+                      f"(first: {_place(frame, int(np.flatnonzero(empty.to_numpy())[0]))}).", stacklevel=2)
 
+    label_col = None
     if labelled:
-        label_col = need(spec.label_col, "--label-col") if spec.label_col else _pick(columns, LABEL_COLUMNS)
-        if label_col is None:
+        if spec.label_col:
+            label_col = need(spec.label_col, "--label-col")
+        elif is_ris:
             raise ScreenstackError(
-                f"{path}: no label column (expected one of {', '.join(LABEL_COLUMNS)}; found: {found}). "
-                "Rename the column or pass --label-col."
+                f"{path}: RIS has no standard label tag, so labels are read only from the field --label-col names "
+                f"(found: {found}; ASReview exports use LI). Pass --label-col, or use a CSV with a label column."
             )
-        out["label"] = _parse_labels(path, frame[label_col], label_col)
+        else:
+            label_col = _pick(columns, LABEL_COLUMNS)
+            if label_col is None:
+                raise ScreenstackError(
+                    f"{path}: no label column (expected one of {', '.join(LABEL_COLUMNS)}; found: {found}). "
+                    "Rename the column or pass --label-col."
+                )
+        out["label"] = _parse_labels(path, frame, label_col)
     else:
         out["label"] = np.nan
+    out.attrs["columns"] = {"id": id_col, "text": text_cols, "label": label_col, "format": frame.attrs["format"]}
     return out
 
 
-def _parse_labels(path: Path, column: pd.Series, name: str) -> np.ndarray:
-    mapping = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0}
-    values = column.fillna("").astype(str).str.strip().str.lower().map(mapping)
-    bad = values[values.isna()]
+def _parse_labels(path: Path, frame: pd.DataFrame, name: str) -> np.ndarray:
+    column = frame[name]
+    values = column.str.strip().str.lower().map(LABEL_VALUES)
+    bad = np.flatnonzero(values.isna().to_numpy())
     if len(bad):
-        row = bad.index[0]
         raise ScreenstackError(
-            f"{path}: row {row + 2}, column {name!r}: label {column[row]!r} is not 0 or 1 "
-            f"({len(bad)} such rows). Labels must be 0 (exclude) or 1 (include)."
+            f"{path}: {_place(frame, bad[0])}, column {name!r}: label {column.iloc[bad[0]]!r} is not 0 or 1 "
+            f"({len(bad)} such). Labels must be 0 (exclude) or 1 (include): fix those rows or pass another --label-col."
         )
     return values.to_numpy(dtype=float)
+
+
+def check_both_classes(path: str | Path, records: pd.DataFrame) -> None:
+    """Refuse labelled records that lack included (1) or excluded (0) ones."""
+    present = set(records["label"].astype(int))
+    if present != {0, 1}:
+        missing = "included (1)" if 1 not in present else "excluded (0)"
+        column = (records.attrs.get("columns") or {}).get("label")
+        raise ScreenstackError(
+            f"{path}: column {column!r} has no {missing} records among {len(records)}. "
+            "Training needs both classes: add labelled records of the missing class, or check --label-col."
+        )
 
 
 def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnSpec = ColumnSpec()) -> Corpus:
@@ -221,20 +390,41 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
     >>> corpus = load_corpus("data/train.csv", "data/test.csv")  # doctest: +SKIP
     """
     train_path = Path(train)
-    train_frame = _normalise(train_path, read_table(train_path), spec, labelled=True)
-    present = set(train_frame["label"].astype(int))
-    if present != {0, 1}:
-        missing = "included (1)" if 1 not in present else "excluded (0)"
-        raise ScreenstackError(f"{train_path}: no {missing} records in the training labels. Training needs both classes.")
+    train_frame = load_records(train_path, spec, labelled=True)
+    check_both_classes(train_path, train_frame)
+    _log_loaded(train_path, train_frame)
     frames = [train_frame.assign(split="train")]
     if test is not None:
         test_path = Path(test)
-        test_frame = _normalise(test_path, read_table(test_path), ColumnSpec(spec.id_col, spec.text_cols, None), labelled=False)
-        shared = sorted(set(train_frame["id"]) & set(test_frame["id"]))
-        if shared:
-            raise ScreenstackError(
-                f"{test_path}: {len(shared)} ids also appear in {train_path} (first: {shared[0]!r}). "
-                "A record cannot be in both train and test: remove it from one of them."
-            )
+        test_frame = load_records(test_path, ColumnSpec(spec.id_col, spec.text_cols, None), labelled=False, id_prefix=TEST_ID_PREFIX)
+        _check_disjoint(train_path, train_frame, test_path, test_frame)
+        _log_loaded(test_path, test_frame)
         frames.append(test_frame.assign(split="test"))
     return Corpus(pd.concat(frames, ignore_index=True))
+
+
+def _check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame) -> None:
+    shared = test["id"].isin(set(train["id"])).to_numpy()
+    if not shared.any():
+        return
+    first = int(np.flatnonzero(shared)[0])
+    record = test["id"].iloc[first]
+    train_index = int(np.flatnonzero((train["id"] == record).to_numpy())[0])
+    id_cols = (train.attrs["columns"]["id"], test.attrs["columns"]["id"])
+    hint = "" if all(id_cols) else " (a file without an id column gets record numbers as ids: add an id column or pass --id-col)"
+    raise ScreenstackError(
+        f"{test_path}: {_record_place(test, first)}, column {id_cols[1] or 'id'!r}: id {record!r} is also in {train_path} "
+        f"({_record_place(train, train_index)}); {int(shared.sum())} shared id(s){hint}. "
+        "A record cannot be in both train and test: remove it from one of them."
+    )
+
+
+def _record_place(records: pd.DataFrame, index: int) -> str:
+    return f"record {index + 1}" if records.attrs["columns"]["format"] == "ris" else f"row {index + 2}"
+
+
+def _log_loaded(path: Path, records: pd.DataFrame) -> None:
+    cols = records.attrs["columns"]
+    labels = "" if cols["label"] is None else f", {int(records['label'].sum())} included (label column {cols['label']!r})"
+    log.info("%s: %d records%s; id column %s, text columns %s", path, len(records), labels,
+             repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))

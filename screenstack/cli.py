@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tomllib
 import warnings
+from pathlib import Path
 
 from .commands import COMMANDS
 from .features.errors import ScreenstackError
@@ -26,11 +28,49 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.add_parser(subparsers)
+    for sub in subparsers.choices.values():
+        sub.add_argument("--config", metavar="FILE.toml",
+                         help="TOML file of option values (keys are option names, e.g. folds = 7); flags given on the command line win")
     return parser
 
 
+def _apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Make the values in ``--config FILE`` the defaults of the chosen subcommand."""
+    if "--config" not in argv or argv.index("--config") + 1 >= len(argv):
+        return
+    path = Path(argv[argv.index("--config") + 1])
+    command = next((a for a in argv if not a.startswith("-")), None)
+    sub = _subparsers(parser).get(command)
+    if sub is None:
+        return
+    try:
+        values = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ScreenstackError(f"{path}: no such config file. Check the --config path.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ScreenstackError(f"{path}: not valid TOML ({error}). Fix the file.") from None
+    actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "config")}
+    unknown = sorted(k for k in values if k.replace("-", "_") not in actions)
+    if unknown:
+        raise ScreenstackError(f"{path}: unknown option(s) {', '.join(unknown)} for `{command}`. Valid: {', '.join(sorted(actions))}.")
+    for key, value in values.items():
+        action = actions[key.replace("-", "_")]
+        action.default = ",".join(map(str, value)) if isinstance(value, list) else value
+        action.required = False
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
+    try:
+        _apply_config_file(parser, argv)
+    except ScreenstackError as error:
+        print(f"screenstack: error: {error}", file=sys.stderr)
+        return error.exit_code
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     warnings.formatwarning = lambda message, category, *rest: f"screenstack: warning: {message}\n"

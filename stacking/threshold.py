@@ -28,19 +28,23 @@ def _candidates(scores: np.ndarray) -> np.ndarray:
 
 
 def fbeta_curve(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray, beta: float, weights: np.ndarray | None = None) -> np.ndarray:
-    """F-beta of flagging ``scores >= t`` for each t in `thresholds` (sorted ascending)."""
+    """F-beta of flagging ``scores >= t`` for each t in `thresholds` (sorted ascending).
+
+    `weights` may be a (B, n) matrix of per-record weights (bootstrap counts):
+    then the result is one curve per row.
+    """
     y = np.asarray(y, dtype=float)
-    weights = np.ones_like(y) if weights is None else weights
+    weights = np.ones((1, len(y))) if weights is None else np.atleast_2d(weights)
     order = np.argsort(scores, kind="stable")
-    sorted_scores = scores[order]
-    pos = np.concatenate([[0.0], np.cumsum((weights * y)[order])])
-    cnt = np.concatenate([[0.0], np.cumsum(weights[order])])
-    cut = np.searchsorted(sorted_scores, thresholds, side="left")  # records below t
-    tp = pos[-1] - pos[cut]
-    flagged = cnt[-1] - cnt[cut]
+    cut = np.searchsorted(scores[order], thresholds, side="left")  # records below t
+    zero = np.zeros((len(weights), 1))
+    pos = np.hstack([zero, np.cumsum(weights[:, order] * y[order], axis=1)])
+    cnt = np.hstack([zero, np.cumsum(weights[:, order], axis=1)])
+    tp = pos[:, -1:] - pos[:, cut]
+    flagged = cnt[:, -1:] - cnt[:, cut]
     b2 = beta**2
-    denom = b2 * pos[-1] + flagged  # (1+b2) tp / (b2 * positives + flagged)
-    return np.where(tp > 0, (1 + b2) * tp / np.maximum(denom, 1e-12), 0.0)
+    curve = np.where(tp > 0, (1 + b2) * tp / np.maximum(b2 * pos[:, -1:] + flagged, 1e-12), 0.0)
+    return curve[0] if len(curve) == 1 else curve
 
 
 def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule: Rule = "bootstrap",
@@ -61,11 +65,8 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule:
         curve = fbeta_curve(y, scores, thresholds, beta)
     else:
         rng = np.random.default_rng(random_state)
-        curve = np.zeros(len(thresholds))
-        for _ in range(n_boot):
-            weights = rng.multinomial(len(y), np.full(len(y), 1 / len(y))).astype(float)
-            curve += fbeta_curve(y, scores, thresholds, beta, weights)
-        curve /= n_boot
+        weights = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=n_boot).astype(float)
+        curve = fbeta_curve(y, scores, thresholds, beta, weights).mean(axis=0)
     return float(thresholds[int(np.argmax(curve))])
 
 

@@ -1,4 +1,5 @@
 """One module per subcommand, in the order `--help` lists them."""
-from . import fit_learners
+from . import datasets, split
+from . import fit_learners, stack
 
-COMMANDS = [fit_learners]
+COMMANDS = [datasets, split, fit_learners, stack]

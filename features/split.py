@@ -1,0 +1,115 @@
+"""Split one labelled file into competition-format train and test files plus an answer key.
+
+``OUT/train.csv`` (``id,title,abstract,judgement``), ``OUT/test.csv``
+(``id,title,abstract``) and ``OUT/test_labels.csv`` (``id,judgement``) are
+what the competition hands out and keeps back, so a labelled review can be
+run end to end and scored. ``OUT/split.json`` says how the files were made.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from .atomic import atomic_path, read_json, write_json
+from .corpus import ColumnSpec, check_both_classes, load_records
+from .errors import ScreenstackError
+
+SPLIT_FILES = ("train.csv", "test.csv", "test_labels.csv")
+SPLIT_META = "split.json"
+log = logging.getLogger("screenstack")
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """A stratified split: the test share of the records and the seed."""
+
+    test_size: float = 0.5
+    seed: int = 0
+
+
+def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitConfig(),
+               spec: ColumnSpec = ColumnSpec()) -> dict[str, Path]:
+    """Write a stratified train/test split of a labelled file to `out`.
+
+    Records keep their file order within each part, so the same file, test
+    size and seed give byte-identical files. Files already in `out` that differ
+    from this split are refused before anything is written.
+
+    Examples
+    --------
+    >>> split_file("data/cohen_adhd.csv", "data/cohen_adhd", SplitConfig(test_size=0.5, seed=0))  # doctest: +SKIP
+    {'train.csv': PosixPath('data/cohen_adhd/train.csv'), ...}
+    """
+    data, out = Path(data), Path(out)
+    if not 0 < config.test_size < 1:
+        raise ScreenstackError(f"--test-size {config.test_size}: give the test share as a fraction between 0 and 1, e.g. 0.5.")
+    records = load_records(data, spec, labelled=True)
+    check_both_classes(data, records)
+    labels = records["label"].to_numpy(dtype=int)
+    counts = np.bincount(labels, minlength=2)
+    if counts.min() < 2:
+        name = "included (1)" if counts[1] < 2 else "excluded (0)"
+        raise ScreenstackError(f"{data}: only {counts.min()} {name} record; a stratified split needs at least 2 of each class.")
+    try:
+        train_idx, test_idx = train_test_split(np.arange(len(records)), test_size=config.test_size,
+                                               random_state=config.seed, stratify=labels)
+    except ValueError as error:
+        raise ScreenstackError(f"{data}: cannot split {len(records)} records with --test-size {config.test_size} ({error}). "
+                               "Choose a test size that leaves records of both classes on each side.") from None
+    train = records.iloc[np.sort(train_idx)]
+    test = records.iloc[np.sort(test_idx)]
+    judgement = {"judgement": lambda f: f["label"].astype(int)}
+    contents = {
+        "train.csv": _csv(train.assign(**judgement)[["id", "title", "abstract", "judgement"]]),
+        "test.csv": _csv(test[["id", "title", "abstract"]]),
+        "test_labels.csv": _csv(test.assign(**judgement)[["id", "judgement"]]),
+    }
+    meta = {
+        **asdict(config), "source": data.name, "source_sha256": _sha256(data),
+        "columns": records.attrs["columns"], "n_train": len(train), "n_test": len(test),
+        "included_train": int(train["label"].sum()), "included_test": int(test["label"].sum()),
+    }
+    _refuse_other_split(out, contents)
+    written = {}
+    for name, payload in contents.items():
+        path = out / name
+        if not (path.is_file() and path.read_bytes() == payload):
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(payload)
+        written[name] = path
+    # split.json goes last: a folder with it is a finished split.
+    write_json(out / SPLIT_META, meta)
+    written[SPLIT_META] = out / SPLIT_META
+    log.info("%s: train %d records (%d included), test %d records (%d included)", out, meta["n_train"],
+             meta["included_train"], meta["n_test"], meta["included_test"])
+    return written
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _refuse_other_split(out: Path, contents: dict[str, bytes]) -> None:
+    """Refuse when `out` holds split files with other contents (another source, size or seed)."""
+    differing = [name for name, payload in contents.items() if (out / name).exists() and
+                 not ((out / name).is_file() and (out / name).read_bytes() == payload)]
+    if not differing:
+        return
+    origin = ""
+    if (out / SPLIT_META).is_file():
+        old = read_json(out / SPLIT_META)
+        origin = f" (made from {old.get('source')} with --test-size {old.get('test_size')} --seed {old.get('seed')})"
+    raise ScreenstackError(
+        f"{out / differing[0]}: holds another split{origin}, not this one. "
+        "Use another --out folder, or delete its train.csv, test.csv and test_labels.csv to split again."
+    )

@@ -1,0 +1,124 @@
+"""Blenders: small estimators that turn a matrix of learners' scores into one score.
+
+Every blender is fitted on OOF scores only (one column per learner) and maps
+scores to [0, 1], higher = include. `nested_oof` gives a blender's own honest
+OOF scores: for each fold, the blender is fitted on the other folds' rows.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+from sklearn.utils.validation import check_is_fitted
+
+from ..features.errors import ScreenstackError
+
+BLENDERS: dict[str, type] = {}
+
+
+def _register(cls: type) -> type:
+    assert cls.name not in BLENDERS, f"blender {cls.name!r} registered twice"
+    BLENDERS[cls.name] = cls
+    return cls
+
+
+def make_blender(name: str, **params):
+    """A blender by name; an unknown name lists the valid ones."""
+    if name not in BLENDERS:
+        raise ScreenstackError(f"unknown blend method {name!r}. Valid: auto, {', '.join(BLENDERS)}.")
+    return BLENDERS[name](**params)
+
+
+class _EcdfMixin:
+    """Map each column to the share of OOF scores at or below it, so columns on
+    different scales (SVM margins, GBM probabilities) become comparable, and test
+    scores land on the same scale as the OOF scores they were fitted on."""
+
+    def _fit_ecdf(self, Z):
+        self.sorted_ = np.sort(Z, axis=0)
+
+    def _ecdf(self, Z):
+        n = self.sorted_.shape[0]
+        return np.column_stack([np.searchsorted(self.sorted_[:, j], Z[:, j], side="right") / n for j in range(Z.shape[1])])
+
+
+@_register
+class LogisticBlend(BaseEstimator):
+    """Logistic regression on the logits of the learners' scores, class-balanced."""
+
+    name = "logistic"
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, Z, y):
+        self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000).fit(self._logit(Z), y)
+        self.weights_ = self.model_.coef_[0]
+        return self
+
+    @staticmethod
+    def _logit(Z):
+        Z = np.clip(Z, 1e-6, 1 - 1e-6)
+        return np.log(Z / (1 - Z))
+
+    def predict(self, Z):
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(self._logit(Z))[:, 1]
+
+
+@_register
+class RankAverage(_EcdfMixin, BaseEstimator):
+    """The mean of the learners' OOF-ECDF ranks, equal weights."""
+
+    name = "rank-average"
+
+    def fit(self, Z, y):
+        self._fit_ecdf(Z)
+        self.weights_ = np.full(Z.shape[1], 1 / Z.shape[1])
+        return self
+
+    def predict(self, Z):
+        check_is_fitted(self, "sorted_")
+        return self._ecdf(Z) @ self.weights_
+
+
+@_register
+class GreedySelection(_EcdfMixin, BaseEstimator):
+    """Greedy ensemble selection with replacement (Caruana et al. 2004) on ECDF ranks.
+
+    Each step adds the learner whose inclusion most improves the average
+    precision of the running mean; the weights are how often each was picked.
+    """
+
+    name = "caruana"
+
+    def __init__(self, n_steps=20):
+        self.n_steps = n_steps
+
+    def fit(self, Z, y):
+        self._fit_ecdf(Z)
+        R = self._ecdf(Z)
+        counts = np.zeros(Z.shape[1])
+        running = np.zeros(len(y))
+        for step in range(self.n_steps):
+            gains = [average_precision_score(y, (running * step + R[:, j]) / (step + 1)) for j in range(Z.shape[1])]
+            best = int(np.argmax(gains))  # first best on ties: deterministic
+            counts[best] += 1
+            running = (running * step + R[:, best]) / (step + 1)
+        self.weights_ = counts / counts.sum()
+        return self
+
+    def predict(self, Z):
+        check_is_fitted(self, "weights_")
+        return self._ecdf(Z) @ self.weights_
+
+
+def nested_oof(blender, Z: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """Honest OOF scores of a blender: fold k's rows are scored by a blender fitted on the other folds."""
+    out = np.full(len(y), np.nan)
+    for k in np.unique(folds):
+        inside = folds == k
+        out[inside] = clone(blender).fit(Z[~inside], y[~inside]).predict(Z[inside])
+    assert not np.isnan(out).any()
+    return out

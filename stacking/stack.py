@@ -1,0 +1,128 @@
+"""`stack`: blend the learners' OOF scores, choose the threshold, write the submission.
+
+Reads only the files `fit-learners` (and the fine-tuner) wrote: it never refits
+a learner or predicts on training rows. Writes, in OUT:
+
+- ``submission.csv``: ``id,0|1`` per test record in test order, no header;
+- ``test_scores.csv``: ``id,score`` (higher = include);
+- ``blend_oof.parquet``: the blend's honest OOF scores (for the report);
+- ``summary.json``: metrics of every learner and of the blend, the threshold,
+  beta, the fold plan, the configuration and package versions.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..features.atomic import atomic_path, write_json, write_parquet
+from ..features.errors import ScreenstackError
+from ..features.folds import load_fold_plan
+from ..features.outputs import package_versions, read_learner_outputs
+from .blend import BLENDERS, make_blender, nested_oof
+from .metrics import fbeta, screening_metrics
+from .threshold import apply_threshold, choose_threshold
+
+log = logging.getLogger("screenstack")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """How learners are blended and the threshold chosen."""
+
+    beta: float = 7.0
+    blend: str = "auto"                 # a name in BLENDERS, or "auto": the best honest F-beta
+    threshold_rule: str = "bootstrap"   # see stacking.threshold.RULES
+    learners: tuple[str, ...] = ()      # empty: every learner in OUT
+    seed: int = 0
+
+
+def _score_matrices(out: Path, wanted: tuple[str, ...]):
+    outputs = read_learner_outputs(out)
+    names = list(wanted) or list(outputs)
+    missing = [n for n in names if n not in outputs]
+    if missing:
+        raise ScreenstackError(f"{out}: no outputs for learner(s) {', '.join(missing)} (found: {', '.join(outputs)}). Run fit-learners for them.")
+    plan = load_fold_plan(out)
+    oof_cols, test_cols, test_ids = [], [], None
+    for name in names:
+        oof, test, _ = outputs[name]
+        if not (np.array_equal(oof["id"].to_numpy(dtype=str), plan.ids.astype(str)) and np.array_equal(oof["fold"].to_numpy(), plan.folds)):
+            raise ScreenstackError(f"{out}/learners/{name}: its OOF rows do not follow {out}/folds.parquet. Refit it in this folder.")
+        ids = test["id"].to_numpy(dtype=str)
+        if test_ids is not None and not np.array_equal(ids, test_ids):
+            raise ScreenstackError(f"{out}/learners/{name}: scored other test records than {names[0]}. Refit the learners on the same --test file.")
+        test_ids = ids
+        if np.isnan(oof["score"].to_numpy()).any():
+            raise ScreenstackError(f"{out}/learners/{name}: OOF scores contain NaN (rows no fold validated). Refit it.")
+        oof_cols.append(oof["score"].to_numpy(dtype=float))
+        test_cols.append(test["score"].to_numpy(dtype=float))
+    return names, plan, np.column_stack(oof_cols), np.column_stack(test_cols), test_ids
+
+
+def _honest_fbeta(y, scores, folds, config: StackConfig) -> float:
+    """F-beta when each fold's threshold is chosen on the other folds' scores."""
+    decisions = np.zeros(len(y), dtype=int)
+    for k in np.unique(folds):
+        inside = folds == k
+        t = choose_threshold(y[~inside], scores[~inside], config.beta, config.threshold_rule, random_state=config.seed)
+        decisions[inside] = apply_threshold(scores[inside], t)
+    return fbeta(y, decisions, config.beta)
+
+
+def _evaluate(y, scores, folds, config: StackConfig) -> dict:
+    threshold = choose_threshold(y, scores, config.beta, config.threshold_rule, random_state=config.seed)
+    return {"threshold": threshold, **screening_metrics(y, scores, threshold, config.beta),
+            "fbeta_honest": _honest_fbeta(y, scores, folds, config)}
+
+
+def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
+    """Blend, threshold and write the submission files; return the summary.
+
+    Examples
+    --------
+    >>> summary = stack("artifacts/run1", StackConfig(beta=7))  # doctest: +SKIP
+    """
+    out = Path(out)
+    names, plan, Z, Z_test, test_ids = _score_matrices(out, config.learners)
+    y, folds = plan.labels, plan.folds
+    learners = {name: _evaluate(y, Z[:, j], folds, config) for j, name in enumerate(names)}
+    methods = list(BLENDERS) if config.blend == "auto" else [config.blend]
+    candidates = {}
+    for method in methods:
+        blender = make_blender(method)
+        scores = nested_oof(blender, Z, y, folds)
+        candidates[method] = (_evaluate(y, scores, folds, config), scores)
+    # "auto" keeps the blend with the best honest F-beta; average precision breaks ties.
+    chosen = max(candidates, key=lambda m: (round(candidates[m][0]["fbeta_honest"], 6), candidates[m][0]["average_precision"]))
+    blend_metrics, blend_oof = candidates[chosen]
+    final = make_blender(chosen).fit(Z, y)
+    test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
+    threshold = blend_metrics["threshold"]
+    decisions = apply_threshold(test_scores, threshold)
+
+    summary = {
+        "beta": config.beta,
+        "threshold": threshold,
+        "blend": {"method": chosen, "weights": dict(zip(names, map(float, final.weights_))), **blend_metrics},
+        "blend_candidates": {m: c[0] for m, c in candidates.items()},
+        "learners": learners,
+        "n_train": int(len(y)), "n_train_included": int(y.sum()),
+        "n_test": int(len(test_ids)), "n_test_flagged": int(decisions.sum()),
+        "fold_plan": plan.meta,
+        "config": asdict(config),
+        "versions": package_versions(),
+    }
+    write_parquet(out / "blend_oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": folds, "label": y, "score": blend_oof}))
+    with atomic_path(out / "test_scores.csv") as tmp:
+        pd.DataFrame({"id": test_ids, "score": test_scores}).to_csv(tmp, index=False, float_format="%.8f")
+    with atomic_path(out / "submission.csv") as tmp:
+        pd.DataFrame({"id": test_ids, "judgement": decisions}).to_csv(tmp, index=False, header=False)
+    write_json(out / "summary.json", summary)
+    log.info("blend %s: OOF F%g %.4f (honest %.4f), recall %.3f, AUC %.4f, WSS@95 %.3f; threshold %.4g flags %d of %d test records",
+             chosen, config.beta, blend_metrics["fbeta"], blend_metrics["fbeta_honest"], blend_metrics["recall"],
+             blend_metrics["roc_auc"], blend_metrics["wss95"], threshold, decisions.sum(), len(test_ids))
+    return summary

@@ -1,0 +1,260 @@
+"""Reading the input formats, and one clear error per kind of bad input."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screenstack.features.corpus import ColumnSpec, load_corpus, load_records, texts
+from screenstack.features.errors import ScreenstackError
+
+DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
+COMPETITION_TRAIN = "id,title,abstract,judgement\n1,Aspirin trial,A randomised trial.,1\n2,Mouse study,In mice.,0\n3,Cohort,A cohort study.,0\n"
+COMPETITION_TEST = "id,title,abstract\n10,New trial,Another trial.\n11,Review,A narrative review.\n"
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+def error_of(call, *args, **kwargs) -> str:
+    with pytest.raises(ScreenstackError) as info:
+        call(*args, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message, "errors are one line"
+    return message
+
+
+# --- formats ------------------------------------------------------------------------------------
+
+def test_competition_csv_train_and_test(tmp_path):
+    corpus = load_corpus(write(tmp_path / "train.csv", COMPETITION_TRAIN), write(tmp_path / "test.csv", COMPETITION_TEST))
+    assert corpus.train["id"].tolist() == ["1", "2", "3"]
+    assert corpus.train["label"].tolist() == [1.0, 0.0, 0.0]
+    assert corpus.test["id"].tolist() == ["10", "11"]
+    assert corpus.test["label"].isna().all()
+    assert texts(corpus.test) == ["New trial. Another trial.", "Review. A narrative review."]
+
+
+def test_test_file_may_carry_a_judgement_column_which_is_ignored(tmp_path):
+    test = write(tmp_path / "test.csv", "id,title,abstract,judgement\n10,New trial,Another trial.,1\n")
+    corpus = load_corpus(write(tmp_path / "train.csv", COMPETITION_TRAIN), test)
+    assert corpus.test["id"].tolist() == ["10"] and corpus.test["label"].isna().all()
+
+
+def test_asreview_csv_without_abstract_column_screens_on_title(tmp_path):
+    records = load_records(write(tmp_path / "r.csv", "record_id,title,label_included\n5,Only a title,1\n6,Another,0\n"))
+    assert records["id"].tolist() == ["5", "6"]
+    assert records["abstract"].tolist() == ["", ""]
+    assert texts(records) == ["Only a title", "Another"]
+
+
+def test_file_without_ids_gets_record_numbers_and_test_ids_do_not_collide(tmp_path):
+    train = write(tmp_path / "train.csv", "title,abstract,included\nA,x,1\nB,y,0\n")
+    test = write(tmp_path / "test.csv", "title,abstract\nC,z\nD,w\n")
+    corpus = load_corpus(train, test)
+    assert corpus.train["id"].tolist() == ["1", "2"]
+    assert corpus.test["id"].tolist() == ["test-1", "test-2"]
+
+
+def test_tsv_with_quoted_tabs_and_newlines(tmp_path):
+    path = write(tmp_path / "r.tsv", 'record_id\ttitle\tabstract\tlabel\n1\t"Tab\there"\t"two\nlines"\t1\n2\tB\t\t0\n')
+    records = load_records(path)
+    assert records["title"].tolist() == ["Tab\there", "B"]
+    assert records["abstract"].tolist() == ["two\nlines", ""]
+    assert records["label"].tolist() == [1.0, 0.0]
+
+
+def test_separator_sniffed_for_txt(tmp_path):
+    records = load_records(write(tmp_path / "r.txt", "title\tabstract\tlabel\nA\tx\t1\nB\ty\t0\n"))
+    assert records["title"].tolist() == ["A", "B"]
+
+
+def test_xlsx_with_numbers_and_empty_cells(tmp_path):
+    path = tmp_path / "r.xlsx"
+    pd.DataFrame({"record_id": [10, 11, 12], "title": ["A", "B", None], "abstract": ["x", None, "NA"],
+                  "included": [1, 0, 0]}).to_excel(path, index=False)
+    records = load_records(path)
+    assert records["id"].tolist() == ["10", "11", "12"]
+    assert records["title"].tolist() == ["A", "B", ""]
+    assert records["abstract"].tolist() == ["x", "", "NA"], "text 'NA' is text, not missing"
+    assert records["label"].tolist() == [1.0, 0.0, 0.0]
+
+
+RIS = """TY  - JOUR
+ID  - r1
+T1  - First title
+AB  - First abstract
+LI  - 1
+LB  - 7
+ER  - 
+
+TY  - JOUR
+ID  - r2
+TI  - Second title
+N2  - Second abstract
+LI  - 0
+"""
+
+
+def test_ris_fields_labels_via_label_col_and_last_record_without_end_tag(tmp_path):
+    records = load_records(write(tmp_path / "r.ris", RIS), ColumnSpec(label_col="LI"))
+    assert records["id"].tolist() == ["r1", "r2"], "the record without ER is kept"
+    assert records["title"].tolist() == ["First title", "Second title"]
+    assert records["abstract"].tolist() == ["First abstract", "Second abstract"]
+    assert records["label"].tolist() == [1.0, 0.0]
+
+
+def test_ris_labels_are_never_guessed(tmp_path):
+    # LB maps to rispy's `label` field: it must not be taken for the inclusion label.
+    message = error_of(load_records, write(tmp_path / "r.ris", RIS))
+    assert "r.ris" in message and "--label-col" in message and "LI" in message
+
+
+def test_ris_as_unlabelled_test_file(tmp_path):
+    records = load_records(write(tmp_path / "r.ris", RIS), labelled=False)
+    assert records["label"].isna().all() and len(records) == 2
+
+
+def test_flags_override_detection(tmp_path):
+    path = write(tmp_path / "r.csv", "key,headline,summary,keywords,decision\na,T1,S1,k1,1\nb,T2,S2,k2,0\n")
+    records = load_records(path, ColumnSpec.from_flags("key", "headline, summary,keywords", "decision"))
+    assert records["id"].tolist() == ["a", "b"]
+    assert records["title"].tolist() == ["T1", "T2"]
+    assert records["abstract"].tolist() == ["S1 k1", "S2 k2"]
+    assert records["label"].tolist() == [1.0, 0.0]
+
+
+def test_real_dataset_reads_with_registered_counts():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Cohen ADHD has records with no text; they are kept
+        records = load_records(DATASETS / "cohen_adhd.csv")
+    assert len(records) == 851 and int(records["label"].sum()) == 20
+    assert records["id"].is_unique
+
+
+def test_records_without_any_text_warn_but_stay(tmp_path):
+    with pytest.warns(UserWarning, match=r"r\.csv: 1 record.*row 3"):
+        records = load_records(write(tmp_path / "r.csv", "title,abstract,label\nA,x,1\n,,0\n"))
+    assert len(records) == 2
+
+
+# --- bad input: one line naming the file, the row/column and the fix ----------------------------
+
+def test_missing_file(tmp_path):
+    message = error_of(load_corpus, tmp_path / "nope.csv")
+    assert "nope.csv" in message and "no such file" in message
+
+
+@pytest.mark.parametrize("content", ["", "id,title,abstract,judgement\n", "\n\n  \n"])
+def test_empty_file_or_header_only(tmp_path, content):
+    message = error_of(load_corpus, write(tmp_path / "train.csv", content))
+    assert "train.csv" in message and ("empty" in message or "no records" in message or "no header" in message)
+
+
+def test_missing_title_column_names_found_and_expected(tmp_path):
+    message = error_of(load_corpus, write(tmp_path / "train.csv", "id,heading,judgement\n1,A,1\n2,B,0\n"))
+    assert "train.csv" in message and "found: id, heading, judgement" in message
+    assert "title" in message and "--text-cols" in message
+
+
+def test_missing_label_column_names_found_and_expected(tmp_path):
+    message = error_of(load_corpus, write(tmp_path / "train.csv", "id,title,abstract\n1,A,x\n"))
+    assert "found: id, title, abstract" in message and "label_included" in message and "--label-col" in message
+
+
+def test_flag_naming_absent_column(tmp_path):
+    message = error_of(load_records, write(tmp_path / "r.csv", COMPETITION_TRAIN), ColumnSpec(id_col="pmid"))
+    assert "'pmid'" in message and "found: id, title, abstract, judgement" in message and "--id-col" in message
+
+
+@pytest.mark.parametrize("bad", ["2", "yes", "", "-1"])
+def test_label_outside_0_1_names_row_and_column(tmp_path, bad):
+    path = write(tmp_path / "train.csv", f"id,title,abstract,judgement\n1,A,x,1\n2,B,y,{bad}\n3,C,z,0\n")
+    message = error_of(load_corpus, path)
+    assert "train.csv: row 3, column 'judgement'" in message and repr(bad) in message and "0 (exclude) or 1 (include)" in message
+
+
+def test_duplicate_ids_name_the_rows(tmp_path):
+    path = write(tmp_path / "train.csv", "id,title,abstract,judgement\n1,A,x,1\n2,B,y,0\n1,C,z,0\n")
+    message = error_of(load_corpus, path)
+    assert "train.csv: column 'id': id '1'" in message and "row 2, row 4" in message
+
+
+def test_empty_id(tmp_path):
+    message = error_of(load_corpus, write(tmp_path / "train.csv", "id,title,abstract,judgement\n1,A,x,1\n ,B,y,0\n"))
+    assert "train.csv: row 3, column 'id': empty id" in message
+
+
+def test_ids_shared_by_train_and_test(tmp_path):
+    train = write(tmp_path / "train.csv", COMPETITION_TRAIN)
+    test = write(tmp_path / "test.csv", "id,title,abstract\n10,X,x\n3,Y,y\n")
+    message = error_of(load_corpus, train, test)
+    assert "test.csv: row 3, column 'id': id '3' is also in" in message and "train.csv (row 4)" in message
+
+
+def test_ids_shared_because_train_has_no_id_column_gives_the_hint(tmp_path):
+    train = write(tmp_path / "train.csv", "title,abstract,label\nA,x,1\nB,y,0\n")
+    test = write(tmp_path / "test.csv", "id,title,abstract\n2,C,z\n")
+    assert "add an id column or pass --id-col" in error_of(load_corpus, train, test)
+
+
+@pytest.mark.parametrize("label, missing", [("0", "included (1)"), ("1", "excluded (0)")])
+def test_class_absent_from_train(tmp_path, label, missing):
+    path = write(tmp_path / "train.csv", f"record_id,title,abstract,label_included\n1,A,x,{label}\n2,B,y,{label}\n")
+    message = error_of(load_corpus, path)
+    assert "train.csv: column 'label_included' has no " + missing in message
+
+
+def test_undecodable_text_names_row_and_column(tmp_path):
+    path = write(tmp_path / "train.csv", "id,title,abstract,judgement\n1,A,x,1\n2,B,caf\xe9 au lait,0\n".encode("latin-1"))
+    message = error_of(load_corpus, path)
+    assert "train.csv: row 3, column 'abstract' is not valid UTF-8" in message and "UTF-8" in message
+
+
+def test_undecodable_header(tmp_path):
+    path = write(tmp_path / "train.csv", "id,t\xeftle,abstract,judgement\n1,A,x,1\n".encode("latin-1"))
+    assert "the header row is not valid UTF-8" in error_of(load_corpus, path)
+
+
+def test_undecodable_ris_names_the_record(tmp_path):
+    path = write(tmp_path / "r.ris", "TY  - JOUR\nTI  - a\nER  - \nTY  - JOUR\nTI  - caf\xe9\nER  - \n".encode("latin-1"))
+    assert "r.ris: record 2 is not valid UTF-8" in error_of(load_records, path, labelled=False)
+
+
+def test_row_with_extra_fields(tmp_path):
+    path = write(tmp_path / "train.csv", "id,title,abstract,judgement\n1,A,x,1\n2,B,y,z,0\n")
+    message = error_of(load_corpus, path)
+    assert "train.csv: row 3 has 5 fields but the header has 4" in message and "quoting" in message
+
+
+def test_unclosed_quote(tmp_path):
+    path = write(tmp_path / "train.csv", 'id,title,abstract,judgement\n1,A,x,1\n2,"B,y,0\n3,C,z,0\n')
+    message = error_of(load_corpus, path)
+    assert "train.csv: cannot parse row 3" in message and "quote opened on line 3 is never closed" in message
+
+
+def test_not_a_ris_file(tmp_path):
+    message = error_of(load_records, write(tmp_path / "r.ris", "just some text\nmore text\n"), labelled=False)
+    assert "r.ris: cannot parse it as RIS" in message
+
+
+def test_old_xls_and_folder_refused(tmp_path):
+    assert "Save it as .xlsx or .csv" in error_of(load_records, write(tmp_path / "r.xls", b"\xd0\xcf\x11\xe0"))
+    assert "is a folder" in error_of(load_records, tmp_path)
+
+
+def test_broken_xlsx(tmp_path):
+    message = error_of(load_records, write(tmp_path / "r.xlsx", b"this is not a zip file"))
+    assert "r.xlsx: cannot read it as an Excel workbook" in message
+
+
+def test_fingerprint_changes_with_a_label(tmp_path):
+    a = load_corpus(write(tmp_path / "a.csv", COMPETITION_TRAIN))
+    b = load_corpus(write(tmp_path / "b.csv", COMPETITION_TRAIN.replace("In mice.,0", "In mice.,1")))
+    assert a.fingerprint("train") != b.fingerprint("train")
+    assert np.array_equal(a.train["label"], [1, 0, 0])

@@ -1,0 +1,116 @@
+"""`split_file` and `screenstack split`: competition-format files, stratified, reproducible, never clobbering."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from screenstack.cli import main
+from screenstack.features import datasets as ds
+from screenstack.features.corpus import load_corpus
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.split import SPLIT_FILES, SplitConfig, split_file
+
+MIRROR = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
+ADHD = MIRROR / "cohen_adhd.csv"
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
+
+
+def read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_split_writes_competition_format_stratified(tmp_path):
+    written = split_file(ADHD, tmp_path / "out", SplitConfig(test_size=0.5, seed=0))
+    assert sorted(written) == sorted([*SPLIT_FILES, "split.json"])
+    train, test, key = (read(tmp_path / "out" / name) for name in SPLIT_FILES)
+    assert list(train.columns) == ["id", "title", "abstract", "judgement"]
+    assert list(test.columns) == ["id", "title", "abstract"]
+    assert list(key.columns) == ["id", "judgement"]
+    assert key["id"].tolist() == test["id"].tolist()
+    assert len(train) + len(test) == 851 and abs(len(test) - 425.5) <= 1
+    assert set(train["id"]).isdisjoint(test["id"])
+    assert (train["judgement"] == "1").sum() == 10 and (key["judgement"] == "1").sum() == 10, "stratified"
+    source = read(ADHD).set_index("record_id")
+    assert train["id"].tolist() == sorted(train["id"], key=int), "file order kept"
+    assert (source.loc[test["id"], "title"].to_numpy() == test["title"].to_numpy()).all()
+
+
+def test_split_output_is_what_load_corpus_reads(tmp_path):
+    split_file(ADHD, tmp_path, SplitConfig(test_size=0.3, seed=1))
+    corpus = load_corpus(tmp_path / "train.csv", tmp_path / "test.csv")
+    assert len(corpus.train) == 595 and len(corpus.test) == 256
+    assert corpus.test["label"].isna().all()
+
+
+def test_same_seed_byte_identical_other_seed_differs(tmp_path):
+    for name in ("a", "b"):
+        split_file(ADHD, tmp_path / name, SplitConfig(seed=0))
+    split_file(ADHD, tmp_path / "c", SplitConfig(seed=1))
+    for name in (*SPLIT_FILES, "split.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert (tmp_path / "a" / "train.csv").read_bytes() != (tmp_path / "c" / "train.csv").read_bytes()
+
+
+def test_rerun_is_fine_other_seed_refused_and_untouched(tmp_path):
+    split_file(ADHD, tmp_path, SplitConfig(seed=0))
+    before = {name: (tmp_path / name).read_bytes() for name in SPLIT_FILES}
+    split_file(ADHD, tmp_path, SplitConfig(seed=0))
+    with pytest.raises(ScreenstackError) as info:
+        split_file(ADHD, tmp_path, SplitConfig(seed=1))
+    message = str(info.value)
+    assert "train.csv: holds another split (made from cohen_adhd.csv with --test-size 0.5 --seed 0)" in message
+    assert "another --out" in message
+    assert before == {name: (tmp_path / name).read_bytes() for name in SPLIT_FILES}
+
+
+def test_a_stray_file_of_the_same_name_is_refused(tmp_path):
+    (tmp_path / "test.csv").write_text("id,title,abstract\n1,mine,mine\n")
+    with pytest.raises(ScreenstackError, match=r"test\.csv: holds another split"):
+        split_file(ADHD, tmp_path)
+    assert not (tmp_path / "train.csv").exists(), "refused before writing anything"
+
+
+@pytest.mark.parametrize("size", [0, 1, 1.5, -0.2])
+def test_bad_test_size(tmp_path, size):
+    with pytest.raises(ScreenstackError, match="between 0 and 1"):
+        split_file(ADHD, tmp_path, SplitConfig(test_size=size))
+
+
+def test_too_few_included_records(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("id,title,abstract,judgement\n" + "".join(f"{i},t{i},a{i},{int(i == 0)}\n" for i in range(10)))
+    with pytest.raises(ScreenstackError, match=r"d\.csv: only 1 included \(1\) record"):
+        split_file(data, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_invocations(tmp_path, monkeypatch, capsys):
+    """The Makefile's demo: `datasets get` from a mirror, then `split`."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(ds.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(ds.MIRROR_ENV, str(MIRROR))
+    assert main(["datasets", "get", "cohen_adhd", "--dest", "data/cohen_adhd.csv"]) == 0
+    assert main(["split", "--data", "data/cohen_adhd.csv", "--test-size", "0.5", "--seed", "0", "--out", "data/cohen_adhd"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed[0] == "data/cohen_adhd.csv"
+    assert printed[1:] == [f"data/cohen_adhd/{name}" for name in (*SPLIT_FILES, "split.json")]
+    assert main(["split", "--data", "data/cohen_adhd.csv", "--test-size", "0.5", "--seed", "0", "--out", "data/cohen_adhd"]) == 0
+
+
+def test_cli_split_with_column_flags(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    data.write_text("key,headline,decision\n" + "".join(f"k{i},title {i},{int(i % 3 == 0)}\n" for i in range(12)))
+    assert main(["split", "--data", str(data), "--out", str(tmp_path / "out"), "--id-col", "key",
+                 "--text-cols", "headline", "--label-col", "decision"]) == 0
+    train = read(tmp_path / "out" / "train.csv")
+    assert train["id"].str.startswith("k").all() and (train["abstract"] == "").all()
+
+
+def test_help_has_an_example(capsys):
+    with pytest.raises(SystemExit):
+        main(["split", "--help"])
+    assert "example" in capsys.readouterr().out

@@ -1,0 +1,85 @@
+"""Bad input through the command line: exit code 2, one line on stderr, no traceback, --out untouched."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from screenstack.cli import main
+
+TRAIN = "id,title,abstract,judgement\n1,A trial,x,1\n2,A mouse study,y,0\n3,A cohort,z,0\n4,Another trial,w,1\n"
+TEST = "id,title,abstract\n10,New,n\n11,Other,o\n"
+
+# name -> (train file name, train bytes, test bytes or None for no --test, extra flags, words the message must hold)
+CASES = {
+    "missing file": ("train.csv", None, TEST, [], ["train.csv", "no such file"]),
+    "empty file": ("train.csv", b"", TEST, [], ["train.csv", "empty"]),
+    "header only": ("train.csv", b"id,title,abstract,judgement\n", TEST, [], ["train.csv", "no records"]),
+    "missing title column": ("train.csv", b"id,name,judgement\n1,A,1\n2,B,0\n", TEST, [],
+                             ["train.csv", "found: id, name, judgement", "title", "--text-cols"]),
+    "missing label column": ("train.csv", b"id,title,abstract\n1,A,x\n", TEST, [],
+                             ["train.csv", "found: id, title, abstract", "label_included", "--label-col"]),
+    "flag names absent column": ("train.csv", TRAIN.encode(), TEST, ["--label-col", "decision"],
+                                 ["train.csv", "'decision'", "found: id, title, abstract, judgement"]),
+    "label outside 0/1": ("train.csv", TRAIN.replace("y,0", "y,maybe").encode(), TEST, [],
+                          ["train.csv: row 3, column 'judgement'", "'maybe'"]),
+    "duplicate ids": ("train.csv", TRAIN.replace("3,A cohort", "1,A cohort").encode(), TEST, [],
+                      ["train.csv: column 'id': id '1'", "row 2, row 4"]),
+    "ids shared by train and test": ("train.csv", TRAIN.encode(), TEST.replace("11,", "2,"), [],
+                                     ["test.csv: row 3, column 'id': id '2' is also in", "train.csv (row 3)"]),
+    "class absent from train": ("train.csv", TRAIN.replace(",1\n", ",0\n").encode(), TEST, [],
+                                ["train.csv: column 'judgement' has no included (1)"]),
+    "undecodable text": ("train.csv", TRAIN.replace("A cohort", "A caf\xe9 cohort").encode("latin-1"), TEST, [],
+                         ["train.csv: row 4, column 'title' is not valid UTF-8"]),
+    "bad test file": ("train.csv", TRAIN.encode(), "id,heading\n10,New\n", [], ["test.csv", "found: id, heading"]),
+    "ris without --label-col": ("train.ris", b"TY  - JOUR\nTI  - A\nER  - \n", None, [], ["train.ris", "--label-col"]),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_bad_input_exits_2_with_one_line_and_leaves_out_alone(tmp_path, capsys, case):
+    train_name, train, test, flags, expected = CASES[case]
+    train_path = tmp_path / train_name
+    if train is not None:
+        train_path.write_bytes(train)
+    argv = ["fit-learners", "--train", str(train_path), "--out", str(tmp_path / "out"), *flags]
+    if test is not None:
+        (tmp_path / "test.csv").write_bytes(test.encode("utf-8") if isinstance(test, str) else test)
+        argv += ["--test", str(tmp_path / "test.csv")]
+    out = tmp_path / "out"
+    out.mkdir()
+    keep = out / "folds.parquet"
+    keep.write_bytes(b"a previous run's file")
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("screenstack: error: ")]
+    assert len(errors) == 1 and err.strip().splitlines()[-1] == errors[0], err
+    for words in expected:
+        assert words in errors[0], (words, errors[0])
+    assert keep.read_bytes() == b"a previous run's file"
+    assert sorted(p.name for p in out.iterdir()) == ["folds.parquet"], "nothing new or half-written in --out"
+
+
+def test_split_into_a_folder_of_another_split_exits_2_and_keeps_it(tmp_path, capsys):
+    data = tmp_path / "data.csv"
+    data.write_text("id,title,abstract,judgement\n" + "".join(f"{i},t{i},a{i},{int(i % 4 == 0)}\n" for i in range(20)))
+    out = tmp_path / "out"
+    assert main(["split", "--data", str(data), "--out", str(out), "--seed", "0"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    assert main(["split", "--data", str(data), "--out", str(out), "--seed", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds another split" in err[0] and "--seed 0" in err[0]
+    assert before == {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def test_split_of_bad_input_exits_2(tmp_path, capsys):
+    data = tmp_path / "data.csv"
+    data.write_text("id,title,abstract,judgement\n1,a,b,1\n2,c,d,7\n")
+    assert main(["split", "--data", str(data), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"screenstack: error: {data}: row 3, column 'judgement': label '7' is not 0 or 1 (1 such). "
+                   "Labels must be 0 (exclude) or 1 (include): fix those rows or pass another --label-col."]
+    assert not (tmp_path / "out").exists()
