@@ -3,21 +3,28 @@
 `--model` takes a Hugging Face name, a local folder, or a short name of an
 encoder that ships inside a Python package (`BUNDLED`), so the pipeline runs on
 a machine with no access to the hub.
+
+torch and transformers are imported inside the functions that use them, so
+that `screenstack --help` does not pay for loading them.
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import socket
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-
-import torch
+from urllib.parse import urlparse
 
 from ..features.errors import ScreenstackError
 
 Precision = Literal["fp32", "bf16", "fp16"]
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEFAULT_MODEL = "microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract"
+HUB_CHECK_SECONDS = 3.0
 
 
 def _minilm_path() -> str:
@@ -44,6 +51,8 @@ def resolve_device(device: str = "auto") -> str:
     >>> resolve_device("cpu")
     'cpu'
     """
+    import torch
+
     if device == "auto":
         if torch.cuda.is_available():
             return "cuda"
@@ -60,6 +69,7 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def check_precision(precision: str) -> str:
+    """Return `precision` if it is one of `PRECISIONS`, else fail listing them."""
     if precision not in PRECISIONS:
         raise ScreenstackError(f"--dtype {precision!r}: expected one of {', '.join(PRECISIONS)}.")
     return precision
@@ -67,6 +77,8 @@ def check_precision(precision: str) -> str:
 
 def autocast(device: str, precision: str):
     """The one autocast context for forward passes: a no-op for fp32."""
+    import torch
+
     if precision == "fp32":
         return torch.autocast(device_type=device.split(":")[0], enabled=False)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
@@ -76,7 +88,7 @@ def autocast(device: str, precision: str):
 @dataclass(frozen=True)
 class LoadedEncoder:
     tokenizer: object
-    model: torch.nn.Module
+    model: object      # torch.nn.Module
     name: str          # what the user typed
     path: str          # where the weights were read from
     weights_hash: str  # SHA-256 of the weight files, to tie caches to the weights
@@ -94,34 +106,137 @@ def weights_hash(folder: str | Path) -> str:
     return digest.hexdigest() if files else ""
 
 
+def encoder_fingerprint(encoder: LoadedEncoder) -> str:
+    """SHA-256 of everything that decides a vector besides the text: weights, model config, tokenizer.
+
+    Two folders with the same weights but another tokenizer (vocabulary,
+    lower-casing) or config (activation, layer-norm epsilon) get different
+    fingerprints, so their cached vectors are never mixed.
+    """
+    digest = hashlib.sha256(encoder.weights_hash.encode())
+    config = encoder.model.config.to_dict()
+    for key in ("_name_or_path", "transformers_version", "_attn_implementation_autoset", "_attn_implementation",
+                "torch_dtype", "dtype", "architectures", "id2label", "label2id"):
+        config.pop(key, None)
+    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    backend = getattr(encoder.tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        digest.update(backend.to_str().encode())
+    else:  # a slow tokenizer: its vocabulary and settings
+        digest.update(json.dumps(sorted(encoder.tokenizer.get_vocab().items())).encode())
+        digest.update(repr(type(encoder.tokenizer)).encode())
+    return digest.hexdigest()
+
+
+def max_positions(encoder: LoadedEncoder) -> int:
+    """The longest input, in tokens, the model accepts."""
+    limit = getattr(encoder.model.config, "max_position_embeddings", None) or 512
+    if getattr(encoder.model.config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
+        limit -= 2  # RoBERTa's position ids start after the padding index
+    tokenizer_limit = getattr(encoder.tokenizer, "model_max_length", None)
+    if tokenizer_limit and tokenizer_limit < 1_000_000:
+        limit = min(limit, int(tokenizer_limit))
+    return int(limit)
+
+
+def _hub_reachable(timeout: float = HUB_CHECK_SECONDS) -> bool:
+    """Whether a TCP connection to the hub opens within `timeout` seconds (DNS included).
+
+    Without this, an offline machine spends about a minute in the hub
+    client's five retries with back-off before failing.
+    """
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlparse(constants.ENDPOINT)
+    result = []
+
+    def connect():
+        try:
+            socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=connect, daemon=True)  # daemon: a hung DNS lookup cannot hold the process
+    thread.start()
+    thread.join(timeout)
+    return bool(result)
+
+
+@contextmanager
+def _quiet_transformers():
+    """Silence transformers' warnings and its per-load "Loading weights" bar, then restore them."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _from_pretrained(path: str, task: str, num_labels: int, **kwargs):
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+    if task == "classify":
+        net = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels, attn_implementation="sdpa", **kwargs)
+    else:
+        net = AutoModel.from_pretrained(path, attn_implementation="sdpa", **kwargs)
+    return tokenizer, net
+
+
+def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackError:
+    local = Path(path).is_dir()
+    if local:
+        hint = f"the folder {path} is not a complete model (needs config.json, tokenizer files and weights)"
+    else:
+        hint = f"{model!r} is neither a local folder nor in the Hugging Face cache, and the hub cannot be reached"
+    detail = f" ({str(error).splitlines()[0]})" if error is not None and str(error) else ""
+    return ScreenstackError(
+        f"--model {model}: cannot load it: {hint}{detail}. "
+        f"Download it where the hub is reachable and pass the folder (--model /path/to/model), "
+        f"or use the bundled encoder: --model minilm."
+    )
+
+
 def load_encoder(model: str, *, task: Literal["encode", "classify"] = "encode", num_labels: int = 1) -> LoadedEncoder:
     """Tokenizer and model for a Hugging Face name, a local folder or a bundled short name.
 
     ``task="classify"`` loads `AutoModelForSequenceClassification` with
     `num_labels` outputs (the fine-tuner); ``"encode"`` the bare encoder.
-    Offline and not cached, the error says how to point at a local folder or
-    use the bundled encoder.
+    A hub name is looked up in the local cache first; only if it is not
+    there, and the hub answers within a few seconds, is it downloaded.
+    Otherwise the error says, at once, how to point at a local folder or use
+    the bundled encoder.
+
+    Examples
+    --------
+    >>> encoder = load_encoder("minilm")  # doctest: +SKIP
     """
-    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    import torch
 
     path = resolve_model_path(model)
-    hf_logging.set_verbosity_error()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        if task == "classify":
-            net = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels, attn_implementation="sdpa")
-        else:
-            net = AutoModel.from_pretrained(path, attn_implementation="sdpa")
-    except (OSError, ValueError) as error:
-        local = Path(path).is_dir()
-        hint = (f"the folder {path} is not a complete model (needs config.json, tokenizer files and weights)" if local else
-                f"{model!r} is neither a local folder nor in the Hugging Face cache, and the hub cannot be reached")
-        raise ScreenstackError(
-            f"--model {model}: cannot load it: {hint} ({str(error).splitlines()[0]}). "
-            f"Download it where the hub is reachable and pass the folder (--model /path/to/model), "
-            f"or use the bundled encoder: --model minilm."
-        ) from None
+    with _quiet_transformers():
+        try:
+            if Path(path).is_dir():
+                tokenizer, net = _from_pretrained(path, task, num_labels)
+            else:
+                try:
+                    tokenizer, net = _from_pretrained(path, task, num_labels, local_files_only=True)
+                except (OSError, ValueError):
+                    if not _hub_reachable():
+                        raise _load_error(model, path, None) from None
+                    tokenizer, net = _from_pretrained(path, task, num_labels)
+        except (OSError, ValueError) as error:
+            raise _load_error(model, path, error) from None
+    net.eval()
     local_folder = Path(path) if Path(path).is_dir() else None
     digest = weights_hash(local_folder) if local_folder else ""
     if not digest:

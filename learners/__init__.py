@@ -2,7 +2,7 @@
 
 Importing this package registers every learner in `LEARNERS`.
 """
-from . import text  # noqa: F401  (registers the text learners)
+from . import text, vectors  # noqa: F401  (registers the text and vector learners)
 from .oof import oof_predict
 from .registry import LEARNERS, learner_class, make_learner
 

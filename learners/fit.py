@@ -67,6 +67,7 @@ def fit_learners(
             "feature_meta": feature_meta,
             "train_fingerprint": corpus.fingerprint("train"),
             "test_fingerprint": corpus.fingerprint("test"),
+            "name": name, "fold_plan": plan.meta,  # write_learner_output adds these two; check_reusable compares them
         }
         if check_reusable(out, name, meta):
             log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))

@@ -1,5 +1,5 @@
 """One module per subcommand, in the order `--help` lists them."""
 from . import datasets, split
-from . import fit_learners, stack
+from . import extract, fit_learners, stack, report
 
-COMMANDS = [datasets, split, fit_learners, stack]
+COMMANDS = [datasets, split, extract, fit_learners, stack, report]

@@ -17,8 +17,7 @@ def add_corpus_options(parser: argparse.ArgumentParser, test_required: bool = Fa
 
 
 def corpus_from_args(args: argparse.Namespace) -> Corpus:
-    spec = ColumnSpec(args.id_col, tuple(c.strip() for c in args.text_cols.split(",")) if args.text_cols else None, args.label_col)
-    return load_corpus(args.train, args.test, spec)
+    return load_corpus(args.train, args.test, ColumnSpec.from_flags(args.id_col, args.text_cols, args.label_col))
 
 
 def add_fold_options(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,368 @@
+"""Does screenstack screen better than the tools users would pick instead?
+
+Protocol, per dataset: a stratified 50/50 train/test split with seed 0 (what
+`screenstack split` writes); each system trains on the train half only, picks
+its decision threshold on 5-fold OOF scores of the train half (the shared fold
+plan, seed 0) and scores the test half. On the test half: F-beta (beta 7),
+recall and precision at the system's threshold; ROC-AUC, average precision and
+WSS@95 (work saved over sampling at 95% recall) of its ranking. Each system runs
+in a fresh process, so its wall time, CPU time and peak memory (max RSS,
+interpreter and imports included) are its own; test labels never enter that
+process.
+
+Systems (run in the same invocation; time and memory ratios are against ASReview):
+
+- ``screenstack``: what `screenstack run` does with its defaults, through the
+  library calls (extract, every registered CPU learner, stack, report), except
+  that the encoder is the bundled ``minilm``: the default PubMedBERT needs the
+  Hugging Face hub;
+- ``screenstack-tfidf``: its TF-IDF learners only, stacked;
+- ``screenstack-vectors``: its vector learners only, on the minilm vectors, stacked;
+- ``asreview``: ASReview LAB's default model ELAS u4, built by the `asreview`
+  package's own classes (TF-IDF 1-2 grams, sublinear tf, max_df 0.95, fitted on
+  all records as ASReview does; linear SVM C 0.11; balanced sample weights ratio
+  9.8), thresholded with screenstack's default rule on its OOF scores;
+- ``seed``: the seed notebooks' baseline, re-implemented here: TfidfVectorizer()
+  fitted on train + test text, LogisticRegression(), threshold at the plain
+  argmax of OOF F-beta.
+
+Test scores of every system are the mean of its 5 fold models, whose OOF scores
+chose the threshold.
+
+    python bench/quality.py                      # all systems, the six shared datasets, writes bench/RESULTS.md
+    python bench/quality.py --systems screenstack-tfidf,asreview,seed --datasets ../shared/datasets --results ''
+
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT / ".." / "shared" / "datasets"
+BASELINE = "asreview"
+BETA = 7.0
+METRICS = ["fbeta", "recall", "precision", "flagged_share", "roc_auc", "average_precision", "wss95"]
+
+
+# --- systems: each runs in its own process and imports what it needs there -------------------------------
+
+def _scores_from_run(out: Path, summary: dict):
+    scores = pd.read_csv(out / "test_scores.csv", dtype={"id": str})
+    return scores["id"].to_numpy(), scores["score"].to_numpy(dtype=float), float(summary["threshold"])
+
+
+def _fit_and_stack(train: Path, test: Path, work: Path, kind: str, report: bool = False):
+    """screenstack's stages through its library calls: extract (for vector learners), fit-learners, stack."""
+    from screenstack.features.corpus import load_corpus
+    from screenstack.learners import LEARNERS
+    from screenstack.learners.fit import fit_learners
+    from screenstack.stacking.stack import StackConfig, stack
+
+    corpus = load_corpus(train, test)
+    names = tuple(n for n, cls in LEARNERS.items() if kind == "all" or cls.input == kind)
+    features = ()
+    if kind in ("all", "vectors"):
+        from screenstack.extract.stage import ExtractConfig, extract_features
+
+        # minilm: the bundled encoder (the default PubMedBERT needs the Hugging Face hub). Its own
+        # cache folder, so every system encodes every text itself and its time includes that.
+        features = (str(extract_features(corpus, work, ExtractConfig(model="minilm", cache_dir=str(work / ".cache")),
+                                         progress=False)),)
+    fit_learners(corpus, work, names, features, progress=False)
+    summary = stack(work, StackConfig())
+    if report:
+        from screenstack.stacking.report import write_report
+
+        write_report(work)
+    return _scores_from_run(work, summary)
+
+
+def screenstack_all(train: Path, test: Path, work: Path):
+    return _fit_and_stack(train, test, work, "all", report=True)
+
+
+def screenstack_tfidf(train: Path, test: Path, work: Path):
+    return _fit_and_stack(train, test, work, "text")
+
+
+def screenstack_vectors(train: Path, test: Path, work: Path):
+    return _fit_and_stack(train, test, work, "vectors")
+
+
+def _peer_inputs(train: Path, test: Path):
+    """Records, labels and the shared fold plan: peers are scored on exactly screenstack's folds."""
+    from screenstack.features.corpus import load_corpus
+    from screenstack.features.folds import FoldConfig, make_fold_plan
+
+    corpus = load_corpus(train, test)
+    plan = make_fold_plan(corpus, FoldConfig(n_folds=5, seed=0))
+    return corpus.train, corpus.test, plan
+
+
+def _peer_oof(model, X, X_test, plan):
+    """The peers' cross-validation: a fresh model per fold of the plan; test scores are the fold models' mean."""
+    from sklearn.base import clone
+
+    oof, test = np.full(X.shape[0], np.nan), np.zeros(X_test.shape[0])
+    for _, fit_rows, valid_rows in plan.splits():
+        fitted = clone(model).fit(X[fit_rows], plan.labels[fit_rows])
+        oof[valid_rows] = fitted.predict_proba(X[valid_rows])[:, 1]
+        test += fitted.predict_proba(X_test)[:, 1] / plan.n_folds
+    assert not np.isnan(oof).any()
+    return oof, test
+
+
+def _squash(margin: np.ndarray) -> np.ndarray:
+    score = 1 / (1 + np.exp(-margin))
+    return np.column_stack([1 - score, score])
+
+
+def asreview_elas_u4(train: Path, test: Path, work: Path):
+    from asreview.learner import ActiveLearningCycle
+    from asreview.models import get_ai_config
+    from sklearn.base import BaseEstimator
+
+    from screenstack.stacking.stack import StackConfig
+    from screenstack.stacking.threshold import choose_threshold
+
+    config = get_ai_config("elas_u4")["value"]
+
+    class ElasU4(BaseEstimator):
+        """One ASReview ELAS u4 cycle (its classifier and balancer) on precomputed TF-IDF rows."""
+
+        def fit(self, X, y):
+            self.cycle_ = ActiveLearningCycle.from_meta(config, skip_feature_extraction=True)
+            # LinearSVC's dual solver shuffles; a fixed seed makes the benchmark repeatable.
+            self.cycle_.classifier.set_params(random_state=0)
+            self.cycle_.fit(X, y)
+            return self
+
+        def predict_proba(self, X):
+            return _squash(self.cycle_.classifier.decision_function(X))
+
+    train_frame, test_frame, plan = _peer_inputs(train, test)
+    # ASReview fits its feature extractor on every record of the project, labelled or not.
+    extractor = ActiveLearningCycle.from_meta(config).feature_extractor
+    X_all = extractor.fit_transform(pd.concat([train_frame, test_frame])[["title", "abstract"]])
+    X, X_test = X_all[: len(train_frame)], X_all[len(train_frame):]
+    oof, scores = _peer_oof(ElasU4(), X, X_test, plan)
+    return test_frame["id"].to_numpy(), scores, choose_threshold(plan.labels, oof, BETA, StackConfig().threshold_rule)
+
+
+def seed_tfidf_logreg(train: Path, test: Path, work: Path):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from screenstack.stacking.threshold import choose_threshold
+
+    train_frame, test_frame, plan = _peer_inputs(train, test)
+    text = pd.concat([train_frame, test_frame])
+    X_all = TfidfVectorizer().fit_transform(text["title"] + " " + text["abstract"])
+    X, X_test = X_all[: len(train_frame)], X_all[len(train_frame):]
+    # max_iter only lets lbfgs converge; the model is the notebooks' LogisticRegression().
+    oof, scores = _peer_oof(LogisticRegression(max_iter=1000), X, X_test, plan)
+    return test_frame["id"].to_numpy(), scores, choose_threshold(plan.labels, oof, BETA, "argmax")
+
+
+SYSTEMS = {
+    "screenstack": ("screenstack: minilm vectors + every CPU learner, stacked, with its report", screenstack_all),
+    "screenstack-tfidf": ("screenstack, TF-IDF learners only", screenstack_tfidf),
+    "screenstack-vectors": ("screenstack, vector learners only (minilm vectors)", screenstack_vectors),
+    "asreview": ("ASReview LAB ELAS u4 (asreview 3.0.8 classes)", asreview_elas_u4),
+    "seed": ("seed notebooks: TF-IDF + LogisticRegression (re-implemented)", seed_tfidf_logreg),
+}
+
+
+def _run_system(name: str, train: Path, test: Path, work: Path) -> dict:
+    """Child process: run one system, return its test scores, threshold, time and memory."""
+    warnings.simplefilter("ignore")
+    if work.exists():
+        shutil.rmtree(work)  # never reuse outputs of an earlier run: the timing would be wrong
+    work.mkdir(parents=True)
+    # asreview's dataset helper opens a request cache (synergy_cache.sqlite) in the working folder on import.
+    os.chdir(work)
+    start = time.perf_counter()
+    ids, scores, threshold = SYSTEMS[name][1](train, test, work)
+    wall = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"ids": np.asarray(ids).astype(str), "scores": np.asarray(scores, dtype=float), "threshold": threshold,
+            "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024}
+
+
+# --- protocol ------------------------------------------------------------------------------------
+
+def evaluate(name: str, dataset: Path, work: Path, beta: float = BETA) -> dict:
+    from screenstack.features.split import SplitConfig, split_file
+    from screenstack.stacking.metrics import screening_metrics
+
+    split = work / dataset.stem / "split"
+    split_file(dataset, split, SplitConfig(test_size=0.5, seed=0))
+    # A fresh interpreter per run: peak memory is this system's alone, and nothing leaks between systems.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool:
+        result = pool.submit(_run_system, name, split / "train.csv", split / "test.csv", work / dataset.stem / name).result()
+    key = pd.read_csv(split / "test_labels.csv", dtype={"id": str}).set_index("id")["judgement"]
+    assert sorted(result["ids"]) == sorted(key.index), f"{name} scored other records than the test half"
+    y = key.loc[result["ids"]].to_numpy(dtype=int)
+    metrics = screening_metrics(y, result["scores"], result["threshold"], beta)
+    return {"dataset": dataset.stem, "system": name, **metrics, "threshold": result["threshold"],
+            "n_test": len(y), "included_test": int(y.sum()),
+            **{k: result[k] for k in ("wall_s", "cpu_s", "peak_mib")}}
+
+
+def summarise(rows: pd.DataFrame, systems: list[str]) -> pd.DataFrame:
+    """Macro mean over datasets per system, plus total time and the largest peak memory."""
+    table = rows.groupby("system")[METRICS].mean()
+    table["wall_s"] = rows.groupby("system")["wall_s"].sum()
+    table["cpu_s"] = rows.groupby("system")["cpu_s"].sum()
+    table["peak_mib"] = rows.groupby("system")["peak_mib"].max()
+    if BASELINE in table.index:
+        for column in ("wall_s", "cpu_s", "peak_mib"):
+            table[f"{column}_x_{BASELINE}"] = table[column] / table.loc[BASELINE, column]
+    return table.loc[[s for s in systems if s in table.index]]
+
+
+def verdicts(table: pd.DataFrame, beta: float) -> list[str]:
+    """One line per screenstack system: does it beat every peer on macro F-beta and WSS@95?"""
+    peers = [s for s in table.index if not s.startswith("screenstack")]
+    lines = []
+    for system in (s for s in table.index if s.startswith("screenstack")):
+        parts = []
+        for metric, label in (("fbeta", f"F{beta:g}"), ("wss95", "WSS@95")):
+            behind = [p for p in peers if table.loc[p, metric] >= table.loc[system, metric]]
+            parts.append(f"{label} {table.loc[system, metric]:.4f} " + (
+                f"beats {', '.join(peers)}" if not behind else
+                "does NOT beat " + ", ".join(f"{p} ({table.loc[p, metric]:.4f})" for p in behind)))
+        lines.append(f"- `{system}`: " + "; ".join(parts) + ".")
+    return lines
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def write_results(path: Path, rows: pd.DataFrame, table: pd.DataFrame, systems: list[str], command: str, beta: float) -> None:
+    from screenstack.features.outputs import package_versions
+
+    versions = package_versions()
+    try:
+        versions["asreview"] = importlib.metadata.version("asreview")
+    except importlib.metadata.PackageNotFoundError:  # asreview comes with the bench extra
+        pass
+    b = f"{beta:g}"
+    lines = [
+        "## Quality", "",
+        f"Written by `bench/quality.py` on {datetime.date.today().isoformat()}. Rerun: `{command}`", "",
+        f"Machine: {machine()}.", "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".", "",
+        f"Protocol: per dataset a stratified 50/50 split (seed 0); each system trains on the train half, picks its "
+        f"threshold on 5-fold OOF scores of the train half, and is scored on the test half. F{b}, recall and precision "
+        "at that threshold; ROC-AUC, AP and WSS@95 of the ranking. Macro mean over the datasets. Time: the sum over "
+        "datasets of each fresh process's wall and CPU seconds (imports included); memory: the largest peak RSS. "
+        f"Ratios are against `{BASELINE}`, run in the same invocation.", "",
+        "Systems: " + "; ".join(f"`{s}`: {SYSTEMS[s][0]}" for s in systems) + ". ASReview is an active-learning tool; "
+        "here its default model is trained once on the labelled train half (where a review stands after screening it) and "
+        "ranks the test half. The screenstack systems use the bundled minilm encoder because the default PubMedBERT "
+        "needs the Hugging Face hub. Every system's test scores are the mean of its 5 fold models.", "",
+        "### Macro mean over datasets", "",
+        _markdown(table.reset_index(), {"fbeta": f"F{b}", "flagged_share": "flagged", "roc_auc": "ROC-AUC",
+                                        "average_precision": "AP", "wss95": "WSS@95", "wall_s": "wall s", "cpu_s": "CPU s",
+                                        "peak_mib": "peak MiB", "wall_s_x_asreview": "wall x asreview",
+                                        "cpu_s_x_asreview": "CPU x asreview", "peak_mib_x_asreview": "memory x asreview"}), "",
+        *verdicts(table, beta), "",
+    ]
+    for metric, title in (("fbeta", f"Test F{b}"), ("wss95", "Test WSS@95"), ("recall", "Test recall"),
+                          ("average_precision", "Test average precision")):
+        pivot = rows.pivot(index="dataset", columns="system", values=metric)[[s for s in systems if s in set(rows["system"])]]
+        pivot.loc["macro mean"] = pivot.mean()
+        lines += [f"### {title} per dataset", "", _markdown(pivot.reset_index(), {}), ""]
+    sizes = rows.drop_duplicates("dataset").set_index("dataset")[["n_test", "included_test"]]
+    lines += ["### Test halves", "", _markdown(sizes.reset_index(), {"n_test": "records", "included_test": "included"})]
+    write_section(path, "quality", "\n".join(lines))
+
+
+def write_section(path: Path, key: str, text: str) -> None:
+    """Put `text` between this script's markers in the results file, keeping the other scripts' sections."""
+    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
+    old = path.read_text() if path.is_file() else "# Benchmarks\n\nWritten by the scripts in bench/; each section says how to rerun it.\n"
+    block = f"{start}\n{text}\n{end}"
+    if start in old and end in old:
+        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(new)
+
+
+def _markdown(frame: pd.DataFrame, names: dict) -> str:
+    """A Markdown table: metrics to 4 decimals, seconds to 1, MiB whole, ratios as 0.00x."""
+    def cell(column: str, value) -> str:
+        if not isinstance(value, float):
+            return str(value)
+        if "_x_" in column:
+            return f"{value:.2f}x"
+        if column.endswith("_s"):
+            return f"{value:,.1f}"
+        if column.endswith("_mib") or column.startswith(("n_", "included")):
+            return f"{value:,.0f}"
+        return f"{value:.4f}"
+
+    columns = list(frame.columns)
+    head = "| " + " | ".join(names.get(c, c) for c in columns) + " |"
+    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|"
+    body = ["| " + " | ".join(cell(c, v) for c, v in zip(columns, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default=str(DATASETS), help="folder of labelled CSV files (default: the shared six)")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from: {', '.join(SYSTEMS)}")
+    parser.add_argument("--work", default=str(ROOT / "artifacts" / "bench_quality"), help="splits and run folders")
+    parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="Markdown results file ('' for none)")
+    args = parser.parse_args()
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        parser.error(f"unknown system(s) {', '.join(unknown)}; valid: {', '.join(SYSTEMS)}")
+    datasets = sorted(Path(args.datasets).resolve().glob("*.csv"))
+    if not datasets:
+        parser.error(f"{args.datasets}: no CSV files")
+    warnings.simplefilter("ignore")
+    work = Path(args.work).resolve()  # the system processes run inside their own folders
+    rows = []
+    for dataset in datasets:
+        for name in systems:
+            row = evaluate(name, dataset, work, BETA)
+            rows.append(row)
+            print(f"{dataset.stem:32} {name:20} F{BETA:g} {row['fbeta']:.4f} recall {row['recall']:.3f} "
+                  f"WSS@95 {row['wss95']:.3f} AUC {row['roc_auc']:.4f} {row['wall_s']:7.1f} s {row['peak_mib']:7.0f} MiB", flush=True)
+    rows = pd.DataFrame(rows)
+    work.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(work / "quality.csv", index=False)
+    table = summarise(rows, systems)
+    print(table.round(4).to_string())
+    if args.results:
+        command = "python bench/quality.py " + " ".join(sys.argv[1:])
+        write_results(Path(args.results), rows, table, systems, command.strip(), BETA)
+        print(f"wrote {args.results}")
+
+
+if __name__ == "__main__":
+    main()

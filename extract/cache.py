@@ -1,0 +1,110 @@
+"""Vectors cached per record text, for one encoder setting.
+
+A setting (encoder fingerprint, layers, pooling, max length, precision) owns
+one folder under the cache directory: ``setting.json`` says what it is, and
+``chunk-*.parquet`` files hold ``key`` (a SHA-256 prefix of the record text)
+and ``vector`` (float32). Each chunk is written atomically once its texts are
+encoded, so a run killed midway leaves only complete chunks, and the next run
+encodes only the texts no chunk holds. The same mechanism lets a new split of
+the same records, or a corpus that grew, reuse every vector already made.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..features.atomic import atomic_path, read_json, write_json
+from ..features.errors import ScreenstackError
+
+
+def text_key(text: str) -> str:
+    """The cache key of a record text: 128 bits of its SHA-256, in hex."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class VectorCache:
+    """Chunk files of one encoder setting in `folder`, looked up by text key.
+
+    Examples
+    --------
+    >>> cache = VectorCache(".cache/minilm-0123abcd", {"layers": [-1]})  # doctest: +SKIP
+    >>> todo = cache.missing(keys)  # doctest: +SKIP
+    """
+
+    def __init__(self, folder: str | Path, setting: dict):
+        self.folder = Path(folder)
+        self.setting = setting
+        marker = self.folder / "setting.json"
+        if marker.is_file():
+            try:
+                stored = read_json(marker)
+            except (OSError, ValueError):
+                stored = None
+            if stored != json.loads(json.dumps(setting, sort_keys=True, default=str)):
+                raise ScreenstackError(
+                    f"{self.folder}: cache folder of another encoder setting. Delete it, or pass another --cache-dir."
+                )
+        else:
+            write_json(marker, setting)
+        self._index: dict[str, tuple[Path, int]] | None = None
+
+    def _chunks(self) -> list[Path]:
+        return sorted(self.folder.glob("chunk-*.parquet"))
+
+    def index(self) -> dict[str, tuple[Path, int]]:
+        """Key -> (chunk file, row) for every cached vector; read once, then kept up to date by `add`."""
+        if self._index is None:
+            self._index = {}
+            for path in self._chunks():
+                try:
+                    keys = pq.read_table(path, columns=["key"]).column("key").to_pylist()
+                except Exception:  # an unreadable chunk is skipped: its texts are encoded again
+                    continue
+                for row, key in enumerate(keys):
+                    self._index.setdefault(key, (path, row))
+        return self._index
+
+    def missing(self, keys: Sequence[str]) -> list[str]:
+        """The keys, in order and without repeats, that no chunk holds."""
+        index = self.index()
+        return [k for k in dict.fromkeys(keys) if k not in index]
+
+    def add(self, keys: Sequence[str], vectors: np.ndarray) -> Path:
+        """Write one chunk of vectors (float32), atomically; return its path."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        assert len(keys) == len(vectors), "one key per vector"
+        digest = hashlib.sha256("".join(keys).encode()).hexdigest()[:16]
+        path = self.folder / f"chunk-{digest}.parquet"
+        table = pa.table({
+            "key": pa.array(list(keys), pa.string()),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), vectors.shape[1]),
+        })
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
+        index = self.index()
+        for row, key in enumerate(keys):
+            index.setdefault(key, (path, row))
+        return path
+
+    def gather(self, keys: Sequence[str], out: np.ndarray) -> np.ndarray:
+        """Fill row i of `out` with the vector of ``keys[i]``, reading one chunk file at a time."""
+        index = self.index()
+        by_file: dict[Path, tuple[list[int], list[int]]] = {}
+        for i, key in enumerate(keys):
+            path, row = index[key]
+            rows_out, rows_in = by_file.setdefault(path, ([], []))
+            rows_out.append(i)
+            rows_in.append(row)
+        for path, (rows_out, rows_in) in by_file.items():
+            column = pq.read_table(path, columns=["vector"]).column("vector").combine_chunks()
+            matrix = column.flatten().to_numpy(zero_copy_only=False).reshape(-1, column.type.list_size)
+            if matrix.shape[1] != out.shape[1]:
+                raise ScreenstackError(f"{path}: cached vectors have {matrix.shape[1]} columns, expected {out.shape[1]}. Delete that cache folder.")
+            out[rows_out] = matrix[rows_in]
+        return out

@@ -1,0 +1,237 @@
+"""The one entry point from texts to pooled vectors: `encode`.
+
+How it is fast, in order of effect on a CPU:
+
+- texts are sorted by length and batched by a *token budget* (batch size x
+  longest text <= ``batch_tokens``), each batch padded only to its own longest
+  text, so short texts do not pay for 512 positions and attention (quadratic
+  in length) runs on tight batches;
+- on a CPU, linear layers run as oneDNN ops with bias and GELU fused in, and
+  bf16 runs on a bf16 copy of the weights (`extract.fuse`); on a GPU one
+  autocast context wraps the loop;
+- one ``torch.inference_mode`` context; SDPA attention (`load_encoder` asks for it);
+- a background thread tokenises and pads the next batches while the model
+  runs the current one.
+
+Only the pooled vectors are kept: hidden states live for one batch.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import warnings
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..features.errors import ScreenstackError
+from .model import LoadedEncoder, check_precision, max_positions, resolve_device
+from .pooling import check_layers, get_pooling, pool
+
+# Token budget per batch when --batch-tokens is auto. On a CPU a budget of a
+# few thousand tokens keeps a layer's activations in cache-friendly sizes
+# (bench/extract.py measured 4k-16k within noise); GPUs want large batches.
+AUTO_BATCH_TOKENS = {"cpu": 8192, "mps": 8192, "cuda": 65536}
+# Texts tokenised together by the background thread. Texts arrive sorted by
+# character length, so a window holds texts of similar token length.
+WINDOW = 256
+PREFETCH = 4
+
+
+def resolve_batch_tokens(batch_tokens: int | str, device: str) -> int:
+    """``"auto"`` -> the device's default budget; an integer must be positive."""
+    if batch_tokens == "auto":
+        return AUTO_BATCH_TOKENS[device.split(":")[0]]
+    try:
+        value = int(batch_tokens)
+    except (TypeError, ValueError):
+        raise ScreenstackError(f"--batch-tokens {batch_tokens!r}: expected auto or a positive integer (e.g. 8192).") from None
+    if value < 1:
+        raise ScreenstackError(f"--batch-tokens {value}: must be at least 1 (auto picks one for the device).")
+    return value
+
+
+def plan_batches(lengths: Sequence[int], batch_tokens: int) -> list[np.ndarray]:
+    """Cut texts into batches, longest first, so that count x longest <= `batch_tokens`.
+
+    A text longer than the budget gets a batch of its own. Ties keep input
+    order, so the plan is deterministic.
+
+    Examples
+    --------
+    >>> [b.tolist() for b in plan_batches([3, 5, 2, 5], 10)]
+    [[1, 3], [0, 2]]
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        count = max(1, batch_tokens // max(1, int(lengths[order[start]])))
+        batches.append(order[start:start + count])
+        start += count
+    return batches
+
+
+def _collate(sequences: list[list[int]], pad_id: int):
+    """Right-pad token ids to the longest in the batch; return (input_ids, attention_mask) tensors."""
+    import torch
+
+    longest = max(len(s) for s in sequences)
+    ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), longest), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        ids[row, :len(seq)] = seq
+        mask[row, :len(seq)] = 1
+    return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+def _batches(texts: Sequence[str], tokenizer, max_length: int, batch_tokens: int, pin: bool) -> Iterator:
+    """Yield ``(indices, input_ids, attention_mask)`` batches covering every text once.
+
+    Texts go through in order of character length, WINDOW at a time; each
+    window is tokenised, joined with the texts left over from the previous
+    window, and cut by `plan_batches`. The last, partly filled batch of a
+    window waits for the next one, so only the final batch runs under-full.
+    """
+    order = np.argsort(-np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pending_index: list[int] = []
+    pending_ids: list[list[int]] = []
+    for start in range(0, len(order), WINDOW):
+        window = order[start:start + WINDOW]
+        ids = tokenizer([texts[i] for i in window], truncation=True, max_length=max_length,
+                        return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        pending_index += window.tolist()
+        pending_ids += ids
+        last = start + WINDOW >= len(order)
+        plan = plan_batches([len(s) for s in pending_ids], batch_tokens)
+        keep = plan if last else plan[:-1]
+        for batch in keep:
+            input_ids, mask = _collate([pending_ids[j] for j in batch], pad_id)
+            if pin:
+                input_ids, mask = input_ids.pin_memory(), mask.pin_memory()
+            yield np.asarray([pending_index[j] for j in batch]), input_ids, mask
+        rest = [] if last else plan[-1].tolist()
+        pending_index = [pending_index[j] for j in rest]
+        pending_ids = [pending_ids[j] for j in rest]
+
+
+class _Prefetch:
+    """Run an iterator in a daemon thread, `PREFETCH` items ahead; errors re-raise in the caller.
+
+    Daemon, and stopped through an event when the caller leaves early, so
+    Ctrl-C or an error in the model never waits on the tokeniser.
+    """
+
+    _DONE = object()
+
+    def __init__(self, iterable: Iterable):
+        self._queue: queue.Queue = queue.Queue(maxsize=PREFETCH)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(iter(iterable),), daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, iterator: Iterator) -> None:
+        try:
+            for item in iterator:
+                if not self._put(item):
+                    return
+            self._put(self._DONE)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            self._put(error)
+
+    def __iter__(self):
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def encode(
+    texts: Sequence[str],
+    *,
+    encoder: LoadedEncoder,
+    batch_tokens: int | str = "auto",
+    device: str | None = None,
+    precision: str = "fp32",
+    layers: tuple[int, ...] = (-1,),
+    pooling: tuple[str, ...] = ("cls",),
+    max_length: int | None = None,
+    progress: bool | tqdm = False,
+) -> np.ndarray:
+    """Pooled hidden-layer vectors of `texts`, in input order.
+
+    Args:
+        texts: record texts (e.g. ``features.corpus.texts(frame)``).
+        encoder: from `load_encoder`; its model is moved to `device`.
+        batch_tokens: token budget per batch (count x longest text), or ``"auto"``.
+        device: ``cpu``, ``cuda[:N]``, ``mps``, or None to pick one (`resolve_device`).
+        precision: ``fp32``, ``bf16`` or ``fp16``: the autocast dtype of the forward pass.
+        layers: hidden layers to pool, -1 the last; 0 is the embedding output.
+        pooling: names from `extract.pooling.POOLINGS`.
+        max_length: texts are truncated to this many tokens; None: as many as the model reads.
+        progress: show a bar, or a tqdm bar to advance.
+
+    Returns:
+        float32 array ``(len(texts), len(layers) * len(pooling) * hidden)``:
+        for each layer, for each pooling, one block.
+
+    Example:
+        >>> vectors = encode(["ACE inhibitors in heart failure."], encoder=load_encoder("minilm"))  # doctest: +SKIP
+    """
+    import torch
+
+    device = resolve_device(device or "auto")
+    precision = check_precision(precision)
+    if precision == "fp16" and device == "cpu":
+        warnings.warn("--dtype fp16 on a CPU is emulated and slow; use --dtype bf16 (or fp32) there.", stacklevel=2)
+    budget = resolve_batch_tokens(batch_tokens, device)
+    limit = max_positions(encoder)
+    max_length = limit if max_length is None else max_length
+    if not 2 <= max_length <= limit:
+        raise ScreenstackError(f"--max-length {max_length}: {encoder.name} reads 2 to {limit} tokens. Use a value in that range.")
+    poolings = tuple(get_pooling(name) for name in pooling)
+    from .fuse import prepare_model
+
+    prepared = prepare_model(encoder.model, device, precision)
+    model = prepared.module
+    n_layers = int(model.config.num_hidden_layers)
+    indices = check_layers(tuple(layers), n_layers)
+    all_states = indices != (n_layers,)  # the last layer alone needs no tuple of every layer's states
+    width = len(indices) * len(poolings) * int(model.config.hidden_size)
+    vectors = np.empty((len(texts), width), dtype=np.float32)
+    if not len(texts):
+        return vectors
+    bar = progress if isinstance(progress, tqdm) else tqdm(total=len(texts), unit="doc", desc="encode", disable=not progress)
+    batches = _Prefetch(_batches(texts, encoder.tokenizer, max_length, budget, pin=device.startswith("cuda")))
+    try:
+        with torch.inference_mode(), prepared.context():
+            for index, input_ids, mask in batches:
+                input_ids = input_ids.to(device, non_blocking=True)
+                mask = mask.to(device, non_blocking=True)
+                model_mask = mask[:, None, None, :].bool() if prepared.mask_4d else mask
+                output = model(input_ids=input_ids, attention_mask=model_mask, output_hidden_states=all_states)
+                states = output.hidden_states if all_states else {n_layers: output.last_hidden_state}
+                vectors[index] = pool(states, mask, indices, poolings).cpu().numpy()
+                bar.update(len(index))
+    finally:
+        batches.close()
+        if bar is not progress:
+            bar.close()
+    return vectors

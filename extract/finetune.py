@@ -1,0 +1,397 @@
+"""Fine-tune an encoder with K-fold cross-fitting: scores for `stack`, vectors for the vector learners.
+
+For each fold k of the shared fold plan one model is fine-tuned on the other
+folds. Its epoch is chosen on a split carved from those training folds, never
+on fold k. Model k then scores fold k and the test records and, in eval mode,
+gives their last-layer CLS vectors. So every training record's score and vector
+come from the one model that never saw its label (STYLE rule 7; the seed
+notebooks took training vectors from the model just trained on them), and test
+scores and vectors are means over the K fold models.
+
+The model is a bare encoder (``load_encoder(model, task="encode")``) plus a head
+from `extract.heads` rather than ``AutoModelForSequenceClassification``: the
+linear and CNN heads then share one code path, and the linear head reads exactly
+the CLS vector that is exported.
+
+Files, under OUT:
+
+- ``finetune/NAME/run.json``: what the run is (config, fold plan, data, weights);
+  a rerun with another configuration is refused;
+- ``finetune/NAME/fold{k}/state.pt``: training state after the last finished
+  epoch (weights, optimizer, schedule, RNG), so a killed run resumes there;
+  ``weights-e{e}.pt``: the best epoch's weights so far; both are deleted once
+  ``result.npz`` (fold k's logits and vectors, and the test records') marks the
+  fold finished, and a finished fold is never retrained;
+- ``learners/NAME/``: OOF and test scores (`features.outputs`), NAME =
+  ``finetune-<model>-<head>``;
+- ``features/NAME.parquet``: the cross-fitted vectors, metadata kind "crossfit".
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+import torch
+from scipy.special import expit
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+from tqdm.auto import tqdm
+
+from ..features.atomic import atomic_path, read_json, write_json
+from ..features.corpus import Corpus, texts
+from ..features.errors import ScreenstackError
+from ..features.folds import FoldConfig, FoldPlan, ensure_fold_plan
+from ..features.outputs import check_reusable, learner_dir, package_versions, write_learner_output
+from ..features.store import write_vectors
+from .heads import HEADS, ScreeningModel, make_head
+from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, resolve_device
+from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
+
+log = logging.getLogger("screenstack")
+FINETUNE_DIR = "finetune"
+CONFIRM_OVER_S = 30 * 60  # on a CPU, runs estimated longer than this need --yes or a "y" at the prompt
+# Fields that change speed or memory, not the model: a resumed run may change them.
+RUNTIME_FIELDS = ("device", "compile", "grad_checkpointing", "eval_batch_size")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Everything that decides a fine-tuning run; saved in every artifact's metadata.
+
+    Defaults follow the seed notebooks (lr 2e-5, batch 16, 3 epochs, 512 tokens),
+    plus linear warm-up and decay, weight decay and gradient clipping.
+    ``valid_fraction`` of each fold's training part (stratified) picks the best
+    epoch by ``select`` (``loss`` or ``auc``); 0 keeps the last epoch.
+    ``patience`` stops a fold after that many epochs without improvement.
+    ``precision`` ``auto`` is bf16 (fp16 where bf16 is missing) on CUDA, fp32 elsewhere.
+    """
+
+    model: str = DEFAULT_MODEL
+    head: str = "linear"
+    epochs: int = 3
+    lr: float = 2e-5
+    batch_size: int = 16
+    grad_accum: int = 1
+    max_length: int = 512
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    dropout: float = 0.1
+    pos_weight: float = 1.0
+    cnn_channels: int = 256
+    cnn_kernel: int = 5
+    valid_fraction: float = 0.1
+    select: Literal["loss", "auc"] = "loss"
+    patience: int | None = None
+    seed: int = 0
+    precision: str = "auto"
+    device: str = "auto"
+    grad_checkpointing: bool = False
+    compile: bool = False
+    eval_batch_size: int = 64
+
+    def __post_init__(self):
+        def bad(flag, value, need):
+            raise ScreenstackError(f"--{flag} {value!r}: {need}.")
+
+        if self.head not in HEADS:
+            bad("head", self.head, f"unknown head; available: {', '.join(sorted(HEADS))}")
+        for flag in ("epochs", "batch_size", "grad_accum", "max_length", "eval_batch_size", "cnn_channels"):
+            if int(getattr(self, flag)) < 1:
+                bad(flag.replace("_", "-"), getattr(self, flag), "needs an integer >= 1")
+        if not self.lr > 0 or not self.pos_weight > 0:
+            bad("lr" if not self.lr > 0 else "pos-weight", self.lr if not self.lr > 0 else self.pos_weight, "needs a number > 0")
+        if not 0 <= self.warmup_ratio <= 1 or not 0 <= self.dropout < 1:
+            bad("warmup-ratio", (self.warmup_ratio, self.dropout), "warm-up ratio in [0, 1] and dropout in [0, 1)")
+        if not 0 <= self.valid_fraction < 0.5:
+            bad("valid-fraction", self.valid_fraction, "needs a fraction in [0, 0.5); 0 keeps the last epoch")
+        if self.cnn_kernel < 1 or self.cnn_kernel % 2 == 0:
+            bad("cnn-kernel", self.cnn_kernel, "needs an odd integer >= 1, so convolution outputs align with tokens")
+        if self.select not in ("loss", "auc"):
+            bad("select", self.select, "expected loss or auc")
+        if self.patience is not None and self.patience < 1:
+            bad("patience", self.patience, "needs an integer >= 1, or none to run every epoch")
+        if self.precision != "auto":
+            check_precision(self.precision)
+
+    def head_params(self) -> dict:
+        return {"dropout": self.dropout, "channels": self.cnn_channels, "kernel_size": self.cnn_kernel}
+
+    def identity(self) -> dict:
+        """The fields that decide the outputs (all but `RUNTIME_FIELDS`)."""
+        return {k: v for k, v in asdict(self).items() if k not in RUNTIME_FIELDS}
+
+
+def learner_name(config: FinetuneConfig) -> str:
+    """``finetune-<model short name>-<head>``, e.g. ``finetune-biomednlp-pubmedbert-base-uncased-abstract-linear``."""
+    short = re.sub(r"[^a-z0-9._-]+", "-", Path(config.model.rstrip("/\\")).name.lower()).strip("-.") or "model"
+    return f"finetune-{short}-{config.head}"
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """``auto``: bf16 on a CUDA device that has it, else fp16 there; fp32 on CPU and MPS."""
+    if precision != "auto":
+        return check_precision(precision)
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "fp32"
+
+
+def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneConfig(), *, folds: FoldConfig = FoldConfig(),
+             progress: bool = True, confirm: bool | Callable[[str], bool] | None = None) -> tuple[Path, Path]:
+    """Fine-tune one model per fold of the shared plan; write scores and cross-fitted vectors.
+
+    Parameters
+    ----------
+    corpus : training (and test) records
+    out : the run's artifacts folder (its fold plan is read, or written first)
+    config : model, head and hyper-parameters
+    folds : how the fold plan is drawn if OUT has none
+    progress : show progress bars
+    confirm : on a machine without CUDA, a run estimated to take longer than
+        `CONFIRM_OVER_S` goes ahead only if this is True (``--yes``), or a
+        callable given the estimate returns True, or (None) the user answers
+        "y" at a terminal prompt; with no terminal it stops with a ScreenstackError.
+
+    Returns
+    -------
+    (learner folder ``OUT/learners/NAME``, feature file ``OUT/features/NAME.parquet``)
+
+    Examples
+    --------
+    >>> finetune(load_corpus("train.csv", "test.csv"), "artifacts/run1", FinetuneConfig(head="cnn"))  # doctest: +SKIP
+    """
+    return crossfit(corpus, ensure_fold_plan(corpus, out, folds), out, config, progress=progress, confirm=confirm)
+
+
+def crossfit(corpus: Corpus, plan: FoldPlan, out: str | Path, config: FinetuneConfig, *, progress: bool = True,
+             confirm: bool | Callable[[str], bool] | None = None) -> tuple[Path, Path]:
+    """`finetune` on a given fold plan (whose ids and labels are the corpus's training records)."""
+    train, test = corpus.train, corpus.test
+    assert (train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
+    assert (train["label"].to_numpy(dtype=int) == plan.labels).all(), "fold plan labels are the corpus labels"
+    device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
+    name = learner_name(config)
+    loaded = load_encoder(config.model, task="encode")
+    meta = {"learner": name, "kind": "crossfit", "input": "text", "finetune": config.identity(), "precision": precision,
+            "model": config.model, "weights_hash": loaded.weights_hash,
+            "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test"),
+            "name": name, "fold_plan": plan.meta}  # write_learner_output adds the last two; check_reusable compares them
+    feature_path = Path(out) / "features" / f"{name}.parquet"
+    if check_reusable(out, name, meta) and feature_path.is_file():
+        log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
+        return learner_dir(out, name), feature_path
+    state = Path(out) / FINETUNE_DIR / name
+    _claim(state, meta, write=False)
+
+    token_ids = tokenize(loaded.tokenizer, texts(train) + texts(test), config.max_length)
+    labels = plan.labels.astype(np.float32)
+    test_index = np.arange(len(train), len(train) + len(test))
+    splits = [(k, tr, va, _inner_split(plan.labels, tr, config)) for k, tr, va in plan.splits()]
+    if not device.startswith("cuda"):
+        _confirm_cpu_run(loaded, token_ids, splits, test_index, state, config, device, precision, confirm)
+    _claim(state, meta, write=True)  # only now: a declined run leaves OUT free for another configuration
+
+    hidden = loaded.model.config.hidden_size
+    oof = np.full(len(train), np.nan)
+    test_scores = np.zeros(len(test))
+    vectors = np.full((len(train) + len(test), hidden), np.nan, dtype=np.float32)
+    vectors[test_index] = 0
+    for k, train_index, valid_index, (fit_index, select_index) in tqdm(splits, desc=name, unit="fold", disable=not progress):
+        folder = state / f"fold{k}"
+        if not (folder / "result.npz").is_file():
+            _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index, test_index, folder,
+                      config, device, precision, progress)
+        with np.load(folder / "result.npz") as result:
+            assert (result["valid_index"] == valid_index).all(), "a fold result belongs to its fold"
+            oof[valid_index] = expit(result["valid_logits"].astype(np.float64))
+            vectors[valid_index] = result["valid_vectors"]
+            test_scores += expit(result["test_logits"].astype(np.float64)) / plan.n_folds
+            vectors[test_index] += result["test_vectors"] / plan.n_folds
+    assert not np.isnan(oof).any() and not np.isnan(vectors).any(), "validation folds must cover every training row"
+
+    ids = np.concatenate([train["id"].to_numpy(dtype=str), test["id"].to_numpy(dtype=str)])
+    feature_meta = {**meta, "layers": [-1], "pooling": "cls", "max_length": config.max_length, "dtype": "float32",
+                    "fold_models": plan.n_folds, "versions": package_versions(),
+                    "note": "train vectors: from the fold model that did not see the record; test vectors: mean over fold models"}
+    write_vectors(feature_path, ids, ["train"] * len(train) + ["test"] * len(test), vectors, feature_meta)
+    folder = write_learner_output(out, name, plan, oof, test["id"], test_scores, meta)
+    return folder, feature_path
+
+
+def _claim(state: Path, identity: dict, *, write: bool) -> None:
+    """Tie OUT/finetune/NAME to one configuration, so resumed folds never mix two runs."""
+    path = state / "run.json"
+    if path.is_file():
+        old = read_json(path)
+        keys = sorted(k for k in set(old) | set(identity) if old.get(k) != identity.get(k))
+        if keys:
+            raise ScreenstackError(
+                f"{state}: holds an unfinished fine-tuning run of another configuration (differs in: {', '.join(keys)}). "
+                "Use a new --out folder, or delete that folder to start over."
+            )
+    elif write:
+        write_json(path, identity)
+
+
+def _inner_split(labels: np.ndarray, train_index: np.ndarray, config: FinetuneConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Split a fold's training rows into rows to fit and rows to choose the epoch on (only their labels are read)."""
+    if config.valid_fraction == 0:
+        return train_index, train_index[:0]
+    y = labels[train_index]
+    try:
+        fit, select = train_test_split(train_index, test_size=config.valid_fraction, stratify=y, random_state=config.seed)
+    except ValueError:  # too few records of a class to stratify: a plain random split
+        fit, select = train_test_split(train_index, test_size=config.valid_fraction, random_state=config.seed)
+    return np.sort(fit), np.sort(select)
+
+
+def _selection_score(logits: np.ndarray, y: np.ndarray, select: str) -> dict:
+    """Loss and AUC on the selection rows; ``score`` is what the best epoch maximises."""
+    p = np.clip(expit(logits.astype(np.float64)), 1e-7, 1 - 1e-7)
+    loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    auc = float(roc_auc_score(y, logits)) if 0 < y.sum() < len(y) else None
+    return {"select_loss": loss, "select_auc": auc, "score": auc if select == "auc" and auc is not None else -loss}
+
+
+def _save(obj, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def _rng_state(device: str) -> dict:
+    state = {"cpu": torch.get_rng_state()}
+    if device.startswith("cuda"):
+        state["cuda"] = torch.cuda.get_rng_state(torch.device(device))
+    return state
+
+
+def _build(loaded, config: FinetuneConfig, device: str) -> ScreeningModel:
+    model = ScreeningModel(copy.deepcopy(loaded.model), make_head(config.head, loaded.model.config.hidden_size, config.head_params()))
+    if config.grad_checkpointing:
+        enable = getattr(model.encoder, "activation_checkpointing_enable", None) or model.encoder.gradient_checkpointing_enable
+        enable()
+    return model.to(device)
+
+
+def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index, test_index, folder: Path,
+              config: FinetuneConfig, device: str, precision: str, progress: bool) -> None:
+    """Train fold k's model (resuming from its last finished epoch), then write its predictions to result.npz."""
+    torch.manual_seed(config.seed + k)  # fold k depends on the seed and its own training rows only, not on earlier folds
+    model = _build(loaded, config, device)
+    optimizer = make_optimizer(model, config.lr, config.weight_decay, device)
+    total_steps = config.epochs * steps_per_epoch(len(fit_index), config.batch_size, config.grad_accum)
+    scheduler = make_scheduler(optimizer, total_steps, config.warmup_ratio)
+    scaler = torch.amp.GradScaler(device.split(":")[0], enabled=precision == "fp16")
+    history, best, start = [], {"epoch": -1, "score": -math.inf}, 0
+    state_path = folder / "state.pt"
+    if state_path.is_file():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        history, best, start = state["history"], state["best"], state["epoch"] + 1
+        torch.set_rng_state(state["rng"]["cpu"])
+        if "cuda" in state["rng"] and device.startswith("cuda"):
+            torch.cuda.set_rng_state(state["rng"]["cuda"], torch.device(device))
+        log.info("fold %d: resuming after epoch %d", k, start)
+    runner = torch.compile(model, dynamic=True) if config.compile else model
+    lengths = np.array([len(t) for t in token_ids])
+    pad_id = loaded.tokenizer.pad_token_id or 0
+    for epoch in range(start, config.epochs):
+        if config.patience is not None and epoch - best["epoch"] > config.patience:
+            break
+        began = time.perf_counter()
+        rng = np.random.default_rng([config.seed, k, epoch])
+        batches = [fit_index[b] for b in length_grouped_batches(lengths[fit_index], config.batch_size, rng)]
+        loss = train_epoch(runner, model, batches, token_ids, labels, optimizer, scheduler, scaler, config, device, precision,
+                           pad_id=pad_id, desc=f"fold {k} epoch {epoch + 1}", progress=progress)
+        record = {"epoch": epoch, "train_loss": loss, "lr_end": scheduler.get_last_lr()[0]}
+        if len(select_index):
+            logits, _ = predict(runner, token_ids, select_index, config.eval_batch_size, pad_id, device, precision)
+            record.update(_selection_score(logits, labels[select_index], config.select))
+        record["seconds"] = time.perf_counter() - began
+        history.append(record)
+        log.info("fold %d epoch %d: %s", k, epoch + 1, ", ".join(f"{key} {v:.4g}" for key, v in record.items() if isinstance(v, float)))
+        if not len(select_index) or record["score"] > best["score"]:
+            best = {"epoch": epoch, "score": record.get("score", 0.0)}
+            _save(model.state_dict(), folder / f"weights-e{epoch}.pt")
+        _save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+               "scaler": scaler.state_dict(), "history": history, "best": best, "rng": _rng_state(device),
+               "config": asdict(config)}, state_path)
+        for stale in folder.glob("weights-e*.pt"):
+            if stale.name != f"weights-e{best['epoch']}.pt":
+                stale.unlink()
+
+    model.load_state_dict(torch.load(folder / f"weights-e{best['epoch']}.pt", map_location=device, weights_only=True))
+    valid_logits, valid_vectors = predict(runner, token_ids, valid_index, config.eval_batch_size, pad_id, device, precision)
+    test_logits, test_vectors = predict(runner, token_ids, test_index, config.eval_batch_size, pad_id, device, precision)
+    write_json(folder / "history.json", {"fold": k, "best_epoch": best["epoch"], "epochs": history, "device": device,
+                                         "precision": precision, "n_fit": len(fit_index), "n_select": len(select_index)})
+    with atomic_path(folder / "result.npz") as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, valid_index=valid_index, valid_logits=valid_logits, valid_vectors=valid_vectors,
+                 test_logits=test_logits, test_vectors=test_vectors)
+    for path in [state_path, *folder.glob("weights-e*.pt")]:
+        path.unlink()
+
+
+def _confirm_cpu_run(loaded, token_ids, splits, test_index, state: Path, config: FinetuneConfig, device: str, precision: str,
+                     confirm) -> None:
+    """Estimate the remaining work from two measured training steps; ask before a long run on a CPU."""
+    lengths = np.array([len(t) for t in token_ids])
+    train_tokens = predict_tokens = 0
+    for k, _, valid_index, (fit_index, select_index) in splits:
+        folder = state / f"fold{k}"
+        if (folder / "result.npz").is_file():
+            continue
+        done = torch.load(folder / "state.pt", mmap=True, weights_only=True)["epoch"] + 1 if (folder / "state.pt").is_file() else 0
+        epochs = config.epochs - done
+        train_tokens += epochs * int(lengths[fit_index].sum())
+        predict_tokens += epochs * int(lengths[select_index].sum()) + int(lengths[valid_index].sum() + lengths[test_index].sum())
+    if not train_tokens:
+        return
+    width = int(np.clip(np.median(lengths), 8, config.max_length))
+    model = _build(loaded, config, device).train()
+    tokens_per_s = 0.0
+    for batch in (1, 2):  # the first step warms up; the second is timed
+        ids = torch.full((batch, width), loaded.tokenizer.cls_token_id or 0, dtype=torch.long, device=device)
+        began = time.perf_counter()
+        with autocast(device, precision):
+            logits, _ = model(ids, torch.ones_like(ids))
+        logits.float().sum().backward()
+        tokens_per_s = batch * width / (time.perf_counter() - began)
+    del model
+    # A forward pass is about a third of a training step's work.
+    seconds = train_tokens / tokens_per_s + predict_tokens / (3 * tokens_per_s)
+    estimate = (f"fine-tuning {config.model} on {device} would take about {_duration(seconds)} "
+                f"({train_tokens:,} training tokens to go at a measured {tokens_per_s:,.0f} tokens/s)")
+    log.info("%s", estimate)
+    if seconds <= CONFIRM_OVER_S or confirm is True:
+        return
+    advice = "Run it on a CUDA GPU, use fewer --epochs or a smaller --model, or pass --yes to run it here anyway."
+    if callable(confirm):
+        agreed = confirm(f"{estimate}. Continue?")
+    elif confirm is None and sys.stdin is not None and sys.stdin.isatty():
+        agreed = input(f"{estimate}. Continue? [y/N] ").strip().lower() in ("y", "yes")
+    else:
+        raise ScreenstackError(f"{estimate}. {advice}")
+    if not agreed:
+        raise ScreenstackError(f"stopped: {estimate}. {advice}")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h" if seconds < 48 * 3600 else f"{seconds / 86400:.1f} days"

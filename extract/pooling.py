@@ -1,0 +1,120 @@
+"""Poolings: one vector per record from a layer's token states, found by name.
+
+A pooling is a tiny class with a ``name`` (the key users type in
+``--pooling``) and a ``__call__(hidden, mask)`` that maps token states
+``(batch, tokens, hidden)`` and the attention mask ``(batch, tokens)`` to
+``(batch, hidden)``. `POOLINGS` holds one instance per name.
+
+A feature vector concatenates, for each chosen hidden layer in the order
+given, each chosen pooling in the order given: ``--layers -1,-2 --pooling
+cls,mean`` gives the blocks ``L-1:cls, L-1:mean, L-2:cls, L-2:mean``.
+
+This module needs no ``import torch``: it only calls tensor methods, so the
+command line can list the poolings without loading torch.
+"""
+from __future__ import annotations
+
+from ..features.errors import ScreenstackError
+
+POOLINGS: dict[str, "Pooling"] = {}
+
+
+def register(cls: type) -> type:
+    """Class decorator adding one instance of a pooling to `POOLINGS`; a duplicate name fails at import."""
+    assert cls.name not in POOLINGS, f"pooling name {cls.name!r} registered twice"
+    POOLINGS[cls.name] = cls()
+    return cls
+
+
+class Pooling:
+    """Base class: ``name`` and ``label`` class attributes, ``__call__(hidden, mask) -> (batch, hidden)``."""
+
+    name: str = ""
+    label: str = ""
+
+    def __call__(self, hidden, mask):
+        raise NotImplementedError
+
+
+@register
+class CLSPooling(Pooling):
+    """The state of the first token ([CLS]), as the seed notebooks used."""
+
+    name = "cls"
+    label = "first token ([CLS]) state"
+
+    def __call__(self, hidden, mask):
+        return hidden[:, 0].float()
+
+
+@register
+class MeanPooling(Pooling):
+    """Mean of the states of the real (unmasked) tokens: padding never counts.
+
+    Summed in float32 so that a bf16/fp16 forward pass does not lose precision
+    in a sum over hundreds of tokens.
+    """
+
+    name = "mean"
+    label = "attention-masked mean of token states"
+
+    def __call__(self, hidden, mask):
+        weights = mask.unsqueeze(-1).to(hidden.device).float()
+        return (hidden.float() * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+def get_pooling(name: str) -> Pooling:
+    """Look a pooling up by name; an unknown name lists the valid ones."""
+    try:
+        return POOLINGS[name]
+    except KeyError:
+        raise ScreenstackError(f"--pooling {name!r}: unknown pooling. Available: {', '.join(sorted(POOLINGS))}.") from None
+
+
+def parse_layers(value: str) -> tuple[int, ...]:
+    """``"-1,-2"`` -> ``(-1, -2)``; ``"last4"`` -> ``(-1, -2, -3, -4)`` (concatenation of the last 4 layers).
+
+    Examples
+    --------
+    >>> parse_layers("last2")
+    (-1, -2)
+    """
+    value = value.strip().lower()
+    if value.startswith("last"):
+        count = value[4:]
+        if not count.isdigit() or int(count) < 1:
+            raise ScreenstackError(f"--layers {value!r}: expected lastN with N >= 1 (e.g. last4), or a list such as -1,-2.")
+        return tuple(-i for i in range(1, int(count) + 1))
+    try:
+        layers = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise ScreenstackError(f"--layers {value!r}: expected comma-separated integers (e.g. -1,-2,-3,-4) or lastN.") from None
+    if not layers:
+        raise ScreenstackError("--layers is empty: give at least one layer, e.g. -1 (the last).")
+    if len(set(layers)) != len(layers):
+        raise ScreenstackError(f"--layers {value!r}: a layer is listed twice.")
+    return layers
+
+
+def check_layers(layers: tuple[int, ...], n_layers: int) -> tuple[int, ...]:
+    """Map layers to indices of ``hidden_states`` (0 = embeddings, n_layers = last); out-of-range fails."""
+    indices = []
+    for layer in layers:
+        if not -n_layers <= layer <= n_layers:
+            raise ScreenstackError(
+                f"--layers {layer}: the model has {n_layers} layers. Use -1 (last) to -{n_layers}, or 0 (embeddings) to {n_layers}."
+            )
+        indices.append(layer % (n_layers + 1) if layer < 0 else layer)
+    return tuple(indices)
+
+
+def block_names(layers: tuple[int, ...], poolings: tuple[str, ...]) -> list[str]:
+    """Names of the vector's blocks, in column order: ``["L-1:cls", "L-1:mean", ...]``."""
+    return [f"L{layer}:{name}" for layer in layers for name in poolings]
+
+
+def pool(hidden_states, mask, layer_indices: tuple[int, ...], poolings: tuple[Pooling, ...]):
+    """Concatenate every pooling of every chosen layer into ``(batch, blocks * hidden)`` float32."""
+    import torch
+
+    return torch.cat([p(hidden_states[i], mask) for i in layer_indices for p in poolings], dim=1)

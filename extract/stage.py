@@ -1,0 +1,179 @@
+"""`extract`: a frozen encoder's pooled hidden-layer vectors of every record, to one Parquet file.
+
+One feature file per (model, text recipe, layers, pooling, max length,
+precision, store dtype, corpus), at ``OUT/features/<model>-<hash>.parquet``
+where the hash is taken over all of those. Rerunning with the same inputs
+finds the file and reuses it; any change gives a new name, so a stale file is
+never read for other settings.
+
+Vectors are made through the per-text cache (`extract.cache`): texts are
+encoded in chunks, each chunk saved as soon as it is done, and the feature
+file is assembled from the cache and renamed into place at the end. A run
+stopped midway (Ctrl-C, kill -9) therefore resumes from its last complete
+chunk, and the feature file appears only whole.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..features.atomic import read_parquet_meta
+from ..features.corpus import Corpus, texts
+from ..features.errors import ScreenstackError
+from ..features.outputs import package_versions
+from ..features.store import write_vectors
+from .cache import VectorCache, text_key
+from .encode import encode, resolve_batch_tokens
+from .model import BUNDLED, DEFAULT_MODEL, check_precision, encoder_fingerprint, load_encoder, max_positions, resolve_device
+from .pooling import block_names, check_layers, get_pooling
+
+log = logging.getLogger("screenstack")
+FEATURES_DIR = "features"
+STORE_DTYPES = ("float32", "float16")
+# What a record's text is: `features.corpus.record_text`. Changing that
+# function must change this string, so old caches and files are not reused.
+RECIPE = "title. abstract (features.corpus.record_text v1)"
+CACHE_ENV = "SCREENSTACK_CACHE"
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """How vectors are made and stored; saved in every feature file's metadata.
+
+    ``layers`` and ``pooling`` are concatenated: for each layer, each pooling.
+    ``dtype`` is the forward pass's precision, ``store_dtype`` the file's.
+    ``cache_dir`` None means ``$SCREENSTACK_CACHE``, else ``OUT/../.cache``.
+    ``chunk_size`` texts are encoded between two saves to the cache.
+    """
+
+    model: str = DEFAULT_MODEL
+    layers: tuple[int, ...] = (-1,)
+    pooling: tuple[str, ...] = ("cls", "mean")
+    max_length: int = 512
+    dtype: str = "fp32"
+    store_dtype: str = "float32"
+    batch_tokens: int | str = "auto"
+    device: str = "auto"
+    cache_dir: str | None = None
+    chunk_size: int = 1024
+
+
+def short_name(model: str) -> str:
+    """A file-name-safe, readable model name: ``minilm``, ``biomednlp-pubmedbert-base-uncased-abstract``."""
+    name = model if model in BUNDLED else Path(model.rstrip("/\\")).name
+    return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "model"
+
+
+def cache_root(config: ExtractConfig, out: str | Path) -> Path:
+    """``--cache-dir``, else ``$SCREENSTACK_CACHE``, else ``.cache`` beside the run folder."""
+    if config.cache_dir:
+        return Path(config.cache_dir)
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(out).resolve().parent / ".cache"
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check(config: ExtractConfig) -> None:
+    check_precision(config.dtype)
+    for name in config.pooling:
+        get_pooling(name)
+    if not config.pooling:
+        raise ScreenstackError("--pooling is empty: give at least one of cls, mean.")
+    if len(set(config.pooling)) != len(config.pooling):
+        raise ScreenstackError(f"--pooling {','.join(config.pooling)}: a pooling is listed twice.")
+    if config.store_dtype not in STORE_DTYPES:
+        raise ScreenstackError(f"--store-dtype {config.store_dtype!r}: expected one of {', '.join(STORE_DTYPES)}.")
+    if config.chunk_size < 1:
+        raise ScreenstackError(f"chunk size {config.chunk_size}: must be at least 1.")
+
+
+def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = ExtractConfig(), progress: bool = True) -> Path:
+    """Write (or reuse) the feature file of `corpus` under ``OUT/features/`` and return its path.
+
+    Examples
+    --------
+    >>> path = extract_features(load_corpus("train.csv", "test.csv"), "artifacts/run1", ExtractConfig(model="minilm"))  # doctest: +SKIP
+    """
+    _check(config)
+    device = resolve_device(config.device)
+    budget = resolve_batch_tokens(config.batch_tokens, device)
+    encoder = load_encoder(config.model)
+    limit = max_positions(encoder)
+    if not 2 <= config.max_length <= limit:
+        raise ScreenstackError(f"--max-length {config.max_length}: {config.model} reads 2 to {limit} tokens. Use a value in that range.")
+    model_config = encoder.model.config
+    check_layers(config.layers, int(model_config.num_hidden_layers))
+
+    frame = corpus.frame
+    record_texts = texts(frame)
+    keys = [text_key(t) for t in record_texts]
+    setting = {  # everything that decides one text's vector
+        "encoder": encoder_fingerprint(encoder), "recipe": RECIPE, "layers": list(config.layers),
+        "pooling": list(config.pooling), "max_length": config.max_length, "dtype": config.dtype,
+    }
+    text_hash = _digest([frame["id"].astype(str).tolist(), frame["split"].tolist(), keys])
+    identity = {**setting, "store_dtype": config.store_dtype, "text_hash": text_hash,
+                "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test")}
+    config_hash = _digest(identity)
+    name = short_name(config.model)
+    path = Path(out) / FEATURES_DIR / f"{name}-{config_hash[:10]}.parquet"
+    if path.is_file():
+        try:
+            reusable = read_parquet_meta(path).get("config_hash") == config_hash
+        except Exception:  # unreadable: made again below
+            reusable = False
+        if reusable:
+            log.info("extract: %s already holds these vectors (same model, settings and corpus); reusing it", path)
+            return path
+        log.warning("extract: %s exists but was made otherwise; making it again", path)
+
+    cache = VectorCache(cache_root(config, out) / f"{name}-{_digest(setting)[:16]}", setting)
+    text_of = dict(zip(keys, record_texts))
+    todo = cache.missing(keys)
+    # Longest first, ties by key: the same missing set always gives the same
+    # chunks, so a resumed run encodes exactly what the interrupted one would have.
+    todo.sort(key=lambda k: (-len(text_of[k]), k))
+    n_unique = len(set(keys))
+    log.info("extract: %d records, %d distinct texts: %d in the cache, %d to encode on %s (%s, batches of %d tokens)",
+             len(keys), n_unique, n_unique - len(todo), len(todo), device, config.dtype, budget)
+    started = time.perf_counter()
+    with tqdm(total=len(todo), unit="doc", desc=f"extract {name}", disable=not progress or not todo) as bar:
+        for start in range(0, len(todo), config.chunk_size):
+            chunk = todo[start:start + config.chunk_size]
+            vectors = encode([text_of[k] for k in chunk], encoder=encoder, batch_tokens=budget, device=device,
+                             precision=config.dtype, layers=config.layers, pooling=config.pooling,
+                             max_length=config.max_length, progress=bar)
+            cache.add(chunk, vectors)
+    if todo:
+        seconds = time.perf_counter() - started
+        log.info("extract: encoded %d texts in %.1f s (%.1f docs/s)", len(todo), seconds, len(todo) / max(seconds, 1e-9))
+
+    width = len(config.layers) * len(config.pooling) * int(model_config.hidden_size)
+    matrix = cache.gather(keys, np.empty((len(keys), width), dtype=np.float32))
+    meta = {
+        "stage": "extract", "config_hash": config_hash, "config": {k: v for k, v in asdict(config).items() if k != "cache_dir"},
+        "model": config.model, "model_path": encoder.path, "weights_hash": encoder.weights_hash,
+        "encoder_fingerprint": setting["encoder"], "recipe": RECIPE, "layers": list(config.layers),
+        "pooling": list(config.pooling), "blocks": block_names(config.layers, config.pooling),
+        "hidden_size": int(model_config.hidden_size), "max_length": config.max_length, "dtype": config.dtype,
+        "store_dtype": config.store_dtype, "device": device, "batch_tokens": budget, "text_hash": text_hash,
+        "train_fingerprint": identity["train_fingerprint"], "test_fingerprint": identity["test_fingerprint"],
+        "n_train": int((frame["split"] == "train").sum()), "n_test": int((frame["split"] == "test").sum()),
+        "versions": package_versions(),
+    }
+    write_vectors(path, frame["id"].astype(str), frame["split"], matrix.astype(config.store_dtype, copy=False), meta)
+    log.info("extract: wrote %s (%d x %d, %s)", path, *matrix.shape, config.store_dtype)
+    return path

@@ -1,0 +1,278 @@
+"""Learners on cached vectors: the dense float32 matrices `screenstack extract` writes.
+
+``logreg`` is a standardised logistic regression; ``lightgbm`` and ``xgboost``
+are gradient-boosted trees. All weight the classes so that the few included
+records count as much as the many excluded ones, and all are deterministic on
+CPU: same rows, labels and ``random_state`` give byte-identical scores.
+
+The boosted learners stop early on a stratified validation split carved from
+the rows `fit` receives. Under `oof_predict` those rows are the training folds
+of the shared plan only, so the fold being scored takes no part in choosing the
+number of rounds. The model keeps its best iteration rather than being refitted
+on all rows: a refit would double the fitting time for a small gain.
+
+Early stopping watches validation AUC, and only when the split holds at least
+``min_stopping_positives`` included records; otherwise a fixed number of rounds
+is fitted on all rows. On small reviews (a few dozen included records) the
+stopping point chosen on a handful of validation positives is noise: folds stop
+anywhere from 2 to 300 rounds, their scores land on different scales, and the
+pooled OOF AUC drops (LightGBM on MiniLM vectors of cohen_ace_inhibitors, 41
+included: 0.76 stopping early, 0.90 with 200 fixed rounds; 100 to 500 fixed
+rounds all give 0.89-0.91). Validation log-loss is not watched either: the
+class weights make it rise while the ranking still improves.
+"""
+from __future__ import annotations
+
+import logging
+
+import lightgbm as lgb
+import numpy as np
+import xgboost as xgb
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from .registry import register
+
+log = logging.getLogger("screenstack")
+_METRICS = {"auc": ("auc", "auc"), "logloss": ("binary_logloss", "logloss")}  # our name -> (LightGBM, XGBoost) name
+
+
+def _check_training(X, y) -> tuple[np.ndarray, np.ndarray]:
+    X = check_array(X, dtype=np.float32)
+    y = np.asarray(y).astype(int)
+    if y.shape != (len(X),):
+        raise ValueError(f"y has shape {y.shape}; expected ({len(X)},), one 0/1 label per row of X.")
+    if set(np.unique(y).tolist()) != {0, 1}:
+        raise ValueError(f"training labels are {sorted(set(y.tolist()))}; a learner needs both 0 and 1.")
+    return X, y
+
+
+def _sample_weight(y: np.ndarray, class_weight: str | None) -> np.ndarray:
+    """Weight n_excluded / n_included on included rows, 1 on the rest (LightGBM's ``scale_pos_weight``).
+
+    Passed as sample weights rather than ``scale_pos_weight`` so that the
+    validation score used for early stopping is weighted the same way.
+    """
+    if class_weight is None:
+        return np.ones(len(y))
+    if class_weight != "balanced":
+        raise ValueError(f"class_weight={class_weight!r}: use 'balanced' or None.")
+    positives = int(y.sum())
+    return np.where(y == 1, (len(y) - positives) / positives, 1.0)
+
+
+def _early_stopping_split(y: np.ndarray, fraction: float, min_positives: int, random_state: int):
+    """Stratified (fit, valid) row indices, or None when validation would hold too few included records.
+
+    Each class gives ``round(fraction * count)`` of its records to validation,
+    clipped to at least one and at most all but one, so both sides always hold
+    both classes; with fewer than ``min_positives`` included records (or fewer
+    than 2 of a class) in validation there is no split.
+    """
+    rng = np.random.default_rng(random_state)
+    fit, valid = [], []
+    for label in (0, 1):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        n_valid = min(max(1, round(fraction * len(rows))), len(rows) - 1)
+        if n_valid < (max(1, min_positives) if label else 1):
+            return None
+        valid.append(rows[:n_valid])
+        fit.append(rows[n_valid:])
+    return np.sort(np.concatenate(fit)), np.sort(np.concatenate(valid))
+
+
+class _VectorLearner(BaseEstimator, ClassifierMixin):
+    """A learner reading a dense matrix; subclasses fit ``model_``, a fitted sklearn-API classifier."""
+
+    input = "vectors"
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "model_")
+        # float64 like scikit-learn's estimators (XGBoost and float32 input give
+        # float32), so fold averages and blends are not rounded to float32.
+        return self.model_.predict_proba(check_array(X, dtype=np.float32)).astype(np.float64)
+
+
+@register
+class LogReg(_VectorLearner):
+    """Standardised L2 logistic regression with balanced class weights.
+
+    Parameters
+    ----------
+    C : inverse regularisation strength; small, as embeddings have hundreds of correlated
+        columns (OOF AUC on MiniLM vectors of cohen_ace_inhibitors: 0.917 at 0.02, 0.895 at 1.0)
+    class_weight : ``"balanced"`` or None
+    max_iter : L-BFGS iterations
+    random_state : seed (L-BFGS is deterministic; kept for a uniform interface)
+    """
+
+    name = "logreg"
+
+    def __init__(self, C=0.02, class_weight="balanced", max_iter=1000, random_state=0):
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        X, y = _check_training(X, y)
+        model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, random_state=self.random_state)
+        self.model_ = make_pipeline(StandardScaler(), model).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+
+class _Boosted(_VectorLearner):
+    """Shared fit for the boosted learners: class weights, then early stopping or fixed rounds.
+
+    Subclasses implement ``_fit_booster(X, y, weight, valid, rounds)`` returning
+    a fitted sklearn-API booster and the number of rounds it predicts with.
+    """
+
+    def fit(self, X, y):
+        X, y = _check_training(X, y)
+        if self.stopping_metric not in _METRICS:
+            raise ValueError(f"stopping_metric={self.stopping_metric!r}: use one of {', '.join(_METRICS)}.")
+        weight = _sample_weight(y, self.class_weight)
+        split = None
+        if self.early_stopping_rounds:
+            split = _early_stopping_split(y, self.validation_fraction, self.min_stopping_positives, self.random_state)
+        if split is None:
+            if self.early_stopping_rounds:
+                log.info("%s: %d included training records are too few to stop early on; fitting %d rounds",
+                         self.name, int(y.sum()), self.fixed_rounds)
+            self.model_, self.n_rounds_ = self._fit_booster(X, y, weight, None, self.fixed_rounds)
+        else:
+            fit, valid = split
+            valid_set = (X[valid], y[valid], weight[valid])
+            self.model_, self.n_rounds_ = self._fit_booster(X[fit], y[fit], weight[fit], valid_set, self.n_estimators)
+        self.classes_ = np.array([0, 1])
+        return self
+
+
+@register
+class LightGBM(_Boosted):
+    """LightGBM on vectors, with class weights and early stopping (see the module docstring).
+
+    Defaults suit 384-768 dense columns and 500-30,000 rows: shallow trees
+    (``num_leaves=15``), a third of the columns per tree and 63 bins keep a
+    fold of 21,600 x 768 near 8 CPU-seconds (bench/vector_learners.py).
+    ``deterministic`` and ``force_col_wise`` make the scores byte-identical
+    run to run.
+
+    Parameters
+    ----------
+    n_estimators : most boosting rounds with early stopping
+    learning_rate, num_leaves, min_child_samples, colsample_bytree, subsample,
+    max_bin, reg_lambda : LightGBM's parameters of these names
+    class_weight : ``"balanced"`` (weight n_excluded / n_included on included rows) or None
+    early_stopping_rounds : stop after this many rounds without a better validation score; None: always ``fixed_rounds``
+    stopping_metric : ``"auc"`` or ``"logloss"``, the validation score early stopping watches
+    validation_fraction : share of each class held out for early stopping
+    min_stopping_positives : fewest included records in the validation split to stop early on
+    fixed_rounds : rounds fitted on all rows when there is no early stopping
+    n_jobs : threads (-1: all cores)
+    random_state : seed of the split, bagging and column sampling
+    """
+
+    name = "lightgbm"
+
+    def __init__(self, n_estimators=1000, learning_rate=0.05, num_leaves=15, min_child_samples=20,
+                 colsample_bytree=0.3, subsample=0.8, max_bin=63, reg_lambda=1.0, class_weight="balanced",
+                 early_stopping_rounds=50, stopping_metric="auc", validation_fraction=0.15, min_stopping_positives=20,
+                 fixed_rounds=200, n_jobs=-1, random_state=0):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.colsample_bytree = colsample_bytree
+        self.subsample = subsample
+        self.max_bin = max_bin
+        self.reg_lambda = reg_lambda
+        self.class_weight = class_weight
+        self.early_stopping_rounds = early_stopping_rounds
+        self.stopping_metric = stopping_metric
+        self.validation_fraction = validation_fraction
+        self.min_stopping_positives = min_stopping_positives
+        self.fixed_rounds = fixed_rounds
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _fit_booster(self, X, y, weight, valid, rounds):
+        model = lgb.LGBMClassifier(
+            n_estimators=rounds, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples, colsample_bytree=self.colsample_bytree,
+            subsample=self.subsample, subsample_freq=1 if self.subsample < 1 else 0, max_bin=self.max_bin,
+            reg_lambda=self.reg_lambda, n_jobs=self.n_jobs, random_state=self.random_state,
+            metric=_METRICS[self.stopping_metric][0], deterministic=True, force_col_wise=True, verbose=-1,
+        )
+        if valid is None:
+            return model.fit(X, y, sample_weight=weight), rounds
+        X_valid, y_valid, w_valid = valid
+        model.fit(X, y, sample_weight=weight, eval_X=(X_valid,), eval_y=(y_valid,), eval_sample_weight=[w_valid],
+                  callbacks=[lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)])
+        return model, int(model.best_iteration_ or rounds)
+
+
+@register
+class XGBoost(_Boosted):
+    """XGBoost (``hist``) on vectors, with class weights and early stopping (see the module docstring).
+
+    Defaults mirror ``lightgbm``: depth-4 trees, a third of the columns per
+    tree and 64 bins (a fold of 21,600 x 768 near 15 CPU-seconds). The
+    ``hist`` method on CPU is deterministic for a fixed ``random_state``.
+
+    Parameters
+    ----------
+    n_estimators : most boosting rounds with early stopping
+    learning_rate, max_depth, min_child_weight, colsample_bytree, subsample,
+    max_bin, reg_lambda : XGBoost's parameters of these names
+    class_weight : ``"balanced"`` (weight n_excluded / n_included on included rows) or None
+    early_stopping_rounds : stop after this many rounds without a better validation score; None: always ``fixed_rounds``
+    stopping_metric : ``"auc"`` or ``"logloss"``, the validation score early stopping watches
+    validation_fraction : share of each class held out for early stopping
+    min_stopping_positives : fewest included records in the validation split to stop early on
+    fixed_rounds : rounds fitted on all rows when there is no early stopping
+    n_jobs : threads (-1: all cores)
+    random_state : seed of the split, row and column sampling
+    """
+
+    name = "xgboost"
+
+    def __init__(self, n_estimators=1000, learning_rate=0.05, max_depth=4, min_child_weight=1.0,
+                 colsample_bytree=0.3, subsample=0.8, max_bin=64, reg_lambda=1.0, class_weight="balanced",
+                 early_stopping_rounds=50, stopping_metric="auc", validation_fraction=0.15, min_stopping_positives=20,
+                 fixed_rounds=200, n_jobs=-1, random_state=0):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_child_weight = min_child_weight
+        self.colsample_bytree = colsample_bytree
+        self.subsample = subsample
+        self.max_bin = max_bin
+        self.reg_lambda = reg_lambda
+        self.class_weight = class_weight
+        self.early_stopping_rounds = early_stopping_rounds
+        self.stopping_metric = stopping_metric
+        self.validation_fraction = validation_fraction
+        self.min_stopping_positives = min_stopping_positives
+        self.fixed_rounds = fixed_rounds
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _fit_booster(self, X, y, weight, valid, rounds):
+        model = xgb.XGBClassifier(
+            n_estimators=rounds, learning_rate=self.learning_rate, max_depth=self.max_depth,
+            min_child_weight=self.min_child_weight, colsample_bytree=self.colsample_bytree,
+            subsample=self.subsample, max_bin=self.max_bin, reg_lambda=self.reg_lambda, tree_method="hist",
+            n_jobs=self.n_jobs, random_state=self.random_state, eval_metric=_METRICS[self.stopping_metric][1],
+            early_stopping_rounds=self.early_stopping_rounds if valid is not None else None,
+        )
+        if valid is None:
+            return model.fit(X, y, sample_weight=weight, verbose=False), rounds
+        X_valid, y_valid, w_valid = valid
+        model.fit(X, y, sample_weight=weight, eval_set=[(X_valid, y_valid)], sample_weight_eval_set=[w_valid], verbose=False)
+        return model, int(model.best_iteration) + 1

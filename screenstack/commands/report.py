@@ -1,0 +1,28 @@
+"""`screenstack report`: the run's figures and metrics as one self-contained HTML page plus PNGs.
+
+Reads what `stack` wrote in OUT (summary.json, blend_oof.parquet) and the
+learners' OOF files; refits nothing. Writes OUT/report.html (images embedded,
+so the file can be shared alone) and the same figures as OUT/report/*.png.
+"""
+from __future__ import annotations
+
+import argparse
+
+from ..stacking.report import write_report
+from ._common import add_out_option
+
+EXAMPLE = """example:
+  screenstack report --out artifacts/run1     # then open artifacts/run1/report.html in a browser
+"""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("report", help="write the HTML report of a stacked run", description=__doc__,
+                                   epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_out_option(parser)
+    parser.set_defaults(func=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    print(write_report(args.out))
+    return 0

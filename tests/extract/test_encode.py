@@ -1,0 +1,113 @@
+"""`encode`, poolings and batching, on a tiny random BERT."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from screenstack.extract import pooling as pooling_module
+from screenstack.extract.encode import encode, plan_batches, resolve_batch_tokens
+from screenstack.extract.model import load_encoder
+from screenstack.extract.pooling import POOLINGS, block_names, check_layers, get_pooling, parse_layers, register
+from screenstack.features.corpus import texts
+from screenstack.features.errors import ScreenstackError
+
+from .conftest import corpus_of
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def encoder(random_bert):
+    return load_encoder(random_bert)
+
+
+def _direct(encoder, text: str, max_length: int) -> dict[str, np.ndarray]:
+    """Pooled vectors computed by hand from one unpadded forward pass."""
+    batch = encoder.tokenizer([text], truncation=True, max_length=max_length, return_tensors="pt")
+    with torch.no_grad():
+        states = encoder.model(**batch, output_hidden_states=True).hidden_states
+    return {f"L{layer}:{name}": (states[layer][0, 0] if name == "cls" else states[layer][0].mean(0)).numpy()
+            for layer in (-1, -2, -3) for name in ("cls", "mean")}
+
+
+def test_pooling_equals_direct_computation(encoder, records):
+    sample = texts(corpus_of(records, len(records)).frame)[:12]
+    layers, poolings = (-1, -3, -2), ("mean", "cls")
+    vectors = encode(sample, encoder=encoder, layers=layers, pooling=poolings, max_length=48, batch_tokens=200, device="cpu")
+    assert vectors.dtype == np.float32 and vectors.shape == (12, 6 * 32)
+    names = block_names(layers, poolings)
+    for row, text in enumerate(sample):
+        expected = _direct(encoder, text, 48)
+        got = np.split(vectors[row], len(names))
+        for name, block in zip(names, got):
+            np.testing.assert_allclose(block, expected[name], atol=2e-5, err_msg=f"row {row} block {name}")
+
+
+def test_vector_does_not_depend_on_batch_neighbours_or_padding(encoder, records):
+    sample = texts(corpus_of(records, len(records)).frame)
+    target = "Methylphenidate in adult ADHD: a randomised trial."
+    alone = encode([target], encoder=encoder, max_length=64, pooling=("cls", "mean"), device="cpu")
+    # Among long texts (padded to 64), among short ones, and with tiny and large budgets.
+    for neighbours, budget in ((sample[:20], 4096), ([t[:30] for t in sample[:20]], 100), (sample[:7], 64)):
+        batch = [*neighbours[:5], target, *neighbours[5:]]
+        together = encode(batch, encoder=encoder, max_length=64, pooling=("cls", "mean"), batch_tokens=budget, device="cpu")
+        np.testing.assert_allclose(together[5], alone[0], atol=1e-5)
+
+
+def test_order_is_restored_and_every_text_encoded_once(encoder, records):
+    sample = texts(corpus_of(records, len(records)).frame)
+    forward = encode(sample, encoder=encoder, max_length=64, batch_tokens=300, device="cpu")
+    backward = encode(sample[::-1], encoder=encoder, max_length=64, batch_tokens=900, device="cpu")
+    np.testing.assert_allclose(forward, backward[::-1], atol=1e-5)
+    assert encode([], encoder=encoder, device="cpu").shape == (0, 32)
+
+
+def test_bf16_stays_close_to_fp32(encoder, records):
+    sample = texts(corpus_of(records, len(records)).frame)[:16]
+    fp32 = encode(sample, encoder=encoder, max_length=64, pooling=("mean",), device="cpu")
+    bf16 = encode(sample, encoder=encoder, max_length=64, pooling=("mean",), device="cpu", precision="bf16")
+    cosine = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
+    assert cosine.min() > 0.99
+
+
+def test_plan_batches_respects_the_budget_and_covers_every_text():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, 300, size=500)
+    batches = plan_batches(lengths, 1000)
+    seen = np.concatenate(batches)
+    assert sorted(seen.tolist()) == list(range(500))
+    for batch in batches:
+        assert len(batch) * lengths[batch].max() <= 1000
+    # Longest first: a batch never holds a text longer than the previous batch's longest.
+    longest = [lengths[b].max() for b in batches]
+    assert longest == sorted(longest, reverse=True)
+    assert [b.tolist() for b in plan_batches([500, 3], 100)] == [[0], [1]]  # over budget: a batch of its own
+
+
+def test_bad_options_name_the_fix(encoder):
+    with pytest.raises(ScreenstackError, match="Available: cls, mean"):
+        get_pooling("max")
+    with pytest.raises(ScreenstackError, match="has 3 layers"):
+        encode(["x"], encoder=encoder, layers=(-5,), device="cpu")
+    with pytest.raises(ScreenstackError, match="reads 2 to 128 tokens"):
+        encode(["x"], encoder=encoder, max_length=1000, device="cpu")
+    with pytest.raises(ScreenstackError, match="--batch-tokens"):
+        resolve_batch_tokens("many", "cpu")
+    with pytest.raises(ScreenstackError, match="--dtype"):
+        encode(["x"], encoder=encoder, precision="int4", device="cpu")
+    assert parse_layers("last3") == (-1, -2, -3)
+    assert parse_layers("-1,-2") == (-1, -2)
+    with pytest.raises(ScreenstackError, match="listed twice"):
+        parse_layers("-1,-1")
+    assert check_layers((-1, 0, 2), 3) == (3, 0, 2)
+
+
+def test_pooling_registry_rejects_duplicates():
+    assert set(POOLINGS) >= {"cls", "mean"}
+
+    class Again(pooling_module.Pooling):
+        name = "cls"
+
+    with pytest.raises(AssertionError, match="registered twice"):
+        register(Again)

@@ -1,0 +1,213 @@
+"""Fine-tuning with K-fold cross-fitting, on a tiny random BERT built here (2 layers, width 32)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from screenstack.extract import finetune as ft
+from screenstack.extract.finetune import FinetuneConfig, crossfit, finetune, learner_name
+from screenstack.extract.heads import HEADS, make_head
+from screenstack.features.atomic import read_json
+from screenstack.features.corpus import Corpus
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.folds import FoldConfig, FoldPlan, make_fold_plan
+from screenstack.features.outputs import read_learner_outputs
+from screenstack.features.store import load_vectors, read_vectors
+
+INCLUDE = ["randomized", "placebo", "trial", "blinded", "efficacy", "dose"]
+EXCLUDE = ["survey", "opinion", "letter", "editorial", "commentary", "interview"]
+NEUTRAL = ["patients", "study", "results", "the", "of", "with", "and", "in", "we", "data", "treatment", "outcome", "group", "care"]
+
+
+def _tiny_bert(folder) -> str:
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *INCLUDE, *EXCLUDE, *NEUTRAL]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    BertTokenizerFast.from_pretrained(str(folder)).save_pretrained(str(folder))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    BertModel(config).save_pretrained(str(folder))
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> str:
+    return _tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(autouse=True)
+def deterministic():
+    # One thread: a width-32 model gains nothing from more, and OpenMP threads
+    # competing with other processes for 2 cores made each op ~50x slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    yield
+    torch.use_deterministic_algorithms(False)
+    torch.set_num_threads(threads)
+
+
+def _corpus(n_train: int = 72, n_test: int = 12, seed: int = 0) -> Corpus:
+    """Separable records of varied length: included ones hold two INCLUDE words, excluded ones two EXCLUDE words."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_train + n_test):
+        label = int(i % 3 == 0)
+        words = list(rng.choice(NEUTRAL, size=int(rng.integers(3, 14)))) + list(rng.choice(INCLUDE if label else EXCLUDE, size=2))
+        rng.shuffle(words)
+        split = "train" if i < n_train else "test"
+        rows.append({"id": f"r{i}", "title": " ".join(words[:3]), "abstract": " ".join(words[3:]),
+                     "label": float(label) if split == "train" else np.nan, "split": split})
+    return Corpus(pd.DataFrame(rows))
+
+
+def _config(model: str, **changes) -> FinetuneConfig:
+    base = dict(model=model, epochs=2, lr=3e-3, batch_size=8, max_length=32, warmup_ratio=0.1, valid_fraction=0.2,
+                device="cpu", precision="fp32", eval_batch_size=16, cnn_channels=16)
+    return FinetuneConfig(**{**base, **changes})
+
+
+def _outputs(out, name):
+    oof, test, _ = read_learner_outputs(out)[name]
+    frame, vectors, meta = read_vectors(out / "features" / f"{name}.parquet")
+    return oof, test, frame, vectors, meta
+
+
+def test_learns_separable_corpus_and_writes_stackable_outputs(tiny_bert, tmp_path):
+    corpus = _corpus()
+    config = _config(tiny_bert, epochs=6, lr=5e-3)
+    folder, features = finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False)
+    name = learner_name(config)
+    assert name == f"finetune-{Path(tiny_bert).name}-linear" and folder == tmp_path / "learners" / name
+    oof, test, frame, vectors, meta = _outputs(tmp_path, name)
+    assert roc_auc_score(oof["label"], oof["score"]) > 0.95
+    assert oof["score"].between(0, 1).all() and test["score"].between(0, 1).all() and len(test) == 12
+    for k in range(3):
+        epochs = read_json(tmp_path / "finetune" / name / f"fold{k}" / "history.json")["epochs"]
+        assert epochs[-1]["train_loss"] < 0.5 * epochs[0]["train_loss"]
+        assert not list((tmp_path / "finetune" / name / f"fold{k}").glob("*.pt")), "finished folds drop their checkpoints"
+    assert meta["kind"] == "crossfit" and meta["pooling"] == "cls" and meta["finetune"]["lr"] == 5e-3
+    X_train, X_test, _ = load_vectors([features], corpus)
+    assert X_train.shape == (72, 32) and X_test.shape == (12, 32) and np.isfinite(X_train).all()
+    # A rerun with the same configuration reuses the outputs; another configuration is refused.
+    assert finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False) == (folder, features)
+    with pytest.raises(ScreenstackError, match="differs in: finetune"):
+        finetune(corpus, tmp_path, _config(tiny_bert, epochs=6, lr=1e-3), folds=FoldConfig(3, 0), progress=False)
+
+
+def test_flipping_fold_k_labels_leaves_fold_k_scores_and_vectors_unchanged(tiny_bert, tmp_path):
+    corpus = _corpus()
+    plan = make_fold_plan(corpus, FoldConfig(3, 0))
+    in_fold = plan.folds == 1
+    flipped_labels = np.where(in_fold, 1 - plan.labels, plan.labels)
+    frame = corpus.frame.copy()
+    frame.loc[frame["split"] == "train", "label"] = flipped_labels.astype(float)
+    flipped = Corpus(frame)
+    flipped_plan = FoldPlan(plan.ids, flipped_labels, plan.folds, plan.meta)
+    config = _config(tiny_bert)
+    crossfit(corpus, plan, tmp_path / "a", config, progress=False)
+    crossfit(flipped, flipped_plan, tmp_path / "b", config, progress=False)
+    name = learner_name(config)
+    oof_a, _, _, vec_a, _ = _outputs(tmp_path / "a", name)
+    oof_b, _, _, vec_b, _ = _outputs(tmp_path / "b", name)
+    assert np.array_equal(oof_a["score"][in_fold], oof_b["score"][in_fold])
+    assert np.array_equal(vec_a[:len(plan.ids)][in_fold], vec_b[:len(plan.ids)][in_fold])
+    # The flip did reach the other folds' models: the check above is not vacuous.
+    assert not np.array_equal(oof_a["score"][~in_fold], oof_b["score"][~in_fold])
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.2])
+def test_epoch_selection_rows_come_from_the_training_folds(fraction):
+    plan = make_fold_plan(_corpus(), FoldConfig(3, 0))
+    for k, train_index, valid_index in plan.splits():
+        fit, select = ft._inner_split(plan.labels, train_index, FinetuneConfig(valid_fraction=fraction))
+        assert np.array_equal(np.sort(np.concatenate([fit, select])), train_index) and not set(fit) & set(select)
+        assert len(select) == (0 if fraction == 0 else round(fraction * len(train_index)))
+        assert fraction == 0 or 0 < plan.labels[select].sum() < len(select), "stratified: both classes to choose on"
+
+
+def test_resume_after_interruption_gives_the_same_outputs(tiny_bert, tmp_path, monkeypatch):
+    corpus, config = _corpus(), _config(tiny_bert, head="cnn")
+    name = learner_name(config)
+    finetune(corpus, tmp_path / "whole", config, folds=FoldConfig(3, 0), progress=False)
+
+    real_save = ft._save
+
+    def killed_after_fold1_epoch1(obj, path):
+        real_save(obj, path)
+        if path.name == "state.pt" and path.parent.name == "fold1" and obj["epoch"] == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ft, "_save", killed_after_fold1_epoch1)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(corpus, tmp_path / "resumed", config, folds=FoldConfig(3, 0), progress=False)
+    monkeypatch.undo()
+    fold0 = tmp_path / "resumed" / "finetune" / name / "fold0" / "result.npz"
+    stamp = fold0.stat().st_mtime_ns
+    started = []
+    real_fit = ft._fit_fold
+    monkeypatch.setattr(ft, "_fit_fold", lambda k, *a, **kw: started.append(k) or real_fit(k, *a, **kw))
+    finetune(corpus, tmp_path / "resumed", config, folds=FoldConfig(3, 0), progress=False)
+    assert started == [1, 2] and fold0.stat().st_mtime_ns == stamp, "a finished fold is never retrained"
+    history = read_json(tmp_path / "resumed" / "finetune" / name / "fold1" / "history.json")
+    assert [e["epoch"] for e in history["epochs"]] == [0, 1]
+    whole, resumed = _outputs(tmp_path / "whole", name), _outputs(tmp_path / "resumed", name)
+    for a, b in zip(whole[:2], resumed[:2]):
+        pd.testing.assert_frame_equal(a, b)
+    assert np.array_equal(whole[3], resumed[3])
+
+
+def test_accumulation_checkpointing_bf16_and_no_test_records(tiny_bert, tmp_path):
+    corpus = Corpus(_corpus(n_train=36, n_test=0).frame)
+    config = _config(tiny_bert, epochs=2, grad_accum=2, grad_checkpointing=True, precision="bf16", valid_fraction=0.0,
+                     max_length=16)
+    folder, features = finetune(corpus, tmp_path, config, folds=FoldConfig(2, 0), progress=False)
+    history = read_json(tmp_path / "finetune" / learner_name(config) / "fold0" / "history.json")
+    assert history["best_epoch"] == 1 and history["n_select"] == 0, "with no selection split the last epoch is kept"
+    oof, test, frame, vectors, meta = _outputs(tmp_path, learner_name(config))
+    assert len(test) == 0 and vectors.shape == (36, 32) and oof["score"].notna().all() and meta["precision"] == "bf16"
+
+
+def test_cnn_head_shape_and_padding_never_wins_the_max_pool():
+    torch.manual_seed(0)
+    head = make_head("cnn", 16, {"channels": 8, "kernel_size": 5, "dropout": 0.1}).eval()
+    hidden = torch.randn(3, 10, 16)
+    mask = torch.zeros(3, 10, dtype=torch.long)
+    for row, n in enumerate([10, 6, 1]):
+        mask[row, :n] = 1
+    logits = head(hidden, mask)
+    assert logits.shape == (3,)
+    # Huge values at padded positions change nothing...
+    poisoned = hidden.masked_fill(~mask.bool().unsqueeze(-1), 1e4)
+    torch.testing.assert_close(head(poisoned, mask), logits)
+    # ...and a record scores the same alone, unpadded, as in a padded batch.
+    for row, n in enumerate([10, 6, 1]):
+        torch.testing.assert_close(head(hidden[row:row + 1, :n], mask[row:row + 1, :n]), logits[row:row + 1])
+
+
+def test_heads_are_found_by_name():
+    assert {"linear", "cnn"} <= set(HEADS) and all(cls.name == key for key, cls in HEADS.items())
+    assert make_head("linear", 8, {"channels": 4})(torch.zeros(2, 3, 8), torch.ones(2, 3)).shape == (2,)
+    with pytest.raises(ScreenstackError, match="Available: cnn, linear"):
+        make_head("lstm", 8)
+    with pytest.raises(ScreenstackError, match="--head 'lstm'"):
+        FinetuneConfig(head="lstm")
+
+
+def test_long_cpu_run_needs_confirmation(tiny_bert, tmp_path, monkeypatch):
+    monkeypatch.setattr(ft, "CONFIRM_OVER_S", 0.0)
+    corpus, config = _corpus(), _config(tiny_bert)
+    with pytest.raises(ScreenstackError, match=r"would take about .* pass --yes"):
+        finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False)
+    asked = []
+    with pytest.raises(ScreenstackError, match="stopped"):
+        finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False, confirm=lambda m: asked.append(m) and False)
+    assert "tokens/s" in asked[0] and not (tmp_path / "learners").exists()

@@ -1,0 +1,192 @@
+"""The extract stage: feature files, their reuse, the per-text cache, resuming after a kill, the CLI."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from screenstack.cli import main
+from screenstack.extract import stage
+from screenstack.extract.stage import ExtractConfig, extract_features
+from screenstack.features.corpus import texts
+from screenstack.features.store import load_vectors, read_vectors
+
+from .conftest import _records, corpus_of
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def count_encoded(monkeypatch):
+    """Wrap the stage's `encode` to count the texts it is asked to encode."""
+    counted = []
+    real = stage.encode
+
+    def counting(texts, **kwargs):
+        counted.append(len(texts))
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(stage, "encode", counting)
+    return counted
+
+
+def _config(model: str, tmp_path: Path, **changes) -> ExtractConfig:
+    base = ExtractConfig(model=model, layers=(-1, -2), pooling=("cls", "mean"), max_length=64, device="cpu",
+                         cache_dir=str(tmp_path / "cache"), chunk_size=8)
+    return dataclasses.replace(base, **changes)
+
+
+def test_feature_file_layout_and_metadata(random_bert, records, tmp_path):
+    corpus = corpus_of(records, 30)
+    path = extract_features(corpus, tmp_path / "run", _config(random_bert, tmp_path, store_dtype="float16"), progress=False)
+    assert path.parent == tmp_path / "run" / "features" and path.name.startswith("random-bert0-")
+    frame, matrix, meta = read_vectors(path)
+    assert frame["id"].tolist() == corpus.frame["id"].tolist()
+    assert frame["split"].tolist() == ["train"] * 30 + ["test"] * 18
+    assert matrix.shape == (48, 4 * 32)
+    import pyarrow.parquet as pq
+    assert str(pq.read_schema(path).field("vector").type.value_type) == "halffloat"
+    for key in ("model", "weights_hash", "encoder_fingerprint", "recipe", "layers", "pooling", "max_length", "dtype",
+                "store_dtype", "text_hash", "train_fingerprint", "test_fingerprint", "versions"):
+        assert key in meta, key
+    assert meta["blocks"] == ["L-1:cls", "L-1:mean", "L-2:cls", "L-2:mean"]
+    assert meta["pooling"] == ["cls", "mean"] and meta["layers"] == [-1, -2] and meta["store_dtype"] == "float16"
+    X_train, X_test, _ = load_vectors([path], corpus)  # what fit-learners reads
+    assert X_train.shape == (30, 128) and X_test.shape == (18, 128)
+
+
+def test_same_inputs_reuse_the_file_and_any_change_makes_a_new_one(random_bert, other_random_bert, records, tmp_path,
+                                                                     count_encoded, caplog):
+    corpus = corpus_of(records, 30)
+    out = tmp_path / "run"
+    config = _config(random_bert, tmp_path)
+    first = extract_features(corpus, out, config, progress=False)
+    assert sum(count_encoded) == len(set(texts(corpus.frame)))  # once per distinct text
+    stamp = first.stat().st_mtime_ns
+    count_encoded.clear()
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        again = extract_features(corpus, out, config, progress=False)
+    assert again == first and first.stat().st_mtime_ns == stamp and count_encoded == []
+    assert "reusing" in caplog.text
+    paths = {first}
+    for change in ({"layers": (-1,)}, {"pooling": ("mean",)}, {"max_length": 32}, {"model": other_random_bert},
+                   {"dtype": "bf16"}, {"store_dtype": "float16"}):
+        path = extract_features(corpus, out, dataclasses.replace(config, **change), progress=False)
+        assert path not in paths, change
+        paths.add(path)
+    # Another split of the same records: a new file, but every vector comes from the cache.
+    count_encoded.clear()
+    resplit = extract_features(corpus_of(records, 20), out, config, progress=False)
+    assert resplit not in paths and sum(count_encoded) == 0
+    np.testing.assert_array_equal(read_vectors(resplit)[1], read_vectors(first)[1])
+    # A corpus that grew: only the new texts are encoded.
+    grown = corpus_of(_records(60), 30)
+    extract_features(grown, out, config, progress=False)
+    assert sum(count_encoded) == len(set(texts(grown.frame)) - set(texts(corpus.frame))) > 0
+
+
+KILLED_RUN = """
+import sys, time
+from screenstack.extract import cache
+real_add = cache.VectorCache.add
+def slow_add(self, keys, vectors):
+    path = real_add(self, keys, vectors)
+    time.sleep(0.4)  # so the test can kill the run between two chunks
+    return path
+cache.VectorCache.add = slow_add
+import dataclasses, json
+from screenstack.extract.stage import ExtractConfig, extract_features
+from screenstack.features.corpus import Corpus
+import pandas as pd
+frame = pd.read_pickle(sys.argv[1])
+config = json.loads(sys.argv[2])
+config = ExtractConfig(**{**config, "layers": tuple(config["layers"]), "pooling": tuple(config["pooling"])})
+extract_features(Corpus(frame), sys.argv[3], config, progress=False)
+"""
+
+
+def test_resume_after_kill_equals_an_uninterrupted_run(random_bert, records, tmp_path, count_encoded):
+    corpus = corpus_of(records, 30)
+    frame_file = tmp_path / "corpus.pkl"
+    corpus.frame.to_pickle(frame_file)
+    config = _config(random_bert, tmp_path, chunk_size=4)
+    cache_dir = Path(config.cache_dir)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = dataclasses.asdict(config)
+    import json
+    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(frame_file), json.dumps(args), str(tmp_path / "killed")],
+                               env=env, cwd=REPO, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len(list(cache_dir.glob("*/chunk-*.parquet"))) < 3:
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "the run made no chunk within 60 s"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = len(list(cache_dir.glob("*/chunk-*.parquet")))
+    assert not list((tmp_path / "killed").glob("features/*.parquet")), "the feature file appears only whole, at the end"
+    distinct = len(set(texts(corpus.frame)))
+
+    resumed = extract_features(corpus, tmp_path / "killed", config, progress=False)
+    assert sum(count_encoded) == distinct - 4 * done > 0  # only what the killed run had not saved
+    fresh = extract_features(corpus, tmp_path / "fresh", dataclasses.replace(config, cache_dir=str(tmp_path / "cache2")), progress=False)
+    resumed_frame, resumed_matrix, _ = read_vectors(resumed)
+    fresh_frame, fresh_matrix, _ = read_vectors(fresh)
+    assert resumed_frame.equals(fresh_frame)
+    np.testing.assert_array_equal(resumed_matrix, fresh_matrix)
+
+
+def test_bundled_encoder_loads_offline_and_is_deterministic(tmp_path):
+    from screenstack.extract.encode import encode
+    from screenstack.extract.model import load_encoder
+
+    encoder = load_encoder("minilm")
+    texts = ["ACE inhibitors and cough: a randomised trial.", "Survey of hypertension care.", ""]
+    first = encode(texts, encoder=encoder, device="cpu", max_length=64, pooling=("cls", "mean"))
+    second = encode(texts, encoder=load_encoder("minilm"), device="cpu", max_length=64, pooling=("cls", "mean"))
+    assert first.shape == (3, 2 * 384)
+    assert first.tobytes() == second.tobytes()
+
+
+def test_unknown_hub_name_fails_fast_with_the_fix():
+    from screenstack.extract.model import _hub_reachable, load_encoder
+    from screenstack.features.errors import ScreenstackError
+
+    started = time.monotonic()
+    with pytest.raises(ScreenstackError) as error:
+        load_encoder("screenstack-tests/no-such-model")
+    assert time.monotonic() - started < 20
+    message = str(error.value)
+    assert "--model /path/to/model" in message and "--model minilm" in message and "\n" not in message
+
+
+def test_hub_check_gives_up_quickly(monkeypatch):
+    from huggingface_hub import constants
+
+    from screenstack.extract.model import _hub_reachable
+
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    started = time.monotonic()
+    assert _hub_reachable(timeout=2) is False
+    assert time.monotonic() - started < 3
+
+
+def test_cli_extract(random_bert, tiny_corpus_files, tmp_path, capsys):
+    train, test = tiny_corpus_files
+    argv = ["-q", "extract", "--train", str(train), "--test", str(test), "--model", random_bert, "--out", str(tmp_path / "run"),
+            "--layers", "-1,-2", "--pooling", "mean", "--max-length", "32", "--device", "cpu", "--cache-dir", str(tmp_path / "c")]
+    assert main(argv) == 0
+    path = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    frame, matrix, meta = read_vectors(path)
+    assert len(frame) == 300 and matrix.shape[1] == 64 and meta["layers"] == [-1, -2]
+    assert main([*argv, "--pooling", "max"]) == 2
+    assert "Available: cls, mean" in capsys.readouterr().err

@@ -1,0 +1,83 @@
+"""The shared fold plan: stratified, reproducible, written once and refused when it belongs to other data."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screenstack.features.corpus import Corpus
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.folds import FOLDS_FILE, FoldConfig, ensure_fold_plan, load_fold_plan, make_fold_plan
+
+
+def _corpus(n: int = 103, positives: int = 17, seed: int = 0) -> Corpus:
+    labels = np.zeros(n)
+    labels[np.random.default_rng(seed).choice(n, positives, replace=False)] = 1
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "title": [f"title {i}" for i in range(n)],
+                          "abstract": "", "label": labels, "split": "train"})
+    return Corpus(frame)
+
+
+def test_folds_are_stratified_and_partition_the_training_rows():
+    corpus = _corpus()
+    plan = make_fold_plan(corpus, FoldConfig(n_folds=5, seed=0))
+    assert plan.n_folds == 5 and list(plan.ids) == list(corpus.train["id"])
+    assert sorted(np.bincount(plan.folds)) == [20, 20, 21, 21, 21]
+    assert sorted(np.bincount(plan.folds, weights=plan.labels).astype(int)) == [3, 3, 3, 4, 4]
+    validated = np.concatenate([valid for _, _, valid in plan.splits()])
+    assert sorted(validated) == list(range(103))
+    for k, train, valid in plan.splits():
+        assert not set(train) & set(valid) and len(train) + len(valid) == 103
+        assert (plan.folds[valid] == k).all()
+
+
+def test_same_seed_same_plan_other_seed_other_plan():
+    corpus = _corpus()
+    first = make_fold_plan(corpus, FoldConfig(5, seed=0))
+    assert np.array_equal(first.folds, make_fold_plan(corpus, FoldConfig(5, seed=0)).folds)
+    assert not np.array_equal(first.folds, make_fold_plan(corpus, FoldConfig(5, seed=1)).folds)
+
+
+def test_fewer_included_records_than_folds_gives_one_fold_per_included_record():
+    with pytest.warns(UserWarning, match="only 3 included records: using 3 folds instead of 5"):
+        plan = make_fold_plan(_corpus(n=40, positives=3), FoldConfig(n_folds=5))
+    assert plan.n_folds == 3 and plan.meta["requested_folds"] == 5
+    assert np.bincount(plan.folds, weights=plan.labels).tolist() == [1, 1, 1]
+
+
+@pytest.mark.parametrize("positives", [0, 1])
+def test_fewer_than_two_included_records_is_refused(positives):
+    with pytest.raises(ScreenstackError, match=f"{positives} included record"):
+        make_fold_plan(_corpus(n=40, positives=positives))
+
+
+def test_fewer_than_two_folds_is_refused():
+    with pytest.raises(ScreenstackError, match="--folds 1: need at least 2"):
+        make_fold_plan(_corpus(), FoldConfig(n_folds=1))
+
+
+def test_ensure_writes_the_plan_once_and_reads_it_back(tmp_path):
+    corpus = _corpus()
+    plan = ensure_fold_plan(corpus, tmp_path, FoldConfig(5, seed=3))
+    assert (tmp_path / FOLDS_FILE).is_file()
+    again = ensure_fold_plan(corpus, tmp_path, FoldConfig(5, seed=3))
+    assert np.array_equal(again.folds, plan.folds) and list(again.ids) == list(plan.ids)
+    assert np.array_equal(again.labels, plan.labels) and again.meta == plan.meta
+
+
+@pytest.mark.parametrize("other, message", [
+    (dict(corpus=_corpus(seed=1)), "different training data"),
+    (dict(config=FoldConfig(4, seed=3)), r"requested_folds \(5 there, 4 now\)"),
+    (dict(config=FoldConfig(5, seed=4)), r"seed \(3 there, 4 now\)"),
+])
+def test_ensure_refuses_a_plan_for_other_data_folds_or_seed(tmp_path, other, message):
+    ensure_fold_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
+    written = (tmp_path / FOLDS_FILE).read_bytes()
+    with pytest.raises(ScreenstackError, match=message):
+        ensure_fold_plan(other.get("corpus", _corpus()), tmp_path, other.get("config", FoldConfig(5, seed=3)))
+    assert (tmp_path / FOLDS_FILE).read_bytes() == written
+
+
+def test_missing_plan_names_the_command_that_writes_it(tmp_path):
+    with pytest.raises(ScreenstackError, match="no fold plan.*fit-learners"):
+        load_fold_plan(tmp_path)

@@ -1,0 +1,100 @@
+"""`fit_learners`: vector learners on a feature file, reuse of matching outputs, refusal of mismatched ones."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+import screenstack.learners.fit as fit_module
+from screenstack.features.corpus import load_corpus
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.folds import FoldConfig
+from screenstack.features.store import write_vectors
+from screenstack.learners.fit import fit_learners
+
+# The dataset slice holds records without text; the corpus tests cover that warning.
+pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
+FAST_BOOSTING = {"lightgbm": {"fixed_rounds": 50, "n_jobs": 1}}
+
+
+@pytest.fixture
+def corpus(tiny_corpus_files):
+    return load_corpus(*tiny_corpus_files)
+
+
+def _write_features(path, corpus, order=None, drop=0):
+    """A feature file whose vectors carry each training record's label in their first columns."""
+    frame = corpus.frame
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(frame), 24)).astype(np.float32)
+    vectors[:, :4] += 2.0 * frame["label"].fillna(0).to_numpy(dtype=np.float32)[:, None]
+    rows = np.arange(len(frame)) if order is None else order
+    rows = rows[: len(rows) - drop]
+    return write_vectors(path, frame["id"].to_numpy()[rows], frame["split"].to_numpy()[rows], vectors[rows], {"model": "toy"})
+
+
+def test_vector_learners_align_feature_rows_by_id(tmp_path, corpus):
+    in_order = _write_features(tmp_path / "in_order.parquet", corpus)
+    shuffled = _write_features(tmp_path / "shuffled.parquet", corpus, order=np.random.default_rng(1).permutation(len(corpus.frame)))
+    runs = []
+    for features, out in ((in_order, tmp_path / "a"), (shuffled, tmp_path / "b")):
+        written = fit_learners(corpus, out, ("logreg", "lightgbm"), (str(features),), params=FAST_BOOSTING, progress=False)
+        assert [p.name for p in written] == ["logreg", "lightgbm"]
+        runs.append({name: (pd.read_parquet(out / "learners" / name / "oof.parquet"),
+                            pd.read_parquet(out / "learners" / name / "test.parquet")) for name in ("logreg", "lightgbm")})
+    for name in ("logreg", "lightgbm"):
+        (oof_a, test_a), (oof_b, test_b) = runs[0][name], runs[1][name]
+        pd.testing.assert_frame_equal(oof_a, oof_b)
+        pd.testing.assert_frame_equal(test_a, test_b)
+        assert list(oof_a["id"]) == list(corpus.train["id"]) and list(test_a["id"]) == list(corpus.test["id"])
+        assert oof_a["score"].notna().all() and test_a["score"].notna().all()
+        # The vectors carry the labels, so a high OOF AUC shows rows met their own labels.
+        assert roc_auc_score(oof_a["label"], oof_a["score"]) > 0.95
+
+
+def test_matching_outputs_are_reused_not_refitted(tmp_path, corpus, monkeypatch):
+    features = _write_features(tmp_path / "features.parquet", corpus)
+    out = tmp_path / "run"
+    fit_learners(corpus, out, ("logreg",), (str(features),), progress=False)
+    oof_file = out / "learners" / "logreg" / "oof.parquet"
+    before = (oof_file.stat().st_mtime_ns, oof_file.read_bytes())
+
+    def refit(*args, **kwargs):
+        raise AssertionError("fit_learners refitted a learner whose outputs match")
+
+    monkeypatch.setattr(fit_module, "oof_predict", refit)
+    assert fit_learners(corpus, out, ("logreg",), (str(features),), progress=False) == [out / "learners" / "logreg"]
+    assert (oof_file.stat().st_mtime_ns, oof_file.read_bytes()) == before
+
+
+def test_same_learner_with_other_params_is_refused(tmp_path, corpus):
+    features = _write_features(tmp_path / "features.parquet", corpus)
+    out = tmp_path / "run"
+    fit_learners(corpus, out, ("logreg",), (str(features),), progress=False)
+    with pytest.raises(ScreenstackError, match="'logreg' outputs of another configuration.*params"):
+        fit_learners(corpus, out, ("logreg",), (str(features),), params={"logreg": {"C": 1.0}}, progress=False)
+
+
+def test_other_fold_settings_in_the_same_out_are_refused(tmp_path, corpus):
+    features = _write_features(tmp_path / "features.parquet", corpus)
+    fit_learners(corpus, tmp_path / "run", ("logreg",), (str(features),), progress=False)
+    with pytest.raises(ScreenstackError, match="seed"):
+        fit_learners(corpus, tmp_path / "run", ("logreg",), (str(features),), folds=FoldConfig(5, seed=1), progress=False)
+
+
+@pytest.mark.parametrize("drop", [1, 0])
+def test_feature_file_with_other_ids_is_refused(tmp_path, corpus, drop):
+    features = _write_features(tmp_path / "features.parquet", corpus, drop=drop)
+    if not drop:  # same count, one id renamed: extracted for other data
+        frame = corpus.frame.assign(id=corpus.frame["id"].where(corpus.frame.index != 3, "not-in-corpus"))
+        features = write_vectors(tmp_path / "features.parquet", frame["id"], frame["split"],
+                                 np.zeros((len(frame), 4), np.float32), {"model": "toy"})
+    with pytest.raises(ScreenstackError, match="does not match the corpus"):
+        fit_learners(corpus, tmp_path / "run", ("logreg",), (str(features),), progress=False)
+    assert not (tmp_path / "run" / "learners" / "logreg").exists()
+
+
+def test_vector_learner_without_features_names_the_flag(tmp_path, corpus):
+    with pytest.raises(ScreenstackError, match="xgboost read vectors: pass --features"):
+        fit_learners(corpus, tmp_path / "run", ("tfidf-svm", "xgboost"), progress=False)

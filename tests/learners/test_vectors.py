@@ -1,0 +1,80 @@
+"""What the vector learners add to the common checks: class weights and early stopping."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from screenstack.learners.vectors import _early_stopping_split
+
+BOOSTED = ["lightgbm", "xgboost"]
+
+
+@pytest.mark.parametrize("positives", [2, 3, 10])
+def test_early_stopping_split_puts_included_records_on_both_sides(positives):
+    y = np.zeros(200, dtype=int)
+    y[:positives] = 1
+    fit, valid = _early_stopping_split(y, 0.15, min_positives=1, random_state=0)
+    assert y[fit].sum() >= 1 and y[valid].sum() >= 1
+    assert np.array_equal(np.sort(np.concatenate([fit, valid])), np.arange(200))
+    assert abs(len(valid) - 30) <= 1
+    again = _early_stopping_split(y, 0.15, min_positives=1, random_state=0)
+    assert np.array_equal(fit, again[0]) and np.array_equal(valid, again[1])
+
+
+def test_no_early_stopping_split_with_too_few_included_records():
+    y = np.zeros(1000, dtype=int)
+    y[:1] = 1
+    assert _early_stopping_split(y, 0.15, min_positives=1, random_state=0) is None
+    y[:100] = 1  # 15 would go to validation
+    assert _early_stopping_split(y, 0.15, min_positives=20, random_state=0) is None
+    y[:140] = 1  # 21 would go to validation
+    assert _early_stopping_split(y, 0.15, min_positives=20, random_state=0)[1].size == 150
+
+
+@pytest.mark.parametrize("name", BOOSTED)
+def test_early_stopping_stops_before_the_round_limit_deterministically(name, toy, quick):
+    X, y = toy(name, n=1000, positives=150)
+    learner = quick(name, n_estimators=2000, learning_rate=0.3)
+    first, second = clone(learner).fit(X, y), clone(learner).fit(X, y)
+    assert 1 <= first.n_rounds_ < 2000 and first.n_rounds_ == second.n_rounds_
+    assert first.predict_proba(X).tobytes() == second.predict_proba(X).tobytes()
+
+
+@pytest.mark.parametrize("positives", [1, 3, 30])
+@pytest.mark.parametrize("name", BOOSTED)
+def test_too_few_included_records_to_stop_early_fit_fixed_rounds(name, positives, toy, quick):
+    X, y = toy(name, n=300, positives=positives)
+    learner = quick(name, fixed_rounds=40).fit(X, y)
+    assert learner.n_rounds_ == 40
+    assert np.isfinite(learner.predict_proba(X)).all()
+
+
+@pytest.mark.parametrize("name", BOOSTED)
+def test_without_early_stopping_fixed_rounds_are_fitted(name, toy, quick):
+    X, y = toy(name, n=1000, positives=150)
+    assert quick(name, early_stopping_rounds=None, fixed_rounds=17).fit(X, y).n_rounds_ == 17
+
+
+@pytest.mark.parametrize("name", ["logreg", *BOOSTED])
+def test_balanced_weights_raise_included_scores(name, toy, quick):
+    # With 5% included, an unweighted model scores them low; weighting the
+    # classes equally lifts them, which recall-heavy screening relies on.
+    X, y = toy(name, n=400, positives=20)
+    balanced = quick(name).fit(X, y).predict_proba(X)[:, 1].mean()
+    unweighted = quick(name, class_weight=None).fit(X, y).predict_proba(X)[:, 1].mean()
+    assert balanced > unweighted
+
+
+@pytest.mark.parametrize("name", ["logreg", *BOOSTED])
+def test_bad_inputs_raise_value_errors(name, toy, quick):
+    X, y = toy(name, n=60, positives=6)
+    with pytest.raises(ValueError, match="both 0 and 1"):
+        quick(name).fit(X, np.zeros(60, dtype=int))
+    with pytest.raises(ValueError, match="one 0/1 label per row"):
+        quick(name).fit(X, y[:50])
+    if name != "logreg":
+        with pytest.raises(ValueError, match="'balanced' or None"):
+            quick(name, class_weight="even").fit(X, y)
+        with pytest.raises(ValueError, match="stopping_metric='f1': use one of auc, logloss"):
+            quick(name, stopping_metric="f1").fit(X, y)

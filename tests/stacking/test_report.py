@@ -1,0 +1,104 @@
+"""`write_report` and `screenstack report`: figures, tables and a page that renders in a real browser."""
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+from matplotlib.image import imread
+
+from screenstack.cli import main
+from screenstack.features.errors import ScreenstackError
+from screenstack.stacking.report import REPORT_DIR, REPORT_HTML, write_report
+
+from .conftest import LEARNERS, make_run
+
+FIGURES = ("fbeta_threshold", "recall_curve", "precision_recall", "score_distribution", "correlation", "blend_weights")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def report(run_dir):
+    return write_report(run_dir)
+
+
+def test_report_writes_html_and_every_figure(report, run_dir):
+    assert report == run_dir / REPORT_HTML
+    page = report.read_text()
+    for key in FIGURES:
+        png = (run_dir / REPORT_DIR / f"{key}.png").read_bytes()
+        assert png.startswith(PNG_MAGIC)
+        # Self-contained: the page carries the very bytes of each PNG file.
+        assert f'data-file="{REPORT_DIR}/{key}.png"' in page
+        assert base64.b64encode(png).decode() in page
+    assert not re.search(r'src="(?!data:)', page), "no image points outside the page"
+
+
+def test_report_tables_name_every_learner_and_the_blend(report, run_dir):
+    page = report.read_text()
+    table = page[page.index("<table>"):page.index("</table>")]
+    for name in LEARNERS:
+        assert f'<th scope="row">{name}</th>' in table
+    assert re.search(r'<th scope="row">blend \((logistic|rank-average|caruana)\)</th>', table)
+    for column in ("blend weight", "OOF F7", "honest F7", "recall", "ROC-AUC", "AP", "WSS@95"):
+        assert f"<th>{column}</th>" in table
+    assert "Correlation of learners" in page and "Blend weights" in page
+
+
+def test_report_is_byte_identical_when_rebuilt(report, run_dir, tmp_path):
+    again = tmp_path / run_dir.name  # same folder name: the page title shows it
+    shutil.copytree(run_dir, again, ignore=shutil.ignore_patterns(REPORT_DIR, REPORT_HTML))
+    write_report(again)
+    for key in FIGURES:
+        assert (again / REPORT_DIR / f"{key}.png").read_bytes() == (run_dir / REPORT_DIR / f"{key}.png").read_bytes()
+    assert (again / REPORT_HTML).read_text().replace(str(again), "OUT") == report.read_text().replace(str(run_dir), "OUT")
+
+
+def test_report_command_prints_the_page_path(run_dir, capsys):
+    assert main(["-q", "report", "--out", str(run_dir)]) == 0
+    assert capsys.readouterr().out.strip() == str(run_dir / REPORT_HTML)
+
+
+def test_report_refuses_a_folder_without_stack_output(tmp_path, capsys):
+    with pytest.raises(ScreenstackError, match="Run `screenstack stack --out"):
+        write_report(tmp_path)
+    assert main(["report", "--out", str(tmp_path)]) == 2
+    assert "summary.json: no stack summary" in capsys.readouterr().err
+
+
+def test_report_refuses_learner_files_refitted_after_stacking(tmp_path):
+    make_run(tmp_path, n_train=300, n_test=20)
+    oof = tmp_path / "learners" / "logreg" / "oof.parquet"
+    pd.read_parquet(oof).iloc[::-1].to_parquet(oof)
+    with pytest.raises(ScreenstackError, match="rows differ from .*blend_oof.parquet"):
+        write_report(tmp_path)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Counts the images the browser decoded once the page has loaded, into an attribute --dump-dom shows.
+PROBE = ('<script>window.addEventListener("load",function(){var ok=0,im=document.images;for(var i=0;i<im.length;i++)'
+         '{if(im[i].complete&&im[i].naturalWidth>0)ok++;}document.body.setAttribute("data-decoded",ok+"/"+im.length);});</script>')
+
+
+def _chromium(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *args],
+                          capture_output=True, text=True, timeout=90)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: apt-get install -y chromium)")
+def test_report_renders_in_headless_chromium_with_its_images(report, tmp_path):
+    shot = tmp_path / "shot.png"
+    _chromium("--window-size=1280,2400", f"--screenshot={shot}", report.as_uri())
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2400, 1280)
+    assert pixels.std() > 0.05, "the screenshot is blank"
+    # Dark pixels (text, axes, curves) in both halves: the figure grid and the tables were laid out.
+    dark = pixels.mean(axis=2) < 0.3
+    assert dark[:1200].mean() > 0.005 and dark[1200:].mean() > 0.005
+    probe = tmp_path / "probe.html"
+    probe.write_text(report.read_text().replace("</body>", PROBE + "</body>"))
+    dom = _chromium("--dump-dom", probe.as_uri()).stdout
+    assert f'data-decoded="{len(FIGURES)}/{len(FIGURES)}"' in dom, "every embedded PNG decodes in the browser"
