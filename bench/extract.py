@@ -13,13 +13,20 @@ layer, as the seed used, unless said otherwise):
 - ``encode-int8`` (with --int8, CPU only): the same on a copy of the model whose
   Linear layers are dynamically quantised to int8.
 
-Reported per method: docs/s (best of --repeats, methods interleaved so that
-load from other processes hits them alike), the ratio to ``seed``, peak
-memory above the level before the method ran (CPU: resident set size sampled
-every 5 ms; GPU: peak allocated), useful GFLOP/s (2 x non-embedding
-parameters x real tokens + attention 4 x layers x tokens^2 x hidden; padding
-not counted, so the figure is comparable across methods), MFU on a GPU, and
-the smallest cosine similarity of each method's vectors to ``encode-fp32``.
+Each measured run is a fresh worker process (``--worker``) that loads the
+model, warms up on a few texts, then encodes all texts once, so that memory
+figures do not depend on what ran before. Runs are interleaved over
+``--repeats`` rounds (so load from other processes hits every method alike)
+and the fastest run of each method counts.
+
+Reported per method: docs/s (wall clock), the ratio to ``seed``, docs per
+CPU-second (process CPU time, all threads: steadier than wall time on a
+shared machine), peak memory (CPU: the worker's peak resident set, model
+included, and the rise during the timed run; GPU: peak allocated), useful
+GFLOP/s (2 x non-embedding parameters x real tokens + attention 4 x layers x
+tokens^2 x hidden; padding not counted, so the figure compares methods), MFU
+on a GPU, and the smallest cosine similarity of the method's vectors to
+``encode-fp32``'s.
 
 Examples
 --------
@@ -30,11 +37,11 @@ python bench/extract.py --random-bert-base --device cuda --methods seed,encode-f
 from __future__ import annotations
 
 import argparse
-import copy
 import gc
 import json
 import os
-import platform
+import resource
+import subprocess
 import sys
 import tempfile
 import threading
@@ -47,7 +54,7 @@ import pandas as pd
 import torch
 
 from screenstack.extract.encode import encode, resolve_batch_tokens
-from screenstack.extract.model import LoadedEncoder, load_encoder, resolve_device
+from screenstack.extract.model import LoadedEncoder, load_encoder, resolve_device, resolve_model_path
 from screenstack.features.corpus import record_text
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "cohen_ace_inhibitors.csv"
@@ -164,6 +171,55 @@ def load_texts(path: Path, n: int) -> list[str]:
     return [record_text(frame["title"].iat[i], frame["abstract"].iat[i]) for i in rows]
 
 
+def _method(name: str, model_path: str, texts: list[str], device: str, args):
+    """Load what method `name` needs; return ``(warm_up, run)`` callables."""
+    if name == "st":
+        folder = resolve_model_path(model_path)
+        return st_method(folder, texts[:8], device, args.max_length), st_method(folder, texts, device, args.max_length)
+    encoder = load_encoder(model_path)
+    encoder.model.to(device)
+    if name == "seed":
+        return (lambda: seed_method(encoder, texts[:16], device, args.max_length),
+                lambda: seed_method(encoder, texts, device, args.max_length))
+    if name == "sorted":
+        return (lambda: sorted_method(encoder, texts[:16], device, args.max_length),
+                lambda: sorted_method(encoder, texts, device, args.max_length))
+    precision = name.split("-", 1)[1]
+    if precision == "int8":
+        assert device == "cpu", "int8 dynamic quantisation runs on the CPU only"
+        with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao
+            warnings.simplefilter("ignore")
+            quantised = torch.ao.quantization.quantize_dynamic(encoder.model, {torch.nn.Linear}, dtype=torch.qint8)
+        encoder, precision = LoadedEncoder(encoder.tokenizer, quantised, encoder.name, encoder.path, ""), "fp32"
+    budget = resolve_batch_tokens(args.batch_tokens, device)
+
+    def run(subset=texts):
+        return encode(subset, encoder=encoder, batch_tokens=budget, device=device, precision=precision, max_length=args.max_length)
+
+    return (lambda: run(texts[:8])), run
+
+
+def worker(args) -> int:
+    """Measure one method once in this process; print a JSON line, save the vectors to ``--vectors``."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    texts = load_texts(args.data, args.n)
+    warm, run = _method(args.worker, args.model_path, texts, device, args)
+    warm()
+    with PeakMemory(device) as memory:
+        started, cpu = time.perf_counter(), time.process_time()
+        vectors = run()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    np.save(args.vectors, np.asarray(vectors, dtype=np.float32))
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "run_mib": memory.peak,
+                      "peak_mib": torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else peak_rss}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="example: python bench/extract.py --n 64")
     parser.add_argument("--data", type=Path, default=DATA, help="CSV with title and abstract columns")
@@ -175,95 +231,78 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-tokens", default="auto", help="encode's token budget (default auto)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from {', '.join(METHODS)}, encode-int8")
     parser.add_argument("--int8", action="store_true", help="also encode-int8 (CPU dynamic quantisation of Linear layers)")
-    parser.add_argument("--repeats", type=int, default=1, help="rounds over all methods; the best round counts (default 1)")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds over all methods; the fastest run counts (default 1)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     parser.add_argument("--peak-tflops", type=float, help="GPU peak for MFU, if not in the built-in table")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--model-path", help=argparse.SUPPRESS)
+    parser.add_argument("--vectors", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] + (["encode-int8"] if args.int8 else [])
+    unknown = [m for m in methods if m not in (*METHODS, "encode-int8")]
+    if unknown:
+        parser.error(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}, encode-int8")
     texts = load_texts(args.data, args.n)
+    best: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         model_path = random_bert_base(Path(tmp) / "bert-base") if args.random_bert_base else args.model
         encoder = load_encoder(model_path)
-        encoder.model.to(device)
         lengths = np.array([len(i) for i in encoder.tokenizer(texts, truncation=True, max_length=args.max_length)["input_ids"]])
         flops = useful_flops(encoder, lengths)
-        budget = resolve_batch_tokens(args.batch_tokens, device)
-        runs = {}
-        for method in methods:
-            if method == "seed":
-                runs[method] = lambda: seed_method(encoder, texts, device, args.max_length)
-            elif method == "sorted":
-                runs[method] = lambda: sorted_method(encoder, texts, device, args.max_length)
-            elif method == "st":
-                runs[method] = st_method(encoder.path, texts, device, args.max_length)
-            elif method.startswith("encode-"):
-                precision = method.split("-")[1]
-                target = encoder
-                if precision == "int8":
-                    assert device == "cpu", "int8 dynamic quantisation runs on the CPU only"
-                    with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao
-                        warnings.simplefilter("ignore")
-                        quantised = torch.ao.quantization.quantize_dynamic(copy.deepcopy(encoder.model), {torch.nn.Linear}, dtype=torch.qint8)
-                    target, precision = LoadedEncoder(encoder.tokenizer, quantised, encoder.name, encoder.path, ""), "fp32"
-                runs[method] = (lambda target=target, precision=precision: encode(
-                    texts, encoder=target, batch_tokens=budget, device=device, precision=precision, max_length=args.max_length))
-            else:
-                parser.error(f"unknown method {method!r}; choose from {', '.join(METHODS)}, encode-int8")
-        # Warm-up: first calls pay for lazy initialisation (kernels, allocator pools).
-        for precision in {"bf16" if m.endswith("bf16") else "fp32" for m in methods}:
-            encode(texts[:8], encoder=encoder, device=device, precision=precision, max_length=args.max_length)
-        best: dict[str, dict] = {}
-        vectors: dict[str, np.ndarray] = {}
+        del encoder
+        passed = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--int8", "--random-bert-base")]
         for _ in range(args.repeats):
-            for method, run in runs.items():
-                with PeakMemory(device) as memory:
-                    started = time.perf_counter()
-                    result = run()
-                    if device.startswith("cuda"):
-                        torch.cuda.synchronize()
-                    seconds = time.perf_counter() - started
-                vectors[method] = np.asarray(result, dtype=np.float32)
-                if method not in best or seconds < best[method]["seconds"]:
-                    best[method] = {"seconds": seconds, "peak_mib": memory.peak}
-                print(f"  {method}: {len(texts) / seconds:.1f} docs/s, peak +{memory.peak:.0f} MiB", file=sys.stderr)
+            for method in methods:
+                out = Path(tmp) / f"{method}.npy"
+                command = [sys.executable, __file__, *passed, "--worker", method, "--model-path", model_path, "--vectors", str(out)]
+                done = subprocess.run(command, capture_output=True, text=True)
+                if done.returncode:
+                    sys.exit(f"{method} failed:\n{done.stderr[-3000:]}")
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                print(f"  {method}: {len(texts) / result['seconds']:.1f} docs/s, {len(texts) / result['cpu_seconds']:.1f} docs/cpu-s, "
+                      f"peak {result['peak_mib']:.0f} MiB", file=sys.stderr)
+                if method not in best or result["seconds"] < best[method]["seconds"]:
+                    best[method] = {**result, "vectors": np.load(out)}
 
     peak_row = {}
     if device.startswith("cuda"):
         name = torch.cuda.get_device_name(device)
         peak_row = next((row for key, row in PEAK_TFLOPS.items() if key in name), {})
-    reference = vectors.get("encode-fp32")
+    reference = best["encode-fp32"]["vectors"] if "encode-fp32" in best else None
     base = best.get("seed")
     rows = []
     for method, result in best.items():
         docs = len(texts) / result["seconds"]
-        precision = "bf16" if method.endswith("bf16") else "fp32"
         gflops = flops / result["seconds"] / 1e9
-        mfu = None
-        if device.startswith("cuda"):
-            top = args.peak_tflops or peak_row.get(precision)
-            mfu = gflops / (top * 1e3) if top else None
+        top = args.peak_tflops or peak_row.get("bf16" if method.endswith("bf16") else "fp32")
         cosine = None
         if reference is not None and method != "st":
-            a, b = reference, vectors[method]
+            a, b = reference, result["vectors"]
             cosine = float(((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)).min())
-        rows.append({"method": method, "docs_per_s": round(docs, 2), "x_seed": round(docs * base["seconds"] / len(texts), 2) if base else None,
-                     "peak_mib": round(result["peak_mib"], 1), "gflop_per_s": round(gflops, 1),
-                     "mfu": round(mfu, 4) if mfu is not None else None, "min_cos_vs_fp32": round(cosine, 5) if cosine is not None else None})
+        rows.append({"method": method, "docs_per_s": round(docs, 2),
+                     "x_seed": round(base["seconds"] / result["seconds"], 2) if base else None,
+                     "docs_per_cpu_s": round(len(texts) / result["cpu_seconds"], 2),
+                     "x_seed_cpu": round(base["cpu_seconds"] / result["cpu_seconds"], 2) if base else None,
+                     "peak_mib": round(result["peak_mib"]), "run_mib": round(result["run_mib"]), "gflop_per_s": round(gflops, 1),
+                     "mfu": round(gflops / (top * 1e3), 4) if device.startswith("cuda") and top else None,
+                     "min_cos_vs_fp32": round(cosine, 5) if cosine is not None else None})
     header = {"model": "random-bert-base" if args.random_bert_base else args.model, "device": device, "n": len(texts),
-              "mean_tokens": round(float(lengths.mean()), 1), "max_length": args.max_length, "batch_tokens": budget,
-              "threads": torch.get_num_threads(), "repeats": args.repeats, "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+              "mean_tokens": round(float(lengths.mean()), 1), "max_length": args.max_length,
+              "batch_tokens": resolve_batch_tokens(args.batch_tokens, device), "threads": args.threads or torch.get_num_threads(),
+              "repeats": args.repeats, "torch": torch.__version__, "load_avg": round(os.getloadavg()[0], 1),
               "command": "python bench/extract.py " + " ".join(sys.argv[1:] if argv is None else argv)}
     print(" ".join(f"{k}={v}" for k, v in header.items()))
-    print("| method | docs/s | x seed | peak MiB | GFLOP/s | MFU | min cos vs encode-fp32 |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| method | docs/s | x seed | docs/cpu-s | x seed (cpu) | peak MiB | +MiB in run | GFLOP/s | MFU | min cos vs encode-fp32 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
-        cells = [row["method"], row["docs_per_s"], row["x_seed"], row["peak_mib"], row["gflop_per_s"],
-                 "" if row["mfu"] is None else f"{row['mfu']:.1%}", "" if row["min_cos_vs_fp32"] is None else row["min_cos_vs_fp32"]]
+        cells = [row["method"], row["docs_per_s"], row["x_seed"], row["docs_per_cpu_s"], row["x_seed_cpu"], row["peak_mib"],
+                 row["run_mib"], row["gflop_per_s"], "" if row["mfu"] is None else f"{row['mfu']:.1%}",
+                 "" if row["min_cos_vs_fp32"] is None else row["min_cos_vs_fp32"]]
         print("| " + " | ".join(str(c) for c in cells) + " |")
     if args.json:
         args.json.write_text(json.dumps({"setup": header, "results": rows}, indent=2) + "\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -51,8 +52,20 @@ class VectorCache:
                     f"{self.folder}: cache folder of another encoder setting. Delete it, or pass another --cache-dir."
                 )
         else:
-            write_json(marker, setting)
+            try:
+                write_json(marker, setting)
+            except OSError as error:
+                raise ScreenstackError(f"{self.folder}: cannot write the vector cache ({error.strerror}). "
+                                       "Pass a writable --cache-dir or set SCREENSTACK_CACHE.") from None
         self._index: dict[str, tuple[Path, int]] | None = None
+        # A run killed while writing a chunk leaves its temporary file; one
+        # older than an hour belongs to no live writer.
+        for stale in self.folder.glob(".chunk-*.tmp"):
+            try:
+                if time.time() - stale.stat().st_mtime > 3600:
+                    stale.unlink()
+            except OSError:  # another process removed or renamed it first
+                pass
 
     def _chunks(self) -> list[Path]:
         return sorted(self.folder.glob("chunk-*.parquet"))

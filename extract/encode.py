@@ -182,7 +182,7 @@ def encode(
         encoder: from `load_encoder`; its model is moved to `device`.
         batch_tokens: token budget per batch (count x longest text), or ``"auto"``.
         device: ``cpu``, ``cuda[:N]``, ``mps``, or None to pick one (`resolve_device`).
-        precision: ``fp32``, ``bf16`` or ``fp16``: the autocast dtype of the forward pass.
+        precision: ``fp32``, ``bf16`` or ``fp16``: the forward pass's precision (`extract.fuse`).
         layers: hidden layers to pool, -1 the last; 0 is the embedding output.
         pooling: names from `extract.pooling.POOLINGS`.
         max_length: texts are truncated to this many tokens; None: as many as the model reads.
@@ -195,7 +195,9 @@ def encode(
     Example:
         >>> vectors = encode(["ACE inhibitors in heart failure."], encoder=load_encoder("minilm"))  # doctest: +SKIP
     """
-    import torch
+    import torch  # here, not at the top: the command line imports this module and must start fast
+
+    from .fuse import prepare_model
 
     device = resolve_device(device or "auto")
     precision = check_precision(precision)
@@ -207,17 +209,15 @@ def encode(
     if not 2 <= max_length <= limit:
         raise ScreenstackError(f"--max-length {max_length}: {encoder.name} reads 2 to {limit} tokens. Use a value in that range.")
     poolings = tuple(get_pooling(name) for name in pooling)
-    from .fuse import prepare_model
-
-    prepared = prepare_model(encoder.model, device, precision)
-    model = prepared.module
-    n_layers = int(model.config.num_hidden_layers)
+    config = encoder.model.config
+    n_layers = int(config.num_hidden_layers)
     indices = check_layers(tuple(layers), n_layers)
     all_states = indices != (n_layers,)  # the last layer alone needs no tuple of every layer's states
-    width = len(indices) * len(poolings) * int(model.config.hidden_size)
-    vectors = np.empty((len(texts), width), dtype=np.float32)
+    vectors = np.empty((len(texts), len(indices) * len(poolings) * int(config.hidden_size)), dtype=np.float32)
     if not len(texts):
         return vectors
+    prepared = prepare_model(encoder.model, device, precision)
+    model = prepared.module
     bar = progress if isinstance(progress, tqdm) else tqdm(total=len(texts), unit="doc", desc="encode", disable=not progress)
     batches = _Prefetch(_batches(texts, encoder.tokenizer, max_length, budget, pin=device.startswith("cuda")))
     try:

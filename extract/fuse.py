@@ -14,14 +14,17 @@ layer in fp32 and bf16. So on a CPU `prepare_model` returns a copy whose
   cost more than they save on a CPU. bf16 keeps fp32's exponent range, so
   casting a whole BERT is safe; vectors stay within cosine 0.9999 of fp32.
 
-The op is private to torch (it is what torch.compile emits on CPUs), so it
-is checked once against ``F.linear`` on a small input; if it is missing or
-disagrees, the plain layers are used. On GPUs (and for fp16, which CPUs only
-emulate) the model runs as loaded, under autocast.
+The residual add of BERT's output blocks is fused the same way. These ops
+are private to torch (they are what torch.compile emits on CPUs), so they are
+checked once against plain torch on a small input, and the prepared model
+against the original on a tiny batch; if either disagrees, the original
+model runs. On GPUs (and for fp16, which CPUs only emulate) the model runs
+as loaded, under autocast.
 """
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 import weakref
 from contextlib import nullcontext
@@ -65,25 +68,46 @@ class OneDNNLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, activation={self.activation}"
 
 
+class DenseAddNorm(nn.Module):
+    """``LayerNorm(dense(x) + residual)``, the residual added inside the oneDNN product.
+
+    Replaces BERT-family ``*Output`` blocks (``dense``, ``dropout``,
+    ``LayerNorm``, ``forward(hidden_states, input_tensor)``); dropout is a
+    no-op at inference.
+    """
+
+    def __init__(self, block: nn.Module):
+        super().__init__()
+        self.dense = OneDNNLinear(block.dense)
+        self.LayerNorm = block.LayerNorm
+
+    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
+        summed = torch.ops.mkldnn._linear_pointwise.binary(hidden_states, input_tensor, self.dense.packed, self.dense.bias, "add")
+        return self.LayerNorm(summed)
+
+
 @lru_cache(maxsize=None)
 def onednn_linear_works(dtype: torch.dtype) -> bool:
-    """Whether oneDNN's fused linear exists here and matches ``gelu(F.linear)`` in `dtype`."""
+    """Whether oneDNN's fused linear ops exist here and match plain torch in `dtype` on a small input."""
     if not torch.backends.mkldnn.is_available() or not hasattr(torch.ops.mkldnn, "_linear_pointwise"):
         return False
     if dtype == torch.bfloat16 and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return False
     generator = torch.Generator().manual_seed(0)
-    x, w, b = (torch.randn(shape, generator=generator).to(dtype) for shape in ((2, 3, 16), (8, 16), (8,)))
+    x, w, b, r = (torch.randn(shape, generator=generator).to(dtype) for shape in ((2, 3, 16), (8, 16), (8,), (2, 3, 8)))
     linear = nn.Linear(16, 8).to(dtype).requires_grad_(False)
     linear.weight.copy_(w)
     linear.bias.copy_(b)
+    x32, w32, b32 = x.float(), w.float(), b.float()
     try:
         with torch.inference_mode():
-            got = OneDNNLinear(linear, "gelu")(x).float()
-            want = nn.functional.gelu(nn.functional.linear(x.float(), w.float(), b.float()))
-    except Exception:  # the private op changed or is missing: use the plain layers
+            got = [OneDNNLinear(linear, "gelu")(x).float(),
+                   torch.ops.mkldnn._linear_pointwise.binary(x, r, OneDNNLinear(linear).packed, b, "add").float()]
+            want = [nn.functional.gelu(nn.functional.linear(x32, w32, b32)), nn.functional.linear(x32, w32, b32) + r.float()]
+    except Exception:  # the private ops changed or are missing: use the plain layers
         return False
-    return got.shape == want.shape and torch.allclose(got, want, atol=0.05 if dtype == torch.bfloat16 else 1e-4, rtol=0.02)
+    tolerance = {"atol": 0.05, "rtol": 0.02} if dtype == torch.bfloat16 else {"atol": 1e-4, "rtol": 1e-4}
+    return all(g.shape == w_.shape and torch.allclose(g, w_, **tolerance) for g, w_ in zip(got, want))
 
 
 def _is_exact_gelu(module) -> bool:
@@ -92,11 +116,22 @@ def _is_exact_gelu(module) -> bool:
     return getattr(module, "act", None) is nn.functional.gelu  # transformers' GELUActivation
 
 
-def _swap_linears(model: nn.Module) -> None:
-    """Replace every ``nn.Linear`` by `OneDNNLinear`, folding a following exact GELU into it.
+def _is_output_block(module: nn.Module) -> bool:
+    """A BERT-family ``*Output`` block: dense, dropout, LayerNorm, ``forward(hidden_states, input_tensor)``."""
+    if not (isinstance(getattr(module, "dense", None), nn.Linear) and isinstance(getattr(module, "LayerNorm", None), nn.LayerNorm)):
+        return False
+    try:
+        return list(inspect.signature(module.forward).parameters) == ["hidden_states", "input_tensor"]
+    except (TypeError, ValueError):
+        return False
 
-    The GELU is found as BERT-family feed-forward blocks hold it: a module with
-    a ``dense`` layer and an ``intermediate_act_fn``.
+
+def _swap_linears(model: nn.Module) -> None:
+    """Replace every ``nn.Linear`` by a oneDNN op, with what follows it fused in where the model allows.
+
+    BERT-family blocks are recognised by their attribute names: a feed-forward
+    block holds ``dense`` and ``intermediate_act_fn`` (an exact GELU is folded
+    into the product), an output block `_is_output_block` (the residual add is).
     """
     for module in list(model.modules()):
         dense, act = getattr(module, "dense", None), getattr(module, "intermediate_act_fn", None)
@@ -104,7 +139,9 @@ def _swap_linears(model: nn.Module) -> None:
             module.dense = OneDNNLinear(dense, "gelu")
             module.intermediate_act_fn = nn.Identity()
         for name, child in module.named_children():
-            if type(child) is nn.Linear:
+            if _is_output_block(child):
+                setattr(module, name, DenseAddNorm(child))
+            elif type(child) is nn.Linear:
                 setattr(module, name, OneDNNLinear(child))
 
 

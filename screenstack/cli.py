@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tomllib
 import warnings
 from pathlib import Path
 
-from .commands import COMMANDS
-from .features.errors import ScreenstackError
+# Before LightGBM, XGBoost and torch load OpenMP: idle threads sleep instead of
+# spinning, which on a 2-core machine shared with other work made the boosted
+# learners 3-10x slower (bench/vector_learners.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .commands import COMMANDS  # noqa: E402
+from .features.errors import ScreenstackError  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

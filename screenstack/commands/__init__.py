@@ -1,5 +1,4 @@
 """One module per subcommand, in the order `--help` lists them."""
-from . import datasets, split
-from . import extract, fit_learners, stack, report
+from . import datasets, extract, fit_learners, report, run, split, stack
 
-COMMANDS = [datasets, split, extract, fit_learners, stack, report]
+COMMANDS = [datasets, split, run, extract, fit_learners, stack, report]

@@ -19,10 +19,12 @@ writes OUT/submission.csv (id,0|1, no header), OUT/test_scores.csv and OUT/summa
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("stacking")
     group.add_argument("--beta", type=float, default=7.0, help="F-beta's beta: recall counts beta^2 times precision (default 7)")
-    group.add_argument("--blend", default="auto", choices=["auto", *BLENDERS],
-                       help="how learners are blended; auto keeps the best honest OOF F-beta (default auto)")
+    group.add_argument("--blend", default="logistic", choices=["auto", *BLENDERS],
+                       help="how learners are blended: logistic meta-learner, rank average, greedy selection (caruana), "
+                            "or auto: the best honest OOF F-beta (default logistic)")
     group.add_argument("--threshold-rule", default="bootstrap", choices=RULES,
-                       help="bootstrap: maximise expected F-beta over resamples of the OOF records; argmax: plain maximum (default bootstrap)")
+                       help="bootstrap: maximise expected F-beta over resamples of the OOF records; argmax: plain maximum; "
+                            "smoothed: included records spread by a kernel (default bootstrap)")
 
 
 def stack_config(args: argparse.Namespace, learners: tuple[str, ...] = ()) -> StackConfig:

@@ -20,7 +20,7 @@ DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 SOURCE = "cohen_adhd.csv"
 
 
-def _records(n: int, start: int = 0) -> pd.DataFrame:
+def read_records(n: int, start: int = 0) -> pd.DataFrame:
     data = pd.read_csv(DATASETS / SOURCE, dtype=str, keep_default_na=False)
     return data.iloc[start:start + n]
 
@@ -30,7 +30,7 @@ def make_random_bert(folder: Path, seed: int = 0, layers: int = 3, hidden: int =
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder.mkdir(parents=True, exist_ok=True)
-    text = " ".join(_records(300).pipe(lambda d: d["title"] + " " + d["abstract"])).lower()
+    text = " ".join(read_records(300).pipe(lambda d: d["title"] + " " + d["abstract"])).lower()
     words = [w for w, _ in collections.Counter(re.findall(r"[a-z]{3,}", text)).most_common(400)]
     chars = list("abcdefghijklmnopqrstuvwxyz0123456789")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *".,;:()%-/=<>+'\"[]", *chars, *[f"##{c}" for c in chars], *words]
@@ -69,7 +69,7 @@ def corpus_of(frame: pd.DataFrame, n_train: int) -> Corpus:
 @pytest.fixture
 def records() -> pd.DataFrame:
     """48 real records (title + abstract), some without an abstract."""
-    return _records(48)
+    return read_records(48)
 
 
 @pytest.fixture

@@ -63,12 +63,16 @@ def test_order_is_restored_and_every_text_encoded_once(encoder, records):
     assert encode([], encoder=encoder, device="cpu").shape == (0, 32)
 
 
-def test_bf16_stays_close_to_fp32(encoder, records):
+def test_bf16_stays_close_to_fp32_and_leaves_the_model_alone(encoder, records):
     sample = texts(corpus_of(records, len(records)).frame)[:16]
     fp32 = encode(sample, encoder=encoder, max_length=64, pooling=("mean",), device="cpu")
     bf16 = encode(sample, encoder=encoder, max_length=64, pooling=("mean",), device="cpu", precision="bf16")
     cosine = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
     assert cosine.min() > 0.99
+    # The bf16 pass ran on a copy: the loaded model is still fp32 and gives the same vectors.
+    assert all(p.dtype == torch.float32 for p in encoder.model.parameters())
+    again = encode(sample, encoder=encoder, max_length=64, pooling=("mean",), device="cpu")
+    assert again.tobytes() == fp32.tobytes()
 
 
 def test_plan_batches_respects_the_budget_and_covers_every_text():

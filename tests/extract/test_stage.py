@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from screenstack.cli import main
@@ -19,7 +21,7 @@ from screenstack.extract.stage import ExtractConfig, extract_features
 from screenstack.features.corpus import texts
 from screenstack.features.store import load_vectors, read_vectors
 
-from .conftest import _records, corpus_of
+from .conftest import corpus_of, read_records
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[2]
@@ -53,7 +55,6 @@ def test_feature_file_layout_and_metadata(random_bert, records, tmp_path):
     assert frame["id"].tolist() == corpus.frame["id"].tolist()
     assert frame["split"].tolist() == ["train"] * 30 + ["test"] * 18
     assert matrix.shape == (48, 4 * 32)
-    import pyarrow.parquet as pq
     assert str(pq.read_schema(path).field("vector").type.value_type) == "halffloat"
     for key in ("model", "weights_hash", "encoder_fingerprint", "recipe", "layers", "pooling", "max_length", "dtype",
                 "store_dtype", "text_hash", "train_fingerprint", "test_fingerprint", "versions"):
@@ -89,7 +90,7 @@ def test_same_inputs_reuse_the_file_and_any_change_makes_a_new_one(random_bert, 
     assert resplit not in paths and sum(count_encoded) == 0
     np.testing.assert_array_equal(read_vectors(resplit)[1], read_vectors(first)[1])
     # A corpus that grew: only the new texts are encoded.
-    grown = corpus_of(_records(60), 30)
+    grown = corpus_of(read_records(60), 30)
     extract_features(grown, out, config, progress=False)
     assert sum(count_encoded) == len(set(texts(grown.frame)) - set(texts(corpus.frame))) > 0
 
@@ -103,7 +104,7 @@ def slow_add(self, keys, vectors):
     time.sleep(0.4)  # so the test can kill the run between two chunks
     return path
 cache.VectorCache.add = slow_add
-import dataclasses, json
+import json
 from screenstack.extract.stage import ExtractConfig, extract_features
 from screenstack.features.corpus import Corpus
 import pandas as pd
@@ -122,7 +123,6 @@ def test_resume_after_kill_equals_an_uninterrupted_run(random_bert, records, tmp
     cache_dir = Path(config.cache_dir)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     args = dataclasses.asdict(config)
-    import json
     process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(frame_file), json.dumps(args), str(tmp_path / "killed")],
                                env=env, cwd=REPO, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -158,7 +158,7 @@ def test_bundled_encoder_loads_offline_and_is_deterministic(tmp_path):
 
 
 def test_unknown_hub_name_fails_fast_with_the_fix():
-    from screenstack.extract.model import _hub_reachable, load_encoder
+    from screenstack.extract.model import load_encoder
     from screenstack.features.errors import ScreenstackError
 
     started = time.monotonic()

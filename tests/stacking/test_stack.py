@@ -1,0 +1,87 @@
+"""`stack`: the files it writes, its honesty, its determinism and its refusals."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.outputs import write_learner_output
+from screenstack.features.folds import load_fold_plan
+from screenstack.stacking.blend import BLENDERS, make_blender, nested_oof
+from screenstack.stacking.stack import StackConfig, stack
+
+from .conftest import LEARNERS, make_run
+
+
+def test_submission_is_headerless_id_decision_in_test_order(run_dir):
+    submission = pd.read_csv(run_dir / "submission.csv", header=None, names=["id", "judgement"], dtype={"id": str})
+    test = pd.read_parquet(run_dir / "learners" / "tfidf-svm" / "test.parquet")
+    assert submission["id"].tolist() == test["id"].tolist()
+    assert set(submission["judgement"]) <= {0, 1}
+    scores = pd.read_csv(run_dir / "test_scores.csv", dtype={"id": str})
+    assert list(scores.columns) == ["id", "score"] and scores["id"].tolist() == test["id"].tolist()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (submission["judgement"] == (scores["score"] >= summary["threshold"]).astype(int)).all()
+
+
+def test_summary_reports_every_learner_and_the_blend(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    keys = {"fbeta", "fbeta_honest", "recall", "precision", "roc_auc", "average_precision", "wss95", "threshold"}
+    assert set(summary["learners"]) == set(LEARNERS)
+    for metrics in [*summary["learners"].values(), summary["blend"]]:
+        assert keys <= set(metrics)
+    assert summary["beta"] == 7.0 and summary["fold_plan"]["n_folds"] == 5
+    assert set(summary["blend_candidates"]) == set(BLENDERS)
+    assert "numpy" in summary["versions"]
+
+
+def test_same_inputs_give_byte_identical_outputs(tmp_path):
+    make_run(tmp_path / "a")
+    make_run(tmp_path / "b")
+    for name in ("submission.csv", "test_scores.csv", "blend_oof.parquet"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+@pytest.mark.parametrize("method", list(BLENDERS))
+def test_a_blenders_nested_oof_scores_ignore_their_folds_labels(run_dir, method):
+    plan = load_fold_plan(run_dir)
+    Z = np.column_stack([pd.read_parquet(run_dir / "learners" / n / "oof.parquet")["score"] for n in LEARNERS])
+    before = nested_oof(make_blender(method), Z, plan.labels, plan.folds)
+    flipped = plan.labels.copy()
+    inside = plan.folds == 2
+    flipped[inside] = 1 - flipped[inside]
+    after = nested_oof(make_blender(method), Z, flipped, plan.folds)
+    np.testing.assert_array_equal(before[inside], after[inside])
+    if method != "rank-average":  # the only blender that reads no labels
+        assert not np.array_equal(before[~inside], after[~inside])
+
+
+def test_blending_beats_the_weakest_learner(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    weakest = min(m["roc_auc"] for m in summary["learners"].values())
+    assert summary["blend"]["roc_auc"] > weakest
+
+
+def test_unknown_blend_or_learner_is_refused_naming_the_valid_ones(run_dir):
+    with pytest.raises(ScreenstackError, match="logistic"):
+        stack(run_dir, StackConfig(blend="magic"))
+    with pytest.raises(ScreenstackError, match="no outputs for learner"):
+        stack(run_dir, StackConfig(learners=("nope",)))
+
+
+def test_a_learner_from_another_fold_plan_is_refused(tmp_path):
+    make_run(tmp_path)
+    plan = load_fold_plan(tmp_path)
+    shuffled = type(plan)(plan.ids, plan.labels, np.roll(plan.folds, 1), plan.meta)
+    test_ids = pd.read_parquet(tmp_path / "learners" / "logreg" / "test.parquet")["id"]
+    write_learner_output(tmp_path, "stray", shuffled, np.full(len(plan.ids), 0.5), test_ids, np.full(len(test_ids), 0.5), {})
+    with pytest.raises(ScreenstackError, match="do not follow"):
+        stack(tmp_path)
+
+
+def test_no_learner_outputs_says_which_command_to_run(tmp_path):
+    with pytest.raises(ScreenstackError, match="fit-learners"):
+        stack(tmp_path)

@@ -1,0 +1,58 @@
+"""Threshold choice and the screening metrics."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from screenstack.features.errors import ScreenstackError
+from screenstack.stacking.metrics import fbeta, wss
+from screenstack.stacking.threshold import RULES, _candidates, choose_threshold, fbeta_curve
+
+
+def _data(seed=0, n=400, prevalence=0.06, signal=2.0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < prevalence).astype(int)
+    y[:3] = 1
+    return y, rng.normal(size=n) + signal * y
+
+
+def test_fbeta_curve_matches_a_direct_count():
+    y, s = _data()
+    thresholds = _candidates(s)
+    curve = fbeta_curve(y, s, thresholds, 7.0)
+    direct = [fbeta(y, s >= t, 7.0) for t in thresholds]
+    np.testing.assert_allclose(curve, direct)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_each_rule_is_deterministic_and_returns_a_threshold_near_the_argmax_value(rule):
+    y, s = _data(1)
+    t = choose_threshold(y, s, 7.0, rule)
+    assert t == choose_threshold(y, s, 7.0, rule)
+    best = max(fbeta(y, s >= c, 7.0) for c in _candidates(s))
+    assert fbeta(y, s >= t, 7.0) >= 0.9 * best
+
+
+def test_with_uninformative_scores_and_beta_7_nearly_everything_is_flagged():
+    rng = np.random.default_rng(0)
+    y = (rng.random(300) < 0.3).astype(int)
+    s = rng.random(300)
+    t = choose_threshold(y, s, 7.0, "argmax")
+    assert (s >= t).mean() > 0.9
+
+
+def test_higher_beta_never_raises_the_threshold():
+    y, s = _data(2)
+    assert choose_threshold(y, s, 7.0, "argmax") <= choose_threshold(y, s, 1.0, "argmax")
+
+
+def test_unknown_rule_lists_the_valid_ones():
+    with pytest.raises(ScreenstackError, match="bootstrap"):
+        choose_threshold(np.array([0, 1]), np.array([0.1, 0.9]), 7.0, "median")
+
+
+def test_wss_at_95_of_a_perfect_and_a_reversed_ranking():
+    y = np.array([1] * 10 + [0] * 90)
+    perfect = -np.arange(100.0)
+    assert wss(y, perfect) == pytest.approx((100 - 10) / 100 - 0.05)
+    assert wss(y, -perfect) == pytest.approx(0 - 0.05)
