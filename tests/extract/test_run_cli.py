@@ -1,0 +1,46 @@
+"""`screenstack run` end to end through the command line, on a tiny random BERT."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from screenstack.cli import main
+
+
+def _run(train, test, out, model, *extra):
+    return main(["-q", "run", "--train", str(train), "--test", str(test), "--model", model, "--out", str(out),
+                 "--learners", "logreg,tfidf-svm", "--folds", "3", "--max-length", "64", *extra])
+
+
+def test_run_writes_the_submission_summary_report_and_config(tiny_corpus_files, tmp_path, random_bert):
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    assert _run(train, test, out, random_bert) == 0
+    submission = pd.read_csv(out / "submission.csv", header=None, dtype={0: str})
+    assert submission[0].tolist() == pd.read_csv(test, dtype=str)["record_id"].tolist()
+    assert set(submission[1]) <= {0, 1}
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["learners"]) == {"logreg", "tfidf-svm"}
+    assert summary["fold_plan"]["n_folds"] == 3
+    assert (out / "report.html").is_file() and list((out / "features").glob("*.parquet"))
+    assert 'folds = 3' in (out / "config.toml").read_text()
+
+
+def test_run_again_from_its_config_file_gives_identical_files(tiny_corpus_files, tmp_path, random_bert):
+    train, test = tiny_corpus_files
+    first = tmp_path / "first"
+    assert _run(train, test, first, random_bert) == 0
+    config = (first / "config.toml").read_text().replace(str(first), str(tmp_path / "second"))
+    (tmp_path / "again.toml").write_text(config)
+    assert main(["-q", "run", "--config", str(tmp_path / "again.toml")]) == 0
+    for name in ("submission.csv", "test_scores.csv", "learners/logreg/oof.parquet", "learners/tfidf-svm/test.parquet"):
+        assert (first / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
+
+
+def test_text_learners_alone_extract_nothing(tiny_corpus_files, tmp_path):
+    train, test = tiny_corpus_files
+    out = tmp_path / "tfidf"
+    code = main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out),
+                 "--learners", "tfidf-svm,tfidf-logreg", "--model", "no/such-model"])
+    assert code == 0 and not (out / "features").exists()
