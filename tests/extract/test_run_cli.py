@@ -44,3 +44,18 @@ def test_text_learners_alone_extract_nothing(tiny_corpus_files, tmp_path):
     code = main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out),
                  "--learners", "tfidf-svm,tfidf-logreg", "--model", "no/such-model"])
     assert code == 0 and not (out / "features").exists()
+
+
+def test_extract_finetune_from_the_command_line_writes_a_learner_and_crossfit_vectors(tiny_corpus_files, tmp_path, random_bert, capsys):
+    train, test = tiny_corpus_files
+    out = tmp_path / "ft"
+    code = main(["-q", "extract", "--finetune", "--train", str(train), "--test", str(test), "--model", random_bert,
+                 "--out", str(out), "--epochs", "1", "--batch-size", "8", "--max-length", "32", "--folds", "3",
+                 "--head", "cnn", "--device", "cpu", "--yes"])
+    assert code == 0
+    learner, features = capsys.readouterr().out.split()[-2:]
+    oof = pd.read_parquet(f"{learner}/oof.parquet")
+    assert oof["score"].between(0, 1).all() and len(oof) == 200
+    meta = json.loads(open(f"{learner}/meta.json").read())
+    assert meta["fold_plan"]["n_folds"] == 3
+    assert features.endswith(".parquet")
