@@ -12,12 +12,11 @@ process.
 
 Systems (run in the same invocation; time and memory ratios are against ASReview):
 
-- ``screenstack``: what `screenstack run` does with its defaults, through the
-  library calls (extract, every registered CPU learner, stack, report), except
-  that the encoder is the bundled ``minilm``: the default PubMedBERT needs the
-  Hugging Face hub;
-- ``screenstack-tfidf``: its TF-IDF learners only, stacked;
-- ``screenstack-vectors``: its vector learners only, on the minilm vectors, stacked;
+- ``screenstack``: `screenstack run` with its defaults, through its command
+  line (extract, fit-learners, stack, report), except ``--model minilm`` (the
+  bundled encoder: the default PubMedBERT needs the Hugging Face hub);
+- ``screenstack-tfidf``: the same with ``--learners`` set to its default TF-IDF learners;
+- ``screenstack-vectors``: the same with ``--learners`` set to its default vector learners;
 - ``asreview``: ASReview LAB's default model ELAS u4, built by the `asreview`
   package's own classes (TF-IDF 1-2 grams, sublinear tf, max_df 0.95, fitted on
   all records as ASReview does; linear SVM C 0.11; balanced sample weights ratio
@@ -37,12 +36,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import importlib.metadata
 import multiprocessing
 import os
 import platform
 import resource
 import shutil
+import subprocess
 import sys
 import time
 import warnings
@@ -56,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT / ".." / "shared" / "datasets"
 BASELINE = "asreview"
 BETA = 7.0
+PACKAGE_DIRS = ("extract", "features", "learners", "stacking", "screenstack")
 METRICS = ["fbeta", "recall", "precision", "flagged_share", "roc_auc", "average_precision", "wss95"]
 
 
@@ -66,42 +68,32 @@ def _scores_from_run(out: Path, summary: dict):
     return scores["id"].to_numpy(), scores["score"].to_numpy(dtype=float), float(summary["threshold"])
 
 
-def _fit_and_stack(train: Path, test: Path, work: Path, kind: str, report: bool = False):
-    """screenstack's stages through its library calls: extract (for vector learners), fit-learners, stack."""
-    from screenstack.features.corpus import load_corpus
+def _run(train: Path, test: Path, work: Path, kind: str):
+    """`screenstack run` through its command line, with its default learners of one input kind ("all" for every one)."""
+    from screenstack.cli import main
+    from screenstack.commands.run import DEFAULT_LEARNERS
+    from screenstack.features.atomic import read_json
     from screenstack.learners import LEARNERS
-    from screenstack.learners.fit import fit_learners
-    from screenstack.stacking.stack import StackConfig, stack
 
-    corpus = load_corpus(train, test)
-    names = tuple(n for n, cls in LEARNERS.items() if kind == "all" or cls.input == kind)
-    features = ()
-    if kind in ("all", "vectors"):
-        from screenstack.extract.stage import ExtractConfig, extract_features
-
-        # minilm: the bundled encoder (the default PubMedBERT needs the Hugging Face hub). Its own
-        # cache folder, so every system encodes every text itself and its time includes that.
-        features = (str(extract_features(corpus, work, ExtractConfig(model="minilm", cache_dir=str(work / ".cache")),
-                                         progress=False)),)
-    fit_learners(corpus, work, names, features, progress=False)
-    summary = stack(work, StackConfig())
-    if report:
-        from screenstack.stacking.report import write_report
-
-        write_report(work)
-    return _scores_from_run(work, summary)
+    learners = [n for n in DEFAULT_LEARNERS.split(",") if kind == "all" or LEARNERS[n].input == kind]
+    # minilm: the bundled encoder (the default PubMedBERT needs the Hugging Face hub). Its own
+    # cache folder, so every system encodes every text itself and its time includes that.
+    code = main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(work), "--learners", ",".join(learners),
+                 "--model", "minilm", "--cache-dir", str(work / ".cache")])
+    assert code == 0, f"screenstack run exited with {code}"
+    return _scores_from_run(work, read_json(work / "summary.json"))
 
 
 def screenstack_all(train: Path, test: Path, work: Path):
-    return _fit_and_stack(train, test, work, "all", report=True)
+    return _run(train, test, work, "all")
 
 
 def screenstack_tfidf(train: Path, test: Path, work: Path):
-    return _fit_and_stack(train, test, work, "text")
+    return _run(train, test, work, "text")
 
 
 def screenstack_vectors(train: Path, test: Path, work: Path):
-    return _fit_and_stack(train, test, work, "vectors")
+    return _run(train, test, work, "vectors")
 
 
 def _peer_inputs(train: Path, test: Path):
@@ -180,9 +172,9 @@ def seed_tfidf_logreg(train: Path, test: Path, work: Path):
 
 
 SYSTEMS = {
-    "screenstack": ("screenstack: minilm vectors + every CPU learner, stacked, with its report", screenstack_all),
-    "screenstack-tfidf": ("screenstack, TF-IDF learners only", screenstack_tfidf),
-    "screenstack-vectors": ("screenstack, vector learners only (minilm vectors)", screenstack_vectors),
+    "screenstack": ("`screenstack run` with its default learners on minilm vectors", screenstack_all),
+    "screenstack-tfidf": ("`screenstack run` with its TF-IDF learners only", screenstack_tfidf),
+    "screenstack-vectors": ("`screenstack run` with its vector learners only, on minilm vectors", screenstack_vectors),
     "asreview": ("ASReview LAB ELAS u4 (asreview 3.0.8 classes)", asreview_elas_u4),
     "seed": ("seed notebooks: TF-IDF + LogisticRegression (re-implemented)", seed_tfidf_logreg),
 }
@@ -251,6 +243,19 @@ def verdicts(table: pd.DataFrame, beta: float) -> list[str]:
     return lines
 
 
+def code_state() -> str:
+    """The commit and a hash of the package's source: each system process imports the code afresh,
+    so a change during a run would mix two versions in one table."""
+    digest = hashlib.sha256()
+    for path in sorted(p for d in PACKAGE_DIRS for p in (ROOT / d).rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = "unknown"
+    return f"commit {commit or 'unknown'}, source hash {digest.hexdigest()[:12]}"
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
@@ -258,7 +263,8 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def write_results(path: Path, rows: pd.DataFrame, table: pd.DataFrame, systems: list[str], command: str, beta: float) -> None:
+def write_results(path: Path, rows: pd.DataFrame, table: pd.DataFrame, systems: list[str], command: str, beta: float,
+                  state: str) -> None:
     from screenstack.features.outputs import package_versions
 
     versions = package_versions()
@@ -271,7 +277,7 @@ def write_results(path: Path, rows: pd.DataFrame, table: pd.DataFrame, systems: 
         "## Quality", "",
         f"Written by `bench/quality.py` on {datetime.date.today().isoformat()}. Rerun: `{command}`", "",
         f"Machine: {machine()}.", "",
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".", "",
+        f"Code: {state}. Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".", "",
         f"Protocol: per dataset a stratified 50/50 split (seed 0); each system trains on the train half, picks its "
         f"threshold on 5-fold OOF scores of the train half, and is scored on the test half. F{b}, recall and precision "
         "at that threshold; ROC-AUC, AP and WSS@95 of the ranking. Macro mean over the datasets. Time: the sum over "
@@ -346,6 +352,7 @@ def main() -> None:
         parser.error(f"{args.datasets}: no CSV files")
     warnings.simplefilter("ignore")
     work = Path(args.work).resolve()  # the system processes run inside their own folders
+    state = code_state()
     rows = []
     for dataset in datasets:
         for name in systems:
@@ -358,9 +365,12 @@ def main() -> None:
     rows.to_csv(work / "quality.csv", index=False)
     table = summarise(rows, systems)
     print(table.round(4).to_string())
+    if code_state() != state:
+        state += " - CHANGED DURING THE RUN: rows may mix two versions of the code; rerun on a quiet tree"
+        print(f"warning: the screenstack source changed during the run ({state})")
     if args.results:
         command = "python bench/quality.py " + " ".join(sys.argv[1:])
-        write_results(Path(args.results), rows, table, systems, command.strip(), BETA)
+        write_results(Path(args.results), rows, table, systems, command.strip(), BETA, state)
         print(f"wrote {args.results}")
 
 
