@@ -193,7 +193,21 @@ def _run_system(name: str, train: Path, test: Path, work: Path) -> dict:
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"ids": np.asarray(ids).astype(str), "scores": np.asarray(scores, dtype=float), "threshold": threshold,
-            "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024}
+            "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": peak_mib()}
+
+
+def peak_mib() -> float:
+    """This process's own peak RSS in MiB.
+
+    VmHWM belongs to the process's memory map, which exec replaces; ru_maxrss
+    survives exec, so a spawned child would report at least its parent's size.
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --- protocol ------------------------------------------------------------------------------------

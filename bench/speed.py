@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import DATASETS, ROOT, machine, write_section  # noqa: E402  (bench/ is not a package)
+from quality import DATASETS, ROOT, machine, peak_mib, write_section  # noqa: E402  (bench/ is not a package)
 
 TARGETS = {"fit-learners": (600.0, 6 * 1024.0), "stack": (30.0, None)}
 
@@ -160,7 +160,7 @@ def _run_stage(name: str, *args) -> dict:
     facts = STAGES[name](*args)
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"stage": name, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024, **facts}
+    return {"stage": name, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": peak_mib(), **facts}
 
 
 def run_stage(name: str, *args) -> dict:

@@ -37,6 +37,10 @@ AUTO_BATCH_TOKENS = {"cpu": 8192, "mps": 8192, "cuda": 65536}
 # character length, so a window holds texts of similar token length.
 WINDOW = 256
 PREFETCH = 4
+# Batches are padded to a multiple of this many tokens, so a run meets a few
+# dozen tensor shapes rather than hundreds: oneDNN keeps a compiled kernel
+# (and its buffers) per shape, which grew memory with every new shape.
+PAD_MULTIPLE = 16
 
 
 def resolve_batch_tokens(batch_tokens: int | str, device: str) -> int:
@@ -52,11 +56,18 @@ def resolve_batch_tokens(batch_tokens: int | str, device: str) -> int:
     return value
 
 
-def plan_batches(lengths: Sequence[int], batch_tokens: int) -> list[np.ndarray]:
-    """Cut texts into batches, longest first, so that count x longest <= `batch_tokens`.
+def padded_length(longest: int, limit: int) -> int:
+    """`longest` rounded up to a multiple of `PAD_MULTIPLE`, but not past the model's `limit`."""
+    return max(longest, min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, limit))
 
-    A text longer than the budget gets a batch of its own. Ties keep input
-    order, so the plan is deterministic.
+
+def plan_batches(lengths: Sequence[int], batch_tokens: int, limit: int | None = None) -> list[np.ndarray]:
+    """Cut texts into batches, longest first, so that count x padded longest <= `batch_tokens`.
+
+    With `limit` (the model's longest input), batches are padded to
+    `padded_length`; without, to their longest text. A text longer than the
+    budget gets a batch of its own. Ties keep input order, so the plan is
+    deterministic.
 
     Examples
     --------
@@ -67,17 +78,18 @@ def plan_batches(lengths: Sequence[int], batch_tokens: int) -> list[np.ndarray]:
     order = np.argsort(-lengths, kind="stable")
     batches, start = [], 0
     while start < len(order):
-        count = max(1, batch_tokens // max(1, int(lengths[order[start]])))
+        longest = max(1, int(lengths[order[start]]))
+        count = max(1, batch_tokens // (padded_length(longest, limit) if limit else longest))
         batches.append(order[start:start + count])
         start += count
     return batches
 
 
-def _collate(sequences: list[list[int]], pad_id: int):
-    """Right-pad token ids to the longest in the batch; return (input_ids, attention_mask) tensors."""
+def _collate(sequences: list[list[int]], pad_id: int, limit: int):
+    """Right-pad token ids to `padded_length`; return (input_ids, attention_mask) tensors."""
     import torch
 
-    longest = max(len(s) for s in sequences)
+    longest = padded_length(max(len(s) for s in sequences), limit)
     ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
     mask = np.zeros((len(sequences), longest), dtype=np.int64)
     for row, seq in enumerate(sequences):
@@ -86,7 +98,7 @@ def _collate(sequences: list[list[int]], pad_id: int):
     return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
-def _batches(texts: Sequence[str], tokenizer, max_length: int, batch_tokens: int, pin: bool) -> Iterator:
+def _batches(texts: Sequence[str], tokenizer, max_length: int, limit: int, batch_tokens: int, pin: bool) -> Iterator:
     """Yield ``(indices, input_ids, attention_mask)`` batches covering every text once.
 
     Texts go through in order of character length, WINDOW at a time; each
@@ -105,10 +117,10 @@ def _batches(texts: Sequence[str], tokenizer, max_length: int, batch_tokens: int
         pending_index += window.tolist()
         pending_ids += ids
         last = start + WINDOW >= len(order)
-        plan = plan_batches([len(s) for s in pending_ids], batch_tokens)
+        plan = plan_batches([len(s) for s in pending_ids], batch_tokens, limit)
         keep = plan if last else plan[:-1]
         for batch in keep:
-            input_ids, mask = _collate([pending_ids[j] for j in batch], pad_id)
+            input_ids, mask = _collate([pending_ids[j] for j in batch], pad_id, limit)
             if pin:
                 input_ids, mask = input_ids.pin_memory(), mask.pin_memory()
             yield np.asarray([pending_index[j] for j in batch]), input_ids, mask
@@ -219,7 +231,7 @@ def encode(
     prepared = prepare_model(encoder.model, device, precision)
     model = prepared.module
     bar = progress if isinstance(progress, tqdm) else tqdm(total=len(texts), unit="doc", desc="encode", disable=not progress)
-    batches = _Prefetch(_batches(texts, encoder.tokenizer, max_length, budget, pin=device.startswith("cuda")))
+    batches = _Prefetch(_batches(texts, encoder.tokenizer, max_length, limit, budget, pin=device.startswith("cuda")))
     try:
         with torch.inference_mode(), prepared.context():
             for index, input_ids, mask in batches:

@@ -43,6 +43,8 @@ _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Rows (tokens) per product that oneDNN picks the packed layout for: about one
 # batch of the CPU's default token budget. Any row count still works.
 PACK_ROWS = 8192
+import os
+PACK = os.environ.get("SS_PACK", "1") == "1"
 
 
 class OneDNNLinear(nn.Module):
@@ -55,7 +57,7 @@ class OneDNNLinear(nn.Module):
     def __init__(self, linear: nn.Linear, activation: str = "none"):
         super().__init__()
         weight = linear.weight.detach()
-        self.register_buffer("packed", torch.ops.mkldnn._reorder_linear_weight(weight, PACK_ROWS), persistent=False)
+        self.register_buffer("packed", torch.ops.mkldnn._reorder_linear_weight(weight, PACK_ROWS) if PACK else weight, persistent=False)
         self.bias = linear.bias
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.activation = activation

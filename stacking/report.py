@@ -122,6 +122,12 @@ def _figure(width: float = 6.4, height: float = 4.2):
     return fig, ax
 
 
+def _legend_below(ax) -> None:
+    """A legend under the axes: curves near the top right (good models) are never hidden by it."""
+    ncol = min(4, len(ax.get_legend_handles_labels()[0]))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, frameon=False, fontsize=8)
+
+
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
     # No Software tag: the bytes then depend on the data, not on the matplotlib build.
@@ -150,7 +156,7 @@ def _plot_fbeta(y, blend, threshold, summary):
                 arrowprops={"arrowstyle": "-", "color": PALETTE[0], "linewidth": 0.8})
     ax.scatter([threshold], [best], color=PALETTE[0], zorder=3, s=25)
     ax.set(xlabel="threshold on the blend score (flag records at or above it)", ylabel="OOF value", ylim=(0, 1.02))
-    ax.legend(loc="upper right", frameon=False)
+    _legend_below(ax)
     return fig
 
 
@@ -193,7 +199,7 @@ def _plot_pr(y, scores, colors, threshold):
                label="blend at threshold")
     ax.axhline(y.mean(), color=RANDOM_COLOR, linestyle=":", linewidth=1.2, label=f"random ({y.mean():.3f})")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.01), ylim=(0, 1.02))
-    ax.legend(loc="upper right", frameon=False, fontsize=8)
+    _legend_below(ax)
     return fig
 
 
