@@ -235,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     parser.add_argument("--peak-tflops", type=float, help="GPU peak for MFU, if not in the built-in table")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--trim-malloc", action="store_true",
+                        help="workers return freed memory to the OS at once (glibc MALLOC_MMAP_THRESHOLD_), so that "
+                             "'+MiB in run' is live memory rather than what the allocator keeps; slows runs a little")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--model-path", help=argparse.SUPPRESS)
     parser.add_argument("--vectors", type=Path, help=argparse.SUPPRESS)
@@ -256,11 +259,12 @@ def main(argv: list[str] | None = None) -> int:
         flops = useful_flops(encoder, lengths)
         del encoder
         passed = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--int8", "--random-bert-base")]
+        env = {**os.environ, **({"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "0"} if args.trim_malloc else {})}
         for _ in range(args.repeats):
             for method in methods:
                 out = Path(tmp) / f"{method}.npy"
                 command = [sys.executable, __file__, *passed, "--worker", method, "--model-path", model_path, "--vectors", str(out)]
-                done = subprocess.run(command, capture_output=True, text=True)
+                done = subprocess.run(command, capture_output=True, text=True, env=env)
                 if done.returncode:
                     sys.exit(f"{method} failed:\n{done.stderr[-3000:]}")
                 result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -294,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     header = {"model": "random-bert-base" if args.random_bert_base else args.model, "device": device, "n": len(texts),
               "mean_tokens": round(float(lengths.mean()), 1), "max_length": args.max_length,
               "batch_tokens": resolve_batch_tokens(args.batch_tokens, device), "threads": args.threads or torch.get_num_threads(),
-              "repeats": args.repeats, "torch": torch.__version__, "load_avg": round(os.getloadavg()[0], 1),
+              "repeats": args.repeats, "trim_malloc": args.trim_malloc, "torch": torch.__version__,
+              "load_avg": round(os.getloadavg()[0], 1),
               "command": "python bench/extract.py " + " ".join(sys.argv[1:] if argv is None else argv)}
     print(" ".join(f"{k}={v}" for k, v in header.items()))
     print("| method | docs/s | x seed | docs/cpu-s | x seed (cpu) | peak MiB | +MiB in run | GFLOP/s | MFU | min cos vs encode-fp32 |")

@@ -8,13 +8,16 @@ layer in fp32 and bf16. So on a CPU `prepare_model` returns a copy whose
 ``nn.Linear`` layers call that op:
 
 - fp32: the copy shares the original's parameters, except that linear
-  weights are held pre-packed (extra memory: the linear weights once more);
+  weights are held pre-packed in oneDNN's layout (extra memory: the linear
+  weights once more);
 - bf16: the copy is cast to bf16 once (half the memory of fp32),
   which measured faster than autocast, whose casts around every linear layer
   cost more than they save on a CPU. bf16 keeps fp32's exponent range, so
   casting a whole BERT is safe; vectors stay within cosine 0.9999 of fp32.
 
-The residual add of BERT's output blocks is fused the same way. These ops
+The residual add of BERT's output blocks is fused the same way. oneDNN
+compiles and keeps a kernel, with buffers, per input shape; `encode` pads
+batches to multiples of 16 tokens so that a run meets a few dozen shapes. These ops
 are private to torch (they are what torch.compile emits on CPUs), so they are
 checked once against plain torch on a small input, and the prepared model
 against the original on a tiny batch; if either disagrees, the original
@@ -43,8 +46,6 @@ _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Rows (tokens) per product that oneDNN picks the packed layout for: about one
 # batch of the CPU's default token budget. Any row count still works.
 PACK_ROWS = 8192
-import os
-PACK = os.environ.get("SS_PACK", "1") == "1"
 
 
 class OneDNNLinear(nn.Module):
@@ -57,7 +58,7 @@ class OneDNNLinear(nn.Module):
     def __init__(self, linear: nn.Linear, activation: str = "none"):
         super().__init__()
         weight = linear.weight.detach()
-        self.register_buffer("packed", torch.ops.mkldnn._reorder_linear_weight(weight, PACK_ROWS) if PACK else weight, persistent=False)
+        self.register_buffer("packed", torch.ops.mkldnn._reorder_linear_weight(weight, PACK_ROWS), persistent=False)
         self.bias = linear.bias
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.activation = activation

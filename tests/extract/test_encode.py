@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from screenstack.extract import pooling as pooling_module
-from screenstack.extract.encode import encode, plan_batches, resolve_batch_tokens
+from screenstack.extract.encode import encode, padded_length, plan_batches, resolve_batch_tokens
 from screenstack.extract.model import load_encoder
 from screenstack.extract.pooling import POOLINGS, block_names, check_layers, get_pooling, parse_layers, register
 from screenstack.features.corpus import texts
@@ -87,6 +87,10 @@ def test_plan_batches_respects_the_budget_and_covers_every_text():
     longest = [lengths[b].max() for b in batches]
     assert longest == sorted(longest, reverse=True)
     assert [b.tolist() for b in plan_batches([500, 3], 100)] == [[0], [1]]  # over budget: a batch of its own
+    # Padded to multiples of 16 (few tensor shapes), never past the model's limit.
+    assert padded_length(17, 512) == 32 and padded_length(500, 510) == 510 and padded_length(511, 510) == 511
+    for batch in plan_batches(lengths, 1000, limit=300):
+        assert len(batch) * padded_length(lengths[batch].max(), 300) <= max(1000, padded_length(lengths[batch].max(), 300))
 
 
 def test_bad_options_name_the_fix(encoder):
