@@ -257,17 +257,20 @@ def verdicts(table: pd.DataFrame, beta: float) -> list[str]:
     return lines
 
 
-def code_state() -> str:
-    """The commit and a hash of the package's source: each system process imports the code afresh,
-    so a change during a run would mix two versions in one table."""
+def source_hash() -> str:
+    """A hash of the package's source: each system process imports the code afresh, so a change
+    during a run would mix two versions in one table."""
     digest = hashlib.sha256()
     for path in sorted(p for d in PACKAGE_DIRS for p in (ROOT / d).rglob("*.py")):
         digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def commit() -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     except OSError:
-        commit = "unknown"
-    return f"commit {commit or 'unknown'}, source hash {digest.hexdigest()[:12]}"
+        return ""
 
 
 def machine() -> str:
@@ -366,7 +369,8 @@ def main() -> None:
         parser.error(f"{args.datasets}: no CSV files")
     warnings.simplefilter("ignore")
     work = Path(args.work).resolve()  # the system processes run inside their own folders
-    state = code_state()
+    state = f"commit {commit() or 'unknown'} (plus uncommitted changes, if any), source hash {source_hash()}"
+    started = source_hash()
     rows = []
     for dataset in datasets:
         for name in systems:
@@ -379,8 +383,8 @@ def main() -> None:
     rows.to_csv(work / "quality.csv", index=False)
     table = summarise(rows, systems)
     print(table.round(4).to_string())
-    if code_state() != state:
-        state += " - CHANGED DURING THE RUN: rows may mix two versions of the code; rerun on a quiet tree"
+    if source_hash() != started:
+        state += f" at the start, {source_hash()} at the end: the source CHANGED DURING THE RUN, rows may mix two versions"
         print(f"warning: the screenstack source changed during the run ({state})")
     if args.results:
         command = "python bench/quality.py " + " ".join(sys.argv[1:])
