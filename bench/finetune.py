@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from screenstack.extract.finetune import resolve_precision
+from screenstack.extract.model import resolve_precision
 from screenstack.extract.finetune_loop import collate, length_grouped_batches, make_optimizer, make_scheduler, tokenize, train_epoch
 from screenstack.extract.heads import ScreeningModel, make_head
 from screenstack.extract.model import load_encoder, resolve_device, resolve_model_path

@@ -52,7 +52,7 @@ from ..features.folds import FoldConfig, FoldPlan, ensure_fold_plan
 from ..features.outputs import check_reusable, learner_dir, package_versions, write_learner_output
 from ..features.store import write_vectors
 from .heads import HEADS, ScreeningModel, make_head
-from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, resolve_device
+from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, resolve_device, resolve_precision
 from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
 
 log = logging.getLogger("screenstack")
@@ -134,15 +134,6 @@ def learner_name(config: FinetuneConfig) -> str:
     """``finetune-<model short name>-<head>``, e.g. ``finetune-biomednlp-pubmedbert-base-uncased-abstract-linear``."""
     short = re.sub(r"[^a-z0-9._-]+", "-", Path(config.model.rstrip("/\\")).name.lower()).strip("-.") or "model"
     return f"finetune-{short}-{config.head}"
-
-
-def resolve_precision(precision: str, device: str) -> str:
-    """``auto``: bf16 on a CUDA device that has it, else fp16 there; fp32 on CPU and MPS."""
-    if precision != "auto":
-        return check_precision(precision)
-    if device.startswith("cuda"):
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "fp32"
 
 
 def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneConfig(), *, folds: FoldConfig = FoldConfig(),

@@ -75,6 +75,22 @@ def check_precision(precision: str) -> str:
     return precision
 
 
+def resolve_precision(precision: str, device: str) -> str:
+    """``auto``: bf16 on a CUDA device that has it, else fp16 there; fp32 on CPU and MPS.
+
+    fp32 on CPUs because bf16 is fast only where the CPU has native bf16
+    (AVX-512 BF16, AMX) and is emulated, slower than fp32, elsewhere; pass
+    ``--dtype bf16`` on such a CPU for ~1.5x (bench/README.md, "precision").
+    """
+    if precision != "auto":
+        return check_precision(precision)
+    if device.startswith("cuda"):
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "fp32"
+
+
 def autocast(device: str, precision: str):
     """The one autocast context for forward passes: a no-op for fp32."""
     import torch

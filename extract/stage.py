@@ -33,7 +33,8 @@ from ..features.outputs import package_versions
 from ..features.store import write_vectors
 from .cache import VectorCache, text_key
 from .encode import encode, resolve_batch_tokens
-from .model import BUNDLED, DEFAULT_MODEL, check_precision, encoder_fingerprint, load_encoder, max_positions, resolve_device
+from .model import (BUNDLED, DEFAULT_MODEL, check_precision, encoder_fingerprint, load_encoder, max_positions, resolve_device,
+                    resolve_precision)
 from .pooling import block_names, check_layers, get_pooling
 
 log = logging.getLogger("screenstack")
@@ -50,7 +51,8 @@ class ExtractConfig:
     """How vectors are made and stored; saved in every feature file's metadata.
 
     ``layers`` and ``pooling`` are concatenated: for each layer, each pooling.
-    ``dtype`` is the forward pass's precision, ``store_dtype`` the file's.
+    ``dtype`` is the forward pass's precision (``auto``: bf16 on a CUDA GPU,
+    fp32 elsewhere), ``store_dtype`` the file's.
     ``cache_dir`` None means ``$SCREENSTACK_CACHE``, else ``OUT/../.cache``.
     ``chunk_size`` texts are encoded between two saves to the cache.
     """
@@ -59,7 +61,7 @@ class ExtractConfig:
     layers: tuple[int, ...] = (-1,)
     pooling: tuple[str, ...] = ("cls", "mean")
     max_length: int = 512
-    dtype: str = "fp32"
+    dtype: str = "auto"
     store_dtype: str = "float32"
     batch_tokens: int | str = "auto"
     device: str = "auto"
@@ -87,7 +89,8 @@ def _digest(obj) -> str:
 
 
 def _check(config: ExtractConfig) -> None:
-    check_precision(config.dtype)
+    if config.dtype != "auto":
+        check_precision(config.dtype)
     for name in config.pooling:
         get_pooling(name)
     if not config.pooling:
@@ -109,6 +112,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     """
     _check(config)
     device = resolve_device(config.device)
+    precision = resolve_precision(config.dtype, device)
     budget = resolve_batch_tokens(config.batch_tokens, device)
     encoder = load_encoder(config.model)
     limit = max_positions(encoder)
@@ -122,7 +126,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     keys = [text_key(t) for t in record_texts]
     setting = {  # everything that decides one text's vector
         "encoder": encoder_fingerprint(encoder), "recipe": RECIPE, "layers": list(config.layers),
-        "pooling": list(config.pooling), "max_length": config.max_length, "dtype": config.dtype,
+        "pooling": list(config.pooling), "max_length": config.max_length, "dtype": precision,
     }
     text_hash = _digest([frame["id"].astype(str).tolist(), frame["split"].tolist(), keys])
     identity = {**setting, "store_dtype": config.store_dtype, "text_hash": text_hash,
@@ -148,13 +152,13 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     todo.sort(key=lambda k: (-len(text_of[k]), k))
     n_unique = len(set(keys))
     log.info("extract: %d records, %d distinct texts: %d in the cache, %d to encode on %s (%s, batches of %d tokens)",
-             len(keys), n_unique, n_unique - len(todo), len(todo), device, config.dtype, budget)
+             len(keys), n_unique, n_unique - len(todo), len(todo), device, precision, budget)
     started = time.perf_counter()
     with tqdm(total=len(todo), unit="doc", desc=f"extract {name}", disable=not progress or not todo) as bar:
         for start in range(0, len(todo), config.chunk_size):
             chunk = todo[start:start + config.chunk_size]
             vectors = encode([text_of[k] for k in chunk], encoder=encoder, batch_tokens=budget, device=device,
-                             precision=config.dtype, layers=config.layers, pooling=config.pooling,
+                             precision=precision, layers=config.layers, pooling=config.pooling,
                              max_length=config.max_length, progress=bar)
             cache.add(chunk, vectors)
     if todo:
@@ -168,7 +172,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
         "model": config.model, "model_path": encoder.path, "weights_hash": encoder.weights_hash,
         "encoder_fingerprint": setting["encoder"], "recipe": RECIPE, "layers": list(config.layers),
         "pooling": list(config.pooling), "blocks": block_names(config.layers, config.pooling),
-        "hidden_size": int(model_config.hidden_size), "max_length": config.max_length, "dtype": config.dtype,
+        "hidden_size": int(model_config.hidden_size), "max_length": config.max_length, "dtype": precision,
         "store_dtype": config.store_dtype, "device": device, "batch_tokens": budget, "text_hash": text_hash,
         "train_fingerprint": identity["train_fingerprint"], "test_fingerprint": identity["test_fingerprint"],
         "n_train": int((frame["split"] == "train").sum()), "n_test": int((frame["split"] == "test").sum()),

@@ -17,6 +17,7 @@ import pytest
 
 from screenstack.cli import main
 from screenstack.extract import stage
+from screenstack.extract.model import resolve_precision
 from screenstack.extract.stage import ExtractConfig, extract_features
 from screenstack.features.corpus import texts
 from screenstack.features.store import load_vectors, read_vectors
@@ -93,6 +94,21 @@ def test_same_inputs_reuse_the_file_and_any_change_makes_a_new_one(random_bert, 
     grown = corpus_of(read_records(60), 30)
     extract_features(grown, out, config, progress=False)
     assert sum(count_encoded) == len(set(texts(grown.frame)) - set(texts(corpus.frame))) > 0
+
+
+def test_auto_precision_is_fp32_on_cpu_and_bf16_on_a_cuda_gpu(random_bert, records, tmp_path, monkeypatch, count_encoded):
+    corpus = corpus_of(records, 30)
+    out = tmp_path / "run"
+    explicit = extract_features(corpus, out, _config(random_bert, tmp_path, dtype="fp32"), progress=False)
+    count_encoded.clear()
+    auto = extract_features(corpus, out, _config(random_bert, tmp_path, dtype="auto"), progress=False)
+    # The same vectors as an explicit fp32 run: the same file, nothing encoded again.
+    assert auto == explicit and count_encoded == [] and read_vectors(auto)[2]["dtype"] == "fp32"
+    assert resolve_precision("auto", "cpu") == "fp32" and resolve_precision("auto", "mps") == "fp32"
+    monkeypatch.setattr("torch.cuda.is_bf16_supported", lambda *a, **k: True)
+    assert resolve_precision("auto", "cuda:0") == "bf16"
+    monkeypatch.setattr("torch.cuda.is_bf16_supported", lambda *a, **k: False)
+    assert resolve_precision("auto", "cuda") == "fp16" and resolve_precision("bf16", "cpu") == "bf16"
 
 
 KILLED_RUN = """
