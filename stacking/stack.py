@@ -97,9 +97,10 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     for method in candidates:
         scores = nested_oof(make_blender(method), Z, y, folds)
         candidates[method] = (_evaluate(y, scores, folds, config), scores)
-    # The default is the logistic meta-learner: on the shared datasets' held-out
-    # halves it was the steadiest (bench/RESULTS.md); "auto" picks by honest OOF
-    # F-beta, which with few included records is itself noisy.
+    # The default is the logistic meta-learner: over 30 held-out halves of the
+    # shared datasets it had the best F-beta and AUC (bench/README.md, "blend");
+    # "auto" picks by honest OOF F-beta, which with few included records is
+    # itself noisy, and did worse there.
     chosen = config.blend if config.blend != "auto" else max(
         candidates, key=lambda m: (round(candidates[m][0]["fbeta_honest"], 6), candidates[m][0]["average_precision"]))
     blend_metrics, blend_oof = candidates[chosen]
