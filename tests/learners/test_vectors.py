@@ -35,7 +35,7 @@ def test_no_early_stopping_split_with_too_few_included_records():
 @pytest.mark.parametrize("name", BOOSTED)
 def test_early_stopping_stops_before_the_round_limit_deterministically(name, toy, quick):
     X, y = toy(name, n=1000, positives=150)
-    learner = quick(name, n_estimators=2000, learning_rate=0.3)
+    learner = quick(name, n_estimators=2000, learning_rate=0.3, min_stopping_positives=20)
     first, second = clone(learner).fit(X, y), clone(learner).fit(X, y)
     assert 1 <= first.n_rounds_ < 2000 and first.n_rounds_ == second.n_rounds_
     assert first.predict_proba(X).tobytes() == second.predict_proba(X).tobytes()
