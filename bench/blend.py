@@ -14,24 +14,26 @@ only the learners' fitting.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import sys
 import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from screenstack.extract.stage import ExtractConfig, extract_features
 from screenstack.features.corpus import load_corpus
 from screenstack.learners.fit import fit_learners
 from screenstack.stacking.blend import BLENDERS
-from screenstack.stacking.metrics import fbeta, wss
+from screenstack.stacking.metrics import screening_metrics
 from screenstack.stacking.stack import StackConfig, stack
 
-DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality import DATASETS  # noqa: E402  (bench/ is not a package)
+
 LEARNERS = ("logreg", "lightgbm", "xgboost", "tfidf-svm", "tfidf-logreg")
 TEXT = ("tfidf-svm", "tfidf-logreg")
 
@@ -54,13 +56,11 @@ def one_split(path: Path, data: pd.DataFrame, seed: int, cache: Path, beta: floa
         features = extract_features(corpus, tmp / "run", ExtractConfig(model="minilm", cache_dir=str(cache)), progress=False)
         fit_learners(corpus, tmp / "run", LEARNERS, features=(str(features),), progress=False)
         for name, config in variants().items():
-            summary = stack(tmp / "run", StackConfig(**{**config.__dict__, "beta": beta}))
+            summary = stack(tmp / "run", dataclasses.replace(config, beta=beta))
             scores = pd.read_csv(tmp / "run" / "test_scores.csv")["score"].to_numpy()
-            flagged = scores >= summary["threshold"]
+            metrics = screening_metrics(y_test, scores, summary["threshold"], beta)
             rows.append({"dataset": path.stem, "split": seed, "variant": name, "chosen": summary["blend"]["method"],
-                         "test_fbeta": fbeta(y_test, flagged, beta), "test_recall": flagged[y_test == 1].mean(),
-                         "test_auc": roc_auc_score(y_test, scores), "test_wss95": wss(y_test, scores),
-                         "oof_fbeta_honest": summary["blend"]["fbeta_honest"]})
+                         **{f"test_{k}": v for k, v in metrics.items()}, "oof_fbeta_honest": summary["blend"]["fbeta_honest"]})
     return rows
 
 
@@ -80,11 +80,11 @@ def main() -> None:
         for seed in [int(s) for s in args.splits.split(",")]:
             rows += one_split(path, data, seed, Path(args.cache_dir) / path.stem, args.beta)
         done = pd.DataFrame(rows).query("dataset == @path.stem")
-        print(path.stem, "\n", done.groupby("variant")[["test_fbeta", "test_wss95", "test_auc"]].mean().round(4).to_string(), flush=True)
+        print(path.stem, "\n", done.groupby("variant")[["test_fbeta", "test_wss95", "test_roc_auc"]].mean().round(4).to_string(), flush=True)
     table = pd.DataFrame(rows)
     Path(args.save).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.save, index=False)
-    for metric in ("test_fbeta", "test_wss95", "test_auc"):
+    for metric in ("test_fbeta", "test_wss95", "test_roc_auc"):
         pivot = table.pivot_table(index="dataset", columns="variant", values=metric, aggfunc="mean")
         pivot.loc["macro mean"] = pivot.mean()
         print(f"\n{metric} (mean over splits {args.splits})\n{pivot.round(4).to_string()}")

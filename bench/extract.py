@@ -40,7 +40,6 @@ import argparse
 import gc
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -56,6 +55,9 @@ import torch
 from screenstack.extract.encode import encode, resolve_batch_tokens
 from screenstack.extract.model import LoadedEncoder, load_encoder, resolve_device, resolve_model_path
 from screenstack.features.corpus import record_text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality import peak_mib  # noqa: E402  (bench/ is not a package)
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "cohen_ace_inhibitors.csv"
 METHODS = ("seed", "sorted", "st", "encode-fp32", "encode-bf16")
@@ -127,8 +129,8 @@ def sorted_method(encoder: LoadedEncoder, texts: list[str], device: str, max_len
     return out
 
 
-def st_method(model_path: str, texts: list[str], device: str, max_length: int):
-    """sentence-transformers' encode on the same weights; returns a callable so loading is not timed."""
+def st_method(model_path: str, device: str, max_length: int):
+    """sentence-transformers' encode on the same weights; returns ``run(texts)`` so loading is not timed."""
     with warnings.catch_warnings():  # module paths and method names moved between sentence-transformers versions
         warnings.simplefilter("ignore")
         from sentence_transformers import SentenceTransformer, models
@@ -136,7 +138,7 @@ def st_method(model_path: str, texts: list[str], device: str, max_length: int):
         transformer = models.Transformer(model_path, max_seq_length=max_length)
         width = getattr(transformer, "get_embedding_dimension", transformer.get_word_embedding_dimension)()
         st = SentenceTransformer(modules=[transformer, models.Pooling(width, "mean")], device=device)
-    return lambda: st.encode(texts, batch_size=32, convert_to_numpy=True, show_progress_bar=False)
+    return lambda texts: st.encode(texts, batch_size=32, convert_to_numpy=True, show_progress_bar=False)
 
 
 def useful_flops(encoder: LoadedEncoder, lengths: np.ndarray) -> float:
@@ -174,8 +176,8 @@ def load_texts(path: Path, n: int) -> list[str]:
 def _method(name: str, model_path: str, texts: list[str], device: str, args):
     """Load what method `name` needs; return ``(warm_up, run)`` callables."""
     if name == "st":
-        folder = resolve_model_path(model_path)
-        return st_method(folder, texts[:8], device, args.max_length), st_method(folder, texts, device, args.max_length)
+        run_st = st_method(resolve_model_path(model_path), device, args.max_length)  # one model: warm-up warms what is timed
+        return (lambda: run_st(texts[:8])), (lambda: run_st(texts))
     encoder = load_encoder(model_path)
     encoder.model.to(device)
     if name == "seed":
@@ -214,7 +216,7 @@ def worker(args) -> int:
             torch.cuda.synchronize()
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     np.save(args.vectors, np.asarray(vectors, dtype=np.float32))
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak_rss = peak_mib()  # this process's own peak; ru_maxrss would include the parent's (it survives exec)
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "run_mib": memory.peak,
                       "peak_mib": torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else peak_rss}))
     return 0

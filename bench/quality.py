@@ -369,8 +369,8 @@ def main() -> None:
         parser.error(f"{args.datasets}: no CSV files")
     warnings.simplefilter("ignore")
     work = Path(args.work).resolve()  # the system processes run inside their own folders
-    state = f"commit {commit() or 'unknown'} (plus uncommitted changes, if any), source hash {source_hash()}"
     started = source_hash()
+    state = f"commit {commit() or 'unknown'} (plus uncommitted changes, if any), source hash {started}"
     rows = []
     for dataset in datasets:
         for name in systems:
@@ -383,8 +383,9 @@ def main() -> None:
     rows.to_csv(work / "quality.csv", index=False)
     table = summarise(rows, systems)
     print(table.round(4).to_string())
-    if source_hash() != started:
-        state += f" at the start, {source_hash()} at the end: the source CHANGED DURING THE RUN, rows may mix two versions"
+    ended = source_hash()
+    if ended != started:
+        state += f" at the start, {ended} at the end: the source CHANGED DURING THE RUN, rows may mix two versions"
         print(f"warning: the screenstack source changed during the run ({state})")
     if args.results:
         command = "python bench/quality.py " + " ".join(sys.argv[1:])

@@ -9,6 +9,7 @@ test half's decisions with F-beta. Prints a table of test F-beta per rule.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -21,9 +22,10 @@ from screenstack.features.corpus import load_corpus
 from screenstack.learners.fit import fit_learners
 from screenstack.stacking.metrics import fbeta, wss
 from screenstack.stacking.stack import StackConfig, stack
-from screenstack.stacking.threshold import RULES, choose_threshold
+from screenstack.stacking.threshold import RULES, choose_threshold, fbeta_curve
 
-DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality import DATASETS  # noqa: E402  (bench/ is not a package)
 
 
 def main() -> None:
@@ -50,9 +52,7 @@ def main() -> None:
                 stack(tmp / "run", StackConfig(beta=args.beta, threshold_rule="argmax"))
                 oof = pd.read_parquet(tmp / "run" / "blend_oof.parquet")
                 scores = pd.read_csv(tmp / "run" / "test_scores.csv")["score"].to_numpy()
-                np.savez(Path(args.save).with_suffix("").as_posix() + f"_{path.stem}_{seed}.npz",
-                         oof_label=oof["label"].to_numpy(), oof_score=oof["score"].to_numpy(), test_label=y_test, test_score=scores)
-                oracle = max(fbeta(y_test, scores >= t, args.beta) for t in np.unique(scores))
+                oracle = float(fbeta_curve(y_test, scores, np.unique(scores), args.beta).max())
                 rows.append({"dataset": path.stem, "split": seed, "rule": "test-oracle", "test_fbeta": oracle})
                 rows.append({"dataset": path.stem, "split": seed, "rule": "flag-all", "test_fbeta": fbeta(y_test, np.ones_like(y_test), args.beta)})
                 for rule in RULES:
@@ -67,6 +67,7 @@ def main() -> None:
     per_dataset = table.pivot_table(index="dataset", columns="rule", values="test_fbeta", aggfunc="mean")
     per_dataset.loc["macro mean"] = per_dataset.mean()
     print(per_dataset.round(4).to_string())
+    Path(args.save).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.save, index=False)
 
 

@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=27_000, help="training records (4/5 fit, 1/5 held out)")
     parser.add_argument("--test", type=int, default=41_000)
     parser.add_argument("--dim", type=int, default=768)
-    parser.add_argument("--params", default="", help="extra params for every learner, e.g. n_estimators=200")
+    parser.add_argument("--params", default="", help="extra params for every learner but the logreg baseline, e.g. n_estimators=200")
     args = parser.parse_args()
     extra = {k: ast.literal_eval(v) for k, v in (p.split("=") for p in args.params.split(",") if p)}
     X, y = synthetic(args.train + args.test, args.dim)

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from ..features.atomic import atomic_path, read_json, write_json
 from ..features.errors import ScreenstackError
+from ..features.store import column_matrix, vector_column
 
 
 def text_key(text: str) -> str:
@@ -94,10 +95,7 @@ class VectorCache:
         assert len(keys) == len(vectors), "one key per vector"
         digest = hashlib.sha256("".join(keys).encode()).hexdigest()[:16]
         path = self.folder / f"chunk-{digest}.parquet"
-        table = pa.table({
-            "key": pa.array(list(keys), pa.string()),
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), vectors.shape[1]),
-        })
+        table = pa.table({"key": pa.array(list(keys), pa.string()), "vector": vector_column(vectors)})
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp, compression="zstd")
         index = self.index()
@@ -115,8 +113,7 @@ class VectorCache:
             rows_out.append(i)
             rows_in.append(row)
         for path, (rows_out, rows_in) in by_file.items():
-            column = pq.read_table(path, columns=["vector"]).column("vector").combine_chunks()
-            matrix = column.flatten().to_numpy(zero_copy_only=False).reshape(-1, column.type.list_size)
+            matrix = column_matrix(pq.read_table(path, columns=["vector"]).column("vector"))
             if matrix.shape[1] != out.shape[1]:
                 raise ScreenstackError(f"{path}: cached vectors have {matrix.shape[1]} columns, expected {out.shape[1]}. Delete that cache folder.")
             out[rows_out] = matrix[rows_in]

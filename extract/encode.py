@@ -85,17 +85,15 @@ def plan_batches(lengths: Sequence[int], batch_tokens: int, limit: int | None = 
     return batches
 
 
-def _collate(sequences: list[list[int]], pad_id: int, limit: int):
-    """Right-pad token ids to `padded_length`; return (input_ids, attention_mask) tensors."""
-    import torch
-
-    longest = padded_length(max(len(s) for s in sequences), limit)
-    ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
-    mask = np.zeros((len(sequences), longest), dtype=np.int64)
+def pad_token_ids(sequences: Sequence[Sequence[int]], width: int, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad (or cut) each token id sequence to `width`: int64 ``(input_ids, attention_mask)`` arrays."""
+    ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), width), dtype=np.int64)
     for row, seq in enumerate(sequences):
-        ids[row, :len(seq)] = seq
-        mask[row, :len(seq)] = 1
-    return torch.from_numpy(ids), torch.from_numpy(mask)
+        n = min(len(seq), width)
+        ids[row, :n] = seq[:n]
+        mask[row, :n] = 1
+    return ids, mask
 
 
 def _batches(texts: Sequence[str], tokenizer, max_length: int, limit: int, batch_tokens: int, pin: bool) -> Iterator:
@@ -106,6 +104,8 @@ def _batches(texts: Sequence[str], tokenizer, max_length: int, limit: int, batch
     window, and cut by `plan_batches`. The last, partly filled batch of a
     window waits for the next one, so only the final batch runs under-full.
     """
+    import torch
+
     order = np.argsort(-np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     pending_index: list[int] = []
@@ -120,7 +120,9 @@ def _batches(texts: Sequence[str], tokenizer, max_length: int, limit: int, batch
         plan = plan_batches([len(s) for s in pending_ids], batch_tokens, limit)
         keep = plan if last else plan[:-1]
         for batch in keep:
-            input_ids, mask = _collate([pending_ids[j] for j in batch], pad_id, limit)
+            sequences = [pending_ids[j] for j in batch]
+            width = padded_length(max(map(len, sequences)), limit)
+            input_ids, mask = map(torch.from_numpy, pad_token_ids(sequences, width, pad_id))
             if pin:
                 input_ids, mask = input_ids.pin_memory(), mask.pin_memory()
             yield np.asarray([pending_index[j] for j in batch]), input_ids, mask

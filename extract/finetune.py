@@ -31,7 +31,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import re
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -49,10 +48,11 @@ from ..features.atomic import atomic_path, read_json, write_json
 from ..features.corpus import Corpus, texts
 from ..features.errors import ScreenstackError
 from ..features.folds import FoldConfig, FoldPlan, ensure_fold_plan
-from ..features.outputs import check_reusable, learner_dir, package_versions, write_learner_output
+from ..features.outputs import check_reusable, differing_keys, learner_dir, package_versions, write_learner_output
 from ..features.store import write_vectors
 from .heads import HEADS, ScreeningModel, make_head
 from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, resolve_device, resolve_precision
+from .stage import FEATURES_DIR, short_name
 from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
 
 log = logging.getLogger("screenstack")
@@ -132,8 +132,7 @@ class FinetuneConfig:
 
 def learner_name(config: FinetuneConfig) -> str:
     """``finetune-<model short name>-<head>``, e.g. ``finetune-biomednlp-pubmedbert-base-uncased-abstract-linear``."""
-    short = re.sub(r"[^a-z0-9._-]+", "-", Path(config.model.rstrip("/\\")).name.lower()).strip("-.") or "model"
-    return f"finetune-{short}-{config.head}"
+    return f"finetune-{short_name(config.model)}-{config.head}"
 
 
 def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneConfig(), *, folds: FoldConfig = FoldConfig(),
@@ -176,9 +175,9 @@ def crossfit(corpus: Corpus, plan: FoldPlan, out: str | Path, config: FinetuneCo
     meta = {"learner": name, "kind": "crossfit", "input": "text", "finetune": config.identity(), "precision": precision,
             "model": config.model, "weights_hash": loaded.weights_hash,
             "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test"),
-            "name": name, "fold_plan": plan.meta}  # write_learner_output adds the last two; check_reusable compares them
-    feature_path = Path(out) / "features" / f"{name}.parquet"
-    if check_reusable(out, name, meta) and feature_path.is_file():
+            "name": name, "fold_plan": plan.meta}  # the fold plan is part of what `_claim` ties a run to
+    feature_path = Path(out) / FEATURES_DIR / f"{name}.parquet"
+    if check_reusable(out, name, meta, plan) and feature_path.is_file():
         log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
         return learner_dir(out, name), feature_path
     state = Path(out) / FINETUNE_DIR / name
@@ -223,8 +222,7 @@ def _claim(state: Path, identity: dict, *, write: bool) -> None:
     """Tie OUT/finetune/NAME to one configuration, so resumed folds never mix two runs."""
     path = state / "run.json"
     if path.is_file():
-        old = read_json(path)
-        keys = sorted(k for k in set(old) | set(identity) if old.get(k) != identity.get(k))
+        keys = differing_keys(read_json(path), identity)
         if keys:
             raise ScreenstackError(
                 f"{state}: holds an unfinished fine-tuning run of another configuration (differs in: {', '.join(keys)}). "

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .encode import pad_token_ids
 from .model import autocast
 
 
@@ -47,12 +48,7 @@ def length_grouped_batches(lengths: np.ndarray, batch_size: int, rng: np.random.
 def collate(token_ids: list[np.ndarray], index, pad_id: int, device: str, width: int | None = None):
     """(input_ids, attention_mask) for the records in `index`, padded to the longest (or to `width`)."""
     width = width or max(len(token_ids[i]) for i in index)
-    ids = np.full((len(index), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(index), width), dtype=np.int64)
-    for row, i in enumerate(index):
-        n = min(len(token_ids[i]), width)
-        ids[row, :n] = token_ids[i][:n]
-        mask[row, :n] = 1
+    ids, mask = pad_token_ids([token_ids[i] for i in index], width, pad_id)
     return torch.from_numpy(ids).to(device, non_blocking=True), torch.from_numpy(mask).to(device, non_blocking=True)
 
 

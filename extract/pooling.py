@@ -27,10 +27,9 @@ def register(cls: type) -> type:
 
 
 class Pooling:
-    """Base class: ``name`` and ``label`` class attributes, ``__call__(hidden, mask) -> (batch, hidden)``."""
+    """Base class: a ``name`` class attribute, ``__call__(hidden, mask) -> (batch, hidden)``."""
 
     name: str = ""
-    label: str = ""
 
     def __call__(self, hidden, mask):
         raise NotImplementedError
@@ -41,7 +40,6 @@ class CLSPooling(Pooling):
     """The state of the first token ([CLS]), as the seed notebooks used."""
 
     name = "cls"
-    label = "first token ([CLS]) state"
 
     def __call__(self, hidden, mask):
         return hidden[:, 0].float()
@@ -56,7 +54,6 @@ class MeanPooling(Pooling):
     """
 
     name = "mean"
-    label = "attention-masked mean of token states"
 
     def __call__(self, hidden, mask):
         weights = mask.unsqueeze(-1).to(hidden.device).float()

@@ -28,13 +28,13 @@ from tqdm.auto import tqdm
 
 from ..features.atomic import read_parquet_meta
 from ..features.corpus import Corpus, texts
+from ..features.datasets import CACHE_ENV
 from ..features.errors import ScreenstackError
 from ..features.outputs import package_versions
 from ..features.store import write_vectors
 from .cache import VectorCache, text_key
 from .encode import encode, resolve_batch_tokens
-from .model import (BUNDLED, DEFAULT_MODEL, check_precision, encoder_fingerprint, load_encoder, max_positions, resolve_device,
-                    resolve_precision)
+from .model import BUNDLED, DEFAULT_MODEL, encoder_fingerprint, load_encoder, max_positions, resolve_device, resolve_precision
 from .pooling import block_names, check_layers, get_pooling
 
 log = logging.getLogger("screenstack")
@@ -43,7 +43,6 @@ STORE_DTYPES = ("float32", "float16")
 # What a record's text is: `features.corpus.record_text`. Changing that
 # function must change this string, so old caches and files are not reused.
 RECIPE = "title. abstract (features.corpus.record_text v1)"
-CACHE_ENV = "SCREENSTACK_CACHE"
 
 
 @dataclass(frozen=True)
@@ -89,8 +88,6 @@ def _digest(obj) -> str:
 
 
 def _check(config: ExtractConfig) -> None:
-    if config.dtype != "auto":
-        check_precision(config.dtype)
     for name in config.pooling:
         get_pooling(name)
     if not config.pooling:

@@ -39,16 +39,21 @@ def learner_dir(out: str | Path, name: str) -> Path:
     return Path(out) / LEARNERS_DIR / name
 
 
-def check_reusable(out: str | Path, name: str, meta: dict) -> bool:
-    """True if NAME's outputs in OUT were made with exactly this metadata.
+def differing_keys(old: dict, new: dict, ignore: tuple[str, ...] = ()) -> list[str]:
+    """The keys, sorted, whose values differ between two metadata dicts (a missing key counts as None)."""
+    return sorted(k for k in set(old) | set(new) if k not in ignore and old.get(k) != new.get(k))
 
-    Outputs made with other metadata are refused, never silently replaced.
+
+def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bool:
+    """True if NAME's outputs in OUT were made with exactly this metadata and fold plan.
+
+    Outputs made otherwise are refused, never silently replaced. Package
+    versions are not compared: an upgrade alone does not force a refit.
     """
     path = learner_dir(out, name) / "meta.json"
     if not path.is_file():
         return False
-    old = read_json(path)
-    keys = sorted(k for k in set(old) | set(meta) if k != "versions" and old.get(k) != meta.get(k))
+    keys = differing_keys(read_json(path), {**meta, "name": name, "fold_plan": plan.meta}, ignore=("versions",))
     if keys:
         raise ScreenstackError(
             f"{path.parent}: holds {name!r} outputs of another configuration (differs in: {', '.join(keys)}). "

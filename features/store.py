@@ -26,15 +26,27 @@ from .corpus import Corpus
 from .errors import ScreenstackError
 
 
+def vector_column(vectors: np.ndarray) -> pa.FixedSizeListArray:
+    """One fixed-size list per row of `vectors` (n x d), in the matrix's own dtype."""
+    vectors = np.ascontiguousarray(vectors)
+    return pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), type=pa.from_numpy_dtype(vectors.dtype)),
+                                             vectors.shape[1])
+
+
+def column_matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The n x d matrix of a fixed-size-list column, in the column's dtype."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, column.type.list_size)
+
+
 def write_vectors(path: str | Path, ids, splits, vectors: np.ndarray, meta: dict) -> Path:
     """Write vectors (n x d, float32 or float16) with their ids and split, atomically."""
-    vectors = np.ascontiguousarray(vectors)
     n, dim = vectors.shape
-    values = pa.array(vectors.reshape(-1), type=pa.from_numpy_dtype(vectors.dtype))
     table = pa.table({
         "id": pa.array([str(i) for i in ids], pa.string()),
         "split": pa.array(list(splits), pa.string()),
-        "vector": pa.FixedSizeListArray.from_arrays(values, dim),
+        "vector": vector_column(vectors),
     })
     table = table.replace_schema_metadata({b"screenstack": json.dumps({**meta, "dim": dim, "n": n}, sort_keys=True, default=str).encode()})
     with atomic_path(path) as tmp:
@@ -53,9 +65,7 @@ def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
         raise ScreenstackError(f"{path}: not a readable Parquet feature file ({error}). Re-run `screenstack extract`.")
     if not {"id", "split", "vector"} <= set(table.column_names):
         raise ScreenstackError(f"{path}: not a screenstack feature file (columns: {', '.join(table.column_names)}). Re-run `screenstack extract`.")
-    column = table.column("vector").combine_chunks()
-    dim = column.type.list_size
-    matrix = column.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim).astype(np.float32, copy=False)
+    matrix = column_matrix(table.column("vector")).astype(np.float32, copy=False)
     frame = table.select(["id", "split"]).to_pandas()
     return frame, matrix, read_parquet_meta(path)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 
 from ..features.corpus import Corpus, texts
 from ..features.folds import FoldConfig, ensure_fold_plan
@@ -67,9 +66,8 @@ def fit_learners(
             "feature_meta": feature_meta,
             "train_fingerprint": corpus.fingerprint("train"),
             "test_fingerprint": corpus.fingerprint("test"),
-            "name": name, "fold_plan": plan.meta,  # write_learner_output adds these two; check_reusable compares them
         }
-        if check_reusable(out, name, meta):
+        if check_reusable(out, name, meta, plan):
             log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
             written.append(learner_dir(out, name))
             continue

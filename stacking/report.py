@@ -49,7 +49,7 @@ def write_report(out: str | Path) -> Path:
     PosixPath('artifacts/run1/report.html')
     """
     out = Path(out)
-    summary, y, scores = _load(out)
+    summary, y, folds, scores = _load(out)
     beta = summary["beta"]
     names = list(scores)
     colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
@@ -77,7 +77,7 @@ def write_report(out: str | Path) -> Path:
         with atomic_path(folder / f"{key}.png") as tmp:
             tmp.write_bytes(payload)
         images[key] = (title, caption, payload)
-    page = _html(out, summary, y, scores, images)
+    page = _html(out, summary, y, folds, scores, images)
     with atomic_path(out / REPORT_HTML) as tmp:
         tmp.write_text(page, encoding="utf-8")
     log.info("report: %s (figures in %s)", out / REPORT_HTML, folder)
@@ -86,8 +86,8 @@ def write_report(out: str | Path) -> Path:
 
 # --- inputs --------------------------------------------------------------------------------------
 
-def _load(out: Path) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
-    """The summary, the OOF labels and each learner's and the blend's OOF scores, row-aligned."""
+def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The summary, the OOF labels and folds, and each learner's and the blend's OOF scores, row-aligned."""
     path = out / "summary.json"
     if not path.is_file():
         raise ScreenstackError(f"{path}: no stack summary. Run `screenstack stack --out {out}` first.")
@@ -108,7 +108,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
                                    f"Run `screenstack stack --out {out}` again.")
         scores[name] = oof["score"].to_numpy(dtype=float)
     scores[BLEND] = blend["score"].to_numpy(dtype=float)
-    return summary, blend["label"].to_numpy(dtype=int), scores
+    return summary, blend["label"].to_numpy(dtype=int), blend["fold"].to_numpy(), scores
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -171,10 +171,11 @@ def _plot_recall(y, scores, colors, threshold):
         is_blend = name == BLEND
         ax.plot(np.r_[0, share], np.r_[0, recall], color=BLEND_COLOR if is_blend else colors[name],
                 linewidth=2.2 if is_blend else 1.1, alpha=1 if is_blend else 0.85, label=name, zorder=3 if is_blend else 2)
+        if is_blend:
+            blend_order = order
     ax.plot([0, 1], [0, 1], color=RANDOM_COLOR, linestyle=":", linewidth=1.2, label="random order")
     ax.axhline(0.95, color=RANDOM_COLOR, linewidth=0.8, linestyle="--")
-    order = np.lexsort((y, -scores[BLEND]))
-    read = int(np.searchsorted(np.cumsum(y[order]), int(np.ceil(0.95 * y.sum())))) + 1
+    read = int(np.searchsorted(np.cumsum(y[blend_order]), int(np.ceil(0.95 * y.sum())))) + 1
     ax.annotate("", xy=(read / n, 0.95), xytext=(0.95, 0.95),
                 arrowprops={"arrowstyle": "<->", "color": PALETTE[0], "linewidth": 1.2})
     ax.text((read / n + 0.95) / 2, 0.91, f"WSS@95 {(n - read) / n - 0.05:.3f}", ha="center", va="top", fontsize=9,
@@ -297,7 +298,7 @@ def _folds_table(y: np.ndarray, blend: np.ndarray, folds: np.ndarray, threshold:
             f"<th>included found</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-def _facts(out: Path, summary: dict) -> str:
+def _facts(summary: dict) -> str:
     blend, plan = summary["blend"], summary.get("fold_plan", {})
     n_test = summary["n_test"]
     flagged = f"{summary['n_test_flagged']:,} ({summary['n_test_flagged'] / n_test:.1%})" if n_test else "no test file"
@@ -315,8 +316,7 @@ def _facts(out: Path, summary: dict) -> str:
                    for k, v, d in facts)
 
 
-def _html(out: Path, summary: dict, y: np.ndarray, scores: dict, images: dict) -> str:
-    folds = pd.read_parquet(out / "blend_oof.parquet", columns=["fold"])["fold"].to_numpy()
+def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: dict, images: dict) -> str:
     figures = "".join(
         f"<figure id=\"{key}\"><h3>{html.escape(title)}</h3>"
         f"<img src=\"data:image/png;base64,{base64.b64encode(payload).decode()}\" alt=\"{html.escape(title)}\" "
@@ -331,7 +331,7 @@ def _html(out: Path, summary: dict, y: np.ndarray, scores: dict, images: dict) -
 <body><main>
 <header><h1>screenstack report</h1><p class="sub">{html.escape(str(out))} &middot; every score below is out-of-fold:
 each training record was scored by a model that never saw its label.</p></header>
-<section class="facts">{_facts(out, summary)}</section>
+<section class="facts">{_facts(summary)}</section>
 <section><h2>Learners and blend</h2>{_table(summary)}
 <p class="note">OOF F{summary['beta']:g}: at the row's own threshold, chosen by the {html.escape(str(summary['config'].get('threshold_rule', '')))}
 rule on all its OOF scores. Honest F{summary['beta']:g}: each fold's threshold chosen on the other folds only, an estimate

@@ -93,8 +93,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     if config.blend != "auto":
         make_blender(config.blend)  # an unknown name fails here, listing the valid ones
     # Every blender is evaluated (nested, cheap) so the summary and report can compare them.
-    candidates = {method: None for method in BLENDERS}
-    for method in candidates:
+    candidates = {}
+    for method in BLENDERS:
         scores = nested_oof(make_blender(method), Z, y, folds)
         candidates[method] = (_evaluate(y, scores, folds, config), scores)
     # The default is the logistic meta-learner: over 30 held-out halves of the

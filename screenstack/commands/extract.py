@@ -7,14 +7,15 @@ import re
 from ..extract.model import DEFAULT_MODEL, PRECISIONS
 from ..extract.pooling import POOLINGS, parse_layers
 from ..extract.stage import CACHE_ENV, STORE_DTYPES, ExtractConfig
-from ..extract.heads import HEADS
 from ._common import add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, split_list
 
 EXAMPLE = f"""examples:
   screenstack extract --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --out artifacts/run1
+  screenstack extract --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --dtype bf16 \\
+      --out artifacts/run1     # ~1.5x faster on CPUs with AVX-512 BF16 (the default, auto, is bf16 on GPUs)
   screenstack extract --train data/train.csv --test data/test.csv --model {DEFAULT_MODEL} \\
       --layers -1,-2,-3,-4 --pooling cls,mean --max-length 512 --out artifacts/run1
-  screenstack extract --finetune --model minilm --head cnn --epochs 3 --lr 2e-5 \
+  screenstack extract --finetune --model minilm --head cnn --epochs 3 --lr 2e-5 \\
       --train data/train.csv --test data/test.csv --out artifacts/run1     # cross-fitted fine-tuning
 
 The file is written to OUT/features/<model>-<hash>.parquet (the path is printed); pass it to
@@ -30,9 +31,6 @@ def add_parser(subparsers) -> None:
         "extract", help="encode records into pooled transformer vectors (Parquet)", description=__doc__, epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    # So that `--layers -1,-2` reads as a value, not as an unknown option (argparse only
-    # treats a lone negative number so by default).
-    parser._negative_number_matcher = re.compile(r"^-\d+(,\s*-?\d+)*$")
     add_corpus_options(parser)
     add_out_option(parser)
     add_fold_options(parser)
@@ -43,6 +41,9 @@ def add_parser(subparsers) -> None:
 
 def add_extract_options(parser: argparse.ArgumentParser) -> None:
     """The options of `ExtractConfig` (also offered by `screenstack run`)."""
+    # So that `--layers -1,-2` reads as a value, not as an unknown option (argparse only
+    # treats a lone negative number so by default).
+    parser._negative_number_matcher = re.compile(r"^-\d+(,\s*-?\d+)*$")
     group = parser.add_argument_group("vectors")
     group.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|DIR",
                        help=f"Hugging Face name, local folder, or minilm (bundled) (default {DEFAULT_MODEL})")
@@ -76,7 +77,7 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("fine-tuning (--finetune: one model per fold of the shared plan, cross-fitted)")
     group.add_argument("--finetune", action="store_true",
                        help="fine-tune --model per fold first; writes a learner (OOF + test scores) and cross-fitted CLS vectors")
-    group.add_argument("--head", default="linear", choices=sorted(HEADS), help="classification head (default linear)")
+    group.add_argument("--head", default="linear", help="classification head: linear or cnn (default linear)")
     group.add_argument("--epochs", type=int, default=3, help="epochs per fold (default 3)")
     group.add_argument("--lr", type=float, default=2e-5, help="AdamW learning rate (default 2e-5)")
     group.add_argument("--batch-size", type=int, default=16, help="records per optimiser step before accumulation (default 16)")

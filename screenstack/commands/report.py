@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..stacking.report import write_report
 from ._common import add_out_option
 
 EXAMPLE = """example:
@@ -24,5 +23,7 @@ def add_parser(subparsers) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..stacking.report import write_report  # matplotlib: loaded only when a report is written
+
     print(write_report(args.out))
     return 0

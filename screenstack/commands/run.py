@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 import tomli_w
@@ -28,7 +27,6 @@ Writes OUT/submission.csv, OUT/test_scores.csv, OUT/summary.json, OUT/report.htm
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("run", help="extract + fit-learners + stack + report, in one go",
                                    description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser._negative_number_matcher = re.compile(r"^-\d+(,\s*-?\d+)*$")  # `--layers -1,-2` is a value
     add_corpus_options(parser, test_required=True)
     add_out_option(parser)
     add_fold_options(parser)
