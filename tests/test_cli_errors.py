@@ -83,3 +83,19 @@ def test_split_of_bad_input_exits_2(tmp_path, capsys):
     assert err == [f"screenstack: error: {data}: row 3, column 'judgement': label '7' is not 0 or 1 (1 such). "
                    "Labels must be 0 (exclude) or 1 (include): fix those rows or pass another --label-col."]
     assert not (tmp_path / "out").exists()
+
+
+def test_unknown_finetune_head_exits_2_naming_the_heads_and_keeps_out(tmp_path, capsys):
+    (tmp_path / "train.csv").write_text(TRAIN)
+    (tmp_path / "test.csv").write_text(TEST)
+    out = tmp_path / "out"
+    out.mkdir()
+    keep = out / "folds.parquet"
+    keep.write_bytes(b"a previous run's file")
+    argv = ["extract", "--finetune", "--head", "bogus", "--train", str(tmp_path / "train.csv"),
+            "--test", str(tmp_path / "test.csv"), "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "screenstack: error: --head 'bogus': unknown head; available: cnn, linear."
+    assert keep.read_bytes() == b"a previous run's file" and [p.name for p in out.iterdir()] == ["folds.parquet"]
