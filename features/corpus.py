@@ -4,7 +4,8 @@ Accepted inputs (the layout is detected from the header; flags override it):
 
 - competition CSV: ``id,title,abstract,judgement`` (test file without ``judgement``);
 - ASReview-style CSV/TSV/XLSX: ``record_id`` (optional), ``title``, ``abstract``,
-  and ``label_included`` / ``included`` / ``label``;
+  and ``label_included`` / ``included`` / ``label``; a CSV may be separated by
+  commas, tabs or semicolons (sniffed from the header) and hold fields of any size;
 - RIS files (read with `rispy`): title (``TI``/``T1``) and abstract
   (``AB``/``N2``); a label only where ``--label-col`` names a RIS field or tag
   that holds 0/1 (ASReview writes ``LI``), because RIS has no standard label tag.
@@ -34,7 +35,11 @@ ID_COLUMNS = ("id", "record_id")
 TITLE_COLUMNS = ("title", "primary_title", "ti")
 ABSTRACT_COLUMNS = ("abstract", "notes_abstract", "ab")
 LABEL_COLUMNS = ("judgement", "label_included", "included", "label", "label_abstract_screening")
-SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+# A .tsv/.tab file is tab-separated; any other text file (.csv included: Excel
+# in European locales writes semicolons, and tab-separated exports are often
+# named .csv) has its separator sniffed from the header. First wins a tie.
+DECLARED_SEPARATORS = {".tsv": "\t", ".tab": "\t"}
+SNIFFED_SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}
 LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0}
 TEST_ID_PREFIX = "test-"
 log = logging.getLogger("screenstack")
@@ -103,7 +108,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV/TSV/XLSX/RIS file into a frame of strings, with errors that name the fix.
 
     Empty cells are ``""``. ``frame.attrs["format"]`` says which reader was used
-    (``csv``, ``tsv``, ``xlsx`` or ``ris``).
+    (``csv``, ``tsv``, ``xlsx`` or ``ris``). A ``.tsv``/``.tab`` file is read as
+    tab-separated; any other text file's separator (comma, tab or semicolon) is
+    sniffed from its header row, or taken from an Excel ``sep=;`` first line.
     """
     path = Path(path)
     if path.is_dir():
@@ -120,9 +127,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     elif suffix == ".ris":
         frame, kind = _read_ris(path), "ris"
     else:
-        raw = path.read_bytes()
-        sep = SEPARATORS.get(suffix) or _sniff_separator(raw)
-        frame, kind = _read_delimited(path, raw, sep), "tsv" if sep == "\t" else "csv"
+        frame = _read_delimited(path, path.read_bytes(), DECLARED_SEPARATORS.get(suffix))
+        kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
     if frame.empty:
         what = "no RIS records (each starts with a `TY  - ` line)" if kind == "ris" else "a header but no records"
         raise ScreenstackError(f"{path}: the file has {what}. Give at least one record.")
@@ -131,22 +137,46 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def _sniff_separator(raw: bytes) -> str:
-    header = raw.split(b"\n", 1)[0]
-    return "\t" if header.count(b"\t") > header.count(b",") else ","
+def _sniff_separator(text: str) -> str:
+    """The separator of `SNIFFED_SEPARATORS` found most often in the header row, outside quotes.
+
+    Only the header is read: it is short, rarely quoted, and decides the
+    columns; a data row may hold a megabyte of abstract full of commas.
+    """
+    counts = dict.fromkeys(SNIFFED_SEPARATORS, 0)
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted  # a doubled quote toggles twice: still right
+        elif not quoted:
+            if ch in "\r\n":
+                break
+            if ch in counts:
+                counts[ch] += 1
+    return max(counts, key=counts.get)  # max keeps the first of equal counts: comma
 
 
-def _read_delimited(path: Path, raw: bytes, sep: str) -> pd.DataFrame:
-    kind = "TSV" if sep == "\t" else "CSV"
+def _read_delimited(path: Path, raw: bytes, sep: str | None) -> pd.DataFrame:
+    """Parse a delimited text file; `sep` None: sniffed from the header (or an Excel ``sep=`` line)."""
     try:
         text, bad = raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as error:
         # Decode again keeping the bad bytes as surrogates, so parsing can say
         # which row and column hold them instead of a byte offset.
         text, bad = raw.decode("utf-8-sig", errors="surrogateescape"), error
+    if text[:4].lower() == "sep=" and text[5:6] in ("\r", "\n", ""):
+        # Excel's "sep=;" first line names the separator; it is not a row (Excel does not show it).
+        sep, text = text[4], text[5:].lstrip("\r").removeprefix("\n")
+    sniffed = sep is None
+    sep = _sniff_separator(text) if sniffed else sep
+    kind = "TSV" if sep == "\t" else "CSV" if sep == "," else f"{SNIFFED_SEPARATORS.get(sep, repr(sep))}-separated CSV"
+    how = f" (the {SNIFFED_SEPARATORS[sep]} separator was detected from the header row)" if sniffed else ""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     rows: list[list[str]] = []
     last_line = 0
+    # csv refuses fields over 128 KiB by default, but one abstract can be longer;
+    # no field is longer than the file. The limit is global to the process: restore it.
+    old_limit = csv.field_size_limit(min(max(len(text) + 1, csv.field_size_limit()), 2**31 - 1))
     try:
         for row in reader:
             last_line = reader.line_num
@@ -159,9 +189,11 @@ def _read_delimited(path: Path, raw: bytes, sep: str) -> pd.DataFrame:
         else:
             problem = f"bad quoting on line {reader.line_num} ({_one_line(error)})"
         raise ScreenstackError(
-            f"{path}: cannot parse {where} as {kind}: {problem}. "
+            f"{path}: cannot parse {where} as {kind}{how}: {problem}. "
             "Double the quotes inside quoted fields or close the quote, or re-save the file from a spreadsheet."
         )
+    finally:
+        csv.field_size_limit(old_limit)
     if not rows:
         raise ScreenstackError(f"{path}: the file has no header row. Give a file with a header row and at least one record.")
     header = _unique_names(rows[0])
@@ -173,11 +205,13 @@ def _read_delimited(path: Path, raw: bytes, sep: str) -> pd.DataFrame:
             row = row[: len(header)]  # a trailing separator, not a real extra field
         if len(row) != len(header):
             raise ScreenstackError(
-                f"{path}: row {index + 2} has {len(row)} fields but the header has {len(header)} ({', '.join(header)}). "
-                f"Check the quoting on that row, or that the file is really {kind}."
+                f"{path}: row {index + 2} has {len(row)} fields but the header has {len(header)} ({', '.join(header)}), "
+                f"read as {kind}{how}. Check the quoting on that row, or that the file is really {kind}."
             )
         records.append(row)
-    return pd.DataFrame(records, columns=header, dtype=str)
+    frame = pd.DataFrame(records, columns=header, dtype=str)
+    frame.attrs["separator"] = sep
+    return frame
 
 
 def _one_line(error: Exception) -> str:

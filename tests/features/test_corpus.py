@@ -258,3 +258,52 @@ def test_fingerprint_changes_with_a_label(tmp_path):
     b = load_corpus(write(tmp_path / "b.csv", COMPETITION_TRAIN.replace("In mice.,0", "In mice.,1")))
     assert a.fingerprint("train") != b.fingerprint("train")
     assert np.array_equal(a.train["label"], [1, 0, 0])
+
+
+# --- separators and large fields ----------------------------------------------------------------
+
+def test_megabyte_abstract_loads(tmp_path):
+    abstract = "Long, detailed abstract; with commas. " * 28_000  # about 1 MB, past csv's 128 KiB field limit
+    path = write(tmp_path / "train.csv", f'id,title,abstract,judgement\n1,A,"{abstract}",1\n2,B,short,0\n')
+    records = load_records(path)
+    assert records["abstract"].tolist() == [abstract.strip(), "short"]
+    import csv
+    assert csv.field_size_limit() == 131072, "the process-wide csv limit is restored"
+
+
+def test_tab_separated_file_named_csv_loads(tmp_path):
+    path = write(tmp_path / "train.csv", 'id\ttitle\tabstract\tjudgement\n1\tA, with a comma\t"x, y"\t1\n2\tB\t"two\nlines"\t0\n')
+    records = load_records(path)
+    assert records["title"].tolist() == ["A, with a comma", "B"]
+    assert records["abstract"].tolist() == ["x, y", "two\nlines"]
+    assert records["label"].tolist() == [1.0, 0.0]
+
+
+def test_semicolon_csv_from_excel_loads_with_right_columns(tmp_path):
+    text = ('\ufeffid;title;abstract;score;judgement\r\n'
+            '1;Aspirin, a trial;Dose 0,5 mg, twice daily;0,75;1\r\n'
+            '2;"Quoted; with semicolon";"He said ""no"", twice";1,5;0\r\n')
+    records = load_records(write(tmp_path / "train.csv", text))
+    assert records["id"].tolist() == ["1", "2"]
+    assert records["title"].tolist() == ["Aspirin, a trial", "Quoted; with semicolon"]
+    assert records["abstract"].tolist() == ["Dose 0,5 mg, twice daily", 'He said "no", twice']
+    assert records["label"].tolist() == [1.0, 0.0]
+
+
+def test_excel_sep_line_names_the_separator(tmp_path):
+    records = load_records(write(tmp_path / "train.csv", "sep=;\nid;title,with comma;judgement\n1;A, b;1\n2;C;0\n"),
+                           ColumnSpec(text_cols=("title,with comma",)))
+    assert records["title"].tolist() == ["A, b", "C"]
+
+
+def test_header_commas_inside_quotes_do_not_decide_the_separator(tmp_path):
+    records = load_records(write(tmp_path / "r.csv", '"title, primary";abstract;label\nA, b;x, y;1\nC;z;0\n'),
+                           ColumnSpec(text_cols=("title, primary", "abstract")))
+    assert records["title"].tolist() == ["A, b", "C"] and records["abstract"].tolist() == ["x, y", "z"]
+
+
+def test_wrong_field_count_names_the_detected_separator(tmp_path):
+    path = write(tmp_path / "train.csv", "id;title;abstract;judgement\n1;A;x;1\n2;B;y;z;0\n")
+    message = error_of(load_corpus, path)
+    assert "train.csv: row 3 has 5 fields but the header has 4" in message
+    assert "semicolon separator was detected from the header row" in message
