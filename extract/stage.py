@@ -29,13 +29,14 @@ from tqdm.auto import tqdm
 from ..features.atomic import read_parquet_meta
 from ..features.corpus import Corpus, texts
 from ..features.datasets import CACHE_ENV
+from ..features.checks import check_choice, check_int, check_names
 from ..features.errors import ScreenstackError
 from ..features.outputs import package_versions
 from ..features.store import write_vectors
 from .cache import VectorCache, text_key
 from .encode import encode, resolve_batch_tokens
-from .model import BUNDLED, DEFAULT_MODEL, encoder_fingerprint, load_encoder, max_positions, resolve_device, resolve_precision
-from .pooling import block_names, check_layers, get_pooling
+from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder, max_positions, resolve_device, resolve_precision
+from .pooling import POOLINGS, block_names, check_layers, get_pooling
 
 log = logging.getLogger("screenstack")
 FEATURES_DIR = "features"
@@ -66,6 +67,26 @@ class ExtractConfig:
     device: str = "auto"
     cache_dir: str | None = None
     chunk_size: int = 1024
+
+    def __post_init__(self):
+        """Everything checkable without loading the model; layers and max length against it in `extract_features`."""
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ScreenstackError(f"--model {self.model!r}: expected a Hugging Face name, a local folder or minilm.")
+        if not isinstance(self.layers, tuple) or not self.layers or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in self.layers):
+            raise ScreenstackError(f"--layers {self.layers!r}: expected comma-separated integers (e.g. -1,-2) or lastN.")
+        if len(set(self.layers)) != len(self.layers):
+            raise ScreenstackError(f"--layers {','.join(map(str, self.layers))}: a layer is listed twice.")
+        check_names("pooling", self.pooling, POOLINGS)
+        check_int("max-length", self.max_length, 2)
+        check_choice("dtype", self.dtype, ("auto", *PRECISIONS))
+        check_choice("store-dtype", self.store_dtype, STORE_DTYPES)
+        batch = self.batch_tokens
+        if batch != "auto" and (isinstance(batch, bool) or not str(batch).isdigit() or int(batch) < 1):
+            raise ScreenstackError(f"--batch-tokens {batch!r}: expected auto or a positive integer (e.g. 8192).")
+        if not isinstance(self.device, str) or not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+            raise ScreenstackError(f"--device {self.device!r}: expected auto, cpu, cuda, cuda:N or mps.")
+        check_int("chunk-size", self.chunk_size, 1)
 
 
 def short_name(model: str) -> str:

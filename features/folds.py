@@ -17,6 +17,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .atomic import read_parquet_meta, write_parquet
 from .corpus import Corpus
+from .checks import check_int, check_seed
 from .errors import ScreenstackError
 
 FOLDS_FILE = "folds.parquet"
@@ -28,6 +29,12 @@ class FoldConfig:
 
     n_folds: int = 5
     seed: int = 0
+
+    def __post_init__(self):
+        check_int("folds", self.n_folds)
+        if self.n_folds < 2:
+            raise ScreenstackError(f"--folds {self.n_folds}: need at least 2 folds (5 is usual).")
+        check_seed(self.seed)
 
 
 @dataclass(frozen=True)

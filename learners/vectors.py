@@ -42,6 +42,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .registry import register
 
 log = logging.getLogger("screenstack")
+_SAID_NO_EARLY_STOP: set[str] = set()  # learners that logged fitting without early stopping
 _METRICS = {"auc": ("auc", "auc"), "logloss": ("binary_logloss", "logloss")}  # our name -> (LightGBM, XGBoost) name
 
 
@@ -146,9 +147,12 @@ class _Boosted(_VectorLearner):
         if self.early_stopping_rounds:
             split = _early_stopping_split(y, self.validation_fraction, self.min_stopping_positives, self.random_state)
         if split is None:
-            if self.early_stopping_rounds:
-                log.info("%s: %d included training records are too few to stop early on; fitting %d rounds",
-                         self.name, int(y.sum()), self.fixed_rounds)
+            if self.early_stopping_rounds and self.name not in _SAID_NO_EARLY_STOP:
+                # Once per learner per process, not once per fold model.
+                _SAID_NO_EARLY_STOP.add(self.name)
+                log.info("%s: %d included training records are too few to stop early on "
+                         "(its validation split needs %d); fitting %d rounds",
+                         self.name, int(y.sum()), self.min_stopping_positives, self.fixed_rounds)
             self.model_, self.n_rounds_ = self._fit_booster(X, y, weight, None, self.fixed_rounds)
         else:
             fit, valid = split

@@ -1,7 +1,9 @@
 """The `screenstack` command: parse arguments, call one stage, turn user mistakes into one line.
 
 Each subcommand lives in `screenstack/commands/NAME.py` with ``add_parser``
-(its options and help) and ``command`` (arguments -> config -> one stage call).
+(its options and help) and ``command`` (arguments -> configs -> one stage call).
+The command builds and validates every config it needs before it reads or
+writes anything, so a bad value fails at once and leaves ``--out`` as it was.
 """
 from __future__ import annotations
 
@@ -19,71 +21,192 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .commands import COMMANDS  # noqa: E402
+from .commands._common import LIST_OPTIONS  # noqa: E402
 from .features.errors import ScreenstackError  # noqa: E402
+
+log = logging.getLogger("screenstack")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (a `ScreenstackError`), not usage plus a message."""
+
+    def error(self, message: str):
+        raise ScreenstackError(f"{message}. See `{self.prog} --help`.")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="screenstack",
         description="Screen papers for a systematic review: encoder vectors + gradient boosting + TF-IDF, stacked for F-beta.",
         epilog="example: screenstack run --train data/train.csv --test data/test.csv --model minilm --out artifacts/run1",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"screenstack {__import__('screenstack').__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    _add_verbosity(parser, argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.add_parser(subparsers)
     for sub in subparsers.choices.values():
         sub.add_argument("--config", metavar="FILE.toml",
                          help="TOML file of option values (keys are option names, e.g. folds = 7); flags given on the command line win")
+        for leaf in _leaves(sub):
+            _add_verbosity(leaf, argparse.SUPPRESS)
     return parser
 
 
-def _apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> None:
-    """Make the values in ``--config FILE`` the defaults of the chosen subcommand."""
-    if "--config" not in argv or argv.index("--config") + 1 >= len(argv):
+def _add_verbosity(parser: argparse.ArgumentParser, default) -> None:
+    # SUPPRESS: a flag not given leaves the attribute unset, so `-q` before the
+    # subcommand is not reset by the subcommand's own (absent) `-q`.
+    parser.add_argument("-q", "--quiet", action="store_true", default=default, help="no progress bars, warnings only")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="also debug messages (the configs each stage runs with)")
+
+
+def _subparsers_action(parser: argparse.ArgumentParser):
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+
+
+def _leaves(parser: argparse.ArgumentParser):
+    """The parsers that take options: `parser` itself, or those of its subcommands (e.g. `datasets get`)."""
+    action = _subparsers_action(parser)
+    if action is None:
+        yield parser
         return
-    path = Path(argv[argv.index("--config") + 1])
-    command = next((a for a in argv if not a.startswith("-")), None)
-    sub = _subparsers(parser).get(command)
-    if sub is None:
-        return
+    for sub in action.choices.values():
+        yield from _leaves(sub)
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)parser that parsed the options of the command in `args`."""
+    while (action := _subparsers_action(parser)) is not None:
+        parser = action.choices[getattr(args, action.dest)]
+    return parser
+
+
+def _read_config_file(path: Path) -> dict:
     try:
-        values = tomllib.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise ScreenstackError(f"{path}: no such config file. Check the --config path.") from None
+        raise ScreenstackError(f"--config {path}: no such file. Check the path.") from None
+    except IsADirectoryError:
+        raise ScreenstackError(f"--config {path}: is a folder, not a TOML file. Name the file, e.g. {path / 'config.toml'}.") from None
+    except UnicodeDecodeError as error:
+        raise ScreenstackError(f"--config {path}: not UTF-8 text (byte {error.start}). Save the file as UTF-8.") from None
+    except OSError as error:
+        raise ScreenstackError(f"--config {path}: cannot be read ({error.strerror}).") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ScreenstackError(f"{path}: not valid TOML ({error}). Fix the file.") from None
-    actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "config")}
+        raise ScreenstackError(f"--config {path}: not valid TOML ({error}). Fix the file.") from None
+
+
+def _expected(action: argparse.Action) -> tuple[tuple[type, ...], str]:
+    """The TOML types an option takes, and how to say so."""
+    if isinstance(action, argparse._StoreTrueAction):
+        return (bool,), "true or false"
+    if action.type is int:
+        return (int,), "an integer"
+    if action.type is float:
+        return (int, float), "a number"
+    if action.dest == "layers":
+        return (int, str, list), "a list of integers (e.g. [-1, -2]) or a string such as \"last4\""
+    if action.dest == "batch_tokens":
+        return (int, str), "an integer or \"auto\""
+    if action.dest in LIST_OPTIONS:
+        return (str, list), "a list of names (e.g. [\"a\", \"b\"]) or a comma-separated string"
+    return (str,), "a string"
+
+
+def _config_value(path: Path, key: str, value, action: argparse.Action):
+    """`value` from the file checked against the option's type and choices, as argparse would hold it."""
+    types, expected = _expected(action)
+    element = int if action.dest == "layers" else str
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types) or (
+            isinstance(value, list) and not (value and all(isinstance(v, element) and not isinstance(v, bool) for v in value))):
+        raise ScreenstackError(f"--config {path}: {key} = {_toml(value)}: expected {expected}. Fix the file.")
+    if action.choices is not None and value not in action.choices:
+        raise ScreenstackError(f"--config {path}: {key} = {_toml(value)}: expected one of {', '.join(map(str, action.choices))}.")
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if action.type is float:
+        return float(value)
+    return str(value) if action.dest == "batch_tokens" else value
+
+
+def _toml(value) -> str:
+    import tomli_w
+
+    return tomli_w.dumps({"v": value}).strip()[4:]
+
+
+def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """Make the values in ``--config FILE`` the defaults of the chosen subcommand; return option -> file."""
+    if not getattr(args, "config", None):
+        return {}
+    path = Path(args.config)
+    values = _read_config_file(path)
+    sub = _chosen(parser, args)
+    actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "config", "quiet", "verbose")}
     unknown = sorted(k for k in values if k.replace("-", "_") not in actions)
     if unknown:
-        raise ScreenstackError(f"{path}: unknown option(s) {', '.join(unknown)} for `{command}`. Valid: {', '.join(sorted(actions))}.")
+        raise ScreenstackError(f"--config {path}: unknown option(s) {', '.join(unknown)} for `{sub.prog}`. "
+                               f"Valid: {', '.join(sorted(actions))}.")
     for key, value in values.items():
         action = actions[key.replace("-", "_")]
-        action.default = ",".join(map(str, value)) if isinstance(value, list) else value
+        action.default = _config_value(path, key, value, action)
         action.required = False
+    return {actions[key.replace("-", "_")].dest: str(path) for key in values}
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+def _chosen_default(parser, args, dest):
+    return next(a.default for a in _chosen(parser, args)._actions if a.dest == dest)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse `argv`, with ``--config FILE`` values as defaults that flags override."""
+    parser = build_parser()
+    # First pass, required options relaxed: only to find the subcommand and --config.
+    required = [a for leaf in _leaves(parser) for a in leaf._actions if a.required and a.option_strings]
+    for action in required:
+        action.required = False
+    first = parser.parse_args(argv)
+    for action in required:
+        action.required = True
+    from_file = _apply_config_file(parser, first)
+    args = parser.parse_args(argv)
+    # Options the command line gave win over the file, so only the others are the file's.
+    args.config_keys = {dest: path for dest, path in from_file.items() if getattr(args, dest) == _chosen_default(parser, args, dest)}
+    return args
+
+
+def _with_source(message: str, config_keys: dict[str, str]) -> str:
+    """Say which file a bad value came from when it came from ``--config``, not the command line."""
+    flag = message.split(" ", 1)[0]
+    source = config_keys.get(flag.removeprefix("--").replace("-", "_")) if flag.startswith("--") else None
+    return f"{message} (set in {source})" if source else message
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
     try:
-        _apply_config_file(parser, argv)
+        args = parse_args(argv)
     except ScreenstackError as error:
         print(f"screenstack: error: {error}", file=sys.stderr)
         return error.exit_code
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    except SystemExit as exit:  # --help and --version
+        return exit.code or 0
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    if quiet and verbose:
+        print("screenstack: error: -q and -v together: give one (-q: warnings only, -v: also debug messages).", file=sys.stderr)
+        return 2
+    args.quiet, args.verbose = quiet, verbose
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
     warnings.formatwarning = lambda message, category, *rest: f"screenstack: warning: {message}\n"
     try:
         return args.func(args) or 0
     except ScreenstackError as error:
-        print(f"screenstack: error: {error}", file=sys.stderr)
+        print(f"screenstack: error: {_with_source(str(error), args.config_keys)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("screenstack: interrupted; finished files are kept, rerun the same command to continue.", file=sys.stderr)

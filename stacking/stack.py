@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from ..features.atomic import atomic_path, write_json, write_parquet
+from ..features.checks import check_choice, check_names, check_positive_number, check_seed
 from ..features.errors import ScreenstackError
 from ..features.folds import load_fold_plan
 from ..features.outputs import package_versions, read_learner_outputs
 from .blend import BLENDERS, make_blender, nested_oof
 from .metrics import fbeta, screening_metrics
-from .threshold import apply_threshold, choose_threshold
+from .threshold import RULES, apply_threshold, choose_threshold
 
 log = logging.getLogger("screenstack")
 
@@ -38,6 +39,14 @@ class StackConfig:
     threshold_rule: str = "bootstrap"   # see stacking.threshold.RULES
     learners: tuple[str, ...] = ()      # empty: every learner in OUT
     seed: int = 0
+
+    def __post_init__(self):
+        # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
+        check_positive_number("beta", self.beta)
+        check_choice("blend", self.blend, ("auto", *BLENDERS))
+        check_choice("threshold-rule", self.threshold_rule, RULES)
+        check_names("learners", self.learners, allow_empty=True)
+        check_seed(self.seed)
 
 
 def _score_matrices(out: Path, wanted: tuple[str, ...]):

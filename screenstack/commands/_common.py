@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from ..features.corpus import ColumnSpec, Corpus, load_corpus
 from ..features.folds import FoldConfig
+from ..learners.config import LearnersConfig
+
+log = logging.getLogger("screenstack")
+# Options holding comma-separated names; a TOML --config file may give them as lists.
+LIST_OPTIONS = {"learners", "pooling", "features", "text_cols"}
 
 
 def add_corpus_options(parser: argparse.ArgumentParser, test_required: bool = False) -> None:
@@ -29,9 +35,19 @@ def fold_config(args: argparse.Namespace) -> FoldConfig:
     return FoldConfig(n_folds=args.folds, seed=args.seed)
 
 
+def learners_config(args: argparse.Namespace, features: tuple[str, ...] = ()) -> LearnersConfig:
+    return LearnersConfig(learners=split_list(args.learners), features=features)
+
+
 def add_out_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="artifacts folder of this run")
 
 
 def split_list(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+def show_configs(*configs) -> None:
+    """Log, at debug level (`-v`), the validated configs a command runs with."""
+    for config in configs:
+        log.debug("config: %r", config)

@@ -7,7 +7,7 @@ import re
 from ..extract.model import DEFAULT_MODEL, PRECISIONS
 from ..extract.pooling import POOLINGS, parse_layers
 from ..extract.stage import CACHE_ENV, STORE_DTYPES, ExtractConfig
-from ._common import add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, split_list
+from ._common import add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, show_configs, split_list
 
 EXAMPLE = f"""examples:
   screenstack extract --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --out artifacts/run1
@@ -104,16 +104,19 @@ def finetune_config(args: argparse.Namespace):
 
 
 def command(args: argparse.Namespace) -> int:
+    folds = fold_config(args)
+    config = finetune_config(args) if args.finetune else extract_config(args)
+    show_configs(folds, config)
     corpus = corpus_from_args(args)
     if args.finetune:
         from ..extract.finetune import finetune
 
-        learner, path = finetune(corpus, args.out, finetune_config(args), folds=fold_config(args),
-                                 progress=not args.quiet, confirm=True if args.yes else None)
+        learner, path = finetune(corpus, args.out, config, folds=folds, progress=not args.quiet,
+                                 confirm=True if args.yes else None)
         print(learner)
     else:
         from ..extract.stage import extract_features
 
-        path = extract_features(corpus, args.out, extract_config(args), progress=not args.quiet)
+        path = extract_features(corpus, args.out, config, progress=not args.quiet)
     print(path)
     return 0

@@ -5,7 +5,8 @@ import argparse
 
 from ..learners import LEARNERS
 from ..learners.fit import DEFAULT_TEXT_LEARNERS, fit_learners
-from ._common import add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, split_list
+from ._common import (add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, learners_config,
+                      show_configs, split_list)
 
 EXAMPLE = """example:
   screenstack fit-learners --train data/cohen/train.csv --test data/cohen/test.csv --out artifacts/run1
@@ -29,6 +30,7 @@ def add_parser(subparsers) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    fit_learners(corpus_from_args(args), args.out, split_list(args.learners), split_list(args.features),
-                 folds=fold_config(args), progress=not args.quiet)
+    folds, learners = fold_config(args), learners_config(args, split_list(args.features))
+    show_configs(folds, learners)
+    fit_learners(corpus_from_args(args), args.out, learners.learners, learners.features, folds=folds, progress=not args.quiet)
     return 0

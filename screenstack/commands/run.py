@@ -8,7 +8,8 @@ import tomli_w
 
 from ..features.atomic import atomic_path
 from ..learners import LEARNERS
-from ._common import add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, split_list
+from ._common import (add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, learners_config,
+                      show_configs)
 from .extract import add_extract_options, add_finetune_options, extract_config, finetune_config
 from .stack import add_stack_options, stack_config
 
@@ -20,7 +21,9 @@ EXAMPLE = f"""examples:
 
 Vector learners (logreg, lightgbm, xgboost) read the vectors `extract` makes with --model; with only
 text learners (tfidf-*) nothing is extracted. Default learners: {DEFAULT_LEARNERS}.
-Writes OUT/submission.csv, OUT/test_scores.csv, OUT/summary.json, OUT/report.html and OUT/config.toml.
+Only these learners are blended, whatever else OUT/learners holds. Every option is checked before any
+work starts. Writes OUT/submission.csv, OUT/test_scores.csv, OUT/summary.json, OUT/report.html and, once
+the run has finished, OUT/config.toml.
 """
 
 
@@ -40,7 +43,7 @@ def add_parser(subparsers) -> None:
 
 def _write_config(args: argparse.Namespace) -> None:
     """OUT/config.toml: every option this run used, so `run --config` repeats it."""
-    skip = {"func", "command", "config", "quiet"}
+    skip = {"func", "command", "config", "config_keys", "quiet", "verbose"}
     values = {k: v for k, v in sorted(vars(args).items()) if k not in skip and v is not None}
     path = Path(args.out) / "config.toml"
     with atomic_path(path) as tmp:
@@ -53,20 +56,30 @@ def command(args: argparse.Namespace) -> int:
     from ..stacking.report import write_report
     from ..stacking.stack import stack
 
-    corpus = corpus_from_args(args)
+    # Every stage's config first: a bad value in any of them fails before extraction.
     folds = fold_config(args)
-    learners = split_list(args.learners)
+    learners = learners_config(args)
+    encoder = finetune_config(args) if args.finetune else extract_config(args)
+    blended = learners.learners
+    if args.finetune:
+        from ..extract.finetune import learner_name
+
+        blended += (learner_name(encoder),)
+    stacking = stack_config(args, blended)  # exactly this run's learners, not every one in --out
+    show_configs(folds, learners, encoder, stacking)
+
+    corpus = corpus_from_args(args)
     features = []
     if args.finetune:
         from ..extract.finetune import finetune
 
-        _, finetuned = finetune(corpus, args.out, finetune_config(args), folds=folds, progress=not args.quiet,
+        _, finetuned = finetune(corpus, args.out, encoder, folds=folds, progress=not args.quiet,
                                 confirm=True if args.yes else None)
         features.append(str(finetuned))
-    elif any(LEARNERS[name].input == "vectors" for name in learners if name in LEARNERS):
-        features.append(str(extract_features(corpus, args.out, extract_config(args), progress=not args.quiet)))
-    fit_learners(corpus, args.out, learners, tuple(features), folds=folds, progress=not args.quiet)
-    _write_config(args)
-    stack(args.out, stack_config(args))
+    elif learners.needs_vectors:
+        features.append(str(extract_features(corpus, args.out, encoder, progress=not args.quiet)))
+    fit_learners(corpus, args.out, learners.learners, tuple(features), folds=folds, progress=not args.quiet)
+    stack(args.out, stacking)
     print(write_report(args.out))
+    _write_config(args)  # last: config.toml describes a run that finished
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..features.checks import check_seed
 from ..features.corpus import ColumnSpec
 from ..features.split import SplitConfig, split_file
 
@@ -34,6 +35,7 @@ def add_parser(subparsers) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    check_seed(args.seed)
     spec = ColumnSpec.from_flags(args.id_col, args.text_cols, args.label_col)
     written = split_file(args.data, args.out, SplitConfig(test_size=args.test_size, seed=args.seed), spec)
     for path in written.values():

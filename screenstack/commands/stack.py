@@ -6,7 +6,7 @@ import argparse
 from ..stacking.blend import BLENDERS
 from ..stacking.stack import StackConfig, stack
 from ..stacking.threshold import RULES
-from ._common import add_out_option, split_list
+from ._common import add_out_option, show_configs, split_list
 
 EXAMPLE = """example:
   screenstack stack --out artifacts/run1
@@ -42,5 +42,7 @@ def add_parser(subparsers) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    stack(args.out, stack_config(args, split_list(args.learners)))
+    config = stack_config(args, split_list(args.learners))
+    show_configs(config)
+    stack(args.out, config)
     return 0
