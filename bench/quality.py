@@ -107,16 +107,10 @@ def _peer_inputs(train: Path, test: Path):
 
 
 def _peer_oof(model, X, X_test, plan):
-    """The peers' cross-validation: a fresh model per fold of the plan; test scores are the fold models' mean."""
-    from sklearn.base import clone
+    """The peers' cross-validation: screenstack's own `oof_predict` (a fresh model per fold; test scores the fold models' mean)."""
+    from screenstack.learners.oof import oof_predict
 
-    oof, test = np.full(X.shape[0], np.nan), np.zeros(X_test.shape[0])
-    for _, fit_rows, valid_rows in plan.splits():
-        fitted = clone(model).fit(X[fit_rows], plan.labels[fit_rows])
-        oof[valid_rows] = fitted.predict_proba(X[valid_rows])[:, 1]
-        test += fitted.predict_proba(X_test)[:, 1] / plan.n_folds
-    assert not np.isnan(oof).any()
-    return oof, test
+    return oof_predict(model, X, plan.labels, plan, X_test, progress=False)
 
 
 def _squash(margin: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ on fold k. Model k then scores fold k and the test records and, in eval mode,
 gives their last-layer CLS vectors. So every training record's score and vector
 come from the one model that never saw its label (STYLE rule 7; the seed
 notebooks took training vectors from the model just trained on them), and test
-scores and vectors are means over the K fold models.
+scores and vectors are means over the K fold models. The fold loop is
+`features.crossfit.cross_fit`, the one the learners' `oof_predict` uses.
 
 The model is a bare encoder (``load_encoder(model, task="encode")``) plus a head
 from `extract.heads` rather than ``AutoModelForSequenceClassification``: the
@@ -42,10 +43,10 @@ import torch
 from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
-from tqdm.auto import tqdm
 
 from ..features.atomic import atomic_path, read_json, write_json
 from ..features.corpus import Corpus, texts
+from ..features.crossfit import cross_fit
 from ..features.errors import ScreenstackError
 from ..features.folds import FoldConfig, FoldPlan, ensure_fold_plan
 from ..features.outputs import check_reusable, differing_keys, learner_dir, package_versions, write_learner_output
@@ -159,10 +160,10 @@ def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneC
     --------
     >>> finetune(load_corpus("train.csv", "test.csv"), "artifacts/run1", FinetuneConfig(head="cnn"))  # doctest: +SKIP
     """
-    return crossfit(corpus, ensure_fold_plan(corpus, out, folds), out, config, progress=progress, confirm=confirm)
+    return finetune_on_plan(corpus, ensure_fold_plan(corpus, out, folds), out, config, progress=progress, confirm=confirm)
 
 
-def crossfit(corpus: Corpus, plan: FoldPlan, out: str | Path, config: FinetuneConfig, *, progress: bool = True,
+def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: FinetuneConfig, *, progress: bool = True,
              confirm: bool | Callable[[str], bool] | None = None) -> tuple[Path, Path]:
     """`finetune` on a given fold plan (whose ids and labels are the corpus's training records)."""
     train, test = corpus.train, corpus.test
@@ -186,28 +187,25 @@ def crossfit(corpus: Corpus, plan: FoldPlan, out: str | Path, config: FinetuneCo
     token_ids = tokenize(loaded.tokenizer, texts(train) + texts(test), config.max_length)
     labels = plan.labels.astype(np.float32)
     test_index = np.arange(len(train), len(train) + len(test))
-    splits = [(k, tr, va, _inner_split(plan.labels, tr, config)) for k, tr, va in plan.splits()]
     if not device.startswith("cuda"):
+        splits = [(k, tr, va, _inner_split(plan.labels, tr, config)) for k, tr, va in plan.splits()]
         _confirm_cpu_run(loaded, token_ids, splits, test_index, state, config, device, precision, confirm)
     _claim(state, meta, write=True)  # only now: a declined run leaves OUT free for another configuration
 
-    hidden = loaded.model.config.hidden_size
-    oof = np.full(len(train), np.nan)
-    test_scores = np.zeros(len(test))
-    vectors = np.full((len(train) + len(test), hidden), np.nan, dtype=np.float32)
-    vectors[test_index] = 0
-    for k, train_index, valid_index, (fit_index, select_index) in tqdm(splits, desc=name, unit="fold", disable=not progress):
+    def fit_fold(k: int, train_index: np.ndarray, valid_index: np.ndarray):
+        """Fold k's scores and vectors, from result.npz (trained first if the fold is not finished)."""
         folder = state / f"fold{k}"
         if not (folder / "result.npz").is_file():
+            fit_index, select_index = _inner_split(plan.labels, train_index, config)
             _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index, test_index, folder,
                       config, device, precision, progress)
         with np.load(folder / "result.npz") as result:
             assert (result["valid_index"] == valid_index).all(), "a fold result belongs to its fold"
-            oof[valid_index] = expit(result["valid_logits"].astype(np.float64))
-            vectors[valid_index] = result["valid_vectors"]
-            test_scores += expit(result["test_logits"].astype(np.float64)) / plan.n_folds
-            vectors[test_index] += result["test_vectors"] / plan.n_folds
-    assert not np.isnan(oof).any() and not np.isnan(vectors).any(), "validation folds must cover every training row"
+            return ((expit(result["valid_logits"].astype(np.float64)), result["valid_vectors"]),
+                    (expit(result["test_logits"].astype(np.float64)), result["test_vectors"]))
+
+    (oof, train_vectors), (test_scores, test_vectors) = cross_fit(plan, fit_fold, len(test), desc=name, progress=progress)
+    vectors = np.concatenate([train_vectors, test_vectors])
 
     ids = np.concatenate([train["id"].to_numpy(dtype=str), test["id"].to_numpy(dtype=str)])
     feature_meta = {**meta, "layers": [-1], "pooling": "cls", "max_length": config.max_length, "dtype": "float32",

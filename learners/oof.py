@@ -1,17 +1,18 @@
-"""The one out-of-fold routine.
+"""The one out-of-fold routine for learners.
 
 `oof_predict` fits a fresh clone of a learner on each fold's training part,
 scores the held-out fold with it, and averages the fold models' scores on the
-test records. A training record's OOF score therefore comes only from a model
-that never saw its label, and test scores come from the same K models, so a
-threshold chosen on OOF scores applies to them.
+test records; the fold loop is `features.crossfit.cross_fit`, which the
+fine-tuner shares. A training record's OOF score therefore comes only from a
+model that never saw its label, and test scores come from the same K models,
+so a threshold chosen on OOF scores applies to them.
 """
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import clone
-from tqdm.auto import tqdm
 
+from ..features.crossfit import cross_fit
 from ..features.folds import FoldPlan
 
 
@@ -43,14 +44,11 @@ def oof_predict(learner, X, y: np.ndarray, plan: FoldPlan, X_test=None, *, progr
     >>> oof, test = oof_predict(make_learner("tfidf-svm"), texts, y, plan, test_texts)  # doctest: +SKIP
     """
     assert len(y) == len(plan.ids), "labels must align with the fold plan"
-    oof = np.full(len(y), np.nan)
     n_test = 0 if X_test is None else len(X_test)
-    test = np.zeros(n_test)
-    bar = tqdm(list(plan.splits()), desc=getattr(learner, "name", type(learner).__name__), unit="fold", disable=not progress)
-    for k, train_index, valid_index in bar:
+
+    def fit_fold(k: int, train_index: np.ndarray, valid_index: np.ndarray):
         model = clone(learner).fit(_take(X, train_index), y[train_index])
-        oof[valid_index] = model.predict_proba(_take(X, valid_index))[:, 1]
-        if n_test:
-            test += model.predict_proba(X_test)[:, 1] / plan.n_folds
-    assert not np.isnan(oof).any(), "validation folds must cover every training row"
-    return oof, test
+        test = model.predict_proba(X_test)[:, 1] if n_test else np.zeros(0)
+        return np.asarray(model.predict_proba(_take(X, valid_index))[:, 1], dtype=np.float64), test
+
+    return cross_fit(plan, fit_fold, n_test, desc=getattr(learner, "name", type(learner).__name__), progress=progress)

@@ -10,7 +10,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from screenstack.extract import finetune as ft
-from screenstack.extract.finetune import FinetuneConfig, crossfit, finetune, learner_name
+from screenstack.extract.finetune import FinetuneConfig, finetune, finetune_on_plan, learner_name
 from screenstack.extract.heads import HEADS, make_head
 from screenstack.features.atomic import read_json
 from screenstack.features.corpus import Corpus
@@ -103,7 +103,11 @@ def test_learns_separable_corpus_and_writes_stackable_outputs(tiny_bert, tmp_pat
         finetune(corpus, tmp_path, _config(tiny_bert, epochs=6, lr=1e-3), folds=FoldConfig(3, 0), progress=False)
 
 
-def test_flipping_fold_k_labels_leaves_fold_k_scores_and_vectors_unchanged(tiny_bert, tmp_path):
+def test_flipping_fold_k_labels_leaves_fold_k_scores_and_vectors_unchanged(tiny_bert, tmp_path, monkeypatch):
+    from screenstack.features import crossfit
+
+    loops = []  # the fold loop is the one the learners use
+    monkeypatch.setattr(ft, "cross_fit", lambda plan, *a, **kw: loops.append(plan) or crossfit.cross_fit(plan, *a, **kw))
     corpus = _corpus()
     plan = make_fold_plan(corpus, FoldConfig(3, 0))
     in_fold = plan.folds == 1
@@ -113,13 +117,14 @@ def test_flipping_fold_k_labels_leaves_fold_k_scores_and_vectors_unchanged(tiny_
     flipped = Corpus(frame)
     flipped_plan = FoldPlan(plan.ids, flipped_labels, plan.folds, plan.meta)
     config = _config(tiny_bert)
-    crossfit(corpus, plan, tmp_path / "a", config, progress=False)
-    crossfit(flipped, flipped_plan, tmp_path / "b", config, progress=False)
+    finetune_on_plan(corpus, plan, tmp_path / "a", config, progress=False)
+    finetune_on_plan(flipped, flipped_plan, tmp_path / "b", config, progress=False)
     name = learner_name(config)
     oof_a, _, _, vec_a, _ = _outputs(tmp_path / "a", name)
     oof_b, _, _, vec_b, _ = _outputs(tmp_path / "b", name)
     assert np.array_equal(oof_a["score"][in_fold], oof_b["score"][in_fold])
     assert np.array_equal(vec_a[:len(plan.ids)][in_fold], vec_b[:len(plan.ids)][in_fold])
+    assert loops == [plan, flipped_plan]
     # The flip did reach the other folds' models: the check above is not vacuous.
     assert not np.array_equal(oof_a["score"][~in_fold], oof_b["score"][~in_fold])
 

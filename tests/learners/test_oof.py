@@ -67,3 +67,16 @@ def test_a_plan_that_leaves_rows_unvalidated_is_refused(toy):
     holes = FoldPlan(plan.ids, plan.labels, np.where(np.arange(80) == 5, 9, plan.folds), plan.meta)
     with pytest.raises(AssertionError, match="cover every training row"):
         oof_predict(make_learner("logreg"), X, y, holes, progress=False)
+
+
+def test_oof_predict_is_the_shared_fold_loop(monkeypatch, toy):
+    # The fine-tuner goes through the same `cross_fit` (tests/extract/test_finetune.py).
+    from screenstack.features import crossfit
+    from screenstack.learners import oof
+
+    calls = []
+    monkeypatch.setattr(oof, "cross_fit", lambda plan, *a, **kw: calls.append(plan) or crossfit.cross_fit(plan, *a, **kw))
+    X, y = toy("logreg", n=80, positives=12)
+    plan = _plan(y)
+    oof_predict(make_learner("logreg"), X, y, plan, progress=False)
+    assert calls == [plan]
