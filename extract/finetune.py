@@ -50,6 +50,7 @@ from ..features.crossfit import cross_fit
 from ..features.errors import ScreenstackError
 from ..features.folds import FoldConfig, FoldPlan, ensure_fold_plan
 from ..features.outputs import check_reusable, differing_keys, learner_dir, package_versions, write_learner_output
+from ..features.runfolder import locked
 from ..features.store import write_vectors
 from .heads import HEADS, ScreeningModel, make_head
 from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, resolve_device, resolve_precision
@@ -136,6 +137,7 @@ def learner_name(config: FinetuneConfig) -> str:
     return f"finetune-{short_name(config.model)}-{config.head}"
 
 
+@locked()
 def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneConfig(), *, folds: FoldConfig = FoldConfig(),
              progress: bool = True, confirm: bool | Callable[[str], bool] | None = None) -> tuple[Path, Path]:
     """Fine-tune one model per fold of the shared plan; write scores and cross-fitted vectors.

@@ -32,6 +32,7 @@ from ..features.datasets import CACHE_ENV
 from ..features.checks import check_choice, check_int, check_names
 from ..features.errors import ScreenstackError
 from ..features.outputs import package_versions
+from ..features.runfolder import RunFolder, locked
 from ..features.store import write_vectors
 from .cache import VectorCache, text_key
 from .encode import encode, resolve_batch_tokens
@@ -121,6 +122,7 @@ def _check(config: ExtractConfig) -> None:
         raise ScreenstackError(f"chunk size {config.chunk_size}: must be at least 1.")
 
 
+@locked()
 def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = ExtractConfig(), progress: bool = True) -> Path:
     """Write (or reuse) the feature file of `corpus` under ``OUT/features/`` and return its path.
 
@@ -151,9 +153,11 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
                 "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test")}
     config_hash = _digest(identity)
     name = short_name(config.model)
-    path = Path(out) / FEATURES_DIR / f"{name}-{config_hash[:10]}.parquet"
+    run = RunFolder(out)
+    path = run.features_dir / f"{name}-{config_hash[:10]}.parquet"
     if path.is_file():
         try:
+            run.verify(f"{FEATURES_DIR}/{path.name}", "")  # damaged (truncated, changed): made again below
             reusable = read_parquet_meta(path).get("config_hash") == config_hash
         except Exception:  # unreadable: made again below
             reusable = False
@@ -196,6 +200,8 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
         "n_train": int((frame["split"] == "train").sum()), "n_test": int((frame["split"] == "test").sum()),
         "versions": package_versions(),
     }
-    write_vectors(path, frame["id"].astype(str), frame["split"], matrix.astype(config.store_dtype, copy=False), meta)
+    with run.commit(f"{FEATURES_DIR}/{path.name}") as staging:
+        write_vectors(staging / FEATURES_DIR / path.name, frame["id"].astype(str), frame["split"],
+                      matrix.astype(config.store_dtype, copy=False), meta)
     log.info("extract: wrote %s (%d x %d, %s)", path, *matrix.shape, config.store_dtype)
     return path

@@ -1,10 +1,14 @@
 """Write files so that a crash never leaves a half-written artifact.
 
 Every artifact is written to a temporary file in the same folder and then
-renamed over the target, which is atomic on POSIX file systems.
+renamed over the target, which is atomic on POSIX file systems. Files get the
+permissions of any new file (0666 less the umask). A failed write (read-only
+disk, no permission, disk full) is one `ScreenstackError` naming the path.
+Sets of files that belong together are committed through `features.runfolder`.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -15,6 +19,39 @@ from typing import Iterator
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from .errors import ScreenstackError
+
+STAGING_DIR = ".staging"  # features.runfolder stages sets of outputs here, under OUT
+_FIXES = {
+    errno.EROFS: "the file system is read-only: use an --out on a writable disk",
+    errno.EACCES: "no permission to write there: use another --out or fix its permissions",
+    errno.EPERM: "no permission to write there: use another --out or fix its permissions",
+    errno.ENOSPC: "the disk is full: free some space or use an --out on another disk",
+    errno.EDQUOT: "the disk quota is used up: free some space or use an --out on another disk",
+    errno.ENOTDIR: "a file stands where a folder is needed: use another --out, or move that file",
+    errno.EEXIST: "a file stands where a folder is needed: use another --out, or move that file",
+    errno.EISDIR: "a folder stands where a file is needed: use another --out, or move that folder",
+}
+
+
+def io_error(path: str | os.PathLike, error: OSError) -> ScreenstackError:
+    """The one-line error for an OSError met while writing `path`, naming the fix.
+
+    A path inside a staging folder is shown as the path it is staged for.
+    """
+    parts = Path(path).parts
+    if STAGING_DIR in parts:
+        i = parts.index(STAGING_DIR)
+        path = Path(*parts[:i], *parts[i + 2:]) if len(parts) > i + 2 else Path(*parts[:i])
+    fix = _FIXES.get(error.errno, "check the path and the disk, then rerun")
+    return ScreenstackError(f"{path}: cannot write ({error.strerror or error}); {fix}. Nothing there was changed.")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
@@ -27,13 +64,25 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     ...     frame.to_csv(tmp)
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts follow the umask like any file
+        os.close(fd)
+    except OSError as error:
+        raise io_error(path, error) from None
     tmp = Path(tmp)
     try:
-        yield tmp
-        os.replace(tmp, path)
+        try:
+            yield tmp
+        except OSError as error:
+            if error.errno in _FIXES:  # a failed write; others (a dropped download) keep their own handling
+                raise io_error(path, error) from None
+            raise
+        try:
+            os.replace(tmp, path)
+        except OSError as error:
+            raise io_error(path, error) from None
     finally:
         if tmp.exists():
             tmp.unlink()

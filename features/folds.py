@@ -19,6 +19,7 @@ from .atomic import read_parquet_meta, write_parquet
 from .corpus import Corpus
 from .checks import check_int, check_seed
 from .errors import ScreenstackError
+from .runfolder import DamagedArtifact, RunFolder, read_checked
 
 FOLDS_FILE = "folds.parquet"
 
@@ -86,18 +87,25 @@ def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPla
 
 
 def save_fold_plan(plan: FoldPlan, out: str | Path) -> Path:
-    path = Path(out) / FOLDS_FILE
-    write_parquet(path, pd.DataFrame({"id": plan.ids.astype(str), "label": plan.labels, "fold": plan.folds}), plan.meta)
-    return path
+    run = RunFolder(out)
+    with run.commit("folds") as staging:
+        write_parquet(staging / FOLDS_FILE, pd.DataFrame({"id": plan.ids.astype(str), "label": plan.labels, "fold": plan.folds}), plan.meta)
+    return run.folds
 
 
 def load_fold_plan(out: str | Path) -> FoldPlan:
     """Read ``OUT/folds.parquet``; a missing plan is an error that says which command writes it."""
-    path = Path(out) / FOLDS_FILE
+    run = RunFolder(out)
+    path = run.folds
     if not path.is_file():
         raise ScreenstackError(f"{path}: no fold plan. Run `screenstack fit-learners` (or `extract`) with this --out first.")
-    frame = pd.read_parquet(path)
-    meta = read_parquet_meta(path)
+    fix = ("Delete it and rerun `screenstack fit-learners` with this --out: the plan is drawn again from --folds and --seed, "
+           "and learners made on another plan are refused.")
+    run.verify("folds", fix)
+    frame = read_checked(path, pd.read_parquet, fix)
+    meta = read_checked(path, read_parquet_meta, fix)
+    if not {"id", "label", "fold"} <= set(frame.columns) or "n_folds" not in meta:
+        raise DamagedArtifact(path, "not a fold plan (columns or metadata missing)", fix)
     folds = frame["fold"].to_numpy(dtype=np.int64)
     assert set(np.unique(folds)) == set(range(int(meta["n_folds"]))), "validation folds must partition the training rows"
     return FoldPlan(frame["id"].to_numpy(dtype=object), frame["label"].to_numpy(dtype=int), folds, meta)
@@ -110,7 +118,7 @@ def ensure_fold_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldC
     another fold count or seed is refused: reusing it would silently mix two
     configurations in one folder.
     """
-    path = Path(out) / FOLDS_FILE
+    path = RunFolder(out).folds
     fresh = make_fold_plan(corpus, config)
     if not path.is_file():
         save_fold_plan(fresh, out)

@@ -5,12 +5,15 @@
 it), ``test.parquet`` (``id``, ``score``: the mean of the fold models) and
 ``meta.json`` (the learner's parameters, its inputs, the fold plan and package
 versions). Any producer of scores, a CPU learner or the fine-tuned encoder,
-writes this format, so `stack` blends them all alike.
+writes this format, so `stack` blends them all alike. The three files are
+committed as one set (`features.runfolder`): a reader never sees the scores of
+one fit beside the metadata of another, and a damaged file is caught by name.
 """
 from __future__ import annotations
 
 import importlib.metadata
 import platform
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,7 @@ import pandas as pd
 from .atomic import read_json, write_json, write_parquet
 from .errors import ScreenstackError
 from .folds import FoldPlan
+from .runfolder import DamagedArtifact, RunFolder, read_checked
 
 LEARNERS_DIR = "learners"
 PACKAGES = ("screenstack", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "torch", "transformers", "pyarrow")
@@ -36,7 +40,31 @@ def package_versions() -> dict[str, str]:
 
 
 def learner_dir(out: str | Path, name: str) -> Path:
-    return Path(out) / LEARNERS_DIR / name
+    return RunFolder(out).learner(name)
+
+
+def _set(name: str) -> str:
+    return f"{LEARNERS_DIR}/{name}"
+
+
+def _refit_fix(out, name: str) -> str:
+    return f"Rerun `screenstack fit-learners --out {out}` with {name!r}: it refits a damaged learner."
+
+
+def _read_learner(out: str | Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """NAME's (oof frame, test frame, meta), checked against its manifest; damage raises `DamagedArtifact`."""
+    run, fix = RunFolder(out), _refit_fix(out, name)
+    folder = run.learner(name)
+    run.verify(_set(name), fix)
+    meta = read_checked(folder / "meta.json", read_json, fix)
+    oof = read_checked(folder / "oof.parquet", pd.read_parquet, fix)
+    test = read_checked(folder / "test.parquet", pd.read_parquet, fix)
+    for path, frame, columns in ((folder / "oof.parquet", oof, {"id", "fold", "label", "score"}), (folder / "test.parquet", test, {"id", "score"})):
+        if not columns <= set(frame.columns):
+            raise DamagedArtifact(path, f"columns {', '.join(frame.columns)}, expected {', '.join(sorted(columns))}", fix)
+    if not isinstance(meta, dict):
+        raise DamagedArtifact(folder / "meta.json", "not a JSON object", fix)
+    return oof, test, meta
 
 
 def differing_keys(old: dict, new: dict, ignore: tuple[str, ...] = ()) -> list[str]:
@@ -49,11 +77,17 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
 
     Outputs made otherwise are refused, never silently replaced. Package
     versions are not compared: an upgrade alone does not force a refit.
+    Damaged outputs (a file missing, truncated or changed) are refitted, with a warning.
     """
     path = learner_dir(out, name) / "meta.json"
-    if not path.is_file():
+    if not path.is_file() and not RunFolder(out).manifest_path(_set(name)).is_file():
         return False
-    keys = differing_keys(read_json(path), {**meta, "name": name, "fold_plan": plan.meta}, ignore=("versions",))
+    try:
+        _, _, old = _read_learner(out, name)
+    except DamagedArtifact as error:
+        warnings.warn(f"{error.path}: damaged; refitting {name}.", stacklevel=2)
+        return False
+    keys = differing_keys(old, {**meta, "name": name, "fold_plan": plan.meta}, ignore=("versions",))
     if keys:
         raise ScreenstackError(
             f"{path.parent}: holds {name!r} outputs of another configuration (differs in: {', '.join(keys)}). "
@@ -63,21 +97,24 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
 
 
 def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.ndarray, test_ids, test: np.ndarray, meta: dict) -> Path:
-    """Write one learner's OOF and test scores and its metadata (meta.json last, so it marks completion)."""
-    folder = learner_dir(out, name)
-    write_parquet(folder / "oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": plan.folds, "label": plan.labels, "score": oof}))
-    write_parquet(folder / "test.parquet", pd.DataFrame({"id": np.asarray(test_ids).astype(str), "score": test}))
-    write_json(folder / "meta.json", {**meta, "name": name, "fold_plan": plan.meta, "versions": package_versions()})
-    return folder
+    """Write one learner's OOF and test scores and its metadata, committed as one set."""
+    run = RunFolder(out)
+    rel = run.learner(name).relative_to(run.out)
+    with run.commit(_set(name)) as staging:
+        folder = staging / rel
+        write_parquet(folder / "oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": plan.folds, "label": plan.labels, "score": oof}))
+        write_parquet(folder / "test.parquet", pd.DataFrame({"id": np.asarray(test_ids).astype(str), "score": test}))
+        write_json(folder / "meta.json", {**meta, "name": name, "fold_plan": plan.meta, "versions": package_versions()})
+    return run.learner(name)
 
 
-def read_learner_outputs(out: str | Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, dict]]:
-    """Every finished learner in OUT: name -> (oof frame, test frame, meta), sorted by name."""
-    root = Path(out) / LEARNERS_DIR
-    found = {}
-    for meta_path in sorted(root.glob("*/meta.json")):
-        folder = meta_path.parent
-        found[folder.name] = (pd.read_parquet(folder / "oof.parquet"), pd.read_parquet(folder / "test.parquet"), read_json(meta_path))
-    if not found:
-        raise ScreenstackError(f"{root}: no learner outputs. Run `screenstack fit-learners --out {out}` first.")
-    return found
+def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, dict]]:
+    """Finished learners in OUT (`names`, or all): name -> (oof frame, test frame, meta), sorted by name.
+
+    Each is checked against its manifest: a damaged file is refused by name.
+    """
+    run = RunFolder(out)
+    present = run.learner_names()
+    if not present:
+        raise ScreenstackError(f"{run.learners_dir}: no learner outputs. Run `screenstack fit-learners --out {out}` first.")
+    return {name: _read_learner(out, name) for name in present if not names or name in names}

@@ -9,7 +9,8 @@ Layout of a feature file (Parquet, zstd):
   ``test_fingerprint`` and package ``versions``.
 
 `load_vectors` hands learners dense float32 matrices aligned with the corpus,
-and refuses a file whose ids do not match the corpus.
+and refuses a file whose ids or text fingerprints do not match the corpus, or
+(inside a run folder) whose checksum differs from when it was written.
 """
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .atomic import atomic_path, read_parquet_meta
+from .atomic import atomic_path
 from .corpus import Corpus
 from .errors import ScreenstackError
+from .runfolder import DamagedArtifact, RunFolder
 
 
 def vector_column(vectors: np.ndarray) -> pa.FixedSizeListArray:
@@ -59,22 +61,33 @@ def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
     path = Path(path)
     if not path.is_file():
         raise ScreenstackError(f"{path}: no such feature file. Run `screenstack extract` first, or check the --features path.")
+    fix = "Re-run `screenstack extract` (or the fine-tuner) with this --out: it makes the file again."
+    _verify(path, fix)
     try:
         table = pq.read_table(path)
     except Exception as error:
-        raise ScreenstackError(f"{path}: not a readable Parquet feature file ({error}). Re-run `screenstack extract`.")
+        raise DamagedArtifact(path, f"not a readable Parquet feature file: {str(error).splitlines()[0][:120]}", fix) from None
     if not {"id", "split", "vector"} <= set(table.column_names):
         raise ScreenstackError(f"{path}: not a screenstack feature file (columns: {', '.join(table.column_names)}). Re-run `screenstack extract`.")
     matrix = column_matrix(table.column("vector")).astype(np.float32, copy=False)
     frame = table.select(["id", "split"]).to_pandas()
-    return frame, matrix, read_parquet_meta(path)
+    raw = (table.schema.metadata or {}).get(b"screenstack")
+    return frame, matrix, json.loads(raw) if raw else {}
+
+
+def _verify(path: Path, fix: str) -> None:
+    """Check a feature file inside a run folder (``OUT/features/``) against the manifest it was committed with."""
+    run = RunFolder(path.parent.parent)
+    if path.parent.name == "features" and (name := run.set_of(path)) is not None:
+        run.verify(name, fix)
 
 
 def load_vectors(paths: list[str | Path], corpus: Corpus) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Train and test matrices for the corpus, the files' columns side by side.
 
     Rows follow the corpus order. A file missing a corpus id, or holding ids the
-    corpus lacks, is refused: it was extracted for other data.
+    corpus lacks, or whose stored text fingerprints differ from the corpus's, is
+    refused: it was extracted for other data.
     """
     train_ids = corpus.train["id"].to_numpy(dtype=object)
     test_ids = corpus.test["id"].to_numpy(dtype=object)
@@ -91,6 +104,13 @@ def load_vectors(paths: list[str | Path], corpus: Corpus) -> tuple[np.ndarray, n
                 f"{path}: feature file does not match the corpus ({detail}). "
                 "It was extracted for other data: re-run `screenstack extract` with these --train/--test files."
             )
+        for split in ("train", "test"):
+            stored = meta.get(f"{split}_fingerprint")
+            if stored is not None and stored != corpus.fingerprint(split):
+                raise ScreenstackError(
+                    f"{path}: feature file was extracted from other {split} texts with the same ids ({split}_fingerprint differs). "
+                    "Re-run `screenstack extract` with these --train/--test files."
+                )
         blocks_train.append(matrix[position[train_ids.astype(str)].to_numpy()])
         blocks_test.append(matrix[position[test_ids.astype(str)].to_numpy()])
         metas.append(meta)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-
 from ..features.corpus import Corpus, texts
 from ..features.folds import FoldConfig, ensure_fold_plan
 from ..features.outputs import check_reusable, learner_dir, write_learner_output
+from ..features.runfolder import RunFolder, locked
 from ..features.store import load_vectors
 from ..features.errors import ScreenstackError
 from .oof import oof_predict
@@ -17,6 +17,7 @@ log = logging.getLogger("screenstack")
 DEFAULT_TEXT_LEARNERS = ("tfidf-svm", "tfidf-logreg")
 
 
+@locked()
 def fit_learners(
     corpus: Corpus,
     out: str | Path,
@@ -29,7 +30,9 @@ def fit_learners(
     """Fit each learner with `oof_predict` and write its outputs under ``OUT/learners/NAME``.
 
     A learner whose outputs in OUT were made with the same inputs and parameters
-    is reused, not refitted.
+    is reused, not refitted; damaged outputs are refitted with a warning. Feature
+    files inside OUT are recorded by their path relative to OUT, so a moved run
+    folder is still reused.
 
     Examples
     --------
@@ -62,7 +65,7 @@ def fit_learners(
             "learner": name,
             "params": learner.get_params(),
             "input": cls.input,
-            "features": [str(Path(p).resolve()) for p in features] if cls.input == "vectors" else [],
+            "features": [RunFolder(out).relative(p) for p in features] if cls.input == "vectors" else [],
             "feature_meta": feature_meta,
             "train_fingerprint": corpus.fingerprint("train"),
             "test_fingerprint": corpus.fingerprint("test"),

@@ -24,7 +24,8 @@ from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 from ..features.atomic import atomic_path, read_json  # noqa: E402
 from ..features.errors import ScreenstackError  # noqa: E402
-from ..features.outputs import learner_dir  # noqa: E402
+from ..features.outputs import read_learner_outputs  # noqa: E402
+from ..features.runfolder import RunFolder, locked, read_checked  # noqa: E402
 from .threshold import fbeta_curve  # noqa: E402
 
 log = logging.getLogger("screenstack")
@@ -40,6 +41,7 @@ PALETTE = plt.get_cmap("tab10").colors
 _LABEL_BOX = {"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "#cccccc", "alpha": 0.9}
 
 
+@locked(create=False)
 def write_report(out: str | Path) -> Path:
     """Draw the figures and write ``OUT/report.html``; return its path.
 
@@ -88,21 +90,25 @@ def write_report(out: str | Path) -> Path:
 
 def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """The summary, the OOF labels and folds, and each learner's and the blend's OOF scores, row-aligned."""
-    path = out / "summary.json"
+    run = RunFolder(out)
+    path = run.summary
     if not path.is_file():
         raise ScreenstackError(f"{path}: no stack summary. Run `screenstack stack --out {out}` first.")
-    summary = read_json(path)
-    blend_path = out / "blend_oof.parquet"
+    fix = f"Run `screenstack stack --out {out}` again: it rewrites the stack outputs."
+    run.verify("stack", fix)
+    summary = read_checked(path, read_json, fix)
+    blend_path = run.blend_oof
     if not blend_path.is_file():
         raise ScreenstackError(f"{blend_path}: missing. Run `screenstack stack --out {out}` again.")
-    blend = pd.read_parquet(blend_path)
+    blend = read_checked(blend_path, pd.read_parquet, fix)
     ids = blend["id"].to_numpy(dtype=str)
     scores = {}
+    outputs = read_learner_outputs(out, tuple(summary["learners"]))
     for name in summary["learners"]:
-        oof_path = learner_dir(out, name) / "oof.parquet"
-        if not oof_path.is_file():
+        oof_path = run.learner(name) / "oof.parquet"
+        if name not in outputs:
             raise ScreenstackError(f"{oof_path}: missing, but {path} blends {name!r}. Rerun fit-learners and stack in {out}.")
-        oof = pd.read_parquet(oof_path)
+        oof = outputs[name][0]
         if not np.array_equal(oof["id"].to_numpy(dtype=str), ids):
             raise ScreenstackError(f"{oof_path}: its rows differ from {blend_path} (refitted after stacking?). "
                                    f"Run `screenstack stack --out {out}` again.")

@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..features.atomic import atomic_path, write_json, write_parquet
+from ..features.atomic import write_json, write_parquet
 from ..features.checks import check_choice, check_names, check_positive_number, check_seed
 from ..features.errors import ScreenstackError
 from ..features.folds import load_fold_plan
 from ..features.outputs import package_versions, read_learner_outputs
+from ..features.runfolder import RunFolder, locked
 from .blend import BLENDERS, make_blender, nested_oof
 from .metrics import fbeta, screening_metrics
 from .threshold import RULES, apply_threshold, choose_threshold
@@ -50,11 +51,12 @@ class StackConfig:
 
 
 def _score_matrices(out: Path, wanted: tuple[str, ...]):
-    outputs = read_learner_outputs(out)
+    outputs = read_learner_outputs(out, wanted)
     names = list(wanted) or list(outputs)
     missing = [n for n in names if n not in outputs]
     if missing:
-        raise ScreenstackError(f"{out}: no outputs for learner(s) {', '.join(missing)} (found: {', '.join(outputs)}). Run fit-learners for them.")
+        found = ", ".join(RunFolder(out).learner_names())
+        raise ScreenstackError(f"{out}: no outputs for learner(s) {', '.join(missing)} (found: {found}). Run fit-learners for them.")
     plan = load_fold_plan(out)
     oof_cols, test_cols, test_ids = [], [], None
     for name in names:
@@ -93,6 +95,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
 
     Examples
     --------
+@locked(create=False)
     >>> summary = stack("artifacts/run1", StackConfig(beta=7))  # doctest: +SKIP
     """
     out = Path(out)
@@ -130,12 +133,12 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         "config": asdict(config),
         "versions": package_versions(),
     }
-    write_parquet(out / "blend_oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": folds, "label": y, "score": blend_oof}))
-    with atomic_path(out / "test_scores.csv") as tmp:
-        pd.DataFrame({"id": test_ids, "score": test_scores}).to_csv(tmp, index=False, float_format="%.8f")
-    with atomic_path(out / "submission.csv") as tmp:
-        pd.DataFrame({"id": test_ids, "judgement": decisions}).to_csv(tmp, index=False, header=False)
-    write_json(out / "summary.json", summary)
+    # One set: a run stopped midway never leaves one setting's submission beside another's summary.
+    with RunFolder(out).commit("stack") as staging:
+        write_parquet(staging / "blend_oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": folds, "label": y, "score": blend_oof}))
+        pd.DataFrame({"id": test_ids, "score": test_scores}).to_csv(staging / "test_scores.csv", index=False, float_format="%.8f")
+        pd.DataFrame({"id": test_ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
+        write_json(staging / "summary.json", summary)
     log.info("blend %s: OOF F%g %.4f (honest %.4f), recall %.3f, AUC %.4f, WSS@95 %.3f; threshold %.4g flags %d of %d test records",
              chosen, config.beta, blend_metrics["fbeta"], blend_metrics["fbeta_honest"], blend_metrics["recall"],
              blend_metrics["roc_auc"], blend_metrics["wss95"], threshold, decisions.sum(), len(test_ids))

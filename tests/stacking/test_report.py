@@ -12,6 +12,8 @@ from matplotlib.image import imread
 
 from screenstack.cli import main
 from screenstack.features.errors import ScreenstackError
+from screenstack.features.folds import load_fold_plan
+from screenstack.features.outputs import write_learner_output
 from screenstack.stacking.report import REPORT_DIR, REPORT_HTML, write_report
 
 from .conftest import LEARNERS, make_run
@@ -71,8 +73,12 @@ def test_report_refuses_a_folder_without_stack_output(tmp_path, capsys):
 
 def test_report_refuses_learner_files_refitted_after_stacking(tmp_path):
     make_run(tmp_path, n_train=300, n_test=20)
-    oof = tmp_path / "learners" / "logreg" / "oof.parquet"
-    pd.read_parquet(oof).iloc[::-1].to_parquet(oof)
+    # A refit through `write_learner_output` (a file changed behind its back is refused as damaged instead).
+    plan = load_fold_plan(tmp_path)
+    oof = pd.read_parquet(tmp_path / "learners" / "logreg" / "oof.parquet")
+    test = pd.read_parquet(tmp_path / "learners" / "logreg" / "test.parquet")
+    reversed_plan = type(plan)(plan.ids[::-1], plan.labels[::-1], plan.folds[::-1], plan.meta)
+    write_learner_output(tmp_path, "logreg", reversed_plan, oof["score"].to_numpy()[::-1], test["id"], test["score"].to_numpy(), {})
     with pytest.raises(ScreenstackError, match="rows differ from .*blend_oof.parquet"):
         write_report(tmp_path)
 

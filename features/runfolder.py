@@ -1,0 +1,337 @@
+"""The one owner of a run folder (``--out``): its paths, its lock, and how outputs are committed and checked.
+
+Layout of OUT (every path in manifests and metadata is relative to OUT, so a
+run folder can be copied or moved):
+
+- ``folds.parquet``: the fold plan (`features.folds`);
+- ``features/NAME.parquet``: feature files (`extract`, the fine-tuner);
+- ``learners/NAME/{oof.parquet,test.parquet,meta.json}``: one learner's scores;
+- ``submission.csv``, ``test_scores.csv``, ``blend_oof.parquet``, ``summary.json``: `stack`;
+- ``report.html``, ``report/*.png``: `report`;
+- ``.lock``: held (``flock``) by the one process writing OUT, removed when it ends;
+- ``.staging/SET/``: a set of outputs being written, plus its manifest once whole;
+- ``.manifests/SET.json``: name, size and sha256 of every file of a committed set.
+
+A stage writes a set of files into ``.staging/SET/`` and writes the manifest
+last; only then are the files renamed into place. A process killed before the
+manifest leaves the old set untouched (the next lock removes the leftovers);
+one killed while renaming leaves a complete staged set that the next lock rolls
+forward. Readers check every file against its manifest, so a truncated or
+altered file is caught by name instead of ending in a traceback.
+"""
+from __future__ import annotations
+
+import fcntl
+import functools
+import hashlib
+import inspect
+import os
+import shutil
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .atomic import STAGING_DIR, io_error, read_json, write_json
+from .errors import ScreenstackError
+
+LOCK_FILE, MANIFESTS_DIR, MANIFEST = ".lock", ".manifests", "MANIFEST.json"
+_HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
+
+
+class DamagedArtifact(ScreenstackError):
+    """A file of a committed set is missing, truncated, altered or unreadable."""
+
+    def __init__(self, path: Path, reason: str, fix: str):
+        super().__init__(f"{path}: damaged ({reason}). {fix}")
+        self.path = path
+
+
+class RunFolder:
+    """The paths of one run folder, its lock, and set commits and checks.
+
+    Examples
+    --------
+    >>> run = RunFolder("artifacts/run1")  # doctest: +SKIP
+    >>> with run.commit("stack") as staging:  # doctest: +SKIP
+    ...     write_json(staging / "summary.json", summary)
+    """
+
+    def __init__(self, out: str | os.PathLike):
+        self.out = Path(out)
+
+    # --- paths ----------------------------------------------------------------------------------
+
+    @property
+    def folds(self) -> Path:
+        return self.out / "folds.parquet"
+
+    @property
+    def features_dir(self) -> Path:
+        return self.out / "features"
+
+    def learner(self, name: str) -> Path:
+        return self.out / "learners" / name
+
+    @property
+    def learners_dir(self) -> Path:
+        return self.out / "learners"
+
+    @property
+    def submission(self) -> Path:
+        return self.out / "submission.csv"
+
+    @property
+    def test_scores(self) -> Path:
+        return self.out / "test_scores.csv"
+
+    @property
+    def blend_oof(self) -> Path:
+        return self.out / "blend_oof.parquet"
+
+    @property
+    def summary(self) -> Path:
+        return self.out / "summary.json"
+
+    @property
+    def report_html(self) -> Path:
+        return self.out / "report.html"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.out / "report"
+
+    def learner_names(self) -> list[str]:
+        """Learners with outputs in OUT: a committed set or, from runs before manifests, a meta.json."""
+        committed = {m.stem.split("%", 1)[1] for m in (self.out / MANIFESTS_DIR).glob("learners%*.json")}
+        return sorted(committed | {p.parent.name for p in self.learners_dir.glob("*/meta.json")})
+
+    def relative(self, path: str | os.PathLike) -> str:
+        """`path` relative to OUT (posix) when it lies inside OUT, else its absolute path."""
+        path = Path(path).resolve()
+        try:
+            return path.relative_to(self.out.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def manifest_path(self, name: str) -> Path:
+        return self.out / MANIFESTS_DIR / f"{_slug(name)}.json"
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def check_writable(self) -> None:
+        """Refuse, in one line, an OUT that is a file or sits under a file or an unwritable folder."""
+        if self.out.exists() and not self.out.is_dir():
+            raise ScreenstackError(f"--out {self.out}: is a file, not a folder. Give the path of a folder (new or a previous run's).")
+        existing = next(p for p in [self.out, *self.out.absolute().parents] if p.exists())
+        if not existing.is_dir():
+            raise ScreenstackError(f"--out {self.out}: {existing} is a file, so no folder can be made there. Choose another --out.")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ScreenstackError(f"--out {self.out}: {existing} is not writable by you. Choose another --out or fix its permissions.")
+
+    @contextmanager
+    def lock(self, create: bool = True) -> Iterator[RunFolder]:
+        """Hold OUT for this process; refuse if another holds it. Re-entrant within a process.
+
+        Taking the lock first finishes or removes what a killed run left: complete
+        staged sets are rolled forward, incomplete ones and temporary files removed.
+        `create` False: OUT must exist already (stages that only read earlier outputs).
+        """
+        if not create and not self.out.is_dir():
+            self.check_writable()
+            raise ScreenstackError(f"--out {self.out}: no such run folder. Run `screenstack fit-learners --out {self.out}` first.")
+        self.check_writable()
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise io_error(self.out, error) from None
+        key = self.out.resolve()
+        if key in _HELD:
+            _HELD[key] += 1
+            try:
+                yield self
+            finally:
+                _HELD[key] -= 1
+            return
+        fd = self._acquire()
+        _HELD[key] = 1
+        try:
+            self.recover()
+            yield self
+        finally:
+            del _HELD[key]
+            self._release(fd)
+
+    def _acquire(self) -> int:
+        path = self.out / LOCK_FILE
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as error:
+                raise io_error(path, error) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode(errors="replace").strip()
+                os.close(fd)
+                raise ScreenstackError(
+                    f"--out {self.out}: another screenstack process{f' (pid {holder})' if holder else ''} is writing it. "
+                    "Wait for it to finish, or use another --out.") from None
+            # The holder before us unlinks the file as it lets go: a lock on an
+            # unlinked file guards nothing, so take the lock on the new file.
+            try:
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return fd
+
+    def _release(self, fd: int) -> None:
+        try:
+            (self.out / LOCK_FILE).unlink(missing_ok=True)
+            staging = self.out / STAGING_DIR
+            if staging.is_dir() and not any(staging.iterdir()):
+                staging.rmdir()
+        except OSError:
+            pass  # a lock file left behind is harmless: the next run takes it over
+        finally:
+            os.close(fd)
+
+    def recover(self) -> None:
+        """Roll complete staged sets forward, remove incomplete ones and stale temporary files."""
+        staging = self.out / STAGING_DIR
+        for folder in sorted(staging.iterdir()) if staging.is_dir() else []:
+            if (folder / MANIFEST).is_file():
+                try:
+                    read_json(folder / MANIFEST)
+                except (OSError, ValueError):
+                    shutil.rmtree(folder, ignore_errors=True)
+                    continue
+                warnings.warn(f"{self.out}: finishing the {folder.name!r} outputs an interrupted run had written in full.", stacklevel=4)
+                self._move_in(folder)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+        for tmp in self.out.rglob(".*.tmp"):  # atomic_path's temporary files, left by a killed process
+            if tmp.is_file() and STAGING_DIR not in tmp.relative_to(self.out).parts:
+                tmp.unlink(missing_ok=True)
+
+    @contextmanager
+    def commit(self, name: str, meta: dict | None = None) -> Iterator[Path]:
+        """Yield a staging folder; the files written there replace OUT's as one set.
+
+        Paths inside the staging folder are the files' paths relative to OUT.
+        If the block raises, nothing in OUT changes.
+        """
+        with self.lock():
+            staging = self.out / STAGING_DIR / _slug(name)
+            try:
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir(parents=True)
+            except OSError as error:
+                raise io_error(staging, error) from None
+            try:
+                yield staging
+                files = {p.relative_to(staging).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
+                         for p in sorted(staging.rglob("*")) if p.is_file()}
+                write_json(staging / MANIFEST, {"set": name, "files": files, "meta": meta or {}})  # last: the set is whole
+            except BaseException as error:
+                shutil.rmtree(staging, ignore_errors=True)
+                if isinstance(error, OSError):
+                    raise io_error(getattr(error, "filename", None) or staging, error) from None
+                raise
+            self._move_in(staging)
+
+    def _move_in(self, staging: Path) -> None:
+        """Rename a whole staged set into place, then its manifest (a rerun after a crash repeats what is left)."""
+        manifest = read_json(staging / MANIFEST)
+        try:
+            for rel in manifest["files"]:
+                source, target = staging / rel, self.out / rel
+                if source.is_file():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(source, target)
+            self.manifest_path(manifest["set"]).parent.mkdir(exist_ok=True)
+            os.replace(staging / MANIFEST, self.manifest_path(manifest["set"]))
+        except OSError as error:
+            raise io_error(getattr(error, "filename", None) or self.out, error) from None
+        shutil.rmtree(staging, ignore_errors=True)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def verify(self, name: str, fix: str) -> dict | None:
+        """Check set `name`'s files against its manifest; return the manifest (None: written before manifests).
+
+        A missing, truncated or altered file raises `DamagedArtifact` naming it and `fix`.
+        """
+        path = self.manifest_path(name)
+        if not path.is_file():
+            return None
+        try:
+            manifest = read_json(path)
+            files = manifest["files"].items()
+        except (OSError, ValueError, KeyError, AttributeError) as error:
+            raise DamagedArtifact(path, f"unreadable manifest: {error}", fix) from None
+        for rel, want in files:
+            file = self.out / rel
+            if not file.is_file():
+                raise DamagedArtifact(file, "missing", fix)
+            if file.stat().st_size != want["size"] or _sha256(file) != want["sha256"]:
+                raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
+        return manifest
+
+    def set_of(self, path: str | os.PathLike) -> str | None:
+        """The committed set holding `path` (a file inside OUT), or None."""
+        rel = self.relative(path)
+        for manifest in sorted((self.out / MANIFESTS_DIR).glob("*.json")):
+            try:
+                found = read_json(manifest)
+            except (OSError, ValueError):
+                continue
+            if isinstance(found, dict) and rel in found.get("files", {}):
+                return found["set"]
+        return None
+
+
+def locked(create: bool = True):
+    """Decorate a stage function taking ``out``: it runs holding OUT's lock.
+
+    Examples
+    --------
+    >>> @locked()  # doctest: +SKIP
+    ... def fit_learners(corpus, out, ...): ...
+    """
+    def decorate(func):
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            out = signature.bind(*args, **kwargs).arguments["out"]
+            with RunFolder(out).lock(create=create):
+                return func(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def read_checked(path: Path, reader, fix: str):
+    """``reader(path)``, with an unreadable file (bad Parquet or JSON) raised as `DamagedArtifact`."""
+    try:
+        return reader(path)
+    except (OSError, ValueError, KeyError) as error:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
+        if isinstance(error, FileNotFoundError):
+            raise DamagedArtifact(path, "missing", fix) from None
+        raise DamagedArtifact(path, f"not readable: {str(error).splitlines()[0][:120] if str(error) else type(error).__name__}", fix) from None
+
+
+def _slug(name: str) -> str:
+    return name.replace("/", "%")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,313 @@
+"""The run folder's owner, through the command line: damaged artifacts, locks, bad --out, interrupted commits, moves.
+
+Every refusal is checked the way a user meets it: exit code 2, one line on
+stderr naming the path, no traceback, and every byte of --out as it was.
+"""
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import screenstack.learners.fit as fit_module
+import screenstack.stacking.stack as stack_module
+from screenstack.cli import main
+from screenstack.features.corpus import load_corpus
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.runfolder import RunFolder
+from screenstack.features.store import write_vectors
+from screenstack.stacking.stack import StackConfig, stack
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
+DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
+LEARNERS = "tfidf-svm,tfidf-logreg"
+
+
+@pytest.fixture(scope="module")
+def corpus_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
+    train, test = folder / "train.csv", folder / "test.csv"
+    data.iloc[:200][["record_id", "title", "abstract", "label_included"]].to_csv(train, index=False)
+    data.iloc[200:260][["record_id", "title", "abstract"]].to_csv(test, index=False)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def finished(corpus_files, tmp_path_factory):
+    """A run folder after fit-learners and stack (two TF-IDF learners); copy it before changing it."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    train, test = corpus_files
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), "--learners", LEARNERS]) == 0
+    assert main(["-q", "stack", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def run(finished, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    return out
+
+
+def fit_argv(corpus_files, out, *extra):
+    train, test = corpus_files
+    return ["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), "--learners", LEARNERS, *extra]
+
+
+def snapshot(out) -> dict:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def refused(argv, capsys, out, *words) -> str:
+    """Run the CLI and check the refusal: exit 2, one error line holding `words`, no traceback, OUT untouched."""
+    before = snapshot(out) if out.is_dir() else None
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("screenstack: error: "), err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    if before is not None:
+        assert snapshot(out) == before, "--out changed"
+    return lines[0]
+
+
+def truncate(path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+# --- damaged artifacts ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("file", ["oof.parquet", "test.parquet", "meta.json"])
+def test_fit_learners_refits_a_truncated_learner_output_with_a_warning(run, corpus_files, file):
+    whole = snapshot(run)
+    truncate(run / "learners" / "tfidf-svm" / file)
+    with pytest.warns(UserWarning, match=rf"tfidf-svm/{file}: damaged; refitting tfidf-svm"):
+        assert main(fit_argv(corpus_files, run)) == 0
+    after = snapshot(run)
+    for name in ("oof.parquet", "test.parquet"):  # the refit gives the same scores again
+        key = f"learners/tfidf-svm/{name}"
+        pd.testing.assert_frame_equal(pd.read_parquet(run / key), pd.read_parquet(io.BytesIO(whole[key])))
+    assert after["learners/tfidf-logreg/oof.parquet"] == whole["learners/tfidf-logreg/oof.parquet"]
+    RunFolder(run).verify("learners/tfidf-svm", "")
+
+
+@pytest.mark.parametrize("file", ["oof.parquet", "meta.json"])
+def test_stack_refuses_a_truncated_learner_output_by_name(run, capsys, file):
+    truncate(run / "learners" / "tfidf-logreg" / file)
+    refused(["stack", "--out", str(run)], capsys, run, f"learners/tfidf-logreg/{file}: damaged", "fit-learners")
+
+
+def test_a_truncated_fold_plan_is_refused_by_name(run, corpus_files, capsys):
+    truncate(run / "folds.parquet")
+    refused(fit_argv(corpus_files, run), capsys, run, "folds.parquet: damaged", "Delete it")
+    refused(["stack", "--out", str(run)], capsys, run, "folds.parquet: damaged")
+
+
+@pytest.mark.parametrize("file", ["summary.json", "blend_oof.parquet"])
+def test_report_refuses_truncated_stack_outputs_by_name(run, capsys, file):
+    truncate(run / file)
+    refused(["report", "--out", str(run)], capsys, run, f"{file}: damaged", "screenstack stack")
+
+
+def test_a_damaged_file_without_a_manifest_is_still_caught(run, capsys):
+    # A run folder from before manifests: the file cannot be checked, but reading it fails cleanly.
+    shutil.rmtree(run / ".manifests")
+    truncate(run / "learners" / "tfidf-svm" / "oof.parquet")
+    refused(["stack", "--out", str(run)], capsys, run, "learners/tfidf-svm/oof.parquet: damaged", "not readable")
+
+
+def test_a_feature_file_of_other_texts_with_the_same_ids_is_refused(run, corpus_files, capsys, tmp_path):
+    train, test = corpus_files
+    data = pd.read_csv(train, dtype=str, keep_default_na=False)
+    other_train = tmp_path / "other.csv"
+    data.assign(title=data["title"].str.upper()).to_csv(other_train, index=False)
+    other = load_corpus(other_train, test)
+    frame = other.frame
+    features = write_vectors(tmp_path / "features.parquet", frame["id"], frame["split"], np.zeros((len(frame), 4), np.float32),
+                             {"train_fingerprint": other.fingerprint("train"), "test_fingerprint": other.fingerprint("test")})
+    argv = ["fit-learners", "--train", str(train), "--test", str(test), "--out", str(run), "--learners", "logreg",
+            "--features", str(features)]
+    refused(argv, capsys, run, "features.parquet", "other train texts with the same ids", "screenstack extract")
+
+
+# --- the folder itself ----------------------------------------------------------------------------
+
+def test_out_naming_a_file_is_refused(corpus_files, capsys, tmp_path):
+    out = tmp_path / "out.csv"
+    out.write_text("not a folder")
+    refused(fit_argv(corpus_files, out), capsys, tmp_path, "out.csv: is a file, not a folder")
+    refused(["stack", "--out", str(out)], capsys, tmp_path, "out.csv: is a file")
+
+
+def test_a_read_only_out_is_one_line_and_untouched(run, corpus_files, capsys, monkeypatch):
+    # Tests may run as root, whom chmod does not stop: the file system's answer is simulated where OUT is written.
+    real_open = os.open
+
+    def read_only(path, *args, **kwargs):
+        if str(path).startswith(str(run)):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    refused(fit_argv(corpus_files, run), capsys, run, str(run), "read-only", "writable disk")
+
+
+def test_a_full_disk_during_stack_keeps_the_previous_outputs(run, capsys, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", full)
+    refused(["stack", "--out", str(run), "--beta", "3"], capsys, run, "blend_oof.parquet: cannot write", "disk is full")
+
+
+def test_a_lock_held_by_another_process_is_refused(run, capsys):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            from screenstack.features.runfolder import RunFolder
+            with RunFolder({str(run)!r}).lock():
+                print("locked", flush=True)
+                sys.stdin.read()
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = snapshot(run)
+        refused(["stack", "--out", str(run)], capsys, run, str(run), f"another screenstack process (pid {holder.pid})",
+                "use another --out")
+        assert snapshot(run) == before
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert not (run / ".lock").exists(), "the lock file goes with its holder"
+    assert main(["-q", "stack", "--out", str(run)]) == 0
+
+
+def test_stale_temporary_files_are_removed_when_the_folder_is_taken(run):
+    stale = [run / ".summary.json.x1y2.tmp", run / "finetune" / "m" / "fold0" / ".state.pt.abc.tmp",
+             run / ".staging" / "stack" / "summary.json"]
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\0" * 1024)
+    before = {k: v for k, v in snapshot(run).items() if not any(str(run / k) == str(p) for p in stale)}
+    assert main(["-q", "report", "--out", str(run)]) == 0
+    assert not any(p.exists() for p in stale) and not (run / ".staging").exists()
+    after = snapshot(run)
+    assert all(after[k] == v for k, v in before.items())
+
+
+def test_a_moved_run_folder_is_reused(run, corpus_files, tmp_path, monkeypatch, caplog):
+    features = run / "features" / "toy.parquet"
+    corpus = load_corpus(*corpus_files)
+    frame = corpus.frame
+    rng = np.random.default_rng(0)
+    write_vectors(features, frame["id"], frame["split"], rng.normal(size=(len(frame), 8)).astype(np.float32), {"model": "toy"})
+    assert main(fit_argv(corpus_files, run, "--learners", "logreg", "--features", str(features))) == 0
+    meta = json.loads((run / "learners" / "logreg" / "meta.json").read_text())
+    assert meta["features"] == ["features/toy.parquet"], "paths inside OUT are stored relative to it"
+
+    moved = tmp_path / "elsewhere" / "run2"
+    moved.parent.mkdir()
+    subprocess.run(["mv", str(run), str(moved)], check=True)
+    monkeypatch.setattr(fit_module, "oof_predict", lambda *a, **k: pytest.fail("a moved run folder was refitted"))
+    caplog.set_level("INFO", logger="screenstack")
+    argv = fit_argv(corpus_files, moved, "--learners", "logreg,tfidf-svm", "--features", str(moved / "features" / "toy.parquet"))
+    argv.remove("-q")
+    assert main(argv) == 0
+    assert "logreg: outputs in" in caplog.text and "tfidf-svm: outputs in" in caplog.text and "reusing them" in caplog.text
+
+
+def test_artifacts_follow_the_umask(corpus_files, tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "run"
+        assert main(fit_argv(corpus_files, out, "--learners", "tfidf-svm")) == 0
+        assert main(["-q", "stack", "--out", str(out)]) == 0
+    finally:
+        os.umask(old)
+    modes = {p.relative_to(out).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()}
+    assert {"folds.parquet", "summary.json", "submission.csv", "learners/tfidf-svm/oof.parquet"} <= set(modes)
+    assert set(modes.values()) == {0o644}, modes
+
+
+# --- interrupted commits --------------------------------------------------------------------------
+
+def test_a_stack_stopped_while_writing_leaves_the_old_set(run, monkeypatch):
+    before = snapshot(run)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stack_module, "write_json", killed)  # summary.json is written last
+    with pytest.raises(KeyboardInterrupt):
+        stack(run, StackConfig(beta=3.0))
+    assert snapshot(run) == before
+    assert not (run / ".staging").exists()
+
+
+def test_a_stack_stopped_while_moving_is_rolled_forward_by_the_next_command(run, monkeypatch):
+    before = snapshot(run)
+    real_replace = os.replace
+
+    def killed_at_summary(source, target, *args, **kwargs):
+        if str(target) == str(run / "summary.json"):
+            raise KeyboardInterrupt
+        return real_replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", killed_at_summary)
+    with pytest.raises(KeyboardInterrupt):
+        stack(run, StackConfig(beta=3.0))
+    monkeypatch.setattr(os, "replace", real_replace)
+    half = snapshot(run)
+    assert half["submission.csv"] != before["submission.csv"] and half["summary.json"] == before["summary.json"]
+
+    with pytest.warns(UserWarning, match="finishing the 'stack' outputs"):
+        with RunFolder(run).lock():  # what every command does first
+            pass
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["beta"] == 3.0
+    RunFolder(run).verify("stack", "")  # every file of the set is the one its manifest names
+    scores = pd.read_csv(run / "test_scores.csv", dtype={"id": str})
+    submission = pd.read_csv(run / "submission.csv", header=None, names=["id", "judgement"], dtype={"id": str})
+    assert (submission["judgement"] == (scores["score"] >= summary["threshold"]).astype(int)).all()
+
+
+def test_a_staged_set_without_its_manifest_is_discarded(run):
+    before = snapshot(run)
+    staged = run / ".staging" / "stack"
+    staged.mkdir(parents=True)
+    (staged / "summary.json").write_text("{}")
+    with RunFolder(run).lock():
+        pass
+    assert snapshot(run) == before
+
+
+def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
+    run = RunFolder(tmp_path / "run")
+    with run.lock():
+        with run.lock():
+            assert (run.out / ".lock").is_file()
+        assert (run.out / ".lock").is_file()
+    assert not (run.out / ".lock").exists()
+
+
+def test_stack_on_a_missing_out_says_what_to_run(tmp_path):
+    with pytest.raises(ScreenstackError, match="no such run folder.*fit-learners"):
+        stack(tmp_path / "nothing")
+    assert not (tmp_path / "nothing").exists()
