@@ -141,6 +141,7 @@ class RunFolder:
             self.check_writable()
             raise ScreenstackError(f"--out {self.out}: no such run folder. Run `screenstack fit-learners --out {self.out}` first.")
         self.check_writable()
+        created = not self.out.exists()
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -160,7 +161,7 @@ class RunFolder:
             yield self
         finally:
             del _HELD[key]
-            self._release(fd)
+            self._release(fd, created)
 
     def _acquire(self) -> int:
         path = self.out / LOCK_FILE
@@ -189,12 +190,12 @@ class RunFolder:
         os.write(fd, f"{os.getpid()}\n".encode())
         return fd
 
-    def _release(self, fd: int) -> None:
+    def _release(self, fd: int, created: bool) -> None:
         try:
             (self.out / LOCK_FILE).unlink(missing_ok=True)
-            staging = self.out / STAGING_DIR
-            if staging.is_dir() and not any(staging.iterdir()):
-                staging.rmdir()
+            for empty in (self.out / STAGING_DIR, self.out) if created else (self.out / STAGING_DIR,):
+                if empty.is_dir() and not any(empty.iterdir()):  # a run that failed before writing leaves no folder
+                    empty.rmdir()
         except OSError:
             pass  # a lock file left behind is harmless: the next run takes it over
         finally:

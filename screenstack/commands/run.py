@@ -7,6 +7,7 @@ from pathlib import Path
 import tomli_w
 
 from ..features.atomic import atomic_path
+from ..features.runfolder import RunFolder
 from ..learners import LEARNERS
 from ._common import (add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, learners_config,
                       show_configs)
@@ -69,17 +70,18 @@ def command(args: argparse.Namespace) -> int:
     show_configs(folds, learners, encoder, stacking)
 
     corpus = corpus_from_args(args)
-    features = []
-    if args.finetune:
-        from ..extract.finetune import finetune
+    with RunFolder(args.out).lock():  # held across the stages: no other process writes OUT between them
+        features = []
+        if args.finetune:
+            from ..extract.finetune import finetune
 
-        _, finetuned = finetune(corpus, args.out, encoder, folds=folds, progress=not args.quiet,
-                                confirm=True if args.yes else None)
-        features.append(str(finetuned))
-    elif learners.needs_vectors:
-        features.append(str(extract_features(corpus, args.out, encoder, progress=not args.quiet)))
-    fit_learners(corpus, args.out, learners.learners, tuple(features), folds=folds, progress=not args.quiet)
-    stack(args.out, stacking)
-    print(write_report(args.out))
-    _write_config(args)  # last: config.toml describes a run that finished
+            _, finetuned = finetune(corpus, args.out, encoder, folds=folds, progress=not args.quiet,
+                                    confirm=True if args.yes else None)
+            features.append(str(finetuned))
+        elif learners.needs_vectors:
+            features.append(str(extract_features(corpus, args.out, encoder, progress=not args.quiet)))
+        fit_learners(corpus, args.out, learners.learners, tuple(features), folds=folds, progress=not args.quiet)
+        stack(args.out, stacking)
+        print(write_report(args.out))
+        _write_config(args)  # last: config.toml describes a run that finished
     return 0

@@ -311,3 +311,12 @@ def test_stack_on_a_missing_out_says_what_to_run(tmp_path):
     with pytest.raises(ScreenstackError, match="no such run folder.*fit-learners"):
         stack(tmp_path / "nothing")
     assert not (tmp_path / "nothing").exists()
+
+
+def test_a_run_that_fails_before_writing_leaves_no_folder(corpus_files, capsys, tmp_path):
+    out = tmp_path / "new"
+    refused(fit_argv(corpus_files, out, "--learners", "logreg"), capsys, tmp_path, "--features")
+    assert not out.exists()
+    with pytest.raises(ScreenstackError, match="--features"):  # raised while the stage holds the lock
+        fit_module.fit_learners(load_corpus(*corpus_files), out, ("logreg",), progress=False)
+    assert not out.exists()
