@@ -8,6 +8,7 @@ writes anything, so a bad value fails at once and leaves ``--out`` as it was.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -134,9 +135,16 @@ def _config_value(path: Path, key: str, value, action: argparse.Action):
 
 
 def _toml(value) -> str:
-    import tomli_w
-
-    return tomli_w.dumps({"v": value}).strip()[4:]
+    """`value` written as in a TOML file, on one line."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_toml, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
@@ -158,6 +166,10 @@ def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace
     return {actions[key.replace("-", "_")].dest: str(path) for key in values}
 
 
+def _same(a, b) -> bool:
+    return a == b or (a != a and b != b)  # NaN from the file is still the file's
+
+
 def _chosen_default(parser, args, dest):
     return next(a.default for a in _chosen(parser, args)._actions if a.dest == dest)
 
@@ -169,13 +181,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     required = [a for leaf in _leaves(parser) for a in leaf._actions if a.required and a.option_strings]
     for action in required:
         action.required = False
-    first = parser.parse_args(argv)
+    first, _ = parser.parse_known_args(argv)
     for action in required:
         action.required = True
     from_file = _apply_config_file(parser, first)
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # argparse would name the top-level parser; name the subcommand whose --help lists the options
+        raise ScreenstackError(f"unrecognized arguments: {' '.join(extras)}. See `{_chosen(parser, args).prog} --help`.")
     # Options the command line gave win over the file, so only the others are the file's.
-    args.config_keys = {dest: path for dest, path in from_file.items() if getattr(args, dest) == _chosen_default(parser, args, dest)}
+    args.config_keys = {dest: path for dest, path in from_file.items()
+                        if _same(getattr(args, dest), _chosen_default(parser, args, dest))}
     return args
 
 
@@ -183,7 +198,7 @@ def _with_source(message: str, config_keys: dict[str, str]) -> str:
     """Say which file a bad value came from when it came from ``--config``, not the command line."""
     flag = message.split(" ", 1)[0]
     source = config_keys.get(flag.removeprefix("--").replace("-", "_")) if flag.startswith("--") else None
-    return f"{message} (set in {source})" if source else message
+    return f"{message.rstrip('.')} (set in {source})." if source else message
 
 
 def main(argv: list[str] | None = None) -> int:

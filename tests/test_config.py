@@ -1,0 +1,247 @@
+"""Configs are data, checked in full before any work: bad values, flags and --config files through the CLI.
+
+Each probe runs against a folder holding a finished run and must exit 2 with one
+line naming the value (and the file, for --config), no traceback, and leave the
+folder byte for byte as it was.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screenstack.cli import main
+from screenstack.extract.stage import ExtractConfig
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.folds import FoldConfig
+from screenstack.learners.config import LearnersConfig
+from screenstack.stacking.stack import StackConfig
+
+DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+TEXT = ["--learners", "tfidf-svm,tfidf-logreg", "--folds", "3"]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """``(train.csv, test.csv, run folder)``: a finished TF-IDF-only run on 200 + 100 records."""
+    root = tmp_path_factory.mktemp("finished")
+    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
+    train, test = root / "train.csv", root / "test.csv"
+    data.iloc[:200][["record_id", "title", "abstract", "label_included"]].to_csv(train, index=False)
+    data.iloc[200:300][["record_id", "title", "abstract"]].to_csv(test, index=False)
+    out = root / "run"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    return train, test, out
+
+
+@pytest.fixture
+def run_copy(finished, tmp_path) -> tuple[Path, Path, Path]:
+    train, test, out = finished
+    shutil.copytree(out, tmp_path / "run")
+    return train, test, tmp_path / "run"
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("screenstack: error: "), err
+    return lines[0]
+
+
+# name -> (argv after the command's --train/--test/--out, {file name: bytes} for --config files, words in the message)
+RUN_PROBES = {
+    "beta nan": (["--beta", "nan"], {}, ["--beta nan", "finite number > 0"]),
+    "beta inf": (["--beta", "inf"], {}, ["--beta inf"]),
+    "beta 0": (["--beta", "0"], {}, ["--beta 0"]),
+    "beta -1": (["--beta", "-1"], {}, ["--beta -1"]),
+    "seed -1": (["--seed", "-1"], {}, ["--seed -1", "0 to 4294967295"]),
+    "seed 2**40": (["--seed", str(2**40)], {}, [f"--seed {2**40}"]),
+    "folds 1 beside a vector learner": (["--folds", "1", "--learners", "logreg,tfidf-svm"], {}, ["--folds 1", "at least 2"]),
+    "unknown learner beside a vector learner": (["--learners", "logreg,bogus"], {}, ["--learners bogus", "tfidf-svm, xgboost"]),
+    "learner twice": (["--learners", "tfidf-svm,tfidf-svm"], {}, ["listed twice"]),
+    "unknown pooling": (["--pooling", "cls,max"], {}, ["--pooling max", "cls, mean"]),
+    "max length 1": (["--max-length", "1"], {}, ["--max-length 1"]),
+    "batch tokens 0": (["--batch-tokens", "0"], {}, ["--batch-tokens '0'"]),
+    "device gpu": (["--device", "gpu"], {}, ["--device 'gpu'", "cuda:N"]),
+    "layer twice": (["--layers", "-1,-1"], {}, ["--layers", "twice"]),
+    "unknown blend flag": (["--blend", "magic"], {}, ["--blend", "'magic'", "logistic"]),
+    "unknown finetune head": (["--finetune", "--head", "bogus"], {}, ["--head 'bogus'", "cnn, linear"]),
+    "toml blend magic": (["--config", "c.toml"], {"c.toml": b'blend = "magic"\n'}, ["c.toml", "blend = \"magic\"", "logistic"]),
+    "toml folds 2.5": (["--config", "c.toml"], {"c.toml": b"folds = 2.5\n"}, ["c.toml", "folds = 2.5", "an integer"]),
+    "toml learners 5": (["--config", "c.toml"], {"c.toml": b"learners = 5\n"}, ["c.toml", "learners = 5", "list of names"]),
+    "toml list of non-names": (["--config", "c.toml"], {"c.toml": b"learners = [1, 2]\n"}, ["c.toml", "learners = [", "list of names"]),
+    "toml finetune a string": (["--config", "c.toml"], {"c.toml": b'finetune = "yes"\n'}, ["c.toml", "true or false"]),
+    "toml beta nan": (["--config", "c.toml"], {"c.toml": b"beta = nan\n"}, ["--beta nan", "(set in", "c.toml"]),
+    "toml seed too big": (["--config", "c.toml"], {"c.toml": b"seed = 1099511627776\n"}, ["--seed 1099511627776", "c.toml"]),
+    "toml unknown key": (["--config", "c.toml"], {"c.toml": b"fold = 3\n"}, ["c.toml", "unknown option(s) fold", "folds"]),
+    "toml latin-1": (["--config", "c.toml"], {"c.toml": "model = \"caf\xe9\"\n".encode("latin-1")}, ["c.toml", "not UTF-8"]),
+    "toml invalid": (["--config", "c.toml"], {"c.toml": b"folds = = 3\n"}, ["c.toml", "not valid TOML"]),
+    "toml is a folder": (["--config", "."], {}, ["--config .", "is a folder"]),
+    "toml missing": (["--config", "nope.toml"], {}, ["nope.toml", "no such file"]),
+    "toml with =": (["--config=c.toml"], {"c.toml": b"beta = -1\n"}, ["--beta -1", "c.toml"]),
+    "-q and -v": (["-q", "-v"], {}, ["-q and -v"]),
+}
+
+
+@pytest.mark.parametrize("probe", RUN_PROBES, ids=list(RUN_PROBES))
+def test_bad_run_options_exit_2_in_one_line_before_any_work(run_copy, capsys, monkeypatch, probe):
+    train, test, out = run_copy
+    flags, files, words = RUN_PROBES[probe]
+    monkeypatch.chdir(out.parent)
+    for name, content in files.items():
+        (out.parent / name).write_bytes(content)
+    before = _snapshot(out)
+    argv = ["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT, *flags]
+    assert main(argv) == 2
+    message = _one_error_line(capsys)
+    for word in words:
+        assert word in message, (word, message)
+    assert _snapshot(out) == before, "the finished run is untouched"
+
+
+OTHER_PROBES = {
+    "stack beta nan": (["stack", "--beta", "nan"], ["--beta nan"]),
+    "stack seed -1": (["stack", "--seed", "-1"], ["--seed -1"]),
+    "stack threshold rule": (["stack", "--threshold-rule", "magic"], ["--threshold-rule", "bootstrap"]),
+    "fit-learners unknown learner": (["fit-learners", "--learners", "logreg,bogus", "--features", "x.parquet"], ["--learners bogus"]),
+    "fit-learners folds 1": (["fit-learners", "--folds", "1"], ["--folds 1"]),
+    "fit-learners folds not a number": (["fit-learners", "--folds", "two"], ["--folds", "'two'"]),
+    "extract max length": (["extract", "--max-length", "1"], ["--max-length 1"]),
+    "extract seed": (["extract", "--seed", str(2**32)], [f"--seed {2**32}"]),
+}
+
+
+@pytest.mark.parametrize("probe", OTHER_PROBES, ids=list(OTHER_PROBES))
+def test_bad_stage_options_exit_2_in_one_line(run_copy, capsys, probe):
+    train, test, out = run_copy
+    (command, *flags), words = OTHER_PROBES[probe]
+    inputs = [] if command == "stack" else ["--train", str(train), "--test", str(test)]
+    before = _snapshot(out)
+    assert main([command, "--out", str(out), *inputs, *flags]) == 2
+    message = _one_error_line(capsys)
+    for word in words:
+        assert word in message, (word, message)
+    assert _snapshot(out) == before
+
+
+def test_split_with_a_bad_seed_exits_2(tmp_path, capsys):
+    data = tmp_path / "data.csv"
+    data.write_text("id,title,abstract,judgement\n" + "".join(f"{i},t{i},a{i},{int(i % 4 == 0)}\n" for i in range(20)))
+    assert main(["split", "--data", str(data), "--out", str(tmp_path / "out"), "--seed", "-1"]) == 2
+    assert "--seed -1" in _one_error_line(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_config_with_equals_sign_and_lists_is_read(finished, tmp_path):
+    train, test, _ = finished
+    config = tmp_path / "c.toml"
+    config.write_text(f'train = "{train}"\ntest = "{test}"\nlearners = ["tfidf-svm"]\nfolds = 2\nbeta = 5\n')
+    out = tmp_path / "run"
+    assert main(["run", f"--config={config}", "--out", str(out), "-q"]) == 0
+    summary = pd.read_json(out / "summary.json", typ="series")
+    assert set(summary["learners"]) == {"tfidf-svm"} and summary["fold_plan"]["n_folds"] == 2 and summary["beta"] == 5
+    written = tomllib.loads((out / "config.toml").read_text())
+    assert written["learners"] == "tfidf-svm" and written["folds"] == 2 and written["beta"] == 5.0
+
+
+def test_command_line_flags_win_over_the_config_file(finished, tmp_path):
+    train, test, _ = finished
+    config = tmp_path / "c.toml"
+    config.write_text(f'train = "{train}"\ntest = "{test}"\nlearners = "tfidf-svm"\nfolds = 1\n')
+    assert main(["-q", "run", "--config", str(config), "--folds", "2", "--out", str(tmp_path / "run")]) == 0
+
+
+def test_run_blends_only_its_own_learners(run_copy):
+    train, test, out = run_copy
+    assert {p.name for p in (out / "learners").iterdir()} == {"tfidf-svm", "tfidf-logreg"}
+    assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), "-q",
+                 "--learners", "tfidf-svm", "--folds", "3"]) == 0
+    summary = pd.read_json(out / "summary.json", typ="series")
+    assert set(summary["learners"]) == {"tfidf-svm"} and list(summary["blend"]["weights"]) == ["tfidf-svm"]
+    assert summary["config"]["learners"] == ["tfidf-svm"]
+    assert tomllib.loads((out / "config.toml").read_text())["learners"] == "tfidf-svm"
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_and_verbose_work_before_or_after_the_subcommand(run_copy, caplog, where):
+    _, _, out = run_copy
+    for flag, info_shown, debug_shown in (("-q", False, False), ("-v", True, True), (None, True, False)):
+        caplog.clear()
+        flags = [flag] if flag else []
+        argv = [*flags, "stack", "--out", str(out)] if where == "before" else ["stack", "--out", str(out), *flags]
+        with caplog.at_level(logging.DEBUG):
+            assert main(argv) == 0
+        messages = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "screenstack"]
+        assert any(level == logging.INFO and text.startswith("blend ") for level, text in messages) == info_shown, (flag, messages)
+        assert any(level == logging.DEBUG and text.startswith("config: StackConfig(") for level, text in messages) == debug_shown
+
+
+def test_datasets_subcommands_take_quiet_too(capsys):
+    assert main(["datasets", "list", "-q"]) == 0
+    assert "cohen_adhd" in capsys.readouterr().out
+
+
+# Each config refuses bad values on construction, naming the flag.
+CONFIG_CASES = [
+    (FoldConfig, dict(n_folds=1), "--folds 1"),
+    (FoldConfig, dict(n_folds=2.5), "--folds 2.5"),
+    (FoldConfig, dict(n_folds=True), "--folds True"),
+    (FoldConfig, dict(seed=-1), "--seed -1"),
+    (FoldConfig, dict(seed=2**32), "--seed 4294967296"),
+    (StackConfig, dict(beta=float("nan")), "--beta nan"),
+    (StackConfig, dict(beta=float("inf")), "--beta inf"),
+    (StackConfig, dict(beta=0), "--beta 0"),
+    (StackConfig, dict(beta="7"), "--beta '7'"),
+    (StackConfig, dict(blend="magic"), "auto, logistic"),
+    (StackConfig, dict(threshold_rule="best"), "--threshold-rule 'best'"),
+    (StackConfig, dict(learners=("a", "a")), "twice"),
+    (StackConfig, dict(seed=1.5), "--seed 1.5"),
+    (LearnersConfig, dict(learners=("bogus",)), "--learners bogus"),
+    (LearnersConfig, dict(learners=()), "--learners is empty"),
+    (ExtractConfig, dict(layers=()), "--layers"),
+    (ExtractConfig, dict(layers=(-1, -1)), "twice"),
+    (ExtractConfig, dict(pooling=("max",)), "--pooling max"),
+    (ExtractConfig, dict(pooling=()), "--pooling is empty"),
+    (ExtractConfig, dict(max_length=1), "--max-length 1"),
+    (ExtractConfig, dict(dtype="int8"), "--dtype 'int8'"),
+    (ExtractConfig, dict(store_dtype="float64"), "--store-dtype"),
+    (ExtractConfig, dict(batch_tokens="lots"), "--batch-tokens 'lots'"),
+    (ExtractConfig, dict(device="tpu"), "--device 'tpu'"),
+    (ExtractConfig, dict(chunk_size=0), "--chunk-size 0"),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, words", CONFIG_CASES, ids=[f"{c.__name__}-{k}" for c, k, _ in CONFIG_CASES])
+def test_configs_refuse_bad_values_on_construction(cls, kwargs, words):
+    with pytest.raises(ScreenstackError) as error:
+        cls(**kwargs)
+    assert words in str(error.value)
+
+
+@pytest.mark.parametrize("cls", [FoldConfig, StackConfig, LearnersConfig, ExtractConfig])
+def test_default_configs_are_valid_and_frozen(cls):
+    config = cls()
+    with pytest.raises(AttributeError):
+        config.seed = 1  # frozen
+
+
+def test_booster_says_once_per_learner_that_it_cannot_stop_early(caplog, monkeypatch):
+    from screenstack.learners import make_learner, vectors
+
+    monkeypatch.setattr(vectors, "_SAID_NO_EARLY_STOP", set())
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4)), np.r_[np.ones(10), np.zeros(50)].astype(int)
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        for _ in range(3):
+            make_learner("lightgbm", fixed_rounds=5, n_jobs=1).fit(X, y)
+    assert sum("too few to stop early" in r.getMessage() for r in caplog.records) == 1
