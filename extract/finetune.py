@@ -51,7 +51,7 @@ from ..features.errors import ScreenstackError
 from ..features.folds import FoldConfig, FoldPlan, ensure_fold_plan
 from ..features.outputs import check_reusable, differing_keys, learner_dir, package_versions, write_learner_output
 from ..features.runfolder import locked
-from ..features.store import write_vectors
+from ..features.store import is_intact, write_run_vectors
 from .heads import HEADS, ScreeningModel, make_head
 from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, resolve_device, resolve_precision
 from .stage import FEATURES_DIR, short_name
@@ -180,7 +180,7 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
             "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test"),
             "name": name, "fold_plan": plan.meta}  # the fold plan is part of what `_claim` ties a run to
     feature_path = Path(out) / FEATURES_DIR / f"{name}.parquet"
-    if check_reusable(out, name, meta, plan) and feature_path.is_file():
+    if check_reusable(out, name, meta, plan) and is_intact(feature_path):
         log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
         return learner_dir(out, name), feature_path
     state = Path(out) / FINETUNE_DIR / name
@@ -213,7 +213,7 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     feature_meta = {**meta, "layers": [-1], "pooling": "cls", "max_length": config.max_length, "dtype": "float32",
                     "fold_models": plan.n_folds, "versions": package_versions(),
                     "note": "train vectors: from the fold model that did not see the record; test vectors: mean over fold models"}
-    write_vectors(feature_path, ids, ["train"] * len(train) + ["test"] * len(test), vectors, feature_meta)
+    write_run_vectors(out, feature_path, ids, ["train"] * len(train) + ["test"] * len(test), vectors, feature_meta)
     folder = write_learner_output(out, name, plan, oof, test["id"], test_scores, meta)
     return folder, feature_path
 

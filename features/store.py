@@ -56,6 +56,26 @@ def write_vectors(path: str | Path, ids, splits, vectors: np.ndarray, meta: dict
     return Path(path)
 
 
+def write_run_vectors(out: str | Path, path: str | Path, ids, splits, vectors: np.ndarray, meta: dict) -> Path:
+    """`write_vectors` for a feature file inside run folder OUT, committed with a manifest so damage is caught on read."""
+    run = RunFolder(out)
+    rel = run.relative(path)
+    with run.commit(rel) as staging:
+        write_vectors(staging / rel, ids, splits, vectors, meta)
+    return Path(path)
+
+
+def is_intact(path: str | Path) -> bool:
+    """True if the feature file exists, reads as Parquet and (inside a run folder) matches its manifest."""
+    path = Path(path)
+    try:
+        _verify(path, "")
+        pq.read_schema(path)
+    except (ScreenstackError, OSError, ValueError):
+        return False
+    return True
+
+
 def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """Return (frame of id and split, float32 matrix, metadata) from a feature file."""
     path = Path(path)

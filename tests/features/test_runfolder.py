@@ -27,7 +27,7 @@ from screenstack.cli import main
 from screenstack.features.corpus import load_corpus
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.runfolder import RunFolder
-from screenstack.features.store import write_vectors
+from screenstack.features.store import is_intact, write_run_vectors, write_vectors
 from screenstack.stacking.stack import StackConfig, stack
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
@@ -320,3 +320,15 @@ def test_a_run_that_fails_before_writing_leaves_no_folder(corpus_files, capsys, 
     with pytest.raises(ScreenstackError, match="--features"):  # raised while the stage holds the lock
         fit_module.fit_learners(load_corpus(*corpus_files), out, ("logreg",), progress=False)
     assert not out.exists()
+
+
+def test_a_truncated_feature_file_in_the_run_folder_is_caught(run, corpus_files, capsys):
+    corpus = load_corpus(*corpus_files)
+    frame = corpus.frame
+    path = write_run_vectors(run, run / "features" / "enc.parquet", frame["id"], frame["split"],
+                             np.ones((len(frame), 4), np.float32), {"train_fingerprint": corpus.fingerprint("train")})
+    assert is_intact(path)
+    truncate(path)
+    assert not is_intact(path), "the fine-tuner and extract make a damaged file again instead of reusing it"
+    argv = fit_argv(corpus_files, run, "--learners", "logreg", "--features", str(path))
+    refused(argv, capsys, run, "features/enc.parquet: damaged", "screenstack extract")
