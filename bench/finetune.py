@@ -42,7 +42,7 @@ SIZES = {  # random BERTs; the tokenizer is minilm's (uncased WordPiece, 30522 t
 
 def _encoder(name: str):
     if name not in SIZES:
-        loaded = load_encoder(name, task="encode")
+        loaded = load_encoder(name)
         return loaded.tokenizer, loaded.model
     from transformers import AutoTokenizer, BertConfig, BertModel
 

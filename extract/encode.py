@@ -14,20 +14,26 @@ How it is fast, in order of effect on a CPU:
   runs the current one.
 
 Only the pooled vectors are kept: hidden states live for one batch.
+
+What `encode` runs is an `Encoder`: the loaded model with its device,
+precision, layers, poolings and maximum length resolved and checked once, by
+`Encoder.build`; the `extract` stage builds one and reads its settings for the
+feature file's metadata.
 """
 from __future__ import annotations
 
 import queue
 import threading
 import warnings
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..features.errors import ScreenstackError
-from .model import LoadedEncoder, check_precision, max_positions, resolve_device
-from .pooling import check_layers, get_pooling, pool
+from .model import LoadedEncoder, Precision, max_positions, resolve_device, resolve_precision
+from .pooling import POOLINGS, block_names, check_layers, get_pooling, pool
 
 # Token budget per batch when --batch-tokens is auto. On a CPU a budget of a
 # few thousand tokens keeps a layer's activations in cache-friendly sizes
@@ -41,6 +47,75 @@ PREFETCH = 4
 # dozen tensor shapes rather than hundreds: oneDNN keeps a compiled kernel
 # (and its buffers) per shape, which grew memory with every new shape.
 PAD_MULTIPLE = 16
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """A loaded encoder and how it encodes, resolved once by `Encoder.build`.
+
+    ``device`` is a concrete device (never ``auto``), ``precision`` the forward
+    pass's precision, ``layers`` the hidden layers as given (-1 the last) and
+    ``layer_indices`` the same as indices of ``hidden_states``; ``pooling``
+    names from `extract.pooling.POOLINGS`; ``max_length`` the token limit texts
+    are cut to, at most ``limit``, the longest input the model reads.
+    """
+
+    loaded: LoadedEncoder
+    device: str
+    precision: Precision
+    layers: tuple[int, ...]
+    layer_indices: tuple[int, ...]
+    pooling: tuple[str, ...]
+    max_length: int
+    limit: int
+
+    @classmethod
+    def build(cls, loaded: LoadedEncoder, *, device: str = "auto", precision: Precision | str = "auto",
+              layers: Sequence[int] = (-1,), pooling: Sequence[str] = ("cls",), max_length: int | None = None) -> "Encoder":
+        """Resolve and check every setting against the model; bad values raise `ScreenstackError` naming the fix.
+
+        Args:
+            loaded: from `load_encoder`.
+            device: ``auto`` (`resolve_device`), ``cpu``, ``cuda[:N]`` or ``mps``.
+            precision: ``auto`` (`resolve_precision`: fp32 on CPU), ``fp32``, ``bf16`` or ``fp16``.
+            layers: hidden layers to pool, -1 the last; 0 is the embedding output.
+            pooling: names from `extract.pooling.POOLINGS`, concatenated in order.
+            max_length: texts are cut to this many tokens; None: as many as the model reads.
+
+        Example:
+            >>> encoder = Encoder.build(load_encoder("minilm"), device="cpu", pooling=("mean",))  # doctest: +SKIP
+        """
+        device = resolve_device(device)
+        precision = resolve_precision(precision, device)
+        if precision == "fp16" and device == "cpu":
+            warnings.warn("--dtype fp16 on a CPU is emulated and slow; use --dtype bf16 (or fp32) there.", stacklevel=2)
+        limit = max_positions(loaded)
+        max_length = limit if max_length is None else max_length
+        if not 2 <= max_length <= limit:
+            raise ScreenstackError(f"--max-length {max_length}: {loaded.name} reads 2 to {limit} tokens. Use a value in that range.")
+        indices = check_layers(tuple(layers), int(loaded.model.config.num_hidden_layers))
+        pooling = tuple(pooling)
+        if not pooling:
+            raise ScreenstackError(f"--pooling is empty: give at least one of {', '.join(sorted(POOLINGS))}.")
+        if len(set(pooling)) != len(pooling):
+            raise ScreenstackError(f"--pooling {','.join(pooling)}: a pooling is listed twice.")
+        for name in pooling:
+            get_pooling(name)
+        return cls(loaded, device, precision, tuple(layers), indices, pooling, int(max_length), limit)
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.loaded.model.config.hidden_size)
+
+    @property
+    def width(self) -> int:
+        """Columns of a vector: one block of `hidden_size` per layer and pooling."""
+        return len(self.layers) * len(self.pooling) * self.hidden_size
+
+    @property
+    def block_names(self) -> list[str]:
+        """``["L-1:cls", "L-1:mean", ...]``: the blocks of a vector, in column order."""
+        return block_names(self.layers, self.pooling)
 
 
 def resolve_batch_tokens(batch_tokens: int | str, device: str) -> int:
@@ -180,26 +255,27 @@ class _Prefetch:
 def encode(
     texts: Sequence[str],
     *,
-    encoder: LoadedEncoder,
+    encoder: Encoder | LoadedEncoder,
     batch_tokens: int | str = "auto",
     device: str | None = None,
-    precision: str = "fp32",
-    layers: tuple[int, ...] = (-1,),
-    pooling: tuple[str, ...] = ("cls",),
+    precision: Precision | str | None = None,
+    layers: Sequence[int] | None = None,
+    pooling: Sequence[str] | None = None,
     max_length: int | None = None,
     progress: bool | tqdm = False,
 ) -> np.ndarray:
     """Pooled hidden-layer vectors of `texts`, in input order.
 
+    Texts run longest first, in batches padded to their own longest text, under
+    inference mode; each batch's vectors go to the CPU at once.
+
     Args:
         texts: record texts (e.g. ``features.corpus.texts(frame)``).
-        encoder: from `load_encoder`; its model is moved to `device`.
+        encoder: an `Encoder`, or a `LoadedEncoder` with the settings below,
+            which `Encoder.build` resolves (unset ones take its defaults).
         batch_tokens: token budget per batch (count x longest text), or ``"auto"``.
-        device: ``cpu``, ``cuda[:N]``, ``mps``, or None to pick one (`resolve_device`).
-        precision: ``fp32``, ``bf16`` or ``fp16``: the forward pass's precision (`extract.fuse`).
-        layers: hidden layers to pool, -1 the last; 0 is the embedding output.
-        pooling: names from `extract.pooling.POOLINGS`.
-        max_length: texts are truncated to this many tokens; None: as many as the model reads.
+        device, precision, layers, pooling, max_length: see `Encoder.build`;
+            only with a `LoadedEncoder`, since an `Encoder` carries its own.
         progress: show a bar, or a tqdm bar to advance.
 
     Returns:
@@ -207,33 +283,32 @@ def encode(
         for each layer, for each pooling, one block.
 
     Example:
-        >>> vectors = encode(["ACE inhibitors in heart failure."], encoder=load_encoder("minilm"))  # doctest: +SKIP
+        >>> vectors = encode(["ACE inhibitors in heart failure."], encoder=load_encoder("minilm"), device="cpu")  # doctest: +SKIP
     """
     import torch  # here, not at the top: the command line imports this module and must start fast
 
     from .fuse import prepare_model
 
-    device = resolve_device(device or "auto")
-    precision = check_precision(precision)
-    if precision == "fp16" and device == "cpu":
-        warnings.warn("--dtype fp16 on a CPU is emulated and slow; use --dtype bf16 (or fp32) there.", stacklevel=2)
+    settings = {"device": device, "precision": precision, "layers": layers, "pooling": pooling, "max_length": max_length}
+    settings = {key: value for key, value in settings.items() if value is not None}
+    if isinstance(encoder, LoadedEncoder):
+        encoder = Encoder.build(encoder, **settings)
+    elif settings:
+        raise TypeError(f"encode: {', '.join(settings)} come from the Encoder; build another Encoder to change them.")
+    device = encoder.device
     budget = resolve_batch_tokens(batch_tokens, device)
-    limit = max_positions(encoder)
-    max_length = limit if max_length is None else max_length
-    if not 2 <= max_length <= limit:
-        raise ScreenstackError(f"--max-length {max_length}: {encoder.name} reads 2 to {limit} tokens. Use a value in that range.")
-    poolings = tuple(get_pooling(name) for name in pooling)
-    config = encoder.model.config
-    n_layers = int(config.num_hidden_layers)
-    indices = check_layers(tuple(layers), n_layers)
+    poolings = tuple(POOLINGS[name] for name in encoder.pooling)
+    n_layers = int(encoder.loaded.model.config.num_hidden_layers)
+    indices = encoder.layer_indices
     all_states = indices != (n_layers,)  # the last layer alone needs no tuple of every layer's states
-    vectors = np.empty((len(texts), len(indices) * len(poolings) * int(config.hidden_size)), dtype=np.float32)
+    vectors = np.empty((len(texts), encoder.width), dtype=np.float32)
     if not len(texts):
         return vectors
-    prepared = prepare_model(encoder.model, device, precision)
+    prepared = prepare_model(encoder.loaded.model, device, encoder.precision)
     model = prepared.module
     bar = progress if isinstance(progress, tqdm) else tqdm(total=len(texts), unit="doc", desc="encode", disable=not progress)
-    batches = _Prefetch(_batches(texts, encoder.tokenizer, max_length, limit, budget, pin=device.startswith("cuda")))
+    batches = _Prefetch(_batches(texts, encoder.loaded.tokenizer, encoder.max_length, encoder.limit, budget,
+                                 pin=device.startswith("cuda")))
     try:
         with torch.inference_mode(), prepared.context():
             for index, input_ids, mask in batches:

@@ -9,7 +9,7 @@ notebooks took training vectors from the model just trained on them), and test
 scores and vectors are means over the K fold models. The fold loop is
 `features.crossfit.cross_fit`, the one the learners' `oof_predict` uses.
 
-The model is a bare encoder (``load_encoder(model, task="encode")``) plus a head
+The model is a bare encoder (``load_encoder(model)``) plus a head
 from `extract.heads` rather than ``AutoModelForSequenceClassification``: the
 linear and CNN heads then share one code path, and the linear head reads exactly
 the CLS vector that is exported.
@@ -174,7 +174,7 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     device = resolve_device(config.device)
     precision = resolve_precision(config.precision, device)
     name = learner_name(config)
-    loaded = load_encoder(config.model, task="encode")
+    loaded = load_encoder(config.model)
     meta = {"learner": name, "kind": "crossfit", "input": "text", "finetune": config.identity(), "precision": precision,
             "model": config.model, "weights_hash": loaded.weights_hash,
             "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test"),

@@ -2,7 +2,7 @@
 
 A head maps the last hidden layer (``batch x tokens x hidden``) and its
 attention mask to one logit per record. `ScreeningModel` joins a bare encoder
-(`extract.model.load_encoder(..., task="encode")`) and a head, so the linear
+(`extract.model.load_encoder`) and a head, so the linear
 and CNN heads share one training and prediction path, and both return the
 last-layer CLS vector that `screenstack extract --finetune` writes as features.
 

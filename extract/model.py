@@ -16,13 +16,13 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import urlparse
 
 from ..features.errors import ScreenstackError
 
 Precision = Literal["fp32", "bf16", "fp16"]
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 DEFAULT_MODEL = "microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract"
 HUB_CHECK_SECONDS = 3.0
 
@@ -103,6 +103,8 @@ def autocast(device: str, precision: str):
 
 @dataclass(frozen=True)
 class LoadedEncoder:
+    """What `load_encoder` returns: tokenizer, weights and where they came from."""
+
     tokenizer: object
     model: object      # torch.nn.Module
     name: str          # what the user typed
@@ -197,15 +199,10 @@ def _quiet_transformers():
             hf_logging.enable_progress_bar()
 
 
-def _from_pretrained(path: str, task: str, num_labels: int, **kwargs):
-    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+def _from_pretrained(path: str, **kwargs):
+    from transformers import AutoModel, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-    if task == "classify":
-        net = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels, attn_implementation="sdpa", **kwargs)
-    else:
-        net = AutoModel.from_pretrained(path, attn_implementation="sdpa", **kwargs)
-    return tokenizer, net
+    return AutoTokenizer.from_pretrained(path, **kwargs), AutoModel.from_pretrained(path, attn_implementation="sdpa", **kwargs)
 
 
 def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackError:
@@ -222,12 +219,12 @@ def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackEr
     )
 
 
-def load_encoder(model: str, *, task: Literal["encode", "classify"] = "encode", num_labels: int = 1) -> LoadedEncoder:
-    """Tokenizer and model for a Hugging Face name, a local folder or a bundled short name.
+def load_encoder(model: str) -> LoadedEncoder:
+    """Tokenizer and bare encoder for a Hugging Face name, a local folder or a bundled short name.
 
-    ``task="classify"`` loads `AutoModelForSequenceClassification` with
-    `num_labels` outputs (the fine-tuner); ``"encode"`` the bare encoder.
-    A hub name is looked up in the local cache first; only if it is not
+    The encoder is ``AutoModel`` with SDPA attention, in eval mode:
+    `extract.encode.Encoder.build` adds how it encodes, and the fine-tuner puts
+    a head from `extract.heads` on it. A hub name is looked up in the local cache first; only if it is not
     there, and the hub answers within a few seconds, is it downloaded.
     Otherwise the error says, at once, how to point at a local folder or use
     the bundled encoder.
@@ -242,14 +239,14 @@ def load_encoder(model: str, *, task: Literal["encode", "classify"] = "encode", 
     with _quiet_transformers():
         try:
             if Path(path).is_dir():
-                tokenizer, net = _from_pretrained(path, task, num_labels)
+                tokenizer, net = _from_pretrained(path)
             else:
                 try:
-                    tokenizer, net = _from_pretrained(path, task, num_labels, local_files_only=True)
+                    tokenizer, net = _from_pretrained(path, local_files_only=True)
                 except (OSError, ValueError):
                     if not _hub_reachable():
                         raise _load_error(model, path, None) from None
-                    tokenizer, net = _from_pretrained(path, task, num_labels)
+                    tokenizer, net = _from_pretrained(path)
         except (OSError, ValueError) as error:
             raise _load_error(model, path, error) from None
     net.eval()

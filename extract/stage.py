@@ -35,9 +35,9 @@ from ..features.outputs import package_versions
 from ..features.runfolder import RunFolder, locked
 from ..features.store import write_vectors
 from .cache import VectorCache, text_key
-from .encode import encode, resolve_batch_tokens
-from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder, max_positions, resolve_device, resolve_precision
-from .pooling import POOLINGS, block_names, check_layers, get_pooling
+from .encode import Encoder, encode, resolve_batch_tokens
+from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder
+from .pooling import POOLINGS
 
 log = logging.getLogger("screenstack")
 FEATURES_DIR = "features"
@@ -109,19 +109,6 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _check(config: ExtractConfig) -> None:
-    for name in config.pooling:
-        get_pooling(name)
-    if not config.pooling:
-        raise ScreenstackError("--pooling is empty: give at least one of cls, mean.")
-    if len(set(config.pooling)) != len(config.pooling):
-        raise ScreenstackError(f"--pooling {','.join(config.pooling)}: a pooling is listed twice.")
-    if config.store_dtype not in STORE_DTYPES:
-        raise ScreenstackError(f"--store-dtype {config.store_dtype!r}: expected one of {', '.join(STORE_DTYPES)}.")
-    if config.chunk_size < 1:
-        raise ScreenstackError(f"chunk size {config.chunk_size}: must be at least 1.")
-
-
 @locked()
 def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = ExtractConfig(), progress: bool = True) -> Path:
     """Write (or reuse) the feature file of `corpus` under ``OUT/features/`` and return its path.
@@ -130,22 +117,17 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     --------
     >>> path = extract_features(load_corpus("train.csv", "test.csv"), "artifacts/run1", ExtractConfig(model="minilm"))  # doctest: +SKIP
     """
-    _check(config)
-    device = resolve_device(config.device)
-    precision = resolve_precision(config.dtype, device)
+    # Device, precision, layers, poolings and max length are resolved and checked against the model once, here.
+    encoder = Encoder.build(load_encoder(config.model), device=config.device, precision=config.dtype,
+                            layers=config.layers, pooling=config.pooling, max_length=config.max_length)
+    device, precision = encoder.device, encoder.precision
     budget = resolve_batch_tokens(config.batch_tokens, device)
-    encoder = load_encoder(config.model)
-    limit = max_positions(encoder)
-    if not 2 <= config.max_length <= limit:
-        raise ScreenstackError(f"--max-length {config.max_length}: {config.model} reads 2 to {limit} tokens. Use a value in that range.")
-    model_config = encoder.model.config
-    check_layers(config.layers, int(model_config.num_hidden_layers))
 
     frame = corpus.frame
     record_texts = texts(frame)
     keys = [text_key(t) for t in record_texts]
     setting = {  # everything that decides one text's vector
-        "encoder": encoder_fingerprint(encoder), "recipe": RECIPE, "layers": list(config.layers),
+        "encoder": encoder_fingerprint(encoder.loaded), "recipe": RECIPE, "layers": list(config.layers),
         "pooling": list(config.pooling), "max_length": config.max_length, "dtype": precision,
     }
     text_hash = _digest([frame["id"].astype(str).tolist(), frame["split"].tolist(), keys])
@@ -179,22 +161,19 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     with tqdm(total=len(todo), unit="doc", desc=f"extract {name}", disable=not progress or not todo) as bar:
         for start in range(0, len(todo), config.chunk_size):
             chunk = todo[start:start + config.chunk_size]
-            vectors = encode([text_of[k] for k in chunk], encoder=encoder, batch_tokens=budget, device=device,
-                             precision=precision, layers=config.layers, pooling=config.pooling,
-                             max_length=config.max_length, progress=bar)
+            vectors = encode([text_of[k] for k in chunk], encoder=encoder, batch_tokens=budget, progress=bar)
             cache.add(chunk, vectors)
     if todo:
         seconds = time.perf_counter() - started
         log.info("extract: encoded %d texts in %.1f s (%.1f docs/s)", len(todo), seconds, len(todo) / max(seconds, 1e-9))
 
-    width = len(config.layers) * len(config.pooling) * int(model_config.hidden_size)
-    matrix = cache.gather(keys, np.empty((len(keys), width), dtype=np.float32))
+    matrix = cache.gather(keys, np.empty((len(keys), encoder.width), dtype=np.float32))
     meta = {
         "stage": "extract", "config_hash": config_hash, "config": {k: v for k, v in asdict(config).items() if k != "cache_dir"},
-        "model": config.model, "model_path": encoder.path, "weights_hash": encoder.weights_hash,
+        "model": config.model, "model_path": encoder.loaded.path, "weights_hash": encoder.loaded.weights_hash,
         "encoder_fingerprint": setting["encoder"], "recipe": RECIPE, "layers": list(config.layers),
-        "pooling": list(config.pooling), "blocks": block_names(config.layers, config.pooling),
-        "hidden_size": int(model_config.hidden_size), "max_length": config.max_length, "dtype": precision,
+        "pooling": list(config.pooling), "blocks": encoder.block_names,
+        "hidden_size": encoder.hidden_size, "max_length": config.max_length, "dtype": precision,
         "store_dtype": config.store_dtype, "device": device, "batch_tokens": budget, "text_hash": text_hash,
         "train_fingerprint": identity["train_fingerprint"], "test_fingerprint": identity["test_fingerprint"],
         "n_train": int((frame["split"] == "train").sum()), "n_test": int((frame["split"] == "test").sum()),

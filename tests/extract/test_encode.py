@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from screenstack.extract import pooling as pooling_module
-from screenstack.extract.encode import encode, padded_length, plan_batches, resolve_batch_tokens
+from screenstack.extract.encode import Encoder, encode, padded_length, plan_batches, resolve_batch_tokens
 from screenstack.extract.model import load_encoder
 from screenstack.extract.pooling import POOLINGS, block_names, check_layers, get_pooling, parse_layers, register
 from screenstack.features.corpus import texts
@@ -109,6 +109,23 @@ def test_bad_options_name_the_fix(encoder):
     with pytest.raises(ScreenstackError, match="listed twice"):
         parse_layers("-1,-1")
     assert check_layers((-1, 0, 2), 3) == (3, 0, 2)
+
+    with pytest.raises(ScreenstackError, match="listed twice"):
+        Encoder.build(encoder, pooling=("cls", "cls"), device="cpu")
+    with pytest.raises(ScreenstackError, match="--pooling is empty"):
+        Encoder.build(encoder, pooling=(), device="cpu")
+
+
+def test_encoder_is_resolved_once_and_carries_its_settings(encoder, records):
+    sample = texts(corpus_of(records, len(records)).frame)[:10]
+    built = Encoder.build(encoder, layers=(-1, -2), pooling=("mean", "cls"), max_length=40)
+    assert built.device == "cpu" and built.precision == "fp32", "auto resolved to concrete values on a CPU-only machine"
+    assert built.layer_indices == (3, 2) and built.limit == 128 and built.width == 4 * 32
+    assert built.block_names == ["L-1:mean", "L-1:cls", "L-2:mean", "L-2:cls"]
+    direct = encode(sample, encoder=encoder, layers=(-1, -2), pooling=("mean", "cls"), max_length=40, device="cpu")
+    assert encode(sample, encoder=built, batch_tokens=256).tobytes() == direct.tobytes()
+    with pytest.raises(TypeError, match="come from the Encoder"):
+        encode(sample, encoder=built, max_length=20)
 
 
 def test_pooling_registry_rejects_duplicates():

@@ -205,4 +205,4 @@ def test_cli_extract(random_bert, tiny_corpus_files, tmp_path, capsys):
     frame, matrix, meta = read_vectors(path)
     assert len(frame) == 300 and matrix.shape[1] == 64 and meta["layers"] == [-1, -2]
     assert main([*argv, "--pooling", "max"]) == 2
-    assert "Available: cls, mean" in capsys.readouterr().err
+    assert "available: cls, mean" in capsys.readouterr().err.lower()
