@@ -87,6 +87,9 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
     except DamagedArtifact as error:
         warnings.warn(f"{error.path}: damaged; refitting {name}.", stacklevel=2)
         return False
+    # Run folders made before paths were stored relative to OUT hold absolute feature paths.
+    if old.get("features"):
+        old = {**old, "features": [RunFolder(out).relative(p) if Path(p).is_absolute() else p for p in old["features"]]}
     keys = differing_keys(old, {**meta, "name": name, "fold_plan": plan.meta}, ignore=("versions",))
     if keys:
         raise ScreenstackError(

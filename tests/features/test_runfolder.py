@@ -332,3 +332,16 @@ def test_a_truncated_feature_file_in_the_run_folder_is_caught(run, corpus_files,
     assert not is_intact(path), "the fine-tuner and extract make a damaged file again instead of reusing it"
     argv = fit_argv(corpus_files, run, "--learners", "logreg", "--features", str(path))
     refused(argv, capsys, run, "features/enc.parquet: damaged", "screenstack extract")
+
+
+def test_a_run_folder_with_absolute_feature_paths_from_older_versions_is_reused(run, corpus_files, monkeypatch):
+    features = run / "features" / "toy.parquet"
+    frame = load_corpus(*corpus_files).frame
+    write_vectors(features, frame["id"], frame["split"], np.ones((len(frame), 4), np.float32), {"model": "toy"})
+    assert main(fit_argv(corpus_files, run, "--learners", "logreg", "--features", str(features))) == 0
+    meta_path = run / "learners" / "logreg" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "features": [str(features.resolve())]}))  # as older versions wrote it
+    shutil.rmtree(run / ".manifests")  # older versions wrote no manifests
+    monkeypatch.setattr(fit_module, "oof_predict", lambda *a, **k: pytest.fail("an older run folder was refitted"))
+    assert main(fit_argv(corpus_files, run, "--learners", "logreg", "--features", str(features))) == 0
