@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import precision_recall_curve  # noqa: E402
 
-from ..features.atomic import atomic_path, read_json  # noqa: E402
+from ..features.atomic import read_json  # noqa: E402
 from ..features.errors import ScreenstackError  # noqa: E402
 from ..features.outputs import read_learner_outputs  # noqa: E402
 from ..features.runfolder import RunFolder, locked, read_checked  # noqa: E402
@@ -73,15 +73,13 @@ def write_report(out: str | Path) -> Path:
                           "(on logits for the logistic blend, on OOF ranks otherwise).", _plot_weights(summary, colors)),
     }
     folder = out / REPORT_DIR
-    images = {}
-    for key, (title, caption, fig) in figures.items():
-        payload = _png(fig)
-        with atomic_path(folder / f"{key}.png") as tmp:
-            tmp.write_bytes(payload)
-        images[key] = (title, caption, payload)
+    images = {key: (title, caption, _png(fig)) for key, (title, caption, fig) in figures.items()}
     page = _html(out, summary, y, folds, scores, images)
-    with atomic_path(out / REPORT_HTML) as tmp:
-        tmp.write_text(page, encoding="utf-8")
+    with RunFolder(out).commit("report") as staging:  # the page and its figures as one set
+        for key, (_, _, payload) in images.items():
+            (staging / REPORT_DIR).mkdir(exist_ok=True)
+            (staging / REPORT_DIR / f"{key}.png").write_bytes(payload)
+        (staging / REPORT_HTML).write_text(page, encoding="utf-8")
     log.info("report: %s (figures in %s)", out / REPORT_HTML, folder)
     return out / REPORT_HTML
 
