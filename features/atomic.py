@@ -35,17 +35,20 @@ _FIXES = {
 }
 
 
-def io_error(path: str | os.PathLike, error: OSError) -> ScreenstackError:
+def io_error(path: str | os.PathLike, error: OSError, kept: bool = True) -> ScreenstackError:
     """The one-line error for an OSError met while writing `path`, naming the fix.
 
     A path inside a staging folder is shown as the path it is staged for.
+    `kept` False: the error came while a whole staged set was being moved in,
+    which the next command finishes.
     """
     parts = Path(path).parts
     if STAGING_DIR in parts:
         i = parts.index(STAGING_DIR)
         path = Path(*parts[:i], *parts[i + 2:]) if len(parts) > i + 2 else Path(*parts[:i])
     fix = _FIXES.get(error.errno, "check the path and the disk, then rerun")
-    return ScreenstackError(f"{path}: cannot write ({error.strerror or error}); {fix}. Nothing there was changed.")
+    outcome = "Nothing there was changed." if kept else "The next command in this --out finishes writing the set."
+    return ScreenstackError(f"{path}: cannot write ({error.strerror or error}); {fix}. {outcome}")
 
 
 def _umask() -> int:

@@ -257,7 +257,7 @@ class RunFolder:
             self.manifest_path(manifest["set"]).parent.mkdir(exist_ok=True)
             os.replace(staging / MANIFEST, self.manifest_path(manifest["set"]))
         except OSError as error:
-            raise io_error(getattr(error, "filename", None) or self.out, error) from None
+            raise io_error(getattr(error, "filename", None) or self.out, error, kept=False) from None
         shutil.rmtree(staging, ignore_errors=True)
 
     # --- reading ------------------------------------------------------------------------------
@@ -272,14 +272,14 @@ class RunFolder:
             return None
         try:
             manifest = read_json(path)
-            files = manifest["files"].items()
-        except (OSError, ValueError, KeyError, AttributeError) as error:
+            files = {rel: (int(want["size"]), str(want["sha256"])) for rel, want in manifest["files"].items()}
+        except (OSError, ValueError, KeyError, AttributeError, TypeError) as error:
             raise DamagedArtifact(path, f"unreadable manifest: {error}", fix) from None
-        for rel, want in files:
+        for rel, (size, sha256) in files.items():
             file = self.out / rel
             if not file.is_file():
                 raise DamagedArtifact(file, "missing", fix)
-            if file.stat().st_size != want["size"] or _sha256(file) != want["sha256"]:
+            if file.stat().st_size != size or _sha256(file) != sha256:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
         return manifest
 

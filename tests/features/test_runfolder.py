@@ -174,7 +174,9 @@ def test_a_full_disk_during_stack_keeps_the_previous_outputs(run, capsys, monkey
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(pq, "write_table", full)
-    refused(["stack", "--out", str(run), "--beta", "3"], capsys, run, "blend_oof.parquet: cannot write", "disk is full")
+    line = refused(["stack", "--out", str(run), "--beta", "3"], capsys, run, f"{run / 'blend_oof.parquet'}: cannot write",
+                   "disk is full", "Nothing there was changed")
+    assert ".staging" not in line
 
 
 def test_a_lock_held_by_another_process_is_refused(run, capsys):
