@@ -208,8 +208,6 @@ def main(argv: list[str] | None = None) -> int:
     except ScreenstackError as error:
         print(f"screenstack: error: {error}", file=sys.stderr)
         return error.exit_code
-    except SystemExit as exit:  # --help and --version
-        return exit.code or 0
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
     if quiet and verbose:
         print("screenstack: error: -q and -v together: give one (-q: warnings only, -v: also debug messages).", file=sys.stderr)
