@@ -1,4 +1,4 @@
-"""The feature store: corpus loading, the fold plan, TF-IDF and Parquet vectors.
+"""The feature store: corpus loading, the fold plan and its cross-fitting loop, TF-IDF and Parquet vectors.
 
 `features` is the most upstream package: it imports none of the other stages,
 and every other stage builds on it.
