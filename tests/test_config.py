@@ -245,3 +245,26 @@ def test_booster_says_once_per_learner_that_it_cannot_stop_early(caplog, monkeyp
         for _ in range(3):
             make_learner("lightgbm", fixed_rounds=5, n_jobs=1).fit(X, y)
     assert sum("too few to stop early" in r.getMessage() for r in caplog.records) == 1
+
+
+RUN_OPTIONS = [
+    [],
+    ["--learners", "logreg,tfidf-svm", "--layers", "-1,-2", "--pooling", "mean", "--max-length", "128", "--dtype", "bf16",
+     "--store-dtype", "float16", "--batch-tokens", "8192", "--device", "cpu", "--chunk-size", "64", "--beta", "3.5",
+     "--blend", "caruana", "--threshold-rule", "argmax", "--folds", "4", "--seed", "7"],
+    ["--layers", "last3", "--model", "minilm", "--id-col", "record_id", "--text-cols", "title,abstract"],
+    ["--finetune", "--head", "cnn", "--epochs", "2", "--lr", "1e-4", "--batch-size", "8", "--grad-accum", "2",
+     "--warmup-ratio", "0.2", "--valid-fraction", "0", "--select", "auc", "--compile", "--yes"],
+]
+
+
+@pytest.mark.parametrize("options", RUN_OPTIONS, ids=["defaults", "every-extract-and-stack-option", "lastN", "finetune"])
+def test_run_configs_round_trip_through_config_toml(tmp_path, options):
+    from screenstack.cli import parse_args
+    from screenstack.commands.run import config_toml, run_configs
+
+    args = parse_args(["run", "--train", "train.csv", "--test", "test.csv", "--out", "out", *options])
+    (tmp_path / "config.toml").write_text(config_toml(args))
+    again = parse_args(["run", "--config", str(tmp_path / "config.toml")])
+    assert run_configs(again) == run_configs(args)
+    assert config_toml(again) == config_toml(args)

@@ -42,22 +42,20 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=command)
 
 
-def _write_config(args: argparse.Namespace) -> None:
-    """OUT/config.toml: every option this run used, so `run --config` repeats it."""
+def config_toml(args: argparse.Namespace) -> str:
+    """Every option this run used, as TOML: `run --config` on it builds the same `run_configs`."""
     skip = {"func", "command", "config", "config_keys", "quiet", "verbose"}
-    values = {k: v for k, v in sorted(vars(args).items()) if k not in skip and v is not None}
-    path = Path(args.out) / "config.toml"
-    with atomic_path(path) as tmp:
-        tmp.write_text(tomli_w.dumps(values))
+    return tomli_w.dumps({k: v for k, v in sorted(vars(args).items()) if k not in skip and v is not None})
 
 
-def command(args: argparse.Namespace) -> int:
-    from ..extract.stage import extract_features
-    from ..learners.fit import fit_learners
-    from ..stacking.report import write_report
-    from ..stacking.stack import stack
+def _write_config(args: argparse.Namespace) -> None:
+    with atomic_path(Path(args.out) / "config.toml") as tmp:
+        tmp.write_text(config_toml(args))
 
-    # Every stage's config first: a bad value in any of them fails before extraction.
+
+def run_configs(args: argparse.Namespace) -> tuple:
+    """``(folds, learners, encoder, stacking)``: every stage's config, validated; `encoder` is the
+    `FinetuneConfig` with ``--finetune``, else the `ExtractConfig` (checked even when only text learners run)."""
     folds = fold_config(args)
     learners = learners_config(args)
     encoder = finetune_config(args) if args.finetune else extract_config(args)
@@ -67,6 +65,17 @@ def command(args: argparse.Namespace) -> int:
 
         blended += (learner_name(encoder),)
     stacking = stack_config(args, blended)  # exactly this run's learners, not every one in --out
+    return folds, learners, encoder, stacking
+
+
+def command(args: argparse.Namespace) -> int:
+    from ..extract.stage import extract_features
+    from ..learners.fit import fit_learners
+    from ..stacking.report import write_report
+    from ..stacking.stack import stack
+
+    # Every stage's config first: a bad value in any of them fails before extraction.
+    folds, learners, encoder, stacking = run_configs(args)
     show_configs(folds, learners, encoder, stacking)
 
     corpus = corpus_from_args(args)
