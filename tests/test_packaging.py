@@ -32,3 +32,12 @@ def test_every_python_file_sits_in_a_package():
     orphans = [str(p.relative_to(ROOT)) for folder in dirs.values() for p in (ROOT / folder).rglob("*.py")
                if not (p.parent / "__init__.py").is_file()]
     assert orphans == []
+
+
+def test_the_command_starts_without_torch():
+    """`screenstack --help` stays fast: torch and transformers load only in the stages that use them."""
+    import subprocess
+    import sys
+
+    code = "import sys, screenstack.cli; heavy = {'torch', 'transformers', 'matplotlib'} & set(sys.modules); assert not heavy, heavy"
+    subprocess.run([sys.executable, "-c", code], check=True)
