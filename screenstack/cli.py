@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"screenstack {__import__('screenstack').__version__}")
-    _add_verbosity(parser, argparse.SUPPRESS)
+    _add_verbosity(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.add_parser(subparsers)
@@ -51,15 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--config", metavar="FILE.toml",
                          help="TOML file of option values (keys are option names, e.g. folds = 7); flags given on the command line win")
         for leaf in _leaves(sub):
-            _add_verbosity(leaf, argparse.SUPPRESS)
+            _add_verbosity(leaf)
     return parser
 
 
-def _add_verbosity(parser: argparse.ArgumentParser, default) -> None:
+def _add_verbosity(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: a flag not given leaves the attribute unset, so `-q` before the
     # subcommand is not reset by the subcommand's own (absent) `-q`.
-    parser.add_argument("-q", "--quiet", action="store_true", default=default, help="no progress bars, warnings only")
-    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars, warnings only")
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="also debug messages (the configs each stage runs with)")
 
 
@@ -213,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         print("screenstack: error: -q and -v together: give one (-q: warnings only, -v: also debug messages).", file=sys.stderr)
         return 2
     args.quiet, args.verbose = quiet, verbose
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(format="%(message)s")
+    # Set on every call (basicConfig acts only once per process); -v adds screenstack's own debug messages only.
+    logging.getLogger().setLevel(logging.WARNING if quiet else logging.INFO)
     log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
     warnings.formatwarning = lambda message, category, *rest: f"screenstack: warning: {message}\n"
     try:
