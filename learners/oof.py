@@ -44,7 +44,7 @@ def oof_predict(learner, X, y: np.ndarray, plan: FoldPlan, X_test=None, *, progr
     >>> oof, test = oof_predict(make_learner("tfidf-svm"), texts, y, plan, test_texts)  # doctest: +SKIP
     """
     assert len(y) == len(plan.ids), "labels must align with the fold plan"
-    n_test = 0 if X_test is None else len(X_test)
+    n_test = 0 if X_test is None else X_test.shape[0] if hasattr(X_test, "shape") else len(X_test)  # sparse has no len
 
     def fit_fold(k: int, train_index: np.ndarray, valid_index: np.ndarray):
         model = clone(learner).fit(_take(X, train_index), y[train_index])

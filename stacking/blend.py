@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score
 from sklearn.utils.validation import check_is_fitted
 
 from ..features.errors import ScreenstackError
+from .metrics import average_precision
 
 BLENDERS: dict[str, type] = {}
 
@@ -102,7 +102,7 @@ class GreedySelection(_EcdfMixin, BaseEstimator):
         counts = np.zeros(Z.shape[1])
         running = np.zeros(len(y))
         for step in range(self.n_steps):
-            gains = [average_precision_score(y, (running * step + R[:, j]) / (step + 1)) for j in range(Z.shape[1])]
+            gains = [average_precision(y, (running * step + R[:, j]) / (step + 1)) for j in range(Z.shape[1])]
             best = int(np.argmax(gains))  # first best on ties: deterministic
             counts[best] += 1
             running = (running * step + R[:, best]) / (step + 1)

@@ -26,7 +26,7 @@ from ..features.outputs import package_versions, read_learner_outputs
 from ..features.runfolder import RunFolder, locked
 from .blend import BLENDERS, make_blender, nested_oof
 from .metrics import fbeta, screening_metrics
-from .threshold import RULES, apply_threshold, choose_threshold
+from .threshold import RULES, apply_threshold, choose_threshold, decide
 
 log = logging.getLogger("screenstack")
 
@@ -40,6 +40,9 @@ class StackConfig:
     threshold_rule: str = "bootstrap"   # see stacking.threshold.RULES
     learners: tuple[str, ...] = ()      # empty: every learner in OUT
     seed: int = 0
+    prior_positives: float = 0.0        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
+    test_share: bool = False            # flag at least the OOF-flagged share of test records (stacking.threshold.decide)
+    floor: bool = False                 # flag everything unless the blend's honest OOF F-beta beats flagging everything
 
     def __post_init__(self):
         # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
@@ -79,23 +82,25 @@ def _honest_fbeta(y, scores, folds, config: StackConfig) -> float:
     decisions = np.zeros(len(y), dtype=int)
     for k in np.unique(folds):
         inside = folds == k
-        t = choose_threshold(y[~inside], scores[~inside], config.beta, config.threshold_rule, random_state=config.seed)
+        t = choose_threshold(y[~inside], scores[~inside], config.beta, config.threshold_rule, random_state=config.seed,
+                             prior_positives=config.prior_positives)
         decisions[inside] = apply_threshold(scores[inside], t)
     return fbeta(y, decisions, config.beta)
 
 
 def _evaluate(y, scores, folds, config: StackConfig) -> dict:
-    threshold = choose_threshold(y, scores, config.beta, config.threshold_rule, random_state=config.seed)
+    threshold = choose_threshold(y, scores, config.beta, config.threshold_rule, random_state=config.seed,
+                                 prior_positives=config.prior_positives)
     return {"threshold": threshold, **screening_metrics(y, scores, threshold, config.beta),
             "fbeta_honest": _honest_fbeta(y, scores, folds, config)}
 
 
+@locked(create=False)
 def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     """Blend, threshold and write the submission files; return the summary.
 
     Examples
     --------
-@locked(create=False)
     >>> summary = stack("artifacts/run1", StackConfig(beta=7))  # doctest: +SKIP
     """
     out = Path(out)
@@ -119,11 +124,19 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     final = make_blender(chosen).fit(Z, y)
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     threshold = blend_metrics["threshold"]
-    decisions = apply_threshold(test_scores, threshold)
+    flag_all = fbeta(y, np.ones(len(y)), config.beta)
+    floored = config.floor and blend_metrics["fbeta_honest"] <= flag_all
+    if floored:
+        threshold = float(min(blend_oof.min(), test_scores.min(initial=np.inf)))  # at or below every score
+        log.warning("the blend's honest OOF F%g (%.4f) does not beat flagging every record (%.4f): flagging every test record",
+                    config.beta, blend_metrics["fbeta_honest"], flag_all)
+    share = float(np.mean(blend_oof >= threshold)) if config.test_share else 0.0
+    decisions = decide(test_scores, threshold, share)
 
     summary = {
         "beta": config.beta,
         "threshold": threshold,
+        "decision": {"flag_all_oof_fbeta": flag_all, "floored": bool(floored), "oof_flagged_share": share},
         "blend": {"method": chosen, "weights": dict(zip(names, map(float, final.weights_))), **blend_metrics},
         "blend_candidates": {m: c[0] for m, c in candidates.items()},
         "learners": learners,

@@ -27,13 +27,15 @@ def _candidates(scores: np.ndarray) -> np.ndarray:
     return np.concatenate([[below], middles, [distinct[-1]]])
 
 
-def fbeta_curve(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray, beta: float, weights: np.ndarray | None = None) -> np.ndarray:
+def fbeta_curve(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray, beta: float, weights: np.ndarray | None = None,
+                prior_positives: float = 0.0) -> np.ndarray:
     """F-beta of flagging ``scores >= t`` for each t in `thresholds` (sorted ascending).
 
     `weights` may be a (B, n) matrix of per-record weights (bootstrap counts):
-    then the result is one curve per row.
+    then the result is one curve per row. `prior_positives` adds that many
+    included records spread evenly over all records (see `choose_threshold`).
     """
-    y = np.asarray(y, dtype=float)
+    y = np.asarray(y, dtype=float) + prior_positives / len(y)
     weights = np.ones((1, len(y))) if weights is None else np.atleast_2d(weights)
     order = np.argsort(scores, kind="stable")
     cut = np.searchsorted(scores[order], thresholds, side="left")  # records below t
@@ -48,8 +50,17 @@ def fbeta_curve(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray, beta:
 
 
 def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule: Rule = "bootstrap",
-                     n_boot: int = 200, random_state: int = 0) -> float:
+                     n_boot: int = 200, random_state: int = 0, prior_positives: float = 0.0) -> float:
     """The threshold on `scores` that maximises F-beta (plain or expected over bootstrap resamples).
+
+    ``prior_positives`` is a prior on recall: that many included records are
+    assumed to exist that the OOF scores rank no better than chance, i.e.
+    spread evenly over every record. With a handful of included records the
+    OOF curve says "recall 1" just below the weakest of them, which the next
+    included record often misses; the prior makes every unflagged record cost
+    a share of recall, so the choice leans towards flagging more, down to
+    flagging everything when the ranking is weak. With hundreds of included
+    records its effect vanishes.
 
     Examples
     --------
@@ -62,13 +73,13 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule:
     scores = np.asarray(scores, dtype=float)
     thresholds = _candidates(scores)
     if rule == "argmax":
-        curve = fbeta_curve(y, scores, thresholds, beta)
+        curve = fbeta_curve(y, scores, thresholds, beta, prior_positives=prior_positives)
     elif rule == "smoothed":
         curve = _smoothed_curve(y, scores, thresholds, beta)
     else:
         rng = np.random.default_rng(random_state)
         weights = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=n_boot).astype(float)
-        curve = fbeta_curve(y, scores, thresholds, beta, weights).mean(axis=0)
+        curve = fbeta_curve(y, scores, thresholds, beta, weights, prior_positives).mean(axis=0)
     return float(thresholds[int(np.argmax(curve))])
 
 
@@ -98,3 +109,20 @@ def _smoothed_curve(y, scores, thresholds, beta):
 def apply_threshold(scores: np.ndarray, threshold: float) -> np.ndarray:
     """0/1 decisions: include where the score reaches the threshold."""
     return (np.asarray(scores, dtype=float) >= threshold).astype(int)
+
+
+def decide(scores: np.ndarray, threshold: float, share: float = 0.0) -> np.ndarray:
+    """0/1 decisions: the score reaches the threshold, or the record is among the top `share` of `scores`.
+
+    Test scores are the mean of the fold models, whose spread is narrower than
+    the single models' OOF scores the threshold was chosen on, so the same raw
+    threshold flags fewer test records than OOF records. Flagging at least the
+    OOF-flagged share (as a rank) keeps the decision on the scale it was chosen on.
+    """
+    scores = np.asarray(scores, dtype=float)
+    flagged = scores >= threshold
+    n_top = int(np.ceil(share * len(scores) - 1e-9))
+    if n_top:
+        order = np.argsort(-scores, kind="stable")
+        flagged[order[:n_top]] = True
+    return flagged.astype(int)

@@ -56,3 +56,17 @@ def test_wss_at_95_of_a_perfect_and_a_reversed_ranking():
     perfect = -np.arange(100.0)
     assert wss(y, perfect) == pytest.approx((100 - 10) / 100 - 0.05)
     assert wss(y, -perfect) == pytest.approx(0 - 0.05)
+
+
+def test_average_precision_matches_scikit_learn_with_ties():
+    from sklearn.metrics import average_precision_score
+
+    from screenstack.stacking.metrics import average_precision
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(5, 200))
+        y = (rng.random(n) < 0.2).astype(int)
+        y[0] = 1
+        scores = np.round(rng.random(n) * rng.integers(1, 10)) / 3  # many ties
+        assert average_precision(y, scores) == pytest.approx(average_precision_score(y, scores), abs=1e-12)

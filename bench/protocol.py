@@ -1,0 +1,311 @@
+"""Quality that cannot be tuned to one split: every system over many held-out halves.
+
+Halves. For each shared dataset and each split seed (default 0-4), a
+stratified 50/50 train/test split. Each split gives a ``full`` half (the
+training half as it is) and "few included" halves ``few3``, ``few5``,
+``few10``, ``few20``: the training half's included records subsampled to 3,
+5, 10 or 20 (``--draws`` draws each; excluded records all kept; a level at or
+above the half's own count is skipped), because real reviews often start with
+a handful. The test half is always whole, so every half of one split is scored
+on the same records.
+
+Systems, each trained on the training half only and scored on the test half
+at its own threshold (chosen on OOF scores of the training half):
+
+- ``screenstack``: the default learners (minilm vectors + TF-IDF) and the
+  default `stack` settings, through the stage functions;
+- ``screenstack-tfidf``: the same learner outputs, its TF-IDF learners only;
+- further ``screenstack:*`` variants in `VARIANTS` (other stack settings on
+  the same learner outputs), for judging a change of default;
+- ``asreview``: ASReview LAB's default model, ELAS u4, through asreview's
+  classes (bench/quality.py), on the same fold plan;
+- ``seed``: the seed notebooks' TF-IDF + LogisticRegression (bench/quality.py);
+- ``flag-all``: every test record flagged.
+
+Per system: the mean over halves of F-beta (beta 7), recall, ROC-AUC and
+WSS@95; paired differences against every peer with their standard error
+(standard deviation of the per-half differences over sqrt(halves); halves of
+one dataset are not independent, so read it as a lower bound); the worst
+half's recall; and how many halves fall more than 0.05 below flag-all's F7.
+
+Learner outputs of each half are kept under ``--work``, so ``--restack``
+re-scores new stack variants without refitting. The per-text vector cache
+(``--cache-dir``) makes every split after the first cost only the fitting.
+
+    python bench/protocol.py                                     # 5 seeds x 6 datasets, 2 draws per level (hours on 2 cores)
+    python bench/protocol.py --seeds 0,1,2 --draws 1 --jobs 2    # a smaller run
+    python bench/protocol.py --restack                           # new stack variants on the kept learner outputs
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import shutil
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+# Before LightGBM and XGBoost load OpenMP, as the command line does: spinning idle threads made the boosters 3-10x slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from quality import DATASETS, asreview_elas_u4, seed_tfidf_logreg, write_section  # noqa: E402  (bench/ is not a package)
+
+BETA = 7.0
+LEVELS = (3, 5, 10, 20)
+LEARNERS = ("logreg", "lightgbm", "xgboost", "tfidf-svm", "tfidf-logreg")
+TEXT = ("tfidf-svm", "tfidf-logreg")
+PEERS = ("asreview", "seed", "flag-all")
+METRICS = ("fbeta", "recall", "precision", "flagged_share", "roc_auc", "wss95")
+
+
+def variants() -> dict:
+    """Stack settings scored on every half's learner outputs: name -> StackConfig."""
+    from screenstack.stacking.stack import StackConfig
+
+    return {
+        "screenstack": StackConfig(),
+        "screenstack-tfidf": StackConfig(learners=TEXT),
+        "screenstack:prior1": StackConfig(prior_positives=1.0),
+        "screenstack:share": StackConfig(test_share=True),
+        "screenstack:floor": StackConfig(floor=True),
+        "screenstack:prior1+share": StackConfig(prior_positives=1.0, test_share=True),
+        "screenstack:prior2+share": StackConfig(prior_positives=2.0, test_share=True),
+        "screenstack:prior1+share+floor": StackConfig(prior_positives=1.0, test_share=True, floor=True),
+        "screenstack-tfidf:prior1+share": StackConfig(learners=TEXT, prior_positives=1.0, test_share=True),
+    }
+
+
+# --- halves ----------------------------------------------------------------------------------------
+
+def halves(datasets: list[Path], seeds: list[int], levels: tuple[int, ...], draws: int) -> list[dict]:
+    """Every (dataset, seed, variant, draw) to evaluate, in a fixed order."""
+    found = []
+    for path in datasets:
+        labels = pd.read_csv(path, usecols=["label_included"])["label_included"].astype(int)
+        train_included = int(round(labels.sum() / 2))
+        for seed in seeds:
+            found.append({"dataset": path.stem, "path": str(path), "seed": seed, "variant": "full", "draw": 0, "n": None})
+            for n in levels:
+                if n < train_included:
+                    found += [{"dataset": path.stem, "path": str(path), "seed": seed, "variant": f"few{n}", "draw": d, "n": n}
+                              for d in range(draws)]
+    return found
+
+
+def half_key(half: dict) -> str:
+    return f"{half['dataset']}-s{half['seed']}-{half['variant']}-d{half['draw']}"
+
+
+def make_half(half: dict, folder: Path) -> np.ndarray:
+    """Write train.csv and test.csv of one half into `folder`; return the test labels."""
+    from sklearn.model_selection import train_test_split
+
+    data = pd.read_csv(half["path"], dtype=str, keep_default_na=False)
+    train, test = train_test_split(data, test_size=0.5, random_state=half["seed"], stratify=data["label_included"])
+    if half["n"] is not None:
+        rng = np.random.default_rng([half["seed"], half["n"], half["draw"]])
+        included = np.flatnonzero(train["label_included"].astype(int).to_numpy() == 1)
+        drop = rng.choice(included, size=len(included) - half["n"], replace=False)
+        train = train.drop(train.index[drop])
+    folder.mkdir(parents=True, exist_ok=True)
+    train.to_csv(folder / "train.csv", index=False)
+    test.drop(columns=["label_included"]).to_csv(folder / "test.csv", index=False)
+    return test["label_included"].astype(int).to_numpy()
+
+
+# --- systems ---------------------------------------------------------------------------------------
+
+def fit_screenstack(folder: Path, cache: Path) -> None:
+    """The default learners of `screenstack run` on one half, outputs kept in ``folder/run``."""
+    from screenstack.extract.stage import ExtractConfig, extract_features
+    from screenstack.features.corpus import load_corpus
+    from screenstack.learners.fit import fit_learners
+
+    corpus = load_corpus(folder / "train.csv", folder / "test.csv")
+    run = folder / "run"
+    features = extract_features(corpus, run, ExtractConfig(model="minilm", cache_dir=str(cache)), progress=False)
+    fit_learners(corpus, run, LEARNERS, features=(str(features),), progress=False)
+    shutil.rmtree(run / "features")  # the cache holds the vectors; the learners' outputs are what restacking reads
+
+
+def stack_variants(folder: Path, y_test: np.ndarray) -> list[dict]:
+    from screenstack.stacking.metrics import screening_metrics
+    from screenstack.stacking.stack import stack
+
+    rows = []
+    for name, config in variants().items():
+        summary = stack(folder / "run", dataclasses.replace(config, beta=BETA))
+        scores = pd.read_csv(folder / "run" / "test_scores.csv")["score"].to_numpy()
+        flagged = pd.read_csv(folder / "run" / "submission.csv", header=None)[1].to_numpy()
+        metrics = screening_metrics(y_test, scores, summary["threshold"], BETA)
+        # The decision is the submission's, which may flag more than the raw threshold does (the floor).
+        metrics.update(_decision_metrics(y_test, flagged))
+        rows.append({"system": name, **metrics, "oof_fbeta_honest": summary["blend"]["fbeta_honest"]})
+    return rows
+
+
+def _decision_metrics(y: np.ndarray, flagged: np.ndarray) -> dict:
+    from screenstack.stacking.metrics import fbeta
+
+    flagged = flagged.astype(bool)
+    tp = int((flagged & (y == 1)).sum())
+    return {"fbeta": fbeta(y, flagged, BETA), "recall": tp / max(int(y.sum()), 1),
+            "precision": tp / max(int(flagged.sum()), 1), "flagged_share": float(flagged.mean())}
+
+
+def peers(folder: Path, y_test: np.ndarray) -> list[dict]:
+    from screenstack.stacking.metrics import screening_metrics
+
+    rows = []
+    for name, system in (("asreview", asreview_elas_u4), ("seed", seed_tfidf_logreg)):
+        ids, scores, threshold = system(folder / "train.csv", folder / "test.csv", folder)
+        test_ids = pd.read_csv(folder / "test.csv", dtype=str, keep_default_na=False)["record_id"].to_numpy()
+        assert (np.asarray(ids).astype(str) == test_ids).all(), f"{name} scored the test half in another order"
+        rows.append({"system": name, **screening_metrics(y_test, scores, threshold, BETA)})
+    rows.append({"system": "flag-all", **screening_metrics(y_test, np.zeros(len(y_test)), -np.inf, BETA)})
+    return rows
+
+
+def evaluate_half(half: dict, work: Path, cache_root: Path, restack: bool) -> list[dict]:
+    """All systems on one half; a child process runs this, so halves can go in parallel."""
+    warnings.simplefilter("ignore")
+    logging.getLogger("screenstack").setLevel(logging.ERROR)
+    folder = work / "halves" / half_key(half)
+    os.chdir(folder.parent)  # asreview opens a request cache in the working folder
+    labels = folder / "test_labels.npy"
+    if restack and labels.is_file() and (folder / "run" / "learners").is_dir():
+        y_test = np.load(labels)
+        rows = stack_variants(folder, y_test)
+    else:
+        y_test = make_half(half, folder)
+        np.save(labels, y_test)
+        fit_screenstack(folder, cache_root / half["dataset"])
+        rows = stack_variants(folder, y_test) + peers(folder, y_test)
+    info = {k: half[k] for k in ("dataset", "seed", "variant", "draw")}
+    n_train_included = int(pd.read_csv(folder / "train.csv", usecols=["label_included"])["label_included"].astype(int).sum())
+    return [{**info, "half": half_key(half), "train_included": n_train_included, "test_included": int(y_test.sum()),
+             "n_test": len(y_test), **row} for row in rows]
+
+
+# --- summary ---------------------------------------------------------------------------------------
+
+def regime(variant: str) -> str:
+    return "full" if variant == "full" else "few (3-20 included)"
+
+
+def summarise(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per system: means, worst-half recall, halves far below flag-all; and paired differences against the peers."""
+    flag_all = rows[rows["system"] == "flag-all"].set_index("half")["fbeta"]
+    table = rows.groupby("system")[list(METRICS)].mean()
+    table["halves"] = rows.groupby("system").size()
+    table["worst_recall"] = rows.groupby("system")["recall"].min()
+    table["recall_0"] = rows.assign(z=rows["recall"] == 0).groupby("system")["z"].sum()
+    gap = rows["fbeta"].to_numpy() - flag_all.loc[rows["half"]].to_numpy()
+    table["below_flag_all"] = rows.assign(b=gap < -0.05).groupby("system")["b"].sum()
+    table["worst_gap"] = rows.assign(g=gap).groupby("system")["g"].min()
+    paired = []
+    wide = {m: rows.pivot(index="half", columns="system", values=m) for m in ("fbeta", "recall", "roc_auc", "wss95")}
+    for system in (s for s in table.index if s.startswith("screenstack")):
+        for peer in (s for s in table.index if s != system):
+            entry = {"system": system, "peer": peer}
+            for metric, frame in wide.items():
+                diff = (frame[system] - frame[peer]).dropna()
+                entry[metric] = diff.mean()
+                entry[f"{metric}_se"] = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+            entry["wins"] = int(((wide["fbeta"][system] - wide["fbeta"][peer]) > 1e-9).sum())
+            entry["losses"] = int(((wide["fbeta"][system] - wide["fbeta"][peer]) < -1e-9).sum())
+            paired.append(entry)
+    return table, pd.DataFrame(paired)
+
+
+def _fmt(frame: pd.DataFrame) -> str:
+    columns = list(frame.columns)
+    head = "| " + " | ".join(columns) + " |"
+    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|"
+
+    def cell(v):
+        if isinstance(v, (float, np.floating)):
+            return "" if np.isnan(v) else f"{v:.4f}"
+        return str(v)
+
+    return "\n".join([head, rule, *("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False))])
+
+
+def _paired_text(paired: pd.DataFrame) -> pd.DataFrame:
+    out = paired[["system", "peer"]].copy()
+    for metric in ("fbeta", "recall", "roc_auc", "wss95"):
+        out[metric] = [f"{m:+.4f} ± {s:.4f}" for m, s in zip(paired[metric], paired[f"{metric}_se"])]
+    out["F7 wins/losses"] = [f"{w}/{lo}" for w, lo in zip(paired["wins"], paired["losses"])]
+    return out
+
+
+def report(rows: pd.DataFrame, command: str) -> str:
+    lines = ["## Protocol", "",
+             f"Written by `bench/protocol.py`. Rerun: `{command}`", "",
+             f"{rows['half'].nunique()} held-out halves: " + ", ".join(
+                 f"{k} {v}" for k, v in rows.drop_duplicates("half")["variant"].value_counts().sort_index().items())
+             + f"; datasets {rows['dataset'].nunique()}, split seeds {sorted(rows['seed'].unique().tolist())}.", ""]
+    for title, part in (("All halves", rows), *((f"Regime: {r}", g) for r, g in rows.groupby(rows["variant"].map(regime)))):
+        table, paired = summarise(part)
+        lines += [f"### {title}", "", _fmt(table.reset_index().rename(columns={
+            "fbeta": "F7", "flagged_share": "flagged", "roc_auc": "AUC", "wss95": "WSS@95", "worst_recall": "worst recall",
+            "recall_0": "halves recall 0", "below_flag_all": "halves >0.05 below flag-all", "worst_gap": "worst F7 - flag-all"})),
+                  "", "Paired differences (system - peer, mean ± s.e. over halves):", "", _fmt(_paired_text(paired)), ""]
+    per_dataset = rows.pivot_table(index="dataset", columns="system", values="fbeta", aggfunc="mean")
+    lines += ["### F7 per dataset (mean over its halves)", "", _fmt(per_dataset.reset_index())]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default=str(DATASETS))
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="included records kept in the few-included halves")
+    parser.add_argument("--draws", type=int, default=2, help="draws per few-included level")
+    parser.add_argument("--jobs", type=int, default=1, help="halves in parallel (each in its own process)")
+    parser.add_argument("--work", default=str(ROOT / "artifacts" / "protocol"))
+    parser.add_argument("--cache-dir", default=str(ROOT / "artifacts" / ".cache"), help="per-text vector caches, a folder per dataset")
+    parser.add_argument("--restack", action="store_true", help="re-score the stack variants on kept learner outputs only")
+    parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="Markdown results file ('' for none)")
+    args = parser.parse_args()
+    work = Path(args.work).resolve()
+    datasets = sorted(Path(args.datasets).resolve().glob("*.csv"))
+    todo = halves(datasets, [int(s) for s in args.seeds.split(",")], tuple(int(n) for n in args.levels.split(",")), args.draws)
+    rows_file = work / "rows.csv"
+    done = pd.read_csv(rows_file) if rows_file.is_file() else pd.DataFrame(columns=["half", "system"])
+    if args.restack:
+        done = done[~done["system"].str.startswith("screenstack")]
+        pending = [h for h in todo if half_key(h) in set(done["half"])]
+    else:
+        pending = [h for h in todo if half_key(h) not in set(done["half"])]
+    for half in pending:
+        (work / "halves" / half_key(half)).mkdir(parents=True, exist_ok=True)
+    print(f"{len(todo)} halves, {len(pending)} to {'restack' if args.restack else 'run'}", flush=True)
+    rows = [done]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(evaluate_half, h, work, Path(args.cache_dir).resolve(), args.restack) for h in pending]
+        for i, future in enumerate(futures):
+            new = pd.DataFrame(future.result())
+            rows.append(new)
+            pd.concat(rows).to_csv(rows_file, index=False)
+            show = new.set_index("system")
+            print(f"[{i + 1}/{len(pending)}] {pending[i] and half_key(pending[i]):40} " + " ".join(
+                f"{s} {show.loc[s, 'fbeta']:.3f}" for s in show.index), flush=True)
+    table = pd.concat(rows)
+    table = table[table["half"].isin({half_key(h) for h in todo})]
+    text = report(table, "python bench/protocol.py " + " ".join(sys.argv[1:]))
+    print(text)
+    if args.results:
+        write_section(Path(args.results), "protocol", text)
+
+
+if __name__ == "__main__":
+    main()
