@@ -70,28 +70,28 @@ def variants() -> dict:
     """Stack settings scored on every half's learner outputs: name -> StackConfig."""
     from screenstack.stacking.stack import StackConfig
 
+    r95 = dict(prior_positives=1.0, test_share=True, min_recall=0.95)
     return {
         "screenstack": StackConfig(),
         "screenstack-tfidf": StackConfig(learners=TEXT),
-        "screenstack:prior1": StackConfig(prior_positives=1.0),
-        "screenstack:share": StackConfig(test_share=True),
-        "screenstack:floor": StackConfig(floor=True),
-        "screenstack:prior1+share": StackConfig(prior_positives=1.0, test_share=True),
-        "screenstack:prior2+share": StackConfig(prior_positives=2.0, test_share=True),
-        "screenstack:prior1+share+floor": StackConfig(prior_positives=1.0, test_share=True, floor=True),
-        "screenstack-tfidf:prior1+share": StackConfig(learners=TEXT, prior_positives=1.0, test_share=True),
+        "screenstack:r95": StackConfig(**r95),
+        "screenstack:r90": StackConfig(**{**r95, "min_recall": 0.90}),
+        "screenstack:r95-noprior": StackConfig(**{**r95, "prior_positives": 0.0}),
+        "screenstack:r95-noshare": StackConfig(**{**r95, "test_share": False}),
+        "screenstack:r95-rank": StackConfig(**r95, blend="rank-average"),
+        "screenstack-tfidf:r95": StackConfig(**r95, learners=TEXT),
     }
 
 
 # --- halves ----------------------------------------------------------------------------------------
 
 def halves(datasets: list[Path], seeds: list[int], levels: tuple[int, ...], draws: int) -> list[dict]:
-    """Every (dataset, seed, variant, draw) to evaluate, in a fixed order."""
+    """Every (dataset, seed, variant, draw) to evaluate, seed by seed, so a partial run covers every dataset."""
     found = []
-    for path in datasets:
-        labels = pd.read_csv(path, usecols=["label_included"])["label_included"].astype(int)
-        train_included = int(round(labels.sum() / 2))
-        for seed in seeds:
+    for seed in seeds:
+        for path in datasets:
+            labels = pd.read_csv(path, usecols=["label_included"])["label_included"].astype(int)
+            train_included = int(round(labels.sum() / 2))
             found.append({"dataset": path.stem, "path": str(path), "seed": seed, "variant": "full", "draw": 0, "n": None})
             for n in levels:
                 if n < train_included:

@@ -35,6 +35,12 @@ def check_positive_number(flag: str, value) -> None:
         raise ScreenstackError(f"--{flag} {value}: expected a finite number > 0.")
 
 
+def check_number(flag: str, value, low: float, high: float) -> None:
+    """`value` is a real number in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ScreenstackError(f"--{flag} {value!r}: expected a number from {low:g} to {high:g}.")
+
+
 def check_choice(flag: str, value, valid: Iterable[str]) -> None:
     valid = list(valid)
     if value not in valid:

@@ -302,6 +302,20 @@ def _folds_table(y: np.ndarray, blend: np.ndarray, folds: np.ndarray, threshold:
             f"<th>included found</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
+def _threshold_note(summary: dict) -> str:
+    """Where the threshold came from; says so when the recall floor, not F-beta, set it."""
+    rule = f"{summary['config'].get('threshold_rule', '')} rule on the blend's OOF scores"
+    decision = summary.get("decision", {})
+    note = f"{rule}; flags {decision['oof_flagged_share']:.1%} of OOF records" if decision else rule
+    if decision.get("recall_floor_lowered"):
+        note += (f", lowered by the recall floor from {decision['fbeta_threshold']:.4g} (F{summary['beta']:g} alone: "
+                 f"{decision['fbeta_flagged_share']:.1%}) so that, with {decision['n_train_included']} included training "
+                 f"records, the estimated recall reaches {decision['min_recall']:.0%}")
+    if decision.get("oof_flagged_share", 0) > 0.9:
+        note += "; <strong>nearly every record is flagged: the labels cannot support a tighter threshold</strong>"
+    return note
+
+
 def _facts(summary: dict) -> str:
     blend, plan = summary["blend"], summary.get("fold_plan", {})
     n_test = summary["n_test"]
@@ -312,7 +326,7 @@ def _facts(summary: dict) -> str:
         ("test records", f"{n_test:,}", f"flagged for full-text review: {flagged}"),
         ("fold plan", f"{plan.get('n_folds', '?')} folds", f"stratified, seed {plan.get('seed', '?')}"),
         ("objective", f"F{summary['beta']:g}", f"recall weighs {summary['beta'] ** 2:g}&times; precision"),
-        ("threshold", f"{summary['threshold']:.4g}", f"{summary['config'].get('threshold_rule', '')} rule on the blend's OOF scores"),
+        ("threshold", f"{summary['threshold']:.4g}", _threshold_note(summary)),
         ("blend", html.escape(blend["method"]), f"honest OOF F{summary['beta']:g} {blend['fbeta_honest']:.4f}, "
                                                 f"recall {blend['recall']:.3f}, WSS@95 {blend['wss95']:.3f}"),
     ]

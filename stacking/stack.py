@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..features.atomic import write_json, write_parquet
-from ..features.checks import check_choice, check_names, check_positive_number, check_seed
+from ..features.checks import check_choice, check_names, check_number, check_positive_number, check_seed
 from ..features.errors import ScreenstackError
 from ..features.folds import load_fold_plan
 from ..features.outputs import package_versions, read_learner_outputs
@@ -42,7 +42,7 @@ class StackConfig:
     seed: int = 0
     prior_positives: float = 0.0        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
     test_share: bool = False            # flag at least the OOF-flagged share of test records (stacking.threshold.decide)
-    floor: bool = False                 # flag everything unless the blend's honest OOF F-beta beats flagging everything
+    min_recall: float = 0.0             # lower the threshold to this estimated OOF recall (stacking.threshold.recall_threshold)
 
     def __post_init__(self):
         # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
@@ -51,6 +51,8 @@ class StackConfig:
         check_choice("threshold-rule", self.threshold_rule, RULES)
         check_names("learners", self.learners, allow_empty=True)
         check_seed(self.seed)
+        check_number("recall-prior", self.prior_positives, 0, 100)
+        check_number("min-recall", self.min_recall, 0, 1)
 
 
 def _score_matrices(out: Path, wanted: tuple[str, ...]):
@@ -83,16 +85,42 @@ def _honest_fbeta(y, scores, folds, config: StackConfig) -> float:
     for k in np.unique(folds):
         inside = folds == k
         t = choose_threshold(y[~inside], scores[~inside], config.beta, config.threshold_rule, random_state=config.seed,
-                             prior_positives=config.prior_positives)
+                             prior_positives=config.prior_positives, min_recall=config.min_recall)
         decisions[inside] = apply_threshold(scores[inside], t)
     return fbeta(y, decisions, config.beta)
 
 
 def _evaluate(y, scores, folds, config: StackConfig) -> dict:
     threshold = choose_threshold(y, scores, config.beta, config.threshold_rule, random_state=config.seed,
-                                 prior_positives=config.prior_positives)
+                                 prior_positives=config.prior_positives, min_recall=config.min_recall)
     return {"threshold": threshold, **screening_metrics(y, scores, threshold, config.beta),
             "fbeta_honest": _honest_fbeta(y, scores, folds, config)}
+
+
+def _decision(y: np.ndarray, blend_oof: np.ndarray, threshold: float, config: StackConfig) -> dict:
+    """How the threshold came about, for the summary, the report and the console.
+
+    Says whether the recall floor lowered the F-beta threshold, and by how
+    much, since with a handful of included records it decides most of the result.
+    """
+    fbeta_only = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
+                                  prior_positives=config.prior_positives)
+    flagged_share = float(np.mean(blend_oof >= threshold))
+    info = {
+        "fbeta_threshold": fbeta_only, "fbeta_flagged_share": float(np.mean(blend_oof >= fbeta_only)),
+        "recall_floor_lowered": bool(threshold < fbeta_only), "min_recall": config.min_recall,
+        "prior_positives": config.prior_positives, "oof_flagged_share": flagged_share,
+        "test_share": flagged_share if config.test_share else 0.0, "n_train_included": int(y.sum()),
+    }
+    if info["recall_floor_lowered"]:
+        log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
+                 "estimated recall of %.0f%% needs %.1f%%", config.beta, 100 * info["fbeta_flagged_share"], y.sum(),
+                 100 * config.min_recall, 100 * flagged_share)
+    if flagged_share > 0.9:
+        log.warning("the threshold flags %.0f%% of records: %d included training records%s cannot support a tighter one; "
+                    "label more records to flag fewer", 100 * flagged_share, y.sum(),
+                    " and a weak ranking" if not info["recall_floor_lowered"] else "")
+    return info
 
 
 @locked(create=False)
@@ -124,19 +152,13 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     final = make_blender(chosen).fit(Z, y)
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     threshold = blend_metrics["threshold"]
-    flag_all = fbeta(y, np.ones(len(y)), config.beta)
-    floored = config.floor and blend_metrics["fbeta_honest"] <= flag_all
-    if floored:
-        threshold = float(min(blend_oof.min(), test_scores.min(initial=np.inf)))  # at or below every score
-        log.warning("the blend's honest OOF F%g (%.4f) does not beat flagging every record (%.4f): flagging every test record",
-                    config.beta, blend_metrics["fbeta_honest"], flag_all)
-    share = float(np.mean(blend_oof >= threshold)) if config.test_share else 0.0
-    decisions = decide(test_scores, threshold, share)
+    decision = _decision(y, blend_oof, threshold, config)
+    decisions = decide(test_scores, threshold, decision["test_share"])
 
     summary = {
         "beta": config.beta,
         "threshold": threshold,
-        "decision": {"flag_all_oof_fbeta": flag_all, "floored": bool(floored), "oof_flagged_share": share},
+        "decision": decision,
         "blend": {"method": chosen, "weights": dict(zip(names, map(float, final.weights_))), **blend_metrics},
         "blend_candidates": {m: c[0] for m, c in candidates.items()},
         "learners": learners,

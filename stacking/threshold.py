@@ -50,8 +50,9 @@ def fbeta_curve(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray, beta:
 
 
 def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule: Rule = "bootstrap",
-                     n_boot: int = 200, random_state: int = 0, prior_positives: float = 0.0) -> float:
-    """The threshold on `scores` that maximises F-beta (plain or expected over bootstrap resamples).
+                     n_boot: int = 200, random_state: int = 0, prior_positives: float = 0.0, min_recall: float = 0.0) -> float:
+    """The threshold on `scores` that maximises F-beta (plain or expected over bootstrap resamples),
+    lowered where needed to reach an estimated recall of `min_recall` (see `recall_threshold`).
 
     ``prior_positives`` is a prior on recall: that many included records are
     assumed to exist that the OOF scores rank no better than chance, i.e.
@@ -80,7 +81,36 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule:
         rng = np.random.default_rng(random_state)
         weights = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=n_boot).astype(float)
         curve = fbeta_curve(y, scores, thresholds, beta, weights, prior_positives).mean(axis=0)
-    return float(thresholds[int(np.argmax(curve))])
+    best = thresholds[int(np.argmax(curve))]
+    if min_recall > 0:
+        best = min(best, recall_threshold(y, scores, min_recall, prior_positives))
+    return float(best)
+
+
+def recall_threshold(y: np.ndarray, scores: np.ndarray, target: float, prior_positives: float = 0.0) -> float:
+    """The highest threshold whose estimated recall reaches `target`.
+
+    Estimated recall at t: the included records scoring at least t, plus
+    `prior_positives` spread evenly over all records (an included record the
+    ranking has not seen), over the included records plus the prior. With
+    hundreds of included records this is the OOF recall; with a handful it
+    asks to flag a large share, down to everything. F-beta's optimum depends
+    on the share of included records, which differs between the records a
+    model learns from and those it screens (a review's first labelled batch
+    may hold far fewer), whereas a recall target does not.
+
+    >>> recall_threshold(np.array([0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.9]), 1.0) <= 0.2
+    True
+    """
+    y = np.asarray(y, dtype=int)
+    scores = np.asarray(scores, dtype=float)
+    thresholds = _candidates(scores)
+    above = len(scores) - np.searchsorted(np.sort(scores), thresholds, side="left")
+    positives = np.sort(scores[y == 1])
+    positives_above = len(positives) - np.searchsorted(positives, thresholds, side="left")
+    recall = (positives_above + prior_positives * above / len(scores)) / (len(positives) + prior_positives)
+    # Candidates ascend and the first flags everything (recall 1), so one always qualifies.
+    return float(thresholds[np.flatnonzero(recall >= target - 1e-12)[-1]])
 
 
 def _smoothed_curve(y, scores, thresholds, beta):

@@ -11,6 +11,7 @@ from ._common import add_out_option, show_configs, split_list
 EXAMPLE = """example:
   screenstack stack --out artifacts/run1
   screenstack stack --out artifacts/run1 --beta 7 --blend caruana --learners tfidf-svm,lightgbm
+  screenstack stack --out artifacts/run1 --min-recall 0      # the F-beta threshold alone, no recall floor
 
 writes OUT/submission.csv (id,0|1, no header), OUT/test_scores.csv and OUT/summary.json
 """
@@ -25,10 +26,17 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threshold-rule", default="bootstrap", choices=RULES,
                        help="bootstrap: maximise expected F-beta over resamples of the OOF records; argmax: plain maximum; "
                             "smoothed: included records spread by a kernel (default bootstrap)")
+    group.add_argument("--min-recall", type=float, default=StackConfig.min_recall, metavar="R",
+                       help="lower the threshold until the estimated recall on the OOF records reaches R; with few included "
+                            f"records this flags much more, down to everything (0: F-beta alone; default {StackConfig.min_recall:g})")
+    group.add_argument("--recall-prior", type=float, default=StackConfig.prior_positives, metavar="N",
+                       help="included records assumed to exist that the ranking places at chance; they make every unflagged "
+                            f"record cost recall, which matters when few records are included (default {StackConfig.prior_positives:g})")
 
 
 def stack_config(args: argparse.Namespace, learners: tuple[str, ...] = ()) -> StackConfig:
-    return StackConfig(beta=args.beta, blend=args.blend, threshold_rule=args.threshold_rule, learners=learners, seed=args.seed)
+    return StackConfig(beta=args.beta, blend=args.blend, threshold_rule=args.threshold_rule, learners=learners, seed=args.seed,
+                       min_recall=args.min_recall, prior_positives=args.recall_prior)
 
 
 def add_parser(subparsers) -> None:

@@ -70,3 +70,33 @@ def test_average_precision_matches_scikit_learn_with_ties():
         y[0] = 1
         scores = np.round(rng.random(n) * rng.integers(1, 10)) / 3  # many ties
         assert average_precision(y, scores) == pytest.approx(average_precision_score(y, scores), abs=1e-12)
+
+
+def test_recall_floor_with_three_included_records_flags_most_records():
+    from screenstack.stacking.threshold import recall_threshold
+
+    y, s = _data(4, n=600, prevalence=0.0, signal=3.0)  # exactly three included records, ranked near the top
+    t_fbeta = choose_threshold(y, s, 7.0, "bootstrap", prior_positives=1.0)
+    t = choose_threshold(y, s, 7.0, "bootstrap", prior_positives=1.0, min_recall=0.95)
+    assert t <= t_fbeta and t == recall_threshold(y, s, 0.95, 1.0)
+    # (3 found + 1 prior x share flagged) / 4 >= 0.95 needs at least 80% of the records flagged.
+    assert (s >= t).mean() >= 0.8 > (s >= t_fbeta).mean()
+
+
+def test_recall_floor_with_many_included_records_is_the_oof_recall():
+    from screenstack.stacking.threshold import recall_threshold
+
+    y, s = _data(5, n=4000, prevalence=0.3)
+    t = recall_threshold(y, s, 0.95)
+    assert 0.95 <= (s[y == 1] >= t).mean() < 0.96
+    assert choose_threshold(y, s, 7.0, "argmax", min_recall=0.95) <= t
+
+
+def test_decide_flags_at_least_the_share_and_everything_above_the_threshold():
+    from screenstack.stacking.threshold import decide
+
+    scores = np.array([0.9, 0.1, 0.5, 0.3, 0.7, 0.2, 0.8, 0.4, 0.6, 0.05])
+    assert decide(scores, 0.85, 0.0).tolist() == (scores >= 0.85).astype(int).tolist()
+    flagged = decide(scores, 0.85, 0.3)
+    assert flagged.sum() == 3 and set(scores[flagged == 1]) == {0.9, 0.8, 0.7}
+    assert decide(scores, 0.25, 0.3).sum() == (scores >= 0.25).sum()
