@@ -127,7 +127,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     elif suffix == ".ris":
         frame, kind = _read_ris(path), "ris"
     else:
-        frame = _read_delimited(path, path.read_bytes(), DECLARED_SEPARATORS.get(suffix))
+        raw = path.read_bytes()
+        _refuse_binary(path, raw)
+        frame = _read_delimited(path, raw, DECLARED_SEPARATORS.get(suffix))
         kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
     if frame.empty:
         what = "no RIS records (each starts with a `TY  - ` line)" if kind == "ris" else "a header but no records"
@@ -135,6 +137,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.attrs["format"] = kind
     return frame
+
+
+# Leading bytes of files that are not text, though they may end in .csv: what they are and what to do.
+_BINARY_KINDS = (
+    (b"PK\x03\x04", "an Excel .xlsx workbook or another zip archive", "If it is a workbook, rename it to .xlsx, or save it as CSV UTF-8"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls workbook", "Save it as .xlsx or as CSV UTF-8"),
+    (b"\x1f\x8b", "gzip-compressed", "Decompress it first (gunzip)"),
+    (b"PAR1", "a Parquet file", "Give the CSV, TSV, XLSX or RIS file of the records"),
+)
+
+
+def _refuse_binary(path: Path, raw: bytes) -> None:
+    """Name a binary file given as a text table, instead of reporting its bytes as a quoting error."""
+    for magic, what, fix in _BINARY_KINDS:
+        if raw.startswith(magic):
+            raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
 
 
 def _sniff_separator(text: str) -> str:
@@ -197,6 +215,7 @@ def _read_delimited(path: Path, raw: bytes, sep: str | None) -> pd.DataFrame:
     if not rows:
         raise ScreenstackError(f"{path}: the file has no header row. Give a file with a header row and at least one record.")
     header = _unique_names(rows[0])
+    _warn_duplicate_names(path, rows[0], header)
     if bad is not None:
         _raise_undecodable(path, header, rows, bad)
     records = []
@@ -227,6 +246,21 @@ def _unique_names(header: list[str]) -> list[str]:
             name, n = f"{base}.{n}", n + 1
         names.append(name)
     return names
+
+
+def _warn_duplicate_names(path: Path, raw: list[str], header: list[str]) -> None:
+    """Say when a header names a column twice: only the first copy is found by its name."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(raw):
+        name = name.strip()
+        if not name:
+            continue
+        if name.lower() in seen:
+            other = f" (the other is column {header[i]!r})" if header[i] != name else ""
+            warnings.warn(f"{path}: the header names column {name!r} twice (columns {seen[name.lower()] + 1} and {i + 1}); "
+                          f"only the first is read under that name{other}. Rename one if the other was meant.", stacklevel=4)
+        else:
+            seen[name.lower()] = i
 
 
 def _raise_undecodable(path: Path, header: list[str], rows: list[list[str]], error: UnicodeDecodeError) -> None:

@@ -124,6 +124,8 @@ def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | 
     PosixPath('data/cohen_adhd.csv')
     """
     entry = dataset(name)
+    if dest is not None and Path(dest).is_dir():
+        raise ScreenstackError(f"--dest {dest}: is a folder. Give a file path, e.g. --dest {Path(dest) / entry.file_name}.")
     cached = Path(cache) if cache is not None else cache_dir()
     cached = cached / entry.file_name
     if not (cached.is_file() and sha256_file(cached) == entry.sha256):

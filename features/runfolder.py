@@ -21,6 +21,7 @@ altered file is caught by name instead of ending in a traceback.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import functools
 import hashlib
@@ -58,6 +59,8 @@ class RunFolder:
     """
 
     def __init__(self, out: str | os.PathLike):
+        if not str(out).strip():  # Path("") is ".": an unset variable in `--out "$DIR"` would write into the working folder
+            raise ScreenstackError("--out is empty. Give the path of a folder (new or a previous run's), e.g. --out artifacts/run1.")
         self.out = Path(out)
 
     # --- paths ----------------------------------------------------------------------------------
@@ -186,8 +189,11 @@ class RunFolder:
             except FileNotFoundError:
                 pass
             os.close(fd)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:  # the pid only names the holder in another process's error; a full disk must not stop the run here
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass
         return fd
 
     def _release(self, fd: int, created: bool) -> None:
@@ -212,6 +218,7 @@ class RunFolder:
                     shutil.rmtree(folder, ignore_errors=True)
                     continue
                 warnings.warn(f"{self.out}: finishing the {folder.name!r} outputs an interrupted run had written in full.", stacklevel=4)
+                self._check_targets(folder)
                 self._move_in(folder)
             else:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -243,7 +250,26 @@ class RunFolder:
                 if isinstance(error, OSError):
                     raise io_error(getattr(error, "filename", None) or staging, error) from None
                 raise
+            try:
+                self._check_targets(staging)
+            except ScreenstackError:
+                shutil.rmtree(staging, ignore_errors=True)  # nothing was moved: OUT is as it was
+                raise
             self._move_in(staging)
+
+    def _check_targets(self, staging: Path) -> None:
+        """Refuse, before anything is moved, a set whose file would land on a folder or under a file.
+
+        A rename that fails midway would leave part of the new set beside part of the old one.
+        """
+        for rel in read_json(staging / MANIFEST)["files"]:
+            target = self.out / rel
+            if target.is_dir():
+                raise io_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
+            blocker = next((p for p in target.parents if p != self.out and p.is_relative_to(self.out)
+                            and p.exists() and not p.is_dir()), None)
+            if blocker is not None:
+                raise io_error(blocker, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
 
     def _move_in(self, staging: Path) -> None:
         """Rename a whole staged set into place, then its manifest (a rerun after a crash repeats what is left)."""

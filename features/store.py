@@ -86,7 +86,14 @@ def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
     try:
         table = pq.read_table(path)
     except Exception as error:
-        raise DamagedArtifact(path, f"not a readable Parquet feature file: {str(error).splitlines()[0][:120]}", fix) from None
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        if head != b"PAR1":  # not Parquet at all: the wrong file was passed, nothing to re-extract
+            raise ScreenstackError(f"{path}: not a Parquet feature file. --features takes a file `screenstack extract` "
+                                   "wrote (OUT/features/NAME.parquet).") from None
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DamagedArtifact(path, f"not a readable Parquet feature file: {reason if len(reason) <= 160 else reason[:157] + '...'}",
+                              fix) from None
     if not {"id", "split", "vector"} <= set(table.column_names):
         raise ScreenstackError(f"{path}: not a screenstack feature file (columns: {', '.join(table.column_names)}). Re-run `screenstack extract`.")
     matrix = column_matrix(table.column("vector")).astype(np.float32, copy=False)
@@ -119,7 +126,7 @@ def load_vectors(paths: list[str | Path], corpus: Corpus) -> tuple[np.ndarray, n
         missing = np.setdiff1d(wanted, position.index.to_numpy(dtype=str))
         extra = len(frame) - len(wanted)
         if len(missing) or extra:
-            detail = f"{len(missing)} corpus ids missing (first: {missing[0]!r})" if len(missing) else f"{extra} ids not in the corpus"
+            detail = f"{len(missing)} corpus ids missing (first: {str(missing[0])!r})" if len(missing) else f"{extra} ids not in the corpus"
             raise ScreenstackError(
                 f"{path}: feature file does not match the corpus ({detail}). "
                 "It was extracted for other data: re-run `screenstack extract` with these --train/--test files."

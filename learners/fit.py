@@ -43,11 +43,21 @@ def fit_learners(
     if any(cls.input == "vectors" for cls in classes.values()) and not features:
         names = ", ".join(n for n, c in classes.items() if c.input == "vectors")
         raise ScreenstackError(f"learners {names} read vectors: pass --features FILE.parquet (from `screenstack extract`).")
+    inputs = {}
+    if any(cls.input == "vectors" for cls in classes.values()):
+        # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
+        inputs["vectors"] = load_vectors(list(features), corpus)
+    if any(cls.input == "text" for cls in classes.values()):
+        train_texts = {t for t in texts(corpus.train) if t.strip()}
+        if len(train_texts) < 2:  # TF-IDF would find no words; say so before the fold plan is written
+            what = "has the same title and abstract" if train_texts else "has neither title nor abstract"
+            text_learners = ", ".join(n for n, c in classes.items() if c.input == "text")
+            raise ScreenstackError(f"--train: every training record {what}, so text learners ({text_learners}) have "
+                                   "nothing to learn from. Check the file's text columns (--text-cols).")
     plan = ensure_fold_plan(corpus, out, folds)
     train, test = corpus.train, corpus.test
     assert (train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
     y = plan.labels
-    inputs = {}
     written = []
     for name, cls in classes.items():
         learner = make_learner(name, **params.get(name, {}))

@@ -7,6 +7,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
+from ..features.errors import ScreenstackError
 from ..features.tfidf import make_tfidf
 from .registry import register
 
@@ -22,7 +23,14 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
     def fit(self, X, y):
         y = np.asarray(y, dtype=int)
         self.vectorizer_ = make_tfidf(ngram_max=self.ngram_max, min_df=self.min_df, max_df=self.max_df)
-        features = self.vectorizer_.fit_transform(X)
+        try:
+            features = self.vectorizer_.fit_transform(X)
+        except ValueError as error:  # scikit-learn's "empty vocabulary" / "no terms remain"
+            raise ScreenstackError(
+                f"{self.name}: the training texts leave TF-IDF no words ({' '.join(str(error).split())}): titles and "
+                f"abstracts are empty, or hold the same few words in every record. Check the --train file's text "
+                f"columns (--text-cols), or use vector learners."
+            ) from None
         self.model_ = self._model().fit(features, y)
         self.classes_ = self.model_.classes_
         return self

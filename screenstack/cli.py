@@ -149,8 +149,10 @@ def _toml(value) -> str:
 
 def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
     """Make the values in ``--config FILE`` the defaults of the chosen subcommand; return option -> file."""
-    if not getattr(args, "config", None):
+    if getattr(args, "config", None) is None:
         return {}
+    if not args.config.strip():  # `--config=` or an unset variable: not "no file"
+        raise ScreenstackError("--config is empty. Name a TOML file, e.g. --config run.toml, or leave the flag out.")
     path = Path(args.config)
     values = _read_config_file(path)
     sub = _chosen(parser, args)

@@ -5,6 +5,7 @@ import argparse
 import logging
 
 from ..features.corpus import ColumnSpec, Corpus, load_corpus
+from ..features.errors import ScreenstackError
 from ..features.folds import FoldConfig
 from ..learners.config import LearnersConfig
 
@@ -22,8 +23,15 @@ def add_corpus_options(parser: argparse.ArgumentParser, test_required: bool = Fa
     group.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included or label)")
 
 
-def corpus_from_args(args: argparse.Namespace) -> Corpus:
-    return load_corpus(args.train, args.test, ColumnSpec.from_flags(args.id_col, args.text_cols, args.label_col))
+def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False) -> Corpus:
+    """The corpus of ``--train``/``--test``; `cross_validated`: refuse, naming the file, too few included records for folds."""
+    corpus = load_corpus(args.train, args.test, ColumnSpec.from_flags(args.id_col, args.text_cols, args.label_col))
+    if cross_validated and (positives := int(corpus.train["label"].sum())) < 2:
+        raise ScreenstackError(
+            f"{args.train}: {positives} included (1) record among {len(corpus.train)}; cross-validation needs at least 2. "
+            "Label more included records before training."
+        )
+    return corpus
 
 
 def add_fold_options(parser: argparse.ArgumentParser) -> None:

@@ -32,5 +32,5 @@ def add_parser(subparsers) -> None:
 def command(args: argparse.Namespace) -> int:
     folds, learners = fold_config(args), learners_config(args, split_list(args.features))
     show_configs(folds, learners)
-    fit_learners(corpus_from_args(args), args.out, learners.learners, learners.features, folds=folds, progress=not args.quiet)
+    fit_learners(corpus_from_args(args, cross_validated=True), args.out, learners.learners, learners.features, folds=folds, progress=not args.quiet)
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 import tomli_w
 
 from ..features.atomic import atomic_path
+from ..features.errors import ScreenstackError
 from ..features.runfolder import RunFolder
 from ..learners import LEARNERS
 from ._common import (add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, learners_config,
@@ -78,19 +79,46 @@ def command(args: argparse.Namespace) -> int:
     folds, learners, encoder, stacking = run_configs(args)
     show_configs(folds, learners, encoder, stacking)
 
-    corpus = corpus_from_args(args)
+    corpus = corpus_from_args(args, cross_validated=True)
     with RunFolder(args.out).lock():  # held across the stages: no other process writes OUT between them
-        features = []
-        if args.finetune:
-            from ..extract.finetune import finetune
+        done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
+        try:
+            features = []
+            if args.finetune:
+                from ..extract.finetune import finetune
 
-            _, finetuned = finetune(corpus, args.out, encoder, folds=folds, progress=not args.quiet,
-                                    confirm=True if args.yes else None)
-            features.append(str(finetuned))
-        elif learners.needs_vectors:
-            features.append(str(extract_features(corpus, args.out, encoder, progress=not args.quiet)))
-        fit_learners(corpus, args.out, learners.learners, tuple(features), folds=folds, progress=not args.quiet)
-        stack(args.out, stacking)
-        print(write_report(args.out))
-        _write_config(args)  # last: config.toml describes a run that finished
+                _, finetuned = finetune(corpus, args.out, encoder, folds=folds, progress=not args.quiet,
+                                        confirm=True if args.yes else None)
+                features.append(str(finetuned))
+                done.append("features")
+            elif learners.needs_vectors:
+                features.append(str(extract_features(corpus, args.out, encoder, progress=not args.quiet)))
+                done.append("features")
+            fit_learners(corpus, args.out, learners.learners, tuple(features), folds=folds, progress=not args.quiet)
+            done.append("learners")
+            stack(args.out, stacking)
+            done.append("stack")
+            print(write_report(args.out))
+            done.append("report")
+            _write_config(args)  # last: config.toml describes a run that finished
+        except ScreenstackError as error:
+            raise ScreenstackError(partial_run_message(str(error), done)) from None
     return 0
+
+
+_STAGE_FILES = {"features": "features/", "learners": "learners/", "stack": "submission.csv, test_scores.csv, summary.json",
+                "report": "report.html"}
+
+
+def partial_run_message(message: str, done: list[str]) -> str:
+    """`message` of a stage's error, saying which of this run's stages had already written OUT.
+
+    Each stage commits its files as one set, so a later stage's failure leaves
+    the earlier stages' new files beside the later stages' files of a previous run.
+    """
+    if not done:
+        return message
+    message = message.removesuffix(" Nothing there was changed.").rstrip(".")
+    left = [files for stage, files in _STAGE_FILES.items() if stage not in done and stage != "features"] + ["config.toml"]
+    return (f"{message}. The stages before it finished and their new files are in place ({', '.join(_STAGE_FILES[s] for s in done)}); "
+            f"{', '.join(left)} are still a previous run's, if any: fix this and rerun the same command, which reuses what is done.")

@@ -1,0 +1,208 @@
+"""Failures found by probing the command line as a user and an adversary would (issue 10).
+
+Each case: exit code 2, one ``screenstack: error:`` line naming the thing and
+the fix, no traceback, and ``--out`` exactly as it was (or still absent).
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from screenstack.cli import main
+from screenstack.commands.run import partial_run_message
+from screenstack.features import runfolder
+from screenstack.features.runfolder import RunFolder
+from screenstack.features.store import write_vectors
+
+TEXT = ["--learners", "tfidf-svm", "--folds", "2"]
+
+
+def snapshot(folder: Path) -> dict[str, str] | None:
+    """sha256 of every file under `folder` (the lock file aside), None if it does not exist."""
+    if not folder.exists():
+        return None
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def one_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("screenstack: error: ")]
+    assert len(errors) == 1 and err.strip().splitlines()[-1] == errors[0], err
+    return errors[0]
+
+
+@pytest.fixture
+def finished_run(tiny_corpus_files, tmp_path, capsys) -> tuple[Path, Path, Path]:
+    """``(train, test, out)``: a finished `run` with one text learner."""
+    train, test = tiny_corpus_files
+    out = tmp_path / "out"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    capsys.readouterr()
+    return train, test, out
+
+
+def test_empty_out_is_refused_not_the_working_folder(tiny_corpus_files, tmp_path, monkeypatch, capsys):
+    train, test = tiny_corpus_files
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["run", "--train", str(train), "--test", str(test), "--out", "", *TEXT]) == 2
+    assert "--out is empty" in one_error(capsys)
+    assert list(work.iterdir()) == []
+
+
+def test_empty_config_value_is_refused(tiny_corpus_files, tmp_path, capsys):
+    train, test = tiny_corpus_files
+    out = tmp_path / "out"
+    assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT, "--config="]) == 2
+    assert "--config is empty" in one_error(capsys)
+    assert not out.exists()
+
+
+def test_lock_taken_when_its_pid_cannot_be_written(tmp_path, monkeypatch):
+    """A full disk while writing the holder's pid is not a traceback: the pid is only informational."""
+    def full(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runfolder.os, "ftruncate", full)
+    with RunFolder(tmp_path / "out").lock():
+        assert (tmp_path / "out" / ".lock").exists()
+
+
+def test_folder_where_an_output_goes_moves_nothing(finished_run, capsys):
+    """A set whose file would land on a folder is refused before any of its files is moved in."""
+    _, _, out = finished_run
+    (out / "summary.json").unlink()
+    (out / "summary.json").mkdir()
+    before = snapshot(out)
+    assert main(["stack", "--out", str(out), "--beta", "3"]) == 2
+    error = one_error(capsys)
+    assert "summary.json: cannot write" in error and "move that folder" in error and "Nothing there was changed" in error
+    assert snapshot(out) == before
+    assert not (out / ".staging").exists()
+
+
+def test_run_failing_late_says_which_stages_it_kept(finished_run, capsys):
+    train, test, out = finished_run
+    for png in (out / "report").iterdir():
+        png.unlink()
+    (out / "report").rmdir()
+    (out / "report").write_text("a file where the figures go")
+    assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    error = one_error(capsys)
+    assert "report: cannot write" in error and "move that file" in error
+    assert "The stages before it finished" in error and "report.html, config.toml are still a previous run's" in error
+    assert "Nothing there was changed" not in error
+
+
+def test_partial_run_message():
+    assert partial_run_message("x: bad. Nothing there was changed.", []) == "x: bad. Nothing there was changed."
+    message = partial_run_message("x: bad. Nothing there was changed.", ["learners"])
+    assert message.startswith("x: bad. The stages before it finished")
+    assert "(learners/)" in message and "submission.csv, test_scores.csv, summary.json, report.html, config.toml" in message
+
+
+def test_feature_file_of_other_data_leaves_a_new_out_absent(tiny_corpus_files, tmp_path, capsys):
+    """The feature file is checked before the fold plan is written."""
+    train, test = tiny_corpus_files
+    features = tmp_path / "other.parquet"
+    write_vectors(features, [f"x{i}" for i in range(5)], ["train"] * 5, np.zeros((5, 4), np.float32), {"model": "m"})
+    out = tmp_path / "out"
+    argv = ["fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), "--learners", "logreg",
+            "--folds", "2", "--features", str(features)]
+    assert main(argv) == 2
+    error = one_error(capsys)
+    assert "feature file does not match the corpus" in error and "np.str_" not in error
+    assert not out.exists()
+
+
+def test_non_parquet_features_named_as_the_wrong_file(finished_run, capsys):
+    train, test, out = finished_run
+    before = snapshot(out)
+    argv = ["fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), "--learners", "logreg",
+            "--folds", "2", "--features", str(train)]
+    assert main(argv) == 2
+    error = one_error(capsys)
+    assert f"{train}: not a Parquet feature file" in error and "screenstack extract" in error and "damaged" not in error
+    assert snapshot(out) == before
+
+
+def _zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind, words", [("xlsx", ["Excel .xlsx workbook", "rename it to .xlsx"]),
+                                         ("gzip", ["gzip-compressed", "Decompress"])])
+def test_binary_file_ending_in_csv_is_named(tiny_corpus_files, tmp_path, capsys, kind, words):
+    train, test = tiny_corpus_files
+    bad = tmp_path / "records.csv"
+    bad.write_bytes(_zip_bytes() if kind == "xlsx" else gzip.compress(train.read_bytes()))
+    out = tmp_path / "out"
+    assert main(["run", "--train", str(bad), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    error = one_error(capsys)
+    assert f"{bad}: is " in error and "quoting" not in error
+    for word in words:
+        assert word in error
+    assert not out.exists()
+
+
+def test_duplicate_header_name_is_warned(tmp_path):
+    from screenstack.features.corpus import load_records
+
+    path = tmp_path / "dup.csv"
+    path.write_text("id,title,title,judgement\n1,A trial,the abstract,1\n2,B,c,0\n")
+    with pytest.warns(UserWarning, match=r"names column 'title' twice \(columns 2 and 3\)"):
+        records = load_records(path)
+    assert list(records["title"]) == ["A trial", "B"]
+
+
+def test_one_included_record_names_the_training_file(tmp_path, capsys):
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.write_text("id,title,abstract,judgement\n" + "".join(f"{i},t{i},a{i},{int(i == 0)}\n" for i in range(12)))
+    test.write_text("id,title,abstract\n100,x,y\n")
+    out = tmp_path / "out"
+    assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    error = one_error(capsys)
+    assert f"{train}: 1 included (1) record among 12" in error and "at least 2" in error
+    assert not out.exists()
+
+
+def test_datasets_get_into_a_folder_is_refused_before_fetching(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SCREENSTACK_CACHE", str(tmp_path / "cache"))
+    dest = tmp_path / "data"
+    dest.mkdir()
+    assert main(["datasets", "get", "cohen_adhd", "--dest", str(dest), "--mirror", str(tmp_path / "none")]) == 2
+    error = one_error(capsys)
+    assert f"--dest {dest}: is a folder" in error and f"{dest}/cohen_adhd.csv" in error
+    assert list(dest.iterdir()) == [] and not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("text", ["", "the same words"])
+def test_training_texts_without_words_are_refused_before_the_fold_plan(tmp_path, capsys, text):
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.write_text("id,title,abstract,judgement\n" + "".join(f"{i},{text},,{int(i % 4 == 0)}\n" for i in range(12)))
+    test.write_text("id,title,abstract\n100,x,y\n")
+    out = tmp_path / "out"
+    assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    error = one_error(capsys)
+    assert error.startswith("screenstack: error: --train: ") and "tfidf-svm" in error and "--text-cols" in error
+    assert not out.exists()
+
+
+def test_tfidf_learner_without_vocabulary_raises_one_line():
+    from screenstack.features.errors import ScreenstackError
+    from screenstack.learners.text import TfidfSVM
+
+    with pytest.raises(ScreenstackError, match="tfidf-svm: the training texts leave TF-IDF no words"):
+        TfidfSVM().fit(["", "", "rare"], [0, 1, 0])
