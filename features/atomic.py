@@ -35,15 +35,16 @@ _FIXES = {
 }
 
 
-def io_error(path: str | os.PathLike, error: OSError, kept: bool = True) -> ScreenstackError:
+def io_error(path: str | os.PathLike, error: OSError, kept: bool = True, shown: bool = False) -> ScreenstackError:
     """The one-line error for an OSError met while writing `path`, naming the fix.
 
-    A path inside a staging folder is shown as the path it is staged for.
+    A path inside a staging folder is shown as the path it is staged for
+    (`shown` True: as it is, e.g. the staging folder itself).
     `kept` False: the error came while a whole staged set was being moved in,
     which the next command finishes.
     """
     parts = Path(path).parts
-    if STAGING_DIR in parts:
+    if STAGING_DIR in parts and not shown:
         i = parts.index(STAGING_DIR)
         path = Path(*parts[:i], *parts[i + 2:]) if len(parts) > i + 2 else Path(*parts[:i])
     fix = _FIXES.get(error.errno, "check the path and the disk, then rerun")

@@ -235,6 +235,8 @@ class RunFolder:
         """
         with self.lock():
             staging = self.out / STAGING_DIR / _slug(name)
+            if staging.parent.exists() and not staging.parent.is_dir():
+                raise io_error(staging.parent, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), shown=True)
             try:
                 shutil.rmtree(staging, ignore_errors=True)
                 staging.mkdir(parents=True)
@@ -262,6 +264,9 @@ class RunFolder:
 
         A rename that fails midway would leave part of the new set beside part of the old one.
         """
+        manifests = self.out / MANIFESTS_DIR
+        if manifests.exists() and not manifests.is_dir():
+            raise io_error(manifests, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
         for rel in read_json(staging / MANIFEST)["files"]:
             target = self.out / rel
             if target.is_dir():

@@ -206,3 +206,18 @@ def test_tfidf_learner_without_vocabulary_raises_one_line():
 
     with pytest.raises(ScreenstackError, match="tfidf-svm: the training texts leave TF-IDF no words"):
         TfidfSVM().fit(["", "", "rare"], [0, 1, 0])
+
+
+@pytest.mark.parametrize("name", [".staging", ".manifests"])
+def test_file_in_place_of_the_run_folders_own_folder_changes_nothing(finished_run, capsys, name):
+    _, _, out = finished_run
+    if (out / name).exists():
+        for p in sorted((out / name).rglob("*"), reverse=True):
+            p.unlink() if p.is_file() else p.rmdir()
+        (out / name).rmdir()
+    (out / name).write_text("not a folder")
+    before = snapshot(out)
+    assert main(["stack", "--out", str(out), "--beta", "3"]) == 2
+    error = one_error(capsys)
+    assert f"{out / name}: cannot write (Not a directory)" in error and "move that file" in error
+    assert snapshot(out) == before
