@@ -176,6 +176,7 @@ def _sniff_separator(text: str) -> str:
 
 def _read_delimited(path: Path, raw: bytes, sep: str | None) -> pd.DataFrame:
     """Parse a delimited text file; `sep` None: sniffed from the header (or an Excel ``sep=`` line)."""
+    by_suffix = sep is not None
     try:
         text, bad = raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as error:
@@ -215,6 +216,11 @@ def _read_delimited(path: Path, raw: bytes, sep: str | None) -> pd.DataFrame:
     if not rows:
         raise ScreenstackError(f"{path}: the file has no header row. Give a file with a header row and at least one record.")
     header = _unique_names(rows[0])
+    if by_suffix and len(header) == 1 and (other := next((c for c in SNIFFED_SEPARATORS if c != sep and c in rows[0][0]), None)):
+        raise ScreenstackError(
+            f"{path}: read as {kind} for its {path.suffix} ending, but its header has no {SNIFFED_SEPARATORS.get(sep, repr(sep))}s "
+            f"and holds {SNIFFED_SEPARATORS[other]}s ({rows[0][0][:60]!r}). Rename it to .csv, whose separator is detected."
+        )
     _warn_duplicate_names(path, rows[0], header)
     if bad is not None:
         _raise_undecodable(path, header, rows, bad)

@@ -221,3 +221,15 @@ def test_file_in_place_of_the_run_folders_own_folder_changes_nothing(finished_ru
     error = one_error(capsys)
     assert f"{out / name}: cannot write (Not a directory)" in error and "move that file" in error
     assert snapshot(out) == before
+
+
+def test_comma_file_named_tsv_says_to_rename_it(tmp_path, capsys):
+    train, test = tmp_path / "train.tsv", tmp_path / "test.csv"
+    train.write_text("id,title,abstract,judgement\n" + "".join(f"{i},t{i},a{i},{int(i % 4 == 0)}\n" for i in range(12)))
+    test.write_text("id,title,abstract\n100,x,y\n")
+    out = tmp_path / "out"
+    assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    error = one_error(capsys)
+    assert f"{train}: read as TSV for its .tsv ending, but its header has no tabs and holds commas" in error
+    assert "Rename it to .csv" in error
+    assert not out.exists()
