@@ -32,6 +32,8 @@ _FIXES = {
     errno.ENOTDIR: "a file stands where a folder is needed: use another --out, or move that file",
     errno.EEXIST: "a file stands where a folder is needed: use another --out, or move that file",
     errno.EISDIR: "a folder stands where a file is needed: use another --out, or move that folder",
+    errno.EXDEV: "it is another disk or mount inside --out, so files cannot be moved into it in one step: "
+                 "use an --out whose folders are all on one disk",
 }
 
 

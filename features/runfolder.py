@@ -267,6 +267,7 @@ class RunFolder:
         manifests = self.out / MANIFESTS_DIR
         if manifests.exists() and not manifests.is_dir():
             raise io_error(manifests, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+        device = os.stat(staging).st_dev
         for rel in read_json(staging / MANIFEST)["files"]:
             target = self.out / rel
             if target.is_dir():
@@ -275,6 +276,12 @@ class RunFolder:
                             and p.exists() and not p.is_dir()), None)
             if blocker is not None:
                 raise io_error(blocker, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+            folder = next(p for p in target.parents if p.exists())  # the rename lands here (its missing subfolders are made)
+            if os.stat(folder).st_dev != device:  # a mount inside OUT: a rename cannot cross it
+                raise io_error(folder, OSError(errno.EXDEV, os.strerror(errno.EXDEV)))
+            if not os.access(folder, os.W_OK | os.X_OK):
+                code = errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
+                raise io_error(folder, OSError(code, os.strerror(code)))
 
     def _move_in(self, staging: Path) -> None:
         """Rename a whole staged set into place, then its manifest (a rerun after a crash repeats what is left)."""

@@ -233,3 +233,16 @@ def test_comma_file_named_tsv_says_to_rename_it(tmp_path, capsys):
     assert f"{train}: read as TSV for its .tsv ending, but its header has no tabs and holds commas" in error
     assert "Rename it to .csv" in error
     assert not out.exists()
+
+
+def test_unwritable_folder_inside_out_is_refused_before_anything_moves(finished_run, monkeypatch, capsys):
+    """E.g. OUT/report on a read-only mount: without the check, report.html moved in and the figures did not."""
+    _, _, out = finished_run
+    access = runfolder.os.access
+    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "report" and access(path, mode))
+    before = snapshot(out)
+    assert main(["report", "--out", str(out)]) == 2
+    error = one_error(capsys)
+    assert f"{out / 'report'}: cannot write" in error and "Nothing there was changed" in error
+    assert snapshot(out) == before
+    assert not (out / ".staging").exists()
