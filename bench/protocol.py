@@ -45,7 +45,7 @@ import os
 import shutil
 import sys
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 # Before LightGBM and XGBoost load OpenMP, as the command line does: spinning idle threads made the boosters 3-10x slower.
@@ -70,16 +70,18 @@ def variants() -> dict:
     """Stack settings scored on every half's learner outputs: name -> StackConfig."""
     from screenstack.stacking.stack import StackConfig
 
-    r95 = dict(prior_positives=1.0, test_share=True, min_recall=0.95)
+    r95 = dict(prior_positives=1.0, min_recall=0.95)
     return {
         "screenstack": StackConfig(),
         "screenstack-tfidf": StackConfig(learners=TEXT),
         "screenstack:r95": StackConfig(**r95),
-        "screenstack:r90": StackConfig(**{**r95, "min_recall": 0.90}),
-        "screenstack:r95-noprior": StackConfig(**{**r95, "prior_positives": 0.0}),
-        "screenstack:r95-noshare": StackConfig(**{**r95, "test_share": False}),
         "screenstack:r95-rank": StackConfig(**r95, blend="rank-average"),
-        "screenstack-tfidf:r95": StackConfig(**r95, learners=TEXT),
+        "screenstack:p95": StackConfig(prior_positives=1.0, min_recall=-0.95),
+        "screenstack:p90": StackConfig(prior_positives=1.0, min_recall=-0.90),
+        "screenstack:p95-rank": StackConfig(prior_positives=1.0, min_recall=-0.95, blend="rank-average"),
+        "screenstack-tfidf:p95": StackConfig(learners=TEXT, prior_positives=1.0, min_recall=-0.95),
+        "screenstack:p95+adapt": StackConfig(prior_positives=1.0, min_recall=-0.95, adapt_prevalence=True),
+        "screenstack:p95-rank+adapt": StackConfig(prior_positives=1.0, min_recall=-0.95, blend="rank-average", adapt_prevalence=True),
     }
 
 
@@ -291,14 +293,18 @@ def main() -> None:
     print(f"{len(todo)} halves, {len(pending)} to {'restack' if args.restack else 'run'}", flush=True)
     rows = [done]
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(evaluate_half, h, work, Path(args.cache_dir).resolve(), args.restack) for h in pending]
-        for i, future in enumerate(futures):
-            new = pd.DataFrame(future.result())
+        futures = {pool.submit(evaluate_half, h, work, Path(args.cache_dir).resolve(), args.restack): h for h in pending}
+        for i, future in enumerate(as_completed(futures)):
+            key = half_key(futures[future])
+            try:
+                new = pd.DataFrame(future.result())
+            except Exception as error:  # one broken half must not lose the others' rows
+                print(f"[{i + 1}/{len(pending)}] {key}: FAILED {type(error).__name__}: {error}", flush=True)
+                continue
             rows.append(new)
             pd.concat(rows).to_csv(rows_file, index=False)
             show = new.set_index("system")
-            print(f"[{i + 1}/{len(pending)}] {pending[i] and half_key(pending[i]):40} " + " ".join(
-                f"{s} {show.loc[s, 'fbeta']:.3f}" for s in show.index), flush=True)
+            print(f"[{i + 1}/{len(pending)}] {key:40} " + " ".join(f"{s} {show.loc[s, 'fbeta']:.3f}" for s in show.index), flush=True)
     table = pd.concat(rows)
     table = table[table["half"].isin({half_key(h) for h in todo})]
     text = report(table, "python bench/protocol.py " + " ".join(sys.argv[1:]))

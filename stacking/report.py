@@ -95,6 +95,8 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     fix = f"Run `screenstack stack --out {out}` again: it rewrites the stack outputs."
     run.verify("stack", fix)
     summary = read_checked(path, read_json, fix)
+    if not isinstance(summary, dict) or not {"learners", "blend", "threshold"} <= set(summary):
+        raise ScreenstackError(f"{path}: not a stack summary (edited by hand?). {fix}")
     blend_path = run.blend_oof
     if not blend_path.is_file():
         raise ScreenstackError(f"{blend_path}: missing. Run `screenstack stack --out {out}` again.")

@@ -26,7 +26,7 @@ from ..features.outputs import package_versions, read_learner_outputs
 from ..features.runfolder import RunFolder, locked
 from .blend import BLENDERS, make_blender, nested_oof
 from .metrics import fbeta, screening_metrics
-from .threshold import RULES, apply_threshold, choose_threshold, decide
+from .threshold import RULES, apply_threshold, choose_threshold, prevalence_weight
 
 log = logging.getLogger("screenstack")
 
@@ -41,8 +41,8 @@ class StackConfig:
     learners: tuple[str, ...] = ()      # empty: every learner in OUT
     seed: int = 0
     prior_positives: float = 0.0        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
-    test_share: bool = False            # flag at least the OOF-flagged share of test records (stacking.threshold.decide)
     min_recall: float = 0.0             # lower the threshold to this estimated OOF recall (stacking.threshold.recall_threshold)
+    adapt_prevalence: bool = False      # weigh included records by their estimated excess among the test records
 
     def __post_init__(self):
         # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
@@ -52,12 +52,12 @@ class StackConfig:
         check_names("learners", self.learners, allow_empty=True)
         check_seed(self.seed)
         check_number("recall-prior", self.prior_positives, 0, 100)
-        check_number("min-recall", self.min_recall, 0, 1)
+        check_number("min-recall", self.min_recall, -1, 1)
 
 
 def _score_matrices(out: Path, wanted: tuple[str, ...]):
     outputs = read_learner_outputs(out, wanted)
-    names = list(wanted) or list(outputs)
+    names = sorted(wanted) or sorted(outputs)  # one column order, so the blend does not depend on how --learners was typed
     missing = [n for n in names if n not in outputs]
     if missing:
         found = ", ".join(RunFolder(out).learner_names())
@@ -67,7 +67,8 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
     for name in names:
         oof, test, _ = outputs[name]
         if not (np.array_equal(oof["id"].to_numpy(dtype=str), plan.ids.astype(str)) and np.array_equal(oof["fold"].to_numpy(), plan.folds)):
-            raise ScreenstackError(f"{out}/learners/{name}: its OOF rows do not follow {out}/folds.parquet. Refit it in this folder.")
+            raise ScreenstackError(f"{out}/learners/{name}: its OOF rows do not follow {out}/folds.parquet (copied from another run?). "
+                                   f"Refit it here: `screenstack fit-learners --out {out} --learners {name} ...` with this run's --train/--test.")
         ids = test["id"].to_numpy(dtype=str)
         if test_ids is not None and not np.array_equal(ids, test_ids):
             raise ScreenstackError(f"{out}/learners/{name}: scored other test records than {names[0]}. Refit the learners on the same --test file.")
@@ -97,20 +98,21 @@ def _evaluate(y, scores, folds, config: StackConfig) -> dict:
             "fbeta_honest": _honest_fbeta(y, scores, folds, config)}
 
 
-def _decision(y: np.ndarray, blend_oof: np.ndarray, threshold: float, config: StackConfig) -> dict:
+def _decision(y: np.ndarray, blend_oof: np.ndarray, threshold: float, config: StackConfig, weight: float = 1.0) -> dict:
     """How the threshold came about, for the summary, the report and the console.
 
     Says whether the recall floor lowered the F-beta threshold, and by how
     much, since with a handful of included records it decides most of the result.
     """
     fbeta_only = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
-                                  prior_positives=config.prior_positives)
+                                  prior_positives=config.prior_positives, positive_weight=weight)
     flagged_share = float(np.mean(blend_oof >= threshold))
     info = {
         "fbeta_threshold": fbeta_only, "fbeta_flagged_share": float(np.mean(blend_oof >= fbeta_only)),
         "recall_floor_lowered": bool(threshold < fbeta_only), "min_recall": config.min_recall,
         "prior_positives": config.prior_positives, "oof_flagged_share": flagged_share,
-        "test_share": flagged_share if config.test_share else 0.0, "n_train_included": int(y.sum()),
+        "n_train_included": int(y.sum()),
+        "test_prevalence_odds_ratio": weight,
     }
     if info["recall_floor_lowered"]:
         log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
@@ -152,8 +154,12 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     final = make_blender(chosen).fit(Z, y)
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     threshold = blend_metrics["threshold"]
-    decision = _decision(y, blend_oof, threshold, config)
-    decisions = decide(test_scores, threshold, decision["test_share"])
+    weight = prevalence_weight(y, blend_oof, test_scores) if config.adapt_prevalence else 1.0
+    if weight > 1.0:
+        threshold = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
+                                     prior_positives=config.prior_positives, min_recall=config.min_recall, positive_weight=weight)
+    decision = _decision(y, blend_oof, threshold, config, weight)
+    decisions = apply_threshold(test_scores, threshold)
 
     summary = {
         "beta": config.beta,

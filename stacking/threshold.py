@@ -50,7 +50,8 @@ def fbeta_curve(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray, beta:
 
 
 def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule: Rule = "bootstrap",
-                     n_boot: int = 200, random_state: int = 0, prior_positives: float = 0.0, min_recall: float = 0.0) -> float:
+                     n_boot: int = 200, random_state: int = 0, prior_positives: float = 0.0, min_recall: float = 0.0,
+                     positive_weight: float = 1.0) -> float:
     """The threshold on `scores` that maximises F-beta (plain or expected over bootstrap resamples),
     lowered where needed to reach an estimated recall of `min_recall` (see `recall_threshold`).
 
@@ -73,18 +74,33 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule:
     y = np.asarray(y, dtype=int)
     scores = np.asarray(scores, dtype=float)
     thresholds = _candidates(scores)
+    # Each included record counts `positive_weight` times: F-beta as if included records were that much
+    # more common among the records screened than among those labelled (see `prevalence_weight`).
+    base = np.where(y == 1, positive_weight, 1.0)
     if rule == "argmax":
-        curve = fbeta_curve(y, scores, thresholds, beta, prior_positives=prior_positives)
+        curve = fbeta_curve(y, scores, thresholds, beta, base, prior_positives)
     elif rule == "smoothed":
         curve = _smoothed_curve(y, scores, thresholds, beta)
     else:
         rng = np.random.default_rng(random_state)
         weights = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=n_boot).astype(float)
-        curve = fbeta_curve(y, scores, thresholds, beta, weights, prior_positives).mean(axis=0)
+        curve = fbeta_curve(y, scores, thresholds, beta, weights * base, prior_positives).mean(axis=0)
     best = thresholds[int(np.argmax(curve))]
     if min_recall > 0:
         best = min(best, recall_threshold(y, scores, min_recall, prior_positives))
+    elif min_recall < 0:  # experimental: the prior-only floor
+        best = min(best, prior_floor_threshold(y, scores, -min_recall, prior_positives))
     return float(best)
+
+
+def prior_floor_threshold(y: np.ndarray, scores: np.ndarray, target: float, prior_positives: float) -> float:
+    """The threshold flagging the share s of records with (n + m s) / (n + m) = target: the labelled included
+    records count as found, and the prior ones (found in proportion to the records flagged) must make up the rest."""
+    n, m = int(np.sum(y)), prior_positives
+    share = 0.0 if m <= 0 else min(1.0, max(0.0, 1 - (1 - target) * (n + m) / m))
+    thresholds = _candidates(np.asarray(scores, dtype=float))
+    above = len(scores) - np.searchsorted(np.sort(scores), thresholds, side="left")
+    return float(thresholds[np.flatnonzero(above >= share * len(scores) - 1e-9)[-1]])
 
 
 def recall_threshold(y: np.ndarray, scores: np.ndarray, target: float, prior_positives: float = 0.0) -> float:
@@ -111,6 +127,46 @@ def recall_threshold(y: np.ndarray, scores: np.ndarray, target: float, prior_pos
     recall = (positives_above + prior_positives * above / len(scores)) / (len(positives) + prior_positives)
     # Candidates ascend and the first flags everything (recall 1), so one always qualifies.
     return float(thresholds[np.flatnonzero(recall >= target - 1e-12)[-1]])
+
+
+def prevalence_weight(y: np.ndarray, oof: np.ndarray, test: np.ndarray, n_iter: int = 200) -> float:
+    """How much more common included records look among the test records than among the labelled ones, as an odds ratio >= 1.
+
+    The OOF scores are calibrated to the labelled records by Platt scaling;
+    the share of included test records is then estimated by EM on the test
+    scores (Saerens, Latinne & Decaestecker 2002, "Adjusting the outputs of a
+    classifier to new a priori probabilities"), and the same EM on the OOF
+    scores corrects for the calibration's own bias. A first labelled batch of
+    a review often holds far fewer included records than what is left to
+    screen; F-beta's best threshold then flags too little. Only an increase is
+    used: fewer included test records than expected costs little at beta 7.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    def logit(v):
+        v = np.clip(np.asarray(v, dtype=float), 1e-9, 1 - 1e-9)
+        return np.log(v / (1 - v)).reshape(-1, 1)
+
+    y = np.asarray(y, dtype=int)
+    if len(test) == 0 or y.sum() == 0 or y.sum() == len(y):
+        return 1.0
+    prior = y.mean()
+    platt = LogisticRegression(C=1.0).fit(logit(oof), y)
+
+    def em(scores):
+        posterior = platt.predict_proba(logit(scores))[:, 1]
+        share = prior
+        for _ in range(n_iter):
+            ratio = (share / (1 - share)) / (prior / (1 - prior))
+            adjusted = ratio * posterior / (ratio * posterior + 1 - posterior)
+            new = float(np.clip(adjusted.mean(), 1e-6, 1 - 1e-6))
+            if abs(new - share) < 1e-9:
+                break
+            share = new
+        return share
+
+    odds = lambda share: share / (1 - share)  # noqa: E731
+    return max(1.0, odds(em(test)) / odds(em(oof)))
 
 
 def _smoothed_curve(y, scores, thresholds, beta):
@@ -140,19 +196,3 @@ def apply_threshold(scores: np.ndarray, threshold: float) -> np.ndarray:
     """0/1 decisions: include where the score reaches the threshold."""
     return (np.asarray(scores, dtype=float) >= threshold).astype(int)
 
-
-def decide(scores: np.ndarray, threshold: float, share: float = 0.0) -> np.ndarray:
-    """0/1 decisions: the score reaches the threshold, or the record is among the top `share` of `scores`.
-
-    Test scores are the mean of the fold models, whose spread is narrower than
-    the single models' OOF scores the threshold was chosen on, so the same raw
-    threshold flags fewer test records than OOF records. Flagging at least the
-    OOF-flagged share (as a rank) keeps the decision on the scale it was chosen on.
-    """
-    scores = np.asarray(scores, dtype=float)
-    flagged = scores >= threshold
-    n_top = int(np.ceil(share * len(scores) - 1e-9))
-    if n_top:
-        order = np.argsort(-scores, kind="stable")
-        flagged[order[:n_top]] = True
-    return flagged.astype(int)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
 
 from ..stacking.blend import BLENDERS
 from ..stacking.stack import StackConfig, stack
@@ -53,4 +55,7 @@ def command(args: argparse.Namespace) -> int:
     config = stack_config(args, split_list(args.learners))
     show_configs(config)
     stack(args.out, config)
+    if (Path(args.out) / "report.html").is_file():
+        logging.getLogger("screenstack").warning(
+            "%s/report.html describes the previous stack; run `screenstack report --out %s` to update it", args.out, args.out)
     return 0

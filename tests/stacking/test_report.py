@@ -108,3 +108,13 @@ def test_report_renders_in_headless_chromium_with_its_images(report, tmp_path):
     probe.write_text(report.read_text().replace("</body>", PROBE + "</body>"))
     dom = _chromium("--dump-dom", probe.as_uri()).stdout
     assert f'data-decoded="{len(FIGURES)}/{len(FIGURES)}"' in dom, "every embedded PNG decodes in the browser"
+
+
+def test_report_refuses_a_hand_edited_summary_that_is_not_an_object(run_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    shutil.copytree(run_dir, out)
+    shutil.rmtree(out / ".manifests", ignore_errors=True)  # an older folder: no checksums to catch the edit
+    (out / "summary.json").write_text("[1, 2]\n")
+    assert main(["report", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "not a stack summary" in err and len(err.strip().splitlines()) == 1

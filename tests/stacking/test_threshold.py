@@ -91,12 +91,3 @@ def test_recall_floor_with_many_included_records_is_the_oof_recall():
     assert 0.95 <= (s[y == 1] >= t).mean() < 0.96
     assert choose_threshold(y, s, 7.0, "argmax", min_recall=0.95) <= t
 
-
-def test_decide_flags_at_least_the_share_and_everything_above_the_threshold():
-    from screenstack.stacking.threshold import decide
-
-    scores = np.array([0.9, 0.1, 0.5, 0.3, 0.7, 0.2, 0.8, 0.4, 0.6, 0.05])
-    assert decide(scores, 0.85, 0.0).tolist() == (scores >= 0.85).astype(int).tolist()
-    flagged = decide(scores, 0.85, 0.3)
-    assert flagged.sum() == 3 and set(scores[flagged == 1]) == {0.9, 0.8, 0.7}
-    assert decide(scores, 0.25, 0.3).sum() == (scores >= 0.25).sum()
