@@ -70,18 +70,13 @@ def variants() -> dict:
     """Stack settings scored on every half's learner outputs: name -> StackConfig."""
     from screenstack.stacking.stack import StackConfig
 
-    r95 = dict(prior_positives=1.0, min_recall=0.95)
     return {
         "screenstack": StackConfig(),
         "screenstack-tfidf": StackConfig(learners=TEXT),
-        "screenstack:r95": StackConfig(**r95),
-        "screenstack:r95-rank": StackConfig(**r95, blend="rank-average"),
-        "screenstack:p95": StackConfig(prior_positives=1.0, min_recall=-0.95),
-        "screenstack:p90": StackConfig(prior_positives=1.0, min_recall=-0.90),
-        "screenstack:p95-rank": StackConfig(prior_positives=1.0, min_recall=-0.95, blend="rank-average"),
-        "screenstack-tfidf:p95": StackConfig(learners=TEXT, prior_positives=1.0, min_recall=-0.95),
-        "screenstack:p95+adapt": StackConfig(prior_positives=1.0, min_recall=-0.95, adapt_prevalence=True),
-        "screenstack:p95-rank+adapt": StackConfig(prior_positives=1.0, min_recall=-0.95, blend="rank-average", adapt_prevalence=True),
+        # Ablations: the defaults before this protocol existed, and the default without each of its parts.
+        "screenstack:previous": StackConfig(blend="logistic", prior_positives=0.0, min_recall=0.0),
+        "screenstack:no-floor": StackConfig(min_recall=0.0),
+        "screenstack:logistic": StackConfig(blend="logistic"),
     }
 
 

@@ -26,9 +26,10 @@ from ..features.outputs import package_versions, read_learner_outputs
 from ..features.runfolder import RunFolder, locked
 from .blend import BLENDERS, make_blender, nested_oof
 from .metrics import fbeta, screening_metrics
-from .threshold import RULES, apply_threshold, choose_threshold, prevalence_weight
+from .threshold import RULES, apply_threshold, choose_threshold
 
 log = logging.getLogger("screenstack")
+AUTO_MIN_INCLUDED = 10
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,12 @@ class StackConfig:
     """How learners are blended and the threshold chosen."""
 
     beta: float = 7.0
-    blend: str = "logistic"             # a name in BLENDERS, or "auto": the best honest OOF F-beta
+    blend: str = "auto"                 # a name in BLENDERS, or "auto": see `auto_blend`
     threshold_rule: str = "bootstrap"   # see stacking.threshold.RULES
     learners: tuple[str, ...] = ()      # empty: every learner in OUT
     seed: int = 0
-    prior_positives: float = 0.0        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
-    min_recall: float = 0.0             # lower the threshold to this estimated OOF recall (stacking.threshold.recall_threshold)
-    adapt_prevalence: bool = False      # weigh included records by their estimated excess among the test records
+    prior_positives: float = 1.0        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
+    min_recall: float = 0.95            # the recall floor (stacking.threshold.recall_floor); 0: F-beta alone
 
     def __post_init__(self):
         # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
@@ -52,7 +52,7 @@ class StackConfig:
         check_names("learners", self.learners, allow_empty=True)
         check_seed(self.seed)
         check_number("recall-prior", self.prior_positives, 0, 100)
-        check_number("min-recall", self.min_recall, -1, 1)
+        check_number("min-recall", self.min_recall, 0, 1)
 
 
 def _score_matrices(out: Path, wanted: tuple[str, ...]):
@@ -98,21 +98,31 @@ def _evaluate(y, scores, folds, config: StackConfig) -> dict:
             "fbeta_honest": _honest_fbeta(y, scores, folds, config)}
 
 
-def _decision(y: np.ndarray, blend_oof: np.ndarray, threshold: float, config: StackConfig, weight: float = 1.0) -> dict:
+def auto_blend(n_included: int) -> str:
+    """The blend ``auto`` means: equal-weight ranks with fewer than `AUTO_MIN_INCLUDED` included records, else the logistic meta-learner.
+
+    A meta-learner's weights fitted on a handful of included records follow
+    their noise. Over the shared datasets' held-out halves (bench/README.md,
+    "protocol") the rank average beat the logistic blend by 0.02-0.04 F7 with
+    3-5 included training records, tied at 10, and lost by 0.02-0.06 from 20 on.
+    """
+    return "rank-average" if n_included < AUTO_MIN_INCLUDED else "logistic"
+
+
+def _decision(y: np.ndarray, blend_oof: np.ndarray, threshold: float, config: StackConfig) -> dict:
     """How the threshold came about, for the summary, the report and the console.
 
     Says whether the recall floor lowered the F-beta threshold, and by how
     much, since with a handful of included records it decides most of the result.
     """
     fbeta_only = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
-                                  prior_positives=config.prior_positives, positive_weight=weight)
+                                  prior_positives=config.prior_positives)
     flagged_share = float(np.mean(blend_oof >= threshold))
     info = {
         "fbeta_threshold": fbeta_only, "fbeta_flagged_share": float(np.mean(blend_oof >= fbeta_only)),
         "recall_floor_lowered": bool(threshold < fbeta_only), "min_recall": config.min_recall,
         "prior_positives": config.prior_positives, "oof_flagged_share": flagged_share,
         "n_train_included": int(y.sum()),
-        "test_prevalence_odds_ratio": weight,
     }
     if info["recall_floor_lowered"]:
         log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
@@ -144,21 +154,12 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     for method in BLENDERS:
         scores = nested_oof(make_blender(method), Z, y, folds)
         candidates[method] = (_evaluate(y, scores, folds, config), scores)
-    # The default is the logistic meta-learner: over 30 held-out halves of the
-    # shared datasets it had the best F-beta and AUC (bench/README.md, "blend");
-    # "auto" picks by honest OOF F-beta, which with few included records is
-    # itself noisy, and did worse there.
-    chosen = config.blend if config.blend != "auto" else max(
-        candidates, key=lambda m: (round(candidates[m][0]["fbeta_honest"], 6), candidates[m][0]["average_precision"]))
+    chosen = config.blend if config.blend != "auto" else auto_blend(int(y.sum()))
     blend_metrics, blend_oof = candidates[chosen]
     final = make_blender(chosen).fit(Z, y)
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     threshold = blend_metrics["threshold"]
-    weight = prevalence_weight(y, blend_oof, test_scores) if config.adapt_prevalence else 1.0
-    if weight > 1.0:
-        threshold = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
-                                     prior_positives=config.prior_positives, min_recall=config.min_recall, positive_weight=weight)
-    decision = _decision(y, blend_oof, threshold, config, weight)
+    decision = _decision(y, blend_oof, threshold, config)
     decisions = apply_threshold(test_scores, threshold)
 
     summary = {

@@ -22,9 +22,9 @@ writes OUT/submission.csv (id,0|1, no header), OUT/test_scores.csv and OUT/summa
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("stacking")
     group.add_argument("--beta", type=float, default=7.0, help="F-beta's beta: recall counts beta^2 times precision (default 7)")
-    group.add_argument("--blend", default="logistic", choices=["auto", *BLENDERS],
+    group.add_argument("--blend", default=StackConfig.blend, choices=["auto", *BLENDERS],
                        help="how learners are blended: logistic meta-learner, rank average, greedy selection (caruana), "
-                            "or auto: the best honest OOF F-beta (default logistic)")
+                            "or auto: the rank average with fewer than 10 included training records, else logistic (default auto)")
     group.add_argument("--threshold-rule", default="bootstrap", choices=RULES,
                        help="bootstrap: maximise expected F-beta over resamples of the OOF records; argmax: plain maximum; "
                             "smoothed: included records spread by a kernel (default bootstrap)")

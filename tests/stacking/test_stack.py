@@ -85,3 +85,42 @@ def test_a_learner_from_another_fold_plan_is_refused(tmp_path):
 def test_no_learner_outputs_says_which_command_to_run(tmp_path):
     with pytest.raises(ScreenstackError, match="fit-learners"):
         stack(tmp_path)
+
+
+def _few_included_run(out, included: int = 3):
+    """A run folder whose training records hold only `included` included records, ranked near the top by every learner."""
+    from screenstack.features.corpus import Corpus
+    from screenstack.features.folds import FoldConfig, ensure_fold_plan
+
+    rng = np.random.default_rng(1)
+    n_train, n_test = 400, 200
+    label = np.zeros(n_train + n_test)
+    label[:included] = 1
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(len(label))], "title": "t", "abstract": "a", "label": label,
+                          "split": ["train"] * n_train + ["test"] * n_test})
+    frame.loc[n_train:, "label"] = np.nan
+    corpus = Corpus(frame)
+    plan = ensure_fold_plan(corpus, out, FoldConfig(n_folds=5, seed=0))
+    for name, noise in LEARNERS.items():
+        score = 1 / (1 + np.exp(-(3.0 * label + noise * rng.normal(size=len(label)) - 2)))
+        write_learner_output(out, name, plan, score[:n_train], corpus.test["id"], score[n_train:], {"learner": name})
+
+
+def test_with_three_included_records_the_recall_floor_flags_most_records_and_says_so(tmp_path, caplog):
+    _few_included_run(tmp_path)
+    with caplog.at_level("INFO", logger="screenstack"):
+        summary = stack(tmp_path)
+    decision = summary["decision"]
+    assert summary["blend"]["method"] == "rank-average"  # too few included records to fit blend weights
+    assert decision["recall_floor_lowered"] and decision["oof_flagged_share"] >= 0.8 > decision["fbeta_flagged_share"]
+    assert summary["n_test_flagged"] >= 0.7 * summary["n_test"]
+    assert any("recall floor" in message for message in caplog.messages)
+    # Without the floor, F-beta alone flags a small share: the floor is what made the difference.
+    bare = stack(tmp_path, StackConfig(min_recall=0.0))
+    assert not bare["decision"]["recall_floor_lowered"] and bare["n_test_flagged"] < summary["n_test_flagged"]
+
+
+def test_with_many_included_records_the_floor_changes_nothing(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["n_train_included"] >= 20 and summary["blend"]["method"] == "logistic"
+    assert not summary["decision"]["recall_floor_lowered"]

@@ -73,21 +73,23 @@ def test_average_precision_matches_scikit_learn_with_ties():
 
 
 def test_recall_floor_with_three_included_records_flags_most_records():
-    from screenstack.stacking.threshold import recall_threshold
+    from screenstack.stacking.threshold import recall_floor
 
     y, s = _data(4, n=600, prevalence=0.0, signal=3.0)  # exactly three included records, ranked near the top
     t_fbeta = choose_threshold(y, s, 7.0, "bootstrap", prior_positives=1.0)
     t = choose_threshold(y, s, 7.0, "bootstrap", prior_positives=1.0, min_recall=0.95)
-    assert t <= t_fbeta and t == recall_threshold(y, s, 0.95, 1.0)
-    # (3 found + 1 prior x share flagged) / 4 >= 0.95 needs at least 80% of the records flagged.
+    assert t <= t_fbeta and t == recall_floor(y, s, 0.95, 1.0)
+    # (3 found + 1 prior x share flagged) / 4 >= 0.95 needs 80% of the records flagged.
     assert (s >= t).mean() >= 0.8 > (s >= t_fbeta).mean()
 
 
-def test_recall_floor_with_many_included_records_is_the_oof_recall():
-    from screenstack.stacking.threshold import recall_threshold
+@pytest.mark.parametrize("included, share", [(5, 0.7), (10, 0.45), (19, 0.0), (200, 0.0)])
+def test_recall_floor_fades_as_included_records_grow(included, share):
+    from screenstack.stacking.threshold import recall_floor
 
-    y, s = _data(5, n=4000, prevalence=0.3)
-    t = recall_threshold(y, s, 0.95)
-    assert 0.95 <= (s[y == 1] >= t).mean() < 0.96
-    assert choose_threshold(y, s, 7.0, "argmax", min_recall=0.95) <= t
-
+    y = np.zeros(1000, dtype=int)
+    y[-included:] = 1
+    s = np.arange(1000.0)
+    assert (s >= recall_floor(y, s, 0.95, 1.0)).mean() == pytest.approx(share, abs=0.002)
+    # No floor without a prior: the labelled included records alone vouch for recall.
+    assert (s >= recall_floor(y, s, 0.95, 0.0)).mean() == pytest.approx(0.0, abs=0.002)
