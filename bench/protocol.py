@@ -210,8 +210,8 @@ def summarise(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     table["worst_gap"] = rows.assign(g=gap).groupby("system")["g"].min()
     paired = []
     wide = {m: rows.pivot(index="half", columns="system", values=m) for m in ("fbeta", "recall", "roc_auc", "wss95")}
-    for system in (s for s in table.index if s.startswith("screenstack")):
-        for peer in (s for s in table.index if s != system):
+    for system in (s for s in ("screenstack", "screenstack-tfidf") if s in table.index):
+        for peer in (s for s in table.index if s != system and not (system != "screenstack" and s.startswith("screenstack"))):
             entry = {"system": system, "peer": peer}
             for metric, frame in wide.items():
                 diff = (frame[system] - frame[peer]).dropna()
@@ -246,10 +246,12 @@ def _paired_text(paired: pd.DataFrame) -> pd.DataFrame:
 
 def report(rows: pd.DataFrame, command: str) -> str:
     lines = ["## Protocol", "",
-             f"Written by `bench/protocol.py`. Rerun: `{command}`", "",
+             f"Written by `bench/protocol.py` (`{command}`). The rows come from `python bench/protocol.py --draws 1 --jobs 2` "
+             "(learners fitted once per half, about an hour on 2 cores once the vector caches are warm; `--restack` "
+             "re-scores the stack variants on the kept learner outputs in about 10 minutes).", "",
              f"{rows['half'].nunique()} held-out halves: " + ", ".join(
                  f"{k} {v}" for k, v in rows.drop_duplicates("half")["variant"].value_counts().sort_index().items())
-             + f"; datasets {rows['dataset'].nunique()}, split seeds {sorted(rows['seed'].unique().tolist())}.", ""]
+             + f"; datasets {rows['dataset'].nunique()}, split seeds {sorted(int(x) for x in rows['seed'].unique())}.", ""]
     for title, part in (("All halves", rows), *((f"Regime: {r}", g) for r, g in rows.groupby(rows["variant"].map(regime)))):
         table, paired = summarise(part)
         lines += [f"### {title}", "", _fmt(table.reset_index().rename(columns={
@@ -271,6 +273,7 @@ def main() -> None:
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "protocol"))
     parser.add_argument("--cache-dir", default=str(ROOT / "artifacts" / ".cache"), help="per-text vector caches, a folder per dataset")
     parser.add_argument("--restack", action="store_true", help="re-score the stack variants on kept learner outputs only")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite the results from the kept rows")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="Markdown results file ('' for none)")
     args = parser.parse_args()
     work = Path(args.work).resolve()
@@ -283,10 +286,12 @@ def main() -> None:
         pending = [h for h in todo if half_key(h) in set(done["half"])]
     else:
         pending = [h for h in todo if half_key(h) not in set(done["half"])]
+    if args.report_only:
+        pending = []
     for half in pending:
         (work / "halves" / half_key(half)).mkdir(parents=True, exist_ok=True)
     print(f"{len(todo)} halves, {len(pending)} to {'restack' if args.restack else 'run'}", flush=True)
-    rows = [done]
+    rows = [pd.read_csv(rows_file)] if args.report_only else [done]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = {pool.submit(evaluate_half, h, work, Path(args.cache_dir).resolve(), args.restack): h for h in pending}
         for i, future in enumerate(as_completed(futures)):

@@ -258,7 +258,7 @@ def test_a_stack_stopped_while_writing_leaves_the_old_set(run, monkeypatch):
 
     monkeypatch.setattr(stack_module, "write_json", killed)  # summary.json is written last
     with pytest.raises(KeyboardInterrupt):
-        stack(run, StackConfig(beta=3.0))
+        stack(run, StackConfig(beta=0.5, min_recall=0.0))  # a decision that differs from the default run's
     assert snapshot(run) == before
     assert not (run / ".staging").exists()
 
@@ -274,7 +274,7 @@ def test_a_stack_stopped_while_moving_is_rolled_forward_by_the_next_command(run,
 
     monkeypatch.setattr(os, "replace", killed_at_summary)
     with pytest.raises(KeyboardInterrupt):
-        stack(run, StackConfig(beta=3.0))
+        stack(run, StackConfig(beta=0.5, min_recall=0.0))  # a decision that differs from the default run's
     monkeypatch.setattr(os, "replace", real_replace)
     half = snapshot(run)
     assert half["submission.csv"] != before["submission.csv"] and half["summary.json"] == before["summary.json"]
@@ -283,7 +283,7 @@ def test_a_stack_stopped_while_moving_is_rolled_forward_by_the_next_command(run,
         with RunFolder(run).lock():  # what every command does first
             pass
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["beta"] == 3.0
+    assert summary["beta"] == 0.5
     RunFolder(run).verify("stack", "")  # every file of the set is the one its manifest names
     scores = pd.read_csv(run / "test_scores.csv", dtype={"id": str})
     submission = pd.read_csv(run / "submission.csv", header=None, names=["id", "judgement"], dtype={"id": str})
