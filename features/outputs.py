@@ -22,7 +22,7 @@ import pandas as pd
 from .atomic import read_json, write_json, write_parquet
 from .errors import ScreenstackError
 from .folds import FoldPlan
-from .runfolder import DamagedArtifact, RunFolder, read_checked
+from .runfolder import DamagedArtifact, RunFolder, StaleArtifact, read_checked
 
 LEARNERS_DIR = "learners"
 PACKAGES = ("screenstack", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "torch", "transformers", "pyarrow")
@@ -85,7 +85,7 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
     try:
         _, _, old = _read_learner(out, name)
     except DamagedArtifact as error:
-        warnings.warn(f"{error.path}: damaged; refitting {name}.", stacklevel=2)
+        warnings.warn(f"{error.path}: {'stale' if isinstance(error, StaleArtifact) else 'damaged'}; refitting {name}.", stacklevel=2)
         return False
     # Run folders made before paths were stored relative to OUT hold absolute feature paths.
     if old.get("features"):
@@ -103,7 +103,9 @@ def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.nda
     """Write one learner's OOF and test scores and its metadata, committed as one set."""
     run = RunFolder(out)
     rel = run.learner(name).relative_to(run.out)
-    with run.commit(_set(name)) as staging:
+    # Made from the plan and the feature files inside OUT (a path outside OUT is stored absolute).
+    inputs = ("folds", *(p for p in meta.get("features", []) if not Path(p).is_absolute()))
+    with run.commit(_set(name), inputs=inputs) as staging:
         folder = staging / rel
         write_parquet(folder / "oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": plan.folds, "label": plan.labels, "score": oof}))
         write_parquet(folder / "test.parquet", pd.DataFrame({"id": np.asarray(test_ids).astype(str), "score": test}))

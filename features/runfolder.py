@@ -8,6 +8,7 @@ run folder can be copied or moved):
 - ``learners/NAME/{oof.parquet,test.parquet,meta.json}``: one learner's scores;
 - ``submission.csv``, ``test_scores.csv``, ``blend_oof.parquet``, ``summary.json``: `stack`;
 - ``report.html``, ``report/*.png``: `report`;
+- ``config.toml``: `run`, once it has finished;
 - ``.lock``: held (``flock``) by the one process writing OUT, removed when it ends;
 - ``.staging/SET/``: a set of outputs being written, plus its manifest once whole;
 - ``.manifests/SET.json``: name, size and sha256 of every file of a committed set.
@@ -18,6 +19,16 @@ manifest leaves the old set untouched (the next lock removes the leftovers);
 one killed while renaming leaves a complete staged set that the next lock rolls
 forward. Readers check every file against its manifest, so a truncated or
 altered file is caught by name instead of ending in a traceback.
+
+A manifest also records the version (a digest of its file list) of each set
+the set was made from, its inputs: folds -> learners -> stack -> report and
+config. Committing a new version of a set first removes every set made from
+its previous version, and those made from them, so downstream outputs never
+outlive a change upstream: OUT holds a consistent older state, or the new
+upstream outputs with the downstream ones absent. The removal happens before
+the new files move in, while the staged set still has its manifest, so a kill
+midway is finished by the next lock. `verify` refuses a set whose inputs
+changed since it was made.
 """
 from __future__ import annotations
 
@@ -26,6 +37,8 @@ import fcntl
 import functools
 import hashlib
 import inspect
+import json
+import logging
 import os
 import shutil
 import warnings
@@ -37,6 +50,10 @@ from .atomic import STAGING_DIR, io_error, read_json, write_json
 from .errors import ScreenstackError
 
 LOCK_FILE, MANIFESTS_DIR, MANIFEST = ".lock", ".manifests", "MANIFEST.json"
+# The command that writes each kind of set, named when a set made from an older input is removed.
+MADE_BY = {"folds": "fit-learners", "features": "extract", "learners": "fit-learners", "stack": "stack", "report": "report",
+           "config": "run"}
+log = logging.getLogger("screenstack")
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
 
 
@@ -46,6 +63,15 @@ class DamagedArtifact(ScreenstackError):
     def __init__(self, path: Path, reason: str, fix: str):
         super().__init__(f"{path}: damaged ({reason}). {fix}")
         self.path = path
+
+
+class StaleArtifact(DamagedArtifact):
+    """A committed set made from another version of one of its inputs than OUT holds now."""
+
+    def __init__(self, out: Path, files: list[str], upstream: str, fix: str):
+        ScreenstackError.__init__(self, f"{out}: {', '.join(files)} are stale (made from other {upstream!r} outputs than "
+                                        f"OUT holds now). {fix}")
+        self.path = out / (files[0] if files else "")
 
 
 class RunFolder:
@@ -119,6 +145,13 @@ class RunFolder:
 
     def manifest_path(self, name: str) -> Path:
         return self.out / MANIFESTS_DIR / f"{_slug(name)}.json"
+
+    def version(self, name: str) -> str | None:
+        """The version of committed set `name`: a digest of its files' checksums (None: no readable manifest)."""
+        try:
+            return _version(read_json(self.manifest_path(name)))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -227,11 +260,13 @@ class RunFolder:
                 tmp.unlink(missing_ok=True)
 
     @contextmanager
-    def commit(self, name: str, meta: dict | None = None) -> Iterator[Path]:
+    def commit(self, name: str, meta: dict | None = None, inputs: tuple[str, ...] = ()) -> Iterator[Path]:
         """Yield a staging folder; the files written there replace OUT's as one set.
 
         Paths inside the staging folder are the files' paths relative to OUT.
-        If the block raises, nothing in OUT changes.
+        If the block raises, nothing in OUT changes. `inputs`: the sets this
+        one is made from, whose current versions the manifest records. The sets
+        made from the previous version of this one are removed in the same commit.
         """
         with self.lock():
             staging = self.out / STAGING_DIR / _slug(name)
@@ -246,7 +281,8 @@ class RunFolder:
                 yield staging
                 files = {p.relative_to(staging).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
                          for p in sorted(staging.rglob("*")) if p.is_file()}
-                write_json(staging / MANIFEST, {"set": name, "files": files, "meta": meta or {}})  # last: the set is whole
+                write_json(staging / MANIFEST, {"set": name, "files": files, "meta": meta or {},  # last: the set is whole
+                                                "inputs": {i: self.version(i) for i in inputs}})
             except BaseException as error:
                 shutil.rmtree(staging, ignore_errors=True)
                 if isinstance(error, OSError):
@@ -268,7 +304,13 @@ class RunFolder:
         if manifests.exists() and not manifests.is_dir():
             raise io_error(manifests, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
         device = os.stat(staging).st_dev
-        for rel in read_json(staging / MANIFEST)["files"]:
+        manifest = read_json(staging / MANIFEST)
+        for stale, _ in self._derived(manifest["set"], _version(manifest)):  # removed before the set moves in
+            for rel in stale["files"]:
+                target = self.out / rel
+                if (target.is_file() or target.is_symlink()) and not os.access(target.parent, os.W_OK | os.X_OK):
+                    raise io_error(target.parent, OSError(errno.EACCES, os.strerror(errno.EACCES)))
+        for rel in manifest["files"]:
             target = self.out / rel
             if target.is_dir():
                 raise io_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
@@ -284,9 +326,14 @@ class RunFolder:
                 raise io_error(folder, OSError(code, os.strerror(code)))
 
     def _move_in(self, staging: Path) -> None:
-        """Rename a whole staged set into place, then its manifest (a rerun after a crash repeats what is left)."""
+        """Remove the sets made from the previous version, rename a whole staged set into place, then its manifest.
+
+        A rerun after a crash repeats what is left: the staged manifest goes last.
+        """
         manifest = read_json(staging / MANIFEST)
         try:
+            for stale, upstream in self._derived(manifest["set"], _version(manifest)):
+                self._remove(stale, upstream)
             for rel in manifest["files"]:
                 source, target = staging / rel, self.out / rel
                 if source.is_file():
@@ -298,12 +345,49 @@ class RunFolder:
             raise io_error(getattr(error, "filename", None) or self.out, error, kept=False) from None
         shutil.rmtree(staging, ignore_errors=True)
 
+    def _derived(self, name: str, version: str | None) -> list[tuple[dict, str]]:
+        """``(manifest, input)`` of each committed set made from another version of `name` than `version`,
+        and of each set made from those, with the input it is removed for."""
+        manifests = {}
+        for path in sorted((self.out / MANIFESTS_DIR).glob("*.json")):
+            try:
+                found = read_json(path)
+            except (OSError, ValueError):
+                continue
+            if isinstance(found, dict) and isinstance(found.get("inputs"), dict) and isinstance(found.get("files"), dict):
+                manifests[found.get("set")] = found
+        stale: dict[str, str] = {}
+        changed = [(name, version)]
+        while changed:
+            upstream, current = changed.pop()
+            for other, found in manifests.items():
+                if other not in stale and other != name and upstream in found["inputs"] and found["inputs"][upstream] != current:
+                    stale[other] = upstream
+                    changed.append((other, None))  # removed: what was made from it goes too
+        return [(manifests[other], upstream) for other, upstream in stale.items()]
+
+    def _remove(self, manifest: dict, upstream: str) -> None:
+        """Delete a committed set: its files, the folders they leave empty, then its manifest."""
+        for rel in manifest["files"]:
+            target = self.out / rel
+            if target.is_file() or target.is_symlink():
+                target.unlink()
+            for folder in target.parents:
+                if folder == self.out or not folder.is_relative_to(self.out) or not folder.is_dir() or any(folder.iterdir()):
+                    break
+                folder.rmdir()
+        self.manifest_path(manifest["set"]).unlink(missing_ok=True)
+        files = ", ".join(manifest["files"]) or "no files"
+        log.info("%s: removed %s, made from the previous %r outputs; `screenstack %s --out %s` makes them again",
+                 self.out, files, upstream, MADE_BY.get(manifest["set"].split("/")[0], manifest["set"]), self.out)
+
     # --- reading ------------------------------------------------------------------------------
 
     def verify(self, name: str, fix: str) -> dict | None:
         """Check set `name`'s files against its manifest; return the manifest (None: written before manifests).
 
-        A missing, truncated or altered file raises `DamagedArtifact` naming it and `fix`.
+        A missing, truncated or altered file raises `DamagedArtifact` naming it and `fix`;
+        a set made from other versions of its inputs than OUT holds, `StaleArtifact`.
         """
         path = self.manifest_path(name)
         if not path.is_file():
@@ -311,6 +395,7 @@ class RunFolder:
         try:
             manifest = read_json(path)
             files = {rel: (int(want["size"]), str(want["sha256"])) for rel, want in manifest["files"].items()}
+            inputs = dict(manifest.get("inputs", {}))
         except (OSError, ValueError, KeyError, AttributeError, TypeError) as error:
             raise DamagedArtifact(path, f"unreadable manifest: {error}", fix) from None
         for rel, (size, sha256) in files.items():
@@ -319,6 +404,9 @@ class RunFolder:
                 raise DamagedArtifact(file, "missing", fix)
             if file.stat().st_size != size or _sha256(file) != sha256:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
+        for upstream, version in inputs.items():
+            if self.version(upstream) != version:
+                raise StaleArtifact(self.out, list(files), upstream, fix)
         return manifest
 
     def set_of(self, path: str | os.PathLike) -> str | None:
@@ -362,6 +450,10 @@ def read_checked(path: Path, reader, fix: str):
         if isinstance(error, FileNotFoundError):
             raise DamagedArtifact(path, "missing", fix) from None
         raise DamagedArtifact(path, f"not readable: {str(error).splitlines()[0][:120] if str(error) else type(error).__name__}", fix) from None
+
+
+def _version(manifest: dict) -> str:
+    return hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()
 
 
 def _slug(name: str) -> str:

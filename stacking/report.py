@@ -75,7 +75,7 @@ def write_report(out: str | Path) -> Path:
     folder = out / REPORT_DIR
     images = {key: (title, caption, _png(fig)) for key, (title, caption, fig) in figures.items()}
     page = _html(out, summary, y, folds, scores, images)
-    with RunFolder(out).commit("report") as staging:  # the page and its figures as one set
+    with RunFolder(out).commit("report", inputs=("stack",)) as staging:  # the page and its figures as one set
         for key, (_, _, payload) in images.items():
             (staging / REPORT_DIR).mkdir(exist_ok=True)
             (staging / REPORT_DIR / f"{key}.png").write_bytes(payload)

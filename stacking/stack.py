@@ -176,7 +176,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         "versions": package_versions(),
     }
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
-    with RunFolder(out).commit("stack") as staging:
+    # Made from the plan and these learners: committing it removes the report (and config.toml) of the previous stack.
+    with RunFolder(out).commit("stack", inputs=("folds", *(f"learners/{name}" for name in names))) as staging:
         write_parquet(staging / "blend_oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": folds, "label": y, "score": blend_oof}))
         pd.DataFrame({"id": test_ids, "score": test_scores}).to_csv(staging / "test_scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": test_ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)

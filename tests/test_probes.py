@@ -246,3 +246,138 @@ def test_unwritable_folder_inside_out_is_refused_before_anything_moves(finished_
     assert f"{out / 'report'}: cannot write" in error and "Nothing there was changed" in error
     assert snapshot(out) == before
     assert not (out / ".staging").exists()
+
+
+# --- downstream outputs never outlive a change upstream (issue 10, left over) ---------------------
+
+def test_run_with_a_new_beta_failing_in_the_report_leaves_no_old_report_or_config(finished_run, monkeypatch, capsys):
+    """Disk full while the report is written: the new stack stands alone, not beside the old report and config."""
+    import json
+    import os
+
+    train, test, out = finished_run
+    assert (out / "report.html").is_file() and (out / "config.toml").is_file()
+    write_text = Path.write_text
+
+    def full(self, *args, **kwargs):
+        if self.name == "report.html":
+            raise OSError(28, "No space left on device", str(self))
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    argv = ["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT, "--beta", "3"]
+    assert main(argv) == 2
+    error = one_error(capsys)
+    assert "disk is full" in error and "report.html, config.toml are not in OUT" in error
+    assert "rerun the same command" in error and "still a previous run's" not in error
+    assert json.loads((out / "summary.json").read_text())["beta"] == 3
+    assert not (out / "report.html").exists() and not (out / "report").exists() and not (out / "config.toml").exists()
+    assert not (out / ".staging").exists() and not os.listdir(out / ".manifests").count("report.json")
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    assert main(["-q", *argv]) == 0  # the rerun makes what is missing
+    assert "beta = 3.0" in (out / "config.toml").read_text() and (out / "report.html").is_file()
+
+
+def test_a_run_killed_after_its_new_stack_leaves_no_old_report(finished_run, monkeypatch, capsys):
+    """kill -9 in the report stage (here: just after the stack commit) of a run with a new --beta."""
+    import screenstack.stacking.report as report_module
+
+    train, test, out = finished_run
+
+    def killed(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_module, "_load", killed)
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT, "--beta", "3"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert (out / "summary.json").is_file()
+    assert not (out / "report.html").exists() and not (out / "config.toml").exists()
+
+
+def test_a_run_killed_while_removing_the_old_report_is_finished_by_the_next_command(finished_run, monkeypatch):
+    """The old report goes before the new stack moves in, while the staged set keeps its manifest."""
+    import json
+
+    _, _, out = finished_run
+    real_rmdir = Path.rmdir
+
+    def killed(self):
+        if self.name == "report":
+            raise KeyboardInterrupt
+        return real_rmdir(self)
+
+    monkeypatch.setattr(Path, "rmdir", killed)
+    assert main(["-q", "stack", "--out", str(out), "--beta", "3"]) == 130
+    monkeypatch.setattr(Path, "rmdir", real_rmdir)
+    assert not (out / "report.html").exists() and (out / ".staging" / "stack").is_dir()
+    assert json.loads((out / "summary.json").read_text())["beta"] == 7  # the old stack, its report half removed
+    with pytest.warns(UserWarning, match="finishing the 'stack' outputs"):
+        with RunFolder(out).lock():
+            pass
+    assert json.loads((out / "summary.json").read_text())["beta"] == 3
+    assert not (out / "report").exists() and not (out / "report.html").exists() and not (out / "config.toml").exists()
+    RunFolder(out).verify("stack", "")
+
+
+def test_stack_with_a_new_beta_removes_the_report_it_no_longer_matches(finished_run, capsys, caplog):
+    _, _, out = finished_run
+    assert main(["-q", "stack", "--out", str(out), "--beta", "3"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and "report of the previous stack was removed" in warned[0], warned
+    assert f"screenstack report --out {out}" in warned[0]
+    assert not (out / "report.html").exists() and not (out / "report").exists() and not (out / "config.toml").exists()
+    assert main(["-q", "report", "--out", str(out)]) == 0
+    assert "F3" in (out / "report.html").read_text()
+
+
+def test_stack_with_the_same_options_keeps_the_report_and_config(finished_run, capsys):
+    """The same stack again (here: the run's learners, named as `run` names them) changes nothing downstream."""
+    _, _, out = finished_run
+    before = snapshot(out)
+    assert main(["-q", "stack", "--out", str(out), "--learners", "tfidf-svm"]) == 0
+    assert snapshot(out) == before
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_report_refuses_a_stack_made_from_other_learner_outputs(finished_run, capsys):
+    """E.g. stack outputs copied in, with their manifest, from a run folder of other learners."""
+    import json
+
+    _, _, out = finished_run
+    manifest = out / ".manifests" / "stack.json"
+    data = json.loads(manifest.read_text())
+    data["inputs"]["learners/tfidf-svm"] = "0" * 64
+    manifest.write_text(json.dumps(data))
+    before = snapshot(out)
+    assert main(["report", "--out", str(out)]) == 2
+    error = one_error(capsys)
+    assert "summary.json" in error and "stale" in error and "'learners/tfidf-svm'" in error and "screenstack stack" in error
+    assert snapshot(out) == before
+
+
+def test_run_config_works_from_another_folder(tiny_corpus_files, tmp_path, monkeypatch, capsys):
+    """config.toml holds absolute paths: the run was started with relative ones, repeated from elsewhere."""
+    import os
+    import tomllib
+
+    train, test = tiny_corpus_files
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(work)
+    argv = ["-q", "run", "--train", os.path.relpath(train), "--test", os.path.relpath(test), "--out", "out", *TEXT]
+    assert main(argv) == 0
+    config = work / "out" / "config.toml"
+    written = tomllib.loads(config.read_text())
+    assert written["train"] == str(train) and written["test"] == str(test) and written["out"] == str(work / "out")
+    before = snapshot(work / "out")
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["-q", "run", "--config", str(config)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    after = snapshot(work / "out")
+    for report in ("report.html", ".manifests/report.json"):  # the page names OUT as it was given: "out", now absolute
+        before.pop(report), after.pop(report)
+    assert after == before and list(elsewhere.iterdir()) == []

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import tomli_w
 
-from ..features.atomic import atomic_path
 from ..features.errors import ScreenstackError
 from ..features.runfolder import RunFolder
 from ..learners import LEARNERS
@@ -25,7 +25,7 @@ Vector learners (logreg, lightgbm, xgboost) read the vectors `extract` makes wit
 text learners (tfidf-*) nothing is extracted. Default learners: {DEFAULT_LEARNERS}.
 Only these learners are blended, whatever else OUT/learners holds. Every option is checked before any
 work starts. Writes OUT/submission.csv, OUT/test_scores.csv, OUT/summary.json, OUT/report.html and, once
-the run has finished, OUT/config.toml.
+the run has finished, OUT/config.toml (paths in it absolute, so it works from any folder).
 """
 
 
@@ -43,15 +43,24 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=command)
 
 
+PATH_OPTIONS = ("train", "test", "out", "cache_dir")  # written absolute: `run --config` works from any folder
+
+
 def config_toml(args: argparse.Namespace) -> str:
-    """Every option this run used, as TOML: `run --config` on it builds the same `run_configs`."""
+    """Every option this run used, as TOML: `run --config` on it builds the same `run_configs`.
+
+    Paths (`PATH_OPTIONS`) are made absolute against the working folder, so the
+    file repeats the run from wherever it is used.
+    """
     skip = {"func", "command", "config", "config_keys", "quiet", "verbose"}
-    return tomli_w.dumps({k: v for k, v in sorted(vars(args).items()) if k not in skip and v is not None})
+    values = {k: os.path.abspath(v) if k in PATH_OPTIONS else v for k, v in vars(args).items() if v is not None}
+    return tomli_w.dumps({k: v for k, v in sorted(values.items()) if k not in skip})
 
 
 def _write_config(args: argparse.Namespace) -> None:
-    with atomic_path(Path(args.out) / "config.toml") as tmp:
-        tmp.write_text(config_toml(args))
+    # A set made from the stack: a later stack of other options removes it with the report.
+    with RunFolder(args.out).commit("config", inputs=("stack",)) as staging:
+        (staging / "config.toml").write_text(config_toml(args))
 
 
 def run_configs(args: argparse.Namespace) -> tuple:
@@ -102,23 +111,31 @@ def command(args: argparse.Namespace) -> int:
             done.append("report")
             _write_config(args)  # last: config.toml describes a run that finished
         except ScreenstackError as error:
-            raise ScreenstackError(partial_run_message(str(error), done)) from None
+            raise ScreenstackError(partial_run_message(str(error), done, args.out)) from None
     return 0
 
 
-_STAGE_FILES = {"features": "features/", "learners": "learners/", "stack": "submission.csv, test_scores.csv, summary.json",
-                "report": "report.html"}
+_STAGE_FILES = {"features": ["features/"], "learners": ["learners/"], "stack": ["submission.csv", "test_scores.csv", "summary.json"],
+                "report": ["report.html"], "config": ["config.toml"]}
 
 
-def partial_run_message(message: str, done: list[str]) -> str:
+def partial_run_message(message: str, done: list[str], out: str | Path | None = None) -> str:
     """`message` of a stage's error, saying which of this run's stages had already written OUT.
 
-    Each stage commits its files as one set, so a later stage's failure leaves
-    the earlier stages' new files beside the later stages' files of a previous run.
+    Each stage commits its files as one set, and a set removes those made from
+    its previous version: the later stages' files in `out` are either absent or a
+    previous run's made from the outputs in place (`out` None: taken as absent).
     """
     if not done:
         return message
     message = message.removesuffix(" Nothing there was changed.").rstrip(".")
-    left = [files for stage, files in _STAGE_FILES.items() if stage not in done and stage != "features"] + ["config.toml"]
-    return (f"{message}. The stages before it finished and their new files are in place ({', '.join(_STAGE_FILES[s] for s in done)}); "
-            f"{', '.join(left)} are still a previous run's, if any: fix this and rerun the same command, which reuses what is done.")
+    later = [f for stage, files in _STAGE_FILES.items() if stage not in done and stage != "features" for f in files]
+    present = [f for f in later if out is not None and (Path(out) / f).exists()]
+    absent = [f for f in later if f not in present]
+    kept = [f"{', '.join(absent)} {'is' if len(absent) == 1 else 'are'} not in OUT (any previous one went with the outputs it "
+            "was made from)"] if absent else []
+    kept += [f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} still a previous run's, made from the outputs "
+             "in place"] if present else []
+    made = ", ".join(f for s in done for f in _STAGE_FILES[s])
+    return (f"{message}. The stages before it finished and their new files are in place ({made}); {'; '.join(kept)}: "
+            "fix this and rerun the same command, which reuses what is done.")

@@ -15,7 +15,8 @@ EXAMPLE = """example:
   screenstack stack --out artifacts/run1 --beta 7 --blend caruana --learners tfidf-svm,lightgbm
   screenstack stack --out artifacts/run1 --min-recall 0      # the F-beta threshold alone, no recall floor
 
-writes OUT/submission.csv (id,0|1, no header), OUT/test_scores.csv and OUT/summary.json
+writes OUT/submission.csv (id,0|1, no header), OUT/test_scores.csv and OUT/summary.json; a report
+(and config.toml) made from another stack is removed with it
 """
 
 
@@ -54,8 +55,10 @@ def add_parser(subparsers) -> None:
 def command(args: argparse.Namespace) -> int:
     config = stack_config(args, split_list(args.learners))
     show_configs(config)
+    had_report = (Path(args.out) / "report.html").is_file()
     stack(args.out, config)
-    if (Path(args.out) / "report.html").is_file():
+    if had_report and not (Path(args.out) / "report.html").exists():  # removed with the stack it described
         logging.getLogger("screenstack").warning(
-            "%s/report.html describes the previous stack; run `screenstack report --out %s` to update it", args.out, args.out)
+            "%s: the report of the previous stack was removed; run `screenstack report --out %s` to make this one's",
+            args.out, args.out)
     return 0

@@ -347,3 +347,41 @@ def test_a_run_folder_with_absolute_feature_paths_from_older_versions_is_reused(
     shutil.rmtree(run / ".manifests")  # older versions wrote no manifests
     monkeypatch.setattr(fit_module, "oof_predict", lambda *a, **k: pytest.fail("an older run folder was refitted"))
     assert main(fit_argv(corpus_files, run, "--learners", "logreg", "--features", str(features))) == 0
+
+
+# --- sets made from other sets -------------------------------------------------------------------
+
+def _commit(run: RunFolder, name: str, text: str, inputs: tuple[str, ...] = ()) -> None:
+    with run.commit(name, inputs=inputs) as staging:
+        (staging / f"{name}.txt").parent.mkdir(parents=True, exist_ok=True)
+        (staging / f"{name}.txt").write_text(text)
+
+
+def test_a_new_version_of_a_set_removes_what_was_made_from_the_old_one(tmp_path):
+    run = RunFolder(tmp_path / "run")
+    _commit(run, "folds", "plan")
+    _commit(run, "learners/a", "a", ("folds",))
+    _commit(run, "learners/b", "b", ("folds",))
+    _commit(run, "stack", "blend of a", ("folds", "learners/a"))
+    _commit(run, "report", "page", ("stack",))
+    _commit(run, "config", "options", ("stack",))
+    _commit(run, "learners/b", "b again", ("folds",))  # not blended: nothing made from it
+    _commit(run, "stack", "blend of a", ("folds", "learners/a"))  # the same version: the report still describes it
+    assert (run.out / "report.txt").is_file() and (run.out / "config.txt").is_file()
+    _commit(run, "learners/a", "a refitted", ("folds",))
+    assert not any((run.out / f"{name}.txt").exists() for name in ("stack", "report", "config"))
+    assert not any((run.out / ".manifests" / f"{name}.json").exists() for name in ("stack", "report", "config"))
+    assert (run.out / "learners" / "a.txt").is_file() and (run.out / "learners" / "b.txt").is_file()
+    _commit(run, "folds", "another plan")  # the learners made on the old plan go, and their folder
+    assert sorted(p.name for p in (run.out / ".manifests").iterdir()) == ["folds.json"] and not (run.out / "learners").exists()
+
+
+def test_a_set_made_from_another_version_of_its_input_is_refused_as_stale(tmp_path):
+    run = RunFolder(tmp_path / "run")
+    _commit(run, "stack", "blend")
+    _commit(run, "report", "page", ("stack",))
+    run.verify("report", "")
+    manifest = run.manifest_path("report")
+    manifest.write_text(manifest.read_text().replace(run.version("stack"), "0" * 64))  # as if copied from another run folder
+    with pytest.raises(ScreenstackError, match=r"report.txt are stale \(made from other 'stack' outputs.*Run it again"):
+        run.verify("report", "Run it again.")

@@ -71,16 +71,22 @@ def test_report_refuses_a_folder_without_stack_output(tmp_path, capsys):
     assert "summary.json: no stack summary" in capsys.readouterr().err
 
 
-def test_report_refuses_learner_files_refitted_after_stacking(tmp_path):
+@pytest.mark.parametrize("manifests", [True, False], ids=["committed", "before-manifests"])
+def test_report_refuses_learner_files_refitted_after_stacking(tmp_path, manifests):
     make_run(tmp_path, n_train=300, n_test=20)
+    if not manifests:
+        shutil.rmtree(tmp_path / ".manifests")  # a run folder from before manifests: nothing records what the stack was made from
     # A refit through `write_learner_output` (a file changed behind its back is refused as damaged instead).
     plan = load_fold_plan(tmp_path)
     oof = pd.read_parquet(tmp_path / "learners" / "logreg" / "oof.parquet")
     test = pd.read_parquet(tmp_path / "learners" / "logreg" / "test.parquet")
     reversed_plan = type(plan)(plan.ids[::-1], plan.labels[::-1], plan.folds[::-1], plan.meta)
     write_learner_output(tmp_path, "logreg", reversed_plan, oof["score"].to_numpy()[::-1], test["id"], test["score"].to_numpy(), {})
-    with pytest.raises(ScreenstackError, match="rows differ from .*blend_oof.parquet"):
+    # With manifests the refit removes the stack made from the old scores; without, their rows give it away.
+    match = "summary.json: no stack summary.*screenstack stack" if manifests else "rows differ from .*blend_oof.parquet"
+    with pytest.raises(ScreenstackError, match=match):
         write_report(tmp_path)
+    assert (tmp_path / "summary.json").exists() != manifests
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
