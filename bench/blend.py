@@ -25,7 +25,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from screenstack.extract.stage import ExtractConfig, extract_features
-from screenstack.features.corpus import load_corpus
+from screenstack.features.records.corpus import load_corpus
 from screenstack.learners.fit import fit_learners
 from screenstack.stacking.blend import BLENDERS
 from screenstack.stacking.metrics import screening_metrics

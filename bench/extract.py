@@ -54,7 +54,7 @@ import torch
 
 from screenstack.extract.encode import encode, resolve_batch_tokens
 from screenstack.extract.model import LoadedEncoder, load_encoder, resolve_device, resolve_model_path
-from screenstack.features.corpus import record_text
+from screenstack.features.records.corpus import record_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import peak_mib  # noqa: E402  (bench/ is not a package)

@@ -31,7 +31,7 @@ from screenstack.extract.model import resolve_precision
 from screenstack.extract.finetune_loop import collate, length_grouped_batches, make_optimizer, make_scheduler, tokenize, train_epoch
 from screenstack.extract.heads import ScreeningModel, make_head
 from screenstack.extract.model import load_encoder, resolve_device, resolve_model_path
-from screenstack.features.corpus import record_text
+from screenstack.features.records.corpus import record_text
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "cohen_ace_inhibitors.csv"
 SIZES = {  # random BERTs; the tokenizer is minilm's (uncased WordPiece, 30522 tokens, like BERT-base)

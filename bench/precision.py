@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import DATASETS, ROOT, machine, write_section  # noqa: E402  (bench/ is not a package)
 
 from screenstack.extract.stage import ExtractConfig, extract_features  # noqa: E402
-from screenstack.features.corpus import load_corpus  # noqa: E402
-from screenstack.features.outputs import read_learner_outputs  # noqa: E402
-from screenstack.features.store import read_vectors  # noqa: E402
+from screenstack.features.records.corpus import load_corpus  # noqa: E402
+from screenstack.features.artifacts.outputs import read_learner_outputs  # noqa: E402
+from screenstack.features.artifacts.store import read_vectors  # noqa: E402
 from screenstack.learners.fit import fit_learners  # noqa: E402
 
 LEARNERS = ("logreg", "lightgbm", "xgboost")

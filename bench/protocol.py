@@ -123,7 +123,7 @@ def make_half(half: dict, folder: Path) -> np.ndarray:
 def fit_screenstack(folder: Path, cache: Path) -> None:
     """The default learners of `screenstack run` on one half, outputs kept in ``folder/run``."""
     from screenstack.extract.stage import ExtractConfig, extract_features
-    from screenstack.features.corpus import load_corpus
+    from screenstack.features.records.corpus import load_corpus
     from screenstack.learners.fit import fit_learners
 
     corpus = load_corpus(folder / "train.csv", folder / "test.csv")

@@ -72,7 +72,7 @@ def _run(train: Path, test: Path, work: Path, kind: str):
     """`screenstack run` through its command line, with its default learners of one input kind ("all" for every one)."""
     from screenstack.cli import main
     from screenstack.commands.run import DEFAULT_LEARNERS
-    from screenstack.features.atomic import read_json
+    from screenstack.features.artifacts.atomic import read_json
     from screenstack.learners import LEARNERS
 
     learners = [n for n in DEFAULT_LEARNERS.split(",") if kind == "all" or LEARNERS[n].input == kind]
@@ -98,8 +98,8 @@ def screenstack_vectors(train: Path, test: Path, work: Path):
 
 def _peer_inputs(train: Path, test: Path):
     """Records, labels and the shared fold plan: peers are scored on exactly screenstack's folds."""
-    from screenstack.features.corpus import load_corpus
-    from screenstack.features.folds import FoldConfig, make_fold_plan
+    from screenstack.features.records.corpus import load_corpus
+    from screenstack.features.artifacts.folds import FoldConfig, make_fold_plan
 
     corpus = load_corpus(train, test)
     plan = make_fold_plan(corpus, FoldConfig(n_folds=5, seed=0))
@@ -207,7 +207,7 @@ def peak_mib() -> float:
 # --- protocol ------------------------------------------------------------------------------------
 
 def evaluate(name: str, dataset: Path, work: Path, beta: float = BETA) -> dict:
-    from screenstack.features.split import SplitConfig, split_file
+    from screenstack.features.records.split import SplitConfig, split_file
     from screenstack.stacking.metrics import screening_metrics
 
     split = work / dataset.stem / "split"
@@ -276,7 +276,7 @@ def machine() -> str:
 
 def write_results(path: Path, rows: pd.DataFrame, table: pd.DataFrame, systems: list[str], command: str, beta: float,
                   state: str) -> None:
-    from screenstack.features.outputs import package_versions
+    from screenstack.features.artifacts.outputs import package_versions
 
     versions = package_versions()
     try:

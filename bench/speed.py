@@ -46,8 +46,8 @@ TARGETS = {"fit-learners": (600.0, 6 * 1024.0), "stack": (30.0, None)}
 
 def build_corpus(datasets: Path, work: Path, n_train: int, n_test: int, dim: int, seed: int) -> dict:
     """Write train.csv, test.csv and a 768-wide feature file for the sampled corpus; return its facts."""
-    from screenstack.features.corpus import load_corpus
-    from screenstack.features.store import write_vectors
+    from screenstack.features.records.corpus import load_corpus
+    from screenstack.features.artifacts.store import write_vectors
 
     frames = [pd.read_csv(path, dtype=str, keep_default_na=False).assign(source=path.stem) for path in sorted(datasets.glob("*.csv"))]
     pool = pd.concat(frames, ignore_index=True)[["source", "title", "abstract", "label_included"]]
@@ -81,7 +81,7 @@ def build_corpus(datasets: Path, work: Path, n_train: int, n_test: int, dim: int
 def stage_extract(work: Path, model: str, sample: int, seed: int, n_total: int) -> dict:
     """Encode `sample` distinct training texts with a cold cache; project the time for `n_total` texts."""
     from screenstack.extract.stage import ExtractConfig, extract_features
-    from screenstack.features.corpus import load_corpus
+    from screenstack.features.records.corpus import load_corpus
 
     folder = work / "extract"
     if folder.exists():
@@ -99,7 +99,7 @@ def stage_extract(work: Path, model: str, sample: int, seed: int, n_total: int) 
 
 
 def stage_fit_learners(work: Path, features: str) -> dict:
-    from screenstack.features.corpus import load_corpus
+    from screenstack.features.records.corpus import load_corpus
     from screenstack.learners import LEARNERS
     from screenstack.learners.fit import fit_learners
 

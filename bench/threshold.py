@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from screenstack.features.corpus import load_corpus
+from screenstack.features.records.corpus import load_corpus
 from screenstack.learners.fit import fit_learners
 from screenstack.stacking.metrics import fbeta, wss
 from screenstack.stacking.stack import StackConfig, stack

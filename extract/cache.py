@@ -20,9 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..features.atomic import atomic_path, read_json, write_json
+from ..features.artifacts.atomic import atomic_path, read_json, write_json
 from ..features.errors import ScreenstackError
-from ..features.store import column_matrix, vector_column
+from ..features.artifacts.store import column_matrix, vector_column
 
 
 def text_key(text: str) -> str:

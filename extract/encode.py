@@ -270,7 +270,7 @@ def encode(
     inference mode; each batch's vectors go to the CPU at once.
 
     Args:
-        texts: record texts (e.g. ``features.corpus.texts(frame)``).
+        texts: record texts (e.g. ``features.records.corpus.texts(frame)``).
         encoder: an `Encoder`, or a `LoadedEncoder` with the settings below,
             which `Encoder.build` resolves (unset ones take its defaults).
         batch_tokens: token budget per batch (count x longest text), or ``"auto"``.

@@ -7,7 +7,7 @@ gives their last-layer CLS vectors. So every training record's score and vector
 come from the one model that never saw its label (STYLE rule 7; the seed
 notebooks took training vectors from the model just trained on them), and test
 scores and vectors are means over the K fold models. The fold loop is
-`features.crossfit.cross_fit`, the one the learners' `oof_predict` uses.
+`features.artifacts.crossfit.cross_fit`, the one the learners' `oof_predict` uses.
 
 The model is a bare encoder (``load_encoder(model)``) plus a head
 from `extract.heads` rather than ``AutoModelForSequenceClassification``: the
@@ -23,7 +23,7 @@ Files, under OUT:
   ``weights-e{e}.pt``: the best epoch's weights so far; both are deleted once
   ``result.npz`` (fold k's logits and vectors, and the test records') marks the
   fold finished, and a finished fold is never retrained;
-- ``learners/NAME/``: OOF and test scores (`features.outputs`), NAME =
+- ``learners/NAME/``: OOF and test scores (`features.artifacts.outputs`), NAME =
   ``finetune-<model>-<head>``;
 - ``features/NAME.parquet``: the cross-fitted vectors, metadata kind "crossfit".
 """
@@ -44,14 +44,14 @@ from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from ..features.atomic import atomic_path, read_json, write_json
-from ..features.corpus import Corpus, texts
-from ..features.crossfit import cross_fit
+from ..features.artifacts.atomic import atomic_path, read_json, write_json
+from ..features.records.corpus import Corpus, texts
+from ..features.artifacts.crossfit import cross_fit
 from ..features.errors import ScreenstackError
-from ..features.folds import FoldConfig, FoldPlan, ensure_fold_plan
-from ..features.outputs import check_reusable, differing_keys, learner_dir, package_versions, write_learner_output
-from ..features.runfolder import locked
-from ..features.store import is_intact, write_run_vectors
+from ..features.artifacts.folds import FoldConfig, FoldPlan, ensure_fold_plan
+from ..features.artifacts.outputs import check_reusable, differing_keys, learner_dir, package_versions, write_learner_output
+from ..features.artifacts.runfolder import locked
+from ..features.artifacts.store import is_intact, write_run_vectors
 from .heads import HEADS, ScreeningModel, make_head
 from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, resolve_device, resolve_precision
 from .stage import FEATURES_DIR, short_name

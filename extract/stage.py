@@ -26,14 +26,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..features.atomic import read_parquet_meta
-from ..features.corpus import Corpus, texts
-from ..features.datasets import CACHE_ENV
+from ..features.artifacts.atomic import read_parquet_meta
+from ..features.records.corpus import Corpus, texts
+from ..features.records.datasets import CACHE_ENV
 from ..features.checks import check_choice, check_int, check_names
 from ..features.errors import ScreenstackError
-from ..features.outputs import package_versions
-from ..features.runfolder import RunFolder, locked
-from ..features.store import write_vectors
+from ..features.artifacts.outputs import package_versions
+from ..features.artifacts.runfolder import RunFolder, locked
+from ..features.artifacts.store import write_vectors
 from .cache import VectorCache, text_key
 from .encode import Encoder, encode, resolve_batch_tokens
 from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder
@@ -42,9 +42,9 @@ from .pooling import POOLINGS
 log = logging.getLogger("screenstack")
 FEATURES_DIR = "features"
 STORE_DTYPES = ("float32", "float16")
-# What a record's text is: `features.corpus.record_text`. Changing that
+# What a record's text is: `features.records.corpus.record_text`. Changing that
 # function must change this string, so old caches and files are not reused.
-RECIPE = "title. abstract (features.corpus.record_text v1)"
+RECIPE = "title. abstract (features.records.corpus.record_text v1)"
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..features.corpus import Corpus, texts
-from ..features.folds import FoldConfig, ensure_fold_plan
-from ..features.outputs import check_reusable, learner_dir, write_learner_output
-from ..features.runfolder import RunFolder, locked
-from ..features.store import load_vectors
+from ..features.records.corpus import Corpus, texts
+from ..features.artifacts.folds import FoldConfig, ensure_fold_plan
+from ..features.artifacts.outputs import check_reusable, learner_dir, write_learner_output
+from ..features.artifacts.runfolder import RunFolder, locked
+from ..features.artifacts.store import load_vectors
 from ..features.errors import ScreenstackError
 from .oof import oof_predict
 from .registry import learner_class, make_learner

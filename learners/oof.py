@@ -2,7 +2,7 @@
 
 `oof_predict` fits a fresh clone of a learner on each fold's training part,
 scores the held-out fold with it, and averages the fold models' scores on the
-test records; the fold loop is `features.crossfit.cross_fit`, which the
+test records; the fold loop is `features.artifacts.crossfit.cross_fit`, which the
 fine-tuner shares. A training record's OOF score therefore comes only from a
 model that never saw its label, and test scores come from the same K models,
 so a threshold chosen on OOF scores applies to them.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from ..features.crossfit import cross_fit
-from ..features.folds import FoldPlan
+from ..features.artifacts.crossfit import cross_fit
+from ..features.artifacts.folds import FoldPlan
 
 
 def _take(X, index):

@@ -8,7 +8,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from ..features.errors import ScreenstackError
-from ..features.tfidf import make_tfidf
+from ..features.records.tfidf import make_tfidf
 from .registry import register
 
 

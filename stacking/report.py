@@ -22,10 +22,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import precision_recall_curve  # noqa: E402
 
-from ..features.atomic import read_json  # noqa: E402
+from ..features.artifacts.atomic import read_json  # noqa: E402
 from ..features.errors import ScreenstackError  # noqa: E402
-from ..features.outputs import read_learner_outputs  # noqa: E402
-from ..features.runfolder import RunFolder, locked, read_checked  # noqa: E402
+from ..features.artifacts.outputs import read_learner_outputs  # noqa: E402
+from ..features.artifacts.runfolder import RunFolder, locked, read_checked  # noqa: E402
 from .threshold import fbeta_curve  # noqa: E402
 
 log = logging.getLogger("screenstack")

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..features.atomic import write_json, write_parquet
+from ..features.artifacts.atomic import write_json, write_parquet
 from ..features.checks import check_choice, check_names, check_number, check_positive_number, check_seed
 from ..features.errors import ScreenstackError
-from ..features.folds import load_fold_plan
-from ..features.outputs import package_versions, read_learner_outputs
-from ..features.runfolder import RunFolder, locked
+from ..features.artifacts.folds import load_fold_plan
+from ..features.artifacts.outputs import package_versions, read_learner_outputs
+from ..features.artifacts.runfolder import RunFolder, locked
 from .blend import BLENDERS, make_blender, nested_oof
 from .metrics import fbeta, screening_metrics
 from .threshold import RULES, apply_threshold, choose_threshold

@@ -18,7 +18,7 @@ import pytest
 from screenstack.cli import main
 from screenstack.extract.stage import ExtractConfig
 from screenstack.features.errors import ScreenstackError
-from screenstack.features.folds import FoldConfig
+from screenstack.features.artifacts.folds import FoldConfig
 from screenstack.learners.config import LearnersConfig
 from screenstack.stacking.stack import StackConfig
 

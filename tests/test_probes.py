@@ -16,9 +16,9 @@ import pytest
 
 from screenstack.cli import main
 from screenstack.commands.run import partial_run_message
-from screenstack.features import runfolder
-from screenstack.features.runfolder import RunFolder
-from screenstack.features.store import write_vectors
+from screenstack.features.artifacts import runfolder
+from screenstack.features.artifacts.runfolder import RunFolder
+from screenstack.features.artifacts.store import write_vectors
 
 TEXT = ["--learners", "tfidf-svm", "--folds", "2"]
 
@@ -158,7 +158,7 @@ def test_binary_file_ending_in_csv_is_named(tiny_corpus_files, tmp_path, capsys,
 
 
 def test_duplicate_header_name_is_warned(tmp_path):
-    from screenstack.features.corpus import load_records
+    from screenstack.features.records.corpus import load_records
 
     path = tmp_path / "dup.csv"
     path.write_text("id,title,title,judgement\n1,A trial,the abstract,1\n2,B,c,0\n")

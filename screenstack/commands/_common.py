@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..features.corpus import ColumnSpec, Corpus, load_corpus
+from ..features.records.corpus import ColumnSpec, Corpus, load_corpus
 from ..features.errors import ScreenstackError
-from ..features.folds import FoldConfig
+from ..features.artifacts.folds import FoldConfig
 from ..learners.config import LearnersConfig
 
 log = logging.getLogger("screenstack")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..features.datasets import DATASETS, get_dataset
+from ..features.records.datasets import DATASETS, get_dataset
 
 EXAMPLE = """examples:
   screenstack datasets list

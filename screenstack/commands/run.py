@@ -8,7 +8,7 @@ from pathlib import Path
 import tomli_w
 
 from ..features.errors import ScreenstackError
-from ..features.runfolder import RunFolder
+from ..features.artifacts.runfolder import RunFolder
 from ..learners import LEARNERS
 from ._common import (add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, learners_config,
                       show_configs)

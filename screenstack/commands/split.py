@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 
 from ..features.checks import check_seed
-from ..features.corpus import ColumnSpec
-from ..features.split import SplitConfig, split_file
+from ..features.records.corpus import ColumnSpec
+from ..features.records.split import SplitConfig, split_file
 
 EXAMPLE = """examples:
   screenstack split --data data/cohen_adhd.csv --test-size 0.5 --seed 0 --out data/cohen_adhd

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from screenstack.features.corpus import Corpus
+from screenstack.features.records.corpus import Corpus
 
 DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 SOURCE = "cohen_adhd.csv"

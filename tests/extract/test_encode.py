@@ -9,7 +9,7 @@ from screenstack.extract import pooling as pooling_module
 from screenstack.extract.encode import Encoder, encode, padded_length, plan_batches, resolve_batch_tokens
 from screenstack.extract.model import load_encoder
 from screenstack.extract.pooling import POOLINGS, block_names, check_layers, get_pooling, parse_layers, register
-from screenstack.features.corpus import texts
+from screenstack.features.records.corpus import texts
 from screenstack.features.errors import ScreenstackError
 
 from .conftest import corpus_of

@@ -12,12 +12,12 @@ from sklearn.metrics import roc_auc_score
 from screenstack.extract import finetune as ft
 from screenstack.extract.finetune import FinetuneConfig, finetune, finetune_on_plan, learner_name
 from screenstack.extract.heads import HEADS, make_head
-from screenstack.features.atomic import read_json
-from screenstack.features.corpus import Corpus
+from screenstack.features.artifacts.atomic import read_json
+from screenstack.features.records.corpus import Corpus
 from screenstack.features.errors import ScreenstackError
-from screenstack.features.folds import FoldConfig, FoldPlan, make_fold_plan
-from screenstack.features.outputs import read_learner_outputs
-from screenstack.features.store import load_vectors, read_vectors
+from screenstack.features.artifacts.folds import FoldConfig, FoldPlan, make_fold_plan
+from screenstack.features.artifacts.outputs import read_learner_outputs
+from screenstack.features.artifacts.store import load_vectors, read_vectors
 
 INCLUDE = ["randomized", "placebo", "trial", "blinded", "efficacy", "dose"]
 EXCLUDE = ["survey", "opinion", "letter", "editorial", "commentary", "interview"]
@@ -104,7 +104,7 @@ def test_learns_separable_corpus_and_writes_stackable_outputs(tiny_bert, tmp_pat
 
 
 def test_flipping_fold_k_labels_leaves_fold_k_scores_and_vectors_unchanged(tiny_bert, tmp_path, monkeypatch):
-    from screenstack.features import crossfit
+    from screenstack.features.artifacts import crossfit
 
     loops = []  # the fold loop is the one the learners use
     monkeypatch.setattr(ft, "cross_fit", lambda plan, *a, **kw: loops.append(plan) or crossfit.cross_fit(plan, *a, **kw))

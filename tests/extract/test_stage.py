@@ -19,8 +19,8 @@ from screenstack.cli import main
 from screenstack.extract import stage
 from screenstack.extract.model import resolve_precision
 from screenstack.extract.stage import ExtractConfig, extract_features
-from screenstack.features.corpus import texts
-from screenstack.features.store import load_vectors, read_vectors
+from screenstack.features.records.corpus import texts
+from screenstack.features.artifacts.store import load_vectors, read_vectors
 
 from .conftest import corpus_of, read_records
 
@@ -122,7 +122,7 @@ def slow_add(self, keys, vectors):
 cache.VectorCache.add = slow_add
 import json
 from screenstack.extract.stage import ExtractConfig, extract_features
-from screenstack.features.corpus import Corpus
+from screenstack.features.records.corpus import Corpus
 import pandas as pd
 frame = pd.read_pickle(sys.argv[1])
 config = json.loads(sys.argv[2])

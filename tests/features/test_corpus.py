@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from screenstack.features.corpus import ColumnSpec, load_corpus, load_records, texts
+from screenstack.features.records.corpus import ColumnSpec, load_corpus, load_records, texts
 from screenstack.features.errors import ScreenstackError
 
 DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"

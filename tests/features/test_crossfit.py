@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from screenstack.features.crossfit import cross_fit
-from screenstack.features.folds import FoldPlan
+from screenstack.features.artifacts.crossfit import cross_fit
+from screenstack.features.artifacts.folds import FoldPlan
 
 
 def _plan(folds, n_folds: int = 3) -> FoldPlan:

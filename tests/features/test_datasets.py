@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from screenstack.cli import main
-from screenstack.features import datasets as ds
-from screenstack.features.corpus import load_records
+from screenstack.features.records import datasets as ds
+from screenstack.features.records.corpus import load_records
 from screenstack.features.errors import ScreenstackError
 
 MIRROR = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"

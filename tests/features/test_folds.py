@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from screenstack.features.corpus import Corpus
+from screenstack.features.records.corpus import Corpus
 from screenstack.features.errors import ScreenstackError
-from screenstack.features.folds import FOLDS_FILE, FoldConfig, ensure_fold_plan, load_fold_plan, make_fold_plan
+from screenstack.features.artifacts.folds import FOLDS_FILE, FoldConfig, ensure_fold_plan, load_fold_plan, make_fold_plan
 
 
 def _corpus(n: int = 103, positives: int = 17, seed: int = 0) -> Corpus:

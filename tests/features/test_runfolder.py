@@ -24,10 +24,10 @@ import pytest
 import screenstack.learners.fit as fit_module
 import screenstack.stacking.stack as stack_module
 from screenstack.cli import main
-from screenstack.features.corpus import load_corpus
+from screenstack.features.records.corpus import load_corpus
 from screenstack.features.errors import ScreenstackError
-from screenstack.features.runfolder import RunFolder
-from screenstack.features.store import is_intact, write_run_vectors, write_vectors
+from screenstack.features.artifacts.runfolder import RunFolder
+from screenstack.features.artifacts.store import is_intact, write_run_vectors, write_vectors
 from screenstack.stacking.stack import StackConfig, stack
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
@@ -183,7 +183,7 @@ def test_a_lock_held_by_another_process_is_refused(run, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys
-            from screenstack.features.runfolder import RunFolder
+            from screenstack.features.artifacts.runfolder import RunFolder
             with RunFolder({str(run)!r}).lock():
                 print("locked", flush=True)
                 sys.stdin.read()

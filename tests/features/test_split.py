@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from screenstack.cli import main
-from screenstack.features import datasets as ds
-from screenstack.features.corpus import load_corpus
+from screenstack.features.records import datasets as ds
+from screenstack.features.records.corpus import load_corpus
 from screenstack.features.errors import ScreenstackError
-from screenstack.features.split import SPLIT_FILES, SplitConfig, split_file
+from screenstack.features.records.split import SPLIT_FILES, SplitConfig, split_file
 
 MIRROR = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 ADHD = MIRROR / "cohen_adhd.csv"

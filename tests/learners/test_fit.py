@@ -7,10 +7,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import screenstack.learners.fit as fit_module
-from screenstack.features.corpus import load_corpus
+from screenstack.features.records.corpus import load_corpus
 from screenstack.features.errors import ScreenstackError
-from screenstack.features.folds import FoldConfig
-from screenstack.features.store import write_vectors
+from screenstack.features.artifacts.folds import FoldConfig
+from screenstack.features.artifacts.store import write_vectors
 from screenstack.learners.fit import fit_learners
 
 # The dataset slice holds records without text; the corpus tests cover that warning.

@@ -6,7 +6,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
-from screenstack.features.folds import FoldPlan
+from screenstack.features.artifacts.folds import FoldPlan
 from screenstack.learners import LEARNERS, make_learner, oof_predict
 
 
@@ -71,7 +71,7 @@ def test_a_plan_that_leaves_rows_unvalidated_is_refused(toy):
 
 def test_oof_predict_is_the_shared_fold_loop(monkeypatch, toy):
     # The fine-tuner goes through the same `cross_fit` (tests/extract/test_finetune.py).
-    from screenstack.features import crossfit
+    from screenstack.features.artifacts import crossfit
     from screenstack.learners import oof
 
     calls = []

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from screenstack.features.corpus import Corpus
-from screenstack.features.folds import FoldConfig, ensure_fold_plan
-from screenstack.features.outputs import write_learner_output
+from screenstack.features.records.corpus import Corpus
+from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
+from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.stacking.stack import StackConfig, stack
 
 LEARNERS = {"tfidf-svm": 1.0, "tfidf-logreg": 1.1, "logreg": 1.6, "lightgbm": 2.2}  # name -> noise of its scores

@@ -12,8 +12,8 @@ from matplotlib.image import imread
 
 from screenstack.cli import main
 from screenstack.features.errors import ScreenstackError
-from screenstack.features.folds import load_fold_plan
-from screenstack.features.outputs import write_learner_output
+from screenstack.features.artifacts.folds import load_fold_plan
+from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.stacking.report import REPORT_DIR, REPORT_HTML, write_report
 
 from .conftest import LEARNERS, make_run

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from screenstack.features.errors import ScreenstackError
-from screenstack.features.outputs import write_learner_output
-from screenstack.features.folds import load_fold_plan
+from screenstack.features.artifacts.outputs import write_learner_output
+from screenstack.features.artifacts.folds import load_fold_plan
 from screenstack.stacking.blend import BLENDERS, make_blender, nested_oof
 from screenstack.stacking.stack import StackConfig, stack
 
@@ -89,8 +89,8 @@ def test_no_learner_outputs_says_which_command_to_run(tmp_path):
 
 def _few_included_run(out, included: int = 3):
     """A run folder whose training records hold only `included` included records, ranked near the top by every learner."""
-    from screenstack.features.corpus import Corpus
-    from screenstack.features.folds import FoldConfig, ensure_fold_plan
+    from screenstack.features.records.corpus import Corpus
+    from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
 
     rng = np.random.default_rng(1)
     n_train, n_test = 400, 200

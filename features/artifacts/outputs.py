@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import read_json, write_json, write_parquet
-from .errors import ScreenstackError
+from ..errors import ScreenstackError
 from .folds import FoldPlan
 from .runfolder import DamagedArtifact, RunFolder, StaleArtifact, read_checked
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .atomic import atomic_path
-from .errors import ScreenstackError
+from ..artifacts.atomic import atomic_path
+from ..errors import ScreenstackError
 
 CACHE_ENV = "SCREENSTACK_CACHE"
 MIRROR_ENV = "SCREENSTACK_MIRROR"

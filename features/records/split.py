@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .atomic import atomic_path, read_json, write_json
+from ..artifacts.atomic import atomic_path, read_json, write_json
 from .corpus import ColumnSpec, check_both_classes, load_records
-from .errors import ScreenstackError
+from ..errors import ScreenstackError
 
 SPLIT_FILES = ("train.csv", "test.csv", "test_labels.csv")
 SPLIT_META = "split.json"

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .atomic import STAGING_DIR, io_error, read_json, write_json
-from .errors import ScreenstackError
+from ..errors import ScreenstackError
 
 LOCK_FILE, MANIFESTS_DIR, MANIFEST = ".lock", ".manifests", "MANIFEST.json"
 # The command that writes each kind of set, named when a set made from an older input is removed.

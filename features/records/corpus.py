@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ScreenstackError
+from ..errors import ScreenstackError
 
 ID_COLUMNS = ("id", "record_id")
 TITLE_COLUMNS = ("title", "primary_title", "ti")

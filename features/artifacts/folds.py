@@ -16,9 +16,9 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from .atomic import read_parquet_meta, write_parquet
-from .corpus import Corpus
-from .checks import check_int, check_seed
-from .errors import ScreenstackError
+from ..records.corpus import Corpus
+from ..checks import check_int, check_seed
+from ..errors import ScreenstackError
 from .runfolder import DamagedArtifact, RunFolder, read_checked
 
 FOLDS_FILE = "folds.parquet"

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import ScreenstackError
+from ..errors import ScreenstackError
 
 STAGING_DIR = ".staging"  # features.runfolder stages sets of outputs here, under OUT
 _FIXES = {

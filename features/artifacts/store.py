@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .atomic import atomic_path
-from .corpus import Corpus
-from .errors import ScreenstackError
+from ..records.corpus import Corpus
+from ..errors import ScreenstackError
 from .runfolder import DamagedArtifact, RunFolder
 
 
