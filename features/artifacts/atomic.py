@@ -4,7 +4,7 @@ Every artifact is written to a temporary file in the same folder and then
 renamed over the target, which is atomic on POSIX file systems. Files get the
 permissions of any new file (0666 less the umask). A failed write (read-only
 disk, no permission, disk full) is one `ScreenstackError` naming the path.
-Sets of files that belong together are committed through `features.runfolder`.
+Sets of files that belong together are committed through `features.artifacts.runfolder`.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from ..errors import ScreenstackError
 
-STAGING_DIR = ".staging"  # features.runfolder stages sets of outputs here, under OUT
+STAGING_DIR = ".staging"  # features.artifacts.runfolder stages sets of outputs here, under OUT
 _FIXES = {
     errno.EROFS: "the file system is read-only: use an --out on a writable disk",
     errno.EACCES: "no permission to write there: use another --out or fix its permissions",

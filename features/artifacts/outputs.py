@@ -6,7 +6,7 @@ it), ``test.parquet`` (``id``, ``score``: the mean of the fold models) and
 ``meta.json`` (the learner's parameters, its inputs, the fold plan and package
 versions). Any producer of scores, a CPU learner or the fine-tuned encoder,
 writes this format, so `stack` blends them all alike. The three files are
-committed as one set (`features.runfolder`): a reader never sees the scores of
+committed as one set (`features.artifacts.runfolder`): a reader never sees the scores of
 one fit beside the metadata of another, and a damaged file is caught by name.
 """
 from __future__ import annotations

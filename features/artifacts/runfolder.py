@@ -3,7 +3,7 @@
 Layout of OUT (every path in manifests and metadata is relative to OUT, so a
 run folder can be copied or moved):
 
-- ``folds.parquet``: the fold plan (`features.folds`);
+- ``folds.parquet``: the fold plan (`features.artifacts.folds`);
 - ``features/NAME.parquet``: feature files (`extract`, the fine-tuner);
 - ``learners/NAME/{oof.parquet,test.parquet,meta.json}``: one learner's scores;
 - ``submission.csv``, ``test_scores.csv``, ``blend_oof.parquet``, ``summary.json``: `stack`;
