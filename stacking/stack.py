@@ -6,8 +6,9 @@ a learner or predicts on training rows. Writes, in OUT:
 - ``submission.csv``: ``id,0|1`` per test record in test order, no header;
 - ``test_scores.csv``: ``id,score`` (higher = include);
 - ``blend_oof.parquet``: the blend's honest OOF scores (for the report);
-- ``summary.json``: metrics of every learner and of the blend, the threshold,
-  beta, the fold plan, the configuration and package versions.
+- ``summary.json``: metrics of every learner and of the blend, the threshold
+  and how it came about (``decision``), beta, the fold plan, the configuration
+  and package versions.
 """
 from __future__ import annotations
 

@@ -5,7 +5,9 @@ F-beta curve sits just under one particular included record's score, and a
 test set's weakest included records fall below it. The default rule instead
 maximises the *expected* F-beta over bootstrap resamples of the OOF records,
 which smooths the curve where it is decided by single records and leans
-towards the side where missing an included record costs most.
+towards the side where missing an included record costs most. Where the
+labels hold too few included records to vouch for recall at all, the recall
+floor (`recall_floor`) lowers that threshold further.
 """
 from __future__ import annotations
 
