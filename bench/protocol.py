@@ -141,21 +141,9 @@ def stack_variants(folder: Path, y_test: np.ndarray) -> list[dict]:
     for name, config in variants().items():
         summary = stack(folder / "run", dataclasses.replace(config, beta=BETA))
         scores = pd.read_csv(folder / "run" / "test_scores.csv")["score"].to_numpy()
-        flagged = pd.read_csv(folder / "run" / "submission.csv", header=None)[1].to_numpy()
-        metrics = screening_metrics(y_test, scores, summary["threshold"], BETA)
-        # The decision is the submission's, which may flag more than the raw threshold does (the floor).
-        metrics.update(_decision_metrics(y_test, flagged))
+        metrics = screening_metrics(y_test, scores, summary["threshold"], BETA)  # the submission is scores >= threshold
         rows.append({"system": name, **metrics, "oof_fbeta_honest": summary["blend"]["fbeta_honest"]})
     return rows
-
-
-def _decision_metrics(y: np.ndarray, flagged: np.ndarray) -> dict:
-    from screenstack.stacking.metrics import fbeta
-
-    flagged = flagged.astype(bool)
-    tp = int((flagged & (y == 1)).sum())
-    return {"fbeta": fbeta(y, flagged, BETA), "recall": tp / max(int(y.sum()), 1),
-            "precision": tp / max(int(flagged.sum()), 1), "flagged_share": float(flagged.mean())}
 
 
 def peers(folder: Path, y_test: np.ndarray) -> list[dict]:

@@ -148,8 +148,6 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     names, plan, Z, Z_test, test_ids = _score_matrices(out, config.learners)
     y, folds = plan.labels, plan.folds
     learners = {name: _evaluate(y, Z[:, j], folds, config) for j, name in enumerate(names)}
-    if config.blend != "auto":
-        make_blender(config.blend)  # an unknown name fails here, listing the valid ones
     # Every blender is evaluated (nested, cheap) so the summary and report can compare them.
     candidates = {}
     for method in BLENDERS:

@@ -167,10 +167,16 @@ def test_duplicate_header_name_is_warned(tmp_path):
     assert list(records["title"]) == ["A trial", "B"]
 
 
-def test_one_included_record_names_the_training_file(tmp_path, capsys):
-    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
-    train.write_text("id,title,abstract,judgement\n" + "".join(f"{i},t{i},a{i},{int(i == 0)}\n" for i in range(12)))
+def _tiny_files(train: Path, included) -> tuple[Path, Path]:
+    """A 12-record comma-separated training file (`included(i)` says which are included) and a one-record test file."""
+    test = train.parent / "test.csv"
+    train.write_text("id,title,abstract,judgement\n" + "".join(f"{i},t{i},a{i},{int(included(i))}\n" for i in range(12)))
     test.write_text("id,title,abstract\n100,x,y\n")
+    return train, test
+
+
+def test_one_included_record_names_the_training_file(tmp_path, capsys):
+    train, test = _tiny_files(tmp_path / "train.csv", lambda i: i == 0)
     out = tmp_path / "out"
     assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
     error = one_error(capsys)
@@ -224,9 +230,7 @@ def test_file_in_place_of_the_run_folders_own_folder_changes_nothing(finished_ru
 
 
 def test_comma_file_named_tsv_says_to_rename_it(tmp_path, capsys):
-    train, test = tmp_path / "train.tsv", tmp_path / "test.csv"
-    train.write_text("id,title,abstract,judgement\n" + "".join(f"{i},t{i},a{i},{int(i % 4 == 0)}\n" for i in range(12)))
-    test.write_text("id,title,abstract\n100,x,y\n")
+    train, test = _tiny_files(tmp_path / "train.tsv", lambda i: i % 4 == 0)
     out = tmp_path / "out"
     assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
     error = one_error(capsys)
