@@ -5,10 +5,17 @@ a learner or predicts on training rows. Writes, in OUT:
 
 - ``submission.csv``: ``id,0|1`` per test record in test order, no header;
 - ``test_scores.csv``: ``id,score`` (higher = include);
+- ``ranked.csv``: the records to screen, best first, with titles, decisions,
+  calibrated probabilities and the input's columns (`stacking.ranked`);
+- ``calibration.json``: the Platt scaling that turns blend scores into
+  probabilities of inclusion (`stacking.calibrate`);
 - ``blend_oof.parquet``: the blend's honest OOF scores (for the report);
-- ``summary.json``: metrics of every learner and of the blend, the threshold
-  and how it came about (``decision``), beta, the fold plan, the configuration
-  and package versions.
+- ``summary.json``: the honest estimate (``honest``: F-beta and recall with
+  thresholds chosen on other folds, with 95% intervals), the expected included
+  records among the flagged and unflagged records to screen (``screening``),
+  ``warnings``, metrics of every learner and of the blend, the threshold and how
+  it came about (``decision``), beta, the fold plan, the configuration and
+  package versions.
 """
 from __future__ import annotations
 
@@ -25,12 +32,22 @@ from ..features.errors import ScreenstackError
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
 from ..features.artifacts.runfolder import RunFolder, locked
+
+try:
+    from ..features.artifacts.records import read_screening_records
+except ImportError:  # not yet in this tree: ranked.csv is written without titles
+    read_screening_records = None
 from .blend import BLENDERS, make_blender, nested_oof
-from .metrics import fbeta, screening_metrics
+from .calibrate import expected_below, fit_calibration
+from .metrics import fbeta, fbeta_interval, recall_interval, screening_metrics
+from .ranked import write_ranked
 from .threshold import RULES, apply_threshold, choose_threshold
 
 log = logging.getLogger("screenstack")
 AUTO_MIN_INCLUDED = 10
+# Warnings: a learner ahead of the blend by more than this honest F-beta is more than fold noise on
+# the shared datasets' halves; a blend whose honest AUC is below this barely ranks.
+CLEAR_MARGIN, MIN_AUC, MAX_FLAGGED = 0.02, 0.6, 0.9
 
 
 @dataclass(frozen=True)
@@ -81,15 +98,63 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
     return names, plan, np.column_stack(oof_cols), np.column_stack(test_cols), test_ids
 
 
-def _honest_fbeta(y, scores, folds, config: StackConfig) -> float:
-    """F-beta when each fold's threshold is chosen on the other folds' scores."""
+def _honest_decisions(y, scores, folds, config: StackConfig) -> np.ndarray:
+    """0/1 decisions on the OOF records where each fold's threshold is chosen on the other folds' scores."""
     decisions = np.zeros(len(y), dtype=int)
     for k in np.unique(folds):
         inside = folds == k
         t = choose_threshold(y[~inside], scores[~inside], config.beta, config.threshold_rule, random_state=config.seed,
                              prior_positives=config.prior_positives, min_recall=config.min_recall)
         decisions[inside] = apply_threshold(scores[inside], t)
-    return fbeta(y, decisions, config.beta)
+    return decisions
+
+
+def _honest_fbeta(y, scores, folds, config: StackConfig) -> float:
+    """F-beta when each fold's threshold is chosen on the other folds' scores."""
+    return fbeta(y, _honest_decisions(y, scores, folds, config), config.beta)
+
+
+def _honest(y, blend_oof, folds, config: StackConfig) -> dict:
+    """The blend's honest F-beta and recall with 95% intervals: what to expect on the records to screen.
+
+    Nested blend scores and fold-wise thresholds: no training record is judged
+    by a threshold or blend weight its label helped choose. F-beta's interval
+    is a bootstrap over the training records, recall's an exact binomial one
+    (see `stacking.metrics.recall_interval`).
+    """
+    decisions = _honest_decisions(y, blend_oof, folds, config)
+    found, included, flagged = int(np.sum(decisions * y)), int(y.sum()), int(decisions.sum())
+    return {"fbeta": fbeta(y, decisions, config.beta), "fbeta_interval": fbeta_interval(y, decisions, config.beta, random_state=config.seed),
+            "recall": found / max(included, 1), "recall_interval": recall_interval(found, included),
+            "precision": found / max(flagged, 1), "found": found, "included": included, "flagged": flagged,
+            "flagged_share": flagged / len(y)}
+
+
+def _screening(y, blend_oof, test_scores, decisions, probabilities, seed: int) -> dict:
+    """Expected included records among the records to screen, flagged and left below the threshold."""
+    flagged = decisions.astype(bool)
+    below, low, high = expected_below(blend_oof, y, test_scores, flagged, random_state=seed)
+    return {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()),
+            "expected_included": float(probabilities.sum()), "expected_flagged": float(probabilities[flagged].sum()),
+            "expected_below": below, "expected_below_interval": (low, high)}
+
+
+def _warnings(summary: dict) -> list[str]:
+    """What a reviewer must not miss: a threshold that flags nearly everything, a blend a learner beats, a blend that cannot rank."""
+    warnings, beta, decision, blend = [], summary["beta"], summary["decision"], summary["blend"]
+    if decision["oof_flagged_share"] > MAX_FLAGGED:
+        warnings.append(f"the threshold flags {decision['oof_flagged_share']:.0%} of records: {decision['n_train_included']} "
+                        f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
+                        "cannot support a tighter one; label more records to flag fewer")
+    best = max(summary["learners"], key=lambda name: (summary["learners"][name]["fbeta_honest"], name))
+    ahead = summary["learners"][best]["fbeta_honest"] - blend["fbeta_honest"]
+    if ahead > CLEAR_MARGIN:
+        warnings.append(f"{best} alone beats the blend on honest OOF F{beta:g} ({summary['learners'][best]['fbeta_honest']:.3f} "
+                        f"against {blend['fbeta_honest']:.3f}): consider `--learners {best}`")
+    if blend["roc_auc"] < MIN_AUC:
+        warnings.append(f"the blend cannot rank these records: honest OOF ROC-AUC {blend['roc_auc']:.3f} (0.5 is chance), so "
+                        "its flags rest on the threshold rules, not on the text; check the text columns, or label more records")
+    return warnings
 
 
 def _evaluate(y, scores, folds, config: StackConfig) -> dict:
@@ -129,10 +194,6 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, threshold: float, config: St
         log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
                  "estimated recall of %.0f%% needs %.1f%%", config.beta, 100 * info["fbeta_flagged_share"], y.sum(),
                  100 * config.min_recall, 100 * flagged_share)
-    if flagged_share > 0.9:
-        log.warning("the threshold flags %.0f%% of records: %d included training records%s cannot support a tighter one; "
-                    "label more records to flag fewer", 100 * flagged_share, y.sum(),
-                    " and a weak ranking" if not info["recall_floor_lowered"] else "")
     return info
 
 
@@ -160,9 +221,14 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     threshold = blend_metrics["threshold"]
     decision = _decision(y, blend_oof, threshold, config)
     decisions = apply_threshold(test_scores, threshold)
+    calibration = fit_calibration(blend_oof, y)
+    probabilities = calibration.apply(test_scores)
+    records = _screening_records(out, test_ids)
 
     summary = {
         "beta": config.beta,
+        "honest": _honest(y, blend_oof, folds, config),
+        "screening": _screening(y, blend_oof, test_scores, decisions, probabilities, config.seed),
         "threshold": threshold,
         "decision": decision,
         "blend": {"method": chosen, "weights": dict(zip(names, map(float, final.weights_))), **blend_metrics},
@@ -174,14 +240,45 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         "config": asdict(config),
         "versions": package_versions(),
     }
+    summary["warnings"] = _warnings(summary)
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
     # Made from the plan and these learners: committing it removes the report (and config.toml) of the previous stack.
-    with RunFolder(out).commit("stack", inputs=("folds", *(f"learners/{name}" for name in names))) as staging:
+    with RunFolder(out).commit("stack", inputs=("folds", "records", *(f"learners/{name}" for name in names))) as staging:
         write_parquet(staging / "blend_oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": folds, "label": y, "score": blend_oof}))
         pd.DataFrame({"id": test_ids, "score": test_scores}).to_csv(staging / "test_scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": test_ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
+        write_ranked(staging / "ranked.csv", test_ids, test_scores, decisions, probabilities, records)
+        (staging / "calibration.json").write_text(calibration.to_json())
         write_json(staging / "summary.json", summary)
-    log.info("blend %s: OOF F%g %.4f (honest %.4f), recall %.3f, AUC %.4f, WSS@95 %.3f; threshold %.4g flags %d of %d test records",
-             chosen, config.beta, blend_metrics["fbeta"], blend_metrics["fbeta_honest"], blend_metrics["recall"],
-             blend_metrics["roc_auc"], blend_metrics["wss95"], threshold, decisions.sum(), len(test_ids))
+    _log_summary(summary)
     return summary
+
+
+def _screening_records(out: Path, test_ids: np.ndarray):
+    """The records to screen as `fit-learners` kept them (titles, input columns), or None for an older run folder."""
+    if read_screening_records is None:
+        return None
+    records = read_screening_records(out)
+    if records is not None and records["id"].astype(str).tolist() != test_ids.tolist():
+        raise ScreenstackError(f"{out}/records.parquet: holds other records than the learners scored (another --test?). "
+                               f"Rerun `screenstack fit-learners --out {out}` with the run's --train/--test (or --data).")
+    return records
+
+
+def _log_summary(summary: dict) -> None:
+    """The console's last lines: the honest estimate first, then the records to screen, the blend, the warnings."""
+    beta, honest, screening, blend = summary["beta"], summary["honest"], summary["screening"], summary["blend"]
+    log.info("honest estimate (each fold's threshold chosen on the other folds): F%g %.3f (95%% interval %.3f-%.3f), "
+             "recall %.3f (%.2f-%.2f: %d of %d included training records found)", beta, honest["fbeta"],
+             *honest["fbeta_interval"], honest["recall"], *honest["recall_interval"], honest["found"], honest["included"])
+    if screening["n_records"]:
+        log.info("%d of %d records to screen flagged; expected relevant among them %.1f, left below the threshold %.1f "
+                 "(95%% interval %.1f-%.1f)", screening["n_flagged"], screening["n_records"], screening["expected_flagged"],
+                 screening["expected_below"], *screening["expected_below_interval"])
+    else:
+        log.info("no records to screen: the models are fitted, there is nothing to rank")
+    log.info("blend %s: AUC %.4f, WSS@95 %.3f; threshold %.4g; OOF F%g %.4f and recall %.3f at that threshold "
+             "(chosen on the same records: optimistic)", blend["method"], blend["roc_auc"], blend["wss95"],
+             summary["threshold"], beta, blend["fbeta"], blend["recall"])
+    for warning in summary["warnings"]:
+        log.warning(warning)

@@ -1,0 +1,160 @@
+"""Calibration: the blend's scores as probabilities of inclusion, for expected counts.
+
+A blend score ranks records but is no probability: the logistic blend is
+class-balanced (it acts as if half the records were included) and the rank
+average is a mean of ranks. `fit_calibration` maps scores to probabilities
+with Platt scaling, ``p = 1 / (1 + exp(-(slope * logit(score) + intercept)))``,
+fitted on the blend's honest (nested) OOF scores. Two numbers cannot follow the
+noise of a handful of included records the way isotonic regression's steps
+do, and Platt's smoothed targets, ``(n1 + 1) / (n1 + 2)`` for included and
+``1 / (n0 + 2)`` for excluded records, act as a weak prior that keeps the slope
+finite when the OOF scores separate the classes perfectly. A negative slope
+(the blend ranks no better than chance) is set to 0: every record then gets
+the smoothed share of included records.
+
+The fit is stored as plain numbers in ``OUT/calibration.json``;
+`Calibration.load` and `Calibration.apply` score records in a later process
+(`screenstack predict`) without refitting.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..features.artifacts.atomic import read_json
+from ..features.errors import ScreenstackError
+
+METHOD = "platt-logit"
+EPS = 1e-6  # scores are clipped into [EPS, 1 - EPS] before the logit: blend scores of exactly 0 or 1 stay finite
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Platt scaling on the logit of a blend score; `apply` gives probabilities of inclusion."""
+
+    slope: float
+    intercept: float
+    n_records: int = 0      # the OOF records it was fitted on (for the record)
+    n_included: int = 0
+    method: str = METHOD
+
+    def apply(self, scores: np.ndarray) -> np.ndarray:
+        """Probabilities of inclusion, in [0, 1], non-decreasing in the score."""
+        return _sigmoid(self.slope * _logit(scores) + self.intercept)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def load(cls, path: str | Path) -> Calibration:
+        """The calibration `stack` wrote to `path`; anything else is refused in one line naming the fix."""
+        path = Path(path)
+        fix = f"Run `screenstack stack --out {path.parent}` again: it rewrites {path.name}."
+        try:
+            found = read_json(path)
+            calibration = cls(**found)
+            finite = np.isfinite([calibration.slope, calibration.intercept]).all()
+        except FileNotFoundError:
+            raise ScreenstackError(f"{path}: missing. {fix}") from None
+        except (OSError, ValueError, TypeError) as error:
+            raise ScreenstackError(f"{path}: not a calibration ({error}). {fix}") from None
+        if calibration.method != METHOD or not finite or calibration.slope < 0:
+            raise ScreenstackError(f"{path}: not a {METHOD} calibration with a finite, non-negative slope. {fix}")
+        return calibration
+
+
+def fit_calibration(scores: np.ndarray, y: np.ndarray) -> Calibration:
+    """Platt scaling of honest OOF `scores` against labels `y` (see the module docstring).
+
+    >>> c = fit_calibration(np.r_[np.linspace(0.1, 0.5, 90), np.linspace(0.4, 0.9, 10)], np.r_[np.zeros(90), np.ones(10)])
+    >>> c.apply(np.array([0.1, 0.9])).round(2).tolist()
+    [0.0, 1.0]
+    """
+    y = np.asarray(y, dtype=int)
+    slope, intercept = _fit_logits(_logit(scores), y)
+    return Calibration(slope, intercept, len(y), int(y.sum()))
+
+
+def _fit_logits(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt's slope and intercept on logits `x`: smoothed targets, a negative slope set to 0."""
+    n1, n0 = int(y.sum()), int(len(y) - y.sum())
+    target = np.where(y == 1, (n1 + 1) / (n1 + 2), 1 / (n0 + 2))
+    slope, intercept = _newton(x, target)
+    if slope < 0:  # no ranking to speak of: a constant probability, never one that falls as the score rises
+        share = float(target.mean())
+        slope, intercept = 0.0, float(np.log(share / (1 - share)))
+    return slope, intercept
+
+
+def _newton(x: np.ndarray, target: np.ndarray, iterations: int = 100) -> tuple[float, float]:
+    """Slope and intercept minimising the cross-entropy of ``sigmoid(slope * x + intercept)`` to `target`.
+
+    Newton's method on two parameters, each step halved until the loss falls:
+    deterministic, and the smoothed targets keep the minimum finite. A tiny
+    ridge keeps the step defined when every x is equal.
+    """
+    X = np.column_stack([x, np.ones_like(x)])
+    share = float(target.mean())
+    theta = np.array([0.0, np.log(share / (1 - share))])
+    loss = _cross_entropy(X @ theta, target)
+    for _ in range(iterations):
+        p = _sigmoid(X @ theta)
+        gradient = X.T @ (p - target)
+        hessian = (X * (p * (1 - p))[:, None]).T @ X + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        for _ in range(30):
+            new_loss = _cross_entropy(X @ (theta - step), target)
+            if new_loss <= loss:
+                break
+            step = step / 2
+        else:
+            break  # no step lowers the loss: at the minimum, up to rounding
+        theta, loss = theta - step, new_loss
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(theta[0]), float(theta[1])
+
+
+def _cross_entropy(z: np.ndarray, target: np.ndarray) -> float:
+    # log(1 + exp(z)) - target * z, written to stay finite for large |z|
+    return float(np.sum(np.logaddexp(0, z) - target * z))
+
+
+def _logit(scores) -> np.ndarray:
+    s = np.clip(np.asarray(scores, dtype=float), EPS, 1 - EPS)
+    return np.log(s / (1 - s))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * z))  # no overflow warning for large |z|
+
+
+def expected_below(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray, flagged: np.ndarray, n_boot: int = 100,
+                   random_state: int = 0, level_z: float = 1.96) -> tuple[float, float, float]:
+    """Expected included records among the unflagged `scores`, with a 95% interval: ``(estimate, low, high)``.
+
+    The estimate is the sum of the calibrated probabilities of the records
+    below the threshold. Its interval is a normal one whose variance adds the
+    chance in which records turn out included (``sum p (1 - p)``, the
+    Poisson-binomial variance) and the calibration's own uncertainty (the
+    variance of the sum over Platt fits on bootstrap resamples of the OOF
+    records), clipped to [0, number of records below].
+    """
+    y = np.asarray(y, dtype=int)
+    below = ~np.asarray(flagged, dtype=bool)
+    if not below.any():
+        return 0.0, 0.0, 0.0
+    p = fit_calibration(oof_scores, y).apply(np.asarray(scores, dtype=float)[below])
+    estimate = float(p.sum())
+    x, x_below = _logit(oof_scores), _logit(np.asarray(scores, dtype=float)[below])
+    rng = np.random.default_rng(random_state)
+    sums = []
+    for _ in range(n_boot):
+        rows = rng.integers(0, len(y), len(y))
+        refit = _fit_logits(x[rows], y[rows])
+        sums.append(float(_sigmoid(refit[0] * x_below + refit[1]).sum()))
+    spread = level_z * np.sqrt(float(np.sum(p * (1 - p))) + float(np.var(sums)))
+    return estimate, float(max(0.0, estimate - spread)), float(min(below.sum(), estimate + spread))

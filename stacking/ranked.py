@@ -1,0 +1,91 @@
+"""``ranked.csv``: the records to screen, best first, with their titles and the input's own columns.
+
+Columns: ``rank, id, title, score, decision`` (1 = screen it), ``probability``
+(calibrated, `stacking.calibrate`), ``expected_included`` (the running sum of
+probabilities down the list: how many included records reading down to that
+row should find), then every column of the input file as it was read (from
+`features.artifacts.records.read_screening_records`). Rows are sorted by score,
+highest first, ties by id, so the same run gives the same bytes.
+
+The file is meant to be opened in a spreadsheet, where a cell starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return runs as a formula (CSV
+injection). Such text cells get a leading ``'``, as OWASP recommends; the
+numbers this module writes never start with one of them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ["rank", "id", "title", "score", "decision", "probability", "expected_included"]
+INPUT_PREFIX = "input:"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """`cell` with a leading ``'`` if a spreadsheet would read it as a formula.
+
+    >>> neutralise("=HYPERLINK(1)"), neutralise("-1"), neutralise("Aspirin")
+    ("'=HYPERLINK(1)", "'-1", 'Aspirin')
+    """
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def write_ranked(path: str | Path, ids, scores, decisions, probabilities, records: pd.DataFrame | None) -> Path:
+    """Write ``ranked.csv`` to `path` (a staging path: the caller commits it); return `path`.
+
+    `ids`, `scores`, `decisions` and `probabilities` are aligned arrays, one
+    entry per record to screen. `records` is None (no titles: ``title`` is
+    left empty) or the frame `read_screening_records` returns, its rows aligned
+    with `ids`: ``id``, ``title``, then ``input:NAME`` per column of the input
+    file. An input column equal to ``id`` or ``title`` is left out; one whose
+    name is taken by a column above is written as ``NAME (input)``. With no
+    records, the file is the header alone.
+
+    Examples
+    --------
+    >>> write_ranked(staging / "ranked.csv", ids, scores, decisions, probabilities, None)  # doctest: +SKIP
+    """
+    ids = np.asarray(ids).astype(str)
+    scores = np.asarray(scores, dtype=float)
+    probabilities = np.asarray(probabilities, dtype=float)
+    titles = np.full(len(ids), "", dtype=object)
+    extra = pd.DataFrame(index=range(len(ids)))
+    if records is not None:
+        assert records["id"].astype(str).tolist() == ids.tolist(), "records must be aligned with ids"
+        titles = records["title"].fillna("").astype(str).to_numpy(dtype=object)
+        extra = _input_columns(records, ids, titles)
+    order = np.lexsort((ids, -scores))  # highest score first, ties by id
+    probabilities = probabilities[order]
+    frame = pd.DataFrame({
+        "rank": np.arange(1, len(ids) + 1),
+        "id": ids[order],
+        "title": titles[order],
+        "score": [f"{s:.8f}" for s in scores[order]],
+        "decision": np.asarray(decisions, dtype=int)[order],
+        "probability": [f"{p:.6f}" for p in probabilities],
+        "expected_included": [f"{e:.3f}" for e in np.cumsum(probabilities)],
+    })
+    frame = pd.concat([frame, extra.iloc[order].reset_index(drop=True)], axis=1)
+    for column in ["id", "title", *extra.columns]:
+        frame[column] = frame[column].map(neutralise)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def _input_columns(records: pd.DataFrame, ids: np.ndarray, titles: np.ndarray) -> pd.DataFrame:
+    """The input file's columns, renamed for ranked.csv: duplicates of id or title dropped, clashing names marked."""
+    columns = {}
+    for name in records.columns:
+        if not str(name).startswith(INPUT_PREFIX):
+            continue
+        values = records[name].fillna("").astype(str).to_numpy(dtype=object)
+        if np.array_equal(values, ids.astype(object)) or np.array_equal(values, titles):
+            continue  # the same as a column ranked.csv already has
+        original = str(name)[len(INPUT_PREFIX):]
+        columns[f"{original} (input)" if original in COLUMNS else original] = values
+    return pd.DataFrame(columns, index=range(len(ids)))
