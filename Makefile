@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
+# $(DATASETS) is a mirror, a step before the download: a clone without it downloads the file
+# (SHA-256 checked either way), so the demo works offline next to ../shared and online anywhere.
 demo: install
 	SCREENSTACK_MIRROR=$(DATASETS) $(BIN)/screenstack datasets get cohen_adhd --dest data/cohen_adhd.csv
 	$(BIN)/screenstack split --data data/cohen_adhd.csv --test-size 0.5 --seed 0 --out data/cohen_adhd

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.folds import FoldConfig, ensure_fold_plan
 from ..features.artifacts.outputs import check_reusable, learner_dir, write_learner_output
+from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import load_vectors
 from ..features.errors import ScreenstackError
@@ -86,4 +87,5 @@ def fit_learners(
             continue
         oof, test_scores = oof_predict(learner, X, y, plan, X_test if len(test) else None, progress=progress)
         written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta))
+    write_screening_records(out, corpus)  # last: a refusal above leaves OUT as it was
     return written

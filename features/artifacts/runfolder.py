@@ -6,6 +6,7 @@ run folder can be copied or moved):
 - ``folds.parquet``: the fold plan (`features.artifacts.folds`);
 - ``features/NAME.parquet``: feature files (`extract`, the fine-tuner);
 - ``learners/NAME/{oof.parquet,test.parquet,meta.json}``: one learner's scores;
+- ``records.parquet``: the records to screen, with the input file's columns (`features.artifacts.records`);
 - ``submission.csv``, ``test_scores.csv``, ``blend_oof.parquet``, ``summary.json``: `stack`;
 - ``report.html``, ``report/*.png``: `report`;
 - ``config.toml``: `run`, once it has finished;
@@ -52,7 +53,7 @@ from ..errors import ScreenstackError
 LOCK_FILE, MANIFESTS_DIR, MANIFEST = ".lock", ".manifests", "MANIFEST.json"
 # The command that writes each kind of set, named when a set made from an older input is removed.
 MADE_BY = {"folds": "fit-learners", "features": "extract", "learners": "fit-learners", "stack": "stack", "report": "report",
-           "config": "run"}
+           "config": "run", "records": "fit-learners"}
 log = logging.getLogger("screenstack")
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
 

@@ -7,11 +7,16 @@ Accepted inputs (the layout is detected from the header; flags override it):
   and ``label_included`` / ``included`` / ``label``; a CSV may be separated by
   commas, tabs or semicolons (sniffed from the header) and hold fields of any size;
 - RIS files (read with `rispy`): title (``TI``/``T1``) and abstract
-  (``AB``/``N2``); a label only where ``--label-col`` names a RIS field or tag
-  that holds 0/1 (ASReview writes ``LI``), because RIS has no standard label tag.
+  (``AB``/``N2``); the label from ASReview's ``N1`` note (``ASReview_relevant``,
+  ``ASReview_irrelevant``, ``ASReview_not_seen``, found among a record's other
+  notes), or from the field or tag ``--label-col`` names; RIS has no standard label tag.
 
-A missing abstract means the record is screened on its title alone. Ids come
-from ``id`` or ``record_id``; a file with neither gets record numbers.
+Labels are 0/1; an empty cell, ``-1`` or ``ASReview_not_seen`` marks a record
+not screened yet. A training file (``--train``) must have every label, a
+partly screened file (``--data``, `load_partly_screened`) trains on its
+labelled records and screens the others. A missing abstract means the record
+is screened on its title alone. Ids come from ``id`` or ``record_id``; a file
+with neither gets record numbers.
 
 Errors name the place: in a table, "row N" counts the header as row 1, as a
 spreadsheet shows it; in a RIS file, "record N" counts records from 1.
@@ -22,9 +27,11 @@ import csv
 import hashlib
 import io
 import logging
+import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -40,7 +47,15 @@ LABEL_COLUMNS = ("judgement", "label_included", "included", "label", "label_abst
 # named .csv) has its separator sniffed from the header. First wins a tie.
 DECLARED_SEPARATORS = {".tsv": "\t", ".tab": "\t"}
 SNIFFED_SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}
-LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0}
+LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0,
+                "asreview_relevant": 1.0, "asreview_irrelevant": 0.0}
+# A record not screened yet: ASReview writes -1 or leaves the cell empty (CSV, XLSX) and
+# ASReview_not_seen (RIS); a spreadsheet that went through pandas may hold NaN. Compared lower-case.
+UNLABELLED_VALUES = {"", "-1", "-1.0", "nan", "asreview_not_seen"}
+# ASReview keeps a RIS record's label in an N1 note, among the record's other notes; the last one counts,
+# as in ASReview's reader. `_read_ris` puts it in this column, which `load_records` then reads as labels.
+ASREVIEW_NOTE = re.compile(r"\bASReview_(?:relevant|irrelevant|not_seen)\b", re.IGNORECASE)
+ASREVIEW_LABEL_COLUMN = "asreview_label"
 TEST_ID_PREFIX = "test-"
 log = logging.getLogger("screenstack")
 
@@ -67,9 +82,14 @@ class Corpus:
     ``frame`` has columns ``id`` (str), ``title``, ``abstract`` (str, may be
     empty), ``label`` (0/1 for training rows, NaN for test rows) and ``split``
     (``"train"`` or ``"test"``); training rows come first, each split in file order.
+    ``screen_columns`` holds every column of the input file for the test rows,
+    as strings, in the order of `test` (None when not read from a file), so the
+    records to screen can be listed as the reviewer gave them. It is not part of
+    the fingerprints.
     """
 
     frame: pd.DataFrame
+    screen_columns: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     @property
     def train(self) -> pd.DataFrame:
@@ -319,6 +339,10 @@ def _read_ris(path: Path) -> pd.DataFrame:
         unknown = entry.pop("unknown_tag", {}) or {}
         row = {key: _ris_value(value) for key, value in entry.items()}
         row.update({tag: _ris_value(value) for tag, value in unknown.items()})
+        notes = entry.get("notes") or []  # N1: a list, one item per N1 line
+        labels = [m.group(0) for note in ([notes] if isinstance(notes, str) else notes) for m in ASREVIEW_NOTE.finditer(str(note))]
+        if labels:
+            row[ASREVIEW_LABEL_COLUMN] = labels[-1]
         rows.append(row)
     frame = pd.DataFrame(rows, dtype=str).fillna("")
     # TI and T1 both mean the title, AB and N2 both the abstract: fill one from the other.
@@ -345,18 +369,25 @@ def _pick(columns: list[str], candidates: tuple[str, ...]) -> str | None:
     return next((lower[c] for c in candidates if c in lower), None)
 
 
-def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bool = True, id_prefix: str = "") -> pd.DataFrame:
+def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bool | Literal["partly"] = True,
+                 id_prefix: str = "") -> pd.DataFrame:
     """Read one file into a frame with ``id``, ``title``, ``abstract`` and ``label``.
 
-    ``label`` is 0/1 when `labelled`, else NaN. A file without an id column gets
-    ids ``id_prefix + record number`` (1-based); ``frame.attrs["columns"]`` says
+    ``label`` is 0/1 when `labelled` is True (a record not screened yet is
+    refused), 0/1 or NaN for a record not screened yet when it is ``"partly"``,
+    and NaN when it is False. A file without an id column gets ids
+    ``id_prefix + record number`` (1-based); ``frame.attrs["columns"]`` says
     which columns were used.
 
     Examples
     --------
     >>> records = load_records("data/cohen_adhd.csv")  # doctest: +SKIP
     """
-    path = Path(path)
+    return _read_records(Path(path), spec, labelled, id_prefix)[0]
+
+
+def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly"], id_prefix: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`load_records`, and the file's own columns as read (strings), row for row."""
     frame = read_table(path)
     columns = list(frame.columns)
     found = ", ".join(columns)
@@ -414,10 +445,13 @@ def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bo
         if spec.label_col:
             label_col = need(spec.label_col, "--label-col")
         elif is_ris:
-            raise ScreenstackError(
-                f"{path}: RIS has no standard label tag, so labels are read only from the field --label-col names "
-                f"(found: {found}; ASReview exports use LI). Pass --label-col, or use a CSV with a label column."
-            )
+            if ASREVIEW_LABEL_COLUMN not in columns:
+                raise ScreenstackError(
+                    f"{path}: no record has an ASReview label note (`N1  - ASReview_relevant`, `ASReview_irrelevant` or "
+                    f"`ASReview_not_seen`), and RIS has no standard label tag (found: {found}). Export the file from "
+                    "ASReview, or pass --label-col naming the tag or field that holds 0/1."
+                )
+            label_col = ASREVIEW_LABEL_COLUMN
         else:
             label_col = _pick(columns, LABEL_COLUMNS)
             if label_col is None:
@@ -425,21 +459,32 @@ def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bo
                     f"{path}: no label column (expected one of {', '.join(LABEL_COLUMNS)}; found: {found}). "
                     "Rename the column or pass --label-col."
                 )
-        out["label"] = _parse_labels(path, frame, label_col)
+        out["label"] = _parse_labels(path, frame, label_col, partly=labelled == "partly")
     else:
         out["label"] = np.nan
     out.attrs["columns"] = {"id": id_col, "text": text_cols, "label": label_col, "format": frame.attrs["format"]}
-    return out
+    return out, frame
 
 
-def _parse_labels(path: Path, frame: pd.DataFrame, name: str) -> np.ndarray:
+def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> np.ndarray:
+    """0/1 labels, NaN where a record is not screened yet (`partly`; otherwise refused, naming --data)."""
     column = frame[name]
-    values = column.str.strip().str.lower().map(LABEL_VALUES)
-    bad = np.flatnonzero(values.isna().to_numpy())
+    lower = column.str.strip().str.lower()
+    values = lower.map(LABEL_VALUES)
+    unscreened = lower.isin(UNLABELLED_VALUES).to_numpy()
+    bad = np.flatnonzero(values.isna().to_numpy() & ~unscreened)
     if len(bad):
+        also = ", or empty, -1 or ASReview_not_seen for a record not screened yet" if partly else ""
         raise ScreenstackError(
             f"{path}: {_place(frame, bad[0])}, column {name!r}: label {column.iloc[bad[0]]!r} is not 0 or 1 "
-            f"({len(bad)} such). Labels must be 0 (exclude) or 1 (include): fix those rows or pass another --label-col."
+            f"({len(bad)} such). Labels must be 0 (exclude) or 1 (include){also}: fix those rows or pass another --label-col."
+        )
+    if unscreened.any() and not partly:
+        first = int(np.flatnonzero(unscreened)[0])
+        raise ScreenstackError(
+            f"{path}: {_place(frame, first)}, column {name!r}: label {column.iloc[first]!r} marks a record not screened yet "
+            f"({int(unscreened.sum())} such); a training file needs every label 0 or 1. For a partly screened file, pass it "
+            "as --data FILE instead of --train: its labelled records train and the others are scored."
         )
     return values.to_numpy(dtype=float)
 
@@ -468,13 +513,44 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
     check_both_classes(train_path, train_frame)
     _log_loaded(train_path, train_frame)
     frames = [train_frame.assign(split="train")]
+    screen_columns = None
     if test is not None:
         test_path = Path(test)
-        test_frame = load_records(test_path, ColumnSpec(spec.id_col, spec.text_cols, None), labelled=False, id_prefix=TEST_ID_PREFIX)
+        test_frame, screen_columns = _read_records(test_path, ColumnSpec(spec.id_col, spec.text_cols, None), False, TEST_ID_PREFIX)
         _check_disjoint(train_path, train_frame, test_path, test_frame)
         _log_loaded(test_path, test_frame)
         frames.append(test_frame.assign(split="test"))
-    return Corpus(pd.concat(frames, ignore_index=True))
+    return Corpus(pd.concat(frames, ignore_index=True), screen_columns, tuple(train_frame.attrs["columns"]["text"]))
+
+
+def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> Corpus:
+    """Read one partly screened file: its labelled records train, the others are the test records to score.
+
+    A record is not screened yet when its label is empty, ``-1`` or
+    ``ASReview_not_seen`` (see `UNLABELLED_VALUES`). Ids of a file without an id
+    column are its record numbers, so the two parts never share one. Every
+    record may be labelled: the corpus then has no test records.
+
+    Examples
+    --------
+    >>> corpus = load_partly_screened("data/asreview_export.ris")  # doctest: +SKIP
+    """
+    path = Path(data)
+    records, original = _read_records(path, spec, "partly", "")
+    screened = records["label"].notna().to_numpy()
+    if not screened.any():
+        raise ScreenstackError(
+            f"{path}: no record is labelled yet (column {records.attrs['columns']['label']!r} is empty, -1 or "
+            "ASReview_not_seen throughout). Screen some records first: training needs included (1) and excluded (0) ones."
+        )
+    train, test = records[screened], records[~screened]  # each keeps records.attrs
+    check_both_classes(path, train)
+    cols = records.attrs["columns"]
+    log.info("%s: %d records: %d labelled, %d included (label column %r), and %d not screened yet, to score; "
+             "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), cols["label"],
+             len(test), repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))
+    frame = pd.concat([train.assign(split="train"), test.assign(split="test")], ignore_index=True)
+    return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]))
 
 
 def _check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame) -> None:

@@ -10,11 +10,14 @@ refused, whether it came from the network or from a mirror.
 The cache lives in ``~/.cache/screenstack/datasets`` (``$SCREENSTACK_CACHE``
 replaces ``~/.cache/screenstack``). A mirror is a folder holding the files
 under their file names (``--mirror DIR`` or ``$SCREENSTACK_MIRROR``), for
-machines without internet.
+machines without internet. It is a step before the download, not instead of
+it: a mirror without the file falls through to the download, and a copy there
+with other bytes is refused.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import urllib.error
@@ -32,6 +35,7 @@ MIRROR_ENV = "SCREENSTACK_MIRROR"
 RELEASE = "38b35218e4d0f99621cec5a8a25a0147bb88c654"  # tag metadata-v1-final of asreview/systematic-review-datasets
 BASE_URL = f"https://raw.githubusercontent.com/asreview/systematic-review-datasets/{RELEASE}/datasets"
 CHUNK = 1 << 20
+log = logging.getLogger("screenstack")
 
 COHEN_2006 = ("Cohen AM, Hersh WR, Peterson K, Yen PY (2006). Reducing workload in systematic review preparation "
               "using automated citation classification. JAMIA 13(2):206-219. doi:10.1197/jamia.M1929")
@@ -115,7 +119,8 @@ def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | 
     """Return a local, SHA-256-checked copy of a registered dataset.
 
     Looks in the cache first, then in the mirror folder (`mirror`, else
-    ``$SCREENSTACK_MIRROR``), then downloads. With `dest`, the file is also
+    ``$SCREENSTACK_MIRROR``), then downloads: a mirror without the file is
+    skipped, one holding other bytes is refused. With `dest`, the file is also
     copied there; an existing `dest` with other contents is refused.
 
     Examples
@@ -130,10 +135,8 @@ def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | 
     cached = cached / entry.file_name
     if not (cached.is_file() and sha256_file(cached) == entry.sha256):
         mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
-        if mirror is not None:
-            _copy_from_mirror(entry, Path(mirror), cached)
-        else:
-            _download(entry, cached, progress)
+        if mirror is None or not _copy_from_mirror(entry, Path(mirror), cached):
+            _download(entry, cached, progress, None if mirror is None else Path(mirror))
     if dest is None:
         return cached
     dest = Path(dest)
@@ -149,19 +152,20 @@ def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | 
     return dest
 
 
-def _copy_from_mirror(entry: Dataset, mirror: Path, target: Path) -> None:
+def _copy_from_mirror(entry: Dataset, mirror: Path, target: Path) -> bool:
+    """Copy the checked file from `mirror` to `target`; False if the mirror does not hold it."""
     source = mirror / entry.file_name
     if not source.is_file():
-        raise ScreenstackError(
-            f"{source}: not in the mirror folder {mirror}. Put {entry.file_name} there "
-            f"(from {entry.url}), or fix --mirror / ${MIRROR_ENV}."
-        )
+        log.info("%s: not in mirror %s, downloading", entry.file_name, mirror)
+        return False
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
         _check_hash(entry, tmp, str(source))
+    return True
 
 
-def _download(entry: Dataset, target: Path, progress: bool) -> None:
+def _download(entry: Dataset, target: Path, progress: bool, mirror: Path | None = None) -> None:
+    """Download to `target`, checking the hash; `mirror`: the folder already tried, named if this fails too."""
     digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(entry.url, timeout=60) as response, atomic_path(target) as tmp:
@@ -175,6 +179,11 @@ def _download(entry: Dataset, target: Path, progress: bool) -> None:
             _check_hash(entry, tmp, entry.url, digest.hexdigest())
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         reason = getattr(error, "reason", error)
+        if mirror is not None:
+            raise ScreenstackError(
+                f"{entry.file_name}: not in the mirror folder {mirror}, and the download from {entry.url} failed ({reason}). "
+                f"Put {entry.file_name} in {mirror} (or pass --mirror with a folder holding it), or connect to the internet."
+            ) from None
         raise ScreenstackError(
             f"{entry.url}: download failed ({reason}). Without internet, pass --mirror DIR (or set ${MIRROR_ENV}) "
             f"with a folder holding {entry.file_name}."

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..features.records.corpus import ColumnSpec, Corpus, load_corpus
+from ..features.records.corpus import ColumnSpec, Corpus, load_corpus, load_partly_screened
 from ..features.errors import ScreenstackError
 from ..features.artifacts.folds import FoldConfig
 from ..learners.config import LearnersConfig
@@ -14,21 +14,45 @@ log = logging.getLogger("screenstack")
 LIST_OPTIONS = {"learners", "pooling", "features", "text_cols"}
 
 
-def add_corpus_options(parser: argparse.ArgumentParser, test_required: bool = False) -> None:
-    group = parser.add_argument_group("input files")
-    group.add_argument("--train", required=True, metavar="FILE", help="labelled records: CSV, TSV, XLSX or RIS")
-    group.add_argument("--test", required=test_required, metavar="FILE", help="records to screen (no labels needed)")
+def add_corpus_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("input files (--train, with --test for records to screen; or one --data file)")
+    group.add_argument("--train", metavar="FILE", help="labelled records, every label 0 or 1: CSV, TSV, XLSX or RIS")
+    group.add_argument("--test", metavar="FILE", help="records to screen (no labels needed), with --train")
+    group.add_argument("--data", metavar="FILE", help="instead of --train/--test, one partly screened file: labelled records "
+                                                      "train, those not screened yet (label empty, -1 or ASReview_not_seen) are scored")
     group.add_argument("--id-col", metavar="COL", help="id column (default: id or record_id, else row number)")
     group.add_argument("--text-cols", metavar="COLS", help="comma-separated text columns, title first (default: title,abstract)")
     group.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included or label)")
 
 
-def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False) -> Corpus:
-    """The corpus of ``--train``/``--test``; `cross_validated`: refuse, naming the file, too few included records for folds."""
-    corpus = load_corpus(args.train, args.test, ColumnSpec.from_flags(args.id_col, args.text_cols, args.label_col))
+def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False, test_required: bool = False) -> Corpus:
+    """The corpus of ``--data``, or of ``--train``/``--test``.
+
+    `cross_validated`: refuse, naming the file, too few included records for
+    folds. `test_required`: ``--train`` needs ``--test`` (``--data`` may hold
+    no record to screen: the models are fitted, nothing is ranked).
+    """
+    spec = ColumnSpec.from_flags(args.id_col, args.text_cols, args.label_col)
+    if args.data is not None:
+        if args.train is not None or args.test is not None:
+            given = " and ".join(f"--{name}" for name in ("train", "test") if getattr(args, name) is not None)
+            raise ScreenstackError(f"--data and {given} together: give one partly screened file as --data, "
+                                   "or a labelled --train file (with --test), not both.")
+        corpus, source = load_partly_screened(args.data, spec), args.data
+        if corpus.test.empty:
+            log.info("%s: every record is labelled: the models are fitted, but there is nothing to rank "
+                     "(records not screened yet have an empty label, -1 or ASReview_not_seen).", args.data)
+    elif args.train is None:
+        raise ScreenstackError("no input file: give --data FILE (a partly screened file), or --train FILE (labelled records) "
+                               "with --test FILE (records to screen).")
+    elif test_required and args.test is None:
+        raise ScreenstackError("--test is missing: give the records to screen as --test FILE, or the whole partly screened "
+                               "file as --data FILE instead of --train.")
+    else:
+        corpus, source = load_corpus(args.train, args.test, spec), args.train
     if cross_validated and (positives := int(corpus.train["label"].sum())) < 2:
         raise ScreenstackError(
-            f"{args.train}: {positives} included (1) record among {len(corpus.train)}; cross-validation needs at least 2. "
+            f"{source}: {positives} included (1) record among {len(corpus.train)} labelled; cross-validation needs at least 2. "
             "Label more included records before training."
         )
     return corpus

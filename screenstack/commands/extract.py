@@ -11,6 +11,7 @@ from ._common import add_corpus_options, add_fold_options, add_out_option, corpu
 
 EXAMPLE = f"""examples:
   screenstack extract --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --out artifacts/run1
+  screenstack extract --data data/asreview_export.csv --model minilm --out artifacts/review   # one partly screened file
   screenstack extract --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --dtype bf16 \\
       --out artifacts/run1     # ~1.5x faster on CPUs with AVX-512 BF16 (the default, auto, is bf16 on GPUs)
   screenstack extract --train data/train.csv --test data/test.csv --model {DEFAULT_MODEL} \\

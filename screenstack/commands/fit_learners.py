@@ -10,6 +10,7 @@ from ._common import (add_corpus_options, add_fold_options, add_out_option, corp
 
 EXAMPLE = """example:
   screenstack fit-learners --train data/cohen/train.csv --test data/cohen/test.csv --out artifacts/run1
+  screenstack fit-learners --data data/asreview_export.ris --out artifacts/review   # labelled records train, the rest are scored
   screenstack fit-learners --train data/train.csv --test data/test.csv --out artifacts/run1 \\
       --features artifacts/run1/features/minilm.parquet --learners logreg,lightgbm,xgboost,tfidf-svm
 """

@@ -19,6 +19,7 @@ DEFAULT_LEARNERS = "logreg,lightgbm,xgboost,tfidf-svm,tfidf-logreg"
 EXAMPLE = f"""examples:
   screenstack run --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --out artifacts/run1
   screenstack run --train data/train.csv --test data/test.csv --learners tfidf-svm,tfidf-logreg --out artifacts/tfidf
+  screenstack run --data data/asreview_export.ris --model minilm --out artifacts/review   # partly screened: scores the rest
   screenstack run --config artifacts/run1/config.toml          # the same run again (reuses finished artifacts)
 
 Vector learners (logreg, lightgbm, xgboost) read the vectors `extract` makes with --model; with only
@@ -32,7 +33,7 @@ the run has finished, OUT/config.toml (paths in it absolute, so it works from an
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("run", help="extract + fit-learners + stack + report, in one go",
                                    description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_corpus_options(parser, test_required=True)
+    add_corpus_options(parser)
     add_out_option(parser)
     add_fold_options(parser)
     parser.add_argument("--learners", default=DEFAULT_LEARNERS, metavar="NAMES",
@@ -43,7 +44,7 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=command)
 
 
-PATH_OPTIONS = ("train", "test", "out", "cache_dir")  # written absolute: `run --config` works from any folder
+PATH_OPTIONS = ("train", "test", "data", "out", "cache_dir")  # written absolute: `run --config` works from any folder
 
 
 def config_toml(args: argparse.Namespace) -> str:
@@ -88,7 +89,7 @@ def command(args: argparse.Namespace) -> int:
     folds, learners, encoder, stacking = run_configs(args)
     show_configs(folds, learners, encoder, stacking)
 
-    corpus = corpus_from_args(args, cross_validated=True)
+    corpus = corpus_from_args(args, cross_validated=True, test_required=True)
     with RunFolder(args.out).lock():  # held across the stages: no other process writes OUT between them
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from screenstack.features.records.corpus import ColumnSpec, load_corpus, load_records, texts
+from screenstack.cli import main
+from screenstack.features.records.corpus import ColumnSpec, load_corpus, load_partly_screened, load_records, texts
 from screenstack.features.errors import ScreenstackError
 
 DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
@@ -112,7 +113,7 @@ def test_ris_fields_labels_via_label_col_and_last_record_without_end_tag(tmp_pat
 def test_ris_labels_are_never_guessed(tmp_path):
     # LB maps to rispy's `label` field: it must not be taken for the inclusion label.
     message = error_of(load_records, write(tmp_path / "r.ris", RIS))
-    assert "r.ris" in message and "--label-col" in message and "LI" in message
+    assert "r.ris: no record has an ASReview label note" in message and "--label-col" in message and "LI" in message
 
 
 def test_ris_as_unlabelled_test_file(tmp_path):
@@ -172,11 +173,20 @@ def test_flag_naming_absent_column(tmp_path):
     assert "'pmid'" in message and "found: id, title, abstract, judgement" in message and "--id-col" in message
 
 
-@pytest.mark.parametrize("bad", ["2", "yes", "", "-1"])
+@pytest.mark.parametrize("bad", ["2", "yes"])
 def test_label_outside_0_1_names_row_and_column(tmp_path, bad):
     path = write(tmp_path / "train.csv", f"id,title,abstract,judgement\n1,A,x,1\n2,B,y,{bad}\n3,C,z,0\n")
     message = error_of(load_corpus, path)
     assert "train.csv: row 3, column 'judgement'" in message and repr(bad) in message and "0 (exclude) or 1 (include)" in message
+    assert "row 3" in error_of(load_partly_screened, path), "a partly screened file refuses them too"
+
+
+@pytest.mark.parametrize("unscreened", ["", "-1", "ASReview_not_seen"])
+def test_unscreened_record_in_a_training_file_points_to_data(tmp_path, unscreened):
+    path = write(tmp_path / "train.csv", f"id,title,abstract,judgement\n1,A,x,1\n2,B,y,{unscreened}\n3,C,z,0\n4,D,w,\n")
+    message = error_of(load_corpus, path)
+    assert f"train.csv: row 3, column 'judgement': label {unscreened!r} marks a record not screened yet" in message
+    assert "--data FILE instead of --train" in message and "(2 such)" in message
 
 
 def test_duplicate_ids_name_the_rows(tmp_path):
@@ -307,3 +317,128 @@ def test_wrong_field_count_names_the_detected_separator(tmp_path):
     message = error_of(load_corpus, path)
     assert "train.csv: row 3 has 5 fields but the header has 4" in message
     assert "semicolon separator was detected from the header row" in message
+
+
+# --- partly screened files (--data) and ASReview's label conventions ------------------------------
+
+# As ASReview LAB exports RIS (rispy's writer): a counter line before each record, the label as one
+# N1 note among the record's other notes, an abstract continued on a line without a tag, a record
+# without any N1 (never seen).
+ASREVIEW_RIS = """1.
+TY  - JOUR
+TI  - Methylphenidate in adults with ADHD
+AB  - A randomised trial of methylphenidate.
+Outcomes were measured at 12 weeks.
+N1  - Imported from PubMed
+N1  - ASReview_relevant
+AU  - Smith, J
+AU  - Doe, A
+PY  - 2001
+ER  - 
+
+2.
+TY  - JOUR
+TI  - Atomoxetine in mice
+AB  - An animal study.
+N1  - ASReview_irrelevant
+ER  - 
+
+3.
+TY  - JOUR
+TI  - Stimulants and sleep
+AB  - A cohort study.
+N1  - ASReview_not_seen
+N1  - check the full text
+ER  - 
+
+4.
+TY  - JOUR
+TI  - Guanfacine extended release
+AB  - A placebo-controlled trial.
+N1  - <p>ASReview_relevant</p>
+ER  - 
+
+5.
+TY  - JOUR
+TI  - A narrative review of ADHD
+N1  - ASReview_irrelevant
+N1  - duplicate of 12
+ER  - 
+
+6.
+TY  - JOUR
+TI  - Bupropion for ADHD
+AB  - An open-label study.
+ER  - 
+"""
+
+
+def test_asreview_ris_export_trains_on_its_labels_and_scores_the_rest(tmp_path):
+    corpus = load_partly_screened(write(tmp_path / "export.ris", ASREVIEW_RIS))
+    assert corpus.train["id"].tolist() == ["1", "2", "4", "5"], "labelled records first, in file order"
+    assert corpus.train["label"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert corpus.test["id"].tolist() == ["3", "6"], "not_seen and no label note at all: scored"
+    assert corpus.test["label"].isna().all()
+    assert corpus.train["abstract"].iloc[0] == "A randomised trial of methylphenidate. Outcomes were measured at 12 weeks."
+    assert corpus.screen_columns["title"].tolist() == ["Stimulants and sleep", "Bupropion for ADHD"]
+    assert corpus.screen_columns["notes"].tolist() == ["ASReview_not_seen; check the full text", ""]
+
+
+def test_asreview_ris_as_a_training_file(tmp_path):
+    labelled = ASREVIEW_RIS.replace("N1  - ASReview_not_seen", "N1  - ASReview_irrelevant").replace(
+        "AB  - An open-label study.", "AB  - An open-label study.\nN1  - ASReview_irrelevant")
+    corpus = load_corpus(write(tmp_path / "labelled.ris", labelled))
+    assert corpus.train["label"].tolist() == [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+    message = error_of(load_corpus, write(tmp_path / "export.ris", ASREVIEW_RIS))
+    assert "export.ris: record 3, column 'asreview_label': label 'ASReview_not_seen' marks a record not screened yet" in message
+    assert "--data FILE" in message
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx"])
+@pytest.mark.parametrize("column", ["included", "label_included"])
+def test_asreview_tables_mark_unscreened_records_empty_or_minus_one(tmp_path, suffix, column):
+    frame = pd.DataFrame({"title": ["A", "B", "C", "D", "E", "F"], "abstract": ["a", "b", "c", "d", "e", "f"],
+                          "authors": ["X", "Y", "Z", "W", "V", "U"], column: [1, None, 0, -1, 1, 0]})
+    path = tmp_path / f"review{suffix}"
+    if suffix == ".xlsx":
+        frame.to_excel(path, index=False)  # numbers, and an empty cell
+    else:
+        frame.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")  # 1.0, "", -1.0 as pandas writes them
+    corpus = load_partly_screened(path)
+    assert corpus.train["id"].tolist() == ["1", "3", "5", "6"] and corpus.train["label"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert corpus.test["id"].tolist() == ["2", "4"], "ids are record numbers of the one file: never shared"
+    assert corpus.screen_columns["authors"].tolist() == ["Y", "W"]
+
+
+def test_partly_screened_file_with_its_own_ids_and_every_record_labelled(tmp_path):
+    corpus = load_partly_screened(write(tmp_path / "all.csv", COMPETITION_TRAIN))
+    assert corpus.train["id"].tolist() == ["1", "2", "3"] and corpus.test.empty
+    assert corpus.fingerprint("train") == load_corpus(tmp_path / "all.csv").fingerprint("train")
+
+
+def test_partly_screened_file_needs_labelled_records_of_both_classes(tmp_path):
+    none = write(tmp_path / "none.csv", "title,abstract,included\nA,x,\nB,y,-1\n")
+    assert "none.csv: no record is labelled yet (column 'included'" in error_of(load_partly_screened, none)
+    one_class = write(tmp_path / "one.csv", "title,abstract,included\nA,x,1\nB,y,\nC,z,1\n")
+    assert "one.csv: column 'included' has no excluded (0) records among 2" in error_of(load_partly_screened, one_class)
+
+
+@pytest.mark.parametrize("command", ["run", "extract", "fit-learners"])
+def test_data_flag_is_exclusive_with_train_and_test_and_named_in_help(tmp_path, capsys, command):
+    data, out = write(tmp_path / "review.csv", COMPETITION_TRAIN), tmp_path / "out"
+    for flags, words in ((["--data", str(data), "--train", str(data)], "--data and --train together"),
+                         (["--data", str(data), "--test", str(data)], "--data and --test together"),
+                         ([], "no input file: give --data FILE")):
+        assert main([command, *flags, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err
+    assert not out.exists(), "refused before anything is written"
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert f"screenstack {command} --data " in capsys.readouterr().out
+
+
+def test_run_needs_records_to_screen_with_train(tmp_path, capsys):
+    train = write(tmp_path / "train.csv", COMPETITION_TRAIN)
+    assert main(["run", "--train", str(train), "--learners", "tfidf-svm", "--out", str(tmp_path / "out")]) == 2
+    assert "--test is missing" in capsys.readouterr().err and not (tmp_path / "out").exists()

@@ -73,6 +73,7 @@ def test_tampered_mirror_copy_is_refused_and_not_cached(tmp_path):
     with pytest.raises(ScreenstackError) as info:
         ds.get_dataset("cohen_adhd", dest=tmp_path / "out.csv", mirror=mirror, progress=False)
     message = str(info.value)
+    assert "download" not in message, "a wrong copy in the mirror is an error, not a step on to the download"
     assert str(mirror / "cohen_adhd.csv") in message and "SHA-256" in message and ds.DATASETS["cohen_adhd"].sha256 in message
     assert not (tmp_path / "out.csv").exists()
     assert not list((tmp_path / "cache" / "datasets").glob("*")), "nothing half-written in the cache"
@@ -85,9 +86,23 @@ def test_corrupt_cache_is_replaced_from_the_mirror(tmp_path):
     assert ds.sha256_file(ds.get_dataset("cohen_adhd", mirror=MIRROR, progress=False)) == ds.DATASETS["cohen_adhd"].sha256
 
 
-def test_mirror_without_the_file(tmp_path):
-    with pytest.raises(ScreenstackError, match=r"cohen_adhd\.csv: not in the mirror folder"):
-        ds.get_dataset("cohen_adhd", mirror=tmp_path, progress=False)
+def test_mirror_without_the_file_falls_through_to_the_download(tmp_path, monkeypatch, caplog):
+    # `make demo` on a plain clone: $SCREENSTACK_MIRROR names ../shared/datasets, which is not there.
+    data = (MIRROR / "cohen_adhd.csv").read_bytes()
+    urls = []
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: urls.append(url) or FakeResponse(data))
+    monkeypatch.setenv(ds.MIRROR_ENV, str(tmp_path / "no-such-folder"))
+    with caplog.at_level("INFO", logger="screenstack"):
+        path = ds.get_dataset("cohen_adhd", dest=tmp_path / "data" / "cohen_adhd.csv", progress=False)
+    assert path.read_bytes() == data and urls == [ds.DATASETS["cohen_adhd"].url]
+    assert f"cohen_adhd.csv: not in mirror {tmp_path / 'no-such-folder'}, downloading" in caplog.text
+
+
+def test_mirror_without_the_file_offline_names_both_places(tmp_path):
+    message = str(pytest.raises(ScreenstackError, ds.get_dataset, "cohen_adhd", mirror=tmp_path, progress=False).value)
+    assert f"cohen_adhd.csv: not in the mirror folder {tmp_path}, and the download from " in message
+    assert ds.DATASETS["cohen_adhd"].url in message and "network is off" in message and "\n" not in message
+    assert not list((tmp_path / "cache" / "datasets").glob("*")), "nothing half-written in the cache"
 
 
 def test_failed_download_suggests_a_mirror():

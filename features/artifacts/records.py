@@ -1,0 +1,91 @@
+"""The records to screen, kept in OUT as the reviewer gave them: ``OUT/records.parquet``.
+
+The ranked list names each record by more than its id, so `fit-learners`
+keeps the test records (those of ``--test``, or the unlabelled ones of
+``--data``) with ``id``, ``title`` and every column of the input file, as
+strings, named ``input:`` + the file's column name (``input:authors``,
+``input:doi``, ...), in the order of `Corpus.test`. The file is its own
+committed set, ``records``, so a damaged copy is refused by name; it is
+rewritten only when its content changes, so a rerun keeps its version.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from ..records.corpus import Corpus
+from .atomic import write_parquet
+from .runfolder import DamagedArtifact, RunFolder, read_checked
+
+RECORDS_SET = "records"
+RECORDS_FILE = "records.parquet"
+INPUT_PREFIX = "input:"
+log = logging.getLogger("screenstack")
+
+
+def screening_records(corpus: Corpus) -> pd.DataFrame:
+    """``id``, ``title`` and the ``input:`` columns of `corpus`'s test records, as strings, in test order."""
+    test = corpus.test
+    frame = pd.DataFrame({"id": test["id"].astype(str).to_numpy(), "title": test["title"].astype(str).to_numpy()}, dtype=object)
+    if corpus.screen_columns is not None:
+        original = corpus.screen_columns
+        assert len(original) == len(frame), "screen_columns follow the test rows"
+        for name in original.columns:
+            frame[f"{INPUT_PREFIX}{name}"] = original[name].astype(str).to_numpy(dtype=object)
+    return frame
+
+
+def _digest(frame: pd.DataFrame) -> str:
+    digest = hashlib.sha256("\x1f".join(frame.columns).encode())
+    for name in frame.columns:
+        digest.update(pd.util.hash_pandas_object(frame[name], index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _fix(out: str | Path) -> str:
+    return f"Rerun `screenstack fit-learners` (or `screenstack run`) with --out {out}: it writes {RECORDS_FILE} again."
+
+
+def write_screening_records(out: str | Path, corpus: Corpus) -> Path:
+    """Write ``OUT/records.parquet`` for `corpus`'s test records, committed as the set ``records``.
+
+    Skipped when OUT already holds, undamaged, the same content.
+
+    Examples
+    --------
+    >>> write_screening_records("artifacts/run1", load_partly_screened("data/export.ris"))  # doctest: +SKIP
+    PosixPath('artifacts/run1/records.parquet')
+    """
+    run = RunFolder(out)
+    frame = screening_records(corpus)
+    digest = _digest(frame)
+    try:
+        manifest = run.verify(RECORDS_SET, _fix(out))
+    except DamagedArtifact as error:
+        log.info("%s: rewriting it (%s)", error.path, error)
+        manifest = None
+    if manifest is not None and manifest.get("meta", {}).get("digest") == digest:
+        return run.out / RECORDS_FILE
+    with run.commit(RECORDS_SET, meta={"digest": digest, "records": len(frame)}) as staging:
+        write_parquet(staging / RECORDS_FILE, frame)
+    return run.out / RECORDS_FILE
+
+
+def read_screening_records(out: str | Path) -> pd.DataFrame | None:
+    """The records `write_screening_records` kept in OUT (None: OUT has none, e.g. a run folder made before them).
+
+    A missing, altered or unreadable file raises `DamagedArtifact` naming it.
+    """
+    run = RunFolder(out)
+    if not run.manifest_path(RECORDS_SET).is_file():
+        return None
+    fix = _fix(out)
+    run.verify(RECORDS_SET, fix)
+    path = run.out / RECORDS_FILE
+    frame = read_checked(path, pd.read_parquet, fix)
+    if not {"id", "title"} <= set(frame.columns):
+        raise DamagedArtifact(path, f"columns {', '.join(map(str, frame.columns))}, expected id, title and input:*", fix)
+    return frame
