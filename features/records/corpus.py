@@ -483,8 +483,8 @@ def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> n
         first = int(np.flatnonzero(unscreened)[0])
         raise ScreenstackError(
             f"{path}: {_place(frame, first)}, column {name!r}: label {column.iloc[first]!r} marks a record not screened yet "
-            f"({int(unscreened.sum())} such); a training file needs every label 0 or 1. For a partly screened file, pass it "
-            "as --data FILE instead of --train: its labelled records train and the others are scored."
+            f"({int(unscreened.sum())} such); a training file needs every label 0 or 1. Give a partly screened file as "
+            "`--data FILE` instead of --train (run, extract, fit-learners): its labelled records train, the others are scored."
         )
     return values.to_numpy(dtype=float)
 

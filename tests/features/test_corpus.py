@@ -186,7 +186,7 @@ def test_unscreened_record_in_a_training_file_points_to_data(tmp_path, unscreene
     path = write(tmp_path / "train.csv", f"id,title,abstract,judgement\n1,A,x,1\n2,B,y,{unscreened}\n3,C,z,0\n4,D,w,\n")
     message = error_of(load_corpus, path)
     assert f"train.csv: row 3, column 'judgement': label {unscreened!r} marks a record not screened yet" in message
-    assert "--data FILE instead of --train" in message and "(2 such)" in message
+    assert "`--data FILE` instead of --train" in message and "(2 such)" in message
 
 
 def test_duplicate_ids_name_the_rows(tmp_path):
