@@ -15,7 +15,7 @@ from ..features.records.split import SplitConfig, split_file
 
 EXAMPLE = """examples:
   screenstack split --data data/cohen_adhd.csv --test-size 0.5 --seed 0 --out data/cohen_adhd
-  screenstack split --data data/export.ris --label-col LI --out data/myreview
+  screenstack split --data data/asreview_export.ris --out data/myreview     # labels from its N1 ASReview_* notes
 """
 
 
