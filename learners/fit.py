@@ -12,6 +12,7 @@ from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import load_vectors
 from ..features.errors import ScreenstackError
 from .oof import oof_predict
+from .persist import model_files
 from .registry import learner_class, make_learner
 
 log = logging.getLogger("screenstack")
@@ -85,7 +86,10 @@ def fit_learners(
             log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
             written.append(learner_dir(out, name))
             continue
-        oof, test_scores = oof_predict(learner, X, y, plan, X_test if len(test) else None, progress=progress)
-        written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta))
+        oof, test_scores, models = oof_predict(learner, X, y, plan, X_test if len(test) else None, progress=progress,
+                                               return_models=True)
+        # The fold models that made these scores, kept in the same set (`screenstack predict` applies them).
+        files = model_files(name, meta["params"], models, corpus.text_columns)
+        written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, files))
     write_screening_records(out, corpus)  # last: a refusal above leaves OUT as it was
     return written

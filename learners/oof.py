@@ -22,7 +22,7 @@ def _take(X, index):
     return X[index]
 
 
-def oof_predict(learner, X, y: np.ndarray, plan: FoldPlan, X_test=None, *, progress: bool = True):
+def oof_predict(learner, X, y: np.ndarray, plan: FoldPlan, X_test=None, *, progress: bool = True, return_models: bool = False):
     """Cross-fitted scores for the training rows and fold-averaged scores for the test rows.
 
     Parameters
@@ -32,12 +32,14 @@ def oof_predict(learner, X, y: np.ndarray, plan: FoldPlan, X_test=None, *, progr
     y : array of 0/1, aligned with ``plan.ids``
     plan : the shared fold plan
     X_test : rows to score with every fold model, or None
+    return_models : also return the K fitted fold models (fold k at position k), to keep them
 
     Returns
     -------
     oof : float64 array, one score per training row (NaN where no fold validated
         the row; the stacker refuses NaN rather than treat it as a score of 0)
     test : float64 array, mean score of the fold models per test row (empty if no test)
+    models : list of the fitted fold models, only with `return_models`
 
     Examples
     --------
@@ -46,9 +48,28 @@ def oof_predict(learner, X, y: np.ndarray, plan: FoldPlan, X_test=None, *, progr
     assert len(y) == len(plan.ids), "labels must align with the fold plan"
     n_test = 0 if X_test is None else X_test.shape[0] if hasattr(X_test, "shape") else len(X_test)  # sparse has no len
 
+    models: dict[int, object] = {}
+
     def fit_fold(k: int, train_index: np.ndarray, valid_index: np.ndarray):
         model = clone(learner).fit(_take(X, train_index), y[train_index])
+        if return_models:
+            models[k] = model
         test = model.predict_proba(X_test)[:, 1] if n_test else np.zeros(0)
         return np.asarray(model.predict_proba(_take(X, valid_index))[:, 1], dtype=np.float64), test
 
-    return cross_fit(plan, fit_fold, n_test, desc=getattr(learner, "name", type(learner).__name__), progress=progress)
+    oof, test = cross_fit(plan, fit_fold, n_test, desc=getattr(learner, "name", type(learner).__name__), progress=progress)
+    return (oof, test, [models[k] for k in sorted(models)]) if return_models else (oof, test)
+
+
+def fold_mean_scores(models: list, X) -> np.ndarray:
+    """Scores of new rows as `oof_predict` makes test scores: the fold models' mean, summed in fold order.
+
+    The same sum in the same order as `cross_fit`, so the run's own test
+    records get back exactly their test scores.
+    """
+    total = None
+    for model in models:
+        part = model.predict_proba(X)[:, 1]
+        total = np.zeros(len(part), dtype=np.float64) if total is None else total
+        total += part / len(models)
+    return total

@@ -1,7 +1,18 @@
-"""Learners on raw text: TF-IDF inside a pipeline, so it is fitted per training fold."""
+"""Learners on raw text: TF-IDF inside a pipeline, so it is fitted per training fold.
+
+A fitted learner is kept as two files (`to_files` / `from_files`, see
+`learners.persist`): ``vocabulary.json`` (the terms, in column order) and
+``safetensors`` (the IDF weights and the linear model's coefficients). Loading
+rebuilds the `TfidfVectorizer` with that vocabulary and IDF, so new texts get
+exactly the columns and scores the fitted model gave them; nothing is unpickled.
+"""
 from __future__ import annotations
 
+import json
+
 import numpy as np
+from safetensors.numpy import load as load_arrays
+from safetensors.numpy import save as save_arrays
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
@@ -44,6 +55,28 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         # thresholding, not a calibrated probability.
         score = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
         return np.column_stack([1.0 - score, score])
+
+    def to_files(self) -> dict[str, bytes]:
+        """The fitted state as file contents, by file suffix (`learners.persist` names the files)."""
+        check_is_fitted(self, "model_")
+        vocabulary = self.vectorizer_.vocabulary_
+        terms = sorted(vocabulary, key=vocabulary.__getitem__)
+        arrays = {"idf": self.vectorizer_.idf_, "coef": self.model_.coef_, "intercept": self.model_.intercept_,
+                  "classes": self.classes_}
+        return {"vocabulary.json": json.dumps(terms, ensure_ascii=False).encode(), "safetensors": save_arrays(arrays)}
+
+    def from_files(self, files: dict[str, bytes]):
+        """This learner, fitted, from what `to_files` wrote."""
+        terms = json.loads(files["vocabulary.json"])
+        arrays = load_arrays(files["safetensors"])
+        self.vectorizer_ = make_tfidf(ngram_max=self.ngram_max, min_df=self.min_df, max_df=self.max_df)
+        self.vectorizer_.set_params(vocabulary={term: i for i, term in enumerate(terms)})
+        self.vectorizer_.idf_ = arrays["idf"]
+        self.model_ = self._model()
+        self.model_.coef_, self.model_.intercept_, self.model_.classes_ = arrays["coef"], arrays["intercept"], arrays["classes"]
+        self.model_.n_features_in_ = len(terms)
+        self.classes_ = self.model_.classes_
+        return self
 
 
 @register

@@ -4,7 +4,9 @@
 ``score`` for every training record, scored by the fold model that did not see
 it), ``test.parquet`` (``id``, ``score``: the mean of the fold models) and
 ``meta.json`` (the learner's parameters, its inputs, the fold plan and package
-versions). Any producer of scores, a CPU learner or the fine-tuned encoder,
+versions), and ``models/`` (the K fold models that made the scores, as plain
+files: `learners.persist`; absent in folders fitted before they were kept, and
+for the fine-tuned encoder, whose fold weights are not kept). Any producer of scores, a CPU learner or the fine-tuned encoder,
 writes this format, so `stack` blends them all alike. The three files are
 committed as one set (`features.artifacts.runfolder`): a reader never sees the scores of
 one fit beside the metadata of another, and a damaged file is caught by name.
@@ -99,8 +101,13 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
     return True
 
 
-def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.ndarray, test_ids, test: np.ndarray, meta: dict) -> Path:
-    """Write one learner's OOF and test scores and its metadata, committed as one set."""
+def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.ndarray, test_ids, test: np.ndarray, meta: dict,
+                         models: dict[str, bytes] | None = None) -> Path:
+    """Write one learner's OOF and test scores and its metadata, committed as one set.
+
+    `models`: path inside the learner's folder -> contents, the fold models
+    that made the scores (``models/...``, `learners.persist`), in the same set.
+    """
     run = RunFolder(out)
     rel = run.learner(name).relative_to(run.out)
     # Made from the plan and the feature files inside OUT (a path outside OUT is stored absolute).
@@ -110,6 +117,9 @@ def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.nda
         write_parquet(folder / "oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": plan.folds, "label": plan.labels, "score": oof}))
         write_parquet(folder / "test.parquet", pd.DataFrame({"id": np.asarray(test_ids).astype(str), "score": test}))
         write_json(folder / "meta.json", {**meta, "name": name, "fold_plan": plan.meta, "versions": package_versions()})
+        for rel_path, data in (models or {}).items():
+            (folder / rel_path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel_path).write_bytes(data)
     return run.learner(name)
 
 

@@ -90,6 +90,7 @@ class Corpus:
 
     frame: pd.DataFrame
     screen_columns: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    text_columns: tuple[str, ...] = field(default=(), compare=False)  # the file's columns the texts came from, title first
 
     @property
     def train(self) -> pd.DataFrame:
