@@ -73,7 +73,8 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
         frame[column] = frame[column].map(neutralise)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, lineterminator="\n")
+    # CRLF rows (RFC 4180): the csv module then quotes a cell holding a bare CR, which it leaves bare under "\n"
+    frame.to_csv(path, index=False, lineterminator="\r\n")
     return path
 
 
@@ -84,7 +85,7 @@ def _input_columns(records: pd.DataFrame, ids: np.ndarray, titles: np.ndarray) -
         if not str(name).startswith(INPUT_PREFIX):
             continue
         values = records[name].fillna("").astype(str).to_numpy(dtype=object)
-        if np.array_equal(values, ids.astype(object)) or np.array_equal(values, titles):
+        if len(values) and (np.array_equal(values, ids.astype(object)) or np.array_equal(values, titles)):
             continue  # the same as a column ranked.csv already has
         original = str(name)[len(INPUT_PREFIX):]
         columns[f"{original} (input)" if original in COLUMNS else original] = values

@@ -1,10 +1,14 @@
 """The run report: one self-contained HTML page plus the PNG figures it shows.
 
-Reads only what `stack` wrote (``summary.json``, ``blend_oof.parquet``) and
-the learners' OOF files, so it can be rebuilt at any time without refitting.
-Writes ``OUT/report/*.png`` and ``OUT/report.html``; the page embeds the same
-PNG bytes as data URIs, so it can be mailed or archived as one file. Nothing in
-it depends on the clock, so the same run gives byte-identical files.
+Reads only what `stack` wrote (``summary.json``, ``blend_oof.parquet``,
+``ranked.csv``) and the learners' OOF files, so it can be rebuilt at any time
+without refitting. The page leads with any warnings, then the honest estimate
+(F-beta and recall with thresholds chosen on other folds, with intervals), then
+"Screen these first" (the top of ``ranked.csv``) and the expected number of
+relevant records left below the threshold; the learner tables and figures
+follow. Writes ``OUT/report/*.png`` and ``OUT/report.html``; the page embeds
+the same PNG bytes as data URIs, so it can be mailed or archived as one file.
+Nothing in it depends on the clock, so the same run gives byte-identical files.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from .threshold import fbeta_curve  # noqa: E402
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
 BLEND = "blend"
+TOP = 20  # records listed under "Screen these first"
 # (summary key, column title, format): the columns of the metrics table.
 COLUMNS = [("weight", "blend weight", "{:.2f}"), ("fbeta", "OOF F{beta}", "{:.4f}"),
            ("fbeta_honest", "honest F{beta}", "{:.4f}"), ("recall", "recall", "{:.3f}"),
@@ -51,7 +56,7 @@ def write_report(out: str | Path) -> Path:
     PosixPath('artifacts/run1/report.html')
     """
     out = Path(out)
-    summary, y, folds, scores = _load(out)
+    summary, y, folds, scores, top = _load(out)
     beta = summary["beta"]
     names = list(scores)
     colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
@@ -74,7 +79,7 @@ def write_report(out: str | Path) -> Path:
     }
     folder = out / REPORT_DIR
     images = {key: (title, caption, _png(fig)) for key, (title, caption, fig) in figures.items()}
-    page = _html(out, summary, y, folds, scores, images)
+    page = _html(out, summary, y, folds, scores, images, top)
     with RunFolder(out).commit("report", inputs=("stack",)) as staging:  # the page and its figures as one set
         for key, (_, _, payload) in images.items():
             (staging / REPORT_DIR).mkdir(exist_ok=True)
@@ -86,8 +91,9 @@ def write_report(out: str | Path) -> Path:
 
 # --- inputs --------------------------------------------------------------------------------------
 
-def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """The summary, the OOF labels and folds, and each learner's and the blend's OOF scores, row-aligned."""
+def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray], pd.DataFrame]:
+    """The summary, the OOF labels and folds, each learner's and the blend's OOF scores (row-aligned), and
+    the first `TOP` rows of ranked.csv."""
     run = RunFolder(out)
     path = run.summary
     if not path.is_file():
@@ -97,6 +103,9 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     summary = read_checked(path, read_json, fix)
     if not isinstance(summary, dict) or not {"learners", "blend", "threshold"} <= set(summary):
         raise ScreenstackError(f"{path}: not a stack summary (edited by hand?). {fix}")
+    if not {"honest", "screening"} <= set(summary) or not (out / "ranked.csv").is_file():
+        raise ScreenstackError(f"{path}: made by an older screenstack, without the honest estimate and ranked.csv. {fix}")
+    top = read_checked(out / "ranked.csv", lambda p: pd.read_csv(p, dtype=str, keep_default_na=False, nrows=TOP), fix)
     blend_path = run.blend_oof
     if not blend_path.is_file():
         raise ScreenstackError(f"{blend_path}: missing. Run `screenstack stack --out {out}` again.")
@@ -114,7 +123,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
                                    f"Run `screenstack stack --out {out}` again.")
         scores[name] = oof["score"].to_numpy(dtype=float)
     scores[BLEND] = blend["score"].to_numpy(dtype=float)
-    return summary, blend["label"].to_numpy(dtype=int), blend["fold"].to_numpy(), scores
+    return summary, blend["label"].to_numpy(dtype=int), blend["fold"].to_numpy(), scores, top
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -336,7 +345,59 @@ def _facts(summary: dict) -> str:
                    for k, v, d in facts)
 
 
-def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: dict, images: dict) -> str:
+def _warnings_box(summary: dict) -> str:
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in summary.get("warnings", []))
+    return f'<section class="warn"><h2>Warnings</h2><ul>{items}</ul></section>' if items else ""
+
+
+def _honest_section(summary: dict) -> str:
+    """The figures to trust first: the blend's honest F-beta and recall, with their intervals, and what is left to find."""
+    beta, honest, screening = summary["beta"], summary["honest"], summary["screening"]
+    (f_low, f_high), (r_low, r_high) = honest["fbeta_interval"], honest["recall_interval"]
+    low, high = screening["expected_below_interval"]
+    cards = [
+        (f"honest F{beta:g}", f"{honest['fbeta']:.3f}", f"95% interval {f_low:.3f}&ndash;{f_high:.3f}"),
+        ("honest recall", f"{honest['recall']:.3f}", f"95% interval {r_low:.2f}&ndash;{r_high:.2f}: {honest['found']} of "
+                                                     f"{honest['included']} included training records found"),
+    ]
+    if screening["n_records"]:
+        cards += [("flagged to screen", f"{screening['n_flagged']:,} of {screening['n_records']:,}",
+                   f"expected relevant among them {screening['expected_flagged']:.1f}"),
+                  ("relevant left below the threshold", f"{screening['expected_below']:.1f}",
+                   f"expected; 95% interval {low:.1f}&ndash;{high:.1f}")]
+    facts = "".join(f"<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div><div class=\"d\">{d}</div></div>"
+                    for k, v, d in cards)
+    return (f"<section><h2>Honest estimate</h2><div class=\"facts\">{facts}</div>"
+            f"<p class=\"note\">What to expect on the records to screen: the blend's nested OOF scores, each fold's threshold "
+            f"chosen on the other folds, so no training record is judged by a threshold or weight its label helped set. "
+            f"F-beta's interval is a bootstrap over the {summary['n_train']:,} training records; recall's is exact "
+            f"(Clopper-Pearson) for {honest['found']} of {honest['included']}. The relevant records left below the threshold "
+            f"are the sum of the calibrated probabilities (Platt scaling of the nested OOF scores) of the unflagged records; "
+            f"its interval adds the chance variation of those records to the calibration's variation over bootstrap refits."
+            f"</p></section>")
+
+
+def _shown(cell: str) -> str:
+    """A ranked.csv cell as the reviewer wrote it: without the quote that kept a spreadsheet from running it."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+def _screen_first(top: pd.DataFrame) -> str:
+    if top.empty:
+        return "<section><h2>Screen these first</h2><p class=\"note\">No records to screen.</p></section>"
+    rows = "".join(
+        f"<tr><td class=\"num\">{r['rank']}</td><td>{html.escape(_shown(r['id']))}</td>"
+        f"<td class=\"title\">{html.escape(_shown(r['title'])) or '&ndash;'}</td><td class=\"num\">{float(r['probability']):.3f}</td>"
+        f"<td class=\"num\">{float(r['expected_included']):.1f}</td><td>{'screen' if r['decision'] == '1' else 'below threshold'}</td></tr>"
+        for _, r in top.iterrows())
+    return (f"<section><h2>Screen these first</h2><table><thead><tr><th>rank</th><th>id</th><th>title</th>"
+            f"<th>probability</th><th>expected included so far</th><th>decision</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<p class=\"note\">The top {len(top)} rows of ranked.csv, which lists every record to screen by score with "
+            f"the input's own columns. Probability: calibrated chance that the record is included; the running sum is "
+            f"how many included records reading down to that row should find.</p></section>")
+
+
+def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: dict, images: dict, top: pd.DataFrame) -> str:
     figures = "".join(
         f"<figure id=\"{key}\"><h3>{html.escape(title)}</h3>"
         f"<img src=\"data:image/png;base64,{base64.b64encode(payload).decode()}\" alt=\"{html.escape(title)}\" "
@@ -351,7 +412,10 @@ def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: di
 <body><main>
 <header><h1>screenstack report</h1><p class="sub">{html.escape(str(out))} &middot; every score below is out-of-fold:
 each training record was scored by a model that never saw its label.</p></header>
-<section class="facts">{_facts(summary)}</section>
+{_warnings_box(summary)}
+{_honest_section(summary)}
+{_screen_first(top)}
+<section><h2>The run</h2><div class="facts">{_facts(summary)}</div></section>
 <section><h2>Learners and blend</h2>{_table(summary)}
 <p class="note">OOF F{summary['beta']:g}: at the row's own threshold, chosen by the {html.escape(str(summary['config'].get('threshold_rule', '')))}
 rule on all its OOF scores. Honest F{summary['beta']:g}: each fold's threshold chosen on the other folds only, an estimate
@@ -371,6 +435,8 @@ body{margin:0;background:#f4f5f7;color:#1d1f23;font:14px/1.45 -apple-system,"Seg
 main{max-width:1240px;margin:0 auto;padding:28px 32px 40px}
 h1{margin:0;font-size:26px;letter-spacing:-.01em}h2{font-size:18px;margin:28px 0 10px}h3{font-size:14px;margin:0 0 6px}
 .sub{margin:4px 0 0;color:#5b616b}
+.warn{background:#fff4e5;border:1px solid #f0b45c;border-radius:8px;padding:4px 16px;margin-top:20px}.warn h2{margin:10px 0 4px}
+td.title{white-space:normal;min-width:420px}
 .facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:12px;margin-top:20px}
 .fact{background:#fff;border:1px solid #e2e4e8;border-radius:8px;padding:12px 14px}
 .fact .k{font-size:11px;text-transform:uppercase;letter-spacing:.06em;color:#6b717c}

@@ -31,6 +31,24 @@ def make_run(out, n_train: int = 600, n_test: int = 150, seed: int = 0):
     return stack(out, StackConfig(beta=7.0))
 
 
+def make_noise_run(out, noises: dict[str, float], n_train: int = 600, seed: int = 0, **config):
+    """A run whose learners see the labels through `noises` (name -> noise; inf: pure noise), stacked with `config`."""
+    rng = np.random.default_rng(seed)
+    n = n_train + 50
+    label = np.zeros(n)
+    label[:n_train:10] = 1
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "title": "t", "abstract": "a", "label": label,
+                          "split": ["train"] * n_train + ["test"] * 50})
+    frame.loc[n_train:, "label"] = np.nan
+    corpus = Corpus(frame)
+    plan = ensure_fold_plan(corpus, out, FoldConfig(n_folds=5, seed=0))
+    for name, noise in noises.items():
+        signal = rng.normal(size=n) if np.isinf(noise) else 3.0 * label + noise * rng.normal(size=n)
+        score = 1 / (1 + np.exp(-(signal - 2)))
+        write_learner_output(out, name, plan, score[:n_train], corpus.test["id"], score[n_train:], {"learner": name})
+    return stack(out, StackConfig(**config))
+
+
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")

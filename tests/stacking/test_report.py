@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
 import shutil
 import subprocess
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.image import imread
@@ -16,7 +19,7 @@ from screenstack.features.artifacts.folds import load_fold_plan
 from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.stacking.report import REPORT_DIR, REPORT_HTML, write_report
 
-from .conftest import LEARNERS, make_run
+from .conftest import LEARNERS, make_noise_run, make_run
 
 FIGURES = ("fbeta_threshold", "recall_curve", "precision_recall", "score_distribution", "correlation", "blend_weights")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -41,7 +44,8 @@ def test_report_writes_html_and_every_figure(report, run_dir):
 
 def test_report_tables_name_every_learner_and_the_blend(report, run_dir):
     page = report.read_text()
-    table = page[page.index("<table>"):page.index("</table>")]
+    learners = page.index("<h2>Learners and blend</h2>")
+    table = page[page.index("<table>", learners):page.index("</table>", learners)]
     for name in LEARNERS:
         assert f'<th scope="row">{name}</th>' in table
     assert re.search(r'<th scope="row">blend \((logistic|rank-average|caruana)\)</th>', table)
@@ -107,9 +111,9 @@ def test_report_renders_in_headless_chromium_with_its_images(report, tmp_path):
     pixels = imread(shot)[..., :3]
     assert pixels.shape[:2] == (2400, 1280)
     assert pixels.std() > 0.05, "the screenshot is blank"
-    # Dark pixels (text, axes, curves) in both halves: the figure grid and the tables were laid out.
+    # Dark pixels in both halves: the text and tables on top (about 0.5%), the figure grid below, were laid out.
     dark = pixels.mean(axis=2) < 0.3
-    assert dark[:1200].mean() > 0.005 and dark[1200:].mean() > 0.005
+    assert dark[:1200].mean() > 0.003 and dark[1200:].mean() > 0.005
     probe = tmp_path / "probe.html"
     probe.write_text(report.read_text().replace("</body>", PROBE + "</body>"))
     dom = _chromium("--dump-dom", probe.as_uri()).stdout
@@ -124,3 +128,45 @@ def test_report_refuses_a_hand_edited_summary_that_is_not_an_object(run_dir, tmp
     assert main(["report", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "not a stack summary" in err and len(err.strip().splitlines()) == 1
+
+
+def test_report_leads_with_the_honest_estimate_and_the_records_to_screen_first(report, run_dir):
+    page = report.read_text()
+    order = [page.index(f"<h2>{title}</h2>") for title in ("Honest estimate", "Screen these first", "The run", "Learners and blend")]
+    assert order == sorted(order)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    honest = summary["honest"]
+    assert f"{honest['fbeta']:.3f}" in page and f"{honest['fbeta_interval'][0]:.3f}&ndash;{honest['fbeta_interval'][1]:.3f}" in page
+    assert f"{honest['found']} of {honest['included']} included training records found" in page
+    assert "relevant left below the threshold" in page and f"{summary['screening']['expected_below']:.1f}" in page
+    first = page[page.index("<h2>Screen these first</h2>"):page.index("<h2>The run</h2>")]
+    ranked = pd.read_csv(run_dir / "ranked.csv", dtype=str, keep_default_na=False)
+    assert first.count("<tr><td class=\"num\">") == 20
+    assert f"<td>{ranked['id'][0]}</td>" in first and f"<td>{ranked['id'][19]}</td>" in first
+    assert "<h2>Warnings</h2>" not in page  # none for this run
+
+
+def test_report_shows_titles_as_written_and_the_warnings_first(tmp_path, monkeypatch):
+    from screenstack.stacking import stack as stack_module
+
+    make_noise_run(tmp_path, {"noise-a": np.inf, "noise-b": np.inf}, seed=3)
+    ids = pd.read_parquet(tmp_path / "learners" / "noise-a" / "test.parquet")["id"].tolist()
+    records = pd.DataFrame({"id": ids, "title": [f"=Aspirin <trial> {i}" for i in range(len(ids))]})
+    monkeypatch.setattr(stack_module, "read_screening_records", lambda out: records)
+    summary = stack_module.stack(tmp_path, stack_module.StackConfig(seed=0))
+    page = write_report(tmp_path).read_text()
+    assert page.index("<h2>Warnings</h2>") < page.index("<h2>Honest estimate</h2>")
+    assert summary["warnings"] and all(html.escape(w) in page for w in summary["warnings"])
+    assert "=Aspirin &lt;trial&gt; " in page and "'=Aspirin" not in page  # the spreadsheet quote is for spreadsheets
+
+
+def test_report_refuses_a_summary_from_before_the_honest_estimate(run_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    shutil.copytree(run_dir, out)
+    shutil.rmtree(out / ".manifests", ignore_errors=True)  # an older folder: no checksums
+    summary = json.loads((out / "summary.json").read_text())
+    del summary["honest"], summary["screening"]
+    (out / "summary.json").write_text(json.dumps(summary))
+    assert main(["report", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "made by an older screenstack" in err and "screenstack stack --out" in err and len(err.strip().splitlines()) == 1

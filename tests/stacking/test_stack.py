@@ -13,7 +13,7 @@ from screenstack.features.artifacts.folds import load_fold_plan
 from screenstack.stacking.blend import BLENDERS, make_blender, nested_oof
 from screenstack.stacking.stack import StackConfig, stack
 
-from .conftest import LEARNERS, make_run
+from .conftest import LEARNERS, make_noise_run, make_run
 
 
 def test_submission_is_headerless_id_decision_in_test_order(run_dir):
@@ -124,3 +124,60 @@ def test_with_many_included_records_the_floor_changes_nothing(run_dir):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["n_train_included"] >= 20 and summary["blend"]["method"] == "logistic"
     assert not summary["decision"]["recall_floor_lowered"]
+
+
+def test_same_inputs_give_byte_identical_ranked_list_calibration_and_summary(tmp_path):
+    make_run(tmp_path / "a", n_train=300, n_test=40)
+    make_run(tmp_path / "b", n_train=300, n_test=40)
+    for name in ("ranked.csv", "calibration.json", "summary.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_summary_holds_honest_figures_whose_intervals_hold_them(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    honest, screening = summary["honest"], summary["screening"]
+    low, high = honest["fbeta_interval"]
+    assert 0 <= low <= honest["fbeta"] <= high <= 1 and high - low > 0.01
+    low, high = honest["recall_interval"]
+    assert low <= honest["recall"] == honest["found"] / honest["included"] <= high
+    assert honest["included"] == summary["n_train_included"]
+    assert screening["n_flagged"] == summary["n_test_flagged"] and screening["n_records"] == summary["n_test"]
+    assert screening["expected_flagged"] + screening["expected_below"] == pytest.approx(screening["expected_included"])
+    low, high = screening["expected_below_interval"]
+    assert 0 <= low <= screening["expected_below"] <= high <= summary["n_test"] - summary["n_test_flagged"]
+    assert summary["warnings"] == []  # a good ranking, many included records, no learner far ahead
+
+
+def test_console_leads_with_the_honest_estimate_then_the_records_to_screen(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="screenstack"):
+        summary = make_run(tmp_path, n_train=300, n_test=40)
+    lines = [m for m in caplog.messages if m.startswith(("honest estimate", f"{summary['n_test_flagged']} of 40 records", "blend "))]
+    assert [line.split()[0] for line in lines] == ["honest", str(summary["n_test_flagged"]), "blend"]
+    assert "95% interval" in lines[0] and "included training records found" in lines[0]
+    assert "expected relevant among them" in lines[1] and "left below the threshold" in lines[1]
+
+
+def test_a_learner_far_ahead_of_the_blend_is_named_in_a_warning(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="screenstack"):
+        summary = make_noise_run(tmp_path, {"good": 0.7, "noise-a": np.inf, "noise-b": np.inf, "noise-c": np.inf}, blend="rank-average")
+    assert summary["learners"]["good"]["fbeta_honest"] > summary["blend"]["fbeta_honest"] + 0.02
+    [warning] = [w for w in summary["warnings"] if "beats the blend" in w]
+    assert warning.startswith("good alone beats the blend on honest OOF F7") and "--learners good" in warning
+    assert warning in caplog.messages
+
+
+def test_a_blend_that_cannot_rank_is_said_to_and_its_flag_everything_threshold_too(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="screenstack"):
+        summary = make_noise_run(tmp_path, {"noise-a": np.inf, "noise-b": np.inf}, seed=3)
+    assert summary["blend"]["roc_auc"] < 0.6
+    assert any(w.startswith("the blend cannot rank these records: honest OOF ROC-AUC") for w in summary["warnings"])
+    if summary["decision"]["oof_flagged_share"] > 0.9:
+        assert sum("of records:" in w and "flags" in w for w in summary["warnings"]) == 1
+    assert all(w in caplog.messages for w in summary["warnings"])
+
+
+def test_two_included_records_flag_nearly_everything_with_one_warning(tmp_path):
+    _few_included_run(tmp_path, included=2)
+    summary = stack(tmp_path, StackConfig(prior_positives=3))  # the floor flags 92% of records
+    assert summary["decision"]["oof_flagged_share"] > 0.9
+    assert sum(w.startswith("the threshold flags") for w in summary["warnings"]) == 1

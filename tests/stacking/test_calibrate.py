@@ -1,0 +1,86 @@
+"""`stacking.calibrate`: probabilities a reviewer can add up, stored as plain numbers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from screenstack.features.errors import ScreenstackError
+from screenstack.stacking.calibrate import Calibration, expected_below, fit_calibration
+
+
+def _scores(n: int, seed: int, shift: float = -3.0):
+    """Scores in (0, 1) and labels drawn from a known logistic model of their logit."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(2 * z + shift)))).astype(int)
+    return 1 / (1 + np.exp(-z)), y
+
+
+def test_probabilities_lie_in_0_1_and_never_fall_as_the_score_rises():
+    scores, y = _scores(2000, 0)
+    grid = np.r_[0.0, np.linspace(0, 1, 501), 1.0]  # exact 0 and 1 included: blend scores reach them
+    p = fit_calibration(scores, y).apply(grid)
+    assert np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()
+    assert (np.diff(p) >= 0).all() and p[-1] > p[0]
+
+
+def test_expected_count_on_new_records_matches_the_real_count():
+    scores, y = _scores(3000, 1)
+    new_scores, new_y = _scores(3000, 2)
+    p = fit_calibration(scores, y).apply(new_scores)
+    # The real count is a Poisson-binomial draw around the sum: within 3 of its standard deviations.
+    assert abs(p.sum() - new_y.sum()) < 3 * np.sqrt(np.sum(p * (1 - p)))
+    assert abs(p.sum() - new_y.sum()) / new_y.sum() < 0.15
+
+
+def test_three_perfectly_separated_included_records_give_a_finite_cautious_fit():
+    rng = np.random.default_rng(0)
+    scores = np.r_[rng.random(297) * 0.5, [0.9, 0.95, 0.99]]
+    y = np.r_[np.zeros(297), np.ones(3)]
+    calibration = fit_calibration(scores, y)
+    p = calibration.apply(scores)
+    assert np.isfinite(calibration.slope) and 0 < calibration.slope < 50
+    assert p.max() < 0.99, "three records cannot make one certain"
+    assert abs(p.sum() - 3) < 1
+
+
+def test_a_blend_that_ranks_backwards_gets_one_constant_probability():
+    scores, y = _scores(1000, 3)
+    calibration = fit_calibration(1 - scores, y)
+    assert calibration.slope == 0
+    p = calibration.apply(np.linspace(0, 1, 11))
+    assert np.ptp(p) == 0 and abs(p[0] - y.mean()) < 0.01
+
+
+def test_calibration_round_trips_through_json_exactly(tmp_path):
+    scores, y = _scores(500, 4)
+    calibration = fit_calibration(scores, y)
+    (tmp_path / "calibration.json").write_text(calibration.to_json())
+    loaded = Calibration.load(tmp_path / "calibration.json")
+    assert loaded == calibration
+    np.testing.assert_array_equal(loaded.apply(scores), calibration.apply(scores))
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"slope": 1.0}', '{"slope": -1.0, "intercept": 0.0}', "[1, 2]",
+                                     '{"slope": 1.0, "intercept": 0.0, "method": "isotonic"}'])
+def test_a_damaged_calibration_file_is_refused_by_name(tmp_path, content):
+    path = tmp_path / "calibration.json"
+    path.write_text(content)
+    with pytest.raises(ScreenstackError, match=r"calibration\.json.*screenstack stack --out"):
+        Calibration.load(path)
+
+
+def test_a_missing_calibration_file_is_refused_by_name(tmp_path):
+    with pytest.raises(ScreenstackError, match=r"calibration\.json: missing"):
+        Calibration.load(tmp_path / "calibration.json")
+
+
+def test_expected_below_holds_its_estimate_and_the_real_count():
+    scores, y = _scores(2000, 5)
+    new_scores, new_y = _scores(2000, 6)
+    flagged = new_scores >= np.quantile(new_scores, 0.7)
+    estimate, low, high = expected_below(scores, y, new_scores, flagged)
+    assert 0 <= low < estimate < high <= (~flagged).sum()
+    assert low <= new_y[~flagged].sum() <= high
+    assert expected_below(scores, y, new_scores, np.ones(len(new_scores), bool)) == (0.0, 0.0, 0.0)
+    assert expected_below(scores, y, new_scores, flagged) == (estimate, low, high), "deterministic"

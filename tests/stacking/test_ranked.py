@@ -1,0 +1,113 @@
+"""``ranked.csv``: the list a reviewer screens from, as `write_ranked` and `stack` write it."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screenstack.features.errors import ScreenstackError
+from screenstack.stacking import stack as stack_module
+from screenstack.stacking.calibrate import Calibration
+from screenstack.stacking.ranked import COLUMNS, write_ranked
+from screenstack.stacking.stack import stack
+
+from .conftest import make_run
+
+
+def _read(path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_rows_go_by_score_then_id_with_the_running_expected_count(tmp_path):
+    ids = ["b", "a", "c", "d"]
+    path = write_ranked(tmp_path / "ranked.csv", ids, [0.5, 0.5, 0.9, 0.1], [1, 1, 1, 0], [0.25, 0.25, 0.5, 0.125], None)
+    frame = _read(path)
+    assert list(frame.columns) == COLUMNS
+    assert frame["id"].tolist() == ["c", "a", "b", "d"]  # the tie at 0.5 goes by id
+    assert frame["rank"].tolist() == ["1", "2", "3", "4"] and frame["decision"].tolist() == ["1", "1", "1", "0"]
+    assert frame["expected_included"].astype(float).tolist() == [0.5, 0.75, 1.0, 1.125]
+    assert (frame["title"] == "").all()
+
+
+def _records(ids, titles, **columns):
+    frame = pd.DataFrame({"id": ids, "title": titles}, dtype=object)
+    for name, values in columns.items():
+        frame[f"input:{name}"] = values
+    return frame
+
+
+def test_formula_cells_are_neutralised_in_every_text_column(tmp_path):
+    risky = ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd"]
+    n = len(risky)
+    records = _records([f"r{i}" for i in range(n)], risky, authors=risky[::-1], note=["plain"] * n)
+    path = write_ranked(tmp_path / "ranked.csv", [f"r{i}" for i in range(n)], np.linspace(1, 0, n), np.ones(n),
+                        np.full(n, 0.5), records)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert frame["title"].tolist() == ["'" + cell for cell in risky]
+    assert frame["authors"].tolist() == ["'" + cell for cell in risky[::-1]]
+    assert (frame["note"] == "plain").all()
+    for column in ("score", "probability", "expected_included"):
+        assert not frame[column].str.startswith(("=", "+", "-", "@", "'")).any()
+
+
+def test_input_columns_that_repeat_id_or_title_are_left_out_and_clashing_names_marked(tmp_path):
+    ids, titles = ["r1", "r2"], ["Aspirin", "Statins"]
+    records = _records(ids, titles, record_id=ids, title=titles, score=["3", "4"], authors=["A", "B"])
+    frame = _read(write_ranked(tmp_path / "ranked.csv", ids, [0.2, 0.8], [0, 1], [0.1, 0.6], records))
+    assert list(frame.columns) == [*COLUMNS, "score (input)", "authors"]
+    assert frame[["id", "title", "score (input)", "authors"]].values.tolist() == [["r2", "Statins", "4", "B"],
+                                                                              ["r1", "Aspirin", "3", "A"]]
+
+
+@pytest.mark.parametrize("with_records", [False, True])
+def test_no_records_to_screen_give_the_header_alone(tmp_path, with_records):
+    records = _records([], [], authors=[]) if with_records else None
+    path = write_ranked(tmp_path / "ranked.csv", [], [], [], [], records)
+    assert path.read_text().splitlines() == [",".join(COLUMNS + (["authors"] if with_records else []))]
+
+
+def test_stack_writes_ranked_csv_consistent_with_its_other_files(run_dir):
+    frame = _read(run_dir / "ranked.csv")
+    scores = pd.read_csv(run_dir / "test_scores.csv", dtype={"id": str})
+    submission = pd.read_csv(run_dir / "submission.csv", header=None, names=["id", "judgement"], dtype={"id": str})
+    assert sorted(frame["id"]) == sorted(scores["id"]) and frame["rank"].astype(int).tolist() == list(range(1, len(scores) + 1))
+    by_id = frame.set_index("id")
+    np.testing.assert_allclose(by_id.loc[scores["id"], "score"].astype(float), scores["score"], atol=1e-8)
+    assert (by_id.loc[submission["id"], "decision"].astype(int).to_numpy() == submission["judgement"].to_numpy()).all()
+    assert (np.diff(frame["score"].astype(float)) <= 0).all()
+    probability = frame["probability"].astype(float).to_numpy()
+    assert (np.diff(probability) <= 1e-6).all(), "probabilities follow the scores"
+    np.testing.assert_allclose(frame["expected_included"].astype(float), np.cumsum(probability), atol=2e-3)
+    # The stored calibration gives these probabilities again (what `screenstack predict` relies on).
+    calibration = Calibration.load(run_dir / "calibration.json")
+    np.testing.assert_allclose(calibration.apply(scores["score"].to_numpy()), by_id.loc[scores["id"], "probability"].astype(float),
+                               atol=1e-6)
+
+
+def test_stack_puts_the_records_titles_and_columns_in_ranked_csv(tmp_path, monkeypatch):
+    make_run(tmp_path, n_train=300, n_test=30)
+    test_ids = pd.read_parquet(tmp_path / "learners" / "logreg" / "test.parquet")["id"].tolist()
+    records = _records(test_ids, [f"=title {i}" for i in range(30)], doi=[f"10.1/{i}" for i in range(30)], record_id=test_ids)
+    monkeypatch.setattr(stack_module, "read_screening_records", lambda out: records)
+    stack(tmp_path)
+    frame = _read(tmp_path / "ranked.csv")
+    assert list(frame.columns) == [*COLUMNS, "doi"]
+    assert frame.set_index("id").loc[test_ids[3], ["title", "doi"]].tolist() == ["'=title 3", "10.1/3"]
+
+
+def test_stack_refuses_records_of_other_test_records(tmp_path, monkeypatch):
+    make_run(tmp_path, n_train=300, n_test=30)
+    monkeypatch.setattr(stack_module, "read_screening_records", lambda out: _records(["x"], ["t"]))
+    with pytest.raises(ScreenstackError, match="records.parquet: holds other records.*fit-learners"):
+        stack(tmp_path)
+
+
+def test_stack_with_no_records_to_screen_writes_the_header_and_says_so(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="screenstack"):
+        make_run(tmp_path, n_train=300, n_test=0)
+    assert (tmp_path / "ranked.csv").read_text().splitlines() == [",".join(COLUMNS)]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["screening"]["n_records"] == 0 and summary["screening"]["expected_below"] == 0
+    assert any("no records to screen" in message for message in caplog.messages)
