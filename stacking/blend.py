@@ -3,6 +3,12 @@
 Every blender is fitted on OOF scores only (one column per learner) and maps
 scores to [0, 1], higher = include. `nested_oof` gives a blender's own honest
 OOF scores: for each fold, the blender is fitted on the other folds' rows.
+
+`blend_state` / `load_blend` keep a fitted blender as plain JSON numbers
+(``OUT/blend.json``: the ECDF's sorted OOF scores and weights, or the
+logistic meta-learner's coefficients), which `screenstack predict` applies to
+new records; JSON floats round-trip exactly, so the loaded blender gives the
+same scores.
 """
 from __future__ import annotations
 
@@ -42,6 +48,15 @@ class _EcdfMixin:
         n = self.sorted_.shape[0]
         return np.column_stack([np.searchsorted(self.sorted_[:, j], Z[:, j], side="right") / n for j in range(Z.shape[1])])
 
+    def get_state(self) -> dict:
+        check_is_fitted(self, "weights_")
+        return {"sorted": self.sorted_.tolist(), "weights": self.weights_.tolist()}
+
+    def set_state(self, state: dict):
+        self.sorted_ = np.array(state["sorted"], dtype=float).reshape(-1, len(state["weights"]))
+        self.weights_ = np.array(state["weights"], dtype=float)
+        return self
+
 
 @_register
 class LogisticBlend(BaseEstimator):
@@ -54,6 +69,17 @@ class LogisticBlend(BaseEstimator):
 
     def fit(self, Z, y):
         self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000).fit(self._logit(Z), y)
+        self.weights_ = self.model_.coef_[0]
+        return self
+
+    def get_state(self) -> dict:
+        check_is_fitted(self, "model_")
+        return {"coef": self.model_.coef_.tolist(), "intercept": self.model_.intercept_.tolist(), "classes": self.model_.classes_.tolist()}
+
+    def set_state(self, state: dict):
+        self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000)
+        self.model_.coef_, self.model_.intercept_ = np.array(state["coef"], dtype=float), np.array(state["intercept"], dtype=float)
+        self.model_.classes_, self.model_.n_features_in_ = np.array(state["classes"]), self.model_.coef_.shape[1]
         self.weights_ = self.model_.coef_[0]
         return self
 
@@ -112,6 +138,22 @@ class GreedySelection(_EcdfMixin, BaseEstimator):
     def predict(self, Z):
         check_is_fitted(self, "weights_")
         return self._ecdf(Z) @ self.weights_
+
+
+def blend_state(blender, learners: list[str]) -> dict:
+    """A fitted blender as JSON-ready data: its name, parameters, the learner columns in order, its arrays."""
+    return {"format": 1, "method": blender.name, "params": blender.get_params(), "learners": list(learners),
+            "state": blender.get_state()}
+
+
+def load_blend(state: dict):
+    """The fitted blender `blend_state` described; a malformed state raises ValueError (the caller names the file)."""
+    try:
+        if state.get("format") != 1:
+            raise ValueError(f"format {state.get('format')!r}, this screenstack reads 1")
+        return make_blender(state["method"], **state["params"]).set_state(state["state"])
+    except (KeyError, TypeError, AttributeError, ScreenstackError) as error:
+        raise ValueError(f"not a blender state ({type(error).__name__}: {error})") from None
 
 
 def nested_oof(blender, Z: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:

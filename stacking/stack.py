@@ -37,7 +37,7 @@ try:
     from ..features.artifacts.records import read_screening_records
 except ImportError:  # not yet in this tree: ranked.csv is written without titles
     read_screening_records = None
-from .blend import BLENDERS, make_blender, nested_oof
+from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import expected_below, fit_calibration
 from .metrics import fbeta, fbeta_interval, recall_interval, screening_metrics
 from .ranked import write_ranked
@@ -250,6 +250,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         write_ranked(staging / "ranked.csv", test_ids, test_scores, decisions, probabilities, records)
         (staging / "calibration.json").write_text(calibration.to_json())
         write_json(staging / "summary.json", summary)
+        write_json(staging / "blend.json", blend_state(final, names))  # for `screenstack predict`
     _log_summary(summary)
     return summary
 

@@ -1,4 +1,4 @@
 """One module per subcommand, in the order `--help` lists them."""
-from . import datasets, extract, fit_learners, report, run, split, stack
+from . import datasets, extract, fit_learners, predict, report, run, split, stack
 
-COMMANDS = [datasets, split, run, extract, fit_learners, stack, report]
+COMMANDS = [datasets, split, run, extract, fit_learners, stack, report, predict]

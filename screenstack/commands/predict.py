@@ -1,0 +1,58 @@
+"""`screenstack predict`: score new records (a search update) with a finished run's models, blend and threshold."""
+from __future__ import annotations
+
+import argparse
+
+from ._common import split_list
+
+EXAMPLE = """example:
+  screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12
+
+Nothing is fitted again: each learner's fold models, the blender, the calibration and the threshold
+of --run score the records of --data (CSV, TSV, XLSX or RIS; labels, if any, are ignored). Vectors
+are made with the run's encoder settings; --model, --layers, --pooling, --max-length or --text-cols,
+when given, must equal the run's. Records that were training records of the run are refused.
+Writes OUT/ranked.csv, OUT/scores.csv, OUT/submission.csv (id,0|1, no header) and OUT/summary.json.
+"""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("predict", help="score new records with a finished run's models (no refitting)",
+                                   description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, metavar="DIR", help="the --out folder of a finished run (or stack)")
+    parser.add_argument("--data", required=True, metavar="FILE", help="records to score: CSV, TSV, XLSX or RIS")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the predictions (not the run folder)")
+    parser.add_argument("--id-col", metavar="COL", help="id column (default: id or record_id, else row number)")
+    parser.add_argument("--text-cols", metavar="COLS", help="text columns, title first (default: the run's)")
+    same = parser.add_argument_group("encoder (default: the run's; a different value is refused)")
+    same.add_argument("--model", metavar="NAME|DIR", help="the run's encoder")
+    same.add_argument("--layers", metavar="LIST", help="the run's hidden layers")
+    same.add_argument("--pooling", metavar="NAMES", help="the run's poolings")
+    same.add_argument("--max-length", type=int, metavar="N", help="the run's maximum length in tokens")
+    speed = parser.add_argument_group("speed")
+    speed.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    speed.add_argument("--batch-tokens", default="auto", metavar="N|auto", help="token budget per batch (default auto)")
+    speed.add_argument("--cache-dir", metavar="DIR", help="per-text vector cache (default: the run's, $SCREENSTACK_CACHE or RUN/../.cache)")
+    parser.set_defaults(func=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    from ..extract.pooling import parse_layers
+    from ..extract.stage import ExtractConfig, cache_root, extract_features
+    from ..features.artifacts.runfolder import RunFolder
+    from ..stacking.predict import check_settings, load_new_records, predict, read_run
+
+    run = read_run(args.run)  # every refusal about the run folder before anything is read or written
+    given = {"model": args.model, "layers": parse_layers(args.layers) if args.layers else None,
+             "pooling": split_list(args.pooling) or None, "max_length": args.max_length, "text_cols": split_list(args.text_cols) or None}
+    check_settings(run, given, args.out)
+    corpus = load_new_records(run, args.data, args.id_col, given["text_cols"])
+    configs = {rel: ExtractConfig(model=meta["model"], layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
+                                  max_length=meta["max_length"], dtype=meta["dtype"], store_dtype=meta["store_dtype"],
+                                  device=args.device, batch_tokens=args.batch_tokens,
+                                  cache_dir=args.cache_dir or str(cache_root(ExtractConfig(), args.run)))
+               for rel, meta in run.feature_meta.items()}
+    with RunFolder(args.out).lock():  # held across extraction and prediction
+        vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet) for rel, config in configs.items()}
+        predict(run, corpus, args.out, vectors, data=args.data)
+    return 0

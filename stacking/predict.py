@@ -1,0 +1,242 @@
+"""`predict`: score new records (next month's search update) with a finished run's models.
+
+Nothing is fitted again. For each learner the run blended, its K fold models
+(`learners.persist`) score the new records and their scores are averaged, in
+fold order, exactly as `fit-learners` made the run's test scores; the saved
+blender (``OUT/blend.json``), the calibration and the run's threshold then give
+each record its score, probability and decision. So the run's own test file
+gets back exactly the run's ``test_scores.csv`` and ``submission.csv``.
+
+New records are read as the run read its records: the same text columns, and
+vectors from the same encoder, layers, pooling, maximum length and precision
+(`screenstack predict` extracts them with those settings into ``DIR/features``).
+A setting given on the command line that differs from the run's is refused,
+as is a record whose id is one of the run's training records: its label is
+known, and the fold models that saw it would score it in-sample.
+
+A fine-tuned encoder learner cannot be applied: fine-tuning deletes each
+fold's weights once the fold is scored, so a run that blends one is refused
+(as is a vector learner reading the fine-tuner's cross-fitted vectors).
+
+Writes, as one committed set in DIR: ``ranked.csv`` (as `stack` writes it),
+``scores.csv`` (``id,score``), ``submission.csv`` (``id,0|1``, no header) and
+``summary.json`` (which run, its threshold, counts).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..features.artifacts.atomic import read_json, write_json
+from ..features.artifacts.outputs import package_versions, read_learner_outputs
+from ..features.artifacts.records import screening_records
+from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, locked, read_checked
+from ..features.artifacts.store import load_vectors
+from ..features.errors import ScreenstackError
+from ..features.records.corpus import TEST_ID_PREFIX, ColumnSpec, Corpus, load_records, read_table, texts
+from ..learners.oof import fold_mean_scores
+from ..learners.persist import load_fold_models, read_index
+from .blend import load_blend
+from .calibrate import Calibration
+from .ranked import write_ranked
+from .threshold import apply_threshold
+
+log = logging.getLogger("screenstack")
+# The extract settings a user may repeat on the command line, as named in the feature files' metadata.
+ENCODER_SETTINGS = {"model": "--model", "layers": "--layers", "pooling": "--pooling", "max_length": "--max-length"}
+
+
+@dataclass
+class FittedRun:
+    """What `predict` applies, read and checked from a run folder by `read_run`."""
+
+    out: Path
+    learners: list[str]                      # the blend's columns, in order
+    models: dict[str, list]                  # learner -> fitted fold models
+    inputs: dict[str, str]                   # learner -> "text" or "vectors"
+    features: dict[str, list[str]]           # vector learner -> its feature files (relative to OUT), in column order
+    feature_meta: dict[str, dict] = field(default_factory=dict)  # feature file -> how it was extracted
+    text_columns: tuple[str, ...] = ()       # () when the run did not record them
+    train_ids: frozenset = frozenset()
+    threshold: float = 0.5
+    blender: object = None
+    calibration: Calibration | None = None
+    stack_version: str | None = None
+
+
+def _refit_fix(out: Path, name: str) -> str:
+    return (f"Refit it: delete {out / 'learners' / name} and rerun `screenstack fit-learners --out {out} --learners {name}` "
+            f"with the run's --train/--test (and --features), then `screenstack stack --out {out}`.")
+
+
+def read_run(out: str | Path) -> FittedRun:
+    """Everything `predict` needs from run folder OUT, checked before any work; refusals name the file and the fix.
+
+    Examples
+    --------
+    >>> run = read_run("artifacts/run1")  # doctest: +SKIP
+    """
+    out = Path(out)
+    run = RunFolder(out)
+    if not out.is_dir():
+        raise ScreenstackError(f"--run {out}: no such run folder. Give the --out of a finished `screenstack run` (or stack).")
+    restack = f"Run `screenstack stack --out {out}` (it keeps the blender), then predict again."
+    run.verify("stack", restack)
+    blend_path = out / "blend.json"
+    if not blend_path.is_file():
+        raise ScreenstackError(f"{blend_path}: missing (stacked before screenstack kept the blender, or never stacked). {restack}")
+    try:
+        state = read_checked(blend_path, read_json, restack)
+        blender = load_blend(state)
+        names = [str(n) for n in state["learners"]]
+    except (ValueError, KeyError, TypeError) as error:
+        raise DamagedArtifact(blend_path, str(error), restack) from None
+    summary = read_checked(out / "summary.json", read_json, restack)
+    if not isinstance(summary, dict) or not isinstance(summary.get("threshold"), (int, float)):
+        raise DamagedArtifact(out / "summary.json", "no threshold", restack)
+    calibration = Calibration.load(out / "calibration.json")
+    outputs = read_learner_outputs(out, tuple(names))
+    fitted = FittedRun(out, names, {}, {}, {}, threshold=float(summary["threshold"]), blender=blender,
+                       calibration=calibration, stack_version=run.version("stack"))
+    for name in names:
+        oof, _, meta = outputs[name]
+        fitted.train_ids = fitted.train_ids | frozenset(oof["id"].astype(str))
+        _refuse_finetuned(out, name, meta)
+        fix = _refit_fix(out, name)
+        try:
+            index = read_index(run.learner(name))
+        except (OSError, ValueError) as error:
+            raise DamagedArtifact(run.learner(name) / "models" / "models.json", f"not readable: {error}", fix) from None
+        fitted.models[name] = load_fold_models(run.learner(name), fix)
+        fitted.inputs[name] = meta.get("input", "text")
+        if index.get("text_columns"):
+            fitted.text_columns = tuple(index["text_columns"])
+        if fitted.inputs[name] == "vectors":
+            fitted.features[name] = list(meta["features"])
+            fitted.feature_meta.update(zip(meta["features"], meta["feature_meta"]))
+    return fitted
+
+
+def _refuse_finetuned(out: Path, name: str, meta: dict) -> None:
+    finetuned = meta.get("kind") == "crossfit" or "finetune" in meta
+    crossfit_vectors = any(m.get("kind") == "crossfit" for m in meta.get("feature_meta", []))
+    if finetuned or crossfit_vectors:
+        what = "is a fine-tuned encoder" if finetuned else "reads the fine-tuned encoder's cross-fitted vectors"
+        raise ScreenstackError(
+            f"{out / 'learners' / name}: {what}, whose fold weights are not kept (fine-tuning deletes them once each fold "
+            f"is scored), so new records cannot be scored with it. Stack a copy of the run without it (`screenstack stack "
+            f"--out COPY --learners ...`) and predict from that; scoring with it would need the K fine-tuned checkpoints.")
+
+
+def check_settings(run: FittedRun, given: dict, out: str | Path) -> None:
+    """Refuse a setting given on the command line (not None) that differs from the run's, and an `out` that is the run.
+
+    `given` holds ``model``, ``layers`` (tuple of ints), ``pooling`` (tuple),
+    ``max_length`` and ``text_cols`` (tuple), each None when not given.
+    """
+    _check_out(run, out)
+    for rel, meta in run.feature_meta.items():
+        for key, flag in ENCODER_SETTINGS.items():
+            want, value = meta.get(key), given.get(key)
+            if value is None or want is None:
+                continue
+            same = list(value) == list(want) if isinstance(want, list) else value == want
+            if not same:
+                shown = ",".join(map(str, want)) if isinstance(want, list) else want
+                raise ScreenstackError(f"{flag} {_shown(value)}: the run's vectors ({rel}) were made with {flag} {shown}; "
+                                       f"its models read only those. Leave {flag} out (the run's setting is used) or give {shown}.")
+    cols = given.get("text_cols")
+    if cols is not None and run.text_columns and tuple(cols) != run.text_columns:
+        raise ScreenstackError(f"--text-cols {','.join(cols)}: the run's texts came from columns {','.join(run.text_columns)}; "
+                               f"its models read only those. Leave --text-cols out or give {','.join(run.text_columns)}.")
+
+
+def _check_out(run: FittedRun, out: str | Path) -> None:
+    if Path(out).resolve() == run.out.resolve():
+        raise ScreenstackError(f"--out {out}: is the run folder itself; predictions go to a folder of their own, "
+                               f"e.g. --out {run.out.parent / 'update1'}.")
+
+
+def _shown(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None, text_cols: tuple[str, ...] | None = None) -> Corpus:
+    """NEW's records as a corpus of test rows only, read with the run's text columns; labels are ignored.
+
+    A record whose id is one of the run's training records is refused: the
+    fold models saw it, so its score would be in-sample, and its label is known.
+    """
+    spec = ColumnSpec(id_col, tuple(text_cols or run.text_columns) or None, None)
+    records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX)
+    shared = records["id"].isin(run.train_ids).to_numpy()
+    if shared.any():
+        first = int(np.flatnonzero(shared)[0])
+        raise ScreenstackError(
+            f"{path}: record {first + 1}, id {records['id'].iloc[first]!r}: one of the run's training records ({int(shared.sum())} "
+            "such); its label is known and the run's models saw it, so its score would not be a prediction. Remove the "
+            "records already screened from the file (a file without an id column needs one, or --id-col).")
+    original = read_table(path).reset_index(drop=True)
+    return Corpus(records.assign(split="test"), original, tuple(records.attrs["columns"]["text"]))
+
+
+def _check_encoder(run: FittedRun, name: str, paths: list, metas: list[dict]) -> None:
+    """Refuse vectors of another encoder than the run's: same name, other weights or tokenizer (a local folder changed)."""
+    for rel, path, meta in zip(run.features[name], paths, metas):
+        want = run.feature_meta[rel].get("encoder_fingerprint")
+        if want is not None and meta.get("encoder_fingerprint") != want:
+            raise ScreenstackError(
+                f"--model {meta.get('model')}: its weights, configuration or tokenizer differ from those the run's vectors "
+                f"({rel}) were made with, so {name}'s models cannot read its vectors. Point --model at the run's encoder.")
+
+
+@locked()
+def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, str | Path] | None = None, data: str = "") -> dict:
+    """Score `corpus`'s records with `run`'s models; write DIR's set; return the summary.
+
+    `vectors`: run feature file (relative to the run's OUT) -> the new records'
+    feature file, made with the same settings (needed when a vector learner is blended).
+
+    Examples
+    --------
+    >>> predict(read_run("artifacts/run1"), load_new_records(run, "data/update.csv"), "artifacts/update1")  # doctest: +SKIP
+    """
+    out = Path(out)
+    _check_out(run, out)
+    records = corpus.test
+    columns = []
+    for name in run.learners:
+        if run.inputs[name] == "vectors":
+            paths = [vectors[f] for f in run.features[name]]
+            _, X, metas = load_vectors(paths, corpus)  # the corpus has test rows only
+            _check_encoder(run, name, paths, metas)
+        else:
+            X = texts(records)
+        columns.append(fold_mean_scores(run.models[name], X))
+    Z = np.column_stack(columns)
+    scores = run.blender.predict(Z)
+    decisions = apply_threshold(scores, run.threshold)
+    probabilities = run.calibration.apply(scores)
+    ids = records["id"].astype(str).to_numpy()
+    summary = {
+        "run": str(run.out.resolve()), "run_stack_version": run.stack_version, "data": str(data),
+        "threshold": run.threshold, "blend": run.blender.name, "learners": run.learners,
+        "n_records": int(len(ids)), "n_flagged": int(decisions.sum()),
+        "expected_included": float(probabilities.sum()),
+        "expected_included_below_threshold": float(probabilities[decisions == 0].sum()),
+        "versions": package_versions(),
+    }
+    with RunFolder(out).commit("predict", inputs=tuple(f"features/{Path(p).name}" for p in (vectors or {}).values())) as staging:
+        pd.DataFrame({"id": ids, "score": scores}).to_csv(staging / "scores.csv", index=False, float_format="%.8f")
+        pd.DataFrame({"id": ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
+        write_ranked(staging / "ranked.csv", ids, scores, decisions, probabilities, screening_records(corpus))
+        write_json(staging / "summary.json", summary)
+    log.info("predict: %d of %d records flagged (threshold %.4g of %s); expected included among them %.1f, below the "
+             "threshold %.1f; wrote %s", summary["n_flagged"], len(ids), run.threshold, run.out,
+             summary["expected_included"] - summary["expected_included_below_threshold"],
+             summary["expected_included_below_threshold"], out / "ranked.csv")
+    return summary

@@ -1,0 +1,65 @@
+"""`screenstack predict` on a run whose vector learners read a tiny random BERT's vectors."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from screenstack.cli import main
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
+LEARNERS = "logreg,lightgbm,xgboost,tfidf-svm"
+
+
+def _run(train, test, out, model):
+    return main(["-q", "run", "--train", str(train), "--test", str(test), "--model", model, "--out", str(out),
+                 "--learners", LEARNERS, "--folds", "3", "--max-length", "64", "--layers=-1,-2"])
+
+
+def _predict(run, data, out, *extra):
+    return main(["-q", "predict", "--run", str(run), "--data", str(data), "--out", str(out), *extra])
+
+
+def test_predict_gives_the_run_test_scores_and_refuses_other_encoder_settings(tiny_corpus_files, tmp_path, random_bert,
+                                                                             other_random_bert, one_thread, capsys):
+    train, test = tiny_corpus_files
+    run = tmp_path / "run"
+    assert _run(train, test, run, random_bert) == 0
+    assert _predict(run, test, tmp_path / "pred") == 0
+    for ours, theirs in (("scores.csv", "test_scores.csv"), ("submission.csv", "submission.csv"), ("ranked.csv", "ranked.csv")):
+        assert (tmp_path / "pred" / ours).read_bytes() == (run / theirs).read_bytes()
+    assert json.loads((tmp_path / "pred" / "summary.json").read_text())["learners"] == sorted(LEARNERS.split(","))
+    assert list((tmp_path / "pred" / "features").glob("*.parquet"))  # the new records' vectors, with the run's settings
+
+    # Vectors encoded afresh (an empty cache, other batches) still give the run's decisions and scores to float precision.
+    assert _predict(run, test, tmp_path / "fresh", "--cache-dir", str(tmp_path / "empty-cache")) == 0
+    fresh = pd.read_csv(tmp_path / "fresh" / "scores.csv")["score"]
+    assert (fresh - pd.read_csv(run / "test_scores.csv")["score"]).abs().max() < 1e-6
+    assert (tmp_path / "fresh" / "submission.csv").read_bytes() == (run / "submission.csv").read_bytes()
+
+    capsys.readouterr()
+    for flags, says in ((["--max-length", "32"], "--max-length 32: the run's vectors"),
+                        (["--layers", "-1"], "--layers -1: the run's vectors"),
+                        (["--pooling", "cls"], "--pooling cls: the run's vectors"),
+                        (["--model", other_random_bert], f"--model {other_random_bert}: the run's vectors")):
+        assert _predict(run, test, tmp_path / "refused", *flags) == 2
+        error = capsys.readouterr().err
+        assert says in error and "were made with" in error, error
+    assert not (tmp_path / "refused").exists()
+    assert _predict(run, test, tmp_path / "same", "--model", random_bert, "--layers=-1,-2", "--max-length", "64") == 0
+
+
+def test_an_encoder_folder_whose_weights_changed_is_refused(tiny_corpus_files, tmp_path, random_bert, other_random_bert,
+                                                            one_thread, capsys):
+    train, test = tiny_corpus_files
+    model = tmp_path / "model"
+    shutil.copytree(random_bert, model)
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--model", str(model), "--out", str(tmp_path / "run"),
+                 "--learners", "logreg", "--folds", "3", "--max-length", "64"]) == 0
+    for weights in model.glob("*.safetensors"):  # same name, other weights
+        shutil.copy(Path(other_random_bert) / weights.name, weights)
+    assert _predict(tmp_path / "run", test, tmp_path / "pred") == 2
+    assert "differ from those the run's vectors" in capsys.readouterr().err

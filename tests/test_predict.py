@@ -1,0 +1,181 @@
+"""`screenstack predict`: a finished run's fold models, blender and threshold applied to new records.
+
+The key property: predicting the run's own test file gives back exactly the
+run's test scores and decisions, without refitting or unpickling anything.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+import screenstack.learners.fit as fit_module
+from screenstack.cli import main
+from screenstack.features.artifacts.outputs import write_learner_output
+from screenstack.features.artifacts.folds import load_fold_plan
+from screenstack.stacking.blend import BLENDERS, blend_state, load_blend, make_blender
+
+DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
+
+
+def _files(folder: Path) -> tuple[Path, Path]:
+    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    train, test = folder / "train.csv", folder / "test.csv"
+    data.iloc[:200][["record_id", "title", "abstract", "label_included"]].to_csv(train, index=False)
+    data.iloc[200:300][["record_id", "title", "abstract"]].to_csv(test, index=False)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    """A finished TF-IDF run: (run folder, train.csv, test.csv)."""
+    root = tmp_path_factory.mktemp("text-run")
+    train, test = _files(root)
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm,tfidf-logreg",
+                 "--folds", "3", "--out", str(root / "run")]) == 0
+    return root / "run", train, test
+
+
+@pytest.fixture
+def run_copy(text_run, tmp_path):
+    """A copy of the finished run that a test may damage."""
+    run, train, test = text_run
+    shutil.copytree(run, tmp_path / "run")
+    return tmp_path / "run", train, test
+
+
+def _predict(run, data, out, *extra):
+    return main(["-q", "predict", "--run", str(run), "--data", str(data), "--out", str(out), *extra])
+
+
+def test_predict_on_the_run_test_file_gives_its_test_scores_and_decisions(text_run, tmp_path):
+    run, _, test = text_run
+    assert _predict(run, test, tmp_path / "pred") == 0
+    pred = tmp_path / "pred"
+    assert (pred / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
+    assert (pred / "submission.csv").read_bytes() == (run / "submission.csv").read_bytes()
+    assert (pred / "ranked.csv").read_bytes() == (run / "ranked.csv").read_bytes()
+    summary = json.loads((pred / "summary.json").read_text())
+    run_summary = json.loads((run / "summary.json").read_text())
+    assert summary["threshold"] == run_summary["threshold"] and summary["run"] == str(run.resolve())
+    assert summary["n_records"] == 100 and summary["n_flagged"] == run_summary["n_test_flagged"]
+
+
+def test_new_records_in_another_format_and_order_get_the_scores_of_the_same_texts(text_run, tmp_path):
+    run, _, test = text_run
+    records = pd.read_csv(test, dtype=str, keep_default_na=False).iloc[::-1]
+    records["judgement"] = "1"  # labels in the new file are ignored
+    records.to_csv(tmp_path / "update.tsv", sep="\t", index=False)
+    assert _predict(run, tmp_path / "update.tsv", tmp_path / "pred") == 0
+    scores = pd.read_csv(tmp_path / "pred" / "scores.csv", dtype={"id": str}).set_index("id")["score"]
+    expected = pd.read_csv(run / "test_scores.csv", dtype={"id": str}).set_index("id")["score"]
+    assert scores.index.tolist() == records["record_id"].tolist()
+    pd.testing.assert_series_equal(scores.sort_index(), expected.sort_index())
+
+
+def test_nothing_is_unpickled(text_run, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("predict unpickled something")
+
+    for module, name in ((pickle, "load"), (pickle, "loads"), (joblib, "load")):
+        monkeypatch.setattr(module, name, refuse)
+    run, _, test = text_run
+    assert _predict(run, test, tmp_path / "pred") == 0
+    assert (tmp_path / "pred" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
+
+
+def test_a_training_record_is_refused(text_run, tmp_path, capsys):
+    run, train, _ = text_run
+    assert _predict(run, train, tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert "one of the run's training records (200 such)" in error and "Remove the records already screened" in error
+    assert not (tmp_path / "pred").exists()
+
+
+def test_a_text_setting_other_than_the_run_is_refused(text_run, tmp_path, capsys):
+    run, _, test = text_run
+    assert _predict(run, test, tmp_path / "pred", "--text-cols", "title") == 2
+    error = capsys.readouterr().err
+    assert "--text-cols title: the run's texts came from columns title,abstract" in error
+    assert not (tmp_path / "pred").exists()
+    assert _predict(run, test, tmp_path / "pred", "--text-cols", "title,abstract") == 0  # the run's own: fine
+
+
+def test_predictions_into_the_run_folder_are_refused(text_run, capsys):
+    run, _, test = text_run
+    before = (run / "submission.csv").read_bytes()
+    assert _predict(run, test, run) == 2
+    assert "is the run folder itself" in capsys.readouterr().err
+    assert (run / "submission.csv").read_bytes() == before
+
+
+def test_a_damaged_model_file_is_refused_by_name_with_the_fix(run_copy, tmp_path, capsys):
+    run, _, test = run_copy
+    model = run / "learners" / "tfidf-svm" / "models" / "fold1.safetensors"
+    model.write_bytes(model.read_bytes()[:-10])
+    assert _predict(run, test, tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert f"{model}: damaged" in error and "fit-learners" in error
+    assert not (tmp_path / "pred").exists()
+
+
+def test_a_run_stacked_before_the_blender_was_kept_is_told_to_restack(run_copy, tmp_path, capsys):
+    run, _, test = run_copy
+    (run / "blend.json").unlink()
+    assert _predict(run, test, tmp_path / "pred") == 2
+    assert f"screenstack stack --out {run}" in capsys.readouterr().err
+    assert main(["-q", "stack", "--out", str(run)]) == 0
+    assert _predict(run, test, tmp_path / "pred") == 0
+
+
+def test_learners_fitted_without_models_still_stack_and_predict_says_to_refit(tmp_path, monkeypatch, capsys):
+    train, test = _files(tmp_path)
+    monkeypatch.setattr(fit_module, "model_files", lambda *args: {})  # as fit-learners wrote before models were kept
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm", "--folds", "3",
+                 "--out", str(tmp_path / "old")]) == 0
+    assert (tmp_path / "old" / "submission.csv").is_file()
+    monkeypatch.undo()
+    assert _predict(tmp_path / "old", test, tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert "learners/tfidf-svm: no fold models" in error and "--learners tfidf-svm" in error
+    # Doing what it says: the refit keeps the models, and predict then works.
+    shutil.rmtree(tmp_path / "old" / "learners" / "tfidf-svm")
+    with pytest.warns(UserWarning, match="refitting tfidf-svm"):
+        assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm",
+                     "--folds", "3", "--out", str(tmp_path / "old")]) == 0
+    assert main(["-q", "stack", "--out", str(tmp_path / "old")]) == 0
+    assert _predict(tmp_path / "old", test, tmp_path / "pred") == 0
+
+
+def test_a_run_blending_a_fine_tuned_learner_is_refused(run_copy, tmp_path, capsys):
+    run, _, test = run_copy
+    plan = load_fold_plan(run)
+    scores = pd.read_parquet(run / "learners" / "tfidf-svm" / "oof.parquet")["score"].to_numpy()
+    tests = pd.read_parquet(run / "learners" / "tfidf-svm" / "test.parquet")
+    name = "finetune-tiny-linear"
+    write_learner_output(run, name, plan, scores, tests["id"], tests["score"].to_numpy(),
+                         {"learner": name, "kind": "crossfit", "input": "text", "finetune": {}})
+    assert main(["-q", "stack", "--out", str(run)]) == 0
+    assert _predict(run, test, tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert f"learners/{name}: is a fine-tuned encoder, whose fold weights are not kept" in error
+    assert "--learners" in error
+
+
+@pytest.mark.parametrize("method", sorted(BLENDERS))
+def test_a_blender_reloaded_from_its_json_state_scores_exactly_as_fitted(method):
+    rng = np.random.default_rng(0)
+    y = (rng.random(300) < 0.2).astype(int)
+    Z = 1 / (1 + np.exp(-(y[:, None] + rng.normal(size=(300, 3)))))
+    fitted = make_blender(method).fit(Z[:200], y[:200])
+    state = json.loads(json.dumps(blend_state(fitted, ["a", "b", "c"])))
+    assert state["learners"] == ["a", "b", "c"] and state["method"] == method
+    np.testing.assert_array_equal(load_blend(state).predict(Z[200:]), fitted.predict(Z[200:]))
