@@ -2,7 +2,9 @@
 
 Each learner class has a ``name`` (the key users type and the folder its
 outputs go to) and an ``input``: ``"text"`` learners read record texts,
-``"vectors"`` learners read the matrix of cached feature files.
+``"vectors"`` learners read the matrix of cached feature files. A class may
+set ``min_included``, the fewest included training records it learns from
+(default 0); the default blend leaves it out below that (`min_included`).
 """
 from __future__ import annotations
 
@@ -35,3 +37,9 @@ def make_learner(name: str, **params):
     except TypeError:
         valid = ", ".join(sorted(cls().get_params()))
         raise ScreenstackError(f"learner {name!r}: unknown parameter in {sorted(params)}. Valid: {valid}.") from None
+
+
+def min_included(name: str) -> int:
+    """The fewest included training records learner `name` learns from; 0 for names not registered (fine-tuned encoders)."""
+    cls = LEARNERS.get(name)
+    return int(getattr(cls, "min_included", 0)) if cls is not None else 0

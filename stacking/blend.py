@@ -95,13 +95,22 @@ class LogisticBlend(BaseEstimator):
 
 @_register
 class RankAverage(_EcdfMixin, BaseEstimator):
-    """The mean of the learners' OOF-ECDF ranks, equal weights."""
+    """The mean of the learners' OOF-ECDF ranks, equal weights.
+
+    `use`: one flag per column, the learners averaged (None: all). The others
+    get weight 0 but keep their ECDF, so the fitted state covers every column.
+    """
 
     name = "rank-average"
 
+    def __init__(self, use=None):
+        self.use = use
+
     def fit(self, Z, y):
         self._fit_ecdf(Z)
-        self.weights_ = np.full(Z.shape[1], 1 / Z.shape[1])
+        use = np.ones(Z.shape[1], dtype=bool) if self.use is None else np.asarray(self.use, dtype=bool)
+        assert use.shape == (Z.shape[1],) and use.any(), "one flag per learner column, at least one set"
+        self.weights_ = use / use.sum()
         return self
 
     def predict(self, Z):
