@@ -442,3 +442,10 @@ def test_run_needs_records_to_screen_with_train(tmp_path, capsys):
     train = write(tmp_path / "train.csv", COMPETITION_TRAIN)
     assert main(["run", "--train", str(train), "--learners", "tfidf-svm", "--out", str(tmp_path / "out")]) == 2
     assert "--test is missing" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_corpus_records_the_training_files_text_columns(tmp_path):
+    path = write(tmp_path / "r.csv", "key,headline,summary,keywords,decision\na,T1,S1,k1,1\nb,T2,S2,k2,0\n")
+    corpus = load_corpus(path, spec=ColumnSpec.from_flags("key", "headline,summary,keywords", "decision"))
+    assert corpus.text_columns == ("headline", "summary", "keywords")
+    assert load_corpus(write(tmp_path / "t.csv", COMPETITION_TRAIN)).text_columns == ("title", "abstract")
