@@ -7,7 +7,8 @@
   ``--out``, the lock, staged sets with manifests), `atomic` (atomic,
   umask-respecting writes; OS errors as one line), `folds` (the one fold plan)
   and `crossfit` (the one loop over it), `outputs` (learner scores), `store`
-  (feature files of vectors).
+  (feature files of vectors), `records` (the records to screen, with their
+  input file's columns).
 
 Records never import the store, except `atomic`'s safe writes. `features` is
 the most upstream package: it imports none of the other stages, and every

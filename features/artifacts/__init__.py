@@ -1,1 +1,2 @@
-"""The artifact store: every path in ``--out``, atomic sets with manifests, the fold plan, learner outputs, vectors."""
+"""The artifact store: every path in ``--out``, atomic sets with manifests, the fold plan, learner outputs,
+vectors, the records to screen."""

@@ -341,7 +341,8 @@ def _read_ris(path: Path) -> pd.DataFrame:
         row = {key: _ris_value(value) for key, value in entry.items()}
         row.update({tag: _ris_value(value) for tag, value in unknown.items()})
         notes = entry.get("notes") or []  # N1: a list, one item per N1 line
-        labels = [m.group(0) for note in ([notes] if isinstance(notes, str) else notes) for m in ASREVIEW_NOTE.finditer(str(note))]
+        notes = [notes] if isinstance(notes, str) else notes
+        labels = [found for note in notes for found in ASREVIEW_NOTE.findall(str(note))]
         if labels:
             row[ASREVIEW_LABEL_COLUMN] = labels[-1]
         rows.append(row)
@@ -387,7 +388,8 @@ def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bo
     return _read_records(Path(path), spec, labelled, id_prefix)[0]
 
 
-def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly"], id_prefix: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly"],
+                  id_prefix: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`load_records`, and the file's own columns as read (strings), row for row."""
     frame = read_table(path)
     columns = list(frame.columns)
