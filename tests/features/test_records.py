@@ -10,7 +10,7 @@ from screenstack.cli import main
 from screenstack.features.artifacts.records import read_screening_records, write_screening_records
 from screenstack.features.artifacts.runfolder import DamagedArtifact, RunFolder
 from screenstack.features.errors import ScreenstackError
-from screenstack.features.records.corpus import load_partly_screened
+from screenstack.features.records.corpus import Corpus, load_corpus, load_partly_screened
 from screenstack.learners.fit import fit_learners
 
 # The dataset slice holds records without text; the corpus tests cover that warning.
@@ -99,3 +99,13 @@ def test_run_with_data_where_every_record_is_labelled(tmp_path, tiny_corpus_file
     assert read_screening_records(out).empty
     config = tomllib.loads((out / "config.toml").read_text())
     assert config["data"] == str(tiny_corpus_files[0].resolve()) and "train" not in config
+
+
+def test_records_of_a_test_file_and_of_a_corpus_built_in_code(tmp_path, tiny_corpus_files):
+    corpus = load_corpus(*tiny_corpus_files)
+    write_screening_records(tmp_path / "a", corpus)
+    records = read_screening_records(tmp_path / "a")
+    assert records.columns.tolist() == ["id", "title", "input:record_id", "input:title", "input:abstract"]
+    assert records["id"].tolist() == corpus.test["id"].tolist() == records["input:record_id"].tolist()
+    write_screening_records(tmp_path / "b", Corpus(corpus.frame))  # no input columns known: id and title only
+    assert read_screening_records(tmp_path / "b").columns.tolist() == ["id", "title"]
