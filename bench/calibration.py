@@ -6,7 +6,9 @@ that has just started), fits the TF-IDF learners on the train half, stacks,
 and compares on the test half: the expected number of included records
 (the sum of calibrated probabilities) with the real one, the expected number
 left below the threshold and its interval with the real one, and whether the
-honest F-beta and recall intervals hold the test half's F-beta and recall.
+honest F-beta and recall intervals hold the test half's F-beta and recall;
+and, for the warning that a learner beats the blend, whether the learner with
+the best honest OOF F-beta also beats the blend on the test half.
 
     python bench/calibration.py --splits 0,1,2
 """
@@ -40,7 +42,13 @@ def _one(train: pd.DataFrame, test: pd.DataFrame, learners: tuple[str, ...]) -> 
         fit_learners(load_corpus(tmp / "train.csv", tmp / "test.csv"), tmp / "run", learners, progress=False)
         summary = stack(tmp / "run")
         ranked = pd.read_csv(tmp / "run" / "ranked.csv", dtype={"id": str}, keep_default_na=False)
+        learner_scores = {name: pd.read_parquet(tmp / "run" / "learners" / name / "test.parquet") for name in summary["learners"]}
     labels = dict(zip(test["record_id"].astype(str), test["label_included"].astype(int)))
+    # The learner with the best honest OOF F-beta, and its test F-beta at its own threshold.
+    best = max(summary["learners"], key=lambda name: summary["learners"][name]["fbeta_honest"])
+    best_test = learner_scores[best]
+    best_y = best_test["id"].astype(str).map(labels).to_numpy()
+    best_fbeta = fbeta(best_y, best_test["score"].to_numpy() >= summary["learners"][best]["threshold"], summary["beta"])
     y = ranked["id"].map(labels).to_numpy()
     flagged = ranked["decision"].to_numpy() == 1
     honest, screening = summary["honest"], summary["screening"]
@@ -56,6 +64,11 @@ def _one(train: pd.DataFrame, test: pd.DataFrame, learners: tuple[str, ...]) -> 
         "test_recall": test_recall, "honest_recall": honest["recall"],
         "recall_covered": honest["recall_interval"][0] <= test_recall <= honest["recall_interval"][1],
         "top20_precision": float(y[:20].mean()),
+        "n_train": summary["n_train"], "honest_found": honest["found"], "honest_included": honest["included"],
+        "honest_flagged": honest["flagged"], "honest_fbeta_low": honest["fbeta_interval"][0],
+        "honest_fbeta_high": honest["fbeta_interval"][1],
+        "learner_ahead": summary["learners"][best]["fbeta_honest"] - honest["fbeta"],
+        "learner_test_ahead": best_fbeta - test_fbeta,
     }
 
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..features.artifacts.records import INPUT_PREFIX
+
 COLUMNS = ["rank", "id", "title", "score", "decision", "probability", "expected_included"]
-INPUT_PREFIX = "input:"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -370,7 +370,7 @@ def _honest_section(summary: dict) -> str:
     return (f"<section><h2>Honest estimate</h2><div class=\"facts\">{facts}</div>"
             f"<p class=\"note\">What to expect on the records to screen: the blend's nested OOF scores, each fold's threshold "
             f"chosen on the other folds, so no training record is judged by a threshold or weight its label helped set. "
-            f"F-beta's interval is a bootstrap over the {summary['n_train']:,} training records; recall's is exact "
+            f"F-beta's interval is a Bayesian bootstrap over the {summary['n_train']:,} training records; recall's is exact "
             f"(Clopper-Pearson) for {honest['found']} of {honest['included']}. The relevant records left below the threshold "
             f"are the sum of the calibrated probabilities (Platt scaling of the nested OOF scores) of the unflagged records; "
             f"its interval adds the chance variation of those records to the calibration's variation over bootstrap refits."

@@ -32,11 +32,7 @@ from ..features.errors import ScreenstackError
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
 from ..features.artifacts.runfolder import RunFolder, locked
-
-try:
-    from ..features.artifacts.records import read_screening_records
-except ImportError:  # not yet in this tree: ranked.csv is written without titles
-    read_screening_records = None
+from ..features.artifacts.records import read_screening_records
 from ..learners.registry import min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import expected_below, fit_calibration
@@ -120,8 +116,8 @@ def _honest(y, blend_oof, folds, config: StackConfig) -> dict:
 
     Nested blend scores and fold-wise thresholds: no training record is judged
     by a threshold or blend weight its label helped choose. F-beta's interval
-    is a bootstrap over the training records, recall's an exact binomial one
-    (see `stacking.metrics.recall_interval`).
+    is a Bayesian bootstrap over the training records, recall's an exact
+    binomial one (`stacking.metrics.fbeta_interval`, `recall_interval`).
     """
     decisions = _honest_decisions(y, blend_oof, folds, config)
     found, included, flagged = int(np.sum(decisions * y)), int(y.sum()), int(decisions.sum())
@@ -279,8 +275,6 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
 
 def _screening_records(out: Path, test_ids: np.ndarray):
     """The records to screen as `fit-learners` kept them (titles, input columns), or None for an older run folder."""
-    if read_screening_records is None:
-        return None
     records = read_screening_records(out)
     if records is not None and records["id"].astype(str).tolist() != test_ids.tolist():
         raise ScreenstackError(f"{out}/records.parquet: holds other records than the learners scored (another --test?). "

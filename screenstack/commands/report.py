@@ -1,8 +1,11 @@
 """`screenstack report`: the run's figures and metrics as one self-contained HTML page plus PNGs.
 
-Reads what `stack` wrote in OUT (summary.json, blend_oof.parquet) and the
-learners' OOF files; refits nothing. Writes OUT/report.html (images embedded,
-so the file can be shared alone) and the same figures as OUT/report/*.png.
+Reads what `stack` wrote in OUT (summary.json, blend_oof.parquet, ranked.csv)
+and the learners' OOF files; refits nothing. Writes OUT/report.html (images
+embedded, so the file can be shared alone) and the same figures as
+OUT/report/*.png. The page leads with warnings, the honest estimate (F-beta and
+recall with 95% intervals), "Screen these first" (the top 20 of ranked.csv) and
+the expected relevant records left below the threshold.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`screenstack stack`: blend the learners' OOF scores, choose the F-beta threshold, write the submission."""
+"""`screenstack stack`: blend the learners' OOF scores, choose the F-beta threshold, write the ranked list and the submission."""
 from __future__ import annotations
 
 import argparse
@@ -15,8 +15,12 @@ EXAMPLE = """example:
   screenstack stack --out artifacts/run1 --beta 7 --blend caruana --learners tfidf-svm,lightgbm
   screenstack stack --out artifacts/run1 --min-recall 0      # the F-beta threshold alone, no recall floor
 
-writes OUT/submission.csv (id,0|1, no header), OUT/test_scores.csv and OUT/summary.json; a report
-(and config.toml) made from another stack is removed with it
+writes OUT/ranked.csv (the records to screen, best first: rank, id, title, score, decision, calibrated
+probability, running expected number of included records, then the input's columns), OUT/submission.csv
+(id,0|1, no header), OUT/test_scores.csv, OUT/calibration.json and OUT/summary.json. The console leads
+with the honest F-beta and recall (thresholds chosen on other folds) and their 95% intervals, then how
+many records are flagged and how many relevant ones are expected below the threshold, then warnings.
+A report (and config.toml) made from another stack is removed with it.
 """
 
 

@@ -111,3 +111,30 @@ def test_stack_with_no_records_to_screen_writes_the_header_and_says_so(tmp_path,
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["screening"]["n_records"] == 0 and summary["screening"]["expected_below"] == 0
     assert any("no records to screen" in message for message in caplog.messages)
+
+
+def test_run_on_a_partly_screened_file_lists_its_records_with_their_columns(tmp_path):
+    from screenstack.cli import main
+
+    rng = np.random.default_rng(0)
+    words = {1: "aspirin trial randomised stroke".split(), 0: "cohort survey unrelated economics".split()}
+    label = (np.arange(160) % 5 == 0).astype(int)
+    frame = pd.DataFrame({
+        "record_id": [str(1000 + i) for i in range(160)],
+        "title": [f"Title {i} {rng.choice(words[k])}" for i, k in enumerate(label)],
+        "abstract": [" ".join(rng.choice(words[k], 20)) for k in label],
+        "authors": [f"-Smith {i}" for i in range(160)],
+        "label_included": [str(k) if i < 100 else "" for i, k in enumerate(label)],
+    })
+    frame.loc[120, "title"] = "=cmd|' /C calc'!A0"
+    frame.to_csv(tmp_path / "partly.csv", index=False)
+    out = tmp_path / "run"
+    assert main(["-q", "run", "--data", str(tmp_path / "partly.csv"), "--learners", "tfidf-svm,tfidf-logreg", "--out", str(out)]) == 0
+    ranked = _read(out / "ranked.csv")
+    # record_id and title repeat ranked.csv's own id and title columns: left out
+    assert list(ranked.columns) == [*COLUMNS, "abstract", "authors", "label_included"]
+    assert sorted(ranked["id"]) == frame["record_id"][100:].tolist()
+    row = ranked.set_index("id").loc["1120"]
+    assert row["title"] == "'=cmd|' /C calc'!A0" and row["authors"] == "'-Smith 120"
+    found = ranked["id"].map(dict(zip(frame["record_id"], label))).to_numpy()
+    assert found[:12].mean() > 0.8, "the included records come first"
