@@ -48,6 +48,8 @@ from .threshold import apply_threshold
 log = logging.getLogger("screenstack")
 # The extract settings a user may repeat on the command line, as named in the feature files' metadata.
 ENCODER_SETTINGS = {"model": "--model", "layers": "--layers", "pooling": "--pooling", "max_length": "--max-length"}
+# What `screenstack predict` needs from a feature file's metadata to make the same vectors for new records.
+EXTRACT_SETTINGS = ("model", "layers", "pooling", "max_length", "dtype", "store_dtype")
 
 
 @dataclass
@@ -101,10 +103,10 @@ def read_run(out: str | Path) -> FittedRun:
     calibration = Calibration.load(out / "calibration.json")
     outputs = read_learner_outputs(out, tuple(names))
     fitted = FittedRun(out, names, {}, {}, {}, threshold=float(summary["threshold"]), blender=blender,
-                       calibration=calibration, stack_version=run.version("stack"))
+                       calibration=calibration, stack_version=run.version("stack"),
+                       train_ids=frozenset(outputs[names[0]][0]["id"].astype(str)))  # every learner's OOF rows are the fold plan's
     for name in names:
-        oof, _, meta = outputs[name]
-        fitted.train_ids = fitted.train_ids | frozenset(oof["id"].astype(str))
+        _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
         fix = _refit_fix(out, name)
         try:
@@ -118,6 +120,12 @@ def read_run(out: str | Path) -> FittedRun:
         if fitted.inputs[name] == "vectors":
             fitted.features[name] = list(meta["features"])
             fitted.feature_meta.update(zip(meta["features"], meta["feature_meta"]))
+    for rel, meta in fitted.feature_meta.items():
+        missing = [key for key in EXTRACT_SETTINGS if key not in meta]
+        if missing:
+            raise ScreenstackError(f"{rel}: its metadata lacks {', '.join(missing)} (not made by `screenstack extract`), so predict "
+                                   "cannot make the same vectors for new records. Fit the run's vector learners on "
+                                   "`screenstack extract` vectors, or predict with a run of text learners.")
     return fitted
 
 

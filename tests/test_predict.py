@@ -179,3 +179,18 @@ def test_a_blender_reloaded_from_its_json_state_scores_exactly_as_fitted(method)
     state = json.loads(json.dumps(blend_state(fitted, ["a", "b", "c"])))
     assert state["learners"] == ["a", "b", "c"] and state["method"] == method
     np.testing.assert_array_equal(load_blend(state).predict(Z[200:]), fitted.predict(Z[200:]))
+
+
+def test_vectors_not_made_by_extract_are_refused(tmp_path, capsys):
+    from screenstack.features.artifacts.store import write_vectors
+    from screenstack.features.records.corpus import load_corpus
+    from screenstack.learners.fit import fit_learners
+
+    train, test = _files(tmp_path)
+    corpus = load_corpus(train, test)
+    vectors = np.random.default_rng(0).normal(size=(len(corpus.frame), 8)).astype(np.float32)
+    features = write_vectors(tmp_path / "toy.parquet", corpus.frame["id"], corpus.frame["split"], vectors, {"model": "toy"})
+    fit_learners(corpus, tmp_path / "run", ("logreg",), (str(features),), progress=False)
+    assert main(["-q", "stack", "--out", str(tmp_path / "run")]) == 0
+    assert _predict(tmp_path / "run", test, tmp_path / "pred") == 2
+    assert "toy.parquet: its metadata lacks layers, pooling, max_length, dtype, store_dtype" in capsys.readouterr().err
