@@ -58,16 +58,16 @@ class FittedRun:
 
     out: Path
     learners: list[str]                      # the blend's columns, in order
-    models: dict[str, list]                  # learner -> fitted fold models
-    inputs: dict[str, str]                   # learner -> "text" or "vectors"
-    features: dict[str, list[str]]           # vector learner -> its feature files (relative to OUT), in column order
-    feature_meta: dict[str, dict] = field(default_factory=dict)  # feature file -> how it was extracted
+    threshold: float
+    blender: object                          # fitted, from blend.json
+    calibration: Calibration
+    train_ids: frozenset                     # ids of the run's training records
+    stack_version: str | None = None         # of the stack set the blender and threshold come from
+    models: dict[str, list] = field(default_factory=dict)         # learner -> fitted fold models, fold k at k
+    inputs: dict[str, str] = field(default_factory=dict)          # learner -> "text" or "vectors"
+    features: dict[str, list[str]] = field(default_factory=dict)  # vector learner -> its feature files, in column order
+    feature_meta: dict[str, dict] = field(default_factory=dict)   # feature file -> how it was extracted
     text_columns: tuple[str, ...] = ()       # () when the run did not record them
-    train_ids: frozenset = frozenset()
-    threshold: float = 0.5
-    blender: object = None
-    calibration: Calibration | None = None
-    stack_version: str | None = None
 
 
 def _refit_fix(out: Path, name: str) -> str:
@@ -102,21 +102,14 @@ def read_run(out: str | Path) -> FittedRun:
         raise DamagedArtifact(out / "summary.json", "no threshold", restack)
     calibration = Calibration.load(out / "calibration.json")
     outputs = read_learner_outputs(out, tuple(names))
-    fitted = FittedRun(out, names, {}, {}, {}, threshold=float(summary["threshold"]), blender=blender,
-                       calibration=calibration, stack_version=run.version("stack"),
+    fitted = FittedRun(out, names, float(summary["threshold"]), blender, calibration, stack_version=run.version("stack"),
                        train_ids=frozenset(outputs[names[0]][0]["id"].astype(str)))  # every learner's OOF rows are the fold plan's
     for name in names:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
-        fix = _refit_fix(out, name)
-        try:
-            index = read_index(run.learner(name))
-        except (OSError, ValueError) as error:
-            raise DamagedArtifact(run.learner(name) / "models" / "models.json", f"not readable: {error}", fix) from None
-        fitted.models[name] = load_fold_models(run.learner(name), fix)
+        fitted.models[name] = load_fold_models(run.learner(name), _refit_fix(out, name))
         fitted.inputs[name] = meta.get("input", "text")
-        if index.get("text_columns"):
-            fitted.text_columns = tuple(index["text_columns"])
+        fitted.text_columns = tuple(read_index(run.learner(name)).get("text_columns") or fitted.text_columns)
         if fitted.inputs[name] == "vectors":
             fitted.features[name] = list(meta["features"])
             fitted.feature_meta.update(zip(meta["features"], meta["feature_meta"]))
@@ -147,6 +140,10 @@ def check_settings(run: FittedRun, given: dict, out: str | Path) -> None:
     ``max_length`` and ``text_cols`` (tuple), each None when not given.
     """
     _check_out(run, out)
+    unused = [flag for key, flag in ENCODER_SETTINGS.items() if given.get(key) is not None]
+    if unused and not run.feature_meta:
+        raise ScreenstackError(f"{unused[0]}: the run blends no vector learners ({', '.join(run.learners)}), so predict makes no "
+                               f"vectors. Leave {unused[0]} out.")
     for rel, meta in run.feature_meta.items():
         for key, flag in ENCODER_SETTINGS.items():
             want, value = meta.get(key), given.get(key)
@@ -184,22 +181,23 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     shared = records["id"].isin(run.train_ids).to_numpy()
     if shared.any():
         first = int(np.flatnonzero(shared)[0])
+        place = f"record {first + 1}" if records.attrs["columns"]["format"] == "ris" else f"row {first + 2}"  # as the corpus errors count
         raise ScreenstackError(
-            f"{path}: record {first + 1}, id {records['id'].iloc[first]!r}: one of the run's training records ({int(shared.sum())} "
+            f"{path}: {place}, id {records['id'].iloc[first]!r}: one of the run's training records ({int(shared.sum())} "
             "such); its label is known and the run's models saw it, so its score would not be a prediction. Remove the "
             "records already screened from the file (a file without an id column needs one, or --id-col).")
     original = read_table(path).reset_index(drop=True)
     return Corpus(records.assign(split="test"), original, tuple(records.attrs["columns"]["text"]))
 
 
-def _check_encoder(run: FittedRun, name: str, paths: list, metas: list[dict]) -> None:
+def _check_encoder(run: FittedRun, name: str, metas: list[dict]) -> None:
     """Refuse vectors of another encoder than the run's: same name, other weights or tokenizer (a local folder changed)."""
-    for rel, path, meta in zip(run.features[name], paths, metas):
+    for rel, meta in zip(run.features[name], metas):
         want = run.feature_meta[rel].get("encoder_fingerprint")
         if want is not None and meta.get("encoder_fingerprint") != want:
             raise ScreenstackError(
-                f"--model {meta.get('model')}: its weights, configuration or tokenizer differ from those the run's vectors "
-                f"({rel}) were made with, so {name}'s models cannot read its vectors. Point --model at the run's encoder.")
+                f"encoder {meta.get('model')}: its weights, configuration or tokenizer differ from those the run's vectors "
+                f"({rel}) were made with, so {name}'s models cannot read its vectors. Restore the run's encoder there.")
 
 
 @locked()
@@ -221,7 +219,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         if run.inputs[name] == "vectors":
             paths = [vectors[f] for f in run.features[name]]
             _, X, metas = load_vectors(paths, corpus)  # the corpus has test rows only
-            _check_encoder(run, name, paths, metas)
+            _check_encoder(run, name, metas)
         else:
             X = texts(records)
         columns.append(fold_mean_scores(run.models[name], X))

@@ -96,6 +96,7 @@ def test_a_training_record_is_refused(text_run, tmp_path, capsys):
     run, train, _ = text_run
     assert _predict(run, train, tmp_path / "pred") == 2
     error = capsys.readouterr().err
+    assert "train.csv: row 2, id '" in error  # named as a spreadsheet shows it, header = row 1
     assert "one of the run's training records (200 such)" in error and "Remove the records already screened" in error
     assert not (tmp_path / "pred").exists()
 
@@ -107,6 +108,12 @@ def test_a_text_setting_other_than_the_run_is_refused(text_run, tmp_path, capsys
     assert "--text-cols title: the run's texts came from columns title,abstract" in error
     assert not (tmp_path / "pred").exists()
     assert _predict(run, test, tmp_path / "pred", "--text-cols", "title,abstract") == 0  # the run's own: fine
+
+
+def test_an_encoder_option_for_a_run_without_vectors_is_refused(text_run, tmp_path, capsys):
+    run, _, test = text_run
+    assert _predict(run, test, tmp_path / "pred", "--model", "minilm") == 2
+    assert "--model: the run blends no vector learners (tfidf-logreg, tfidf-svm)" in capsys.readouterr().err
 
 
 def test_predictions_into_the_run_folder_are_refused(text_run, capsys):

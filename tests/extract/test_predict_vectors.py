@@ -62,4 +62,4 @@ def test_an_encoder_folder_whose_weights_changed_is_refused(tiny_corpus_files, t
     for weights in model.glob("*.safetensors"):  # same name, other weights
         shutil.copy(Path(other_random_bert) / weights.name, weights)
     assert _predict(tmp_path / "run", test, tmp_path / "pred") == 2
-    assert "differ from those the run's vectors" in capsys.readouterr().err
+    assert f"encoder {model}: its weights, configuration or tokenizer differ from those the run's vectors" in capsys.readouterr().err
