@@ -29,7 +29,7 @@ def fit_learners(
     folds: FoldConfig = FoldConfig(),
     progress: bool = True,
 ) -> list[Path]:
-    """Fit each learner with `oof_predict` and write its outputs under ``OUT/learners/NAME``.
+    """Fit each learner with `oof_predict` and write its outputs and fold models under ``OUT/learners/NAME``.
 
     A learner whose outputs in OUT were made with the same inputs and parameters
     is reused, not refitted; damaged outputs are refitted with a warning. Feature

@@ -10,6 +10,7 @@ a learner or predicts on training rows. Writes, in OUT:
 - ``calibration.json``: the Platt scaling that turns blend scores into
   probabilities of inclusion (`stacking.calibrate`);
 - ``blend_oof.parquet``: the blend's honest OOF scores (for the report);
+- ``blend.json``: the fitted blender as JSON numbers (`stacking.blend.blend_state`), for `screenstack predict`;
 - ``summary.json``: the honest estimate (``honest``: F-beta and recall with
   thresholds chosen on other folds, with 95% intervals), the expected included
   records among the flagged and unflagged records to screen (``screening``),

@@ -5,9 +5,9 @@ run folder can be copied or moved):
 
 - ``folds.parquet``: the fold plan (`features.artifacts.folds`);
 - ``features/NAME.parquet``: feature files (`extract`, the fine-tuner);
-- ``learners/NAME/{oof.parquet,test.parquet,meta.json}``: one learner's scores;
+- ``learners/NAME/{oof.parquet,test.parquet,meta.json,models/}``: one learner's scores and fold models;
 - ``records.parquet``: the records to screen, with the input file's columns (`features.artifacts.records`);
-- ``submission.csv``, ``test_scores.csv``, ``blend_oof.parquet``, ``summary.json``: `stack`;
+- ``submission.csv``, ``test_scores.csv``, ``blend_oof.parquet``, ``blend.json``, ``summary.json``: `stack`;
 - ``report.html``, ``report/*.png``: `report`;
 - ``config.toml``: `run`, once it has finished;
 - ``.lock``: held (``flock``) by the one process writing OUT, removed when it ends;
