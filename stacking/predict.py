@@ -37,7 +37,8 @@ from ..features.artifacts.records import screening_records
 from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, locked, read_checked
 from ..features.artifacts.store import load_vectors
 from ..features.errors import ScreenstackError
-from ..features.records.corpus import TEST_ID_PREFIX, ColumnSpec, Corpus, load_records, read_table, texts
+from ..features.records.corpus import (ABSTRACT_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
+                                      read_table, texts)
 from ..learners.oof import fold_mean_scores
 from ..learners.persist import load_fold_models, read_index
 from .blend import load_blend
@@ -155,9 +156,28 @@ def check_settings(run: FittedRun, given: dict, out: str | Path) -> None:
                 raise ScreenstackError(f"{flag} {_shown(value)}: the run's vectors ({rel}) were made with {flag} {shown}; "
                                        f"its models read only those. Leave {flag} out (the run's setting is used) or give {shown}.")
     cols = given.get("text_cols")
-    if cols is not None and run.text_columns and tuple(cols) != run.text_columns:
+    if cols is not None and run.text_columns and _roles(cols) != _roles(run.text_columns):
         raise ScreenstackError(f"--text-cols {','.join(cols)}: the run's texts came from columns {','.join(run.text_columns)}; "
                                f"its models read only those. Leave --text-cols out or give {','.join(run.text_columns)}.")
+
+
+def _roles(columns) -> tuple[str, ...]:
+    """Text columns by what they hold: any title column is "title", any abstract column "abstract" (e.g. TI, AB in RIS)."""
+    lower = [c.lower() for c in columns]
+    return tuple("title" if c in TITLE_COLUMNS else "abstract" if c in ABSTRACT_COLUMNS else c for c in lower)
+
+
+def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The run's text columns as NEW names them: the same names, or NEW's own title and abstract columns
+    where the run read title and abstract columns under other names (a CSV run, a RIS update)."""
+    lower = {}
+    for name in header:
+        lower.setdefault(name.lower(), name)
+    found = []
+    for column, role in zip(run_columns, _roles(run_columns)):
+        candidates = {"title": TITLE_COLUMNS, "abstract": ABSTRACT_COLUMNS}.get(role, ())
+        found.append(column if column in header else next((lower[c] for c in candidates if c in lower), column))
+    return tuple(found) or None
 
 
 def _check_out(run: FittedRun, out: str | Path) -> None:
@@ -173,10 +193,14 @@ def _shown(value) -> str:
 def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None, text_cols: tuple[str, ...] | None = None) -> Corpus:
     """NEW's records as a corpus of test rows only, read with the run's text columns; labels are ignored.
 
+    The run's title and abstract columns may have other names in NEW (``TI``
+    and ``AB`` in a RIS update of a CSV run): NEW's own are then read.
+
     A record whose id is one of the run's training records is refused: the
     fold models saw it, so its score would be in-sample, and its label is known.
     """
-    spec = ColumnSpec(id_col, tuple(text_cols or run.text_columns) or None, None)
+    original = read_table(path).reset_index(drop=True)
+    spec = ColumnSpec(id_col, tuple(text_cols) if text_cols else _text_columns_in(list(original.columns), run.text_columns), None)
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX)
     shared = records["id"].isin(run.train_ids).to_numpy()
     if shared.any():
@@ -186,7 +210,6 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
             f"{path}: {place}, id {records['id'].iloc[first]!r}: one of the run's training records ({int(shared.sum())} "
             "such); its label is known and the run's models saw it, so its score would not be a prediction. Remove the "
             "records already screened from the file (a file without an id column needs one, or --id-col).")
-    original = read_table(path).reset_index(drop=True)
     return Corpus(records.assign(split="test"), original, tuple(records.attrs["columns"]["text"]))
 
 

@@ -81,6 +81,22 @@ def test_new_records_in_another_format_and_order_get_the_scores_of_the_same_text
     pd.testing.assert_series_equal(scores.sort_index(), expected.sort_index())
 
 
+def test_a_ris_update_of_a_csv_run_is_read_by_its_own_title_and_abstract_tags(text_run, tmp_path):
+    run, _, test = text_run
+    records = pd.read_csv(test, dtype=str, keep_default_na=False)
+    records = records[(records["title"] != "") & (records["abstract"] != "")].iloc[:20]
+    entries = [f"TY  - JOUR\nID  - {r.record_id}\nTI  - {r.title}\nAB  - {r.abstract}\nER  - \n" for r in records.itertuples()]
+    (tmp_path / "update.ris").write_text("\n".join(entries))
+    assert _predict(run, tmp_path / "update.ris", tmp_path / "pred") == 0
+    scores = pd.read_csv(tmp_path / "pred" / "scores.csv", dtype={"id": str}).set_index("id")["score"]
+    expected = pd.read_csv(run / "test_scores.csv", dtype={"id": str}).set_index("id")["score"]
+    pd.testing.assert_series_equal(scores, expected.loc[records["record_id"]].rename_axis("id"))
+    # A table whose title and abstract columns have other names (here TI and AB) is read by them too.
+    records.rename(columns={"record_id": "id", "title": "TI", "abstract": "AB"}).to_csv(tmp_path / "wos.csv", index=False)
+    assert _predict(run, tmp_path / "wos.csv", tmp_path / "wos") == 0
+    assert (tmp_path / "wos" / "scores.csv").read_bytes() == (tmp_path / "pred" / "scores.csv").read_bytes()
+
+
 def test_nothing_is_unpickled(text_run, tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("predict unpickled something")
