@@ -370,10 +370,13 @@ def _honest_section(summary: dict) -> str:
     return (f"<section><h2>Honest estimate</h2><div class=\"facts\">{facts}</div>"
             f"<p class=\"note\">What to expect on the records to screen: the blend's nested OOF scores, each fold's threshold "
             f"chosen on the other folds, so no training record is judged by a threshold or weight its label helped set. "
-            f"F-beta's interval is a Bayesian bootstrap over the {summary['n_train']:,} training records; recall's is exact "
-            f"(Clopper-Pearson) for {honest['found']} of {honest['included']}. The relevant records left below the threshold "
-            f"are the sum of the calibrated probabilities (Platt scaling of the nested OOF scores) of the unflagged records; "
-            f"its interval adds the chance variation of those records to the calibration's variation over bootstrap refits."
+            f"The 95% intervals are for {honest['interval_records']:,} records like the training ones: the shares of found, "
+            f"missed and wrongly flagged records are drawn around the training records' (with half a record's prior per "
+            f"cell, so 10 of 10 found still allows a lower recall), then dealt to that many records. The relevant records "
+            f"left below the threshold are the sum of the calibrated probabilities (Platt scaling of the nested OOF scores) "
+            f"of the unflagged records; its interval adds the chance variation of those records to the calibration's "
+            f"variation over bootstrap refits. All of this assumes the records to screen hold included records at the rate "
+            f"the labelled ones do: if the labelled records were picked with fewer included ones, more are left than this says."
             f"</p></section>")
 
 

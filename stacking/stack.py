@@ -37,7 +37,7 @@ from ..features.artifacts.records import read_screening_records
 from ..learners.registry import min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import expected_below, fit_calibration
-from .metrics import fbeta, fbeta_interval, recall_interval, screening_metrics
+from .metrics import fbeta, predictive_intervals, screening_metrics
 from .ranked import write_ranked
 from .threshold import RULES, apply_threshold, choose_threshold
 
@@ -112,18 +112,20 @@ def _honest_fbeta(y, scores, folds, config: StackConfig) -> float:
     return fbeta(y, _honest_decisions(y, scores, folds, config), config.beta)
 
 
-def _honest(y, blend_oof, folds, config: StackConfig) -> dict:
+def _honest(y, blend_oof, folds, n_test: int, config: StackConfig) -> dict:
     """The blend's honest F-beta and recall with 95% intervals: what to expect on the records to screen.
 
     Nested blend scores and fold-wise thresholds: no training record is judged
-    by a threshold or blend weight its label helped choose. F-beta's interval
-    is a Bayesian bootstrap over the training records, recall's an exact
-    binomial one (`stacking.metrics.fbeta_interval`, `recall_interval`).
+    by a threshold or blend weight its label helped choose. The intervals are
+    for the `n_test` records to screen (as many as the training records when
+    there are none), see `stacking.metrics.predictive_intervals`.
     """
     decisions = _honest_decisions(y, blend_oof, folds, config)
     found, included, flagged = int(np.sum(decisions * y)), int(y.sum()), int(decisions.sum())
-    return {"fbeta": fbeta(y, decisions, config.beta), "fbeta_interval": fbeta_interval(y, decisions, config.beta, random_state=config.seed),
-            "recall": found / max(included, 1), "recall_interval": recall_interval(found, included),
+    n_records = n_test or len(y)
+    fbeta_interval, recall_interval = predictive_intervals(y, decisions, config.beta, n_records, random_state=config.seed)
+    return {"fbeta": fbeta(y, decisions, config.beta), "fbeta_interval": fbeta_interval,
+            "recall": found / max(included, 1), "recall_interval": recall_interval, "interval_records": n_records,
             "precision": found / max(flagged, 1), "found": found, "included": included, "flagged": flagged,
             "flagged_share": flagged / len(y)}
 
@@ -246,7 +248,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
 
     summary = {
         "beta": config.beta,
-        "honest": _honest(y, blend_oof, folds, config),
+        "honest": _honest(y, blend_oof, folds, len(test_ids), config),
         "screening": _screening(y, blend_oof, test_scores, decisions, probabilities, config.seed),
         "threshold": threshold,
         "decision": decision,
@@ -286,9 +288,10 @@ def _screening_records(out: Path, test_ids: np.ndarray):
 def _log_summary(summary: dict) -> None:
     """The console's last lines: the honest estimate first, then the records to screen, the blend, the warnings."""
     beta, honest, screening, blend = summary["beta"], summary["honest"], summary["screening"], summary["blend"]
-    log.info("honest estimate (each fold's threshold chosen on the other folds): F%g %.3f (95%% interval %.3f-%.3f), "
-             "recall %.3f (%.2f-%.2f: %d of %d included training records found)", beta, honest["fbeta"],
-             *honest["fbeta_interval"], honest["recall"], *honest["recall_interval"], honest["found"], honest["included"])
+    log.info("honest estimate (each fold's threshold chosen on the other folds; 95%% intervals for %d records): F%g %.3f "
+             "(%.3f-%.3f), recall %.3f (%.2f-%.2f; %d of %d included training records found)", honest["interval_records"],
+             beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"], *honest["recall_interval"], honest["found"],
+             honest["included"])
     if screening["n_records"]:
         log.info("%d of %d records to screen flagged; expected relevant among them %.1f, left below the threshold %.1f "
                  "(95%% interval %.1f-%.1f)", screening["n_flagged"], screening["n_records"], screening["expected_flagged"],

@@ -1,0 +1,46 @@
+"""`stacking.metrics.predictive_intervals`: intervals a reviewer can read as "what the records to screen will see"."""
+from __future__ import annotations
+
+import numpy as np
+
+from screenstack.stacking.metrics import fbeta, predictive_intervals
+
+CELLS = np.array([0.045, 0.25, 0.005, 0.7])  # shares of tp, fp, fn, tn: recall 0.9, 5% included, 29.5% flagged
+
+
+def _sample(rng, n):
+    counts = rng.multinomial(n, CELLS)
+    y = np.repeat([1, 0, 1, 0], counts)
+    flagged = np.repeat([1, 1, 0, 0], counts)
+    return y, flagged
+
+
+def test_ten_of_ten_found_is_not_read_as_certain_recall():
+    y, flagged = np.r_[np.ones(10), np.zeros(415)], np.r_[np.ones(200), np.zeros(225)]
+    (f_low, f_high), (r_low, r_high) = predictive_intervals(y, flagged, 7, 426)
+    assert 0.6 < r_low < 0.9 and r_high == 1.0
+    assert f_low < fbeta(y, flagged, 7) <= f_high and f_high - f_low > 0.1
+
+
+def test_intervals_hold_the_figures_of_new_records_about_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    held_f = held_r = 0
+    for rep in range(200):
+        y, flagged = _sample(rng, 600)
+        new_y, new_flagged = _sample(rng, 600)
+        (f_low, f_high), (r_low, r_high) = predictive_intervals(y, flagged, 7, 600, n_draws=2000, random_state=rep)
+        held_f += f_low <= fbeta(new_y, new_flagged, 7) <= f_high
+        held_r += r_low <= new_y[new_flagged == 1].sum() / new_y.sum() <= r_high
+    assert held_f >= 180 and held_r >= 180  # 90% of 200; nominal 95%
+
+
+def test_intervals_hold_the_training_figures_and_repeat_exactly():
+    rng = np.random.default_rng(1)
+    y, flagged = _sample(rng, 300)
+    (f_low, f_high), (r_low, r_high) = predictive_intervals(y, flagged, 7, 1000)
+    assert f_low <= fbeta(y, flagged, 7) <= f_high
+    assert r_low <= y[flagged == 1].sum() / y.sum() <= r_high
+    assert predictive_intervals(y, flagged, 7, 1000) == ((f_low, f_high), (r_low, r_high))
+    # More records to screen: less room for chance, a narrower interval.
+    (wide_low, wide_high), _ = predictive_intervals(y, flagged, 7, 100)
+    assert wide_high - wide_low > f_high - f_low
