@@ -148,6 +148,9 @@ def test_a_damaged_model_file_is_refused_by_name_with_the_fix(run_copy, tmp_path
     error = capsys.readouterr().err
     assert f"{model}: damaged" in error and "fit-learners" in error
     assert not (tmp_path / "pred").exists()
+    model.unlink()
+    assert _predict(run, test, tmp_path / "pred") == 2
+    assert f"{model}: damaged (missing)" in capsys.readouterr().err
 
 
 def test_a_run_stacked_before_the_blender_was_kept_is_told_to_restack(run_copy, tmp_path, capsys):

@@ -24,11 +24,18 @@ def _predict(run, data, out, *extra):
 
 
 def test_predict_gives_the_run_test_scores_and_refuses_other_encoder_settings(tiny_corpus_files, tmp_path, random_bert,
-                                                                             other_random_bert, one_thread, capsys):
+                                                                             other_random_bert, one_thread, capsys, monkeypatch):
+    import pickle
+
+    import torch
+
     train, test = tiny_corpus_files
     run = tmp_path / "run"
     assert _run(train, test, run, random_bert) == 0
-    assert _predict(run, test, tmp_path / "pred") == 0
+    with monkeypatch.context() as patched:  # nothing is unpickled: not the fold models, not the encoder
+        for module, name in ((pickle, "load"), (pickle, "loads"), (torch, "load")):
+            patched.setattr(module, name, lambda *args, **kwargs: pytest.fail("predict unpickled something"))
+        assert _predict(run, test, tmp_path / "pred") == 0
     for ours, theirs in (("scores.csv", "test_scores.csv"), ("submission.csv", "submission.csv"), ("ranked.csv", "ranked.csv")):
         assert (tmp_path / "pred" / ours).read_bytes() == (run / theirs).read_bytes()
     assert json.loads((tmp_path / "pred" / "summary.json").read_text())["learners"] == sorted(LEARNERS.split(","))
