@@ -68,7 +68,8 @@ def _one(train: pd.DataFrame, test: pd.DataFrame, learners: tuple[str, ...]) -> 
         "honest_flagged": honest["flagged"], "honest_fbeta_low": honest["fbeta_interval"][0],
         "honest_fbeta_high": honest["fbeta_interval"][1],
         "learner_ahead": summary["learners"][best]["fbeta_honest"] - honest["fbeta"],
-        "learner_test_ahead": best_fbeta - test_fbeta,
+        "learner_test_ahead": best_fbeta - test_fbeta, "share_ahead": summary["best_learner"]["share_ahead"],
+        "warned_learner": any("beats the blend" in w for w in summary["warnings"]),
     }
 
 

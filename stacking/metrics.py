@@ -101,3 +101,26 @@ def predictive_intervals(y: np.ndarray, flagged: np.ndarray, beta: float, n_reco
         low, high = np.quantile(values[key], [(1 - level) / 2, (1 + level) / 2]) if len(values[key]) else (0.0, 1.0)
         intervals.append((float(min(low, point[key])), float(max(high, point[key]))))
     return intervals[0], intervals[1]
+
+
+def paired_win_share(y: np.ndarray, a: np.ndarray, b: np.ndarray, beta: float, n_draws: int = 2000,
+                     random_state: int = 0) -> float:
+    """Share of bootstrap resamples of the records in which decisions `a` have a higher F-beta than decisions `b`.
+
+    Paired: both are scored on the same resampled records, so what they agree
+    on cancels out. The records enter only through the eight cells of
+    (label, a, b), so a resample is a multinomial draw of those cells' counts.
+    """
+    y, a, b = (np.asarray(v, dtype=int) for v in (y, a, b))
+    cells = np.bincount(4 * y + 2 * a + b, minlength=8)
+    counts = np.random.default_rng(random_state).multinomial(len(y), cells / max(len(y), 1), size=n_draws)
+    b2 = beta**2
+    positives = counts[:, 4:].sum(axis=1)
+
+    def f(tp, flagged):
+        return np.where(tp > 0, (1 + b2) * tp / np.maximum(b2 * positives + flagged, 1), 0.0)
+
+    # cell index 4y + 2a + b: a flags cells 2, 3, 6, 7; b flags 1, 3, 5, 7
+    f_a = f(counts[:, 6] + counts[:, 7], counts[:, [2, 3, 6, 7]].sum(axis=1))
+    f_b = f(counts[:, 5] + counts[:, 7], counts[:, [1, 3, 5, 7]].sum(axis=1))
+    return float(np.mean(f_a > f_b))

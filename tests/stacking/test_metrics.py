@@ -44,3 +44,19 @@ def test_intervals_hold_the_training_figures_and_repeat_exactly():
     # More records to screen: less room for chance, a narrower interval.
     (wide_low, wide_high), _ = predictive_intervals(y, flagged, 7, 100)
     assert wide_high - wide_low > f_high - f_low
+
+
+def test_paired_win_share_tells_a_real_lead_from_chance():
+    from screenstack.stacking.metrics import paired_win_share
+
+    rng = np.random.default_rng(2)
+    y = (rng.random(800) < 0.05).astype(int)
+    blend = np.where(y == 1, rng.random(800) < 0.8, rng.random(800) < 0.3).astype(int)  # misses a fifth
+    better = np.where(y == 1, 1, blend)  # the same, but finds every included record
+    assert paired_win_share(y, blend, blend, 7) == 0.0  # a tie is no win
+    assert paired_win_share(y, better, blend, 7) > 0.95
+    assert paired_win_share(y, blend, better, 7) == 0.0
+    swapped = blend.copy()
+    one_in, one_out = np.flatnonzero((y == 1) & (blend == 1))[0], np.flatnonzero((y == 1) & (blend == 0))[0]
+    swapped[one_in], swapped[one_out] = 0, 1  # finds one other included record instead: no real lead
+    assert 0.2 < paired_win_share(y, swapped, blend, 7) < 0.8

@@ -166,6 +166,14 @@ def test_a_learner_far_ahead_of_the_blend_is_named_in_a_warning(tmp_path, caplog
     assert warning in caplog.messages
 
 
+def test_with_ten_included_records_a_learners_lead_is_not_taken_for_a_real_one(tmp_path):
+    noises = {"good": 0.7, "noise-a": np.inf, "noise-b": np.inf, "noise-c": np.inf}
+    summary = make_noise_run(tmp_path, noises, n_train=100, blend="rank-average")
+    assert summary["n_train_included"] == 10
+    assert summary["best_learner"]["fbeta_honest"] > summary["blend"]["fbeta_honest"] + 0.02
+    assert not any("beats the blend" in w for w in summary["warnings"])
+
+
 def test_a_blend_that_cannot_rank_is_said_to_and_its_flag_everything_threshold_too(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="screenstack"):
         summary = make_noise_run(tmp_path, {"noise-a": np.inf, "noise-b": np.inf}, seed=3)
