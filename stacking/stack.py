@@ -110,11 +110,6 @@ def _honest_decisions(y, scores, folds, config: StackConfig) -> np.ndarray:
     return decisions
 
 
-def _honest_fbeta(y, scores, folds, config: StackConfig) -> float:
-    """F-beta when each fold's threshold is chosen on the other folds' scores."""
-    return fbeta(y, _honest_decisions(y, scores, folds, config), config.beta)
-
-
 def _honest(y, decisions, n_test: int, config: StackConfig) -> dict:
     """The blend's honest F-beta and recall with 95% intervals: what to expect on the records to screen.
 
@@ -141,11 +136,11 @@ def _screening(y, blend_oof, test_scores, decisions, probabilities, seed: int) -
             "expected_below": below, "expected_below_interval": (low, high)}
 
 
-def _best_learner(y, Z, names, learners: dict, blend_decisions, folds, config: StackConfig) -> dict:
+def _best_learner(y, evaluated: dict, blend_decisions, config: StackConfig) -> dict:
     """The learner with the best honest F-beta, and the share of paired resamples in which it beats the blend."""
-    best = max(names, key=lambda name: (learners[name]["fbeta_honest"], name))
-    decisions = _honest_decisions(y, Z[:, names.index(best)], folds, config)
-    return {"name": best, "fbeta_honest": learners[best]["fbeta_honest"],
+    best = max(evaluated, key=lambda name: (evaluated[name][0]["fbeta_honest"], name))
+    metrics, decisions = evaluated[best]
+    return {"name": best, "fbeta_honest": metrics["fbeta_honest"],
             "share_ahead": paired_win_share(y, decisions, blend_decisions, config.beta, random_state=config.seed)}
 
 
@@ -168,11 +163,14 @@ def _warnings(summary: dict) -> list[str]:
     return warnings
 
 
-def _evaluate(y, scores, folds, config: StackConfig) -> dict:
+def _evaluate(y, scores, folds, config: StackConfig) -> tuple[dict, np.ndarray]:
+    """Metrics at the threshold chosen on all OOF `scores`, with ``fbeta_honest`` (each fold's threshold
+    chosen on the other folds), and those honest decisions (for the honest estimate and the warnings)."""
     threshold = choose_threshold(y, scores, config.beta, config.threshold_rule, random_state=config.seed,
                                  prior_positives=config.prior_positives, min_recall=config.min_recall)
+    honest = _honest_decisions(y, scores, folds, config)
     return {"threshold": threshold, **screening_metrics(y, scores, threshold, config.beta),
-            "fbeta_honest": _honest_fbeta(y, scores, folds, config)}
+            "fbeta_honest": fbeta(y, honest, config.beta)}, honest
 
 
 def auto_blend(n_included: int) -> str:
@@ -239,15 +237,16 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     out = Path(out)
     names, plan, Z, Z_test, test_ids = _score_matrices(out, config.learners)
     y, folds = plan.labels, plan.folds
-    learners = {name: _evaluate(y, Z[:, j], folds, config) for j, name in enumerate(names)}
+    evaluated = {name: _evaluate(y, Z[:, j], folds, config) for j, name in enumerate(names)}
+    learners = {name: metrics for name, (metrics, _) in evaluated.items()}
     # Every blender is evaluated (nested, cheap) so the summary and report can compare them.
     chosen = config.blend if config.blend != "auto" else auto_blend(int(y.sum()))
     params = {"use": blended_learners(names, int(y.sum()))} if config.blend == "auto" and chosen == "rank-average" else {}
     candidates = {}
     for method in BLENDERS:
         scores = nested_oof(make_blender(method, **(params if method == chosen else {})), Z, y, folds)
-        candidates[method] = (_evaluate(y, scores, folds, config), scores)
-    blend_metrics, blend_oof = candidates[chosen]
+        candidates[method] = (*_evaluate(y, scores, folds, config), scores)
+    blend_metrics, blend_decisions, blend_oof = candidates[chosen]
     final = make_blender(chosen, **params).fit(Z, y)
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     threshold = blend_metrics["threshold"]
@@ -256,7 +255,6 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     calibration = fit_calibration(blend_oof, y)
     probabilities = calibration.apply(test_scores)
     records = _screening_records(out, test_ids)
-    blend_decisions = _honest_decisions(y, blend_oof, folds, config)
 
     summary = {
         "beta": config.beta,
@@ -267,7 +265,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         "blend": {"method": chosen, "weights": dict(zip(names, map(float, final.weights_))), **blend_metrics},
         "blend_candidates": {m: c[0] for m, c in candidates.items()},
         "learners": learners,
-        "best_learner": _best_learner(y, Z, names, learners, blend_decisions, folds, config),
+        "best_learner": _best_learner(y, evaluated, blend_decisions, config),
         "n_train": int(len(y)), "n_train_included": int(y.sum()),
         "n_test": int(len(test_ids)), "n_test_flagged": int(decisions.sum()),
         "fold_plan": plan.meta,
