@@ -308,7 +308,7 @@ def _log_summary(summary: dict) -> None:
                  "(95%% interval %.1f-%.1f)", screening["n_flagged"], screening["n_records"], screening["expected_flagged"],
                  screening["expected_below"], *screening["expected_below_interval"])
     else:
-        log.info("no records to screen: the models are fitted, there is nothing to rank")
+        log.info("no records to screen: ranked.csv is its header alone")
     log.info("blend %s: AUC %.4f, WSS@95 %.3f; threshold %.4g; OOF F%g %.4f and recall %.3f at that threshold "
              "(chosen on the same records: optimistic)", blend["method"], blend["roc_auc"], blend["wss95"],
              summary["threshold"], beta, blend["fbeta"], blend["recall"])
