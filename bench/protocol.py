@@ -77,6 +77,8 @@ def variants() -> dict:
         "screenstack:previous": StackConfig(blend="logistic", prior_positives=0.0, min_recall=0.0),
         "screenstack:no-floor": StackConfig(min_recall=0.0),
         "screenstack:logistic": StackConfig(blend="logistic"),
+        # Every learner in the rank average: the default below 10 included records before boosted trees were left out.
+        "screenstack:rank-all": StackConfig(blend="rank-average"),
     }
 
 
