@@ -12,6 +12,12 @@ finite when the OOF scores separate the classes perfectly. A negative slope
 (the blend ranks no better than chance) is set to 0: every record then gets
 the smoothed share of included records.
 
+Scores are clipped into the range of the OOF scores the fit saw: beyond it
+there is no evidence, and a rank average gives every record above all OOF
+records the score 1, whose logit would otherwise carry the fitted slope to
+near-certain probabilities (with 3 included training records, the top 20 of a
+review expected 19.9 included where 7 were; clipped, 3.5).
+
 The fit is stored as plain numbers in ``OUT/calibration.json``;
 `Calibration.load` and `Calibration.apply` score records in a later process
 (`screenstack predict`) without refitting.
@@ -40,10 +46,13 @@ class Calibration:
     n_records: int = 0      # the OOF records it was fitted on (for the record)
     n_included: int = 0
     method: str = METHOD
+    score_min: float = 0.0  # the OOF scores' range: scores outside it are clipped into it
+    score_max: float = 1.0
 
     def apply(self, scores: np.ndarray) -> np.ndarray:
         """Probabilities of inclusion, in [0, 1], non-decreasing in the score."""
-        return _sigmoid(self.slope * _logit(scores) + self.intercept)
+        clipped = np.clip(np.asarray(scores, dtype=float), self.score_min, self.score_max)
+        return _sigmoid(self.slope * _logit(clipped) + self.intercept)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -56,13 +65,14 @@ class Calibration:
         try:
             found = read_json(path)
             calibration = cls(**found)
-            finite = np.isfinite([calibration.slope, calibration.intercept]).all()
+            finite = np.isfinite([calibration.slope, calibration.intercept, calibration.score_min, calibration.score_max]).all()
+            finite = finite and calibration.score_min <= calibration.score_max
         except FileNotFoundError:
             raise ScreenstackError(f"{path}: missing. {fix}") from None
         except (OSError, ValueError, TypeError) as error:
             raise ScreenstackError(f"{path}: not a calibration ({error}). {fix}") from None
         if calibration.method != METHOD or not finite or calibration.slope < 0:
-            raise ScreenstackError(f"{path}: not a {METHOD} calibration with a finite, non-negative slope. {fix}")
+            raise ScreenstackError(f"{path}: not a {METHOD} calibration with a finite, non-negative slope and a score range. {fix}")
         return calibration
 
 
@@ -74,8 +84,9 @@ def fit_calibration(scores: np.ndarray, y: np.ndarray) -> Calibration:
     [0.0, 1.0]
     """
     y = np.asarray(y, dtype=int)
+    scores = np.asarray(scores, dtype=float)
     slope, intercept = _fit_logits(_logit(scores), y)
-    return Calibration(slope, intercept, len(y), int(y.sum()))
+    return Calibration(slope, intercept, len(y), int(y.sum()), score_min=float(scores.min()), score_max=float(scores.max()))
 
 
 def _fit_logits(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -147,9 +158,11 @@ def expected_below(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray, fl
     below = ~np.asarray(flagged, dtype=bool)
     if not below.any():
         return 0.0, 0.0, 0.0
-    p = fit_calibration(oof_scores, y).apply(np.asarray(scores, dtype=float)[below])
+    calibration = fit_calibration(oof_scores, y)
+    scores_below = np.clip(np.asarray(scores, dtype=float)[below], calibration.score_min, calibration.score_max)
+    p = calibration.apply(scores_below)
     estimate = float(p.sum())
-    x, x_below = _logit(oof_scores), _logit(np.asarray(scores, dtype=float)[below])
+    x, x_below = _logit(oof_scores), _logit(scores_below)
     rng = np.random.default_rng(random_state)
     sums = []
     for _ in range(n_boot):

@@ -84,3 +84,13 @@ def test_expected_below_holds_its_estimate_and_the_real_count():
     assert low <= new_y[~flagged].sum() <= high
     assert expected_below(scores, y, new_scores, np.ones(len(new_scores), bool)) == (0.0, 0.0, 0.0)
     assert expected_below(scores, y, new_scores, flagged) == (estimate, low, high), "deterministic"
+
+
+def test_scores_beyond_the_oof_range_get_the_probability_at_its_edge():
+    # Three included records on top of the OOF ranking: a test score of 1 (above every OOF score, as a rank
+    # average gives) must not be carried by the slope to near certainty.
+    oof = np.r_[np.linspace(0.01, 0.9, 297), [0.93, 0.95, 0.97]]
+    calibration = fit_calibration(oof, np.r_[np.zeros(297), np.ones(3)])
+    at_edge, beyond = calibration.apply(np.array([0.97, 1.0]))
+    assert at_edge == beyond and beyond < 0.9
+    assert calibration.apply(np.array([0.0]))[0] == calibration.apply(np.array([0.01]))[0]
