@@ -39,6 +39,7 @@ from ..features.artifacts.store import load_vectors
 from ..features.errors import ScreenstackError
 from ..features.records.corpus import (ABSTRACT_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
                                       read_table, texts)
+from ..features.records.datasets import sha256_file
 from ..learners.oof import fold_mean_scores
 from ..learners.persist import load_fold_models, read_index
 from .blend import load_blend
@@ -51,6 +52,9 @@ log = logging.getLogger("screenstack")
 ENCODER_SETTINGS = {"model": "--model", "layers": "--layers", "pooling": "--pooling", "max_length": "--max-length"}
 # What `screenstack predict` needs from a feature file's metadata to make the same vectors for new records.
 EXTRACT_SETTINGS = ("model", "layers", "pooling", "max_length", "dtype", "store_dtype")
+# The committed set predict writes into its --out, and its files (which a run's files of the same names must not be).
+PREDICT_SET = "predict"
+PREDICT_FILES = ("ranked.csv", "scores.csv", "submission.csv", "summary.json")
 
 
 @dataclass
@@ -103,6 +107,10 @@ def read_run(out: str | Path) -> FittedRun:
         raise DamagedArtifact(out / "summary.json", "no threshold", restack)
     calibration = Calibration.load(out / "calibration.json")
     outputs = read_learner_outputs(out, tuple(names))
+    missing = [name for name in names if name not in outputs]
+    if missing:  # a folder deleted from a run copied without its manifests (which would name it as damaged)
+        raise ScreenstackError(f"{run.learner(missing[0])}: missing, but {blend_path} blends {missing[0]!r}. "
+                               + _refit_fix(out, missing[0]))
     fitted = FittedRun(out, names, float(summary["threshold"]), blender, calibration, stack_version=run.version("stack"),
                        train_ids=frozenset(outputs[names[0]][0]["id"].astype(str)))  # every learner's OOF rows are the fold plan's
     for name in names:
@@ -134,13 +142,14 @@ def _refuse_finetuned(out: Path, name: str, meta: dict) -> None:
             f"--out COPY --learners ...`) and predict from that; scoring with it would need the K fine-tuned checkpoints.")
 
 
-def check_settings(run: FittedRun, given: dict, out: str | Path) -> None:
-    """Refuse a setting given on the command line (not None) that differs from the run's, and an `out` that is the run.
+def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Path | None = None) -> None:
+    """Refuse a setting given on the command line (not None) that differs from the run's, and an `out` predictions
+    would overwrite (`_check_out`: the run, another run, predictions of another run or `data`).
 
     `given` holds ``model``, ``layers`` (tuple of ints), ``pooling`` (tuple),
     ``max_length`` and ``text_cols`` (tuple), each None when not given.
     """
-    _check_out(run, out)
+    _check_out(run, out, data)
     unused = [flag for key, flag in ENCODER_SETTINGS.items() if given.get(key) is not None]
     if unused and not run.feature_meta:
         raise ScreenstackError(f"{unused[0]}: the run blends no vector learners ({', '.join(run.learners)}), so predict makes no "
@@ -180,10 +189,41 @@ def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[s
     return tuple(found) or None
 
 
-def _check_out(run: FittedRun, out: str | Path) -> None:
+def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -> None:
+    """Refuse an `out` whose files predictions would overwrite: the run, another run, others' files, other predictions.
+
+    Predictions of the same run and the same `data` (same bytes) may be made again in place.
+    """
     if Path(out).resolve() == run.out.resolve():
         raise ScreenstackError(f"--out {out}: is the run folder itself; predictions go to a folder of their own, "
                                f"e.g. --out {run.out.parent / 'update1'}.")
+    out, fix = Path(out), f"Give an --out of its own, e.g. --out {Path(out).parent / 'update2'}"
+    folder = RunFolder(out)
+    if folder.version(PREDICT_SET) is None:
+        taken = [name for name in PREDICT_FILES if (out / name).exists()]
+        if taken:
+            raise ScreenstackError(f"--out {out}: already holds {', '.join(taken)} that are not predictions (another run's?), "
+                                   f"and predict would overwrite them. {fix}.")
+        return
+    try:
+        before = read_json(out / "summary.json")
+    except (OSError, ValueError):
+        return  # a damaged set of predictions: replacing it loses nothing
+    if not isinstance(before, dict):
+        return
+    same_run = before.get("run") == str(run.out.resolve())
+    same_data = data is None or (before.get("data_sha256") == _sha256_or_none(data) if "data_sha256" in before
+                                 else before.get("data") == str(data))
+    if not (same_run and same_data):
+        raise ScreenstackError(f"--out {out}: already holds the predictions for {before.get('data')!r} of run "
+                               f"{before.get('run')}, and predict would replace them. {fix}, or delete {out} to replace them.")
+
+
+def _sha256_or_none(path: str | Path) -> str | None:
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None  # a missing --data is refused by name when it is read
 
 
 def _shown(value) -> str:
@@ -235,7 +275,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     >>> predict(read_run("artifacts/run1"), load_new_records(run, "data/update.csv"), "artifacts/update1")  # doctest: +SKIP
     """
     out = Path(out)
-    _check_out(run, out)
+    _check_out(run, out, data or None)
     records = corpus.test
     columns = []
     for name in run.learners:
@@ -253,13 +293,14 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     ids = records["id"].astype(str).to_numpy()
     summary = {
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version, "data": str(data),
+        "data_sha256": _sha256_or_none(data) if data else None,
         "threshold": run.threshold, "blend": run.blender.name, "learners": run.learners,
         "n_records": int(len(ids)), "n_flagged": int(decisions.sum()),
         "expected_included": float(probabilities.sum()),
         "expected_included_below_threshold": float(probabilities[decisions == 0].sum()),
         "versions": package_versions(),
     }
-    with RunFolder(out).commit("predict", inputs=tuple(f"features/{Path(p).name}" for p in (vectors or {}).values())) as staging:
+    with RunFolder(out).commit(PREDICT_SET, inputs=tuple(f"features/{Path(p).name}" for p in (vectors or {}).values())) as staging:
         pd.DataFrame({"id": ids, "score": scores}).to_csv(staging / "scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
         write_ranked(staging / "ranked.csv", ids, scores, decisions, probabilities, screening_records(corpus))

@@ -220,3 +220,41 @@ def test_vectors_not_made_by_extract_are_refused(tmp_path, capsys):
     assert main(["-q", "stack", "--out", str(tmp_path / "run")]) == 0
     assert _predict(tmp_path / "run", test, tmp_path / "pred") == 2
     assert "toy.parquet: its metadata lacks layers, pooling, max_length, dtype, store_dtype" in capsys.readouterr().err
+
+
+def test_a_blended_learner_deleted_from_a_run_copied_without_manifests_is_named(run_copy, tmp_path, capsys):
+    run, _, test = run_copy
+    shutil.rmtree(run / ".manifests")  # as `cp -r RUN/* COPY` leaves it: no dot folders
+    shutil.rmtree(run / "learners" / "tfidf-svm")
+    assert _predict(run, test, tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert f"{run / 'learners' / 'tfidf-svm'}: missing, but {run / 'blend.json'} blends 'tfidf-svm'" in error
+    assert "fit-learners" in error and "Traceback" not in error
+    assert not (tmp_path / "pred").exists()
+
+
+def test_predictions_of_another_file_or_into_another_run_are_refused_and_nothing_is_lost(text_run, tmp_path, capsys):
+    run, train, test = text_run
+    other = tmp_path / "other.csv"
+    pd.read_csv(test, dtype=str).iloc[:10].to_csv(other, index=False)
+    pred = tmp_path / "pred"
+    assert _predict(run, test, pred) == 0
+    def files(folder):
+        return {p.name: p.read_bytes() for p in folder.glob("*.*") if p.is_file()}
+
+    before = files(pred)
+    assert _predict(run, test, pred) == 0  # the same file again: the same bytes
+    assert files(pred) == before
+    capsys.readouterr()
+    assert _predict(run, other, pred) == 2  # next month's file into last month's folder
+    error = capsys.readouterr().err
+    assert f"--out {pred}: already holds the predictions for {str(test)!r}" in error and "Traceback" not in error
+    assert files(pred) == before
+    # another run's folder: its ranked.csv, submission.csv and summary.json stay
+    second = tmp_path / "second"
+    shutil.copytree(run, second)
+    kept = files(second)
+    assert _predict(run, other, second) == 2
+    error = capsys.readouterr().err
+    assert f"--out {second}: already holds ranked.csv, submission.csv, summary.json that are not predictions" in error
+    assert files(second) == kept

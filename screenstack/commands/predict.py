@@ -45,7 +45,7 @@ def command(args: argparse.Namespace) -> int:
     run = read_run(args.run)  # every refusal about the run folder before anything is read or written
     given = {"model": args.model, "layers": parse_layers(args.layers) if args.layers else None,
              "pooling": split_list(args.pooling) or None, "max_length": args.max_length, "text_cols": split_list(args.text_cols) or None}
-    check_settings(run, given, args.out)
+    check_settings(run, given, args.out, args.data)
     corpus = load_new_records(run, args.data, args.id_col, given["text_cols"])
     configs = {rel: ExtractConfig(model=meta["model"], layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
                                   max_length=meta["max_length"], dtype=meta["dtype"], store_dtype=meta["store_dtype"],
