@@ -86,7 +86,8 @@ def _input_columns(records: pd.DataFrame, ids: np.ndarray, titles: np.ndarray) -
         if not str(name).startswith(INPUT_PREFIX):
             continue
         values = records[name].fillna("").astype(str).to_numpy(dtype=object)
-        if len(values) and (np.array_equal(values, ids.astype(object)) or np.array_equal(values, titles)):
+        stripped = [value.strip() for value in values]  # the reader strips ids and titles: " Aspirin\t" is "Aspirin"
+        if len(values) and (stripped == [str(i).strip() for i in ids] or stripped == [str(t).strip() for t in titles]):
             continue  # the same as a column ranked.csv already has
         original = str(name)[len(INPUT_PREFIX):]
         columns[f"{original} (input)" if original in COLUMNS else original] = values

@@ -138,3 +138,11 @@ def test_run_on_a_partly_screened_file_lists_its_records_with_their_columns(tmp_
     assert row["title"] == "'=cmd|' /C calc'!A0" and row["authors"] == "'-Smith 120"
     found = ranked["id"].map(dict(zip(frame["record_id"], label))).to_numpy()
     assert found[:12].mean() > 0.8, "the included records come first"
+
+
+def test_an_input_title_or_id_column_differing_only_by_surrounding_spaces_is_still_left_out(tmp_path):
+    # The reader strips ids and titles; one title with a stray tab or space must not bring the whole column back.
+    ids, titles = ["r1", "r2"], ["Aspirin", "Statins"]
+    records = _records(ids, titles, record_id=[" r1", "r2"], title=["Aspirin", "\tStatins "], authors=["A", "B"])
+    frame = _read(write_ranked(tmp_path / "ranked.csv", ids, [0.2, 0.8], [0, 1], [0.1, 0.6], records))
+    assert list(frame.columns) == [*COLUMNS, "authors"]
