@@ -549,11 +549,29 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     train, test = records[screened], records[~screened]  # each keeps records.attrs
     check_both_classes(path, train)
     cols = records.attrs["columns"]
+    if test.empty and not spec.label_col:
+        _warn_other_label_column(path, original, cols["label"])
     log.info("%s: %d records: %d labelled, %d included (label column %r), and %d not screened yet, to score; "
              "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), cols["label"],
              len(test), repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))
     frame = pd.concat([train.assign(split="train"), test.assign(split="test")], ignore_index=True)
     return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]))
+
+
+def _warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) -> None:
+    """Every record is labelled in `chosen`: say so if another label column holds records not screened yet.
+
+    A dataset's own full labels (``label_included``) kept beside a review tool's
+    screening decisions (``included``) would otherwise leave nothing to rank.
+    """
+    for name in original.columns:
+        if name == chosen or str(name).lower() not in LABEL_COLUMNS:
+            continue
+        unscreened = int(original[name].astype(str).str.strip().str.lower().isin(UNLABELLED_VALUES).sum())
+        if unscreened:
+            warnings.warn(f"{path}: column {chosen!r} labels every record, but column {name!r} has {unscreened} records not "
+                          f"screened yet: pass --label-col {name} to train on its labels and rank those.", stacklevel=3)
+            return
 
 
 def _check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame) -> None:

@@ -449,3 +449,14 @@ def test_corpus_records_the_training_files_text_columns(tmp_path):
     corpus = load_corpus(path, spec=ColumnSpec.from_flags("key", "headline,summary,keywords", "decision"))
     assert corpus.text_columns == ("headline", "summary", "keywords")
     assert load_corpus(write(tmp_path / "t.csv", COMPETITION_TRAIN)).text_columns == ("title", "abstract")
+
+
+def test_every_record_labelled_in_one_label_column_names_another_that_has_records_to_screen(tmp_path):
+    # A dataset's full labels (label_included, picked first) beside the screening decisions so far (included).
+    both = write(tmp_path / "both.csv", "title,abstract,label_included,included\nA,x,1,1\nB,y,0,\nC,z,1,-1\nD,w,0,0\n")
+    with pytest.warns(UserWarning, match=r"both.csv: column 'label_included' labels every record, but column 'included' "
+                                         r"has 2 records not screened yet: pass --label-col included"):
+        corpus = load_partly_screened(both)
+    assert corpus.test.empty
+    corpus = load_partly_screened(both, ColumnSpec(label_col="included"))
+    assert corpus.test["title"].tolist() == ["B", "C"]
