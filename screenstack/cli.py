@@ -198,7 +198,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def _with_source(message: str, config_keys: dict[str, str]) -> str:
     """Say which file a bad value came from when it came from ``--config``, not the command line."""
-    flag = message.split(" ", 1)[0]
+    flag = message.split(" ", 1)[0].rstrip(":")  # "--model VALUE: ..." or "--model: ..."
     source = config_keys.get(flag.removeprefix("--").replace("-", "_")) if flag.startswith("--") else None
     return f"{message.rstrip('.')} (set in {source})." if source else message
 

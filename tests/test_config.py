@@ -268,3 +268,11 @@ def test_run_configs_round_trip_through_config_toml(tmp_path, options):
     again = parse_args(["run", "--config", str(tmp_path / "config.toml")])
     assert run_configs(again) == run_configs(args)
     assert config_toml(again) == config_toml(args)
+
+
+def test_an_error_naming_a_flag_with_a_colon_says_which_config_file_set_it():
+    from screenstack.cli import _with_source
+
+    message = "--model: the run blends no vector learners (tfidf-svm), so predict makes no vectors. Leave --model out."
+    assert _with_source(message, {"model": "c.toml"}).endswith("Leave --model out (set in c.toml).")
+    assert _with_source("--folds 1: need at least 2 folds.", {"folds": "c.toml"}).endswith("(set in c.toml).")
