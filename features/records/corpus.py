@@ -472,7 +472,8 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
 def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> np.ndarray:
     """0/1 labels, NaN where a record is not screened yet (`partly`; otherwise refused, naming --data)."""
     column = frame[name]
-    lower = column.str.strip().str.lower()
+    # ranked.csv writes -1 as '-1 (a spreadsheet must not read a leading - as a formula): read it back as -1
+    lower = column.str.strip().str.replace(r"^'", "", regex=True).str.strip().str.lower()
     values = lower.map(LABEL_VALUES)
     unscreened = lower.isin(UNLABELLED_VALUES).to_numpy()
     bad = np.flatnonzero(values.isna().to_numpy() & ~unscreened)
