@@ -209,7 +209,9 @@ def _honest_section(summary: dict) -> str:
             f"left below the threshold are the sum of the calibrated probabilities (Platt scaling of the nested OOF scores) "
             f"of the unflagged records; its interval adds the chance variation of those records to the calibration's "
             f"variation over bootstrap refits. All of this assumes the records to screen hold included records at the rate "
-            f"the labelled ones do: if the labelled records were picked with fewer included ones, more are left than this says."
+            f"the labelled ones do: if the labelled records were picked with fewer included ones, more are left than this says; "
+            f"if they were picked with more (screened from the top of a ranked list, as <code>ranked.csv</code> suggests), "
+            f"the expected counts and F-beta are too high and the threshold may flag far more than needed."
             f"</p></section>")
 
 

@@ -170,3 +170,10 @@ def test_report_refuses_a_summary_from_before_the_honest_estimate(run_dir, tmp_p
     assert main(["report", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "made by an older screenstack" in err and "screenstack stack --out" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_honest_estimate_warns_that_records_screened_from_the_top_make_its_figures_too_high(report):
+    # Screening ranked.csv from the top, then rerunning, gives labelled records richer in included ones than the rest.
+    page = " ".join(report.read_text().split())
+    assert "if the labelled records were picked with fewer included ones, more are left than this says" in page
+    assert "screened from the top of a ranked list, as <code>ranked.csv</code> suggests), the expected counts and F-beta are too high" in page
