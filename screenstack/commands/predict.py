@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
                                    description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, metavar="DIR", help="the --out folder of a finished run (or stack)")
     parser.add_argument("--data", required=True, metavar="FILE", help="records to score: CSV, TSV, XLSX or RIS")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the predictions (not the run folder)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="a folder of its own for these predictions (not the run folder, another run, or another update)")
     parser.add_argument("--id-col", metavar="COL", help="id column (default: id or record_id, else row number)")
     parser.add_argument("--text-cols", metavar="COLS", help="text columns, title first (default: the run's)")
     same = parser.add_argument_group("encoder (default: the run's; a different value is refused)")
