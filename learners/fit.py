@@ -9,14 +9,17 @@ from ..features.artifacts.folds import FoldConfig, ensure_fold_plan
 from ..features.artifacts.outputs import check_reusable, learner_dir, write_learner_output
 from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
-from ..features.artifacts.store import load_vectors
+from ..features.artifacts.store import VectorFiles
 from ..features.errors import ScreenstackError
-from .oof import oof_predict
+from .oof import chunked_fold_mean_scores, oof_predict
 from .persist import model_files
 from .registry import learner_class, make_learner
 
 log = logging.getLogger("screenstack")
 DEFAULT_TEXT_LEARNERS = ("tfidf-svm", "tfidf-logreg")
+# Test records scored at a time: a million-record test set needs one chunk's texts, vectors and
+# TF-IDF matrices at once (bench/scoring.py); scores are the same bytes for any chunk size.
+SCORE_CHUNK_ROWS = 50_000
 
 
 @locked()
@@ -28,8 +31,12 @@ def fit_learners(
     params: dict[str, dict] | None = None,
     folds: FoldConfig = FoldConfig(),
     progress: bool = True,
+    chunk_rows: int = SCORE_CHUNK_ROWS,
 ) -> list[Path]:
     """Fit each learner with `oof_predict` and write its outputs and fold models under ``OUT/learners/NAME``.
+
+    The fold models score the test records `chunk_rows` at a time (texts from
+    the corpus, vectors read from the feature files chunk by chunk).
 
     A learner whose outputs in OUT were made with the same inputs and parameters
     is reused, not refitted; damaged outputs are refitted with a warning. Feature
@@ -48,7 +55,7 @@ def fit_learners(
     inputs = {}
     if any(cls.input == "vectors" for cls in classes.values()):
         # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
-        inputs["vectors"] = load_vectors(list(features), corpus)
+        inputs["vectors"] = VectorFiles(list(features), corpus)
     if any(cls.input == "text" for cls in classes.values()):
         train_texts = {t for t in texts(corpus.train) if t.strip()}
         if len(train_texts) < 2:  # TF-IDF would find no words; say so before the fold plan is written
@@ -65,14 +72,15 @@ def fit_learners(
         learner = make_learner(name, **params.get(name, {}))
         feature_meta = []
         if cls.input == "vectors":
-            if "vectors" not in inputs:
-                X, X_test, feature_meta = load_vectors(list(features), corpus)
-                inputs["vectors"] = (X, X_test, feature_meta)
-            X, X_test, feature_meta = inputs["vectors"]
+            files = inputs["vectors"]
+            if "train vectors" not in inputs:
+                inputs["train vectors"] = files.train()
+            X, feature_meta, test_chunks = inputs["train vectors"], files.metas, files.test_chunks(chunk_rows)
         else:
-            if "text" not in inputs:
-                inputs["text"] = (texts(train), texts(test), [])
-            X, X_test, _ = inputs["text"]
+            if "train texts" not in inputs:
+                inputs["train texts"] = texts(train)
+            X = inputs["train texts"]
+            test_chunks = (texts(test.iloc[start:start + chunk_rows]) for start in range(0, len(test), chunk_rows))
         meta = {
             "learner": name,
             "params": learner.get_params(),
@@ -86,8 +94,8 @@ def fit_learners(
             log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
             written.append(learner_dir(out, name))
             continue
-        oof, test_scores, models = oof_predict(learner, X, y, plan, X_test if len(test) else None, progress=progress,
-                                               return_models=True)
+        oof, _, models = oof_predict(learner, X, y, plan, progress=progress, return_models=True)
+        test_scores = chunked_fold_mean_scores(models, test_chunks)
         # The fold models that made these scores, kept in the same set (`screenstack predict` applies them).
         files = model_files(name, meta["params"], models, corpus.text_columns)
         written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, files))

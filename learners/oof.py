@@ -6,11 +6,19 @@ test records; the fold loop is `features.artifacts.crossfit.cross_fit`, which th
 fine-tuner shares. A training record's OOF score therefore comes only from a
 model that never saw its label, and test scores come from the same K models,
 so a threshold chosen on OOF scores applies to them.
+
+Test records are scored after the fold loop, by the K kept models, so they can
+come in chunks (`chunked_fold_mean_scores`): a million test records need one
+chunk's texts, vectors and TF-IDF matrices at a time. Each record's score is
+its own fold models' mean, summed in fold order, so any chunking gives the
+same bytes.
 """
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import clone
+
+from typing import Iterable
 
 from ..features.artifacts.crossfit import cross_fit
 from ..features.artifacts.folds import FoldPlan
@@ -51,14 +59,13 @@ def oof_predict(learner, X, y: np.ndarray, plan: FoldPlan, X_test=None, *, progr
     models: dict[int, object] = {}
 
     def fit_fold(k: int, train_index: np.ndarray, valid_index: np.ndarray):
-        model = clone(learner).fit(_take(X, train_index), y[train_index])
-        if return_models:
-            models[k] = model
-        test = model.predict_proba(X_test)[:, 1] if n_test else np.zeros(0)
-        return np.asarray(model.predict_proba(_take(X, valid_index))[:, 1], dtype=np.float64), test
+        models[k] = clone(learner).fit(_take(X, train_index), y[train_index])
+        return np.asarray(models[k].predict_proba(_take(X, valid_index))[:, 1], dtype=np.float64), np.zeros(0)
 
-    oof, test = cross_fit(plan, fit_fold, n_test, desc=getattr(learner, "name", type(learner).__name__), progress=progress)
-    return (oof, test, [models[k] for k in sorted(models)]) if return_models else (oof, test)
+    oof, _ = cross_fit(plan, fit_fold, 0, desc=getattr(learner, "name", type(learner).__name__), progress=progress)
+    fitted = [models[k] for k in sorted(models)]
+    test = fold_mean_scores(fitted, X_test) if n_test else np.zeros(0)
+    return (oof, test, fitted) if return_models else (oof, test)
 
 
 def fold_mean_scores(models: list, X) -> np.ndarray:
@@ -73,3 +80,17 @@ def fold_mean_scores(models: list, X) -> np.ndarray:
         total = np.zeros(len(part), dtype=np.float64) if total is None else total
         total += part / len(models)
     return total
+
+
+def chunked_fold_mean_scores(models: list, chunks: Iterable) -> np.ndarray:
+    """`fold_mean_scores` of each chunk of rows, concatenated: the same bytes as all rows at once.
+
+    A row's score is its own fold models' mean, so only one chunk's rows (texts,
+    vectors, TF-IDF matrix) are held at a time.
+
+    Examples
+    --------
+    >>> test = chunked_fold_mean_scores(models, (texts[i:i + 50_000] for i in range(0, len(texts), 50_000)))  # doctest: +SKIP
+    """
+    parts = [fold_mean_scores(models, chunk) for chunk in chunks]
+    return np.concatenate(parts) if parts else np.zeros(0)

@@ -8,6 +8,11 @@ Layout of a feature file (Parquet, zstd):
   ``layers``, ``pooling``, ``max_length``, ``dtype``, ``train_fingerprint``,
   ``test_fingerprint`` and package ``versions``.
 
+Rows are written in row groups of `ROW_GROUP_ROWS`, so a reader decodes one
+group at a time: `VectorFiles` checks the files' ids against the corpus from
+the ``id`` column alone, then hands the test rows out chunk by chunk (a
+million test records at 768 columns are 3 GB as one matrix).
+
 `load_vectors` hands learners dense float32 matrices aligned with the corpus,
 and refuses a file whose ids or text fingerprints do not match the corpus, or
 (inside a run folder) whose checksum differs from when it was written.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -26,6 +32,8 @@ from .atomic import atomic_path
 from ..records.corpus import Corpus
 from ..errors import ScreenstackError
 from .runfolder import DamagedArtifact, RunFolder
+
+ROW_GROUP_ROWS = 16_384  # ~50 MB of float32 at 768 columns: what a chunked reader decodes at once
 
 
 def vector_column(vectors: np.ndarray) -> pa.FixedSizeListArray:
@@ -52,7 +60,7 @@ def write_vectors(path: str | Path, ids, splits, vectors: np.ndarray, meta: dict
     })
     table = table.replace_schema_metadata({b"screenstack": json.dumps({**meta, "dim": dim, "n": n}, sort_keys=True, default=str).encode()})
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     return Path(path)
 
 
@@ -79,12 +87,36 @@ def is_intact(path: str | Path) -> bool:
 def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """Return (frame of id and split, float32 matrix, metadata) from a feature file."""
     path = Path(path)
+    table = _read(path, _open(path).read)
+    matrix = column_matrix(table.column("vector")).astype(np.float32, copy=False)
+    frame = table.select(["id", "split"]).to_pandas()
+    return frame, matrix, _meta(table.schema)
+
+
+_FIX = "Re-run `screenstack extract` (or the fine-tuner) with this --out: it makes the file again."
+
+
+def _meta(schema: pa.Schema) -> dict:
+    raw = (schema.metadata or {}).get(b"screenstack")
+    return json.loads(raw) if raw else {}
+
+
+def _read(path: Path, read, *args, **kwargs):
+    """`read(*args, **kwargs)` of a feature file's data; a page that does not decode names the file and the fix."""
+    try:
+        return read(*args, **kwargs)
+    except (OSError, ValueError, pa.ArrowException) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DamagedArtifact(path, f"not a readable Parquet feature file: {reason[:160]}", _FIX) from None
+
+
+def _open(path: Path) -> pq.ParquetFile:
+    """The feature file at `path`, checked against its manifest and for its columns; errors name the fix."""
     if not path.is_file():
         raise ScreenstackError(f"{path}: no such feature file. Run `screenstack extract` first, or check the --features path.")
-    fix = "Re-run `screenstack extract` (or the fine-tuner) with this --out: it makes the file again."
-    _verify(path, fix)
+    _verify(path, _FIX)
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
     except Exception as error:
         with open(path, "rb") as handle:
             head = handle.read(4)
@@ -93,13 +125,11 @@ def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
                                    "wrote (OUT/features/NAME.parquet).") from None
         reason = " ".join(str(error).split()) or type(error).__name__
         raise DamagedArtifact(path, f"not a readable Parquet feature file: {reason if len(reason) <= 160 else reason[:157] + '...'}",
-                              fix) from None
-    if not {"id", "split", "vector"} <= set(table.column_names):
-        raise ScreenstackError(f"{path}: not a screenstack feature file (columns: {', '.join(table.column_names)}). Re-run `screenstack extract`.")
-    matrix = column_matrix(table.column("vector")).astype(np.float32, copy=False)
-    frame = table.select(["id", "split"]).to_pandas()
-    raw = (table.schema.metadata or {}).get(b"screenstack")
-    return frame, matrix, json.loads(raw) if raw else {}
+                              _FIX) from None
+    names = parquet.schema_arrow.names
+    if not {"id", "split", "vector"} <= set(names):
+        raise ScreenstackError(f"{path}: not a screenstack feature file (columns: {', '.join(names)}). Re-run `screenstack extract`.")
+    return parquet
 
 
 def _verify(path: Path, fix: str) -> None:
@@ -109,36 +139,99 @@ def _verify(path: Path, fix: str) -> None:
         run.verify(name, fix)
 
 
+class VectorFiles:
+    """The corpus's rows in one or more feature files, checked up front, read a few row groups at a time.
+
+    Opening reads only each file's ``id`` column and metadata, and refuses a
+    file missing a corpus id, holding ids the corpus lacks, or whose stored
+    text fingerprints differ from the corpus's: it was extracted for other data.
+    Matrices hold the files' columns side by side, rows in corpus order.
+
+    Examples
+    --------
+    >>> files = VectorFiles(["artifacts/run1/features/minilm.parquet"], corpus)  # doctest: +SKIP
+    >>> X = files.train(); scores = [model.predict(chunk) for chunk in files.test_chunks(50_000)]  # doctest: +SKIP
+    """
+
+    def __init__(self, paths: list[str | Path], corpus: Corpus):
+        self.paths = [Path(p) for p in paths]
+        self.n_train, self.n_test = int((corpus.frame["split"] == "train").sum()), int((corpus.frame["split"] == "test").sum())
+        self.metas, self._readers, self._train_rows, self._test_rows = [], [], [], []
+        wanted = pd.Index(np.concatenate([corpus.train["id"].to_numpy(dtype=str), corpus.test["id"].to_numpy(dtype=str)]))
+        for path in self.paths:
+            parquet = _open(path)
+            ids = pd.Index(_read(path, parquet.read, columns=["id"]).column("id").to_numpy(zero_copy_only=False).astype(str))
+            missing = wanted.difference(ids)
+            extra = len(ids) - len(wanted)
+            if len(missing) or extra:
+                detail = f"{len(missing)} corpus ids missing (first: {str(missing.sort_values()[0])!r})" if len(missing) else f"{extra} ids not in the corpus"
+                raise ScreenstackError(
+                    f"{path}: feature file does not match the corpus ({detail}). "
+                    "It was extracted for other data: re-run `screenstack extract` with these --train/--test files."
+                )
+            meta = _meta(parquet.schema_arrow)
+            for split in ("train", "test"):
+                stored = meta.get(f"{split}_fingerprint")
+                if stored is not None and stored != corpus.fingerprint(split):
+                    raise ScreenstackError(
+                        f"{path}: feature file was extracted from other {split} texts with the same ids ({split}_fingerprint differs). "
+                        "Re-run `screenstack extract` with these --train/--test files."
+                    )
+            rows = ids.get_indexer(wanted)  # a file's row of each corpus record, train records first
+            self._train_rows.append(rows[:self.n_train])
+            self._test_rows.append(rows[self.n_train:])
+            self._readers.append(_RowReader(path, parquet))
+            self.metas.append(meta)
+
+    def _take(self, rows_per_file: list[np.ndarray]) -> np.ndarray:
+        return np.hstack([reader.take(rows) for reader, rows in zip(self._readers, rows_per_file)])
+
+    def train(self) -> np.ndarray:
+        """The training records' float32 matrix."""
+        return self._take(self._train_rows)
+
+    def test(self) -> np.ndarray:
+        """The test records' float32 matrix, whole."""
+        return self._take(self._test_rows)
+
+    def test_chunks(self, rows: int) -> Iterator[np.ndarray]:
+        """The test records' matrix, `rows` records at a time, in corpus order."""
+        for start in range(0, self.n_test, rows):
+            yield self._take([r[start:start + rows] for r in self._test_rows])
+
+
+class _RowReader:
+    """Rows of one feature file's vectors by position, decoding one row group at a time (the last one kept)."""
+
+    def __init__(self, path: Path, parquet: pq.ParquetFile):
+        self.path, self.parquet = path, parquet
+        sizes = [parquet.metadata.row_group(g).num_rows for g in range(parquet.num_row_groups)]
+        self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.dim = parquet.schema_arrow.field("vector").type.list_size
+        self._kept: tuple[int, np.ndarray] | None = None
+
+    def _group(self, group: int) -> np.ndarray:
+        if self._kept is None or self._kept[0] != group:
+            self._kept = None  # free the last group before decoding the next
+            table = _read(self.path, self.parquet.read_row_group, group, columns=["vector"])
+            self._kept = group, column_matrix(table.column("vector")).astype(np.float32, copy=False)
+        return self._kept[1]
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        groups = np.searchsorted(self.starts, rows, side="right") - 1
+        for group in np.unique(groups):  # ascending: a file in corpus order is read front to back, each group once
+            here = groups == group
+            out[here] = self._group(int(group))[rows[here] - self.starts[group]]
+        return out
+
+
 def load_vectors(paths: list[str | Path], corpus: Corpus) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    """Train and test matrices for the corpus, the files' columns side by side.
+    """Train and test matrices for the corpus, the files' columns side by side (`VectorFiles`, read whole).
 
     Rows follow the corpus order. A file missing a corpus id, or holding ids the
     corpus lacks, or whose stored text fingerprints differ from the corpus's, is
     refused: it was extracted for other data.
     """
-    train_ids = corpus.train["id"].to_numpy(dtype=object)
-    test_ids = corpus.test["id"].to_numpy(dtype=object)
-    blocks_train, blocks_test, metas = [], [], []
-    for path in paths:
-        frame, matrix, meta = read_vectors(path)
-        position = pd.Series(np.arange(len(frame)), index=frame["id"].astype(str).to_numpy())
-        wanted = np.concatenate([train_ids, test_ids]).astype(str)
-        missing = np.setdiff1d(wanted, position.index.to_numpy(dtype=str))
-        extra = len(frame) - len(wanted)
-        if len(missing) or extra:
-            detail = f"{len(missing)} corpus ids missing (first: {str(missing[0])!r})" if len(missing) else f"{extra} ids not in the corpus"
-            raise ScreenstackError(
-                f"{path}: feature file does not match the corpus ({detail}). "
-                "It was extracted for other data: re-run `screenstack extract` with these --train/--test files."
-            )
-        for split in ("train", "test"):
-            stored = meta.get(f"{split}_fingerprint")
-            if stored is not None and stored != corpus.fingerprint(split):
-                raise ScreenstackError(
-                    f"{path}: feature file was extracted from other {split} texts with the same ids ({split}_fingerprint differs). "
-                    "Re-run `screenstack extract` with these --train/--test files."
-                )
-        blocks_train.append(matrix[position[train_ids.astype(str)].to_numpy()])
-        blocks_test.append(matrix[position[test_ids.astype(str)].to_numpy()])
-        metas.append(meta)
-    return np.hstack(blocks_train), np.hstack(blocks_test), metas
+    files = VectorFiles(paths, corpus)
+    return files.train(), files.test(), files.metas

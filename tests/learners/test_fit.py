@@ -7,10 +7,11 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import screenstack.learners.fit as fit_module
-from screenstack.features.records.corpus import load_corpus
+from screenstack.features.records.corpus import load_corpus, texts
 from screenstack.features.errors import ScreenstackError
-from screenstack.features.artifacts.folds import FoldConfig
-from screenstack.features.artifacts.store import write_vectors
+from screenstack.features.artifacts.folds import FoldConfig, load_fold_plan
+from screenstack.features.artifacts.store import load_vectors, write_vectors
+from screenstack.learners import make_learner, oof_predict
 from screenstack.learners.fit import fit_learners
 
 # The dataset slice holds records without text; the corpus tests cover that warning.
@@ -98,3 +99,22 @@ def test_feature_file_with_other_ids_is_refused(tmp_path, corpus, drop):
 def test_vector_learner_without_features_names_the_flag(tmp_path, corpus):
     with pytest.raises(ScreenstackError, match="xgboost read vectors: pass --features"):
         fit_learners(corpus, tmp_path / "run", ("tfidf-svm", "xgboost"), progress=False)
+
+
+def test_test_scores_streamed_in_chunks_are_the_bytes_of_scoring_all_at_once(tmp_path, corpus, monkeypatch):
+    # Small row groups and a shuffled file: chunks of 7 of the 100 test records straddle groups read out of order.
+    monkeypatch.setattr("screenstack.features.artifacts.store.ROW_GROUP_ROWS", 16)
+    order = np.random.default_rng(2).permutation(len(corpus.frame))
+    features = _write_features(tmp_path / "features.parquet", corpus, order=order)
+    names = ("tfidf-svm", "tfidf-logreg", "logreg", "lightgbm", "xgboost")
+    params = {**FAST_BOOSTING, "xgboost": {"fixed_rounds": 30, "n_jobs": 1}}
+    fit_learners(corpus, tmp_path / "chunked", names, (str(features),), params=params, progress=False, chunk_rows=7)
+    X, X_test, _ = load_vectors([features], corpus)
+    train_texts, test_texts = texts(corpus.train), texts(corpus.test)
+    plan = load_fold_plan(tmp_path / "chunked")
+    for name in names:
+        learner = make_learner(name, **params.get(name, {}))
+        whole = (train_texts, test_texts) if learner.input == "text" else (X, X_test)
+        _, unchunked = oof_predict(learner, whole[0], plan.labels, plan, whole[1], progress=False)  # every test row at once
+        chunked = pd.read_parquet(tmp_path / "chunked" / "learners" / name / "test.parquet")
+        assert chunked["score"].to_numpy().tobytes() == unchunked.tobytes(), name

@@ -1,0 +1,78 @@
+"""Feature files read in chunks: the same rows as reading them whole, a few row groups decoded at a time."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from screenstack.features.artifacts import store
+from screenstack.features.artifacts.store import VectorFiles, read_vectors, write_vectors
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.records.corpus import Corpus
+
+
+@pytest.fixture
+def corpus() -> Corpus:
+    n_train, n_test = 30, 70
+    return Corpus(pd.DataFrame({
+        "id": [f"r{i}" for i in range(n_train)] + [f"t{i}" for i in range(n_test)],
+        "title": [f"title {i}" for i in range(n_train + n_test)], "abstract": "",
+        "label": [i % 2 for i in range(n_train)] + [np.nan] * n_test,
+        "split": ["train"] * n_train + ["test"] * n_test,
+    }))
+
+
+def _write(path, corpus, order, dim=3, seed=0):
+    """Row i of the corpus gets vector (i, seed, ...): its row in the matrix says whose it is."""
+    frame = corpus.frame
+    vectors = np.zeros((len(frame), dim), np.float32)
+    vectors[:, 0], vectors[:, 1] = np.arange(len(frame)), seed
+    return write_vectors(path, frame["id"].to_numpy()[order], frame["split"].to_numpy()[order], vectors[order],
+                         {"model": "toy"})
+
+
+def test_chunks_follow_the_corpus_across_row_groups_files_and_orders(tmp_path, corpus, monkeypatch):
+    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 8)
+    n = len(corpus.frame)
+    in_order = _write(tmp_path / "a.parquet", corpus, np.arange(n))
+    shuffled = _write(tmp_path / "b.parquet", corpus, np.random.default_rng(0).permutation(n), dim=2, seed=1)
+    assert pq.ParquetFile(in_order).num_row_groups == 13
+    files = VectorFiles([in_order, shuffled], corpus)
+    whole = files.test()
+    chunks = list(files.test_chunks(9))
+    assert [len(c) for c in chunks] == [9] * 7 + [7]
+    np.testing.assert_array_equal(np.vstack(chunks), whole)
+    assert whole.shape == (70, 5) and whole.dtype == np.float32
+    np.testing.assert_array_equal(whole[:, 0], np.arange(30, 100))  # file a's columns, then file b's
+    np.testing.assert_array_equal(whole[:, 3], np.arange(30, 100))
+    np.testing.assert_array_equal(files.train()[:, [0, 1, 3, 4]], np.column_stack([np.arange(30), np.zeros(30), np.arange(30), np.ones(30)]))
+
+
+def test_a_file_in_corpus_order_is_decoded_once_front_to_back(tmp_path, corpus, monkeypatch):
+    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 8)
+    path = _write(tmp_path / "a.parquet", corpus, np.arange(len(corpus.frame)))
+    decoded = []
+    real = pq.ParquetFile.read_row_group
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", lambda self, i, **kw: decoded.append(i) or real(self, i, **kw))
+    files = VectorFiles([path], corpus)
+    files.train()
+    assert decoded == [0, 1, 2, 3]  # the 30 training rows only
+    decoded.clear()
+    for _ in files.test_chunks(9):
+        pass
+    assert decoded == list(range(4, 13))  # group 3 is still held; then one at a time, each once: a group and a chunk
+
+
+def test_other_ids_are_refused_before_any_vector_is_read(tmp_path, corpus, monkeypatch):
+    other = Corpus(corpus.frame.assign(id=corpus.frame["id"].where(corpus.frame.index != 40, "elsewhere")))
+    path = _write(tmp_path / "a.parquet", other, np.arange(len(corpus.frame)))
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", lambda *a, **k: pytest.fail("vectors read before the ids were checked"))
+    with pytest.raises(ScreenstackError, match=r"a.parquet: feature file does not match the corpus \(1 corpus ids missing \(first: 't10'\)"):
+        VectorFiles([path], corpus)
+
+
+def test_read_vectors_reads_a_many_group_file_whole(tmp_path, corpus, monkeypatch):
+    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 8)
+    frame, matrix, meta = read_vectors(_write(tmp_path / "a.parquet", corpus, np.arange(len(corpus.frame))))
+    assert list(frame["id"]) == list(corpus.frame["id"]) and matrix.shape == (100, 3) and meta["model"] == "toy"
