@@ -25,6 +25,7 @@ Writes, as one committed set in DIR: ``ranked.csv`` (as `stack` writes it),
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,7 +241,10 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     fold models saw it, so its score would be in-sample, and its label is known.
     """
     original = read_table(path).reset_index(drop=True)
-    spec = ColumnSpec(id_col, tuple(text_cols) if text_cols else _text_columns_in(list(original.columns), run.text_columns), None)
+    columns = tuple(text_cols) if text_cols else _text_columns_in(list(original.columns), run.text_columns)
+    if columns and not text_cols:
+        columns = _title_and_present_abstracts(path, list(original.columns), columns, run.text_columns)
+    spec = ColumnSpec(id_col, columns, None)
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX)
     shared = records["id"].isin(run.train_ids).to_numpy()
     if shared.any():
@@ -251,6 +255,23 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
             "such); its label is known and the run's models saw it, so its score would not be a prediction. Remove the "
             "records already screened from the file (a file without an id column needs one, or --id-col).")
     return Corpus(records.assign(split="test"), original, tuple(records.attrs["columns"]["text"]))
+
+
+def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ...], run_columns: tuple[str, ...]) -> tuple[str, ...]:
+    """`columns` (the run's text columns as NEW names them) less abstract columns NEW lacks, with a warning:
+    its records are then read as the run read a record with an empty abstract, on the title alone.
+    A missing title column is refused, naming the names looked for."""
+    found = ", ".join(header)
+    if columns[0] not in header:
+        looked = ", ".join(dict.fromkeys([columns[0], *TITLE_COLUMNS]))
+        raise ScreenstackError(f"{path}: no title column (the run read its texts from {', '.join(run_columns)}; looked for "
+                               f"{looked}; found: {found}). Rename the file's title column.")
+    roles = _roles(run_columns)
+    absent = [c for c, role in zip(columns, roles) if role == "abstract" and c not in header]
+    if absent:
+        warnings.warn(f"{path}: no abstract column (the run read {', '.join(run_columns)}; found: {found}): its records are "
+                      "scored on their titles alone, as the run scored records with an empty abstract.", stacklevel=3)
+    return tuple(c for c in columns if c not in absent)
 
 
 def _check_encoder(run: FittedRun, name: str, metas: list[dict]) -> None:

@@ -258,3 +258,19 @@ def test_predictions_of_another_file_or_into_another_run_are_refused_and_nothing
     error = capsys.readouterr().err
     assert f"--out {second}: already holds ranked.csv, submission.csv, summary.json that are not predictions" in error
     assert files(second) == kept
+
+
+def test_an_update_without_an_abstract_column_is_scored_on_titles_as_empty_abstracts_are(text_run, tmp_path, capsys):
+    run, _, test = text_run
+    frame = pd.read_csv(test, dtype=str, keep_default_na=False).iloc[:20]
+    frame[["record_id", "title"]].to_csv(tmp_path / "titles.csv", index=False)
+    frame.assign(abstract="").to_csv(tmp_path / "empty.csv", index=False)
+    with pytest.warns(UserWarning, match="titles.csv: no abstract column .*scored on their titles alone"):
+        assert _predict(run, tmp_path / "titles.csv", tmp_path / "a") == 0
+    assert _predict(run, tmp_path / "empty.csv", tmp_path / "b") == 0
+    assert (tmp_path / "a" / "scores.csv").read_bytes() == (tmp_path / "b" / "scores.csv").read_bytes()
+    frame[["record_id", "abstract"]].to_csv(tmp_path / "notitle.csv", index=False)
+    assert _predict(run, tmp_path / "notitle.csv", tmp_path / "c") == 2
+    error = capsys.readouterr().err
+    assert "notitle.csv: no title column (the run read its texts from title, abstract; looked for title, primary_title, ti" in error
+    assert "Fix --text-cols" not in error
