@@ -265,7 +265,7 @@ def test_an_update_without_an_abstract_column_is_scored_on_titles_as_empty_abstr
     frame = pd.read_csv(test, dtype=str, keep_default_na=False).iloc[:20]
     frame[["record_id", "title"]].to_csv(tmp_path / "titles.csv", index=False)
     frame.assign(abstract="").to_csv(tmp_path / "empty.csv", index=False)
-    with pytest.warns(UserWarning, match="titles.csv: no abstract column .*scored on their titles alone"):
+    with pytest.warns(UserWarning, match="titles.csv: no abstract column .*scored without it"):
         assert _predict(run, tmp_path / "titles.csv", tmp_path / "a") == 0
     assert _predict(run, tmp_path / "empty.csv", tmp_path / "b") == 0
     assert (tmp_path / "a" / "scores.csv").read_bytes() == (tmp_path / "b" / "scores.csv").read_bytes()
