@@ -11,15 +11,12 @@ from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles
 from ..features.errors import ScreenstackError
-from .oof import chunked_fold_mean_scores, oof_predict
+from .oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, oof_predict, text_chunks
 from .persist import model_files
 from .registry import learner_class, make_learner
 
 log = logging.getLogger("screenstack")
 DEFAULT_TEXT_LEARNERS = ("tfidf-svm", "tfidf-logreg")
-# Test records scored at a time: a million-record test set needs one chunk's texts, vectors and
-# TF-IDF matrices at once (bench/scoring.py); scores are the same bytes for any chunk size.
-SCORE_CHUNK_ROWS = 50_000
 
 
 @locked()
@@ -80,7 +77,7 @@ def fit_learners(
             if "train texts" not in inputs:
                 inputs["train texts"] = texts(train)
             X = inputs["train texts"]
-            test_chunks = (texts(test.iloc[start:start + chunk_rows]) for start in range(0, len(test), chunk_rows))
+            test_chunks = text_chunks(test, chunk_rows)
         meta = {
             "learner": name,
             "params": learner.get_params(),

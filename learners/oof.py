@@ -22,6 +22,11 @@ from typing import Iterable
 
 from ..features.artifacts.crossfit import cross_fit
 from ..features.artifacts.folds import FoldPlan
+from ..features.records.corpus import texts
+
+# Test records scored at a time: a million-record test set needs one chunk's texts, vectors and TF-IDF
+# matrices at once (bench/scoring.py); the scores are the same bytes for any chunk size.
+SCORE_CHUNK_ROWS = 50_000
 
 
 def _take(X, index):
@@ -94,3 +99,8 @@ def chunked_fold_mean_scores(models: list, chunks: Iterable) -> np.ndarray:
     """
     parts = [fold_mean_scores(models, chunk) for chunk in chunks]
     return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def text_chunks(frame, rows: int = SCORE_CHUNK_ROWS) -> Iterable[list[str]]:
+    """The record texts (`texts`) of a corpus frame, `rows` records at a time."""
+    return (texts(frame.iloc[start:start + rows]) for start in range(0, len(frame), rows))

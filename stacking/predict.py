@@ -5,7 +5,9 @@ Nothing is fitted again. For each learner the run blended, its K fold models
 fold order, exactly as `fit-learners` made the run's test scores; the saved
 blender (``OUT/blend.json``), the calibration and the run's threshold then give
 each record its score, probability and decision. So the run's own test file
-gets back exactly the run's ``test_scores.csv`` and ``submission.csv``.
+gets back exactly the run's ``test_scores.csv`` and ``submission.csv``. The
+records go through the fold models in chunks of 50,000, as in `fit-learners`,
+so a large update holds one chunk's texts or vectors at a time.
 
 New records are read as the run read its records: the same text columns, and
 vectors from the same encoder, layers, pooling, maximum length and precision
@@ -36,12 +38,12 @@ from ..features.artifacts.atomic import read_json, write_json
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
 from ..features.artifacts.records import screening_records
 from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, locked, read_checked
-from ..features.artifacts.store import load_vectors
+from ..features.artifacts.store import VectorFiles
 from ..features.errors import ScreenstackError
 from ..features.records.corpus import (ABSTRACT_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
-                                      read_table, texts)
+                                      read_table)
 from ..features.records.datasets import sha256_file
-from ..learners.oof import fold_mean_scores
+from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, text_chunks
 from ..learners.persist import load_fold_models, read_index
 from .blend import load_blend
 from .calibrate import Calibration
@@ -303,11 +305,13 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     for name in run.learners:
         if run.inputs[name] == "vectors":
             paths = [vectors[f] for f in run.features[name]]
-            _, X, metas = load_vectors(paths, corpus)  # the corpus has test rows only
-            _check_encoder(run, name, metas)
+            files = VectorFiles(paths, corpus)  # the corpus has test rows only
+            _check_encoder(run, name, files.metas)
+            chunks = files.test_chunks(SCORE_CHUNK_ROWS)
         else:
-            X = texts(records)
-        columns.append(fold_mean_scores(run.models[name], X))
+            chunks = text_chunks(records)
+        # Chunk by chunk, as fit-learners made the run's test scores: one chunk's texts or vectors held at a time.
+        columns.append(chunked_fold_mean_scores(run.models[name], chunks))
     Z = np.column_stack(columns)
     scores = run.blender.predict(Z)
     decisions = apply_threshold(scores, run.threshold)

@@ -8,7 +8,7 @@ from screenstack.features.artifacts.folds import FoldPlan
 from screenstack.features.artifacts.runfolder import DamagedArtifact
 from screenstack.features.errors import ScreenstackError
 from screenstack.learners import LEARNERS, make_learner, oof_predict
-from screenstack.learners.oof import fold_mean_scores
+from screenstack.learners.oof import chunked_fold_mean_scores, fold_mean_scores
 from screenstack.learners.persist import load_fold_models, model_files
 
 
@@ -67,7 +67,7 @@ def _plan(y: np.ndarray, k: int = 3) -> FoldPlan:
     return FoldPlan(ids=np.array([f"r{i}" for i in range(len(y))]), labels=y, folds=folds, meta={"n_folds": k})
 
 
-@pytest.mark.parametrize("name", ["tfidf-svm", "lightgbm"])
+@pytest.mark.parametrize("name", ["tfidf-svm", "lightgbm", "logreg"])
 def test_kept_fold_models_give_back_the_test_scores_of_oof_predict(name, toy, quick, tmp_path):
     X, y = toy(name, n=200, positives=30)
     X_train, y_train, X_test = _split(X, y, 150)
@@ -78,6 +78,9 @@ def test_kept_fold_models_give_back_the_test_scores_of_oof_predict(name, toy, qu
         (tmp_path / path).write_bytes(data)
     loaded = load_fold_models(tmp_path, "refit")
     np.testing.assert_array_equal(fold_mean_scores(loaded, X_test), test)
+    # `screenstack predict` streams new records in chunks: the same bytes.
+    chunked = chunked_fold_mean_scores(loaded, (X_test[start:start + 7] for start in range(0, len(X_test), 7)))
+    assert chunked.tobytes() == test.tobytes()
     # Without return_models, the scores are the same: keeping the models changes nothing else.
     oof_again, test_again = oof_predict(quick(name), X_train, y_train, _plan(y_train), X_test, progress=False)
     np.testing.assert_array_equal(oof_again, oof)
