@@ -53,7 +53,7 @@ from ..features.artifacts.outputs import check_reusable, differing_keys, learner
 from ..features.artifacts.runfolder import locked
 from ..features.artifacts.store import is_intact, write_run_vectors
 from .heads import HEADS, ScreeningModel, make_head
-from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, resolve_device, resolve_precision
+from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, max_positions, resolve_device, resolve_precision
 from .stage import FEATURES_DIR, short_name
 from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
 
@@ -102,24 +102,28 @@ class FinetuneConfig:
 
     def __post_init__(self):
         def bad(flag, value, need):
-            raise ScreenstackError(f"--{flag} {value!r}: {need}.")
+            raise ScreenstackError(f"--{flag.replace('_', '-')} {value!r}: {need}.")
 
         if self.head not in HEADS:
             bad("head", self.head, f"unknown head; available: {', '.join(sorted(HEADS))}")
-        for flag in ("epochs", "batch_size", "grad_accum", "max_length", "eval_batch_size", "cnn_channels"):
-            if int(getattr(self, flag)) < 1:
-                bad(flag.replace("_", "-"), getattr(self, flag), "needs an integer >= 1")
-        if not self.lr > 0 or not self.pos_weight > 0:
-            bad("lr" if not self.lr > 0 else "pos-weight", self.lr if not self.lr > 0 else self.pos_weight, "needs a number > 0")
-        if not 0 <= self.warmup_ratio <= 1 or not 0 <= self.dropout < 1:
-            bad("warmup-ratio", (self.warmup_ratio, self.dropout), "warm-up ratio in [0, 1] and dropout in [0, 1)")
-        if not 0 <= self.valid_fraction < 0.5:
-            bad("valid-fraction", self.valid_fraction, "needs a fraction in [0, 0.5); 0 keeps the last epoch")
-        if self.cnn_kernel < 1 or self.cnn_kernel % 2 == 0:
-            bad("cnn-kernel", self.cnn_kernel, "needs an odd integer >= 1, so convolution outputs align with tokens")
+        for flag in ("epochs", "batch_size", "grad_accum", "max_length", "eval_batch_size", "cnn_channels", "cnn_kernel", "seed"):
+            value = getattr(self, flag)
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if flag == "seed" else 1):
+                bad(flag, value, "needs an integer >= " + ("0" if flag == "seed" else "1"))
+        # Each check is written so that NaN fails it (every comparison with NaN is False); inf fails isfinite.
+        for flag, ok, need in (("lr", lambda v: v > 0, "a number > 0"), ("pos_weight", lambda v: v > 0, "a number > 0"),
+                               ("max_grad_norm", lambda v: v > 0, "a number > 0"), ("weight_decay", lambda v: v >= 0, "a number >= 0"),
+                               ("warmup_ratio", lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
+                               ("dropout", lambda v: 0 <= v < 1, "a fraction in [0, 1)"),
+                               ("valid_fraction", lambda v: 0 <= v < 0.5, "a fraction in [0, 0.5); 0 keeps the last epoch")):
+            value = getattr(self, flag)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+                bad(flag, value, f"needs {need}")
+        if self.cnn_kernel % 2 == 0:
+            bad("cnn_kernel", self.cnn_kernel, "needs an odd integer >= 1, so convolution outputs align with tokens")
         if self.select not in ("loss", "auc"):
             bad("select", self.select, "expected loss or auc")
-        if self.patience is not None and self.patience < 1:
+        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1):
             bad("patience", self.patience, "needs an integer >= 1, or none to run every epoch")
         if self.precision != "auto":
             check_precision(self.precision)
@@ -175,6 +179,8 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     precision = resolve_precision(config.precision, device)
     name = learner_name(config)
     loaded = load_encoder(config.model)
+    if config.max_length > (limit := max_positions(loaded)):  # else position ids run past the table: a traceback mid-fold
+        raise ScreenstackError(f"--max-length {config.max_length}: {config.model} reads 2 to {limit} tokens. Use a value in that range.")
     meta = {"learner": name, "kind": "crossfit", "input": "text", "finetune": config.identity(), "precision": precision,
             "model": config.model, "weights_hash": loaded.weights_hash,
             "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test"),
@@ -258,10 +264,26 @@ def _save(obj, path: Path) -> None:
 
 
 def _rng_state(device: str) -> dict:
-    state = {"cpu": torch.get_rng_state()}
+    """The RNG states as bytes: ``torch.load(map_location=device)`` moves tensors, never bytes (see `_restore_rng`)."""
+    state = {"cpu": bytes(torch.get_rng_state().numpy())}
     if device.startswith("cuda"):
-        state["cuda"] = torch.cuda.get_rng_state(torch.device(device))
+        state["cuda"] = bytes(torch.cuda.get_rng_state(torch.device(device)).numpy())
     return state
+
+
+def _restore_rng(rng: dict, device: str) -> None:
+    """Set the RNG states `_rng_state` saved.
+
+    ``torch.set_rng_state`` takes only a CPU byte tensor; saved as a tensor, the
+    state came back on the GPU from ``torch.load(map_location="cuda")`` and the
+    resume crashed. Tensors (state.pt files written before) are moved back.
+    """
+    def cpu_bytes(value):
+        return torch.frombuffer(bytearray(value), dtype=torch.uint8) if isinstance(value, bytes) else value.cpu()
+
+    torch.set_rng_state(cpu_bytes(rng["cpu"]))
+    if "cuda" in rng and device.startswith("cuda"):
+        torch.cuda.set_rng_state(cpu_bytes(rng["cuda"]), torch.device(device))
 
 
 def _build(loaded, config: FinetuneConfig, device: str) -> ScreeningModel:
@@ -290,9 +312,7 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         history, best, start = state["history"], state["best"], state["epoch"] + 1
-        torch.set_rng_state(state["rng"]["cpu"])
-        if "cuda" in state["rng"] and device.startswith("cuda"):
-            torch.cuda.set_rng_state(state["rng"]["cuda"], torch.device(device))
+        _restore_rng(state["rng"], device)
         log.info("fold %d: resuming after epoch %d", k, start)
     runner = torch.compile(model, dynamic=True) if config.compile else model
     lengths = np.array([len(t) for t in token_ids])
@@ -320,7 +340,7 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
                "config": asdict(config)}, state_path)
         for stale in folder.glob("weights-e*.pt"):
             if stale.name != f"weights-e{best['epoch']}.pt":
-                stale.unlink()
+                stale.unlink(missing_ok=True)
 
     model.load_state_dict(torch.load(folder / f"weights-e{best['epoch']}.pt", map_location=device, weights_only=True))
     valid_logits, valid_vectors = predict(runner, token_ids, valid_index, config.eval_batch_size, pad_id, device, precision)
@@ -331,7 +351,7 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
         np.savez(handle, valid_index=valid_index, valid_logits=valid_logits, valid_vectors=valid_vectors,
                  test_logits=test_logits, test_vectors=test_vectors)
     for path in [state_path, *folder.glob("weights-e*.pt")]:
-        path.unlink()
+        path.unlink(missing_ok=True)  # another process finishing the same fold may have removed it first
 
 
 def _confirm_cpu_run(loaded, token_ids, splits, test_index, state: Path, config: FinetuneConfig, device: str, precision: str,

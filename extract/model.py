@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import socket
 import threading
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from typing import Literal, get_args
 from urllib.parse import urlparse
 
 from ..features.errors import ScreenstackError
+
+log = logging.getLogger("screenstack")
 
 Precision = Literal["fp32", "bf16", "fp16"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
@@ -147,10 +150,17 @@ def encoder_fingerprint(encoder: LoadedEncoder) -> str:
 
 
 def max_positions(encoder: LoadedEncoder) -> int:
-    """The longest input, in tokens, the model accepts."""
+    """The longest input, in tokens, the model accepts.
+
+    ``max_position_embeddings``, less the offset of models whose position
+    embedding has a padding index (RoBERTa and its kin: XLM-R, CamemBERT, ...):
+    their position ids start after it, so RoBERTa's 514 positions read 512 tokens.
+    """
     limit = getattr(encoder.model.config, "max_position_embeddings", None) or 512
-    if getattr(encoder.model.config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
-        limit -= 2  # RoBERTa's position ids start after the padding index
+    positions = getattr(getattr(encoder.model, "embeddings", None), "position_embeddings", None)
+    padding_idx = getattr(positions, "padding_idx", None)
+    if padding_idx is not None:
+        limit -= padding_idx + 1
     tokenizer_limit = getattr(encoder.tokenizer, "model_max_length", None)
     if tokenizer_limit and tokenizer_limit < 1_000_000:
         limit = min(limit, int(tokenizer_limit))
@@ -202,27 +212,41 @@ def _quiet_transformers():
 def _from_pretrained(path: str, **kwargs):
     from transformers import AutoModel, AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(path, **kwargs), AutoModel.from_pretrained(path, attn_implementation="sdpa", **kwargs)
+    # No attn_implementation: transformers then picks SDPA where the architecture
+    # has it and eager attention where it has not (DeBERTa-v2); asking for "sdpa"
+    # made such models fail to load.
+    return AutoTokenizer.from_pretrained(path, **kwargs), AutoModel.from_pretrained(path, **kwargs)
+
+
+MODEL_FILES = {"config": ("config.json",), "weights": ("*.safetensors", "*.bin", "*.pt"),
+               "tokenizer": ("tokenizer.json", "vocab.txt", "vocab.json", "*.model", "tokenizer_config.json")}
 
 
 def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackError:
+    """Why `model` did not load: files missing from a folder, or transformers' own first line (the real cause)."""
+    from transformers import __version__
+
     local = Path(path).is_dir()
-    if local:
-        hint = f"the folder {path} is not a complete model (needs config.json, tokenizer files and weights)"
+    missing = [kind for kind, patterns in MODEL_FILES.items()
+               if local and not any(next(Path(path).glob(pattern), None) for pattern in patterns)]
+    fix = ("Download it where the hub is reachable and pass the folder (--model /path/to/model), "
+           "or use the bundled encoder: --model minilm.")
+    if missing:
+        hint = f"the folder {path} is not a complete model (no {' or '.join(missing)} files; needs config.json, tokenizer files and weights)"
+    elif local:
+        hint = f"transformers {__version__} cannot build a model from the folder {path}"
+        fix = "Fix the cause above (an architecture newer than this transformers needs an upgrade), or use --model minilm."
     else:
         hint = f"{model!r} is neither a local folder nor in the Hugging Face cache, and the hub cannot be reached"
     detail = f" ({str(error).splitlines()[0]})" if error is not None and str(error) else ""
-    return ScreenstackError(
-        f"--model {model}: cannot load it: {hint}{detail}. "
-        f"Download it where the hub is reachable and pass the folder (--model /path/to/model), "
-        f"or use the bundled encoder: --model minilm."
-    )
+    return ScreenstackError(f"--model {model}: cannot load it: {hint}{detail}. {fix}")
 
 
 def load_encoder(model: str) -> LoadedEncoder:
     """Tokenizer and bare encoder for a Hugging Face name, a local folder or a bundled short name.
 
-    The encoder is ``AutoModel`` with SDPA attention, in eval mode:
+    The encoder is ``AutoModel`` in eval mode, with SDPA attention where the
+    architecture has it (eager attention elsewhere, e.g. DeBERTa-v2):
     `extract.encode.Encoder.build` adds how it encodes, and the fine-tuner puts
     a head from `extract.heads` on it. A hub name is looked up in the local cache first; only if it is not
     there, and the hub answers within a few seconds, is it downloaded.
@@ -250,6 +274,9 @@ def load_encoder(model: str) -> LoadedEncoder:
         except (OSError, ValueError) as error:
             raise _load_error(model, path, error) from None
     net.eval()
+    if getattr(net.config, "_attn_implementation", None) == "eager":
+        log.info("%s: %s has no SDPA attention in transformers; using eager attention (slower, more memory on long texts)",
+                 model, type(net).__name__)
     local_folder = Path(path) if Path(path).is_dir() else None
     digest = weights_hash(local_folder) if local_folder else ""
     if not digest:

@@ -18,6 +18,8 @@ EXAMPLE = f"""examples:
       --layers -1,-2,-3,-4 --pooling cls,mean --max-length 512 --out artifacts/run1
   screenstack extract --finetune --model minilm --head cnn --epochs 3 --lr 2e-5 \\
       --train data/train.csv --test data/test.csv --out artifacts/run1     # cross-fitted fine-tuning
+  screenstack extract --finetune --model minilm --pos-weight 5 --patience 1 --select auc --epochs 6 \\
+      --train data/train.csv --test data/test.csv --out artifacts/run2     # weighted loss, early stop
 
 The file is written to OUT/features/<model>-<hash>.parquet (the path is printed); pass it to
 `screenstack fit-learners --features`. The same command again reuses it. --model takes a Hugging Face
@@ -87,6 +89,17 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--valid-fraction", type=float, default=0.1,
                        help="share of each fold's training part that picks the best epoch (default 0.1; 0 keeps the last)")
     group.add_argument("--select", default="loss", choices=("loss", "auc"), help="what picks the best epoch (default loss)")
+    group.add_argument("--patience", type=int, metavar="N",
+                       help="stop a fold after N epochs without a better --select score (default: run every epoch)")
+    group.add_argument("--pos-weight", type=float, default=1.0, metavar="W",
+                       help="weight of an included record in the loss (e.g. excluded/included; default 1)")
+    group.add_argument("--weight-decay", type=float, default=0.01, metavar="X", help="AdamW weight decay, not on biases and norms (default 0.01)")
+    group.add_argument("--max-grad-norm", type=float, default=1.0, metavar="X", help="clip gradients to this norm (default 1.0)")
+    group.add_argument("--dropout", type=float, default=0.1, metavar="P", help="dropout before the head's layers (default 0.1)")
+    group.add_argument("--cnn-channels", type=int, default=256, metavar="N", help="--head cnn: convolution channels (default 256)")
+    group.add_argument("--cnn-kernel", type=int, default=5, metavar="N", help="--head cnn: odd kernel width in tokens (default 5)")
+    group.add_argument("--eval-batch-size", type=int, default=64, metavar="N",
+                       help="records per batch when scoring and embedding; memory only, not the results (default 64)")
     group.add_argument("--grad-checkpointing", action="store_true", help="trade compute for memory")
     group.add_argument("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
     group.add_argument("--yes", action="store_true", help="do not ask before a long fine-tuning run on a CPU")
@@ -99,7 +112,9 @@ def finetune_config(args: argparse.Namespace):
     return FinetuneConfig(
         model=args.model, head=args.head, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
         grad_accum=args.grad_accum, max_length=args.max_length, warmup_ratio=args.warmup_ratio,
-        valid_fraction=args.valid_fraction, select=args.select, seed=args.seed, precision=args.dtype,
+        valid_fraction=args.valid_fraction, select=args.select, patience=args.patience, pos_weight=args.pos_weight,
+        weight_decay=args.weight_decay, max_grad_norm=args.max_grad_norm, dropout=args.dropout, cnn_channels=args.cnn_channels,
+        cnn_kernel=args.cnn_kernel, eval_batch_size=args.eval_batch_size, seed=args.seed, precision=args.dtype,
         device=args.device, grad_checkpointing=args.grad_checkpointing, compile=args.compile,
     )
 

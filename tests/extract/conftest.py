@@ -3,6 +3,7 @@
 The BERTs are real `BertModel`s with a WordPiece vocabulary written here
 (special tokens, letters, digits, word pieces and the commonest words of a
 real abstract slice), so texts tokenise into realistic, varied lengths.
+`make_random_encoder` builds RoBERTa, ELECTRA and DeBERTa-v2 the same way.
 """
 from __future__ import annotations
 
@@ -43,6 +44,42 @@ def make_random_bert(folder: Path, seed: int = 0, layers: int = 3, hidden: int =
                         intermediate_size=2 * hidden, max_position_embeddings=max_positions)
     BertModel(config).eval().save_pretrained(str(folder))
     return str(folder)
+
+
+# Architectures other than BERT, built from a config the way `make_random_bert` builds a BERT. Each reads the
+# same WordPiece tokenizer (all three load it offline); RoBERTa's pad token is id 1, as in the real one, so its
+# position ids start at 2 and its max_position_embeddings - 2 tokens are the limit.
+OTHER_ARCHITECTURES = {
+    "roberta": ("RobertaConfig", "RobertaModel", {"pad_token_id": 1}),
+    "electra": ("ElectraConfig", "ElectraModel", {"embedding_size": 16}),
+    "deberta-v2": ("DebertaV2Config", "DebertaV2Model",  # DeBERTa-v3's settings: relative attention only, no SDPA
+                   {"relative_attention": True, "position_biased_input": False, "pos_att_type": ["p2c", "c2p"]}),
+}
+
+
+def make_random_encoder(folder: Path, architecture: str, max_positions: int = 66) -> str:
+    """Save a random 2-layer, width-32 encoder of `architecture` (a key of `OTHER_ARCHITECTURES`); return the folder."""
+    import transformers
+    from transformers import BertTokenizerFast
+
+    config_class, model_class, settings = OTHER_ARCHITECTURES[architecture]
+    folder.mkdir(parents=True, exist_ok=True)
+    words = sorted(set(re.findall(r"[a-z]{3,}", " ".join(read_records(50)["title"]).lower())))
+    vocab = ["[CLS]", "[PAD]", "[SEP]", "[UNK]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz0123456789.,;:()-", *words]
+    (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
+    BertTokenizerFast.from_pretrained(str(folder), do_lower_case=True).save_pretrained(str(folder))
+    torch.manual_seed(0)
+    config = getattr(transformers, config_class)(
+        vocab_size=len(dict.fromkeys(vocab)), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=max_positions, **{"pad_token_id": 1, **settings})
+    getattr(transformers, model_class)(config).eval().save_pretrained(str(folder))
+    return str(folder)
+
+
+@pytest.fixture(scope="session", params=sorted(OTHER_ARCHITECTURES))
+def other_architecture(request, tmp_path_factory) -> tuple[str, str]:
+    """(architecture, folder) of a tiny random RoBERTa, ELECTRA and DeBERTa-v2 in turn."""
+    return request.param, make_random_encoder(tmp_path_factory.mktemp(request.param), request.param)
 
 
 @pytest.fixture(scope="session")

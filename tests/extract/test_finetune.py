@@ -1,6 +1,8 @@
 """Fine-tuning with K-fold cross-fitting, on a tiny random BERT built here (2 layers, width 32)."""
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -103,30 +105,66 @@ def test_learns_separable_corpus_and_writes_stackable_outputs(tiny_bert, tmp_pat
         finetune(corpus, tmp_path, _config(tiny_bert, epochs=6, lr=1e-3), folds=FoldConfig(3, 0), progress=False)
 
 
-def test_flipping_fold_k_labels_leaves_fold_k_scores_and_vectors_unchanged(tiny_bert, tmp_path, monkeypatch):
-    from screenstack.features.artifacts import crossfit
+def _flip_fold_1(tiny_bert, tmp_path, select: str) -> dict:
+    """Fine-tune on the corpus and on a copy with fold 1's labels flipped; what fold 1's model gave in each.
 
-    loops = []  # the fold loop is the one the learners use
-    monkeypatch.setattr(ft, "cross_fit", lambda plan, *a, **kw: loops.append(plan) or crossfit.cross_fit(plan, *a, **kw))
+    Four epochs at lr 5e-3, so the model separates the classes: had the epoch been
+    chosen on fold 1 (a leak), then with the labels flipped its loss would rise
+    where the true labels' falls, and another epoch would win under either
+    rule. With two epochs both labellings' loss fell as the scores calibrated
+    (near ln 2), both runs kept the last epoch, and a leak under ``select="loss"``
+    went unseen; AUC, which a flip turns into 1 - AUC, caught it.
+    """
     corpus = _corpus()
     plan = make_fold_plan(corpus, FoldConfig(3, 0))
     in_fold = plan.folds == 1
     flipped_labels = np.where(in_fold, 1 - plan.labels, plan.labels)
     frame = corpus.frame.copy()
     frame.loc[frame["split"] == "train", "label"] = flipped_labels.astype(float)
-    flipped = Corpus(frame)
     flipped_plan = FoldPlan(plan.ids, flipped_labels, plan.folds, plan.meta)
-    config = _config(tiny_bert)
-    finetune_on_plan(corpus, plan, tmp_path / "a", config, progress=False)
-    finetune_on_plan(flipped, flipped_plan, tmp_path / "b", config, progress=False)
+    config = _config(tiny_bert, epochs=4, lr=5e-3, select=select)
     name = learner_name(config)
-    oof_a, _, _, vec_a, _ = _outputs(tmp_path / "a", name)
-    oof_b, _, _, vec_b, _ = _outputs(tmp_path / "b", name)
-    assert np.array_equal(oof_a["score"][in_fold], oof_b["score"][in_fold])
-    assert np.array_equal(vec_a[:len(plan.ids)][in_fold], vec_b[:len(plan.ids)][in_fold])
-    assert loops == [plan, flipped_plan]
+    runs = {"plans": [plan, flipped_plan]}
+    for run, (data, fold_plan) in {"a": (corpus, plan), "b": (Corpus(frame), flipped_plan)}.items():
+        finetune_on_plan(data, fold_plan, tmp_path / run, config, progress=False)
+        oof, _, _, vectors, _ = _outputs(tmp_path / run, name)
+        history = read_json(tmp_path / run / "finetune" / name / "fold1" / "history.json")
+        runs[run] = {"scores": oof["score"][in_fold].to_numpy(), "vectors": vectors[:len(plan.ids)][in_fold],
+                     "other_scores": oof["score"][~in_fold].to_numpy(),
+                     # the whole of fold 1's training record but its timings: losses, selection scores, chosen epoch
+                     "history": [{k: v for k, v in e.items() if k != "seconds"} for e in history["epochs"]] + [history["best_epoch"]]}
+    return runs
+
+
+def _same(runs: dict, key: str) -> bool:
+    a, b = runs["a"][key], runs["b"][key]
+    return a == b if key == "history" else np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("select", ["loss", "auc"])
+def test_flipping_fold_k_labels_leaves_fold_k_scores_and_vectors_unchanged(tiny_bert, tmp_path, monkeypatch, select):
+    from screenstack.features.artifacts import crossfit
+
+    loops = []  # the fold loop is the one the learners use
+    monkeypatch.setattr(ft, "cross_fit", lambda plan, *a, **kw: loops.append(plan) or crossfit.cross_fit(plan, *a, **kw))
+    runs = _flip_fold_1(tiny_bert, tmp_path, select)
+    assert _same(runs, "scores") and _same(runs, "vectors") and _same(runs, "history")
+    assert loops == runs["plans"]
     # The flip did reach the other folds' models: the check above is not vacuous.
-    assert not np.array_equal(oof_a["score"][~in_fold], oof_b["score"][~in_fold])
+    assert not _same(runs, "other_scores")
+
+
+@pytest.mark.parametrize("select", ["loss", "auc"])
+def test_the_flip_test_catches_an_epoch_chosen_on_the_predicted_fold(tiny_bert, tmp_path, monkeypatch, select):
+    real_fit = ft._fit_fold
+
+    def leaky(k, loaded, token_ids, labels, fit_index, select_index, valid_index, *rest, **kw):
+        return real_fit(k, loaded, token_ids, labels, fit_index, valid_index, valid_index, *rest, **kw)
+
+    monkeypatch.setattr(ft, "_fit_fold", leaky)
+    runs = _flip_fold_1(tiny_bert, tmp_path, select)
+    assert not _same(runs, "scores"), "the chosen epoch, hence fold 1's scores, moved with fold 1's labels"
+    assert not _same(runs, "history")
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.2])
@@ -216,3 +254,65 @@ def test_long_cpu_run_needs_confirmation(tiny_bert, tmp_path, monkeypatch):
     with pytest.raises(ScreenstackError, match="stopped"):
         finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False, confirm=lambda m: asked.append(m) and False)
     assert "tokens/s" in asked[0] and not (tmp_path / "learners").exists()
+
+
+def test_resume_restores_an_rng_state_that_torch_load_put_on_another_device(tmp_path):
+    torch.manual_seed(5)
+    ft._save({"rng": ft._rng_state("cpu")}, tmp_path / "state.pt")
+    expected = torch.rand(4)
+    # A resume on a GPU reads state.pt with map_location="cuda"; "meta" stands for any device but the CPU here.
+    # A tensor state came back there, and torch.set_rng_state raised.
+    state = torch.load(tmp_path / "state.pt", map_location="meta", weights_only=True)
+    torch.manual_seed(99)
+    ft._restore_rng(state["rng"], "cpu")
+    assert torch.equal(torch.rand(4), expected)
+    torch.manual_seed(5)
+    old_format = {"cpu": torch.get_rng_state()}  # state.pt written before: the tensor itself
+    torch.manual_seed(99)
+    ft._restore_rng(old_format, "cpu")
+    assert torch.equal(torch.rand(4), expected)
+
+
+@pytest.mark.parametrize("field, value, flag", [
+    ("lr", math.inf, "--lr inf"), ("lr", math.nan, "--lr nan"), ("lr", 0.0, "--lr 0.0"),
+    ("pos_weight", -1.0, "--pos-weight -1.0"), ("pos_weight", math.inf, "--pos-weight inf"),
+    ("max_grad_norm", math.nan, "--max-grad-norm nan"), ("weight_decay", -0.01, "--weight-decay -0.01"),
+    ("weight_decay", math.inf, "--weight-decay inf"), ("warmup_ratio", math.nan, "--warmup-ratio nan"),
+    ("dropout", 1.0, "--dropout 1.0"), ("valid_fraction", math.nan, "--valid-fraction nan"),
+    ("cnn_kernel", 4, "--cnn-kernel 4"), ("cnn_channels", 0, "--cnn-channels 0"), ("eval_batch_size", 0, "--eval-batch-size 0"),
+    ("patience", 0, "--patience 0"), ("epochs", 2.5, "--epochs 2.5"),
+])
+def test_bad_settings_are_refused_naming_the_flag(field, value, flag):
+    with pytest.raises(ScreenstackError, match="^" + re.escape(flag + ": needs")):
+        FinetuneConfig(**{field: value})
+
+
+SETTINGS = {"pos_weight": 4.0, "patience": 2, "dropout": 0.2, "weight_decay": 0.05, "eval_batch_size": 8, "cnn_channels": 32,
+            "cnn_kernel": 3, "max_grad_norm": 0.5}
+
+
+def test_every_setting_comes_from_flags_and_from_a_config_file(tmp_path):
+    import tomli_w
+
+    from screenstack.cli import parse_args
+    from screenstack.commands.extract import finetune_config
+    from screenstack.commands.run import config_toml
+
+    flags = [part for key, value in SETTINGS.items() for part in (f"--{key.replace('_', '-')}", str(value))]
+    base = {"train": "t.csv", "test": "s.csv", "out": "o", "finetune": True}
+    for command in ("extract", "run"):
+        from_flags = parse_args([command, "--train", "t.csv", "--test", "s.csv", "--out", "o", "--finetune", *flags])
+        (tmp_path / "c.toml").write_text(tomli_w.dumps({**base, **SETTINGS}))
+        from_file = parse_args([command, "--config", str(tmp_path / "c.toml")])
+        config = finetune_config(from_flags)
+        assert config == finetune_config(from_file) and {key: getattr(config, key) for key in SETTINGS} == SETTINGS
+    (tmp_path / "again.toml").write_text(config_toml(from_flags))  # what `run` writes to OUT/config.toml
+    assert finetune_config(parse_args(["run", "--config", str(tmp_path / "again.toml")])) == config
+
+
+def test_a_non_finite_value_on_the_command_line_is_one_line_and_exit_2(tmp_path, capsys):
+    from screenstack.cli import main
+
+    code = main(["extract", "--finetune", "--train", "t.csv", "--test", "s.csv", "--out", str(tmp_path / "o"), "--lr", "inf"])
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and "--lr inf: needs a number > 0" in error and "\n" not in error and not (tmp_path / "o").exists()

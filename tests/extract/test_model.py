@@ -1,0 +1,97 @@
+"""Loading encoders other than BERT (tiny random RoBERTa, ELECTRA, DeBERTa-v2), their token limits and load errors."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from screenstack.extract.encode import encode
+from screenstack.extract.finetune import FinetuneConfig, finetune
+from screenstack.extract.heads import ScreeningModel, make_head
+from screenstack.extract.model import load_encoder, max_positions
+from screenstack.extract.stage import ExtractConfig, extract_features
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.artifacts.folds import FoldConfig
+
+from .conftest import corpus_of, read_records
+
+LIMITS = {"roberta": 64, "electra": 66, "deberta-v2": 66}  # from 66 positions; RoBERTa's ids start after its padding index
+
+
+def test_each_architecture_loads_with_the_attention_it_has(other_architecture, caplog):
+    architecture, folder = other_architecture
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        loaded = load_encoder(folder)
+    # DeBERTa-v2 has no SDPA attention: asking for it made loading fail ("not a complete model").
+    expected = "eager" if architecture == "deberta-v2" else "sdpa"
+    assert loaded.model.config._attn_implementation == expected
+    assert ("using eager attention" in caplog.text) == (architecture == "deberta-v2")
+    assert max_positions(loaded) == LIMITS[architecture]
+
+
+def test_the_token_limit_is_the_longest_input_the_model_runs(other_architecture, one_thread):
+    architecture, folder = other_architecture
+    loaded = load_encoder(folder)
+    limit = max_positions(loaded)
+    model = ScreeningModel(loaded.model, make_head("cnn", 32, {"channels": 4, "kernel_size": 3})).eval()
+    ids = torch.full((2, limit), 5)
+    with torch.inference_mode():
+        logits, cls = model(ids, torch.ones_like(ids))
+        assert logits.shape == (2,) and cls.shape == (2, 32)
+        if architecture != "deberta-v2":  # absolute positions: one token more runs past the table
+            longer = torch.full((1, limit + 1), 5)
+            with pytest.raises((IndexError, RuntimeError)):
+                loaded.model(input_ids=longer, attention_mask=torch.ones_like(longer))
+
+
+def test_fine_tuning_and_extraction_refuse_a_max_length_past_the_limit_before_work(other_architecture, tmp_path, one_thread):
+    architecture, folder = other_architecture
+    limit = LIMITS[architecture]
+    corpus = corpus_of(read_records(24), n_train=18)
+    config = FinetuneConfig(model=folder, max_length=limit + 1, epochs=1, batch_size=4, device="cpu", precision="fp32")
+    with pytest.raises(ScreenstackError, match=rf"^--max-length {limit + 1}: .* reads 2 to {limit} tokens\. Use a value"):
+        finetune(corpus, tmp_path / "ft", config, folds=FoldConfig(3, 0), progress=False, confirm=True)
+    assert not (tmp_path / "ft" / "finetune").exists() and not (tmp_path / "ft" / "learners").exists()
+    with pytest.raises(ScreenstackError, match=rf"^--max-length {limit + 1}: .* reads 2 to {limit} tokens"):
+        extract_features(corpus, tmp_path / "ex", ExtractConfig(model=folder, max_length=limit + 1, device="cpu",
+                                                                 cache_dir=str(tmp_path / "cache")), progress=False)
+    assert not (tmp_path / "ex" / "features").exists()
+
+
+def test_at_the_limit_every_architecture_fine_tunes_and_encodes(other_architecture, tmp_path, one_thread):
+    architecture, folder = other_architecture
+    limit = LIMITS[architecture]
+    records = read_records(24)
+    records = records.assign(abstract=records["abstract"] + " " + records["abstract"])  # past the limit: truncated to it
+    corpus = corpus_of(records, n_train=18)
+    config = FinetuneConfig(model=folder, max_length=limit, epochs=1, batch_size=6, eval_batch_size=8, valid_fraction=0.0,
+                            device="cpu", precision="fp32", cnn_channels=8, head="cnn")
+    learner, features = finetune(corpus, tmp_path / "ft", config, folds=FoldConfig(3, 0), progress=False, confirm=True)
+    assert pd.read_parquet(learner / "oof.parquet")["score"].between(0, 1).all() and features.is_file()
+    vectors = encode(list(records["title"] + " " + records["abstract"]), encoder=load_encoder(folder), device="cpu",
+                     max_length=limit)
+    assert vectors.shape == (24, 32) and np.isfinite(vectors).all()
+
+
+def test_a_model_transformers_cannot_build_says_why(random_bert, tmp_path):
+    folder = tmp_path / "odd"
+    shutil.copytree(random_bert, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "model_type": "no-such-architecture"}))
+    with pytest.raises(ScreenstackError) as error:
+        load_encoder(str(folder))
+    message = str(error.value)
+    assert "not a complete model" not in message and "cannot build a model from the folder" in message
+    assert "no-such-architecture" in message and "\n" not in message
+
+
+def test_a_folder_without_weights_is_named_incomplete(random_bert, tmp_path):
+    folder = tmp_path / "no-weights"
+    shutil.copytree(random_bert, folder, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
+    with pytest.raises(ScreenstackError, match=r"is not a complete model \(no weights files"):
+        load_encoder(str(folder))
