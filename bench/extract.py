@@ -30,7 +30,7 @@ on a GPU, and the smallest cosine similarity of the method's vectors to
 
 Examples
 --------
-python bench/extract.py                      # 400 ACE-inhibitor records, bundled MiniLM, CPU
+python bench/extract.py                      # 400 ACE-inhibitor records, bundled MiniLM, CPU (20,000 on a GPU)
 python bench/extract.py --n 64 --repeats 1   # a quick run
 python bench/extract.py --random-bert-base --device cuda --methods seed,encode-fp32,encode-bf16
 """
@@ -61,10 +61,30 @@ from quality import peak_mib  # noqa: E402  (bench/ is not a package)
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "cohen_ace_inhibitors.csv"
 METHODS = ("seed", "sorted", "st", "encode-fp32", "encode-bf16")
-# Dense peak TFLOP/s of common GPUs by precision, for MFU (override with --peak-tflops).
-PEAK_TFLOPS = {"H100": {"bf16": 989.0, "fp16": 989.0, "fp32": 67.0}, "H200": {"bf16": 989.0, "fp16": 989.0, "fp32": 67.0},
-               "A100": {"bf16": 312.0, "fp16": 312.0, "fp32": 19.5}, "L4": {"bf16": 121.0, "fp16": 121.0, "fp32": 30.3},
-               "A10": {"bf16": 125.0, "fp16": 125.0, "fp32": 31.2}, "T4": {"bf16": 65.0, "fp16": 65.0, "fp32": 8.1}}
+# Dense (no sparsity) peak TFLOP/s by precision, for MFU, keyed by the full name torch.cuda.get_device_name
+# gives: matched exactly, since a substring would take "NVIDIA L40S" for an L4 and an H100 PCIe for an SXM.
+# fp32 is the non-tensor-core rate (torch's default, TF32 matmuls off). Others: --peak-tflops.
+_H100_SXM = {"bf16": 989.4, "fp16": 989.4, "fp32": 66.9}
+_A100 = {"bf16": 312.0, "fp16": 312.0, "fp32": 19.5}
+PEAK_TFLOPS = {
+    "NVIDIA H100 80GB HBM3": _H100_SXM, "NVIDIA H200": _H100_SXM, "NVIDIA H100 PCIe": {"bf16": 756.0, "fp16": 756.0, "fp32": 51.2},
+    "NVIDIA H100 NVL": {"bf16": 835.0, "fp16": 835.0, "fp32": 60.0}, "NVIDIA H200 NVL": {"bf16": 835.0, "fp16": 835.0, "fp32": 60.0},
+    "NVIDIA A100-SXM4-80GB": _A100, "NVIDIA A100-SXM4-40GB": _A100, "NVIDIA A100-PCIE-40GB": _A100, "NVIDIA A100 80GB PCIe": _A100,
+    "NVIDIA L4": {"bf16": 121.0, "fp16": 121.0, "fp32": 30.3}, "NVIDIA L40S": {"bf16": 362.0, "fp16": 362.0, "fp32": 91.6},
+    "Tesla T4": {"fp16": 65.0, "fp32": 8.1},
+}
+GPU_RECORDS = 20_000  # default --n on a GPU: 400 records were two batches there, all start-up and no steady state
+
+
+def peak_tflops(device: str, precision: str, given: float | None = None) -> float | None:
+    """The device's peak for `precision` (bf16, fp16 or fp32): `given`, else the table's by exact name; None off CUDA or unknown."""
+    if given or not device.startswith("cuda"):
+        return given
+    name = torch.cuda.get_device_name(device)
+    peak = PEAK_TFLOPS.get(name, {}).get(precision)
+    if peak is None:
+        print(f"no peak TFLOP/s for {name!r} ({precision}) in bench/extract.py's table: pass --peak-tflops for MFU", file=sys.stderr)
+    return peak
 
 
 class PeakMemory:
@@ -167,9 +187,19 @@ def random_bert_base(folder: Path) -> str:
 
 
 def load_texts(path: Path, n: int) -> list[str]:
-    """`n` records spread evenly over the file (not the first n: files are often sorted by topic or date)."""
+    """`n` records spread evenly over the file (not the first n: files are often sorted by topic or date).
+
+    More than the file holds: every record of every CSV beside it (the six
+    datasets, about 10,000), repeated in turn up to `n`; repeats cost the same
+    as new texts, since `encode` and the training loop cache nothing.
+    """
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    rows = np.linspace(0, len(frame) - 1, num=min(n, len(frame))).round().astype(int)
+    if n > len(frame):
+        frame = pd.concat([frame, *(pd.read_csv(other, dtype=str, keep_default_na=False)[["title", "abstract"]]
+                                    for other in sorted(Path(path).parent.glob("*.csv")) if other != Path(path))])
+        rows = np.arange(n) % len(frame)
+    else:
+        rows = np.linspace(0, len(frame) - 1, num=n).round().astype(int)
     return [record_text(frame["title"].iat[i], frame["abstract"].iat[i]) for i in rows]
 
 
@@ -225,7 +255,7 @@ def worker(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="example: python bench/extract.py --n 64")
     parser.add_argument("--data", type=Path, default=DATA, help="CSV with title and abstract columns")
-    parser.add_argument("--n", type=int, default=400, help="records (default 400)")
+    parser.add_argument("--n", type=int, help=f"records (default 400 on a CPU, {GPU_RECORDS:,} on a GPU, cycling the datasets)")
     parser.add_argument("--model", default="minilm", help="encoder (default minilm, the bundled one)")
     parser.add_argument("--random-bert-base", action="store_true", help="a random PubMedBERT-sized BERT instead of --model")
     parser.add_argument("--device", default="auto")
@@ -248,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         return worker(args)
 
     device = resolve_device(args.device)
+    if args.n is None:
+        args.n = GPU_RECORDS if device.startswith("cuda") else 400
+        argv = [*(sys.argv[1:] if argv is None else argv), "--n", str(args.n)]  # the workers get the same n
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] + (["encode-int8"] if args.int8 else [])
     unknown = [m for m in methods if m not in (*METHODS, "encode-int8")]
     if unknown:
@@ -275,17 +308,13 @@ def main(argv: list[str] | None = None) -> int:
                 if method not in best or result["seconds"] < best[method]["seconds"]:
                     best[method] = {**result, "vectors": np.load(out)}
 
-    peak_row = {}
-    if device.startswith("cuda"):
-        name = torch.cuda.get_device_name(device)
-        peak_row = next((row for key, row in PEAK_TFLOPS.items() if key in name), {})
     reference = best["encode-fp32"]["vectors"] if "encode-fp32" in best else None
     base = best.get("seed")
     rows = []
     for method, result in best.items():
         docs = len(texts) / result["seconds"]
         gflops = flops / result["seconds"] / 1e9
-        top = args.peak_tflops or peak_row.get("bf16" if method.endswith("bf16") else "fp32")
+        top = peak_tflops(device, "bf16" if method.endswith("bf16") else "fp32", args.peak_tflops)
         cosine = None
         if reference is not None and method != "st":
             a, b = reference, result["vectors"]

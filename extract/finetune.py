@@ -74,6 +74,9 @@ class FinetuneConfig:
     epoch by ``select`` (``loss`` or ``auc``); 0 keeps the last epoch.
     ``patience`` stops a fold after that many epochs without improvement.
     ``precision`` ``auto`` is bf16 (fp16 where bf16 is missing) on CUDA, fp32 elsewhere.
+    Every value is checked here, infinities and NaN included, so a bad flag or
+    TOML key fails in one line naming the flag, before any work; ``max_length``
+    is checked against the model's positions once it is loaded.
     """
 
     model: str = DEFAULT_MODEL

@@ -11,6 +11,12 @@ encoded in chunks, each chunk saved as soon as it is done, and the feature
 file is assembled from the cache and renamed into place at the end. A run
 stopped midway (Ctrl-C, kill -9) therefore resumes from its last complete
 chunk, and the feature file appears only whole.
+
+Under ``torchrun --nproc-per-node N -m screenstack extract ...`` rank r encodes
+chunks r, r + N, ... of the texts missing from the cache, on its own GPU; after
+a barrier rank 0 assembles the file (`extract.distributed`). The chunks are the
+ones a single process makes, so on CPU the file has the same bytes; with fewer
+chunks than ranks, a smaller ``--chunk-size`` gives every rank a share.
 """
 from __future__ import annotations
 
@@ -32,9 +38,10 @@ from ..features.records.datasets import CACHE_ENV
 from ..features.checks import check_choice, check_int, check_names
 from ..features.errors import ScreenstackError
 from ..features.artifacts.outputs import package_versions
-from ..features.artifacts.runfolder import RunFolder, locked
+from ..features.artifacts.runfolder import RunFolder
 from ..features.artifacts.store import write_vectors
 from .cache import VectorCache, text_key
+from .distributed import Ranks, barrier, from_rank0, rank0_locked, rank_device
 from .encode import Encoder, encode, resolve_batch_tokens
 from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder
 from .pooling import POOLINGS
@@ -109,7 +116,7 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-@locked()
+@rank0_locked()
 def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = ExtractConfig(), progress: bool = True) -> Path:
     """Write (or reuse) the feature file of `corpus` under ``OUT/features/`` and return its path.
 
@@ -118,7 +125,8 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     >>> path = extract_features(load_corpus("train.csv", "test.csv"), "artifacts/run1", ExtractConfig(model="minilm"))  # doctest: +SKIP
     """
     # Device, precision, layers, poolings and max length are resolved and checked against the model once, here.
-    encoder = Encoder.build(load_encoder(config.model), device=config.device, precision=config.dtype,
+    ranks = Ranks.from_env()
+    encoder = Encoder.build(load_encoder(config.model), device=rank_device(config.device, ranks), precision=config.dtype,
                             layers=config.layers, pooling=config.pooling, max_length=config.max_length)
     device, precision = encoder.device, encoder.precision
     budget = resolve_batch_tokens(config.batch_tokens, device)
@@ -137,20 +145,28 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     name = short_name(config.model)
     run = RunFolder(out)
     path = run.features_dir / f"{name}-{config_hash[:10]}.parquet"
-    if path.is_file():
-        try:
-            run.verify(f"{FEATURES_DIR}/{path.name}", "")  # damaged (truncated, changed): made again below
-            reusable = read_parquet_meta(path).get("config_hash") == config_hash
-        except Exception:  # unreadable: made again below
-            reusable = False
-        if reusable:
-            log.info("extract: %s already holds these vectors (same model, settings and corpus); reusing it", path)
-            return path
-        log.warning("extract: %s exists but was made otherwise; making it again", path)
+    cache_folder = cache_root(config, out) / f"{name}-{_digest(setting)[:16]}"
 
-    cache = VectorCache(cache_root(config, out) / f"{name}-{_digest(setting)[:16]}", setting)
+    def reusable() -> bool:  # on rank 0: its answer, or its refusal, is every rank's
+        if path.is_file():
+            try:
+                run.verify(f"{FEATURES_DIR}/{path.name}", "")  # damaged (truncated, changed): made again below
+                if read_parquet_meta(path).get("config_hash") == config_hash:
+                    return True
+            except Exception:  # unreadable: made again below
+                pass
+            log.warning("extract: %s exists but was made otherwise; making it again", path)
+        VectorCache(cache_folder, setting)  # first, so the other ranks find its setting.json written
+        return False
+
+    if from_rank0(reusable):
+        log.info("extract: %s already holds these vectors (same model, settings and corpus); reusing it", path)
+        return path
+
+    cache = VectorCache(cache_folder, setting)
     text_of = dict(zip(keys, record_texts))
     todo = cache.missing(keys)
+    barrier()  # every rank has listed the missing texts before any writes a chunk, so all agree on the list
     # Longest first, ties by key: the same missing set always gives the same
     # chunks, so a resumed run encodes exactly what the interrupted one would have.
     todo.sort(key=lambda k: (-len(text_of[k]), k))
@@ -158,14 +174,22 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     log.info("extract: %d records, %d distinct texts: %d in the cache, %d to encode on %s (%s, batches of %d tokens)",
              len(keys), n_unique, n_unique - len(todo), len(todo), device, precision, budget)
     started = time.perf_counter()
-    with tqdm(total=len(todo), unit="doc", desc=f"extract {name}", disable=not progress or not todo) as bar:
-        for start in range(0, len(todo), config.chunk_size):
-            chunk = todo[start:start + config.chunk_size]
+    # With several ranks, rank r encodes chunks r, r + N, ...: the same chunks, so the same vectors, as one process.
+    chunks = [todo[start:start + config.chunk_size] for start in range(0, len(todo), config.chunk_size)][ranks.rank::ranks.world]
+    mine = sum(map(len, chunks))
+    with tqdm(total=mine, unit="doc", desc=f"extract {name}", disable=not progress or not mine) as bar:
+        for chunk in chunks:
             vectors = encode([text_of[k] for k in chunk], encoder=encoder, batch_tokens=budget, progress=bar)
             cache.add(chunk, vectors)
-    if todo:
+    if mine:
         seconds = time.perf_counter() - started
-        log.info("extract: encoded %d texts in %.1f s (%.1f docs/s)", len(todo), seconds, len(todo) / max(seconds, 1e-9))
+        log.info("extract: encoded %d texts in %.1f s (%.1f docs/s)%s", mine, seconds, mine / max(seconds, 1e-9),
+                 f" on {ranks}" if ranks.world > 1 else "")
+    barrier()  # every shard is in the cache
+    if not ranks.main:
+        return path
+    if ranks.world > 1:
+        cache = VectorCache(cache_folder, setting)  # read again: its index holds only this rank's chunks
 
     matrix = cache.gather(keys, np.empty((len(keys), encoder.width), dtype=np.float32))
     meta = {
