@@ -14,6 +14,13 @@ from `extract.heads` rather than ``AutoModelForSequenceClassification``: the
 linear and CNN heads then share one code path, and the linear head reads exactly
 the CLS vector that is exported.
 
+Under ``torchrun --nproc-per-node N -m screenstack extract --finetune ...`` the
+folds train in parallel, whole folds per rank (K independent models, no DDP),
+each rank on its own GPU; a fold is claimed before it trains, so none trains
+twice, and once all are finished rank 0 assembles the outputs
+(`extract.distributed`). Fold k's model depends on the seed and its rows only,
+so on CPU the outputs are the bytes of a one-process run.
+
 Files, under OUT:
 
 - ``finetune/NAME/run.json``: what the run is (config, fold plan, data, weights);
@@ -22,7 +29,8 @@ Files, under OUT:
   epoch (weights, optimizer, schedule, RNG), so a killed run resumes there;
   ``weights-e{e}.pt``: the best epoch's weights so far; both are deleted once
   ``result.npz`` (fold k's logits and vectors, and the test records') marks the
-  fold finished, and a finished fold is never retrained;
+  fold finished, and a finished fold is never retrained; ``claim``: locked
+  (``flock``) by the process training the fold, and names it;
 - ``learners/NAME/``: OOF and test scores (`features.artifacts.outputs`), NAME =
   ``finetune-<model>-<head>``;
 - ``features/NAME.parquet``: the cross-fitted vectors, metadata kind "crossfit".
@@ -50,10 +58,10 @@ from ..features.artifacts.crossfit import cross_fit
 from ..features.errors import ScreenstackError
 from ..features.artifacts.folds import FoldConfig, FoldPlan, ensure_fold_plan
 from ..features.artifacts.outputs import check_reusable, differing_keys, learner_dir, package_versions, write_learner_output
-from ..features.artifacts.runfolder import locked
 from ..features.artifacts.store import is_intact, write_run_vectors
+from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
 from .heads import HEADS, ScreeningModel, make_head
-from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, max_positions, resolve_device, resolve_precision
+from .model import DEFAULT_MODEL, autocast, check_precision, load_encoder, max_positions, resolve_precision
 from .stage import FEATURES_DIR, short_name
 from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
 
@@ -144,7 +152,7 @@ def learner_name(config: FinetuneConfig) -> str:
     return f"finetune-{short_name(config.model)}-{config.head}"
 
 
-@locked()
+@rank0_locked()
 def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneConfig(), *, folds: FoldConfig = FoldConfig(),
              progress: bool = True, confirm: bool | Callable[[str], bool] | None = None) -> tuple[Path, Path]:
     """Fine-tune one model per fold of the shared plan; write scores and cross-fitted vectors.
@@ -169,7 +177,8 @@ def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneC
     --------
     >>> finetune(load_corpus("train.csv", "test.csv"), "artifacts/run1", FinetuneConfig(head="cnn"))  # doctest: +SKIP
     """
-    return finetune_on_plan(corpus, ensure_fold_plan(corpus, out, folds), out, config, progress=progress, confirm=confirm)
+    plan = from_rank0(lambda: ensure_fold_plan(corpus, out, folds))  # written by rank 0, the OUT lock's holder
+    return finetune_on_plan(corpus, plan, out, config, progress=progress, confirm=confirm)
 
 
 def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: FinetuneConfig, *, progress: bool = True,
@@ -178,7 +187,8 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     train, test = corpus.train, corpus.test
     assert (train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
     assert (train["label"].to_numpy(dtype=int) == plan.labels).all(), "fold plan labels are the corpus labels"
-    device = resolve_device(config.device)
+    ranks = Ranks.from_env()
+    device = rank_device(config.device, ranks)
     precision = resolve_precision(config.precision, device)
     name = learner_name(config)
     loaded = load_encoder(config.model)
@@ -189,28 +199,44 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
             "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test"),
             "name": name, "fold_plan": plan.meta}  # the fold plan is part of what `_claim` ties a run to
     feature_path = Path(out) / FEATURES_DIR / f"{name}.parquet"
-    if check_reusable(out, name, meta, plan) and is_intact(feature_path):
+    state = Path(out) / FINETUNE_DIR / name
+
+    def reusable() -> bool:  # on rank 0: its answer, or its refusal, is every rank's
+        if check_reusable(out, name, meta, plan) and is_intact(feature_path):
+            return True
+        _claim(state, meta, write=False)
+        return False
+
+    if from_rank0(reusable):
         log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
         return learner_dir(out, name), feature_path
-    state = Path(out) / FINETUNE_DIR / name
-    _claim(state, meta, write=False)
 
     token_ids = tokenize(loaded.tokenizer, texts(train) + texts(test), config.max_length)
     labels = plan.labels.astype(np.float32)
     test_index = np.arange(len(train), len(train) + len(test))
-    if not device.startswith("cuda"):
-        splits = [(k, tr, va, _inner_split(plan.labels, tr, config)) for k, tr, va in plan.splits()]
-        _confirm_cpu_run(loaded, token_ids, splits, test_index, state, config, device, precision, confirm)
-    _claim(state, meta, write=True)  # only now: a declined run leaves OUT free for another configuration
+    splits = [(k, tr, va, _inner_split(plan.labels, tr, config)) for k, tr, va in plan.splits()]
+
+    def confirm_and_claim():  # on rank 0, which asks once for all ranks
+        if not device.startswith("cuda"):
+            _confirm_cpu_run(loaded, token_ids, splits, test_index, state, config, device, precision, confirm)
+        _claim(state, meta, write=True)  # only now: a declined run leaves OUT free for another configuration
+
+    from_rank0(confirm_and_claim)
+
+    def train_fold(k: int) -> None:
+        _, valid_index, (fit_index, select_index) = by_fold[k]
+        _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index, test_index, state / f"fold{k}",
+                  config, device, precision, progress)
+
+    # Every rank trains the folds it claims (`extract.distributed`); once all are finished, rank 0 alone assembles them.
+    by_fold = {k: rest for k, *rest in splits}
+    train_claimed({k: state / f"fold{k}" for k in by_fold}, lambda folder: (folder / "result.npz").is_file(), train_fold)
+    if not ranks.main:
+        return learner_dir(out, name), feature_path
 
     def fit_fold(k: int, train_index: np.ndarray, valid_index: np.ndarray):
-        """Fold k's scores and vectors, from result.npz (trained first if the fold is not finished)."""
-        folder = state / f"fold{k}"
-        if not (folder / "result.npz").is_file():
-            fit_index, select_index = _inner_split(plan.labels, train_index, config)
-            _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index, test_index, folder,
-                      config, device, precision, progress)
-        with np.load(folder / "result.npz") as result:
+        """Fold k's scores and vectors, from its result.npz."""
+        with np.load(state / f"fold{k}" / "result.npz") as result:
             assert (result["valid_index"] == valid_index).all(), "a fold result belongs to its fold"
             return ((expit(result["valid_logits"].astype(np.float64)), result["valid_vectors"]),
                     (expit(result["test_logits"].astype(np.float64)), result["test_vectors"]))
