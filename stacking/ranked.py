@@ -9,11 +9,14 @@ highest first, ties by id, so the same run gives the same bytes.
 
 The file is meant to be opened in a spreadsheet, where a cell starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return runs as a formula (CSV
-injection). Such text cells get a leading ``'``, as OWASP recommends; the
+injection). Such text cells get a leading ``'``, as OWASP recommends, except
+plain numbers such as ASReview's ``-1`` label (a spreadsheet reads them as the
+number, and a ``'-1`` would no longer read back as "not screened"); the
 numbers this module writes never start with one of them.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +26,18 @@ from ..features.artifacts.records import INPUT_PREFIX
 
 COLUMNS = ["rank", "id", "title", "score", "decision", "probability", "expected_included"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def neutralise(cell: str) -> str:
     """`cell` with a leading ``'`` if a spreadsheet would read it as a formula.
 
-    >>> neutralise("=HYPERLINK(1)"), neutralise("-1"), neutralise("Aspirin")
-    ("'=HYPERLINK(1)", "'-1", 'Aspirin')
+    >>> neutralise("=HYPERLINK(1)"), neutralise("-1+cmd|' /C calc'!A0"), neutralise("-1"), neutralise("Aspirin")
+    ("'=HYPERLINK(1)", "'-1+cmd|' /C calc'!A0", '-1', 'Aspirin')
     """
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def write_ranked(path: str | Path, ids, scores, decisions, probabilities, records: pd.DataFrame | None) -> Path:

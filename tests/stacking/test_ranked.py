@@ -39,15 +39,17 @@ def _records(ids, titles, **columns):
 
 
 def test_formula_cells_are_neutralised_in_every_text_column(tmp_path):
-    risky = ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd"]
+    risky = ["=HYPERLINK(\"x\")", "+1+cmd|' /C calc'!A0", "-2-A1", "@SUM(A1)", "\tcmd", "\rcmd"]
     n = len(risky)
-    records = _records([f"r{i}" for i in range(n)], risky, authors=risky[::-1], note=["plain"] * n)
+    numbers = ["-1", "+1", "-0.5", "1e-3", "-1", "0"]  # plain numbers (ASReview's -1 label) read back as they were
+    records = _records([f"r{i}" for i in range(n)], risky, authors=risky[::-1], note=["plain"] * n, included=numbers)
     path = write_ranked(tmp_path / "ranked.csv", [f"r{i}" for i in range(n)], np.linspace(1, 0, n), np.ones(n),
                         np.full(n, 0.5), records)
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert frame["title"].tolist() == ["'" + cell for cell in risky]
     assert frame["authors"].tolist() == ["'" + cell for cell in risky[::-1]]
     assert (frame["note"] == "plain").all()
+    assert frame["included"].tolist() == numbers
     for column in ("score", "probability", "expected_included"):
         assert not frame[column].str.startswith(("=", "+", "-", "@", "'")).any()
 
