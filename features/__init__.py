@@ -1,7 +1,7 @@
 """The feature store, in two halves that share only `errors` and `checks`:
 
-- `features.records`, reading records: `corpus` (CSV, TSV, XLSX and RIS into
-  one `Corpus`), `datasets` (the open review datasets and their checksums),
+- `features.records`, reading records: `tables` (CSV, TSV, XLSX and RIS files
+  into frames of strings), `corpus` (those frames into one `Corpus`), `datasets` (the open review datasets and their checksums),
   `split` (train/test files from one labelled file), `tfidf` (text features);
 - `features.artifacts`, the artifact store: `runfolder` (every path in
   ``--out``, the lock, staged sets with manifests), `atomic` (atomic,
