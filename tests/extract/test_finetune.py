@@ -196,8 +196,18 @@ def test_resume_after_interruption_gives_the_same_outputs(tiny_bert, tmp_path, m
     fold0 = tmp_path / "resumed" / "finetune" / name / "fold0" / "result.npz"
     stamp = fold0.stat().st_mtime_ns
     started = []
-    real_fit = ft._fit_fold
+    real_fit, real_load = ft._fit_fold, torch.load
     monkeypatch.setattr(ft, "_fit_fold", lambda k, *a, **kw: started.append(k) or real_fit(k, *a, **kw))
+
+    def load_as_on_a_gpu(path, *args, **kwargs):
+        # torch.load(map_location="cuda") puts every tensor of state.pt on the GPU, the RNG states' too ("meta" here):
+        # torch.set_rng_state then raised. The weights stay usable on this CPU.
+        state = real_load(path, *args, **kwargs)
+        if isinstance(state, dict) and "rng" in state:
+            state["rng"] = {key: value.to("meta") if torch.is_tensor(value) else value for key, value in state["rng"].items()}
+        return state
+
+    monkeypatch.setattr(torch, "load", load_as_on_a_gpu)
     finetune(corpus, tmp_path / "resumed", config, folds=FoldConfig(3, 0), progress=False)
     assert started == [1, 2] and fold0.stat().st_mtime_ns == stamp, "a finished fold is never retrained"
     history = read_json(tmp_path / "resumed" / "finetune" / name / "fold1" / "history.json")
