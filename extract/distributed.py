@@ -51,9 +51,10 @@ from .model import resolve_device
 log = logging.getLogger("screenstack")
 T = TypeVar("T")
 CLAIM_FILE = "claim"
-# A barrier waits for the slowest rank's share (a fold, a shard of texts); a
-# rank that dies instead is caught by torchrun, which stops the others.
-BARRIER_TIMEOUT = timedelta(hours=24)
+# The longest wait at a barrier or broadcast is for one chunk of texts (the
+# shards differ by at most one) or for rank 0's checks; a rank that dies
+# instead is caught by torchrun, which stops the others.
+BARRIER_TIMEOUT = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,9 @@ class Ranks:
 def rank_device(device: str, ranks: Ranks) -> str:
     """`resolve_device`, then, with several ranks on CUDA, this rank's own GPU: ``cuda:LOCAL_RANK``.
 
-    An explicit ``cuda:N`` is kept: the user chose that GPU for every rank.
+    That GPU also becomes the current one, so no rank opens a CUDA context on
+    GPU 0 by default. An explicit ``cuda:N`` is kept: the user chose that GPU
+    for every rank.
 
     Examples
     --------
@@ -102,7 +105,9 @@ def rank_device(device: str, ranks: Ranks) -> str:
         return resolved
     import torch
 
-    return f"cuda:{ranks.local_rank % torch.cuda.device_count()}"
+    index = ranks.local_rank % torch.cuda.device_count()
+    torch.cuda.set_device(index)
+    return f"cuda:{index}"
 
 
 def rank0_locked():
@@ -122,7 +127,7 @@ def rank0_locked():
             with ExitStack() as stack:
                 if ranks.world > 1:
                     stack.enter_context(_process_group(ranks))
-                    from_rank0(lambda: stack.enter_context(run.lock()) and None)
+                    from_rank0(lambda: stack.enter_context(run.lock()) and None)  # rank 0 holds it until the stage ends
                 else:
                     stack.enter_context(run.lock())
                 return func(*args, **kwargs)
@@ -180,8 +185,8 @@ def barrier() -> None:
 
 
 @contextmanager
-def _claim(folder: Path, wait: bool) -> Iterator[bool]:
-    """Hold fold `folder`'s claim (yield True), or yield False if another live process holds it and `wait` is False."""
+def _claim(folder: Path, wait: bool) -> Iterator[int | None]:
+    """Fold `folder`'s claim file, open and locked; None if another live process holds it and `wait` is False."""
     folder.mkdir(parents=True, exist_ok=True)
     # Never deleted: a lock on a file that another process unlinked and made again would guard nothing.
     fd = os.open(folder / CLAIM_FILE, os.O_RDWR | os.O_CREAT, 0o666)
@@ -189,16 +194,20 @@ def _claim(folder: Path, wait: bool) -> Iterator[bool]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            yield False
+            yield None
             return
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{Ranks.from_env()}\n".encode())
-        except OSError:
-            pass  # the holder's name is for people; a full disk must not stop the fold here
-        yield True
+        yield fd
     finally:
         os.close(fd)  # releases the flock
+
+
+def _sign(claim: int, ranks: Ranks) -> None:
+    """Name the process training the fold in its claim file."""
+    try:
+        os.ftruncate(claim, 0)
+        os.write(claim, f"{ranks}\n".encode())
+    except OSError:
+        pass  # the name is for people; a full disk must not stop the fold here
 
 
 def train_claimed(folders: dict[int, Path], finished: Callable[[Path], bool], train: Callable[[int], None]) -> list[int]:
@@ -221,9 +230,10 @@ def train_claimed(folders: dict[int, Path], finished: Callable[[Path], bool], tr
         for k in order:
             if finished(folders[k]):
                 continue
-            with _claim(folders[k], wait) as held:
-                if held and not finished(folders[k]):  # finished meanwhile by the holder this rank waited for
-                    log.info("fold %d: trained by %s", k, ranks)
+            with _claim(folders[k], wait) as claim:
+                if claim is not None and not finished(folders[k]):  # else finished by the holder this rank waited for
+                    _sign(claim, ranks)
+                    log.info("fold %d: claimed by %s", k, ranks)
                     train(k)
                     trained.append(k)
     return trained

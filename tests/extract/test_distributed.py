@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from screenstack.cli import main
-from screenstack.extract.distributed import CLAIM_FILE, Ranks, rank_device, train_claimed
+from screenstack.extract.distributed import CLAIM_FILE, Ranks, rank0_locked, rank_device, train_claimed
 from screenstack.features.errors import ScreenstackError
 
 from .conftest import read_records
@@ -27,7 +27,7 @@ from .conftest import read_records
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 FINETUNE = ["--finetune", "--folds", "4", "--epochs", "2", "--batch-size", "8", "--max-length", "32", "--lr", "3e-3",
             "--device", "cpu", "--dtype", "fp32", "--yes"]
-TRAINED = re.compile(r"fold (\d+): trained by rank (\d+) of (\d+)")
+TRAINED = re.compile(r"fold (\d+): claimed by rank (\d+) of (\d+)")
 # Run by torchrun in place of `-m screenstack`: each rank dies (as under kill -9) right after the first epoch of its first fold.
 KILLER = """
 import os, sys
@@ -96,8 +96,9 @@ def test_two_ranks_train_each_fold_once_and_write_what_one_process_writes(data, 
     assert sorted(k for k, _ in trained) == [0, 1, 2, 3], "every fold trained exactly once"
     assert {rank for _, rank in trained} == {0, 1}, "both ranks trained folds"
     assert _outputs(folder / "two") == one_process
-    claims = sorted((folder / "two").glob(f"finetune/*/fold*/{CLAIM_FILE}"))
-    assert len(claims) == 4 and all(re.match(r"rank [01] of 2 \(", c.read_text()) for c in claims)
+    claims = {int(c.parent.name[4:]): c.read_text() for c in (folder / "two").glob(f"finetune/*/fold*/{CLAIM_FILE}")}
+    assert {k: f"rank {rank} of 2 (" for k, rank in trained} == {k: text[:len("rank 0 of 2 (")] for k, text in claims.items()}, \
+        "each claim file names the rank that trained the fold"
     # Rank 0's refusal (another configuration in this OUT) stops both ranks with its one line, not a traceback.
     refused = _run(TORCHRUN + ["-m", "screenstack"], [*args, *FINETUNE, "--lr", "1e-3"], folder / "two", check=False)
     ranks_said = refused.stderr.split("torch/distributed/elastic")[0]  # then torchrun's own report of failed workers
@@ -175,3 +176,17 @@ def test_ranks_from_torchrun_variables(monkeypatch):
     monkeypatch.setenv("RANK", "4")
     with pytest.raises(ScreenstackError, match="RANK=4, WORLD_SIZE=4"):
         Ranks.from_env()
+
+
+def test_several_ranks_without_torchrun_are_refused_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
+
+    @rank0_locked()
+    def stage(out):
+        raise AssertionError("a stage must not start without its other ranks")
+
+    with pytest.raises(ScreenstackError, match="WORLD_SIZE=2: cannot reach the other ranks .* Start several processes with torchrun"):
+        stage(tmp_path / "out")
+    assert not (tmp_path / "out").exists()
