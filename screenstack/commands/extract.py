@@ -20,6 +20,8 @@ EXAMPLE = f"""examples:
       --train data/train.csv --test data/test.csv --out artifacts/run1     # cross-fitted fine-tuning
   screenstack extract --finetune --model minilm --pos-weight 5 --patience 1 --select auc --epochs 6 \\
       --train data/train.csv --test data/test.csv --out artifacts/run2     # weighted loss, early stop
+  torchrun --nproc-per-node 8 -m screenstack extract --finetune --model {DEFAULT_MODEL} \\
+      --train data/train.csv --test data/test.csv --out artifacts/run1     # 8 GPUs: whole folds per GPU
 
 The file is written to OUT/features/<model>-<hash>.parquet (the path is printed); pass it to
 `screenstack fit-learners --features`. The same command again reuses it. --model takes a Hugging Face
