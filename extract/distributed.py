@@ -143,7 +143,16 @@ def _process_group(ranks: Ranks) -> Iterator[None]:
         yield
         return
     try:
-        dist.init_process_group("gloo", timeout=BARRIER_TIMEOUT, rank=ranks.rank, world_size=ranks.world)
+        # torchrun's agent holds the store and keeps it across restarts (--max-restarts): a prefix per attempt,
+        # or the restarted ranks would find the dead ranks' addresses there and fail to connect.
+        agent = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+        store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), ranks.world,
+                              is_master=ranks.main and not agent, timeout=BARRIER_TIMEOUT)
+        store = dist.PrefixStore(f"screenstack/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
+        dist.init_process_group("gloo", store=store, timeout=BARRIER_TIMEOUT, rank=ranks.rank, world_size=ranks.world)
+    except KeyError as error:
+        raise ScreenstackError(f"WORLD_SIZE={ranks.world}: {error.args[0]} is not set. Start several processes with torchrun, "
+                               "which sets MASTER_ADDR and MASTER_PORT.") from None
     except (ValueError, RuntimeError) as error:
         raise ScreenstackError(f"WORLD_SIZE={ranks.world}: cannot reach the other ranks ({str(error).splitlines()[0]}). "
                                "Start several processes with torchrun, which sets MASTER_ADDR and MASTER_PORT.") from None
