@@ -215,6 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         print("screenstack: error: -q and -v together: give one (-q: warnings only, -v: also debug messages).", file=sys.stderr)
         return 2
     args.quiet, args.verbose = quiet, verbose
+    if args.command != "extract" and os.environ.get("WORLD_SIZE", "1") not in ("", "1"):
+        # Only extraction and fine-tuning share work across torchrun's processes; N copies of another
+        # command would race on OUT (the second told only that another process holds it).
+        print(f"screenstack: error: `{args.command}` runs in one process, but WORLD_SIZE={os.environ['WORLD_SIZE']} (torchrun): "
+              f"run `torchrun ... -m screenstack extract ...` for the GPU work, then `screenstack {args.command}` without torchrun.",
+              file=sys.stderr)
+        return 2
     logging.basicConfig(format="%(message)s")
     # Set on every call (basicConfig acts only once per process); -v adds screenstack's own debug messages only.
     logging.getLogger().setLevel(logging.WARNING if quiet else logging.INFO)

@@ -99,3 +99,14 @@ def test_unknown_finetune_head_exits_2_naming_the_heads_and_keeps_out(tmp_path, 
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "screenstack: error: --head 'bogus': unknown head; available: cnn, linear."
     assert keep.read_bytes() == b"a previous run's file" and [p.name for p in out.iterdir()] == ["folds.parquet"]
+
+
+def test_a_command_other_than_extract_under_torchrun_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    # N copies of `run` would race on OUT; only extract shares its work across torchrun's ranks.
+    from screenstack.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["stack", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "`stack` runs in one process, but WORLD_SIZE=2" in err[0]
+    assert not (tmp_path / "run").exists()
