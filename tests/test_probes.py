@@ -107,7 +107,8 @@ def test_partial_run_message():
     assert partial_run_message("x: bad. Nothing there was changed.", []) == "x: bad. Nothing there was changed."
     message = partial_run_message("x: bad. Nothing there was changed.", ["learners"])
     assert message.startswith("x: bad. The stages before it finished")
-    assert "(learners/)" in message and "submission.csv, test_scores.csv, summary.json, report.html, config.toml" in message
+    assert "(learners/, records.parquet)" in message
+    assert "submission.csv, test_scores.csv, ranked.csv, calibration.json, blend.json, summary.json, report.html, config.toml" in message
 
 
 def test_feature_file_of_other_data_leaves_a_new_out_absent(tiny_corpus_files, tmp_path, capsys):

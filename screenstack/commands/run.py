@@ -25,8 +25,9 @@ EXAMPLE = f"""examples:
 Vector learners (logreg, lightgbm, xgboost) read the vectors `extract` makes with --model; with only
 text learners (tfidf-*) nothing is extracted. Default learners: {DEFAULT_LEARNERS}.
 Only these learners are blended, whatever else OUT/learners holds. Every option is checked before any
-work starts. Writes OUT/submission.csv, OUT/test_scores.csv, OUT/summary.json, OUT/report.html and, once
-the run has finished, OUT/config.toml (paths in it absolute, so it works from any folder).
+work starts. Writes OUT/ranked.csv (the records to screen, best first), OUT/submission.csv, OUT/test_scores.csv,
+OUT/summary.json, OUT/report.html and, once the run has finished, OUT/config.toml (paths in it absolute,
+so it works from any folder).
 """
 
 
@@ -116,7 +117,8 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
-_STAGE_FILES = {"features": ["features/"], "learners": ["learners/"], "stack": ["submission.csv", "test_scores.csv", "summary.json"],
+_STAGE_FILES = {"features": ["features/"], "learners": ["learners/", "records.parquet"],
+                "stack": ["submission.csv", "test_scores.csv", "ranked.csv", "calibration.json", "blend.json", "summary.json"],
                 "report": ["report.html"], "config": ["config.toml"]}
 
 
