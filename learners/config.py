@@ -1,6 +1,7 @@
 """`LearnersConfig`: which learners `fit-learners` fits, and the feature files the vector learners read."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 from ..features.checks import check_names
@@ -24,6 +25,9 @@ class LearnersConfig:
     def __post_init__(self):
         check_names("learners", self.learners, LEARNERS)
         check_names("features", self.features, allow_empty=True)
+        if self.features and not self.needs_vectors:
+            warnings.warn(f"--features: no learner in --learners ({', '.join(self.learners)}) reads vectors, so the feature "
+                          "files are not used. Add logreg, lightgbm or xgboost to --learners to use them.", stacklevel=2)
 
     @property
     def needs_vectors(self) -> bool:

@@ -276,3 +276,10 @@ def test_an_error_naming_a_flag_with_a_colon_says_which_config_file_set_it():
     message = "--model: the run blends no vector learners (tfidf-svm), so predict makes no vectors. Leave --model out."
     assert _with_source(message, {"model": "c.toml"}).endswith("Leave --model out (set in c.toml).")
     assert _with_source("--folds 1: need at least 2 folds.", {"folds": "c.toml"}).endswith("(set in c.toml).")
+
+
+def test_feature_files_with_only_text_learners_are_said_to_be_unused():
+    from screenstack.learners.config import LearnersConfig
+
+    with pytest.warns(UserWarning, match="--features: no learner in --learners \\(tfidf-svm\\) reads vectors"):
+        LearnersConfig(("tfidf-svm",), features=("a.parquet",))
