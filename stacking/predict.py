@@ -247,7 +247,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     if columns and not text_cols:
         columns = _title_and_present_abstracts(path, list(original.columns), columns, run.text_columns)
     spec = ColumnSpec(id_col, columns, None)
-    records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX)
+    records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
     shared = records["id"].isin(run.train_ids).to_numpy()
     if shared.any():
         first = int(np.flatnonzero(shared)[0])

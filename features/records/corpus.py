@@ -126,26 +126,27 @@ def _pick(columns: list[str], candidates: tuple[str, ...]) -> str | None:
 
 
 def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bool | Literal["partly"] = True,
-                 id_prefix: str = "") -> pd.DataFrame:
+                 id_prefix: str = "", table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read one file into a frame with ``id``, ``title``, ``abstract`` and ``label``.
 
     ``label`` is 0/1 when `labelled` is True (a record not screened yet is
     refused), 0/1 or NaN for a record not screened yet when it is ``"partly"``,
     and NaN when it is False. A file without an id column gets ids
     ``id_prefix + record number`` (1-based); ``frame.attrs["columns"]`` says
-    which columns were used.
+    which columns were used. `table`: the file as `read_table` read it, when
+    the caller already holds it (the file is then not read again).
 
     Examples
     --------
     >>> records = load_records("data/cohen_adhd.csv")  # doctest: +SKIP
     """
-    return _read_records(Path(path), spec, labelled, id_prefix)[0]
+    return _read_records(Path(path), spec, labelled, id_prefix, table)[0]
 
 
 def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly"],
-                  id_prefix: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  id_prefix: str, table: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`load_records`, and the file's own columns as read (strings), row for row."""
-    frame = read_table(path)
+    frame = read_table(path) if table is None else table
     columns = list(frame.columns)
     found = ", ".join(columns)
     is_ris = frame.attrs["format"] == "ris"
