@@ -94,7 +94,7 @@ def fit_learners(
         oof, _, models = oof_predict(learner, X, y, plan, progress=progress, return_models=True)
         test_scores = chunked_fold_mean_scores(models, test_chunks)
         # The fold models that made these scores, kept in the same set (`screenstack predict` applies them).
-        files = model_files(name, meta["params"], models, corpus.text_columns)
-        written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, files))
+        kept = model_files(name, meta["params"], models, corpus.text_columns)
+        written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, kept))
     write_screening_records(out, corpus)  # last: a refusal above leaves OUT as it was
     return written

@@ -15,10 +15,10 @@ same bytes.
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 from sklearn.base import clone
-
-from typing import Iterable
 
 from ..features.artifacts.crossfit import cross_fit
 from ..features.artifacts.folds import FoldPlan
