@@ -7,6 +7,8 @@ strings, named ``input:`` + the file's column name (``input:authors``,
 ``input:doi``, ...), in the order of `Corpus.test`. The file is its own
 committed set, ``records``, so a damaged copy is refused by name; it is
 rewritten only when its content changes, so a rerun keeps its version.
+It is written and hashed `ROW_GROUP_ROWS` records at a time, so a million
+records to screen cost their strings once (bench/scoring.py).
 """
 from __future__ import annotations
 
@@ -15,14 +17,17 @@ import logging
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ..records.corpus import Corpus
-from .atomic import write_parquet
+from ..records.corpus import Corpus, update_row_hashes
+from .atomic import atomic_path
 from .runfolder import DamagedArtifact, RunFolder, read_checked
 
 RECORDS_SET = "records"
 RECORDS_FILE = "records.parquet"
 INPUT_PREFIX = "input:"
+ROW_GROUP_ROWS = 50_000  # records converted to Arrow and written at a time
 log = logging.getLogger("screenstack")
 
 
@@ -41,8 +46,27 @@ def screening_records(corpus: Corpus) -> pd.DataFrame:
 def _digest(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256("\x1f".join(frame.columns).encode())
     for name in frame.columns:
-        digest.update(pd.util.hash_pandas_object(frame[name], index=False).to_numpy().tobytes())
+        update_row_hashes(digest, frame[name])
     return digest.hexdigest()
+
+
+def _write_row_groups(path: Path, frame: pd.DataFrame) -> None:
+    """Write `frame` to zstd Parquet, atomically, `ROW_GROUP_ROWS` rows per row group.
+
+    Only one row group's strings are in Arrow at a time: a million abstracts
+    would otherwise be held twice, as Python strings and as Arrow.
+    """
+    with atomic_path(path) as tmp:
+        writer = None
+        try:
+            for start in range(0, max(len(frame), 1), ROW_GROUP_ROWS):  # no records: one empty group, as before
+                part = frame.iloc[start:start + ROW_GROUP_ROWS]
+                table = pa.Table.from_pandas(part, preserve_index=False, schema=writer.schema if writer else None)
+                writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 def _fix(out: str | Path) -> str:
@@ -70,7 +94,7 @@ def write_screening_records(out: str | Path, corpus: Corpus) -> Path:
     if manifest is not None and manifest.get("meta", {}).get("digest") == digest:
         return run.out / RECORDS_FILE
     with run.commit(RECORDS_SET, meta={"digest": digest, "records": len(frame)}) as staging:
-        write_parquet(staging / RECORDS_FILE, frame)
+        _write_row_groups(staging / RECORDS_FILE, frame)
     return run.out / RECORDS_FILE
 
 

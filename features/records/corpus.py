@@ -46,6 +46,7 @@ LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true"
 # ASReview_not_seen (RIS); a spreadsheet that went through pandas may hold NaN. Compared lower-case.
 UNLABELLED_VALUES = {"", "-1", "-1.0", "nan", "asreview_not_seen"}
 TEST_ID_PREFIX = "test-"
+HASH_CHUNK_ROWS = 50_000  # rows hashed at a time by `update_row_hashes`
 log = logging.getLogger("screenstack")
 
 
@@ -95,8 +96,19 @@ class Corpus:
         digest = hashlib.sha256()
         for column in ("id", "title", "abstract", "label"):
             digest.update(column.encode())
-            digest.update(pd.util.hash_pandas_object(part[column].astype(str), index=False).values.tobytes())
+            update_row_hashes(digest, part[column], as_str=True)
         return digest.hexdigest()
+
+
+def update_row_hashes(digest, values: pd.Series, as_str: bool = False) -> None:
+    """Feed `digest` pandas' 64-bit hash of each value (made ``str`` first with `as_str`), `HASH_CHUNK_ROWS` at a time.
+
+    Each value hashes alone, so the chunks give the bytes of the whole column at
+    once, without a UTF-8 copy of a million abstracts.
+    """
+    for start in range(0, len(values), HASH_CHUNK_ROWS):
+        chunk = values.iloc[start:start + HASH_CHUNK_ROWS]
+        digest.update(pd.util.hash_pandas_object(chunk.astype(str) if as_str else chunk, index=False).to_numpy().tobytes())
 
 
 def record_text(title: str, abstract: str) -> str:
@@ -168,7 +180,10 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         abstract_col = _pick(columns, ABSTRACT_COLUMNS)
         text_cols = [title_col] + ([abstract_col] if abstract_col else [])
     title = frame[text_cols[0]].str.strip()
-    abstract = frame[text_cols[1:]].agg(" ".join, axis=1).str.strip() if len(text_cols) > 1 else pd.Series("", index=frame.index)
+    abstract = pd.Series("", index=frame.index)
+    if len(text_cols) > 1:  # the abstract columns joined by spaces (zip: a row-wise agg takes seconds per 100,000 rows)
+        joined = [" ".join(parts) for parts in zip(*(frame[c] for c in text_cols[1:]))]
+        abstract = pd.Series(joined, index=frame.index, dtype=object).str.strip()
 
     id_col = need(spec.id_col, "--id-col") if spec.id_col else _pick(columns, ID_COLUMNS)
     if id_col:

@@ -7,13 +7,17 @@ they are, and a RIS file's ASReview label note becomes a column.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import logging
 import re
 import warnings
 from pathlib import Path
+from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
@@ -53,9 +57,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     elif suffix == ".ris":
         frame, kind = _read_ris(path), "ris"
     else:
-        raw = path.read_bytes()
-        _refuse_binary(path, raw)
-        frame = _read_delimited(path, raw, DECLARED_SEPARATORS.get(suffix))
+        with open(path, "rb") as handle:
+            _refuse_binary(path, handle.read(8))
+        frame = _read_delimited(path, DECLARED_SEPARATORS.get(suffix))
         kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
     if frame.empty:
         what = "no RIS records (each starts with a `TY  - ` line)" if kind == "ris" else "a header but no records"
@@ -81,6 +85,17 @@ def _refuse_binary(path: Path, raw: bytes) -> None:
             raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
 
 
+def _header_row_end(text: str) -> int:
+    """Where the header row of `text` ends: its first line break outside quotes (``len(text)`` if none yet)."""
+    quoted = False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted  # a doubled quote toggles twice: still right
+        elif not quoted and ch in "\r\n":
+            return i
+    return len(text)
+
+
 def _sniff_separator(text: str) -> str:
     """The separator of `SNIFFED_SEPARATORS` found most often in the header row, outside quotes.
 
@@ -89,78 +104,127 @@ def _sniff_separator(text: str) -> str:
     """
     counts = dict.fromkeys(SNIFFED_SEPARATORS, 0)
     quoted = False
-    for ch in text:
+    for ch in text[:_header_row_end(text)]:
         if ch == '"':
-            quoted = not quoted  # a doubled quote toggles twice: still right
-        elif not quoted:
-            if ch in "\r\n":
-                break
-            if ch in counts:
-                counts[ch] += 1
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
     return max(counts, key=counts.get)  # max keeps the first of equal counts: comma
 
 
-def _read_delimited(path: Path, raw: bytes, sep: str | None) -> pd.DataFrame:
-    """Parse a delimited text file; `sep` None: sniffed from the header (or an Excel ``sep=`` line)."""
+class _Lines:
+    """The lines of a text file opened with ``errors="surrogateescape"``; `undecodable` turns True once one held a byte that is not UTF-8."""
+
+    def __init__(self, handle):
+        self.handle, self.undecodable = handle, False
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.handle:
+            if not self.undecodable and not line.isascii() and not _is_utf8(line):
+                self.undecodable = True
+            yield line
+
+
+def _is_utf8(text: str) -> bool:
+    """False when `text` holds a byte that was not UTF-8 (decoded as a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _read_until(lines: Iterator[str], head: str, done) -> str:
+    """`head` with the next whole lines appended until ``done(head)`` or the end of the file."""
+    while not done(head) and (line := next(lines, None)) is not None:
+        head += line
+    return head
+
+
+def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
+    """Parse a delimited text file; `sep` None: sniffed from the header (or an Excel ``sep=`` line).
+
+    The file is decoded and parsed a line at a time and its cells kept column by
+    column: a gigabyte of records costs its cells once, not the file's bytes, its
+    text and a list per row besides. Bytes that are not UTF-8 are decoded as
+    surrogates, so the row and column holding them can be named. An error found
+    in a row (bad bytes, a wrong number of fields) is raised once the whole file
+    has parsed, as a quoting error further down comes first.
+    """
     by_suffix = sep is not None
-    try:
-        text, bad = raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as error:
-        # Decode again keeping the bad bytes as surrogates, so parsing can say
-        # which row and column hold them instead of a byte offset.
-        text, bad = raw.decode("utf-8-sig", errors="surrogateescape"), error
-    if text[:4].lower() == "sep=" and text[5:6] in ("\r", "\n", ""):
-        # Excel's "sep=;" first line names the separator; it is not a row (Excel does not show it).
-        sep, text = text[4], text[5:].lstrip("\r").removeprefix("\n")
-    sniffed = sep is None
-    sep = _sniff_separator(text) if sniffed else sep
-    kind = "TSV" if sep == "\t" else "CSV" if sep == "," else f"{SNIFFED_SEPARATORS.get(sep, repr(sep))}-separated CSV"
-    how = f" (the {SNIFFED_SEPARATORS[sep]} separator was detected from the header row)" if sniffed else ""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
-    rows: list[list[str]] = []
-    last_line = 0
-    # csv refuses fields over 128 KiB by default, but one abstract can be longer;
-    # no field is longer than the file. The limit is global to the process: restore it.
-    old_limit = csv.field_size_limit(min(max(len(text) + 1, csv.field_size_limit()), 2**31 - 1))
-    try:
-        for row in reader:
-            last_line = reader.line_num
-            if row and any(cell.strip() for cell in row):
-                rows.append(row)
-    except csv.Error as error:
-        where = "the header row" if not rows else f"row {len(rows) + 1}"
-        if "unexpected end of data" in str(error):
-            problem = f"a quote opened on line {last_line + 1} is never closed"
-        else:
-            problem = f"bad quoting on line {reader.line_num} ({_one_line(error)})"
-        raise ScreenstackError(
-            f"{path}: cannot parse {where} as {kind}{how}: {problem}. "
-            "Double the quotes inside quoted fields or close the quote, or re-save the file from a spreadsheet."
-        )
-    finally:
-        csv.field_size_limit(old_limit)
-    if not rows:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        source = _Lines(handle)
+        lines = iter(source)
+        head = _read_until(lines, "", lambda h: len(h) >= 6)
+        if head[:4].lower() == "sep=" and head[5:6] in ("\r", "\n", ""):
+            # Excel's "sep=;" first line names the separator; it is not a row (Excel does not show it).
+            sep = head[4]
+            head = _read_until(lines, head, lambda h: h[5:].lstrip("\r"))[5:].lstrip("\r").removeprefix("\n")
+        sniffed = sep is None
+        if sniffed:
+            head = _read_until(lines, head, lambda h: _header_row_end(h) < len(h))
+            sep = _sniff_separator(head)
+        kind = "TSV" if sep == "\t" else "CSV" if sep == "," else f"{SNIFFED_SEPARATORS.get(sep, repr(sep))}-separated CSV"
+        how = f" (the {SNIFFED_SEPARATORS[sep]} separator was detected from the header row)" if sniffed else ""
+        # The head read so far is whole lines: split as the rest of the file is, line numbers run on.
+        reader = csv.reader(itertools.chain(io.StringIO(head, newline=""), lines), delimiter=sep, strict=True)
+        raw_header: list[str] | None = None
+        header: list[str] = []
+        columns: list[list[str]] = []
+        kept = 0  # rows kept so far, the header included: the row being read is row kept + 1
+        bad_cell = bad_width = None  # (kept row, column) holding bytes that are not UTF-8; (kept row, fields) of a wrong width
+        last_line = 0
+        # csv refuses fields over 128 KiB by default, but one abstract can be longer;
+        # no field is longer than the file. The limit is global to the process: restore it.
+        old_limit = csv.field_size_limit(min(max(path.stat().st_size + 1, csv.field_size_limit()), 2**31 - 1))
+        try:
+            for row in reader:
+                last_line = reader.line_num
+                if not row or not any(cell.strip() for cell in row):
+                    continue
+                if source.undecodable and bad_cell is None:
+                    bad_cell = next(((kept, col) for col, cell in enumerate(row) if not _is_utf8(cell)), None)
+                if raw_header is None:
+                    raw_header, header = row, _unique_names(row)
+                    columns = [[] for _ in header]
+                else:
+                    if len(row) > len(header) and not any(cell.strip() for cell in row[len(header):]):
+                        row = row[: len(header)]  # a trailing separator, not a real extra field
+                    if len(row) != len(header) and bad_width is None:
+                        bad_width = kept, len(row)
+                    if bad_cell is None and bad_width is None:  # past an error, cells are no longer kept
+                        for column, cell in zip(columns, row):
+                            column.append(cell)
+                kept += 1
+        except csv.Error as error:
+            where = "the header row" if not kept else f"row {kept + 1}"
+            if "unexpected end of data" in str(error):
+                problem = f"a quote opened on line {last_line + 1} is never closed"
+            else:
+                problem = f"bad quoting on line {reader.line_num} ({_one_line(error)})"
+            raise ScreenstackError(
+                f"{path}: cannot parse {where} as {kind}{how}: {problem}. "
+                "Double the quotes inside quoted fields or close the quote, or re-save the file from a spreadsheet."
+            )
+        finally:
+            csv.field_size_limit(old_limit)
+    if raw_header is None:
         raise ScreenstackError(f"{path}: the file has no header row. Give a file with a header row and at least one record.")
-    header = _unique_names(rows[0])
-    if by_suffix and len(header) == 1 and (other := next((c for c in SNIFFED_SEPARATORS if c != sep and c in rows[0][0]), None)):
+    if by_suffix and len(header) == 1 and (other := next((c for c in SNIFFED_SEPARATORS if c != sep and c in raw_header[0]), None)):
         raise ScreenstackError(
             f"{path}: read as {kind} for its {path.suffix} ending, but its header has no {SNIFFED_SEPARATORS.get(sep, repr(sep))}s "
-            f"and holds {SNIFFED_SEPARATORS[other]}s ({rows[0][0][:60]!r}). Rename it to .csv, whose separator is detected."
+            f"and holds {SNIFFED_SEPARATORS[other]}s ({raw_header[0][:60]!r}). Rename it to .csv, whose separator is detected."
         )
-    _warn_duplicate_names(path, rows[0], header)
-    if bad is not None:
-        _raise_undecodable(path, header, rows, bad)
-    records = []
-    for index, row in enumerate(rows[1:]):
-        if len(row) > len(header) and not any(cell.strip() for cell in row[len(header):]):
-            row = row[: len(header)]  # a trailing separator, not a real extra field
-        if len(row) != len(header):
-            raise ScreenstackError(
-                f"{path}: row {index + 2} has {len(row)} fields but the header has {len(header)} ({', '.join(header)}), "
-                f"read as {kind}{how}. Check the quoting on that row, or that the file is really {kind}."
-            )
-        records.append(row)
-    frame = pd.DataFrame(records, columns=header, dtype=str)
+    _warn_duplicate_names(path, raw_header, header)
+    if source.undecodable:
+        _raise_undecodable(path, header, bad_cell)
+    if bad_width is not None:
+        index, fields = bad_width
+        raise ScreenstackError(
+            f"{path}: row {index + 1} has {fields} fields but the header has {len(header)} ({', '.join(header)}), "
+            f"read as {kind}{how}. Check the quoting on that row, or that the file is really {kind}."
+        )
+    frame = pd.DataFrame({name: np.array(column, dtype=object) for name, column in zip(header, columns)}, columns=header)
     frame.attrs["separator"] = sep
     return frame
 
@@ -195,18 +259,34 @@ def _warn_duplicate_names(path: Path, raw: list[str], header: list[str]) -> None
             seen[name.lower()] = i
 
 
-def _raise_undecodable(path: Path, header: list[str], rows: list[list[str]], error: UnicodeDecodeError) -> None:
-    def bad(cell: str) -> bool:
-        return any("\udc80" <= ch <= "\udcff" for ch in cell)
-
+def _raise_undecodable(path: Path, header: list[str], bad_cell: tuple[int, int] | None) -> None:
     fix = "Re-save the file as UTF-8 (in Excel: CSV UTF-8), or fix the text in that cell."
-    for index, row in enumerate(rows):
-        for col, cell in enumerate(row):
-            if bad(cell):
-                name = header[col] if col < len(header) else f"field {col + 1}"
-                where = "the header row" if index == 0 else f"row {index + 1}, column {name!r}"
-                raise ScreenstackError(f"{path}: {where} is not valid UTF-8 text (byte {error.object[error.start]:#04x}). {fix}")
-    raise ScreenstackError(f"{path}: not valid UTF-8 at byte offset {error.start}. {fix}")
+    offset, byte = _first_undecodable_byte(path)
+    if bad_cell is not None:
+        index, col = bad_cell
+        name = header[col] if col < len(header) else f"field {col + 1}"
+        where = "the header row" if index == 0 else f"row {index + 1}, column {name!r}"
+        raise ScreenstackError(f"{path}: {where} is not valid UTF-8 text (byte {byte:#04x}). {fix}")
+    raise ScreenstackError(f"{path}: not valid UTF-8 at byte offset {offset}. {fix}")
+
+
+def _first_undecodable_byte(path: Path) -> tuple[int, int]:
+    """Offset (after a BOM) and value of the first byte of `path` that is not UTF-8, read a block at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as handle:
+        if handle.read(3) != codecs.BOM_UTF8:
+            handle.seek(0)
+        fed = 0
+        while True:
+            block = handle.read(1 << 20)
+            pending = len(decoder.getstate()[0])  # the bytes of a character cut by the last block
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as error:  # its object is the pending bytes and this block
+                return fed - pending + error.start, error.object[error.start]
+            if not block:
+                raise AssertionError(f"{path}: every byte decodes as UTF-8")
+            fed += len(block)
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
