@@ -49,6 +49,7 @@ AUTO_MIN_INCLUDED = 10
 # included records, where leads of 0.03-0.06 without the resampling test failed 2 of 3 times, and 0 of 3
 # times with 10 included records, resampling or not. A blend whose honest AUC is below MIN_AUC barely ranks.
 CLEAR_MARGIN, WIN_SHARE, COMPARE_INCLUDED, MIN_AUC, MAX_FLAGGED = 0.02, 0.95, 20, 0.6, 0.9
+FLAG_ALL = 0.0  # every blender scores in [0, 1], so this threshold flags every record, new ones too (`screenstack predict`)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,12 @@ def _best_learner(y, evaluated: dict, blend_decisions, config: StackConfig) -> d
 def _warnings(summary: dict) -> list[str]:
     """What a reviewer must not miss: a threshold that flags nearly everything, a blend a learner beats, a blend that cannot rank."""
     warnings, beta, decision, blend = [], summary["beta"], summary["decision"], summary["blend"]
-    if decision["oof_flagged_share"] > MAX_FLAGGED:
+    if decision["flags_everything"]:
+        warnings.append(f"the threshold flags 100% of records: the blend's honest OOF F{beta:g} "
+                        f"({blend['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
+                        f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records; "
+                        "label more records, or check the text columns")
+    elif decision["oof_flagged_share"] > MAX_FLAGGED:
         warnings.append(f"the threshold flags {decision['oof_flagged_share']:.0%} of records: {decision['n_train_included']} "
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
                         "cannot support a tighter one; label more records to flag fewer")
@@ -171,6 +177,32 @@ def _evaluate(y, scores, folds, config: StackConfig) -> tuple[dict, np.ndarray]:
     honest = _honest_decisions(y, scores, folds, config)
     return {"threshold": threshold, **screening_metrics(y, scores, threshold, config.beta),
             "fbeta_honest": fbeta(y, honest, config.beta)}, honest
+
+
+def _evaluate_blend(y, scores, folds, config: StackConfig) -> tuple[dict, np.ndarray]:
+    """`_evaluate` for a blend, then the honest floor: flag every record when the blend's honest OOF
+    F-beta does not beat flagging every record.
+
+    Judged from `COMPARE_INCLUDED` included training records on; below that the
+    recall floor guards recall, and an honest F-beta over a handful of included
+    records is too noisy to overrule a threshold (on a cohen_adhd half with 10
+    it said flag everything, where the threshold's test F7 was 0.76 against
+    0.55). Over the protocol's 135 halves it flagged everything on 7 halves of
+    cohen_atypical_antipsychotics, a review whose ranking (AUC 0.7-0.8) barely
+    beats its 13% prevalence: F7 +0.0015 (s.e. 0.0008), 6 wins and 1 loss of
+    0.001, halves more than 0.05 below flagging everything 12 -> 10
+    (bench/README.md, "protocol"). ``threshold_fbeta_honest`` keeps the honest
+    F-beta of the threshold it replaced.
+    """
+    metrics, honest = _evaluate(y, scores, folds, config)
+    everything = np.ones(len(y), dtype=int)
+    flag_all = bool(y.sum() >= COMPARE_INCLUDED and metrics["fbeta_honest"] <= fbeta(y, everything, config.beta))
+    metrics.update(honest_floor=flag_all, threshold_fbeta_honest=metrics["fbeta_honest"])
+    if flag_all:
+        metrics.update(threshold=FLAG_ALL, **screening_metrics(y, scores, FLAG_ALL, config.beta),
+                       fbeta_honest=fbeta(y, everything, config.beta))
+        return metrics, everything
+    return metrics, honest
 
 
 def auto_blend(n_included: int) -> str:
@@ -204,22 +236,28 @@ def blended_learners(names: list[str], n_included: int) -> tuple[bool, ...]:
     return use
 
 
-def _decision(y: np.ndarray, blend_oof: np.ndarray, threshold: float, config: StackConfig) -> dict:
+def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig) -> dict:
     """How the threshold came about, for the summary, the report and the console.
 
     Says whether the recall floor lowered the F-beta threshold, and by how
-    much, since with a handful of included records it decides most of the result.
+    much, since with a handful of included records it decides most of the result,
+    and whether the honest floor (`_evaluate_blend`) set it to flag every record.
     """
     fbeta_only = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
                                   prior_positives=config.prior_positives)
+    threshold = blend["threshold"]
     flagged_share = float(np.mean(blend_oof >= threshold))
     info = {
         "fbeta_threshold": fbeta_only, "fbeta_flagged_share": float(np.mean(blend_oof >= fbeta_only)),
-        "recall_floor_lowered": bool(threshold < fbeta_only), "min_recall": config.min_recall,
+        "recall_floor_lowered": bool(not blend["honest_floor"] and threshold < fbeta_only), "min_recall": config.min_recall,
         "prior_positives": config.prior_positives, "oof_flagged_share": flagged_share,
-        "n_train_included": int(y.sum()),
+        "n_train_included": int(y.sum()), "flags_everything": blend["honest_floor"],
+        "flag_all_fbeta": fbeta(y, np.ones(len(y), dtype=int), config.beta),
     }
-    if info["recall_floor_lowered"]:
+    if info["flags_everything"]:
+        log.info("honest floor: the blend's honest OOF F%g does not beat flagging every record (%.3f); every record is "
+                 "flagged", config.beta, info["flag_all_fbeta"])
+    elif info["recall_floor_lowered"]:
         log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
                  "estimated recall of %.0f%% needs %.1f%%", config.beta, 100 * info["fbeta_flagged_share"], y.sum(),
                  100 * config.min_recall, 100 * flagged_share)
@@ -245,12 +283,12 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     candidates = {}
     for method in BLENDERS:
         scores = nested_oof(make_blender(method, **(params if method == chosen else {})), Z, y, folds)
-        candidates[method] = (*_evaluate(y, scores, folds, config), scores)
+        candidates[method] = (*_evaluate_blend(y, scores, folds, config), scores)
     blend_metrics, blend_decisions, blend_oof = candidates[chosen]
     final = make_blender(chosen, **params).fit(Z, y)
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     threshold = blend_metrics["threshold"]
-    decision = _decision(y, blend_oof, threshold, config)
+    decision = _decision(y, blend_oof, blend_metrics, config)
     decisions = apply_threshold(test_scores, threshold)
     calibration = fit_calibration(blend_oof, y)
     probabilities = calibration.apply(test_scores)

@@ -1,0 +1,53 @@
+"""The honest floor: a blend whose honest OOF F-beta does not beat flagging everything flags everything."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screenstack.stacking.blend import BLENDERS, make_blender
+from screenstack.stacking.stack import FLAG_ALL
+
+from .conftest import make_noise_run
+
+NOISE = {"noise-a": np.inf, "noise-b": np.inf}  # learners that cannot rank
+
+
+def test_a_blend_that_does_not_beat_flagging_everything_flags_every_record_and_says_so(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="screenstack"):
+        summary = make_noise_run(tmp_path, NOISE)  # 60 included training records
+    decision, blend = summary["decision"], summary["blend"]
+    assert decision["flags_everything"] and not decision["recall_floor_lowered"]
+    assert blend["threshold_fbeta_honest"] <= decision["flag_all_fbeta"] == blend["fbeta_honest"]
+    assert summary["n_test_flagged"] == summary["n_test"] == 50
+    submission = pd.read_csv(tmp_path / "submission.csv", header=None, names=["id", "judgement"])
+    assert (submission["judgement"] == 1).all()
+    assert summary["honest"]["flagged_share"] == 1.0 and summary["honest"]["recall"] == 1.0
+    [warning] = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
+    assert "does not beat flagging every record" in warning and warning in caplog.messages
+    assert any(m.startswith("honest floor:") for m in caplog.messages)
+    assert json.loads((tmp_path / "summary.json").read_text())["decision"]["flags_everything"] is True
+
+
+def test_with_ten_included_records_the_honest_floor_leaves_the_threshold_to_the_recall_floor(tmp_path):
+    summary = make_noise_run(tmp_path, NOISE, n_train=100)
+    assert summary["n_train_included"] == 10
+    assert summary["blend"]["threshold_fbeta_honest"] <= summary["decision"]["flag_all_fbeta"]  # would fire with 20
+    assert not summary["decision"]["flags_everything"] and summary["threshold"] > FLAG_ALL
+
+
+def test_a_blend_that_ranks_keeps_its_threshold(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert not summary["decision"]["flags_everything"]
+    assert summary["blend"]["fbeta_honest"] == summary["blend"]["threshold_fbeta_honest"] > summary["decision"]["flag_all_fbeta"]
+
+
+@pytest.mark.parametrize("method", sorted(BLENDERS))
+def test_every_blender_scores_new_records_at_or_above_the_flag_everything_threshold(method):
+    rng = np.random.default_rng(0)
+    Z, y = rng.random((200, 3)), (rng.random(200) < 0.2).astype(int)
+    blender = make_blender(method).fit(Z, y)
+    far_below = np.full((5, 3), -1e6)
+    assert (blender.predict(np.vstack([Z, far_below, -far_below])) >= FLAG_ALL).all()
