@@ -68,7 +68,7 @@ def build(datasets: Path, work: Path, n_train: int, n_test: int, n_baseline: int
     del sample, pool, frames
     return {"features": str(write_features(work, "test.csv", labels, dim, seed)),
             "baseline_features": str(write_features(work, f"test-{n_baseline}.csv", labels, dim, seed)),
-            "included_train": int(labels.sum())}
+            "included_train": int(labels.sum()), "test_csv_gb": (work / "test.csv").stat().st_size / 1000**3}
 
 
 def write_features(work: Path, test_file: str, labels: np.ndarray, dim: int, seed: int) -> Path:
@@ -206,16 +206,19 @@ def _markdown(table: pd.DataFrame, verdict: str, facts: dict, dim: int, args) ->
              f"Written by `bench/scoring.py` on {datetime.date.today().isoformat()}. "
              f"Rerun: `{' '.join(['python bench/scoring.py', *sys.argv[1:]])}`", "", f"Machine: {machine()}.", "",
              f"{args.train:,} training records ({facts['included_train']:,} included) and {args.test:,} test records "
+             f"(test.csv {facts['test_csv_gb']:.2f} GB) "
              f"resampled (seed {args.seed}) from the shared datasets; random float32 vectors {dim} wide; learners "
-             f"{', '.join(args.learners)}. Each case runs in a fresh process; peak = max RSS; scoring s = the fold models "
-             "scoring the test records; ratios against the first row (the unchunked path).", "",
-             "| case | wall s | peak MiB | peak / baseline | scoring s | records/s | records/s / baseline |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             f"{', '.join(args.learners)}. Each case runs in a fresh process; peak = max RSS; reading CSV = `load_corpus` of "
+             "train.csv and the test file, after it = fitting, scoring and writing (peak reset between them); scoring s = the "
+             "fold models scoring the test records; ratios against the first row (the unchunked path).", "",
+             "| case | wall s | peak MiB | peak / baseline | reading CSV peak MiB | after it peak MiB | scoring s | records/s | records/s / baseline |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for case, row in table.iterrows():
         scoring = pd.notna(row.get("scoring_s"))
         lines.append(f"| {case} | {row['wall_s']:,.1f} | {row['peak_mib']:,.0f} | {row['peak_mib'] / base['peak_mib']:.2f}x | "
-                     + (f"{row['scoring_s']:,.1f} | {row['records_per_s']:,.0f} | {row['records_per_s'] / base['records_per_s']:.2f}x |"
-                        if scoring else "- | - | - |"))
+                     + (f"{row['load_peak_mib']:,.0f} | {row['fit_peak_mib']:,.0f} | {row['scoring_s']:,.1f} | "
+                        f"{row['records_per_s']:,.0f} | {row['records_per_s'] / base['records_per_s']:.2f}x |"
+                        if scoring else "- | - | - | - | - |"))
     lines += ["", verdict + "."]
     return "\n".join(lines)
 
