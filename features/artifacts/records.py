@@ -69,6 +69,13 @@ def _write_row_groups(path: Path, frame: pd.DataFrame) -> None:
                 writer.close()
 
 
+def _read_row_groups(path: Path) -> pd.DataFrame:
+    """`pd.read_parquet`, one row group at a time: the strings are never held in Arrow and Python at once."""
+    parquet = pq.ParquetFile(path)
+    parts = [parquet.read_row_group(group).to_pandas() for group in range(parquet.num_row_groups)]
+    return pd.concat(parts, ignore_index=True) if parts else parquet.schema_arrow.empty_table().to_pandas()
+
+
 def _fix(out: str | Path) -> str:
     return f"Rerun `screenstack fit-learners` (or `screenstack run`) with --out {out}: it writes {RECORDS_FILE} again."
 
@@ -109,7 +116,7 @@ def read_screening_records(out: str | Path) -> pd.DataFrame | None:
     fix = _fix(out)
     run.verify(RECORDS_SET, fix)
     path = run.out / RECORDS_FILE
-    frame = read_checked(path, pd.read_parquet, fix)
+    frame = read_checked(path, _read_row_groups, fix)
     if not {"id", "title"} <= set(frame.columns):
         raise DamagedArtifact(path, f"columns {', '.join(map(str, frame.columns))}, expected id, title and input:*", fix)
     return frame
