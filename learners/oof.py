@@ -80,8 +80,11 @@ def fold_mean_scores(models: list, X) -> np.ndarray:
     records get back exactly their test scores.
     """
     total = None
-    for model in models:
-        part = model.predict_proba(X)[:, 1]
+    # A learner may prepare the rows once for all its fold models (TF-IDF learners tokenise the texts once).
+    shared = getattr(models[0], "fold_inputs", None) if models else None
+    inputs = shared(models, X) if shared else [X] * len(models)
+    for model, rows in zip(models, inputs):
+        part = model.predict_proba(rows)[:, 1]
         total = np.zeros(len(part), dtype=np.float64) if total is None else total
         total += part / len(models)
     return total
