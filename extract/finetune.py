@@ -218,7 +218,7 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
 
     def confirm_and_claim():  # on rank 0, which asks once for all ranks
         if not device.startswith("cuda"):
-            _confirm_cpu_run(loaded, token_ids, splits, test_index, state, config, device, precision, confirm)
+            _confirm_cpu_run(loaded, token_ids, splits, test_index, state, config, device, precision, confirm, ranks.world)
         _claim(state, meta, write=True)  # only now: a declined run leaves OUT free for another configuration
 
     from_rank0(confirm_and_claim)
@@ -384,16 +384,20 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
 
 
 def _confirm_cpu_run(loaded, token_ids, splits, test_index, state: Path, config: FinetuneConfig, device: str, precision: str,
-                     confirm) -> None:
-    """Estimate the remaining work from two measured training steps; ask before a long run on a CPU."""
+                     confirm, world: int = 1) -> None:
+    """Estimate the remaining work from two measured training steps; ask before a long run on a CPU.
+
+    With `world` ranks the folds still to train are shared out, so the wall time is divided by min(world, folds to go).
+    """
     lengths = np.array([len(t) for t in token_ids])
-    train_tokens = predict_tokens = 0
+    train_tokens = predict_tokens = pending = 0
     for k, _, valid_index, (fit_index, select_index) in splits:
         folder = state / f"fold{k}"
         if (folder / "result.npz").is_file():
             continue
         done = torch.load(folder / "state.pt", mmap=True, weights_only=True)["epoch"] + 1 if (folder / "state.pt").is_file() else 0
         epochs = config.epochs - done
+        pending += 1
         train_tokens += epochs * int(lengths[fit_index].sum())
         predict_tokens += epochs * int(lengths[select_index].sum()) + int(lengths[valid_index].sum() + lengths[test_index].sum())
     if not train_tokens:
@@ -410,9 +414,12 @@ def _confirm_cpu_run(loaded, token_ids, splits, test_index, state: Path, config:
         tokens_per_s = batch * width / (time.perf_counter() - began)
     del model
     # A forward pass is about a third of a training step's work.
-    seconds = train_tokens / tokens_per_s + predict_tokens / (3 * tokens_per_s)
-    estimate = (f"fine-tuning {config.model} on {device} would take about {_duration(seconds)} "
-                f"({train_tokens:,} training tokens to go at a measured {tokens_per_s:,.0f} tokens/s)")
+    parallel = min(world, pending)
+    seconds = (train_tokens / tokens_per_s + predict_tokens / (3 * tokens_per_s)) / parallel
+    estimate = (f"fine-tuning {config.model} on {device}{f' with {world} ranks ({parallel} folds at a time)' if world > 1 else ''} "
+                f"would take about "
+                f"{_duration(seconds)} ({train_tokens:,} training tokens to go at a measured {tokens_per_s:,.0f} tokens/s"
+                f"{' per rank' if world > 1 else ''})")
     log.info("%s", estimate)
     if seconds <= CONFIRM_OVER_S or confirm is True:
         return

@@ -266,6 +266,24 @@ def test_long_cpu_run_needs_confirmation(tiny_bert, tmp_path, monkeypatch):
     assert "tokens/s" in asked[0] and not (tmp_path / "learners").exists()
 
 
+def test_the_cpu_estimate_shares_the_folds_to_go_among_ranks(tiny_bert, tmp_path, monkeypatch):
+    clock = iter(range(1000))
+    monkeypatch.setattr(ft.time, "perf_counter", lambda: 0.6 * next(clock))  # every timed step takes 0.6 s: ~80 s on one rank
+    monkeypatch.setattr(ft, "CONFIRM_OVER_S", 0.0)
+    config = _config(tiny_bert)
+    token_ids = [[1] * 20] * 40
+    splits = [(k, None, np.arange(10 * k, 10 * k + 10), (np.arange(30), np.arange(30, 35))) for k in range(4)]
+    estimates = {}
+    for world in (1, 2, 8):
+        asked = []
+        ft._confirm_cpu_run(ft.load_encoder(tiny_bert), token_ids, splits, np.arange(0), tmp_path, config, "cpu", "fp32",
+                            lambda message: asked.append(message) or True, world)
+        estimates[world] = int(re.search(r"about (\d+) s", asked[0]).group(1))
+    assert "with 8 ranks (4 folds at a time)" in asked[0] and "per rank" in asked[0]
+    # Four folds to go: two ranks halve the wall time; eight ranks can use only four.
+    assert estimates[2] == pytest.approx(estimates[1] / 2, abs=1) and estimates[8] == pytest.approx(estimates[1] / 4, abs=1)
+
+
 def test_resume_restores_an_rng_state_that_torch_load_put_on_another_device(tmp_path):
     torch.manual_seed(5)
     ft._save({"rng": ft._rng_state("cpu")}, tmp_path / "state.pt")
