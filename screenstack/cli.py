@@ -204,7 +204,14 @@ def _with_source(message: str, config_keys: dict[str, str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:
+        print("screenstack: interrupted; finished files are kept, rerun the same command to continue.", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     try:
         args = parse_args(argv)
     except ScreenstackError as error:
@@ -232,9 +239,6 @@ def main(argv: list[str] | None = None) -> int:
     except ScreenstackError as error:
         print(f"screenstack: error: {_with_source(str(error), args.config_keys)}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("screenstack: interrupted; finished files are kept, rerun the same command to continue.", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -110,3 +110,19 @@ def test_a_command_other_than_extract_under_torchrun_is_refused_in_one_line(tmp_
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "`stack` runs in one process, but WORLD_SIZE=2" in err[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_while_the_command_loads_its_libraries_is_one_line(monkeypatch, capsys):
+    """The `screenstack` script imports the CLI inside `run`, so Ctrl-C during pandas' and scikit-learn's import is caught."""
+    import sys
+    import types
+
+    from screenstack.__main__ import run
+
+    class Loading(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "screenstack.cli", Loading("screenstack.cli"))
+    assert run() == 130
+    assert capsys.readouterr().err == "screenstack: interrupted; finished files are kept, rerun the same command to continue.\n"
