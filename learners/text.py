@@ -16,6 +16,7 @@ same bytes, about K times faster (bench/scoring.py).
 from __future__ import annotations
 
 import json
+from typing import Iterable, Iterator
 
 import numpy as np
 from safetensors.numpy import load as load_arrays
@@ -41,7 +42,7 @@ class TfidfRows:
         return self.matrix.shape[0]
 
 
-def fold_tfidf_rows(models: list, texts: list[str]) -> list[TfidfRows]:
+def fold_tfidf_rows(models: list, texts: list[str]) -> Iterator[TfidfRows]:
     """Each fitted text learner's TF-IDF matrix of `texts`, from one tokenising pass.
 
     The n-grams of every model's vocabulary are counted together (one
@@ -49,6 +50,8 @@ def fold_tfidf_rows(models: list, texts: list[str]) -> list[TfidfRows]:
     settings); each model then takes its own terms' columns, in its own column
     order, and applies its own sublinear TF, IDF and l2 norm (its vectoriser's
     TF-IDF step), which gives exactly the matrix its ``transform`` gives.
+    One model's matrix at a time, as the caller asks for it: a chunk of 50,000
+    texts holds the counts and one TF-IDF matrix, not K of them.
     """
     vectorizers = [model.vectorizer_ for model in models]
     union = sorted(set().union(*(v.vocabulary_ for v in vectorizers)))
@@ -57,15 +60,13 @@ def fold_tfidf_rows(models: list, texts: list[str]) -> list[TfidfRows]:
                                  "vocabulary": union})
     counts = counter.transform(texts)
     position = counter.vocabulary_
-    rows = []
     for vectorizer in vectorizers:
         vocabulary = vectorizer.vocabulary_
         terms = sorted(vocabulary, key=vocabulary.__getitem__)  # its column order
         columns = np.fromiter((position[term] for term in terms), dtype=np.int64, count=len(terms))
         own = counts[:, columns]
         own.sort_indices()
-        rows.append(TfidfRows(vectorizer._tfidf.transform(own, copy=False)))
-    return rows
+        yield TfidfRows(vectorizer._tfidf.transform(own, copy=False))
 
 
 class _TfidfLinear(BaseEstimator, ClassifierMixin):
@@ -92,7 +93,7 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         return self
 
     @staticmethod
-    def fold_inputs(models: list, X) -> list:
+    def fold_inputs(models: list, X) -> Iterable:
         """What each of `models` scores for texts `X`: its TF-IDF rows, from one tokenising pass (`fold_tfidf_rows`)."""
         same = all(type(model) is type(models[0]) for model in models) and not isinstance(X, TfidfRows)
         return fold_tfidf_rows(models, list(X)) if same and len(X) else [X] * len(models)
