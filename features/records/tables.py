@@ -29,6 +29,7 @@ from ..errors import ScreenstackError
 # named .csv) has its separator sniffed from the header. First wins a tie.
 DECLARED_SEPARATORS = {".tsv": "\t", ".tab": "\t"}
 SNIFFED_SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}
+HEADER_LIMIT = 1 << 20  # characters read to find the end of the header row: a header is never a megabyte
 # ASReview keeps a RIS record's label in an N1 note, among the record's other notes; the last one counts,
 # as in ASReview's reader. `_read_ris` puts it in this column, which `load_records` then reads as labels.
 ASREVIEW_NOTE = re.compile(r"\bASReview_(?:relevant|irrelevant|not_seen)\b", re.IGNORECASE)
@@ -47,10 +48,19 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if path.is_dir():
         raise ScreenstackError(f"{path}: is a folder, not a file. Give the path of a CSV, TSV, XLSX or RIS file.")
-    if not path.is_file():
+    if not path.exists():
         raise ScreenstackError(f"{path}: no such file. Check the path, or run `screenstack split` to make train/test files.")
+    if not path.is_file():  # a pipe (`<(...)`), a device: its size is unknown and it can be read only once
+        raise ScreenstackError(f"{path}: is not a regular file (a pipe or a device). Save the records to a file first.")
     if path.stat().st_size == 0:
         raise ScreenstackError(f"{path}: the file is empty. Give a file with a header row and at least one record.")
+    try:
+        return _read_table(path)
+    except OSError as error:  # unreadable (permissions), a disk error: one line, not a traceback
+        raise ScreenstackError(f"{path}: cannot be read ({error.strerror or error}). Check the file's permissions.") from None
+
+
+def _read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise ScreenstackError(f"{path}: old-style .xls workbooks are not supported. Save it as .xlsx or .csv.")
@@ -136,6 +146,28 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
+def _read_header_row(lines: Iterator[str], head: str) -> str:
+    """`head` (whole lines) with the next whole lines appended until its first row is complete: a line
+    break outside quotes, or `HEADER_LIMIT` characters.
+
+    Quotes are counted line by line as they come, so a stray quote in the header
+    (legal in CSV: a quote inside a field is a literal) costs one pass over the
+    lines it holds open, not a rescan per line; the limit stops a header that
+    never closes from taking the whole file into memory (the parser then names
+    the quote).
+    """
+    if _header_row_end(head) < len(head):
+        return head
+    parts, size, quotes = [head], len(head), head.count('"')
+    while size < HEADER_LIMIT and (line := next(lines, None)) is not None:
+        parts.append(line)
+        size += len(line)
+        quotes += line.count('"')
+        if quotes % 2 == 0 and line.endswith(("\n", "\r")):  # this line's break is outside quotes
+            break
+    return "".join(parts)
+
+
 def _read_until(lines: Iterator[str], head: str, done) -> str:
     """`head` with the next whole lines appended until ``done(head)`` or the end of the file."""
     while not done(head) and (line := next(lines, None)) is not None:
@@ -164,7 +196,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
             head = _read_until(lines, head, lambda h: h[5:].lstrip("\r"))[5:].lstrip("\r").removeprefix("\n")
         sniffed = sep is None
         if sniffed:
-            head = _read_until(lines, head, lambda h: _header_row_end(h) < len(h))
+            head = _read_header_row(lines, head)
             sep = _sniff_separator(head)
         kind = "TSV" if sep == "\t" else "CSV" if sep == "," else f"{SNIFFED_SEPARATORS.get(sep, repr(sep))}-separated CSV"
         how = f" (the {SNIFFED_SEPARATORS[sep]} separator was detected from the header row)" if sniffed else ""

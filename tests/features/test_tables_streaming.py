@@ -89,3 +89,36 @@ def test_reading_holds_the_cells_not_the_file_text_besides(tmp_path):
     cells = sum(sys.getsizeof(cell) for column in frame.columns for cell in frame[column])
     assert len(frame) == 4_000
     assert peak < 1.2 * cells, f"peak {peak / 2**20:.1f} MiB for {cells / 2**20:.1f} MiB of cells"
+
+
+def test_a_stray_quote_in_the_header_is_a_literal_and_its_search_stops_at_a_megabyte(tmp_path):
+    """A quote inside an unquoted header cell is legal; finding the header's end once rescanned the header per line."""
+    from screenstack.features.records import tables
+
+    rows = "".join(f"n{i},Title {i},{'word ' * 200},{i}\n" for i in range(2000))  # 2 MB of rows without quotes
+    path = tmp_path / "stray.csv"
+    path.write_text('id,title,abstract,size"inches\n' + rows)
+    frame = read_table(path)
+    assert list(frame.columns) == ["id", "title", "abstract", 'size"inches'] and len(frame) == 2000
+    head = tables._read_header_row(iter(io.StringIO(rows, newline="")), 'id,title,abstract,size"inches\n')
+    assert len(head) < tables.HEADER_LIMIT + 2000  # stopped near the limit, not at the end of the file
+
+
+def test_a_pipe_or_an_unreadable_file_is_one_line(tmp_path, monkeypatch):
+    import os
+
+    from screenstack.features.records import tables
+
+    fifo = tmp_path / "records.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ScreenstackError, match=r"records.csv: is not a regular file \(a pipe or a device\)\. Save"):
+        read_table(fifo)
+    locked = tmp_path / "locked.csv"
+    locked.write_text("id,title,abstract\n1,a,b\n")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tables, "open", denied, raising=False)  # chmod 000 does not stop root, who runs CI
+    with pytest.raises(ScreenstackError, match=r"locked.csv: cannot be read \(Permission denied\)\. Check the file's permissions"):
+        read_table(locked)
