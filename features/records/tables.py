@@ -88,6 +88,7 @@ _BINARY_KINDS = (
     (b"\x1f\x8b", "gzip-compressed", "Decompress it first (gunzip)"),
     (b"PAR1", "a Parquet file", "Give the CSV, TSV, XLSX or RIS file of the records"),
 )
+_SAVE_UTF8 = "Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)"
 
 
 def _refuse_binary(path: Path, raw: bytes) -> None:
@@ -95,6 +96,12 @@ def _refuse_binary(path: Path, raw: bytes) -> None:
     for magic, what, fix in _BINARY_KINDS:
         if raw.startswith(magic):
             raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScreenstackError(f"{path}: is UTF-16 text (as Excel's \"Unicode Text\" saves it); records are read as UTF-8. "
+                               f"{_SAVE_UTF8}.")
+    if b"\x00" in raw:  # ASCII letters as UTF-16 (without a byte-order mark), or a binary file
+        raise ScreenstackError(f"{path}: holds NUL bytes near its start: UTF-16 text or a binary file, not UTF-8 text. "
+                               f"{_SAVE_UTF8}.")
 
 
 def _header_row_end(text: str) -> int:
@@ -115,6 +122,7 @@ def _sniff_separator(text: str) -> str:
     columns; a data row may hold a megabyte of abstract full of commas.
     """
     counts = dict.fromkeys(SNIFFED_SEPARATORS, 0)
+    text = text.lstrip()  # from the first row that is not blank
     quoted = False
     for ch in text[:_header_row_end(text)]:
         if ch == '"':
@@ -156,14 +164,16 @@ def _read_header_row(lines: Iterator[str], head: str) -> str:
     never closes from taking the whole file into memory (the parser then names
     the quote).
     """
-    if _header_row_end(head) < len(head):
+    first = head.lstrip()  # blank lines before the header are skipped, as the parser skips them
+    if first and _header_row_end(first) < len(first):
         return head
-    parts, size, quotes = [head], len(head), head.count('"')
+    parts, size, quotes, seen = [head], len(head), head.count('"'), bool(first)
     while size < HEADER_LIMIT and (line := next(lines, None)) is not None:
         parts.append(line)
         size += len(line)
         quotes += line.count('"')
-        if quotes % 2 == 0 and line.endswith(("\n", "\r")):  # this line's break is outside quotes
+        seen = seen or bool(line.strip())
+        if seen and quotes % 2 == 0 and line.endswith(("\n", "\r")):  # this line's break is outside quotes
             break
     return "".join(parts)
 

@@ -122,3 +122,18 @@ def test_a_pipe_or_an_unreadable_file_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(tables, "open", denied, raising=False)  # chmod 000 does not stop root, who runs CI
     with pytest.raises(ScreenstackError, match=r"locked.csv: cannot be read \(Permission denied\)\. Check the file's permissions"):
         read_table(locked)
+
+
+def test_blank_lines_before_the_header_do_not_decide_the_separator(tmp_path):
+    path = tmp_path / "blank-first.csv"
+    path.write_bytes(b"\r\n\r\nid;title;abstract\r\n1;T, x;A\r\n")
+    frame = read_table(path)
+    assert list(frame.columns) == ["id", "title", "abstract"] and frame.iloc[0].tolist() == ["1", "T, x", "A"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])  # with a byte-order mark (Excel's Unicode Text), and without
+def test_utf16_files_are_named_as_utf16(tmp_path, encoding):
+    path = tmp_path / "records.csv"
+    path.write_bytes("id,title,abstract\n1,A,B\n".encode(encoding))
+    with pytest.raises(ScreenstackError, match=r"records.csv: .*UTF-16 text.* Save it as CSV UTF-8"):
+        read_table(path)
