@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .tables import ASREVIEW_LABEL_COLUMN, read_table  # noqa: F401  (read_table: also imported from here)
+from .tables import ASREVIEW_LABEL_COLUMN, read_table, sheet_row  # noqa: F401  (read_table: also imported from here)
 
 ID_COLUMNS = ("id", "record_id")
 TITLE_COLUMNS = ("title", "primary_title", "ti")
@@ -127,7 +127,7 @@ def texts(frame: pd.DataFrame) -> list[str]:
 # --- from a table to records ---------------------------------------------------------------------
 
 def _place(frame: pd.DataFrame, index: int) -> str:
-    return f"record {index + 1}" if frame.attrs.get("format") == "ris" else f"row {index + 2}"
+    return f"record {index + 1}" if frame.attrs.get("format") == "ris" else f"row {sheet_row(index, frame.attrs.get('blank_rows', ()))}"
 
 
 def _pick(columns: list[str], candidates: tuple[str, ...]) -> str | None:
@@ -235,7 +235,8 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         out["label"] = _parse_labels(path, frame, label_col, partly=labelled == "partly")
     else:
         out["label"] = np.nan
-    out.attrs["columns"] = {"id": id_col, "text": text_cols, "label": label_col, "format": frame.attrs["format"]}
+    out.attrs["columns"] = {"id": id_col, "text": text_cols, "label": label_col, "format": frame.attrs["format"],
+                            "blank_rows": frame.attrs.get("blank_rows", [])}
     return out, frame
 
 
@@ -362,7 +363,8 @@ def _check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test
 
 
 def _record_place(records: pd.DataFrame, index: int) -> str:
-    return f"record {index + 1}" if records.attrs["columns"]["format"] == "ris" else f"row {index + 2}"
+    cols = records.attrs["columns"]
+    return f"record {index + 1}" if cols["format"] == "ris" else f"row {sheet_row(index, cols['blank_rows'])}"
 
 
 def _log_loaded(path: Path, records: pd.DataFrame) -> None:

@@ -215,8 +215,11 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
         raw_header: list[str] | None = None
         header: list[str] = []
         columns: list[list[str]] = []
-        kept = 0  # rows kept so far, the header included: the row being read is row kept + 1
-        bad_cell = bad_width = None  # (kept row, column) holding bytes that are not UTF-8; (kept row, fields) of a wrong width
+        kept = 0  # rows kept so far, the header included
+        # Rows as a spreadsheet numbers them: blank rows count (they are skipped, not deleted), so the
+        # row being read is row `row_number`; `blank_rows` holds the blank ones' numbers, for errors found later.
+        row_number, blank_rows = 0, []
+        bad_cell = bad_width = None  # (sheet row, column) holding bytes that are not UTF-8; (sheet row, fields) of a wrong width
         last_line = 0
         # csv refuses fields over 128 KiB by default, but one abstract can be longer;
         # no field is longer than the file. The limit is global to the process: restore it.
@@ -224,10 +227,12 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
         try:
             for row in reader:
                 last_line = reader.line_num
+                row_number += 1
                 if not row or not any(cell.strip() for cell in row):
+                    blank_rows.append(row_number)
                     continue
                 if source.undecodable and bad_cell is None:
-                    bad_cell = next(((kept, col) for col, cell in enumerate(row) if not _is_utf8(cell)), None)
+                    bad_cell = next(((row_number if kept else 0, col) for col, cell in enumerate(row) if not _is_utf8(cell)), None)
                 if raw_header is None:
                     raw_header, header = row, _unique_names(row)
                     columns = [[] for _ in header]
@@ -235,13 +240,13 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
                     if len(row) > len(header) and not any(cell.strip() for cell in row[len(header):]):
                         row = row[: len(header)]  # a trailing separator, not a real extra field
                     if len(row) != len(header) and bad_width is None:
-                        bad_width = kept, len(row)
+                        bad_width = row_number, len(row)
                     if bad_cell is None and bad_width is None:  # past an error, cells are no longer kept
                         for column, cell in zip(columns, row):
                             column.append(cell)
                 kept += 1
         except csv.Error as error:
-            where = "the header row" if not kept else f"row {kept + 1}"
+            where = "the header row" if not kept else f"row {row_number + 1}"
             if "unexpected end of data" in str(error):
                 problem = f"a quote opened on line {last_line + 1} is never closed"
             else:
@@ -263,14 +268,26 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     if source.undecodable:
         _raise_undecodable(path, header, bad_cell)
     if bad_width is not None:
-        index, fields = bad_width
+        bad_row, fields = bad_width
         raise ScreenstackError(
-            f"{path}: row {index + 1} has {fields} fields but the header has {len(header)} ({', '.join(header)}), "
+            f"{path}: row {bad_row} has {fields} fields but the header has {len(header)} ({', '.join(header)}), "
             f"read as {kind}{how}. Check the quoting on that row, or that the file is really {kind}."
         )
     frame = pd.DataFrame({name: np.array(column, dtype=object) for name, column in zip(header, columns)}, columns=header)
     frame.attrs["separator"] = sep
+    frame.attrs["blank_rows"] = blank_rows
     return frame
+
+
+def sheet_row(index: int, blank_rows=()) -> int:
+    """The row a spreadsheet shows for data row `index` of a `read_table` frame (the header is row 1), given
+    the numbers of its blank rows (``frame.attrs["blank_rows"]``), which the frame skips and a spreadsheet shows."""
+    row = index + 2
+    for blank in blank_rows:  # sorted
+        if blank > row:
+            break
+        row += 1
+    return row
 
 
 def _one_line(error: Exception) -> str:
@@ -307,9 +324,9 @@ def _raise_undecodable(path: Path, header: list[str], bad_cell: tuple[int, int] 
     fix = "Re-save the file as UTF-8 (in Excel: CSV UTF-8), or fix the text in that cell."
     offset, byte = _first_undecodable_byte(path)
     if bad_cell is not None:
-        index, col = bad_cell
+        row_number, col = bad_cell
         name = header[col] if col < len(header) else f"field {col + 1}"
-        where = "the header row" if index == 0 else f"row {index + 1}, column {name!r}"
+        where = "the header row" if row_number == 0 else f"row {row_number}, column {name!r}"
         raise ScreenstackError(f"{path}: {where} is not valid UTF-8 text (byte {byte:#04x}). {fix}")
     raise ScreenstackError(f"{path}: not valid UTF-8 at byte offset {offset}. {fix}")
 

@@ -54,7 +54,7 @@ def test_an_error_further_down_keeps_its_precedence(tmp_path):
     with pytest.raises(ScreenstackError, match=r"row 3, column 'title' is not valid UTF-8 text \(byte 0xe9\)"):
         read_table(path)
     path.write_text("id,title\n1,A\n\n2,B,extra\n3,C\n")
-    with pytest.raises(ScreenstackError, match="row 3 has 3 fields but the header has 2"):
+    with pytest.raises(ScreenstackError, match="row 4 has 3 fields but the header has 2"):  # the blank row 3 counts
         read_table(path)
 
 
@@ -137,3 +137,12 @@ def test_utf16_files_are_named_as_utf16(tmp_path, encoding):
     path.write_bytes("id,title,abstract\n1,A,B\n".encode(encoding))
     with pytest.raises(ScreenstackError, match=r"records.csv: .*UTF-16 text.* Save it as CSV UTF-8"):
         read_table(path)
+
+
+def test_rows_are_numbered_as_a_spreadsheet_shows_them_blank_rows_included(tmp_path):
+    from screenstack.features.records.corpus import load_records
+
+    path = tmp_path / "labels.csv"
+    path.write_text("\nid,title,abstract,judgement\n\n1,a,b,0\n2,c,d,1\n\n\n3,e,f,yes\n")
+    with pytest.raises(ScreenstackError, match=r"labels.csv: row 8, column 'judgement': label 'yes' is not 0 or 1"):
+        load_records(path)
