@@ -203,6 +203,11 @@ def _with_source(message: str, config_keys: dict[str, str]) -> str:
     return f"{message.rstrip('.')} (set in {source})." if source else message
 
 
+def _one_line(message: str) -> str:
+    """An error stays one line: a column name or cell quoted in it may hold a line break or a tab (shown escaped)."""
+    return message.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(sys.argv[1:] if argv is None else list(argv))
@@ -215,7 +220,7 @@ def _main(argv: list[str]) -> int:
     try:
         args = parse_args(argv)
     except ScreenstackError as error:
-        print(f"screenstack: error: {error}", file=sys.stderr)
+        print(f"screenstack: error: {_one_line(str(error))}", file=sys.stderr)
         return error.exit_code
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
     if quiet and verbose:
@@ -237,7 +242,7 @@ def _main(argv: list[str]) -> int:
     try:
         return args.func(args) or 0
     except ScreenstackError as error:
-        print(f"screenstack: error: {_with_source(str(error), args.config_keys)}", file=sys.stderr)
+        print(f"screenstack: error: {_one_line(_with_source(str(error), args.config_keys))}", file=sys.stderr)
         return error.exit_code
 
 

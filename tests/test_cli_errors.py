@@ -126,3 +126,13 @@ def test_ctrl_c_while_the_command_loads_its_libraries_is_one_line(monkeypatch, c
     monkeypatch.setitem(sys.modules, "screenstack.cli", Loading("screenstack.cli"))
     assert run() == 130
     assert capsys.readouterr().err == "screenstack: interrupted; finished files are kept, rerun the same command to continue.\n"
+
+
+def test_an_error_quoting_a_line_break_or_a_tab_from_the_file_stays_one_line(tmp_path, capsys):
+    from screenstack.cli import main
+
+    path = tmp_path / "records.csv"
+    path.write_text('"id","ti\ntle","abstract"\n1,a,b\n')
+    assert main(["run", "--train", str(path), "--test", str(path), "--out", str(tmp_path / "out"), "--learners", "tfidf-svm"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "found: id, ti\\ntle, abstract" in err
