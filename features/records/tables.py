@@ -196,6 +196,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     has parsed, as a quoting error further down comes first.
     """
     by_suffix = sep is not None
+    sep_lines = 0
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         source = _Lines(handle)
         lines = iter(source)
@@ -203,7 +204,9 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
         if head[:4].lower() == "sep=" and head[5:6] in ("\r", "\n", ""):
             # Excel's "sep=;" first line names the separator; it is not a row (Excel does not show it).
             sep = head[4]
-            head = _read_until(lines, head, lambda h: h[5:].lstrip("\r"))[5:].lstrip("\r").removeprefix("\n")
+            whole = _read_until(lines, head, lambda h: h[5:].lstrip("\r"))
+            head = whole[5:].lstrip("\r").removeprefix("\n")
+            sep_lines = len(re.findall(r"\r\n|\r|\n", whole[: len(whole) - len(head)]))  # the file's line numbers count them
         sniffed = sep is None
         if sniffed:
             head = _read_header_row(lines, head)
@@ -248,9 +251,9 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
         except csv.Error as error:
             where = "the header row" if not kept else f"row {row_number + 1}"
             if "unexpected end of data" in str(error):
-                problem = f"a quote opened on line {last_line + 1} is never closed"
+                problem = f"a quote in the record that starts on line {last_line + 1 + sep_lines} is never closed"
             else:
-                problem = f"bad quoting on line {reader.line_num} ({_one_line(error)})"
+                problem = f"bad quoting on line {reader.line_num + sep_lines} ({_one_line(error)})"
             raise ScreenstackError(
                 f"{path}: cannot parse {where} as {kind}{how}: {problem}. "
                 "Double the quotes inside quoted fields or close the quote, or re-save the file from a spreadsheet."

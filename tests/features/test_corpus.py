@@ -245,7 +245,7 @@ def test_row_with_extra_fields(tmp_path):
 def test_unclosed_quote(tmp_path):
     path = write(tmp_path / "train.csv", 'id,title,abstract,judgement\n1,A,x,1\n2,"B,y,0\n3,C,z,0\n')
     message = error_of(load_corpus, path)
-    assert "train.csv: cannot parse row 3" in message and "quote opened on line 3 is never closed" in message
+    assert "train.csv: cannot parse row 3" in message and "quote in the record that starts on line 3 is never closed" in message
 
 
 def test_not_a_ris_file(tmp_path):

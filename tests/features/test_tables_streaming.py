@@ -48,7 +48,7 @@ def test_an_error_further_down_keeps_its_precedence(tmp_path):
     """A wrong field count is raised once the file has parsed: a quoting error after it still comes first."""
     path = tmp_path / "r.csv"
     path.write_text('id,title\n1,A,extra\n2,B\n3,"C\n')
-    with pytest.raises(ScreenstackError, match=r"cannot parse row 4 as CSV .*quote opened on line 4 is never closed"):
+    with pytest.raises(ScreenstackError, match=r"cannot parse row 4 as CSV .*quote in the record that starts on line 4 is never closed"):
         read_table(path)
     path.write_bytes(b"id,title\n1,A,extra\n2,caf\xe9\n")
     with pytest.raises(ScreenstackError, match=r"row 3, column 'title' is not valid UTF-8 text \(byte 0xe9\)"):
