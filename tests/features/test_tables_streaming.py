@@ -146,3 +146,10 @@ def test_rows_are_numbered_as_a_spreadsheet_shows_them_blank_rows_included(tmp_p
     path.write_text("\nid,title,abstract,judgement\n\n1,a,b,0\n2,c,d,1\n\n\n3,e,f,yes\n")
     with pytest.raises(ScreenstackError, match=r"labels.csv: row 8, column 'judgement': label 'yes' is not 0 or 1"):
         load_records(path)
+
+
+def test_line_numbers_in_quoting_errors_count_excels_sep_line(tmp_path):
+    path = tmp_path / "sep.csv"
+    path.write_text('sep=,\n"id","title","abstract"\n1,"unclosed\n')
+    with pytest.raises(ScreenstackError, match=r"row 2 as CSV: a quote in the record that starts on line 3 is never closed"):
+        read_table(path)
