@@ -28,23 +28,23 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..features.artifacts.atomic import read_parquet_meta
-from ..features.records.corpus import Corpus, texts
 from ..features.records.datasets import CACHE_ENV
 from ..features.checks import check_choice, check_int, check_names
 from ..features.errors import ScreenstackError
-from ..features.artifacts.outputs import package_versions
 from ..features.artifacts.runfolder import RunFolder
-from ..features.artifacts.store import write_vectors
-from .cache import VectorCache, text_key
 from .distributed import Ranks, barrier, from_rank0, rank0_locked, rank_device
 from .encode import Encoder, encode, resolve_batch_tokens
 from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder
 from .pooling import POOLINGS
+
+if TYPE_CHECKING:
+    from ..features.records.corpus import Corpus
 
 log = logging.getLogger("screenstack")
 FEATURES_DIR = "features"
@@ -124,6 +124,12 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     --------
     >>> path = extract_features(load_corpus("train.csv", "test.csv"), "artifacts/run1", ExtractConfig(model="minilm"))  # doctest: +SKIP
     """
+    # local: pandas and pyarrow, so that the CLI builds its parser from `ExtractConfig` and `STORE_DTYPES` quickly
+    from ..features.artifacts.outputs import package_versions
+    from ..features.artifacts.store import write_vectors
+    from ..features.records.corpus import texts
+    from .cache import VectorCache, text_key
+
     # Device, precision, layers, poolings and max length are resolved and checked against the model once, here.
     ranks = Ranks.from_env()
     encoder = Encoder.build(load_encoder(config.model), device=rank_device(config.device, ranks), precision=config.dtype,

@@ -14,13 +14,12 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Iterator
 
 from ..errors import ScreenstackError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STAGING_DIR = ".staging"  # features.artifacts.runfolder stages sets of outputs here, under OUT
 _FIXES = {
@@ -106,6 +105,9 @@ def read_json(path: str | os.PathLike):
 
 def write_parquet(path: str | os.PathLike, frame: pd.DataFrame, meta: dict | None = None) -> None:
     """Write `frame` to zstd Parquet with `meta` as JSON in the schema metadata, atomically."""
+    import pyarrow as pa  # local: keeps `screenstack --help` fast (the CLI imports this module to build its parser)
+    import pyarrow.parquet as pq
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if meta is not None:
         table = table.replace_schema_metadata(
@@ -117,5 +119,7 @@ def write_parquet(path: str | os.PathLike, frame: pd.DataFrame, meta: dict | Non
 
 def read_parquet_meta(path: str | os.PathLike) -> dict:
     """Return the screenstack metadata stored in a Parquet file's schema (empty if none)."""
+    import pyarrow.parquet as pq  # local: keeps `screenstack --help` fast
+
     raw = (pq.read_schema(path).metadata or {}).get(b"screenstack")
     return json.loads(raw) if raw else {}

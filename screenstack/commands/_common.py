@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import TYPE_CHECKING
 
-from ..features.records.corpus import ColumnSpec, Corpus, load_corpus, load_partly_screened
 from ..features.errors import ScreenstackError
-from ..features.artifacts.folds import FoldConfig
-from ..learners.config import LearnersConfig
+
+if TYPE_CHECKING:  # imported where used: they load pandas and scikit-learn, which `--help` does not need
+    from ..features.artifacts.folds import FoldConfig
+    from ..features.records.corpus import Corpus
+    from ..learners.config import LearnersConfig
 
 log = logging.getLogger("screenstack")
 # Options holding comma-separated names; a TOML --config file may give them as lists.
 LIST_OPTIONS = {"learners", "pooling", "features", "text_cols"}
+# The names in `learners.LEARNERS`, for `--help`: importing that registry loads scikit-learn, LightGBM and
+# XGBoost (tests/test_cli_startup.py checks the two agree).
+LEARNER_NAMES = ("lightgbm", "logreg", "tfidf-logreg", "tfidf-svm", "xgboost")
 
 
 def add_corpus_options(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +38,8 @@ def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False, te
     folds. `test_required`: ``--train`` needs ``--test`` (``--data`` may hold
     no record to screen: the models are fitted, nothing is ranked).
     """
+    from ..features.records.corpus import ColumnSpec, load_corpus, load_partly_screened  # local: keeps `screenstack --help` fast
+
     spec = ColumnSpec.from_flags(args.id_col, args.text_cols, args.label_col)
     if args.data is not None:
         if args.train is not None or args.test is not None:
@@ -64,10 +72,14 @@ def add_fold_options(parser: argparse.ArgumentParser) -> None:
 
 
 def fold_config(args: argparse.Namespace) -> FoldConfig:
+    from ..features.artifacts.folds import FoldConfig  # local: keeps `screenstack --help` fast
+
     return FoldConfig(n_folds=args.folds, seed=args.seed)
 
 
 def learners_config(args: argparse.Namespace, features: tuple[str, ...] = ()) -> LearnersConfig:
+    from ..learners.config import LearnersConfig  # local: keeps `screenstack --help` fast
+
     return LearnersConfig(learners=split_list(args.learners), features=features)
 
 

@@ -9,9 +9,8 @@ import tomli_w
 
 from ..features.errors import ScreenstackError
 from ..features.artifacts.runfolder import RunFolder
-from ..learners import LEARNERS
-from ._common import (add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, learners_config,
-                      show_configs)
+from ._common import (LEARNER_NAMES, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
+                      learners_config, show_configs)
 from .extract import add_extract_options, add_finetune_options, extract_config, finetune_config
 from .stack import add_stack_options, stack_config
 
@@ -38,7 +37,7 @@ def add_parser(subparsers) -> None:
     add_out_option(parser)
     add_fold_options(parser)
     parser.add_argument("--learners", default=DEFAULT_LEARNERS, metavar="NAMES",
-                        help=f"comma-separated learners (available: {', '.join(sorted(LEARNERS))})")
+                        help=f"comma-separated learners (available: {', '.join(LEARNER_NAMES)})")
     add_extract_options(parser)
     add_finetune_options(parser)
     add_stack_options(parser)

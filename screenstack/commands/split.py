@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 
 from ..features.checks import check_seed
-from ..features.records.corpus import ColumnSpec
-from ..features.records.split import SplitConfig, split_file
 
 EXAMPLE = """examples:
   screenstack split --data data/cohen_adhd.csv --test-size 0.5 --seed 0 --out data/cohen_adhd
@@ -35,6 +33,9 @@ def add_parser(subparsers) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..features.records.corpus import ColumnSpec  # local: pandas and scikit-learn, which `--help` does not need
+    from ..features.records.split import SplitConfig, split_file
+
     check_seed(args.seed)
     spec = ColumnSpec.from_flags(args.id_col, args.text_cols, args.label_col)
     written = split_file(args.data, args.out, SplitConfig(test_size=args.test_size, seed=args.seed), spec)

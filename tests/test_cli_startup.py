@@ -1,0 +1,48 @@
+"""`screenstack --help`, `run --help` and an option typo answer without loading the heavy libraries.
+
+The parser is built from light modules only; the stages import pandas, scikit-learn,
+pyarrow, torch and the boosters when a command runs. Where the parser needs a
+registry's names or a config's defaults from a heavy module, the command layer
+writes them out, and the tests below check that the two agree.
+"""
+import subprocess
+import sys
+
+from screenstack.commands import _common, fit_learners, stack
+from screenstack.learners import LEARNERS
+from screenstack.learners.fit import DEFAULT_TEXT_LEARNERS
+from screenstack.stacking.blend import BLENDERS
+from screenstack.stacking.stack import StackConfig
+
+HEAVY = ("torch", "transformers", "sklearn", "pandas", "lightgbm", "xgboost", "pyarrow")
+
+# A fresh interpreter: this one has loaded them all (imports above).
+PROBE = f"""
+import sys
+from screenstack.cli import main
+for argv in (["--help"], ["run", "--help"], ["stack", "--out", "OUT", "--bogus"]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+print("loaded:", ",".join(m for m in {HEAVY!r} if m in sys.modules))
+"""
+
+
+def test_help_and_argument_errors_load_no_heavy_library():
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    assert "usage: screenstack run" in result.stdout  # the probe reached `run --help`
+    assert "unrecognized arguments: --bogus" in result.stderr
+    loaded = result.stdout.rsplit("loaded:", 1)[1].strip()
+    assert loaded == "", f"building the parser imported {loaded}; import them inside the functions that use them"
+
+
+def test_learner_names_match_the_registry():
+    assert _common.LEARNER_NAMES == tuple(sorted(LEARNERS))
+    assert fit_learners.DEFAULT_LEARNERS == ",".join(DEFAULT_TEXT_LEARNERS)
+
+
+def test_stack_option_defaults_match_stack_config():
+    assert stack.BLEND_NAMES == tuple(BLENDERS)
+    assert (stack.DEFAULT_BLEND, stack.DEFAULT_MIN_RECALL, stack.DEFAULT_RECALL_PRIOR) == (
+        StackConfig.blend, StackConfig.min_recall, StackConfig.prior_positives)
