@@ -16,6 +16,7 @@ import itertools
 import logging
 import re
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -83,25 +84,63 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 # Leading bytes of files that are not text, though they may end in .csv: what they are and what to do.
 _BINARY_KINDS = (
-    (b"PK\x03\x04", "an Excel .xlsx workbook or another zip archive", "If it is a workbook, rename it to .xlsx, or save it as CSV UTF-8"),
     (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls workbook", "Save it as .xlsx or as CSV UTF-8"),
-    (b"\x1f\x8b", "gzip-compressed", "Decompress it first (gunzip)"),
     (b"PAR1", "a Parquet file", "Give the CSV, TSV, XLSX or RIS file of the records"),
 )
+# Compressed files: their format and the command that writes the text to stdout whatever the file's ending
+# (gunzip, unxz and unzstd refuse a file not ending in .gz, .xz or .zst). Only `_zip_kind` tells a zip
+# archive from an .xlsx workbook, which is a zip too.
+_COMPRESSED_KINDS = (
+    (b"\x1f\x8b", "gzip", "gzip -dc"),
+    (tuple(b"BZh%d" % level for level in range(1, 10)), "bz2", "bzip2 -dc"),  # BZh and the block size: not a header's "BZh"
+    (b"\xfd7zXZ\x00", "xz", "xz -dc"),
+    (b"\x28\xb5\x2f\xfd", "zstd", "zstd -dc"),
+)
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
 _SAVE_UTF8 = "Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)"
 
 
 def _refuse_binary(path: Path, raw: bytes) -> None:
     """Name a binary file given as a text table, instead of reporting its bytes as a quoting error."""
+    if raw.startswith(b"PK\x03\x04"):
+        what, fix = _zip_kind(path)
+        raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
     for magic, what, fix in _BINARY_KINDS:
         if raw.startswith(magic):
             raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
+    for magic, kind, command in _COMPRESSED_KINDS:
+        if raw.startswith(magic):
+            raise ScreenstackError(f"{path}: is {kind}-compressed, not a text table. "
+                                   f"Decompress it first ({command} {path.name} > {_decompressed_name(path)}).")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ScreenstackError(f"{path}: is UTF-16 text (as Excel's \"Unicode Text\" saves it); records are read as UTF-8. "
                                f"{_SAVE_UTF8}.")
     if b"\x00" in raw:  # ASCII letters as UTF-16 (without a byte-order mark), or a binary file
         raise ScreenstackError(f"{path}: holds NUL bytes near its start: UTF-16 text or a binary file, not UTF-8 text. "
                                f"{_SAVE_UTF8}.")
+
+
+def _decompressed_name(path: Path) -> str:
+    """A name for `path` decompressed: without its compression ending (``a.csv.gz``: ``a.csv``), else marked."""
+    if path.suffix.lower() in _COMPRESSED_SUFFIXES and Path(path.stem).suffix:
+        return path.stem
+    return f"{path.stem}-decompressed{'.csv' if path.suffix.lower() in _COMPRESSED_SUFFIXES else path.suffix}"
+
+
+def _zip_kind(path: Path) -> tuple[str, str]:
+    """What a zip file given under a text ending is, and what to do: an .xlsx workbook is a zip holding ``xl/``.
+
+    Only the archive's directory (at its end) is read, not its members.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = any(name.startswith("xl/") for name in archive.namelist())
+    except zipfile.BadZipFile:  # a damaged archive: it could be either
+        return ("a zip archive or an Excel .xlsx workbook",
+                f"If it is a workbook, rename it to .xlsx; else decompress it first (unzip {path.name})")
+    if workbook:
+        return "an Excel .xlsx workbook", "Read as a workbook: rename it to .xlsx, or save it as CSV UTF-8"
+    return "zip-compressed", f"Decompress it first (unzip {path.name}) and give the CSV, TSV, XLSX or RIS file it holds"
 
 
 def _header_row_end(text: str) -> int:
@@ -133,15 +172,18 @@ def _sniff_separator(text: str) -> str:
 
 
 class _Lines:
-    """The lines of a text file opened with ``errors="surrogateescape"``; `undecodable` turns True once one held a byte that is not UTF-8."""
+    """The lines of a text file opened with ``errors="surrogateescape"``; `undecodable` turns True once one held a
+    byte that is not UTF-8, `has_nul` once one held a NUL byte (so only then are the rows searched for the cell)."""
 
     def __init__(self, handle):
-        self.handle, self.undecodable = handle, False
+        self.handle, self.undecodable, self.has_nul = handle, False, False
 
     def __iter__(self) -> Iterator[str]:
         for line in self.handle:
             if not self.undecodable and not line.isascii() and not _is_utf8(line):
                 self.undecodable = True
+            if not self.has_nul and "\x00" in line:
+                self.has_nul = True
             yield line
 
 
@@ -185,6 +227,67 @@ def _read_until(lines: Iterator[str], head: str, done) -> str:
     return head
 
 
+class _Header:
+    """A header row as read, and what it asks of the rows below it.
+
+    Trailing columns without a name (``id,title,abstract,,``, as Excel exports
+    columns that were once used) are dropped, so long as no row has data there;
+    `names` are the columns kept, each named once (`_unique_names`).
+    """
+
+    def __init__(self, raw: list[str]):
+        self.raw = raw
+        width = len(raw)
+        while width > 1 and not raw[width - 1].strip():
+            width -= 1
+        self.names = _unique_names(raw[:width])
+        self._stripped = [cell.strip() for cell in raw[:width]]
+
+    def problem(self, row: list[str], row_number: int, width_fix: str) -> str | None:
+        """What is wrong with data row `row` (sheet row `row_number`), or None; `row` is cut to `names` in place.
+
+        A row may end early in the nameless columns, or run past the header with
+        empty cells (a trailing separator), but not hold data where no name is.
+        `width_fix`: how the file was read, and what to check, for a row of the wrong width.
+        """
+        width, named = len(self.raw), len(self.names)
+        filled = [col for col in range(named, len(row)) if row[col].strip()]
+        if len(row) < named or (filled and filled[-1] >= width):
+            shown = ", ".join(self.names) + (f", and {width - named} without a name" if width > named else "")
+            return f"row {row_number} has {len(row)} fields but the header has {width} ({shown}), {width_fix}"
+        if filled:
+            return (f"column {filled[0] + 1} has no name in the header row, but row {row_number} has data there "
+                    f"({row[filled[0]][:40]!r}). Name the column in the header row, or delete its data")
+        if self._repeated_by(row):
+            return self._repeated_problem(row_number)
+        del row[named:]
+        return None
+
+    def _repeated_problem(self, row_number: int) -> str:
+        return (f"row {row_number} repeats the header row ({', '.join(self._stripped)[:80]}), as when two exports are "
+                "pasted together. Delete that second header line, or export the records once")
+
+    def _repeated_by(self, row: list[str]) -> bool:
+        """Whether `row` is this header again; the second copy may carry its own file's BOM."""
+        return (row[0].lstrip("\ufeff").strip() == self._stripped[0]
+                and [cell.strip() for cell in row[1 : len(self.names)]] == self._stripped[1:])
+
+
+def _nul_problem(row: list[str], row_number: int, header: _Header | None) -> str | None:
+    """A cell of `row` holding a NUL byte (a binary or damaged file read as text), named; None if none does."""
+    col = next((col for col, cell in enumerate(row) if "\x00" in cell), None)
+    if col is None:
+        return None
+    if header is None:
+        where = f"the header row, column {col + 1},"
+    elif col < len(header.names):
+        where = f"row {row_number}, column {header.names[col]!r}"
+    else:
+        where = f"row {row_number}, field {col + 1},"
+    return (f"{where} holds a NUL byte: a binary or damaged file read as text. "
+            "Re-export the file as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)")
+
+
 def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     """Parse a delimited text file; `sep` None: sniffed from the header (or an Excel ``sep=`` line).
 
@@ -192,15 +295,17 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     column: a gigabyte of records costs its cells once, not the file's bytes, its
     text and a list per row besides. Bytes that are not UTF-8 are decoded as
     surrogates, so the row and column holding them can be named. An error found
-    in a row (bad bytes, a wrong number of fields) is raised once the whole file
-    has parsed, as a quoting error further down comes first.
+    in a row (bad bytes, a NUL byte, a wrong number of fields, data under no
+    name, the header repeated) is raised once the whole file has parsed, as a
+    quoting error further down comes first.
     """
     by_suffix = sep is not None
     sep_lines = 0
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         source = _Lines(handle)
         lines = iter(source)
-        head = _read_until(lines, "", lambda h: len(h) >= 6)
+        # Some tools add a BOM to a file that already has one: the decoder takes the first, the rest go here.
+        head = _read_until(lines, "", lambda h: len(h.lstrip("\ufeff")) >= 6).lstrip("\ufeff")
         if head[:4].lower() == "sep=" and head[5:6] in ("\r", "\n", ""):
             # Excel's "sep=;" first line names the separator; it is not a row (Excel does not show it).
             sep = head[4]
@@ -213,16 +318,17 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
             sep = _sniff_separator(head)
         kind = "TSV" if sep == "\t" else "CSV" if sep == "," else f"{SNIFFED_SEPARATORS.get(sep, repr(sep))}-separated CSV"
         how = f" (the {SNIFFED_SEPARATORS[sep]} separator was detected from the header row)" if sniffed else ""
+        width_fix = f"read as {kind}{how}. Check the quoting on that row, or that the file is really {kind}"
         # The head read so far is whole lines: split as the rest of the file is, line numbers run on.
         reader = csv.reader(itertools.chain(io.StringIO(head, newline=""), lines), delimiter=sep, strict=True)
-        raw_header: list[str] | None = None
-        header: list[str] = []
+        header: _Header | None = None
         columns: list[list[str]] = []
         kept = 0  # rows kept so far, the header included
         # Rows as a spreadsheet numbers them: blank rows count (they are skipped, not deleted), so the
         # row being read is row `row_number`; `blank_rows` holds the blank ones' numbers, for errors found later.
         row_number, blank_rows = 0, []
-        bad_cell = bad_width = None  # (sheet row, column) holding bytes that are not UTF-8; (sheet row, fields) of a wrong width
+        bad_cell = None  # (sheet row, column) holding bytes that are not UTF-8, named once the file has parsed
+        bad_row = None  # the first other row that cannot be read: what is wrong with it, in a line naming it
         last_line = 0
         # csv refuses fields over 128 KiB by default, but one abstract can be longer;
         # no field is longer than the file. The limit is global to the process: restore it.
@@ -236,15 +342,17 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
                     continue
                 if source.undecodable and bad_cell is None:
                     bad_cell = next(((row_number if kept else 0, col) for col, cell in enumerate(row) if not _is_utf8(cell)), None)
-                if raw_header is None:
-                    raw_header, header = row, _unique_names(row)
-                    columns = [[] for _ in header]
+                if source.has_nul and bad_row is None:
+                    bad_row = _nul_problem(row, row_number, header)
+                if header is None:
+                    header = _Header(row)
+                    columns = [[] for _ in header.names]
+                    named, first_name = len(header.names), header.raw[0].strip()
                 else:
-                    if len(row) > len(header) and not any(cell.strip() for cell in row[len(header):]):
-                        row = row[: len(header)]  # a trailing separator, not a real extra field
-                    if len(row) != len(header) and bad_width is None:
-                        bad_width = row_number, len(row)
-                    if bad_cell is None and bad_width is None:  # past an error, cells are no longer kept
+                    # Most rows are as wide as the named columns and do not hold the first name: nothing to look at.
+                    if bad_row is None and (len(row) != named or first_name in row[0]):
+                        bad_row = header.problem(row, row_number, width_fix)
+                    if bad_cell is None and bad_row is None:  # past an error, cells are no longer kept
                         for column, cell in zip(columns, row):
                             column.append(cell)
                 kept += 1
@@ -260,23 +368,21 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
             )
         finally:
             csv.field_size_limit(old_limit)
-    if raw_header is None:
+    if header is None:
         raise ScreenstackError(f"{path}: the file has no header row. Give a file with a header row and at least one record.")
-    if by_suffix and len(header) == 1 and (other := next((c for c in SNIFFED_SEPARATORS if c != sep and c in raw_header[0]), None)):
+    first = header.raw[0]
+    if by_suffix and len(header.names) == 1 and (other := next((c for c in SNIFFED_SEPARATORS if c != sep and c in first), None)):
         raise ScreenstackError(
             f"{path}: read as {kind} for its {path.suffix} ending, but its header has no {SNIFFED_SEPARATORS.get(sep, repr(sep))}s "
-            f"and holds {SNIFFED_SEPARATORS[other]}s ({raw_header[0][:60]!r}). Rename it to .csv, whose separator is detected."
+            f"and holds {SNIFFED_SEPARATORS[other]}s ({first[:60]!r}). Rename it to .csv, whose separator is detected."
         )
-    _warn_duplicate_names(path, raw_header, header)
+    _warn_duplicate_names(path, header.raw[: len(header.names)], header.names)
     if source.undecodable:
-        _raise_undecodable(path, header, bad_cell)
-    if bad_width is not None:
-        bad_row, fields = bad_width
-        raise ScreenstackError(
-            f"{path}: row {bad_row} has {fields} fields but the header has {len(header)} ({', '.join(header)}), "
-            f"read as {kind}{how}. Check the quoting on that row, or that the file is really {kind}."
-        )
-    frame = pd.DataFrame({name: np.array(column, dtype=object) for name, column in zip(header, columns)}, columns=header)
+        _raise_undecodable(path, header.names, bad_cell)
+    if bad_row is not None:
+        raise ScreenstackError(f"{path}: {bad_row}.")
+    names = header.names
+    frame = pd.DataFrame({name: np.array(column, dtype=object) for name, column in zip(names, columns)}, columns=names)
     frame.attrs["separator"] = sep
     frame.attrs["blank_rows"] = blank_rows
     return frame
@@ -365,7 +471,7 @@ def _read_ris(path: Path) -> pd.DataFrame:
     import rispy
 
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig").lstrip("\ufeff")  # a second BOM, as the CSV reader strips it
     except UnicodeDecodeError as error:
         record = error.object[: error.start].count(b"\nER  -") + 1
         raise ScreenstackError(

@@ -1,0 +1,124 @@
+"""Bad input the CSV/TSV reader names in one line (or, for harmless quirks of exports, reads as meant)."""
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import zipfile
+
+import pytest
+
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.records.corpus import load_records
+from screenstack.features.records.tables import read_table, sheet_row
+
+
+def write(tmp_path, name: str, data: bytes | str):
+    path = tmp_path / name
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def test_a_nul_byte_in_a_cell_is_named_by_its_spreadsheet_row_and_column(tmp_path):
+    # blank rows count, as a spreadsheet shows them: data row 1 (0-based) is sheet row 4
+    path = write(tmp_path, "damaged.csv", b"id,title,abstract\n1,A,B\n\n2,C,D\x00E\n3,F,G\n")
+    with pytest.raises(ScreenstackError) as caught:
+        read_table(path)
+    message = str(caught.value)
+    assert message == (f"{path}: row {sheet_row(1, [3])}, column 'abstract' holds a NUL byte: a binary or damaged file "
+                       "read as text. Re-export the file as CSV UTF-8 (Excel: File > Save As > CSV UTF-8).")
+    assert "row 4," in message and "\n" not in message
+
+
+def test_a_nul_byte_in_the_header_is_named(tmp_path):
+    path = write(tmp_path, "damaged.csv", b"id,title,abst\x00ract\n1,A,B\n")
+    with pytest.raises(ScreenstackError, match=r"damaged.csv: the header row, column 3, holds a NUL byte.* CSV UTF-8"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])  # a NUL near the start: still named as UTF-16
+def test_utf16_is_still_named_as_utf16_not_as_a_nul_cell(tmp_path, encoding):
+    path = write(tmp_path, "records.csv", "id,title,abstract\n1,A,B\n".encode(encoding))
+    with pytest.raises(ScreenstackError, match="UTF-16"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("header, row", [(",", ","), (",,", ",,"), (",", ""), (", ,", ",")])
+def test_trailing_separators_in_the_header_are_dropped_when_their_columns_are_empty(tmp_path, header, row):
+    path = write(tmp_path, "excel.csv", f"id,title,abstract,judgement{header}\r\n1,A,B,1{row}\r\n2,C,D,0{row}\r\n")
+    frame = read_table(path)
+    assert list(frame.columns) == ["id", "title", "abstract", "judgement"]
+    assert frame.values.tolist() == [["1", "A", "B", "1"], ["2", "C", "D", "0"]]
+    assert load_records(path)["label"].tolist() == [1, 0]
+
+
+def test_data_under_a_nameless_trailing_column_is_refused_naming_the_column_and_first_row(tmp_path):
+    path = write(tmp_path, "excel.csv", "id,title,abstract,,\n1,A,B,,\n\n2,C,D,,note\n3,E,F,x,\n")
+    with pytest.raises(ScreenstackError) as caught:
+        read_table(path)
+    assert str(caught.value) == (f"{path}: column 5 has no name in the header row, but row 4 has data there ('note'). "
+                                 "Name the column in the header row, or delete its data.")
+
+
+def test_a_row_wider_than_a_header_with_nameless_columns_is_a_width_error(tmp_path):
+    path = write(tmp_path, "excel.csv", "id,title,\n1,A,,x\n")
+    with pytest.raises(ScreenstackError, match=r"row 2 has 4 fields but the header has 3 \(id, title, and 1 without a name\)"):
+        read_table(path)
+
+
+def _zip(member: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(member, "id,title\n1,a\n")
+    return buffer.getvalue()
+
+
+TEXT = b"id,title,abstract\n1,A,B\n"
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("records.csv", bz2.compress(TEXT), "is bz2-compressed, not a text table. Decompress it first (bzip2 -dc records.csv > records-decompressed.csv)."),
+    ("records.csv", lzma.compress(TEXT), "is xz-compressed, not a text table. Decompress it first (xz -dc records.csv > records-decompressed.csv)."),
+    ("records.csv", b"\x28\xb5\x2f\xfd" + bytes(16), "is zstd-compressed, not a text table. Decompress it first (zstd -dc records.csv > records-decompressed.csv)."),
+    ("records.csv.gz", gzip.compress(TEXT), "is gzip-compressed, not a text table. Decompress it first (gzip -dc records.csv.gz > records.csv)."),
+    ("records.csv", _zip("records.csv"), "is zip-compressed, not a text table. Decompress it first (unzip records.csv) and give"),
+    ("records.tsv", _zip("xl/workbook.xml"), "is an Excel .xlsx workbook, not a text table. Read as a workbook: rename it to .xlsx"),
+], ids=["bz2", "xz", "zstd", "gzip", "zip", "xlsx"])
+def test_compressed_files_are_named_with_the_command_that_decompresses_them(tmp_path, name, data, message):
+    path = write(tmp_path, name, data)
+    with pytest.raises(ScreenstackError) as caught:
+        read_table(path)
+    assert str(caught.value).startswith(f"{path}: {message}")
+
+
+def test_a_header_starting_with_bzh_is_text(tmp_path):
+    frame = read_table(write(tmp_path, "records.csv", "BZh,title\n1,A\n"))
+    assert list(frame.columns) == ["BZh", "title"]
+
+
+@pytest.mark.parametrize("boms", [2, 3])
+def test_every_leading_bom_is_stripped(tmp_path, boms):
+    path = write(tmp_path, "records.csv", "\ufeff" * boms + "id;title;abstract\r\n1;A, b;x\r\n")
+    frame = read_table(path)
+    assert list(frame.columns) == ["id", "title", "abstract"] and frame.iloc[0].tolist() == ["1", "A, b", "x"]
+    assert list(read_table(write(tmp_path, "sep.csv", "\ufeff\ufeffsep=;\nid;title\n1;A\n")).columns) == ["id", "title"]
+
+
+def test_a_double_bom_in_a_ris_file_is_stripped(tmp_path):
+    frame = read_table(write(tmp_path, "records.ris", "\ufeff\ufeffTY  - JOUR\nTI  - A title\nER  - \n"))
+    assert frame["title"].tolist() == ["A title"]
+
+
+@pytest.mark.parametrize("second", ["id,title,abstract", "\ufeffid,title,abstract", " id , title,abstract,"])
+def test_a_header_repeated_below_is_refused_as_two_exports_pasted_together(tmp_path, second):
+    path = write(tmp_path, "both.csv", f"\ufeffid,title,abstract\n1,A,B\n\n{second}\n2,C,D\n")
+    with pytest.raises(ScreenstackError) as caught:
+        read_table(path)
+    assert str(caught.value) == (f"{path}: row 4 repeats the header row (id, title, abstract), as when two exports are "
+                                 "pasted together. Delete that second header line, or export the records once.")
+
+
+def test_a_record_that_only_shares_the_headers_first_name_is_kept(tmp_path):
+    frame = read_table(write(tmp_path, "records.csv", "id,title\n1,A\nid,another title\n"))
+    assert frame["id"].tolist() == ["1", "id"]
