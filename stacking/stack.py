@@ -258,8 +258,11 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackCo
         log.info("honest floor: the blend's honest OOF F%g does not beat flagging every record (%.3f); every record is "
                  "flagged", config.beta, info["flag_all_fbeta"])
     elif info["recall_floor_lowered"]:
+        # The floor guards a handful of known included records among many excluded ones; where the labelled
+        # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
         log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
-                 "estimated recall of %.0f%% needs %.1f%%", config.beta, 100 * info["fbeta_flagged_share"], y.sum(),
+                 "estimated recall of %.0f%% needs %.1f%% (if the labelled records are a random sample of the search, "
+                 "--min-recall 0.9 flags fewer)", config.beta, 100 * info["fbeta_flagged_share"], y.sum(),
                  100 * config.min_recall, 100 * flagged_share)
     return info
 
