@@ -42,7 +42,8 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
                             "smoothed: included records spread by a kernel (default bootstrap)")
     group.add_argument("--min-recall", type=float, default=DEFAULT_MIN_RECALL, metavar="R",
                        help="lower the threshold until the estimated recall on the OOF records reaches R; with few included "
-                            f"records this flags much more, down to everything (0: F-beta alone; default {DEFAULT_MIN_RECALL:g})")
+                            f"records this flags much more, down to everything (0: F-beta alone; default {DEFAULT_MIN_RECALL:g}; "
+                            "0.9 flags fewer where the labelled records are a random sample of the search)")
     group.add_argument("--recall-prior", type=float, default=DEFAULT_RECALL_PRIOR, metavar="N",
                        help="included records assumed to exist that the ranking places at chance; they make every unflagged "
                             f"record cost recall, which matters when few records are included (default {DEFAULT_RECALL_PRIOR:g})")
