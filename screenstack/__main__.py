@@ -1,5 +1,6 @@
 """`python -m screenstack` and the `screenstack` command: `run` imports the CLI itself, so that Ctrl-C
-while the heavy libraries load (pandas, scikit-learn: a second or two) ends with one line, not a traceback."""
+while it loads ends with one line, not a traceback (the heavy libraries, pandas and scikit-learn, load
+later, when a command runs, inside `cli.main`'s own handler)."""
 import sys
 
 INTERRUPTED = "screenstack: interrupted; finished files are kept, rerun the same command to continue."
