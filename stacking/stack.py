@@ -261,9 +261,10 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackCo
         # The floor guards a handful of known included records among many excluded ones; where the labelled
         # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
         log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
-                 "estimated recall of %.0f%% needs %.1f%% (if the labelled records are a random sample of the search, "
-                 "--min-recall 0.9 flags fewer)", config.beta, 100 * info["fbeta_flagged_share"], y.sum(),
-                 100 * config.min_recall, 100 * flagged_share)
+                 "estimated recall of %.0f%% needs %.1f%%%s", config.beta, 100 * info["fbeta_flagged_share"], y.sum(),
+                 100 * config.min_recall, 100 * flagged_share,
+                 " (if the labelled records are a random sample of the search, --min-recall 0.9 flags fewer)"
+                 if config.min_recall > 0.9 else "")
     return info
 
 

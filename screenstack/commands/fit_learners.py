@@ -12,7 +12,7 @@ EXAMPLE = """example:
   screenstack fit-learners --train data/cohen/train.csv --test data/cohen/test.csv --out artifacts/run1
   screenstack fit-learners --data data/asreview_export.ris --out artifacts/review   # labelled records train, the rest are scored
   screenstack fit-learners --train data/train.csv --test data/test.csv --out artifacts/run1 \\
-      --features artifacts/run1/features/minilm.parquet --learners logreg,lightgbm,xgboost,tfidf-svm
+      --features artifacts/run1/features/minilm-*.parquet --learners logreg,lightgbm,xgboost,tfidf-svm
 """
 
 

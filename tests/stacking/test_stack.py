@@ -116,6 +116,11 @@ def test_with_three_included_records_the_recall_floor_flags_most_records_and_say
     assert summary["n_test_flagged"] >= 0.7 * summary["n_test"]
     floor_lines = [message for message in caplog.messages if "recall floor" in message]
     assert floor_lines and "--min-recall 0.9" in floor_lines[0]  # the way out for labels that are a random sample
+    caplog.clear()
+    with caplog.at_level("INFO", logger="screenstack"):
+        stack(tmp_path, StackConfig(min_recall=0.9))
+    floor_lines = [message for message in caplog.messages if "recall floor" in message]
+    assert floor_lines and "--min-recall 0.9" not in floor_lines[0]  # not suggested to who already uses it
     # Without the floor, F-beta alone flags a small share: the floor is what made the difference.
     bare = stack(tmp_path, StackConfig(min_recall=0.0))
     assert not bare["decision"]["recall_floor_lowered"] and bare["n_test_flagged"] < summary["n_test_flagged"]
