@@ -202,7 +202,7 @@ class _Boosted(_VectorLearner):
             if self.early_stopping_rounds and self.name not in _SAID_NO_EARLY_STOP:
                 # Once per learner per process, not once per fold model.
                 _SAID_NO_EARLY_STOP.add(self.name)
-                log.info("%s: %d included training records are too few to stop early on "
+                log.info("%s: the %d included records a fold model trains on are too few to stop early on "
                          "(its validation split needs %d); fitting %d rounds",
                          self.name, int(y.sum()), self.min_stopping_positives, self.fixed_rounds)
             self.model_, self.n_rounds_ = self._fit_booster(X, y, weight, None, self.fixed_rounds)
