@@ -68,12 +68,13 @@ def _subparsers_action(parser: argparse.ArgumentParser):
 
 
 def _leaves(parser: argparse.ArgumentParser):
-    """The parsers that take options: `parser` itself, or those of its subcommands (e.g. `datasets get`)."""
+    """The parsers that take options: `parser` itself and, nested, those of its subcommands (`datasets`, `datasets get`).
+
+    A group such as `datasets` is one too: a user puts -q after the word they typed last (`datasets -q list`).
+    """
+    yield parser
     action = _subparsers_action(parser)
-    if action is None:
-        yield parser
-        return
-    for sub in action.choices.values():
+    for sub in action.choices.values() if action is not None else ():
         yield from _leaves(sub)
 
 

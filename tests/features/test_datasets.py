@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from screenstack.cli import main
+from screenstack.cli import main, parse_args
 from screenstack.features.records import datasets as ds
 from screenstack.features.records.corpus import load_records
 from screenstack.features.errors import ScreenstackError
@@ -146,6 +146,16 @@ def test_cli_list_and_get(tmp_path, capsys):
     assert main(["-q", "datasets", "get", "cohen_adhd", "--dest", str(dest), "--mirror", str(MIRROR)]) == 0
     assert capsys.readouterr().out.strip() == str(dest)
     assert dest.is_file()
+
+
+@pytest.mark.parametrize("argv", [["-q", "datasets", "list"], ["datasets", "-q", "list"], ["datasets", "list", "-q"],
+                                  ["datasets", "--quiet", "get", "cohen_adhd", "--mirror", str(MIRROR)],
+                                  ["datasets", "-v", "list"]])
+def test_cli_verbosity_flags_go_before_or_after_each_word_of_the_command(argv, capsys):
+    # README: -q/-v go "before or after the command"; `datasets -q list` once failed with "unrecognized arguments: -q".
+    assert getattr(parse_args(argv), "quiet", False) is ("-v" not in argv)
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_cli_tampered_mirror_exits_2_with_one_line(tmp_path, capsys):
