@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in subparsers.choices.values():
         sub.add_argument("--config", metavar="FILE.toml",
                          help="TOML file of option values (keys are option names, e.g. folds = 7); flags given on the command line win")
-        for leaf in _leaves(sub):
-            _add_verbosity(leaf)
+        for nested in _option_parsers(sub):
+            _add_verbosity(nested)
     return parser
 
 
@@ -67,7 +67,7 @@ def _subparsers_action(parser: argparse.ArgumentParser):
     return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
 
 
-def _leaves(parser: argparse.ArgumentParser):
+def _option_parsers(parser: argparse.ArgumentParser):
     """The parsers that take options: `parser` itself and, nested, those of its subcommands (`datasets`, `datasets get`).
 
     A group such as `datasets` is one too: a user puts -q after the word they typed last (`datasets -q list`).
@@ -75,7 +75,7 @@ def _leaves(parser: argparse.ArgumentParser):
     yield parser
     action = _subparsers_action(parser)
     for sub in action.choices.values() if action is not None else ():
-        yield from _leaves(sub)
+        yield from _option_parsers(sub)
 
 
 def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
@@ -181,7 +181,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """Parse `argv`, with ``--config FILE`` values as defaults that flags override."""
     parser = build_parser()
     # First pass, required options relaxed: only to find the subcommand and --config.
-    required = [a for leaf in _leaves(parser) for a in leaf._actions if a.required and a.option_strings]
+    required = [a for nested in _option_parsers(parser) for a in nested._actions if a.required and a.option_strings]
     for action in required:
         action.required = False
     first, _ = parser.parse_known_args(argv)
