@@ -284,6 +284,23 @@ def test_run_with_a_new_beta_failing_in_the_report_leaves_no_old_report_or_confi
     assert "beta = 3.0" in (out / "config.toml").read_text() and (out / "report.html").is_file()
 
 
+def test_removed_outputs_are_news_only_when_the_command_leaves_them_removed(finished_run, caplog):
+    """`run` re-stacking removes and remakes report and config at once: no "removed" line mid-run.
+    `stack` alone leaves them removed: the lines name commands that work (not `run --out OUT`, which needs its inputs)."""
+    train, test, out = finished_run
+    caplog.set_level("INFO", logger="screenstack")
+    assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT, "--beta", "3"]) == 0
+    assert (out / "config.toml").is_file() and not [m for m in caplog.messages if ": removed " in m]
+
+    caplog.clear()
+    assert main(["stack", "--out", str(out), "--beta", "2"]) == 0
+    removed = [m for m in caplog.messages if ": removed " in m]
+    assert len(removed) == 2 and not any("`screenstack run --out" in m for m in removed), removed
+    assert any("removed config.toml" in m and "rerun the `screenstack run` command that made" in m for m in removed)
+    assert any("removed report.html" in m and f"`screenstack report --out {out}` makes them again" in m for m in removed)
+    assert main(["-q", "report", "--out", str(out)]) == 0 and (out / "report.html").is_file()
+
+
 def test_a_run_killed_after_its_new_stack_leaves_no_old_report(finished_run, monkeypatch, capsys):
     """kill -9 in the report stage (here: just after the stack commit) of a run with a new --beta."""
     import screenstack.stacking.report as report_module

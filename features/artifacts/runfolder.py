@@ -45,17 +45,23 @@ import shutil
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from .atomic import STAGING_DIR, io_error, read_json, write_json
 from ..errors import ScreenstackError
 
 LOCK_FILE, MANIFESTS_DIR, MANIFEST = ".lock", ".manifests", "MANIFEST.json"
-# The command that writes each kind of set, named when a set made from an older input is removed.
-MADE_BY = {"folds": "fit-learners", "features": "extract", "learners": "fit-learners", "stack": "stack", "report": "report",
-           "config": "run", "records": "fit-learners"}
+# How to make each kind of set that has inputs again, said when one made from an older input is removed.
+# Only `stack` and `report` work from OUT alone; the others read input files that OUT does not name.
+REMAKE = {"learners": "rerun the `screenstack fit-learners` or `screenstack run` command that made them "
+                      "(with its --data or --train/--test) to make them again",
+          "stack": "`screenstack stack --out {out}` (with the stacking options you gave, if any) makes them again",
+          "report": "`screenstack report --out {out}` makes them again",
+          "config": "rerun the `screenstack run` command that made {out} (with its --data or --train/--test) to make it again",
+          "predict": "rerun the `screenstack predict` command that made them (with its --run and --data) to make them again"}
 log = logging.getLogger("screenstack")
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
+_REMADE: dict[Path, frozenset[str]] = {}  # held run folders -> the sets the holding command writes again itself
 
 
 class DamagedArtifact(ScreenstackError):
@@ -167,12 +173,15 @@ class RunFolder:
             raise ScreenstackError(f"--out {self.out}: {existing} is not writable by you. Choose another --out or fix its permissions.")
 
     @contextmanager
-    def lock(self, create: bool = True) -> Iterator[RunFolder]:
+    def lock(self, create: bool = True, remakes: Iterable[str] = ()) -> Iterator[RunFolder]:
         """Hold OUT for this process; refuse if another holds it. Re-entrant within a process.
 
         Taking the lock first finishes or removes what a killed run left: complete
         staged sets are rolled forward, incomplete ones and temporary files removed.
         `create` False: OUT must exist already (stages that only read earlier outputs).
+        `remakes`: the sets (e.g. ``"stack"``, ``"learners/logreg"``) this command writes again before it ends,
+        as `run` does; their removal is logged at debug level, since there is nothing for the user to do.
+        Taken from the outermost lock only.
         """
         if not create and not self.out.is_dir():
             self.check_writable()
@@ -192,12 +201,12 @@ class RunFolder:
                 _HELD[key] -= 1
             return
         fd = self._acquire()
-        _HELD[key] = 1
+        _HELD[key], _REMADE[key] = 1, frozenset(remakes)
         try:
             self.recover()
             yield self
         finally:
-            del _HELD[key]
+            del _HELD[key], _REMADE[key]
             self._release(fd, created)
 
     def _acquire(self) -> int:
@@ -379,8 +388,10 @@ class RunFolder:
                 folder.rmdir()
         self.manifest_path(manifest["set"]).unlink(missing_ok=True)
         files = ", ".join(manifest["files"]) or "no files"
-        log.info("%s: removed %s, made from the previous %r outputs; `screenstack %s --out %s` makes them again",
-                 self.out, files, upstream, MADE_BY.get(manifest["set"].split("/")[0], manifest["set"]), self.out)
+        remade = manifest["set"] in _REMADE.get(self.out.resolve(), ())  # by this command, a moment from now
+        remake = REMAKE.get(manifest["set"].split("/")[0], "the command that made them makes them again")
+        log.log(logging.DEBUG if remade else logging.INFO, "%s: removed %s, made from the previous %r outputs; %s",
+                self.out, files, upstream, remake.format(out=self.out))
 
     # --- reading ------------------------------------------------------------------------------
 

@@ -90,7 +90,10 @@ def command(args: argparse.Namespace) -> int:
     show_configs(folds, learners, encoder, stacking)
 
     corpus = corpus_from_args(args, cross_validated=True, test_required=True)
-    with RunFolder(args.out).lock():  # held across the stages: no other process writes OUT between them
+    # Held across the stages: no other process writes OUT between them. A new fold plan or stack removes
+    # what was made from the old one; the sets named here this run makes again, so that is not news.
+    remade = ("stack", "report", "config", *(f"learners/{name}" for name in stacking.learners))
+    with RunFolder(args.out).lock(remakes=remade):
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:
             features = []

@@ -376,6 +376,47 @@ def test_a_new_version_of_a_set_removes_what_was_made_from_the_old_one(tmp_path)
     assert sorted(p.name for p in (run.out / ".manifests").iterdir()) == ["folds.json"] and not (run.out / "learners").exists()
 
 
+def _a_finished_run(tmp_path) -> RunFolder:
+    run = RunFolder(tmp_path / "run")
+    _commit(run, "folds", "plan")
+    _commit(run, "learners/a", "a", ("folds",))
+    _commit(run, "stack", "blend of a", ("folds", "learners/a"))
+    _commit(run, "report", "page", ("stack",))
+    _commit(run, "config", "options", ("stack",))
+    return run
+
+
+def test_each_removal_names_a_command_that_makes_the_files_again(tmp_path, caplog):
+    run = _a_finished_run(tmp_path)
+    caplog.set_level("INFO", logger="screenstack")
+    _commit(run, "folds", "another plan")
+    said = {line.split(": removed ")[1].split(",")[0]: line for line in caplog.messages}
+    assert sorted(said) == ["config.txt", "learners/a.txt", "report.txt", "stack.txt"]
+    # `run` needs its input files: `screenstack run --out OUT` alone fails with "no input file".
+    assert not any(f"`screenstack run --out" in line or "`screenstack fit-learners --out" in line for line in said.values())
+    assert "rerun the `screenstack run` command that made" in said["config.txt"] and "--data or --train/--test" in said["config.txt"]
+    assert "`screenstack fit-learners` or `screenstack run` command that made them" in said["learners/a.txt"]
+    assert f"`screenstack stack --out {run.out}`" in said["stack.txt"]
+    assert f"`screenstack report --out {run.out}` makes them again" in said["report.txt"]
+
+
+def test_a_removal_the_command_itself_makes_good_is_not_news(tmp_path, caplog):
+    run = _a_finished_run(tmp_path)
+    caplog.set_level("DEBUG", logger="screenstack")
+    with run.lock(remakes=("learners/a", "stack", "report")):  # not config: this command does not write it
+        _commit(run, "folds", "another plan")
+    info = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    debug = [r.getMessage() for r in caplog.records if r.levelname == "DEBUG"]
+    assert len(info) == 1 and "removed config.txt" in info[0]
+    assert len(debug) == 3 and not any("config.txt" in line for line in debug)
+    caplog.clear()
+    _commit(run, "learners/a", "a on the new plan", ("folds",))
+    _commit(run, "stack", "blend", ("folds", "learners/a"))
+    _commit(run, "report", "page", ("stack",))
+    _commit(run, "folds", "a third plan")  # the lock is let go: another command's removals are news again
+    assert sum("removed" in r.getMessage() for r in caplog.records if r.levelname == "INFO") == 3
+
+
 def test_a_set_made_from_another_version_of_its_input_is_refused_as_stale(tmp_path):
     run = RunFolder(tmp_path / "run")
     _commit(run, "stack", "blend")
