@@ -12,9 +12,12 @@ so a large update holds one chunk's texts or vectors at a time.
 New records are read as the run read its records: the same text columns, and
 vectors from the same encoder, layers, pooling, maximum length and precision
 (`screenstack predict` extracts them with those settings into ``DIR/features``).
-A setting given on the command line that differs from the run's is refused,
-as is a record whose id is one of the run's training records: its label is
-known, and the fold models that saw it would score it in-sample.
+A setting given on the command line that differs from the run's is refused.
+A record whose id is one of the run's training records is left out by
+`stacking.new_records.load_new_records`, counted in the summary and said on the
+console: its label is known, and the fold models that saw it would score it
+in-sample. A search update that re-runs the last search holds all of them; a
+file of nothing else is refused.
 
 A fine-tuned encoder learner cannot be applied: fine-tuning deletes each
 fold's weights once the fold is scored, so a run that blends one is refused
@@ -22,12 +25,15 @@ fold's weights once the fold is scored, so a run that blends one is refused
 
 Writes, as one committed set in DIR: ``ranked.csv`` (as `stack` writes it),
 ``scores.csv`` (``id,score``), ``submission.csv`` (``id,0|1``, no header) and
-``summary.json`` (which run, its threshold, counts).
+``summary.json`` (which run and stack, its threshold, the learners the blend
+uses, counts, and the expected included records left below the threshold with
+the 95% interval `stack` gives, from the run's ``blend_oof.parquet``). Predicting the
+same file again into DIR replaces its predictions, saying so when the run was
+stacked again in between (another blender or threshold).
 """
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,13 +46,13 @@ from ..features.artifacts.records import screening_records
 from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, locked, read_checked
 from ..features.artifacts.store import VectorFiles
 from ..features.errors import ScreenstackError
-from ..features.records.corpus import (ABSTRACT_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
-                                      read_table)
+from ..features.records.corpus import Corpus
 from ..features.records.datasets import sha256_file
 from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, text_chunks
 from ..learners.persist import load_fold_models, read_index
 from .blend import load_blend
-from .calibrate import Calibration
+from .calibrate import Calibration, expected_below
+from .new_records import column_roles
 from .ranked import write_ranked
 from .threshold import apply_threshold
 
@@ -76,6 +82,9 @@ class FittedRun:
     features: dict[str, list[str]] = field(default_factory=dict)  # vector learner -> its feature files, in column order
     feature_meta: dict[str, dict] = field(default_factory=dict)   # feature file -> how it was extracted
     text_columns: tuple[str, ...] = ()       # () when the run did not record them
+    oof_labels: np.ndarray | None = None     # the blend's honest OOF labels and scores (blend_oof.parquet) and
+    oof_scores: np.ndarray | None = None     # the stack's seed, for expected_below's interval as `stack` gives it
+    seed: int = 0
 
 
 def _refit_fix(out: Path, name: str) -> str:
@@ -109,13 +118,16 @@ def read_run(out: str | Path) -> FittedRun:
     if not isinstance(summary, dict) or not isinstance(summary.get("threshold"), (int, float)):
         raise DamagedArtifact(out / "summary.json", "no threshold", restack)
     calibration = Calibration.load(out / "calibration.json")
+    oof = read_checked(run.blend_oof, lambda path: pd.read_parquet(path, columns=["label", "score"]), restack)
     outputs = read_learner_outputs(out, tuple(names))
     missing = [name for name in names if name not in outputs]
     if missing:  # a folder deleted from a run copied without its manifests (which would name it as damaged)
         raise ScreenstackError(f"{run.learner(missing[0])}: missing, but {blend_path} blends {missing[0]!r}. "
                                + _refit_fix(out, missing[0]))
     fitted = FittedRun(out, names, float(summary["threshold"]), blender, calibration, stack_version=run.version("stack"),
-                       train_ids=frozenset(outputs[names[0]][0]["id"].astype(str)))  # every learner's OOF rows are the fold plan's
+                       train_ids=frozenset(outputs[names[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
+                       oof_labels=oof["label"].to_numpy(dtype=int), oof_scores=oof["score"].to_numpy(dtype=float),
+                       seed=int((summary.get("config") or {}).get("seed", 0)))
     for name in names:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
@@ -168,34 +180,16 @@ def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Pat
                 raise ScreenstackError(f"{flag} {_shown(value)}: the run's vectors ({rel}) were made with {flag} {shown}; "
                                        f"its models read only those. Leave {flag} out (the run's setting is used) or give {shown}.")
     cols = given.get("text_cols")
-    if cols is not None and run.text_columns and _roles(cols) != _roles(run.text_columns):
+    if cols is not None and run.text_columns and column_roles(cols) != column_roles(run.text_columns):
         raise ScreenstackError(f"--text-cols {','.join(cols)}: the run's texts came from columns {','.join(run.text_columns)}; "
                                f"its models read only those. Leave --text-cols out or give {','.join(run.text_columns)}.")
 
 
-def _roles(columns) -> tuple[str, ...]:
-    """Text columns by what they hold: any title column is "title", any abstract column "abstract" (e.g. TI, AB in RIS)."""
-    lower = [c.lower() for c in columns]
-    return tuple("title" if c in TITLE_COLUMNS else "abstract" if c in ABSTRACT_COLUMNS else c for c in lower)
-
-
-def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The run's text columns as NEW names them: the same names, or NEW's own title and abstract columns
-    where the run read title and abstract columns under other names (a CSV run, a RIS update)."""
-    lower = {}
-    for name in header:
-        lower.setdefault(name.lower(), name)
-    found = []
-    for column, role in zip(run_columns, _roles(run_columns)):
-        candidates = {"title": TITLE_COLUMNS, "abstract": ABSTRACT_COLUMNS}.get(role, ())
-        found.append(column if column in header else next((lower[c] for c in candidates if c in lower), column))
-    return tuple(found) or None
-
-
-def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -> None:
+def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -> dict | None:
     """Refuse an `out` whose files predictions would overwrite: the run, another run, others' files, other predictions.
 
-    Predictions of the same run and the same `data` (same bytes) may be made again in place.
+    Predictions of the same run and the same `data` (same bytes) may be made again in place: their summary is
+    returned (None when `out` holds no readable predictions).
     """
     if Path(out).resolve() == run.out.resolve():
         raise ScreenstackError(f"--out {out}: is the run folder itself; predictions go to a folder of their own, "
@@ -220,6 +214,16 @@ def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) 
     if not (same_run and same_data):
         raise ScreenstackError(f"--out {out}: already holds the predictions for {before.get('data')!r} of run "
                                f"{before.get('run')}, and predict would replace them. {fix}, or delete {out} to replace them.")
+    return before
+
+
+def _say_if_restacked(run: FittedRun, before: dict | None) -> None:
+    """One info line when the predictions replaced came from an earlier stack of the run (another blender or threshold):
+    the same file then gets other scores or decisions, which would otherwise go unnoticed."""
+    if before is not None and before.get("run_stack_version", run.stack_version) != run.stack_version:
+        earlier = before.get("threshold")
+        log.info("replacing predictions made with an earlier stack of %s (threshold %s -> %.4g)", run.out,
+                 f"{earlier:.4g}" if isinstance(earlier, (int, float)) else earlier, run.threshold)
 
 
 def _sha256_or_none(path: str | Path) -> str | None:
@@ -233,50 +237,6 @@ def _shown(value) -> str:
     return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
-def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None, text_cols: tuple[str, ...] | None = None) -> Corpus:
-    """NEW's records as a corpus of test rows only, read with the run's text columns; labels are ignored.
-
-    The run's title and abstract columns may have other names in NEW (``TI``
-    and ``AB`` in a RIS update of a CSV run): NEW's own are then read.
-
-    A record whose id is one of the run's training records is refused: the
-    fold models saw it, so its score would be in-sample, and its label is known.
-    """
-    original = read_table(path).reset_index(drop=True)
-    columns = tuple(text_cols) if text_cols else _text_columns_in(list(original.columns), run.text_columns)
-    if columns and not text_cols:
-        columns = _title_and_present_abstracts(path, list(original.columns), columns, run.text_columns)
-    spec = ColumnSpec(id_col, columns, None)
-    records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
-    shared = records["id"].isin(run.train_ids).to_numpy()
-    if shared.any():
-        first = int(np.flatnonzero(shared)[0])
-        place = f"record {first + 1}" if records.attrs["columns"]["format"] == "ris" else f"row {first + 2}"  # as the corpus errors count
-        raise ScreenstackError(
-            f"{path}: {place}, id {records['id'].iloc[first]!r}: one of the run's training records ({int(shared.sum())} "
-            "such); its label is known and the run's models saw it, so its score would not be a prediction. Remove the "
-            "records already screened from the file (a file without an id column needs one, or --id-col).")
-    return Corpus(records.assign(split="test"), original, tuple(records.attrs["columns"]["text"]))
-
-
-def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ...], run_columns: tuple[str, ...]) -> tuple[str, ...]:
-    """`columns` (the run's text columns as NEW names them) less the abstract columns NEW lacks, with a warning:
-    the run joined them into one abstract, so its records are read as the run read a record with those cells empty.
-    A missing title column is refused, naming the names looked for."""
-    found = ", ".join(header)
-    if columns[0] not in header:
-        looked = ", ".join(dict.fromkeys([columns[0], *TITLE_COLUMNS]))
-        raise ScreenstackError(f"{path}: no title column (the run read its texts from {', '.join(run_columns)}; looked for "
-                               f"{looked}; found: {found}). Rename the file's title column.")
-    absent = [c for c in columns[1:] if c not in header]  # the run joined them into the abstract: absent = empty
-    if absent:
-        what = "no abstract column" if _roles(absent) == ("abstract",) else f"no column {', '.join(absent)}"
-        them, cells = ("it", "that cell") if len(absent) == 1 else ("them", "those cells")
-        warnings.warn(f"{path}: {what} (the run read {', '.join(run_columns)}; found: {found}): its records are scored "
-                      f"without {them}, as the run scored records with {cells} empty.", stacklevel=3)
-    return tuple(c for c in columns if c not in absent)
-
-
 def _check_encoder(run: FittedRun, name: str, metas: list[dict]) -> None:
     """Refuse vectors of another encoder than the run's: same name, other weights or tokenizer (a local folder changed)."""
     for rel, meta in zip(run.features[name], metas):
@@ -288,18 +248,22 @@ def _check_encoder(run: FittedRun, name: str, metas: list[dict]) -> None:
 
 
 @locked()
-def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, str | Path] | None = None, data: str = "") -> dict:
+def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, str | Path] | None = None, data: str = "",
+            left_out_screened: int = 0) -> dict:
     """Score `corpus`'s records with `run`'s models; write DIR's set; return the summary.
 
     `vectors`: run feature file (relative to the run's OUT) -> the new records'
     feature file, made with the same settings (needed when a vector learner is blended).
+    `left_out_screened`: the records of `data` `load_new_records` left out as the run's training records.
 
     Examples
     --------
-    >>> predict(read_run("artifacts/run1"), load_new_records(run, "data/update.csv"), "artifacts/update1")  # doctest: +SKIP
+    >>> run = read_run("artifacts/run1")  # doctest: +SKIP
+    >>> corpus, left_out = load_new_records(run, "data/update.csv")  # doctest: +SKIP
+    >>> predict(run, corpus, "artifacts/update1", data="data/update.csv", left_out_screened=left_out)  # doctest: +SKIP
     """
     out = Path(out)
-    _check_out(run, out, data or None)
+    _say_if_restacked(run, _check_out(run, out, data or None))
     records = corpus.test
     columns = []
     for name in run.learners:
@@ -317,13 +281,17 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     decisions = apply_threshold(scores, run.threshold)
     probabilities = run.calibration.apply(scores)
     ids = records["id"].astype(str).to_numpy()
+    _, *below_interval = expected_below(run.oof_scores, run.oof_labels, scores, decisions.astype(bool), random_state=run.seed)
     summary = {
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version, "data": str(data),
         "data_sha256": _sha256_or_none(data) if data else None,
-        "threshold": run.threshold, "blend": run.blender.name, "learners": run.learners,
-        "n_records": int(len(ids)), "n_flagged": int(decisions.sum()),
+        "threshold": run.threshold, "blend": run.blender.name,
+        # The learners the blend uses: rank-average keeps those with too few included records as columns of weight 0.
+        "learners": [name for name, weight in zip(run.learners, run.blender.weights_) if weight != 0],
+        "n_records": int(len(ids)), "left_out_screened": int(left_out_screened), "n_flagged": int(decisions.sum()),
         "expected_included": float(probabilities.sum()),
         "expected_included_below_threshold": float(probabilities[decisions == 0].sum()),
+        "expected_below_interval": below_interval,  # 95%, as `stack` gives it (stacking.calibrate.expected_below)
         "versions": package_versions(),
     }
     with RunFolder(out).commit(PREDICT_SET, inputs=tuple(f"features/{Path(p).name}" for p in (vectors or {}).values())) as staging:
@@ -331,8 +299,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         pd.DataFrame({"id": ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
         write_ranked(staging / "ranked.csv", ids, scores, decisions, probabilities, screening_records(corpus))
         write_json(staging / "summary.json", summary)
-    log.info("predict: %d of %d records flagged (threshold %.4g of %s); expected included among them %.1f, below the "
-             "threshold %.1f; wrote %s", summary["n_flagged"], len(ids), run.threshold, run.out,
+    log.info("predict: %d of %d records flagged (threshold %.4g of %s); expected included among them %.1f, left below "
+             "the threshold %.1f (95%% interval %.1f-%.1f); wrote %s", summary["n_flagged"], len(ids), run.threshold, run.out,
              summary["expected_included"] - summary["expected_included_below_threshold"],
-             summary["expected_included_below_threshold"], out / "ranked.csv")
+             summary["expected_included_below_threshold"], *below_interval, out / "ranked.csv")
     return summary

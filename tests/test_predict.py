@@ -108,13 +108,73 @@ def test_nothing_is_unpickled(text_run, tmp_path, monkeypatch):
     assert (tmp_path / "pred" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
 
 
-def test_a_training_record_is_refused(text_run, tmp_path, capsys):
+def test_an_update_overlapping_the_last_search_leaves_out_its_training_records_and_says_so(text_run, tmp_path, caplog):
+    run, train, test = text_run
+    screened = pd.read_csv(train, dtype=str, keep_default_na=False).iloc[:50].drop(columns="label_included")
+    new = pd.read_csv(test, dtype=str, keep_default_na=False)
+    pd.concat([new.iloc[:5], screened, new.iloc[5:]]).to_csv(tmp_path / "update.csv", index=False)
+    caplog.set_level("INFO", logger="screenstack")
+    assert main(["predict", "--run", str(run), "--data", str(tmp_path / "update.csv"), "--out", str(tmp_path / "pred")]) == 0
+    said = [m for m in caplog.messages if m.startswith("left out")]
+    assert said == [f"left out 50 of 150 records of {tmp_path / 'update.csv'} that are the run's training records (the first: "
+                    f"row 7, id {screened['record_id'].iloc[0]!r}): their labels are known, and the run's models saw them"]
+    for ours, theirs in (("scores.csv", "test_scores.csv"), ("submission.csv", "submission.csv"), ("ranked.csv", "ranked.csv")):
+        assert (tmp_path / "pred" / ours).read_bytes() == (run / theirs).read_bytes()  # the new records alone, as the run scored them
+    summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
+    assert summary["left_out_screened"] == 50 and summary["n_records"] == 100
+
+
+def test_a_file_of_training_records_alone_is_refused(text_run, tmp_path, capsys):
     run, train, _ = text_run
     assert _predict(run, train, tmp_path / "pred") == 2
     error = capsys.readouterr().err
-    assert "train.csv: row 2, id '" in error  # named as a spreadsheet shows it, header = row 1
-    assert "one of the run's training records (200 such)" in error and "Remove the records already screened" in error
+    assert f"{train}: all 200 records are the run's training records (the first: row 2, id '" in error  # header = row 1
+    assert "nothing new to score" in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "pred").exists()
+
+
+def test_predict_gives_the_expected_included_below_the_threshold_with_the_interval_stack_gives(text_run, tmp_path, caplog):
+    run, _, test = text_run
+    caplog.set_level("INFO", logger="screenstack")
+    assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")]) == 0
+    summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
+    screening = json.loads((run / "summary.json").read_text())["screening"]
+    assert summary["expected_below_interval"] == screening["expected_below_interval"]
+    assert summary["expected_included_below_threshold"] == pytest.approx(screening["expected_below"])
+    low, high = screening["expected_below_interval"]
+    line = next(m for m in caplog.messages if m.startswith("predict:"))
+    assert f"left below the threshold {screening['expected_below']:.1f} (95% interval {low:.1f}-{high:.1f})" in line
+
+
+def test_predicting_again_after_a_restack_says_it_replaces_the_earlier_stack_predictions(run_copy, tmp_path, caplog):
+    run, _, test = run_copy
+    caplog.set_level("INFO", logger="screenstack")
+
+    def replacing():
+        caplog.clear()
+        assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")]) == 0
+        return [m for m in caplog.messages if m.startswith("replacing")]
+
+    assert replacing() == []
+    assert replacing() == []  # the same stack: the same predictions again, nothing to say
+    before = json.loads((run / "summary.json").read_text())["threshold"]
+    assert main(["-q", "stack", "--out", str(run), "--beta", "2"]) == 0
+    after = json.loads((run / "summary.json").read_text())["threshold"]
+    assert after != before
+    assert replacing() == [f"replacing predictions made with an earlier stack of {run} (threshold {before:.4g} -> {after:.4g})"]
+    assert json.loads((tmp_path / "pred" / "summary.json").read_text())["threshold"] == after
+    assert replacing() == []
+
+
+def test_the_summary_lists_the_learners_the_blend_uses(run_copy, tmp_path):
+    run, _, test = run_copy
+    shutil.rmtree(run / ".manifests")  # a copied run, so blend.json may be rewritten below
+    state = json.loads((run / "blend.json").read_text())
+    Z = np.random.default_rng(0).random((20, len(state["learners"])))
+    left_out = make_blender("rank-average", use=[True] + [False] * (len(state["learners"]) - 1)).fit(Z, np.r_[np.zeros(10), np.ones(10)])
+    (run / "blend.json").write_text(json.dumps(blend_state(left_out, state["learners"])))
+    assert _predict(run, test, tmp_path / "pred") == 0
+    assert json.loads((tmp_path / "pred" / "summary.json").read_text())["learners"] == state["learners"][:1]
 
 
 def test_a_text_setting_other_than_the_run_is_refused(text_run, tmp_path, capsys):

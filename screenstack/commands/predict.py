@@ -11,7 +11,8 @@ EXAMPLE = """example:
 Nothing is fitted again: each learner's fold models, the blender, the calibration and the threshold
 of --run score the records of --data (CSV, TSV, XLSX or RIS; labels, if any, are ignored). Vectors
 are made with the run's encoder settings; --model, --layers, --pooling, --max-length or --text-cols,
-when given, must equal the run's. Records that were training records of the run are refused.
+when given, must equal the run's. Records that were training records of the run (an update's
+overlap with the last search) are left out and counted.
 Writes OUT/ranked.csv, OUT/scores.csv, OUT/submission.csv (id,0|1, no header) and OUT/summary.json.
 """
 
@@ -40,13 +41,14 @@ def command(args: argparse.Namespace) -> int:
     from ..extract.pooling import parse_layers
     from ..extract.stage import ExtractConfig, cache_root, extract_features
     from ..features.artifacts.runfolder import RunFolder
-    from ..stacking.predict import check_settings, load_new_records, predict, read_run
+    from ..stacking.new_records import load_new_records
+    from ..stacking.predict import check_settings, predict, read_run
 
     run = read_run(args.run)  # every refusal about the run folder before anything is read or written
     given = {"model": args.model, "layers": parse_layers(args.layers) if args.layers else None,
              "pooling": split_list(args.pooling) or None, "max_length": args.max_length, "text_cols": split_list(args.text_cols) or None}
     check_settings(run, given, args.out, args.data)
-    corpus = load_new_records(run, args.data, args.id_col, given["text_cols"])
+    corpus, left_out = load_new_records(run, args.data, args.id_col, given["text_cols"])
     configs = {rel: ExtractConfig(model=meta["model"], layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
                                   max_length=meta["max_length"], dtype=meta["dtype"], store_dtype=meta["store_dtype"],
                                   device=args.device, batch_tokens=args.batch_tokens,
@@ -54,5 +56,5 @@ def command(args: argparse.Namespace) -> int:
                for rel, meta in run.feature_meta.items()}
     with RunFolder(args.out).lock():  # held across extraction and prediction
         vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet) for rel, config in configs.items()}
-        predict(run, corpus, args.out, vectors, data=args.data)
+        predict(run, corpus, args.out, vectors, data=args.data, left_out_screened=left_out)
     return 0
