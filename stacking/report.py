@@ -155,6 +155,8 @@ def _threshold_note(summary: dict) -> str:
         note += (f", lowered by the recall floor from {decision['fbeta_threshold']:.4g} (F{summary['beta']:g} alone: "
                  f"{decision['fbeta_flagged_share']:.1%}) so that, with {decision['n_train_included']} included training "
                  f"records, the estimated recall reaches {decision['min_recall']:.0%}")
+        if decision["min_recall"] > 0.9:  # the same advice as the console's recall-floor line
+            note += " (if the labelled records are a random sample of the search, <code>--min-recall 0.9</code> flags fewer)"
     if decision.get("oof_flagged_share", 0) > 0.9:
         note += "; <strong>nearly every record is flagged: the labels cannot support a tighter threshold</strong>"
     return note
