@@ -1,0 +1,138 @@
+"""Decision rules replayed on the protocol's kept halves: which threshold rule holds up, without refitting.
+
+`bench/protocol.py` keeps every half's learner outputs (``--work``, default
+artifacts/protocol). For each half this script recomputes the default blend
+(``auto``: the rank average without boosted trees under 10 included records,
+else the logistic blend) from those outputs, as `stack` does, and applies every
+rule in `RULES` (a `StackConfig` each: the recall floor's target and prior)
+to the blend's nested OOF scores; the chosen threshold is applied to the
+blend's test scores and scored against the test half's labels. Every rule is
+paired against the default, per regime (few, full, small, all): mean F7
+difference ± standard error, halves more than 0.05 below flag-all's F7, the
+few halves' worst recall, macro recall, wins/losses.
+
+The blends are cached next to each half (``auto_blend.npz``), so a second
+call only re-applies the rules (about a minute on 2 cores for 165 halves).
+It reproduces the stored default's test F7 within 0.0013 (the blend is refitted;
+the protocol's rows were written by `stack` itself).
+
+    python bench/protocol.py --draws 1 --jobs 2     # first: the halves and their learner outputs
+    python bench/replay.py                          # the recall-floor table in bench/README.md, "protocol"
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+BETA = 7.0
+
+
+def rules() -> dict:
+    """Name -> StackConfig replayed; ``default`` is what the others are paired against."""
+    from screenstack.stacking.stack import StackConfig
+
+    return {
+        "default": StackConfig(),
+        "floor 95%, prior 0.75": StackConfig(prior_positives=0.75),
+        "floor 93%": StackConfig(min_recall=0.93),
+        "floor 92%": StackConfig(min_recall=0.92),
+        "floor 90%": StackConfig(min_recall=0.90),
+        "floor 95%, prior 0.5": StackConfig(prior_positives=0.5),
+        "floor 85%": StackConfig(min_recall=0.85),
+        "no floor": StackConfig(min_recall=0.0),
+    }
+
+
+def auto_blend(half: Path) -> dict:
+    """The default blend's nested OOF and test scores of one half, from its kept learner outputs (cached)."""
+    cache = half / "auto_blend.npz"
+    if cache.is_file():
+        return dict(np.load(cache))
+    from screenstack.stacking.blend import make_blender, nested_oof
+    from screenstack.stacking.stack import _score_matrices, auto_blend as chosen_blend, blended_learners
+
+    names, plan, Z, Z_test, _ = _score_matrices(half / "run", ())
+    y, folds = plan.labels, plan.folds
+    method = chosen_blend(int(y.sum()))
+    params = {"use": blended_learners(names, int(y.sum()))} if method == "rank-average" else {}
+    blend = {"y": y, "folds": folds, "oof": nested_oof(make_blender(method, **params), Z, y, folds),
+             "test": make_blender(method, **params).fit(Z, y).predict(Z_test), "y_test": np.load(half / "test_labels.npy")}
+    np.savez(cache, **blend)
+    return blend
+
+
+def replay_half(half: Path) -> list[dict]:
+    from screenstack.stacking.metrics import screening_metrics
+    from screenstack.stacking.stack import _evaluate_blend
+
+    logging.getLogger("screenstack").setLevel(logging.ERROR)
+    b = auto_blend(half)
+    rows = []
+    for name, config in rules().items():
+        threshold = _evaluate_blend(b["y"], b["oof"], b["folds"], config)[0]["threshold"]
+        metrics = screening_metrics(b["y_test"], b["test"], threshold, BETA)
+        rows.append({"half": half.name, "rule": name, "fbeta": metrics["fbeta"], "recall": metrics["recall"]})
+    return rows
+
+
+def regime(variant: str) -> str:
+    return variant if variant in ("full", "small") else "few"
+
+
+def table(replayed: pd.DataFrame, protocol_rows: pd.DataFrame) -> pd.DataFrame:
+    """Per rule: F7 per regime paired against the default, halves far below flag-all, worst few recall, macro recall."""
+    flag_all = protocol_rows[protocol_rows["system"] == "flag-all"].set_index("half")["fbeta"]
+    variant = protocol_rows.drop_duplicates("half").set_index("half")["variant"]
+    replayed = replayed.assign(regime=replayed["half"].map(variant).map(regime))
+    default = replayed[replayed["rule"] == "default"].set_index("half")["fbeta"]
+    replayed["diff"] = replayed["fbeta"] - replayed["half"].map(default)
+    out = []
+    for name in rules():
+        part = replayed[replayed["rule"] == name]
+        row = {"rule": name}
+        for group, sub in [*((r, part[part["regime"] == r]) for r in ("few", "full", "small")), ("all", part)]:
+            d = sub["diff"]
+            row[f"{group} ({len(sub)})"] = (f"{sub['fbeta'].mean():.4f}" if name == "default"
+                                            else f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)):.4f}")
+        row["below flag-all"] = int((part["fbeta"].to_numpy() - part["half"].map(flag_all).to_numpy() < -0.05).sum())
+        row["worst recall (few)"] = round(part.loc[part["regime"] == "few", "recall"].min(), 2)
+        row["macro recall"] = round(part["recall"].mean(), 3)
+        row["wins/losses"] = "" if name == "default" else f"{int((part['diff'] > 1e-9).sum())}/{int((part['diff'] < -1e-9).sum())}"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(frame.columns) + " |", "|---" + "|---:" * (len(frame.columns) - 1) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", default=str(ROOT / "artifacts" / "protocol"), help="bench/protocol.py's --work")
+    parser.add_argument("--draws", type=int, default=1, help="bench/protocol.py's --draws: few halves per level")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    work = Path(args.work)
+    protocol_rows = pd.read_csv(work / "rows.csv")
+    # The halves the protocol's report counts: those with rows for every system and kept learner outputs.
+    counted = protocol_rows[(protocol_rows["system"] == "screenstack") & (protocol_rows["draw"] < args.draws)]
+    halves = [work / "halves" / h for h in sorted(counted["half"].unique()) if (work / "halves" / h / "run" / "learners").is_dir()]
+    if not halves:
+        sys.exit(f"{work}: no kept halves; run `python bench/protocol.py --draws 1 --jobs 2` first")
+    with ProcessPoolExecutor(args.jobs) as pool:
+        replayed = pd.DataFrame([row for rows in pool.map(replay_half, halves) for row in rows])
+    print(f"{len(halves)} halves, F7 paired against the default (mean difference ± s.e.); "
+          f"command: python bench/replay.py {' '.join(sys.argv[1:])}".rstrip())
+    print(markdown(table(replayed, protocol_rows)))
+
+
+if __name__ == "__main__":
+    main()
