@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..features.errors import ScreenstackError
-from ..features.records.corpus import ABSTRACT_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records, read_table
+from ..features.records.corpus import ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records, read_table
 
 if TYPE_CHECKING:
     from .predict import FittedRun
@@ -28,7 +29,10 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
 
     A record whose id is one of the run's training records is left out, with an
     info line: its label is known, and the fold models saw it, so its score
-    would be in-sample. A file of such records alone is refused.
+    would be in-sample. A file of such records alone is refused. Ids are
+    compared as a spreadsheet may have rewritten them: a number with leading
+    zeros or a ``.0`` (``0151``, ``151.0``) is the run's ``151``. A file
+    without an id column gets a warning: its overlap cannot be found.
     """
     original = read_table(path).reset_index(drop=True)
     columns = tuple(text_cols) if text_cols else _text_columns_in(list(original.columns), run.text_columns)
@@ -37,25 +41,46 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     spec = ColumnSpec(id_col, columns, None)
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
     texts = tuple(records.attrs["columns"]["text"])
-    screened = records["id"].isin(run.train_ids).to_numpy()
+    if records.attrs["columns"].get("id") is None:
+        warnings.warn(f"{path}: no id column ({' or '.join(ID_COLUMNS)}; found: {', '.join(original.columns)}), so records "
+                      "the run trained on (an update's overlap with the last search) cannot be left out and are scored as "
+                      "new. Pass --id-col with the column that holds the run's record ids.", stacklevel=2)
+    train = {_id_key(i): i for i in run.train_ids}
+    keys = records["id"].astype(str).map(_id_key)
+    screened = keys.isin(train.keys()).to_numpy()
     if screened.any():
-        _say_screened(path, records, screened)
+        _say_screened(path, records, screened, train[keys[screened].iloc[0]])
         records, original = records[~screened].reset_index(drop=True), original[~screened].reset_index(drop=True)
     return Corpus(records.assign(split="test"), original, texts), int(screened.sum())
 
 
-def _say_screened(path, records: pd.DataFrame, screened: np.ndarray) -> None:
-    """Name the first of NEW's records that is one of the run's training records, and how many are: one info line,
-    or a refusal when no other record is left (the run's training file, or an update with nothing new)."""
+def _id_key(value: str) -> str:
+    """An id as compared with the run's: a whole number without leading zeros or a trailing ``.0`` (Excel's rewrites)."""
+    match = _NUMBER.fullmatch(value)
+    return match.group(1) if match else value
+
+
+_NUMBER = re.compile(r"0*(\d+)(?:\.0*)?")
+
+
+def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str) -> None:
+    """Name the first of NEW's records that is one of the run's training records (`run_id`: its id in the run), and
+    how many are: one info line, or a refusal when no other record is left (the run's training file, or an update
+    with nothing new)."""
     first = int(np.flatnonzero(screened)[0])
     place = f"record {first + 1}" if records.attrs["columns"]["format"] == "ris" else f"row {first + 2}"  # as the corpus errors count
-    named = f"the first: {place}, id {records['id'].iloc[first]!r}"
+    ids = records["id"].astype(str)
+    named = f"the first: {place}, id {ids.iloc[first]!r}" + (f", the run's {run_id!r}" if run_id != ids.iloc[first] else "")
+    # ASReview's record_id numbers an export's rows: a new export's ids then name other records than the run's.
+    numbering = ids.tolist() in ([str(i) for i in range(1, len(ids) + 1)], [str(i) for i in range(len(ids))])
+    hint = (f"If they are new records, their ids only number the rows ({ids.iloc[0]}, {ids.iloc[1] if len(ids) > 1 else '...'}, ...): "
+            "pass --id-col with a column of ids of their own (a DOI or PubMed id)." if numbering else "")
     if screened.all():
         raise ScreenstackError(
             f"{path}: all {len(screened)} records are the run's training records ({named}), already screened, so "
-            "there is nothing new to score. Give the search update's file, not the run's training file.")
+            "there is nothing new to score. Give the search update's file, not the run's training file." + " " * bool(hint) + hint)
     log.info("left out %d of %d records of %s that are the run's training records (%s): their labels are known, and the "
-             "run's models saw them", int(screened.sum()), len(screened), path, named)
+             "run's models saw them%s", int(screened.sum()), len(screened), path, named, f". {hint}" if hint else "")
 
 
 def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ...], run_columns: tuple[str, ...]) -> tuple[str, ...]:

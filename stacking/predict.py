@@ -1,6 +1,6 @@
 """`predict`: score new records (next month's search update) with a finished run's models.
 
-Nothing is fitted again. For each learner the run blended, its K fold models
+Nothing is fitted again. For each learner the run's blend uses, its K fold models
 (`learners.persist`) score the new records and their scores are averaged, in
 fold order, exactly as `fit-learners` made the run's test scores; the saved
 blender (``OUT/blend.json``), the calibration and the run's threshold then give
@@ -8,6 +8,11 @@ each record its score, probability and decision. So the run's own test file
 gets back exactly the run's ``test_scores.csv`` and ``submission.csv``. The
 records go through the fold models in chunks of 50,000, as in `fit-learners`,
 so a large update holds one chunk's texts or vectors at a time.
+
+A learner the blend gives weight 0 (the boosted trees the few-included rank
+average leaves out) is neither loaded nor run: its column is a constant the
+blender multiplies by 0 (`UNUSED_SCORE`), so the scores are those of scoring it,
+and a run whose unused learner could not be scored (a fine-tuned encoder) predicts.
 
 New records are read as the run read its records: the same text columns, and
 vectors from the same encoder, layers, pooling, maximum length and precision
@@ -20,7 +25,7 @@ in-sample. A search update that re-runs the last search holds all of them; a
 file of nothing else is refused.
 
 A fine-tuned encoder learner cannot be applied: fine-tuning deletes each
-fold's weights once the fold is scored, so a run that blends one is refused
+fold's weights once the fold is scored, so a run whose blend uses one is refused
 (as is a vector learner reading the fine-tuner's cross-fitted vectors).
 
 Writes, as one committed set in DIR: ``ranked.csv`` (as `stack` writes it),
@@ -64,6 +69,10 @@ EXTRACT_SETTINGS = ("model", "layers", "pooling", "max_length", "dtype", "store_
 # The committed set predict writes into its --out, and its files (which a run's files of the same names must not be).
 PREDICT_SET = "predict"
 PREDICT_FILES = ("ranked.csv", "scores.csv", "submission.csv", "summary.json")
+# The column given the blender for a learner of weight 0. Every blender multiplies a finite function of each column by
+# its weight (the ECDF's rank for rank-average and caruana, the logit for logistic; 0.5's logit is exactly 0), so a
+# finite constant adds exactly +0.0 to every score, as the learner's own scores would (NaN would not: NaN * 0 is NaN).
+UNUSED_SCORE = 0.5
 
 
 @dataclass
@@ -71,13 +80,13 @@ class FittedRun:
     """What `predict` applies, read and checked from a run folder by `read_run`."""
 
     out: Path
-    learners: list[str]                      # the blend's columns, in order
+    learners: list[str]                      # the blend's columns, in order (`used`: those of nonzero weight)
     threshold: float
     blender: object                          # fitted, from blend.json
     calibration: Calibration
     train_ids: frozenset                     # ids of the run's training records
     stack_version: str | None = None         # of the stack set the blender and threshold come from
-    models: dict[str, list] = field(default_factory=dict)         # learner -> fitted fold models, fold k at k
+    models: dict[str, list] = field(default_factory=dict)         # used learner -> fitted fold models, fold k at k
     inputs: dict[str, str] = field(default_factory=dict)          # learner -> "text" or "vectors"
     features: dict[str, list[str]] = field(default_factory=dict)  # vector learner -> its feature files, in column order
     feature_meta: dict[str, dict] = field(default_factory=dict)   # feature file -> how it was extracted
@@ -85,6 +94,16 @@ class FittedRun:
     oof_labels: np.ndarray | None = None     # the blend's honest OOF labels and scores (blend_oof.parquet) and
     oof_scores: np.ndarray | None = None     # the stack's seed, for expected_below's interval as `stack` gives it
     seed: int = 0
+
+    @property
+    def used(self) -> list[str]:
+        """The learners the blend uses (weight not 0), in column order; only these are loaded and scored."""
+        return used_learners(self.learners, self.blender)
+
+
+def used_learners(names: list[str], blender) -> list[str]:
+    """`names` less the columns `blender` weighs 0 (rank-average keeps those with too few included records as such)."""
+    return [name for name, weight in zip(names, blender.weights_) if weight != 0]
 
 
 def _refit_fix(out: Path, name: str) -> str:
@@ -119,16 +138,17 @@ def read_run(out: str | Path) -> FittedRun:
         raise DamagedArtifact(out / "summary.json", "no threshold", restack)
     calibration = Calibration.load(out / "calibration.json")
     oof = read_checked(run.blend_oof, lambda path: pd.read_parquet(path, columns=["label", "score"]), restack)
-    outputs = read_learner_outputs(out, tuple(names))
-    missing = [name for name in names if name not in outputs]
+    used = used_learners(names, blender)
+    outputs = read_learner_outputs(out, tuple(used))
+    missing = [name for name in used if name not in outputs]
     if missing:  # a folder deleted from a run copied without its manifests (which would name it as damaged)
         raise ScreenstackError(f"{run.learner(missing[0])}: missing, but {blend_path} blends {missing[0]!r}. "
                                + _refit_fix(out, missing[0]))
     fitted = FittedRun(out, names, float(summary["threshold"]), blender, calibration, stack_version=run.version("stack"),
-                       train_ids=frozenset(outputs[names[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
+                       train_ids=frozenset(outputs[used[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
                        oof_labels=oof["label"].to_numpy(dtype=int), oof_scores=oof["score"].to_numpy(dtype=float),
                        seed=int((summary.get("config") or {}).get("seed", 0)))
-    for name in names:
+    for name in used:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
         fitted.models[name] = load_fold_models(run.learner(name), _refit_fix(out, name))
@@ -167,7 +187,7 @@ def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Pat
     _check_out(run, out, data)
     unused = [flag for key, flag in ENCODER_SETTINGS.items() if given.get(key) is not None]
     if unused and not run.feature_meta:
-        raise ScreenstackError(f"{unused[0]}: the run blends no vector learners ({', '.join(run.learners)}), so predict makes no "
+        raise ScreenstackError(f"{unused[0]}: the run's blend uses no vector learners ({', '.join(run.used)}), so predict makes no "
                                f"vectors. Leave {unused[0]} out.")
     for rel, meta in run.feature_meta.items():
         for key, flag in ENCODER_SETTINGS.items():
@@ -267,6 +287,9 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     records = corpus.test
     columns = []
     for name in run.learners:
+        if name not in run.models:  # weight 0: not loaded, not scored (UNUSED_SCORE)
+            columns.append(np.full(len(records), UNUSED_SCORE))
+            continue
         if run.inputs[name] == "vectors":
             paths = [vectors[f] for f in run.features[name]]
             files = VectorFiles(paths, corpus)  # the corpus has test rows only
@@ -286,8 +309,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version, "data": str(data),
         "data_sha256": _sha256_or_none(data) if data else None,
         "threshold": run.threshold, "blend": run.blender.name,
-        # The learners the blend uses: rank-average keeps those with too few included records as columns of weight 0.
-        "learners": [name for name, weight in zip(run.learners, run.blender.weights_) if weight != 0],
+        "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
         "n_records": int(len(ids)), "left_out_screened": int(left_out_screened), "n_flagged": int(decisions.sum()),
         "expected_included": float(probabilities.sum()),
         "expected_included_below_threshold": float(probabilities[decisions == 0].sum()),

@@ -133,6 +133,48 @@ def test_a_file_of_training_records_alone_is_refused(text_run, tmp_path, capsys)
     assert not (tmp_path / "pred").exists()
 
 
+def test_training_ids_a_spreadsheet_rewrote_are_still_left_out(text_run, tmp_path, caplog):
+    run, train, test = text_run
+    screened = pd.read_csv(train, dtype=str, keep_default_na=False).iloc[:30].drop(columns="label_included")
+    assert screened["record_id"].str.fullmatch(r"[1-9]\d*").all()
+    ids = screened["record_id"]
+    screened["record_id"] = [f"{i}.0" for i in ids[:10]] + [f"00{i}" for i in ids[10:20]] + [f" {i} " for i in ids[20:]]
+    new = pd.read_csv(test, dtype=str, keep_default_na=False)
+    pd.concat([screened, new]).to_csv(tmp_path / "update.csv", index=False)
+    caplog.set_level("INFO", logger="screenstack")
+    assert main(["predict", "--run", str(run), "--data", str(tmp_path / "update.csv"), "--out", str(tmp_path / "pred")]) == 0
+    said = [m for m in caplog.messages if m.startswith("left out")]
+    assert len(said) == 1 and "left out 30 of 130 records" in said[0]
+    assert f"(the first: row 2, id '{ids.iloc[0]}.0', the run's '{ids.iloc[0]}')" in said[0]
+    for ours, theirs in (("scores.csv", "test_scores.csv"), ("submission.csv", "submission.csv"), ("ranked.csv", "ranked.csv")):
+        assert (tmp_path / "pred" / ours).read_bytes() == (run / theirs).read_bytes()
+
+
+def test_an_update_without_ids_is_scored_whole_with_a_warning_that_its_overlap_cannot_be_found(text_run, tmp_path):
+    run, train, test = text_run
+    screened = pd.read_csv(train, dtype=str, keep_default_na=False).iloc[:10]
+    texts = pd.concat([screened, pd.read_csv(test, dtype=str, keep_default_na=False)])[["title", "abstract"]]
+    texts = texts[(texts["title"] != "") | (texts["abstract"] != "")]  # a row of empty cells alone is no record
+    texts.to_csv(tmp_path / "update.csv", index=False)
+    with pytest.warns(UserWarning, match=r"update.csv: no id column \(id or record_id; found: title, abstract\).*--id-col"):
+        assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
+    summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
+    assert summary["n_records"] == len(texts) and summary["left_out_screened"] == 0
+
+
+def test_new_records_whose_ids_only_number_the_rows_are_told_to_pass_an_id_column(text_run, tmp_path, capsys):
+    run, _, _ = text_run
+    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False).iloc[300:320]
+    data = data.assign(record_id=[str(i) for i in range(1, 21)])  # a new export numbers its rows from 1, as the run's did
+    data[["record_id", "pubmedID", "title", "abstract"]].to_csv(tmp_path / "update.csv", index=False)
+    assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert "all 20 records are the run's training records" in error and len(error.strip().splitlines()) == 1
+    assert "If they are new records, their ids only number the rows (1, 2, ...): pass --id-col" in error
+    assert _predict(run, tmp_path / "update.csv", tmp_path / "pred", "--id-col", "pubmedID") == 0
+    assert json.loads((tmp_path / "pred" / "summary.json").read_text())["n_records"] == 20
+
+
 def test_predict_gives_the_expected_included_below_the_threshold_with_the_interval_stack_gives(text_run, tmp_path, caplog):
     run, _, test = text_run
     caplog.set_level("INFO", logger="screenstack")
@@ -177,6 +219,33 @@ def test_the_summary_lists_the_learners_the_blend_uses(run_copy, tmp_path):
     assert json.loads((tmp_path / "pred" / "summary.json").read_text())["learners"] == state["learners"][:1]
 
 
+def test_a_learner_the_blend_leaves_out_is_not_loaded_and_the_scores_are_the_run_test_scores(tmp_path, monkeypatch):
+    import screenstack.stacking.predict as predict_module
+    import screenstack.stacking.stack as stack_module
+
+    train, test = _files(tmp_path)
+    frame = pd.read_csv(train, dtype=str, keep_default_na=False)
+    frame.loc[frame["label_included"].eq("1").cumsum().gt(6), "label_included"] = "0"  # 6 included: the rank average
+    frame.to_csv(train, index=False)
+    with monkeypatch.context() as patched:  # tfidf-svm needs 10 included records, as the boosted trees do
+        patched.setattr(stack_module, "min_included", lambda name: 10 if name == "tfidf-svm" else 0)
+        assert main(["-q", "run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm,tfidf-logreg",
+                     "--folds", "3", "--out", str(tmp_path / "run")]) == 0
+    run = tmp_path / "run"
+    state = json.loads((run / "blend.json").read_text())
+    assert state["method"] == "rank-average" and state["learners"] == ["tfidf-logreg", "tfidf-svm"]
+    assert state["state"]["weights"] == [1.0, 0.0]
+    loaded = []
+    real = predict_module.load_fold_models
+    monkeypatch.setattr(predict_module, "load_fold_models", lambda folder, fix: loaded.append(Path(folder).name) or real(folder, fix))
+    shutil.rmtree(run / "learners" / "tfidf-svm" / "models")  # the left-out learner cannot be scored: no matter
+    assert _predict(run, test, tmp_path / "pred") == 0
+    assert loaded == ["tfidf-logreg"]
+    for ours, theirs in (("scores.csv", "test_scores.csv"), ("submission.csv", "submission.csv"), ("ranked.csv", "ranked.csv")):
+        assert (tmp_path / "pred" / ours).read_bytes() == (run / theirs).read_bytes()
+    assert json.loads((tmp_path / "pred" / "summary.json").read_text())["learners"] == ["tfidf-logreg"]
+
+
 def test_a_text_setting_other_than_the_run_is_refused(text_run, tmp_path, capsys):
     run, _, test = text_run
     assert _predict(run, test, tmp_path / "pred", "--text-cols", "title") == 2
@@ -189,7 +258,7 @@ def test_a_text_setting_other_than_the_run_is_refused(text_run, tmp_path, capsys
 def test_an_encoder_option_for_a_run_without_vectors_is_refused(text_run, tmp_path, capsys):
     run, _, test = text_run
     assert _predict(run, test, tmp_path / "pred", "--model", "minilm") == 2
-    assert "--model: the run blends no vector learners (tfidf-logreg, tfidf-svm)" in capsys.readouterr().err
+    assert "--model: the run's blend uses no vector learners (tfidf-logreg, tfidf-svm)" in capsys.readouterr().err
 
 
 def test_predictions_into_the_run_folder_are_refused(text_run, capsys):

@@ -70,3 +70,26 @@ def test_an_encoder_folder_whose_weights_changed_is_refused(tiny_corpus_files, t
         shutil.copy(Path(other_random_bert) / weights.name, weights)
     assert _predict(tmp_path / "run", test, tmp_path / "pred") == 2
     assert f"encoder {model}: its weights, configuration or tokenizer differ from those the run's vectors" in capsys.readouterr().err
+
+
+def test_boosted_trees_the_few_included_blend_leaves_out_are_not_loaded_and_scores_are_the_run_test_scores(
+        tiny_corpus_files, tmp_path, random_bert, one_thread, monkeypatch):
+    import screenstack.stacking.predict as predict_module
+
+    train, test = tiny_corpus_files
+    frame = pd.read_csv(train, dtype=str, keep_default_na=False)
+    frame.loc[frame["label_included"].eq("1").cumsum().gt(6), "label_included"] = "0"  # 6 included: too few for trees
+    frame.to_csv(train, index=False)
+    run = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--model", random_bert, "--out", str(run),
+                 "--learners", "logreg,lightgbm,xgboost", "--folds", "3", "--max-length", "64"]) == 0
+    state = json.loads((run / "blend.json").read_text())
+    assert state["method"] == "rank-average" and state["state"]["weights"] == [0.0, 1.0, 0.0]  # lightgbm, logreg, xgboost
+    loaded = []
+    real = predict_module.load_fold_models
+    monkeypatch.setattr(predict_module, "load_fold_models", lambda folder, fix: loaded.append(Path(folder).name) or real(folder, fix))
+    assert _predict(run, test, tmp_path / "pred") == 0
+    assert loaded == ["logreg"]
+    for ours, theirs in (("scores.csv", "test_scores.csv"), ("submission.csv", "submission.csv"), ("ranked.csv", "ranked.csv")):
+        assert (tmp_path / "pred" / ours).read_bytes() == (run / theirs).read_bytes()
+    assert json.loads((tmp_path / "pred" / "summary.json").read_text())["learners"] == ["logreg"]
