@@ -66,21 +66,27 @@ _NUMBER = re.compile(r"0*(\d+)(?:\.0*)?")
 def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str) -> None:
     """Name the first of NEW's records that is one of the run's training records (`run_id`: its id in the run), and
     how many are: one info line, or a refusal when no other record is left (the run's training file, or an update
-    with nothing new)."""
+    with nothing new) or when NEW's ids only number its rows."""
     first = int(np.flatnonzero(screened)[0])
     place = f"record {first + 1}" if records.attrs["columns"]["format"] == "ris" else f"row {first + 2}"  # as the corpus errors count
     ids = records["id"].astype(str)
     named = f"the first: {place}, id {ids.iloc[first]!r}" + (f", the run's {run_id!r}" if run_id != ids.iloc[first] else "")
-    # ASReview's record_id numbers an export's rows: a new export's ids then name other records than the run's.
+    # ASReview's record_id numbers an export's rows: a new export's ids then name other records than the run's, and
+    # leaving them out would drop new records unseen; so a match is not trusted, and the user names a stable id column.
     numbering = ids.tolist() in ([str(i) for i in range(1, len(ids) + 1)], [str(i) for i in range(len(ids))])
-    hint = (f"If they are new records, their ids only number the rows ({ids.iloc[0]}, {ids.iloc[1] if len(ids) > 1 else '...'}, ...): "
-            "pass --id-col with a column of ids of their own (a DOI or PubMed id)." if numbering else "")
+    id_fix = "pass --id-col with a column of ids of their own (a DOI or PubMed id)"
     if screened.all():
         raise ScreenstackError(
             f"{path}: all {len(screened)} records are the run's training records ({named}), already screened, so "
-            "there is nothing new to score. Give the search update's file, not the run's training file." + " " * bool(hint) + hint)
+            "there is nothing new to score. Give the search update's file, not the run's training file"
+            + (f"; if they are new records, their ids only number the rows, so {id_fix}." if numbering else "."))
+    if numbering:
+        raise ScreenstackError(
+            f"{path}: its ids only number the rows ({ids.iloc[0]}, {ids.iloc[1]}, ...) and {int(screened.sum())} of them "
+            f"are ids of the run's training records ({named}), so records already screened cannot be told from new ones: "
+            f"{id_fix}, or remove the records already screened.")
     log.info("left out %d of %d records of %s that are the run's training records (%s): their labels are known, and the "
-             "run's models saw them%s", int(screened.sum()), len(screened), path, named, f". {hint}" if hint else "")
+             "run's models saw them", int(screened.sum()), len(screened), path, named)
 
 
 def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ...], run_columns: tuple[str, ...]) -> tuple[str, ...]:

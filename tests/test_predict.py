@@ -162,7 +162,7 @@ def test_an_update_without_ids_is_scored_whole_with_a_warning_that_its_overlap_c
     assert summary["n_records"] == len(texts) and summary["left_out_screened"] == 0
 
 
-def test_new_records_whose_ids_only_number_the_rows_are_told_to_pass_an_id_column(text_run, tmp_path, capsys):
+def test_new_records_whose_ids_only_number_the_rows_are_refused_until_an_id_column_is_named(text_run, tmp_path, capsys):
     run, _, _ = text_run
     data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False).iloc[300:320]
     data = data.assign(record_id=[str(i) for i in range(1, 21)])  # a new export numbers its rows from 1, as the run's did
@@ -170,7 +170,14 @@ def test_new_records_whose_ids_only_number_the_rows_are_told_to_pass_an_id_colum
     assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 2
     error = capsys.readouterr().err
     assert "all 20 records are the run's training records" in error and len(error.strip().splitlines()) == 1
-    assert "If they are new records, their ids only number the rows (1, 2, ...): pass --id-col" in error
+    assert "if they are new records, their ids only number the rows, so pass --id-col" in error
+    # Some overlap only, as a longer new export would have: still refused, no new record silently left out.
+    longer = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False).iloc[300:900]
+    longer.assign(record_id=[str(i) for i in range(1, 601)])[["record_id", "title", "abstract"]].to_csv(tmp_path / "long.csv", index=False)
+    assert _predict(run, tmp_path / "long.csv", tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert "long.csv: its ids only number the rows (1, 2, ...) and 200 of them are ids of the run's training records" in error
+    assert "--id-col" in error and len(error.strip().splitlines()) == 1 and not (tmp_path / "pred").exists()
     assert _predict(run, tmp_path / "update.csv", tmp_path / "pred", "--id-col", "pubmedID") == 0
     assert json.loads((tmp_path / "pred" / "summary.json").read_text())["n_records"] == 20
 
