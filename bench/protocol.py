@@ -7,10 +7,11 @@ training half as it is) and "few included" halves ``few3``, ``few5``,
 5, 10 or 20 (``--draws`` draws each; excluded records all kept; a level at or
 above the half's own count is skipped), because real reviews often start with
 a handful. A ``small`` half keeps a stratified quarter of the training half
-(included and excluded records alike, so the share of included records is
-the test half's): a small review as it comes, 100-330 records with 2-35
-included, the size of the held-back reviews (issue 9), where the few halves
-instead give the training half a far lower share than the test half. The
+and a ``medium`` half a stratified half of it (included and excluded records
+alike, so the share of included records is the test half's): reviews as they
+come, 106-318 and 212-636 records with 2-35 and 5-70 included, the size of
+the held-back reviews (issue 9), where the few halves instead give the
+training half a far lower share than the test half. The
 test half is always whole, so every half of one split is scored on the same
 records.
 
@@ -65,7 +66,8 @@ from quality import DATASETS, asreview_elas_u4, seed_tfidf_logreg, write_section
 
 BETA = 7.0
 LEVELS = (3, 5, 10, 20)
-SMALL_SHARE = 0.25  # the "small" halves keep this share of the training half, included and excluded records alike
+# Halves that keep this share of the training half, included and excluded records alike (a review as it comes).
+NATURAL_SHARES = {"small": 0.25, "medium": 0.5}
 LEARNERS = ("logreg", "lightgbm", "xgboost", "tfidf-svm", "tfidf-logreg")
 TEXT = ("tfidf-svm", "tfidf-logreg")
 PEERS = ("asreview", "seed", "flag-all")
@@ -98,7 +100,7 @@ def halves(datasets: list[Path], seeds: list[int], levels: tuple[int, ...], draw
             labels = pd.read_csv(path, usecols=["label_included"])["label_included"].astype(int)
             train_included = int(round(labels.sum() / 2))
             found.append({"dataset": path.stem, "path": str(path), "seed": seed, "variant": "full", "draw": 0, "n": None})
-            found.append({"dataset": path.stem, "path": str(path), "seed": seed, "variant": "small", "draw": 0, "n": None})
+            found += [{"dataset": path.stem, "path": str(path), "seed": seed, "variant": v, "draw": 0, "n": None} for v in NATURAL_SHARES]
             for n in levels:
                 if n < train_included:
                     found += [{"dataset": path.stem, "path": str(path), "seed": seed, "variant": f"few{n}", "draw": d, "n": n}
@@ -116,8 +118,9 @@ def make_half(half: dict, folder: Path) -> np.ndarray:
 
     data = pd.read_csv(half["path"], dtype=str, keep_default_na=False)
     train, test = train_test_split(data, test_size=0.5, random_state=half["seed"], stratify=data["label_included"])
-    if half["variant"] == "small":
-        train, _ = train_test_split(train, train_size=SMALL_SHARE, random_state=half["seed"], stratify=train["label_included"])
+    if half["variant"] in NATURAL_SHARES:
+        train, _ = train_test_split(train, train_size=NATURAL_SHARES[half["variant"]], random_state=half["seed"],
+                                    stratify=train["label_included"])
     if half["n"] is not None:
         rng = np.random.default_rng([half["seed"], half["n"], half["draw"]])
         included = np.flatnonzero(train["label_included"].astype(int).to_numpy() == 1)
@@ -194,8 +197,8 @@ def evaluate_half(half: dict, work: Path, cache_root: Path, restack: bool) -> li
 # --- summary ---------------------------------------------------------------------------------------
 
 def regime(variant: str) -> str:
-    if variant == "small":
-        return f"small ({SMALL_SHARE:.0%} of the training half, its share of included records kept)"
+    if variant in NATURAL_SHARES:
+        return f"{variant} ({NATURAL_SHARES[variant]:.0%} of the training half, its share of included records kept)"
     return "full" if variant == "full" else "few (3-20 included)"
 
 

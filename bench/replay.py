@@ -7,7 +7,7 @@ else the logistic blend) from those outputs, as `stack` does, and applies every
 rule in `RULES` (a `StackConfig` each: the recall floor's target and prior)
 to the blend's nested OOF scores; the chosen threshold is applied to the
 blend's test scores and scored against the test half's labels. Every rule is
-paired against the default, per regime (few, full, small, all): mean F7
+paired against the default, per regime (few, full, small, medium, all): mean F7
 difference ± standard error, halves more than 0.05 below flag-all's F7, the
 few halves' worst recall, macro recall, wins/losses.
 
@@ -82,8 +82,11 @@ def replay_half(half: Path) -> list[dict]:
     return rows
 
 
+REGIMES = ("few", "full", "small", "medium")  # bench/protocol.py's variants: few3..few20 are "few"
+
+
 def regime(variant: str) -> str:
-    return variant if variant in ("full", "small") else "few"
+    return variant if variant in REGIMES else "few"
 
 
 def table(replayed: pd.DataFrame, protocol_rows: pd.DataFrame) -> pd.DataFrame:
@@ -97,7 +100,7 @@ def table(replayed: pd.DataFrame, protocol_rows: pd.DataFrame) -> pd.DataFrame:
     for name in rules():
         part = replayed[replayed["rule"] == name]
         row = {"rule": name}
-        for group, sub in [*((r, part[part["regime"] == r]) for r in ("few", "full", "small")), ("all", part)]:
+        for group, sub in [*((r, part[part["regime"] == r]) for r in REGIMES if (part["regime"] == r).any()), ("all", part)]:
             d = sub["diff"]
             row[f"{group} ({len(sub)})"] = (f"{sub['fbeta'].mean():.4f}" if name == "default"
                                             else f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)):.4f}")
