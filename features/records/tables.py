@@ -242,6 +242,10 @@ class _Header:
             width -= 1
         self.names = _unique_names(raw[:width])
         self._stripped = [cell.strip() for cell in raw[:width]]
+        # For a cheap look at each row's first cell: only one starting like a header name is normalised.
+        self.normalized = {_header_name(cell) for cell in raw[:width]}
+        self.first_chars = {c for name in self.normalized for c in (name[:1], name[:1].upper())} | {"\ufeff", '"', " ", "\t"}
+        self._sorted = sorted(_header_name(cell) for cell in raw[:width])
 
     def problem(self, row: list[str], row_number: int, width_fix: str) -> str | None:
         """What is wrong with data row `row` (sheet row `row_number`), or None; `row` is cut to `names` in place.
@@ -258,19 +262,24 @@ class _Header:
         if filled:
             return (f"column {filled[0] + 1} has no name in the header row, but row {row_number} has data there "
                     f"({row[filled[0]][:40]!r}). Name the column in the header row, or delete its data")
-        if self._repeated_by(row):
-            return self._repeated_problem(row_number)
+        if self.repeated_by(row):
+            return self.repeated_problem(row_number)
         del row[named:]
         return None
 
-    def _repeated_problem(self, row_number: int) -> str:
+    def repeated_problem(self, row_number: int) -> str:
         return (f"row {row_number} repeats the header row ({', '.join(self._stripped)[:80]}), as when two exports are "
                 "pasted together. Delete that second header line, or export the records once")
 
-    def _repeated_by(self, row: list[str]) -> bool:
-        """Whether `row` is this header again; the second copy may carry its own file's BOM."""
-        return (row[0].lstrip("\ufeff").strip() == self._stripped[0]
-                and [cell.strip() for cell in row[1 : len(self.names)]] == self._stripped[1:])
+    def repeated_by(self, row: list[str]) -> bool:
+        """Whether `row` is this header again, as another export writes it: its own BOM (which keeps its quotes
+        as text), other capitals, the columns in another order."""
+        return sorted(_header_name(cell) for cell in row[: len(self.names)]) == self._sorted
+
+
+def _header_name(cell: str) -> str:
+    """A header cell as compared with another export's: no BOM, spaces or quotes, case folded."""
+    return cell.strip().lstrip("\ufeff").strip().strip('"').strip().casefold()
 
 
 def _nul_problem(row: list[str], row_number: int, header: _Header | None) -> str | None:
@@ -306,11 +315,14 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
         lines = iter(source)
         # Some tools add a BOM to a file that already has one: the decoder takes the first, the rest go here.
         head = _read_until(lines, "", lambda h: len(h.lstrip("\ufeff")) >= 6).lstrip("\ufeff")
-        if head[:4].lower() == "sep=" and head[5:6] in ("\r", "\n", ""):
-            # Excel's "sep=;" first line names the separator; it is not a row (Excel does not show it).
-            sep = head[4]
-            whole = _read_until(lines, head, lambda h: h[5:].lstrip("\r"))
-            head = whole[5:].lstrip("\r").removeprefix("\n")
+        first_line = re.match(r"[^\r\n]*", head).group()
+        # Excel's "sep=;" first line names the separator; it is not a row (Excel does not show it). LibreOffice,
+        # re-saving such a file, pads it to the table's width ("sep=;;;;") or quotes it.
+        excel_sep = re.fullmatch(r'(?i)("?)sep=([^\r\n])\1(?:\2|[ \t])*', first_line)
+        if excel_sep:
+            sep, end = excel_sep.group(2), len(first_line)
+            whole = _read_until(lines, head, lambda h: h[end:].lstrip("\r"))
+            head = whole[end:].lstrip("\r").removeprefix("\n")
             sep_lines = len(re.findall(r"\r\n|\r|\n", whole[: len(whole) - len(head)]))  # the file's line numbers count them
         sniffed = sep is None
         if sniffed:
@@ -347,10 +359,11 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
                 if header is None:
                     header = _Header(row)
                     columns = [[] for _ in header.names]
-                    named, first_name = len(header.names), header.raw[0].strip()
+                    named = len(header.names)
                 else:
-                    # Most rows are as wide as the named columns and do not hold the first name: nothing to look at.
-                    if bad_row is None and (len(row) != named or first_name in row[0]):
+                    # Most rows are as wide as the named columns and do not start with a header name: nothing to look at.
+                    if bad_row is None and (len(row) != named or (row[0][:1] in header.first_chars
+                                                                  and _header_name(row[0]) in header.normalized)):
                         bad_row = header.problem(row, row_number, width_fix)
                     if bad_cell is None and bad_row is None:  # past an error, cells are no longer kept
                         for column, cell in zip(columns, row):
@@ -464,7 +477,12 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         frame = pd.read_excel(path, sheet_name=0, dtype=str, keep_default_na=False, engine="openpyxl")
     except Exception as error:  # openpyxl raises many types for broken workbooks
         raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({type(error).__name__}: {_one_line(error)}). Save it again as .xlsx or .csv.")
-    return frame.fillna("").astype(str)
+    frame = frame.fillna("").astype(str)
+    header = _Header([str(name) for name in frame.columns])
+    for index, row in enumerate(frame.itertuples(index=False)):  # a workbook is small: every row is looked at
+        if row[0][:1] in header.first_chars and header.repeated_by(list(row)):
+            raise ScreenstackError(f"{path}: {header.repeated_problem(index + 2)}.")  # row 1 is the header
+    return frame
 
 
 def _read_ris(path: Path) -> pd.DataFrame:

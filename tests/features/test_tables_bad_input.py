@@ -110,7 +110,10 @@ def test_a_double_bom_in_a_ris_file_is_stripped(tmp_path):
     assert frame["title"].tolist() == ["A title"]
 
 
-@pytest.mark.parametrize("second", ["id,title,abstract", "\ufeffid,title,abstract", " id , title,abstract,"])
+@pytest.mark.parametrize("second", ["id,title,abstract", "\ufeffid,title,abstract", " id , title,abstract,",
+                                    "ID,Title,Abstract",  # another export's capitals
+                                    '\ufeff"id","title","abstract"',  # cat of two quoted exports: the BOM keeps the quotes as text
+                                    "title,id,abstract"])  # another export's column order
 def test_a_header_repeated_below_is_refused_as_two_exports_pasted_together(tmp_path, second):
     path = write(tmp_path, "both.csv", f"\ufeffid,title,abstract\n1,A,B\n\n{second}\n2,C,D\n")
     with pytest.raises(ScreenstackError) as caught:
@@ -122,3 +125,21 @@ def test_a_header_repeated_below_is_refused_as_two_exports_pasted_together(tmp_p
 def test_a_record_that_only_shares_the_headers_first_name_is_kept(tmp_path):
     frame = read_table(write(tmp_path, "records.csv", "id,title\n1,A\nid,another title\n"))
     assert frame["id"].tolist() == ["1", "id"]
+
+
+@pytest.mark.parametrize("sep_line", ["sep=;", "SEP=;", "sep=;;;;", "sep=; ", '"sep=;"', '"sep=;";;;'])
+def test_an_excel_sep_line_as_libreoffice_resaves_it_names_the_separator(tmp_path, sep_line):
+    # LibreOffice shows Excel's sep= line as a row and pads it to the table's width (or quotes it) on saving.
+    frame = read_table(write(tmp_path, "records.csv", f"{sep_line}\nid;title;abstract;;\n1;A;B;;\n"))
+    assert list(frame.columns) == ["id", "title", "abstract"] and frame["title"].tolist() == ["A"]
+
+
+def test_a_header_repeated_inside_a_workbook_is_refused(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in (["id", "title", "abstract"], ["1", "A", "B"], ["ID", "Title", "Abstract"], ["2", "C", "D"]):
+        book.active.append(row)
+    book.save(tmp_path / "both.xlsx")
+    with pytest.raises(ScreenstackError, match=r"both.xlsx: row 3 repeats the header row \(id, title, abstract\)"):
+        read_table(tmp_path / "both.xlsx")
