@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .tables import ASREVIEW_LABEL_COLUMN, read_table, sheet_row  # noqa: F401  (read_table: also imported from here)
+from .ris import ASREVIEW_LABEL_COLUMN
+from .tables import read_table, sheet_row  # noqa: F401  (read_table: also imported from here)
 
 ID_COLUMNS = ("id", "record_id")
 TITLE_COLUMNS = ("title", "primary_title", "ti")

@@ -3,7 +3,8 @@
 `read_table` is the one entry point; `features.records.corpus` turns its frame
 into records (ids, texts, labels). Separators are sniffed from the header,
 fields may be of any size, binary files passed off as text are named for what
-they are, and a RIS file's ASReview label note becomes a column. CSV/TSV files
+they are (`features.records.filekind`), and RIS files are read by
+`features.records.ris`. CSV/TSV files
 are parsed a line at a time into columns of cells, so a file of a million
 records costs its cells, not its bytes and text besides (bench/scoring.py).
 """
@@ -16,7 +17,6 @@ import itertools
 import logging
 import re
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
+from .filekind import refuse_binary
+from .ris import read_ris
 
 # A .tsv/.tab file is tab-separated; any other text file (.csv included: Excel
 # in European locales writes semicolons, and tab-separated exports are often
@@ -31,10 +33,6 @@ from ..errors import ScreenstackError
 DECLARED_SEPARATORS = {".tsv": "\t", ".tab": "\t"}
 SNIFFED_SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}
 HEADER_LIMIT = 1 << 20  # characters read to find the end of the header row: a header is never a megabyte
-# ASReview keeps a RIS record's label in an N1 note, among the record's other notes; the last one counts,
-# as in ASReview's reader. `_read_ris` puts it in this column, which `load_records` then reads as labels.
-ASREVIEW_NOTE = re.compile(r"\bASReview_(?:relevant|irrelevant|not_seen)\b", re.IGNORECASE)
-ASREVIEW_LABEL_COLUMN = "asreview_label"
 log = logging.getLogger("screenstack")
 
 
@@ -68,10 +66,10 @@ def _read_table(path: Path) -> pd.DataFrame:
     if suffix == ".xlsx":
         frame, kind = _read_xlsx(path), "xlsx"
     elif suffix == ".ris":
-        frame, kind = _read_ris(path), "ris"
+        frame, kind = read_ris(path), "ris"
     else:
         with open(path, "rb") as handle:
-            _refuse_binary(path, handle.read(8))
+            refuse_binary(path, handle.read(8))
         frame = _read_delimited(path, DECLARED_SEPARATORS.get(suffix))
         kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
     if frame.empty:
@@ -80,67 +78,6 @@ def _read_table(path: Path) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.attrs["format"] = kind
     return frame
-
-
-# Leading bytes of files that are not text, though they may end in .csv: what they are and what to do.
-_BINARY_KINDS = (
-    (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls workbook", "Save it as .xlsx or as CSV UTF-8"),
-    (b"PAR1", "a Parquet file", "Give the CSV, TSV, XLSX or RIS file of the records"),
-)
-# Compressed files: their format and the command that writes the text to stdout whatever the file's ending
-# (gunzip, unxz and unzstd refuse a file not ending in .gz, .xz or .zst). Only `_zip_kind` tells a zip
-# archive from an .xlsx workbook, which is a zip too.
-_COMPRESSED_KINDS = (
-    (b"\x1f\x8b", "gzip", "gzip -dc"),
-    (tuple(b"BZh%d" % level for level in range(1, 10)), "bz2", "bzip2 -dc"),  # BZh and the block size: not a header's "BZh"
-    (b"\xfd7zXZ\x00", "xz", "xz -dc"),
-    (b"\x28\xb5\x2f\xfd", "zstd", "zstd -dc"),
-)
-_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
-_SAVE_UTF8 = "Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)"
-
-
-def _refuse_binary(path: Path, raw: bytes) -> None:
-    """Name a binary file given as a text table, instead of reporting its bytes as a quoting error."""
-    if raw.startswith(b"PK\x03\x04"):
-        what, fix = _zip_kind(path)
-        raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
-    for magic, what, fix in _BINARY_KINDS:
-        if raw.startswith(magic):
-            raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
-    for magic, kind, command in _COMPRESSED_KINDS:
-        if raw.startswith(magic):
-            raise ScreenstackError(f"{path}: is {kind}-compressed, not a text table. "
-                                   f"Decompress it first ({command} {path.name} > {_decompressed_name(path)}).")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ScreenstackError(f"{path}: is UTF-16 text (as Excel's \"Unicode Text\" saves it); records are read as UTF-8. "
-                               f"{_SAVE_UTF8}.")
-    if b"\x00" in raw:  # ASCII letters as UTF-16 (without a byte-order mark), or a binary file
-        raise ScreenstackError(f"{path}: holds NUL bytes near its start: UTF-16 text or a binary file, not UTF-8 text. "
-                               f"{_SAVE_UTF8}.")
-
-
-def _decompressed_name(path: Path) -> str:
-    """A name for `path` decompressed: without its compression ending (``a.csv.gz``: ``a.csv``), else marked."""
-    if path.suffix.lower() in _COMPRESSED_SUFFIXES and Path(path.stem).suffix:
-        return path.stem
-    return f"{path.stem}-decompressed{'.csv' if path.suffix.lower() in _COMPRESSED_SUFFIXES else path.suffix}"
-
-
-def _zip_kind(path: Path) -> tuple[str, str]:
-    """What a zip file given under a text ending is, and what to do: an .xlsx workbook is a zip holding ``xl/``.
-
-    Only the archive's directory (at its end) is read, not its members.
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            workbook = any(name.startswith("xl/") for name in archive.namelist())
-    except zipfile.BadZipFile:  # a damaged archive: it could be either
-        return ("a zip archive or an Excel .xlsx workbook",
-                f"If it is a workbook, rename it to .xlsx; else decompress it first (unzip {path.name})")
-    if workbook:
-        return "an Excel .xlsx workbook", "Read as a workbook: rename it to .xlsx, or save it as CSV UTF-8"
-    return "zip-compressed", f"Decompress it first (unzip {path.name}) and give the CSV, TSV, XLSX or RIS file it holds"
 
 
 def _header_row_end(text: str) -> int:
@@ -483,49 +420,3 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         if row[0][:1] in header.first_chars and header.repeated_by(list(row)):
             raise ScreenstackError(f"{path}: {header.repeated_problem(index + 2)}.")  # row 1 is the header
     return frame
-
-
-def _read_ris(path: Path) -> pd.DataFrame:
-    import rispy
-
-    try:
-        text = path.read_bytes().decode("utf-8-sig").lstrip("\ufeff")  # a second BOM, as the CSV reader strips it
-    except UnicodeDecodeError as error:
-        record = error.object[: error.start].count(b"\nER  -") + 1
-        raise ScreenstackError(
-            f"{path}: record {record} is not valid UTF-8 text (byte offset {error.start}). Re-export the RIS file as UTF-8."
-        )
-    starts = sum(1 for line in text.splitlines() if line.startswith("TY  -"))
-    lines = [line for line in text.splitlines() if line.strip()]
-    if lines and not lines[-1].startswith("ER  -"):
-        text += "\nER  - \n"  # rispy silently drops a last record without its end tag
-    try:
-        entries = rispy.loads(text)
-    except Exception as error:
-        raise ScreenstackError(f"{path}: cannot parse it as RIS ({_one_line(error)}). Check that every record starts with `TY  - ` and ends with `ER  - `.")
-    if len(entries) != starts:
-        raise ScreenstackError(
-            f"{path}: {starts} records start with `TY  - ` but {len(entries)} could be read. "
-            "Check that every record ends with an `ER  - ` line."
-        )
-    rows = []
-    for entry in entries:
-        unknown = entry.pop("unknown_tag", {}) or {}
-        row = {key: _ris_value(value) for key, value in entry.items()}
-        row.update({tag: _ris_value(value) for tag, value in unknown.items()})
-        notes = entry.get("notes") or []  # N1: a list, one item per N1 line
-        notes = [notes] if isinstance(notes, str) else notes
-        labels = [found for note in notes for found in ASREVIEW_NOTE.findall(str(note))]
-        if labels:
-            row[ASREVIEW_LABEL_COLUMN] = labels[-1]
-        rows.append(row)
-    frame = pd.DataFrame(rows, dtype=str).fillna("")
-    # TI and T1 both mean the title, AB and N2 both the abstract: fill one from the other.
-    for name, alias in (("title", "primary_title"), ("abstract", "notes_abstract")):
-        if alias in frame:
-            frame[name] = frame[name].where(frame[name] != "", frame[alias]) if name in frame else frame[alias]
-    return frame
-
-
-def _ris_value(value) -> str:
-    return "; ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)

@@ -1,0 +1,72 @@
+"""What a file given as a text table is when it is not one: a workbook, Parquet, compressed, UTF-16.
+
+`refuse_binary` looks at a file's first bytes and names what it is and the
+command or export that gives the text table, instead of a quoting error about
+bytes that were never text.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ..errors import ScreenstackError
+
+# Leading bytes of files that are not text, though they may end in .csv: what they are and what to do.
+_BINARY_KINDS = (
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls workbook", "Save it as .xlsx or as CSV UTF-8"),
+    (b"PAR1", "a Parquet file", "Give the CSV, TSV, XLSX or RIS file of the records"),
+)
+# Compressed files: their format and the command that writes the text to stdout whatever the file's ending
+# (gunzip, unxz and unzstd refuse a file not ending in .gz, .xz or .zst). Only `_zip_kind` tells a zip
+# archive from an .xlsx workbook, which is a zip too.
+_COMPRESSED_KINDS = (
+    (b"\x1f\x8b", "gzip", "gzip -dc"),
+    (tuple(b"BZh%d" % level for level in range(1, 10)), "bz2", "bzip2 -dc"),  # BZh and the block size: not a header's "BZh"
+    (b"\xfd7zXZ\x00", "xz", "xz -dc"),
+    (b"\x28\xb5\x2f\xfd", "zstd", "zstd -dc"),
+)
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
+_SAVE_UTF8 = "Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)"
+
+
+def refuse_binary(path: Path, raw: bytes) -> None:
+    """Name a binary file given as a text table, instead of reporting its bytes as a quoting error."""
+    if raw.startswith(b"PK\x03\x04"):
+        what, fix = _zip_kind(path)
+        raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
+    for magic, what, fix in _BINARY_KINDS:
+        if raw.startswith(magic):
+            raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
+    for magic, kind, command in _COMPRESSED_KINDS:
+        if raw.startswith(magic):
+            raise ScreenstackError(f"{path}: is {kind}-compressed, not a text table. "
+                                   f"Decompress it first ({command} {path.name} > {_decompressed_name(path)}).")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScreenstackError(f"{path}: is UTF-16 text (as Excel's \"Unicode Text\" saves it); records are read as UTF-8. "
+                               f"{_SAVE_UTF8}.")
+    if b"\x00" in raw:  # ASCII letters as UTF-16 (without a byte-order mark), or a binary file
+        raise ScreenstackError(f"{path}: holds NUL bytes near its start: UTF-16 text or a binary file, not UTF-8 text. "
+                               f"{_SAVE_UTF8}.")
+
+
+def _decompressed_name(path: Path) -> str:
+    """A name for `path` decompressed: without its compression ending (``a.csv.gz``: ``a.csv``), else marked."""
+    if path.suffix.lower() in _COMPRESSED_SUFFIXES and Path(path.stem).suffix:
+        return path.stem
+    return f"{path.stem}-decompressed{'.csv' if path.suffix.lower() in _COMPRESSED_SUFFIXES else path.suffix}"
+
+
+def _zip_kind(path: Path) -> tuple[str, str]:
+    """What a zip file given under a text ending is, and what to do: an .xlsx workbook is a zip holding ``xl/``.
+
+    Only the archive's directory (at its end) is read, not its members.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = any(name.startswith("xl/") for name in archive.namelist())
+    except zipfile.BadZipFile:  # a damaged archive: it could be either
+        return ("a zip archive or an Excel .xlsx workbook",
+                f"If it is a workbook, rename it to .xlsx; else decompress it first (unzip {path.name})")
+    if workbook:
+        return "an Excel .xlsx workbook", "Read as a workbook: rename it to .xlsx, or save it as CSV UTF-8"
+    return "zip-compressed", f"Decompress it first (unzip {path.name}) and give the CSV, TSV, XLSX or RIS file it holds"

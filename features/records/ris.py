@@ -1,0 +1,65 @@
+"""Read a RIS file (reference managers' and ASReview's export) into a frame of strings.
+
+A RIS record's fields become columns (TI/T1 both the title, AB/N2 both the
+abstract), and ASReview's label note becomes the column `ASREVIEW_LABEL_COLUMN`,
+which `features.records.corpus.load_records` reads as labels.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ScreenstackError
+
+# ASReview keeps a RIS record's label in an N1 note, among the record's other notes; the last one counts,
+# as in ASReview's reader. `read_ris` puts it in this column, which `load_records` then reads as labels.
+ASREVIEW_NOTE = re.compile(r"\bASReview_(?:relevant|irrelevant|not_seen)\b", re.IGNORECASE)
+ASREVIEW_LABEL_COLUMN = "asreview_label"
+
+
+def read_ris(path: Path) -> pd.DataFrame:
+    import rispy
+
+    try:
+        text = path.read_bytes().decode("utf-8-sig").lstrip("\ufeff")  # a second BOM, as the CSV reader strips it
+    except UnicodeDecodeError as error:
+        record = error.object[: error.start].count(b"\nER  -") + 1
+        raise ScreenstackError(
+            f"{path}: record {record} is not valid UTF-8 text (byte offset {error.start}). Re-export the RIS file as UTF-8."
+        )
+    starts = sum(1 for line in text.splitlines() if line.startswith("TY  -"))
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and not lines[-1].startswith("ER  -"):
+        text += "\nER  - \n"  # rispy silently drops a last record without its end tag
+    try:
+        entries = rispy.loads(text)
+    except Exception as error:
+        raise ScreenstackError(f"{path}: cannot parse it as RIS ({' '.join(str(error).split())}). Check that every record starts with `TY  - ` and ends with `ER  - `.")
+    if len(entries) != starts:
+        raise ScreenstackError(
+            f"{path}: {starts} records start with `TY  - ` but {len(entries)} could be read. "
+            "Check that every record ends with an `ER  - ` line."
+        )
+    rows = []
+    for entry in entries:
+        unknown = entry.pop("unknown_tag", {}) or {}
+        row = {key: _ris_value(value) for key, value in entry.items()}
+        row.update({tag: _ris_value(value) for tag, value in unknown.items()})
+        notes = entry.get("notes") or []  # N1: a list, one item per N1 line
+        notes = [notes] if isinstance(notes, str) else notes
+        labels = [found for note in notes for found in ASREVIEW_NOTE.findall(str(note))]
+        if labels:
+            row[ASREVIEW_LABEL_COLUMN] = labels[-1]
+        rows.append(row)
+    frame = pd.DataFrame(rows, dtype=str).fillna("")
+    # TI and T1 both mean the title, AB and N2 both the abstract: fill one from the other.
+    for name, alias in (("title", "primary_title"), ("abstract", "notes_abstract")):
+        if alias in frame:
+            frame[name] = frame[name].where(frame[name] != "", frame[alias]) if name in frame else frame[alias]
+    return frame
+
+
+def _ris_value(value) -> str:
+    return "; ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
