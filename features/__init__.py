@@ -4,7 +4,8 @@
   into frames of strings), `corpus` (those frames into one `Corpus`), `datasets` (the open review datasets and their checksums),
   `split` (train/test files from one labelled file), `tfidf` (text features);
 - `features.artifacts`, the artifact store: `runfolder` (every path in
-  ``--out``, the lock, staged sets with manifests), `atomic` (atomic,
+  ``--out``, the lock, staged sets with manifests), `sets` (moving a staged
+  set into ``--out``, removing the sets made from its previous version), `atomic` (atomic,
   umask-respecting writes; OS errors as one line), `folds` (the one fold plan)
   and `crossfit` (the one loop over it), `outputs` (learner scores), `store`
   (feature files of vectors), `records` (the records to screen, with their

@@ -1,5 +1,8 @@
 """The one owner of a run folder (``--out``): its paths, its lock, and how outputs are committed and checked.
 
+Moving a staged set into OUT (the checks before, the removal of sets made from
+its previous version, the renames) and the manifest's digests are in `features.artifacts.sets`.
+
 Layout of OUT (every path in manifests and metadata is relative to OUT, so a
 run folder can be copied or moved):
 
@@ -36,10 +39,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import functools
-import hashlib
 import inspect
-import json
-import logging
 import os
 import shutil
 import warnings
@@ -48,18 +48,11 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .atomic import STAGING_DIR, io_error, read_json, write_json
+from . import sets
+from .sets import MANIFEST, MANIFESTS_DIR
 from ..errors import ScreenstackError
 
-LOCK_FILE, MANIFESTS_DIR, MANIFEST = ".lock", ".manifests", "MANIFEST.json"
-# How to make each kind of set that has inputs again, said when one made from an older input is removed.
-# Only `stack` and `report` work from OUT alone; the others read input files that OUT does not name.
-REMAKE = {"learners": "rerun the `screenstack fit-learners` or `screenstack run` command that made them "
-                      "(with its --data or --train/--test) to make them again",
-          "stack": "`screenstack stack --out {out}` (with the stacking options you gave, if any) makes them again",
-          "report": "`screenstack report --out {out}` makes them again",
-          "config": "rerun the `screenstack run` command that made {out} (with its --data or --train/--test) to make it again",
-          "predict": "rerun the `screenstack predict` command that made them (with its --run and --data) to make them again"}
-log = logging.getLogger("screenstack")
+LOCK_FILE = ".lock"
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
 _REMADE: dict[Path, frozenset[str]] = {}  # held run folders -> the sets the holding command writes again itself
 
@@ -151,12 +144,12 @@ class RunFolder:
             return str(path)
 
     def manifest_path(self, name: str) -> Path:
-        return self.out / MANIFESTS_DIR / f"{_slug(name)}.json"
+        return sets.manifest_path(self.out, name)
 
     def version(self, name: str) -> str | None:
         """The version of committed set `name`: a digest of its files' checksums (None: no readable manifest)."""
         try:
-            return _version(read_json(self.manifest_path(name)))
+            return sets.version_of(read_json(self.manifest_path(name)))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -261,8 +254,8 @@ class RunFolder:
                     shutil.rmtree(folder, ignore_errors=True)
                     continue
                 warnings.warn(f"{self.out}: finishing the {folder.name!r} outputs an interrupted run had written in full.", stacklevel=4)
-                self._check_targets(folder)
-                self._move_in(folder)
+                sets.check_targets(self.out, folder)
+                sets.move_in(self.out, folder, _REMADE.get(self.out.resolve(), ()))
             else:
                 shutil.rmtree(folder, ignore_errors=True)
         for tmp in self.out.rglob(".*.tmp"):  # atomic_path's temporary files, left by a killed process
@@ -279,7 +272,7 @@ class RunFolder:
         made from the previous version of this one are removed in the same commit.
         """
         with self.lock():
-            staging = self.out / STAGING_DIR / _slug(name)
+            staging = self.out / STAGING_DIR / sets.slug(name)
             if staging.parent.exists() and not staging.parent.is_dir():
                 raise io_error(staging.parent, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), shown=True)
             try:
@@ -289,7 +282,7 @@ class RunFolder:
                 raise io_error(staging, error) from None
             try:
                 yield staging
-                files = {p.relative_to(staging).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
+                files = {p.relative_to(staging).as_posix(): {"size": p.stat().st_size, "sha256": sets.sha256(p)}
                          for p in sorted(staging.rglob("*")) if p.is_file()}
                 write_json(staging / MANIFEST, {"set": name, "files": files, "meta": meta or {},  # last: the set is whole
                                                 "inputs": {i: self.version(i) for i in inputs}})
@@ -299,99 +292,11 @@ class RunFolder:
                     raise io_error(getattr(error, "filename", None) or staging, error) from None
                 raise
             try:
-                self._check_targets(staging)
+                sets.check_targets(self.out, staging)
             except ScreenstackError:
                 shutil.rmtree(staging, ignore_errors=True)  # nothing was moved: OUT is as it was
                 raise
-            self._move_in(staging)
-
-    def _check_targets(self, staging: Path) -> None:
-        """Refuse, before anything is moved, a set whose file would land on a folder or under a file.
-
-        A rename that fails midway would leave part of the new set beside part of the old one.
-        """
-        manifests = self.out / MANIFESTS_DIR
-        if manifests.exists() and not manifests.is_dir():
-            raise io_error(manifests, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
-        device = os.stat(staging).st_dev
-        manifest = read_json(staging / MANIFEST)
-        for stale, _ in self._derived(manifest["set"], _version(manifest)):  # removed before the set moves in
-            for rel in stale["files"]:
-                target = self.out / rel
-                if (target.is_file() or target.is_symlink()) and not os.access(target.parent, os.W_OK | os.X_OK):
-                    raise io_error(target.parent, OSError(errno.EACCES, os.strerror(errno.EACCES)))
-        for rel in manifest["files"]:
-            target = self.out / rel
-            if target.is_dir():
-                raise io_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
-            blocker = next((p for p in target.parents if p != self.out and p.is_relative_to(self.out)
-                            and p.exists() and not p.is_dir()), None)
-            if blocker is not None:
-                raise io_error(blocker, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
-            folder = next(p for p in target.parents if p.exists())  # the rename lands here (its missing subfolders are made)
-            if os.stat(folder).st_dev != device:  # a mount inside OUT: a rename cannot cross it
-                raise io_error(folder, OSError(errno.EXDEV, os.strerror(errno.EXDEV)))
-            if not os.access(folder, os.W_OK | os.X_OK):
-                code = errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
-                raise io_error(folder, OSError(code, os.strerror(code)))
-
-    def _move_in(self, staging: Path) -> None:
-        """Remove the sets made from the previous version, rename a whole staged set into place, then its manifest.
-
-        A rerun after a crash repeats what is left: the staged manifest goes last.
-        """
-        manifest = read_json(staging / MANIFEST)
-        try:
-            for stale, upstream in self._derived(manifest["set"], _version(manifest)):
-                self._remove(stale, upstream)
-            for rel in manifest["files"]:
-                source, target = staging / rel, self.out / rel
-                if source.is_file():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(source, target)
-            self.manifest_path(manifest["set"]).parent.mkdir(exist_ok=True)
-            os.replace(staging / MANIFEST, self.manifest_path(manifest["set"]))
-        except OSError as error:
-            raise io_error(getattr(error, "filename", None) or self.out, error, kept=False) from None
-        shutil.rmtree(staging, ignore_errors=True)
-
-    def _derived(self, name: str, version: str | None) -> list[tuple[dict, str]]:
-        """``(manifest, input)`` of each committed set made from another version of `name` than `version`,
-        and of each set made from those, with the input it is removed for."""
-        manifests = {}
-        for path in sorted((self.out / MANIFESTS_DIR).glob("*.json")):
-            try:
-                found = read_json(path)
-            except (OSError, ValueError):
-                continue
-            if isinstance(found, dict) and isinstance(found.get("inputs"), dict) and isinstance(found.get("files"), dict):
-                manifests[found.get("set")] = found
-        stale: dict[str, str] = {}
-        changed = [(name, version)]
-        while changed:
-            upstream, current = changed.pop()
-            for other, found in manifests.items():
-                if other not in stale and other != name and upstream in found["inputs"] and found["inputs"][upstream] != current:
-                    stale[other] = upstream
-                    changed.append((other, None))  # removed: what was made from it goes too
-        return [(manifests[other], upstream) for other, upstream in stale.items()]
-
-    def _remove(self, manifest: dict, upstream: str) -> None:
-        """Delete a committed set: its files, the folders they leave empty, then its manifest."""
-        for rel in manifest["files"]:
-            target = self.out / rel
-            if target.is_file() or target.is_symlink():
-                target.unlink()
-            for folder in target.parents:
-                if folder == self.out or not folder.is_relative_to(self.out) or not folder.is_dir() or any(folder.iterdir()):
-                    break
-                folder.rmdir()
-        self.manifest_path(manifest["set"]).unlink(missing_ok=True)
-        files = ", ".join(manifest["files"]) or "no files"
-        remade = manifest["set"] in _REMADE.get(self.out.resolve(), ())  # by this command, a moment from now
-        remake = REMAKE.get(manifest["set"].split("/")[0], "the command that made them makes them again")
-        log.log(logging.DEBUG if remade else logging.INFO, "%s: removed %s, made from the previous %r outputs; %s",
-                self.out, files, upstream, remake.format(out=self.out))
+            sets.move_in(self.out, staging, _REMADE.get(self.out.resolve(), ()))
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -414,7 +319,7 @@ class RunFolder:
             file = self.out / rel
             if not file.is_file():
                 raise DamagedArtifact(file, "missing", fix)
-            if file.stat().st_size != size or _sha256(file) != sha256:
+            if file.stat().st_size != size or sets.sha256(file) != sha256:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
         for upstream, version in inputs.items():
             if self.version(upstream) != version:
@@ -462,19 +367,3 @@ def read_checked(path: Path, reader, fix: str):
         if isinstance(error, FileNotFoundError):
             raise DamagedArtifact(path, "missing", fix) from None
         raise DamagedArtifact(path, f"not readable: {str(error).splitlines()[0][:120] if str(error) else type(error).__name__}", fix) from None
-
-
-def _version(manifest: dict) -> str:
-    return hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()
-
-
-def _slug(name: str) -> str:
-    return name.replace("/", "%")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

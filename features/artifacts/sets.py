@@ -1,0 +1,151 @@
+"""How a staged set of outputs lands in a run folder, and the manifest that makes it whole.
+
+`features.artifacts.runfolder` holds OUT's lock, stages a set, writes its
+manifest and verifies committed sets; this module moves a staged set in. A
+set's manifest (``.manifests/SET.json``) lists the name, size and sha256 of
+each of its files and the version (a digest of its file list) of each set it
+was made from, its inputs. Moving a staged set in first checks that every file
+can land, then removes every committed set made from another version of it
+(and those made from them), renames the files into place and moves the
+manifest last, so a kill midway is finished by the next lock.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Iterable
+
+from .atomic import io_error, read_json
+
+MANIFESTS_DIR, MANIFEST = ".manifests", "MANIFEST.json"
+# How to make each kind of set that has inputs again, said when one made from an older input is removed.
+# Only `stack` and `report` work from OUT alone; the others read input files that OUT does not name.
+REMAKE = {"learners": "rerun the `screenstack fit-learners` or `screenstack run` command that made them "
+                      "(with its --data or --train/--test) to make them again",
+          "stack": "`screenstack stack --out {out}` (with the stacking options you gave, if any) makes them again",
+          "report": "`screenstack report --out {out}` makes them again",
+          "config": "rerun the `screenstack run` command that made {out} (with its --data or --train/--test) to make it again",
+          "predict": "rerun the `screenstack predict` command that made them (with its --run and --data) to make them again"}
+log = logging.getLogger("screenstack")
+
+
+def manifest_path(out: Path, name: str) -> Path:
+    """Where committed set `name` of run folder `out` keeps its manifest."""
+    return out / MANIFESTS_DIR / f"{slug(name)}.json"
+
+
+def check_targets(out: Path, staging: Path) -> None:
+    """Refuse, before anything is moved, a set whose file would land on a folder or under a file.
+
+    A rename that fails midway would leave part of the new set beside part of the old one.
+    """
+    manifests = out / MANIFESTS_DIR
+    if manifests.exists() and not manifests.is_dir():
+        raise io_error(manifests, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+    device = os.stat(staging).st_dev
+    manifest = read_json(staging / MANIFEST)
+    for stale, _ in _derived(out, manifest["set"], version_of(manifest)):  # removed before the set moves in
+        for rel in stale["files"]:
+            target = out / rel
+            if (target.is_file() or target.is_symlink()) and not os.access(target.parent, os.W_OK | os.X_OK):
+                raise io_error(target.parent, OSError(errno.EACCES, os.strerror(errno.EACCES)))
+    for rel in manifest["files"]:
+        target = out / rel
+        if target.is_dir():
+            raise io_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
+        blocker = next((p for p in target.parents if p != out and p.is_relative_to(out)
+                        and p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise io_error(blocker, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+        folder = next(p for p in target.parents if p.exists())  # the rename lands here (its missing subfolders are made)
+        if os.stat(folder).st_dev != device:  # a mount inside OUT: a rename cannot cross it
+            raise io_error(folder, OSError(errno.EXDEV, os.strerror(errno.EXDEV)))
+        if not os.access(folder, os.W_OK | os.X_OK):
+            code = errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
+            raise io_error(folder, OSError(code, os.strerror(code)))
+
+
+def move_in(out: Path, staging: Path, remade: Iterable[str]) -> None:
+    """Remove the sets made from the previous version, rename a whole staged set into place, then its manifest.
+
+    A rerun after a crash repeats what is left: the staged manifest goes last.
+    `remade`: the sets the command holding the lock writes again itself (their removal is logged at debug level).
+    """
+    manifest = read_json(staging / MANIFEST)
+    try:
+        for stale, upstream in _derived(out, manifest["set"], version_of(manifest)):
+            _remove(out, stale, upstream, remade)
+        for rel in manifest["files"]:
+            source, target = staging / rel, out / rel
+            if source.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
+        manifest_path(out, manifest["set"]).parent.mkdir(exist_ok=True)
+        os.replace(staging / MANIFEST, manifest_path(out, manifest["set"]))
+    except OSError as error:
+        raise io_error(getattr(error, "filename", None) or out, error, kept=False) from None
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _derived(out: Path, name: str, version: str | None) -> list[tuple[dict, str]]:
+    """``(manifest, input)`` of each committed set made from another version of `name` than `version`,
+    and of each set made from those, with the input it is removed for."""
+    manifests = {}
+    for path in sorted((out / MANIFESTS_DIR).glob("*.json")):
+        try:
+            found = read_json(path)
+        except (OSError, ValueError):
+            continue
+        if isinstance(found, dict) and isinstance(found.get("inputs"), dict) and isinstance(found.get("files"), dict):
+            manifests[found.get("set")] = found
+    stale: dict[str, str] = {}
+    changed = [(name, version)]
+    while changed:
+        upstream, current = changed.pop()
+        for other, found in manifests.items():
+            if other not in stale and other != name and upstream in found["inputs"] and found["inputs"][upstream] != current:
+                stale[other] = upstream
+                changed.append((other, None))  # removed: what was made from it goes too
+    return [(manifests[other], upstream) for other, upstream in stale.items()]
+
+
+def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str]) -> None:
+    """Delete a committed set: its files, the folders they leave empty, then its manifest."""
+    for rel in manifest["files"]:
+        target = out / rel
+        if target.is_file() or target.is_symlink():
+            target.unlink()
+        for folder in target.parents:
+            if folder == out or not folder.is_relative_to(out) or not folder.is_dir() or any(folder.iterdir()):
+                break
+            folder.rmdir()
+    manifest_path(out, manifest["set"]).unlink(missing_ok=True)
+    files = ", ".join(manifest["files"]) or "no files"
+    is_remade = manifest["set"] in remade  # by this command, a moment from now
+    remake = REMAKE.get(manifest["set"].split("/")[0], "the command that made them makes them again")
+    log.log(logging.DEBUG if is_remade else logging.INFO, "%s: removed %s, made from the previous %r outputs; %s",
+            out, files, upstream, remake.format(out=out))
+
+
+def version_of(manifest: dict) -> str:
+    """A set's version: a digest of its manifest's file list (names, sizes, checksums)."""
+    return hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()
+
+
+def slug(name: str) -> str:
+    """`name` (e.g. ``"learners/logreg"``) as one file or folder name."""
+    return name.replace("/", "%")
+
+
+def sha256(path: Path) -> str:
+    """The hex sha256 of the file at `path`, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
