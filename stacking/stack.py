@@ -21,14 +21,13 @@ a learner or predicts on training rows. Writes, in OUT:
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..features.artifacts.atomic import write_json, write_parquet
-from ..features.checks import check_choice, check_names, check_number, check_positive_number, check_seed
 from ..features.errors import ScreenstackError
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
@@ -37,9 +36,10 @@ from ..features.artifacts.records import read_screening_records
 from ..learners.registry import min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import expected_below, fit_calibration
+from .config import StackConfig
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import write_ranked
-from .threshold import RULES, apply_threshold, choose_threshold
+from .threshold import apply_threshold, choose_threshold
 
 log = logging.getLogger("screenstack")
 AUTO_MIN_INCLUDED = 10
@@ -50,29 +50,6 @@ AUTO_MIN_INCLUDED = 10
 # times with 10 included records, resampling or not. A blend whose honest AUC is below MIN_AUC barely ranks.
 CLEAR_MARGIN, WIN_SHARE, COMPARE_INCLUDED, MIN_AUC, MAX_FLAGGED = 0.02, 0.95, 20, 0.6, 0.9
 FLAG_ALL = 0.0  # every blender scores in [0, 1], so this threshold flags every record, new ones too (`screenstack predict`)
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """How learners are blended and the threshold chosen."""
-
-    beta: float = 7.0
-    blend: str = "auto"                 # a name in BLENDERS, or "auto": see `auto_blend`
-    threshold_rule: str = "bootstrap"   # see stacking.threshold.RULES
-    learners: tuple[str, ...] = ()      # empty: every learner in OUT
-    seed: int = 0
-    prior_positives: float = 1.0        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
-    min_recall: float = 0.95            # the recall floor (stacking.threshold.recall_floor); 0: F-beta alone
-
-    def __post_init__(self):
-        # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
-        check_positive_number("beta", self.beta)
-        check_choice("blend", self.blend, ("auto", *BLENDERS))
-        check_choice("threshold-rule", self.threshold_rule, RULES)
-        check_names("learners", self.learners, allow_empty=True)
-        check_seed(self.seed)
-        check_number("recall-prior", self.prior_positives, 0, 100)
-        check_number("min-recall", self.min_recall, 0, 1)
 
 
 def _score_matrices(out: Path, wanted: tuple[str, ...]):

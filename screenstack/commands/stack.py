@@ -4,18 +4,10 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..stacking.config import BLEND_NAMES, StackConfig
 from ..stacking.threshold import RULES
 from ._common import add_out_option, show_configs, split_list
-
-if TYPE_CHECKING:
-    from ..stacking.stack import StackConfig
-
-# The names in `stacking.blend.BLENDERS` and the defaults of `StackConfig`, written out for `--help`:
-# those modules load scikit-learn and pandas (tests/test_cli_startup.py checks they agree).
-BLEND_NAMES = ("logistic", "rank-average", "caruana")
-DEFAULT_BLEND, DEFAULT_MIN_RECALL, DEFAULT_RECALL_PRIOR = "auto", 0.95, 1.0
 
 EXAMPLE = """example:
   screenstack stack --out artifacts/run1
@@ -34,24 +26,22 @@ A report (and config.toml) made from another stack is removed with it.
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("stacking")
     group.add_argument("--beta", type=float, default=7.0, help="F-beta's beta: recall counts beta^2 times precision (default 7)")
-    group.add_argument("--blend", default=DEFAULT_BLEND, choices=["auto", *BLEND_NAMES],
+    group.add_argument("--blend", default=StackConfig.blend, choices=["auto", *BLEND_NAMES],
                        help="how learners are blended: logistic meta-learner, rank average, greedy selection (caruana), "
                             "or auto: the rank average with fewer than 10 included training records, else logistic (default auto)")
     group.add_argument("--threshold-rule", default="bootstrap", choices=RULES,
                        help="bootstrap: maximise expected F-beta over resamples of the OOF records; argmax: plain maximum; "
                             "smoothed: included records spread by a kernel (default bootstrap)")
-    group.add_argument("--min-recall", type=float, default=DEFAULT_MIN_RECALL, metavar="R",
+    group.add_argument("--min-recall", type=float, default=StackConfig.min_recall, metavar="R",
                        help="lower the threshold until the estimated recall on the OOF records reaches R; with few included "
-                            f"records this flags much more, down to everything (0: F-beta alone; default {DEFAULT_MIN_RECALL:g}; "
+                            f"records this flags much more, down to everything (0: F-beta alone; default {StackConfig.min_recall:g}; "
                             "0.9 flags fewer where the labelled records are a random sample of the search)")
-    group.add_argument("--recall-prior", type=float, default=DEFAULT_RECALL_PRIOR, metavar="N",
+    group.add_argument("--recall-prior", type=float, default=StackConfig.prior_positives, metavar="N",
                        help="included records assumed to exist that the ranking places at chance; they make every unflagged "
-                            f"record cost recall, which matters when few records are included (default {DEFAULT_RECALL_PRIOR:g})")
+                            f"record cost recall, which matters when few records are included (default {StackConfig.prior_positives:g})")
 
 
 def stack_config(args: argparse.Namespace, learners: tuple[str, ...] = ()) -> StackConfig:
-    from ..stacking.stack import StackConfig  # local: keeps `screenstack --help` fast
-
     return StackConfig(beta=args.beta, blend=args.blend, threshold_rule=args.threshold_rule, learners=learners, seed=args.seed,
                        min_recall=args.min_recall, prior_positives=args.recall_prior)
 

@@ -1,0 +1,38 @@
+"""`StackConfig`: how `stack` blends and thresholds, in a module light enough for the command line's `--help`.
+
+`stacking.stack` and `stacking.blend` load pandas and scikit-learn; this one
+loads neither, so `screenstack stack --help` shows these defaults and names
+without them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..features.checks import check_choice, check_names, check_number, check_positive_number, check_seed
+from .threshold import RULES
+
+# The blenders `stacking.blend.BLENDERS` registers, by name (tests/test_cli_startup.py checks the two agree).
+BLEND_NAMES = ("logistic", "rank-average", "caruana")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """How learners are blended and the threshold chosen."""
+
+    beta: float = 7.0
+    blend: str = "auto"                 # a name in BLEND_NAMES, or "auto": see `stacking.stack.auto_blend`
+    threshold_rule: str = "bootstrap"   # see stacking.threshold.RULES
+    learners: tuple[str, ...] = ()      # empty: every learner in OUT
+    seed: int = 0
+    prior_positives: float = 1.0        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
+    min_recall: float = 0.95            # the recall floor (stacking.threshold.recall_floor); 0: F-beta alone
+
+    def __post_init__(self):
+        # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
+        check_positive_number("beta", self.beta)
+        check_choice("blend", self.blend, ("auto", *BLEND_NAMES))
+        check_choice("threshold-rule", self.threshold_rule, RULES)
+        check_names("learners", self.learners, allow_empty=True)
+        check_seed(self.seed)
+        check_number("recall-prior", self.prior_positives, 0, 100)
+        check_number("min-recall", self.min_recall, 0, 1)
