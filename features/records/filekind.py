@@ -2,7 +2,8 @@
 
 `refuse_binary` looks at a file's first bytes and names what it is and the
 command or export that gives the text table, instead of a quoting error about
-bytes that were never text.
+bytes that were never text. `refuse_compressed`, the part of it that RIS files
+go through too, names a compressed file and the command that decompresses it.
 """
 from __future__ import annotations
 
@@ -31,22 +32,34 @@ _SAVE_UTF8 = "Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)"
 
 def refuse_binary(path: Path, raw: bytes) -> None:
     """Name a binary file given as a text table, instead of reporting its bytes as a quoting error."""
-    if raw.startswith(b"PK\x03\x04"):
-        what, fix = _zip_kind(path)
-        raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
+    refuse_compressed(path, raw)
     for magic, what, fix in _BINARY_KINDS:
         if raw.startswith(magic):
             raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
-    for magic, kind, command in _COMPRESSED_KINDS:
-        if raw.startswith(magic):
-            raise ScreenstackError(f"{path}: is {kind}-compressed, not a text table. "
-                                   f"Decompress it first ({command} {path.name} > {_decompressed_name(path)}).")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ScreenstackError(f"{path}: is UTF-16 text (as Excel's \"Unicode Text\" saves it); records are read as UTF-8. "
                                f"{_SAVE_UTF8}.")
     if b"\x00" in raw:  # ASCII letters as UTF-16 (without a byte-order mark), or a binary file
         raise ScreenstackError(f"{path}: holds NUL bytes near its start: UTF-16 text or a binary file, not UTF-8 text. "
                                f"{_SAVE_UTF8}.")
+
+
+def refuse_compressed(path: Path, raw: bytes) -> None:
+    """Name a compressed file (`raw`: its first bytes) and the command that decompresses it, whatever its ending."""
+    expected = _expected_text(path)
+    if raw.startswith(b"PK\x03\x04"):
+        what, fix = _zip_kind(path)
+        raise ScreenstackError(f"{path}: is {what}, not {expected}. {fix}.")
+    for magic, kind, command in _COMPRESSED_KINDS:
+        if raw.startswith(magic):
+            raise ScreenstackError(f"{path}: is {kind}-compressed, not {expected}. "
+                                   f"Decompress it first ({command} {path.name} > {_decompressed_name(path)}).")
+
+
+def _expected_text(path: Path) -> str:
+    """What `path` was meant to hold, by its name without a compression ending: ``a.ris.gz`` was meant to be RIS."""
+    inner = Path(path.stem) if path.suffix.lower() in _COMPRESSED_SUFFIXES else path
+    return "RIS text" if inner.suffix.lower() == ".ris" else "a text table"
 
 
 def _decompressed_name(path: Path) -> str:

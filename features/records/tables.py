@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .filekind import refuse_binary
+from .filekind import refuse_binary, refuse_compressed
 from .ris import read_ris
 
 # A .tsv/.tab file is tab-separated; any other text file (.csv included: Excel
@@ -66,6 +66,8 @@ def _read_table(path: Path) -> pd.DataFrame:
     if suffix == ".xlsx":
         frame, kind = _read_xlsx(path), "xlsx"
     elif suffix == ".ris":
+        with open(path, "rb") as handle:  # a compressed file is named as such, not as bytes that are not UTF-8
+            refuse_compressed(path, handle.read(8))
         frame, kind = read_ris(path), "ris"
     else:
         with open(path, "rb") as handle:

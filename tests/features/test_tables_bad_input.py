@@ -92,6 +92,25 @@ def test_compressed_files_are_named_with_the_command_that_decompresses_them(tmp_
     assert str(caught.value).startswith(f"{path}: {message}")
 
 
+RIS = b"TY  - JOUR\nTI  - A title\nER  - \n"
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("refs.ris.gz", gzip.compress(RIS), "is gzip-compressed, not RIS text. Decompress it first (gzip -dc refs.ris.gz > refs.ris)."),
+    ("refs.ris", gzip.compress(RIS), "is gzip-compressed, not RIS text. Decompress it first (gzip -dc refs.ris > refs-decompressed.ris)."),
+    ("refs.ris", bz2.compress(RIS), "is bz2-compressed, not RIS text. Decompress it first (bzip2 -dc refs.ris > refs-decompressed.ris)."),
+    ("refs.ris", lzma.compress(RIS), "is xz-compressed, not RIS text. Decompress it first (xz -dc refs.ris > refs-decompressed.ris)."),
+    ("refs.ris", b"\x28\xb5\x2f\xfd" + bytes(16), "is zstd-compressed, not RIS text. Decompress it first (zstd -dc refs.ris > refs-decompressed.ris)."),
+    ("refs.ris", _zip("refs.ris"), "is zip-compressed, not RIS text. Decompress it first (unzip refs.ris) and give"),
+], ids=["gz-ending", "gzip", "bz2", "xz", "zstd", "zip"])
+def test_compressed_ris_files_are_named_like_compressed_tables(tmp_path, name, data, message):
+    # refused as compressed CSV files are (not read: gzip CSV is not read either), not as bytes that are not UTF-8
+    path = write(tmp_path, name, data)
+    with pytest.raises(ScreenstackError) as caught:
+        load_records(path, labelled=False)
+    assert str(caught.value).startswith(f"{path}: {message}")
+
+
 def test_a_header_starting_with_bzh_is_text(tmp_path):
     frame = read_table(write(tmp_path, "records.csv", "BZh,title\n1,A\n"))
     assert list(frame.columns) == ["BZh", "title"]
