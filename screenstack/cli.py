@@ -48,11 +48,22 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMANDS:
         module.add_parser(subparsers)
     for sub in subparsers.choices.values():
+        keys = "e.g. folds = 7" if _subparsers_action(sub) is None else f"the action's: see `{sub.prog} ACTION --help`"
         sub.add_argument("--config", metavar="FILE.toml",
-                         help="TOML file of option values (keys are option names, e.g. folds = 7); flags given on the command line win")
+                         help=f"TOML file of option values (keys are option names, {keys}); flags given on the command line win")
         for nested in _option_parsers(sub):
+            if nested is not sub:
+                _add_nested_config(nested)
             _add_verbosity(nested)
     return parser
+
+
+def _add_nested_config(parser: argparse.ArgumentParser) -> None:
+    """--config after a group's action too (`datasets list --config FILE`), meaning what it means before it:
+    the file's keys are the action's options. SUPPRESS: absent here, it leaves the group's --config as given."""
+    keys = ", ".join(a.dest for a in parser._actions if a.dest not in ("help", "quiet", "verbose") and a.option_strings)
+    parser.add_argument("--config", metavar="FILE.toml", default=argparse.SUPPRESS,
+                        help=f"TOML file of option values (keys are option names: {keys}); flags given on the command line win")
 
 
 def _add_verbosity(parser: argparse.ArgumentParser) -> None:

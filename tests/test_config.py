@@ -191,6 +191,32 @@ def test_datasets_subcommands_take_quiet_too(capsys):
     assert "cohen_adhd" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_datasets_actions_take_config_before_or_after_the_action(tmp_path, capsys, where):
+    config = tmp_path / "list.toml"
+    config.write_text("long = true\n")
+    argv = ["datasets", "list", "--config", str(config)] if where == "after" else ["datasets", "--config", str(config), "list"]
+    assert main(argv) == 0
+    assert "sha256:" in capsys.readouterr().out  # --long, from the file
+
+
+def test_datasets_config_with_another_commands_options_names_the_valid_keys(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text("folds = 7\n")
+    assert main(["datasets", "list", "--config", str(config)]) == 2
+    assert capsys.readouterr().err == (f"screenstack: error: --config {config}: unknown option(s) folds for "
+                                       "`screenstack datasets list`. Valid: long.\n")
+
+
+def test_datasets_get_reads_its_mirror_and_dest_from_config(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SCREENSTACK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SCREENSTACK_MIRROR", raising=False)  # the mirror comes from the file alone
+    config, dest = tmp_path / "get.toml", tmp_path / "adhd.csv"
+    config.write_text(f"mirror = {str(DATASETS.resolve())!r}\ndest = {str(dest)!r}\n")
+    assert main(["-q", "datasets", "get", "cohen_adhd", "--config", str(config)]) == 0
+    assert dest.exists() and capsys.readouterr().out.strip()
+
+
 # Each config refuses bad values on construction, naming the flag.
 CONFIG_CASES = [
     (FoldConfig, dict(n_folds=1), "--folds 1"),
