@@ -92,8 +92,10 @@ def _input_columns(records: pd.DataFrame, ids: np.ndarray, titles: np.ndarray) -
         if not str(name).startswith(INPUT_PREFIX):
             continue
         values = records[name].fillna("").astype(str).to_numpy(dtype=object)
-        stripped = [value.strip() for value in values]  # the reader strips ids and titles: " Aspirin\t" is "Aspirin"
-        if len(values) and (stripped == [str(i).strip() for i in ids] or stripped == [str(t).strip() for t in titles]):
+        # Compared as written: the reader strips ids and titles (" Aspirin\t" is "Aspirin"), and reads ranked.csv's
+        # id cell "'=A1" back as the id "=A1", which is written as "'=A1" again.
+        shown = [neutralise(value.strip()) for value in values]
+        if len(values) and (shown == [neutralise(str(i).strip()) for i in ids] or shown == [neutralise(str(t).strip()) for t in titles]):
             continue  # the same as a column ranked.csv already has
         original = str(name)[len(INPUT_PREFIX):]
         columns[f"{original} (input)" if original in COLUMNS else original] = values

@@ -188,7 +188,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
 
     id_col = need(spec.id_col, "--id-col") if spec.id_col else _pick(columns, ID_COLUMNS)
     if id_col:
-        ids = frame[id_col].str.strip()
+        ids = _unquoted_ids(frame[id_col].str.strip())
         blank = np.flatnonzero((ids == "").to_numpy())
         if len(blank):
             raise ScreenstackError(
@@ -239,6 +239,14 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     out.attrs["columns"] = {"id": id_col, "text": text_cols, "label": label_col, "format": frame.attrs["format"],
                             "blank_rows": frame.attrs.get("blank_rows", [])}
     return out, frame
+
+
+def _unquoted_ids(ids: pd.Series) -> pd.Series:
+    """`ids` without the ``'`` that ranked.csv puts before an id starting with ``=``, ``+``, ``-`` or ``@`` (so a
+    spreadsheet does not run it as a formula), so ranked.csv given back as input names the records it listed."""
+    if not ids.str.startswith("'").any():  # the common case: no regex over a million ids
+        return ids
+    return ids.str.replace(r"^'(?=[=+\-@])", "", n=1, regex=True)
 
 
 def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> np.ndarray:

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from screenstack.features.errors import ScreenstackError
+from screenstack.features.records.corpus import load_records, read_table
 from screenstack.stacking import stack as stack_module
 from screenstack.stacking.calibrate import Calibration
 from screenstack.stacking.ranked import COLUMNS, write_ranked
@@ -52,6 +53,22 @@ def test_formula_cells_are_neutralised_in_every_text_column(tmp_path):
     assert frame["included"].tolist() == numbers
     for column in ("score", "probability", "expected_included"):
         assert not frame[column].str.startswith(("=", "+", "-", "@", "'")).any()
+
+
+def test_ids_quoted_against_formulas_read_back_as_the_original_ids(tmp_path):
+    ids = ["=1+1", "+cmd", "-A1", "@SUM(A1)", "-1", "'plain", "it's", "r7"]  # "-1": a number, written unquoted
+    n = len(ids)
+    first = write_ranked(tmp_path / "ranked.csv", ids, np.linspace(1, 0, n), np.ones(n), np.full(n, 0.5),
+                         _records(ids, [f"t{i}" for i in range(n)]))
+    assert _read(first)["id"].tolist()[:4] == ["'=1+1", "'+cmd", "'-A1", "'@SUM(A1)"]
+    records = load_records(first, labelled=False)  # as predict, --data or --train read it
+    assert records["id"].tolist() == ids
+    # Given back to the writer (predict on ranked.csv): the same id cells, and its id column is not repeated as input
+    table = read_table(first)
+    again = records[["id", "title"]].join(table.add_prefix("input:"))
+    second = write_ranked(tmp_path / "again.csv", ids, np.linspace(1, 0, n), np.ones(n), np.full(n, 0.5), again)
+    assert _read(second)["id"].tolist() == _read(first)["id"].tolist()
+    assert "id (input)" not in _read(second).columns
 
 
 def test_input_columns_that_repeat_id_or_title_are_left_out_and_clashing_names_marked(tmp_path):
