@@ -26,6 +26,7 @@ import pandas as pd
 from ..errors import ScreenstackError
 from .filekind import refuse_binary, refuse_compressed
 from .ris import read_ris
+from .shortrows import ShortRows
 
 # A .tsv/.tab file is tab-separated; any other text file (.csv included: Excel
 # in European locales writes semicolons, and tab-separated exports are often
@@ -187,24 +188,32 @@ class _Header:
         self._sorted = sorted(_header_name(cell) for cell in raw[:width])
 
     def problem(self, row: list[str], row_number: int, width_fix: str) -> str | None:
-        """What is wrong with data row `row` (sheet row `row_number`), or None; `row` is cut to `names` in place.
+        """What is wrong with data row `row` (sheet row `row_number`), or None; `row` is cut or padded to `names` in place.
 
-        A row may end early in the nameless columns, or run past the header with
-        empty cells (a trailing separator), but not hold data where no name is.
+        A row may end early (old Excel leaves out a row's trailing empty cells:
+        they are padded here, and `ShortRows` refuses rows that could be one
+        record split by a line break), or run past the header with empty cells
+        (a trailing separator), but not hold data where no name is.
         `width_fix`: how the file was read, and what to check, for a row of the wrong width.
         """
         width, named = len(self.raw), len(self.names)
+        if len(row) < named:
+            row.extend([""] * (named - len(row)))
         filled = [col for col in range(named, len(row)) if row[col].strip()]
-        if len(row) < named or (filled and filled[-1] >= width):
-            shown = ", ".join(self.names) + (f", and {width - named} without a name" if width > named else "")
-            return f"row {row_number} has {len(row)} fields but the header has {width} ({shown}), {width_fix}"
+        if filled and filled[-1] >= width:
+            return f"row {row_number} has {len(row)} fields but the header has {width} ({self.shown()}), {width_fix}"
         if filled:
             return (f"column {filled[0] + 1} has no name in the header row, but row {row_number} has data there "
                     f"({row[filled[0]][:40]!r}). Name the column in the header row, or delete its data")
-        if self.repeated_by(row):
+        if row[0][:1] in self.first_chars and self.repeated_by(row):  # as the reader looks: only a row starting like a name
             return self.repeated_problem(row_number)
         del row[named:]
         return None
+
+    def shown(self) -> str:
+        """The header's columns, as an error lists them."""
+        width, named = len(self.raw), len(self.names)
+        return ", ".join(self.names) + (f", and {width - named} without a name" if width > named else "")
 
     def repeated_problem(self, row_number: int) -> str:
         return (f"row {row_number} repeats the header row ({', '.join(self._stripped)[:80]}), as when two exports are "
@@ -280,6 +289,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
         row_number, blank_rows = 0, []
         bad_cell = None  # (sheet row, column) holding bytes that are not UTF-8, named once the file has parsed
         bad_row = None  # the first other row that cannot be read: what is wrong with it, in a line naming it
+        short_rows, previous_row = None, None  # `ShortRows` once the header is read; the last data row's sheet row
         last_line = 0
         # csv refuses fields over 128 KiB by default, but one abstract can be longer;
         # no field is longer than the file. The limit is global to the process: restore it.
@@ -299,14 +309,19 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
                     header = _Header(row)
                     columns = [[] for _ in header.names]
                     named = len(header.names)
+                    short_rows = ShortRows(named)
                 else:
                     # Most rows are as wide as the named columns and do not start with a header name: nothing to look at.
                     if bad_row is None and (len(row) != named or (row[0][:1] in header.first_chars
                                                                   and _header_name(row[0]) in header.normalized)):
+                        fields = len(row)
                         bad_row = header.problem(row, row_number, width_fix)
+                        if fields < named:
+                            short_rows.add(kept - 1, row_number, fields, previous_row)
                     if bad_cell is None and bad_row is None:  # past an error, cells are no longer kept
                         for column, cell in zip(columns, row):
                             column.append(cell)
+                    previous_row = row_number
                 kept += 1
         except csv.Error as error:
             where = "the header row" if not kept else f"row {row_number + 1}"
@@ -331,6 +346,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     _warn_duplicate_names(path, header.raw[: len(header.names)], header.names)
     if source.undecodable:
         _raise_undecodable(path, header.names, bad_cell)
+    bad_row = bad_row or short_rows.problem(header.shown())
     if bad_row is not None:
         raise ScreenstackError(f"{path}: {bad_row}.")
     names = header.names

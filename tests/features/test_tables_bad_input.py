@@ -67,6 +67,31 @@ def test_a_row_wider_than_a_header_with_nameless_columns_is_a_width_error(tmp_pa
         read_table(path)
 
 
+def test_rows_old_excel_saved_without_their_trailing_empty_cells_are_read_with_those_cells_empty(tmp_path):
+    path = write(tmp_path, "excel.csv", "id,title,abstract,included,notes\r\n1,A,a,1,x\r\n2,B,b,0\r\n3,C,c\r\n\r\n4,D\r\n5,E,e,,y\r\n")
+    frame = read_table(path)
+    assert frame.values.tolist() == [["1", "A", "a", "1", "x"], ["2", "B", "b", "0", ""], ["3", "C", "c", "", ""],
+                                     ["4", "D", "", "", ""], ["5", "E", "e", "", "y"]]
+    records = load_records(path, labelled="partly")
+    assert records["label"].tolist()[:2] == [1, 0] and records["label"].isna().tolist() == [False, False, True, True, True]
+
+
+@pytest.mark.parametrize("text, rows, counts", [
+    ("id,title,abstract\n1,A,First paragraph.\nSecond paragraph.\n2,B,b\n", "2 and 3", "3 and 1"),  # last column
+    ("id,title,abstract\n1,A,First paragraph.\n\nSecond paragraph.\n2,B,b\n", "2 and 4", "3 and 1"),  # blank line: row 3
+    ("id,title,abstract,label\n1,A,a,1\n2,B,starts\nends,0\n", "3 and 4", "3 and 2"),  # a middle column
+    ("id,title,abstract,label\n1,A,one\ntwo\nthree,1\n", "2, 3 and 4", "3, 1 and 2"),  # three pieces
+], ids=["last-column", "blank-line", "middle-column", "three-pieces"])
+def test_short_rows_that_could_be_one_record_split_by_a_line_break_are_refused(tmp_path, text, rows, counts):
+    path = write(tmp_path, "broken.csv", text)
+    with pytest.raises(ScreenstackError) as caught:
+        read_table(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: rows {rows} have {counts} fields: read together they are one row of the header's ")
+    assert message.endswith("Quote the field that holds the line break, or, if the rows only lack empty cells, "
+                            "re-save the file from a current spreadsheet.") and "\n" not in message
+
+
 def _zip(member: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
