@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .commands import COMMANDS  # noqa: E402
-from .commands._common import LIST_OPTIONS  # noqa: E402
+from .commands._common import LIST_OPTIONS, check_out  # noqa: E402
 from .features.errors import ScreenstackError  # noqa: E402
 
 log = logging.getLogger("screenstack")
@@ -252,6 +252,7 @@ def _main(argv: list[str]) -> int:
     log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
     warnings.formatwarning = lambda message, category, *rest: f"screenstack: warning: {message}\n"
     try:
+        check_out(args)
         return args.func(args) or 0
     except ScreenstackError as error:
         print(f"screenstack: error: {_one_line(_with_source(str(error), args.config_keys))}", file=sys.stderr)

@@ -20,18 +20,20 @@ a learner or predicts on training rows. Writes, in OUT:
 """
 from __future__ import annotations
 
+import json
 import logging
+import warnings as pywarnings
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..features.artifacts.atomic import write_json, write_parquet
+from ..features.artifacts.atomic import read_json, write_json, write_parquet
 from ..features.errors import ScreenstackError
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
-from ..features.artifacts.runfolder import RunFolder, locked
+from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, StaleArtifact, locked
 from ..features.artifacts.records import read_screening_records
 from ..learners.registry import min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
@@ -245,6 +247,38 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackCo
     return info
 
 
+def _inputs(names: list[str]) -> tuple[str, ...]:
+    """The sets a stack of learners `names` is made from (recorded in its manifest)."""
+    return ("folds", "records", *(f"learners/{name}" for name in names))
+
+
+def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
+    """The summary of OUT's stack if it was made from the same fold plan, records and learner outputs
+    (their versions, checked against the stack's manifest) with the same options; else None.
+
+    As `check_reusable` does for a learner: rewriting identical outputs would still
+    commit a new version of the stack, which removes the report (and the sets made
+    from it). The learners blended are compared by name, however `--learners` named
+    them (``()`` means every learner in OUT); package versions are not compared.
+    A damaged or stale stack is made again, with a warning.
+    """
+    run = RunFolder(out)
+    try:
+        manifest = run.verify("stack", "")
+        summary = read_json(run.summary) if manifest is not None else None
+    except (DamagedArtifact, OSError, ValueError) as error:
+        what = "stale" if isinstance(error, StaleArtifact) else "damaged"
+        pywarnings.warn(f"{getattr(error, 'path', run.summary)}: {what}; stacking again.", stacklevel=3)
+        return None
+    if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
+        return None  # no stack, or one from before manifests
+    if set(manifest.get("inputs", {})) != set(_inputs(names)):
+        return None
+    new = json.loads(json.dumps(asdict(config)))  # as summary.json holds it
+    old = {k: v for k, v in summary["config"].items() if k != "learners"}
+    return summary if old == {k: v for k, v in new.items() if k != "learners"} else None
+
+
 @locked(create=False)
 def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     """Blend, threshold and write the submission files; return the summary.
@@ -255,6 +289,12 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     """
     out = Path(out)
     names, plan, Z, Z_test, test_ids = _score_matrices(out, config.learners)
+    records = _screening_records(out, test_ids)
+    reused = _reusable(out, names, config)
+    if reused is not None:
+        log.info("%s: the stack outputs there were made from these learner outputs, fold plan and options; reusing them", out)
+        _log_summary(reused)
+        return reused
     y, folds = plan.labels, plan.folds
     evaluated = {name: _evaluate(y, Z[:, j], folds, config) for j, name in enumerate(names)}
     learners = {name: metrics for name, (metrics, _) in evaluated.items()}
@@ -273,7 +313,6 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     decisions = apply_threshold(test_scores, threshold)
     calibration = fit_calibration(blend_oof, y)
     probabilities = calibration.apply(test_scores)
-    records = _screening_records(out, test_ids)
 
     summary = {
         "beta": config.beta,
@@ -293,8 +332,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     }
     summary["warnings"] = _warnings(summary)
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
-    # Made from the plan and these learners: committing it removes the report (and config.toml) of the previous stack.
-    with RunFolder(out).commit("stack", inputs=("folds", "records", *(f"learners/{name}" for name in names))) as staging:
+    # Made from the plan and these learners: committing a new version removes the report of the previous stack.
+    with RunFolder(out).commit("stack", inputs=_inputs(names)) as staging:
         write_parquet(staging / "blend_oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": folds, "label": y, "score": blend_oof}))
         pd.DataFrame({"id": test_ids, "score": test_scores}).to_csv(staging / "test_scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": test_ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)

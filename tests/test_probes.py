@@ -255,8 +255,9 @@ def test_unwritable_folder_inside_out_is_refused_before_anything_moves(finished_
 
 # --- downstream outputs never outlive a change upstream (issue 10, left over) ---------------------
 
-def test_run_with_a_new_beta_failing_in_the_report_leaves_no_old_report_or_config(finished_run, monkeypatch, capsys):
-    """Disk full while the report is written: the new stack stands alone, not beside the old report and config."""
+def test_run_with_a_new_beta_failing_in_the_report_leaves_no_old_report(finished_run, monkeypatch, capsys):
+    """Disk full while the report is written: the new stack stands alone, not beside the old report.
+    config.toml, the run's recipe made from its learners, stays until the rerun rewrites it."""
     import json
     import os
 
@@ -273,10 +274,10 @@ def test_run_with_a_new_beta_failing_in_the_report_leaves_no_old_report_or_confi
     argv = ["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT, "--beta", "3"]
     assert main(argv) == 2
     error = one_error(capsys)
-    assert "disk is full" in error and "report.html, config.toml are not in OUT" in error
-    assert "rerun the same command" in error and "still a previous run's" not in error
+    assert "disk is full" in error and "report.html is not in OUT" in error
+    assert "rerun the same command" in error and "config.toml is still a previous run's" in error
     assert json.loads((out / "summary.json").read_text())["beta"] == 3
-    assert not (out / "report.html").exists() and not (out / "report").exists() and not (out / "config.toml").exists()
+    assert not (out / "report.html").exists() and not (out / "report").exists() and (out / "config.toml").is_file()
     assert not (out / ".staging").exists() and not os.listdir(out / ".manifests").count("report.json")
 
     monkeypatch.setattr(Path, "write_text", write_text)
@@ -295,8 +296,8 @@ def test_removed_outputs_are_news_only_when_the_command_leaves_them_removed(fini
     caplog.clear()
     assert main(["stack", "--out", str(out), "--beta", "2"]) == 0
     removed = [m for m in caplog.messages if ": removed " in m]
-    assert len(removed) == 2 and not any("`screenstack run --out" in m for m in removed), removed
-    assert any("removed config.toml" in m and "rerun the `screenstack run` command that made" in m for m in removed)
+    assert len(removed) == 1 and not any("`screenstack run --out" in m for m in removed), removed
+    assert (out / "config.toml").is_file()  # the run's recipe: `run --config` on it restacks with the run's options
     assert any("removed report.html" in m and f"`screenstack report --out {out}` makes them again" in m for m in removed)
     assert main(["-q", "report", "--out", str(out)]) == 0 and (out / "report.html").is_file()
 
@@ -314,7 +315,7 @@ def test_a_run_killed_after_its_new_stack_leaves_no_old_report(finished_run, mon
     assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT, "--beta", "3"]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert (out / "summary.json").is_file()
-    assert not (out / "report.html").exists() and not (out / "config.toml").exists()
+    assert not (out / "report.html").exists() and (out / "config.toml").is_file()
 
 
 def test_a_run_killed_while_removing_the_old_report_is_finished_by_the_next_command(finished_run, monkeypatch):
@@ -338,7 +339,7 @@ def test_a_run_killed_while_removing_the_old_report_is_finished_by_the_next_comm
         with RunFolder(out).lock():
             pass
     assert json.loads((out / "summary.json").read_text())["beta"] == 3
-    assert not (out / "report").exists() and not (out / "report.html").exists() and not (out / "config.toml").exists()
+    assert not (out / "report").exists() and not (out / "report.html").exists() and (out / "config.toml").is_file()
     RunFolder(out).verify("stack", "")
 
 
@@ -350,7 +351,7 @@ def test_stack_with_a_new_beta_removes_the_report_it_no_longer_matches(finished_
     # stack's own warnings (e.g. a learner beating the blend under F3) may come too: one says where the report went
     removed = [w for w in warned if "report of the previous stack was removed" in w]
     assert len(removed) == 1 and f"screenstack report --out {out}" in removed[0], warned
-    assert not (out / "report.html").exists() and not (out / "report").exists() and not (out / "config.toml").exists()
+    assert not (out / "report.html").exists() and not (out / "report").exists() and (out / "config.toml").is_file()
     assert main(["-q", "report", "--out", str(out)]) == 0
     assert "F3" in (out / "report.html").read_text()
 
@@ -362,6 +363,43 @@ def test_stack_with_the_same_options_keeps_the_report_and_config(finished_run, c
     assert main(["-q", "stack", "--out", str(out), "--learners", "tfidf-svm"]) == 0
     assert snapshot(out) == before
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_plain_stack_rerun_on_a_finished_run_reuses_its_outputs(finished_run, caplog):
+    """README's stage-by-stage path on a `run` folder: `stack --out OUT` (every learner in OUT, as the run blended)
+    says it reuses the stack outputs and keeps report and config.toml, so `run --config OUT/config.toml` still works."""
+    _, _, out = finished_run
+    before = snapshot(out)
+    caplog.set_level("INFO", logger="screenstack")
+    assert main(["stack", "--out", str(out)]) == 0
+    assert snapshot(out) == before
+    assert not [m for m in caplog.messages if ": removed " in m]
+    reused = [m for m in caplog.messages if "reusing them" in m]
+    assert len(reused) == 1 and "learner outputs, fold plan and options" in reused[0], caplog.messages
+    assert any(m.startswith("honest estimate") for m in caplog.messages)  # the figures are still shown
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
+
+
+def test_stack_with_changed_learner_outputs_or_a_damaged_stack_is_made_again(finished_run, caplog):
+    """Reuse needs the same learner outputs: another learner in OUT (blended by a plain `stack`) remakes the stack
+    and removes the report made from the old one; a truncated summary is made again with a warning."""
+    import json
+
+    train, test, out = finished_run
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT[2:],
+                 "--learners", "tfidf-logreg"]) == 0
+    caplog.clear()
+    caplog.set_level("INFO", logger="screenstack")
+    assert main(["stack", "--out", str(out)]) == 0
+    assert not [m for m in caplog.messages if "reusing them" in m]
+    assert json.loads((out / "summary.json").read_text())["blend"]["weights"].keys() == {"tfidf-logreg", "tfidf-svm"}
+    assert not (out / "report.html").exists() and (out / "config.toml").is_file()
+    assert any("removed report.html" in m for m in caplog.messages)
+
+    (out / "summary.json").write_text("{")
+    with pytest.warns(UserWarning, match="summary.json: damaged; stacking again"):
+        assert main(["-q", "stack", "--out", str(out)]) == 0
+    RunFolder(out).verify("stack", "")
 
 
 def test_report_refuses_a_stack_made_from_other_learner_outputs(finished_run, capsys):

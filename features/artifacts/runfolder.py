@@ -17,6 +17,10 @@ run folder can be copied or moved):
 - ``.staging/SET/``: a set of outputs being written, plus its manifest once whole;
 - ``.manifests/SET.json``: name, size and sha256 of every file of a committed set.
 
+An existing --out holding none of these (nor, from before manifests, a fold
+plan or a stage's folder) but other files is not a run folder: every command
+refuses it (`RunFolder.check_ours`) rather than write among the user's files.
+
 A stage writes a set of files into ``.staging/SET/`` and writes the manifest
 last; only then are the files renamed into place. A process killed before the
 manifest leaves the old set untouched (the next lock removes the leftovers);
@@ -25,9 +29,10 @@ forward. Readers check every file against its manifest, so a truncated or
 altered file is caught by name instead of ending in a traceback.
 
 A manifest also records the version (a digest of its file list) of each set
-the set was made from, its inputs: folds -> learners -> stack -> report and
-config. Committing a new version of a set first removes every set made from
-its previous version, and those made from them, so downstream outputs never
+the set was made from, its inputs: folds -> learners -> stack -> report, and
+folds, learners -> config (`run`'s recipe: a restack with other options keeps
+it). Committing a new version of a set first removes every set made from its
+previous version, and those made from them, so downstream outputs never
 outlive a change upstream: OUT holds a consistent older state, or the new
 upstream outputs with the downstream ones absent. The removal happens before
 the new files move in, while the staged set still has its manifest, so a kill
@@ -53,6 +58,10 @@ from .sets import MANIFEST, MANIFESTS_DIR
 from ..errors import ScreenstackError
 
 LOCK_FILE = ".lock"
+# What marks a folder as a run folder: the run folder machinery, or (folders made before manifests were kept, a
+# first stage killed before its first commit) a stage's own outputs. Other files in a non-empty --out are the user's.
+_MARKS = (LOCK_FILE, STAGING_DIR, MANIFESTS_DIR, "folds.parquet", "learners/*/meta.json", "features/*.parquet", "finetune/*")
+_OS_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # file managers leave these in any folder they show
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
 _REMADE: dict[Path, frozenset[str]] = {}  # held run folders -> the sets the holding command writes again itself
 
@@ -165,6 +174,27 @@ class RunFolder:
         if not os.access(existing, os.W_OK | os.X_OK):
             raise ScreenstackError(f"--out {self.out}: {existing} is not writable by you. Choose another --out or fix its permissions.")
 
+    def check_ours(self, create: bool = True) -> None:
+        """Refuse, in one line, an existing non-empty OUT that is not a run folder (the user's data folder, say).
+
+        Its files would end up among the outputs, and one named like an output
+        (a submission.csv of their own) replaced. An empty folder is taken as a new one.
+        `create` False: the command needs a run folder that exists (`stack`, `report`).
+        """
+        try:
+            if not self.out.is_dir() or any(next(self.out.glob(mark), None) for mark in _MARKS):
+                return
+            found = sorted(p.name for p in self.out.iterdir() if p.name not in _OS_FILES)
+        except OSError:
+            return  # unreadable: check_writable or the lock says why
+        if not found:
+            return
+        shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        fix = (f"Give a new or empty folder, e.g. --out {self.out / 'run1'}" if create else
+               "Give the --out of a run (`screenstack run` or `fit-learners` makes one)")
+        raise ScreenstackError(f"--out {self.out}: not a run folder (no {MANIFESTS_DIR}) but holds other files ({shown}), "
+                               f"which outputs written there would mix with or replace. {fix}.")
+
     @contextmanager
     def lock(self, create: bool = True, remakes: Iterable[str] = ()) -> Iterator[RunFolder]:
         """Hold OUT for this process; refuse if another holds it. Re-entrant within a process.
@@ -180,6 +210,7 @@ class RunFolder:
             self.check_writable()
             raise ScreenstackError(f"--out {self.out}: no such run folder. Run `screenstack fit-learners --out {self.out}` first.")
         self.check_writable()
+        self.check_ours(create)
         created = not self.out.exists()
         try:
             self.out.mkdir(parents=True, exist_ok=True)

@@ -83,8 +83,19 @@ def learners_config(args: argparse.Namespace, features: tuple[str, ...] = ()) ->
     return LearnersConfig(learners=split_list(args.learners), features=features)
 
 
-def add_out_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, metavar="DIR", help="artifacts folder of this run")
+def add_out_option(parser: argparse.ArgumentParser, existing: bool = False) -> None:
+    """``--out``, the run folder; `existing`: the command reads an existing one (`stack`, `report`)."""
+    parser.add_argument("--out", required=True, metavar="DIR", help="artifacts folder of this run (new, empty or a previous run's)")
+    parser.set_defaults(run_folder_out="existing" if existing else "new")  # checked by `cli` before any work (check_out)
+
+
+def check_out(args: argparse.Namespace) -> None:
+    """Refuse an --out that is another folder than a run folder, before inputs are read (`RunFolder.check_ours`)."""
+    kind = getattr(args, "run_folder_out", None)
+    if kind is not None and getattr(args, "out", None) is not None:
+        from ..features.artifacts.runfolder import RunFolder  # local: keeps `screenstack --help` fast
+
+        RunFolder(args.out).check_ours(create=kind == "new")
 
 
 def split_list(value: str | None) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ def add_parser(subparsers) -> None:
     speed.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     speed.add_argument("--batch-tokens", default="auto", metavar="N|auto", help="token budget per batch (default auto)")
     speed.add_argument("--cache-dir", metavar="DIR", help="per-text vector cache (default: the run's, $SCREENSTACK_CACHE or RUN/../.cache)")
-    parser.set_defaults(func=command)
+    parser.set_defaults(func=command, run_folder_out="new")  # a folder of its own: checked before any work (check_out)
 
 
 def command(args: argparse.Namespace) -> int:

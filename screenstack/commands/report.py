@@ -21,7 +21,7 @@ EXAMPLE = """example:
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("report", help="write the HTML report of a stacked run", description=__doc__,
                                    epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_out_option(parser)
+    add_out_option(parser, existing=True)
     parser.set_defaults(func=command)
 
 

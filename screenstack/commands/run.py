@@ -53,14 +53,17 @@ def config_toml(args: argparse.Namespace) -> str:
     Paths (`PATH_OPTIONS`) are made absolute against the working folder, so the
     file repeats the run from wherever it is used.
     """
-    skip = {"func", "command", "config", "config_keys", "quiet", "verbose"}
+    skip = {"func", "command", "config", "config_keys", "quiet", "verbose", "run_folder_out"}
     values = {k: os.path.abspath(v) if k in PATH_OPTIONS else v for k, v in vars(args).items() if v is not None}
     return tomli_w.dumps({k: v for k, v in sorted(values.items()) if k not in skip})
 
 
-def _write_config(args: argparse.Namespace) -> None:
-    # A set made from the stack: a later stack of other options removes it with the report.
-    with RunFolder(args.out).commit("config", inputs=("stack",)) as staging:
+def _write_config(args: argparse.Namespace, learners: tuple[str, ...]) -> None:
+    # The run's recipe, made from what its input files and learner options made (fold plan, records, learners):
+    # a refit removes it, a `stack` with other options does not (summary.json records those; `run --config`
+    # on this file restacks with the run's own).
+    inputs = ("folds", "records", *(f"learners/{name}" for name in learners))
+    with RunFolder(args.out).commit("config", inputs=inputs) as staging:
         (staging / "config.toml").write_text(config_toml(args))
 
 
@@ -113,7 +116,7 @@ def command(args: argparse.Namespace) -> int:
             done.append("stack")
             print(write_report(args.out))
             done.append("report")
-            _write_config(args)  # last: config.toml describes a run that finished
+            _write_config(args, stacking.learners)  # last: config.toml describes a run that finished
         except ScreenstackError as error:
             raise ScreenstackError(partial_run_message(str(error), done, args.out)) from None
     return 0

@@ -19,7 +19,8 @@ probability, running expected number of included records, then the input's colum
 (id,0|1, no header), OUT/test_scores.csv, OUT/calibration.json and OUT/summary.json. The console leads
 with the honest F-beta and recall (thresholds chosen on other folds) and their 95% intervals, then how
 many records are flagged and how many relevant ones are expected below the threshold, then warnings.
-A report (and config.toml) made from another stack is removed with it.
+The same learner outputs and options again reuse the stack outputs (and keep the report); other ones
+remove the report made from the previous stack.
 """
 
 
@@ -49,7 +50,7 @@ def stack_config(args: argparse.Namespace, learners: tuple[str, ...] = ()) -> St
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("stack", help="blend learners, choose the threshold, write the submission",
                                    description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_out_option(parser)
+    add_out_option(parser, existing=True)
     add_stack_options(parser)
     parser.add_argument("--learners", metavar="NAMES", help="comma-separated learners to blend (default: all in OUT)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the threshold bootstrap (default 0)")

@@ -11,6 +11,7 @@ from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import load_records, read_table
 from screenstack.stacking import stack as stack_module
 from screenstack.stacking.calibrate import Calibration
+from screenstack.stacking.config import StackConfig
 from screenstack.stacking.ranked import COLUMNS, write_ranked
 from screenstack.stacking.stack import stack
 
@@ -110,7 +111,7 @@ def test_stack_puts_the_records_titles_and_columns_in_ranked_csv(tmp_path, monke
     test_ids = pd.read_parquet(tmp_path / "learners" / "logreg" / "test.parquet")["id"].tolist()
     records = _records(test_ids, [f"=title {i}" for i in range(30)], doi=[f"10.1/{i}" for i in range(30)], record_id=test_ids)
     monkeypatch.setattr(stack_module, "read_screening_records", lambda out: records)
-    stack(tmp_path)
+    stack(tmp_path, StackConfig(seed=1))  # other options than make_run's stack, made without these records: not reused
     frame = _read(tmp_path / "ranked.csv")
     assert list(frame.columns) == [*COLUMNS, "doi"]
     assert frame.set_index("id").loc[test_ids[3], ["title", "doi"]].tolist() == ["'=title 3", "10.1/3"]

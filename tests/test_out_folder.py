@@ -1,0 +1,89 @@
+"""An --out that is someone's own folder (their data, their notes) is refused before any work, by every stage.
+
+A new folder, an empty one, and run folders (made now, or before manifests were
+kept) are accepted.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from screenstack.cli import main
+
+TEXT = ["--learners", "tfidf-svm", "--folds", "2"]
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def one_error(capsys) -> str:
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("screenstack: error: ")]
+    assert "Traceback" not in err and len(errors) == 1, err
+    return errors[0]
+
+
+@pytest.fixture
+def data_folder(tiny_corpus_files):
+    """The user's data folder: train.csv, test.csv and a submission.csv of their own."""
+    train, test = tiny_corpus_files
+    (train.parent / "submission.csv").write_text("my notes, not a submission\n")
+    return train.parent
+
+
+@pytest.mark.parametrize("command", [
+    ["run", *TEXT],
+    ["fit-learners", *TEXT],
+    ["extract", "--model", "minilm"],
+    ["stack"],
+    ["report"],
+])
+def test_a_folder_of_other_files_is_refused_before_any_work(data_folder, command, capsys):
+    train, test = data_folder / "train.csv", data_folder / "test.csv"
+    inputs = [] if command[0] in ("stack", "report") else ["--train", str(train), "--test", str(test)]
+    before = snapshot(data_folder)
+    assert main([command[0], *inputs, "--out", str(data_folder), *command[1:]]) == 2
+    error = one_error(capsys)
+    assert f"--out {data_folder}: not a run folder (no .manifests) but holds other files (submission.csv, test.csv, train.csv)" in error
+    if command[0] in ("stack", "report"):
+        assert "Give the --out of a run" in error
+    else:
+        assert f"Give a new or empty folder, e.g. --out {data_folder / 'run1'}" in error
+    assert snapshot(data_folder) == before and sorted(p.name for p in data_folder.iterdir()) == [
+        "submission.csv", "test.csv", "train.csv"]
+
+
+def test_predict_into_a_folder_of_other_files_is_refused(data_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    train, test = data_folder / "train.csv", data_folder / "test.csv"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("screen these\n")
+    capsys.readouterr()
+    assert main(["predict", "--run", str(out), "--data", str(test), "--out", str(notes)]) == 2
+    assert f"--out {notes}: not a run folder (no .manifests) but holds other files (todo.txt)" in one_error(capsys)
+    assert [p.name for p in notes.iterdir()] == ["todo.txt"]
+
+
+def test_an_empty_folder_and_run_folders_old_and_new_are_accepted(data_folder, tmp_path, capsys):
+    train, test = data_folder / "train.csv", data_folder / "test.csv"
+    out = tmp_path / "empty"
+    out.mkdir()
+    (out / ".DS_Store").write_bytes(b"")  # a file manager's, in a folder it showed
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    assert (out / "submission.csv").is_file() and (out / "config.toml").is_file()
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+
+    # A run folder from before manifests were kept: the stages' own files mark it.
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    shutil.rmtree(old / ".manifests")
+    assert main(["-q", "stack", "--out", str(old)]) == 0
+    assert main(["-q", "report", "--out", str(old)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
