@@ -4,7 +4,8 @@
 artifacts/protocol). For each half this script recomputes the default blend
 (``auto``: the rank average without boosted trees under 10 included records,
 else the logistic blend) from those outputs, as `stack` does, and applies every
-rule in `RULES` (a `StackConfig` each: the recall floor's target and prior)
+rule in `rules()` (a `StackConfig` each: the recall floor's target and prior,
+or the learners blended, whose blend is then recomputed from those alone)
 to the blend's nested OOF scores; the chosen threshold is applied to the
 blend's test scores and scored against the test half's labels. Every rule is
 paired against the default, per regime (few, full, small, medium, all): mean F7
@@ -47,18 +48,25 @@ def rules() -> dict:
         "floor 95%, prior 0.5": StackConfig(prior_positives=0.5),
         "floor 85%": StackConfig(min_recall=0.85),
         "no floor": StackConfig(min_recall=0.0),
+        # One learner left out of the blend each (session 7): does every default learner earn its place?
+        **{f"without {name}": StackConfig(learners=tuple(n for n in LEARNERS if n != name)) for name in LEARNERS},
     }
 
 
-def auto_blend(half: Path) -> dict:
-    """The default blend's nested OOF and test scores of one half, from its kept learner outputs (cached)."""
-    cache = half / "auto_blend.npz"
+# The default learners of bench/protocol.py's halves, in `stack`'s column order.
+LEARNERS = ("lightgbm", "logreg", "tfidf-logreg", "tfidf-svm", "xgboost")
+
+
+def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
+    """The default blend's nested OOF and test scores of one half, from its kept learner outputs (cached);
+    `learners`: those blended, as `stack --learners` (empty: all)."""
+    cache = half / ("auto_blend.npz" if not learners else f"auto_blend-{'+'.join(sorted(learners))}.npz")
     if cache.is_file():
         return dict(np.load(cache))
     from screenstack.stacking.blend import make_blender, nested_oof
     from screenstack.stacking.stack import _score_matrices, auto_blend as chosen_blend, blended_learners
 
-    names, plan, Z, Z_test, _ = _score_matrices(half / "run", ())
+    names, plan, Z, Z_test, _ = _score_matrices(half / "run", tuple(learners))
     y, folds = plan.labels, plan.folds
     method = chosen_blend(int(y.sum()))
     params = {"use": blended_learners(names, int(y.sum()))} if method == "rank-average" else {}
@@ -73,9 +81,9 @@ def replay_half(half: Path) -> list[dict]:
     from screenstack.stacking.stack import _evaluate_blend
 
     logging.getLogger("screenstack").setLevel(logging.ERROR)
-    b = auto_blend(half)
     rows = []
     for name, config in rules().items():
+        b = auto_blend(half, config.learners)
         threshold = _evaluate_blend(b["y"], b["oof"], b["folds"], config)[0]["threshold"]
         metrics = screening_metrics(b["y_test"], b["test"], threshold, BETA)
         rows.append({"half": half.name, "rule": name, "fbeta": metrics["fbeta"], "recall": metrics["recall"]})
