@@ -93,13 +93,22 @@ def parse_layers(value: str) -> tuple[int, ...]:
     return layers
 
 
+def layers_text(layers: tuple[int, ...]) -> str:
+    """`layers` as a user writes them: ``last4`` for -1..-4 (as `parse_layers` reads it), else ``-1,-3``."""
+    if len(layers) > 1 and layers == tuple(range(-1, -len(layers) - 1, -1)):
+        return f"last{len(layers)}"
+    return ",".join(map(str, layers))
+
+
 def check_layers(layers: tuple[int, ...], n_layers: int) -> tuple[int, ...]:
     """Map layers to indices of ``hidden_states`` (0 = embeddings, n_layers = last); out-of-range fails."""
     indices = []
     for layer in layers:
         if not -n_layers <= layer <= n_layers:
+            # The whole value, as typed (`last99`), not the first layer past the end (-7), which the user never wrote.
             raise ScreenstackError(
-                f"--layers {layer}: the model has {n_layers} layers. Use -1 (last) to -{n_layers}, or 0 (embeddings) to {n_layers}."
+                f"--layers {layers_text(layers)}: the model has {n_layers} layers, so it has no layer {layer}. "
+                f"Use -1 (last) to -{n_layers} (or last{n_layers}), or 0 (embeddings) to {n_layers}."
             )
         indices.append(layer % (n_layers + 1) if layer < 0 else layer)
     return tuple(indices)

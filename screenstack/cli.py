@@ -190,6 +190,11 @@ def _chosen_default(parser, args, dest):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Parse `argv`, with ``--config FILE`` values as defaults that flags override."""
+    return _parse(argv)[0]
+
+
+def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, object]]]:
+    """`parse_args`, and the file's values that flags overrode: option -> (file, value as argparse would hold it)."""
     parser = build_parser()
     # First pass, required options relaxed: only to find the subcommand and --config.
     required = [a for nested in _option_parsers(parser) for a in nested._actions if a.required and a.option_strings]
@@ -203,9 +208,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if extras:  # argparse would name the top-level parser; name the subcommand whose --help lists the options
         raise ScreenstackError(f"unrecognized arguments: {' '.join(extras)}. See `{_chosen(parser, args).prog} --help`.")
     # Options the command line gave win over the file, so only the others are the file's.
-    args.config_keys = {dest: path for dest, path in from_file.items()
-                        if _same(getattr(args, dest), _chosen_default(parser, args, dest))}
-    return args
+    defaults = {dest: _chosen_default(parser, args, dest) for dest in from_file}
+    args.config_keys = {dest: path for dest, path in from_file.items() if _same(getattr(args, dest), defaults[dest])}
+    overridden = {dest: (path, defaults[dest]) for dest, path in from_file.items() if dest not in args.config_keys}
+    return args, overridden
+
+
+def _check_overridden(args: argparse.Namespace, overridden: dict[str, tuple[str, object]]) -> None:
+    """Check each file value a flag overrode as if it had been used: the file is read again without that flag
+    (`run --config OUT/config.toml`, a shared settings file), so a mistake in it is reported now, not then.
+
+    The command's module gives ``configs(args)``, which builds and validates its configs and touches no file;
+    commands without one check only the file's types and choices (`_config_value`).
+    """
+    check = getattr(sys.modules[args.func.__module__], "configs", None)
+    for dest, (path, value) in overridden.items() if check is not None else ():
+        try:
+            with warnings.catch_warnings():  # a warning about the unused value would be about a run not made
+                warnings.simplefilter("ignore")
+                check(argparse.Namespace(**{**vars(args), dest: value}))
+        except ScreenstackError as error:
+            raise ScreenstackError(f"{str(error).rstrip('.')} (set in {path}; the command line overrides it, "
+                                   "but the file is checked whole: fix the file).") from None
 
 
 def _with_source(message: str, config_keys: dict[str, str]) -> str:
@@ -230,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     try:
-        args = parse_args(argv)
+        args, overridden = _parse(argv)
     except ScreenstackError as error:
         print(f"screenstack: error: {_one_line(str(error))}", file=sys.stderr)
         return error.exit_code
@@ -252,6 +276,7 @@ def _main(argv: list[str]) -> int:
     log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
     warnings.formatwarning = lambda message, category, *rest: f"screenstack: warning: {message}\n"
     try:
+        _check_overridden(args, overridden)
         check_out(args)
         return args.func(args) or 0
     except ScreenstackError as error:

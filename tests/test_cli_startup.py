@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 from screenstack.commands import _common, fit_learners
+from screenstack.extract.finetune_config import HEAD_NAMES
+from screenstack.extract.heads import HEADS
 from screenstack.learners import LEARNERS
 from screenstack.learners.fit import DEFAULT_TEXT_LEARNERS
 from screenstack.stacking.blend import BLENDERS
@@ -44,3 +46,7 @@ def test_learner_names_match_the_registry():
 
 def test_blend_names_match_the_registry():
     assert BLEND_NAMES == tuple(BLENDERS)
+
+
+def test_head_names_match_the_registry():
+    assert HEAD_NAMES == tuple(sorted(HEADS))

@@ -76,6 +76,19 @@ RUN_PROBES = {
     "layer twice": (["--layers", "-1,-1"], {}, ["--layers", "twice"]),
     "unknown blend flag": (["--blend", "magic"], {}, ["--blend", "'magic'", "logistic"]),
     "unknown finetune head": (["--finetune", "--head", "bogus"], {}, ["--head 'bogus'", "cnn, linear"]),
+    # Options of the path not taken are checked too: a later run with --finetune would repeat them.
+    "batch size 0 without --finetune": (["--batch-size", "0"], {}, ["--batch-size 0", "integer >= 1"]),
+    "eval batch size 0 without --finetune": (["--eval-batch-size", "0"], {}, ["--eval-batch-size 0"]),
+    "lr nan without --finetune": (["--lr", "nan"], {}, ["--lr nan"]),
+    "chunk size 0 with --finetune": (["--finetune", "--chunk-size", "0"], {}, ["--chunk-size 0"]),
+    "unknown pooling with --finetune": (["--finetune", "--pooling", "max"], {}, ["--pooling max"]),
+    "toml batch size 0 without --finetune": (["--config", "c.toml"], {"c.toml": b"batch_size = 0\n"}, ["--batch-size 0", "c.toml"]),
+    # A file's value that a flag overrides is checked all the same: the file is used again without the flag.
+    "toml learner overridden by the flag": (["--config", "c.toml", "--learners", "tfidf-svm"],
+                                            {"c.toml": b'learners = ["tfidf-svm", "nope"]\n'},
+                                            ["--learners nope", "c.toml", "the command line overrides it", "fix the file"]),
+    "toml batch size overridden by the flag": (["--config", "c.toml", "--batch-size", "8"], {"c.toml": b"batch_size = 0\n"},
+                                               ["--batch-size 0", "c.toml", "the command line overrides it"]),
     "toml blend magic": (["--config", "c.toml"], {"c.toml": b'blend = "magic"\n'}, ["c.toml", "blend = \"magic\"", "logistic"]),
     "toml folds 2.5": (["--config", "c.toml"], {"c.toml": b"folds = 2.5\n"}, ["c.toml", "folds = 2.5", "an integer"]),
     "toml learners 5": (["--config", "c.toml"], {"c.toml": b"learners = 5\n"}, ["c.toml", "learners = 5", "list of names"]),
@@ -118,6 +131,8 @@ OTHER_PROBES = {
     "fit-learners folds not a number": (["fit-learners", "--folds", "two"], ["--folds", "'two'"]),
     "extract max length": (["extract", "--max-length", "1"], ["--max-length 1"]),
     "extract seed": (["extract", "--seed", str(2**32)], [f"--seed {2**32}"]),
+    "extract batch size 0 without --finetune": (["extract", "--batch-size", "0"], ["--batch-size 0"]),
+    "extract batch tokens 0 with --finetune": (["extract", "--finetune", "--batch-tokens", "0"], ["--batch-tokens '0'"]),
 }
 
 
@@ -131,6 +146,20 @@ def test_bad_stage_options_exit_2_in_one_line(run_copy, capsys, probe):
     message = _one_error_line(capsys)
     for word in words:
         assert word in message, (word, message)
+    assert _snapshot(out) == before
+
+
+def test_layers_past_the_models_last_are_named_as_typed(run_copy, capsys):
+    """MiniLM has 6 layers: the message quotes `last99`, not the first layer past the end (-7), which nobody typed."""
+    train, test, out = run_copy
+    before = _snapshot(out)
+    argv = ["extract", "--train", str(train), "--test", str(test), "--out", str(out), "--model", "minilm", "--device", "cpu",
+            "--layers", "last99"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    error = err.strip().splitlines()[-1]  # after the reader's warnings about the records
+    assert error.startswith("screenstack: error: --layers last99: ") and "6 layers" in error and "last6" in error, error
     assert _snapshot(out) == before
 
 
@@ -157,8 +186,9 @@ def test_config_with_equals_sign_and_lists_is_read(finished, tmp_path):
 def test_command_line_flags_win_over_the_config_file(finished, tmp_path):
     train, test, _ = finished
     config = tmp_path / "c.toml"
-    config.write_text(f'train = "{train}"\ntest = "{test}"\nlearners = "tfidf-svm"\nfolds = 1\n')
+    config.write_text(f'train = "{train}"\ntest = "{test}"\nlearners = "tfidf-svm"\nfolds = 3\n')
     assert main(["-q", "run", "--config", str(config), "--folds", "2", "--out", str(tmp_path / "run")]) == 0
+    assert pd.read_json(tmp_path / "run" / "summary.json", typ="series")["fold_plan"]["n_folds"] == 2
 
 
 def test_run_blends_only_its_own_learners(run_copy):

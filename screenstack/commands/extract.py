@@ -23,8 +23,9 @@ EXAMPLE = f"""examples:
   torchrun --nproc-per-node 8 -m screenstack extract --finetune --model {DEFAULT_MODEL} \\
       --train data/train.csv --test data/test.csv --out artifacts/run1     # 8 GPUs: whole folds per GPU
 
-The file is written to OUT/features/<model>-<hash>.parquet (the path is printed); pass it to
-`screenstack fit-learners --features`. The same command again reuses it. --model takes a Hugging Face
+The file is written to OUT/features/<model>-<hash>.parquet (the path is printed); `screenstack
+fit-learners --out OUT` reads it when it is the only one there (else name it with --features). The same
+command again reuses it. --model takes a Hugging Face
 name (downloaded once, then read from its cache), a local folder, or `minilm` (all-MiniLM-L6-v2,
 bundled: works offline). Vectors are cached per text under --cache-dir, so an interrupted run
 continues where it stopped and a grown corpus encodes only its new texts.
@@ -109,7 +110,7 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
 
 def finetune_config(args: argparse.Namespace):
     """`FinetuneConfig` from the options `add_finetune_options` and `add_extract_options` added."""
-    from ..extract.finetune import FinetuneConfig
+    from ..extract.finetune_config import FinetuneConfig  # light: no torch
 
     return FinetuneConfig(
         model=args.model, head=args.head, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
@@ -121,9 +122,16 @@ def finetune_config(args: argparse.Namespace):
     )
 
 
+def configs(args: argparse.Namespace) -> tuple:
+    """``(folds, extract, finetune)``, validated: both encoder configs, whichever ``--finetune`` picks, so that
+    a bad value of an option the chosen path does not use (``--batch-size 0`` without ``--finetune``) is still
+    refused rather than kept unnoticed in a command or config file that a later run with ``--finetune`` repeats."""
+    return fold_config(args), extract_config(args), finetune_config(args)
+
+
 def command(args: argparse.Namespace) -> int:
-    folds = fold_config(args)
-    config = finetune_config(args) if args.finetune else extract_config(args)
+    folds, extract, finetuning = configs(args)
+    config = finetuning if args.finetune else extract
     show_configs(folds, config)
     corpus = corpus_from_args(args)
     if args.finetune:

@@ -2,17 +2,27 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
+from pathlib import Path
 
+from ..features.errors import ScreenstackError
 from ._common import (LEARNER_NAMES, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs, split_list)
 
 DEFAULT_LEARNERS = "tfidf-svm,tfidf-logreg"  # `learners.fit.DEFAULT_TEXT_LEARNERS`, without loading scikit-learn for `--help`
+log = logging.getLogger("screenstack")
 
 EXAMPLE = """example:
   screenstack fit-learners --train data/cohen/train.csv --test data/cohen/test.csv --out artifacts/run1
   screenstack fit-learners --data data/asreview_export.ris --out artifacts/review   # labelled records train, the rest are scored
-  screenstack fit-learners --train data/train.csv --test data/test.csv --out artifacts/run1 \\
-      --features artifacts/run1/features/minilm-*.parquet --learners logreg,lightgbm,xgboost,tfidf-svm
+  screenstack fit-learners --train data/cohen/train.csv --test data/cohen/test.csv --out artifacts/run1 \\
+      --learners logreg,lightgbm,xgboost,tfidf-svm     # vectors: the feature file `extract` wrote to artifacts/run1/features
+  screenstack fit-learners --train data/cohen/train.csv --test data/cohen/test.csv --out artifacts/run1 \\
+      --learners logreg --features artifacts/run1/features/minilm-*.parquet   # every file named, vectors side by side
+
+Without --features, the vector learners (logreg, lightgbm, xgboost) read the feature file in OUT/features
+when there is exactly one; with several, name the one(s) to use with --features.
 """
 
 
@@ -26,14 +36,47 @@ def add_parser(subparsers) -> None:
     add_fold_options(parser)
     parser.add_argument("--learners", default=DEFAULT_LEARNERS, metavar="NAMES",
                         help=f"comma-separated learners (available: {', '.join(LEARNER_NAMES)})")
-    parser.add_argument("--features", metavar="FILES", help="comma-separated feature files for the vector learners")
-    parser.set_defaults(func=command)
+    # nargs="+": a shell glob matching several files gives several arguments, each a file.
+    parser.add_argument("--features", metavar="FILE", nargs="+",
+                        help="feature files for the vector learners, space- or comma-separated; their vectors are put side "
+                             "by side (default: the one feature file in OUT/features)")
+    parser.set_defaults(func=command, configs=configs)
+
+
+def _features(args: argparse.Namespace) -> tuple[str, ...]:
+    # A list from the command line, a comma-separated string from a --config file.
+    value = args.features
+    return split_list(",".join(value) if isinstance(value, list) else value)
+
+
+def configs(args: argparse.Namespace) -> tuple:
+    """``(folds, learners)``, validated."""
+    return fold_config(args), learners_config(args, _features(args))
+
+
+def features_in_out(out: str | Path, readers: list[str]) -> str:
+    """The one feature file in ``OUT/features``, for the vector learners `readers`; none or several are refused."""
+    folder = Path(out) / "features"
+    found = sorted(str(p) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+    names = ", ".join(readers)
+    if not found:
+        raise ScreenstackError(f"learners {names} read vectors, and {folder} holds no feature file: run `screenstack extract` "
+                               f"with --out {out} first, or pass --features FILE.parquet.")
+    if len(found) > 1:
+        raise ScreenstackError(f"learners {names} read vectors, and {folder} holds {len(found)} feature files ({', '.join(found)}): "
+                               f"choose with --features FILE (several: their vectors side by side).")
+    log.info("fit-learners: vectors for %s from %s (the one feature file in %s)", names, found[0], folder)
+    return found[0]
 
 
 def command(args: argparse.Namespace) -> int:
     from ..learners.fit import fit_learners  # local: keeps `screenstack --help` fast
+    from ..learners.registry import LEARNERS
 
-    folds, learners = fold_config(args), learners_config(args, split_list(args.features))
+    folds, learners = configs(args)
+    if learners.needs_vectors and not learners.features:
+        readers = [name for name in learners.learners if LEARNERS[name].input == "vectors"]
+        learners = dataclasses.replace(learners, features=(features_in_out(args.out, readers),))
     show_configs(folds, learners)
     fit_learners(corpus_from_args(args, cross_validated=True), args.out, learners.learners, learners.features, folds=folds, progress=not args.quiet)
     return 0

@@ -11,7 +11,8 @@ from ..features.errors import ScreenstackError
 from ..features.artifacts.runfolder import RunFolder
 from ._common import (LEARNER_NAMES, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs)
-from .extract import add_extract_options, add_finetune_options, extract_config, finetune_config
+from .extract import add_extract_options, add_finetune_options
+from .extract import configs as encoder_configs
 from .stack import add_stack_options, stack_config
 
 DEFAULT_LEARNERS = "logreg,lightgbm,xgboost,tfidf-svm,tfidf-logreg"
@@ -69,17 +70,21 @@ def _write_config(args: argparse.Namespace, learners: tuple[str, ...]) -> None:
 
 def run_configs(args: argparse.Namespace) -> tuple:
     """``(folds, learners, encoder, stacking)``: every stage's config, validated; `encoder` is the
-    `FinetuneConfig` with ``--finetune``, else the `ExtractConfig` (checked even when only text learners run)."""
+    `FinetuneConfig` with ``--finetune``, else the `ExtractConfig` (both checked, even when only text learners run)."""
     folds = fold_config(args)
     learners = learners_config(args)
-    encoder = finetune_config(args) if args.finetune else extract_config(args)
+    _, extracting, finetuning = encoder_configs(args)
+    encoder = finetuning if args.finetune else extracting
     blended = learners.learners
     if args.finetune:
-        from ..extract.finetune import learner_name
+        from ..extract.finetune_config import learner_name
 
         blended += (learner_name(encoder),)
     stacking = stack_config(args, blended)  # exactly this run's learners, not every one in --out
     return folds, learners, encoder, stacking
+
+
+configs = run_configs  # what `cli` checks a --config file's values with when flags override them
 
 
 def command(args: argparse.Namespace) -> int:
