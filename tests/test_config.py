@@ -149,6 +149,17 @@ def test_bad_stage_options_exit_2_in_one_line(run_copy, capsys, probe):
     assert _snapshot(out) == before
 
 
+def test_stack_checks_a_config_files_value_the_command_line_overrides(run_copy, tmp_path, capsys):
+    """`stack --config FILE --beta 7` with ``beta = -1`` in FILE: the file is refused now, not when used without the flag."""
+    _, _, out = run_copy
+    (tmp_path / "c.toml").write_text("beta = -1\n")
+    before = _snapshot(out)
+    assert main(["stack", "--out", str(out), "--config", str(tmp_path / "c.toml"), "--beta", "7"]) == 2
+    message = _one_error_line(capsys)
+    assert "--beta -1" in message and "c.toml" in message and "the command line overrides it" in message, message
+    assert _snapshot(out) == before
+
+
 def test_layers_past_the_models_last_are_named_as_typed(run_copy, capsys):
     """MiniLM has 6 layers: the message quotes `last99`, not the first layer past the end (-7), which nobody typed."""
     train, test, out = run_copy

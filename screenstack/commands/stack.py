@@ -47,6 +47,11 @@ def stack_config(args: argparse.Namespace, learners: tuple[str, ...] = ()) -> St
                        min_recall=args.min_recall, prior_positives=args.recall_prior)
 
 
+def configs(args: argparse.Namespace) -> StackConfig:
+    """The stack's config, validated (the command line also checks a --config file's overridden values with it)."""
+    return stack_config(args, split_list(args.learners))
+
+
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("stack", help="blend learners, choose the threshold, write the submission",
                                    description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -60,7 +65,7 @@ def add_parser(subparsers) -> None:
 def command(args: argparse.Namespace) -> int:
     from ..stacking.stack import stack  # local: keeps `screenstack --help` fast
 
-    config = stack_config(args, split_list(args.learners))
+    config = configs(args)
     show_configs(config)
     had_report = (Path(args.out) / "report.html").is_file()
     stack(args.out, config)
