@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ import pandas as pd
 
 from ..features.errors import ScreenstackError
 from ..features.records.corpus import ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records, read_table
+from ..features.records.ids import id_key
 
 if TYPE_CHECKING:
     from .predict import FittedRun
@@ -45,22 +45,13 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         warnings.warn(f"{path}: no id column ({' or '.join(ID_COLUMNS)}; found: {', '.join(original.columns)}), so records "
                       "the run trained on (an update's overlap with the last search) cannot be left out and are scored as "
                       "new. Pass --id-col with the column that holds the run's record ids.", stacklevel=2)
-    train = {_id_key(i): i for i in run.train_ids}
-    keys = records["id"].astype(str).map(_id_key)
+    train = {id_key(i): i for i in run.train_ids}
+    keys = records["id"].astype(str).map(id_key)
     screened = keys.isin(train.keys()).to_numpy()
     if screened.any():
         _say_screened(path, records, screened, train[keys[screened].iloc[0]])
         records, original = records[~screened].reset_index(drop=True), original[~screened].reset_index(drop=True)
     return Corpus(records.assign(split="test"), original, texts), int(screened.sum())
-
-
-def _id_key(value: str) -> str:
-    """An id as compared with the run's: a whole number without leading zeros or a trailing ``.0`` (Excel's rewrites)."""
-    match = _NUMBER.fullmatch(value)
-    return match.group(1) if match else value
-
-
-_NUMBER = re.compile(r"0*(\d+)(?:\.0*)?")
 
 
 def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str) -> None:

@@ -16,7 +16,8 @@ not screened yet. A training file (``--train``) must have every label, a
 partly screened file (``--data``, `load_partly_screened`) trains on its
 labelled records and screens the others. A missing abstract means the record
 is screened on its title alone. Ids come from ``id`` or ``record_id``; a file
-with neither gets record numbers.
+with neither gets record numbers, except a test file beside a training file
+with ids, which is refused (`features.records.ids`: where ``--id-col`` applies).
 
 Errors name the place: in a table, "row N" counts the header as row 1, as a
 spreadsheet shows it; in a RIS file, "record N" counts records from 1.
@@ -26,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -34,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
+from .ids import ID_COLUMNS, check_disjoint, check_test_ids, pair_id_columns, pick_column
 from .ris import ASREVIEW_LABEL_COLUMN
 from .tables import read_table, sheet_row  # noqa: F401  (read_table: also imported from here)
 
-ID_COLUMNS = ("id", "record_id")
 TITLE_COLUMNS = ("title", "primary_title", "ti")
 ABSTRACT_COLUMNS = ("abstract", "notes_abstract", "ab")
 LABEL_COLUMNS = ("judgement", "label_included", "included", "label", "label_abstract_screening")
@@ -131,13 +132,6 @@ def _place(frame: pd.DataFrame, index: int) -> str:
     return f"record {index + 1}" if frame.attrs.get("format") == "ris" else f"row {sheet_row(index, frame.attrs.get('blank_rows', ()))}"
 
 
-def _pick(columns: list[str], candidates: tuple[str, ...]) -> str | None:
-    lower: dict[str, str] = {}
-    for column in columns:
-        lower.setdefault(column.lower(), column)
-    return next((lower[c] for c in candidates if c in lower), None)
-
-
 def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bool | Literal["partly"] = True,
                  id_prefix: str = "", table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read one file into a frame with ``id``, ``title``, ``abstract`` and ``label``.
@@ -160,6 +154,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                   id_prefix: str, table: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`load_records`, and the file's own columns as read (strings), row for row."""
     frame = read_table(path) if table is None else table
+    _warn_separator_rows(path, frame.attrs.get("separator_rows", ()))
     columns = list(frame.columns)
     found = ", ".join(columns)
     is_ris = frame.attrs["format"] == "ris"
@@ -172,13 +167,13 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     if spec.text_cols:
         text_cols = [need(c, "--text-cols") for c in spec.text_cols]
     else:
-        title_col = _pick(columns, TITLE_COLUMNS)
+        title_col = pick_column(columns, TITLE_COLUMNS)
         if title_col is None:
             raise ScreenstackError(
                 f"{path}: no title column (expected one of {', '.join(TITLE_COLUMNS)}; found: {found}). "
                 "Rename the column or pass --text-cols TITLE,ABSTRACT."
             )
-        abstract_col = _pick(columns, ABSTRACT_COLUMNS)
+        abstract_col = pick_column(columns, ABSTRACT_COLUMNS)
         text_cols = [title_col] + ([abstract_col] if abstract_col else [])
     title = frame[text_cols[0]].str.strip()
     abstract = pd.Series("", index=frame.index)
@@ -186,7 +181,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         joined = [" ".join(parts) for parts in zip(*(frame[c] for c in text_cols[1:]))]
         abstract = pd.Series(joined, index=frame.index, dtype=object).str.strip()
 
-    id_col = need(spec.id_col, "--id-col") if spec.id_col else _pick(columns, ID_COLUMNS)
+    id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, ID_COLUMNS)
     if id_col:
         ids = _unquoted_ids(frame[id_col].str.strip())
         blank = np.flatnonzero((ids == "").to_numpy())
@@ -227,7 +222,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                 )
             label_col = ASREVIEW_LABEL_COLUMN
         else:
-            label_col = _pick(columns, LABEL_COLUMNS)
+            label_col = pick_column(columns, LABEL_COLUMNS)
             if label_col is None:
                 raise ScreenstackError(
                     f"{path}: no label column (expected one of {', '.join(LABEL_COLUMNS)}; found: {found}). "
@@ -239,6 +234,16 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     out.attrs["columns"] = {"id": id_col, "text": text_cols, "label": label_col, "format": frame.attrs["format"],
                             "blank_rows": frame.attrs.get("blank_rows", [])}
     return out, frame
+
+
+def _warn_separator_rows(path: Path, rows) -> None:
+    """Name the rows holding only separators (``,,``), which are skipped as blank rows are: such a row has no
+    id and no text, so it is no record to screen, but a file that lost rows must not look whole."""
+    if len(rows):
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+        what = "1 row holds" if len(rows) == 1 else f"{len(rows)} rows hold"
+        warnings.warn(f"{path}: {what} only separators, no id or text ({'row' if len(rows) == 1 else 'rows'} {shown}), "
+                      "and are skipped as blank rows are: fill them in if they are records, or delete them.", stacklevel=4)
 
 
 def _unquoted_ids(ids: pd.Series) -> pd.Series:
@@ -288,21 +293,34 @@ def check_both_classes(path: str | Path, records: pd.DataFrame) -> None:
 def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnSpec = ColumnSpec()) -> Corpus:
     """Read a labelled training file and an optional unlabelled test file.
 
+    ``spec.id_col`` is used in each file that has it, the other keeping its
+    ``id``/``record_id`` column (`pair_id_columns`). A test file without ids
+    beside a training file with them, and an id in both files (as `id_key`
+    compares them), are refused; the test file's label column is not used.
+
     Examples
     --------
     >>> corpus = load_corpus("data/train.csv", "data/test.csv")  # doctest: +SKIP
     """
     train_path = Path(train)
-    train_frame = load_records(train_path, spec, labelled=True)
+    train_table = read_table(train_path)
+    train_id = test_id = spec.id_col
+    if test is not None:  # both headers decide where --id-col applies (`pair_id_columns`)
+        test_path = Path(test)
+        test_table = read_table(test_path)
+        train_id, test_id = pair_id_columns(spec.id_col, train_path, train_table.columns, test_path, test_table.columns)
+    train_frame = load_records(train_path, replace(spec, id_col=train_id), labelled=True, table=train_table)
     check_both_classes(train_path, train_frame)
     _log_loaded(train_path, train_frame)
     frames = [train_frame.assign(split="train")]
     screen_columns = None
     if test is not None:
-        test_path = Path(test)
-        test_frame, screen_columns = _read_records(test_path, ColumnSpec(spec.id_col, spec.text_cols, None), False, TEST_ID_PREFIX)
-        _check_disjoint(train_path, train_frame, test_path, test_frame)
+        test_frame, screen_columns = _read_records(test_path, ColumnSpec(test_id, spec.text_cols, None), False,
+                                                   TEST_ID_PREFIX, test_table)
+        check_test_ids(train_path, train_frame, test_path, test_frame, list(test_table.columns))
+        check_disjoint(train_path, train_frame, test_path, test_frame)
         _log_loaded(test_path, test_frame)
+        _say_test_labels_unused(test_path, list(test_table.columns), spec.label_col)
         frames.append(test_frame.assign(split="test"))
     return Corpus(pd.concat(frames, ignore_index=True), screen_columns, tuple(train_frame.attrs["columns"]["text"]))
 
@@ -355,25 +373,15 @@ def _warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) ->
             return
 
 
-def _check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame) -> None:
-    shared = test["id"].isin(set(train["id"])).to_numpy()
-    if not shared.any():
-        return
-    first = int(np.flatnonzero(shared)[0])
-    record = test["id"].iloc[first]
-    train_index = int(np.flatnonzero((train["id"] == record).to_numpy())[0])
-    id_cols = (train.attrs["columns"]["id"], test.attrs["columns"]["id"])
-    hint = "" if all(id_cols) else " (a file without an id column gets record numbers as ids: add an id column or pass --id-col)"
-    raise ScreenstackError(
-        f"{test_path}: {_record_place(test, first)}, column {id_cols[1] or 'id'!r}: id {record!r} is also in {train_path} "
-        f"({_record_place(train, train_index)}); {int(shared.sum())} shared id(s){hint}. "
-        "A record cannot be in both train and test: remove it from one of them."
-    )
-
-
-def _record_place(records: pd.DataFrame, index: int) -> str:
-    cols = records.attrs["columns"]
-    return f"record {index + 1}" if cols["format"] == "ris" else f"row {sheet_row(index, cols['blank_rows'])}"
+def _say_test_labels_unused(path: Path, columns: list[str], label_col: str | None) -> None:
+    """An info line naming the test file's label column, if it has one: only the training file's labels train,
+    so a test file carrying its answers (a labelled hold-out) is scored as if it had none."""
+    name = label_col if label_col in columns else pick_column(columns, LABEL_COLUMNS)
+    if name is None and ASREVIEW_LABEL_COLUMN in columns:
+        name = ASREVIEW_LABEL_COLUMN
+    if name is not None:
+        log.info("%s: column %r is not used: only the training file's labels train; the test records are scored "
+                 "as not screened", path, name)
 
 
 def _log_loaded(path: Path, records: pd.DataFrame) -> None:

@@ -286,7 +286,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
         kept = 0  # rows kept so far, the header included
         # Rows as a spreadsheet numbers them: blank rows count (they are skipped, not deleted), so the
         # row being read is row `row_number`; `blank_rows` holds the blank ones' numbers, for errors found later.
-        row_number, blank_rows = 0, []
+        row_number, blank_rows, separator_rows = 0, [], []
         bad_cell = None  # (sheet row, column) holding bytes that are not UTF-8, named once the file has parsed
         bad_row = None  # the first other row that cannot be read: what is wrong with it, in a line naming it
         short_rows, previous_row = None, None  # `ShortRows` once the header is read; the last data row's sheet row
@@ -300,6 +300,8 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
                 row_number += 1
                 if not row or not any(cell.strip() for cell in row):
                     blank_rows.append(row_number)
+                    if len(row) > 1 and kept:  # `,,`: a cleared spreadsheet row, maybe a record the user expects
+                        separator_rows.append(row_number)
                     continue
                 if source.undecodable and bad_cell is None:
                     bad_cell = next(((row_number if kept else 0, col) for col, cell in enumerate(row) if not _is_utf8(cell)), None)
@@ -353,6 +355,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     frame = pd.DataFrame({name: np.array(column, dtype=object) for name, column in zip(names, columns)}, columns=names)
     frame.attrs["separator"] = sep
     frame.attrs["blank_rows"] = blank_rows
+    frame.attrs["separator_rows"] = separator_rows  # blank rows holding separators, a warning's (corpus.py)
     return frame
 
 

@@ -1,0 +1,106 @@
+"""Record ids across files: which id column each file of a ``--train``/``--test`` pair uses, ids compared as a
+spreadsheet may have rewritten them, and the checks that keep a submission's ids the test file's own.
+
+``--id-col COL`` names the id column. With ``--train``/``--test`` it is used in
+each file that has it, and a file without it keeps its own ``id`` or
+``record_id`` column, so a test file's ``paper_id`` can be named beside a
+training file's ``id`` without renaming either. A file with neither is refused.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ScreenstackError
+from .tables import sheet_row
+
+ID_COLUMNS = ("id", "record_id")
+# A whole number as a spreadsheet may rewrite it: leading zeros (0151) or a trailing .0 (151.0).
+_NUMBER = re.compile(r"0*(\d+)(?:\.0*)?")
+log = logging.getLogger("screenstack")
+
+
+def pick_column(columns, candidates: tuple[str, ...]) -> str | None:
+    """The first of `candidates` (lower case) that `columns` holds in any capitals, as the file spells it; None if none."""
+    lower: dict[str, str] = {}
+    for column in columns:
+        lower.setdefault(str(column).lower(), column)
+    return next((lower[c] for c in candidates if c in lower), None)
+
+
+def id_key(value: str) -> str:
+    """An id as compared across files: a whole number without leading zeros or a trailing ``.0`` (Excel's rewrites).
+
+    >>> id_key("1000.0"), id_key("0151"), id_key("W1000")
+    ('1000', '151', 'W1000')
+    """
+    match = _NUMBER.fullmatch(value)
+    return match.group(1) if match else value
+
+
+def pair_id_columns(id_col: str | None, train_path: Path, train_columns, test_path: Path,
+                    test_columns) -> tuple[str | None, str | None]:
+    """The ``--id-col`` to read the training and the test file with (None: detect `ID_COLUMNS`).
+
+    `id_col` is used in each file that has it; a file without it that has an
+    `ID_COLUMNS` column reads that one, with an info line. A file with neither
+    keeps `id_col`, so reading it names the column missing.
+    """
+    if id_col is None:
+        return None, None
+    chosen = []
+    for path, columns, other in ((train_path, train_columns, test_columns), (test_path, test_columns, train_columns)):
+        own = pick_column(columns, ID_COLUMNS)
+        if id_col not in columns and id_col in other and own is not None:
+            log.info("%s: no column %r (--id-col): its own id column %r is used", path, id_col, own)
+            chosen.append(None)
+        else:
+            chosen.append(id_col)
+    return chosen[0], chosen[1]
+
+
+def check_test_ids(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame, columns) -> None:
+    """Refuse a test file without ids beside a training file with them: its records would get invented ids
+    (``test-1``, ...), and a submission of those matches none of the records it scores. `columns`: the test file's."""
+    train_col = train.attrs["columns"]["id"]
+    if train_col is None or test.attrs["columns"]["id"] is not None:
+        return
+    guess = next((c for c in columns if str(c).lower().endswith("id")), None)
+    flag = f"--id-col {guess}" if guess else "--id-col COL naming the test file's id column"
+    add = "give each record an `ID  - ` line" if test.attrs["columns"]["format"] == "ris" else "add an id column"
+    raise ScreenstackError(
+        f"{test_path}: no id column ({' or '.join(ID_COLUMNS)}; found: {', '.join(map(str, columns))}), but {train_path} "
+        f"has one ({train_col!r}), so the test records would get invented ids (test-1, test-2, ...). Rename the test "
+        f"file's id column to {train_col!r}, pass {flag} (used in each file that has it), or {add}."
+    )
+
+
+def check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame) -> None:
+    """Refuse an id in both files, compared by `id_key` (``1000.0`` in one file is ``1000`` in the other)."""
+    train_keys = train["id"].map(id_key)
+    test_keys = test["id"].map(id_key)
+    shared = test_keys.isin(set(train_keys)).to_numpy()
+    if not shared.any():
+        return
+    first = int(np.flatnonzero(shared)[0])
+    record = test["id"].iloc[first]
+    train_index = int(np.flatnonzero((train_keys == test_keys.iloc[first]).to_numpy())[0])
+    spelled = train["id"].iloc[train_index]
+    as_train = "" if spelled == record else f", as {spelled!r}"
+    id_cols = (train.attrs["columns"]["id"], test.attrs["columns"]["id"])
+    hint = "" if all(id_cols) else " (a file without an id column gets record numbers as ids: add an id column or pass --id-col)"
+    raise ScreenstackError(
+        f"{test_path}: {record_place(test, first)}, column {id_cols[1] or 'id'!r}: id {record!r} is also in {train_path} "
+        f"({record_place(train, train_index)}{as_train}); {int(shared.sum())} shared id(s){hint}. "
+        "A record cannot be in both train and test: remove it from one of them."
+    )
+
+
+def record_place(records: pd.DataFrame, index: int) -> str:
+    """Where record `index` of `records` (as `load_records` returns them) is in its file, as errors name it."""
+    cols = records.attrs["columns"]
+    return f"record {index + 1}" if cols["format"] == "ris" else f"row {sheet_row(index, cols['blank_rows'])}"

@@ -1,0 +1,132 @@
+"""Ids across a --train/--test pair: the test file's own ids reach the submission, and a shared id is found
+however a spreadsheet spelled it; rows the reader skips and columns it does not use are said."""
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import pytest
+
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.records.corpus import ColumnSpec, load_corpus, load_partly_screened
+
+TRAIN = "id,title,abstract,judgement\n1,Aspirin trial,A randomised trial.,1\n2,Mouse study,In mice.,0\n1000,Cohort,A cohort.,0\n"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(*args, **kwargs) -> str:
+    with pytest.raises(ScreenstackError) as info:
+        load_corpus(*args, **kwargs)
+    assert "\n" not in str(info.value), "errors are one line"
+    return str(info.value)
+
+
+# --- the test file's id column --------------------------------------------------------------------
+
+def test_test_file_whose_id_column_has_another_name_is_refused_naming_the_fix(tmp_path):
+    train = write(tmp_path / "train.csv", TRAIN)
+    test = write(tmp_path / "test.csv", "paper_id,title,abstract\n10,New,n\n11,Other,o\n")
+    message = error_of(train, test)
+    assert message.startswith(f"{test}: no id column")
+    assert "found: paper_id, title, abstract" in message and "test-1" in message
+    assert "Rename the test file's id column to 'id'" in message and "--id-col paper_id" in message
+
+
+def test_id_col_naming_the_test_files_column_keeps_the_training_files_id(tmp_path, caplog):
+    train = write(tmp_path / "train.csv", TRAIN)
+    test = write(tmp_path / "test.csv", "paper_id,title,abstract\n10,New,n\n11,Other,o\n")
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        corpus = load_corpus(train, test, ColumnSpec(id_col="paper_id"))
+    assert corpus.train["id"].tolist() == ["1", "2", "1000"]
+    assert corpus.test["id"].tolist() == ["10", "11"], "the submission carries the test file's own ids"
+    assert "train.csv: no column 'paper_id' (--id-col): its own id column 'id' is used" in caplog.text
+
+
+def test_id_col_naming_the_training_files_column_keeps_the_test_files_id(tmp_path):
+    train = write(tmp_path / "train.csv", TRAIN.replace("id,", "pmid,", 1))
+    test = write(tmp_path / "test.csv", "record_id,title,abstract\n10,New,n\n")
+    corpus = load_corpus(train, test, ColumnSpec(id_col="pmid"))
+    assert corpus.train["id"].tolist() == ["1", "2", "1000"] and corpus.test["id"].tolist() == ["10"]
+
+
+def test_id_col_in_both_files_is_used_in_both(tmp_path):
+    train = write(tmp_path / "train.csv", "pmid," + TRAIN.replace("\n1,", "\n71,1,").replace("\n2,", "\n72,2,")
+                  .replace("\n1000,", "\n73,1000,"))
+    test = write(tmp_path / "test.csv", "pmid,id,title,abstract\n80,1,New,n\n")
+    corpus = load_corpus(train, test, ColumnSpec(id_col="pmid"))
+    assert corpus.train["id"].tolist() == ["71", "72", "73"] and corpus.test["id"].tolist() == ["80"]
+
+
+def test_id_col_in_neither_file_or_in_one_beside_a_file_without_ids_is_refused(tmp_path):
+    train = write(tmp_path / "train.csv", TRAIN)
+    test = write(tmp_path / "test.csv", "paper_id,title,abstract\n10,New,n\n")
+    assert error_of(train, test, ColumnSpec(id_col="doi")).startswith(f"{train}: no column 'doi' (found: id, title")
+    bare = write(tmp_path / "bare.csv", "title,abstract,judgement\nA,x,1\nB,y,0\n")
+    assert error_of(bare, test, ColumnSpec(id_col="paper_id")).startswith(f"{bare}: no column 'paper_id'")
+
+
+def test_files_without_ids_still_get_record_numbers(tmp_path):
+    train = write(tmp_path / "train.csv", "title,abstract,judgement\nA,x,1\nB,y,0\n")
+    test = write(tmp_path / "test.csv", "title,abstract\nC,z\n")
+    assert load_corpus(train, test).test["id"].tolist() == ["test-1"]
+    # a training file without ids beside a test file with them: the test file's ids are used
+    assert load_corpus(train, write(tmp_path / "ids.csv", "id,title,abstract\n10,C,z\n")).test["id"].tolist() == ["10"]
+    one = load_partly_screened(write(tmp_path / "data.csv", "title,abstract,included\nA,x,1\nB,y,0\nC,z,\n"))
+    assert one.test["id"].tolist() == ["3"]
+
+
+# --- ids shared by train and test -------------------------------------------------------------------
+
+@pytest.mark.parametrize("train_id,test_id", [("1000", "1000.0"), ("1000.0", "1000"), ("1000", "01000")])
+def test_an_id_shared_in_a_spreadsheets_spelling_is_refused(tmp_path, train_id, test_id):
+    train = write(tmp_path / "train.csv", TRAIN.replace("\n1000,", f"\n{train_id},"))
+    test = write(tmp_path / "test.csv", f"id,title,abstract\n10,New,n\n{test_id},Other,o\n")
+    message = error_of(train, test)
+    assert f"test.csv: row 3, column 'id': id '{test_id}' is also in" in message
+    assert f"train.csv (row 4, as '{train_id}')" in message and "remove it from one of them" in message
+
+
+def test_ids_that_only_look_alike_are_not_shared(tmp_path):
+    train = write(tmp_path / "train.csv", TRAIN)
+    test = write(tmp_path / "test.csv", "id,title,abstract\n1000.5,New,n\nW1000,Other,o\n10000,Third,t\n")
+    assert load_corpus(train, test).test["id"].tolist() == ["1000.5", "W1000", "10000"]
+
+
+# --- rows and columns the reader leaves out ---------------------------------------------------------
+
+def test_rows_of_separators_only_are_skipped_with_a_warning_naming_them(tmp_path):
+    train = write(tmp_path / "train.csv", TRAIN)
+    rows = "".join(f"{i},T{i},a\n" for i in range(10, 14))
+    test = write(tmp_path / "test.csv", f"id,title,abstract\n{rows},,\n\n14,T14,a\n , ,\n")
+    with pytest.warns(UserWarning) as caught:
+        corpus = load_corpus(train, test)
+    assert corpus.test["id"].tolist() == ["10", "11", "12", "13", "14"]
+    messages = [str(w.message) for w in caught]
+    assert [m for m in messages if "separators" in m] == [
+        f"{test}: 2 rows hold only separators, no id or text (rows 6, 9), and are skipped as blank rows are: "
+        "fill them in if they are records, or delete them."]
+
+
+def test_blank_lines_alone_are_skipped_quietly(tmp_path):
+    test = write(tmp_path / "test.csv", "id,title,abstract\n10,A,a\n\n11,B,b\n\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_corpus(write(tmp_path / "train.csv", TRAIN), test).test["id"].tolist() == ["10", "11"]
+
+
+def test_a_label_column_in_the_test_file_is_said_to_be_unused(tmp_path, caplog):
+    train = write(tmp_path / "train.csv", TRAIN)
+    test = write(tmp_path / "test.csv", "id,title,abstract,judgement\n10,New,n,1\n11,Other,o,\n")
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        corpus = load_corpus(train, test)
+    assert corpus.test["label"].isna().all()
+    assert "test.csv: column 'judgement' is not used: only the training file's labels train" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        load_corpus(train, write(tmp_path / "plain.csv", "id,title,abstract\n10,New,n\n"))
+    assert "is not used" not in caplog.text
