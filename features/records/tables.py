@@ -3,9 +3,9 @@
 `read_table` is the one entry point; `features.records.corpus` turns its frame
 into records (ids, texts, labels). Separators are sniffed from the header,
 fields may be of any size, binary files passed off as text are named for what
-they are (`features.records.filekind`), and RIS files are read by
-`features.records.ris`. CSV/TSV files
-are parsed a line at a time into columns of cells, so a file of a million
+they are (`features.records.filekind`), RIS files are read by
+`features.records.ris`, and rows are checked against their header by
+`features.records.header`. CSV/TSV files are parsed a line at a time into columns of cells, so a file of a million
 records costs its cells, not its bytes and text besides (bench/scoring.py).
 """
 from __future__ import annotations
@@ -16,7 +16,6 @@ import io
 import itertools
 import logging
 import re
-import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -25,6 +24,7 @@ import pandas as pd
 
 from ..errors import ScreenstackError
 from .filekind import refuse_binary, refuse_compressed
+from .header import Header, header_name, nul_problem, warn_duplicate_names
 from .ris import read_ris
 from .shortrows import ShortRows
 
@@ -167,84 +167,6 @@ def _read_until(lines: Iterator[str], head: str, done) -> str:
     return head
 
 
-class _Header:
-    """A header row as read, and what it asks of the rows below it.
-
-    Trailing columns without a name (``id,title,abstract,,``, as Excel exports
-    columns that were once used) are dropped, so long as no row has data there;
-    `names` are the columns kept, each named once (`_unique_names`).
-    """
-
-    def __init__(self, raw: list[str]):
-        self.raw = raw
-        width = len(raw)
-        while width > 1 and not raw[width - 1].strip():
-            width -= 1
-        self.names = _unique_names(raw[:width])
-        self._stripped = [cell.strip() for cell in raw[:width]]
-        # For a cheap look at each row's first cell: only one starting like a header name is normalised.
-        self.normalized = {_header_name(cell) for cell in raw[:width]}
-        self.first_chars = {c for name in self.normalized for c in (name[:1], name[:1].upper())} | {"\ufeff", '"', " ", "\t"}
-        self._sorted = sorted(_header_name(cell) for cell in raw[:width])
-
-    def problem(self, row: list[str], row_number: int, width_fix: str) -> str | None:
-        """What is wrong with data row `row` (sheet row `row_number`), or None; `row` is cut or padded to `names` in place.
-
-        A row may end early (old Excel leaves out a row's trailing empty cells:
-        they are padded here, and `ShortRows` refuses rows that could be one
-        record split by a line break), or run past the header with empty cells
-        (a trailing separator), but not hold data where no name is.
-        `width_fix`: how the file was read, and what to check, for a row of the wrong width.
-        """
-        width, named = len(self.raw), len(self.names)
-        if len(row) < named:
-            row.extend([""] * (named - len(row)))
-        filled = [col for col in range(named, len(row)) if row[col].strip()]
-        if filled and filled[-1] >= width:
-            return f"row {row_number} has {len(row)} fields but the header has {width} ({self.shown()}), {width_fix}"
-        if filled:
-            return (f"column {filled[0] + 1} has no name in the header row, but row {row_number} has data there "
-                    f"({row[filled[0]][:40]!r}). Name the column in the header row, or delete its data")
-        if row[0][:1] in self.first_chars and self.repeated_by(row):  # as the reader looks: only a row starting like a name
-            return self.repeated_problem(row_number)
-        del row[named:]
-        return None
-
-    def shown(self) -> str:
-        """The header's columns, as an error lists them."""
-        width, named = len(self.raw), len(self.names)
-        return ", ".join(self.names) + (f", and {width - named} without a name" if width > named else "")
-
-    def repeated_problem(self, row_number: int) -> str:
-        return (f"row {row_number} repeats the header row ({', '.join(self._stripped)[:80]}), as when two exports are "
-                "pasted together. Delete that second header line, or export the records once")
-
-    def repeated_by(self, row: list[str]) -> bool:
-        """Whether `row` is this header again, as another export writes it: its own BOM (which keeps its quotes
-        as text), other capitals, the columns in another order."""
-        return sorted(_header_name(cell) for cell in row[: len(self.names)]) == self._sorted
-
-
-def _header_name(cell: str) -> str:
-    """A header cell as compared with another export's: no BOM, spaces or quotes, case folded."""
-    return cell.strip().lstrip("\ufeff").strip().strip('"').strip().casefold()
-
-
-def _nul_problem(row: list[str], row_number: int, header: _Header | None) -> str | None:
-    """A cell of `row` holding a NUL byte (a binary or damaged file read as text), named; None if none does."""
-    col = next((col for col, cell in enumerate(row) if "\x00" in cell), None)
-    if col is None:
-        return None
-    if header is None:
-        where = f"the header row, column {col + 1},"
-    elif col < len(header.names):
-        where = f"row {row_number}, column {header.names[col]!r}"
-    else:
-        where = f"row {row_number}, field {col + 1},"
-    return (f"{where} holds a NUL byte: a binary or damaged file read as text. "
-            "Re-export the file as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)")
-
-
 def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     """Parse a delimited text file; `sep` None: sniffed from the header (or an Excel ``sep=`` line).
 
@@ -281,7 +203,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
         width_fix = f"read as {kind}{how}. Check the quoting on that row, or that the file is really {kind}"
         # The head read so far is whole lines: split as the rest of the file is, line numbers run on.
         reader = csv.reader(itertools.chain(io.StringIO(head, newline=""), lines), delimiter=sep, strict=True)
-        header: _Header | None = None
+        header: Header | None = None
         columns: list[list[str]] = []
         kept = 0  # rows kept so far, the header included
         # Rows as a spreadsheet numbers them: blank rows count (they are skipped, not deleted), so the
@@ -306,16 +228,16 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
                 if source.undecodable and bad_cell is None:
                     bad_cell = next(((row_number if kept else 0, col) for col, cell in enumerate(row) if not _is_utf8(cell)), None)
                 if source.has_nul and bad_row is None:
-                    bad_row = _nul_problem(row, row_number, header)
+                    bad_row = nul_problem(row, row_number, header)
                 if header is None:
-                    header = _Header(row)
+                    header = Header(row)
                     columns = [[] for _ in header.names]
                     named = len(header.names)
                     short_rows = ShortRows(named)
                 else:
                     # Most rows are as wide as the named columns and do not start with a header name: nothing to look at.
                     if bad_row is None and (len(row) != named or (row[0][:1] in header.first_chars
-                                                                  and _header_name(row[0]) in header.normalized)):
+                                                                  and header_name(row[0]) in header.normalized)):
                         fields = len(row)
                         bad_row = header.problem(row, row_number, width_fix)
                         if fields < named:
@@ -345,7 +267,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
             f"{path}: read as {kind} for its {path.suffix} ending, but its header has no {SNIFFED_SEPARATORS.get(sep, repr(sep))}s "
             f"and holds {SNIFFED_SEPARATORS[other]}s ({first[:60]!r}). Rename it to .csv, whose separator is detected."
         )
-    _warn_duplicate_names(path, header.raw[: len(header.names)], header.names)
+    warn_duplicate_names(path, header.raw[: len(header.names)], header.names)
     if source.undecodable:
         _raise_undecodable(path, header.names, bad_cell)
     bad_row = bad_row or short_rows.problem(header.shown())
@@ -372,32 +294,6 @@ def sheet_row(index: int, blank_rows=()) -> int:
 
 def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
-
-
-def _unique_names(header: list[str]) -> list[str]:
-    names: list[str] = []
-    for i, name in enumerate(header):
-        name = name.strip() or f"Unnamed: {i}"
-        base, n = name, 1
-        while name in names:
-            name, n = f"{base}.{n}", n + 1
-        names.append(name)
-    return names
-
-
-def _warn_duplicate_names(path: Path, raw: list[str], header: list[str]) -> None:
-    """Say when a header names a column twice: only the first copy is found by its name."""
-    seen: dict[str, int] = {}
-    for i, name in enumerate(raw):
-        name = name.strip()
-        if not name:
-            continue
-        if name.lower() in seen:
-            other = f" (the other is column {header[i]!r})" if header[i] != name else ""
-            warnings.warn(f"{path}: the header names column {name!r} twice (columns {seen[name.lower()] + 1} and {i + 1}); "
-                          f"only the first is read under that name{other}. Rename one if the other was meant.", stacklevel=4)
-        else:
-            seen[name.lower()] = i
 
 
 def _raise_undecodable(path: Path, header: list[str], bad_cell: tuple[int, int] | None) -> None:
@@ -436,7 +332,7 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     except Exception as error:  # openpyxl raises many types for broken workbooks
         raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({type(error).__name__}: {_one_line(error)}). Save it again as .xlsx or .csv.")
     frame = frame.fillna("").astype(str)
-    header = _Header([str(name) for name in frame.columns])
+    header = Header([str(name) for name in frame.columns])
     for index, row in enumerate(frame.itertuples(index=False)):  # a workbook is small: every row is looked at
         if row[0][:1] in header.first_chars and header.repeated_by(list(row)):
             raise ScreenstackError(f"{path}: {header.repeated_problem(index + 2)}.")  # row 1 is the header
