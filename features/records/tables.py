@@ -5,8 +5,9 @@ into records (ids, texts, labels). Separators are sniffed from the header,
 fields may be of any size, binary files passed off as text are named for what
 they are (`features.records.filekind`), RIS files are read by
 `features.records.ris`, and rows are checked against their header by
-`features.records.header`. CSV/TSV files are parsed a line at a time into columns of cells, so a file of a million
-records costs its cells, not its bytes and text besides (bench/scoring.py).
+`features.records.header`. CSV/TSV files are parsed a line at a time into
+columns of cells, so a file of a million records costs its cells, not its
+bytes and text besides (bench/scoring.py).
 """
 from __future__ import annotations
 
