@@ -36,6 +36,7 @@ import pandas as pd
 
 from ..errors import ScreenstackError
 from .ids import ID_COLUMNS, check_disjoint, check_test_ids, pair_id_columns, pick_column
+from .ranked_csv import refuse_ranked_csv
 from .ris import ASREVIEW_LABEL_COLUMN
 from .tables import read_table, sheet_row  # noqa: F401  (read_table: also imported from here)
 
@@ -248,7 +249,7 @@ def _warn_separator_rows(path: Path, rows) -> None:
 
 def _unquoted_ids(ids: pd.Series) -> pd.Series:
     """`ids` without the ``'`` that ranked.csv puts before an id starting with ``=``, ``+``, ``-`` or ``@`` (so a
-    spreadsheet does not run it as a formula), so ranked.csv given back as input names the records it listed."""
+    spreadsheet does not run it as a formula), so ranked.csv given to predict, or ids copied from it, name its records."""
     if not ids.str.startswith("'").any():  # the common case: no regex over a million ids
         return ids
     return ids.str.replace(r"^'(?=[=+\-@])", "", n=1, regex=True)
@@ -295,8 +296,9 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
 
     ``spec.id_col`` is used in each file that has it, the other keeping its
     ``id``/``record_id`` column (`pair_id_columns`). A test file without ids
-    beside a training file with them, and an id in both files (as `id_key`
-    compares them), are refused; the test file's label column is not used.
+    beside a training file with them, an id in both files (as `id_key`
+    compares them), and screenstack's own ranked.csv as the training file
+    (`refuse_ranked_csv`), are refused; the test file's label column is not used.
 
     Examples
     --------
@@ -304,6 +306,7 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
     """
     train_path = Path(train)
     train_table = read_table(train_path)
+    refuse_ranked_csv(train_path, train_table.columns, "--train")
     train_id = test_id = spec.id_col
     if test is not None:  # both headers decide where --id-col applies (`pair_id_columns`)
         test_path = Path(test)
@@ -331,14 +334,17 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     A record is not screened yet when its label is empty, ``-1`` or
     ``ASReview_not_seen`` (see `UNLABELLED_VALUES`). Ids of a file without an id
     column are its record numbers, so the two parts never share one. Every
-    record may be labelled: the corpus then has no test records.
+    record may be labelled: the corpus then has no test records. Screenstack's
+    own ranked.csv is refused (`refuse_ranked_csv`): it lacks the earlier labels.
 
     Examples
     --------
     >>> corpus = load_partly_screened("data/asreview_export.ris")  # doctest: +SKIP
     """
     path = Path(data)
-    records, original = _read_records(path, spec, "partly", "")
+    table = read_table(path)
+    refuse_ranked_csv(path, table.columns, "--data")
+    records, original = _read_records(path, spec, "partly", "", table)
     screened = records["label"].notna().to_numpy()
     if not screened.any():
         raise ScreenstackError(

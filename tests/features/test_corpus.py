@@ -463,7 +463,7 @@ def test_every_record_labelled_in_one_label_column_names_another_that_has_record
 
 
 def test_labels_as_ranked_csv_writes_them_are_read_back(tmp_path):
-    # ranked.csv neutralises -1 as '-1; a reviewer who marks decisions in it and gives it back as --data gets them read.
+    # ranked.csv neutralises -1 as '-1; cells copied from it into the --data file read as they were written.
     ranked = write(tmp_path / "ranked.csv", "rank,id,title,abstract,included\n1,a,A,x,1\n2,b,B,y,'-1\n3,c,C,z,0\n4,d,D,w,'-1\n"
                                             "5,e,E,v,'1\n")
     corpus = load_partly_screened(ranked)

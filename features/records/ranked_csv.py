@@ -1,0 +1,43 @@
+"""Recognise screenstack's own ``ranked.csv`` given back as a training file (``--data`` or ``--train``).
+
+``ranked.csv`` lists only the records that were not screened at that run, best
+first. It is natural to type labels into it while screening from the top, but
+training on it would drop every label the run trained on, and its labelled
+records (picked from the top of the list) would stand for the rest. So it is
+refused, naming the fix: type the labels into the original file, whose ids
+are ``ranked.csv``'s ``id`` column. `predict --data` may still read it (it
+trains on nothing).
+
+The columns are written here rather than imported, since `features` imports no
+other stage; a test checks them against `stacking.ranked.COLUMNS`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ScreenstackError
+
+# The leading columns `stacking.ranked.write_ranked` writes, in its order.
+RANKED_COLUMNS = ("rank", "id", "title", "score", "decision", "probability", "expected_included")
+
+
+def is_ranked_csv(columns) -> bool:
+    """Whether a header holds every one of ranked.csv's own columns (any capitals, other columns between them).
+
+    >>> is_ranked_csv(["rank", "id", "title", "score", "decision", "probability", "expected_included", "included"])
+    True
+    >>> is_ranked_csv(["id", "title", "abstract", "score"])
+    False
+    """
+    names = {str(column).strip().lower() for column in columns}
+    return all(name in names for name in RANKED_COLUMNS)
+
+
+def refuse_ranked_csv(path: str | Path, columns, flag: str) -> None:
+    """Raise a one-line `ScreenstackError` if the file at `path`, given as `flag`, is screenstack's ranked.csv."""
+    if is_ranked_csv(columns):
+        raise ScreenstackError(
+            f"{path}: this is screenstack's ranked.csv (columns {', '.join(RANKED_COLUMNS)}), which holds only the records "
+            f"not screened at that run, so training on it as {flag} would drop every earlier label. Type the new labels "
+            "into the original file (its ids are ranked.csv's id column) and run again on it with a new --out."
+        )
