@@ -147,15 +147,27 @@ def fit_screenstack(folder: Path, cache: Path) -> None:
     shutil.rmtree(run / "features")  # the cache holds the vectors; the learners' outputs are what restacking reads
 
 
+def write_records(folder: Path) -> None:
+    from screenstack.features.artifacts.records import write_screening_records
+    from screenstack.features.records.corpus import load_corpus
+
+    write_screening_records(folder / "run", load_corpus(folder / "train.csv", folder / "test.csv"))
+
+
 def stack_variants(folder: Path, y_test: np.ndarray) -> list[dict]:
-    from screenstack.stacking.metrics import screening_metrics
+    from screenstack.stacking.metrics import fbeta, screening_metrics
     from screenstack.stacking.stack import stack
 
     rows = []
     for name, config in variants().items():
         summary = stack(folder / "run", dataclasses.replace(config, beta=BETA))
         scores = pd.read_csv(folder / "run" / "test_scores.csv")["score"].to_numpy()
-        metrics = screening_metrics(y_test, scores, summary["threshold"], BETA)  # the submission is scores >= threshold
+        metrics = screening_metrics(y_test, scores, summary["threshold"], BETA)
+        # The submission is scores >= threshold, and records without text (flagged whatever their score).
+        decisions = pd.read_csv(folder / "run" / "submission.csv", header=None)[1].to_numpy()
+        found, flagged = int(decisions @ y_test), int(decisions.sum())
+        metrics.update(fbeta=fbeta(y_test, decisions, BETA), recall=found / max(int(y_test.sum()), 1),
+                       precision=found / max(flagged, 1), flagged_share=flagged / len(decisions))
         rows.append({"system": name, **metrics, "oof_fbeta_honest": summary["blend"]["fbeta_honest"]})
     return rows
 
@@ -182,6 +194,7 @@ def evaluate_half(half: dict, work: Path, cache_root: Path, restack: bool) -> li
     labels = folder / "test_labels.npy"
     if restack and labels.is_file() and (folder / "run" / "learners").is_dir():
         y_test = np.load(labels)
+        write_records(folder)  # as today's fit-learners keeps them (whether each record has text)
         rows = stack_variants(folder, y_test)
     else:
         y_test = make_half(half, folder)

@@ -7,7 +7,8 @@ else the logistic blend) from those outputs, as `stack` does, and applies every
 rule in `rules()` (a `StackConfig` each: the recall floor's target and prior,
 or the learners blended, whose blend is then recomputed from those alone)
 to the blend's nested OOF scores; the chosen threshold is applied to the
-blend's test scores and scored against the test half's labels. Every rule is
+blend's test scores (records without title or abstract flagged, as `stack`
+flags them) and scored against the test half's labels. Every rule is
 paired against the default, per regime (few, full, small, medium, all): mean F7
 difference ± standard error, halves more than 0.05 below flag-all's F7, the
 few halves' worst recall, macro recall, wins/losses.
@@ -77,16 +78,21 @@ def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
 
 
 def replay_half(half: Path) -> list[dict]:
-    from screenstack.stacking.metrics import screening_metrics
+    from screenstack.features.records.corpus import load_corpus, texts
+    from screenstack.stacking.metrics import fbeta
     from screenstack.stacking.stack import _evaluate_blend
 
     logging.getLogger("screenstack").setLevel(logging.ERROR)
+    # As `stack` does: test records with neither title nor abstract are flagged whatever their score.
+    without_text = np.array([not text.strip() for text in texts(load_corpus(half / "train.csv", half / "test.csv").test)])
     rows = []
     for name, config in rules().items():
         b = auto_blend(half, config.learners)
         threshold = _evaluate_blend(b["y"], b["oof"], b["folds"], config)[0]["threshold"]
-        metrics = screening_metrics(b["y_test"], b["test"], threshold, BETA)
-        rows.append({"half": half.name, "rule": name, "fbeta": metrics["fbeta"], "recall": metrics["recall"]})
+        decisions = ((b["test"] >= threshold) | without_text).astype(int)
+        y_test = b["y_test"]
+        rows.append({"half": half.name, "rule": name, "fbeta": fbeta(y_test, decisions, BETA),
+                     "recall": float(decisions[y_test == 1].mean())})
     return rows
 
 

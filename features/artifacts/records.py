@@ -4,7 +4,9 @@ The ranked list names each record by more than its id, so `fit-learners`
 keeps the test records (those of ``--test``, or the unlabelled ones of
 ``--data``) with ``id``, ``title`` and every column of the input file, as
 strings, named ``input:`` + the file's column name (``input:authors``,
-``input:doi``, ...), in the order of `Corpus.test`. The file is its own
+``input:doi``, ...), in the order of `Corpus.test`, and ``has_text``
+("1", or "0" for a record with neither title nor abstract, which `stack`
+flags since no model can rank it). The file is its own
 committed set, ``records``, so a damaged copy is refused by name; it is
 rewritten only when its content changes, so a rerun keeps its version.
 It is written and hashed `ROW_GROUP_ROWS` records at a time, so a million
@@ -20,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..records.corpus import Corpus, update_row_hashes
+from ..records.corpus import Corpus, texts, update_row_hashes
 from .atomic import atomic_path
 from .runfolder import DamagedArtifact, RunFolder, read_checked
 
@@ -32,9 +34,11 @@ log = logging.getLogger("screenstack")
 
 
 def screening_records(corpus: Corpus) -> pd.DataFrame:
-    """``id``, ``title`` and the ``input:`` columns of `corpus`'s test records, as strings, in test order."""
+    """``id``, ``title``, ``has_text`` and the ``input:`` columns of `corpus`'s test records, as strings, in test order."""
     test = corpus.test
-    frame = pd.DataFrame({"id": test["id"].astype(str).to_numpy(), "title": test["title"].astype(str).to_numpy()}, dtype=object)
+    has_text = ["1" if text.strip() else "0" for text in texts(test)]
+    frame = pd.DataFrame({"id": test["id"].astype(str).to_numpy(), "title": test["title"].astype(str).to_numpy(),
+                          "has_text": has_text}, dtype=object)
     if corpus.screen_columns is not None:
         original = corpus.screen_columns
         assert len(original) == len(frame), "screen_columns follow the test rows"

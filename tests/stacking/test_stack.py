@@ -198,3 +198,39 @@ def test_two_included_records_flag_nearly_everything_with_one_warning(tmp_path):
     summary = stack(tmp_path, StackConfig(prior_positives=3))  # the floor flags 92% of records
     assert summary["decision"]["oof_flagged_share"] > 0.9
     assert sum(w.startswith("the threshold flags") for w in summary["warnings"]) == 1
+
+
+def test_records_without_title_or_abstract_are_flagged_and_counted(tmp_path, caplog):
+    """No learner can rank a record without text, so `stack` flags it whatever its score, and says how many."""
+    from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
+    from screenstack.features.artifacts.records import write_screening_records
+    from screenstack.features.records.corpus import Corpus
+
+    rng = np.random.default_rng(0)
+    n_train, n_test = 400, 60
+    n = n_train + n_test
+    label = np.zeros(n)
+    label[:n_train:10] = 1
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "title": "t", "abstract": "a", "label": label,
+                          "split": ["train"] * n_train + ["test"] * n_test})
+    frame.loc[n_train:, "label"] = np.nan
+    textless = [f"r{i}" for i in (n_train + 1, n_train + 7, n_train + 30)]
+    frame.loc[frame["id"].isin(textless), ["title", "abstract"]] = ""
+    corpus = Corpus(frame)
+    out = tmp_path / "run"
+    plan = ensure_fold_plan(corpus, out, FoldConfig(n_folds=5, seed=0))
+    signal = 3.0 * label + rng.normal(size=n)
+    signal[frame["id"].isin(textless).to_numpy()] = -10  # an empty text's score: the lowest of all
+    for name in ("tfidf-svm", "logreg"):
+        score = 1 / (1 + np.exp(-(signal + rng.normal(size=n) - 2)))
+        write_learner_output(out, name, plan, score[:n_train], corpus.test["id"], score[n_train:], {"learner": name})
+    write_screening_records(out, corpus)
+    with caplog.at_level("INFO", logger="screenstack"):
+        summary = stack(out, StackConfig(beta=7.0, min_recall=0))
+    submission = pd.read_csv(out / "submission.csv", header=None, names=["id", "decision"]).set_index("id")["decision"]
+    assert (submission[textless] == 1).all()
+    assert summary["decision"]["flagged_without_text"] == 3
+    assert summary["n_test_flagged"] == int(submission.sum()) < n_test  # the threshold still decides the others
+    assert any(m.startswith("3 record(s) to screen have neither title nor abstract") for m in caplog.messages)
+    ranked = pd.read_csv(out / "ranked.csv", dtype=str).set_index("id")
+    assert (ranked.loc[textless, "decision"] == "1").all()
