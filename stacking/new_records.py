@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
+from ..features.artifacts.records import INPUT_PREFIX, RECORDS_FILE, RECORDS_SET
+from ..features.artifacts.runfolder import RunFolder
 from ..features.errors import ScreenstackError
 from ..features.records.corpus import ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records, read_table
-from ..features.records.ids import id_key
+from ..features.records.ids import id_key, pick_column
 
 if TYPE_CHECKING:
     from .predict import FittedRun
@@ -31,27 +34,58 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     info line: its label is known, and the fold models saw it, so its score
     would be in-sample. A file of such records alone is refused. Ids are
     compared as a spreadsheet may have rewritten them: a number with leading
-    zeros or a ``.0`` (``0151``, ``151.0``) is the run's ``151``. A file
-    without an id column gets a warning: its overlap cannot be found.
+    zeros or a ``.0`` (``0151``, ``151.0``) is the run's ``151``.
+
+    Ids are read from the run's id column (`run_id_column`) unless `id_col`
+    names another. A warning says when no overlap can be found (the file has no
+    id column, or the run's ids were row numbers) or when the file's id column
+    is not the run's.
     """
     original = read_table(path).reset_index(drop=True)
-    columns = tuple(text_cols) if text_cols else _text_columns_in(list(original.columns), run.text_columns)
+    header = list(original.columns)
+    columns = tuple(text_cols) if text_cols else _text_columns_in(header, run.text_columns)
     if columns and not text_cols:
-        columns = _title_and_present_abstracts(path, list(original.columns), columns, run.text_columns)
+        columns = _title_and_present_abstracts(path, header, columns, run.text_columns)
+    if id_col is None and run.id_column:  # the run's id column, as `run` read it (a new export may spell it DOI)
+        id_col = pick_column(header, (run.id_column.lower(),))
     spec = ColumnSpec(id_col, columns, None)
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
     texts = tuple(records.attrs["columns"]["text"])
-    if records.attrs["columns"].get("id") is None:
-        warnings.warn(f"{path}: no id column ({' or '.join(ID_COLUMNS)}; found: {', '.join(original.columns)}), so records "
+    if run.row_number_ids:
+        # The run's ids number its file's rows: no id of another file names the same record, so none is compared.
+        warnings.warn(f"{path}: records already screened in the run cannot be recognised, so all {len(records)} are "
+                      f"scored as new: the run's records had no id column (their ids are row numbers). To leave them "
+                      f"out, rerun `screenstack run` with --id-col naming a real id column (a DOI or PubMed id) and "
+                      f"predict from that run.", stacklevel=2)
+        return Corpus(records.assign(split="test"), original, texts), 0
+    used = records.attrs["columns"].get("id")
+    if used is None:
+        looked = " or ".join(ID_COLUMNS if _default_id(run.id_column) else (run.id_column, *ID_COLUMNS))
+        warnings.warn(f"{path}: no id column ({looked}; found: {', '.join(map(str, header))}), so records "
                       "the run trained on (an update's overlap with the last search) cannot be left out and are scored as "
-                      "new. Pass --id-col with the column that holds the run's record ids.", stacklevel=2)
+                      "new. Pass --id-col with the column that holds the run's record ids"
+                      + (f" (the run's {run.id_column!r})." if run.id_column else "."), stacklevel=2)
     train = {id_key(i): i for i in run.train_ids}
     keys = records["id"].astype(str).map(id_key)
     screened = keys.isin(train.keys()).to_numpy()
+    if used is not None and run.id_column and str(used).lower() != run.id_column.lower() and not (
+            _default_id(used) and _default_id(run.id_column)):  # RIS's ID is a CSV export's record_id
+        # Another column's ids match the run's only where both columns hold the same ids (a DOI is no PubMed id).
+        # The fix only where the file lacks the run's column: one it has was passed over by --id-col on purpose.
+        fix = "" if screened.any() or pick_column(header, (run.id_column.lower(),)) else (
+            f" Pass --id-col naming the file's column of the run's ids ({run.id_column}).")
+        warnings.warn(f"{path}: ids read from column {used!r}, not the run's {run.id_column!r}: a record already screened "
+                      f"is recognised only where both hold the same id ({int(screened.sum())} of {len(records)} did).{fix}",
+                      stacklevel=2)
     if screened.any():
         _say_screened(path, records, screened, train[keys[screened].iloc[0]])
         records, original = records[~screened].reset_index(drop=True), original[~screened].reset_index(drop=True)
     return Corpus(records.assign(split="test"), original, texts), int(screened.sum())
+
+
+def _default_id(column: str | None) -> bool:
+    """Whether `column` is one of the id columns read by default (`ID_COLUMNS`: one kind of id under two names)."""
+    return column is None or str(column).lower() in ID_COLUMNS
 
 
 def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str) -> None:
@@ -115,3 +149,29 @@ def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[s
         candidates = {"title": TITLE_COLUMNS, "abstract": ABSTRACT_COLUMNS}.get(role, ())
         found.append(column if column in header else next((lower[c] for c in candidates if c in lower), column))
     return tuple(found) or None
+
+
+def run_id_column(out: Path, config_id_col: str | None = None) -> tuple[str | None, bool]:
+    """The input column run OUT read its record ids from, and whether it had none (its ids are row numbers).
+
+    Found in ``OUT/records.parquet``, which keeps each record's id beside its
+    input columns: the column holding the ids is the one they came from (`run`'s
+    ``--id-col``, `config_id_col`, is looked at first). No column holds them:
+    row numbers. ``(None, False)``: not known (a run without records.parquet).
+    """
+    run = RunFolder(out)
+    if not run.manifest_path(RECORDS_SET).is_file():
+        return config_id_col, False
+    run.verify(RECORDS_SET, f"Rerun `screenstack run` (or fit-learners) with --out {out}: it writes {RECORDS_FILE} again.")
+    parquet = pq.ParquetFile(out / RECORDS_FILE)
+    inputs = [n[len(INPUT_PREFIX):] for n in parquet.schema_arrow.names if n.startswith(INPUT_PREFIX)]
+    first = pick_column(inputs, tuple(c.lower() for c in (config_id_col, *ID_COLUMNS) if c))
+    if parquet.metadata.num_rows == 0:  # no ids to compare: the column `run` would have read
+        return first or config_id_col, not (first or config_id_col)
+    group = parquet.read_row_group(0, columns=["id"]).column("id").to_pylist()  # 50,000 records decide
+    ids = [id_key(str(i)) for i in group]
+    for name in dict.fromkeys([first, *inputs] if first else inputs):
+        values = parquet.read_row_group(0, columns=[INPUT_PREFIX + name]).column(0).to_pylist()
+        if [id_key(str(v).strip().removeprefix("'")) for v in values] == ids:
+            return name, False
+    return None, True

@@ -31,14 +31,17 @@ fold's weights once the fold is scored, so a run whose blend uses one is refused
 Writes, as one committed set in DIR: ``ranked.csv`` (as `stack` writes it),
 ``scores.csv`` (``id,score``), ``submission.csv`` (``id,0|1``, no header) and
 ``summary.json`` (which run and stack, its threshold, the learners the blend
-uses, counts, and the expected included records left below the threshold with
-the 95% interval `stack` gives, from the run's ``blend_oof.parquet``). Predicting the
+uses, and the figures of `stack`'s ``screening`` block under its names: counts,
+expected included records in all, flagged and left below the threshold with the
+95% interval `stack` gives, from the run's ``blend_oof.parquet``). Ids are read
+from the run's id column (`new_records.run_id_column`). Predicting the
 same file again into DIR replaces its predictions, saying so when the run was
 stacked again in between (another blender or threshold).
 """
 from __future__ import annotations
 
 import logging
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,9 +59,10 @@ from ..features.records.datasets import sha256_file
 from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, text_chunks
 from ..learners.persist import load_fold_models, read_index
 from .blend import load_blend
-from .calibrate import Calibration, expected_below
-from .new_records import column_roles
+from .calibrate import Calibration
+from .new_records import column_roles, run_id_column
 from .ranked import write_ranked
+from .stack import flag_without_text, screening_summary
 from .threshold import apply_threshold
 
 log = logging.getLogger("screenstack")
@@ -91,6 +95,8 @@ class FittedRun:
     features: dict[str, list[str]] = field(default_factory=dict)  # vector learner -> its feature files, in column order
     feature_meta: dict[str, dict] = field(default_factory=dict)   # feature file -> how it was extracted
     text_columns: tuple[str, ...] = ()       # () when the run did not record them
+    id_column: str | None = None             # the input column of the run's ids (None: none, or not known)
+    row_number_ids: bool = False             # the run's records had no id column: its ids are row numbers
     oof_labels: np.ndarray | None = None     # the blend's honest OOF labels and scores (blend_oof.parquet) and
     oof_scores: np.ndarray | None = None     # the stack's seed, for expected_below's interval as `stack` gives it
     seed: int = 0
@@ -122,6 +128,7 @@ def read_run(out: str | Path) -> FittedRun:
     run = RunFolder(out)
     if not out.is_dir():
         raise ScreenstackError(f"--run {out}: no such run folder. Give the --out of a finished `screenstack run` (or stack).")
+    _refuse_other_folder(run)
     restack = f"Run `screenstack stack --out {out}` (it keeps the blender), then predict again."
     run.verify("stack", restack)
     blend_path = out / "blend.json"
@@ -148,6 +155,7 @@ def read_run(out: str | Path) -> FittedRun:
                        train_ids=frozenset(outputs[used[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
                        oof_labels=oof["label"].to_numpy(dtype=int), oof_scores=oof["score"].to_numpy(dtype=float),
                        seed=int((summary.get("config") or {}).get("seed", 0)))
+    fitted.id_column, fitted.row_number_ids = run_id_column(out, _config_id_col(out))
     for name in used:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
@@ -164,6 +172,31 @@ def read_run(out: str | Path) -> FittedRun:
                                    "cannot make the same vectors for new records. Fit the run's vector learners on "
                                    "`screenstack extract` vectors, or predict with a run of text learners.")
     return fitted
+
+
+def _refuse_other_folder(run: RunFolder) -> None:
+    """Refuse a --run that is no run folder (a data folder, an empty one) before naming a run's missing files:
+    `screenstack stack` there, which those messages suggest, would be refused too."""
+    try:
+        run.check_ours(create=False)  # the run folder markers: refuses a non-empty folder without them
+        if any(run.out.iterdir()):
+            return
+        what = "is empty"
+    except ScreenstackError:
+        what = "holds files, but no run's (no .manifests, learners/ or fold plan)"
+    except OSError:
+        return  # unreadable: reading the run's files says why
+    raise ScreenstackError(f"--run {run.out}: not a run folder: it {what}. Give the --out of a finished "
+                           "`screenstack run` (e.g. --run artifacts/run1).")
+
+
+def _config_id_col(out: Path) -> str | None:
+    """`run`'s --id-col, from the recipe it keeps in ``OUT/config.toml`` (None: not given, or no such file)."""
+    try:
+        value = tomllib.loads((out / "config.toml").read_text(encoding="utf-8")).get("id_col")
+    except (OSError, ValueError):
+        return None  # no recipe (a run made stage by stage): records.parquet alone says
+    return value if isinstance(value, str) else None
 
 
 def _refuse_finetuned(out: Path, name: str, meta: dict) -> None:
@@ -302,27 +335,27 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     Z = np.column_stack(columns)
     scores = run.blender.predict(Z)
     decisions = apply_threshold(scores, run.threshold)
+    listed = screening_records(corpus)
+    without_text = flag_without_text(decisions, listed)  # as `stack` flags the run's own records with no text
     probabilities = run.calibration.apply(scores)
     ids = records["id"].astype(str).to_numpy()
-    _, *below_interval = expected_below(run.oof_scores, run.oof_labels, scores, decisions.astype(bool), random_state=run.seed)
+    # The figures of the run's `screening` block, under its names: the console line and both summaries agree.
+    screening = screening_summary(run.oof_labels, run.oof_scores, scores, decisions, probabilities, run.seed)
     summary = {
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version, "data": str(data),
         "data_sha256": _sha256_or_none(data) if data else None,
         "threshold": run.threshold, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
-        "n_records": int(len(ids)), "left_out_screened": int(left_out_screened), "n_flagged": int(decisions.sum()),
-        "expected_included": float(probabilities.sum()),
-        "expected_included_below_threshold": float(probabilities[decisions == 0].sum()),
-        "expected_below_interval": below_interval,  # 95%, as `stack` gives it (stacking.calibrate.expected_below)
+        "left_out_screened": int(left_out_screened), "flagged_without_text": without_text, **screening,
         "versions": package_versions(),
     }
     with RunFolder(out).commit(PREDICT_SET, inputs=tuple(f"features/{Path(p).name}" for p in (vectors or {}).values())) as staging:
         pd.DataFrame({"id": ids, "score": scores}).to_csv(staging / "scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
-        write_ranked(staging / "ranked.csv", ids, scores, decisions, probabilities, screening_records(corpus))
+        write_ranked(staging / "ranked.csv", ids, scores, decisions, probabilities, listed)
         write_json(staging / "summary.json", summary)
     log.info("predict: %d of %d records flagged (threshold %.4g of %s); expected included among them %.1f, left below "
-             "the threshold %.1f (95%% interval %.1f-%.1f); wrote %s", summary["n_flagged"], len(ids), run.threshold, run.out,
-             summary["expected_included"] - summary["expected_included_below_threshold"],
-             summary["expected_included_below_threshold"], *below_interval, out / "ranked.csv")
+             "the threshold %.1f (95%% interval %.1f-%.1f); wrote %s", screening["n_flagged"], screening["n_records"],
+             run.threshold, run.out, screening["expected_flagged"], screening["expected_below"],
+             *screening["expected_below_interval"], out / "ranked.csv")
     return summary

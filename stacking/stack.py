@@ -107,7 +107,7 @@ def _honest(y, decisions, n_test: int, config: StackConfig) -> dict:
             "flagged_share": flagged / len(y)}
 
 
-def _screening(y, blend_oof, test_scores, decisions, probabilities, seed: int) -> dict:
+def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed: int) -> dict:
     """Expected included records among the records to screen, flagged and left below the threshold."""
     flagged = decisions.astype(bool)
     below, low, high = expected_below(blend_oof, y, test_scores, flagged, random_state=seed)
@@ -311,14 +311,14 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     threshold = blend_metrics["threshold"]
     decision = _decision(y, blend_oof, blend_metrics, config)
     decisions = apply_threshold(test_scores, threshold)
-    decision["flagged_without_text"] = _flag_without_text(decisions, records)
+    decision["flagged_without_text"] = flag_without_text(decisions, records)
     calibration = fit_calibration(blend_oof, y)
     probabilities = calibration.apply(test_scores)
 
     summary = {
         "beta": config.beta,
         "honest": _honest(y, blend_decisions, len(test_ids), config),
-        "screening": _screening(y, blend_oof, test_scores, decisions, probabilities, config.seed),
+        "screening": screening_summary(y, blend_oof, test_scores, decisions, probabilities, config.seed),
         "threshold": threshold,
         "decision": decision,
         "blend": {"method": chosen, "weights": dict(zip(names, map(float, final.weights_))), **blend_metrics},
@@ -346,7 +346,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     return summary
 
 
-def _flag_without_text(decisions: np.ndarray, records: pd.DataFrame | None) -> int:
+def flag_without_text(decisions: np.ndarray, records: pd.DataFrame | None) -> int:
     """Flag, in place, the records to screen with neither title nor abstract; return how many the threshold had left out.
 
     No learner can rank a record without text: its score is every such

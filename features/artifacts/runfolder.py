@@ -174,12 +174,13 @@ class RunFolder:
         if not os.access(existing, os.W_OK | os.X_OK):
             raise ScreenstackError(f"--out {self.out}: {existing} is not writable by you. Choose another --out or fix its permissions.")
 
-    def check_ours(self, create: bool = True) -> None:
+    def check_ours(self, create: bool = True, example: str = "run1") -> None:
         """Refuse, in one line, an existing non-empty OUT that is not a run folder (the user's data folder, say).
 
         Its files would end up among the outputs, and one named like an output
         (a submission.csv of their own) replaced. An empty folder is taken as a new one.
         `create` False: the command needs a run folder that exists (`stack`, `report`).
+        `example`: the new folder the message suggests, under OUT.
         """
         try:
             if not self.out.is_dir() or any(next(self.out.glob(mark), None) for mark in _MARKS):
@@ -190,7 +191,7 @@ class RunFolder:
         if not found:
             return
         shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
-        fix = (f"Give a new or empty folder, e.g. --out {self.out / 'run1'}" if create else
+        fix = (f"Give a new or empty folder, e.g. --out {self.out / example}" if create else
                "Give the --out of a run (`screenstack run` or `fit-learners` makes one)")
         raise ScreenstackError(f"--out {self.out}: not a run folder (no {MANIFESTS_DIR}) but holds other files ({shown}), "
                                f"which outputs written there would mix with or replace. {fix}.")

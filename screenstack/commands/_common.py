@@ -98,7 +98,7 @@ def check_out(args: argparse.Namespace) -> None:
     if kind is not None and getattr(args, "out", None) is not None:
         from ..features.artifacts.runfolder import RunFolder  # local: keeps `screenstack --help` fast
 
-        RunFolder(args.out).check_ours(create=kind == "new")
+        RunFolder(args.out).check_ours(create=kind == "new", example=getattr(args, "run_folder_example", "run1"))
 
 
 def split_list(value: str | None) -> tuple[str, ...]:

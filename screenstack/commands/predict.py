@@ -23,7 +23,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--run", required=True, metavar="DIR", help="the --out folder of a finished run (or stack)")
     parser.add_argument("--data", required=True, metavar="FILE", help="records to score: CSV, TSV, XLSX or RIS")
     parser.add_argument("--out", required=True, metavar="DIR", help="a folder of its own for these predictions (not the run folder, another run, or another update)")
-    parser.add_argument("--id-col", metavar="COL", help="id column (default: id or record_id, else row number)")
+    parser.add_argument("--id-col", metavar="COL", help="id column (default: the run's, else id or record_id)")
     parser.add_argument("--text-cols", metavar="COLS", help="text columns, title first (default: the run's)")
     same = parser.add_argument_group("encoder (default: the run's; a different value is refused)")
     same.add_argument("--model", metavar="NAME|DIR", help="the run's encoder")
@@ -34,7 +34,8 @@ def add_parser(subparsers) -> None:
     speed.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     speed.add_argument("--batch-tokens", default="auto", metavar="N|auto", help="token budget per batch (default auto)")
     speed.add_argument("--cache-dir", metavar="DIR", help="per-text vector cache (default: the run's, $SCREENSTACK_CACHE or RUN/../.cache)")
-    parser.set_defaults(func=command, run_folder_out="new")  # a folder of its own: checked before any work (check_out)
+    # A folder of its own, checked before any work (check_out); a refusal suggests a folder named for an update.
+    parser.set_defaults(func=command, run_folder_out="new", run_folder_example="update1")
 
 
 def command(args: argparse.Namespace) -> int:

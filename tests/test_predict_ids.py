@@ -1,0 +1,86 @@
+"""`screenstack predict` and the run's record ids: the run's id column is used, a run without one is said to be
+unable to recognise records already screened, and a --run or --out that is no fit folder is refused by name."""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from screenstack.cli import main
+
+DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two runs on one partly screened file (150 labelled of 200): by its `doi` column, and without an id column;
+    and an update holding 50 of the screened records and 100 new ones, with `doi` and `pubmedID` columns."""
+    root = tmp_path_factory.mktemp("id-runs")
+    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
+    data = data[data["title"] != ""].assign(doi=lambda d: "10.1000/" + d["pubmedID"])
+    part = data.iloc[:200][["doi", "title", "abstract", "label_included"]].copy()
+    part.loc[part.index[150:], "label_included"] = ""
+    part.to_csv(root / "noid.csv", index=False)
+    part.drop(columns="doi").to_csv(root / "rownum.csv", index=False)
+    pd.concat([data.iloc[:50], data.iloc[300:400]])[["doi", "pubmedID", "title", "abstract"]].to_csv(root / "update.csv", index=False)
+    for name, extra in (("by-doi", ["--data", str(root / "noid.csv"), "--id-col", "doi"]),
+                        ("rownum", ["--data", str(root / "rownum.csv")])):
+        assert main(["-q", "run", *extra, "--learners", "tfidf-logreg", "--folds", "3", "--out", str(root / name)]) == 0
+    return root
+
+
+def _predict(run, data, out, *extra):
+    return main(["-q", "predict", "--run", str(run), "--data", str(data), "--out", str(out), *extra])
+
+
+def _summary(out: Path) -> dict:
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_predict_reads_ids_from_the_run_id_column_and_leaves_out_the_screened_records(runs, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the run's id column is found: nothing to warn about
+        assert _predict(runs / "by-doi", runs / "update.csv", tmp_path / "pred") == 0
+    assert _summary(tmp_path / "pred")["left_out_screened"] == 50 and _summary(tmp_path / "pred")["n_records"] == 100
+
+
+def test_an_id_col_other_than_the_run_id_column_still_overrides_it_and_is_said_to_differ(runs, tmp_path):
+    with pytest.warns(UserWarning, match=r"update.csv: ids read from column 'pubmedID', not the run's 'doi': a record already "
+                                         r"screened is recognised only where both hold the same id \(0 of 150 did\)"):
+        assert _predict(runs / "by-doi", runs / "update.csv", tmp_path / "pred", "--id-col", "pubmedID") == 0
+    assert _summary(tmp_path / "pred")["left_out_screened"] == 0
+
+
+def test_a_run_without_an_id_column_says_screened_records_cannot_be_recognised(runs, tmp_path, capsys):
+    numbered = pd.read_csv(runs / "update.csv", dtype=str).assign(record_id=[str(i) for i in range(1, 151)])
+    numbered.to_csv(tmp_path / "numbered.csv", index=False)  # row numbers, as the run's ids are: not refused, not matched
+    for data, extra in ((runs / "update.csv", ["--id-col", "pubmedID"]), (tmp_path / "numbered.csv", [])):
+        with pytest.warns(UserWarning) as caught:
+            assert _predict(runs / "rownum", data, tmp_path / data.stem, *extra) == 0
+        said = [str(w.message) for w in caught if "cannot be recognised" in str(w.message)]
+        assert len(said) == 1 and "the run's records had no id column (their ids are row numbers)" in said[0]
+        assert "rerun `screenstack run` with --id-col naming a real id column" in said[0]
+        assert _summary(tmp_path / data.stem)["left_out_screened"] == 0 and _summary(tmp_path / data.stem)["n_records"] == 150
+    assert "error" not in capsys.readouterr().err
+
+
+def test_a_data_folder_as_run_is_refused_as_not_a_run_folder(runs, tmp_path, capsys):
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "d1" / "update.csv").write_bytes((runs / "update.csv").read_bytes())
+    (tmp_path / "empty").mkdir()
+    for folder in ("d1", "empty"):
+        assert _predict(tmp_path / folder, runs / "update.csv", tmp_path / "pred") == 2
+        error = capsys.readouterr().err
+        assert f"--run {tmp_path / folder}: not a run folder" in error and "screenstack stack" not in error
+        assert len(error.strip().splitlines()) == 1
+
+
+def test_an_out_holding_other_files_is_refused_suggesting_an_update_folder(runs, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert _predict(runs / "by-doi", runs / "update.csv", tmp_path) == 2
+    error = capsys.readouterr().err
+    assert f"--out {tmp_path}: not a run folder" in error and f"e.g. --out {tmp_path / 'update1'}" in error
