@@ -5,7 +5,9 @@ Columns: ``rank, id, title, score, decision`` (1 = screen it), ``probability``
 probabilities down the list: how many included records reading down to that
 row should find), then every column of the input file as it was read (from
 `features.artifacts.records.read_screening_records`). Rows are sorted by score,
-highest first, ties by id, so the same run gives the same bytes.
+highest first, ties in the order the records came (the input file's rows): a
+stable sort, so the same run gives the same bytes, and tied ids 146, 153, 1000
+are not read as text (1000 before 146).
 
 The file is meant to be opened in a spreadsheet, where a cell starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return runs as a formula (CSV
@@ -44,10 +46,10 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
     """Write ``ranked.csv`` to `path` (a staging path: the caller commits it); return `path`.
 
     `ids`, `scores`, `decisions` and `probabilities` are aligned arrays, one
-    entry per record to screen. `records` is None (no titles: ``title`` is
-    left empty) or the frame `read_screening_records` returns, its rows aligned
-    with `ids`: ``id``, ``title``, then ``input:NAME`` per column of the input
-    file. An input column equal to ``id`` or ``title`` is left out; one whose
+    entry per record to screen, in the input file's order (tied scores keep
+    it). `records` is None (no titles: ``title`` is left empty) or the frame
+    `read_screening_records` returns, its rows aligned with `ids`: ``id``,
+    ``title``, then ``input:NAME`` per column of the input file. An input column equal to ``id`` or ``title`` is left out; one whose
     name is taken by a column above is written as ``NAME (input)``. With no
     records, the file is the header alone.
 
@@ -64,7 +66,7 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
         assert records["id"].astype(str).tolist() == ids.tolist(), "records must be aligned with ids"
         titles = records["title"].fillna("").astype(str).to_numpy(dtype=object)
         extra = _input_columns(records, ids, titles)
-    order = np.lexsort((ids, -scores))  # highest score first, ties by id
+    order = np.argsort(-scores, kind="stable")  # highest score first, ties in the input's order
     probabilities = probabilities[order]
     frame = pd.DataFrame({
         "rank": np.arange(1, len(ids) + 1),

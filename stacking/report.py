@@ -29,11 +29,16 @@ from .figures import BLEND, draw_figures
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
 TOP = 20  # records listed under "Screen these first"
-# (summary key, column title, format): the columns of the metrics table.
-COLUMNS = [("weight", "blend weight", "{:.2f}"), ("fbeta", "OOF F{beta}", "{:.4f}"),
-           ("fbeta_honest", "honest F{beta}", "{:.4f}"), ("recall", "recall", "{:.3f}"),
-           ("precision", "precision", "{:.3f}"), ("flagged_share", "flagged", "{:.1%}"),
+# (summary key, column title, format): the columns of the metrics table, in the groups `_GROUPS` names.
+COLUMNS = [("weight", "blend weight", "{:.2f}"), ("fbeta_honest", "honest F{beta}", "{:.4f}"),
+           ("fbeta", "OOF F{beta}", "{:.4f}"), ("recall", "recall", "{:.3f}"), ("precision", "precision", "{:.3f}"),
+           ("flagged_share", "flagged", "{:.1%}"),
            ("roc_auc", "ROC-AUC", "{:.4f}"), ("average_precision", "AP", "{:.4f}"), ("wss95", "WSS@95", "{:.3f}")]
+# (title, columns): the metrics table's header groups over COLUMNS after "blend weight". The middle group is measured
+# at a threshold chosen on the very records it is scored on, so it reads higher than the test file will see.
+_GROUPS = [("each fold's threshold chosen on the other folds", 1),
+           ("at the row's own threshold, chosen on these same records (optimistic)", 4),
+           ("ranking, no threshold", 3)]
 
 
 @locked(create=False)
@@ -108,7 +113,10 @@ def _table(summary: dict) -> str:
     beta = summary["beta"]
     rows = _metrics_rows(summary)
     best = {key: max(m[key] for _, m in rows if m.get(key) is not None) for key, _, _ in COLUMNS if key != "weight"}
-    head = "".join(f"<th>{html.escape(title.format(beta=f'{beta:g}'))}</th>" for _, title, _ in COLUMNS)
+    (_, weight_title, _), *measured = COLUMNS
+    assert sum(span for _, span in _GROUPS) == len(measured), "every measured column sits in one header group"
+    groups = "".join(f'<th colspan="{span}">{html.escape(title)}</th>' for title, span in _GROUPS)
+    head = "".join(f"<th>{html.escape(title.format(beta=f'{beta:g}'))}</th>" for _, title, _ in measured)
     body = []
     for name, metrics in rows:
         cells = []
@@ -119,7 +127,8 @@ def _table(summary: dict) -> str:
             cells.append(f"<td class=\"num{' best' if strong else ''}\">{text}</td>")
         kind = " class=\"blend\"" if name.startswith(BLEND) else ""
         body.append(f"<tr{kind}><th scope=\"row\">{html.escape(name)}</th>{''.join(cells)}</tr>")
-    return f"<table><thead><tr><th>learner</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f'<table><thead><tr><th rowspan="2">learner</th><th rowspan="2">{weight_title}</th>{groups}</tr>'
+            f"<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
 def _candidates_table(summary: dict) -> str:
@@ -131,7 +140,8 @@ def _candidates_table(summary: dict) -> str:
                     f"<td class=\"num\">{c['fbeta_honest']:.4f}</td><td class=\"num\">{c['fbeta']:.4f}</td>"
                     f"<td class=\"num\">{c['average_precision']:.4f}</td><td class=\"num\">{c['wss95']:.3f}</td></tr>")
     return (f"<table class=\"narrow\"><thead><tr><th>blend method</th><th>honest F{beta:g}</th><th>OOF F{beta:g}</th>"
-            f"<th>AP</th><th>WSS@95</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+            f"<th>AP</th><th>WSS@95</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f"<p class=\"note\">OOF F{beta:g}: at each blend's own threshold, chosen on the same records (optimistic).</p>")
 
 
 def _folds_table(y: np.ndarray, blend: np.ndarray, folds: np.ndarray, threshold: float) -> str:
@@ -143,23 +153,47 @@ def _folds_table(y: np.ndarray, blend: np.ndarray, folds: np.ndarray, threshold:
         rows.append(f"<tr><th scope=\"row\">{k}</th><td class=\"num\">{inside.sum()}</td><td class=\"num\">{positives}</td>"
                     f"<td class=\"num\">{flagged.sum()}</td><td class=\"num\">{found} / {positives}</td></tr>")
     return ("<table class=\"narrow\"><thead><tr><th>fold</th><th>records</th><th>included</th><th>flagged</th>"
-            f"<th>included found</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+            f"<th>included found</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            "<p class=\"note\">At the one threshold chosen on every fold's OOF scores, so the counts found are optimistic; "
+            "the honest estimate chooses each fold's threshold on the other folds.</p>")
 
 
 def _threshold_note(summary: dict) -> str:
-    """Where the threshold came from; says so when the recall floor, not F-beta, set it."""
-    rule = f"{summary['config'].get('threshold_rule', '')} rule on the blend's OOF scores"
-    decision = summary.get("decision", {})
-    note = f"{rule}; flags {decision['oof_flagged_share']:.1%} of OOF records" if decision else rule
+    """What set the threshold: F-beta's rule, that rule lowered by the recall floor, or the honest floor flagging
+    every record (``summary["decision"]``, as the console says it)."""
+    beta, decision = summary["beta"], summary.get("decision", {})
+    rule = f"F{beta:g}'s {summary['config'].get('threshold_rule', '')} rule on the blend's OOF scores"
+    if not decision:  # a summary from before the decision block
+        return f"chosen by {rule}"
+    if decision.get("flags_everything"):
+        return (f"set by the honest floor to flag every record: the blend's honest OOF F{beta:g} "
+                f"({summary['blend']['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
+                f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records "
+                f"({rule} alone: {decision['fbeta_threshold']:.4g}, flagging {decision['fbeta_flagged_share']:.1%})")
+    flagged = f"flags {decision['oof_flagged_share']:.1%} of the OOF records"
     if decision.get("recall_floor_lowered"):
-        note += (f", lowered by the recall floor from {decision['fbeta_threshold']:.4g} (F{summary['beta']:g} alone: "
-                 f"{decision['fbeta_flagged_share']:.1%}) so that, with {decision['n_train_included']} included training "
-                 f"records, the estimated recall reaches {decision['min_recall']:.0%}")
+        note = (f"{rule}, lowered by the recall floor from {decision['fbeta_threshold']:.4g} (F{beta:g} alone flags "
+                f"{decision['fbeta_flagged_share']:.1%}) so that, with {decision['n_train_included']} included training "
+                f"records, the estimated recall reaches {decision['min_recall']:.0%}")
         if decision["min_recall"] > 0.9:  # the same advice as the console's recall-floor line
             note += " (if the labelled records are a random sample of the search, <code>--min-recall 0.9</code> flags fewer)"
+        note += f"; {flagged}"
+    else:
+        note = f"chosen by {rule}; {flagged}"
     if decision.get("oof_flagged_share", 0) > 0.9:
         note += "; <strong>nearly every record is flagged: the labels cannot support a tighter threshold</strong>"
     return note
+
+
+def _blend_note(summary: dict) -> str:
+    """The blend's figures for "The run": the honest ones (the summary's ``honest`` block, as the console prints
+    them); the recall at the blend's own threshold, measured on the records that chose it, is left to the table."""
+    beta, blend, honest = summary["beta"], summary["blend"], summary["honest"]
+    figures = f"honest F{beta:g} {honest['fbeta']:.3f}, honest recall {honest['recall']:.3f}"
+    if summary.get("decision", {}).get("flags_everything"):
+        figures = (f"flags every record (honest floor): {figures}; at its own thresholds, honest OOF F{beta:g} "
+                   f"{blend['threshold_fbeta_honest']:.3f}")
+    return f"{figures}; WSS@95 {blend['wss95']:.3f}"
 
 
 def _facts(summary: dict) -> str:
@@ -173,8 +207,7 @@ def _facts(summary: dict) -> str:
         ("fold plan", f"{plan.get('n_folds', '?')} folds", f"stratified, seed {plan.get('seed', '?')}"),
         ("objective", f"F{summary['beta']:g}", f"recall weighs {summary['beta'] ** 2:g}&times; precision"),
         ("threshold", f"{summary['threshold']:.4g}", _threshold_note(summary)),
-        ("blend", html.escape(blend["method"]), f"honest OOF F{summary['beta']:g} {blend['fbeta_honest']:.4f}, "
-                                                f"recall {blend['recall']:.3f}, WSS@95 {blend['wss95']:.3f}"),
+        ("blend", html.escape(blend["method"]), _blend_note(summary)),
     ]
     return "".join(f"<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div><div class=\"d\">{d}</div></div>"
                    for k, v, d in facts)
@@ -257,10 +290,11 @@ each training record was scored by a model that never saw its label.</p></header
 {_screen_first(top)}
 <section><h2>The run</h2><div class="facts">{_facts(summary)}</div></section>
 <section><h2>Learners and blend</h2>{_table(summary)}
-<p class="note">OOF F{summary['beta']:g}: at the row's own threshold, chosen by the {html.escape(str(summary['config'].get('threshold_rule', '')))}
-rule on all its OOF scores. Honest F{summary['beta']:g}: each fold's threshold chosen on the other folds only, an estimate
-of what the test file will see. Recall, precision and
-flagged share at the row's threshold; ROC-AUC, average precision (AP) and work saved over sampling at 95% recall
+<p class="note">Honest F{summary['beta']:g}: each fold's threshold chosen on the other folds only, an estimate of what
+the test file will see (the blend's is the honest estimate above). OOF F{summary['beta']:g}, recall, precision and flagged
+share: at the row's own threshold, chosen by the {html.escape(str(summary['config'].get('threshold_rule', '')))} rule on
+all its OOF scores, the very records they are measured on, so they read higher than the test file will see.
+ROC-AUC, average precision (AP) and work saved over sampling at 95% recall
 (WSS@95) rank the records without a threshold. Best value per column in bold.</p></section>
 <section><h2>Figures</h2><div class="grid">{figures}</div></section>
 <section class="two"><div><h2>Blend candidates</h2>{_candidates_table(summary)}</div>

@@ -22,12 +22,12 @@ def _read(path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def test_rows_go_by_score_then_id_with_the_running_expected_count(tmp_path):
+def test_rows_go_by_score_then_input_order_with_the_running_expected_count(tmp_path):
     ids = ["b", "a", "c", "d"]
     path = write_ranked(tmp_path / "ranked.csv", ids, [0.5, 0.5, 0.9, 0.1], [1, 1, 1, 0], [0.25, 0.25, 0.5, 0.125], None)
     frame = _read(path)
     assert list(frame.columns) == COLUMNS
-    assert frame["id"].tolist() == ["c", "a", "b", "d"]  # the tie at 0.5 goes by id
+    assert frame["id"].tolist() == ["c", "b", "a", "d"]  # the tie at 0.5 keeps the input's order
     assert frame["rank"].tolist() == ["1", "2", "3", "4"] and frame["decision"].tolist() == ["1", "1", "1", "0"]
     assert frame["expected_included"].astype(float).tolist() == [0.5, 0.75, 1.0, 1.125]
     assert (frame["title"] == "").all()
@@ -166,3 +166,41 @@ def test_an_input_title_or_id_column_differing_only_by_surrounding_spaces_is_sti
     records = _records(ids, titles, record_id=[" r1", "r2"], title=["Aspirin", "\tStatins "], authors=["A", "B"])
     frame = _read(write_ranked(tmp_path / "ranked.csv", ids, [0.2, 0.8], [0, 1], [0.1, 0.6], records))
     assert list(frame.columns) == [*COLUMNS, "authors"]
+
+
+def test_tied_scores_keep_the_input_files_row_order_not_the_ids_as_text(tmp_path):
+    ids = ["153", "1000", "146", "20", "7"]
+    scores = [0.4, 0.4, 0.4, 0.9, 0.4]
+    first = _read(write_ranked(tmp_path / "a.csv", ids, scores, [1] * 5, [0.2] * 5, None))
+    assert first["id"].tolist() == ["20", "153", "1000", "146", "7"]  # as text: 1000, 146, 153, 7
+    write_ranked(tmp_path / "b.csv", ids, scores, [1] * 5, [0.2] * 5, None)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_run_lists_records_with_the_same_text_in_file_order_and_the_submission_in_test_order(tmp_path):
+    from screenstack.cli import main
+
+    words = {1: "aspirin trial randomised stroke".split(), 0: "cohort survey unrelated economics".split()}
+    rng = np.random.default_rng(1)
+    label = (np.arange(100) % 5 == 0).astype(int)
+    train = pd.DataFrame({"record_id": [str(i) for i in range(1, 101)],
+                          "title": [f"Title {i} {rng.choice(words[k])}" for i, k in enumerate(label)],
+                          "abstract": [" ".join(rng.choice(words[k], 20)) for k in label], "label_included": label.astype(str)})
+    # Records to screen: five with the very same text (so the same score), ids that sort differently as text and as numbers
+    same = ["153", "1000", "146", "999", "5000"]
+    other = [str(200 + i) for i in range(10)]
+    screen_ids = [*other[:5], *same, *other[5:]]
+    screen = pd.DataFrame({"record_id": screen_ids, "label_included": "",
+                           "title": ["Aspirin stroke trial" if i in same else f"Other {i} {rng.choice(words[0])}" for i in screen_ids],
+                           "abstract": [" ".join(words[1] * 3) if i in same else " ".join(rng.choice(words[0], 20)) for i in screen_ids]})
+    pd.concat([train, screen]).to_csv(tmp_path / "partly.csv", index=False)
+    out = tmp_path / "run"
+    assert main(["-q", "run", "--data", str(tmp_path / "partly.csv"), "--learners", "tfidf-logreg", "--out", str(out)]) == 0
+    ranked = _read(out / "ranked.csv")
+    tied = ranked[ranked["id"].isin(same)]
+    assert tied["score"].nunique() == 1, "the same text, the same score"
+    assert tied["id"].tolist() == same  # the file's order, not 1000, 146, 153, 5000, 999
+    assert tied.index.tolist() == list(range(tied.index[0], tied.index[0] + 5)), "tied rows sit together"
+    submission = pd.read_csv(out / "submission.csv", header=None, names=["id", "judgement"], dtype=str)
+    scores = pd.read_csv(out / "test_scores.csv", dtype={"id": str})
+    assert submission["id"].tolist() == scores["id"].tolist() == screen_ids  # the test file's order, whatever the ranking

@@ -49,8 +49,11 @@ def test_report_tables_name_every_learner_and_the_blend(report, run_dir):
     for name in LEARNERS:
         assert f'<th scope="row">{name}</th>' in table
     assert re.search(r'<th scope="row">blend \((logistic|rank-average|caruana)\)</th>', table)
-    for column in ("blend weight", "OOF F7", "honest F7", "recall", "ROC-AUC", "AP", "WSS@95"):
+    for column in ("OOF F7", "honest F7", "recall", "ROC-AUC", "AP", "WSS@95"):
         assert f"<th>{column}</th>" in table
+    assert '<th rowspan="2">blend weight</th>' in table
+    # The figures at each row's own threshold are measured on the records that chose it, and say so.
+    assert '<th colspan="4">at the row&#x27;s own threshold, chosen on these same records (optimistic)</th>' in table
     assert "Correlation of learners" in page and "Blend weights" in page
 
 
@@ -178,3 +181,74 @@ def test_the_honest_estimate_warns_that_records_screened_from_the_top_make_its_f
     page = " ".join(report.read_text().split())
     assert "if the labelled records were picked with fewer included ones, more are left than this says" in page
     assert "screened from the top of a ranked list, as <code>ranked.csv</code> suggests), the expected counts and F-beta are too high" in page
+
+
+def _text(page: str) -> str:
+    """The page as a reader sees it: tags dropped, entities decoded, white space collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def _run_box(page: str) -> str:
+    start = page.index("<h2>The run</h2>")
+    return _text(page[start:page.index("</section>", start)])
+
+
+def _assert_honest_figures_are_the_summarys(page: str, summary: dict) -> None:
+    """Every figure the page calls honest is one of summary.json's honest figures, as rounded on the page."""
+    allowed = {"F7": [summary["honest"]["fbeta"], summary["blend"]["threshold_fbeta_honest"],
+                      summary["best_learner"]["fbeta_honest"]],
+               "recall": [summary["honest"]["recall"]]}
+    shown = re.findall(r"honest (?:OOF )?(F7|recall) \(?(\d\.\d+)", _text(page))
+    assert shown, "the page shows honest figures"
+    for kind, value in shown:
+        digits = len(value.split(".")[1])
+        assert any(float(value) == round(x, digits) for x in allowed[kind]), f"honest {kind} {value} is not summary.json's"
+
+
+def test_the_run_box_shows_the_honest_recall_and_the_threshold_rule_as_the_summary_has_them(report, run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    honest, blend, decision = summary["honest"], summary["blend"], summary["decision"]
+    assert f"{blend['recall']:.3f}" != f"{honest['recall']:.3f}", "this run tells the optimistic recall from the honest one"
+    box = _run_box(report.read_text())
+    assert f"honest F7 {honest['fbeta']:.3f}, honest recall {honest['recall']:.3f}" in box
+    assert f"recall {blend['recall']:.3f}" not in box  # the recall at the blend's own threshold is the table's, marked there
+    assert (f"threshold {summary['threshold']:.4g} chosen by F7's bootstrap rule on the blend's OOF scores; "
+            f"flags {decision['oof_flagged_share']:.1%} of the OOF records") in box
+    _assert_honest_figures_are_the_summarys(report.read_text(), summary)
+
+
+def test_when_the_honest_floor_flags_everything_the_run_box_says_so_with_the_warnings_figures(tmp_path):
+    summary = make_noise_run(tmp_path, {"noise-a": np.inf, "noise-b": np.inf})  # a blend that cannot rank: 60 included
+    assert summary["decision"]["flags_everything"]
+    page = write_report(tmp_path).read_text()
+    box = _run_box(page)
+    honest, blend, decision = summary["honest"], summary["blend"], summary["decision"]
+    # The warning's figures, and the honest estimate's, in the same words and digits.
+    [warning] = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
+    assert f"the blend's honest OOF F7 ({blend['threshold_fbeta_honest']:.3f})" in warning
+    assert (f"threshold 0 set by the honest floor to flag every record: the blend's honest OOF F7 "
+            f"({blend['threshold_fbeta_honest']:.3f}) does not beat flagging every record ({decision['flag_all_fbeta']:.3f}) "
+            f"with 60 included training records") in box
+    assert "bootstrap rule on the blend's OOF scores alone" in box and "chosen by" not in box
+    assert (f"flags every record (honest floor): honest F7 {honest['fbeta']:.3f}, honest recall {honest['recall']:.3f}; "
+            f"at its own thresholds, honest OOF F7 {blend['threshold_fbeta_honest']:.3f}") in box
+    assert f"{blend['fbeta_honest']:.4f}" not in box
+    _assert_honest_figures_are_the_summarys(page, summary)
+
+
+def test_the_run_box_says_when_the_recall_floor_lowered_the_threshold(tmp_path):
+    summary = make_noise_run(tmp_path, {"a": 1.0, "b": 1.5}, n_train=100)  # 10 included records: the recall floor's regime
+    decision = summary["decision"]
+    assert decision["recall_floor_lowered"] and not decision["flags_everything"]
+    page = write_report(tmp_path).read_text()
+    box = _run_box(page)
+    assert (f"threshold {summary['threshold']:.4g} F7's bootstrap rule on the blend's OOF scores, lowered by the recall "
+            f"floor from {decision['fbeta_threshold']:.4g}") in box
+    assert f"honest recall {summary['honest']['recall']:.3f}" in box
+    _assert_honest_figures_are_the_summarys(page, summary)
+
+
+def test_the_optimistic_figures_in_the_figures_and_fold_table_are_labelled(report):
+    page = _text(report.read_text())
+    assert "the values at the line are optimistic: the honest estimate is what to expect" in page
+    assert "At the one threshold chosen on every fold's OOF scores, so the counts found are optimistic" in page
