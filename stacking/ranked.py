@@ -4,10 +4,14 @@ Columns: ``rank, id, title, score, decision`` (1 = screen it), ``probability``
 (calibrated, `stacking.calibrate`), ``expected_included`` (the running sum of
 probabilities down the list: how many included records reading down to that
 row should find), then every column of the input file as it was read (from
-`features.artifacts.records.read_screening_records`). Rows are sorted by score,
-highest first, ties in the order the records came (the input file's rows): a
-stable sort, so the same run gives the same bytes, and tied ids 146, 153, 1000
-are not read as text (1000 before 146).
+`features.artifacts.records.read_screening_records`). Flagged records come
+first, then the rest, each part by score, highest first: the threshold keeps
+them apart anyway, except for records flagged whatever their score (those
+with neither title nor abstract, `stacking.stack.flag_without_text`), which
+a reviewer reading down to the last ``decision`` 1 would otherwise never
+reach; they close the flagged part. Ties keep the order the records came
+(the input file's rows): a stable sort, so the same run gives the same
+bytes, and tied ids 146, 153, 1000 are not read as text (1000 before 146).
 
 The file is meant to be opened in a spreadsheet, where a cell starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return runs as a formula (CSV
@@ -66,14 +70,16 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
         assert records["id"].astype(str).tolist() == ids.tolist(), "records must be aligned with ids"
         titles = records["title"].fillna("").astype(str).to_numpy(dtype=object)
         extra = _input_columns(records, ids, titles)
-    order = np.argsort(-scores, kind="stable")  # highest score first, ties in the input's order
+    decisions = np.asarray(decisions, dtype=int)
+    # Flagged first, then highest score first, ties in the input's order (lexsort is stable; its last key sorts first).
+    order = np.lexsort((-scores, -decisions))
     probabilities = probabilities[order]
     frame = pd.DataFrame({
         "rank": np.arange(1, len(ids) + 1),
         "id": ids[order],
         "title": titles[order],
         "score": [f"{s:.8f}" for s in scores[order]],
-        "decision": np.asarray(decisions, dtype=int)[order],
+        "decision": decisions[order],
         "probability": [f"{p:.6f}" for p in probabilities],
         "expected_included": [f"{e:.3f}" for e in np.cumsum(probabilities)],
     })

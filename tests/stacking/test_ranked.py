@@ -33,6 +33,15 @@ def test_rows_go_by_score_then_input_order_with_the_running_expected_count(tmp_p
     assert (frame["title"] == "").all()
 
 
+
+def test_records_flagged_whatever_their_score_close_the_flagged_part(tmp_path):
+    """A record flagged below the threshold (no title, no abstract) is listed with the flagged ones, not at the bottom."""
+    path = write_ranked(tmp_path / "ranked.csv", ["low", "top", "mid", "notext"], [0.2, 0.9, 0.5, 0.1], [0, 1, 1, 1],
+                        [0.1, 0.6, 0.3, 0.05], None)
+    frame = _read(path)
+    assert frame["id"].tolist() == ["top", "mid", "notext", "low"]
+    assert frame["decision"].tolist() == ["1", "1", "1", "0"]
+
 def _records(ids, titles, **columns):
     frame = pd.DataFrame({"id": ids, "title": titles}, dtype=object)
     for name, values in columns.items():

@@ -232,5 +232,9 @@ def test_records_without_title_or_abstract_are_flagged_and_counted(tmp_path, cap
     assert summary["decision"]["flagged_without_text"] == 3
     assert summary["n_test_flagged"] == int(submission.sum()) < n_test  # the threshold still decides the others
     assert any(m.startswith("3 record(s) to screen have neither title nor abstract") for m in caplog.messages)
-    ranked = pd.read_csv(out / "ranked.csv", dtype=str).set_index("id")
-    assert (ranked.loc[textless, "decision"] == "1").all()
+    ranked = pd.read_csv(out / "ranked.csv", dtype=str)
+    assert (ranked.set_index("id").loc[textless, "decision"] == "1").all()
+    # A reviewer reads down to the last flagged row: the textless records, lowest scored, close the flagged part
+    flagged = int(submission.sum())
+    assert (ranked["decision"][:flagged] == "1").all() and (ranked["decision"][flagged:] == "0").all()
+    assert sorted(ranked["id"][flagged - 3:flagged]) == sorted(textless)
