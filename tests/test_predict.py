@@ -138,7 +138,8 @@ def test_training_ids_a_spreadsheet_rewrote_are_still_left_out(text_run, tmp_pat
     screened = pd.read_csv(train, dtype=str, keep_default_na=False).iloc[:30].drop(columns="label_included")
     assert screened["record_id"].str.fullmatch(r"[1-9]\d*").all()
     ids = screened["record_id"]
-    screened["record_id"] = [f"{i}.0" for i in ids[:10]] + [f"00{i}" for i in ids[10:20]] + [f" {i} " for i in ids[20:]]
+    screened["record_id"] = ([f"{i}.0" for i in ids[:10]] + [f"00{i}" for i in ids[10:20]] + [f" {i} " for i in ids[20:25]]
+                             + [f"'{i}" for i in ids[25:28]] + [f"'{i}.0" for i in ids[28:]])  # ' : a spreadsheet's text marker
     new = pd.read_csv(test, dtype=str, keep_default_na=False)
     pd.concat([screened, new]).to_csv(tmp_path / "update.csv", index=False)
     caplog.set_level("INFO", logger="screenstack")

@@ -19,7 +19,8 @@ from ..errors import ScreenstackError
 from .tables import sheet_row
 
 ID_COLUMNS = ("id", "record_id")
-# A whole number as a spreadsheet may rewrite it: leading zeros (0151) or a trailing .0 (151.0).
+# A whole number as a spreadsheet may rewrite it: leading zeros (0151) or a trailing .0 (151.0); a leading ' (a cell
+# typed or exported as text, '0151) is no part of the id either.
 _NUMBER = re.compile(r"0*(\d+)(?:\.0*)?")
 log = logging.getLogger("screenstack")
 
@@ -33,11 +34,13 @@ def pick_column(columns, candidates: tuple[str, ...]) -> str | None:
 
 
 def id_key(value: str) -> str:
-    """An id as compared across files: a whole number without leading zeros or a trailing ``.0`` (Excel's rewrites).
+    """An id as compared across files: without a leading ``'`` (a spreadsheet's text marker), and a whole number
+    without leading zeros or a trailing ``.0`` (Excel's rewrites).
 
-    >>> id_key("1000.0"), id_key("0151"), id_key("W1000")
-    ('1000', '151', 'W1000')
+    >>> id_key("1000.0"), id_key("0151"), id_key("W1000"), id_key("'1000"), id_key("'W1000")
+    ('1000', '151', 'W1000', '1000', 'W1000')
     """
+    value = value.removeprefix("'")
     match = _NUMBER.fullmatch(value)
     return match.group(1) if match else value
 
