@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .ids import ID_COLUMNS, check_disjoint, check_test_ids, pair_id_columns, pick_column
+from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
 from .ranked_csv import refuse_ranked_csv
 from .ris import ASREVIEW_LABEL_COLUMN
 from .tables import read_table, sheet_row  # noqa: F401  (read_table: also imported from here)
@@ -191,10 +191,13 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                 f"{path}: {_place(frame, blank[0])}, column {id_col!r}: empty id ({len(blank)} such). "
                 "Give every record an id, or pass --id-col with a column that has one for every record."
             )
-        first = ids.duplicated(keep=False).to_numpy()
+        keys = ids.map(id_key)  # as files are compared: 1000.0 or '1000 is 1000, so one record cannot train and be scored
+        first = keys.duplicated(keep=False).to_numpy()
         if first.any():
             dup = ids[first].iloc[0]
-            where = [_place(frame, i) for i in np.flatnonzero((ids == dup).to_numpy())[:5]]
+            rows = np.flatnonzero((keys == keys[first].iloc[0]).to_numpy())[:5]
+            spelled = len({ids.iloc[i] for i in rows}) > 1
+            where = [_place(frame, i) + (f" as {ids.iloc[i]!r}" if spelled else "") for i in rows]
             raise ScreenstackError(
                 f"{path}: column {id_col!r}: id {dup!r} appears more than once ({', '.join(where)}). "
                 "Ids must be unique: remove the duplicate records or pass another --id-col."

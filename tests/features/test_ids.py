@@ -92,6 +92,19 @@ def test_an_id_shared_in_a_spreadsheets_spelling_is_refused(tmp_path, train_id, 
     assert f"train.csv (row 4, as {train_id!r})" in message and "remove it from one of them" in message
 
 
+@pytest.mark.parametrize("screened_id,unscreened_id", [("481", "481"), ("481.0", "481"), ("481", "'481"), ("0481", "481.0")])
+def test_one_id_twice_in_a_partly_screened_file_in_any_spelling_is_refused(tmp_path, screened_id, unscreened_id):
+    # a labelled record and a record to score under one id (as a spreadsheet spelled it) would train and be scored
+    data = write(tmp_path / "data.csv", f"id,title,abstract,included\n{screened_id},A,x,1\n2,B,y,0\n{unscreened_id},C,z,\n")
+    with pytest.raises(ScreenstackError) as info:
+        load_partly_screened(data)
+    message = str(info.value)
+    assert message.startswith(f"{data}: column 'id': id {screened_id!r} appears more than once (row 2") and "\n" not in message
+    assert "row 4" in message and "remove the duplicate records or pass another --id-col" in message
+    if screened_id != unscreened_id:
+        assert f"row 2 as {screened_id!r}, row 4 as {unscreened_id!r}" in message
+
+
 def test_ids_that_only_look_alike_are_not_shared(tmp_path):
     train = write(tmp_path / "train.csv", TRAIN)
     test = write(tmp_path / "test.csv", "id,title,abstract\n1000.5,New,n\nW1000,Other,o\n10000,Third,t\n")
