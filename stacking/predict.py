@@ -61,7 +61,7 @@ from ..learners.persist import load_fold_models, read_index
 from .blend import load_blend
 from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
-from .ranked import write_ranked
+from .ranked import refuse_edited, write_ranked
 from .stack import flag_without_text, screening_summary
 from .threshold import apply_threshold
 
@@ -317,6 +317,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     """
     out = Path(out)
     _say_if_restacked(run, _check_out(run, out, data or None))
+    refuse_edited(out, PREDICT_SET, "predict")  # the reviewer's edits are never replaced
     records = corpus.test
     columns = []
     for name in run.learners:

@@ -40,7 +40,7 @@ from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import expected_below, fit_calibration
 from .config import StackConfig
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
-from .ranked import write_ranked
+from .ranked import refuse_edited, write_ranked
 from .threshold import apply_threshold, choose_threshold
 
 log = logging.getLogger("screenstack")
@@ -288,6 +288,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     >>> summary = stack("artifacts/run1", StackConfig(beta=7))  # doctest: +SKIP
     """
     out = Path(out)
+    refuse_edited(out, "stack", "stack")  # the reviewer's edits are never replaced
     names, plan, Z, Z_test, test_ids = _score_matrices(out, config.learners)
     records = _screening_records(out, test_ids)
     reused = _reusable(out, names, config)

@@ -124,6 +124,19 @@ def test_an_update_overlapping_the_last_search_leaves_out_its_training_records_a
     assert summary["left_out_screened"] == 50 and summary["n_records"] == 100
 
 
+def test_predicting_again_never_replaces_a_ranked_csv_the_reviewer_edited(text_run, tmp_path, capsys):
+    run, _, test = text_run
+    assert _predict(run, test, tmp_path / "pred") == 0
+    ranked = tmp_path / "pred" / "ranked.csv"
+    edited = ranked.read_bytes() + b"note,typed,in\r\n"
+    ranked.write_bytes(edited)
+    capsys.readouterr()
+    assert _predict(run, test, tmp_path / "pred") == 2
+    error = capsys.readouterr().err.strip()
+    assert f"{ranked}: changed since `screenstack predict` wrote it" in error and len(error.splitlines()) == 1
+    assert ranked.read_bytes() == edited
+
+
 def test_a_file_of_training_records_alone_is_refused(text_run, tmp_path, capsys):
     run, train, _ = text_run
     assert _predict(run, train, tmp_path / "pred") == 2

@@ -126,6 +126,22 @@ def test_stack_puts_the_records_titles_and_columns_in_ranked_csv(tmp_path, monke
     assert frame.set_index("id").loc[test_ids[3], ["title", "doi"]].tolist() == ["'=title 3", "10.1/3"]
 
 
+def test_stack_refuses_to_replace_a_ranked_csv_the_reviewer_edited_and_keeps_it(tmp_path):
+    make_run(tmp_path, n_train=300, n_test=30)
+    ranked = tmp_path / "ranked.csv"
+    edited = ranked.read_bytes().replace(b"\r\n", b",screened: yes\r\n", 3)  # notes typed in a spreadsheet
+    ranked.write_bytes(edited)
+    with pytest.raises(ScreenstackError) as info:
+        stack(tmp_path, StackConfig(seed=1))  # other options: the stack would be written again
+    message = str(info.value)
+    assert message.startswith(f"{ranked}: changed since `screenstack stack` wrote it") and "\n" not in message
+    assert f"Move it out of {tmp_path}" in message and "then run stack again" in message
+    assert ranked.read_bytes() == edited  # nothing the reviewer typed is lost
+    ranked.rename(tmp_path.parent / "screened.csv")  # moved out, as the message says: stack writes it again
+    stack(tmp_path, StackConfig(seed=1))
+    assert ranked.is_file() and ranked.read_bytes() != edited
+
+
 def test_stack_refuses_records_of_other_test_records(tmp_path, monkeypatch):
     make_run(tmp_path, n_train=300, n_test=30)
     monkeypatch.setattr(stack_module, "read_screening_records", lambda out: _records(["x"], ["t"]))
