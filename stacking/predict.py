@@ -343,7 +343,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     # The figures of the run's `screening` block, under its names: the console line and both summaries agree.
     screening = screening_summary(run.oof_labels, run.oof_scores, scores, decisions, probabilities, run.seed)
     summary = {
-        "run": str(run.out.resolve()), "run_stack_version": run.stack_version, "data": str(data),
+        "run": str(run.out.resolve()), "run_stack_version": run.stack_version,
+        "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
         "data_sha256": _sha256_or_none(data) if data else None,
         "threshold": run.threshold, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0

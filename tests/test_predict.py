@@ -137,6 +137,16 @@ def test_predicting_again_never_replaces_a_ranked_csv_the_reviewer_edited(text_r
     assert ranked.read_bytes() == edited
 
 
+def test_the_same_file_from_another_working_folder_gives_the_same_bytes(text_run, tmp_path, monkeypatch):
+    run, _, test = text_run
+    assert _predict(run, test, tmp_path / "pred") == 0
+    first = {p.name: p.read_bytes() for p in (tmp_path / "pred").iterdir() if p.is_file()}
+    monkeypatch.chdir(test.parent)  # the same file named by a relative path, from its own folder
+    assert _predict(run, test.name, tmp_path / "pred") == 0
+    assert {p.name: p.read_bytes() for p in (tmp_path / "pred").iterdir() if p.is_file()} == first
+    assert json.loads(first["summary.json"])["data"] == str(test.resolve())
+
+
 def test_a_file_of_training_records_alone_is_refused(text_run, tmp_path, capsys):
     run, train, _ = text_run
     assert _predict(run, train, tmp_path / "pred") == 2
