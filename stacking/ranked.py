@@ -9,7 +9,7 @@ first, then the rest, each part by score, highest first: the threshold keeps
 them apart anyway, except for records flagged whatever their score (those
 with neither title nor abstract, `stacking.stack.flag_without_text`), which
 a reviewer reading down to the last ``decision`` 1 would otherwise never
-reach; they close the flagged part. Ties keep the order the records came
+reach; those below the threshold close the flagged part (above it, they sit by score). Ties keep the order the records came
 (the input file's rows): a stable sort, so the same run gives the same
 bytes, and tied ids 146, 153, 1000 are not read as text (1000 before 146).
 
