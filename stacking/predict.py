@@ -212,12 +212,14 @@ def _refuse_finetuned(out: Path, name: str, meta: dict) -> None:
 
 def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Path | None = None) -> None:
     """Refuse a setting given on the command line (not None) that differs from the run's, and an `out` predictions
-    would overwrite (`_check_out`: the run, another run, predictions of another run or `data`).
+    would overwrite (`_check_out`: the run, another run, predictions of another run or `data`; `refuse_edited`:
+    a ranked.csv the reviewer changed).
 
     `given` holds ``model``, ``layers`` (tuple of ints), ``pooling`` (tuple),
     ``max_length`` and ``text_cols`` (tuple), each None when not given.
     """
     _check_out(run, out, data)
+    refuse_edited(out, PREDICT_SET, "predict")  # before the new records' vectors are made (minutes with an encoder)
     unused = [flag for key, flag in ENCODER_SETTINGS.items() if given.get(key) is not None]
     if unused and not run.feature_meta:
         raise ScreenstackError(f"{unused[0]}: the run's blend uses no vector learners ({', '.join(run.used)}), so predict makes no "

@@ -124,13 +124,18 @@ def test_an_update_overlapping_the_last_search_leaves_out_its_training_records_a
     assert summary["left_out_screened"] == 50 and summary["n_records"] == 100
 
 
-def test_predicting_again_never_replaces_a_ranked_csv_the_reviewer_edited(text_run, tmp_path, capsys):
+def test_predicting_again_never_replaces_a_ranked_csv_the_reviewer_edited(text_run, tmp_path, capsys, monkeypatch):
     run, _, test = text_run
     assert _predict(run, test, tmp_path / "pred") == 0
     ranked = tmp_path / "pred" / "ranked.csv"
     edited = ranked.read_bytes() + b"note,typed,in\r\n"
     ranked.write_bytes(edited)
     capsys.readouterr()
+
+    def unread(*args, **kwargs):
+        raise AssertionError("refused only after reading the records (and making their vectors)")
+
+    monkeypatch.setattr("screenstack.stacking.new_records.load_new_records", unread)
     assert _predict(run, test, tmp_path / "pred") == 2
     error = capsys.readouterr().err.strip()
     assert f"{ranked}: changed since `screenstack predict` wrote it" in error and len(error.splitlines()) == 1
