@@ -132,5 +132,16 @@ def _input_columns(records: pd.DataFrame, ids: np.ndarray, titles: np.ndarray) -
         if len(values) and (shown == [neutralise(str(i).strip()) for i in ids] or shown == [neutralise(str(t).strip()) for t in titles]):
             continue  # the same as a column ranked.csv already has
         original = str(name)[len(INPUT_PREFIX):]
-        columns[f"{original} (input)" if original in COLUMNS else original] = values
-    return pd.DataFrame(columns, index=range(len(ids)))
+        columns[original] = values
+    # Renamed once all names are known: an input's own "score (input)" beside its "score" keeps both columns.
+    taken = set(columns) | set(COLUMNS)
+    renamed = {}
+    for original, values in columns.items():
+        if original in COLUMNS:
+            new, n = f"{original} (input)", 2
+            while new in taken:
+                new, n = f"{original} (input {n})", n + 1
+            taken.add(new)
+            original = new
+        renamed[original] = values
+    return pd.DataFrame(renamed, index=range(len(ids)))

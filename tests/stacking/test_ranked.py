@@ -49,6 +49,14 @@ def _records(ids, titles, **columns):
     return frame
 
 
+def test_an_input_column_named_like_a_renamed_one_is_kept_beside_it(tmp_path):
+    records = _records(["a", "b"], ["A", "B"], score=["s1", "s2"], **{"score (input)": ["t1", "t2"], "note": ["n1", "n2"]})
+    path = write_ranked(tmp_path / "ranked.csv", ["a", "b"], [0.9, 0.1], [1, 0], [0.5, 0.1], records)
+    frame = _read(path)
+    assert list(frame.columns) == [*COLUMNS, "score (input 2)", "score (input)", "note"]
+    assert frame["score (input 2)"].tolist() == ["s1", "s2"] and frame["score (input)"].tolist() == ["t1", "t2"]
+
+
 def test_formula_cells_are_neutralised_in_every_text_column(tmp_path):
     risky = ["=HYPERLINK(\"x\")", "+1+cmd|' /C calc'!A0", "-2-A1", "@SUM(A1)", "\tcmd", "\rcmd"]
     n = len(risky)
