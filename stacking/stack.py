@@ -363,8 +363,9 @@ def flag_without_text(decisions: np.ndarray, records: pd.DataFrame | None) -> in
     without = records["has_text"].astype(str).to_numpy() == "0"
     added = int(np.sum(without & (decisions == 0)))
     decisions[without] = 1
-    if added:
-        log.info("%d record(s) to screen have neither title nor abstract: flagged, since no model can rank them", added)
+    if without.any():
+        log.info("%d record(s) to screen have neither title nor abstract: all flagged, since no model can rank them "
+                 "(%d of them scored below the threshold)", int(without.sum()), added)
     return added
 
 

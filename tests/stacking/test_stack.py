@@ -231,10 +231,24 @@ def test_records_without_title_or_abstract_are_flagged_and_counted(tmp_path, cap
     assert (submission[textless] == 1).all()
     assert summary["decision"]["flagged_without_text"] == 3
     assert summary["n_test_flagged"] == int(submission.sum()) < n_test  # the threshold still decides the others
-    assert any(m.startswith("3 record(s) to screen have neither title nor abstract") for m in caplog.messages)
+    assert any(m.startswith("3 record(s) to screen have neither title nor abstract") and "(3 of them scored below the threshold)" in m
+               for m in caplog.messages)
     ranked = pd.read_csv(out / "ranked.csv", dtype=str)
     assert (ranked.set_index("id").loc[textless, "decision"] == "1").all()
     # A reviewer reads down to the last flagged row: the textless records, lowest scored, close the flagged part
     flagged = int(submission.sum())
     assert (ranked["decision"][:flagged] == "1").all() and (ranked["decision"][flagged:] == "0").all()
     assert sorted(ranked["id"][flagged - 3:flagged]) == sorted(textless)
+
+
+def test_records_without_text_above_the_threshold_are_reported_too(caplog):
+    """The console names every record without text to screen; summary.json counts those the threshold had left out."""
+    from screenstack.stacking.stack import flag_without_text
+
+    records = pd.DataFrame({"id": ["a", "b", "c", "d"], "has_text": ["1", "0", "0", "1"]})
+    decisions = np.array([0, 1, 0, 1])
+    with caplog.at_level("INFO", logger="screenstack"):
+        added = flag_without_text(decisions, records)
+    assert added == 1 and decisions.tolist() == [0, 1, 1, 1]
+    assert "2 record(s) to screen have neither title nor abstract: all flagged, since no model can rank them " \
+           "(1 of them scored below the threshold)" in caplog.messages
