@@ -46,8 +46,8 @@ LABEL_COLUMNS = ("judgement", "label_included", "included", "label", "label_abst
 LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0,
                 "asreview_relevant": 1.0, "asreview_irrelevant": 0.0}
 # A record not screened yet: ASReview writes -1 or leaves the cell empty (CSV, XLSX) and
-# ASReview_not_seen (RIS); a spreadsheet that went through pandas may hold NaN. Compared lower-case.
-UNLABELLED_VALUES = {"", "-1", "-1.0", "nan", "asreview_not_seen"}
+# ASReview_not_seen (RIS); a spreadsheet that went through pandas may hold NaN, and R's write.csv writes NA. Compared lower-case.
+UNLABELLED_VALUES = {"", "-1", "-1.0", "nan", "na", "asreview_not_seen"}
 TEST_ID_PREFIX = "test-"
 HASH_CHUNK_ROWS = 50_000  # rows hashed at a time by `update_row_hashes`
 log = logging.getLogger("screenstack")

@@ -181,7 +181,7 @@ def test_label_outside_0_1_names_row_and_column(tmp_path, bad):
     assert "row 3" in error_of(load_partly_screened, path), "a partly screened file refuses them too"
 
 
-@pytest.mark.parametrize("unscreened", ["", "-1", "ASReview_not_seen"])
+@pytest.mark.parametrize("unscreened", ["", "-1", "ASReview_not_seen", "NA"])
 def test_unscreened_record_in_a_training_file_points_to_data(tmp_path, unscreened):
     path = write(tmp_path / "train.csv", f"id,title,abstract,judgement\n1,A,x,1\n2,B,y,{unscreened}\n3,C,z,0\n4,D,w,\n")
     message = error_of(load_corpus, path)
@@ -469,3 +469,10 @@ def test_labels_as_ranked_csv_writes_them_are_read_back(tmp_path):
     corpus = load_partly_screened(ranked)
     assert corpus.train["id"].tolist() == ["a", "c", "e"] and corpus.train["label"].tolist() == [1.0, 0.0, 1.0]
     assert corpus.test["id"].tolist() == ["b", "d"]
+
+
+def test_r_exports_na_labels_as_records_not_screened_yet(tmp_path):
+    """R's write.csv writes an empty label as NA: in a partly screened file that record is scored, not refused."""
+    path = write(tmp_path / "review.csv", '"id","title","abstract","included"\n"1","A","x",1\n"2","B","y",NA\n"3","C","z",0\n')
+    corpus = load_partly_screened(path)
+    assert corpus.train["id"].tolist() == ["1", "3"] and corpus.test["id"].tolist() == ["2"]
