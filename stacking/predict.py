@@ -127,7 +127,8 @@ def read_run(out: str | Path) -> FittedRun:
     out = Path(out)
     run = RunFolder(out)
     if not out.is_dir():
-        raise ScreenstackError(f"--run {out}: no such run folder. Give the --out of a finished `screenstack run` (or stack).")
+        what = "is a file, not a run folder" if out.exists() else "no such run folder"
+        raise ScreenstackError(f"--run {out}: {what}. Give the --out of a finished `screenstack run` (or stack).")
     _refuse_other_folder(run)
     restack = f"Run `screenstack stack --out {out}` (it keeps the blender), then predict again."
     run.verify("stack", restack)

@@ -60,6 +60,11 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
     missing = [n for n in names if n not in outputs]
     if missing:
         found = ", ".join(RunFolder(out).learner_names())
+        from ..learners.registry import LEARNERS
+        unknown = [n for n in missing if n not in LEARNERS and not n.startswith("finetune-")]
+        if unknown:  # a typo rather than a learner not fitted yet (fine-tuned ones: extract.finetune_config.learner_name)
+            raise ScreenstackError(f"--learners: {', '.join(unknown)} is not a learner in {out} (found: {found}) nor one "
+                                   f"fit-learners knows ({', '.join(sorted(LEARNERS))}). Check the spelling.")
         raise ScreenstackError(f"{out}: no outputs for learner(s) {', '.join(missing)} (found: {found}). Run fit-learners for them.")
     plan = load_fold_plan(out)
     oof_cols, test_cols, test_ids = [], [], None

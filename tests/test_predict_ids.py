@@ -77,6 +77,9 @@ def test_a_data_folder_as_run_is_refused_as_not_a_run_folder(runs, tmp_path, cap
         error = capsys.readouterr().err
         assert f"--run {tmp_path / folder}: not a run folder" in error and "screenstack stack" not in error
         assert len(error.strip().splitlines()) == 1
+    (tmp_path / "a_file").write_text("x")
+    assert _predict(tmp_path / "a_file", runs / "update.csv", tmp_path / "pred") == 2
+    assert f"--run {tmp_path / 'a_file'}: is a file, not a run folder" in capsys.readouterr().err
 
 
 def test_an_out_holding_other_files_is_refused_suggesting_an_update_folder(runs, tmp_path, capsys):

@@ -252,3 +252,11 @@ def test_records_without_text_above_the_threshold_are_reported_too(caplog):
     assert added == 1 and decisions.tolist() == [0, 1, 1, 1]
     assert "2 record(s) to screen have neither title nor abstract: all flagged, since no model can rank them " \
            "(1 of them scored below the threshold)" in caplog.messages
+
+
+def test_a_misspelt_learner_is_named_as_a_typo_and_a_known_one_not_fitted_points_to_fit_learners(run_dir):
+    with pytest.raises(ScreenstackError, match=r"--learners: tfidf-svn is not a learner in .* Check the spelling"):
+        stack(run_dir, StackConfig(learners=("tfidf-svn",)))
+    missing = next(name for name in ("xgboost", "lightgbm", "logreg", "tfidf-logreg") if name not in LEARNERS)
+    with pytest.raises(ScreenstackError, match=f"no outputs for learner\\(s\\) {missing} .*Run fit-learners for them"):
+        stack(run_dir, StackConfig(learners=(missing,)))
