@@ -69,7 +69,7 @@ def test_blending_beats_the_weakest_learner(run_dir):
 def test_unknown_blend_or_learner_is_refused_naming_the_valid_ones(run_dir):
     with pytest.raises(ScreenstackError, match="logistic"):
         stack(run_dir, StackConfig(blend="magic"))
-    with pytest.raises(ScreenstackError, match="no outputs for learner"):
+    with pytest.raises(ScreenstackError, match=r"nope is not a learner in .*\(found: lightgbm"):
         stack(run_dir, StackConfig(learners=("nope",)))
 
 
