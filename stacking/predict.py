@@ -251,6 +251,8 @@ def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) 
         raise ScreenstackError(f"--out {out}: is the run folder itself; predictions go to a folder of their own, "
                                f"e.g. --out {run.out.parent / 'update1'}.")
     out, fix = Path(out), f"Give an --out of its own, e.g. --out {Path(out).parent / 'update2'}"
+    if out.exists() and not out.is_dir():  # known now, not after the update is read and encoded
+        raise ScreenstackError(f"--out {out}: is a file, not a folder; predictions go to a folder of their own. {fix}.")
     folder = RunFolder(out)
     if folder.version(PREDICT_SET) is None:
         taken = [name for name in PREDICT_FILES if (out / name).exists()]

@@ -80,6 +80,9 @@ def test_a_data_folder_as_run_is_refused_as_not_a_run_folder(runs, tmp_path, cap
     (tmp_path / "a_file").write_text("x")
     assert _predict(tmp_path / "a_file", runs / "update.csv", tmp_path / "pred") == 2
     assert f"--run {tmp_path / 'a_file'}: is a file, not a run folder" in capsys.readouterr().err
+    # --out naming a file: refused before the update is read (a missing --data would otherwise be the error)
+    assert _predict(runs / "by-doi", tmp_path / "no_such.csv", tmp_path / "a_file") == 2
+    assert f"--out {tmp_path / 'a_file'}: is a file, not a folder" in capsys.readouterr().err
 
 
 def test_an_out_holding_other_files_is_refused_suggesting_an_update_folder(runs, tmp_path, capsys):
