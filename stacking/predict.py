@@ -213,14 +213,13 @@ def _refuse_finetuned(out: Path, name: str, meta: dict) -> None:
 
 def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Path | None = None) -> None:
     """Refuse a setting given on the command line (not None) that differs from the run's, and an `out` predictions
-    would overwrite (`_check_out`: the run, another run, predictions of another run or `data`; `refuse_edited`:
-    a ranked.csv the reviewer changed).
+    would overwrite (`_check_out`: the run, another run, predictions of another run or `data`, a ranked.csv the
+    reviewer changed).
 
     `given` holds ``model``, ``layers`` (tuple of ints), ``pooling`` (tuple),
     ``max_length`` and ``text_cols`` (tuple), each None when not given.
     """
     _check_out(run, out, data)
-    refuse_edited(out, PREDICT_SET, "predict")  # before the new records' vectors are made (minutes with an encoder)
     unused = [flag for key, flag in ENCODER_SETTINGS.items() if given.get(key) is not None]
     if unused and not run.feature_meta:
         raise ScreenstackError(f"{unused[0]}: the run's blend uses no vector learners ({', '.join(run.used)}), so predict makes no "
@@ -242,7 +241,8 @@ def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Pat
 
 
 def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -> dict | None:
-    """Refuse an `out` whose files predictions would overwrite: the run, another run, others' files, other predictions.
+    """Refuse an `out` whose files predictions would overwrite: the run, another run, others' files, other predictions,
+    a ranked.csv the reviewer edited.
 
     Predictions of the same run and the same `data` (same bytes) may be made again in place: their summary is
     returned (None when `out` holds no readable predictions).
@@ -253,6 +253,7 @@ def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) 
     out, fix = Path(out), f"Give an --out of its own, e.g. --out {Path(out).parent / 'update2'}"
     if out.exists() and not out.is_dir():  # known now, not after the update is read and encoded
         raise ScreenstackError(f"--out {out}: is a file, not a folder; predictions go to a folder of their own. {fix}.")
+    refuse_edited(out, PREDICT_SET, "predict")  # the reviewer's edits are never replaced, and before any vectors are made
     folder = RunFolder(out)
     if folder.version(PREDICT_SET) is None:
         taken = [name for name in PREDICT_FILES if (out / name).exists()]
@@ -322,7 +323,6 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     """
     out = Path(out)
     _say_if_restacked(run, _check_out(run, out, data or None))
-    refuse_edited(out, PREDICT_SET, "predict")  # the reviewer's edits are never replaced
     records = corpus.test
     columns = []
     for name in run.learners:

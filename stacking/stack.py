@@ -35,7 +35,7 @@ from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
 from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, StaleArtifact, locked
 from ..features.artifacts.records import read_screening_records
-from ..learners.registry import min_included
+from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import expected_below, fit_calibration
 from .config import StackConfig
@@ -60,7 +60,6 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
     missing = [n for n in names if n not in outputs]
     if missing:
         found = ", ".join(RunFolder(out).learner_names())
-        from ..learners.registry import LEARNERS
         unknown = [n for n in missing if n not in LEARNERS and not n.startswith("finetune-")]
         if unknown:  # a typo rather than a learner not fitted yet (fine-tuned ones: extract.finetune_config.learner_name)
             raise ScreenstackError(f"--learners: {', '.join(unknown)} is not a learner in {out} (found: {found}) nor one "
