@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 
 from ..features.artifacts import sets
-from ..features.artifacts.atomic import read_json
 from ..features.artifacts.records import INPUT_PREFIX
 from ..features.errors import ScreenstackError
 
@@ -43,22 +42,11 @@ def refuse_edited(out: str | Path, set_name: str, command: str) -> None:
 
     The reviewer screens from that file, in a spreadsheet that saves it in
     place: notes or decisions typed into it would be lost to a `command` that
-    writes the set again. A missing file, or a set never committed, has nothing to lose.
+    writes the set again. Called before any long work; `features.artifacts.sets`
+    refuses the same when any other command's new outputs would remove it.
     """
     out = Path(out)
-    path, manifest = out / "ranked.csv", sets.manifest_path(out, set_name)
-    if not path.is_file() or not manifest.is_file():
-        return
-    try:
-        want = read_json(manifest)["files"]["ranked.csv"]
-        size, digest = int(want["size"]), str(want["sha256"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return  # an unreadable manifest is the run folder's to report
-    if path.stat().st_size != size or sets.sha256(path) != digest:
-        raise ScreenstackError(
-            f"{path}: changed since `screenstack {command}` wrote it (screening notes typed into it?), and {command} "
-            f"would replace it. Move it out of {out} (e.g. to {out.parent / (out.name + '-ranked-screened.csv')}) "
-            f"or delete it, then run {command} again; type labels into the file you gave as --data.")
+    sets.refuse_edited(out, [sets.committed(out, set_name)], command)
 
 
 def neutralise(cell: str) -> str:

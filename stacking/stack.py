@@ -271,8 +271,10 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
         manifest = run.verify("stack", "")
         summary = read_json(run.summary) if manifest is not None else None
     except (DamagedArtifact, OSError, ValueError) as error:
-        what = "stale" if isinstance(error, StaleArtifact) else "damaged"
-        pywarnings.warn(f"{getattr(error, 'path', run.summary)}: {what}; stacking again.", stacklevel=3)
+        path = getattr(error, "path", run.summary)
+        # A ranked.csv moved out of OUT (as the refusal to replace an edited one says) is missing, not damaged.
+        what = "stale" if isinstance(error, StaleArtifact) else "damaged" if path.exists() else "missing"
+        pywarnings.warn(f"{path}: {what}; stacking again.", stacklevel=3)
         return None
     if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
         return None  # no stack, or one from before manifests

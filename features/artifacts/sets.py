@@ -5,9 +5,10 @@ manifest and verifies committed sets; this module moves a staged set in. A
 set's manifest (``.manifests/SET.json``) lists the name, size and sha256 of
 each of its files and the version (a digest of its file list) of each set it
 was made from, its inputs. Moving a staged set in first checks that every file
-can land, then removes every committed set made from another version of it
-(and those made from them), renames the files into place and moves the
-manifest last, so a kill midway is finished by the next lock.
+can land and that no file a reviewer edits in place (``ranked.csv``) would be
+lost, then removes every committed set made from another version of it (and
+those made from them), renames the files into place and moves the manifest
+last, so a kill midway is finished by the next lock.
 """
 from __future__ import annotations
 
@@ -20,9 +21,13 @@ import shutil
 from pathlib import Path
 from typing import Iterable
 
+from ..errors import ScreenstackError
 from .atomic import io_error, read_json
 
 MANIFESTS_DIR, MANIFEST = ".manifests", "MANIFEST.json"
+# Files a reviewer edits in place (a spreadsheet saves notes typed into ranked.csv where it opened it):
+# once changed, no set removes or replaces them.
+EDITED_IN_PLACE = ("ranked.csv",)
 # How to make each kind of set that has inputs again, said when one made from an older input is removed.
 # Only `stack` and `report` work from OUT alone; the others read input files that OUT does not name.
 REMAKE = {"learners": "rerun the `screenstack fit-learners` or `screenstack run` command that made them "
@@ -40,7 +45,8 @@ def manifest_path(out: Path, name: str) -> Path:
 
 
 def check_targets(out: Path, staging: Path) -> None:
-    """Refuse, before anything is moved, a set whose file would land on a folder or under a file.
+    """Refuse, before anything is moved, a set whose file would land on a folder or under a file, or that
+    would remove or replace a file the reviewer edited in place (`EDITED_IN_PLACE`).
 
     A rename that fails midway would leave part of the new set beside part of the old one.
     """
@@ -49,7 +55,9 @@ def check_targets(out: Path, staging: Path) -> None:
         raise io_error(manifests, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
     device = os.stat(staging).st_dev
     manifest = read_json(staging / MANIFEST)
-    for stale, _ in _derived(out, manifest["set"], version_of(manifest)):  # removed before the set moves in
+    stale_sets = _derived(out, manifest["set"], version_of(manifest))
+    refuse_edited(out, [committed(out, manifest["set"]), *(stale for stale, _ in stale_sets)], incoming=manifest)
+    for stale, _ in stale_sets:  # removed before the set moves in
         for rel in stale["files"]:
             target = out / rel
             if (target.is_file() or target.is_symlink()) and not os.access(target.parent, os.W_OK | os.X_OK):
@@ -68,6 +76,55 @@ def check_targets(out: Path, staging: Path) -> None:
         if not os.access(folder, os.W_OK | os.X_OK):
             code = errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
             raise io_error(folder, OSError(code, os.strerror(code)))
+
+
+def edited(out: Path, manifest: dict | None, incoming: dict | None = None) -> list[Path]:
+    """The files of committed set `manifest` that a reviewer edits in place and that differ from what it wrote.
+
+    A file that is what set `incoming` (staged) writes there is not an edit: a commit killed while
+    moving its files in left it, and the next lock finishes that commit.
+    """
+    found = []
+    for rel, want in (manifest or {}).get("files", {}).items():
+        path = out / rel
+        if path.name not in EDITED_IN_PLACE or not path.is_file():
+            continue
+        try:
+            if not _same(path, want) and not _same(path, (incoming or {}).get("files", {}).get(rel)):
+                found.append(path)
+        except (OSError, KeyError, TypeError, ValueError):
+            continue  # an unreadable manifest or file is the run folder's to report
+    return found
+
+
+def _same(path: Path, want: dict | None) -> bool:
+    return want is not None and path.stat().st_size == int(want["size"]) and sha256(path) == str(want["sha256"])
+
+
+def refuse_edited(out: Path, manifests: list[dict | None], command: str | None = None, incoming: dict | None = None) -> None:
+    """Refuse, in one line, to remove or replace a file of committed sets `manifests` that the reviewer changed.
+
+    `command`: the one that wrote the file and would write it again (``stack``,
+    ``predict``); None for any command whose new outputs remove it.
+    """
+    for manifest in manifests:
+        for path in edited(out, manifest, incoming):
+            written = f"`screenstack {command}` wrote it" if command else "it was written"
+            would = f"{command} would replace it" if command else "this command would remove it with the outputs it was made from"
+            again = f"run `screenstack {command}` again" if command else "run the command again"
+            raise ScreenstackError(
+                f"{path}: changed since {written} (screening notes typed into it?), and {would}. Move it out of {out} "
+                f"(e.g. to {out.parent / (out.name + '-' + path.stem + '-screened' + path.suffix)}) or delete it, then "
+                f"{again}; type labels into the file you gave as --data.")
+
+
+def committed(out: Path, name: str) -> dict | None:
+    """The manifest of committed set `name`, or None where there is none (or it cannot be read)."""
+    try:
+        found = read_json(manifest_path(out, name))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) and isinstance(found.get("files"), dict) else None
 
 
 def move_in(out: Path, staging: Path, remade: Iterable[str]) -> None:

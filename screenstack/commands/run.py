@@ -90,6 +90,7 @@ configs = run_configs  # what `cli` checks a --config file's values with when fl
 def command(args: argparse.Namespace) -> int:
     from ..extract.stage import extract_features
     from ..learners.fit import fit_learners
+    from ..stacking.ranked import refuse_edited
     from ..stacking.report import write_report
     from ..stacking.stack import stack
 
@@ -102,6 +103,7 @@ def command(args: argparse.Namespace) -> int:
     # what was made from the old one; the sets named here this run makes again, so that is not news.
     remade = ("stack", "report", "config", *(f"learners/{name}" for name in stacking.learners))
     with RunFolder(args.out).lock(remakes=remade):
+        refuse_edited(args.out, "stack", "run")  # its stack stage would, after the long work; the reviewer's notes stay
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:
             features = []

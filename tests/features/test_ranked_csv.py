@@ -1,6 +1,8 @@
 """Screenstack's own ranked.csv given back as a training file is refused, naming the fix; predict still reads it."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,3 +96,19 @@ def test_predict_still_scores_ranked_csv(review, tmp_path):
     scores = pd.read_csv(tmp_path / "p" / "scores.csv", dtype={"id": str}).set_index("id")["score"]
     ranked = pd.read_csv(run / "ranked.csv", dtype={"id": str}).set_index("id")["score"]
     np.testing.assert_allclose(scores.loc[ranked.index], ranked, atol=1e-8)
+
+
+
+def test_run_again_on_a_folder_whose_ranked_csv_the_reviewer_edited_is_refused_before_any_work(review, tmp_path, capsys):
+    data, run, _ = review
+    shutil.copytree(run, tmp_path / "run")
+    ranked = tmp_path / "run" / "ranked.csv"
+    ranked.write_bytes(ranked.read_bytes().replace(b"\r\n", b",seen\r\n", 5))  # notes typed in a spreadsheet
+    state = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    args = ["run", "--data", str(data), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "3", "--out", str(tmp_path / "run")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"screenstack: error: {ranked}: changed since `screenstack run` wrote it")
+    assert f"Move it out of {tmp_path / 'run'}" in err and "type labels into the file you gave as --data" in err
+    assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()} == state

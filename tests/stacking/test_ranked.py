@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from screenstack.features.artifacts.folds import load_fold_plan
+from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import load_records, read_table
 from screenstack.stacking import stack as stack_module
@@ -143,11 +145,36 @@ def test_stack_refuses_to_replace_a_ranked_csv_the_reviewer_edited_and_keeps_it(
         stack(tmp_path, StackConfig(seed=1))  # other options: the stack would be written again
     message = str(info.value)
     assert message.startswith(f"{ranked}: changed since `screenstack stack` wrote it") and "\n" not in message
-    assert f"Move it out of {tmp_path}" in message and "then run stack again" in message
+    assert f"Move it out of {tmp_path}" in message and "then run `screenstack stack` again" in message
     assert ranked.read_bytes() == edited  # nothing the reviewer typed is lost
     ranked.rename(tmp_path.parent / "screened.csv")  # moved out, as the message says: stack writes it again
-    stack(tmp_path, StackConfig(seed=1))
+    with pytest.warns(UserWarning, match=f"{ranked}: missing; stacking again"):
+        stack(tmp_path, StackConfig(seed=1))
     assert ranked.is_file() and ranked.read_bytes() != edited
+
+
+
+def test_new_learner_outputs_never_remove_a_ranked_csv_the_reviewer_edited(tmp_path):
+    """New outputs of a learner remove the stack set made from the old ones (fit-learners on other vectors,
+    say): an edited ranked.csv stops them before anything moves, in one line, and OUT stays as it was."""
+    make_run(tmp_path, n_train=300, n_test=30)
+    ranked = tmp_path / "ranked.csv"
+    ranked.write_bytes(ranked.read_bytes().replace(b"\r\n", b",screened: yes\r\n", 3))
+    state = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    plan = load_fold_plan(tmp_path)
+    old = pd.read_parquet(tmp_path / "learners" / "logreg" / "oof.parquet")
+    test = pd.read_parquet(tmp_path / "learners" / "logreg" / "test.parquet")
+    refit = lambda: write_learner_output(tmp_path, "logreg", plan, 1 - old["score"].to_numpy(), test["id"],  # noqa: E731
+                                         1 - test["score"].to_numpy(), {"learner": "logreg"})
+    with pytest.raises(ScreenstackError) as info:
+        refit()
+    message = str(info.value)
+    assert message.startswith(f"{ranked}: changed since it was written") and "\n" not in message
+    assert "this command would remove it with the outputs it was made from" in message and f"Move it out of {tmp_path}" in message
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == state
+    ranked.rename(tmp_path.parent / "screened.csv")  # moved out: the new outputs land and the stale stack set goes
+    refit()
+    assert not (tmp_path / "submission.csv").exists()
 
 
 def test_stack_refuses_records_of_other_test_records(tmp_path, monkeypatch):
