@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..features.artifacts import sets
 from ..features.artifacts.records import INPUT_PREFIX
+from ..features.records.ranked_csv import is_ranked_csv
 from ..features.errors import ScreenstackError
 
 COLUMNS = ["rank", "id", "title", "score", "decision", "probability", "expected_included"]
@@ -68,7 +69,8 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
     it). `records` is None (no titles: ``title`` is left empty) or the frame
     `read_screening_records` returns, its rows aligned with `ids`: ``id``,
     ``title``, then ``input:NAME`` per column of the input file. An input column equal to ``id`` or ``title`` is left out; one whose
-    name is taken by a column above is written as ``NAME (input)``. With no
+    name is taken by a column above is written as ``NAME (input)``, except that an earlier ranked.csv's own
+    columns (``predict --data`` given one) are left out, since this file's replace them. With no
     records, the file is the header alone.
 
     Examples
@@ -110,8 +112,12 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
 def _input_columns(records: pd.DataFrame, ids: np.ndarray, titles: np.ndarray) -> pd.DataFrame:
     """The input file's columns, renamed for ranked.csv: duplicates of id or title dropped, clashing names marked."""
     columns = {}
+    inputs = [str(name)[len(INPUT_PREFIX):] for name in records.columns if str(name).startswith(INPUT_PREFIX)]
+    # A ranked.csv given back (`predict --data` reads one): its rank, score, decision... are an earlier run's,
+    # which this file's own columns replace.
+    earlier = {c.lower() for c in COLUMNS} if is_ranked_csv(inputs) else set()
     for name in records.columns:
-        if not str(name).startswith(INPUT_PREFIX):
+        if not str(name).startswith(INPUT_PREFIX) or str(name)[len(INPUT_PREFIX):].strip().lower() in earlier:
             continue
         values = records[name].fillna("").astype(str).to_numpy(dtype=object)
         # Compared as written: the reader strips ids and titles (" Aspirin\t" is "Aspirin"), and reads ranked.csv's

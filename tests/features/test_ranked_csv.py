@@ -96,6 +96,9 @@ def test_predict_still_scores_ranked_csv(review, tmp_path):
     scores = pd.read_csv(tmp_path / "p" / "scores.csv", dtype={"id": str}).set_index("id")["score"]
     ranked = pd.read_csv(run / "ranked.csv", dtype={"id": str}).set_index("id")["score"]
     np.testing.assert_allclose(scores.loc[ranked.index], ranked, atol=1e-8)
+    # its ranked.csv holds the new rank, score, decision... once, and the input's own columns (abstract, included)
+    columns = pd.read_csv(tmp_path / "p" / "ranked.csv", nrows=0).columns.tolist()
+    assert columns == [*COLUMNS, "abstract", "included"]
 
 
 
