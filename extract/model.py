@@ -222,13 +222,18 @@ MODEL_FILES = {"config": ("config.json",), "weights": ("*.safetensors", "*.bin",
                "tokenizer": ("tokenizer.json", "vocab.txt", "vocab.json", "*.model", "tokenizer_config.json")}
 
 
+def _missing_files(folder: str) -> list[str]:
+    """The kinds of `MODEL_FILES` (config, weights, tokenizer) of which `folder` holds no file."""
+    return [kind for kind, patterns in MODEL_FILES.items()
+            if not any(next(Path(folder).glob(pattern), None) for pattern in patterns)]
+
+
 def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackError:
     """Why `model` did not load: files missing from a folder, or transformers' own first line (the real cause)."""
     from transformers import __version__
 
     local = Path(path).is_dir()
-    missing = [kind for kind, patterns in MODEL_FILES.items()
-               if local and not any(next(Path(path).glob(pattern), None) for pattern in patterns)]
+    missing = _missing_files(path) if local else []
     fix = ("Download it where the hub is reachable and pass the folder (--model /path/to/model), "
            "or use the bundled encoder: --model minilm.")
     if missing:
@@ -263,6 +268,10 @@ def load_encoder(model: str) -> LoadedEncoder:
     with _quiet_transformers():
         try:
             if Path(path).is_dir():
+                if _missing_files(path):
+                    # Checked before loading: from a folder without tokenizer files transformers builds an empty
+                    # tokenizer that reads every word as [UNK], so the vectors would say nothing, silently.
+                    raise _load_error(model, path, None)
                 tokenizer, net = _from_pretrained(path)
             else:
                 try:

@@ -95,3 +95,12 @@ def test_a_folder_without_weights_is_named_incomplete(random_bert, tmp_path):
     shutil.copytree(random_bert, folder, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
     with pytest.raises(ScreenstackError, match=r"is not a complete model \(no weights files"):
         load_encoder(str(folder))
+
+
+def test_a_folder_without_tokenizer_files_is_named_incomplete(random_bert, tmp_path):
+    # transformers loads such a folder with an empty tokenizer (every word [UNK]): it must be refused, not encoded.
+    folder = tmp_path / "no-tokenizer"
+    shutil.copytree(random_bert, folder, ignore=shutil.ignore_patterns("tokenizer*", "vocab.txt", "special_tokens_map.json"))
+    with pytest.raises(ScreenstackError, match=r"is not a complete model \(no tokenizer files") as error:
+        load_encoder(str(folder))
+    assert "\n" not in str(error.value)
