@@ -247,6 +247,17 @@ def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackEr
     return ScreenstackError(f"--model {model}: cannot load it: {hint}{detail}. {fix}")
 
 
+def _check_vocabulary(model: str, tokenizer, net) -> None:
+    """Refuse a tokenizer whose token ids run past the model's embedding rows: tokenizer files copied in from
+    another model, which would fail mid-encoding on the first text holding such a token."""
+    rows = net.get_input_embeddings().num_embeddings
+    if tokenizer.vocab_size > rows:
+        raise ScreenstackError(
+            f"--model {model}: its tokenizer has {tokenizer.vocab_size} tokens but the model's embeddings only {rows}, "
+            "so the tokenizer files are not the ones saved with these weights. Put the model's own tokenizer files "
+            "in the folder (save the tokenizer with the model), or use --model minilm.")
+
+
 def load_encoder(model: str) -> LoadedEncoder:
     """Tokenizer and bare encoder for a Hugging Face name, a local folder or a bundled short name.
 
@@ -283,6 +294,7 @@ def load_encoder(model: str) -> LoadedEncoder:
         except (OSError, ValueError) as error:
             raise _load_error(model, path, error) from None
     net.eval()
+    _check_vocabulary(model, tokenizer, net)
     if getattr(net.config, "_attn_implementation", None) == "eager":
         log.info("%s: %s has no SDPA attention in transformers; using eager attention (slower, more memory on long texts)",
                  model, type(net).__name__)

@@ -104,3 +104,15 @@ def test_a_folder_without_tokenizer_files_is_named_incomplete(random_bert, tmp_p
     with pytest.raises(ScreenstackError, match=r"is not a complete model \(no tokenizer files") as error:
         load_encoder(str(folder))
     assert "\n" not in str(error.value)
+
+
+def test_a_tokenizer_past_the_models_embeddings_is_refused(random_bert, tmp_path):
+    # Another model's tokenizer files beside these weights: token ids beyond the embedding rows failed mid-encoding.
+    folder = tmp_path / "other-tokenizer"
+    shutil.copytree(random_bert, folder)
+    vocab = (folder / "vocab.txt").read_text().splitlines()
+    (folder / "vocab.txt").write_text("\n".join(vocab + [f"extra{i}" for i in range(50)]) + "\n")
+    (folder / "tokenizer.json").unlink()
+    with pytest.raises(ScreenstackError, match=r"tokenizer has \d+ tokens but the model's embeddings only \d+") as error:
+        load_encoder(str(folder))
+    assert "\n" not in str(error.value)
