@@ -53,8 +53,8 @@ class VectorCache:
                     f"{self.folder}: cache folder of another encoder setting. Delete it, or pass another --cache-dir."
                 )
         else:
-            try:
-                write_json(marker, setting)
+            try:  # the cache lies outside --out (OUT/../.cache by default), so a failed write names --cache-dir
+                write_json(marker, setting, flag="--cache-dir")
             except OSError as error:
                 raise ScreenstackError(f"{self.folder}: cannot write the vector cache ({error.strerror}). "
                                        "Pass a writable --cache-dir or set SCREENSTACK_CACHE.") from None
@@ -96,7 +96,7 @@ class VectorCache:
         digest = hashlib.sha256("".join(keys).encode()).hexdigest()[:16]
         path = self.folder / f"chunk-{digest}.parquet"
         table = pa.table({"key": pa.array(list(keys), pa.string()), "vector": vector_column(vectors)})
-        with atomic_path(path) as tmp:
+        with atomic_path(path, flag="--cache-dir") as tmp:
             pq.write_table(table, tmp, compression="zstd")
         index = self.index()
         for row, key in enumerate(keys):

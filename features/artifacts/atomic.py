@@ -23,11 +23,11 @@ if TYPE_CHECKING:
 
 STAGING_DIR = ".staging"  # features.artifacts.runfolder stages sets of outputs here, under OUT
 _FIXES = {
-    errno.EROFS: "the file system is read-only: use an --out on a writable disk",
+    errno.EROFS: "the file system is read-only: use an --out folder on a writable disk",
     errno.EACCES: "no permission to write there: use another --out or fix its permissions",
     errno.EPERM: "no permission to write there: use another --out or fix its permissions",
-    errno.ENOSPC: "the disk is full: free some space or use an --out on another disk",
-    errno.EDQUOT: "the disk quota is used up: free some space or use an --out on another disk",
+    errno.ENOSPC: "the disk is full: free some space or use an --out folder on another disk",
+    errno.EDQUOT: "the disk quota is used up: free some space or use an --out folder on another disk",
     errno.ENOTDIR: "a file stands where a folder is needed: use another --out, or move that file",
     errno.EEXIST: "a file stands where a folder is needed: use another --out, or move that file",
     errno.EISDIR: "a folder stands where a file is needed: use another --out, or move that folder",
@@ -36,19 +36,20 @@ _FIXES = {
 }
 
 
-def io_error(path: str | os.PathLike, error: OSError, kept: bool = True, shown: bool = False) -> ScreenstackError:
+def io_error(path: str | os.PathLike, error: OSError, kept: bool = True, shown: bool = False,
+             flag: str = "--out") -> ScreenstackError:
     """The one-line error for an OSError met while writing `path`, naming the fix.
 
     A path inside a staging folder is shown as the path it is staged for
     (`shown` True: as it is, e.g. the staging folder itself).
     `kept` False: the error came while a whole staged set was being moved in,
-    which the next command finishes.
+    which the next command finishes. `flag`: the option that chose the folder (``--cache-dir`` for the vector cache).
     """
     parts = Path(path).parts
     if STAGING_DIR in parts and not shown:
         i = parts.index(STAGING_DIR)
         path = Path(*parts[:i], *parts[i + 2:]) if len(parts) > i + 2 else Path(*parts[:i])
-    fix = _FIXES.get(error.errno, "check the path and the disk, then rerun")
+    fix = _FIXES.get(error.errno, "check the path and the disk, then rerun").replace("--out", flag)
     outcome = "Nothing there was changed." if kept else "The next command in this --out finishes writing the set."
     return ScreenstackError(f"{path}: cannot write ({error.strerror or error}); {fix}. {outcome}")
 
@@ -60,8 +61,8 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` on success.
+def atomic_path(path: str | os.PathLike, flag: str = "--out") -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` on success. A failed write's error names `flag`.
 
     Examples
     --------
@@ -75,27 +76,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts follow the umask like any file
         os.close(fd)
     except OSError as error:
-        raise io_error(path, error) from None
+        raise io_error(path, error, flag=flag) from None
     tmp = Path(tmp)
     try:
         try:
             yield tmp
         except OSError as error:
             if error.errno in _FIXES:  # a failed write; others (a dropped download) keep their own handling
-                raise io_error(path, error) from None
+                raise io_error(path, error, flag=flag) from None
             raise
         try:
             os.replace(tmp, path)
         except OSError as error:
-            raise io_error(path, error) from None
+            raise io_error(path, error, flag=flag) from None
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def write_json(path: str | os.PathLike, obj) -> None:
-    """Write `obj` as indented, key-sorted JSON, atomically."""
-    with atomic_path(path) as tmp:
+def write_json(path: str | os.PathLike, obj, flag: str = "--out") -> None:
+    """Write `obj` as indented, key-sorted JSON, atomically (a failed write's error names `flag`)."""
+    with atomic_path(path, flag) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 

@@ -19,6 +19,7 @@ from screenstack.cli import main
 from screenstack.extract import stage
 from screenstack.extract.model import resolve_precision
 from screenstack.extract.stage import ExtractConfig, extract_features
+from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import texts
 from screenstack.features.artifacts.store import load_vectors, read_vectors
 
@@ -122,6 +123,7 @@ def slow_add(self, keys, vectors):
 cache.VectorCache.add = slow_add
 import json
 from screenstack.extract.stage import ExtractConfig, extract_features
+from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import Corpus
 import pandas as pd
 frame = pd.read_pickle(sys.argv[1])
@@ -206,3 +208,14 @@ def test_cli_extract(random_bert, tiny_corpus_files, tmp_path, capsys):
     assert len(frame) == 300 and matrix.shape[1] == 64 and meta["layers"] == [-1, -2]
     assert main([*argv, "--pooling", "max"]) == 2
     assert "available: cls, mean" in capsys.readouterr().err.lower()
+
+
+def test_a_cache_dir_that_cannot_be_written_names_cache_dir(random_bert, records, tmp_path):
+    # The cache lies outside --out: its write errors named --out, so the user fixed the wrong flag.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ScreenstackError) as error:
+        extract_features(corpus_of(records, 30), tmp_path / "run", _config(random_bert, tmp_path, cache_dir=str(blocker)),
+                         progress=False)
+    message = str(error.value)
+    assert "another --cache-dir" in message and "--out" not in message and "\n" not in message
