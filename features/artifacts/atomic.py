@@ -23,11 +23,11 @@ if TYPE_CHECKING:
 
 STAGING_DIR = ".staging"  # features.artifacts.runfolder stages sets of outputs here, under OUT
 _FIXES = {
-    errno.EROFS: "the file system is read-only: use an --out folder on a writable disk",
+    errno.EROFS: "the file system is read-only: give --out a folder on a writable disk",
     errno.EACCES: "no permission to write there: use another --out or fix its permissions",
     errno.EPERM: "no permission to write there: use another --out or fix its permissions",
-    errno.ENOSPC: "the disk is full: free some space or use an --out folder on another disk",
-    errno.EDQUOT: "the disk quota is used up: free some space or use an --out folder on another disk",
+    errno.ENOSPC: "the disk is full: free some space or give --out a folder on another disk",
+    errno.EDQUOT: "the disk quota is used up: free some space or give --out a folder on another disk",
     errno.ENOTDIR: "a file stands where a folder is needed: use another --out, or move that file",
     errno.EEXIST: "a file stands where a folder is needed: use another --out, or move that file",
     errno.EISDIR: "a folder stands where a file is needed: use another --out, or move that folder",
