@@ -111,24 +111,31 @@ def load_fold_plan(out: str | Path) -> FoldPlan:
     return FoldPlan(frame["id"].to_numpy(dtype=object), frame["label"].to_numpy(dtype=int), folds, meta)
 
 
-def ensure_fold_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig()) -> FoldPlan:
-    """Return the plan in ``out``, writing it first if there is none.
+def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig()) -> FoldPlan | None:
+    """The plan in ``out`` (None if there is none), refused if drawn for other training data or with another
+    fold count or seed: reusing it would silently mix two configurations in one folder.
 
-    A plan already in ``out`` that was drawn for other training data or with
-    another fold count or seed is refused: reusing it would silently mix two
-    configurations in one folder.
+    `run` calls it before extracting, so a refused ``--out`` costs no encoding and gains no feature file.
     """
-    path = RunFolder(out).folds
-    fresh = make_fold_plan(corpus, config)
-    if not path.is_file():
-        save_fold_plan(fresh, out)
-        return fresh
+    if not RunFolder(out).folds.is_file():
+        return None
     existing = load_fold_plan(out)
-    for key in ("train_fingerprint", "requested_folds", "seed"):
-        if existing.meta.get(key) != fresh.meta.get(key):
-            what = "training data" if key == "train_fingerprint" else f"{key} ({existing.meta.get(key)} there, {fresh.meta.get(key)} now)"
+    wanted = {"train_fingerprint": corpus.fingerprint("train"), "requested_folds": config.n_folds, "seed": config.seed}
+    for key, value in wanted.items():
+        if existing.meta.get(key) != value:
+            what = "training data" if key == "train_fingerprint" else f"{key} ({existing.meta.get(key)} there, {value} now)"
             raise ScreenstackError(
                 f"{out}: holds artifacts of another configuration (different {what}). "
                 "Use a new --out folder, or delete this one to start over."
             )
+    return existing
+
+
+def ensure_fold_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig()) -> FoldPlan:
+    """Return the plan in ``out`` (see `refuse_other_plan`), writing it first if there is none."""
+    fresh = make_fold_plan(corpus, config)
+    existing = refuse_other_plan(corpus, out, config)
+    if existing is None:
+        save_fold_plan(fresh, out)
+        return fresh
     return existing

@@ -89,6 +89,7 @@ configs = run_configs  # what `cli` checks a --config file's values with when fl
 
 def command(args: argparse.Namespace) -> int:
     from ..extract.stage import extract_features
+    from ..features.artifacts.folds import refuse_other_plan
     from ..learners.fit import fit_learners
     from ..stacking.ranked import refuse_edited
     from ..stacking.report import write_report
@@ -104,6 +105,7 @@ def command(args: argparse.Namespace) -> int:
     remade = ("stack", "report", "config", *(f"learners/{name}" for name in stacking.learners))
     with RunFolder(args.out).lock(remakes=remade):
         refuse_edited(args.out, "stack", "run")  # its stack stage would, after the long work; the reviewer's notes stay
+        refuse_other_plan(corpus, args.out, folds)  # fit-learners would, after extraction wrote a feature file into OUT
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:
             features = []

@@ -59,3 +59,16 @@ def test_extract_finetune_from_the_command_line_writes_a_learner_and_crossfit_ve
     meta = json.loads(open(f"{learner}/meta.json").read())
     assert meta["fold_plan"]["n_folds"] == 3
     assert features.endswith(".parquet")
+
+
+def test_run_on_another_runs_fold_plan_is_refused_before_extracting(tiny_corpus_files, tmp_path, random_bert, capsys):
+    # The refusal came from fit-learners, after the (on a real model, hour-long) extraction had added a feature file.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    assert _run(train, test, out, random_bert) == 0
+    before = sorted(p.name for p in (out / "features").iterdir())
+    capsys.readouterr()
+    assert _run(train, test, out, random_bert, "--max-length", "32", "--folds", "4") == 2
+    error = capsys.readouterr().err.strip()
+    assert "requested_folds (3 there, 4 now)" in error and "stages before it finished" not in error and "\n" not in error
+    assert sorted(p.name for p in (out / "features").iterdir()) == before
