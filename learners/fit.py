@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.folds import FoldConfig, ensure_fold_plan
-from ..features.artifacts.outputs import check_reusable, learner_dir, write_learner_output
+from ..features.artifacts.outputs import check_reusable, learner_dir, refuse_other_outputs, write_learner_output
 from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles
@@ -98,3 +98,13 @@ def fit_learners(
         written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, kept))
     write_screening_records(out, corpus)  # last: a refusal above leaves OUT as it was
     return written
+
+
+def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], vectors: dict | None = None) -> None:
+    """Refuse, before `run` extracts, outputs in OUT of these learners that `fit_learners` would refuse after it:
+    made from other records or parameters, or (`vectors`: the extraction's layers, pooling, max_length and
+    store_dtype; None when the vectors are fine-tuned) from vectors made otherwise."""
+    for name in learners:
+        known = {"params": make_learner(name).get_params(), "train_fingerprint": corpus.fingerprint("train"),
+                 "test_fingerprint": corpus.fingerprint("test")}
+        refuse_other_outputs(out, name, known, vectors if learner_class(name).input == "vectors" else None)

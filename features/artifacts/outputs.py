@@ -94,11 +94,33 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
         old = {**old, "features": [RunFolder(out).relative(p) if Path(p).is_absolute() else p for p in old["features"]]}
     keys = differing_keys(old, {**meta, "name": name, "fold_plan": plan.meta}, ignore=("versions",))
     if keys:
-        raise ScreenstackError(
-            f"{path.parent}: holds {name!r} outputs of another configuration (differs in: {', '.join(keys)}). "
-            "Use a new --out folder, or delete that learner's folder to refit it."
-        )
+        raise _other_configuration(path.parent, name, keys)
     return True
+
+
+def refuse_other_outputs(out: str | Path, name: str, known: dict, vectors: dict | None = None) -> None:
+    """Refuse NAME's outputs in OUT where they differ from `known` (keys of the metadata `check_reusable` compares)
+    or, `vectors` given, where their feature files were made with other extraction settings (keys of a feature
+    file's metadata): what `check_reusable` would refuse, found before `run` spends its extraction.
+    Damaged outputs pass: fit-learners refits them."""
+    if not (learner_dir(out, name) / "meta.json").is_file():
+        return
+    try:
+        _, _, old = _read_learner(out, name)
+    except DamagedArtifact:
+        return
+    seen = {key: old.get(key) for key in known}
+    if vectors is not None and old.get("input") == "vectors":
+        seen["features"] = [{key: meta.get(key) for key in vectors} for meta in old.get("feature_meta") or []]
+        known = {**known, "features": [vectors]}
+    keys = differing_keys(seen, known)
+    if keys:
+        raise _other_configuration(learner_dir(out, name), name, keys)
+
+
+def _other_configuration(folder: Path, name: str, keys: list[str]) -> ScreenstackError:
+    return ScreenstackError(f"{folder}: holds {name!r} outputs of another configuration (differs in: {', '.join(keys)}). "
+                            "Use a new --out folder, or delete that learner's folder to refit it.")
 
 
 def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.ndarray, test_ids, test: np.ndarray, meta: dict,

@@ -90,7 +90,7 @@ configs = run_configs  # what `cli` checks a --config file's values with when fl
 def command(args: argparse.Namespace) -> int:
     from ..extract.stage import extract_features
     from ..features.artifacts.folds import refuse_other_plan
-    from ..learners.fit import fit_learners
+    from ..learners.fit import fit_learners, refuse_refits
     from ..stacking.ranked import refuse_edited
     from ..stacking.report import write_report
     from ..stacking.stack import stack
@@ -105,7 +105,12 @@ def command(args: argparse.Namespace) -> int:
     remade = ("stack", "report", "config", *(f"learners/{name}" for name in stacking.learners))
     with RunFolder(args.out).lock(remakes=remade):
         refuse_edited(args.out, "stack", "run")  # its stack stage would, after the long work; the reviewer's notes stay
-        refuse_other_plan(corpus, args.out, folds)  # fit-learners would, after extraction wrote a feature file into OUT
+        # fit-learners would refuse these only after extraction had encoded every text and added a feature file to OUT
+        refuse_other_plan(corpus, args.out, folds)
+        # Not the model: the same weights under another name (./bert for bert) make the same feature file.
+        vectors = None if args.finetune else {"layers": list(encoder.layers), "pooling": list(encoder.pooling),
+                                               "max_length": encoder.max_length, "store_dtype": encoder.store_dtype}
+        refuse_refits(corpus, args.out, learners.learners, vectors)
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:
             features = []

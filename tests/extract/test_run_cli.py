@@ -72,3 +72,24 @@ def test_run_on_another_runs_fold_plan_is_refused_before_extracting(tiny_corpus_
     error = capsys.readouterr().err.strip()
     assert "requested_folds (3 there, 4 now)" in error and "stages before it finished" not in error and "\n" not in error
     assert sorted(p.name for p in (out / "features").iterdir()) == before
+
+
+def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extracting(tiny_corpus_files, tmp_path,
+                                                                                    random_bert, capsys):
+    # Another --max-length (or test file) in the same --out: fit-learners refused logreg's outputs only after the
+    # texts had been encoded and a feature file added to OUT.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    assert _run(train, test, out, random_bert) == 0
+    before = sorted(p.name for p in (out / "features").iterdir())
+    capsys.readouterr()
+    assert _run(train, test, out, random_bert, "--max-length", "32") == 2
+    error = capsys.readouterr().err.strip()
+    assert "'logreg' outputs of another configuration (differs in: features)" in error
+    assert "stages before it finished" not in error and "\n" not in error
+    fewer = tmp_path / "fewer.csv"
+    pd.read_csv(test, dtype=str, keep_default_na=False).iloc[:50].to_csv(fewer, index=False)
+    assert _run(train, fewer, out, random_bert) == 2
+    assert "(differs in: test_fingerprint)" in capsys.readouterr().err
+    assert sorted(p.name for p in (out / "features").iterdir()) == before
+    assert _run(train, test, out, random_bert) == 0  # the same options still reuse everything
