@@ -110,7 +110,12 @@ def check_layers(layers: tuple[int, ...], n_layers: int) -> tuple[int, ...]:
                 f"--layers {layers_text(layers)}: the model has {n_layers} layers, so it has no layer {layer}. "
                 f"Use -1 (last) to -{n_layers} (or last{n_layers}), or 0 (embeddings) to {n_layers}."
             )
-        indices.append(layer % (n_layers + 1) if layer < 0 else layer)
+        index = layer % (n_layers + 1) if layer < 0 else layer
+        if index in indices:  # e.g. 2 and -1 of a 2-layer model: the same block twice, only wider vectors
+            twin = layers[indices.index(index)]
+            raise ScreenstackError(f"--layers {layers_text(layers)}: {twin} and {layer} are the same layer of this "
+                                   f"{n_layers}-layer model. List each layer once.")
+        indices.append(index)
     return tuple(indices)
 
 

@@ -136,3 +136,10 @@ def test_pooling_registry_rejects_duplicates():
 
     with pytest.raises(AssertionError, match="registered twice"):
         register(Again)
+
+
+def test_one_layer_named_twice_by_two_spellings_is_refused():
+    # -1,-1 was refused but 2,-1 of a 2-layer model (the same hidden state) gave the block twice.
+    with pytest.raises(ScreenstackError, match=r"--layers 2,-1: 2 and -1 are the same layer of this 2-layer model"):
+        check_layers((2, -1), 2)
+    assert check_layers((2, -2, 0), 2) == (2, 1, 0)
