@@ -102,9 +102,19 @@ def fit_learners(
 
 def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], vectors: dict | None = None) -> None:
     """Refuse, before `run` extracts, outputs in OUT of these learners that `fit_learners` would refuse after it:
-    made from other records or parameters, or (`vectors`: the extraction's layers, pooling, max_length and
-    store_dtype; None when the vectors are fine-tuned) from vectors made otherwise."""
+    made from other records or parameters, or from vectors made otherwise. `vectors` (None when they are
+    fine-tuned): ``file``, the feature file's name before its hash (`extract.stage.short_name` of the model), and
+    the layers, pooling, max_length and store_dtype of the extraction."""
+    def view(meta: dict) -> dict:  # a vector learner's feature files as `vectors` describes one
+        stems = [Path(p).stem.rsplit("-", 1)[0] for p in meta.get("features") or []]
+        files = [{"file": stem, **{key: m.get(key) for key in vectors if key != "file"}}
+                 for stem, m in zip(stems, meta.get("feature_meta") or [])]
+        return {**meta, "features": files}
+
     for name in learners:
         known = {"params": make_learner(name).get_params(), "train_fingerprint": corpus.fingerprint("train"),
                  "test_fingerprint": corpus.fingerprint("test")}
-        refuse_other_outputs(out, name, known, vectors if learner_class(name).input == "vectors" else None)
+        if vectors is not None and learner_class(name).input == "vectors":
+            refuse_other_outputs(out, name, {**known, "features": [vectors]}, view)
+        else:
+            refuse_other_outputs(out, name, known)

@@ -17,6 +17,7 @@ import importlib.metadata
 import platform
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -98,22 +99,18 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
     return True
 
 
-def refuse_other_outputs(out: str | Path, name: str, known: dict, vectors: dict | None = None) -> None:
-    """Refuse NAME's outputs in OUT where they differ from `known` (keys of the metadata `check_reusable` compares)
-    or, `vectors` given, where their feature files were made with other extraction settings (keys of a feature
-    file's metadata): what `check_reusable` would refuse, found before `run` spends its extraction.
-    Damaged outputs pass: fit-learners refits them."""
+def refuse_other_outputs(out: str | Path, name: str, known: dict, view: Callable[[dict], dict] = dict) -> None:
+    """Refuse NAME's outputs in OUT where `view` of their metadata differs from `known` (keys of the metadata
+    `check_reusable` compares, or views of them): what `check_reusable` would refuse, found before `run` spends
+    its extraction. Damaged outputs pass: fit-learners refits them."""
     if not (learner_dir(out, name) / "meta.json").is_file():
         return
     try:
         _, _, old = _read_learner(out, name)
     except DamagedArtifact:
         return
-    seen = {key: old.get(key) for key in known}
-    if vectors is not None and old.get("input") == "vectors":
-        seen["features"] = [{key: meta.get(key) for key in vectors} for meta in old.get("feature_meta") or []]
-        known = {**known, "features": [vectors]}
-    keys = differing_keys(seen, known)
+    seen = view(old)
+    keys = differing_keys({key: seen.get(key) for key in known}, known)
     if keys:
         raise _other_configuration(learner_dir(out, name), name, keys)
 

@@ -88,7 +88,7 @@ configs = run_configs  # what `cli` checks a --config file's values with when fl
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..extract.stage import extract_features
+    from ..extract.stage import extract_features, short_name
     from ..features.artifacts.folds import refuse_other_plan
     from ..learners.fit import fit_learners, refuse_refits
     from ..stacking.ranked import refuse_edited
@@ -107,9 +107,10 @@ def command(args: argparse.Namespace) -> int:
         refuse_edited(args.out, "stack", "run")  # its stack stage would, after the long work; the reviewer's notes stay
         # fit-learners would refuse these only after extraction had encoded every text and added a feature file to OUT
         refuse_other_plan(corpus, args.out, folds)
-        # Not the model: the same weights under another name (./bert for bert) make the same feature file.
-        vectors = None if args.finetune else {"layers": list(encoder.layers), "pooling": list(encoder.pooling),
-                                               "max_length": encoder.max_length, "store_dtype": encoder.store_dtype}
+        # The model by its feature file's name, not as typed: ./bert and bert make the same file.
+        vectors = None if args.finetune else {"file": short_name(encoder.model), "layers": list(encoder.layers),
+                                               "pooling": list(encoder.pooling), "max_length": encoder.max_length,
+                                               "store_dtype": encoder.store_dtype}
         refuse_refits(corpus, args.out, learners.learners, vectors)
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:

@@ -75,7 +75,7 @@ def test_run_on_another_runs_fold_plan_is_refused_before_extracting(tiny_corpus_
 
 
 def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extracting(tiny_corpus_files, tmp_path,
-                                                                                    random_bert, capsys):
+                                                                                    random_bert, other_random_bert, capsys):
     # Another --max-length (or test file) in the same --out: fit-learners refused logreg's outputs only after the
     # texts had been encoded and a feature file added to OUT.
     train, test = tiny_corpus_files
@@ -91,5 +91,7 @@ def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extract
     pd.read_csv(test, dtype=str, keep_default_na=False).iloc[:50].to_csv(fewer, index=False)
     assert _run(train, fewer, out, random_bert) == 2
     assert "(differs in: test_fingerprint)" in capsys.readouterr().err
+    assert _run(train, test, out, other_random_bert) == 2  # another model, under another folder name
+    assert "(differs in: features)" in capsys.readouterr().err
     assert sorted(p.name for p in (out / "features").iterdir()) == before
-    assert _run(train, test, out, random_bert) == 0  # the same options still reuse everything
+    assert _run(train, test, out, random_bert + "/") == 0  # the same options and model still reuse everything
