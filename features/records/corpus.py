@@ -65,6 +65,8 @@ class ColumnSpec:
     def from_flags(cls, id_col: str | None, text_cols: str | None, label_col: str | None) -> "ColumnSpec":
         """Build a spec from the ``--id-col``, ``--text-cols`` (comma-separated) and ``--label-col`` values."""
         cols = tuple(c.strip() for c in text_cols.split(",") if c.strip()) if text_cols else None
+        if cols and len(set(cols)) < len(cols):
+            raise ScreenstackError(f"--text-cols {','.join(cols)}: a column is listed twice.")
         return cls(id_col or None, cols or None, label_col or None)
 
 
@@ -232,6 +234,9 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                     f"{path}: no label column (expected one of {', '.join(LABEL_COLUMNS)}; found: {found}). "
                     "Rename the column or pass --label-col."
                 )
+        if label_col in text_cols:  # the models would read each training record's answer in its text
+            raise ScreenstackError(f"{path}: --text-cols names the label column {label_col!r}. Leave it out of "
+                                   "--text-cols, or pass --label-col if another column holds the labels.")
         out["label"] = _parse_labels(path, frame, label_col, partly=labelled == "partly")
     else:
         out["label"] = np.nan

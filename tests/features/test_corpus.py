@@ -173,6 +173,14 @@ def test_flag_naming_absent_column(tmp_path):
     assert "'pmid'" in message and "found: id, title, abstract, judgement" in message and "--id-col" in message
 
 
+def test_text_cols_naming_the_label_or_a_column_twice_is_refused(tmp_path):
+    # The label among the text columns gave every training record its answer in its text (no error at all with --data).
+    path = write(tmp_path / "r.csv", COMPETITION_TRAIN)
+    message = error_of(load_records, path, ColumnSpec.from_flags(None, "title,judgement", None))
+    assert "--text-cols names the label column 'judgement'" in message
+    assert "listed twice" in error_of(ColumnSpec.from_flags, None, "abstract, abstract", None)
+
+
 @pytest.mark.parametrize("bad", ["2", "yes"])
 def test_label_outside_0_1_names_row_and_column(tmp_path, bad):
     path = write(tmp_path / "train.csv", f"id,title,abstract,judgement\n1,A,x,1\n2,B,y,{bad}\n3,C,z,0\n")
