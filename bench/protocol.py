@@ -41,6 +41,7 @@ re-scores new stack variants without refitting. The per-text vector cache
     python bench/protocol.py                                     # 5 seeds x 6 datasets, 2 draws per level (hours on 2 cores)
     python bench/protocol.py --seeds 0,1,2 --draws 1 --jobs 2    # a smaller run
     python bench/protocol.py --restack                           # new stack variants on the kept learner outputs
+    python bench/protocol.py --restack screenstack               # only these variants (the others' rows kept)
 """
 from __future__ import annotations
 
@@ -154,12 +155,14 @@ def write_records(folder: Path) -> None:
     write_screening_records(folder / "run", load_corpus(folder / "train.csv", folder / "test.csv"))
 
 
-def stack_variants(folder: Path, y_test: np.ndarray) -> list[dict]:
+def stack_variants(folder: Path, y_test: np.ndarray, only: tuple[str, ...] = ()) -> list[dict]:
     from screenstack.stacking.metrics import fbeta, screening_metrics
     from screenstack.stacking.stack import stack
 
     rows = []
     for name, config in variants().items():
+        if only and name not in only:
+            continue
         summary = stack(folder / "run", dataclasses.replace(config, beta=BETA))
         scores = pd.read_csv(folder / "run" / "test_scores.csv")["score"].to_numpy()
         metrics = screening_metrics(y_test, scores, summary["threshold"], BETA)
@@ -185,17 +188,18 @@ def peers(folder: Path, y_test: np.ndarray) -> list[dict]:
     return rows
 
 
-def evaluate_half(half: dict, work: Path, cache_root: Path, restack: bool) -> list[dict]:
+def evaluate_half(half: dict, work: Path, cache_root: Path, restack: tuple[str, ...] | None) -> list[dict]:
+    """`restack`: None to fit and score every system; else the stack variants to score again (empty: all)."""
     """All systems on one half; a child process runs this, so halves can go in parallel."""
     warnings.simplefilter("ignore")
     logging.getLogger("screenstack").setLevel(logging.ERROR)
     folder = work / "halves" / half_key(half)
     os.chdir(folder.parent)  # asreview opens a request cache in the working folder
     labels = folder / "test_labels.npy"
-    if restack and labels.is_file() and (folder / "run" / "learners").is_dir():
+    if restack is not None and labels.is_file() and (folder / "run" / "learners").is_dir():
         y_test = np.load(labels)
         write_records(folder)  # as today's fit-learners keeps them (whether each record has text)
-        rows = stack_variants(folder, y_test)
+        rows = stack_variants(folder, y_test, restack)
     else:
         y_test = make_half(half, folder)
         np.save(labels, y_test)
@@ -263,9 +267,10 @@ def _paired_text(paired: pd.DataFrame) -> pd.DataFrame:
 
 def report(rows: pd.DataFrame, command: str) -> str:
     lines = ["## Protocol", "",
-             f"Written by `bench/protocol.py` (`{command}`). The rows come from `python bench/protocol.py --draws 1 --jobs 2` "
-             "(learners fitted once per half, about an hour on 2 cores once the vector caches are warm; `--restack` "
-             "re-scores the stack variants on the kept learner outputs in about 10 minutes).", "",
+             f"Written by `bench/protocol.py` (`{command}`). The rows come from `python bench/protocol.py --jobs 2` "
+             "(2 draws per few-included level; learners fitted once per half: about 85 minutes on 2 cores for the first "
+             "draw's 195 halves, the vector caches' encoding included, and an hour for the second draw's 105; `--restack` "
+             "re-scores the stack variants on the kept learner outputs in 15-30 minutes).", "",
              f"{rows['half'].nunique()} held-out halves: " + ", ".join(
                  f"{k} {v}" for k, v in rows.drop_duplicates("half")["variant"].value_counts().sort_index().items())
              + f"; datasets {rows['dataset'].nunique()}, split seeds {sorted(int(x) for x in rows['seed'].unique())}.", ""]
@@ -289,7 +294,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="halves in parallel (each in its own process)")
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "protocol"))
     parser.add_argument("--cache-dir", default=str(ROOT / "artifacts" / ".cache"), help="per-text vector caches, a folder per dataset")
-    parser.add_argument("--restack", action="store_true", help="re-score the stack variants on kept learner outputs only")
+    parser.add_argument("--restack", nargs="?", const="", default=None, metavar="VARIANTS",
+                        help="re-score the stack variants on kept learner outputs only (comma-separated: only those)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the results from the kept rows")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="Markdown results file ('' for none)")
     args = parser.parse_args()
@@ -298,8 +304,10 @@ def main() -> None:
     todo = halves(datasets, [int(s) for s in args.seeds.split(",")], tuple(int(n) for n in args.levels.split(",")), args.draws)
     rows_file = work / "rows.csv"
     done = pd.read_csv(rows_file) if rows_file.is_file() else pd.DataFrame(columns=["half", "system"])
-    if args.restack:
-        done = done[~done["system"].str.startswith("screenstack")]
+    restack = None if args.restack is None else tuple(v for v in args.restack.split(",") if v)
+    redone = pd.Series(False, index=done.index)
+    if restack is not None:
+        redone = done["system"].isin(restack) if restack else done["system"].str.startswith("screenstack")
         pending = [h for h in todo if half_key(h) in set(done["half"])]
     else:
         pending = [h for h in todo if half_key(h) not in set(done["half"])]
@@ -307,10 +315,11 @@ def main() -> None:
         pending = []
     for half in pending:
         (work / "halves" / half_key(half)).mkdir(parents=True, exist_ok=True)
-    print(f"{len(todo)} halves, {len(pending)} to {'restack' if args.restack else 'run'}", flush=True)
-    rows = [pd.read_csv(rows_file)] if args.report_only else [done]
+    print(f"{len(todo)} halves, {len(pending)} to {'run' if restack is None else 'restack'}", flush=True)
+    rows = [pd.read_csv(rows_file)] if args.report_only else [done[~redone]]
+    old, finished = done[redone], set()  # a restacked half's old rows are kept until its new ones replace them
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(evaluate_half, h, work, Path(args.cache_dir).resolve(), args.restack): h for h in pending}
+        futures = {pool.submit(evaluate_half, h, work, Path(args.cache_dir).resolve(), restack): h for h in pending}
         for i, future in enumerate(as_completed(futures)):
             key = half_key(futures[future])
             try:
@@ -319,10 +328,11 @@ def main() -> None:
                 print(f"[{i + 1}/{len(pending)}] {key}: FAILED {type(error).__name__}: {error}", flush=True)
                 continue
             rows.append(new)
-            pd.concat(rows).to_csv(rows_file, index=False)
+            finished.add(key)
+            pd.concat([*rows, old[~old["half"].isin(finished)]]).to_csv(rows_file, index=False)
             show = new.set_index("system")
             print(f"[{i + 1}/{len(pending)}] {key:40} " + " ".join(f"{s} {show.loc[s, 'fbeta']:.3f}" for s in show.index), flush=True)
-    table = pd.concat(rows)
+    table = pd.concat([*rows, old[~old["half"].isin(finished)]])
     table = table[table["half"].isin({half_key(h) for h in todo})]
     text = report(table, "python bench/protocol.py " + " ".join(sys.argv[1:]))
     print(text)

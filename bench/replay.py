@@ -18,8 +18,9 @@ call only re-applies the rules (about a minute on 2 cores for 165 halves).
 It reproduces the stored default's test F7 within 0.0013 (the blend is refitted;
 the protocol's rows were written by `stack` itself).
 
-    python bench/protocol.py --draws 1 --jobs 2     # first: the halves and their learner outputs
-    python bench/replay.py                          # the recall-floor table in bench/README.md, "protocol"
+    python bench/protocol.py --jobs 2               # first: the halves and their learner outputs
+    python bench/replay.py                          # the recall-floor tables in bench/README.md, "protocol"
+    python bench/replay.py --draws 1                # the first draw's 195 halves only
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
     names, plan, Z, Z_test, _ = _score_matrices(half / "run", tuple(learners))
     y, folds = plan.labels, plan.folds
     method = chosen_blend(int(y.sum()))
-    params = {"use": blended_learners(names, int(y.sum()))} if method == "rank-average" else {}
+    params = {"use": blended_learners(names, int(y.sum()))}
     blend = {"y": y, "folds": folds, "oof": nested_oof(make_blender(method, **params), Z, y, folds),
              "test": make_blender(method, **params).fit(Z, y).predict(Z_test), "y_test": np.load(half / "test_labels.npy")}
     np.savez(cache, **blend)
@@ -134,7 +135,7 @@ def markdown(frame: pd.DataFrame) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "protocol"), help="bench/protocol.py's --work")
-    parser.add_argument("--draws", type=int, default=1, help="bench/protocol.py's --draws: few halves per level")
+    parser.add_argument("--draws", type=int, default=2, help="bench/protocol.py's --draws: few halves per level")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     work = Path(args.work)
@@ -143,7 +144,7 @@ def main() -> None:
     counted = protocol_rows[(protocol_rows["system"] == "screenstack") & (protocol_rows["draw"] < args.draws)]
     halves = [work / "halves" / h for h in sorted(counted["half"].unique()) if (work / "halves" / h / "run" / "learners").is_dir()]
     if not halves:
-        sys.exit(f"{work}: no kept halves; run `python bench/protocol.py --draws 1 --jobs 2` first")
+        sys.exit(f"{work}: no kept halves; run `python bench/protocol.py --jobs 2` first")
     with ProcessPoolExecutor(args.jobs) as pool:
         replayed = pd.DataFrame([row for rows in pool.map(replay_half, halves) for row in rows])
     print(f"{len(halves)} halves, F7 paired against the default (mean difference ± s.e.); "

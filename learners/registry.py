@@ -43,3 +43,9 @@ def min_included(name: str) -> int:
     """The fewest included training records learner `name` learns from; 0 for names not registered (fine-tuned encoders)."""
     cls = LEARNERS.get(name)
     return int(getattr(cls, "min_included", 0)) if cls is not None else 0
+
+
+def learner_input(name: str) -> str | None:
+    """What learner `name` reads: ``"text"`` or ``"vectors"``; None for names not registered (fine-tuned encoders)."""
+    cls = LEARNERS.get(name)
+    return cls.input if cls is not None else None

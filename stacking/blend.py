@@ -60,15 +60,25 @@ class _EcdfMixin:
 
 @_register
 class LogisticBlend(BaseEstimator):
-    """Logistic regression on the logits of the learners' scores, class-balanced."""
+    """Logistic regression on the logits of the learners' scores, class-balanced.
+
+    `use`: one flag per column, the learners weighed (None: all). The others
+    get weight 0, so the fitted model still reads every column.
+    """
 
     name = "logistic"
 
-    def __init__(self, C=1.0):
+    def __init__(self, C=1.0, use=None):
         self.C = C
+        self.use = use
 
     def fit(self, Z, y):
-        self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000).fit(self._logit(Z), y)
+        use = np.ones(Z.shape[1], dtype=bool) if self.use is None else np.asarray(self.use, dtype=bool)
+        assert use.shape == (Z.shape[1],) and use.any(), "one flag per learner column, at least one set"
+        self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000).fit(self._logit(Z[:, use]), y)
+        coef = np.zeros((1, Z.shape[1]))
+        coef[0, use] = self.model_.coef_[0]
+        self.model_.coef_, self.model_.n_features_in_ = coef, Z.shape[1]
         self.weights_ = self.model_.coef_[0]
         return self
 

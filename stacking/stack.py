@@ -35,7 +35,7 @@ from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
 from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, StaleArtifact, locked
 from ..features.artifacts.records import read_screening_records
-from ..learners.registry import LEARNERS, min_included
+from ..learners.registry import LEARNERS, learner_input, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import expected_below, fit_calibration
 from .config import StackConfig
@@ -45,6 +45,7 @@ from .threshold import apply_threshold, choose_threshold
 
 log = logging.getLogger("screenstack")
 AUTO_MIN_INCLUDED = 10
+TEXT_ONLY_BELOW = 20  # the logistic blend weighs only the TF-IDF learners below this many included records
 # Warnings: a learner is "clearly" ahead of the blend when its honest F-beta leads by CLEAR_MARGIN, in
 # WIN_SHARE of paired resamples, with COMPARE_INCLUDED included training records or more. Over 33 held-out
 # halves (bench/calibration.py) such leads carried over to the test half once in one try with 20-140
@@ -200,22 +201,36 @@ def auto_blend(n_included: int) -> str:
 
 
 def blended_learners(names: list[str], n_included: int) -> tuple[bool, ...]:
-    """Which of `names` the few-included rank average uses: those that learn from `n_included` included records.
+    """Which of `names` the default blend weighs with `n_included` included training records.
 
-    Boosted trees need about ten included records to split on (their class's
-    ``min_included``); with fewer their ranking is near chance (test AUC 0.58
-    with 3 included, against 0.79 for logistic regression on the same vectors)
-    and an equal-weight average passes that noise on. Leaving them out raised
-    the protocol's F7 by 0.010 (s.e. 0.003) and its few-included AUC from
-    0.822 to 0.844 (bench/README.md, "protocol"). If every learner is below its minimum, all are kept.
+    Below `AUTO_MIN_INCLUDED` (the rank average): those that learn from that
+    many, by their class's ``min_included``. Boosted trees need about ten
+    included records to split on; with fewer their ranking is near chance (test
+    AUC 0.58 with 3 included, against 0.79 for logistic regression on the same
+    vectors) and an equal-weight average passes that noise on. Leaving them out
+    raised the protocol's F7 by 0.010 (s.e. 0.003) and its few-included AUC from
+    0.822 to 0.844.
+
+    From there to `TEXT_ONLY_BELOW` (the logistic blend): the text learners
+    only. Five weights fitted on 10-19 included records follow the vector
+    learners' noise; over the protocol's 300 halves, weighing the TF-IDF
+    learners alone there raised F7 on the few-included halves with 10 by
+    0.021 (0.023 and 0.019 on the two draws) and lost nothing in the other
+    regimes (bench/README.md, "protocol"). If no learner qualifies, all are kept.
     """
-    use = tuple(min_included(name) <= n_included for name in names)
+    if n_included < AUTO_MIN_INCLUDED:
+        use = tuple(min_included(name) <= n_included for name in names)
+    elif n_included < TEXT_ONLY_BELOW:
+        use = tuple(learner_input(name) == "text" for name in names)
+    else:
+        use = tuple(True for _ in names)
     if not any(use):
         return tuple(True for _ in names)
     left_out = [name for name, kept in zip(names, use) if not kept]
     if left_out:
-        log.info("blend: %s left out of the rank average (%d included training records; they need more)",
-                 ", ".join(left_out), n_included)
+        blend = "rank average" if n_included < AUTO_MIN_INCLUDED else "logistic blend"
+        log.info("blend: %s left out of the %s (%d included training records; they need more)", ", ".join(left_out), blend,
+                 n_included)
     return use
 
 
@@ -307,7 +322,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     learners = {name: metrics for name, (metrics, _) in evaluated.items()}
     # Every blender is evaluated (nested, cheap) so the summary and report can compare them.
     chosen = config.blend if config.blend != "auto" else auto_blend(int(y.sum()))
-    params = {"use": blended_learners(names, int(y.sum()))} if config.blend == "auto" and chosen == "rank-average" else {}
+    params = {"use": blended_learners(names, int(y.sum()))} if config.blend == "auto" else {}
     candidates = {}
     for method in BLENDERS:
         scores = nested_oof(make_blender(method, **(params if method == chosen else {})), Z, y, folds)

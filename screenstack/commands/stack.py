@@ -29,7 +29,8 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--beta", type=float, default=7.0, help="F-beta's beta: recall counts beta^2 times precision (default 7)")
     group.add_argument("--blend", default=StackConfig.blend, choices=["auto", *BLEND_NAMES],
                        help="how learners are blended: logistic meta-learner, rank average, greedy selection (caruana), "
-                            "or auto: the rank average with fewer than 10 included training records, else logistic (default auto)")
+                            "or auto: the rank average with fewer than 10 included training records, else logistic (over the TF-IDF "
+                            "learners alone below 20) (default auto)")
     group.add_argument("--threshold-rule", default="bootstrap", choices=RULES,
                        help="bootstrap: maximise expected F-beta over resamples of the OOF records; argmax: plain maximum; "
                             "smoothed: included records spread by a kernel (default bootstrap)")

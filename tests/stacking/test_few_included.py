@@ -1,13 +1,15 @@
 """With few included training records the default blend leaves out learners that cannot learn from so few."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
 from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
 from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.records.corpus import Corpus
-from screenstack.stacking.blend import make_blender
+from screenstack.stacking.blend import load_blend, make_blender
 from screenstack.stacking.stack import StackConfig, stack
 
 
@@ -37,11 +39,28 @@ def test_below_ten_included_the_boosted_trees_get_no_weight_and_the_console_says
     assert "lightgbm left out of the rank average (6 included" in caplog.text
 
 
-def test_an_explicit_rank_average_and_ten_included_keep_every_learner(tmp_path):
+def test_from_ten_to_nineteen_included_the_logistic_blend_weighs_the_text_learners_alone(tmp_path, caplog):
+    caplog.set_level("INFO", logger="screenstack")
+    summary = _run(tmp_path, 12)
+    weights = summary["blend"]["weights"]
+    assert summary["blend"]["method"] == "logistic" and weights["logreg"] == weights["lightgbm"] == 0.0 and weights["tfidf-svm"] > 0
+    assert "lightgbm, logreg left out of the logistic blend (12 included" in caplog.text
+    # what `screenstack predict` applies: the saved blender scores the new records from the text learner alone
+    state = json.loads((tmp_path / "blend.json").read_text())
+    Z = np.random.default_rng(2).random((5, 3))
+    varied = Z.copy()
+    varied[:, :2] = np.random.default_rng(3).random((5, 2))  # other lightgbm and logreg scores
+    blender = load_blend(state)
+    assert np.allclose(blender.predict(Z), blender.predict(varied))
+
+
+def test_an_explicit_blend_and_twenty_included_keep_every_learner(tmp_path):
     explicit = _run(tmp_path / "explicit", 6, blend="rank-average")
     assert set(explicit["blend"]["weights"].values()) == {1 / 3}
-    many = _run(tmp_path / "many", 12)
-    assert many["blend"]["method"] == "logistic" and many["blend"]["weights"]["lightgbm"] != 0.0
+    logistic = _run(tmp_path / "logistic", 12, blend="logistic")
+    assert all(w != 0.0 for w in logistic["blend"]["weights"].values())
+    many = _run(tmp_path / "many", 20)
+    assert many["blend"]["method"] == "logistic" and all(w != 0.0 for w in many["blend"]["weights"].values())
 
 
 def test_rank_average_with_use_is_the_mean_of_the_used_columns_ranks():
@@ -49,3 +68,13 @@ def test_rank_average_with_use_is_the_mean_of_the_used_columns_ranks():
     blender = make_blender("rank-average", use=(True, False, True)).fit(Z, np.zeros(50))
     ranks = (Z.argsort(axis=0).argsort(axis=0) + 1) / 50  # each column's ECDF at its own values (no ties)
     assert np.allclose(blender.predict(Z), ranks[:, [0, 2]].mean(axis=1))
+
+
+def test_logistic_with_use_fits_the_used_columns_and_weighs_the_others_zero():
+    rng = np.random.default_rng(4)
+    y = (np.arange(80) % 4 == 0).astype(int)
+    Z = np.clip(rng.random((80, 3)) * 0.5 + 0.4 * y[:, None], 0.01, 0.99)
+    used = make_blender("logistic", use=(False, True, True)).fit(Z, y)
+    alone = make_blender("logistic").fit(Z[:, 1:], y)
+    assert used.weights_[0] == 0.0 and np.allclose(used.weights_[1:], alone.weights_)
+    assert np.allclose(used.predict(Z), alone.predict(Z[:, 1:]))
