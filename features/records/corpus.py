@@ -269,7 +269,10 @@ def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> n
     # ranked.csv writes -1 as '-1 (a spreadsheet must not read a leading - as a formula): read it back as -1
     lower = column.str.strip().str.replace(r"^'", "", regex=True).str.strip().str.lower()
     values = lower.map(LABEL_VALUES)
-    unscreened = lower.isin(UNLABELLED_VALUES).to_numpy()
+    # A spreadsheet's number format writes 1 as 1.00 (two decimals), 01 or +1: read as the number they are.
+    number = pd.to_numeric(lower.where(values.isna()), errors="coerce")
+    values = values.fillna(number.where(number.isin((0.0, 1.0))))
+    unscreened = (lower.isin(UNLABELLED_VALUES) | (number == -1.0)).to_numpy()
     bad = np.flatnonzero(values.isna().to_numpy() & ~unscreened)
     if len(bad):
         also = ", or empty, -1 or ASReview_not_seen for a record not screened yet" if partly else ""

@@ -181,7 +181,7 @@ def test_text_cols_naming_the_label_or_a_column_twice_is_refused(tmp_path):
     assert "listed twice" in error_of(ColumnSpec.from_flags, None, "abstract, abstract", None)
 
 
-@pytest.mark.parametrize("bad", ["2", "yes"])
+@pytest.mark.parametrize("bad", ["2", "yes", "0.5", "1.01", "inf"])
 def test_label_outside_0_1_names_row_and_column(tmp_path, bad):
     path = write(tmp_path / "train.csv", f"id,title,abstract,judgement\n1,A,x,1\n2,B,y,{bad}\n3,C,z,0\n")
     message = error_of(load_corpus, path)
@@ -484,3 +484,12 @@ def test_r_exports_na_labels_as_records_not_screened_yet(tmp_path):
     path = write(tmp_path / "review.csv", '"id","title","abstract","included"\n"1","A","x",1\n"2","B","y",NA\n"3","C","z",0\n')
     corpus = load_partly_screened(path)
     assert corpus.train["id"].tolist() == ["1", "3"] and corpus.test["id"].tolist() == ["2"]
+
+
+def test_labels_a_spreadsheets_number_format_wrote_read_as_their_numbers(tmp_path):
+    """Excel with two decimals writes 1.00 and -1.00; other tools 01 or +1: the numbers 1, 0 and -1 they are."""
+    path = write(tmp_path / "review.csv", "id,title,abstract,included\n1,A,x,1.00\n2,B,y,-1.00\n3,C,z,0.00\n4,D,w,+1\n"
+                                          "5,E,v,00\n6,F,u,01\n")
+    corpus = load_partly_screened(path)
+    assert corpus.train["id"].tolist() == ["1", "3", "4", "5", "6"]
+    assert corpus.train["label"].tolist() == [1.0, 0.0, 1.0, 0.0, 1.0] and corpus.test["id"].tolist() == ["2"]
