@@ -207,11 +207,22 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
     args, extras = parser.parse_known_args(argv)
     if extras:  # argparse would name the top-level parser; name the subcommand whose --help lists the options
         raise ScreenstackError(f"unrecognized arguments: {' '.join(extras)}. See `{_chosen(parser, args).prog} --help`.")
+    _refuse_empty(_chosen(parser, args), args)
     # Options the command line gave win over the file, so only the others are the file's.
     defaults = {dest: _chosen_default(parser, args, dest) for dest in from_file}
     args.config_keys = {dest: path for dest, path in from_file.items() if _same(getattr(args, dest), defaults[dest])}
     overridden = {dest: (path, defaults[dest]) for dest, path in from_file.items() if dest not in args.config_keys}
     return args, overridden
+
+
+def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an option given an empty value (``--text-cols ""``, ``--cache-dir $UNSET``): no option's default is
+    empty, so it is a mistake that would otherwise read as the default and go unnoticed."""
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.option_strings and isinstance(value, str) and not value.replace(",", "").strip():
+            raise ScreenstackError(f"{action.option_strings[-1]} {value!r}: empty. Give it a value, or leave the option out "
+                                   "for its default.")
 
 
 def _check_overridden(args: argparse.Namespace, overridden: dict[str, tuple[str, object]]) -> None:

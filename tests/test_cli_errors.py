@@ -38,6 +38,9 @@ CASES = {
                          ["train.csv: row 4, column 'title' is not valid UTF-8"]),
     "bad test file": ("train.csv", TRAIN.encode(), "id,heading\n10,New\n", [], ["test.csv", "found: id, heading"]),
     "ris without --label-col": ("train.ris", b"TY  - JOUR\nTI  - A\nER  - \n", None, [], ["train.ris", "--label-col"]),
+    # an option given empty (an unset shell variable) would otherwise read as its default, unnoticed
+    "empty --text-cols": ("train.csv", TRAIN.encode(), TEST, ["--text-cols", ""], ["--text-cols ''", "empty"]),
+    "empty --id-col": ("train.csv", TRAIN.encode(), TEST, ["--id-col", " "], ["--id-col ' '", "empty"]),
 }
 
 
