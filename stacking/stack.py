@@ -278,8 +278,10 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     As `check_reusable` does for a learner: rewriting identical outputs would still
     commit a new version of the stack, which removes the report (and the sets made
     from it). The learners blended are compared by name, however `--learners` named
-    them (``()`` means every learner in OUT); package versions are not compared.
-    A damaged or stale stack is made again, with a warning.
+    them (``()`` means every learner in OUT). A stack another screenstack version
+    made is made again (its defaults, the blend's rule say, may have changed);
+    other packages' versions are not compared. A damaged or stale stack is made
+    again, with a warning.
     """
     run = RunFolder(out)
     try:
@@ -294,6 +296,10 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
         return None  # no stack, or one from before manifests
     if set(manifest.get("inputs", {})) != set(_inputs(names)):
+        return None
+    made_by, current = (summary.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
+    if made_by != current:
+        log.info("%s: the stack outputs there were made by screenstack %s; stacking again with %s", out, made_by, current)
         return None
     new = json.loads(json.dumps(asdict(config)))  # as summary.json holds it
     old = {k: v for k, v in summary["config"].items() if k != "learners"}

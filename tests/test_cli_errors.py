@@ -39,8 +39,8 @@ CASES = {
     "bad test file": ("train.csv", TRAIN.encode(), "id,heading\n10,New\n", [], ["test.csv", "found: id, heading"]),
     "ris without --label-col": ("train.ris", b"TY  - JOUR\nTI  - A\nER  - \n", None, [], ["train.ris", "--label-col"]),
     # an option given empty (an unset shell variable) would otherwise read as its default, unnoticed
-    "empty --text-cols": ("train.csv", TRAIN.encode(), TEST, ["--text-cols", ""], ["--text-cols ''", "empty"]),
-    "empty --id-col": ("train.csv", TRAIN.encode(), TEST, ["--id-col", " "], ["--id-col ' '", "empty"]),
+    "empty --text-cols": ("train.csv", TRAIN.encode(), TEST, ["--text-cols", ""], ["--text-cols is empty ('')"]),
+    "empty --id-col": ("train.csv", TRAIN.encode(), TEST, ["--id-col", " "], ["--id-col is empty (' ')"]),
 }
 
 

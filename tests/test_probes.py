@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -378,6 +379,20 @@ def test_plain_stack_rerun_on_a_finished_run_reuses_its_outputs(finished_run, ca
     assert len(reused) == 1 and "learner outputs, fold plan and options" in reused[0], caplog.messages
     assert any(m.startswith("honest estimate") for m in caplog.messages)  # the figures are still shown
     assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
+
+
+def test_a_stack_another_screenstack_version_made_is_made_again(finished_run, caplog, monkeypatch):
+    """Same inputs and options, but a newer screenstack (whose default blend or threshold may differ): not reused."""
+    from screenstack.stacking import stack as stack_module
+
+    _, _, out = finished_run
+    real = stack_module.package_versions
+    monkeypatch.setattr(stack_module, "package_versions", lambda: {**real(), "screenstack": "99.0"})
+    caplog.set_level("INFO", logger="screenstack")
+    assert main(["stack", "--out", str(out)]) == 0
+    assert not [m for m in caplog.messages if "reusing them" in m]
+    assert any("were made by screenstack" in m and "stacking again with 99.0" in m for m in caplog.messages)
+    assert json.loads((out / "summary.json").read_text())["versions"]["screenstack"] == "99.0"
 
 
 def test_stack_with_changed_learner_outputs_or_a_damaged_stack_is_made_again(finished_run, caplog):
