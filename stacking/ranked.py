@@ -31,7 +31,6 @@ import pandas as pd
 from ..features.artifacts import sets
 from ..features.artifacts.records import INPUT_PREFIX
 from ..features.records.ranked_csv import is_ranked_csv
-from ..features.errors import ScreenstackError
 
 COLUMNS = ["rank", "id", "title", "score", "decision", "probability", "expected_included"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -112,12 +111,12 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
 def _input_columns(records: pd.DataFrame, ids: np.ndarray, titles: np.ndarray) -> pd.DataFrame:
     """The input file's columns, renamed for ranked.csv: duplicates of id or title dropped, clashing names marked."""
     columns = {}
-    inputs = [str(name)[len(INPUT_PREFIX):] for name in records.columns if str(name).startswith(INPUT_PREFIX)]
+    inputs = {name: str(name)[len(INPUT_PREFIX):] for name in records.columns if str(name).startswith(INPUT_PREFIX)}
     # A ranked.csv given back (`predict --data` reads one): its rank, score, decision... are an earlier run's,
     # which this file's own columns replace.
-    earlier = {c.lower() for c in COLUMNS} if is_ranked_csv(inputs) else set()
-    for name in records.columns:
-        if not str(name).startswith(INPUT_PREFIX) or str(name)[len(INPUT_PREFIX):].strip().lower() in earlier:
+    earlier = set(COLUMNS) if is_ranked_csv(inputs.values()) else set()
+    for name, original in inputs.items():
+        if original.strip().lower() in earlier:
             continue
         values = records[name].fillna("").astype(str).to_numpy(dtype=object)
         # Compared as written: the reader strips ids and titles (" Aspirin\t" is "Aspirin"), and reads ranked.csv's
@@ -125,7 +124,6 @@ def _input_columns(records: pd.DataFrame, ids: np.ndarray, titles: np.ndarray) -
         shown = [neutralise(value.strip()) for value in values]
         if len(values) and (shown == [neutralise(str(i).strip()) for i in ids] or shown == [neutralise(str(t).strip()) for t in titles]):
             continue  # the same as a column ranked.csv already has
-        original = str(name)[len(INPUT_PREFIX):]
         columns[original] = values
     # Renamed once all names are known: an input's own "score (input)" beside its "score" keeps both columns.
     taken = set(columns) | set(COLUMNS)

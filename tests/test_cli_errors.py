@@ -1,7 +1,6 @@
 """Bad input through the command line: exit code 2, one line on stderr, no traceback, --out untouched."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
