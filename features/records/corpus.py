@@ -185,6 +185,9 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         abstract = pd.Series(joined, index=frame.index, dtype=object).str.strip()
 
     id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, ID_COLUMNS)
+    if id_col and id_col in text_cols:  # an id is a record's name, not its words: TF-IDF would learn the ids
+        raise ScreenstackError(f"{path}: --text-cols names the id column {id_col!r}. Leave it out of --text-cols, "
+                               "or pass --id-col if another column holds the ids.")
     if id_col:
         ids = _unquoted_ids(frame[id_col].str.strip())
         blank = np.flatnonzero((ids == "").to_numpy())

@@ -271,7 +271,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     warn_duplicate_names(path, header.raw[: len(header.names)], header.names)
     if source.undecodable:
         _raise_undecodable(path, header.names, bad_cell)
-    bad_row = bad_row or short_rows.problem(header.shown())
+    bad_row = bad_row or short_rows.problem(header.shown()) or _other_row_separator(header, short_rows, columns, sep, kept)
     if bad_row is not None:
         raise ScreenstackError(f"{path}: {bad_row}.")
     names = header.names
@@ -280,6 +280,20 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     frame.attrs["blank_rows"] = blank_rows
     frame.attrs["separator_rows"] = separator_rows  # blank rows holding separators, a warning's (corpus.py)
     return frame
+
+
+def _other_row_separator(header, short_rows, columns: list[list[str]], sep: str, kept: int) -> str | None:
+    """The problem when the header is split by `sep` but not one data row is (each one field, holding another
+    separator): the rows would read as records with an id and no text, and then as "no record is labelled"."""
+    width, first = len(header.names), columns[0][0] if columns and columns[0] else ""
+    if width < 2 or kept < 2 or len(short_rows.rows) != kept - 1 or any(fields != 1 for *_, fields, _ in short_rows.rows):
+        return None
+    other = next((c for c in SNIFFED_SEPARATORS if c != sep and c in first), None)
+    if other is None:
+        return None
+    return (f"the header row is split by {SNIFFED_SEPARATORS.get(sep, repr(sep))}s but no data row holds one; the rows look "
+            f"split by {SNIFFED_SEPARATORS[other]}s (row {short_rows.rows[0][1]}: {first[:60]!r}). Re-save the file with one "
+            "separator throughout")
 
 
 def sheet_row(index: int, blank_rows=()) -> int:

@@ -173,11 +173,14 @@ def test_flag_naming_absent_column(tmp_path):
     assert "'pmid'" in message and "found: id, title, abstract, judgement" in message and "--id-col" in message
 
 
-def test_text_cols_naming_the_label_or_a_column_twice_is_refused(tmp_path):
+def test_text_cols_naming_the_label_the_id_or_a_column_twice_is_refused(tmp_path):
     # The label among the text columns gave every training record its answer in its text (no error at all with --data).
     path = write(tmp_path / "r.csv", COMPETITION_TRAIN)
     message = error_of(load_records, path, ColumnSpec.from_flags(None, "title,judgement", None))
     assert "--text-cols names the label column 'judgement'" in message
+    # The id column as text: TF-IDF learnt the ids and failed inside the learner with "empty vocabulary".
+    message = error_of(load_records, path, ColumnSpec.from_flags(None, "id,abstract", None))
+    assert "--text-cols names the id column 'id'" in message
     assert "listed twice" in error_of(ColumnSpec.from_flags, None, "abstract, abstract", None)
 
 
@@ -326,6 +329,14 @@ def test_wrong_field_count_names_the_detected_separator(tmp_path):
     assert "train.csv: row 3 has 5 fields but the header has 4" in message
     assert "semicolon separator was detected from the header row" in message
 
+
+
+def test_header_split_by_tabs_and_rows_by_commas_is_named(tmp_path):
+    # Each row read as one field: records with an id and no text, then "no record is labelled yet".
+    path = write(tmp_path / "train.csv", "id\ttitle\tabstract\tjudgement\n1,A,x,1\n2,B,y,0\n")
+    message = error_of(load_corpus, path)
+    assert "train.csv: the header row is split by tabs but no data row holds one; the rows look split by commas" in message
+    assert "(row 2: '1,A,x,1')" in message
 
 # --- partly screened files (--data) and ASReview's label conventions ------------------------------
 
