@@ -83,8 +83,10 @@ def variants() -> dict:
         "screenstack": StackConfig(),
         "screenstack-tfidf": StackConfig(learners=TEXT),
         # Ablations: the defaults before this protocol existed, and the default without each of its parts.
-        "screenstack:previous": StackConfig(blend="logistic", prior_positives=0.0, min_recall=0.0),
+        "screenstack:previous": StackConfig(blend="logistic", prior_positives=0.0, min_recall=0.0, max_shift=1.0),
         "screenstack:no-floor": StackConfig(min_recall=0.0),
+        # The default of sessions 7-9: recall prior 1, no correction for records to screen richer in included records.
+        "screenstack:no-shift": StackConfig(prior_positives=1.0, max_shift=1.0),
         "screenstack:logistic": StackConfig(blend="logistic"),
         # Every learner in the rank average: the default below 10 included records before boosted trees were left out.
         "screenstack:rank-all": StackConfig(blend="rank-average"),

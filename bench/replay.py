@@ -5,8 +5,10 @@ artifacts/protocol). For each half this script recomputes the default blend
 (``auto``: the rank average without boosted trees under 10 included records,
 else the logistic blend) from those outputs, as `stack` does, and applies every
 rule in `rules()` (a `StackConfig` each: the recall floor's target and prior,
-or the learners blended, whose blend is then recomputed from those alone)
-to the blend's nested OOF scores; the chosen threshold is applied to the
+the shift correction's cap, or the learners blended, whose blend is then
+recomputed from those alone) to the blend's nested OOF scores, then, as `stack`
+does, the correction for test records richer in included records (estimated
+from the blend's test scores); the chosen threshold is applied to the
 blend's test scores (records without title or abstract flagged, as `stack`
 flags them) and scored against the test half's labels. Every rule is
 paired against the default, per regime (few, full, small, medium, all): mean F7
@@ -21,6 +23,7 @@ the protocol's rows were written by `stack` itself).
     python bench/protocol.py --jobs 2               # first: the halves and their learner outputs
     python bench/replay.py                          # the recall-floor tables in bench/README.md, "protocol"
     python bench/replay.py --draws 1                # the first draw's 195 halves only
+    python bench/replay.py --by-level               # a column per few-included level; per-half rows in WORK/replay_rows.csv
 """
 from __future__ import annotations
 
@@ -43,12 +46,18 @@ def rules() -> dict:
 
     return {
         "default": StackConfig(),
-        "floor 95%, prior 0.75": StackConfig(prior_positives=0.75),
-        "floor 93%": StackConfig(min_recall=0.93),
-        "floor 92%": StackConfig(min_recall=0.92),
+        # The shift correction (session 10): off, capped lower, with milder recall priors.
+        "no shift correction": StackConfig(max_shift=1.0),
+        "max shift 5": StackConfig(max_shift=5.0),
+        "prior 0.5": StackConfig(prior_positives=0.5),
+        "prior 0.25": StackConfig(prior_positives=0.25),
+        "prior 0.25, max shift 5": StackConfig(prior_positives=0.25, max_shift=5.0),
+        "prior 0.25, max shift 10": StackConfig(prior_positives=0.25, max_shift=10.0),
+        "prior 0.25, no shift correction": StackConfig(prior_positives=0.25, max_shift=1.0),
+        "prior 0.1": StackConfig(prior_positives=0.1),
+        "prior 0.75": StackConfig(prior_positives=0.75),
         "floor 90%": StackConfig(min_recall=0.90),
-        "floor 95%, prior 0.5": StackConfig(prior_positives=0.5),
-        "floor 85%": StackConfig(min_recall=0.85),
+        "prior 0.25, floor 90%": StackConfig(prior_positives=0.25, min_recall=0.90),
         "no floor": StackConfig(min_recall=0.0),
         # One learner left out of the blend each (session 7): does every default learner earn its place?
         **{f"without {name}": StackConfig(learners=tuple(n for n in LEARNERS if n != name)) for name in LEARNERS},
@@ -80,8 +89,9 @@ def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
 
 def replay_half(half: Path) -> list[dict]:
     from screenstack.features.records.corpus import load_corpus, texts
+    from screenstack.stacking.calibrate import fit_calibration
     from screenstack.stacking.metrics import fbeta
-    from screenstack.stacking.stack import _evaluate_blend
+    from screenstack.stacking.stack import _evaluate_blend, shift_weight
 
     logging.getLogger("screenstack").setLevel(logging.ERROR)
     # As `stack` does: test records with neither title nor abstract are flagged whatever their score.
@@ -89,11 +99,14 @@ def replay_half(half: Path) -> list[dict]:
     rows = []
     for name, config in rules().items():
         b = auto_blend(half, config.learners)
-        threshold = _evaluate_blend(b["y"], b["oof"], b["folds"], config)[0]["threshold"]
+        metrics = _evaluate_blend(b["y"], b["oof"], b["folds"], config)[0]
+        shift_weight(b["y"], b["oof"], b["test"], fit_calibration(b["oof"], b["y"]), metrics, config)  # as `stack` does
+        threshold = metrics["threshold"]
         decisions = ((b["test"] >= threshold) | without_text).astype(int)
         y_test = b["y_test"]
         rows.append({"half": half.name, "rule": name, "fbeta": fbeta(y_test, decisions, BETA),
-                     "recall": float(decisions[y_test == 1].mean())})
+                     "recall": float(decisions[y_test == 1].mean()), "flagged": float(decisions.mean()),
+                     "n_included": int(b["y"].sum())})
     return rows
 
 
@@ -104,23 +117,27 @@ def regime(variant: str) -> str:
     return variant if variant in REGIMES else "few"
 
 
-def table(replayed: pd.DataFrame, protocol_rows: pd.DataFrame) -> pd.DataFrame:
-    """Per rule: F7 per regime paired against the default, halves far below flag-all, worst few recall, macro recall."""
+def table(replayed: pd.DataFrame, protocol_rows: pd.DataFrame, by_level: bool = False) -> pd.DataFrame:
+    """Per rule: F7 per regime (`by_level`: each few level apart) paired against the default, halves far below
+    flag-all, worst recall (few halves, others), macro recall."""
     flag_all = protocol_rows[protocol_rows["system"] == "flag-all"].set_index("half")["fbeta"]
     variant = protocol_rows.drop_duplicates("half").set_index("half")["variant"]
-    replayed = replayed.assign(regime=replayed["half"].map(variant).map(regime))
+    replayed = replayed.assign(regime=replayed["half"].map(variant).map(regime), variant=replayed["half"].map(variant))
+    column = "variant" if by_level else "regime"
+    groups = sorted(replayed[column].unique(), key=lambda g: (regime(g) != "few", REGIMES.index(regime(g)), len(g), g))
     default = replayed[replayed["rule"] == "default"].set_index("half")["fbeta"]
     replayed["diff"] = replayed["fbeta"] - replayed["half"].map(default)
     out = []
     for name in rules():
         part = replayed[replayed["rule"] == name]
         row = {"rule": name}
-        for group, sub in [*((r, part[part["regime"] == r]) for r in REGIMES if (part["regime"] == r).any()), ("all", part)]:
+        for group, sub in [*((g, part[part[column] == g]) for g in groups), ("all", part)]:
             d = sub["diff"]
             row[f"{group} ({len(sub)})"] = (f"{sub['fbeta'].mean():.4f}" if name == "default"
                                             else f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)):.4f}")
         row["below flag-all"] = int((part["fbeta"].to_numpy() - part["half"].map(flag_all).to_numpy() < -0.05).sum())
-        row["worst recall (few)"] = round(part.loc[part["regime"] == "few", "recall"].min(), 2)
+        row["worst recall (few / others)"] = (f"{part.loc[part['regime'] == 'few', 'recall'].min():.2f} / "
+                                              f"{part.loc[part['regime'] != 'few', 'recall'].min():.2f}")
         row["macro recall"] = round(part["recall"].mean(), 3)
         row["wins/losses"] = "" if name == "default" else f"{int((part['diff'] > 1e-9).sum())}/{int((part['diff'] < -1e-9).sum())}"
         out.append(row)
@@ -137,6 +154,7 @@ def main() -> None:
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "protocol"), help="bench/protocol.py's --work")
     parser.add_argument("--draws", type=int, default=2, help="bench/protocol.py's --draws: few halves per level")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--by-level", action="store_true", help="a column per few-included level (few3 ... few20)")
     args = parser.parse_args()
     work = Path(args.work)
     protocol_rows = pd.read_csv(work / "rows.csv")
@@ -147,9 +165,10 @@ def main() -> None:
         sys.exit(f"{work}: no kept halves; run `python bench/protocol.py --jobs 2` first")
     with ProcessPoolExecutor(args.jobs) as pool:
         replayed = pd.DataFrame([row for rows in pool.map(replay_half, halves) for row in rows])
+    replayed.to_csv(work / "replay_rows.csv", index=False)  # per half and rule, for a closer look
     print(f"{len(halves)} halves, F7 paired against the default (mean difference ± s.e.); "
           f"command: python bench/replay.py {' '.join(sys.argv[1:])}".rstrip())
-    print(markdown(table(replayed, protocol_rows)))
+    print(markdown(table(replayed, protocol_rows, args.by_level)))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,10 @@ class StackConfig:
     threshold_rule: str = "bootstrap"   # see stacking.threshold.RULES
     learners: tuple[str, ...] = ()      # empty: every learner in OUT
     seed: int = 0
-    prior_positives: float = 1.0        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
+    prior_positives: float = 0.5        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
     min_recall: float = 0.95            # the recall floor (stacking.threshold.recall_floor); 0: F-beta alone
+    max_shift: float = 20.0             # the most the threshold corrects for records to screen richer in included
+                                        # records than the labelled ones (stacking.stack.shift_weight); 1: no correction
 
     def __post_init__(self):
         # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
@@ -36,3 +38,4 @@ class StackConfig:
         check_seed(self.seed)
         check_number("recall-prior", self.prior_positives, 0, 100)
         check_number("min-recall", self.min_recall, 0, 1)
+        check_number("max-shift", self.max_shift, 1, 1000)

@@ -180,6 +180,11 @@ def _threshold_note(summary: dict) -> str:
         note += f"; {flagged}"
     else:
         note = f"chosen by {rule}; {flagged}"
+    shift = decision.get("shift") or {}
+    if shift.get("lowered"):  # as the console's "label shift" line
+        note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
+                 f"records as the labelled ones ({shift['estimated_share']:.1%} against {shift['train_share']:.1%}), so each "
+                 f"included record counted {shift['weight']:.1f} times (<code>--max-shift 1</code>: no correction)")
     if decision.get("oof_flagged_share", 0) > 0.9:
         note += "; <strong>nearly every record is flagged: the labels cannot support a tighter threshold</strong>"
     return note

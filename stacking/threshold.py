@@ -30,14 +30,16 @@ def _candidates(scores: np.ndarray) -> np.ndarray:
 
 
 def fbeta_curve(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray, beta: float, weights: np.ndarray | None = None,
-                prior_positives: float = 0.0) -> np.ndarray:
+                prior_positives: float = 0.0, positive_weight: float = 1.0) -> np.ndarray:
     """F-beta of flagging ``scores >= t`` for each t in `thresholds` (sorted ascending).
 
     `weights` may be a (B, n) matrix of per-record weights (bootstrap counts):
     then the result is one curve per row. `prior_positives` adds that many
     included records spread evenly over all records (see `choose_threshold`).
+    `positive_weight` counts every included record (the prior's too) that many
+    times: F-beta where included records are that much more common.
     """
-    y = np.asarray(y, dtype=float) + prior_positives / len(y)
+    y = (np.asarray(y, dtype=float) + prior_positives / len(y)) * positive_weight
     weights = np.ones((1, len(y))) if weights is None else np.atleast_2d(weights)
     order = np.argsort(scores, kind="stable")
     cut = np.searchsorted(scores[order], thresholds, side="left")  # records below t
@@ -45,14 +47,16 @@ def fbeta_curve(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray, beta:
     pos = np.hstack([zero, np.cumsum(weights[:, order] * y[order], axis=1)])
     cnt = np.hstack([zero, np.cumsum(weights[:, order], axis=1)])
     tp = pos[:, -1:] - pos[:, cut]
-    flagged = cnt[:, -1:] - cnt[:, cut]
+    # Flagged records weigh 1, included ones `positive_weight` (with 1 this is the count of flagged records).
+    flagged = (cnt[:, -1:] - cnt[:, cut]) + tp * (1 - 1 / positive_weight)
     b2 = beta**2
     curve = np.where(tp > 0, (1 + b2) * tp / np.maximum(b2 * pos[:, -1:] + flagged, 1e-12), 0.0)
     return curve[0] if len(curve) == 1 else curve
 
 
 def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule: Rule = "bootstrap",
-                     n_boot: int = 200, random_state: int = 0, prior_positives: float = 0.0, min_recall: float = 0.0) -> float:
+                     n_boot: int = 200, random_state: int = 0, prior_positives: float = 0.0, min_recall: float = 0.0,
+                     positive_weight: float = 1.0) -> float:
     """The threshold on `scores` that maximises F-beta (plain or expected over bootstrap resamples),
     lowered where needed to the recall floor (see `recall_floor`).
 
@@ -65,6 +69,12 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule:
     flagging everything when the ranking is weak. With hundreds of included
     records its effect vanishes.
 
+    ``positive_weight`` is for records to screen richer in included records
+    than the labelled ones (see `stacking.calibrate.estimate_shift`): each
+    included record counts that many times in F-beta, as it would among the
+    records to screen, and the recall floor assumes that many times
+    `prior_positives` at chance.
+
     Examples
     --------
     >>> round(choose_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]), beta=1, rule="argmax"), 3)
@@ -76,16 +86,16 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule:
     scores = np.asarray(scores, dtype=float)
     thresholds = _candidates(scores)
     if rule == "argmax":
-        curve = fbeta_curve(y, scores, thresholds, beta, prior_positives=prior_positives)
+        curve = fbeta_curve(y, scores, thresholds, beta, prior_positives=prior_positives, positive_weight=positive_weight)
     elif rule == "smoothed":
-        curve = _smoothed_curve(y, scores, thresholds, beta)
+        curve = _smoothed_curve(y, scores, thresholds, beta, positive_weight)
     else:
         rng = np.random.default_rng(random_state)
         weights = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=n_boot).astype(float)
-        curve = fbeta_curve(y, scores, thresholds, beta, weights, prior_positives).mean(axis=0)
+        curve = fbeta_curve(y, scores, thresholds, beta, weights, prior_positives, positive_weight).mean(axis=0)
     best = thresholds[int(np.argmax(curve))]
     if min_recall > 0:
-        best = min(best, recall_floor(y, scores, min_recall, prior_positives))
+        best = min(best, recall_floor(y, scores, min_recall, prior_positives * positive_weight))
     return float(best)
 
 
@@ -98,7 +108,11 @@ def recall_floor(y: np.ndarray, scores: np.ndarray, min_recall: float, prior_pos
     them. The floor flags the share s at which the estimated recall
     ``(n + prior_positives * s) / (n + prior_positives)`` reaches `min_recall`,
     n being the labelled included records: with 1 prior and a 95% target,
-    80% of the records with 3 included records, 45% with 10, none from 19 on.
+    80% of the records with 3 included records, 45% with 10, none from 19 on;
+    with the default 0.5, 65% with 3, none from 10 on, unless the records to
+    screen look richer in included records (`choose_threshold`'s
+    `positive_weight` multiplies the prior: 0.5 x 4 flags 88% with 3, 45% with
+    20).
 
     A review's first labelled records often hold far fewer included ones than
     what is left to screen, so F-beta's best threshold on them flags too
@@ -119,7 +133,7 @@ def recall_floor(y: np.ndarray, scores: np.ndarray, min_recall: float, prior_pos
     return float(thresholds[np.flatnonzero(above >= share * len(scores) - 1e-9)[-1]])
 
 
-def _smoothed_curve(y, scores, thresholds, beta):
+def _smoothed_curve(y, scores, thresholds, beta, positive_weight=1.0):
     """Expected F-beta with each included record's rank spread by a Gaussian kernel.
 
     Scores become ranks in [0, 1] so the bandwidth (Silverman's rule over the
@@ -138,8 +152,8 @@ def _smoothed_curve(y, scores, thresholds, beta):
     tp = norm.sf((t_rank[:, None] - pos_rank[None, :]) / bandwidth).sum(axis=1)
     tp[0] = len(pos_rank)  # below every score: everything is flagged
     negatives = (y == 0).sum() - np.searchsorted(np.sort(scores[y == 0]), thresholds, side="left")
-    b2 = beta**2
-    return (1 + b2) * tp / (b2 * len(pos_rank) + tp + negatives)
+    b2, tp, included = beta**2, tp * positive_weight, len(pos_rank) * positive_weight
+    return (1 + b2) * tp / (b2 * included + tp + negatives)
 
 
 def apply_threshold(scores: np.ndarray, threshold: float) -> np.ndarray:

@@ -39,13 +39,18 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
                             f"records this flags much more, down to everything (0: F-beta alone; default {StackConfig.min_recall:g}; "
                             "0.9 flags fewer where the labelled records are a random sample of the search)")
     group.add_argument("--recall-prior", type=float, default=StackConfig.prior_positives, metavar="N",
-                       help="included records assumed to exist that the ranking places at chance; they make every unflagged "
-                            f"record cost recall, which matters when few records are included (default {StackConfig.prior_positives:g})")
+                       help="included records assumed to exist that the ranking places at chance, times the shift --max-shift "
+                            "corrects for; they make every unflagged record cost recall, which matters when few records are "
+                            f"included (default {StackConfig.prior_positives:g})")
+    group.add_argument("--max-shift", type=float, default=StackConfig.max_shift, metavar="X",
+                       help="where the records to screen look richer in included records than the labelled ones (estimated "
+                            "from their calibrated scores), the threshold flags more, as if they were up to X times richer "
+                            f"(1: no correction; default {StackConfig.max_shift:g})")
 
 
 def stack_config(args: argparse.Namespace, learners: tuple[str, ...] = ()) -> StackConfig:
     return StackConfig(beta=args.beta, blend=args.blend, threshold_rule=args.threshold_rule, learners=learners, seed=args.seed,
-                       min_recall=args.min_recall, prior_positives=args.recall_prior)
+                       min_recall=args.min_recall, prior_positives=args.recall_prior, max_shift=args.max_shift)
 
 
 def configs(args: argparse.Namespace) -> StackConfig:

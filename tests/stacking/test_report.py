@@ -237,7 +237,7 @@ def test_when_the_honest_floor_flags_everything_the_run_box_says_so_with_the_war
 
 
 def test_the_run_box_says_when_the_recall_floor_lowered_the_threshold(tmp_path):
-    summary = make_noise_run(tmp_path, {"a": 1.0, "b": 1.5}, n_train=100)  # 10 included records: the recall floor's regime
+    summary = make_noise_run(tmp_path, {"a": 1.0, "b": 1.5}, n_train=60)  # 6 included records: the recall floor's regime
     decision = summary["decision"]
     assert decision["recall_floor_lowered"] and not decision["flags_everything"]
     page = write_report(tmp_path).read_text()

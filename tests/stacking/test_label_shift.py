@@ -1,0 +1,92 @@
+"""Records to screen richer in included records than the labelled ones: the estimate and the threshold that follows it."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
+from screenstack.features.artifacts.outputs import write_learner_output
+from screenstack.features.errors import ScreenstackError
+from screenstack.features.records.corpus import Corpus
+from screenstack.stacking.calibrate import estimate_shift, fit_calibration
+from screenstack.stacking.report import write_report
+from screenstack.stacking.stack import StackConfig, stack
+from screenstack.stacking.threshold import _candidates, fbeta_curve
+
+from .conftest import LEARNERS
+
+
+def _scores(labels: np.ndarray, rng) -> np.ndarray:
+    return 1 / (1 + np.exp(-(2.5 * labels + rng.normal(size=len(labels)) - 2)))
+
+
+def test_weighing_included_records_equals_repeating_them():
+    rng = np.random.default_rng(0)
+    y = (rng.random(300) < 0.1).astype(int)
+    s = _scores(y, rng)
+    thresholds = _candidates(s)
+    repeated = np.r_[np.arange(300), np.repeat(np.flatnonzero(y), 2)]  # every included record three times
+    assert np.allclose(fbeta_curve(y, s, thresholds, 7.0, positive_weight=3.0), fbeta_curve(y[repeated], s[repeated], thresholds, 7.0))
+
+
+@pytest.mark.parametrize("test_share, low, high", [(0.03, 0.6, 1.6), (0.3, 5.0, 15.0)])
+def test_the_share_of_included_records_to_screen_is_estimated_from_the_scores(test_share, low, high):
+    rng = np.random.default_rng(1)
+    y = (rng.random(2000) < 0.03).astype(int)
+    oof = _scores(y, rng)
+    test = _scores((rng.random(2000) < test_share).astype(int), rng)
+    train, estimate = estimate_shift(fit_calibration(oof, y), oof, test)
+    assert train == pytest.approx(0.03, abs=0.01)
+    assert low <= estimate / train <= high
+
+
+def _shifted_run(out, test_share: float):
+    """Labelled records with 4% included; records to screen with `test_share`, scored by the same learners."""
+    rng = np.random.default_rng(2)
+    n_train, n_test = 600, 300
+    label = np.r_[(np.arange(n_train) % 25 == 0), rng.random(n_test) < test_share].astype(float)
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(len(label))], "title": "t", "abstract": "a", "label": label,
+                          "split": ["train"] * n_train + ["test"] * n_test})
+    frame.loc[n_train:, "label"] = np.nan
+    corpus = Corpus(frame)
+    plan = ensure_fold_plan(corpus, out, FoldConfig(n_folds=5, seed=0))
+    signal = 2.0 * label + rng.normal(size=len(label))
+    for name, noise in LEARNERS.items():
+        score = 1 / (1 + np.exp(-(signal + noise * rng.normal(size=len(label)) - 2)))
+        write_learner_output(out, name, plan, score[:n_train], corpus.test["id"], score[n_train:], {"learner": name})
+    return label[n_train:].astype(int)
+
+
+def _recall(out, truth) -> float:
+    decisions = pd.read_csv(out / "submission.csv", header=None)[1].to_numpy()
+    return float(decisions[truth == 1].mean())
+
+
+def test_records_to_screen_far_richer_in_included_records_are_flagged_more_and_it_is_said(tmp_path, caplog):
+    truth = _shifted_run(tmp_path, 0.4)
+    plain = stack(tmp_path, StackConfig(max_shift=1.0))
+    plain_recall = _recall(tmp_path, truth)
+    assert plain["decision"]["shift"]["weight"] == 1.0 and not plain["decision"]["shift"]["lowered"]
+    with caplog.at_level("INFO", logger="screenstack"):
+        summary = stack(tmp_path)
+    shift = summary["decision"]["shift"]
+    assert shift["estimated_share"] > 3 * shift["train_share"] and shift["weight"] > 3 and shift["lowered"]
+    assert summary["n_test_flagged"] > plain["n_test_flagged"] and _recall(tmp_path, truth) > plain_recall
+    line = next(m for m in caplog.messages if m.startswith("label shift"))
+    assert "times as rich in included records as the labelled ones" in line and "--max-shift 1" in line
+    assert "times as rich in included records as the labelled ones" in write_report(tmp_path).read_text()  # the report too
+    capped = stack(tmp_path, StackConfig(max_shift=2.0))
+    assert capped["decision"]["shift"]["weight"] == 2.0 and capped["n_test_flagged"] <= summary["n_test_flagged"]
+
+
+def test_records_to_screen_as_rich_as_the_labelled_ones_keep_the_threshold(tmp_path):
+    _shifted_run(tmp_path, 0.04)
+    summary = stack(tmp_path)
+    assert summary["decision"]["shift"]["weight"] < 2
+    assert summary["n_test_flagged"] <= stack(tmp_path, StackConfig(max_shift=1.0))["n_test_flagged"] * 1.25
+
+
+def test_max_shift_below_one_is_refused_naming_the_flag():
+    with pytest.raises(ScreenstackError, match=r"--max-shift 0.5: expected a number from 1"):
+        StackConfig(max_shift=0.5)
