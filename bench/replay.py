@@ -46,18 +46,14 @@ def rules() -> dict:
 
     return {
         "default": StackConfig(),
-        # The shift correction (session 10): off, capped lower, with milder recall priors.
+        # The shift correction and the recall prior 0.5 (session 10): the default before them, each alone, other priors and caps.
+        "previous default (prior 1, no shift correction)": StackConfig(prior_positives=1.0, max_shift=1.0),
         "no shift correction": StackConfig(max_shift=1.0),
-        "max shift 5": StackConfig(max_shift=5.0),
-        "prior 0.5": StackConfig(prior_positives=0.5),
-        "prior 0.25": StackConfig(prior_positives=0.25),
-        "prior 0.25, max shift 5": StackConfig(prior_positives=0.25, max_shift=5.0),
-        "prior 0.25, max shift 10": StackConfig(prior_positives=0.25, max_shift=10.0),
-        "prior 0.25, no shift correction": StackConfig(prior_positives=0.25, max_shift=1.0),
-        "prior 0.1": StackConfig(prior_positives=0.1),
+        "prior 1": StackConfig(prior_positives=1.0),
         "prior 0.75": StackConfig(prior_positives=0.75),
+        "prior 0.25": StackConfig(prior_positives=0.25),
+        "max shift 5": StackConfig(max_shift=5.0),
         "floor 90%": StackConfig(min_recall=0.90),
-        "prior 0.25, floor 90%": StackConfig(prior_positives=0.25, min_recall=0.90),
         "no floor": StackConfig(min_recall=0.0),
         # One learner left out of the blend each (session 7): does every default learner earn its place?
         **{f"without {name}": StackConfig(learners=tuple(n for n in LEARNERS if n != name)) for name in LEARNERS},
