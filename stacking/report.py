@@ -185,7 +185,10 @@ def _threshold_note(summary: dict) -> str:
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
                  f"records as the labelled ones ({shift['estimated_share']:.1%} against {shift['train_share']:.1%}), so each "
                  f"included record counted {shift['weight']:.1f} times (<code>--max-shift 1</code>: no correction)")
-    if decision.get("oof_flagged_share", 0) > 0.9:
+    if decision.get("oof_flagged_share", 0) > 0.9 and shift.get("lowered") and shift.get("oof_flagged_share_before", 1) <= 0.9:
+        note += ("; <strong>nearly every record is flagged because of that correction</strong> (without it "
+                 f"{shift['oof_flagged_share_before']:.1%})")  # as the console's warning
+    elif decision.get("oof_flagged_share", 0) > 0.9:
         note += "; <strong>nearly every record is flagged: the labels cannot support a tighter threshold</strong>"
     return note
 

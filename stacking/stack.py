@@ -137,6 +137,12 @@ def _warnings(summary: dict) -> list[str]:
                         f"({blend['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
                         f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records; "
                         "label more records, or check the text columns")
+    elif decision["oof_flagged_share"] > MAX_FLAGGED and _shift_flags_most(decision):
+        shift = decision["shift"]
+        warnings.append(f"the threshold flags {decision['oof_flagged_share']:.0%} of records because the records to screen look "
+                        f"{shift['estimated_share'] / shift['train_share']:.1f} times as rich in included records as the "
+                        f"labelled ones (see the label shift line); if they are not, --max-shift 1 flags "
+                        f"{shift['oof_flagged_share_before']:.0%}")
     elif decision["oof_flagged_share"] > MAX_FLAGGED:
         warnings.append(f"the threshold flags {decision['oof_flagged_share']:.0%} of records: {decision['n_train_included']} "
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
@@ -151,6 +157,12 @@ def _warnings(summary: dict) -> list[str]:
         warnings.append(f"the blend cannot rank these records: honest OOF ROC-AUC {blend['roc_auc']:.3f} (0.5 is chance), so "
                         "its flags rest on the threshold rules, not on the text; check the text columns, or label more records")
     return warnings
+
+
+def _shift_flags_most(decision: dict) -> bool:
+    """The label-shift correction, not the labels, made the threshold flag nearly every record."""
+    shift = decision.get("shift") or {}
+    return bool(shift.get("lowered")) and shift.get("oof_flagged_share_before", 1.0) <= MAX_FLAGGED
 
 
 def _evaluate(y, scores, folds, config: StackConfig) -> tuple[dict, np.ndarray]:
@@ -234,7 +246,7 @@ def blended_learners(names: list[str], n_included: int) -> tuple[bool, ...]:
     return use
 
 
-def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: StackConfig) -> dict:
+def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: StackConfig, has_text=None) -> dict:
     """Lower `blend`'s threshold (in place) where the records to screen look richer in included records than the
     labelled ones; return the estimate and the weight used.
 
@@ -252,8 +264,13 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
     had let 44 fall below) gained F7 +0.011 +- 0.004 over the previous
     default, in every regime but one (few10: -0.004 +- 0.014). Not where the
     honest floor flags every record already.
+
+    Records to screen without text (`has_text` False; flagged anyway, their
+    score is the empty text's, no learner's judgement) are left out of the
+    estimate.
     """
-    train, estimate = estimate_shift(calibration, blend_oof, test_scores)
+    ranked = test_scores if has_text is None else test_scores[np.asarray(has_text, dtype=bool)]
+    train, estimate = estimate_shift(calibration, blend_oof, ranked)
     weight = float(np.clip(estimate / train, 1.0, config.max_shift)) if train > 0 else 1.0
     info = {"train_share": train, "estimated_share": estimate, "weight": weight, "lowered": False}
     if weight <= 1.0 or blend["honest_floor"]:
@@ -262,14 +279,22 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
                                                          prior_positives=config.prior_positives, min_recall=config.min_recall,
                                                          positive_weight=weight))
     if threshold < blend["threshold"]:
-        before = float(np.mean(blend_oof >= blend["threshold"]))
-        info["lowered"] = True
+        info.update(lowered=True, oof_flagged_share_before=float(np.mean(blend_oof >= blend["threshold"])))
         blend.update(threshold=threshold, **screening_metrics(y, blend_oof, threshold, config.beta))
+    return info
+
+
+def _log_shift(summary: dict) -> None:
+    """The console's "label shift" line, from the summary (so a reused stack says it too)."""
+    shift = summary["decision"].get("shift") or {}
+    if shift.get("lowered"):
+        before = shift.get("oof_flagged_share_before")  # absent from a summary.json of 54b75e1
         log.info("label shift: the records to screen look %.1f times as rich in included records as the labelled ones "
                  "(estimated %.1f%% against %.1f%%); counting each included record %.1f times, the threshold flags %.1f%% of "
-                 "the OOF records instead of %.1f%% (--max-shift 1: no correction)", estimate / train, 100 * estimate,
-                 100 * train, weight, 100 * float(np.mean(blend_oof >= threshold)), 100 * before)
-    return info
+                 "the OOF records%s (--max-shift 1: no correction)",
+                 shift["estimated_share"] / shift["train_share"], 100 * shift["estimated_share"], 100 * shift["train_share"],
+                 shift["weight"], 100 * summary["decision"]["oof_flagged_share"],
+                 "" if before is None else f" instead of {100 * before:.1f}%")
 
 
 def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig, weight: float = 1.0) -> dict:
@@ -375,7 +400,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     final = make_blender(chosen, **params).fit(Z, y)
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     calibration = fit_calibration(blend_oof, y)
-    shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config)
+    has_text = None if records is None or "has_text" not in records.columns else records["has_text"].astype(str).to_numpy() != "0"
+    shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, has_text)
     threshold = blend_metrics["threshold"]
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
     decisions = apply_threshold(test_scores, threshold)
@@ -447,6 +473,7 @@ def _screening_records(out: Path, test_ids: np.ndarray):
 def _log_summary(summary: dict) -> None:
     """The console's last lines: the honest estimate first, then the records to screen, the blend, the warnings."""
     beta, honest, screening, blend = summary["beta"], summary["honest"], summary["screening"], summary["blend"]
+    _log_shift(summary)
     log.info("honest estimate (each fold's threshold chosen on the other folds; 95%% intervals for %d records): F%g %.3f "
              "(%.3f-%.3f), recall %.3f (%.2f-%.2f; %d of %d included training records found)", honest["interval_records"],
              beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"], *honest["recall_interval"], honest["found"],

@@ -10,8 +10,8 @@ from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import Corpus
 from screenstack.stacking.calibrate import estimate_shift, fit_calibration
-from screenstack.stacking.report import write_report
-from screenstack.stacking.stack import StackConfig, stack
+from screenstack.stacking.report import _threshold_note, write_report
+from screenstack.stacking.stack import StackConfig, _warnings, shift_weight, stack
 from screenstack.stacking.threshold import _candidates, fbeta_curve
 
 from .conftest import LEARNERS
@@ -90,3 +90,42 @@ def test_records_to_screen_as_rich_as_the_labelled_ones_keep_the_threshold(tmp_p
 def test_max_shift_below_one_is_refused_naming_the_flag():
     with pytest.raises(ScreenstackError, match=r"--max-shift 0.5: expected a number from 1"):
         StackConfig(max_shift=0.5)
+
+
+def test_a_reused_stack_says_the_label_shift_on_the_console_too(tmp_path, caplog):
+    _shifted_run(tmp_path, 0.4)
+    assert stack(tmp_path)["decision"]["shift"]["lowered"]
+    caplog.clear()
+    with caplog.at_level("INFO", logger="screenstack"):
+        stack(tmp_path)
+    assert any("reusing them" in m for m in caplog.messages)
+    line = next(m for m in caplog.messages if m.startswith("label shift"))
+    assert "times as rich in included records" in line and "instead of" in line
+
+
+def test_a_threshold_the_shift_made_flag_nearly_everything_is_blamed_on_the_shift(tmp_path):
+    _shifted_run(tmp_path, 0.4)
+    summary = stack(tmp_path)
+    shift = summary["decision"]["shift"]
+    assert shift["lowered"] and shift["oof_flagged_share_before"] <= 0.9
+    summary["decision"]["oof_flagged_share"] = 0.97  # as the shift makes it with a weak ranking (a real review's 6 included)
+    warning = next(w for w in _warnings(summary) if w.startswith("the threshold flags"))
+    assert "look" in warning and "--max-shift 1 flags" in warning and "cannot support" not in warning
+    note = _threshold_note(summary)
+    assert "because of that correction" in note and "the labels cannot support" not in note
+
+
+def _plain_blend():
+    return {"threshold": 0.5, "honest_floor": False}
+
+
+def test_records_without_text_do_not_make_a_shift():
+    rng = np.random.default_rng(1)  # as the estimate's test: 3% included in both
+    y = (rng.random(2000) < 0.03).astype(int)
+    oof = _scores(y, rng)
+    calibration = fit_calibration(oof, y)
+    test = np.r_[np.full(200, 0.9), _scores((rng.random(2000) < 0.03).astype(int), rng)]
+    has_text = np.arange(len(test)) >= 200  # records without text all get the empty text's score, here a high one
+    config = StackConfig()
+    assert shift_weight(y, oof, test, calibration, _plain_blend(), config)["weight"] > 1.5  # counted, they fake a shift
+    assert shift_weight(y, oof, test, calibration, _plain_blend(), config, has_text)["weight"] < 1.5
