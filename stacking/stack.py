@@ -37,7 +37,7 @@ from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, StaleArti
 from ..features.artifacts.records import read_screening_records
 from ..learners.registry import LEARNERS, learner_input, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
-from .calibrate import estimate_shift, expected_below, fit_calibration
+from .calibrate import SHIFT_EVIDENCE, estimate_shift, expected_below, fit_calibration, shift_evidence
 from .config import StackConfig
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
@@ -267,12 +267,15 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
 
     Records to screen without text (`has_text` False; flagged anyway, their
     score is the empty text's, no learner's judgement) are left out of the
-    estimate.
+    estimate, and an estimate the records do not support
+    (`calibrate.shift_evidence` below `calibrate.SHIFT_EVIDENCE`: EM runs one
+    record, or a few, to 0 or 1) changes nothing.
     """
     ranked = test_scores if has_text is None else test_scores[np.asarray(has_text, dtype=bool)]
     train, estimate = estimate_shift(calibration, blend_oof, ranked)
-    weight = float(np.clip(estimate / train, 1.0, config.max_shift)) if train > 0 else 1.0
-    info = {"train_share": train, "estimated_share": estimate, "weight": weight, "lowered": False}
+    evidence = shift_evidence(calibration, train, estimate, ranked)
+    weight = float(np.clip(estimate / train, 1.0, config.max_shift)) if train > 0 and evidence >= SHIFT_EVIDENCE else 1.0
+    info = {"train_share": train, "estimated_share": estimate, "evidence": evidence, "weight": weight, "lowered": False}
     if weight <= 1.0 or blend["honest_floor"]:
         return info
     threshold = min(blend["threshold"], choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,

@@ -129,3 +129,14 @@ def test_records_without_text_do_not_make_a_shift():
     config = StackConfig()
     assert shift_weight(y, oof, test, calibration, _plain_blend(), config)["weight"] > 1.5  # counted, they fake a shift
     assert shift_weight(y, oof, test, calibration, _plain_blend(), config, has_text)["weight"] < 1.5
+
+
+def test_one_record_to_screen_is_no_evidence_of_a_shift():
+    rng = np.random.default_rng(1)
+    y = (rng.random(2000) < 0.03).astype(int)
+    oof = _scores(y, rng)
+    calibration = fit_calibration(oof, y)
+    test = _scores((rng.random(2000) < 0.03).astype(int), rng)
+    one = test[np.argmin(np.abs(calibration.apply(test) - 1.2 * calibration.apply(oof).mean()))]  # a little above the share
+    info = shift_weight(y, oof, np.array([one]), calibration, _plain_blend(), StackConfig())
+    assert info["estimated_share"] > 0.5 and info["evidence"] < 1 and info["weight"] == 1.0  # EM runs to 1 on it alone

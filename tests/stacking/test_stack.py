@@ -113,8 +113,9 @@ def test_with_three_included_records_the_recall_floor_flags_most_records_and_say
         summary = stack(tmp_path)
     decision = summary["decision"]
     assert summary["blend"]["method"] == "rank-average"  # too few included records to fit blend weights
-    assert decision["recall_floor_lowered"] and decision["oof_flagged_share"] >= 0.8 > decision["fbeta_flagged_share"]
-    assert summary["n_test_flagged"] >= 0.7 * summary["n_test"]
+    # With the recall prior 0.5, 3 included records need 65% flagged for an estimated recall of 95% (no shift here).
+    assert decision["recall_floor_lowered"] and decision["oof_flagged_share"] >= 0.65 > decision["fbeta_flagged_share"]
+    assert summary["n_test_flagged"] >= 0.6 * summary["n_test"]
     floor_lines = [message for message in caplog.messages if "recall floor" in message]
     assert floor_lines and "--min-recall 0.9" in floor_lines[0]  # the way out for labels that are a random sample
     caplog.clear()
