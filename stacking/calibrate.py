@@ -120,31 +120,6 @@ def estimate_shift(calibration: Calibration, oof_scores: np.ndarray, scores: np.
     return train, share
 
 
-# Half the 95% point of chi-square with 1 degree of freedom: the log-likelihood gain below which the records to
-# screen do not support a share other than the training one (`shift_evidence`).
-SHIFT_EVIDENCE = 1.92
-
-
-def shift_evidence(calibration: Calibration, train: float, share: float, scores: np.ndarray) -> float:
-    """How much more likely the calibrated scores of the records to screen are under `share` than under `train`
-    (the log-likelihood ratio of Saerens et al.'s mixture; 0 where there is nothing to compare).
-
-    EM's estimate is this likelihood's maximum, which for one record, or a few,
-    lies at 0 or 1 whatever their true share (one record scored a little above
-    the training share gives 93%). Below `SHIFT_EVIDENCE` the estimate is no
-    evidence of a shift.
-
-    >>> c = Calibration(slope=1.0, intercept=0.0)
-    >>> round(shift_evidence(c, 0.5, 0.9, np.array([0.55])), 2)  # one record
-    0.08
-    """
-    p = calibration.apply(scores)
-    if not len(p) or not 0 < train < 1 or not 0 <= share <= 1:
-        return 0.0
-    up, down = share / train, (1 - share) / (1 - train)
-    return float(np.sum(np.log(np.maximum(up * p + down * (1 - p), 1e-300))))
-
-
 def _fit_logits(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Platt's slope and intercept on logits `x`: smoothed targets, a negative slope set to 0."""
     n1, n0 = int(y.sum()), int(len(y) - y.sum())

@@ -11,7 +11,7 @@ from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import Corpus
 from screenstack.stacking.calibrate import estimate_shift, fit_calibration
 from screenstack.stacking.report import _threshold_note, write_report
-from screenstack.stacking.stack import StackConfig, _warnings, shift_weight, stack
+from screenstack.stacking.stack import MIN_SHIFT_RECORDS, StackConfig, _warnings, shift_weight, stack
 from screenstack.stacking.threshold import _candidates, fbeta_curve
 
 from .conftest import LEARNERS
@@ -131,7 +131,7 @@ def test_records_without_text_do_not_make_a_shift():
     assert shift_weight(y, oof, test, calibration, _plain_blend(), config, has_text)["weight"] < 1.5
 
 
-def test_one_record_to_screen_is_no_evidence_of_a_shift():
+def test_a_handful_of_records_to_screen_is_no_evidence_of_a_shift():
     rng = np.random.default_rng(1)
     y = (rng.random(2000) < 0.03).astype(int)
     oof = _scores(y, rng)
@@ -139,4 +139,6 @@ def test_one_record_to_screen_is_no_evidence_of_a_shift():
     test = _scores((rng.random(2000) < 0.03).astype(int), rng)
     one = test[np.argmin(np.abs(calibration.apply(test) - 1.2 * calibration.apply(oof).mean()))]  # a little above the share
     info = shift_weight(y, oof, np.array([one]), calibration, _plain_blend(), StackConfig())
-    assert info["estimated_share"] > 0.5 and info["evidence"] < 1 and info["weight"] == 1.0  # EM runs to 1 on it alone
+    assert info["estimated_share"] > 0.5 and info["weight"] == 1.0  # EM runs to 1 on it alone: no correction
+    many = np.full(MIN_SHIFT_RECORDS, one)
+    assert shift_weight(y, oof, many, calibration, _plain_blend(), StackConfig())["weight"] > 1  # from 50 records on, it counts
