@@ -300,6 +300,8 @@ def main() -> None:
                         help="re-score the stack variants on kept learner outputs only (comma-separated: only those)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the results from the kept rows")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="Markdown results file ('' for none)")
+    parser.add_argument("--systems", default="", help="report only these systems (comma-separated; default all): say, those "
+                        "restacked after a change of default, with the peers")
     args = parser.parse_args()
     work = Path(args.work).resolve()
     datasets = sorted(Path(args.datasets).resolve().glob("*.csv"))
@@ -336,6 +338,8 @@ def main() -> None:
             print(f"[{i + 1}/{len(pending)}] {key:40} " + " ".join(f"{s} {show.loc[s, 'fbeta']:.3f}" for s in show.index), flush=True)
     table = pd.concat([*rows, old[~old["half"].isin(finished)]])
     table = table[table["half"].isin({half_key(h) for h in todo})]
+    if args.systems:
+        table = table[table["system"].isin(args.systems.split(","))]
     text = report(table, "python bench/protocol.py " + " ".join(sys.argv[1:]))
     print(text)
     if args.results:

@@ -96,7 +96,7 @@ def replay_half(half: Path) -> list[dict]:
     for name, config in rules().items():
         b = auto_blend(half, config.learners)
         metrics = _evaluate_blend(b["y"], b["oof"], b["folds"], config)[0]
-        shift_weight(b["y"], b["oof"], b["test"], fit_calibration(b["oof"], b["y"]), metrics, config)  # as `stack` does
+        shift_weight(b["y"], b["oof"], b["test"], fit_calibration(b["oof"], b["y"]), metrics, config, ~without_text)  # as `stack`
         threshold = metrics["threshold"]
         decisions = ((b["test"] >= threshold) | without_text).astype(int)
         y_test = b["y_test"]
