@@ -1,7 +1,6 @@
 """`split_file` and `screenstack split`: competition-format files, stratified, reproducible, never clobbering."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pandas as pd
