@@ -406,8 +406,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     final = make_blender(chosen, **params).fit(Z, y)
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     calibration = fit_calibration(blend_oof, y)
-    has_text = None if records is None or "has_text" not in records.columns else records["has_text"].astype(str).to_numpy() != "0"
-    shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, has_text)
+    without = without_text(records)
+    shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, None if without is None else ~without)
     threshold = blend_metrics["threshold"]
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
     decisions = apply_threshold(test_scores, threshold)
@@ -445,6 +445,13 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     return summary
 
 
+def without_text(records: pd.DataFrame | None) -> np.ndarray | None:
+    """True for each record to screen with neither title nor abstract; None for a run folder from before records kept it."""
+    if records is None or "has_text" not in records.columns:
+        return None
+    return records["has_text"].astype(str).to_numpy() == "0"
+
+
 def flag_without_text(decisions: np.ndarray, records: pd.DataFrame | None) -> int:
     """Flag, in place, the records to screen with neither title nor abstract; return how many the threshold had left out.
 
@@ -456,9 +463,9 @@ def flag_without_text(decisions: np.ndarray, records: pd.DataFrame | None) -> in
     gained F7 +0.0014 (s.e. 0.0006; full regime +0.0058), lost on no regime
     and lowered no half's recall (bench/README.md, "protocol").
     """
-    if records is None or "has_text" not in records.columns:  # a run folder from before records kept it
+    without = without_text(records)
+    if without is None:
         return 0
-    without = records["has_text"].astype(str).to_numpy() == "0"
     added = int(np.sum(without & (decisions == 0)))
     decisions[without] = 1
     if without.any():

@@ -13,6 +13,7 @@ EXAMPLE = """example:
   screenstack stack --out artifacts/run1
   screenstack stack --out artifacts/run1 --beta 7 --blend caruana --learners tfidf-svm,lightgbm
   screenstack stack --out artifacts/run1 --min-recall 0      # the F-beta threshold alone, no recall floor
+  screenstack stack --out artifacts/run1 --max-shift 1       # no correction for records to screen richer in included records
 
 writes OUT/ranked.csv (the records to screen, best first: rank, id, title, score, decision, calibrated
 probability, running expected number of included records, then the input's columns), OUT/submission.csv
