@@ -333,7 +333,9 @@ def main() -> None:
                 continue
             rows.append(new)
             finished.add(key)
-            pd.concat([*rows, old[~old["half"].isin(finished)]]).to_csv(rows_file, index=False)
+            # Written aside, then renamed: a run stopped while writing keeps the previous rows whole.
+            pd.concat([*rows, old[~old["half"].isin(finished)]]).to_csv(rows_file.with_suffix(".tmp"), index=False)
+            rows_file.with_suffix(".tmp").replace(rows_file)
             show = new.set_index("system")
             print(f"[{i + 1}/{len(pending)}] {key:40} " + " ".join(f"{s} {show.loc[s, 'fbeta']:.3f}" for s in show.index), flush=True)
     table = pd.concat([*rows, old[~old["half"].isin(finished)]])
