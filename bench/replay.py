@@ -6,7 +6,9 @@ artifacts/protocol). For each half this script recomputes the default blend
 else the logistic blend) from those outputs, as `stack` does, and applies every
 rule in `rules()` (a `StackConfig` each: the recall floor's target and prior,
 the shift correction's cap, or the learners blended, whose blend is then
-recomputed from those alone) to the blend's nested OOF scores, then, as `stack`
+recomputed from those alone; or a `StackConfig` with constants of
+`stacking.stack` patched for the rule, such as the honest floor's
+``CHANCE_AUC``) to the blend's nested OOF scores, then, as `stack`
 does, the correction for test records richer in included records (estimated
 from the blend's test scores); the chosen threshold is applied to the
 blend's test scores (records without title or abstract flagged, as `stack`
@@ -41,7 +43,8 @@ BETA = 7.0
 
 
 def rules() -> dict:
-    """Name -> StackConfig replayed; ``default`` is what the others are paired against."""
+    """Name -> StackConfig (or ``(StackConfig, {constant of stacking.stack: value})``) replayed; ``default`` is what
+    the others are paired against."""
     from screenstack.stacking.stack import StackConfig
 
     return {
@@ -54,6 +57,9 @@ def rules() -> dict:
         "prior 0.25": StackConfig(prior_positives=0.25),
         "max shift 5": StackConfig(max_shift=5.0),
         "floor 90%": StackConfig(min_recall=0.90),
+        # The honest floor for a blend at chance (session 11): without it, or from another AUC.
+        "no chance floor": (StackConfig(), {"CHANCE_AUC": 0.0}),
+        "chance floor at AUC 0.6": (StackConfig(), {"CHANCE_AUC": 0.6}),
         "no floor": StackConfig(min_recall=0.0),
         # One learner left out of the blend each (session 7): does every default learner earn its place?
         **{f"without {name}": StackConfig(learners=tuple(n for n in LEARNERS if n != name)) for name in LEARNERS},
@@ -87,15 +93,24 @@ def replay_half(half: Path) -> list[dict]:
     from screenstack.features.records.corpus import load_corpus, texts
     from screenstack.stacking.calibrate import fit_calibration
     from screenstack.stacking.metrics import fbeta
+    from screenstack.stacking import stack as stack_module
     from screenstack.stacking.stack import _evaluate_blend, shift_weight
 
     logging.getLogger("screenstack").setLevel(logging.ERROR)
     # As `stack` does: test records with neither title nor abstract are flagged whatever their score.
     without_text = np.array([not text.strip() for text in texts(load_corpus(half / "train.csv", half / "test.csv").test)])
     rows = []
-    for name, config in rules().items():
+    for name, rule in rules().items():
+        config, patches = rule if isinstance(rule, tuple) else (rule, {})
         b = auto_blend(half, config.learners)
-        metrics = _evaluate_blend(b["y"], b["oof"], b["folds"], config)[0]
+        saved = {constant: getattr(stack_module, constant) for constant in patches}
+        try:
+            for constant, value in patches.items():
+                setattr(stack_module, constant, value)
+            metrics = _evaluate_blend(b["y"], b["oof"], b["folds"], config)[0]
+        finally:
+            for constant, value in saved.items():
+                setattr(stack_module, constant, value)
         shift_weight(b["y"], b["oof"], b["test"], fit_calibration(b["oof"], b["y"]), metrics, config, ~without_text)  # as `stack`
         threshold = metrics["threshold"]
         decisions = ((b["test"] >= threshold) | without_text).astype(int)

@@ -4,8 +4,16 @@ Nothing is fitted again. For each learner the run's blend uses, its K fold model
 (`learners.persist`) score the new records and their scores are averaged, in
 fold order, exactly as `fit-learners` made the run's test scores; the saved
 blender (``OUT/blend.json``), the calibration and the run's threshold then give
-each record its score, probability and decision. So the run's own test file
-gets back exactly the run's ``test_scores.csv`` and ``submission.csv``. The
+each record its score, probability and decision. Where the new records look
+richer in included records than the run's records to screen did, the
+threshold is lowered further, as `stack` lowers it for its own
+(`stacking.stack.shift_weight` from the threshold before that correction; no
+estimate from fewer than 50 records with title or abstract); it never flags
+less than the run's threshold, since with a handful of included training
+records the estimate is noisy (on README's reviewer's path, two samples of
+one search with 1.6% and 2.0% included records were put at 3.0% and 0.24%).
+So the run's own test file gets back exactly the run's
+``test_scores.csv`` and ``submission.csv``. The
 records go through the fold models in chunks of 50,000, as in `fit-learners`,
 so a large update holds one chunk's texts or vectors at a time.
 
@@ -62,7 +70,8 @@ from .blend import load_blend
 from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
-from .stack import flag_without_text, screening_summary
+from .config import StackConfig
+from .stack import flag_without_text, log_shift, screening_summary, shift_weight, without_text
 from .threshold import apply_threshold
 
 log = logging.getLogger("screenstack")
@@ -100,6 +109,19 @@ class FittedRun:
     oof_labels: np.ndarray | None = None     # the blend's honest OOF labels and scores (blend_oof.parquet) and
     oof_scores: np.ndarray | None = None     # the stack's seed, for expected_below's interval as `stack` gives it
     seed: int = 0
+    config: StackConfig = field(default_factory=StackConfig)  # the stack's, for the label-shift correction (`threshold_for`)
+    threshold_before: float | None = None    # the stack's threshold before its label-shift correction (None: no correction)
+    flags_everything: bool = False           # the stack's honest floor flags every record: no correction either
+
+    def threshold_for(self, scores: np.ndarray, has_text: np.ndarray | None = None) -> tuple[float, dict]:
+        """The threshold for records scored `scores`, and the label-shift estimate made on them (empty: none made):
+        `stack`'s threshold before its correction, corrected for these records as `stack` corrected for its own,
+        where that is lower than the run's threshold; else the run's."""
+        if self.threshold_before is None:
+            return self.threshold, {}
+        blend = {"threshold": self.threshold_before, "honest_floor": self.flags_everything}
+        shift = shift_weight(self.oof_labels, self.oof_scores, scores, self.calibration, blend, self.config, has_text)
+        return min(float(blend["threshold"]), self.threshold), shift
 
     @property
     def used(self) -> list[str]:
@@ -110,6 +132,26 @@ class FittedRun:
 def used_learners(names: list[str], blender) -> list[str]:
     """`names` less the columns `blender` weighs 0 (rank-average keeps those with too few included records as such)."""
     return [name for name, weight in zip(names, blender.weights_) if weight != 0]
+
+
+def _stack_config(summary: dict, path: Path, restack: str) -> tuple[StackConfig, float]:
+    """The stack's options and its threshold before the label-shift correction, from its summary.json."""
+    saved, decision = summary.get("config"), summary.get("decision", {})
+    shift = decision.get("shift", {}) if isinstance(decision, dict) else None
+    if not isinstance(saved, dict) or not isinstance(shift, dict):
+        raise DamagedArtifact(path, "its config or decision is not a JSON object", restack)
+    known = set(StackConfig.__dataclass_fields__)
+    try:
+        config = StackConfig(**{k: tuple(v) if k == "learners" else v for k, v in saved.items() if k in known})
+    except (ScreenstackError, TypeError, ValueError) as error:
+        raise DamagedArtifact(path, f"its config: {str(error).rstrip('.')}", restack) from None
+    if shift.get("lowered") and "threshold_before" not in shift:
+        raise ScreenstackError(f"{path}: made by a screenstack that did not keep the threshold before its label-shift "
+                               f"correction, which predict starts from. {restack}")
+    before = shift.get("threshold_before", summary["threshold"])
+    if isinstance(before, bool) or not isinstance(before, (int, float)) or not np.isfinite(before):
+        raise DamagedArtifact(path, f"decision.shift.threshold_before is {before!r}, not a number", restack)
+    return config, float(before)
 
 
 def _refit_fix(out: Path, name: str) -> str:
@@ -145,6 +187,7 @@ def read_run(out: str | Path) -> FittedRun:
     if not isinstance(summary, dict) or not isinstance(summary.get("threshold"), (int, float)):
         raise DamagedArtifact(out / "summary.json", "no threshold", restack)
     calibration = Calibration.load(out / "calibration.json")
+    config, threshold_before = _stack_config(summary, out / "summary.json", restack)
     oof = read_checked(run.blend_oof, lambda path: pd.read_parquet(path, columns=["label", "score"]), restack)
     used = used_learners(names, blender)
     outputs = read_learner_outputs(out, tuple(used))
@@ -155,7 +198,8 @@ def read_run(out: str | Path) -> FittedRun:
     fitted = FittedRun(out, names, float(summary["threshold"]), blender, calibration, stack_version=run.version("stack"),
                        train_ids=frozenset(outputs[used[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
                        oof_labels=oof["label"].to_numpy(dtype=int), oof_scores=oof["score"].to_numpy(dtype=float),
-                       seed=int((summary.get("config") or {}).get("seed", 0)))
+                       seed=config.seed, config=config, threshold_before=threshold_before,
+                       flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)))
     fitted.id_column, fitted.row_number_ids = run_id_column(out, _config_id_col(out))
     for name in used:
         _, _, meta = outputs[name]
@@ -276,12 +320,19 @@ def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) 
     return before
 
 
+def _threshold_origin(run: FittedRun, threshold: float) -> str:
+    """Where the threshold applied comes from, for the console line: the run's, or lower for these records."""
+    if threshold == run.threshold:
+        return f" of {run.out}"
+    return f": {run.out}'s {run.threshold:.4g}, lowered for these records (the label shift line)"
+
+
 def _say_if_restacked(run: FittedRun, before: dict | None) -> None:
     """One info line when the predictions replaced came from an earlier stack of the run (another blender or threshold):
     the same file then gets other scores or decisions, which would otherwise go unnoticed."""
     if before is not None and before.get("run_stack_version", run.stack_version) != run.stack_version:
-        earlier = before.get("threshold")
-        log.info("replacing predictions made with an earlier stack of %s (threshold %s -> %.4g)", run.out,
+        earlier = before.get("run_threshold", before.get("threshold"))
+        log.info("replacing predictions made with an earlier stack of %s (its threshold %s -> %.4g)", run.out,
                  f"{earlier:.4g}" if isinstance(earlier, (int, float)) else earlier, run.threshold)
 
 
@@ -340,9 +391,14 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         columns.append(chunked_fold_mean_scores(run.models[name], chunks))
     Z = np.column_stack(columns)
     scores = run.blender.predict(Z)
-    decisions = apply_threshold(scores, run.threshold)
     listed = screening_records(corpus)
-    without_text = flag_without_text(decisions, listed)  # as `stack` flags the run's own records with no text
+    without = without_text(listed)
+    threshold, shift = run.threshold_for(scores, None if without is None else ~without)
+    if threshold < run.threshold:
+        log_shift(shift, float(np.mean(run.oof_scores >= threshold)),
+                  f"`screenstack stack --out {run.out} --max-shift 1`, then predict again: no correction")
+    decisions = apply_threshold(scores, threshold)
+    added_without_text = flag_without_text(decisions, listed)  # as `stack` flags the run's own records with no text
     probabilities = run.calibration.apply(scores)
     ids = records["id"].astype(str).to_numpy()
     # The figures of the run's `screening` block, under its names: the console line and both summaries agree.
@@ -351,9 +407,9 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version,
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
         "data_sha256": _sha256_or_none(data) if data else None,
-        "threshold": run.threshold, "blend": run.blender.name,
+        "threshold": threshold, "run_threshold": run.threshold, "shift": shift, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
-        "left_out_screened": int(left_out_screened), "flagged_without_text": without_text, **screening,
+        "left_out_screened": int(left_out_screened), "flagged_without_text": added_without_text, **screening,
         "versions": package_versions(),
     }
     with RunFolder(out).commit(PREDICT_SET, inputs=tuple(f"features/{Path(p).name}" for p in (vectors or {}).values())) as staging:
@@ -361,8 +417,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         pd.DataFrame({"id": ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
         write_ranked(staging / "ranked.csv", ids, scores, decisions, probabilities, listed)
         write_json(staging / "summary.json", summary)
-    log.info("predict: %d of %d records flagged (threshold %.4g of %s); expected included among them %.1f, left below "
+    log.info("predict: %d of %d records flagged (threshold %.4g%s); expected included among them %.1f, left below "
              "the threshold %.1f (95%% interval %.1f-%.1f); wrote %s", screening["n_flagged"], screening["n_records"],
-             run.threshold, run.out, screening["expected_flagged"], screening["expected_below"],
+             threshold, _threshold_origin(run, threshold), screening["expected_flagged"], screening["expected_below"],
              *screening["expected_below_interval"], out / "ranked.csv")
     return summary

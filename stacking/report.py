@@ -165,6 +165,11 @@ def _threshold_note(summary: dict) -> str:
     rule = f"F{beta:g}'s {summary['config'].get('threshold_rule', '')} rule on the blend's OOF scores"
     if not decision:  # a summary from before the decision block
         return f"chosen by {rule}"
+    if decision.get("flags_everything") and decision.get("ranks_at_chance"):
+        return (f"set by the honest floor to flag every record: the blend ranks the labelled records no better than "
+                f"chance (honest OOF ROC-AUC {summary['blend']['roc_auc']:.3f}) with {decision['n_train_included']} "
+                f"included training records ({rule} alone: {decision['fbeta_threshold']:.4g}, flagging "
+                f"{decision['fbeta_flagged_share']:.1%})")
     if decision.get("flags_everything"):
         return (f"set by the honest floor to flag every record: the blend's honest OOF F{beta:g} "
                 f"({summary['blend']['threshold_fbeta_honest']:.3f}) does not beat flagging every record "

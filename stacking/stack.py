@@ -52,6 +52,7 @@ TEXT_ONLY_BELOW = 20  # the logistic blend weighs only the TF-IDF learners below
 # included records, where leads of 0.03-0.06 without the resampling test failed 2 of 3 times, and 0 of 3
 # times with 10 included records, resampling or not. A blend whose honest AUC is below MIN_AUC barely ranks.
 CLEAR_MARGIN, WIN_SHARE, COMPARE_INCLUDED, MIN_AUC, MAX_FLAGGED = 0.02, 0.95, 20, 0.6, 0.9
+CHANCE_AUC = 0.55  # a blend whose honest OOF ROC-AUC is below this ranks at chance: the honest floor flags every record
 MIN_SHIFT_RECORDS = 50  # records to screen (with text) needed to estimate their share of included records (`shift_weight`)
 FLAG_ALL = 0.0  # every blender scores in [0, 1], so this threshold flags every record, new ones too (`screenstack predict`)
 
@@ -133,7 +134,11 @@ def _best_learner(y, evaluated: dict, blend_decisions, config: StackConfig) -> d
 def _warnings(summary: dict) -> list[str]:
     """What a reviewer must not miss: a threshold that flags nearly everything, a blend a learner beats, a blend that cannot rank."""
     warnings, beta, decision, blend = [], summary["beta"], summary["decision"], summary["blend"]
-    if decision["flags_everything"]:
+    if decision["flags_everything"] and decision.get("ranks_at_chance"):
+        warnings.append(f"the threshold flags 100% of records: the blend ranks the labelled records no better than chance "
+                        f"(honest OOF ROC-AUC {blend['roc_auc']:.3f}, below {CHANCE_AUC}) with {decision['n_train_included']} "
+                        "included training records; label more records, or check the text columns")
+    elif decision["flags_everything"]:
         warnings.append(f"the threshold flags 100% of records: the blend's honest OOF F{beta:g} "
                         f"({blend['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
                         f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records; "
@@ -154,7 +159,7 @@ def _warnings(summary: dict) -> list[str]:
         warnings.append(f"{best['name']} alone beats the blend on honest OOF F{beta:g} ({best['fbeta_honest']:.3f} against "
                         f"{blend['fbeta_honest']:.3f}, ahead in {best['share_ahead']:.0%} of resamples): consider "
                         f"`--learners {best['name']}`")
-    if blend["roc_auc"] < MIN_AUC:
+    if blend["roc_auc"] < MIN_AUC and not decision.get("ranks_at_chance"):
         warnings.append(f"the blend cannot rank these records: honest OOF ROC-AUC {blend['roc_auc']:.3f} (0.5 is chance), so "
                         "its flags rest on the threshold rules, not on the text; check the text columns, or label more records")
     return warnings
@@ -177,24 +182,38 @@ def _evaluate(y, scores, folds, config: StackConfig) -> tuple[dict, np.ndarray]:
 
 
 def _evaluate_blend(y, scores, folds, config: StackConfig) -> tuple[dict, np.ndarray]:
-    """`_evaluate` for a blend, then the honest floor: flag every record when the blend's honest OOF
-    F-beta does not beat flagging every record.
+    """`_evaluate` for a blend, then the honest floor: flag every record when the blend ranks the labelled
+    records at chance (honest OOF ROC-AUC below `CHANCE_AUC`) or, from `COMPARE_INCLUDED` included
+    training records on, when its honest OOF F-beta does not beat flagging every record.
 
-    Judged from `COMPARE_INCLUDED` included training records on; below that the
-    recall floor guards recall, and an honest F-beta over a handful of included
-    records is too noisy to overrule a threshold (on a cohen_adhd half with 10
-    it said flag everything, where the threshold's test F7 was 0.76 against
-    0.55). Over the protocol's 135 halves it flagged everything on 7 halves of
-    cohen_atypical_antipsychotics, a review whose ranking (AUC 0.7-0.8) barely
-    beats its 13% prevalence: F7 +0.0015 (s.e. 0.0008), 6 wins and 1 loss of
-    0.001, halves more than 0.05 below flagging everything 12 -> 10
-    (bench/README.md, "protocol"). ``threshold_fbeta_honest`` keeps the honest
-    F-beta of the threshold it replaced.
+    The F-beta comparison waits for 20 included records: below that the
+    recall floor guards recall, and an honest F-beta over a handful of
+    included records is too noisy to overrule a threshold (on a cohen_adhd
+    half with 10 it said flag everything, where the threshold's test F7 was
+    0.76 against 0.55). Over the protocol's 135 halves it flagged everything on
+    7 halves of cohen_atypical_antipsychotics, a review whose ranking (AUC
+    0.7-0.8) barely beats its 13% prevalence: F7 +0.0015 (s.e. 0.0008), 6 wins
+    and 1 loss of 0.001, halves more than 0.05 below flagging everything 12 ->
+    10 (bench/README.md, "protocol"). ``threshold_fbeta_honest`` keeps the
+    honest F-beta of the threshold it replaced.
+
+    A blend at chance has nothing for a threshold to cut: its flags would be
+    a random share of the records, set by the recall floor's guess at how
+    many included records exist. Over the protocol's 300 halves the rule
+    changed 19 few-included halves (3-10 included records; none of the full,
+    small or medium ones): F7 +0.0012 (s.e. 0.0012), 5 wins up to +0.28 and
+    9 losses up to 0.11, halves more than 0.05 below flagging everything 11 ->
+    8 (bench/README.md, "protocol"). With 3 included records the OOF AUC is
+    noisy: 6 of the 19 ranked their test half at AUC 0.77-0.89, but there the
+    recall floor flags 65% of the records already, so flagging them all cost
+    little; 14 of the 19 had 3 included records, none had more than 10.
     """
     metrics, honest = _evaluate(y, scores, folds, config)
     everything = np.ones(len(y), dtype=int)
-    flag_all = bool(y.sum() >= COMPARE_INCLUDED and metrics["fbeta_honest"] <= fbeta(y, everything, config.beta))
-    metrics.update(honest_floor=flag_all, threshold_fbeta_honest=metrics["fbeta_honest"])
+    at_chance = bool(metrics["roc_auc"] < CHANCE_AUC)
+    beaten = bool(y.sum() >= COMPARE_INCLUDED and metrics["fbeta_honest"] <= fbeta(y, everything, config.beta))
+    flag_all = at_chance or beaten
+    metrics.update(honest_floor=flag_all, ranks_at_chance=at_chance, threshold_fbeta_honest=metrics["fbeta_honest"])
     if flag_all:
         metrics.update(threshold=FLAG_ALL, **screening_metrics(y, scores, FLAG_ALL, config.beta),
                        fbeta_honest=fbeta(y, everything, config.beta))
@@ -278,7 +297,8 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
     ranked = test_scores if has_text is None else test_scores[np.asarray(has_text, dtype=bool)]
     train, estimate = estimate_shift(calibration, blend_oof, ranked)
     weight = float(np.clip(estimate / train, 1.0, config.max_shift)) if train > 0 and len(ranked) >= MIN_SHIFT_RECORDS else 1.0
-    info = {"train_share": train, "estimated_share": estimate, "records": int(len(ranked)), "weight": weight, "lowered": False}
+    info = {"train_share": train, "estimated_share": estimate, "records": int(len(ranked)), "weight": weight, "lowered": False,
+            "threshold_before": float(blend["threshold"])}  # `predict` starts from it and corrects for its own records
     if weight <= 1.0 or blend["honest_floor"]:
         return info
     threshold = min(blend["threshold"], choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
@@ -290,17 +310,37 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
     return info
 
 
-def _log_shift(summary: dict) -> None:
-    """The console's "label shift" line, from the summary (so a reused stack says it too)."""
-    shift = summary["decision"].get("shift") or {}
+def _log_decision(summary: dict) -> None:
+    """The console's lines on what set the threshold (honest floor, recall floor, label shift), from the summary,
+    so a reused stack says them too."""
+    decision, beta, config = summary["decision"], summary["beta"], summary["config"]
+    if decision.get("ranks_at_chance"):
+        log.info("honest floor: the blend ranks the labelled records no better than chance (honest OOF ROC-AUC %.3f, below "
+                 "%g); every record is flagged", summary["blend"]["roc_auc"], CHANCE_AUC)
+    elif decision["flags_everything"]:
+        log.info("honest floor: the blend's honest OOF F%g does not beat flagging every record (%.3f); every record is "
+                 "flagged", beta, decision["flag_all_fbeta"])
+    elif decision["recall_floor_lowered"]:
+        # The floor guards a handful of known included records among many excluded ones; where the labelled
+        # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
+        log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
+                 "estimated recall of %.0f%% needs %.1f%%%s", beta, 100 * decision["fbeta_flagged_share"],
+                 decision["n_train_included"], 100 * decision["min_recall"], 100 * decision["oof_flagged_share"],
+                 " (if the labelled records are a random sample of the search, --min-recall 0.9 flags fewer)"
+                 if config.get("min_recall", 0) > 0.9 else "")
+    log_shift(decision.get("shift") or {}, decision["oof_flagged_share"])
+
+
+def log_shift(shift: dict, oof_flagged_share: float, undo: str = "--max-shift 1: no correction") -> None:
+    """The "label shift" line for `shift_weight`'s estimate, if it lowered the threshold (to flag `oof_flagged_share`);
+    `undo`: how to do without the correction."""
     if shift.get("lowered"):
         before = shift.get("oof_flagged_share_before")  # absent from a summary.json of 54b75e1
         log.info("label shift: the records to screen look %.1f times as rich in included records as the labelled ones "
                  "(estimated %.1f%% against %.1f%%); counting each included record %.1f times, the threshold flags %.1f%% of "
-                 "the OOF records%s (--max-shift 1: no correction)",
+                 "the OOF records%s (%s)",
                  shift["estimated_share"] / shift["train_share"], 100 * shift["estimated_share"], 100 * shift["train_share"],
-                 shift["weight"], 100 * summary["decision"]["oof_flagged_share"],
-                 "" if before is None else f" instead of {100 * before:.1f}%")
+                 shift["weight"], 100 * oof_flagged_share, "" if before is None else f" instead of {100 * before:.1f}%", undo)
 
 
 def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig, weight: float = 1.0) -> dict:
@@ -319,19 +359,9 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackCo
         "recall_floor_lowered": bool(not blend["honest_floor"] and threshold < fbeta_only), "min_recall": config.min_recall,
         "prior_positives": config.prior_positives, "oof_flagged_share": flagged_share,
         "n_train_included": int(y.sum()), "flags_everything": blend["honest_floor"],
+        "ranks_at_chance": bool(blend.get("ranks_at_chance", False)),
         "flag_all_fbeta": fbeta(y, np.ones(len(y), dtype=int), config.beta),
     }
-    if info["flags_everything"]:
-        log.info("honest floor: the blend's honest OOF F%g does not beat flagging every record (%.3f); every record is "
-                 "flagged", config.beta, info["flag_all_fbeta"])
-    elif info["recall_floor_lowered"]:
-        # The floor guards a handful of known included records among many excluded ones; where the labelled
-        # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
-        log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
-                 "estimated recall of %.0f%% needs %.1f%%%s", config.beta, 100 * info["fbeta_flagged_share"], y.sum(),
-                 100 * config.min_recall, 100 * flagged_share,
-                 " (if the labelled records are a random sample of the search, --min-recall 0.9 flags fewer)"
-                 if config.min_recall > 0.9 else "")
     return info
 
 
@@ -486,7 +516,7 @@ def _screening_records(out: Path, test_ids: np.ndarray):
 def _log_summary(summary: dict) -> None:
     """The console's last lines: the honest estimate first, then the records to screen, the blend, the warnings."""
     beta, honest, screening, blend = summary["beta"], summary["honest"], summary["screening"], summary["blend"]
-    _log_shift(summary)
+    _log_decision(summary)
     log.info("honest estimate (each fold's threshold chosen on the other folds; 95%% intervals for %d records): F%g %.3f "
              "(%.3f-%.3f), recall %.3f (%.2f-%.2f; %d of %d included training records found)", honest["interval_records"],
              beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"], *honest["recall_interval"], honest["found"],

@@ -242,7 +242,7 @@ def test_predicting_again_after_a_restack_says_it_replaces_the_earlier_stack_pre
     assert main(["-q", "stack", "--out", str(run), "--beta", "2"]) == 0
     after = json.loads((run / "summary.json").read_text())["threshold"]
     assert after != before
-    assert replacing() == [f"replacing predictions made with an earlier stack of {run} (threshold {before:.4g} -> {after:.4g})"]
+    assert replacing() == [f"replacing predictions made with an earlier stack of {run} (its threshold {before:.4g} -> {after:.4g})"]
     assert json.loads((tmp_path / "pred" / "summary.json").read_text())["threshold"] == after
     assert replacing() == []
 
@@ -442,3 +442,81 @@ def test_an_update_without_an_abstract_column_is_scored_on_titles_as_empty_abstr
     error = capsys.readouterr().err
     assert "notitle.csv: no title column (the run read its texts from title, abstract; looked for title, primary_title, ti" in error
     assert "Fix --text-cols" not in error
+
+
+def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_flagged_more_a_poorer_one_not_less(
+        tmp_path, caplog):
+    """The run's records to screen hold the labelled records' share of included records, so `stack` corrects
+    nothing; an update with half of its records included gets a lower threshold, and one with hardly any the run's."""
+    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
+    data = data[(data["title"] != "") & (data["abstract"] != "")][["record_id", "title", "abstract", "label_included"]]
+    included, excluded = data[data["label_included"] == "1"], data[data["label_included"] == "0"]
+    unlabelled = lambda frame: frame.drop(columns="label_included")  # noqa: E731
+    pd.concat([excluded.iloc[:300], included.iloc[:10]]).to_csv(tmp_path / "train.csv", index=False)
+    pd.concat([excluded.iloc[300:450], included.iloc[10:12]]).pipe(unlabelled).to_csv(tmp_path / "test.csv", index=False)
+    pd.concat([excluded.iloc[450:510], included.iloc[15:75]]).pipe(unlabelled).to_csv(tmp_path / "rich.csv", index=False)
+    pd.concat([excluded.iloc[510:630], included.iloc[75:76]]).pipe(unlabelled).to_csv(tmp_path / "poor.csv", index=False)
+    run = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
+                 "--learners", "tfidf-logreg,tfidf-svm", "--folds", "3", "--out", str(run)]) == 0
+    run_summary = json.loads((run / "summary.json").read_text())
+    assert not run_summary["decision"]["shift"]["lowered"] and run_summary["threshold"] > 0, run_summary["decision"]["shift"]
+
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(tmp_path / "rich.csv"), "--out", str(tmp_path / "rich")]) == 0
+    summary = json.loads((tmp_path / "rich" / "summary.json").read_text())
+    assert summary["shift"]["lowered"] and summary["shift"]["estimated_share"] > 3 * summary["shift"]["train_share"]
+    assert summary["threshold"] < summary["run_threshold"] == run_summary["threshold"]
+    scores = pd.read_csv(tmp_path / "rich" / "scores.csv")["score"].to_numpy()
+    assert summary["n_flagged"] == int(np.sum(scores >= summary["threshold"])) > int(np.sum(scores >= run_summary["threshold"]))
+    [line] = [m for m in caplog.messages if m.startswith("label shift")]
+    assert line.endswith(f"(`screenstack stack --out {run} --max-shift 1`, then predict again: no correction)")
+    [line] = [m for m in caplog.messages if m.startswith("predict:")]
+    assert f"(threshold {summary['threshold']:.4g}: {run}'s {run_summary['threshold']:.4g}, lowered for these records" in line
+
+    caplog.clear()
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(tmp_path / "poor.csv"), "--out", str(tmp_path / "poor")]) == 0
+    summary = json.loads((tmp_path / "poor" / "summary.json").read_text())
+    assert summary["threshold"] == run_summary["threshold"] and not summary["shift"]["lowered"]
+    assert not any(m.startswith("label shift") for m in caplog.messages)
+    assert f"(threshold {run_summary['threshold']:.4g} of {run})" in next(m for m in caplog.messages if m.startswith("predict:"))
+
+
+def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for_any_update(tmp_path):
+    """`stack` lowered its threshold for records to screen far richer in included records than the labelled ones;
+    predict gives the run's own file the run's decisions, and an update as poor as the labelled records never
+    a higher threshold than the run's (the estimate on a handful of included records is noisy)."""
+    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
+    data = data[(data["title"] != "") & (data["abstract"] != "")][["record_id", "title", "abstract", "label_included"]]
+    included, excluded = data[data["label_included"] == "1"], data[data["label_included"] == "0"]
+    unlabelled = lambda frame: frame.drop(columns="label_included")  # noqa: E731
+    pd.concat([excluded.iloc[:300], included.iloc[:8]]).to_csv(tmp_path / "train.csv", index=False)
+    pd.concat([excluded.iloc[300:360], included.iloc[8:68]]).pipe(unlabelled).to_csv(tmp_path / "test.csv", index=False)
+    pd.concat([excluded.iloc[400:518], included.iloc[70:72]]).pipe(unlabelled).to_csv(tmp_path / "update.csv", index=False)
+    run = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
+                 "--learners", "tfidf-logreg,tfidf-svm", "--folds", "3", "--out", str(run)]) == 0
+    run_summary = json.loads((run / "summary.json").read_text())
+    shift = run_summary["decision"]["shift"]
+    assert shift["lowered"] and run_summary["threshold"] < shift["threshold_before"]
+    assert _predict(run, tmp_path / "test.csv", tmp_path / "same") == 0  # the run's records: the run's decisions
+    assert (tmp_path / "same" / "submission.csv").read_bytes() == (run / "submission.csv").read_bytes()
+    assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
+    summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
+    assert not summary["shift"]["lowered"] and summary["threshold"] == run_summary["threshold"]
+
+
+@pytest.mark.parametrize("damage", [{"config": "junk"}, {"decision": "x"}, {"decision": {"shift": [1, 2]}},
+                                    {"decision": {"shift": {"lowered": False, "threshold_before": float("nan")}}},
+                                    {"decision": {"shift": {"lowered": False, "threshold_before": True}}},
+                                    {"decision": {"shift": {"lowered": True}}}])
+def test_a_summary_damaged_where_predict_reads_its_threshold_is_refused_in_one_line(run_copy, tmp_path, capsys, damage):
+    run, _, test = run_copy
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, **damage}))
+    (run / ".manifests" / "stack.json").unlink()  # as a run folder from before manifests: nothing else notices the edit
+    assert _predict(run, test, tmp_path / "pred") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"{run / 'summary.json'}" in err and f"screenstack stack --out {run}" in err
+    assert not (tmp_path / "pred").exists()

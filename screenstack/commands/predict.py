@@ -11,8 +11,9 @@ EXAMPLE = """example:
 Nothing is fitted again: each learner's fold models, the blender, the calibration and the threshold
 of --run score the records of --data (CSV, TSV, XLSX or RIS; labels, if any, are ignored). Vectors
 are made with the run's encoder settings; --model, --layers, --pooling, --max-length or --text-cols,
-when given, must equal the run's. Records that were training records of the run (an update's
-overlap with the last search) are left out and counted.
+when given, must equal the run's. The run's threshold is lowered further where these records (50 or
+more with title or abstract) look richer in included records than the run's records to screen did. Records that were training records of the run (an
+update's overlap with the last search) are left out and counted.
 Writes OUT/ranked.csv, OUT/scores.csv, OUT/submission.csv (id,0|1, no header) and OUT/summary.json.
 """
 

@@ -1,4 +1,4 @@
-"""The honest floor: a blend whose honest OOF F-beta does not beat flagging everything flags everything."""
+"""The honest floor: a blend that ranks at chance, or whose honest OOF F-beta does not beat flagging everything, flags everything."""
 from __future__ import annotations
 
 import json
@@ -8,17 +8,20 @@ import pandas as pd
 import pytest
 
 from screenstack.stacking.blend import BLENDERS, make_blender
+from screenstack.stacking.report import write_report
 from screenstack.stacking.stack import FLAG_ALL
 
 from .conftest import make_noise_run
 
 NOISE = {"noise-a": np.inf, "noise-b": np.inf}  # learners that cannot rank
+WEAK = {"weak-a": 4.0, "weak-b": 4.0}  # learners that rank (blend AUC about 0.7), too weakly for 10% included records
 
 
 def test_a_blend_that_does_not_beat_flagging_everything_flags_every_record_and_says_so(tmp_path, caplog):
     with caplog.at_level("INFO", logger="screenstack"):
-        summary = make_noise_run(tmp_path, NOISE)  # 60 included training records
+        summary = make_noise_run(tmp_path, WEAK)  # 60 included training records
     decision, blend = summary["decision"], summary["blend"]
+    assert blend["roc_auc"] > 0.65 and not decision["ranks_at_chance"]
     assert decision["flags_everything"] and not decision["recall_floor_lowered"]
     assert blend["threshold_fbeta_honest"] <= decision["flag_all_fbeta"] == blend["fbeta_honest"]
     assert summary["n_test_flagged"] == summary["n_test"] == 50
@@ -32,10 +35,25 @@ def test_a_blend_that_does_not_beat_flagging_everything_flags_every_record_and_s
 
 
 def test_with_ten_included_records_the_honest_floor_leaves_the_threshold_to_the_recall_floor(tmp_path):
-    summary = make_noise_run(tmp_path, NOISE, n_train=100)
+    summary = make_noise_run(tmp_path, WEAK, n_train=100)
     assert summary["n_train_included"] == 10
     assert summary["blend"]["threshold_fbeta_honest"] <= summary["decision"]["flag_all_fbeta"]  # would fire with 20
     assert not summary["decision"]["flags_everything"] and summary["threshold"] > FLAG_ALL
+
+
+@pytest.mark.parametrize("n_train", [100, 600])
+def test_a_blend_that_ranks_at_chance_flags_every_record_with_any_count_of_included_records_and_says_why(
+        tmp_path, caplog, n_train):
+    with caplog.at_level("INFO", logger="screenstack"):
+        summary = make_noise_run(tmp_path, NOISE, n_train=n_train)  # 10 or 60 included training records
+    decision = summary["decision"]
+    assert summary["blend"]["roc_auc"] < 0.55 and decision["ranks_at_chance"] and decision["flags_everything"]
+    assert summary["n_test_flagged"] == summary["n_test"] == 50 and summary["threshold"] == FLAG_ALL
+    [warning] = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
+    assert "no better than chance" in warning and warning in caplog.messages
+    assert not any(w.startswith("the blend cannot rank") for w in summary["warnings"])  # said once, not twice
+    assert any(m.startswith("honest floor: the blend ranks the labelled records no better than chance") for m in caplog.messages)
+    assert "no better than chance" in write_report(tmp_path).read_text()
 
 
 def test_a_blend_that_ranks_keeps_its_threshold(run_dir):

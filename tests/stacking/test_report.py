@@ -218,7 +218,7 @@ def test_the_run_box_shows_the_honest_recall_and_the_threshold_rule_as_the_summa
 
 
 def test_when_the_honest_floor_flags_everything_the_run_box_says_so_with_the_warnings_figures(tmp_path):
-    summary = make_noise_run(tmp_path, {"noise-a": np.inf, "noise-b": np.inf})  # a blend that cannot rank: 60 included
+    summary = make_noise_run(tmp_path, {"weak-a": 4.0, "weak-b": 4.0})  # a blend too weak for 10% included: 60 included
     assert summary["decision"]["flags_everything"]
     page = write_report(tmp_path).read_text()
     box = _run_box(page)
