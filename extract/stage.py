@@ -28,7 +28,7 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -117,8 +117,13 @@ def _digest(obj) -> str:
 
 
 @rank0_locked()
-def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = ExtractConfig(), progress: bool = True) -> Path:
+def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = ExtractConfig(), progress: bool = True,
+                     before_encoding: Callable[[dict], None] | None = None) -> Path:
     """Write (or reuse) the feature file of `corpus` under ``OUT/features/`` and return its path.
+
+    `before_encoding` is called with what is known only once the model is loaded (``encoder_fingerprint``:
+    weights, config and tokenizer; ``dtype``: the precision resolved for the device), before any text is
+    encoded: `run` refuses there the learner outputs its fit stage would refuse after the encoding.
 
     Examples
     --------
@@ -144,6 +149,8 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
         "encoder": encoder_fingerprint(encoder.loaded), "recipe": RECIPE, "layers": list(config.layers),
         "pooling": list(config.pooling), "max_length": config.max_length, "dtype": precision,
     }
+    if before_encoding is not None:
+        before_encoding({"encoder_fingerprint": setting["encoder"], "dtype": precision})
     text_hash = _digest([frame["id"].astype(str).tolist(), frame["split"].tolist(), keys])
     identity = {**setting, "store_dtype": config.store_dtype, "text_hash": text_hash,
                 "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test")}

@@ -104,7 +104,8 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
     """Refuse, before `run` extracts, outputs in OUT of these learners that `fit_learners` would refuse after it:
     made from other records or parameters, or from vectors made otherwise. `vectors` (None when they are
     fine-tuned): ``file``, the feature file's name before its hash (`extract.stage.short_name` of the model), and
-    the layers, pooling, max_length and store_dtype of the extraction."""
+    the layers, pooling, max_length and store_dtype of the extraction; once the model is loaded, also its
+    ``encoder_fingerprint`` and ``dtype`` (`extract.stage.extract_features`'s ``before_encoding``)."""
     def view(meta: dict) -> dict:  # a vector learner's feature files as `vectors` describes one
         stems = [Path(p).stem.rsplit("-", 1)[0] for p in meta.get("features") or []]
         files = [{"file": stem, **{key: m.get(key) for key in vectors if key != "file"}}

@@ -123,7 +123,12 @@ def command(args: argparse.Namespace) -> int:
                 features.append(str(finetuned))
                 done.append("features")
             elif learners.needs_vectors:
-                features.append(str(extract_features(corpus, args.out, encoder, progress=not args.quiet)))
+                # Other weights or precision in the same model folder: known once the model is loaded, not before.
+                def refuse_other_encoder(found: dict) -> None:
+                    refuse_refits(corpus, args.out, learners.learners, {**vectors, **found})
+
+                features.append(str(extract_features(corpus, args.out, encoder, progress=not args.quiet,
+                                                     before_encoding=refuse_other_encoder)))
                 done.append("features")
             fit_learners(corpus, args.out, learners.learners, tuple(features), folds=folds, progress=not args.quiet)
             done.append("learners")

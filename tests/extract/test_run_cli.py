@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pandas as pd
 
 from screenstack.cli import main
+
+from .conftest import make_random_bert
 
 
 def _run(train, test, out, model, *extra):
@@ -95,3 +99,22 @@ def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extract
     assert "(differs in: features)" in capsys.readouterr().err
     assert sorted(p.name for p in (out / "features").iterdir()) == before
     assert _run(train, test, out, random_bert + "/") == 0  # the same options and model still reuse everything
+
+
+def test_other_weights_in_the_same_model_folder_are_refused_before_any_text_is_encoded(tiny_corpus_files, tmp_path,
+                                                                                       other_random_bert, capsys):
+    # A model folder trained again in place keeps its name, so only the loaded weights tell: the refusal came from
+    # fit-learners after every text had been encoded with them (and a second feature file added to OUT).
+    train, test = tiny_corpus_files
+    model, out = make_random_bert(tmp_path / "model"), tmp_path / "run"
+    assert _run(train, test, out, model, "--cache-dir", str(tmp_path / "cache")) == 0
+    before = sorted(p.name for p in (out / "features").iterdir())
+    caches = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    for weights in Path(other_random_bert).glob("*.safetensors"):
+        shutil.copy(weights, Path(model) / weights.name)
+    capsys.readouterr()
+    assert _run(train, test, out, model, "--cache-dir", str(tmp_path / "cache")) == 2
+    error = capsys.readouterr().err.strip()
+    assert "'logreg' outputs of another configuration (differs in: features)" in error and "\n" not in error
+    assert sorted(p.name for p in (out / "features").iterdir()) == before
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == caches  # no text was encoded with the new weights
