@@ -51,11 +51,13 @@ PATH_OPTIONS = ("train", "test", "data", "out", "cache_dir")  # written absolute
 def config_toml(args: argparse.Namespace) -> str:
     """Every option this run used, as TOML: `run --config` on it builds the same `run_configs`.
 
-    Paths (`PATH_OPTIONS`) are made absolute against the working folder, so the
-    file repeats the run from wherever it is used.
+    Paths (`PATH_OPTIONS`, and a ``--model`` that names a local folder rather
+    than a Hugging Face model) are made absolute against the working folder, so
+    the file repeats the run from wherever it is used.
     """
     skip = {"func", "command", "config", "config_keys", "quiet", "verbose", "run_folder_out"}
-    values = {k: os.path.abspath(v) if k in PATH_OPTIONS else v for k, v in vars(args).items() if v is not None}
+    values = {k: os.path.abspath(v) if k in PATH_OPTIONS or (k == "model" and os.path.isdir(v)) else v
+              for k, v in vars(args).items() if v is not None}
     return tomli_w.dumps({k: v for k, v in sorted(values.items()) if k not in skip})
 
 

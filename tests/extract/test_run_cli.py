@@ -118,3 +118,19 @@ def test_other_weights_in_the_same_model_folder_are_refused_before_any_text_is_e
     assert "'logreg' outputs of another configuration (differs in: features)" in error and "\n" not in error
     assert sorted(p.name for p in (out / "features").iterdir()) == before
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == caches  # no text was encoded with the new weights
+
+
+def test_run_again_from_its_config_file_in_another_folder_finds_a_model_given_as_a_relative_folder(
+        tiny_corpus_files, tmp_path, random_bert, monkeypatch):
+    train, test = tiny_corpus_files
+    shutil.copytree(random_bert, tmp_path / "models" / "bert")
+    monkeypatch.chdir(tmp_path)
+    assert _run(train, test, tmp_path / "first", "models/bert") == 0
+    config = (tmp_path / "first" / "config.toml").read_text()
+    assert f'model = "{tmp_path / "models" / "bert"}"' in config
+    (tmp_path / "again.toml").write_text(config.replace(str(tmp_path / "first"), str(tmp_path / "second")))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # where models/bert names nothing
+    assert main(["-q", "run", "--config", str(tmp_path / "again.toml")]) == 0
+    assert (tmp_path / "first" / "submission.csv").read_bytes() == (tmp_path / "second" / "submission.csv").read_bytes()
