@@ -57,6 +57,8 @@ def rules() -> dict:
         "prior 0.25": StackConfig(prior_positives=0.25),
         "max shift 5": StackConfig(max_shift=5.0),
         "floor 90%": StackConfig(min_recall=0.90),
+        # README's advice for labelled records that are a random sample of the search.
+        "random-sample advice (--min-recall 0.9 --max-shift 1)": StackConfig(min_recall=0.90, max_shift=1.0),
         # The honest floor for a blend at chance (session 11): without it, or from another AUC.
         "no chance floor": (StackConfig(), {"CHANCE_AUC": 0.0}),
         "chance floor at AUC 0.6": (StackConfig(), {"CHANCE_AUC": 0.6}),
