@@ -181,7 +181,7 @@ def _threshold_note(summary: dict) -> str:
                 f"{decision['fbeta_flagged_share']:.1%}) so that, with {decision['n_train_included']} included training "
                 f"records, the estimated recall reaches {decision['min_recall']:.0%}")
         if decision["min_recall"] > 0.9:  # the same advice as the console's recall-floor line
-            note += " (if the labelled records are a random sample of the search, <code>--min-recall 0.9</code> flags fewer)"
+            note += " (if the labelled records are a random sample of the search, <code>--min-recall 0.9 --max-shift 1</code> flags fewer)"
         note += f"; {flagged}"
     else:
         note = f"chosen by {rule}; {flagged}"

@@ -326,7 +326,7 @@ def _log_decision(summary: dict) -> None:
         log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
                  "estimated recall of %.0f%% needs %.1f%%%s", beta, 100 * decision["fbeta_flagged_share"],
                  decision["n_train_included"], 100 * decision["min_recall"], 100 * decision["oof_flagged_share"],
-                 " (if the labelled records are a random sample of the search, --min-recall 0.9 flags fewer)"
+                 " (if the labelled records are a random sample of the search, --min-recall 0.9 --max-shift 1 flags fewer)"
                  if config.get("min_recall", 0) > 0.9 else "")
     log_shift(decision.get("shift") or {}, decision["oof_flagged_share"])
 

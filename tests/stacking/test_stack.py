@@ -124,7 +124,7 @@ def test_with_three_included_records_the_recall_floor_flags_most_records_and_say
     floor_lines = [message for message in caplog.messages if "recall floor" in message]
     assert floor_lines and "--min-recall 0.9" not in floor_lines[0]  # not suggested to who already uses it
     stack(tmp_path)  # the report says it too, where the floor is the default's
-    assert "<code>--min-recall 0.9</code> flags fewer" in write_report(tmp_path).read_text()
+    assert "<code>--min-recall 0.9 --max-shift 1</code> flags fewer" in write_report(tmp_path).read_text()
     # Without the floor, F-beta alone flags a small share: the floor is what made the difference.
     bare = stack(tmp_path, StackConfig(min_recall=0.0))
     assert not bare["decision"]["recall_floor_lowered"] and bare["n_test_flagged"] < summary["n_test_flagged"]
