@@ -444,21 +444,26 @@ def test_an_update_without_an_abstract_column_is_scored_on_titles_as_empty_abstr
     assert "Fix --text-cols" not in error
 
 
+def _shifted_run(folder: Path, **files: tuple[slice, slice]) -> Path:
+    """A TF-IDF run of cohen_atypical_antipsychotics records with title and abstract: each of `files` (train, test
+    and updates) NAME=(excluded records, included records) written as NAME.csv, labelled for train only."""
+    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
+    data = data[(data["title"] != "") & (data["abstract"] != "")][["record_id", "title", "abstract", "label_included"]]
+    included, excluded = data[data["label_included"] == "1"], data[data["label_included"] == "0"]
+    for name, (out, inside) in files.items():
+        frame = pd.concat([excluded.iloc[out], included.iloc[inside]])
+        (frame if name == "train" else frame.drop(columns="label_included")).to_csv(folder / f"{name}.csv", index=False)
+    assert main(["-q", "run", "--train", str(folder / "train.csv"), "--test", str(folder / "test.csv"),
+                 "--learners", "tfidf-logreg,tfidf-svm", "--folds", "3", "--out", str(folder / "run")]) == 0
+    return folder / "run"
+
+
 def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_flagged_more_a_poorer_one_not_less(
         tmp_path, caplog):
     """The run's records to screen hold the labelled records' share of included records, so `stack` corrects
     nothing; an update with half of its records included gets a lower threshold, and one with hardly any the run's."""
-    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
-    data = data[(data["title"] != "") & (data["abstract"] != "")][["record_id", "title", "abstract", "label_included"]]
-    included, excluded = data[data["label_included"] == "1"], data[data["label_included"] == "0"]
-    unlabelled = lambda frame: frame.drop(columns="label_included")  # noqa: E731
-    pd.concat([excluded.iloc[:300], included.iloc[:10]]).to_csv(tmp_path / "train.csv", index=False)
-    pd.concat([excluded.iloc[300:450], included.iloc[10:12]]).pipe(unlabelled).to_csv(tmp_path / "test.csv", index=False)
-    pd.concat([excluded.iloc[450:510], included.iloc[15:75]]).pipe(unlabelled).to_csv(tmp_path / "rich.csv", index=False)
-    pd.concat([excluded.iloc[510:630], included.iloc[75:76]]).pipe(unlabelled).to_csv(tmp_path / "poor.csv", index=False)
-    run = tmp_path / "run"
-    assert main(["-q", "run", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
-                 "--learners", "tfidf-logreg,tfidf-svm", "--folds", "3", "--out", str(run)]) == 0
+    run = _shifted_run(tmp_path, train=(slice(0, 300), slice(0, 10)), test=(slice(300, 450), slice(10, 12)),
+                       rich=(slice(450, 510), slice(15, 75)), poor=(slice(510, 630), slice(75, 76)))
     run_summary = json.loads((run / "summary.json").read_text())
     assert not run_summary["decision"]["shift"]["lowered"] and run_summary["threshold"] > 0, run_summary["decision"]["shift"]
 
@@ -487,16 +492,8 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
     """`stack` lowered its threshold for records to screen far richer in included records than the labelled ones;
     predict gives the run's own file the run's decisions, and an update as poor as the labelled records never
     a higher threshold than the run's (the estimate on a handful of included records is noisy)."""
-    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
-    data = data[(data["title"] != "") & (data["abstract"] != "")][["record_id", "title", "abstract", "label_included"]]
-    included, excluded = data[data["label_included"] == "1"], data[data["label_included"] == "0"]
-    unlabelled = lambda frame: frame.drop(columns="label_included")  # noqa: E731
-    pd.concat([excluded.iloc[:300], included.iloc[:8]]).to_csv(tmp_path / "train.csv", index=False)
-    pd.concat([excluded.iloc[300:360], included.iloc[8:68]]).pipe(unlabelled).to_csv(tmp_path / "test.csv", index=False)
-    pd.concat([excluded.iloc[400:518], included.iloc[70:72]]).pipe(unlabelled).to_csv(tmp_path / "update.csv", index=False)
-    run = tmp_path / "run"
-    assert main(["-q", "run", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
-                 "--learners", "tfidf-logreg,tfidf-svm", "--folds", "3", "--out", str(run)]) == 0
+    run = _shifted_run(tmp_path, train=(slice(0, 300), slice(0, 8)), test=(slice(300, 360), slice(8, 68)),
+                       update=(slice(400, 518), slice(70, 72)))
     run_summary = json.loads((run / "summary.json").read_text())
     shift = run_summary["decision"]["shift"]
     assert shift["lowered"] and run_summary["threshold"] < shift["threshold_before"]
