@@ -313,7 +313,7 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
 def _log_decision(summary: dict) -> None:
     """The console's lines on what set the threshold (honest floor, recall floor, label shift), from the summary,
     so a reused stack says them too."""
-    decision, beta, config = summary["decision"], summary["beta"], summary["config"]
+    decision, beta = summary["decision"], summary["beta"]
     if decision.get("ranks_at_chance"):
         log.info("honest floor: the blend ranks the labelled records no better than chance (honest OOF ROC-AUC %.3f, below "
                  "%g); every record is flagged", summary["blend"]["roc_auc"], CHANCE_AUC)
@@ -327,7 +327,7 @@ def _log_decision(summary: dict) -> None:
                  "estimated recall of %.0f%% needs %.1f%%%s", beta, 100 * decision["fbeta_flagged_share"],
                  decision["n_train_included"], 100 * decision["min_recall"], 100 * decision["oof_flagged_share"],
                  " (if the labelled records are a random sample of the search, --min-recall 0.9 --max-shift 1 flags fewer)"
-                 if config.get("min_recall", 0) > 0.9 else "")
+                 if decision["min_recall"] > 0.9 else "")
     log_shift(decision.get("shift") or {}, decision["oof_flagged_share"])
 
 
@@ -335,12 +335,11 @@ def log_shift(shift: dict, oof_flagged_share: float, undo: str = "--max-shift 1:
     """The "label shift" line for `shift_weight`'s estimate, if it lowered the threshold (to flag `oof_flagged_share`);
     `undo`: how to do without the correction."""
     if shift.get("lowered"):
-        before = shift.get("oof_flagged_share_before")  # absent from a summary.json of 54b75e1
         log.info("label shift: the records to screen look %.1f times as rich in included records as the labelled ones "
                  "(estimated %.1f%% against %.1f%%); counting each included record %.1f times, the threshold flags %.1f%% of "
-                 "the OOF records%s (%s)",
+                 "the OOF records instead of %.1f%% (%s)",
                  shift["estimated_share"] / shift["train_share"], 100 * shift["estimated_share"], 100 * shift["train_share"],
-                 shift["weight"], 100 * oof_flagged_share, "" if before is None else f" instead of {100 * before:.1f}%", undo)
+                 shift["weight"], 100 * oof_flagged_share, 100 * shift["oof_flagged_share_before"], undo)
 
 
 def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig, weight: float = 1.0) -> dict:
