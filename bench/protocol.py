@@ -42,11 +42,13 @@ re-scores new stack variants without refitting. The per-text vector cache
     python bench/protocol.py --seeds 0,1,2 --draws 1 --jobs 2    # a smaller run
     python bench/protocol.py --restack                           # new stack variants on the kept learner outputs
     python bench/protocol.py --restack screenstack               # only these variants (the others' rows kept)
+    python bench/protocol.py --restack screenstack --refit       # after a learner's default changed: refit it, restack
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -150,6 +152,19 @@ def fit_screenstack(folder: Path, cache: Path) -> None:
     shutil.rmtree(run / "features")  # the cache holds the vectors; the learners' outputs are what restacking reads
 
 
+def drop_changed_learners(run: Path) -> None:
+    """Delete the learner outputs in `run` made with other parameters than today's defaults (`fit_learners`
+    refuses to replace them, as it should for a user's folder); the others stay, to be reused."""
+    from screenstack.features.artifacts.runfolder import RunFolder
+    from screenstack.learners.registry import make_learner
+
+    for name in LEARNERS:
+        meta = run / "learners" / name / "meta.json"
+        if meta.is_file() and json.loads(meta.read_text()).get("params") != json.loads(json.dumps(make_learner(name).get_params())):
+            RunFolder(run).manifest_path(f"learners/{name}").unlink(missing_ok=True)
+            shutil.rmtree(meta.parent)
+
+
 def write_records(folder: Path) -> None:
     from screenstack.features.artifacts.records import write_screening_records
     from screenstack.features.records.corpus import load_corpus
@@ -190,9 +205,11 @@ def peers(folder: Path, y_test: np.ndarray) -> list[dict]:
     return rows
 
 
-def evaluate_half(half: dict, work: Path, cache_root: Path, restack: tuple[str, ...] | None) -> list[dict]:
-    """`restack`: None to fit and score every system; else the stack variants to score again (empty: all)."""
-    """All systems on one half; a child process runs this, so halves can go in parallel."""
+def evaluate_half(half: dict, work: Path, cache_root: Path, restack: tuple[str, ...] | None, refit: bool = False) -> list[dict]:
+    """All systems on one half; a child process runs this, so halves can go in parallel.
+
+    `restack`: None to fit and score every system; else the stack variants to score again (empty: all), after
+    fitting again the learners whose parameters changed (`refit`; `fit_learners` reuses the others)."""
     warnings.simplefilter("ignore")
     logging.getLogger("screenstack").setLevel(logging.ERROR)
     folder = work / "halves" / half_key(half)
@@ -200,6 +217,9 @@ def evaluate_half(half: dict, work: Path, cache_root: Path, restack: tuple[str, 
     labels = folder / "test_labels.npy"
     if restack is not None and labels.is_file() and (folder / "run" / "learners").is_dir():
         y_test = np.load(labels)
+        if refit:
+            drop_changed_learners(folder / "run")
+            fit_screenstack(folder, cache_root / half["dataset"])
         write_records(folder)  # as today's fit-learners keeps them (whether each record has text)
         rows = stack_variants(folder, y_test, restack)
     else:
@@ -298,6 +318,8 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=str(ROOT / "artifacts" / ".cache"), help="per-text vector caches, a folder per dataset")
     parser.add_argument("--restack", nargs="?", const="", default=None, metavar="VARIANTS",
                         help="re-score the stack variants on kept learner outputs only (comma-separated: only those)")
+    parser.add_argument("--refit", action="store_true", help="with --restack: first fit again the learners whose "
+                        "parameters changed since the halves were run (the others' outputs are reused; peers kept)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the results from the kept rows")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="Markdown results file ('' for none)")
     parser.add_argument("--systems", default="", help="report only these systems (comma-separated; default all): say, those "
@@ -309,6 +331,8 @@ def main() -> None:
     rows_file = work / "rows.csv"
     done = pd.read_csv(rows_file) if rows_file.is_file() else pd.DataFrame(columns=["half", "system"])
     restack = None if args.restack is None else tuple(v for v in args.restack.split(",") if v)
+    if args.refit and restack is None:
+        parser.error("--refit goes with --restack (a first run fits every learner anyway)")
     redone = pd.Series(False, index=done.index)
     if restack is not None:
         redone = done["system"].isin(restack) if restack else done["system"].str.startswith("screenstack")
@@ -323,7 +347,7 @@ def main() -> None:
     rows = [pd.read_csv(rows_file)] if args.report_only else [done[~redone]]
     old, finished = done[redone], set()  # a restacked half's old rows are kept until its new ones replace them
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(evaluate_half, h, work, Path(args.cache_dir).resolve(), restack): h for h in pending}
+        futures = {pool.submit(evaluate_half, h, work, Path(args.cache_dir).resolve(), restack, args.refit): h for h in pending}
         for i, future in enumerate(as_completed(futures)):
             key = half_key(futures[future])
             try:

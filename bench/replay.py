@@ -17,7 +17,8 @@ paired against the default, per regime (few, full, small, medium, all): mean F7
 difference ± standard error, halves more than 0.05 below flag-all's F7, the
 few halves' worst recall, macro recall, wins/losses.
 
-The blends are cached next to each half (``auto_blend.npz``), so a second
+The blends are cached next to each half (``auto_blend.npz``; made again when
+learner outputs are newer, as after `protocol.py --refit`), so a second
 call only re-applies the rules (about a minute on 2 cores for 165 halves).
 It reproduces the stored default's test F7 within 0.0013 (the blend is refitted;
 the protocol's rows were written by `stack` itself).
@@ -76,7 +77,8 @@ def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
     """The default blend's nested OOF and test scores of one half, from its kept learner outputs (cached);
     `learners`: those blended, as `stack --learners` (empty: all)."""
     cache = half / ("auto_blend.npz" if not learners else f"auto_blend-{'+'.join(sorted(learners))}.npz")
-    if cache.is_file():
+    outputs = [f for f in (half / "run" / "learners").rglob("*") if f.is_file()]
+    if cache.is_file() and cache.stat().st_mtime >= max((f.stat().st_mtime for f in outputs), default=0):  # not older than a refit
         return dict(np.load(cache))
     from screenstack.stacking.blend import make_blender, nested_oof
     from screenstack.stacking.stack import _score_matrices, auto_blend as chosen_blend, blended_learners

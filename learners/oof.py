@@ -61,6 +61,9 @@ def oof_predict(learner, X, y: np.ndarray, plan: FoldPlan, X_test=None, *, progr
     assert len(y) == len(plan.ids), "labels must align with the fold plan"
     n_test = 0 if X_test is None else X_test.shape[0] if hasattr(X_test, "shape") else len(X_test)  # sparse has no len
 
+    # A learner whose parameters depend on the count of included records fixes them from all training labels, once
+    # (as the stratified fold plan reads that count): fold models of one run never differ in kind.
+    learner = learner.for_labels(y) if hasattr(learner, "for_labels") else learner
     models: dict[int, object] = {}
 
     def fit_fold(k: int, train_index: np.ndarray, valid_index: np.ndarray):

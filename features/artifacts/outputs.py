@@ -95,7 +95,7 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
         old = {**old, "features": [RunFolder(out).relative(p) if Path(p).is_absolute() else p for p in old["features"]]}
     keys = differing_keys(old, {**meta, "name": name, "fold_plan": plan.meta}, ignore=("versions",))
     if keys:
-        raise _other_configuration(path.parent, name, keys)
+        raise _other_configuration(path.parent, name, keys, old)
     return True
 
 
@@ -112,11 +112,14 @@ def refuse_other_outputs(out: str | Path, name: str, known: dict, view: Callable
     seen = view(old)
     keys = differing_keys({key: seen.get(key) for key in known}, known)
     if keys:
-        raise _other_configuration(learner_dir(out, name), name, keys)
+        raise _other_configuration(learner_dir(out, name), name, keys, old)
 
 
-def _other_configuration(folder: Path, name: str, keys: list[str]) -> ScreenstackError:
-    return ScreenstackError(f"{folder}: holds {name!r} outputs of another configuration (differs in: {', '.join(keys)}). "
+def _other_configuration(folder: Path, name: str, keys: list[str], old: dict) -> ScreenstackError:
+    made_by, current = (old.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
+    # A learner's defaults may change between versions (0.3.2: the TF-IDF learners' class weights).
+    by = f"; made by screenstack {made_by}, whose defaults may differ from {current}'s" if made_by and made_by != current else ""
+    return ScreenstackError(f"{folder}: holds {name!r} outputs of another configuration (differs in: {', '.join(keys)}{by}). "
                             "Use a new --out folder, or delete that learner's folder to refit it.")
 
 

@@ -77,6 +77,18 @@ def test_same_learner_with_other_params_is_refused(tmp_path, corpus):
         fit_learners(corpus, out, ("logreg",), (str(features),), params={"logreg": {"C": 1.0}}, progress=False)
 
 
+def test_outputs_of_an_older_version_with_other_defaults_are_refused_naming_that_version(tmp_path, corpus, monkeypatch):
+    # 0.3.1's TF-IDF learners had no class_weight parameter; refitting them into its run folder says why it differs.
+    import screenstack.features.artifacts.outputs as outputs
+
+    current = outputs.package_versions()
+    monkeypatch.setattr(outputs, "package_versions", lambda: {**current, "screenstack": "0.3.1"})
+    fit_learners(corpus, tmp_path / "run", ("tfidf-svm",), progress=False, params={"tfidf-svm": {"class_weight": "balanced"}})
+    monkeypatch.setattr(outputs, "package_versions", lambda: current)
+    with pytest.raises(ScreenstackError, match=r"differs in: params; made by screenstack 0\.3\.1, whose defaults may differ"):
+        fit_learners(corpus, tmp_path / "run", ("tfidf-svm",), progress=False)
+
+
 def test_other_fold_settings_in_the_same_out_are_refused(tmp_path, corpus):
     features = _write_features(tmp_path / "features.parquet", corpus)
     fit_learners(corpus, tmp_path / "run", ("logreg",), (str(features),), progress=False)

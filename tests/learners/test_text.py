@@ -44,3 +44,60 @@ def test_fold_mean_scores_are_the_same_bytes_as_scoring_model_by_model(fold_mode
     for model in models:
         one_by_one += model.predict_proba(unseen)[:, 1] / len(models)
     assert fold_mean_scores(models, unseen).tobytes() == one_by_one.tobytes()
+
+
+def _few_included_with_one_title_only(seed: int):
+    """cohen_adhd split as a review that starts with 5 included records, one of them without an abstract."""
+    frame = pd.read_csv(DATASETS / "cohen_adhd.csv").fillna("")
+    texts = (frame["title"] + ". " + frame["abstract"]).tolist()
+    y = frame["label_included"].to_numpy()
+    title_only = (frame["abstract"].str.strip() == "").to_numpy()
+    rng = np.random.default_rng(seed)
+    included = [*rng.choice(np.flatnonzero((y == 1) & ~title_only), 4, replace=False),
+                *rng.choice(np.flatnonzero((y == 1) & title_only), 1)]
+    excluded = np.flatnonzero(y == 0)
+    train = np.r_[included, rng.choice(excluded, len(excluded) // 2, replace=False)]
+    test = np.setdiff1d(np.arange(len(y)), train)
+    return [texts[i] for i in train], y[train], [texts[i] for i in test], y[test]
+
+
+@pytest.mark.parametrize("name", ["tfidf-logreg", "tfidf-svm"])
+def test_a_title_only_included_record_does_not_steer_the_ranking_with_few_included(name):
+    # Balanced weights make each of 5 included records weigh ~80 excluded ones, so the one without an abstract
+    # teaches "short text = included" and title-only records rank first (AUC ~0.55 here); the default's
+    # square-root weights below 10 included records keep the ranking (bench/README.md, "protocol").
+    from sklearn.metrics import roc_auc_score
+
+    for seed in range(3):
+        train_texts, y, test_texts, y_test = _few_included_with_one_title_only(seed)
+        auc = {cw: roc_auc_score(y_test, make_learner(name, class_weight=cw).fit(train_texts, y).predict_proba(test_texts)[:, 1])
+               for cw in ("balanced", "auto")}
+        assert auc["auto"] > auc["balanced"] + 0.05, (seed, auc)
+
+
+def test_auto_class_weights_are_fixed_from_all_training_labels_so_every_fold_model_weighs_alike(toy):
+    from sklearn.model_selection import StratifiedKFold
+
+    from screenstack.features.artifacts.folds import FoldPlan
+    from screenstack.learners import oof_predict
+    from screenstack.learners.text import SQRT_WEIGHTS_BELOW
+
+    for included, expected in ((SQRT_WEIGHTS_BELOW - 1, "sqrt-balanced"), (SQRT_WEIGHTS_BELOW, "balanced")):
+        X, y = toy("tfidf-logreg", n=300, positives=included)
+        folds = np.empty(len(y), dtype=np.int64)
+        for k, (_, valid) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y)):
+            folds[valid] = k
+        # Each fold model learns from 4/5 of the included records (8 of 10): below the limit, yet balanced.
+        plan = FoldPlan(np.array([f"r{i}" for i in range(len(y))], dtype=object), y, folds, {"n_folds": 5})
+        auto = oof_predict(make_learner("tfidf-logreg"), X, y, plan, X, progress=False, return_models=True)
+        fixed = oof_predict(make_learner("tfidf-logreg", class_weight=expected), X, y, plan, X, progress=False)
+        assert {m.class_weight for m in auto[2]} == {expected}
+        assert auto[0].tobytes() == fixed[0].tobytes() and auto[1].tobytes() == fixed[1].tobytes()
+
+
+def test_an_unknown_class_weight_is_refused_naming_the_valid_ones(toy):
+    from screenstack.features.errors import ScreenstackError
+
+    X, y = toy("tfidf-svm", n=60, positives=10)
+    with pytest.raises(ScreenstackError, match="class_weight='equal' is not one of auto, balanced, sqrt-balanced"):
+        make_learner("tfidf-svm", class_weight="equal").fit(X, y)
