@@ -16,6 +16,7 @@ same bytes, about K times faster (bench/scoring.py).
 from __future__ import annotations
 
 import json
+import logging
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -30,6 +31,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..features.errors import ScreenstackError
 from ..features.records.tfidf import make_tfidf
 from .registry import register
+
+log = logging.getLogger("screenstack")
 
 # class_weight="auto": below this many included training records the included ones weigh sqrt(n0 / n1), not n0 / n1.
 # With a handful of them, balanced weights let one odd record (one without an abstract, say) steer the ranking:
@@ -105,7 +108,14 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
             raise ScreenstackError(f"{self.name}: class_weight={self.class_weight!r} is not one of {', '.join(CLASS_WEIGHTS)}.")
         if self.class_weight != "auto":
             return self
-        return clone(self).set_params(class_weight="sqrt-balanced" if int(np.sum(y)) < SQRT_WEIGHTS_BELOW else "balanced")
+        included = int(np.sum(y))
+        if included >= SQRT_WEIGHTS_BELOW:
+            return clone(self).set_params(class_weight="balanced")
+        ratio = (len(y) - included) / max(included, 1)
+        log.info("%s: %d included training records (fewer than %d): each weighs %.3g excluded ones, the square root of "
+                 "the balanced %.3g, so one odd record cannot steer the ranking", self.name, included, SQRT_WEIGHTS_BELOW,
+                 np.sqrt(ratio), ratio)
+        return clone(self).set_params(class_weight="sqrt-balanced")
 
     def fit(self, X, y):
         y = np.asarray(y, dtype=int)

@@ -75,13 +75,14 @@ def test_a_title_only_included_record_does_not_steer_the_ranking_with_few_includ
         assert auc["auto"] > auc["balanced"] + 0.05, (seed, auc)
 
 
-def test_auto_class_weights_are_fixed_from_all_training_labels_so_every_fold_model_weighs_alike(toy):
+def test_auto_class_weights_are_fixed_from_all_training_labels_so_every_fold_model_weighs_alike(toy, caplog):
     from sklearn.model_selection import StratifiedKFold
 
     from screenstack.features.artifacts.folds import FoldPlan
     from screenstack.learners import oof_predict
     from screenstack.learners.text import SQRT_WEIGHTS_BELOW
 
+    caplog.set_level("INFO", logger="screenstack")
     for included, expected in ((SQRT_WEIGHTS_BELOW - 1, "sqrt-balanced"), (SQRT_WEIGHTS_BELOW, "balanced")):
         X, y = toy("tfidf-logreg", n=300, positives=included)
         folds = np.empty(len(y), dtype=np.int64)
@@ -93,6 +94,9 @@ def test_auto_class_weights_are_fixed_from_all_training_labels_so_every_fold_mod
         fixed = oof_predict(make_learner("tfidf-logreg", class_weight=expected), X, y, plan, X, progress=False)
         assert {m.class_weight for m in auto[2]} == {expected}
         assert auto[0].tobytes() == fixed[0].tobytes() and auto[1].tobytes() == fixed[1].tobytes()
+        said = [r.getMessage() for r in caplog.records if "the square root of the balanced" in r.getMessage()]
+        assert len(said) == (1 if expected == "sqrt-balanced" else 0)  # the console says so, once per learner
+        caplog.clear()
 
 
 def test_an_unknown_class_weight_is_refused_naming_the_valid_ones(toy):
