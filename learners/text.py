@@ -36,8 +36,8 @@ log = logging.getLogger("screenstack")
 
 # class_weight="auto": below this many included training records the included ones weigh sqrt(n0 / n1), not n0 / n1.
 # With a handful of them, balanced weights let one odd record (one without an abstract, say) steer the ranking:
-# on the protocol's halves with 3-9 included records sqrt weights raised the TF-IDF learners' and the stack's AUC
-# and lifted the two halves where balanced TF-IDF ranked below chance; from 10 on they lost F7 (bench/README.md).
+# over the protocol's 300 halves sqrt weights below 10 raised F7 by 0.0008 and took the two halves where balanced
+# TF-IDF ranked below chance off the list below flag-all (8 -> 6); from 10 on they lost F7 (bench/README.md, protocol).
 SQRT_WEIGHTS_BELOW = 10
 CLASS_WEIGHTS = ("auto", "balanced", "sqrt-balanced")
 
