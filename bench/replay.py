@@ -77,8 +77,9 @@ def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
     """The default blend's nested OOF and test scores of one half, from its kept learner outputs (cached);
     `learners`: those blended, as `stack --learners` (empty: all)."""
     cache = half / ("auto_blend.npz" if not learners else f"auto_blend-{'+'.join(sorted(learners))}.npz")
-    outputs = [f for f in (half / "run" / "learners").rglob("*") if f.is_file()]
-    if cache.is_file() and cache.stat().st_mtime >= max((f.stat().st_mtime for f in outputs), default=0):  # not older than a refit
+    # Each learner's meta.json is written with its outputs: a cache older than one predates a refit.
+    written = max((f.stat().st_mtime for f in (half / "run" / "learners").glob("*/meta.json")), default=0)
+    if cache.is_file() and cache.stat().st_mtime >= written:
         return dict(np.load(cache))
     from screenstack.stacking.blend import make_blender, nested_oof
     from screenstack.stacking.stack import _score_matrices, auto_blend as chosen_blend, blended_learners

@@ -11,7 +11,7 @@ threshold is lowered further, as `stack` lowers it for its own
 estimate from fewer than 50 records with title or abstract); it never flags
 less than the run's threshold, since with a handful of included training
 records the estimate is noisy (on README's reviewer's path, two samples of
-one search with 1.6% and 2.0% included records were put at 3.0% and 0.24%).
+one search with 1.6% and 2.0% included records were put at 2.7% and near 0%).
 So the run's own test file gets back exactly the run's
 ``test_scores.csv`` and ``submission.csv``. The
 records go through the fold models in chunks of 50,000, as in `fit-learners`,
@@ -108,8 +108,7 @@ class FittedRun:
     row_number_ids: bool = False             # the run's records had no id column: its ids are row numbers
     oof_labels: np.ndarray | None = None     # the blend's honest OOF labels and scores (blend_oof.parquet) and
     oof_scores: np.ndarray | None = None     # the stack's seed, for expected_below's interval as `stack` gives it
-    seed: int = 0
-    config: StackConfig = field(default_factory=StackConfig)  # the stack's, for the label-shift correction (`threshold_for`)
+    config: StackConfig = field(default_factory=StackConfig)  # the stack's: its seed, and the label-shift correction
     threshold_before: float | None = None    # the stack's threshold before its label-shift correction (None: no correction)
     flags_everything: bool = False           # the stack's honest floor flags every record: no correction either
 
@@ -198,7 +197,7 @@ def read_run(out: str | Path) -> FittedRun:
     fitted = FittedRun(out, names, float(summary["threshold"]), blender, calibration, stack_version=run.version("stack"),
                        train_ids=frozenset(outputs[used[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
                        oof_labels=oof["label"].to_numpy(dtype=int), oof_scores=oof["score"].to_numpy(dtype=float),
-                       seed=config.seed, config=config, threshold_before=threshold_before,
+                       config=config, threshold_before=threshold_before,
                        flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)))
     fitted.id_column, fitted.row_number_ids = run_id_column(out, _config_id_col(out))
     for name in used:
@@ -402,7 +401,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     probabilities = run.calibration.apply(scores)
     ids = records["id"].astype(str).to_numpy()
     # The figures of the run's `screening` block, under its names: the console line and both summaries agree.
-    screening = screening_summary(run.oof_labels, run.oof_scores, scores, decisions, probabilities, run.seed)
+    screening = screening_summary(run.oof_labels, run.oof_scores, scores, decisions, probabilities, run.config.seed)
     summary = {
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version,
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
