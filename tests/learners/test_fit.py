@@ -89,6 +89,17 @@ def test_outputs_of_an_older_version_with_other_defaults_are_refused_naming_that
         fit_learners(corpus, tmp_path / "run", ("tfidf-svm",), progress=False)
 
 
+def test_an_unknown_class_weight_is_refused_in_one_line_and_outputs_already_written_are_kept(tmp_path, corpus):
+    out = tmp_path / "run"
+    fit_learners(corpus, out, ("tfidf-logreg",), progress=False)
+    kept = (out / "learners" / "tfidf-logreg" / "oof.parquet").read_bytes()
+    with pytest.raises(ScreenstackError, match=r"tfidf-svm: class_weight='equal' is not one of auto, balanced, sqrt-balanced\.$"):
+        fit_learners(corpus, out, ("tfidf-svm",), progress=False, params={"tfidf-svm": {"class_weight": "equal"}})
+    assert not (out / "learners" / "tfidf-svm").exists()
+    assert fit_learners(corpus, out, ("tfidf-logreg",), progress=False) == [out / "learners" / "tfidf-logreg"]
+    assert (out / "learners" / "tfidf-logreg" / "oof.parquet").read_bytes() == kept
+
+
 def test_other_fold_settings_in_the_same_out_are_refused(tmp_path, corpus):
     features = _write_features(tmp_path / "features.parquet", corpus)
     fit_learners(corpus, tmp_path / "run", ("logreg",), (str(features),), progress=False)
