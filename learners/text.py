@@ -42,6 +42,24 @@ SQRT_WEIGHTS_BELOW = 10
 CLASS_WEIGHTS = ("auto", "balanced", "sqrt-balanced")
 
 
+def resolved_class_weight(class_weight: str, y) -> str:
+    """What `class_weight` means for training labels `y`: ``"auto"`` becomes ``"balanced"`` from
+    `SQRT_WEIGHTS_BELOW` included records on, ``"sqrt-balanced"`` below; the others stay."""
+    if class_weight != "auto":
+        return class_weight
+    return "balanced" if int(np.sum(y)) >= SQRT_WEIGHTS_BELOW else "sqrt-balanced"
+
+
+def describe_class_weight(class_weight: str, y) -> str:
+    """How much an included record weighs under `class_weight` with training labels `y`, in words (the report's)."""
+    included = int(np.sum(y))
+    ratio = (len(y) - included) / max(included, 1)
+    if resolved_class_weight(class_weight, y) == "balanced":
+        return f"an included record weighs {ratio:.3g} excluded ones (balanced)"
+    why = f", as {included} included training records are fewer than {SQRT_WEIGHTS_BELOW}" if class_weight == "auto" else ""
+    return f"an included record weighs {np.sqrt(ratio):.3g} excluded ones, the square root of the balanced {ratio:.3g}{why}"
+
+
 def class_weights(y: np.ndarray, class_weight: str) -> dict[int, float] | str:
     """The class weights of a TF-IDF learner's linear model for labels `y` (``"auto"`` resolved beforehand).
 
@@ -108,14 +126,15 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
             raise ScreenstackError(f"{self.name}: class_weight={self.class_weight!r} is not one of {', '.join(CLASS_WEIGHTS)}.")
         if self.class_weight != "auto":
             return self
+        resolved = resolved_class_weight(self.class_weight, y)
+        if resolved == "balanced":
+            return clone(self).set_params(class_weight=resolved)
         included = int(np.sum(y))
-        if included >= SQRT_WEIGHTS_BELOW:
-            return clone(self).set_params(class_weight="balanced")
         ratio = (len(y) - included) / max(included, 1)
         log.info("%s: %d included training records (fewer than %d): each weighs %.3g excluded ones, the square root of "
                  "the balanced %.3g, so one odd record cannot steer the ranking", self.name, included, SQRT_WEIGHTS_BELOW,
                  np.sqrt(ratio), ratio)
-        return clone(self).set_params(class_weight="sqrt-balanced")
+        return clone(self).set_params(class_weight=resolved)
 
     def fit(self, X, y):
         y = np.asarray(y, dtype=int)

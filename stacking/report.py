@@ -24,6 +24,7 @@ from ..features.artifacts.atomic import read_json
 from ..features.errors import ScreenstackError
 from ..features.artifacts.outputs import read_learner_outputs
 from ..features.artifacts.runfolder import RunFolder, locked, read_checked
+from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
 
 log = logging.getLogger("screenstack")
@@ -51,10 +52,10 @@ def write_report(out: str | Path) -> Path:
     PosixPath('artifacts/run1/report.html')
     """
     out = Path(out)
-    summary, y, folds, scores, top = _load(out)
+    summary, y, folds, scores, top, metas = _load(out)
     images = draw_figures(summary, y, scores)
     folder = out / REPORT_DIR
-    page = _html(out, summary, y, folds, scores, images, top)
+    page = _html(out, summary, y, folds, scores, images, top, _settings_table(metas, y))
     with RunFolder(out).commit("report", inputs=("stack",)) as staging:  # the page and its figures as one set
         for key, (_, _, payload) in images.items():
             (staging / REPORT_DIR).mkdir(exist_ok=True)
@@ -66,9 +67,9 @@ def write_report(out: str | Path) -> Path:
 
 # --- inputs --------------------------------------------------------------------------------------
 
-def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray], pd.DataFrame]:
-    """The summary, the OOF labels and folds, each learner's and the blend's OOF scores (row-aligned), and
-    the first `TOP` rows of ranked.csv."""
+def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray], pd.DataFrame, dict[str, dict]]:
+    """The summary, the OOF labels and folds, each learner's and the blend's OOF scores (row-aligned), the
+    first `TOP` rows of ranked.csv, and each learner's meta.json (what it is: its input and parameters)."""
     run = RunFolder(out)
     path = run.summary
     if not path.is_file():
@@ -98,7 +99,8 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
                                    f"Run `screenstack stack --out {out}` again.")
         scores[name] = oof["score"].to_numpy(dtype=float)
     scores[BLEND] = blend["score"].to_numpy(dtype=float)
-    return summary, blend["label"].to_numpy(dtype=int), blend["fold"].to_numpy(), scores, top
+    metas = {name: outputs[name][2] for name in summary["learners"]}
+    return summary, blend["label"].to_numpy(dtype=int), blend["fold"].to_numpy(), scores, top, metas
 
 
 # --- page ----------------------------------------------------------------------------------------
@@ -129,6 +131,38 @@ def _table(summary: dict) -> str:
         body.append(f"<tr{kind}><th scope=\"row\">{html.escape(name)}</th>{''.join(cells)}</tr>")
     return (f'<table><thead><tr><th rowspan="2">learner</th><th rowspan="2">{weight_title}</th>{groups}</tr>'
             f"<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def _learner_input(meta: dict) -> str:
+    """What a learner read, from its meta.json: the text, a fine-tuned encoder, or the encoder vectors and how they were pooled."""
+    if isinstance(meta.get("finetune"), dict):
+        return f"title and abstract, fine-tuned {meta.get('model', '?')} ({meta.get('precision', '?')})"
+    if meta.get("input") == "vectors":
+        files = [m for m in meta.get("feature_meta") or [] if isinstance(m, dict)]
+        return "; ".join(f"{m.get('model', '?')} vectors: layers {', '.join(map(str, m.get('layers', [])))}, "
+                         f"{' + '.join(m.get('pooling', []))} pooling, up to {m.get('max_length', '?')} tokens, "
+                         f"{m.get('dtype', '?')}, {m.get('dim', '?')} values" for m in files) or "vectors"
+    return "title and abstract (TF-IDF)" if meta.get("input") == "text" else "not recorded"
+
+
+def _learner_settings(meta: dict, y: np.ndarray) -> str:
+    """A learner's parameters as it was fitted, its class weights in words (``auto`` resolved for these labels)."""
+    params = meta.get("finetune") if isinstance(meta.get("finetune"), dict) else meta.get("params")
+    if not isinstance(params, dict):
+        return "not recorded"
+    weight = params.get("class_weight")
+    shown = [f"{k}={v}" for k, v in sorted(params.items()) if not (k == "class_weight" and weight in CLASS_WEIGHTS)]
+    if weight in CLASS_WEIGHTS:
+        shown.append(f"class weights: {describe_class_weight(weight, y)}")
+    return ", ".join(shown)
+
+
+def _settings_table(metas: dict[str, dict], y: np.ndarray) -> str:
+    rows = "".join(f"<tr><th scope=\"row\">{html.escape(name)}</th><td class=\"title\">{html.escape(_learner_input(meta))}</td>"
+                   f"<td class=\"title\">{html.escape(_learner_settings(meta, y))}</td></tr>" for name, meta in metas.items())
+    return (f"<table><thead><tr><th>learner</th><th>input</th><th>settings</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<p class=\"note\">From each learner's meta.json, as it was fitted on these {len(y):,} training records "
+            f"({int(y.sum()):,} included). Every learner was fitted on the same fold plan.</p>")
 
 
 def _candidates_table(summary: dict) -> str:
@@ -283,7 +317,8 @@ def _screen_first(top: pd.DataFrame) -> str:
             f"how many included records reading down to that row should find.</p></section>")
 
 
-def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: dict, images: dict, top: pd.DataFrame) -> str:
+def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: dict, images: dict, top: pd.DataFrame,
+          settings: str) -> str:
     figures = "".join(
         f"<figure id=\"{key}\"><h3>{html.escape(title)}</h3>"
         f"<img src=\"data:image/png;base64,{base64.b64encode(payload).decode()}\" alt=\"{html.escape(title)}\" "
@@ -308,7 +343,8 @@ the test file will see (the blend's is the honest estimate above). OOF F{summary
 share: at the row's own threshold, chosen by the {html.escape(str(summary['config'].get('threshold_rule', '')))} rule on
 all its OOF scores, the very records they are measured on, so they read higher than the test file will see.
 ROC-AUC, average precision (AP) and work saved over sampling at 95% recall
-(WSS@95) rank the records without a threshold. Best value per column in bold.</p></section>
+(WSS@95) rank the records without a threshold. Best value per column in bold.</p>
+<h3>What each learner is</h3>{settings}</section>
 <section><h2>Figures</h2><div class="grid">{figures}</div></section>
 <section class="two"><div><h2>Blend candidates</h2>{_candidates_table(summary)}</div>
 <div><h2>Blend threshold per fold</h2>{_folds_table(y, scores[BLEND], folds, summary['threshold'])}</div></section>

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from screenstack.stacking.report import REPORT_DIR, REPORT_HTML, write_report
 
 from .conftest import LEARNERS, make_noise_run, make_run
 
+DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 FIGURES = ("fbeta_threshold", "recall_curve", "precision_recall", "score_distribution", "correlation", "blend_weights")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -252,3 +254,33 @@ def test_the_optimistic_figures_in_the_figures_and_fold_table_are_labelled(repor
     page = _text(report.read_text())
     assert "the values at the line are optimistic: the honest estimate is what to expect" in page
     assert "At the one threshold chosen on every fold's OOF scores, so the counts found are optimistic" in page
+
+
+def test_report_says_what_each_learner_is_with_its_class_weights_as_fitted(tmp_path):
+    """The report names each learner's input and parameters, and says in words how much an included record
+    weighed: with 3 included training records the TF-IDF learners' "auto" weights were the square root of balanced."""
+    from screenstack.features.records.corpus import load_corpus
+    from screenstack.learners.fit import fit_learners
+    from screenstack.stacking.stack import StackConfig, stack
+
+    data = pd.read_csv(DATASETS / "cohen_adhd.csv", dtype=str, keep_default_na=False)
+    included = data[data["label_included"] == "1"]
+    train = pd.concat([included.iloc[:3], data[data["label_included"] == "0"].iloc[:297]])
+    train[["record_id", "title", "abstract", "label_included"]].to_csv(tmp_path / "train.csv", index=False)
+    data.iloc[-100:][["record_id", "title", "abstract"]].to_csv(tmp_path / "test.csv", index=False)
+    out = tmp_path / "run"
+    corpus = load_corpus(tmp_path / "train.csv", tmp_path / "test.csv")
+    fit_learners(corpus, out, ("tfidf-svm", "tfidf-logreg"), params={"tfidf-logreg": {"class_weight": "balanced"}},
+                 progress=False)
+    stack(out, StackConfig())
+    page = write_report(out).read_text()
+    section = page[page.index("<h3>What each learner is</h3>"):]
+    table = section[:section.index("</table>")]
+    rows = dict(re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', table))
+    assert set(rows) == {"tfidf-svm", "tfidf-logreg"}
+    assert "title and abstract (TF-IDF)" in rows["tfidf-svm"] and "C=0.1" in rows["tfidf-svm"]
+    assert ("an included record weighs 9.95 excluded ones, the square root of the balanced 99, as 3 included training "
+            "records are fewer than 10") in html.unescape(rows["tfidf-svm"])
+    # An explicit "balanced" is shown as what it was.
+    assert "an included record weighs 99 excluded ones (balanced)" in html.unescape(rows["tfidf-logreg"])
+    assert "300 training records (3 included)" in section
