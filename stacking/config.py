@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..features.errors import ScreenstackError
 from ..features.checks import check_choice, check_names, check_number, check_positive_number, check_seed
 from .threshold import RULES
+
+MAX_BETA = 1000.0  # F-beta's beta, at most: its square, 10^6, still leaves every count's F-beta finite
 
 # The blenders `stacking.blend.BLENDERS` registers, by name (tests/test_cli_startup.py checks the two agree).
 BLEND_NAMES = ("logistic", "rank-average", "caruana")
@@ -32,6 +35,8 @@ class StackConfig:
     def __post_init__(self):
         # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
         check_positive_number("beta", self.beta)
+        if self.beta > MAX_BETA:  # beta^2 weighs the included records: beyond this F-beta is recall alone, and floats overflow
+            raise ScreenstackError(f"--beta {self.beta:g}: expected at most {MAX_BETA:g} (7 already weighs recall 49 times precision).")
         check_choice("blend", self.blend, ("auto", *BLEND_NAMES))
         check_choice("threshold-rule", self.threshold_rule, RULES)
         check_names("learners", self.learners, allow_empty=True)

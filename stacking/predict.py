@@ -171,8 +171,9 @@ def read_run(out: str | Path) -> FittedRun:
         what = "is a file, not a run folder" if out.exists() else "no such run folder"
         raise ScreenstackError(f"--run {out}: {what}. Give the --out of a finished `screenstack run` (or stack).")
     _refuse_other_folder(run)
+    run.refuse_if_writing("--run", "predict")
     restack = f"Run `screenstack stack --out {out}` (it keeps the blender), then predict again."
-    run.verify("stack", restack)
+    run.verify("stack", restack, ignore=("ranked.csv",))  # the reviewer's to edit or move out: predict does not read it
     blend_path = out / "blend.json"
     if not blend_path.is_file():
         raise ScreenstackError(f"{blend_path}: missing (stacked before screenstack kept the blender, or never stacked). {restack}")
@@ -265,8 +266,9 @@ def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Pat
     _check_out(run, out, data)
     unused = [flag for key, flag in ENCODER_SETTINGS.items() if given.get(key) is not None]
     if unused and not run.feature_meta:
-        raise ScreenstackError(f"{unused[0]}: the run's blend uses no vector learners ({', '.join(run.used)}), so predict makes no "
-                               f"vectors. Leave {unused[0]} out.")
+        # Not refused: a monthly script that names the run's model must not fail the month the blend leaves vectors out.
+        log.info("predict: %s not used: the run's blend uses no vector learners (%s), so predict makes no vectors",
+                 ", ".join(unused), ", ".join(run.used))
     for rel, meta in run.feature_meta.items():
         for key, flag in ENCODER_SETTINGS.items():
             want, value = meta.get(key), given.get(key)

@@ -23,6 +23,7 @@ import pandas as pd
 from ..features.artifacts.atomic import read_json
 from ..features.errors import ScreenstackError
 from ..features.artifacts.outputs import read_learner_outputs
+from ..features.artifacts import sets
 from ..features.artifacts.runfolder import RunFolder, locked, read_checked
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
@@ -75,6 +76,11 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     if not path.is_file():
         raise ScreenstackError(f"{path}: no stack summary. Run `screenstack stack --out {out}` first.")
     fix = f"Run `screenstack stack --out {out}` again: it rewrites the stack outputs."
+    for edited in sets.edited(out, sets.committed(out, "stack")):  # the reviewer's notes: not damage, and not to be lost
+        raise ScreenstackError(f"{edited}: changed since `screenstack stack` wrote it (screening notes typed into it?), and the "
+                               f"report shows its top rows as stack wrote them. Move it out of {out} (e.g. to "
+                               f"{sets.screened_copy(out, edited)}), run `screenstack stack --out {out}` (it writes it "
+                               f"again), then `screenstack report --out {out}`.")
     run.verify("stack", fix)
     summary = read_checked(path, read_json, fix)
     if not isinstance(summary, dict) or not {"learners", "blend", "threshold"} <= set(summary):

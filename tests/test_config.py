@@ -64,6 +64,7 @@ RUN_PROBES = {
     "beta inf": (["--beta", "inf"], {}, ["--beta inf"]),
     "beta 0": (["--beta", "0"], {}, ["--beta 0"]),
     "beta -1": (["--beta", "-1"], {}, ["--beta -1"]),
+    "beta 1e200 (its square overflows)": (["--beta", "1e200"], {}, ["--beta 1e+200", "at most 1000"]),
     "seed -1": (["--seed", "-1"], {}, ["--seed -1", "0 to 4294967295"]),
     "seed 2**40": (["--seed", str(2**40)], {}, [f"--seed {2**40}"]),
     "folds 1 beside a vector learner": (["--folds", "1", "--learners", "logreg,tfidf-svm"], {}, ["--folds 1", "at least 2"]),
@@ -124,6 +125,7 @@ def test_bad_run_options_exit_2_in_one_line_before_any_work(run_copy, capsys, mo
 
 OTHER_PROBES = {
     "stack beta nan": (["stack", "--beta", "nan"], ["--beta nan"]),
+    "stack beta 1e308": (["stack", "--beta", "1e308"], ["--beta 1e+308", "at most 1000"]),
     "stack seed -1": (["stack", "--seed", "-1"], ["--seed -1"]),
     "stack threshold rule": (["stack", "--threshold-rule", "magic"], ["--threshold-rule", "bootstrap"]),
     "fit-learners unknown learner": (["fit-learners", "--learners", "logreg,bogus", "--features", "x.parquet"], ["--learners bogus"]),

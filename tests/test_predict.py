@@ -294,10 +294,38 @@ def test_a_text_setting_other_than_the_run_is_refused(text_run, tmp_path, capsys
     assert _predict(run, test, tmp_path / "pred", "--text-cols", "title,abstract") == 0  # the run's own: fine
 
 
-def test_an_encoder_option_for_a_run_without_vectors_is_refused(text_run, tmp_path, capsys):
+def test_an_encoder_option_for_a_run_without_vectors_is_not_used_and_says_so(text_run, tmp_path, caplog):
+    """A monthly script naming the model must not fail in the month the run's blend leaves the vector learners out."""
     run, _, test = text_run
-    assert _predict(run, test, tmp_path / "pred", "--model", "minilm") == 2
-    assert "--model: the run's blend uses no vector learners (tfidf-logreg, tfidf-svm)" in capsys.readouterr().err
+    assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred"), "--model", "minilm"]) == 0
+    assert "predict: --model not used: the run's blend uses no vector learners (tfidf-logreg, tfidf-svm)" in caplog.text
+    assert (tmp_path / "pred" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
+
+
+def test_predict_serves_a_run_whose_ranked_csv_the_reviewer_edited_or_moved_out(run_copy, tmp_path):
+    """The reviewer screens in the run's ranked.csv (README's path), then scores next month's update: predict does
+    not read that file, so notes typed into it, or moving it out as `stack` asks, do not stop the update."""
+    run, _, test = run_copy
+    ranked = run / "ranked.csv"
+    lines = ranked.read_text().splitlines(keepends=True)
+    ranked.write_text(lines[0] + lines[1].rstrip("\n") + ",screened: include\n" + "".join(lines[2:]))
+    assert _predict(run, test, tmp_path / "edited") == 0
+    assert (tmp_path / "edited" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
+    ranked.rename(tmp_path / "run-ranked-screened.csv")
+    assert _predict(run, test, tmp_path / "moved") == 0
+    assert (tmp_path / "moved" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
+
+
+def test_predict_refuses_a_run_another_process_is_writing(run_copy, tmp_path, capsys):
+    from screenstack.features.artifacts.runfolder import RunFolder
+
+    run, _, test = run_copy
+    with RunFolder(run).lock():  # another open file holds it, as another process would
+        assert _predict(run, test, tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert f"--run {run}: another screenstack process (pid " in error and "is writing it. Wait for it to finish, then predict again" in error
+    assert not (tmp_path / "pred").exists()
+    assert _predict(run, test, tmp_path / "pred") == 0  # once it is done
 
 
 def test_predictions_into_the_run_folder_are_refused(text_run, capsys):

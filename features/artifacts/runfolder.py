@@ -234,6 +234,24 @@ class RunFolder:
             del _HELD[key], _REMADE[key]
             self._release(fd, created)
 
+    def refuse_if_writing(self, flag: str, again: str) -> None:
+        """Refuse, in one line, a folder another process is writing (it holds OUT's lock): a command that only
+        reads it (`screenstack predict`'s --run) would see its outputs half made and give advice that cannot work."""
+        try:
+            fd = os.open(self.out / LOCK_FILE, os.O_RDONLY)
+        except OSError:
+            return  # no lock file: nobody is writing (or it cannot be read; the reads that follow will say so)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            raise ScreenstackError(f"{flag} {self.out}: another screenstack process{f' (pid {holder})' if holder else ''} is "
+                                   f"writing it. Wait for it to finish, then {again} again.") from None
+        except OSError:
+            return
+        finally:
+            os.close(fd)
+
     def _acquire(self) -> int:
         path = self.out / LOCK_FILE
         while True:
@@ -332,11 +350,13 @@ class RunFolder:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def verify(self, name: str, fix: str) -> dict | None:
+    def verify(self, name: str, fix: str, ignore: tuple[str, ...] = ()) -> dict | None:
         """Check set `name`'s files against its manifest; return the manifest (None: written before manifests).
 
         A missing, truncated or altered file raises `DamagedArtifact` naming it and `fix`;
         a set made from other versions of its inputs than OUT holds, `StaleArtifact`.
+        `ignore`: files (relative to OUT) the caller does not read, left unchecked: ``ranked.csv``, which the
+        reviewer screens in and may have edited or moved out, for `screenstack predict`.
         """
         path = self.manifest_path(name)
         if not path.is_file():
@@ -348,6 +368,8 @@ class RunFolder:
         except (OSError, ValueError, KeyError, AttributeError, TypeError) as error:
             raise DamagedArtifact(path, f"unreadable manifest: {error}", fix) from None
         for rel, (size, sha256) in files.items():
+            if rel in ignore:
+                continue
             file = self.out / rel
             if not file.is_file():
                 raise DamagedArtifact(file, "missing", fix)

@@ -114,8 +114,12 @@ def refuse_edited(out: Path, manifests: list[dict | None], command: str | None =
             again = f"run `screenstack {command}` again" if command else "run the command again"
             raise ScreenstackError(
                 f"{path}: changed since {written} (screening notes typed into it?), and {would}. Move it out of {out} "
-                f"(e.g. to {out.parent / (out.name + '-' + path.stem + '-screened' + path.suffix)}) or delete it, then "
-                f"{again}; type labels into the file you gave as --data.")
+                f"(e.g. to {screened_copy(out, path)}) or delete it, then {again}; type labels into the file you gave as --data.")
+
+
+def screened_copy(out: Path, path: Path) -> Path:
+    """Where to move a file of OUT the reviewer edited (`edited`), out of the way of the commands that rewrite it."""
+    return out.parent / (out.name + "-" + path.stem + "-screened" + path.suffix)
 
 
 def committed(out: Path, name: str) -> dict | None:

@@ -53,6 +53,9 @@ def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False, te
         if corpus.test.empty:
             log.info("%s: every record is labelled: the models are fitted, but there is nothing to rank "
                      "(records not screened yet have an empty label, -1 or ASReview_not_seen).", args.data)
+    elif args.train is None and args.test is not None:
+        raise ScreenstackError("--train is missing: give the labelled records as --train FILE beside --test FILE, or one "
+                               "partly screened file as --data FILE instead.")
     elif args.train is None:
         raise ScreenstackError("no input file: give --data FILE (a partly screened file), or --train FILE (labelled records) "
                                "with --test FILE (records to screen).")

@@ -35,7 +35,8 @@ def add_parser(subparsers) -> None:
     add_out_option(parser)
     add_fold_options(parser)
     parser.add_argument("--learners", default=DEFAULT_LEARNERS, metavar="NAMES",
-                        help=f"comma-separated learners (available: {', '.join(LEARNER_NAMES)})")
+                        help=f"comma-separated learners (default: {DEFAULT_LEARNERS}, the text learners; `screenstack run` fits all five; "
+                             f"available: {', '.join(LEARNER_NAMES)})")
     # nargs="+": a shell glob matching several files gives several arguments, each a file.
     parser.add_argument("--features", metavar="FILE", nargs="+",
                         help="feature files for the vector learners, space- or comma-separated; their vectors are put side "

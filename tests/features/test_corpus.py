@@ -447,7 +447,8 @@ def test_data_flag_is_exclusive_with_train_and_test_and_named_in_help(tmp_path, 
     data, out = write(tmp_path / "review.csv", COMPETITION_TRAIN), tmp_path / "out"
     for flags, words in ((["--data", str(data), "--train", str(data)], "--data and --train together"),
                          (["--data", str(data), "--test", str(data)], "--data and --test together"),
-                         ([], "no input file: give --data FILE")):
+                         ([], "no input file: give --data FILE"),
+                         (["--test", str(data)], "--train is missing: give the labelled records as --train FILE beside --test")):
         assert main([command, *flags, "--out", str(out)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and words in err[0], err

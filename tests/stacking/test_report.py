@@ -284,3 +284,18 @@ def test_report_says_what_each_learner_is_with_its_class_weights_as_fitted(tmp_p
     # An explicit "balanced" is shown as what it was.
     assert "an included record weighs 99 excluded ones (balanced)" in html.unescape(rows["tfidf-logreg"])
     assert "300 training records (3 included)" in section
+
+
+def test_report_on_a_ranked_csv_the_reviewer_edited_names_the_edit_and_a_fix_that_works(tmp_path, capsys):
+    out = tmp_path / "run"
+    make_run(out)
+    ranked = out / "ranked.csv"
+    ranked.write_text(ranked.read_text() + "my note\n")
+    assert main(["report", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and f"{ranked}: changed since `screenstack stack` wrote it (screening notes typed into it?)" in error[0]
+    assert f"Move it out of {out} (e.g. to {tmp_path / 'run-ranked-screened.csv'})" in error[0]
+    # The fix it gives works: move it out, stack, report.
+    ranked.rename(tmp_path / "run-ranked-screened.csv")
+    assert main(["-q", "stack", "--out", str(out)]) == 0
+    assert main(["-q", "report", "--out", str(out)]) == 0
