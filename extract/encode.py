@@ -47,6 +47,12 @@ PREFETCH = 4
 # dozen tensor shapes rather than hundreds: oneDNN keeps a compiled kernel
 # (and its buffers) per shape, which grew memory with every new shape.
 PAD_MULTIPLE = 16
+# How texts are padded, part of the vector cache's setting (`extract.stage`): each text to its own
+# `padded_length`, batched only with texts of that same width. A text padded to its batch's longest
+# got vectors that moved by up to 1.4e-6 with its neighbours, so --batch-tokens, --chunk-size and
+# what the cache already held changed the bytes; with its own width, the vectors are the same bytes
+# on CPU however texts are batched (tests/extract/test_encode.py).
+PADDING = f"each text to a multiple of {PAD_MULTIPLE} tokens"
 
 
 @dataclass(frozen=True)
@@ -137,27 +143,38 @@ def padded_length(longest: int, limit: int) -> int:
 
 
 def plan_batches(lengths: Sequence[int], batch_tokens: int, limit: int | None = None) -> list[np.ndarray]:
-    """Cut texts into batches, longest first, so that count x padded longest <= `batch_tokens`.
+    """Cut texts into batches, longest first, each of texts of one padded width, count x width <= `batch_tokens`.
 
-    With `limit` (the model's longest input), batches are padded to
-    `padded_length`; without, to their longest text. A text longer than the
-    budget gets a batch of its own. Ties keep input order, so the plan is
+    A text's width is its own `padded_length` with `limit` (the model's
+    longest input), else its own length: never its neighbours', so its
+    vector does not depend on them (`PADDING`). A text longer than the budget
+    gets a batch of its own. Ties keep input order, so the plan is
     deterministic.
 
     Examples
     --------
     >>> [b.tolist() for b in plan_batches([3, 5, 2, 5], 10)]
-    [[1, 3], [0, 2]]
+    [[1, 3], [0], [2]]
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")
+    widths = batch_widths(lengths, limit)
+    order = np.argsort(-widths, kind="stable")
+    descending = -widths[order]  # ascending, for searchsorted
     batches, start = [], 0
     while start < len(order):
-        longest = max(1, int(lengths[order[start]]))
-        count = max(1, batch_tokens // (padded_length(longest, limit) if limit else longest))
-        batches.append(order[start:start + count])
-        start += count
+        width = int(widths[order[start]])
+        same = int(np.searchsorted(descending, -width, side="right"))  # the end of this width's run
+        count = max(1, batch_tokens // width)
+        batches.append(order[start:min(start + count, same)])
+        start += len(batches[-1])
     return batches
+
+
+def batch_widths(lengths: Sequence[int], limit: int | None = None) -> np.ndarray:
+    """Each text's padded width: `padded_length` of its token count with `limit`, else the count (at least 1)."""
+    lengths = np.maximum(np.asarray(lengths, dtype=np.int64), 1)
+    if not limit:
+        return lengths
+    return np.maximum(lengths, np.minimum(-(-lengths // PAD_MULTIPLE) * PAD_MULTIPLE, limit))
 
 
 def pad_token_ids(sequences: Sequence[Sequence[int]], width: int, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -192,16 +209,17 @@ def _batches(texts: Sequence[str], tokenizer, max_length: int, limit: int, batch
         pending_index += window.tolist()
         pending_ids += ids
         last = start + WINDOW >= len(order)
+        widths = batch_widths([len(s) for s in pending_ids], limit)
         plan = plan_batches([len(s) for s in pending_ids], batch_tokens, limit)
-        keep = plan if last else plan[:-1]
-        for batch in keep:
+        # A batch short of its width's budget waits for the next window's texts of that width (all run at the end).
+        full = [last or len(batch) >= max(1, batch_tokens // int(widths[batch[0]])) for batch in plan]
+        for batch in (b for b, done in zip(plan, full) if done):
             sequences = [pending_ids[j] for j in batch]
-            width = padded_length(max(map(len, sequences)), limit)
-            input_ids, mask = map(torch.from_numpy, pad_token_ids(sequences, width, pad_id))
+            input_ids, mask = map(torch.from_numpy, pad_token_ids(sequences, int(widths[batch[0]]), pad_id))
             if pin:
                 input_ids, mask = input_ids.pin_memory(), mask.pin_memory()
             yield np.asarray([pending_index[j] for j in batch]), input_ids, mask
-        rest = [] if last else plan[-1].tolist()
+        rest = [j for b, done in zip(plan, full) if not done for j in b.tolist()]
         pending_index = [pending_index[j] for j in rest]
         pending_ids = [pending_ids[j] for j in rest]
 

@@ -39,7 +39,7 @@ from ..features.checks import check_choice, check_int, check_names
 from ..features.errors import ScreenstackError
 from ..features.artifacts.runfolder import RunFolder
 from .distributed import Ranks, barrier, from_rank0, rank0_locked, rank_device
-from .encode import Encoder, encode, resolve_batch_tokens
+from .encode import PADDING, Encoder, encode, resolve_batch_tokens
 from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder
 from .pooling import POOLINGS
 
@@ -148,6 +148,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     setting = {  # everything that decides one text's vector
         "encoder": encoder_fingerprint(encoder.loaded), "recipe": RECIPE, "layers": list(config.layers),
         "pooling": list(config.pooling), "max_length": config.max_length, "dtype": precision,
+        "padding": PADDING,  # vectors padded otherwise (0.3.2 and before: to the batch's longest) are not mixed in
     }
     if before_encoding is not None:
         before_encoding({"encoder_fingerprint": setting["encoder"], "dtype": precision})
@@ -209,7 +210,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
         "stage": "extract", "config_hash": config_hash, "config": {k: v for k, v in asdict(config).items() if k != "cache_dir"},
         "model": config.model, "model_path": encoder.loaded.path, "weights_hash": encoder.loaded.weights_hash,
         "encoder_fingerprint": setting["encoder"], "recipe": RECIPE, "layers": list(config.layers),
-        "pooling": list(config.pooling), "blocks": encoder.block_names,
+        "pooling": list(config.pooling), "padding": PADDING, "blocks": encoder.block_names,
         "hidden_size": encoder.hidden_size, "max_length": config.max_length, "dtype": precision,
         "store_dtype": config.store_dtype, "device": device, "batch_tokens": budget, "text_hash": text_hash,
         "train_fingerprint": identity["train_fingerprint"], "test_fingerprint": identity["test_fingerprint"],

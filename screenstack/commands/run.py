@@ -109,10 +109,13 @@ def command(args: argparse.Namespace) -> int:
         refuse_edited(args.out, "stack", "run")  # its stack stage would, after the long work; the reviewer's notes stay
         # fit-learners would refuse these only after extraction had encoded every text and added a feature file to OUT
         refuse_other_plan(corpus, args.out, folds)
-        # The model by its feature file's name, not as typed: ./bert and bert make the same file.
+        from ..extract.encode import PADDING
+
+        # The model by its feature file's name, not as typed: ./bert and bert make the same file. The padding: vectors
+        # of 0.3.2 and before (padded to their batch's longest) are made again, so their learners are refused here.
         vectors = None if args.finetune else {"file": short_name(encoder.model), "layers": list(encoder.layers),
                                                "pooling": list(encoder.pooling), "max_length": encoder.max_length,
-                                               "store_dtype": encoder.store_dtype}
+                                               "store_dtype": encoder.store_dtype, "padding": PADDING}
         refuse_refits(corpus, args.out, learners.learners, vectors)
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:
