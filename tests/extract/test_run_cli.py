@@ -134,3 +134,27 @@ def test_run_again_from_its_config_file_in_another_folder_finds_a_model_given_as
     monkeypatch.chdir(elsewhere)  # where models/bert names nothing
     assert main(["-q", "run", "--config", str(tmp_path / "again.toml")]) == 0
     assert (tmp_path / "first" / "submission.csv").read_bytes() == (tmp_path / "second" / "submission.csv").read_bytes()
+
+
+def test_learners_fitted_on_vectors_padded_otherwise_are_refused_before_any_text_is_encoded(tiny_corpus_files, tmp_path,
+                                                                                             random_bert, capsys, monkeypatch):
+    # 0.3.2 padded a text to its batch's longest, so its vectors hung on its neighbours; a folder of such vectors
+    # is refused (the padding is part of what `run` compares), and the cache made with them is not read.
+    import screenstack.extract.encode as encode_module
+    import screenstack.extract.stage as stage_module
+
+    train, test = tiny_corpus_files
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    monkeypatch.setattr(encode_module, "PADDING", "each batch to its longest text")
+    monkeypatch.setattr(stage_module, "PADDING", "each batch to its longest text")
+    assert _run(train, test, out, random_bert, "--cache-dir", str(cache)) == 0
+    monkeypatch.undo()
+    before, caches = sorted(p.name for p in (out / "features").iterdir()), sorted(p.name for p in cache.iterdir())
+    capsys.readouterr()
+    assert _run(train, test, out, random_bert, "--cache-dir", str(cache)) == 2
+    error = capsys.readouterr().err.strip()
+    assert "'logreg' outputs of another configuration (differs in: features)" in error and "\n" not in error
+    assert sorted(p.name for p in (out / "features").iterdir()) == before
+    assert sorted(p.name for p in cache.iterdir()) == caches  # nothing encoded
+    assert _run(train, test, tmp_path / "new", random_bert, "--cache-dir", str(cache)) == 0
+    assert len(list(cache.iterdir())) == len(caches) + 1  # a new --out encodes into a cache of today's padding
