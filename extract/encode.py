@@ -48,7 +48,7 @@ PREFETCH = 4
 # (and its buffers) per shape, which grew memory with every new shape.
 PAD_MULTIPLE = 16
 # How texts are padded, part of the vector cache's setting (`extract.stage`): each text to its own
-# `padded_length`, batched only with texts of that same width. A text padded to its batch's longest
+# width (`batch_widths`), batched only with texts of that same width. A text padded to its batch's longest
 # got vectors that moved by up to 1.4e-6 with its neighbours, so --batch-tokens, --chunk-size and
 # what the cache already held changed the bytes; with its own width, the vectors are the same bytes
 # on CPU however texts are batched (tests/extract/test_encode.py).
@@ -138,8 +138,8 @@ def resolve_batch_tokens(batch_tokens: int | str, device: str) -> int:
 
 
 def padded_length(longest: int, limit: int) -> int:
-    """`longest` rounded up to a multiple of `PAD_MULTIPLE`, but not past the model's `limit`."""
-    return max(longest, min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, limit))
+    """`longest` rounded up to a multiple of `PAD_MULTIPLE`, but not past the model's `limit` (`batch_widths` of one)."""
+    return int(batch_widths([longest], limit)[0])
 
 
 def plan_batches(lengths: Sequence[int], batch_tokens: int, limit: int | None = None) -> list[np.ndarray]:
@@ -156,7 +156,11 @@ def plan_batches(lengths: Sequence[int], batch_tokens: int, limit: int | None = 
     >>> [b.tolist() for b in plan_batches([3, 5, 2, 5], 10)]
     [[1, 3], [0], [2]]
     """
-    widths = batch_widths(lengths, limit)
+    return _plan(batch_widths(lengths, limit), batch_tokens)
+
+
+def _plan(widths: np.ndarray, batch_tokens: int) -> list[np.ndarray]:
+    """`plan_batches` on the texts' padded widths."""
     order = np.argsort(-widths, kind="stable")
     descending = -widths[order]  # ascending, for searchsorted
     batches, start = [], 0
@@ -170,7 +174,8 @@ def plan_batches(lengths: Sequence[int], batch_tokens: int, limit: int | None = 
 
 
 def batch_widths(lengths: Sequence[int], limit: int | None = None) -> np.ndarray:
-    """Each text's padded width: `padded_length` of its token count with `limit`, else the count (at least 1)."""
+    """Each text's padded width: its token count rounded up to a multiple of `PAD_MULTIPLE` but not past `limit`,
+    or without `limit` the count itself (at least 1)."""
     lengths = np.maximum(np.asarray(lengths, dtype=np.int64), 1)
     if not limit:
         return lengths
@@ -210,7 +215,7 @@ def _batches(texts: Sequence[str], tokenizer, max_length: int, limit: int, batch
         pending_ids += ids
         last = start + WINDOW >= len(order)
         widths = batch_widths([len(s) for s in pending_ids], limit)
-        plan = plan_batches([len(s) for s in pending_ids], batch_tokens, limit)
+        plan = _plan(widths, batch_tokens)
         # A batch short of its width's budget waits for the next window's texts of that width (all run at the end).
         full = [last or len(batch) >= max(1, batch_tokens // int(widths[batch[0]])) for batch in plan]
         for batch in (b for b, done in zip(plan, full) if done):

@@ -50,10 +50,15 @@ def resolved_class_weight(class_weight: str, y) -> str:
     return "balanced" if int(np.sum(y)) >= SQRT_WEIGHTS_BELOW else "sqrt-balanced"
 
 
+def balanced_ratio(y) -> tuple[int, float]:
+    """``(included records, excluded per included)`` of labels `y`: what an included record weighs under "balanced"."""
+    included = int(np.sum(y))
+    return included, (len(y) - included) / max(included, 1)
+
+
 def describe_class_weight(class_weight: str, y) -> str:
     """How much an included record weighs under `class_weight` with training labels `y`, in words (the report's)."""
-    included = int(np.sum(y))
-    ratio = (len(y) - included) / max(included, 1)
+    included, ratio = balanced_ratio(y)
     if resolved_class_weight(class_weight, y) == "balanced":
         return f"an included record weighs {ratio:.3g} excluded ones (balanced)"
     why = f", as {included} included training records are fewer than {SQRT_WEIGHTS_BELOW}" if class_weight == "auto" else ""
@@ -68,8 +73,7 @@ def class_weights(y: np.ndarray, class_weight: str) -> dict[int, float] | str:
     """
     if class_weight == "balanced":
         return "balanced"
-    included = int(np.sum(y))
-    return {0: 1.0, 1: float(np.sqrt((len(y) - included) / max(included, 1)))}
+    return {0: 1.0, 1: float(np.sqrt(balanced_ratio(y)[1]))}
 
 
 class TfidfRows:
@@ -129,8 +133,7 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         resolved = resolved_class_weight(self.class_weight, y)
         if resolved == "balanced":
             return clone(self).set_params(class_weight=resolved)
-        included = int(np.sum(y))
-        ratio = (len(y) - included) / max(included, 1)
+        included, ratio = balanced_ratio(y)
         log.info("%s: %d included training records (fewer than %d): each weighs %.3g excluded ones, the square root of "
                  "the balanced %.3g, so one odd record cannot steer the ranking", self.name, included, SQRT_WEIGHTS_BELOW,
                  np.sqrt(ratio), ratio)

@@ -244,9 +244,7 @@ class RunFolder:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip()
-            raise ScreenstackError(f"{flag} {self.out}: another screenstack process{f' (pid {holder})' if holder else ''} is "
-                                   f"writing it. Wait for it to finish, then {again} again.") from None
+            raise _writing(f"{flag} {self.out}", fd, f"Wait for it to finish, then {again} again.") from None
         except OSError:
             return
         finally:
@@ -262,11 +260,9 @@ class RunFolder:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.read(fd, 32).decode(errors="replace").strip()
+                error = _writing(f"--out {self.out}", fd, "Wait for it to finish, or use another --out.")
                 os.close(fd)
-                raise ScreenstackError(
-                    f"--out {self.out}: another screenstack process{f' (pid {holder})' if holder else ''} is writing it. "
-                    "Wait for it to finish, or use another --out.") from None
+                raise error from None
             # The holder before us unlinks the file as it lets go: a lock on an
             # unlinked file guards nothing, so take the lock on the new file.
             try:
@@ -391,6 +387,12 @@ class RunFolder:
             if isinstance(found, dict) and rel in found.get("files", {}):
                 return found["set"]
         return None
+
+
+def _writing(what: str, fd: int, fix: str) -> ScreenstackError:
+    """The refusal of a folder whose lock file `fd` another process holds, naming its pid (written there)."""
+    holder = os.read(fd, 32).decode(errors="replace").strip()
+    return ScreenstackError(f"{what}: another screenstack process{f' (pid {holder})' if holder else ''} is writing it. {fix}")
 
 
 def locked(create: bool = True):
