@@ -241,8 +241,23 @@ def regime(variant: str) -> str:
     return "full" if variant == "full" else "few (3-20 included)"
 
 
+def split_se(diff: pd.Series, split: pd.Series) -> float:
+    """The standard error of `diff`'s mean with halves of one split (`split`: dataset and split seed) as one cluster.
+
+    The few-included halves of a split share its test half, and their training
+    halves share its excluded records, so their differences move together;
+    the plain standard error treats them as independent and understates the
+    uncertainty. This is the cluster-robust (sandwich) standard error over
+    splits, with the small-sample factor G / (G - 1).
+    """
+    groups = (diff - diff.mean()).groupby(split.loc[diff.index]).sum()
+    g = len(groups)
+    return float(np.sqrt(g / (g - 1) * np.sum(groups**2)) / len(diff)) if g > 1 else np.nan
+
+
 def summarise(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per system: means, worst-half recall, halves far below flag-all; and paired differences against the peers."""
+    """Per system: means, worst-half recall, halves far below flag-all; and paired differences against the peers,
+    with standard errors over halves and over splits (`split_se`)."""
     flag_all = rows[rows["system"] == "flag-all"].set_index("half")["fbeta"]
     table = rows.groupby("system")[list(METRICS)].mean()
     table["halves"] = rows.groupby("system").size()
@@ -253,6 +268,7 @@ def summarise(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     table["worst_gap"] = rows.assign(g=gap).groupby("system")["g"].min()
     paired = []
     wide = {m: rows.pivot(index="half", columns="system", values=m) for m in ("fbeta", "recall", "roc_auc", "wss95")}
+    split = rows.drop_duplicates("half").set_index("half").apply(lambda r: f"{r['dataset']}-s{r['seed']}", axis=1)
     for system in (s for s in ("screenstack", "screenstack-tfidf") if s in table.index):
         for peer in (s for s in table.index if s != system and not (system != "screenstack" and s.startswith("screenstack"))):
             entry = {"system": system, "peer": peer}
@@ -260,6 +276,7 @@ def summarise(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                 diff = (frame[system] - frame[peer]).dropna()
                 entry[metric] = diff.mean()
                 entry[f"{metric}_se"] = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+                entry[f"{metric}_split_se"] = split_se(diff, split)
             entry["wins"] = int(((wide["fbeta"][system] - wide["fbeta"][peer]) > 1e-9).sum())
             entry["losses"] = int(((wide["fbeta"][system] - wide["fbeta"][peer]) < -1e-9).sum())
             paired.append(entry)
@@ -282,7 +299,7 @@ def _fmt(frame: pd.DataFrame) -> str:
 def _paired_text(paired: pd.DataFrame) -> pd.DataFrame:
     out = paired[["system", "peer"]].copy()
     for metric in ("fbeta", "recall", "roc_auc", "wss95"):
-        out[metric] = [f"{m:+.4f} ± {s:.4f}" for m, s in zip(paired[metric], paired[f"{metric}_se"])]
+        out[metric] = [f"{m:+.4f} ± {s:.4f} ({c:.4f})" for m, s, c in zip(paired[metric], paired[f"{metric}_se"], paired[f"{metric}_split_se"])]
     out["F7 wins/losses"] = [f"{w}/{lo}" for w, lo in zip(paired["wins"], paired["losses"])]
     return out
 
@@ -301,7 +318,8 @@ def report(rows: pd.DataFrame, command: str) -> str:
         lines += [f"### {title}", "", _fmt(table.reset_index().rename(columns={
             "fbeta": "F7", "flagged_share": "flagged", "roc_auc": "AUC", "wss95": "WSS@95", "worst_recall": "worst recall",
             "recall_0": "halves recall 0", "below_flag_all": "halves >0.05 below flag-all", "worst_gap": "worst F7 - flag-all"})),
-                  "", "Paired differences (system - peer, mean ± s.e. over halves):", "", _fmt(_paired_text(paired)), ""]
+                  "", "Paired differences (system - peer, mean ± s.e. over halves, and in brackets the s.e. over splits: "
+                  "the halves of one split share its test half, `split_se`):", "", _fmt(_paired_text(paired)), ""]
     per_dataset = rows.pivot_table(index="dataset", columns="system", values="fbeta", aggfunc="mean")
     lines += ["### F7 per dataset (mean over its halves)", "", _fmt(per_dataset.reset_index())]
     return "\n".join(lines)

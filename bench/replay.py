@@ -14,8 +14,10 @@ from the blend's test scores); the chosen threshold is applied to the
 blend's test scores (records without title or abstract flagged, as `stack`
 flags them) and scored against the test half's labels. Every rule is
 paired against the default, per regime (few, full, small, medium, all): mean F7
-difference ± standard error, halves more than 0.05 below flag-all's F7, the
-few halves' worst recall, macro recall, wins/losses.
+difference ± standard error (over all halves also the standard error over
+splits, in brackets: the halves of one split share its test half), halves
+more than 0.05 below flag-all's F7, the few halves' worst recall, macro
+recall, wins/losses.
 
 The blends are cached next to each half (``auto_blend.npz``; made again when
 learner outputs are newer, as after `protocol.py --refit`), so a second
@@ -134,8 +136,10 @@ def regime(variant: str) -> str:
 
 
 def table(replayed: pd.DataFrame, protocol_rows: pd.DataFrame, by_level: bool = False) -> pd.DataFrame:
-    """Per rule: F7 per regime (`by_level`: each few level apart) paired against the default, halves far below
+    """Per rule: F7 per regime (`by_level`: each few level apart) paired against the default (mean ± s.e. over
+    halves; over all halves also, in brackets, the s.e. over splits, `protocol.split_se`), halves far below
     flag-all, worst recall (few halves, others), macro recall."""
+    from protocol import split_se
     flag_all = protocol_rows[protocol_rows["system"] == "flag-all"].set_index("half")["fbeta"]
     variant = protocol_rows.drop_duplicates("half").set_index("half")["variant"]
     replayed = replayed.assign(regime=replayed["half"].map(variant).map(regime), variant=replayed["half"].map(variant))
@@ -143,6 +147,8 @@ def table(replayed: pd.DataFrame, protocol_rows: pd.DataFrame, by_level: bool = 
     groups = sorted(replayed[column].unique(), key=lambda g: (regime(g) != "few", REGIMES.index(regime(g)), len(g), g))
     default = replayed[replayed["rule"] == "default"].set_index("half")["fbeta"]
     replayed["diff"] = replayed["fbeta"] - replayed["half"].map(default)
+    replayed.index = replayed["half"]  # `split_se` groups the differences by the half's split
+    split = pd.Series({h: h.rsplit("-", 2)[0] for h in replayed["half"].unique()})  # "cohen_adhd-s3-few5-d0" -> "cohen_adhd-s3"
     out = []
     for name in rules():
         part = replayed[replayed["rule"] == name]
@@ -150,7 +156,8 @@ def table(replayed: pd.DataFrame, protocol_rows: pd.DataFrame, by_level: bool = 
         for group, sub in [*((g, part[part[column] == g]) for g in groups), ("all", part)]:
             d = sub["diff"]
             row[f"{group} ({len(sub)})"] = (f"{sub['fbeta'].mean():.4f}" if name == "default"
-                                            else f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)):.4f}")
+                                            else f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)):.4f}"
+                                            + (f" ({split_se(d, split):.4f})" if group == "all" else ""))
         row["below flag-all"] = int((part["fbeta"].to_numpy() - part["half"].map(flag_all).to_numpy() < -0.05).sum())
         row["worst recall (few / others)"] = (f"{part.loc[part['regime'] == 'few', 'recall'].min():.2f} / "
                                               f"{part.loc[part['regime'] != 'few', 'recall'].min():.2f}")
