@@ -128,7 +128,7 @@ def replay_half(half: Path) -> list[dict]:
     return rows
 
 
-REGIMES = ("few", "full", "small", "medium")  # bench/protocol.py's variants: few3..few20 are "few"
+REGIMES = ("few", "full", "small", "medium", "plentiful")  # bench/protocol.py's variants: few3..few20 are "few"
 
 
 def regime(variant: str) -> str:
@@ -148,7 +148,8 @@ def table(replayed: pd.DataFrame, protocol_rows: pd.DataFrame, by_level: bool = 
     default = replayed[replayed["rule"] == "default"].set_index("half")["fbeta"]
     replayed["diff"] = replayed["fbeta"] - replayed["half"].map(default)
     replayed.index = replayed["half"]  # `split_se` groups the differences by the half's split
-    split = pd.Series({h: h.rsplit("-", 2)[0] for h in replayed["half"].unique()})  # "cohen_adhd-s3-few5-d0" -> "cohen_adhd-s3"
+    # "cohen_adhd-s3-few5-d0" -> "cohen_adhd-s3"; a plentiful fold is a cluster of its own
+    split = pd.Series({h: h if "-plentiful-" in h else h.rsplit("-", 2)[0] for h in replayed["half"].unique()})
     out = []
     for name in rules():
         part = replayed[replayed["rule"] == name]

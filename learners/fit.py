@@ -61,6 +61,7 @@ def fit_learners(
             raise ScreenstackError(f"--train: every training record {what}, so text learners ({text_learners}) have "
                                    "nothing to learn from. Check the file's text columns (--text-cols).")
     plan = ensure_fold_plan(corpus, out, folds)
+    RunFolder(out).record_requested_learners(tuple(classes))  # `stack` refuses to blend a fit that stopped short of these
     train, test = corpus.train, corpus.test
     assert (train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
     y = plan.labels
@@ -112,10 +113,11 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
                  for stem, m in zip(stems, meta.get("feature_meta") or [])]
         return {**meta, "features": files}
 
-    for name in learners:
-        known = {"params": make_learner(name).get_params(), "train_fingerprint": corpus.fingerprint("train"),
-                 "test_fingerprint": corpus.fingerprint("test")}
-        if vectors is not None and learner_class(name).input == "vectors":
-            refuse_other_outputs(out, name, {**known, "features": [vectors]}, view)
-        else:
-            refuse_other_outputs(out, name, known)
+    def known(name: str) -> dict:
+        return {"params": make_learner(name).get_params(), "train_fingerprint": corpus.fingerprint("train"),
+                "test_fingerprint": corpus.fingerprint("test")}
+
+    # One refusal naming every learner made otherwise (the view adds only keys the text learners' do not compare).
+    refuse_other_outputs(out, {name: {**known(name), "features": [vectors]}
+                               if vectors is not None and learner_class(name).input == "vectors" else known(name)
+                               for name in learners}, view)

@@ -257,10 +257,17 @@ def _one_line(message: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return _main(sys.argv[1:] if argv is None else list(argv))
+        code = _main(sys.argv[1:] if argv is None else list(argv))
+        sys.stdout.flush()  # a reader gone away shows here, where it is caught, rather than in Python's flush at exit
+        return code
     except KeyboardInterrupt:
         print("screenstack: interrupted; finished files are kept, rerun the same command to continue.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`screenstack datasets list | head -1`): stop as quietly as `cat` does.
+        # Python's own flush at exit would fail on the same pipe, so standard output is pointed at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as the shell reports a command the pipe stopped
 
 
 def _main(argv: list[str]) -> int:

@@ -78,7 +78,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       f"is recognised only where both hold the same id ({int(screened.sum())} of {len(records)} did).{fix}",
                       stacklevel=2)
     if screened.any():
-        _say_screened(path, records, screened, train[keys[screened].iloc[0]])
+        _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column)
         records, original = records[~screened].reset_index(drop=True), original[~screened].reset_index(drop=True)
     return Corpus(records.assign(split="test"), original, texts), int(screened.sum())
 
@@ -88,7 +88,7 @@ def _default_id(column: str | None) -> bool:
     return column is None or str(column).lower() in ID_COLUMNS
 
 
-def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str) -> None:
+def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str, run_id_column: str | None = None) -> None:
     """Name the first of NEW's records that is one of the run's training records (`run_id`: its id in the run), and
     how many are: one info line, or a refusal when no other record is left (the run's training file, or an update
     with nothing new) or when NEW's ids only number its rows."""
@@ -100,6 +100,9 @@ def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str
     # leaving them out would drop new records unseen; so a match is not trusted, and the user names a stable id column.
     numbering = ids.tolist() in ([str(i) for i in range(1, len(ids) + 1)], [str(i) for i in range(len(ids))])
     id_fix = "pass --id-col with a column of ids of their own (a DOI or PubMed id)"
+    if _default_id(run_id_column):  # the run's ids are such numbers too: a new column matches none of them
+        id_fix += (f", one the run's training file holds too: the run read its ids from {run_id_column or 'the row numbers'!r}, "
+                   "so rerun `screenstack run` with the same --id-col first, or records already screened are not recognised")
     if screened.all():
         raise ScreenstackError(
             f"{path}: all {len(screened)} records are the run's training records ({named}), already screened, so "

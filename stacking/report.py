@@ -27,6 +27,7 @@ from ..features.artifacts import sets
 from ..features.artifacts.runfolder import RunFolder, locked, read_checked
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
+from .stack import MAX_FLAGGED, flagged_shares
 
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
@@ -230,10 +231,11 @@ def _threshold_note(summary: dict) -> str:
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
                  f"records as the labelled ones ({shift['estimated_share']:.1%} against {shift['train_share']:.1%}), so each "
                  f"included record counted {shift['weight']:.1f} times (<code>--max-shift 1</code>: no correction)")
-    if decision.get("oof_flagged_share", 0) > 0.9 and shift.get("lowered") and shift.get("oof_flagged_share_before", 1) <= 0.9:
-        note += ("; <strong>nearly every record is flagged because of that correction</strong> (without it "
-                 f"{shift['oof_flagged_share_before']:.1%})")  # as the console's warning
-    elif decision.get("oof_flagged_share", 0) > 0.9:
+    share, before, of_what = flagged_shares(decision)
+    if share > MAX_FLAGGED and before is not None and before <= MAX_FLAGGED:
+        note += (f"; <strong>nearly every record is flagged because of that correction</strong> ({share:.1%} of {of_what}; "
+                 f"without it {before:.1%})")  # as the console's warning
+    elif share > MAX_FLAGGED:
         note += "; <strong>nearly every record is flagged: the labels cannot support a tighter threshold</strong>"
     return note
 

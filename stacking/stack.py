@@ -86,6 +86,18 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
     return names, plan, np.column_stack(oof_cols), np.column_stack(test_cols), test_ids
 
 
+def _refuse_unfitted(out: Path) -> None:
+    """Refuse to blend, by default, fewer learners than the last `fit-learners` was asked for: stopped by Ctrl-C
+    or a full disk, it leaves the learners it finished, and a blend of those would pass for the whole run."""
+    requested, missing = RunFolder(out).unfitted_requested_learners()
+    if missing:
+        found = [n for n in requested if n not in missing] or RunFolder(out).learner_names()
+        also = f", or `screenstack stack --out {out} --learners {','.join(found)}` to blend those fitted" if found else ""
+        raise ScreenstackError(f"{out}: fit-learners was asked for {', '.join(requested)}, but {', '.join(missing)} "
+                               f"{'has' if len(missing) == 1 else 'have'} no outputs there (it stopped before finishing?). "
+                               f"Rerun the same fit-learners (or run) command to fit {'it' if len(missing) == 1 else 'them'}{also}.")
+
+
 def _honest_decisions(y, scores, folds, config: StackConfig) -> np.ndarray:
     """0/1 decisions on the OOF records where each fold's threshold is chosen on the other folds' scores."""
     decisions = np.zeros(len(y), dtype=int)
@@ -134,6 +146,7 @@ def _best_learner(y, evaluated: dict, blend_decisions, config: StackConfig) -> d
 def _warnings(summary: dict) -> list[str]:
     """What a reviewer must not miss: a threshold that flags nearly everything, a blend a learner beats, a blend that cannot rank."""
     warnings, beta, decision, blend = [], summary["beta"], summary["decision"], summary["blend"]
+    share, before, of_what = flagged_shares(decision)
     if decision["flags_everything"] and decision.get("ranks_at_chance"):
         warnings.append(f"the threshold flags 100% of records: the blend ranks the labelled records no better than chance "
                         f"(honest OOF ROC-AUC {blend['roc_auc']:.3f}, below {CHANCE_AUC}) with {decision['n_train_included']} "
@@ -143,14 +156,13 @@ def _warnings(summary: dict) -> list[str]:
                         f"({blend['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
                         f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records; "
                         "label more records, or check the text columns")
-    elif decision["oof_flagged_share"] > MAX_FLAGGED and _shift_flags_most(decision):
+    elif share > MAX_FLAGGED and _shift_flags_most(decision):
         shift = decision["shift"]
-        warnings.append(f"the threshold flags {decision['oof_flagged_share']:.0%} of records because the records to screen look "
+        warnings.append(f"the threshold flags {share:.0%} of {of_what} because the records to screen look "
                         f"{shift['estimated_share'] / shift['train_share']:.1f} times as rich in included records as the "
-                        f"labelled ones (see the label shift line); if they are not, --max-shift 1 flags "
-                        f"{shift['oof_flagged_share_before']:.0%}")
-    elif decision["oof_flagged_share"] > MAX_FLAGGED:
-        warnings.append(f"the threshold flags {decision['oof_flagged_share']:.0%} of records: {decision['n_train_included']} "
+                        f"labelled ones (see the label shift line); if they are not, --max-shift 1 flags {before:.0%}")
+    elif share > MAX_FLAGGED:
+        warnings.append(f"the threshold flags {share:.0%} of {of_what}: {decision['n_train_included']} "
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
                         "cannot support a tighter one; label more records to flag fewer")
     best = summary["best_learner"]
@@ -165,10 +177,32 @@ def _warnings(summary: dict) -> list[str]:
     return warnings
 
 
+def _flagged_shares(decision: dict, decisions: np.ndarray, test_scores: np.ndarray, without: np.ndarray | None) -> None:
+    """Record (in `decision`) the share of the records to screen that is flagged, and that the threshold before the
+    shift correction would flag: what the warnings judge. The OOF records' shares stand in where none are to screen."""
+    if not len(decisions):
+        return
+    decision["flagged_share"] = float(decisions.mean())
+    shift = decision["shift"]
+    if shift["lowered"]:
+        before = apply_threshold(test_scores, shift["threshold_before"]).astype(bool)
+        shift["flagged_share_before"] = float(np.mean(before if without is None else before | without))
+
+
+def flagged_shares(decision: dict) -> tuple[float, float | None, str]:
+    """The share the threshold flags, the share it flagged before the shift correction (None if it did not lower
+    it), and of what: the records to screen, or the OOF records for a run without any (or a summary from before
+    0.3.4 kept the shares of the records to screen)."""
+    shift = decision.get("shift") or {}
+    if "flagged_share" in decision:
+        return decision["flagged_share"], shift.get("flagged_share_before") if shift.get("lowered") else None, "the records to screen"
+    return decision["oof_flagged_share"], shift.get("oof_flagged_share_before") if shift.get("lowered") else None, "the OOF records"
+
+
 def _shift_flags_most(decision: dict) -> bool:
     """The label-shift correction, not the labels, made the threshold flag nearly every record."""
-    shift = decision.get("shift") or {}
-    return bool(shift.get("lowered")) and shift.get("oof_flagged_share_before", 1.0) <= MAX_FLAGGED
+    before = flagged_shares(decision)[1]
+    return before is not None and before <= MAX_FLAGGED
 
 
 def _evaluate(y, scores, folds, config: StackConfig) -> tuple[dict, np.ndarray]:
@@ -414,6 +448,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     """
     out = Path(out)
     refuse_edited(out, "stack", "stack")  # the reviewer's edits are never replaced
+    if not config.learners:
+        _refuse_unfitted(out)
     names, plan, Z, Z_test, test_ids = _score_matrices(out, config.learners)
     records = _screening_records(out, test_ids)
     reused = _reusable(out, names, config)
@@ -441,6 +477,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
     decisions = apply_threshold(test_scores, threshold)
     decision["flagged_without_text"] = flag_without_text(decisions, records)
+    _flagged_shares(decision, decisions, test_scores, without)
     probabilities = calibration.apply(test_scores)
 
     summary = {

@@ -88,7 +88,8 @@ def test_split_of_bad_input_exits_2(tmp_path, capsys):
     assert main(["split", "--data", str(data), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"screenstack: error: {data}: row 3, column 'judgement': label '7' is not 0 or 1 (1 such). "
-                   "Labels must be 0 (exclude) or 1 (include): fix those rows or pass another --label-col."]
+                   "Labels must be 0 (exclude) or 1 (include), or empty, -1 or ASReview_not_seen for a record not screened yet: "
+                   "fix those rows or pass another --label-col."]
     assert not (tmp_path / "out").exists()
 
 
@@ -133,6 +134,22 @@ def test_ctrl_c_while_the_command_loads_its_libraries_is_one_line(monkeypatch, c
     monkeypatch.setitem(sys.modules, "screenstack.cli", Loading("screenstack.cli"))
     assert run() == 130
     assert capsys.readouterr().err == "screenstack: interrupted; finished files are kept, rerun the same command to continue.\n"
+
+
+def test_output_into_a_pipe_whose_reader_has_gone_stops_without_a_traceback():
+    """`screenstack datasets list --long | head -1`: head exits after one line and the rest has nowhere to go."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line: every write to standard output fails
+    try:
+        done = subprocess.run([sys.executable, "-m", "screenstack", "datasets", "list", "--long"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
 
 
 def test_an_error_quoting_a_line_break_or_a_tab_from_the_file_stays_one_line(tmp_path, capsys):

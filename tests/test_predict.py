@@ -207,6 +207,8 @@ def test_new_records_whose_ids_only_number_the_rows_are_refused_until_an_id_colu
     error = capsys.readouterr().err
     assert "long.csv: its ids only number the rows (1, 2, ...) and 200 of them are ids of the run's training records" in error
     assert "--id-col" in error and len(error.strip().splitlines()) == 1 and not (tmp_path / "pred").exists()
+    # The run's ids are record_id's row numbers too: naming a new column here alone would recognise no screened record.
+    assert "the run read its ids from 'record_id', so rerun `screenstack run` with the same --id-col first" in error
     assert _predict(run, tmp_path / "update.csv", tmp_path / "pred", "--id-col", "pubmedID") == 0
     assert json.loads((tmp_path / "pred" / "summary.json").read_text())["n_records"] == 20
 

@@ -86,7 +86,7 @@ def test_folder_where_an_output_goes_moves_nothing(finished_run, capsys):
     before = snapshot(out)
     assert main(["stack", "--out", str(out), "--beta", "3"]) == 2
     error = one_error(capsys)
-    assert "summary.json: cannot write" in error and "move that folder" in error and "Nothing there was changed" in error
+    assert "summary.json: cannot write" in error and "move that folder" in error and "summary.json was not changed" in error
     assert snapshot(out) == before
     assert not (out / ".staging").exists()
 
@@ -101,12 +101,12 @@ def test_run_failing_late_says_which_stages_it_kept(finished_run, capsys):
     error = one_error(capsys)
     assert "report: cannot write" in error and "move that file" in error
     assert "The stages before it finished" in error and "report.html, config.toml are still a previous run's" in error
-    assert "Nothing there was changed" not in error
+    assert "was not changed" not in error
 
 
 def test_partial_run_message():
-    assert partial_run_message("x: bad. Nothing there was changed.", []) == "x: bad. Nothing there was changed."
-    message = partial_run_message("x: bad. Nothing there was changed.", ["learners"])
+    assert partial_run_message("x: bad. x was not changed.", []) == "x: bad. x was not changed."
+    message = partial_run_message("x: bad. x was not changed.", ["learners"])
     assert message.startswith("x: bad. The stages before it finished")
     assert "(learners/, records.parquet)" in message
     assert "submission.csv, test_scores.csv, ranked.csv, calibration.json, blend.json, summary.json, report.html, config.toml" in message
@@ -249,7 +249,7 @@ def test_unwritable_folder_inside_out_is_refused_before_anything_moves(finished_
     before = snapshot(out)
     assert main(["report", "--out", str(out)]) == 2
     error = one_error(capsys)
-    assert f"{out / 'report'}: cannot write" in error and "Nothing there was changed" in error
+    assert f"{out / 'report'}: cannot write" in error and "report was not changed" in error
     assert snapshot(out) == before
     assert not (out / ".staging").exists()
 

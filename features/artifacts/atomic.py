@@ -50,7 +50,8 @@ def io_error(path: str | os.PathLike, error: OSError, kept: bool = True, shown: 
         i = parts.index(STAGING_DIR)
         path = Path(*parts[:i], *parts[i + 2:]) if len(parts) > i + 2 else Path(*parts[:i])
     fix = _FIXES.get(error.errno, "check the path and the disk, then rerun").replace("--out", flag)
-    outcome = "Nothing there was changed." if kept else "The next command in this --out finishes writing the set."
+    # Said of this file only: files the same command committed before it stay (`run` lists them).
+    outcome = f"{Path(path).name} was not changed." if kept else "The next command in this --out finishes writing the set."
     return ScreenstackError(f"{path}: cannot write ({error.strerror or error}); {fix}. {outcome}")
 
 

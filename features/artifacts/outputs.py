@@ -75,6 +75,43 @@ def differing_keys(old: dict, new: dict, ignore: tuple[str, ...] = ()) -> list[s
     return sorted(k for k in set(old) | set(new) if k not in ignore and old.get(k) != new.get(k))
 
 
+# What a user changed to make a learner's metadata differ, in the words of the options that change it.
+_SAID = {"file": "--model", "model": "--model", "layers": "--layers", "pooling": "--pooling", "max_length": "--max-length",
+         "store_dtype": "--store-dtype", "dtype": "--dtype", "padding": "the text padding",
+         "encoder_fingerprint": "the encoder's weights", "train_fingerprint": "the --train records",
+         "test_fingerprint": "the --test records", "fold_plan": "the fold plan (--folds, --seed)", "input": "the learner's input"}
+_FEATURE_KEYS = ("file", "model", "layers", "pooling", "max_length", "store_dtype", "dtype", "padding", "encoder_fingerprint")
+
+
+def describe_differences(keys: list[str], old: dict, new: dict) -> list[str]:
+    """`differing_keys`' keys as a user reads them: the option and both values where they are short
+    ("--max-length (512 there, 32 now)"), else what changed ("the --test records")."""
+    said = []
+
+    def values(key: str, was, now) -> str:
+        short = all(not isinstance(v, str) or len(v) < 40 for v in (was, now))  # not a fingerprint or a long path
+        return f"{_SAID.get(key, key)} ({was} there, {now} now)" if short else _SAID.get(key, key)
+
+    for key in keys:
+        was, now = old.get(key), new.get(key)
+        if key in ("features", "feature_meta"):
+            was_files, now_files = old.get("feature_meta") or was or [], new.get("feature_meta") or now or []
+            if len(was_files) != len(now_files):
+                said.append(f"the feature files ({len(was_files)} there, {len(now_files)} now)")
+            for a, b in zip(was_files, now_files):
+                a, b = (v if isinstance(v, dict) else {"file": v} for v in (a, b))
+                said += [values(k, a.get(k), b.get(k)) for k in _FEATURE_KEYS if k in a and k in b and a[k] != b[k]]
+            if not said or key == "features" and "feature_meta" in keys:
+                continue
+        elif isinstance(was, dict) and isinstance(now, dict):  # params, a fine-tuning's settings
+            inner = differing_keys(was, now)
+            said.append(f"{'parameters' if key == 'params' else key} " + ", ".join(
+                f"{k} ({was.get(k)} there, {now.get(k)} now)" for k in inner))
+        else:
+            said.append(values(key, was, now))
+    return list(dict.fromkeys(said)) or keys
+
+
 def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bool:
     """True if NAME's outputs in OUT were made with exactly this metadata and fold plan.
 
@@ -93,34 +130,45 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
     # Run folders made before paths were stored relative to OUT hold absolute feature paths.
     if old.get("features"):
         old = {**old, "features": [RunFolder(out).relative(p) if Path(p).is_absolute() else p for p in old["features"]]}
-    keys = differing_keys(old, {**meta, "name": name, "fold_plan": plan.meta}, ignore=("versions",))
+    new = {**meta, "name": name, "fold_plan": plan.meta}
+    keys = differing_keys(old, new, ignore=("versions",))
     if keys:
-        raise _other_configuration(path.parent, name, keys, old)
+        raise _other_configuration([name], describe_differences(keys, old, new), old, out)
     return True
 
 
-def refuse_other_outputs(out: str | Path, name: str, known: dict, view: Callable[[dict], dict] = dict) -> None:
-    """Refuse NAME's outputs in OUT where `view` of their metadata differs from `known` (keys of the metadata
-    `check_reusable` compares, or views of them): what `check_reusable` would refuse, found before `run` spends
-    its extraction. Damaged outputs pass: fit-learners refits them."""
-    if not (learner_dir(out, name) / "meta.json").is_file():
-        return
-    try:
-        _, _, old = _read_learner(out, name)
-    except DamagedArtifact:
-        return
-    seen = view(old)
-    keys = differing_keys({key: seen.get(key) for key in known}, known)
-    if keys:
-        raise _other_configuration(learner_dir(out, name), name, keys, old)
+def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable[[dict], dict] = dict) -> None:
+    """Refuse, in one line naming every one, the learners (name -> `known`) whose outputs in OUT have metadata
+    whose `view` differs from `known` (keys of the metadata `check_reusable` compares, or views of them): what
+    `check_reusable` would refuse one learner at a time, found before `run` spends its extraction. Damaged
+    outputs pass: fit-learners refits them."""
+    refused, said, made = [], [], {}
+    for name, wanted in known.items():
+        if not (learner_dir(out, name) / "meta.json").is_file():
+            continue
+        try:
+            _, _, old = _read_learner(out, name)
+        except DamagedArtifact:
+            continue
+        seen = view(old)
+        keys = differing_keys({key: seen.get(key) for key in wanted}, wanted)
+        if keys:
+            refused.append(name)
+            said += describe_differences(keys, {key: seen.get(key) for key in wanted}, wanted)
+            made = made or old
+    if refused:
+        raise _other_configuration(refused, list(dict.fromkeys(said)), made, out)
 
 
-def _other_configuration(folder: Path, name: str, keys: list[str], old: dict) -> ScreenstackError:
+def _other_configuration(names: list[str], said: list[str], old: dict, out: str | Path) -> ScreenstackError:
     made_by, current = (old.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
     # A learner's defaults may change between versions (0.3.2: the TF-IDF learners' class weights).
     by = f"; made by screenstack {made_by}, whose defaults may differ from {current}'s" if made_by and made_by != current else ""
-    return ScreenstackError(f"{folder}: holds {name!r} outputs of another configuration (differs in: {', '.join(keys)}{by}). "
-                            "Use a new --out folder, or delete that learner's folder to refit it.")
+    folders = ", ".join(str(learner_dir(out, name)) for name in names)
+    what = (f"holds {names[0]!r} outputs" if len(names) == 1 else f"hold the outputs of {', '.join(names)}")
+    return ScreenstackError(f"{folders}: {what} of another configuration (differs in: {'; '.join(said)}{by}). Use a new "
+                            f"--out folder, or delete {'that folder' if len(names) == 1 else 'those folders'} to refit "
+                            f"{'it' if len(names) == 1 else 'them'}.")
 
 
 def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.ndarray, test_ids, test: np.ndarray, meta: dict,

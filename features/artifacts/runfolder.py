@@ -45,6 +45,7 @@ import errno
 import fcntl
 import functools
 import inspect
+import json
 import os
 import shutil
 import warnings
@@ -61,7 +62,8 @@ LOCK_FILE = ".lock"
 # What marks a folder as a run folder: the run folder machinery, or (folders made before manifests were kept, a
 # first stage killed before its first commit) a stage's own outputs. Other files in a non-empty --out are the user's.
 _MARKS = (LOCK_FILE, STAGING_DIR, MANIFESTS_DIR, "folds.parquet", "learners/*/meta.json", "features/*.parquet", "finetune/*")
-_OS_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # file managers leave these in any folder they show
+REQUESTED_LEARNERS = ".fit-learners.json"  # the learners the last fit-learners was asked for
+OS_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # file managers leave these in any folder they show
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
 _REMADE: dict[Path, frozenset[str]] = {}  # held run folders -> the sets the holding command writes again itself
 
@@ -144,6 +146,27 @@ class RunFolder:
         committed = {m.stem.split("%", 1)[1] for m in (self.out / MANIFESTS_DIR).glob("learners%*.json")}
         return sorted(committed | {p.parent.name for p in self.learners_dir.glob("*/meta.json")})
 
+    @property
+    def requested_learners_path(self) -> Path:
+        return self.out / REQUESTED_LEARNERS
+
+    def record_requested_learners(self, names: tuple[str, ...]) -> None:
+        """Note, before fitting, the learners `fit-learners` was asked for, so that `stack` can tell a stopped
+        fit from a choice (`unfitted_requested_learners`)."""
+        from .atomic import write_json
+
+        write_json(self.requested_learners_path, {"learners": list(names)})
+
+    def unfitted_requested_learners(self) -> tuple[list[str], list[str]]:
+        """The learners the last `fit-learners` was asked for, and those of them without outputs (it stopped before
+        them, or their folder was deleted); ``([], [])`` for a run folder from before 0.3.4, which kept no note."""
+        try:
+            requested = [str(n) for n in json.loads(self.requested_learners_path.read_text())["learners"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return [], []  # no note (older run, or one another tool wrote): blend what is there, as before
+        present = set(self.learner_names())
+        return requested, [n for n in requested if n not in present]
+
     def relative(self, path: str | os.PathLike) -> str:
         """`path` relative to OUT (posix) when it lies inside OUT, else its absolute path."""
         path = Path(path).resolve()
@@ -185,7 +208,7 @@ class RunFolder:
         try:
             if not self.out.is_dir() or any(next(self.out.glob(mark), None) for mark in _MARKS):
                 return
-            found = sorted(p.name for p in self.out.iterdir() if p.name not in _OS_FILES)
+            found = sorted(p.name for p in self.out.iterdir() if p.name not in OS_FILES)
         except OSError:
             return  # unreadable: check_writable or the lock says why
         if not found:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..artifacts.atomic import atomic_path, read_json, write_json
+from ..artifacts.runfolder import OS_FILES
 from .corpus import ColumnSpec, check_both_classes, load_records
 from ..errors import ScreenstackError
 
@@ -49,7 +51,16 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
     data, out = Path(data), Path(out)
     if not 0 < config.test_size < 1:
         raise ScreenstackError(f"--test-size {config.test_size}: give the test share as a fraction between 0 and 1, e.g. 0.5.")
-    records = load_records(data, spec, labelled=True)
+    _refuse_other_files(out)
+    records = load_records(data, spec, labelled="partly")
+    unscreened = int(records["label"].isna().sum())
+    if unscreened == len(records):
+        raise ScreenstackError(f"{data}: no record is screened yet (every label is empty, -1 or ASReview_not_seen), so there is "
+                               "nothing to split. Label some records first, or pass another --label-col.")
+    if unscreened:  # a review's export in mid-screening: its screened records are what a split can score
+        records = records[records["label"].notna()]
+        warnings.warn(f"{data}: {unscreened} record(s) not screened yet left out of the split (no label to score them "
+                      f"against); to screen them, give the file to `screenstack run --data {data}`", stacklevel=2)
     check_both_classes(data, records)
     labels = records["label"].to_numpy(dtype=int)
     counts = np.bincount(labels, minlength=2)
@@ -74,6 +85,7 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
         **asdict(config), "source": data.name, "source_sha256": _sha256(data),
         "columns": records.attrs["columns"], "n_train": len(train), "n_test": len(test),
         "included_train": int(train["label"].sum()), "included_test": int(test["label"].sum()),
+        "unscreened_left_out": unscreened,
     }
     _refuse_other_split(out, contents)
     written = {}
@@ -97,6 +109,24 @@ def _csv(frame: pd.DataFrame) -> bytes:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _refuse_other_files(out: Path) -> None:
+    """Refuse an `out` holding files other than a split's (a run folder, the user's data folder): the split's files
+    would mix with them, as README promises no command does."""
+    try:
+        own = {*SPLIT_FILES, SPLIT_META}
+        other = sorted(p.name for p in out.iterdir() if p.name not in own and p.name not in OS_FILES
+                       and not (p.name.startswith(".") and p.name.endswith(".tmp")))  # atomic_path's, left by a killed split
+    except (FileNotFoundError, NotADirectoryError):
+        return  # a new folder, or a file in the way, which writing names
+    except OSError:
+        return  # unreadable: writing says why
+    if other:
+        shown = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
+        raise ScreenstackError(f"--out {out}: holds other files ({shown}) than a split's train.csv, test.csv, test_labels.csv "
+                               f"and split.json, which the split would mix with. Give a new or empty folder, e.g. --out "
+                               f"{out / 'split'}.")
 
 
 def _refuse_other_split(out: Path, contents: dict[str, bytes]) -> None:

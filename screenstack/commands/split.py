@@ -3,7 +3,8 @@
 Writes OUT/train.csv (id,title,abstract,judgement), OUT/test.csv (id,title,abstract)
 and OUT/test_labels.csv (id,judgement: the answer key, for evaluation). The same
 file, --test-size and --seed give byte-identical files; an OUT holding another
-split is refused.
+split, or other files, is refused. Records not screened yet (an empty label,
+-1, ASReview_not_seen) are left out, with a line saying how many.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from ..features.checks import check_seed
 
 EXAMPLE = """examples:
   screenstack split --data data/cohen_adhd.csv --test-size 0.5 --seed 0 --out data/cohen_adhd
-  screenstack split --data data/asreview_export.ris --out data/myreview     # labels from its N1 ASReview_* notes
+  screenstack split --data data/asreview_export.ris --out data/myreview     # labels from its N1 ASReview_* notes;
+                                                                             # records not screened yet are left out
 """
 
 

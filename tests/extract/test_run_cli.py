@@ -89,14 +89,14 @@ def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extract
     capsys.readouterr()
     assert _run(train, test, out, random_bert, "--max-length", "32") == 2
     error = capsys.readouterr().err.strip()
-    assert "'logreg' outputs of another configuration (differs in: features)" in error
+    assert "'logreg' outputs of another configuration (differs in: --max-length (64 there, 32 now))" in error
     assert "stages before it finished" not in error and "\n" not in error
     fewer = tmp_path / "fewer.csv"
     pd.read_csv(test, dtype=str, keep_default_na=False).iloc[:50].to_csv(fewer, index=False)
     assert _run(train, fewer, out, random_bert) == 2
-    assert "(differs in: test_fingerprint)" in capsys.readouterr().err
+    assert "(differs in: the --test records)" in capsys.readouterr().err
     assert _run(train, test, out, other_random_bert) == 2  # another model, under another folder name
-    assert "(differs in: features)" in capsys.readouterr().err
+    assert "(differs in: --model (" in capsys.readouterr().err
     assert sorted(p.name for p in (out / "features").iterdir()) == before
     assert _run(train, test, out, random_bert + "/") == 0  # the same options and model still reuse everything
 
@@ -115,7 +115,7 @@ def test_other_weights_in_the_same_model_folder_are_refused_before_any_text_is_e
     capsys.readouterr()
     assert _run(train, test, out, model, "--cache-dir", str(tmp_path / "cache")) == 2
     error = capsys.readouterr().err.strip()
-    assert "'logreg' outputs of another configuration (differs in: features)" in error and "\n" not in error
+    assert "'logreg' outputs of another configuration (differs in: the encoder's weights)" in error and "\n" not in error
     assert sorted(p.name for p in (out / "features").iterdir()) == before
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == caches  # no text was encoded with the new weights
 
@@ -153,7 +153,8 @@ def test_learners_fitted_on_vectors_padded_otherwise_are_refused_before_any_text
     capsys.readouterr()
     assert _run(train, test, out, random_bert, "--cache-dir", str(cache)) == 2
     error = capsys.readouterr().err.strip()
-    assert "'logreg' outputs of another configuration (differs in: features)" in error and "\n" not in error
+    assert ("'logreg' outputs of another configuration (differs in: the text padding (each batch to its longest text "
+            "there, each text to a multiple of 16 tokens now))" in error and "\n" not in error)
     assert sorted(p.name for p in (out / "features").iterdir()) == before
     assert sorted(p.name for p in cache.iterdir()) == caches  # nothing encoded
     assert _run(train, test, tmp_path / "new", random_bert, "--cache-dir", str(cache)) == 0

@@ -175,7 +175,7 @@ def test_a_full_disk_during_stack_keeps_the_previous_outputs(run, capsys, monkey
 
     monkeypatch.setattr(pq, "write_table", full)
     line = refused(["stack", "--out", str(run), "--beta", "3"], capsys, run, f"{run / 'blend_oof.parquet'}: cannot write",
-                   "disk is full", "Nothing there was changed")
+                   "disk is full", "blend_oof.parquet was not changed")
     assert ".staging" not in line
 
 

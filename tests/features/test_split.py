@@ -113,3 +113,37 @@ def test_help_has_an_example(capsys):
     with pytest.raises(SystemExit):
         main(["split", "--help"])
     assert "example" in capsys.readouterr().out
+
+
+def test_a_partly_screened_file_splits_its_screened_records_and_says_how_many_it_left_out(tmp_path):
+    """An ASReview export in mid-screening is the file a reviewer has: its unscreened records have nothing to score."""
+    data = read(ADHD)
+    data.loc[::3, "label_included"] = ["", "-1", "ASReview_not_seen"] * (len(data.loc[::3]) // 3) + [""] * (len(data.loc[::3]) % 3)
+    data = data.drop(columns=["label_abstract_screening"])
+    data.to_csv(tmp_path / "export.csv", index=False)
+    with pytest.warns(UserWarning, match=r"export\.csv: 284 record\(s\) not screened yet left out of the split .*screenstack "
+                                         r"run --data"):
+        split_file(tmp_path / "export.csv", tmp_path / "out")
+    train, test, key = (read(tmp_path / "out" / name) for name in SPLIT_FILES)
+    screened = data[data["label_included"].isin(["0", "1"])]
+    assert sorted(train["id"].tolist() + test["id"].tolist(), key=int) == screened["record_id"].tolist()
+    assert set(train["judgement"]) | set(key["judgement"]) == {"0", "1"}
+
+
+def test_a_file_with_no_screened_record_is_refused_in_one_line(tmp_path):
+    data = read(ADHD).drop(columns=["label_abstract_screening"]).assign(label_included="")
+    data.to_csv(tmp_path / "export.csv", index=False)
+    with pytest.raises(ScreenstackError, match=r"export\.csv: no record is screened yet"):
+        split_file(tmp_path / "export.csv", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("other", ["notes.txt", "manifests"])
+def test_a_folder_holding_other_files_a_run_folder_say_is_refused_before_reading(tmp_path, other, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / other).mkdir() if other == "manifests" else (out / other).write_text("mine\n")
+    assert main(["split", "--data", str(tmp_path / "absent.csv"), "--out", str(out)]) == 2  # refused before the data is read
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--out {out}: holds other files ({other})" in err[0] and f"--out {out / 'split'}" in err[0]
+    assert [p.name for p in out.iterdir()] == [other]

@@ -73,7 +73,7 @@ def test_same_learner_with_other_params_is_refused(tmp_path, corpus):
     features = _write_features(tmp_path / "features.parquet", corpus)
     out = tmp_path / "run"
     fit_learners(corpus, out, ("logreg",), (str(features),), progress=False)
-    with pytest.raises(ScreenstackError, match="'logreg' outputs of another configuration.*params"):
+    with pytest.raises(ScreenstackError, match=r"'logreg' outputs of another configuration \(differs in: parameters C \(0.02 there, 1.0 now\)\)"):
         fit_learners(corpus, out, ("logreg",), (str(features),), params={"logreg": {"C": 1.0}}, progress=False)
 
 
@@ -85,7 +85,8 @@ def test_outputs_of_an_older_version_with_other_defaults_are_refused_naming_that
     monkeypatch.setattr(outputs, "package_versions", lambda: {**current, "screenstack": "0.3.1"})
     fit_learners(corpus, tmp_path / "run", ("tfidf-svm",), progress=False, params={"tfidf-svm": {"class_weight": "balanced"}})
     monkeypatch.setattr(outputs, "package_versions", lambda: current)
-    with pytest.raises(ScreenstackError, match=r"differs in: params; made by screenstack 0\.3\.1, whose defaults may differ"):
+    with pytest.raises(ScreenstackError, match=r"differs in: parameters class_weight \(balanced there, auto now\); made by screenstack 0\.3\.1, "
+                       r"whose defaults may differ"):
         fit_learners(corpus, tmp_path / "run", ("tfidf-svm",), progress=False)
 
 
@@ -141,3 +142,48 @@ def test_test_scores_streamed_in_chunks_are_the_bytes_of_scoring_all_at_once(tmp
         _, unchunked = oof_predict(learner, whole[0], plan.labels, plan, whole[1], progress=False)  # every test row at once
         chunked = pd.read_parquet(tmp_path / "chunked" / "learners" / name / "test.parquet")
         assert chunked["score"].to_numpy().tobytes() == unchunked.tobytes(), name
+
+
+def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkeypatch):
+    out = tmp_path / "run"
+    """Ctrl-C during fit-learners keeps the learners it finished; `stack` must not pass their blend off as the run."""
+    from screenstack.stacking.stack import StackConfig, stack
+
+    calls, real = [], fit_module.oof_predict
+
+    def stopped_at_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "oof_predict", stopped_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        fit_learners(corpus, out, ("tfidf-svm", "tfidf-logreg"), progress=False)
+    with pytest.raises(ScreenstackError) as info:
+        stack(out)
+    assert (f"{out}: fit-learners was asked for tfidf-svm, tfidf-logreg, but tfidf-logreg has no outputs there"
+            in str(info.value)) and f"--learners tfidf-svm" in str(info.value)
+    assert stack(out, StackConfig(learners=("tfidf-svm",)))["blend"]["weights"].keys() == {"tfidf-svm"}  # as chosen
+    monkeypatch.setattr(fit_module, "oof_predict", real)
+    fit_learners(corpus, out, ("tfidf-svm", "tfidf-logreg"), progress=False)  # the same command again finishes it
+    assert stack(out)["blend"]["weights"].keys() == {"tfidf-svm", "tfidf-logreg"}
+    fit_learners(corpus, out, ("tfidf-svm",), progress=False)  # asked for fewer: a choice, the others still blended
+    assert stack(out)["blend"]["weights"].keys() == {"tfidf-svm", "tfidf-logreg"}
+
+
+def test_run_names_every_learner_made_otherwise_in_one_line(tmp_path, corpus, tiny_corpus_files):
+    """A new --test over a run folder: one refusal naming both learners, not one per attempt."""
+    from screenstack.learners.fit import refuse_refits
+
+    out = tmp_path / "run"
+    fit_learners(corpus, out, ("tfidf-svm", "tfidf-logreg"), progress=False)
+    train, test = tiny_corpus_files
+    fewer = tmp_path / "fewer.csv"
+    pd.read_csv(test, dtype=str, keep_default_na=False).iloc[:20].to_csv(fewer, index=False)
+    with pytest.raises(ScreenstackError) as info:
+        refuse_refits(load_corpus(train, fewer), out, ("tfidf-svm", "tfidf-logreg"))
+    assert (f"{out / 'learners' / 'tfidf-svm'}, {out / 'learners' / 'tfidf-logreg'}: hold the outputs of tfidf-svm, "
+            "tfidf-logreg of another configuration (differs in: the --test records). Use a new --out folder, or delete "
+            "those folders to refit them.") in str(info.value)
+    refuse_refits(corpus, out, ("tfidf-svm", "tfidf-logreg"))  # the same files: nothing to refuse

@@ -107,8 +107,8 @@ def test_a_threshold_the_shift_made_flag_nearly_everything_is_blamed_on_the_shif
     _shifted_run(tmp_path, 0.4)
     summary = stack(tmp_path)
     shift = summary["decision"]["shift"]
-    assert shift["lowered"] and shift["oof_flagged_share_before"] <= 0.9
-    summary["decision"]["oof_flagged_share"] = 0.97  # as the shift makes it with a weak ranking (a real review's 6 included)
+    assert shift["lowered"] and shift["oof_flagged_share_before"] <= 0.9 and shift["flagged_share_before"] <= 0.9
+    summary["decision"]["flagged_share"] = 0.97  # as the shift makes it with a weak ranking (a real review's 6 included)
     warning = next(w for w in _warnings(summary) if w.startswith("the threshold flags"))
     assert "look" in warning and "--max-shift 1 flags" in warning and "cannot support" not in warning
     note = _threshold_note(summary)

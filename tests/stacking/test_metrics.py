@@ -60,3 +60,11 @@ def test_paired_win_share_tells_a_real_lead_from_chance():
     one_in, one_out = np.flatnonzero((y == 1) & (blend == 1))[0], np.flatnonzero((y == 1) & (blend == 0))[0]
     swapped[one_in], swapped[one_out] = 0, 1  # finds one other included record instead: no real lead
     assert 0.2 < paired_win_share(y, swapped, blend, 7) < 0.8
+
+
+def test_a_rule_that_flagged_every_record_has_recall_1_and_only_f_beta_uncertain():
+    """80 training records, 4 included, all flagged (the honest floor): 40 records to screen cannot lose one."""
+    y = np.r_[np.ones(4), np.zeros(76)]
+    (f_low, f_high), (r_low, r_high) = predictive_intervals(y, np.ones(80), 7, 40)
+    assert (r_low, r_high) == (1.0, 1.0)
+    assert 0 < f_low < fbeta(y, np.ones(80), 7) < f_high <= 1  # the share of included records still varies

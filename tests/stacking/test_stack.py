@@ -12,7 +12,7 @@ from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.artifacts.folds import load_fold_plan
 from screenstack.stacking.blend import BLENDERS, make_blender, nested_oof
 from screenstack.stacking.report import write_report
-from screenstack.stacking.stack import StackConfig, stack
+from screenstack.stacking.stack import StackConfig, _warnings, stack
 
 from .conftest import LEARNERS, make_noise_run, make_run
 
@@ -189,16 +189,33 @@ def test_a_blend_that_barely_ranks_is_said_to_and_its_flag_everything_threshold_
         summary = make_noise_run(tmp_path, {"weak-a": 8.0, "weak-b": 8.0}, seed=0)
     assert 0.55 <= summary["blend"]["roc_auc"] < 0.6 and not summary["decision"]["ranks_at_chance"]
     assert any(w.startswith("the blend cannot rank these records: honest OOF ROC-AUC") for w in summary["warnings"])
-    if summary["decision"]["oof_flagged_share"] > 0.9:
-        assert sum("of records:" in w and "flags" in w for w in summary["warnings"]) == 1
+    if summary["decision"]["flagged_share"] > 0.9:
+        assert sum(w.startswith("the threshold flags") for w in summary["warnings"]) == 1
     assert all(w in caplog.messages for w in summary["warnings"])
 
 
 def test_two_included_records_flag_nearly_everything_with_one_warning(tmp_path):
     _few_included_run(tmp_path, included=2)
     summary = stack(tmp_path, StackConfig(prior_positives=3))  # the floor flags 92% of records
-    assert summary["decision"]["oof_flagged_share"] > 0.9
-    assert sum(w.startswith("the threshold flags") for w in summary["warnings"]) == 1
+    decision = summary["decision"]
+    assert decision["oof_flagged_share"] > 0.9
+    assert decision["flagged_share"] == summary["n_test_flagged"] / summary["n_test"] > 0.9
+    flags = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
+    assert len(flags) == 1 and flags[0].startswith(f"the threshold flags {decision['flagged_share']:.0%} of the records to "
+                                                   "screen: 2 included training records")
+
+
+def test_the_warning_judges_the_share_of_the_records_to_screen_not_of_the_oof_records(tmp_path):
+    """A reviewer's run flagged 330 of 350 records to screen (94%) with no warning: the OOF share was 87%."""
+    _few_included_run(tmp_path, included=2)
+    summary = stack(tmp_path, StackConfig(prior_positives=3))
+    decision = summary["decision"]
+    decision.update(oof_flagged_share=0.87, flagged_share=0.94)
+    assert any(w.startswith("the threshold flags 94% of the records to screen") for w in _warnings(summary))
+    decision.update(oof_flagged_share=0.94, flagged_share=0.87)
+    assert not any(w.startswith("the threshold flags") for w in _warnings(summary))
+    del decision["flagged_share"]  # a summary.json from before 0.3.4: the OOF share, said so
+    assert any(w.startswith("the threshold flags 94% of the OOF records") for w in _warnings(summary))
 
 
 def test_records_without_title_or_abstract_are_flagged_and_counted(tmp_path, caplog):
