@@ -112,6 +112,10 @@ def _read(path: Path, read, *args, **kwargs):
 
 def _open(path: Path) -> pq.ParquetFile:
     """The feature file at `path`, checked against its manifest and for its columns; errors name the fix."""
+    if path.is_dir():  # a run folder or its features/ folder: name the files it holds
+        found = sorted(p.relative_to(path).as_posix() for p in [*path.glob("*.parquet"), *path.glob("features/*.parquet")])
+        raise ScreenstackError(f"{path}: is a folder; --features takes a feature file `screenstack extract` wrote"
+                               + (f" (there: {', '.join(found[:3])})." if found else " (OUT/features/NAME.parquet)."))
     if not path.is_file():
         raise ScreenstackError(f"{path}: no such feature file. Run `screenstack extract` first, or check the --features path.")
     _verify(path, _FIX)

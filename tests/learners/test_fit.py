@@ -187,3 +187,14 @@ def test_run_names_every_learner_made_otherwise_in_one_line(tmp_path, corpus, ti
             "tfidf-logreg of another configuration (differs in: the --test records). Use a new --out folder, or delete "
             "those folders to refit them.") in str(info.value)
     refuse_refits(corpus, out, ("tfidf-svm", "tfidf-logreg"))  # the same files: nothing to refuse
+
+
+def test_a_folder_given_as_features_names_the_feature_files_it_holds(tmp_path, corpus):
+    features = _write_features(tmp_path / "run" / "features" / "toy.parquet", corpus)
+    for given in (tmp_path / "run", tmp_path / "run" / "features"):
+        with pytest.raises(ScreenstackError) as info:
+            fit_learners(corpus, tmp_path / "out", ("logreg",), (str(given),), progress=False)
+        shown = "features/toy.parquet" if given.name == "run" else "toy.parquet"
+        assert str(info.value) == (f"{given}: is a folder; --features takes a feature file `screenstack extract` wrote "
+                                   f"(there: {shown}).")
+    assert features.is_file() and not (tmp_path / "out").exists()
