@@ -80,6 +80,12 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     if screened.any():
         _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column)
         records, original = records[~screened].reset_index(drop=True), original[~screened].reset_index(drop=True)
+        keys = keys[~screened].reset_index(drop=True)
+    again = keys.isin({id_key(i) for i in run.test_ids}).to_numpy()
+    if again.any():  # still unscreened, so scored: but the reviewer should not screen them twice from two lists
+        log.info("%d of the %d records of %s were among the run's records to screen (its ranked.csv; the first: id %r): "
+                 "scored again here, so they are in both lists", int(again.sum()), len(again), path,
+                 str(records["id"].iloc[int(np.flatnonzero(again)[0])]))
     return Corpus(records.assign(split="test"), original, texts), int(screened.sum())
 
 

@@ -98,6 +98,7 @@ class FittedRun:
     blender: object                          # fitted, from blend.json
     calibration: Calibration
     train_ids: frozenset                     # ids of the run's training records
+    test_ids: frozenset = frozenset()        # ids of the run's records to screen (its ranked.csv)
     stack_version: str | None = None         # of the stack set the blender and threshold come from
     models: dict[str, list] = field(default_factory=dict)         # used learner -> fitted fold models, fold k at k
     inputs: dict[str, str] = field(default_factory=dict)          # learner -> "text" or "vectors"
@@ -197,6 +198,7 @@ def read_run(out: str | Path) -> FittedRun:
                                + _refit_fix(out, missing[0]))
     fitted = FittedRun(out, names, float(summary["threshold"]), blender, calibration, stack_version=run.version("stack"),
                        train_ids=frozenset(outputs[used[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
+                       test_ids=frozenset(outputs[used[0]][1]["id"].astype(str)),
                        oof_labels=oof["label"].to_numpy(dtype=int), oof_scores=oof["score"].to_numpy(dtype=float),
                        config=config, threshold_before=threshold_before,
                        flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)))

@@ -547,3 +547,15 @@ def test_a_summary_damaged_where_predict_reads_its_threshold_is_refused_in_one_l
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and f"{run / 'summary.json'}" in err and f"screenstack stack --out {run}" in err
     assert not (tmp_path / "pred").exists()
+
+
+def test_records_the_run_already_listed_to_screen_are_scored_again_and_said_so(text_run, tmp_path, caplog):
+    """Next month's export still holds last month's unscreened records: scored again, and the reviewer is told."""
+    run, _, _ = text_run
+    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
+    data.iloc[250:350][["record_id", "title", "abstract"]].to_csv(tmp_path / "update.csv", index=False)  # 50 of the run's
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(tmp_path / "update.csv"), "--out", str(tmp_path / "pred")]) == 0
+    assert any(m.startswith(f"50 of the 100 records of {tmp_path / 'update.csv'} were among the run's records to screen")
+               and "the first: id '" in m and "in both lists" in m for m in caplog.messages)
+    assert len(pd.read_csv(tmp_path / "pred" / "scores.csv")) == 100
