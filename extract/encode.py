@@ -32,7 +32,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..features.errors import ScreenstackError
-from .model import LoadedEncoder, Precision, max_positions, resolve_device, resolve_precision
+from .model import LoadedEncoder, Precision, cpu_has_native_bf16, max_positions, resolve_device, resolve_precision
 from .pooling import POOLINGS, block_names, check_layers, get_pooling, pool
 
 # Token budget per batch when --batch-tokens is auto. On a CPU a budget of a
@@ -95,6 +95,9 @@ class Encoder:
         precision = resolve_precision(precision, device)
         if precision == "fp16" and device == "cpu":
             warnings.warn("--dtype fp16 on a CPU is emulated and slow; use --dtype bf16 (or fp32) there.", stacklevel=2)
+        if precision == "bf16" and device == "cpu" and not cpu_has_native_bf16():
+            warnings.warn("--dtype bf16: this CPU has no native bf16 (AVX-512 BF16 or AMX), so bf16 is emulated and slower "
+                          "than fp32 here; use --dtype fp32 (the default on a CPU).", stacklevel=2)
         limit = max_positions(loaded)
         max_length = limit if max_length is None else max_length
         if not 2 <= max_length <= limit:

@@ -94,6 +94,16 @@ def resolve_precision(precision: str, device: str) -> str:
     return "fp32"
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16, AMX), as oneDNN reports it; elsewhere bf16 is emulated."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a private op: gone or changed in another torch, so say nothing
+        return True
+
+
 def autocast(device: str, precision: str):
     """The one autocast context for forward passes: a no-op for fp32."""
     import torch

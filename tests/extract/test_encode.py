@@ -167,3 +167,19 @@ def test_the_shipped_minilm_gives_the_same_bytes_however_texts_are_batched():
     subset = encode(sample[::3], encoder=minilm, device="cpu")
     assert alone.tobytes() == batched.tobytes()
     assert subset.tobytes() == batched[::3].tobytes()
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_without_native_bf16_says_it_is_slower_than_fp32(encoder, monkeypatch, native):
+    """On a CPU without AVX-512 BF16 or AMX, `--dtype bf16` runs emulated, many times slower: say so and name the fix."""
+    import warnings
+
+    import screenstack.extract.encode as encode_module
+
+    monkeypatch.setattr(encode_module, "cpu_has_native_bf16", lambda: native)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Encoder.build(encoder, pooling=("mean",), device="cpu", precision="bf16")
+    said = [str(w.message) for w in caught if "--dtype bf16" in str(w.message)]
+    assert said == ([] if native else ["--dtype bf16: this CPU has no native bf16 (AVX-512 BF16 or AMX), so bf16 is emulated "
+                                       "and slower than fp32 here; use --dtype fp32 (the default on a CPU)."])
