@@ -177,7 +177,7 @@ def _warnings(summary: dict) -> list[str]:
     return warnings
 
 
-def _flagged_shares(decision: dict, decisions: np.ndarray, test_scores: np.ndarray, without: np.ndarray | None) -> None:
+def _record_flagged_shares(decision: dict, decisions: np.ndarray, test_scores: np.ndarray, without: np.ndarray | None) -> None:
     """Record (in `decision`) the share of the records to screen that is flagged, and that the threshold before the
     shift correction would flag: what the warnings judge. The OOF records' shares stand in where none are to screen."""
     if not len(decisions):
@@ -477,7 +477,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
     decisions = apply_threshold(test_scores, threshold)
     decision["flagged_without_text"] = flag_without_text(decisions, records)
-    _flagged_shares(decision, decisions, test_scores, without)
+    _record_flagged_shares(decision, decisions, test_scores, without)
     probabilities = calibration.apply(test_scores)
 
     summary = {

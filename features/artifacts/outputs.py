@@ -94,15 +94,13 @@ def describe_differences(keys: list[str], old: dict, new: dict) -> list[str]:
 
     for key in keys:
         was, now = old.get(key), new.get(key)
-        if key in ("features", "feature_meta"):
+        if key in ("features", "feature_meta"):  # both name the feature files: compared once, on their metadata
             was_files, now_files = old.get("feature_meta") or was or [], new.get("feature_meta") or now or []
             if len(was_files) != len(now_files):
                 said.append(f"the feature files ({len(was_files)} there, {len(now_files)} now)")
             for a, b in zip(was_files, now_files):
                 a, b = (v if isinstance(v, dict) else {"file": v} for v in (a, b))
                 said += [values(k, a.get(k), b.get(k)) for k in _FEATURE_KEYS if k in a and k in b and a[k] != b[k]]
-            if not said or key == "features" and "feature_meta" in keys:
-                continue
         elif isinstance(was, dict) and isinstance(now, dict):  # params, a fine-tuning's settings
             inner = differing_keys(was, now)
             said.append(f"{'parameters' if key == 'params' else key} " + ", ".join(

@@ -213,7 +213,7 @@ class RunFolder:
             return  # unreadable: check_writable or the lock says why
         if not found:
             return
-        shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        shown = first_names(found)
         fix = (f"Give a new or empty folder, e.g. --out {self.out / example}" if create else
                "Give the --out of a run (`screenstack run` or `fit-learners` makes one)")
         raise ScreenstackError(f"--out {self.out}: not a run folder (no {MANIFESTS_DIR}) but holds other files ({shown}), "
@@ -410,6 +410,11 @@ class RunFolder:
             if isinstance(found, dict) and rel in found.get("files", {}):
                 return found["set"]
         return None
+
+
+def first_names(names: list[str], shown: int = 3) -> str:
+    """The first `shown` of `names` and how many more: what a refusal lists of a folder's files."""
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _writing(what: str, fd: int, fix: str) -> ScreenstackError:

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..artifacts.atomic import atomic_path, read_json, write_json
-from ..artifacts.runfolder import OS_FILES
+from ..artifacts.runfolder import OS_FILES, first_names
 from .corpus import ColumnSpec, check_both_classes, load_records
 from ..errors import ScreenstackError
 
@@ -118,13 +118,10 @@ def _refuse_other_files(out: Path) -> None:
         own = {*SPLIT_FILES, SPLIT_META}
         other = sorted(p.name for p in out.iterdir() if p.name not in own and p.name not in OS_FILES
                        and not (p.name.startswith(".") and p.name.endswith(".tmp")))  # atomic_path's, left by a killed split
-    except (FileNotFoundError, NotADirectoryError):
-        return  # a new folder, or a file in the way, which writing names
     except OSError:
-        return  # unreadable: writing says why
+        return  # a new folder, a file in the way or an unreadable one: writing names it
     if other:
-        shown = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
-        raise ScreenstackError(f"--out {out}: holds other files ({shown}) than a split's train.csv, test.csv, test_labels.csv "
+        raise ScreenstackError(f"--out {out}: holds other files ({first_names(other)}) than a split's train.csv, test.csv, test_labels.csv "
                                f"and split.json, which the split would mix with. Give a new or empty folder, e.g. --out "
                                f"{out / 'split'}.")
 
