@@ -164,6 +164,7 @@ def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkey
         stack(out)
     assert (f"{out}: fit-learners was asked for tfidf-svm, tfidf-logreg, but tfidf-logreg has no outputs there"
             in str(info.value)) and f"--learners tfidf-svm" in str(info.value)
+    assert not (out / "submission.csv").exists() and not (out / "summary.json").exists()  # refused before writing
     assert stack(out, StackConfig(learners=("tfidf-svm",)))["blend"]["weights"].keys() == {"tfidf-svm"}  # as chosen
     monkeypatch.setattr(fit_module, "oof_predict", real)
     fit_learners(corpus, out, ("tfidf-svm", "tfidf-logreg"), progress=False)  # the same command again finishes it
