@@ -44,7 +44,7 @@ _GROUPS = [("each fold's threshold chosen on the other folds", 1),
            ("ranking, no threshold", 3)]
 
 
-@locked(create=False)
+@locked(create=False, needs=("fit-learners", "stack"))
 def write_report(out: str | Path) -> Path:
     """Draw the figures and write ``OUT/report.html``; return its path.
 

@@ -220,19 +220,22 @@ class RunFolder:
                                f"which outputs written there would mix with or replace. {fix}.")
 
     @contextmanager
-    def lock(self, create: bool = True, remakes: Iterable[str] = ()) -> Iterator[RunFolder]:
+    def lock(self, create: bool = True, remakes: Iterable[str] = (), needs: tuple[str, ...] = ("fit-learners",)) -> Iterator[RunFolder]:
         """Hold OUT for this process; refuse if another holds it. Re-entrant within a process.
 
         Taking the lock first finishes or removes what a killed run left: complete
         staged sets are rolled forward, incomplete ones and temporary files removed.
-        `create` False: OUT must exist already (stages that only read earlier outputs).
+        `create` False: OUT must exist already (stages that only read earlier outputs); if it does not, the
+        refusal names the commands `needs` that make what it reads, or `screenstack run`.
         `remakes`: the sets (e.g. ``"stack"``, ``"learners/logreg"``) this command writes again before it ends,
         as `run` does; their removal is logged at debug level, since there is nothing for the user to do.
         Taken from the outermost lock only.
         """
         if not create and not self.out.is_dir():
             self.check_writable()
-            raise ScreenstackError(f"--out {self.out}: no such run folder. Run `screenstack fit-learners --out {self.out}` first.")
+            first = ", then ".join(f"`screenstack {command} --out {self.out}`" for command in needs)
+            raise ScreenstackError(f"--out {self.out}: no such run folder (check the path). Make it with `screenstack run "
+                                   f"--out {self.out}`, or {first}.")
         self.check_writable()
         self.check_ours(create)
         created = not self.out.exists()
@@ -423,8 +426,8 @@ def _writing(what: str, fd: int, fix: str) -> ScreenstackError:
     return ScreenstackError(f"{what}: another screenstack process{f' (pid {holder})' if holder else ''} is writing it. {fix}")
 
 
-def locked(create: bool = True):
-    """Decorate a stage function taking ``out``: it runs holding OUT's lock.
+def locked(create: bool = True, needs: tuple[str, ...] = ("fit-learners",)):
+    """Decorate a stage function taking ``out``: it runs holding OUT's lock (`RunFolder.lock`'s `create`, `needs`).
 
     Examples
     --------
@@ -437,7 +440,7 @@ def locked(create: bool = True):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             out = signature.bind(*args, **kwargs).arguments["out"]
-            with RunFolder(out).lock(create=create):
+            with RunFolder(out).lock(create=create, needs=needs):
                 return func(*args, **kwargs)
         return wrapper
     return decorate

@@ -315,6 +315,14 @@ def test_stack_on_a_missing_out_says_what_to_run(tmp_path):
     assert not (tmp_path / "nothing").exists()
 
 
+def test_report_on_a_missing_out_names_both_stages_it_needs(tmp_path):
+    from screenstack.stacking.report import write_report
+
+    with pytest.raises(ScreenstackError, match=r"no such run folder.*`screenstack run --out.*fit-learners.*then `screenstack stack"):
+        write_report(tmp_path / "nothing")
+    assert not (tmp_path / "nothing").exists()
+
+
 def test_a_run_that_fails_before_writing_leaves_no_folder(corpus_files, capsys, tmp_path):
     out = tmp_path / "new"
     refused(fit_argv(corpus_files, out, "--learners", "logreg"), capsys, tmp_path, "--features")
