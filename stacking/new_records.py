@@ -41,7 +41,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     id column, or the run's ids were row numbers) or when the file's id column
     is not the run's.
     """
-    original = read_table(path).reset_index(drop=True)
+    original = read_table(path, "--data").reset_index(drop=True)
     header = list(original.columns)
     columns = tuple(text_cols) if text_cols else _text_columns_in(header, run.text_columns)
     if columns and not text_cols:

@@ -121,13 +121,14 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
         return None
     existing = load_fold_plan(out)
     wanted = {"train_fingerprint": corpus.fingerprint("train"), "requested_folds": config.n_folds, "seed": config.seed}
-    for key, value in wanted.items():
-        if existing.meta.get(key) != value:
-            what = "training data" if key == "train_fingerprint" else f"{key} ({existing.meta.get(key)} there, {value} now)"
-            raise ScreenstackError(
-                f"{out}: holds artifacts of another configuration (different {what}). "
-                "Use a new --out folder, or delete this one to start over."
-            )
+    said = {"train_fingerprint": lambda was, now: "the training records (their ids, labels or texts: the file, --id-col, "
+                                                  "--label-col or --text-cols)",
+            "requested_folds": lambda was, now: f"--folds ({was} there, {now} now)",
+            "seed": lambda was, now: f"--seed ({was} there, {now} now)"}
+    differ = [said[key](existing.meta.get(key), value) for key, value in wanted.items() if existing.meta.get(key) != value]
+    if differ:
+        raise ScreenstackError(f"{out}: holds artifacts of another configuration (differs in: {'; '.join(differ)}). "
+                               "Use a new --out folder, or delete this one to start over.")
     return existing
 
 

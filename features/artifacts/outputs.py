@@ -199,5 +199,6 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
     run = RunFolder(out)
     present = run.learner_names()
     if not present:
-        raise ScreenstackError(f"{run.learners_dir}: no learner outputs. Run `screenstack fit-learners --out {out}` first.")
+        raise ScreenstackError(f"{run.learners_dir}: no learner outputs. Run `screenstack fit-learners --out {out}` with the run's "
+                               "--data (or --train/--test) first.")
     return {name: _read_learner(out, name) for name in present if not names or name in names}

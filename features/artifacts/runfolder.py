@@ -233,9 +233,9 @@ class RunFolder:
         """
         if not create and not self.out.is_dir():
             self.check_writable()
-            first = ", then ".join(f"`screenstack {command} --out {self.out}`" for command in needs)
-            raise ScreenstackError(f"--out {self.out}: no such run folder (check the path). Make it with `screenstack run "
-                                   f"--out {self.out}`, or {first}.")
+            stages = " then ".join(f"`screenstack {command}`" for command in needs)
+            raise ScreenstackError(f"--out {self.out}: no such run folder (check the path). Make it with `screenstack run --out "
+                                   f"{self.out}` and your --data (or --train/--test) file, or with {stages}.")
         self.check_writable()
         self.check_ours(create)
         created = not self.out.exists()

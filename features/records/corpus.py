@@ -319,12 +319,12 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
     >>> corpus = load_corpus("data/train.csv", "data/test.csv")  # doctest: +SKIP
     """
     train_path = Path(train)
-    train_table = read_table(train_path)
+    train_table = read_table(train_path, "--train")
     refuse_ranked_csv(train_path, train_table.columns, "--train")
     train_id = test_id = spec.id_col
     if test is not None:  # both headers decide where --id-col applies (`pair_id_columns`)
         test_path = Path(test)
-        test_table = read_table(test_path)
+        test_table = read_table(test_path, "--test")
         train_id, test_id = pair_id_columns(spec.id_col, train_path, train_table.columns, test_path, test_table.columns)
     train_frame = load_records(train_path, replace(spec, id_col=train_id), labelled=True, table=train_table)
     check_both_classes(train_path, train_frame)
@@ -356,7 +356,7 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     >>> corpus = load_partly_screened("data/asreview_export.ris")  # doctest: +SKIP
     """
     path = Path(data)
-    table = read_table(path)
+    table = read_table(path, "--data")
     refuse_ranked_csv(path, table.columns, "--data")
     records, original = _read_records(path, spec, "partly", "", table)
     screened = records["label"].notna().to_numpy()

@@ -131,6 +131,8 @@ def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | 
     entry = dataset(name)
     if dest is not None and Path(dest).is_dir():
         raise ScreenstackError(f"--dest {dest}: is a folder. Give a file path, e.g. --dest {Path(dest) / entry.file_name}.")
+    if mirror is not None and Path(mirror).exists() and not Path(mirror).is_dir():  # the dataset file itself, say
+        raise ScreenstackError(f"--mirror {mirror}: is a file, not a folder. Give the folder that holds {entry.file_name}.")
     cached = Path(cache) if cache is not None else cache_dir()
     cached = cached / entry.file_name
     if not (cached.is_file() and sha256_file(cached) == entry.sha256):
@@ -147,7 +149,7 @@ def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | 
             f"{dest}: already exists and is not the {name} dataset (SHA-256 differs). "
             "Delete it or pass another --dest."
         )
-    with atomic_path(dest) as tmp:
+    with atomic_path(dest, flag="--dest") as tmp:
         shutil.copyfile(cached, tmp)
     return dest
 
@@ -158,7 +160,7 @@ def _copy_from_mirror(entry: Dataset, mirror: Path, target: Path) -> bool:
     if not source.is_file():
         log.info("%s: not in mirror %s, downloading", entry.file_name, mirror)
         return False
-    with atomic_path(target) as tmp:
+    with atomic_path(target, flag=f"${CACHE_ENV}") as tmp:
         shutil.copyfile(source, tmp)
         _check_hash(entry, tmp, str(source))
     return True
@@ -168,7 +170,7 @@ def _download(entry: Dataset, target: Path, progress: bool, mirror: Path | None 
     """Download to `target`, checking the hash; `mirror`: the folder already tried, named if this fails too."""
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(entry.url, timeout=60) as response, atomic_path(target) as tmp:
+        with urllib.request.urlopen(entry.url, timeout=60) as response, atomic_path(target, flag=f"${CACHE_ENV}") as tmp:
             total = int(response.headers.get("Content-Length") or 0) or None
             with open(tmp, "wb") as handle, tqdm(total=total, unit="B", unit_scale=True, desc=entry.file_name,
                                                  disable=not progress, leave=False) as bar:

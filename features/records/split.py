@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 from ..artifacts.atomic import atomic_path, read_json, write_json
 from ..artifacts.runfolder import OS_FILES, first_names
 from .corpus import ColumnSpec, check_both_classes, load_records
+from .tables import read_table
 from ..errors import ScreenstackError
 
 SPLIT_FILES = ("train.csv", "test.csv", "test_labels.csv")
@@ -52,7 +53,7 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
     if not 0 < config.test_size < 1:
         raise ScreenstackError(f"--test-size {config.test_size}: give the test share as a fraction between 0 and 1, e.g. 0.5.")
     _refuse_other_files(out)
-    records = load_records(data, spec, labelled="partly")
+    records = load_records(data, spec, labelled="partly", table=read_table(data, "--data"))
     unscreened = int(records["label"].isna().sum())
     if unscreened == len(records):
         raise ScreenstackError(f"{data}: no record is screened yet (every label is empty, -1 or ASReview_not_seen), so there is "
@@ -75,6 +76,12 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
                                "Choose a test size that leaves records of both classes on each side.") from None
     train = records.iloc[np.sort(train_idx)]
     test = records.iloc[np.sort(test_idx)]
+    for side, part in (("train", train), ("test", test)):  # stratified, yet a class of 2 can land wholly on one side
+        missing = [name for value, name in ((1, "included (1)"), (0, "excluded (0)")) if not (part["label"] == value).any()]
+        if missing:
+            raise ScreenstackError(f"--test-size {config.test_size}: the {side} file would hold no {missing[0]} record "
+                                   f"({len(train)} train, {len(test)} test records; {int(counts[1])} included in all). "
+                                   "Choose a test size that leaves records of both classes on each side, e.g. 0.5.")
     judgement = {"judgement": lambda f: f["label"].astype(int)}
     contents = {
         "train.csv": _csv(train.assign(**judgement)[["id", "title", "abstract", "judgement"]]),

@@ -38,8 +38,10 @@ HEADER_LIMIT = 1 << 20  # characters read to find the end of the header row: a h
 log = logging.getLogger("screenstack")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, flag: str = "") -> pd.DataFrame:
     """Read a CSV/TSV/XLSX/RIS file into a frame of strings, with errors that name the fix.
+
+    `flag`: the option that gave the path (``--train``), named when the file is missing.
 
     Empty cells are ``""``. ``frame.attrs["format"]`` says which reader was used
     (``csv``, ``tsv``, ``xlsx`` or ``ris``). A ``.tsv``/``.tab`` file is read as
@@ -50,7 +52,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if path.is_dir():
         raise ScreenstackError(f"{path}: is a folder, not a file. Give the path of a CSV, TSV, XLSX or RIS file.")
     if not path.exists():
-        raise ScreenstackError(f"{path}: no such file. Check the path, or run `screenstack split` to make train/test files.")
+        split = " (or make train/test files from one labelled file with `screenstack split`)" if flag in ("--train", "--test") else ""
+        raise ScreenstackError(f"{flag + ' ' if flag else ''}{path}: no such file. Check the path{split}.")
     if not path.is_file():  # a pipe (`<(...)`), a device: its size is unknown and it can be read only once
         raise ScreenstackError(f"{path}: is not a regular file (a pipe or a device). Save the records to a file first.")
     if path.stat().st_size == 0:

@@ -91,7 +91,9 @@ def learners_config(args: argparse.Namespace, features: tuple[str, ...] = ()) ->
 
 def add_out_option(parser: argparse.ArgumentParser, existing: bool = False) -> None:
     """``--out``, the run folder; `existing`: the command reads an existing one (`stack`, `report`)."""
-    parser.add_argument("--out", required=True, metavar="DIR", help="artifacts folder of this run (new, empty or a previous run's)")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="the run folder (made by run, or by fit-learners)" if existing
+                        else "artifacts folder of this run (new, empty or a previous run's)")
     parser.set_defaults(run_folder_out="existing" if existing else "new")  # checked by `cli` before any work (check_out)
 
 

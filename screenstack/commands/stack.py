@@ -38,9 +38,11 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
                        help="bootstrap: maximise expected F-beta over resamples of the OOF records; argmax: plain maximum; "
                             "smoothed: included records spread by a kernel (default bootstrap)")
     group.add_argument("--min-recall", type=float, default=StackConfig.min_recall, metavar="R",
-                       help="lower the threshold until the estimated recall on the OOF records reaches R; with few included "
-                            f"records this flags much more, down to everything (0: F-beta alone; default {StackConfig.min_recall:g}; "
-                            "0.9 flags fewer where the labelled records are a random sample of the search)")
+                       help="the recall floor: counting the labelled included records as found and --recall-prior more as "
+                            "ranked at chance, flag the share of records that makes the estimated recall R; with few included "
+                            f"records this flags much more, down to everything, and from about 10 nothing extra (0: F-beta alone; "
+                            f"default {StackConfig.min_recall:g}; 0.9 flags fewer where the labelled records are a random sample of "
+                            "the search)")
     group.add_argument("--recall-prior", type=float, default=StackConfig.prior_positives, metavar="N",
                        help="included records assumed to exist that the ranking places at chance, times the shift --max-shift "
                             "corrects for; they make every unflagged record cost recall, which matters when few records are "

@@ -151,6 +151,15 @@ def test_missing_file(tmp_path):
     assert "nope.csv" in message and "no such file" in message
 
 
+def test_a_missing_file_names_its_flag_and_split_only_for_train_and_test(tmp_path):
+    from screenstack.features.records.corpus import load_partly_screened
+
+    assert error_of(load_corpus, tmp_path / "nope.csv").startswith("--train ")
+    assert "screenstack split" in error_of(load_corpus, tmp_path / "nope.csv")
+    message = error_of(load_partly_screened, tmp_path / "nope.csv")
+    assert message.startswith("--data ") and "split" not in message, "a --data file is not made by split"
+
+
 @pytest.mark.parametrize("content", ["", "id,title,abstract,judgement\n", "\n\n  \n"])
 def test_empty_file_or_header_only(tmp_path, content):
     message = error_of(load_corpus, write(tmp_path / "train.csv", content))

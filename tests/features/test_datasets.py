@@ -65,6 +65,17 @@ def test_dest_with_other_contents_is_refused_and_untouched(tmp_path):
     assert dest.read_text() == "my own file\n"
 
 
+def test_a_file_given_as_mirror_or_a_dest_that_cannot_be_written_names_the_flag(tmp_path):
+    stray = tmp_path / "stray.csv"
+    stray.write_text("x\n")
+    message = str(pytest.raises(ScreenstackError, ds.get_dataset, "cohen_adhd", mirror=stray, progress=False).value)
+    assert message.startswith(f"--mirror {stray}: is a file, not a folder")
+    message = str(pytest.raises(ScreenstackError, ds.get_dataset, "cohen_adhd", dest=stray / "c.csv", mirror=MIRROR,
+                                progress=False).value)
+    assert "use another --dest" in message and "--out" not in message, "datasets get has --dest, no --out"
+    assert stray.read_text() == "x\n"
+
+
 def test_tampered_mirror_copy_is_refused_and_not_cached(tmp_path):
     mirror = tmp_path / "mirror"
     mirror.mkdir()

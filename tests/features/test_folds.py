@@ -66,9 +66,10 @@ def test_ensure_writes_the_plan_once_and_reads_it_back(tmp_path):
 
 
 @pytest.mark.parametrize("other, message", [
-    (dict(corpus=_corpus(seed=1)), "different training data"),
-    (dict(config=FoldConfig(4, seed=3)), r"requested_folds \(5 there, 4 now\)"),
-    (dict(config=FoldConfig(5, seed=4)), r"seed \(3 there, 4 now\)"),
+    (dict(corpus=_corpus(seed=1)), r"differs in: the training records \(their ids, labels or texts"),
+    (dict(config=FoldConfig(4, seed=3)), r"differs in: --folds \(5 there, 4 now\)\)"),
+    (dict(config=FoldConfig(5, seed=4)), r"differs in: --seed \(3 there, 4 now\)\)"),
+    (dict(config=FoldConfig(4, seed=4)), r"differs in: --folds \(5 there, 4 now\); --seed \(3 there, 4 now\)\)"),
 ])
 def test_ensure_refuses_a_plan_for_other_data_folds_or_seed(tmp_path, other, message):
     ensure_fold_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))

@@ -318,7 +318,7 @@ def test_stack_on_a_missing_out_says_what_to_run(tmp_path):
 def test_report_on_a_missing_out_names_both_stages_it_needs(tmp_path):
     from screenstack.stacking.report import write_report
 
-    with pytest.raises(ScreenstackError, match=r"no such run folder.*`screenstack run --out.*fit-learners.*then `screenstack stack"):
+    with pytest.raises(ScreenstackError, match=r"no such run folder.*`screenstack run --out.*--data.*`screenstack fit-learners` then `screenstack stack`"):
         write_report(tmp_path / "nothing")
     assert not (tmp_path / "nothing").exists()
 

@@ -87,6 +87,15 @@ def test_too_few_included_records(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("size, side", [(0.99, "train"), (0.01, "test")])
+def test_a_test_size_that_leaves_one_side_without_included_records_is_refused(tmp_path, size, side):
+    data = tmp_path / "d.csv"
+    data.write_text("id,title,abstract,judgement\n" + "".join(f"{i},t{i},a{i},{int(i < 3)}\n" for i in range(300)))
+    with pytest.raises(ScreenstackError, match=rf"--test-size {size}: the {side} file would hold no included \(1\) record"):
+        split_file(data, tmp_path / "out", SplitConfig(test_size=size))
+    assert not any((tmp_path / "out").glob("*.csv")), "nothing written"
+
+
 def test_demo_invocations(tmp_path, monkeypatch, capsys):
     """The Makefile's demo: `datasets get` from a mirror, then `split`."""
     monkeypatch.chdir(tmp_path)

@@ -299,3 +299,14 @@ def test_report_on_a_ranked_csv_the_reviewer_edited_names_the_edit_and_a_fix_tha
     ranked.rename(tmp_path / "run-ranked-screened.csv")
     assert main(["-q", "stack", "--out", str(out)]) == 0
     assert main(["-q", "report", "--out", str(out)]) == 0
+
+
+@pytest.mark.parametrize("command", ["stack", "report"])
+def test_commands_that_read_a_run_do_not_offer_a_new_out_folder(command, capsys):
+    from screenstack.cli import main
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--out DIR the run folder (made by run, or by fit-learners)" in help_text
+    assert "new, empty" not in help_text, "an empty or new --out is refused by these commands"
