@@ -74,7 +74,7 @@ def test_run_on_another_runs_fold_plan_is_refused_before_extracting(tiny_corpus_
     capsys.readouterr()
     assert _run(train, test, out, random_bert, "--max-length", "32", "--folds", "4") == 2
     error = capsys.readouterr().err.strip()
-    assert "requested_folds (3 there, 4 now)" in error and "stages before it finished" not in error and "\n" not in error
+    assert "--folds (3 there, 4 now)" in error and "stages before it finished" not in error and "\n" not in error
     assert sorted(p.name for p in (out / "features").iterdir()) == before
 
 
