@@ -103,6 +103,17 @@ def short_name(model: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "model"
 
 
+def _refuse_non_finite(vectors: np.ndarray, config: ExtractConfig, precision: str) -> None:
+    """Refuse the encoder's NaN or infinite vectors (an overflow at reduced precision, or broken weights) before they are
+    cached or reach a learner."""
+    bad = ~np.isfinite(vectors).all(axis=1)
+    if bad.any():
+        fix = ("--dtype fp32 avoids the overflow of reduced precision" if precision != "fp32"
+               else f"check the weights of --model {config.model}")
+        raise ScreenstackError(f"--model {config.model}: the encoder gave NaN or infinite vectors for {int(bad.sum())} of "
+                               f"{len(vectors)} texts at {precision}; {fix}. Nothing was kept for them.")
+
+
 def cache_root(config: ExtractConfig, out: str | Path) -> Path:
     """``--cache-dir``, else ``$SCREENSTACK_CACHE``, else ``.cache`` beside the run folder."""
     if config.cache_dir:
@@ -194,6 +205,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     with tqdm(total=mine, unit="doc", desc=f"extract {name}", disable=not progress or not mine) as bar:
         for chunk in chunks:
             vectors = encode([text_of[k] for k in chunk], encoder=encoder, batch_tokens=budget, progress=bar)
+            _refuse_non_finite(vectors, config, precision)  # before the cache keeps them for every later run
             cache.add(chunk, vectors)
     if mine:
         seconds = time.perf_counter() - started
@@ -217,8 +229,13 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
         "n_train": int((frame["split"] == "train").sum()), "n_test": int((frame["split"] == "test").sum()),
         "versions": package_versions(),
     }
+    with np.errstate(over="ignore"):  # an overflow is refused below, in words
+        stored = matrix.astype(config.store_dtype, copy=False)
+    if not np.isfinite(stored).all():
+        raise ScreenstackError(f"--store-dtype {config.store_dtype}: {int(np.sum(~np.isfinite(stored)))} vector values "
+                               f"exceed its range (largest {float(np.abs(matrix).max()):.3g}), so nothing was written. "
+                               "Use --store-dtype float32.")
     with run.commit(f"{FEATURES_DIR}/{path.name}") as staging:
-        write_vectors(staging / FEATURES_DIR / path.name, frame["id"].astype(str), frame["split"],
-                      matrix.astype(config.store_dtype, copy=False), meta)
+        write_vectors(staging / FEATURES_DIR / path.name, frame["id"].astype(str), frame["split"], stored, meta)
     log.info("extract: wrote %s (%d x %d, %s)", path, *matrix.shape, config.store_dtype)
     return path

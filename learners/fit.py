@@ -53,6 +53,7 @@ def fit_learners(
     if any(cls.input == "vectors" for cls in classes.values()):
         # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
         inputs["vectors"] = VectorFiles(list(features), corpus)
+        inputs["train vectors"] = inputs["vectors"].train()  # read (and NaN refused) before any learner is fitted
     if any(cls.input == "text" for cls in classes.values()):
         train_texts = {t for t in texts(corpus.train) if t.strip()}
         if len(train_texts) < 2:  # TF-IDF would find no words; say so before the fold plan is written
@@ -62,17 +63,32 @@ def fit_learners(
                                    "nothing to learn from. Check the file's text columns (--text-cols).")
     plan = ensure_fold_plan(corpus, out, folds)
     RunFolder(out).record_requested_learners(tuple(classes))  # `stack` refuses to blend a fit that stopped short of these
-    train, test = corpus.train, corpus.test
-    assert (train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
-    y = plan.labels
+    assert (corpus.train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
     written = []
+    try:
+        _fit_each(corpus, out, classes, inputs, features, params, plan, progress, chunk_rows, written)
+    except BaseException:
+        # Stopped short (Ctrl-C, a learner's error, a full disk): the learners already written still get the records
+        # they scored, so `stack --learners` on them flags records without text and lists titles as a full fit does.
+        if written:
+            try:
+                write_screening_records(out, corpus)
+            except Exception:  # the error that stopped the fit is the one to show
+                pass
+        raise
+    write_screening_records(out, corpus)  # last: a refusal before any learner leaves OUT as it was
+    return written
+
+
+def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[str, ...], params: dict, plan, progress: bool,
+              chunk_rows: int, written: list) -> None:
+    """`fit_learners`' loop: each learner fitted (or reused) in turn, its folder appended to `written` once there."""
+    train, test, y = corpus.train, corpus.test, plan.labels
     for name, cls in classes.items():
         learner = make_learner(name, **params.get(name, {}))
         feature_meta = []
         if cls.input == "vectors":
             files = inputs["vectors"]
-            if "train vectors" not in inputs:
-                inputs["train vectors"] = files.train()
             X, feature_meta, test_chunks = inputs["train vectors"], files.metas, files.test_chunks(chunk_rows)
         else:
             if "train texts" not in inputs:
@@ -97,8 +113,6 @@ def fit_learners(
         # The fold models that made these scores, kept in the same set (`screenstack predict` applies them).
         kept = model_files(name, meta["params"], models, corpus.text_columns)
         written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, kept))
-    write_screening_records(out, corpus)  # last: a refusal above leaves OUT as it was
-    return written
 
 
 def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], vectors: dict | None = None) -> None:

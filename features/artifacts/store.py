@@ -218,7 +218,12 @@ class _RowReader:
         if self._kept is None or self._kept[0] != group:
             self._kept = None  # free the last group before decoding the next
             table = _read(self.path, self.parquet.read_row_group, group, columns=["vector"])
-            self._kept = group, column_matrix(table.column("vector")).astype(np.float32, copy=False)
+            matrix = column_matrix(table.column("vector")).astype(np.float32, copy=False)
+            if not np.isfinite(matrix).all():  # a learner would stop on them with a traceback, after the others' work
+                row = int(self.starts[group] + np.flatnonzero(~np.isfinite(matrix).all(axis=1))[0])
+                raise ScreenstackError(f"{self.path}: row {row} holds NaN or infinite vector values (an edited file, or "
+                                       "vectors made before screenstack refused them). Extract the vectors again.")
+            self._kept = group, matrix
         return self._kept[1]
 
     def take(self, rows: np.ndarray) -> np.ndarray:

@@ -219,3 +219,36 @@ def test_a_cache_dir_that_cannot_be_written_names_cache_dir(random_bert, records
                          progress=False)
     message = str(error.value)
     assert "another --cache-dir" in message and "--out" not in message and "\n" not in message
+
+
+def _scaled_bert(random_bert: str, folder: Path, scale: float) -> str:
+    """The random BERT with its last LayerNorm's weights set to `scale`: NaN makes the vectors NaN, 1e6 overflows float16."""
+    import shutil
+
+    import torch
+    from transformers import BertModel
+
+    shutil.copytree(random_bert, folder)
+    model = BertModel.from_pretrained(str(folder))
+    with torch.no_grad():
+        model.encoder.layer[-1].output.LayerNorm.weight.fill_(scale)
+    model.save_pretrained(str(folder))
+    return str(folder)
+
+
+def test_vectors_that_overflow_the_store_dtype_are_refused_not_written(random_bert, records, tmp_path):
+    big = _scaled_bert(random_bert, tmp_path / "big-bert", 1e6)
+    corpus = corpus_of(records, 30)
+    with pytest.raises(ScreenstackError, match=r"--store-dtype float16: \d+ vector values exceed its range.*--store-dtype float32"):
+        extract_features(corpus, tmp_path / "run", _config(big, tmp_path, store_dtype="float16"), progress=False)
+    assert not list((tmp_path / "run").glob("features/*.parquet")), "no file of infinities for a learner to stop on"
+    path = extract_features(corpus, tmp_path / "run", _config(big, tmp_path), progress=False)  # float32 holds them
+    assert np.isfinite(read_vectors(path)[1]).all()
+
+
+def test_an_encoder_giving_nan_vectors_is_refused_before_the_cache_keeps_them(random_bert, records, tmp_path):
+    broken = _scaled_bert(random_bert, tmp_path / "nan-bert", float("nan"))
+    with pytest.raises(ScreenstackError, match=r"--model .*nan-bert: the encoder gave NaN or infinite vectors for 8 of 8 "
+                                               r"texts at fp32; check the weights"):
+        extract_features(corpus_of(records, 30), tmp_path / "run", _config(broken, tmp_path), progress=False)
+    assert not list((tmp_path / "cache").rglob("*.parquet")), "nothing cached for a later run to reuse"

@@ -165,7 +165,11 @@ def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkey
     assert (f"{out}: fit-learners was asked for tfidf-svm, tfidf-logreg, but tfidf-logreg has no outputs there"
             in str(info.value)) and f"--learners tfidf-svm" in str(info.value)
     assert not (out / "submission.csv").exists() and not (out / "summary.json").exists()  # refused before writing
+    assert (out / "records.parquet").is_file(), "the finished learner's records to screen are kept with it"
     assert stack(out, StackConfig(learners=("tfidf-svm",)))["blend"]["weights"].keys() == {"tfidf-svm"}  # as chosen
+    ranked = pd.read_csv(out / "ranked.csv", dtype=str, keep_default_na=False)
+    assert sorted(ranked["title"]) == sorted(corpus.test["title"]) and "abstract" in ranked.columns, \
+        "titles and input columns, as after a whole fit"
     monkeypatch.setattr(fit_module, "oof_predict", real)
     fit_learners(corpus, out, ("tfidf-svm", "tfidf-logreg"), progress=False)  # the same command again finishes it
     assert stack(out)["blend"]["weights"].keys() == {"tfidf-svm", "tfidf-logreg"}
@@ -199,3 +203,13 @@ def test_a_folder_given_as_features_names_the_feature_files_it_holds(tmp_path, c
         assert str(info.value) == (f"{given}: is a folder; --features takes a feature file `screenstack extract` wrote "
                                    f"(there: {shown}).")
     assert features.is_file() and not (tmp_path / "out").exists()
+
+
+def test_a_feature_file_holding_nan_is_refused_naming_it_before_any_learner_is_fitted(tmp_path, corpus):
+    frame = corpus.frame
+    vectors = np.random.default_rng(0).normal(size=(len(frame), 8)).astype(np.float32)
+    vectors[3, 5] = np.nan
+    path = write_vectors(tmp_path / "nan.parquet", frame["id"].to_numpy(), frame["split"].to_numpy(), vectors, {"model": "toy"})
+    with pytest.raises(ScreenstackError, match=rf"{path}: row 3 holds NaN or infinite vector values.*Extract the vectors again"):
+        fit_learners(corpus, tmp_path / "run", ("tfidf-svm", "logreg"), (str(path),), progress=False)
+    assert not (tmp_path / "run").exists(), "refused before the fold plan or any learner is written"
