@@ -57,7 +57,7 @@ from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.crossfit import cross_fit
 from ..features.errors import ScreenstackError
 from ..features.artifacts.folds import FoldConfig, FoldPlan, ensure_fold_plan
-from ..features.artifacts.outputs import check_reusable, differing_keys, learner_dir, package_versions, write_learner_output
+from ..features.artifacts.outputs import check_reusable, describe_differences, differing_keys, learner_dir, package_versions, write_learner_output
 from ..features.artifacts.store import is_intact, write_run_vectors
 from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
 from .heads import ScreeningModel, make_head
@@ -119,7 +119,7 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     state = Path(out) / FINETUNE_DIR / name
 
     def reusable() -> bool:  # on rank 0: its answer, or its refusal, is every rank's
-        if check_reusable(out, name, meta, plan) and is_intact(feature_path):
+        if check_reusable(out, name, meta, plan, also=(state,)) and is_intact(feature_path):
             return True
         _claim(state, meta, write=False)
         return False
@@ -174,12 +174,13 @@ def _claim(state: Path, identity: dict, *, write: bool) -> None:
     """Tie OUT/finetune/NAME to one configuration, so resumed folds never mix two runs."""
     path = state / "run.json"
     if path.is_file():
-        keys = differing_keys(read_json(path), identity)
+        old = read_json(path)
+        keys = differing_keys(old, identity)
         if keys:
             raise ScreenstackError(
-                f"{state}: holds an unfinished fine-tuning run of another configuration (differs in: {', '.join(keys)}). "
-                "Use a new --out folder, or delete that folder to start over."
-            )
+                f"{state}: holds the fold models' state of a fine-tuning run of another configuration (differs in: "
+                f"{'; '.join(describe_differences(keys, old, identity))}). Use a new --out folder, or delete that folder "
+                "to start over.")
     elif write:
         write_json(path, identity)
 

@@ -51,7 +51,8 @@ def _set(name: str) -> str:
 
 
 def _refit_fix(out, name: str) -> str:
-    return f"Rerun `screenstack fit-learners --out {out}` with {name!r}: it refits a damaged learner."
+    return (f"Rerun `screenstack fit-learners --out {out} --learners {name}` with the run's --data (or --train/--test) and "
+            "--features: it refits a damaged learner.")
 
 
 def _read_learner(out: str | Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -80,6 +81,7 @@ _SAID = {"file": "--model", "model": "--model", "layers": "--layers", "pooling":
          "store_dtype": "--store-dtype", "dtype": "--dtype", "padding": "the text padding",
          "encoder_fingerprint": "the encoder's weights", "train_fingerprint": "the --train records",
          "test_fingerprint": "the --test records", "fold_plan": "the fold plan (--folds, --seed)", "input": "the learner's input"}
+_FINETUNE_FLAGS = {"precision": "--dtype"}  # a fine-tuning's settings are `extract --finetune`'s options of the same names
 _FEATURE_KEYS = ("file", "model", "layers", "pooling", "max_length", "store_dtype", "dtype", "padding", "encoder_fingerprint")
 
 
@@ -101,7 +103,10 @@ def describe_differences(keys: list[str], old: dict, new: dict) -> list[str]:
             for a, b in zip(was_files, now_files):
                 a, b = (v if isinstance(v, dict) else {"file": v} for v in (a, b))
                 said += [values(k, a.get(k), b.get(k)) for k in _FEATURE_KEYS if k in a and k in b and a[k] != b[k]]
-        elif isinstance(was, dict) and isinstance(now, dict):  # params, a fine-tuning's settings
+        elif key == "finetune" and isinstance(was, dict) and isinstance(now, dict):  # its fields are extract's options
+            said += [f"{_FINETUNE_FLAGS.get(k, '--' + k.replace('_', '-'))} ({was.get(k)} there, {now.get(k)} now)"
+                     for k in differing_keys(was, now)]
+        elif isinstance(was, dict) and isinstance(now, dict):  # a learner's params
             inner = differing_keys(was, now)
             said.append(f"{'parameters' if key == 'params' else key} " + ", ".join(
                 f"{k} ({was.get(k)} there, {now.get(k)} now)" for k in inner))
@@ -110,8 +115,10 @@ def describe_differences(keys: list[str], old: dict, new: dict) -> list[str]:
     return list(dict.fromkeys(said)) or keys
 
 
-def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bool:
+def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan, also: tuple[Path, ...] = ()) -> bool:
     """True if NAME's outputs in OUT were made with exactly this metadata and fold plan.
+
+    `also`: folders of the same outputs (a fine-tuning's state) that a refusal names to delete with NAME's.
 
     Outputs made otherwise are refused, never silently replaced. Package
     versions are not compared: an upgrade alone does not force a refit.
@@ -123,7 +130,8 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
     try:
         _, _, old = _read_learner(out, name)
     except DamagedArtifact as error:
-        warnings.warn(f"{error.path}: {'stale' if isinstance(error, StaleArtifact) else 'damaged'}; refitting {name}.", stacklevel=2)
+        state = "stale" if isinstance(error, StaleArtifact) else "damaged" if Path(error.path).exists() else "missing"
+        warnings.warn(f"{error.path}: {state}; refitting {name}.", stacklevel=2)
         return False
     # Run folders made before paths were stored relative to OUT hold absolute feature paths.
     if old.get("features"):
@@ -131,7 +139,7 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> bo
     new = {**meta, "name": name, "fold_plan": plan.meta}
     keys = differing_keys(old, new, ignore=("versions",))
     if keys:
-        raise _other_configuration([name], describe_differences(keys, old, new), old, out)
+        raise _other_configuration([name], describe_differences(keys, old, new), old, out, [p for p in also if p.exists()])
     return True
 
 
@@ -158,15 +166,16 @@ def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable
         raise _other_configuration(refused, list(dict.fromkeys(said)), made, out)
 
 
-def _other_configuration(names: list[str], said: list[str], old: dict, out: str | Path) -> ScreenstackError:
+def _other_configuration(names: list[str], said: list[str], old: dict, out: str | Path, also: list[Path] = ()) -> ScreenstackError:
     made_by, current = (old.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
     # A learner's defaults may change between versions (0.3.2: the TF-IDF learners' class weights).
     by = f"; made by screenstack {made_by}, whose defaults may differ from {current}'s" if made_by and made_by != current else ""
     folders = ", ".join(str(learner_dir(out, name)) for name in names)
     what = (f"holds {names[0]!r} outputs" if len(names) == 1 else f"hold the outputs of {', '.join(names)}")
+    delete = (f"{'that folder' if len(names) == 1 else 'those folders'}" if not also
+              else f"it and {', '.join(map(str, also))}")
     return ScreenstackError(f"{folders}: {what} of another configuration (differs in: {'; '.join(said)}{by}). Use a new "
-                            f"--out folder, or delete {'that folder' if len(names) == 1 else 'those folders'} to refit "
-                            f"{'it' if len(names) == 1 else 'them'}.")
+                            f"--out folder, or delete {delete} to refit {'it' if len(names) == 1 else 'them'}.")
 
 
 def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.ndarray, test_ids, test: np.ndarray, meta: dict,

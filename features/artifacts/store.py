@@ -93,7 +93,8 @@ def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
     return frame, matrix, _meta(table.schema)
 
 
-_FIX = "Re-run `screenstack extract` (or the fine-tuner) with this --out: it makes the file again."
+_FIX = ("Extract it again (`screenstack extract` with the settings it was made with, or the fine-tuner) and give "
+        "the new file.")
 
 
 def _meta(schema: pa.Schema) -> dict:
@@ -178,8 +179,9 @@ class VectorFiles:
                 stored = meta.get(f"{split}_fingerprint")
                 if stored is not None and stored != corpus.fingerprint(split):
                     raise ScreenstackError(
-                        f"{path}: feature file was extracted from other {split} texts with the same ids ({split}_fingerprint differs). "
-                        "Re-run `screenstack extract` with these --train/--test files."
+                        f"{path}: feature file was extracted from other {split} texts with the same ids (another "
+                        f"{'--train or --data' if split == 'train' else '--test or --data'} file, or other --text-cols). "
+                        "Re-run `screenstack extract` with these files and --text-cols."
                     )
             rows = ids.get_indexer(wanted)  # a file's row of each corpus record, train records first
             self._train_rows.append(rows[:self.n_train])

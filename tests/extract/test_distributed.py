@@ -106,7 +106,7 @@ def test_two_ranks_train_each_fold_once_and_write_what_one_process_writes(data, 
     refused = _run(TORCHRUN + ["-m", "screenstack"], [*args, *FINETUNE, "--lr", "1e-3"], folder / "two", check=False)
     ranks_said = refused.stderr.split("torch/distributed/elastic")[0]  # then torchrun's own report of failed workers
     assert refused.returncode != 0 and "Traceback" not in ranks_said
-    assert refused.stderr.count("screenstack: error: ") == 2 and "differs in: finetune" in refused.stderr
+    assert refused.stderr.count("screenstack: error: ") == 2 and "differs in: --lr (" in refused.stderr
     assert _outputs(folder / "two") == one_process
 
 

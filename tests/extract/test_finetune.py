@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,14 @@ def test_learns_separable_corpus_and_writes_stackable_outputs(tiny_bert, tmp_pat
     assert X_train.shape == (72, 32) and X_test.shape == (12, 32) and np.isfinite(X_train).all()
     # A rerun with the same configuration reuses the outputs; another configuration is refused.
     assert finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False) == (folder, features)
-    with pytest.raises(ScreenstackError, match="differs in: finetune"):
+    with pytest.raises(ScreenstackError) as info:
+        finetune(corpus, tmp_path, _config(tiny_bert, epochs=6, lr=1e-3), folds=FoldConfig(3, 0), progress=False)
+    state = tmp_path / "finetune" / name
+    assert "(differs in: --lr (0.005 there, 0.001 now))" in str(info.value), "the option, as extract's --help names it"
+    assert f"delete it and {state} to refit it" in str(info.value), "its fold models' state must go too, or the rerun stops"
+    shutil.rmtree(tmp_path / "learners" / name)  # only the learner's folder: the state's own refusal names the option
+    with pytest.raises(ScreenstackError, match=rf"{state}: holds the fold models' state of a fine-tuning run of another "
+                                               r"configuration \(differs in: --lr \(0.005 there, 0.001 now\)\)"):
         finetune(corpus, tmp_path, _config(tiny_bert, epochs=6, lr=1e-3), folds=FoldConfig(3, 0), progress=False)
 
 

@@ -111,7 +111,8 @@ def test_fit_learners_refits_a_truncated_learner_output_with_a_warning(run, corp
 @pytest.mark.parametrize("file", ["oof.parquet", "meta.json"])
 def test_stack_refuses_a_truncated_learner_output_by_name(run, capsys, file):
     truncate(run / "learners" / "tfidf-logreg" / file)
-    refused(["stack", "--out", str(run)], capsys, run, f"learners/tfidf-logreg/{file}: damaged", "fit-learners")
+    refused(["stack", "--out", str(run)], capsys, run, f"learners/tfidf-logreg/{file}: damaged",
+            f"`screenstack fit-learners --out {run} --learners tfidf-logreg` with the run's --data (or --train/--test)")
 
 
 def test_a_truncated_fold_plan_is_refused_by_name(run, corpus_files, capsys):
@@ -144,7 +145,8 @@ def test_a_feature_file_of_other_texts_with_the_same_ids_is_refused(run, corpus_
                              {"train_fingerprint": other.fingerprint("train"), "test_fingerprint": other.fingerprint("test")})
     argv = ["fit-learners", "--train", str(train), "--test", str(test), "--out", str(run), "--learners", "logreg",
             "--features", str(features)]
-    refused(argv, capsys, run, "features.parquet", "other train texts with the same ids", "screenstack extract")
+    refused(argv, capsys, run, "features.parquet", "other train texts with the same ids (another --train or --data file, or "
+            "other --text-cols)", "screenstack extract")
 
 
 # --- the folder itself ----------------------------------------------------------------------------
