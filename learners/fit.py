@@ -53,7 +53,10 @@ def fit_learners(
     if any(cls.input == "vectors" for cls in classes.values()):
         # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
         inputs["vectors"] = VectorFiles(list(features), corpus)
-        inputs["train vectors"] = inputs["vectors"].train()  # read (and NaN refused) before any learner is fitted
+        # Read, and NaN or inf refused, before any learner is fitted: the training rows kept, the test rows a chunk at a time.
+        inputs["train vectors"] = inputs["vectors"].train()
+        for _ in inputs["vectors"].test_chunks(chunk_rows):
+            pass
     if any(cls.input == "text" for cls in classes.values()):
         train_texts = {t for t in texts(corpus.train) if t.strip()}
         if len(train_texts) < 2:  # TF-IDF would find no words; say so before the fold plan is written

@@ -177,7 +177,9 @@ def read_run(out: str | Path) -> FittedRun:
     run.verify("stack", restack, ignore=("ranked.csv",))  # the reviewer's to edit or move out: predict does not read it
     blend_path = out / "blend.json"
     if not blend_path.is_file():
-        raise ScreenstackError(f"{blend_path}: missing (stacked before screenstack kept the blender, or never stacked). {restack}")
+        if not run.summary.is_file():  # never stacked: perhaps never fitted either
+            raise ScreenstackError(f"{blend_path}: missing ({out} was never stacked). {run.stack_first()[:-1]}, then predict again.")
+        raise ScreenstackError(f"{blend_path}: missing (stacked before screenstack kept the blender). {restack}")
     try:
         state = read_checked(blend_path, read_json, restack)
         blender = load_blend(state)

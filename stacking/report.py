@@ -75,7 +75,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     run = RunFolder(out)
     path = run.summary
     if not path.is_file():
-        raise ScreenstackError(f"{path}: no stack summary. Run `screenstack stack --out {out}` first.")
+        raise ScreenstackError(f"{path}: no stack summary. {run.stack_first()}")
     fix = f"Run `screenstack stack --out {out}` again: it rewrites the stack outputs."
     for edited in sets.edited(out, sets.committed(out, "stack")):  # the reviewer's notes: not damage, and not to be lost
         raise ScreenstackError(f"{edited}: changed since `screenstack stack` wrote it (screening notes typed into it?), and the "

@@ -146,6 +146,14 @@ class RunFolder:
         committed = {m.stem.split("%", 1)[1] for m in (self.out / MANIFESTS_DIR).glob("learners%*.json")}
         return sorted(committed | {p.parent.name for p in self.learners_dir.glob("*/meta.json")})
 
+    def stack_first(self) -> str:
+        """The advice for a command that reads the stack's outputs where there are none: `stack`, or `fit-learners`
+        first where no learner has outputs either (a fit stopped before its first learner)."""
+        if self.learner_names():
+            return f"Run `screenstack stack --out {self.out}` first."
+        return (f"No learner has outputs there either: run `screenstack fit-learners --out {self.out}` with the run's --data "
+                f"(or --train/--test), then `screenstack stack --out {self.out}`.")
+
     @property
     def requested_learners_path(self) -> Path:
         return self.out / REQUESTED_LEARNERS

@@ -158,7 +158,7 @@ def _copy_from_mirror(entry: Dataset, mirror: Path, target: Path) -> bool:
     """Copy the checked file from `mirror` to `target`; False if the mirror does not hold it."""
     source = mirror / entry.file_name
     if not source.is_file():
-        log.info("%s: not in mirror %s, downloading", entry.file_name, mirror)
+        log.info("%s: not in mirror %s%s, downloading", entry.file_name, mirror, "" if mirror.is_dir() else " (no such folder)")
         return False
     with atomic_path(target, flag=f"${CACHE_ENV}") as tmp:
         shutil.copyfile(source, tmp)
@@ -183,7 +183,8 @@ def _download(entry: Dataset, target: Path, progress: bool, mirror: Path | None 
         reason = getattr(error, "reason", error)
         if mirror is not None:
             raise ScreenstackError(
-                f"{entry.file_name}: not in the mirror folder {mirror}, and the download from {entry.url} failed ({reason}). "
+                f"{entry.file_name}: not in the mirror folder {mirror}{'' if mirror.is_dir() else ' (no such folder)'}, and the "
+                f"download from {entry.url} failed ({reason}). "
                 f"Put {entry.file_name} in {mirror} (or pass --mirror with a folder holding it), or connect to the internet."
             ) from None
         raise ScreenstackError(

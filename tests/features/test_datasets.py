@@ -106,7 +106,7 @@ def test_mirror_without_the_file_falls_through_to_the_download(tmp_path, monkeyp
     with caplog.at_level("INFO", logger="screenstack"):
         path = ds.get_dataset("cohen_adhd", dest=tmp_path / "data" / "cohen_adhd.csv", progress=False)
     assert path.read_bytes() == data and urls == [ds.DATASETS["cohen_adhd"].url]
-    assert f"cohen_adhd.csv: not in mirror {tmp_path / 'no-such-folder'}, downloading" in caplog.text
+    assert f"cohen_adhd.csv: not in mirror {tmp_path / 'no-such-folder'} (no such folder), downloading" in caplog.text
 
 
 def test_mirror_without_the_file_offline_names_both_places(tmp_path):

@@ -205,11 +205,35 @@ def test_a_folder_given_as_features_names_the_feature_files_it_holds(tmp_path, c
     assert features.is_file() and not (tmp_path / "out").exists()
 
 
-def test_a_feature_file_holding_nan_is_refused_naming_it_before_any_learner_is_fitted(tmp_path, corpus):
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_a_feature_file_holding_nan_is_refused_naming_it_before_any_learner_is_fitted(tmp_path, corpus, monkeypatch, split):
+    import screenstack.features.artifacts.store as store
+
+    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 16)  # a large file's row groups: the NaN's group is not the first
     frame = corpus.frame
     vectors = np.random.default_rng(0).normal(size=(len(frame), 8)).astype(np.float32)
-    vectors[3, 5] = np.nan
+    row = int(np.flatnonzero(frame["split"].to_numpy() == split)[-1])
+    assert row >= 16
+    vectors[row, 5] = np.nan
     path = write_vectors(tmp_path / "nan.parquet", frame["id"].to_numpy(), frame["split"].to_numpy(), vectors, {"model": "toy"})
-    with pytest.raises(ScreenstackError, match=rf"{path}: row 3 holds NaN or infinite vector values.*Extract the vectors again"):
-        fit_learners(corpus, tmp_path / "run", ("tfidf-svm", "logreg"), (str(path),), progress=False)
+    with pytest.raises(ScreenstackError, match=rf"{path}: row {row} holds NaN or infinite vector values.*Extract the vectors again"):
+        fit_learners(corpus, tmp_path / "run", ("tfidf-svm", "logreg"), (str(path),), progress=False, chunk_rows=10)
     assert not (tmp_path / "run").exists(), "refused before the fold plan or any learner is written"
+
+
+def test_a_fit_stopped_before_its_first_learner_sends_report_and_predict_back_to_fit_learners(tmp_path, corpus, monkeypatch):
+    from screenstack.stacking.predict import read_run
+    from screenstack.stacking.report import write_report
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(fit_module, "oof_predict", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        fit_learners(corpus, out, ("tfidf-svm",), progress=False)
+    assert (out / "folds.parquet").is_file() and not (out / "records.parquet").exists()
+    for call in (write_report, read_run):
+        with pytest.raises(ScreenstackError, match=rf"No learner has outputs there either: run `screenstack fit-learners --out "
+                                                   rf"{out}` with the run's --data \(or --train/--test\), then `screenstack stack"):
+            call(out)
