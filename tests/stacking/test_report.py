@@ -74,7 +74,8 @@ def test_report_command_prints_the_page_path(run_dir, capsys):
 
 
 def test_report_refuses_a_folder_without_stack_output(tmp_path, capsys):
-    with pytest.raises(ScreenstackError, match="Run `screenstack stack --out"):
+    with pytest.raises(ScreenstackError, match="No learner has outputs there either: run `screenstack fit-learners --out .*, then "
+                                               "`screenstack stack --out"):  # nothing fitted: stack alone would not help
         write_report(tmp_path)
     assert main(["report", "--out", str(tmp_path)]) == 2
     assert "summary.json: no stack summary" in capsys.readouterr().err
