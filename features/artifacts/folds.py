@@ -82,7 +82,8 @@ def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPla
     for k, (_, valid) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
         folds[valid] = k
     meta = {**asdict(config), "n_folds": n_folds, "requested_folds": config.n_folds,
-            "train_fingerprint": corpus.fingerprint("train"), "n_train": len(train)}
+            "train_fingerprint": corpus.fingerprint("train"), "n_train": len(train),
+            "text_columns": list(corpus.text_columns)}  # not compared: named when the fingerprint differs (`refuse_other_plan`)
     return FoldPlan(train["id"].to_numpy(dtype=object), labels, folds, meta)
 
 
@@ -126,6 +127,10 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
             "requested_folds": lambda was, now: f"--folds ({was} there, {now} now)",
             "seed": lambda was, now: f"--seed ({was} there, {now} now)"}
     differ = [said[key](existing.meta.get(key), value) for key, value in wanted.items() if existing.meta.get(key) != value]
+    columns = existing.meta.get("text_columns"), list(corpus.text_columns)
+    if differ and differ[0].startswith("the training records") and columns[0] and columns[1] and columns[0] != columns[1]:
+        # Plans before 0.3.5 do not hold their text columns; where both do, the option that changed the texts is named.
+        differ[0] = f"--text-cols ({','.join(columns[0])} there, {','.join(columns[1])} now)"
     if differ:
         raise ScreenstackError(f"{out}: holds artifacts of another configuration (differs in: {'; '.join(differ)}). "
                                "Use a new --out folder, or delete this one to start over.")

@@ -79,6 +79,16 @@ def test_ensure_refuses_a_plan_for_other_data_folds_or_seed(tmp_path, other, mes
     assert (tmp_path / FOLDS_FILE).read_bytes() == written
 
 
+def test_a_plan_for_other_text_columns_names_them(tmp_path):
+    from dataclasses import replace
+
+    corpus = _corpus()
+    ensure_fold_plan(replace(corpus, text_columns=("title", "abstract")), tmp_path, FoldConfig(5, seed=3))
+    other = replace(_corpus(seed=1), text_columns=("title",))  # other texts, as --text-cols title makes them
+    with pytest.raises(ScreenstackError, match=r"differs in: --text-cols \(title,abstract there, title now\)\)"):
+        ensure_fold_plan(other, tmp_path, FoldConfig(5, seed=3))
+
+
 def test_missing_plan_names_the_command_that_writes_it(tmp_path):
     with pytest.raises(ScreenstackError, match="no fold plan.*fit-learners"):
         load_fold_plan(tmp_path)
