@@ -122,15 +122,14 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
         return None
     existing = load_fold_plan(out)
     wanted = {"train_fingerprint": corpus.fingerprint("train"), "requested_folds": config.n_folds, "seed": config.seed}
-    said = {"train_fingerprint": lambda was, now: "the training records (their ids, labels or texts: the file, --id-col, "
-                                                  "--label-col or --text-cols)",
-            "requested_folds": lambda was, now: f"--folds ({was} there, {now} now)",
-            "seed": lambda was, now: f"--seed ({was} there, {now} now)"}
-    differ = [said[key](existing.meta.get(key), value) for key, value in wanted.items() if existing.meta.get(key) != value]
-    columns = existing.meta.get("text_columns"), list(corpus.text_columns)
-    if differ and differ[0].startswith("the training records") and columns[0] and columns[1] and columns[0] != columns[1]:
-        # Plans before 0.3.5 do not hold their text columns; where both do, the option that changed the texts is named.
-        differ[0] = f"--text-cols ({','.join(columns[0])} there, {','.join(columns[1])} now)"
+    was_columns, now_columns = existing.meta.get("text_columns"), list(corpus.text_columns)
+    # Plans before 0.3.5 do not hold their text columns; where both do and they differ, that option changed the texts.
+    said = {"train_fingerprint": f"--text-cols ({','.join(was_columns)} there, {','.join(now_columns)} now)"
+            if was_columns and now_columns and was_columns != now_columns
+            else "the training records (their ids, labels or texts: the file, --id-col, --label-col or --text-cols)",
+            "requested_folds": f"--folds ({existing.meta.get('requested_folds')} there, {config.n_folds} now)",
+            "seed": f"--seed ({existing.meta.get('seed')} there, {config.seed} now)"}
+    differ = [said[key] for key, value in wanted.items() if existing.meta.get(key) != value]
     if differ:
         raise ScreenstackError(f"{out}: holds artifacts of another configuration (differs in: {'; '.join(differ)}). "
                                "Use a new --out folder, or delete this one to start over.")
