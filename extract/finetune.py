@@ -57,7 +57,8 @@ from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.crossfit import cross_fit
 from ..features.errors import ScreenstackError
 from ..features.artifacts.folds import FoldConfig, FoldPlan, ensure_fold_plan
-from ..features.artifacts.outputs import check_reusable, describe_differences, differing_keys, learner_dir, package_versions, write_learner_output
+from ..features.artifacts.outputs import (check_reusable, describe_differences, differing_keys, learner_dir, package_versions,
+                                         refuse_other_test, write_learner_output)
 from ..features.artifacts.store import is_intact, write_run_vectors
 from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
 from .heads import ScreeningModel, make_head
@@ -94,6 +95,9 @@ def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneC
     --------
     >>> finetune(load_corpus("train.csv", "test.csv"), "artifacts/run1", FinetuneConfig(head="cnn"))  # doctest: +SKIP
     """
+    # Before the fold plan or the fine-tuning: other learners in OUT that scored another --test file (this one's own
+    # outputs made otherwise are refused by `check_reusable`, which names its state folder too).
+    from_rank0(lambda: refuse_other_test(out, corpus.fingerprint("test"), keep=(learner_name(config),)))
     plan = from_rank0(lambda: ensure_fold_plan(corpus, out, folds))  # written by rank 0, the OUT lock's holder
     return finetune_on_plan(corpus, plan, out, config, progress=progress, confirm=confirm)
 
@@ -197,6 +201,16 @@ def _inner_split(labels: np.ndarray, train_index: np.ndarray, config: FinetuneCo
     return np.sort(fit), np.sort(select)
 
 
+def _refuse_diverged(values: np.ndarray, what: str, config: FinetuneConfig, precision: str) -> None:
+    """Stop fine-tuning, in one line, where the weights diverged: NaN or infinite losses or scores would otherwise end in
+    a metric's ValueError, or in scores no learner can blend."""
+    if np.isfinite(values).all():
+        return
+    lower = f"a lower --lr (now {config.lr:g})" + (", or --dtype fp32" if precision != "fp32" else "")
+    raise ScreenstackError(f"{what} {'are' if values.size > 1 else 'is'} NaN or infinite: the fine-tuning diverged. Use "
+                           f"{lower}, in a new --out folder (or delete its finetune/ folder to start over).")
+
+
 def _selection_score(logits: np.ndarray, y: np.ndarray, select: str) -> dict:
     """Loss and AUC on the selection rows; ``score`` is what the best epoch maximises."""
     p = np.clip(expit(logits.astype(np.float64)), 1e-7, 1 - 1e-7)
@@ -273,8 +287,10 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
         loss = train_epoch(runner, model, batches, token_ids, labels, optimizer, scheduler, scaler, config, device, precision,
                            pad_id=pad_id, desc=f"fold {k} epoch {epoch + 1}", progress=progress)
         record = {"epoch": epoch, "train_loss": loss, "lr_end": scheduler.get_last_lr()[0]}
+        _refuse_diverged(np.array([loss]), f"fold {k} epoch {epoch + 1}: the training loss", config, precision)
         if len(select_index):
             logits, _ = predict(runner, token_ids, select_index, config.eval_batch_size, pad_id, device, precision)
+            _refuse_diverged(logits, f"fold {k} epoch {epoch + 1}: the scores of the epoch-selection rows", config, precision)
             record.update(_selection_score(logits, labels[select_index], config.select))
         record["seconds"] = time.perf_counter() - began
         history.append(record)
@@ -292,6 +308,9 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
     model.load_state_dict(torch.load(folder / f"weights-e{best['epoch']}.pt", map_location=device, weights_only=True))
     valid_logits, valid_vectors = predict(runner, token_ids, valid_index, config.eval_batch_size, pad_id, device, precision)
     test_logits, test_vectors = predict(runner, token_ids, test_index, config.eval_batch_size, pad_id, device, precision)
+    for values, what in ((valid_logits, "scores"), (valid_vectors, "vectors"), (test_logits, "test scores"),
+                         (test_vectors, "test vectors")):
+        _refuse_diverged(values, f"fold {k}: its model's {what}", config, precision)
     write_json(folder / "history.json", {"fold": k, "best_epoch": best["epoch"], "epochs": history, "device": device,
                                          "precision": precision, "n_fit": len(fit_index), "n_select": len(select_index)})
     with atomic_path(folder / "result.npz") as tmp, open(tmp, "wb") as handle:

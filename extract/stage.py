@@ -176,11 +176,13 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
         if path.is_file():
             try:
                 run.verify(f"{FEATURES_DIR}/{path.name}", "")  # damaged (truncated, changed): made again below
-                if read_parquet_meta(path).get("config_hash") == config_hash:
-                    return True
+                made_otherwise = read_parquet_meta(path).get("config_hash") != config_hash
             except Exception:  # unreadable: made again below
-                pass
-            log.warning("extract: %s exists but was made otherwise; making it again", path)
+                made_otherwise = None
+            if made_otherwise is False:
+                return True
+            log.warning("extract: %s exists but %s; making it again", path,
+                        "was made otherwise" if made_otherwise else "is damaged (truncated or changed since it was written)")
         VectorCache(cache_folder, setting)  # first, so the other ranks find its setting.json written
         return False
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.folds import FoldConfig, ensure_fold_plan
-from ..features.artifacts.outputs import check_reusable, learner_dir, refuse_other_outputs, write_learner_output
+from ..features.artifacts.outputs import (check_reusable, learner_dir, refuse_other_outputs, refuse_other_test,
+                                         write_learner_output)
 from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles
@@ -49,6 +50,8 @@ def fit_learners(
     if any(cls.input == "vectors" for cls in classes.values()) and not features:
         names = ", ".join(n for n, c in classes.items() if c.input == "vectors")
         raise ScreenstackError(f"learners {names} read vectors: pass --features FILE.parquet (from `screenstack extract`).")
+    # Before anything is written: learners of another --test file would be blended with these.
+    refuse_other_test(out, corpus.fingerprint("test"))
     inputs = {}
     if any(cls.input == "vectors" for cls in classes.values()):
         # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
@@ -125,6 +128,8 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
     the layers, pooling, max_length and store_dtype of the extraction; once the model is loaded, also its
     ``encoder_fingerprint`` and ``dtype`` (`extract.stage.extract_features`'s ``before_encoding``)."""
     def view(meta: dict) -> dict:  # a vector learner's feature files as `vectors` describes one
+        if vectors is None:  # fine-tuned vectors: `known` compares no feature files
+            return meta
         stems = [Path(p).stem.rsplit("-", 1)[0] for p in meta.get("features") or []]
         files = [{"file": stem, **{key: m.get(key) for key in vectors if key != "file"}}
                  for stem, m in zip(stems, meta.get("feature_meta") or [])]
@@ -138,3 +143,4 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
     refuse_other_outputs(out, {name: {**known(name), "features": [vectors]}
                                if vectors is not None and learner_class(name).input == "vectors" else known(name)
                                for name in learners}, view)
+    refuse_other_test(out, corpus.fingerprint("test"))  # the learners this run does not refit, too

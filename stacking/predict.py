@@ -59,7 +59,7 @@ import pandas as pd
 from ..features.artifacts.atomic import read_json, write_json
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
 from ..features.artifacts.records import screening_records
-from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, locked, read_checked
+from ..features.artifacts.runfolder import PREDICTIONS_SET, DamagedArtifact, RunFolder, locked, read_checked
 from ..features.artifacts.store import VectorFiles
 from ..features.errors import ScreenstackError
 from ..features.records.corpus import Corpus
@@ -80,7 +80,7 @@ ENCODER_SETTINGS = {"model": "--model", "layers": "--layers", "pooling": "--pool
 # What `screenstack predict` needs from a feature file's metadata to make the same vectors for new records.
 EXTRACT_SETTINGS = ("model", "layers", "pooling", "max_length", "dtype", "store_dtype")
 # The committed set predict writes into its --out, and its files (which a run's files of the same names must not be).
-PREDICT_SET = "predict"
+PREDICT_SET = PREDICTIONS_SET
 PREDICT_FILES = ("ranked.csv", "scores.csv", "submission.csv", "summary.json")
 # The column given the blender for a learner of weight 0. Every blender multiplies a finite function of each column by
 # its weight (the ECDF's rank for rank-average and caruana, the logit for logistic; 0.5's logit is exactly 0), so a
@@ -171,6 +171,7 @@ def read_run(out: str | Path) -> FittedRun:
     if not out.is_dir():
         what = "is a file, not a run folder" if out.exists() else "no such run folder"
         raise ScreenstackError(f"--run {out}: {what}. Give the --out of a finished `screenstack run` (or stack).")
+    run.check_kind("--run")
     _refuse_other_folder(run)
     run.refuse_if_writing("--run", "predict")
     restack = f"Run `screenstack stack --out {out}` (it keeps the blender), then predict again."
@@ -362,7 +363,7 @@ def _check_encoder(run: FittedRun, name: str, metas: list[dict]) -> None:
                 f"({rel}) were made with, so {name}'s models cannot read its vectors. Restore the run's encoder there.")
 
 
-@locked()
+@locked(predictions=True)
 def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, str | Path] | None = None, data: str = "",
             left_out_screened: int = 0) -> dict:
     """Score `corpus`'s records with `run`'s models; write DIR's set; return the summary.

@@ -67,7 +67,11 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
         if unknown:  # a typo rather than a learner not fitted yet (fine-tuned ones: extract.finetune_config.learner_name)
             raise ScreenstackError(f"--learners: {', '.join(unknown)} is not a learner in {out} (found: {found}) nor one "
                                    f"fit-learners knows ({', '.join(sorted(LEARNERS))}). Check the spelling.")
-        raise ScreenstackError(f"{out}: no outputs for learner(s) {', '.join(missing)} (found: {found}). Run fit-learners for them.")
+        finetuned = [n for n in missing if n.startswith("finetune-")]
+        how = ("Run fit-learners for them" if not finetuned else
+               f"Fine-tuned ones ({', '.join(finetuned)}) are made by `screenstack extract --finetune --out {out}` with the "
+               "run's input files, its --model and --head" + (", the others by fit-learners" if len(finetuned) < len(missing) else ""))
+        raise ScreenstackError(f"{out}: no outputs for learner(s) {', '.join(missing)} (found: {found}). {how}.")
     plan = load_fold_plan(out)
     oof_cols, test_cols, test_ids = [], [], None
     for name in names:
@@ -83,7 +87,22 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
             raise ScreenstackError(f"{out}/learners/{name}: OOF scores contain NaN (rows no fold validated). Refit it.")
         oof_cols.append(oof["score"].to_numpy(dtype=float))
         test_cols.append(test["score"].to_numpy(dtype=float))
+    _refuse_mixed_tests(out, {name: outputs[name][2].get("test_fingerprint") for name in names})
     return names, plan, np.column_stack(oof_cols), np.column_stack(test_cols), test_ids
+
+
+def _refuse_mixed_tests(out: Path, fingerprints: dict[str, str | None]) -> None:
+    """Refuse to blend learners that scored different --test files (same ids, other texts: a folder written by
+    screenstack before 0.3.6, or one learner's folder copied in). Outputs without a fingerprint are not compared."""
+    groups: dict[str, list[str]] = {}
+    for name, fingerprint in fingerprints.items():
+        if fingerprint is not None:
+            groups.setdefault(fingerprint, []).append(name)
+    if len(groups) > 1:
+        said = "; ".join(", ".join(names) for names in groups.values())
+        raise ScreenstackError(f"{out}/learners: the learners scored different --test files ({said}), and a blend of them would mix "
+                               "two files' scores. Keep one file's: delete the other learners' folders and refit them with "
+                               f"`screenstack fit-learners --out {out} --learners NAMES` and that --test file (or --data).")
 
 
 def _refuse_unfitted(out: Path) -> None:
@@ -158,11 +177,15 @@ def _warnings(summary: dict) -> list[str]:
                         "label more records, or check the text columns")
     elif share > MAX_FLAGGED and _shift_flags_most(decision):
         shift = decision["shift"]
-        warnings.append(f"the threshold flags {share:.0%} of {of_what} because the records to screen look "
+        warnings.append(f"the threshold flags {_percent(share)} of {of_what} because the records to screen look "
                         f"{shift['estimated_share'] / shift['train_share']:.1f} times as rich in included records as the "
                         f"labelled ones (see the label shift line); if they are not, --max-shift 1 flags {before:.0%}")
+    elif share > MAX_FLAGGED and beta > StackConfig.beta and not decision["recall_floor_lowered"]:
+        warnings.append(f"the threshold flags {_percent(share)} of {of_what}: --beta {beta:g} counts a missed included "
+                        f"record {beta ** 2:g} times an extra read, so flagging nearly everything scores best; a smaller "
+                        "--beta flags fewer")
     elif share > MAX_FLAGGED:
-        warnings.append(f"the threshold flags {share:.0%} of {of_what}: {decision['n_train_included']} "
+        warnings.append(f"the threshold flags {_percent(share)} of {of_what}: {decision['n_train_included']} "
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
                         "cannot support a tighter one; label more records to flag fewer")
     best = summary["best_learner"]
@@ -175,6 +198,15 @@ def _warnings(summary: dict) -> list[str]:
         warnings.append(f"the blend cannot rank these records: honest OOF ROC-AUC {blend['roc_auc']:.3f} (0.5 is chance), so "
                         "its flags rest on the threshold rules, not on the text; check the text columns, or label more records")
     return warnings
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage that says 100% only of all (425 of 426 is 99.8%, not 100%)."""
+    for digits in range(4):
+        said = f"{share:.{digits}%}"
+        if share == 1 or float(said.rstrip("%")) < 100:
+            return said
+    return "nearly 100%"
 
 
 def _record_flagged_shares(decision: dict, decisions: np.ndarray, test_scores: np.ndarray, without: np.ndarray | None) -> None:

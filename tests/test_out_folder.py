@@ -1,7 +1,7 @@
 """An --out that is someone's own folder (their data, their notes) is refused before any work, by every stage.
 
-A new folder, an empty one, and run folders (made now, or before manifests were
-kept) are accepted.
+A new folder, an empty one, and run folders are accepted; a run folder copied
+without its hidden .manifests/ folder is refused (none of its files could be checked).
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_predict_into_a_folder_of_other_files_is_refused(data_folder, tmp_path, 
     assert [p.name for p in notes.iterdir()] == ["todo.txt"]
 
 
-def test_an_empty_folder_and_run_folders_old_and_new_are_accepted(data_folder, tmp_path, capsys):
+def test_an_empty_folder_and_a_run_folder_are_accepted_and_one_copied_without_manifests_is_not(data_folder, tmp_path, capsys):
     train, test = data_folder / "train.csv", data_folder / "test.csv"
     out = tmp_path / "empty"
     out.mkdir()
@@ -80,10 +80,10 @@ def test_an_empty_folder_and_run_folders_old_and_new_are_accepted(data_folder, t
     assert (out / "submission.csv").is_file() and (out / "config.toml").is_file()
     assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
 
-    # A run folder from before manifests were kept: the stages' own files mark it.
+    # A run folder copied without its hidden folders: its own files mark it, and it is refused, not read unchecked.
     old = tmp_path / "old"
     shutil.copytree(out, old)
     shutil.rmtree(old / ".manifests")
-    assert main(["-q", "stack", "--out", str(old)]) == 0
-    assert main(["-q", "report", "--out", str(old)]) == 0
-    assert "Traceback" not in capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["-q", "stack", "--out", str(old)]) == 2
+    assert f"--out {old}: holds a run's files but no .manifests/ folder" in capsys.readouterr().err

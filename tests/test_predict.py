@@ -251,7 +251,7 @@ def test_predicting_again_after_a_restack_says_it_replaces_the_earlier_stack_pre
 
 def test_the_summary_lists_the_learners_the_blend_uses(run_copy, tmp_path):
     run, _, test = run_copy
-    shutil.rmtree(run / ".manifests")  # a copied run, so blend.json may be rewritten below
+    (run / ".manifests" / "stack.json").unlink()  # so blend.json may be rewritten below
     state = json.loads((run / "blend.json").read_text())
     Z = np.random.default_rng(0).random((20, len(state["learners"])))
     left_out = make_blender("rank-average", use=[True] + [False] * (len(state["learners"]) - 1)).fit(Z, np.r_[np.zeros(10), np.ones(10)])
@@ -420,15 +420,39 @@ def test_vectors_not_made_by_extract_are_refused(tmp_path, capsys):
     assert "toy.parquet: its metadata lacks layers, pooling, max_length, dtype, store_dtype" in capsys.readouterr().err
 
 
-def test_a_blended_learner_deleted_from_a_run_copied_without_manifests_is_named(run_copy, tmp_path, capsys):
-    run, _, test = run_copy
-    shutil.rmtree(run / ".manifests")  # as `cp -r RUN/* COPY` leaves it: no dot folders
-    shutil.rmtree(run / "learners" / "tfidf-svm")
-    assert _predict(run, test, tmp_path / "pred") == 2
-    error = capsys.readouterr().err
-    assert f"{run / 'learners' / 'tfidf-svm'}: missing, but {run / 'blend.json'} blends 'tfidf-svm'" in error
-    assert "fit-learners" in error and "Traceback" not in error
-    assert not (tmp_path / "pred").exists()
+def test_a_run_copied_without_its_manifests_is_refused_by_every_command_that_reads_it(run_copy, tmp_path, capsys):
+    """`cp -r RUN/* COPY` leaves out hidden folders: with no manifests nothing could be checked, and `stack` there
+    ignored the records to screen (records without text went unflagged) while `predict` read an edited calibration."""
+    run, train, test = run_copy
+    shutil.rmtree(run / ".manifests")
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    said = f"{run}: holds a run's files but no .manifests/ folder, so none of them can be checked"
+    for command in (["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")],
+                    ["stack", "--out", str(run)], ["report", "--out", str(run)],
+                    ["run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm,tfidf-logreg",
+                     "--folds", "3", "--out", str(run)]):
+        assert main(["-q", *command]) == 2, command
+        error = capsys.readouterr().err.strip()
+        assert said in error and "Copy the run folder whole (`cp -r RUN COPY`)" in error and "\n" not in error, command
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before and not (tmp_path / "pred").exists()
+
+
+def test_a_predict_folder_given_as_a_run_is_named_with_its_run_and_never_overwritten(text_run, tmp_path, capsys):
+    run, train, test = text_run
+    pred = tmp_path / "pred"
+    assert _predict(run, test, pred) == 0
+    ranked = pred / "ranked.csv"
+    ranked.write_text(ranked.read_text().replace("\n", ",\n", 1))  # the reviewer's notes, as an extra column's header
+    before = {p: p.read_bytes() for p in pred.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    said = f"{pred}: holds `screenstack predict`'s predictions made with the models of run {run.resolve()}, not a run folder."
+    for command in (["run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm", "--out", str(pred)],
+                    ["stack", "--out", str(pred)], ["report", "--out", str(pred)],
+                    ["predict", "--run", str(pred), "--data", str(test), "--out", str(tmp_path / "again")]):
+        assert main(["-q", *command]) == 2, command
+        error = capsys.readouterr().err.strip()
+        assert said in error and f"Give the run folder ({run.resolve()})" in error and "\n" not in error, command
+    assert {p: p.read_bytes() for p in pred.rglob("*") if p.is_file()} == before and not (tmp_path / "again").exists()
 
 
 def test_predictions_of_another_file_or_into_another_run_are_refused_and_nothing_is_lost(text_run, tmp_path, capsys):

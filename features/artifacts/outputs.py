@@ -166,6 +166,30 @@ def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable
         raise _other_configuration(refused, list(dict.fromkeys(said)), made, out)
 
 
+def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, ...] = ()) -> None:
+    """Refuse to add outputs for these --test records (`test_fingerprint`) to an OUT whose learners scored other ones:
+    `stack` would blend two files' scores, and `records.parquet` would describe only one of them. `keep`: learners
+    not to name (those `check_reusable` refuses with its own line). Damaged outputs pass: they are refitted."""
+    other = []
+    for name in RunFolder(out).learner_names():
+        if name in keep or not (learner_dir(out, name) / "meta.json").is_file():
+            continue
+        try:
+            _, _, old = _read_learner(out, name)
+        except DamagedArtifact:
+            continue
+        if old.get("test_fingerprint") not in (None, test_fingerprint):
+            other.append(name)
+    if other:
+        folders = ", ".join(str(learner_dir(out, name)) for name in other)
+        one = len(other) == 1
+        raise ScreenstackError(
+            f"{folders}: {'its learner' if one else 'these learners'} scored other --test records than these, and a run "
+            f"folder holds one test file's scores. Use a new --out folder for this --test file, or delete "
+            f"{'that folder' if one else 'those folders'} to score these records here. (`screenstack predict --run {out} "
+            "--data FILE --out NEW` scores new records with a finished run's models.)")
+
+
 def _other_configuration(names: list[str], said: list[str], old: dict, out: str | Path, also: list[Path] = ()) -> ScreenstackError:
     made_by, current = (old.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
     # A learner's defaults may change between versions (0.3.2: the TF-IDF learners' class weights).

@@ -62,6 +62,9 @@ LOCK_FILE = ".lock"
 # What marks a folder as a run folder: the run folder machinery, or (folders made before manifests were kept, a
 # first stage killed before its first commit) a stage's own outputs. Other files in a non-empty --out are the user's.
 _MARKS = (LOCK_FILE, STAGING_DIR, MANIFESTS_DIR, "folds.parquet", "learners/*/meta.json", "features/*.parquet", "finetune/*")
+# A run's own files: in place only once committed, with their manifests (a first stage killed earlier leaves none).
+_RUN_FILES = ("folds.parquet", "learners/*/meta.json", "blend.json", "records.parquet")
+PREDICTIONS_SET = "predict"  # `screenstack predict`'s outputs, committed as one set in a folder of their own
 REQUESTED_LEARNERS = ".fit-learners.json"  # the learners the last fit-learners was asked for
 OS_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # file managers leave these in any folder they show
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
@@ -227,8 +230,34 @@ class RunFolder:
         raise ScreenstackError(f"--out {self.out}: not a run folder (no {MANIFESTS_DIR}) but holds other files ({shown}), "
                                f"which outputs written there would mix with or replace. {fix}.")
 
+    def check_kind(self, flag: str = "--out", predictions: bool = False) -> None:
+        """Refuse, in one line, a folder of another kind than the command needs: `screenstack predict`'s predictions
+        where a run folder is wanted (`predictions` False), or a run's files without their manifests, which no
+        reader could check (a copy that left out hidden folders: `stack` then ignored the records to screen)."""
+        try:
+            if not self.out.is_dir():
+                return
+            made_by_predict = (self.out / MANIFESTS_DIR / f"{PREDICTIONS_SET}.json").is_file()
+            unchecked = not (self.out / MANIFESTS_DIR).exists() and any(next(self.out.glob(m), None) for m in _RUN_FILES)
+        except OSError:
+            return  # unreadable: check_writable or the reader says why
+        if made_by_predict and not predictions:
+            try:
+                run = read_json(self.out / "summary.json").get("run") or None
+            except (OSError, ValueError, AttributeError):
+                run = None
+            of = f" made with the models of run {run}" if run else ""
+            give = f"Give the run folder ({run})" if run else "Give a run folder"
+            raise ScreenstackError(f"{flag} {self.out}: holds `screenstack predict`'s predictions{of}, not a run folder. "
+                                   f"{give}, or a new folder for a new run.")
+        if unchecked:
+            raise ScreenstackError(f"{flag} {self.out}: holds a run's files but no {MANIFESTS_DIR}/ folder, so none of them can be "
+                                   "checked (a copy that left out hidden folders, as `cp -r RUN/* COPY` does). Copy the run "
+                                   "folder whole (`cp -r RUN COPY`), or run again into a new --out.")
+
     @contextmanager
-    def lock(self, create: bool = True, remakes: Iterable[str] = (), needs: tuple[str, ...] = ("fit-learners",)) -> Iterator[RunFolder]:
+    def lock(self, create: bool = True, remakes: Iterable[str] = (), needs: tuple[str, ...] = ("fit-learners",),
+             predictions: bool = False) -> Iterator[RunFolder]:
         """Hold OUT for this process; refuse if another holds it. Re-entrant within a process.
 
         Taking the lock first finishes or removes what a killed run left: complete
@@ -237,7 +266,8 @@ class RunFolder:
         refusal names the commands `needs` that make what it reads, or `screenstack run`.
         `remakes`: the sets (e.g. ``"stack"``, ``"learners/logreg"``) this command writes again before it ends,
         as `run` does; their removal is logged at debug level, since there is nothing for the user to do.
-        Taken from the outermost lock only.
+        `predictions`: OUT is `screenstack predict`'s, not a run folder (`check_kind`).
+        `remakes` and `predictions` are taken from the outermost lock only.
         """
         if not create and not self.out.is_dir():
             self.check_writable()
@@ -246,6 +276,8 @@ class RunFolder:
                                    f"{self.out}` and your --data (or --train/--test) file, or with {stages}.")
         self.check_writable()
         self.check_ours(create)
+        if self.out.resolve() not in _HELD:  # the outermost lock's command says what kind of folder OUT is
+            self.check_kind(predictions=predictions)
         created = not self.out.exists()
         try:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -434,8 +466,9 @@ def _writing(what: str, fd: int, fix: str) -> ScreenstackError:
     return ScreenstackError(f"{what}: another screenstack process{f' (pid {holder})' if holder else ''} is writing it. {fix}")
 
 
-def locked(create: bool = True, needs: tuple[str, ...] = ("fit-learners",)):
-    """Decorate a stage function taking ``out``: it runs holding OUT's lock (`RunFolder.lock`'s `create`, `needs`).
+def locked(create: bool = True, needs: tuple[str, ...] = ("fit-learners",), predictions: bool = False):
+    """Decorate a stage function taking ``out``: it runs holding OUT's lock (`RunFolder.lock`'s `create`, `needs`,
+    `predictions`).
 
     Examples
     --------
@@ -448,7 +481,7 @@ def locked(create: bool = True, needs: tuple[str, ...] = ("fit-learners",)):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             out = signature.bind(*args, **kwargs).arguments["out"]
-            with RunFolder(out).lock(create=create, needs=needs):
+            with RunFolder(out).lock(create=create, needs=needs, predictions=predictions):
                 return func(*args, **kwargs)
         return wrapper
     return decorate

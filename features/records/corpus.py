@@ -163,6 +163,10 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     is_ris = frame.attrs["format"] == "ris"
 
     def need(name: str, flag: str) -> str:
+        if name not in columns and is_ris:  # a RIS tag (LB) for the field rispy reads it into (label)
+            import rispy
+
+            name = rispy.TAG_KEY_MAPPING.get(name.upper(), name)
         if name not in columns:
             raise ScreenstackError(f"{path}: no column {name!r} (found: {found}). Fix {flag} or the file's header.")
         return name

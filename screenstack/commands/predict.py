@@ -56,7 +56,7 @@ def command(args: argparse.Namespace) -> int:
                                   device=args.device, batch_tokens=args.batch_tokens,
                                   cache_dir=args.cache_dir or str(cache_root(ExtractConfig(), args.run)))
                for rel, meta in run.feature_meta.items()}
-    with RunFolder(args.out).lock():  # held across extraction and prediction
+    with RunFolder(args.out).lock(predictions=True):  # held across extraction and prediction
         vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet) for rel, config in configs.items()}
         predict(run, corpus, args.out, vectors, data=args.data, left_out_screened=left_out)
     return 0

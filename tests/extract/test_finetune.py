@@ -352,3 +352,27 @@ def test_a_non_finite_value_on_the_command_line_is_one_line_and_exit_2(tmp_path,
     code = main(["extract", "--finetune", "--train", "t.csv", "--test", "s.csv", "--out", str(tmp_path / "o"), "--lr", "inf"])
     error = capsys.readouterr().err.strip()
     assert code == 2 and "--lr inf: needs a number > 0" in error and "\n" not in error and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("valid_fraction", [0.2, 0.0])
+def test_a_diverging_fine_tuning_stops_in_one_line_naming_the_fold_and_the_fix(tiny_bert, tmp_path, valid_fraction):
+    # With --lr 1e9 the weights went to NaN: a ValueError from the AUC of the epoch-selection rows, or, without them,
+    # an AssertionError about fold coverage from the NaN scores.
+    config = _config(tiny_bert, epochs=1, lr=1e9, valid_fraction=valid_fraction)
+    with pytest.raises(ScreenstackError, match=r"^fold 0 epoch 1: the .* NaN or infinite: the fine-tuning diverged\. "
+                                               r"Use a lower --lr \(now 1e\+09\), in a new --out folder"):
+        finetune(_corpus(), tmp_path, config, folds=FoldConfig(3, 0), progress=False)
+    assert not (tmp_path / "learners").exists()
+
+
+def test_finetuning_beside_learners_of_another_test_file_is_refused_before_training(tiny_bert, tmp_path, monkeypatch):
+    from screenstack.learners.fit import fit_learners
+
+    corpus = _corpus()
+    fit_learners(corpus, tmp_path, ("tfidf-logreg",), folds=FoldConfig(3, 0), progress=False)
+    frame = corpus.frame.copy()
+    test = frame["split"] == "test"
+    frame.loc[test, "abstract"] = frame.loc[test, "abstract"].to_numpy()[::-1]  # the same ids, other texts
+    monkeypatch.setattr(ft, "_fit_fold", lambda *a, **k: pytest.fail("refused only after training"))
+    with pytest.raises(ScreenstackError, match=r"learners/tfidf-logreg: its learner scored other --test records than these"):
+        finetune(Corpus(frame), tmp_path, _config(tiny_bert), folds=FoldConfig(3, 0), progress=False)

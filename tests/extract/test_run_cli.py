@@ -65,6 +65,20 @@ def test_extract_finetune_from_the_command_line_writes_a_learner_and_crossfit_ve
     assert features.endswith(".parquet")
 
 
+def test_a_finetuning_run_repeated_from_its_config_file_reuses_everything(tiny_corpus_files, tmp_path, random_bert):
+    # Its vector learner's outputs made the check before extraction iterate over vectors=None: a TypeError traceback.
+    train, test = tiny_corpus_files
+    out = tmp_path / "ft"
+    assert _run(train, test, out, random_bert, "--finetune", "--epochs", "1", "--batch-size", "16", "--device", "cpu",
+                "--yes") == 0
+    learners = sorted((out / "learners").iterdir())
+    stamps = [(p / "meta.json").stat().st_mtime_ns for p in learners]
+    submission = (out / "submission.csv").read_bytes()
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
+    assert [(p / "meta.json").stat().st_mtime_ns for p in learners] == stamps, "reused, not refitted"
+    assert (out / "submission.csv").read_bytes() == submission
+
+
 def test_run_on_another_runs_fold_plan_is_refused_before_extracting(tiny_corpus_files, tmp_path, random_bert, capsys):
     # The refusal came from fit-learners, after the (on a real model, hour-long) extraction had added a feature file.
     train, test = tiny_corpus_files

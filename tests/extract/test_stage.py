@@ -97,6 +97,18 @@ def test_same_inputs_reuse_the_file_and_any_change_makes_a_new_one(random_bert, 
     assert sum(count_encoded) == len(set(texts(grown.frame)) - set(texts(corpus.frame))) > 0
 
 
+def test_a_damaged_feature_file_is_made_again_and_said_to_be_damaged(random_bert, records, tmp_path, caplog):
+    corpus = corpus_of(records, 30)
+    config = _config(random_bert, tmp_path)
+    path = extract_features(corpus, tmp_path / "run", config, progress=False)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    with caplog.at_level(logging.WARNING, logger="screenstack"):
+        assert extract_features(corpus, tmp_path / "run", config, progress=False) == path
+    assert f"extract: {path} exists but is damaged (truncated or changed since it was written); making it again" in caplog.text
+    assert path.read_bytes() == whole
+
+
 def test_auto_precision_is_fp32_on_cpu_and_bf16_on_a_cuda_gpu(random_bert, records, tmp_path, monkeypatch, count_encoded):
     corpus = corpus_of(records, 30)
     out = tmp_path / "run"

@@ -110,6 +110,14 @@ def test_ris_fields_labels_via_label_col_and_last_record_without_end_tag(tmp_pat
     assert records["label"].tolist() == [1.0, 0.0]
 
 
+def test_a_ris_tag_as_label_col_reads_the_field_rispy_puts_it_in(tmp_path):
+    """data/README: "--label-col TAG (e.g. LB, or a rispy field name such as label)"; LB was refused as no column."""
+    text = RIS.replace("LB  - 7", "LB  - 1") + "LB  - 0\n"
+    by_tag = load_records(write(tmp_path / "r.ris", text), ColumnSpec(label_col="LB"))
+    assert by_tag["label"].tolist() == [1.0, 0.0]
+    pd.testing.assert_frame_equal(by_tag, load_records(tmp_path / "r.ris", ColumnSpec(label_col="label")))
+
+
 def test_ris_labels_are_never_guessed(tmp_path):
     # LB maps to rispy's `label` field: it must not be taken for the inclusion label.
     message = error_of(load_records, write(tmp_path / "r.ris", RIS))

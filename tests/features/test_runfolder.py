@@ -128,8 +128,8 @@ def test_report_refuses_truncated_stack_outputs_by_name(run, capsys, file):
 
 
 def test_a_damaged_file_without_a_manifest_is_still_caught(run, capsys):
-    # A run folder from before manifests: the file cannot be checked, but reading it fails cleanly.
-    shutil.rmtree(run / ".manifests")
+    # A learner whose manifest is gone: the file cannot be checked, but reading it fails cleanly.
+    (run / ".manifests" / "learners%tfidf-svm.json").unlink()
     truncate(run / "learners" / "tfidf-svm" / "oof.parquet")
     refused(["stack", "--out", str(run)], capsys, run, "learners/tfidf-svm/oof.parquet: damaged", "not readable")
 
@@ -354,7 +354,7 @@ def test_a_run_folder_with_absolute_feature_paths_from_older_versions_is_reused(
     meta_path = run / "learners" / "logreg" / "meta.json"
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "features": [str(features.resolve())]}))  # as older versions wrote it
-    shutil.rmtree(run / ".manifests")  # older versions wrote no manifests
+    (run / ".manifests" / "learners%logreg.json").unlink()  # so the edit above is not caught as damage
     monkeypatch.setattr(fit_module, "oof_predict", lambda *a, **k: pytest.fail("an older run folder was refitted"))
     assert main(fit_argv(corpus_files, run, "--learners", "logreg", "--features", str(features))) == 0
 

@@ -194,6 +194,38 @@ def test_run_names_every_learner_made_otherwise_in_one_line(tmp_path, corpus, ti
     refuse_refits(corpus, out, ("tfidf-svm", "tfidf-logreg"))  # the same files: nothing to refuse
 
 
+def test_learners_of_another_test_file_are_never_blended_with_these(tmp_path, corpus, tiny_corpus_files):
+    """The same test ids with other texts: fitting a second learner into the folder is refused before anything is
+    written, and a folder that holds such a mix anyway (copied in) is refused by `stack` rather than blended."""
+    from screenstack.stacking.stack import stack
+
+    out = tmp_path / "run"
+    fit_learners(corpus, out, ("tfidf-logreg",), progress=False)
+    train, test = tiny_corpus_files
+    shuffled = pd.read_csv(test, dtype=str, keep_default_na=False)
+    shuffled["abstract"] = shuffled["abstract"].to_numpy()[::-1]
+    other_file = tmp_path / "test_other.csv"
+    shuffled.to_csv(other_file, index=False)
+    other = load_corpus(train, other_file)
+    records = (out / "records.parquet").read_bytes()
+    with pytest.raises(ScreenstackError) as info:
+        fit_learners(other, out, ("tfidf-svm",), progress=False)
+    assert str(info.value).startswith(f"{out / 'learners' / 'tfidf-logreg'}: its learner scored other --test records than "
+                                      "these") and "Use a new --out folder" in str(info.value)
+    assert not (out / "learners" / "tfidf-svm").exists() and (out / "records.parquet").read_bytes() == records
+    with pytest.raises(ScreenstackError, match="scored other --test records"):  # `run`'s check before extraction
+        fit_module.refuse_refits(other, out, ("tfidf-svm",))
+
+    elsewhere = tmp_path / "other"  # the same fold plan, the other file's scores: copied in, the mix stack must refuse
+    fit_learners(other, elsewhere, ("tfidf-svm",), progress=False)
+    import shutil
+    shutil.copytree(elsewhere / "learners" / "tfidf-svm", out / "learners" / "tfidf-svm")
+    shutil.copy(elsewhere / ".manifests" / "learners%tfidf-svm.json", out / ".manifests")
+    with pytest.raises(ScreenstackError, match=r"the learners scored different --test files \(tfidf-logreg; tfidf-svm\)"):
+        stack(out)
+    assert not (out / "submission.csv").exists()
+
+
 def test_a_folder_given_as_features_names_the_feature_files_it_holds(tmp_path, corpus):
     features = _write_features(tmp_path / "run" / "features" / "toy.parquet", corpus)
     for given in (tmp_path / "run", tmp_path / "run" / "features"):

@@ -81,11 +81,11 @@ def test_report_refuses_a_folder_without_stack_output(tmp_path, capsys):
     assert "summary.json: no stack summary" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("manifests", [True, False], ids=["committed", "before-manifests"])
+@pytest.mark.parametrize("manifests", [True, False], ids=["committed", "stack-manifest-gone"])
 def test_report_refuses_learner_files_refitted_after_stacking(tmp_path, manifests):
     make_run(tmp_path, n_train=300, n_test=20)
     if not manifests:
-        shutil.rmtree(tmp_path / ".manifests")  # a run folder from before manifests: nothing records what the stack was made from
+        (tmp_path / ".manifests" / "stack.json").unlink()  # nothing records what the stack was made from
     # A refit through `write_learner_output` (a file changed behind its back is refused as damaged instead).
     plan = load_fold_plan(tmp_path)
     oof = pd.read_parquet(tmp_path / "learners" / "logreg" / "oof.parquet")
@@ -129,7 +129,7 @@ def test_report_renders_in_headless_chromium_with_its_images(report, tmp_path):
 def test_report_refuses_a_hand_edited_summary_that_is_not_an_object(run_dir, tmp_path, capsys):
     out = tmp_path / "run"
     shutil.copytree(run_dir, out)
-    shutil.rmtree(out / ".manifests", ignore_errors=True)  # an older folder: no checksums to catch the edit
+    (out / ".manifests" / "stack.json").unlink()  # no checksums to catch the edit
     (out / "summary.json").write_text("[1, 2]\n")
     assert main(["report", "--out", str(out)]) == 2
     err = capsys.readouterr().err
@@ -170,7 +170,7 @@ def test_report_shows_titles_as_written_and_the_warnings_first(tmp_path, monkeyp
 def test_report_refuses_a_summary_from_before_the_honest_estimate(run_dir, tmp_path, capsys):
     out = tmp_path / "run"
     shutil.copytree(run_dir, out)
-    shutil.rmtree(out / ".manifests", ignore_errors=True)  # an older folder: no checksums
+    (out / ".manifests" / "stack.json").unlink()  # no checksums to catch the edit
     summary = json.loads((out / "summary.json").read_text())
     del summary["honest"], summary["screening"]
     (out / "summary.json").write_text(json.dumps(summary))

@@ -12,7 +12,7 @@ from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.artifacts.folds import load_fold_plan
 from screenstack.stacking.blend import BLENDERS, make_blender, nested_oof
 from screenstack.stacking.report import write_report
-from screenstack.stacking.stack import StackConfig, _warnings, stack
+from screenstack.stacking.stack import StackConfig, _percent, _warnings, stack
 
 from .conftest import LEARNERS, make_noise_run, make_run
 
@@ -201,8 +201,8 @@ def test_two_included_records_flag_nearly_everything_with_one_warning(tmp_path):
     assert decision["oof_flagged_share"] > 0.9
     assert decision["flagged_share"] == summary["n_test_flagged"] / summary["n_test"] > 0.9
     flags = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
-    assert len(flags) == 1 and flags[0].startswith(f"the threshold flags {decision['flagged_share']:.0%} of the records to "
-                                                   "screen: 2 included training records")
+    assert len(flags) == 1 and flags[0].startswith(f"the threshold flags {_percent(decision['flagged_share'])} of the records "
+                                                   "to screen: 2 included training records")
 
 
 def test_the_warning_judges_the_share_of_the_records_to_screen_not_of_the_oof_records(tmp_path):
@@ -216,6 +216,21 @@ def test_the_warning_judges_the_share_of_the_records_to_screen_not_of_the_oof_re
     assert not any(w.startswith("the threshold flags") for w in _warnings(summary))
     del decision["flagged_share"]  # a summary.json from before 0.3.4: the OOF share, said so
     assert any(w.startswith("the threshold flags 94% of the OOF records") for w in _warnings(summary))
+
+
+def test_a_large_beta_is_named_as_what_flags_nearly_everything_and_a_share_short_of_all_is_not_100(tmp_path):
+    """--beta 1000 on a well-ranked review flagged 425 of 426 records; the warning said "100%" and blamed a weak ranking."""
+    _few_included_run(tmp_path, included=2)
+    summary = stack(tmp_path, StackConfig(prior_positives=3))
+    decision = summary["decision"]
+    decision.update(recall_floor_lowered=False, flagged_share=425 / 426)
+    summary["beta"] = 1000.0
+    assert [w for w in _warnings(summary) if w.startswith("the threshold flags")] == [
+        "the threshold flags 99.8% of the records to screen: --beta 1000 counts a missed included record 1e+06 times an "
+        "extra read, so flagging nearly everything scores best; a smaller --beta flags fewer"]
+    summary["beta"] = 7.0
+    assert any(w.startswith("the threshold flags 99.8% of the records to screen: 2 included training records and a weak "
+                            "ranking") for w in _warnings(summary))
 
 
 def test_records_without_title_or_abstract_are_flagged_and_counted(tmp_path, caplog):
@@ -278,3 +293,6 @@ def test_a_misspelt_learner_is_named_as_a_typo_and_a_known_one_not_fitted_points
     missing = next(name for name in ("xgboost", "lightgbm", "logreg", "tfidf-logreg") if name not in LEARNERS)
     with pytest.raises(ScreenstackError, match=f"no outputs for learner\\(s\\) {missing} .*Run fit-learners for them"):
         stack(run_dir, StackConfig(learners=(missing,)))
+    with pytest.raises(ScreenstackError, match=r"no outputs for learner\(s\) finetune-bert-linear .*Fine-tuned ones "
+                                               r"\(finetune-bert-linear\) are made by `screenstack extract --finetune"):
+        stack(run_dir, StackConfig(learners=("finetune-bert-linear",)))
