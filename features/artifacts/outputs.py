@@ -184,10 +184,10 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
         folders = ", ".join(str(learner_dir(out, name)) for name in other)
         one = len(other) == 1
         raise ScreenstackError(
-            f"{folders}: {'its learner' if one else 'these learners'} scored other --test records than these, and a run "
-            f"folder holds one test file's scores. Use a new --out folder for this --test file, or delete "
-            f"{'that folder' if one else 'those folders'} to score these records here. (`screenstack predict --run {out} "
-            "--data FILE --out NEW` scores new records with a finished run's models.)")
+            f"{folders}: scored other --test records than these, and a run folder holds one test file's scores. Use a new "
+            f"--out folder for this --test file, or delete {'that folder' if one else 'those folders'} to score these "
+            f"records here. (`screenstack predict --run {out} --data FILE --out NEW` scores new records with a finished "
+            "run's models.)")
 
 
 def _other_configuration(names: list[str], said: list[str], old: dict, out: str | Path, also: list[Path] = ()) -> ScreenstackError:

@@ -210,7 +210,7 @@ def test_learners_of_another_test_file_are_never_blended_with_these(tmp_path, co
     records = (out / "records.parquet").read_bytes()
     with pytest.raises(ScreenstackError) as info:
         fit_learners(other, out, ("tfidf-svm",), progress=False)
-    assert str(info.value).startswith(f"{out / 'learners' / 'tfidf-logreg'}: its learner scored other --test records than "
+    assert str(info.value).startswith(f"{out / 'learners' / 'tfidf-logreg'}: scored other --test records than "
                                       "these") and "Use a new --out folder" in str(info.value)
     assert not (out / "learners" / "tfidf-svm").exists() and (out / "records.parquet").read_bytes() == records
     with pytest.raises(ScreenstackError, match="scored other --test records"):  # `run`'s check before extraction
