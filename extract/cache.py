@@ -7,6 +7,9 @@ and ``vector`` (float32). Each chunk is written atomically once its texts are
 encoded, so a run killed midway leaves only complete chunks, and the next run
 encodes only the texts no chunk holds. The same mechanism lets a new split of
 the same records, or a corpus that grew, reuse every vector already made.
+A chunk keeps the SHA-256 of its keys and vectors in its metadata; one whose
+vectors changed since is refused by name when read (an unreadable one is
+skipped, and its texts encoded again).
 """
 from __future__ import annotations
 
@@ -23,6 +26,15 @@ import pyarrow.parquet as pq
 from ..features.artifacts.atomic import atomic_path, read_json, write_json
 from ..features.errors import ScreenstackError
 from ..features.artifacts.store import column_matrix, vector_column
+
+
+CHECKSUM = b"screenstack_sha256"  # a chunk's schema metadata: the digest of its keys and vectors, checked on reading
+
+
+def _checksum(keys: Sequence[str], vectors: np.ndarray) -> str:
+    digest = hashlib.sha256("\n".join(keys).encode("utf-8"))
+    digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    return digest.hexdigest()
 
 
 def text_key(text: str) -> str:
@@ -95,7 +107,8 @@ class VectorCache:
         assert len(keys) == len(vectors), "one key per vector"
         digest = hashlib.sha256("".join(keys).encode()).hexdigest()[:16]
         path = self.folder / f"chunk-{digest}.parquet"
-        table = pa.table({"key": pa.array(list(keys), pa.string()), "vector": vector_column(vectors)})
+        table = pa.table({"key": pa.array(list(keys), pa.string()), "vector": vector_column(vectors)},
+                         metadata={CHECKSUM: _checksum(keys, vectors).encode()})
         with atomic_path(path, flag="--cache-dir") as tmp:
             pq.write_table(table, tmp, compression="zstd")
         index = self.index()
@@ -113,7 +126,12 @@ class VectorCache:
             rows_out.append(i)
             rows_in.append(row)
         for path, (rows_out, rows_in) in by_file.items():
-            matrix = column_matrix(pq.read_table(path, columns=["vector"]).column("vector"))
+            table = pq.read_table(path)
+            matrix = column_matrix(table.column("vector"))
+            stored = (table.schema.metadata or {}).get(CHECKSUM)  # chunks written before 0.3.6 have none
+            if stored is not None and stored.decode() != _checksum(table.column("key").to_pylist(), matrix):
+                raise ScreenstackError(f"{path}: damaged (its vectors differ from the checksum written with them: changed "
+                                       "since). Delete that file; its texts are encoded again on the next run.")
             if matrix.shape[1] != out.shape[1]:
                 raise ScreenstackError(f"{path}: cached vectors have {matrix.shape[1]} columns, expected {out.shape[1]}. Delete that cache folder.")
             out[rows_out] = matrix[rows_in]

@@ -95,10 +95,10 @@ def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneC
     --------
     >>> finetune(load_corpus("train.csv", "test.csv"), "artifacts/run1", FinetuneConfig(head="cnn"))  # doctest: +SKIP
     """
-    # Before the fold plan or the fine-tuning: other learners in OUT that scored another --test file (this one's own
-    # outputs made otherwise are refused by `check_reusable`, which names its state folder too).
-    from_rank0(lambda: refuse_other_test(out, corpus.fingerprint("test"), keep=(learner_name(config),)))
     plan = from_rank0(lambda: ensure_fold_plan(corpus, out, folds))  # written by rank 0, the OUT lock's holder
+    # Before the fine-tuning: other learners in OUT that scored another --test file (this one's own outputs made
+    # otherwise are refused by `check_reusable`, which names its state folder too).
+    from_rank0(lambda: refuse_other_test(out, corpus.fingerprint("test"), keep=(learner_name(config),)))
     return finetune_on_plan(corpus, plan, out, config, progress=progress, confirm=confirm)
 
 

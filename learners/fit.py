@@ -50,8 +50,6 @@ def fit_learners(
     if any(cls.input == "vectors" for cls in classes.values()) and not features:
         names = ", ".join(n for n, c in classes.items() if c.input == "vectors")
         raise ScreenstackError(f"learners {names} read vectors: pass --features FILE.parquet (from `screenstack extract`).")
-    # Before anything is written: learners of another --test file would be blended with these.
-    refuse_other_test(out, corpus.fingerprint("test"))
     inputs = {}
     if any(cls.input == "vectors" for cls in classes.values()):
         # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
@@ -67,7 +65,9 @@ def fit_learners(
             text_learners = ", ".join(n for n, c in classes.items() if c.input == "text")
             raise ScreenstackError(f"--train: every training record {what}, so text learners ({text_learners}) have "
                                    "nothing to learn from. Check the file's text columns (--text-cols).")
-    plan = ensure_fold_plan(corpus, out, folds)
+    plan = ensure_fold_plan(corpus, out, folds)  # other training records or folds are refused here, first
+    # Before anything else is written: learners of another --test file would be blended with these.
+    refuse_other_test(out, corpus.fingerprint("test"))
     RunFolder(out).record_requested_learners(tuple(classes))  # `stack` refuses to blend a fit that stopped short of these
     assert (corpus.train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
     written = []

@@ -300,6 +300,9 @@ def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) 
     if Path(out).resolve() == run.out.resolve():
         raise ScreenstackError(f"--out {out}: is the run folder itself; predictions go to a folder of their own, "
                                f"e.g. --out {run.out.parent / 'update1'}.")
+    if run.out.resolve() in Path(out).resolve().parents:  # among the run's own files (under learners/, a learner to stack)
+        raise ScreenstackError(f"--out {out}: is inside the run folder {run.out}; predictions go to a folder of their own "
+                               f"beside it, e.g. --out {run.out.parent / 'update1'}.")
     out, fix = Path(out), f"Give an --out of its own, e.g. --out {Path(out).parent / 'update2'}"
     if out.exists() and not out.is_dir():  # known now, not after the update is read and encoded
         raise ScreenstackError(f"--out {out}: is a file, not a folder; predictions go to a folder of their own. {fix}.")

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -107,6 +109,20 @@ def test_a_damaged_feature_file_is_made_again_and_said_to_be_damaged(random_bert
         assert extract_features(corpus, tmp_path / "run", config, progress=False) == path
     assert f"extract: {path} exists but is damaged (truncated or changed since it was written); making it again" in caplog.text
     assert path.read_bytes() == whole
+
+
+def test_a_cached_chunk_whose_vectors_were_changed_is_refused_by_name(random_bert, records, tmp_path):
+    # Random numbers written over a chunk's vectors were reused: "0 to encode", and other learner scores.
+    corpus = corpus_of(records, 30)
+    config = _config(random_bert, tmp_path)
+    extract_features(corpus, tmp_path / "run", config, progress=False)
+    chunk = sorted((tmp_path / "cache").glob("*/chunk-*.parquet"))[0]
+    table = pq.read_table(chunk)
+    vectors = np.random.default_rng(0).normal(size=(table.num_rows, 128)).astype(np.float32)
+    changed = table.set_column(1, "vector", pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 128))
+    pq.write_table(changed.replace_schema_metadata(table.schema.metadata), chunk)
+    with pytest.raises(ScreenstackError, match=rf"{re.escape(str(chunk))}: damaged \(its vectors differ from the checksum"):
+        extract_features(corpus, tmp_path / "other", config, progress=False)
 
 
 def test_auto_precision_is_fp32_on_cpu_and_bf16_on_a_cuda_gpu(random_bert, records, tmp_path, monkeypatch, count_encoded):
