@@ -224,7 +224,8 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
             for row in reader:
                 last_line = reader.line_num
                 row_number += 1
-                if not row or not any(cell.strip() for cell in row):
+                # A row of nothing but Ctrl-Z (DOS's end-of-file mark, which old tools append) is blank too.
+                if not row or not any(cell.strip().strip("\x1a") for cell in row):
                     blank_rows.append(row_number)
                     if len(row) > 1 and kept:  # `,,`: a cleared spreadsheet row, maybe a record the user expects
                         separator_rows.append(row_number)

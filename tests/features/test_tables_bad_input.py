@@ -31,6 +31,12 @@ def test_a_nul_byte_in_a_cell_is_named_by_its_spreadsheet_row_and_column(tmp_pat
     assert "row 4," in message and "\n" not in message
 
 
+def test_a_dos_end_of_file_mark_after_the_last_row_is_read_as_the_end_not_as_a_split_record(tmp_path):
+    # It was refused as "rows 3 and 4 ... as when a line break inside an unquoted field splits a record".
+    path = write(tmp_path, "old.csv", b"id,title,abstract\r\n1,A,B\r\n2,C,D\r\n\x1a")
+    assert read_table(path).to_dict("list") == {"id": ["1", "2"], "title": ["A", "C"], "abstract": ["B", "D"]}
+
+
 def test_a_nul_byte_in_the_header_is_named(tmp_path):
     path = write(tmp_path, "damaged.csv", b"id,title,abst\x00ract\n1,A,B\n")
     with pytest.raises(ScreenstackError, match=r"damaged.csv: the header row, column 3, holds a NUL byte.* CSV UTF-8"):
