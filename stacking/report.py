@@ -27,7 +27,8 @@ from ..features.artifacts import sets
 from ..features.artifacts.runfolder import RunFolder, locked, read_checked
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
-from .stack import MAX_FLAGGED, flagged_shares
+from .config import StackConfig
+from .stack import MAX_FLAGGED, _percent, flagged_shares
 
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
@@ -235,6 +236,9 @@ def _threshold_note(summary: dict) -> str:
     if share > MAX_FLAGGED and before is not None and before <= MAX_FLAGGED:
         note += (f"; <strong>nearly every record is flagged because of that correction</strong> ({share:.1%} of {of_what}; "
                  f"without it {before:.1%})")  # as the console's warning
+    elif share > MAX_FLAGGED and beta > StackConfig.beta and not decision.get("recall_floor_lowered"):
+        note += (f"; <strong>nearly every record is flagged: <code>--beta {summary['beta']:g}</code> counts a missed included "
+                 f"record {summary['beta'] ** 2:g} times an extra read</strong>")  # as the console's warning
     elif share > MAX_FLAGGED:
         note += "; <strong>nearly every record is flagged: the labels cannot support a tighter threshold</strong>"
     return note
@@ -254,7 +258,7 @@ def _blend_note(summary: dict) -> str:
 def _facts(summary: dict) -> str:
     blend, plan = summary["blend"], summary.get("fold_plan", {})
     n_test = summary["n_test"]
-    flagged = f"{summary['n_test_flagged']:,} ({summary['n_test_flagged'] / n_test:.1%})" if n_test else "no test file"
+    flagged = f"{summary['n_test_flagged']:,} ({_percent(summary['n_test_flagged'] / n_test)})" if n_test else "no test file"
     facts = [
         ("training records", f"{summary['n_train']:,}", f"{summary['n_train_included']:,} included "
                                                           f"({summary['n_train_included'] / summary['n_train']:.1%})"),

@@ -6,6 +6,7 @@ run's test scores and decisions, without refitting or unpickling anything.
 from __future__ import annotations
 
 import json
+import re
 import pickle
 import shutil
 from pathlib import Path
@@ -249,13 +250,13 @@ def test_predicting_again_after_a_restack_says_it_replaces_the_earlier_stack_pre
     assert replacing() == []
 
 
-def test_the_summary_lists_the_learners_the_blend_uses(run_copy, tmp_path):
+def test_the_summary_lists_the_learners_the_blend_uses(run_copy, tmp_path, resign):
     run, _, test = run_copy
-    (run / ".manifests" / "stack.json").unlink()  # so blend.json may be rewritten below
     state = json.loads((run / "blend.json").read_text())
     Z = np.random.default_rng(0).random((20, len(state["learners"])))
     left_out = make_blender("rank-average", use=[True] + [False] * (len(state["learners"]) - 1)).fit(Z, np.r_[np.zeros(10), np.ones(10)])
     (run / "blend.json").write_text(json.dumps(blend_state(left_out, state["learners"])))
+    resign(run, "stack")  # as if the stack had written it
     assert _predict(run, test, tmp_path / "pred") == 0
     assert json.loads((tmp_path / "pred" / "summary.json").read_text())["learners"] == state["learners"][:1]
 
@@ -441,6 +442,34 @@ def test_a_run_copied_without_its_manifests_is_refused_by_every_command_that_rea
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before and not (tmp_path / "pred").exists()
 
 
+def test_an_empty_manifests_folder_or_a_deleted_manifest_does_not_let_files_be_read_or_replaced_unchecked(
+        text_run, tmp_path, capsys):
+    run, train, test = text_run
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns(".manifests"))
+    (copy / ".manifests").mkdir()  # `mkdir C/.manifests` after `cp -r RUN/* C`
+    for command in (["stack", "--out", str(copy)], ["predict", "--run", str(copy), "--data", str(test), "--out",
+                                                      str(tmp_path / "p1")]):
+        assert main(["-q", *command]) == 2
+        assert f"{copy}: folds.parquet has no manifest (.manifests/folds.json is missing), so it cannot be checked" \
+            in capsys.readouterr().err
+    pred = tmp_path / "pred"  # predictions whose manifest was deleted: `run` there replaced them
+    assert _predict(run, test, pred) == 0
+    (pred / ".manifests" / "predict.json").unlink()
+    notes = tmp_path / "notes"  # a folder of the reviewer's own, with an empty .manifests/
+    (notes / ".manifests").mkdir(parents=True)
+    (notes / "ranked.csv").write_text("my notes\n")
+    for folder in (pred, notes):
+        before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+        capsys.readouterr()
+        assert main(["-q", "run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm", "--folds", "3",
+                     "--out", str(folder)]) == 2
+        error = capsys.readouterr().err  # the first such file: submission.csv among the predictions, ranked.csv here
+        assert re.search(rf"{re.escape(str(folder))}: (submission|ranked)\.csv is listed in no manifest there \(a file of "
+                         r"your own, or one whose manifest was deleted\)", error), error
+        assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
 def test_a_predict_folder_given_as_a_run_is_named_with_its_run_and_never_overwritten(text_run, tmp_path, capsys):
     run, train, test = text_run
     pred = tmp_path / "pred"
@@ -566,11 +595,12 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
                                     {"decision": {"shift": {"lowered": False, "threshold_before": float("nan")}}},
                                     {"decision": {"shift": {"lowered": False, "threshold_before": True}}},
                                     {"decision": {"shift": {"lowered": True}}}])
-def test_a_summary_damaged_where_predict_reads_its_threshold_is_refused_in_one_line(run_copy, tmp_path, capsys, damage):
+def test_a_summary_damaged_where_predict_reads_its_threshold_is_refused_in_one_line(run_copy, tmp_path, capsys, damage,
+                                                                                     resign):
     run, _, test = run_copy
     summary = json.loads((run / "summary.json").read_text())
     (run / "summary.json").write_text(json.dumps({**summary, **damage}))
-    (run / ".manifests" / "stack.json").unlink()  # as a run folder from before manifests: nothing else notices the edit
+    resign(run, "stack")  # the checksums pass: only reading the summary finds the damage
     assert _predict(run, test, tmp_path / "pred") == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and f"{run / 'summary.json'}" in err and f"screenstack stack --out {run}" in err

@@ -62,8 +62,12 @@ LOCK_FILE = ".lock"
 # What marks a folder as a run folder: the run folder machinery, or (folders made before manifests were kept, a
 # first stage killed before its first commit) a stage's own outputs. Other files in a non-empty --out are the user's.
 _MARKS = (LOCK_FILE, STAGING_DIR, MANIFESTS_DIR, "folds.parquet", "learners/*/meta.json", "features/*.parquet", "finetune/*")
-# A run's own files: in place only once committed, with their manifests (a first stage killed earlier leaves none).
-_RUN_FILES = ("folds.parquet", "learners/*/meta.json", "blend.json", "records.parquet")
+# A run's own files, each with the set whose manifest lists it: in place only once committed (a stage killed while
+# moving a set in leaves it staged, and the next lock finishes the move).
+_RUN_FILES = {"folds.parquet": lambda path: "folds", "learners/*/meta.json": lambda path: f"learners/{path.parent.name}",
+              "blend.json": lambda path: "stack", "records.parquet": lambda path: "records"}
+# Files a stack, a report, `run` or `predict` writes at the top of a folder: one there that no manifest lists is not ours.
+_OUTPUT_FILES = ("submission.csv", "ranked.csv", "summary.json", "test_scores.csv", "scores.csv", "report.html", "config.toml")
 PREDICTIONS_SET = "predict"  # `screenstack predict`'s outputs, committed as one set in a folder of their own
 REQUESTED_LEARNERS = ".fit-learners.json"  # the learners the last fit-learners was asked for
 OS_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # file managers leave these in any folder they show
@@ -235,10 +239,16 @@ class RunFolder:
         where a run folder is wanted (`predictions` False), or a run's files without their manifests, which no
         reader could check (a copy that left out hidden folders: `stack` then ignored the records to screen)."""
         try:
-            if not self.out.is_dir():
-                return
+            manifests = self.out / MANIFESTS_DIR
+            if not self.out.is_dir() or (manifests.exists() and not manifests.is_dir()):
+                return  # a file where .manifests goes: the commit names it (`sets.check_targets`)
             made_by_predict = (self.out / MANIFESTS_DIR / f"{PREDICTIONS_SET}.json").is_file()
-            unchecked = not (self.out / MANIFESTS_DIR).exists() and any(next(self.out.glob(m), None) for m in _RUN_FILES)
+            moving = any((self.out / STAGING_DIR).glob("*/" + MANIFEST))  # a set being moved in: its files precede it
+            unchecked = None if moving else next(((path, set_of(path)) for mark, set_of in _RUN_FILES.items()
+                                                  for path in sorted(self.out.glob(mark))
+                                                  if not self.manifest_path(set_of(path)).is_file()), None)
+            present = [name for name in _OUTPUT_FILES if (self.out / name).is_file()]
+            foreign = None if moving or not present else next((n for n in present if n not in sets.owned_files(self.out)), None)
         except OSError:
             return  # unreadable: check_writable or the reader says why
         if made_by_predict and not predictions:
@@ -250,10 +260,20 @@ class RunFolder:
             give = f"Give the run folder ({run})" if run else "Give a run folder"
             raise ScreenstackError(f"{flag} {self.out}: holds `screenstack predict`'s predictions{of}, not a run folder. "
                                    f"{give}, or a new folder for a new run.")
-        if unchecked:
+        if foreign is not None and unchecked is None:
+            raise ScreenstackError(f"{flag} {self.out}: {foreign} is listed in no manifest there (a file of your own, or one whose "
+                                   "manifest was deleted), and a command writing there would replace it. Move it away, or use "
+                                   "a new --out.")
+        if unchecked is not None and not (self.out / MANIFESTS_DIR).is_dir():
             raise ScreenstackError(f"{flag} {self.out}: holds a run's files but no {MANIFESTS_DIR}/ folder, so none of them can be "
                                    "checked (a copy that left out hidden folders, as `cp -r RUN/* COPY` does). Copy the run "
                                    "folder whole (`cp -r RUN COPY`), or run again into a new --out.")
+        if unchecked is not None:
+            path, name = unchecked
+            rel, manifest = (p.relative_to(self.out).as_posix() for p in (path, self.manifest_path(name)))
+            raise ScreenstackError(f"{flag} {self.out}: {rel} has no manifest ({manifest} is missing), so it cannot be checked "
+                                   "(a manifest deleted, or a copy that left some out). Copy the run folder whole (`cp -r "
+                                   "RUN COPY`), or run again into a new --out.")
 
     @contextmanager
     def lock(self, create: bool = True, remakes: Iterable[str] = (), needs: tuple[str, ...] = ("fit-learners",),

@@ -62,10 +62,15 @@ def check_targets(out: Path, staging: Path) -> None:
             target = out / rel
             if (target.is_file() or target.is_symlink()) and not os.access(target.parent, os.W_OK | os.X_OK):
                 raise io_error(target.parent, OSError(errno.EACCES, os.strerror(errno.EACCES)))
+    owned = owned_files(out)
     for rel in manifest["files"]:
         target = out / rel
         if target.is_dir():
             raise io_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
+        if (target.is_file() or target.is_symlink()) and rel not in owned:
+            raise ScreenstackError(f"{target}: exists, but no manifest in {out / MANIFESTS_DIR} lists it (a file of your own, "
+                                   "or one whose manifest was deleted), and this command would replace it. Move it away, "
+                                   "or use a new --out.")
         blocker = next((p for p in target.parents if p != out and p.is_relative_to(out)
                         and p.exists() and not p.is_dir()), None)
         if blocker is not None:
@@ -129,6 +134,19 @@ def committed(out: Path, name: str) -> dict | None:
     except (OSError, ValueError):
         return None
     return found if isinstance(found, dict) and isinstance(found.get("files"), dict) else None
+
+
+def owned_files(out: Path) -> set[str]:
+    """The files (relative to OUT) that OUT's committed manifests list: what screenstack wrote there."""
+    owned: set[str] = set()
+    for path in sorted((out / MANIFESTS_DIR).glob("*.json")):
+        try:
+            found = read_json(path)
+        except (OSError, ValueError):
+            continue
+        if isinstance(found, dict) and isinstance(found.get("files"), dict):
+            owned.update(found["files"])
+    return owned
 
 
 def move_in(out: Path, staging: Path, remade: Iterable[str]) -> None:

@@ -127,11 +127,11 @@ def test_report_refuses_truncated_stack_outputs_by_name(run, capsys, file):
     refused(["report", "--out", str(run)], capsys, run, f"{file}: damaged", "screenstack stack")
 
 
-def test_a_damaged_file_without_a_manifest_is_still_caught(run, capsys):
-    # A learner whose manifest is gone: the file cannot be checked, but reading it fails cleanly.
+def test_a_learner_whose_manifest_was_deleted_is_refused_not_read_unchecked(run, capsys):
     (run / ".manifests" / "learners%tfidf-svm.json").unlink()
     truncate(run / "learners" / "tfidf-svm" / "oof.parquet")
-    refused(["stack", "--out", str(run)], capsys, run, "learners/tfidf-svm/oof.parquet: damaged", "not readable")
+    refused(["stack", "--out", str(run)], capsys, run, "learners/tfidf-svm/meta.json has no manifest "
+            "(.manifests/learners%tfidf-svm.json is missing), so it cannot be checked", "Copy the run folder whole")
 
 
 def test_a_feature_file_of_other_texts_with_the_same_ids_is_refused(run, corpus_files, capsys, tmp_path):
@@ -346,7 +346,7 @@ def test_a_truncated_feature_file_in_the_run_folder_is_caught(run, corpus_files,
     refused(argv, capsys, run, "features/enc.parquet: damaged", "screenstack extract")
 
 
-def test_a_run_folder_with_absolute_feature_paths_from_older_versions_is_reused(run, corpus_files, monkeypatch):
+def test_a_run_folder_with_absolute_feature_paths_from_older_versions_is_reused(run, corpus_files, monkeypatch, resign):
     features = run / "features" / "toy.parquet"
     frame = load_corpus(*corpus_files).frame
     write_vectors(features, frame["id"], frame["split"], np.ones((len(frame), 4), np.float32), {"model": "toy"})
@@ -354,7 +354,7 @@ def test_a_run_folder_with_absolute_feature_paths_from_older_versions_is_reused(
     meta_path = run / "learners" / "logreg" / "meta.json"
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "features": [str(features.resolve())]}))  # as older versions wrote it
-    (run / ".manifests" / "learners%logreg.json").unlink()  # so the edit above is not caught as damage
+    resign(run, "learners/logreg")  # as if written so
     monkeypatch.setattr(fit_module, "oof_predict", lambda *a, **k: pytest.fail("an older run folder was refitted"))
     assert main(fit_argv(corpus_files, run, "--learners", "logreg", "--features", str(features))) == 0
 

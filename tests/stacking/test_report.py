@@ -81,22 +81,18 @@ def test_report_refuses_a_folder_without_stack_output(tmp_path, capsys):
     assert "summary.json: no stack summary" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("manifests", [True, False], ids=["committed", "stack-manifest-gone"])
-def test_report_refuses_learner_files_refitted_after_stacking(tmp_path, manifests):
+def test_report_refuses_learner_files_refitted_after_stacking(tmp_path):
     make_run(tmp_path, n_train=300, n_test=20)
-    if not manifests:
-        (tmp_path / ".manifests" / "stack.json").unlink()  # nothing records what the stack was made from
     # A refit through `write_learner_output` (a file changed behind its back is refused as damaged instead).
     plan = load_fold_plan(tmp_path)
     oof = pd.read_parquet(tmp_path / "learners" / "logreg" / "oof.parquet")
     test = pd.read_parquet(tmp_path / "learners" / "logreg" / "test.parquet")
     reversed_plan = type(plan)(plan.ids[::-1], plan.labels[::-1], plan.folds[::-1], plan.meta)
     write_learner_output(tmp_path, "logreg", reversed_plan, oof["score"].to_numpy()[::-1], test["id"], test["score"].to_numpy(), {})
-    # With manifests the refit removes the stack made from the old scores; without, their rows give it away.
-    match = "summary.json: no stack summary.*screenstack stack" if manifests else "rows differ from .*blend_oof.parquet"
-    with pytest.raises(ScreenstackError, match=match):
+    # The refit removes the stack made from the old scores.
+    with pytest.raises(ScreenstackError, match="summary.json: no stack summary.*screenstack stack"):
         write_report(tmp_path)
-    assert (tmp_path / "summary.json").exists() != manifests
+    assert not (tmp_path / "summary.json").exists()
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -126,11 +122,11 @@ def test_report_renders_in_headless_chromium_with_its_images(report, tmp_path):
     assert f'data-decoded="{len(FIGURES)}/{len(FIGURES)}"' in dom, "every embedded PNG decodes in the browser"
 
 
-def test_report_refuses_a_hand_edited_summary_that_is_not_an_object(run_dir, tmp_path, capsys):
+def test_report_refuses_a_hand_edited_summary_that_is_not_an_object(run_dir, tmp_path, capsys, resign):
     out = tmp_path / "run"
     shutil.copytree(run_dir, out)
-    (out / ".manifests" / "stack.json").unlink()  # no checksums to catch the edit
     (out / "summary.json").write_text("[1, 2]\n")
+    resign(out, "stack")  # the checksums pass: reading the summary finds it
     assert main(["report", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "not a stack summary" in err and len(err.strip().splitlines()) == 1
@@ -167,13 +163,13 @@ def test_report_shows_titles_as_written_and_the_warnings_first(tmp_path, monkeyp
     assert "=Aspirin &lt;trial&gt; " in page and "'=Aspirin" not in page  # the spreadsheet quote is for spreadsheets
 
 
-def test_report_refuses_a_summary_from_before_the_honest_estimate(run_dir, tmp_path, capsys):
+def test_report_refuses_a_summary_from_before_the_honest_estimate(run_dir, tmp_path, capsys, resign):
     out = tmp_path / "run"
     shutil.copytree(run_dir, out)
-    (out / ".manifests" / "stack.json").unlink()  # no checksums to catch the edit
     summary = json.loads((out / "summary.json").read_text())
     del summary["honest"], summary["screening"]
     (out / "summary.json").write_text(json.dumps(summary))
+    resign(out, "stack")  # as an older screenstack wrote it
     assert main(["report", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "made by an older screenstack" in err and "screenstack stack --out" in err and len(err.strip().splitlines()) == 1
@@ -311,3 +307,17 @@ def test_commands_that_read_a_run_do_not_offer_a_new_out_folder(command, capsys)
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--out DIR the run folder (made by run, or by fit-learners)" in help_text
     assert "new, empty" not in help_text, "an empty or new --out is refused by these commands"
+
+
+def test_a_large_beta_is_what_the_report_says_flags_nearly_everything_and_all_but_one_is_not_100(run_dir):
+    from screenstack.stacking.report import _facts, _threshold_note
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["decision"].update(recall_floor_lowered=False, flags_everything=False, ranks_at_chance=False,
+                               flagged_share=2550 / 2551, shift={})
+    summary.update(beta=1000.0, n_test=2551, n_test_flagged=2550)
+    assert "nearly every record is flagged: <code>--beta 1000</code> counts a missed included record 1e+06 times" \
+           in _threshold_note(summary)
+    assert "flagged for full-text review: 2,550 (99.96%)" in _facts(summary)
+    summary["beta"] = 7.0
+    assert "the labels cannot support a tighter threshold" in _threshold_note(summary)
