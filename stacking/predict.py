@@ -366,7 +366,7 @@ def _check_encoder(run: FittedRun, name: str, metas: list[dict]) -> None:
                 f"({rel}) were made with, so {name}'s models cannot read its vectors. Restore the run's encoder there.")
 
 
-@locked(predictions=True)
+@locked(predictions=True, writes=PREDICT_FILES)
 def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, str | Path] | None = None, data: str = "",
             left_out_screened: int = 0) -> dict:
     """Score `corpus`'s records with `run`'s models; write DIR's set; return the summary.

@@ -45,7 +45,7 @@ _GROUPS = [("each fold's threshold chosen on the other folds", 1),
            ("ranking, no threshold", 3)]
 
 
-@locked(create=False, needs=("fit-learners", "stack"))
+@locked(create=False, needs=("fit-learners", "stack"), writes=(REPORT_HTML,))
 def write_report(out: str | Path) -> Path:
     """Draw the figures and write ``OUT/report.html``; return its path.
 

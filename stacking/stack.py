@@ -33,7 +33,7 @@ from ..features.artifacts.atomic import read_json, write_json, write_parquet
 from ..features.errors import ScreenstackError
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
-from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, StaleArtifact, locked
+from ..features.artifacts.runfolder import STACK_FILES, DamagedArtifact, RunFolder, StaleArtifact, locked
 from ..features.artifacts.records import read_screening_records
 from ..learners.registry import LEARNERS, learner_input, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
@@ -470,7 +470,7 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     return summary if old == {k: v for k, v in new.items() if k != "learners"} else None
 
 
-@locked(create=False)
+@locked(create=False, writes=STACK_FILES)
 def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     """Blend, threshold and write the submission files; return the summary.
 

@@ -448,6 +448,8 @@ def test_an_empty_manifests_folder_or_a_deleted_manifest_does_not_let_files_be_r
     copy = tmp_path / "copy"
     shutil.copytree(run, copy, ignore=shutil.ignore_patterns(".manifests"))
     (copy / ".manifests").mkdir()  # `mkdir C/.manifests` after `cp -r RUN/* C`
+    (copy / ".staging" / "x").mkdir(parents=True)  # and a staged "set" to finish, which is none
+    (copy / ".staging" / "x" / "MANIFEST.json").write_text("{}")
     for command in (["stack", "--out", str(copy)], ["predict", "--run", str(copy), "--data", str(test), "--out",
                                                       str(tmp_path / "p1")]):
         assert main(["-q", *command]) == 2
@@ -468,6 +470,18 @@ def test_an_empty_manifests_folder_or_a_deleted_manifest_does_not_let_files_be_r
         assert re.search(rf"{re.escape(str(folder))}: (submission|ranked)\.csv is listed in no manifest there \(a file of "
                          r"your own, or one whose manifest was deleted\)", error), error
         assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_a_file_of_the_users_that_a_command_does_not_write_is_left_alone_and_not_refused(text_run, tmp_path):
+    run, _, test = text_run
+    mine = tmp_path / "run"
+    shutil.copytree(run, mine)
+    (mine / "scores.csv").write_text("id,score\n")  # predict --run and report write no scores.csv there
+    assert _predict(mine, test, tmp_path / "pred") == 0
+    assert main(["-q", "report", "--out", str(mine)]) == 0
+    (tmp_path / "pred" / "report.html").write_text("my notes\n")  # predict writes no report.html
+    assert _predict(mine, test, tmp_path / "pred") == 0
+    assert (mine / "scores.csv").read_text() == "id,score\n" and (tmp_path / "pred" / "report.html").read_text() == "my notes\n"
 
 
 def test_a_predict_folder_given_as_a_run_is_named_with_its_run_and_never_overwritten(text_run, tmp_path, capsys):

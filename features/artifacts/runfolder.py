@@ -66,8 +66,10 @@ _MARKS = (LOCK_FILE, STAGING_DIR, MANIFESTS_DIR, "folds.parquet", "learners/*/me
 # moving a set in leaves it staged, and the next lock finishes the move).
 _RUN_FILES = {"folds.parquet": lambda path: "folds", "learners/*/meta.json": lambda path: f"learners/{path.parent.name}",
               "blend.json": lambda path: "stack", "records.parquet": lambda path: "records"}
-# Files a stack, a report, `run` or `predict` writes at the top of a folder: one there that no manifest lists is not ours.
-_OUTPUT_FILES = ("submission.csv", "ranked.csv", "summary.json", "test_scores.csv", "scores.csv", "report.html", "config.toml")
+# The files at the top of OUT that a stack writes (`run` adds report.html and config.toml; `stacking.predict`,
+# `report` and `run` pass what they write to `lock`, whose `check_kind` refuses such a file that no manifest lists).
+STACK_FILES = ("submission.csv", "test_scores.csv", "ranked.csv", "summary.json", "calibration.json", "blend.json",
+               "blend_oof.parquet")
 PREDICTIONS_SET = "predict"  # `screenstack predict`'s outputs, committed as one set in a folder of their own
 REQUESTED_LEARNERS = ".fit-learners.json"  # the learners the last fit-learners was asked for
 OS_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # file managers leave these in any folder they show
@@ -234,21 +236,20 @@ class RunFolder:
         raise ScreenstackError(f"--out {self.out}: not a run folder (no {MANIFESTS_DIR}) but holds other files ({shown}), "
                                f"which outputs written there would mix with or replace. {fix}.")
 
-    def check_kind(self, flag: str = "--out", predictions: bool = False) -> None:
+    def check_kind(self, flag: str = "--out", predictions: bool = False, writes: tuple[str, ...] = ()) -> None:
         """Refuse, in one line, a folder of another kind than the command needs: `screenstack predict`'s predictions
-        where a run folder is wanted (`predictions` False), or a run's files without their manifests, which no
-        reader could check (a copy that left out hidden folders: `stack` then ignored the records to screen)."""
+        where a run folder is wanted (`predictions` False), a run's files without their manifests, which no
+        reader could check (a copy that left out hidden folders: `stack` then ignored the records to screen), or,
+        among the files the command `writes` (relative to OUT), one that no manifest lists: the user's own."""
         try:
             manifests = self.out / MANIFESTS_DIR
             if not self.out.is_dir() or (manifests.exists() and not manifests.is_dir()):
                 return  # a file where .manifests goes: the commit names it (`sets.check_targets`)
             made_by_predict = (self.out / MANIFESTS_DIR / f"{PREDICTIONS_SET}.json").is_file()
-            moving = any((self.out / STAGING_DIR).glob("*/" + MANIFEST))  # a set being moved in: its files precede it
-            unchecked = None if moving else next(((path, set_of(path)) for mark, set_of in _RUN_FILES.items()
-                                                  for path in sorted(self.out.glob(mark))
-                                                  if not self.manifest_path(set_of(path)).is_file()), None)
-            present = [name for name in _OUTPUT_FILES if (self.out / name).is_file()]
-            foreign = None if moving or not present else next((n for n in present if n not in sets.owned_files(self.out)), None)
+            unchecked = next(((path, set_of(path)) for mark, set_of in _RUN_FILES.items()
+                              for path in sorted(self.out.glob(mark)) if not self.manifest_path(set_of(path)).is_file()), None)
+            present = [name for name in writes if (self.out / name).is_file()]
+            foreign = next((n for n in present if n not in sets.owned_files(self.out)), None) if present else None
         except OSError:
             return  # unreadable: check_writable or the reader says why
         if made_by_predict and not predictions:
@@ -277,7 +278,7 @@ class RunFolder:
 
     @contextmanager
     def lock(self, create: bool = True, remakes: Iterable[str] = (), needs: tuple[str, ...] = ("fit-learners",),
-             predictions: bool = False) -> Iterator[RunFolder]:
+             predictions: bool = False, writes: tuple[str, ...] = ()) -> Iterator[RunFolder]:
         """Hold OUT for this process; refuse if another holds it. Re-entrant within a process.
 
         Taking the lock first finishes or removes what a killed run left: complete
@@ -286,8 +287,9 @@ class RunFolder:
         refusal names the commands `needs` that make what it reads, or `screenstack run`.
         `remakes`: the sets (e.g. ``"stack"``, ``"learners/logreg"``) this command writes again before it ends,
         as `run` does; their removal is logged at debug level, since there is nothing for the user to do.
-        `predictions`: OUT is `screenstack predict`'s, not a run folder (`check_kind`).
-        `remakes` and `predictions` are taken from the outermost lock only.
+        `predictions`: OUT is `screenstack predict`'s, not a run folder; `writes`: the files at the top of OUT the
+        command writes (both for `check_kind`, run once a killed run's staged sets are finished or removed).
+        `remakes`, `predictions` and `writes` are taken from the outermost lock only.
         """
         if not create and not self.out.is_dir():
             self.check_writable()
@@ -296,8 +298,6 @@ class RunFolder:
                                    f"{self.out}` and your --data (or --train/--test) file, or with {stages}.")
         self.check_writable()
         self.check_ours(create)
-        if self.out.resolve() not in _HELD:  # the outermost lock's command says what kind of folder OUT is
-            self.check_kind(predictions=predictions)
         created = not self.out.exists()
         try:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -315,6 +315,7 @@ class RunFolder:
         _HELD[key], _REMADE[key] = 1, frozenset(remakes)
         try:
             self.recover()
+            self.check_kind(predictions=predictions, writes=writes)  # the outermost lock's command says what OUT is
             yield self
         finally:
             del _HELD[key], _REMADE[key]
@@ -381,9 +382,11 @@ class RunFolder:
         for folder in sorted(staging.iterdir()) if staging.is_dir() else []:
             if (folder / MANIFEST).is_file():
                 try:
-                    read_json(folder / MANIFEST)
+                    staged = read_json(folder / MANIFEST)
                 except (OSError, ValueError):
-                    shutil.rmtree(folder, ignore_errors=True)
+                    staged = None
+                if not (isinstance(staged, dict) and isinstance(staged.get("set"), str) and isinstance(staged.get("files"), dict)):
+                    shutil.rmtree(folder, ignore_errors=True)  # not a manifest this code wrote: no set to finish
                     continue
                 warnings.warn(f"{self.out}: finishing the {folder.name!r} outputs an interrupted run had written in full.", stacklevel=4)
                 sets.check_targets(self.out, folder)
@@ -486,9 +489,10 @@ def _writing(what: str, fd: int, fix: str) -> ScreenstackError:
     return ScreenstackError(f"{what}: another screenstack process{f' (pid {holder})' if holder else ''} is writing it. {fix}")
 
 
-def locked(create: bool = True, needs: tuple[str, ...] = ("fit-learners",), predictions: bool = False):
+def locked(create: bool = True, needs: tuple[str, ...] = ("fit-learners",), predictions: bool = False,
+           writes: tuple[str, ...] = ()):
     """Decorate a stage function taking ``out``: it runs holding OUT's lock (`RunFolder.lock`'s `create`, `needs`,
-    `predictions`).
+    `predictions`, `writes`).
 
     Examples
     --------
@@ -501,7 +505,7 @@ def locked(create: bool = True, needs: tuple[str, ...] = ("fit-learners",), pred
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             out = signature.bind(*args, **kwargs).arguments["out"]
-            with RunFolder(out).lock(create=create, needs=needs, predictions=predictions):
+            with RunFolder(out).lock(create=create, needs=needs, predictions=predictions, writes=writes):
                 return func(*args, **kwargs)
         return wrapper
     return decorate

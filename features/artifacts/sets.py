@@ -67,7 +67,8 @@ def check_targets(out: Path, staging: Path) -> None:
         target = out / rel
         if target.is_dir():
             raise io_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
-        if (target.is_file() or target.is_symlink()) and rel not in owned:
+        # Not listed, and not this set's own file already moved in by an interrupted commit: the user's.
+        if (target.is_file() or target.is_symlink()) and rel not in owned and not _same(target, manifest["files"][rel]):
             raise ScreenstackError(f"{target}: exists, but no manifest in {out / MANIFESTS_DIR} lists it (a file of your own, "
                                    "or one whose manifest was deleted), and this command would replace it. Move it away, "
                                    "or use a new --out.")

@@ -44,7 +44,7 @@ def command(args: argparse.Namespace) -> int:
     from ..extract.stage import ExtractConfig, cache_root, extract_features
     from ..features.artifacts.runfolder import RunFolder
     from ..stacking.new_records import load_new_records
-    from ..stacking.predict import check_settings, predict, read_run
+    from ..stacking.predict import PREDICT_FILES, check_settings, predict, read_run
 
     run = read_run(args.run)  # every refusal about the run folder before anything is read or written
     given = {"model": args.model, "layers": parse_layers(args.layers) if args.layers else None,
@@ -56,7 +56,7 @@ def command(args: argparse.Namespace) -> int:
                                   device=args.device, batch_tokens=args.batch_tokens,
                                   cache_dir=args.cache_dir or str(cache_root(ExtractConfig(), args.run)))
                for rel, meta in run.feature_meta.items()}
-    with RunFolder(args.out).lock(predictions=True):  # held across extraction and prediction
+    with RunFolder(args.out).lock(predictions=True, writes=PREDICT_FILES):  # held across extraction and prediction
         vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet) for rel, config in configs.items()}
         predict(run, corpus, args.out, vectors, data=args.data, left_out_screened=left_out)
     return 0

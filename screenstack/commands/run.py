@@ -9,7 +9,7 @@ from pathlib import Path
 import tomli_w
 
 from ..features.errors import ScreenstackError
-from ..features.artifacts.runfolder import RunFolder
+from ..features.artifacts.runfolder import STACK_FILES, RunFolder
 from ._common import (LEARNER_NAMES, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs)
 from .extract import add_extract_options, add_finetune_options
@@ -106,7 +106,7 @@ def command(args: argparse.Namespace) -> int:
     # Held across the stages: no other process writes OUT between them. A new fold plan or stack removes
     # what was made from the old one; the sets named here this run makes again, so that is not news.
     remade = ("stack", "report", "config", *(f"learners/{name}" for name in stacking.learners))
-    with RunFolder(args.out).lock(remakes=remade):
+    with RunFolder(args.out).lock(remakes=remade, writes=(*STACK_FILES, "report.html", "config.toml")):
         refuse_edited(args.out, "stack", "run")  # its stack stage would, after the long work; the reviewer's notes stay
         # fit-learners would refuse these only after extraction had encoded every text and added a feature file to OUT
         refuse_other_plan(corpus, args.out, folds)
