@@ -143,19 +143,26 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan, also:
     return True
 
 
+def _intact_metas(out: str | Path, names):
+    """(name, meta) of each of `names` with outputs in OUT that read whole; damaged ones are left to be refitted."""
+    for name in names:
+        if not (learner_dir(out, name) / "meta.json").is_file():
+            continue
+        try:
+            _, _, meta = _read_learner(out, name)
+        except DamagedArtifact:
+            continue
+        yield name, meta
+
+
 def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable[[dict], dict] = dict) -> None:
     """Refuse, in one line naming every one, the learners (name -> `known`) whose outputs in OUT have metadata
     whose `view` differs from `known` (keys of the metadata `check_reusable` compares, or views of them): what
     `check_reusable` would refuse one learner at a time, found before `run` spends its extraction. Damaged
     outputs pass: fit-learners refits them."""
     refused, said, made = [], [], {}
-    for name, wanted in known.items():
-        if not (learner_dir(out, name) / "meta.json").is_file():
-            continue
-        try:
-            _, _, old = _read_learner(out, name)
-        except DamagedArtifact:
-            continue
+    for name, old in _intact_metas(out, known):
+        wanted = known[name]
         seen = view(old)
         keys = differing_keys({key: seen.get(key) for key in wanted}, wanted)
         if keys:
@@ -170,16 +177,8 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
     """Refuse to add outputs for these --test records (`test_fingerprint`) to an OUT whose learners scored other ones:
     `stack` would blend two files' scores, and `records.parquet` would describe only one of them. `keep`: learners
     not to name (those `check_reusable` refuses with its own line). Damaged outputs pass: they are refitted."""
-    other = []
-    for name in RunFolder(out).learner_names():
-        if name in keep or not (learner_dir(out, name) / "meta.json").is_file():
-            continue
-        try:
-            _, _, old = _read_learner(out, name)
-        except DamagedArtifact:
-            continue
-        if old.get("test_fingerprint") not in (None, test_fingerprint):
-            other.append(name)
+    others = [name for name in RunFolder(out).learner_names() if name not in keep]
+    other = [name for name, old in _intact_metas(out, others) if old.get("test_fingerprint") not in (None, test_fingerprint)]
     if other:
         folders = ", ".join(str(learner_dir(out, name)) for name in other)
         one = len(other) == 1

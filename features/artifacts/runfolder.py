@@ -245,7 +245,7 @@ class RunFolder:
             manifests = self.out / MANIFESTS_DIR
             if not self.out.is_dir() or (manifests.exists() and not manifests.is_dir()):
                 return  # a file where .manifests goes: the commit names it (`sets.check_targets`)
-            made_by_predict = (self.out / MANIFESTS_DIR / f"{PREDICTIONS_SET}.json").is_file()
+            made_by_predict = (manifests / f"{PREDICTIONS_SET}.json").is_file()
             unchecked = next(((path, set_of(path)) for mark, set_of in _RUN_FILES.items()
                               for path in sorted(self.out.glob(mark)) if not self.manifest_path(set_of(path)).is_file()), None)
             present = [name for name in writes if (self.out / name).is_file()]
@@ -265,7 +265,7 @@ class RunFolder:
             raise ScreenstackError(f"{flag} {self.out}: {foreign} is listed in no manifest there (a file of your own, or one whose "
                                    "manifest was deleted), and a command writing there would replace it. Move it away, or use "
                                    "a new --out.")
-        if unchecked is not None and not (self.out / MANIFESTS_DIR).is_dir():
+        if unchecked is not None and not manifests.is_dir():
             raise ScreenstackError(f"{flag} {self.out}: holds a run's files but no {MANIFESTS_DIR}/ folder, so none of them can be "
                                    "checked (a copy that left out hidden folders, as `cp -r RUN/* COPY` does). Copy the run "
                                    "folder whole (`cp -r RUN COPY`), or run again into a new --out.")
