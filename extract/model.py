@@ -228,8 +228,10 @@ def _from_pretrained(path: str, **kwargs):
     return AutoTokenizer.from_pretrained(path, **kwargs), AutoModel.from_pretrained(path, **kwargs)
 
 
+# tokenizer_config.json alone is no tokenizer: without a vocabulary file transformers builds one of a few special
+# tokens that reads every word as [UNK].
 MODEL_FILES = {"config": ("config.json",), "weights": ("*.safetensors", "*.bin", "*.pt"),
-               "tokenizer": ("tokenizer.json", "vocab.txt", "vocab.json", "*.model", "tokenizer_config.json")}
+               "tokenizer": ("tokenizer.json", "vocab.txt", "vocab.json", "*.model")}
 
 
 def _missing_files(folder: str) -> list[str]:
@@ -257,10 +259,42 @@ def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackEr
     return ScreenstackError(f"--model {model}: cannot load it: {hint}{detail}. {fix}")
 
 
+def _check_json_files(model: str, folder: str) -> None:
+    """Refuse, naming the file, a model folder whose JSON files do not parse (a download cut short) or whose
+    config.json is not an object; transformers would say only "Expecting value", or fail with a traceback."""
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            found = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise ScreenstackError(f"--model {model}: {path} is not valid JSON ({str(error).splitlines()[0]}): the "
+                                   "model's files are damaged (a download cut short?). Download the model again.") from None
+        if path.name == "config.json" and not isinstance(found, dict):
+            raise ScreenstackError(f"--model {model}: {path} holds a JSON {type(found).__name__}, not the object of a model's "
+                                   "configuration. Download the model again.")
+
+
+def _check_encoder_only(model: str, net) -> None:
+    """Refuse a decoder-only model (GPT-2, BioGPT, Llama): each of its tokens sees only the tokens before it, so its
+    first token's vector (cls pooling, the fine-tuning heads) has read one token of the text."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+    kind = getattr(net.config, "model_type", "")
+    if kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+        raise ScreenstackError(f"--model {model}: a decoder-only model ({kind}), whose tokens see only the tokens before "
+                               "them, so its first token's vector says nothing of the text. Use an encoder (BERT-like: "
+                               "PubMedBERT, BioLinkBERT, --model minilm).")
+
+
 def _check_vocabulary(model: str, tokenizer, net) -> None:
-    """Refuse a tokenizer whose token ids run past the model's embedding rows: tokenizer files copied in from
-    another model, which would fail mid-encoding on the first text holding such a token."""
+    """Refuse a tokenizer whose token ids run past the model's embedding rows (tokenizer files copied in from
+    another model, which would fail mid-encoding on the first text holding such a token), or one that holds a
+    small part of them (its vocabulary file missing: every word would be read as [UNK], silently)."""
     rows = net.get_input_embeddings().num_embeddings
+    if tokenizer.vocab_size < rows / 4 and tokenizer.vocab_size < 1000:
+        raise ScreenstackError(
+            f"--model {model}: its tokenizer has {tokenizer.vocab_size} tokens for a model with {rows} embedding rows, "
+            "so its vocabulary file (vocab.txt, vocab.json, tokenizer.json or *.model) is missing or not the model's. "
+            "Put the model's own tokenizer files in the folder, or use --model minilm.")
     if tokenizer.vocab_size > rows:
         raise ScreenstackError(
             f"--model {model}: its tokenizer has {tokenizer.vocab_size} tokens but the model's embeddings only {rows}, "
@@ -293,6 +327,7 @@ def load_encoder(model: str) -> LoadedEncoder:
                     # Checked before loading: from a folder without tokenizer files transformers builds an empty
                     # tokenizer that reads every word as [UNK], so the vectors would say nothing, silently.
                     raise _load_error(model, path, None)
+                _check_json_files(model, path)
                 tokenizer, net = _from_pretrained(path)
             else:
                 try:
@@ -303,7 +338,15 @@ def load_encoder(model: str) -> LoadedEncoder:
                     tokenizer, net = _from_pretrained(path)
         except (OSError, ValueError) as error:
             raise _load_error(model, path, error) from None
+        except ScreenstackError:
+            raise
+        except Exception as error:  # noqa: BLE001  a truncated weights file, a config that does not fit the weights
+            raise ScreenstackError(
+                f"--model {model}: cannot load it: the files of {path} are damaged or do not fit each other "
+                f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). Download the model again "
+                "(a download cut short leaves a truncated weights file), or use --model minilm.") from None
     net.eval()
+    _check_encoder_only(model, net)
     _check_vocabulary(model, tokenizer, net)
     if getattr(net.config, "_attn_implementation", None) == "eager":
         log.info("%s: %s has no SDPA attention in transformers; using eager attention (slower, more memory on long texts)",

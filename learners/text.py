@@ -146,6 +146,11 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         try:
             features = self.vectorizer_.fit_transform(X)
         except ValueError as error:  # scikit-learn's "empty vocabulary" / "no terms remain"
+            if "max_df corresponds to < documents than min_df" in str(error):  # a handful of records per fold
+                raise ScreenstackError(
+                    f"{self.name}: {len(X)} training texts in a fold are too few for TF-IDF, which keeps the words found "
+                    f"in at least {self.min_df} of them and in at most {self.max_df:.0%}. Label more records (a few dozen "
+                    "at least).") from None
             raise ScreenstackError(
                 f"{self.name}: the training texts leave TF-IDF no words ({' '.join(str(error).split())}): titles and "
                 f"abstracts are empty, or hold the same few words in every record. Check the --train file's text "

@@ -108,7 +108,7 @@ def _read_config_file(path: Path) -> dict:
     except OSError as error:
         raise ScreenstackError(f"--config {path}: cannot be read ({error.strerror}).") from None
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.removeprefix("\ufeff"))  # an editor's byte-order mark, which TOML does not allow
     except tomllib.TOMLDecodeError as error:
         raise ScreenstackError(f"--config {path}: not valid TOML ({error}). Fix the file.") from None
 
@@ -173,6 +173,12 @@ def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace
     if unknown:
         raise ScreenstackError(f"--config {path}: unknown option(s) {', '.join(unknown)} for `{sub.prog}`. "
                                f"Valid: {', '.join(sorted(actions))}.")
+    spelt = {}
+    for key in values:  # `max-length` and `max_length` are one option: given twice, which would win is a guess
+        if key.replace("-", "_") in spelt:
+            raise ScreenstackError(f"--config {path}: {spelt[key.replace('-', '_')]} and {key} are the same option, given "
+                                   "twice. Keep one.")
+        spelt[key.replace("-", "_")] = key
     for key, value in values.items():
         action = actions[key.replace("-", "_")]
         action.default = _config_value(path, key, value, action)

@@ -56,12 +56,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json, write_json
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
 from ..features.artifacts.records import screening_records
 from ..features.artifacts.runfolder import PREDICTIONS_SET, DamagedArtifact, RunFolder, locked, read_checked
 from ..features.artifacts.store import VectorFiles
-from ..features.errors import ScreenstackError
+from ..features.errors import ScreenstackError, quoted
 from ..features.records.corpus import Corpus
 from ..features.records.datasets import sha256_file
 from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, text_chunks
@@ -71,7 +72,7 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .stack import flag_without_text, log_shift, screening_summary, shift_weight, without_text
+from .stack import flag_without_text, log_recall_check, log_shift, recall_check, screening_summary, shift_weight, without_text
 from .threshold import apply_threshold
 
 log = logging.getLogger("screenstack")
@@ -112,6 +113,7 @@ class FittedRun:
     config: StackConfig = field(default_factory=StackConfig)  # the stack's: its seed, and the label-shift correction
     threshold_before: float | None = None    # the stack's threshold before its label-shift correction (None: no correction)
     flags_everything: bool = False           # the stack's honest floor flags every record: no correction either
+    honest_recall: tuple[float, float] | None = None  # the stack's honest recall interval, which `recall_check` asks of new records
 
     def threshold_for(self, scores: np.ndarray, has_text: np.ndarray | None = None) -> tuple[float, dict]:
         """The threshold for records scored `scores`, and the label-shift estimate made on them (empty: none made):
@@ -154,9 +156,18 @@ def _stack_config(summary: dict, path: Path, restack: str) -> tuple[StackConfig,
     return config, float(before)
 
 
+def _honest_recall(summary: dict) -> tuple[float, float] | None:
+    """The stack's honest recall interval from its summary.json (None: a summary from before it, or not numbers)."""
+    interval = (summary.get("honest") or {}).get("recall_interval") if isinstance(summary.get("honest"), dict) else None
+    if (isinstance(interval, list) and len(interval) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in interval)):
+        return float(interval[0]), float(interval[1])
+    return None
+
+
 def _refit_fix(out: Path, name: str) -> str:
-    return (f"Refit it: delete {out / 'learners' / name} and rerun `screenstack fit-learners --out {out} --learners {name}` "
-            f"with the run's --train/--test (and --features), then `screenstack stack --out {out}`.")
+    return (f"Refit it: delete {out / 'learners' / name} and rerun `screenstack fit-learners --out {quoted(out)} --learners {name}` "
+            f"with the run's --train/--test (and --features), then `screenstack stack --out {quoted(out)}`.")
 
 
 def read_run(out: str | Path) -> FittedRun:
@@ -174,7 +185,7 @@ def read_run(out: str | Path) -> FittedRun:
     run.check_kind("--run")
     _refuse_other_folder(run)
     run.refuse_if_writing("--run", "predict")
-    restack = f"Run `screenstack stack --out {out}` (it keeps the blender), then predict again."
+    restack = f"Run `screenstack stack --out {quoted(out)}` (it keeps the blender), then predict again."
     run.verify("stack", restack, ignore=("ranked.csv",))  # the reviewer's to edit or move out: predict does not read it
     blend_path = out / "blend.json"
     if not blend_path.is_file():
@@ -204,7 +215,8 @@ def read_run(out: str | Path) -> FittedRun:
                        test_ids=frozenset(outputs[used[0]][1]["id"].astype(str)),
                        oof_labels=oof["label"].to_numpy(dtype=int), oof_scores=oof["score"].to_numpy(dtype=float),
                        config=config, threshold_before=threshold_before,
-                       flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)))
+                       flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)),
+                       honest_recall=_honest_recall(summary))
     fitted.id_column, fitted.row_number_ids = run_id_column(out, _config_id_col(out))
     for name in used:
         _, _, meta = outputs[name]
@@ -325,7 +337,7 @@ def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) 
                                  else before.get("data") == str(data))
     if not (same_run and same_data):
         raise ScreenstackError(f"--out {out}: already holds the predictions for {before.get('data')!r} of run "
-                               f"{before.get('run')}, and predict would replace them. {fix}, or delete {out} to replace them.")
+                               f"{before.get('run')}, and predict would replace them. {fix}, or delete {out} to replace them{sets.before_deleting(Path(out))}.")
     return before
 
 
@@ -333,7 +345,7 @@ def _threshold_origin(run: FittedRun, threshold: float) -> str:
     """Where the threshold applied comes from, for the console line: the run's, or lower for these records."""
     if threshold == run.threshold:
         return f" of {run.out}"
-    return f": {run.out}'s {run.threshold:.4g}, lowered for these records (the label shift line)"
+    return f": {run.out}'s {run.threshold:.4g}, lowered for these records (the label shift or recall check line)"
 
 
 def _say_if_restacked(run: FittedRun, before: dict | None) -> None:
@@ -405,10 +417,16 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     threshold, shift = run.threshold_for(scores, None if without is None else ~without)
     if threshold < run.threshold:
         log_shift(shift, float(np.mean(run.oof_scores >= threshold)),
-                  f"`screenstack stack --out {run.out} --max-shift 1`, then predict again: no correction")
+                  f"`screenstack stack --out {quoted(run.out)} --max-shift 1`, then predict again: no correction")
+    probabilities = run.calibration.apply(scores)
+    # As `stack` checks its records to screen: the update's own probabilities against the run's honest recall.
+    check = ({} if run.honest_recall is None else
+             recall_check(scores, probabilities, threshold, run.honest_recall[0], None if without is None else ~without))
+    if check.get("lowered"):
+        threshold = check["threshold"]
+        log_recall_check(check, {"recall_interval": run.honest_recall})
     decisions = apply_threshold(scores, threshold)
     added_without_text = flag_without_text(decisions, listed)  # as `stack` flags the run's own records with no text
-    probabilities = run.calibration.apply(scores)
     ids = records["id"].astype(str).to_numpy()
     # The figures of the run's `screening` block, under its names: the console line and both summaries agree.
     screening = screening_summary(run.oof_labels, run.oof_scores, scores, decisions, probabilities, run.config.seed)
@@ -416,7 +434,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version,
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
         "data_sha256": _sha256_or_none(data) if data else None,
-        "threshold": threshold, "run_threshold": run.threshold, "shift": shift, "blend": run.blender.name,
+        "threshold": threshold, "run_threshold": run.threshold, "shift": shift, "recall_check": check, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
         "left_out_screened": int(left_out_screened), "flagged_without_text": added_without_text, **screening,
         "versions": package_versions(),

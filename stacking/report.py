@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..features.artifacts.atomic import read_json
-from ..features.errors import ScreenstackError
+from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.outputs import read_learner_outputs
 from ..features.artifacts import sets
 from ..features.artifacts.runfolder import RunFolder, locked, read_checked
@@ -77,12 +77,12 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     path = run.summary
     if not path.is_file():
         raise ScreenstackError(f"{path}: no stack summary. {run.stack_first()}")
-    fix = f"Run `screenstack stack --out {out}` again: it rewrites the stack outputs."
+    fix = f"Run `screenstack stack --out {quoted(out)}` again: it rewrites the stack outputs."
     for edited in sets.edited(out, sets.committed(out, "stack")):  # the reviewer's notes: not damage, and not to be lost
         raise ScreenstackError(f"{edited}: changed since `screenstack stack` wrote it (screening notes typed into it?), and the "
                                f"report shows its top rows as stack wrote them. Move it out of {out} (e.g. to "
-                               f"{sets.screened_copy(out, edited)}), run `screenstack stack --out {out}` (it writes it "
-                               f"again), then `screenstack report --out {out}`.")
+                               f"{sets.screened_copy(out, edited)}), run `screenstack stack --out {quoted(out)}` (it writes it "
+                               f"again), then `screenstack report --out {quoted(out)}`.")
     run.verify("stack", fix)
     summary = read_checked(path, read_json, fix)
     if not isinstance(summary, dict) or not {"learners", "blend", "threshold"} <= set(summary):
@@ -92,7 +92,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     top = read_checked(out / "ranked.csv", lambda p: pd.read_csv(p, dtype=str, keep_default_na=False, nrows=TOP), fix)
     blend_path = run.blend_oof
     if not blend_path.is_file():
-        raise ScreenstackError(f"{blend_path}: missing. Run `screenstack stack --out {out}` again.")
+        raise ScreenstackError(f"{blend_path}: missing. Run `screenstack stack --out {quoted(out)}` again.")
     blend = read_checked(blend_path, pd.read_parquet, fix)
     ids = blend["id"].to_numpy(dtype=str)
     scores = {}
@@ -104,7 +104,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
         oof = outputs[name][0]
         if not np.array_equal(oof["id"].to_numpy(dtype=str), ids):
             raise ScreenstackError(f"{oof_path}: its rows differ from {blend_path} (refitted after stacking?). "
-                                   f"Run `screenstack stack --out {out}` again.")
+                                   f"Run `screenstack stack --out {quoted(out)}` again.")
         scores[name] = oof["score"].to_numpy(dtype=float)
     scores[BLEND] = blend["score"].to_numpy(dtype=float)
     metas = {name: outputs[name][2] for name in summary["learners"]}
@@ -232,6 +232,12 @@ def _threshold_note(summary: dict) -> str:
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
                  f"records as the labelled ones ({shift['estimated_share']:.1%} against {shift['train_share']:.1%}), so each "
                  f"included record counted {shift['weight']:.1f} times (<code>--max-shift 1</code>: no correction)")
+    check = decision.get("recall_check") or {}
+    if check.get("lowered"):  # as the console's "recall check" line and warning
+        note += (f"; <strong>lowered by the recall check</strong> to flag {check['flagged_share_after']:.1%} of the records to "
+                 f"screen instead of {check['flagged_share_before']:.1%}: there the calibrated probabilities expected "
+                 f"{check['expected_recall']:.0%} of the included records to screen to be flagged, below the honest recall's "
+                 f"95% interval (the labelled records look unlike the records to screen)")
     share, before, of_what = flagged_shares(decision)
     if share > MAX_FLAGGED and before is not None and before <= MAX_FLAGGED:
         note += (f"; <strong>nearly every record is flagged because of that correction</strong> ({share:.1%} of {of_what}; "

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..features.artifacts.atomic import read_json, write_json, write_parquet
-from ..features.errors import ScreenstackError
+from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
 from ..features.artifacts.runfolder import STACK_FILES, DamagedArtifact, RunFolder, StaleArtifact, locked
@@ -69,7 +69,7 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
                                    f"fit-learners knows ({', '.join(sorted(LEARNERS))}). Check the spelling.")
         finetuned = [n for n in missing if n.startswith("finetune-")]
         how = ("Run fit-learners for them" if not finetuned else
-               f"Fine-tuned ones ({', '.join(finetuned)}) are made by `screenstack extract --finetune --out {out}` with the "
+               f"Fine-tuned ones ({', '.join(finetuned)}) are made by `screenstack extract --finetune --out {quoted(out)}` with the "
                "run's input files, its --model and --head" + (", the others by fit-learners" if len(finetuned) < len(missing) else ""))
         raise ScreenstackError(f"{out}: no outputs for learner(s) {', '.join(missing)} (found: {found}). {how}.")
     plan = load_fold_plan(out)
@@ -78,7 +78,7 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
         oof, test, _ = outputs[name]
         if not (np.array_equal(oof["id"].to_numpy(dtype=str), plan.ids.astype(str)) and np.array_equal(oof["fold"].to_numpy(), plan.folds)):
             raise ScreenstackError(f"{out}/learners/{name}: its OOF rows do not follow {out}/folds.parquet (copied from another run?). "
-                                   f"Refit it here: `screenstack fit-learners --out {out} --learners {name} ...` with this run's --train/--test.")
+                                   f"Refit it here: `screenstack fit-learners --out {quoted(out)} --learners {name} ...` with this run's --train/--test.")
         ids = test["id"].to_numpy(dtype=str)
         if test_ids is not None and not np.array_equal(ids, test_ids):
             raise ScreenstackError(f"{out}/learners/{name}: scored other test records than {names[0]}. Refit the learners on the same --test file.")
@@ -102,7 +102,7 @@ def _refuse_mixed_tests(out: Path, fingerprints: dict[str, str | None]) -> None:
         said = "; ".join(", ".join(names) for names in groups.values())
         raise ScreenstackError(f"{out}/learners: the learners scored different --test files ({said}), and a blend of them would mix "
                                "two files' scores. Keep one file's: delete the other learners' folders and refit them with "
-                               f"`screenstack fit-learners --out {out} --learners NAMES` and that --test file (or --data).")
+                               f"`screenstack fit-learners --out {quoted(out)} --learners NAMES` and that --test file (or --data).")
 
 
 def _refuse_unfitted(out: Path) -> None:
@@ -111,7 +111,7 @@ def _refuse_unfitted(out: Path) -> None:
     requested, missing = RunFolder(out).unfitted_requested_learners()
     if missing:
         found = [n for n in requested if n not in missing] or RunFolder(out).learner_names()
-        also = f", or `screenstack stack --out {out} --learners {','.join(found)}` to blend those fitted" if found else ""
+        also = f", or `screenstack stack --out {quoted(out)} --learners {','.join(found)}` to blend those fitted" if found else ""
         raise ScreenstackError(f"{out}: fit-learners was asked for {', '.join(requested)}, but {', '.join(missing)} "
                                f"{'has' if len(missing) == 1 else 'have'} no outputs there (it stopped before finishing?). "
                                f"Rerun the same fit-learners (or run) command to fit {'it' if len(missing) == 1 else 'them'}{also}.")
@@ -188,6 +188,10 @@ def _warnings(summary: dict) -> list[str]:
         warnings.append(f"the threshold flags {_percent(share)} of {of_what}: {decision['n_train_included']} "
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
                         "cannot support a tighter one; label more records to flag fewer")
+    check = decision.get("recall_check") or {}
+    if check.get("lowered"):
+        warnings.append(RECALL_CHECK_WARNING.format(before=check["expected_recall"], low=summary["honest"]["recall_interval"][0],
+                                                    high=summary["honest"]["recall_interval"][1], after=check["flagged_share_after"]))
     best = summary["best_learner"]
     if (best["fbeta_honest"] - blend["fbeta_honest"] > CLEAR_MARGIN and best["share_ahead"] >= WIN_SHARE
             and decision["n_train_included"] >= COMPARE_INCLUDED):
@@ -376,6 +380,62 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
     return info
 
 
+def recall_check(test_scores, probabilities, threshold: float, target: float, has_text=None) -> dict:
+    """Lower `threshold` where the calibrated `probabilities` of the records to screen put fewer of their included
+    records above it than the honest recall's 95% interval allows (`target`, its lower end); return what was found.
+
+    The honest recall is measured on the labelled records: it holds for the
+    records to screen only where these are like them. Labels taken from the top
+    of an earlier `ranked.csv` are not: they are the included records that the
+    earlier ranking found easily, so those left to screen are the ones it ranked
+    low, and a threshold chosen on the labelled records finds few of them (a
+    helper's reruns after labelling the top 30 rows: recall 0.40-0.50 against an
+    honest 0.92 (0.58-1.00); the calibrated counts, 1.1 of 3.3 expected above
+    the threshold, had it right). The check asks the probabilities, which
+    `expected_below` shows are honest there, and flags down the ranking until
+    their expected recall reaches `target`. Where the records to screen are
+    like the labelled ones it rarely acts: over the protocol's 330 halves it
+    lowered the threshold on 5, F7 +0.0004 +- 0.0003 (bench/README.md, "The
+    recall check"). Records without text (flagged anyway) are left out, and
+    fewer than `MIN_SHIFT_RECORDS` records to screen change nothing.
+    """
+    scores, p = np.asarray(test_scores, dtype=float), np.asarray(probabilities, dtype=float)
+    if has_text is not None:
+        scores, p = scores[np.asarray(has_text, dtype=bool)], p[np.asarray(has_text, dtype=bool)]
+    info = {"target": float(target), "records": int(len(scores)), "lowered": False, "threshold_before": float(threshold)}
+    total = float(p.sum())
+    if len(scores) < MIN_SHIFT_RECORDS or total <= 0:
+        return info
+    info["expected_recall"] = float(p[scores >= threshold].sum()) / total
+    if info["expected_recall"] >= target:
+        return info
+    order = np.argsort(-scores, kind="stable")
+    reached = min(int(np.searchsorted(np.cumsum(p[order]) / total, target)), len(scores) - 1)
+    lowered = float(scores[order[reached]])
+    if lowered < threshold:
+        info.update(lowered=True, threshold=lowered, expected_recall_after=float(p[scores >= lowered].sum()) / total,
+                    flagged_share_before=float(np.mean(scores >= threshold)), flagged_share_after=float(np.mean(scores >= lowered)))
+    return info
+
+
+def log_recall_check(check: dict, honest: dict, undo: str = "") -> None:
+    """The "recall check" line, if `recall_check` lowered the threshold; `honest`: the honest block it checked."""
+    if check.get("lowered"):
+        log.info("recall check: the calibrated probabilities put %.0f%% of the included records to screen above the "
+                 "threshold, below the honest recall's 95%% interval (%.2f-%.2f, measured on the labelled records); "
+                 "lowered it to flag %.1f%% of the records to screen instead of %.1f%% (expected recall %.0f%%)%s",
+                 100 * check["expected_recall"], *honest["recall_interval"], 100 * check["flagged_share_after"],
+                 100 * check["flagged_share_before"], 100 * check["expected_recall_after"], undo)
+
+
+RECALL_CHECK_WARNING = ("the labelled records look unlike the records to screen: at the threshold chosen on them, the "
+                        "calibrated probabilities expected {before:.0%} of the included records to screen to be flagged, "
+                        "below the honest recall's 95% interval ({low:.2f}-{high:.2f}), so the threshold was lowered to "
+                        "flag {after:.1%} (see the recall check line). Labels taken from the top of a ranked list do this: "
+                        "label a random sample of the records left too (README, \"A reviewer's path\"), and read on down "
+                        "ranked.csv past the flagged records (its expected_included column)")
+
+
 def _log_decision(summary: dict) -> None:
     """The console's lines on what set the threshold (honest floor, recall floor, label shift), from the summary,
     so a reused stack says them too."""
@@ -395,6 +455,7 @@ def _log_decision(summary: dict) -> None:
                  " (if the labelled records are a random sample of the search, --min-recall 0.9 --max-shift 1 flags fewer)"
                  if decision["min_recall"] > 0.9 else "")
     log_shift(decision.get("shift") or {}, decision["oof_flagged_share"])
+    log_recall_check(decision.get("recall_check") or {}, summary["honest"])
 
 
 def log_shift(shift: dict, oof_flagged_share: float, undo: str = "--max-shift 1: no correction") -> None:
@@ -505,16 +566,22 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     calibration = fit_calibration(blend_oof, y)
     without = without_text(records)
     shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, None if without is None else ~without)
-    threshold = blend_metrics["threshold"]
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
+    probabilities = calibration.apply(test_scores)
+    honest = _honest(y, blend_decisions, len(test_ids), config)
+    check = recall_check(test_scores, probabilities, blend_metrics["threshold"], honest["recall_interval"][0],
+                         None if without is None else ~without)
+    if check["lowered"]:
+        blend_metrics.update(threshold=check["threshold"], **screening_metrics(y, blend_oof, check["threshold"], config.beta))
+    decision["recall_check"] = check
+    threshold = blend_metrics["threshold"]
     decisions = apply_threshold(test_scores, threshold)
     decision["flagged_without_text"] = flag_without_text(decisions, records)
     _record_flagged_shares(decision, decisions, test_scores, without)
-    probabilities = calibration.apply(test_scores)
 
     summary = {
         "beta": config.beta,
-        "honest": _honest(y, blend_decisions, len(test_ids), config),
+        "honest": honest,
         "screening": screening_summary(y, blend_oof, test_scores, decisions, probabilities, config.seed),
         "threshold": threshold,
         "decision": decision,
@@ -577,7 +644,7 @@ def _screening_records(out: Path, test_ids: np.ndarray):
     records = read_screening_records(out)
     if records is not None and records["id"].astype(str).tolist() != test_ids.tolist():
         raise ScreenstackError(f"{out}/records.parquet: holds other records than the learners scored (another --test?). "
-                               f"Rerun `screenstack fit-learners --out {out}` with the run's --train/--test (or --data).")
+                               f"Rerun `screenstack fit-learners --out {quoted(out)}` with the run's --train/--test (or --data).")
     return records
 
 

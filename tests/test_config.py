@@ -352,3 +352,19 @@ def test_feature_files_with_only_text_learners_are_said_to_be_unused():
 
     with pytest.warns(UserWarning, match="--features: no learner in --learners \\(tfidf-svm\\) reads vectors"):
         LearnersConfig(("tfidf-svm",), features=("a.parquet",))
+
+
+def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path, capsys):
+    config = tmp_path / "list.toml"
+    config.write_bytes("\ufefflong = true\n".encode("utf-8"))  # as Notepad saves "UTF-8 with BOM"
+    assert main(["datasets", "list", "--config", str(config)]) == 0
+    assert "sha256:" in capsys.readouterr().out
+
+
+def test_one_option_given_twice_in_a_config_file_with_dash_and_underscore_is_refused(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text("max-length = 128\nmax_length = 64\n")
+    assert main(["extract", "--config", str(config), "--train", "x.csv", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (f"screenstack: error: --config {config}: max-length and max_length are the same "
+                                       "option, given twice. Keep one.\n")
+    assert not (tmp_path / "out").exists()

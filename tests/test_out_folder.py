@@ -87,3 +87,28 @@ def test_an_empty_folder_and_a_run_folder_are_accepted_and_one_copied_without_ma
     capsys.readouterr()
     assert main(["-q", "stack", "--out", str(old)]) == 2
     assert f"--out {old}: holds a run's files but no .manifests/ folder" in capsys.readouterr().err
+
+
+def test_commands_a_message_suggests_quote_a_path_with_spaces_so_they_work_when_pasted(data_folder, tmp_path, capsys):
+    import shlex
+
+    out = tmp_path / "my review" / "run 1"
+    assert main(["stack", "--out", str(out)]) == 2
+    error = one_error(capsys)
+    assert f"`screenstack run --out {shlex.quote(str(out))}`" in error and "'" in shlex.quote(str(out))
+    # and pasted, the suggested command reads the path as one argument
+    [suggested] = [part for part in error.split("`") if part.startswith("screenstack run --out ")]
+    assert shlex.split(suggested)[3] == str(out)
+
+
+def test_advice_to_delete_a_run_folder_says_to_move_out_a_ranked_csv_the_reviewer_edited(data_folder, tmp_path, capsys):
+    train, test = data_folder / "train.csv", data_folder / "test.csv"
+    out = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    with open(out / "ranked.csv", "a", newline="") as handle:
+        handle.write("my,screening,notes\r\n")
+    capsys.readouterr()
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), "--seed", "7", *TEXT]) == 2
+    error = one_error(capsys)
+    assert "holds artifacts of another configuration" in error and "or delete this one to start over" in error
+    assert f"(first move {out / 'ranked.csv'} out of it, e.g. to {tmp_path / 'run-ranked-screened.csv'}" in error

@@ -631,3 +631,26 @@ def test_records_the_run_already_listed_to_screen_are_scored_again_and_said_so(t
     assert any(m.startswith(f"50 of the 100 records of {tmp_path / 'update.csv'} were among the run's records to screen")
                and "the first: id '" in m and "in both lists" in m for m in caplog.messages)
     assert len(pd.read_csv(tmp_path / "pred" / "scores.csv")) == 100
+
+
+def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_for_is_flagged_further(
+        tmp_path, resign, caplog):
+    """As `stack` checks its records to screen, predict checks an update: where the calibrated probabilities put
+    fewer of its included records above the run's threshold than the run's honest recall interval allows, the
+    threshold is lowered until they do, and the console and summary say so. (A run whose honest interval starts at
+    0.999 stands in for an update unlike the labelled records.)"""
+    run = _shifted_run(tmp_path, train=(slice(0, 300), slice(0, 10)), test=(slice(300, 450), slice(10, 12)))
+    test = tmp_path / "test.csv"
+    summary = json.loads((run / "summary.json").read_text())
+    summary["honest"]["recall_interval"] = [0.999, 1.0]
+    (run / "summary.json").write_text(json.dumps(summary))
+    resign(run, "stack")
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")]) == 0
+    predicted = json.loads((tmp_path / "pred" / "summary.json").read_text())
+    check = predicted["recall_check"]
+    assert check["lowered"] and check["expected_recall"] < 0.999 <= check["expected_recall_after"]
+    assert predicted["threshold"] == check["threshold"] < predicted["run_threshold"] == summary["threshold"]
+    assert predicted["n_flagged"] > summary["n_test_flagged"]
+    assert any(m.startswith("recall check: the calibrated probabilities put") for m in caplog.messages)
+    assert "lowered for these records (the label shift or recall check line)" in next(m for m in caplog.messages if m.startswith("predict:"))

@@ -214,6 +214,9 @@ def test_tfidf_learner_without_vocabulary_raises_one_line():
 
     with pytest.raises(ScreenstackError, match="tfidf-svm: the training texts leave TF-IDF no words"):
         TfidfSVM().fit(["", "", "rare"], [0, 1, 0])
+    # full texts, but too few records for a word to be in 2 of them and in at most 95%: not "no words" but too few records
+    with pytest.raises(ScreenstackError, match=r"tfidf-svm: 2 training texts in a fold are too few for TF-IDF.*Label more records"):
+        TfidfSVM().fit(["adult adhd stimulant trial", "children tic disorder guanfacine"], [0, 1])
 
 
 @pytest.mark.parametrize("name", [".staging", ".manifests"])

@@ -19,6 +19,7 @@ from .atomic import read_parquet_meta, write_parquet
 from ..records.corpus import Corpus
 from ..checks import check_int, check_seed
 from ..errors import ScreenstackError
+from . import sets
 from .runfolder import DamagedArtifact, RunFolder, read_checked
 
 FOLDS_FILE = "folds.parquet"
@@ -132,7 +133,7 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
     differ = [said[key] for key, value in wanted.items() if existing.meta.get(key) != value]
     if differ:
         raise ScreenstackError(f"{out}: holds artifacts of another configuration (differs in: {'; '.join(differ)}). "
-                               "Use a new --out folder, or delete this one to start over.")
+                               f"Use a new --out folder, or delete this one to start over{sets.before_deleting(Path(out))}.")
     return existing
 
 

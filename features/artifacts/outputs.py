@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import read_json, write_json, write_parquet
-from ..errors import ScreenstackError
+from ..errors import ScreenstackError, quoted
 from .folds import FoldPlan
 from .runfolder import DamagedArtifact, RunFolder, StaleArtifact, read_checked
 
@@ -51,7 +51,7 @@ def _set(name: str) -> str:
 
 
 def _refit_fix(out, name: str) -> str:
-    return (f"Rerun `screenstack fit-learners --out {out} --learners {name}` with the run's --data (or --train/--test) and "
+    return (f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {name}` with the run's --data (or --train/--test) and "
             "--features: it refits a damaged learner.")
 
 
@@ -185,7 +185,7 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
         raise ScreenstackError(
             f"{folders}: scored other --test records than these, and a run folder holds one test file's scores. Use a new "
             f"--out folder for this --test file, or delete {'that folder' if one else 'those folders'} to score these "
-            f"records here. (`screenstack predict --run {out} --data FILE --out NEW` scores new records with a finished "
+            f"records here. (`screenstack predict --run {quoted(out)} --data FILE --out NEW` scores new records with a finished "
             "run's models.)")
 
 
@@ -231,6 +231,6 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
     run = RunFolder(out)
     present = run.learner_names()
     if not present:
-        raise ScreenstackError(f"{run.learners_dir}: no learner outputs. Run `screenstack fit-learners --out {out}` with the run's "
+        raise ScreenstackError(f"{run.learners_dir}: no learner outputs. Run `screenstack fit-learners --out {quoted(out)}` with the run's "
                                "--data (or --train/--test) first.")
     return {name: _read_learner(out, name) for name in present if not names or name in names}

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from ..records.corpus import Corpus, texts, update_row_hashes
 from .atomic import atomic_path
+from ..errors import quoted
 from .runfolder import DamagedArtifact, RunFolder, read_checked
 
 RECORDS_SET = "records"
@@ -81,7 +82,7 @@ def _read_row_groups(path: Path) -> pd.DataFrame:
 
 
 def _fix(out: str | Path) -> str:
-    return f"Rerun `screenstack fit-learners` (or `screenstack run`) with --out {out}: it writes {RECORDS_FILE} again."
+    return f"Rerun `screenstack fit-learners` (or `screenstack run`) with --out {quoted(out)}: it writes {RECORDS_FILE} again."
 
 
 def write_screening_records(out: str | Path, corpus: Corpus) -> Path:

@@ -56,7 +56,7 @@ from typing import Iterable, Iterator
 from .atomic import STAGING_DIR, io_error, read_json, write_json
 from . import sets
 from .sets import MANIFEST, MANIFESTS_DIR
-from ..errors import ScreenstackError
+from ..errors import ScreenstackError, quoted
 
 LOCK_FILE = ".lock"
 # What marks a folder as a run folder: the run folder machinery, or (folders made before manifests were kept, a
@@ -159,9 +159,9 @@ class RunFolder:
         """The advice for a command that reads the stack's outputs where there are none: `stack`, or `fit-learners`
         first where no learner has outputs either (a fit stopped before its first learner)."""
         if self.learner_names():
-            return f"Run `screenstack stack --out {self.out}` first."
-        return (f"No learner has outputs there either: run `screenstack fit-learners --out {self.out}` with the run's --data "
-                f"(or --train/--test), then `screenstack stack --out {self.out}`.")
+            return f"Run `screenstack stack --out {quoted(self.out)}` first."
+        return (f"No learner has outputs there either: run `screenstack fit-learners --out {quoted(self.out)}` with the run's --data "
+                f"(or --train/--test), then `screenstack stack --out {quoted(self.out)}`.")
 
     @property
     def requested_learners_path(self) -> Path:
@@ -295,7 +295,7 @@ class RunFolder:
             self.check_writable()
             stages = " then ".join(f"`screenstack {command}`" for command in needs)
             raise ScreenstackError(f"--out {self.out}: no such run folder (check the path). Make it with `screenstack run --out "
-                                   f"{self.out}` and your --data (or --train/--test) file, or with {stages}.")
+                                   f"{quoted(self.out)}` and your --data (or --train/--test) file, or with {stages}.")
         self.check_writable()
         self.check_ours(create)
         created = not self.out.exists()

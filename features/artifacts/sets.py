@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import ScreenstackError
+from ..errors import ScreenstackError, quoted
 from .atomic import io_error, read_json
 
 MANIFESTS_DIR, MANIFEST = ".manifests", "MANIFEST.json"
@@ -123,6 +123,21 @@ def refuse_edited(out: Path, manifests: list[dict | None], command: str | None =
                 f"(e.g. to {screened_copy(out, path)}) or delete it, then {again}; type labels into the file you gave as --data.")
 
 
+def before_deleting(out: Path) -> str:
+    """For a message that suggests deleting OUT: where OUT holds a file the reviewer edited in place (`edited`),
+    a note to move it out first (the reviewer's notes are in it); else ``""``."""
+    for path in sorted((out / MANIFESTS_DIR).glob("*.json")) if (out / MANIFESTS_DIR).is_dir() else ():
+        try:
+            manifest = read_json(path)
+        except (OSError, ValueError):
+            continue
+        changed = edited(out, manifest) if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict) else []
+        if changed:
+            return (f" (first move {changed[0]} out of it, e.g. to {screened_copy(out, changed[0])}: it changed since it "
+                    "was written, screening notes typed into it?)")
+    return ""
+
+
 def screened_copy(out: Path, path: Path) -> Path:
     """Where to move a file of OUT the reviewer edited (`edited`), out of the way of the commands that rewrite it."""
     return out.parent / (out.name + "-" + path.stem + "-screened" + path.suffix)
@@ -209,7 +224,7 @@ def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str]) -> 
     is_remade = manifest["set"] in remade  # by this command, a moment from now
     remake = REMAKE.get(manifest["set"].split("/")[0], "the command that made them makes them again")
     log.log(logging.DEBUG if is_remade else logging.INFO, "%s: removed %s, made from the previous %r outputs; %s",
-            out, files, upstream, remake.format(out=out))
+            out, files, upstream, remake.format(out=quoted(out)))
 
 
 def version_of(manifest: dict) -> str:

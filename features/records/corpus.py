@@ -242,6 +242,9 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                     "Rename the column or pass --label-col."
                 )
         if label_col in text_cols:  # the models would read each training record's answer in its text
+            if spec.label_col and not spec.text_cols:  # --label-col names a column read as text by default
+                raise ScreenstackError(f"{path}: --label-col {spec.label_col} names a text column ({label_col!r} is read "
+                                       f"as text: {', '.join(text_cols)}). Give --label-col the column of 0/1 labels.")
             raise ScreenstackError(f"{path}: --text-cols names the label column {label_col!r}. Leave it out of "
                                    "--text-cols, or pass --label-col if another column holds the labels.")
         out["label"] = _parse_labels(path, frame, label_col, partly=labelled == "partly")

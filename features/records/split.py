@@ -21,7 +21,7 @@ from ..artifacts.atomic import atomic_path, read_json, write_json
 from ..artifacts.runfolder import OS_FILES, first_names
 from .corpus import ColumnSpec, check_both_classes, load_records
 from .tables import read_table
-from ..errors import ScreenstackError
+from ..errors import ScreenstackError, quoted
 
 SPLIT_FILES = ("train.csv", "test.csv", "test_labels.csv")
 SPLIT_META = "split.json"
@@ -61,7 +61,7 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
     if unscreened:  # a review's export in mid-screening: its screened records are what a split can score
         records = records[records["label"].notna()]
         warnings.warn(f"{data}: {unscreened} record(s) not screened yet left out of the split (no label to score them "
-                      f"against); to screen them, give the file to `screenstack run --data {data}`", stacklevel=2)
+                      f"against); to screen them, give the file to `screenstack run --data {quoted(data)}`", stacklevel=2)
     check_both_classes(data, records)
     labels = records["label"].to_numpy(dtype=int)
     counts = np.bincount(labels, minlength=2)

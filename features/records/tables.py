@@ -17,6 +17,7 @@ import io
 import itertools
 import logging
 import re
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -81,6 +82,8 @@ def _read_table(path: Path) -> pd.DataFrame:
         kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
     if frame.empty:
         what = "no RIS records (each starts with a `TY  - ` line)" if kind == "ris" else "a header but no records"
+        if kind == "xlsx":
+            what = f"no records on its first sheet {frame.attrs.get('sheet')!r}, the one read"
         raise ScreenstackError(f"{path}: the file has {what}. Give at least one record.")
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.attrs["format"] = kind
@@ -346,11 +349,18 @@ def _first_undecodable_byte(path: Path) -> tuple[int, int]:
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
+    """The workbook's first sheet; a line names it where there are others, which are not read."""
     try:
-        frame = pd.read_excel(path, sheet_name=0, dtype=str, keep_default_na=False, engine="openpyxl")
+        with pd.ExcelFile(path, engine="openpyxl") as workbook:
+            sheets = list(workbook.sheet_names)
+            frame = workbook.parse(sheet_name=0, dtype=str, keep_default_na=False)
     except Exception as error:  # openpyxl raises many types for broken workbooks
         raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({type(error).__name__}: {_one_line(error)}). Save it again as .xlsx or .csv.")
+    if len(sheets) > 1:
+        warnings.warn(f"{path}: read its first sheet {sheets[0]!r}; its other sheets ({', '.join(map(repr, sheets[1:]))}) "
+                      "are not read. If the records are on another sheet, move that sheet first or save it as CSV.", stacklevel=4)
     frame = frame.fillna("").astype(str)
+    frame.attrs["sheet"] = sheets[0]
     header = Header([str(name) for name in frame.columns])
     for index, row in enumerate(frame.itertuples(index=False)):  # a workbook is small: every row is looked at
         if row[0][:1] in header.first_chars and header.repeated_by(list(row)):

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from ..features.errors import ScreenstackError
+from ..features.errors import ScreenstackError, quoted
 from ._common import (LEARNER_NAMES, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs, split_list)
 
@@ -62,7 +62,7 @@ def features_in_out(out: str | Path, readers: list[str]) -> str:
     names = ", ".join(readers)
     if not found:
         raise ScreenstackError(f"learners {names} read vectors, and {folder} holds no feature file: run `screenstack extract` "
-                               f"with --out {out} first, or pass --features FILE.parquet.")
+                               f"with --out {quoted(out)} first, or pass --features FILE.parquet.")
     if len(found) > 1:
         raise ScreenstackError(f"learners {names} read vectors, and {folder} holds {len(found)} feature files ({', '.join(found)}): "
                                f"choose with --features FILE (several: their vectors side by side).")

@@ -116,3 +116,57 @@ def test_a_tokenizer_past_the_models_embeddings_is_refused(random_bert, tmp_path
     with pytest.raises(ScreenstackError, match=r"tokenizer has \d+ tokens but the model's embeddings only \d+") as error:
         load_encoder(str(folder))
     assert "\n" not in str(error.value)
+
+
+def test_a_folder_whose_tokenizer_config_is_its_only_tokenizer_file_is_named_incomplete(random_bert, tmp_path):
+    # tokenizer_config.json alone makes a tokenizer of a few special tokens: every word [UNK], vectors of lengths only.
+    folder = tmp_path / "config-only"
+    shutil.copytree(random_bert, folder, ignore=shutil.ignore_patterns("tokenizer.json", "vocab.txt"))
+    assert (folder / "tokenizer_config.json").is_file()
+    with pytest.raises(ScreenstackError, match=r"is not a complete model \(no tokenizer files"):
+        load_encoder(str(folder))
+
+
+def test_a_tokenizer_far_smaller_than_the_models_embeddings_is_refused(random_bert, tmp_path):
+    folder = tmp_path / "short-vocab"
+    shutil.copytree(random_bert, folder)
+    vocab = (folder / "vocab.txt").read_text().splitlines()
+    (folder / "vocab.txt").write_text("\n".join(vocab[:5]) + "\n")  # the special tokens alone
+    (folder / "tokenizer.json").unlink()
+    with pytest.raises(ScreenstackError, match=r"tokenizer has 5 tokens for a model with \d+ embedding rows, so its vocabulary"):
+        load_encoder(str(folder))
+
+
+@pytest.mark.parametrize("damage", ["tokenizer.json not JSON", "config.json a list", "weights truncated", "weights empty"])
+def test_damaged_model_files_are_named_in_one_line_not_a_traceback(random_bert, tmp_path, damage):
+    folder = tmp_path / "damaged"
+    shutil.copytree(random_bert, folder)
+    if damage == "tokenizer.json not JSON":
+        (folder / "tokenizer.json").write_text('{"version":\n')
+        expected = r"tokenizer.json is not valid JSON \(.*\): the model's files are damaged"
+    elif damage == "config.json a list":
+        (folder / "config.json").write_text("[1, 2]")
+        expected = r"config.json holds a JSON list, not the object of a model's configuration"
+    else:
+        weights = folder / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:100] if damage == "weights truncated" else b"")
+        expected = r"cannot load it: the files of .* are damaged or do not fit each other \(SafetensorError: .*Download the model again"
+    with pytest.raises(ScreenstackError, match=expected) as error:
+        load_encoder(str(folder))
+    assert "\n" not in str(error.value)
+
+
+def test_a_decoder_only_model_is_refused(tmp_path):
+    # GPT-2's tokens see only those before them: its first token's vector (cls pooling, the fine-tuning heads) read one token.
+    from transformers import GPT2Config, GPT2Model
+
+    from .conftest import make_random_bert
+
+    folder = tmp_path / "gpt2"
+    make_random_bert(folder)  # for its tokenizer files
+    for path in folder.glob("*.safetensors"):
+        path.unlink()
+    (folder / "config.json").unlink()
+    GPT2Model(GPT2Config(vocab_size=600, n_embd=32, n_layer=2, n_head=2, n_positions=64)).save_pretrained(str(folder))
+    with pytest.raises(ScreenstackError, match=r"a decoder-only model \(gpt2\).*Use an encoder"):
+        load_encoder(str(folder))

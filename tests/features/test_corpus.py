@@ -195,6 +195,10 @@ def test_text_cols_naming_the_label_the_id_or_a_column_twice_is_refused(tmp_path
     path = write(tmp_path / "r.csv", COMPETITION_TRAIN)
     message = error_of(load_records, path, ColumnSpec.from_flags(None, "title,judgement", None))
     assert "--text-cols names the label column 'judgement'" in message
+    # --label-col naming a column read as text by default is --label-col's mistake, not --text-cols'
+    message = error_of(load_records, path, ColumnSpec.from_flags(None, None, "title"))
+    assert "--label-col title names a text column ('title' is read as text: title, abstract)" in message
+    assert "--text-cols" not in message
     # The id column as text: TF-IDF learnt the ids and failed inside the learner with "empty vocabulary".
     message = error_of(load_records, path, ColumnSpec.from_flags(None, "id,abstract", None))
     assert "--text-cols names the id column 'id'" in message
@@ -284,6 +288,17 @@ def test_not_a_ris_file(tmp_path):
 def test_old_xls_and_folder_refused(tmp_path):
     assert "Save it as .xlsx or .csv" in error_of(load_records, write(tmp_path / "r.xls", b"\xd0\xcf\x11\xe0"))
     assert "is a folder" in error_of(load_records, tmp_path)
+
+
+def test_a_workbook_with_several_sheets_says_which_it_read(tmp_path):
+    # Records on the second sheet were refused as "a header but no records", naming no sheet.
+    path = tmp_path / "r.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"note": []}).to_excel(writer, sheet_name="notes", index=False)
+        pd.DataFrame({"record_id": [1, 2], "title": ["A", "B"], "included": [1, 0]}).to_excel(writer, sheet_name="data", index=False)
+    with pytest.warns(UserWarning, match=r"r.xlsx: read its first sheet 'notes'; its other sheets \('data'\) are not read"):
+        message = error_of(load_records, path)
+    assert "r.xlsx: the file has no records on its first sheet 'notes', the one read" in message
 
 
 def test_broken_xlsx(tmp_path):
