@@ -42,6 +42,7 @@ import logging
 import math
 import sys
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -111,6 +112,8 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     ranks = Ranks.from_env()
     device = rank_device(config.device, ranks)
     precision = resolve_precision(config.precision, device)
+    if precision == "fp16" and device == "cpu":  # as `Encoder.build` says for extraction
+        warnings.warn("--dtype fp16 on a CPU is emulated and slow; use --dtype bf16 (or fp32) there.", stacklevel=2)
     name = learner_name(config)
     loaded = load_encoder(config.model)
     if config.max_length > (limit := max_positions(loaded)):  # else position ids run past the table: a traceback mid-fold

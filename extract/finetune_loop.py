@@ -9,6 +9,7 @@ under the one autocast context of `extract.model.autocast`.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -99,7 +100,9 @@ def train_epoch(runner, model, batches, token_ids, labels: np.ndarray, optimizer
             scaler.step(optimizer)
             scaler.update()
             optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
+            with warnings.catch_warnings():  # fp16: the scaler skips a step whose gradients overflowed, by design; torch
+                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")  # calls it a mistake
+                scheduler.step()
         total += loss.detach() * len(index)
         count += len(index)
     return float(total) / max(count, 1)

@@ -41,7 +41,7 @@ from .ris import ASREVIEW_LABEL_COLUMN
 from .tables import read_table, sheet_row  # noqa: F401  (read_table: also imported from here)
 
 TITLE_COLUMNS = ("title", "primary_title", "ti")
-ABSTRACT_COLUMNS = ("abstract", "notes_abstract", "ab")
+ABSTRACT_COLUMNS = ("abstract", "notes_abstract", "ab", "abstract note")  # "Abstract Note": Zotero's CSV export
 LABEL_COLUMNS = ("judgement", "label_included", "included", "label", "label_abstract_screening")
 LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0,
                 "asreview_relevant": 1.0, "asreview_irrelevant": 0.0}
@@ -182,6 +182,11 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
             )
         abstract_col = pick_column(columns, ABSTRACT_COLUMNS)
         text_cols = [title_col] + ([abstract_col] if abstract_col else [])
+        likely = [c for c in columns if "abstract" in str(c).lower() or str(c).lower() in ("summary", "description")]
+        if abstract_col is None and likely:  # the abstracts are there under a name not looked for: say so, not titles alone
+            warnings.warn(f"{path}: no abstract column by a name screenstack looks for ({', '.join(ABSTRACT_COLUMNS)}), so the "
+                          f"records are screened on their titles alone; column {likely[0]!r} looks like one: to read it, "
+                          f"pass --text-cols \"{title_col},{likely[0]}\".", stacklevel=3)
     title = frame[text_cols[0]].str.strip()
     abstract = pd.Series("", index=frame.index)
     if len(text_cols) > 1:  # the abstract columns joined by spaces (zip: a row-wise agg takes seconds per 100,000 rows)

@@ -36,7 +36,8 @@ def read_ris(path: Path) -> pd.DataFrame:
     try:
         entries = rispy.loads(text)
     except Exception as error:
-        raise ScreenstackError(f"{path}: cannot parse it as RIS ({' '.join(str(error).split())}). Check that every record starts with `TY  - ` and ends with `ER  - `.")
+        said = re.sub(r"in line (\d+)", lambda m: f"on line {int(m.group(1)) + 1}", " ".join(str(error).split()))  # rispy counts from 0
+        raise ScreenstackError(f"{path}: cannot parse it as RIS ({said}). Check that every record starts with `TY  - ` and ends with `ER  - `.")
     if len(entries) != starts:
         raise ScreenstackError(
             f"{path}: {starts} records start with `TY  - ` but {len(entries)} could be read. "

@@ -58,7 +58,8 @@ def read_table(path: str | Path, flag: str = "") -> pd.DataFrame:
     if not path.is_file():  # a pipe (`<(...)`), a device: its size is unknown and it can be read only once
         raise ScreenstackError(f"{path}: is not a regular file (a pipe or a device). Save the records to a file first.")
     if path.stat().st_size == 0:
-        raise ScreenstackError(f"{path}: the file is empty. Give a file with a header row and at least one record.")
+        what = "at least one record (from `TY  - ` to `ER  - `)" if path.suffix.lower() == ".ris" else "a header row and at least one record"
+        raise ScreenstackError(f"{path}: the file is empty. Give a file with {what}.")
     try:
         return _read_table(path)
     except OSError as error:  # unreadable (permissions), a disk error: one line, not a traceback

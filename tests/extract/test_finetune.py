@@ -376,3 +376,10 @@ def test_finetuning_beside_learners_of_another_test_file_is_refused_before_train
     monkeypatch.setattr(ft, "_fit_fold", lambda *a, **k: pytest.fail("refused only after training"))
     with pytest.raises(ScreenstackError, match=r"learners/tfidf-logreg: scored other --test records than these"):
         finetune(Corpus(frame), tmp_path, _config(tiny_bert), folds=FoldConfig(3, 0), progress=False)
+
+
+def test_fp16_on_a_cpu_is_said_to_be_emulated_as_extraction_says(tiny_bert, tmp_path):
+    corpus = Corpus(_corpus(n_train=24, n_test=0).frame)
+    config = _config(tiny_bert, epochs=1, precision="fp16", valid_fraction=0.0, max_length=16)
+    with pytest.warns(UserWarning, match=r"--dtype fp16 on a CPU is emulated and slow"):
+        finetune(corpus, tmp_path, config, folds=FoldConfig(2, 0), progress=False)

@@ -537,3 +537,22 @@ def test_labels_a_spreadsheets_number_format_wrote_read_as_their_numbers(tmp_pat
     corpus = load_partly_screened(path)
     assert corpus.train["id"].tolist() == ["1", "3", "4", "5", "6"]
     assert corpus.train["label"].tolist() == [1.0, 0.0, 1.0, 0.0, 1.0] and corpus.test["id"].tolist() == ["2"]
+
+
+def test_zoteros_abstract_note_is_read_and_an_abstract_column_of_another_name_is_pointed_to(tmp_path):
+    # Zotero's CSV export: "Title", "Abstract Note". Before, the records were silently screened on their titles alone.
+    path = write(tmp_path / "zotero.csv", "Key,Title,Abstract Note,included\nK1,Aspirin,A trial of aspirin.,1\nK2,Other,Not a trial.,0\n")
+    records = load_records(path)
+    assert records["abstract"].tolist() == ["A trial of aspirin.", "Not a trial."]
+    path = write(tmp_path / "other.csv", "Key,Title,Abstract text,included\nK1,Aspirin,A trial of aspirin.,1\nK2,Other,Not a trial.,0\n")
+    with pytest.warns(UserWarning, match=r"other.csv: no abstract column by a name .* screened on their titles alone; column "
+                                         r"'Abstract text' looks like one: to read it, pass --text-cols \"Title,Abstract text\""):
+        records = load_records(path)
+    assert records["abstract"].tolist() == ["", ""]
+
+
+def test_ris_errors_count_lines_from_one_and_an_empty_ris_asks_for_a_record_not_a_header(tmp_path):
+    message = error_of(load_records, write(tmp_path / "r.ris", "ID  - 78\nTI  - A title\nER  - \n"))
+    assert "on line 1: ID - 78" in message and "line 0" not in message
+    message = error_of(load_records, write(tmp_path / "e.ris", ""))
+    assert "e.ris: the file is empty. Give a file with at least one record (from `TY  - ` to `ER  - `)." in message
