@@ -225,19 +225,28 @@ def _from_pretrained(path: str, **kwargs):
     # No attn_implementation: transformers then picks SDPA where the architecture
     # has it and eager attention where it has not (DeBERTa-v2); asking for "sdpa"
     # made such models fail to load.
-    return AutoTokenizer.from_pretrained(path, **kwargs), AutoModel.from_pretrained(path, **kwargs)
+    net, info = AutoModel.from_pretrained(path, output_loading_info=True, **kwargs)
+    # Tensors the weights file lacks are filled with random numbers, and the vectors then change from run to run
+    # (a config.json of more layers than the weights, a file missing a tensor). The pooler is not read: its absence
+    # (sentence-transformers saves none) is harmless.
+    missing = sorted(k for k in info.get("missing_keys", ()) if not (k.startswith("pooler.") or ".pooler." in k))
+    if missing:
+        raise ScreenstackError(f"{path}: its weights lack {len(missing)} of the tensors its config.json asks for (the first: "
+                               f"{missing[0]}), which would be filled with random numbers: the weights and config.json are "
+                               "not of one model, or the weights file is cut short. Download the model again.")
+    return AutoTokenizer.from_pretrained(path, **kwargs), net
 
 
 # tokenizer_config.json alone is no tokenizer: without a vocabulary file transformers builds one of a few special
 # tokens that reads every word as [UNK].
-MODEL_FILES = {"config": ("config.json",), "weights": ("*.safetensors", "*.bin", "*.pt"),
+MODEL_FILES = {"config": ("config.json",), "weights": ("*.safetensors", "pytorch_model*.bin"),
                "tokenizer": ("tokenizer.json", "vocab.txt", "vocab.json", "*.model")}
 
 
 def _missing_files(folder: str) -> list[str]:
     """The kinds of `MODEL_FILES` (config, weights, tokenizer) of which `folder` holds no file."""
     return [kind for kind, patterns in MODEL_FILES.items()
-            if not any(next(Path(folder).glob(pattern), None) for pattern in patterns)]
+            if not any(path.is_file() for pattern in patterns for path in Path(folder).glob(pattern))]
 
 
 def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackError:
@@ -264,6 +273,9 @@ def _check_json_files(model: str, folder: str) -> None:
     config.json is not an object; transformers would say only "Expecting value", or fail with a traceback."""
     for path in sorted(Path(folder).glob("*.json")):
         try:
+            if path.read_bytes()[:3] == b"\xef\xbb\xbf":  # an editor's, not a download's: transformers reads none
+                raise ScreenstackError(f"--model {model}: {path} starts with a byte-order mark, which transformers cannot "
+                                       "read. Save it as UTF-8 without one (or download the model again).")
             found = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as error:
             raise ScreenstackError(f"--model {model}: {path} is not valid JSON ({str(error).splitlines()[0]}): the "

@@ -400,8 +400,14 @@ def recall_check(test_scores, probabilities, threshold: float, target: float, ha
     fewer than `MIN_SHIFT_RECORDS` records to screen change nothing.
     """
     scores, p = np.asarray(test_scores, dtype=float), np.asarray(probabilities, dtype=float)
+    n_records, n_without = len(scores), 0
     if has_text is not None:
         scores, p = scores[np.asarray(has_text, dtype=bool)], p[np.asarray(has_text, dtype=bool)]
+        n_without = n_records - len(scores)  # flagged whatever their score: counted in the shares said
+
+    def flagged_share(at: float) -> float:
+        return float(np.sum(scores >= at) + n_without) / n_records
+
     info = {"target": float(target), "records": int(len(scores)), "lowered": False, "threshold_before": float(threshold)}
     total = float(p.sum())
     if len(scores) < MIN_SHIFT_RECORDS or total <= 0:
@@ -411,10 +417,13 @@ def recall_check(test_scores, probabilities, threshold: float, target: float, ha
         return info
     order = np.argsort(-scores, kind="stable")
     reached = min(int(np.searchsorted(np.cumsum(p[order]) / total, target)), len(scores) - 1)
-    lowered = float(scores[order[reached]])
+    last = float(scores[order[reached]])  # the lowest score to flag
+    below = scores[scores < last]
+    # Midway to the next lower score, not on the record's own: the scores written with 8 decimals then give the same flags.
+    lowered = (last + float(below.max())) / 2 if len(below) else last
     if lowered < threshold:
         info.update(lowered=True, threshold=lowered, expected_recall_after=float(p[scores >= lowered].sum()) / total,
-                    flagged_share_before=float(np.mean(scores >= threshold)), flagged_share_after=float(np.mean(scores >= lowered)))
+                    flagged_share_before=flagged_share(threshold), flagged_share_after=flagged_share(lowered))
     return info
 
 

@@ -170,3 +170,36 @@ def test_a_decoder_only_model_is_refused(tmp_path):
     GPT2Model(GPT2Config(vocab_size=600, n_embd=32, n_layer=2, n_head=2, n_positions=64)).save_pretrained(str(folder))
     with pytest.raises(ScreenstackError, match=r"a decoder-only model \(gpt2\).*Use an encoder"):
         load_encoder(str(folder))
+
+
+@pytest.mark.parametrize("damage", ["config of more layers", "a tensor dropped"])
+def test_weights_lacking_tensors_the_config_asks_for_are_refused_not_filled_at_random(random_bert, tmp_path, damage):
+    # transformers fills the missing tensors with random numbers: the vectors changed from run to run.
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "unfit"
+    shutil.copytree(random_bert, folder)
+    if damage == "config of more layers":
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, "num_hidden_layers": config["num_hidden_layers"] + 1}))
+    else:
+        tensors = load_file(folder / "model.safetensors")
+        dropped = next(k for k in sorted(tensors) if "attention.self.query.weight" in k)
+        save_file({k: v for k, v in tensors.items() if k != dropped}, folder / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ScreenstackError, match=r"its weights lack \d+ of the tensors its config.json asks for .* Download the model again") as error:
+        load_encoder(str(folder))
+    assert "\n" not in str(error.value)
+
+
+def test_a_stray_file_is_not_taken_for_weights_and_a_config_with_a_byte_order_mark_is_named(random_bert, tmp_path):
+    folder = tmp_path / "stray"
+    shutil.copytree(random_bert, folder, ignore=shutil.ignore_patterns("*.safetensors"))
+    (folder / "notes.pt").write_bytes(b"not weights")
+    (folder / "model.safetensors").mkdir()  # a folder of that name is no weights file either
+    with pytest.raises(ScreenstackError, match=r"is not a complete model \(no weights files"):
+        load_encoder(str(folder))
+    folder = tmp_path / "bom"
+    shutil.copytree(random_bert, folder)
+    (folder / "config.json").write_bytes(b"\xef\xbb\xbf" + (folder / "config.json").read_bytes())
+    with pytest.raises(ScreenstackError, match=r"config.json starts with a byte-order mark, which transformers cannot read"):
+        load_encoder(str(folder))

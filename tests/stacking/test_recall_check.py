@@ -24,6 +24,20 @@ def test_the_threshold_is_lowered_until_the_expected_recall_reaches_the_target()
     flagged = scores >= check["threshold"]
     assert p[flagged][:-1].sum() / p.sum() < 0.8 <= p[flagged].sum() / p.sum()
     assert check["flagged_share_before"] == 0.1 and check["flagged_share_after"] == flagged.mean()
+    # midway between the last record flagged and the next: the scores as written (8 decimals) give the same flags
+    assert scores[flagged].min() > check["threshold"] > scores[~flagged].max()
+    written = np.round(scores, 8)
+    assert np.array_equal(written >= check["threshold"], flagged)
+
+
+def test_the_shares_said_count_the_records_without_text_as_flagged_as_they_are():
+    scores = np.linspace(1, 0, 100)
+    p = np.r_[np.full(10, 0.5), np.full(90, 0.05)]
+    has_text = np.r_[np.ones(90, bool), np.zeros(10, bool)]  # the last 10: flagged whatever their score
+    check = recall_check(scores, p, threshold=0.9, target=0.8, has_text=has_text)
+    assert check["lowered"]
+    flagged = (scores >= check["threshold"]) | ~has_text
+    assert check["flagged_share_before"] == (10 + 10) / 100 and check["flagged_share_after"] == flagged.mean()
 
 
 def test_records_like_the_labelled_ones_too_few_records_or_none_without_text_change_nothing():
