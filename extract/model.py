@@ -273,10 +273,11 @@ def _check_json_files(model: str, folder: str) -> None:
     config.json is not an object; transformers would say only "Expecting value", or fail with a traceback."""
     for path in sorted(Path(folder).glob("*.json")):
         try:
-            if path.read_bytes()[:3] == b"\xef\xbb\xbf":  # an editor's, not a download's: transformers reads none
+            data = path.read_bytes()
+            if data.startswith(b"\xef\xbb\xbf"):  # an editor's, not a download's: transformers reads none
                 raise ScreenstackError(f"--model {model}: {path} starts with a byte-order mark, which transformers cannot "
                                        "read. Save it as UTF-8 without one (or download the model again).")
-            found = json.loads(path.read_text(encoding="utf-8"))
+            found = json.loads(data.decode("utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as error:
             raise ScreenstackError(f"--model {model}: {path} is not valid JSON ({str(error).splitlines()[0]}): the "
                                    "model's files are damaged (a download cut short?). Download the model again.") from None

@@ -158,7 +158,8 @@ def _stack_config(summary: dict, path: Path, restack: str) -> tuple[StackConfig,
 
 def _honest_recall(summary: dict) -> tuple[float, float] | None:
     """The stack's honest recall interval from its summary.json (None: a summary from before it, or not numbers)."""
-    interval = (summary.get("honest") or {}).get("recall_interval") if isinstance(summary.get("honest"), dict) else None
+    honest = summary.get("honest")
+    interval = honest.get("recall_interval") if isinstance(honest, dict) else None
     if (isinstance(interval, list) and len(interval) == 2
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in interval)):
         return float(interval[0]), float(interval[1])

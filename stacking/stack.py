@@ -427,14 +427,14 @@ def recall_check(test_scores, probabilities, threshold: float, target: float, ha
     return info
 
 
-def log_recall_check(check: dict, honest: dict, undo: str = "") -> None:
+def log_recall_check(check: dict, honest: dict) -> None:
     """The "recall check" line, if `recall_check` lowered the threshold; `honest`: the honest block it checked."""
     if check.get("lowered"):
         log.info("recall check: the calibrated probabilities put %.0f%% of the included records to screen above the "
                  "threshold, below the honest recall's 95%% interval (%.2f-%.2f, measured on the labelled records); "
-                 "lowered it to flag %.1f%% of the records to screen instead of %.1f%% (expected recall %.0f%%)%s",
+                 "lowered it to flag %.1f%% of the records to screen instead of %.1f%% (expected recall %.0f%%)",
                  100 * check["expected_recall"], *honest["recall_interval"], 100 * check["flagged_share_after"],
-                 100 * check["flagged_share_before"], 100 * check["expected_recall_after"], undo)
+                 100 * check["flagged_share_before"], 100 * check["expected_recall_after"])
 
 
 RECALL_CHECK_WARNING = ("the labelled records look unlike the records to screen: at the threshold chosen on them, the "

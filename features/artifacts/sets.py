@@ -126,13 +126,8 @@ def refuse_edited(out: Path, manifests: list[dict | None], command: str | None =
 def before_deleting(out: Path) -> str:
     """For a message that suggests deleting OUT: where OUT holds a file the reviewer edited in place (`edited`),
     a note to move it out first (the reviewer's notes are in it); else ``""``."""
-    for path in sorted((out / MANIFESTS_DIR).glob("*.json")) if (out / MANIFESTS_DIR).is_dir() else ():
-        try:
-            manifest = read_json(path)
-        except (OSError, ValueError):
-            continue
-        changed = edited(out, manifest) if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict) else []
-        if changed:
+    for manifest in _manifests(out):
+        if changed := edited(out, manifest):
             return (f" (first move {changed[0]} out of it, e.g. to {screened_copy(out, changed[0])}: it changed since it "
                     "was written, screening notes typed into it?)")
     return ""
@@ -152,17 +147,20 @@ def committed(out: Path, name: str) -> dict | None:
     return found if isinstance(found, dict) and isinstance(found.get("files"), dict) else None
 
 
-def owned_files(out: Path) -> set[str]:
-    """The files (relative to OUT) that OUT's committed manifests list: what screenstack wrote there."""
-    owned: set[str] = set()
+def _manifests(out: Path) -> Iterable[dict]:
+    """OUT's committed manifests that read as such (an unreadable one is the run folder's to report)."""
     for path in sorted((out / MANIFESTS_DIR).glob("*.json")):
         try:
             found = read_json(path)
         except (OSError, ValueError):
             continue
         if isinstance(found, dict) and isinstance(found.get("files"), dict):
-            owned.update(found["files"])
-    return owned
+            yield found
+
+
+def owned_files(out: Path) -> set[str]:
+    """The files (relative to OUT) that OUT's committed manifests list: what screenstack wrote there."""
+    return {rel for manifest in _manifests(out) for rel in manifest["files"]}
 
 
 def move_in(out: Path, staging: Path, remade: Iterable[str]) -> None:

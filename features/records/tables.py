@@ -82,9 +82,9 @@ def _read_table(path: Path) -> pd.DataFrame:
         frame = _read_delimited(path, DECLARED_SEPARATORS.get(suffix))
         kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
     if frame.empty:
-        what = "no RIS records (each starts with a `TY  - ` line)" if kind == "ris" else "a header but no records"
-        if kind == "xlsx":
-            what = f"no records on its first sheet {frame.attrs.get('sheet')!r}, the one read"
+        what = ("no RIS records (each starts with a `TY  - ` line)" if kind == "ris"
+                else f"no records on its first sheet {frame.attrs.get('sheet')!r}, the one read" if kind == "xlsx"
+                else "a header but no records")
         raise ScreenstackError(f"{path}: the file has {what}. Give at least one record.")
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.attrs["format"] = kind

@@ -203,3 +203,25 @@ def test_a_stray_file_is_not_taken_for_weights_and_a_config_with_a_byte_order_ma
     (folder / "config.json").write_bytes(b"\xef\xbb\xbf" + (folder / "config.json").read_bytes())
     with pytest.raises(ScreenstackError, match=r"config.json starts with a byte-order mark, which transformers cannot read"):
         load_encoder(str(folder))
+
+
+@pytest.mark.parametrize("damage", ["vocabulary missing", "a tensor missing"])
+def test_extract_refuses_such_a_folder_in_one_line_before_writing_anything(random_bert, tmp_path, tiny_corpus_files, capsys, damage):
+    from safetensors.torch import load_file, save_file
+
+    from screenstack.cli import main
+
+    folder = tmp_path / "damaged"
+    shutil.copytree(random_bert, folder, ignore=shutil.ignore_patterns("tokenizer.json", "vocab.txt")
+                    if damage == "vocabulary missing" else None)
+    if damage == "a tensor missing":
+        tensors = load_file(folder / "model.safetensors")
+        save_file({k: v for k, v in tensors.items() if "layer.0.output.dense.weight" not in k}, folder / "model.safetensors",
+                  metadata={"format": "pt"})
+    train, test = tiny_corpus_files
+    out = tmp_path / "out"
+    assert main(["-q", "extract", "--train", str(train), "--test", str(test), "--model", str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("screenstack: error: ")]
+    assert len(errors) == 1 and "Traceback" not in err and str(folder) in errors[0]
+    assert not out.exists()
