@@ -57,7 +57,7 @@ from ..features.artifacts.atomic import atomic_path, read_json, write_json
 from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.crossfit import cross_fit
 from ..features.errors import ScreenstackError
-from ..features.artifacts.folds import FoldConfig, FoldPlan, ensure_fold_plan
+from ..features.artifacts.folds import FoldConfig, FoldPlan, make_fold_plan, refuse_other_plan, save_fold_plan
 from ..features.artifacts.outputs import (check_reusable, describe_differences, differing_keys, learner_dir, package_versions,
                                          refuse_other_test, write_learner_output)
 from ..features.artifacts.store import is_intact, write_run_vectors
@@ -96,16 +96,24 @@ def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneC
     --------
     >>> finetune(load_corpus("train.csv", "test.csv"), "artifacts/run1", FinetuneConfig(head="cnn"))  # doctest: +SKIP
     """
-    plan = from_rank0(lambda: ensure_fold_plan(corpus, out, folds))  # written by rank 0, the OUT lock's holder
+    # OUT's plan, or a fresh one that rank 0 writes only once the run goes ahead (a declined long run leaves OUT as it was).
+    plan, written = from_rank0(lambda: _plan_of(corpus, out, folds))
     # Before the fine-tuning: other learners in OUT that scored another --test file (this one's own outputs made
     # otherwise are refused by `check_reusable`, which names its state folder too).
     from_rank0(lambda: refuse_other_test(out, corpus.fingerprint("test"), keep=(learner_name(config),)))
-    return finetune_on_plan(corpus, plan, out, config, progress=progress, confirm=confirm)
+    return finetune_on_plan(corpus, plan, out, config, progress=progress, confirm=confirm, plan_written=written)
+
+
+def _plan_of(corpus: Corpus, out: str | Path, folds: FoldConfig) -> tuple[FoldPlan, bool]:
+    """OUT's fold plan (another plan is refused, see `refuse_other_plan`) and True, or a fresh one, not yet written, and False."""
+    existing = refuse_other_plan(corpus, out, folds)
+    return (existing, True) if existing is not None else (make_fold_plan(corpus, folds), False)
 
 
 def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: FinetuneConfig, *, progress: bool = True,
-             confirm: bool | Callable[[str], bool] | None = None) -> tuple[Path, Path]:
-    """`finetune` on a given fold plan (whose ids and labels are the corpus's training records)."""
+             confirm: bool | Callable[[str], bool] | None = None, plan_written: bool = True) -> tuple[Path, Path]:
+    """`finetune` on a given fold plan (whose ids and labels are the corpus's training records); `plan_written`
+    False: rank 0 writes it to OUT once the run goes ahead."""
     train, test = corpus.train, corpus.test
     assert (train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
     assert (train["label"].to_numpy(dtype=int) == plan.labels).all(), "fold plan labels are the corpus labels"
@@ -143,6 +151,8 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     def confirm_and_claim():  # on rank 0, which asks once for all ranks
         if not device.startswith("cuda"):
             _confirm_cpu_run(loaded, token_ids, splits, test_index, state, config, device, precision, confirm, ranks.world)
+        if not plan_written:
+            save_fold_plan(plan, out)
         _claim(state, meta, write=True)  # only now: a declined run leaves OUT free for another configuration
 
     from_rank0(confirm_and_claim)

@@ -272,6 +272,8 @@ def test_long_cpu_run_needs_confirmation(tiny_bert, tmp_path, monkeypatch):
     with pytest.raises(ScreenstackError, match="stopped"):
         finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False, confirm=lambda m: asked.append(m) and False)
     assert "tokens/s" in asked[0] and not (tmp_path / "learners").exists()
+    # Declined before any work: OUT holds nothing, not even a fold plan that a later `fit-learners --folds 5` would refuse.
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_the_cpu_estimate_shares_the_folds_to_go_among_ranks(tiny_bert, tmp_path, monkeypatch):
