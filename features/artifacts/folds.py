@@ -126,8 +126,7 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
     was_columns, now_columns = existing.meta.get("text_columns"), list(corpus.text_columns)
     # Plans before 0.3.5 do not hold their text columns; where both do and they differ, that option changed the texts.
     said = {"train_fingerprint": f"--text-cols ({','.join(was_columns)} there, {','.join(now_columns)} now)"
-            if was_columns and now_columns and was_columns != now_columns
-            else "the training records (their ids, labels or texts: the file, --id-col, --label-col or --text-cols)",
+            if was_columns and now_columns and was_columns != now_columns else _records_differ(existing, corpus),
             "requested_folds": f"--folds ({existing.meta.get('requested_folds')} there, {config.n_folds} now)",
             "seed": f"--seed ({existing.meta.get('seed')} there, {config.seed} now)"}
     differ = [said[key] for key, value in wanted.items() if existing.meta.get(key) != value]
@@ -135,6 +134,24 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
         raise ScreenstackError(f"{out}: holds artifacts of another configuration (differs in: {'; '.join(differ)}). "
                                f"Use a new --out folder, or delete this one to start over{sets.before_deleting(Path(out))}.")
     return existing
+
+
+def _records_differ(existing: FoldPlan, corpus: Corpus) -> str:
+    """How the training records differ from those the plan was drawn for, from its ids and labels, for the refusal."""
+    was = pd.Series(existing.labels, index=pd.Index(existing.ids.astype(str)))
+    now = pd.Series(corpus.train["label"].to_numpy(dtype=int), index=pd.Index(corpus.train["id"].to_numpy(dtype=str)))
+    what = "the training records: "
+    added, gone = now.index.difference(was.index, sort=False), was.index.difference(now.index, sort=False)
+    if len(added) or len(gone):
+        parts = [f"{len(added)} record(s) not in the plan (first: id {added[0]!r})"] if len(added) else []
+        parts += [f"{len(gone)} of the plan's no longer there (first: id {gone[0]!r})"] if len(gone) else []
+        return what + ", ".join(parts)
+    relabelled = now.index[now.to_numpy() != was.reindex(now.index).to_numpy()]
+    if len(relabelled):
+        return what + f"{len(relabelled)} labelled otherwise (first: id {relabelled[0]!r})"
+    if (now.index != was.index).any():
+        return what + "the same ids and labels in another row order (the fold plan and the learners follow the file's rows)"
+    return "the training records' texts (the file or --text-cols)"
 
 
 def ensure_fold_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig()) -> FoldPlan:

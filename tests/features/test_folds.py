@@ -66,7 +66,7 @@ def test_ensure_writes_the_plan_once_and_reads_it_back(tmp_path):
 
 
 @pytest.mark.parametrize("other, message", [
-    (dict(corpus=_corpus(seed=1)), r"differs in: the training records \(their ids, labels or texts"),
+    (dict(corpus=_corpus(seed=1)), r"differs in: the training records: \d+ labelled otherwise \(first: id 'r\d+'\)\)"),
     (dict(config=FoldConfig(4, seed=3)), r"differs in: --folds \(5 there, 4 now\)\)"),
     (dict(config=FoldConfig(5, seed=4)), r"differs in: --seed \(3 there, 4 now\)\)"),
     (dict(config=FoldConfig(4, seed=4)), r"differs in: --folds \(5 there, 4 now\); --seed \(3 there, 4 now\)\)"),
@@ -92,3 +92,23 @@ def test_a_plan_for_other_text_columns_names_them(tmp_path):
 def test_missing_plan_names_the_command_that_writes_it(tmp_path):
     with pytest.raises(ScreenstackError, match="no fold plan.*fit-learners"):
         load_fold_plan(tmp_path)
+
+
+def _edited(corpus: Corpus, edit) -> Corpus:
+    frame = corpus.frame.copy()
+    return Corpus(edit(frame).reset_index(drop=True))
+
+
+@pytest.mark.parametrize("edit, message", [
+    # A reviewer sorted the file (Excel) and reran into the same folder: not "other records".
+    (lambda f: f.iloc[::-1], "the training records: the same ids and labels in another row order "
+                             "(the fold plan and the learners follow the file's rows)"),
+    (lambda f: f.iloc[:-2], "the training records: 2 of the plan's no longer there (first: id 'r101')"),
+    (lambda f: pd.concat([f, f.iloc[:1].assign(id="new")]), "the training records: 1 record(s) not in the plan (first: id 'new')"),
+    (lambda f: f.assign(title=f["title"] + "!"), "the training records' texts (the file or --text-cols)"),
+])
+def test_a_refused_plan_says_how_the_training_records_differ(tmp_path, edit, message):
+    ensure_fold_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
+    with pytest.raises(ScreenstackError) as refused:
+        ensure_fold_plan(_edited(_corpus(), edit), tmp_path, FoldConfig(5, seed=3))
+    assert f"differs in: {message})" in str(refused.value)
