@@ -13,7 +13,9 @@ import pyarrow.parquet as pq
 from ..features.artifacts.records import INPUT_PREFIX, RECORDS_FILE, RECORDS_SET
 from ..features.artifacts.runfolder import RunFolder
 from ..features.errors import ScreenstackError, quoted
-from ..features.records.corpus import ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records, read_table
+from ..features.records.corpus import (ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
+                                       read_table, say_labels_unused)
+from ..features.records.duplicates import warn_duplicates
 from ..features.records.ids import id_key, pick_column
 
 if TYPE_CHECKING:
@@ -34,7 +36,10 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     info line: its label is known, and the fold models saw it, so its score
     would be in-sample. A file of such records alone is refused. Ids are
     compared as a spreadsheet may have rewritten them: a number with leading
-    zeros or a ``.0`` (``0151``, ``151.0``) is the run's ``151``.
+    zeros or a ``.0`` (``0151``, ``151.0``) is the run's ``151``; and regardless
+    of case (`_match_key`). Records that repeat another's title and abstract
+    are named in a warning (`features.records.duplicates`), and a label column
+    in the file in an info line: predict does not learn from it.
 
     Ids are read from the run's id column (`run_id_column`) unless `id_col`
     names another. A warning says when no overlap can be found (the file has no
@@ -51,12 +56,15 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     spec = ColumnSpec(id_col, columns, None)
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
     texts = tuple(records.attrs["columns"]["text"])
+    say_labels_unused(path, header, None, "predict fits nothing, so every record is scored as not screened; to train on "
+                      "these labels, add the records to the run's training data and run again")
     if run.row_number_ids:
         # The run's ids number its file's rows: no id of another file names the same record, so none is compared.
         warnings.warn(f"{path}: records already screened in the run cannot be recognised, so all {len(records)} are "
                       f"scored as new: the run's records had no id column (their ids are row numbers). To leave them "
                       f"out, rerun `screenstack run` with --id-col naming a real id column (a DOI or PubMed id) and "
                       f"predict from that run.", stacklevel=2)
+        warn_duplicates(records.assign(split="test"), path, path)
         return Corpus(records.assign(split="test"), original, texts), 0
     used = records.attrs["columns"].get("id")
     if used is None:
@@ -65,8 +73,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       "the run trained on (an update's overlap with the last search) cannot be left out and are scored as "
                       "new. Pass --id-col with the column that holds the run's record ids"
                       + (f" (the run's {run.id_column!r})." if run.id_column else "."), stacklevel=2)
-    train = {id_key(i): i for i in run.train_ids}
-    keys = records["id"].astype(str).map(id_key)
+    train = {_match_key(i): i for i in run.train_ids}
+    keys = records["id"].astype(str).map(_match_key)
     screened = keys.isin(train.keys()).to_numpy()
     if used is not None and run.id_column and str(used).lower() != run.id_column.lower() and not (
             _default_id(used) and _default_id(run.id_column)):  # RIS's ID is a CSV export's record_id
@@ -81,12 +89,19 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column)
         records, original = records[~screened].reset_index(drop=True), original[~screened].reset_index(drop=True)
         keys = keys[~screened].reset_index(drop=True)
-    again = keys.isin({id_key(i) for i in run.test_ids}).to_numpy()
+    again = keys.isin({_match_key(i) for i in run.test_ids}).to_numpy()
     if again.any():  # still unscreened, so scored: but the reviewer should not screen them twice from two lists
         log.info("%d of the %d records of %s were among the run's records to screen (its ranked.csv; the first: id %r): "
                  "scored again here, so they are in both lists", int(again.sum()), len(again), path,
                  str(records["id"].iloc[int(np.flatnonzero(again)[0])]))
+    warn_duplicates(records.assign(split="test"), path, path)
     return Corpus(records.assign(split="test"), original, texts), int(screened.sum())
+
+
+def _match_key(value) -> str:
+    """An id as an update is matched to the run's records: as `id_key` compares files, and regardless of case
+    (a DOI is case-insensitive, and exports differ: ``10.1016/J.X`` in one, ``10.1016/j.x`` in the next)."""
+    return id_key(str(value)).casefold()
 
 
 def _default_id(column: str | None) -> bool:

@@ -193,8 +193,10 @@ def _warnings(summary: dict) -> list[str]:
         warnings.append(RECALL_CHECK_WARNING.format(before=check["expected_recall"], low=summary["honest"]["recall_interval"][0],
                                                     high=summary["honest"]["recall_interval"][1], after=check["flagged_share_after"]))
     best = summary["best_learner"]
+    blended = [name for name, weight in blend["weights"].items() if weight != 0]
+    # A blend of that learner alone differs from it only in its nested fitting: `--learners` would change nothing.
     if (best["fbeta_honest"] - blend["fbeta_honest"] > CLEAR_MARGIN and best["share_ahead"] >= WIN_SHARE
-            and decision["n_train_included"] >= COMPARE_INCLUDED):
+            and decision["n_train_included"] >= COMPARE_INCLUDED and blended != [best["name"]]):
         warnings.append(f"{best['name']} alone beats the blend on honest OOF F{beta:g} ({best['fbeta_honest']:.3f} against "
                         f"{blend['fbeta_honest']:.3f}, ahead in {best['share_ahead']:.0%} of resamples): consider "
                         f"`--learners {best['name']}`")

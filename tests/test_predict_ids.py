@@ -21,7 +21,7 @@ def runs(tmp_path_factory):
     and an update holding 50 of the screened records and 100 new ones, with `doi` and `pubmedID` columns."""
     root = tmp_path_factory.mktemp("id-runs")
     data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
-    data = data[data["title"] != ""].assign(doi=lambda d: "10.1000/" + d["pubmedID"])
+    data = data[data["title"] != ""].assign(doi=lambda d: "10.1000/pmid." + d["pubmedID"])
     part = data.iloc[:200][["doi", "title", "abstract", "label_included"]].copy()
     part.loc[part.index[150:], "label_included"] = ""
     part.to_csv(root / "noid.csv", index=False)
@@ -46,6 +46,22 @@ def test_predict_reads_ids_from_the_run_id_column_and_leaves_out_the_screened_re
         warnings.simplefilter("error")  # the run's id column is found: nothing to warn about
         assert _predict(runs / "by-doi", runs / "update.csv", tmp_path / "pred") == 0
     assert _summary(tmp_path / "pred")["left_out_screened"] == 50 and _summary(tmp_path / "pred")["n_records"] == 100
+
+
+def test_ids_match_regardless_of_case_and_an_update_s_labels_and_copies_are_said(runs, tmp_path, caplog):
+    # Another export spells the DOIs in capitals, labels some records, and lists one new paper twice.
+    update = pd.read_csv(runs / "update.csv", dtype=str).assign(doi=lambda d: d["doi"].str.upper(), label_included="")
+    update.loc[update.index[60:70], "label_included"] = "1"
+    update = pd.concat([update, update.iloc[[99]].assign(doi="10.1000/OTHER-DB.1")])
+    update.to_csv(tmp_path / "upper.csv", index=False)
+    with caplog.at_level("INFO", logger="screenstack"), pytest.warns(UserWarning) as caught:
+        assert main(["predict", "--run", str(runs / "by-doi"), "--data", str(tmp_path / "upper.csv"), "--out", str(tmp_path / "pred")]) == 0
+    assert _summary(tmp_path / "pred")["left_out_screened"] == 50 and _summary(tmp_path / "pred")["n_records"] == 101
+    assert any(m.startswith(f"left out 50 of 151 records of {tmp_path / 'upper.csv'} that are the run's training records "
+                            "(the first: row 2, id '10.1000/PMID.") for m in caplog.messages)
+    assert f"{tmp_path / 'upper.csv'}: column 'label_included' is not used: predict fits nothing" in caplog.text
+    [copies] = [str(w.message) for w in caught if "repeat another's title and abstract" in str(w.message)]
+    assert "(first: id '10.1000/OTHER-DB.1', as id '10.1000/PMID." in copies
 
 
 def test_an_id_col_other_than_the_run_id_column_still_overrides_it_and_is_said_to_differ(runs, tmp_path):

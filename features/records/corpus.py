@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
+from .duplicates import warn_duplicates
 from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
 from .ranked_csv import refuse_ranked_csv
 from .ris import ASREVIEW_LABEL_COLUMN
@@ -349,9 +350,11 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
         check_test_ids(train_path, train_frame, test_path, test_frame, list(test_table.columns))
         check_disjoint(train_path, train_frame, test_path, test_frame)
         _log_loaded(test_path, test_frame)
-        _say_test_labels_unused(test_path, list(test_table.columns), spec.label_col)
+        say_labels_unused(test_path, list(test_table.columns), spec.label_col)
         frames.append(test_frame.assign(split="test"))
-    return Corpus(pd.concat(frames, ignore_index=True), screen_columns, tuple(train_frame.attrs["columns"]["text"]))
+    frame = pd.concat(frames, ignore_index=True)
+    warn_duplicates(frame, train_path, test)
+    return Corpus(frame, screen_columns, tuple(train_frame.attrs["columns"]["text"]))
 
 
 def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> Corpus:
@@ -386,6 +389,7 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
              "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), cols["label"],
              len(test), repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))
     frame = pd.concat([train.assign(split="train"), test.assign(split="test")], ignore_index=True)
+    warn_duplicates(frame, path, path)
     return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]))
 
 
@@ -405,15 +409,15 @@ def _warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) ->
             return
 
 
-def _say_test_labels_unused(path: Path, columns: list[str], label_col: str | None) -> None:
-    """An info line naming the test file's label column, if it has one: only the training file's labels train,
-    so a test file carrying its answers (a labelled hold-out) is scored as if it had none."""
+def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
+                      why: str = "only the training file's labels train; the test records are scored as not screened") -> None:
+    """An info line naming the file's label column, if it has one: only the training file's labels train,
+    so a test file carrying its answers (a labelled hold-out) is scored as if it had none (`predict`: `why` its own)."""
     name = label_col if label_col in columns else pick_column(columns, LABEL_COLUMNS)
     if name is None and ASREVIEW_LABEL_COLUMN in columns:
         name = ASREVIEW_LABEL_COLUMN
     if name is not None:
-        log.info("%s: column %r is not used: only the training file's labels train; the test records are scored "
-                 "as not screened", path, name)
+        log.info("%s: column %r is not used: %s", path, name, why)
 
 
 def _log_loaded(path: Path, records: pd.DataFrame) -> None:

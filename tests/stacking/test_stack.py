@@ -174,6 +174,9 @@ def test_a_learner_far_ahead_of_the_blend_is_named_in_a_warning(tmp_path, caplog
     [warning] = [w for w in summary["warnings"] if "beats the blend" in w]
     assert warning.startswith("good alone beats the blend on honest OOF F7") and "--learners good" in warning
     assert warning in caplog.messages
+    # Where the blend weighs that learner alone (`--learners good`, or the others weighed 0), the advice would change nothing.
+    alone = {**summary, "blend": {**summary["blend"], "weights": {name: float(name == "good") for name in summary["learners"]}}}
+    assert not any("beats the blend" in w for w in _warnings(alone))
 
 
 def test_with_ten_included_records_a_learners_lead_is_not_taken_for_a_real_one(tmp_path):

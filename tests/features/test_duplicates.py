@@ -1,0 +1,56 @@
+"""Copies of a record under another id are said, once per kind, naming the first pair: a reviewer dedupes before
+screening, and a paper labelled both ways teaches both."""
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from screenstack.features.records.corpus import load_corpus, load_partly_screened
+
+
+def _write(path, rows):
+    pd.DataFrame(rows, columns=["id", "title", "abstract", "judgement"][: len(rows[0])]).to_csv(path, index=False)
+    return path
+
+
+def _train_rows():
+    return [(f"t{i}", f"Paper {i} on topic {i % 7}", f"Abstract of paper {i}.", int(i % 5 == 0)) for i in range(40)]
+
+
+def _said(caught) -> list[str]:
+    return [str(w.message) for w in caught if "title and abstract" in str(w.message) or "title(s) and abstract(s)" in str(w.message)]
+
+
+def test_copies_across_and_within_the_files_are_said_with_their_first_ids(tmp_path):
+    train = _train_rows() + [("t0-again", "PAPER 0 on topic 0!", "Abstract of  paper 0", 0)]  # t0 is included
+    test = [(f"s{i}", f"New paper {i}", f"New abstract {i}.") for i in range(20)]
+    test += [("s-copy", "Paper 3 on topic 3", "Abstract of paper 3."), ("s1-again", "New paper 1", "New abstract 1."),
+             ("s2-again", "new paper 2", "new abstract 2")]
+    with pytest.warns(UserWarning) as caught:
+        load_corpus(_write(tmp_path / "train.csv", train), _write(tmp_path / "test.csv", test))
+    said = _said(caught)
+    assert len(said) == 3
+    assert said[0].startswith(f"{tmp_path / 'train.csv'}: 1 title(s) and abstract(s) labelled both included and excluded "
+                              "under different ids (first: ids 't0' and 't0-again')")
+    assert said[1].startswith(f"{tmp_path / 'test.csv'}: 1 record(s) to screen have the title and abstract of a labelled "
+                              "record (first: id 's-copy', as labelled id 't3', excluded)")
+    assert said[2].startswith(f"{tmp_path / 'test.csv'}: 2 record(s) to screen repeat another's title and abstract "
+                              "(first: id 's1-again', as id 's1')")
+
+
+def test_records_without_text_and_distinct_records_are_not_called_copies(tmp_path):
+    train = _train_rows() + [("e1", "", "", 0), ("e2", "", "", 1)]
+    test = [(f"s{i}", f"New paper {i}", f"New abstract {i}.") for i in range(20)] + [("e3", "", "")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_corpus(_write(tmp_path / "train.csv", train), _write(tmp_path / "test.csv", test))
+    assert _said(caught) == []
+
+
+def test_a_partly_screened_file_names_an_unscreened_copy_of_a_screened_record(tmp_path):
+    rows = [(*row[:3], str(row[3])) for row in _train_rows()] + [("u1", "Paper 5 on topic 5", "Abstract of paper 5.", "")]
+    with pytest.warns(UserWarning, match=r"data.csv: 1 record\(s\) to screen have the title and abstract of a labelled "
+                                         r"record \(first: id 'u1', as labelled id 't5', included\)"):
+        load_partly_screened(_write(tmp_path / "data.csv", rows))
