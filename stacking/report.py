@@ -28,7 +28,7 @@ from ..features.artifacts.runfolder import RunFolder, locked, read_checked
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
 from .config import StackConfig
-from .stack import MAX_FLAGGED, _percent, flagged_shares
+from .stack import MAX_FLAGGED, _percent, flagged_shares, honest_scope
 
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
@@ -300,8 +300,10 @@ def _honest_section(summary: dict) -> str:
                    f"expected; 95% interval {low:.1f}&ndash;{high:.1f}")]
     facts = "".join(f"<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div><div class=\"d\">{d}</div></div>"
                     for k, v, d in cards)
+    scope = honest_scope(honest)
+    scope = f"These honest figures are {html.escape(scope)} (see the threshold note). " if scope else ""
     return (f"<section><h2>Honest estimate</h2><div class=\"facts\">{facts}</div>"
-            f"<p class=\"note\">What to expect on the records to screen: the blend's nested OOF scores, each fold's threshold "
+            f"<p class=\"note\">{scope}What to expect on the records to screen: the blend's nested OOF scores, each fold's threshold "
             f"chosen on the other folds, so no training record is judged by a threshold or weight its label helped set. "
             f"The 95% intervals are for {honest['interval_records']:,} records like the training ones: the shares of found, "
             f"missed and wrongly flagged records are drawn around the training records' (with half a record's prior per "

@@ -585,6 +585,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     if check["lowered"]:
         blend_metrics.update(threshold=check["threshold"], **screening_metrics(y, blend_oof, check["threshold"], config.beta))
     decision["recall_check"] = check
+    honest["threshold_lowered_by"] = lowered_by(decision)
     threshold = blend_metrics["threshold"]
     decisions = apply_threshold(test_scores, threshold)
     decision["flagged_without_text"] = flag_without_text(decisions, records)
@@ -659,22 +660,38 @@ def _screening_records(out: Path, test_ids: np.ndarray):
     return records
 
 
+def lowered_by(decision: dict) -> list[str]:
+    """What lowered the threshold after it was chosen on the labelled records, for the records to screen alone: the
+    honest estimate, made on the labelled records, is of the threshold before."""
+    return [name for name, key in (("label shift", "shift"), ("recall check", "recall_check"))
+            if (decision.get(key) or {}).get("lowered")]
+
+
+def honest_scope(honest: dict) -> str:
+    """What the honest figures are of, where the threshold applied is lower than the one they measure (else "")."""
+    lowered = honest.get("threshold_lowered_by") or []
+    return (f"of the threshold chosen on the labelled records; the {' and the '.join(lowered)} lowered the one applied to "
+            "the records to screen, which flags more of them than this counts" if lowered else "")
+
+
 def _log_summary(summary: dict) -> None:
     """The console's last lines: the honest estimate first, then the records to screen, the blend, the warnings."""
     beta, honest, screening, blend = summary["beta"], summary["honest"], summary["screening"], summary["blend"]
     _log_decision(summary)
-    log.info("honest estimate (each fold's threshold chosen on the other folds; 95%% intervals for %d records): F%g %.3f "
+    scope = honest_scope(honest)
+    log.info("honest estimate (each fold's threshold chosen on the other folds; 95%% intervals for %d records%s): F%g %.3f "
              "(%.3f-%.3f), recall %.3f (%.2f-%.2f; %d of %d included training records found)", honest["interval_records"],
-             beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"], *honest["recall_interval"], honest["found"],
-             honest["included"])
+             f"; {scope}" if scope else "", beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"],
+             *honest["recall_interval"], honest["found"], honest["included"])
     if screening["n_records"]:
         log.info("%d of %d records to screen flagged; expected relevant among them %.1f, left below the threshold %.1f "
                  "(95%% interval %.1f-%.1f)", screening["n_flagged"], screening["n_records"], screening["expected_flagged"],
                  screening["expected_below"], *screening["expected_below_interval"])
     else:
         log.info("no records to screen: ranked.csv is its header alone")
-    log.info("blend %s: AUC %.4f, WSS@95 %.3f; threshold %.4g; OOF F%g %.4f and recall %.3f at that threshold "
-             "(chosen on the same records: optimistic)", blend["method"], blend["roc_auc"], blend["wss95"],
-             summary["threshold"], beta, blend["fbeta"], blend["recall"])
+    log.info("blend %s: AUC %.4f, WSS@95 %.3f; threshold %.4g; OOF F%g %.4f and recall %.3f at that threshold (%s)",
+             blend["method"], blend["roc_auc"], blend["wss95"], summary["threshold"], beta, blend["fbeta"], blend["recall"],
+             "lowered for the records to screen, see above" if honest.get("threshold_lowered_by")
+             else "chosen on the same records: optimistic")
     for warning in summary["warnings"]:
         log.warning(warning)

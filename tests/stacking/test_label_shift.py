@@ -75,7 +75,16 @@ def test_records_to_screen_far_richer_in_included_records_are_flagged_more_and_i
     assert summary["n_test_flagged"] > plain["n_test_flagged"] and _recall(tmp_path, truth) > plain_recall
     line = next(m for m in caplog.messages if m.startswith("label shift"))
     assert "times as rich in included records as the labelled ones" in line and "--max-shift 1" in line
-    assert "times as rich in included records as the labelled ones" in write_report(tmp_path).read_text()  # the report too
+    report = write_report(tmp_path).read_text()
+    assert "times as rich in included records as the labelled ones" in report  # the report too
+    # The honest estimate, made on the labelled records, is of the threshold before the correction, and says so.
+    assert plain["honest"]["threshold_lowered_by"] == [] and summary["honest"]["threshold_lowered_by"] == ["label shift"]
+    assert summary["honest"]["fbeta"] == plain["honest"]["fbeta"]
+    honest_line = next(m for m in caplog.messages if m.startswith("honest estimate"))
+    assert ("of the threshold chosen on the labelled records; the label shift lowered the one applied to the records to "
+            "screen, which flags more of them than this counts") in honest_line
+    assert "These honest figures are of the threshold chosen on the labelled records; the label shift lowered" in report
+    assert next(m for m in caplog.messages if m.startswith("blend ")).endswith("(lowered for the records to screen, see above)")
     capped = stack(tmp_path, StackConfig(max_shift=2.0))
     assert capped["decision"]["shift"]["weight"] == 2.0 and capped["n_test_flagged"] <= summary["n_test_flagged"]
 

@@ -87,6 +87,11 @@ def test_records_to_screen_unlike_the_labelled_ones_lower_the_threshold_and_say_
     assert json.loads((tmp_path / "summary.json").read_text())["decision"]["recall_check"]["lowered"] is True
     html = write_report(tmp_path).read_text()
     assert "lowered by the recall check" in html
+    # The honest figures measure the threshold before the check: they say so, here and in the report.
+    assert "recall check" in honest["threshold_lowered_by"]
+    assert "the recall check lowered the one applied to the records to screen" in next(
+        m for m in caplog.messages if m.startswith("honest estimate"))
+    assert "These honest figures are of the threshold chosen on the labelled records" in html
 
 
 def test_records_to_screen_like_the_labelled_ones_keep_the_threshold(run_dir):
