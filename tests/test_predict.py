@@ -576,9 +576,15 @@ def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_
     scores = pd.read_csv(tmp_path / "rich" / "scores.csv")["score"].to_numpy()
     assert summary["n_flagged"] == int(np.sum(scores >= summary["threshold"])) > int(np.sum(scores >= run_summary["threshold"]))
     [line] = [m for m in caplog.messages if m.startswith("label shift")]
-    assert line.endswith(f"(`screenstack stack --out {run} --max-shift 1`, then predict again: no correction)")
+    assert line.endswith("(--max-shift 1: the run's threshold)")
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
     assert f"(threshold {summary['threshold']:.4g}: {run}'s {run_summary['threshold']:.4g}, lowered for these records" in line
+    # The advice works as said, on these predictions alone: the run is not stacked again.
+    assert main(["-q", "predict", "--run", str(run), "--data", str(tmp_path / "rich.csv"), "--out", str(tmp_path / "rich1"),
+                 "--max-shift", "1"]) == 0
+    unshifted = json.loads((tmp_path / "rich1" / "summary.json").read_text())
+    assert unshifted["threshold"] == run_summary["threshold"] and unshifted["max_shift"] == 1 and summary["max_shift"] == 20
+    assert json.loads((run / "summary.json").read_text()) == run_summary
 
     caplog.clear()
     with caplog.at_level("INFO", logger="screenstack"):

@@ -12,7 +12,8 @@ Nothing is fitted again: each learner's fold models, the blender, the calibratio
 of --run score the records of --data (CSV, TSV, XLSX or RIS; labels, if any, are ignored). Vectors
 are made with the run's encoder settings; --model, --layers, --pooling, --max-length or --text-cols,
 when given, must equal the run's. The run's threshold is lowered further where these records (50 or
-more with title or abstract) look richer in included records than the run's records to screen did. Records that were training records of the run (an
+more with title or abstract) look richer in included records than the run's records to screen did
+(--max-shift 1: not lowered). Records that were training records of the run (an
 update's overlap with the last search) are left out and counted.
 Writes OUT/ranked.csv, OUT/scores.csv, OUT/submission.csv (id,0|1, no header) and OUT/summary.json.
 """
@@ -31,6 +32,10 @@ def add_parser(subparsers) -> None:
     same.add_argument("--layers", metavar="LIST", help="the run's hidden layers")
     same.add_argument("--pooling", metavar="NAMES", help="the run's poolings")
     same.add_argument("--max-length", type=int, metavar="N", help="the run's maximum length in tokens")
+    parser.add_argument("--max-shift", type=float, metavar="X",
+                        help="where these records look richer in included records than the run's records to screen, the "
+                             "threshold flags more, as if up to X times richer (default: the run's --max-shift; 1: these "
+                             "records get the run's threshold)")
     speed = parser.add_argument_group("speed")
     speed.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     speed.add_argument("--batch-tokens", default="auto", metavar="N|auto", help="token budget per batch (default auto)")
@@ -40,6 +45,8 @@ def add_parser(subparsers) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from ..extract.pooling import parse_layers
     from ..extract.stage import ExtractConfig, cache_root, extract_features
     from ..features.artifacts.runfolder import RunFolder
@@ -47,6 +54,8 @@ def command(args: argparse.Namespace) -> int:
     from ..stacking.predict import PREDICT_FILES, check_settings, predict, read_run
 
     run = read_run(args.run)  # every refusal about the run folder before anything is read or written
+    if args.max_shift is not None:
+        run = replace(run, config=replace(run.config, max_shift=args.max_shift))  # StackConfig refuses a value below 1
     given = {"model": args.model, "layers": parse_layers(args.layers) if args.layers else None,
              "pooling": split_list(args.pooling) or None, "max_length": args.max_length, "text_cols": split_list(args.text_cols) or None}
     check_settings(run, given, args.out, args.data)
