@@ -8,6 +8,7 @@ writes anything, so a bad value fails at once and leaves ``--out`` as it was.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -296,7 +297,8 @@ def _main(argv: list[str]) -> int:
         return 2
     logging.basicConfig(format="%(message)s")
     # Set on every call (basicConfig acts only once per process); -v adds screenstack's own debug messages only.
-    logging.getLogger().setLevel(logging.WARNING if quiet else logging.INFO)
+    # Other libraries' info lines (torch's exit-time cache statistics after a Ctrl-C, say) are not screenstack's to print.
+    logging.getLogger().setLevel(logging.WARNING)
     log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
     warnings.formatwarning = lambda message, category, *rest: f"screenstack: warning: {message}\n"
     try:
@@ -306,6 +308,23 @@ def _main(argv: list[str]) -> int:
     except ScreenstackError as error:
         print(f"screenstack: error: {_one_line(_with_source(str(error), args.config_keys))}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:
+        if error.filename is None:  # no path to name: not the user's to fix
+            raise
+        print(f"screenstack: error: {_one_line(_os_error(error))}", file=sys.stderr)
+        return 2
+
+
+def _os_error(error: OSError) -> str:
+    """One line for an OSError on a path that no stage turned into its own message (a folder on the way to an input,
+    the output or the cache that cannot be entered, say). The stages write through `atomic_path`, so nothing is
+    half-written."""
+    fixes = {errno.EACCES: "check the permissions of it and of every folder above it (each must be enterable), or use "
+                           "another path",
+             errno.EPERM: "check the permissions of it and of every folder above it, or use another path",
+             errno.ENOSPC: "free some space, then rerun the same command: finished files are kept",
+             errno.EFBIG: "raise the file-size limit (ulimit -f), then rerun the same command: finished files are kept"}
+    return f"{error.filename}: {error.strerror or error}; {fixes.get(error.errno, 'check the path')}."
 
 
 if __name__ == "__main__":

@@ -160,3 +160,25 @@ def test_an_error_quoting_a_line_break_or_a_tab_from_the_file_stays_one_line(tmp
     assert main(["run", "--train", str(path), "--test", str(path), "--out", str(tmp_path / "out"), "--learners", "tfidf-svm"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "found: id, ti\\ntle, abstract" in err
+
+
+@pytest.mark.parametrize("code, words", [
+    (13, "Permission denied; check the permissions of it and of every folder above it (each must be enterable), or use "
+         "another path."),
+    (27, "File too large; raise the file-size limit (ulimit -f), then rerun the same command: finished files are kept."),
+])
+def test_an_os_error_on_a_path_no_stage_named_is_one_line_naming_the_path(tmp_path, capsys, monkeypatch, code, words):
+    """A folder on the way to an input that cannot be entered made `Path.is_dir` raise mid-command (as root the tests
+    cannot lock a folder, so the OS's answer is stood in for)."""
+    import screenstack.features.records.split as split_module
+
+    locked = tmp_path / "locked" / "data.csv"
+
+    def refused(*args, **kwargs):
+        raise OSError(code, {13: "Permission denied", 27: "File too large"}[code], str(locked))
+
+    monkeypatch.setattr(split_module, "read_table", refused)
+    assert main(["split", "--data", str(locked), "--out", str(tmp_path / "split")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"screenstack: error: {locked}: {words}\n"
+    assert not (tmp_path / "split").exists()

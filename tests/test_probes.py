@@ -112,6 +112,14 @@ def test_partial_run_message():
     assert "submission.csv, test_scores.csv, ranked.csv, calibration.json, blend.json, summary.json, report.html, config.toml" in message
 
 
+def test_a_run_stopped_in_fit_learners_does_not_call_its_own_learners_a_previous_run_s(tmp_path):
+    """A new --out that filled up while fitting: the learners finished before the error are this run's, and kept."""
+    (tmp_path / "learners" / "logreg").mkdir(parents=True)
+    message = partial_run_message(f"{tmp_path}/learners/x: cannot write. x was not changed.", ["features"], tmp_path)
+    assert "learners/ keeps what fit-learners finished before the error" in message
+    assert "previous run's, made from" not in message
+
+
 def test_feature_file_of_other_data_leaves_a_new_out_absent(tiny_corpus_files, tmp_path, capsys):
     """The feature file is checked before the fold plan is written."""
     train, test = tiny_corpus_files

@@ -349,12 +349,23 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
                                                    TEST_ID_PREFIX, test_table)
         check_test_ids(train_path, train_frame, test_path, test_frame, list(test_table.columns))
         check_disjoint(train_path, train_frame, test_path, test_frame)
+        _warn_fewer_text_columns(train_path, train_frame, test_path, test_frame)
         _log_loaded(test_path, test_frame)
         say_labels_unused(test_path, list(test_table.columns), spec.label_col)
         frames.append(test_frame.assign(split="test"))
     frame = pd.concat(frames, ignore_index=True)
     warn_duplicates(frame, train_path, test)
     return Corpus(frame, screen_columns, tuple(train_frame.attrs["columns"]["text"]))
+
+
+def _warn_fewer_text_columns(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame) -> None:
+    """A test file read with fewer text columns than the training file (exported without its abstracts): its records
+    are read as training records with those cells empty, so the models see less of them than they learned from."""
+    trained, tested = train.attrs["columns"]["text"], test.attrs["columns"]["text"]
+    if len(tested) < len(trained):
+        warnings.warn(f"{test_path}: text columns {'+'.join(tested)}, where {train_path} has {'+'.join(trained)}: its "
+                      f"records are scored on {'+'.join(tested)} alone, as a training record with the rest empty. Give "
+                      "the test file the same columns.", stacklevel=3)
 
 
 def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> Corpus:

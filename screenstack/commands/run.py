@@ -166,8 +166,13 @@ def partial_run_message(message: str, done: list[str], out: str | Path | None = 
     later = [f for stage, files in _STAGE_FILES.items() if stage not in done and stage != "features" for f in files]
     present = [f for f in later if out is not None and (Path(out) / f).exists()]
     absent = [f for f in later if f not in present]
+    # fit-learners commits learner by learner, each with the records it scored: what it finished before the error stays.
+    partly = [f for f in present if f in _STAGE_FILES["learners"]] if "learners" not in done else []
+    present = [f for f in present if f not in partly]
     kept = [f"{', '.join(absent)} {'is' if len(absent) == 1 else 'are'} not in OUT (any previous one went with the outputs it "
             "was made from)"] if absent else []
+    kept += [f"{', '.join(partly)} {'keeps' if len(partly) == 1 else 'keep'} what fit-learners finished before the error "
+             "(and any earlier run's learners made on the same inputs)"] if partly else []
     kept += [f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} still a previous run's, made from the outputs "
              "in place"] if present else []
     made = ", ".join(f for s in done for f in _STAGE_FILES[s])

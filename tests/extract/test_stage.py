@@ -280,3 +280,25 @@ def test_an_encoder_giving_nan_vectors_is_refused_before_the_cache_keeps_them(ra
                                                r"texts at fp32; check the weights"):
         extract_features(corpus_of(records, 30), tmp_path / "run", _config(broken, tmp_path), progress=False)
     assert not list((tmp_path / "cache").rglob("*.parquet")), "nothing cached for a later run to reuse"
+
+
+def test_a_cache_chunk_past_the_file_size_limit_is_one_error_naming_the_cache_folder(tmp_path, monkeypatch):
+    """`ulimit -f` reached while a chunk is written (EFBIG): the cache's error names --cache-dir and the limit, and
+    leaves no half-written chunk."""
+    import errno
+
+    import pyarrow.parquet as pq
+
+    from screenstack.extract import cache
+    from screenstack.features.errors import ScreenstackError
+
+    def too_large(table, where, **kwargs):
+        Path(where).write_bytes(b"PAR1 partly")
+        raise OSError(errno.EFBIG, "File too large")
+
+    folder = cache.VectorCache(tmp_path / "cache", {"model": "m"})
+    monkeypatch.setattr(pq, "write_table", too_large)
+    with pytest.raises(ScreenstackError, match=r"cannot write \(File too large\); the file would pass the file-size limit "
+                                                r"\(ulimit -f\): raise it, or give --cache-dir a folder on another disk"):
+        folder.add(["a", "b"], np.zeros((2, 4)))
+    assert not list((tmp_path / "cache").rglob("chunk-*"))

@@ -556,3 +556,13 @@ def test_ris_errors_count_lines_from_one_and_an_empty_ris_asks_for_a_record_not_
     assert "on line 1: ID - 78" in message and "line 0" not in message
     message = error_of(load_records, write(tmp_path / "e.ris", ""))
     assert "e.ris: the file is empty. Give a file with at least one record (from `TY  - ` to `ER  - `)." in message
+
+
+def test_a_test_file_without_the_training_file_s_abstract_column_is_warned_about(tmp_path):
+    """A test.csv exported without abstracts would be scored on titles by models that learned from titles and
+    abstracts: said, naming both files' columns (predict says the same of an update)."""
+    (tmp_path / "train.csv").write_text("id,title,abstract,judgement\n1,A trial,x,1\n2,A mouse study,y,0\n")
+    (tmp_path / "test.csv").write_text("id,title\n10,New\n11,Other\n")
+    with pytest.warns(UserWarning, match=r"test.csv: text columns title, where .*train.csv has title\+abstract: its records "
+                                         r"are scored on title alone"):
+        load_corpus(tmp_path / "train.csv", tmp_path / "test.csv")

@@ -68,6 +68,7 @@ def test_records_to_screen_far_richer_in_included_records_are_flagged_more_and_i
     plain = stack(tmp_path, StackConfig(max_shift=1.0))
     plain_recall = _recall(tmp_path, truth)
     assert plain["decision"]["shift"]["weight"] == 1.0 and not plain["decision"]["shift"]["lowered"]
+    caplog.clear()  # the plain stack's lines too, where an earlier test left the logger at INFO
     with caplog.at_level("INFO", logger="screenstack"):
         summary = stack(tmp_path)
     shift = summary["decision"]["shift"]
