@@ -37,7 +37,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     would be in-sample. A file of such records alone is refused. Ids are
     compared as a spreadsheet may have rewritten them: a number with leading
     zeros or a ``.0`` (``0151``, ``151.0``) is the run's ``151``; and regardless
-    of case (`_match_key`). Records that repeat another's title and abstract
+    of case (`id_key`). Records that repeat another's title and abstract
     are named in a warning (`features.records.duplicates`), and a label column
     in the file in an info line: predict does not learn from it.
 
@@ -73,8 +73,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       "the run trained on (an update's overlap with the last search) cannot be left out and are scored as "
                       "new. Pass --id-col with the column that holds the run's record ids"
                       + (f" (the run's {run.id_column!r})." if run.id_column else "."), stacklevel=2)
-    train = {_match_key(i): i for i in run.train_ids}
-    keys = records["id"].astype(str).map(_match_key)
+    train = {id_key(str(i)): i for i in run.train_ids}
+    keys = records["id"].astype(str).map(id_key)
     screened = keys.isin(train.keys()).to_numpy()
     if used is not None and run.id_column and str(used).lower() != run.id_column.lower() and not (
             _default_id(used) and _default_id(run.id_column)):  # RIS's ID is a CSV export's record_id
@@ -89,19 +89,13 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column)
         records, original = records[~screened].reset_index(drop=True), original[~screened].reset_index(drop=True)
         keys = keys[~screened].reset_index(drop=True)
-    again = keys.isin({_match_key(i) for i in run.test_ids}).to_numpy()
+    again = keys.isin({id_key(str(i)) for i in run.test_ids}).to_numpy()
     if again.any():  # still unscreened, so scored: but the reviewer should not screen them twice from two lists
         log.info("%d of the %d records of %s were among the run's records to screen (its ranked.csv; the first: id %r): "
                  "scored again here, so they are in both lists", int(again.sum()), len(again), path,
                  str(records["id"].iloc[int(np.flatnonzero(again)[0])]))
     warn_duplicates(records.assign(split="test"), path, path)
     return Corpus(records.assign(split="test"), original, texts), int(screened.sum())
-
-
-def _match_key(value) -> str:
-    """An id as an update is matched to the run's records: as `id_key` compares files, and regardless of case
-    (a DOI is case-insensitive, and exports differ: ``10.1016/J.X`` in one, ``10.1016/j.x`` in the next)."""
-    return id_key(str(value)).casefold()
 
 
 def _default_id(column: str | None) -> bool:

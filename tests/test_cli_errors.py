@@ -28,6 +28,10 @@ CASES = {
                                      ["test.csv: row 3, column 'id': id '2' is also in", "train.csv (row 3)"]),
     "ids shared as a spreadsheet spells them": ("train.csv", TRAIN.encode(), TEST.replace("11,", "2.0,"), [],
                                                 ["test.csv: row 3, column 'id': id '2.0' is also in", "train.csv (row 3, as '2')"]),
+    # predict matches ids regardless of case, so run must not score as new an id predict would take for a training one
+    "ids shared regardless of case": ("train.csv", TRAIN.replace("1,A trial", "DOI:10.1/AB,A trial").encode(),
+                                      TEST.replace("10,", "doi:10.1/ab,"), [],
+                                      ["test.csv: row 2, column 'id': id 'doi:10.1/ab' is also in", "train.csv (row 2, as 'DOI:10.1/AB')"]),
     "test file's id column named otherwise": ("train.csv", TRAIN.encode(), TEST.replace("id,", "paper_id,", 1), [],
                                               ["test.csv: no id column", "found: paper_id, title, abstract",
                                                "--id-col paper_id"]),

@@ -27,7 +27,7 @@ _FIXES = {
     errno.EACCES: "no permission to write there: use another --out or fix its permissions",
     errno.EPERM: "no permission to write there: use another --out or fix its permissions",
     errno.ENOSPC: "the disk is full: free some space or give --out a folder on another disk",
-    errno.EFBIG: "the file would pass the file-size limit (ulimit -f): raise it, or give --out a folder on another disk",
+    errno.EFBIG: "the file would pass this shell's file-size limit (ulimit -f): raise it, then rerun",
     errno.EDQUOT: "the disk quota is used up: free some space or give --out a folder on another disk",
     errno.ENOTDIR: "a file stands where a folder is needed: use another --out, or move that file",
     errno.EEXIST: "a file stands where a folder is needed: use another --out, or move that file",

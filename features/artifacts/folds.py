@@ -17,6 +17,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .atomic import read_parquet_meta, write_parquet
 from ..records.corpus import Corpus
+from ..records.ids import id_key
 from ..checks import check_int, check_seed
 from ..errors import ScreenstackError
 from . import sets
@@ -137,20 +138,28 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
 
 
 def _records_differ(existing: FoldPlan, corpus: Corpus) -> str:
-    """How the training records differ from those the plan was drawn for, from its ids and labels, for the refusal."""
-    was = pd.Series(existing.labels, index=pd.Index(existing.ids.astype(str)))
-    now = pd.Series(corpus.train["label"].to_numpy(dtype=int), index=pd.Index(corpus.train["id"].to_numpy(dtype=str)))
-    what = "the training records: "
+    """How the training records differ from those the plan was drawn for, from its ids and labels, for the refusal:
+    every kind found (added, dropped, labelled otherwise), else reordered, ids spelt otherwise, or their texts."""
+    was_ids, now_ids = pd.Index(existing.ids.astype(str)), pd.Index(corpus.train["id"].to_numpy(dtype=str))
+    was = pd.Series(existing.labels, index=was_ids.map(id_key))
+    now = pd.Series(corpus.train["label"].to_numpy(dtype=int), index=now_ids.map(id_key))
+    if was.index.has_duplicates or now.index.has_duplicates:  # a plan of an older version's id rule: no comparison
+        return "the training records (their ids, labels or texts)"
     added, gone = now.index.difference(was.index, sort=False), was.index.difference(now.index, sort=False)
-    if len(added) or len(gone):
-        parts = [f"{len(added)} record(s) not in the plan (first: id {added[0]!r})"] if len(added) else []
-        parts += [f"{len(gone)} of the plan's no longer there (first: id {gone[0]!r})"] if len(gone) else []
-        return what + ", ".join(parts)
-    relabelled = now.index[now.to_numpy() != was.reindex(now.index).to_numpy()]
-    if len(relabelled):
-        return what + f"{len(relabelled)} labelled otherwise (first: id {relabelled[0]!r})"
+    common = now.index[now.index.isin(was.index)]
+    relabelled = common[now[common].to_numpy() != was[common].to_numpy()]
+    spelt = dict(zip(now.index, now_ids))
+    parts = [f"{len(added)} record(s) not in the plan (first: id {spelt[added[0]]!r})"] if len(added) else []
+    parts += [f"{len(gone)} of the plan's no longer there (first: id {existing.ids[was.index.get_loc(gone[0])]!r})"] if len(gone) else []
+    parts += [f"{len(relabelled)} labelled otherwise (first: id {spelt[relabelled[0]]!r})"] if len(relabelled) else []
+    if parts:
+        return "the training records: " + ", ".join(parts)
     if (now.index != was.index).any():
-        return what + "the same ids and labels in another row order (the fold plan and the learners follow the file's rows)"
+        return ("the training records: the same ids and labels in another row order (the fold plan and the learners "
+                "follow the file's rows)")
+    if (now_ids != was_ids).any():
+        first = int(np.flatnonzero(now_ids != was_ids)[0])
+        return f"the training records: the same ids spelt otherwise (first: {now_ids[first]!r}, the plan's {was_ids[first]!r})"
     return "the training records' texts (the file or --text-cols)"
 
 

@@ -4,10 +4,13 @@ Searches of several databases return one paper several times, and an update
 returns papers already screened under new ids. The models score copies alike,
 so nothing breaks, but a reviewer would screen a paper twice, a paper already
 labelled would come back to be screened (scored by fold models that trained on
-it), and a paper labelled both ways teaches both. Texts are compared
-case-folded with punctuation and spacing ignored; records without text are
-not compared. Each kind is one warning with its count and first pair of ids:
-the ids differ, so whether they are one paper is the reviewer's call.
+it), and a paper labelled both ways teaches both. Title and abstract are
+compared each case-folded with punctuation and spacing ignored; records
+without an abstract are not compared (a bare "Erratum" or "Reply" is no copy
+of another). Each kind is one warning with its count and first pair of ids:
+the ids differ, so whether they are one paper is the reviewer's call. The
+texts are reduced to a 64-bit hash `CHUNK_ROWS` records at a time, so a
+million records cost a few megabytes, not a second copy of every abstract.
 """
 from __future__ import annotations
 
@@ -17,9 +20,22 @@ from pathlib import Path
 import pandas as pd
 
 
+CHUNK_ROWS = 10_000
+
+
+def _normal(texts: pd.Series) -> pd.Series:
+    return texts.astype(str).str.casefold().str.replace(r"[\W_]+", " ", regex=True).str.strip()
+
+
 def _text_keys(frame: pd.DataFrame) -> pd.Series:
-    joined = frame["title"].astype(str) + " " + frame["abstract"].astype(str)
-    return joined.str.casefold().str.replace(r"[\W_]+", " ", regex=True).str.strip()
+    """A 64-bit hash of each record's normalised title and abstract; 0 for a record without an abstract (not compared)."""
+    keys = []
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start:start + CHUNK_ROWS]
+        title, abstract = _normal(part["title"]), _normal(part["abstract"])
+        hashed = pd.util.hash_pandas_object(pd.DataFrame({"t": title, "a": abstract}), index=False).to_numpy()
+        keys.append(pd.Series(hashed, index=part.index).where(abstract.to_numpy() != "", 0))
+    return pd.concat(keys) if keys else pd.Series(dtype="uint64", index=frame.index)
 
 
 def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str | Path | None) -> None:
@@ -27,15 +43,16 @@ def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str 
     labelled records whose copies are labelled otherwise, records to screen that copy a labelled one, and
     records to screen that copy each other."""
     keys = _text_keys(frame)
-    records = frame.assign(key=keys)[keys != ""]
+    records = frame[["split", "id", "label"]].assign(key=keys)[keys != 0]
     train, test = records[records["split"] == "train"], records[records["split"] == "test"]
     labels = train.groupby("key", sort=False)["label"].nunique()
     conflicting = labels.index[labels.to_numpy() > 1]
     if len(conflicting):
-        ids = train.loc[train["key"] == conflicting[0], "id"].tolist()
+        copies = train[train["key"] == conflicting[0]]
+        included, excluded = copies.loc[copies["label"] == 1, "id"].iloc[0], copies.loc[copies["label"] == 0, "id"].iloc[0]
         warnings.warn(f"{train_path}: {len(conflicting)} title(s) and abstract(s) labelled both included and excluded "
-                      f"under different ids (first: ids {ids[0]!r} and {ids[1]!r}): both labels train. Correct the label "
-                      "of one, or remove the copy.", stacklevel=3)
+                      f"under different ids (first: id {included!r} included, id {excluded!r} excluded): both labels "
+                      "train. Correct the label of one, or remove the copy.", stacklevel=3)
     labelled = train.drop_duplicates("key").set_index("key")
     copies = test[test["key"].isin(labelled.index)]
     if len(copies):

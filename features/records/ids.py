@@ -34,15 +34,17 @@ def pick_column(columns, candidates: tuple[str, ...]) -> str | None:
 
 
 def id_key(value: str) -> str:
-    """An id as compared across files: without a leading ``'`` (a spreadsheet's text marker), and a whole number
-    without leading zeros or a trailing ``.0`` (Excel's rewrites).
+    """An id as compared within and across files: without a leading ``'`` (a spreadsheet's text marker), a whole
+    number without leading zeros or a trailing ``.0`` (Excel's rewrites), and regardless of case (a DOI is
+    case-insensitive, and exports differ: ``10.1016/J.X`` in one, ``10.1016/j.x`` in the next). One rule for
+    `run`'s checks and `predict`'s matching, so an id `run` scores as new `predict` never takes for a training one.
 
     >>> id_key("1000.0"), id_key("0151"), id_key("W1000"), id_key("'1000"), id_key("'W1000")
-    ('1000', '151', 'W1000', '1000', 'W1000')
+    ('1000', '151', 'w1000', '1000', 'w1000')
     """
     value = value.removeprefix("'")
     match = _NUMBER.fullmatch(value)
-    return match.group(1) if match else value
+    return match.group(1) if match else value.casefold()
 
 
 def pair_id_columns(id_col: str | None, train_path: Path, train_columns, test_path: Path,

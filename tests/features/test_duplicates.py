@@ -24,7 +24,9 @@ def _said(caught) -> list[str]:
 
 
 def test_copies_across_and_within_the_files_are_said_with_their_first_ids(tmp_path):
-    train = _train_rows() + [("t0-again", "PAPER 0 on topic 0!", "Abstract of  paper 0", 0)]  # t0 is included
+    # t1 is excluded, t0 included: a copy of each, and a second copy of t0 labelled otherwise
+    train = _train_rows() + [("t1-again", "paper 1 ON topic 1", "Abstract of paper 1", 0),
+                             ("t0-again", "PAPER 0 on topic 0!", "Abstract of  paper 0", 0)]
     test = [(f"s{i}", f"New paper {i}", f"New abstract {i}.") for i in range(20)]
     test += [("s-copy", "Paper 3 on topic 3", "Abstract of paper 3."), ("s1-again", "New paper 1", "New abstract 1."),
              ("s2-again", "new paper 2", "new abstract 2")]
@@ -33,16 +35,19 @@ def test_copies_across_and_within_the_files_are_said_with_their_first_ids(tmp_pa
     said = _said(caught)
     assert len(said) == 3
     assert said[0].startswith(f"{tmp_path / 'train.csv'}: 1 title(s) and abstract(s) labelled both included and excluded "
-                              "under different ids (first: ids 't0' and 't0-again')")
+                              "under different ids (first: id 't0' included, id 't0-again' excluded)")
     assert said[1].startswith(f"{tmp_path / 'test.csv'}: 1 record(s) to screen have the title and abstract of a labelled "
                               "record (first: id 's-copy', as labelled id 't3', excluded)")
     assert said[2].startswith(f"{tmp_path / 'test.csv'}: 2 record(s) to screen repeat another's title and abstract "
                               "(first: id 's1-again', as id 's1')")
 
 
-def test_records_without_text_and_distinct_records_are_not_called_copies(tmp_path):
-    train = _train_rows() + [("e1", "", "", 0), ("e2", "", "", 1)]
-    test = [(f"s{i}", f"New paper {i}", f"New abstract {i}.") for i in range(20)] + [("e3", "", "")]
+def test_records_without_an_abstract_and_distinct_records_are_not_called_copies(tmp_path):
+    # A bare "Correction" or "Reply" is no copy of another; nor is a title whose words run on into the abstract.
+    train = _train_rows() + [("e1", "", "", 0), ("e2", "", "", 1), ("c1", "Correction", "", 1), ("c2", "Correction", "", 0),
+                             ("j1", "A B", "C", 0)]
+    test = [(f"s{i}", f"New paper {i}", f"New abstract {i}.") for i in range(20)] + [("e3", "", ""), ("r1", "Reply", ""),
+                                                                                        ("r2", "Reply", ""), ("j2", "A", "B C")]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         load_corpus(_write(tmp_path / "train.csv", train), _write(tmp_path / "test.csv", test))

@@ -106,6 +106,12 @@ def _edited(corpus: Corpus, edit) -> Corpus:
     (lambda f: f.iloc[:-2], "the training records: 2 of the plan's no longer there (first: id 'r101')"),
     (lambda f: pd.concat([f, f.iloc[:1].assign(id="new")]), "the training records: 1 record(s) not in the plan (first: id 'new')"),
     (lambda f: f.assign(title=f["title"] + "!"), "the training records' texts (the file or --text-cols)"),
+    # Every kind at once, so fixing one does not meet a second refusal; ids as `id_key` compares them.
+    (lambda f: pd.concat([f.assign(label=np.where(f["id"] == "r5", 1 - f["label"], f["label"])).iloc[1:],
+                          f.iloc[:1].assign(id="new")]),
+     "the training records: 1 record(s) not in the plan (first: id 'new'), 1 of the plan's no longer there "
+     "(first: id 'r0'), 1 labelled otherwise (first: id 'r5')"),
+    (lambda f: f.assign(id=f["id"].str.upper()), "the training records: the same ids spelt otherwise (first: 'R0', the plan's 'r0')"),
 ])
 def test_a_refused_plan_says_how_the_training_records_differ(tmp_path, edit, message):
     ensure_fold_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
