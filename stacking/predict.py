@@ -434,7 +434,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version,
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
         "data_sha256": _sha256_or_none(data) if data else None,
-        "threshold": threshold, "run_threshold": run.threshold, "max_shift": run.config.max_shift, "shift": shift, "recall_check": check, "blend": run.blender.name,
+        "threshold": threshold, "run_threshold": run.threshold, "max_shift": run.config.max_shift, "shift": shift,
+        "recall_check": check, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
         "left_out_screened": int(left_out_screened), "flagged_without_text": added_without_text, **screening,
         "versions": package_versions(),

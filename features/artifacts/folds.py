@@ -148,10 +148,12 @@ def _records_differ(existing: FoldPlan, corpus: Corpus) -> str:
     added, gone = now.index.difference(was.index, sort=False), was.index.difference(now.index, sort=False)
     common = now.index[now.index.isin(was.index)]
     relabelled = common[now[common].to_numpy() != was[common].to_numpy()]
-    spelt = dict(zip(now.index, now_ids))
-    parts = [f"{len(added)} record(s) not in the plan (first: id {spelt[added[0]]!r})"] if len(added) else []
-    parts += [f"{len(gone)} of the plan's no longer there (first: id {existing.ids[was.index.get_loc(gone[0])]!r})"] if len(gone) else []
-    parts += [f"{len(relabelled)} labelled otherwise (first: id {spelt[relabelled[0]]!r})"] if len(relabelled) else []
+    def now_id(key):  # as the file spells it
+        return now_ids[now.index.get_loc(key)]
+
+    parts = [f"{len(added)} record(s) not in the plan (first: id {now_id(added[0])!r})"] if len(added) else []
+    parts += [f"{len(gone)} of the plan's no longer there (first: id {was_ids[was.index.get_loc(gone[0])]!r})"] if len(gone) else []
+    parts += [f"{len(relabelled)} labelled otherwise (first: id {now_id(relabelled[0])!r})"] if len(relabelled) else []
     if parts:
         return "the training records: " + ", ".join(parts)
     if (now.index != was.index).any():

@@ -5,8 +5,10 @@ import argparse
 
 from ._common import split_list
 
-EXAMPLE = """example:
+EXAMPLE = """examples:
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12
+  screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12b --max-shift 1
+      # these records keep the run's threshold, however rich in included records they look
 
 Nothing is fitted again: each learner's fold models, the blender, the calibration and the threshold
 of --run score the records of --data (CSV, TSV, XLSX or RIS; labels, if any, are ignored). Vectors
