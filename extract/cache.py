@@ -8,13 +8,14 @@ encoded, so a run killed midway leaves only complete chunks, and the next run
 encodes only the texts no chunk holds. The same mechanism lets a new split of
 the same records, or a corpus that grew, reuse every vector already made.
 A chunk keeps the SHA-256 of its keys and vectors in its metadata; one whose
-vectors changed since is refused by name when read (an unreadable one is
-skipped, and its texts encoded again).
+vectors changed since is refused by name when read; an unreadable one is
+removed with a warning naming it, and its texts encoded again.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Sequence
@@ -28,6 +29,7 @@ from ..features.errors import ScreenstackError
 from ..features.artifacts.store import column_matrix, vector_column
 
 
+log = logging.getLogger("screenstack")
 CHECKSUM = b"screenstack_sha256"  # a chunk's schema metadata: the digest of its keys and vectors, checked on reading
 
 
@@ -90,11 +92,24 @@ class VectorCache:
             for path in self._chunks():
                 try:
                     keys = pq.read_table(path, columns=["key"]).column("key").to_pylist()
-                except Exception:  # an unreadable chunk is skipped: its texts are encoded again
+                except Exception as error:  # its texts are encoded again: say why this run is slower
+                    self._drop_unreadable(path, error)
                     continue
                 for row, key in enumerate(keys):
                     self._index.setdefault(key, (path, row))
         return self._index
+
+    @staticmethod
+    def _drop_unreadable(path: Path, error: Exception) -> None:
+        """Remove a chunk no reader can open (cut short by a full disk, or overwritten), saying so: it holds nothing
+        usable, and kept it would be skipped, and said, on every run."""
+        reason = " ".join(str(error).split())[:120] or type(error).__name__
+        try:
+            path.unlink()
+            done = "removed it; its texts are encoded again"
+        except OSError as failed:
+            done = f"its texts are encoded again; delete it (could not: {failed.strerror})"
+        log.warning("extract: %s: an unreadable vector cache chunk (%s): %s", path, reason, done)
 
     def missing(self, keys: Sequence[str]) -> list[str]:
         """The keys, in order and without repeats, that no chunk holds."""

@@ -1,9 +1,11 @@
-"""The one exception type for user mistakes.
+"""The one exception type for user mistakes, and the warnings a command keeps for its summary.
 
 The command line catches `ScreenstackError`, prints its message on one line and
 exits with code 2, so a bad input never ends in a traceback.
 """
 import shlex
+import warnings
+from contextlib import contextmanager
 
 
 class ScreenstackError(Exception):
@@ -16,3 +18,23 @@ def quoted(path) -> str:
     """`path` as a shell reads it back, for commands a message suggests: ``my review`` becomes ``'my review'``,
     so the command works when pasted; a path without spaces or shell characters is left as it is."""
     return shlex.quote(str(path))
+
+
+@contextmanager
+def kept_warnings():
+    """Yield a list that receives the text of each warning given inside the block, once each, in order; the warnings
+    are shown as usual (the filters and the handler in force decide). Reading the inputs warns of what the console
+    soon scrolls away (copies, a test file without abstracts): the run's summary and report say it again."""
+    said: list[str] = []
+    show = warnings.showwarning
+
+    def keep(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UserWarning) and str(message) not in said:
+            said.append(str(message))
+        show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = keep
+    try:
+        yield said
+    finally:
+        warnings.showwarning = show

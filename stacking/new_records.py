@@ -15,7 +15,7 @@ from ..features.artifacts.runfolder import RunFolder
 from ..features.errors import ScreenstackError, quoted
 from ..features.records.corpus import (ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
                                        read_table, say_labels_unused)
-from ..features.records.duplicates import warn_duplicates
+from ..features.records.duplicates import record_keys, warn_duplicates
 from ..features.records.ids import id_key, pick_column
 
 if TYPE_CHECKING:
@@ -34,7 +34,12 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
 
     A record whose id is one of the run's training records is left out, with an
     info line: its label is known, and the fold models saw it, so its score
-    would be in-sample. A file of such records alone is refused. Ids are
+    would be in-sample. A file of such records alone is refused. Where the
+    run's fold plan keeps its records' title hashes (from 0.3.9), a record with
+    a training record's id but another title is another paper under a reused
+    id: it is scored, with a warning (`_reused_ids`); and records with a
+    training record's title and abstract under another id are named in a
+    warning, as `run` names them. Ids are
     compared as a spreadsheet may have rewritten them: a number with leading
     zeros or a ``.0`` (``0151``, ``151.0``) is the run's ``151``; and regardless
     of case (`id_key`). Records that repeat another's title and abstract
@@ -64,7 +69,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       f"scored as new: the run's records had no id column (their ids are row numbers). To leave them "
                       f"out, rerun `screenstack run` with --id-col naming a real id column (a DOI or PubMed id) and "
                       f"predict from that run.", stacklevel=2)
-        warn_duplicates(records.assign(split="test"), path, path)
+        warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys)
         return Corpus(records.assign(split="test"), original, texts), 0
     used = records.attrs["columns"].get("id")
     if used is None:
@@ -76,6 +81,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     train = {id_key(str(i)): i for i in run.train_ids}
     keys = records["id"].astype(str).map(id_key)
     screened = keys.isin(train.keys()).to_numpy()
+    texts_of = record_keys(records).reset_index(drop=True)
+    screened &= ~_reused_ids(path, run, records, keys, texts_of, screened)
     if used is not None and run.id_column and str(used).lower() != run.id_column.lower() and not (
             _default_id(used) and _default_id(run.id_column)):  # RIS's ID is a CSV export's record_id
         # Another column's ids match the run's only where both columns hold the same ids (a DOI is no PubMed id).
@@ -86,16 +93,45 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       f"is recognised only where both hold the same id ({int(screened.sum())} of {len(records)} did).{fix}",
                       stacklevel=2)
     if screened.any():
-        _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column)
+        _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column, run.train_keys is not None)
         records, original = records[~screened].reset_index(drop=True), original[~screened].reset_index(drop=True)
-        keys = keys[~screened].reset_index(drop=True)
+        keys, texts_of = keys[~screened].reset_index(drop=True), texts_of[~screened].reset_index(drop=True)
     again = keys.isin({id_key(str(i)) for i in run.test_ids}).to_numpy()
     if again.any():  # still unscreened, so scored: but the reviewer should not screen them twice from two lists
         log.info("%d of the %d records of %s were among the run's records to screen (its ranked.csv; the first: id %r): "
                  "scored again here, so they are in both lists", int(again.sum()), len(again), path,
                  str(records["id"].iloc[int(np.flatnonzero(again)[0])]))
-    warn_duplicates(records.assign(split="test"), path, path)
+    warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, keys=texts_of["text_key"])
     return Corpus(records.assign(split="test"), original, texts), int(screened.sum())
+
+
+def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, texts_of: pd.DataFrame,
+                screened: np.ndarray) -> np.ndarray:
+    """Which of the records with a training record's id have another title than it (both titled), with a warning:
+    another paper under a reused id (an export that numbers its records anew), scored rather than left out unseen,
+    since leaving out an included paper costs far more than screening one twice. None where the run's fold plan
+    keeps no titles (before 0.3.9)."""
+    reused = np.zeros(len(records), dtype=bool)
+    if run.train_keys is None or not screened.any():
+        return reused
+    titles = pd.Series(run.train_keys["title_key"].to_numpy(dtype=np.uint64), index=run.train_keys["id"].map(id_key))
+    was = titles.loc[keys[screened]].to_numpy(dtype=np.uint64)
+    now = texts_of["title_key"].to_numpy(dtype=np.uint64)[screened]
+    reused[np.flatnonzero(screened)[(was != 0) & (now != 0) & (was != now)]] = True
+    if reused.any():
+        first = int(np.flatnonzero(reused)[0])
+        title = str(records["title"].iloc[first])
+        warnings.warn(f"{path}: {int(reused.sum())} record(s) have the id of a record the run trained on but another title "
+                      f"(first: {_place(records, first)}, id {str(records['id'].iloc[first])!r}, "
+                      f"{title[:60] + '...' if len(title) > 60 else title!r}): another paper under a reused id, or a "
+                      "retitled one, so they are scored as new rather than left out as screened. If they are the papers "
+                      "the run trained on, remove them from the file.", stacklevel=3)
+    return reused
+
+
+def _place(records: pd.DataFrame, index: int) -> str:
+    """A record's place in its file, as the corpus errors count: a RIS record's number, or a table's row."""
+    return f"record {index + 1}" if records.attrs["columns"]["format"] == "ris" else f"row {index + 2}"
 
 
 def _default_id(column: str | None) -> bool:
@@ -103,12 +139,13 @@ def _default_id(column: str | None) -> bool:
     return column is None or str(column).lower() in ID_COLUMNS
 
 
-def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str, run_id_column: str | None = None) -> None:
+def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str, run_id_column: str | None = None,
+                  titles_checked: bool = False) -> None:
     """Name the first of NEW's records that is one of the run's training records (`run_id`: its id in the run), and
     how many are: one info line, or a refusal when no other record is left (the run's training file, or an update
-    with nothing new) or when NEW's ids only number its rows."""
+    with nothing new) or when NEW's ids only number its rows and their titles could not be checked (`_reused_ids`)."""
     first = int(np.flatnonzero(screened)[0])
-    place = f"record {first + 1}" if records.attrs["columns"]["format"] == "ris" else f"row {first + 2}"  # as the corpus errors count
+    place = _place(records, first)
     ids = records["id"].astype(str)
     named = f"the first: {place}, id {ids.iloc[first]!r}" + (f", the run's {run_id!r}" if run_id != ids.iloc[first] else "")
     # ASReview's record_id numbers an export's rows: a new export's ids then name other records than the run's, and
@@ -122,8 +159,8 @@ def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str
         raise ScreenstackError(
             f"{path}: all {len(screened)} records are the run's training records ({named}), already screened, so "
             "there is nothing new to score. Give the search update's file, not the run's training file"
-            + (f"; if they are new records, their ids only number the rows, so {id_fix}." if numbering else "."))
-    if numbering:
+            + (f"; if they are new records, their ids only number the rows, so {id_fix}." if numbering and not titles_checked else "."))
+    if numbering and not titles_checked:
         raise ScreenstackError(
             f"{path}: its ids only number the rows ({ids.iloc[0]}, {ids.iloc[1]}, ...) and {int(screened.sum())} of them "
             f"are ids of the run's training records ({named}), so records already screened cannot be told from new ones: "

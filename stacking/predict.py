@@ -30,7 +30,8 @@ A record whose id is one of the run's training records is left out by
 `stacking.new_records.load_new_records`, counted in the summary and said on the
 console: its label is known, and the fold models that saw it would score it
 in-sample. A search update that re-runs the last search holds all of them; a
-file of nothing else is refused.
+file of nothing else is refused. One with the id but another title (an export
+that numbers its records anew) is scored as new, with a warning.
 
 A fine-tuned encoder learner cannot be applied: fine-tuning deletes each
 fold's weights once the fold is scored, so a run whose blend uses one is refused
@@ -58,6 +59,7 @@ import pandas as pd
 
 from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json, write_json
+from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
 from ..features.artifacts.records import screening_records
 from ..features.artifacts.runfolder import PREDICTIONS_SET, DamagedArtifact, RunFolder, locked, read_checked
@@ -114,6 +116,7 @@ class FittedRun:
     threshold_before: float | None = None    # the stack's threshold before its label-shift correction (None: no correction)
     flags_everything: bool = False           # the stack's honest floor flags every record: no correction either
     honest_recall: tuple[float, float] | None = None  # the stack's honest recall interval, which `recall_check` asks of new records
+    train_keys: pd.DataFrame | None = None   # the training records' id, label, title_key, text_key (fold plan; None before 0.3.9)
 
     def threshold_for(self, scores: np.ndarray, has_text: np.ndarray | None = None) -> tuple[float, dict]:
         """The threshold for records scored `scores`, and the label-shift estimate made on them (empty: none made):
@@ -219,6 +222,9 @@ def read_run(out: str | Path) -> FittedRun:
                        flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)),
                        honest_recall=_honest_recall(summary))
     fitted.id_column, fitted.row_number_ids = run_id_column(out, _config_id_col(out))
+    plan = load_fold_plan(out)
+    if plan.keys is not None:
+        fitted.train_keys = plan.keys.assign(id=plan.ids.astype(str), label=plan.labels)
     for name in used:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
@@ -438,6 +444,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "recall_check": check, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
         "left_out_screened": int(left_out_screened), "flagged_without_text": added_without_text, **screening,
+        "input_warnings": list(corpus.said),  # given reading `data`: copies of screened records, reused ids
         "versions": package_versions(),
     }
     with RunFolder(out).commit(PREDICT_SET, inputs=tuple(f"features/{Path(p).name}" for p in (vectors or {}).values())) as staging:

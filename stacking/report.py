@@ -279,7 +279,10 @@ def _facts(summary: dict) -> str:
 
 
 def _warnings_box(summary: dict) -> str:
+    """The stack's warnings, then those given reading the input files (copies, a test file without abstracts), which
+    the console showed before the long work and a reviewer reading the report later has not seen."""
     items = "".join(f"<li>{html.escape(w)}</li>" for w in summary.get("warnings", []))
+    items += "".join(f"<li>reading the records: {html.escape(w)}</li>" for w in summary.get("input_warnings", []))
     return f'<section class="warn"><h2>Warnings</h2><ul>{items}</ul></section>' if items else ""
 
 

@@ -608,6 +608,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         "versions": package_versions(),
     }
     summary["warnings"] = _warnings(summary)
+    summary["input_warnings"] = [] if records is None else list(records.attrs.get("said", []))  # said reading the files
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
     # Made from the plan and these learners: committing a new version removes the report of the previous stack.
     with RunFolder(out).commit("stack", inputs=_inputs(names)) as staging:

@@ -9,6 +9,7 @@ import json
 import re
 import pickle
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import joblib
@@ -17,6 +18,7 @@ import pandas as pd
 import pytest
 
 import screenstack.learners.fit as fit_module
+import screenstack.stacking.predict as predict_module
 from screenstack.cli import main
 from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.artifacts.folds import load_fold_plan
@@ -186,13 +188,54 @@ def test_an_update_without_ids_is_scored_whole_with_a_warning_that_its_overlap_c
     texts = pd.concat([screened, pd.read_csv(test, dtype=str, keep_default_na=False)])[["title", "abstract"]]
     texts = texts[(texts["title"] != "") | (texts["abstract"] != "")]  # a row of empty cells alone is no record
     texts.to_csv(tmp_path / "update.csv", index=False)
-    with pytest.warns(UserWarning, match=r"update.csv: no id column \(id or record_id; found: title, abstract\).*--id-col"):
+    with pytest.warns(UserWarning) as caught:
         assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
+    said = [str(w.message) for w in caught]
+    assert any(re.search(r"update.csv: no id column \(id or record_id; found: title, abstract\).*--id-col", m) for m in said)
+    # The run's fold plan keeps its records' text hashes: the screened papers are named, with a training id and label.
+    with_abstract = int((screened["abstract"] != "").sum())
+    first = screened[screened["abstract"] != ""].iloc[0]
+    label = "included" if first["label_included"] == "1" else "excluded"
+    assert any(m.endswith(f"update.csv: {with_abstract} record(s) to screen have the title and abstract of a record the run "
+                          f"trained on (first: id 'test-1', as the run's id {first['record_id']!r}, {label}): probably the "
+                          "same paper under another id, already screened. They are scored and listed like the others.")
+               for m in said)
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     assert summary["n_records"] == len(texts) and summary["left_out_screened"] == 0
 
 
-def test_new_records_whose_ids_only_number_the_rows_are_refused_until_an_id_column_is_named(text_run, tmp_path, capsys):
+def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_by_id_and_title(text_run, tmp_path):
+    run, train, _ = text_run
+    # A new export numbers its rows from 1, as the run's did: the ids of training records, but other papers.
+    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
+    new = data.iloc[300:320].assign(record_id=[str(i) for i in range(1, 21)])[["record_id", "title", "abstract"]]
+    new.to_csv(tmp_path / "update.csv", index=False)
+    with pytest.warns(UserWarning, match=r"update.csv: 20 record\(s\) have the id of a record the run trained on but another "
+                      r"title \(first: row 2, id '1', .*so they are scored as new rather than left out as screened"):
+        assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
+    summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
+    assert summary["n_records"] == 20 and summary["left_out_screened"] == 0
+    assert [m[m.index("update.csv"):m.index(" (first")] for m in summary["input_warnings"]] == [
+        "update.csv: 20 record(s) have the id of a record the run trained on but another title"]
+    # The same papers under ids of their own get the same scores: the reused ids changed nothing but the ids.
+    new.assign(record_id=[f"n{i}" for i in range(20)]).to_csv(tmp_path / "own.csv", index=False)
+    assert _predict(run, tmp_path / "own.csv", tmp_path / "own") == 0
+    scores = [pd.read_csv(tmp_path / folder / "scores.csv")["score"].to_numpy() for folder in ("pred", "own")]
+    assert np.array_equal(*scores)
+    # The whole search exported again, numbered as the run's (its training records first): those left out by id and
+    # title, the 20 new papers after them scored; ids that only number rows need no --id-col where titles are kept.
+    screened = pd.read_csv(train, dtype=str, keep_default_na=False)[["record_id", "title", "abstract"]]
+    whole = pd.concat([screened, new.assign(record_id=[str(i) for i in range(201, 221)])])
+    whole.to_csv(tmp_path / "whole.csv", index=False)
+    assert _predict(run, tmp_path / "whole.csv", tmp_path / "whole") == 0
+    summary = json.loads((tmp_path / "whole" / "summary.json").read_text())
+    assert summary["n_records"] == 20 and summary["left_out_screened"] == 200
+
+
+def test_a_run_without_title_hashes_refuses_ids_that_only_number_rows_until_an_id_column_is_named(text_run, tmp_path,
+                                                                                                  capsys, monkeypatch):
+    # A run folder of 0.3.8 or before: its fold plan keeps no title hashes, so a match by id alone cannot be trusted.
+    monkeypatch.setattr(predict_module, "load_fold_plan", lambda out: replace(load_fold_plan(out), keys=None))
     run, _, _ = text_run
     data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False).iloc[300:320]
     data = data.assign(record_id=[str(i) for i in range(1, 21)])  # a new export numbers its rows from 1, as the run's did

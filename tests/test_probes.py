@@ -468,3 +468,7 @@ def test_run_config_works_from_another_folder(tiny_corpus_files, tmp_path, monke
     for report in ("report.html", ".manifests/report.json"):  # the page names OUT as it was given: "out", now absolute
         before.pop(report), after.pop(report)
     assert after == before and list(elsewhere.iterdir()) == []
+    # What reading the files said is kept with the paths written absolute, as config.toml keeps them.
+    said = json.loads((work / "out" / "summary.json").read_text())["input_warnings"]
+    assert said == [f"{train}: 6 record(s) have neither title nor abstract (first: row 54).",
+                    f"{test}: 1 record(s) have neither title nor abstract (first: row 69)."]

@@ -24,6 +24,7 @@ from . import sets
 from .runfolder import DamagedArtifact, RunFolder, read_checked
 
 FOLDS_FILE = "folds.parquet"
+KEY_COLUMNS = ["title_key", "text_key"]  # of each training record (`record_keys`), for `predict`
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,14 @@ class FoldConfig:
 
 @dataclass(frozen=True)
 class FoldPlan:
-    """Training ids, their labels and validation folds, plus what produced them."""
+    """Training ids, their labels and validation folds, plus what produced them, and the hashes of the records'
+    texts (`Corpus.split_keys`: ``title_key``, ``text_key``; None in plans before 0.3.9)."""
 
     ids: np.ndarray
     labels: np.ndarray
     folds: np.ndarray
     meta: dict
+    keys: pd.DataFrame | None = None
 
     @property
     def n_folds(self) -> int:
@@ -86,13 +89,16 @@ def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPla
     meta = {**asdict(config), "n_folds": n_folds, "requested_folds": config.n_folds,
             "train_fingerprint": corpus.fingerprint("train"), "n_train": len(train),
             "text_columns": list(corpus.text_columns)}  # not compared: named when the fingerprint differs (`refuse_other_plan`)
-    return FoldPlan(train["id"].to_numpy(dtype=object), labels, folds, meta)
+    return FoldPlan(train["id"].to_numpy(dtype=object), labels, folds, meta, corpus.split_keys("train"))
 
 
 def save_fold_plan(plan: FoldPlan, out: str | Path) -> Path:
     run = RunFolder(out)
     with run.commit("folds") as staging:
-        write_parquet(staging / FOLDS_FILE, pd.DataFrame({"id": plan.ids.astype(str), "label": plan.labels, "fold": plan.folds}), plan.meta)
+        frame = pd.DataFrame({"id": plan.ids.astype(str), "label": plan.labels, "fold": plan.folds})
+        if plan.keys is not None:
+            frame[KEY_COLUMNS] = plan.keys[KEY_COLUMNS].to_numpy(dtype=np.uint64)
+        write_parquet(staging / FOLDS_FILE, frame, plan.meta)
     return run.folds
 
 
@@ -111,7 +117,8 @@ def load_fold_plan(out: str | Path) -> FoldPlan:
         raise DamagedArtifact(path, "not a fold plan (columns or metadata missing)", fix)
     folds = frame["fold"].to_numpy(dtype=np.int64)
     assert set(np.unique(folds)) == set(range(int(meta["n_folds"]))), "validation folds must partition the training rows"
-    return FoldPlan(frame["id"].to_numpy(dtype=object), frame["label"].to_numpy(dtype=int), folds, meta)
+    keys = frame[KEY_COLUMNS].astype(np.uint64) if set(KEY_COLUMNS) <= set(frame.columns) else None
+    return FoldPlan(frame["id"].to_numpy(dtype=object), frame["label"].to_numpy(dtype=int), folds, meta, keys)
 
 
 def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig()) -> FoldPlan | None:
@@ -139,7 +146,8 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
 
 def _records_differ(existing: FoldPlan, corpus: Corpus) -> str:
     """How the training records differ from those the plan was drawn for, from its ids and labels, for the refusal:
-    every kind found (added, dropped, labelled otherwise), else reordered, ids spelt otherwise, or their texts."""
+    every kind found (added, dropped, labelled otherwise), else reordered, ids spelt otherwise, or their texts (how
+    many records' titles or abstracts changed, where the plan keeps their hashes)."""
     was_ids, now_ids = pd.Index(existing.ids.astype(str)), pd.Index(corpus.train["id"].to_numpy(dtype=str))
     was = pd.Series(existing.labels, index=was_ids.map(id_key))
     now = pd.Series(corpus.train["label"].to_numpy(dtype=int), index=now_ids.map(id_key))
@@ -162,6 +170,11 @@ def _records_differ(existing: FoldPlan, corpus: Corpus) -> str:
     if (now_ids != was_ids).any():
         first = int(np.flatnonzero(now_ids != was_ids)[0])
         return f"the training records: the same ids spelt otherwise (first: {now_ids[first]!r}, the plan's {was_ids[first]!r})"
+    if existing.keys is not None:  # each record's texts, normalised as the copy check compares them
+        now_keys = corpus.split_keys("train")[KEY_COLUMNS].to_numpy(dtype=np.uint64)
+        changed = np.flatnonzero((existing.keys[KEY_COLUMNS].to_numpy(dtype=np.uint64) != now_keys).any(axis=1))
+        if len(changed):
+            return f"the training records' texts: {len(changed)} changed (first: id {now_ids[changed[0]]!r})"
     return "the training records' texts (the file or --text-cols)"
 
 

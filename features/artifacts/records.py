@@ -8,7 +8,9 @@ strings, named ``input:`` + the file's column name (``input:authors``,
 ("1", or "0" for a record with neither title nor abstract, which `stack`
 flags since no model can rank it). The file is its own
 committed set, ``records``, so a damaged copy is refused by name; it is
-rewritten only when its content changes, so a rerun keeps its version.
+rewritten only when its content changes, so a rerun keeps its version. Its
+manifest also keeps the warnings given reading the input files
+(`Corpus.said`), which `stack` repeats in the summary and report.
 It is written and hashed `ROW_GROUP_ROWS` records at a time, so a million
 records to screen cost their strings once (bench/scoring.py).
 """
@@ -103,15 +105,17 @@ def write_screening_records(out: str | Path, corpus: Corpus) -> Path:
     except DamagedArtifact as error:
         log.info("%s: rewriting it (%s)", error.path, error)
         manifest = None
-    if manifest is not None and manifest.get("meta", {}).get("digest") == digest:
+    meta = {"digest": digest, "records": len(frame), "said": list(corpus.said)}
+    if manifest is not None and {key: manifest.get("meta", {}).get(key) for key in meta} == meta:
         return run.out / RECORDS_FILE
-    with run.commit(RECORDS_SET, meta={"digest": digest, "records": len(frame)}) as staging:
+    with run.commit(RECORDS_SET, meta=meta) as staging:
         _write_row_groups(staging / RECORDS_FILE, frame)
     return run.out / RECORDS_FILE
 
 
 def read_screening_records(out: str | Path) -> pd.DataFrame | None:
-    """The records `write_screening_records` kept in OUT (None: OUT has none, e.g. a run folder made before them).
+    """The records `write_screening_records` kept in OUT (None: OUT has none, e.g. a run folder made before them),
+    with ``attrs["said"]``: the warnings given reading the input files (`Corpus.said`; [] before 0.3.9).
 
     A missing, altered or unreadable file raises `DamagedArtifact` naming it.
     """
@@ -119,9 +123,10 @@ def read_screening_records(out: str | Path) -> pd.DataFrame | None:
     if not run.manifest_path(RECORDS_SET).is_file():
         return None
     fix = _fix(out)
-    run.verify(RECORDS_SET, fix)
+    manifest = run.verify(RECORDS_SET, fix)
     path = run.out / RECORDS_FILE
     frame = read_checked(path, _read_row_groups, fix)
     if not {"id", "title"} <= set(frame.columns):
         raise DamagedArtifact(path, f"columns {', '.join(map(str, frame.columns))}, expected id, title and input:*", fix)
+    frame.attrs["said"] = list((manifest or {}).get("meta", {}).get("said", []))
     return frame

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .duplicates import warn_duplicates
+from .duplicates import record_keys, warn_duplicates
 from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
 from .ranked_csv import refuse_ranked_csv
 from .ris import ASREVIEW_LABEL_COLUMN
@@ -87,6 +87,14 @@ class Corpus:
     frame: pd.DataFrame
     screen_columns: pd.DataFrame | None = field(default=None, compare=False, repr=False)
     text_columns: tuple[str, ...] = field(default=(), compare=False)  # the file's columns the texts came from, title first
+    said: tuple[str, ...] = field(default=(), compare=False)  # the warnings given reading the files (`kept_warnings`)
+    keys: pd.DataFrame | None = field(default=None, compare=False, repr=False)  # `record_keys` of the frame's rows, if made
+
+    def split_keys(self, split: str) -> pd.DataFrame:
+        """`record_keys` of one split's records, in its order: those the loader made for its copy check, or made here."""
+        if self.keys is None:
+            return record_keys(self.frame[self.frame["split"] == split]).reset_index(drop=True)
+        return self.keys[(self.frame["split"] == split).to_numpy()].reset_index(drop=True)
 
     @property
     def train(self) -> pd.DataFrame:
@@ -187,7 +195,8 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         if abstract_col is None and likely:  # the abstracts are there under a name not looked for: say so, not titles alone
             warnings.warn(f"{path}: no abstract column by a name screenstack looks for ({', '.join(ABSTRACT_COLUMNS)}), so the "
                           f"records are screened on their titles alone; column {likely[0]!r} looks like one: to read it, "
-                          f"pass --text-cols \"{title_col},{likely[0]}\".", stacklevel=3)
+                          f"rename it abstract, or pass --text-cols \"{title_col},{likely[0]}\" if every input file "
+                          "names its columns so.", stacklevel=3)
     title = frame[text_cols[0]].str.strip()
     abstract = pd.Series("", index=frame.index)
     if len(text_cols) > 1:  # the abstract columns joined by spaces (zip: a row-wise agg takes seconds per 100,000 rows)
@@ -354,8 +363,9 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
         say_labels_unused(test_path, list(test_table.columns), spec.label_col)
         frames.append(test_frame.assign(split="test"))
     frame = pd.concat(frames, ignore_index=True)
-    warn_duplicates(frame, train_path, test)
-    return Corpus(frame, screen_columns, tuple(train_frame.attrs["columns"]["text"]))
+    keys = record_keys(frame)
+    warn_duplicates(frame, train_path, test, keys=keys["text_key"])
+    return Corpus(frame, screen_columns, tuple(train_frame.attrs["columns"]["text"]), keys=keys)
 
 
 def _warn_fewer_text_columns(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame) -> None:
@@ -400,8 +410,9 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
              "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), cols["label"],
              len(test), repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))
     frame = pd.concat([train.assign(split="train"), test.assign(split="test")], ignore_index=True)
-    warn_duplicates(frame, path, path)
-    return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]))
+    keys = record_keys(frame)
+    warn_duplicates(frame, path, path, keys=keys["text_key"])
+    return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]), keys=keys)
 
 
 def _warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) -> None:
@@ -425,10 +436,10 @@ def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
     """An info line naming the file's label column, if it has one: only the training file's labels train,
     so a test file carrying its answers (a labelled hold-out) is scored as if it had none (`predict`: `why` its own)."""
     name = label_col if label_col in columns else pick_column(columns, LABEL_COLUMNS)
-    if name is None and ASREVIEW_LABEL_COLUMN in columns:
-        name = ASREVIEW_LABEL_COLUMN
     if name is not None:
         log.info("%s: column %r is not used: %s", path, name, why)
+    elif ASREVIEW_LABEL_COLUMN in columns:  # a RIS file's N1 notes, as ASReview writes labels: no column the user sees
+        log.info("%s: its ASReview label notes (N1  - ASReview_relevant, ...) are not used: %s", path, why)
 
 
 def _log_loaded(path: Path, records: pd.DataFrame) -> None:

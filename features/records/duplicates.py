@@ -10,11 +10,14 @@ without an abstract are not compared (a bare "Erratum" or "Reply" is no copy
 of another). Each kind is one warning with its count and first pair of ids:
 the ids differ, so whether they are one paper is the reviewer's call. The
 texts are normalised `CHUNK_ROWS` records at a time and kept only as 64-bit
-hashes, not as a second copy of every abstract (300,000 records: 15 s, 160 MB
-more at peak on 2 cores).
+hashes, not as a second copy of every abstract; the loaders keep those hashes
+(`Corpus.keys`) for the fold plan, which stores the training records' so
+`predict` can compare an update with them. What it costs against reading the
+files alone: bench/loading.py.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -24,26 +27,45 @@ import pandas as pd
 CHUNK_ROWS = 10_000
 
 
+WORD = re.compile(r"[^\W_]+")
+# An ASCII text's letters and digits kept, everything else a space: what WORD finds, three times as fast.
+ASCII_WORDS = str.maketrans({i: chr(i) if chr(i).isalnum() else " " for i in range(128)})
+
+
+def _normal_text(text: str) -> str:
+    """`text` case-folded, its words (letters and digits) joined by single spaces: punctuation and spacing ignored."""
+    text = text.casefold()
+    return " ".join(text.translate(ASCII_WORDS).split()) if text.isascii() else " ".join(WORD.findall(text))
+
+
 def _normal(texts: pd.Series) -> pd.Series:
-    return texts.astype(str).str.casefold().str.replace(r"[\W_]+", " ", regex=True).str.strip()
+    return pd.Series([_normal_text(text) for text in texts.astype(str)], index=texts.index, dtype=object)
 
 
-def _text_keys(frame: pd.DataFrame) -> pd.Series:
-    """A 64-bit hash of each record's normalised title and abstract; 0 for a record without an abstract (not compared)."""
+def record_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """64-bit hashes of each record's normalised texts: ``title_key`` of its title (0: no title), ``text_key`` of
+    title and abstract (0: no abstract, not compared). A run's fold plan keeps them for its training records, so
+    `predict` can tell a paper already screened from another one under a reused id, and name copies under new ids."""
     keys = []
     for start in range(0, len(frame), CHUNK_ROWS):
         part = frame.iloc[start:start + CHUNK_ROWS]
         title, abstract = _normal(part["title"]), _normal(part["abstract"])
         hashed = pd.util.hash_pandas_object(pd.DataFrame({"t": title, "a": abstract}), index=False).to_numpy()
-        keys.append(pd.Series(hashed, index=part.index).where(abstract.to_numpy() != "", 0))
-    return pd.concat(keys) if keys else pd.Series(dtype="uint64", index=frame.index)
+        keys.append(pd.DataFrame({"title_key": pd.util.hash_pandas_object(title, index=False).to_numpy(),
+                                  "text_key": hashed}, index=part.index))
+        keys[-1].loc[title.to_numpy() == "", "title_key"] = 0
+        keys[-1].loc[abstract.to_numpy() == "", "text_key"] = 0
+    return pd.concat(keys) if keys else pd.DataFrame({"title_key": [], "text_key": []}, index=frame.index, dtype="uint64")
 
 
-def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str | Path | None) -> None:
+def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str | Path | None,
+                    labelled: pd.DataFrame | None = None, keys: pd.Series | None = None) -> None:
     """Warn about copies in a corpus frame (``split`` train/test, ``id``, ``title``, ``abstract``, ``label``):
     labelled records whose copies are labelled otherwise, records to screen that copy a labelled one, and
-    records to screen that copy each other."""
-    keys = _text_keys(frame)
+    records to screen that copy each other. `labelled` (``id``, ``label``, ``text_key``), where given, are the
+    labelled records the others are compared with (`predict`: a run's training records, as its fold plan keeps them);
+    `keys`: the frame's ``text_key`` (`record_keys`), where already made."""
+    keys = record_keys(frame)["text_key"] if keys is None else keys
     records = frame[["split", "id", "label"]].assign(key=keys)[keys != 0]
     train, test = records[records["split"] == "train"], records[records["split"] == "test"]
     labels = train.groupby("key", sort=False)["label"].nunique()
@@ -54,13 +76,16 @@ def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str 
         warnings.warn(f"{train_path}: {len(conflicting)} title(s) and abstract(s) labelled both included and excluded "
                       f"under different ids (first: id {included!r} included, id {excluded!r} excluded): both labels "
                       "train. Correct the label of one, or remove the copy.", stacklevel=3)
-    labelled = train.drop_duplicates("key").set_index("key")
+    what, named = "a labelled record", "labelled id"
+    if labelled is not None:  # the run's, where a new file is predicted
+        train, what, named = labelled.rename(columns={"text_key": "key"}), "a record the run trained on", "the run's id"
+    labelled = train[train["key"] != 0].drop_duplicates("key").set_index("key")
     copies = test[test["key"].isin(labelled.index)]
     if len(copies):
         first = copies.iloc[0]
         original = labelled.loc[first["key"]]
-        warnings.warn(f"{test_path}: {len(copies)} record(s) to screen have the title and abstract of a labelled record "
-                      f"(first: id {first['id']!r}, as labelled id {original['id']!r}, "
+        warnings.warn(f"{test_path}: {len(copies)} record(s) to screen have the title and abstract of {what} "
+                      f"(first: id {first['id']!r}, as {named} {original['id']!r}, "
                       f"{'included' if original['label'] == 1 else 'excluded'}): probably the same paper under another id, "
                       "already screened. They are scored and listed like the others.", stacklevel=3)
     repeated = test[test["key"].duplicated()]

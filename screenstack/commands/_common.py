@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..features.errors import ScreenstackError
@@ -35,12 +36,35 @@ def add_corpus_options(parser: argparse.ArgumentParser) -> None:
 
 
 def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False, test_required: bool = False) -> Corpus:
-    """The corpus of ``--data``, or of ``--train``/``--test``.
+    """The corpus of ``--data``, or of ``--train``/``--test``, with the warnings reading it gave (`Corpus.said`).
 
     `cross_validated`: refuse, naming the file, too few included records for
     folds. `test_required`: ``--train`` needs ``--test`` (``--data`` may hold
     no record to screen: the models are fitted, nothing is ranked).
     """
+    from dataclasses import replace
+
+    from ..features.errors import kept_warnings
+
+    with kept_warnings() as said:
+        corpus = _read_corpus(args, cross_validated, test_required)
+    return replace(corpus, said=absolute_paths(said, (args.data, args.train, args.test)))
+
+
+def absolute_paths(said: list[str], paths) -> tuple[str, ...]:
+    """The warnings `said`, each input path in them written absolute, as config.toml writes it: the summary and
+    report are read from anywhere, and a run repeated from another folder says the same (and rewrites nothing)."""
+    import re
+
+    said = list(said)
+    for given in {str(path) for path in paths if path is not None and not Path(path).is_absolute()}:
+        whole = re.compile(rf"(?<![\w./~-]){re.escape(given)}(?![\w/-]|\.\w)")  # the path itself, not a longer one holding it
+        resolved = str(Path(given).resolve())
+        said = [whole.sub(lambda _: resolved, message) for message in said]
+    return tuple(said)
+
+
+def _read_corpus(args: argparse.Namespace, cross_validated: bool, test_required: bool) -> Corpus:
     from ..features.records.corpus import ColumnSpec, load_corpus, load_partly_screened  # local: keeps `screenstack --help` fast
 
     spec = ColumnSpec.from_flags(args.id_col, args.text_cols, args.label_col)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import split_list
+from ._common import absolute_paths, split_list
 
 EXAMPLE = """examples:
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12
@@ -51,6 +51,7 @@ def command(args: argparse.Namespace) -> int:
 
     from ..extract.pooling import parse_layers
     from ..extract.stage import ExtractConfig, cache_root, extract_features
+    from ..features.errors import kept_warnings
     from ..features.artifacts.runfolder import RunFolder
     from ..stacking.new_records import load_new_records
     from ..stacking.predict import PREDICT_FILES, check_settings, predict, read_run
@@ -61,7 +62,9 @@ def command(args: argparse.Namespace) -> int:
     given = {"model": args.model, "layers": parse_layers(args.layers) if args.layers else None,
              "pooling": split_list(args.pooling) or None, "max_length": args.max_length, "text_cols": split_list(args.text_cols) or None}
     check_settings(run, given, args.out, args.data)
-    corpus, left_out = load_new_records(run, args.data, args.id_col, given["text_cols"])
+    with kept_warnings() as said:  # for its summary.json, as `run`'s keeps those reading its files
+        corpus, left_out = load_new_records(run, args.data, args.id_col, given["text_cols"])
+    corpus = replace(corpus, said=absolute_paths(said, (args.data,)))
     configs = {rel: ExtractConfig(model=meta["model"], layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
                                   max_length=meta["max_length"], dtype=meta["dtype"], store_dtype=meta["store_dtype"],
                                   device=args.device, batch_tokens=args.batch_tokens,

@@ -111,6 +111,26 @@ def test_a_damaged_feature_file_is_made_again_and_said_to_be_damaged(random_bert
     assert path.read_bytes() == whole
 
 
+def test_an_unreadable_cached_chunk_is_removed_by_name_and_its_texts_encoded_again(random_bert, records, tmp_path, caplog,
+                                                                                   count_encoded):
+    corpus = corpus_of(records, 30)
+    config = _config(random_bert, tmp_path)
+    path = extract_features(corpus, tmp_path / "run", config, progress=False)
+    whole = path.read_bytes()
+    chunks = sorted((tmp_path / "cache").glob("*/chunk-*.parquet"))
+    chunks[0].write_bytes(chunks[0].read_bytes()[:100])  # cut short by a full disk
+    count_encoded.clear()
+    with caplog.at_level(logging.WARNING, logger="screenstack"):
+        assert extract_features(corpus, tmp_path / "other", config, progress=False).read_bytes() == whole
+    assert f"extract: {chunks[0]}: an unreadable vector cache chunk (" in caplog.text
+    assert "removed it; its texts are encoded again" in caplog.text
+    assert 0 < sum(count_encoded) <= 8  # that chunk's texts alone (--chunk-size 8)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="screenstack"):
+        extract_features(corpus, tmp_path / "third", config, progress=False)
+    assert "unreadable" not in caplog.text  # said once, not on every run
+
+
 def test_a_cached_chunk_whose_vectors_were_changed_is_refused_by_name(random_bert, records, tmp_path):
     # Random numbers written over a chunk's vectors were reused: "0 to encode", and other learner scores.
     corpus = corpus_of(records, 30)

@@ -546,7 +546,8 @@ def test_zoteros_abstract_note_is_read_and_an_abstract_column_of_another_name_is
     assert records["abstract"].tolist() == ["A trial of aspirin.", "Not a trial."]
     path = write(tmp_path / "other.csv", "Key,Title,Abstract text,included\nK1,Aspirin,A trial of aspirin.,1\nK2,Other,Not a trial.,0\n")
     with pytest.warns(UserWarning, match=r"other.csv: no abstract column by a name .* screened on their titles alone; column "
-                                         r"'Abstract text' looks like one: to read it, pass --text-cols \"Title,Abstract text\""):
+                                         r"'Abstract text' looks like one: to read it, rename it abstract, or pass --text-cols "
+                                         r"\"Title,Abstract text\" if every input file names its columns so"):
         records = load_records(path)
     assert records["abstract"].tolist() == ["", ""]
 

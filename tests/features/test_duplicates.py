@@ -2,8 +2,11 @@
 screening, and a paper labelled both ways teaches both."""
 from __future__ import annotations
 
+import html
+import json
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -59,3 +62,36 @@ def test_a_partly_screened_file_names_an_unscreened_copy_of_a_screened_record(tm
     with pytest.warns(UserWarning, match=r"data.csv: 1 record\(s\) to screen have the title and abstract of a labelled "
                                          r"record \(first: id 'u1', as labelled id 't5', included\)"):
         load_partly_screened(_write(tmp_path / "data.csv", rows))
+
+
+def test_the_warnings_given_reading_the_files_are_kept_in_the_summary_and_the_report(tmp_path):
+    # The console shows them before the long work; a reviewer reading the report an hour later must see them too.
+    from screenstack.cli import main
+
+    test = [(f"s{i}", f"New paper {i}", f"New abstract {i}.") for i in range(20)]
+    test += [("s-copy", "Paper 3 on topic 3", "Abstract of paper 3.")]
+    train, test_file = _write(tmp_path / "train.csv", _train_rows()), _write(tmp_path / "test.csv", test)
+    with pytest.warns(UserWarning, match="s-copy"):
+        assert main(["-q", "run", "--train", str(train), "--test", str(test_file), "--learners", "tfidf-logreg",
+                     "--folds", "3", "--out", str(tmp_path / "run")]) == 0
+    said = json.loads((tmp_path / "run" / "summary.json").read_text())["input_warnings"]
+    assert len(said) == 1 and said[0].startswith(f"{test_file}: 1 record(s) to screen have the title and abstract of a "
+                                                 "labelled record (first: id 's-copy', as labelled id 't3', excluded)")
+    report = (tmp_path / "run" / "report.html").read_text()
+    assert f"<li>reading the records: {html.escape(said[0])}</li>" in report
+    # Stacked again alone, the records are not read: what was said reading them stays in the summary.
+    assert main(["-q", "stack", "--out", str(tmp_path / "run"), "--max-shift", "1"]) == 0
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["input_warnings"] == said
+
+
+def test_texts_are_compared_by_their_words_alone_in_any_script():
+    # The fast path for ASCII texts must read them as the rule for any text does: letters and digits, case-folded.
+    from screenstack.features.records.duplicates import _normal
+
+    rng = np.random.default_rng(0)
+    alphabet = list("aZ09 _-.,;:!?()[]'\"\t\n/") + ["é", "ß", "Ω", "—", "…", "µ", "²", "Ⅻ", "中"]
+    texts = pd.Series(["".join(rng.choice(alphabet, size=rng.integers(0, 30))) for _ in range(2000)]
+                      + ["PAPER 0 on topic 0!", "Straße", "STRASSE", "naïve—study", " "])
+    rule = texts.str.casefold().str.replace(r"[\W_]+", " ", regex=True).str.strip()
+    assert _normal(texts).tolist() == rule.tolist()
+    assert _normal(pd.Series(["Straße"]))[0] == _normal(pd.Series(["STRASSE"]))[0] == "strasse"

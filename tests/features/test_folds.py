@@ -106,6 +106,9 @@ def _edited(corpus: Corpus, edit) -> Corpus:
     (lambda f: f.iloc[:-2], "the training records: 2 of the plan's no longer there (first: id 'r101')"),
     (lambda f: pd.concat([f, f.iloc[:1].assign(id="new")]), "the training records: 1 record(s) not in the plan (first: id 'new')"),
     (lambda f: f.assign(title=f["title"] + "!"), "the training records' texts (the file or --text-cols)"),
+    # The plan keeps each record's text hashes (normalised as the copy check compares them: "!" above is no change).
+    (lambda f: f.assign(abstract=np.where(f["id"].isin(["r3", "r7"]), f["abstract"] + " Erratum.", f["abstract"])),
+     "the training records' texts: 2 changed (first: id 'r3')"),
     # Every kind at once, so fixing one does not meet a second refusal; ids as `id_key` compares them.
     (lambda f: pd.concat([f.assign(label=np.where(f["id"] == "r5", 1 - f["label"], f["label"])).iloc[1:],
                           f.iloc[:1].assign(id="new")]),

@@ -144,3 +144,9 @@ def test_a_label_column_in_the_test_file_is_said_to_be_unused(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="screenstack"):
         load_corpus(train, write(tmp_path / "plain.csv", "id,title,abstract\n10,New,n\n"))
     assert "is not used" not in caplog.text
+    # A RIS test file exported from ASReview carries its labels as N1 notes: named so, not as a column it lacks.
+    ris = write(tmp_path / "test.ris", "TY  - JOUR\nID  - 10\nTI  - New\nAB  - n\nN1  - ASReview_relevant\nER  - \n")
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        load_corpus(train, ris)
+    assert ("test.ris: its ASReview label notes (N1  - ASReview_relevant, ...) are not used: only the training file's "
+            "labels train") in caplog.text and "asreview_label" not in caplog.text

@@ -1,0 +1,112 @@
+"""What does reading the records cost, and how much of it is the copy check and the text hashes the fold plan keeps?
+
+Every command that reads a review's files (`run`, `fit-learners`, `extract`,
+`predict`) normalises each record's title and abstract and hashes them: once
+to name copies under other ids (`features.records.duplicates`), and the
+training records' hashes are kept in the fold plan so `predict` can tell a
+screened paper from another one under a reused id. This builds a training and
+a test file of resampled records from the shared datasets (seeded) and times,
+each in a fresh process with its peak memory (max RSS, imports included):
+
+- the baseline: `load_corpus` with the hashing and the copy check switched off
+  (the file read and parsed into records, nothing more);
+- `load_corpus` as it is, then `make_fold_plan` (what `fit-learners` does
+  before its first learner).
+
+The ratio of the two is the figure to watch; absolute seconds depend on the
+machine and on what else runs on it.
+
+    python bench/loading.py                                    # 100,000 + 100,000 records; about 2 minutes on 2 cores
+    python bench/loading.py --train 20000 --test 20000 --results ''   # a quick look
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality import DATASETS, ROOT, machine, peak_mib, write_section  # noqa: E402  (bench/ is not a package)
+
+
+def build(datasets: Path, work: Path, n_train: int, n_test: int, seed: int) -> tuple[Path, Path]:
+    """train.csv and test.csv of records drawn with replacement from every shared dataset."""
+    pool = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False) for path in sorted(datasets.glob("*.csv"))],
+                     ignore_index=True)[["title", "abstract", "label_included"]]
+    rows = np.random.default_rng(seed).integers(0, len(pool), size=n_train + n_test)
+    frame = pool.iloc[rows].reset_index(drop=True).assign(id=[f"r{i}" for i in range(len(rows))])
+    train, test = work / "train.csv", work / "test.csv"
+    frame.iloc[:n_train][["id", "title", "abstract", "label_included"]].to_csv(train, index=False)
+    frame.iloc[n_train:][["id", "title", "abstract"]].to_csv(test, index=False)
+    return train, test
+
+
+def _child(kind: str, train: str, test: str, queue) -> None:
+    """Read the files as `kind` says, in this fresh process; put (seconds, peak MiB) on `queue`."""
+    warnings.simplefilter("ignore")  # resampled records repeat each other: the copy warnings are not what is timed
+    from screenstack.features.artifacts.folds import FoldConfig, make_fold_plan
+    from screenstack.features.records import corpus as corpus_module
+
+    if kind == "baseline":
+        corpus_module.warn_duplicates = lambda *args, **kwargs: None
+        corpus_module.record_keys = lambda frame: pd.DataFrame(0, index=frame.index, columns=["title_key", "text_key"],
+                                                                dtype="uint64")
+    start = time.perf_counter()
+    corpus = corpus_module.load_corpus(train, test)
+    if kind != "baseline":
+        make_fold_plan(corpus, FoldConfig())
+    queue.put((time.perf_counter() - start, peak_mib()))
+
+
+def measure(kind: str, train: Path, test: Path) -> tuple[float, float]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(kind, str(train), str(test), queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train", type=int, default=100_000, help="training records (default 100,000)")
+    parser.add_argument("--test", type=int, default=100_000, help="records to screen (default 100,000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--datasets", type=Path, default=DATASETS)
+    parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="'' to print only")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as work:
+        train, test = build(args.datasets, Path(work), args.train, args.test, args.seed)
+        baseline = measure("baseline", train, test)
+        default = measure("default", train, test)
+    command = "python bench/loading.py" + ("" if sys.argv[1:] == [] else " " + " ".join(sys.argv[1:]))
+    text = "\n".join([
+        "## Reading the records",
+        "",
+        f"Written by `bench/loading.py` (`{command}`) on {time.strftime('%Y-%m-%d')}. Machine: {machine()}.",
+        "",
+        f"{args.train:,} training records and {args.test:,} records to screen, resampled from the shared datasets; "
+        "each row a fresh process.",
+        "",
+        "| what | wall s | peak MiB | wall x baseline | memory x baseline |",
+        "|---|---:|---:|---:|---:|",
+        f"| baseline: `load_corpus` without the copy check and text hashes | {baseline[0]:.1f} | {baseline[1]:,.0f} | 1.00x | 1.00x |",
+        f"| `load_corpus` (copy check) + `make_fold_plan` (keeps the training records' hashes) | {default[0]:.1f} | "
+        f"{default[1]:,.0f} | {default[0] / baseline[0]:.2f}x | {default[1] / baseline[1]:.2f}x |",
+    ])
+    print(text)
+    if args.results:
+        write_section(Path(args.results), "loading", text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
