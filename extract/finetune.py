@@ -147,6 +147,8 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     labels = plan.labels.astype(np.float32)
     test_index = np.arange(len(train), len(train) + len(test))
     splits = [(k, tr, va, _inner_split(plan.labels, tr, config)) for k, tr, va in plan.splits()]
+    if ranks.main:
+        _say_selection_by_loss(plan.labels, splits, config)
 
     def confirm_and_claim():  # on rank 0, which asks once for all ranks
         if not device.startswith("cuda"):
@@ -212,6 +214,19 @@ def _inner_split(labels: np.ndarray, train_index: np.ndarray, config: FinetuneCo
     except ValueError:  # too few records of a class to stratify: a plain random split
         fit, select = train_test_split(train_index, test_size=config.valid_fraction, random_state=config.seed)
     return np.sort(fit), np.sort(select)
+
+
+def _say_selection_by_loss(labels: np.ndarray, splits, config: FinetuneConfig) -> None:
+    """With ``--select auc``, warn (before any training) of the folds whose epoch-selection rows hold one class only:
+    AUC is undefined there, so their epochs are chosen by the loss instead (`_selection_score`)."""
+    if config.select != "auc":
+        return
+    by_loss = [k for k, _, _, (_, select) in splits if len(select) and len(np.unique(labels[select])) < 2]
+    if by_loss:
+        log.warning("--select auc: the epoch-selection rows of fold(s) %s hold no included record (%.0f%% of a fold's "
+                    "training part, --valid-fraction %g), so their epochs are chosen by the loss instead; a larger "
+                    "--valid-fraction gives them some", ", ".join(map(str, by_loss)), 100 * config.valid_fraction,
+                    config.valid_fraction)
 
 
 def _refuse_diverged(values: np.ndarray, what: str, config: FinetuneConfig, precision: str) -> None:
@@ -307,13 +322,15 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
             record.update(_selection_score(logits, labels[select_index], config.select))
         record["seconds"] = time.perf_counter() - began
         history.append(record)
-        log.info("fold %d epoch %d: %s", k, epoch + 1, ", ".join(f"{key} {v:.4g}" for key, v in record.items() if isinstance(v, float)))
         if not len(select_index) or record["score"] > best["score"]:
             best = {"epoch": epoch, "score": record.get("score", 0.0)}
             _save(model.state_dict(), folder / f"weights-e{epoch}.pt")
         _save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                "scaler": scaler.state_dict(), "history": history, "best": best, "rng": _rng_state(device),
                "config": asdict(config)}, state_path)
+        # Said once the epoch is saved: a run stopped after this line resumes after this epoch, not before it.
+        log.info("fold %d epoch %d: %s (saved)", k, epoch + 1,
+                 ", ".join(f"{key} {v:.4g}" for key, v in record.items() if isinstance(v, float)))
         for stale in folder.glob("weights-e*.pt"):
             if stale.name != f"weights-e{best['epoch']}.pt":
                 stale.unlink(missing_ok=True)

@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMANDS:
         module.add_parser(subparsers)
     for sub in subparsers.choices.values():
-        keys = "e.g. folds = 7" if _subparsers_action(sub) is None else f"the action's: see `{sub.prog} ACTION --help`"
+        keys = _config_example(sub) if _subparsers_action(sub) is None else f"the action's: see `{sub.prog} ACTION --help`"
         sub.add_argument("--config", metavar="FILE.toml",
                          help=f"TOML file of option values (keys are option names, {keys}); flags given on the command line win")
         for nested in _option_parsers(sub):
@@ -57,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
                 _add_nested_config(nested)
             _add_verbosity(nested)
     return parser
+
+
+# An option each command's --config example names, with a value it takes (the first of these the command has).
+CONFIG_EXAMPLES = (("folds", "7"), ("min_recall", "0.9"), ("max_shift", "1"), ("test_size", "0.3"), ("out", '"artifacts/run1"'))
+
+
+def _config_example(parser: argparse.ArgumentParser) -> str:
+    """``e.g. KEY = VALUE`` for a key `parser` takes in its --config file: an example another command's option is refused."""
+    dests = {action.dest for action in parser._actions}
+    return next((f"e.g. {key} = {value}" for key, value in CONFIG_EXAMPLES if key in dests), "e.g. out = \"artifacts/run1\"")
 
 
 def _add_nested_config(parser: argparse.ArgumentParser) -> None:
@@ -203,8 +213,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, object]]]:
     """`parse_args`, and the file's values that flags overrode: option -> (file, value as argparse would hold it)."""
     parser = build_parser()
-    # First pass, required options relaxed: only to find the subcommand and --config.
-    required = [a for nested in _option_parsers(parser) for a in nested._actions if a.required and a.option_strings]
+    # First pass, required options relaxed: only to find the subcommand and --config. Not for --help, which this pass
+    # prints: its usage line would show required options in brackets, as if they could be left out.
+    asks_help = bool({"-h", "--help"} & set(argv))
+    required = [a for nested in _option_parsers(parser) for a in nested._actions
+                if a.required and a.option_strings and not asks_help]
     for action in required:
         action.required = False
     first, _ = parser.parse_known_args(argv)

@@ -30,11 +30,16 @@ def draw_figures(summary: dict, y: np.ndarray, scores: dict[str, np.ndarray]) ->
     names = list(scores)
     colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
     threshold = float(summary["threshold"])
+    lowered = (summary.get("honest") or {}).get("threshold_lowered_by") or []  # label shift, recall check
     figures = {
         "fbeta_threshold": ("F-beta against threshold", f"The blend's OOF F{beta:g}, recall and precision at every threshold; "
-                            "the line marks the chosen threshold, applied unchanged to the test records. Read on the "
-                            "records that chose it, the values at the line are optimistic: the honest estimate is "
-                            "what to expect.",
+                            + (f"the line marks the threshold applied to the records to screen, which the "
+                               f"{' and the '.join(lowered)} lowered from the one chosen on these records: the values "
+                               "at the line are not optimistic, and the honest estimate is of the threshold before."
+                               if lowered else
+                               "the line marks the chosen threshold, applied unchanged to the test records. Read on the "
+                               "records that chose it, the values at the line are optimistic: the honest estimate is "
+                               "what to expect."),
                             _plot_fbeta(y, scores[BLEND], threshold, summary)),
         "recall_curve": ("Screening in score order", "Share of included records found after reading a share of the records "
                          "in score order, against reading in random order. WSS@95 is the gap at 95% recall.",
@@ -89,7 +94,8 @@ def _plot_fbeta(y, blend, threshold, summary):
     ax.plot(thresholds, precision, color=PALETTE[3], linewidth=1.2, label="precision")
     best = summary["blend"]["fbeta"]
     ax.axvline(threshold, color=PALETTE[0], linestyle="--", linewidth=1.2)
-    ax.annotate(f"threshold {threshold:.4g}\nOOF F{beta:g} {best:.3f} (optimistic)", xy=(threshold, best), xytext=(8, -30),
+    said = "" if (summary.get("honest") or {}).get("threshold_lowered_by") else " (optimistic)"  # lowered: not chosen here
+    ax.annotate(f"threshold {threshold:.4g}\nOOF F{beta:g} {best:.3f}{said}", xy=(threshold, best), xytext=(8, -30),
                 textcoords="offset points", fontsize=9, color=PALETTE[0], bbox=_LABEL_BOX,
                 arrowprops={"arrowstyle": "-", "color": PALETTE[0], "linewidth": 0.8})
     ax.scatter([threshold], [best], color=PALETTE[0], zorder=3, s=25)

@@ -74,7 +74,8 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .stack import flag_without_text, log_recall_check, log_shift, recall_check, screening_summary, shift_weight, without_text
+from .stack import (at_labelled_share, at_shift_clause, flag_without_text, log_recall_check, log_shift, recall_check, screening_summary, shift_weight,
+                    without_text)
 from .threshold import apply_threshold
 
 log = logging.getLogger("screenstack")
@@ -424,7 +425,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     threshold, shift = run.threshold_for(scores, None if without is None else ~without)
     if threshold < run.threshold:
         log_shift(shift, float(np.mean(run.oof_scores >= threshold)), "--max-shift 1: the run's threshold")
-    probabilities = run.calibration.apply(scores)
+    probabilities = at_labelled_share(run.calibration.apply(scores), without, float(run.oof_labels.mean()))
     # As `stack` checks its records to screen: the update's own probabilities against the run's honest recall.
     check = ({} if run.honest_recall is None else
              recall_check(scores, probabilities, threshold, run.honest_recall[0], None if without is None else ~without))
@@ -435,7 +436,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     added_without_text = flag_without_text(decisions, listed)  # as `stack` flags the run's own records with no text
     ids = records["id"].astype(str).to_numpy()
     # The figures of the run's `screening` block, under its names: the console line and both summaries agree.
-    screening = screening_summary(run.oof_labels, run.oof_scores, scores, decisions, probabilities, run.config.seed)
+    screening = screening_summary(run.oof_labels, run.oof_scores, scores, decisions, probabilities, run.config.seed, shift)
     summary = {
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version,
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
@@ -453,7 +454,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         write_ranked(staging / "ranked.csv", ids, scores, decisions, probabilities, listed)
         write_json(staging / "summary.json", summary)
     log.info("predict: %d of %d records flagged (threshold %.4g%s); expected included among them %.1f, left below "
-             "the threshold %.1f (95%% interval %.1f-%.1f); wrote %s", screening["n_flagged"], screening["n_records"],
+             "the threshold %.1f (95%% interval %.1f-%.1f)%s; wrote %s", screening["n_flagged"], screening["n_records"],
              threshold, _threshold_origin(run, threshold), screening["expected_flagged"], screening["expected_below"],
-             *screening["expected_below_interval"], out / "ranked.csv")
+             *screening["expected_below_interval"], at_shift_clause(screening), out / "ranked.csv")
     return summary

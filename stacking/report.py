@@ -138,7 +138,18 @@ def _table(summary: dict) -> str:
         kind = " class=\"blend\"" if name.startswith(BLEND) else ""
         body.append(f"<tr{kind}><th scope=\"row\">{html.escape(name)}</th>{''.join(cells)}</tr>")
     return (f'<table><thead><tr><th rowspan="2">learner</th><th rowspan="2">{weight_title}</th>{groups}</tr>'
-            f"<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+            f"<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{_lowered_note(summary)}")
+
+
+def _lowered_note(summary: dict) -> str:
+    """Where the label shift or the recall check lowered the threshold for the records to screen, the blend's figures
+    at its threshold are at the one applied: not chosen on these records, so not optimistic (as the console says)."""
+    lowered = (summary.get("honest") or {}).get("threshold_lowered_by") or []
+    if not lowered:
+        return ""
+    return (f"<p class=\"note\">The chosen blend's OOF F{summary['beta']:g}, recall, precision and share flagged are at the "
+            f"threshold applied ({summary['threshold']:.4g}), which the {' and the '.join(lowered)} lowered for the records "
+            "to screen: not chosen on these records, so not optimistic; the honest figures are of the threshold before.</p>")
 
 
 def _learner_input(meta: dict) -> str:
@@ -183,7 +194,8 @@ def _candidates_table(summary: dict) -> str:
                     f"<td class=\"num\">{c['average_precision']:.4f}</td><td class=\"num\">{c['wss95']:.3f}</td></tr>")
     return (f"<table class=\"narrow\"><thead><tr><th>blend method</th><th>honest F{beta:g}</th><th>OOF F{beta:g}</th>"
             f"<th>AP</th><th>WSS@95</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            f"<p class=\"note\">OOF F{beta:g}: at each blend's own threshold, chosen on the same records (optimistic).</p>")
+            f"<p class=\"note\">OOF F{beta:g}: at each blend's own threshold, chosen on the same records (optimistic).</p>"
+            f"{_lowered_note(summary)}")
 
 
 def _folds_table(y: np.ndarray, blend: np.ndarray, folds: np.ndarray, threshold: float) -> str:
@@ -217,14 +229,18 @@ def _threshold_note(summary: dict) -> str:
                 f"({summary['blend']['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
                 f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records "
                 f"({rule} alone: {decision['fbeta_threshold']:.4g}, flagging {decision['fbeta_flagged_share']:.1%})")
-    flagged = f"flags {decision['oof_flagged_share']:.1%} of the OOF records"
+    check = decision.get("recall_check") or {}
+    flagged = f"flags {decision['oof_flagged_share']:.1%} of the OOF records"  # at the threshold before the recall check
     if decision.get("recall_floor_lowered"):
-        note = (f"{rule}, lowered by the recall floor from {decision['fbeta_threshold']:.4g} (F{beta:g} alone flags "
+        note = (f"{rule}, lowered by the recall floor{' to ' + format(check['threshold_before'], '.4g') if check.get('lowered') else ''}"
+                f" from {decision['fbeta_threshold']:.4g} (F{beta:g} alone flags "
                 f"{decision['fbeta_flagged_share']:.1%}) so that, with {decision['n_train_included']} included training "
                 f"records, the estimated recall reaches {decision['min_recall']:.0%}")
         if decision["min_recall"] > 0.9:  # the same advice as the console's recall-floor line
             note += " (if the labelled records are a random sample of the search, <code>--min-recall 0.9 --max-shift 1</code> flags fewer)"
-        note += f"; {flagged}"
+        note += f"; {check['threshold_before']:.4g} {flagged}" if check.get("lowered") else f"; {flagged}"
+    elif check.get("lowered"):
+        note = f"{rule} chose {check['threshold_before']:.4g}, which {flagged}"
     else:
         note = f"chosen by {rule}; {flagged}"
     shift = decision.get("shift") or {}
@@ -232,10 +248,9 @@ def _threshold_note(summary: dict) -> str:
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
                  f"records as the labelled ones ({shift['estimated_share']:.1%} against {shift['train_share']:.1%}), so each "
                  f"included record counted {shift['weight']:.1f} times (<code>--max-shift 1</code>: no correction)")
-    check = decision.get("recall_check") or {}
     if check.get("lowered"):  # as the console's "recall check" line and warning
-        note += (f"; <strong>lowered by the recall check</strong> to flag {check['flagged_share_after']:.1%} of the records to "
-                 f"screen instead of {check['flagged_share_before']:.1%}: there the calibrated probabilities expected "
+        note += (f"; <strong>lowered by the recall check</strong> to {summary['threshold']:.4g}, which flags "
+                 f"{check['flagged_share_after']:.1%} of the records to screen instead of {check['flagged_share_before']:.1%}: there the calibrated probabilities expected "
                  f"{check['expected_recall']:.0%} of the included records to screen to be flagged, below the honest recall's "
                  f"95% interval (the labelled records look unlike the records to screen)")
     share, before, of_what = flagged_shares(decision)
@@ -286,6 +301,13 @@ def _warnings_box(summary: dict) -> str:
     return f'<section class="warn"><h2>Warnings</h2><ul>{items}</ul></section>' if items else ""
 
 
+def _at_shift(screening: dict) -> str:
+    """The expected count below the threshold at the label shift's estimate, where it lowered the threshold."""
+    shifted = screening.get("at_estimated_shift")
+    return (f"; at the label shift's estimate ({shifted['estimated_share']:.1%} included), about "
+            f"{shifted['expected_below']:.1f}" if shifted else "")
+
+
 def _honest_section(summary: dict) -> str:
     """The figures to trust first: the blend's honest F-beta and recall, with their intervals, and what is left to find."""
     beta, honest, screening = summary["beta"], summary["honest"], summary["screening"]
@@ -300,7 +322,7 @@ def _honest_section(summary: dict) -> str:
         cards += [("flagged to screen", f"{screening['n_flagged']:,} of {screening['n_records']:,}",
                    f"expected relevant among them {screening['expected_flagged']:.1f}"),
                   ("relevant left below the threshold", f"{screening['expected_below']:.1f}",
-                   f"expected; 95% interval {low:.1f}&ndash;{high:.1f}")]
+                   f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + _at_shift(screening))]
     facts = "".join(f"<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div><div class=\"d\">{d}</div></div>"
                     for k, v, d in cards)
     scope = honest_scope(honest)

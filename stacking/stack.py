@@ -145,13 +145,40 @@ def _honest(y, decisions, n_test: int, config: StackConfig) -> dict:
             "flagged_share": flagged / len(y)}
 
 
-def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed: int) -> dict:
-    """Expected included records among the records to screen, flagged and left below the threshold."""
+def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed: int, shift: dict | None = None) -> dict:
+    """Expected included records among the records to screen, flagged and left below the threshold; and, where the
+    label shift lowered the threshold (`shift_weight`), the same at the share it estimated (`at_estimated_shift`)."""
     flagged = decisions.astype(bool)
     below, low, high = expected_below(blend_oof, y, test_scores, flagged, random_state=seed)
-    return {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()),
-            "expected_included": float(probabilities.sum()), "expected_flagged": float(probabilities[flagged].sum()),
-            "expected_below": below, "expected_below_interval": (low, high)}
+    summary = {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()),
+               "expected_included": float(probabilities.sum()), "expected_flagged": float(probabilities[flagged].sum()),
+               "expected_below": below, "expected_below_interval": (low, high)}
+    if shift and shift.get("lowered"):
+        summary["at_estimated_shift"] = at_estimated_shift(probabilities, flagged, shift)
+    return summary
+
+
+def at_estimated_shift(probabilities: np.ndarray, flagged: np.ndarray, shift: dict) -> dict:
+    """The expected counts if the records to screen hold the estimated share of included records, not the labelled
+    one: each probability moved to that prior (Saerens, Latinne and Decaestecker 2002, the adjustment EM's estimate
+    rests on). The calibrated counts assume the labelled share, so where the estimate lowered the threshold they
+    say too few are left below; these say what the estimate implies. No interval: the estimate's own error, large
+    with a handful of included records (bench/README.md, "The shift estimate against the truth"), dominates it."""
+    train, estimate = float(shift["train_share"]), float(shift["estimated_share"])
+    odds = (estimate / train) / ((1 - estimate) / (1 - train))
+    p = np.asarray(probabilities, dtype=float)
+    moved = odds * p / (odds * p + (1 - p))
+    return {"estimated_share": estimate, "expected_included": float(moved.sum()),
+            "expected_flagged": float(moved[flagged].sum()), "expected_below": float(moved[~flagged].sum())}
+
+
+def at_shift_clause(screening: dict) -> str:
+    """The console's words for `at_estimated_shift`, after the calibrated counts (empty where there is none)."""
+    shifted = screening.get("at_estimated_shift")
+    if not shifted:
+        return ""
+    return (f"; at the label shift's estimate ({shifted['estimated_share']:.1%} included) about "
+            f"{shifted['expected_flagged']:.1f} among them and {shifted['expected_below']:.1f} below")
 
 
 def _best_learner(y, evaluated: dict, blend_decisions, config: StackConfig) -> dict:
@@ -559,6 +586,11 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     reused = _reusable(out, names, config)
     if reused is not None:
         log.info("%s: the stack outputs there were made from these learner outputs, fold plan and options; reusing them", out)
+        if config.blend == "auto":  # the lines a first stack says on the way, said again: a rerun prints what a first run does
+            blended_learners(names, int(plan.labels.sum()))
+        without = without_text(records)
+        if without is not None:
+            _say_without_text(int(without.sum()), int(reused["decision"].get("flagged_without_text", 0)))
         _log_summary(reused)
         return reused
     y, folds = plan.labels, plan.folds
@@ -578,7 +610,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     without = without_text(records)
     shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, None if without is None else ~without)
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
-    probabilities = calibration.apply(test_scores)
+    probabilities = at_labelled_share(calibration.apply(test_scores), without, float(y.mean()))
     honest = _honest(y, blend_decisions, len(test_ids), config)
     check = recall_check(test_scores, probabilities, blend_metrics["threshold"], honest["recall_interval"][0],
                          None if without is None else ~without)
@@ -594,7 +626,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     summary = {
         "beta": config.beta,
         "honest": honest,
-        "screening": screening_summary(y, blend_oof, test_scores, decisions, probabilities, config.seed),
+        "screening": screening_summary(y, blend_oof, test_scores, decisions, probabilities, config.seed, shift),
         "threshold": threshold,
         "decision": decision,
         "blend": {"method": chosen, "weights": dict(zip(names, map(float, final.weights_))), **blend_metrics},
@@ -646,10 +678,25 @@ def flag_without_text(decisions: np.ndarray, records: pd.DataFrame | None) -> in
         return 0
     added = int(np.sum(without & (decisions == 0)))
     decisions[without] = 1
-    if without.any():
-        log.info("%d record(s) to screen have neither title nor abstract: all flagged, since no model can rank them "
-                 "(%d of them scored below the threshold)", int(without.sum()), added)
+    _say_without_text(int(without.sum()), added)
     return added
+
+
+def at_labelled_share(probabilities: np.ndarray, without: np.ndarray | None, share: float) -> np.ndarray:
+    """`probabilities` with each record to screen that has neither title nor abstract at `share`, the labelled
+    records' share of included ones: no model can rank it, and its calibrated probability would be that of the empty
+    text's score, no judgement of the record (0.4% against a 2.4% share in `make demo`), undercounting what is
+    expected among the flagged."""
+    if without is not None and without.any():
+        probabilities = probabilities.copy()
+        probabilities[without] = share
+    return probabilities
+
+
+def _say_without_text(n_without: int, added: int) -> None:
+    if n_without:
+        log.info("%d record(s) to screen have neither title nor abstract: all flagged, since no model can rank them "
+                 "(%d of them scored below the threshold)", n_without, added)
 
 
 def _screening_records(out: Path, test_ids: np.ndarray):
@@ -686,8 +733,8 @@ def _log_summary(summary: dict) -> None:
              *honest["recall_interval"], honest["found"], honest["included"])
     if screening["n_records"]:
         log.info("%d of %d records to screen flagged; expected relevant among them %.1f, left below the threshold %.1f "
-                 "(95%% interval %.1f-%.1f)", screening["n_flagged"], screening["n_records"], screening["expected_flagged"],
-                 screening["expected_below"], *screening["expected_below_interval"])
+                 "(95%% interval %.1f-%.1f)%s", screening["n_flagged"], screening["n_records"], screening["expected_flagged"],
+                 screening["expected_below"], *screening["expected_below_interval"], at_shift_clause(screening))
     else:
         log.info("no records to screen: ranked.csv is its header alone")
     log.info("blend %s: AUC %.4f, WSS@95 %.3f; threshold %.4g; OOF F%g %.4f and recall %.3f at that threshold (%s)",

@@ -368,3 +368,35 @@ def test_one_option_given_twice_in_a_config_file_with_dash_and_underscore_is_ref
     assert capsys.readouterr().err == (f"screenstack: error: --config {config}: max-length and max_length are the same "
                                        "option, given twice. Keep one.\n")
     assert not (tmp_path / "out").exists()
+
+
+def test_every_commands_config_example_is_a_key_that_command_takes(tmp_path):
+    # `stack --help` said "e.g. folds = 7", which `stack --config` refuses: each command now names one of its own.
+    import argparse
+    import re
+    import tomllib
+
+    from screenstack.cli import _subparsers_action, build_parser, parse_args
+
+    subparsers = _subparsers_action(build_parser())
+    for name, sub in subparsers.choices.items():
+        if _subparsers_action(sub) is not None:  # `datasets`: its actions' own --config
+            continue
+        [config] = [a for a in sub._actions if a.dest == "config"]
+        example = re.search(r"e\.g\. (\w+ = \S+?)\)", config.help).group(1)
+        (tmp_path / f"{name}.toml").write_text(example + "\n")
+        key, value = next(iter(tomllib.loads(example).items()))
+        required = [part for a in sub._actions if a.required and a.option_strings and a.dest != key
+                    for part in (a.option_strings[0], "x")]
+        args = parse_args([name, "--config", str(tmp_path / f"{name}.toml"), *required])
+        assert getattr(args, key) == value and args.config_keys == {key: str(tmp_path / f"{name}.toml")}, name
+
+
+@pytest.mark.parametrize("command, required", [("run", ["--out DIR"]), ("predict", ["--run DIR", "--data FILE", "--out DIR"]),
+                                               ("split", ["--data FILE", "--out DIR"])])
+def test_help_shows_required_options_without_brackets(command, required, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    usage = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
+    for option in required:
+        assert f" {option} " in f"{usage} " and f"[{option}]" not in usage, usage

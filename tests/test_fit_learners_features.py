@@ -44,6 +44,18 @@ def test_the_one_feature_file_in_out_is_used_and_named(tiny_corpus_files, tmp_pa
     assert (out / "learners" / "logreg" / "oof.parquet").is_file()
 
 
+def test_the_default_text_learners_say_the_feature_file_in_out_is_not_used(tiny_corpus_files, tmp_path, caplog):
+    # README's stage-by-stage path: `extract`, then `fit-learners` without --learners fits the TF-IDF learners alone.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    path = _feature_file(out, train, test, "minilm-0123456789.parquet")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main(["fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), "--folds", "2"]) == 0
+    assert (f"fit-learners: {path} in {out}/features not used: the learners fitted (tfidf-svm,tfidf-logreg) read the "
+            "text; add logreg, lightgbm or xgboost to --learners to fit on the vectors") in caplog.messages
+
+
 def test_several_feature_files_in_out_are_refused_naming_them(tiny_corpus_files, tmp_path, capsys):
     train, test = tiny_corpus_files
     out = tmp_path / "run"

@@ -622,6 +622,12 @@ def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_
     assert line.endswith("(--max-shift 1: the run's threshold)")
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
     assert f"(threshold {summary['threshold']:.4g}: {run}'s {run_summary['threshold']:.4g}, lowered for these records" in line
+    # At the update's estimated share the expected counts are several times the calibrated ones (a helper's update:
+    # "estimated 13.3% against 1.3%", then "expected included among them 1.3, left below the threshold 0.0").
+    shifted = summary["at_estimated_shift"]
+    assert shifted["expected_included"] > 3 * summary["expected_included"]
+    assert line.split("; wrote")[0].endswith(f"at the label shift's estimate ({shifted['estimated_share']:.1%} included) about "
+                                            f"{shifted['expected_flagged']:.1f} among them and {shifted['expected_below']:.1f} below")
     # The advice works as said, on these predictions alone: the run is not stacked again.
     assert main(["-q", "predict", "--run", str(run), "--data", str(tmp_path / "rich.csv"), "--out", str(tmp_path / "rich1"),
                  "--max-shift", "1"]) == 0

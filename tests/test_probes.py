@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -390,6 +391,21 @@ def test_plain_stack_rerun_on_a_finished_run_reuses_its_outputs(finished_run, ca
     assert len(reused) == 1 and "learner outputs, fold plan and options" in reused[0], caplog.messages
     assert any(m.startswith("honest estimate") for m in caplog.messages)  # the figures are still shown
     assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
+
+
+
+def test_a_reused_stack_says_what_a_fresh_one_says(finished_run, tmp_path, caplog):
+    # README's "what `make demo` prints" held for the first run only: a rerun left out the without-text line.
+    _, _, out = finished_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    caplog.set_level("INFO", logger="screenstack")
+    assert main(["stack", "--out", str(copy), "--min-recall", "0.9"]) == 0  # other options: stacked afresh
+    fresh = [m for m in caplog.messages if "removed" not in m]
+    caplog.clear()
+    assert main(["stack", "--out", str(copy), "--min-recall", "0.9"]) == 0
+    said = [m for m in caplog.messages if "reusing them" not in m]
+    assert said == fresh and any("neither title nor abstract: all flagged" in m for m in said)
 
 
 def test_a_stack_another_screenstack_version_made_is_made_again(finished_run, caplog, monkeypatch):

@@ -32,7 +32,7 @@ def add_corpus_options(parser: argparse.ArgumentParser) -> None:
                                                        "keeping its id or record_id column; a test file needs ids when "
                                                        "the training file has them")
     group.add_argument("--text-cols", metavar="COLS", help="comma-separated text columns, title first (default: title,abstract)")
-    group.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included or label)")
+    group.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included, label or label_abstract_screening)")
 
 
 def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False, test_required: bool = False) -> Corpus:

@@ -55,10 +55,16 @@ def configs(args: argparse.Namespace) -> tuple:
     return fold_config(args), learners_config(args, _features(args))
 
 
+def _feature_files(out: str | Path) -> list[str]:
+    """The feature files in ``OUT/features`` (those `extract` wrote), sorted."""
+    folder = Path(out) / "features"
+    return sorted(str(p) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+
 def features_in_out(out: str | Path, readers: list[str]) -> str:
     """The one feature file in ``OUT/features``, for the vector learners `readers`; none or several are refused."""
     folder = Path(out) / "features"
-    found = sorted(str(p) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+    found = _feature_files(out)
     names = ", ".join(readers)
     if not found:
         raise ScreenstackError(f"learners {names} read vectors, and {folder} holds no feature file: run `screenstack extract` "
@@ -78,6 +84,10 @@ def command(args: argparse.Namespace) -> int:
     if learners.needs_vectors and not learners.features:
         readers = [name for name in learners.learners if LEARNERS[name].input == "vectors"]
         learners = dataclasses.replace(learners, features=(features_in_out(args.out, readers),))
+    elif not learners.needs_vectors and args.features is None and (found := _feature_files(args.out)):
+        # `extract` just wrote vectors, and the default text learners would leave them unread: say so, not silently.
+        log.info("fit-learners: %s in %s/features not used: the learners fitted (%s) read the text; add logreg, lightgbm "
+                 "or xgboost to --learners to fit on the vectors", ", ".join(found), args.out, ",".join(learners.learners))
     show_configs(folds, learners)
     fit_learners(corpus_from_args(args, cross_validated=True), args.out, learners.learners, learners.features, folds=folds, progress=not args.quiet)
     return 0

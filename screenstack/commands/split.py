@@ -1,7 +1,8 @@
 """`screenstack split`: a stratified train/test split of one labelled file, in the competition format.
 
-Writes OUT/train.csv (id,title,abstract,judgement), OUT/test.csv (id,title,abstract)
-and OUT/test_labels.csv (id,judgement: the answer key, for evaluation). The same
+Writes OUT/train.csv (id,title,abstract,judgement), OUT/test.csv (id,title,abstract),
+OUT/test_labels.csv (id,judgement: the answer key, for evaluation) and OUT/split.json
+(the source file and its SHA-256, test size, seed, counts). The same
 file, --test-size and --seed give byte-identical files; an OUT holding another
 split, or other files, is refused. Records not screened yet (an empty label,
 -1, ASReview_not_seen) are left out, with a line saying how many.
@@ -25,12 +26,12 @@ def add_parser(subparsers) -> None:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--data", required=True, metavar="FILE", help="labelled records: CSV, TSV, XLSX or RIS")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for train.csv, test.csv and test_labels.csv")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for train.csv, test.csv, test_labels.csv and split.json")
     parser.add_argument("--test-size", type=float, default=0.5, metavar="FRACTION", help="share of records in the test file (default 0.5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the stratified split (default 0)")
     parser.add_argument("--id-col", metavar="COL", help="id column (default: id or record_id, else record number)")
     parser.add_argument("--text-cols", metavar="COLS", help="comma-separated text columns, title first (default: title,abstract)")
-    parser.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included or label)")
+    parser.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included, label or label_abstract_screening)")
     parser.set_defaults(func=command)
 
 

@@ -185,6 +185,21 @@ def test_epoch_selection_rows_come_from_the_training_folds(fraction):
         assert fraction == 0 or 0 < plan.labels[select].sum() < len(select), "stratified: both classes to choose on"
 
 
+def test_select_auc_says_before_training_which_folds_choose_their_epochs_by_loss(caplog):
+    # A helper's small review: every epoch logged "select_loss ..., score -..." under --select auc, without a word.
+    labels = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 0])
+    splits = [(0, None, None, (np.arange(6), np.array([6, 7]))),  # selection rows all excluded
+              (1, None, None, (np.arange(6), np.array([0, 7]))),  # both classes: AUC
+              (2, None, None, (np.arange(10), np.array([], dtype=int)))]  # --valid-fraction 0: the last epoch
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="screenstack"):
+        ft._say_selection_by_loss(labels, splits, FinetuneConfig(select="auc", valid_fraction=0.2))
+        ft._say_selection_by_loss(labels, splits, FinetuneConfig(select="loss", valid_fraction=0.2))
+    assert caplog.messages == ["--select auc: the epoch-selection rows of fold(s) 0 hold no included record (20% of a "
+                               "fold's training part, --valid-fraction 0.2), so their epochs are chosen by the loss "
+                               "instead; a larger --valid-fraction gives them some"]
+
+
 def test_resume_after_interruption_gives_the_same_outputs(tiny_bert, tmp_path, monkeypatch):
     corpus, config = _corpus(), _config(tiny_bert, head="cnn")
     name = learner_name(config)

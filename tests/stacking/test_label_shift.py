@@ -86,6 +86,17 @@ def test_records_to_screen_far_richer_in_included_records_are_flagged_more_and_i
             "screen, which flags more of them than this counts") in honest_line
     assert "These honest figures are of the threshold chosen on the labelled records; the label shift lowered" in report
     assert next(m for m in caplog.messages if m.startswith("blend ")).endswith("(lowered for the records to screen, see above)")
+    # The calibrated counts assume the labelled share; the counts at the estimated share are given beside them.
+    screening, shifted = summary["screening"], summary["screening"]["at_estimated_shift"]
+    assert "at_estimated_shift" not in plain["screening"] and shifted["estimated_share"] == shift["estimated_share"]
+    assert shifted["expected_included"] > 2 * screening["expected_included"]
+    assert np.isclose(shifted["expected_flagged"] + shifted["expected_below"], shifted["expected_included"])
+    assert shifted["expected_below"] > screening["expected_below"]
+    counts = next(m for m in caplog.messages if "records to screen flagged" in m)
+    assert counts.endswith(f"; at the label shift's estimate ({shift['estimated_share']:.1%} included) about "
+                           f"{shifted['expected_flagged']:.1f} among them and {shifted['expected_below']:.1f} below")
+    assert f"at the label shift's estimate ({shift['estimated_share']:.1%} included), about {shifted['expected_below']:.1f}" \
+           in report
     capped = stack(tmp_path, StackConfig(max_shift=2.0))
     assert capped["decision"]["shift"]["weight"] == 2.0 and capped["n_test_flagged"] <= summary["n_test_flagged"]
 

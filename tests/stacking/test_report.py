@@ -18,6 +18,7 @@ from screenstack.cli import main
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.artifacts.folds import load_fold_plan
 from screenstack.features.artifacts.outputs import write_learner_output
+from screenstack.stacking.figures import BLEND
 from screenstack.stacking.report import REPORT_DIR, REPORT_HTML, write_report
 
 from .conftest import LEARNERS, make_noise_run, make_run
@@ -321,3 +322,31 @@ def test_a_large_beta_is_what_the_report_says_flags_nearly_everything_and_all_bu
     assert "flagged for full-text review: 2,550 (99.96%)" in _facts(summary)
     summary["beta"] = 7.0
     assert "the labels cannot support a tighter threshold" in _threshold_note(summary)
+
+
+def test_a_threshold_the_recall_check_lowered_is_said_as_lowered_not_as_chosen_or_optimistic(run_dir):
+    # A helper's run: "threshold 0.08342 chosen by F7's rule; flags 9.0% of the OOF records; lowered by the recall
+    # check" where the rule chose 0.6848, and the blend row at 0.08342 sat under "chosen on these same records (optimistic)".
+    from screenstack.stacking.figures import draw_figures
+    from screenstack.stacking.report import _candidates_table, _table, _threshold_note
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["decision"].update(recall_floor_lowered=False, flags_everything=False, ranks_at_chance=False, shift={},
+                               oof_flagged_share=0.09, flagged_share=0.327, recall_check={
+                                   "lowered": True, "threshold_before": 0.6848, "flagged_share_before": 0.09,
+                                   "flagged_share_after": 0.327, "expected_recall": 0.61})
+    summary["honest"]["threshold_lowered_by"] = ["recall check"]
+    summary["threshold"] = 0.08342
+    note = _threshold_note(summary)
+    assert note.startswith("F7's bootstrap rule on the blend's OOF scores chose 0.6848, which flags 9.0% of the OOF "
+                           "records; <strong>lowered by the recall check</strong> to 0.08342, which flags 32.7% of the "
+                           "records to screen instead of 9.0%") and "chosen by" not in note
+    said = ("The chosen blend's OOF F7, recall, precision and share flagged are at the threshold applied (0.08342), which "
+            "the recall check lowered for the records to screen: not chosen on these records, so not optimistic")
+    assert said in _table(summary) and said in _candidates_table(summary)
+    y = np.array([0, 1] * 20)
+    scores = {name: np.linspace(0, 1, 40) for name in [*summary["learners"], BLEND]}
+    caption = draw_figures(summary, y, scores)["fbeta_threshold"][1]
+    assert "which the recall check lowered from the one chosen on these records" in caption and "optimistic:" not in caption
+    del summary["honest"]["threshold_lowered_by"]  # not lowered: the tables say nothing more
+    assert "not optimistic" not in _table(summary)

@@ -275,6 +275,10 @@ def test_records_without_title_or_abstract_are_flagged_and_counted(tmp_path, cap
     flagged = int(submission.sum())
     assert (ranked["decision"][:flagged] == "1").all() and (ranked["decision"][flagged:] == "0").all()
     assert sorted(ranked["id"][flagged - 3:flagged]) == sorted(textless)
+    # Their chance of inclusion is the labelled records' share (10%), not the calibrated chance of the empty text's score.
+    probability = ranked.set_index("id")["probability"].astype(float)
+    assert (probability[textless] == 0.1).all() and (probability.drop(textless) != 0.1).all()
+    assert np.isclose(summary["screening"]["expected_included"], probability.sum(), atol=1e-3)
 
 
 def test_records_without_text_above_the_threshold_are_reported_too(caplog):
