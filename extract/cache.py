@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import textwrap
 import time
 from pathlib import Path
 from typing import Sequence
@@ -37,6 +38,11 @@ def _checksum(keys: Sequence[str], vectors: np.ndarray) -> str:
     digest = hashlib.sha256("\n".join(keys).encode("utf-8"))
     digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
     return digest.hexdigest()
+
+
+def _reason(error: Exception) -> str:
+    """An exception's message on one line, cut at a word to about 120 characters."""
+    return textwrap.shorten(" ".join(str(error).split()), 120, placeholder=" ...") or type(error).__name__
 
 
 def text_key(text: str) -> str:
@@ -100,16 +106,18 @@ class VectorCache:
         return self._index
 
     @staticmethod
-    def _drop_unreadable(path: Path, error: Exception) -> None:
-        """Remove a chunk no reader can open (cut short by a full disk, or overwritten), saying so: it holds nothing
-        usable, and kept it would be skipped, and said, on every run."""
-        reason = " ".join(str(error).split())[:120] or type(error).__name__
+    def _drop_unreadable(path: Path, error: Exception, say: bool = True) -> str:
+        """Remove a chunk no reader can open (cut short by a full disk, or overwritten), saying so (`say`); return
+        what was done. It holds nothing usable, and kept it would be skipped, and said, on every run."""
         try:
             path.unlink()
-            done = "removed it; its texts are encoded again"
+            done = "removed it"
         except OSError as failed:
-            done = f"its texts are encoded again; delete it (could not: {failed.strerror})"
-        log.warning("extract: %s: an unreadable vector cache chunk (%s): %s", path, reason, done)
+            done = f"delete it (could not: {failed.strerror})"
+        if say:
+            log.warning("extract: %s: an unreadable vector cache chunk (%s): %s; its texts are encoded again", path,
+                        _reason(error), done)
+        return done
 
     def missing(self, keys: Sequence[str]) -> list[str]:
         """The keys, in order and without repeats, that no chunk holds."""
@@ -141,8 +149,13 @@ class VectorCache:
             rows_out.append(i)
             rows_in.append(row)
         for path, (rows_out, rows_in) in by_file.items():
-            table = pq.read_table(path)
-            matrix = column_matrix(table.column("vector"))
+            try:
+                table = pq.read_table(path)
+                matrix = column_matrix(table.column("vector"))
+            except Exception as error:  # keys readable, vectors not (a page overwritten): encoded again on the next run
+                done = self._drop_unreadable(path, error, say=False)
+                raise ScreenstackError(f"{path}: an unreadable vector cache chunk ({_reason(error)}): {done}. Run the same "
+                                       "command again: its texts are encoded again.") from None
             stored = (table.schema.metadata or {}).get(CHECKSUM)  # chunks written before 0.3.6 have none
             if stored is not None and stored.decode() != _checksum(table.column("key").to_pylist(), matrix):
                 raise ScreenstackError(f"{path}: damaged (its vectors differ from the checksum written with them: changed "

@@ -107,25 +107,31 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
 
 def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, texts_of: pd.DataFrame,
                 screened: np.ndarray) -> np.ndarray:
-    """Which of the records with a training record's id have another title than it (both titled), with a warning:
-    another paper under a reused id (an export that numbers its records anew), scored rather than left out unseen,
-    since leaving out an included paper costs far more than screening one twice. None where the run's fold plan
-    keeps no titles (before 0.3.9)."""
+    """Which of the records with a training record's id are not shown by their texts to be that record, with a
+    warning: both titled, the titles differ; or a title missing on either side, and title and abstract not the same
+    (records with neither on both sides are taken as the same: their texts cannot tell, and no model could rank them).
+    Such a record is another paper under a reused id (an export that numbers its records anew), scored rather than
+    left out unseen, since leaving out an included paper costs far more than screening one twice. None where the
+    run's fold plan keeps no titles (before 0.3.9)."""
     reused = np.zeros(len(records), dtype=bool)
     if run.train_keys is None or not screened.any():
         return reused
-    titles = pd.Series(run.train_keys["title_key"].to_numpy(dtype=np.uint64), index=run.train_keys["id"].map(id_key))
-    was = titles.loc[keys[screened]].to_numpy(dtype=np.uint64)
-    now = texts_of["title_key"].to_numpy(dtype=np.uint64)[screened]
-    reused[np.flatnonzero(screened)[(was != 0) & (now != 0) & (was != now)]] = True
+    kept = run.train_keys.set_index(run.train_keys["id"].map(id_key))
+    was = kept.loc[keys[screened], ["title_key", "text_key"]].to_numpy(dtype=np.uint64)
+    now = texts_of[["title_key", "text_key"]].to_numpy(dtype=np.uint64)[screened]
+    titled = (was[:, 0] != 0) & (now[:, 0] != 0)
+    empty = (was == 0).all(axis=1) & (now == 0).all(axis=1)  # neither title nor abstract on either side: nothing to tell
+    same = empty | np.where(titled, was[:, 0] == now[:, 0], (was[:, 1] != 0) & (was[:, 1] == now[:, 1]))
+    reused[np.flatnonzero(screened)[~same]] = True
     if reused.any():
         first = int(np.flatnonzero(reused)[0])
-        title = str(records["title"].iloc[first])
-        warnings.warn(f"{path}: {int(reused.sum())} record(s) have the id of a record the run trained on but another title "
-                      f"(first: {_place(records, first)}, id {str(records['id'].iloc[first])!r}, "
-                      f"{title[:60] + '...' if len(title) > 60 else title!r}): another paper under a reused id, or a "
-                      "retitled one, so they are scored as new rather than left out as screened. If they are the papers "
-                      "the run trained on, remove them from the file.", stacklevel=3)
+        title = str(records["title"].iloc[first]).strip()
+        shown = repr(title[:60] + "..." if len(title) > 60 else title) if title else "no title"
+        warnings.warn(f"{path}: {int(reused.sum())} record(s) have the id of a record the run trained on but not its "
+                      f"title (or, untitled, not its title and abstract) (first: {_place(records, first)}, id "
+                      f"{str(records['id'].iloc[first])!r}, {shown}): another paper under a reused id, or a retitled "
+                      "one, so they are scored as new rather than left out as screened. If they are the papers the run "
+                      "trained on, remove them from the file.", stacklevel=3)
     return reused
 
 
@@ -164,7 +170,8 @@ def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str
         raise ScreenstackError(
             f"{path}: its ids only number the rows ({ids.iloc[0]}, {ids.iloc[1]}, ...) and {int(screened.sum())} of them "
             f"are ids of the run's training records ({named}), so records already screened cannot be told from new ones: "
-            f"{id_fix}, or remove the records already screened.")
+            f"{id_fix}, or remove the records already screened. (A run made by screenstack 0.3.9 or later, in a new --out, "
+            "keeps its records' titles, and predict tells screened records from new ones by them.)")
     log.info("left out %d of %d records of %s that are the run's training records (%s): their labels are known, and the "
              "run's models saw them", int(screened.sum()), len(screened), path, named)
 
@@ -182,8 +189,10 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
     if absent:
         what = "no abstract column" if column_roles(absent) == ("abstract",) else f"no column {', '.join(absent)}"
         them, cells = ("it", "that cell") if len(absent) == 1 else ("them", "those cells")
+        likely = [c for c in header if c not in columns and ("abstract" in str(c).lower() or str(c).lower() in ("summary", "description"))]
+        hint = f" Column {likely[0]!r} looks like one: rename it {absent[0]} to have it read." if likely else ""
         warnings.warn(f"{path}: {what} (the run read {', '.join(run_columns)}; found: {found}): its records are scored "
-                      f"without {them}, as the run scored records with {cells} empty.", stacklevel=3)
+                      f"without {them}, as the run scored records with {cells} empty.{hint}", stacklevel=3)
     return tuple(c for c in columns if c not in absent)
 
 

@@ -400,3 +400,18 @@ def test_help_shows_required_options_without_brackets(command, required, capsys)
     usage = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
     for option in required:
         assert f" {option} " in f"{usage} " and f"[{option}]" not in usage, usage
+
+
+def test_input_paths_in_the_kept_warnings_are_written_absolute_as_typed_or_as_printed(tmp_path, monkeypatch):
+    # A helper's `run --train ./w/train.csv`: the loader printed w/train.csv, which was kept relative; and a file
+    # named `title` turned "neither title nor abstract" into "neither /abs/title nor abstract".
+    from screenstack.commands._common import absolute_paths
+
+    monkeypatch.chdir(tmp_path)
+    said = ["w/test.csv: 6 record(s) have neither title nor abstract", "title: 1 record(s) have neither title nor abstract",
+            f"{tmp_path}/x.csv: text columns title, where w/test.csv has title+abstract", "w/test.csv.bak: not this one"]
+    assert absolute_paths(said, ["./w/test.csv", "title", None]) == (
+        f"{tmp_path}/w/test.csv: 6 record(s) have neither title nor abstract",
+        f"{tmp_path}/title: 1 record(s) have neither title nor abstract",
+        f"{tmp_path}/x.csv: text columns title, where {tmp_path}/w/test.csv has title+abstract",
+        "w/test.csv.bak: not this one")

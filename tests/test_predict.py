@@ -209,14 +209,18 @@ def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_
     # A new export numbers its rows from 1, as the run's did: the ids of training records, but other papers.
     data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
     new = data.iloc[300:320].assign(record_id=[str(i) for i in range(1, 21)])[["record_id", "title", "abstract"]]
+    new.iloc[:3, 1] = ""  # untitled: compared by title and abstract, which differ too (a helper saw these dropped)
+    assert (new["abstract"].iloc[:3] != "").all()
     new.to_csv(tmp_path / "update.csv", index=False)
-    with pytest.warns(UserWarning, match=r"update.csv: 20 record\(s\) have the id of a record the run trained on but another "
-                      r"title \(first: row 2, id '1', .*so they are scored as new rather than left out as screened"):
+    with pytest.warns(UserWarning, match=r"update.csv: 20 record\(s\) have the id of a record the run trained on but not its "
+                      r"title \(or, untitled, not its title and abstract\) \(first: row 2, id '1', .*so they are scored "
+                      r"as new rather than left out as screened"):
         assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     assert summary["n_records"] == 20 and summary["left_out_screened"] == 0
     assert [m[m.index("update.csv"):m.index(" (first")] for m in summary["input_warnings"]] == [
-        "update.csv: 20 record(s) have the id of a record the run trained on but another title"]
+        "update.csv: 20 record(s) have the id of a record the run trained on but not its title (or, untitled, not its "
+        "title and abstract)"]
     # The same papers under ids of their own get the same scores: the reused ids changed nothing but the ids.
     new.assign(record_id=[f"n{i}" for i in range(20)]).to_csv(tmp_path / "own.csv", index=False)
     assert _predict(run, tmp_path / "own.csv", tmp_path / "own") == 0
@@ -251,6 +255,7 @@ def test_a_run_without_title_hashes_refuses_ids_that_only_number_rows_until_an_i
     error = capsys.readouterr().err
     assert "long.csv: its ids only number the rows (1, 2, ...) and 200 of them are ids of the run's training records" in error
     assert "--id-col" in error and len(error.strip().splitlines()) == 1 and not (tmp_path / "pred").exists()
+    assert "(A run made by screenstack 0.3.9 or later, in a new --out, keeps its records' titles" in error  # the way out
     # The run's ids are record_id's row numbers too: naming a new column here alone would recognise no screened record.
     assert "the run read its ids from 'record_id', so rerun `screenstack run` with the same --id-col first" in error
     assert _predict(run, tmp_path / "update.csv", tmp_path / "pred", "--id-col", "pubmedID") == 0
@@ -579,6 +584,11 @@ def test_an_update_without_an_abstract_column_is_scored_on_titles_as_empty_abstr
     frame.assign(abstract="").to_csv(tmp_path / "empty.csv", index=False)
     with pytest.warns(UserWarning, match="titles.csv: no abstract column .*scored without it"):
         assert _predict(run, tmp_path / "titles.csv", tmp_path / "a") == 0
+    # Abstracts under a name the run did not read: the warning says which column, and how to have it read.
+    frame.rename(columns={"abstract": "Summary"}).to_csv(tmp_path / "summary.csv", index=False)
+    with pytest.warns(UserWarning, match=r"summary.csv: no abstract column .*scored without it.*Column 'Summary' looks "
+                                         r"like one: rename it abstract to have it read\."):
+        assert _predict(run, tmp_path / "summary.csv", tmp_path / "s") == 0
     assert _predict(run, tmp_path / "empty.csv", tmp_path / "b") == 0
     assert (tmp_path / "a" / "scores.csv").read_bytes() == (tmp_path / "b" / "scores.csv").read_bytes()
     frame[["record_id", "abstract"]].to_csv(tmp_path / "notitle.csv", index=False)

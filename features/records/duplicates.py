@@ -5,7 +5,8 @@ returns papers already screened under new ids. The models score copies alike,
 so nothing breaks, but a reviewer would screen a paper twice, a paper already
 labelled would come back to be screened (scored by fold models that trained on
 it), and a paper labelled both ways teaches both. Title and abstract are
-compared each case-folded with punctuation and spacing ignored; records
+compared each case-folded with punctuation, spacing, HTML markup and Unicode
+forms ignored; records
 without an abstract are not compared (a bare "Erratum" or "Reply" is no copy
 of another). Each kind is one warning with its count and first pair of ids:
 the ids differ, so whether they are one paper is the reviewer's call. The
@@ -17,7 +18,9 @@ files alone: bench/loading.py.
 """
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -32,8 +35,16 @@ WORD = re.compile(r"[^\W_]+")
 ASCII_WORDS = str.maketrans({i: chr(i) if chr(i).isalnum() else " " for i in range(128)})
 
 
+MARKUP = re.compile(r"<[^<>]*>")  # <i>, </sup>: exports differ in the markup around the same words
+
+
 def _normal_text(text: str) -> str:
-    """`text` case-folded, its words (letters and digits) joined by single spaces: punctuation and spacing ignored."""
+    """`text`'s words (letters and digits), case-folded and joined by single spaces: punctuation, spacing, HTML markup
+    and entities (``<i>``, ``&amp;``) and Unicode's composed or compatibility forms (an NFD "é", a "ﬁ") ignored."""
+    if "<" in text or "&" in text:
+        text = MARKUP.sub(" ", html.unescape(text))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
     text = text.casefold()
     return " ".join(text.translate(ASCII_WORDS).split()) if text.isascii() else " ".join(WORD.findall(text))
 

@@ -52,15 +52,22 @@ def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False, te
 
 
 def absolute_paths(said: list[str], paths) -> tuple[str, ...]:
-    """The warnings `said`, each input path in them written absolute, as config.toml writes it: the summary and
-    report are read from anywhere, and a run repeated from another folder says the same (and rewrites nothing)."""
+    """The warnings `said`, each input path in them written absolute (`os.path.abspath`, as config.toml writes it): the
+    summary and report are read from anywhere, and a run repeated from another folder says the same (and rewrites
+    nothing). A path is replaced as typed or as the loaders print it (``./a.csv`` as ``a.csv``); one without a folder
+    or an extension (a file named ``title``) only where a message starts with it."""
+    import os
     import re
 
     said = list(said)
-    for given in {str(path) for path in paths if path is not None and not Path(path).is_absolute()}:
-        whole = re.compile(rf"(?<![\w./~-]){re.escape(given)}(?![\w/-]|\.\w)")  # the path itself, not a longer one holding it
-        resolved = str(Path(given).resolve())
-        said = [whole.sub(lambda _: resolved, message) for message in said]
+    for path in {str(p) for p in paths if p is not None and not Path(p).is_absolute()}:
+        absolute = os.path.abspath(path)
+        for given in sorted({path, str(Path(path))}, key=len, reverse=True):
+            if "/" in given or "." in given:  # the path itself, not a longer one holding it
+                whole = re.compile(rf"(?<![\w./~-]){re.escape(given)}(?![\w/-]|\.\w)")
+            else:
+                whole = re.compile(rf"^{re.escape(given)}(?=: )")
+            said = [whole.sub(lambda _: absolute, message) for message in said]
     return tuple(said)
 
 

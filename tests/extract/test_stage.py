@@ -131,6 +131,31 @@ def test_an_unreadable_cached_chunk_is_removed_by_name_and_its_texts_encoded_aga
     assert "unreadable" not in caplog.text  # said once, not on every run
 
 
+def test_a_chunk_whose_keys_read_but_vectors_do_not_is_removed_in_one_line_and_the_rerun_mends_it(random_bert, records,
+                                                                                                    tmp_path, monkeypatch):
+    # A helper zeroed part of each chunk's vector page: the keys still read, the vectors raised a traceback on every run.
+    corpus = corpus_of(records, 30)
+    config = _config(random_bert, tmp_path)
+    whole = extract_features(corpus, tmp_path / "run", config, progress=False).read_bytes()
+    chunk = sorted((tmp_path / "cache").glob("*/chunk-*.parquet"))[0]
+    real_read = pq.read_table
+
+    def damaged(path, *args, **kwargs):
+        if Path(path) == chunk and not kwargs.get("columns"):
+            raise OSError("Number of decoded rep / def levels do not match num_values in page header")
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "read_table", damaged)
+    with pytest.raises(ScreenstackError) as refused:
+        extract_features(corpus, tmp_path / "other", config, progress=False)
+    assert str(refused.value) == (f"{chunk}: an unreadable vector cache chunk (Number of decoded rep / def levels do not "
+                                  "match num_values in page header): removed it. Run the same command again: its texts "
+                                  "are encoded again.")
+    monkeypatch.undo()
+    assert not chunk.exists()
+    assert extract_features(corpus, tmp_path / "other", config, progress=False).read_bytes() == whole
+
+
 def test_a_cached_chunk_whose_vectors_were_changed_is_refused_by_name(random_bert, records, tmp_path):
     # Random numbers written over a chunk's vectors were reused: "0 to encode", and other learner scores.
     corpus = corpus_of(records, 30)
