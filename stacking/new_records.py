@@ -82,7 +82,10 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     keys = records["id"].astype(str).map(id_key)
     screened = keys.isin(train.keys()).to_numpy()
     texts_of = record_keys(records).reset_index(drop=True)
+    matched = screened.copy()
     screened &= ~_reused_ids(path, run, records, keys, texts_of, screened)
+    textless = (texts_of[["title_key", "text_key"]].to_numpy() == 0).all(axis=1)
+    everything = bool((matched & (screened | textless)).all())  # the run's training file itself (its empty records too)
     if used is not None and run.id_column and str(used).lower() != run.id_column.lower() and not (
             _default_id(used) and _default_id(run.id_column)):  # RIS's ID is a CSV export's record_id
         # Another column's ids match the run's only where both columns hold the same ids (a DOI is no PubMed id).
@@ -93,13 +96,14 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       f"is recognised only where both hold the same id ({int(screened.sum())} of {len(records)} did).{fix}",
                       stacklevel=2)
     if screened.any():
-        _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column, run.train_keys is not None)
+        _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column, run.train_keys is not None,
+                      everything)
         records, original = records[~screened].reset_index(drop=True), original[~screened].reset_index(drop=True)
         keys, texts_of = keys[~screened].reset_index(drop=True), texts_of[~screened].reset_index(drop=True)
     again = keys.isin({id_key(str(i)) for i in run.test_ids}).to_numpy()
     if again.any():  # still unscreened, so scored: but the reviewer should not screen them twice from two lists
-        log.info("%d of the %d records of %s were among the run's records to screen (its ranked.csv; the first: id %r): "
-                 "scored again here, so they are in both lists", int(again.sum()), len(again), path,
+        log.info("%d of the %d records of %s have the ids of the run's records to screen (its ranked.csv; the first: id %r): "
+                 "scored here; where they are those records, they are in both lists", int(again.sum()), len(again), path,
                  str(records["id"].iloc[int(np.flatnonzero(again)[0])]))
     warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, keys=texts_of["text_key"])
     return Corpus(records.assign(split="test"), original, texts), int(screened.sum())
@@ -108,8 +112,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
 def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, texts_of: pd.DataFrame,
                 screened: np.ndarray) -> np.ndarray:
     """Which of the records with a training record's id are not shown by their texts to be that record, with a
-    warning: both titled, the titles differ; or a title missing on either side, and title and abstract not the same
-    (records with neither on both sides are taken as the same: their texts cannot tell, and no model could rank them).
+    warning: the titles differ, or both records have abstracts and they differ, or a title is missing and title and
+    abstract are not the same (records with neither cannot be told apart: scored, they are flagged anyway).
     Such a record is another paper under a reused id (an export that numbers its records anew), scored rather than
     left out unseen, since leaving out an included paper costs far more than screening one twice. None where the
     run's fold plan keeps no titles (before 0.3.9)."""
@@ -120,15 +124,17 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
     was = kept.loc[keys[screened], ["title_key", "text_key"]].to_numpy(dtype=np.uint64)
     now = texts_of[["title_key", "text_key"]].to_numpy(dtype=np.uint64)[screened]
     titled = (was[:, 0] != 0) & (now[:, 0] != 0)
-    empty = (was == 0).all(axis=1) & (now == 0).all(axis=1)  # neither title nor abstract on either side: nothing to tell
-    same = empty | np.where(titled, was[:, 0] == now[:, 0], (was[:, 1] != 0) & (was[:, 1] == now[:, 1]))
+    both_abstracts = (was[:, 1] != 0) & (now[:, 1] != 0)
+    # Titles alike and abstracts not both there, or alike too ("Erratum" twice is not one paper); untitled: both alike.
+    same = np.where(titled, (was[:, 0] == now[:, 0]) & (~both_abstracts | (was[:, 1] == now[:, 1])),
+                    both_abstracts & (was[:, 1] == now[:, 1]))
     reused[np.flatnonzero(screened)[~same]] = True
     if reused.any():
         first = int(np.flatnonzero(reused)[0])
         title = str(records["title"].iloc[first]).strip()
         shown = repr(title[:60] + "..." if len(title) > 60 else title) if title else "no title"
         warnings.warn(f"{path}: {int(reused.sum())} record(s) have the id of a record the run trained on but not its "
-                      f"title (or, untitled, not its title and abstract) (first: {_place(records, first)}, id "
+                      f"title and abstract (first: {_place(records, first)}, id "
                       f"{str(records['id'].iloc[first])!r}, {shown}): another paper under a reused id, or a retitled "
                       "one, so they are scored as new rather than left out as screened. If they are the papers the run "
                       "trained on, remove them from the file.", stacklevel=3)
@@ -146,7 +152,7 @@ def _default_id(column: str | None) -> bool:
 
 
 def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str, run_id_column: str | None = None,
-                  titles_checked: bool = False) -> None:
+                  titles_checked: bool = False, everything: bool = False) -> None:
     """Name the first of NEW's records that is one of the run's training records (`run_id`: its id in the run), and
     how many are: one info line, or a refusal when no other record is left (the run's training file, or an update
     with nothing new) or when NEW's ids only number its rows and their titles could not be checked (`_reused_ids`)."""
@@ -161,7 +167,7 @@ def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str
     if _default_id(run_id_column):  # the run's ids are such numbers too: a new column matches none of them
         id_fix += (f", one the run's training file holds too: the run read its ids from {run_id_column or 'the row numbers'!r}, "
                    "so rerun `screenstack run` with the same --id-col first, or records already screened are not recognised")
-    if screened.all():
+    if screened.all() or everything:
         raise ScreenstackError(
             f"{path}: all {len(screened)} records are the run's training records ({named}), already screened, so "
             "there is nothing new to score. Give the search update's file, not the run's training file"

@@ -213,14 +213,24 @@ def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_
     assert (new["abstract"].iloc[:3] != "").all()
     new.to_csv(tmp_path / "update.csv", index=False)
     with pytest.warns(UserWarning, match=r"update.csv: 20 record\(s\) have the id of a record the run trained on but not its "
-                      r"title \(or, untitled, not its title and abstract\) \(first: row 2, id '1', .*so they are scored "
-                      r"as new rather than left out as screened"):
+                      r"title and abstract \(first: row 2, id '1', no title\): .*so they are scored as new rather than "
+                      r"left out as screened"):
         assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     assert summary["n_records"] == 20 and summary["left_out_screened"] == 0
     assert [m[m.index("update.csv"):m.index(" (first")] for m in summary["input_warnings"]] == [
-        "update.csv: 20 record(s) have the id of a record the run trained on but not its title (or, untitled, not its "
-        "title and abstract)"]
+        "update.csv: 20 record(s) have the id of a record the run trained on but not its title and abstract"]
+    # A title two papers share ("Erratum") with other abstracts, and records without text on both sides: scored, since
+    # their texts do not show them to be the training records (a helper saw such new papers dropped).
+    screened = pd.read_csv(train, dtype=str, keep_default_na=False)[["record_id", "title", "abstract"]]
+    alike = screened.iloc[:2].assign(abstract=["Another abstract altogether.", "A reply to the letter above."])
+    empty = screened[(screened["title"] == "") & (screened["abstract"] == "")].iloc[:1]
+    assert len(empty) == 1
+    pd.concat([alike, empty, new.iloc[3:]]).to_csv(tmp_path / "alike.csv", index=False)
+    with pytest.warns(UserWarning, match=r"alike.csv: 20 record\(s\) have the id of a record the run trained on"):
+        assert _predict(run, tmp_path / "alike.csv", tmp_path / "alike") == 0
+    summary = json.loads((tmp_path / "alike" / "summary.json").read_text())
+    assert summary["left_out_screened"] == 0 and summary["n_records"] == 3 + 17
     # The same papers under ids of their own get the same scores: the reused ids changed nothing but the ids.
     new.assign(record_id=[f"n{i}" for i in range(20)]).to_csv(tmp_path / "own.csv", index=False)
     assert _predict(run, tmp_path / "own.csv", tmp_path / "own") == 0
@@ -233,7 +243,8 @@ def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_
     whole.to_csv(tmp_path / "whole.csv", index=False)
     assert _predict(run, tmp_path / "whole.csv", tmp_path / "whole") == 0
     summary = json.loads((tmp_path / "whole" / "summary.json").read_text())
-    assert summary["n_records"] == 20 and summary["left_out_screened"] == 200
+    textless = int(((screened["title"] == "") & (screened["abstract"] == "")).sum())  # no text to tell: scored, flagged
+    assert textless and summary["n_records"] == 20 + textless and summary["left_out_screened"] == 200 - textless
 
 
 def test_a_run_without_title_hashes_refuses_ids_that_only_number_rows_until_an_id_column_is_named(text_run, tmp_path,
@@ -693,7 +704,7 @@ def test_records_the_run_already_listed_to_screen_are_scored_again_and_said_so(t
     data.iloc[250:350][["record_id", "title", "abstract"]].to_csv(tmp_path / "update.csv", index=False)  # 50 of the run's
     with caplog.at_level("INFO", logger="screenstack"):
         assert main(["predict", "--run", str(run), "--data", str(tmp_path / "update.csv"), "--out", str(tmp_path / "pred")]) == 0
-    assert any(m.startswith(f"50 of the 100 records of {tmp_path / 'update.csv'} were among the run's records to screen")
+    assert any(m.startswith(f"50 of the 100 records of {tmp_path / 'update.csv'} have the ids of the run's records to screen")
                and "the first: id '" in m and "in both lists" in m for m in caplog.messages)
     assert len(pd.read_csv(tmp_path / "pred" / "scores.csv")) == 100
 
