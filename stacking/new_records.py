@@ -25,9 +25,10 @@ log = logging.getLogger("screenstack")
 
 
 def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None,
-                     text_cols: tuple[str, ...] | None = None) -> tuple[Corpus, int]:
+                     text_cols: tuple[str, ...] | None = None) -> tuple[Corpus, pd.DataFrame]:
     """NEW's records as a corpus of test rows only, read with the run's text columns (labels are ignored), and
-    how many of NEW's records were left out as the run's training records.
+    those of NEW's records left out as the run's training records: ``id`` (as NEW spells it), ``run_id`` and, where
+    the run's fold plan keeps them (from 0.3.9), ``label``.
 
     The run's title and abstract columns may have other names in NEW (``TI``
     and ``AB`` in a RIS update of a CSV run): NEW's own are then read.
@@ -70,7 +71,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       f"out, rerun `screenstack run` with --id-col naming a real id column (a DOI or PubMed id) and "
                       f"predict from that run.", stacklevel=2)
         warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys)
-        return Corpus(records.assign(split="test"), original, texts), 0
+        return Corpus(records.assign(split="test"), original, texts), pd.DataFrame({"id": [], "run_id": []}, dtype=str)
     used = records.attrs["columns"].get("id")
     if used is None:
         looked = " or ".join(ID_COLUMNS if _default_id(run.id_column) else (run.id_column, *ID_COLUMNS))
@@ -95,6 +96,10 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         warnings.warn(f"{path}: ids read from column {used!r}, not the run's {run.id_column!r}: a record already screened "
                       f"is recognised only where both hold the same id ({int(screened.sum())} of {len(records)} did).{fix}",
                       stacklevel=2)
+    left_out = pd.DataFrame({"id": records["id"].astype(str)[screened], "run_id": keys[screened].map(train).astype(str)})
+    if run.train_keys is not None:  # the label the reviewer gave it, from the fold plan
+        labels = pd.Series(run.train_keys["label"].to_numpy(), index=run.train_keys["id"].map(id_key))
+        left_out["label"] = keys[screened].map(labels).to_numpy()
     if screened.any():
         _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column, run.train_keys is not None,
                       everything)
@@ -106,7 +111,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                  "scored here; where they are those records, they are in both lists", int(again.sum()), len(again), path,
                  str(records["id"].iloc[int(np.flatnonzero(again)[0])]))
     warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, keys=texts_of["text_key"])
-    return Corpus(records.assign(split="test"), original, texts), int(screened.sum())
+    return Corpus(records.assign(split="test"), original, texts), left_out.reset_index(drop=True)
 
 
 def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, texts_of: pd.DataFrame,

@@ -38,7 +38,8 @@ fold's weights once the fold is scored, so a run whose blend uses one is refused
 (as is a vector learner reading the fine-tuner's cross-fitted vectors).
 
 Writes, as one committed set in DIR: ``ranked.csv`` (as `stack` writes it),
-``scores.csv`` (``id,score``), ``submission.csv`` (``id,0|1``, no header) and
+``scores.csv`` (``id,score``), ``submission.csv`` (``id,0|1``, no header),
+``left_out.csv`` (the records left out as the run's training records: ``id``, ``run_id``, ``label``) and
 ``summary.json`` (which run and stack, its threshold, the learners the blend
 uses, and the figures of `stack`'s ``screening`` block under its names: counts,
 expected included records in all, flagged and left below the threshold with the
@@ -85,7 +86,7 @@ ENCODER_SETTINGS = {"model": "--model", "layers": "--layers", "pooling": "--pool
 EXTRACT_SETTINGS = ("model", "layers", "pooling", "max_length", "dtype", "store_dtype")
 # The committed set predict writes into its --out, and its files (which a run's files of the same names must not be).
 PREDICT_SET = PREDICTIONS_SET
-PREDICT_FILES = ("ranked.csv", "scores.csv", "submission.csv", "summary.json")
+PREDICT_FILES = ("ranked.csv", "scores.csv", "submission.csv", "summary.json", "left_out.csv")
 # The column given the blender for a learner of weight 0. Every blender multiplies a finite function of each column by
 # its weight (the ECDF's rank for rank-average and caruana, the logit for logistic; 0.5's logit is exactly 0), so a
 # finite constant adds exactly +0.0 to every score, as the learner's own scores would (NaN would not: NaN * 0 is NaN).
@@ -388,12 +389,13 @@ def _check_encoder(run: FittedRun, name: str, metas: list[dict]) -> None:
 
 @locked(predictions=True, writes=PREDICT_FILES)
 def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, str | Path] | None = None, data: str = "",
-            left_out_screened: int = 0) -> dict:
+            left_out_screened: pd.DataFrame | None = None) -> dict:
     """Score `corpus`'s records with `run`'s models; write DIR's set; return the summary.
 
     `vectors`: run feature file (relative to the run's OUT) -> the new records'
     feature file, made with the same settings (needed when a vector learner is blended).
-    `left_out_screened`: the records of `data` `load_new_records` left out as the run's training records.
+    `left_out_screened`: the records of `data` `load_new_records` left out as the run's training records (``id``,
+    ``run_id``, ``label``), listed in ``left_out.csv`` so a reviewer can check them.
 
     Examples
     --------
@@ -403,6 +405,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     """
     out = Path(out)
     _say_if_restacked(run, _check_out(run, out, data or None))
+    left_out = pd.DataFrame({"id": [], "run_id": []}, dtype=str) if left_out_screened is None else left_out_screened
     records = corpus.test
     columns = []
     for name in run.learners:
@@ -444,7 +447,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "threshold": threshold, "run_threshold": run.threshold, "max_shift": run.config.max_shift, "shift": shift,
         "recall_check": check, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
-        "left_out_screened": int(left_out_screened), "flagged_without_text": added_without_text, **screening,
+        "left_out_screened": len(left_out), "flagged_without_text": added_without_text, **screening,
         "input_warnings": list(corpus.said),  # given reading `data`: copies of screened records, reused ids
         "versions": package_versions(),
     }
@@ -453,6 +456,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         pd.DataFrame({"id": ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
         write_ranked(staging / "ranked.csv", ids, scores, decisions, probabilities, listed)
         write_json(staging / "summary.json", summary)
+        left_out.to_csv(staging / "left_out.csv", index=False)
     log.info("predict: %d of %d records flagged (threshold %.4g%s); expected included among them %.1f, left below "
              "the threshold %.1f (95%% interval %.1f-%.1f)%s; wrote %s", screening["n_flagged"], screening["n_records"],
              threshold, _threshold_origin(run, threshold), screening["expected_flagged"], screening["expected_below"],

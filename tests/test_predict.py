@@ -245,6 +245,12 @@ def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_
     summary = json.loads((tmp_path / "whole" / "summary.json").read_text())
     textless = int(((screened["title"] == "") & (screened["abstract"] == "")).sum())  # no text to tell: scored, flagged
     assert textless and summary["n_records"] == 20 + textless and summary["left_out_screened"] == 200 - textless
+    # Which were left out, with the run's id and the label the reviewer gave each, to check them by.
+    left_out = pd.read_csv(tmp_path / "whole" / "left_out.csv", dtype=str)
+    labels = pd.read_csv(train, dtype=str, keep_default_na=False).set_index("record_id")["label_included"]
+    assert list(left_out.columns) == ["id", "run_id", "label"] and len(left_out) == 200 - textless
+    assert (left_out["id"] == left_out["run_id"]).all() and (left_out["label"] == labels[left_out["run_id"]].to_numpy()).all()
+    assert pd.read_csv(tmp_path / "pred" / "left_out.csv").empty  # none left out: the header alone
 
 
 def test_a_run_without_title_hashes_refuses_ids_that_only_number_rows_until_an_id_column_is_named(text_run, tmp_path,
