@@ -98,8 +98,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       stacklevel=2)
     left_out = pd.DataFrame({"id": records["id"].astype(str)[screened], "run_id": keys[screened].map(train).astype(str)})
     if run.train_keys is not None:  # the label the reviewer gave it, from the fold plan
-        labels = pd.Series(run.train_keys["label"].to_numpy(), index=run.train_keys["id"].map(id_key))
-        left_out["label"] = keys[screened].map(labels).to_numpy()
+        left_out["label"] = run.train_keys.loc[keys[screened], "label"].to_numpy()
     if screened.any():
         _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column, run.train_keys is not None,
                       everything)
@@ -125,8 +124,7 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
     reused = np.zeros(len(records), dtype=bool)
     if run.train_keys is None or not screened.any():
         return reused
-    kept = run.train_keys.set_index(run.train_keys["id"].map(id_key))
-    was = kept.loc[keys[screened], ["title_key", "text_key"]].to_numpy(dtype=np.uint64)
+    was = run.train_keys.loc[keys[screened], ["title_key", "text_key"]].to_numpy(dtype=np.uint64)
     now = texts_of[["title_key", "text_key"]].to_numpy(dtype=np.uint64)[screened]
     titled = (was[:, 0] != 0) & (now[:, 0] != 0)
     both_abstracts = (was[:, 1] != 0) & (now[:, 1] != 0)
@@ -156,8 +154,8 @@ def _default_id(column: str | None) -> bool:
     return column is None or str(column).lower() in ID_COLUMNS
 
 
-def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str, run_id_column: str | None = None,
-                  titles_checked: bool = False, everything: bool = False) -> None:
+def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str, run_id_column: str | None,
+                  titles_checked: bool, everything: bool) -> None:
     """Name the first of NEW's records that is one of the run's training records (`run_id`: its id in the run), and
     how many are: one info line, or a refusal when no other record is left (the run's training file, or an update
     with nothing new) or when NEW's ids only number its rows and their titles could not be checked (`_reused_ids`)."""
@@ -172,7 +170,7 @@ def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str
     if _default_id(run_id_column):  # the run's ids are such numbers too: a new column matches none of them
         id_fix += (f", one the run's training file holds too: the run read its ids from {run_id_column or 'the row numbers'!r}, "
                    "so rerun `screenstack run` with the same --id-col first, or records already screened are not recognised")
-    if screened.all() or everything:
+    if everything:
         raise ScreenstackError(
             f"{path}: all {len(screened)} records are the run's training records ({named}), already screened, so "
             "there is nothing new to score. Give the search update's file, not the run's training file"

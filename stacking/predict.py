@@ -68,6 +68,7 @@ from ..features.artifacts.store import VectorFiles
 from ..features.errors import ScreenstackError, quoted
 from ..features.records.corpus import Corpus
 from ..features.records.datasets import sha256_file
+from ..features.records.ids import id_key
 from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, text_chunks
 from ..learners.persist import load_fold_models, read_index
 from .blend import load_blend
@@ -118,7 +119,7 @@ class FittedRun:
     threshold_before: float | None = None    # the stack's threshold before its label-shift correction (None: no correction)
     flags_everything: bool = False           # the stack's honest floor flags every record: no correction either
     honest_recall: tuple[float, float] | None = None  # the stack's honest recall interval, which `recall_check` asks of new records
-    train_keys: pd.DataFrame | None = None   # the training records' id, label, title_key, text_key (fold plan; None before 0.3.9)
+    train_keys: pd.DataFrame | None = None   # the training records' id, label, title_key, text_key by `id_key` (fold plan; None before 0.3.9)
 
     def threshold_for(self, scores: np.ndarray, has_text: np.ndarray | None = None) -> tuple[float, dict]:
         """The threshold for records scored `scores`, and the label-shift estimate made on them (empty: none made):
@@ -226,7 +227,8 @@ def read_run(out: str | Path) -> FittedRun:
     fitted.id_column, fitted.row_number_ids = run_id_column(out, _config_id_col(out))
     plan = load_fold_plan(out)
     if plan.keys is not None:
-        fitted.train_keys = plan.keys.assign(id=plan.ids.astype(str), label=plan.labels)
+        ids = pd.Index(plan.ids.astype(str)).map(id_key)  # indexed as update ids are looked up (`id_key`), once
+        fitted.train_keys = plan.keys.assign(id=plan.ids.astype(str), label=plan.labels).set_index(ids)
     for name in used:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
@@ -389,23 +391,23 @@ def _check_encoder(run: FittedRun, name: str, metas: list[dict]) -> None:
 
 @locked(predictions=True, writes=PREDICT_FILES)
 def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, str | Path] | None = None, data: str = "",
-            left_out_screened: pd.DataFrame | None = None) -> dict:
+            left_out: pd.DataFrame | None = None) -> dict:
     """Score `corpus`'s records with `run`'s models; write DIR's set; return the summary.
 
     `vectors`: run feature file (relative to the run's OUT) -> the new records'
     feature file, made with the same settings (needed when a vector learner is blended).
-    `left_out_screened`: the records of `data` `load_new_records` left out as the run's training records (``id``,
+    `left_out`: the records of `data` `load_new_records` left out as the run's training records (``id``,
     ``run_id``, ``label``), listed in ``left_out.csv`` so a reviewer can check them.
 
     Examples
     --------
     >>> run = read_run("artifacts/run1")  # doctest: +SKIP
     >>> corpus, left_out = load_new_records(run, "data/update.csv")  # doctest: +SKIP
-    >>> predict(run, corpus, "artifacts/update1", data="data/update.csv", left_out_screened=left_out)  # doctest: +SKIP
+    >>> predict(run, corpus, "artifacts/update1", data="data/update.csv", left_out=left_out)  # doctest: +SKIP
     """
     out = Path(out)
     _say_if_restacked(run, _check_out(run, out, data or None))
-    left_out = pd.DataFrame({"id": [], "run_id": []}, dtype=str) if left_out_screened is None else left_out_screened
+    left_out = pd.DataFrame({"id": [], "run_id": []}, dtype=str) if left_out is None else left_out
     records = corpus.test
     columns = []
     for name in run.learners:

@@ -72,5 +72,5 @@ def command(args: argparse.Namespace) -> int:
                for rel, meta in run.feature_meta.items()}
     with RunFolder(args.out).lock(predictions=True, writes=PREDICT_FILES):  # held across extraction and prediction
         vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet) for rel, config in configs.items()}
-        predict(run, corpus, args.out, vectors, data=args.data, left_out_screened=left_out)
+        predict(run, corpus, args.out, vectors, data=args.data, left_out=left_out)
     return 0
