@@ -8,8 +8,9 @@ encoded, so a run killed midway leaves only complete chunks, and the next run
 encodes only the texts no chunk holds. The same mechanism lets a new split of
 the same records, or a corpus that grew, reuse every vector already made.
 A chunk keeps the SHA-256 of its keys and vectors in its metadata; one whose
-vectors changed since is refused by name when read; an unreadable one is
-removed with a warning naming it, and its texts encoded again.
+vectors changed since is removed when read, in one line naming it that asks
+for the same command again; an unreadable one is removed with a warning
+naming it, and its texts encoded again.
 """
 from __future__ import annotations
 
@@ -158,8 +159,11 @@ class VectorCache:
                                        "command again: its texts are encoded again.") from None
             stored = (table.schema.metadata or {}).get(CHECKSUM)  # chunks written before 0.3.6 have none
             if stored is not None and stored.decode() != _checksum(table.column("key").to_pylist(), matrix):
-                raise ScreenstackError(f"{path}: damaged (its vectors differ from the checksum written with them: changed "
-                                       "since). Delete that file; its texts are encoded again on the next run.")
+                # Vectors changed since they were written are no encoder's: never reused, and kept they would stop every run.
+                done = self._drop_unreadable(path, ValueError(), say=False)
+                raise ScreenstackError(f"{path}: a damaged vector cache chunk (its vectors differ from the checksum written "
+                                       f"with them: changed since): {done}. Run the same command again: its texts are "
+                                       "encoded again.")
             if matrix.shape[1] != out.shape[1]:
                 raise ScreenstackError(f"{path}: cached vectors have {matrix.shape[1]} columns, expected {out.shape[1]}. Delete that cache folder.")
             out[rows_out] = matrix[rows_in]
