@@ -117,7 +117,8 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
                 screened: np.ndarray) -> np.ndarray:
     """Which of the records with a training record's id are not shown by their texts to be that record, with a
     warning: the titles differ, or both records have abstracts and they differ, or a title is missing and title and
-    abstract are not the same (records with neither cannot be told apart: scored, they are flagged anyway).
+    abstract are not the same (records with neither on both sides cannot be told apart: scored, they are flagged
+    anyway, and not named in the warning).
     Such a record is another paper under a reused id (an export that numbers its records anew), scored rather than
     left out unseen, since leaving out an included paper costs far more than screening one twice. None where the
     run's fold plan keeps no titles (before 0.3.9)."""
@@ -132,11 +133,14 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
     same = np.where(titled, (was[:, 0] == now[:, 0]) & (~both_abstracts | (was[:, 1] == now[:, 1])),
                     both_abstracts & (was[:, 1] == now[:, 1]))
     reused[np.flatnonzero(screened)[~same]] = True
-    if reused.any():
-        first = int(np.flatnonzero(reused)[0])
+    # Neither text on either side tells nothing: not "another paper" (the run's training file itself has such records).
+    said = reused.copy()
+    said[np.flatnonzero(screened)[(was == 0).all(axis=1) & (now == 0).all(axis=1)]] = False
+    if said.any():
+        first = int(np.flatnonzero(said)[0])
         title = str(records["title"].iloc[first]).strip()
         shown = repr(title[:60] + "..." if len(title) > 60 else title) if title else "no title"
-        warnings.warn(f"{path}: {int(reused.sum())} record(s) have the id of a record the run trained on but not its "
+        warnings.warn(f"{path}: {int(said.sum())} record(s) have the id of a record the run trained on but not its "
                       f"title and abstract (first: {_place(records, first)}, id "
                       f"{str(records['id'].iloc[first])!r}, {shown}): another paper under a reused id, or a retitled "
                       "one, so they are scored as new rather than left out as screened. If they are the papers the run "

@@ -44,6 +44,14 @@ CASES = {
     # an option given empty (an unset shell variable) would otherwise read as its default, unnoticed
     "empty --text-cols": ("train.csv", TRAIN.encode(), TEST, ["--text-cols", ""], ["--text-cols is empty ('')"]),
     "empty --id-col": ("train.csv", TRAIN.encode(), TEST, ["--id-col", " "], ["--id-col is empty (' ')"]),
+    # a name deleted from a list ran with fewer than meant, and config.toml recorded the list as typed
+    "empty item in --learners": ("train.csv", TRAIN.encode(), TEST, ["--learners", "tfidf-svm,,tfidf-logreg"],
+                                 ["--learners tfidf-svm,,tfidf-logreg: an empty item between commas"]),
+    "empty item in --text-cols": ("train.csv", TRAIN.encode(), TEST, ["--text-cols", "title,,abstract"],
+                                  ["--text-cols title,,abstract: an empty item between commas"]),
+    # the error named --text-cols, a flag the user never gave
+    "--id-col naming a text column": ("train.csv", TRAIN.encode(), TEST, ["--id-col", "title"],
+                                      ["train.csv: --id-col title names a column of the records' text", "title"]),
 }
 
 

@@ -112,3 +112,19 @@ def test_advice_to_delete_a_run_folder_says_to_move_out_a_ranked_csv_the_reviewe
     error = one_error(capsys)
     assert "holds artifacts of another configuration" in error and "or delete this one to start over" in error
     assert f"(first move {out / 'ranked.csv'} out of it, e.g. to {tmp_path / 'run-ranked-screened.csv'}" in error
+
+
+def test_a_run_that_stopped_before_its_first_learner_does_not_block_the_corrected_command(tiny_corpus_files, tmp_path, capsys):
+    # Two included and two excluded records are too few texts for TF-IDF: the run stopped after writing its fold
+    # plan, and the same command on the full training file was refused ("holds artifacts of another configuration").
+    import pandas as pd
+
+    train, test = tiny_corpus_files
+    rows = pd.read_csv(train, dtype=str, keep_default_na=False)
+    tiny = tmp_path / "tiny.csv"
+    pd.concat([rows[rows["label_included"] == "1"].head(2), rows[rows["label_included"] == "0"].head(2)]).to_csv(tiny, index=False)
+    out = tmp_path / "run"
+    assert main(["run", "--train", str(tiny), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    assert "too few for TF-IDF" in one_error(capsys)
+    assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    assert len((out / "submission.csv").read_text().splitlines()) == 100

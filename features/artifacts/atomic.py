@@ -47,12 +47,16 @@ def io_error(path: str | os.PathLike, error: OSError, kept: bool = True, shown: 
     which the next command finishes. `flag`: the option that chose the folder (``--cache-dir`` for the vector cache).
     """
     parts = Path(path).parts
+    whole_set = False  # the staging folder itself, no file in it: a set of files, not one
     if STAGING_DIR in parts and not shown:
         i = parts.index(STAGING_DIR)
-        path = Path(*parts[:i], *parts[i + 2:]) if len(parts) > i + 2 else Path(*parts[:i])
+        whole_set = len(parts) <= i + 2
+        path = Path(*parts[:i]) if whole_set else Path(*parts[:i], *parts[i + 2:])
     fix = _FIXES.get(error.errno, "check the path and the disk, then rerun").replace("--out", flag)
     # Said of this file only: files the same command committed before it stay (`run` lists them).
-    outcome = f"{Path(path).name} was not changed." if kept else "The next command in this --out finishes writing the set."
+    outcome = f"{Path(path).name} was not changed." if not whole_set else (
+        "The files being written were not kept (those this command finished before stay, and the same command reuses them).")
+    outcome = outcome if kept else "The next command in this --out finishes writing the set."
     return ScreenstackError(f"{path}: cannot write ({error.strerror or error}); {fix}. {outcome}")
 
 

@@ -7,6 +7,7 @@ makes stacking on OOF scores honest.
 """
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from .atomic import read_parquet_meta, write_parquet
+from .atomic import read_json, read_parquet_meta, write_parquet
 from ..records.corpus import Corpus
 from ..records.ids import id_key
 from ..checks import check_int, check_seed
@@ -25,6 +26,8 @@ from .runfolder import DamagedArtifact, RunFolder, read_checked
 
 FOLDS_FILE = "folds.parquet"
 KEY_COLUMNS = ["title_key", "text_key"]  # of each training record (`record_keys`), for `predict`
+log = logging.getLogger("screenstack")
+_REDRAWN: set[tuple[str, str]] = set()  # (OUT, training records) whose stale plan was said to be drawn again
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ def load_fold_plan(out: str | Path) -> FoldPlan:
 
 def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig()) -> FoldPlan | None:
     """The plan in ``out`` (None if there is none), refused if drawn for other training data or with another
-    fold count or seed: reusing it would silently mix two configurations in one folder.
+    fold count or seed: reusing it would silently mix two configurations in one folder. A plan nothing was
+    fitted on (`_fitted_on`: a run that stopped before its first learner) mixes nothing: None, so it is drawn again.
 
     `run` calls it before extracting, so a refused ``--out`` costs no encoding and gains no feature file.
     """
@@ -138,10 +142,33 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
             "requested_folds": f"--folds ({existing.meta.get('requested_folds')} there, {config.n_folds} now)",
             "seed": f"--seed ({existing.meta.get('seed')} there, {config.seed} now)"}
     differ = [said[key] for key, value in wanted.items() if existing.meta.get(key) != value]
+    if differ and not _fitted_on(out):
+        # A run that stopped before its first learner (too few texts for TF-IDF, a full disk) left only its plan: drawn
+        # anew for these records, or the corrected command would be refused for a folder that holds nothing of value.
+        if (key := (str(Path(out).resolve()), wanted["train_fingerprint"])) not in _REDRAWN:
+            _REDRAWN.add(key)
+            log.info("%s: its fold plan was drawn for other training records or options (%s) and nothing was fitted on it "
+                     "(a run that stopped early): drawn again", out, "; ".join(differ))
+        return None
     if differ:
         raise ScreenstackError(f"{out}: holds artifacts of another configuration (differs in: {'; '.join(differ)}). "
                                f"Use a new --out folder, or delete this one to start over{sets.before_deleting(Path(out))}.")
     return existing
+
+
+def _fitted_on(out: str | Path) -> bool:
+    """Whether anything in OUT was made from its fold plan: a committed set (a learner) that lists it as an input, or
+    fine-tuning state (folds trained before a stop, resumed only on the same plan)."""
+    out = Path(out)
+    for path in (out / sets.MANIFESTS_DIR).glob("*.json"):
+        try:
+            found = read_json(path)
+        except (OSError, ValueError):
+            return True  # unreadable: assume it was, and let the refusal name the folder
+        if not isinstance(found, dict) or "folds" in (found.get("inputs") or {}):
+            return True
+    finetune = out / "finetune"
+    return finetune.is_dir() and any(finetune.iterdir())
 
 
 def _records_differ(existing: FoldPlan, corpus: Corpus) -> str:

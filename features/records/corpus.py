@@ -65,7 +65,13 @@ class ColumnSpec:
     @classmethod
     def from_flags(cls, id_col: str | None, text_cols: str | None, label_col: str | None) -> "ColumnSpec":
         """Build a spec from the ``--id-col``, ``--text-cols`` (comma-separated) and ``--label-col`` values."""
-        cols = tuple(c.strip() for c in text_cols.split(",") if c.strip()) if text_cols else None
+        cols = [c.strip() for c in text_cols.split(",")] if text_cols else None
+        if cols and not cols[-1]:  # a comma at the end
+            cols.pop()
+        if cols and "" in cols:  # a column name deleted: the run would read fewer columns than meant
+            raise ScreenstackError(f"--text-cols {text_cols}: an empty item between commas. Name each column, separated by "
+                                   "single commas.")
+        cols = tuple(cols) if cols else None
         if cols and len(set(cols)) < len(cols):
             raise ScreenstackError(f"--text-cols {','.join(cols)}: a column is listed twice.")
         return cls(id_col or None, cols or None, label_col or None)
@@ -187,7 +193,8 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         if title_col is None:
             raise ScreenstackError(
                 f"{path}: no title column (expected one of {', '.join(TITLE_COLUMNS)}; found: {found}). "
-                "Rename the column or pass --text-cols TITLE,ABSTRACT."
+                "Rename the titles' column title (and the abstracts' abstract), or pass --text-cols TITLE,ABSTRACT if "
+                "every input file names its columns so."
             )
         abstract_col = pick_column(columns, ABSTRACT_COLUMNS)
         text_cols = [title_col] + ([abstract_col] if abstract_col else [])
@@ -205,6 +212,10 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
 
     id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, ID_COLUMNS)
     if id_col and id_col in text_cols:  # an id is a record's name, not its words: TF-IDF would learn the ids
+        if spec.id_col and not spec.text_cols:  # the user named a text column as the ids
+            raise ScreenstackError(f"{path}: --id-col {id_col} names a column of the records' text, which screenstack reads "
+                                   f"as their {'title' if id_col == text_cols[0] else 'abstract'}. Pass --id-col naming the "
+                                   "column of record ids (a DOI, PubMed id or record number), or leave it out.")
         raise ScreenstackError(f"{path}: --text-cols names the id column {id_col!r}. Leave it out of --text-cols, "
                                "or pass --id-col if another column holds the ids.")
     if id_col:

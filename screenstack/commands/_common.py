@@ -117,7 +117,7 @@ def fold_config(args: argparse.Namespace) -> FoldConfig:
 def learners_config(args: argparse.Namespace, features: tuple[str, ...] = ()) -> LearnersConfig:
     from ..learners.config import LearnersConfig  # local: keeps `screenstack --help` fast
 
-    return LearnersConfig(learners=split_list(args.learners), features=features)
+    return LearnersConfig(learners=split_list(args.learners, "--learners"), features=features)
 
 
 def add_out_option(parser: argparse.ArgumentParser, existing: bool = False) -> None:
@@ -137,8 +137,15 @@ def check_out(args: argparse.Namespace) -> None:
         RunFolder(args.out).check_ours(create=kind == "new", example=getattr(args, "run_folder_example", "run1"))
 
 
-def split_list(value: str | None) -> tuple[str, ...]:
-    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+def split_list(value: str | None, flag: str) -> tuple[str, ...]:
+    """A comma-separated option's items; an empty one between commas (a name deleted, ``a,,b``) is refused, naming
+    `flag`: the run would go on with fewer than meant and record the list as typed. A comma at the end is allowed."""
+    items = [v.strip() for v in value.split(",")] if value else []
+    if items and not items[-1]:
+        items.pop()
+    if "" in items:
+        raise ScreenstackError(f"{flag} {value}: an empty item between commas. Name each one, separated by single commas.")
+    return tuple(items)
 
 
 def show_configs(*configs) -> None:

@@ -72,7 +72,7 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
 def extract_config(args: argparse.Namespace) -> ExtractConfig:
     """`ExtractConfig` from the options `add_extract_options` added."""
     return ExtractConfig(
-        model=args.model, layers=parse_layers(str(args.layers)), pooling=split_list(args.pooling), max_length=args.max_length,
+        model=args.model, layers=parse_layers(str(args.layers)), pooling=split_list(args.pooling, "--pooling"), max_length=args.max_length,
         dtype=args.dtype, store_dtype=args.store_dtype, batch_tokens=args.batch_tokens, device=args.device,
         cache_dir=args.cache_dir, chunk_size=args.chunk_size,
     )

@@ -47,7 +47,7 @@ def add_parser(subparsers) -> None:
 def _features(args: argparse.Namespace) -> tuple[str, ...]:
     # A list from the command line, a comma-separated string from a --config file.
     value = args.features
-    return split_list(",".join(value) if isinstance(value, list) else value)
+    return split_list(",".join(value) if isinstance(value, list) else value, "--features")
 
 
 def configs(args: argparse.Namespace) -> tuple:

@@ -60,7 +60,7 @@ def command(args: argparse.Namespace) -> int:
     if args.max_shift is not None:
         run = replace(run, config=replace(run.config, max_shift=args.max_shift))  # StackConfig refuses a value below 1
     given = {"model": args.model, "layers": parse_layers(args.layers) if args.layers else None,
-             "pooling": split_list(args.pooling) or None, "max_length": args.max_length, "text_cols": split_list(args.text_cols) or None}
+             "pooling": split_list(args.pooling, "--pooling") or None, "max_length": args.max_length, "text_cols": split_list(args.text_cols, "--text-cols") or None}
     check_settings(run, given, args.out, args.data)
     with kept_warnings() as said:  # for its summary.json, as `run`'s keeps those reading its files
         corpus, left_out = load_new_records(run, args.data, args.id_col, given["text_cols"])

@@ -60,7 +60,7 @@ def stack_config(args: argparse.Namespace, learners: tuple[str, ...] = ()) -> St
 
 def configs(args: argparse.Namespace) -> StackConfig:
     """The stack's config, validated (the command line also checks a --config file's overridden values with it)."""
-    return stack_config(args, split_list(args.learners))
+    return stack_config(args, split_list(args.learners, "--learners"))
 
 
 def add_parser(subparsers) -> None:

@@ -202,6 +202,11 @@ def test_text_cols_naming_the_label_the_id_or_a_column_twice_is_refused(tmp_path
     # The id column as text: TF-IDF learnt the ids and failed inside the learner with "empty vocabulary".
     message = error_of(load_records, path, ColumnSpec.from_flags(None, "id,abstract", None))
     assert "--text-cols names the id column 'id'" in message
+    # --id-col naming a text column is --id-col's mistake, not --text-cols' (a flag the user never gave)
+    message = error_of(load_records, path, ColumnSpec.from_flags("title", None, None))
+    assert message.endswith("r.csv: --id-col title names a column of the records' text, which screenstack reads as their "
+                            "title. Pass --id-col naming the column of record ids (a DOI, PubMed id or record number), or "
+                            "leave it out.")
     assert "listed twice" in error_of(ColumnSpec.from_flags, None, "abstract, abstract", None)
 
 
@@ -567,3 +572,12 @@ def test_a_test_file_without_the_training_file_s_abstract_column_is_warned_about
     with pytest.warns(UserWarning, match=r"test.csv: text columns title, where .*train.csv has title\+abstract: its records "
                                          r"are scored on title alone"):
         load_corpus(tmp_path / "train.csv", tmp_path / "test.csv")
+
+
+def test_no_title_column_offers_fixes_that_work_when_only_one_file_lacks_it(tmp_path):
+    # A test file with its columns in Japanese: "--text-cols タイトル,抄録" as advised was then refused in train.csv.
+    path = write(tmp_path / "test.csv", "id,タイトル,抄録\n1,A,x\n")
+    message = error_of(load_records, path, ColumnSpec.from_flags(None, None, None))
+    assert message.endswith("test.csv: no title column (expected one of title, primary_title, ti; found: id, タイトル, "
+                            "抄録). Rename the titles' column title (and the abstracts' "
+                            "abstract), or pass --text-cols TITLE,ABSTRACT if every input file names its columns so.")

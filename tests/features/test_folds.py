@@ -8,6 +8,7 @@ import pytest
 from screenstack.features.records.corpus import Corpus
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.artifacts.folds import FOLDS_FILE, FoldConfig, ensure_fold_plan, load_fold_plan, make_fold_plan
+from screenstack.features.artifacts.outputs import write_learner_output
 
 
 def _corpus(n: int = 103, positives: int = 17, seed: int = 0) -> Corpus:
@@ -56,6 +57,13 @@ def test_fewer_than_two_folds_is_refused():
         make_fold_plan(_corpus(), FoldConfig(n_folds=1))
 
 
+def _fitted_plan(corpus: Corpus, out, config: FoldConfig):
+    """The plan in `out`, with a learner's outputs made from it (what a refusal protects)."""
+    plan = ensure_fold_plan(corpus, out, config)
+    write_learner_output(out, "logreg", plan, np.zeros(len(plan.ids)), [], np.zeros(0), {})
+    return plan
+
+
 def test_ensure_writes_the_plan_once_and_reads_it_back(tmp_path):
     corpus = _corpus()
     plan = ensure_fold_plan(corpus, tmp_path, FoldConfig(5, seed=3))
@@ -72,18 +80,36 @@ def test_ensure_writes_the_plan_once_and_reads_it_back(tmp_path):
     (dict(config=FoldConfig(4, seed=4)), r"differs in: --folds \(5 there, 4 now\); --seed \(3 there, 4 now\)\)"),
 ])
 def test_ensure_refuses_a_plan_for_other_data_folds_or_seed(tmp_path, other, message):
-    ensure_fold_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
+    _fitted_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
     written = (tmp_path / FOLDS_FILE).read_bytes()
     with pytest.raises(ScreenstackError, match=message):
         ensure_fold_plan(other.get("corpus", _corpus()), tmp_path, other.get("config", FoldConfig(5, seed=3)))
     assert (tmp_path / FOLDS_FILE).read_bytes() == written
 
 
+def test_a_plan_nothing_was_fitted_on_is_drawn_again_for_other_records(tmp_path, caplog):
+    # A run that stopped before its first learner (too few texts for TF-IDF) left its plan: the corrected
+    # command was refused, "holds artifacts of another configuration", for a folder holding nothing of value.
+    import logging
+
+    ensure_fold_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
+    other = _corpus(n=120, seed=1)
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        plan = ensure_fold_plan(other, tmp_path, FoldConfig(5, seed=3))
+    assert "its fold plan was drawn for other training records or options (the training records: 17 record(s) not in " \
+           "the plan (first: id 'r103')" in caplog.text and "nothing was fitted on it (a run that stopped early): drawn again" in caplog.text
+    assert list(load_fold_plan(tmp_path).ids) == list(plan.ids) == list(other.train["id"])
+    # Once a learner is made from it, a plan is refused as before: its outputs would be mixed with others.
+    write_learner_output(tmp_path, "logreg", plan, np.zeros(len(plan.ids)), [], np.zeros(0), {})
+    with pytest.raises(ScreenstackError, match="holds artifacts of another configuration"):
+        ensure_fold_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
+
+
 def test_a_plan_for_other_text_columns_names_them(tmp_path):
     from dataclasses import replace
 
     corpus = _corpus()
-    ensure_fold_plan(replace(corpus, text_columns=("title", "abstract")), tmp_path, FoldConfig(5, seed=3))
+    _fitted_plan(replace(corpus, text_columns=("title", "abstract")), tmp_path, FoldConfig(5, seed=3))
     other = replace(_corpus(seed=1), text_columns=("title",))  # other texts, as --text-cols title makes them
     with pytest.raises(ScreenstackError, match=r"differs in: --text-cols \(title,abstract there, title now\)\)"):
         ensure_fold_plan(other, tmp_path, FoldConfig(5, seed=3))
@@ -117,7 +143,7 @@ def _edited(corpus: Corpus, edit) -> Corpus:
     (lambda f: f.assign(id=f["id"].str.upper()), "the training records: the same ids spelt otherwise (first: 'R0', the plan's 'r0')"),
 ])
 def test_a_refused_plan_says_how_the_training_records_differ(tmp_path, edit, message):
-    ensure_fold_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
+    _fitted_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
     with pytest.raises(ScreenstackError) as refused:
         ensure_fold_plan(_edited(_corpus(), edit), tmp_path, FoldConfig(5, seed=3))
     assert f"differs in: {message})" in str(refused.value)
