@@ -82,6 +82,8 @@ def parse_layers(value: str) -> tuple[int, ...]:
         if not count.isdigit() or int(count) < 1:
             raise ScreenstackError(f"--layers {value!r}: expected lastN with N >= 1 (e.g. last4), or a list such as -1,-2.")
         return tuple(-i for i in range(1, int(count) + 1))
+    if value and "" in [v.strip() for v in value.split(",")]:
+        raise ScreenstackError(f"--layers {value!r}: an empty item in the list. Name each layer, separated by single commas.")
     try:
         layers = tuple(int(v) for v in value.split(",") if v.strip())
     except ValueError:

@@ -63,8 +63,8 @@ def fit_learners(
         if len(train_texts) < 2:  # TF-IDF would find no words; say so before the fold plan is written
             what = "has the same title and abstract" if train_texts else "has neither title nor abstract"
             text_learners = ", ".join(n for n, c in classes.items() if c.input == "text")
-            raise ScreenstackError(f"--train: every training record {what}, so text learners ({text_learners}) have "
-                                   "nothing to learn from. Check the file's text columns (--text-cols).")
+            raise ScreenstackError(f"every labelled training record {what}, so text learners ({text_learners}) have "
+                                   "nothing to learn from. Check the training file's text columns (--text-cols).")
     plan = ensure_fold_plan(corpus, out, folds)  # other training records or folds are refused here, first
     # Before anything else is written: learners of another --test file would be blended with these.
     refuse_other_test(out, corpus.fingerprint("test"))

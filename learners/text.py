@@ -153,7 +153,7 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
                     "at least).") from None
             raise ScreenstackError(
                 f"{self.name}: the training texts leave TF-IDF no words ({' '.join(str(error).split())}): titles and "
-                f"abstracts are empty, or hold the same few words in every record. Check the --train file's text "
+                f"abstracts are empty, or hold the same few words in every record. Check the training file's text "
                 f"columns (--text-cols), or use vector learners."
             ) from None
         self.model_ = self._model(weight).fit(features, y)

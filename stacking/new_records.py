@@ -117,8 +117,9 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
                 screened: np.ndarray) -> np.ndarray:
     """Which of the records with a training record's id are not shown by their texts to be that record, with a
     warning: the titles differ, or both records have abstracts and they differ, or a title is missing and title and
-    abstract are not the same (records with neither on both sides cannot be told apart: scored, they are flagged
-    anyway, and not named in the warning).
+    abstract are not the same. Records with neither text on both sides are told by the others: the training
+    record where no other with a text differs (the ids are the run's), else scored (flagged anyway), not named in
+    the warning.
     Such a record is another paper under a reused id (an export that numbers its records anew), scored rather than
     left out unseen, since leaving out an included paper costs far more than screening one twice. None where the
     run's fold plan keeps no titles (before 0.3.9)."""
@@ -132,10 +133,14 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
     # Titles alike and abstracts not both there, or alike too ("Erratum" twice is not one paper); untitled: both alike.
     same = np.where(titled, (was[:, 0] == now[:, 0]) & (~both_abstracts | (was[:, 1] == now[:, 1])),
                     both_abstracts & (was[:, 1] == now[:, 1]))
-    reused[np.flatnonzero(screened)[~same]] = True
-    # Neither text on either side tells nothing: not "another paper" (the run's training file itself has such records).
-    said = reused.copy()
-    said[np.flatnonzero(screened)[(was == 0).all(axis=1) & (now == 0).all(axis=1)]] = False
+    blank = (was == 0).all(axis=1) & (now == 0).all(axis=1)
+    differ = ~same & ~blank
+    # Neither text on either side tells nothing by itself; the other records do: where none with a text differs, the
+    # file's ids are the run's (an overlap with the last search), and a blank record is the screened one, left out.
+    # Where some differ, ids were reused (a renumbered export): a blank one may be a new paper, scored (flagged anyway).
+    reused[np.flatnonzero(screened)[differ | (blank & differ.any())]] = True
+    said = np.zeros(len(records), dtype=bool)  # those whose texts show another paper: the warning's
+    said[np.flatnonzero(screened)[differ]] = True
     if said.any():
         first = int(np.flatnonzero(said)[0])
         title = str(records["title"].iloc[first]).strip()

@@ -46,9 +46,12 @@ CASES = {
     "empty --id-col": ("train.csv", TRAIN.encode(), TEST, ["--id-col", " "], ["--id-col is empty (' ')"]),
     # a name deleted from a list ran with fewer than meant, and config.toml recorded the list as typed
     "empty item in --learners": ("train.csv", TRAIN.encode(), TEST, ["--learners", "tfidf-svm,,tfidf-logreg"],
-                                 ["--learners tfidf-svm,,tfidf-logreg: an empty item between commas"]),
+                                 ["--learners tfidf-svm,,tfidf-logreg: an empty item in the list"]),
     "empty item in --text-cols": ("train.csv", TRAIN.encode(), TEST, ["--text-cols", "title,,abstract"],
-                                  ["--text-cols title,,abstract: an empty item between commas"]),
+                                  ["--text-cols title,,abstract: an empty item in the list"]),
+    # "title," ran on titles alone and flagged every record
+    "comma at the end of --text-cols": ("train.csv", TRAIN.encode(), TEST, ["--text-cols", "title,"],
+                                        ["--text-cols title,: an empty item in the list"]),
     # the error named --text-cols, a flag the user never gave
     "--id-col naming a text column": ("train.csv", TRAIN.encode(), TEST, ["--id-col", "title"],
                                       ["train.csv: --id-col title names a column of the records' text", "title"]),
@@ -194,3 +197,14 @@ def test_an_os_error_on_a_path_no_stage_named_is_one_line_naming_the_path(tmp_pa
     err = capsys.readouterr().err
     assert err == f"screenstack: error: {locked}: {words}\n"
     assert not (tmp_path / "split").exists()
+
+
+def test_labelled_records_without_words_are_refused_naming_no_flag_the_user_did_not_give(tmp_path, capsys):
+    # With --data the refusal said "--train: every training record has the same title and abstract".
+    data = tmp_path / "search.csv"
+    data.write_text("id,title,abstract,judgement\n1,A,x,1\n2,A,x,0\n3,A,x,0\n4,A,x,1\n5,New,n,\n")
+    assert main(["run", "--data", str(data), "--learners", "tfidf-svm", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert ("screenstack: error: every labelled training record has the same title and abstract, so text learners "
+            "(tfidf-svm) have nothing to learn from. Check the training file's text columns (--text-cols).") in err
+    assert "--train" not in err and not (tmp_path / "run").exists()

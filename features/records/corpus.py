@@ -66,10 +66,8 @@ class ColumnSpec:
     def from_flags(cls, id_col: str | None, text_cols: str | None, label_col: str | None) -> "ColumnSpec":
         """Build a spec from the ``--id-col``, ``--text-cols`` (comma-separated) and ``--label-col`` values."""
         cols = [c.strip() for c in text_cols.split(",")] if text_cols else None
-        if cols and not cols[-1]:  # a comma at the end
-            cols.pop()
-        if cols and "" in cols:  # a column name deleted: the run would read fewer columns than meant
-            raise ScreenstackError(f"--text-cols {text_cols}: an empty item between commas. Name each column, separated by "
+        if cols and "" in cols:  # a column name deleted ("title," read no abstracts): fewer columns than meant
+            raise ScreenstackError(f"--text-cols {text_cols}: an empty item in the list. Name each column, separated by "
                                    "single commas.")
         cols = tuple(cols) if cols else None
         if cols and len(set(cols)) < len(cols):

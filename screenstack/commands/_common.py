@@ -138,13 +138,12 @@ def check_out(args: argparse.Namespace) -> None:
 
 
 def split_list(value: str | None, flag: str) -> tuple[str, ...]:
-    """A comma-separated option's items; an empty one between commas (a name deleted, ``a,,b``) is refused, naming
-    `flag`: the run would go on with fewer than meant and record the list as typed. A comma at the end is allowed."""
+    """A comma-separated option's items; an empty one (a name deleted: ``a,,b``, ``title,``) is refused, naming
+    `flag`: the run would go on with fewer than meant (``--text-cols title,`` read no abstracts) and record the
+    list as typed."""
     items = [v.strip() for v in value.split(",")] if value else []
-    if items and not items[-1]:
-        items.pop()
     if "" in items:
-        raise ScreenstackError(f"{flag} {value}: an empty item between commas. Name each one, separated by single commas.")
+        raise ScreenstackError(f"{flag} {value}: an empty item in the list. Name each one, separated by single commas.")
     return tuple(items)
 
 
