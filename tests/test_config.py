@@ -75,6 +75,10 @@ RUN_PROBES = {
     "batch tokens 0": (["--batch-tokens", "0"], {}, ["--batch-tokens '0'"]),
     "device gpu": (["--device", "gpu"], {}, ["--device 'gpu'", "cuda:N"]),
     "layer twice": (["--layers", "-1,-1"], {}, ["--layers", "twice"]),
+    # argparse took "-1,,-2" for an option: "argument --layers: expected one argument"
+    "empty layer": (["--layers", "-1,,-2"], {}, ["--layers '-1,,-2': an empty item in the list"]),
+    "empty learner in a file's list": (["--config", "c.toml"], {"c.toml": b'learners = ["tfidf-svm", ""]\n'},
+                                       ["--learners tfidf-svm,: an empty item in the list", "c.toml"]),
     "unknown blend flag": (["--blend", "magic"], {}, ["--blend", "'magic'", "logistic"]),
     "unknown finetune head": (["--finetune", "--head", "bogus"], {}, ["--head 'bogus'", "cnn, linear"]),
     # Options of the path not taken are checked too: a later run with --finetune would repeat them.
