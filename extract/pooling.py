@@ -14,6 +14,7 @@ command line can list the poolings without loading torch.
 """
 from __future__ import annotations
 
+from ..features.checks import comma_items
 from ..features.errors import ScreenstackError
 
 POOLINGS: dict[str, "Pooling"] = {}
@@ -82,10 +83,9 @@ def parse_layers(value: str) -> tuple[int, ...]:
         if not count.isdigit() or int(count) < 1:
             raise ScreenstackError(f"--layers {value!r}: expected lastN with N >= 1 (e.g. last4), or a list such as -1,-2.")
         return tuple(-i for i in range(1, int(count) + 1))
-    if value and "" in [v.strip() for v in value.split(",")]:
-        raise ScreenstackError(f"--layers {value!r}: an empty item in the list. Name each layer, separated by single commas.")
+    items = comma_items(value, "--layers", repr(value)) if value else []
     try:
-        layers = tuple(int(v) for v in value.split(",") if v.strip())
+        layers = tuple(int(v) for v in items)
     except ValueError:
         raise ScreenstackError(f"--layers {value!r}: expected comma-separated integers (e.g. -1,-2,-3,-4) or lastN.") from None
     if not layers:

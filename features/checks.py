@@ -23,6 +23,17 @@ def check_int(flag: str, value, low: int | None = None, high: int | None = None)
         raise ScreenstackError(f"--{flag} {value}: expected an integer {span}.")
 
 
+def comma_items(value: str, flag: str, shown: str | None = None) -> list[str]:
+    """The stripped items of comma-separated option `value`; an empty one (a name deleted: ``a,,b``, ``title,``) is
+    refused, naming `flag` and the value as `shown`: the run would go on with fewer than meant (``--text-cols title,``
+    read no abstracts) and record the list as typed."""
+    items = [v.strip() for v in value.split(",")]
+    if "" in items:
+        raise ScreenstackError(f"{flag} {value if shown is None else shown}: an empty item in the list. Name each one, "
+                               "separated by single commas.")
+    return items
+
+
 def check_seed(value) -> None:
     check_int("seed", value, 0, SEED_MAX)
 

@@ -27,7 +27,6 @@ from .runfolder import DamagedArtifact, RunFolder, read_checked
 FOLDS_FILE = "folds.parquet"
 KEY_COLUMNS = ["title_key", "text_key"]  # of each training record (`record_keys`), for `predict`
 log = logging.getLogger("screenstack")
-_REDRAWN: set[tuple[str, str]] = set()  # (OUT, training records) whose stale plan was said to be drawn again
 
 
 @dataclass(frozen=True)
@@ -124,10 +123,11 @@ def load_fold_plan(out: str | Path) -> FoldPlan:
     return FoldPlan(frame["id"].to_numpy(dtype=object), frame["label"].to_numpy(dtype=int), folds, meta, keys)
 
 
-def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig()) -> FoldPlan | None:
+def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig(), say: bool = True) -> FoldPlan | None:
     """The plan in ``out`` (None if there is none), refused if drawn for other training data or with another
     fold count or seed: reusing it would silently mix two configurations in one folder. A plan nothing was
-    fitted on (`_fitted_on`: a run that stopped before its first learner) mixes nothing: None, so it is drawn again.
+    fitted on (`_fitted_on`: a run that stopped before its first learner) mixes nothing: None, so it is drawn again
+    (`say`: with an info line; False for a check before the stage that draws it, which says it).
 
     `run` calls it before extracting, so a refused ``--out`` costs no encoding and gains no feature file.
     """
@@ -145,8 +145,7 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
     if differ and not _fitted_on(out):
         # A run that stopped before its first learner (too few texts for TF-IDF, a full disk) left only its plan: drawn
         # anew for these records, or the corrected command would be refused for a folder that holds nothing of value.
-        if (key := (str(Path(out).resolve()), wanted["train_fingerprint"])) not in _REDRAWN:
-            _REDRAWN.add(key)
+        if say:
             log.info("%s: its fold plan was drawn for other training records or options (%s) and nothing was fitted on it "
                      "(a run that stopped early): drawn again", out, "; ".join(differ))
         return None

@@ -34,6 +34,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..checks import comma_items
 from ..errors import ScreenstackError
 from .duplicates import record_keys, warn_duplicates
 from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
@@ -65,11 +66,7 @@ class ColumnSpec:
     @classmethod
     def from_flags(cls, id_col: str | None, text_cols: str | None, label_col: str | None) -> "ColumnSpec":
         """Build a spec from the ``--id-col``, ``--text-cols`` (comma-separated) and ``--label-col`` values."""
-        cols = [c.strip() for c in text_cols.split(",")] if text_cols else None
-        if cols and "" in cols:  # a column name deleted ("title," read no abstracts): fewer columns than meant
-            raise ScreenstackError(f"--text-cols {text_cols}: an empty item in the list. Name each column, separated by "
-                                   "single commas.")
-        cols = tuple(cols) if cols else None
+        cols = tuple(comma_items(text_cols, "--text-cols")) if text_cols else None
         if cols and len(set(cols)) < len(cols):
             raise ScreenstackError(f"--text-cols {','.join(cols)}: a column is listed twice.")
         return cls(id_col or None, cols or None, label_col or None)

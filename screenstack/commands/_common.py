@@ -138,13 +138,10 @@ def check_out(args: argparse.Namespace) -> None:
 
 
 def split_list(value: str | None, flag: str) -> tuple[str, ...]:
-    """A comma-separated option's items; an empty one (a name deleted: ``a,,b``, ``title,``) is refused, naming
-    `flag`: the run would go on with fewer than meant (``--text-cols title,`` read no abstracts) and record the
-    list as typed."""
-    items = [v.strip() for v in value.split(",")] if value else []
-    if "" in items:
-        raise ScreenstackError(f"{flag} {value}: an empty item in the list. Name each one, separated by single commas.")
-    return tuple(items)
+    """A comma-separated option's items (`comma_items`: an empty one is refused, naming `flag`)."""
+    from ..features.checks import comma_items  # local: keeps `screenstack --help` fast
+
+    return tuple(comma_items(value, flag)) if value else ()
 
 
 def show_configs(*configs) -> None:

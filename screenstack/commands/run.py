@@ -109,7 +109,7 @@ def command(args: argparse.Namespace) -> int:
     with RunFolder(args.out).lock(remakes=remade, writes=(*STACK_FILES, "report.html", "config.toml")):
         refuse_edited(args.out, "stack", "run")  # its stack stage would, after the long work; the reviewer's notes stay
         # fit-learners would refuse these only after extraction had encoded every text and added a feature file to OUT
-        refuse_other_plan(corpus, args.out, folds)
+        refuse_other_plan(corpus, args.out, folds, say=False)  # fit-learners or the fine-tuner says a redraw
         from ..extract.encode import PADDING
 
         # The model by its feature file's name, not as typed: ./bert and bert make the same file. The padding: vectors
