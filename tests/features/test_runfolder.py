@@ -181,6 +181,24 @@ def test_a_full_disk_during_stack_keeps_the_previous_outputs(run, capsys, monkey
     assert ".staging" not in line
 
 
+def test_a_full_disk_while_a_set_is_staged_does_not_say_out_was_not_changed(tmp_path):
+    # A write that failed without naming its file said "run was not changed" of a new OUT holding a fold plan.
+    from screenstack.features.artifacts.runfolder import RunFolder
+
+    out = tmp_path / "run"
+    with RunFolder(out).commit("folds") as staging:
+        (staging / "folds.parquet").write_bytes(b"plan")
+    with pytest.raises(ScreenstackError) as refused_:
+        with RunFolder(out).commit("learners/tfidf-svm") as staging:
+            (staging / "learners").mkdir()
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert str(refused_.value) == (f"{out}: cannot write (No space left on device); the disk is full: free some space or "
+                                   "give --out a folder on another disk. The files being written were not kept (those "
+                                   "this command finished before stay, and the same command reuses them).")
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        ".manifests/folds.json", "folds.parquet"]
+
+
 def test_a_lock_held_by_another_process_is_refused(run, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
