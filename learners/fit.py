@@ -4,8 +4,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from ..features.records.corpus import Corpus, texts
-from ..features.artifacts.folds import FoldConfig, ensure_fold_plan
+from ..features.artifacts.folds import FoldConfig, draw_folds, ensure_fold_plan
 from ..features.artifacts.outputs import (check_reusable, learner_dir, refuse_other_outputs, refuse_other_test,
                                          write_learner_output)
 from ..features.artifacts.records import write_screening_records
@@ -58,13 +60,7 @@ def fit_learners(
         inputs["train vectors"] = inputs["vectors"].train()
         for _ in inputs["vectors"].test_chunks(chunk_rows):
             pass
-    if any(cls.input == "text" for cls in classes.values()):
-        train_texts = {t for t in texts(corpus.train) if t.strip()}
-        if len(train_texts) < 2:  # TF-IDF would find no words; say so before the fold plan is written
-            what = "has the same title and abstract" if train_texts else "has neither title nor abstract"
-            text_learners = ", ".join(n for n, c in classes.items() if c.input == "text")
-            raise ScreenstackError(f"every labelled training record {what}, so text learners ({text_learners}) have "
-                                   "nothing to learn from. Check the training file's text columns (--text-cols).")
+    refuse_too_few_texts(corpus, learners, folds, params)  # before the fold plan is written
     plan = ensure_fold_plan(corpus, out, folds)  # other training records or folds are refused here, first
     # Before anything else is written: learners of another --test file would be blended with these.
     refuse_other_test(out, corpus.fingerprint("test"))
@@ -119,6 +115,28 @@ def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[
         # The fold models that made these scores, kept in the same set (`screenstack predict` applies them).
         kept = model_files(name, meta["params"], models, corpus.text_columns)
         written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, kept))
+
+
+def refuse_too_few_texts(corpus: Corpus, learners: tuple[str, ...], folds: FoldConfig = FoldConfig(),
+                         params: dict[str, dict] | None = None) -> None:
+    """Refuse training texts a text learner's TF-IDF cannot learn from, before the fold plan is written and before
+    `run` extracts: all alike or empty, or folds too small (from the count of records in the smallest fold's
+    training part)."""
+    text_learners = [make_learner(name, **(params or {}).get(name, {})) for name in learners
+                     if learner_class(name).input == "text"]
+    if not text_learners:
+        return
+    train_texts = {t for t in texts(corpus.train) if t.strip()}
+    if len(train_texts) < 2:
+        what = "has the same title and abstract" if train_texts else "has neither title nor abstract"
+        raise ScreenstackError(f"every labelled training record {what}, so text learners "
+                               f"({', '.join(learner.name for learner in text_learners)}) have nothing to learn from. "
+                               "Check the training file's text columns (--text-cols).")
+    plan = draw_folds(corpus.train["label"].to_numpy(dtype=int), folds)
+    smallest = min(int(np.sum(plan != k)) for k in range(int(plan.max()) + 1))
+    for learner in text_learners:
+        if (too_few := learner.too_few_texts(smallest)) is not None:
+            raise ScreenstackError(too_few)
 
 
 def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], vectors: dict | None = None) -> None:

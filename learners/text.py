@@ -139,6 +139,16 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
                  np.sqrt(ratio), ratio)
         return clone(self).set_params(class_weight=resolved)
 
+    def too_few_texts(self, n_texts: int) -> str | None:
+        """Why `n_texts` training texts are too few for this learner's TF-IDF (no term can be in at least ``min_df``
+        of them and at most ``max_df``), or None. `learners.fit.refuse_too_few_texts` asks it before any fitting."""
+        most = self.max_df * n_texts if isinstance(self.max_df, float) else self.max_df
+        least = self.min_df * n_texts if isinstance(self.min_df, float) else self.min_df
+        if most >= least:
+            return None
+        return (f"{self.name}: {n_texts} training texts in a fold are too few for TF-IDF, which keeps the words found in "
+                f"at least {self.min_df} of them and in at most {self.max_df:.0%}. Label more records (a few dozen at least).")
+
     def fit(self, X, y):
         y = np.asarray(y, dtype=int)
         weight = class_weights(y, self.for_labels(y).class_weight)
@@ -146,11 +156,8 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         try:
             features = self.vectorizer_.fit_transform(X)
         except ValueError as error:  # scikit-learn's "empty vocabulary" / "no terms remain"
-            if "max_df corresponds to < documents than min_df" in str(error):  # a handful of records per fold
-                raise ScreenstackError(
-                    f"{self.name}: {len(X)} training texts in a fold are too few for TF-IDF, which keeps the words found "
-                    f"in at least {self.min_df} of them and in at most {self.max_df:.0%}. Label more records (a few dozen "
-                    "at least).") from None
+            if (too_few := self.too_few_texts(len(X))) is not None:
+                raise ScreenstackError(too_few) from None
             raise ScreenstackError(
                 f"{self.name}: the training texts leave TF-IDF no words ({' '.join(str(error).split())}): titles and "
                 f"abstracts are empty, or hold the same few words in every record. Check the training file's text "

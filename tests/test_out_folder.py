@@ -114,9 +114,9 @@ def test_advice_to_delete_a_run_folder_says_to_move_out_a_ranked_csv_the_reviewe
     assert f"(first move {out / 'ranked.csv'} out of it, e.g. to {tmp_path / 'run-ranked-screened.csv'}" in error
 
 
-def test_a_run_that_stopped_before_its_first_learner_does_not_block_the_corrected_command(tiny_corpus_files, tmp_path, capsys):
-    # Two included and two excluded records are too few texts for TF-IDF: the run stopped after writing its fold
-    # plan, and the same command on the full training file was refused ("holds artifacts of another configuration").
+def test_a_training_file_too_small_for_tfidf_folds_is_refused_before_anything_is_written(tiny_corpus_files, tmp_path, capsys):
+    # Two included and two excluded records leave each fold 2 texts, too few for TF-IDF: known from the counts, so
+    # refused before extraction and the fold plan (it was found only when the first text learner was fitted).
     import pandas as pd
 
     train, test = tiny_corpus_files
@@ -124,7 +124,11 @@ def test_a_run_that_stopped_before_its_first_learner_does_not_block_the_correcte
     tiny = tmp_path / "tiny.csv"
     pd.concat([rows[rows["label_included"] == "1"].head(2), rows[rows["label_included"] == "0"].head(2)]).to_csv(tiny, index=False)
     out = tmp_path / "run"
-    assert main(["run", "--train", str(tiny), "--test", str(test), "--out", str(out), *TEXT]) == 2
-    assert "too few for TF-IDF" in one_error(capsys)
+    vectors_first = ["--learners", "logreg,tfidf-logreg", "--folds", "2", "--model", "minilm"]
+    for command, flags in ((["run"], TEXT), (["run"], vectors_first), (["fit-learners"], TEXT)):
+        assert main([*command, "--train", str(tiny), "--test", str(test), "--out", str(out), *flags]) == 2
+        error = one_error(capsys)
+        assert error.startswith("screenstack: error: tfidf-") and "2 training texts in a fold are too few for TF-IDF" in error
+        assert not out.exists()
     assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
     assert len((out / "submission.csv").read_text().splitlines()) == 100

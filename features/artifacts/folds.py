@@ -64,30 +64,34 @@ class FoldPlan:
             yield k, np.flatnonzero(self.folds != k), np.flatnonzero(self.folds == k)
 
 
+def draw_folds(labels: np.ndarray, config: FoldConfig = FoldConfig()) -> np.ndarray:
+    """Each training record's validation fold (0 ... K-1) for training `labels`: stratified K-fold with the seed,
+    K the configured folds or the count of included records where that is smaller (every fold needs a positive)."""
+    positives = int(np.sum(labels))
+    if positives < 2:
+        raise ScreenstackError(
+            f"training data has {positives} included record(s); cross-validation needs at least 2. "
+            "Label more included records before training."
+        )
+    folds = np.empty(len(labels), dtype=np.int64)
+    splitter = StratifiedKFold(n_splits=min(config.n_folds, positives), shuffle=True, random_state=config.seed)
+    for k, (_, valid) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+        folds[valid] = k
+    return folds
+
+
 def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPlan:
-    """Draw a stratified K-fold plan over the corpus's training records.
+    """Draw a stratified K-fold plan over the corpus's training records (`draw_folds`).
 
     With fewer included records than folds, as many folds as included records
     are used (every fold needs a positive to validate recall), with a warning.
     """
     train = corpus.train
     labels = train["label"].to_numpy(dtype=int)
-    positives = int(labels.sum())
-    if config.n_folds < 2:
-        raise ScreenstackError(f"--folds {config.n_folds}: need at least 2 folds.")
-    if positives < 2:
-        raise ScreenstackError(
-            f"training data has {positives} included record(s); cross-validation needs at least 2. "
-            "Label more included records before training."
-        )
-    n_folds = config.n_folds
-    if positives < n_folds:
-        warnings.warn(f"only {positives} included records: using {positives} folds instead of {n_folds}.", stacklevel=2)
-        n_folds = positives
-    folds = np.empty(len(train), dtype=np.int64)
-    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=config.seed)
-    for k, (_, valid) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
-        folds[valid] = k
+    folds = draw_folds(labels, config)
+    n_folds = int(folds.max()) + 1
+    if n_folds < config.n_folds:
+        warnings.warn(f"only {n_folds} included records: using {n_folds} folds instead of {config.n_folds}.", stacklevel=2)
     meta = {**asdict(config), "n_folds": n_folds, "requested_folds": config.n_folds,
             "train_fingerprint": corpus.fingerprint("train"), "n_train": len(train),
             "text_columns": list(corpus.text_columns)}  # not compared: named when the fingerprint differs (`refuse_other_plan`)

@@ -93,7 +93,7 @@ configs = run_configs  # what `cli` checks a --config file's values with when fl
 def command(args: argparse.Namespace) -> int:
     from ..extract.stage import extract_features, short_name
     from ..features.artifacts.folds import refuse_other_plan
-    from ..learners.fit import fit_learners, refuse_refits
+    from ..learners.fit import fit_learners, refuse_refits, refuse_too_few_texts
     from ..stacking.ranked import refuse_edited
     from ..stacking.report import write_report
     from ..stacking.stack import stack
@@ -118,6 +118,7 @@ def command(args: argparse.Namespace) -> int:
                                                "pooling": list(encoder.pooling), "max_length": encoder.max_length,
                                                "store_dtype": encoder.store_dtype, "padding": PADDING}
         refuse_refits(corpus, args.out, learners.learners, vectors)
+        refuse_too_few_texts(corpus, learners.learners, folds)  # fit-learners would, once the vectors were made
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:
             features = []
