@@ -78,7 +78,6 @@ NATURAL_SHARES = {"small": 0.25, "medium": 0.5}
 PLENTIFUL_FOLDS = 5  # the whole dataset in a stratified 5-fold cross-validation: 80% of its records to train on
 LEARNERS = ("logreg", "lightgbm", "xgboost", "tfidf-svm", "tfidf-logreg")
 TEXT = ("tfidf-svm", "tfidf-logreg")
-PEERS = ("asreview", "seed", "flag-all")
 METRICS = ("fbeta", "recall", "precision", "flagged_share", "roc_auc", "wss95")
 
 

@@ -1,6 +1,7 @@
 """Vectors cached per record text, for one encoder setting.
 
-A setting (encoder fingerprint, layers, pooling, max length, precision) owns
+A setting (encoder fingerprint, layers, pooling, max length, precision, padding,
+the recipe joining title and abstract) owns
 one folder under the cache directory: ``setting.json`` says what it is, and
 ``chunk-*.parquet`` files hold ``key`` (a SHA-256 prefix of the record text)
 and ``vector`` (float32). Each chunk is written atomically once its texts are

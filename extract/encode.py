@@ -3,8 +3,8 @@
 How it is fast, in order of effect on a CPU:
 
 - texts are sorted by length and batched by a *token budget* (batch size x
-  longest text <= ``batch_tokens``), each batch padded only to its own longest
-  text, so short texts do not pay for 512 positions and attention (quadratic
+  longest text <= ``batch_tokens``), each text padded only to a multiple of 16
+  tokens (`PADDING`) in a batch of texts of its width, so short texts do not pay for 512 positions and attention (quadratic
   in length) runs on tight batches;
 - on a CPU, linear layers run as oneDNN ops with bias and GELU fused in, and
   bf16 runs on a bf16 copy of the weights (`extract.fuse`); on a GPU one
@@ -201,7 +201,7 @@ def _batches(texts: Sequence[str], tokenizer, max_length: int, limit: int, batch
 
     Texts go through in order of character length, WINDOW at a time; each
     window is tokenised, joined with the texts left over from the previous
-    window, and cut by `plan_batches`. The last, partly filled batch of a
+    window, and cut as `plan_batches` cuts. The last, partly filled batch of a
     window waits for the next one, so only the final batch runs under-full.
     """
     import torch
@@ -292,8 +292,8 @@ def encode(
 ) -> np.ndarray:
     """Pooled hidden-layer vectors of `texts`, in input order.
 
-    Texts run longest first, in batches padded to their own longest text, under
-    inference mode; each batch's vectors go to the CPU at once.
+    Texts run longest first, in batches of one padded width (each text padded to a
+    multiple of 16 tokens, `PADDING`), under inference mode; each batch's vectors go to the CPU at once.
 
     Args:
         texts: record texts (e.g. ``features.records.corpus.texts(frame)``).

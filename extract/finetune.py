@@ -4,7 +4,7 @@ For each fold k of the shared fold plan one model is fine-tuned on the other
 folds. Its epoch is chosen on a split carved from those training folds, never
 on fold k. Model k then scores fold k and the test records and, in eval mode,
 gives their last-layer CLS vectors. So every training record's score and vector
-come from the one model that never saw its label (STYLE rule 7; the seed
+come from the one model that never saw its label (no leakage; the seed
 notebooks took training vectors from the model just trained on them), and test
 scores and vectors are means over the K fold models. The fold loop is
 `features.artifacts.crossfit.cross_fit`, the one the learners' `oof_predict` uses.
@@ -65,7 +65,7 @@ from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_cla
 from .heads import ScreeningModel, make_head
 from .model import autocast, load_encoder, max_positions, resolve_precision
 from .stage import FEATURES_DIR
-from .finetune_config import FinetuneConfig, learner_name  # learner_name: re-exported for the commands
+from .finetune_config import FinetuneConfig, learner_name
 from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
 
 log = logging.getLogger("screenstack")
@@ -181,7 +181,9 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     vectors = np.concatenate([train_vectors, test_vectors])
 
     ids = np.concatenate([train["id"].to_numpy(dtype=str), test["id"].to_numpy(dtype=str)])
-    feature_meta = {**meta, "layers": [-1], "pooling": "cls", "max_length": config.max_length, "dtype": "float32",
+    # As `extract` describes its vectors (a list of poolings, the forward pass's precision, the file's dtype).
+    feature_meta = {**meta, "layers": [-1], "pooling": ["cls"], "max_length": config.max_length, "dtype": precision,
+                    "store_dtype": "float32",
                     "fold_models": plan.n_folds, "versions": package_versions(),
                     "note": "train vectors: from the fold model that did not see the record; test vectors: mean over fold models"}
     write_run_vectors(out, feature_path, ids, ["train"] * len(train) + ["test"] * len(test), vectors, feature_meta)

@@ -19,9 +19,9 @@ The residual add of BERT's output blocks is fused the same way. oneDNN
 compiles and keeps a kernel, with buffers, per input shape; `encode` pads
 batches to multiples of 16 tokens so that a run meets a few dozen shapes. These ops
 are private to torch (they are what torch.compile emits on CPUs), so they are
-checked once against plain torch on a small input, and the prepared model
-against the original on a tiny batch; if either disagrees, the original
-model runs. On GPUs (and for fp16, which CPUs only emulate) the model runs
+checked once against plain torch on a small input (left out where they
+disagree), and the prepared model against the original on a tiny batch (the
+original runs where it disagrees). On GPUs (and for fp16, which CPUs only emulate) the model runs
 as loaded, under autocast.
 """
 from __future__ import annotations

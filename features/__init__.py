@@ -11,7 +11,8 @@
   (feature files of vectors), `records` (the records to screen, with their
   input file's columns).
 
-Records never import the store, except `atomic`'s safe writes. `features` is
+Records never import the store, except `atomic`'s safe writes and the run
+folder's names of files an OS leaves (`split`). `features` is
 the most upstream package: it imports none of the other stages, and every
 other stage builds on it.
 """

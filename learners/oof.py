@@ -49,8 +49,8 @@ def oof_predict(learner, X, y: np.ndarray, plan: FoldPlan, X_test=None, *, progr
 
     Returns
     -------
-    oof : float64 array, one score per training row (NaN where no fold validated
-        the row; the stacker refuses NaN rather than treat it as a score of 0)
+    oof : float64 array, one score per training row, from the fold model that did not train on it
+        (`features.artifacts.crossfit.cross_fit` asserts every row was validated once)
     test : float64 array, mean score of the fold models per test row (empty if no test)
     models : list of the fitted fold models, only with `return_models`
 

@@ -1,4 +1,4 @@
-"""Learners on raw text: TF-IDF inside a pipeline, so it is fitted per training fold.
+"""Learners on raw text: each fits its own TF-IDF vectoriser, so it is fitted per training fold.
 
 A fitted learner is kept as two files (`to_files` / `from_files`, see
 `learners.persist`): ``vocabulary.json`` (the terms, in column order) and

@@ -16,7 +16,7 @@ from ..features.errors import ScreenstackError, quoted
 from ..features.records.corpus import (ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
                                        read_table, say_labels_unused)
 from ..features.records.duplicates import record_keys, warn_duplicates
-from ..features.records.ids import id_key, pick_column
+from ..features.records.ids import id_key, pick_column, record_place
 
 if TYPE_CHECKING:
     from .predict import FittedRun
@@ -146,16 +146,11 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
         title = str(records["title"].iloc[first]).strip()
         shown = repr(title[:60] + "..." if len(title) > 60 else title) if title else "no title"
         warnings.warn(f"{path}: {int(said.sum())} record(s) have the id of a record the run trained on but not its "
-                      f"title and abstract (first: {_place(records, first)}, id "
+                      f"title and abstract (first: {record_place(records, first)}, id "
                       f"{str(records['id'].iloc[first])!r}, {shown}): another paper under a reused id, or a retitled "
                       "one, so they are scored as new rather than left out as screened. If they are the papers the run "
                       "trained on, remove them from the file.", stacklevel=3)
     return reused
-
-
-def _place(records: pd.DataFrame, index: int) -> str:
-    """A record's place in its file, as the corpus errors count: a RIS record's number, or a table's row."""
-    return f"record {index + 1}" if records.attrs["columns"]["format"] == "ris" else f"row {index + 2}"
 
 
 def _default_id(column: str | None) -> bool:
@@ -169,7 +164,7 @@ def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str
     how many are: one info line, or a refusal when no other record is left (the run's training file, or an update
     with nothing new) or when NEW's ids only number its rows and their titles could not be checked (`_reused_ids`)."""
     first = int(np.flatnonzero(screened)[0])
-    place = _place(records, first)
+    place = record_place(records, first)
     ids = records["id"].astype(str)
     named = f"the first: {place}, id {ids.iloc[first]!r}" + (f", the run's {run_id!r}" if run_id != ids.iloc[first] else "")
     # ASReview's record_id numbers an export's rows: a new export's ids then name other records than the run's, and

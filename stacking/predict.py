@@ -116,7 +116,7 @@ class FittedRun:
     oof_labels: np.ndarray | None = None     # the blend's honest OOF labels and scores (blend_oof.parquet) and
     oof_scores: np.ndarray | None = None     # the stack's seed, for expected_below's interval as `stack` gives it
     config: StackConfig = field(default_factory=StackConfig)  # the stack's: its seed, and the label-shift correction
-    threshold_before: float | None = None    # the stack's threshold before its label-shift correction (None: no correction)
+    threshold_before: float = 0.0            # the stack's threshold before its label-shift correction (`read_run` sets it)
     flags_everything: bool = False           # the stack's honest floor flags every record: no correction either
     honest_recall: tuple[float, float] | None = None  # the stack's honest recall interval, which `recall_check` asks of new records
     train_keys: pd.DataFrame | None = None   # the training records' id, label, title_key, text_key by `id_key` (fold plan; None before 0.3.9)
@@ -125,8 +125,6 @@ class FittedRun:
         """The threshold for records scored `scores`, and the label-shift estimate made on them (empty: none made):
         `stack`'s threshold before its correction, corrected for these records as `stack` corrected for its own,
         where that is lower than the run's threshold; else the run's."""
-        if self.threshold_before is None:
-            return self.threshold, {}
         blend = {"threshold": self.threshold_before, "honest_floor": self.flags_everything}
         shift = shift_weight(self.oof_labels, self.oof_scores, scores, self.calibration, blend, self.config, has_text)
         return min(float(blend["threshold"]), self.threshold), shift
@@ -149,6 +147,9 @@ def _stack_config(summary: dict, path: Path, restack: str) -> tuple[StackConfig,
     if not isinstance(saved, dict) or not isinstance(shift, dict):
         raise DamagedArtifact(path, "its config or decision is not a JSON object", restack)
     known = set(StackConfig.__dataclass_fields__)
+    if saved.get("threshold_rule") == "smoothed":  # a rule of 0.3.10 and before
+        raise ScreenstackError(f"{path}: stacked with --threshold-rule smoothed, which screenstack no longer has since 0.3.11 "
+                               f"(not the default, and it ignored --recall-prior). {restack}")
     try:
         config = StackConfig(**{k: tuple(v) if k == "learners" else v for k, v in saved.items() if k in known})
     except (ScreenstackError, TypeError, ValueError) as error:

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..features.errors import ScreenstackError
 
-Rule = Literal["bootstrap", "argmax", "smoothed"]
-RULES = ("bootstrap", "argmax", "smoothed")
+Rule = Literal["bootstrap", "argmax"]
+RULES = ("bootstrap", "argmax")
 
 
 def _candidates(scores: np.ndarray) -> np.ndarray:
@@ -87,8 +87,6 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule:
     thresholds = _candidates(scores)
     if rule == "argmax":
         curve = fbeta_curve(y, scores, thresholds, beta, prior_positives=prior_positives, positive_weight=positive_weight)
-    elif rule == "smoothed":
-        curve = _smoothed_curve(y, scores, thresholds, beta, positive_weight)
     else:
         rng = np.random.default_rng(random_state)
         weights = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=n_boot).astype(float)
@@ -131,29 +129,6 @@ def recall_floor(y: np.ndarray, scores: np.ndarray, min_recall: float, prior_pos
     above = len(scores) - np.searchsorted(np.sort(scores), thresholds, side="left")
     # Candidates ascend and the first flags everything, so one always qualifies.
     return float(thresholds[np.flatnonzero(above >= share * len(scores) - 1e-9)[-1]])
-
-
-def _smoothed_curve(y, scores, thresholds, beta, positive_weight=1.0):
-    """Expected F-beta with each included record's rank spread by a Gaussian kernel.
-
-    Scores become ranks in [0, 1] so the bandwidth (Silverman's rule over the
-    included records' ranks) does not depend on a learner's scale. The kernel
-    gives the weakest included records' neighbourhood a share of recall, so the
-    threshold is not set just above the next unseen one.
-    """
-    from scipy.stats import norm
-
-    order = np.sort(scores)
-    n = len(scores)
-    rank = lambda v: np.searchsorted(order, v, side="left") / n  # noqa: E731
-    pos_rank = rank(scores[y == 1])
-    bandwidth = max(1.06 * pos_rank.std() * len(pos_rank) ** -0.2, 1 / n)
-    t_rank = rank(thresholds)
-    tp = norm.sf((t_rank[:, None] - pos_rank[None, :]) / bandwidth).sum(axis=1)
-    tp[0] = len(pos_rank)  # below every score: everything is flagged
-    negatives = (y == 0).sum() - np.searchsorted(np.sort(scores[y == 0]), thresholds, side="left")
-    b2, tp, included = beta**2, tp * positive_weight, len(pos_rank) * positive_weight
-    return (1 + b2) * tp / (b2 * included + tp + negatives)
 
 
 def apply_threshold(scores: np.ndarray, threshold: float) -> np.ndarray:

@@ -221,6 +221,11 @@ def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_
     assert summary["n_records"] == 20 and summary["left_out_screened"] == 0
     assert [m[m.index("update.csv"):m.index(" (first")] for m in summary["input_warnings"]] == [
         "update.csv: 20 record(s) have the id of a record the run trained on but not its title and abstract"]
+    # Rows as a spreadsheet numbers them, blank lines counted (the warning said row 2 of a file whose first is row 3).
+    lines = (tmp_path / "update.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "blank.csv").write_text(lines[0] + "\n" + "".join(lines[1:]))
+    with pytest.warns(UserWarning, match=r"blank.csv: 20 record\(s\) .* \(first: row 3, id '1', no title\)"):
+        assert _predict(run, tmp_path / "blank.csv", tmp_path / "blank") == 0
     # A title two papers share ("Erratum") with other abstracts, and records without text on both sides: scored, since
     # their texts do not show them to be the training records (a helper saw such new papers dropped).
     screened = pd.read_csv(train, dtype=str, keep_default_na=False)[["record_id", "title", "abstract"]]
@@ -743,3 +748,15 @@ def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_f
     assert predicted["n_flagged"] > summary["n_test_flagged"]
     assert any(m.startswith("recall check: the calibrated probabilities put") for m in caplog.messages)
     assert "lowered for these records (the label shift or recall check line)" in next(m for m in caplog.messages if m.startswith("predict:"))
+
+
+def test_a_run_stacked_with_the_removed_smoothed_rule_asks_to_be_stacked_again(tmp_path):
+    # 0.3.11 removed --threshold-rule smoothed; predict re-chooses the threshold with the run's rule, so it cannot go on.
+    from screenstack.features.errors import ScreenstackError
+    from screenstack.stacking.predict import _stack_config
+
+    summary = {"config": {"threshold_rule": "smoothed", "beta": 7.0}, "decision": {"shift": {}}, "threshold": 0.5}
+    with pytest.raises(ScreenstackError, match=r"summary.json: stacked with --threshold-rule smoothed, which screenstack no "
+                                               r"longer has since 0.3.11 .*Run `screenstack stack --out run`"):
+        _stack_config(summary, tmp_path / "summary.json", "Run `screenstack stack --out run` (it keeps the blender), then predict again.")
+    assert _stack_config({**summary, "config": {"threshold_rule": "argmax"}}, tmp_path / "summary.json", "")[0].threshold_rule == "argmax"

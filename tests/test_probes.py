@@ -110,7 +110,7 @@ def test_partial_run_message():
     message = partial_run_message("x: bad. x was not changed.", ["learners"])
     assert message.startswith("x: bad. The stages before it finished")
     assert "(learners/, records.parquet)" in message
-    assert "submission.csv, test_scores.csv, ranked.csv, calibration.json, blend.json, summary.json, report.html, config.toml" in message
+    assert "submission.csv, test_scores.csv, ranked.csv, summary.json, calibration.json, blend.json, blend_oof.parquet, report.html, config.toml" in message
 
 
 def test_a_run_stopped_in_fit_learners_does_not_call_its_own_learners_a_previous_run_s(tmp_path):

@@ -142,14 +142,6 @@ class RunFolder:
     def summary(self) -> Path:
         return self.out / "summary.json"
 
-    @property
-    def report_html(self) -> Path:
-        return self.out / "report.html"
-
-    @property
-    def report_dir(self) -> Path:
-        return self.out / "report"
-
     def learner_names(self) -> list[str]:
         """Learners with outputs in OUT: a committed set or, from runs before manifests, a meta.json."""
         committed = {m.stem.split("%", 1)[1] for m in (self.out / MANIFESTS_DIR).glob("learners%*.json")}

@@ -13,8 +13,8 @@ group at a time: `VectorFiles` checks the files' ids against the corpus from
 the ``id`` column alone, then hands the test rows out chunk by chunk (a
 million test records at 768 columns are 3 GB as one matrix).
 
-`load_vectors` hands learners dense float32 matrices aligned with the corpus,
-and refuses a file whose ids or text fingerprints do not match the corpus, or
+`load_vectors` gives the whole dense float32 matrices aligned with the corpus
+(`read_vectors` one file's), and both refuse a file whose ids or text fingerprints do not match the corpus, or
 (inside a run folder) whose checksum differs from when it was written.
 """
 from __future__ import annotations

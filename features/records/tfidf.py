@@ -1,8 +1,8 @@
 """TF-IDF vectorisers for the text learners.
 
-The vectoriser is a step inside each text learner's `Pipeline`, so it is fitted
-on the training folds only and never sees the fold it predicts; the matrix
-stays sparse throughout.
+Each text learner fits its own vectoriser in `fit` (``vectorizer_``, then its
+linear model on the matrix), so on the training folds only: it never sees the
+fold it predicts; the matrix stays sparse throughout.
 """
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--features", metavar="FILE", nargs="+",
                         help="feature files for the vector learners, space- or comma-separated; their vectors are put side "
                              "by side (default: the one feature file in OUT/features)")
-    parser.set_defaults(func=command, configs=configs)
+    parser.set_defaults(func=command)
 
 
 def _features(args: argparse.Namespace) -> tuple[str, ...]:

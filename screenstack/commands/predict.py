@@ -8,16 +8,19 @@ from ._common import absolute_paths, split_list
 EXAMPLE = """examples:
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12b --max-shift 1
-      # these records keep the run's threshold, however rich in included records they look
+      # no lowering for these records' estimated shift, however rich in included records they look
 
 Nothing is fitted again: each learner's fold models, the blender, the calibration and the threshold
 of --run score the records of --data (CSV, TSV, XLSX or RIS; labels, if any, are ignored). Vectors
 are made with the run's encoder settings; --model, --layers, --pooling, --max-length or --text-cols,
 when given, must equal the run's. The run's threshold is lowered further where these records (50 or
 more with title or abstract) look richer in included records than the run's records to screen did
-(--max-shift 1: not lowered). Records that were training records of the run (an
-update's overlap with the last search) are left out and counted.
-Writes OUT/ranked.csv, OUT/scores.csv, OUT/submission.csv (id,0|1, no header) and OUT/summary.json.
+(--max-shift 1: not for that). As `stack` does, it is also lowered where these records' calibrated
+probabilities put fewer included records above it than the run's honest recall allows (the recall check,
+said when it acts). Records that were training records of the run (an update's overlap with the last
+search) are left out and counted.
+Writes OUT/ranked.csv, OUT/scores.csv, OUT/submission.csv (id,0|1, no header), OUT/left_out.csv and
+OUT/summary.json.
 """
 
 
@@ -36,12 +39,13 @@ def add_parser(subparsers) -> None:
     same.add_argument("--max-length", type=int, metavar="N", help="the run's maximum length in tokens")
     parser.add_argument("--max-shift", type=float, metavar="X",
                         help="where these records look richer in included records than the run's records to screen, the "
-                             "threshold flags more, as if up to X times richer (default: the run's --max-shift; 1: these "
-                             "records get the run's threshold)")
+                             "threshold flags more, as if up to X times richer (default: the run's --max-shift; 1: no "
+                             "lowering for a shift; the recall check still acts)")
     speed = parser.add_argument_group("speed")
     speed.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     speed.add_argument("--batch-tokens", default="auto", metavar="N|auto", help="token budget per batch (default auto)")
-    speed.add_argument("--cache-dir", metavar="DIR", help="per-text vector cache (default: the run's, $SCREENSTACK_CACHE or RUN/../.cache)")
+    speed.add_argument("--cache-dir", metavar="DIR", help="per-text vector cache (default: $SCREENSTACK_CACHE, else .cache beside --run, where `run` keeps it "
+                       "unless given a --cache-dir: then pass the same one)")
     # A folder of its own, checked before any work (check_out); a refusal suggests a folder named for an update.
     parser.set_defaults(func=command, run_folder_out="new", run_folder_example="update1")
 

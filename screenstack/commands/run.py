@@ -150,7 +150,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 _STAGE_FILES = {"features": ["features/"], "learners": ["learners/", "records.parquet"],
-                "stack": ["submission.csv", "test_scores.csv", "ranked.csv", "calibration.json", "blend.json", "summary.json"],
+                "stack": list(STACK_FILES),
                 "report": ["report.html"], "config": ["config.toml"]}
 
 

@@ -35,8 +35,8 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
                             "or auto: the rank average with fewer than 10 included training records, else logistic (over the TF-IDF "
                             "learners alone below 20) (default auto)")
     group.add_argument("--threshold-rule", default="bootstrap", choices=RULES,
-                       help="bootstrap: maximise expected F-beta over resamples of the OOF records; argmax: plain maximum; "
-                            "smoothed: included records spread by a kernel (default bootstrap)")
+                       help="bootstrap: maximise expected F-beta over resamples of the OOF records; argmax: plain maximum "
+                            "(default bootstrap)")
     group.add_argument("--min-recall", type=float, default=StackConfig.min_recall, metavar="R",
                        help="the recall floor: counting the labelled included records as found and --recall-prior more as "
                             "ranked at chance, flag the share of records that makes the estimated recall R; with few included "

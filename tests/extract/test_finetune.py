@@ -97,7 +97,12 @@ def test_learns_separable_corpus_and_writes_stackable_outputs(tiny_bert, tmp_pat
         epochs = read_json(tmp_path / "finetune" / name / f"fold{k}" / "history.json")["epochs"]
         assert epochs[-1]["train_loss"] < 0.5 * epochs[0]["train_loss"]
         assert not list((tmp_path / "finetune" / name / f"fold{k}").glob("*.pt")), "finished folds drop their checkpoints"
-    assert meta["kind"] == "crossfit" and meta["pooling"] == "cls" and meta["finetune"]["lr"] == 5e-3
+    assert meta["kind"] == "crossfit" and meta["finetune"]["lr"] == 5e-3
+    # Described as extract describes its vectors, so the report says what a vector learner on them read.
+    assert (meta["pooling"], meta["dtype"], meta["store_dtype"]) == (["cls"], "fp32", "float32")
+    from screenstack.stacking.report import _learner_input
+
+    assert ", cls pooling, up to " in _learner_input({"input": "vectors", "feature_meta": [meta]})
     X_train, X_test, _ = load_vectors([features], corpus)
     assert X_train.shape == (72, 32) and X_test.shape == (12, 32) and np.isfinite(X_train).all()
     # A rerun with the same configuration reuses the outputs; another configuration is refused.
