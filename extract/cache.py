@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -27,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..features.artifacts.atomic import atomic_path, read_json, write_json
+from ..features.artifacts.atomic import atomic_path, io_error, read_json, write_json
 from ..features.errors import ScreenstackError
 from ..features.artifacts.store import column_matrix, vector_column
 
@@ -125,6 +127,16 @@ class VectorCache:
         """The keys, in order and without repeats, that no chunk holds."""
         index = self.index()
         return [k for k in dict.fromkeys(keys) if k not in index]
+
+    def check_writable(self) -> None:
+        """Refuse, before any text is encoded for it, a cache folder no chunk can be written to (read-only, not
+        ours), in `atomic.io_error`'s one line naming --cache-dir."""
+        try:
+            handle, probe = tempfile.mkstemp(dir=self.folder, prefix=".probe-")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as error:
+            raise io_error(self.folder, error, shown=True, flag="--cache-dir") from None
 
     def add(self, keys: Sequence[str], vectors: np.ndarray) -> Path:
         """Write one chunk of vectors (float32), atomically; return its path."""

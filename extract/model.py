@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import socket
 import threading
 from contextlib import contextmanager
@@ -234,6 +235,14 @@ def _from_pretrained(path: str, **kwargs):
         raise ScreenstackError(f"{path}: its weights lack {len(missing)} of the tensors its config.json asks for (the first: "
                                f"{missing[0]}), which would be filled with random numbers: the weights and config.json are "
                                "not of one model, or the weights file is cut short. Download the model again.")
+    # Tensors of layers past config.json's count are dropped without a word: vectors of a cut-down model.
+    layers = getattr(net.config, "num_hidden_layers", None)
+    extra = sorted(k for k in info.get("unexpected_keys", ())
+                   if layers is not None and (m := re.search(r"(?:^|\.)layers?\.(\d+)\.", k)) and int(m.group(1)) >= layers)
+    if extra:
+        raise ScreenstackError(f"{path}: its weights hold layers past the {layers} its config.json names (the first: "
+                               f"{extra[0]}), which would be dropped: the weights and config.json are not of one model. "
+                               "Download the model again.")
     return AutoTokenizer.from_pretrained(path, **kwargs), net
 
 
@@ -298,16 +307,22 @@ def _check_encoder_only(model: str, net) -> None:
                                "PubMedBERT, BioLinkBERT, --model minilm).")
 
 
+MIN_VOCAB_SHARE = 0.9
+
+
 def _check_vocabulary(model: str, tokenizer, net) -> None:
     """Refuse a tokenizer whose token ids run past the model's embedding rows (tokenizer files copied in from
-    another model, which would fail mid-encoding on the first text holding such a token), or one that holds a
-    small part of them (its vocabulary file missing: every word would be read as [UNK], silently)."""
+    another model, which would fail mid-encoding on the first text holding such a token), or one that holds
+    much less than them (its vocabulary file missing or cut short: words would be read as [UNK] or split into
+    pieces the model never learned them as, silently). Models pad their embeddings by at most a few hundred rows
+    (DeBERTa-v3: 128,000 tokens, 128,100 rows), so under `MIN_VOCAB_SHARE` of the rows is a damaged file."""
     rows = net.get_input_embeddings().num_embeddings
-    if tokenizer.vocab_size < rows / 4 and tokenizer.vocab_size < 1000:
+    if tokenizer.vocab_size < MIN_VOCAB_SHARE * rows:
         raise ScreenstackError(
             f"--model {model}: its tokenizer has {tokenizer.vocab_size} tokens for a model with {rows} embedding rows, "
-            "so its vocabulary file (vocab.txt, vocab.json, tokenizer.json or *.model) is missing or not the model's. "
-            "Put the model's own tokenizer files in the folder, or use --model minilm.")
+            "so its vocabulary file (vocab.txt, vocab.json, tokenizer.json or *.model) is missing, cut short (a "
+            "download that stopped early) or not the model's. Put the model's own tokenizer files in the folder "
+            "(download it again), or use --model minilm.")
     if tokenizer.vocab_size > rows:
         raise ScreenstackError(
             f"--model {model}: its tokenizer has {tokenizer.vocab_size} tokens but the model's embeddings only {rows}, "
@@ -333,6 +348,9 @@ def load_encoder(model: str) -> LoadedEncoder:
     import torch
 
     path = resolve_model_path(model)
+    if Path(path).is_file():  # transformers would try to unpickle it and say the file is damaged
+        raise ScreenstackError(f"--model {model}: is a file; pass the folder holding the model's config.json, weights "
+                               f"and tokenizer files (here: --model {Path(path).parent}).")
     with _quiet_transformers():
         try:
             if Path(path).is_dir():
@@ -373,4 +391,5 @@ def load_encoder(model: str) -> LoadedEncoder:
             sha.update(name.encode())
             sha.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
         digest = sha.hexdigest()
-    return LoadedEncoder(tokenizer, net, model, str(path), digest)
+    # A local folder by its absolute path: `predict` loads the run's encoder from there, from whatever folder it is run in.
+    return LoadedEncoder(tokenizer, net, model, str(local_folder.resolve()) if local_folder else str(path), digest)

@@ -193,6 +193,8 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     cache = VectorCache(cache_folder, setting)
     text_of = dict(zip(keys, record_texts))
     todo = cache.missing(keys)
+    if todo:
+        cache.check_writable()  # a read-only cache is refused now, not after the first chunk is encoded
     barrier()  # every rank has listed the missing texts before any writes a chunk, so all agree on the list
     # Longest first, ties by key: the same missing set always gives the same
     # chunks, so a resumed run encodes exactly what the interrupted one would have.

@@ -225,7 +225,7 @@ def read_run(out: str | Path) -> FittedRun:
                        config=config, threshold_before=threshold_before,
                        flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)),
                        honest_recall=_honest_recall(summary))
-    fitted.id_column, fitted.row_number_ids = run_id_column(out, _config_id_col(out))
+    fitted.id_column, fitted.row_number_ids = run_id_column(out, recipe_value(out, "id_col"))
     plan = load_fold_plan(out)
     if plan.keys is not None:
         ids = pd.Index(plan.ids.astype(str)).map(id_key)  # indexed as update ids are looked up (`id_key`), once
@@ -264,12 +264,13 @@ def _refuse_other_folder(run: RunFolder) -> None:
                            "`screenstack run` (e.g. --run artifacts/run1).")
 
 
-def _config_id_col(out: Path) -> str | None:
-    """`run`'s --id-col, from the recipe it keeps in ``OUT/config.toml`` (None: not given, or no such file)."""
+def recipe_value(out: Path, key: str) -> str | None:
+    """A string option of `run`'s, from the recipe it keeps in ``OUT/config.toml`` (``id_col``, ``cache_dir``; None:
+    not given, or no such file: a run made stage by stage)."""
     try:
-        value = tomllib.loads((out / "config.toml").read_text(encoding="utf-8")).get("id_col")
+        value = tomllib.loads((Path(out) / "config.toml").read_text(encoding="utf-8")).get(key)
     except (OSError, ValueError):
-        return None  # no recipe (a run made stage by stage): records.parquet alone says
+        return None
     return value if isinstance(value, str) else None
 
 
@@ -304,6 +305,8 @@ def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Pat
             if value is None or want is None:
                 continue
             same = list(value) == list(want) if isinstance(want, list) else value == want
+            if key == "model" and not same and Path(value).is_dir():  # the run's folder, however it is spelled now
+                same = Path(value).resolve() == Path(encoder_source(meta)).resolve()
             if not same:
                 shown = ",".join(map(str, want)) if isinstance(want, list) else want
                 raise ScreenstackError(f"{flag} {_shown(value)}: the run's vectors ({rel}) were made with {flag} {shown}; "
@@ -378,6 +381,28 @@ def _sha256_or_none(path: str | Path) -> str | None:
 
 def _shown(value) -> str:
     return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def encoder_source(meta: dict) -> str:
+    """The model to load for vectors like those of a run's feature file (its metadata `meta`): a local folder the
+    run was given (``--model models/x``, from whatever folder it ran in) by the absolute path it loaded, where it
+    still is; else the model as the run was given it (a hub name, a short name such as ``minilm``). Same last name,
+    so the same vector cache folder (`extract.stage.short_name`)."""
+    model, path = str(meta["model"]), meta.get("model_path")
+    folder = path and Path(path).is_absolute() and Path(path).is_dir() and Path(path).name == Path(model).name
+    return str(path) if folder else model
+
+
+def refuse_other_encoder(run: FittedRun, rel: str, found: dict) -> None:
+    """Refuse, once the model is loaded and before any text is encoded (`extract_features`' ``before_encoding``),
+    an encoder other than the one that made the run's feature file `rel`: same name, other weights or tokenizer."""
+    want = run.feature_meta[rel].get("encoder_fingerprint")
+    if want is not None and found.get("encoder_fingerprint") != want:
+        model = run.feature_meta[rel].get("model")
+        raise ScreenstackError(
+            f"encoder {model}: its weights, configuration or tokenizer differ from those the run's vectors ({rel}) were "
+            f"made with, so the run's vector learners cannot read its vectors. Restore the run's encoder there "
+            f"({encoder_source(run.feature_meta[rel])}).")
 
 
 def _check_encoder(run: FittedRun, name: str, metas: list[dict]) -> None:

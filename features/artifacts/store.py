@@ -20,6 +20,7 @@ million test records at 768 columns are 3 GB as one matrix).
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -90,16 +91,23 @@ def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
     table = _read(path, _open(path).read)
     matrix = column_matrix(table.column("vector")).astype(np.float32, copy=False)
     frame = table.select(["id", "split"]).to_pandas()
-    return frame, matrix, _meta(table.schema)
+    return frame, matrix, _meta(table.schema, path)
 
 
 _FIX = ("Extract it again (`screenstack extract` with the settings it was made with, or the fine-tuner) and give "
         "the new file.")
 
 
-def _meta(schema: pa.Schema) -> dict:
+def _meta(schema: pa.Schema, path: Path | None = None) -> dict:
+    """A feature file's screenstack metadata (empty if none); unreadable metadata names the file and the fix."""
     raw = (schema.metadata or {}).get(b"screenstack")
-    return json.loads(raw) if raw else {}
+    try:
+        meta = json.loads(raw) if raw else {}
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise ScreenstackError(f"{path or 'feature file'}: its screenstack metadata is not a JSON object (edited?). {_FIX}")
+    return meta
 
 
 def _read(path: Path, read, *args, **kwargs):
@@ -134,6 +142,10 @@ def _open(path: Path) -> pq.ParquetFile:
     names = parquet.schema_arrow.names
     if not {"id", "split", "vector"} <= set(names):
         raise ScreenstackError(f"{path}: not a screenstack feature file (columns: {', '.join(names)}). Re-run `screenstack extract`.")
+    vector = parquet.schema_arrow.field("vector").type
+    if not (pa.types.is_fixed_size_list(vector) and pa.types.is_floating(vector.value_type)):
+        raise ScreenstackError(f"{path}: its vector column is {vector}, not the fixed-size list of floats `screenstack "
+                               f"extract` writes (a file another tool, such as pandas, wrote again). {_FIX}")
     return parquet
 
 
@@ -174,14 +186,21 @@ class VectorFiles:
                     f"{path}: feature file does not match the corpus ({detail}). "
                     "It was extracted for other data: re-run `screenstack extract` with these --train/--test files."
                 )
-            meta = _meta(parquet.schema_arrow)
+            meta = _meta(parquet.schema_arrow, path)
+            if "train_fingerprint" not in meta:
+                warnings.warn(f"{path}: its metadata holds no fingerprint of the records it was made from (not a file "
+                              "`screenstack extract` wrote, or one whose metadata was removed), so only its ids are checked "
+                              "against these records.", stacklevel=2)
             for split in ("train", "test"):
                 stored = meta.get(f"{split}_fingerprint")
                 if stored is not None and stored != corpus.fingerprint(split):
                     raise ScreenstackError(
-                        f"{path}: feature file was extracted from other {split} texts with the same ids (another "
-                        f"{'--train or --data' if split == 'train' else '--test or --data'} file, or other --text-cols). "
-                        "Re-run `screenstack extract` with these files and --text-cols."
+                        f"{path}: feature file was extracted from other {split} records with the same ids (their texts "
+                        f"{'or labels ' if split == 'train' else ''}differ: another "
+                        f"{'--train or --data' if split == 'train' else '--test or --data'} file"
+                        f"{', a label corrected since' if split == 'train' else ''}, or other --text-cols). "
+                        "Re-run `screenstack extract` with these files and --text-cols (its vector cache keeps the texts "
+                        "already encoded)."
                     )
             rows = ids.get_indexer(wanted)  # a file's row of each corpus record, train records first
             self._train_rows.append(rows[:self.n_train])

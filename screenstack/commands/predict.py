@@ -44,8 +44,7 @@ def add_parser(subparsers) -> None:
     speed = parser.add_argument_group("speed")
     speed.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     speed.add_argument("--batch-tokens", default="auto", metavar="N|auto", help="token budget per batch (default auto)")
-    speed.add_argument("--cache-dir", metavar="DIR", help="per-text vector cache (default: $SCREENSTACK_CACHE, else .cache beside --run, where `run` keeps it "
-                       "unless given a --cache-dir: then pass the same one)")
+    speed.add_argument("--cache-dir", metavar="DIR", help="per-text vector cache (default: the run's --cache-dir, else $SCREENSTACK_CACHE, else .cache beside --run)")
     # A folder of its own, checked before any work (check_out); a refusal suggests a folder named for an update.
     parser.set_defaults(func=command, run_folder_out="new", run_folder_example="update1")
 
@@ -58,7 +57,7 @@ def command(args: argparse.Namespace) -> int:
     from ..features.errors import kept_warnings
     from ..features.artifacts.runfolder import RunFolder
     from ..stacking.new_records import load_new_records
-    from ..stacking.predict import PREDICT_FILES, check_settings, predict, read_run
+    from ..stacking.predict import PREDICT_FILES, check_settings, encoder_source, predict, read_run, recipe_value, refuse_other_encoder
 
     run = read_run(args.run)  # every refusal about the run folder before anything is read or written
     if args.max_shift is not None:
@@ -69,12 +68,16 @@ def command(args: argparse.Namespace) -> int:
     with kept_warnings() as said:  # for its summary.json, as `run`'s keeps those reading its files
         corpus, left_out = load_new_records(run, args.data, args.id_col, given["text_cols"])
     corpus = replace(corpus, said=absolute_paths(said, (args.data,)))
-    configs = {rel: ExtractConfig(model=meta["model"], layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
+    # The run's cache, where `run` was given one: its vectors of texts the update shares are not made again.
+    cache_dir = args.cache_dir or recipe_value(run.out, "cache_dir") or str(cache_root(ExtractConfig(), args.run))
+    configs = {rel: ExtractConfig(model=encoder_source(meta), layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
                                   max_length=meta["max_length"], dtype=meta["dtype"], store_dtype=meta["store_dtype"],
                                   device=args.device, batch_tokens=args.batch_tokens,
-                                  cache_dir=args.cache_dir or str(cache_root(ExtractConfig(), args.run)))
+                                  cache_dir=cache_dir)
                for rel, meta in run.feature_meta.items()}
     with RunFolder(args.out).lock(predictions=True, writes=PREDICT_FILES):  # held across extraction and prediction
-        vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet) for rel, config in configs.items()}
+        vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet,
+                                         before_encoding=lambda found, rel=rel: refuse_other_encoder(run, rel, found))
+                   for rel, config in configs.items()}
         predict(run, corpus, args.out, vectors, data=args.data, left_out=left_out)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -189,6 +190,28 @@ def test_weights_lacking_tensors_the_config_asks_for_are_refused_not_filled_at_r
     with pytest.raises(ScreenstackError, match=r"its weights lack \d+ of the tensors its config.json asks for .* Download the model again") as error:
         load_encoder(str(folder))
     assert "\n" not in str(error.value)
+
+
+def test_a_config_of_fewer_layers_than_the_weights_or_a_cut_short_vocabulary_is_refused(random_bert, tmp_path):
+    # Both loaded without a word before: the extra layers' tensors dropped (a cut-down model), and words the
+    # missing half of vocab.txt held split into pieces the model never learned them as.
+    folder = tmp_path / "fewer"
+    shutil.copytree(random_bert, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "num_hidden_layers": config["num_hidden_layers"] - 1}))
+    with pytest.raises(ScreenstackError, match=rf"its weights hold layers past the {config['num_hidden_layers'] - 1} its "
+                                               r"config.json names \(the first: .*layer\.\d+\..*Download the model again"):
+        load_encoder(str(folder))
+    folder = tmp_path / "cut"
+    shutil.copytree(random_bert, folder, ignore=shutil.ignore_patterns("tokenizer.json"))
+    words = (folder / "vocab.txt").read_text().splitlines()
+    (folder / "vocab.txt").write_text("\n".join(words[: len(words) // 2]) + "\n")
+    with pytest.raises(ScreenstackError, match=rf"its tokenizer has {len(words) // 2} tokens for a model with {len(words)} "
+                                               r"embedding rows.*missing, cut short"):
+        load_encoder(str(folder))
+    load_encoder(str(random_bert))  # the model as saved still loads
+    with pytest.raises(ScreenstackError, match=r"config.json: is a file; pass the folder .* \(here: --model "):
+        load_encoder(str(Path(random_bert) / "config.json"))  # "damaged ... UnpicklingError" before
 
 
 def test_a_stray_file_is_not_taken_for_weights_and_a_config_with_a_byte_order_mark_is_named(random_bert, tmp_path):

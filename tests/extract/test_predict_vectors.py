@@ -60,7 +60,7 @@ def test_predict_gives_the_run_test_scores_and_refuses_other_encoder_settings(ti
 
 
 def test_an_encoder_folder_whose_weights_changed_is_refused(tiny_corpus_files, tmp_path, random_bert, other_random_bert,
-                                                            one_thread, capsys):
+                                                            one_thread, capsys, monkeypatch):
     train, test = tiny_corpus_files
     model = tmp_path / "model"
     shutil.copytree(random_bert, model)
@@ -68,8 +68,29 @@ def test_an_encoder_folder_whose_weights_changed_is_refused(tiny_corpus_files, t
                  "--learners", "logreg", "--folds", "3", "--max-length", "64"]) == 0
     for weights in model.glob("*.safetensors"):  # same name, other weights
         shutil.copy(Path(other_random_bert) / weights.name, weights)
+    encoded = []
+    monkeypatch.setattr("screenstack.extract.stage.encode", lambda *a, **k: encoded.append(1) or pytest.fail("encoded"))
     assert _predict(tmp_path / "run", test, tmp_path / "pred") == 2
     assert f"encoder {model}: its weights, configuration or tokenizer differ from those the run's vectors" in capsys.readouterr().err
+    # Known once the model is loaded: refused before any text is encoded, and nothing written (it was after both).
+    assert not encoded and not (tmp_path / "pred").exists()
+
+
+def test_a_run_made_with_a_relative_model_folder_and_its_own_cache_predicts_from_any_folder(
+        tiny_corpus_files, tmp_path, random_bert, one_thread, monkeypatch):
+    train, test = tiny_corpus_files
+    shutil.copytree(random_bert, tmp_path / "models" / "bert")
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--model", "models/bert", "--out", "run",
+                 "--learners", "logreg", "--folds", "3", "--max-length", "64", "--cache-dir", "vectors"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # "models/bert" names no folder here: the run's folder is loaded by its absolute path
+    monkeypatch.setattr("screenstack.extract.stage.encode", lambda *a, **k: pytest.fail("the run's cache holds these texts"))
+    assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0
+    assert (tmp_path / "pred" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
+    # The same folder however it is spelled is the run's --model, not another one.
+    assert _predict(tmp_path / "run", test, tmp_path / "pred2", "--model", str(tmp_path / "models" / "bert")) == 0
 
 
 def test_boosted_trees_the_few_included_blend_leaves_out_are_not_loaded_and_scores_are_the_run_test_scores(

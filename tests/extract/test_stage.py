@@ -297,6 +297,31 @@ def test_a_cache_dir_that_cannot_be_written_names_cache_dir(random_bert, records
     assert "another --cache-dir" in message and "--out" not in message and "\n" not in message
 
 
+def test_a_read_only_cache_missing_texts_is_refused_before_any_text_is_encoded(random_bert, records, tmp_path, monkeypatch):
+    # Refused only once the first chunk was encoded and written, before.
+    import errno
+    import tempfile
+
+    from screenstack.extract import stage
+
+    config = _config(random_bert, tmp_path, cache_dir=str(tmp_path / "cache"))
+    extract_features(corpus_of(records.iloc[:20], 10), tmp_path / "run", config, progress=False)  # the cache folder exists
+    real = tempfile.mkstemp
+
+    def read_only(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir).is_relative_to(tmp_path / "cache"):
+            raise OSError(errno.EROFS, "Read-only file system", str(dir))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(stage, "encode", lambda *a, **k: pytest.fail("encoded for a cache it cannot write"))
+    with pytest.raises(ScreenstackError) as error:
+        extract_features(corpus_of(records, 30), tmp_path / "run2", config, progress=False)  # more texts
+    assert "cannot write (Read-only file system)" in str(error.value) and "--cache-dir" in str(error.value)
+    # A read-only cache that holds every text is read, not refused.
+    assert extract_features(corpus_of(records.iloc[:20], 5), tmp_path / "run3", config, progress=False).is_file()
+
+
 def _scaled_bert(random_bert: str, folder: Path, scale: float) -> str:
     """The random BERT with its last LayerNorm's weights set to `scale`: NaN makes the vectors NaN, 1e6 overflows float16."""
     import shutil

@@ -76,3 +76,23 @@ def test_read_vectors_reads_a_many_group_file_whole(tmp_path, corpus, monkeypatc
     monkeypatch.setattr(store, "ROW_GROUP_ROWS", 8)
     frame, matrix, meta = read_vectors(_write(tmp_path / "a.parquet", corpus, np.arange(len(corpus.frame))))
     assert list(frame["id"]) == list(corpus.frame["id"]) and matrix.shape == (100, 3) and meta["model"] == "toy"
+
+
+def test_a_feature_file_another_tool_wrote_again_is_refused_in_one_line(tmp_path, corpus):
+    # pandas writes the fixed-size vectors back as variable-length lists: an AttributeError traceback before.
+    path = _write(tmp_path / "a.parquet", corpus, np.arange(len(corpus.frame)))
+    pd.read_parquet(path).to_parquet(tmp_path / "pandas.parquet")
+    with pytest.raises(ScreenstackError, match=r"pandas.parquet: its vector column is list<.*not the fixed-size list of "
+                                               r"floats `screenstack extract` writes.*Extract it again"):
+        VectorFiles([tmp_path / "pandas.parquet"], corpus)
+    for raw in (b"{oops", b"[1, 2]"):  # metadata that is not JSON, or not an object: a JSONDecodeError traceback before
+        table = pq.read_table(path)
+        pq.write_table(table.replace_schema_metadata({b"screenstack": raw}), tmp_path / "meta.parquet")
+        with pytest.raises(ScreenstackError, match=r"meta.parquet: its screenstack metadata is not a JSON object"):
+            VectorFiles([tmp_path / "meta.parquet"], corpus)
+
+
+def test_a_feature_file_without_fingerprints_is_read_with_a_warning_that_only_its_ids_are_checked(tmp_path, corpus):
+    path = _write(tmp_path / "a.parquet", corpus, np.arange(len(corpus.frame)))
+    with pytest.warns(UserWarning, match=r"a.parquet: its metadata holds no fingerprint of the records it was made from"):
+        assert VectorFiles([path], corpus).train().shape == (30, 3)
