@@ -1,10 +1,12 @@
 """`LearnersConfig`: which learners `fit-learners` fits, and the feature files the vector learners read."""
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 
 from ..features.checks import check_names
+from ..features.errors import ScreenstackError
 from .fit import DEFAULT_TEXT_LEARNERS
 from .registry import LEARNERS
 
@@ -25,6 +27,10 @@ class LearnersConfig:
     def __post_init__(self):
         check_names("learners", self.learners, LEARNERS)
         check_names("features", self.features, allow_empty=True)
+        seen: dict[str, str] = {}
+        for path in self.features:  # one file under two spellings would put its columns in twice
+            if (first := seen.setdefault(os.path.realpath(path), path)) != path:
+                raise ScreenstackError(f"--features {first} and {path}: the same file given twice; give it once.")
         if self.features and not self.needs_vectors:
             warnings.warn(f"--features: no learner in --learners ({', '.join(self.learners)}) reads vectors, so the feature "
                           "files are not used. Add logreg, lightgbm or xgboost to --learners to use them.", stacklevel=2)

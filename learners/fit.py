@@ -14,6 +14,7 @@ from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles
 from ..features.errors import ScreenstackError
+from ..features.records.datasets import sha256_file
 from .oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, oof_predict, text_chunks
 from .persist import model_files
 from .registry import learner_class, make_learner
@@ -56,6 +57,10 @@ def fit_learners(
     if any(cls.input == "vectors" for cls in classes.values()):
         # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
         inputs["vectors"] = VectorFiles(list(features), corpus)
+        # Files inside OUT are checked against their manifests; one outside is tied to its learners by its bytes, so
+        # vectors written again under the same name and metadata are not taken for those the learners were fitted on.
+        inputs["feature_sha256"] = [None if not Path(RunFolder(out).relative(p)).is_absolute() else sha256_file(p)
+                                    for p in features]
         # Read, and NaN or inf refused, before any learner is fitted: the training rows kept, the test rows a chunk at a time.
         inputs["train vectors"] = inputs["vectors"].train()
         for _ in inputs["vectors"].test_chunks(chunk_rows):
@@ -106,6 +111,8 @@ def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[
             "train_fingerprint": corpus.fingerprint("train"),
             "test_fingerprint": corpus.fingerprint("test"),
         }
+        if cls.input == "vectors" and any(inputs["feature_sha256"]):
+            meta["feature_sha256"] = inputs["feature_sha256"]
         if check_reusable(out, name, meta, plan):
             log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
             written.append(learner_dir(out, name))

@@ -134,6 +134,9 @@ OTHER_PROBES = {
     "stack threshold rule": (["stack", "--threshold-rule", "magic"], ["--threshold-rule", "bootstrap"]),
     "fit-learners unknown learner": (["fit-learners", "--learners", "logreg,bogus", "--features", "x.parquet"], ["--learners bogus"]),
     "fit-learners folds 1": (["fit-learners", "--folds", "1"], ["--folds 1"]),
+    # Its columns twice in the vectors, before.
+    "fit-learners one feature file twice": (["fit-learners", "--learners", "logreg", "--features", "f/x.parquet",
+                                             "f/../f/x.parquet"], ["--features f/x.parquet and f/../f/x.parquet", "twice"]),
     "fit-learners folds not a number": (["fit-learners", "--folds", "two"], ["--folds", "'two'"]),
     "extract max length": (["extract", "--max-length", "1"], ["--max-length 1"]),
     "extract seed": (["extract", "--seed", str(2**32)], [f"--seed {2**32}"]),

@@ -80,7 +80,8 @@ def differing_keys(old: dict, new: dict, ignore: tuple[str, ...] = ()) -> list[s
 _SAID = {"file": "--model", "model": "--model", "layers": "--layers", "pooling": "--pooling", "max_length": "--max-length",
          "store_dtype": "--store-dtype", "dtype": "--dtype", "padding": "the text padding",
          "encoder_fingerprint": "the encoder's weights", "train_fingerprint": "the --train records",
-         "test_fingerprint": "the --test records", "fold_plan": "the fold plan (--folds, --seed)", "input": "the learner's input"}
+         "test_fingerprint": "the --test records", "fold_plan": "the fold plan (--folds, --seed)", "input": "the learner's input",
+         "feature_sha256": "the contents of the feature files outside OUT"}
 _FINETUNE_FLAGS = {"precision": "--dtype"}  # a fine-tuning's settings are `extract --finetune`'s options of the same names
 _FEATURE_KEYS = ("file", "model", "layers", "pooling", "max_length", "store_dtype", "dtype", "padding", "encoder_fingerprint")
 
@@ -91,7 +92,7 @@ def describe_differences(keys: list[str], old: dict, new: dict) -> list[str]:
     said = []
 
     def values(key: str, was, now) -> str:
-        short = all(not isinstance(v, str) or len(v) < 40 for v in (was, now))  # not a fingerprint or a long path
+        short = all(len(str(v)) < 40 for v in (was, now))  # not a fingerprint, a list of them or a long path
         return f"{_SAID.get(key, key)} ({was} there, {now} now)" if short else _SAID.get(key, key)
 
     for key in keys:
@@ -137,6 +138,8 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan, also:
     if old.get("features"):
         old = {**old, "features": [RunFolder(out).relative(p) if Path(p).is_absolute() else p for p in old["features"]]}
     new = {**meta, "name": name, "fold_plan": plan.meta}
+    if "feature_sha256" not in old:  # outputs of 0.3.10 and before, which kept no hash: reused as then
+        new.pop("feature_sha256", None)
     keys = differing_keys(old, new, ignore=("versions",))
     if keys:
         raise _other_configuration([name], describe_differences(keys, old, new), old, out, [p for p in also if p.exists()])

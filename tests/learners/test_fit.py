@@ -1,6 +1,8 @@
 """`fit_learners`: vector learners on a feature file, reuse of matching outputs, refusal of mismatched ones."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,6 +69,20 @@ def test_matching_outputs_are_reused_not_refitted(tmp_path, corpus, monkeypatch)
     monkeypatch.setattr(fit_module, "oof_predict", refit)
     assert fit_learners(corpus, out, ("logreg",), (str(features),), progress=False) == [out / "learners" / "logreg"]
     assert (oof_file.stat().st_mtime_ns, oof_file.read_bytes()) == before
+
+
+def test_a_feature_file_outside_out_written_again_with_other_vectors_is_not_taken_for_the_one_fitted_on(tmp_path, corpus):
+    # Same path, same metadata, other vectors: its learners were reused as if nothing had changed.
+    features = _write_features(tmp_path / "features.parquet", corpus)
+    out = tmp_path / "run"
+    fit_learners(corpus, out, ("logreg",), (str(features),), progress=False)
+    frame = corpus.frame
+    write_vectors(features, frame["id"], frame["split"], np.zeros((len(frame), 24), np.float32), {"model": "toy"})
+    with pytest.raises(ScreenstackError, match=r"'logreg' outputs of another configuration \(differs in: the contents of "
+                                               r"the feature files outside OUT\)"):
+        fit_learners(corpus, out, ("logreg",), (str(features),), progress=False)
+    # The learner keeps the hash it was fitted with (outputs of 0.3.10 and before, without one, are reused as then).
+    assert len(json.loads((out / "learners" / "logreg" / "meta.json").read_text())["feature_sha256"][0]) == 64
 
 
 def test_same_learner_with_other_params_is_refused(tmp_path, corpus):
