@@ -367,6 +367,9 @@ def main() -> None:
     datasets = sorted(Path(args.datasets).resolve().glob("*.csv"))
     todo = halves(datasets, [int(s) for s in args.seeds.split(",")], tuple(int(n) for n in args.levels.split(",")), args.draws)
     rows_file = work / "rows.csv"
+    if args.report_only and not rows_file.is_file():
+        sys.exit(f"{rows_file}: no protocol rows yet (artifacts/ is not in the repository); run `python bench/protocol.py "
+                 "--jobs 2` first (about two and a half hours on 2 cores), or see bench/RESULTS.md for the last ones")
     done = pd.read_csv(rows_file) if rows_file.is_file() else pd.DataFrame(columns=["half", "system"])
     restack = None if args.restack is None else tuple(v for v in args.restack.split(",") if v)
     if args.refit and restack is None:

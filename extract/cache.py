@@ -166,6 +166,9 @@ class VectorCache:
             try:
                 table = pq.read_table(path)
                 matrix = column_matrix(table.column("vector"))
+            except FileNotFoundError:  # removed since the index was read (by hand, or another run mending it)
+                raise ScreenstackError(f"{path}: a vector cache chunk this run listed was removed while it ran. Run the "
+                                       "same command again: its texts are encoded again.") from None
             except Exception as error:  # keys readable, vectors not (a page overwritten): encoded again on the next run
                 done = self._drop_unreadable(path, error, say=False)
                 raise ScreenstackError(f"{path}: an unreadable vector cache chunk ({_reason(error)}): {done}. Run the same "

@@ -222,6 +222,9 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
         cache = VectorCache(cache_folder, setting)  # read again: its index holds only this rank's chunks
 
     matrix = cache.gather(keys, np.empty((len(keys), encoder.width), dtype=np.float32))
+    if len(set(keys)) > 1 and not np.ptp(matrix, axis=0).any():  # e.g. --max-length 2: [CLS] [SEP] and no word
+        log.warning("extract: every record got the same vector (--max-length %d leaves %d tokens of text), so vector "
+                    "learners can rank nothing; raise --max-length", config.max_length, max(config.max_length - 2, 0))
     meta = {
         "stage": "extract", "config_hash": config_hash, "config": {k: v for k, v in asdict(config).items() if k != "cache_dir"},
         "model": config.model, "model_path": encoder.loaded.path, "weights_hash": encoder.loaded.weights_hash,

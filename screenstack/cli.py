@@ -12,7 +12,9 @@ import errno
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import tomllib
 import warnings
 from pathlib import Path
@@ -275,7 +277,15 @@ def _one_line(message: str) -> str:
     return message.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
 
 
+def _terminated(signum, frame):
+    # `kill`, a scheduler's time limit, torchrun stopping its workers: stopped as Ctrl-C stops a command, so what
+    # a stage finished is kept whole (fit-learners writes the records its finished learners scored).
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         code = _main(sys.argv[1:] if argv is None else list(argv))
         sys.stdout.flush()  # a reader gone away shows here, where it is caught, rather than in Python's flush at exit

@@ -208,3 +208,26 @@ def test_labelled_records_without_words_are_refused_naming_no_flag_the_user_did_
     assert ("screenstack: error: every labelled training record has the same title and abstract, so text learners "
             "(tfidf-svm) have nothing to learn from. Check the training file's text columns (--text-cols).") in err
     assert "--train" not in err and not (tmp_path / "run").exists()
+
+
+def test_a_sigterm_stops_a_command_as_ctrl_c_does(monkeypatch, capsys):
+    # `kill` (an OOM killer's warning, a scheduler's time limit) ended the process at once: fit-learners kept no records
+    # of the learners it had finished, and the stack made from them flagged no record without text, silently.
+    import os
+    import signal
+    import time
+
+    import screenstack.cli as cli
+
+    def killed(argv):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+        return 0
+
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli, "_main", killed)
+    try:
+        assert cli.main(["run"]) == 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert capsys.readouterr().err == "screenstack: interrupted; finished files are kept, rerun the same command to continue.\n"

@@ -375,3 +375,28 @@ def test_a_cache_chunk_past_the_file_size_limit_is_one_error_naming_the_cache_fo
                                                 r"file-size limit \(ulimit -f\): raise it, then rerun"):
         folder.add(["a", "b"], np.zeros((2, 4)))
     assert not list((tmp_path / "cache").rglob("chunk-*"))
+
+
+def test_a_cache_chunk_removed_while_a_run_reads_it_says_so_and_to_run_again(tmp_path):
+    # It read "an unreadable vector cache chunk (...): delete it (could not: No such file or directory)".
+    from screenstack.extract.cache import VectorCache
+
+    cache = VectorCache(tmp_path / "cache", {"model": "m"})
+    chunk = cache.add(["a", "b"], np.ones((2, 3), np.float32))
+    cache.index()
+    chunk.unlink()
+    with pytest.raises(ScreenstackError) as error:
+        cache.gather(["a"], np.empty((1, 3), np.float32))
+    assert str(error.value) == (f"{chunk}: a vector cache chunk this run listed was removed while it ran. Run the same "
+                                "command again: its texts are encoded again.")
+
+
+def test_a_max_length_that_leaves_no_word_says_every_record_got_the_same_vector(random_bert, records, tmp_path, caplog):
+    # --max-length 2 holds [CLS] and [SEP] alone: vectors all alike, and vector learners ranked at chance without a word.
+    with caplog.at_level("WARNING", logger="screenstack"):
+        extract_features(corpus_of(records, 30), tmp_path / "run", _config(random_bert, tmp_path, max_length=2), progress=False)
+    assert "every record got the same vector (--max-length 2 leaves 0 tokens of text)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="screenstack"):
+        extract_features(corpus_of(records, 30), tmp_path / "run", _config(random_bert, tmp_path), progress=False)
+    assert "same vector" not in caplog.text

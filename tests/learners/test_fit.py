@@ -186,8 +186,18 @@ def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkey
     ranked = pd.read_csv(out / "ranked.csv", dtype=str, keep_default_na=False)
     assert sorted(ranked["title"]) == sorted(corpus.test["title"]) and "abstract" in ranked.columns, \
         "titles and input columns, as after a whole fit"
+    # Killed outright (SIGKILL) before the records were written: the stack says what it lacks and how to mend it.
+    from screenstack.features.artifacts.records import RECORDS_SET
+    from screenstack.features.artifacts.runfolder import RunFolder
+
+    RunFolder(out).manifest_path(RECORDS_SET).unlink()
+    (out / "records.parquet").unlink()
+    with pytest.warns(UserWarning, match=r"no records.parquet \(fit-learners was killed before writing it.*Run the same "
+                                         r"fit-learners command again"):
+        stack(out, StackConfig(learners=("tfidf-svm",)))
     monkeypatch.setattr(fit_module, "oof_predict", real)
     fit_learners(corpus, out, ("tfidf-svm", "tfidf-logreg"), progress=False)  # the same command again finishes it
+    assert (out / "records.parquet").is_file()
     assert stack(out)["blend"]["weights"].keys() == {"tfidf-svm", "tfidf-logreg"}
     fit_learners(corpus, out, ("tfidf-svm",), progress=False)  # asked for fewer: a choice, the others still blended
     assert stack(out)["blend"]["weights"].keys() == {"tfidf-svm", "tfidf-logreg"}
