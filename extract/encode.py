@@ -4,8 +4,9 @@ How it is fast, in order of effect on a CPU:
 
 - texts are sorted by length and batched by a *token budget* (batch size x
   longest text <= ``batch_tokens``), each text padded only to a multiple of 16
-  tokens (`PADDING`) in a batch of texts of its width, so short texts do not pay for 512 positions and attention (quadratic
-  in length) runs on tight batches;
+  tokens (`PADDING`) in a batch of texts of its width, so short texts do not
+  pay for 512 positions and attention (quadratic in length) runs on tight
+  batches;
 - on a CPU, linear layers run as oneDNN ops with bias and GELU fused in, and
   bf16 runs on a bf16 copy of the weights (`extract.fuse`); on a GPU one
   autocast context wraps the loop;
@@ -292,8 +293,9 @@ def encode(
 ) -> np.ndarray:
     """Pooled hidden-layer vectors of `texts`, in input order.
 
-    Texts run longest first, in batches of one padded width (each text padded to a
-    multiple of 16 tokens, `PADDING`), under inference mode; each batch's vectors go to the CPU at once.
+    Texts run longest first, in batches of one padded width (each text padded to
+    a multiple of 16 tokens, `PADDING`), under inference mode; each batch's
+    vectors go to the CPU at once.
 
     Args:
         texts: record texts (e.g. ``features.records.corpus.texts(frame)``).

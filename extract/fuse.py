@@ -21,8 +21,8 @@ batches to multiples of 16 tokens so that a run meets a few dozen shapes. These 
 are private to torch (they are what torch.compile emits on CPUs), so they are
 checked once against plain torch on a small input (left out where they
 disagree), and the prepared model against the original on a tiny batch (the
-original runs where it disagrees). On GPUs (and for fp16, which CPUs only emulate) the model runs
-as loaded, under autocast.
+original runs where it disagrees). On GPUs (and for fp16, which CPUs only
+emulate) the model runs as loaded, under autocast.
 """
 from __future__ import annotations
 

@@ -408,11 +408,7 @@ def refuse_other_encoder(run: FittedRun, rel: str, found: dict) -> None:
 def _check_encoder(run: FittedRun, name: str, metas: list[dict]) -> None:
     """Refuse vectors of another encoder than the run's: same name, other weights or tokenizer (a local folder changed)."""
     for rel, meta in zip(run.features[name], metas):
-        want = run.feature_meta[rel].get("encoder_fingerprint")
-        if want is not None and meta.get("encoder_fingerprint") != want:
-            raise ScreenstackError(
-                f"encoder {meta.get('model')}: its weights, configuration or tokenizer differ from those the run's vectors "
-                f"({rel}) were made with, so {name}'s models cannot read its vectors. Restore the run's encoder there.")
+        refuse_other_encoder(run, rel, meta)
 
 
 @locked(predictions=True, writes=PREDICT_FILES)

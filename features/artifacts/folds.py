@@ -147,7 +147,7 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
             "seed": f"--seed ({existing.meta.get('seed')} there, {config.seed} now)"}
     differ = [said[key] for key, value in wanted.items() if existing.meta.get(key) != value]
     if differ and not _fitted_on(out):
-        # A run that stopped before its first learner (too few texts for TF-IDF, a full disk) left only its plan: drawn
+        # A run that stopped before its first learner (Ctrl-C, a full disk) left only its plan: drawn
         # anew for these records, or the corrected command would be refused for a folder that holds nothing of value.
         if say:
             log.info("%s: its fold plan was drawn for other training records or options (%s) and nothing was fitted on it "

@@ -318,6 +318,7 @@ def test_a_read_only_cache_missing_texts_is_refused_before_any_text_is_encoded(r
     with pytest.raises(ScreenstackError) as error:
         extract_features(corpus_of(records, 30), tmp_path / "run2", config, progress=False)  # more texts
     assert "cannot write (Read-only file system)" in str(error.value) and "--cache-dir" in str(error.value)
+    assert not list((tmp_path / "run2").rglob("*.parquet")), "no feature file written"
     # A read-only cache that holds every text is read, not refused.
     assert extract_features(corpus_of(records.iloc[:20], 5), tmp_path / "run3", config, progress=False).is_file()
 

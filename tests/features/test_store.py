@@ -85,6 +85,11 @@ def test_a_feature_file_another_tool_wrote_again_is_refused_in_one_line(tmp_path
     with pytest.raises(ScreenstackError, match=r"pandas.parquet: its vector column is list<.*not the fixed-size list of "
                                                r"floats `screenstack extract` writes.*Extract it again"):
         VectorFiles([tmp_path / "pandas.parquet"], corpus)
+    from screenstack.learners.fit import fit_learners
+
+    with pytest.raises(ScreenstackError, match="its vector column is"):  # refused before the fold plan is written
+        fit_learners(corpus, tmp_path / "run", ("logreg",), (str(tmp_path / "pandas.parquet"),), progress=False)
+    assert not (tmp_path / "run").exists()
     for raw in (b"{oops", b"[1, 2]"):  # metadata that is not JSON, or not an object: a JSONDecodeError traceback before
         table = pq.read_table(path)
         pq.write_table(table.replace_schema_metadata({b"screenstack": raw}), tmp_path / "meta.parquet")
