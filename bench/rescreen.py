@@ -14,7 +14,7 @@ submission.csv), and once with the threshold before the recall check (``decision
 in its summary.json; records without text flagged either way, as `stack` does),
 paired. The labelled records of the second run are then richer in included
 records, and in easy ones, than the records left: the case the recall check is
-for (`stacking.stack.recall_check`). About 12 minutes on 2 cores for 6 datasets x
+for (`stacking.decision.recall_check`). About 12 minutes on 2 cores for 6 datasets x
 3 seeds with the vector cache of bench/protocol.py (``--cache-dir``) warm.
 
     python bench/rescreen.py --jobs 2        # the table in bench/README.md, "The recall check"

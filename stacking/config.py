@@ -30,7 +30,7 @@ class StackConfig:
     prior_positives: float = 0.5        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
     min_recall: float = 0.95            # the recall floor (stacking.threshold.recall_floor); 0: F-beta alone
     max_shift: float = 20.0             # the most the threshold corrects for records to screen richer in included
-                                        # records than the labelled ones (stacking.stack.shift_weight); 1: no correction
+                                        # records than the labelled ones (stacking.decision.shift_weight); 1: no correction
 
     def __post_init__(self):
         # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).

@@ -7,7 +7,7 @@ blender (``OUT/blend.json``), the calibration and the run's threshold then give
 each record its score, probability and decision. Where the new records look
 richer in included records than the run's records to screen did, the
 threshold is lowered further, as `stack` lowers it for its own
-(`stacking.stack.shift_weight` from the threshold before that correction; no
+(`stacking.decision.shift_weight` from the threshold before that correction; no
 estimate from fewer than 50 records with title or abstract); it never flags
 less than the run's threshold, since with a handful of included training
 records the estimate is noisy (on README's reviewer's path, two samples of
@@ -76,9 +76,7 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .stack import (at_labelled_share, at_shift_clause, flag_without_text, log_recall_check, log_shift, recall_check, screening_summary, shift_weight,
-                    without_text)
-from .threshold import apply_threshold
+from .decision import at_shift_clause, log_recall_check, log_shift, screen, shift_weight, without_text
 
 log = logging.getLogger("screenstack")
 # The extract settings a user may repeat on the command line, as named in the feature files' metadata.
@@ -452,33 +450,28 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     threshold, shift = run.threshold_for(scores, None if without is None else ~without)
     if threshold < run.threshold:
         log_shift(shift, float(np.mean(run.oof_scores >= threshold)), "--max-shift 1: the run's threshold")
-    probabilities = at_labelled_share(run.calibration.apply(scores), without, float(run.oof_labels.mean()))
-    # As `stack` checks its records to screen: the update's own probabilities against the run's honest recall.
-    check = ({} if run.honest_recall is None else
-             recall_check(scores, probabilities, threshold, run.honest_recall[0], None if without is None else ~without))
-    if check.get("lowered"):
-        threshold = check["threshold"]
-        log_recall_check(check, {"recall_interval": run.honest_recall})
-    decisions = apply_threshold(scores, threshold)
-    added_without_text = flag_without_text(decisions, listed)  # as `stack` flags the run's own records with no text
+    # As `stack` decides on its records to screen: the update's own probabilities checked against the run's honest
+    # recall, records without text flagged, and the run's `screening` block under its names.
+    screened = screen(run.oof_labels, run.oof_scores, run.calibration, scores, threshold, shift,
+                      None if run.honest_recall is None else run.honest_recall[0], run.config.seed, listed)
+    threshold, decisions, screening = screened.threshold, screened.decisions, screened.screening
+    log_recall_check(screened.recall_check, {"recall_interval": run.honest_recall})
     ids = records["id"].astype(str).to_numpy()
-    # The figures of the run's `screening` block, under its names: the console line and both summaries agree.
-    screening = screening_summary(run.oof_labels, run.oof_scores, scores, decisions, probabilities, run.config.seed, shift)
     summary = {
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version,
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
         "data_sha256": _sha256_or_none(data) if data else None,
         "threshold": threshold, "run_threshold": run.threshold, "max_shift": run.config.max_shift, "shift": shift,
-        "recall_check": check, "blend": run.blender.name,
+        "recall_check": screened.recall_check, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
-        "left_out_screened": len(left_out), "flagged_without_text": added_without_text, **screening,
+        "left_out_screened": len(left_out), "flagged_without_text": screened.flagged_without_text, **screening,
         "input_warnings": list(corpus.said),  # given reading `data`: copies of screened records, reused ids
         "versions": package_versions(),
     }
     with RunFolder(out).commit(PREDICT_SET, inputs=tuple(f"features/{Path(p).name}" for p in (vectors or {}).values())) as staging:
         pd.DataFrame({"id": ids, "score": scores}).to_csv(staging / "scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
-        write_ranked(staging / "ranked.csv", ids, scores, decisions, probabilities, listed)
+        write_ranked(staging / "ranked.csv", ids, scores, decisions, screened.probabilities, listed)
         write_json(staging / "summary.json", summary)
         left_out.to_csv(staging / "left_out.csv", index=False)
     log.info("predict: %d of %d records flagged (threshold %.4g%s); expected included among them %.1f, left below "

@@ -7,7 +7,7 @@ row should find), then every column of the input file as it was read (from
 `features.artifacts.records.read_screening_records`). Flagged records come
 first, then the rest, each part by score, highest first: the threshold keeps
 them apart anyway, except for records flagged whatever their score (those
-with neither title nor abstract, `stacking.stack.flag_without_text`), which
+with neither title nor abstract, `stacking.decision.flag_without_text`), which
 a reviewer reading down to the last ``decision`` 1 would otherwise never
 reach; those below the threshold close the flagged part (above it, they sit by score). Ties keep the order the records came
 (the input file's rows): a stable sort, so the same run gives the same

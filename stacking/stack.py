@@ -37,8 +37,10 @@ from ..features.artifacts.runfolder import STACK_FILES, DamagedArtifact, RunFold
 from ..features.artifacts.records import read_screening_records
 from ..learners.registry import LEARNERS, learner_input, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
-from .calibrate import estimate_shift, expected_below, fit_calibration
+from .calibrate import fit_calibration
 from .config import StackConfig
+from .decision import (RECALL_CHECK_WARNING, _say_without_text, at_shift_clause, honest_scope, log_recall_check, log_shift,
+                       lowered_by, screen, shift_weight, without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
 from .threshold import apply_threshold, choose_threshold
@@ -53,7 +55,6 @@ TEXT_ONLY_BELOW = 20  # the logistic blend weighs only the TF-IDF learners below
 # times with 10 included records, resampling or not. A blend whose honest AUC is below MIN_AUC barely ranks.
 CLEAR_MARGIN, WIN_SHARE, COMPARE_INCLUDED, MIN_AUC, MAX_FLAGGED = 0.02, 0.95, 20, 0.6, 0.9
 CHANCE_AUC = 0.55  # a blend whose honest OOF ROC-AUC is below this ranks at chance: the honest floor flags every record
-MIN_SHIFT_RECORDS = 50  # records to screen (with text) needed to estimate their share of included records (`shift_weight`)
 FLAG_ALL = 0.0  # every blender scores in [0, 1], so this threshold flags every record, new ones too (`screenstack predict`)
 
 
@@ -143,42 +144,6 @@ def _honest(y, decisions, n_test: int, config: StackConfig) -> dict:
             "recall": found / max(included, 1), "recall_interval": recall_interval, "interval_records": n_records,
             "precision": found / max(flagged, 1), "found": found, "included": included, "flagged": flagged,
             "flagged_share": flagged / len(y)}
-
-
-def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed: int, shift: dict | None = None) -> dict:
-    """Expected included records among the records to screen, flagged and left below the threshold; and, where the
-    label shift lowered the threshold (`shift_weight`), the same at the share it estimated (`at_estimated_shift`)."""
-    flagged = decisions.astype(bool)
-    below, low, high = expected_below(blend_oof, y, test_scores, flagged, random_state=seed)
-    summary = {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()),
-               "expected_included": float(probabilities.sum()), "expected_flagged": float(probabilities[flagged].sum()),
-               "expected_below": below, "expected_below_interval": (low, high)}
-    if shift and shift.get("lowered"):
-        summary["at_estimated_shift"] = at_estimated_shift(probabilities, flagged, shift)
-    return summary
-
-
-def at_estimated_shift(probabilities: np.ndarray, flagged: np.ndarray, shift: dict) -> dict:
-    """The expected counts if the records to screen hold the estimated share of included records, not the labelled
-    one: each probability moved to that prior (Saerens, Latinne and Decaestecker 2002, the adjustment EM's estimate
-    rests on). The calibrated counts assume the labelled share, so where the estimate lowered the threshold they
-    say too few are left below; these say what the estimate implies. No interval: the estimate's own error, large
-    with a handful of included records (bench/README.md, "The shift estimate against the truth"), dominates it."""
-    train, estimate = float(shift["train_share"]), float(shift["estimated_share"])
-    odds = (estimate / train) / ((1 - estimate) / (1 - train))
-    p = np.asarray(probabilities, dtype=float)
-    moved = odds * p / (odds * p + (1 - p))
-    return {"estimated_share": estimate, "expected_included": float(moved.sum()),
-            "expected_flagged": float(moved[flagged].sum()), "expected_below": float(moved[~flagged].sum())}
-
-
-def at_shift_clause(screening: dict) -> str:
-    """The console's words for `at_estimated_shift`, after the calibrated counts (empty where there is none)."""
-    shifted = screening.get("at_estimated_shift")
-    if not shifted:
-        return ""
-    return (f"; at the label shift's estimate ({shifted['estimated_share']:.1%} included) about "
-            f"{shifted['expected_flagged']:.1f} among them and {shifted['expected_below']:.1f} below")
 
 
 def _best_learner(y, evaluated: dict, blend_decisions, config: StackConfig) -> dict:
@@ -365,115 +330,6 @@ def blended_learners(names: list[str], n_included: int) -> tuple[bool, ...]:
     return use
 
 
-def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: StackConfig, has_text=None) -> dict:
-    """Lower `blend`'s threshold (in place) where the records to screen look richer in included records than the
-    labelled ones; return the estimate and the weight used.
-
-    The threshold is chosen again with every included record counting `weight`
-    times, the estimated ratio of the two shares (`calibrate.estimate_shift`,
-    at least 1, at most ``config.max_shift``), and the recall floor assuming
-    `weight` times the prior's included records at chance; the lower of the
-    two thresholds is kept, so the correction only ever flags more. The
-    labelled records' F-beta optimum flags too little for records to screen
-    that hold more included ones (a review's first labelled records, the
-    protocol's few-included halves: 2-21 times the training share). Replayed
-    on 269 of the protocol's halves (bench/README.md, "protocol"), the
-    correction with a milder recall prior (0.5 instead of 1; without the
-    correction that prior let 38 halves fall more than 0.05 below flagging
-    everything) took those halves from 18 to 9 and gained F7 +0.0076 +- 0.0033
-    over the previous default (medium +0.024, small +0.013, full +0.004). Not
-    where the honest floor flags every record already.
-
-    Records to screen without text (`has_text` False; flagged anyway, their
-    score is the empty text's, no learner's judgement) are left out of the
-    estimate, and fewer than `MIN_SHIFT_RECORDS` records to screen change
-    nothing: EM runs one record, or a few, to a share of 0 or 1. (A guard on
-    the estimate's log-likelihood gain, a chi-square test, was tried and
-    dropped: the blend's compressed calibration gave real shifts of 3-6 times
-    too little evidence, and over the protocol's 269 halves it left 15 halves
-    more than 0.05 below flagging everything instead of 9.)
-    """
-    ranked = test_scores if has_text is None else test_scores[np.asarray(has_text, dtype=bool)]
-    train, estimate = estimate_shift(calibration, blend_oof, ranked)
-    weight = float(np.clip(estimate / train, 1.0, config.max_shift)) if train > 0 and len(ranked) >= MIN_SHIFT_RECORDS else 1.0
-    info = {"train_share": train, "estimated_share": estimate, "records": int(len(ranked)), "weight": weight, "lowered": False,
-            "threshold_before": float(blend["threshold"])}  # `predict` starts from it and corrects for its own records
-    if weight <= 1.0 or blend["honest_floor"]:
-        return info
-    threshold = min(blend["threshold"], choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
-                                                         prior_positives=config.prior_positives, min_recall=config.min_recall,
-                                                         positive_weight=weight))
-    if threshold < blend["threshold"]:
-        info.update(lowered=True, oof_flagged_share_before=float(np.mean(blend_oof >= blend["threshold"])))
-        blend.update(threshold=threshold, **screening_metrics(y, blend_oof, threshold, config.beta))
-    return info
-
-
-def recall_check(test_scores, probabilities, threshold: float, target: float, has_text=None) -> dict:
-    """Lower `threshold` where the calibrated `probabilities` of the records to screen put fewer of their included
-    records above it than the honest recall's 95% interval allows (`target`, its lower end); return what was found.
-
-    The honest recall is measured on the labelled records: it holds for the
-    records to screen only where these are like them. Labels taken from the top
-    of an earlier `ranked.csv` are not: they are the included records that the
-    earlier ranking found easily, so those left to screen are the ones it ranked
-    low, and a threshold chosen on the labelled records finds few of them (a
-    helper's reruns after labelling the top 30 rows: recall 0.40-0.50 against an
-    honest 0.92 (0.58-1.00); the calibrated counts, 1.1 of 3.3 expected above
-    the threshold, had it right). The check asks the probabilities, which
-    `expected_below` shows are honest there, and flags down the ranking until
-    their expected recall reaches `target`. Where the records to screen are
-    like the labelled ones it rarely acts: over the protocol's 330 halves it
-    lowered the threshold on 5, F7 +0.0004 +- 0.0003 (bench/README.md, "The
-    recall check"). Records without text (flagged anyway) are left out, and
-    fewer than `MIN_SHIFT_RECORDS` records to screen change nothing.
-    """
-    scores, p = np.asarray(test_scores, dtype=float), np.asarray(probabilities, dtype=float)
-    n_records, n_without = len(scores), 0
-    if has_text is not None:
-        scores, p = scores[np.asarray(has_text, dtype=bool)], p[np.asarray(has_text, dtype=bool)]
-        n_without = n_records - len(scores)  # flagged whatever their score: counted in the shares said
-
-    def flagged_share(at: float) -> float:
-        return float(np.sum(scores >= at) + n_without) / n_records
-
-    info = {"target": float(target), "records": int(len(scores)), "lowered": False, "threshold_before": float(threshold)}
-    total = float(p.sum())
-    if len(scores) < MIN_SHIFT_RECORDS or total <= 0:
-        return info
-    info["expected_recall"] = float(p[scores >= threshold].sum()) / total
-    if info["expected_recall"] >= target:
-        return info
-    order = np.argsort(-scores, kind="stable")
-    reached = min(int(np.searchsorted(np.cumsum(p[order]) / total, target)), len(scores) - 1)
-    last = float(scores[order[reached]])  # the lowest score to flag
-    below = scores[scores < last]
-    # Midway to the next lower score, not on the record's own: the scores written with 8 decimals then give the same flags.
-    lowered = (last + float(below.max())) / 2 if len(below) else last
-    if lowered < threshold:
-        info.update(lowered=True, threshold=lowered, expected_recall_after=float(p[scores >= lowered].sum()) / total,
-                    flagged_share_before=flagged_share(threshold), flagged_share_after=flagged_share(lowered))
-    return info
-
-
-def log_recall_check(check: dict, honest: dict) -> None:
-    """The "recall check" line, if `recall_check` lowered the threshold; `honest`: the honest block it checked."""
-    if check.get("lowered"):
-        log.info("recall check: the calibrated probabilities put %.0f%% of the included records to screen above the "
-                 "threshold, below the honest recall's 95%% interval (%.2f-%.2f, measured on the labelled records); "
-                 "lowered it to flag %.1f%% of the records to screen instead of %.1f%% (expected recall %.0f%%)",
-                 100 * check["expected_recall"], *honest["recall_interval"], 100 * check["flagged_share_after"],
-                 100 * check["flagged_share_before"], 100 * check["expected_recall_after"])
-
-
-RECALL_CHECK_WARNING = ("the labelled records look unlike the records to screen: at the threshold chosen on them, the "
-                        "calibrated probabilities expected {before:.0%} of the included records to screen to be flagged, "
-                        "below the honest recall's 95% interval ({low:.2f}-{high:.2f}), so the threshold was lowered to "
-                        "flag {after:.1%} (see the recall check line). Labels taken from the top of a ranked list do this: "
-                        "label a random sample of the records left too (README, \"A reviewer's path\"), and read on down "
-                        "ranked.csv past the flagged records (its expected_included column)")
-
-
 def _log_decision(summary: dict) -> None:
     """The console's lines on what set the threshold (honest floor, recall floor, label shift), from the summary,
     so a reused stack says them too."""
@@ -494,17 +350,6 @@ def _log_decision(summary: dict) -> None:
                  if decision["min_recall"] > 0.9 else "")
     log_shift(decision.get("shift") or {}, decision["oof_flagged_share"])
     log_recall_check(decision.get("recall_check") or {}, summary["honest"])
-
-
-def log_shift(shift: dict, oof_flagged_share: float, undo: str = "--max-shift 1: no correction") -> None:
-    """The "label shift" line for `shift_weight`'s estimate, if it lowered the threshold (to flag `oof_flagged_share`);
-    `undo`: how to do without the correction."""
-    if shift.get("lowered"):
-        log.info("label shift: the records to screen look %.1f times as rich in included records as the labelled ones "
-                 "(estimated %.1f%% against %.1f%%); counting each included record %.1f times, the threshold flags %.1f%% of "
-                 "the OOF records instead of %.1f%% (%s)",
-                 shift["estimated_share"] / shift["train_share"], 100 * shift["estimated_share"], 100 * shift["train_share"],
-                 shift["weight"], 100 * oof_flagged_share, 100 * shift["oof_flagged_share_before"], undo)
 
 
 def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig, weight: float = 1.0) -> dict:
@@ -610,23 +455,20 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     without = without_text(records)
     shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, None if without is None else ~without)
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
-    probabilities = at_labelled_share(calibration.apply(test_scores), without, float(y.mean()))
     honest = _honest(y, blend_decisions, len(test_ids), config)
-    check = recall_check(test_scores, probabilities, blend_metrics["threshold"], honest["recall_interval"][0],
-                         None if without is None else ~without)
-    if check["lowered"]:
-        blend_metrics.update(threshold=check["threshold"], **screening_metrics(y, blend_oof, check["threshold"], config.beta))
-    decision["recall_check"] = check
+    screened = screen(y, blend_oof, calibration, test_scores, blend_metrics["threshold"], shift, honest["recall_interval"][0],
+                      config.seed, records)
+    threshold, decisions = screened.threshold, screened.decisions
+    if screened.recall_check["lowered"]:
+        blend_metrics.update(threshold=threshold, **screening_metrics(y, blend_oof, threshold, config.beta))
+    decision.update(recall_check=screened.recall_check, flagged_without_text=screened.flagged_without_text)
     honest["threshold_lowered_by"] = lowered_by(decision)
-    threshold = blend_metrics["threshold"]
-    decisions = apply_threshold(test_scores, threshold)
-    decision["flagged_without_text"] = flag_without_text(decisions, records)
     _record_flagged_shares(decision, decisions, test_scores, without)
 
     summary = {
         "beta": config.beta,
         "honest": honest,
-        "screening": screening_summary(y, blend_oof, test_scores, decisions, probabilities, config.seed, shift),
+        "screening": screened.screening,
         "threshold": threshold,
         "decision": decision,
         "blend": {"method": chosen, "weights": dict(zip(names, map(float, final.weights_))), **blend_metrics},
@@ -647,56 +489,12 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         write_parquet(staging / "blend_oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": folds, "label": y, "score": blend_oof}))
         pd.DataFrame({"id": test_ids, "score": test_scores}).to_csv(staging / "test_scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": test_ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
-        write_ranked(staging / "ranked.csv", test_ids, test_scores, decisions, probabilities, records)
+        write_ranked(staging / "ranked.csv", test_ids, test_scores, decisions, screened.probabilities, records)
         (staging / "calibration.json").write_text(calibration.to_json())
         write_json(staging / "summary.json", summary)
         write_json(staging / "blend.json", blend_state(final, names))  # for `screenstack predict`
     _log_summary(summary)
     return summary
-
-
-def without_text(records: pd.DataFrame | None) -> np.ndarray | None:
-    """True for each record to screen with neither title nor abstract; None for a run folder from before records kept it."""
-    if records is None or "has_text" not in records.columns:
-        return None
-    return records["has_text"].astype(str).to_numpy() == "0"
-
-
-def flag_without_text(decisions: np.ndarray, records: pd.DataFrame | None) -> int:
-    """Flag, in place, the records to screen with neither title nor abstract; return how many the threshold had left out.
-
-    No learner can rank a record without text: its score is every such
-    record's, and its chance of being included is the review's share, which
-    under F-beta with beta = 7 is above the threshold's in any review with
-    more than about 2% included records. Over the protocol's 195 halves
-    (three datasets hold 10-17 such test records per half) flagging them all
-    gained F7 +0.0014 (s.e. 0.0006; full regime +0.0058), lost on no regime
-    and lowered no half's recall (bench/README.md, "protocol").
-    """
-    without = without_text(records)
-    if without is None:
-        return 0
-    added = int(np.sum(without & (decisions == 0)))
-    decisions[without] = 1
-    _say_without_text(int(without.sum()), added)
-    return added
-
-
-def at_labelled_share(probabilities: np.ndarray, without: np.ndarray | None, share: float) -> np.ndarray:
-    """`probabilities` with each record to screen that has neither title nor abstract at `share`, the labelled
-    records' share of included ones: no model can rank it, and its calibrated probability would be that of the empty
-    text's score, no judgement of the record (0.4% against a 2.4% share in `make demo`), undercounting what is
-    expected among the flagged."""
-    if without is not None and without.any():
-        probabilities = probabilities.copy()
-        probabilities[without] = share
-    return probabilities
-
-
-def _say_without_text(n_without: int, added: int) -> None:
-    if n_without:
-        log.info("%d record(s) to screen have neither title nor abstract: all flagged, since no model can rank them "
-                 "(%d of them scored below the threshold)", n_without, added)
 
 
 def _screening_records(out: Path, test_ids: np.ndarray):
@@ -710,20 +508,6 @@ def _screening_records(out: Path, test_ids: np.ndarray):
         raise ScreenstackError(f"{out}/records.parquet: holds other records than the learners scored (another --test?). "
                                f"Rerun `screenstack fit-learners --out {quoted(out)}` with the run's --train/--test (or --data).")
     return records
-
-
-def lowered_by(decision: dict) -> list[str]:
-    """What lowered the threshold after it was chosen on the labelled records, for the records to screen alone: the
-    honest estimate, made on the labelled records, is of the threshold before."""
-    return [name for name, key in (("label shift", "shift"), ("recall check", "recall_check"))
-            if (decision.get(key) or {}).get("lowered")]
-
-
-def honest_scope(honest: dict) -> str:
-    """What the honest figures are of, where the threshold applied is lower than the one they measure (else "")."""
-    lowered = honest.get("threshold_lowered_by") or []
-    return (f"of the threshold chosen on the labelled records; the {' and the '.join(lowered)} lowered the one applied to "
-            "the records to screen, which flags more of them than this counts" if lowered else "")
 
 
 def _log_summary(summary: dict) -> None:

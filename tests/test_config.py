@@ -379,7 +379,6 @@ def test_one_option_given_twice_in_a_config_file_with_dash_and_underscore_is_ref
 
 def test_every_commands_config_example_is_a_key_that_command_takes(tmp_path):
     # `stack --help` said "e.g. folds = 7", which `stack --config` refuses: each command now names one of its own.
-    import argparse
     import re
     import tomllib
 

@@ -421,7 +421,7 @@ def test_each_removal_names_a_command_that_makes_the_files_again(tmp_path, caplo
     said = {line.split(": removed ")[1].split(",")[0]: line for line in caplog.messages}
     assert sorted(said) == ["config.txt", "learners/a.txt", "report.txt", "stack.txt"]
     # `run` needs its input files: `screenstack run --out OUT` alone fails with "no input file".
-    assert not any(f"`screenstack run --out" in line or "`screenstack fit-learners --out" in line for line in said.values())
+    assert not any("`screenstack run --out" in line or "`screenstack fit-learners --out" in line for line in said.values())
     assert "rerun the `screenstack run` command that made" in said["config.txt"] and "--data or --train/--test" in said["config.txt"]
     assert "`screenstack fit-learners` or `screenstack run` command that made them" in said["learners/a.txt"]
     assert f"`screenstack stack --out {run.out}`" in said["stack.txt"]

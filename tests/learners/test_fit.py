@@ -179,7 +179,7 @@ def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkey
     with pytest.raises(ScreenstackError) as info:
         stack(out)
     assert (f"{out}: fit-learners was asked for tfidf-svm, tfidf-logreg, but tfidf-logreg has no outputs there"
-            in str(info.value)) and f"--learners tfidf-svm" in str(info.value)
+            in str(info.value)) and "--learners tfidf-svm" in str(info.value)
     assert not (out / "submission.csv").exists() and not (out / "summary.json").exists()  # refused before writing
     assert (out / "records.parquet").is_file(), "the finished learner's records to screen are kept with it"
     assert stack(out, StackConfig(learners=("tfidf-svm",)))["blend"]["weights"].keys() == {"tfidf-svm"}  # as chosen

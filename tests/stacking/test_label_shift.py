@@ -11,7 +11,8 @@ from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import Corpus
 from screenstack.stacking.calibrate import estimate_shift, fit_calibration
 from screenstack.stacking.report import _threshold_note, write_report
-from screenstack.stacking.stack import MIN_SHIFT_RECORDS, StackConfig, _warnings, shift_weight, stack
+from screenstack.stacking.decision import MIN_SHIFT_RECORDS, shift_weight
+from screenstack.stacking.stack import StackConfig, _warnings, stack
 from screenstack.stacking.threshold import _candidates, fbeta_curve
 
 from .conftest import LEARNERS

@@ -11,7 +11,8 @@ from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
 from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.records.corpus import Corpus
 from screenstack.stacking.report import write_report
-from screenstack.stacking.stack import MIN_SHIFT_RECORDS, StackConfig, recall_check, stack
+from screenstack.stacking.decision import MIN_SHIFT_RECORDS, recall_check
+from screenstack.stacking.stack import StackConfig, stack
 
 
 def test_the_threshold_is_lowered_until_the_expected_recall_reaches_the_target():

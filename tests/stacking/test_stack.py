@@ -283,7 +283,7 @@ def test_records_without_title_or_abstract_are_flagged_and_counted(tmp_path, cap
 
 def test_records_without_text_above_the_threshold_are_reported_too(caplog):
     """The console names every record without text to screen; summary.json counts those the threshold had left out."""
-    from screenstack.stacking.stack import flag_without_text
+    from screenstack.stacking.decision import flag_without_text
 
     records = pd.DataFrame({"id": ["a", "b", "c", "d"], "has_text": ["1", "0", "0", "1"]})
     decisions = np.array([0, 1, 0, 1])
