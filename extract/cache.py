@@ -69,13 +69,14 @@ class VectorCache:
         marker = self.folder / "setting.json"
         if marker.is_file():
             try:
-                stored = read_json(marker)
-            except (OSError, ValueError):
-                stored = None
+                stored, damage = read_json(marker), "holds another encoder setting than its folder's name says (edited?)"
+            except (OSError, ValueError) as error:
+                stored, damage = None, f"unreadable ({_reason(error)})"
+            # The folder's name is a digest of the setting, so a setting.json that differs was damaged or edited.
             if stored != json.loads(json.dumps(setting, sort_keys=True, default=str)):
-                raise ScreenstackError(
-                    f"{self.folder}: cache folder of another encoder setting. Delete it, or pass another --cache-dir."
-                )
+                raise ScreenstackError(f"{marker}: {damage}, so its cached vectors cannot be trusted. Delete the folder "
+                                       f"{self.folder} (it holds only cached vectors; they are encoded again), or pass "
+                                       "another --cache-dir.")
         else:
             try:  # the cache lies outside --out (OUT/../.cache by default), so a failed write names --cache-dir
                 write_json(marker, setting, flag="--cache-dir")

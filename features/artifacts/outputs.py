@@ -79,7 +79,7 @@ def differing_keys(old: dict, new: dict, ignore: tuple[str, ...] = ()) -> list[s
 # What a user changed to make a learner's metadata differ, in the words of the options that change it.
 _SAID = {"file": "--model", "model": "--model", "layers": "--layers", "pooling": "--pooling", "max_length": "--max-length",
          "store_dtype": "--store-dtype", "dtype": "--dtype", "padding": "the text padding",
-         "encoder_fingerprint": "the encoder's weights", "train_fingerprint": "the --train records",
+         "encoder_fingerprint": "the encoder (its weights, config or tokenizer)", "train_fingerprint": "the --train records",
          "test_fingerprint": "the --test records", "fold_plan": "the fold plan (--folds, --seed)", "input": "the learner's input",
          "feature_sha256": "the contents of the feature files outside OUT"}
 _FINETUNE_FLAGS = {"precision": "--dtype"}  # a fine-tuning's settings are `extract --finetune`'s options of the same names

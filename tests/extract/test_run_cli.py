@@ -129,7 +129,7 @@ def test_other_weights_in_the_same_model_folder_are_refused_before_any_text_is_e
     capsys.readouterr()
     assert _run(train, test, out, model, "--cache-dir", str(tmp_path / "cache")) == 2
     error = capsys.readouterr().err.strip()
-    assert "'logreg' outputs of another configuration (differs in: the encoder's weights)" in error and "\n" not in error
+    assert "'logreg' outputs of another configuration (differs in: the encoder (its weights, config or tokenizer))" in error and "\n" not in error
     assert sorted(p.name for p in (out / "features").iterdir()) == before
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == caches  # no text was encoded with the new weights
 

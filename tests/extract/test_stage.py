@@ -401,3 +401,17 @@ def test_a_max_length_that_leaves_no_word_says_every_record_got_the_same_vector(
     with caplog.at_level("WARNING", logger="screenstack"):
         extract_features(corpus_of(records, 30), tmp_path / "run", _config(random_bert, tmp_path), progress=False)
     assert "same vector" not in caplog.text
+
+
+@pytest.mark.parametrize("written, said", [("", "unreadable ("), ('{"model": "other"}', "holds another encoder setting")])
+def test_a_damaged_or_edited_cache_setting_is_refused_naming_the_file_and_the_folder_to_delete(tmp_path, written, said):
+    # An empty setting.json (a full disk) read "cache folder of another encoder setting", as if the options differed.
+    from screenstack.extract.cache import VectorCache
+
+    VectorCache(tmp_path / "cache", {"model": "m"})
+    (tmp_path / "cache" / "setting.json").write_text(written)
+    with pytest.raises(ScreenstackError) as error:
+        VectorCache(tmp_path / "cache", {"model": "m"})
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'cache' / 'setting.json'}: {said}")
+    assert f"Delete the folder {tmp_path / 'cache'} (it holds only cached vectors" in message
