@@ -96,6 +96,8 @@ def variants() -> dict:
         "screenstack:logistic": StackConfig(blend="logistic"),
         # Every learner in the rank average: the default below 10 included records before boosted trees were left out.
         "screenstack:rank-all": StackConfig(blend="rank-average"),
+        # README's advice to a reviewer whose labelled records are a random sample of the search.
+        "screenstack:random-sample": StackConfig(min_recall=0.9, max_shift=1.0),
     }
 
 
@@ -349,7 +351,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=str(DATASETS))
     parser.add_argument("--seeds", default="0,1,2,3,4")
-    parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="included records kept in the few-included halves")
+    parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="included records kept in the few-included halves ('': none, the full, small and medium halves alone)")
     parser.add_argument("--draws", type=int, default=2, help="draws per few-included level")
     parser.add_argument("--jobs", type=int, default=1, help="halves in parallel (each in its own process)")
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "protocol"))
@@ -365,7 +367,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work).resolve()
     datasets = sorted(Path(args.datasets).resolve().glob("*.csv"))
-    todo = halves(datasets, [int(s) for s in args.seeds.split(",")], tuple(int(n) for n in args.levels.split(",")), args.draws)
+    todo = halves(datasets, [int(s) for s in args.seeds.split(",")], tuple(int(n) for n in args.levels.split(",") if n.strip()), args.draws)
     rows_file = work / "rows.csv"
     if args.report_only and not rows_file.is_file():
         sys.exit(f"{rows_file}: no protocol rows yet (artifacts/ is not in the repository); run `python bench/protocol.py "

@@ -74,7 +74,7 @@ class ExtractConfig:
     batch_tokens: int | str = "auto"
     device: str = "auto"
     cache_dir: str | None = None
-    chunk_size: int = 1024
+    chunk_size: int = 256
 
     def __post_init__(self):
         """Everything checkable without loading the model; layers and max length against it in `extract_features`."""

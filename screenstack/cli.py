@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .commands import COMMANDS  # noqa: E402
 from .commands._common import LIST_OPTIONS, check_out  # noqa: E402
-from .features.errors import ScreenstackError  # noqa: E402
+from .features.errors import ScreenstackError, quoted  # noqa: E402
 
 log = logging.getLogger("screenstack")
 
@@ -228,13 +228,26 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
     from_file = _apply_config_file(parser, first)
     args, extras = parser.parse_known_args(argv)
     if extras:  # argparse would name the top-level parser; name the subcommand whose --help lists the options
-        raise ScreenstackError(f"unrecognized arguments: {' '.join(extras)}. See `{_chosen(parser, args).prog} --help`.")
+        raise ScreenstackError(f"unrecognized arguments: {' '.join(extras)}. See `{_chosen(parser, args).prog} --help`."
+                               + _stack_option_hint(parser, args, extras))
     _refuse_empty(_chosen(parser, args), args)
     # Options the command line gave win over the file, so only the others are the file's.
     defaults = {dest: _chosen_default(parser, args, dest) for dest in from_file}
     args.config_keys = {dest: path for dest, path in from_file.items() if _same(getattr(args, dest), defaults[dest])}
     overridden = {dest: (path, defaults[dest]) for dest, path in from_file.items() if dest not in args.config_keys}
     return args, overridden
+
+
+def _stack_option_hint(parser: argparse.ArgumentParser, args: argparse.Namespace, extras: list[str]) -> str:
+    """For `predict` given an option of `stack` (--beta, say): where that choice is made instead."""
+    if getattr(args, "command", None) != "predict":
+        return ""
+    stack_options = {o for a in _subparsers_action(parser).choices["stack"]._actions for o in a.option_strings}
+    given = [e.split("=")[0] for e in extras if e.split("=")[0] in stack_options]
+    if not given:
+        return ""
+    return (f" predict applies the run's blend and threshold as `stack` chose them: to change {given[0]}, run "
+            f"`screenstack stack --out {quoted(args.run)} {given[0]} ...`, then predict again.")
 
 
 def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

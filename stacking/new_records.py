@@ -63,7 +63,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
     texts = tuple(records.attrs["columns"]["text"])
     say_labels_unused(path, header, None, "predict fits nothing, so every record is scored as not screened; to train on "
-                      "these labels, add the records to the run's training data and run again")
+                      "these labels, add the records to the run's training data and run again", table=original)
     if run.row_number_ids:
         # The run's ids number its file's rows: no id of another file names the same record, so none is compared.
         warnings.warn(f"{path}: records already screened in the run cannot be recognised, so all {len(records)} are "

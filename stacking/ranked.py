@@ -9,7 +9,11 @@ first, then the rest, each part by score, highest first: the threshold keeps
 them apart anyway, except for records flagged whatever their score (those
 with neither title nor abstract, `stacking.decision.flag_without_text`), which
 a reviewer reading down to the last ``decision`` 1 would otherwise never
-reach; those below the threshold close the flagged part (above it, they sit by score). Ties keep the order the records came
+reach. Their score is the empty text's, no learner's judgement, and their
+probability the labelled share of included records, so they sit after the
+last record with text at least that likely to be included (by their score
+they sat anywhere: a helper's first round put 13 of them at ranks 59-71,
+probability 0.027, above included records of 0.03). Ties keep the order the records came
 (the input file's rows): a stable sort, so the same run gives the same
 bytes, and tied ids 146, 153, 1000 are not read as text (1000 before 146).
 
@@ -31,6 +35,7 @@ import pandas as pd
 from ..features.artifacts import sets
 from ..features.artifacts.records import INPUT_PREFIX
 from ..features.records.ranked_csv import is_ranked_csv
+from .decision import without_text
 
 COLUMNS = ["rank", "id", "title", "score", "decision", "probability", "expected_included"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -87,7 +92,13 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
         extra = _input_columns(records, ids, titles)
     decisions = np.asarray(decisions, dtype=int)
     # Flagged first, then highest score first, ties in the input's order (lexsort is stable; its last key sorts first).
-    order = np.lexsort((-scores, -decisions))
+    # A record without text is flagged whatever its score, which is the empty text's, no learner's judgement, and its
+    # probability is the labelled share: it goes after the last record with text at least as likely to be included.
+    key, without = scores.copy(), without_text(records)
+    if without is not None and without.any():
+        likelier = ~without & (probabilities >= probabilities[without].max())
+        key[without] = scores[likelier].min() if likelier.any() else np.inf
+    order = np.lexsort((np.zeros(len(ids)) if without is None else without, -key, -decisions))
     probabilities = probabilities[order]
     frame = pd.DataFrame({
         "rank": np.arange(1, len(ids) + 1),

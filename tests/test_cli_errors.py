@@ -231,3 +231,13 @@ def test_a_sigterm_stops_a_command_as_ctrl_c_does(monkeypatch, capsys):
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert capsys.readouterr().err == "screenstack: interrupted; finished files are kept, rerun the same command to continue.\n"
+
+
+def test_predict_given_a_stack_option_says_where_that_choice_is_made(tmp_path, capsys):
+    # `predict --beta 3` said only "unrecognized arguments": the threshold is the run's, changed by restacking it.
+    assert main(["predict", "--run", str(tmp_path / "run"), "--data", "u.csv", "--out", str(tmp_path / "p"), "--beta", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"to change --beta, run `screenstack stack --out {tmp_path / 'run'} --beta ...`, then predict again.")
+    assert "\n" not in err and not (tmp_path / "p").exists()
+    assert main(["predict", "--run", "r", "--data", "u.csv", "--out", str(tmp_path / "p"), "--bogus"]) == 2
+    assert "predict applies" not in capsys.readouterr().err

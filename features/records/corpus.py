@@ -300,8 +300,10 @@ def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> n
     # ranked.csv writes -1 as '-1 (a spreadsheet must not read a leading - as a formula): read it back as -1
     lower = column.str.strip().str.replace(r"^'", "", regex=True).str.strip().str.lower()
     values = lower.map(LABEL_VALUES)
-    # A spreadsheet's number format writes 1 as 1.00 (two decimals), 01 or +1: read as the number they are.
-    number = pd.to_numeric(lower.where(values.isna()), errors="coerce")
+    # A spreadsheet's number format writes 1 as 1.00 (two decimals), 01 or +1, and with a decimal comma (1,0 or 1,00
+    # in a European locale's semicolon CSV): read as the number they are. "1,000" stays an error (a thousand?).
+    decimal_point = lower.where(values.isna()).str.replace(r"^([+-]?\d+),(\d{1,2})$", r"\1.\2", regex=True)
+    number = pd.to_numeric(decimal_point, errors="coerce")
     values = values.fillna(number.where(number.isin((0.0, 1.0))))
     unscreened = (lower.isin(UNLABELLED_VALUES) | (number == -1.0)).to_numpy()
     bad = np.flatnonzero(values.isna().to_numpy() & ~unscreened)
@@ -438,10 +440,15 @@ def _warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) ->
 
 
 def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
-                      why: str = "only the training file's labels train; the test records are scored as not screened") -> None:
+                      why: str = "only the training file's labels train; the test records are scored as not screened",
+                      table: pd.DataFrame | None = None) -> None:
     """An info line naming the file's label column, if it has one: only the training file's labels train,
-    so a test file carrying its answers (a labelled hold-out) is scored as if it had none (`predict`: `why` its own)."""
+    so a test file carrying its answers (a labelled hold-out) is scored as if it had none (`predict`: `why` its own).
+    Not for a column of `table` that holds no label (every cell empty, or another mark of a record not screened)."""
     name = label_col if label_col in columns else pick_column(columns, LABEL_COLUMNS)
+    if name is not None and table is not None and name in table.columns:
+        if table[name].astype(str).str.strip().str.lower().isin(UNLABELLED_VALUES).all():
+            return
     if name is not None:
         log.info("%s: column %r is not used: %s", path, name, why)
     elif ASREVIEW_LABEL_COLUMN in columns:  # a RIS file's N1 notes, as ASReview writes labels: no column the user sees

@@ -66,7 +66,7 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
                             "AVX-512 BF16, bf16 is ~1.5x faster than fp32, vectors within cosine 0.9999")
     speed.add_argument("--batch-tokens", default="auto", metavar="N|auto", help="token budget per batch (default auto)")
     speed.add_argument("--cache-dir", metavar="DIR", help=f"per-text vector cache (default ${CACHE_ENV}, else OUT/../.cache)")
-    speed.add_argument("--chunk-size", type=int, default=1024, metavar="N", help="texts encoded between two saves (default 1024)")
+    speed.add_argument("--chunk-size", type=int, default=256, metavar="N", help="texts encoded between two saves to the cache, which an interrupted run keeps (default 256)")
 
 
 def extract_config(args: argparse.Namespace) -> ExtractConfig:

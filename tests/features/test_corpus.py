@@ -544,6 +544,15 @@ def test_labels_a_spreadsheets_number_format_wrote_read_as_their_numbers(tmp_pat
     assert corpus.train["label"].tolist() == [1.0, 0.0, 1.0, 0.0, 1.0] and corpus.test["id"].tolist() == ["2"]
 
 
+
+def test_labels_with_a_decimal_comma_read_as_their_numbers(tmp_path):
+    # A European locale's semicolon CSV writes 1,0 and 0,0; they were refused as "not 0 or 1". 1,000 stays refused.
+    path = write(tmp_path / "review.csv", 'id;title;abstract;included\n1;A;x;1,0\n2;B;y;-1,00\n3;C;z;0,0\n4;D;w;1,00\n')
+    corpus = load_partly_screened(path)
+    assert corpus.train["label"].tolist() == [1.0, 0.0, 1.0] and corpus.test["id"].tolist() == ["2"]
+    path = write(tmp_path / "thousand.csv", 'id;title;abstract;included\n1;A;x;1,000\n2;B;y;0\n')
+    assert "label '1,000' is not 0 or 1" in error_of(load_corpus, path)
+
 def test_zoteros_abstract_note_is_read_and_an_abstract_column_of_another_name_is_pointed_to(tmp_path):
     # Zotero's CSV export: "Title", "Abstract Note". Before, the records were silently screened on their titles alone.
     path = write(tmp_path / "zotero.csv", "Key,Title,Abstract Note,included\nK1,Aspirin,A trial of aspirin.,1\nK2,Other,Not a trial.,0\n")
@@ -581,3 +590,15 @@ def test_no_title_column_offers_fixes_that_work_when_only_one_file_lacks_it(tmp_
     assert message.endswith("test.csv: no title column (expected one of title, primary_title, ti; found: id, タイトル, "
                             "抄録). Rename the titles' column title (and the abstracts' "
                             "abstract), or pass --text-cols TITLE,ABSTRACT if every input file names its columns so.")
+
+
+def test_a_label_column_that_holds_no_label_is_not_said_to_be_unused(tmp_path, caplog):
+    # predict said "column 'included' is not used: ... to train on these labels ..." of an update whose column was empty.
+    from screenstack.features.records.corpus import say_labels_unused
+
+    table = pd.DataFrame({"title": ["A", "B"], "included": ["", "-1"]})
+    with caplog.at_level("INFO", logger="screenstack"):
+        say_labels_unused(tmp_path / "u.csv", list(table.columns), None, "why", table=table)
+        assert not caplog.messages
+        say_labels_unused(tmp_path / "u.csv", list(table.columns), None, "why", table=table.assign(included=["", "1"]))
+    assert caplog.messages == [f"{tmp_path / 'u.csv'}: column 'included' is not used: why"]

@@ -78,3 +78,26 @@ def test_bad_inputs_raise_value_errors(name, toy, quick):
             quick(name, class_weight="even").fit(X, y)
         with pytest.raises(ValueError, match="stopping_metric='f1': use one of auc, logloss"):
             quick(name, stopping_metric="f1").fit(X, y)
+
+
+def test_ctrl_c_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, quick, monkeypatch):
+    # A KeyboardInterrupt raised inside XGBoost's C++ callbacks aborted `run` ("double free or corruption").
+    import os
+    import signal
+
+    import xgboost as xgb
+
+    real_fit, finished = xgb.XGBClassifier.fit, []
+
+    def interrupted_fit(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives while XGBoost works
+        fitted = real_fit(self, *args, **kwargs)
+        finished.append(True)
+        return fitted
+
+    monkeypatch.setattr(xgb.XGBClassifier, "fit", interrupted_fit)
+    X, y = toy("xgboost", n=200, positives=30)
+    with pytest.raises(KeyboardInterrupt):
+        quick("xgboost").fit(X, y)
+    assert finished, "the interrupt came before XGBoost returned"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works as before afterwards

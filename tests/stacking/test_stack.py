@@ -271,10 +271,14 @@ def test_records_without_title_or_abstract_are_flagged_and_counted(tmp_path, cap
                for m in caplog.messages)
     ranked = pd.read_csv(out / "ranked.csv", dtype=str)
     assert (ranked.set_index("id").loc[textless, "decision"] == "1").all()
-    # A reviewer reads down to the last flagged row: the textless records, lowest scored, close the flagged part
+    # A reviewer reads down to the last flagged row, in order of the chance of inclusion: the textless records, lowest
+    # scored, sit at the labelled share's probability (10%), after the records with text as likely, before the others.
     flagged = int(submission.sum())
     assert (ranked["decision"][:flagged] == "1").all() and (ranked["decision"][flagged:] == "0").all()
-    assert sorted(ranked["id"][flagged - 3:flagged]) == sorted(textless)
+    probability, is_textless = ranked["probability"].astype(float).to_numpy(), ranked["id"].isin(textless).to_numpy()
+    first = int(np.flatnonzero(is_textless)[0])
+    assert is_textless[first:first + 3].all() and set(probability[is_textless]) == {0.1}
+    assert (probability[:first] >= 0.1).all() and (probability[first + 3:] < 0.1).all() and first + 3 < flagged
     # Their chance of inclusion is the labelled records' share (10%), not the calibrated chance of the empty text's score.
     probability = ranked.set_index("id")["probability"].astype(float)
     assert (probability[textless] == 0.1).all() and (probability.drop(textless) != 0.1).all()
