@@ -73,9 +73,15 @@ def interrupts_held():
         yield
         return
     caught: list[int] = []
+
+    def hold(signum, frame):
+        if not caught:  # else Ctrl-C looks ignored for as long as the fit lasts
+            log.warning("interrupted: stopping once XGBoost's current fit returns")
+        caught.append(signum)
+
     before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     for number in before:
-        signal.signal(number, lambda signum, frame: caught.append(signum))
+        signal.signal(number, hold)
     try:
         yield
     finally:

@@ -447,7 +447,9 @@ def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
     Not for a column of `table` that holds no label (every cell empty, or another mark of a record not screened)."""
     name = label_col if label_col in columns else pick_column(columns, LABEL_COLUMNS)
     if name is not None and table is not None and name in table.columns:
-        if table[name].astype(str).str.strip().str.lower().isin(UNLABELLED_VALUES).all():
+        cells = table[name].astype(str).str.strip().str.replace(r"^'", "", regex=True).str.strip().str.lower()
+        number = pd.to_numeric(cells.str.replace(r"^([+-]?\d+),(\d{1,2})$", r"\1.\2", regex=True), errors="coerce")
+        if (cells.isin(UNLABELLED_VALUES) | (number == -1.0)).all():  # as `_parse_labels` reads a record not screened
             return
     if name is not None:
         log.info("%s: column %r is not used: %s", path, name, why)

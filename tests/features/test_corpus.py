@@ -596,9 +596,9 @@ def test_a_label_column_that_holds_no_label_is_not_said_to_be_unused(tmp_path, c
     # predict said "column 'included' is not used: ... to train on these labels ..." of an update whose column was empty.
     from screenstack.features.records.corpus import say_labels_unused
 
-    table = pd.DataFrame({"title": ["A", "B"], "included": ["", "-1"]})
+    table = pd.DataFrame({"title": ["A", "B", "C", "D"], "included": ["", "-1", "'-1", "-1,00"]})
     with caplog.at_level("INFO", logger="screenstack"):
         say_labels_unused(tmp_path / "u.csv", list(table.columns), None, "why", table=table)
         assert not caplog.messages
-        say_labels_unused(tmp_path / "u.csv", list(table.columns), None, "why", table=table.assign(included=["", "1"]))
+        say_labels_unused(tmp_path / "u.csv", list(table.columns), None, "why", table=table.assign(included=["", "1", "", ""]))
     assert caplog.messages == [f"{tmp_path / 'u.csv'}: column 'included' is not used: why"]

@@ -80,7 +80,7 @@ def test_bad_inputs_raise_value_errors(name, toy, quick):
             quick(name, stopping_metric="f1").fit(X, y)
 
 
-def test_ctrl_c_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, quick, monkeypatch):
+def test_ctrl_c_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, quick, monkeypatch, caplog):
     # A KeyboardInterrupt raised inside XGBoost's C++ callbacks aborted `run` ("double free or corruption").
     import os
     import signal
@@ -97,7 +97,8 @@ def test_ctrl_c_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, qui
 
     monkeypatch.setattr(xgb.XGBClassifier, "fit", interrupted_fit)
     X, y = toy("xgboost", n=200, positives=30)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING", logger="screenstack"):
         quick("xgboost").fit(X, y)
     assert finished, "the interrupt came before XGBoost returned"
+    assert caplog.messages == ["interrupted: stopping once XGBoost's current fit returns"]  # said at once, once
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works as before afterwards
