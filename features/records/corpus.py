@@ -294,18 +294,23 @@ def _unquoted_ids(ids: pd.Series) -> pd.Series:
     return ids.str.replace(r"^'(?=[=+\-@])", "", n=1, regex=True)
 
 
+def _label_cells(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """A label column's cells as read: stripped and lower-cased, as numbers (NaN where not one), and whether each
+    marks a record not screened yet."""
+    # ranked.csv writes -1 as '-1 (a spreadsheet must not read a leading - as a formula): read it back as -1
+    lower = column.astype(str).str.strip().str.replace(r"^'", "", regex=True).str.strip().str.lower()
+    # A spreadsheet's number format writes 1 as 1.00 (two decimals), 01 or +1, and with a decimal comma (1,0 or 1,00
+    # in a European locale's semicolon CSV): read as the number they are. "1,000" stays an error (a thousand?).
+    number = pd.to_numeric(lower.str.replace(r"^([+-]?\d+),(\d{1,2})$", r"\1.\2", regex=True), errors="coerce")
+    return lower, number, lower.isin(UNLABELLED_VALUES) | (number == -1.0)
+
+
 def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> np.ndarray:
     """0/1 labels, NaN where a record is not screened yet (`partly`; otherwise refused, naming --data)."""
     column = frame[name]
-    # ranked.csv writes -1 as '-1 (a spreadsheet must not read a leading - as a formula): read it back as -1
-    lower = column.str.strip().str.replace(r"^'", "", regex=True).str.strip().str.lower()
-    values = lower.map(LABEL_VALUES)
-    # A spreadsheet's number format writes 1 as 1.00 (two decimals), 01 or +1, and with a decimal comma (1,0 or 1,00
-    # in a European locale's semicolon CSV): read as the number they are. "1,000" stays an error (a thousand?).
-    decimal_point = lower.where(values.isna()).str.replace(r"^([+-]?\d+),(\d{1,2})$", r"\1.\2", regex=True)
-    number = pd.to_numeric(decimal_point, errors="coerce")
-    values = values.fillna(number.where(number.isin((0.0, 1.0))))
-    unscreened = (lower.isin(UNLABELLED_VALUES) | (number == -1.0)).to_numpy()
+    lower, number, unscreened = _label_cells(column)
+    values = lower.map(LABEL_VALUES).fillna(number.where(number.isin((0.0, 1.0))))
+    unscreened = unscreened.to_numpy()
     bad = np.flatnonzero(values.isna().to_numpy() & ~unscreened)
     if len(bad):
         also = ", or empty, -1 or ASReview_not_seen for a record not screened yet" if partly else ""
@@ -446,11 +451,8 @@ def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
     so a test file carrying its answers (a labelled hold-out) is scored as if it had none (`predict`: `why` its own).
     Not for a column of `table` that holds no label (every cell empty, or another mark of a record not screened)."""
     name = label_col if label_col in columns else pick_column(columns, LABEL_COLUMNS)
-    if name is not None and table is not None and name in table.columns:
-        cells = table[name].astype(str).str.strip().str.replace(r"^'", "", regex=True).str.strip().str.lower()
-        number = pd.to_numeric(cells.str.replace(r"^([+-]?\d+),(\d{1,2})$", r"\1.\2", regex=True), errors="coerce")
-        if (cells.isin(UNLABELLED_VALUES) | (number == -1.0)).all():  # as `_parse_labels` reads a record not screened
-            return
+    if name is not None and table is not None and name in table.columns and _label_cells(table[name])[2].all():
+        return
     if name is not None:
         log.info("%s: column %r is not used: %s", path, name, why)
     elif ASREVIEW_LABEL_COLUMN in columns:  # a RIS file's N1 notes, as ASReview writes labels: no column the user sees
