@@ -110,7 +110,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                  "scored here; where they are those records, they are in both lists", int(again.sum()), len(again), path,
                  str(records["id"].iloc[int(np.flatnonzero(again)[0])]))
     warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, keys=texts_of["text_key"])
-    return Corpus(records.assign(split="test"), original, texts), left_out.reset_index(drop=True)
+    return Corpus(records.assign(split="test"), original, texts, keys=texts_of), left_out.reset_index(drop=True)
 
 
 def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, texts_of: pd.DataFrame,

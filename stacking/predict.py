@@ -445,7 +445,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         columns.append(chunked_fold_mean_scores(run.models[name], chunks))
     Z = np.column_stack(columns)
     scores = run.blender.predict(Z)
-    listed = screening_records(corpus)
+    listed = screening_records(corpus, run.train_keys)
     without = without_text(listed)
     threshold, shift = run.threshold_for(scores, None if without is None else ~without)
     if threshold < run.threshold:

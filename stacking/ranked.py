@@ -3,7 +3,10 @@
 Columns: ``rank, id, title, score, decision`` (1 = screen it), ``probability``
 (calibrated, `stacking.calibrate`), ``expected_included`` (the running sum of
 probabilities down the list: how many included records reading down to that
-row should find), then every column of the input file as it was read (from
+row should find), ``copy_of`` and ``copy_label`` (the labelled record whose
+title and abstract the record repeats under another id, and its label; or,
+``copy_label`` empty, the first record to screen it repeats: one paper from
+two databases, to screen once), then every column of the input file as it was read (from
 `features.artifacts.records.read_screening_records`). Flagged records come
 first, then the rest, each part by score, highest first: the threshold keeps
 them apart anyway, except for records flagged whatever their score (those
@@ -37,7 +40,7 @@ from ..features.artifacts.records import INPUT_PREFIX
 from ..features.records.ranked_csv import is_ranked_csv
 from .decision import without_text
 
-COLUMNS = ["rank", "id", "title", "score", "decision", "probability", "expected_included"]
+COLUMNS = ["rank", "id", "title", "score", "decision", "probability", "expected_included", "copy_of", "copy_label"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
@@ -85,10 +88,13 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
     scores = np.asarray(scores, dtype=float)
     probabilities = np.asarray(probabilities, dtype=float)
     titles = np.full(len(ids), "", dtype=object)
+    copy_of, copy_label = titles.copy(), titles.copy()
     extra = pd.DataFrame(index=range(len(ids)))
     if records is not None:
         assert records["id"].astype(str).tolist() == ids.tolist(), "records must be aligned with ids"
         titles = records["title"].fillna("").astype(str).to_numpy(dtype=object)
+        if "copy_of" in records:  # records kept before 0.3.13 name no copies
+            copy_of, copy_label = (records[name].fillna("").astype(str).to_numpy(dtype=object) for name in ("copy_of", "copy_label"))
         extra = _input_columns(records, ids, titles)
     decisions = np.asarray(decisions, dtype=int)
     # Flagged first, then highest score first, ties in the input's order (lexsort is stable; its last key sorts first).
@@ -108,9 +114,11 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
         "decision": decisions[order],
         "probability": [f"{p:.6f}" for p in probabilities],
         "expected_included": [f"{e:.3f}" for e in np.cumsum(probabilities)],
+        "copy_of": copy_of[order],
+        "copy_label": copy_label[order],
     })
     frame = pd.concat([frame, extra.iloc[order].reset_index(drop=True)], axis=1)
-    for column in ["id", "title", *extra.columns]:
+    for column in ["id", "title", "copy_of", *extra.columns]:
         frame[column] = frame[column].map(neutralise)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

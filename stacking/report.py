@@ -347,19 +347,31 @@ def _shown(cell: str) -> str:
     return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
+def _copy_note(row: pd.Series) -> str:
+    """", a copy of labelled 151 (included)" for a ranked.csv row that repeats another record (none before 0.3.13)."""
+    copy_of, label = _shown(row.get("copy_of", "")), row.get("copy_label", "")
+    if not copy_of:
+        return ""
+    if not label:  # a record to screen, listed earlier
+        return f", a copy of {copy_of}"
+    return f", a copy of labelled {copy_of} ({ {'1': 'included', '0': 'excluded'}.get(label, 'labelled both ways') })"
+
+
 def _screen_first(top: pd.DataFrame) -> str:
     if top.empty:
         return "<section><h2>Screen these first</h2><p class=\"note\">No records to screen.</p></section>"
     rows = "".join(
         f"<tr><td class=\"num\">{r['rank']}</td><td>{html.escape(_shown(r['id']))}</td>"
         f"<td class=\"title\">{html.escape(_shown(r['title'])) or '&ndash;'}</td><td class=\"num\">{float(r['probability']):.3f}</td>"
-        f"<td class=\"num\">{float(r['expected_included']):.1f}</td><td>{'screen' if r['decision'] == '1' else 'below threshold'}</td></tr>"
+        f"<td class=\"num\">{float(r['expected_included']):.1f}</td><td>{'screen' if r['decision'] == '1' else 'below threshold'}"
+        f"{html.escape(_copy_note(r))}</td></tr>"
         for _, r in top.iterrows())
     return (f"<section><h2>Screen these first</h2><table><thead><tr><th>rank</th><th>id</th><th>title</th>"
             f"<th>probability</th><th>expected included so far</th><th>decision</th></tr></thead><tbody>{rows}</tbody></table>"
             f"<p class=\"note\">The top {len(top)} rows of ranked.csv, which lists every record to screen by score with "
             f"the input's own columns. Probability: calibrated chance that the record is included; the running sum is "
-            f"how many included records reading down to that row should find.</p></section>")
+            f"how many included records reading down to that row should find. A copy (the same title and abstract under "
+            f"another id) names the record it repeats: screen each paper once.</p></section>")
 
 
 def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: dict, images: dict, top: pd.DataFrame,

@@ -199,10 +199,16 @@ def test_an_update_without_ids_is_scored_whole_with_a_warning_that_its_overlap_c
     label = "included" if first["label_included"] == "1" else "excluded"
     assert any(m.endswith(f"update.csv: {with_abstract} record(s) to screen have the title and abstract of a record the run "
                           f"trained on (first: id 'test-1', as the run's id {first['record_id']!r}, {label}): probably the "
-                          "same paper under another id, already screened. They are scored and listed like the others.")
+                          "same paper under another id, already screened. They are scored and listed like the others; "
+                          "ranked.csv's copy_of and copy_label name the labelled record.")
                for m in said)
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     assert summary["n_records"] == len(texts) and summary["left_out_screened"] == 0
+    # ranked.csv names each copy's training record and label, so none is screened again.
+    ranked = pd.read_csv(tmp_path / "pred" / "ranked.csv", dtype=str, keep_default_na=False)
+    known = {(r.title, r.abstract): (r.record_id, r.label_included) for r in screened[::-1].itertuples() if r.abstract}
+    named = [known.get((r.title, r.abstract), ("", "")) for r in ranked.itertuples()]
+    assert list(zip(ranked["copy_of"], ranked["copy_label"])) == named and sum(n != ("", "") for n in named) == with_abstract
 
 
 def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_by_id_and_title(text_run, tmp_path):

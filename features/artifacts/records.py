@@ -4,9 +4,11 @@ The ranked list names each record by more than its id, so `fit-learners`
 keeps the test records (those of ``--test``, or the unlabelled ones of
 ``--data``) with ``id``, ``title`` and every column of the input file, as
 strings, named ``input:`` + the file's column name (``input:authors``,
-``input:doi``, ...), in the order of `Corpus.test`, and ``has_text``
+``input:doi``, ...), in the order of `Corpus.test`, ``has_text``
 ("1", or "0" for a record with neither title nor abstract, which `stack`
-flags since no model can rank it). The file is its own
+flags since no model can rank it), and ``copy_of`` and ``copy_label``: the
+labelled record, or the earlier record to screen, whose title and abstract
+it repeats (`features.records.duplicates.copy_columns`). The file is its own
 committed set, ``records``, so a damaged copy is refused by name; it is
 rewritten only when its content changes, so a rerun keeps its version. Its
 manifest also keeps the warnings given reading the input files
@@ -25,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..records.corpus import Corpus, texts, update_row_hashes
+from ..records.duplicates import copy_columns
 from .atomic import atomic_path
 from ..errors import quoted
 from .runfolder import DamagedArtifact, RunFolder, read_checked
@@ -36,12 +39,20 @@ ROW_GROUP_ROWS = 50_000  # records converted to Arrow and written at a time
 log = logging.getLogger("screenstack")
 
 
-def screening_records(corpus: Corpus) -> pd.DataFrame:
-    """``id``, ``title``, ``has_text`` and the ``input:`` columns of `corpus`'s test records, as strings, in test order."""
+def screening_records(corpus: Corpus, labelled: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``id``, ``title``, ``has_text``, ``copy_of`` and ``copy_label`` (`copy_columns`) and the ``input:`` columns of
+    `corpus`'s test records, as strings, in test order. Copies are looked for among `labelled` (``id``, ``label``,
+    ``text_key``: `predict`'s run's training records) or else `corpus`'s own training records."""
     test = corpus.test
     has_text = ["1" if text.strip() else "0" for text in texts(test)]
     frame = pd.DataFrame({"id": test["id"].astype(str).to_numpy(), "title": test["title"].astype(str).to_numpy(),
                           "has_text": has_text}, dtype=object)
+    if labelled is None:
+        train = corpus.frame[corpus.frame["split"] == "train"]
+        labelled = pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "label": train["label"].to_numpy(),
+                                 "text_key": corpus.split_keys("train")["text_key"].to_numpy()})
+    copies = copy_columns(corpus.split_keys("test")["text_key"], frame["id"], labelled.rename(columns={"text_key": "key"}))
+    frame[["copy_of", "copy_label"]] = copies.to_numpy(dtype=object)
     if corpus.screen_columns is not None:
         original = corpus.screen_columns
         assert len(original) == len(frame), "screen_columns follow the test rows"

@@ -24,6 +24,7 @@ import unicodedata
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -86,6 +87,28 @@ def record_keys(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(keys) if keys else pd.DataFrame({"title_key": [], "text_key": []}, index=frame.index, dtype="uint64")
 
 
+def copy_columns(keys: pd.Series, ids: pd.Series, labelled: pd.DataFrame | None) -> pd.DataFrame:
+    """For records to screen (their ``text_key``s `keys`, 0: not compared, and `ids`), the record each repeats:
+    ``copy_of`` a labelled record's id (`labelled`: ``id``, ``label``, ``key``) and ``copy_label`` its label, "1" or
+    "0" ("1 and 0" where its copies are labelled both ways); else the id of the first record to screen with the same
+    title and abstract, ``copy_label`` empty; both empty for a record that repeats none. Strings, in `keys`' order:
+    ranked.csv's columns, so that a reviewer screens each paper once and carries a known label over."""
+    keys, ids = pd.Series(np.asarray(keys, dtype=np.uint64)), pd.Series(np.asarray(ids).astype(str))
+    copy_of, copy_label = pd.Series("", index=keys.index, dtype=object), pd.Series("", index=keys.index, dtype=object)
+    compared = keys != 0
+    if labelled is not None and len(labelled):
+        known = labelled[labelled["key"] != 0]
+        first = known.drop_duplicates("key").set_index("key")["id"].astype(str)
+        labels = known.groupby("key")["label"].agg(lambda label: " and ".join(sorted({str(int(v)) for v in label}, reverse=True)))
+        hit = compared & keys.isin(first.index)
+        copy_of[hit], copy_label[hit] = keys[hit].map(first), keys[hit].map(labels)
+        compared &= ~hit
+    repeat = compared & keys.duplicated()
+    earliest = pd.Series(ids[compared].to_numpy(), index=keys[compared].to_numpy())
+    copy_of[repeat] = keys[repeat].map(earliest[~earliest.index.duplicated()])
+    return pd.DataFrame({"copy_of": copy_of.to_numpy(dtype=object), "copy_label": copy_label.to_numpy(dtype=object)})
+
+
 def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str | Path | None,
                     labelled: pd.DataFrame | None = None, keys: pd.Series | None = None) -> None:
     """Warn about copies in a corpus frame (``split`` train/test, ``id``, ``title``, ``abstract``, ``label``):
@@ -107,19 +130,19 @@ def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str 
     what, named = "a labelled record", "labelled id"
     if labelled is not None:  # the run's, where a new file is predicted
         train, what, named = labelled.rename(columns={"text_key": "key"}), "a record the run trained on", "the run's id"
-    labelled = train[train["key"] != 0].drop_duplicates("key").set_index("key")
-    copies = test[test["key"].isin(labelled.index)]
+    found = copy_columns(test["key"], test["id"], train)
+    copies = np.flatnonzero(found["copy_label"].to_numpy() != "")
     if len(copies):
-        first = copies.iloc[0]
-        original = labelled.loc[first["key"]]
+        first = found.iloc[copies[0]]
+        label = {"1": "included", "0": "excluded"}.get(first["copy_label"], "labelled both ways")
         warnings.warn(f"{test_path}: {len(copies)} record(s) to screen have the title and abstract of {what} "
-                      f"(first: id {first['id']!r}, as {named} {original['id']!r}, "
-                      f"{'included' if original['label'] == 1 else 'excluded'}): probably the same paper under another id, "
-                      "already screened. They are scored and listed like the others.", stacklevel=3)
+                      f"(first: id {test['id'].iloc[copies[0]]!r}, as {named} {first['copy_of']!r}, {label}): probably the "
+                      "same paper under another id, already screened. They are scored and listed like the others; "
+                      "ranked.csv's copy_of and copy_label name the labelled record.", stacklevel=3)
     repeated = test[test["key"].duplicated()]
     if len(repeated):
         first = repeated.iloc[0]
         original = test.loc[test["key"] == first["key"], "id"].iloc[0]
         warnings.warn(f"{test_path}: {len(repeated)} record(s) to screen repeat another's title and abstract (first: id "
                       f"{first['id']!r}, as id {original!r}): each copy gets the same score and decision; screen one of "
-                      "each.", stacklevel=3)
+                      "each (ranked.csv's copy_of names the first).", stacklevel=3)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..errors import ScreenstackError
 
-# The leading columns `stacking.ranked.write_ranked` writes, in its order.
+# The leading columns `stacking.ranked.write_ranked` writes, in its order: those every ranked.csv has had (0.3.13 added
+# copy_of and copy_label after them).
 RANKED_COLUMNS = ("rank", "id", "title", "score", "decision", "probability", "expected_included")
 
 

@@ -253,6 +253,9 @@ def test_run_lists_records_with_the_same_text_in_file_order_and_the_submission_i
     screen = pd.DataFrame({"record_id": screen_ids, "label_included": "",
                            "title": ["Aspirin stroke trial" if i in same else f"Other {i} {rng.choice(words[0])}" for i in screen_ids],
                            "abstract": [" ".join(words[1] * 3) if i in same else " ".join(rng.choice(words[0], 20)) for i in screen_ids]})
+    # ... and one that repeats a labelled record (included) under another id: one paper from two databases.
+    screen_ids.append("7777")
+    screen = pd.concat([screen, train.iloc[[5]].assign(record_id="7777", label_included="")])
     pd.concat([train, screen]).to_csv(tmp_path / "partly.csv", index=False)
     out = tmp_path / "run"
     assert main(["-q", "run", "--data", str(tmp_path / "partly.csv"), "--learners", "tfidf-logreg", "--out", str(out)]) == 0
@@ -261,6 +264,10 @@ def test_run_lists_records_with_the_same_text_in_file_order_and_the_submission_i
     assert tied["score"].nunique() == 1, "the same text, the same score"
     assert tied["id"].tolist() == same  # the file's order, not 1000, 146, 153, 5000, 999
     assert tied.index.tolist() == list(range(tied.index[0], tied.index[0] + 5)), "tied rows sit together"
+    # Each copy names what it repeats: the first of the five (to screen, so no label), or the labelled record and its label.
+    copies = ranked.set_index("id")[["copy_of", "copy_label"]]
+    assert copies.loc[same].values.tolist() == [["", ""]] + [["153", ""]] * 4
+    assert copies.loc["7777"].tolist() == ["6", "1"] and (copies.loc[other] == "").all().all()
     submission = pd.read_csv(out / "submission.csv", header=None, names=["id", "judgement"], dtype=str)
     scores = pd.read_csv(out / "test_scores.csv", dtype={"id": str})
     assert submission["id"].tolist() == scores["id"].tolist() == screen_ids  # the test file's order, whatever the ranking

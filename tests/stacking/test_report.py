@@ -350,3 +350,15 @@ def test_a_threshold_the_recall_check_lowered_is_said_as_lowered_not_as_chosen_o
     assert "which the recall check lowered from the one chosen on these records" in caption and "optimistic:" not in caption
     del summary["honest"]["threshold_lowered_by"]  # not lowered: the tables say nothing more
     assert "not optimistic" not in _table(summary)
+
+
+def test_screen_these_first_names_the_record_a_copy_repeats():
+    from screenstack.stacking.report import _screen_first
+
+    top = pd.DataFrame({"rank": ["1", "2", "3"], "id": ["a", "b", "c"], "title": ["T", "T", "U"], "probability": ["0.5"] * 3,
+                        "expected_included": ["0.5", "1", "1.5"], "decision": ["1"] * 3,
+                        "copy_of": ["", "a", "'=151"], "copy_label": ["", "", "1"]})
+    rows = _screen_first(top).split("<tr>")[2:]
+    assert rows[0].endswith("<td>screen</td></tr>")
+    assert "<td>screen, a copy of a</td>" in rows[1] and "<td>screen, a copy of labelled =151 (included)</td>" in rows[2]
+    assert "<td>screen</td>" in _screen_first(top.drop(columns=["copy_of", "copy_label"])), "ranked.csv before 0.3.13"
