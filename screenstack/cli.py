@@ -185,7 +185,8 @@ def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace
     unknown = sorted(k for k in values if k.replace("-", "_") not in actions)
     if unknown:
         raise ScreenstackError(f"--config {path}: unknown option(s) {', '.join(unknown)} for `{sub.prog}`. "
-                               f"Valid: {', '.join(sorted(actions))}.")
+                               f"Valid: {', '.join(sorted(actions))}."
+                               + _stack_option_hint(parser, args, [f"--{key.replace('_', '-')}" for key in unknown]))
     spelt = {}
     for key in values:  # `max-length` and `max_length` are one option: given twice, which would win is a guess
         if key.replace("-", "_") in spelt:
@@ -239,15 +240,17 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
 
 
 def _stack_option_hint(parser: argparse.ArgumentParser, args: argparse.Namespace, extras: list[str]) -> str:
-    """For `predict` given an option of `stack` (--beta, say): where that choice is made instead."""
+    """For `predict` given an option of `stack` (--beta, say, on the command line or in its --config file): where that
+    choice is made instead."""
     if getattr(args, "command", None) != "predict":
         return ""
     stack_options = {o for a in _subparsers_action(parser).choices["stack"]._actions for o in a.option_strings}
     given = [e.split("=")[0] for e in extras if e.split("=")[0] in stack_options]
     if not given:
         return ""
+    run = quoted(args.run) if getattr(args, "run", None) else "RUN"  # in a --config file, `run` may follow the key
     return (f" predict applies the run's blend and threshold as `stack` chose them: to change {given[0]}, run "
-            f"`screenstack stack --out {quoted(args.run)} {given[0]} ...`, then predict again.")
+            f"`screenstack stack --out {run} {given[0]} ...`, then predict again.")
 
 
 def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

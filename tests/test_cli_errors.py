@@ -241,3 +241,9 @@ def test_predict_given_a_stack_option_says_where_that_choice_is_made(tmp_path, c
     assert "\n" not in err and not (tmp_path / "p").exists()
     assert main(["predict", "--run", "r", "--data", "u.csv", "--out", str(tmp_path / "p"), "--bogus"]) == 2
     assert "predict applies" not in capsys.readouterr().err
+    # The same from predict's --config file.
+    (tmp_path / "predict.toml").write_text('beta = 3\nmin_recall = 0.9\n')
+    assert main(["predict", "--config", str(tmp_path / "predict.toml"), "--run", "r", "--data", "u.csv", "--out", "p"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown option(s) beta, min_recall for `screenstack predict`" in err and "\n" not in err
+    assert err.endswith("to change --beta, run `screenstack stack --out r --beta ...`, then predict again.")
