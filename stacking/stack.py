@@ -504,6 +504,10 @@ def _screening_records(out: Path, test_ids: np.ndarray):
         pywarnings.warn(f"{out}: no records.parquet (fit-learners was killed before writing it, or the folder predates it), "
                         "so records without title or abstract are not flagged anyway and ranked.csv has no titles. Run the "
                         "same fit-learners command again (it reuses the learners already fitted) to write it.", stacklevel=2)
+    if records is not None and len(test_ids) and "copy_of" not in records:
+        pywarnings.warn(f"{out}: records.parquet predates 0.3.13, so ranked.csv's copy_of and copy_label are empty: copies of "
+                        "labelled records are not named there. Run the same fit-learners command again (it reuses the "
+                        "learners already fitted) to name them.", stacklevel=2)
     if records is not None and records["id"].astype(str).tolist() != test_ids.tolist():
         raise ScreenstackError(f"{out}/records.parquet: holds other records than the learners scored (another --test?). "
                                f"Rerun `screenstack fit-learners --out {quoted(out)}` with the run's --train/--test (or --data).")

@@ -5,8 +5,8 @@ returns papers already screened under new ids. The models score copies alike,
 so nothing breaks, but a reviewer would screen a paper twice, a paper already
 labelled would come back to be screened (scored by fold models that trained on
 it), and a paper labelled both ways teaches both. Title and abstract are
-compared each case-folded with punctuation, spacing, HTML markup and Unicode
-forms ignored; records
+compared each case-folded with punctuation, spacing, HTML or XML markup and
+Unicode forms ignored; records
 without an abstract are not compared (a bare "Erratum" or "Reply" is no copy
 of another). Each kind is one warning with its count and first pair of ids:
 the ids differ, so whether they are one paper is the reviewer's call. The
@@ -39,8 +39,11 @@ SIGNS = "<>+"
 ASCII_WORDS = str.maketrans({i: chr(i) if chr(i).isalnum() else f" {chr(i)} " if chr(i) in SIGNS else " " for i in range(128)})
 # HTML tags: inline ones (<i>, <sub>) join what they wrap to its word ("H<sub>2</sub>O" is "H2O"), others (<br/>, <p>)
 # part words. A tag's name follows "<" at once, so "p < 0.05 ... n > 20" or "<65 years" is no tag.
-INLINE_TAG = re.compile(r"</?(?:i|b|u|em|strong|sub|sup|sc|span|a|font|small)(?:\s[^<>]*)?/?>", re.IGNORECASE)
-TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+# A name may carry a namespace, as XML abstracts from Crossref, OpenAlex or Scopus do (<jats:p>, <jats:italic>, <mml:mi>);
+# comments (<!-- -->) go too.
+INLINE_TAG = re.compile(r"</?(?:[A-Za-z][\w.-]*:)?(?:i|b|u|em|strong|sub|sup|sc|span|a|font|small|italic|bold|underline|mi|mn|mo)"
+                        r"(?:\s[^<>]*)?/?>", re.IGNORECASE)
+TAG = re.compile(r"</?[A-Za-z][\w.:-]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.DOTALL)
 # Unicode's invisible format characters an export may leave inside a word: soft hyphen, zero-width spaces and
 # joiners, direction marks, word joiner, byte-order mark.
 INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -139,10 +142,8 @@ def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str 
                       f"(first: id {test['id'].iloc[copies[0]]!r}, as {named} {first['copy_of']!r}, {label}): probably the "
                       "same paper under another id, already screened. They are scored and listed like the others; "
                       "ranked.csv's copy_of and copy_label name the labelled record.", stacklevel=3)
-    repeated = test[test["key"].duplicated()]
+    repeated = np.flatnonzero((found["copy_of"].to_numpy() != "") & (found["copy_label"].to_numpy() == ""))
     if len(repeated):
-        first = repeated.iloc[0]
-        original = test.loc[test["key"] == first["key"], "id"].iloc[0]
         warnings.warn(f"{test_path}: {len(repeated)} record(s) to screen repeat another's title and abstract (first: id "
-                      f"{first['id']!r}, as id {original!r}): each copy gets the same score and decision; screen one of "
-                      "each (ranked.csv's copy_of names the first).", stacklevel=3)
+                      f"{test['id'].iloc[repeated[0]]!r}, as id {found['copy_of'].iloc[repeated[0]]!r}): each copy gets the "
+                      "same score and decision; screen one of each (ranked.csv's copy_of names the first).", stacklevel=3)

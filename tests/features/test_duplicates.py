@@ -59,10 +59,15 @@ def test_records_without_an_abstract_and_distinct_records_are_not_called_copies(
 
 
 def test_a_partly_screened_file_names_an_unscreened_copy_of_a_screened_record(tmp_path):
-    rows = [(*row[:3], str(row[3])) for row in _train_rows()] + [("u1", "Paper 5 on topic 5", "Abstract of paper 5.", "")]
-    with pytest.warns(UserWarning, match=r"data.csv: 1 record\(s\) to screen have the title and abstract of a labelled "
-                                         r"record \(first: id 'u1', as labelled id 't5', included\)"):
+    rows = [(*row[:3], str(row[3])) for row in _train_rows()] + [("u1", "Paper 5 on topic 5", "Abstract of paper 5.", ""),
+                                                                 ("u2", "PAPER 5 on topic 5", "Abstract of paper 5", "")]
+    with pytest.warns(UserWarning) as caught:
         load_partly_screened(_write(tmp_path / "data.csv", rows))
+    # Both name the labelled record, as ranked.csv does; neither is "a repeat of another record to screen".
+    assert [m[m.index("data.csv"):] for m in _said(caught)] == [
+        "data.csv: 2 record(s) to screen have the title and abstract of a labelled record (first: id 'u1', as labelled id "
+        "'t5', included): probably the same paper under another id, already screened. They are scored and listed like the "
+        "others; ranked.csv's copy_of and copy_label name the labelled record."]
 
 
 def test_the_warnings_given_reading_the_files_are_kept_in_the_summary_and_the_report(tmp_path):
@@ -104,7 +109,9 @@ def test_texts_are_compared_by_their_words_and_signs_alone_in_any_script():
              "Étude random\u00adisée du méthyl&amp;shy;phénidate".replace("&amp;shy;", "")]
     assert len(set(_normal(pd.Series(forms)))) == 1
     same = [("Water intake (H<sub>2</sub>O)", "Water intake (H2O)"), ("Ca<sup>2+</sup> influx", "Ca2+ influx"),
-            ("Low dose<br/>trial", "Low dose trial"), ("A &amp;amp; B", "A & B"), ("Low-dose clozapine.", "low dose CLOZAPINE")]
+            ("Low dose<br/>trial", "Low dose trial"), ("A &amp;amp; B", "A & B"), ("Low-dose clozapine.", "low dose CLOZAPINE"),
+            # XML abstracts from Crossref or Scopus: tags with a namespace, comments
+            ("<jats:p>Low dose <jats:italic>tri</jats:italic>al</jats:p>", "Low dose trial"), ("<!-- x -->Low dose trial", "Low dose trial")]
     for a, b in same:
         assert _normal(pd.Series([a]))[0] == _normal(pd.Series([b]))[0], (a, b)
     # Signs that change what a title says are kept, and what lies between comparison signs counts.
