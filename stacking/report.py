@@ -25,6 +25,7 @@ from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.outputs import read_learner_outputs
 from ..features.artifacts import sets
 from ..features.artifacts.runfolder import RunFolder, locked, read_checked
+from ..features.records.duplicates import label_words
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
 from .config import StackConfig
@@ -354,7 +355,7 @@ def _copy_note(row: pd.Series) -> str:
         return ""
     if not label:  # a record to screen, listed earlier
         return f", a copy of {copy_of}"
-    return f", a copy of labelled {copy_of} ({ {'1': 'included', '0': 'excluded'}.get(label, 'labelled both ways') })"
+    return f", a copy of labelled {copy_of} ({label_words(label)})"
 
 
 def _screen_first(top: pd.DataFrame) -> str:

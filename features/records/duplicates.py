@@ -112,6 +112,11 @@ def copy_columns(keys: pd.Series, ids: pd.Series, labelled: pd.DataFrame | None)
     return pd.DataFrame({"copy_of": copy_of.to_numpy(dtype=object), "copy_label": copy_label.to_numpy(dtype=object)})
 
 
+def label_words(copy_label: str) -> str:
+    """A `copy_columns` label as a reviewer reads it: "included", "excluded" or "labelled both ways"."""
+    return {"1": "included", "0": "excluded"}.get(copy_label, "labelled both ways")
+
+
 def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str | Path | None,
                     labelled: pd.DataFrame | None = None, keys: pd.Series | None = None) -> None:
     """Warn about copies in a corpus frame (``split`` train/test, ``id``, ``title``, ``abstract``, ``label``):
@@ -137,9 +142,9 @@ def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str 
     copies = np.flatnonzero(found["copy_label"].to_numpy() != "")
     if len(copies):
         first = found.iloc[copies[0]]
-        label = {"1": "included", "0": "excluded"}.get(first["copy_label"], "labelled both ways")
         warnings.warn(f"{test_path}: {len(copies)} record(s) to screen have the title and abstract of {what} "
-                      f"(first: id {test['id'].iloc[copies[0]]!r}, as {named} {first['copy_of']!r}, {label}): probably the "
+                      f"(first: id {test['id'].iloc[copies[0]]!r}, as {named} {first['copy_of']!r}, "
+                      f"{label_words(first['copy_label'])}): probably the "
                       "same paper under another id, already screened. They are scored and listed like the others; "
                       "ranked.csv's copy_of and copy_label name the labelled record.", stacklevel=3)
     repeated = np.flatnonzero((found["copy_of"].to_numpy() != "") & (found["copy_label"].to_numpy() == ""))
