@@ -271,6 +271,9 @@ def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackEr
     elif local:
         hint = f"transformers {__version__} cannot build a model from the folder {path}"
         fix = "Fix the cause above (an architecture newer than this transformers needs an upgrade), or use --model minilm."
+    elif str(model).startswith((".", "/", "~")) or "\\" in str(model):  # a path, not a hub name: say so, not the hub
+        hint = f"there is no folder {Path(path).expanduser().absolute()}"
+        fix = "Check the path (a model folder holds config.json, tokenizer files and weights), or use --model minilm."
     else:
         hint = f"{model!r} is neither a local folder nor in the Hugging Face cache, and the hub cannot be reached"
     detail = f" ({str(error).splitlines()[0]})" if error is not None and str(error) else ""

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +125,8 @@ class FittedRun:
         where that is lower than the run's threshold; else the run's."""
         blend = {"threshold": self.threshold_before, "honest_floor": self.flags_everything}
         shift = shift_weight(self.oof_labels, self.oof_scores, scores, self.calibration, blend, self.config, has_text)
+        if float(blend["threshold"]) >= self.threshold:
+            shift["lowered"] = False  # the run's own threshold, no higher, is kept: the estimate changed nothing here
         return min(float(blend["threshold"]), self.threshold), shift
 
     @property
@@ -447,6 +449,15 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     scores = run.blender.predict(Z)
     listed = screening_records(corpus, run.train_keys)
     without = without_text(listed)
+    if run.text_columns and 0 < len(corpus.text_columns) < len(run.text_columns) and run.config.max_shift > 1:
+        # Scored without a text column the run read (an export without abstracts): every record scores as one with
+        # that cell empty, lower than the run's records, and the shift estimate reads that as a richer file, not as
+        # the texts it is (17 times on a cohen_adhd update without abstracts, flagging all of it).
+        log.info("label shift: not estimated for %s: its records lack the run's column(s) %s, so their scores are not "
+                 "comparable with the run's (as --max-shift 1; the recall check still applies)", data or "these records",
+                 ", ".join(c for c, role in zip(run.text_columns, column_roles(run.text_columns))
+                           if role not in column_roles(corpus.text_columns)) or run.text_columns[-1])
+        run = replace(run, config=replace(run.config, max_shift=1.0))
     threshold, shift = run.threshold_for(scores, None if without is None else ~without)
     if threshold < run.threshold:
         log_shift(shift, float(np.mean(run.oof_scores >= threshold)), "--max-shift 1: the run's threshold")

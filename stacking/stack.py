@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings as pywarnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -478,7 +478,9 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         "n_train": int(len(y)), "n_train_included": int(y.sum()),
         "n_test": int(len(test_ids)), "n_test_flagged": int(decisions.sum()),
         "fold_plan": plan.meta,
-        "config": asdict(config),
+        # The learners blended by name, however --learners named them (none: every one in OUT), so `stack` with the
+        # options `run` used writes the same summary, and a report made from it stays.
+        "config": asdict(replace(config, learners=tuple(names))),
         "versions": package_versions(),
     }
     summary["warnings"] = _warnings(summary)

@@ -94,3 +94,22 @@ def test_a_config_files_learner_is_checked_when_the_flag_overrides_it(tiny_corpu
     error = _one_error(capsys)
     assert "--learners nope" in error and str(config) in error and "fix the file" in error
     assert not out.exists()
+
+
+def test_learners_fitted_after_a_stack_are_named_with_the_command_that_blends_them(tiny_corpus_files, tmp_path, caplog):
+    """A stack made before fit-learners added (or refitted) a learner is consistent but leaves it out; report and
+    predict would use it, so fit-learners says so, and stays quiet when it changed nothing the stack blends."""
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    text = ["fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), "--folds", "2", "--learners"]
+    assert main(["-q", *text, "tfidf-svm"]) == 0 and main(["-q", "stack", "--out", str(out)]) == 0
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main([*text, "tfidf-svm,tfidf-logreg"]) == 0
+    said = [r.getMessage() for r in caplog.records if "does not blend" in r.getMessage()]
+    assert len(said) == 1 and "tfidf-logreg" in said[0] and "tfidf-svm," not in said[0], said
+    assert f"screenstack stack --out {out}" in said[0]
+    assert main(["-q", "stack", "--out", str(out)]) == 0
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main([*text, "tfidf-svm,tfidf-logreg"]) == 0  # both reused: the stack blends them as they are
+    assert not [r for r in caplog.records if "does not blend" in r.getMessage()]

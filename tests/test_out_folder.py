@@ -132,3 +132,20 @@ def test_a_training_file_too_small_for_tfidf_folds_is_refused_before_anything_is
         assert not out.exists()
     assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
     assert len((out / "submission.csv").read_text().splitlines()) == 100
+
+
+def test_a_ranked_csv_moved_out_is_made_again_by_stack_and_the_report_stays(data_folder, tmp_path, caplog):
+    """The refusal to replace an edited ranked.csv says to move it out; `stack` with the options `run` used then
+    writes the same files again (the learners blended are recorded by name, however they were named), so the
+    report made from them is kept, not removed."""
+    import logging
+
+    train, test = data_folder / "train.csv", data_folder / "test.csv"
+    out = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    before = snapshot(out)
+    (out / "ranked.csv").rename(tmp_path / "ranked-screened.csv")
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main(["stack", "--out", str(out)]) == 0
+    assert not [m for m in caplog.messages if "report of the previous stack was removed" in m]
+    assert snapshot(out) == before  # ranked.csv back, byte for byte, and the report with it

@@ -6,6 +6,7 @@ run's test scores and decisions, without refitting or unpickling anything.
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 import re
 import shutil
@@ -633,6 +634,25 @@ def test_an_update_without_an_abstract_column_is_scored_on_titles_as_empty_abstr
     assert "Fix --text-cols" not in error
 
 
+def test_an_update_without_an_abstract_column_makes_no_label_shift_estimate(text_run, tmp_path, caplog):
+    """Titles alone score lower than the run's titles and abstracts; read as a shift, that made predict flag a whole
+    update. Without a column the run read, the threshold is the run's (and the recall check's), and it is said."""
+    run, _, test = text_run
+    frame = pd.read_csv(test, dtype=str, keep_default_na=False)
+    frame[["record_id", "title"]].to_csv(tmp_path / "titles.csv", index=False)
+    with caplog.at_level(logging.INFO, logger="screenstack"), pytest.warns(UserWarning, match="no abstract column"):
+        assert main(["predict", "--run", str(run), "--data", str(tmp_path / "titles.csv"), "--out", str(tmp_path / "a")]) == 0
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["max_shift"] == 1.0 and summary["shift"]["weight"] == 1.0 and not summary["shift"]["lowered"]
+    [line] = [m for m in caplog.messages if m.startswith("label shift: not estimated")]
+    assert "lack the run's column(s) abstract" in line and "titles.csv" in line
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "b")]) == 0  # as before
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["max_shift"] == 20.0
+    assert not [m for m in caplog.messages if m.startswith("label shift: not estimated")]
+
+
 def _shifted_run(folder: Path, **files: tuple[slice, slice]) -> Path:
     """A TF-IDF run of cohen_atypical_antipsychotics records with title and abstract: each of `files` (train, test
     and updates) NAME=(excluded records, included records) written as NAME.csv, labelled for train only."""
@@ -700,6 +720,11 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
     assert shift["lowered"] and run_summary["threshold"] < shift["threshold_before"]
     assert _predict(run, tmp_path / "test.csv", tmp_path / "same") == 0  # the run's records: the run's decisions
     assert (tmp_path / "same" / "submission.csv").read_bytes() == (run / "submission.csv").read_bytes()
+    # The same estimate leads to the run's threshold, not below it: summary.json says nothing was lowered, as the
+    # console, which has no "label shift" line then, does.
+    same = json.loads((tmp_path / "same" / "summary.json").read_text())
+    assert not same["shift"]["lowered"] and same["shift"]["estimated_share"] > 3 * same["shift"]["train_share"]
+    assert "at_estimated_shift" not in same
     assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     assert not summary["shift"]["lowered"] and summary["threshold"] == run_summary["threshold"]
@@ -766,3 +791,19 @@ def test_a_run_stacked_with_the_removed_smoothed_rule_asks_to_be_stacked_again(t
                                                r"longer has since 0.3.11 .*Run `screenstack stack --out run`"):
         _stack_config(summary, tmp_path / "summary.json", "Run `screenstack stack --out run` (it keeps the blender), then predict again.")
     assert _stack_config({**summary, "config": {"threshold_rule": "argmax"}}, tmp_path / "summary.json", "")[0].threshold_rule == "argmax"
+
+
+def test_predict_on_a_run_whose_fit_stopped_short_says_to_finish_the_fit_not_to_stack(tmp_path, capsys):
+    """`stack` refuses a fit that stopped before a learner it was asked for, so predict's advice names the fit."""
+    train, test = _files(tmp_path)
+    run = tmp_path / "run"
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm",
+                 "--folds", "3", "--out", str(run)]) == 0
+    from screenstack.features.artifacts.runfolder import RunFolder
+
+    RunFolder(run).record_requested_learners(("tfidf-svm", "tfidf-logreg"))  # as a fit stopped before tfidf-logreg leaves it
+    capsys.readouterr()
+    assert _predict(run, test, tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert "The last fit-learners stopped before tfidf-logreg: rerun the same fit-learners" in error, error
+    assert main(["-q", "stack", "--out", str(run)]) == 2  # what the advice steers clear of

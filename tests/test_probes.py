@@ -191,7 +191,7 @@ def test_one_included_record_names_the_training_file(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
     error = one_error(capsys)
-    assert f"{train}: 1 included (1) record among 12" in error and "at least 2" in error
+    assert f"{train}: 1 of the 12 labelled records is included (label 1)" in error and "at least 2" in error
     assert not out.exists()
 
 

@@ -150,6 +150,10 @@ class RunFolder:
     def stack_first(self) -> str:
         """The advice for a command that reads the stack's outputs where there are none: `stack`, or `fit-learners`
         first where no learner has outputs either (a fit stopped before its first learner)."""
+        stopped = self.unfitted_requested_learners()[1]
+        if self.learner_names() and stopped:  # `stack` would refuse, naming them: say what it would say to do
+            return (f"The last fit-learners stopped before {', '.join(stopped)}: rerun the same fit-learners (or run) command, "
+                    f"then `screenstack stack --out {quoted(self.out)}`.")
         if self.learner_names():
             return f"Run `screenstack stack --out {quoted(self.out)}` first."
         return (f"No learner has outputs there either: run `screenstack fit-learners --out {quoted(self.out)}` with the run's --data "
@@ -175,6 +179,28 @@ class RunFolder:
             return [], []  # no note (older run, or one another tool wrote): blend what is there, as before
         present = set(self.learner_names())
         return requested, [n for n in requested if n not in present]
+
+    def learners_not_stacked(self) -> list[str]:
+        """Learners with outputs in OUT that OUT's stack did not blend as they are now (fitted after it, or
+        refitted since); ``[]`` where there is no stack. The stack's manifest alone is read: its files may be
+        edited or moved out (ranked.csv) without this being the question."""
+        try:
+            inputs = dict(read_json(self.manifest_path("stack"))["inputs"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+        return [n for n in self.learner_names() if inputs.get(f"learners/{n}") != self.version(f"learners/{n}")]
+
+    def drop_feature_files(self, keep: list[str]) -> list[str]:
+        """Delete OUT's feature files other than `keep` (paths), each with its manifest; return their names.
+        The file goes first: a stop in between leaves a manifest of a missing set, which nothing reads as an input."""
+        kept = {Path(path).resolve() for path in keep}
+        dropped = []
+        for path in sorted(self.features_dir.glob("*.parquet")):
+            if path.resolve() not in kept:
+                path.unlink()
+                self.manifest_path(f"features/{path.name}").unlink(missing_ok=True)
+                dropped.append(path.name)
+        return dropped
 
     def relative(self, path: str | os.PathLike) -> str:
         """`path` relative to OUT (posix) when it lies inside OUT, else its absolute path."""

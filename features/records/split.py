@@ -130,7 +130,7 @@ def _refuse_other_files(out: Path) -> None:
     if other:
         raise ScreenstackError(f"--out {out}: holds other files ({first_names(other)}) than a split's train.csv, test.csv, test_labels.csv "
                                f"and split.json, which the split would mix with. Give a new or empty folder, e.g. --out "
-                               f"{out / 'split'}.")
+                               f"{out.parent / (out.name + '-split')}.")  # beside it: inside, a run folder's files would hold it
 
 
 def _refuse_other_split(out: Path, contents: dict[str, bytes]) -> None:

@@ -97,7 +97,8 @@ def _read_corpus(args: argparse.Namespace, cross_validated: bool, test_required:
         corpus, source = load_corpus(args.train, args.test, spec), args.train
     if cross_validated and (positives := int(corpus.train["label"].sum())) < 2:
         raise ScreenstackError(
-            f"{source}: {positives} included (1) record among {len(corpus.train)} labelled; cross-validation needs at least 2. "
+            f"{source}: {positives} of the {len(corpus.train)} labelled records {'is' if positives == 1 else 'are'} included "
+            "(label 1); cross-validation needs at least 2. "
             "Label more included records before training."
         )
     return corpus

@@ -77,6 +77,7 @@ def features_in_out(out: str | Path, readers: list[str]) -> str:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..features.artifacts.runfolder import RunFolder
     from ..learners.fit import fit_learners  # local: keeps `screenstack --help` fast
     from ..learners.registry import LEARNERS
 
@@ -84,10 +85,17 @@ def command(args: argparse.Namespace) -> int:
     if learners.needs_vectors and not learners.features:
         readers = [name for name in learners.learners if LEARNERS[name].input == "vectors"]
         learners = dataclasses.replace(learners, features=(features_in_out(args.out, readers),))
-    elif not learners.needs_vectors and args.features is None and (found := _feature_files(args.out)):
+    corpus = corpus_from_args(args, cross_validated=True)  # a missing input file is refused before anything is said
+    if not learners.needs_vectors and args.features is None and (found := _feature_files(args.out)):
         # `extract` just wrote vectors, and the default text learners would leave them unread: say so, not silently.
         log.info("fit-learners: %s in %s/features not used: the learners fitted (%s) read the text; add logreg, lightgbm "
                  "or xgboost to --learners to fit on the vectors", ", ".join(found), args.out, ",".join(learners.learners))
     show_configs(folds, learners)
-    fit_learners(corpus_from_args(args, cross_validated=True), args.out, learners.learners, learners.features, folds=folds, progress=not args.quiet)
+    before = set(RunFolder(args.out).learners_not_stacked())
+    fit_learners(corpus, args.out, learners.learners, learners.features, folds=folds, progress=not args.quiet)
+    # A stack made before these learners is consistent but leaves them out: `stack`, `report` and `predict` would use it.
+    if added := [n for n in RunFolder(args.out).learners_not_stacked() if n not in before]:
+        log.info("fit-learners: the stack in %s (ranked.csv, summary.json) does not blend these outputs of %s; run "
+                 "`screenstack stack --out %s` to blend them (until then report and predict use the earlier blend)",
+                 args.out, ", ".join(added), quoted(args.out))
     return 0

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from ._common import absolute_paths, split_list
 
+log = logging.getLogger("screenstack")
 EXAMPLE = """examples:
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12b --max-shift 1
@@ -80,4 +82,8 @@ def command(args: argparse.Namespace) -> int:
                                          before_encoding=lambda found, rel=rel: refuse_other_encoder(run, rel, found))
                    for rel, config in configs.items()}
         predict(run, corpus, args.out, vectors, data=args.data, left_out=left_out)
+        # Vectors an earlier predict made into this folder for another stack of the run (one that blended a vector
+        # learner, where this one does not, or another encoder) would be taken for these predictions' inputs.
+        for name in RunFolder(args.out).drop_feature_files(keep=[str(path) for path in vectors.values()]):
+            log.info("predict: removed %s/features/%s, vectors made for an earlier stack of %s", args.out, name, args.run)
     return 0

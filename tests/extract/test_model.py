@@ -248,3 +248,17 @@ def test_extract_refuses_such_a_folder_in_one_line_before_writing_anything(rando
     errors = [line for line in err.splitlines() if line.startswith("screenstack: error: ")]
     assert len(errors) == 1 and "Traceback" not in err and str(folder) in errors[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["./models/nosuch", "../nosuch-model", "~/no-such-model-folder"])
+def test_a_model_path_that_does_not_exist_is_named_as_a_missing_folder_not_a_hub_problem(name):
+    with pytest.raises(ScreenstackError) as error:
+        load_encoder(name)
+    message = str(error.value)
+    assert f"there is no folder {Path(name).expanduser().absolute()}" in message and "Check the path" in message
+    assert "Hugging Face" not in message and "\n" not in message
+
+
+def test_a_hub_name_not_in_the_cache_says_the_hub_cannot_be_reached():
+    with pytest.raises(ScreenstackError, match="neither a local folder nor in the Hugging Face cache"):
+        load_encoder("no-such-org/no-such-encoder")

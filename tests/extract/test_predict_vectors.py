@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -24,7 +25,8 @@ def _predict(run, data, out, *extra):
 
 
 def test_predict_gives_the_run_test_scores_and_refuses_other_encoder_settings(tiny_corpus_files, tmp_path, random_bert,
-                                                                             other_random_bert, one_thread, capsys, monkeypatch):
+                                                                             other_random_bert, one_thread, capsys, monkeypatch,
+                                                                             caplog):
     import pickle
 
     import torch
@@ -57,6 +59,15 @@ def test_predict_gives_the_run_test_scores_and_refuses_other_encoder_settings(ti
         assert says in error and "were made with" in error, error
     assert not (tmp_path / "refused").exists()
     assert _predict(run, test, tmp_path / "same", "--model", random_bert, "--layers=-1,-2", "--max-length", "64") == 0
+
+    # Restacked on the TF-IDF learner alone, the run needs no vectors: predicting into the same folder again removes
+    # the earlier predictions' feature file, which no longer belongs to them, and says so.
+    assert main(["-q", "stack", "--out", str(run), "--learners", "tfidf-svm"]) == 0
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")]) == 0
+    assert [m for m in caplog.messages if m.startswith(f"predict: removed {tmp_path / 'pred'}/features/")]
+    assert not list((tmp_path / "pred" / "features").glob("*.parquet"))
+    assert not [m for m in (tmp_path / "pred" / ".manifests").glob("*.json") if "features" in m.name]
 
 
 def test_an_encoder_folder_whose_weights_changed_is_refused(tiny_corpus_files, tmp_path, random_bert, other_random_bert,

@@ -154,5 +154,5 @@ def test_a_folder_holding_other_files_a_run_folder_say_is_refused_before_reading
     (out / other).mkdir() if other == "manifests" else (out / other).write_text("mine\n")
     assert main(["split", "--data", str(tmp_path / "absent.csv"), "--out", str(out)]) == 2  # refused before the data is read
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and f"--out {out}: holds other files ({other})" in err[0] and f"--out {out / 'split'}" in err[0]
+    assert len(err) == 1 and f"--out {out}: holds other files ({other})" in err[0] and f"--out {tmp_path / 'out-split'}." in err[0]  # beside it, not inside
     assert [p.name for p in out.iterdir()] == [other]
