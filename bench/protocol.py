@@ -98,6 +98,9 @@ def variants() -> dict:
         "screenstack:rank-all": StackConfig(blend="rank-average"),
         # README's advice to a reviewer whose labelled records are a random sample of the search.
         "screenstack:random-sample": StackConfig(min_recall=0.9, max_shift=1.0),
+        # Session 23's candidate, a weaker recall prior: judged on the whole protocol in session 24 (bench/README.md,
+        # "The recall prior 0.35 judged"), +0.0055 F7 and 3 more halves below flag-all; not adopted.
+        "screenstack:prior35": StackConfig(prior_positives=0.35),
     }
 
 
