@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import socket
 import threading
@@ -271,13 +272,20 @@ def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackEr
     elif local:
         hint = f"transformers {__version__} cannot build a model from the folder {path}"
         fix = "Fix the cause above (an architecture newer than this transformers needs an upgrade), or use --model minilm."
-    elif str(model).startswith((".", "/", "~")) or "\\" in str(model):  # a path, not a hub name: say so, not the hub
-        hint = f"there is no folder {Path(path).expanduser().absolute()}"
+    elif _looks_like_a_path(str(model)):  # say so, not the hub
+        hint = f"there is no folder {os.path.abspath(os.path.expanduser(path))}"
         fix = "Check the path (a model folder holds config.json, tokenizer files and weights), or use --model minilm."
     else:
         hint = f"{model!r} is neither a local folder nor in the Hugging Face cache, and the hub cannot be reached"
     detail = f" ({str(error).splitlines()[0]})" if error is not None and str(error) else ""
     return ScreenstackError(f"--model {model}: cannot load it: {hint}{detail}. {fix}")
+
+
+def _looks_like_a_path(model: str) -> bool:
+    """A --model that names a folder, not a hub id: ./x, ../x, /x, ~/x, a Windows path, or a/b where the folder a exists
+    (a hub id's owner is not a folder here)."""
+    parts = Path(model).parts
+    return model.startswith((".", "/", "~")) or "\\" in model or (len(parts) > 1 and Path(parts[0]).is_dir())
 
 
 def _check_json_files(model: str, folder: str) -> None:

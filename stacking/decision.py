@@ -60,13 +60,14 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
 
 def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed: int, shift: dict | None = None) -> dict:
     """Expected included records among the records to screen, flagged and left below the threshold; and, where the
-    label shift lowered the threshold (`shift_weight`), the same at the share it estimated (`at_estimated_shift`)."""
+    label shift estimate puts them above the labelled share (`shift_weight`'s weight above 1, whether or not that
+    lowered this threshold: `predict` keeps a run's lower one), the same at the share it estimated (`at_estimated_shift`)."""
     flagged = decisions.astype(bool)
     below, low, high = expected_below(blend_oof, y, test_scores, flagged, random_state=seed)
     summary = {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()),
                "expected_included": float(probabilities.sum()), "expected_flagged": float(probabilities[flagged].sum()),
                "expected_below": below, "expected_below_interval": (low, high)}
-    if shift and shift.get("lowered"):
+    if shift and float(shift.get("weight", 1.0)) > 1.0:
         summary["at_estimated_shift"] = at_estimated_shift(probabilities, flagged, shift)
     return summary
 

@@ -356,6 +356,20 @@ def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) 
     return before
 
 
+def _lacking_text(run: FittedRun, corpus: Corpus) -> str:
+    """Why `corpus`'s records cannot be scored as the run's were, in words (empty: they can): a text column the run
+    read is missing from the file, or every record's abstract is empty."""
+    if not run.text_columns or not len(corpus.test):
+        return ""
+    if 0 < len(corpus.text_columns) < len(run.text_columns):
+        have = column_roles(corpus.text_columns)
+        missing = [c for c, role in zip(run.text_columns, column_roles(run.text_columns)) if role not in have]
+        return f"its records lack the run's column(s) {', '.join(missing or run.text_columns[-1:])}"
+    if len(run.text_columns) > 1 and not corpus.test["abstract"].astype(str).str.strip().any():
+        return f"its {', '.join(corpus.text_columns[1:])} column{'s are' if len(corpus.text_columns) > 2 else ' is'} empty in every record"
+    return ""
+
+
 def _threshold_origin(run: FittedRun, threshold: float) -> str:
     """Where the threshold applied comes from, for the console line: the run's, or lower for these records."""
     if threshold == run.threshold:
@@ -449,14 +463,13 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     scores = run.blender.predict(Z)
     listed = screening_records(corpus, run.train_keys)
     without = without_text(listed)
-    if run.text_columns and 0 < len(corpus.text_columns) < len(run.text_columns) and run.config.max_shift > 1:
-        # Scored without a text column the run read (an export without abstracts): every record scores as one with
-        # that cell empty, lower than the run's records, and the shift estimate reads that as a richer file, not as
-        # the texts it is (17 times on a cohen_adhd update without abstracts, flagging all of it).
-        log.info("label shift: not estimated for %s: its records lack the run's column(s) %s, so their scores are not "
-                 "comparable with the run's (as --max-shift 1; the recall check still applies)", data or "these records",
-                 ", ".join(c for c, role in zip(run.text_columns, column_roles(run.text_columns))
-                           if role not in column_roles(corpus.text_columns)) or run.text_columns[-1])
+    lacking = _lacking_text(run, corpus)
+    if lacking and run.config.max_shift > 1:
+        # Scored without a text the run read (an export without abstracts): every record scores as one with that
+        # cell empty, lower than the run's records, and the shift estimate reads that as a richer file, not as the
+        # texts it is (17 times on a cohen_adhd update without abstracts, flagging all of it).
+        log.info("label shift: not estimated for %s: %s, so their scores are not comparable with the run's (as --max-shift "
+                 "1; the recall check still applies)", data or "these records", lacking)
         run = replace(run, config=replace(run.config, max_shift=1.0))
     threshold, shift = run.threshold_for(scores, None if without is None else ~without)
     if threshold < run.threshold:

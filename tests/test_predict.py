@@ -647,6 +647,12 @@ def test_an_update_without_an_abstract_column_makes_no_label_shift_estimate(text
     [line] = [m for m in caplog.messages if m.startswith("label shift: not estimated")]
     assert "lack the run's column(s) abstract" in line and "titles.csv" in line
     caplog.clear()
+    frame.assign(abstract="").to_csv(tmp_path / "empty.csv", index=False)  # the column there, every cell empty
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(tmp_path / "empty.csv"), "--out", str(tmp_path / "e")]) == 0
+    assert json.loads((tmp_path / "e" / "summary.json").read_text())["max_shift"] == 1.0
+    assert [m for m in caplog.messages if m.startswith("label shift: not estimated") and "abstract column is empty" in m]
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger="screenstack"):
         assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "b")]) == 0  # as before
     assert json.loads((tmp_path / "b" / "summary.json").read_text())["max_shift"] == 20.0
@@ -721,10 +727,10 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
     assert _predict(run, tmp_path / "test.csv", tmp_path / "same") == 0  # the run's records: the run's decisions
     assert (tmp_path / "same" / "submission.csv").read_bytes() == (run / "submission.csv").read_bytes()
     # The same estimate leads to the run's threshold, not below it: summary.json says nothing was lowered, as the
-    # console, which has no "label shift" line then, does.
+    # console, which has no "label shift" line then, does; the counts at the estimated share are still given.
     same = json.loads((tmp_path / "same" / "summary.json").read_text())
     assert not same["shift"]["lowered"] and same["shift"]["estimated_share"] > 3 * same["shift"]["train_share"]
-    assert "at_estimated_shift" not in same
+    assert same["at_estimated_shift"] == run_summary["screening"]["at_estimated_shift"]
     assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     assert not summary["shift"]["lowered"] and summary["threshold"] == run_summary["threshold"]

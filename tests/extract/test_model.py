@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -250,12 +251,14 @@ def test_extract_refuses_such_a_folder_in_one_line_before_writing_anything(rando
     assert not out.exists()
 
 
-@pytest.mark.parametrize("name", ["./models/nosuch", "../nosuch-model", "~/no-such-model-folder"])
-def test_a_model_path_that_does_not_exist_is_named_as_a_missing_folder_not_a_hub_problem(name):
+@pytest.mark.parametrize("name", ["./models/nosuch", "../nosuch-model", "~/no-such-model-folder", "models/nosuch"])
+def test_a_model_path_that_does_not_exist_is_named_as_a_missing_folder_not_a_hub_problem(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()  # models/nosuch is a path where models/ exists, not a hub id
     with pytest.raises(ScreenstackError) as error:
         load_encoder(name)
     message = str(error.value)
-    assert f"there is no folder {Path(name).expanduser().absolute()}" in message and "Check the path" in message
+    assert f"there is no folder {os.path.abspath(os.path.expanduser(name))}" in message and "Check the path" in message
     assert "Hugging Face" not in message and "\n" not in message
 
 
