@@ -20,7 +20,8 @@ Systems (run in the same invocation; time and memory ratios are against ASReview
 - ``asreview``: ASReview LAB's default model ELAS u4, built by the `asreview`
   package's own classes (TF-IDF 1-2 grams, sublinear tf, max_df 0.95, fitted on
   all records as ASReview does; linear SVM C 0.11; balanced sample weights ratio
-  9.8), thresholded with screenstack's default rule on its OOF scores;
+  9.8), thresholded by F-beta's bootstrap optimum on its OOF scores (screenstack's rule without
+  the fitted tail of 0.3.15);
 - ``seed``: the seed notebooks' baseline, re-implemented here: TfidfVectorizer()
   fitted on train + test text, LogisticRegression(), threshold at the plain
   argmax of OOF F-beta.
@@ -147,7 +148,10 @@ def asreview_elas_u4(train: Path, test: Path, work: Path):
     X_all = extractor.fit_transform(pd.concat([train_frame, test_frame])[["title", "abstract"]])
     X, X_test = X_all[: len(train_frame)], X_all[len(train_frame):]
     oof, scores = _peer_oof(ElasU4(), X, X_test, plan)
-    return test_frame["id"].to_numpy(), scores, choose_threshold(plan.labels, oof, BETA, StackConfig().threshold_rule)
+    # F-beta's bootstrap optimum on its OOF scores, as the peer was measured before 0.3.15: the fitted tail, like the
+    # recall prior, is screenstack's own decision.
+    return test_frame["id"].to_numpy(), scores, choose_threshold(plan.labels, oof, BETA, StackConfig().threshold_rule,
+                                                                 fitted_tail=False)
 
 
 def seed_tfidf_logreg(train: Path, test: Path, work: Path):

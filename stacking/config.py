@@ -27,7 +27,7 @@ class StackConfig:
     threshold_rule: str = "bootstrap"   # see stacking.threshold.RULES
     learners: tuple[str, ...] = ()      # empty: every learner in OUT
     seed: int = 0
-    prior_positives: float = 0.5        # included records assumed ranked at chance (stacking.threshold.choose_threshold)
+    prior_positives: float = 0.35       # included records assumed ranked at chance (stacking.threshold.choose_threshold)
     min_recall: float = 0.95            # the recall floor (stacking.threshold.recall_floor); 0: F-beta alone
     max_shift: float = 20.0             # the most the threshold corrects for records to screen richer in included
                                         # records than the labelled ones (stacking.decision.shift_weight); 1: no correction

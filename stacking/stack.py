@@ -43,7 +43,7 @@ from .decision import (RECALL_CHECK_WARNING, _say_without_text, at_shift_clause,
                        lowered_by, screen, shift_weight, without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
-from .threshold import apply_threshold, choose_threshold
+from .threshold import apply_threshold, choose_threshold, separation
 
 log = logging.getLogger("screenstack")
 AUTO_MIN_INCLUDED = 10
@@ -331,7 +331,7 @@ def blended_learners(names: list[str], n_included: int) -> tuple[bool, ...]:
 
 
 def _log_decision(summary: dict) -> None:
-    """The console's lines on what set the threshold (honest floor, recall floor, label shift), from the summary,
+    """The console's lines on what set the threshold (honest floor, fitted tail, recall floor, label shift), from the summary,
     so a reused stack says them too."""
     decision, beta = summary["decision"], summary["beta"]
     if decision.get("ranks_at_chance"):
@@ -340,14 +340,21 @@ def _log_decision(summary: dict) -> None:
     elif decision["flags_everything"]:
         log.info("honest floor: the blend's honest OOF F%g does not beat flagging every record (%.3f); every record is "
                  "flagged", beta, decision["flag_all_fbeta"])
-    elif decision["recall_floor_lowered"]:
-        # The floor guards a handful of known included records among many excluded ones; where the labelled
-        # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
-        log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
-                 "estimated recall of %.0f%% needs %.1f%%%s", beta, 100 * decision["fbeta_flagged_share"],
-                 decision["n_train_included"], 100 * decision["min_recall"], 100 * decision["oof_flagged_share"],
-                 " (if the labelled records are a random sample of the search, --min-recall 0.9 --max-shift 1 flags fewer)"
-                 if decision["min_recall"] > 0.9 else "")
+    else:
+        tail = decision.get("fitted_tail") or {}
+        if tail.get("lowered"):
+            log.info("fitted tail: F%g's bootstrap optimum would flag %.1f%% of the OOF records; the binormal ROC fitted to "
+                     "them (d' %.2f) ranks more included records below the weakest labelled one, so F%g's threshold flags "
+                     "%.1f%%", beta, 100 * tail["bootstrap_flagged_share"], tail["separation"], beta,
+                     100 * decision["fbeta_flagged_share"])
+        if decision["recall_floor_lowered"]:
+            # The floor guards a handful of known included records among many excluded ones; where the labelled
+            # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
+            log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
+                     "estimated recall of %.0f%% needs %.1f%%%s", beta, 100 * decision["fbeta_flagged_share"],
+                     decision["n_train_included"], 100 * decision["min_recall"], 100 * decision["oof_flagged_share"],
+                     " (if the labelled records are a random sample of the search, --min-recall 0.9 --max-shift 1 flags fewer)"
+                     if decision["min_recall"] > 0.9 else "")
     log_shift(decision.get("shift") or {}, decision["oof_flagged_share"])
     log_recall_check(decision.get("recall_check") or {}, summary["honest"])
 
@@ -357,10 +364,14 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackCo
 
     Says whether the recall floor lowered the F-beta threshold, and by how
     much, since with a handful of included records it decides most of the result,
-    and whether the honest floor (`_evaluate_blend`) set it to flag every record.
+    whether the fitted tail (`stacking.threshold.fitted_tail_threshold`) set F-beta's
+    threshold below the bootstrap optimum, and whether the honest floor
+    (`_evaluate_blend`) set it to flag every record.
     """
     fbeta_only = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
                                   prior_positives=config.prior_positives, positive_weight=weight)
+    resampled = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
+                                 prior_positives=config.prior_positives, positive_weight=weight, fitted_tail=False)
     threshold = blend["threshold"]
     flagged_share = float(np.mean(blend_oof >= threshold))
     info = {
@@ -370,6 +381,10 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackCo
         "n_train_included": int(y.sum()), "flags_everything": blend["honest_floor"],
         "ranks_at_chance": bool(blend.get("ranks_at_chance", False)),
         "flag_all_fbeta": fbeta(y, np.ones(len(y), dtype=int), config.beta),
+        # Where the binormal ROC fitted to the OOF scores flags more than the bootstrap optimum (stacking.threshold).
+        "fitted_tail": {"lowered": bool(fbeta_only < resampled),
+                        "separation": separation(y, blend_oof) if 0 < y.sum() < len(y) else None,
+                        "bootstrap_threshold": resampled, "bootstrap_flagged_share": float(np.mean(blend_oof >= resampled))},
     }
     return info
 

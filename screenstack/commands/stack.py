@@ -35,12 +35,13 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
                             "or auto: the rank average with fewer than 10 included training records, else logistic (over the TF-IDF "
                             "learners alone below 20) (default auto)")
     group.add_argument("--threshold-rule", default="bootstrap", choices=RULES,
-                       help="bootstrap: maximise expected F-beta over resamples of the OOF records; argmax: plain maximum "
+                       help="bootstrap: maximise expected F-beta over resamples of the OOF records, flagging at least what "
+                            "F-beta's optimum on a binormal ROC fitted to them flags (the fitted tail); argmax: plain maximum "
                             "(default bootstrap)")
     group.add_argument("--min-recall", type=float, default=StackConfig.min_recall, metavar="R",
                        help="the recall floor: counting the labelled included records as found and --recall-prior more as "
                             "ranked at chance, flag the share of records that makes the estimated recall R; with few included "
-                            f"records this flags much more, down to everything, and from about 10 nothing extra (0: F-beta alone; "
+                            f"records this flags much more, down to everything, and from 7 nothing extra (0: F-beta alone; "
                             f"default {StackConfig.min_recall:g}; 0.9 flags fewer where the labelled records are a random sample of "
                             "the search)")
     group.add_argument("--recall-prior", type=float, default=StackConfig.prior_positives, metavar="N",

@@ -19,7 +19,8 @@ WEAK = {"weak-a": 4.0, "weak-b": 4.0}  # learners that rank (blend AUC about 0.7
 
 def test_a_blend_that_does_not_beat_flagging_everything_flags_every_record_and_says_so(tmp_path, caplog):
     with caplog.at_level("INFO", logger="screenstack"):
-        summary = make_noise_run(tmp_path, WEAK)  # 60 included training records
+        # 60 included training records; a draw whose fitted tail (stacking.threshold) does not already flag nearly all
+        summary = make_noise_run(tmp_path, WEAK, seed=1)
     decision, blend = summary["decision"], summary["blend"]
     assert blend["roc_auc"] > 0.65 and not decision["ranks_at_chance"]
     assert decision["flags_everything"] and not decision["recall_floor_lowered"]

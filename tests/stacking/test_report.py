@@ -207,8 +207,10 @@ def _assert_honest_figures_are_the_summarys(page: str, summary: dict) -> None:
         assert any(float(value) == round(x, digits) for x in allowed[kind]), f"honest {kind} {value} is not summary.json's"
 
 
-def test_the_run_box_shows_the_honest_recall_and_the_threshold_rule_as_the_summary_has_them(report, run_dir):
-    summary = json.loads((run_dir / "summary.json").read_text())
+def test_the_run_box_shows_the_honest_recall_and_the_threshold_rule_as_the_summary_has_them(tmp_path):
+    make_run(tmp_path, seed=3)  # a draw whose threshold's recall on the OOF records is above the honest one
+    report = write_report(tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
     honest, blend, decision = summary["honest"], summary["blend"], summary["decision"]
     assert f"{blend['recall']:.3f}" != f"{honest['recall']:.3f}", "this run tells the optimistic recall from the honest one"
     box = _run_box(report.read_text())
@@ -220,7 +222,8 @@ def test_the_run_box_shows_the_honest_recall_and_the_threshold_rule_as_the_summa
 
 
 def test_when_the_honest_floor_flags_everything_the_run_box_says_so_with_the_warnings_figures(tmp_path):
-    summary = make_noise_run(tmp_path, {"weak-a": 4.0, "weak-b": 4.0})  # a blend too weak for 10% included: 60 included
+    # A blend too weak for 10% included: 60 included (a draw whose fitted tail does not already flag nearly all)
+    summary = make_noise_run(tmp_path, {"weak-a": 4.0, "weak-b": 4.0}, seed=1)
     assert summary["decision"]["flags_everything"]
     page = write_report(tmp_path).read_text()
     box = _run_box(page)
@@ -239,7 +242,8 @@ def test_when_the_honest_floor_flags_everything_the_run_box_says_so_with_the_war
 
 
 def test_the_run_box_says_when_the_recall_floor_lowered_the_threshold(tmp_path):
-    summary = make_noise_run(tmp_path, {"a": 1.0, "b": 1.5}, n_train=60)  # 6 included records: the recall floor's regime
+    # 6 included records, the recall floor's regime; a 99% target so that it flags more than the fitted tail
+    summary = make_noise_run(tmp_path, {"a": 1.0, "b": 1.5}, n_train=60, min_recall=0.99)
     decision = summary["decision"]
     assert decision["recall_floor_lowered"] and not decision["flags_everything"]
     page = write_report(tmp_path).read_text()
@@ -289,6 +293,7 @@ def test_report_says_what_each_learner_is_with_its_class_weights_as_fitted(tmp_p
 def test_report_on_a_ranked_csv_the_reviewer_edited_names_the_edit_and_a_fix_that_works(tmp_path, capsys):
     out = tmp_path / "run"
     make_run(out)
+    capsys.readouterr()  # what making the run said (a warning shown once per session) is not report's
     ranked = out / "ranked.csv"
     ranked.write_text(ranked.read_text() + "my note\n")
     assert main(["report", "--out", str(out)]) == 2
@@ -333,7 +338,7 @@ def test_a_threshold_the_recall_check_lowered_is_said_as_lowered_not_as_chosen_o
     from screenstack.stacking.report import _candidates_table, _table, _threshold_note
 
     summary = json.loads((run_dir / "summary.json").read_text())
-    summary["decision"].update(recall_floor_lowered=False, flags_everything=False, ranks_at_chance=False, shift={},
+    summary["decision"].update(recall_floor_lowered=False, flags_everything=False, ranks_at_chance=False, shift={}, fitted_tail={},
                                oof_flagged_share=0.09, flagged_share=0.327, recall_check={
                                    "lowered": True, "threshold_before": 0.6848, "flagged_share_before": 0.09,
                                    "flagged_share_after": 0.327, "expected_recall": 0.61})
