@@ -247,8 +247,10 @@ def _threshold_note(summary: dict) -> str:
     tail = decision.get("fitted_tail") or {}
     if tail.get("lowered"):  # as the console's "fitted tail" line
         note += (f"; F{beta:g}'s bootstrap optimum ({tail['bootstrap_threshold']:.4g}, flagging "
-                 f"{tail['bootstrap_flagged_share']:.1%}) was lowered to F{beta:g}'s optimum on the binormal ROC fitted to the "
-                 f"OOF scores (d' {tail['separation']:.2f}), whose tail ranks more included records below the weakest labelled one")
+                 f"{tail['bootstrap_flagged_share']:.1%}) was lowered to {tail['threshold']:.4g} (flagging "
+                 f"{tail['flagged_share']:.1%}), F{beta:g}'s optimum on the binormal ROC fitted to the "
+                 f"OOF scores (d' {tail['separation']:.2f}), which expects more of the included records to rank low than the "
+                 "labelled ones do")
     shift = decision.get("shift") or {}
     if shift.get("lowered"):  # as the console's "label shift" line
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "

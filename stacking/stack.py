@@ -344,9 +344,9 @@ def _log_decision(summary: dict) -> None:
         tail = decision.get("fitted_tail") or {}
         if tail.get("lowered"):
             log.info("fitted tail: F%g's bootstrap optimum would flag %.1f%% of the OOF records; the binormal ROC fitted to "
-                     "them (d' %.2f) ranks more included records below the weakest labelled one, so F%g's threshold flags "
-                     "%.1f%%", beta, 100 * tail["bootstrap_flagged_share"], tail["separation"], beta,
-                     100 * decision["fbeta_flagged_share"])
+                     "them (d' %.2f) expects more of the included records to rank low than the labelled ones do, so F%g's "
+                     "threshold flags %.1f%%", beta, 100 * tail["bootstrap_flagged_share"], tail["separation"], beta,
+                     100 * tail["flagged_share"])
         if decision["recall_floor_lowered"]:
             # The floor guards a handful of known included records among many excluded ones; where the labelled
             # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
@@ -370,8 +370,6 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackCo
     """
     fbeta_only = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
                                   prior_positives=config.prior_positives, positive_weight=weight)
-    resampled = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
-                                 prior_positives=config.prior_positives, positive_weight=weight, fitted_tail=False)
     threshold = blend["threshold"]
     flagged_share = float(np.mean(blend_oof >= threshold))
     info = {
@@ -381,11 +379,25 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackCo
         "n_train_included": int(y.sum()), "flags_everything": blend["honest_floor"],
         "ranks_at_chance": bool(blend.get("ranks_at_chance", False)),
         "flag_all_fbeta": fbeta(y, np.ones(len(y), dtype=int), config.beta),
-        # Where the binormal ROC fitted to the OOF scores flags more than the bootstrap optimum (stacking.threshold).
-        "fitted_tail": {"lowered": bool(fbeta_only < resampled),
-                        "separation": separation(y, blend_oof) if 0 < y.sum() < len(y) else None,
-                        "bootstrap_threshold": resampled, "bootstrap_flagged_share": float(np.mean(blend_oof >= resampled))},
+        "fitted_tail": _fitted_tail(y, blend_oof, blend, config),
     }
+    return info
+
+
+def _fitted_tail(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig) -> dict | None:
+    """Whether the fitted tail (`stacking.threshold.fitted_tail_threshold`) set F-beta's threshold on the labelled
+    records below the bootstrap optimum, with both thresholds and the shares they flag; None under the argmax rule.
+
+    Judged as the labelled records alone would have it (no label-shift weight): the shift's own line and
+    ``shift.threshold_before`` start from this threshold, and a reused stack says the same.
+    """
+    if config.threshold_rule != "bootstrap" or not 0 < y.sum() < len(y):
+        return None
+    chosen, resampled = (choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
+                                          prior_positives=config.prior_positives, fitted_tail=tail) for tail in (True, False))
+    return {"lowered": bool(not blend["honest_floor"] and chosen < resampled), "separation": separation(y, blend_oof),
+            "threshold": chosen, "flagged_share": float(np.mean(blend_oof >= chosen)),
+            "bootstrap_threshold": resampled, "bootstrap_flagged_share": float(np.mean(blend_oof >= resampled))}
     return info
 
 

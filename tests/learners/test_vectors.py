@@ -97,8 +97,14 @@ def test_ctrl_c_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, qui
 
     monkeypatch.setattr(xgb.XGBClassifier, "fit", interrupted_fit)
     X, y = toy("xgboost", n=200, positives=30)
-    with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING", logger="screenstack"):
-        quick("xgboost").fit(X, y)
-    assert finished, "the interrupt came before XGBoost returned"
-    assert caplog.messages == ["interrupted: stopping once XGBoost's current fit returns"]  # said at once, once
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works as before afterwards
+    # A shell starts a background job (`make test &`) with Ctrl-C ignored, and Python keeps that: give the test the
+    # handler an interactive Python has.
+    started_with = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING", logger="screenstack"):
+            quick("xgboost").fit(X, y)
+        assert finished, "the interrupt came before XGBoost returned"
+        assert caplog.messages == ["interrupted: stopping once XGBoost's current fit returns"]  # said at once, once
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works as before afterwards
+    finally:
+        signal.signal(signal.SIGINT, started_with)
