@@ -43,7 +43,7 @@ from .decision import (RECALL_CHECK_WARNING, _say_without_text, at_shift_clause,
                        lowered_by, screen, shift_weight, without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
-from .threshold import apply_threshold, choose_threshold, separation
+from .threshold import apply_threshold, choose_threshold, fitted_tail_threshold, separation
 
 log = logging.getLogger("screenstack")
 AUTO_MIN_INCLUDED = 10
@@ -393,12 +393,12 @@ def _fitted_tail(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: Stac
     """
     if config.threshold_rule != "bootstrap" or not 0 < y.sum() < len(y):
         return None
-    chosen, resampled = (choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
-                                          prior_positives=config.prior_positives, fitted_tail=tail) for tail in (True, False))
+    resampled = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
+                                 prior_positives=config.prior_positives, fitted_tail=False)
+    chosen = min(resampled, fitted_tail_threshold(y, blend_oof, config.beta, config.prior_positives))  # as choose_threshold
     return {"lowered": bool(not blend["honest_floor"] and chosen < resampled), "separation": separation(y, blend_oof),
             "threshold": chosen, "flagged_share": float(np.mean(blend_oof >= chosen)),
             "bootstrap_threshold": resampled, "bootstrap_flagged_share": float(np.mean(blend_oof >= resampled))}
-    return info
 
 
 def _inputs(names: list[str]) -> tuple[str, ...]:
