@@ -174,11 +174,12 @@ def drop_changed_learners(run: Path) -> None:
     """Delete the learner outputs in `run` made with other parameters than today's defaults (`fit_learners`
     refuses to replace them, as it should for a user's folder); the others stay, to be reused."""
     from screenstack.features.artifacts.runfolder import RunFolder
+    from screenstack.learners.fit import without_blocks
     from screenstack.learners.registry import make_learner
 
-    for name in LEARNERS:
+    for name in LEARNERS:  # logreg's `blocks` follow from the feature files, so are not compared
         meta = run / "learners" / name / "meta.json"
-        if meta.is_file() and json.loads(meta.read_text()).get("params") != json.loads(json.dumps(make_learner(name).get_params())):
+        if meta.is_file() and without_blocks(json.loads(meta.read_text()).get("params")) != without_blocks(json.loads(json.dumps(make_learner(name).get_params()))):
             RunFolder(run).manifest_path(f"learners/{name}").unlink(missing_ok=True)
             shutil.rmtree(meta.parent)
 

@@ -97,6 +97,8 @@ def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[
         if cls.input == "vectors":
             files = inputs["vectors"]
             X, feature_meta, test_chunks = inputs["train vectors"], files.metas, files.test_chunks(chunk_rows)
+            if "blocks" in learner.get_params() and "blocks" not in params.get(name, {}):  # logreg: its pooled blocks
+                learner.set_params(blocks=block_widths(files.metas))
         else:
             if "train texts" not in inputs:
                 inputs["train texts"] = texts(train)
@@ -122,6 +124,23 @@ def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[
         # The fold models that made these scores, kept in the same set (`screenstack predict` applies them).
         kept = model_files(name, meta["params"], models, corpus.text_columns)
         written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, kept))
+
+
+def block_widths(metas: list[dict]) -> list[int]:
+    """The widths of the pooled blocks that make up a row of these feature files' vectors, in column order: one block
+    per layer and pooling (`extract`'s ``blocks``; a fine-tuned encoder's file, one), each the encoder's width.
+    `logreg` scales each to unit length (`learners.vectors.unit_blocks`)."""
+    widths = []
+    for meta in metas:
+        dim = int(meta["dim"])
+        count = len(meta.get("blocks") or ()) or len(meta.get("layers") or [0]) * len(meta.get("pooling") or [0])
+        widths += [dim // count] * count if count and dim % count == 0 else [dim]
+    return widths
+
+
+def without_blocks(params: dict | None) -> dict:
+    """A learner's parameters less logreg's `blocks`, which follow from its feature files."""
+    return {key: value for key, value in (params or {}).items() if key != "blocks"}
 
 
 def refuse_too_few_texts(corpus: Corpus, learners: tuple[str, ...], folds: FoldConfig = FoldConfig(),
@@ -153,6 +172,8 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
     the layers, pooling, max_length and store_dtype of the extraction; once the model is loaded, also its
     ``encoder_fingerprint`` and ``dtype`` (`extract.stage.extract_features`'s ``before_encoding``)."""
     def view(meta: dict) -> dict:  # a vector learner's feature files as `vectors` describes one
+        # logreg's `blocks` follow from the feature files (`block_widths`), which are compared on their own.
+        meta = {**meta, "params": without_blocks(meta.get("params"))}
         if vectors is None:  # fine-tuned vectors: `known` compares no feature files
             return meta
         stems = [Path(p).stem.rsplit("-", 1)[0] for p in meta.get("features") or []]
@@ -161,7 +182,7 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
         return {**meta, "features": files}
 
     def known(name: str) -> dict:
-        return {"params": make_learner(name).get_params(), "train_fingerprint": corpus.fingerprint("train"),
+        return {"params": without_blocks(make_learner(name).get_params()), "train_fingerprint": corpus.fingerprint("train"),
                 "test_fingerprint": corpus.fingerprint("test")}
 
     # One refusal naming every learner made otherwise (the view adds only keys the text learners' do not compare).

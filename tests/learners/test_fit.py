@@ -14,7 +14,7 @@ from screenstack.features.errors import ScreenstackError
 from screenstack.features.artifacts.folds import FoldConfig, load_fold_plan
 from screenstack.features.artifacts.store import load_vectors, write_vectors
 from screenstack.learners import make_learner, oof_predict
-from screenstack.learners.fit import fit_learners
+from screenstack.learners.fit import fit_learners, refuse_refits
 
 # The dataset slice holds records without text; the corpus tests cover that warning.
 pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
@@ -89,8 +89,8 @@ def test_same_learner_with_other_params_is_refused(tmp_path, corpus):
     features = _write_features(tmp_path / "features.parquet", corpus)
     out = tmp_path / "run"
     fit_learners(corpus, out, ("logreg",), (str(features),), progress=False)
-    with pytest.raises(ScreenstackError, match=r"'logreg' outputs of another configuration \(differs in: parameters C \(0.02 there, 1.0 now\)\)"):
-        fit_learners(corpus, out, ("logreg",), (str(features),), params={"logreg": {"C": 1.0}}, progress=False)
+    with pytest.raises(ScreenstackError, match=r"'logreg' outputs of another configuration \(differs in: parameters C \(1.0 there, 0.1 now\)\)"):
+        fit_learners(corpus, out, ("logreg",), (str(features),), params={"logreg": {"C": 0.1}}, progress=False)
 
 
 def test_outputs_of_an_older_version_with_other_defaults_are_refused_naming_that_version(tmp_path, corpus, monkeypatch):
@@ -295,3 +295,17 @@ def test_a_fit_stopped_before_its_first_learner_sends_report_and_predict_back_to
         with pytest.raises(ScreenstackError, match=rf"No learner has outputs there either: run `screenstack fit-learners --out "
                                                    rf"{out}` with the run's --data \(or --train/--test\), then `screenstack stack"):
             call(out)
+
+
+def test_logreg_scales_each_pooled_block_the_feature_file_names(tmp_path, corpus):
+    frame = corpus.frame
+    vectors = np.random.default_rng(0).normal(size=(len(frame), 24)).astype(np.float32)
+    vectors[:, :4] += 2.0 * frame["label"].fillna(0).to_numpy(dtype=np.float32)[:, None]
+    features = write_vectors(tmp_path / "features.parquet", frame["id"].to_numpy(), frame["split"].to_numpy(), vectors,
+                             {"model": "toy", "blocks": ["L-1:cls", "L-1:mean"]})
+    out = tmp_path / "run"
+    fit_learners(corpus, out, ("logreg",), (str(features),), progress=False)
+    assert json.loads((out / "learners" / "logreg" / "meta.json").read_text())["params"]["blocks"] == [12, 12]
+    # Its blocks follow from the feature file: a rerun reuses the outputs, and `run`'s early check passes them.
+    refuse_refits(corpus, out, ("logreg",), None)
+    assert fit_learners(corpus, out, ("logreg",), (str(features),), progress=False) == [out / "learners" / "logreg"]

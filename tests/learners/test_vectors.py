@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from screenstack.learners import make_learner
 from screenstack.learners.vectors import _early_stopping_split
 
 BOOSTED = ["lightgbm", "xgboost"]
@@ -108,3 +109,38 @@ def test_ctrl_c_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, qui
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works as before afterwards
     finally:
         signal.signal(signal.SIGINT, started_with)
+
+
+def test_logreg_compares_each_blocks_direction_not_its_length(toy):
+    # A row of `extract`'s vectors joins pooled blocks of different lengths (CLS, mean): each counts alike.
+    X, y = toy("logreg", n=200, positives=40)
+    half = X.shape[1] // 2
+    louder = X.copy()
+    louder[:, :half] *= 50.0  # one block's length changes; no block's direction does
+    fitted = make_learner("logreg", blocks=[half, X.shape[1] - half]).fit(X, y)
+    louder_fit = make_learner("logreg", blocks=[half, X.shape[1] - half]).fit(louder, y)
+    np.testing.assert_allclose(louder_fit.predict_proba(louder), fitted.predict_proba(X), rtol=1e-6)
+    whole_row = make_learner("logreg").fit(louder, y)  # as one block the loud half drowns the other
+    assert not np.allclose(whole_row.predict_proba(louder), fitted.predict_proba(X), rtol=1e-3)
+
+
+def test_logreg_refuses_blocks_that_do_not_cover_the_vectors(toy):
+    X, y = toy("logreg")
+    with pytest.raises(ValueError, match=r"blocks=\[3, 3\] cover 6 columns; the vectors have"):
+        make_learner("logreg", blocks=[3, 3]).fit(X, y)
+
+
+def test_a_logreg_model_of_0_3_16_standardised_columns_scores_as_it_did(toy):
+    # `predict` on a run made before 0.3.17 loads its fold models: they scored standardised columns.
+    from safetensors.numpy import save as save_arrays
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = toy("logreg", n=200, positives=40)
+    old = make_pipeline(StandardScaler(), LogisticRegression(C=0.02, class_weight="balanced", max_iter=1000)).fit(X[:150], y[:150])
+    scaler, model = old[0], old[-1]
+    files = {"safetensors": save_arrays({"mean": scaler.mean_, "scale": scaler.scale_, "coef": model.coef_,
+                                         "intercept": model.intercept_, "classes": model.classes_})}
+    loaded = make_learner("logreg", C=0.02, class_weight="balanced", max_iter=1000, random_state=0).from_files(files)
+    np.testing.assert_allclose(loaded.predict_proba(X[150:])[:, 1], old.predict_proba(X[150:])[:, 1], rtol=1e-6)
