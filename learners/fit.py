@@ -98,7 +98,7 @@ def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[
             files = inputs["vectors"]
             X, feature_meta, test_chunks = inputs["train vectors"], files.metas, files.test_chunks(chunk_rows)
             if "blocks" in learner.get_params() and "blocks" not in params.get(name, {}):  # logreg: its pooled blocks
-                learner.set_params(blocks=block_widths(files.metas))
+                learner.set_params(blocks=block_widths(files.metas, files.widths))
         else:
             if "train texts" not in inputs:
                 inputs["train texts"] = texts(train)
@@ -126,16 +126,22 @@ def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[
         written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, kept))
 
 
-def block_widths(metas: list[dict]) -> list[int]:
-    """The widths of the pooled blocks that make up a row of these feature files' vectors, in column order: one block
-    per layer and pooling (`extract`'s ``blocks``; a fine-tuned encoder's file, one), each the encoder's width.
-    `logreg` scales each to unit length (`learners.vectors.unit_blocks`)."""
-    widths = []
-    for meta in metas:
-        dim = int(meta["dim"])
-        count = len(meta.get("blocks") or ()) or len(meta.get("layers") or [0]) * len(meta.get("pooling") or [0])
-        widths += [dim // count] * count if count and dim % count == 0 else [dim]
-    return widths
+def block_widths(metas: list[dict], widths: list[int]) -> list[int]:
+    """The widths of the pooled blocks that make up a row of these feature files' vectors (`widths`: each file's), in
+    column order: one block per layer and pooling, each the encoder's width (`extract`'s ``hidden_size``, else its
+    ``blocks`` or layers x poolings counted); a file whose metadata says neither, or says what its width does not
+    hold (a file made or cut by hand), is one block. `logreg` scales each to unit length (`learners.vectors.unit_blocks`)."""
+    def count(value) -> int:
+        return len(value) if isinstance(value, list) and value else 0
+
+    blocks = []
+    for meta, width in zip(metas, widths):
+        hidden = meta.get("hidden_size")
+        if not (isinstance(hidden, int) and not isinstance(hidden, bool) and 0 < hidden <= width and width % hidden == 0):
+            n = count(meta.get("blocks")) or count(meta.get("layers")) * count(meta.get("pooling"))
+            hidden = width // n if n and width % n == 0 else width
+        blocks += [hidden] * (width // hidden)
+    return blocks
 
 
 def without_blocks(params: dict | None) -> dict:

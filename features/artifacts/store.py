@@ -208,6 +208,11 @@ class VectorFiles:
             self._readers.append(_RowReader(path, parquet))
             self.metas.append(meta)
 
+    @property
+    def widths(self) -> list[int]:
+        """Each file's vector width, in the order its columns stand in the matrices."""
+        return [reader.dim for reader in self._readers]
+
     def _take(self, rows_per_file: list[np.ndarray]) -> np.ndarray:
         return np.hstack([reader.take(rows) for reader, rows in zip(self._readers, rows_per_file)])
 

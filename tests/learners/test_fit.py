@@ -14,7 +14,7 @@ from screenstack.features.errors import ScreenstackError
 from screenstack.features.artifacts.folds import FoldConfig, load_fold_plan
 from screenstack.features.artifacts.store import load_vectors, write_vectors
 from screenstack.learners import make_learner, oof_predict
-from screenstack.learners.fit import fit_learners, refuse_refits
+from screenstack.learners.fit import block_widths, fit_learners, refuse_refits
 
 # The dataset slice holds records without text; the corpus tests cover that warning.
 pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
@@ -309,3 +309,16 @@ def test_logreg_scales_each_pooled_block_the_feature_file_names(tmp_path, corpus
     # Its blocks follow from the feature file: a rerun reuses the outputs, and `run`'s early check passes them.
     refuse_refits(corpus, out, ("logreg",), None)
     assert fit_learners(corpus, out, ("logreg",), (str(features),), progress=False) == [out / "learners" / "logreg"]
+
+
+@pytest.mark.parametrize("meta, width, expected", [
+    ({"hidden_size": 384, "blocks": ["L-1:cls", "L-1:mean"], "dim": 768}, 768, [384, 384]),
+    ({"layers": [-1, -2], "pooling": ["cls", "mean"]}, 1536, [384] * 4),  # no hidden size: layers x poolings
+    ({"hidden_size": 384, "blocks": ["L-1:cls", "L-1:mean"], "dim": 768}, 384, [384]),  # cut down, metadata kept
+    ({"blocks": ["a", "b", "c", "d", "e"], "dim": "abc"}, 768, [768]),  # edited: five blocks do not divide 768
+    ({"hidden_size": True, "blocks": 5, "layers": None}, 768, [768]),
+    ({}, 24, [24]),  # a file made by hand, without screenstack's metadata
+])
+def test_logreg_blocks_follow_the_vectors_width_and_only_metadata_that_fits_it(meta, width, expected):
+    assert block_widths([meta], [width]) == expected
+    assert block_widths([meta, {}], [width, 10]) == expected + [10]
