@@ -179,7 +179,8 @@ def drop_changed_learners(run: Path) -> None:
 
     for name in LEARNERS:  # logreg's `blocks` follow from the feature files, so are not compared
         meta = run / "learners" / name / "meta.json"
-        if meta.is_file() and without_blocks(json.loads(meta.read_text()).get("params")) != without_blocks(json.loads(json.dumps(make_learner(name).get_params()))):
+        today = without_blocks(json.loads(json.dumps(make_learner(name).get_params())))
+        if meta.is_file() and without_blocks(json.loads(meta.read_text()).get("params")) != today:
             RunFolder(run).manifest_path(f"learners/{name}").unlink(missing_ok=True)
             shutil.rmtree(meta.parent)
 

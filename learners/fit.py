@@ -137,7 +137,7 @@ def block_widths(metas: list[dict], widths: list[int]) -> list[int]:
     blocks = []
     for meta, width in zip(metas, widths):
         hidden = meta.get("hidden_size")
-        if not (isinstance(hidden, int) and not isinstance(hidden, bool) and 0 < hidden <= width and width % hidden == 0):
+        if not (isinstance(hidden, int) and not isinstance(hidden, bool) and hidden > 0 and width % hidden == 0):
             n = count(meta.get("blocks")) or count(meta.get("layers")) * count(meta.get("pooling"))
             hidden = width // n if n and width % n == 0 else width
         blocks += [hidden] * (width // hidden)

@@ -1,9 +1,9 @@
 """Learners on cached vectors: the dense float32 matrices `screenstack extract` writes.
 
 ``logreg`` is a logistic regression on the vectors' pooled blocks, each scaled
-to unit length; ``lightgbm`` and ``xgboost`` are gradient-boosted trees. All weight the classes so that the few included
-records count as much as the many excluded ones, and all are deterministic on
-CPU: same rows, labels and ``random_state`` give byte-identical scores.
+to unit length; ``lightgbm`` and ``xgboost`` are gradient-boosted trees. All
+weight the classes so that the few included records count as much as the many
+excluded ones, and all are deterministic on CPU: same rows, labels and ``random_state`` give byte-identical scores.
 
 The boosted learners stop early on a stratified validation split carved from
 the rows `fit` receives. Under `oof_predict` those rows are the training folds
@@ -184,8 +184,8 @@ class LogReg(_VectorLearner):
     MiniLM, the weight of a useful one. Over the protocol's 420 halves
     (bench/README.md, "The vector learner's scaling") the blocks scaled to unit
     length ranked the test halves better in every regime (learner ROC-AUC
-    +0.028 with 3-20 included records, +0.012 on the full halves), and the
-    default stack gained F7 +0.0048 +- 0.0014 on the halves whose labels are
+    +0.026 with 3-20 included records, +0.012 on the full halves), and the
+    default stack gained F7 +0.0043 +- 0.0015 on the halves whose labels are
     a random sample.
 
     Parameters
