@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import __version__
 from ..features.artifacts.atomic import read_json
 from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.outputs import read_learner_outputs
@@ -57,9 +58,17 @@ def write_report(out: str | Path) -> Path:
     """
     out = Path(out)
     summary, y, folds, scores, top, metas = _load(out)
-    images = draw_figures(summary, y, scores)
+    try:
+        images = draw_figures(summary, y, scores)
+        page = _html(out, summary, y, folds, scores, images, top, _settings_table(metas, y))
+    except KeyError as error:  # a field an older screenstack's `stack` did not write yet
+        made_by = (summary.get("versions") or {}).get("screenstack")
+        if made_by == __version__:
+            raise
+        raise ScreenstackError(f"{RunFolder(out).summary}: made by screenstack {made_by or 'before 0.2'}, which did not record "
+                               f"{error} that this report ({__version__}) shows. Run `screenstack stack --out {quoted(out)}` "
+                               f"again: it rewrites the stack outputs.") from None
     folder = out / REPORT_DIR
-    page = _html(out, summary, y, folds, scores, images, top, _settings_table(metas, y))
     with RunFolder(out).commit("report", inputs=("stack",)) as staging:  # the page and its figures as one set
         for key, (_, _, payload) in images.items():
             (staging / REPORT_DIR).mkdir(exist_ok=True)

@@ -369,3 +369,21 @@ def test_screen_these_first_names_the_record_a_copy_repeats():
     assert rows[0].endswith("<td>screen</td></tr>")
     assert "<td>screen, a copy of a</td>" in rows[1] and "<td>screen, a copy of labelled =151 (included)</td>" in rows[2]
     assert "<td>screen</td>" in _screen_first(top.drop(columns=["copy_of", "copy_label"])), "ranked.csv before 0.3.13"
+
+
+def test_report_names_the_version_of_a_summary_without_a_field_it_shows(run_dir, tmp_path, capsys, resign):
+    out = tmp_path / "run"
+    shutil.copytree(run_dir, out)
+    summary = json.loads((out / "summary.json").read_text())
+    # 0.3.15's fitted tail: lowered, but without the threshold and share it lowered to (0.3.16 added them)
+    summary["decision"]["fitted_tail"] = {"lowered": True, "bootstrap_threshold": 0.5, "bootstrap_flagged_share": 0.1,
+                                          "separation": 1.7}
+    summary["versions"]["screenstack"] = "0.3.15"
+    (out / "summary.json").write_text(json.dumps(summary))
+    resign(out, "stack")
+    page = out / "report.html"
+    before = page.read_bytes() if page.exists() else None
+    assert main(["report", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "made by screenstack 0.3.15" in err and "'threshold'" in err and "screenstack stack --out" in err
+    assert len(err.strip().splitlines()) == 1 and (page.read_bytes() if page.exists() else None) == before
