@@ -3,8 +3,8 @@
 Each learner class has a ``name`` (the key users type and the folder its
 outputs go to) and an ``input``: ``"text"`` learners read record texts,
 ``"vectors"`` learners read the matrix of cached feature files. A class may
-set ``min_included``, the fewest included training records it learns from
-(default 0); the default blend leaves it out below that (`min_included`).
+set ``min_included``, the fewest included training records the default blend
+weighs it from (default 0; `min_included`).
 """
 from __future__ import annotations
 
@@ -40,12 +40,7 @@ def make_learner(name: str, **params):
 
 
 def min_included(name: str) -> int:
-    """The fewest included training records learner `name` learns from; 0 for names not registered (fine-tuned encoders)."""
+    """The fewest included training records the default blend weighs learner `name` from; 0 for names not registered (fine-tuned encoders)."""
     cls = LEARNERS.get(name)
     return int(getattr(cls, "min_included", 0)) if cls is not None else 0
 
-
-def learner_input(name: str) -> str | None:
-    """What learner `name` reads: ``"text"`` or ``"vectors"``; None for names not registered (fine-tuned encoders)."""
-    cls = LEARNERS.get(name)
-    return cls.input if cls is not None else None

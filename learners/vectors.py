@@ -258,9 +258,9 @@ class _Boosted(_VectorLearner):
     a fitted sklearn-API booster and the number of rounds it predicts with.
     """
 
-    # The fewest included training records their trees learn from: with fewer,
-    # the default blend leaves them out (stacking.stack.blended_learners).
-    min_included = 10
+    # The fewest included training records the default blend weighs their trees
+    # from: with fewer they rank near chance (stacking.stack.blended_learners).
+    min_included = 20
 
     def fit(self, X, y):
         X, y = _check_training(X, y)

@@ -35,7 +35,7 @@ from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
 from ..features.artifacts.runfolder import STACK_FILES, DamagedArtifact, RunFolder, StaleArtifact, locked
 from ..features.artifacts.records import read_screening_records
-from ..learners.registry import LEARNERS, learner_input, min_included
+from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
@@ -47,7 +47,6 @@ from .threshold import apply_threshold, choose_threshold, fitted_tail_threshold,
 
 log = logging.getLogger("screenstack")
 AUTO_MIN_INCLUDED = 10
-TEXT_ONLY_BELOW = 20  # the logistic blend weighs only the TF-IDF learners below this many included records
 # Warnings: a learner is "clearly" ahead of the blend when its honest F-beta leads by CLEAR_MARGIN, in
 # WIN_SHARE of paired resamples, with COMPARE_INCLUDED included training records or more. Over 33 held-out
 # halves (bench/calibration.py) such leads carried over to the test half once in one try with 20-140
@@ -297,29 +296,20 @@ def auto_blend(n_included: int) -> str:
 
 
 def blended_learners(names: list[str], n_included: int) -> tuple[bool, ...]:
-    """Which of `names` the default blend weighs with `n_included` included training records.
+    """Which of `names` the default blend weighs with `n_included` included training records: those whose
+    class's ``min_included`` is at most that many (if none is, all).
 
-    Below `AUTO_MIN_INCLUDED` (the rank average): those that learn from that
-    many, by their class's ``min_included``. Boosted trees need about ten
-    included records to split on; with fewer their ranking is near chance (test
-    AUC 0.58 with 3 included, against 0.79 for logistic regression on the same
-    vectors) and an equal-weight average passes that noise on. Leaving them out
-    raised the protocol's F7 by 0.010 (s.e. 0.003) and its few-included AUC from
-    0.822 to 0.844.
-
-    From there to `TEXT_ONLY_BELOW` (the logistic blend): the text learners
-    only. Five weights fitted on 10-19 included records follow the vector
-    learners' noise; over the protocol's 300 halves, weighing the TF-IDF
-    learners alone there raised F7 on the few-included halves with 10 by
-    0.021 (0.023 and 0.019 on the two draws) and lost nothing in the other
-    regimes (bench/README.md, "protocol"). If no learner qualifies, all are kept.
+    Boosted trees declare 20. With 3 included records their ranking is near
+    chance (test AUC 0.58, against 0.79 for logistic regression on the same
+    vectors), and an equal-weight average passes that noise on: leaving them
+    out below 10 raised the protocol's F7 by 0.010 (s.e. 0.003). With 10-19, five
+    weights of the logistic blend follow their noise (weighing them there lost
+    0.021 F7 on the halves with 10). Logistic regression on the vectors stays in
+    from 10 on since 0.3.18: with each block at unit length (0.3.17) it ranks as
+    well as the TF-IDF learners there, and weighing it raised F7 over the 180
+    natural halves by 0.0026 ± 0.0014 (bench/README.md, "protocol").
     """
-    if n_included < AUTO_MIN_INCLUDED:
-        use = tuple(min_included(name) <= n_included for name in names)
-    elif n_included < TEXT_ONLY_BELOW:
-        use = tuple(learner_input(name) == "text" for name in names)
-    else:
-        use = tuple(True for _ in names)
+    use = tuple(min_included(name) <= n_included for name in names)
     if not any(use):
         return tuple(True for _ in names)
     left_out = [name for name, kept in zip(names, use) if not kept]

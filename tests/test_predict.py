@@ -354,7 +354,7 @@ def test_a_learner_the_blend_leaves_out_is_not_loaded_and_the_scores_are_the_run
     frame = pd.read_csv(train, dtype=str, keep_default_na=False)
     frame.loc[frame["label_included"].eq("1").cumsum().gt(6), "label_included"] = "0"  # 6 included: the rank average
     frame.to_csv(train, index=False)
-    with monkeypatch.context() as patched:  # tfidf-svm needs 10 included records, as the boosted trees do
+    with monkeypatch.context() as patched:  # tfidf-svm weighed from 10 included records only, as if it were a boosted learner
         patched.setattr(stack_module, "min_included", lambda name: 10 if name == "tfidf-svm" else 0)
         assert main(["-q", "run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm,tfidf-logreg",
                      "--folds", "3", "--out", str(tmp_path / "run")]) == 0

@@ -39,19 +39,21 @@ def test_below_ten_included_the_boosted_trees_get_no_weight_and_the_console_says
     assert "lightgbm left out of the rank average (6 included" in caplog.text
 
 
-def test_from_ten_to_nineteen_included_the_logistic_blend_weighs_the_text_learners_alone(tmp_path, caplog):
+def test_from_ten_to_nineteen_included_the_logistic_blend_leaves_the_boosted_trees_out(tmp_path, caplog):
     caplog.set_level("INFO", logger="screenstack")
     summary = _run(tmp_path, 12)
     weights = summary["blend"]["weights"]
-    assert summary["blend"]["method"] == "logistic" and weights["logreg"] == weights["lightgbm"] == 0.0 and weights["tfidf-svm"] > 0
-    assert "lightgbm, logreg left out of the logistic blend (12 included" in caplog.text
-    # what `screenstack predict` applies: the saved blender scores the new records from the text learner alone
+    assert summary["blend"]["method"] == "logistic" and weights["lightgbm"] == 0.0
+    assert weights["logreg"] > 0 and weights["tfidf-svm"] > 0
+    assert "lightgbm left out of the logistic blend (12 included" in caplog.text
+    # what `screenstack predict` applies: the saved blender scores new records without the boosted trees' scores
     state = json.loads((tmp_path / "blend.json").read_text())
     Z = np.random.default_rng(2).random((5, 3))
     varied = Z.copy()
-    varied[:, :2] = np.random.default_rng(3).random((5, 2))  # other lightgbm and logreg scores
+    varied[:, 0] = np.random.default_rng(3).random(5)  # other lightgbm scores
     blender = load_blend(state)
     assert np.allclose(blender.predict(Z), blender.predict(varied))
+    assert not np.allclose(blender.predict(Z), blender.predict(Z[:, [0, 2, 1]]))
 
 
 def test_an_explicit_blend_and_twenty_included_keep_every_learner(tmp_path):
