@@ -305,6 +305,10 @@ def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Pat
             if value is None or want is None:
                 continue
             same = list(value) == list(want) if isinstance(want, list) else value == want
+            if key == "model" and not same and meta.get("encoder_fingerprint"):
+                # The run's encoder by another name or in another place (a folder moved, a copy, a short name): its
+                # weights are compared with the run's fingerprint once loaded, before any text is encoded.
+                continue
             if key == "model" and not same and Path(value).is_dir():  # the run's folder, however it is spelled now
                 same = Path(value).resolve() == Path(encoder_source(meta)).resolve()
             if not same:
@@ -407,12 +411,33 @@ def encoder_source(meta: dict) -> str:
     return str(path) if folder else model
 
 
-def refuse_other_encoder(run: FittedRun, rel: str, found: dict) -> None:
+def encoder_to_load(meta: dict, model: str | None) -> str:
+    """The model `predict` loads for vectors like those of a run's feature file (metadata `meta`): `model` where given
+    (`check_settings` let it through: the same encoder elsewhere, checked by fingerprint once loaded), else the run's
+    (`encoder_source`). A run's local folder that is gone, with no `model` given, is refused here, naming the fix."""
+    if model is not None:
+        return model
+    model, path = str(meta["model"]), meta.get("model_path")
+    local = path and Path(path).is_absolute() and Path(path).name == Path(model).name  # as `encoder_source` tells a folder
+    if local and not Path(path).is_dir() and not Path(model).is_dir():
+        raise ScreenstackError(f"the run's encoder folder {path} is gone (moved or deleted?), and its vector learners read "
+                               f"only that encoder's vectors. Give its new place: --model NEW/PATH (the same weights; "
+                               f"they are checked before any text is encoded).")
+    return encoder_source(meta)
+
+
+def refuse_other_encoder(run: FittedRun, rel: str, found: dict, given: str | None = None) -> None:
     """Refuse, once the model is loaded and before any text is encoded (`extract_features`' ``before_encoding``),
-    an encoder other than the one that made the run's feature file `rel`: same name, other weights or tokenizer."""
+    an encoder other than the one that made the run's feature file `rel`: same name, other weights or tokenizer, or
+    another model given as ``--model`` (`given`)."""
     want = run.feature_meta[rel].get("encoder_fingerprint")
     if want is not None and found.get("encoder_fingerprint") != want:
         model = run.feature_meta[rel].get("model")
+        if given is not None:
+            raise ScreenstackError(
+                f"--model {given}: its weights, configuration or tokenizer differ from those of the run's encoder ({model}), "
+                f"whose vectors ({rel}) the run's vector learners read. Leave --model out, or give the run's encoder where "
+                f"it is now.")
         raise ScreenstackError(
             f"encoder {model}: its weights, configuration or tokenizer differ from those the run's vectors ({rel}) were "
             f"made with, so the run's vector learners cannot read its vectors. Restore the run's encoder there "

@@ -61,13 +61,14 @@ def write_report(out: str | Path) -> Path:
     try:
         images = draw_figures(summary, y, scores)
         page = _html(out, summary, y, folds, scores, images, top, _settings_table(metas, y))
-    except KeyError as error:  # a field an older screenstack's `stack` did not write yet
+    except (KeyError, TypeError, AttributeError) as error:  # a field an older screenstack's `stack` wrote otherwise or not yet
         made_by = (summary.get("versions") or {}).get("screenstack")
         if made_by == __version__:
             raise
-        raise ScreenstackError(f"{RunFolder(out).summary}: made by screenstack {made_by or 'before 0.2'}, which did not record "
-                               f"{error} that this report ({__version__}) shows. Run `screenstack stack --out {quoted(out)}` "
-                               f"again: it rewrites the stack outputs.") from None
+        what = f"did not record {error}" if isinstance(error, KeyError) else f"wrote a field otherwise ({error})"
+        raise ScreenstackError(f"{RunFolder(out).summary}: made by screenstack {made_by or 'before 0.2'}, which {what}, and "
+                               f"this report ({__version__}) needs it. Run `screenstack stack --out {quoted(out)}` again: "
+                               f"it rewrites the stack outputs.") from None
     folder = out / REPORT_DIR
     with RunFolder(out).commit("report", inputs=("stack",)) as staging:  # the page and its figures as one set
         for key, (_, _, payload) in images.items():

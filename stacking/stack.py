@@ -311,6 +311,8 @@ def blended_learners(names: list[str], n_included: int) -> tuple[bool, ...]:
     """
     use = tuple(min_included(name) <= n_included for name in names)
     if not any(use):
+        log.info("blend: %s each need more than %d included training records, but no other learner is in this stack, so all "
+                 "are weighed", ", ".join(names), n_included)
         return tuple(True for _ in names)
     left_out = [name for name, kept in zip(names, use) if not kept]
     if left_out:

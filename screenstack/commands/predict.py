@@ -59,7 +59,7 @@ def command(args: argparse.Namespace) -> int:
     from ..features.errors import kept_warnings
     from ..features.artifacts.runfolder import RunFolder
     from ..stacking.new_records import load_new_records
-    from ..stacking.predict import PREDICT_FILES, check_settings, encoder_source, predict, read_run, recipe_value, refuse_other_encoder
+    from ..stacking.predict import PREDICT_FILES, check_settings, encoder_to_load, predict, read_run, recipe_value, refuse_other_encoder
 
     run = read_run(args.run)  # every refusal about the run folder before anything is read or written
     if args.max_shift is not None:
@@ -72,14 +72,14 @@ def command(args: argparse.Namespace) -> int:
     corpus = replace(corpus, said=absolute_paths(said, (args.data,)))
     # The run's cache, where `run` was given one: its vectors of texts the update shares are not made again.
     cache_dir = args.cache_dir or recipe_value(run.out, "cache_dir") or str(cache_root(ExtractConfig(), args.run))
-    configs = {rel: ExtractConfig(model=encoder_source(meta), layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
+    configs = {rel: ExtractConfig(model=encoder_to_load(meta, args.model), layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
                                   max_length=meta["max_length"], dtype=meta["dtype"], store_dtype=meta["store_dtype"],
                                   device=args.device, batch_tokens=args.batch_tokens,
                                   cache_dir=cache_dir)
                for rel, meta in run.feature_meta.items()}
     with RunFolder(args.out).lock(predictions=True, writes=PREDICT_FILES):  # held across extraction and prediction
         vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet,
-                                         before_encoding=lambda found, rel=rel: refuse_other_encoder(run, rel, found))
+                                         before_encoding=lambda found, rel=rel: refuse_other_encoder(run, rel, found, args.model))
                    for rel, config in configs.items()}
         predict(run, corpus, args.out, vectors, data=args.data, left_out=left_out)
         # Vectors an earlier predict made into this folder for another stack of the run (one that blended a vector

@@ -52,11 +52,14 @@ def test_predict_gives_the_run_test_scores_and_refuses_other_encoder_settings(ti
     capsys.readouterr()
     for flags, says in ((["--max-length", "32"], "--max-length 32: the run's vectors"),
                         (["--layers", "-1"], "--layers -1: the run's vectors"),
-                        (["--pooling", "cls"], "--pooling cls: the run's vectors"),
-                        (["--model", other_random_bert], f"--model {other_random_bert}: the run's vectors")):
+                        (["--pooling", "cls"], "--pooling cls: the run's vectors")):
         assert _predict(run, test, tmp_path / "refused", *flags) == 2
         error = capsys.readouterr().err
         assert says in error and "were made with" in error, error
+    # Another encoder: refused by its weights once loaded, before any text is encoded.
+    assert _predict(run, test, tmp_path / "refused", "--model", other_random_bert) == 2
+    assert (f"--model {other_random_bert}: its weights, configuration or tokenizer differ from those of the run's encoder"
+            in capsys.readouterr().err)
     assert not (tmp_path / "refused").exists()
     assert _predict(run, test, tmp_path / "same", "--model", random_bert, "--layers=-1,-2", "--max-length", "64") == 0
 
@@ -125,3 +128,21 @@ def test_boosted_trees_the_few_included_blend_leaves_out_are_not_loaded_and_scor
     for ours, theirs in (("scores.csv", "test_scores.csv"), ("submission.csv", "submission.csv"), ("ranked.csv", "ranked.csv")):
         assert (tmp_path / "pred" / ours).read_bytes() == (run / theirs).read_bytes()
     assert json.loads((tmp_path / "pred" / "summary.json").read_text())["learners"] == ["logreg"]
+
+
+def test_a_run_whose_encoder_folder_moved_predicts_with_its_new_place(tiny_corpus_files, tmp_path, random_bert,
+                                                                      other_random_bert, one_thread, capsys, monkeypatch):
+    train, test = tiny_corpus_files
+    model = tmp_path / "model"
+    shutil.copytree(random_bert, model)
+    run = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--model", str(model), "--out", str(run),
+                 "--learners", "logreg", "--folds", "3", "--max-length", "64", "--cache-dir", str(tmp_path / "cache")]) == 0
+    model.rename(tmp_path / "moved")
+    assert _predict(run, test, tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert f"the run's encoder folder {model} is gone" in error and "--model NEW/PATH" in error
+    assert len(error.strip().splitlines()) == 1 and not (tmp_path / "pred").exists()
+    # Its new place (the same weights: checked by fingerprint) scores the records as the run did.
+    assert _predict(run, test, tmp_path / "pred", "--model", str(tmp_path / "moved")) == 0
+    assert (tmp_path / "pred" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()

@@ -56,11 +56,15 @@ def test_from_ten_to_nineteen_included_the_logistic_blend_leaves_the_boosted_tre
     assert not np.allclose(blender.predict(Z), blender.predict(Z[:, [0, 2, 1]]))
 
 
-def test_an_explicit_blend_and_twenty_included_keep_every_learner(tmp_path):
+def test_an_explicit_blend_and_twenty_included_keep_every_learner(tmp_path, caplog):
     explicit = _run(tmp_path / "explicit", 6, blend="rank-average")
     assert set(explicit["blend"]["weights"].values()) == {1 / 3}
     logistic = _run(tmp_path / "logistic", 12, blend="logistic")
     assert all(w != 0.0 for w in logistic["blend"]["weights"].values())
+    caplog.set_level("INFO", logger="screenstack")
+    alone = _run(tmp_path / "alone", 12, learners=("lightgbm",))  # no other learner in the stack: weighed, and said
+    assert alone["blend"]["weights"]["lightgbm"] != 0.0
+    assert "lightgbm each need more than 12 included training records, but no other learner is in this stack" in caplog.text
     many = _run(tmp_path / "many", 20)
     assert many["blend"]["method"] == "logistic" and all(w != 0.0 for w in many["blend"]["weights"].values())
 

@@ -385,5 +385,12 @@ def test_report_names_the_version_of_a_summary_without_a_field_it_shows(run_dir,
     before = page.read_bytes() if page.exists() else None
     assert main(["report", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "made by screenstack 0.3.15" in err and "'threshold'" in err and "screenstack stack --out" in err
+    assert "made by screenstack 0.3.15, which did not record 'threshold'" in err and "screenstack stack --out" in err
     assert len(err.strip().splitlines()) == 1 and (page.read_bytes() if page.exists() else None) == before
+    summary["decision"]["fitted_tail"] = None  # a field written otherwise
+    summary["blend"]["weights"] = None
+    (out / "summary.json").write_text(json.dumps(summary))
+    resign(out, "stack")
+    assert main(["report", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "made by screenstack 0.3.15, which wrote a field otherwise" in err and len(err.strip().splitlines()) == 1
