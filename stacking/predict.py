@@ -76,7 +76,7 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .decision import at_shift_clause, log_recall_check, log_shift, screen, shift_weight, without_text
+from .decision import at_shift_clause, log_recall_check, log_shift, lowered_by, screen, shift_weight, without_text
 
 log = logging.getLogger("screenstack")
 # The extract settings a user may repeat on the command line, as named in the feature files' metadata.
@@ -374,11 +374,12 @@ def _lacking_text(run: FittedRun, corpus: Corpus) -> str:
     return ""
 
 
-def _threshold_origin(run: FittedRun, threshold: float) -> str:
-    """Where the threshold applied comes from, for the console line: the run's, or lower for these records."""
+def _threshold_origin(run: FittedRun, threshold: float, summary: dict) -> str:
+    """Where the threshold applied comes from, for the console line: the run's, or lower for these records, by what."""
     if threshold == run.threshold:
         return f" of {run.out}"
-    return f": {run.out}'s {run.threshold:.4g}, lowered for these records (the label shift or recall check line)"
+    by = " and the ".join(lowered_by(summary)) or "label shift or recall check"
+    return f": {run.out}'s {run.threshold:.4g}, lowered for these records by the {by} (its line above)"
 
 
 def _say_if_restacked(run: FittedRun, before: dict | None) -> None:
@@ -525,6 +526,6 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         left_out.to_csv(staging / "left_out.csv", index=False)
     log.info("predict: %d of %d records flagged (threshold %.4g%s); expected included among them %.1f, left below "
              "the threshold %.1f (95%% interval %.1f-%.1f)%s; wrote %s", screening["n_flagged"], screening["n_records"],
-             threshold, _threshold_origin(run, threshold), screening["expected_flagged"], screening["expected_below"],
+             threshold, _threshold_origin(run, threshold, summary), screening["expected_flagged"], screening["expected_below"],
              *screening["expected_below_interval"], at_shift_clause(screening), out / "ranked.csv")
     return summary

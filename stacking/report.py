@@ -149,7 +149,19 @@ def _table(summary: dict) -> str:
         kind = " class=\"blend\"" if name.startswith(BLEND) else ""
         body.append(f"<tr{kind}><th scope=\"row\">{html.escape(name)}</th>{''.join(cells)}</tr>")
     return (f'<table><thead><tr><th rowspan="2">learner</th><th rowspan="2">{weight_title}</th>{groups}</tr>'
-            f"<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{_lowered_note(summary)}")
+            f"<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{_left_out_note(summary)}{_lowered_note(summary)}")
+
+
+def _left_out_note(summary: dict) -> str:
+    """The learners the default blend left out (weight 0) and why: the included training records each needs (as the
+    console's "blend: ... left out" line)."""
+    left_out = summary["blend"].get("left_out") or {}
+    if not left_out:
+        return ""
+    needs = ", ".join(f"{html.escape(name)} (from {count})" for name, count in left_out.items())
+    return (f"<p class=\"note\">Left out of the blend (weight 0), as the default blend weighs them only from that many "
+            f"included training records ({summary['n_train_included']} here): {needs}. They were fitted and evaluated "
+            f"all the same.</p>")
 
 
 def _lowered_note(summary: dict) -> str:

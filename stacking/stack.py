@@ -463,6 +463,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     # Every blender is evaluated (nested, cheap) so the summary and report can compare them.
     chosen = config.blend if config.blend != "auto" else auto_blend(int(y.sum()))
     params = {"use": blended_learners(names, int(y.sum()))} if config.blend == "auto" else {}
+    # name -> the included training records the default blend weighs it from, for those it left out (summary, report)
+    left_out = {name: min_included(name) for name, kept in zip(names, params.get("use", ())) if not kept}
     candidates = {}
     for method in BLENDERS:
         scores = nested_oof(make_blender(method, **(params if method == chosen else {})), Z, y, folds)
@@ -490,7 +492,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         "screening": screened.screening,
         "threshold": threshold,
         "decision": decision,
-        "blend": {"method": chosen, "weights": dict(zip(names, map(float, final.weights_))), **blend_metrics},
+        "blend": {"method": chosen, "weights": dict(zip(names, map(float, final.weights_))), "left_out": left_out,
+                  **blend_metrics},
         "blend_candidates": {m: c[0] for m, c in candidates.items()},
         "learners": learners,
         "best_learner": _best_learner(y, evaluated, blend_decisions, config),

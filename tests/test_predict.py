@@ -693,7 +693,7 @@ def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_
     [line] = [m for m in caplog.messages if m.startswith("label shift")]
     assert line.endswith("(--max-shift 1: the run's threshold)")
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
-    assert f"(threshold {summary['threshold']:.4g}: {run}'s {run_summary['threshold']:.4g}, lowered for these records" in line
+    assert f"(threshold {summary['threshold']:.4g}: {run}'s {run_summary['threshold']:.4g}, lowered for these records by the label shift" in line
     # At the update's estimated share the expected counts are several times the calibrated ones (a helper's update:
     # "estimated 13.3% against 1.3%", then "expected included among them 1.3, left below the threshold 0.0").
     shifted = summary["at_estimated_shift"]
@@ -785,7 +785,7 @@ def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_f
     assert predicted["threshold"] == check["threshold"] < predicted["run_threshold"] == summary["threshold"]
     assert predicted["n_flagged"] > summary["n_test_flagged"]
     assert any(m.startswith("recall check: the calibrated probabilities put") for m in caplog.messages)
-    assert "lowered for these records (the label shift or recall check line)" in next(m for m in caplog.messages if m.startswith("predict:"))
+    assert "lowered for these records by the recall check (its line above)" in next(m for m in caplog.messages if m.startswith("predict:"))
 
 
 def test_a_run_stacked_with_the_removed_smoothed_rule_asks_to_be_stacked_again(tmp_path):

@@ -46,6 +46,10 @@ def test_from_ten_to_nineteen_included_the_logistic_blend_leaves_the_boosted_tre
     assert summary["blend"]["method"] == "logistic" and weights["lightgbm"] == 0.0
     assert weights["logreg"] > 0 and weights["tfidf-svm"] > 0
     assert "lightgbm left out of the logistic blend (12 included" in caplog.text
+    assert summary["blend"]["left_out"] == {"lightgbm": 20}  # and why, for the report
+    from screenstack.stacking.report import write_report
+    assert "Left out of the blend (weight 0), as the default blend weighs them only from that many included training " \
+           "records (12 here): lightgbm (from 20)." in write_report(tmp_path).read_text()
     # what `screenstack predict` applies: the saved blender scores new records without the boosted trees' scores
     state = json.loads((tmp_path / "blend.json").read_text())
     Z = np.random.default_rng(2).random((5, 3))
@@ -58,7 +62,7 @@ def test_from_ten_to_nineteen_included_the_logistic_blend_leaves_the_boosted_tre
 
 def test_an_explicit_blend_and_twenty_included_keep_every_learner(tmp_path, caplog):
     explicit = _run(tmp_path / "explicit", 6, blend="rank-average")
-    assert set(explicit["blend"]["weights"].values()) == {1 / 3}
+    assert set(explicit["blend"]["weights"].values()) == {1 / 3} and explicit["blend"]["left_out"] == {}
     logistic = _run(tmp_path / "logistic", 12, blend="logistic")
     assert all(w != 0.0 for w in logistic["blend"]["weights"].values())
     caplog.set_level("INFO", logger="screenstack")
