@@ -101,12 +101,15 @@ def replay_half(half: Path) -> list[dict]:
     from screenstack.stacking.calibrate import fit_calibration
     from screenstack.stacking.metrics import fbeta
     from screenstack.stacking import stack as stack_module
-    from screenstack.stacking.decision import shift_weight
+    from screenstack.stacking.decision import shift_records, shift_weight
     from screenstack.stacking.stack import _evaluate_blend
 
     logging.getLogger("screenstack").setLevel(logging.ERROR)
     # As `stack` does: test records with neither title nor abstract are flagged whatever their score.
     without_text = np.array([not text.strip() for text in texts(load_corpus(half / "train.csv", half / "test.csv").test)])
+    # The records the shift is estimated from: with text, no copy of a labelled record (as fit-learners keeps them).
+    estimable = shift_records(pd.read_parquet(half / "run" / "records.parquet", columns=["has_text", "copy_label"]))
+    estimable = ~without_text if estimable is None else estimable
     rows = []
     for name, rule in rules().items():
         config, patches = rule if isinstance(rule, tuple) else (rule, {})
@@ -119,7 +122,7 @@ def replay_half(half: Path) -> list[dict]:
         finally:
             for constant, value in saved.items():
                 setattr(stack_module, constant, value)
-        shift_weight(b["y"], b["oof"], b["test"], fit_calibration(b["oof"], b["y"]), metrics, config, ~without_text)  # as `stack`
+        shift_weight(b["y"], b["oof"], b["test"], fit_calibration(b["oof"], b["y"]), metrics, config, estimable)  # as `stack`
         threshold = metrics["threshold"]
         decisions = ((b["test"] >= threshold) | without_text).astype(int)
         y_test = b["y_test"]

@@ -116,7 +116,7 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
 
     Records to screen without text (`has_text` False; flagged anyway, their
     score is the empty text's, no learner's judgement) are left out of the
-    estimate, and fewer than `MIN_SHIFT_RECORDS` records to screen change
+    estimate, as are copies of labelled records (`shift_records`), and fewer than `MIN_SHIFT_RECORDS` records to screen change
     nothing: EM runs one record, or a few, to a share of 0 or 1. (A guard on
     the estimate's log-likelihood gain, a chi-square test, was tried and
     dropped: the blend's compressed calibration gave real shifts of 3-6 times
@@ -220,6 +220,22 @@ def without_text(records: pd.DataFrame | None) -> np.ndarray | None:
     if records is None or "has_text" not in records.columns:
         return None
     return records["has_text"].astype(str).to_numpy() == "0"
+
+
+def shift_records(records: pd.DataFrame | None) -> np.ndarray | None:
+    """True for each record to screen the label shift is estimated from: one with text that repeats no labelled
+    record's title and abstract (``copy_label`` empty); None for a run folder from before records kept the text flag.
+
+    A copy's score comes from models that learned its label: one copy of an included training record among 85
+    records of an update took its estimated share from 6.7% to 12.7% (a helper's update; a new included record:
+    6.6%). The protocol's halves hold 0-2 such copies each (207 among 420 halves)."""
+    without = without_text(records)
+    if without is None:
+        return None
+    estimable = ~without
+    if "copy_label" in records.columns:
+        estimable &= records["copy_label"].fillna("").astype(str).to_numpy() == ""
+    return estimable
 
 
 def flag_without_text(decisions: np.ndarray, records: pd.DataFrame | None) -> int:

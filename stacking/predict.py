@@ -76,7 +76,7 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .decision import at_shift_clause, log_recall_check, log_shift, lowered_by, screen, shift_weight, without_text
+from .decision import at_shift_clause, log_recall_check, log_shift, lowered_by, screen, shift_records, shift_weight
 
 log = logging.getLogger("screenstack")
 # The extract settings a user may repeat on the command line, as named in the feature files' metadata.
@@ -488,7 +488,6 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     Z = np.column_stack(columns)
     scores = run.blender.predict(Z)
     listed = screening_records(corpus, run.train_keys)
-    without = without_text(listed)
     lacking = _lacking_text(run, corpus)
     if lacking and run.config.max_shift > 1:
         # Scored without a text the run read (an export without abstracts): every record scores as one with that
@@ -497,7 +496,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         log.info("label shift: not estimated for %s: %s, so their scores are not comparable with the run's (as --max-shift "
                  "1; the recall check still applies)", data or "these records", lacking)
         run = replace(run, config=replace(run.config, max_shift=1.0))
-    threshold, shift = run.threshold_for(scores, None if without is None else ~without)
+    threshold, shift = run.threshold_for(scores, shift_records(listed))
     if threshold < run.threshold:
         log_shift(shift, float(np.mean(run.oof_scores >= threshold)), "--max-shift 1: the run's threshold")
     # As `stack` decides on its records to screen: the update's own probabilities checked against the run's honest

@@ -40,7 +40,7 @@ from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
 from .decision import (RECALL_CHECK_WARNING, _say_without_text, at_shift_clause, honest_scope, log_recall_check, log_shift,
-                       lowered_by, screen, shift_weight, without_text)
+                       lowered_by, screen, shift_records, shift_weight, without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
 from .threshold import apply_threshold, choose_threshold, fitted_tail_threshold, separation
@@ -474,7 +474,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     calibration = fit_calibration(blend_oof, y)
     without = without_text(records)
-    shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, None if without is None else ~without)
+    shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, shift_records(records))
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
     honest = _honest(y, blend_decisions, len(test_ids), config)
     screened = screen(y, blend_oof, calibration, test_scores, blend_metrics["threshold"], shift, honest["recall_interval"][0],

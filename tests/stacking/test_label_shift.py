@@ -11,7 +11,7 @@ from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import Corpus
 from screenstack.stacking.calibrate import estimate_shift, fit_calibration
 from screenstack.stacking.report import _threshold_note, write_report
-from screenstack.stacking.decision import MIN_SHIFT_RECORDS, shift_weight
+from screenstack.stacking.decision import MIN_SHIFT_RECORDS, shift_records, shift_weight
 from screenstack.stacking.stack import StackConfig, _warnings, stack
 from screenstack.stacking.threshold import _candidates, fbeta_curve
 
@@ -151,6 +151,24 @@ def test_records_without_text_do_not_make_a_shift():
     config = StackConfig()
     assert shift_weight(y, oof, test, calibration, _plain_blend(), config)["weight"] > 1.5  # counted, they fake a shift
     assert shift_weight(y, oof, test, calibration, _plain_blend(), config, has_text)["weight"] < 1.5
+
+
+def test_copies_of_labelled_records_do_not_make_a_shift():
+    """A copy of a labelled record scores as the models that learned its label score it: left out of the estimate."""
+    rng = np.random.default_rng(1)
+    y = (rng.random(2000) < 0.03).astype(int)
+    oof = _scores(y, rng)
+    calibration = fit_calibration(oof, y)
+    test = np.r_[np.full(100, 0.95), _scores((rng.random(1000) < 0.03).astype(int), rng)]  # 100 copies of included records
+    records = pd.DataFrame({"has_text": ["1"] * len(test), "copy_label": ["1"] * 100 + [""] * 1000})
+    records.loc[150, "has_text"] = "0"
+    estimable = shift_records(records)
+    assert estimable.sum() == 999 and not estimable[:100].any() and not estimable[150]
+    config = StackConfig()
+    assert shift_weight(y, oof, test, calibration, _plain_blend(), config)["weight"] > 1.5  # counted, they fake a shift
+    assert shift_weight(y, oof, test, calibration, _plain_blend(), config, estimable)["weight"] < 1.5
+    assert shift_records(records.drop(columns="copy_label")).sum() == 1099  # kept before 0.3.13: text alone
+    assert shift_records(None) is None
 
 
 def test_a_handful_of_records_to_screen_is_no_evidence_of_a_shift():
