@@ -412,18 +412,23 @@ def encoder_source(meta: dict) -> str:
     return str(path) if folder else model
 
 
+def _looks_like_gone(meta: dict) -> bool:
+    """True where the run was given a local encoder folder that is no longer where it was (`encoder_to_load`)."""
+    model, path = str(meta["model"]), meta.get("model_path")
+    local = path and Path(path).is_absolute() and Path(path).name == Path(model).name  # as `encoder_source` tells a folder
+    return bool(local) and not Path(path).is_dir() and not Path(model).is_dir()
+
+
 def encoder_to_load(meta: dict, model: str | None) -> str:
     """The model `predict` loads for vectors like those of a run's feature file (metadata `meta`): `model` where given
     (`check_settings` let it through: the same encoder elsewhere, checked by fingerprint once loaded), else the run's
     (`encoder_source`). A run's local folder that is gone, with no `model` given, is refused here, naming the fix."""
     if model is not None:
         return model
-    model, path = str(meta["model"]), meta.get("model_path")
-    local = path and Path(path).is_absolute() and Path(path).name == Path(model).name  # as `encoder_source` tells a folder
-    if local and not Path(path).is_dir() and not Path(model).is_dir():
-        raise ScreenstackError(f"the run's encoder folder {path} is gone (moved or deleted?), and its vector learners read "
-                               f"only that encoder's vectors. Give its new place: --model NEW/PATH (the same weights; "
-                               f"they are checked before any text is encoded).")
+    if _looks_like_gone(meta):
+        raise ScreenstackError(f"the run's encoder folder {meta['model_path']} is gone (moved or deleted?), and its vector "
+                               f"learners read only that encoder's vectors. Give its new place: --model NEW/PATH (the same "
+                               f"weights; they are checked before any text is encoded).")
     return encoder_source(meta)
 
 
@@ -435,10 +440,13 @@ def refuse_other_encoder(run: FittedRun, rel: str, found: dict, given: str | Non
     if want is not None and found.get("encoder_fingerprint") != want:
         model = run.feature_meta[rel].get("model")
         if given is not None:
+            source = encoder_source(run.feature_meta[rel])
+            fix = ("Leave --model out, or give" if not _looks_like_gone(run.feature_meta[rel]) else
+                   f"Its folder {source} is gone: give")
             raise ScreenstackError(
-                f"--model {given}: its weights, configuration or tokenizer differ from those of the run's encoder ({model}), "
-                f"whose vectors ({rel}) the run's vector learners read. Leave --model out, or give the run's encoder where "
-                f"it is now.")
+                f"--model {given}: its weights, configuration, tokenizer or weight files differ from those of the run's "
+                f"encoder ({model}), whose vectors ({rel}) the run's vector learners read. {fix} the run's encoder where it "
+                f"is now, its files as they were.")
         raise ScreenstackError(
             f"encoder {model}: its weights, configuration or tokenizer differ from those the run's vectors ({rel}) were "
             f"made with, so the run's vector learners cannot read its vectors. Restore the run's encoder there "

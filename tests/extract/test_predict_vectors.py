@@ -58,8 +58,9 @@ def test_predict_gives_the_run_test_scores_and_refuses_other_encoder_settings(ti
         assert says in error and "were made with" in error, error
     # Another encoder: refused by its weights once loaded, before any text is encoded.
     assert _predict(run, test, tmp_path / "refused", "--model", other_random_bert) == 2
-    assert (f"--model {other_random_bert}: its weights, configuration or tokenizer differ from those of the run's encoder"
-            in capsys.readouterr().err)
+    error = capsys.readouterr().err
+    assert f"--model {other_random_bert}: its weights, configuration, tokenizer or weight files differ" in error
+    assert "Leave --model out, or give the run's encoder where it is now" in error
     assert not (tmp_path / "refused").exists()
     assert _predict(run, test, tmp_path / "same", "--model", random_bert, "--layers=-1,-2", "--max-length", "64") == 0
 
@@ -143,6 +144,10 @@ def test_a_run_whose_encoder_folder_moved_predicts_with_its_new_place(tiny_corpu
     error = capsys.readouterr().err
     assert f"the run's encoder folder {model} is gone" in error and "--model NEW/PATH" in error
     assert len(error.strip().splitlines()) == 1 and not (tmp_path / "pred").exists()
+    # Another encoder in its place is refused, and the fix does not say "leave --model out" (the folder is gone).
+    assert _predict(run, test, tmp_path / "pred", "--model", other_random_bert) == 2
+    error = capsys.readouterr().err
+    assert f"Its folder {model} is gone: give the run's encoder where it is now" in error and not (tmp_path / "pred").exists()
     # Its new place (the same weights: checked by fingerprint) scores the records as the run did.
     assert _predict(run, test, tmp_path / "pred", "--model", str(tmp_path / "moved")) == 0
     assert (tmp_path / "pred" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
