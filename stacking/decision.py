@@ -116,8 +116,8 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
 
     Records to screen without text (`has_text` False; flagged anyway, their
     score is the empty text's, no learner's judgement) are left out of the
-    estimate, as are copies of labelled records (`shift_records`), and fewer than `MIN_SHIFT_RECORDS` records to screen change
-    nothing: EM runs one record, or a few, to a share of 0 or 1. (A guard on
+    estimate, as are copies of labelled records (`shift_records`), and fewer
+    than `MIN_SHIFT_RECORDS` records to screen change nothing: EM runs one record, or a few, to a share of 0 or 1. (A guard on
     the estimate's log-likelihood gain, a chi-square test, was tried and
     dropped: the blend's compressed calibration gave real shifts of 3-6 times
     too little evidence, and over the protocol's 269 halves it left 15 halves

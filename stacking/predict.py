@@ -402,21 +402,26 @@ def _shown(value) -> str:
     return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
+def _given_folder(meta: dict) -> str | None:
+    """The absolute path of the local encoder folder the run was given (``--model models/x``), whether or not it is
+    still there; None for a hub name or a short name such as ``minilm`` (whose loaded path has another last name)."""
+    model, path = str(meta["model"]), meta.get("model_path")
+    return str(path) if path and Path(path).is_absolute() and Path(path).name == Path(model).name else None
+
+
 def encoder_source(meta: dict) -> str:
     """The model to load for vectors like those of a run's feature file (its metadata `meta`): a local folder the
     run was given (``--model models/x``, from whatever folder it ran in) by the absolute path it loaded, where it
     still is; else the model as the run was given it (a hub name, a short name such as ``minilm``). Same last name,
     so the same vector cache folder (`extract.stage.short_name`)."""
-    model, path = str(meta["model"]), meta.get("model_path")
-    folder = path and Path(path).is_absolute() and Path(path).is_dir() and Path(path).name == Path(model).name
-    return str(path) if folder else model
+    folder = _given_folder(meta)
+    return folder if folder and Path(folder).is_dir() else str(meta["model"])
 
 
 def _looks_like_gone(meta: dict) -> bool:
     """True where the run was given a local encoder folder that is no longer where it was (`encoder_to_load`)."""
-    model, path = str(meta["model"]), meta.get("model_path")
-    local = path and Path(path).is_absolute() and Path(path).name == Path(model).name  # as `encoder_source` tells a folder
-    return bool(local) and not Path(path).is_dir() and not Path(model).is_dir()
+    folder = _given_folder(meta)
+    return folder is not None and not Path(folder).is_dir() and not Path(str(meta["model"])).is_dir()
 
 
 def encoder_to_load(meta: dict, model: str | None) -> str:
@@ -440,9 +445,8 @@ def refuse_other_encoder(run: FittedRun, rel: str, found: dict, given: str | Non
     if want is not None and found.get("encoder_fingerprint") != want:
         model = run.feature_meta[rel].get("model")
         if given is not None:
-            source = encoder_source(run.feature_meta[rel])
-            fix = ("Leave --model out, or give" if not _looks_like_gone(run.feature_meta[rel]) else
-                   f"Its folder {source} is gone: give")
+            gone = _looks_like_gone(run.feature_meta[rel])
+            fix = f"Its folder {_given_folder(run.feature_meta[rel])} is gone: give" if gone else "Leave --model out, or give"
             raise ScreenstackError(
                 f"--model {given}: its weights, configuration, tokenizer or weight files differ from those of the run's "
                 f"encoder ({model}), whose vectors ({rel}) the run's vector learners read. {fix} the run's encoder where it "
