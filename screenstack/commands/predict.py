@@ -11,11 +11,13 @@ EXAMPLE = """examples:
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12b --max-shift 1
       # no lowering for these records' estimated shift, however rich in included records they look
+  screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12 --model models/pubmedbert-moved
+      # the run's encoder folder moved: its new place (its files as they were, checked before encoding)
 
 Nothing is fitted again: each learner's fold models, the blender, the calibration and the threshold
 of --run score the records of --data (CSV, TSV, XLSX or RIS; labels, if any, are ignored). Vectors
-are made with the run's encoder settings; --model, --layers, --pooling, --max-length or --text-cols,
-when given, must equal the run's. The run's threshold is lowered further where these records (50 or
+are made with the run's encoder settings; --layers, --pooling, --max-length or --text-cols, when
+given, must equal the run's, and --model must be the run's encoder (by name, or where its folder is now). The run's threshold is lowered further where these records (50 or
 more with title or abstract) look richer in included records than the run's records to screen did
 (--max-shift 1: not for that). As `stack` does, it is also lowered where these records' calibrated
 probabilities put fewer included records above it than the run's honest recall allows (the recall check,
@@ -35,7 +37,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--id-col", metavar="COL", help="id column (default: the run's, else id or record_id)")
     parser.add_argument("--text-cols", metavar="COLS", help="text columns, title first (default: the run's)")
     same = parser.add_argument_group("encoder (default: the run's; a different value is refused)")
-    same.add_argument("--model", metavar="NAME|DIR", help="the run's encoder")
+    same.add_argument("--model", metavar="NAME|DIR", help="the run's encoder (its folder's new place, if it moved)")
     same.add_argument("--layers", metavar="LIST", help="the run's hidden layers")
     same.add_argument("--pooling", metavar="NAMES", help="the run's poolings")
     same.add_argument("--max-length", type=int, metavar="N", help="the run's maximum length in tokens")
