@@ -33,7 +33,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..features.errors import ScreenstackError
-from .model import LoadedEncoder, Precision, cpu_has_native_bf16, max_positions, resolve_device, resolve_precision
+from .model import LoadedEncoder, Precision, check_max_length, cpu_has_native_bf16, max_positions, resolve_device, resolve_precision
 from .pooling import POOLINGS, block_names, check_layers, get_pooling, pool
 
 # Token budget per batch when --batch-tokens is auto. On a CPU a budget of a
@@ -101,8 +101,7 @@ class Encoder:
                           "than fp32 here; use --dtype fp32 (the default on a CPU).", stacklevel=2)
         limit = max_positions(loaded)
         max_length = limit if max_length is None else max_length
-        if not 2 <= max_length <= limit:
-            raise ScreenstackError(f"--max-length {max_length}: {loaded.name} reads 2 to {limit} tokens. Use a value in that range.")
+        check_max_length(loaded, max_length)
         indices = check_layers(tuple(layers), int(loaded.model.config.num_hidden_layers))
         pooling = tuple(pooling)
         if not pooling:

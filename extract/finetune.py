@@ -63,7 +63,7 @@ from ..features.artifacts.outputs import (check_reusable, describe_differences, 
 from ..features.artifacts.store import is_intact, write_run_vectors
 from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
 from .heads import ScreeningModel, make_head
-from .model import autocast, load_encoder, max_positions, resolve_precision
+from .model import autocast, check_max_length, load_encoder, resolve_precision
 from .stage import FEATURES_DIR
 from .finetune_config import FinetuneConfig, learner_name
 from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
@@ -124,8 +124,7 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
         warnings.warn("--dtype fp16 on a CPU is emulated and slow; use --dtype bf16 (or fp32) there.", stacklevel=2)
     name = learner_name(config)
     loaded = load_encoder(config.model)
-    if config.max_length > (limit := max_positions(loaded)):  # else position ids run past the table: a traceback mid-fold
-        raise ScreenstackError(f"--max-length {config.max_length}: {config.model} reads 2 to {limit} tokens. Use a value in that range.")
+    check_max_length(loaded, config.max_length)  # else position ids run past the table: a traceback mid-fold
     meta = {"learner": name, "kind": "crossfit", "input": "text", "finetune": config.identity(), "precision": precision,
             "model": config.model, "weights_hash": loaded.weights_hash,
             "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test"),

@@ -158,25 +158,58 @@ def encoder_fingerprint(encoder: LoadedEncoder) -> str:
     else:  # a slow tokenizer: its vocabulary and settings
         digest.update(json.dumps(sorted(encoder.tokenizer.get_vocab().items())).encode())
         digest.update(repr(type(encoder.tokenizer)).encode())
+    # Which end a text past --max-length loses is a tokenizer setting outside its vocabulary. Only the
+    # non-default side is hashed, so fingerprints (and the caches and runs keyed on them) of right-cutting
+    # tokenizers stay as they were.
+    side = getattr(encoder.tokenizer, "truncation_side", "right")
+    if side != "right":
+        digest.update(f"truncation_side={side}".encode())
     return digest.hexdigest()
 
 
 def max_positions(encoder: LoadedEncoder) -> int:
-    """The longest input, in tokens, the model accepts.
+    """The longest input, in tokens, the model accepts: its position limit (`_position_limit`), or its tokenizer's
+    ``model_max_length`` where that is lower."""
+    limit = _position_limit(encoder)
+    cap = _tokenizer_cap(encoder)
+    return min(limit, cap) if cap is not None else limit
 
-    ``max_position_embeddings``, less the offset of models whose position
+
+def _position_limit(encoder: LoadedEncoder) -> int:
+    """``max_position_embeddings``, less the offset of models whose position
     embedding has a padding index (RoBERTa and its kin: XLM-R, CamemBERT, ...):
-    their position ids start after it, so RoBERTa's 514 positions read 512 tokens.
-    """
+    their position ids start after it, so RoBERTa's 514 positions read 512 tokens."""
     limit = getattr(encoder.model.config, "max_position_embeddings", None) or 512
     positions = getattr(getattr(encoder.model, "embeddings", None), "position_embeddings", None)
     padding_idx = getattr(positions, "padding_idx", None)
     if padding_idx is not None:
         limit -= padding_idx + 1
-    tokenizer_limit = getattr(encoder.tokenizer, "model_max_length", None)
-    if tokenizer_limit and tokenizer_limit < 1_000_000:
-        limit = min(limit, int(tokenizer_limit))
     return int(limit)
+
+
+def _tokenizer_cap(encoder: LoadedEncoder) -> int | None:
+    """The tokenizer's ``model_max_length`` (None where unset: transformers' placeholder is a huge number)."""
+    cap = getattr(encoder.tokenizer, "model_max_length", None)
+    return int(cap) if cap and cap < 1_000_000 else None
+
+
+def check_max_length(encoder: LoadedEncoder, max_length: int) -> None:
+    """Refuse a `max_length` the encoder cannot read, in one line that says which limit and how to use it.
+
+    Where only the tokenizer's ``model_max_length`` is in the way, raising it in the folder's
+    tokenizer_config.json is named first: for the run's own --max-length that `predict` repeats, a lower
+    --max-length would be refused (the run's models read vectors of that length only).
+    """
+    limit, cap = _position_limit(encoder), _tokenizer_cap(encoder)
+    if 2 <= max_length <= max_positions(encoder):
+        return
+    if cap is not None and cap < max_length <= limit:
+        raise ScreenstackError(
+            f"--max-length {max_length}: {encoder.name}'s tokenizer caps texts at {cap} tokens (model_max_length in "
+            f"{Path(encoder.path) / 'tokenizer_config.json'}), though the model reads {limit}. Set model_max_length "
+            f"there to {max_length} or more, or use a --max-length from 2 to {cap}.")
+    raise ScreenstackError(f"--max-length {max_length}: {encoder.name} reads 2 to {max_positions(encoder)} tokens. "
+                           f"Use a value in that range.")
 
 
 def _hub_reachable(timeout: float = HUB_CHECK_SECONDS) -> bool:

@@ -265,3 +265,21 @@ def test_a_model_path_that_does_not_exist_is_named_as_a_missing_folder_not_a_hub
 def test_a_hub_name_not_in_the_cache_says_the_hub_cannot_be_reached():
     with pytest.raises(ScreenstackError, match="neither a local folder nor in the Hugging Face cache"):
         load_encoder("no-such-org/no-such-encoder")
+
+
+def test_a_tokenizer_that_cuts_long_texts_from_the_left_is_another_encoder(random_bert, tmp_path):
+    # Texts past --max-length lose their start instead of their end: other vectors, so a cache or run made with
+    # the folder as it was must not be taken for this one. Writing the default side out changes nothing.
+    from screenstack.extract.model import encoder_fingerprint
+
+    copies = {}
+    for side in ("left", "right"):
+        folder = tmp_path / side
+        shutil.copytree(random_bert, folder)
+        config_file = folder / "tokenizer_config.json"
+        config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "truncation_side": side}))
+        copies[side] = load_encoder(str(folder))
+    original = encoder_fingerprint(load_encoder(random_bert))
+    assert copies["left"].tokenizer.truncation_side == "left"
+    assert encoder_fingerprint(copies["left"]) != original
+    assert encoder_fingerprint(copies["right"]) == original

@@ -151,3 +151,18 @@ def test_a_run_whose_encoder_folder_moved_predicts_with_its_new_place(tiny_corpu
     # Its new place (the same weights: checked by fingerprint) scores the records as the run did.
     assert _predict(run, test, tmp_path / "pred", "--model", str(tmp_path / "moved")) == 0
     assert (tmp_path / "pred" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
+    # A copy whose tokenizer caps texts below the run's --max-length: the fix named is the cap, not a --max-length
+    # that predict would refuse (the run's models read 64-token vectors only); with the cap raised, the run's scores.
+    capped = tmp_path / "capped"
+    shutil.copytree(tmp_path / "moved", capped)
+    config_file = capped / "tokenizer_config.json"
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "model_max_length": 32}))
+    capsys.readouterr()
+    assert _predict(run, test, tmp_path / "pred-capped", "--model", str(capped)) == 2
+    error = capsys.readouterr().err
+    assert (f"--max-length 64: {capped}'s tokenizer caps texts at 32 tokens (model_max_length in {config_file}), though "
+            f"the model reads 128. Set model_max_length there to 64 or more") in error
+    assert len(error.strip().splitlines()) == 1 and not (tmp_path / "pred-capped").exists()
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "model_max_length": 64}))
+    assert _predict(run, test, tmp_path / "pred-capped", "--model", str(capped)) == 0
+    assert (tmp_path / "pred-capped" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
