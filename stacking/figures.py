@@ -30,7 +30,7 @@ def draw_figures(summary: dict, y: np.ndarray, scores: dict[str, np.ndarray]) ->
     names = list(scores)
     colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
     threshold = float(summary["threshold"])
-    lowered = (summary.get("honest") or {}).get("threshold_lowered_by") or []  # label shift, recall check
+    lowered = (summary.get("honest") or {}).get("threshold_lowered_by") or []  # label shift (and the recall check, before 0.3.20)
     figures = {
         "fbeta_threshold": ("F-beta against threshold", f"The blend's OOF F{beta:g}, recall and precision at every threshold; "
                             + (f"the line marks the threshold applied to the records to screen, which the "

@@ -76,7 +76,7 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .decision import at_shift_clause, log_recall_check, log_shift, lowered_by, screen, shift_records, shift_weight
+from .decision import RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, screen, shift_records, shift_weight
 
 log = logging.getLogger("screenstack")
 # The extract settings a user may repeat on the command line, as named in the feature files' metadata.
@@ -378,7 +378,7 @@ def _threshold_origin(run: FittedRun, threshold: float, summary: dict) -> str:
     """Where the threshold applied comes from, for the console line: the run's, or lower for these records, by what."""
     if threshold == run.threshold:
         return f" of {run.out}"
-    by = " and the ".join(lowered_by(summary)) or "label shift or recall check"
+    by = " and the ".join(lowered_by(summary)) or "label shift"
     return f": {run.out}'s {run.threshold:.4g}, lowered for these records by the {by} (its line above)"
 
 
@@ -506,24 +506,27 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         # cell empty, lower than the run's records, and the shift estimate reads that as a richer file, not as the
         # texts it is (17 times on a cohen_adhd update without abstracts, flagging all of it).
         log.info("label shift: not estimated for %s: %s, so their scores are not comparable with the run's (as --max-shift "
-                 "1; the recall check still applies)", data or "these records", lacking)
+                 "1)", data or "these records", lacking)
         run = replace(run, config=replace(run.config, max_shift=1.0))
     threshold, shift = run.threshold_for(scores, shift_records(listed))
     if threshold < run.threshold:
         log_shift(shift, float(np.mean(run.oof_scores >= threshold)), "--max-shift 1: the run's threshold")
-    # As `stack` decides on its records to screen: the update's own probabilities checked against the run's honest
-    # recall, records without text flagged, and the run's `screening` block under its names.
+    # As `stack` decides on its records to screen: records without text flagged, the run's `screening` block under its
+    # names, and the update's own probabilities checked against the run's honest recall.
     screened = screen(run.oof_labels, run.oof_scores, run.calibration, scores, threshold, shift,
                       None if run.honest_recall is None else run.honest_recall[0], run.config.seed, listed)
     threshold, decisions, screening = screened.threshold, screened.decisions, screened.screening
-    log_recall_check(screened.recall_check, {"recall_interval": run.honest_recall})
+    warnings = []
+    if screened.recall_check.get("below_interval"):
+        warnings.append(RECALL_CHECK_WARNING.format(labelled="the run's labelled records", low=run.honest_recall[0],
+                                                    high=run.honest_recall[1], expected=screened.recall_check["expected_recall"]))
     ids = records["id"].astype(str).to_numpy()
     summary = {
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version,
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
         "data_sha256": _sha256_or_none(data) if data else None,
         "threshold": threshold, "run_threshold": run.threshold, "max_shift": run.config.max_shift, "shift": shift,
-        "recall_check": screened.recall_check, "blend": run.blender.name,
+        "recall_check": screened.recall_check, "warnings": warnings, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
         "left_out_screened": len(left_out), "flagged_without_text": screened.flagged_without_text, **screening,
         "input_warnings": list(corpus.said),  # given reading `data`: copies of screened records, reused ids
@@ -539,4 +542,6 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
              "the threshold %.1f (95%% interval %.1f-%.1f)%s; wrote %s", screening["n_flagged"], screening["n_records"],
              threshold, _threshold_origin(run, threshold, summary), screening["expected_flagged"], screening["expected_below"],
              *screening["expected_below_interval"], at_shift_clause(screening), out / "ranked.csv")
+    for warning in warnings:
+        log.warning(warning)
     return summary

@@ -165,7 +165,7 @@ def _left_out_note(summary: dict) -> str:
 
 
 def _lowered_note(summary: dict) -> str:
-    """Where the label shift or the recall check lowered the threshold for the records to screen, the blend's figures
+    """Where the label shift (or, before 0.3.20, the recall check) lowered the threshold for the records to screen, the blend's figures
     at its threshold are at the one applied: not chosen on these records, so not optimistic (as the console says)."""
     lowered = (summary.get("honest") or {}).get("threshold_lowered_by") or []
     if not lowered:
@@ -252,8 +252,8 @@ def _threshold_note(summary: dict) -> str:
                 f"({summary['blend']['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
                 f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records "
                 f"({rule} alone: {decision['fbeta_threshold']:.4g}, flagging {decision['fbeta_flagged_share']:.1%})")
-    check = decision.get("recall_check") or {}
-    flagged = f"flags {decision['oof_flagged_share']:.1%} of the OOF records"  # at the threshold before the recall check
+    check = decision.get("recall_check") or {}  # in summaries of 0.3.7-0.3.19, whose stack had a recall check
+    flagged = f"flags {decision['oof_flagged_share']:.1%} of the OOF records"  # at the threshold before that check
     if decision.get("recall_floor_lowered"):
         note = (f"{rule}, lowered by the recall floor{' to ' + format(check['threshold_before'], '.4g') if check.get('lowered') else ''}"
                 f" from {decision['fbeta_threshold']:.4g} (F{beta:g} alone flags "

@@ -39,8 +39,8 @@ from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
-from .decision import (RECALL_CHECK_WARNING, _say_without_text, at_shift_clause, honest_scope, log_recall_check, log_shift,
-                       lowered_by, screen, shift_records, shift_weight, without_text)
+from .decision import (RECALL_CHECK_WARNING, _say_without_text, at_shift_clause, honest_scope, log_shift, lowered_by, screen,
+                       shift_records, shift_weight, without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
 from .threshold import apply_threshold, choose_threshold, fitted_tail_threshold, separation
@@ -180,9 +180,10 @@ def _warnings(summary: dict) -> list[str]:
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
                         "cannot support a tighter one; label more records to flag fewer")
     check = decision.get("recall_check") or {}
-    if check.get("lowered"):
-        warnings.append(RECALL_CHECK_WARNING.format(before=check["expected_recall"], low=summary["honest"]["recall_interval"][0],
-                                                    high=summary["honest"]["recall_interval"][1], after=check["flagged_share_after"]))
+    if check.get("below_interval"):
+        low, high = summary["honest"]["recall_interval"]
+        warnings.append(RECALL_CHECK_WARNING.format(labelled="the labelled records", expected=check["expected_recall"],
+                                                    low=low, high=high))
     best = summary["best_learner"]
     blended = [name for name, weight in blend["weights"].items() if weight != 0]
     # A blend of that learner alone differs from it only in its nested fitting: `--learners` would change nothing.
@@ -348,7 +349,6 @@ def _log_decision(summary: dict) -> None:
                      " (if the labelled records are a random sample of the search, --min-recall 0.9 --max-shift 1 flags fewer)"
                      if decision["min_recall"] > 0.9 else "")
     log_shift(decision.get("shift") or {}, decision["oof_flagged_share"])
-    log_recall_check(decision.get("recall_check") or {}, summary["honest"])
 
 
 def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig, weight: float = 1.0) -> dict:
@@ -480,8 +480,6 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     screened = screen(y, blend_oof, calibration, test_scores, blend_metrics["threshold"], shift, honest["recall_interval"][0],
                       config.seed, records)
     threshold, decisions = screened.threshold, screened.decisions
-    if screened.recall_check["lowered"]:
-        blend_metrics.update(threshold=threshold, **screening_metrics(y, blend_oof, threshold, config.beta))
     decision.update(recall_check=screened.recall_check, flagged_without_text=screened.flagged_without_text)
     honest["threshold_lowered_by"] = lowered_by(decision)
     _record_flagged_shares(decision, decisions, test_scores, without)

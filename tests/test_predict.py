@@ -637,7 +637,7 @@ def test_an_update_without_an_abstract_column_is_scored_on_titles_as_empty_abstr
 
 def test_an_update_without_an_abstract_column_makes_no_label_shift_estimate(text_run, tmp_path, caplog):
     """Titles alone score lower than the run's titles and abstracts; read as a shift, that made predict flag a whole
-    update. Without a column the run read, the threshold is the run's (and the recall check's), and it is said."""
+    update. Without a column the run read, the threshold is the run's, and it is said."""
     run, _, test = text_run
     frame = pd.read_csv(test, dtype=str, keep_default_na=False)
     frame[["record_id", "title"]].to_csv(tmp_path / "titles.csv", index=False)
@@ -765,27 +765,36 @@ def test_records_the_run_already_listed_to_screen_are_scored_again_and_said_so(t
     assert len(pd.read_csv(tmp_path / "pred" / "scores.csv")) == 100
 
 
-def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_for_is_flagged_further(
-        tmp_path, resign, caplog):
+def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_for_is_warned_of(tmp_path, resign, caplog):
     """As `stack` checks its records to screen, predict checks an update: where the calibrated probabilities put
-    fewer of its included records above the run's threshold than the run's honest recall interval allows, the
-    threshold is lowered until they do, and the console and summary say so. (A run whose honest interval starts at
-    0.999 stands in for an update unlike the labelled records.)"""
+    fewer of its included records above the run's threshold than the run's honest recall interval allows, the console
+    and the summary warn that the update looks unlike the run's labelled records; the threshold stays the run's.
+    (A run whose honest interval starts at 0.99 stands in for an update unlike the labelled records.)"""
     run = _shifted_run(tmp_path, train=(slice(0, 300), slice(0, 10)), test=(slice(300, 450), slice(10, 12)))
     test = tmp_path / "test.csv"
     summary = json.loads((run / "summary.json").read_text())
-    summary["honest"]["recall_interval"] = [0.999, 1.0]
+    summary["honest"]["recall_interval"] = [0.99, 1.0]
     (run / "summary.json").write_text(json.dumps(summary))
     resign(run, "stack")
     with caplog.at_level("INFO", logger="screenstack"):
         assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")]) == 0
     predicted = json.loads((tmp_path / "pred" / "summary.json").read_text())
     check = predicted["recall_check"]
-    assert check["lowered"] and check["expected_recall"] < 0.999 <= check["expected_recall_after"]
-    assert predicted["threshold"] == check["threshold"] < predicted["run_threshold"] == summary["threshold"]
-    assert predicted["n_flagged"] > summary["n_test_flagged"]
-    assert any(m.startswith("recall check: the calibrated probabilities put") for m in caplog.messages)
-    assert "lowered for these records by the recall check (its line above)" in next(m for m in caplog.messages if m.startswith("predict:"))
+    assert check["below_interval"] and check["expected_recall"] < 0.99
+    [warning] = predicted["warnings"]
+    assert warning.startswith(f"the run's labelled records look unlike the records to screen: at the threshold, the "
+                              f"calibrated probabilities expect {check['expected_recall']:.0%} of the included records")
+    assert "(0.99-1.00)" in warning
+    assert warning in [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert predicted["threshold"] == predicted["run_threshold"] == summary["threshold"]
+    assert predicted["n_flagged"] == summary["n_test_flagged"]
+    # The run's own interval: nothing to say.
+    summary["honest"]["recall_interval"] = [0.0, 1.0]
+    (run / "summary.json").write_text(json.dumps(summary))
+    resign(run, "stack")
+    assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred2")]) == 0
+    again = json.loads((tmp_path / "pred2" / "summary.json").read_text())
+    assert again["warnings"] == [] and again["recall_check"]["below_interval"] is False
 
 
 def test_a_run_stacked_with_the_removed_smoothed_rule_asks_to_be_stacked_again(tmp_path):

@@ -19,10 +19,8 @@ of --run score the records of --data (CSV, TSV, XLSX or RIS; labels, if any, are
 are made with the run's encoder settings; --layers, --pooling, --max-length or --text-cols, when
 given, must equal the run's, and --model must be the run's encoder (by name, or where its folder is now). The run's threshold is lowered further where these records (50 or
 more with title or abstract) look richer in included records than the run's records to screen did
-(--max-shift 1: not for that). As `stack` does, it is also lowered where these records' calibrated
-probabilities put fewer included records above it than the run's honest recall allows (the recall check,
-said when it acts). Records that were training records of the run (an update's overlap with the last
-search) are left out and counted.
+(--max-shift 1: not for that). Records that were training records of the run (an update's overlap with
+the last search) are left out and counted.
 Writes OUT/ranked.csv, OUT/scores.csv, OUT/submission.csv (id,0|1, no header), OUT/left_out.csv and
 OUT/summary.json.
 """
@@ -44,7 +42,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--max-shift", type=float, metavar="X",
                         help="where these records look richer in included records than the run's records to screen, the "
                              "threshold flags more, as if up to X times richer (default: the run's --max-shift; 1: no "
-                             "lowering for a shift; the recall check still acts)")
+                             "lowering for a shift)")
     speed = parser.add_argument_group("speed")
     speed.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     speed.add_argument("--batch-tokens", default="auto", metavar="N|auto", help="token budget per batch (default auto)")

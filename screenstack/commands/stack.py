@@ -19,7 +19,7 @@ writes OUT/ranked.csv (the records to screen, best first: rank, id, title, score
 probability, running expected number of included records, then the input's columns), OUT/submission.csv
 (id,0|1, no header), OUT/test_scores.csv, OUT/calibration.json and OUT/summary.json. The console says
 how the threshold came about (learners left out of the blend, records without text, the fitted tail,
-the recall floor, the label shift, the recall check, the honest floor), then the honest F-beta and recall (thresholds chosen on other
+the recall floor, the label shift, the honest floor), then the honest F-beta and recall (thresholds chosen on other
 folds) and their 95% intervals, how many records are flagged and how many relevant ones are expected
 below the threshold, the blend's figures, and last the warnings.
 The same learner outputs and options again reuse the stack outputs (and keep the report); other ones

@@ -332,8 +332,9 @@ def test_a_large_beta_is_what_the_report_says_flags_nearly_everything_and_all_bu
 
 
 def test_a_threshold_the_recall_check_lowered_is_said_as_lowered_not_as_chosen_or_optimistic(run_dir):
-    # A helper's run: "threshold 0.08342 chosen by F7's rule; flags 9.0% of the OOF records; lowered by the recall
-    # check" where the rule chose 0.6848, and the blend row at 0.08342 sat under "chosen on these same records (optimistic)".
+    # A run folder stacked by 0.3.7-0.3.19, whose stack had a recall check, reported by today's screenstack. A helper's
+    # run: "threshold 0.08342 chosen by F7's rule; flags 9.0% of the OOF records; lowered by the recall check" where
+    # the rule chose 0.6848, and the blend row at 0.08342 sat under "chosen on these same records (optimistic)".
     from screenstack.stacking.figures import draw_figures
     from screenstack.stacking.report import _candidates_table, _table, _threshold_note
 
