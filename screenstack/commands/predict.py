@@ -67,16 +67,17 @@ def command(args: argparse.Namespace) -> int:
     given = {"model": args.model, "layers": parse_layers(args.layers) if args.layers else None,
              "pooling": split_list(args.pooling, "--pooling") or None, "max_length": args.max_length, "text_cols": split_list(args.text_cols, "--text-cols") or None}
     check_settings(run, given, args.out, args.data)
-    with kept_warnings() as said:  # for its summary.json, as `run`'s keeps those reading its files
-        corpus, left_out = load_new_records(run, args.data, args.id_col, given["text_cols"])
-    corpus = replace(corpus, said=absolute_paths(said, (args.data,)))
     # The run's cache, where `run` was given one: its vectors of texts the update shares are not made again.
     cache_dir = args.cache_dir or recipe_value(run.out, "cache_dir") or str(cache_root(ExtractConfig(), args.run))
+    # Before the records are read: a run's encoder folder that is gone is refused first (`encoder_to_load`).
     configs = {rel: ExtractConfig(model=encoder_to_load(meta, args.model), layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
                                   max_length=meta["max_length"], dtype=meta["dtype"], store_dtype=meta["store_dtype"],
                                   device=args.device, batch_tokens=args.batch_tokens,
                                   cache_dir=cache_dir)
                for rel, meta in run.feature_meta.items()}
+    with kept_warnings() as said:  # for its summary.json, as `run`'s keeps those reading its files
+        corpus, left_out = load_new_records(run, args.data, args.id_col, given["text_cols"])
+    corpus = replace(corpus, said=absolute_paths(said, (args.data,)))
     with RunFolder(args.out).lock(predictions=True, writes=PREDICT_FILES):  # held across extraction and prediction
         vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet,
                                          before_encoding=lambda found, rel=rel: refuse_other_encoder(run, rel, found, args.model))

@@ -132,7 +132,7 @@ def test_boosted_trees_the_few_included_blend_leaves_out_are_not_loaded_and_scor
 
 
 def test_a_run_whose_encoder_folder_moved_predicts_with_its_new_place(tiny_corpus_files, tmp_path, random_bert,
-                                                                      other_random_bert, one_thread, capsys, monkeypatch):
+                                                                      other_random_bert, one_thread, capsys, monkeypatch, caplog):
     train, test = tiny_corpus_files
     model = tmp_path / "model"
     shutil.copytree(random_bert, model)
@@ -140,7 +140,12 @@ def test_a_run_whose_encoder_folder_moved_predicts_with_its_new_place(tiny_corpu
     assert main(["-q", "run", "--train", str(train), "--test", str(test), "--model", str(model), "--out", str(run),
                  "--learners", "logreg", "--folds", "3", "--max-length", "64", "--cache-dir", str(tmp_path / "cache")]) == 0
     model.rename(tmp_path / "moved")
-    assert _predict(run, test, tmp_path / "pred") == 2
+    capsys.readouterr()
+    caplog.clear()
+    # Refused before the records are read: no line about them (here: they are the run's records to screen) comes first.
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")]) == 2
+    assert not [m for m in caplog.messages if "have the ids of the run's records to screen" in m], caplog.messages
     error = capsys.readouterr().err
     assert f"the run's encoder folder {model} is gone" in error and "--model NEW/PATH" in error
     assert len(error.strip().splitlines()) == 1 and not (tmp_path / "pred").exists()
