@@ -193,21 +193,33 @@ def _tokenizer_cap(encoder: LoadedEncoder) -> int | None:
     return int(cap) if cap and cap < 1_000_000 else None
 
 
-def check_max_length(encoder: LoadedEncoder, max_length: int) -> None:
-    """Refuse a `max_length` the encoder cannot read, in one line that says which limit and how to use it.
+class TokenizerCapError(ScreenstackError):
+    """A --max-length past the tokenizer's ``model_max_length`` though within the model's positions (`check_max_length`).
 
-    Where only the tokenizer's ``model_max_length`` is in the way, raising it in the folder's
-    tokenizer_config.json is named first: for the run's own --max-length that `predict` repeats, a lower
-    --max-length would be refused (the run's models read vectors of that length only).
-    """
+    `predict` repeats a run's --max-length, which the user cannot change (the run's models read vectors of that length
+    only), so it says `for_run_setting` instead of the advice for a --max-length the user gave."""
+
+    def __init__(self, encoder: LoadedEncoder, max_length: int, cap: int, limit: int):
+        self.name, self.max_length, self.cap = encoder.name, max_length, cap
+        self.config_file = Path(encoder.path) / "tokenizer_config.json"
+        super().__init__(f"--max-length {max_length}: {encoder.name}'s tokenizer caps texts at {cap} tokens (model_max_length "
+                         f"in {self.config_file}), though the model reads {limit}. Set model_max_length there to {max_length} "
+                         f"or more, or use a --max-length from 2 to {cap}.")
+
+    def for_run_setting(self) -> str:
+        return (f"encoder {self.name}: its tokenizer caps texts at {self.cap} tokens (model_max_length in {self.config_file}), "
+                f"below the run's --max-length {self.max_length}, the only length its vector learners read. Set "
+                f"model_max_length there to {self.max_length} or more.")
+
+
+def check_max_length(encoder: LoadedEncoder, max_length: int) -> None:
+    """Refuse a `max_length` the encoder cannot read, in one line that says which limit and how to use it
+    (`TokenizerCapError` where only the tokenizer's ``model_max_length`` is in the way)."""
     limit, cap = _position_limit(encoder), _tokenizer_cap(encoder)
     if 2 <= max_length <= max_positions(encoder):
         return
     if cap is not None and cap < max_length <= limit:
-        raise ScreenstackError(
-            f"--max-length {max_length}: {encoder.name}'s tokenizer caps texts at {cap} tokens (model_max_length in "
-            f"{Path(encoder.path) / 'tokenizer_config.json'}), though the model reads {limit}. Set model_max_length "
-            f"there to {max_length} or more, or use a --max-length from 2 to {cap}.")
+        raise TokenizerCapError(encoder, max_length, cap, limit)
     raise ScreenstackError(f"--max-length {max_length}: {encoder.name} reads 2 to {max_positions(encoder)} tokens. "
                            f"Use a value in that range.")
 

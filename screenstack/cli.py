@@ -299,6 +299,17 @@ def _terminated(signum, frame):
     raise KeyboardInterrupt
 
 
+class _ConsoleFormatter(logging.Formatter):
+    """screenstack's own warnings (the stack's, predict's) start as the warnings given reading the inputs do
+    (``warnings.formatwarning`` below), so they do not read as the info lines around them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.levelno == logging.WARNING and record.name.startswith("screenstack"):
+            return f"screenstack: warning: {message}"
+        return message
+
+
 def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)
@@ -335,6 +346,8 @@ def _main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     logging.basicConfig(format="%(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_ConsoleFormatter())
     # Set on every call (basicConfig acts only once per process); -v adds screenstack's own debug messages only.
     # Other libraries' info lines (torch's exit-time cache statistics after a Ctrl-C, say) are not screenstack's to print.
     logging.getLogger().setLevel(logging.WARNING)

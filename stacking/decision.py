@@ -140,8 +140,8 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
 def recall_check(test_scores, probabilities, threshold: float, target: float, has_text=None) -> dict:
     """Whether the calibrated `probabilities` of the records to screen put fewer of their included records above
     `threshold` than the honest recall's 95% interval allows (`target`, its lower end): ``below_interval``, said as
-    a warning (`RECALL_CHECK_WARNING`). Records without text (flagged anyway) are left out, and fewer than
-    `MIN_SHIFT_RECORDS` records to screen are not checked.
+    a warning (`RECALL_CHECK_WARNING`; `UPDATE_RECALL_CHECK_WARNING` in `predict`). Records without text (flagged
+    anyway) are left out, and fewer than `MIN_SHIFT_RECORDS` records to screen are not checked (``checked`` False).
 
     The honest recall is measured on the labelled records: it holds for the
     records to screen only where these are like them. Labels taken from the top
@@ -157,21 +157,29 @@ def recall_check(test_scores, probabilities, threshold: float, target: float, ha
     scores, p = np.asarray(test_scores, dtype=float), np.asarray(probabilities, dtype=float)
     if has_text is not None:
         scores, p = scores[np.asarray(has_text, dtype=bool)], p[np.asarray(has_text, dtype=bool)]
-    info = {"target": float(target), "records": int(len(scores)), "below_interval": False}
     total = float(p.sum())
-    if len(scores) < MIN_SHIFT_RECORDS or total <= 0:
+    checked = len(scores) >= MIN_SHIFT_RECORDS and total > 0
+    info = {"target": float(target), "records": int(len(scores)), "checked": checked, "below_interval": False}
+    if not checked:
         return info
     info["expected_recall"] = float(p[scores >= threshold].sum()) / total
     info["below_interval"] = info["expected_recall"] < target
     return info
 
 
-RECALL_CHECK_WARNING = ("{labelled} look unlike the records to screen: at the threshold, the calibrated "
-                        "probabilities expect {expected:.0%} of the included records to screen to be flagged, below the "
-                        "honest recall's 95% interval ({low:.2f}-{high:.2f}), which then overstates the recall there. "
-                        "Labels taken from the top of a ranked list do this: label a random sample of the records left "
-                        "too (README, \"A reviewer's path\"), and read on down ranked.csv past the flagged records (its "
+RECALL_CHECK_WARNING = ("the labelled records look unlike the records to screen: at the threshold, the calibrated "
+                        "probabilities of the records to screen expect a recall of {expected:.3f}, below the honest "
+                        "recall's 95% interval ({low:.3f}-{high:.3f}), which may then overstate the recall there. Labels "
+                        "taken from the top of a ranked list do this: label a random sample of the records left too "
+                        "(README, \"A reviewer's path\"), and read on down ranked.csv past the flagged records (its "
                         "expected_included column)")
+# `predict`'s: nothing of an update is labelled; another search or topic is the likelier cause.
+UPDATE_RECALL_CHECK_WARNING = ("these records look unlike the run's labelled records: at the run's threshold, their "
+                               "calibrated probabilities expect a recall of {expected:.3f}, below the run's honest recall's "
+                               "95% interval ({low:.3f}-{high:.3f}), which may then overstate the recall here. Records of "
+                               "another search or topic do this: check that they are the same review's search; labelling "
+                               "a random sample of them and running again makes the estimates hold, and ranked.csv's "
+                               "expected_included column says how many are expected further down")
 
 
 def log_shift(shift: dict, oof_flagged_share: float, undo: str = "--max-shift 1: no correction") -> None:

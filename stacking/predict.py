@@ -76,7 +76,7 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .decision import RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, screen, shift_records, shift_weight
+from .decision import UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, screen, shift_records, shift_weight
 
 log = logging.getLogger("screenstack")
 # The extract settings a user may repeat on the command line, as named in the feature files' metadata.
@@ -518,8 +518,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     threshold, decisions, screening = screened.threshold, screened.decisions, screened.screening
     warnings = []
     if screened.recall_check.get("below_interval"):
-        warnings.append(RECALL_CHECK_WARNING.format(labelled="the run's labelled records", low=run.honest_recall[0],
-                                                    high=run.honest_recall[1], expected=screened.recall_check["expected_recall"]))
+        warnings.append(UPDATE_RECALL_CHECK_WARNING.format(expected=screened.recall_check["expected_recall"],
+                                                           low=run.honest_recall[0], high=run.honest_recall[1]))
     ids = records["id"].astype(str).to_numpy()
     summary = {
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version,

@@ -182,8 +182,7 @@ def _warnings(summary: dict) -> list[str]:
     check = decision.get("recall_check") or {}
     if check.get("below_interval"):
         low, high = summary["honest"]["recall_interval"]
-        warnings.append(RECALL_CHECK_WARNING.format(labelled="the labelled records", expected=check["expected_recall"],
-                                                    low=low, high=high))
+        warnings.append(RECALL_CHECK_WARNING.format(expected=check["expected_recall"], low=low, high=high))
     best = summary["best_learner"]
     blended = [name for name, weight in blend["weights"].items() if weight != 0]
     # A blend of that learner alone differs from it only in its nested fitting: `--learners` would change nothing.

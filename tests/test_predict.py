@@ -782,9 +782,10 @@ def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_f
     check = predicted["recall_check"]
     assert check["below_interval"] and check["expected_recall"] < 0.99
     [warning] = predicted["warnings"]
-    assert warning.startswith(f"the run's labelled records look unlike the records to screen: at the threshold, the "
-                              f"calibrated probabilities expect {check['expected_recall']:.0%} of the included records")
-    assert "(0.99-1.00)" in warning
+    assert warning.startswith(f"these records look unlike the run's labelled records: at the run's threshold, their "
+                              f"calibrated probabilities expect a recall of {check['expected_recall']:.3f}, below the run's "
+                              f"honest recall's 95% interval (0.990-1.000), which may then overstate the recall here. "
+                              f"Records of another search or topic do this")
     assert warning in [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert predicted["threshold"] == predicted["run_threshold"] == summary["threshold"]
     assert predicted["n_flagged"] == summary["n_test_flagged"]

@@ -55,6 +55,8 @@ def command(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ..extract.pooling import parse_layers
+    from ..extract.model import TokenizerCapError
+    from ..features.errors import ScreenstackError
     from ..extract.stage import ExtractConfig, cache_root, extract_features
     from ..features.errors import kept_warnings
     from ..features.artifacts.runfolder import RunFolder
@@ -79,9 +81,12 @@ def command(args: argparse.Namespace) -> int:
         corpus, left_out = load_new_records(run, args.data, args.id_col, given["text_cols"])
     corpus = replace(corpus, said=absolute_paths(said, (args.data,)))
     with RunFolder(args.out).lock(predictions=True, writes=PREDICT_FILES):  # held across extraction and prediction
-        vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet,
-                                         before_encoding=lambda found, rel=rel: refuse_other_encoder(run, rel, found, args.model))
-                   for rel, config in configs.items()}
+        try:
+            vectors = {rel: extract_features(corpus, args.out, config, progress=not args.quiet,
+                                             before_encoding=lambda found, rel=rel: refuse_other_encoder(run, rel, found, args.model))
+                       for rel, config in configs.items()}
+        except TokenizerCapError as error:  # the run's --max-length, which the user cannot lower here
+            raise ScreenstackError(error.for_run_setting()) from None
         predict(run, corpus, args.out, vectors, data=args.data, left_out=left_out)
         # Vectors an earlier predict made into this folder for another stack of the run (one that blended a vector
         # learner, where this one does not, or another encoder) would be taken for these predictions' inputs.

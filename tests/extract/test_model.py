@@ -283,3 +283,22 @@ def test_a_tokenizer_that_cuts_long_texts_from_the_left_is_another_encoder(rando
     assert copies["left"].tokenizer.truncation_side == "left"
     assert encoder_fingerprint(copies["left"]) != original
     assert encoder_fingerprint(copies["right"]) == original
+
+
+def test_a_max_length_past_the_tokenizers_cap_names_the_cap_to_raise(random_bert, tmp_path):
+    # The model reads 128 positions; a tokenizer_config.json capping texts at 32 is what stands in the way.
+    from screenstack.extract.model import TokenizerCapError, check_max_length
+
+    folder = tmp_path / "capped"
+    shutil.copytree(random_bert, folder)
+    config_file = folder / "tokenizer_config.json"
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "model_max_length": 32}))
+    loaded = load_encoder(str(folder))
+    check_max_length(loaded, 32)
+    with pytest.raises(TokenizerCapError, match=rf"^--max-length 64: {folder}'s tokenizer caps texts at 32 tokens \(model_max_length "
+                                                rf"in {config_file}\), though the model reads 128\. Set model_max_length there to 64 "
+                                                r"or more, or use a --max-length from 2 to 32\.$"):
+        check_max_length(loaded, 64)
+    with pytest.raises(ScreenstackError, match=r"^--max-length 129: .* reads 2 to 32 tokens\. Use a value") as past:
+        check_max_length(loaded, 129)  # past the model's positions too: raising the cap would not do
+    assert not isinstance(past.value, TokenizerCapError)

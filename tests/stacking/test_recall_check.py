@@ -28,7 +28,9 @@ def test_records_like_the_labelled_ones_too_few_records_or_none_without_text_are
     scores = np.linspace(1, 0, 100)
     assert not recall_check(scores, scores, threshold=0.3, target=0.8)["below_interval"]  # already 0.91 expected above
     few = np.linspace(1, 0, MIN_SHIFT_RECORDS - 1)
-    assert not recall_check(few, np.full(len(few), 0.1), threshold=0.9, target=0.8)["below_interval"]
+    unchecked = recall_check(few, np.full(len(few), 0.1), threshold=0.9, target=0.8)
+    assert not unchecked["checked"] and not unchecked["below_interval"] and "expected_recall" not in unchecked
+    assert recall_check(scores, scores, threshold=0.3, target=0.8)["checked"]
     # records without text are flagged anyway: their probabilities do not count
     p = np.r_[np.full(60, 0.01), np.full(40, 0.5)]
     has_text = np.r_[np.ones(60, bool), np.zeros(40, bool)]
@@ -63,8 +65,10 @@ def test_records_to_screen_unlike_the_labelled_ones_are_warned_of_and_the_thresh
     check, honest = summary["decision"]["recall_check"], summary["honest"]
     assert check["below_interval"] and check["expected_recall"] < honest["recall_interval"][0]
     [warning] = [w for w in summary["warnings"] if "look unlike the records to screen" in w]
+    low, high = honest["recall_interval"]
     assert warning.startswith(f"the labelled records look unlike the records to screen: at the threshold, the calibrated "
-                              f"probabilities expect {check['expected_recall']:.0%} of the included records")
+                              f"probabilities of the records to screen expect a recall of {check['expected_recall']:.3f}, "
+                              f"below the honest recall's 95% interval ({low:.3f}-{high:.3f}), which may then overstate")
     assert "label a random sample of the records left" in warning
     assert warning in [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     # Only said: the threshold is the one chosen on the labelled records (less the shift correction's, if any), and
