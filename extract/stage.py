@@ -123,6 +123,23 @@ def cache_root(config: ExtractConfig, out: str | Path) -> Path:
     return Path(out).resolve().parent / ".cache"
 
 
+def cache_folder_for(root: Path, name: str, setting: dict) -> Path:
+    """The vector cache's folder for `setting` under `root`: ``NAME-DIGEST``, the digest of the setting.
+
+    The name is only for reading: an encoder folder renamed or moved, or given
+    by another name, has the same fingerprint, so an existing folder with the
+    setting's digest under another name is used rather than encoding every text
+    again.
+    """
+    digest = _digest(setting)[:16]
+    own = root / f"{name}-{digest}"
+    if not own.is_dir():
+        others = sorted(p for p in root.glob(f"*-{digest}") if (p / "setting.json").is_file())
+        if others:
+            return others[0]
+    return own
+
+
 def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -170,7 +187,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     name = short_name(config.model)
     run = RunFolder(out)
     path = run.features_dir / f"{name}-{config_hash[:10]}.parquet"
-    cache_folder = cache_root(config, out) / f"{name}-{_digest(setting)[:16]}"
+    cache_folder = cache_folder_for(cache_root(config, out), name, setting)
 
     def reusable() -> bool:  # on rank 0: its answer, or its refusal, is every rank's
         if path.is_file():

@@ -98,6 +98,19 @@ def test_same_inputs_reuse_the_file_and_any_change_makes_a_new_one(random_bert, 
     assert sum(count_encoded) == len(set(texts(grown.frame)) - set(texts(corpus.frame))) > 0
 
 
+def test_an_encoder_folder_moved_to_another_name_reuses_the_cached_vectors(random_bert, records, tmp_path, count_encoded):
+    import shutil
+
+    corpus = corpus_of(records, 30)
+    first = extract_features(corpus, tmp_path / "run", _config(random_bert, tmp_path), progress=False)
+    moved = shutil.copytree(random_bert, tmp_path / "encoders" / "screening-bert")
+    count_encoded.clear()
+    again = extract_features(corpus, tmp_path / "run2", _config(str(moved), tmp_path), progress=False)
+    assert count_encoded == [] and again.name.startswith("screening-bert-")
+    np.testing.assert_array_equal(read_vectors(again)[1], read_vectors(first)[1])
+    assert len(list((tmp_path / "cache").iterdir())) == 1  # the first folder's cache, not a second one
+
+
 def test_a_damaged_feature_file_is_made_again_and_said_to_be_damaged(random_bert, records, tmp_path, caplog):
     corpus = corpus_of(records, 30)
     config = _config(random_bert, tmp_path)
