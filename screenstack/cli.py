@@ -183,6 +183,11 @@ def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace
     sub = _chosen(parser, args)
     actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "config", "quiet", "verbose")}
     unknown = sorted(k for k in values if k.replace("-", "_") not in actions)
+    if unknown and _is_run_config(parser, args, values):
+        raise ScreenstackError(f"--config {path}: holds `screenstack run`'s options (as the OUT/config.toml a run writes), "
+                               f"{len(unknown)} of them not `{sub.prog}`'s ({', '.join(unknown[:3])}, ...). "
+                               f"`screenstack run --config {quoted(str(path))}` repeats that run; for `{sub.prog}` give its "
+                               f"own options ({', '.join(sorted(actions))}) as flags or in a file of their own.")
     if unknown:
         raise ScreenstackError(f"--config {path}: unknown option(s) {', '.join(unknown)} for `{sub.prog}`. "
                                f"Valid: {', '.join(sorted(actions))}."
@@ -237,6 +242,17 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
     args.config_keys = {dest: path for dest, path in from_file.items() if _same(getattr(args, dest), defaults[dest])}
     overridden = {dest: (path, defaults[dest]) for dest, path in from_file.items() if dest not in args.config_keys}
     return args, overridden
+
+
+def _is_run_config(parser: argparse.ArgumentParser, args: argparse.Namespace, values: dict) -> bool:
+    """True for a --config file of `run`'s options (OUT/config.toml: its input files and every stage's options) given
+    to another command; a file of a few stack options given to `predict` is not one (`_stack_option_hint` says more)."""
+    commands = _subparsers_action(parser).choices
+    if getattr(args, "command", None) in ("run", "datasets") or "run" not in commands:
+        return False
+    run_options = {a.dest for a in commands["run"]._actions}
+    keys = {k.replace("-", "_") for k in values}
+    return bool(keys & {"train", "data"}) and {"out", "model"} <= keys and keys <= run_options
 
 
 def _stack_option_hint(parser: argparse.ArgumentParser, args: argparse.Namespace, extras: list[str]) -> str:
@@ -356,6 +372,7 @@ def _main(argv: list[str]) -> int:
     try:
         _check_overridden(args, overridden)
         check_out(args)
+        _warn_moved_run_config(args)
         return args.func(args) or 0
     except ScreenstackError as error:
         print(f"screenstack: error: {_one_line(_with_source(str(error), args.config_keys))}", file=sys.stderr)
@@ -365,6 +382,18 @@ def _main(argv: list[str]) -> int:
             raise
         print(f"screenstack: error: {_one_line(_os_error(error))}", file=sys.stderr)
         return 2
+
+
+def _warn_moved_run_config(args: argparse.Namespace) -> None:
+    """`run --config` with a run folder's own config.toml whose `out` is another folder: the folder was moved or copied,
+    and the run goes to the file's `out` (the README: after moving OUT, give --out too), so say where."""
+    config = getattr(args, "config", None)
+    if getattr(args, "command", None) != "run" or not config or "out" not in getattr(args, "config_keys", {}):
+        return
+    folder = Path(config).resolve().parent
+    if (folder / "summary.json").is_file() and Path(args.out).resolve() != folder:
+        log.warning("--config %s: a run folder's own file, whose out is %s, not that folder (moved or copied?): the run "
+                    "goes to %s; give --out %s to rerun the folder the file is in", config, args.out, args.out, quoted(str(folder)))
 
 
 def _os_error(error: OSError) -> str:

@@ -170,7 +170,7 @@ def _warnings(summary: dict) -> list[str]:
         shift = decision["shift"]
         warnings.append(f"the threshold flags {_percent(share)} of {of_what} because the records to screen look "
                         f"{shift['estimated_share'] / shift['train_share']:.1f} times as rich in included records as the "
-                        f"labelled ones (see the label shift line); if they are not, --max-shift 1 flags {before:.0%}")
+                        f"labelled ones (the console's label shift line, decision.shift in summary.json); if they are not, --max-shift 1 flags {before:.0%}")
     elif share > MAX_FLAGGED and beta > StackConfig.beta and not decision["recall_floor_lowered"]:
         warnings.append(f"the threshold flags {_percent(share)} of {of_what}: --beta {beta:g} counts a missed included "
                         f"record {beta ** 2:g} times an extra read, so flagging nearly everything scores best; a smaller "

@@ -172,7 +172,8 @@ def test_an_error_quoting_a_line_break_or_a_tab_from_the_file_stays_one_line(tmp
 
     path = tmp_path / "records.csv"
     path.write_text('"id","ti\ntle","abstract"\n1,a,b\n')
-    assert main(["run", "--train", str(path), "--test", str(path), "--out", str(tmp_path / "out"), "--learners", "tfidf-svm"]) == 2
+    (tmp_path / "test.csv").write_text("id,title,abstract\n2,c,d\n")
+    assert main(["run", "--train", str(path), "--test", str(tmp_path / "test.csv"), "--out", str(tmp_path / "out"), "--learners", "tfidf-svm"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "found: id, ti\\ntle, abstract" in err
 
@@ -247,3 +248,13 @@ def test_predict_given_a_stack_option_says_where_that_choice_is_made(tmp_path, c
     err = capsys.readouterr().err.strip()
     assert "unknown option(s) beta, min_recall for `screenstack predict`" in err and "\n" not in err
     assert err.endswith("to change --beta, run `screenstack stack --out r --beta ...`, then predict again.")
+
+
+def test_a_run_config_given_to_another_command_says_it_is_runs(tmp_path, capsys):
+    # OUT/config.toml, which `run` writes, given to `stack`: a list of 31 unknown options said nothing of what it was.
+    (tmp_path / "config.toml").write_text('train = "t.csv"\ntest = "s.csv"\nout = "o"\nmodel = "minilm"\nfolds = 5\n'
+                                          'beta = 7.0\nlearners = ["tfidf-svm"]\n')
+    assert main(["stack", "--config", str(tmp_path / "config.toml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "holds `screenstack run`'s options" in err and f"`screenstack run --config {tmp_path / 'config.toml'}`" in err
+    assert "\n" not in err

@@ -211,6 +211,19 @@ def test_command_line_flags_win_over_the_config_file(finished, tmp_path):
     assert pd.read_json(tmp_path / "run" / "summary.json", typ="series")["fold_plan"]["n_folds"] == 2
 
 
+def test_a_moved_run_folders_config_says_where_the_run_goes(run_copy, caplog):
+    # A copied run folder's config.toml still names the first folder as out: the rerun goes there, which is said.
+    _, _, copy = run_copy
+    original = tomllib.loads((copy / "config.toml").read_text())["out"]
+    with caplog.at_level(logging.WARNING, logger="screenstack"):
+        assert main(["-q", "run", "--config", str(copy / "config.toml")]) == 0
+    assert f"the run goes to {original}; give --out {copy} to rerun the folder the file is in" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="screenstack"):
+        assert main(["-q", "run", "--config", str(copy / "config.toml"), "--out", str(copy)]) == 0
+    assert "the run goes to" not in caplog.text
+
+
 def test_run_blends_only_its_own_learners(run_copy):
     train, test, out = run_copy
     assert {p.name for p in (out / "learners").iterdir()} == {"tfidf-svm", "tfidf-logreg"}

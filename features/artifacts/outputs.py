@@ -51,8 +51,8 @@ def _set(name: str) -> str:
 
 
 def _refit_fix(out, name: str) -> str:
-    return (f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {name}` with the run's --data (or --train/--test) and "
-            "--features: it refits a damaged learner.")
+    return (f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {name}` with the run's --data (or --train/--test) "
+            "and, for a learner on vectors, its --features: it refits a damaged learner.")
 
 
 def _read_learner(out: str | Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:

@@ -340,6 +340,13 @@ def check_both_classes(path: str | Path, records: pd.DataFrame) -> None:
         )
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:  # one is missing or unreadable: `read_table` names it
+        return False
+
+
 def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnSpec = ColumnSpec()) -> Corpus:
     """Read a labelled training file and an optional unlabelled test file.
 
@@ -354,6 +361,9 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
     >>> corpus = load_corpus("data/train.csv", "data/test.csv")  # doctest: +SKIP
     """
     train_path = Path(train)
+    if test is not None and _same_file(train_path, Path(test)):
+        raise ScreenstackError(f"--train {train} and --test {test}: the same file. --test takes the records to screen, "
+                               "apart from the labelled ones; a file holding both, partly screened, goes alone in --data.")
     train_table = read_table(train_path, "--train")
     refuse_ranked_csv(train_path, train_table.columns, "--train")
     train_id = test_id = spec.id_col
@@ -419,8 +429,8 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     cols = records.attrs["columns"]
     if test.empty and not spec.label_col:
         _warn_other_label_column(path, original, cols["label"])
-    log.info("%s: %d records: %d labelled, %d included (label column %r), and %d not screened yet, to score; "
-             "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), cols["label"],
+    log.info("%s: %d records: %d labelled, %d included (%s), and %d not screened yet, to score; "
+             "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), _label_source(cols["label"]),
              len(test), repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))
     frame = pd.concat([train.assign(split="train"), test.assign(split="test")], ignore_index=True)
     keys = record_keys(frame)
@@ -459,8 +469,13 @@ def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
         log.info("%s: its ASReview label notes (N1  - ASReview_relevant, ...) are not used: %s", path, why)
 
 
+def _label_source(column: str) -> str:
+    """Where the labels were read: a column, or a RIS file's ASReview notes (no column the user sees)."""
+    return "ASReview's N1 label notes" if column == ASREVIEW_LABEL_COLUMN else f"label column {column!r}"
+
+
 def _log_loaded(path: Path, records: pd.DataFrame) -> None:
     cols = records.attrs["columns"]
-    labels = "" if cols["label"] is None else f", {int(records['label'].sum())} included (label column {cols['label']!r})"
+    labels = "" if cols["label"] is None else f", {int(records['label'].sum())} included ({_label_source(cols['label'])})"
     log.info("%s: %d records%s; id column %s, text columns %s", path, len(records), labels,
              repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))

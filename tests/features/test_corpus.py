@@ -30,6 +30,14 @@ def error_of(call, *args, **kwargs) -> str:
     return message
 
 
+
+def test_the_same_file_as_train_and_test_is_refused_saying_so(tmp_path):
+    train = write(tmp_path / "train.csv", COMPETITION_TRAIN)
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "train.csv").symlink_to(train)  # another path to the same file counts as the same
+    message = error_of(load_corpus, train, tmp_path / "again" / "train.csv")
+    assert "the same file" in message and "--data" in message
+
 # --- formats ------------------------------------------------------------------------------------
 
 def test_competition_csv_train_and_test(tmp_path):
@@ -429,8 +437,11 @@ ER  -
 """
 
 
-def test_asreview_ris_export_trains_on_its_labels_and_scores_the_rest(tmp_path):
-    corpus = load_partly_screened(write(tmp_path / "export.ris", ASREVIEW_RIS))
+def test_asreview_ris_export_trains_on_its_labels_and_scores_the_rest(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="screenstack"):
+        corpus = load_partly_screened(write(tmp_path / "export.ris", ASREVIEW_RIS))
+    # The labels' source as the file holds it: notes, not a column of an internal name.
+    assert "2 included (ASReview's N1 label notes)" in caplog.text and "asreview_label" not in caplog.text
     assert corpus.train["id"].tolist() == ["1", "2", "4", "5"], "labelled records first, in file order"
     assert corpus.train["label"].tolist() == [1.0, 0.0, 1.0, 0.0]
     assert corpus.test["id"].tolist() == ["3", "6"], "not_seen and no label note at all: scored"
