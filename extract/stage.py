@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -129,14 +130,24 @@ def cache_folder_for(root: Path, name: str, setting: dict) -> Path:
     The name is only for reading: an encoder folder renamed or moved, or given
     by another name, has the same fingerprint, so an existing folder with the
     setting's digest under another name is used rather than encoding every text
-    again.
+    again, if its setting.json says the same and it can be written to; else
+    (edited, damaged, another user's) the run's own folder, as before.
     """
     digest = _digest(setting)[:16]
     own = root / f"{name}-{digest}"
-    if not own.is_dir():
-        others = sorted(p for p in root.glob(f"*-{digest}") if (p / "setting.json").is_file())
-        if others:
-            return others[0]
+    if own.is_dir():
+        return own
+    expected = json.loads(json.dumps(setting, sort_keys=True, default=str))
+    for other in sorted(root.glob(f"*-{digest}")):
+        try:
+            if json.loads((other / "setting.json").read_text(encoding="utf-8")) != expected:
+                continue
+            handle, probe = tempfile.mkstemp(dir=other, prefix=".probe-")
+            os.close(handle)
+            os.unlink(probe)
+        except (OSError, ValueError):
+            continue
+        return other
     return own
 
 
@@ -187,7 +198,8 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     name = short_name(config.model)
     run = RunFolder(out)
     path = run.features_dir / f"{name}-{config_hash[:10]}.parquet"
-    cache_folder = cache_folder_for(cache_root(config, out), name, setting)
+    # Rank 0 decides: another rank looking later would find the run's own folder that rank 0 made meanwhile.
+    cache_folder = from_rank0(lambda: cache_folder_for(cache_root(config, out), name, setting))
 
     def reusable() -> bool:  # on rank 0: its answer, or its refusal, is every rank's
         if path.is_file():

@@ -185,7 +185,7 @@ def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace
     unknown = sorted(k for k in values if k.replace("-", "_") not in actions)
     if unknown and _is_run_config(parser, args, values):
         raise ScreenstackError(f"--config {path}: holds `screenstack run`'s options (as the OUT/config.toml a run writes), "
-                               f"{len(unknown)} of them not `{sub.prog}`'s ({', '.join(unknown[:3])}, ...). "
+                               f"{len(unknown)} of them not `{sub.prog}`'s ({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''}). "
                                f"`screenstack run --config {quoted(str(path))}` repeats that run; for `{sub.prog}` give its "
                                f"own options ({', '.join(sorted(actions))}) as flags or in a file of their own.")
     if unknown:
@@ -248,11 +248,12 @@ def _is_run_config(parser: argparse.ArgumentParser, args: argparse.Namespace, va
     """True for a --config file of `run`'s options (OUT/config.toml: its input files and every stage's options) given
     to another command; a file of a few stack options given to `predict` is not one (`_stack_option_hint` says more)."""
     commands = _subparsers_action(parser).choices
-    if getattr(args, "command", None) in ("run", "datasets") or "run" not in commands:
+    if getattr(args, "command", None) == "run" or "run" not in commands:
         return False
     run_options = {a.dest for a in commands["run"]._actions}
     keys = {k.replace("-", "_") for k in values}
-    return bool(keys & {"train", "data"}) and {"out", "model"} <= keys and keys <= run_options
+    # The file `run` writes holds every stage's options; a hand-written file of a few is not called one.
+    return bool(keys & {"train", "data"}) and {"out", "model", "folds", "learners", "beta", "blend"} <= keys <= run_options
 
 
 def _stack_option_hint(parser: argparse.ArgumentParser, args: argparse.Namespace, extras: list[str]) -> str:
@@ -390,10 +391,11 @@ def _warn_moved_run_config(args: argparse.Namespace) -> None:
     config = getattr(args, "config", None)
     if getattr(args, "command", None) != "run" or not config or "out" not in getattr(args, "config_keys", {}):
         return
-    folder = Path(config).resolve().parent
-    if (folder / "summary.json").is_file() and Path(args.out).resolve() != folder:
+    folder = Path(os.path.abspath(config)).parent  # as typed: a symlinked copy is named by its link
+    out = os.path.abspath(args.out)
+    if Path(config).name == "config.toml" and (folder / "summary.json").is_file() and Path(out).resolve() != folder.resolve():
         log.warning("--config %s: a run folder's own file, whose out is %s, not that folder (moved or copied?): the run "
-                    "goes to %s; give --out %s to rerun the folder the file is in", config, args.out, args.out, quoted(str(folder)))
+                    "goes to %s; give --out %s to rerun the folder the file is in", config, out, out, quoted(str(folder)))
 
 
 def _os_error(error: OSError) -> str:

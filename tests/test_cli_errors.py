@@ -253,8 +253,14 @@ def test_predict_given_a_stack_option_says_where_that_choice_is_made(tmp_path, c
 def test_a_run_config_given_to_another_command_says_it_is_runs(tmp_path, capsys):
     # OUT/config.toml, which `run` writes, given to `stack`: a list of 31 unknown options said nothing of what it was.
     (tmp_path / "config.toml").write_text('train = "t.csv"\ntest = "s.csv"\nout = "o"\nmodel = "minilm"\nfolds = 5\n'
-                                          'beta = 7.0\nlearners = ["tfidf-svm"]\n')
+                                          'beta = 7.0\nblend = "auto"\nlearners = ["tfidf-svm"]\n')
     assert main(["stack", "--config", str(tmp_path / "config.toml")]) == 2
     err = capsys.readouterr().err.strip()
     assert "holds `screenstack run`'s options" in err and f"`screenstack run --config {tmp_path / 'config.toml'}`" in err
     assert "\n" not in err
+    assert main(["datasets", "get", "cohen_adhd", "--config", str(tmp_path / "config.toml")]) == 2
+    assert "holds `screenstack run`'s options" in capsys.readouterr().err
+    # A hand-written file of a few options is not called a run's: its stray option is named as unknown.
+    (tmp_path / "fl.toml").write_text('train = "t.csv"\nout = "o"\nmodel = "minilm"\nlearners = ["tfidf-svm"]\n')
+    assert main(["fit-learners", "--config", str(tmp_path / "fl.toml")]) == 2
+    assert "unknown option(s) model for `screenstack fit-learners`" in capsys.readouterr().err

@@ -222,6 +222,12 @@ def test_a_moved_run_folders_config_says_where_the_run_goes(run_copy, caplog):
     with caplog.at_level(logging.WARNING, logger="screenstack"):
         assert main(["-q", "run", "--config", str(copy / "config.toml"), "--out", str(copy)]) == 0
     assert "the run goes to" not in caplog.text
+    # Another TOML file kept in a run folder is not that folder's own: no advice to rerun the folder with it.
+    shutil.copy(copy / "config.toml", copy / "variant.toml")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="screenstack"):
+        assert main(["-q", "run", "--config", str(copy / "variant.toml")]) == 0
+    assert "the run goes to" not in caplog.text
 
 
 def test_run_blends_only_its_own_learners(run_copy):

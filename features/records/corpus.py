@@ -342,7 +342,7 @@ def check_both_classes(path: str | Path, records: pd.DataFrame) -> None:
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return a.samefile(b)
+        return a.is_file() and a.samefile(b)
     except OSError:  # one is missing or unreadable: `read_table` names it
         return False
 
@@ -430,7 +430,7 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     if test.empty and not spec.label_col:
         _warn_other_label_column(path, original, cols["label"])
     log.info("%s: %d records: %d labelled, %d included (%s), and %d not screened yet, to score; "
-             "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), _label_source(cols["label"]),
+             "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), _label_source(path, cols["label"]),
              len(test), repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))
     frame = pd.concat([train.assign(split="train"), test.assign(split="test")], ignore_index=True)
     keys = record_keys(frame)
@@ -469,13 +469,14 @@ def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
         log.info("%s: its ASReview label notes (N1  - ASReview_relevant, ...) are not used: %s", path, why)
 
 
-def _label_source(column: str) -> str:
+def _label_source(path: Path, column: str) -> str:
     """Where the labels were read: a column, or a RIS file's ASReview notes (no column the user sees)."""
-    return "ASReview's N1 label notes" if column == ASREVIEW_LABEL_COLUMN else f"label column {column!r}"
+    ris = Path(path).suffix.lower() == ".ris" and column == ASREVIEW_LABEL_COLUMN
+    return "ASReview's N1 label notes" if ris else f"label column {column!r}"
 
 
 def _log_loaded(path: Path, records: pd.DataFrame) -> None:
     cols = records.attrs["columns"]
-    labels = "" if cols["label"] is None else f", {int(records['label'].sum())} included ({_label_source(cols['label'])})"
+    labels = "" if cols["label"] is None else f", {int(records['label'].sum())} included ({_label_source(path, cols['label'])})"
     log.info("%s: %d records%s; id column %s, text columns %s", path, len(records), labels,
              repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))

@@ -109,6 +109,13 @@ def test_an_encoder_folder_moved_to_another_name_reuses_the_cached_vectors(rando
     assert count_encoded == [] and again.name.startswith("screening-bert-")
     np.testing.assert_array_equal(read_vectors(again)[1], read_vectors(first)[1])
     assert len(list((tmp_path / "cache").iterdir())) == 1  # the first folder's cache, not a second one
+    # A folder of that digest whose setting.json was edited is passed over, not refused: the rename
+    # falls back to a cache of its own, as before folders were found by digest.
+    (cached,) = (tmp_path / "cache").iterdir()
+    (cached / "setting.json").write_text('{"edited": true}')
+    moved_again = shutil.copytree(random_bert, tmp_path / "encoders" / "screening-bert-2")
+    extract_features(corpus, tmp_path / "run3", _config(str(moved_again), tmp_path), progress=False)
+    assert sum(count_encoded) > 0 and len(list((tmp_path / "cache").iterdir())) == 2
 
 
 def test_a_damaged_feature_file_is_made_again_and_said_to_be_damaged(random_bert, records, tmp_path, caplog):

@@ -37,6 +37,15 @@ def test_the_same_file_as_train_and_test_is_refused_saying_so(tmp_path):
     (tmp_path / "again" / "train.csv").symlink_to(train)  # another path to the same file counts as the same
     message = error_of(load_corpus, train, tmp_path / "again" / "train.csv")
     assert "the same file" in message and "--data" in message
+    # A folder given twice is named as a folder, not as one file given twice.
+    assert "is a folder" in error_of(load_corpus, tmp_path / "again", tmp_path / "again")
+
+
+def test_a_csv_column_named_like_the_ris_label_notes_is_said_to_be_a_column(tmp_path, caplog):
+    text = COMPETITION_TRAIN.replace("judgement", "asreview_label")
+    with caplog.at_level("INFO", logger="screenstack"):
+        load_corpus(write(tmp_path / "labels.csv", text), spec=ColumnSpec(label_col="asreview_label"))
+    assert "(label column 'asreview_label')" in caplog.text and "N1" not in caplog.text
 
 # --- formats ------------------------------------------------------------------------------------
 
