@@ -32,7 +32,13 @@ log = logging.getLogger("screenstack")
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (a `ScreenstackError`), not usage plus a message."""
+    """An argument parser whose errors are one line (a `ScreenstackError`), not usage plus a message, and that takes
+    options only as spelt: argparse's prefixes (`--learner` read as `--learners`, `--max` as whichever option it
+    starts alone) would let a typo pass as another option."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         raise ScreenstackError(f"{message}. See `{self.prog} --help`.")

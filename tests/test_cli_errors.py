@@ -264,3 +264,11 @@ def test_a_run_config_given_to_another_command_says_it_is_runs(tmp_path, capsys)
     (tmp_path / "fl.toml").write_text('train = "t.csv"\nout = "o"\nmodel = "minilm"\nlearners = ["tfidf-svm"]\n')
     assert main(["fit-learners", "--config", str(tmp_path / "fl.toml")]) == 2
     assert "unknown option(s) model for `screenstack fit-learners`" in capsys.readouterr().err
+
+
+def test_an_option_is_taken_only_as_spelt(tmp_path, capsys):
+    # argparse would read `--learner` as `--learners` (and a prefix as whichever option it starts alone).
+    assert main(["run", "--data", "x.csv", "--learner", "tfidf-svm", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --learner tfidf-svm. See `screenstack run --help`." in err
+    assert not (tmp_path / "o").exists()
