@@ -17,7 +17,7 @@ fitted tail, `stacking.threshold.fitted_tail_threshold`). About 12 minutes on
 2 cores for 6 datasets x 3 seeds with the vector cache of bench/protocol.py
 (``--cache-dir``) warm.
 
-    python bench/rescreen.py --jobs 2 --seeds 5   # bench/README.md, "The recall check deleted (session 28, 0.3.20)"
+    python bench/rescreen.py --jobs 2 --seeds 5   # bench/README.md, "The recall check as a warning (session 28, 0.3.20)"
     python bench/rescreen.py --jobs 2 --seeds 5 --top 100
 """
 from __future__ import annotations

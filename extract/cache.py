@@ -54,6 +54,29 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def _as_stored(setting: dict) -> dict:
+    """`setting` as its setting.json reads back."""
+    return json.loads(json.dumps(setting, sort_keys=True, default=str))
+
+
+def _probe_write(folder: Path) -> None:
+    """Create and remove a file in `folder`; an OSError says a chunk could not be written there."""
+    handle, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")
+    os.close(handle)
+    os.unlink(probe)
+
+
+def usable_for(folder: Path, setting: dict) -> bool:
+    """Whether the existing cache `folder` holds `setting` (its setting.json reads and says so) and can be written to."""
+    try:
+        if read_json(folder / "setting.json") != _as_stored(setting):
+            return False
+        _probe_write(folder)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 class VectorCache:
     """Chunk files of one encoder setting in `folder`, looked up by text key.
 
@@ -73,7 +96,7 @@ class VectorCache:
             except (OSError, ValueError) as error:
                 stored, damage = None, f"unreadable ({_reason(error)})"
             # The folder's name is a digest of the setting, so a setting.json that differs was damaged or edited.
-            if stored != json.loads(json.dumps(setting, sort_keys=True, default=str)):
+            if stored != _as_stored(setting):
                 raise ScreenstackError(f"{marker}: {damage}, so its cached vectors cannot be trusted. Delete the folder "
                                        f"{self.folder} (it holds only cached vectors; they are encoded again), or pass "
                                        "another --cache-dir.")
@@ -133,9 +156,7 @@ class VectorCache:
         """Refuse, before any text is encoded for it, a cache folder no chunk can be written to (read-only, not
         ours), in `atomic.io_error`'s one line naming --cache-dir."""
         try:
-            handle, probe = tempfile.mkstemp(dir=self.folder, prefix=".probe-")
-            os.close(handle)
-            os.unlink(probe)
+            _probe_write(self.folder)
         except OSError as error:
             raise io_error(self.folder, error, shown=True, flag="--cache-dir") from None
 

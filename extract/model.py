@@ -216,12 +216,12 @@ def check_max_length(encoder: LoadedEncoder, max_length: int) -> None:
     """Refuse a `max_length` the encoder cannot read, in one line that says which limit and how to use it
     (`TokenizerCapError` where only the tokenizer's ``model_max_length`` is in the way)."""
     limit, cap = _position_limit(encoder), _tokenizer_cap(encoder)
-    if 2 <= max_length <= max_positions(encoder):
+    readable = limit if cap is None else min(limit, cap)  # `max_positions`
+    if 2 <= max_length <= readable:
         return
     if cap is not None and cap < max_length <= limit:
         raise TokenizerCapError(encoder, max_length, cap, limit)
-    raise ScreenstackError(f"--max-length {max_length}: {encoder.name} reads 2 to {max_positions(encoder)} tokens. "
-                           f"Use a value in that range.")
+    raise ScreenstackError(f"--max-length {max_length}: {encoder.name} reads 2 to {readable} tokens. Use a value in that range.")
 
 
 def _hub_reachable(timeout: float = HUB_CHECK_SECONDS) -> bool:

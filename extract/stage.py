@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -137,18 +136,9 @@ def cache_folder_for(root: Path, name: str, setting: dict) -> Path:
     own = root / f"{name}-{digest}"
     if own.is_dir():
         return own
-    expected = json.loads(json.dumps(setting, sort_keys=True, default=str))
-    for other in sorted(root.glob(f"*-{digest}")):
-        try:
-            if json.loads((other / "setting.json").read_text(encoding="utf-8")) != expected:
-                continue
-            handle, probe = tempfile.mkstemp(dir=other, prefix=".probe-")
-            os.close(handle)
-            os.unlink(probe)
-        except (OSError, ValueError):
-            continue
-        return other
-    return own
+    from .cache import usable_for
+
+    return next((other for other in sorted(root.glob(f"*-{digest}")) if usable_for(other, setting)), own)
 
 
 def _digest(obj) -> str:

@@ -56,9 +56,8 @@ def command(args: argparse.Namespace) -> int:
 
     from ..extract.pooling import parse_layers
     from ..extract.model import TokenizerCapError
-    from ..features.errors import ScreenstackError
     from ..extract.stage import ExtractConfig, cache_root, extract_features
-    from ..features.errors import kept_warnings
+    from ..features.errors import ScreenstackError, kept_warnings
     from ..features.artifacts.runfolder import RunFolder
     from ..stacking.new_records import load_new_records
     from ..stacking.predict import PREDICT_FILES, check_settings, encoder_to_load, predict, read_run, recipe_value, refuse_other_encoder
