@@ -63,7 +63,7 @@ from ..features.artifacts.outputs import (check_reusable, describe_differences, 
 from ..features.artifacts.store import is_intact, write_run_vectors
 from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
 from .heads import ScreeningModel, make_head
-from .model import autocast, check_max_length, load_encoder, resolve_precision
+from .model import autocast, check_max_length, encoder_fingerprint, load_encoder, resolve_precision
 from .stage import FEATURES_DIR
 from .finetune_config import FinetuneConfig, learner_name
 from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
@@ -125,8 +125,14 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     name = learner_name(config)
     loaded = load_encoder(config.model)
     check_max_length(loaded, config.max_length)  # else position ids run past the table: a traceback mid-fold
+    if config.grad_checkpointing and not getattr(loaded.model, "supports_gradient_checkpointing", False):
+        raise ScreenstackError(f"--grad-checkpointing: {config.model} ({loaded.model.config.model_type}) does not support "
+                               "activation checkpointing. Leave the flag out (lower --batch-size to save memory).")
     meta = {"learner": name, "kind": "crossfit", "input": "text", "finetune": config.identity(), "precision": precision,
             "model": config.model, "weights_hash": loaded.weights_hash,
+            # the weights alone let a config.json (activation, layer-norm epsilon) or tokenizer edited in place
+            # reuse, or resume, folds trained before the edit
+            "encoder_fingerprint": encoder_fingerprint(loaded),
             "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test"),
             "name": name, "fold_plan": plan.meta}  # the fold plan is part of what `_claim` ties a run to
     feature_path = Path(out) / FEATURES_DIR / f"{name}.parquet"

@@ -272,7 +272,11 @@ def _from_pretrained(path: str, **kwargs):
     # No attn_implementation: transformers then picks SDPA where the architecture
     # has it and eager attention where it has not (DeBERTa-v2); asking for "sdpa"
     # made such models fail to load.
-    net, info = AutoModel.from_pretrained(path, output_loading_info=True, **kwargs)
+    # dtype float32: weights saved in fp16 or bf16 would otherwise load as saved, so frozen vectors came out at
+    # another precision than --dtype and the setting says, and fine-tuning stopped on mixed dtypes. Precision is
+    # autocast's, chosen once (`--dtype`).
+    import torch
+    net, info = AutoModel.from_pretrained(path, output_loading_info=True, dtype=torch.float32, **kwargs)
     # Tensors the weights file lacks are filled with random numbers, and the vectors then change from run to run
     # (a config.json of more layers than the weights, a file missing a tensor). The pooler is not read: its absence
     # (sentence-transformers saves none) is harmless.
@@ -352,11 +356,15 @@ def _check_json_files(model: str, folder: str) -> None:
 
 
 def _check_encoder_only(model: str, net) -> None:
-    """Refuse a decoder-only model (GPT-2, BioGPT, Llama): each of its tokens sees only the tokens before it, so its
+    """Refuse an encoder-decoder model (T5, BART), and a decoder-only one (GPT-2, BioGPT, Llama): each of its tokens sees only the tokens before it, so its
     first token's vector (cls pooling, the fine-tuning heads) has read one token of the text."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
     kind = getattr(net.config, "model_type", "")
+    if getattr(net.config, "is_encoder_decoder", False):  # T5, BART: the model runs no encoder alone
+        raise ScreenstackError(f"--model {model}: an encoder-decoder model ({kind}), which screenstack does not run (it "
+                               "reads an encoder's hidden layers). Use an encoder (BERT-like: PubMedBERT, BioLinkBERT, "
+                               "--model minilm).")
     if kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
         raise ScreenstackError(f"--model {model}: a decoder-only model ({kind}), whose tokens see only the tokens before "
                                "them, so its first token's vector says nothing of the text. Use an encoder (BERT-like: "

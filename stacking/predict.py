@@ -503,8 +503,9 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     lacking = _lacking_text(run, corpus)
     if lacking and run.config.max_shift > 1:
         # Scored without a text the run read (an export without abstracts): every record scores as one with that
-        # cell empty, lower than the run's records, and the shift estimate reads that as a richer file, not as the
-        # texts it is (17 times on a cohen_adhd update without abstracts, flagging all of it).
+        # cell empty, unlike the run's records (a title alone scores higher, mostly), and the shift estimate reads
+        # that as a richer file, not as the texts it is (17 times on a cohen_adhd update without abstracts, flagging
+        # all of it).
         log.info("label shift: not estimated for %s: %s, so their scores are not comparable with the run's (as --max-shift "
                  "1)", data or "these records", lacking)
         run = replace(run, config=replace(run.config, max_shift=1.0))

@@ -66,15 +66,18 @@ class FoldPlan:
 
 def draw_folds(labels: np.ndarray, config: FoldConfig = FoldConfig()) -> np.ndarray:
     """Each training record's validation fold (0 ... K-1) for training `labels`: stratified K-fold with the seed,
-    K the configured folds or the count of included records where that is smaller (every fold needs a positive)."""
+    K the configured folds or the count of included (or excluded) records where that is smaller (every fold needs
+    one of each to validate on)."""
     positives = int(np.sum(labels))
-    if positives < 2:
-        raise ScreenstackError(
-            f"training data has {positives} included record(s); cross-validation needs at least 2. "
-            "Label more included records before training."
-        )
+    negatives = len(labels) - positives
+    for count, what in ((positives, "included"), (negatives, "excluded")):
+        if count < 2:
+            raise ScreenstackError(
+                f"training data has {count} {what} record(s); cross-validation needs at least 2. "
+                f"Label more {what} records before training."
+            )
     folds = np.empty(len(labels), dtype=np.int64)
-    splitter = StratifiedKFold(n_splits=min(config.n_folds, positives), shuffle=True, random_state=config.seed)
+    splitter = StratifiedKFold(n_splits=min(config.n_folds, positives, negatives), shuffle=True, random_state=config.seed)
     for k, (_, valid) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
         folds[valid] = k
     return folds
@@ -91,7 +94,8 @@ def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPla
     folds = draw_folds(labels, config)
     n_folds = int(folds.max()) + 1
     if n_folds < config.n_folds:
-        warnings.warn(f"only {n_folds} included records: using {n_folds} folds instead of {config.n_folds}.", stacklevel=2)
+        fewer = "included" if int(labels.sum()) == n_folds else "excluded"
+        warnings.warn(f"only {n_folds} {fewer} records: using {n_folds} folds instead of {config.n_folds}.", stacklevel=2)
     meta = {**asdict(config), "n_folds": n_folds, "requested_folds": config.n_folds,
             "train_fingerprint": corpus.fingerprint("train"), "n_train": len(train),
             "text_columns": list(corpus.text_columns)}  # not compared: named when the fingerprint differs (`refuse_other_plan`)

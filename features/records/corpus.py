@@ -221,6 +221,12 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                 f"{path}: {_place(frame, blank[0])}, column {id_col!r}: empty id ({len(blank)} such). "
                 "Give every record an id, or pass --id-col with a column that has one for every record."
             )
+        broken = np.flatnonzero(ids.str.contains(r"[\r\n]", regex=True).to_numpy())
+        if len(broken):  # it would split its line of submission.csv and ranked.csv in two
+            raise ScreenstackError(
+                f"{path}: {_place(frame, broken[0])}, column {id_col!r}: id {ids.iloc[broken[0]]!r} holds a line break "
+                f"({len(broken)} such). Remove the line breaks from the ids, or pass another --id-col."
+            )
         keys = ids.map(id_key)  # as files are compared: 1000.0 or '1000 is 1000, so one record cannot train and be scored
         first = keys.duplicated(keep=False).to_numpy()
         if first.any():
@@ -420,10 +426,12 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     records, original = _read_records(path, spec, "partly", "", table)
     screened = records["label"].notna().to_numpy()
     if not screened.any():
-        raise ScreenstackError(
-            f"{path}: no record is labelled yet (column {records.attrs['columns']['label']!r} is empty, -1 or "
-            "ASReview_not_seen throughout). Screen some records first: training needs included (1) and excluded (0) ones."
-        )
+        chosen = records.attrs["columns"]["label"]
+        other = None if spec.label_col else _labelled_label_column(original, chosen)
+        fix = (f"Pass --label-col {other}: that column holds labels." if other else
+               "Screen some records first: training needs included (1) and excluded (0) ones.")
+        raise ScreenstackError(f"{path}: no record is labelled yet (column {chosen!r} is empty, -1 or "
+                               f"ASReview_not_seen throughout). {fix}")
     train, test = records[screened], records[~screened]  # each keeps records.attrs
     check_both_classes(path, train)
     cols = records.attrs["columns"]
@@ -436,6 +444,16 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     keys = record_keys(frame)
     warn_duplicates(frame, path, path, keys=keys["text_key"])
     return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]), keys=keys)
+
+
+def _labelled_label_column(original: pd.DataFrame, chosen: str) -> str | None:
+    """Another label column of the file (by name) with some record labelled: what --label-col should name where
+    `chosen`, the column picked first, labels none (an empty ``label_included`` beside a filled ``included``)."""
+    for name in original.columns:
+        if name != chosen and str(name).lower() in LABEL_COLUMNS and \
+                not original[name].astype(str).str.strip().str.lower().isin(UNLABELLED_VALUES).all():
+            return str(name)
+    return None
 
 
 def _warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) -> None:

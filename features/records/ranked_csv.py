@@ -22,23 +22,31 @@ from ..errors import ScreenstackError
 RANKED_COLUMNS = ("rank", "id", "title", "score", "decision", "probability", "expected_included")
 
 
+# Columns of ranked.csv no input file is likely to have beside rank, id, title and decision; a reviewer may delete
+# the scores (not to be swayed by them while screening) and keep the rest.
+RANKED_ONLY_COLUMNS = ("score", "probability", "expected_included", "copy_of", "copy_label")
+
+
 def is_ranked_csv(columns) -> bool:
-    """Whether a header holds every one of ranked.csv's own columns (any capitals, other columns between them).
+    """Whether a header is ranked.csv's (any capitals, other columns between them): rank, id, title and decision,
+    and one of its own columns after them (so a ranked.csv whose scores were deleted is one too).
 
     >>> is_ranked_csv(["rank", "id", "title", "score", "decision", "probability", "expected_included", "included"])
+    True
+    >>> is_ranked_csv(["rank", "id", "title", "decision", "copy_of", "copy_label", "included"])
     True
     >>> is_ranked_csv(["id", "title", "abstract", "score"])
     False
     """
     names = {str(column).strip().lower() for column in columns}
-    return all(name in names for name in RANKED_COLUMNS)
+    return {"rank", "id", "title", "decision"} <= names and any(name in names for name in RANKED_ONLY_COLUMNS)
 
 
 def refuse_ranked_csv(path: str | Path, columns, flag: str) -> None:
     """Raise a one-line `ScreenstackError` if the file at `path`, given as `flag`, is screenstack's ranked.csv."""
     if is_ranked_csv(columns):
         raise ScreenstackError(
-            f"{path}: this is screenstack's ranked.csv (columns {', '.join(RANKED_COLUMNS)}), which holds only the records "
+            f"{path}: this is screenstack's ranked.csv (columns rank, id, title, decision, ...), which holds only the records "
             f"not screened at that run, so training on it as {flag} would drop every earlier label. Type the new labels "
             "into the original file (its ids are ranked.csv's id column) and run again on it with a new --out."
         )

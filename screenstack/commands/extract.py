@@ -102,7 +102,7 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cnn-channels", type=int, default=256, metavar="N", help="--head cnn: convolution channels (default 256)")
     group.add_argument("--cnn-kernel", type=int, default=5, metavar="N", help="--head cnn: odd kernel width in tokens (default 5)")
     group.add_argument("--eval-batch-size", type=int, default=64, metavar="N",
-                       help="records per batch when scoring and embedding; memory only, not the results (default 64)")
+                       help="records per batch when scoring and embedding; memory (results move only in their last bits) (default 64)")
     group.add_argument("--grad-checkpointing", action="store_true", help="trade compute for memory")
     group.add_argument("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
     group.add_argument("--yes", action="store_true", help="do not ask before a long fine-tuning run on a CPU")
@@ -110,10 +110,15 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
 
 def finetune_config(args: argparse.Namespace):
     """`FinetuneConfig` from the options `add_finetune_options` and `add_extract_options` added."""
+    import os
+
     from ..extract.finetune_config import FinetuneConfig  # light: no torch
 
+    # A model folder by its absolute path, as run's config.toml writes it: the fine-tuned learner's configuration
+    # names it so, and `run --config` (from any folder) or `./models/bert` for `models/bert` is the same model.
+    model = os.path.abspath(args.model) if os.path.isdir(args.model) else args.model
     return FinetuneConfig(
-        model=args.model, head=args.head, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+        model=model, head=args.head, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
         grad_accum=args.grad_accum, max_length=args.max_length, warmup_ratio=args.warmup_ratio,
         valid_fraction=args.valid_fraction, select=args.select, patience=args.patience, pos_weight=args.pos_weight,
         weight_decay=args.weight_decay, max_grad_norm=args.max_grad_norm, dropout=args.dropout, cnn_channels=args.cnn_channels,
@@ -129,9 +134,22 @@ def configs(args: argparse.Namespace) -> tuple:
     return fold_config(args), extract_config(args), finetune_config(args)
 
 
+def warn_unused(args: argparse.Namespace) -> None:
+    """Say which options given this command does not use, as their values are still checked (`configs`)."""
+    import warnings
+
+    if args.finetune and (args.layers != "-1" or args.pooling != "cls,mean"):
+        warnings.warn("--layers and --pooling are for frozen vectors: fine-tuned vectors are what the fine-tuning head "
+                      "reads (recorded in the feature file's metadata), so these values are not used.", stacklevel=2)
+    if not args.finetune and (args.folds != 5 or args.seed != 0):
+        warnings.warn("--folds and --seed are not used without --finetune: frozen vectors do not depend on the fold "
+                      "plan, which fit-learners draws (give them to fit-learners).", stacklevel=2)
+
+
 def command(args: argparse.Namespace) -> int:
     folds, extract, finetuning = configs(args)
     config = finetuning if args.finetune else extract
+    warn_unused(args)
     show_configs(folds, config)
     corpus = corpus_from_args(args)
     if args.finetune:

@@ -1,6 +1,7 @@
 """Fine-tuning with K-fold cross-fitting, on a tiny random BERT built here (2 layers, width 32)."""
 from __future__ import annotations
 
+import json
 import math
 import re
 import shutil
@@ -244,6 +245,18 @@ def test_resume_after_interruption_gives_the_same_outputs(tiny_bert, tmp_path, m
     for a, b in zip(whole[:2], resumed[:2]):
         pd.testing.assert_frame_equal(a, b)
     assert np.array_equal(whole[3], resumed[3])
+
+
+def test_a_model_config_edited_in_place_is_another_encoder_not_reused(tiny_bert, tmp_path):
+    # Only the weights were compared: an edited config.json (or tokenizer) reused, or resumed, folds trained before.
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_bert, folder)
+    corpus, config = _corpus(n_train=36, n_test=6), _config(str(folder), epochs=1)
+    finetune(corpus, tmp_path / "ft", config, folds=FoldConfig(3, 0), progress=False)
+    settings = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**settings, "hidden_act": "relu"}))
+    with pytest.raises(ScreenstackError, match=r"differs in: the encoder \(its weights, config or tokenizer\)"):
+        finetune(corpus, tmp_path / "ft", config, folds=FoldConfig(3, 0), progress=False)
 
 
 def test_accumulation_checkpointing_bf16_and_no_test_records(tiny_bert, tmp_path):

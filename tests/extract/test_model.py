@@ -174,6 +174,53 @@ def test_a_decoder_only_model_is_refused(tmp_path):
         load_encoder(str(folder))
 
 
+def test_an_encoder_decoder_model_is_refused(tmp_path):
+    from transformers import T5Config, T5Model
+
+    from .conftest import make_random_bert
+
+    folder = tmp_path / "t5"
+    make_random_bert(folder)  # for its tokenizer files
+    for path in folder.glob("*.safetensors"):
+        path.unlink()
+    (folder / "config.json").unlink()
+    T5Model(T5Config(vocab_size=600, d_model=32, d_kv=16, d_ff=64, num_layers=2, num_heads=2, pad_token_id=0,
+                     decoder_start_token_id=0)).save_pretrained(str(folder))
+    with pytest.raises(ScreenstackError, match=r"an encoder-decoder model \(t5\).*Use an encoder"):
+        load_encoder(str(folder))
+
+
+def test_grad_checkpointing_on_a_model_without_it_is_refused_before_work(tmp_path):
+    from transformers import AlbertConfig, AlbertModel
+
+    from .conftest import make_random_bert
+
+    folder = tmp_path / "albert"
+    make_random_bert(folder)  # for its tokenizer files
+    for path in folder.glob("*.safetensors"):
+        path.unlink()
+    (folder / "config.json").unlink()
+    AlbertModel(AlbertConfig(vocab_size=494, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                             intermediate_size=64, max_position_embeddings=66)).save_pretrained(str(folder))
+    corpus = corpus_of(read_records(24), n_train=18)
+    config = FinetuneConfig(model=str(folder), max_length=32, epochs=1, batch_size=4, device="cpu", precision="fp32",
+                            grad_checkpointing=True)
+    with pytest.raises(ScreenstackError, match=r"^--grad-checkpointing: .*\(albert\) does not support"):
+        finetune(corpus, tmp_path / "ft", config, folds=FoldConfig(3, 0), progress=False, confirm=True)
+    assert not (tmp_path / "ft" / "finetune").exists() and not (tmp_path / "ft" / "folds.parquet").exists()
+
+
+@pytest.mark.parametrize("precision", [torch.bfloat16, torch.float16])
+def test_weights_saved_in_half_precision_load_in_float32(random_bert, tmp_path, precision):
+    # Loaded as saved, the vectors came out at another precision than the setting says, and fine-tuning stopped.
+    from transformers import AutoModel
+
+    folder = tmp_path / "half"
+    shutil.copytree(random_bert, folder)
+    AutoModel.from_pretrained(random_bert).to(precision).save_pretrained(str(folder))
+    assert load_encoder(str(folder)).model.dtype == torch.float32
+
+
 @pytest.mark.parametrize("damage", ["config of more layers", "a tensor dropped"])
 def test_weights_lacking_tensors_the_config_asks_for_are_refused_not_filled_at_random(random_bert, tmp_path, damage):
     # transformers fills the missing tensors with random numbers: the vectors changed from run to run.

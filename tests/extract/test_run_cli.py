@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from screenstack.cli import main
 
@@ -134,6 +135,24 @@ def test_other_weights_in_the_same_model_folder_are_refused_before_any_text_is_e
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == caches  # no text was encoded with the new weights
 
 
+def test_a_finetuning_run_of_a_relative_model_folder_repeated_from_another_folder_reuses_its_learner(
+        tiny_corpus_files, tmp_path, random_bert, monkeypatch):
+    # config.toml names the folder absolute; the learner named it as typed, so the rerun was refused (--model differs).
+    train, test = tiny_corpus_files
+    shutil.copytree(random_bert, tmp_path / "models" / "bert")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "ft"
+    assert _run(train, test, out, "models/bert", "--finetune", "--epochs", "1", "--batch-size", "16", "--device", "cpu",
+                "--yes") == 0
+    learners = sorted((out / "learners").iterdir())
+    stamps = [(p / "meta.json").stat().st_mtime_ns for p in learners]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
+    assert [(p / "meta.json").stat().st_mtime_ns for p in learners] == stamps, "reused, not refitted"
+
+
 def test_run_again_from_its_config_file_in_another_folder_finds_a_model_given_as_a_relative_folder(
         tiny_corpus_files, tmp_path, random_bert, monkeypatch):
     train, test = tiny_corpus_files
@@ -173,3 +192,17 @@ def test_learners_fitted_on_vectors_padded_otherwise_are_refused_before_any_text
     assert sorted(p.name for p in cache.iterdir()) == caches  # nothing encoded
     assert _run(train, test, tmp_path / "new", random_bert, "--cache-dir", str(cache)) == 0
     assert len(list(cache.iterdir())) == len(caches) + 1  # a new --out encodes into a cache of today's padding
+
+
+def test_extract_says_which_given_options_it_does_not_use(tiny_corpus_files, tmp_path, random_bert):
+    # --folds without --finetune was taken and silently ignored: the fold plan is fit-learners'.
+    import warnings
+
+    train, test = tiny_corpus_files
+    command = ["-q", "extract", "--train", str(train), "--test", str(test), "--model", random_bert, "--max-length", "32"]
+    with pytest.warns(UserWarning, match="--folds and --seed are not used without --finetune"):
+        assert main(command + ["--out", str(tmp_path / "x"), "--folds", "3"]) == 0
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert main(command + ["--out", str(tmp_path / "y")]) == 0
+    assert not [w for w in said if "not used" in str(w.message)]

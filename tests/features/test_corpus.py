@@ -254,6 +254,11 @@ def test_empty_id(tmp_path):
     assert "train.csv: row 3, column 'id': empty id" in message
 
 
+def test_an_id_with_a_line_break_is_refused_as_it_would_split_the_submissions_line(tmp_path):
+    message = error_of(load_corpus, write(tmp_path / "test.csv", 'id,title,abstract\n1,A,x\n"12\n34",B,y\n'))
+    assert "test.csv: row 3, column 'id': id '12\\n34' holds a line break" in message
+
+
 def test_ids_shared_by_train_and_test(tmp_path):
     train = write(tmp_path / "train.csv", COMPETITION_TRAIN)
     test = write(tmp_path / "test.csv", "id,title,abstract\n10,X,x\n3,Y,y\n")
@@ -495,6 +500,10 @@ def test_partly_screened_file_with_its_own_ids_and_every_record_labelled(tmp_pat
 def test_partly_screened_file_needs_labelled_records_of_both_classes(tmp_path):
     none = write(tmp_path / "none.csv", "title,abstract,included\nA,x,\nB,y,-1\n")
     assert "none.csv: no record is labelled yet (column 'included'" in error_of(load_partly_screened, none)
+    assert "Screen some records first" in error_of(load_partly_screened, none)
+    # The column picked first is empty and another holds the labels: the fix is --label-col, not more screening.
+    other = write(tmp_path / "other.csv", "title,abstract,label_included,included\nA,x,,1\nB,y,,0\nC,z,,\n")
+    assert error_of(load_partly_screened, other).endswith("Pass --label-col included: that column holds labels.")
     one_class = write(tmp_path / "one.csv", "title,abstract,included\nA,x,1\nB,y,\nC,z,1\n")
     assert "one.csv: column 'included' has no excluded (0) records among 2" in error_of(load_partly_screened, one_class)
 

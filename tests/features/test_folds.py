@@ -52,6 +52,18 @@ def test_fewer_than_two_included_records_is_refused(positives):
         make_fold_plan(_corpus(n=40, positives=positives))
 
 
+def test_fewer_excluded_records_than_folds_gives_one_fold_per_excluded_record():
+    with pytest.warns(UserWarning, match="only 3 excluded records: using 3 folds instead of 5"):
+        plan = make_fold_plan(_corpus(n=13, positives=10), FoldConfig(n_folds=5))
+    assert plan.n_folds == 3
+    assert np.bincount(plan.folds, weights=1 - plan.labels).tolist() == [1, 1, 1]
+
+
+def test_one_excluded_record_is_refused():
+    with pytest.raises(ScreenstackError, match="1 excluded record"):
+        make_fold_plan(_corpus(n=11, positives=10))
+
+
 def test_fewer_than_two_folds_is_refused():
     with pytest.raises(ScreenstackError, match="--folds 1: need at least 2"):
         make_fold_plan(_corpus(), FoldConfig(n_folds=1))

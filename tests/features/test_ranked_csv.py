@@ -49,6 +49,8 @@ def test_the_recognised_columns_are_those_ranked_csv_is_written_with(tmp_path):
     assert is_ranked_csv(pd.read_csv(written, nrows=0).columns)
     # a file holding some of those names (a search engine's rank, a score of its own) is an ordinary file
     assert not is_ranked_csv(["rank", "id", "title", "abstract", "score", "included"])
+    # a ranked.csv whose scores were deleted (not to be swayed by them while screening) is still one
+    assert is_ranked_csv([c for c in COLUMNS if c not in ("score", "probability", "expected_included")] + ["included"])
 
 
 @pytest.mark.parametrize("top", [40, 0])
