@@ -331,11 +331,12 @@ def _warnings_box(summary: dict) -> str:
     return f'<section class="warn"><h2>Warnings</h2><ul>{items}</ul></section>' if items else ""
 
 
-def _at_shift(screening: dict) -> str:
-    """The expected count below the threshold at the label shift's estimate, where it lowered the threshold."""
+def _at_shift(screening: dict, count: str) -> str:
+    """The expected `count` (``expected_flagged`` or ``expected_below``) at the label shift's estimate, where it
+    lowered the threshold (the console and summary.json give both)."""
     shifted = screening.get("at_estimated_shift")
     return (f"; at the label shift's estimate ({shifted['estimated_share']:.1%} included), about "
-            f"{shifted['expected_below']:.1f}" if shifted else "")
+            f"{shifted[count]:.1f}" if shifted else "")
 
 
 def _honest_section(summary: dict) -> str:
@@ -350,9 +351,9 @@ def _honest_section(summary: dict) -> str:
     ]
     if screening["n_records"]:
         cards += [("flagged to screen", f"{screening['n_flagged']:,} of {screening['n_records']:,}",
-                   f"expected relevant among them {screening['expected_flagged']:.1f}"),
+                   f"expected relevant among them {screening['expected_flagged']:.1f}" + _at_shift(screening, "expected_flagged")),
                   ("relevant left below the threshold", f"{screening['expected_below']:.1f}",
-                   f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + _at_shift(screening))]
+                   f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + _at_shift(screening, "expected_below"))]
     facts = "".join(f"<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div><div class=\"d\">{d}</div></div>"
                     for k, v, d in cards)
     scope = honest_scope(honest)
