@@ -158,17 +158,22 @@ def test_damaged_model_files_are_named_in_one_line_not_a_traceback(random_bert, 
     assert "\n" not in str(error.value)
 
 
+def _tokenizer_only(folder: Path) -> Path:
+    """A folder with a random BERT's tokenizer files and no model: another architecture's weights go in."""
+    from .conftest import make_random_bert
+
+    make_random_bert(folder)
+    for path in folder.glob("*.safetensors"):
+        path.unlink()
+    (folder / "config.json").unlink()
+    return folder
+
+
 def test_a_decoder_only_model_is_refused(tmp_path):
     # GPT-2's tokens see only those before them: its first token's vector (cls pooling, the fine-tuning heads) read one token.
     from transformers import GPT2Config, GPT2Model
 
-    from .conftest import make_random_bert
-
-    folder = tmp_path / "gpt2"
-    make_random_bert(folder)  # for its tokenizer files
-    for path in folder.glob("*.safetensors"):
-        path.unlink()
-    (folder / "config.json").unlink()
+    folder = _tokenizer_only(tmp_path / "gpt2")
     GPT2Model(GPT2Config(vocab_size=600, n_embd=32, n_layer=2, n_head=2, n_positions=64)).save_pretrained(str(folder))
     with pytest.raises(ScreenstackError, match=r"a decoder-only model \(gpt2\).*Use an encoder"):
         load_encoder(str(folder))
@@ -177,13 +182,7 @@ def test_a_decoder_only_model_is_refused(tmp_path):
 def test_an_encoder_decoder_model_is_refused(tmp_path):
     from transformers import T5Config, T5Model
 
-    from .conftest import make_random_bert
-
-    folder = tmp_path / "t5"
-    make_random_bert(folder)  # for its tokenizer files
-    for path in folder.glob("*.safetensors"):
-        path.unlink()
-    (folder / "config.json").unlink()
+    folder = _tokenizer_only(tmp_path / "t5")
     T5Model(T5Config(vocab_size=600, d_model=32, d_kv=16, d_ff=64, num_layers=2, num_heads=2, pad_token_id=0,
                      decoder_start_token_id=0)).save_pretrained(str(folder))
     with pytest.raises(ScreenstackError, match=r"an encoder-decoder model \(t5\).*Use an encoder"):
@@ -193,13 +192,7 @@ def test_an_encoder_decoder_model_is_refused(tmp_path):
 def test_grad_checkpointing_on_a_model_without_it_is_refused_before_work(tmp_path):
     from transformers import AlbertConfig, AlbertModel
 
-    from .conftest import make_random_bert
-
-    folder = tmp_path / "albert"
-    make_random_bert(folder)  # for its tokenizer files
-    for path in folder.glob("*.safetensors"):
-        path.unlink()
-    (folder / "config.json").unlink()
+    folder = _tokenizer_only(tmp_path / "albert")
     AlbertModel(AlbertConfig(vocab_size=494, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                              intermediate_size=64, max_position_embeddings=66)).save_pretrained(str(folder))
     corpus = corpus_of(read_records(24), n_train=18)
