@@ -44,13 +44,18 @@ def read_ris(path: Path) -> pd.DataFrame:
             "Check that every record ends with an `ER  - ` line."
         )
     rows = []
-    for entry in entries:
+    for number, entry in enumerate(entries, start=1):
         unknown = entry.pop("unknown_tag", {}) or {}
         row = {key: _ris_value(value) for key, value in entry.items()}
         row.update({tag: _ris_value(value) for tag, value in unknown.items()})
         notes = entry.get("notes") or []  # N1: a list, one item per N1 line
         notes = [notes] if isinstance(notes, str) else notes
         labels = [found for note in notes for found in ASREVIEW_NOTE.findall(str(note))]
+        if len({label.lower() for label in labels}) > 1:  # else the last note won, whichever it was
+            raise ScreenstackError(
+                f"{path}: record {number} ({row.get('id') or row.get('primary_title') or row.get('title') or 'untitled'}) "
+                f"has conflicting ASReview label notes ({', '.join(dict.fromkeys(labels))}). Keep one N1 label note per record."
+            )
         if labels:
             row[ASREVIEW_LABEL_COLUMN] = labels[-1]
         rows.append(row)

@@ -465,6 +465,14 @@ def test_asreview_ris_export_trains_on_its_labels_and_scores_the_rest(tmp_path, 
     assert corpus.screen_columns["notes"].tolist() == ["ASReview_not_seen; check the full text", ""]
 
 
+def test_conflicting_asreview_label_notes_on_one_record_are_refused_naming_it(tmp_path):
+    # The last note won: an irrelevant record turned included by a second, contradicting note.
+    both = ASREVIEW_RIS.replace("N1  - <p>ASReview_relevant</p>", "N1  - ASReview_irrelevant\nN1  - ASReview_relevant")
+    message = error_of(load_partly_screened, write(tmp_path / "both.ris", both))
+    assert "both.ris: record 4 (Guanfacine extended release) has conflicting ASReview label notes " \
+           "(ASReview_irrelevant, ASReview_relevant)" in message
+
+
 def test_asreview_ris_as_a_training_file(tmp_path):
     labelled = ASREVIEW_RIS.replace("N1  - ASReview_not_seen", "N1  - ASReview_irrelevant").replace(
         "AB  - An open-label study.", "AB  - An open-label study.\nN1  - ASReview_irrelevant")
