@@ -356,12 +356,13 @@ def _check_json_files(model: str, folder: str) -> None:
 
 
 def _check_encoder_only(model: str, net) -> None:
-    """Refuse an encoder-decoder model (T5, BART), and a decoder-only one (GPT-2, BioGPT, Llama): each of its tokens sees only the tokens before it, so its
-    first token's vector (cls pooling, the fine-tuning heads) has read one token of the text."""
+    """Refuse an encoder-decoder model (T5, BART: the model runs no encoder alone), and a decoder-only one (GPT-2,
+    BioGPT, Llama): each of its tokens sees only the tokens before it, so its first token's vector (cls pooling,
+    the fine-tuning heads) has read one token of the text."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
     kind = getattr(net.config, "model_type", "")
-    if getattr(net.config, "is_encoder_decoder", False):  # T5, BART: the model runs no encoder alone
+    if getattr(net.config, "is_encoder_decoder", False):
         raise ScreenstackError(f"--model {model}: an encoder-decoder model ({kind}), which screenstack does not run (it "
                                "reads an encoder's hidden layers). Use an encoder (BERT-like: PubMedBERT, BioLinkBERT, "
                                "--model minilm).")

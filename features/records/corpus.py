@@ -446,14 +446,18 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]), keys=keys)
 
 
-def _labelled_label_column(original: pd.DataFrame, chosen: str) -> str | None:
-    """Another label column of the file (by name) with some record labelled: what --label-col should name where
-    `chosen`, the column picked first, labels none (an empty ``label_included`` beside a filled ``included``)."""
+def _other_label_columns(original: pd.DataFrame, chosen: str):
+    """``(name, unscreened)`` for each label column of the file (by name) besides `chosen`: True where a record is not
+    screened yet in it."""
     for name in original.columns:
-        if name != chosen and str(name).lower() in LABEL_COLUMNS and \
-                not original[name].astype(str).str.strip().str.lower().isin(UNLABELLED_VALUES).all():
-            return str(name)
-    return None
+        if name != chosen and str(name).lower() in LABEL_COLUMNS:
+            yield str(name), original[name].astype(str).str.strip().str.lower().isin(UNLABELLED_VALUES)
+
+
+def _labelled_label_column(original: pd.DataFrame, chosen: str) -> str | None:
+    """Another label column with some record labelled: what --label-col should name where `chosen`, the column
+    picked first, labels none (an empty ``label_included`` beside a filled ``included``)."""
+    return next((name for name, unscreened in _other_label_columns(original, chosen) if not unscreened.all()), None)
 
 
 def _warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) -> None:
@@ -462,10 +466,8 @@ def _warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) ->
     A dataset's own full labels (``label_included``) kept beside a review tool's
     screening decisions (``included``) would otherwise leave nothing to rank.
     """
-    for name in original.columns:
-        if name == chosen or str(name).lower() not in LABEL_COLUMNS:
-            continue
-        unscreened = int(original[name].astype(str).str.strip().str.lower().isin(UNLABELLED_VALUES).sum())
+    for name, unscreened in _other_label_columns(original, chosen):
+        unscreened = int(unscreened.sum())
         if unscreened:
             warnings.warn(f"{path}: column {chosen!r} labels every record, but column {name!r} has {unscreened} records not "
                           f"screened yet: pass --label-col {name} to train on its labels and rank those.", stacklevel=3)

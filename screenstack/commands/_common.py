@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,18 +96,30 @@ def _read_corpus(args: argparse.Namespace, cross_validated: bool, test_required:
                                "file as --data FILE instead of --train.")
     else:
         corpus, source = load_corpus(args.train, args.test, spec), args.train
-    if cross_validated and (positives := int(corpus.train["label"].sum())) < 2:
-        raise ScreenstackError(
-            f"{source}: {positives} of the {len(corpus.train)} labelled records {'is' if positives == 1 else 'are'} included "
-            "(label 1); cross-validation needs at least 2. "
-            "Label more included records before training."
-        )
+    if cross_validated:  # before any encoding: the fold plan (`draw_folds`) needs both
+        positives = int(corpus.train["label"].sum())
+        for count, what, label in ((positives, "included", 1), (len(corpus.train) - positives, "excluded", 0)):
+            if count < 2:
+                raise ScreenstackError(
+                    f"{source}: {count} of the {len(corpus.train)} labelled records {'is' if count == 1 else 'are'} {what} "
+                    f"(label {label}); cross-validation needs at least 2. Label more {what} records before training."
+                )
     return corpus
 
 
+def model_as_recorded(model: str) -> str:
+    """`--model` as configs record it: a local folder by its absolute path (a Hugging Face name as given), so that
+    `run --config` repeats it from any folder and ``./models/bert`` and ``models/bert`` are one model."""
+    return os.path.abspath(model) if os.path.isdir(model) else model
+
+
+DEFAULT_FOLDS, DEFAULT_SEED = 5, 0
+
+
 def add_fold_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--folds", type=int, default=5, metavar="K", help="stratified folds of the shared fold plan (default 5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the fold plan and the learners (default 0)")
+    parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, metavar="K",
+                        help=f"stratified folds of the shared fold plan (default {DEFAULT_FOLDS})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the fold plan and the learners (default {DEFAULT_SEED})")
 
 
 def fold_config(args: argparse.Namespace) -> FoldConfig:

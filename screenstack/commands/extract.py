@@ -7,7 +7,10 @@ import re
 from ..extract.model import DEFAULT_MODEL, PRECISIONS
 from ..extract.pooling import POOLINGS, parse_layers
 from ..extract.stage import CACHE_ENV, STORE_DTYPES, ExtractConfig
-from ._common import add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, show_configs, split_list
+from ._common import (DEFAULT_FOLDS, DEFAULT_SEED, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, model_as_recorded,
+                      show_configs, split_list)
+
+DEFAULT_LAYERS, DEFAULT_POOLING = "-1", "cls,mean"
 
 EXAMPLE = f"""examples:
   screenstack extract --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --out artifacts/run1
@@ -53,9 +56,9 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("vectors")
     group.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|DIR",
                        help=f"Hugging Face name, local folder, or minilm (bundled) (default {DEFAULT_MODEL})")
-    group.add_argument("--layers", default="-1", metavar="LIST",
+    group.add_argument("--layers", default=DEFAULT_LAYERS, metavar="LIST",
                        help="hidden layers to pool, concatenated: -1 is the last; lastN = -1..-N (default -1)")
-    group.add_argument("--pooling", default="cls,mean", metavar="NAMES",
+    group.add_argument("--pooling", default=DEFAULT_POOLING, metavar="NAMES",
                        help=f"comma-separated poolings, concatenated (available: {', '.join(sorted(POOLINGS))}; default cls,mean)")
     group.add_argument("--max-length", type=int, default=512, metavar="N", help="truncate texts to N tokens (default 512)")
     group.add_argument("--store-dtype", default="float32", choices=STORE_DTYPES, help="dtype in the file (default float32)")
@@ -110,15 +113,12 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
 
 def finetune_config(args: argparse.Namespace):
     """`FinetuneConfig` from the options `add_finetune_options` and `add_extract_options` added."""
-    import os
-
     from ..extract.finetune_config import FinetuneConfig  # light: no torch
 
-    # A model folder by its absolute path, as run's config.toml writes it: the fine-tuned learner's configuration
-    # names it so, and `run --config` (from any folder) or `./models/bert` for `models/bert` is the same model.
-    model = os.path.abspath(args.model) if os.path.isdir(args.model) else args.model
+    # The fine-tuned learner's configuration names a model folder as config.toml does (`model_as_recorded`): typed
+    # otherwise, `run --config` from another folder was refused as another --model.
     return FinetuneConfig(
-        model=model, head=args.head, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+        model=model_as_recorded(args.model), head=args.head, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
         grad_accum=args.grad_accum, max_length=args.max_length, warmup_ratio=args.warmup_ratio,
         valid_fraction=args.valid_fraction, select=args.select, patience=args.patience, pos_weight=args.pos_weight,
         weight_decay=args.weight_decay, max_grad_norm=args.max_grad_norm, dropout=args.dropout, cnn_channels=args.cnn_channels,
@@ -138,10 +138,10 @@ def warn_unused(args: argparse.Namespace) -> None:
     """Say which options given this command does not use, as their values are still checked (`configs`)."""
     import warnings
 
-    if args.finetune and (args.layers != "-1" or args.pooling != "cls,mean"):
+    if args.finetune and (args.layers != DEFAULT_LAYERS or args.pooling != DEFAULT_POOLING):
         warnings.warn("--layers and --pooling are for frozen vectors: fine-tuned vectors are what the fine-tuning head "
                       "reads (recorded in the feature file's metadata), so these values are not used.", stacklevel=2)
-    if not args.finetune and (args.folds != 5 or args.seed != 0):
+    if not args.finetune and (args.folds != DEFAULT_FOLDS or args.seed != DEFAULT_SEED):
         warnings.warn("--folds and --seed are not used without --finetune: frozen vectors do not depend on the fold "
                       "plan, which fit-learners draws (give them to fit-learners).", stacklevel=2)
 

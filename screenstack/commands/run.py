@@ -10,7 +10,7 @@ import tomli_w
 
 from ..features.errors import ScreenstackError
 from ..features.artifacts.runfolder import STACK_FILES, RunFolder
-from ._common import (LEARNER_NAMES, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
+from ._common import (LEARNER_NAMES, model_as_recorded, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs)
 from .extract import add_extract_options, add_finetune_options
 from .extract import configs as encoder_configs
@@ -57,7 +57,7 @@ def config_toml(args: argparse.Namespace) -> str:
     the file repeats the run from wherever it is used.
     """
     skip = {"func", "command", "config", "config_keys", "quiet", "verbose", "run_folder_out"}
-    values = {k: os.path.abspath(v) if k in PATH_OPTIONS or (k == "model" and os.path.isdir(v)) else v
+    values = {k: os.path.abspath(v) if k in PATH_OPTIONS else model_as_recorded(v) if k == "model" else v
               for k, v in vars(args).items() if v is not None}
     return tomli_w.dumps({k: v for k, v in sorted(values.items()) if k not in skip})
 
