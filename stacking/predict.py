@@ -76,7 +76,8 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .decision import UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, screen, shift_records, shift_weight
+from .decision import (TITLES_ONLY_WARNING, UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, screen, shift_records,
+                       shift_weight, titles_unlike_labelled)
 
 log = logging.getLogger("screenstack")
 # The extract settings a user may repeat on the command line, as named in the feature files' metadata.
@@ -509,15 +510,16 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         log.info("label shift: not estimated for %s: %s, so their scores are not comparable with the run's (as --max-shift "
                  "1)", data or "these records", lacking)
         run = replace(run, config=replace(run.config, max_shift=1.0))
-    threshold, shift = run.threshold_for(scores, shift_records(listed))
+    titles_only = titles_unlike_labelled(listed, run.train_keys)
+    threshold, shift = run.threshold_for(scores, shift_records(listed, titles_only))
     if threshold < run.threshold:
         log_shift(shift, float(np.mean(run.oof_scores >= threshold)), "--max-shift 1: the run's threshold")
     # As `stack` decides on its records to screen: records without text flagged, the run's `screening` block under its
     # names, and the update's own probabilities checked against the run's honest recall.
     screened = screen(run.oof_labels, run.oof_scores, run.calibration, scores, threshold, shift,
-                      None if run.honest_recall is None else run.honest_recall[0], run.config.seed, listed)
+                      None if run.honest_recall is None else run.honest_recall[0], run.config.seed, listed, titles_only)
     threshold, decisions, screening = screened.threshold, screened.decisions, screened.screening
-    warnings = []
+    warnings = [TITLES_ONLY_WARNING.format(**screened.titles_only)] if screened.titles_only else []
     if screened.recall_check.get("below_interval"):
         warnings.append(UPDATE_RECALL_CHECK_WARNING.format(expected=screened.recall_check["expected_recall"],
                                                            low=run.honest_recall[0], high=run.honest_recall[1]))
@@ -529,7 +531,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "threshold": threshold, "run_threshold": run.threshold, "max_shift": run.config.max_shift, "shift": shift,
         "recall_check": screened.recall_check, "warnings": warnings, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
-        "left_out_screened": len(left_out), "flagged_without_text": screened.flagged_without_text, **screening,
+        "left_out_screened": len(left_out), "flagged_without_text": screened.flagged_without_text,
+        "titles_only": screened.titles_only, **screening,
         "input_warnings": list(corpus.said),  # given reading `data`: copies of screened records, reused ids
         "versions": package_versions(),
     }

@@ -39,8 +39,9 @@ from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
-from .decision import (RECALL_CHECK_WARNING, _say_without_text, at_shift_clause, honest_scope, log_shift, lowered_by, screen,
-                       shift_records, shift_weight, without_text)
+from .decision import (RECALL_CHECK_WARNING, TITLES_ONLY_WARNING, _say_without_text, at_shift_clause, honest_scope, log_shift,
+                       lowered_by, log_titles_only, screen, shift_records, shift_weight, titles_unlike_labelled,
+                       without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
 from .threshold import apply_threshold, choose_threshold, fitted_tail_threshold, separation
@@ -179,6 +180,8 @@ def _warnings(summary: dict) -> list[str]:
         warnings.append(f"the threshold flags {_percent(share)} of {of_what}: {decision['n_train_included']} "
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
                         "cannot support a tighter one; label more records to flag fewer")
+    if decision.get("titles_only"):
+        warnings.append(TITLES_ONLY_WARNING.format(**decision["titles_only"]))
     check = decision.get("recall_check") or {}
     if check.get("below_interval"):
         low, high = summary["honest"]["recall_interval"]
@@ -454,6 +457,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         without = without_text(records)
         if without is not None:
             _say_without_text(int(without.sum()), int(reused["decision"].get("flagged_without_text", 0)))
+        log_titles_only(reused["decision"].get("titles_only") or {})
         _log_summary(reused)
         return reused
     y, folds = plan.labels, plan.folds
@@ -472,16 +476,17 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     final = make_blender(chosen, **params).fit(Z, y)
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     calibration = fit_calibration(blend_oof, y)
-    without = without_text(records)
-    shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, shift_records(records))
+    titles_only = titles_unlike_labelled(records, plan.keys)
+    shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, shift_records(records, titles_only))
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
     honest = _honest(y, blend_decisions, len(test_ids), config)
     screened = screen(y, blend_oof, calibration, test_scores, blend_metrics["threshold"], shift, honest["recall_interval"][0],
-                      config.seed, records)
+                      config.seed, records, titles_only)
     threshold, decisions = screened.threshold, screened.decisions
-    decision.update(recall_check=screened.recall_check, flagged_without_text=screened.flagged_without_text)
+    decision.update(recall_check=screened.recall_check, flagged_without_text=screened.flagged_without_text,
+                    titles_only=screened.titles_only)
     honest["threshold_lowered_by"] = lowered_by(decision)
-    _record_flagged_shares(decision, decisions, test_scores, without)
+    _record_flagged_shares(decision, decisions, test_scores, without_text(records))
 
     summary = {
         "beta": config.beta,

@@ -118,8 +118,7 @@ def load_fold_plan(out: str | Path) -> FoldPlan:
     path = run.folds
     if not path.is_file():
         raise ScreenstackError(f"{path}: no fold plan. Run `screenstack fit-learners` (or `extract`) with this --out first.")
-    fix = ("Delete it and rerun `screenstack fit-learners` with this --out: the plan is drawn again from --folds and --seed, "
-           "and learners made on another plan are refused.")
+    fix = sets.written_by(run.out, "folds")
     run.verify("folds", fix)
     frame = read_checked(path, pd.read_parquet, fix)
     meta = read_checked(path, read_parquet_meta, fix)
@@ -141,7 +140,13 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
     """
     if not RunFolder(out).folds.is_file():
         return None
-    existing = load_fold_plan(out)
+    try:
+        existing = load_fold_plan(out)
+    except DamagedArtifact as error:  # drawn again: from the same records and options it is the same plan, and the
+        # learners fitted on it stay; from others, the commit removes what was made from the old one
+        if say:
+            log.info("%s: damaged (%s): drawing the fold plan again", error.path, error.reason)
+        return None
     wanted = {"train_fingerprint": corpus.fingerprint("train"), "requested_folds": config.n_folds, "seed": config.seed}
     was_columns, now_columns = existing.meta.get("text_columns"), list(corpus.text_columns)
     # Plans before 0.3.5 do not hold their text columns; where both do and they differ, that option changed the texts.

@@ -6,7 +6,9 @@ keeps the test records (those of ``--test``, or the unlabelled ones of
 strings, named ``input:`` + the file's column name (``input:authors``,
 ``input:doi``, ...), in the order of `Corpus.test`, ``has_text``
 ("1", or "0" for a record with neither title nor abstract, which `stack`
-flags since no model can rank it), and ``copy_of`` and ``copy_label``: the
+flags since no model can rank it), ``has_abstract`` ("1" or "0": a title
+alone is scored unlike the labelled records where they nearly all have an
+abstract, `stacking.decision.titles_unlike_labelled`), and ``copy_of`` and ``copy_label``: the
 labelled record, or the earlier record to screen, whose title and abstract
 it repeats (`features.records.duplicates.copy_columns`). The file is its own
 committed set, ``records``, so a damaged copy is refused by name; it is
@@ -22,6 +24,7 @@ import hashlib
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -29,7 +32,7 @@ import pyarrow.parquet as pq
 from ..records.corpus import Corpus, texts, update_row_hashes
 from ..records.duplicates import copy_columns
 from .atomic import atomic_path
-from ..errors import quoted
+from . import sets
 from .runfolder import DamagedArtifact, RunFolder, read_checked
 
 RECORDS_SET = "records"
@@ -40,13 +43,14 @@ log = logging.getLogger("screenstack")
 
 
 def screening_records(corpus: Corpus, labelled: pd.DataFrame | None = None) -> pd.DataFrame:
-    """``id``, ``title``, ``has_text``, ``copy_of`` and ``copy_label`` (`copy_columns`) and the ``input:`` columns of
+    """``id``, ``title``, ``has_text``, ``has_abstract``, ``copy_of`` and ``copy_label`` (`copy_columns`) and the ``input:`` columns of
     `corpus`'s test records, as strings, in test order. Copies are looked for among `labelled` (``id``, ``label``,
     ``text_key``: `predict`'s run's training records) or else `corpus`'s own training records."""
     test = corpus.test
     has_text = ["1" if text.strip() else "0" for text in texts(test)]
+    has_abstract = np.where(test["abstract"].astype(str).str.strip().to_numpy() != "", "1", "0")
     frame = pd.DataFrame({"id": test["id"].astype(str).to_numpy(), "title": test["title"].astype(str).to_numpy(),
-                          "has_text": has_text}, dtype=object)
+                          "has_text": has_text, "has_abstract": has_abstract}, dtype=object)
     if labelled is None:
         train = corpus.frame[corpus.frame["split"] == "train"]
         labelled = pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "label": train["label"].to_numpy(),
@@ -95,7 +99,7 @@ def _read_row_groups(path: Path) -> pd.DataFrame:
 
 
 def _fix(out: str | Path) -> str:
-    return f"Rerun `screenstack fit-learners` (or `screenstack run`) with --out {quoted(out)}: it writes {RECORDS_FILE} again."
+    return sets.written_by(Path(out), RECORDS_SET)
 
 
 def write_screening_records(out: str | Path, corpus: Corpus) -> Path:
@@ -114,7 +118,7 @@ def write_screening_records(out: str | Path, corpus: Corpus) -> Path:
     try:
         manifest = run.verify(RECORDS_SET, _fix(out))
     except DamagedArtifact as error:
-        log.info("%s: rewriting it (%s)", error.path, error)
+        log.info("%s: damaged (%s): writing records.parquet again", error.path, error.reason)
         manifest = None
     meta = {"digest": digest, "records": len(frame), "said": list(corpus.said)}
     if manifest is not None and {key: manifest.get("meta", {}).get(key) for key in meta} == meta:

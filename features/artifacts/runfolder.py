@@ -82,7 +82,7 @@ class DamagedArtifact(ScreenstackError):
 
     def __init__(self, path: Path, reason: str, fix: str):
         super().__init__(f"{path}: damaged ({reason}). {fix}")
-        self.path = path
+        self.path, self.reason = path, reason
 
 
 class StaleArtifact(DamagedArtifact):
@@ -91,7 +91,7 @@ class StaleArtifact(DamagedArtifact):
     def __init__(self, out: Path, files: list[str], upstream: str, fix: str):
         ScreenstackError.__init__(self, f"{out}: {', '.join(files)} are stale (made from other {upstream!r} outputs than "
                                         f"OUT holds now). {fix}")
-        self.path = out / (files[0] if files else "")
+        self.path, self.reason = out / (files[0] if files else ""), f"made from other {upstream!r} outputs"
 
 
 class RunFolder:
@@ -268,6 +268,8 @@ class RunFolder:
                               for path in sorted(self.out.glob(mark)) if not self.manifest_path(set_of(path)).is_file()), None)
             present = [name for name in writes if (self.out / name).is_file()]
             foreign = next((n for n in present if n not in sets.owned_files(self.out)), None) if present else None
+            if sets.damaged(self.out):  # it may have listed the file: the commit, which knows its set, decides
+                foreign = None
         except OSError:
             return  # unreadable: check_writable or the reader says why
         if made_by_predict and not predictions:
@@ -479,7 +481,10 @@ class RunFolder:
             if file.stat().st_size != size or sets.sha256(file) != sha256:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
         for upstream, version in inputs.items():
-            if self.version(upstream) != version:
+            current = self.version(upstream)
+            if current is None and self.manifest_path(upstream).is_file():  # unreadable: not a newer version
+                raise DamagedArtifact(self.manifest_path(upstream), "unreadable manifest", sets.written_by(self.out, upstream))
+            if current != version:
                 raise StaleArtifact(self.out, list(files), upstream, fix)
         return manifest
 

@@ -36,6 +36,18 @@ REMAKE = {"learners": "rerun the `screenstack fit-learners` or `screenstack run`
           "report": "`screenstack report --out {out}` makes them again",
           "config": "rerun the `screenstack run` command that made {out} (with its --data or --train/--test) to make it again",
           "predict": "rerun the `screenstack predict` command that made them (with its --run and --data) to make them again"}
+# The command that writes each kind of set again where its manifest is damaged (`RunFolder.verify` names it).
+WRITTEN_BY = {"folds": "the `screenstack fit-learners` (or `screenstack run`) command that made {out}, with its --data or "
+                       "--train/--test: it draws the fold plan again from --folds and --seed",
+              "records": "the `screenstack fit-learners` (or `screenstack run`) command that made {out}, with its --data or "
+                         "--train/--test: it writes records.parquet again",
+              "learners": "the `screenstack fit-learners` (or `screenstack run`) command that made {out}, with its --data or "
+                          "--train/--test: it refits that learner",
+              "features": "the `screenstack extract` (or `screenstack run`) command that made {out}: it writes that feature "
+                          "file again",
+              "stack": "`screenstack stack --out {out}` (with the stacking options you gave, if any): it rewrites the stack outputs",
+              "report": "`screenstack report --out {out}`: it rewrites the report",
+              "config": "the `screenstack run` command that made {out}: it writes config.toml again"}
 log = logging.getLogger("screenstack")
 
 
@@ -63,12 +75,19 @@ def check_targets(out: Path, staging: Path) -> None:
             if (target.is_file() or target.is_symlink()) and not os.access(target.parent, os.W_OK | os.X_OK):
                 raise io_error(target.parent, OSError(errno.EACCES, os.strerror(errno.EACCES)))
     owned = owned_files(out)
+    rewritten = manifest["set"] in damaged(out)  # its files where they lie are taken as the set's own
     for rel in manifest["files"]:
         target = out / rel
         if target.is_dir():
             raise io_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
+        unlisted = (target.is_file() or target.is_symlink()) and rel not in owned and not _same(target, manifest["files"][rel])
+        if unlisted and rewritten and target.name in EDITED_IN_PLACE:
+            raise ScreenstackError(f"{target}: {manifest_path(out, manifest['set'])}, which listed it, is damaged, so whether "
+                                   "you changed it (screening notes typed into it?) cannot be told, and this command would "
+                                   f"replace it. Move it out of {out} (e.g. to {screened_copy(out, target)}) or delete it, "
+                                   "then run the command again.")
         # Not listed, and not this set's own file already moved in by an interrupted commit: the user's.
-        if (target.is_file() or target.is_symlink()) and rel not in owned and not _same(target, manifest["files"][rel]):
+        if unlisted and not rewritten:
             raise ScreenstackError(f"{target}: exists, but no manifest in {out / MANIFESTS_DIR} lists it (a file of your own, "
                                    "or one whose manifest was deleted), and this command would replace it. Move it away, "
                                    "or use a new --out.")
@@ -145,6 +164,26 @@ def committed(out: Path, name: str) -> dict | None:
     except (OSError, ValueError):
         return None
     return found if isinstance(found, dict) and isinstance(found.get("files"), dict) else None
+
+
+def damaged(out: Path) -> list[str]:
+    """The sets of OUT whose manifest is there but does not read as one (truncated, edited): their files cannot be
+    checked, and the command that writes such a set again takes the files where they lie as its own."""
+    found = []
+    for path in sorted((out / MANIFESTS_DIR).glob("*.json")):
+        try:
+            manifest = read_json(path)
+        except (OSError, ValueError):
+            manifest = None
+        if not (isinstance(manifest, dict) and isinstance(manifest.get("files"), dict)):
+            found.append(path.stem.replace("%", "/"))
+    return found
+
+
+def written_by(out: Path, name: str) -> str:
+    """What to run to write set `name` of OUT again (`WRITTEN_BY`)."""
+    how = WRITTEN_BY.get(name.split("/")[0], "the command that made {out}")
+    return f"Rerun {how.format(out=quoted(out))}."
 
 
 def _manifests(out: Path) -> Iterable[dict]:

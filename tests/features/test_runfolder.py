@@ -115,10 +115,50 @@ def test_stack_refuses_a_truncated_learner_output_by_name(run, capsys, file):
             f"`screenstack fit-learners --out {run} --learners tfidf-logreg` with the run's --data (or --train/--test)")
 
 
-def test_a_truncated_fold_plan_is_refused_by_name(run, corpus_files, capsys):
+def test_a_truncated_fold_plan_is_named_and_drawn_again_by_fit_learners_keeping_its_learners(run, corpus_files, capsys):
+    whole = snapshot(run)
     truncate(run / "folds.parquet")
-    refused(fit_argv(corpus_files, run), capsys, run, "folds.parquet: damaged", "Delete it")
-    refused(["stack", "--out", str(run)], capsys, run, "folds.parquet: damaged")
+    refused(["stack", "--out", str(run)], capsys, run, "folds.parquet: damaged", "Rerun the `screenstack fit-learners`")
+    assert main(fit_argv(corpus_files, run)) == 0
+    after = snapshot(run)
+    for key in ("folds.parquet", "learners/tfidf-svm/oof.parquet", "learners/tfidf-logreg/test.parquet"):
+        assert after[key] == whole[key], key  # the same plan from the same records and seed: the learners stand
+    assert main(["-q", "stack", "--out", str(run)]) == 0
+
+
+def garble(out, name) -> None:
+    (out / ".manifests" / f"{name}.json").write_text('{"set": "trunc')
+
+
+@pytest.mark.parametrize("name", ["folds", "records", "learners%tfidf-svm"])
+def test_a_damaged_manifest_upstream_is_named_and_its_stage_writes_it_again(run, corpus_files, capsys, name):
+    # The stack made from it used to be called stale, and `stack` (the advice) refused in turn: a loop.
+    garble(run, name)
+    refused(["stack", "--out", str(run)], capsys, run, f".manifests/{name}.json: damaged (unreadable manifest",
+            "Rerun ", "`screenstack fit-learners")
+    refused(["report", "--out", str(run)], capsys, run, f".manifests/{name}.json: damaged", "Rerun ", "`screenstack fit-learners")
+    assert main(fit_argv(corpus_files, run)) == 0
+    assert main(["-q", "stack", "--out", str(run)]) == 0 and main(["-q", "report", "--out", str(run)]) == 0
+    RunFolder(run).verify(name.replace("%", "/"), "")
+
+
+@pytest.mark.parametrize("name", ["stack", "report"])
+def test_a_damaged_manifest_of_the_stack_or_report_is_written_again_by_its_command(run, capsys, name):
+    assert main(["-q", "report", "--out", str(run)]) == 0
+    garble(run, name)
+    if name == "stack":
+        refused(["report", "--out", str(run)], capsys, run, ".manifests/stack.json: damaged", "screenstack stack --out")
+    assert main(["-q", name, "--out", str(run)]) == 0  # its files, unlisted now, are taken as its own
+    assert main(["-q", "report", "--out", str(run)]) == 0
+    RunFolder(run).verify(name, "")
+
+
+def test_a_ranked_csv_whose_stack_manifest_is_damaged_is_not_replaced(run, capsys):
+    garble(run, "stack")
+    with open(run / "ranked.csv", "a") as ranked:
+        ranked.write("notes typed in\r\n")
+    refused(["stack", "--out", str(run)], capsys, run, "ranked.csv: ", ".manifests/stack.json, which listed it, is damaged",
+            "Move it out of")
 
 
 @pytest.mark.parametrize("file", ["summary.json", "blend_oof.parquet"])

@@ -1,0 +1,92 @@
+"""Records to screen with a title but no abstract, where the labelled records nearly all have one: said, and kept out
+of the label-shift estimate and the recall check; where the labelled records hold as many, nothing changes."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screenstack.cli import main
+from screenstack.stacking.decision import titles_unlike_labelled
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract", "ignore:.*no abstract")
+
+
+def records_and_keys(n_labelled: int, labelled_titles_only: int, n_screen: int, screen_titles_only: int):
+    records = pd.DataFrame({"id": [f"s{i}" for i in range(n_screen)], "has_text": "1",
+                            "has_abstract": ["0"] * screen_titles_only + ["1"] * (n_screen - screen_titles_only)})
+    keys = pd.DataFrame({"title_key": np.ones(n_labelled, dtype=np.uint64),
+                         "text_key": np.r_[np.zeros(labelled_titles_only), np.ones(n_labelled - labelled_titles_only)].astype(np.uint64)})
+    return records, keys
+
+
+def test_titles_without_abstracts_the_labelled_records_lack_are_found():
+    found = titles_unlike_labelled(*records_and_keys(500, 1, 100, 100))
+    assert found.flagged.all() and found.share == 1.0 and found.labelled_share == pytest.approx(0.002)
+    part = titles_unlike_labelled(*records_and_keys(500, 1, 100, 30))
+    assert part.flagged.sum() == 30 and part.flagged[:30].all()
+
+
+@pytest.mark.parametrize("labelled, screen", [(50, 12), (50, 15), (0, 0), (100, 30)])
+def test_titles_without_abstracts_in_the_labelled_share_change_nothing(labelled, screen):
+    # 10% of 500 labelled, 12-15% of 100 to screen: chance; 20% and 30%: not twice the share
+    assert not titles_unlike_labelled(*records_and_keys(500, labelled, 100, screen)).flagged.any()
+
+
+def test_records_kept_before_the_abstract_flag_change_nothing():
+    records, keys = records_and_keys(500, 0, 100, 100)
+    assert titles_unlike_labelled(records.drop(columns="has_abstract"), keys) is None
+    assert titles_unlike_labelled(records, None) is None
+
+
+@pytest.fixture
+def blanked(tiny_corpus_files, tmp_path):
+    """``(train, test)``: the test file with every abstract blanked, as an export without abstracts gives it (one of
+    its 100 records has no title either)."""
+    train, test = tiny_corpus_files
+    frame = pd.read_csv(test, dtype=str, keep_default_na=False)
+    frame["abstract"] = ""
+    frame.to_csv(tmp_path / "test-titles.csv", index=False)
+    return train, tmp_path / "test-titles.csv"
+
+
+def test_a_test_file_without_abstracts_is_said_and_kept_out_of_the_label_shift(blanked, tmp_path, caplog):
+    train, test = blanked
+    out = tmp_path / "run"
+    assert main(["fit-learners", "-q", "--train", str(train), "--test", str(test), "--out", str(out),
+                 "--learners", "tfidf-svm,tfidf-logreg"]) == 0
+    caplog.clear()
+    assert main(["stack", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    said = summary["decision"]["titles_only"]
+    assert said["records"] == 99 and said["share"] == 1.0 and said["labelled_share"] < 0.2
+    assert (f"99 record(s) to screen have a title but no abstract, unlike the labelled records: {said['flagged']} of them "
+            "flagged; the label shift is estimated without them") in caplog.text
+    assert any("have a title but no abstract" in w and "Give their abstracts" in w for w in summary["warnings"])
+    assert summary["decision"]["shift"]["records"] == 0 and summary["decision"]["shift"]["weight"] == 1.0
+    assert not summary["decision"]["recall_check"]["checked"]  # nor is the recall checked on them
+    # their flags are the threshold's (bench/titles_only.py: F7 0.78 against 0.68 for flagging them all)
+    flags = pd.read_csv(out / "submission.csv", header=None)[1]
+    assert flags.sum() == said["flagged"] + 1 < 100
+    assert main(["report", "--out", str(out)]) == 0
+    assert "have a title but no abstract" in (out / "report.html").read_text()
+    # predict on the same export of records decides alike, from the run's labelled records
+    assert main(["predict", "-q", "--run", str(out), "--data", str(test), "--out", str(tmp_path / "update")]) == 0
+    update = json.loads((tmp_path / "update" / "summary.json").read_text())
+    assert update["titles_only"] == said and update["n_flagged"] == flags.sum()
+    assert any("have a title but no abstract" in w for w in update["warnings"])
+
+
+def test_a_test_file_with_abstracts_is_decided_as_before(tiny_corpus_files, tmp_path):
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    assert main(["fit-learners", "-q", "--train", str(train), "--test", str(test), "--out", str(out),
+                 "--learners", "tfidf-svm,tfidf-logreg"]) == 0
+    assert main(["stack", "-q", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["decision"]["titles_only"] == {} and not any("no abstract" in w for w in summary["warnings"])
+    records = pd.read_parquet(out / "records.parquet")
+    test_frame = pd.read_csv(test, dtype=str, keep_default_na=False)
+    assert records["has_abstract"].tolist() == np.where(test_frame["abstract"].str.strip() != "", "1", "0").tolist()
