@@ -29,7 +29,9 @@ Files, under OUT:
   epoch (weights, optimizer, schedule, RNG), so a killed run resumes there;
   ``weights-e{e}.pt``: the best epoch's weights so far; both are deleted once
   ``result.npz`` (fold k's logits and vectors, and the test records') marks the
-  fold finished, and a finished fold is never retrained; ``claim``: locked
+  fold finished, and a finished fold is never retrained (one of these files
+  that no longer loads is removed with a warning and its fold trained again,
+  `_drop_damaged_folds`); ``claim``: locked
   (``flock``) by the process training the fold, and names it;
 - ``learners/NAME/``: OOF and test scores (`features.artifacts.outputs`), NAME =
   ``finetune-<model>-<head>``;
@@ -156,6 +158,7 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
         _say_selection_by_loss(plan.labels, splits, config)
 
     def confirm_and_claim():  # on rank 0, which asks once for all ranks
+        _drop_damaged_folds(state, [k for k, *_ in splits])
         if not device.startswith("cuda"):
             _confirm_cpu_run(loaded, token_ids, splits, test_index, state, config, device, precision, confirm, ranks.world)
         if not plan_written:
@@ -355,6 +358,45 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
                  test_logits=test_logits, test_vectors=test_vectors)
     for path in [state_path, *folder.glob("weights-e*.pt")]:
         path.unlink(missing_ok=True)  # another process finishing the same fold may have removed it first
+
+
+RESULT_KEYS = ("valid_index", "valid_logits", "valid_vectors", "test_logits", "test_vectors")
+STATE_KEYS = ("epoch", "model", "optimizer", "scheduler", "scaler", "history", "best", "rng")
+
+
+def _drop_damaged_folds(state: Path, folds: list[int]) -> None:
+    """Remove, with a warning naming it, a fold's ``result.npz`` or ``state.pt`` that does not load (a disk that
+    filled, a copy cut short): the fold is trained again, from its first epoch where its state is the damaged file,
+    instead of a traceback where the file is read. Each loads in full here, so what passes is what training reads."""
+    for k in folds:
+        folder = state / f"fold{k}"
+        result, saved = folder / "result.npz", folder / "state.pt"
+        if result.is_file():
+            try:
+                with np.load(result) as loaded:
+                    [loaded[key] for key in RESULT_KEYS]
+                continue
+            except Exception as error:  # zipfile, pickle and numpy raise a dozen kinds for a cut or altered file
+                warnings.warn(f"{result}: damaged ({_reason(error)}): fold {k} is trained again.", stacklevel=3)
+                result.unlink(missing_ok=True)
+        if not saved.is_file():
+            continue
+        checked = saved
+        try:
+            found = torch.load(saved, map_location="cpu", weights_only=True)
+            if not (isinstance(found, dict) and all(key in found for key in STATE_KEYS)):
+                raise ValueError("not a fold's training state")
+            if found["best"]["epoch"] >= 0:  # the best epoch's weights, which the fold's predictions are made with
+                checked = folder / f"weights-e{found['best']['epoch']}.pt"
+                torch.load(checked, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises RuntimeError, EOFError, OSError or pickle's errors for a cut file
+            warnings.warn(f"{checked}: damaged ({_reason(error)}): fold {k} starts again from its first epoch.", stacklevel=3)
+            for path in [saved, *folder.glob("weights-e*.pt")]:
+                path.unlink(missing_ok=True)
+
+
+def _reason(error: Exception) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0][:120] or type(error).__name__
 
 
 def _confirm_cpu_run(loaded, token_ids, splits, test_index, state: Path, config: FinetuneConfig, device: str, precision: str,

@@ -418,3 +418,32 @@ def test_fp16_on_a_cpu_is_said_to_be_emulated_as_extraction_says(tiny_bert, tmp_
     config = _config(tiny_bert, epochs=1, precision="fp16", valid_fraction=0.0, max_length=16)
     with pytest.warns(UserWarning, match=r"--dtype fp16 on a CPU is emulated and slow"):
         finetune(corpus, tmp_path, config, folds=FoldConfig(2, 0), progress=False)
+
+
+@pytest.mark.parametrize("damaged", ["result.npz", "state.pt", "weights"])
+def test_a_damaged_fold_file_is_named_and_that_fold_trained_again(tiny_bert, tmp_path, monkeypatch, damaged):
+    """A cut result.npz, state.pt or best-epoch weights file: a warning naming it, the fold trained again (from its
+    first epoch), the same outputs as an uninterrupted run, never a traceback where the file is read."""
+    corpus, config = _corpus(), _config(tiny_bert)
+    name = learner_name(config)
+    finetune(corpus, tmp_path / "whole", config, folds=FoldConfig(3, 0), progress=False)
+    real_save = ft._save
+
+    def killed_after_fold1_epoch1(obj, path):
+        real_save(obj, path)
+        if path.name == "state.pt" and path.parent.name == "fold1" and obj["epoch"] == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ft, "_save", killed_after_fold1_epoch1)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(corpus, tmp_path / "cut", config, folds=FoldConfig(3, 0), progress=False)
+    monkeypatch.undo()
+    folds = tmp_path / "cut" / "finetune" / name
+    path = {"result.npz": folds / "fold0" / "result.npz", "state.pt": folds / "fold1" / "state.pt",
+            "weights": next((folds / "fold1").glob("weights-e*.pt"))}[damaged]
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.warns(UserWarning, match=rf"{path.name}: damaged \(.*\): fold {0 if damaged == 'result.npz' else 1} "):
+        finetune(corpus, tmp_path / "cut", config, folds=FoldConfig(3, 0), progress=False)
+    whole, cut = _outputs(tmp_path / "whole", name), _outputs(tmp_path / "cut", name)
+    for a, b in zip(whole[:2], cut[:2]):
+        pd.testing.assert_frame_equal(a, b)
