@@ -358,6 +358,13 @@ def test_bad_settings_are_refused_naming_the_flag(field, value, flag):
         FinetuneConfig(**{field: value})
 
 
+@pytest.mark.parametrize("changes, flag", [({"patience": 2}, "--patience 2"), ({"select": "auc"}, "--select 'auc'")])
+def test_epoch_selection_options_without_selection_rows_are_refused_not_ignored(changes, flag):
+    with pytest.raises(ScreenstackError, match="^" + re.escape(flag + ": needs --valid-fraction above 0")):
+        FinetuneConfig(valid_fraction=0.0, **changes)
+    FinetuneConfig(valid_fraction=0.1, **changes)
+
+
 SETTINGS = {"pos_weight": 4.0, "patience": 2, "dropout": 0.2, "weight_decay": 0.05, "eval_batch_size": 8, "cnn_channels": 32,
             "cnn_kernel": 3, "max_grad_norm": 0.5}
 
