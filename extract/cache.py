@@ -11,7 +11,10 @@ the same records, or a corpus that grew, reuse every vector already made.
 A chunk keeps the SHA-256 of its keys and vectors in its metadata; one whose
 vectors changed since is removed when read, in one line naming it that asks
 for the same command again; an unreadable one is removed with a warning
-naming it, and its texts encoded again.
+naming it, and its texts encoded again. From 0.3.22 a chunk also names its
+setting (a digest of setting.json): one of another setting (copied in from
+another cache folder) is removed with a warning, as is one without a
+checksum (written before 0.3.6), whose vectors nothing can vouch for.
 """
 from __future__ import annotations
 
@@ -36,6 +39,12 @@ from ..features.artifacts.store import column_matrix, vector_column
 
 log = logging.getLogger("screenstack")
 CHECKSUM = b"screenstack_sha256"  # a chunk's schema metadata: the digest of its keys and vectors, checked on reading
+SETTING = b"screenstack_setting"  # and the digest of the setting it was encoded with (`setting_digest`; from 0.3.22)
+
+
+def setting_digest(setting: dict) -> str:
+    """The SHA-256 of `setting` as setting.json holds it: what a chunk names to say whose vectors it holds."""
+    return hashlib.sha256(json.dumps(_as_stored(setting), sort_keys=True).encode()).hexdigest()
 
 
 def _checksum(keys: Sequence[str], vectors: np.ndarray) -> str:
@@ -123,28 +132,35 @@ class VectorCache:
         """Key -> (chunk file, row) for every cached vector; read once, then kept up to date by `add`."""
         if self._index is None:
             self._index = {}
+            mine = setting_digest(self.setting).encode()
             for path in self._chunks():
                 try:
                     keys = pq.read_table(path, columns=["key"]).column("key").to_pylist()
+                    metadata = pq.read_schema(path).metadata or {}
                 except Exception as error:  # its texts are encoded again: say why this run is slower
                     self._drop_unreadable(path, error)
+                    continue
+                if CHECKSUM not in metadata or metadata.get(SETTING, mine) != mine:
+                    self._drop_unreadable(path, ValueError(
+                        "no checksum: written before 0.3.6" if CHECKSUM not in metadata else
+                        "its vectors are of another encoder setting: copied in from another cache folder?"),
+                        what="a vector cache chunk nothing vouches for")
                     continue
                 for row, key in enumerate(keys):
                     self._index.setdefault(key, (path, row))
         return self._index
 
     @staticmethod
-    def _drop_unreadable(path: Path, error: Exception, say: bool = True) -> str:
-        """Remove a chunk no reader can open (cut short by a full disk, or overwritten), saying so (`say`); return
-        what was done. It holds nothing usable, and kept it would be skipped, and said, on every run."""
+    def _drop_unreadable(path: Path, error: Exception, say: bool = True, what: str = "an unreadable vector cache chunk") -> str:
+        """Remove a chunk no reader can open (cut short by a full disk, or overwritten), or `what` else it is, saying
+        so (`say`); return what was done. It holds nothing usable, and kept it would be skipped, and said, on every run."""
         try:
             path.unlink()
             done = "removed it"
         except OSError as failed:
             done = f"delete it (could not: {failed.strerror})"
         if say:
-            log.warning("extract: %s: an unreadable vector cache chunk (%s): %s; its texts are encoded again", path,
-                        _reason(error), done)
+            log.warning("extract: %s: %s (%s): %s; its texts are encoded again", path, what, _reason(error), done)
         return done
 
     def missing(self, keys: Sequence[str]) -> list[str]:
@@ -167,7 +183,7 @@ class VectorCache:
         digest = hashlib.sha256("".join(keys).encode()).hexdigest()[:16]
         path = self.folder / f"chunk-{digest}.parquet"
         table = pa.table({"key": pa.array(list(keys), pa.string()), "vector": vector_column(vectors)},
-                         metadata={CHECKSUM: _checksum(keys, vectors).encode()})
+                         metadata={CHECKSUM: _checksum(keys, vectors).encode(), SETTING: setting_digest(self.setting).encode()})
         with atomic_path(path, flag="--cache-dir") as tmp:
             pq.write_table(table, tmp, compression="zstd")
         index = self.index()
@@ -195,8 +211,8 @@ class VectorCache:
                 done = self._drop_unreadable(path, error, say=False)
                 raise ScreenstackError(f"{path}: an unreadable vector cache chunk ({_reason(error)}): {done}. Run the same "
                                        "command again: its texts are encoded again.") from None
-            stored = (table.schema.metadata or {}).get(CHECKSUM)  # chunks written before 0.3.6 have none
-            if stored is not None and stored.decode() != _checksum(table.column("key").to_pylist(), matrix):
+            stored = (table.schema.metadata or {}).get(CHECKSUM)  # `index` removed chunks without one
+            if stored is None or stored.decode() != _checksum(table.column("key").to_pylist(), matrix):
                 # Vectors changed since they were written are no encoder's: never reused, and kept they would stop every run.
                 done = self._drop_unreadable(path, ValueError(), say=False)
                 raise ScreenstackError(f"{path}: a damaged vector cache chunk (its vectors differ from the checksum written "

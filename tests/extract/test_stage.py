@@ -18,6 +18,7 @@ import pytest
 
 from screenstack.cli import main
 from screenstack.extract import stage
+from screenstack.extract.cache import setting_digest
 from screenstack.extract.model import resolve_precision
 from screenstack.extract.stage import ExtractConfig, extract_features
 from screenstack.features.errors import ScreenstackError
@@ -435,3 +436,30 @@ def test_a_damaged_or_edited_cache_setting_is_refused_naming_the_file_and_the_fo
     message = str(error.value)
     assert message.startswith(f"{tmp_path / 'cache' / 'setting.json'}: {said}")
     assert f"Delete the folder {tmp_path / 'cache'} (it holds only cached vectors" in message
+
+
+@pytest.mark.parametrize("chunk_from, reason", [
+    ("another setting", "its vectors are of another encoder setting: copied in from another cache folder?"),
+    ("before 0.3.6", "no checksum: written before 0.3.6")])
+def test_a_cached_chunk_nothing_vouches_for_is_removed_by_name_and_its_texts_encoded_again(random_bert, records, tmp_path,
+                                                                                           caplog, count_encoded, chunk_from, reason):
+    # A chunk copied in from another setting's folder held vectors of another encoder, and was taken for this one's.
+    corpus = corpus_of(records, 30)
+    config = _config(random_bert, tmp_path)
+    whole = extract_features(corpus, tmp_path / "run", config, progress=False).read_bytes()
+    chunk = sorted((tmp_path / "cache").glob("*/chunk-*.parquet"))[0]
+    table = pq.read_table(chunk)
+    metadata = dict(table.schema.metadata)
+    if chunk_from == "another setting":
+        metadata[b"screenstack_setting"] = b"0" * 64
+    else:
+        del metadata[b"screenstack_setting"], metadata[b"screenstack_sha256"]
+    pq.write_table(table.replace_schema_metadata(metadata), chunk)
+    count_encoded.clear()
+    with caplog.at_level(logging.WARNING, logger="screenstack"):
+        assert extract_features(corpus, tmp_path / "other", config, progress=False).read_bytes() == whole
+    assert f"extract: {chunk}: a vector cache chunk nothing vouches for ({reason}): removed it; its texts are encoded again" in caplog.text
+    assert 0 < sum(count_encoded) <= 8  # that chunk's texts alone, written again under its name, with this setting's tag
+    rewritten = pq.read_schema(chunk).metadata
+    setting = json.loads((chunk.parent / "setting.json").read_text())
+    assert rewritten[b"screenstack_setting"] == setting_digest(setting).encode() and b"screenstack_sha256" in rewritten
