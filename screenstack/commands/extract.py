@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
+import warnings
+from contextlib import contextmanager
 
+from ..extract.distributed import Ranks
 from ..extract.model import DEFAULT_MODEL, PRECISIONS
 from ..extract.pooling import POOLINGS, parse_layers
 from ..extract.stage import CACHE_ENV, STORE_DTYPES, ExtractConfig
@@ -149,18 +153,39 @@ def warn_unused(args: argparse.Namespace) -> None:
 def command(args: argparse.Namespace) -> int:
     folds, extract, finetuning = configs(args)
     config = finetuning if args.finetune else extract
-    warn_unused(args)
-    show_configs(folds, config)
-    corpus = corpus_from_args(args)
+    rank0 = Ranks.from_env().main
+    with said_by(rank0):  # under torchrun, what every rank reads is said once, by rank 0
+        warn_unused(args)
+        show_configs(folds, config)
+        corpus = corpus_from_args(args)
     if args.finetune:
         from ..extract.finetune import finetune
 
         learner, path = finetune(corpus, args.out, config, folds=folds, progress=not args.quiet,
                                  confirm=True if args.yes else None)
-        print(learner)
+        if rank0:
+            print(learner)
     else:
         from ..extract.stage import extract_features
 
         path = extract_features(corpus, args.out, config, progress=not args.quiet)
-    print(path)
+    if rank0:
+        print(path)
     return 0
+
+
+@contextmanager
+def said_by(speaker: bool):
+    """Within it, this process says nothing but errors where it is not the `speaker` (a torchrun rank other than 0)."""
+    if speaker:
+        yield
+        return
+    log = logging.getLogger("screenstack")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.setLevel(level)

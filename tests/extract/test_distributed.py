@@ -99,6 +99,8 @@ def test_two_ranks_train_each_fold_once_and_write_what_one_process_writes(data, 
     assert sorted(k for k, _ in trained) == [0, 1, 2, 3], "every fold trained exactly once"
     assert {rank for _, rank in trained} == {0, 1}, "both ranks trained folds"
     assert _outputs(folder / "two") == one_process
+    # What both ranks read is said once: the input files' summary, and the paths written
+    assert done.stderr.count("train.csv: 40 records") == 1 and done.stdout.strip().count("\n") == 1, done.stdout
     claims = {int(c.parent.name[4:]): c.read_text() for c in (folder / "two").glob(f"finetune/*/fold*/{CLAIM_FILE}")}
     assert {k: f"rank {rank} of 2 (" for k, rank in trained} == {k: text[:len("rank 0 of 2 (")] for k, text in claims.items()}, \
         "each claim file names the rank that trained the fold"
