@@ -8,8 +8,9 @@ and reads it off them:
   look richer in included records than the labelled ones;
 - `screen`: the flags, records without text flagged (`flag_without_text`),
   titles without abstracts said where the labelled records nearly all have
-  one (`titles_unlike_labelled`), the expected counts (`screening_summary`) and the recall check
-  (`recall_check`, a warning), in the one order both commands follow;
+  one (`titles_unlike_labelled`), the expected counts (`screening_summary`)
+  and the recall check (`recall_check`, a warning), in the one order both
+  commands follow;
 - the console's line for the shift (`log_shift`).
 """
 from __future__ import annotations
@@ -221,7 +222,7 @@ def shift_records(records: pd.DataFrame | None, titles_only: TitlesOnly | None =
         return None
     estimable = ~without
     if titles_only is not None:
-        estimable &= ~titles_only.flagged
+        estimable &= ~titles_only.found
     if "copy_label" in records.columns:
         estimable &= records["copy_label"].fillna("").astype(str).to_numpy() == ""
     return estimable
@@ -249,14 +250,14 @@ def flag_without_text(decisions: np.ndarray, records: pd.DataFrame | None) -> in
 
 @dataclass(frozen=True)
 class TitlesOnly:
-    """`titles_unlike_labelled`'s finding: the records to screen it flags, and the shares it compared."""
+    """`titles_unlike_labelled`'s finding: the records to screen it found, and the shares it compared."""
 
-    flagged: np.ndarray     # True per record to screen found: a title, no abstract, where the labelled records nearly all have one
+    found: np.ndarray       # True per record to screen with a title, no abstract, where the labelled records nearly all have one
     share: float            # of the records to screen with text, those with a title alone
     labelled_share: float   # the same among the labelled records
 
     def said(self, flagged: int) -> dict:
-        return {"records": int(self.flagged.sum()), "share": self.share, "labelled_share": self.labelled_share, "flagged": flagged}
+        return {"records": int(self.found.sum()), "share": self.share, "labelled_share": self.labelled_share, "flagged": flagged}
 
 
 def titles_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataFrame | None) -> TitlesOnly | None:
@@ -274,12 +275,12 @@ def titles_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataF
     scored F7 0.774 against 0.767 with them in the estimate (+0.0071 +-
     0.0048) and 0.677 for flagging everything; their flags stay the
     threshold's, since flagging them all, as records without text are, lost
-    0.10 there. Where the labelled records hold
-    titles without abstracts in the same share, the learners did learn them (the
-    protocol's halves: 0.2-20% of records on both sides) and nothing changes:
-    the finding needs the share among the records to screen more than twice the
-    labelled one and a one-sided two-proportion z above `UNLIKE_Z`, which no
-    half of the protocol reaches (bench/README.md, "Titles without abstracts").
+    0.10 there. Where the labelled records hold titles without abstracts in
+    the same share, the learners did learn them (the protocol's halves: 0-21%
+    of records on both sides) and nothing changes: the finding needs the share
+    among the records to screen more than twice the labelled one and a
+    one-sided two-proportion z above `UNLIKE_Z`, which no half of the protocol
+    reaches (bench/README.md, "Titles without abstracts").
     """
     if records is None or "has_abstract" not in records.columns or labelled_keys is None:
         return None
@@ -301,15 +302,15 @@ def unranked_records(records: pd.DataFrame | None, titles_only: TitlesOnly | Non
     without = without_text(records)
     if without is None or titles_only is None:
         return without
-    return without | titles_only.flagged
+    return without | titles_only.found
 
 
 def say_titles_only(decisions: np.ndarray, titles_only: TitlesOnly | None) -> dict:
     """`TitlesOnly.said` with how many of `titles_unlike_labelled`'s records the threshold flags ({} where none), and
     the console's line for it (`log_titles_only`)."""
-    if titles_only is None or not titles_only.flagged.any():
+    if titles_only is None or not titles_only.found.any():
         return {}
-    said = titles_only.said(int(np.sum(decisions[titles_only.flagged] == 1)))
+    said = titles_only.said(int(np.sum(decisions[titles_only.found] == 1)))
     log_titles_only(said)
     return said
 

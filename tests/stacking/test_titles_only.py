@@ -23,16 +23,16 @@ def records_and_keys(n_labelled: int, labelled_titles_only: int, n_screen: int, 
 
 
 def test_titles_without_abstracts_the_labelled_records_lack_are_found():
-    found = titles_unlike_labelled(*records_and_keys(500, 1, 100, 100))
-    assert found.flagged.all() and found.share == 1.0 and found.labelled_share == pytest.approx(0.002)
+    finding = titles_unlike_labelled(*records_and_keys(500, 1, 100, 100))
+    assert finding.found.all() and finding.share == 1.0 and finding.labelled_share == pytest.approx(0.002)
     part = titles_unlike_labelled(*records_and_keys(500, 1, 100, 30))
-    assert part.flagged.sum() == 30 and part.flagged[:30].all()
+    assert part.found.sum() == 30 and part.found[:30].all()
 
 
 @pytest.mark.parametrize("labelled, screen", [(50, 12), (50, 15), (0, 0), (100, 30)])
 def test_titles_without_abstracts_in_the_labelled_share_change_nothing(labelled, screen):
     # 10% of 500 labelled, 12-15% of 100 to screen: chance; 20% and 30%: not twice the share
-    assert not titles_unlike_labelled(*records_and_keys(500, labelled, 100, screen)).flagged.any()
+    assert not titles_unlike_labelled(*records_and_keys(500, labelled, 100, screen)).found.any()
 
 
 def test_records_kept_before_the_abstract_flag_change_nothing():
