@@ -47,9 +47,9 @@ def finding(folder: Path, blank_test_abstracts: bool) -> dict:
         test["abstract"] = ""
         test.to_csv(folder / "test.csv", index=False)
     corpus = load_corpus(folder / "train.csv", folder / "test.csv")
-    finding = titles_unlike_labelled(screening_records(corpus), corpus.split_keys("train"))
-    return {"labelled_share": finding.labelled_share, "share": finding.share, "fires": bool(finding.found.any()),
-            "found": int(finding.found.sum())}
+    result = titles_unlike_labelled(screening_records(corpus), corpus.split_keys("train"))
+    return {"labelled_share": result.labelled_share, "share": result.share, "fires": bool(result.found.any()),
+            "found": int(result.found.sum())}
 
 
 def scored(folder: Path, y_test: np.ndarray) -> list[dict]:
