@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from ..features.artifacts.atomic import atomic_path, io_error, read_json, write_json
 from ..features.errors import ScreenstackError
+from ..features.records.datasets import CACHE_ENV
 from ..features.artifacts.store import column_matrix, vector_column
 
 
@@ -111,7 +112,7 @@ class VectorCache:
                                        "another --cache-dir.")
         else:
             try:  # the cache lies outside --out (OUT/../.cache by default), so a failed write names --cache-dir
-                write_json(marker, setting, flag="--cache-dir")
+                write_json(marker, setting, flag=self.flag)
             except OSError as error:
                 raise ScreenstackError(f"{self.folder}: cannot write the vector cache ({error.strerror}). "
                                        "Pass a writable --cache-dir or set SCREENSTACK_CACHE.") from None
@@ -124,6 +125,15 @@ class VectorCache:
                     stale.unlink()
             except OSError:  # another process removed or renamed it first
                 pass
+
+    @property
+    def flag(self) -> str:
+        """What chose this cache folder, for a message: ``--cache-dir``, or the environment variable where it set the
+        folder (a user who never typed --cache-dir would look for it in vain)."""
+        chosen = os.environ.get(CACHE_ENV)
+        if chosen and self.folder.resolve().is_relative_to(Path(chosen).resolve()):
+            return f"--cache-dir (here ${CACHE_ENV})"
+        return "--cache-dir"
 
     def _chunks(self) -> list[Path]:
         return sorted(self.folder.glob("chunk-*.parquet"))
@@ -174,7 +184,7 @@ class VectorCache:
         try:
             _probe_write(self.folder)
         except OSError as error:
-            raise io_error(self.folder, error, shown=True, flag="--cache-dir") from None
+            raise io_error(self.folder, error, shown=True, flag=self.flag) from None
 
     def add(self, keys: Sequence[str], vectors: np.ndarray) -> Path:
         """Write one chunk of vectors (float32), atomically; return its path."""
@@ -184,7 +194,7 @@ class VectorCache:
         path = self.folder / f"chunk-{digest}.parquet"
         table = pa.table({"key": pa.array(list(keys), pa.string()), "vector": vector_column(vectors)},
                          metadata={CHECKSUM: _checksum(keys, vectors).encode(), SETTING: setting_digest(self.setting).encode()})
-        with atomic_path(path, flag="--cache-dir") as tmp:
+        with atomic_path(path, flag=self.flag) as tmp:
             pq.write_table(table, tmp, compression="zstd")
         index = self.index()
         for row, key in enumerate(keys):

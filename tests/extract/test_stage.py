@@ -318,14 +318,21 @@ def test_a_cache_dir_that_cannot_be_written_names_cache_dir(random_bert, records
     assert "another --cache-dir" in message and "--out" not in message and "\n" not in message
 
 
-def test_a_read_only_cache_missing_texts_is_refused_before_any_text_is_encoded(random_bert, records, tmp_path, monkeypatch):
-    # Refused only once the first chunk was encoded and written, before.
+@pytest.mark.parametrize("chosen_by", ["--cache-dir", "$SCREENSTACK_CACHE"])
+def test_a_read_only_cache_missing_texts_is_refused_before_any_text_is_encoded(random_bert, records, tmp_path, monkeypatch,
+                                                                               chosen_by):
+    # Refused only once the first chunk was encoded and written, before. Where the environment chose the folder, the
+    # message says so: it named only --cache-dir, which the user never typed.
     import errno
     import tempfile
 
     from screenstack.extract import stage
 
-    config = _config(random_bert, tmp_path, cache_dir=str(tmp_path / "cache"))
+    if chosen_by == "--cache-dir":
+        config = _config(random_bert, tmp_path, cache_dir=str(tmp_path / "cache"))
+    else:
+        monkeypatch.setenv("SCREENSTACK_CACHE", str(tmp_path / "cache"))
+        config = _config(random_bert, tmp_path, cache_dir=None)
     extract_features(corpus_of(records.iloc[:20], 10), tmp_path / "run", config, progress=False)  # the cache folder exists
     real = tempfile.mkstemp
 
@@ -339,6 +346,7 @@ def test_a_read_only_cache_missing_texts_is_refused_before_any_text_is_encoded(r
     with pytest.raises(ScreenstackError) as error:
         extract_features(corpus_of(records, 30), tmp_path / "run2", config, progress=False)  # more texts
     assert "cannot write (Read-only file system)" in str(error.value) and "--cache-dir" in str(error.value)
+    assert ("$SCREENSTACK_CACHE" in str(error.value)) == (chosen_by == "$SCREENSTACK_CACHE")
     assert not list((tmp_path / "run2").rglob("*.parquet")), "no feature file written"
     # A read-only cache that holds every text is read, not refused.
     assert extract_features(corpus_of(records.iloc[:20], 5), tmp_path / "run3", config, progress=False).is_file()
