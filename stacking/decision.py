@@ -57,7 +57,7 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
     probabilities = at_labelled_share(calibration.apply(scores), without, float(np.mean(labels)))
     decisions = apply_threshold(scores, threshold)
     added = flag_without_text(decisions, records)
-    titles = say_titles_only(decisions, titles_only)
+    titles = say_titles_only(decisions, titles_only, shift)
     screening = screening_summary(labels, oof_scores, scores, decisions, probabilities, seed, shift)
     checked = unranked_records(records, titles_only)
     check = ({} if recall_target is None else
@@ -256,8 +256,12 @@ class TitlesOnly:
     share: float            # of the records to screen with text, those with a title alone
     labelled_share: float   # the same among the labelled records
 
-    def said(self, flagged: int) -> dict:
-        return {"records": int(self.found.sum()), "share": self.share, "labelled_share": self.labelled_share, "flagged": flagged}
+    def said(self, flagged: int, shift_records: int) -> dict:
+        """`flagged`: how many of them the threshold flags; `shift_records`: the records the label shift was estimated
+        from without them (none estimated below `MIN_SHIFT_RECORDS`)."""
+        return {"records": int(self.found.sum()), "share": self.share, "labelled_share": self.labelled_share, "flagged": flagged,
+                "shift": ("the label shift is estimated without them" if shift_records >= MIN_SHIFT_RECORDS else
+                          f"the label shift is not estimated (fewer than {MIN_SHIFT_RECORDS} other records to screen)")}
 
 
 def titles_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataFrame | None) -> TitlesOnly | None:
@@ -305,12 +309,12 @@ def unranked_records(records: pd.DataFrame | None, titles_only: TitlesOnly | Non
     return without | titles_only.found
 
 
-def say_titles_only(decisions: np.ndarray, titles_only: TitlesOnly | None) -> dict:
-    """`TitlesOnly.said` with how many of `titles_unlike_labelled`'s records the threshold flags ({} where none), and
-    the console's line for it (`log_titles_only`)."""
+def say_titles_only(decisions: np.ndarray, titles_only: TitlesOnly | None, shift: dict) -> dict:
+    """`TitlesOnly.said` with how many of `titles_unlike_labelled`'s records the threshold flags and whether `shift`
+    was estimated without them ({} where there are none), and the console's line for it (`log_titles_only`)."""
     if titles_only is None or not titles_only.found.any():
         return {}
-    said = titles_only.said(int(np.sum(decisions[titles_only.found] == 1)))
+    said = titles_only.said(int(np.sum(decisions[titles_only.found] == 1)), int(shift.get("records", 0)))
     log_titles_only(said)
     return said
 
@@ -318,15 +322,15 @@ def say_titles_only(decisions: np.ndarray, titles_only: TitlesOnly | None) -> di
 def log_titles_only(said: dict) -> None:
     """The console's line for `say_titles_only` (the warning, in the summary and the report, says why and what to do)."""
     if said:
-        log.info("%d record(s) to screen have a title but no abstract, unlike the labelled records: %d of them flagged; "
-                 "the label shift is estimated without them", said["records"], said["flagged"])
+        log.info("%d record(s) to screen have a title but no abstract, unlike the labelled records: %d of them flagged; %s",
+                 said["records"], said["flagged"], said.get("shift", "the label shift is estimated without them"))
 
 
-TITLES_ONLY_WARNING = ("{records} record(s) to screen have a title but no abstract ({share:.1%} of them, against "
-                       "{labelled_share:.1%} of the labelled records), {flagged} of them flagged: the learners were fitted on "
-                       "titles with abstracts, so for a title alone the honest estimate and the probabilities may not "
-                       "hold, and the label shift is estimated without them. Give their abstracts (an export with "
-                       "abstracts), or label some of them and run again, to have them judged as the others")
+TITLES_ONLY_WARNING = ("{records} record(s) to screen have a title but no abstract ({share:.1%} of those with text, "
+                       "against {labelled_share:.1%} of the labelled ones), {flagged} of them flagged: the learners were "
+                       "fitted on titles with abstracts, so for a title alone the honest estimate and the probabilities "
+                       "may not hold, and {shift}. Give their abstracts (an export with abstracts), or label some of them "
+                       "and run again, to have them judged as the others")
 
 
 def at_labelled_share(probabilities: np.ndarray, without: np.ndarray | None, share: float) -> np.ndarray:

@@ -143,5 +143,8 @@ def read_screening_records(out: str | Path) -> pd.DataFrame | None:
     frame = read_checked(path, _read_row_groups, fix)
     if not {"id", "title"} <= set(frame.columns):
         raise DamagedArtifact(path, f"columns {', '.join(map(str, frame.columns))}, expected id, title and input:*", fix)
-    frame.attrs["said"] = list((manifest or {}).get("meta", {}).get("said", []))
+    said = (manifest or {}).get("meta", {}).get("said", [])
+    if not (isinstance(said, list) and all(isinstance(line, str) for line in said)):
+        raise DamagedArtifact(run.manifest_path(RECORDS_SET), "its warnings are not a list of lines", fix)
+    frame.attrs["said"] = said
     return frame

@@ -215,10 +215,8 @@ class RunFolder:
 
     def version(self, name: str) -> str | None:
         """The version of committed set `name`: a digest of its files' checksums (None: no readable manifest)."""
-        try:
-            return sets.version_of(read_json(self.manifest_path(name)))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None
+        manifest = sets.committed(self.out, name)  # None where it does not read as a manifest (`sets.damaged`)
+        return None if manifest is None else sets.version_of(manifest)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -469,7 +467,9 @@ class RunFolder:
         try:
             manifest = read_json(path)
             files = {rel: (int(want["size"]), str(want["sha256"])) for rel, want in manifest["files"].items()}
-            inputs = dict(manifest.get("inputs", {}))
+            inputs = manifest.get("inputs", {})
+            if not (isinstance(inputs, dict) and isinstance(manifest.get("meta", {}), dict)):
+                raise TypeError("its inputs or meta is not a mapping")
         except (OSError, ValueError, KeyError, AttributeError, TypeError) as error:
             raise DamagedArtifact(path, f"unreadable manifest: {error}", fix) from None
         for rel, (size, sha256) in files.items():

@@ -163,21 +163,17 @@ def committed(out: Path, name: str) -> dict | None:
         found = read_json(manifest_path(out, name))
     except (OSError, ValueError):
         return None
-    return found if isinstance(found, dict) and isinstance(found.get("files"), dict) else None
+    whole = (isinstance(found, dict) and isinstance(found.get("files"), dict)
+             and all(isinstance(want, dict) for want in found["files"].values())
+             and isinstance(found.get("inputs", {}), dict) and isinstance(found.get("meta", {}), dict))
+    return found if whole else None
 
 
 def damaged(out: Path) -> list[str]:
     """The sets of OUT whose manifest is there but does not read as one (truncated, edited): their files cannot be
     checked, and the command that writes such a set again takes the files where they lie as its own."""
-    found = []
-    for path in sorted((out / MANIFESTS_DIR).glob("*.json")):
-        try:
-            manifest = read_json(path)
-        except (OSError, ValueError):
-            manifest = None
-        if not (isinstance(manifest, dict) and isinstance(manifest.get("files"), dict)):
-            found.append(path.stem.replace("%", "/"))
-    return found
+    names = [path.stem.replace("%", "/") for path in sorted((out / MANIFESTS_DIR).glob("*.json"))]
+    return [name for name in names if committed(out, name) is None]
 
 
 def written_by(out: Path, name: str) -> str:
@@ -189,11 +185,8 @@ def written_by(out: Path, name: str) -> str:
 def _manifests(out: Path) -> Iterable[dict]:
     """OUT's committed manifests that read as such (an unreadable one is the run folder's to report)."""
     for path in sorted((out / MANIFESTS_DIR).glob("*.json")):
-        try:
-            found = read_json(path)
-        except (OSError, ValueError):
-            continue
-        if isinstance(found, dict) and isinstance(found.get("files"), dict):
+        found = committed(out, path.stem.replace("%", "/"))
+        if found is not None:
             yield found
 
 

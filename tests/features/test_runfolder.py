@@ -126,20 +126,34 @@ def test_a_truncated_fold_plan_is_named_and_drawn_again_by_fit_learners_keeping_
     assert main(["-q", "stack", "--out", str(run)]) == 0
 
 
-def garble(out, name) -> None:
-    (out / ".manifests" / f"{name}.json").write_text('{"set": "trunc')
+def garble(out, name, text: str = '{"set": "trunc') -> None:
+    (out / ".manifests" / f"{name}.json").write_text(text)
 
 
+WRONG_SHAPES = ['{"set": "trunc', '{"files": [], "inputs": {}, "meta": {}}', "[]",
+                '{"files": {}, "inputs": {}, "meta": null}']
+
+
+@pytest.mark.parametrize("text", WRONG_SHAPES)
 @pytest.mark.parametrize("name", ["folds", "records", "learners%tfidf-svm"])
-def test_a_damaged_manifest_upstream_is_named_and_its_stage_writes_it_again(run, corpus_files, capsys, name):
-    # The stack made from it used to be called stale, and `stack` (the advice) refused in turn: a loop.
-    garble(run, name)
+def test_a_damaged_manifest_upstream_is_named_and_its_stage_writes_it_again(run, corpus_files, capsys, name, text):
+    # The stack made from it used to be called stale, and `stack` (the advice) refused in turn: a loop. A manifest
+    # that parses but is of another shape (files a list, meta null) was a version of its own, or a traceback.
+    garble(run, name, text)
     refused(["stack", "--out", str(run)], capsys, run, f".manifests/{name}.json: damaged (unreadable manifest",
             "Rerun ", "`screenstack fit-learners")
     refused(["report", "--out", str(run)], capsys, run, f".manifests/{name}.json: damaged", "Rerun ", "`screenstack fit-learners")
     assert main(fit_argv(corpus_files, run)) == 0
     assert main(["-q", "stack", "--out", str(run)]) == 0 and main(["-q", "report", "--out", str(run)]) == 0
     RunFolder(run).verify(name.replace("%", "/"), "")
+
+
+def test_records_warnings_kept_in_another_shape_are_a_damaged_manifest_not_a_traceback(run, corpus_files, capsys):
+    path = run / ".manifests" / "records.json"
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, "meta": {**manifest["meta"], "said": 5}}))
+    refused(["stack", "--out", str(run)], capsys, run, ".manifests/records.json: damaged (its warnings are not a list")
+    assert main(fit_argv(corpus_files, run)) == 0 and main(["-q", "stack", "--out", str(run)]) == 0
 
 
 @pytest.mark.parametrize("name", ["stack", "report"])

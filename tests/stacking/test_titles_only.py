@@ -35,6 +35,21 @@ def test_titles_without_abstracts_in_the_labelled_share_change_nothing(labelled,
     assert not titles_unlike_labelled(*records_and_keys(500, labelled, 100, screen)).found.any()
 
 
+def test_the_warning_says_whether_the_shift_was_estimated_without_them():
+    from screenstack.stacking.decision import TITLES_ONLY_WARNING, say_titles_only
+
+    records, keys = records_and_keys(500, 1, 200, 60)
+    found = titles_unlike_labelled(records, keys)
+    decisions = np.r_[np.ones(10), np.zeros(190)].astype(int)
+    said = say_titles_only(decisions, found, {"records": 140})
+    assert said["flagged"] == 10 and said["share"] == 0.3
+    assert TITLES_ONLY_WARNING.format(**said).startswith(
+        "60 record(s) to screen have a title but no abstract (30.0% of those with text, against 0.2% of the labelled ones), "
+        "10 of them flagged: ")
+    assert "and the label shift is estimated without them." in TITLES_ONLY_WARNING.format(**said)
+    assert "the label shift is not estimated (fewer than 50" in say_titles_only(decisions, found, {"records": 40})["shift"]
+
+
 def test_records_kept_before_the_abstract_flag_change_nothing():
     records, keys = records_and_keys(500, 0, 100, 100)
     assert titles_unlike_labelled(records.drop(columns="has_abstract"), keys) is None
@@ -63,7 +78,7 @@ def test_a_test_file_without_abstracts_is_said_and_kept_out_of_the_label_shift(b
     said = summary["decision"]["titles_only"]
     assert said["records"] == 99 and said["share"] == 1.0 and said["labelled_share"] < 0.2
     assert (f"99 record(s) to screen have a title but no abstract, unlike the labelled records: {said['flagged']} of them "
-            "flagged; the label shift is estimated without them") in caplog.text
+            "flagged; the label shift is not estimated (fewer than 50 other records to screen)") in caplog.text
     assert any("have a title but no abstract" in w and "Give their abstracts" in w for w in summary["warnings"])
     assert summary["decision"]["shift"]["records"] == 0 and summary["decision"]["shift"]["weight"] == 1.0
     assert not summary["decision"]["recall_check"]["checked"]  # nor is the recall checked on them
