@@ -342,6 +342,10 @@ def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) 
     folder = RunFolder(out)
     if folder.version(PREDICT_SET) is None:
         taken = [name for name in PREDICT_FILES if (out / name).exists()]
+        if taken and PREDICT_SET in sets.damaged(out):  # its files are the predictions' own: written again, but for
+            if "ranked.csv" in taken:                   # a ranked.csv whose edits can no longer be told
+                raise sets.edited_unknown(out, PREDICT_SET, out / "ranked.csv")
+            return
         if taken:
             raise ScreenstackError(f"--out {out}: already holds {', '.join(taken)} that are not predictions (another run's?), "
                                    f"and predict would overwrite them. {fix}.")

@@ -551,10 +551,25 @@ def test_an_empty_manifests_folder_or_a_deleted_manifest_does_not_let_files_be_r
         capsys.readouterr()
         assert main(["-q", "run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm", "--folds", "3",
                      "--out", str(folder)]) == 2
-        error = capsys.readouterr().err  # the first such file: submission.csv among the predictions, ranked.csv here
-        assert re.search(rf"{re.escape(str(folder))}: (submission|ranked)\.csv is listed in no manifest there \(a file of "
-                         r"your own, or one whose manifest was deleted\)", error), error
+        error = capsys.readouterr().err  # every such file at once: submission.csv among the predictions, ranked.csv here
+        assert re.search(rf"{re.escape(str(folder))}: (submission|ranked)\.csv(, [a-z_.]+)* (is|are) listed in no manifest "
+                         r"there \(a file of your own, or one whose manifest was deleted or edited\)", error), error
         assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_a_damaged_predictions_manifest_is_named_and_predict_writes_them_again(text_run, tmp_path, capsys):
+    # It was called a folder of other files ("not predictions"), with no way to write them again in place.
+    run, train, test = text_run
+    out = tmp_path / "update"
+    assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(out)]) == 0
+    (out / ".manifests" / "predict.json").write_text("[]")
+    capsys.readouterr()
+    assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert f"{out / 'ranked.csv'}: {out / '.manifests' / 'predict.json'}, which listed it, is damaged" in error, error
+    (out / "ranked.csv").rename(tmp_path / "ranked-screened.csv")  # as the message says
+    assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(out)]) == 0
+    assert (out / "ranked.csv").read_bytes() == (tmp_path / "ranked-screened.csv").read_bytes()
 
 
 def test_a_file_of_the_users_that_a_command_does_not_write_is_left_alone_and_not_refused(text_run, tmp_path):

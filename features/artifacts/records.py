@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +119,7 @@ def write_screening_records(out: str | Path, corpus: Corpus) -> Path:
     try:
         manifest = run.verify(RECORDS_SET, _fix(out))
     except DamagedArtifact as error:
-        log.info("%s: damaged (%s): writing records.parquet again", error.path, error.reason)
+        warnings.warn(f"{error.path}: damaged ({error.reason}): writing records.parquet again.", stacklevel=3)
         manifest = None
     meta = {"digest": digest, "records": len(frame), "said": list(corpus.said)}
     if manifest is not None and {key: manifest.get("meta", {}).get(key) for key in meta} == meta:

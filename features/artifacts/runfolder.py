@@ -280,9 +280,11 @@ class RunFolder:
             raise ScreenstackError(f"{flag} {self.out}: holds `screenstack predict`'s predictions{of}, not a run folder. "
                                    f"{give}, or a new folder for a new run.")
         if foreign is not None and unchecked is None:
-            raise ScreenstackError(f"{flag} {self.out}: {foreign} is listed in no manifest there (a file of your own, or one whose "
-                                   "manifest was deleted), and a command writing there would replace it. Move it away, or use "
-                                   "a new --out.")
+            owned = sets.owned_files(self.out)
+            foreign = first_names([n for n in present if n not in owned], shown=len(present))
+            raise ScreenstackError(f"{flag} {self.out}: {foreign} {'is' if ',' not in foreign else 'are'} listed in no manifest "
+                                   "there (a file of your own, or one whose manifest was deleted or edited), and a command "
+                                   "writing there would replace it. Move it away, or use a new --out.")
         if unchecked is not None and not manifests.is_dir():
             raise ScreenstackError(f"{flag} {self.out}: holds a run's files but no {MANIFESTS_DIR}/ folder, so none of them can be "
                                    "checked (a copy that left out hidden folders, as `cp -r RUN/* COPY` does). Copy the run "
@@ -472,6 +474,9 @@ class RunFolder:
                 raise TypeError("its inputs or meta is not a mapping")
         except (OSError, ValueError, KeyError, AttributeError, TypeError) as error:
             raise DamagedArtifact(path, f"unreadable manifest: {error}", fix) from None
+        unlisted = [rel for rel in sets.core_files(name) if rel not in files]
+        if unlisted:  # a file it does not list is read unchecked: a manifest cut short, or edited
+            raise DamagedArtifact(path, f"it does not list {unlisted[0]}, which every such set holds", fix)
         for rel, (size, sha256) in files.items():
             if rel in ignore:
                 continue
@@ -482,7 +487,7 @@ class RunFolder:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
         for upstream, version in inputs.items():
             current = self.version(upstream)
-            if current is None and self.manifest_path(upstream).is_file():  # unreadable: not a newer version
+            if current != version and upstream in sets.damaged(self.out):  # unreadable or cut short: not a newer version
                 raise DamagedArtifact(self.manifest_path(upstream), "unreadable manifest", sets.written_by(self.out, upstream))
             if current != version:
                 raise StaleArtifact(self.out, list(files), upstream, fix)

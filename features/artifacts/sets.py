@@ -82,10 +82,7 @@ def check_targets(out: Path, staging: Path) -> None:
             raise io_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
         unlisted = (target.is_file() or target.is_symlink()) and rel not in owned and not _same(target, manifest["files"][rel])
         if unlisted and rewritten and target.name in EDITED_IN_PLACE:
-            raise ScreenstackError(f"{target}: {manifest_path(out, manifest['set'])}, which listed it, is damaged, so whether "
-                                   "you changed it (screening notes typed into it?) cannot be told, and this command would "
-                                   f"replace it. Move it out of {out} (e.g. to {screened_copy(out, target)}) or delete it, "
-                                   "then run the command again.")
+            raise edited_unknown(out, manifest["set"], target)
         # Not listed, and not this set's own file already moved in by an interrupted commit: the user's.
         if unlisted and not rewritten:
             raise ScreenstackError(f"{target}: exists, but no manifest in {out / MANIFESTS_DIR} lists it (a file of your own, "
@@ -101,6 +98,14 @@ def check_targets(out: Path, staging: Path) -> None:
         if not os.access(folder, os.W_OK | os.X_OK):
             code = errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
             raise io_error(folder, OSError(code, os.strerror(code)))
+
+
+def edited_unknown(out: Path, name: str, target: Path) -> ScreenstackError:
+    """The refusal to replace `target`, a file the reviewer edits in place, where set `name`'s manifest, which listed
+    it, is damaged: whether it was edited cannot be told."""
+    return ScreenstackError(f"{target}: {manifest_path(out, name)}, which listed it, is damaged, so whether you changed it "
+                            "(screening notes typed into it?) cannot be told, and this command would replace it. Move it "
+                            f"out of {out} (e.g. to {screened_copy(out, target)}) or delete it, then run the command again.")
 
 
 def edited(out: Path, manifest: dict | None, incoming: dict | None = None) -> list[Path]:
@@ -157,6 +162,14 @@ def screened_copy(out: Path, path: Path) -> Path:
     return out.parent / (out.name + "-" + path.stem + "-screened" + path.suffix)
 
 
+def core_files(name: str) -> tuple[str, ...]:
+    """The files (relative to OUT) that set `name` has held since manifests were kept, which its readers read:
+    a manifest without one of them was cut short or edited."""
+    if name.startswith("learners/"):
+        return tuple(f"{name}/{file}" for file in ("meta.json", "oof.parquet", "test.parquet"))
+    return {"folds": ("folds.parquet",), "records": ("records.parquet",), "stack": ("summary.json",)}.get(name, ())
+
+
 def committed(out: Path, name: str) -> dict | None:
     """The manifest of committed set `name`, or None where there is none (or it cannot be read)."""
     try:
@@ -164,7 +177,7 @@ def committed(out: Path, name: str) -> dict | None:
     except (OSError, ValueError):
         return None
     whole = (isinstance(found, dict) and isinstance(found.get("files"), dict)
-             and all(isinstance(want, dict) for want in found["files"].values())
+             and all(isinstance(want, dict) and {"size", "sha256"} <= set(want) for want in found["files"].values())
              and isinstance(found.get("inputs", {}), dict) and isinstance(found.get("meta", {}), dict))
     return found if whole else None
 
@@ -172,8 +185,12 @@ def committed(out: Path, name: str) -> dict | None:
 def damaged(out: Path) -> list[str]:
     """The sets of OUT whose manifest is there but does not read as one (truncated, edited): their files cannot be
     checked, and the command that writes such a set again takes the files where they lie as its own."""
-    names = [path.stem.replace("%", "/") for path in sorted((out / MANIFESTS_DIR).glob("*.json"))]
-    return [name for name in names if committed(out, name) is None]
+    found = []
+    for name in (path.stem.replace("%", "/") for path in sorted((out / MANIFESTS_DIR).glob("*.json"))):
+        manifest = committed(out, name)
+        if manifest is None or any(rel not in manifest["files"] for rel in core_files(name)):  # cut short or edited
+            found.append(name)
+    return found
 
 
 def written_by(out: Path, name: str) -> str:

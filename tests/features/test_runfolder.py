@@ -140,12 +140,31 @@ def test_a_damaged_manifest_upstream_is_named_and_its_stage_writes_it_again(run,
     # The stack made from it used to be called stale, and `stack` (the advice) refused in turn: a loop. A manifest
     # that parses but is of another shape (files a list, meta null) was a version of its own, or a traceback.
     garble(run, name, text)
-    refused(["stack", "--out", str(run)], capsys, run, f".manifests/{name}.json: damaged (unreadable manifest",
-            "Rerun ", "`screenstack fit-learners")
+    refused(["stack", "--out", str(run)], capsys, run, f".manifests/{name}.json: damaged (", "Rerun ", "`screenstack fit-learners")
     refused(["report", "--out", str(run)], capsys, run, f".manifests/{name}.json: damaged", "Rerun ", "`screenstack fit-learners")
-    assert main(fit_argv(corpus_files, run)) == 0
+    with pytest.warns(UserWarning, match="damaged"):  # said under -q too: a repair, not progress
+        assert main(fit_argv(corpus_files, run)) == 0
     assert main(["-q", "stack", "--out", str(run)]) == 0 and main(["-q", "report", "--out", str(run)]) == 0
     RunFolder(run).verify(name.replace("%", "/"), "")
+
+
+@pytest.mark.parametrize("cut", ["unlisted", "no size"])
+def test_a_learner_manifest_cut_short_is_damaged_not_a_licence_to_read_its_files_unchecked(run, corpus_files, capsys, cut):
+    # Cut to meta.json alone, it let an altered oof.parquet be blended; entries without a size made the stack "stale".
+    path = run / ".manifests" / "learners%tfidf-svm.json"
+    manifest = json.loads(path.read_text())
+    if cut == "unlisted":
+        manifest["files"] = {k: v for k, v in manifest["files"].items() if k.endswith("meta.json")}
+    else:
+        manifest["files"] = {k: {"sha256": v["sha256"]} for k, v in manifest["files"].items()}
+    path.write_text(json.dumps(manifest))
+    oof = pd.read_parquet(run / "learners" / "tfidf-svm" / "oof.parquet")
+    oof.assign(score=1 - oof["score"]).to_parquet(run / "learners" / "tfidf-svm" / "oof.parquet")
+    for command in (["stack", "--out", str(run)], ["report", "--out", str(run)]):
+        refused(command, capsys, run, ".manifests/learners%tfidf-svm.json: damaged", "fit-learners")
+    with pytest.warns(UserWarning, match="learners%tfidf-svm.json: damaged; refitting tfidf-svm"):
+        assert main(fit_argv(corpus_files, run)) == 0
+    assert main(["-q", "stack", "--out", str(run)]) == 0
 
 
 def test_records_warnings_kept_in_another_shape_are_a_damaged_manifest_not_a_traceback(run, corpus_files, capsys):
@@ -501,7 +520,8 @@ def test_a_removal_the_command_itself_makes_good_is_not_news(tmp_path, caplog):
 
 def test_a_set_made_from_another_version_of_its_input_is_refused_as_stale(tmp_path):
     run = RunFolder(tmp_path / "run")
-    _commit(run, "stack", "blend")
+    with run.commit("stack") as staging:  # with the file every stack holds: a manifest without it is damaged, not stale
+        (staging / "summary.json").write_text("{}")
     _commit(run, "report", "page", ("stack",))
     run.verify("report", "")
     manifest = run.manifest_path("report")
