@@ -349,7 +349,7 @@ RUN_OPTIONS = [
      "--blend", "caruana", "--threshold-rule", "argmax", "--folds", "4", "--seed", "7"],
     ["--layers", "last3", "--model", "minilm", "--id-col", "record_id", "--text-cols", "title,abstract"],
     ["--finetune", "--head", "cnn", "--epochs", "2", "--lr", "1e-4", "--batch-size", "8", "--grad-accum", "2",
-     "--warmup-ratio", "0.2", "--valid-fraction", "0", "--select", "auc", "--compile", "--yes"],
+     "--warmup-ratio", "0.2", "--valid-fraction", "0.2", "--select", "auc", "--compile", "--yes"],
 ]
 
 

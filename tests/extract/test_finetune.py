@@ -206,11 +206,8 @@ def test_select_auc_says_before_training_which_folds_choose_their_epochs_by_loss
                                "instead; a larger --valid-fraction gives them some"]
 
 
-def test_resume_after_interruption_gives_the_same_outputs(tiny_bert, tmp_path, monkeypatch):
-    corpus, config = _corpus(), _config(tiny_bert, head="cnn")
-    name = learner_name(config)
-    finetune(corpus, tmp_path / "whole", config, folds=FoldConfig(3, 0), progress=False)
-
+def _stopped_after_fold1_epoch1(corpus, config, out, monkeypatch) -> None:
+    """Fine-tune into `out`, stopped (as by Ctrl-C) once fold 1 has saved its first epoch: fold 0 finished, fold 2 not begun."""
     real_save = ft._save
 
     def killed_after_fold1_epoch1(obj, path):
@@ -220,8 +217,15 @@ def test_resume_after_interruption_gives_the_same_outputs(tiny_bert, tmp_path, m
 
     monkeypatch.setattr(ft, "_save", killed_after_fold1_epoch1)
     with pytest.raises(KeyboardInterrupt):
-        finetune(corpus, tmp_path / "resumed", config, folds=FoldConfig(3, 0), progress=False)
+        finetune(corpus, out, config, folds=FoldConfig(3, 0), progress=False)
     monkeypatch.undo()
+
+
+def test_resume_after_interruption_gives_the_same_outputs(tiny_bert, tmp_path, monkeypatch):
+    corpus, config = _corpus(), _config(tiny_bert, head="cnn")
+    name = learner_name(config)
+    finetune(corpus, tmp_path / "whole", config, folds=FoldConfig(3, 0), progress=False)
+    _stopped_after_fold1_epoch1(corpus, config, tmp_path / "resumed", monkeypatch)
     fold0 = tmp_path / "resumed" / "finetune" / name / "fold0" / "result.npz"
     stamp = fold0.stat().st_mtime_ns
     started = []
@@ -434,17 +438,7 @@ def test_a_damaged_fold_file_is_named_and_that_fold_trained_again(tiny_bert, tmp
     corpus, config = _corpus(), _config(tiny_bert)
     name = learner_name(config)
     finetune(corpus, tmp_path / "whole", config, folds=FoldConfig(3, 0), progress=False)
-    real_save = ft._save
-
-    def killed_after_fold1_epoch1(obj, path):
-        real_save(obj, path)
-        if path.name == "state.pt" and path.parent.name == "fold1" and obj["epoch"] == 0:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(ft, "_save", killed_after_fold1_epoch1)
-    with pytest.raises(KeyboardInterrupt):
-        finetune(corpus, tmp_path / "cut", config, folds=FoldConfig(3, 0), progress=False)
-    monkeypatch.undo()
+    _stopped_after_fold1_epoch1(corpus, config, tmp_path / "cut", monkeypatch)
     folds = tmp_path / "cut" / "finetune" / name
     path = {"result.npz": folds / "fold0" / "result.npz", "state.pt": folds / "fold1" / "state.pt",
             "weights": next((folds / "fold1").glob("weights-e*.pt"))}[damaged]
