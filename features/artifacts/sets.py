@@ -67,6 +67,8 @@ def check_targets(out: Path, staging: Path) -> None:
         raise io_error(manifests, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
     device = os.stat(staging).st_dev
     manifest = read_json(staging / MANIFEST)
+    if manifest_path(out, manifest["set"]).is_dir():  # the manifest moves in last: refused now, before any file moves
+        raise io_error(manifest_path(out, manifest["set"]), OSError(errno.EISDIR, os.strerror(errno.EISDIR)), shown=True)
     stale_sets = _derived(out, manifest["set"], version_of(manifest))
     refuse_edited(out, [committed(out, manifest["set"]), *(stale for stale, _ in stale_sets)], incoming=manifest)
     for stale, _ in stale_sets:  # removed before the set moves in

@@ -186,6 +186,15 @@ def test_a_damaged_manifest_of_the_stack_or_report_is_written_again_by_its_comma
     RunFolder(run).verify(name, "")
 
 
+def test_a_folder_where_a_manifest_goes_is_named_before_any_file_moves(run, capsys):
+    assert main(["-q", "report", "--out", str(run)]) == 0
+    (run / ".manifests" / "report.json").unlink()
+    (run / ".manifests" / "report.json").mkdir()
+    capsys.readouterr()
+    assert main(["report", "--out", str(run)]) == 2
+    assert f"{run / '.manifests' / 'report.json'}: cannot write (Is a directory)" in capsys.readouterr().err
+
+
 def test_a_ranked_csv_whose_stack_manifest_is_damaged_is_not_replaced(run, capsys):
     garble(run, "stack")
     with open(run / "ranked.csv", "a") as ranked:
