@@ -11,13 +11,15 @@ whether the rule fires, then the same with the test half's abstracts blanked
 (an export without abstracts: it must fire on every half).
 
 With ``--fit SEEDS``, it also fits the TF-IDF learners (the protocol's
-``screenstack-tfidf``; no encoder, so minutes) on those seeds' full halves,
+``screenstack-tfidf``; no encoder, so minutes; ``--vectors CACHE``: the
+default learners, minilm vectors cached in CACHE) on those seeds' full halves,
 blanks the test half's abstracts, and scores the test half with the rule and
 without it (the stack before 0.3.22, the same learner outputs), beside
 flagging everything: F7 and recall, paired.
 
     python bench/titles_only.py                 # 5 seeds x 6 datasets, 2 draws per few-included level (about 2 minutes)
     python bench/titles_only.py --fit 0,1,2     # and the F7 it gains on 18 halves without test abstracts
+    python bench/titles_only.py --seeds 0 --draws 1 --fit 0,1,2 --vectors artifacts/.cache   # the default learners
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from protocol import LEVELS, half_key, halves, make_half  # noqa: E402  (bench/ is not a package)
+from protocol import LEVELS, TEXT, fit_screenstack, half_key, halves, make_half  # noqa: E402  (bench/ is not a package)
 from quality import DATASETS  # noqa: E402
 
 from screenstack.features.artifacts.records import screening_records  # noqa: E402
@@ -52,20 +54,25 @@ def finding(folder: Path, blank_test_abstracts: bool) -> dict:
             "found": int(result.found.sum())}
 
 
-def scored(folder: Path, y_test: np.ndarray) -> list[dict]:
-    """The TF-IDF learners on `folder`'s half, its test abstracts blanked, stacked with the rule and without it."""
+def scored(folder: Path, y_test: np.ndarray, cache: Path | None = None) -> list[dict]:
+    """The TF-IDF learners (with `cache`: the default learners, minilm vectors cached there) on `folder`'s half, its
+    test abstracts blanked, stacked with the rule and without it."""
     import screenstack.stacking.stack as stage
     from screenstack.learners.fit import fit_learners
     from screenstack.stacking.metrics import fbeta
 
-    corpus = load_corpus(folder / "train.csv", folder / "test.csv")
-    fit_learners(corpus, folder / "run", ("tfidf-svm", "tfidf-logreg"), progress=False)
+    if cache is not None:
+        fit_screenstack(folder, cache)
+    else:
+        corpus = load_corpus(folder / "train.csv", folder / "test.csv")
+        fit_learners(corpus, folder / "run", TEXT, progress=False)
+    learners = () if cache is not None else TEXT
     rows, reusable = [], stage._reusable
     stage._reusable = lambda *args: None  # the two stacks differ only in the rule: each is made, not reused
     for system, rule in (("with the rule", titles_unlike_labelled), ("without it", lambda records, keys: None)):
         stage.titles_unlike_labelled = rule
         try:
-            stage.stack(folder / "run", stage.StackConfig(learners=("tfidf-svm", "tfidf-logreg")))
+            stage.stack(folder / "run", stage.StackConfig(learners=learners))
         finally:
             stage.titles_unlike_labelled = titles_unlike_labelled
         decisions = pd.read_csv(folder / "run" / "submission.csv", header=None)[1].to_numpy()
@@ -82,6 +89,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--draws", type=int, default=2)
     parser.add_argument("--fit", default="", help="seeds whose full halves are fitted and scored without test abstracts")
+    parser.add_argument("--vectors", default="", metavar="CACHE", help="with --fit: the default learners (minilm vectors, "
+                        "cached in CACHE) instead of the TF-IDF learners alone")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # the loader's notes on each half (copies, ids) are not the question here
     logging.getLogger("screenstack").setLevel(logging.ERROR)
@@ -114,7 +123,8 @@ def main() -> None:
                 folder = Path(tmp) / half_key(half)
                 y_test = make_half(half, folder)
                 finding(folder, blank_test_abstracts=True)
-                fitted += [{"half": half_key(half), **row} for row in scored(folder, y_test)]
+                cache = Path(args.vectors).resolve() / half["dataset"] if args.vectors else None
+                fitted += [{"half": half_key(half), **row} for row in scored(folder, y_test, cache)]
         frame = pd.DataFrame(fitted)
         wide = frame.pivot(index="half", columns="system", values="fbeta")
         print(frame.groupby("system")[["fbeta", "recall", "flagged_share"]].mean().to_string(float_format=lambda v: f"{v:.3f}"))

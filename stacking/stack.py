@@ -82,7 +82,7 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
                                    f"Refit it here: `screenstack fit-learners --out {quoted(out)} --learners {name} ...` with this run's --train/--test.")
         ids = test["id"].to_numpy(dtype=str)
         if test_ids is not None and not np.array_equal(ids, test_ids):
-            raise ScreenstackError(f"{out}/learners/{name}: scored other test records than {names[0]}. Refit the learners on the same --test file.")
+            raise ScreenstackError(f"{out}/learners/{name}: scored other test records than {names[0]}. Refit the learners on the same records to screen (--test, or --data).")
         test_ids = ids
         if np.isnan(oof["score"].to_numpy()).any():
             raise ScreenstackError(f"{out}/learners/{name}: OOF scores contain NaN (rows no fold validated). Refit it.")

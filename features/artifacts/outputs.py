@@ -79,8 +79,8 @@ def differing_keys(old: dict, new: dict, ignore: tuple[str, ...] = ()) -> list[s
 # What a user changed to make a learner's metadata differ, in the words of the options that change it.
 _SAID = {"file": "--model", "model": "--model", "layers": "--layers", "pooling": "--pooling", "max_length": "--max-length",
          "store_dtype": "--store-dtype", "dtype": "--dtype", "padding": "the text padding",
-         "encoder_fingerprint": "the encoder (its weights, config or tokenizer)", "train_fingerprint": "the --train records",
-         "test_fingerprint": "the --test records", "fold_plan": "the fold plan (--folds, --seed)", "input": "the learner's input",
+         "encoder_fingerprint": "the encoder (its weights, config or tokenizer)", "train_fingerprint": "the labelled records (--train, or --data's labelled ones)",
+         "test_fingerprint": "the records to screen (--test, or --data's unlabelled ones)", "fold_plan": "the fold plan (--folds, --seed)", "input": "the learner's input",
          "feature_sha256": "the contents of the feature files outside OUT"}
 _FINETUNE_FLAGS = {"precision": "--dtype"}  # a fine-tuning's settings are `extract --finetune`'s options of the same names
 _FEATURE_KEYS = ("file", "model", "layers", "pooling", "max_length", "store_dtype", "dtype", "padding", "encoder_fingerprint")
@@ -186,8 +186,8 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
         folders = ", ".join(str(learner_dir(out, name)) for name in other)
         one = len(other) == 1
         raise ScreenstackError(
-            f"{folders}: scored other --test records than these, and a run folder holds one test file's scores. Use a new "
-            f"--out folder for this --test file, or delete {'that folder' if one else 'those folders'} to score these "
+            f"{folders}: scored other records to screen (--test, or --data's unlabelled ones) than these, and a run folder "
+            f"holds the scores of one file's records to screen. Use a new --out folder for these records, or delete {'that folder' if one else 'those folders'} to score these "
             f"records here. (`screenstack predict --run {quoted(out)} --data FILE --out NEW` scores new records with a finished "
             "run's models.)")
 

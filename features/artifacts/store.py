@@ -184,7 +184,7 @@ class VectorFiles:
                 detail = f"{len(missing)} corpus ids missing (first: {str(missing.sort_values()[0])!r})" if len(missing) else f"{extra} ids not in the corpus"
                 raise ScreenstackError(
                     f"{path}: feature file does not match the corpus ({detail}). "
-                    "It was extracted for other data: re-run `screenstack extract` with these --train/--test files."
+                    "It was extracted for other data: re-run `screenstack extract` with these input files (--train/--test, or --data)."
                 )
             meta = _meta(parquet.schema_arrow, path)
             if "train_fingerprint" not in meta:
