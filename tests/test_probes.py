@@ -311,7 +311,7 @@ def test_removed_outputs_are_news_only_when_the_command_leaves_them_removed(fini
     removed = [m for m in caplog.messages if ": removed " in m]
     assert len(removed) == 1 and not any("`screenstack run --out" in m for m in removed), removed
     assert (out / "config.toml").is_file()  # the run's recipe: `run --config` on it restacks with the run's options
-    assert any("removed report.html" in m and f"`screenstack report --out {out}` makes them again" in m for m in removed)
+    assert any("removed report.html" in m and f"Rerun `screenstack report --out {out}`: it rewrites the report" in m for m in removed)
     assert main(["-q", "report", "--out", str(out)]) == 0 and (out / "report.html").is_file()
 
 

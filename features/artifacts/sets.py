@@ -28,26 +28,23 @@ MANIFESTS_DIR, MANIFEST = ".manifests", "MANIFEST.json"
 # Files a reviewer edits in place (a spreadsheet saves notes typed into ranked.csv where it opened it):
 # once changed, no set removes or replaces them.
 EDITED_IN_PLACE = ("ranked.csv",)
-# How to make each kind of set that has inputs again, said when one made from an older input is removed.
-# Only `stack` and `report` work from OUT alone; the others read input files that OUT does not name.
-REMAKE = {"learners": "rerun the `screenstack fit-learners` or `screenstack run` command that made them "
-                      "(with its --data or --train/--test) to make them again",
-          "stack": "`screenstack stack --out {out}` (with the stacking options you gave, if any) makes them again",
-          "report": "`screenstack report --out {out}` makes them again",
-          "config": "rerun the `screenstack run` command that made {out} (with its --data or --train/--test) to make it again",
-          "predict": "rerun the `screenstack predict` command that made them (with its --run and --data) to make them again"}
-# The command that writes each kind of set again where its manifest is damaged (`RunFolder.verify` names it).
-WRITTEN_BY = {"folds": "the `screenstack fit-learners` (or `screenstack run`) command that made {out}, with its --data or "
-                       "--train/--test: it draws the fold plan again from --folds and --seed",
-              "records": "the `screenstack fit-learners` (or `screenstack run`) command that made {out}, with its --data or "
-                         "--train/--test: it writes records.parquet again",
-              "learners": "the `screenstack fit-learners` (or `screenstack run`) command that made {out}, with its --data or "
-                          "--train/--test: it refits that learner",
-              "features": "the `screenstack extract` (or `screenstack run`) command that made {out}: it writes that feature "
+# The command that writes each kind of set again: said when one made from an older input is removed, and where its
+# manifest is damaged (`RunFolder.verify`). Only `stack` and `report` work from OUT alone; the others read input
+# files that OUT does not name.
+WRITTEN_BY = {"folds": "the `screenstack fit-learners` or `screenstack run` command that made {out} (with its --data or "
+                       "--train/--test): it draws the fold plan again from --folds and --seed",
+              "records": "the `screenstack fit-learners` or `screenstack run` command that made {out} (with its --data or "
+                         "--train/--test): it writes records.parquet again",
+              "learners": "the `screenstack fit-learners` or `screenstack run` command that made {out} (with its --data or "
+                          "--train/--test): it fits the learners whose outputs are missing or damaged",
+              "features": "the `screenstack extract` or `screenstack run` command that made {out}: it writes the feature "
                           "file again",
               "stack": "`screenstack stack --out {out}` (with the stacking options you gave, if any): it rewrites the stack outputs",
               "report": "`screenstack report --out {out}`: it rewrites the report",
-              "config": "the `screenstack run` command that made {out}: it writes config.toml again"}
+              "config": "the `screenstack run` command that made {out} (with its --data or --train/--test): it writes "
+                        "config.toml again",
+              "predict": "the `screenstack predict` command that made {out} (with its --run and --data): it writes the "
+                         "predictions again"}
 log = logging.getLogger("screenstack")
 
 
@@ -271,9 +268,8 @@ def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str]) -> 
     manifest_path(out, manifest["set"]).unlink(missing_ok=True)
     files = ", ".join(manifest["files"]) or "no files"
     is_remade = manifest["set"] in remade  # by this command, a moment from now
-    remake = REMAKE.get(manifest["set"].split("/")[0], "the command that made them makes them again")
-    log.log(logging.DEBUG if is_remade else logging.INFO, "%s: removed %s, made from the previous %r outputs; %s",
-            out, files, upstream, remake.format(out=quoted(out)))
+    log.log(logging.DEBUG if is_remade else logging.INFO, "%s: removed %s, made from the previous %r outputs. %s",
+            out, files, upstream, written_by(out, manifest["set"]))
 
 
 def version_of(manifest: dict) -> str:
