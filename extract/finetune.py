@@ -63,6 +63,7 @@ from ..features.artifacts.folds import FoldConfig, FoldPlan, make_fold_plan, ref
 from ..features.artifacts.outputs import (check_reusable, describe_differences, differing_keys, learner_dir, package_versions,
                                          refuse_other_test, write_learner_output)
 from ..features.artifacts.store import is_intact, write_run_vectors
+from .cache import _reason
 from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
 from .heads import ScreeningModel, make_head
 from .model import autocast, check_max_length, encoder_fingerprint, load_encoder, resolve_precision
@@ -393,10 +394,6 @@ def _drop_damaged_folds(state: Path, folds: list[int]) -> None:
             warnings.warn(f"{checked}: damaged ({_reason(error)}): fold {k} starts again from its first epoch.", stacklevel=3)
             for path in [saved, *folder.glob("weights-e*.pt")]:
                 path.unlink(missing_ok=True)
-
-
-def _reason(error: Exception) -> str:
-    return (str(error).splitlines() or [type(error).__name__])[0][:120] or type(error).__name__
 
 
 def _confirm_cpu_run(loaded, token_ids, splits, test_index, state: Path, config: FinetuneConfig, device: str, precision: str,

@@ -265,9 +265,9 @@ class RunFolder:
             unchecked = next(((path, set_of(path)) for mark, set_of in _RUN_FILES.items()
                               for path in sorted(self.out.glob(mark)) if not self.manifest_path(set_of(path)).is_file()), None)
             present = [name for name in writes if (self.out / name).is_file()]
-            foreign = next((n for n in present if n not in sets.owned_files(self.out)), None) if present else None
-            if sets.damaged(self.out):  # it may have listed the file: the commit, which knows its set, decides
-                foreign = None
+            owned = sets.owned_files(self.out) if present else set()
+            # A damaged manifest may have listed them: the commit, which knows its set, decides.
+            foreign = [] if not present or sets.damaged(self.out) else [n for n in present if n not in owned]
         except OSError:
             return  # unreadable: check_writable or the reader says why
         if made_by_predict and not predictions:
@@ -279,10 +279,9 @@ class RunFolder:
             give = f"Give the run folder ({run})" if run else "Give a run folder"
             raise ScreenstackError(f"{flag} {self.out}: holds `screenstack predict`'s predictions{of}, not a run folder. "
                                    f"{give}, or a new folder for a new run.")
-        if foreign is not None and unchecked is None:
-            owned = sets.owned_files(self.out)
-            foreign = first_names([n for n in present if n not in owned], shown=len(present))
-            raise ScreenstackError(f"{flag} {self.out}: {foreign} {'is' if ',' not in foreign else 'are'} listed in no manifest "
+        if foreign and unchecked is None:
+            raise ScreenstackError(f"{flag} {self.out}: {first_names(foreign, shown=len(foreign))} "
+                                   f"{'is' if len(foreign) == 1 else 'are'} listed in no manifest "
                                    "there (a file of your own, or one whose manifest was deleted or edited), and a command "
                                    "writing there would replace it. Move it away, or use a new --out.")
         if unchecked is not None and not manifests.is_dir():
