@@ -50,6 +50,12 @@ LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true"
 # A record not screened yet: ASReview writes -1 or leaves the cell empty (CSV, XLSX) and
 # ASReview_not_seen (RIS); a spreadsheet that went through pandas may hold NaN, and R's write.csv writes NA. Compared lower-case.
 UNLABELLED_VALUES = {"", "-1", "-1.0", "nan", "na", "asreview_not_seen"}
+# What exports write in a text cell that has no text: Scopus and Embase "[No abstract available]", PubMed's title
+# "[Not Available]." for some records, R's write.csv NA, pandas' NaN. Read as empty, so such a record counts as one
+# without an abstract (or title) and a model never learns the phrase. Compared lower-case, brackets and stops aside.
+MISSING_TEXT_VALUES = {"na", "n/a", "nan", "null", "none", "not available", "no abstract", "no abstract available",
+                       "abstract not available", "abstract unavailable", "no abstract provided", "no title",
+                       "title not available"}
 TEST_ID_PREFIX = "test-"
 HASH_CHUNK_ROWS = 50_000  # rows hashed at a time by `update_row_hashes`
 log = logging.getLogger("screenstack")
@@ -199,10 +205,11 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                           f"records are screened on their titles alone; column {likely[0]!r} looks like one: to read it, "
                           f"rename it abstract, or pass --text-cols \"{title_col},{likely[0]}\" if every input file "
                           "names its columns so.", stacklevel=3)
-    title = frame[text_cols[0]].str.strip()
+    cells = {c: _without_missing_markers(path, frame, c) for c in text_cols}
+    title = cells[text_cols[0]].str.strip()
     abstract = pd.Series("", index=frame.index)
     if len(text_cols) > 1:  # the abstract columns joined by spaces (zip: a row-wise agg takes seconds per 100,000 rows)
-        joined = [" ".join(parts) for parts in zip(*(frame[c] for c in text_cols[1:]))]
+        joined = [" ".join(parts) for parts in zip(*(cells[c] for c in text_cols[1:]))]
         abstract = pd.Series(joined, index=frame.index, dtype=object).str.strip()
 
     id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, ID_COLUMNS)
@@ -309,6 +316,20 @@ def _label_cells(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     # in a European locale's semicolon CSV): read as the number they are. "1,000" stays an error (a thousand?).
     number = pd.to_numeric(lower.str.replace(r"^([+-]?\d+),(\d{1,2})$", r"\1.\2", regex=True), errors="coerce")
     return lower, number, lower.isin(UNLABELLED_VALUES) | (number == -1.0)
+
+
+def _without_missing_markers(path: Path, frame: pd.DataFrame, name: str) -> pd.Series:
+    """Column `name` with the cells that say a text is missing (`MISSING_TEXT_VALUES`) emptied, with a warning."""
+    column = frame[name]
+    short = np.flatnonzero(column.str.len().to_numpy() <= 40)  # the markers are short: a million abstracts need no lower()
+    marked = np.zeros(len(column), dtype=bool)
+    marked[short] = column.iloc[short].str.strip().str.strip("[]().").str.strip().str.lower().isin(MISSING_TEXT_VALUES)
+    if not marked.any():
+        return column
+    first = int(np.flatnonzero(marked)[0])
+    warnings.warn(f"{path}: column {name!r}: {int(marked.sum())} record(s) hold {column.iloc[first].strip()!r} or the like "
+                  f"(first: {_place(frame, first)}), read as no text there.", stacklevel=4)
+    return column.where(~marked, "")
 
 
 def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> np.ndarray:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from screenstack.cli import main
-from screenstack.features.records.corpus import ColumnSpec, load_corpus, load_partly_screened, load_records, texts
+from screenstack.features.records.corpus import ColumnSpec, load_corpus, load_partly_screened, load_records, read_table, texts
 from screenstack.features.errors import ScreenstackError
 
 DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
@@ -99,8 +99,24 @@ def test_xlsx_with_numbers_and_empty_cells(tmp_path):
     records = load_records(path)
     assert records["id"].tolist() == ["10", "11", "12"]
     assert records["title"].tolist() == ["A", "B", ""]
-    assert records["abstract"].tolist() == ["x", "", "NA"], "text 'NA' is text, not missing"
+    assert read_table(path)["abstract"].tolist() == ["x", "", "NA"], "a cell's text is read as it is"
+    assert records["abstract"].tolist() == ["x", "", ""], "R's NA for a missing abstract is no abstract"
     assert records["label"].tolist() == [1.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("marker", ["[No abstract available]", "No abstract available.", "NA", "n/a", " Abstract not available "])
+def test_an_abstract_that_says_it_is_missing_is_no_abstract(tmp_path, marker):
+    """Scopus and Embase write "[No abstract available]", R writes NA: such a record has a title alone, the phrase is
+    not text a model learns from, and the user is told which column and row."""
+    path = write(tmp_path / "r.csv", f'id,title,abstract,label\n1,[Not Available].,Real words,1\n2,B,"{marker}",0\n'
+                                     '3,C,None of the patients were treated,0\n')
+    with pytest.warns(UserWarning) as caught:
+        records = load_records(path)
+    assert records["title"].tolist() == ["", "B", "C"]
+    assert records["abstract"].tolist() == ["Real words", "", "None of the patients were treated"]
+    said = [str(w.message) for w in caught]
+    assert any("column 'abstract': 1 record(s) hold" in line and "row 3" in line for line in said), said
+    assert any("column 'title'" in line and "'[Not Available].'" in line and "row 2" in line for line in said), said
 
 
 RIS = """TY  - JOUR
