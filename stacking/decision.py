@@ -256,12 +256,13 @@ class TitlesOnly:
     share: float            # of the records to screen with text, those with a title alone
     labelled_share: float   # the same among the labelled records
 
-    def said(self, flagged: int, shift_records: int) -> dict:
-        """`flagged`: how many of them the threshold flags; `shift_records`: the records the label shift was estimated
-        from without them (none estimated below `MIN_SHIFT_RECORDS`)."""
+    def said(self, flagged: int, shift: dict) -> dict:
+        """`flagged`: how many of them the threshold flags; `shift`: the label-shift estimate made without them (none
+        below `MIN_SHIFT_RECORDS` records, nor where it says why not: `predict`'s ``not_estimated``)."""
+        why_not = shift.get("not_estimated") or (f"fewer than {MIN_SHIFT_RECORDS} other records to screen"
+                                                 if int(shift.get("records", 0)) < MIN_SHIFT_RECORDS else "")
         return {"records": int(self.found.sum()), "share": self.share, "labelled_share": self.labelled_share, "flagged": flagged,
-                "shift": ("the label shift is estimated without them" if shift_records >= MIN_SHIFT_RECORDS else
-                          f"the label shift is not estimated (fewer than {MIN_SHIFT_RECORDS} other records to screen)")}
+                "shift": f"the label shift is not estimated ({why_not})" if why_not else "the label shift is estimated without them"}
 
 
 def titles_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataFrame | None) -> TitlesOnly | None:
@@ -317,7 +318,7 @@ def say_titles_only(decisions: np.ndarray, titles_only: TitlesOnly | None, shift
     was estimated without them ({} where there are none), and the console's line for it (`log_titles_only`)."""
     if titles_only is None or not titles_only.found.any():
         return {}
-    said = titles_only.said(int(np.sum(decisions[titles_only.found] == 1)), int(shift.get("records", 0)))
+    said = titles_only.said(int(np.sum(decisions[titles_only.found] == 1)), shift)
     log_titles_only(said)
     return said
 

@@ -516,6 +516,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         run = replace(run, config=replace(run.config, max_shift=1.0))
     titles_only = titles_unlike_labelled(listed, run.train_keys)
     threshold, shift = run.threshold_for(scores, shift_records(listed, titles_only))
+    if lacking:
+        shift["not_estimated"] = lacking  # the reason given above, not the titles rule's own
     if threshold < run.threshold:
         log_shift(shift, float(np.mean(run.oof_scores >= threshold)), "--max-shift 1: the run's threshold")
     # As `stack` decides on its records to screen: records without text flagged, the run's `screening` block under its

@@ -662,6 +662,8 @@ def test_an_update_without_an_abstract_column_makes_no_label_shift_estimate(text
     assert summary["max_shift"] == 1.0 and summary["shift"]["weight"] == 1.0 and not summary["shift"]["lowered"]
     [line] = [m for m in caplog.messages if m.startswith("label shift: not estimated")]
     assert "lack the run's column(s) abstract" in line and "titles.csv" in line
+    titles = summary["titles_only"]  # every record a title alone: said once more there, for the same reason
+    assert titles["records"] > 0 and titles["shift"] == "the label shift is not estimated (its records lack the run's column(s) abstract)"
     caplog.clear()
     frame.assign(abstract="").to_csv(tmp_path / "empty.csv", index=False)  # the column there, every cell empty
     with caplog.at_level(logging.INFO, logger="screenstack"):
