@@ -6,6 +6,7 @@ folder byte for byte as it was.
 """
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tomllib
@@ -209,6 +210,23 @@ def test_command_line_flags_win_over_the_config_file(finished, tmp_path):
     config.write_text(f'train = "{train}"\ntest = "{test}"\nlearners = "tfidf-svm"\nfolds = 3\n')
     assert main(["-q", "run", "--config", str(config), "--folds", "2", "--out", str(tmp_path / "run")]) == 0
     assert pd.read_json(tmp_path / "run" / "summary.json", typ="series")["fold_plan"]["n_folds"] == 2
+
+
+def test_a_hand_edited_config_toml_is_not_overwritten_by_a_run_without_it(run_copy, capsys):
+    train, test, out = run_copy
+    config = out / "config.toml"
+    edited = config.read_text().replace('beta = 7.0', 'beta = 5.0')
+    assert edited != config.read_text()
+    config.write_text(edited)
+    before = _snapshot(out)
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    line = _one_error_line(capsys)
+    assert f"{config}: changed since `screenstack run` wrote it" in line and f"screenstack run --config {config}" in line
+    assert _snapshot(out) == before
+    # run with the edits: they are its options, and the file it writes keeps them
+    assert main(["-q", "run", "--config", str(config), "--out", str(out)]) == 0  # (its out: the folder it was copied from)
+    assert tomllib.loads(config.read_text())["beta"] == 5 and json.loads((out / "summary.json").read_text())["config"]["beta"] == 5
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0  # written by run now
 
 
 def test_a_moved_run_folders_config_says_where_the_run_goes(run_copy, caplog):

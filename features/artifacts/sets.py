@@ -181,6 +181,15 @@ def committed(out: Path, name: str) -> dict | None:
     return found if whole else None
 
 
+def changed_since_written(out: Path, name: str, rel: str) -> bool:
+    """Whether file `rel` of OUT differs from what committed set `name` wrote there (False where either is missing)."""
+    want = (committed(out, name) or {"files": {}})["files"].get(rel)
+    try:
+        return want is not None and (out / rel).is_file() and not _same(out / rel, want)
+    except OSError:
+        return False  # unreadable: the run folder's to report
+
+
 def damaged(out: Path) -> list[str]:
     """The sets of OUT whose manifest is there but does not read as one (truncated, edited): their files cannot be
     checked, and the command that writes such a set again takes the files where they lie as its own."""

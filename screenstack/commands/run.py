@@ -8,7 +8,8 @@ from pathlib import Path
 
 import tomli_w
 
-from ..features.errors import ScreenstackError
+from ..features.errors import ScreenstackError, quoted
+from ..features.artifacts.sets import changed_since_written
 from ..features.artifacts.runfolder import STACK_FILES, RunFolder
 from ._common import (LEARNER_NAMES, model_as_recorded, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs)
@@ -71,6 +72,18 @@ def _write_config(args: argparse.Namespace, learners: tuple[str, ...]) -> None:
         (staging / "config.toml").write_text(config_toml(args))
 
 
+def _refuse_edited_config(args: argparse.Namespace) -> None:
+    """OUT/config.toml changed by hand since a run wrote it: this run would write it again from its own options, and
+    the changes would be lost, unless they are its options (``--config`` naming that very file)."""
+    out = Path(args.out)
+    path = out / "config.toml"
+    if (args.config and Path(args.config).resolve() == path.resolve()) or not changed_since_written(out, "config", "config.toml"):
+        return
+    raise ScreenstackError(f"{path}: changed since `screenstack run` wrote it, and this run would write it again from "
+                           f"its own options. To run with your changes: screenstack run --config {quoted(path)} (flags given "
+                           f"beside it win); to run without them, move it out of {quoted(out)} or delete it.")
+
+
 def run_configs(args: argparse.Namespace) -> tuple:
     """``(folds, learners, encoder, stacking)``: every stage's config, validated; `encoder` is the
     `FinetuneConfig` with ``--finetune``, else the `ExtractConfig` (both checked, even when only text learners run)."""
@@ -108,6 +121,7 @@ def command(args: argparse.Namespace) -> int:
     remade = ("stack", "report", "config", *(f"learners/{name}" for name in stacking.learners))
     with RunFolder(args.out).lock(remakes=remade, writes=(*STACK_FILES, "report.html", "config.toml")):
         refuse_edited(args.out, "stack", "run")  # its stack stage would, after the long work; the reviewer's notes stay
+        _refuse_edited_config(args)
         # fit-learners would refuse these only after extraction had encoded every text and added a feature file to OUT
         refuse_other_plan(corpus, args.out, folds, say=False)  # fit-learners or the fine-tuner says a redraw
         from ..extract.encode import PADDING
