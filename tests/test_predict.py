@@ -144,6 +144,7 @@ def test_predicting_again_never_replaces_a_ranked_csv_the_reviewer_edited(text_r
     assert _predict(run, test, tmp_path / "pred") == 2
     error = capsys.readouterr().err.strip()
     assert f"{ranked}: changed since `screenstack predict` wrote it" in error and len(error.splitlines()) == 1
+    assert "add them there and run it again" in error and "gave as --data" not in error  # an update trains nothing
     assert ranked.read_bytes() == edited
 
 

@@ -130,6 +130,11 @@ def _same(path: Path, want: dict | None) -> bool:
     return want is not None and path.stat().st_size == int(want["size"]) and sha256(path) == str(want["sha256"])
 
 
+# Where labels typed into ranked.csv belong instead: predict's --data is an update it only scores.
+LABELS_GO = {None: "type labels into the file you gave as --data",
+             "predict": "labels train only from the run's labelled file (its --data or --train): add them there and run it again"}
+
+
 def refuse_edited(out: Path, manifests: list[dict | None], command: str | None = None, incoming: dict | None = None) -> None:
     """Refuse, in one line, to remove or replace a file of committed sets `manifests` that the reviewer changed.
 
@@ -143,7 +148,7 @@ def refuse_edited(out: Path, manifests: list[dict | None], command: str | None =
             again = f"run `screenstack {command}` again" if command else "run the command again"
             raise ScreenstackError(
                 f"{path}: changed since {written} (screening notes typed into it?), and {would}. Move it out of {out} "
-                f"(e.g. to {screened_copy(out, path)}) or delete it, then {again}; type labels into the file you gave as --data.")
+                f"(e.g. to {screened_copy(out, path)}) or delete it, then {again}; {LABELS_GO.get(command, LABELS_GO[None])}.")
 
 
 def before_deleting(out: Path) -> str:
