@@ -38,6 +38,7 @@ from ..checks import comma_items
 from ..errors import ScreenstackError
 from .duplicates import record_keys, warn_duplicates
 from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
+from .missing import missing_text
 from .ranked_csv import refuse_ranked_csv
 from .ris import ASREVIEW_LABEL_COLUMN
 from .tables import read_table, sheet_row  # noqa: F401  (read_table: also imported from here)
@@ -50,12 +51,6 @@ LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true"
 # A record not screened yet: ASReview writes -1 or leaves the cell empty (CSV, XLSX) and
 # ASReview_not_seen (RIS); a spreadsheet that went through pandas may hold NaN, and R's write.csv writes NA. Compared lower-case.
 UNLABELLED_VALUES = {"", "-1", "-1.0", "nan", "na", "asreview_not_seen"}
-# What exports write in a text cell that has no text: Scopus and Embase "[No abstract available]", PubMed's title
-# "[Not Available]." for some records, R's write.csv NA, pandas' NaN. Read as empty, so such a record counts as one
-# without an abstract (or title) and a model never learns the phrase. Compared lower-case, brackets and stops aside.
-MISSING_TEXT_VALUES = {"na", "n/a", "nan", "null", "none", "not available", "no abstract", "no abstract available",
-                       "abstract not available", "abstract unavailable", "no abstract provided", "no title",
-                       "title not available"}
 TEST_ID_PREFIX = "test-"
 HASH_CHUNK_ROWS = 50_000  # rows hashed at a time by `update_row_hashes`
 log = logging.getLogger("screenstack")
@@ -319,11 +314,9 @@ def _label_cells(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def _without_missing_markers(path: Path, frame: pd.DataFrame, name: str) -> pd.Series:
-    """Column `name` with the cells that say a text is missing (`MISSING_TEXT_VALUES`) emptied, with a warning."""
+    """Column `name` with the cells that hold no text (`missing.missing_text`) emptied, with a warning."""
     column = frame[name]
-    short = np.flatnonzero(column.str.len().to_numpy() <= 40)  # the markers are short: a million abstracts need no lower()
-    marked = np.zeros(len(column), dtype=bool)
-    marked[short] = column.iloc[short].str.strip().str.strip("[]().").str.strip().str.lower().isin(MISSING_TEXT_VALUES)
+    marked = missing_text(column)
     if not marked.any():
         return column
     first = int(np.flatnonzero(marked)[0])

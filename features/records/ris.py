@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ScreenstackError
+from .missing import missing_text
 
 # ASReview keeps a RIS record's label in an N1 note, among the record's other notes; the last one counts,
 # as in ASReview's reader. `read_ris` puts it in this column, which `load_records` then reads as labels.
@@ -60,10 +61,15 @@ def read_ris(path: Path) -> pd.DataFrame:
             row[ASREVIEW_LABEL_COLUMN] = labels[-1]
         rows.append(row)
     frame = pd.DataFrame(rows, dtype=str).fillna("")
-    # TI and T1 both mean the title, AB and N2 both the abstract: fill one from the other.
+    # TI and T1 both mean the title, AB and N2 both the abstract: fill one from the other, where it is empty or
+    # only says the text is missing ("[No abstract available]") and the other holds text.
     for name, alias in (("title", "primary_title"), ("abstract", "notes_abstract")):
         if alias in frame:
-            frame[name] = frame[name].where(frame[name] != "", frame[alias]) if name in frame else frame[alias]
+            if name not in frame:
+                frame[name] = frame[alias]
+                continue
+            lacking = (frame[name] == "") | missing_text(frame[name])
+            frame[name] = frame[name].where(~lacking | (frame[alias] == "") | missing_text(frame[alias]), frame[alias])
     return frame
 
 

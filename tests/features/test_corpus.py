@@ -104,7 +104,8 @@ def test_xlsx_with_numbers_and_empty_cells(tmp_path):
     assert records["label"].tolist() == [1.0, 0.0, 0.0]
 
 
-@pytest.mark.parametrize("marker", ["[No abstract available]", "No abstract available.", "NA", "n/a", " Abstract not available "])
+@pytest.mark.parametrize("marker", ["[No abstract available]", "No abstract available.", "NA", "n/a", " Abstract not available ",
+                                    "#N/A", "-", "[]", "[No abstract available]" + " " * 60])
 def test_an_abstract_that_says_it_is_missing_is_no_abstract(tmp_path, marker):
     """Scopus and Embase write "[No abstract available]", R writes NA: such a record has a title alone, the phrase is
     not text a model learns from, and the user is told which column and row."""
@@ -117,6 +118,22 @@ def test_an_abstract_that_says_it_is_missing_is_no_abstract(tmp_path, marker):
     said = [str(w.message) for w in caught]
     assert any("column 'abstract': 1 record(s) hold" in line and "row 3" in line for line in said), said
     assert any("column 'title'" in line and "'[Not Available].'" in line and "row 2" in line for line in said), said
+
+
+def test_a_cell_without_a_letter_or_digit_is_no_text_and_its_record_is_flagged_as_one_without_text(tmp_path):
+    path = write(tmp_path / "r.csv", "id,title,abstract\n1,.,\n2,[No title available],-\n3,NA (sodium) intake,x\n")
+    with pytest.warns(UserWarning, match="column 'title': 2 record"):
+        records = load_records(path, labelled=False)
+    assert records["title"].tolist() == ["", "", "NA (sodium) intake"] and records["abstract"].tolist() == ["", "", "x"]
+
+
+def test_ris_takes_t1_and_n2_where_ti_and_ab_only_say_the_text_is_missing(tmp_path):
+    path = write(tmp_path / "r.ris", "TY  - JOUR\nID  - r1\nTI  - [Not Available].\nT1  - Real title\n"
+                                     "AB  - [No abstract available]\nN2  - Real abstract\nER  - \n\n"
+                                     "TY  - JOUR\nID  - r2\nTI  - Title two\nAB  - [No abstract available]\nER  - \n")
+    with pytest.warns(UserWarning, match="column 'abstract': 1 record"):
+        records = load_records(path, labelled=False)
+    assert records[["title", "abstract"]].values.tolist() == [["Real title", "Real abstract"], ["Title two", ""]]
 
 
 RIS = """TY  - JOUR
