@@ -229,6 +229,24 @@ def test_a_hand_edited_config_toml_is_not_overwritten_by_a_run_without_it(run_co
     assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0  # written by run now
 
 
+def test_a_config_toml_whose_edits_cannot_be_told_or_that_is_a_folder_is_refused_before_any_work(run_copy, capsys):
+    train, test, out = run_copy
+    config, manifest = out / "config.toml", out / ".manifests" / "config.json"
+    manifest.write_text('{"files": ')  # cut short: whether config.toml was edited cannot be told
+    before = _snapshot(out)
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    line = _one_error_line(capsys)
+    assert f"{config}: whether you changed it cannot be told ({manifest}, which listed it, is damaged)" in line
+    assert _snapshot(out) == before
+    config.unlink()
+    config.mkdir()  # where the run writes its options: refused now, not after every stage ran
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    assert f"{config}: is a folder, where this run writes its options" in _one_error_line(capsys)
+    config.rmdir()
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    assert tomllib.loads(config.read_text())["beta"] == 7.0
+
+
 def test_a_moved_run_folders_config_says_where_the_run_goes(run_copy, caplog):
     # A copied run folder's config.toml still names the first folder as out: the rerun goes there, which is said.
     _, _, copy = run_copy

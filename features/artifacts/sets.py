@@ -186,13 +186,19 @@ def committed(out: Path, name: str) -> dict | None:
     return found if whole else None
 
 
-def changed_since_written(out: Path, name: str, rel: str) -> bool:
-    """Whether file `rel` of OUT differs from what committed set `name` wrote there (False where either is missing)."""
-    want = (committed(out, name) or {"files": {}})["files"].get(rel)
+def changed_since_written(out: Path, name: str, rel: str) -> bool | None:
+    """Whether file `rel` of OUT differs from what committed set `name` wrote there: False where either is missing,
+    None where the set's manifest is damaged (it cannot be told). A file that cannot be read is refused, named."""
+    path = out / rel
+    manifest = committed(out, name)
+    if manifest is None:
+        return None if manifest_path(out, name).exists() and path.exists() else False
+    want = manifest["files"].get(rel)
     try:
-        return want is not None and (out / rel).is_file() and not _same(out / rel, want)
-    except OSError:
-        return False  # unreadable: the run folder's to report
+        return want is not None and path.is_file() and not _same(path, want)
+    except OSError as error:
+        raise ScreenstackError(f"{path}: cannot be read ({error.strerror or error}). Check its permissions, or move it out "
+                               f"of {quoted(out)}.") from None
 
 
 def damaged(out: Path) -> list[str]:

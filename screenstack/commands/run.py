@@ -9,7 +9,7 @@ from pathlib import Path
 import tomli_w
 
 from ..features.errors import ScreenstackError, quoted
-from ..features.artifacts.sets import changed_since_written
+from ..features.artifacts.sets import changed_since_written, manifest_path
 from ..features.artifacts.runfolder import STACK_FILES, RunFolder
 from ._common import (LEARNER_NAMES, model_as_recorded, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs)
@@ -77,11 +77,19 @@ def _refuse_edited_config(args: argparse.Namespace) -> None:
     the changes would be lost, unless they are its options (``--config`` naming that very file)."""
     out = Path(args.out)
     path = out / "config.toml"
-    if (args.config and Path(args.config).resolve() == path.resolve()) or not changed_since_written(out, "config", "config.toml"):
+    if args.config and Path(args.config).resolve() == path.resolve():
         return
-    raise ScreenstackError(f"{path}: changed since `screenstack run` wrote it, and this run would write it again from "
-                           f"its own options. To run with your changes: screenstack run --config {quoted(path)} (flags given "
-                           f"beside it win); to run without them, move it out of {quoted(out)} or delete it.")
+    if path.is_dir():
+        raise ScreenstackError(f"{path}: is a folder, where this run writes its options. Move it out of {quoted(out)}, "
+                               "then run again.")
+    changed = changed_since_written(out, "config", "config.toml")
+    if changed is False:
+        return
+    why = ("changed since `screenstack run` wrote it" if changed else
+           f"whether you changed it cannot be told ({manifest_path(out, 'config')}, which listed it, is damaged)")
+    raise ScreenstackError(f"{path}: {why}, and this run would write it again from its own options. To run with "
+                           f"it: screenstack run --config {quoted(path)} (flags given beside it win); to run without it, "
+                           f"move it out of {quoted(out)} or delete it.")
 
 
 def run_configs(args: argparse.Namespace) -> tuple:
