@@ -90,6 +90,26 @@ def test_the_warnings_given_reading_the_files_are_kept_in_the_summary_and_the_re
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["input_warnings"] == said
 
 
+def test_a_run_again_whose_files_give_other_warnings_for_the_same_records_says_them_as_they_are_now(tmp_path):
+    # A blank line added to the test file moves the row a warning names; records, learners and stack are as they were.
+    from screenstack.cli import main
+
+    test = [(f"s{i}", f"New paper {i}", f"New abstract {i}.") for i in range(20)] + [("s-empty", "", "")]
+    train, test_file = _write(tmp_path / "train.csv", _train_rows()), _write(tmp_path / "test.csv", test)
+    command = ["-q", "run", "--train", str(train), "--test", str(test_file), "--learners", "tfidf-logreg", "--folds", "3",
+               "--out", str(tmp_path / "run")]
+    with pytest.warns(UserWarning, match="row 22"):
+        assert main(command) == 0
+    header, *rows = test_file.read_text().splitlines(keepends=True)
+    test_file.write_text(header + "\n" + "".join(rows))
+    with pytest.warns(UserWarning, match="row 23"):
+        assert main(command) == 0
+    said = json.loads((tmp_path / "run" / "summary.json").read_text())["input_warnings"]
+    assert [line for line in said if "neither title nor abstract" in line] == [
+        f"{test_file}: 1 record(s) have neither title nor abstract (first: row 23)."]
+    assert "(first: row 23)" in (tmp_path / "run" / "report.html").read_text()
+
+
 def test_texts_are_compared_by_their_words_and_signs_alone_in_any_script():
     # The fast path for ASCII texts must read them as the rule for any text does: letters, digits and signs, case-folded.
     from screenstack.features.records.duplicates import _normal, _words
