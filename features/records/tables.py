@@ -366,4 +366,10 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     for index, row in enumerate(frame.itertuples(index=False)):  # a workbook is small: every row is looked at
         if row[0][:1] in header.first_chars and header.repeated_by(list(row)):
             raise ScreenstackError(f"{path}: {header.repeated_problem(index + 2)}.")  # row 1 is the header
+    # A row of empty cells is no record (no id, no text), as a blank line of a CSV file is not: skipped, and its
+    # row number kept so that rows named later are the rows the spreadsheet shows.
+    blank = (frame.apply(lambda column: column.str.strip()) == "").all(axis=1).to_numpy()
+    if blank.any():
+        frame = frame[~blank].reset_index(drop=True)
+        frame.attrs.update(sheet=sheets[0], blank_rows=[int(i) + 2 for i in np.flatnonzero(blank)])
     return frame

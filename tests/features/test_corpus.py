@@ -136,6 +136,22 @@ def test_ris_takes_t1_and_n2_where_ti_and_ab_only_say_the_text_is_missing(tmp_pa
     assert records[["title", "abstract"]].values.tolist() == [["Real title", "Real abstract"], ["Title two", ""]]
 
 
+def test_xlsx_rows_of_empty_cells_are_no_records_and_rows_after_them_are_named_as_the_sheet_shows(tmp_path):
+    import openpyxl
+
+    path = tmp_path / "r.xlsx"
+    book = openpyxl.Workbook()
+    for row in (["title", "abstract", "included"], ["A", "x", 1], [], ["B", "y", 0], [None, "  ", None], ["C", "z", 2]):
+        book.active.append(row)
+    book.save(path)
+    with pytest.raises(ScreenstackError, match=r"row 6, column 'included': label '2' is not 0 or 1"):
+        load_records(path)
+    book.active["C6"] = 0
+    book.save(path)
+    records = load_records(path)
+    assert records["title"].tolist() == ["A", "B", "C"] and records["id"].tolist() == ["1", "2", "3"]
+
+
 RIS = """TY  - JOUR
 ID  - r1
 T1  - First title
