@@ -33,8 +33,10 @@ PACKAGES = ("screenstack", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboo
 
 def package_versions() -> dict[str, str]:
     """Versions of the packages that decide the numbers, for artifact metadata."""
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
+    from ... import __version__  # the code's own, not the install's metadata (stale in a checkout installed editable)
+
+    versions = {"python": platform.python_version(), "screenstack": __version__}
+    for name in PACKAGES[1:]:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
