@@ -162,6 +162,8 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
             log.info("%s: its fold plan was drawn for other training records or options (%s) and nothing was fitted on it "
                      "(a run that stopped early): drawn again", out, "; ".join(differ))
         return None
+    if differ and "texts" in said["train_fingerprint"] and existing.meta.get("train_fingerprint") != wanted["train_fingerprint"]:
+        differ[differ.index(said["train_fingerprint"])] += _another_version(out)
     if differ:
         raise ScreenstackError(f"{out}: holds artifacts of another configuration (differs in: {'; '.join(differ)}). "
                                f"Use a new --out folder, or delete this one to start over{sets.before_deleting(Path(out))}.")
@@ -215,6 +217,22 @@ def _records_differ(existing: FoldPlan, corpus: Corpus) -> str:
         if len(changed):
             return f"the training records' texts: {len(changed)} changed (first: id {now_ids[changed[0]]!r})"
     return "the training records' texts (the file or --text-cols)"
+
+
+def _another_version(out: str | Path) -> str:
+    """Where OUT's learners were fitted by another screenstack version: a note that it may read the same file's texts
+    otherwise (0.3.23 reads "[No abstract available]" as no abstract), for a refusal naming changed texts; else ""."""
+    from ... import __version__
+
+    for path in sorted((Path(out) / "learners").glob("*/meta.json")):
+        try:
+            made_by = (read_json(path).get("versions") or {}).get("screenstack")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if made_by and made_by != __version__:
+            return (f"; its learners were fitted by screenstack {made_by}, which may have read the same file's texts "
+                    f"otherwise (data/README.md)")
+    return ""
 
 
 def ensure_fold_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig()) -> FoldPlan:

@@ -127,6 +127,26 @@ def test_a_plan_for_other_text_columns_names_them(tmp_path):
         ensure_fold_plan(other, tmp_path, FoldConfig(5, seed=3))
 
 
+def test_changed_texts_in_a_folder_another_version_fitted_say_that_version_may_read_the_file_otherwise(tmp_path, monkeypatch):
+    # 0.3.23 reads "[No abstract available]" as no abstract: the same file gives other texts than it gave 0.3.22.
+    _fitted_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
+    edited = _edited(_corpus(), lambda f: f.assign(abstract=np.where(f["id"] == "r3", "Erratum.", f["abstract"])))
+    with pytest.raises(ScreenstackError) as refused:
+        ensure_fold_plan(edited, tmp_path, FoldConfig(5, seed=3))
+    assert "fitted by screenstack" not in str(refused.value)  # the same version: the file changed
+    import screenstack
+
+    made_by = screenstack.__version__
+    monkeypatch.setattr(screenstack, "__version__", "9.9.9")
+    with pytest.raises(ScreenstackError) as refused:
+        ensure_fold_plan(edited, tmp_path, FoldConfig(5, seed=3))
+    assert (f"texts: 1 changed (first: id 'r3'); its learners were fitted by screenstack {made_by}, which may have read "
+            "the same file's texts otherwise (data/README.md))") in str(refused.value)
+    with pytest.raises(ScreenstackError) as refused:  # other options than texts: not said
+        ensure_fold_plan(_corpus(), tmp_path, FoldConfig(4, seed=3))
+    assert "fitted by screenstack" not in str(refused.value)
+
+
 def test_missing_plan_names_the_command_that_writes_it(tmp_path):
     with pytest.raises(ScreenstackError, match="no fold plan.*fit-learners"):
         load_fold_plan(tmp_path)
