@@ -168,6 +168,12 @@ def _warnings(summary: dict) -> list[str]:
                         f"({blend['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
                         f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records; "
                         "label more records, or check the text columns")
+    elif share > MAX_FLAGGED and decision.get("without_text_share") and (decision["flagged_share_with_text"] or 0) <= MAX_FLAGGED:
+        with_text = decision["flagged_share_with_text"]
+        warnings.append(f"the threshold flags {_percent(share)} of {of_what}: {decision['without_text_share']:.0%} of them have "
+                        "neither title nor abstract, flagged since no model can rank them"
+                        + (f" (of those with text it flags {with_text:.0%})" if with_text is not None else "")
+                        + "; give their titles and abstracts to have them ranked")
     elif share > MAX_FLAGGED and _shift_flags_most(decision):
         shift = decision["shift"]
         warnings.append(f"the threshold flags {_percent(share)} of {of_what} because the records to screen look "
@@ -216,6 +222,9 @@ def _record_flagged_shares(decision: dict, decisions: np.ndarray, test_scores: n
     if not len(decisions):
         return
     decision["flagged_share"] = float(decisions.mean())
+    if without is not None and without.any():  # flagged whatever their score: the warnings tell them from the threshold's
+        decision["without_text_share"] = float(without.mean())
+        decision["flagged_share_with_text"] = float(decisions[~without].mean()) if not without.all() else None
     shift = decision["shift"]
     if shift["lowered"]:
         before = apply_threshold(test_scores, shift["threshold_before"]).astype(bool)

@@ -168,7 +168,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                   id_prefix: str, table: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`load_records`, and the file's own columns as read (strings), row for row."""
     frame = read_table(path) if table is None else table
-    _warn_separator_rows(path, frame.attrs.get("separator_rows", ()))
+    _warn_separator_rows(path, frame.attrs.get("separator_rows", ()), frame.attrs["format"] == "xlsx")
     columns = list(frame.columns)
     found = ", ".join(columns)
     is_ris = frame.attrs["format"] == "ris"
@@ -284,13 +284,16 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     return out, frame
 
 
-def _warn_separator_rows(path: Path, rows) -> None:
-    """Name the rows holding only separators (``,,``), which are skipped as blank rows are: such a row has no
-    id and no text, so it is no record to screen, but a file that lost rows must not look whole."""
+def _warn_separator_rows(path: Path, rows, workbook: bool = False) -> None:
+    """Name the rows holding only separators (``,,``; in a `workbook`, empty rows between records), which are skipped
+    as blank rows are: such a row has no id and no text, so it is no record to screen, but a file that lost rows must
+    not look whole."""
     if len(rows):
         shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
-        what = "1 row holds" if len(rows) == 1 else f"{len(rows)} rows hold"
-        warnings.warn(f"{path}: {what} only separators, no id or text ({'row' if len(rows) == 1 else 'rows'} {shown}), "
+        plural = len(rows) > 1
+        what = (f"{len(rows) if plural else 1} row{'s' if plural else ''} between records {'are' if plural else 'is'} empty"
+                if workbook else "1 row holds only separators" if not plural else f"{len(rows)} rows hold only separators")
+        warnings.warn(f"{path}: {what}, no id or text ({'rows' if plural else 'row'} {shown}), "
                       "and are skipped as blank rows are: fill them in if they are records, or delete them.", stacklevel=4)
 
 

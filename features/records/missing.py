@@ -2,7 +2,7 @@
 
 Exports write something where a record has no abstract (or title): Scopus
 and Embase ``[No abstract available]``, PubMed the title ``[Not Available].``
-for some records, R's ``write.csv`` ``NA``, Excel ``#N/A``, a hand-made sheet
+for some records, R's ``write.csv`` ``NA``, Excel ``#N/A`` or ``#REF!``, a hand-made sheet
 ``-``. Read as text, such a record counts as one with an abstract (the
 titles-without-abstracts check misses it) and a model learns the phrase; a
 cell without a letter or digit scores as the empty text but is not flagged
@@ -16,7 +16,9 @@ import pandas as pd
 # Compared lower-case, with surrounding brackets, full stops and spaces stripped.
 MISSING_TEXT_VALUES = {"na", "n/a", "n.a", "#n/a", "nan", "null", "none", "not available", "no abstract",
                        "no abstract available", "abstract not available", "abstract unavailable", "no abstract provided",
-                       "no title", "no title available", "title not available"}
+                       "no title", "no title available", "title not available",
+                       # a spreadsheet's error values, as a workbook's error cell or a CSV export of it holds them
+                       "#ref!", "#value!", "#name?", "#div/0!", "#null!", "#num!", "#spill!", "#calc!"}
 _LONGEST = 200  # longer cells are text (a marker padded with spaces still fits): a million abstracts need no lower()
 
 

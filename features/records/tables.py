@@ -350,26 +350,53 @@ def _first_undecodable_byte(path: Path) -> tuple[int, int]:
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
-    """The workbook's first sheet; a line names it where there are others, which are not read."""
+    """The workbook's first sheet, its rows read by the rules a CSV file's are: blank rows skipped (above the header
+    too) and counted in row numbers, data under no name or the header repeated refused (`Header.problem`). Cells as
+    text, numbers as pandas writes them (10, not 10.0), an error cell (#N/A) as the text it shows, as a CSV export of
+    the sheet would hold them. A line names the first sheet where there are others, which are not read."""
+    import openpyxl
+
     try:
-        with pd.ExcelFile(path, engine="openpyxl") as workbook:
-            sheets = list(workbook.sheet_names)
-            frame = workbook.parse(sheet_name=0, dtype=str, keep_default_na=False)
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        try:
+            sheets = list(book.sheetnames)
+            rows = [[_cell_text(value) for value in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            book.close()
     except Exception as error:  # openpyxl raises many types for broken workbooks
         raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({type(error).__name__}: {_one_line(error)}). Save it again as .xlsx or .csv.")
     if len(sheets) > 1:
         warnings.warn(f"{path}: read its first sheet {sheets[0]!r}; its other sheets ({', '.join(map(repr, sheets[1:]))}) "
                       "are not read. If the records are on another sheet, move that sheet first or save it as CSV.", stacklevel=4)
-    frame = frame.fillna("").astype(str)
-    frame.attrs["sheet"] = sheets[0]
-    header = Header([str(name) for name in frame.columns])
-    for index, row in enumerate(frame.itertuples(index=False)):  # a workbook is small: every row is looked at
-        if row[0][:1] in header.first_chars and header.repeated_by(list(row)):
-            raise ScreenstackError(f"{path}: {header.repeated_problem(index + 2)}.")  # row 1 is the header
-    # A row of empty cells is no record (no id, no text), as a blank line of a CSV file is not: skipped, and its
-    # row number kept so that rows named later are the rows the spreadsheet shows.
-    blank = (frame.apply(lambda column: column.str.strip()) == "").all(axis=1).to_numpy()
-    if blank.any():
-        frame = frame[~blank].reset_index(drop=True)
-        frame.attrs.update(sheet=sheets[0], blank_rows=[int(i) + 2 for i in np.flatnonzero(blank)])
+    width = max(map(len, rows), default=0)
+    filled = [any(cell.strip() for cell in row) for row in rows]
+    last = max((i for i, full in enumerate(filled) if full), default=-1)
+    header, kept, blank_rows, cleared_rows = None, [], [], []
+    for i, row in enumerate(rows):
+        number = i + 1  # as the spreadsheet numbers it
+        if not filled[i]:
+            blank_rows.append(number)
+            if header is not None and i < last:  # between records: a cleared row, maybe a record the user expects
+                cleared_rows.append(number)
+            continue
+        row.extend([""] * (width - len(row)))
+        if header is None:
+            header = Header(row)
+            continue
+        if problem := header.problem(row, number, "check the sheet"):
+            raise ScreenstackError(f"{path}: {problem}.")
+        kept.append(row)
+    frame = pd.DataFrame(kept, columns=header.names if header else [], dtype=object)
+    if header is not None:
+        warn_duplicate_names(path, header.raw[: len(header.names)], header.names)
+    frame.attrs.update(sheet=sheets[0], blank_rows=blank_rows, separator_rows=cleared_rows)
     return frame
+
+
+def _cell_text(value) -> str:
+    """A workbook cell's value as text: empty for none, a whole number without ``.0`` (as pandas reads a sheet)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

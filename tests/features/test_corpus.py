@@ -136,20 +136,35 @@ def test_ris_takes_t1_and_n2_where_ti_and_ab_only_say_the_text_is_missing(tmp_pa
     assert records[["title", "abstract"]].values.tolist() == [["Real title", "Real abstract"], ["Title two", ""]]
 
 
-def test_xlsx_rows_of_empty_cells_are_no_records_and_rows_after_them_are_named_as_the_sheet_shows(tmp_path):
+def test_xlsx_rows_are_read_by_the_rules_of_a_csv_files_rows(tmp_path):
     import openpyxl
 
-    path = tmp_path / "r.xlsx"
-    book = openpyxl.Workbook()
-    for row in (["title", "abstract", "included"], ["A", "x", 1], [], ["B", "y", 0], [None, "  ", None], ["C", "z", 2]):
-        book.active.append(row)
-    book.save(path)
-    with pytest.raises(ScreenstackError, match=r"row 6, column 'included': label '2' is not 0 or 1"):
+    def workbook(*rows) -> Path:
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(tmp_path / "r.xlsx")
+        return tmp_path / "r.xlsx"
+
+    # Blank rows above the header and between records are skipped and counted in row numbers; one between records
+    # may be a record cleared by mistake: named.
+    path = workbook([], [None, " "], ["title", "abstract", "included"], ["A", "x", 1], [], ["B", "y", 0], [None, "  ", None],
+                    ["C", "z", 2], [], [])
+    with pytest.warns(UserWarning, match=r"2 rows between records are empty, no id or text \(rows 5, 7\)"), \
+            pytest.raises(ScreenstackError, match=r"row 8, column 'included': label '2' is not 0 or 1"):
         load_records(path)
-    book.active["C6"] = 0
-    book.save(path)
-    records = load_records(path)
-    assert records["title"].tolist() == ["A", "B", "C"] and records["id"].tolist() == ["1", "2", "3"]
+    # An error cell is the text it shows: refused as a label, no text in a title (as in a CSV export of the sheet).
+    path = workbook(["title", "abstract", "included"], ["A", "x", 1], ["#REF!", "y", 0], ["C", "z", "#N/A"])
+    with pytest.raises(ScreenstackError, match=r"row 4, column 'included': label '#N/A' is not 0 or 1"):
+        load_records(path)
+    path = workbook(["title", "abstract", "included"], ["A", "x", 1], ["#REF!", "y", 0], ["C", "z", 0.0])
+    with pytest.warns(UserWarning, match=r"column 'title': 1 record\(s\) hold '#REF!'"):
+        records = load_records(path)
+    assert records["title"].tolist() == ["A", "", "C"] and records["label"].tolist() == [1.0, 0.0, 0.0]
+    # Data under a column without a name is refused, as in a CSV file.
+    path = workbook(["title", "abstract", "included"], ["A", "x", 1], ["B", "y", 0, None, "stray"])
+    with pytest.raises(ScreenstackError, match=r"column 5 has no name in the header row, but row 3 has data there \('stray'\)"):
+        load_records(path)
 
 
 RIS = """TY  - JOUR

@@ -307,3 +307,24 @@ def test_a_misspelt_learner_is_named_as_a_typo_and_a_known_one_not_fitted_points
     with pytest.raises(ScreenstackError, match=r"no outputs for learner\(s\) finetune-bert-linear .*Fine-tuned ones "
                                                r"\(finetune-bert-linear\) are made by `screenstack extract --finetune"):
         stack(run_dir, StackConfig(learners=("finetune-bert-linear",)))
+
+
+def test_nearly_every_record_flagged_for_lack_of_text_is_said_to_be_that_not_too_few_labels(tmp_path):
+    from screenstack.cli import main
+
+    from ..conftest import DATASETS
+
+    data = pd.read_csv(DATASETS / "cohen_adhd.csv", dtype=str, keep_default_na=False)
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    data.iloc[:700][["record_id", "title", "abstract", "label_included"]].to_csv(train, index=False)
+    frame = data.iloc[700:800][["record_id", "title", "abstract"]].reset_index(drop=True)
+    frame.loc[5:, ["title", "abstract"]] = ["NA", "[No abstract available]"]  # an export that gave 95 records no text
+    frame.to_csv(test, index=False)
+    with pytest.warns(UserWarning, match="read as no text there"):
+        assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(tmp_path / "run"),
+                     "--learners", "tfidf-svm,tfidf-logreg", "--folds", "3"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    [line] = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
+    assert line.startswith("the threshold flags 95% of the records to screen: 95% of them have neither title nor abstract, "
+                           "flagged since no model can rank them (of those with text it flags "), line
+    assert "label more records" not in line
