@@ -220,7 +220,7 @@ def test_a_hand_edited_config_toml_is_not_overwritten_by_a_run_without_it(run_co
     config.write_text(edited)
     before = _snapshot(out)
     assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
-    line = _one_error_line(capsys)
+    line = _one_error_line(capsys)  # one line: refused before the input files are read (and warned about)
     assert f"{config}: changed since `screenstack run` wrote it" in line and f"screenstack run --config {config}" in line
     assert _snapshot(out) == before
     # run with the edits: they are its options, and the file it writes keeps them

@@ -123,6 +123,9 @@ def command(args: argparse.Namespace) -> int:
     folds, learners, encoder, stacking = run_configs(args)
     show_configs(folds, learners, encoder, stacking)
 
+    # Before the input files are read (a million records take seconds), and again under the lock below.
+    refuse_edited(args.out, "stack", "run")
+    _refuse_edited_config(args)
     corpus = corpus_from_args(args, cross_validated=True, test_required=True)
     # Held across the stages: no other process writes OUT between them. A new fold plan or stack removes
     # what was made from the old one; the sets named here this run makes again, so that is not news.
