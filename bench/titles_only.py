@@ -8,7 +8,10 @@ bench/protocol.py (the shared datasets hold 0.2-20% such records), whose
 results it would otherwise change. This script reads every half through the
 command line's loader (no fitting: seconds) and prints the shares, the z and
 whether the rule fires, then the same with the test half's abstracts blanked
-(an export without abstracts: it must fire on every half).
+(an export without abstracts: it must fire on every half). It also counts
+the halves on which `stacking.decision.included_without_abstracts` would
+warn (included training records far more often without an abstract than
+the excluded ones; 0.3.23): a warning only, it changes no decision.
 
 With ``--fit SEEDS``, it also fits the TF-IDF learners (the protocol's
 ``screenstack-tfidf``; no encoder, so minutes; ``--vectors CACHE``: the
@@ -40,7 +43,7 @@ from quality import DATASETS  # noqa: E402
 
 from screenstack.features.artifacts.records import screening_records  # noqa: E402
 from screenstack.features.records.corpus import load_corpus  # noqa: E402
-from screenstack.stacking.decision import UNLIKE_Z, titles_unlike_labelled  # noqa: E402
+from screenstack.stacking.decision import UNLIKE_Z, included_without_abstracts, titles_unlike_labelled  # noqa: E402
 
 
 def finding(folder: Path, blank_test_abstracts: bool) -> dict:
@@ -50,8 +53,9 @@ def finding(folder: Path, blank_test_abstracts: bool) -> dict:
         test.to_csv(folder / "test.csv", index=False)
     corpus = load_corpus(folder / "train.csv", folder / "test.csv")
     result = titles_unlike_labelled(screening_records(corpus), corpus.split_keys("train"))
+    included = included_without_abstracts(corpus.split_keys("train"), corpus.train["label"].to_numpy())
     return {"labelled_share": result.labelled_share, "share": result.share, "fires": bool(result.found.any()),
-            "found": int(result.found.sum())}
+            "found": int(result.found.sum()), "included_warning": bool(included)}
 
 
 def scored(folder: Path, y_test: np.ndarray, cache: Path | None = None) -> list[dict]:
@@ -114,6 +118,8 @@ def main() -> None:
     as_given = frame[frame["test_abstracts"] == "as given"]
     print(f"as given: fires on {int(as_given['fires'].sum())} of {len(as_given)} halves; "
           f"blanked: on {int(frame.loc[frame['test_abstracts'] == 'blanked', 'fires'].sum())} of {len(as_given)}")
+    print(f"the warning on included training records without abstracts (`included_without_abstracts`): on "
+          f"{int(as_given['included_warning'].sum())} of {len(as_given)} halves")
     if args.fit:
         fitted = []
         with tempfile.TemporaryDirectory() as tmp:

@@ -107,3 +107,38 @@ def test_a_test_file_with_abstracts_is_decided_as_before(tiny_corpus_files, tmp_
     records = pd.read_parquet(out / "records.parquet")
     test_frame = pd.read_csv(test, dtype=str, keep_default_na=False)
     assert records["has_abstract"].tolist() == np.where(test_frame["abstract"].str.strip() != "", "1", "0").tolist()
+
+
+@pytest.mark.parametrize("included_lacking, excluded_lacking, fires", [(3, 20, True), (2, 20, False), (12, 20, True), (1, 0, False)])
+def test_included_training_records_without_abstracts_far_commoner_than_excluded_ones_are_found(included_lacking, excluded_lacking,
+                                                                                               fires):
+    # 3 of 3 included records without an abstract against 10% of 200 excluded: far commoner; 2 of 3: chance.
+    from screenstack.stacking.decision import included_without_abstracts
+
+    n_included = 3 if included_lacking <= 3 else 12
+    labels = np.r_[np.ones(n_included), np.zeros(200)]
+    lacking = np.r_[np.arange(n_included) < included_lacking, np.arange(200) < excluded_lacking]
+    keys = pd.DataFrame({"title_key": np.ones(len(labels), dtype=np.uint64), "text_key": (~lacking).astype(np.uint64)})
+    said = included_without_abstracts(keys, labels)
+    assert bool(said) == fires
+    if fires:
+        assert said == {"records": included_lacking, "included": n_included, "share": included_lacking / n_included,
+                        "excluded_share": 0.1}
+
+
+def test_a_run_whose_included_records_alone_lack_abstracts_warns_that_the_learners_may_learn_that(tmp_path):
+    from ..conftest import DATASETS
+
+    data = pd.read_csv(DATASETS / "cohen_adhd.csv", dtype=str, keep_default_na=False)[["record_id", "title", "abstract", "label_included"]]
+    train, test = data.iloc[:600].copy(), data.iloc[600:700].drop(columns="label_included")
+    train.loc[train["label_included"] == "1", "abstract"] = ""  # included records added by hand, titles alone
+    train.to_csv(tmp_path / "train.csv", index=False)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    assert main(["-q", "run", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"), "--folds", "3",
+                 "--learners", "tfidf-svm,tfidf-logreg", "--out", str(tmp_path / "run")]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    said = summary["decision"]["included_without_abstracts"]
+    assert said["records"] == said["included"] == int((train["label_included"] == "1").sum())
+    assert any(w.startswith(f"{said['records']} of the {said['included']} included training records have no abstract (100%")
+               and "may take a missing abstract for a sign of inclusion" in w for w in summary["warnings"])
+    assert "may take a missing abstract" in (tmp_path / "run" / "report.html").read_text()
