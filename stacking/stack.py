@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json, write_json, write_parquet
 from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.folds import load_fold_plan
@@ -442,10 +441,7 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     if made_by != current:
         log.info("%s: the stack outputs there were made by screenstack %s; stacking again with %s", out, made_by, current)
         return None
-    # The input files read again gave other warnings where their records did not change (a row moved): the
-    # summary and the report say them as they are now.
-    said = ((sets.committed(run.out, "records") or {}).get("meta") or {}).get("said", [])
-    if summary.get("input_warnings", []) != said:
+    if run.stack_warnings_stale():  # the summary and the report say the input files' warnings as they are now
         return None
     new = json.loads(json.dumps(asdict(config)))  # as summary.json holds it
     old = {k: v for k, v in summary["config"].items() if k != "learners"}

@@ -190,6 +190,15 @@ class RunFolder:
             return []
         return [n for n in self.learner_names() if inputs.get(f"learners/{n}") != self.version(f"learners/{n}")]
 
+    def stack_warnings_stale(self) -> bool:
+        """Whether OUT's stack keeps other warnings from reading the input files than its records set does now (the
+        files read again, their records the same, a warning's row moved): its summary and report say the old ones."""
+        try:
+            kept = read_json(self.summary).get("input_warnings", [])
+        except (OSError, ValueError, AttributeError):
+            return False  # no stack, or one its readers will name as damaged
+        return kept != ((sets.committed(self.out, "records") or {}).get("meta") or {}).get("said", [])
+
     def drop_feature_files(self, keep: list[str]) -> list[str]:
         """Delete OUT's feature files other than `keep` (paths), each with its manifest; return their names.
         The file goes first: a stop in between leaves a manifest of a missing set, which nothing reads as an input."""

@@ -98,4 +98,7 @@ def command(args: argparse.Namespace) -> int:
         log.info("fit-learners: the stack in %s (ranked.csv, summary.json) does not blend these outputs of %s; run "
                  "`screenstack stack --out %s` to blend them (until then report and predict use the earlier blend)",
                  args.out, ", ".join(added), quoted(args.out))
+    elif RunFolder(args.out).stack_warnings_stale():
+        log.info("fit-learners: the input files gave other warnings than when the stack in %s was made (a row moved?); run "
+                 "`screenstack stack --out %s` to have them in its summary and report", args.out, quoted(args.out))
     return 0

@@ -90,7 +90,7 @@ def test_the_warnings_given_reading_the_files_are_kept_in_the_summary_and_the_re
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["input_warnings"] == said
 
 
-def test_a_run_again_whose_files_give_other_warnings_for_the_same_records_says_them_as_they_are_now(tmp_path):
+def test_a_run_again_whose_files_give_other_warnings_for_the_same_records_says_them_as_they_are_now(tmp_path, caplog):
     # A blank line added to the test file moves the row a warning names; records, learners and stack are as they were.
     from screenstack.cli import main
 
@@ -102,6 +102,9 @@ def test_a_run_again_whose_files_give_other_warnings_for_the_same_records_says_t
         assert main(command) == 0
     header, *rows = test_file.read_text().splitlines(keepends=True)
     test_file.write_text(header + "\n" + "".join(rows))
+    with pytest.warns(UserWarning, match="row 23"), caplog.at_level("INFO", logger="screenstack"):
+        assert main(["fit-learners", *command[2:]]) == 0  # the stage alone: it says the stack keeps the old warnings
+    assert any("gave other warnings than when the stack" in m and "screenstack stack --out" in m for m in caplog.messages)
     with pytest.warns(UserWarning, match="row 23"):
         assert main(command) == 0
     said = json.loads((tmp_path / "run" / "summary.json").read_text())["input_warnings"]
