@@ -189,16 +189,18 @@ def committed(out: Path, name: str) -> dict | None:
 def changed_since_written(out: Path, name: str, rel: str) -> bool | None:
     """Whether file `rel` of OUT differs from what committed set `name` wrote there: False where either is missing,
     None where the set's manifest is damaged (it cannot be told). A file that cannot be read is refused, named."""
-    path = out / rel
-    manifest = committed(out, name)
-    if manifest is None:
-        return None if manifest_path(out, name).exists() and path.exists() else False
-    want = manifest["files"].get(rel)
+    path, listing = out / rel, manifest_path(out, name)
     try:
+        if listing.exists():
+            listing.read_bytes()  # one that cannot be read (permissions) is named as such, not as damaged
+        manifest = committed(out, name)
+        if manifest is None:
+            return None if listing.exists() and path.exists() else False
+        want = manifest["files"].get(rel)
         return want is not None and path.is_file() and not _same(path, want)
     except OSError as error:
-        raise ScreenstackError(f"{path}: cannot be read ({error.strerror or error}). Check its permissions, or move it out "
-                               f"of {quoted(out)}.") from None
+        raise ScreenstackError(f"{error.filename or path}: cannot be read ({error.strerror or error}). Check its "
+                               "permissions.") from None
 
 
 def damaged(out: Path) -> list[str]:
