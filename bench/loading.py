@@ -18,6 +18,7 @@ machine and on what else runs on it.
 
     python bench/loading.py                                    # 100,000 + 100,000 records; about 2 minutes on 2 cores
     python bench/loading.py --train 20000 --test 20000 --results ''   # a quick look
+    python bench/loading.py --xlsx 20000     # a workbook: 0.3.23's reader against pandas' (0.3.22's), in this process
 """
 from __future__ import annotations
 
@@ -75,6 +76,37 @@ def measure(kind: str, train: Path, test: Path) -> tuple[float, float]:
     return result
 
 
+def xlsx_ratio(datasets: Path, n: int, seed: int) -> None:
+    """Time `read_table` on an `n`-record workbook against pandas' ``ExcelFile.parse`` (the reader before 0.3.23, which
+    read blank rows as records and error cells as empty), one after the other in this process, with traced peaks."""
+    import tracemalloc
+
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from screenstack.features.records.tables import read_table
+
+    with tempfile.TemporaryDirectory() as work:
+        train, _ = build(datasets, Path(work), n, 0, seed)
+        frame = pd.read_csv(train, dtype=str, keep_default_na=False)
+        path = Path(work) / "train.xlsx"  # control characters a worksheet cannot hold are dropped
+        frame.apply(lambda column: column.str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True)).to_excel(path, index=False)
+
+        def by_pandas() -> pd.DataFrame:
+            with pd.ExcelFile(path, engine="openpyxl") as book:
+                return book.parse(sheet_name=0, dtype=str, keep_default_na=False).fillna("").astype(str)
+
+        timed = {}
+        for name, read in (("pandas ExcelFile.parse (0.3.22)", by_pandas), ("read_table (0.3.23)", lambda: read_table(path))):
+            tracemalloc.start()
+            start = time.perf_counter()
+            rows = len(read())
+            timed[name] = (time.perf_counter() - start, tracemalloc.get_traced_memory()[1] / 2**20, rows)
+            tracemalloc.stop()
+    base = next(iter(timed.values()))
+    for name, (seconds, mib, rows) in timed.items():
+        print(f"{name}: {rows:,} records, {seconds:.2f} s ({seconds / base[0]:.2f}x), traced peak {mib:.0f} MiB ({mib / base[1]:.2f}x)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=int, default=100_000, help="training records (default 100,000)")
@@ -82,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="'' to print only")
+    parser.add_argument("--xlsx", type=int, default=0, metavar="N", help="only time reading an N-record workbook (see above)")
     args = parser.parse_args(argv)
+    if args.xlsx:
+        xlsx_ratio(args.datasets, args.xlsx, args.seed)
+        return 0
     with tempfile.TemporaryDirectory() as work:
         train, test = build(args.datasets, Path(work), args.train, args.test, args.seed)
         baseline = measure("baseline", train, test)
