@@ -167,10 +167,11 @@ def _warnings(summary: dict) -> list[str]:
                         f"({blend['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
                         f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records; "
                         "label more records, or check the text columns")
-    elif share > MAX_FLAGGED and decision.get("without_text_share") and (decision["flagged_share_with_text"] or 0) <= MAX_FLAGGED:
+    elif share > MAX_FLAGGED and decision.get("flagged_without_text_share", 0) >= 0.5 and (decision["flagged_share_with_text"] or 0) <= MAX_FLAGGED:
+        # Most of the flagged records have no text (flagged whatever their score), and without them the share is not high.
         with_text = decision["flagged_share_with_text"]
-        warnings.append(f"the threshold flags {_percent(share)} of {of_what}: {decision['without_text_share']:.0%} of them have "
-                        "neither title nor abstract, flagged since no model can rank them"
+        warnings.append(f"the threshold flags {_percent(share)} of {of_what}: {_percent(decision['flagged_without_text_share'])} "
+                        "of the flagged records have neither title nor abstract, flagged since no model can rank them"
                         + (f" (of those with text it flags {with_text:.0%})" if with_text is not None else "")
                         + "; give their titles and abstracts to have them ranked")
     elif share > MAX_FLAGGED and _shift_flags_most(decision):
@@ -224,7 +225,7 @@ def _record_flagged_shares(decision: dict, decisions: np.ndarray, test_scores: n
         return
     decision["flagged_share"] = float(decisions.mean())
     if without is not None and without.any():  # flagged whatever their score: the warnings tell them from the threshold's
-        decision["without_text_share"] = float(without.mean())
+        decision["flagged_without_text_share"] = float(without.sum() / max(decisions.sum(), 1))  # of the flagged records
         decision["flagged_share_with_text"] = float(decisions[~without].mean()) if not without.all() else None
     shift = decision["shift"]
     if shift["lowered"]:

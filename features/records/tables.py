@@ -354,20 +354,21 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     too) and counted in row numbers, data under no name or the header repeated refused (`Header.problem`). Cells as
     text, numbers as pandas writes them (10, not 10.0), an error cell (#N/A) as the text it shows, as a CSV export of
     the sheet would hold them. A line names the first sheet where there are others, which are not read."""
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-        try:
-            sheets = list(book.sheetnames)
-            rows = [[_cell_text(value) for value in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            book.close()
-    except Exception as error:  # openpyxl raises many types for broken workbooks
-        raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({type(error).__name__}: {_one_line(error)}). Save it again as .xlsx or .csv.")
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if not head.startswith(b"PK\x03\x04"):  # an .xlsx is a zip archive: name what it is instead
+        if head.startswith(b"\xd0\xcf\x11\xe0"):  # Excel saves a password-protected workbook in the old container
+            raise ScreenstackError(f"{path}: is an old-style .xls workbook or a password-protected one, not an .xlsx "
+                                   "workbook. Save it as .xlsx without a password, or as CSV UTF-8.")
+        refuse_binary(path, head)
+        raise ScreenstackError(f"{path}: is not an Excel workbook (.xlsx is a zip archive); it looks like text. If it is "
+                               "a CSV or TSV file, rename it to end in .csv or .tsv.")
+    sheet, sheets, rows = _sheet_rows(path, data_only=True)
     if len(sheets) > 1:
-        warnings.warn(f"{path}: read its first sheet {sheets[0]!r}; its other sheets ({', '.join(map(repr, sheets[1:]))}) "
+        others = [name for name in sheets if name != sheet]
+        warnings.warn(f"{path}: read its first worksheet {sheet!r}; its other sheets ({', '.join(map(repr, others))}) "
                       "are not read. If the records are on another sheet, move that sheet first or save it as CSV.", stacklevel=4)
+    _refuse_uncomputed_formulas(path, rows)
     width = max(map(len, rows), default=0)
     filled = [any(cell.strip() for cell in row) for row in rows]
     last = max((i for i, full in enumerate(filled) if full), default=-1)
@@ -389,8 +390,61 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     frame = pd.DataFrame(kept, columns=header.names if header else [], dtype=object)
     if header is not None:
         warn_duplicate_names(path, header.raw[: len(header.names)], header.names)
-    frame.attrs.update(sheet=sheets[0], blank_rows=blank_rows, separator_rows=cleared_rows)
+    frame.attrs.update(sheet=sheet, blank_rows=blank_rows, separator_rows=cleared_rows)
     return frame
+
+
+def _sheet_rows(path: Path, data_only: bool) -> tuple[str, list[str], list[list]]:
+    """The first worksheet's name, every sheet's name, and its rows (`data_only`: cells as text, formulas as their
+    saved values; else the raw values, formulas as written)."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=data_only, keep_links=False)
+        try:
+            sheet = book.worksheets[0]
+            sheet.reset_dimensions()  # rows past a wrong <dimension> tag, which some writers leave, are rows too
+            cell = _cell_text if data_only else (lambda value: value)
+            return sheet.title, list(book.sheetnames), [[cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        finally:
+            book.close()
+    except OSError:
+        raise  # read_table names it (permissions, a disk error)
+    except Exception as error:  # openpyxl raises many types for broken workbooks
+        raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({type(error).__name__}: {_one_line(error)}). "
+                               "Save it again as .xlsx or .csv.") from None
+
+
+def _refuse_uncomputed_formulas(path: Path, rows: list[list[str]]) -> None:
+    """Refuse formulas without a saved value (a workbook written by a program that does not compute them): they read
+    as empty cells, a label as a record not screened yet. Looked for only where the sheet holds formulas at all."""
+    import zipfile
+
+    def has_formulas(xml: bytes) -> bool:  # a formula is an <f> element of a worksheet's XML
+        return b"<f>" in xml or b"<f " in xml
+
+    with zipfile.ZipFile(path) as archive:
+        if not any(has_formulas(archive.read(name)) for name in archive.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            return
+    _, _, raw = _sheet_rows(path, data_only=False)
+
+    def formula(value) -> bool:
+        return (isinstance(value, str) and value.startswith("=")) or type(value).__name__ in ("ArrayFormula", "DataTableFormula")
+
+    found = [(r, c) for r, row in enumerate(raw) for c, value in enumerate(row)
+             if formula(value) and (r >= len(rows) or c >= len(rows[r]) or rows[r][c] == "")]
+    if found:
+        r, c = found[0]
+        raise ScreenstackError(f"{path}: row {r + 1}, column {_column_letter(c)} holds a formula without a saved value "
+                               f"({len(found)} such): it would read as an empty cell. Open the workbook in Excel or "
+                               "LibreOffice and save it (which computes them), or export the sheet as CSV.")
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
 
 
 def _cell_text(value) -> str:

@@ -1,6 +1,7 @@
 """Reading the input formats, and one clear error per kind of bad input."""
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -387,14 +388,55 @@ def test_a_workbook_with_several_sheets_says_which_it_read(tmp_path):
     with pd.ExcelWriter(path) as writer:
         pd.DataFrame({"note": []}).to_excel(writer, sheet_name="notes", index=False)
         pd.DataFrame({"record_id": [1, 2], "title": ["A", "B"], "included": [1, 0]}).to_excel(writer, sheet_name="data", index=False)
-    with pytest.warns(UserWarning, match=r"r.xlsx: read its first sheet 'notes'; its other sheets \('data'\) are not read"):
+    with pytest.warns(UserWarning, match=r"r.xlsx: read its first worksheet 'notes'; its other sheets \('data'\) are not read"):
         message = error_of(load_records, path)
     assert "r.xlsx: the file has no records on its first sheet 'notes', the one read" in message
 
 
 def test_broken_xlsx(tmp_path):
-    message = error_of(load_records, write(tmp_path / "r.xlsx", b"this is not a zip file"))
-    assert "r.xlsx: cannot read it as an Excel workbook" in message
+    message = error_of(load_records, write(tmp_path / "r.xlsx", b"id,title\n1,A\n"))
+    assert "r.xlsx: is not an Excel workbook (.xlsx is a zip archive); it looks like text" in message and ".csv" in message
+    message = error_of(load_records, write(tmp_path / "r.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)))
+    assert "is an old-style .xls workbook or a password-protected one" in message
+    pd.DataFrame({"title": ["A"]}).to_excel(tmp_path / "whole.xlsx", index=False)
+    write(tmp_path / "r.xlsx", (tmp_path / "whole.xlsx").read_bytes()[:300])  # cut short
+    assert "r.xlsx: cannot read it as an Excel workbook" in error_of(load_records, tmp_path / "r.xlsx")
+
+
+def test_xlsx_rows_past_a_wrong_dimension_tag_and_a_chart_sheet_first_are_read(tmp_path):
+    import zipfile
+
+    import openpyxl
+
+    path, fixed = tmp_path / "w.xlsx", tmp_path / "r.xlsx"
+    pd.DataFrame({"title": [f"T{i}" for i in range(30)], "included": [i % 2 for i in range(30)]}).to_excel(path, index=False)
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(fixed, "w") as target:  # a writer that says A1:B10
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:A10"', data)
+            target.writestr(item, data)
+    assert len(load_records(fixed)) == 30
+    book = openpyxl.load_workbook(path)
+    from openpyxl.chart import BarChart, Reference
+
+    chart = BarChart()
+    chart.add_data(Reference(book["Sheet1"], min_col=2, min_row=1, max_row=31))
+    book.create_chartsheet("Chart1", 0).add_chart(chart)
+    book.save(path)
+    with pytest.warns(UserWarning, match=r"read its first worksheet 'Sheet1'; its other sheets \('Chart1'\)"):
+        assert len(load_records(path)) == 30
+
+
+def test_a_formula_without_a_saved_value_is_refused_naming_its_cell(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in (["title", "included"], ["A", 1], ["B", "=0+1"], ["C", "=1-1"]):
+        book.active.append(row)
+    book.save(tmp_path / "r.xlsx")  # openpyxl saves formulas without computing them
+    message = error_of(load_records, tmp_path / "r.xlsx")
+    assert "r.xlsx: row 3, column B holds a formula without a saved value (2 such)" in message and "save it" in message
 
 
 def test_fingerprint_changes_with_a_label(tmp_path):

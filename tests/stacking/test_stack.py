@@ -325,6 +325,6 @@ def test_nearly_every_record_flagged_for_lack_of_text_is_said_to_be_that_not_too
                      "--learners", "tfidf-svm,tfidf-logreg", "--folds", "3"]) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     [line] = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
-    assert line.startswith("the threshold flags 95% of the records to screen: 95% of them have neither title nor abstract, "
+    assert line.startswith("the threshold flags 95% of the records to screen: 100% of the flagged records have neither title nor abstract, "
                            "flagged since no model can rank them (of those with text it flags "), line
     assert "label more records" not in line
