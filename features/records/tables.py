@@ -420,11 +420,17 @@ def _refuse_uncomputed_formulas(path: Path, rows: list[list[str]]) -> None:
     as empty cells, a label as a record not screened yet. Looked for only where the sheet holds formulas at all."""
     import zipfile
 
-    def has_formulas(xml: bytes) -> bool:  # a formula is an <f> element of a worksheet's XML
-        return b"<f>" in xml or b"<f " in xml
+    def has_formulas(archive: zipfile.ZipFile, name: str) -> bool:  # a formula is an <f> element of a worksheet's XML
+        with archive.open(name) as xml:
+            tail = b""
+            while block := xml.read(1 << 20):  # a block at a time: a sheet of 100,000 abstracts is 100 MB of XML
+                if b"<f>" in tail + block or b"<f " in tail + block:
+                    return True
+                tail = block[-2:]
+        return False
 
     with zipfile.ZipFile(path) as archive:
-        if not any(has_formulas(archive.read(name)) for name in archive.namelist()
+        if not any(has_formulas(archive, name) for name in archive.namelist()
                    if name.startswith("xl/worksheets/") and name.endswith(".xml")):
             return
     _, _, raw = _sheet_rows(path, data_only=False)
