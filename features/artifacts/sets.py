@@ -121,8 +121,11 @@ def edited(out: Path, manifest: dict | None, incoming: dict | None = None) -> li
         try:
             if not _same(path, want) and not _same(path, (incoming or {}).get("files", {}).get(rel)):
                 found.append(path)
-        except (OSError, KeyError, TypeError, ValueError):
-            continue  # an unreadable manifest or file is the run folder's to report
+        except OSError as error:  # whether the reviewer changed it cannot be told: it is not replaced unread
+            raise ScreenstackError(f"{path}: cannot be read ({error.strerror or error}), so whether you changed it cannot "
+                                   f"be told, and it would be replaced. Check its permissions, or move it out of {out}.") from None
+        except (KeyError, TypeError, ValueError):
+            continue  # a damaged manifest is the run folder's to report
     return found
 
 
@@ -131,7 +134,7 @@ def _same(path: Path, want: dict | None) -> bool:
 
 
 # Where labels typed into ranked.csv belong instead: predict's --data is an update it only scores.
-LABELS_GO = {None: "type labels into the file you gave as --data",
+LABELS_GO = {None: "type labels into the labelled file (--data, or --train)",
              "predict": "labels train only from the run's labelled file (its --data or --train): add them there and run it again"}
 
 

@@ -363,12 +363,12 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         refuse_binary(path, head)
         raise ScreenstackError(f"{path}: is not an Excel workbook (.xlsx is a zip archive); it looks like text. If it is "
                                "a CSV or TSV file, rename it to end in .csv or .tsv.")
-    sheet, sheets, rows = _sheet_rows(path, data_only=True)
+    sheet, sheets, xml_path, rows = _sheet_rows(path)
     if len(sheets) > 1:
         others = [name for name in sheets if name != sheet]
-        warnings.warn(f"{path}: read its first worksheet {sheet!r}; its other sheets ({', '.join(map(repr, others))}) "
+        warnings.warn(f"{path}: read its first visible worksheet {sheet!r}; its other sheets ({', '.join(map(repr, others))}) "
                       "are not read. If the records are on another sheet, move that sheet first or save it as CSV.", stacklevel=4)
-    _refuse_uncomputed_formulas(path, rows)
+    _refuse_uncomputed_formulas(path, xml_path)
     width = max(map(len, rows), default=0)
     filled = [any(cell.strip() for cell in row) for row in rows]
     last = max((i for i, full in enumerate(filled) if full), default=-1)
@@ -394,63 +394,67 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _sheet_rows(path: Path, data_only: bool) -> tuple[str, list[str], list[list]]:
-    """The first worksheet's name, every sheet's name, and its rows (`data_only`: cells as text, formulas as their
-    saved values; else the raw values, formulas as written)."""
+def _sheet_rows(path: Path) -> tuple[str, list[str], str, list[list[str]]]:
+    """The sheet read (the first visible worksheet: chart sheets and hidden sheets are not what a reader sees first),
+    every sheet's name, the path of its XML in the archive, and its rows as text (formulas as their saved values)."""
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=data_only, keep_links=False)
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
         try:
-            sheet = book.worksheets[0]
+            if not book.worksheets:
+                raise ScreenstackError(f"{path}: holds no worksheet (only chart sheets), so no records. Give the workbook "
+                                       "with the records' sheet, or save that sheet as CSV.")
+            sheet = next((s for s in book.worksheets if s.sheet_state == "visible"), book.worksheets[0])
             sheet.reset_dimensions()  # rows past a wrong <dimension> tag, which some writers leave, are rows too
-            cell = _cell_text if data_only else (lambda value: value)
-            return sheet.title, list(book.sheetnames), [[cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+            rows = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+            return sheet.title, list(book.sheetnames), sheet._worksheet_path, rows
         finally:
             book.close()
-    except OSError:
-        raise  # read_table names it (permissions, a disk error)
+    except (OSError, ScreenstackError):
+        raise  # read_table names an OSError (permissions, a disk error)
     except Exception as error:  # openpyxl raises many types for broken workbooks
         raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({type(error).__name__}: {_one_line(error)}). "
                                "Save it again as .xlsx or .csv.") from None
 
 
-def _refuse_uncomputed_formulas(path: Path, rows: list[list[str]]) -> None:
-    """Refuse formulas without a saved value (a workbook written by a program that does not compute them): they read
-    as empty cells, a label as a record not screened yet. Looked for only where the sheet holds formulas at all."""
-    import zipfile
+_FORMULA = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")  # an <f> element, namespace prefix and attributes or not
 
-    def has_formulas(archive: zipfile.ZipFile, name: str) -> bool:  # a formula is an <f> element of a worksheet's XML
-        with archive.open(name) as xml:
-            tail = b""
-            while block := xml.read(1 << 20):  # a block at a time: a sheet of 100,000 abstracts is 100 MB of XML
-                if b"<f>" in tail + block or b"<f " in tail + block:
-                    return True
-                tail = block[-2:]
-        return False
+
+def _refuse_uncomputed_formulas(path: Path, xml_path: str) -> None:
+    """Refuse formulas without a saved value in the sheet read (`xml_path`; a workbook written by a program that does
+    not compute them): they read as empty cells, a label as a record not screened yet. A formula whose value is the
+    empty string keeps an empty <v> of a text cell and is read as such. The XML is searched a megabyte at a time for a formula at
+    all, and parsed only then."""
+    import zipfile
+    from xml.etree.ElementTree import iterparse
 
     with zipfile.ZipFile(path) as archive:
-        if not any(has_formulas(archive, name) for name in archive.namelist()
-                   if name.startswith("xl/worksheets/") and name.endswith(".xml")):
+        with archive.open(xml_path) as xml:
+            tail, found = b"", False
+            while not found and (block := xml.read(1 << 20)):  # a sheet of 100,000 abstracts is 100 MB of XML
+                found = _FORMULA.search(tail + block) is not None
+                tail = block[-64:]
+        if not found:
             return
-    _, _, raw = _sheet_rows(path, data_only=False)
+        missing, first = 0, None
+        with archive.open(xml_path) as xml:
+            for _, element in iterparse(xml):
+                if element.tag.rsplit("}", 1)[-1] != "c":
+                    continue
+                children = {child.tag.rsplit("}", 1)[-1]: child for child in element}
+                value = children.get("v")
+                # An empty <v> is a saved value only as a text result (t="str", Excel's ""); openpyxl writes <v /> unsaved.
+                if "f" in children and (value is None or (not value.text and element.get("t") != "str")):
+                    missing += 1
+                    first = first or element.get("r")
+                element.clear()
+    if missing:
+        raise ScreenstackError(f"{path}: cell {first} holds a formula without a saved value ({missing} such): it would read "
+                               "as an empty cell. Open the workbook in Excel or LibreOffice and save it (which computes "
+                               "them), or export the sheet as CSV.")
 
-    def formula(value) -> bool:
-        return (isinstance(value, str) and value.startswith("=")) or type(value).__name__ in ("ArrayFormula", "DataTableFormula")
 
-    found = [(r, c) for r, row in enumerate(raw) for c, value in enumerate(row)
-             if formula(value) and (r >= len(rows) or c >= len(rows[r]) or rows[r][c] == "")]
-    if found:
-        r, c = found[0]
-        raise ScreenstackError(f"{path}: row {r + 1}, column {_column_letter(c)} holds a formula without a saved value "
-                               f"({len(found)} such): it would read as an empty cell. Open the workbook in Excel or "
-                               "LibreOffice and save it (which computes them), or export the sheet as CSV.")
-
-
-def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index + 1)
 
 
 def _cell_text(value) -> str:

@@ -388,7 +388,7 @@ def test_a_workbook_with_several_sheets_says_which_it_read(tmp_path):
     with pd.ExcelWriter(path) as writer:
         pd.DataFrame({"note": []}).to_excel(writer, sheet_name="notes", index=False)
         pd.DataFrame({"record_id": [1, 2], "title": ["A", "B"], "included": [1, 0]}).to_excel(writer, sheet_name="data", index=False)
-    with pytest.warns(UserWarning, match=r"r.xlsx: read its first worksheet 'notes'; its other sheets \('data'\) are not read"):
+    with pytest.warns(UserWarning, match=r"r.xlsx: read its first visible worksheet 'notes'; its other sheets \('data'\) are not read"):
         message = error_of(load_records, path)
     assert "r.xlsx: the file has no records on its first sheet 'notes', the one read" in message
 
@@ -424,8 +424,45 @@ def test_xlsx_rows_past_a_wrong_dimension_tag_and_a_chart_sheet_first_are_read(t
     chart.add_data(Reference(book["Sheet1"], min_col=2, min_row=1, max_row=31))
     book.create_chartsheet("Chart1", 0).add_chart(chart)
     book.save(path)
-    with pytest.warns(UserWarning, match=r"read its first worksheet 'Sheet1'; its other sheets \('Chart1'\)"):
+    with pytest.warns(UserWarning, match=r"read its first visible worksheet 'Sheet1'; its other sheets \('Chart1'\)"):
         assert len(load_records(path)) == 30
+
+
+def test_formulas_are_told_by_their_saved_values_however_the_writer_spells_them(tmp_path):
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in (["title", "included", "note"], ["A", 1, "x"], ["B", 0, "y"]):
+        book.active.append(row)
+    book.save(tmp_path / "base.xlsx")
+
+    def patched(name: str, cell: bytes, xml: bytes) -> Path:
+        with zipfile.ZipFile(tmp_path / "base.xlsx") as source, zipfile.ZipFile(tmp_path / name, "w") as target:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    data = re.sub(rb'<c r="' + cell + rb'"[^>]*>.*?</c>', xml, data, count=1, flags=re.S)
+                target.writestr(item, data)
+        return tmp_path / name
+
+    # Excel's ="" result: an empty <v> of a text cell, a value like any other
+    records = load_records(patched("empty.xlsx", b"C2", b'<c r="C2" t="str"><f>IF(B2=1,"","y")</f><v></v></c>'))
+    assert records["title"].tolist() == ["A", "B"]
+    # a namespace prefix, a line break before an attribute: formulas all the same, unsaved
+    for name, xml in (("ns.xlsx", b'<c r="B3"><x:f xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">0+1</x:f></c>'),
+                      ("nl.xlsx", b'<c r="B3"><f\nt="normal">0+1</f></c>')):
+        assert f"{name}: cell B3 holds a formula without a saved value (1 such)" in error_of(load_records, patched(name, b"B3", xml))
+    # a hidden first sheet is not the one a reader sees first
+    book = openpyxl.load_workbook(tmp_path / "base.xlsx")
+    lists = book.create_sheet("Lists", 0)
+    lists.append(["choices"])
+    lists.sheet_state = "hidden"
+    book.active = 1
+    book.save(tmp_path / "hidden.xlsx")
+    with pytest.warns(UserWarning, match=r"read its first visible worksheet 'Sheet'"):
+        assert load_records(tmp_path / "hidden.xlsx")["title"].tolist() == ["A", "B"]
 
 
 def test_a_formula_without_a_saved_value_is_refused_naming_its_cell(tmp_path):
@@ -436,7 +473,7 @@ def test_a_formula_without_a_saved_value_is_refused_naming_its_cell(tmp_path):
         book.active.append(row)
     book.save(tmp_path / "r.xlsx")  # openpyxl saves formulas without computing them
     message = error_of(load_records, tmp_path / "r.xlsx")
-    assert "r.xlsx: row 3, column B holds a formula without a saved value (2 such)" in message and "save it" in message
+    assert "r.xlsx: cell B3 holds a formula without a saved value (2 such)" in message and "save it" in message
 
 
 def test_fingerprint_changes_with_a_label(tmp_path):

@@ -115,5 +115,5 @@ def test_run_again_on_a_folder_whose_ranked_csv_the_reviewer_edited_is_refused_b
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"screenstack: error: {ranked}: changed since `screenstack run` wrote it")
-    assert f"Move it out of {tmp_path / 'run'}" in err and "type labels into the file you gave as --data" in err
+    assert f"Move it out of {tmp_path / 'run'}" in err and "type labels into the labelled file (--data, or --train)" in err
     assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()} == state
