@@ -363,6 +363,7 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         refuse_binary(path, head)
         raise ScreenstackError(f"{path}: is not an Excel workbook (.xlsx is a zip archive); it looks like text. If it is "
                                "a CSV or TSV file, rename it to end in .csv or .tsv.")
+    _refuse_other_zip(path)
     sheet, sheets, xml_path, rows = _sheet_rows(path)
     if len(sheets) > 1:
         others = [name for name in sheets if name != sheet]
@@ -416,6 +417,24 @@ def _sheet_rows(path: Path) -> tuple[str, list[str], str, list[list[str]]]:
     except Exception as error:  # openpyxl raises many types for broken workbooks
         raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({type(error).__name__}: {_one_line(error)}). "
                                "Save it again as .xlsx or .csv.") from None
+
+
+def _refuse_other_zip(path: Path) -> None:
+    """Name a zip archive that is no .xlsx workbook (which holds ``xl/``): an OpenDocument spreadsheet, a zip of files."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile:
+        return  # damaged: openpyxl's error names it
+    if any(name.startswith("xl/") for name in names):
+        return
+    if "content.xml" in names:
+        raise ScreenstackError(f"{path}: is an OpenDocument spreadsheet (.ods), not an Excel .xlsx workbook. Save it as "
+                               ".xlsx or as CSV UTF-8.")
+    raise ScreenstackError(f"{path}: is a zip archive of other files, not an Excel .xlsx workbook. Decompress it first "
+                           f"(unzip {path.name}) and give the CSV, TSV, XLSX or RIS file it holds.")
 
 
 _FORMULA = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")  # an <f> element, namespace prefix and attributes or not

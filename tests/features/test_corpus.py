@@ -401,6 +401,16 @@ def test_broken_xlsx(tmp_path):
     pd.DataFrame({"title": ["A"]}).to_excel(tmp_path / "whole.xlsx", index=False)
     write(tmp_path / "r.xlsx", (tmp_path / "whole.xlsx").read_bytes()[:300])  # cut short
     assert "r.xlsx: cannot read it as an Excel workbook" in error_of(load_records, tmp_path / "r.xlsx")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "r.xlsx", "w") as archive:  # a workbook zipped up
+        archive.write(tmp_path / "whole.xlsx", "whole.xlsx")
+    assert "r.xlsx: is a zip archive of other files, not an Excel .xlsx workbook. Decompress it first" in \
+        error_of(load_records, tmp_path / "r.xlsx")
+    with zipfile.ZipFile(tmp_path / "r.xlsx", "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    assert "r.xlsx: is an OpenDocument spreadsheet (.ods)" in error_of(load_records, tmp_path / "r.xlsx")
 
 
 def test_xlsx_rows_past_a_wrong_dimension_tag_and_a_chart_sheet_first_are_read(tmp_path):
