@@ -364,10 +364,11 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         raise ScreenstackError(f"{path}: is not an Excel workbook (.xlsx is a zip archive); it looks like text. If it is "
                                "a CSV or TSV file, rename it to end in .csv or .tsv.")
     _refuse_other_zip(path)
-    sheet, sheets, xml_path, rows = _sheet_rows(path)
+    sheet, sheets, xml_path, rows, visible = _sheet_rows(path)
     if len(sheets) > 1:
         others = [name for name in sheets if name != sheet]
-        warnings.warn(f"{path}: read its first visible worksheet {sheet!r}; its other sheets ({', '.join(map(repr, others))}) "
+        which = "first visible worksheet" if visible else "first worksheet (every one is hidden)"
+        warnings.warn(f"{path}: read its {which} {sheet!r}; its other sheets ({', '.join(map(repr, others))}) "
                       "are not read. If the records are on another sheet, move that sheet first or save it as CSV.", stacklevel=4)
     _refuse_uncomputed_formulas(path, xml_path)
     width = max(map(len, rows), default=0)
@@ -377,13 +378,13 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     for i, row in enumerate(rows):
         number = i + 1  # as the spreadsheet numbers it
         if not filled[i]:
-            blank_rows.append(number)
+            if i < last:  # rows after the last record number none (formatted to row 1,048,576, they would be a million)
+                blank_rows.append(number)
             if header is not None and i < last:  # between records: a cleared row, maybe a record the user expects
                 cleared_rows.append(number)
             continue
-        row.extend([""] * (width - len(row)))
-        if header is None:
-            header = Header(row)
+        if header is None:  # as wide as the sheet: data under no name is found (`Header.problem` pads the rows)
+            header = Header(row + [""] * (width - len(row)))
             continue
         if problem := header.problem(row, number, "check the sheet"):
             raise ScreenstackError(f"{path}: {problem}.")
@@ -395,9 +396,10 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _sheet_rows(path: Path) -> tuple[str, list[str], str, list[list[str]]]:
+def _sheet_rows(path: Path) -> tuple[str, list[str], str, list[list[str]], bool]:
     """The sheet read (the first visible worksheet: chart sheets and hidden sheets are not what a reader sees first),
-    every sheet's name, the path of its XML in the archive, and its rows as text (formulas as their saved values)."""
+    every sheet's name, the path of its XML in the archive, its rows as text (formulas as their saved values; an empty
+    row as [], none after the last that holds a cell), and whether it is visible."""
     import openpyxl
 
     try:
@@ -408,12 +410,21 @@ def _sheet_rows(path: Path) -> tuple[str, list[str], str, list[list[str]]]:
                                        "with the records' sheet, or save that sheet as CSV.")
             sheet = next((s for s in book.worksheets if s.sheet_state == "visible"), book.worksheets[0])
             sheet.reset_dimensions()  # rows past a wrong <dimension> tag, which some writers leave, are rows too
-            rows = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-            return sheet.title, list(book.sheetnames), sheet._worksheet_path, rows
+            # an empty row kept as [] (a formatted row 1,048,576 makes a million of them)
+            rows = [[_cell_text(value) for value in row] if any(v is not None for v in row) else []
+                    for row in sheet.iter_rows(values_only=True)]
+            while rows and not rows[-1]:
+                rows.pop()
+            return sheet.title, list(book.sheetnames), sheet._worksheet_path, rows, sheet.sheet_state == "visible"
         finally:
             book.close()
-    except (OSError, ScreenstackError):
-        raise  # read_table names an OSError (permissions, a disk error)
+    except ScreenstackError:
+        raise
+    except OSError as error:
+        if error.errno is not None:
+            raise  # read_table names it (permissions, a disk error)
+        raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({_one_line(error)}; a binary .xlsb or "
+                               "another format under this name?). Save it as Excel Workbook (.xlsx) or CSV UTF-8.") from None
     except Exception as error:  # openpyxl raises many types for broken workbooks
         raise ScreenstackError(f"{path}: cannot read it as an Excel workbook ({type(error).__name__}: {_one_line(error)}). "
                                "Save it again as .xlsx or .csv.") from None
@@ -429,6 +440,11 @@ def _refuse_other_zip(path: Path) -> None:
     except zipfile.BadZipFile:
         return  # damaged: openpyxl's error names it
     if any(name.startswith("xl/") for name in names):
+        with zipfile.ZipFile(path) as archive:  # Excel's "Strict Open XML Spreadsheet": openpyxl finds no sheets in it
+            strict = "xl/workbook.xml" in names and b"purl.oclc.org/ooxml" in archive.read("xl/workbook.xml")[:4096]
+        if strict:
+            raise ScreenstackError(f"{path}: is saved as Strict Open XML Spreadsheet, which is not read. Save it as Excel "
+                                   "Workbook (.xlsx) or CSV UTF-8.")
         return
     if "content.xml" in names:
         raise ScreenstackError(f"{path}: is an OpenDocument spreadsheet (.ods), not an Excel .xlsx workbook. Save it as "
@@ -456,22 +472,37 @@ def _refuse_uncomputed_formulas(path: Path, xml_path: str) -> None:
                 tail = block[-64:]
         if not found:
             return
-        missing, first = 0, None
+        # xlsxwriter saves 0 for every formula and asks the next program that opens it to compute them
+        placeholders = b'fullCalcOnLoad="1"' in archive.read("xl/workbook.xml") if "xl/workbook.xml" in archive.namelist() else False
+        missing, first, row, column = 0, None, 0, 0
         with archive.open(xml_path) as xml:
-            for _, element in iterparse(xml):
-                if element.tag.rsplit("}", 1)[-1] != "c":
+            for event, element in iterparse(xml, events=("start", "end")):
+                tag = element.tag.rsplit("}", 1)[-1]
+                if event == "start":  # where a cell is, for one without its r="B3" (optional in the format)
+                    row, column = (int(element.get("r", row + 1)), 0) if tag == "row" else (row, column + 1 if tag == "c" else column)
+                    continue
+                if tag != "c":
                     continue
                 children = {child.tag.rsplit("}", 1)[-1]: child for child in element}
                 value = children.get("v")
                 # An empty <v> is a saved value only as a text result (t="str", Excel's ""); openpyxl writes <v /> unsaved.
-                if "f" in children and (value is None or (not value.text and element.get("t") != "str")):
+                saved = "is" in children or (value is not None and (bool(value.text) or element.get("t") == "str"))
+                if "f" in children and (placeholders or not saved):
                     missing += 1
-                    first = first or element.get("r")
+                    first = first or element.get("r") or f"{_column_letter(column)}{row}"
                 element.clear()
     if missing:
-        raise ScreenstackError(f"{path}: cell {first} holds a formula without a saved value ({missing} such): it would read "
-                               "as an empty cell. Open the workbook in Excel or LibreOffice and save it (which computes "
-                               "them), or export the sheet as CSV.")
+        why = ("the workbook asks to be computed when opened (its saved values are placeholders)" if placeholders else
+               "it would read as an empty cell")
+        raise ScreenstackError(f"{path}: cell {first} holds a formula without a saved value ({missing} such): {why}. Open "
+                               "the workbook in Excel or LibreOffice and save it (which computes them), or export the sheet "
+                               "as CSV.")
+
+
+def _column_letter(number: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(max(number, 1))
 
 
 

@@ -454,6 +454,8 @@ def test_formulas_are_told_by_their_saved_values_however_the_writer_spells_them(
                 data = source.read(item.filename)
                 if item.filename == "xl/worksheets/sheet1.xml":
                     data = re.sub(rb'<c r="' + cell + rb'"[^>]*>.*?</c>', xml, data, count=1, flags=re.S)
+                if item.filename == "xl/workbook.xml":  # as Excel saves it: computed, not to be computed on opening
+                    data = data.replace(b'fullCalcOnLoad="1"', b"")
                 target.writestr(item, data)
         return tmp_path / name
 
@@ -464,6 +466,16 @@ def test_formulas_are_told_by_their_saved_values_however_the_writer_spells_them(
     for name, xml in (("ns.xlsx", b'<c r="B3"><x:f xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">0+1</x:f></c>'),
                       ("nl.xlsx", b'<c r="B3"><f\nt="normal">0+1</f></c>')):
         assert f"{name}: cell B3 holds a formula without a saved value (1 such)" in error_of(load_records, patched(name, b"B3", xml))
+    # xlsxwriter's 0 for a formula it did not compute, the workbook asking to be computed on opening
+    placeholder = patched("zero.xlsx", b"B3", b'<c r="B3"><f>IF(1,1,0)</f><v>0</v></c>')
+    with zipfile.ZipFile(placeholder) as source, zipfile.ZipFile(tmp_path / "xw.xlsx", "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, data.replace(b"<calcPr ", b'<calcPr fullCalcOnLoad="1" ')
+                            if item.filename == "xl/workbook.xml" else data)
+    assert load_records(placeholder)["title"].tolist() == ["A", "B"]  # computed: 0 is its value
+    assert "xw.xlsx: cell B3 holds a formula without a saved value (1 such): the workbook asks to be computed when opened" \
+        in error_of(load_records, tmp_path / "xw.xlsx")
     # a hidden first sheet is not the one a reader sees first
     book = openpyxl.load_workbook(tmp_path / "base.xlsx")
     lists = book.create_sheet("Lists", 0)
