@@ -100,6 +100,8 @@ def xlsx_ratio(datasets: Path, n: int, seed: int) -> None:
                 if item.filename == "xl/worksheets/sheet1.xml":  # the last label a formula with its saved value
                     data = re.sub(rb'<c r="D%d"[^>]*>.*?</c>' % (n + 1), b'<c r="D%d"><f>0+0</f><v>0</v></c>' % (n + 1),
                                   data, flags=re.S)
+                if item.filename == "xl/workbook.xml":  # as Excel saves it: computed, not to be computed on opening
+                    data = data.replace(b'fullCalcOnLoad="1"', b"")
                 target.writestr(item, data)
 
         def by_pandas() -> pd.DataFrame:
