@@ -162,7 +162,7 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
             log.info("%s: its fold plan was drawn for other training records or options (%s) and nothing was fitted on it "
                      "(a run that stopped early): drawn again", out, "; ".join(differ))
         return None
-    if differ and "texts" in said["train_fingerprint"] and existing.meta.get("train_fingerprint") != wanted["train_fingerprint"]:
+    if said["train_fingerprint"] in differ and "texts" in said["train_fingerprint"]:
         differ[differ.index(said["train_fingerprint"])] += _another_version(out)
     if differ:
         raise ScreenstackError(f"{out}: holds artifacts of another configuration (differs in: {'; '.join(differ)}). "

@@ -291,8 +291,8 @@ def _warn_separator_rows(path: Path, rows, workbook: bool = False) -> None:
     if len(rows):
         shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
         plural = len(rows) > 1
-        what = (f"{len(rows) if plural else 1} row{'s' if plural else ''} between records {'are' if plural else 'is'} empty"
-                if workbook else "1 row holds only separators" if not plural else f"{len(rows)} rows hold only separators")
+        what = (f"{len(rows)} row{'s' if plural else ''} between records {'are' if plural else 'is'} empty" if workbook
+                else f"{len(rows)} row{'s hold' if plural else ' holds'} only separators")
         warnings.warn(f"{path}: {what}, no id or text ({'rows' if plural else 'row'} {shown}), "
                       "and are skipped as blank rows are: fill them in if they are records, or delete them.", stacklevel=4)
 

@@ -380,8 +380,8 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         if not filled[i]:
             if i < last:  # rows after the last record number none (formatted to row 1,048,576, they would be a million)
                 blank_rows.append(number)
-            if header is not None and i < last:  # between records: a cleared row, maybe a record the user expects
-                cleared_rows.append(number)
+                if header is not None:  # between records: a cleared row, maybe a record the user expects
+                    cleared_rows.append(number)
             continue
         if header is None:  # as wide as the sheet: data under no name is found (`Header.problem` pads the rows)
             header = Header(row + [""] * (width - len(row)))
@@ -437,11 +437,11 @@ def _refuse_other_zip(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
+            # Excel's "Strict Open XML Spreadsheet": openpyxl finds no sheets in it
+            strict = "xl/workbook.xml" in names and b"purl.oclc.org/ooxml" in archive.read("xl/workbook.xml")[:4096]
     except zipfile.BadZipFile:
         return  # damaged: openpyxl's error names it
     if any(name.startswith("xl/") for name in names):
-        with zipfile.ZipFile(path) as archive:  # Excel's "Strict Open XML Spreadsheet": openpyxl finds no sheets in it
-            strict = "xl/workbook.xml" in names and b"purl.oclc.org/ooxml" in archive.read("xl/workbook.xml")[:4096]
         if strict:
             raise ScreenstackError(f"{path}: is saved as Strict Open XML Spreadsheet, which is not read. Save it as Excel "
                                    "Workbook (.xlsx) or CSV UTF-8.")
@@ -459,8 +459,8 @@ _FORMULA = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")  # an <f> element, namespace pr
 def _refuse_uncomputed_formulas(path: Path, xml_path: str) -> None:
     """Refuse formulas without a saved value in the sheet read (`xml_path`; a workbook written by a program that does
     not compute them): they read as empty cells, a label as a record not screened yet. A formula whose value is the
-    empty string keeps an empty <v> of a text cell and is read as such. The XML is searched a megabyte at a time for a formula at
-    all, and parsed only then."""
+    empty string keeps an empty <v> of a text cell and is read as such. The XML is searched a megabyte at a time for
+    a formula at all, and parsed only then."""
     import zipfile
     from xml.etree.ElementTree import iterparse
 
@@ -479,7 +479,10 @@ def _refuse_uncomputed_formulas(path: Path, xml_path: str) -> None:
             for event, element in iterparse(xml, events=("start", "end")):
                 tag = element.tag.rsplit("}", 1)[-1]
                 if event == "start":  # where a cell is, for one without its r="B3" (optional in the format)
-                    row, column = (int(element.get("r", row + 1)), 0) if tag == "row" else (row, column + 1 if tag == "c" else column)
+                    if tag == "row":
+                        row, column = int(element.get("r", row + 1)), 0
+                    elif tag == "c":
+                        column += 1
                     continue
                 if tag != "c":
                     continue
@@ -503,8 +506,6 @@ def _column_letter(number: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(max(number, 1))
-
-
 
 
 def _cell_text(value) -> str:
