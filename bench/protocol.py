@@ -31,7 +31,12 @@ at its own threshold (chosen on OOF scores of the training half):
 - ``asreview``: ASReview LAB's default model, ELAS u4, through asreview's
   classes (bench/quality.py), on the same fold plan;
 - ``seed``: the seed notebooks' TF-IDF + LogisticRegression (bench/quality.py);
-- ``flag-all``: every test record flagged.
+- ``flag-all``: every test record flagged;
+- with ``--fit finetune`` (a GPU's work): ``screenstack-finetune``, what
+  `screenstack run --finetune` does (the encoder fine-tuned with K-fold
+  cross-fitting, the default learners on its cross-fitted vectors, its own
+  scores in the stack), and ``screenstack-finetune:alone``, the fine-tuned
+  classifier's scores alone (the seed notebooks' approach, without leakage).
 
 Per system: the mean over halves of F-beta (beta 7), recall, ROC-AUC and
 WSS@95; paired differences against every peer with their standard errors
@@ -47,6 +52,9 @@ re-scores new stack variants without refitting. The per-text vector cache
     python bench/protocol.py --restack                           # new stack variants on the kept learner outputs
     python bench/protocol.py --restack screenstack               # only these variants (the others' rows kept)
     python bench/protocol.py --restack screenstack --refit       # after a learner's default changed: refit it, restack
+    python bench/protocol.py --fit finetune --peers seed,flag-all --seeds 0 --draws 1 --jobs 8 --work W  # on a GPU
+    python bench/protocol.py --add-rows GPU/rows.csv --restack screenstack+finetune
+        # here, with the GPU's halves/*/run-ft unpacked into this run's halves (bench/device_checks.sh ftquality)
 """
 from __future__ import annotations
 
@@ -57,6 +65,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -124,6 +133,49 @@ def halves(datasets: list[Path], seeds: list[int], levels: tuple[int, ...], draw
     return found
 
 
+def finetune_variants(name: str) -> dict:
+    """Stack settings on the fine-tuned run (`name`: its fine-tuned learner): name -> (run folder, StackConfig).
+
+    ``run-both`` is the frozen run with the fine-tuned learner's scores added
+    (`both_runs`): `extract`, `fit-learners` and `extract --finetune` into one
+    folder, as README's commands show."""
+    from screenstack.stacking.stack import StackConfig
+
+    return {"screenstack-finetune": ("run-ft", StackConfig(learners=(*LEARNERS, name))),
+            "screenstack-finetune:alone": ("run-ft", StackConfig(learners=(name,))),
+            "screenstack+finetune": ("run-both", StackConfig(learners=(*LEARNERS, name)))}
+
+
+def both_runs(folder: Path, name: str) -> bool:
+    """Make ``run-both``: the frozen run's learners and the fine-tuned learner `name`, on the one fold plan the two
+    runs share; False where the half has no frozen run."""
+    from screenstack.features.artifacts.runfolder import RunFolder
+    from screenstack.features.artifacts.sets import sha256
+
+    run, finetuned, both = folder / "run", folder / "run-ft", folder / "run-both"
+    if not (run / "learners").is_dir():
+        return False
+    shutil.rmtree(both, ignore_errors=True)
+    shutil.copytree(run, both, ignore=shutil.ignore_patterns("features"))  # the models too: the manifests name them
+    shutil.copytree(finetuned / "learners" / name, both / "learners" / name)
+    # Fitted on another machine (a GPU's, with pandas 3 and another pyarrow), the fine-tuned learner names the same
+    # plan and test records by other digests: the plan file's bytes and the test fingerprint (pandas 3 reads an empty
+    # label otherwise) differ, the records, folds and test ids do not. Checked here; then it is taken as this run's.
+    plan = [pd.read_parquet(r / "folds.parquet", columns=["id", "label", "fold"]) for r in (run, finetuned)]
+    test_ids = [pd.read_parquet(r / "learners" / n / "test.parquet", columns=["id"]) for r, n in ((run, LEARNERS[0]), (finetuned, name))]
+    if not (plan[0].equals(plan[1]) and test_ids[0].equals(test_ids[1])):
+        raise RuntimeError(f"{folder}: the fine-tuned run drew another fold plan, or scored other test records, than the frozen run")
+    meta_file = both / "learners" / name / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["test_fingerprint"] = json.loads((run / "learners" / LEARNERS[0] / "meta.json").read_text())["test_fingerprint"]
+    meta_file.write_text(json.dumps(meta, indent=2))
+    manifest = json.loads((finetuned / ".manifests" / f"learners%{name}.json").read_text())
+    manifest["inputs"]["folds"] = RunFolder(run).version("folds")
+    manifest["files"][f"learners/{name}/meta.json"] = {"sha256": sha256(meta_file), "size": meta_file.stat().st_size}
+    (both / ".manifests" / f"learners%{name}.json").write_text(json.dumps(manifest))
+    return True
+
+
 def half_key(half: dict) -> str:
     return f"{half['dataset']}-s{half['seed']}-{half['variant']}-d{half['draw']}"
 
@@ -170,6 +222,58 @@ def fit_screenstack(folder: Path, cache: Path) -> None:
     shutil.rmtree(run / "features")  # the cache holds the vectors; the learners' outputs are what restacking reads
 
 
+def fit_finetuned(folder: Path, model: str, settings: dict) -> str:
+    """`screenstack run --finetune` on one half, outputs in ``folder/run-ft``: the encoder fine-tuned on the training
+    half's folds (cross-fitted), the default learners on its vectors; returns the fine-tuned learner's name."""
+    from screenstack.extract.finetune import finetune
+    from screenstack.extract.finetune_config import FinetuneConfig, learner_name
+    from screenstack.features.records.corpus import load_corpus
+    from screenstack.learners.fit import fit_learners
+
+    corpus = load_corpus(folder / "train.csv", folder / "test.csv")
+    run, config = folder / "run-ft", FinetuneConfig(model=model, **settings)
+    _, vectors = finetune(corpus, run, config, progress=False, confirm=True)
+    fit_learners(corpus, run, LEARNERS, features=(str(vectors),), progress=False)
+    shutil.rmtree(run / "finetune")  # the fold models' states; the scores and vectors are kept
+    return learner_name(config)
+
+
+def finetune_settings(pairs: list[str], parser: argparse.ArgumentParser) -> dict:
+    """``--set FIELD=VALUE`` pairs as `FinetuneConfig` keyword arguments, each value of its field's default's type
+    (`FinetuneConfig` checks the values, here, before any half runs)."""
+    from screenstack.extract.finetune_config import FinetuneConfig
+    from screenstack.features.errors import ScreenstackError
+
+    defaults, settings = FinetuneConfig(), {}
+    for pair in pairs:
+        field, _, value = pair.partition("=")
+        if field not in {f.name for f in dataclasses.fields(FinetuneConfig)} or field == "model" or not value:
+            parser.error(f"--set {pair}: expected FIELD=VALUE with a FinetuneConfig field other than model (--model)")
+        default = getattr(defaults, field)
+        kind = (lambda v: v.lower() in ("1", "true", "yes")) if isinstance(default, bool) else type(default) if default is not None else int
+        try:
+            settings[field] = kind(value)
+        except ValueError:
+            parser.error(f"--set {pair}: expected a {kind.__name__}")
+    try:
+        FinetuneConfig(**settings)
+    except ScreenstackError as error:
+        parser.error(str(error))
+    return settings
+
+
+def warm_cache(datasets: list[Path], cache_root: Path, work: Path) -> None:
+    """Encode every text of `datasets` into their vector caches once, before halves run in parallel: the first
+    halves of one dataset would otherwise each encode its texts at the same time."""
+    from screenstack.extract.stage import ExtractConfig, extract_features
+    from screenstack.features.records.corpus import load_corpus
+
+    for path in datasets:
+        extract_features(load_corpus(path), work / "warm" / path.stem, ExtractConfig(model="minilm", cache_dir=str(cache_root / path.stem)),
+                         progress=False)
+    shutil.rmtree(work / "warm")
+
+
 def drop_changed_learners(run: Path) -> None:
     """Delete the learner outputs in `run` made with other parameters than today's defaults (`fit_learners`
     refuses to replace them, as it should for a user's folder); the others stay, to be reused."""
@@ -189,22 +293,32 @@ def write_records(folder: Path) -> None:
     from screenstack.features.artifacts.records import write_screening_records
     from screenstack.features.records.corpus import load_corpus
 
-    write_screening_records(folder / "run", load_corpus(folder / "train.csv", folder / "test.csv"))
+    for run in (folder / "run", folder / "run-ft"):
+        if (run / "learners").is_dir():
+            write_screening_records(run, load_corpus(folder / "train.csv", folder / "test.csv"))
 
 
 def stack_variants(folder: Path, y_test: np.ndarray, only: tuple[str, ...] = ()) -> list[dict]:
+    """Every stack variant on each run folder of the half (``run``, and ``run-ft`` where the encoder was fine-tuned)."""
     from screenstack.stacking.metrics import fbeta, screening_metrics
     from screenstack.stacking.stack import stack
 
     rows = []
-    for name, config in variants().items():
+    configs = {name: ("run", config) for name, config in variants().items()} if (folder / "run" / "learners").is_dir() else {}
+    finetuned = sorted((folder / "run-ft" / "learners").glob("finetune-*"))
+    if finetuned:
+        both = both_runs(folder, finetuned[0].name)
+        configs.update({name: (run, config) for name, (run, config) in finetune_variants(finetuned[0].name).items()
+                        if run != "run-both" or both})
+    for name, (run_name, config) in configs.items():
         if only and name not in only:
             continue
-        summary = stack(folder / "run", dataclasses.replace(config, beta=BETA))
-        scores = pd.read_csv(folder / "run" / "test_scores.csv")["score"].to_numpy()
+        run = folder / run_name
+        summary = stack(run, dataclasses.replace(config, beta=BETA))
+        scores = pd.read_csv(run / "test_scores.csv")["score"].to_numpy()
         metrics = screening_metrics(y_test, scores, summary["threshold"], BETA)
         # The submission is scores >= threshold, and records without text (flagged whatever their score).
-        decisions = pd.read_csv(folder / "run" / "submission.csv", header=None)[1].to_numpy()
+        decisions = pd.read_csv(run / "submission.csv", header=None)[1].to_numpy()
         found, flagged = int(decisions @ y_test), int(decisions.sum())
         metrics.update(fbeta=fbeta(y_test, decisions, BETA), recall=found / max(int(y_test.sum()), 1),
                        precision=found / max(flagged, 1), flagged_share=flagged / len(decisions))
@@ -212,32 +326,42 @@ def stack_variants(folder: Path, y_test: np.ndarray, only: tuple[str, ...] = ())
     return rows
 
 
-def peers(folder: Path, y_test: np.ndarray) -> list[dict]:
+PEERS = ("asreview", "seed", "flag-all")
+
+
+def peers(folder: Path, y_test: np.ndarray, names: tuple[str, ...] = PEERS) -> list[dict]:
     from screenstack.stacking.metrics import screening_metrics
 
     rows = []
     for name, system in (("asreview", asreview_elas_u4), ("seed", seed_tfidf_logreg)):
+        if name not in names:
+            continue
         ids, scores, threshold = system(folder / "train.csv", folder / "test.csv", folder)
         test_ids = pd.read_csv(folder / "test.csv", dtype=str, keep_default_na=False)["record_id"].to_numpy()
         assert (np.asarray(ids).astype(str) == test_ids).all(), f"{name} scored the test half in another order"
         rows.append({"system": name, **screening_metrics(y_test, scores, threshold, BETA)})
-    rows.append({"system": "flag-all", **screening_metrics(y_test, np.zeros(len(y_test)), -np.inf, BETA)})
+    if "flag-all" in names:
+        rows.append({"system": "flag-all", **screening_metrics(y_test, np.zeros(len(y_test)), -np.inf, BETA)})
     return rows
 
 
-def evaluate_half(half: dict, work: Path, cache_root: Path, restack: tuple[str, ...] | None, refit: bool = False) -> list[dict]:
+def evaluate_half(half: dict, work: Path, cache_root: Path, restack: tuple[str, ...] | None, refit: bool = False,
+                  fit: tuple[str, ...] = ("frozen",), peer_names: tuple[str, ...] = PEERS, model: str = "minilm",
+                  settings: dict | None = None) -> list[dict]:
     """All systems on one half; a child process runs this, so halves can go in parallel.
 
     `restack`: None to fit and score every system; else the stack variants to score again (empty: all), after
-    fitting again the learners whose parameters changed (`refit`; `fit_learners` reuses the others)."""
+    fitting again the learners whose parameters changed (`refit`; `fit_learners` reuses the others). `fit`: the
+    screenstack runs to fit, ``frozen`` (`fit_screenstack`) and ``finetune`` (`fit_finetuned`, encoder `model`)."""
     warnings.simplefilter("ignore")
     logging.getLogger("screenstack").setLevel(logging.ERROR)
     folder = work / "halves" / half_key(half)
     os.chdir(folder.parent)  # asreview opens a request cache in the working folder
     labels = folder / "test_labels.npy"
-    if restack is not None and labels.is_file() and (folder / "run" / "learners").is_dir():
+    seconds = {}  # the fine-tuned run's wall time (fine-tuning and its learners), where it was fitted
+    if restack is not None and labels.is_file() and any((folder / run / "learners").is_dir() for run in ("run", "run-ft")):
         y_test = np.load(labels)
-        if refit:
+        if refit and (folder / "run" / "learners").is_dir():  # the frozen run's (a fine-tuned run's need its GPU again)
             drop_changed_learners(folder / "run")
             fit_screenstack(folder, cache_root / half["dataset"])
         write_records(folder)  # as today's fit-learners keeps them (whether each record has text)
@@ -245,12 +369,17 @@ def evaluate_half(half: dict, work: Path, cache_root: Path, restack: tuple[str, 
     else:
         y_test = make_half(half, folder)
         np.save(labels, y_test)
-        fit_screenstack(folder, cache_root / half["dataset"])
-        rows = stack_variants(folder, y_test) + peers(folder, y_test)
+        if "frozen" in fit:
+            fit_screenstack(folder, cache_root / half["dataset"])
+        if "finetune" in fit:
+            started = time.perf_counter()
+            fit_finetuned(folder, model, settings or {})
+            seconds["finetune_s"] = time.perf_counter() - started
+        rows = stack_variants(folder, y_test) + peers(folder, y_test, peer_names)
     info = {k: half[k] for k in ("dataset", "seed", "variant", "draw")}
     n_train_included = int(pd.read_csv(folder / "train.csv", usecols=["label_included"])["label_included"].astype(int).sum())
     return [{**info, "half": half_key(half), "train_included": n_train_included, "test_included": int(y_test.sum()),
-             "n_test": len(y_test), **row} for row in rows]
+             "n_test": len(y_test), **seconds, **row} for row in rows]
 
 
 # --- summary ---------------------------------------------------------------------------------------
@@ -293,8 +422,10 @@ def summarise(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     # A 50/50 split's halves share its test half; each plentiful fold is a cluster of its own.
     split = rows.drop_duplicates("half").set_index("half").apply(
         lambda r: f"{r['dataset']}-{'fold' if r['variant'] == 'plentiful' else 's'}{r['seed']}", axis=1)
-    for system in (s for s in ("screenstack", "screenstack-tfidf") if s in table.index):
-        for peer in (s for s in table.index if s != system and not (system != "screenstack" and s.startswith("screenstack"))):
+    for system in (s for s in ("screenstack", "screenstack-tfidf", "screenstack-finetune", "screenstack+finetune") if s in table.index):
+        # The fine-tuned runs are paired with the frozen one too; the other screenstack variants only with the peers.
+        others = ("screenstack",) if "finetune" in system else ()
+        for peer in (s for s in table.index if s != system and (s in others or not (system != "screenstack" and s.startswith("screenstack")))):
             entry = {"system": system, "peer": peer}
             for metric, frame in wide.items():
                 diff = (frame[system] - frame[peer]).dropna()
@@ -367,6 +498,14 @@ def main() -> None:
                         "parameters changed since the halves were run (the others' outputs are reused; peers kept)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the results from the kept rows")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="Markdown results file ('' for none)")
+    parser.add_argument("--fit", default="frozen", help="the screenstack runs fitted on each half: frozen (the default "
+                        "learners on minilm vectors, and its stack variants), finetune (`run --finetune`, a GPU's work), or both")
+    parser.add_argument("--model", default="minilm", help="the encoder --fit finetune fine-tunes (a Hugging Face name or folder)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a fine-tuning setting of --fit "
+                        "finetune (a FinetuneConfig field: --set lr=5e-5 --set pos_weight=10); repeat for several")
+    parser.add_argument("--peers", default=",".join(PEERS), help="the peers scored on each half (asreview needs the bench extra)")
+    parser.add_argument("--add-rows", default="", metavar="ROWS", help="another run's rows.csv (a GPU's --fit finetune): its "
+                        "systems this run lacks, on the halves it has, are added to this run's rows (paired by half)")
     parser.add_argument("--systems", default="", help="report only these systems (comma-separated; default all): say, those "
                         "restacked after a change of default, with the peers")
     args = parser.parse_args()
@@ -378,9 +517,20 @@ def main() -> None:
         sys.exit(f"{rows_file}: no protocol rows yet (artifacts/ is not in the repository); run `python bench/protocol.py "
                  "--jobs 2` first (about two and a half hours on 2 cores), or see bench/RESULTS.md for the last ones")
     done = pd.read_csv(rows_file) if rows_file.is_file() else pd.DataFrame(columns=["half", "system"])
+    if args.add_rows:
+        extra = pd.read_csv(args.add_rows)
+        done = pd.concat([done, extra[extra["half"].isin(set(done["half"])) & ~extra["system"].isin(set(done["system"]))]])
+        done.to_csv(rows_file, index=False)
     restack = None if args.restack is None else tuple(v for v in args.restack.split(",") if v)
     if args.refit and restack is None:
         parser.error("--refit goes with --restack (a first run fits every learner anyway)")
+    fit = tuple(v for v in args.fit.split(",") if v)
+    peer_names = tuple(v for v in args.peers.split(",") if v)
+    if not fit or set(fit) - {"frozen", "finetune"}:
+        parser.error(f"--fit {args.fit}: expected frozen, finetune or frozen,finetune")
+    if set(peer_names) - set(PEERS):
+        parser.error(f"--peers {args.peers}: expected some of {','.join(PEERS)}")
+    settings = finetune_settings(args.set, parser)
     redone = pd.Series(False, index=done.index)
     if restack is not None:
         redone = done["system"].isin(restack) if restack else done["system"].str.startswith("screenstack")
@@ -392,10 +542,14 @@ def main() -> None:
     for half in pending:
         (work / "halves" / half_key(half)).mkdir(parents=True, exist_ok=True)
     print(f"{len(todo)} halves, {len(pending)} to {'run' if restack is None else 'restack'}", flush=True)
+    if "frozen" in fit and restack is None and pending:  # in a child: torch's threads in this process would hang forked workers
+        with ProcessPoolExecutor(1) as pool:
+            pool.submit(warm_cache, sorted({Path(h["path"]) for h in pending}), Path(args.cache_dir).resolve(), work).result()
     rows = [pd.read_csv(rows_file)] if args.report_only else [done[~redone]]
     old, finished = done[redone], set()  # a restacked half's old rows are kept until its new ones replace them
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(evaluate_half, h, work, Path(args.cache_dir).resolve(), restack, args.refit): h for h in pending}
+        futures = {pool.submit(evaluate_half, h, work, Path(args.cache_dir).resolve(), restack, args.refit, fit, peer_names,
+                               args.model, settings): h for h in pending}
         for i, future in enumerate(as_completed(futures)):
             key = half_key(futures[future])
             try:
@@ -403,8 +557,10 @@ def main() -> None:
             except Exception as error:  # one broken half must not lose the others' rows
                 print(f"[{i + 1}/{len(pending)}] {key}: FAILED {type(error).__name__}: {error}", flush=True)
                 continue
-            rows.append(new)
             finished.add(key)
+            if new.empty:  # restacked variants this half has no runs for (a fine-tuned run's, say)
+                continue
+            rows.append(new)
             # Written aside, then renamed: a run stopped while writing keeps the previous rows whole.
             pd.concat([*rows, old[~old["half"].isin(finished)]]).to_csv(rows_file.with_suffix(".tmp"), index=False)
             rows_file.with_suffix(".tmp").replace(rows_file)
@@ -412,6 +568,8 @@ def main() -> None:
             print(f"[{i + 1}/{len(pending)}] {key:40} " + " ".join(f"{s} {show.loc[s, 'fbeta']:.3f}" for s in show.index), flush=True)
     table = pd.concat([*rows, old[~old["half"].isin(finished)]])
     table = table[table["half"].isin({half_key(h) for h in todo})]
+    if table.empty:
+        sys.exit("no half gave rows (see the FAILED lines above)")
     if args.systems:
         table = table[table["system"].isin(args.systems.split(","))]
     text = report(table, "python bench/protocol.py " + " ".join(sys.argv[1:]))

@@ -13,6 +13,19 @@ class ScreenstackError(Exception):
 
     exit_code = 2
 
+    def __reduce__(self):
+        # Rebuilt from its message and attributes, not by calling __init__ again: subclasses take other arguments than
+        # the message, and a worker process (concurrent.futures, joblib) whose error cannot be rebuilt breaks its pool
+        # instead of handing the error back.
+        return _rebuild, (type(self), str(self), self.__dict__)
+
+
+def _rebuild(cls: type, message: str, attributes: dict) -> ScreenstackError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(attributes)
+    return error
+
 
 def quoted(path) -> str:
     """`path` as a shell reads it back, for commands a message suggests: ``my review`` becomes ``'my review'``,

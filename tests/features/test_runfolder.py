@@ -537,3 +537,27 @@ def test_a_set_made_from_another_version_of_its_input_is_refused_as_stale(tmp_pa
     manifest.write_text(manifest.read_text().replace(run.version("stack"), "0" * 64))  # as if copied from another run folder
     with pytest.raises(ScreenstackError, match=r"report.txt are stale \(made from other 'stack' outputs.*Run it again"):
         run.verify("report", "Run it again.")
+
+
+def test_a_damaged_or_stale_artifact_error_raised_in_a_worker_process_reaches_the_caller_whole(tmp_path):
+    # Parallel code (concurrent.futures, joblib) pickles a worker's error to hand it back; these errors take other
+    # arguments than their message, and one that could not be rebuilt broke the whole pool instead (BrokenProcessPool).
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    from screenstack.features.artifacts.runfolder import DamagedArtifact, StaleArtifact
+
+    stale = StaleArtifact(tmp_path, ["learners/logreg/oof.parquet"], "folds", "Rerun fit-learners.")
+    back = pickle.loads(pickle.dumps(stale))
+    assert type(back) is StaleArtifact and str(back) == str(stale) and back.path == stale.path and back.reason == stale.reason
+    with ProcessPoolExecutor(1) as pool:
+        future = pool.submit(_raise_damaged, tmp_path / "oof.parquet")
+        with pytest.raises(DamagedArtifact, match=r"oof\.parquet: damaged \(missing\)\. Rerun it\.") as raised:
+            future.result()
+    assert raised.value.path == tmp_path / "oof.parquet" and raised.value.exit_code == 2
+
+
+def _raise_damaged(path):
+    from screenstack.features.artifacts.runfolder import DamagedArtifact
+
+    raise DamagedArtifact(path, "missing", "Rerun it.")
