@@ -35,8 +35,10 @@ at its own threshold (chosen on OOF scores of the training half):
 - with ``--fit finetune`` (a GPU's work): ``screenstack-finetune``, what
   `screenstack run --finetune` does (the encoder fine-tuned with K-fold
   cross-fitting, the default learners on its cross-fitted vectors, its own
-  scores in the stack), and ``screenstack-finetune:alone``, the fine-tuned
-  classifier's scores alone (the seed notebooks' approach, without leakage).
+  scores in the stack); ``screenstack-finetune:alone``, the fine-tuned
+  classifier's scores alone (the seed notebooks' approach, without leakage);
+  and, where the half has a frozen run too, ``screenstack+finetune``: the
+  frozen run's learners and the fine-tuned classifier in one stack.
 
 Per system: the mean over halves of F-beta (beta 7), recall, ROC-AUC and
 WSS@95; paired differences against every peer with their standard errors
