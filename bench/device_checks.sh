@@ -3,7 +3,7 @@
 #   bash bench/device_checks.sh cli              # ~4 min: CUDA extract, fine-tune killed and resumed, torchrun 2 ranks
 #   bash bench/device_checks.sh extract finetune # ~6 min: bench/extract.py and bench/finetune.py at 20,000 records
 #   bash bench/device_checks.sh tests            # tests/extract with CUDA visible
-#   bash bench/device_checks.sh ftquality        # bench/protocol.py --fit finetune (MiniLM) on 12 processes until $DEADLINE s
+#   bash bench/device_checks.sh ftquality        # bench/protocol.py --fit frozen,finetune (MiniLM) on 12 processes until $DEADLINE s
 #     (470); PROTOCOL_ARGS="--set pos_weight=10" for other fine-tuning settings, PLANS="2:none" for other splits
 #     (seed:levels); then, here, bench/README.md "Fine-tuning on the protocol" says how its files are read
 # Everything printed also goes to $OUT/log.txt (the device tool brings $OUT back).
@@ -61,7 +61,7 @@ ftquality)
   for plan in ${PLANS:-0:none 0:5,20 1:none}; do
     seed=${plan%%:*}; levels=${plan#*:}; [ "$levels" = none ] && levels=""; left=$((END - SECONDS)); [ $left -gt 30 ] || break
     step "protocol --fit finetune, seed $seed, levels '$levels', $J jobs, $left s left"
-    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 timeout -k 5 $left $PY "$R/bench/protocol.py" --fit finetune --peers seed,flag-all \
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 timeout -k 5 $left $PY "$R/bench/protocol.py" --fit ${FIT:-frozen,finetune} --peers seed,flag-all \
       --seeds $seed --levels "$levels" --draws 1 --jobs $J --work $W --results "" ${PROTOCOL_ARGS:-} 2>&1 | grep --line-buffered -E "^\[|FAILED|halves|Error"
     pkill -f -- "--work $W " ; sleep 1  # workers a deadline left running
     # The learner outputs of this plan's halves (kept apart so no file outgrows the 16 MB a file that comes back may have)

@@ -33,12 +33,13 @@ at its own threshold (chosen on OOF scores of the training half):
 - ``seed``: the seed notebooks' TF-IDF + LogisticRegression (bench/quality.py);
 - ``flag-all``: every test record flagged;
 - with ``--fit finetune`` (a GPU's work): ``screenstack-finetune``, what
-  `screenstack run --finetune` does (the encoder fine-tuned with K-fold
+  `screenstack run --finetune` did up to 0.3.23 (the encoder fine-tuned with K-fold
   cross-fitting, the default learners on its cross-fitted vectors, its own
   scores in the stack); ``screenstack-finetune:alone``, the fine-tuned
   classifier's scores alone (the seed notebooks' approach, without leakage);
-  and, where the half has a frozen run too, ``screenstack+finetune``: the
-  frozen run's learners and the fine-tuned classifier in one stack.
+  and, where the half has a frozen run too (``--fit frozen,finetune``),
+  ``screenstack+finetune``: the frozen run's learners and the fine-tuned
+  classifier in one stack, what `run --finetune` does from 0.3.24.
 
 Per system: the mean over halves of F-beta (beta 7), recall, ROC-AUC and
 WSS@95; paired differences against every peer with their standard errors
@@ -160,9 +161,10 @@ def both_runs(folder: Path, name: str) -> bool:
     shutil.rmtree(both, ignore_errors=True)
     shutil.copytree(run, both, ignore=shutil.ignore_patterns("features"))  # the models too: the manifests name them
     shutil.copytree(finetuned / "learners" / name, both / "learners" / name)
-    # Fitted on another machine (a GPU's, with pandas 3 and another pyarrow), the fine-tuned learner names the same
-    # plan and test records by other digests: the plan file's bytes and the test fingerprint (pandas 3 reads an empty
-    # label otherwise) differ, the records, folds and test ids do not. Checked here; then it is taken as this run's.
+    # Fitted on another machine (a GPU's, with another pyarrow, and pandas 3 before 0.3.24), the fine-tuned learner may
+    # name the same plan and test records by other digests: the plan file's bytes, the test fingerprint (pandas 3 had
+    # hashed a missing label otherwise); the records, folds and test ids do not differ. Checked here; then it is taken
+    # as this run's.
     plan = [pd.read_parquet(r / "folds.parquet", columns=["id", "label", "fold"]) for r in (run, finetuned)]
     test_ids = [pd.read_parquet(r / "learners" / n / "test.parquet", columns=["id"]) for r, n in ((run, LEARNERS[0]), (finetuned, name))]
     if not (plan[0].equals(plan[1]) and test_ids[0].equals(test_ids[1])):
@@ -225,8 +227,9 @@ def fit_screenstack(folder: Path, cache: Path) -> None:
 
 
 def fit_finetuned(folder: Path, model: str, settings: dict) -> str:
-    """`screenstack run --finetune` on one half, outputs in ``folder/run-ft``: the encoder fine-tuned on the training
-    half's folds (cross-fitted), the default learners on its vectors; returns the fine-tuned learner's name."""
+    """0.3.23's `screenstack run --finetune` on one half, outputs in ``folder/run-ft``: the encoder fine-tuned on the
+    training half's folds (cross-fitted), the default learners on its vectors; returns the fine-tuned learner's name.
+    With a frozen run beside it, ``screenstack+finetune`` is today's `run --finetune` (`both_runs`)."""
     from screenstack.extract.finetune import finetune
     from screenstack.extract.finetune_config import FinetuneConfig, learner_name
     from screenstack.features.records.corpus import load_corpus
@@ -501,7 +504,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="only rewrite the results from the kept rows")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="Markdown results file ('' for none)")
     parser.add_argument("--fit", default="frozen", help="the screenstack runs fitted on each half: frozen (the default "
-                        "learners on minilm vectors, and its stack variants), finetune (`run --finetune`, a GPU's work), or both")
+                        "learners on minilm vectors, and its stack variants), finetune (the encoder fine-tuned, a GPU's work), or both")
     parser.add_argument("--model", default="minilm", help="the encoder --fit finetune fine-tunes (a Hugging Face name or folder)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a fine-tuning setting of --fit "
                         "finetune (a FinetuneConfig field: --set lr=5e-5 --set pos_weight=10); repeat for several")

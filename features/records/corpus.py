@@ -124,7 +124,9 @@ def update_row_hashes(digest, values: pd.Series, as_str: bool = False) -> None:
     """
     for start in range(0, len(values), HASH_CHUNK_ROWS):
         chunk = values.iloc[start:start + HASH_CHUNK_ROWS]
-        digest.update(pd.util.hash_pandas_object(chunk.astype(str) if as_str else chunk, index=False).to_numpy().tobytes())
+        # `str` of each value, as pandas 2's astype(str) spells it ("nan", "None"): pandas 3's astype(str) keeps a
+        # missing label missing, which hashed otherwise, so a run folder's test fingerprint changed with pandas.
+        digest.update(pd.util.hash_pandas_object(chunk.map(str) if as_str else chunk, index=False).to_numpy().tobytes())
 
 
 def record_text(title: str, abstract: str) -> str:
