@@ -171,6 +171,28 @@ def refuse_too_few_texts(corpus: Corpus, learners: tuple[str, ...], folds: FoldC
             raise ScreenstackError(too_few)
 
 
+def _refuse_finetuned_vector_learners(out: str | Path, names: list[str]) -> None:
+    """Refuse vector learners in OUT fitted on a fine-tuned encoder's cross-fitted vectors (`run --finetune` before 0.3.24,
+    or `fit-learners` on `extract --finetune`'s file) when this run's read the frozen vectors: said in those words,
+    rather than as another --model and padding."""
+    import json
+
+    found = []
+    for name in names:
+        try:
+            meta = json.loads((learner_dir(out, name) / "meta.json").read_text())
+            if any(isinstance(m, dict) and m.get("kind") == "crossfit" for m in meta.get("feature_meta") or []):
+                found.append(name)
+        except (OSError, ValueError, AttributeError):  # absent or unreadable: `refuse_other_outputs` says what it is
+            continue
+    if found:
+        folders = ", ".join(str(learner_dir(out, name)) for name in found)
+        raise ScreenstackError(f"{folders}: fitted on the fine-tuned encoder's cross-fitted vectors (`run --finetune` before "
+                               "0.3.24, or `fit-learners` on `extract --finetune`'s file); this run's vector learners read "
+                               "the frozen encoder's vectors. Use a new --out folder, or delete "
+                               f"{'that folder to refit it' if len(found) == 1 else 'those folders to refit them'}.")
+
+
 def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], vectors: dict | None = None) -> None:
     """Refuse, before `run` extracts, outputs in OUT of these learners that `fit_learners` would refuse after it:
     made from other records or parameters, or from vectors made otherwise. `vectors` (None when they are
@@ -191,6 +213,8 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
         return {"params": without_blocks(make_learner(name).get_params()), "train_fingerprint": corpus.fingerprint("train"),
                 "test_fingerprint": corpus.fingerprint("test")}
 
+    if vectors is not None:  # frozen vectors wanted: learners on a fine-tuned encoder's vectors are named for what they are
+        _refuse_finetuned_vector_learners(out, [name for name in learners if learner_class(name).input == "vectors"])
     # One refusal naming every learner made otherwise (the view adds only keys the text learners' do not compare).
     refuse_other_outputs(out, {name: {**known(name), "features": [vectors]}
                                if vectors is not None and learner_class(name).input == "vectors" else known(name)

@@ -154,6 +154,11 @@ def command(args: argparse.Namespace) -> int:
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:
             features = []
+            if finetuning is not None:  # first: it refuses its own outputs made otherwise before any long work
+                from ..extract.finetune import finetune
+
+                finetune(corpus, args.out, finetuning, folds=folds, progress=not args.quiet, confirm=True if args.yes else None)
+                done.append("features")  # its learner's scores join the stack; its cross-fitted vectors stay unread here
             if learners.needs_vectors:
                 # Other weights or precision in the same model folder: known once the model is loaded, not before.
                 def refuse_other_encoder(found: dict) -> None:
@@ -161,11 +166,6 @@ def command(args: argparse.Namespace) -> int:
 
                 features.append(str(extract_features(corpus, args.out, encoder, progress=not args.quiet,
                                                      before_encoding=refuse_other_encoder)))
-                done.append("features")
-            if finetuning is not None:  # its learner's scores join the stack; its cross-fitted vectors stay unread here
-                from ..extract.finetune import finetune
-
-                finetune(corpus, args.out, finetuning, folds=folds, progress=not args.quiet, confirm=True if args.yes else None)
                 done.append("features")
             fit_learners(corpus, args.out, learners.learners, tuple(features), folds=folds, progress=not args.quiet)
             done.append("learners")

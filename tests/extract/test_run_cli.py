@@ -212,3 +212,23 @@ def test_extract_says_which_given_options_it_does_not_use(tiny_corpus_files, tmp
         warnings.simplefilter("always")
         assert main(command + ["--out", str(tmp_path / "y")]) == 0
     assert not [w for w in said if "not used" in str(w.message)]
+
+
+def test_vector_learners_on_fine_tuned_vectors_in_out_are_refused_as_such_before_fine_tuning(tiny_corpus_files, tmp_path,
+                                                                                               random_bert, capsys):
+    # A folder of 0.3.23's `run --finetune` (its vector learners on the cross-fitted vectors), made here as 0.3.24 makes
+    # one: the refusal said "--model (finetune-bert there, bert now)" and a padding of None, neither of which the user gave.
+    train, test = tiny_corpus_files
+    out = tmp_path / "old"
+    common = ["--train", str(train), "--test", str(test), "--out", str(out)]
+    assert main(["-q", "extract", "--finetune", *common, "--model", random_bert, "--folds", "3", "--max-length", "64",
+                 "--epochs", "1", "--batch-size", "16", "--device", "cpu", "--yes"]) == 0
+    crossfit = next((out / "features").glob("finetune-*.parquet"))
+    assert main(["-q", "fit-learners", *common, "--learners", "logreg", "--folds", "3", "--features", str(crossfit)]) == 0
+    capsys.readouterr()
+    assert _run(train, test, out, random_bert, "--finetune", "--epochs", "2", "--batch-size", "16", "--device", "cpu",
+                "--yes") == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'learners' / 'logreg'}: fitted on the fine-tuned encoder's cross-fitted vectors" in err
+    assert "Use a new --out folder, or delete that folder to refit it." in err and "Traceback" not in err
+    assert [p.name for p in (out / "features").iterdir()] == [crossfit.name], "refused before any extraction"
