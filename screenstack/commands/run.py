@@ -15,6 +15,7 @@ from ._common import (LEARNER_NAMES, model_as_recorded, add_corpus_options, add_
                       learners_config, show_configs)
 from .extract import add_extract_options, add_finetune_options
 from .extract import configs as encoder_configs
+from .extract import warn_unused_finetune_options
 from .stack import add_stack_options, stack_config
 
 DEFAULT_LEARNERS = "logreg,lightgbm,xgboost,tfidf-svm,tfidf-logreg"
@@ -130,6 +131,7 @@ def command(args: argparse.Namespace) -> int:
     # Every stage's config first: a bad value in any of them fails before extraction.
     folds, learners, encoder, finetuning, stacking = run_configs(args)
     show_configs(folds, learners, encoder, *([finetuning] if finetuning else []), stacking)
+    warn_unused_finetune_options(args)
 
     # Before the input files are read (a million records take seconds), and again under the lock below.
     refuse_edited(args.out, "stack", "run")

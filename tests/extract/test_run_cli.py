@@ -232,3 +232,19 @@ def test_vector_learners_on_fine_tuned_vectors_in_out_are_refused_as_such_before
     assert f"{out / 'learners' / 'logreg'}: fitted on the fine-tuned encoder's cross-fitted vectors" in err
     assert "Use a new --out folder, or delete that folder to refit it." in err and "Traceback" not in err
     assert [p.name for p in (out / "features").iterdir()] == [crossfit.name], "refused before any extraction"
+
+
+def test_run_says_which_fine_tuning_options_it_does_not_use_without_finetune(tiny_corpus_files, tmp_path):
+    # `run --epochs 5 --head cnn` without --finetune went ahead without a word, as did the same keys in a --config file.
+    import warnings
+
+    train, test = tiny_corpus_files
+    command = ["-q", "run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm"]
+    with pytest.warns(UserWarning, match=r"--head, --epochs: fine-tuning options, not used without --finetune"):
+        assert main(command + ["--out", str(tmp_path / "a"), "--head", "cnn", "--epochs", "5"]) == 0
+    with pytest.warns(UserWarning, match=r"--head, --epochs: fine-tuning options"):
+        assert main(["-q", "run", "--config", str(tmp_path / "a" / "config.toml")]) == 0
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert main(command + ["--out", str(tmp_path / "b")]) == 0
+    assert not [w for w in said if "fine-tuning options" in str(w.message)]
