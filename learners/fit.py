@@ -195,14 +195,14 @@ def _refuse_finetuned_vector_learners(out: str | Path, names: list[str]) -> None
 
 def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], vectors: dict | None = None) -> None:
     """Refuse, before `run` extracts, outputs in OUT of these learners that `fit_learners` would refuse after it:
-    made from other records or parameters, or from vectors made otherwise. `vectors` (None when they are
-    fine-tuned): ``file``, the feature file's name before its hash (`extract.stage.short_name` of the model), and
+    made from other records or parameters, or from vectors made otherwise. `vectors` (None: feature files not
+    compared): ``file``, the feature file's name before its hash (`extract.stage.short_name` of the model), and
     the layers, pooling, max_length and store_dtype of the extraction; once the model is loaded, also its
     ``encoder_fingerprint`` and ``dtype`` (`extract.stage.extract_features`'s ``before_encoding``)."""
     def view(meta: dict) -> dict:  # a vector learner's feature files as `vectors` describes one
         # logreg's `blocks` follow from the feature files (`block_widths`), which are compared on their own.
         meta = {**meta, "params": without_blocks(meta.get("params"))}
-        if vectors is None:  # fine-tuned vectors: `known` compares no feature files
+        if vectors is None:  # `known` compares no feature files
             return meta
         stems = [Path(p).stem.rsplit("-", 1)[0] for p in meta.get("features") or []]
         files = [{"file": stem, **{key: m.get(key) for key in vectors if key != "file"}}
