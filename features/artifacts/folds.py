@@ -83,15 +83,39 @@ def draw_folds(labels: np.ndarray, config: FoldConfig = FoldConfig()) -> np.ndar
     return folds
 
 
+def keep_copies_together(folds: np.ndarray, text_keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """`folds` with records of the same title and abstract (`text_keys`, `record_keys`'s; 0: no abstract, not compared)
+    all in the fold of the first of them.
+
+    A copy under another id in another fold leaked its label into the OOF score of its twin: the model scoring one
+    had trained on the other (a fine-tuned encoder can all but memorise it). Where moving the copies would leave a
+    fold without an included or an excluded record, the plan is kept as drawn, with a warning.
+    """
+    compared = text_keys != 0
+    if not compared.any() or not pd.Series(text_keys[compared]).duplicated().any():
+        return folds
+    moved = folds.copy()
+    moved[compared] = pd.Series(folds[compared]).groupby(text_keys[compared], sort=False).transform("first").to_numpy()
+    n_folds = int(folds.max()) + 1
+    if all(0 < int(labels[moved == k].sum()) < int(np.sum(moved == k)) for k in range(n_folds)):
+        return moved
+    warnings.warn("some training records repeat another's title and abstract under another id, and keeping each "
+                  "record's copies in one fold would leave a fold without an included or excluded record: copies "
+                  "stay in different folds, so their OOF scores may be optimistic.", stacklevel=3)
+    return folds
+
+
 def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPlan:
-    """Draw a stratified K-fold plan over the corpus's training records (`draw_folds`).
+    """Draw a stratified K-fold plan over the corpus's training records (`draw_folds`), copies of one record (same
+    title and abstract) in one fold (`keep_copies_together`).
 
     With fewer included records than folds, as many folds as included records
     are used (every fold needs a positive to validate recall), with a warning.
     """
     train = corpus.train
     labels = train["label"].to_numpy(dtype=int)
-    folds = draw_folds(labels, config)
+    keys = corpus.split_keys("train")
+    folds = keep_copies_together(draw_folds(labels, config), keys["text_key"].to_numpy(dtype=np.uint64), labels)
     n_folds = int(folds.max()) + 1
     if n_folds < config.n_folds:
         fewer = "included" if int(labels.sum()) == n_folds else "excluded"
@@ -99,7 +123,7 @@ def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPla
     meta = {**asdict(config), "n_folds": n_folds, "requested_folds": config.n_folds,
             "train_fingerprint": corpus.fingerprint("train"), "n_train": len(train),
             "text_columns": list(corpus.text_columns)}  # not compared: named when the fingerprint differs (`refuse_other_plan`)
-    return FoldPlan(train["id"].to_numpy(dtype=object), labels, folds, meta, corpus.split_keys("train"))
+    return FoldPlan(train["id"].to_numpy(dtype=object), labels, folds, meta, keys)
 
 
 def save_fold_plan(plan: FoldPlan, out: str | Path) -> Path:

@@ -19,6 +19,26 @@ def _corpus(n: int = 103, positives: int = 17, seed: int = 0) -> Corpus:
     return Corpus(frame)
 
 
+def test_copies_of_a_record_under_other_ids_share_its_fold_and_records_without_abstract_do_not():
+    # A copy in another fold leaked its label into its twin's OOF score (cohen_adhd's ids 675 and 746, both included,
+    # fell in folds 2 and 1). Title-only records (text_key 0) are not compared, so they are not herded into one fold.
+    corpus = _corpus(120, 20, seed=3)
+    frame = corpus.frame.copy()
+    frame["abstract"] = [f"abstract {i}" for i in range(120)]
+    copies = {100: 3, 101: 3, 102: 40, 103: 7}  # row -> the row it repeats (title and abstract)
+    for row, of in copies.items():
+        frame.loc[row, ["title", "abstract", "label"]] = frame.loc[of, ["title", "abstract", "label"]].to_numpy()
+    frame.loc[110:119, "abstract"] = ""  # ten title-only records
+    frame.loc[110:119, "title"] = "the same title"
+    plan = make_fold_plan(Corpus(frame), FoldConfig(n_folds=5, seed=0))
+    for row, of in copies.items():
+        assert plan.folds[row] == plan.folds[of]
+    assert len(set(plan.folds[110:120])) > 1
+    assert all(0 < plan.labels[plan.folds == k].sum() < np.sum(plan.folds == k) for k in range(5))
+    unmoved = make_fold_plan(corpus, FoldConfig(n_folds=5, seed=0))  # no copies: the plan as drawn
+    assert np.array_equal(unmoved.folds, make_fold_plan(_corpus(120, 20, seed=3), FoldConfig(n_folds=5, seed=0)).folds)
+
+
 def test_folds_are_stratified_and_partition_the_training_rows():
     corpus = _corpus()
     plan = make_fold_plan(corpus, FoldConfig(n_folds=5, seed=0))
