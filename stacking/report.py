@@ -192,6 +192,8 @@ def _learner_settings(meta: dict, y: np.ndarray) -> str:
     params = meta.get("finetune") if isinstance(meta.get("finetune"), dict) else meta.get("params")
     if not isinstance(params, dict):
         return "not recorded"
+    if params.get("head", "cnn") != "cnn":  # a linear head's run records the CNN head's settings too, unused
+        params = {k: v for k, v in params.items() if not k.startswith("cnn_")}
     weight = params.get("class_weight")
     shown = [f"{k}={v}" for k, v in sorted(params.items()) if not (k == "class_weight" and weight in CLASS_WEIGHTS)]
     if weight in CLASS_WEIGHTS:

@@ -395,3 +395,14 @@ def test_report_names_the_version_of_a_summary_without_a_field_it_shows(run_dir,
     assert main(["report", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "made by screenstack 0.3.15, which wrote a field otherwise" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_fine_tuned_learners_settings_name_the_cnn_heads_only_for_a_cnn_head():
+    # The report listed cnn_channels=256, cnn_kernel=5 for every fine-tuned learner, linear heads too.
+    from screenstack.stacking.report import _learner_settings
+
+    settings = {"head": "linear", "epochs": 3, "cnn_channels": 256, "cnn_kernel": 5}
+    linear = _learner_settings({"finetune": settings}, np.array([0, 1]))
+    cnn = _learner_settings({"finetune": {**settings, "head": "cnn"}}, np.array([0, 1]))
+    assert "cnn_" not in linear and "head=linear" in linear and "epochs=3" in linear
+    assert "cnn_channels=256" in cnn and "cnn_kernel=5" in cnn
