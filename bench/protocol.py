@@ -312,7 +312,7 @@ def stack_variants(folder: Path, y_test: np.ndarray, only: tuple[str, ...] = ())
     configs = {name: ("run", config) for name, config in variants().items()} if (folder / "run" / "learners").is_dir() else {}
     finetuned = sorted((folder / "run-ft" / "learners").glob("finetune-*"))
     if finetuned:
-        both = both_runs(folder, finetuned[0].name)
+        both = (not only or "screenstack+finetune" in only) and both_runs(folder, finetuned[0].name)  # a copy of the run
         configs.update({name: (run, config) for name, (run, config) in finetune_variants(finetuned[0].name).items()
                         if run != "run-both" or both})
     for name, (run_name, config) in configs.items():

@@ -138,22 +138,22 @@ def configs(args: argparse.Namespace) -> tuple:
     return fold_config(args), extract_config(args), finetune_config(args)
 
 
-# The options of fine-tuning alone (`FinetuneConfig` fields of the same names); --max-length, --dtype, --device and
-# --seed serve the frozen vectors or the fold plan too.
-FINETUNE_ONLY = ("head", "epochs", "lr", "batch_size", "grad_accum", "warmup_ratio", "valid_fraction", "select", "patience",
-                 "pos_weight", "weight_decay", "max_grad_norm", "dropout", "cnn_channels", "cnn_kernel", "eval_batch_size",
-                 "grad_checkpointing", "compile")
+# `FinetuneConfig` fields that also serve the frozen vectors or the fold plan; the others are fine-tuning's alone, and
+# named as options of the same names.
+SHARED_WITH_EXTRACT = ("model", "max_length", "seed", "precision", "device")
 
 
 def warn_unused_finetune_options(args: argparse.Namespace) -> None:
     """Without ``--finetune``, say which fine-tuning options were given (on the command line or in a --config file) and
     are not used: a run with ``--epochs 5`` but no ``--finetune`` went ahead without a word."""
     import warnings
+    from dataclasses import fields
 
     from ..extract.finetune_config import FinetuneConfig  # light: no torch
 
     defaults = FinetuneConfig()
-    given = [name for name in FINETUNE_ONLY if getattr(args, name, None) != getattr(defaults, name)]
+    given = [f.name for f in fields(FinetuneConfig)
+             if f.name not in SHARED_WITH_EXTRACT and getattr(args, f.name, None) != getattr(defaults, f.name)]
     if not args.finetune and given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         warnings.warn(f"{flags}: fine-tuning options, not used without --finetune (add --finetune to fine-tune).", stacklevel=2)
