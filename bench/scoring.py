@@ -4,8 +4,9 @@ Living reviews and search updates score far more records than they train on.
 This builds a training set of ~5,000 records and a test set of up to 1,000,000
 (texts resampled with replacement, seeded, from the shared datasets), with a
 feature file of random float32 vectors as wide as `screenstack extract`'s
-defaults make them (MiniLM's 384 per layer and pooling: 768 for the last layer,
-cls and mean), written in the store's row groups. Then, each in a fresh
+defaults make them (MiniLM's 384 per layer and pooling: 1,536 for the means of
+the last four layers since 0.3.25; bench/README.md's figures were measured at
+768, the last layer's cls and mean of 0.3.24), written in the store's row groups. Then, each in a fresh
 process, with peak memory (max RSS, interpreter and imports included):
 
 - ``fit-learners`` with all five CPU learners on the full test set, its test

@@ -69,6 +69,11 @@ def get_pooling(name: str) -> Pooling:
         raise ScreenstackError(f"--pooling {name!r}: unknown pooling. Available: {', '.join(sorted(POOLINGS))}.") from None
 
 
+# The mean vectors of the last four layers (`extract.stage.ExtractConfig`): a model with fewer layers needs --layers.
+DEFAULT_LAYERS = (-1, -2, -3, -4)
+DEFAULT_POOLING = ("mean",)
+
+
 def parse_layers(value: str) -> tuple[int, ...]:
     """``"-1,-2"`` -> ``(-1, -2)``; ``"last4"`` -> ``(-1, -2, -3, -4)`` (concatenation of the last 4 layers).
 
@@ -108,8 +113,9 @@ def check_layers(layers: tuple[int, ...], n_layers: int) -> tuple[int, ...]:
     for layer in layers:
         if not -n_layers <= layer <= n_layers:
             # The whole value, as typed (`last99`), not the first layer past the end (-7), which the user never wrote.
+            default = " (the default)" if layers == DEFAULT_LAYERS else ""
             raise ScreenstackError(
-                f"--layers {layers_text(layers)}: the model has {n_layers} layers, so it has no layer {layer}. "
+                f"--layers {layers_text(layers)}{default}: the model has {n_layers} layers, so it has no layer {layer}. "
                 f"Use -1 (last) to -{n_layers} (or last{n_layers}), or 0 (embeddings) to {n_layers}."
             )
         index = layer % (n_layers + 1) if layer < 0 else layer

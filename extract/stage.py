@@ -41,7 +41,7 @@ from ..features.artifacts.runfolder import RunFolder
 from .distributed import Ranks, barrier, from_rank0, rank0_locked, rank_device
 from .encode import PADDING, Encoder, encode, resolve_batch_tokens
 from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder
-from .pooling import POOLINGS
+from .pooling import DEFAULT_LAYERS, DEFAULT_POOLING, POOLINGS
 
 if TYPE_CHECKING:
     from ..features.records.corpus import Corpus
@@ -59,6 +59,11 @@ class ExtractConfig:
     """How vectors are made and stored; saved in every feature file's metadata.
 
     ``layers`` and ``pooling`` are concatenated: for each layer, each pooling.
+    The default, the mean of the tokens of each of the last four layers, ranked
+    better than the last layer's CLS and mean vectors (the default up to
+    0.3.24) for every vector learner and in every regime of the shared
+    protocol (bench/README.md, "Four layers' mean vectors"), as the BERT
+    paper found for features taken from a frozen encoder.
     ``dtype`` is the forward pass's precision (``auto``: bf16 on a CUDA GPU,
     fp32 elsewhere), ``store_dtype`` the file's.
     ``cache_dir`` None means ``$SCREENSTACK_CACHE``, else ``OUT/../.cache``.
@@ -66,8 +71,8 @@ class ExtractConfig:
     """
 
     model: str = DEFAULT_MODEL
-    layers: tuple[int, ...] = (-1,)
-    pooling: tuple[str, ...] = ("cls", "mean")
+    layers: tuple[int, ...] = DEFAULT_LAYERS
+    pooling: tuple[str, ...] = DEFAULT_POOLING
     max_length: int = 512
     dtype: str = "auto"
     store_dtype: str = "float32"

@@ -14,7 +14,7 @@ from ..extract.stage import CACHE_ENV, STORE_DTYPES, ExtractConfig
 from ._common import (DEFAULT_FOLDS, DEFAULT_SEED, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, model_as_recorded,
                       show_configs, split_list)
 
-DEFAULT_LAYERS, DEFAULT_POOLING = "-1", "cls,mean"
+DEFAULT_LAYERS, DEFAULT_POOLING = "last4", "mean"
 
 EXAMPLE = f"""examples:
   screenstack extract --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --out artifacts/run1
@@ -61,9 +61,9 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|DIR",
                        help=f"Hugging Face name, local folder, or minilm (bundled) (default {DEFAULT_MODEL})")
     group.add_argument("--layers", default=DEFAULT_LAYERS, metavar="LIST",
-                       help="hidden layers to pool, concatenated: -1 is the last; lastN = -1..-N (default -1)")
+                       help="hidden layers to pool, concatenated: -1 is the last; lastN = -1..-N (default last4; up to 0.3.24: -1)")
     group.add_argument("--pooling", default=DEFAULT_POOLING, metavar="NAMES",
-                       help=f"comma-separated poolings, concatenated (available: {', '.join(sorted(POOLINGS))}; default cls,mean)")
+                       help=f"comma-separated poolings, concatenated (available: {', '.join(sorted(POOLINGS))}; default mean; up to 0.3.24: cls,mean)")
     group.add_argument("--max-length", type=int, default=512, metavar="N", help="truncate texts to N tokens (default 512)")
     group.add_argument("--store-dtype", default="float32", choices=STORE_DTYPES, help="dtype in the file (default float32)")
     speed = parser.add_argument_group("speed")

@@ -26,7 +26,7 @@ def read_records(n: int, start: int = 0) -> pd.DataFrame:
     return data.iloc[start:start + n]
 
 
-def make_random_bert(folder: Path, seed: int = 0, layers: int = 3, hidden: int = 32, max_positions: int = 128) -> str:
+def make_random_bert(folder: Path, seed: int = 0, layers: int = 4, hidden: int = 32, max_positions: int = 128) -> str:
     """Save a random BERT and its WordPiece tokenizer to `folder`; return the folder."""
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
@@ -58,7 +58,7 @@ OTHER_ARCHITECTURES = {
 
 
 def make_random_encoder(folder: Path, architecture: str, max_positions: int = 66) -> str:
-    """Save a random 2-layer, width-32 encoder of `architecture` (a key of `OTHER_ARCHITECTURES`); return the folder."""
+    """Save a random 4-layer, width-32 encoder of `architecture` (a key of `OTHER_ARCHITECTURES`); return the folder."""
     import transformers
     from transformers import BertTokenizerFast
 
@@ -70,7 +70,7 @@ def make_random_encoder(folder: Path, architecture: str, max_positions: int = 66
     BertTokenizerFast.from_pretrained(str(folder), do_lower_case=True).save_pretrained(str(folder))
     torch.manual_seed(0)
     config = getattr(transformers, config_class)(
-        vocab_size=len(dict.fromkeys(vocab)), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        vocab_size=len(dict.fromkeys(vocab)), hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
         max_position_embeddings=max_positions, **{"pad_token_id": 1, **settings})
     getattr(transformers, model_class)(config).eval().save_pretrained(str(folder))
     return str(folder)
@@ -84,7 +84,7 @@ def other_architecture(request, tmp_path_factory) -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def random_bert(tmp_path_factory) -> str:
-    """Folder of a 3-layer, width-32 random BERT (seed 0)."""
+    """Folder of a 4-layer, width-32 random BERT (seed 0): the default --layers take the last four."""
     return make_random_bert(tmp_path_factory.mktemp("random-bert"))
 
 

@@ -10,11 +10,11 @@ import torch
 from screenstack.extract import pooling as pooling_module
 from screenstack.extract.encode import Encoder, encode, padded_length, plan_batches, resolve_batch_tokens
 from screenstack.extract.model import load_encoder
-from screenstack.extract.pooling import POOLINGS, block_names, check_layers, get_pooling, parse_layers, register
+from screenstack.extract.pooling import DEFAULT_LAYERS, POOLINGS, block_names, check_layers, get_pooling, parse_layers, register
 from screenstack.features.records.corpus import texts
 from screenstack.features.errors import ScreenstackError
 
-from .conftest import corpus_of
+from .conftest import corpus_of, make_random_bert
 
 DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 
@@ -101,10 +101,18 @@ def test_plan_batches_respects_the_budget_and_covers_every_text():
         assert len({padded_length(int(n), 300) for n in lengths[batch]}) == 1
 
 
+def test_default_layers_on_a_model_with_fewer_layers_name_the_fix(tmp_path):
+    # The default pools the last four layers; a 3-layer model is refused in one line saying so, with what to give.
+    three = load_encoder(make_random_bert(tmp_path / "three-layers", layers=3))
+    with pytest.raises(ScreenstackError, match=r"^--layers last4 \(the default\): the model has 3 layers, so it has no layer -4\. "
+                                               r"Use -1 \(last\) to -3 \(or last3\)"):
+        encode(["x"], encoder=three, layers=DEFAULT_LAYERS, device="cpu")
+
+
 def test_bad_options_name_the_fix(encoder):
     with pytest.raises(ScreenstackError, match="Available: cls, mean"):
         get_pooling("max")
-    with pytest.raises(ScreenstackError, match="has 3 layers"):
+    with pytest.raises(ScreenstackError, match="has 4 layers"):
         encode(["x"], encoder=encoder, layers=(-5,), device="cpu")
     with pytest.raises(ScreenstackError, match="reads 2 to 128 tokens"):
         encode(["x"], encoder=encoder, max_length=1000, device="cpu")
@@ -128,7 +136,7 @@ def test_encoder_is_resolved_once_and_carries_its_settings(encoder, records):
     sample = texts(corpus_of(records, len(records)).frame)[:10]
     built = Encoder.build(encoder, layers=(-1, -2), pooling=("mean", "cls"), max_length=40)
     assert built.device == "cpu" and built.precision == "fp32", "auto resolved to concrete values on a CPU-only machine"
-    assert built.layer_indices == (3, 2) and built.limit == 128 and built.width == 4 * 32
+    assert built.layer_indices == (4, 3) and built.limit == 128 and built.width == 4 * 32
     assert built.block_names == ["L-1:mean", "L-1:cls", "L-2:mean", "L-2:cls"]
     direct = encode(sample, encoder=encoder, layers=(-1, -2), pooling=("mean", "cls"), max_length=40, device="cpu")
     assert encode(sample, encoder=built, batch_tokens=256).tobytes() == direct.tobytes()

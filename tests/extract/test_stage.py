@@ -305,6 +305,12 @@ def test_cli_extract(random_bert, tiny_corpus_files, tmp_path, capsys):
     assert len(frame) == 300 and matrix.shape[1] == 64 and meta["layers"] == [-1, -2]
     assert main([*argv, "--pooling", "max"]) == 2
     assert "available: cls, mean" in capsys.readouterr().err.lower()
+    # Without --layers and --pooling: the means of the last four layers, side by side (0.3.25; bench/README.md, "Four
+    # layers' mean vectors": every vector learner ranked better on them than on the last layer's CLS and mean vectors).
+    defaults = [a for i, a in enumerate(argv) if a not in ("--layers", "--pooling") and argv[i - 1] not in ("--layers", "--pooling")]
+    assert main(defaults) == 0
+    _, matrix, meta = read_vectors(Path(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert meta["blocks"] == ["L-1:mean", "L-2:mean", "L-3:mean", "L-4:mean"] and matrix.shape[1] == 4 * 32
 
 
 def test_a_cache_dir_that_cannot_be_written_names_cache_dir(random_bert, records, tmp_path):
