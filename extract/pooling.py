@@ -113,11 +113,15 @@ def check_layers(layers: tuple[int, ...], n_layers: int) -> tuple[int, ...]:
     for layer in layers:
         if not -n_layers <= layer <= n_layers:
             # The whole value, as typed (`last99`), not the first layer past the end (-7), which the user never wrote.
-            default = " (the default)" if layers == DEFAULT_LAYERS else ""
-            raise ScreenstackError(
-                f"--layers {layers_text(layers)}{default}: the model has {n_layers} layers, so it has no layer {layer}. "
-                f"Use -1 (last) to -{n_layers} (or last{n_layers}), or 0 (embeddings) to {n_layers}."
-            )
+            # A fact either way, whether the value was typed, read from a --config file or left to its default.
+            default = f" ({layers_text(DEFAULT_LAYERS)} is the default: a model with fewer layers needs --layers)" \
+                if layers == DEFAULT_LAYERS else ""
+            if n_layers == 1:
+                fix = "Use -1 (its one layer), or 0 (embeddings) to 1."
+            else:
+                fix = f"Use -1 (last) to -{n_layers} (or last{n_layers}), or 0 (embeddings) to {n_layers}."
+            raise ScreenstackError(f"--layers {layers_text(layers)}: the model has {n_layers} layer{'s' if n_layers != 1 else ''}, "
+                                   f"so it has no layer {layer}{default}. {fix}")
         index = layer % (n_layers + 1) if layer < 0 else layer
         if index in indices:  # e.g. 2 and -1 of a 2-layer model: the same block twice, only wider vectors
             twin = layers[indices.index(index)]

@@ -9,12 +9,13 @@ from contextlib import contextmanager
 
 from ..extract.distributed import Ranks
 from ..extract.model import DEFAULT_MODEL, PRECISIONS
-from ..extract.pooling import POOLINGS, parse_layers
+from ..extract.pooling import POOLINGS, layers_text, parse_layers
 from ..extract.stage import CACHE_ENV, STORE_DTYPES, ExtractConfig
 from ._common import (DEFAULT_FOLDS, DEFAULT_SEED, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config, model_as_recorded,
                       show_configs, split_list)
 
-DEFAULT_LAYERS, DEFAULT_POOLING = "last4", "mean"
+# The command line's spelling of `ExtractConfig`'s defaults (last4, mean).
+DEFAULT_LAYERS, DEFAULT_POOLING = layers_text(ExtractConfig.layers), ",".join(ExtractConfig.pooling)
 
 EXAMPLE = f"""examples:
   screenstack extract --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --out artifacts/run1
@@ -61,9 +62,9 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|DIR",
                        help=f"Hugging Face name, local folder, or minilm (bundled) (default {DEFAULT_MODEL})")
     group.add_argument("--layers", default=DEFAULT_LAYERS, metavar="LIST",
-                       help="hidden layers to pool, concatenated: -1 is the last; lastN = -1..-N (default last4; up to 0.3.24: -1)")
+                       help=f"hidden layers to pool, concatenated: -1 is the last; lastN = -1..-N (default {DEFAULT_LAYERS}; up to 0.3.24: -1)")
     group.add_argument("--pooling", default=DEFAULT_POOLING, metavar="NAMES",
-                       help=f"comma-separated poolings, concatenated (available: {', '.join(sorted(POOLINGS))}; default mean; up to 0.3.24: cls,mean)")
+                       help=f"comma-separated poolings, concatenated (available: {', '.join(sorted(POOLINGS))}; default {DEFAULT_POOLING}; up to 0.3.24: cls,mean)")
     group.add_argument("--max-length", type=int, default=512, metavar="N", help="truncate texts to N tokens (default 512)")
     group.add_argument("--store-dtype", default="float32", choices=STORE_DTYPES, help="dtype in the file (default float32)")
     speed = parser.add_argument_group("speed")
@@ -164,7 +165,9 @@ def warn_unused(args: argparse.Namespace) -> None:
     import warnings
 
     warn_unused_finetune_options(args)
-    if args.finetune and (args.layers != DEFAULT_LAYERS or args.pooling != DEFAULT_POOLING):
+    # By value, not spelling: -1,-2,-3,-4 is the default last4 (the values were checked before this is called).
+    if args.finetune and (parse_layers(str(args.layers)) != ExtractConfig.layers
+                          or split_list(args.pooling, "--pooling") != ExtractConfig.pooling):
         warnings.warn("--layers and --pooling are for frozen vectors: fine-tuned vectors are what the fine-tuning head "
                       "reads (recorded in the feature file's metadata), so these values are not used.", stacklevel=2)
     if not args.finetune and (args.folds != DEFAULT_FOLDS or args.seed != DEFAULT_SEED):

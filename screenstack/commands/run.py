@@ -159,6 +159,9 @@ def command(args: argparse.Namespace) -> int:
             if finetuning is not None:  # first: it refuses its own outputs made otherwise before any long work
                 from ..extract.finetune import finetune
 
+                if learners.needs_vectors:  # extraction checks its --layers against the model after the fine-tuning
+                    _check_layers(encoder)
+
                 finetune(corpus, args.out, finetuning, folds=folds, progress=not args.quiet, confirm=True if args.yes else None)
                 done.append("features")  # its learner's scores join the stack; its cross-fitted vectors stay unread here
             if learners.needs_vectors:
@@ -179,6 +182,15 @@ def command(args: argparse.Namespace) -> int:
         except ScreenstackError as error:
             raise ScreenstackError(partial_run_message(str(error), done, args.out)) from None
     return 0
+
+
+def _check_layers(encoder) -> None:
+    """Refuse `encoder`'s --layers where its model lacks them (the default last4 on a 3-layer model), as extraction
+    would once the fine-tuning had run: a model's configuration is read in a second."""
+    from ..extract.model import load_encoder
+    from ..extract.pooling import check_layers
+
+    check_layers(tuple(encoder.layers), int(load_encoder(encoder.model).model.config.num_hidden_layers))
 
 
 _STAGE_FILES = {"features": ["features/"], "learners": ["learners/", "records.parquet"],

@@ -104,9 +104,12 @@ def test_plan_batches_respects_the_budget_and_covers_every_text():
 def test_default_layers_on_a_model_with_fewer_layers_name_the_fix(tmp_path):
     # The default pools the last four layers; a 3-layer model is refused in one line saying so, with what to give.
     three = load_encoder(make_random_bert(tmp_path / "three-layers", layers=3))
-    with pytest.raises(ScreenstackError, match=r"^--layers last4 \(the default\): the model has 3 layers, so it has no layer -4\. "
-                                               r"Use -1 \(last\) to -3 \(or last3\)"):
+    with pytest.raises(ScreenstackError, match=r"^--layers last4: the model has 3 layers, so it has no layer -4 \(last4 is the "
+                                               r"default: a model with fewer layers needs --layers\)\. Use -1 \(last\) to -3 \(or last3\)"):
         encode(["x"], encoder=three, layers=DEFAULT_LAYERS, device="cpu")
+    with pytest.raises(ScreenstackError, match=r"^--layers last4: the model has 1 layer, so it has no layer -2 .* Use -1 \(its one "
+                                               r"layer\), or 0 \(embeddings\) to 1\.$"):
+        check_layers(DEFAULT_LAYERS, 1)
 
 
 def test_bad_options_name_the_fix(encoder):

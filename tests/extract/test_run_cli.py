@@ -234,6 +234,19 @@ def test_vector_learners_on_fine_tuned_vectors_in_out_are_refused_as_such_before
     assert [p.name for p in (out / "features").iterdir()] == [crossfit.name], "refused before any extraction"
 
 
+def test_run_finetune_refuses_layers_its_model_lacks_before_fine_tuning(tiny_corpus_files, tmp_path, capsys):
+    # The default --layers last4 on a 3-layer model: refused after every fold had been fine-tuned, when extraction ran.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    three = make_random_bert(tmp_path / "three-layers", layers=3)
+    assert _run(train, test, out, three, "--finetune", "--epochs", "1", "--batch-size", "16", "--device", "cpu", "--yes") == 2
+    err = capsys.readouterr().err
+    assert "--layers last4: the model has 3 layers, so it has no layer -4 (last4 is the default" in err and "Traceback" not in err
+    assert not (out / "finetune").exists() and not (out / "learners").exists(), "refused before the fine-tuning"
+    assert _run(train, test, out, three, "--layers", "last3", "--finetune", "--epochs", "1", "--batch-size", "16", "--device",
+                "cpu", "--yes") == 0
+
+
 def test_run_says_which_fine_tuning_options_it_does_not_use_without_finetune(tiny_corpus_files, tmp_path):
     # `run --epochs 5 --head cnn` without --finetune went ahead without a word, as did the same keys in a --config file.
     import warnings

@@ -313,6 +313,18 @@ def test_cli_extract(random_bert, tiny_corpus_files, tmp_path, capsys):
     assert meta["blocks"] == ["L-1:mean", "L-2:mean", "L-3:mean", "L-4:mean"] and matrix.shape[1] == 4 * 32
 
 
+def test_finetune_names_layers_and_pooling_only_where_they_differ_from_the_default(tiny_corpus_files, tmp_path, recwarn):
+    # Fine-tuned vectors ignore --layers and --pooling; the warning said so for the default itself spelled -1,-2,-3,-4.
+    train, test = tiny_corpus_files
+    base = ["extract", "--finetune", "--train", str(train), "--test", str(test), "--model", str(tmp_path / "no-model"),
+            "--out", str(tmp_path / "run")]
+    for given, warned in ((["--layers=-1,-2,-3,-4", "--pooling", "mean"], False), (["--layers", "LAST4"], False),
+                          (["--layers", "-1"], True), (["--pooling", "cls,mean"], True)):
+        recwarn.clear()
+        assert main([*base, *given]) == 2  # no such model, after the warnings
+        assert any("--layers and --pooling are for frozen vectors" in str(w.message) for w in recwarn) is warned, given
+
+
 def test_a_cache_dir_that_cannot_be_written_names_cache_dir(random_bert, records, tmp_path):
     # The cache lies outside --out: its write errors named --out, so the user fixed the wrong flag.
     blocker = tmp_path / "a-file"
