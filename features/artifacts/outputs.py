@@ -93,7 +93,11 @@ def describe_differences(keys: list[str], old: dict, new: dict) -> list[str]:
     ("--max-length (512 there, 32 now)"), else what changed ("the --test records")."""
     said = []
 
+    def spelled(value):  # a list of layers or poolings as its flag takes it ("-1,-2", "cls,mean"), to be given again
+        return ",".join(map(str, value)) if isinstance(value, list) and all(isinstance(v, (int, str)) for v in value) else value
+
     def values(key: str, was, now) -> str:
+        was, now = spelled(was), spelled(now)
         short = all(len(str(v)) < 40 for v in (was, now))  # not a fingerprint, a list of them or a long path
         return f"{_SAID.get(key, key)} ({was} there, {now} now)" if short else _SAID.get(key, key)
 

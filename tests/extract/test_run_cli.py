@@ -112,6 +112,9 @@ def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extract
     error = capsys.readouterr().err.strip()
     assert "'logreg' outputs of another configuration (differs in: --max-length (64 there, 32 now))" in error
     assert "stages before it finished" not in error and "\n" not in error
+    # 0.3.24's default vectors against 0.3.25's: the values as the flags take them, to be given again.
+    assert _run(train, test, out, random_bert, "--layers", "-1", "--pooling", "cls,mean") == 2
+    assert "(differs in: --layers (-1,-2,-3,-4 there, -1 now); --pooling (mean there, cls,mean now))" in capsys.readouterr().err
     fewer = tmp_path / "fewer.csv"
     pd.read_csv(test, dtype=str, keep_default_na=False).iloc[:50].to_csv(fewer, index=False)
     assert _run(train, fewer, out, random_bert) == 2
