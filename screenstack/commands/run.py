@@ -186,7 +186,8 @@ def command(args: argparse.Namespace) -> int:
 
 def _check_layers(encoder) -> None:
     """Refuse `encoder`'s --layers where its model lacks them (the default last4 on a 3-layer model), as extraction
-    would once the fine-tuning had run: a model's configuration is read in a second."""
+    would once the fine-tuning had run. The model is loaded once more for it (seconds, against the fine-tuning's minutes
+    to hours), through `load_encoder`, so a model that cannot load is named as extraction names it."""
     from ..extract.model import load_encoder
     from ..extract.pooling import check_layers
 
