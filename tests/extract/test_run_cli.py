@@ -246,6 +246,9 @@ def test_run_finetune_refuses_layers_its_model_lacks_before_fine_tuning(tiny_cor
     err = capsys.readouterr().err
     assert "--layers last4: the model has 3 layers, so it has no layer -4 (last4 is the default" in err and "Traceback" not in err
     assert not (out / "finetune").exists() and not (out / "learners").exists(), "refused before the fine-tuning"
+    plain = tmp_path / "plain"  # without --finetune: refused by extraction, before any text is encoded or file written
+    assert _run(train, test, plain, three) == 2
+    assert "so it has no layer -4 (last4 is the default" in capsys.readouterr().err and not plain.exists()
     assert _run(train, test, out, three, "--layers", "last3", "--finetune", "--epochs", "1", "--batch-size", "16", "--device",
                 "cpu", "--yes") == 0
 
