@@ -5,7 +5,10 @@
 #   bash bench/device_checks.sh tests            # tests/extract with CUDA visible
 #   bash bench/device_checks.sh ftquality        # bench/protocol.py --fit frozen,finetune (MiniLM) on 12 processes until $DEADLINE s
 #     (470); PROTOCOL_ARGS="--set pos_weight=10" for other fine-tuning settings, PLANS="2:none" for other splits
-#     (seed:levels); then, here, bench/README.md "Fine-tuning on the protocol" says how its files are read
+#     (seed:levels); TAG=name keeps a run's work folder and files apart, so two settings can share the machine:
+#   bash bench/device_checks.sh && { TAG=a JOBS=6 PROTOCOL_ARGS=... bash bench/device_checks.sh ftquality >/dev/null &
+#     TAG=b JOBS=6 PROTOCOL_ARGS=... bash bench/device_checks.sh ftquality; wait; }   (no part: the setup alone)
+#   then, here, bench/README.md "Fine-tuning on the protocol" says how its files are read
 # Everything printed also goes to $OUT/log.txt (the device tool brings $OUT back).
 set -u -o pipefail
 O=${OUT:-/tmp/device-checks}; mkdir -p "$O"
@@ -16,7 +19,8 @@ step() { echo; echo "=== $(date +%T) [$SECONDS s] $*"; }
 quiet() { tr "\r" "\n" | grep --line-buffered -v -E "(doc|batch|fold|it)/s\]|^\s*$"; }  # progress bars off the log
 
 step setup
-rm -rf /tmp/site && $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$R"/.gpu/whl/*.whl || exit 1
+[ -f /tmp/site/.ready ] || { rm -rf /tmp/site && $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+  --target /tmp/site "$R"/.gpu/whl/*.whl && touch /tmp/site/.ready; } || exit 1  # once per machine: a second run's setup reuses it
 export PYTHONPATH=/tmp/site:$R/.gpu/site
 mkdir -p "$R/../shared/datasets" && for f in "$R"/.gpu/datasets/*.gz; do
   d="$R/../shared/datasets/$(basename "$f" .gz)"; [ -f "$d" ] || gunzip -c "$f" > "$d"; done
@@ -30,7 +34,7 @@ save_file({k: v.float() if v.is_floating_point() else v for k, v in w.items()}, 
   "$R/.gpu/minilm-fp16.safetensors.gz" "$M/model.safetensors"
 cd /tmp  # not the repository root, whose screenstack/ folder would shadow the installed package
 MODEL=${MODEL:-/tmp/bert-base}
-[ -d "$MODEL" ] || [ "$*" = ftquality ] || $PY -c "import sys; sys.path.insert(0, '$R/bench'); from pathlib import Path; from extract import random_bert_base; random_bert_base(Path('$MODEL'))" 2>&1 | quiet
+[ -d "$MODEL" ] || [ $# -eq 0 ] || [ "$*" = ftquality ] || $PY -c "import sys; sys.path.insert(0, '$R/bench'); from pathlib import Path; from extract import random_bert_base; random_bert_base(Path('$MODEL'))" 2>&1 | quiet
 ACE=$R/../shared/datasets/cohen_ace_inhibitors.csv; ADHD=$R/../shared/datasets/cohen_adhd.csv
 SS="$PY -m screenstack"
 
@@ -57,7 +61,7 @@ finetune)
 ftquality)
   # Halves in order of worth: every dataset's full, plentiful, small and medium halves of split 0, then few5 and
   # few20, then split 1; rows.csv grows half by half, so a run cut at the deadline keeps what finished.
-  W=/tmp/ftq; J=${JOBS:-12}; END=$((SECONDS + ${DEADLINE:-470}))
+  T=${TAG:+-$TAG}; W=/tmp/ftq$T; J=${JOBS:-12}; END=$((SECONDS + ${DEADLINE:-470}))
   for plan in ${PLANS:-0:none 0:5,20 1:none}; do
     seed=${plan%%:*}; levels=${plan#*:}; [ "$levels" = none ] && levels=""; left=$((END - SECONDS)); [ $left -gt 30 ] || break
     step "protocol --fit finetune, seed $seed, levels '$levels', $J jobs, $left s left"
@@ -66,11 +70,11 @@ ftquality)
     pkill -f -- "--work $W " ; sleep 1  # workers a deadline left running
     # The learner outputs of this plan's halves (kept apart so no file outgrows the 16 MB a file that comes back may have)
     (cd $W/halves && ls -d */run-ft/learners 2>/dev/null | cut -d/ -f1 | sort | comm -23 - <(sort $W/tarred 2>/dev/null) > $W/new
-     [ -s $W/new ] && n=${levels:-natural} && tar czf "$O/runs-ft-$seed-${n//,/-}.tgz" --exclude=models $(sed 's|$|/run-ft/learners|' $W/new) \
+     [ -s $W/new ] && n=${levels:-natural} && tar czf "$O/runs-ft$T-$seed-${n//,/-}.tgz" --exclude=models $(sed 's|$|/run-ft/learners|' $W/new) \
        $(sed 's|$|/run-ft/folds.parquet|' $W/new) $(sed 's|$|/run-ft/.manifests|' $W/new) $(sed 's|$|/run-ft/.fit-learners.json|' $W/new) \
        $(sed 's|$|/test_labels.npy|' $W/new); cat $W/new >> $W/tarred)
   done
-  cp $W/rows.csv "$O/rows.csv" || echo "no half finished"
+  cp $W/rows.csv "$O/rows$T.csv" || echo "no half finished"
   ls -la "$O" ;;
 tests)
   step "tests/extract with CUDA visible"

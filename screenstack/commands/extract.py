@@ -93,17 +93,18 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
                        help="fine-tune --model per fold first; writes a learner (OOF + test scores) and cross-fitted CLS vectors")
     group.add_argument("--head", default="linear", help="classification head: linear or cnn (default linear)")
     group.add_argument("--epochs", type=int, default=3, help="epochs per fold (default 3)")
-    group.add_argument("--lr", type=float, default=2e-5, help="AdamW learning rate (default 2e-5)")
+    group.add_argument("--lr", type=float, default=5e-5, help="AdamW learning rate (default 5e-5)")
     group.add_argument("--batch-size", type=int, default=16, help="records per optimiser step before accumulation (default 16)")
     group.add_argument("--grad-accum", type=int, default=1, help="batches accumulated per optimiser step (default 1)")
     group.add_argument("--warmup-ratio", type=float, default=0.1, help="share of steps with linear warm-up, then linear decay (default 0.1)")
     group.add_argument("--valid-fraction", type=float, default=0.1,
                        help="share of each fold's training part that picks the best epoch (default 0.1; 0 keeps the last)")
-    group.add_argument("--select", default="loss", choices=("loss", "auc"), help="what picks the best epoch (default loss)")
+    group.add_argument("--select", choices=("loss", "auc"),
+                       help="what picks the best epoch (default auc; loss with --valid-fraction 0, where the last epoch is kept)")
     group.add_argument("--patience", type=int, metavar="N",
                        help="stop a fold after N epochs without a better --select score (default: run every epoch)")
-    group.add_argument("--pos-weight", type=float, default=1.0, metavar="W",
-                       help="weight of an included record in the loss (e.g. excluded/included; default 1)")
+    group.add_argument("--pos-weight", type=float, default=10.0, metavar="W",
+                       help="weight of an included record in the loss (default 10; 1 weighs every record alike)")
     group.add_argument("--weight-decay", type=float, default=0.01, metavar="X", help="AdamW weight decay, not on biases and norms (default 0.01)")
     group.add_argument("--max-grad-norm", type=float, default=1.0, metavar="X", help="clip gradients to this norm (default 1.0)")
     group.add_argument("--dropout", type=float, default=0.1, metavar="P", help="dropout before the head's layers (default 0.1)")
@@ -154,7 +155,7 @@ def warn_unused_finetune_options(args: argparse.Namespace) -> None:
 
     defaults = FinetuneConfig()
     given = [f.name for f in fields(FinetuneConfig)
-             if f.name not in SHARED_WITH_EXTRACT and getattr(args, f.name, None) != getattr(defaults, f.name)]
+             if f.name not in SHARED_WITH_EXTRACT and getattr(args, f.name, None) not in (None, getattr(defaults, f.name))]
     if not args.finetune and given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         warnings.warn(f"{flags}: fine-tuning options, not used without --finetune (add --finetune to fine-tune).", stacklevel=2)

@@ -74,8 +74,9 @@ def _corpus(n_train: int = 72, n_test: int = 12, seed: int = 0) -> Corpus:
 
 
 def _config(model: str, **changes) -> FinetuneConfig:
+    # The loss unweighted and the epoch picked by it: these tests are about the machinery, on a corpus a third included.
     base = dict(model=model, epochs=2, lr=3e-3, batch_size=8, max_length=32, warmup_ratio=0.1, valid_fraction=0.2,
-                device="cpu", precision="fp32", eval_batch_size=16, cnn_channels=16)
+                device="cpu", precision="fp32", eval_batch_size=16, cnn_channels=16, pos_weight=1.0, select="loss")
     return FinetuneConfig(**{**base, **changes})
 
 
@@ -367,6 +368,14 @@ def test_epoch_selection_options_without_selection_rows_are_refused_not_ignored(
     with pytest.raises(ScreenstackError, match="^" + re.escape(flag + ": needs --valid-fraction above 0")):
         FinetuneConfig(valid_fraction=0.0, **changes)
     FinetuneConfig(valid_fraction=0.1, **changes)
+
+
+def test_epochs_are_picked_by_auc_unless_no_rows_judge_them():
+    # --select auc is the default; with --valid-fraction 0 (the last epoch kept) it is not a setting the user gave,
+    # so it gives way to loss rather than refusing a plain --valid-fraction 0.
+    assert (FinetuneConfig().select, FinetuneConfig(valid_fraction=0.0).select) == ("auc", "loss")
+    assert FinetuneConfig(select="loss").select == "loss"
+    assert FinetuneConfig().identity()["select"] == "auc", "the value used, not None, is what artifacts record"
 
 
 SETTINGS = {"pos_weight": 4.0, "patience": 2, "dropout": 0.2, "weight_decay": 0.05, "eval_batch_size": 8, "cnn_channels": 32,

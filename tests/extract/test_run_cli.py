@@ -266,4 +266,8 @@ def test_run_says_which_fine_tuning_options_it_does_not_use_without_finetune(tin
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         assert main(command + ["--out", str(tmp_path / "b")]) == 0
+        assert main(command + ["--out", str(tmp_path / "c"), "--select", "auc", "--pos-weight", "10"]) == 0  # the defaults' values
     assert not [w for w in said if "fine-tuning options" in str(w.message)]
+    # Not given, --select is auc, or loss under --valid-fraction 0: not a value the user gave, so not named.
+    with pytest.warns(UserWarning, match=r"^--valid-fraction: fine-tuning options"):
+        assert main(command + ["--out", str(tmp_path / "d"), "--valid-fraction", "0"]) == 0
