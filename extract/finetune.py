@@ -58,10 +58,10 @@ from sklearn.model_selection import train_test_split
 from ..features.artifacts.atomic import atomic_path, read_json, write_json
 from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.crossfit import cross_fit
-from ..features.errors import ScreenstackError
+from ..features.errors import ScreenstackError, go_on_with
 from ..features.artifacts.folds import FoldConfig, FoldPlan, make_fold_plan, refuse_other_plan, save_fold_plan
-from ..features.artifacts.outputs import (check_reusable, describe_differences, differing_keys, learner_dir, package_versions,
-                                         refuse_other_test, write_learner_output)
+from ..features.artifacts.outputs import (check_reusable, describe_differences, differing_keys, learner_dir,
+                                         package_versions, refuse_other_test, write_learner_output)
 from ..features.artifacts.store import is_intact, write_run_vectors
 from .cache import _reason
 from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
@@ -207,10 +207,10 @@ def _claim(state: Path, identity: dict, *, write: bool) -> None:
         old = read_json(path)
         keys = differing_keys(old, identity)
         if keys:
+            said = describe_differences(keys, old, identity)
             raise ScreenstackError(
                 f"{state}: holds the fold models' state of a fine-tuning run of another configuration (differs in: "
-                f"{'; '.join(describe_differences(keys, old, identity))}). Use a new --out folder, or delete that folder "
-                "to start over.")
+                f"{'; '.join(said)}). Use a new --out folder{go_on_with(said)}, or delete that folder to start over.")
     elif write:
         write_json(path, identity)
 
@@ -229,8 +229,9 @@ def _inner_split(labels: np.ndarray, train_index: np.ndarray, config: FinetuneCo
 
 def _say_selection_by_loss(labels: np.ndarray, splits, config: FinetuneConfig) -> None:
     """With ``--select auc``, warn (before any training) of the folds whose epoch-selection rows hold one class only:
-    AUC is undefined there, so their epochs are chosen by the loss instead (`_selection_score`)."""
-    if config.select != "auc":
+    AUC is undefined there, so their epochs are chosen by the loss instead (`_selection_score`). With one epoch
+    there is nothing to choose, and nothing to say."""
+    if config.select != "auc" or config.epochs == 1:
         return
     by_loss = [k for k, _, _, (_, select) in splits if len(select) and len(np.unique(labels[select])) < 2]
     if by_loss:

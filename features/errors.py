@@ -3,6 +3,7 @@
 The command line catches `ScreenstackError`, prints its message on one line and
 exits with code 2, so a bad input never ends in a traceback.
 """
+import re
 import shlex
 import warnings
 from contextlib import contextmanager
@@ -31,6 +32,25 @@ def quoted(path) -> str:
     """`path` as a shell reads it back, for commands a message suggests: ``my review`` becomes ``'my review'``,
     so the command works when pasted; a path without spaces or shell characters is left as it is."""
     return shlex.quote(str(path))
+
+
+_OPTION_SAID = re.compile(r"(--[a-z][a-z0-9-]*) \((\S+) there, (\S+) now\)")
+
+
+def options_there(said: list[str]) -> str:
+    """The options that would make the folder's configuration again ("--lr 2e-05 --pos-weight 1.0"), where every
+    difference `describe_differences` said is an option whose value there can be typed; else ''."""
+    found = [_OPTION_SAID.fullmatch(s) for s in said]
+    if not found or not all(found) or any(m.group(2) in ("None", "True", "False") for m in found):
+        return ""
+    # "--layers=-1,-2" rather than "--layers -1,-2", which argparse takes for an option
+    return " ".join(f"{m.group(1)}={m.group(2)}" if m.group(2).startswith("-") else f"{m.group(1)} {m.group(2)}" for m in found)
+
+
+def go_on_with(said: list[str]) -> str:
+    """", give --lr 2e-05 to go on with it" for a refusal's list of ways on, where `options_there` finds them."""
+    options = options_there(said)
+    return f", give {options} to go on with it" if options else ""
 
 
 @contextmanager

@@ -294,21 +294,28 @@ def _check_overridden(args: argparse.Namespace, overridden: dict[str, tuple[str,
     commands without one check only the file's types and choices (`_config_value`).
     """
     check = getattr(sys.modules[args.func.__module__], "configs", None)
-    for dest, (path, value) in overridden.items() if check is not None else ():
-        try:
-            with warnings.catch_warnings():  # a warning about the unused value would be about a run not made
-                warnings.simplefilter("ignore")
-                check(argparse.Namespace(**{**vars(args), dest: value}))
-        except ScreenstackError as error:
-            raise ScreenstackError(f"{str(error).rstrip('.')} (set in {path}; the command line overrides it, "
-                                   "but the file is checked whole: fix the file).") from None
+    if check is None or not overridden:
+        return
+    # All the file's values at once: one at a time, a file whose --select and --valid-fraction agree was refused where the
+    # command line overrode both.
+    values = {dest: value for dest, (_, value) in overridden.items()}
+    try:
+        with warnings.catch_warnings():  # a warning about the unused value would be about a run not made
+            warnings.simplefilter("ignore")
+            check(argparse.Namespace(**{**vars(args), **values}))
+    except ScreenstackError as error:
+        said = ", ".join(f"--{dest.replace('_', '-')} {_toml(value)}" for dest, value in values.items())
+        path = next(iter(overridden.values()))[0]
+        it = "it" if len(values) == 1 else "them"
+        raise ScreenstackError(f"{str(error).rstrip('.')} (with {said} as {path} sets {it}; the command line overrides {it}, "
+                               "but the file is checked whole: fix the file).") from None
 
 
 def _with_source(message: str, config_keys: dict[str, str]) -> str:
     """Say which file a bad value came from when it came from ``--config``, not the command line."""
     flag = message.split(" ", 1)[0].rstrip(":")  # "--model VALUE: ..." or "--model: ..."
     source = config_keys.get(flag.removeprefix("--").replace("-", "_")) if flag.startswith("--") else None
-    return f"{message.rstrip('.')} (set in {source})." if source else message
+    return f"{message.rstrip('.')} (set in {source})." if source and "checked whole" not in message else message
 
 
 def _one_line(message: str) -> str:

@@ -95,6 +95,10 @@ RUN_PROBES = {
                                             ["--learners nope", "c.toml", "the command line overrides it", "fix the file"]),
     "toml batch size overridden by the flag": (["--config", "c.toml", "--batch-size", "8"], {"c.toml": b"batch_size = 0\n"},
                                                ["--batch-size 0", "c.toml", "the command line overrides it"]),
+    # The file's own value that the flag overrode is named, and where it came from once, not "(set in ...)" again.
+    "toml valid fraction 0 beside its patience, overridden": (
+        ["--config", "c.toml", "--valid-fraction", "0.1"], {"c.toml": b"valid_fraction = 0.0\npatience = 1\n"},
+        ["--patience 1", "with --valid-fraction 0.0 as c.toml sets it; the command line overrides it"]),
     "toml blend magic": (["--config", "c.toml"], {"c.toml": b'blend = "magic"\n'}, ["c.toml", "blend = \"magic\"", "logistic"]),
     "toml folds 2.5": (["--config", "c.toml"], {"c.toml": b"folds = 2.5\n"}, ["c.toml", "folds = 2.5", "an integer"]),
     "toml learners 5": (["--config", "c.toml"], {"c.toml": b"learners = 5\n"}, ["c.toml", "learners = 5", "list of names"]),
@@ -157,6 +161,21 @@ def test_bad_stage_options_exit_2_in_one_line(run_copy, capsys, probe):
     for word in words:
         assert word in message, (word, message)
     assert _snapshot(out) == before
+
+
+def test_a_config_file_whose_values_agree_is_checked_whole_not_one_value_at_a_time(run_copy, tmp_path, capsys):
+    # select = "auc" beside valid_fraction = 0.1 is a good file; with both overridden by flags that agree with each
+    # other, checking the file one value at a time paired its auc with the command line's 0 and refused the run.
+    train, test, out = run_copy
+    (tmp_path / "c.toml").write_text('select = "auc"\nvalid_fraction = 0.1\n')
+    argv = ["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT, "--config", str(tmp_path / "c.toml")]
+    assert main(argv + ["--valid-fraction", "0", "--select", "loss"]) == 0
+    assert main(argv + ["--valid-fraction", "0"]) == 2  # the file's auc with the command line's 0: refused
+    capsys.readouterr()
+    (tmp_path / "c.toml").write_text("valid_fraction = 0.0\npatience = 1\n")
+    assert main(argv + ["--valid-fraction", "0.1"]) == 2
+    message = _one_error_line(capsys)
+    assert message.count("c.toml") == 1 and "(set in" not in message, "where the value came from, once"
 
 
 def test_stack_checks_a_config_files_value_the_command_line_overrides(run_copy, tmp_path, capsys):

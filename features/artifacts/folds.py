@@ -20,7 +20,7 @@ from .atomic import read_json, read_parquet_meta, write_parquet
 from ..records.corpus import Corpus
 from ..records.ids import id_key
 from ..checks import check_int, check_seed
-from ..errors import ScreenstackError
+from ..errors import ScreenstackError, go_on_with
 from . import sets
 from .runfolder import DamagedArtifact, RunFolder, read_checked
 
@@ -190,7 +190,8 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
         differ[differ.index(said["train_fingerprint"])] += _another_version(out)
     if differ:
         raise ScreenstackError(f"{out}: holds artifacts of another configuration (differs in: {'; '.join(differ)}). "
-                               f"Use a new --out folder, or delete this one to start over{sets.before_deleting(Path(out))}.")
+                               f"Use a new --out folder{go_on_with(differ)}, or delete this one to start over"
+                               f"{sets.before_deleting(Path(out))}.")
     return existing
 
 

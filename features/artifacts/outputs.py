@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import read_json, write_json, write_parquet
-from ..errors import ScreenstackError, quoted
+from ..errors import ScreenstackError, go_on_with, quoted
 from .folds import FoldPlan
 from .runfolder import DamagedArtifact, RunFolder, StaleArtifact, read_checked
 
@@ -207,7 +207,7 @@ def _other_configuration(names: list[str], said: list[str], old: dict, out: str 
     delete = (f"{'that folder' if len(names) == 1 else 'those folders'}" if not also
               else f"it and {', '.join(map(str, also))}")
     return ScreenstackError(f"{folders}: {what} of another configuration (differs in: {'; '.join(said)}{by}). Use a new "
-                            f"--out folder, or delete {delete} to refit {'it' if len(names) == 1 else 'them'}.")
+                            f"--out folder{go_on_with(said)}, or delete {delete} to refit {'it' if len(names) == 1 else 'them'}.")
 
 
 def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.ndarray, test_ids, test: np.ndarray, meta: dict,

@@ -24,9 +24,9 @@ EXAMPLE = f"""examples:
       --out artifacts/run1     # ~1.5x faster on CPUs with AVX-512 BF16 (the default, auto, is bf16 on GPUs)
   screenstack extract --train data/train.csv --test data/test.csv --model {DEFAULT_MODEL} \\
       --layers -1,-2,-3,-4 --pooling cls,mean --max-length 512 --out artifacts/run1
-  screenstack extract --finetune --model minilm --head cnn --epochs 3 --lr 2e-5 \\
+  screenstack extract --finetune --model minilm --head cnn --epochs 3 \\
       --train data/train.csv --test data/test.csv --out artifacts/run1     # cross-fitted fine-tuning
-  screenstack extract --finetune --model minilm --pos-weight 5 --patience 1 --select auc --epochs 6 \\
+  screenstack extract --finetune --model minilm --pos-weight 5 --patience 1 --epochs 6 \\
       --train data/train.csv --test data/test.csv --out artifacts/run2     # weighted loss, early stop
   torchrun --nproc-per-node 8 -m screenstack extract --finetune --model {DEFAULT_MODEL} \\
       --train data/train.csv --test data/test.csv --out artifacts/run1     # 8 GPUs: whole folds per GPU
@@ -154,8 +154,11 @@ def warn_unused_finetune_options(args: argparse.Namespace) -> None:
     from ..extract.finetune_config import FinetuneConfig  # light: no torch
 
     defaults = FinetuneConfig()
-    given = [f.name for f in fields(FinetuneConfig)
-             if f.name not in SHARED_WITH_EXTRACT and getattr(args, f.name, None) not in (None, getattr(defaults, f.name))]
+    # --select's default follows --valid-fraction (loss at 0, as a config.toml written under 0 holds it)
+    default = {f.name: getattr(defaults, f.name) for f in fields(FinetuneConfig)}
+    default["select"] = "loss" if getattr(args, "valid_fraction", None) == 0 else defaults.select
+    given = [name for name, value in default.items()
+             if name not in SHARED_WITH_EXTRACT and getattr(args, name, None) not in (None, value)]
     if not args.finetune and given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         warnings.warn(f"{flags}: fine-tuning options, not used without --finetune (add --finetune to fine-tune).", stacklevel=2)

@@ -15,7 +15,7 @@ from ._common import (LEARNER_NAMES, model_as_recorded, add_corpus_options, add_
                       learners_config, show_configs)
 from .extract import add_extract_options, add_finetune_options
 from .extract import configs as encoder_configs
-from .extract import warn_unused_finetune_options
+from .extract import finetune_config, warn_unused_finetune_options
 from .stack import add_stack_options, stack_config
 
 DEFAULT_LEARNERS = "logreg,lightgbm,xgboost,tfidf-svm,tfidf-logreg"
@@ -63,8 +63,10 @@ def config_toml(args: argparse.Namespace) -> str:
     the file repeats the run from wherever it is used.
     """
     skip = {"func", "command", "config", "config_keys", "quiet", "verbose", "run_folder_out"}
+    # --select as it was resolved (auc, or loss under --valid-fraction 0): the file repeats the run if that default changes
+    given = {**vars(args), "select": finetune_config(args).select}
     values = {k: os.path.abspath(v) if k in PATH_OPTIONS else model_as_recorded(v) if k == "model" else v
-              for k, v in vars(args).items() if v is not None}
+              for k, v in given.items() if v is not None}
     return tomli_w.dumps({k: v for k, v in sorted(values.items()) if k not in skip})
 
 

@@ -113,10 +113,12 @@ def test_learns_separable_corpus_and_writes_stackable_outputs(tiny_bert, tmp_pat
         finetune(corpus, tmp_path, _config(tiny_bert, epochs=6, lr=1e-3), folds=FoldConfig(3, 0), progress=False)
     state = tmp_path / "finetune" / name
     assert "(differs in: --lr (0.005 there, 0.001 now))" in str(info.value), "the option, as extract's --help names it"
+    assert "give --lr 0.005 to go on with it" in str(info.value), "the value there, to be given again"
     assert f"delete it and {state} to refit it" in str(info.value), "its fold models' state must go too, or the rerun stops"
     shutil.rmtree(tmp_path / "learners" / name)  # only the learner's folder: the state's own refusal names the option
     with pytest.raises(ScreenstackError, match=rf"{state}: holds the fold models' state of a fine-tuning run of another "
-                                               r"configuration \(differs in: --lr \(0.005 there, 0.001 now\)\)"):
+                                               r"configuration \(differs in: --lr \(0.005 there, 0.001 now\)\)\. Use a new "
+                                               r"--out folder, give --lr 0.005 to go on with it"):
         finetune(corpus, tmp_path, _config(tiny_bert, epochs=6, lr=1e-3), folds=FoldConfig(3, 0), progress=False)
 
 
@@ -202,6 +204,7 @@ def test_select_auc_says_before_training_which_folds_choose_their_epochs_by_loss
     with caplog.at_level("WARNING", logger="screenstack"):
         ft._say_selection_by_loss(labels, splits, FinetuneConfig(select="auc", valid_fraction=0.2))
         ft._say_selection_by_loss(labels, splits, FinetuneConfig(select="loss", valid_fraction=0.2))
+        ft._say_selection_by_loss(labels, splits, FinetuneConfig(select="auc", valid_fraction=0.2, epochs=1))  # no choice
     assert caplog.messages == ["--select auc: the epoch-selection rows of fold(s) 0 hold no included record (20% of a "
                                "fold's training part, --valid-fraction 0.2), so their epochs are chosen by the loss "
                                "instead; a larger --valid-fraction gives them some"]

@@ -111,10 +111,15 @@ def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extract
     assert _run(train, test, out, random_bert, "--max-length", "32") == 2
     error = capsys.readouterr().err.strip()
     assert "'logreg' outputs of another configuration (differs in: --max-length (64 there, 32 now))" in error
+    assert "Use a new --out folder, give --max-length 64 to go on with it, or delete" in error
     assert "stages before it finished" not in error and "\n" not in error
     # 0.3.24's default vectors against 0.3.25's: the values as the flags take them, to be given again.
     assert _run(train, test, out, random_bert, "--layers", "-1", "--pooling", "cls,mean") == 2
-    assert "(differs in: --layers (-1,-2,-3,-4 there, -1 now); --pooling (mean there, cls,mean now))" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "(differs in: --layers (-1,-2,-3,-4 there, -1 now); --pooling (mean there, cls,mean now))" in error
+    # The way on it names works as typed ("--layers -1,-2,-3,-4" would be taken for an option).
+    assert "give --layers=-1,-2,-3,-4 --pooling mean to go on with it" in error
+    assert _run(train, test, out, random_bert, "--layers=-1,-2,-3,-4", "--pooling", "mean") == 0
     fewer = tmp_path / "fewer.csv"
     pd.read_csv(test, dtype=str, keep_default_na=False).iloc[:50].to_csv(fewer, index=False)
     assert _run(train, fewer, out, random_bert) == 2
@@ -271,3 +276,9 @@ def test_run_says_which_fine_tuning_options_it_does_not_use_without_finetune(tin
     # Not given, --select is auc, or loss under --valid-fraction 0: not a value the user gave, so not named.
     with pytest.warns(UserWarning, match=r"^--valid-fraction: fine-tuning options"):
         assert main(command + ["--out", str(tmp_path / "d"), "--valid-fraction", "0"]) == 0
+    # config.toml holds --select as resolved, so it repeats the run if that default changes; read back, it is no more
+    # "given" than it was.
+    assert 'select = "auc"' in (tmp_path / "b" / "config.toml").read_text()
+    assert 'select = "loss"' in (tmp_path / "d" / "config.toml").read_text()
+    with pytest.warns(UserWarning, match=r"^--valid-fraction: fine-tuning options"):
+        assert main(["-q", "run", "--config", str(tmp_path / "d" / "config.toml")]) == 0

@@ -106,10 +106,14 @@ def test_ensure_writes_the_plan_once_and_reads_it_back(tmp_path):
 
 
 @pytest.mark.parametrize("other, message", [
-    (dict(corpus=_corpus(seed=1)), r"differs in: the training records: \d+ labelled otherwise \(first: id 'r\d+'\)\)"),
-    (dict(config=FoldConfig(4, seed=3)), r"differs in: --folds \(5 there, 4 now\)\)"),
+    # Other records: no option makes them again, so no way on is offered but a new folder or starting over.
+    (dict(corpus=_corpus(seed=1)), r"differs in: the training records: \d+ labelled otherwise \(first: id 'r\d+'\)\)\. "
+                                   r"Use a new --out folder, or delete"),
+    (dict(config=FoldConfig(4, seed=3)), r"differs in: --folds \(5 there, 4 now\)\)\. Use a new --out folder, give --folds 5 "
+                                         r"to go on with it, or delete"),
     (dict(config=FoldConfig(5, seed=4)), r"differs in: --seed \(3 there, 4 now\)\)"),
-    (dict(config=FoldConfig(4, seed=4)), r"differs in: --folds \(5 there, 4 now\); --seed \(3 there, 4 now\)\)"),
+    (dict(config=FoldConfig(4, seed=4)), r"differs in: --folds \(5 there, 4 now\); --seed \(3 there, 4 now\)\)\. Use a new "
+                                         r"--out folder, give --folds 5 --seed 3 to go on with it"),
 ])
 def test_ensure_refuses_a_plan_for_other_data_folds_or_seed(tmp_path, other, message):
     _fitted_plan(_corpus(), tmp_path, FoldConfig(5, seed=3))
