@@ -19,6 +19,12 @@ HEAD_NAMES = ("cnn", "linear")
 RUNTIME_FIELDS = ("device", "compile", "grad_checkpointing", "eval_batch_size")
 
 
+def default_select(valid_fraction: float) -> str:
+    """What picks the best epoch where --select is not given: ROC-AUC, or the loss where no rows judge an epoch
+    (--valid-fraction 0 keeps the last epoch, so an explicit auc there is refused, not this default)."""
+    return "auc" if valid_fraction > 0 else "loss"
+
+
 @dataclass(frozen=True)
 class FinetuneConfig:
     """Everything that decides a fine-tuning run; saved in every artifact's metadata.
@@ -86,7 +92,7 @@ class FinetuneConfig:
         if self.cnn_kernel % 2 == 0:
             bad("cnn_kernel", self.cnn_kernel, "needs an odd integer >= 1, so convolution outputs align with tokens")
         if self.select is None:  # frozen: set once here, so the value saved in every artifact is the one used
-            object.__setattr__(self, "select", "auc" if self.valid_fraction > 0 else "loss")
+            object.__setattr__(self, "select", default_select(self.valid_fraction))
         if self.select not in ("loss", "auc"):
             bad("select", self.select, "expected loss or auc")
         if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1):

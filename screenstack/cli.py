@@ -307,15 +307,18 @@ def _check_overridden(args: argparse.Namespace, overridden: dict[str, tuple[str,
         said = ", ".join(f"--{dest.replace('_', '-')} {_toml(value)}" for dest, value in values.items())
         path = next(iter(overridden.values()))[0]
         it = "it" if len(values) == 1 else "them"
-        raise ScreenstackError(f"{str(error).rstrip('.')} (with {said} as {path} sets {it}; the command line overrides {it}, "
-                               "but the file is checked whole: fix the file).") from None
+        whole = ScreenstackError(f"{str(error).rstrip('.')} (with {said} as {path} sets {it}; the command line overrides {it}, "
+                                 "but the file is checked whole: fix the file).")
+        whole.names_its_source = True  # `_with_source` adds nothing
+        raise whole from None
 
 
-def _with_source(message: str, config_keys: dict[str, str]) -> str:
+def _with_source(error: ScreenstackError | str, config_keys: dict[str, str]) -> str:
     """Say which file a bad value came from when it came from ``--config``, not the command line."""
+    message = str(error)
     flag = message.split(" ", 1)[0].rstrip(":")  # "--model VALUE: ..." or "--model: ..."
     source = config_keys.get(flag.removeprefix("--").replace("-", "_")) if flag.startswith("--") else None
-    return f"{message.rstrip('.')} (set in {source})." if source and "checked whole" not in message else message
+    return f"{message.rstrip('.')} (set in {source})." if source and not getattr(error, "names_its_source", False) else message
 
 
 def _one_line(message: str) -> str:
@@ -389,7 +392,7 @@ def _main(argv: list[str]) -> int:
         _warn_moved_run_config(args)
         return args.func(args) or 0
     except ScreenstackError as error:
-        print(f"screenstack: error: {_one_line(_with_source(str(error), args.config_keys))}", file=sys.stderr)
+        print(f"screenstack: error: {_one_line(_with_source(error, args.config_keys))}", file=sys.stderr)
         return error.exit_code
     except OSError as error:
         if error.filename is None:  # no path to name: not the user's to fix

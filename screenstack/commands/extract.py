@@ -151,12 +151,12 @@ def warn_unused_finetune_options(args: argparse.Namespace) -> None:
     import warnings
     from dataclasses import fields
 
-    from ..extract.finetune_config import FinetuneConfig  # light: no torch
+    from ..extract.finetune_config import FinetuneConfig, default_select  # light: no torch
 
     defaults = FinetuneConfig()
     # --select's default follows --valid-fraction (loss at 0, as a config.toml written under 0 holds it)
     default = {f.name: getattr(defaults, f.name) for f in fields(FinetuneConfig)}
-    default["select"] = "loss" if getattr(args, "valid_fraction", None) == 0 else defaults.select
+    default["select"] = default_select(args.valid_fraction)
     given = [name for name, value in default.items()
              if name not in SHARED_WITH_EXTRACT and getattr(args, name, None) not in (None, value)]
     if not args.finetune and given:
