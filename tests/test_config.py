@@ -170,12 +170,14 @@ def test_a_config_file_whose_values_agree_is_checked_whole_not_one_value_at_a_ti
     (tmp_path / "c.toml").write_text('select = "auc"\nvalid_fraction = 0.1\n')
     argv = ["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT, "--config", str(tmp_path / "c.toml")]
     assert main(argv + ["--valid-fraction", "0", "--select", "loss"]) == 0
+    before = _snapshot(out)
     assert main(argv + ["--valid-fraction", "0"]) == 2  # the file's auc with the command line's 0: refused
     capsys.readouterr()
     (tmp_path / "c.toml").write_text("valid_fraction = 0.0\npatience = 1\n")
     assert main(argv + ["--valid-fraction", "0.1"]) == 2
     message = _one_error_line(capsys)
     assert message.count("c.toml") == 1 and "(set in" not in message, "where the value came from, once"
+    assert _snapshot(out) == before, "refused before any work: the finished run is untouched"
 
 
 def test_stack_checks_a_config_files_value_the_command_line_overrides(run_copy, tmp_path, capsys):
