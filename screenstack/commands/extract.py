@@ -161,7 +161,14 @@ def warn_unused_finetune_options(args: argparse.Namespace) -> None:
              if name not in SHARED_WITH_EXTRACT and getattr(args, name, None) not in (None, value)]
     if not args.finetune and given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
-        warnings.warn(f"{flags}: fine-tuning options, not used without --finetune (add --finetune to fine-tune).", stacklevel=2)
+        # A run's config.toml records every option, the fine-tuning defaults of its version too (0.3.25's lr = 2e-05):
+        # read back, they are the file's values, not the user's, and --finetune would fine-tune with them.
+        config_keys = getattr(args, "config_keys", {})
+        from_file = {name: str(config_keys[name]) for name in given if name in config_keys}
+        named = "" if len(from_file) == len(given) else ", ".join("--" + name.replace("_", "-") for name in from_file) + " "
+        source = f" ({named}as {args.config} sets them)" if from_file else ""
+        warnings.warn(f"{flags}: fine-tuning options{source}, not used without --finetune (add --finetune to fine-tune "
+                      "with them).", stacklevel=2)
 
 
 def warn_unused(args: argparse.Namespace) -> None:

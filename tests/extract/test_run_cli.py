@@ -266,8 +266,13 @@ def test_run_says_which_fine_tuning_options_it_does_not_use_without_finetune(tin
     command = ["-q", "run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm"]
     with pytest.warns(UserWarning, match=r"--head, --epochs: fine-tuning options, not used without --finetune"):
         assert main(command + ["--out", str(tmp_path / "a"), "--head", "cnn", "--epochs", "5"]) == 0
-    with pytest.warns(UserWarning, match=r"--head, --epochs: fine-tuning options"):
+    # Read back from a run's config.toml (which records every option, the fine-tuning ones of its version too), the
+    # warning says they are the file's.
+    with pytest.warns(UserWarning, match=r"--head, --epochs: fine-tuning options \(as .*a/config.toml sets them\), not used"):
         assert main(["-q", "run", "--config", str(tmp_path / "a" / "config.toml")]) == 0
+    with pytest.warns(UserWarning, match=r"--head, --epochs, --lr: fine-tuning options \(--head, --epochs as .*a/config.toml "
+                                         r"sets them\)"):  # --lr given on the command line: not the file's
+        assert main(["-q", "run", "--config", str(tmp_path / "a" / "config.toml"), "--lr", "1e-4"]) == 0
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         assert main(command + ["--out", str(tmp_path / "b")]) == 0
