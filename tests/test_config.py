@@ -80,6 +80,9 @@ RUN_PROBES = {
     "empty layer": (["--layers", "-1,,-2"], {}, ["--layers '-1,,-2': an empty item in the list"]),
     "empty learner in a file's list": (["--config", "c.toml"], {"c.toml": b'learners = ["tfidf-svm", ""]\n'},
                                        ["--learners tfidf-svm,: an empty item in the list", "c.toml"]),
+    # argparse took a negative decimal for an option: "argument --valid-fraction: expected one argument"
+    "valid fraction -0.1": (["--valid-fraction", "-0.1"], {}, ["--valid-fraction -0.1", "[0, 0.5)"]),
+    "lr -1e-3": (["--lr", "-1e-3"], {}, ["--lr -0.001", "> 0"]),
     "unknown blend flag": (["--blend", "magic"], {}, ["--blend", "'magic'", "logistic"]),
     "unknown finetune head": (["--finetune", "--head", "bogus"], {}, ["--head 'bogus'", "cnn, linear"]),
     # Options of the path not taken are checked too: a later run with --finetune would repeat them.

@@ -56,8 +56,10 @@ def add_parser(subparsers) -> None:
 def add_extract_options(parser: argparse.ArgumentParser) -> None:
     """The options of `ExtractConfig` (also offered by `screenstack run`)."""
     # So that `--layers -1,-2` reads as a value, not as an unknown option (argparse only
-    # treats a lone negative number so by default); `-1,,-2` too, so `parse_layers` names its empty item.
-    parser._negative_number_matcher = re.compile(r"^-\d+(,\s*-?\d*)*$")
+    # treats a lone negative number so by default); `-1,,-2` too, so `parse_layers` names its empty item;
+    # and negative decimals (`--valid-fraction -0.1`, `--lr -1e-3`), so the check names the option and its range
+    # where argparse said "expected one argument".
+    parser._negative_number_matcher = re.compile(r"^-\d+(,\s*-?\d*)*$|^-\d*\.?\d+([eE][-+]?\d+)?$")
     group = parser.add_argument_group("vectors")
     group.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|DIR",
                        help=f"Hugging Face name, local folder, or minilm (bundled) (default {DEFAULT_MODEL})")
