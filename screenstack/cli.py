@@ -134,7 +134,7 @@ def _read_config_file(path: Path) -> dict:
 
 def _expected(action: argparse.Action) -> tuple[tuple[type, ...], str]:
     """The TOML types an option takes, and how to say so."""
-    if isinstance(action, argparse._StoreTrueAction):
+    if isinstance(action, (argparse._StoreTrueAction, argparse.BooleanOptionalAction)):
         return (bool,), "true or false"
     if action.type is int:
         return (int,), "an integer"

@@ -236,6 +236,18 @@ def test_command_line_flags_win_over_the_config_file(finished, tmp_path):
     assert pd.read_json(tmp_path / "run" / "summary.json", typ="series")["fold_plan"]["n_folds"] == 2
 
 
+def test_no_finetune_undoes_a_config_files_finetune(finished, tmp_path):
+    # A fine-tuned run's config.toml says `finetune = true`; repeating the run without fine-tuning needs a way to say so.
+    train, test, _ = finished
+    config = tmp_path / "c.toml"
+    config.write_text(f'train = "{train}"\ntest = "{test}"\nlearners = "tfidf-svm"\nfinetune = true\ncompile = true\n')
+    out = tmp_path / "run"
+    assert main(["-q", "run", "--config", str(config), "--no-finetune", "--no-compile", "--out", str(out)]) == 0
+    assert not (out / "finetune").exists() and not list((out / "learners").glob("finetune-*"))
+    written = tomllib.loads((out / "config.toml").read_text())
+    assert written["finetune"] is False and written["compile"] is False
+
+
 def test_a_hand_edited_config_toml_is_not_overwritten_by_a_run_without_it(run_copy, capsys):
     train, test, out = run_copy
     config = out / "config.toml"

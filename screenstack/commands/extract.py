@@ -91,7 +91,8 @@ def extract_config(args: argparse.Namespace) -> ExtractConfig:
 def add_finetune_options(parser: argparse.ArgumentParser) -> None:
     """The options of `FinetuneConfig` (also offered by `screenstack run`)."""
     group = parser.add_argument_group("fine-tuning (--finetune: one model per fold of the shared plan, cross-fitted)")
-    group.add_argument("--finetune", action="store_true",
+    # --no-finetune (and the others' --no-) undoes a --config file's true: `run --config OUT/config.toml --no-finetune`.
+    group.add_argument("--finetune", action=argparse.BooleanOptionalAction, default=False,
                        help="fine-tune --model per fold first; writes a learner (OOF + test scores) and cross-fitted CLS vectors")
     group.add_argument("--head", default="linear", help="classification head: linear or cnn (default linear)")
     group.add_argument("--epochs", type=int, default=3, help="epochs per fold (default 3)")
@@ -114,8 +115,8 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cnn-kernel", type=int, default=5, metavar="N", help="--head cnn: odd kernel width in tokens (default 5)")
     group.add_argument("--eval-batch-size", type=int, default=64, metavar="N",
                        help="records per batch when scoring and embedding; memory (results move only in their last bits) (default 64)")
-    group.add_argument("--grad-checkpointing", action="store_true", help="trade compute for memory")
-    group.add_argument("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
+    group.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=False, help="trade compute for memory")
+    group.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False, help="torch.compile the model (worth it on a GPU)")
     group.add_argument("--yes", action="store_true", help="do not ask before a long fine-tuning run on a CPU")
 
 
