@@ -12,6 +12,7 @@ import errno
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -39,8 +40,17 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        # A value that starts with "-" and a digit, a point, inf or nan is a value, not an option: `--layers -1,-2`,
+        # `--lr -1e-3`, `--beta -inf` reach the option's own check, which names it and its range (argparse takes only
+        # "-1" and "-0.5" so, and said "expected one argument"). No option of screenstack's is spelt so.
+        self._negative_number_matcher = re.compile(r"^-(\d|\.|inf|nan)", re.IGNORECASE)
 
     def error(self, message: str):
+        flag = re.fullmatch(r"argument (\S+): ignored explicit argument '(.*)'", message)
+        if flag:  # `--finetune=false`: an on/off flag given a value
+            names = flag.group(1).split("/")
+            way = " or ".join(names) if len(names) > 1 else f"{names[0]} alone, or leave it out"
+            raise ScreenstackError(f"{names[0]}={flag.group(2)}: {names[0]} takes no value; give {way}.")
         raise ScreenstackError(f"{message}. See `{self.prog} --help`.")
 
 
@@ -247,6 +257,7 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
     defaults = {dest: _chosen_default(parser, args, dest) for dest in from_file}
     args.config_keys = {dest: path for dest, path in from_file.items() if _same(getattr(args, dest), defaults[dest])}
     overridden = {dest: (path, defaults[dest]) for dest, path in from_file.items() if dest not in args.config_keys}
+    args.config_overridden = set(overridden)  # the file's options the command line changed (`--no-finetune`)
     return args, overridden
 
 

@@ -10,6 +10,7 @@ import json
 import logging
 import shutil
 import tomllib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,10 @@ RUN_PROBES = {
     # argparse took a negative decimal for an option: "argument --valid-fraction: expected one argument"
     "valid fraction -0.1": (["--valid-fraction", "-0.1"], {}, ["--valid-fraction -0.1", "[0, 0.5)"]),
     "lr -1e-3": (["--lr", "-1e-3"], {}, ["--lr -0.001", "> 0"]),
+    "beta -1e-3": (["--beta", "-1e-3"], {}, ["--beta -0.001", "> 0"]),
+    "lr -inf": (["--lr", "-inf"], {}, ["--lr -inf"]),
+    "lr -1.5.2": (["--lr", "-1.5.2"], {}, ["--lr", "invalid float value: '-1.5.2'"]),
+    "finetune=false": (["--finetune=false"], {}, ["--finetune=false: --finetune takes no value; give --finetune or --no-finetune"]),
     "unknown blend flag": (["--blend", "magic"], {}, ["--blend", "'magic'", "logistic"]),
     "unknown finetune head": (["--finetune", "--head", "bogus"], {}, ["--head 'bogus'", "cnn, linear"]),
     # Options of the path not taken are checked too: a later run with --finetune would repeat them.
@@ -139,6 +144,8 @@ OTHER_PROBES = {
     "stack beta nan": (["stack", "--beta", "nan"], ["--beta nan"]),
     "stack beta 1e308": (["stack", "--beta", "1e308"], ["--beta 1e+308", "at most 1000"]),
     "stack seed -1": (["stack", "--seed", "-1"], ["--seed -1"]),
+    # argparse took "-1e-3" for an option in every command but extract and run
+    "stack min recall -1e-1": (["stack", "--min-recall", "-1e-1"], ["--min-recall -0.1", "0 to 1"]),
     "stack threshold rule": (["stack", "--threshold-rule", "magic"], ["--threshold-rule", "bootstrap"]),
     "fit-learners unknown learner": (["fit-learners", "--learners", "logreg,bogus", "--features", "x.parquet"], ["--learners bogus"]),
     "fit-learners folds 1": (["fit-learners", "--folds", "1"], ["--folds 1"]),
@@ -240,9 +247,13 @@ def test_no_finetune_undoes_a_config_files_finetune(finished, tmp_path):
     # A fine-tuned run's config.toml says `finetune = true`; repeating the run without fine-tuning needs a way to say so.
     train, test, _ = finished
     config = tmp_path / "c.toml"
-    config.write_text(f'train = "{train}"\ntest = "{test}"\nlearners = "tfidf-svm"\nfinetune = true\ncompile = true\n')
+    config.write_text(f'train = "{train}"\ntest = "{test}"\nlearners = "tfidf-svm"\nfinetune = true\ncompile = true\nepochs = 5\n')
     out = tmp_path / "run"
-    assert main(["-q", "run", "--config", str(config), "--no-finetune", "--no-compile", "--out", str(out)]) == 0
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert main(["-q", "run", "--config", str(config), "--no-finetune", "--no-compile", "--out", str(out)]) == 0
+    # The file's fine-tuning options are the record of a fine-tuning turned off on purpose: not "not used" news.
+    assert not [w for w in said if "fine-tuning option" in str(w.message)]
     assert not (out / "finetune").exists() and not list((out / "learners").glob("finetune-*"))
     written = tomllib.loads((out / "config.toml").read_text())
     assert written["finetune"] is False and written["compile"] is False

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import warnings
 from contextlib import contextmanager
 
@@ -55,11 +54,6 @@ def add_parser(subparsers) -> None:
 
 def add_extract_options(parser: argparse.ArgumentParser) -> None:
     """The options of `ExtractConfig` (also offered by `screenstack run`)."""
-    # So that `--layers -1,-2` reads as a value, not as an unknown option (argparse only
-    # treats a lone negative number so by default); `-1,,-2` too, so `parse_layers` names its empty item;
-    # and negative decimals (`--valid-fraction -0.1`, `--lr -1e-3`), so the check names the option and its range
-    # where argparse said "expected one argument".
-    parser._negative_number_matcher = re.compile(r"^-\d+(,\s*-?\d*)*$|^-\d*\.?\d+([eE][-+]?\d+)?$")
     group = parser.add_argument_group("vectors")
     group.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|DIR",
                        help=f"Hugging Face name, local folder, or minilm (bundled) (default {DEFAULT_MODEL})")
@@ -93,7 +87,8 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("fine-tuning (--finetune: one model per fold of the shared plan, cross-fitted)")
     # --no-finetune (and the others' --no-) undoes a --config file's true: `run --config OUT/config.toml --no-finetune`.
     group.add_argument("--finetune", action=argparse.BooleanOptionalAction, default=False,
-                       help="fine-tune --model per fold first; writes a learner (OOF + test scores) and cross-fitted CLS vectors")
+                       help="fine-tune --model per fold first; writes a learner (OOF + test scores) and cross-fitted CLS vectors "
+                            "(--no-finetune: not, where a --config file says finetune = true)")
     group.add_argument("--head", default="linear", help="classification head: linear or cnn (default linear)")
     group.add_argument("--epochs", type=int, default=3, help="epochs per fold (default 3)")
     group.add_argument("--lr", type=float, default=5e-5, help="AdamW learning rate (default 5e-5)")
@@ -115,8 +110,8 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cnn-kernel", type=int, default=5, metavar="N", help="--head cnn: odd kernel width in tokens (default 5)")
     group.add_argument("--eval-batch-size", type=int, default=64, metavar="N",
                        help="records per batch when scoring and embedding; memory (results move only in their last bits) (default 64)")
-    group.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=False, help="trade compute for memory")
-    group.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False, help="torch.compile the model (worth it on a GPU)")
+    group.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=False, help="trade compute for memory (--no-grad-checkpointing: not, where a --config file turns it on)")
+    group.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False, help="torch.compile the model (worth it on a GPU; --no-compile: not, where a --config file turns it on)")
     group.add_argument("--yes", action="store_true", help="do not ask before a long fine-tuning run on a CPU")
 
 
@@ -162,16 +157,20 @@ def warn_unused_finetune_options(args: argparse.Namespace) -> None:
     default["select"] = default_select(args.valid_fraction)
     given = [name for name, value in default.items()
              if name not in SHARED_WITH_EXTRACT and getattr(args, name, None) not in (None, value)]
+    config_keys = getattr(args, "config_keys", {})
+    if "finetune" in getattr(args, "config_overridden", ()):
+        # `--no-finetune` over a fine-tuned run's config.toml: its fine-tuning options are that run's record, turned off
+        given = [name for name in given if name not in config_keys]
     if not args.finetune and given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         # A run's config.toml records every option, the fine-tuning defaults of its version too (0.3.25's lr = 2e-05):
         # read back, they are the file's values, not the user's, and --finetune would fine-tune with them.
-        config_keys = getattr(args, "config_keys", {})
-        from_file = {name: str(config_keys[name]) for name in given if name in config_keys}
+        from_file = [name for name in given if name in config_keys]
         named = "" if len(from_file) == len(given) else ", ".join("--" + name.replace("_", "-") for name in from_file) + " "
-        source = f" ({named}as {args.config} sets them)" if from_file else ""
-        warnings.warn(f"{flags}: fine-tuning options{source}, not used without --finetune (add --finetune to fine-tune "
-                      "with them).", stacklevel=2)
+        source = f" ({named}as {args.config} sets {'them' if len(from_file) > 1 else 'it'})" if from_file else ""
+        kind = "fine-tuning options" if len(given) > 1 else "a fine-tuning option"
+        warnings.warn(f"{flags}: {kind}{source}, not used without --finetune (add --finetune to fine-tune "
+                      f"with {'them' if len(given) > 1 else 'it'}).", stacklevel=2)
 
 
 def warn_unused(args: argparse.Namespace) -> None:

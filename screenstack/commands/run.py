@@ -62,7 +62,7 @@ def config_toml(args: argparse.Namespace) -> str:
     than a Hugging Face model) are made absolute against the working folder, so
     the file repeats the run from wherever it is used.
     """
-    skip = {"func", "command", "config", "config_keys", "quiet", "verbose", "run_folder_out"}
+    skip = {"func", "command", "config", "config_keys", "config_overridden", "quiet", "verbose", "run_folder_out"}
     # --select as it was resolved (auc, or loss under --valid-fraction 0): the file repeats the run if that default changes
     given = {**vars(args), "select": finetune_config(args).select}
     values = {k: os.path.abspath(v) if k in PATH_OPTIONS else model_as_recorded(v) if k == "model" else v

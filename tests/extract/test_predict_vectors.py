@@ -62,7 +62,7 @@ def test_predict_gives_the_run_test_scores_and_refuses_other_encoder_settings(ti
     assert f"--model {other_random_bert}: its weights, configuration, tokenizer or weight files differ" in error
     assert "Leave --model out, or give the run's encoder where it is now" in error
     assert not (tmp_path / "refused").exists()
-    assert _predict(run, test, tmp_path / "same", "--model", random_bert, "--layers=-1,-2", "--max-length", "64") == 0
+    assert _predict(run, test, tmp_path / "same", "--model", random_bert, "--layers", "-1,-2", "--max-length", "64") == 0
 
     # Restacked on the TF-IDF learner alone, the run needs no vectors: predicting into the same folder again removes
     # the earlier predictions' feature file, which no longer belongs to them, and says so.

@@ -277,13 +277,14 @@ def test_run_says_which_fine_tuning_options_it_does_not_use_without_finetune(tin
         warnings.simplefilter("always")
         assert main(command + ["--out", str(tmp_path / "b")]) == 0
         assert main(command + ["--out", str(tmp_path / "c"), "--select", "auc", "--pos-weight", "10"]) == 0  # the defaults' values
-    assert not [w for w in said if "fine-tuning options" in str(w.message)]
+    assert not [w for w in said if "fine-tuning option" in str(w.message)]
     # Not given, --select is auc, or loss under --valid-fraction 0: not a value the user gave, so not named.
-    with pytest.warns(UserWarning, match=r"^--valid-fraction: fine-tuning options"):
+    with pytest.warns(UserWarning, match=r"^--valid-fraction: a fine-tuning option, not used without --finetune \(add "
+                                         r"--finetune to fine-tune with it\)"):
         assert main(command + ["--out", str(tmp_path / "d"), "--valid-fraction", "0"]) == 0
     # config.toml holds --select as resolved, so it repeats the run if that default changes; read back, it is no more
     # "given" than it was.
     assert 'select = "auc"' in (tmp_path / "b" / "config.toml").read_text()
     assert 'select = "loss"' in (tmp_path / "d" / "config.toml").read_text()
-    with pytest.warns(UserWarning, match=r"^--valid-fraction: fine-tuning options"):
+    with pytest.warns(UserWarning, match=r"^--valid-fraction: a fine-tuning option \(as .*d/config.toml sets it\)"):
         assert main(["-q", "run", "--config", str(tmp_path / "d" / "config.toml")]) == 0
