@@ -30,7 +30,7 @@ from ..features.records.duplicates import label_words
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
 from .config import StackConfig
-from .stack import MAX_FLAGGED, _percent, flagged_shares, honest_scope
+from .stack import MAX_FLAGGED, _percent, fit_weight_clause, flagged_shares, honest_scope
 
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
@@ -273,8 +273,8 @@ def _threshold_note(summary: dict) -> str:
         note += (f"; F{beta:g}'s bootstrap optimum ({tail['bootstrap_threshold']:.4g}, flagging "
                  f"{tail['bootstrap_flagged_share']:.1%}) was lowered to {tail['threshold']:.4g} (flagging "
                  f"{tail['flagged_share']:.1%}), F{beta:g}'s optimum on the binormal ROC fitted to the "
-                 f"OOF scores (d' {tail['separation']:.2f}), which expects more of the included records to rank low than the "
-                 "labelled ones do")
+                 f"OOF scores (d' {tail['separation']:.2f}){fit_weight_clause(tail) or ','} which expects more of the included "
+                 "records to rank low than the labelled ones do")
     shift = decision.get("shift") or {}
     if shift.get("lowered"):  # as the console's "label shift" line
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "

@@ -44,7 +44,7 @@ from .decision import (INCLUDED_WITHOUT_ABSTRACTS_WARNING, RECALL_CHECK_WARNING,
                        screen, shift_records, shift_weight, titles_unlike_labelled, without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
-from .threshold import apply_threshold, choose_threshold, fitted_tail_threshold, separation
+from .threshold import FIT_WEIGHT, apply_threshold, choose_threshold, fitted_tail_threshold, separation
 
 log = logging.getLogger("screenstack")
 AUTO_MIN_INCLUDED = 10
@@ -351,9 +351,9 @@ def _log_decision(summary: dict) -> None:
         tail = decision.get("fitted_tail") or {}
         if tail.get("lowered"):
             log.info("fitted tail: F%g's bootstrap optimum would flag %.1f%% of the OOF records; the binormal ROC fitted to "
-                     "them (d' %.2f) expects more of the included records to rank low than the labelled ones do, so F%g's "
-                     "threshold flags %.1f%%", beta, 100 * tail["bootstrap_flagged_share"], tail["separation"], beta,
-                     100 * tail["flagged_share"])
+                     "them (d' %.2f)%s expects more of the included records to rank low than the labelled ones do, so F%g's "
+                     "threshold flags %.1f%%", beta, 100 * tail["bootstrap_flagged_share"], tail["separation"],
+                     fit_weight_clause(tail), beta, 100 * tail["flagged_share"])
         if decision["recall_floor_lowered"]:
             # The floor guards a handful of known included records among many excluded ones; where the labelled
             # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
@@ -403,8 +403,17 @@ def _fitted_tail(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: Stac
                                  prior_positives=config.prior_positives, fitted_tail=False)
     chosen = min(resampled, fitted_tail_threshold(y, blend_oof, config.beta, config.prior_positives))  # as choose_threshold
     return {"lowered": bool(not blend["honest_floor"] and chosen < resampled), "separation": separation(y, blend_oof),
+            "fit_weight": FIT_WEIGHT, "n_included": int(y.sum()),
             "threshold": chosen, "flagged_share": float(np.mean(blend_oof >= chosen)),
             "bootstrap_threshold": resampled, "bootstrap_flagged_share": float(np.mean(blend_oof >= resampled))}
+
+
+def fit_weight_clause(tail: dict) -> str:
+    """", weighed as 20 included records beside the 15 labelled ones," for the fitted tail's lines (from 0.3.27; a
+    summary of before, when the fit alone counted, has none)."""
+    if "fit_weight" not in tail:
+        return ""
+    return f", weighed as {tail['fit_weight']:g} included records beside the {tail['n_included']} labelled ones,"
 
 
 def _inputs(names: list[str]) -> tuple[str, ...]:

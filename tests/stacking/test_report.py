@@ -208,7 +208,7 @@ def _assert_honest_figures_are_the_summarys(page: str, summary: dict) -> None:
 
 
 def test_the_run_box_shows_the_honest_recall_and_the_threshold_rule_as_the_summary_has_them(tmp_path):
-    make_run(tmp_path, seed=3)  # a draw whose threshold's recall on the OOF records is above the honest one
+    make_run(tmp_path, seed=0)  # a draw whose threshold's recall on the OOF records is above the honest one
     report = write_report(tmp_path)
     summary = json.loads((tmp_path / "summary.json").read_text())
     honest, blend, decision = summary["honest"], summary["blend"], summary["decision"]
