@@ -409,7 +409,7 @@ def _fitted_tail(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: Stac
 
 
 def fit_weight_clause(tail: dict) -> str:
-    """", weighed as 20 included records beside the 15 labelled ones," for the fitted tail's lines (from 0.3.27; a
+    """", weighed as 30 included records beside the 15 labelled ones," for the fitted tail's lines (from 0.3.27; a
     summary of before, when the fit alone counted, has none)."""
     if "fit_weight" not in tail:
         return ""

@@ -22,7 +22,7 @@ import numpy as np
 from ..features.errors import ScreenstackError
 
 Rule = Literal["bootstrap", "argmax"]
-FIT_WEIGHT = 20.0  # the fitted ROC's recall counts as this many included records beside the labelled ones' (`fitted_tail_threshold`)
+FIT_WEIGHT = 30.0  # the fitted ROC's recall counts as this many included records beside the labelled ones' (`fitted_tail_threshold`)
 RULES = ("bootstrap", "argmax")
 
 
@@ -129,15 +129,15 @@ def fitted_tail_threshold(y: np.ndarray, scores: np.ndarray, beta: float, prior_
     `bannach_brown_2019`, 224 included training records, 58% of the test
     records against their own optimum's 33%: F7 0.907 against 0.939; weighed
     as below, 36% and 0.935). So the recall is a mixture: the labelled records' own share above
-    t counted n times, the fitted ROC's `FIT_WEIGHT` (20) times, a prior worth
-    20 included records: with 5 the fit is four fifths of it, with 224 less
-    than a tenth. Over the protocol's first draw (195 held-out halves and 30
-    plentiful folds, 0.3.27; bench/README.md, "The fitted tail weighed against
-    the labelled records' own curve"), against the fit alone: F7 +0.0048 +-
-    0.0013 (68 wins, 22 losses; full +0.014, medium +0.008, plentiful folds
-    +0.013, few included +0.003, small -0.001), the halves more than 0.05
-    below flagging everything unchanged (2); weighed as 5 or 10 records it
-    gained more on the full halves and put a third half below.
+    t counted n times, the fitted ROC's `FIT_WEIGHT` (30) times, a prior worth
+    30 included records: with 5 the fit is six sevenths of it, with 224 about
+    an eighth. Over the protocol's 300 held-out halves and 30 plentiful folds
+    (0.3.27; bench/README.md, "The fitted tail weighed against the labelled
+    records' own curve"), against the fit alone: F7 +0.0029 +- 0.0008 (86
+    wins, 30 losses; full +0.013, medium +0.007, plentiful folds +0.010, few
+    included +0.001, small +0.000), the halves more than 0.05 below flagging
+    everything unchanged (3); weighed as 5, 10 or 20 records it gained more
+    on the full halves and put one or two more halves below.
     """
     y = np.asarray(y, dtype=int)
     scores = np.asarray(scores, dtype=float)

@@ -17,7 +17,7 @@ DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 
 def test_a_weak_blend_flags_what_the_fitted_tail_asks_and_says_so_everywhere(tmp_path, caplog):
     with caplog.at_level("INFO", logger="screenstack"):
-        # 15 included, ranked weakly: the fit weighs 20 against their 15 (60, as before 0.3.27, now outweigh it)
+        # 15 included, ranked weakly: the fit weighs 30 against their 15 (60, as before 0.3.27, now outweigh it)
         summary = make_noise_run(tmp_path, {"weak-a": 4.0, "weak-b": 4.0}, n_train=150)
     decision = summary["decision"]
     tail = decision["fitted_tail"]
@@ -28,13 +28,13 @@ def test_a_weak_blend_flags_what_the_fitted_tail_asks_and_says_so_everywhere(tmp
     assert summary["threshold"] == decision["fbeta_threshold"] == tail["threshold"] < tail["bootstrap_threshold"]
     [line] = [m for m in caplog.messages if m.startswith("fitted tail:")]
     assert (f"F7's bootstrap optimum would flag {100 * tail['bootstrap_flagged_share']:.1f}% of the OOF records" in line
-            and f"(d' {tail['separation']:.2f}), weighed as 20 included records beside the 15 labelled ones," in line
+            and f"(d' {tail['separation']:.2f}), weighed as 30 included records beside the 15 labelled ones," in line
             and f"flags {100 * tail['flagged_share']:.1f}%" in line)
     assert json.loads((tmp_path / "summary.json").read_text())["decision"]["fitted_tail"]["lowered"] is True
     page = write_report(tmp_path).read_text()
     assert (f"F7's bootstrap optimum ({tail['bootstrap_threshold']:.4g}, flagging {tail['bootstrap_flagged_share']:.1%}) "
             f"was lowered to {tail['threshold']:.4g} (flagging {tail['flagged_share']:.1%}), F7's optimum on the binormal ROC "
-            f"fitted to the OOF scores (d' {tail['separation']:.2f}), weighed as 20 included records beside the 15 labelled "
+            f"fitted to the OOF scores (d' {tail['separation']:.2f}), weighed as 30 included records beside the 15 labelled "
             "ones, which expects") in page
 
 

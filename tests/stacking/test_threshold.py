@@ -127,7 +127,7 @@ def test_the_binormal_curve_is_f_beta_on_the_fitted_roc():
 def test_a_weak_ranking_with_twenty_included_records_flags_more_than_the_bootstrap_optimum_and_finds_more_later():
     """The case the fitted tail is for: 20 included records ranked weakly (d' 1, ROC-AUC 0.76), records to screen
     drawn alike. Over 20 draws the bootstrap optimum alone misses about one included record in eight (one in three
-    on the worst draw); with the tail, weighed as 20 included records beside their 20, the threshold's recall on fresh
+    on the worst draw); with the tail, weighed as 30 included records beside their 20, the threshold's recall on fresh
     records rises, on the worst draw too, and so does F7."""
     with_tail, without = [], []
     for seed in range(20):
@@ -146,7 +146,7 @@ def test_a_weak_ranking_with_twenty_included_records_flags_more_than_the_bootstr
 def test_the_fit_weighs_less_beside_many_included_records_whose_own_tail_is_thinner(monkeypatch):
     """150 included records spread less than the excluded ones (sd 0.6, as most blends' are: 0.7-1.0): the fitted
     ROC's unit variance expects more of them to rank low than do. Alone (as before 0.3.27) the fit made the threshold
-    flag a third of fresh records where their own curve asks a fifth, for lower F7; weighed as 20 records beside
+    flag a third of fresh records where their own curve asks a fifth, for lower F7; weighed as 30 records beside
     their 150, it flags little more than their curve asks, and F7 on fresh records is above the fit alone's on
     every draw and above the bootstrap optimum's on average."""
     def draw(seed, n_excluded, n_included):
