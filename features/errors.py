@@ -43,7 +43,7 @@ def options_there(said: list[str]) -> str:
     found = [_OPTION_SAID.fullmatch(s) for s in said]
     if not found or not all(found) or any(m.group(2) in ("None", "True", "False") for m in found):
         return ""
-    # "--layers=-1,-2" rather than "--layers -1,-2", which argparse takes for an option
+    # "--layers=-1,-2": one word, which reads as the option's value wherever it is pasted
     return " ".join(f"{m.group(1)}={m.group(2)}" if m.group(2).startswith("-") else f"{m.group(1)} {m.group(2)}" for m in found)
 
 

@@ -273,7 +273,7 @@ def _threshold_note(summary: dict) -> str:
         note += (f"; F{beta:g}'s bootstrap optimum ({tail['bootstrap_threshold']:.4g}, flagging "
                  f"{tail['bootstrap_flagged_share']:.1%}) was lowered to {tail['threshold']:.4g} (flagging "
                  f"{tail['flagged_share']:.1%}), F{beta:g}'s optimum on the binormal ROC fitted to the "
-                 f"OOF scores (d' {tail['separation']:.2f}){fit_weight_clause(tail) or ','} which expects more of the included "
+                 f"OOF scores (d' {tail['separation']:.2f}){fit_weight_clause(decision) or ','} which expects more of the included "
                  "records to rank low than the labelled ones do")
     shift = decision.get("shift") or {}
     if shift.get("lowered"):  # as the console's "label shift" line

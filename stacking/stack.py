@@ -353,7 +353,7 @@ def _log_decision(summary: dict) -> None:
             log.info("fitted tail: F%g's bootstrap optimum would flag %.1f%% of the OOF records; the binormal ROC fitted to "
                      "them (d' %.2f)%s expects more of the included records to rank low than the labelled ones do, so F%g's "
                      "threshold flags %.1f%%", beta, 100 * tail["bootstrap_flagged_share"], tail["separation"],
-                     fit_weight_clause(tail), beta, 100 * tail["flagged_share"])
+                     fit_weight_clause(decision), beta, 100 * tail["flagged_share"])
         if decision["recall_floor_lowered"]:
             # The floor guards a handful of known included records among many excluded ones; where the labelled
             # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
@@ -403,17 +403,18 @@ def _fitted_tail(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: Stac
                                  prior_positives=config.prior_positives, fitted_tail=False)
     chosen = min(resampled, fitted_tail_threshold(y, blend_oof, config.beta, config.prior_positives))  # as choose_threshold
     return {"lowered": bool(not blend["honest_floor"] and chosen < resampled), "separation": separation(y, blend_oof),
-            "fit_weight": FIT_WEIGHT, "n_included": int(y.sum()),
+            "fit_weight": FIT_WEIGHT,
             "threshold": chosen, "flagged_share": float(np.mean(blend_oof >= chosen)),
             "bootstrap_threshold": resampled, "bootstrap_flagged_share": float(np.mean(blend_oof >= resampled))}
 
 
-def fit_weight_clause(tail: dict) -> str:
+def fit_weight_clause(decision: dict) -> str:
     """", weighed as 30 included records beside the 15 labelled ones," for the fitted tail's lines (from 0.3.27; a
     summary of before, when the fit alone counted, has none)."""
+    tail = decision.get("fitted_tail") or {}
     if "fit_weight" not in tail:
         return ""
-    return f", weighed as {tail['fit_weight']:g} included records beside the {tail['n_included']} labelled ones,"
+    return f", weighed as {tail['fit_weight']:g} included records beside the {decision['n_train_included']} labelled ones,"
 
 
 def _inputs(names: list[str]) -> tuple[str, ...]:

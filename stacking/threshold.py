@@ -9,9 +9,9 @@ towards the side where missing an included record costs most, and flags at
 least what F-beta's optimum flags where the recall below the weakest
 labelled included record comes from a binormal ROC fitted to the OOF scores
 (`fitted_tail_threshold`: the included records' tail, which resampling
-cannot see, weighed against their own curve by their count). Where the labels hold too few included
-records to vouch for recall at all, the recall floor (`recall_floor`) lowers
-that threshold further.
+cannot see, weighed against their own curve by their count). Where the
+labels hold too few included records to vouch for recall at all, the recall
+floor (`recall_floor`) lowers that threshold further.
 """
 from __future__ import annotations
 
@@ -128,8 +128,9 @@ def fitted_tail_threshold(y: np.ndarray, scores: np.ndarray, beta: float, prior_
     made the threshold flag far more than they ask (on a plentiful fold of
     `bannach_brown_2019`, 224 included training records, 58% of the test
     records against their own optimum's 33%: F7 0.907 against 0.939; weighed
-    as below, 36% and 0.935). So the recall is a mixture: the labelled records' own share above
-    t counted n times, the fitted ROC's `FIT_WEIGHT` (30) times, a prior worth
+    as below, 36% and 0.935). So the recall is a mixture: the labelled
+    records' own share above t counted n times, the fitted ROC's `FIT_WEIGHT`
+    (30) times, a prior worth
     30 included records: with 5 the fit is six sevenths of it, with 224 about
     an eighth. Over the protocol's 300 held-out halves and 30 plentiful folds
     (0.3.27; bench/README.md, "The fitted tail weighed against the labelled

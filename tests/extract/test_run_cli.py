@@ -117,7 +117,7 @@ def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extract
     assert _run(train, test, out, random_bert, "--layers", "-1", "--pooling", "cls,mean") == 2
     error = capsys.readouterr().err
     assert "(differs in: --layers (-1,-2,-3,-4 there, -1 now); --pooling (mean there, cls,mean now))" in error
-    # The way on it names works as typed ("--layers -1,-2,-3,-4" would be taken for an option).
+    # The way on it names works as typed.
     assert "give --layers=-1,-2,-3,-4 --pooling mean to go on with it" in error
     assert _run(train, test, out, random_bert, "--layers=-1,-2,-3,-4", "--pooling", "mean") == 0
     fewer = tmp_path / "fewer.csv"
