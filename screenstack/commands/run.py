@@ -25,6 +25,7 @@ EXAMPLE = f"""examples:
   screenstack run --data data/asreview_export.ris --model minilm --out artifacts/review   # partly screened: scores the rest
   screenstack run --config artifacts/run1/config.toml          # the same run again (reuses finished artifacts)
   screenstack run --train data/train.csv --test data/test.csv --model minilm --finetune --out artifacts/ft   # GPU advised
+  screenstack run --config artifacts/ft/config.toml --no-finetune --out artifacts/frozen   # that run without fine-tuning
 
 With --finetune the encoder is also fine-tuned per fold (cross-fitted) and its classifier's scores join the
 stack; the vector learners still read the frozen vectors.
