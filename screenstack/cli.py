@@ -253,12 +253,24 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
         raise ScreenstackError(f"unrecognized arguments: {' '.join(extras)}. See `{_chosen(parser, args).prog} --help`."
                                + _stack_option_hint(parser, args, extras))
     _refuse_empty(_chosen(parser, args), args)
-    # Options the command line gave win over the file, so only the others are the file's.
+    # Options the command line gave win over the file, so only the others are the file's; one typed with the file's
+    # own value is the command line's too (`--compile` over ``compile = true`` is not credited to the file).
     defaults = {dest: _chosen_default(parser, args, dest) for dest in from_file}
-    args.config_keys = {dest: path for dest, path in from_file.items() if _same(getattr(args, dest), defaults[dest])}
+    typed = _typed_options(_chosen(parser, args), argv)
+    args.config_keys = {dest: path for dest, path in from_file.items()
+                        if dest not in typed and _same(getattr(args, dest), defaults[dest])}
     overridden = {dest: (path, defaults[dest]) for dest, path in from_file.items() if dest not in args.config_keys}
     args.config_overridden = set(overridden)  # the file's options the command line changed (`--no-finetune`)
     return args, overridden
+
+
+def _typed_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The destinations of `parser`'s options that `argv` spells out (``--beta 7``, ``--beta=7``, ``--no-finetune``)."""
+    typed = set()
+    for action in parser._actions:
+        if any(token == flag or token.startswith(flag + "=") for flag in action.option_strings for token in argv):
+            typed.add(action.dest)
+    return typed
 
 
 def _is_run_config(parser: argparse.ArgumentParser, args: argparse.Namespace, values: dict) -> bool:

@@ -273,6 +273,10 @@ def test_run_says_which_fine_tuning_options_it_does_not_use_without_finetune(tin
     with pytest.warns(UserWarning, match=r"--head, --epochs, --lr: fine-tuning options \(--head, --epochs as .*a/config.toml "
                                          r"sets them\)"):  # --lr given on the command line: not the file's
         assert main(["-q", "run", "--config", str(tmp_path / "a" / "config.toml"), "--lr", "1e-4"]) == 0
+    with pytest.warns(UserWarning, match=r"--head, --epochs, --lr: fine-tuning options \(--head, --lr as .*a/config.toml "
+                                         r"sets them\)"):  # the rerun above wrote lr = 0.0001 into the file
+        # --epochs typed with the file's own value (5): the command line's, not the file's
+        assert main(["-q", "run", "--config", str(tmp_path / "a" / "config.toml"), "--epochs=5"]) == 0
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         assert main(command + ["--out", str(tmp_path / "b")]) == 0
