@@ -81,7 +81,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       + (f" (the run's {run.id_column!r})." if run.id_column else "."), stacklevel=2)
     train = {id_key(str(i)): i for i in run.train_ids}
     keys = records["id"].astype(str).map(id_key)
-    screened = keys.isin(train.keys()).to_numpy()
+    screened = keys.isin(train.keys()).to_numpy(copy=True)  # written below: pandas 3's to_numpy is a read-only view
     texts_of = record_keys(records).reset_index(drop=True)
     matched = screened.copy()
     screened &= ~_reused_ids(path, run, records, keys, texts_of, screened)

@@ -57,12 +57,12 @@ def screening_records(corpus: Corpus, labelled: pd.DataFrame | None = None) -> p
         labelled = pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "label": train["label"].to_numpy(),
                                  "text_key": corpus.split_keys("train")["text_key"].to_numpy()})
     copies = copy_columns(corpus.split_keys("test")["text_key"], frame["id"], labelled.rename(columns={"text_key": "key"}))
-    frame[["copy_of", "copy_label"]] = copies.to_numpy(dtype=object)
+    frame[["copy_of", "copy_label"]] = pd.DataFrame(copies.to_numpy(dtype=object), index=frame.index, dtype=object)
     if corpus.screen_columns is not None:
         original = corpus.screen_columns
         assert len(original) == len(frame), "screen_columns follow the test rows"
         for name in original.columns:
-            frame[f"{INPUT_PREFIX}{name}"] = original[name].astype(str).to_numpy(dtype=object)
+            frame[f"{INPUT_PREFIX}{name}"] = pd.Series(original[name].astype(str).to_numpy(dtype=object), index=frame.index, dtype=object)
     return frame
 
 
@@ -95,8 +95,13 @@ def _write_row_groups(path: Path, frame: pd.DataFrame) -> None:
 def _read_row_groups(path: Path) -> pd.DataFrame:
     """`pd.read_parquet`, one row group at a time: the strings are never held in Arrow and Python at once."""
     parquet = pq.ParquetFile(path)
-    parts = [parquet.read_row_group(group).to_pandas() for group in range(parquet.num_row_groups)]
-    return pd.concat(parts, ignore_index=True) if parts else parquet.schema_arrow.empty_table().to_pandas()
+    parts = [_objects(parquet.read_row_group(group).to_pandas()) for group in range(parquet.num_row_groups)]
+    return pd.concat(parts, ignore_index=True) if parts else _objects(parquet.schema_arrow.empty_table().to_pandas())
+
+
+def _objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns, as `screening_records` makes them: pandas 3 reads Arrow strings as its str dtype."""
+    return frame.astype({name: object for name, dtype in frame.dtypes.items() if isinstance(dtype, pd.StringDtype)})
 
 
 def _fix(out: str | Path) -> str:

@@ -283,7 +283,8 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     if bad_row is not None:
         raise ScreenstackError(f"{path}: {bad_row}.")
     names = header.names
-    frame = pd.DataFrame({name: np.array(column, dtype=object) for name, column in zip(names, columns)}, columns=names)
+    frame = pd.DataFrame({name: np.array(column, dtype=object) for name, column in zip(names, columns)}, columns=names,
+                         dtype=object)  # pandas 3 would infer its str dtype
     frame.attrs["separator"] = sep
     frame.attrs["blank_rows"] = blank_rows
     frame.attrs["separator_rows"] = separator_rows  # blank rows holding separators, a warning's (corpus.py)
