@@ -24,10 +24,11 @@ import pandas as pd
 from .calibrate import Calibration, estimate_shift, expected_below
 from .config import StackConfig
 from .metrics import screening_metrics
-from .threshold import apply_threshold, choose_threshold
+from .threshold import apply_threshold, choose_threshold, separation
 
 log = logging.getLogger("screenstack")
 MIN_SHIFT_RECORDS = 50  # records to screen (with text) needed to estimate their share of included records (`shift_weight`)
+SEPARATED = 1.5  # the blend's OOF d' from which a label shift leaves the recall prior's records at chance unscaled (`shift_weight`)
 UNLIKE_Z = 3.29  # one-sided z (p < 0.0005) of "titles without abstracts are commoner among the records to screen"
 
 
@@ -129,6 +130,16 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
     dropped: the blend's compressed calibration gave real shifts of 3-6 times
     too little evidence, and over the protocol's 269 halves it left 15 halves
     more than 0.05 below flagging everything instead of 9.)
+
+    The recall prior's records at chance count `weight` times too, as the
+    included ones do, unless the blend separates the labelled records (OOF
+    d' at least `SEPARATED`): then the included records to screen are not
+    likely to hide at chance, and a prior multiplied by up to 20 made the
+    recall floor flag most records. Over the protocol's 300 halves (0.3.28;
+    bench/README.md, "The three halves left below flag-all") that gained F7
+    +0.0093 +- 0.0019 (62 wins, 8 losses; few-included +0.012) with the same
+    three halves below flag-all; unscaled everywhere it gained +0.013 but put
+    two more `cohen_atypical_antipsychotics` halves (d' below 1.5) below it.
     """
     ranked = test_scores if has_text is None else test_scores[np.asarray(has_text, dtype=bool)]
     train, estimate = estimate_shift(calibration, blend_oof, ranked)
@@ -137,8 +148,13 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
             "threshold_before": float(blend["threshold"])}  # `predict` starts from it and corrects for its own records
     if weight <= 1.0 or blend["honest_floor"]:
         return info
+    # `choose_threshold` counts the prior's records at chance `weight` times, as it counts the included ones; a blend that
+    # separates the labelled records keeps them as they are (0.3.28).
+    info["separation"] = separation(y, blend_oof)
+    info["prior_scaled"] = bool(info["separation"] < SEPARATED)
+    prior = config.prior_positives if info["prior_scaled"] else config.prior_positives / weight
     threshold = min(blend["threshold"], choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
-                                                         prior_positives=config.prior_positives, min_recall=config.min_recall,
+                                                         prior_positives=prior, min_recall=config.min_recall,
                                                          positive_weight=weight))
     if threshold < blend["threshold"]:
         info.update(lowered=True, oof_flagged_share_before=float(np.mean(blend_oof >= blend["threshold"])))
@@ -196,10 +212,18 @@ def log_shift(shift: dict, oof_flagged_share: float, undo: str = "--max-shift 1:
     `undo`: how to do without the correction."""
     if shift.get("lowered"):
         log.info("label shift: the records to screen look %.1f times as rich in included records as the labelled ones "
-                 "(estimated %.1f%% against %.1f%%); counting each included record %.1f times, the threshold flags %.1f%% of "
+                 "(estimated %.1f%% against %.1f%%); counting each included record %.1f times%s, the threshold flags %.1f%% of "
                  "the OOF records instead of %.1f%% (%s)",
                  shift["estimated_share"] / shift["train_share"], 100 * shift["estimated_share"], 100 * shift["train_share"],
-                 shift["weight"], 100 * oof_flagged_share, 100 * shift["oof_flagged_share_before"], undo)
+                 shift["weight"], prior_clause(shift), 100 * oof_flagged_share, 100 * shift["oof_flagged_share_before"], undo)
+
+
+def prior_clause(shift: dict) -> str:
+    """Where the blend separated the labelled records well enough that the shift left the recall prior unscaled (0.3.28),
+    the words that say so (else empty)."""
+    if shift.get("prior_scaled", True):
+        return ""
+    return f" (the recall prior's records at chance once: the blend's d' {shift['separation']:.2f} is at least {SEPARATED:g})"
 
 
 def without_text(records: pd.DataFrame | None) -> np.ndarray | None:

@@ -184,3 +184,41 @@ def test_a_handful_of_records_to_screen_is_no_evidence_of_a_shift():
     assert info["estimated_share"] > 0.5 and info["weight"] == 1.0  # EM runs to 1 on it alone: no correction
     many = np.full(MIN_SHIFT_RECORDS, one)
     assert shift_weight(y, oof, many, calibration, _plain_blend(), StackConfig())["weight"] > 1  # from 50 records on, it counts
+
+
+def _eight_included(strength: float):
+    """8 labelled included records in 600 (1.3%), records to screen with 15%: a few-included review's first labels."""
+    rng = np.random.default_rng(1)
+    y = np.r_[np.ones(8), np.zeros(592)].astype(int)
+    oof = 1 / (1 + np.exp(-(strength * y + rng.normal(size=600) - 2)))
+    truth = (rng.random(600) < 0.15).astype(int)
+    return y, oof, truth, 1 / (1 + np.exp(-(strength * truth + rng.normal(size=600) - 2)))
+
+
+@pytest.mark.parametrize("strength, scaled", [(2.5, False), (1.0, True)])
+def test_a_blend_that_separates_the_labelled_records_leaves_the_recall_priors_records_at_chance_unscaled(
+        strength, scaled, monkeypatch, caplog):
+    import screenstack.stacking.decision as decision
+
+    y, oof, truth, test = _eight_included(strength)
+    calibration = fit_calibration(oof, y)
+
+    def corrected():
+        blend = _plain_blend()
+        info = shift_weight(y, oof, test, calibration, blend, StackConfig())
+        return info, test >= blend["threshold"]
+
+    info, flags = corrected()
+    assert info["weight"] > 10 and info["lowered"] and info["prior_scaled"] is scaled
+    assert (info["separation"] >= decision.SEPARATED) is not scaled
+    with caplog.at_level("INFO", logger="screenstack"):
+        decision.log_shift(info, float(np.mean(flags)))
+    said = "(the recall prior's records at chance once: the blend's d' 2.57 is at least 1.5)"
+    assert (said in caplog.messages[-1]) is not scaled  # the report's threshold note says the same (`prior_clause`)
+    monkeypatch.setattr(decision, "SEPARATED", np.inf)  # as before 0.3.28: the prior always counted `weight` times
+    before, flags_before = corrected()
+    assert before["prior_scaled"]
+    if scaled:  # d' 1.29: the included records may hide at chance, so the prior grows with the shift as before
+        assert (flags == flags_before).all()
+    else:  # d' 2.57: 42% flagged instead of 86%, every included record still among them
+        assert flags.mean() < 0.5 < 0.8 < flags_before.mean() and flags[truth == 1].all()
