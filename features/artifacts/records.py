@@ -62,7 +62,8 @@ def screening_records(corpus: Corpus, labelled: pd.DataFrame | None = None) -> p
         original = corpus.screen_columns
         assert len(original) == len(frame), "screen_columns follow the test rows"
         for name in original.columns:
-            frame[f"{INPUT_PREFIX}{name}"] = pd.Series(original[name].astype(str).to_numpy(dtype=object), index=frame.index, dtype=object)
+            column = original[name].astype(str).to_numpy(dtype=object)
+            frame[f"{INPUT_PREFIX}{name}"] = pd.Series(column, index=frame.index, dtype=object)  # pandas 3 would infer str
     return frame
 
 

@@ -110,8 +110,10 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cnn-kernel", type=int, default=5, metavar="N", help="--head cnn: odd kernel width in tokens (default 5)")
     group.add_argument("--eval-batch-size", type=int, default=64, metavar="N",
                        help="records per batch when scoring and embedding; memory (results move only in their last bits) (default 64)")
-    group.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=False, help="trade compute for memory (--no-grad-checkpointing: not, where a --config file turns it on)")
-    group.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False, help="torch.compile the model (worth it on a GPU; --no-compile: not, where a --config file turns it on)")
+    group.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=False,
+                       help="trade compute for memory (--no-grad-checkpointing: not, where a --config file turns it on)")
+    group.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
+                       help="torch.compile the model (worth it on a GPU; --no-compile: not, where a --config file turns it on)")
     group.add_argument("--yes", action="store_true", help="do not ask before a long fine-tuning run on a CPU")
 
 

@@ -46,7 +46,8 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
                             "the search)")
     group.add_argument("--recall-prior", type=float, default=StackConfig.prior_positives, metavar="N",
                        help="included records assumed to exist that the ranking places at chance, times the shift --max-shift "
-                            "corrects for where the blend separates the labelled records weakly (OOF d' below 1.5); they make every unflagged record cost recall, which matters when few records are "
+                            "corrects for where the blend separates the labelled records weakly (OOF d' below 1.5); they "
+                            "make every unflagged record cost recall, which matters when few records are "
                             f"included (default {StackConfig.prior_positives:g})")
     group.add_argument("--max-shift", type=float, default=StackConfig.max_shift, metavar="X",
                        help="where the records to screen look richer in included records than the labelled ones (estimated "
