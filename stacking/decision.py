@@ -23,12 +23,14 @@ import pandas as pd
 
 from .calibrate import Calibration, estimate_shift, expected_below
 from .config import StackConfig
-from .metrics import screening_metrics
+from .metrics import fbeta, screening_metrics
 from .threshold import apply_threshold, choose_threshold, separation
 
 log = logging.getLogger("screenstack")
 MIN_SHIFT_RECORDS = 50  # records to screen (with text) needed to estimate their share of included records (`shift_weight`)
 SEPARATED = 1.5  # the blend's OOF d' from which a label shift leaves the recall prior's records at chance unscaled (`shift_weight`)
+COMPARE_INCLUDED = 20  # included training records from which the honest floor judges the blend's honest F-beta (`stack`, `shift_weight`)
+FLAG_ALL = 0.0  # every blender scores in [0, 1], so this threshold flags every record, new ones too (`screenstack predict`)
 UNLIKE_Z = 3.29  # one-sided z (p < 0.0005) of "titles without abstracts are commoner among the records to screen"
 
 
@@ -103,7 +105,8 @@ def at_shift_clause(screening: dict) -> str:
             f"{shifted['expected_flagged']:.1f} among them and {shifted['expected_below']:.1f} below")
 
 
-def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: StackConfig, has_text=None) -> dict:
+def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: StackConfig, has_text=None,
+                 folds: np.ndarray | None = None) -> dict:
     """Lower `blend`'s threshold (in place) where the records to screen look richer in included records than the
     labelled ones; return the estimate and the weight used.
 
@@ -111,7 +114,11 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
     times, the estimated ratio of the two shares (`calibrate.estimate_shift`,
     at least 1, at most ``config.max_shift``), and the recall floor assuming
     `weight` times the prior's included records at chance; the lower of the
-    two thresholds is kept, so the correction only ever flags more. The
+    two thresholds is kept, so the correction only ever flags more. Given
+    the OOF records' `folds`, from `COMPARE_INCLUDED` included records the
+    honest floor is judged again at that weight (`honest_floor_at_shift`),
+    and where the blend does not beat flagging every record there, every
+    record is flagged (``honest_floor`` in the result). The
     labelled records' F-beta optimum flags too little for records to screen
     that hold more included ones (a review's first labelled records, the
     protocol's few-included halves: 2-21 times the training share). Replayed
@@ -156,10 +163,48 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
     threshold = min(blend["threshold"], choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
                                                          prior_positives=prior, min_recall=config.min_recall,
                                                          positive_weight=weight))
+    if folds is not None and y.sum() >= COMPARE_INCLUDED:
+        info["honest_floor"] = honest_floor_at_shift(y, blend_oof, folds, config, prior, weight)
+        if info["honest_floor"]["flags_everything"]:
+            threshold = FLAG_ALL
     if threshold < blend["threshold"]:
         info.update(lowered=True, oof_flagged_share_before=float(np.mean(blend_oof >= blend["threshold"])))
         blend.update(threshold=threshold, **screening_metrics(y, blend_oof, threshold, config.beta))
     return info
+
+
+def honest_floor_at_shift(y, blend_oof, folds, config: StackConfig, prior: float, weight: float) -> dict:
+    """The honest floor (`stack._evaluate_blend`) judged as the records to screen would have it under `shift_weight`'s
+    `weight`: whether the blend's honest OOF F-beta, each fold's threshold chosen on the other folds and lowered for
+    the shift as `shift_weight` lowers the run's (recall prior `prior`), beats flagging every record, with every
+    included record counted `weight` times in both; ``flags_everything`` where it does not.
+
+    The honest floor compares the blend with flagging everything at the
+    labelled records' share of included records, while the shift correction
+    chooses the threshold for a share `weight` times that: under F-beta with
+    beta = 7 a richer file favours flagging everything, so a blend that beats
+    it at the labelled share may not at the estimated one. Over the
+    protocol's 300 halves (bench/README.md, "The honest floor under the label
+    shift") it changed 7 halves: one `cohen_atypical_antipsychotics` few20
+    half went from 0.11 below flagging everything to level with it, 6 lost up
+    to 0.09 to it, F7 -0.0002 +- 0.0005, and the halves more than 0.05 below
+    flagging everything went from 3 to 2. From 20 included records only, as
+    the honest floor: with fewer its honest F-beta is too noisy (from 10 on,
+    -0.0020 +- 0.0010, the same 2 below).
+    """
+    decisions = np.zeros(len(y), dtype=int)
+    for k in np.unique(folds):
+        inside = folds == k
+        train_y, train_scores = y[~inside], blend_oof[~inside]
+        options = dict(random_state=config.seed, min_recall=config.min_recall)
+        threshold = min(choose_threshold(train_y, train_scores, config.beta, config.threshold_rule,
+                                         prior_positives=config.prior_positives, **options),
+                        choose_threshold(train_y, train_scores, config.beta, config.threshold_rule, prior_positives=prior,
+                                         positive_weight=weight, **options))
+        decisions[inside] = apply_threshold(blend_oof[inside], threshold)
+    honest = float(fbeta(y, decisions, config.beta, weight))
+    everything = float(fbeta(y, np.ones(len(y), dtype=int), config.beta, weight))
+    return {"fbeta_honest": honest, "flag_all_fbeta": everything, "flags_everything": bool(honest <= everything)}
 
 
 def recall_check(test_scores, probabilities, threshold: float, target: float, has_text=None) -> dict:
@@ -207,15 +252,16 @@ UPDATE_RECALL_CHECK_WARNING = ("these records look unlike the run's labelled rec
                                "expected_included column says how many are expected further down")
 
 
-def log_shift(shift: dict, oof_flagged_share: float, undo: str = "--max-shift 1: no correction") -> None:
+def log_shift(shift: dict, oof_flagged_share: float, beta: float, undo: str = "--max-shift 1: no correction") -> None:
     """The "label shift" line for `shift_weight`'s estimate, if it lowered the threshold (to flag `oof_flagged_share`);
     `undo`: how to do without the correction."""
     if shift.get("lowered"):
         log.info("label shift: the records to screen look %.1f times as rich in included records as the labelled ones "
                  "(estimated %.1f%% against %.1f%%); counting each included record %.1f times%s, the threshold flags %.1f%% of "
-                 "the OOF records instead of %.1f%% (%s)",
+                 "the OOF records instead of %.1f%%%s (%s)",
                  shift["estimated_share"] / shift["train_share"], 100 * shift["estimated_share"], 100 * shift["train_share"],
-                 shift["weight"], prior_clause(shift), 100 * oof_flagged_share, 100 * shift["oof_flagged_share_before"], undo)
+                 shift["weight"], prior_clause(shift), 100 * oof_flagged_share, 100 * shift["oof_flagged_share_before"],
+                 floor_clause(shift, beta), undo)
 
 
 def prior_clause(shift: dict) -> str:
@@ -224,6 +270,16 @@ def prior_clause(shift: dict) -> str:
     if shift.get("prior_scaled", True):
         return ""
     return f" (the recall prior's records at chance once: the blend's d' {shift['separation']:.2f} is at least {SEPARATED:g})"
+
+
+def floor_clause(shift: dict, beta: float) -> str:
+    """Where the honest floor at the shift's weight (`honest_floor_at_shift`) flags every record (0.3.29), the words that
+    say so (else empty)."""
+    floor = shift.get("honest_floor") or {}
+    if not floor.get("flags_everything"):
+        return ""
+    return (f": the honest floor, since at that weight the blend's honest OOF F{beta:g} ({floor['fbeta_honest']:.3f}) does "
+            f"not beat flagging every record ({floor['flag_all_fbeta']:.3f})")
 
 
 def without_text(records: pd.DataFrame | None) -> np.ndarray | None:

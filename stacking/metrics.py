@@ -5,13 +5,14 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 
-def fbeta(y: np.ndarray, flagged: np.ndarray, beta: float) -> float:
-    """F-beta of 0/1 decisions; 0 when nothing relevant is flagged."""
+def fbeta(y: np.ndarray, flagged: np.ndarray, beta: float, positive_weight: float = 1.0) -> float:
+    """F-beta of 0/1 decisions; 0 when nothing relevant is flagged. `positive_weight` counts every included record
+    that many times: F-beta where included records are that much more common (`stacking.decision.shift_weight`)."""
     y, flagged = np.asarray(y, dtype=bool), np.asarray(flagged, dtype=bool)
     tp = float(np.sum(y & flagged))
     if tp == 0:
         return 0.0
-    precision, recall = tp / flagged.sum(), tp / y.sum()
+    precision, recall = positive_weight * tp / (flagged.sum() + (positive_weight - 1) * tp), tp / y.sum()
     return (1 + beta**2) * precision * recall / (beta**2 * precision + recall)
 
 

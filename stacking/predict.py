@@ -114,6 +114,7 @@ class FittedRun:
     row_number_ids: bool = False             # the run's records had no id column: its ids are row numbers
     oof_labels: np.ndarray | None = None     # the blend's honest OOF labels and scores (blend_oof.parquet) and
     oof_scores: np.ndarray | None = None     # the stack's seed, for expected_below's interval as `stack` gives it
+    oof_folds: np.ndarray | None = None      # and their folds, for the honest floor at the label shift's weight
     config: StackConfig = field(default_factory=StackConfig)  # the stack's: its seed, and the label-shift correction
     threshold_before: float = 0.0            # the stack's threshold before its label-shift correction (`read_run` sets it)
     flags_everything: bool = False           # the stack's honest floor flags every record: no correction either
@@ -125,7 +126,8 @@ class FittedRun:
         `stack`'s threshold before its correction, corrected for these records as `stack` corrected for its own,
         where that is lower than the run's threshold; else the run's."""
         blend = {"threshold": self.threshold_before, "honest_floor": self.flags_everything}
-        shift = shift_weight(self.oof_labels, self.oof_scores, scores, self.calibration, blend, self.config, has_text)
+        shift = shift_weight(self.oof_labels, self.oof_scores, scores, self.calibration, blend, self.config, has_text,
+                             self.oof_folds)
         if float(blend["threshold"]) >= self.threshold:
             shift["lowered"] = False  # the run's own threshold, no higher, is kept: the estimate changed nothing here
         return min(float(blend["threshold"]), self.threshold), shift
@@ -212,7 +214,7 @@ def read_run(out: str | Path) -> FittedRun:
         raise DamagedArtifact(out / "summary.json", "no threshold", restack)
     calibration = Calibration.load(out / "calibration.json")
     config, threshold_before = _stack_config(summary, out / "summary.json", restack)
-    oof = read_checked(run.blend_oof, lambda path: pd.read_parquet(path, columns=["label", "score"]), restack)
+    oof = read_checked(run.blend_oof, lambda path: pd.read_parquet(path, columns=["fold", "label", "score"]), restack)
     used = used_learners(names, blender)
     outputs = read_learner_outputs(out, tuple(used))
     missing = [name for name in used if name not in outputs]
@@ -223,6 +225,7 @@ def read_run(out: str | Path) -> FittedRun:
                        train_ids=frozenset(outputs[used[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
                        test_ids=frozenset(outputs[used[0]][1]["id"].astype(str)),
                        oof_labels=oof["label"].to_numpy(dtype=int), oof_scores=oof["score"].to_numpy(dtype=float),
+                       oof_folds=oof["fold"].to_numpy(dtype=int),
                        config=config, threshold_before=threshold_before,
                        flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)),
                        honest_recall=_honest_recall(summary))
@@ -519,7 +522,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     if lacking:
         shift["not_estimated"] = lacking  # the reason given above, not the titles rule's own
     if threshold < run.threshold:
-        log_shift(shift, float(np.mean(run.oof_scores >= threshold)), "--max-shift 1: the run's threshold")
+        log_shift(shift, float(np.mean(run.oof_scores >= threshold)), run.config.beta, "--max-shift 1: the run's threshold")
     # As `stack` decides on its records to screen: records without text flagged, the run's `screening` block under its
     # names, and the update's own probabilities checked against the run's honest recall.
     screened = screen(run.oof_labels, run.oof_scores, run.calibration, scores, threshold, shift,

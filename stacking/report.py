@@ -30,7 +30,7 @@ from ..features.records.duplicates import label_words
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
 from .config import StackConfig
-from .decision import prior_clause
+from .decision import floor_clause, prior_clause
 from .stack import MAX_FLAGGED, _percent, fit_weight_clause, flagged_shares, honest_scope
 
 log = logging.getLogger("screenstack")
@@ -280,7 +280,7 @@ def _threshold_note(summary: dict) -> str:
     if shift.get("lowered"):  # as the console's "label shift" line
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
                  f"records as the labelled ones ({shift['estimated_share']:.1%} against {shift['train_share']:.1%}), so each "
-                 f"included record counted {shift['weight']:.1f} times{prior_clause(shift)} (<code>--max-shift 1</code>: no correction)")
+                 f"included record counted {shift['weight']:.1f} times{prior_clause(shift)}{floor_clause(shift, beta)} (<code>--max-shift 1</code>: no correction)")
     if check.get("lowered"):  # as the console's "recall check" line and warning
         note += (f"; <strong>lowered by the recall check</strong> to {summary['threshold']:.4g}, which flags "
                  f"{check['flagged_share_after']:.1%} of the records to screen instead of {check['flagged_share_before']:.1%}: there the calibrated probabilities expected "

@@ -39,7 +39,7 @@ from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
-from .decision import (INCLUDED_WITHOUT_ABSTRACTS_WARNING, RECALL_CHECK_WARNING, TITLES_ONLY_WARNING, _say_without_text,
+from .decision import (COMPARE_INCLUDED, FLAG_ALL, INCLUDED_WITHOUT_ABSTRACTS_WARNING, RECALL_CHECK_WARNING, TITLES_ONLY_WARNING, _say_without_text,
                        at_shift_clause, honest_scope, included_without_abstracts, log_shift, lowered_by, log_titles_only,
                        screen, shift_records, shift_weight, titles_unlike_labelled, without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
@@ -53,9 +53,9 @@ AUTO_MIN_INCLUDED = 10
 # halves (bench/calibration.py) such leads carried over to the test half once in one try with 20-140
 # included records, where leads of 0.03-0.06 without the resampling test failed 2 of 3 times, and 0 of 3
 # times with 10 included records, resampling or not. A blend whose honest AUC is below MIN_AUC barely ranks.
-CLEAR_MARGIN, WIN_SHARE, COMPARE_INCLUDED, MIN_AUC, MAX_FLAGGED = 0.02, 0.95, 20, 0.6, 0.9
+# (COMPARE_INCLUDED is the honest floor's too; `stacking.decision` keeps it, and FLAG_ALL, for the label shift's floor.)
+CLEAR_MARGIN, WIN_SHARE, MIN_AUC, MAX_FLAGGED = 0.02, 0.95, 0.6, 0.9
 CHANCE_AUC = 0.55  # a blend whose honest OOF ROC-AUC is below this ranks at chance: the honest floor flags every record
-FLAG_ALL = 0.0  # every blender scores in [0, 1], so this threshold flags every record, new ones too (`screenstack predict`)
 
 
 def _score_matrices(out: Path, wanted: tuple[str, ...]):
@@ -362,7 +362,7 @@ def _log_decision(summary: dict) -> None:
                      decision["n_train_included"], 100 * decision["min_recall"], 100 * decision["oof_flagged_share"],
                      " (if the labelled records are a random sample of the search, --min-recall 0.9 --max-shift 1 flags fewer)"
                      if decision["min_recall"] > 0.9 else "")
-    log_shift(decision.get("shift") or {}, decision["oof_flagged_share"])
+    log_shift(decision.get("shift") or {}, decision["oof_flagged_share"], beta)
 
 
 def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig, weight: float = 1.0) -> dict:
@@ -501,7 +501,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     calibration = fit_calibration(blend_oof, y)
     titles_only = titles_unlike_labelled(records, plan.keys)
-    shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, shift_records(records, titles_only))
+    shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, shift_records(records, titles_only),
+                         folds)
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
     honest = _honest(y, blend_decisions, len(test_ids), config)
     screened = screen(y, blend_oof, calibration, test_scores, blend_metrics["threshold"], shift, honest["recall_interval"][0],

@@ -678,10 +678,10 @@ def test_an_update_without_an_abstract_column_makes_no_label_shift_estimate(text
     assert not [m for m in caplog.messages if m.startswith("label shift: not estimated")]
 
 
-def _shifted_run(folder: Path, **files: tuple[slice, slice]) -> Path:
-    """A TF-IDF run of cohen_atypical_antipsychotics records with title and abstract: each of `files` (train, test
-    and updates) NAME=(excluded records, included records) written as NAME.csv, labelled for train only."""
-    data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
+def _shifted_run(folder: Path, dataset: str = "cohen_atypical_antipsychotics", **files: tuple[slice, slice]) -> Path:
+    """A TF-IDF run of `dataset`'s records with title and abstract: each of `files` (train, test and updates)
+    NAME=(excluded records, included records) written as NAME.csv, labelled for train only."""
+    data = pd.read_csv(DATASETS / f"{dataset}.csv", dtype=str, keep_default_na=False)
     data = data[(data["title"] != "") & (data["abstract"] != "")][["record_id", "title", "abstract", "label_included"]]
     included, excluded = data[data["label_included"] == "1"], data[data["label_included"] == "0"]
     for name, (out, inside) in files.items():
@@ -732,6 +732,28 @@ def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_
     assert summary["threshold"] == run_summary["threshold"] and not summary["shift"]["lowered"]
     assert not any(m.startswith("label shift") for m in caplog.messages)
     assert f"(threshold {run_summary['threshold']:.4g} of {run})" in next(m for m in caplog.messages if m.startswith("predict:"))
+
+
+def test_an_update_is_judged_by_the_honest_floor_at_its_own_shift_on_the_runs_folds(tmp_path):
+    """From 20 included training records, `predict` judges the blend against flagging every record at the weight its
+    update's shift estimate gives, from the run's honest OOF records and their folds, as `stack` does for its own."""
+    from screenstack.stacking.config import StackConfig
+    from screenstack.stacking.decision import honest_floor_at_shift
+
+    run = _shifted_run(tmp_path, "bannach_brown_2019", train=(slice(0, 300), slice(0, 25)),
+                       test=(slice(300, 450), slice(25, 28)), rich=(slice(450, 510), slice(30, 90)))
+    assert json.loads((run / "summary.json").read_text())["threshold"] > 0  # the run's own honest floor flags not all
+    assert main(["-q", "predict", "--run", str(run), "--data", str(tmp_path / "rich.csv"), "--out", str(tmp_path / "rich")]) == 0
+    summary = json.loads((tmp_path / "rich" / "summary.json").read_text())
+    shift = summary["shift"]
+    assert shift["weight"] > 1 and "honest_floor" in shift
+    oof = pd.read_parquet(run / "blend_oof.parquet")
+    config = StackConfig(**{k: v for k, v in json.loads((run / "summary.json").read_text())["config"].items() if k != "learners"})
+    prior = config.prior_positives if shift["prior_scaled"] else config.prior_positives / shift["weight"]
+    assert shift["honest_floor"] == honest_floor_at_shift(oof["label"].to_numpy(), oof["score"].to_numpy(),
+                                                          oof["fold"].to_numpy(), config, prior, shift["weight"])
+    flagged_everything = summary["n_flagged"] == summary["n_records"]
+    assert shift["honest_floor"]["flags_everything"] <= flagged_everything
 
 
 def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for_any_update(tmp_path):

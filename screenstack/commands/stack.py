@@ -51,8 +51,9 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
                             f"included (default {StackConfig.prior_positives:g})")
     group.add_argument("--max-shift", type=float, default=StackConfig.max_shift, metavar="X",
                        help="where the records to screen look richer in included records than the labelled ones (estimated "
-                            "from their calibrated scores), the threshold flags more, as if they were up to X times richer "
-                            f"(1: no correction; default {StackConfig.max_shift:g})")
+                            "from their calibrated scores), the threshold flags more, as if they were up to X times richer, "
+                            "and from 20 included records everything where at that richness the blend's honest OOF F-beta "
+                            f"does not beat flagging every record (1: no correction; default {StackConfig.max_shift:g})")
 
 
 def stack_config(args: argparse.Namespace, learners: tuple[str, ...] = ()) -> StackConfig:

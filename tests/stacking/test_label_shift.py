@@ -212,7 +212,7 @@ def test_a_blend_that_separates_the_labelled_records_leaves_the_recall_priors_re
     assert info["weight"] > 10 and info["lowered"] and info["prior_scaled"] is scaled
     assert (info["separation"] >= decision.SEPARATED) is not scaled
     with caplog.at_level("INFO", logger="screenstack"):
-        decision.log_shift(info, float(np.mean(flags)))
+        decision.log_shift(info, float(np.mean(flags)), 7.0)
     said = "(the recall prior's records at chance once: the blend's d' 2.57 is at least 1.5)"
     assert (said in caplog.messages[-1]) is not scaled  # the report's threshold note says the same (`prior_clause`)
     monkeypatch.setattr(decision, "SEPARATED", np.inf)  # as before 0.3.28: the prior always counted `weight` times
@@ -222,3 +222,60 @@ def test_a_blend_that_separates_the_labelled_records_leaves_the_recall_priors_re
         assert (flags == flags_before).all()
     else:  # d' 2.57: 42% flagged instead of 86%, every included record still among them
         assert flags.mean() < 0.5 < 0.8 < flags_before.mean() and flags[truth == 1].all()
+
+
+def _twenty_four_included(strength: float):
+    """24 labelled included records in 600 (4%, five folds), records to screen with 25%."""
+    rng = np.random.default_rng(3)
+    y = np.r_[np.ones(24), np.zeros(576)].astype(int)
+    rng.shuffle(y)
+    oof = 1 / (1 + np.exp(-(strength * y + rng.normal(size=600) - 2)))
+    truth = (rng.random(600) < 0.25).astype(int)
+    return y, oof, np.arange(600) % 5, 1 / (1 + np.exp(-(strength * truth + rng.normal(size=600) - 2)))
+
+
+@pytest.mark.parametrize("strength, flags_everything", [(1.5, True), (2.5, False)])
+def test_the_honest_floor_is_judged_again_at_the_label_shifts_weight(strength, flags_everything, caplog):
+    """A blend that beats flagging every record at the labelled share of included records may not at the share of the
+    records to screen: there, every record is flagged and the label-shift line says why."""
+    import screenstack.stacking.decision as decision
+    from screenstack.stacking.stack import FLAG_ALL, _evaluate_blend
+
+    y, oof, folds, test = _twenty_four_included(strength)
+    metrics, _ = _evaluate_blend(y, oof, folds, StackConfig())
+    assert not metrics["honest_floor"]  # at the labelled share the blend beats flagging everything
+    calibration = fit_calibration(oof, y)
+
+    def corrected(with_folds=True, labels=y):
+        blend = {"threshold": metrics["threshold"], "honest_floor": False}
+        info = shift_weight(labels, oof, test, calibration, blend, StackConfig(), None, folds if with_folds else None)
+        return info, blend["threshold"]
+
+    info, threshold = corrected()
+    floor = info["honest_floor"]
+    assert info["weight"] > 5 and info["lowered"] and floor["flags_everything"] is flags_everything
+    assert (floor["fbeta_honest"] <= floor["flag_all_fbeta"]) is flags_everything
+    plain_info, plain = corrected(with_folds=False)  # `predict` of a run folder without folds: the correction alone
+    assert "honest_floor" not in plain_info and plain > FLAG_ALL
+    assert (threshold == FLAG_ALL) is flags_everything and (threshold == plain) is not flags_everything
+    with caplog.at_level("INFO", logger="screenstack"):
+        decision.log_shift(info, float(np.mean(oof >= threshold)), 7.0)
+    said = (f"the threshold flags 100.0% of the OOF records instead of {100 * info['oof_flagged_share_before']:.1f}%: the "
+            f"honest floor, since at that weight the blend's honest OOF F7 ({floor['fbeta_honest']:.3f}) does not beat "
+            f"flagging every record ({floor['flag_all_fbeta']:.3f}) (--max-shift 1: no correction)")
+    assert (said in caplog.messages[-1]) is flags_everything
+    fewer = y.copy()
+    fewer[np.flatnonzero(y)[:5]] = 0  # 19 included: its honest F-beta is too noisy to judge, as the honest floor's
+    few, _ = corrected(labels=fewer)
+    assert few["weight"] > 5 and "honest_floor" not in few
+
+
+def test_f_beta_with_included_records_weighed_equals_repeating_them():
+    from screenstack.stacking.metrics import fbeta
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(300) < 0.1).astype(int)
+    flagged = (rng.random(300) < 0.3).astype(int)
+    repeated = np.r_[np.arange(300), np.repeat(np.flatnonzero(y), 2)]  # every included record three times
+    assert fbeta(y, flagged, 7.0, 3.0) == pytest.approx(fbeta(y[repeated], flagged[repeated], 7.0))
+    assert fbeta(y, flagged, 7.0, 3.0) > fbeta(y, flagged, 7.0)
