@@ -215,6 +215,7 @@ def read_run(out: str | Path) -> FittedRun:
     calibration = Calibration.load(out / "calibration.json")
     config, threshold_before = _stack_config(summary, out / "summary.json", restack)
     oof = read_checked(run.blend_oof, lambda path: pd.read_parquet(path, columns=["fold", "label", "score"]), restack)
+    oof_labels, oof_scores, oof_folds = _oof_records(oof, run.blend_oof, restack)
     used = used_learners(names, blender)
     outputs = read_learner_outputs(out, tuple(used))
     missing = [name for name in used if name not in outputs]
@@ -224,8 +225,7 @@ def read_run(out: str | Path) -> FittedRun:
     fitted = FittedRun(out, names, float(summary["threshold"]), blender, calibration, stack_version=run.version("stack"),
                        train_ids=frozenset(outputs[used[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
                        test_ids=frozenset(outputs[used[0]][1]["id"].astype(str)),
-                       oof_labels=oof["label"].to_numpy(dtype=int), oof_scores=oof["score"].to_numpy(dtype=float),
-                       oof_folds=oof["fold"].to_numpy(dtype=int),
+                       oof_labels=oof_labels, oof_scores=oof_scores, oof_folds=oof_folds,
                        config=config, threshold_before=threshold_before,
                        flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)),
                        honest_recall=_honest_recall(summary))
@@ -250,6 +250,22 @@ def read_run(out: str | Path) -> FittedRun:
                                    "cannot make the same vectors for new records. Fit the run's vector learners on "
                                    "`screenstack extract` vectors, or predict with a run of text learners.")
     return fitted
+
+
+def _oof_records(oof: pd.DataFrame, path: Path, fix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The blend's honest OOF labels, scores and folds from `path` (``blend_oof.parquet``), checked as `stack` writes
+    them: labels 0 or 1, finite scores, whole fold numbers from 0 in two folds or more."""
+    try:
+        labels, scores, folds = (oof[column].to_numpy(dtype=float) for column in ("label", "score", "fold"))
+    except (TypeError, ValueError):
+        raise DamagedArtifact(path, "its label, score or fold column holds something other than numbers", fix) from None
+    if not np.isin(labels, (0, 1)).all():
+        raise DamagedArtifact(path, "its label column holds values other than 0 and 1", fix)
+    if not np.isfinite(scores).all():
+        raise DamagedArtifact(path, "its score column holds missing or infinite values", fix)
+    if not (np.isfinite(folds).all() and (folds == np.round(folds)).all() and (folds >= 0).all()) or len(np.unique(folds)) < 2:
+        raise DamagedArtifact(path, "its fold column does not hold whole fold numbers of two folds or more", fix)
+    return labels.astype(int), scores, folds.astype(int)
 
 
 def _refuse_other_folder(run: RunFolder) -> None:
@@ -384,6 +400,10 @@ def _lacking_text(run: FittedRun, corpus: Corpus) -> str:
 
 def _threshold_origin(run: FittedRun, threshold: float, summary: dict) -> str:
     """Where the threshold applied comes from, for the console line: the run's, or lower for these records, by what."""
+    if threshold == run.threshold and run.threshold < run.threshold_before:  # the run's records to screen looked richer
+        return (f" of {run.out}, lowered there for its own records to screen by the label shift, which no update flags "
+                f"fewer than (`screenstack stack --out {quoted(run.out)} --max-shift 1` keeps the labelled records' "
+                f"{run.threshold_before:.4g} for it and its updates)")
     if threshold == run.threshold:
         return f" of {run.out}"
     by = " and the ".join(lowered_by(summary)) or "label shift"

@@ -288,8 +288,8 @@ def _threshold_note(summary: dict) -> str:
                  f"95% interval (the labelled records look unlike the records to screen)")
     share, before, of_what = flagged_shares(decision)
     if share > MAX_FLAGGED and before is not None and before <= MAX_FLAGGED:
-        note += (f"; <strong>nearly every record is flagged because of that correction</strong> ({share:.1%} of {of_what}; "
-                 f"without it {before:.1%})")  # as the console's warning
+        note += (f"; <strong>{'every' if share == 1 else 'nearly every'} record is flagged because of that correction</strong> "
+                 f"({_percent(share)} of {of_what}; without it {before:.1%})")  # as the console's warning
     elif share > MAX_FLAGGED and beta > StackConfig.beta and not decision.get("recall_floor_lowered"):
         note += (f"; <strong>nearly every record is flagged: <code>--beta {summary['beta']:g}</code> counts a missed included "
                  f"record {summary['beta'] ** 2:g} times an extra read</strong>")  # as the console's warning

@@ -365,22 +365,26 @@ def _log_decision(summary: dict) -> None:
     log_shift(decision.get("shift") or {}, decision["oof_flagged_share"], beta)
 
 
-def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig, weight: float = 1.0) -> dict:
+def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig, shift: dict) -> dict:
     """How the threshold came about, for the summary, the report and the console.
 
     Says whether the recall floor lowered the F-beta threshold, and by how
     much, since with a handful of included records it decides most of the result,
     whether the fitted tail (`stacking.threshold.fitted_tail_threshold`) set F-beta's
     threshold below the bootstrap optimum, and whether the honest floor
-    (`_evaluate_blend`) set it to flag every record.
+    (`_evaluate_blend`) set it to flag every record. `shift`: `shift_weight`'s, whose weight F-beta's own threshold
+    counts included records by, and whose honest floor, where it flags every record, is what lowered the threshold
+    (said on the label-shift line), not the recall floor.
     """
     fbeta_only = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
-                                  prior_positives=config.prior_positives, positive_weight=weight)
+                                  prior_positives=config.prior_positives, positive_weight=shift["weight"])
     threshold = blend["threshold"]
+    floor_at_shift = bool((shift.get("honest_floor") or {}).get("flags_everything"))
     flagged_share = float(np.mean(blend_oof >= threshold))
     info = {
         "fbeta_threshold": fbeta_only, "fbeta_flagged_share": float(np.mean(blend_oof >= fbeta_only)),
-        "recall_floor_lowered": bool(not blend["honest_floor"] and threshold < fbeta_only), "min_recall": config.min_recall,
+        "recall_floor_lowered": bool(not blend["honest_floor"] and not floor_at_shift and threshold < fbeta_only),
+        "min_recall": config.min_recall,
         "prior_positives": config.prior_positives, "oof_flagged_share": flagged_share,
         "n_train_included": int(y.sum()), "flags_everything": blend["honest_floor"],
         "ranks_at_chance": bool(blend.get("ranks_at_chance", False)),
@@ -503,7 +507,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     titles_only = titles_unlike_labelled(records, plan.keys)
     shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, shift_records(records, titles_only),
                          folds)
-    decision = {**_decision(y, blend_oof, blend_metrics, config, shift["weight"]), "shift": shift}
+    decision = {**_decision(y, blend_oof, blend_metrics, config, shift), "shift": shift}
     honest = _honest(y, blend_decisions, len(test_ids), config)
     screened = screen(y, blend_oof, calibration, test_scores, blend_metrics["threshold"], shift, honest["recall_interval"][0],
                       config.seed, records, titles_only)

@@ -678,7 +678,8 @@ def test_an_update_without_an_abstract_column_makes_no_label_shift_estimate(text
     assert not [m for m in caplog.messages if m.startswith("label shift: not estimated")]
 
 
-def _shifted_run(folder: Path, dataset: str = "cohen_atypical_antipsychotics", **files: tuple[slice, slice]) -> Path:
+def _shifted_run(folder: Path, dataset: str = "cohen_atypical_antipsychotics", folds: int = 3,
+                 **files: tuple[slice, slice]) -> Path:
     """A TF-IDF run of `dataset`'s records with title and abstract: each of `files` (train, test and updates)
     NAME=(excluded records, included records) written as NAME.csv, labelled for train only."""
     data = pd.read_csv(DATASETS / f"{dataset}.csv", dtype=str, keep_default_na=False)
@@ -688,7 +689,7 @@ def _shifted_run(folder: Path, dataset: str = "cohen_atypical_antipsychotics", *
         frame = pd.concat([excluded.iloc[out], included.iloc[inside]])
         (frame if name == "train" else frame.drop(columns="label_included")).to_csv(folder / f"{name}.csv", index=False)
     assert main(["-q", "run", "--train", str(folder / "train.csv"), "--test", str(folder / "test.csv"),
-                 "--learners", "tfidf-logreg,tfidf-svm", "--folds", "3", "--out", str(folder / "run")]) == 0
+                 "--learners", "tfidf-logreg,tfidf-svm", "--folds", str(folds), "--out", str(folder / "run")]) == 0
     return folder / "run"
 
 
@@ -734,6 +735,31 @@ def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_
     assert f"(threshold {run_summary['threshold']:.4g} of {run})" in next(m for m in caplog.messages if m.startswith("predict:"))
 
 
+def test_a_run_whose_blend_does_not_beat_flagging_everything_at_the_label_shifts_weight_flags_every_record(
+        tmp_path, caplog):
+    """22 included training records in 522, records to screen 43% included: the blend beats flagging every labelled
+    record, but not at the shift's weight, so every record to screen is flagged, and the label-shift line, not the
+    recall floor, says why (console, summary.json, report)."""
+    run = _shifted_run(tmp_path, folds=5, train=(slice(100, 600), slice(25, 47)), test=(slice(700, 760), slice(100, 146)))
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["stack", "--out", str(run)]) == 0  # reused: its lines said again
+    summary = json.loads((run / "summary.json").read_text())
+    decision, floor = summary["decision"], summary["decision"]["shift"]["honest_floor"]
+    assert floor["flags_everything"] and floor["fbeta_honest"] <= floor["flag_all_fbeta"]
+    assert summary["n_test_flagged"] == summary["n_test"] > 100 and summary["threshold"] == 0.0
+    assert not decision["flags_everything"] and not decision["recall_floor_lowered"]  # neither floor of the labelled records
+    assert not [m for m in caplog.messages if m.startswith(("recall floor", "honest floor"))]
+    [line] = [m for m in caplog.messages if m.startswith("label shift")]
+    said = (f"the threshold flags 100.0% of the OOF records instead of {100 * decision['shift']['oof_flagged_share_before']:.1f}%: "
+            f"the honest floor, since at that weight the blend's honest OOF F7 ({floor['fbeta_honest']:.3f}) does not beat "
+            f"flagging every record ({floor['flag_all_fbeta']:.3f}) (--max-shift 1: no correction)")
+    assert line.endswith(said)
+    assert main(["-q", "report", "--out", str(run)]) == 0
+    report = (run / "report.html").read_text()
+    assert "lowered by the recall floor" not in report and said.split(" (--max-shift")[0].split(": ", 1)[1] in report
+    assert "<strong>every record is flagged because of that correction</strong> (100% of the records to screen" in report
+
+
 def test_an_update_is_judged_by_the_honest_floor_at_its_own_shift_on_the_runs_folds(tmp_path):
     """From 20 included training records, `predict` judges the blend against flagging every record at the weight its
     update's shift estimate gives, from the run's honest OOF records and their folds, as `stack` does for its own."""
@@ -756,7 +782,7 @@ def test_an_update_is_judged_by_the_honest_floor_at_its_own_shift_on_the_runs_fo
     assert shift["honest_floor"]["flags_everything"] <= flagged_everything
 
 
-def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for_any_update(tmp_path):
+def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for_any_update(tmp_path, caplog):
     """`stack` lowered its threshold for records to screen far richer in included records than the labelled ones;
     predict gives the run's own file the run's decisions, and an update as poor as the labelled records never
     a higher threshold than the run's (the estimate on a handful of included records is noisy)."""
@@ -772,9 +798,32 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
     same = json.loads((tmp_path / "same" / "summary.json").read_text())
     assert not same["shift"]["lowered"] and same["shift"]["estimated_share"] > 3 * same["shift"]["train_share"]
     assert same["at_estimated_shift"] == run_summary["screening"]["at_estimated_shift"]
-    assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(tmp_path / "update.csv"), "--out", str(tmp_path / "pred")]) == 0
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     assert not summary["shift"]["lowered"] and summary["threshold"] == run_summary["threshold"]
+    # The line says why an update poorer than the run's records to screen gets the run's low threshold, and the way out.
+    [line] = [m for m in caplog.messages if m.startswith("predict:")]
+    assert (f"(threshold {summary['threshold']:.4g} of {run}, lowered there for its own records to screen by the label "
+            f"shift, which no update flags fewer than (`screenstack stack --out {run} --max-shift 1` keeps the labelled "
+            f"records' {shift['threshold_before']:.4g} for it and its updates))") in line
+
+
+@pytest.mark.parametrize("column, values", [("fold", "text"), ("fold", 0), ("fold", np.nan), ("label", 2),
+                                            ("score", np.inf)])
+def test_a_blend_oof_file_damaged_where_predict_reads_it_is_refused_in_one_line(run_copy, tmp_path, capsys, column, values,
+                                                                                resign):
+    """Folds and labels the label shift's honest floor is judged on (`shift_weight`): a file that passes its checksums
+    but holds no such values is named, with the fix, before any record is scored."""
+    run, _, test = run_copy
+    oof = pd.read_parquet(run / "blend_oof.parquet")
+    oof[column] = values
+    oof.to_parquet(run / "blend_oof.parquet", index=False)
+    resign(run, "stack")
+    assert _predict(run, test, tmp_path / "pred") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"screenstack: error: {run / 'blend_oof.parquet'}: damaged (its ") and f"screenstack stack --out {run}" in err
 
 
 @pytest.mark.parametrize("damage", [{"config": "junk"}, {"decision": "x"}, {"decision": {"shift": [1, 2]}},
