@@ -77,7 +77,8 @@ from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
 from .decision import (TITLES_ONLY_WARNING, UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, screen, shift_records,
-                       shift_weight, titles_unlike_labelled)
+                       shift_weight, titles_unlike_labelled, without_text)
+from .stack import MAX_FLAGGED, _percent
 
 log = logging.getLogger("screenstack")
 # The extract settings a user may repeat on the command line, as named in the feature files' metadata.
@@ -410,6 +411,38 @@ def _threshold_origin(run: FittedRun, threshold: float, summary: dict) -> str:
     return f": {run.out}'s {run.threshold:.4g}, lowered for these records by the {by} (its line above)"
 
 
+def _flags_most_warning(run: FittedRun, scores: np.ndarray, decisions: np.ndarray, threshold: float, shift: dict,
+                        without: np.ndarray | None) -> str | None:
+    """Where the threshold flags more than `MAX_FLAGGED` of the records, the warning that says why, as `stack` warns
+    for its records to screen: the run's honest floor, records without text, the update's label shift, the run's own
+    label shift, or labels too few for these records; None below that."""
+    share = float(decisions.mean()) if len(decisions) else 0.0
+    if share <= MAX_FLAGGED:
+        return None
+    said, run_name = f"the threshold flags {_percent(share)} of these records", quoted(run.out)
+
+    def flags(at: float) -> float:  # the share a threshold would flag, records without text flagged whatever it is
+        flagged = scores >= at
+        return float(np.mean(flagged if without is None else flagged | without))
+
+    if run.flags_everything:
+        return (f"{said}: {run.out}'s blend does not beat flagging every record on its labelled records (its honest floor, "
+                "said in its summary.json and report); label more records and run it again to flag fewer")
+    if without is not None and without[decisions == 1].mean() >= 0.5:
+        return (f"{said}: {without[decisions == 1].mean():.0%} of the flagged records have neither title nor abstract, "
+                "flagged since no model can rank them; give their titles and abstracts to have them ranked")
+    if threshold < run.threshold and flags(run.threshold) <= MAX_FLAGGED:
+        return (f"{said} because they look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
+                f"records as {run.out}'s labelled ones (the label shift line, shift in summary.json); if they are not, "
+                f"--max-shift 1 flags {flags(run.threshold):.0%}")
+    if run.threshold < run.threshold_before and flags(run.threshold_before) <= MAX_FLAGGED:
+        return (f"{said} because {run.out}'s threshold was lowered for its own records to screen by the label shift; "
+                f"`screenstack stack --out {run_name} --max-shift 1` keeps its labelled records' threshold, which flags "
+                f"{flags(run.threshold_before):.0%} of these")
+    return (f"{said}: {run.out}'s labelled records cannot support a tighter threshold for them; label some of these "
+            "records and run again to flag fewer")
+
+
 def _say_if_restacked(run: FittedRun, before: dict | None) -> None:
     """One info line when the predictions replaced came from an earlier stack of the run (another blender or threshold):
     the same file then gets other scores or decisions, which would otherwise go unnoticed."""
@@ -552,6 +585,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     if screened.recall_check.get("below_interval"):
         warnings.append(UPDATE_RECALL_CHECK_WARNING.format(expected=screened.recall_check["expected_recall"],
                                                            low=run.honest_recall[0], high=run.honest_recall[1]))
+    most = _flags_most_warning(run, scores, decisions, threshold, shift, without_text(listed))
+    warnings += [most] if most else []
     ids = records["id"].astype(str).to_numpy()
     summary = {
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version,

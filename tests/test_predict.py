@@ -709,6 +709,13 @@ def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_
     assert summary["threshold"] < summary["run_threshold"] == run_summary["threshold"]
     scores = pd.read_csv(tmp_path / "rich" / "scores.csv")["score"].to_numpy()
     assert summary["n_flagged"] == int(np.sum(scores >= summary["threshold"])) > int(np.sum(scores >= run_summary["threshold"]))
+    # Nearly all flagged, and why, as `stack` warns: the share --max-shift 1 would flag is the run's threshold's.
+    before = np.mean(scores >= run_summary["threshold"])
+    assert summary["n_flagged"] / summary["n_records"] > 0.9 >= before
+    assert summary["warnings"][-1] == (
+        f"the threshold flags {summary['n_flagged'] / summary['n_records']:.0%} of these records because they look "
+        f"{summary['shift']['estimated_share'] / summary['shift']['train_share']:.1f} times as rich in included records as "
+        f"{run}'s labelled ones (the label shift line, shift in summary.json); if they are not, --max-shift 1 flags {before:.0%}")
     [line] = [m for m in caplog.messages if m.startswith("label shift")]
     assert line.endswith("(--max-shift 1: the run's threshold)")
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
@@ -760,6 +767,19 @@ def test_a_run_whose_blend_does_not_beat_flagging_everything_at_the_label_shifts
     assert "<strong>every record is flagged because of that correction</strong> (100% of the records to screen" in report
 
 
+def test_an_update_of_a_run_whose_honest_floor_flags_every_record_is_all_flagged_and_warned_why(tmp_path, caplog):
+    run = _shifted_run(tmp_path, train=(slice(0, 300), slice(0, 25)), test=(slice(300, 450), slice(25, 28)),
+                       update=(slice(450, 510), slice(30, 90)))
+    assert json.loads((run / "summary.json").read_text())["decision"]["flags_everything"]
+    with caplog.at_level("WARNING", logger="screenstack"):
+        assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
+    summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
+    said = (f"the threshold flags 100% of these records: {run}'s blend does not beat flagging every record on its labelled "
+            "records (its honest floor, said in its summary.json and report); label more records and run it again to flag fewer")
+    assert summary["n_flagged"] == summary["n_records"] and summary["warnings"] == [said]
+    assert said in caplog.messages  # on the console too, -q or not
+
+
 def test_an_update_is_judged_by_the_honest_floor_at_its_own_shift_on_the_runs_folds(tmp_path):
     """From 20 included training records, `predict` judges the blend against flagging every record at the weight its
     update's shift estimate gives, from the run's honest OOF records and their folds, as `stack` does for its own."""
@@ -802,7 +822,13 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
         assert main(["predict", "--run", str(run), "--data", str(tmp_path / "update.csv"), "--out", str(tmp_path / "pred")]) == 0
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     assert not summary["shift"]["lowered"] and summary["threshold"] == run_summary["threshold"]
-    # The line says why an update poorer than the run's records to screen gets the run's low threshold, and the way out.
+    # The line and a warning say why an update poorer than the run's records to screen gets the run's low threshold,
+    # and the way out.
+    scores = pd.read_csv(tmp_path / "pred" / "scores.csv")["score"].to_numpy()
+    assert summary["n_flagged"] > 0.9 * summary["n_records"]
+    assert (f"because {run}'s threshold was lowered for its own records to screen by the label shift; `screenstack stack "
+            f"--out {run} --max-shift 1` keeps its labelled records' threshold, which flags "
+            f"{np.mean(scores >= shift['threshold_before']):.0%} of these") in summary["warnings"][-1]
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
     assert (f"(threshold {summary['threshold']:.4g} of {run}, lowered there for its own records to screen by the label "
             f"shift, which no update flags fewer than (`screenstack stack --out {run} --max-shift 1` keeps the labelled "
@@ -870,7 +896,8 @@ def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_f
     predicted = json.loads((tmp_path / "pred" / "summary.json").read_text())
     check = predicted["recall_check"]
     assert check["below_interval"] and check["expected_recall"] < 0.99
-    [warning] = predicted["warnings"]
+    warning, most = predicted["warnings"]  # and the one `stack` gives these records too: 92% flagged, 10 included
+    assert most.startswith("the threshold flags 92% of these records") and "cannot support a tighter" in most
     assert warning.startswith(f"these records look unlike the run's labelled records: at the run's threshold, their "
                               f"calibrated probabilities expect a recall of {check['expected_recall']:.3f}, below the run's "
                               f"honest recall's 95% interval (0.990-1.000), which may then overstate the recall here. "
@@ -884,7 +911,7 @@ def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_f
     resign(run, "stack")
     assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred2")]) == 0
     again = json.loads((tmp_path / "pred2" / "summary.json").read_text())
-    assert again["warnings"] == [] and again["recall_check"]["below_interval"] is False
+    assert again["warnings"] == [most] and again["recall_check"]["below_interval"] is False
 
 
 def test_a_run_stacked_with_the_removed_smoothed_rule_asks_to_be_stacked_again(tmp_path):
@@ -913,3 +940,20 @@ def test_predict_on_a_run_whose_fit_stopped_short_says_to_finish_the_fit_not_to_
     error = capsys.readouterr().err
     assert "The last fit-learners stopped before tfidf-logreg: rerun the same fit-learners" in error, error
     assert main(["-q", "stack", "--out", str(run)]) == 2  # what the advice steers clear of
+
+
+def test_an_update_flagged_mostly_for_lacking_text_is_warned_so(tmp_path):
+    """Records with neither title nor abstract are flagged whatever their score; where they make most of what is
+    flagged, the warning says so, not that the labels are too few."""
+    run = _shifted_run(tmp_path, train=(slice(0, 300), slice(0, 10)), test=(slice(300, 450), slice(10, 12)))
+    assert not json.loads((run / "summary.json").read_text())["decision"]["flags_everything"]
+    update = pd.read_csv(tmp_path / "test.csv", dtype=str, keep_default_na=False).iloc[:10]
+    blank = pd.DataFrame({"record_id": [f"blank{i}" for i in range(90)], "title": "", "abstract": ""})
+    pd.concat([update, blank]).to_csv(tmp_path / "update.csv", index=False)
+    assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
+    summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
+    assert summary["n_flagged"] >= 90 and summary["n_records"] == 100
+    share = 90 / summary["n_flagged"]
+    assert summary["warnings"][-1] == (f"the threshold flags {summary['n_flagged']}% of these records: {share:.0%} of the "
+                                       "flagged records have neither title nor abstract, flagged since no model can rank "
+                                       "them; give their titles and abstracts to have them ranked")
