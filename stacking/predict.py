@@ -77,7 +77,7 @@ from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
 from .decision import (TITLES_ONLY_WARNING, UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, screen, shift_records,
-                       shift_weight, titles_unlike_labelled, without_text)
+                       MIN_SHIFT_RECORDS, shift_weight, titles_unlike_labelled, without_text)
 from .stack import MAX_FLAGGED, _percent
 
 log = logging.getLogger("screenstack")
@@ -215,7 +215,7 @@ def read_run(out: str | Path) -> FittedRun:
         raise DamagedArtifact(out / "summary.json", "no threshold", restack)
     calibration = Calibration.load(out / "calibration.json")
     config, threshold_before = _stack_config(summary, out / "summary.json", restack)
-    oof = read_checked(run.blend_oof, lambda path: pd.read_parquet(path, columns=["fold", "label", "score"]), restack)
+    oof = read_checked(run.blend_oof, pd.read_parquet, restack)
     oof_labels, oof_scores, oof_folds = _oof_records(oof, run.blend_oof, restack)
     used = used_learners(names, blender)
     outputs = read_learner_outputs(out, tuple(used))
@@ -255,15 +255,18 @@ def read_run(out: str | Path) -> FittedRun:
 
 def _oof_records(oof: pd.DataFrame, path: Path, fix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The blend's honest OOF labels, scores and folds from `path` (``blend_oof.parquet``), checked as `stack` writes
-    them: labels 0 or 1, finite scores, whole fold numbers from 0 in two folds or more."""
+    them: labels 0 and 1, both present; scores from 0 to 1; whole fold numbers from 0 in two folds or more."""
+    lacking = [column for column in ("fold", "label", "score") if column not in oof.columns]
+    if lacking or not len(oof):
+        raise DamagedArtifact(path, f"it has no {', '.join(lacking)} column" if lacking else "it holds no records", fix)
     try:
         labels, scores, folds = (oof[column].to_numpy(dtype=float) for column in ("label", "score", "fold"))
     except (TypeError, ValueError):
         raise DamagedArtifact(path, "its label, score or fold column holds something other than numbers", fix) from None
-    if not np.isin(labels, (0, 1)).all():
-        raise DamagedArtifact(path, "its label column holds values other than 0 and 1", fix)
-    if not np.isfinite(scores).all():
-        raise DamagedArtifact(path, "its score column holds missing or infinite values", fix)
+    if not np.isin(labels, (0, 1)).all() or len(np.unique(labels)) < 2:
+        raise DamagedArtifact(path, "its label column does not hold both 0 and 1, and nothing else", fix)
+    if not (np.isfinite(scores).all() and (scores >= 0).all() and (scores <= 1).all()):
+        raise DamagedArtifact(path, "its score column holds values outside 0-1, or missing ones", fix)
     if not (np.isfinite(folds).all() and (folds == np.round(folds)).all() and (folds >= 0).all()) or len(np.unique(folds)) < 2:
         raise DamagedArtifact(path, "its fold column does not hold whole fold numbers of two folds or more", fix)
     return labels.astype(int), scores, folds.astype(int)
@@ -413,33 +416,42 @@ def _threshold_origin(run: FittedRun, threshold: float, summary: dict) -> str:
 
 def _flags_most_warning(run: FittedRun, scores: np.ndarray, decisions: np.ndarray, threshold: float, shift: dict,
                         without: np.ndarray | None) -> str | None:
-    """Where the threshold flags more than `MAX_FLAGGED` of the records, the warning that says why, as `stack` warns
+    """Where the threshold flags more than `MAX_FLAGGED` of the records, the warning that says why, in `stack`'s order
     for its records to screen: the run's honest floor, records without text, the update's label shift, the run's own
-    label shift, or labels too few for these records; None below that."""
+    label shift, the run's --beta, or labels too few for these records; None below that, and for fewer than
+    `MIN_SHIFT_RECORDS` records with text where none of the reasons before the last holds (a handful of records
+    flagged says nothing of the labels: 3 of 3 is chance at the run's share)."""
     share = float(decisions.mean()) if len(decisions) else 0.0
     if share <= MAX_FLAGGED:
         return None
-    said, run_name = f"the threshold flags {_percent(share)} of these records", quoted(run.out)
+    said = f"the threshold flags {_percent(share)} of these records"
+    with_text = np.ones(len(scores), dtype=bool) if without is None else ~without
 
     def flags(at: float) -> float:  # the share a threshold would flag, records without text flagged whatever it is
-        flagged = scores >= at
-        return float(np.mean(flagged if without is None else flagged | without))
+        return float(np.mean((scores >= at) | ~with_text))
 
     if run.flags_everything:
-        return (f"{said}: {run.out}'s blend does not beat flagging every record on its labelled records (its honest floor, "
+        return (f"{said}: the run's blend does not beat flagging every record on its labelled records (its honest floor, "
                 "said in its summary.json and report); label more records and run it again to flag fewer")
-    if without is not None and without[decisions == 1].mean() >= 0.5:
-        return (f"{said}: {without[decisions == 1].mean():.0%} of the flagged records have neither title nor abstract, "
-                "flagged since no model can rank them; give their titles and abstracts to have them ranked")
+    flagged_with_text = decisions[with_text].mean() if with_text.any() else 0.0
+    if not with_text[decisions == 1].all() and flagged_with_text <= MAX_FLAGGED:
+        return (f"{said}: {np.mean(~with_text[decisions == 1]):.0%} of the flagged records have neither title nor abstract, "
+                f"flagged since no model can rank them (of those with text it flags {_percent(flagged_with_text)}); give "
+                "their titles and abstracts to have them ranked")
     if threshold < run.threshold and flags(run.threshold) <= MAX_FLAGGED:
         return (f"{said} because they look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
-                f"records as {run.out}'s labelled ones (the label shift line, shift in summary.json); if they are not, "
-                f"--max-shift 1 flags {flags(run.threshold):.0%}")
+                f"records as the run's labelled ones (the label shift line, shift in summary.json); if they are not, "
+                f"--max-shift 1 flags {_percent(flags(run.threshold))}")
     if run.threshold < run.threshold_before and flags(run.threshold_before) <= MAX_FLAGGED:
-        return (f"{said} because {run.out}'s threshold was lowered for its own records to screen by the label shift; "
-                f"`screenstack stack --out {run_name} --max-shift 1` keeps its labelled records' threshold, which flags "
-                f"{flags(run.threshold_before):.0%} of these")
-    return (f"{said}: {run.out}'s labelled records cannot support a tighter threshold for them; label some of these "
+        return (f"{said} because the run's threshold was lowered for its own records to screen by the label shift; "
+                f"`screenstack stack --out {quoted(run.out)} --max-shift 1` keeps its labelled records' threshold, which "
+                f"flags {_percent(flags(run.threshold_before))} of these")
+    if run.config.beta > StackConfig.beta:
+        return (f"{said}: the run's --beta {run.config.beta:g} counts a missed included record {run.config.beta ** 2:g} "
+                "times an extra read, so flagging nearly everything scores best; a smaller --beta flags fewer")
+    if with_text.sum() < MIN_SHIFT_RECORDS:
+        return None
+    return (f"{said}: the run's labelled records cannot support a tighter threshold for them; label some of these "
             "records and run again to flag fewer")
 
 

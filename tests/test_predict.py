@@ -715,7 +715,8 @@ def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_
     assert summary["warnings"][-1] == (
         f"the threshold flags {summary['n_flagged'] / summary['n_records']:.0%} of these records because they look "
         f"{summary['shift']['estimated_share'] / summary['shift']['train_share']:.1f} times as rich in included records as "
-        f"{run}'s labelled ones (the label shift line, shift in summary.json); if they are not, --max-shift 1 flags {before:.0%}")
+        f"the run's labelled ones (the label shift line, shift in summary.json); if they are not, --max-shift 1 flags "
+        f"{before:.0%}")
     [line] = [m for m in caplog.messages if m.startswith("label shift")]
     assert line.endswith("(--max-shift 1: the run's threshold)")
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
@@ -774,7 +775,7 @@ def test_an_update_of_a_run_whose_honest_floor_flags_every_record_is_all_flagged
     with caplog.at_level("WARNING", logger="screenstack"):
         assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
-    said = (f"the threshold flags 100% of these records: {run}'s blend does not beat flagging every record on its labelled "
+    said = ("the threshold flags 100% of these records: the run's blend does not beat flagging every record on its labelled "
             "records (its honest floor, said in its summary.json and report); label more records and run it again to flag fewer")
     assert summary["n_flagged"] == summary["n_records"] and summary["warnings"] == [said]
     assert said in caplog.messages  # on the console too, -q or not
@@ -826,30 +827,42 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
     # and the way out.
     scores = pd.read_csv(tmp_path / "pred" / "scores.csv")["score"].to_numpy()
     assert summary["n_flagged"] > 0.9 * summary["n_records"]
-    assert (f"because {run}'s threshold was lowered for its own records to screen by the label shift; `screenstack stack "
+    assert (f"because the run's threshold was lowered for its own records to screen by the label shift; `screenstack stack "
             f"--out {run} --max-shift 1` keeps its labelled records' threshold, which flags "
             f"{np.mean(scores >= shift['threshold_before']):.0%} of these") in summary["warnings"][-1]
+    # Records without text added to the update: flagged anyway, but the run's own shift is still why nearly all are.
+    blank = pd.DataFrame({"record_id": [f"blank{i}" for i in range(130)], "title": "", "abstract": ""})
+    pd.concat([pd.read_csv(tmp_path / "update.csv", dtype=str, keep_default_na=False), blank]).to_csv(
+        tmp_path / "blank.csv", index=False)
+    assert _predict(run, tmp_path / "blank.csv", tmp_path / "blank") == 0
+    assert json.loads((tmp_path / "blank" / "summary.json").read_text())["warnings"][-1].startswith(
+        "the threshold flags 100% of these records because the run's threshold was lowered for its own records")
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
     assert (f"(threshold {summary['threshold']:.4g} of {run}, lowered there for its own records to screen by the label "
             f"shift, which no update flags fewer than (`screenstack stack --out {run} --max-shift 1` keeps the labelled "
             f"records' {shift['threshold_before']:.4g} for it and its updates))") in line
 
 
-@pytest.mark.parametrize("column, values", [("fold", "text"), ("fold", 0), ("fold", np.nan), ("label", 2),
-                                            ("score", np.inf)])
+@pytest.mark.parametrize("column, values", [("fold", "text"), ("fold", 0), ("fold", np.nan), ("label", 2), ("label", 0),
+                                            ("score", np.inf), ("score", 2.0), ("fold", "dropped"), ("", "no rows")])
 def test_a_blend_oof_file_damaged_where_predict_reads_it_is_refused_in_one_line(run_copy, tmp_path, capsys, column, values,
                                                                                 resign):
     """Folds and labels the label shift's honest floor is judged on (`shift_weight`): a file that passes its checksums
     but holds no such values is named, with the fix, before any record is scored."""
     run, _, test = run_copy
     oof = pd.read_parquet(run / "blend_oof.parquet")
-    oof[column] = values
+    if values == "dropped":
+        oof = oof.drop(columns=column)
+    elif values == "no rows":
+        oof = oof.iloc[:0]
+    else:
+        oof[column] = values
     oof.to_parquet(run / "blend_oof.parquet", index=False)
     resign(run, "stack")
     assert _predict(run, test, tmp_path / "pred") == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
-    assert err.startswith(f"screenstack: error: {run / 'blend_oof.parquet'}: damaged (its ") and f"screenstack stack --out {run}" in err
+    assert err.startswith(f"screenstack: error: {run / 'blend_oof.parquet'}: damaged (it") and f"screenstack stack --out {run}" in err
 
 
 @pytest.mark.parametrize("damage", [{"config": "junk"}, {"decision": "x"}, {"decision": {"shift": [1, 2]}},
@@ -947,13 +960,34 @@ def test_an_update_flagged_mostly_for_lacking_text_is_warned_so(tmp_path):
     flagged, the warning says so, not that the labels are too few."""
     run = _shifted_run(tmp_path, train=(slice(0, 300), slice(0, 10)), test=(slice(300, 450), slice(10, 12)))
     assert not json.loads((run / "summary.json").read_text())["decision"]["flags_everything"]
-    update = pd.read_csv(tmp_path / "test.csv", dtype=str, keep_default_na=False).iloc[:10]
+    ranked = pd.read_csv(run / "test_scores.csv", dtype={"id": str}).sort_values("score")["id"]
+    chosen = list(ranked.iloc[:8]) + list(ranked.iloc[-2:])  # 8 of the run's lowest-scored records to screen, 2 top ones
+    update = pd.read_csv(tmp_path / "test.csv", dtype=str, keep_default_na=False).set_index("record_id").loc[chosen].reset_index()
     blank = pd.DataFrame({"record_id": [f"blank{i}" for i in range(90)], "title": "", "abstract": ""})
     pd.concat([update, blank]).to_csv(tmp_path / "update.csv", index=False)
     assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     assert summary["n_flagged"] >= 90 and summary["n_records"] == 100
-    share = 90 / summary["n_flagged"]
+    share, with_text = 90 / summary["n_flagged"], (summary["n_flagged"] - 90) / 10
+    assert with_text <= 0.9  # the records with text alone would raise no warning
     assert summary["warnings"][-1] == (f"the threshold flags {summary['n_flagged']}% of these records: {share:.0%} of the "
                                        "flagged records have neither title nor abstract, flagged since no model can rank "
-                                       "them; give their titles and abstracts to have them ranked")
+                                       f"them (of those with text it flags {with_text:.0%}); give their titles and "
+                                       "abstracts to have them ranked")
+
+
+def test_an_update_flagged_nearly_all_under_a_large_beta_is_put_down_to_it_and_a_handful_of_records_to_nothing():
+    from screenstack.stacking.config import StackConfig
+    from screenstack.stacking.predict import FittedRun, _flags_most_warning
+
+    def warning(beta: float, n: int):
+        run = FittedRun(Path("run"), [], 0.5, None, None, frozenset(), config=StackConfig(beta=beta), threshold_before=0.5)
+        scores = np.r_[np.full(n - 1, 0.9), 0.1]  # all but one above the run's threshold
+        return _flags_most_warning(run, scores, (scores >= 0.5).astype(int), 0.5, {}, None)
+
+    assert warning(30.0, 60) == ("the threshold flags 98% of these records: the run's --beta 30 counts a missed included "
+                                 "record 900 times an extra read, so flagging nearly everything scores best; a smaller "
+                                 "--beta flags fewer")
+    assert warning(7.0, 60).endswith("the run's labelled records cannot support a tighter threshold for them; label some "
+                                     "of these records and run again to flag fewer")
+    assert warning(7.0, 40) is None  # 39 of 40 records: too few to say anything of the labels

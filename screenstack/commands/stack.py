@@ -77,6 +77,7 @@ def add_parser(subparsers) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..features.errors import quoted
     from ..stacking.stack import stack  # local: keeps `screenstack --help` fast
 
     config = configs(args)
@@ -86,5 +87,5 @@ def command(args: argparse.Namespace) -> int:
     if had_report and not (Path(args.out) / "report.html").exists():  # removed with the stack it described
         logging.getLogger("screenstack").warning(
             "%s: the report of the previous stack was removed; run `screenstack report --out %s` to make this one's",
-            args.out, args.out)
+            args.out, quoted(args.out))
     return 0

@@ -279,3 +279,10 @@ def test_f_beta_with_included_records_weighed_equals_repeating_them():
     repeated = np.r_[np.arange(300), np.repeat(np.flatnonzero(y), 2)]  # every included record three times
     assert fbeta(y, flagged, 7.0, 3.0) == pytest.approx(fbeta(y[repeated], flagged[repeated], 7.0))
     assert fbeta(y, flagged, 7.0, 3.0) > fbeta(y, flagged, 7.0)
+
+
+def test_a_share_above_the_warnings_ninety_percent_is_never_written_as_ninety():
+    from screenstack.stacking.stack import _percent
+
+    assert _percent(219 / 242) == "90.5%" and _percent(0.9) == "90%" and _percent(0.93) == "93%"
+    assert _percent(425 / 426) == "99.8%" and _percent(1.0) == "100%"
