@@ -24,7 +24,7 @@ import pandas as pd
 from .calibrate import Calibration, estimate_shift, expected_below
 from .config import StackConfig
 from .metrics import fbeta, screening_metrics
-from .threshold import apply_threshold, choose_threshold, separation
+from .threshold import apply_threshold, choose_threshold, fold_decisions, separation
 
 log = logging.getLogger("screenstack")
 MIN_SHIFT_RECORDS = 50  # records to screen (with text) needed to estimate their share of included records (`shift_weight`)
@@ -192,16 +192,15 @@ def honest_floor_at_shift(y, blend_oof, folds, config: StackConfig, prior: float
     the honest floor: with fewer its honest F-beta is too noisy (from 10 on,
     -0.0020 +- 0.0010, the same 2 below).
     """
-    decisions = np.zeros(len(y), dtype=int)
-    for k in np.unique(folds):
-        inside = folds == k
-        train_y, train_scores = y[~inside], blend_oof[~inside]
-        options = dict(random_state=config.seed, min_recall=config.min_recall)
-        threshold = min(choose_threshold(train_y, train_scores, config.beta, config.threshold_rule,
-                                         prior_positives=config.prior_positives, **options),
-                        choose_threshold(train_y, train_scores, config.beta, config.threshold_rule, prior_positives=prior,
-                                         positive_weight=weight, **options))
-        decisions[inside] = apply_threshold(blend_oof[inside], threshold)
+    options = dict(random_state=config.seed, min_recall=config.min_recall)
+
+    def corrected(labels, scores):  # as `stack` and `shift_weight`: the plain threshold, lowered for the shift
+        return min(choose_threshold(labels, scores, config.beta, config.threshold_rule,
+                                    prior_positives=config.prior_positives, **options),
+                   choose_threshold(labels, scores, config.beta, config.threshold_rule, prior_positives=prior,
+                                    positive_weight=weight, **options))
+
+    decisions = fold_decisions(y, blend_oof, folds, corrected)
     honest = float(fbeta(y, decisions, config.beta, weight))
     everything = float(fbeta(y, np.ones(len(y), dtype=int), config.beta, weight))
     return {"fbeta_honest": honest, "flag_all_fbeta": everything, "flags_everything": bool(honest <= everything)}

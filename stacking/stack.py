@@ -44,7 +44,7 @@ from .decision import (COMPARE_INCLUDED, FLAG_ALL, INCLUDED_WITHOUT_ABSTRACTS_WA
                        screen, shift_records, shift_weight, titles_unlike_labelled, without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
-from .threshold import FIT_WEIGHT, apply_threshold, choose_threshold, fitted_tail_threshold, separation
+from .threshold import FIT_WEIGHT, apply_threshold, choose_threshold, fitted_tail_threshold, fold_decisions, separation
 
 log = logging.getLogger("screenstack")
 AUTO_MIN_INCLUDED = 10
@@ -120,13 +120,9 @@ def _refuse_unfitted(out: Path) -> None:
 
 def _honest_decisions(y, scores, folds, config: StackConfig) -> np.ndarray:
     """0/1 decisions on the OOF records where each fold's threshold is chosen on the other folds' scores."""
-    decisions = np.zeros(len(y), dtype=int)
-    for k in np.unique(folds):
-        inside = folds == k
-        t = choose_threshold(y[~inside], scores[~inside], config.beta, config.threshold_rule, random_state=config.seed,
-                             prior_positives=config.prior_positives, min_recall=config.min_recall)
-        decisions[inside] = apply_threshold(scores[inside], t)
-    return decisions
+    return fold_decisions(y, scores, folds, lambda labels, others: choose_threshold(
+        labels, others, config.beta, config.threshold_rule, random_state=config.seed,
+        prior_positives=config.prior_positives, min_recall=config.min_recall))
 
 
 def _honest(y, decisions, n_test: int, config: StackConfig) -> dict:

@@ -229,6 +229,16 @@ def recall_floor(y: np.ndarray, scores: np.ndarray, min_recall: float, prior_pos
     return float(thresholds[np.flatnonzero(above >= share * len(scores) - 1e-9)[-1]])
 
 
+def fold_decisions(y: np.ndarray, scores: np.ndarray, folds: np.ndarray, threshold_of) -> np.ndarray:
+    """0/1 decisions on OOF `scores` where each fold's threshold is ``threshold_of(labels, scores)`` of the other folds'
+    records: no record is judged by a threshold its label helped choose."""
+    decisions = np.zeros(len(y), dtype=int)
+    for k in np.unique(folds):
+        inside = folds == k
+        decisions[inside] = apply_threshold(scores[inside], threshold_of(y[~inside], scores[~inside]))
+    return decisions
+
+
 def apply_threshold(scores: np.ndarray, threshold: float) -> np.ndarray:
     """0/1 decisions: include where the score reaches the threshold."""
     return (np.asarray(scores, dtype=float) >= threshold).astype(int)
