@@ -863,6 +863,7 @@ def test_a_blend_oof_file_damaged_where_predict_reads_it_is_refused_in_one_line(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert err.startswith(f"screenstack: error: {run / 'blend_oof.parquet'}: damaged (it") and f"screenstack stack --out {run}" in err
+    assert not (tmp_path / "pred").exists()  # refused before anything is written
 
 
 @pytest.mark.parametrize("damage", [{"config": "junk"}, {"decision": "x"}, {"decision": {"shift": [1, 2]}},
