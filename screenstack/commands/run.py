@@ -105,7 +105,7 @@ def run_configs(args: argparse.Namespace) -> tuple:
     `FinetuneConfig` with ``--finetune``, else None (both encoder configs are checked, even when only text learners run).
 
     With ``--finetune`` the vector learners still read the frozen encoder's vectors, and the fine-tuned classifier's
-    scores join the stack: on the shared datasets' held-out halves (MiniLM, README "How good it is") that scored
+    scores join the stack: on the shared datasets' held-out halves (MiniLM; bench/README.md, "Fine-tuning on the protocol") that scored
     0.053 ± 0.013 F7 above vector learners on the fine-tuned encoder's cross-fitted vectors (0.3.23's `run --finetune`).
     """
     folds = fold_config(args)
