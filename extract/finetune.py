@@ -40,6 +40,7 @@ Files, under OUT:
 from __future__ import annotations
 
 import copy
+import io
 import logging
 import math
 import sys
@@ -260,8 +261,12 @@ def _selection_score(logits: np.ndarray, y: np.ndarray, select: str) -> dict:
 
 
 def _save(obj, path: Path) -> None:
+    """`obj` saved to `path` whole or not at all. Serialised in memory first: ``torch.save`` onto a full disk raises a
+    RuntimeError from its zip writer, not the OSError that `atomic_path` turns into the one-line "disk is full"."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def _rng_state(device: str) -> dict:

@@ -169,7 +169,7 @@ def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable
     whose `view` differs from `known` (keys of the metadata `check_reusable` compares, or views of them): what
     `check_reusable` would refuse one learner at a time, found before `run` spends its extraction. Damaged
     outputs pass: fit-learners refits them."""
-    refused, said, made = [], [], {}
+    refused, said, made, models = [], [], {}, []
     for name, old in _intact_metas(out, known):
         wanted = known[name]
         seen = view(old)
@@ -178,8 +178,25 @@ def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable
             refused.append(name)
             said += describe_differences(keys, {key: seen.get(key) for key in wanted}, wanted)
             made = made or old
+            models += [m for m in old.get("feature_meta") or [] if isinstance(m, dict)]
     if refused:
-        raise _other_configuration(refused, list(dict.fromkeys(said)), made, out)
+        said = list(dict.fromkeys(said))
+        raise _other_configuration(refused, said, made, out, options=[_model_as_given(item, models) for item in said])
+
+
+def _model_as_given(said: str, feature_metas: list[dict]) -> str:
+    """`said` with a feature file's model name ("--model (bert0 there, ...)", the file's name, which `--model bert0` may
+    not load) replaced by the --model that made the file: its folder's path, or the hub name as given."""
+    for meta in feature_metas:
+        path, given = meta.get("model_path"), meta.get("model")
+        name = Path(str(given or "")).name.lower()
+        if not said.startswith(f"--model ({name} there,") or not given:
+            continue
+        # A folder given as a path (not a hub name, whose files are in the hub's cache, nor a bare name like minilm).
+        folder = bool(path) and ("/" in str(given) or "\\" in str(given)) and not any(
+            part.startswith("models--") for part in Path(path).parts)
+        return said.replace(f"({name} there,", f"({quoted(path) if folder else given} there,", 1)
+    return said
 
 
 def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, ...] = ()) -> None:
@@ -198,7 +215,9 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
             "run's models.)")
 
 
-def _other_configuration(names: list[str], said: list[str], old: dict, out: str | Path, also: list[Path] = ()) -> ScreenstackError:
+def _other_configuration(names: list[str], said: list[str], old: dict, out: str | Path, also: list[Path] = (),
+                         options: list[str] | None = None) -> ScreenstackError:
+    """The refusal of outputs made otherwise; `options`: `said` as the options that would make them again (default `said`)."""
     made_by, current = (old.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
     # A learner's defaults may change between versions (0.3.2: the TF-IDF learners' class weights).
     by = f"; made by screenstack {made_by}, whose defaults may differ from {current}'s" if made_by and made_by != current else ""
@@ -207,7 +226,7 @@ def _other_configuration(names: list[str], said: list[str], old: dict, out: str 
     delete = (f"{'that folder' if len(names) == 1 else 'those folders'}" if not also
               else f"it and {', '.join(map(str, also))}")
     return ScreenstackError(f"{folders}: {what} of another configuration (differs in: {'; '.join(said)}{by}). Use a new "
-                            f"--out folder{go_on_with(said)}, or delete {delete} to refit {'it' if len(names) == 1 else 'them'}.")
+                            f"--out folder{go_on_with(options or said)}, or delete {delete} to refit {'it' if len(names) == 1 else 'them'}.")
 
 
 def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.ndarray, test_ids, test: np.ndarray, meta: dict,

@@ -352,6 +352,29 @@ def test_resume_restores_an_rng_state_that_torch_load_put_on_another_device(tmp_
     assert torch.equal(torch.rand(4), expected)
 
 
+def test_a_fold_state_that_does_not_fit_on_the_disk_is_one_line_and_no_partial_file(tmp_path):
+    """A full disk (here the file-size limit, `ulimit -f`) while a fold's weights are saved: torch's zip writer raised a
+    RuntimeError, a traceback, and left a half-written file; now the one-line error of every other write."""
+    import subprocess
+    import sys
+
+    script = (
+        "import resource, torch\n"
+        "from pathlib import Path\n"
+        "from screenstack.extract import finetune as ft\n"
+        "from screenstack.features.errors import ScreenstackError\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
+        "try:\n"
+        f"    ft._save({{'w': torch.zeros(100_000)}}, Path({str(tmp_path / 'weights-e0.pt')!r}))\n"
+        "except ScreenstackError as error:\n"
+        "    print('refused:', error)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("refused:") and "weights-e0.pt: cannot write" in done.stdout
+    assert "file-size limit (ulimit -f)" in done.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("field, value, flag", [
     ("lr", math.inf, "--lr inf"), ("lr", math.nan, "--lr nan"), ("lr", 0.0, "--lr 0.0"),
     ("pos_weight", -1.0, "--pos-weight -1.0"), ("pos_weight", math.inf, "--pos-weight inf"),

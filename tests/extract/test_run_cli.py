@@ -130,6 +130,23 @@ def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extract
     assert _run(train, test, out, random_bert + "/") == 0  # the same options and model still reuse everything
 
 
+def test_another_model_is_refused_with_the_model_folder_that_made_the_run_as_the_way_on(tiny_corpus_files, tmp_path, random_bert,
+                                                                                       other_random_bert, capsys, monkeypatch):
+    # "give --model bert to go on with it" named the feature file, not the folder given as ./bert: from anywhere but
+    # that folder's parent, --model bert did not load. The way on is now the folder's path, which loads from anywhere.
+    train, test = (Path(p).resolve() for p in tiny_corpus_files)
+    out = tmp_path / "run"
+    monkeypatch.chdir(Path(random_bert).parent)
+    assert _run(train, test, out, f"./{Path(random_bert).name}") == 0
+    capsys.readouterr()
+    assert _run(train, test, out, other_random_bert) == 2
+    error = capsys.readouterr().err
+    way_on = f"give --model {Path(random_bert).resolve()} to go on with it"
+    assert way_on in error
+    monkeypatch.chdir(tmp_path)
+    assert _run(train, test, out, str(Path(random_bert).resolve())) == 0
+
+
 def test_other_weights_in_the_same_model_folder_are_refused_before_any_text_is_encoded(tiny_corpus_files, tmp_path,
                                                                                        other_random_bert, capsys):
     # A model folder trained again in place keeps its name, so only the loaded weights tell: the refusal came from
