@@ -61,8 +61,8 @@ from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.crossfit import cross_fit
 from ..features.errors import ScreenstackError, go_on_with
 from ..features.artifacts.folds import FoldConfig, FoldPlan, make_fold_plan, refuse_other_plan, save_fold_plan
-from ..features.artifacts.outputs import (check_reusable, describe_differences, differing_keys, learner_dir,
-                                         package_versions, refuse_other_test, write_learner_output)
+from ..features.artifacts.outputs import (FINETUNE_STATE_DIR, check_reusable, describe_differences, differing_keys,
+                                         learner_dir, package_versions, refuse_other_test, write_learner_output)
 from ..features.artifacts.store import is_intact, write_run_vectors
 from .cache import _reason
 from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
@@ -73,7 +73,7 @@ from .finetune_config import FinetuneConfig, learner_name
 from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
 
 log = logging.getLogger("screenstack")
-FINETUNE_DIR = "finetune"
+FINETUNE_DIR = FINETUNE_STATE_DIR
 CONFIRM_OVER_S = 30 * 60  # on a CPU, runs estimated longer than this need --yes or a "y" at the prompt
 @rank0_locked()
 def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneConfig(), *, folds: FoldConfig = FoldConfig(),

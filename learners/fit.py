@@ -8,8 +8,8 @@ import numpy as np
 
 from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.folds import FoldConfig, draw_folds, ensure_fold_plan
-from ..features.artifacts.outputs import (check_reusable, learner_dir, refuse_other_outputs, refuse_other_test,
-                                         write_learner_output)
+from ..features.artifacts.outputs import (check_reusable, learner_dir, other_test_folders, refuse_other_outputs,
+                                         refuse_other_test, write_learner_output)
 from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles
@@ -218,5 +218,6 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
     # One refusal naming every learner made otherwise (the view adds only keys the text learners' do not compare).
     refuse_other_outputs(out, {name: {**known(name), "features": [vectors]}
                                if vectors is not None and learner_class(name).input == "vectors" else known(name)
-                               for name in learners}, view)
+                               for name in learners}, view,
+                         also=other_test_folders(out, corpus.fingerprint("test"), keep=learners))
     refuse_other_test(out, corpus.fingerprint("test"))  # the learners this run does not refit, too

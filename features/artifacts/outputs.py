@@ -164,11 +164,13 @@ def _intact_metas(out: str | Path, names):
         yield name, meta
 
 
-def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable[[dict], dict] = dict) -> None:
+def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable[[dict], dict] = dict,
+                         also: list[Path] = ()) -> None:
     """Refuse, in one line naming every one, the learners (name -> `known`) whose outputs in OUT have metadata
     whose `view` differs from `known` (keys of the metadata `check_reusable` compares, or views of them): what
     `check_reusable` would refuse one learner at a time, found before `run` spends its extraction. Damaged
-    outputs pass: fit-learners refits them."""
+    outputs pass: fit-learners refits them. `also`: more folders the same refusal names to delete (other learners'
+    outputs for other records to screen, `other_test_folders`), so that one step clears the way."""
     refused, said, made, models = [], [], {}, []
     for name, old in _intact_metas(out, known):
         wanted = known[name]
@@ -181,7 +183,8 @@ def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable
             models += [m for m in old.get("feature_meta") or [] if isinstance(m, dict)]
     if refused:
         said = list(dict.fromkeys(said))
-        raise _other_configuration(refused, said, made, out, options=[_model_as_given(item, models) for item in said])
+        raise _other_configuration(refused, said, made, out, [p for p in also if p.exists()],
+                                   options=[_model_as_given(item, models) for item in said])
 
 
 def _model_as_given(said: str, feature_metas: list[dict]) -> str:
@@ -203,16 +206,35 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
     """Refuse to add outputs for these --test records (`test_fingerprint`) to an OUT whose learners scored other ones:
     `stack` would blend two files' scores, and `records.parquet` would describe only one of them. `keep`: learners
     not to name (those `check_reusable` refuses with its own line). Damaged outputs pass: they are refitted."""
+    folders = other_test_folders(out, test_fingerprint, keep)
+    if folders:
+        one = len(folders) == 1
+        # predict refuses a run with a fine-tuned learner (its fold weights are not kept), so it is no way on there.
+        finetuned = any(_finetune_state(out, name) for name in RunFolder(out).learner_names())
+        way = ("" if finetuned else f" (`screenstack predict --run {quoted(out)} --data FILE --out NEW` scores new records "
+               "with a finished run's models.)")
+        raise ScreenstackError(
+            f"{', '.join(map(str, folders))}: scored other records to screen (--test, or --data's unlabelled ones) than "
+            f"these{', or hold the state of a fine-tuning that did' if any(f.parent.name == FINETUNE_STATE_DIR for f in folders) else ''}, "
+            f"and a run folder holds the scores of one file's records to screen. Use a new --out folder for these "
+            f"records, or delete {'that folder' if one else 'those folders'} to score these records here.{way}")
+
+
+FINETUNE_STATE_DIR = "finetune"  # OUT/finetune/NAME: a fine-tuned learner's fold models' state (`extract.finetune`)
+
+
+def _finetune_state(out: str | Path, name: str) -> Path | None:
+    state = Path(out) / FINETUNE_STATE_DIR / name
+    return state if state.is_dir() else None
+
+
+def other_test_folders(out: str | Path, test_fingerprint: str, keep: tuple[str, ...] = ()) -> list[Path]:
+    """The folders in OUT made for other records to screen than `test_fingerprint`'s: learners' outputs (but `keep`'s;
+    damaged ones are refitted) and, beside a fine-tuned learner's, its fine-tuning state, which `extract.finetune`
+    would refuse next."""
     others = [name for name in RunFolder(out).learner_names() if name not in keep]
     other = [name for name, old in _intact_metas(out, others) if old.get("test_fingerprint") not in (None, test_fingerprint)]
-    if other:
-        folders = ", ".join(str(learner_dir(out, name)) for name in other)
-        one = len(other) == 1
-        raise ScreenstackError(
-            f"{folders}: scored other records to screen (--test, or --data's unlabelled ones) than these, and a run folder "
-            f"holds the scores of one file's records to screen. Use a new --out folder for these records, or delete {'that folder' if one else 'those folders'} to score these "
-            f"records here. (`screenstack predict --run {quoted(out)} --data FILE --out NEW` scores new records with a finished "
-            "run's models.)")
+    return [folder for name in other for folder in (learner_dir(out, name), _finetune_state(out, name)) if folder]
 
 
 def _other_configuration(names: list[str], said: list[str], old: dict, out: str | Path, also: list[Path] = (),
@@ -224,7 +246,7 @@ def _other_configuration(names: list[str], said: list[str], old: dict, out: str 
     folders = ", ".join(str(learner_dir(out, name)) for name in names)
     what = (f"holds {names[0]!r} outputs" if len(names) == 1 else f"hold the outputs of {', '.join(names)}")
     delete = (f"{'that folder' if len(names) == 1 else 'those folders'}" if not also
-              else f"it and {', '.join(map(str, also))}")
+              else f"{'it' if len(names) == 1 else 'them'} and {', '.join(map(str, also))}")
     return ScreenstackError(f"{folders}: {what} of another configuration (differs in: {'; '.join(said)}{by}). Use a new "
                             f"--out folder{go_on_with(options or said)}, or delete {delete} to refit {'it' if len(names) == 1 else 'them'}.")
 

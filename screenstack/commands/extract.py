@@ -147,7 +147,8 @@ SHARED_WITH_EXTRACT = ("model", "max_length", "seed", "precision", "device")
 
 def warn_unused_finetune_options(args: argparse.Namespace) -> None:
     """Without ``--finetune``, say which fine-tuning options were given (on the command line or in a --config file) and
-    are not used: a run with ``--epochs 5`` but no ``--finetune`` went ahead without a word."""
+    are not used: a run with ``--epochs 5`` but no ``--finetune`` went ahead without a word. With it, the same for the
+    cnn head's options under another head."""
     import warnings
     from dataclasses import fields
 
@@ -173,6 +174,12 @@ def warn_unused_finetune_options(args: argparse.Namespace) -> None:
         kind = "fine-tuning options" if len(given) > 1 else "a fine-tuning option"
         warnings.warn(f"{flags}: {kind}{source}, not used without --finetune (add --finetune to fine-tune "
                       f"with {'them' if len(given) > 1 else 'it'}).", stacklevel=2)
+    cnn = [name for name in given if name.startswith("cnn_")]
+    if args.finetune and cnn and getattr(args, "head", defaults.head) != "cnn":
+        # Recorded with the run all the same, so a rerun without them is refused as another configuration: said now.
+        flags = " and ".join("--" + name.replace("_", "-") for name in cnn)
+        warnings.warn(f"{flags}: for --head cnn, not used with --head {getattr(args, 'head', defaults.head)} (add --head "
+                      "cnn to use them).", stacklevel=2)
 
 
 def warn_unused(args: argparse.Namespace) -> None:

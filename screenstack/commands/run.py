@@ -224,6 +224,6 @@ def partial_run_message(message: str, done: list[str], out: str | Path | None = 
              "(and any earlier run's learners made on the same inputs)"] if partly else []
     kept += [f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} still a previous run's, made from the outputs "
              "in place"] if present else []
-    made = ", ".join(f for s in done for f in _STAGE_FILES[s])
+    made = ", ".join(dict.fromkeys(f for s in done for f in _STAGE_FILES[s]))  # a fine-tuning and an extraction: both features/
     return (f"{message}. The stages before it finished and their new files are in place ({made}); {'; '.join(kept)}: "
             "fix this and rerun the same command, which reuses what is done.")

@@ -74,7 +74,7 @@ def test_a_finetuning_run_repeated_from_its_config_file_reuses_everything(tiny_c
                 "--yes") == 0
     learners = sorted((out / "learners").iterdir())
     # The vector learner reads the frozen encoder's vectors, and the fine-tuned classifier is blended beside it:
-    # on the shared datasets' halves that beat vector learners on the fine-tuned vectors by 0.053 F7 (README).
+    # on the shared datasets' halves that beat vector learners on the fine-tuned vectors by 0.053 F7 (bench/README.md).
     vector_files = json.loads((out / "learners" / "logreg" / "meta.json").read_text())["features"]
     assert len(vector_files) == 1 and not Path(vector_files[0]).name.startswith("finetune-")
     summary = json.loads((out / "summary.json").read_text())
@@ -84,6 +84,38 @@ def test_a_finetuning_run_repeated_from_its_config_file_reuses_everything(tiny_c
     assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
     assert [(p / "meta.json").stat().st_mtime_ns for p in learners] == stamps, "reused, not refitted"
     assert (out / "submission.csv").read_bytes() == submission
+
+
+def test_a_finetuning_run_on_another_test_file_is_refused_once_naming_every_folder_in_the_way(tiny_corpus_files, tmp_path,
+                                                                                            random_bert, capsys):
+    # It took three refusals, each naming only some of the folders (the frozen learners', then the fine-tuned
+    # learner's with a `predict --run` hint that predict refuses for such a run, then the fine-tuning's state).
+    import re
+
+    train, test = tiny_corpus_files
+    out = tmp_path / "ft"
+    finetune = ("--finetune", "--epochs", "1", "--batch-size", "16", "--device", "cpu", "--yes")
+    assert _run(train, test, out, random_bert, *finetune) == 0
+    other = tmp_path / "other_test.csv"
+    frame = pd.read_csv(test, dtype=str, keep_default_na=False)
+    frame["abstract"] = frame["abstract"].to_numpy()[::-1]
+    frame.to_csv(other, index=False)
+    capsys.readouterr()
+    assert _run(train, other, out, random_bert, *finetune) == 2
+    error = capsys.readouterr().err.strip()
+    name = "finetune-" + Path(random_bert).name.lower() + "-linear"
+    named = {Path(p.rstrip(",:")) for p in re.findall(re.escape(str(out)) + r"/\S+", error)}
+    assert {out / "learners" / "logreg", out / "learners" / "tfidf-svm", out / "learners" / name, out / "finetune" / name} <= named
+    assert "\n" not in error and "predict --run" not in error
+    for folder in (out / "learners" / "logreg", out / "learners" / "tfidf-svm"):  # a user who deleted only some of them
+        shutil.rmtree(folder)
+    assert _run(train, other, out, random_bert, *finetune) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"screenstack: error: {out / 'learners' / name}, {out / 'finetune' / name}: scored other records")
+    assert "predict --run" not in error, "predict refuses a run with a fine-tuned learner: no way on"
+    for folder in (out / "learners" / name, out / "finetune" / name):
+        shutil.rmtree(folder)
+    assert _run(train, other, out, random_bert, *finetune) == 0
 
 
 def test_run_on_another_runs_fold_plan_is_refused_before_extracting(tiny_corpus_files, tmp_path, random_bert, capsys):
@@ -223,6 +255,24 @@ def test_learners_fitted_on_vectors_padded_otherwise_are_refused_before_any_text
     assert sorted(p.name for p in cache.iterdir()) == caches  # nothing encoded
     assert _run(train, test, tmp_path / "new", random_bert, "--cache-dir", str(cache)) == 0
     assert len(list(cache.iterdir())) == len(caches) + 1  # a new --out encodes into a cache of today's padding
+
+
+@pytest.mark.parametrize("command", ["extract", "run"])
+def test_the_cnn_heads_options_under_the_linear_head_are_said_unused(command, tmp_path):
+    # They were recorded and had no effect, and a rerun without them was refused as another configuration.
+    import warnings
+
+    from screenstack.cli import parse_args
+    from screenstack.commands.extract import warn_unused_finetune_options
+
+    base = [command, "--train", "t.csv", "--test", "s.csv", "--out", str(tmp_path / "o"), "--finetune"]
+    with pytest.warns(UserWarning, match=r"--cnn-channels and --cnn-kernel: for --head cnn, not used with --head linear"):
+        warn_unused_finetune_options(parse_args(base + ["--cnn-channels", "8", "--cnn-kernel", "3"]))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        warn_unused_finetune_options(parse_args(base + ["--head", "cnn", "--cnn-channels", "8"]))
+        warn_unused_finetune_options(parse_args(base))
+    assert not [w for w in said if "cnn" in str(w.message)]
 
 
 def test_extract_says_which_given_options_it_does_not_use(tiny_corpus_files, tmp_path, random_bert):
