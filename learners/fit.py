@@ -8,8 +8,8 @@ import numpy as np
 
 from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.folds import FoldConfig, draw_folds, ensure_fold_plan
-from ..features.artifacts.outputs import (check_reusable, learner_dir, other_test_folders, refuse_other_outputs,
-                                         refuse_other_test, write_learner_output)
+from ..features.artifacts.outputs import (FINETUNE_STATE_DIR, check_reusable, learner_dir, other_test_folders,
+                                         refuse_other_outputs, refuse_other_test, write_learner_output)
 from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles
@@ -193,12 +193,15 @@ def _refuse_finetuned_vector_learners(out: str | Path, names: list[str]) -> None
                                f"{'that folder to refit it' if len(found) == 1 else 'those folders to refit them'}.")
 
 
-def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], vectors: dict | None = None) -> None:
+def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], vectors: dict | None = None,
+                  finetuned: tuple[str, dict] | None = None) -> None:
     """Refuse, before `run` extracts, outputs in OUT of these learners that `fit_learners` would refuse after it:
     made from other records or parameters, or from vectors made otherwise. `vectors` (None: feature files not
     compared): ``file``, the feature file's name before its hash (`extract.stage.short_name` of the model), and
     the layers, pooling, max_length and store_dtype of the extraction; once the model is loaded, also its
-    ``encoder_fingerprint`` and ``dtype`` (`extract.stage.extract_features`'s ``before_encoding``)."""
+    ``encoder_fingerprint`` and ``dtype`` (`extract.stage.extract_features`'s ``before_encoding``). `finetuned`:
+    ``(name, identity)`` of the fine-tuned learner `run --finetune` makes, whose outputs made with other fine-tuning
+    options (`FinetuneConfig.identity`) are named in the same refusal, with its state under ``finetune/``."""
     def view(meta: dict) -> dict:  # a vector learner's feature files as `vectors` describes one
         # logreg's `blocks` follow from the feature files (`block_widths`), which are compared on their own.
         meta = {**meta, "params": without_blocks(meta.get("params"))}
@@ -216,8 +219,14 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
     if vectors is not None:  # frozen vectors wanted: learners on a fine-tuned encoder's vectors are named for what they are
         _refuse_finetuned_vector_learners(out, [name for name in learners if learner_class(name).input == "vectors"])
     # One refusal naming every learner made otherwise (the view adds only keys the text learners' do not compare).
-    refuse_other_outputs(out, {name: {**known(name), "features": [vectors]}
-                               if vectors is not None and learner_class(name).input == "vectors" else known(name)
-                               for name in learners}, view,
-                         also=other_test_folders(out, corpus.fingerprint("test"), keep=learners))
+    wanted = {name: {**known(name), "features": [vectors]}
+              if vectors is not None and learner_class(name).input == "vectors" else known(name) for name in learners}
+    state = {}
+    if finetuned is not None:  # compared on its options and records here; its encoder when the fine-tuning loads it
+        name, identity = finetuned
+        wanted[name] = {"finetune": identity, "train_fingerprint": corpus.fingerprint("train"),
+                        "test_fingerprint": corpus.fingerprint("test")}
+        state = {name: Path(out) / FINETUNE_STATE_DIR / name}
+    refuse_other_outputs(out, wanted, view, also=other_test_folders(out, corpus.fingerprint("test"), keep=tuple(wanted)),
+                         with_learner=state)
     refuse_other_test(out, corpus.fingerprint("test"))  # the learners this run does not refit, too

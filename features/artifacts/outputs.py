@@ -165,12 +165,13 @@ def _intact_metas(out: str | Path, names):
 
 
 def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable[[dict], dict] = dict,
-                         also: list[Path] = ()) -> None:
+                         also: list[Path] = (), with_learner: dict[str, Path] | None = None) -> None:
     """Refuse, in one line naming every one, the learners (name -> `known`) whose outputs in OUT have metadata
     whose `view` differs from `known` (keys of the metadata `check_reusable` compares, or views of them): what
     `check_reusable` would refuse one learner at a time, found before `run` spends its extraction. Damaged
     outputs pass: fit-learners refits them. `also`: more folders the same refusal names to delete (other learners'
-    outputs for other records to screen, `other_test_folders`), so that one step clears the way."""
+    outputs for other records to screen, `other_test_folders`), so that one step clears the way; `with_learner`: a
+    folder to delete with a learner where that learner is refused (a fine-tuned learner's state)."""
     refused, said, made, models = [], [], {}, []
     for name, old in _intact_metas(out, known):
         wanted = known[name]
@@ -181,9 +182,10 @@ def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable
             said += describe_differences(keys, {key: seen.get(key) for key in wanted}, wanted)
             made = made or old
             models += [m for m in old.get("feature_meta") or [] if isinstance(m, dict)]
+            also = [*also, *([with_learner[name]] if name in (with_learner or {}) else [])]
     if refused:
         said = list(dict.fromkeys(said))
-        raise _other_configuration(refused, said, made, out, [p for p in also if p.exists()],
+        raise _other_configuration(refused, said, made, out, list(dict.fromkeys(p for p in also if p.exists())),
                                    options=[_model_as_given(item, models) for item in said])
 
 

@@ -154,7 +154,12 @@ def command(args: argparse.Namespace) -> int:
         # of 0.3.2 and before (padded to their batch's longest) are made again, so their learners are refused here.
         vectors = {"file": short_name(encoder.model), "layers": list(encoder.layers), "pooling": list(encoder.pooling),
                    "max_length": encoder.max_length, "store_dtype": encoder.store_dtype, "padding": PADDING}
-        refuse_refits(corpus, args.out, learners.learners, vectors)
+        finetuned = None
+        if finetuning is not None:  # its outputs made otherwise, named in the same line as the learners'
+            from ..extract.finetune_config import learner_name
+
+            finetuned = (learner_name(finetuning), finetuning.identity())
+        refuse_refits(corpus, args.out, learners.learners, vectors, finetuned)
         refuse_too_few_texts(corpus, learners.learners, folds)  # fit-learners would, once the vectors were made
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:

@@ -86,6 +86,25 @@ def test_a_finetuning_run_repeated_from_its_config_file_reuses_everything(tiny_c
     assert (out / "submission.csv").read_bytes() == submission
 
 
+def test_a_finetuning_run_with_another_max_length_is_refused_once_with_the_fine_tuned_learner(tiny_corpus_files, tmp_path,
+                                                                                               random_bert, capsys):
+    # The frozen learners were refused before extraction, the fine-tuned one (and its state) only in a second step.
+    train, test = tiny_corpus_files
+    out = tmp_path / "ft"
+    finetune = ("--finetune", "--epochs", "1", "--batch-size", "16", "--device", "cpu", "--yes")
+    assert _run(train, test, out, random_bert, *finetune) == 0
+    capsys.readouterr()
+    assert _run(train, test, out, random_bert, *finetune, "--max-length", "32") == 2
+    error = capsys.readouterr().err.strip()
+    name = "finetune-" + Path(random_bert).name.lower() + "-linear"
+    assert f"{out / 'learners' / 'logreg'}, {out / 'learners' / name}: hold the outputs of logreg, {name} of another" in error
+    assert "(differs in: --max-length (64 there, 32 now))" in error and "give --max-length 64 to go on with it" in error
+    assert f"delete them and {out / 'finetune' / name} to refit them" in error and "\n" not in error
+    stamps = [(p / "meta.json").stat().st_mtime_ns for p in sorted((out / "learners").iterdir())]
+    assert _run(train, test, out, random_bert, *finetune, "--max-length", "64") == 0
+    assert [(p / "meta.json").stat().st_mtime_ns for p in sorted((out / "learners").iterdir())] == stamps
+
+
 def test_a_finetuning_run_on_another_test_file_is_refused_once_naming_every_folder_in_the_way(tiny_corpus_files, tmp_path,
                                                                                             random_bert, capsys):
     # It took three refusals, each naming only some of the folders (the frozen learners', then the fine-tuned
@@ -111,7 +130,8 @@ def test_a_finetuning_run_on_another_test_file_is_refused_once_naming_every_fold
         shutil.rmtree(folder)
     assert _run(train, other, out, random_bert, *finetune) == 2
     error = capsys.readouterr().err.strip()
-    assert error.startswith(f"screenstack: error: {out / 'learners' / name}, {out / 'finetune' / name}: scored other records")
+    assert error.startswith(f"screenstack: error: {out / 'learners' / name}: ") and "the records to screen" in error
+    assert f"delete it and {out / 'finetune' / name}" in error
     assert "predict --run" not in error, "predict refuses a run with a fine-tuned learner: no way on"
     for folder in (out / "learners" / name, out / "finetune" / name):
         shutil.rmtree(folder)
