@@ -102,9 +102,9 @@ def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneC
     """
     # OUT's plan, or a fresh one that rank 0 writes only once the run goes ahead (a declined long run leaves OUT as it was).
     plan, written = from_rank0(lambda: _plan_of(corpus, out, folds))
-    # Before the fine-tuning: other learners in OUT that scored another --test file (this one's own outputs made
-    # otherwise are refused by `check_reusable`, which names its state folder too).
-    from_rank0(lambda: refuse_other_test(out, corpus.fingerprint("test"), keep=(learner_name(config),)))
+    # Before the fine-tuning: the learners in OUT that scored another --test file, this one's too, with its state
+    # folder, in one line (this one's outputs made otherwise in another way are refused by `check_reusable`).
+    from_rank0(lambda: refuse_other_test(out, corpus.fingerprint("test")))
     return finetune_on_plan(corpus, plan, out, config, progress=progress, confirm=confirm, plan_written=written)
 
 

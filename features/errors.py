@@ -34,7 +34,7 @@ def quoted(path) -> str:
     return shlex.quote(str(path))
 
 
-_OPTION_SAID = re.compile(r"(--[a-z][a-z0-9-]*) \((\S+) there, (\S+) now\)")
+_OPTION_SAID = re.compile(r"(--[a-z][a-z0-9-]*) \(('[^']*'|\S+) there, (\S+) now\)")  # a path with a space comes quoted
 
 
 def options_there(said: list[str]) -> str:

@@ -53,6 +53,10 @@ def _set(name: str) -> str:
 
 
 def _refit_fix(out, name: str) -> str:
+    if name.startswith("finetune-"):  # `extract.finetune_config.learner_name`'s: fine-tuned by extract, not fit-learners
+        return (f"Rerun `screenstack extract --finetune --out {quoted(out)}` (or `run --finetune`) with the run's options: it "
+                f"fine-tunes a damaged learner again; or leave it out: `screenstack stack --out {quoted(out)} --learners` "
+                "and the others.")
     return (f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {name}` with the run's --data (or --train/--test) "
             "and, for a learner on vectors, its --features: it refits a damaged learner.")
 

@@ -121,9 +121,11 @@ def finetune_config(args: argparse.Namespace):
     """`FinetuneConfig` from the options `add_finetune_options` and `add_extract_options` added."""
     from ..extract.finetune_config import FinetuneConfig  # light: no torch
 
+    from dataclasses import replace
+
     # The fine-tuned learner's configuration names a model folder as config.toml does (`model_as_recorded`): typed
     # otherwise, `run --config` from another folder was refused as another --model.
-    return FinetuneConfig(
+    config = FinetuneConfig(
         model=model_as_recorded(args.model), head=args.head, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
         grad_accum=args.grad_accum, max_length=args.max_length, warmup_ratio=args.warmup_ratio,
         valid_fraction=args.valid_fraction, select=args.select, patience=args.patience, pos_weight=args.pos_weight,
@@ -131,6 +133,10 @@ def finetune_config(args: argparse.Namespace):
         cnn_kernel=args.cnn_kernel, eval_batch_size=args.eval_batch_size, seed=args.seed, precision=args.dtype,
         device=args.device, grad_checkpointing=args.grad_checkpointing, compile=args.compile,
     )
+    if config.head != "cnn":  # checked above, unused by this head (said so): recorded as the defaults, so a rerun
+        # with or without them reuses the fine-tuning
+        config = replace(config, cnn_channels=FinetuneConfig.cnn_channels, cnn_kernel=FinetuneConfig.cnn_kernel)
+    return config
 
 
 def configs(args: argparse.Namespace) -> tuple:
@@ -178,8 +184,8 @@ def warn_unused_finetune_options(args: argparse.Namespace) -> None:
     if args.finetune and cnn and getattr(args, "head", defaults.head) != "cnn":
         # Recorded with the run all the same, so a rerun without them is refused as another configuration: said now.
         flags = " and ".join("--" + name.replace("_", "-") for name in cnn)
-        warnings.warn(f"{flags}: for --head cnn, not used with --head {getattr(args, 'head', defaults.head)} (add --head "
-                      "cnn to use them).", stacklevel=2)
+        warnings.warn(f"{flags}: for --head cnn, not used with --head {getattr(args, 'head', defaults.head)}: the "
+                      "fine-tuning runs, and is reused, as without them (add --head cnn to use them).", stacklevel=2)
 
 
 def warn_unused(args: argparse.Namespace) -> None:

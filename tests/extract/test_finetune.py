@@ -404,8 +404,8 @@ def test_epochs_are_picked_by_auc_unless_no_rows_judge_them():
     assert FinetuneConfig().identity()["select"] == "auc", "the value used, not None, is what artifacts record"
 
 
-SETTINGS = {"pos_weight": 4.0, "patience": 2, "dropout": 0.2, "weight_decay": 0.05, "eval_batch_size": 8, "cnn_channels": 32,
-            "cnn_kernel": 3, "max_grad_norm": 0.5}
+SETTINGS = {"pos_weight": 4.0, "patience": 2, "dropout": 0.2, "weight_decay": 0.05, "eval_batch_size": 8, "head": "cnn",
+            "cnn_channels": 32, "cnn_kernel": 3, "max_grad_norm": 0.5}  # the cnn head's options are used with it alone
 
 
 def test_every_setting_comes_from_flags_and_from_a_config_file(tmp_path):

@@ -86,6 +86,22 @@ def test_a_finetuning_run_repeated_from_its_config_file_reuses_everything(tiny_c
     assert (out / "submission.csv").read_bytes() == submission
 
 
+def test_a_fine_tuned_learner_deleted_by_hand_is_refitted_by_the_fine_tuning_not_fit_learners(tiny_corpus_files, tmp_path,
+                                                                                              random_bert, capsys):
+    # stack said "Rerun screenstack fit-learners --learners finetune-...", which fit-learners refuses as unknown.
+    train, test = tiny_corpus_files
+    out = tmp_path / "ft"
+    assert _run(train, test, out, random_bert, "--finetune", "--epochs", "1", "--batch-size", "16", "--device", "cpu",
+                "--yes") == 0
+    name = "finetune-" + Path(random_bert).name.lower() + "-linear"
+    shutil.rmtree(out / "learners" / name)
+    capsys.readouterr()
+    assert main(["-q", "stack", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert f"`screenstack extract --finetune --out {out}` (or `run --finetune`)" in error
+    assert f"--learners {name}" not in error
+
+
 def test_a_finetuning_run_with_another_max_length_is_refused_once_with_the_fine_tuned_learner(tiny_corpus_files, tmp_path,
                                                                                                random_bert, capsys):
     # The frozen learners were refused before extraction, the fine-tuned one (and its state) only in a second step.
@@ -119,10 +135,14 @@ def test_a_finetuning_run_on_another_test_file_is_refused_once_naming_every_fold
     frame = pd.read_csv(test, dtype=str, keep_default_na=False)
     frame["abstract"] = frame["abstract"].to_numpy()[::-1]
     frame.to_csv(other, index=False)
+    name = "finetune-" + Path(random_bert).name.lower() + "-linear"
     capsys.readouterr()
+    assert main(["-q", "extract", "--train", str(train), "--test", str(other), "--model", random_bert, "--out", str(out),
+                 "--folds", "3", "--max-length", "64", *finetune]) == 2  # extract --finetune alone: the same one step
+    error = capsys.readouterr().err.strip()
+    assert f"{out / 'learners' / name}, {out / 'finetune' / name}, " in error and str(out / "learners" / "logreg") in error
     assert _run(train, other, out, random_bert, *finetune) == 2
     error = capsys.readouterr().err.strip()
-    name = "finetune-" + Path(random_bert).name.lower() + "-linear"
     named = {Path(p.rstrip(",:")) for p in re.findall(re.escape(str(out)) + r"/\S+", error)}
     assert {out / "learners" / "logreg", out / "learners" / "tfidf-svm", out / "learners" / name, out / "finetune" / name} <= named
     assert "\n" not in error and "predict --run" not in error
@@ -182,21 +202,25 @@ def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extract
     assert _run(train, test, out, random_bert + "/") == 0  # the same options and model still reuse everything
 
 
+@pytest.mark.parametrize("folder", ["models", "my models"])
 def test_another_model_is_refused_with_the_model_folder_that_made_the_run_as_the_way_on(tiny_corpus_files, tmp_path, random_bert,
-                                                                                       other_random_bert, capsys, monkeypatch):
-    # "give --model bert to go on with it" named the feature file, not the folder given as ./bert: from anywhere but
-    # that folder's parent, --model bert did not load. The way on is now the folder's path, which loads from anywhere.
+                                                                                       other_random_bert, capsys, monkeypatch,
+                                                                                       folder):
+    # "give --model bert to go on with it" named the feature file, not the folder given as models/bert: from anywhere
+    # but models' parent, --model bert did not load. The way on is now the folder's path (quoted where it has a space).
     train, test = (Path(p).resolve() for p in tiny_corpus_files)
     out = tmp_path / "run"
-    monkeypatch.chdir(Path(random_bert).parent)
-    assert _run(train, test, out, f"./{Path(random_bert).name}") == 0
+    model = tmp_path / folder / Path(random_bert).name
+    shutil.copytree(random_bert, model)
+    monkeypatch.chdir(tmp_path)
+    assert _run(train, test, out, f"{folder}/{model.name}") == 0
     capsys.readouterr()
     assert _run(train, test, out, other_random_bert) == 2
     error = capsys.readouterr().err
-    way_on = f"give --model {Path(random_bert).resolve()} to go on with it"
-    assert way_on in error
-    monkeypatch.chdir(tmp_path)
-    assert _run(train, test, out, str(Path(random_bert).resolve())) == 0
+    shown = f"'{model.resolve()}'" if " " in folder else str(model.resolve())
+    assert f"give --model {shown} to go on with it" in error
+    monkeypatch.chdir("/")
+    assert _run(train, test, out, str(model.resolve())) == 0
 
 
 def test_other_weights_in_the_same_model_folder_are_refused_before_any_text_is_encoded(tiny_corpus_files, tmp_path,
@@ -286,8 +310,14 @@ def test_the_cnn_heads_options_under_the_linear_head_are_said_unused(command, tm
     from screenstack.commands.extract import warn_unused_finetune_options
 
     base = [command, "--train", "t.csv", "--test", "s.csv", "--out", str(tmp_path / "o"), "--finetune"]
+    from screenstack.commands.extract import finetune_config
+
+    unused = parse_args(base + ["--cnn-channels", "8", "--cnn-kernel", "3"])
     with pytest.warns(UserWarning, match=r"--cnn-channels and --cnn-kernel: for --head cnn, not used with --head linear"):
-        warn_unused_finetune_options(parse_args(base + ["--cnn-channels", "8", "--cnn-kernel", "3"]))
+        warn_unused_finetune_options(unused)
+    # Recorded as the defaults, so that the fine-tuning is reused with or without them (a rerun was refused).
+    assert finetune_config(unused).identity() == finetune_config(parse_args(base)).identity()
+    assert finetune_config(parse_args(base + ["--head", "cnn", "--cnn-channels", "8"])).cnn_channels == 8
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         warn_unused_finetune_options(parse_args(base + ["--head", "cnn", "--cnn-channels", "8"]))
