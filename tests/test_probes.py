@@ -51,6 +51,28 @@ def finished_run(tiny_corpus_files, tmp_path, capsys) -> tuple[Path, Path, Path]
     return train, test, out
 
 
+def test_learner_folders_deleted_by_hand_are_named_in_one_line_with_one_command_to_refit_them(tiny_corpus_files, tmp_path,
+                                                                                               capsys):
+    # stack named one damaged learner at a time: five deleted folders took five fit-learners and stack rounds.
+    import shutil
+
+    train, test = tiny_corpus_files
+    out = tmp_path / "out"
+    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "2"]
+    assert main(["-q", "run", *fit]) == 0
+    submission = (out / "submission.csv").read_bytes()
+    for name in ("tfidf-svm", "tfidf-logreg"):
+        shutil.rmtree(out / "learners" / name)
+    capsys.readouterr()
+    assert main(["-q", "stack", "--out", str(out)]) == 2
+    error = one_error(capsys)
+    assert f"{out / 'learners' / 'tfidf-logreg' / 'meta.json'}, {out / 'learners' / 'tfidf-svm' / 'meta.json'}: damaged" in error
+    assert f"`screenstack fit-learners --out {out} --learners tfidf-logreg,tfidf-svm`" in error
+    assert main(["-q", "fit-learners", *fit[:-4], "--learners", "tfidf-logreg,tfidf-svm", "--folds", "2"]) == 0
+    assert main(["-q", "stack", "--out", str(out)]) == 0
+    assert (out / "submission.csv").read_bytes() == submission
+
+
 def test_empty_out_is_refused_not_the_working_folder(tiny_corpus_files, tmp_path, monkeypatch, capsys):
     train, test = tiny_corpus_files
     work = tmp_path / "work"

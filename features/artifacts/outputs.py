@@ -289,4 +289,19 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
     if not present:
         raise ScreenstackError(f"{run.learners_dir}: no learner outputs. Run `screenstack fit-learners --out {quoted(out)}` with the run's "
                                "--data (or --train/--test) first.")
-    return {name: _read_learner(out, name) for name in present if not names or name in names}
+    outputs, damaged = {}, {}
+    for name in present:
+        if not names or name in names:
+            try:
+                outputs[name] = _read_learner(out, name)
+            except DamagedArtifact as error:
+                damaged[name] = error
+    if len(damaged) == 1:
+        raise next(iter(damaged.values()))
+    if damaged:  # every one in one line, and one command for those fit-learners refits: not one learner a run
+        refit = [name for name in damaged if not name.startswith("finetune-")]
+        fixes = [_refit_fix(out, ",".join(refit))] if refit else []
+        fixes += [_refit_fix(out, name) for name in damaged if name.startswith("finetune-")][:1]
+        raise DamagedArtifact(", ".join(str(error.path) for error in damaged.values()),
+                              "; ".join(dict.fromkeys(error.reason for error in damaged.values())), " ".join(fixes))
+    return outputs
