@@ -61,7 +61,7 @@ from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.crossfit import cross_fit
 from ..features.errors import ScreenstackError, go_on_with
 from ..features.artifacts.folds import FoldConfig, FoldPlan, make_fold_plan, refuse_other_plan, save_fold_plan
-from ..features.artifacts.outputs import (FINETUNE_STATE_DIR, check_reusable, describe_differences, differing_keys,
+from ..features.artifacts.outputs import (check_reusable, describe_differences, differing_keys, finetune_state,
                                          learner_dir, package_versions, refuse_other_test, write_learner_output)
 from ..features.artifacts.store import is_intact, write_run_vectors
 from .cache import _reason
@@ -73,7 +73,6 @@ from .finetune_config import FinetuneConfig, learner_name
 from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
 
 log = logging.getLogger("screenstack")
-FINETUNE_DIR = FINETUNE_STATE_DIR
 CONFIRM_OVER_S = 30 * 60  # on a CPU, runs estimated longer than this need --yes or a "y" at the prompt
 @rank0_locked()
 def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneConfig(), *, folds: FoldConfig = FoldConfig(),
@@ -140,7 +139,7 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
             "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test"),
             "name": name, "fold_plan": plan.meta}  # the fold plan is part of what `_claim` ties a run to
     feature_path = Path(out) / FEATURES_DIR / f"{name}.parquet"
-    state = Path(out) / FINETUNE_DIR / name
+    state = finetune_state(out, name)
 
     def reusable() -> bool:  # on rank 0: its answer, or its refusal, is every rank's
         if check_reusable(out, name, meta, plan, also=(state,)) and is_intact(feature_path):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.folds import FoldConfig, draw_folds, ensure_fold_plan
-from ..features.artifacts.outputs import (FINETUNE_STATE_DIR, check_reusable, learner_dir, other_test_folders,
+from ..features.artifacts.outputs import (check_reusable, finetune_state, learner_dir, other_test_folders,
                                          refuse_other_outputs, refuse_other_test, write_learner_output)
 from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
@@ -226,7 +226,7 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
         name, identity = finetuned
         wanted[name] = {"finetune": identity, "train_fingerprint": corpus.fingerprint("train"),
                         "test_fingerprint": corpus.fingerprint("test")}
-        state = {name: Path(out) / FINETUNE_STATE_DIR / name}
+        state = {name: finetune_state(out, name)}
     refuse_other_outputs(out, wanted, view, also=other_test_folders(out, corpus.fingerprint("test"), keep=tuple(wanted)),
                          with_learner=state)
     refuse_other_test(out, corpus.fingerprint("test"))  # the learners this run does not refit, too

@@ -32,7 +32,7 @@ import pandas as pd
 from ..features.artifacts.atomic import read_json, write_json, write_parquet
 from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.folds import load_fold_plan
-from ..features.artifacts.outputs import package_versions, read_learner_outputs
+from ..features.artifacts.outputs import is_fine_tuned, package_versions, read_learner_outputs
 from ..features.artifacts.runfolder import STACK_FILES, DamagedArtifact, RunFolder, StaleArtifact, locked
 from ..features.artifacts.records import read_screening_records
 from ..learners.registry import LEARNERS, min_included
@@ -64,11 +64,11 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
     missing = [n for n in names if n not in outputs]
     if missing:
         found = ", ".join(RunFolder(out).learner_names())
-        unknown = [n for n in missing if n not in LEARNERS and not n.startswith("finetune-")]
+        unknown = [n for n in missing if n not in LEARNERS and not is_fine_tuned(n)]
         if unknown:  # a typo rather than a learner not fitted yet (fine-tuned ones: extract.finetune_config.learner_name)
             raise ScreenstackError(f"--learners: {', '.join(unknown)} is not a learner in {out} (found: {found}) nor one "
                                    f"fit-learners knows ({', '.join(sorted(LEARNERS))}). Check the spelling.")
-        finetuned = [n for n in missing if n.startswith("finetune-")]
+        finetuned = [n for n in missing if is_fine_tuned(n)]
         how = ("Run fit-learners for them" if not finetuned else
                f"Fine-tuned ones ({', '.join(finetuned)}) are made by `screenstack extract --finetune --out {quoted(out)}` with the "
                "run's input files, its --model and --head" + (", the others by fit-learners" if len(finetuned) < len(missing) else ""))

@@ -52,8 +52,14 @@ def _set(name: str) -> str:
     return f"{LEARNERS_DIR}/{name}"
 
 
+def is_fine_tuned(name: str) -> bool:
+    """Whether learner NAME is a fine-tuned encoder (`extract.finetune_config.learner_name`'s ``finetune-...``), made by
+    `extract --finetune`, not fit-learners."""
+    return name.startswith("finetune-")
+
+
 def _refit_fix(out, name: str) -> str:
-    if name.startswith("finetune-"):  # `extract.finetune_config.learner_name`'s: fine-tuned by extract, not fit-learners
+    if is_fine_tuned(name):
         return (f"Rerun `screenstack extract --finetune --out {quoted(out)}` (or `run --finetune`) with the run's options: it "
                 f"fine-tunes a damaged learner again; or leave it out: `screenstack stack --out {quoted(out)} --learners` "
                 "and the others.")
@@ -216,12 +222,13 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
     if folders:
         one = len(folders) == 1
         # predict refuses a run with a fine-tuned learner (its fold weights are not kept), so it is no way on there.
-        finetuned = any(_finetune_state(out, name) for name in RunFolder(out).learner_names())
+        finetuned = any(map(is_fine_tuned, RunFolder(out).learner_names()))
+        states = any(folder.parent.name == FINETUNE_STATE_DIR for folder in folders)
         way = ("" if finetuned else f" (`screenstack predict --run {quoted(out)} --data FILE --out NEW` scores new records "
                "with a finished run's models.)")
         raise ScreenstackError(
             f"{', '.join(map(str, folders))}: scored other records to screen (--test, or --data's unlabelled ones) than "
-            f"these{', or hold the state of a fine-tuning that did' if any(f.parent.name == FINETUNE_STATE_DIR for f in folders) else ''}, "
+            f"these{', or hold the state of a fine-tuning that did' if states else ''}, "
             f"and a run folder holds the scores of one file's records to screen. Use a new --out folder for these "
             f"records, or delete {'that folder' if one else 'those folders'} to score these records here.{way}")
 
@@ -229,9 +236,9 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
 FINETUNE_STATE_DIR = "finetune"  # OUT/finetune/NAME: a fine-tuned learner's fold models' state (`extract.finetune`)
 
 
-def _finetune_state(out: str | Path, name: str) -> Path | None:
-    state = Path(out) / FINETUNE_STATE_DIR / name
-    return state if state.is_dir() else None
+def finetune_state(out: str | Path, name: str) -> Path:
+    """OUT/finetune/NAME, where fine-tuned learner NAME keeps its fold models' state."""
+    return Path(out) / FINETUNE_STATE_DIR / name
 
 
 def other_test_folders(out: str | Path, test_fingerprint: str, keep: tuple[str, ...] = ()) -> list[Path]:
@@ -240,7 +247,7 @@ def other_test_folders(out: str | Path, test_fingerprint: str, keep: tuple[str, 
     would refuse next."""
     others = [name for name in RunFolder(out).learner_names() if name not in keep]
     other = [name for name, old in _intact_metas(out, others) if old.get("test_fingerprint") not in (None, test_fingerprint)]
-    return [folder for name in other for folder in (learner_dir(out, name), _finetune_state(out, name)) if folder]
+    return [folder for name in other for folder in (learner_dir(out, name), finetune_state(out, name)) if folder.is_dir()]
 
 
 def _other_configuration(names: list[str], said: list[str], old: dict, out: str | Path, also: list[Path] = (),
@@ -299,9 +306,9 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
     if len(damaged) == 1:
         raise next(iter(damaged.values()))
     if damaged:  # every one in one line, and one command for those fit-learners refits: not one learner a run
-        refit = [name for name in damaged if not name.startswith("finetune-")]
+        refit = [name for name in damaged if not is_fine_tuned(name)]
         fixes = [_refit_fix(out, ",".join(refit))] if refit else []
-        fixes += [_refit_fix(out, name) for name in damaged if name.startswith("finetune-")][:1]
+        fixes += [_refit_fix(out, name) for name in damaged if is_fine_tuned(name)][:1]  # one fix fine-tunes them all
         raise DamagedArtifact(", ".join(str(error.path) for error in damaged.values()),
                               "; ".join(dict.fromkeys(error.reason for error in damaged.values())), " ".join(fixes))
     return outputs

@@ -18,6 +18,14 @@ def _run(train, test, out, model, *extra):
                  "--learners", "logreg,tfidf-svm", "--folds", "3", "--max-length", "64", *extra])
 
 
+FINETUNE = ("--finetune", "--epochs", "1", "--batch-size", "16", "--device", "cpu", "--yes")  # a second or so a fold here
+
+
+def _fine_tuned(model: str) -> str:
+    """The fine-tuned learner `_run(..., *FINETUNE)` makes of `model`."""
+    return "finetune-" + Path(model).name.lower() + "-linear"
+
+
 def test_run_writes_the_submission_summary_report_and_config(tiny_corpus_files, tmp_path, random_bert):
     train, test = tiny_corpus_files
     out = tmp_path / "run"
@@ -91,9 +99,8 @@ def test_a_fine_tuned_learner_deleted_by_hand_is_refitted_by_the_fine_tuning_not
     # stack said "Rerun screenstack fit-learners --learners finetune-...", which fit-learners refuses as unknown.
     train, test = tiny_corpus_files
     out = tmp_path / "ft"
-    assert _run(train, test, out, random_bert, "--finetune", "--epochs", "1", "--batch-size", "16", "--device", "cpu",
-                "--yes") == 0
-    name = "finetune-" + Path(random_bert).name.lower() + "-linear"
+    assert _run(train, test, out, random_bert, *FINETUNE) == 0
+    name = _fine_tuned(random_bert)
     shutil.rmtree(out / "learners" / name)
     capsys.readouterr()
     assert main(["-q", "stack", "--out", str(out)]) == 2
@@ -107,17 +114,16 @@ def test_a_finetuning_run_with_another_max_length_is_refused_once_with_the_fine_
     # The frozen learners were refused before extraction, the fine-tuned one (and its state) only in a second step.
     train, test = tiny_corpus_files
     out = tmp_path / "ft"
-    finetune = ("--finetune", "--epochs", "1", "--batch-size", "16", "--device", "cpu", "--yes")
-    assert _run(train, test, out, random_bert, *finetune) == 0
+    assert _run(train, test, out, random_bert, *FINETUNE) == 0
     capsys.readouterr()
-    assert _run(train, test, out, random_bert, *finetune, "--max-length", "32") == 2
+    assert _run(train, test, out, random_bert, *FINETUNE, "--max-length", "32") == 2
     error = capsys.readouterr().err.strip()
-    name = "finetune-" + Path(random_bert).name.lower() + "-linear"
+    name = _fine_tuned(random_bert)
     assert f"{out / 'learners' / 'logreg'}, {out / 'learners' / name}: hold the outputs of logreg, {name} of another" in error
     assert "(differs in: --max-length (64 there, 32 now))" in error and "give --max-length 64 to go on with it" in error
     assert f"delete them and {out / 'finetune' / name} to refit them" in error and "\n" not in error
     stamps = [(p / "meta.json").stat().st_mtime_ns for p in sorted((out / "learners").iterdir())]
-    assert _run(train, test, out, random_bert, *finetune, "--max-length", "64") == 0
+    assert _run(train, test, out, random_bert, *FINETUNE, "--max-length", "64") == 0
     assert [(p / "meta.json").stat().st_mtime_ns for p in sorted((out / "learners").iterdir())] == stamps
 
 
@@ -129,33 +135,32 @@ def test_a_finetuning_run_on_another_test_file_is_refused_once_naming_every_fold
 
     train, test = tiny_corpus_files
     out = tmp_path / "ft"
-    finetune = ("--finetune", "--epochs", "1", "--batch-size", "16", "--device", "cpu", "--yes")
-    assert _run(train, test, out, random_bert, *finetune) == 0
+    assert _run(train, test, out, random_bert, *FINETUNE) == 0
     other = tmp_path / "other_test.csv"
     frame = pd.read_csv(test, dtype=str, keep_default_na=False)
     frame["abstract"] = frame["abstract"].to_numpy()[::-1]
     frame.to_csv(other, index=False)
-    name = "finetune-" + Path(random_bert).name.lower() + "-linear"
+    name = _fine_tuned(random_bert)
     capsys.readouterr()
     assert main(["-q", "extract", "--train", str(train), "--test", str(other), "--model", random_bert, "--out", str(out),
-                 "--folds", "3", "--max-length", "64", *finetune]) == 2  # extract --finetune alone: the same one step
+                 "--folds", "3", "--max-length", "64", *FINETUNE]) == 2  # extract --finetune alone: the same one step
     error = capsys.readouterr().err.strip()
     assert f"{out / 'learners' / name}, {out / 'finetune' / name}, " in error and str(out / "learners" / "logreg") in error
-    assert _run(train, other, out, random_bert, *finetune) == 2
+    assert _run(train, other, out, random_bert, *FINETUNE) == 2
     error = capsys.readouterr().err.strip()
     named = {Path(p.rstrip(",:")) for p in re.findall(re.escape(str(out)) + r"/\S+", error)}
     assert {out / "learners" / "logreg", out / "learners" / "tfidf-svm", out / "learners" / name, out / "finetune" / name} <= named
     assert "\n" not in error and "predict --run" not in error
     for folder in (out / "learners" / "logreg", out / "learners" / "tfidf-svm"):  # a user who deleted only some of them
         shutil.rmtree(folder)
-    assert _run(train, other, out, random_bert, *finetune) == 2
+    assert _run(train, other, out, random_bert, *FINETUNE) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"screenstack: error: {out / 'learners' / name}: ") and "the records to screen" in error
     assert f"delete it and {out / 'finetune' / name}" in error
     assert "predict --run" not in error, "predict refuses a run with a fine-tuned learner: no way on"
     for folder in (out / "learners" / name, out / "finetune" / name):
         shutil.rmtree(folder)
-    assert _run(train, other, out, random_bert, *finetune) == 0
+    assert _run(train, other, out, random_bert, *FINETUNE) == 0
 
 
 def test_run_on_another_runs_fold_plan_is_refused_before_extracting(tiny_corpus_files, tmp_path, random_bert, capsys):
