@@ -37,20 +37,19 @@ def quoted(path) -> str:
 _OPTION_SAID = re.compile(r"(--[a-z][a-z0-9-]*) \(('[^']*'|\S+) there, (\S+) now\)")  # a path with a space comes quoted
 
 
-def options_there(said: list[str]) -> str:
-    """The options that would make the folder's configuration again ("--lr 2e-05 --pos-weight 1.0"), where every
-    difference `describe_differences` said is an option whose value there can be typed; else ''."""
+def go_on_with(said: list[str]) -> str:
+    """", give --lr 2e-05 to go on with it" for a refusal's list of differences, where every one `describe_differences`
+    said is an option whose value there can be typed; an option unset there ("--patience (None there, 1 now)", whose
+    default is None) is to be left out (", leave out --patience to go on with it"); else ''."""
     found = [_OPTION_SAID.fullmatch(s) for s in said]
-    if not found or not all(found) or any(m.group(2) in ("None", "True", "False") for m in found):
+    if not found or not all(found) or any(m.group(2) in ("True", "False") for m in found):
         return ""
     # "--layers=-1,-2": one word, which reads as the option's value wherever it is pasted
-    return " ".join(f"{m.group(1)}={m.group(2)}" if m.group(2).startswith("-") else f"{m.group(1)} {m.group(2)}" for m in found)
-
-
-def go_on_with(said: list[str]) -> str:
-    """", give --lr 2e-05 to go on with it" for a refusal's list of ways on, where `options_there` finds them."""
-    options = options_there(said)
-    return f", give {options} to go on with it" if options else ""
+    given = [f"{m.group(1)}={m.group(2)}" if m.group(2).startswith("-") else f"{m.group(1)} {m.group(2)}"
+             for m in found if m.group(2) != "None"]
+    unset = [m.group(1) for m in found if m.group(2) == "None"]
+    ways = ([f"give {' '.join(given)}"] if given else []) + ([f"leave out {' '.join(unset)}"] if unset else [])
+    return f", {' and '.join(ways)} to go on with it"
 
 
 @contextmanager

@@ -40,7 +40,8 @@ def add_parser(subparsers) -> None:
     # nargs="+": a shell glob matching several files gives several arguments, each a file.
     parser.add_argument("--features", metavar="FILE", nargs="+",
                         help="feature files for the vector learners, space- or comma-separated; their vectors are put side "
-                             "by side (default: the one feature file in OUT/features)")
+                             "by side (default: the one feature file in OUT/features; beside a fine-tuning's vectors, the frozen "
+                             "encoder's, as run fits them)")
     parser.set_defaults(func=command)
 
 
@@ -62,13 +63,23 @@ def _feature_files(out: str | Path) -> list[str]:
 
 
 def features_in_out(out: str | Path, readers: list[str]) -> str:
-    """The one feature file in ``OUT/features``, for the vector learners `readers`; none or several are refused."""
+    """The one feature file in ``OUT/features``, for the vector learners `readers`; none or several are refused. A
+    fine-tuning's cross-fitted vectors beside a frozen encoder's are left to --features: `run --finetune` fits the vector
+    learners on the frozen ones (its docstring says why), and so does this, where they are the one other file."""
+    from ..features.artifacts.outputs import is_fine_tuned  # local: keeps `screenstack --help` fast
+
     folder = Path(out) / "features"
     found = _feature_files(out)
     names = ", ".join(readers)
     if not found:
         raise ScreenstackError(f"learners {names} read vectors, and {folder} holds no feature file: run `screenstack extract` "
                                f"with --out {quoted(out)} first, or pass --features FILE.parquet.")
+    frozen = [f for f in found if not is_fine_tuned(Path(f).stem)]
+    if len(found) > 1 and len(frozen) == 1:
+        log.info("fit-learners: vectors for %s from %s, the frozen encoder's, as `run --finetune` fits them (%s: give it "
+                 "with --features to fit on the fine-tuned vectors)", names, frozen[0],
+                 ", ".join(f for f in found if f not in frozen))
+        return frozen[0]
     if len(found) > 1:
         raise ScreenstackError(f"learners {names} read vectors, and {folder} holds {len(found)} feature files ({', '.join(found)}): "
                                f"choose with --features FILE (several: their vectors side by side).")

@@ -92,6 +92,10 @@ def test_a_finetuning_run_repeated_from_its_config_file_reuses_everything(tiny_c
     assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
     assert [(p / "meta.json").stat().st_mtime_ns for p in learners] == stamps, "reused, not refitted"
     assert (out / "submission.csv").read_bytes() == submission
+    # fit-learners there reads the vectors run read, not the fine-tuned ones beside them (it asked for --features).
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), "--folds", "3",
+                 "--learners", "logreg,tfidf-svm"]) == 0
+    assert [(p / "meta.json").stat().st_mtime_ns for p in learners] == stamps, "reused, not refitted"
 
 
 def test_a_fine_tuned_learner_deleted_by_hand_is_refitted_by_the_fine_tuning_not_fit_learners(tiny_corpus_files, tmp_path,
