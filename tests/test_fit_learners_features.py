@@ -67,6 +67,28 @@ def test_several_feature_files_in_out_are_refused_naming_them(tiny_corpus_files,
     assert not (out / "learners").exists()
 
 
+def test_the_feature_file_of_an_earlier_test_file_is_left_unread_and_named(tiny_corpus_files, tmp_path, caplog, capsys):
+    # After a refusal for another --test, `run` extracts the new records beside the old file; fit-learners alone then
+    # refused both as "several feature files" where one alone is of these records.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    earlier = tmp_path / "earlier_test.csv"
+    lines = test.read_text().splitlines()
+    earlier.write_text("\n".join(lines[:-1]) + "\n")  # one record to screen fewer
+    old = _feature_file(out, train, earlier, "minilm-0123456789.parquet")
+    new = _feature_file(out, train, test, "minilm-abcdef0123.parquet", seed=1)
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main(_argv(train, test, out)) == 0
+    assert f"fit-learners: vectors for logreg from {new} (unread: {old}, of other records; --features reads them)" \
+        in caplog.messages
+    other = tmp_path / "other_test.csv"
+    other.write_text("\n".join(lines[:-2]) + "\n")
+    capsys.readouterr()
+    assert main(_argv(train, other, out)) == 2  # neither file is of these records
+    error = _one_error(capsys)
+    assert f"none of the 2 feature files in {out / 'features'}" in error and "screenstack extract" in error
+
+
 def test_no_feature_file_names_extract(tiny_corpus_files, tmp_path, capsys):
     train, test = tiny_corpus_files
     assert main(_argv(train, test, tmp_path / "run")) == 2

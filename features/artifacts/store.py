@@ -94,6 +94,17 @@ def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
     return frame, matrix, _meta(table.schema, path)
 
 
+def made_from(path: str | Path, corpus: Corpus) -> bool:
+    """Whether the feature file at `path` was extracted from `corpus`'s records: its stored fingerprints are the
+    corpus's. A file without them, or one that does not open, is not known to be of other records: True (reading it
+    says what is wrong)."""
+    try:
+        meta = _meta(pq.ParquetFile(path).schema_arrow, Path(path))
+    except Exception:  # damaged or not Parquet: `VectorFiles` names the file and the fix
+        return True
+    return all(meta.get(f"{split}_fingerprint") in (None, corpus.fingerprint(split)) for split in ("train", "test"))
+
+
 _FIX = ("Extract it again (`screenstack extract` with the settings it was made with, or the fine-tuner) and give "
         "the new file.")
 

@@ -40,8 +40,8 @@ def add_parser(subparsers) -> None:
     # nargs="+": a shell glob matching several files gives several arguments, each a file.
     parser.add_argument("--features", metavar="FILE", nargs="+",
                         help="feature files for the vector learners, space- or comma-separated; their vectors are put side "
-                             "by side (default: the one feature file in OUT/features; beside a fine-tuning's vectors, the frozen "
-                             "encoder's, as run fits them)")
+                             "by side (default: the one feature file in OUT/features of these records, a fine-tuning's vectors "
+                             "aside, as run fits them)")
     parser.set_defaults(func=command)
 
 
@@ -62,29 +62,38 @@ def _feature_files(out: str | Path) -> list[str]:
     return sorted(str(p) for p in folder.glob("*.parquet")) if folder.is_dir() else []
 
 
-def features_in_out(out: str | Path, readers: list[str]) -> str:
-    """The one feature file in ``OUT/features``, for the vector learners `readers`; none or several are refused. A
-    fine-tuning's cross-fitted vectors beside a frozen encoder's are left to --features: `run --finetune` fits the vector
-    learners on the frozen ones (its docstring says why), and so does this, where they are the one other file."""
+def _no_feature_file(out: str | Path, readers: list[str]) -> ScreenstackError:
+    return ScreenstackError(f"learners {', '.join(readers)} read vectors, and {Path(out) / 'features'} holds no feature file: "
+                            f"run `screenstack extract` with --out {quoted(out)} first, or pass --features FILE.parquet.")
+
+
+def features_in_out(out: str | Path, readers: list[str], corpus) -> str:
+    """The one feature file in ``OUT/features`` for the vector learners `readers`; none or several are refused. Of
+    several, those extracted from other records than `corpus`'s (the file of an earlier --test, which `run` leaves
+    beside the new one) are left unread, and so is a fine-tuning's cross-fitted vectors beside a frozen encoder's:
+    `run --finetune` fits the vector learners on the frozen ones (its docstring says why), and so does this."""
     from ..features.artifacts.outputs import is_fine_tuned  # local: keeps `screenstack --help` fast
+    from ..features.artifacts.store import made_from
 
     folder = Path(out) / "features"
     found = _feature_files(out)
     names = ", ".join(readers)
     if not found:
-        raise ScreenstackError(f"learners {names} read vectors, and {folder} holds no feature file: run `screenstack extract` "
-                               f"with --out {quoted(out)} first, or pass --features FILE.parquet.")
-    frozen = [f for f in found if not is_fine_tuned(Path(f).stem)]
-    if len(found) > 1 and len(frozen) == 1:
-        log.info("fit-learners: vectors for %s from %s, the frozen encoder's, as `run --finetune` fits them (%s: give it "
-                 "with --features to fit on the fine-tuned vectors)", names, frozen[0],
-                 ", ".join(f for f in found if f not in frozen))
-        return frozen[0]
-    if len(found) > 1:
-        raise ScreenstackError(f"learners {names} read vectors, and {folder} holds {len(found)} feature files ({', '.join(found)}): "
-                               f"choose with --features FILE (several: their vectors side by side).")
-    log.info("fit-learners: vectors for %s from %s (the one feature file in %s)", names, found[0], folder)
-    return found[0]
+        raise _no_feature_file(out, readers)
+    candidates = [f for f in found if made_from(f, corpus)]
+    if not candidates and len(found) > 1:
+        raise ScreenstackError(f"learners {names} read vectors, and none of the {len(found)} feature files in {folder} "
+                               f"({', '.join(found)}) was extracted from these records: run `screenstack extract` with these "
+                               "input files, or choose with --features FILE.")
+    candidates = [f for f in candidates or found if not is_fine_tuned(Path(f).stem)] or candidates or found
+    if len(candidates) > 1:
+        raise ScreenstackError(f"learners {names} read vectors, and {folder} holds {len(candidates)} feature files of these "
+                               f"records ({', '.join(candidates)}): choose with --features FILE (several: their vectors side by side).")
+    why = {True: "a fine-tuning's", False: "of other records"}
+    unread = [f"{f}, {why[is_fine_tuned(Path(f).stem)]}" for f in found if f not in candidates]
+    log.info("fit-learners: vectors for %s from %s%s", names, candidates[0],
+             f" (unread: {'; '.join(unread)}; --features reads them)" if unread else f" (the one feature file in {folder})")
+    return candidates[0]
 
 
 def command(args: argparse.Namespace) -> int:
@@ -93,10 +102,13 @@ def command(args: argparse.Namespace) -> int:
     from ..learners.registry import LEARNERS
 
     folds, learners = configs(args)
-    if learners.needs_vectors and not learners.features:
-        readers = [name for name in learners.learners if LEARNERS[name].input == "vectors"]
-        learners = dataclasses.replace(learners, features=(features_in_out(args.out, readers),))
+    readers = ([name for name in learners.learners if LEARNERS[name].input == "vectors"]
+               if learners.needs_vectors and not learners.features else [])
+    if readers and not _feature_files(args.out):
+        raise _no_feature_file(args.out, readers)  # said before the input files are read
     corpus = corpus_from_args(args, cross_validated=True)  # a missing input file is refused before anything is said
+    if readers:
+        learners = dataclasses.replace(learners, features=(features_in_out(args.out, readers, corpus),))
     if not learners.needs_vectors and args.features is None and (found := _feature_files(args.out)):
         # `extract` just wrote vectors, and the default text learners would leave them unread: say so, not silently.
         log.info("fit-learners: %s in %s/features not used: the learners fitted (%s) read the text; add logreg, lightgbm "
