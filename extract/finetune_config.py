@@ -96,7 +96,7 @@ class FinetuneConfig:
         if self.select not in ("loss", "auc"):
             bad("select", self.select, "expected loss or auc")
         if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1):
-            bad("patience", self.patience, "needs an integer >= 1, or none to run every epoch")
+            bad("patience", self.patience, "needs an integer >= 1 (leave it out to run every epoch)")
         if self.valid_fraction == 0 and self.patience is not None:  # no epoch is judged: patience would never stop one
             bad("patience", self.patience, "needs --valid-fraction above 0 (the rows that judge each epoch); with 0 every "
                 "epoch runs and the last is kept")

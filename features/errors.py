@@ -40,7 +40,8 @@ _OPTION_SAID = re.compile(r"(--[a-z][a-z0-9-]*) \(('[^']*'|\S+) there, (\S+) now
 def go_on_with(said: list[str]) -> str:
     """", give --lr 2e-05 to go on with it" for a refusal's list of differences, where every one `describe_differences`
     said is an option whose value there can be typed; an option unset there ("--patience (None there, 1 now)", whose
-    default is None) is to be left out (", leave out --patience to go on with it"); else ''."""
+    default is None) is to be left out (", leave out --patience (or its line in a --config file) to go on with it");
+    else ''."""
     found = [_OPTION_SAID.fullmatch(s) for s in said]
     if not found or not all(found) or any(m.group(2) in ("True", "False") for m in found):
         return ""
@@ -48,7 +49,9 @@ def go_on_with(said: list[str]) -> str:
     given = [f"{m.group(1)}={m.group(2)}" if m.group(2).startswith("-") else f"{m.group(1)} {m.group(2)}"
              for m in found if m.group(2) != "None"]
     unset = [m.group(1) for m in found if m.group(2) == "None"]
-    ways = ([f"give {' '.join(given)}"] if given else []) + ([f"leave out {' '.join(unset)}"] if unset else [])
+    # an option unset there may be set here by a --config file's line, which the flag alone cannot unset
+    ways = ([f"give {' '.join(given)}"] if given else []) + (
+        [f"leave out {' '.join(unset)} (or {'its line' if len(unset) == 1 else 'their lines'} in a --config file)"] if unset else [])
     return f", {' and '.join(ways)} to go on with it"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..features.records.corpus import Corpus, texts
-from ..features.artifacts.folds import FoldConfig, draw_folds, ensure_fold_plan
+from ..features.artifacts.folds import FoldConfig, draw_folds, ensure_fold_plan, refuse_other_plan
 from ..features.artifacts.outputs import (check_reusable, finetune_state, learner_dir, other_test_folders,
                                          refuse_other_outputs, refuse_other_test, write_learner_output)
 from ..features.artifacts.records import write_screening_records
@@ -54,6 +54,9 @@ def fit_learners(
         names = ", ".join(n for n, c in classes.items() if c.input == "vectors")
         raise ScreenstackError(f"learners {names} read vectors: pass --features FILE.parquet (from `screenstack extract`).")
     inputs = {}
+    # Other training records or folds than the plan's are said first: re-extracting for a feature file of other
+    # records, which the vectors' check would say, only leads to the plan's refusal.
+    refuse_other_plan(corpus, out, folds, say=False)
     if any(cls.input == "vectors" for cls in classes.values()):
         # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
         inputs["vectors"] = VectorFiles(list(features), corpus)
@@ -66,7 +69,7 @@ def fit_learners(
         for _ in inputs["vectors"].test_chunks(chunk_rows):
             pass
     refuse_too_few_texts(corpus, learners, folds, params)  # before the fold plan is written
-    plan = ensure_fold_plan(corpus, out, folds)  # other training records or folds are refused here, first
+    plan = ensure_fold_plan(corpus, out, folds)
     # Before anything else is written: learners of another --test file would be blended with these.
     refuse_other_test(out, corpus.fingerprint("test"))
     RunFolder(out).record_requested_learners(tuple(classes))  # `stack` refuses to blend a fit that stopped short of these

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from screenstack.cli import main
@@ -12,12 +13,16 @@ from screenstack.features.artifacts.store import write_run_vectors
 from screenstack.features.records.corpus import load_corpus
 
 
-def _feature_file(out, train, test, name, seed=0):
-    """A feature file of the corpus in OUT/features, as `extract` leaves it (random vectors)."""
+def _feature_file(out, train, test, name, seed=0, fine_tuned=False, **extraction):
+    """A feature file of the corpus in OUT/features, as `extract` (or, `fine_tuned`, the fine-tuner) leaves it
+    (random vectors)."""
     corpus = load_corpus(train, test)
     frame = corpus.frame
     vectors = np.random.default_rng(seed).normal(size=(len(frame), 8)).astype(np.float32)
     meta = {"train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test")}
+    if fine_tuned:
+        meta.update(kind="crossfit", finetune={"lr": 5e-5})
+    meta.update(extraction)
     return write_run_vectors(out, out / "features" / name, frame["id"], frame["split"], vectors, meta)
 
 
@@ -79,14 +84,69 @@ def test_the_feature_file_of_an_earlier_test_file_is_left_unread_and_named(tiny_
     new = _feature_file(out, train, test, "minilm-abcdef0123.parquet", seed=1)
     with caplog.at_level(logging.INFO, logger="screenstack"):
         assert main(_argv(train, test, out)) == 0
-    assert f"fit-learners: vectors for logreg from {new} (unread: {old}, of other records; --features reads them)" \
+    assert f"fit-learners: vectors for logreg from {new} (unread: {old}, other records; --features reads a readable one)" \
         in caplog.messages
     other = tmp_path / "other_test.csv"
     other.write_text("\n".join(lines[:-2]) + "\n")
     capsys.readouterr()
     assert main(_argv(train, other, out)) == 2  # neither file is of these records
     error = _one_error(capsys)
-    assert f"none of the 2 feature files in {out / 'features'}" in error and "screenstack extract" in error
+    assert f"{out / 'features'} holds no feature file extracted from these records" in error
+    assert f"{old}: other records; {new}: other records): run `screenstack extract` with these input files" in error
+
+
+def test_a_fine_tuning_s_vectors_and_files_that_do_not_open_are_left_unread(tiny_corpus_files, tmp_path, caplog, capsys):
+    # Known by their metadata, not by a name: the encoder's own folder may be called finetune-something.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    tuned = _feature_file(out, train, test, "finetune-b0-92855c9c25.parquet", fine_tuned=True)
+    assert main(_argv(train, test, out)) == 2  # alone: run fits the vector learners on the frozen encoder's vectors
+    error = _one_error(capsys)
+    assert "holds only a fine-tuning's cross-fitted vectors of these records" in error
+    assert "run `screenstack extract` with these input files" in error and "or give --features FILE" in error
+    frozen = _feature_file(out, train, test, "finetune-b0-0123456789.parquet", seed=1)  # a frozen encoder's, so named
+    (out / "features" / "._minilm.parquet").write_bytes(b"junk")  # the kind of file macOS leaves beside others
+    (out / "features" / "old.parquet").mkdir()
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main(_argv(train, test, out)) == 0
+    assert (f"fit-learners: vectors for logreg from {frozen} (unread: {out / 'features' / '._minilm.parquet'}, unreadable; "
+            f"{tuned}, a fine-tuning's vectors; --features reads a readable one)") in caplog.messages
+    capsys.readouterr()
+    assert main(_argv(train, test, out, "--features", "")) == 2  # names no file: not the default
+    assert "--features '': an empty item in the list" in _one_error(capsys)
+
+
+def test_learners_fitted_on_another_feature_file_are_refused_with_that_file_as_the_way_on(tiny_corpus_files, tmp_path,
+                                                                                          capsys):
+    # The way on said "give --max-length 64", an extraction option fit-learners does not take.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    made = _feature_file(out, train, test, "bert0-0123456789.parquet", max_length=64)
+    other = _feature_file(out, train, test, "bert0-abcdef0123.parquet", seed=1, max_length=32)
+    assert main(["-q", *_argv(train, test, out, "--features", str(made))]) == 0
+    capsys.readouterr()
+    assert main(["-q", *_argv(train, test, out, "--features", str(other))]) == 2
+    error = _one_error(capsys)
+    assert f"(differs in: --max-length (64 there, 32 now)). Use a new --out folder, give --features {made} to go on" in error
+    assert main(["-q", *_argv(train, test, out, "--features", str(made))]) == 0  # as it says: reused
+
+
+def test_a_training_file_labelled_otherwise_is_refused_for_the_fold_plan_before_the_feature_file(tiny_corpus_files,
+                                                                                                  tmp_path, capsys):
+    # The feature file's refusal came first and said to extract again, after which the fold plan's refused anyway.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    _feature_file(out, train, test, "minilm-0123456789.parquet")
+    assert main(["-q", *_argv(train, test, out)]) == 0
+    relabelled = tmp_path / "relabelled.csv"
+    frame = pd.read_csv(train, dtype=str, keep_default_na=False)
+    frame.loc[0, "label_included"] = "1" if frame.loc[0, "label_included"] == "0" else "0"
+    frame.to_csv(relabelled, index=False)
+    capsys.readouterr()
+    assert main(["-q", *_argv(relabelled, test, out)]) == 2
+    error = _one_error(capsys)
+    assert "holds artifacts of another configuration (differs in: the training records: 1 labelled otherwise" in error
+    assert "feature file" not in error
 
 
 def test_no_feature_file_names_extract(tiny_corpus_files, tmp_path, capsys):

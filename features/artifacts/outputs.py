@@ -158,8 +158,21 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan, also:
         new.pop("feature_sha256", None)
     keys = differing_keys(old, new, ignore=("versions",))
     if keys:
-        raise _other_configuration([name], describe_differences(keys, old, new), old, out, [p for p in also if p.exists()])
+        said = describe_differences(keys, old, new)
+        raise _other_configuration([name], said, old, out, [p for p in also if p.exists()], options=_features_way(out, keys, old))
     return True
+
+
+def _features_way(out: str | Path, keys: list[str], old: dict) -> list[str] | None:
+    """Where only the feature files differ, the way on `check_reusable` offers (fit-learners', which takes no extraction
+    options): the files the outputs were fitted on, as --features, where they are all still there; else none."""
+    if not set(keys) <= {"features", "feature_meta", "feature_sha256"}:
+        return None  # other differences: said as options, where they are options
+    files = [Path(out) / p if not Path(p).is_absolute() else Path(p) for p in old.get("features") or []]
+    if not files or not all(f.is_file() for f in files):
+        return ["the feature files"]  # no way on to offer: they were made otherwise and are gone
+    there = ",".join(str(f) for f in files)
+    return [f"--features ({quoted(there) if there != quoted(there) else there} there, other now)"]
 
 
 def _intact_metas(out: str | Path, names):

@@ -94,15 +94,18 @@ def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
     return frame, matrix, _meta(table.schema, path)
 
 
-def made_from(path: str | Path, corpus: Corpus) -> bool:
-    """Whether the feature file at `path` was extracted from `corpus`'s records: its stored fingerprints are the
-    corpus's. A file without them, or one that does not open, is not known to be of other records: True (reading it
-    says what is wrong)."""
+def feature_file_kind(path: str | Path, corpus: Corpus) -> str:
+    """What the file at `path` in a run's features/ holds for `corpus`: ``"unreadable"`` (not a feature file that opens),
+    ``"other records"`` (its stored fingerprints are not the corpus's), ``"fine-tuned"`` (a fine-tuning's cross-fitted
+    vectors of these records: its metadata holds the fine-tuning's settings) or ``"frozen"`` (an encoder's vectors of
+    these records, or of records it holds no fingerprint of)."""
     try:
         meta = _meta(pq.ParquetFile(path).schema_arrow, Path(path))
-    except Exception:  # damaged or not Parquet: `VectorFiles` names the file and the fix
-        return True
-    return all(meta.get(f"{split}_fingerprint") in (None, corpus.fingerprint(split)) for split in ("train", "test"))
+    except Exception:  # damaged, not Parquet, a folder: `VectorFiles` names what is wrong where such a file is given
+        return "unreadable"
+    if any(meta.get(f"{split}_fingerprint") not in (None, corpus.fingerprint(split)) for split in ("train", "test")):
+        return "other records"
+    return "fine-tuned" if "finetune" in meta else "frozen"
 
 
 _FIX = ("Extract it again (`screenstack extract` with the settings it was made with, or the fine-tuner) and give "
@@ -207,7 +210,7 @@ class VectorFiles:
                 if stored is not None and stored != corpus.fingerprint(split):
                     raise ScreenstackError(
                         f"{path}: feature file was extracted from other {split} records with the same ids (their texts "
-                        f"{'or labels ' if split == 'train' else ''}differ: another "
+                        f"{'or labels ' if split == 'train' else ''}differ, or their row order: another "
                         f"{'--train or --data' if split == 'train' else '--test or --data'} file"
                         f"{', a label corrected since' if split == 'train' else ''}, or other --text-cols). "
                         "Re-run `screenstack extract` with these files and --text-cols (its vector cache keeps the texts "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..features.errors import ScreenstackError, quoted
 from ._common import (LEARNER_NAMES, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
-                      learners_config, show_configs, split_list)
+                      learners_config, show_configs)
 
 DEFAULT_LEARNERS = "tfidf-svm,tfidf-logreg"  # `learners.fit.DEFAULT_TEXT_LEARNERS`, without loading scikit-learn for `--help`
 log = logging.getLogger("screenstack")
@@ -48,7 +48,13 @@ def add_parser(subparsers) -> None:
 def _features(args: argparse.Namespace) -> tuple[str, ...]:
     # A list from the command line, a comma-separated string from a --config file.
     value = args.features
-    return split_list(",".join(value) if isinstance(value, list) else value, "--features")
+    if value is None:
+        return ()
+    from ..features.checks import comma_items  # local: keeps `screenstack --help` fast
+
+    joined = ",".join(value) if isinstance(value, list) else value
+    # `--features ""` names no file: refused as `--learners ""` is, not taken for the default
+    return tuple(comma_items(joined, "--features", shown=joined or "''"))
 
 
 def configs(args: argparse.Namespace) -> tuple:
@@ -59,7 +65,7 @@ def configs(args: argparse.Namespace) -> tuple:
 def _feature_files(out: str | Path) -> list[str]:
     """The feature files in ``OUT/features`` (those `extract` wrote), sorted."""
     folder = Path(out) / "features"
-    return sorted(str(p) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+    return sorted(str(p) for p in folder.glob("*.parquet") if not p.is_dir()) if folder.is_dir() else []
 
 
 def _no_feature_file(out: str | Path, readers: list[str]) -> ScreenstackError:
@@ -68,32 +74,37 @@ def _no_feature_file(out: str | Path, readers: list[str]) -> ScreenstackError:
 
 
 def features_in_out(out: str | Path, readers: list[str], corpus) -> str:
-    """The one feature file in ``OUT/features`` for the vector learners `readers`; none or several are refused. Of
-    several, those extracted from other records than `corpus`'s (the file of an earlier --test, which `run` leaves
-    beside the new one) are left unread, and so is a fine-tuning's cross-fitted vectors beside a frozen encoder's:
-    `run --finetune` fits the vector learners on the frozen ones (its docstring says why), and so does this."""
-    from ..features.artifacts.outputs import is_fine_tuned  # local: keeps `screenstack --help` fast
-    from ..features.artifacts.store import made_from
+    """The feature file in ``OUT/features`` for the vector learners `readers`: the one frozen encoder's file of `corpus`'s
+    records. A file of other records (an earlier --test's, which `run` leaves beside the new one), a fine-tuning's
+    cross-fitted vectors (`run --finetune` fits the vector learners on the frozen encoder's: its docstring says why) and
+    a file that does not open are left unread and named; none or several such files are refused."""
+    from ..features.artifacts.store import feature_file_kind
 
     folder = Path(out) / "features"
     found = _feature_files(out)
-    names = ", ".join(readers)
     if not found:
         raise _no_feature_file(out, readers)
-    candidates = [f for f in found if made_from(f, corpus)]
-    if not candidates and len(found) > 1:
-        raise ScreenstackError(f"learners {names} read vectors, and none of the {len(found)} feature files in {folder} "
-                               f"({', '.join(found)}) was extracted from these records: run `screenstack extract` with these "
-                               "input files, or choose with --features FILE.")
-    candidates = [f for f in candidates or found if not is_fine_tuned(Path(f).stem)] or candidates or found
-    if len(candidates) > 1:
-        raise ScreenstackError(f"learners {names} read vectors, and {folder} holds {len(candidates)} feature files of these "
-                               f"records ({', '.join(candidates)}): choose with --features FILE (several: their vectors side by side).")
-    why = {True: "a fine-tuning's", False: "of other records"}
-    unread = [f"{f}, {why[is_fine_tuned(Path(f).stem)]}" for f in found if f not in candidates]
-    log.info("fit-learners: vectors for %s from %s%s", names, candidates[0],
-             f" (unread: {'; '.join(unread)}; --features reads them)" if unread else f" (the one feature file in {folder})")
-    return candidates[0]
+    if len(found) == 1 and feature_file_kind(found[0], corpus) != "fine-tuned":
+        log.info("fit-learners: vectors for %s from %s (the one feature file in %s)", ", ".join(readers), found[0], folder)
+        return found[0]  # of other records, or damaged: reading it says so, with the fix
+    kinds = {f: feature_file_kind(f, corpus) for f in found}
+    frozen = [f for f, kind in kinds.items() if kind == "frozen"]
+    fine_tuned = [f for f, kind in kinds.items() if kind == "fine-tuned"]
+    names = ", ".join(readers)
+    if len(frozen) > 1:
+        raise ScreenstackError(f"learners {names} read vectors, and {folder} holds {len(frozen)} feature files of these "
+                               f"records ({', '.join(frozen)}): choose with --features FILE (several: their vectors side by side).")
+    if not frozen:
+        there = "; ".join(f"{f}: {kind}" for f, kind in kinds.items())
+        why = ("holds only a fine-tuning's cross-fitted vectors of these records, and `run --finetune` fits the vector "
+               "learners on the frozen encoder's" if fine_tuned else "holds no feature file extracted from these records")
+        raise ScreenstackError(f"learners {names} read vectors, and {folder} {why} ({there}): run `screenstack extract` with "
+                               f"these input files and --out {quoted(out)} first" + (", or give --features FILE to fit on "
+                               "the fine-tuned vectors" if fine_tuned else "") + ".")
+    said = {"fine-tuned": "a fine-tuning's vectors"}
+    unread = "; ".join(f"{f}, {said.get(kind, kind)}" for f, kind in kinds.items() if f != frozen[0])
+    log.info("fit-learners: vectors for %s from %s (unread: %s; --features reads a readable one)", names, frozen[0], unread)
+    return frozen[0]
 
 
 def command(args: argparse.Namespace) -> int:

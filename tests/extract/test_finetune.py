@@ -117,8 +117,8 @@ def test_learns_separable_corpus_and_writes_stackable_outputs(tiny_bert, tmp_pat
     assert f"delete it and {state} to refit it" in str(info.value), "its fold models' state must go too, or the rerun stops"
     with pytest.raises(ScreenstackError) as info:  # an option unset there: the way on is to leave it out
         finetune(corpus, tmp_path, _config(tiny_bert, epochs=6, lr=5e-3, patience=1), folds=FoldConfig(3, 0), progress=False)
-    assert "(differs in: --patience (None there, 1 now)). Use a new --out folder, leave out --patience to go on with it" \
-        in str(info.value)
+    assert ("(differs in: --patience (None there, 1 now)). Use a new --out folder, leave out --patience (or its line in a "
+            "--config file) to go on with it") in str(info.value)
     shutil.rmtree(tmp_path / "learners" / name)  # only the learner's folder: the state's own refusal names the option
     with pytest.raises(ScreenstackError, match=rf"{state}: holds the fold models' state of a fine-tuning run of another "
                                                r"configuration \(differs in: --lr \(0.005 there, 0.001 now\)\)\. Use a new "

@@ -227,7 +227,7 @@ def test_a_feature_file_of_other_texts_with_the_same_ids_is_refused(run, corpus_
                              {"train_fingerprint": other.fingerprint("train"), "test_fingerprint": other.fingerprint("test")})
     argv = ["fit-learners", "--train", str(train), "--test", str(test), "--out", str(run), "--learners", "logreg",
             "--features", str(features)]
-    refused(argv, capsys, run, "features.parquet", "other train records with the same ids (their texts or labels differ: another "
+    refused(argv, capsys, run, "features.parquet", "other train records with the same ids (their texts or labels differ, or their row order: another "
             "--train or --data file, a label corrected since, or other --text-cols)", "screenstack extract")
 
 
