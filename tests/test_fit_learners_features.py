@@ -3,6 +3,7 @@ several files as a shell glob gives them."""
 from __future__ import annotations
 
 import logging
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -13,12 +14,12 @@ from screenstack.features.artifacts.store import write_run_vectors
 from screenstack.features.records.corpus import load_corpus
 
 
-def _feature_file(out, train, test, name, seed=0, fine_tuned=False, **extraction):
+def _feature_file(out, train, test, name, seed=0, fine_tuned=False, width=8, **extraction):
     """A feature file of the corpus in OUT/features, as `extract` (or, `fine_tuned`, the fine-tuner) leaves it
     (random vectors)."""
     corpus = load_corpus(train, test)
     frame = corpus.frame
-    vectors = np.random.default_rng(seed).normal(size=(len(frame), 8)).astype(np.float32)
+    vectors = np.random.default_rng(seed).normal(size=(len(frame), width)).astype(np.float32)
     meta = {"train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test")}
     if fine_tuned:
         meta.update(kind="crossfit", finetune={"lr": 5e-5})
@@ -84,14 +85,17 @@ def test_the_feature_file_of_an_earlier_test_file_is_left_unread_and_named(tiny_
     new = _feature_file(out, train, test, "minilm-abcdef0123.parquet", seed=1)
     with caplog.at_level(logging.INFO, logger="screenstack"):
         assert main(_argv(train, test, out)) == 0
-    assert f"fit-learners: vectors for logreg from {new} (unread: {old}, other records; --features reads a readable one)" \
-        in caplog.messages
+    assert f"fit-learners: vectors for logreg from {new} (unread: {old}, other records)" in caplog.messages
     other = tmp_path / "other_test.csv"
     other.write_text("\n".join(lines[:-2]) + "\n")
     capsys.readouterr()
-    assert main(_argv(train, other, out)) == 2  # neither file is of these records
+    assert main(_argv(train, other, out)) == 2  # the learners scored other records: said first, not the files' fix
+    assert "scored other records to screen (--test, or --data's unlabelled ones) than these" in _one_error(capsys)
+    fresh = tmp_path / "fresh"
+    old, new = (_feature_file(fresh, train, t, f"minilm-{i}.parquet", seed=i) for i, t in enumerate((earlier, test)))
+    assert main(_argv(train, other, fresh)) == 2  # neither file is of these records
     error = _one_error(capsys)
-    assert f"{out / 'features'} holds no feature file extracted from these records" in error
+    assert f"{fresh / 'features'} holds no feature file extracted from these records" in error
     assert f"{old}: other records; {new}: other records): run `screenstack extract` with these input files" in error
 
 
@@ -109,8 +113,11 @@ def test_a_fine_tuning_s_vectors_and_files_that_do_not_open_are_left_unread(tiny
     (out / "features" / "old.parquet").mkdir()
     with caplog.at_level(logging.INFO, logger="screenstack"):
         assert main(_argv(train, test, out)) == 0
+    pd.DataFrame({"note": ["not vectors"]}).to_parquet(out / "features" / "notes.parquet")  # a Parquet file, no feature file
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main(_argv(train, test, out)) == 0
     assert (f"fit-learners: vectors for logreg from {frozen} (unread: {out / 'features' / '._minilm.parquet'}, unreadable; "
-            f"{tuned}, a fine-tuning's vectors; --features reads a readable one)") in caplog.messages
+            f"{tuned}, a fine-tuning's vectors; {out / 'features' / 'notes.parquet'}, not a feature file)") in caplog.messages
     capsys.readouterr()
     assert main(_argv(train, test, out, "--features", "")) == 2  # names no file: not the default
     assert "--features '': an empty item in the list" in _one_error(capsys)
@@ -129,6 +136,20 @@ def test_learners_fitted_on_another_feature_file_are_refused_with_that_file_as_t
     error = _one_error(capsys)
     assert f"(differs in: --max-length (64 there, 32 now)). Use a new --out folder, give --features {made} to go on" in error
     assert main(["-q", *_argv(train, test, out, "--features", str(made))]) == 0  # as it says: reused
+    wider = _feature_file(out, train, test, "bert0-fedcba9876.parquet", seed=2, width=16, layers=[-1, -2])
+    capsys.readouterr()
+    assert main(["-q", *_argv(train, test, out, "--features", str(wider))]) == 2  # logreg's blocks follow the width
+    assert f"give --features {made} to go on" in _one_error(capsys)
+    # A file outside OUT written again with other vectors: the file there is no way on, it holds other vectors now.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(made, outside / "f.parquet")
+    assert main(["-q", *_argv(train, test, tmp_path / "run2", "--features", str(outside / "f.parquet"))]) == 0
+    shutil.copy(other, outside / "f.parquet")
+    capsys.readouterr()
+    assert main(["-q", *_argv(train, test, tmp_path / "run2", "--features", str(outside / "f.parquet"))]) == 2
+    error = _one_error(capsys)
+    assert "the contents of the feature files outside OUT" in error and "to go on with it" not in error
 
 
 def test_a_training_file_labelled_otherwise_is_refused_for_the_fold_plan_before_the_feature_file(tiny_corpus_files,
@@ -138,6 +159,7 @@ def test_a_training_file_labelled_otherwise_is_refused_for_the_fold_plan_before_
     out = tmp_path / "run"
     _feature_file(out, train, test, "minilm-0123456789.parquet")
     assert main(["-q", *_argv(train, test, out)]) == 0
+    _feature_file(out, train, test, "minilm-abcdef0123.parquet", seed=1)  # two files: the choice among them comes after
     relabelled = tmp_path / "relabelled.csv"
     frame = pd.read_csv(train, dtype=str, keep_default_na=False)
     frame.loc[0, "label_included"] = "1" if frame.loc[0, "label_included"] == "0" else "0"

@@ -159,18 +159,24 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan, also:
     keys = differing_keys(old, new, ignore=("versions",))
     if keys:
         said = describe_differences(keys, old, new)
-        raise _other_configuration([name], said, old, out, [p for p in also if p.exists()], options=_features_way(out, keys, old))
+        raise _other_configuration([name], said, old, out, [p for p in also if p.exists()],
+                                   options=_features_way(out, keys, old, new))
     return True
 
 
-def _features_way(out: str | Path, keys: list[str], old: dict) -> list[str] | None:
+def _features_way(out: str | Path, keys: list[str], old: dict, new: dict) -> list[str] | None:
     """Where only the feature files differ, the way on `check_reusable` offers (fit-learners', which takes no extraction
-    options): the files the outputs were fitted on, as --features, where they are all still there; else none."""
-    if not set(keys) <= {"features", "feature_meta", "feature_sha256"}:
+    options): the files the outputs were fitted on, as --features, where they are all still there as they were; else
+    none. `logreg`'s ``blocks`` follow from the files' widths, so a difference there is theirs too."""
+    of_files = {"features", "feature_meta", "feature_sha256"}
+    if differing_keys(old.get("params") or {}, new.get("params") or {}) == ["blocks"]:
+        of_files.add("params")
+    if not set(keys) <= of_files:
         return None  # other differences: said as options, where they are options
     files = [Path(out) / p if not Path(p).is_absolute() else Path(p) for p in old.get("features") or []]
-    if not files or not all(f.is_file() for f in files):
-        return ["the feature files"]  # no way on to offer: they were made otherwise and are gone
+    rewritten = "feature_sha256" in keys and old.get("features") == new.get("features")  # the same file outside OUT, changed
+    if not files or not all(f.is_file() for f in files) or rewritten:
+        return ["the feature files"]  # no way on to offer: they are gone, or hold other vectors now
     there = ",".join(str(f) for f in files)
     return [f"--features ({quoted(there) if there != quoted(there) else there} there, other now)"]
 

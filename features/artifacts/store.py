@@ -95,14 +95,18 @@ def read_vectors(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict]:
 
 
 def feature_file_kind(path: str | Path, corpus: Corpus) -> str:
-    """What the file at `path` in a run's features/ holds for `corpus`: ``"unreadable"`` (not a feature file that opens),
+    """What the file at `path` in a run's features/ holds for `corpus`: ``"unreadable"`` (no Parquet file that opens),
+    ``"not a feature file"`` (a Parquet file without the id, split and vector columns `extract` writes),
     ``"other records"`` (its stored fingerprints are not the corpus's), ``"fine-tuned"`` (a fine-tuning's cross-fitted
     vectors of these records: its metadata holds the fine-tuning's settings) or ``"frozen"`` (an encoder's vectors of
     these records, or of records it holds no fingerprint of)."""
     try:
-        meta = _meta(pq.ParquetFile(path).schema_arrow, Path(path))
+        schema = pq.ParquetFile(path).schema_arrow
+        meta = _meta(schema, Path(path))
     except Exception:  # damaged, not Parquet, a folder: `VectorFiles` names what is wrong where such a file is given
         return "unreadable"
+    if not {"id", "split", "vector"} <= set(schema.names):
+        return "not a feature file"
     if any(meta.get(f"{split}_fingerprint") not in (None, corpus.fingerprint(split)) for split in ("train", "test")):
         return "other records"
     return "fine-tuned" if "finetune" in meta else "frozen"

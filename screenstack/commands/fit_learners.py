@@ -93,17 +93,18 @@ def features_in_out(out: str | Path, readers: list[str], corpus) -> str:
     names = ", ".join(readers)
     if len(frozen) > 1:
         raise ScreenstackError(f"learners {names} read vectors, and {folder} holds {len(frozen)} feature files of these "
-                               f"records ({', '.join(frozen)}): choose with --features FILE (several: their vectors side by side).")
+                               f"records ({', '.join(map(quoted, frozen))}): choose with --features FILE (several: their vectors "
+                               "side by side).")
     if not frozen:
-        there = "; ".join(f"{f}: {kind}" for f, kind in kinds.items())
+        there = "; ".join(f"{quoted(f)}: {kind}" for f, kind in kinds.items())
         why = ("holds only a fine-tuning's cross-fitted vectors of these records, and `run --finetune` fits the vector "
                "learners on the frozen encoder's" if fine_tuned else "holds no feature file extracted from these records")
         raise ScreenstackError(f"learners {names} read vectors, and {folder} {why} ({there}): run `screenstack extract` with "
                                f"these input files and --out {quoted(out)} first" + (", or give --features FILE to fit on "
                                "the fine-tuned vectors" if fine_tuned else "") + ".")
     said = {"fine-tuned": "a fine-tuning's vectors"}
-    unread = "; ".join(f"{f}, {said.get(kind, kind)}" for f, kind in kinds.items() if f != frozen[0])
-    log.info("fit-learners: vectors for %s from %s (unread: %s; --features reads a readable one)", names, frozen[0], unread)
+    unread = "; ".join(f"{quoted(f)}, {said.get(kind, kind)}" for f, kind in kinds.items() if f != frozen[0])
+    log.info("fit-learners: vectors for %s from %s (unread: %s)", names, quoted(frozen[0]), unread)
     return frozen[0]
 
 
@@ -119,6 +120,12 @@ def command(args: argparse.Namespace) -> int:
         raise _no_feature_file(args.out, readers)  # said before the input files are read
     corpus = corpus_from_args(args, cross_validated=True)  # a missing input file is refused before anything is said
     if readers:
+        from ..features.artifacts.folds import refuse_other_plan
+        from ..features.artifacts.outputs import refuse_other_test
+
+        # What `fit_learners` refuses first, said before a choice among feature files whose fix would only lead to it.
+        refuse_other_plan(corpus, args.out, folds, say=False)
+        refuse_other_test(args.out, corpus.fingerprint("test"))
         learners = dataclasses.replace(learners, features=(features_in_out(args.out, readers, corpus),))
     if not learners.needs_vectors and args.features is None and (found := _feature_files(args.out)):
         # `extract` just wrote vectors, and the default text learners would leave them unread: say so, not silently.
