@@ -99,9 +99,12 @@ def features_in_out(out: str | Path, readers: list[str], corpus) -> str:
         there = "; ".join(f"{quoted(f)}: {kind}" for f, kind in kinds.items())
         why = ("holds only a fine-tuning's cross-fitted vectors of these records, and `run --finetune` fits the vector "
                "learners on the frozen encoder's" if fine_tuned else "holds no feature file extracted from these records")
-        raise ScreenstackError(f"learners {names} read vectors, and {folder} {why} ({there}): run `screenstack extract` with "
-                               f"these input files and --out {quoted(out)} first" + (", or give --features FILE to fit on "
-                               "the fine-tuned vectors" if fine_tuned else "") + ".")
+        config = Path(out) / "config.toml"  # `run` wrote it: its model and extraction options, which extract needs again
+        again = (f"`screenstack run --config {quoted(config)}` extracts them again with the run's settings" if config.is_file()
+                 else f"run `screenstack extract` with these input files, the --model and extraction options wanted and --out "
+                      f"{quoted(out)} first")
+        raise ScreenstackError(f"learners {names} read vectors, and {folder} {why} ({there}): {again}"
+                               + (", or give --features FILE to fit on the fine-tuned vectors" if fine_tuned else "") + ".")
     said = {"fine-tuned": "a fine-tuning's vectors"}
     unread = "; ".join(f"{quoted(f)}, {said.get(kind, kind)}" for f, kind in kinds.items() if f != frozen[0])
     log.info("fit-learners: vectors for %s from %s (unread: %s)", names, quoted(frozen[0]), unread)
