@@ -230,6 +230,8 @@ def _model_as_given(said: str, feature_metas: list[dict]) -> str:
         folder = bool(path) and ("/" in str(given) or "\\" in str(given)) and not any(
             part.startswith("models--") for part in Path(path).parts)
         return said.replace(f"({name} there,", f"({quoted(path) if folder else given} there,", 1)
+    if said.startswith("--model (") and feature_metas:  # a file named otherwise than its model (a copy outside OUT)
+        return "the feature files' names"  # no --model makes them again: no way on
     return said
 
 

@@ -54,7 +54,7 @@ def _features(args: argparse.Namespace) -> tuple[str, ...]:
 
     joined = ",".join(value) if isinstance(value, list) else value
     # `--features ""` names no file: refused as `--learners ""` is, not taken for the default
-    return tuple(comma_items(joined, "--features", shown=joined or "''"))
+    return tuple(comma_items(joined, "--features", shown=joined if joined.strip() else repr(joined)))
 
 
 def configs(args: argparse.Namespace) -> tuple:

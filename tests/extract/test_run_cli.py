@@ -232,6 +232,24 @@ def test_another_model_is_refused_with_the_model_folder_that_made_the_run_as_the
     assert _run(train, test, out, str(model.resolve())) == 0
 
 
+def test_learners_fitted_on_a_feature_file_named_otherwise_offer_no_model_named_after_it(tiny_corpus_files, tmp_path,
+                                                                                          random_bert, capsys):
+    # fit-learners on a copy of the vectors outside OUT named b0.parquet: run then offered "give --model b0", which
+    # does not load (the file's name is no model's).
+    train, test = tiny_corpus_files
+    assert main(["-q", "extract", "--train", str(train), "--test", str(test), "--model", random_bert, "--max-length", "64",
+                 "--out", str(tmp_path / "first")]) == 0
+    copy = tmp_path / "b0.parquet"
+    shutil.copy(next((tmp_path / "first" / "features").glob("*.parquet")), copy)
+    out = tmp_path / "run"
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), "--folds", "3",
+                 "--learners", "logreg,tfidf-svm", "--features", str(copy)]) == 0
+    capsys.readouterr()
+    assert _run(train, test, out, random_bert) == 2
+    error = capsys.readouterr().err
+    assert "--model (b0 there," in error and "give --model b0" not in error and "to go on with it" not in error
+
+
 def test_other_weights_in_the_same_model_folder_are_refused_before_any_text_is_encoded(tiny_corpus_files, tmp_path,
                                                                                        other_random_bert, capsys):
     # A model folder trained again in place keeps its name, so only the loaded weights tell: the refusal came from
