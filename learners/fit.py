@@ -56,7 +56,7 @@ def fit_learners(
     inputs = {}
     # Other training records or folds than the plan's are said first: re-extracting for a feature file of other
     # records, which the vectors' check would say, only leads to the plan's refusal.
-    refuse_other_plan(corpus, out, folds, say=False)
+    existing = refuse_other_plan(corpus, out, folds, say=False)
     if any(cls.input == "vectors" for cls in classes.values()):
         # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
         inputs["vectors"] = VectorFiles(list(features), corpus)
@@ -69,7 +69,7 @@ def fit_learners(
         for _ in inputs["vectors"].test_chunks(chunk_rows):
             pass
     refuse_too_few_texts(corpus, learners, folds, params)  # before the fold plan is written
-    plan = ensure_fold_plan(corpus, out, folds)
+    plan = existing if existing is not None else ensure_fold_plan(corpus, out, folds)  # none (or damaged): drawn, saved
     # Before anything else is written: learners of another --test file would be blended with these.
     refuse_other_test(out, corpus.fingerprint("test"))
     RunFolder(out).record_requested_learners(tuple(classes))  # `stack` refuses to blend a fit that stopped short of these

@@ -159,15 +159,15 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan, also:
     keys = differing_keys(old, new, ignore=("versions",))
     if keys:
         said = describe_differences(keys, old, new)
-        raise _other_configuration([name], said, old, out, [p for p in also if p.exists()],
-                                   options=_features_way(out, keys, old, new))
+        raise _other_configuration([name], said, old, out, [p for p in also if p.exists()], way=_features_way(out, keys, old, new))
     return True
 
 
-def _features_way(out: str | Path, keys: list[str], old: dict, new: dict) -> list[str] | None:
+def _features_way(out: str | Path, keys: list[str], old: dict, new: dict) -> str | None:
     """Where only the feature files differ, the way on `check_reusable` offers (fit-learners', which takes no extraction
     options): the files the outputs were fitted on, as --features, where they are all still there as they were; else
-    none. `logreg`'s ``blocks`` follow from the files' widths, so a difference there is theirs too."""
+    none (''). None where other things differ: `go_on_with` the differences. `logreg`'s ``blocks`` follow from the
+    files' widths, so a difference there is theirs too."""
     of_files = {"features", "feature_meta", "feature_sha256"}
     if differing_keys(old.get("params") or {}, new.get("params") or {}) == ["blocks"]:
         of_files.add("params")
@@ -176,9 +176,8 @@ def _features_way(out: str | Path, keys: list[str], old: dict, new: dict) -> lis
     files = [Path(out) / p if not Path(p).is_absolute() else Path(p) for p in old.get("features") or []]
     rewritten = "feature_sha256" in keys and old.get("features") == new.get("features")  # the same file outside OUT, changed
     if not files or not all(f.is_file() for f in files) or rewritten:
-        return ["the feature files"]  # no way on to offer: they are gone, or hold other vectors now
-    there = ",".join(str(f) for f in files)
-    return [f"--features ({quoted(there) if there != quoted(there) else there} there, other now)"]
+        return ""  # no way on to offer: they are gone, or hold other vectors now
+    return f", give --features {quoted(','.join(str(f) for f in files))} to go on with it"
 
 
 def _intact_metas(out: str | Path, names):
@@ -272,8 +271,9 @@ def other_test_folders(out: str | Path, test_fingerprint: str, keep: tuple[str, 
 
 
 def _other_configuration(names: list[str], said: list[str], old: dict, out: str | Path, also: list[Path] = (),
-                         options: list[str] | None = None) -> ScreenstackError:
-    """The refusal of outputs made otherwise; `options`: `said` as the options that would make them again (default `said`)."""
+                         options: list[str] | None = None, way: str | None = None) -> ScreenstackError:
+    """The refusal of outputs made otherwise; `options`: `said` as the options that would make them again (default
+    `said`); `way`: the way on to offer instead of those options' (`go_on_with`), '' for none."""
     made_by, current = (old.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
     # A learner's defaults may change between versions (0.3.2: the TF-IDF learners' class weights).
     by = f"; made by screenstack {made_by}, whose defaults may differ from {current}'s" if made_by and made_by != current else ""
@@ -282,7 +282,7 @@ def _other_configuration(names: list[str], said: list[str], old: dict, out: str 
     delete = (f"{'that folder' if len(names) == 1 else 'those folders'}" if not also
               else f"{'it' if len(names) == 1 else 'them'} and {', '.join(map(str, also))}")
     return ScreenstackError(f"{folders}: {what} of another configuration (differs in: {'; '.join(said)}{by}). Use a new "
-                            f"--out folder{go_on_with(options or said)}, or delete {delete} to refit {'it' if len(names) == 1 else 'them'}.")
+                            f"--out folder{go_on_with(options or said) if way is None else way}, or delete {delete} to refit {'it' if len(names) == 1 else 'them'}.")
 
 
 def write_learner_output(out: str | Path, name: str, plan: FoldPlan, oof: np.ndarray, test_ids, test: np.ndarray, meta: dict,
