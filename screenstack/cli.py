@@ -168,8 +168,8 @@ def _config_value(path: Path, key: str, value, action: argparse.Action):
         raise ScreenstackError(f"--config {path}: {key} = {_toml(value)}: expected {expected}. Fix the file.")
     if action.choices is not None and value not in action.choices:
         raise ScreenstackError(f"--config {path}: {key} = {_toml(value)}: expected one of {', '.join(map(str, action.choices))}.")
-    if isinstance(value, list):
-        return ",".join(map(str, value))
+    if isinstance(value, list):  # kept a list where its items are file names, which may hold a comma
+        return list(value) if action.dest == "features" else ",".join(map(str, value))
     if action.type is float:
         return float(value)
     return str(value) if action.dest == "batch_tokens" else value

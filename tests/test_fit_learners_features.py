@@ -2,6 +2,7 @@
 several files as a shell glob gives them."""
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 
@@ -127,6 +128,18 @@ def test_a_fine_tuning_s_vectors_and_files_that_do_not_open_are_left_unread(tiny
     assert "--features '': an empty item in the list" in _one_error(capsys)
 
 
+def test_a_lone_file_that_is_no_feature_file_is_refused_with_extract_as_the_way_on(tiny_corpus_files, tmp_path, capsys):
+    # --features was not given: the way on is to extract these records' vectors into OUT, not to name a file.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    (out / "features").mkdir(parents=True)
+    (out / "features" / "x.parquet").write_bytes(b"junk")
+    assert main(_argv(train, test, out)) == 2
+    error = _one_error(capsys)
+    assert f"{out / 'features' / 'x.parquet'}: unreadable" in error and "run `screenstack extract`" in error
+    assert "--features" not in error
+
+
 def test_learners_fitted_on_another_feature_file_are_refused_with_that_file_as_the_way_on(tiny_corpus_files, tmp_path,
                                                                                           capsys):
     # The way on said "give --max-length 64", an extraction option fit-learners does not take.
@@ -154,6 +167,38 @@ def test_learners_fitted_on_another_feature_file_are_refused_with_that_file_as_t
     assert main(["-q", *_argv(train, test, tmp_path / "run2", "--features", str(outside / "f.parquet"))]) == 2
     error = _one_error(capsys)
     assert "the contents of the feature files outside OUT" in error and "to go on with it" not in error
+
+
+def test_a_renamed_feature_file_is_refused_naming_both_names_and_renaming_back_goes_on(tiny_corpus_files, tmp_path,
+                                                                                          capsys):
+    # Said "differs in: features", naming neither file and offering no way on but a refit.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    made = _feature_file(out, train, test, "bert0-0123456789.parquet")
+    assert main(["-q", *_argv(train, test, out)]) == 0
+    oof = out / "learners" / "logreg" / "oof.parquet"
+    written = oof.stat().st_mtime_ns
+    renamed = made.with_name("mine.parquet")
+    made.rename(renamed)
+    capsys.readouterr()
+    assert main(["-q", *_argv(train, test, out)]) == 2
+    error = _one_error(capsys)
+    assert ("differs in: the feature files (features/bert0-0123456789.parquet there, features/mine.parquet now)" in error
+            and f"rename {renamed} back to {made} to go on with it" in error)
+    renamed.rename(made)
+    assert main(["-q", *_argv(train, test, out)]) == 0
+    assert oof.stat().st_mtime_ns == written  # as it says: reused, not refitted
+
+
+def test_a_damaged_record_of_the_feature_file_names_extract_as_what_writes_it_again(tiny_corpus_files, tmp_path):
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    _feature_file(out, train, test, "bert0-0123456789.parquet")
+    assert main(["-q", *_argv(train, test, out)]) == 0
+    (out / ".manifests" / "features%bert0-0123456789.parquet.json").write_text("{bad")
+    with pytest.warns(UserWarning, match=r"features%bert0-0123456789.parquet.json: damaged; refitting logreg. The feature "
+                                         r"file's record stays damaged until `screenstack extract`"):
+        assert main(["-q", *_argv(train, test, out)]) == 0
 
 
 def test_a_training_file_labelled_otherwise_is_refused_for_the_fold_plan_before_the_feature_file(tiny_corpus_files,
@@ -188,6 +233,22 @@ def test_several_feature_files_as_a_glob_gives_them(tiny_corpus_files, tmp_path,
     out = tmp_path / "run"
     files = [str(_feature_file(out, train, test, f"minilm-{i}.parquet", seed=i)) for i in range(2)]
     flags = ["--features", *files] if form == "spaces" else ["--features", ",".join(files)]
+    assert main(["-q", *_argv(train, test, out, *flags)]) == 0
+    assert (out / "learners" / "logreg" / "oof.parquet").is_file()
+
+
+@pytest.mark.parametrize("given", ["flag", "config list"])
+def test_a_feature_file_whose_path_holds_a_comma_is_read(tiny_corpus_files, tmp_path, given):
+    # A folder named "runs 3,4": the path is one file, not a list of two that do not exist.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    path = _feature_file(tmp_path / "runs 3,4", train, test, "minilm-0.parquet")
+    if given == "flag":
+        flags = ["--features", str(path)]
+    else:
+        config = tmp_path / "c.toml"
+        config.write_text(f"features = [{json.dumps(str(path))}]\n")
+        flags = ["--config", str(config)]
     assert main(["-q", *_argv(train, test, out, *flags)]) == 0
     assert (out / "learners" / "logreg" / "oof.parquet").is_file()
 

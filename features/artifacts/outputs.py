@@ -117,9 +117,13 @@ def describe_differences(keys: list[str], old: dict, new: dict) -> list[str]:
             was_files, now_files = old.get("feature_meta") or was or [], new.get("feature_meta") or now or []
             if len(was_files) != len(now_files):
                 said.append(f"the feature files ({len(was_files)} there, {len(now_files)} now)")
+            before = len(said)
             for a, b in zip(was_files, now_files):
                 a, b = (v if isinstance(v, dict) else {"file": v} for v in (a, b))
                 said += [values(k, a.get(k), b.get(k)) for k in _FEATURE_KEYS if k in a and k in b and a[k] != b[k]]
+            if key == "features" and len(said) == before and isinstance(was, list) and isinstance(now, list):
+                # the same encoder's vectors under another name (a file renamed): the files say which
+                said.append(f"the feature files ({', '.join(map(quoted, was))} there, {', '.join(map(quoted, now))} now)")
         elif key == "finetune" and isinstance(was, dict) and isinstance(now, dict):  # its fields are extract's options
             said += [f"{_FINETUNE_FLAGS.get(k, '--' + k.replace('_', '-'))} ({was.get(k)} there, {now.get(k)} now)"
                      for k in differing_keys(was, now)]
@@ -148,7 +152,11 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan, also:
         _, _, old = _read_learner(out, name)
     except DamagedArtifact as error:
         state = "stale" if isinstance(error, StaleArtifact) else "damaged" if Path(error.path).exists() else "missing"
-        warnings.warn(f"{error.path}: {state}; refitting {name}.", stacklevel=2)
+        # A feature file's record damaged: refitting reads the vectors as they are and leaves the record so; `extract`
+        # writes both again (and removes the learners fitted on the old file).
+        again = (" The feature file's record stays damaged until `screenstack extract`, with the options that made it, "
+                 "writes both again." if Path(error.path).name.startswith("features%") else "")
+        warnings.warn(f"{error.path}: {state}; refitting {name}.{again}", stacklevel=2)
         return False
     # Run folders made before paths were stored relative to OUT hold absolute feature paths.
     if old.get("features"):
@@ -173,8 +181,14 @@ def _features_way(out: str | Path, keys: list[str], old: dict, new: dict) -> str
         of_files.add("params")
     if not set(keys) <= of_files:
         return None  # other differences: said as options, where they are options
-    files = [Path(out) / p if not Path(p).is_absolute() else Path(p) for p in old.get("features") or []]
+    def located(paths):
+        return [Path(out) / p if not Path(p).is_absolute() else Path(p) for p in paths or []]
+
+    files, now = located(old.get("features")), located(new.get("features"))
     rewritten = "feature_sha256" in keys and old.get("features") == new.get("features")  # the same file outside OUT, changed
+    if keys == ["features"] and len(files) == len(now) == 1 and not files[0].exists():
+        # The one file renamed (its metadata unchanged: the same extraction): its old name is the way back.
+        return f", rename {quoted(now[0])} back to {quoted(files[0])} to go on with it"
     if not files or not all(f.is_file() for f in files) or rewritten:
         return ""  # no way on to offer: they are gone, or hold other vectors now
     return f", give --features {quoted(','.join(str(f) for f in files))} to go on with it"

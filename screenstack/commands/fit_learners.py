@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 from pathlib import Path
 
 from ..features.errors import ScreenstackError, quoted
@@ -52,9 +53,12 @@ def _features(args: argparse.Namespace) -> tuple[str, ...]:
         return ()
     from ..features.checks import comma_items  # local: keeps `screenstack --help` fast
 
-    joined = ",".join(value) if isinstance(value, list) else value
-    # `--features ""` names no file: refused as `--learners ""` is, not taken for the default
-    return tuple(comma_items(joined, "--features", shown=joined if joined.strip() else repr(joined)))
+    found = []
+    for item in value if isinstance(value, list) else [value]:
+        # A file's own name may hold a comma ("run 3,4/f.parquet"): an item naming a file is that file, not a list.
+        # `--features ""` names no file: refused as `--learners ""` is, not taken for the default
+        found += [item] if os.path.isfile(item) else comma_items(item, "--features", shown=item if item.strip() else repr(item))
+    return tuple(found)
 
 
 def configs(args: argparse.Namespace) -> tuple:
@@ -84,10 +88,12 @@ def features_in_out(out: str | Path, readers: list[str], corpus) -> str:
     found = _feature_files(out)
     if not found:
         raise _no_feature_file(out, readers)
-    if len(found) == 1 and feature_file_kind(found[0], corpus) != "fine-tuned":
-        log.info("fit-learners: vectors for %s from %s (the one feature file in %s)", ", ".join(readers), found[0], folder)
-        return found[0]  # of other records, or damaged: reading it says so, with the fix
     kinds = {f: feature_file_kind(f, corpus) for f in found}
+    if len(found) == 1 and kinds[found[0]] in ("frozen", "other records"):
+        log.info("fit-learners: vectors for %s from %s (the one feature file in %s)", ", ".join(readers), found[0], folder)
+        return found[0]  # of other records: reading it names the records that differ, with the fix
+    # A lone file that does not open is refused below as no file of these records: the way on is `extract`, not
+    # --features, which was not given.
     frozen = [f for f, kind in kinds.items() if kind == "frozen"]
     fine_tuned = [f for f, kind in kinds.items() if kind == "fine-tuned"]
     names = ", ".join(readers)
