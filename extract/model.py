@@ -193,16 +193,25 @@ def _tokenizer_cap(encoder: LoadedEncoder) -> int | None:
     return int(cap) if cap and cap < 1_000_000 else None
 
 
-class TokenizerCapError(ScreenstackError):
-    """A --max-length past the tokenizer's ``model_max_length`` though within the model's positions (`check_max_length`).
+class MaxLengthError(ScreenstackError):
+    """A --max-length the encoder cannot read (`check_max_length`). `predict` repeats a run's --max-length, which the
+    user cannot change (the run's models read vectors of that length only): there the encoder is what is wrong."""
 
-    `predict` repeats a run's --max-length, which the user cannot change (the run's models read vectors of that length
-    only), so it says `for_run_setting` instead of the advice for a --max-length the user gave."""
+    def __init__(self, encoder: LoadedEncoder, max_length: int, readable: int, message: str | None = None):
+        self.name, self.max_length, self.readable = encoder.name, max_length, readable
+        super().__init__(message or f"--max-length {max_length}: {encoder.name} reads 2 to {readable} tokens. Use a value "
+                                    "in that range.")
+
+
+class TokenizerCapError(MaxLengthError):
+    """A --max-length past the tokenizer's ``model_max_length`` though within the model's positions (`check_max_length`);
+    `for_run_setting` is what `predict` says for the run's own encoder."""
 
     def __init__(self, encoder: LoadedEncoder, max_length: int, cap: int, limit: int):
-        self.name, self.max_length, self.cap = encoder.name, max_length, cap
+        self.cap = cap
         self.config_file = Path(encoder.path) / "tokenizer_config.json"
-        super().__init__(f"--max-length {max_length}: {encoder.name}'s tokenizer caps texts at {cap} tokens (model_max_length "
+        super().__init__(encoder, max_length, cap,
+                         f"--max-length {max_length}: {encoder.name}'s tokenizer caps texts at {cap} tokens (model_max_length "
                          f"in {self.config_file}), though the model reads {limit}. Set model_max_length there to {max_length} "
                          f"or more, or use a --max-length from 2 to {cap}.")
 
@@ -221,7 +230,7 @@ def check_max_length(encoder: LoadedEncoder, max_length: int) -> None:
         return
     if cap is not None and cap < max_length <= limit:
         raise TokenizerCapError(encoder, max_length, cap, limit)
-    raise ScreenstackError(f"--max-length {max_length}: {encoder.name} reads 2 to {readable} tokens. Use a value in that range.")
+    raise MaxLengthError(encoder, max_length, readable)
 
 
 def _hub_reachable(timeout: float = HUB_CHECK_SECONDS) -> bool:

@@ -57,6 +57,12 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     columns = tuple(text_cols) if text_cols else _text_columns_in(header, run.text_columns)
     if columns and not text_cols:
         columns = _title_and_present_abstracts(path, header, columns, run.text_columns)
+    named = [c for c in columns if id_col is not None and str(c).strip().lower() == id_col.strip().lower()]
+    if named and not text_cols:  # the columns are the run's, not given: the --id-col given is what is wrong
+        raise ScreenstackError(f"{path}: --id-col {id_col} names a column of the records' text, which the run reads as their "
+                               f"{'title' if named[0] == columns[0] else 'abstract'}. Pass --id-col naming the column of "
+                               "record ids (a DOI, PubMed id or record number), or leave it out (the run's id column is "
+                               "looked for).")
     if id_col is None and run.id_column:  # the run's id column, as `run` read it (a new export may spell it DOI)
         id_col = pick_column(header, (run.id_column.lower(),))
     spec = ColumnSpec(id_col, columns, None)
@@ -77,8 +83,9 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         looked = " or ".join(ID_COLUMNS if _default_id(run.id_column) else (run.id_column, *ID_COLUMNS))
         warnings.warn(f"{path}: no id column ({looked}; found: {', '.join(map(str, header))}), so records "
                       "the run trained on (an update's overlap with the last search) cannot be left out and are scored as "
-                      "new. Pass --id-col with the column that holds the run's record ids"
-                      + (f" (the run's {run.id_column!r})." if run.id_column else "."), stacklevel=2)
+                      "new (a warning names any whose title and abstract repeat a labelled record's). Where a column "
+                      "holds the run's record ids" + (f" (the run's {run.id_column!r})" if run.id_column else "")
+                      + ", pass --id-col with it; else add those ids to the file (in RIS, an ID tag).", stacklevel=2)
     train = {id_key(str(i)): i for i in run.train_ids}
     keys = records["id"].astype(str).map(id_key)
     screened = keys.isin(train.keys()).to_numpy(copy=True)  # written below: pandas 3's to_numpy is a read-only view

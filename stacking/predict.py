@@ -362,6 +362,8 @@ def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) 
     if out.exists() and not out.is_dir():  # known now, not after the update is read and encoded
         raise ScreenstackError(f"--out {out}: is a file, not a folder; predictions go to a folder of their own. {fix}.")
     refuse_edited(out, PREDICT_SET, "predict")  # the reviewer's edits are never replaced, and before any vectors are made
+    if sets.staged(out, PREDICT_SET) is not None:
+        return None  # a commit killed while moving its files in: OUT's lock finishes it, and this is asked again under it
     folder = RunFolder(out)
     if folder.version(PREDICT_SET) is None:
         taken = [name for name in PREDICT_FILES if (out / name).exists()]

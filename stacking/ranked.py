@@ -54,7 +54,7 @@ def refuse_edited(out: str | Path, set_name: str, command: str) -> None:
     refuses the same when any other command's new outputs would remove it.
     """
     out = Path(out)
-    sets.refuse_edited(out, [sets.committed(out, set_name)], command)
+    sets.refuse_edited(out, [sets.committed(out, set_name)], command, incoming=sets.staged(out, set_name))
 
 
 def neutralise(cell: str) -> str:

@@ -992,3 +992,26 @@ def test_an_update_flagged_nearly_all_under_a_large_beta_is_put_down_to_it_and_a
     assert warning(7.0, 60).endswith("the run's labelled records cannot support a tighter threshold for them; label some "
                                      "of these records and run again to flag fewer")
     assert warning(7.0, 40) is None  # 39 of 40 records: too few to say anything of the labels
+
+
+def test_a_predict_killed_after_moving_its_files_in_is_finished_by_the_same_command(text_run, tmp_path, monkeypatch, capsys):
+    # Its files in place and its manifest still staged: the same predict, run again, refused the folder as holding
+    # "files that are not predictions" before its lock would have finished the commit.
+    import os
+
+    run, _, test = text_run
+    real_replace = os.replace
+
+    def killed(source, target, *args, **kwargs):
+        if Path(target) == tmp_path / "pred" / ".manifests" / "predict.json":
+            raise KeyboardInterrupt
+        return real_replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", killed)
+    assert _predict(run, test, tmp_path / "pred") == 130
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert (tmp_path / "pred" / "ranked.csv").is_file() and (tmp_path / "pred" / ".staging" / "predict" / "MANIFEST.json").is_file()
+    capsys.readouterr()
+    with pytest.warns(UserWarning, match="finishing the 'predict' outputs"):
+        assert _predict(run, test, tmp_path / "pred") == 0
+    assert (tmp_path / "pred" / "ranked.csv").read_bytes() == (run / "ranked.csv").read_bytes()

@@ -84,6 +84,26 @@ def test_a_run_without_an_id_column_says_screened_records_cannot_be_recognised(r
     assert "error" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("column, role", [("title", "title"), ("Abstract", "abstract")])
+def test_an_id_col_naming_a_text_column_is_refused_as_such_not_blamed_on_text_cols(runs, tmp_path, capsys, column, role):
+    # It said "--text-cols names the id column", a flag predict was not given (the run's text columns were).
+    assert _predict(runs / "by-doi", runs / "update.csv", tmp_path / "pred", "--id-col", column) == 2
+    error = capsys.readouterr().err
+    assert f"--id-col {column} names a column of the records' text, which the run reads as their {role}" in error
+    assert "--text-cols" not in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "pred").exists()
+
+
+def test_an_update_without_an_id_column_says_how_to_add_one_where_none_can_be_named(runs, tmp_path):
+    # "Pass --id-col with the column that holds the run's record ids" could not be followed: the file has none.
+    update = pd.read_csv(runs / "update.csv", dtype=str, keep_default_na=False)[["title", "abstract"]]
+    update.to_csv(tmp_path / "noids.csv", index=False)
+    with pytest.warns(UserWarning, match="no id column") as said:
+        assert _predict(runs / "by-doi", tmp_path / "noids.csv", tmp_path / "pred") == 0
+    line = next(str(w.message) for w in said if "no id column" in str(w.message))
+    assert "(the run's 'doi'), pass --id-col with it; else add those ids to the file (in RIS, an ID tag)" in line
+
+
 def test_a_data_folder_as_run_is_refused_as_not_a_run_folder(runs, tmp_path, capsys):
     (tmp_path / "d1").mkdir()
     (tmp_path / "d1" / "update.csv").write_bytes((runs / "update.csv").read_bytes())

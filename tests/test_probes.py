@@ -512,3 +512,35 @@ def test_run_config_works_from_another_folder(tiny_corpus_files, tmp_path, monke
     said = json.loads((work / "out" / "summary.json").read_text())["input_warnings"]
     assert said == [f"{train}: 6 record(s) have neither title nor abstract (first: row 54).",
                     f"{test}: 1 record(s) have neither title nor abstract (first: row 69)."]
+
+
+@pytest.mark.parametrize("set_name, moved", [("config", "config.toml"), ("stack", "ranked.csv")])
+def test_a_run_killed_after_moving_a_file_in_before_its_manifest_is_finished_by_the_same_command(finished_run, monkeypatch,
+                                                                                                 capsys, set_name, moved):
+    # The file in place was the new run's and the manifest the old one's: the same command, run again, refused it as
+    # changed by hand ("screening notes typed into it?") before its lock would have finished the commit.
+    import os
+
+    train, test, out = finished_run
+    ranked = (out / "ranked.csv").read_bytes()
+    # A decision that differs from the default run's, so ranked.csv and config.toml differ too
+    again = ["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT, "--beta", "0.5",
+             "--min-recall", "0"]
+    real_replace = os.replace
+
+    def killed(source, target, *args, **kwargs):
+        if Path(target) == out / ".manifests" / f"{set_name}.json":
+            raise KeyboardInterrupt
+        return real_replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", killed)
+    assert main(again) == 130
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert (out / ".staging" / set_name / "MANIFEST.json").is_file()
+    assert set_name == "config" or (out / "ranked.csv").read_bytes() != ranked  # the new one, moved in
+    capsys.readouterr()
+    with pytest.warns(UserWarning, match=f"finishing the '{set_name}' outputs"):
+        assert main(again) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert json.loads((out / "summary.json").read_text())["beta"] == 0.5
+    RunFolder(out).verify(set_name, "")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import ScreenstackError, quoted
-from .atomic import io_error, read_json
+from .atomic import STAGING_DIR, io_error, read_json
 
 MANIFESTS_DIR, MANIFEST = ".manifests", "MANIFEST.json"
 # Files a reviewer edits in place (a spreadsheet saves notes typed into ranked.csv where it opened it):
@@ -189,6 +189,18 @@ def committed(out: Path, name: str) -> dict | None:
     return found if whole else None
 
 
+def staged(out: Path, name: str) -> dict | None:
+    """The manifest of set `name` staged whole in OUT (a commit killed while moving its files in, which the next lock
+    finishes), or None. A file that is what it lists is no edit of the reviewer's."""
+    try:
+        found = read_json(out / STAGING_DIR / slug(name) / MANIFEST)
+    except (OSError, ValueError):
+        return None
+    whole = (isinstance(found, dict) and found.get("set") == name and isinstance(found.get("files"), dict)
+             and all(isinstance(want, dict) and {"size", "sha256"} <= set(want) for want in found["files"].values()))
+    return found if whole else None
+
+
 def changed_since_written(out: Path, name: str, rel: str) -> bool | None:
     """Whether file `rel` of OUT differs from what committed set `name` wrote there: False where either is missing,
     None where the set's manifest is damaged (it cannot be told). A file that cannot be read is refused, named."""
@@ -200,7 +212,8 @@ def changed_since_written(out: Path, name: str, rel: str) -> bool | None:
         if manifest is None:
             return None if listing.exists() and path.exists() else False
         want = manifest["files"].get(rel)
-        return want is not None and path.is_file() and not _same(path, want)
+        incoming = (staged(out, name) or {}).get("files", {}).get(rel)
+        return want is not None and path.is_file() and not _same(path, want) and not (incoming and _same(path, incoming))
     except OSError as error:
         raise ScreenstackError(f"{error.filename or path}: cannot be read ({error.strerror or error}). Check its "
                                "permissions.") from None

@@ -22,31 +22,34 @@ from ..errors import ScreenstackError
 RANKED_COLUMNS = ("rank", "id", "title", "score", "decision", "probability", "expected_included")
 
 
-# Columns of ranked.csv no input file is likely to have beside rank, id, title and decision; a reviewer may delete
-# the scores (not to be swayed by them while screening) and keep the rest.
-RANKED_ONLY_COLUMNS = ("score", "probability", "expected_included", "copy_of", "copy_label")
+# Columns of ranked.csv no input file is likely to have two or more of: a reviewer may delete some (the scores, not to
+# be swayed by them while screening, or the rank and decision too) and keep the rest.
+RANKED_ONLY_COLUMNS = ("rank", "score", "decision", "probability", "expected_included")
+COPY_COLUMNS = ("copy_of", "copy_label")  # written since 0.3.13: together, ranked.csv's alone
 
 
 def is_ranked_csv(columns) -> bool:
-    """Whether a header is ranked.csv's (any capitals, other columns between them): rank, id, title and decision,
-    and one of its own columns after them (so a ranked.csv whose scores were deleted is one too).
+    """Whether a header is ranked.csv's (any capitals, in any order, other columns between them): id and title, and
+    either its copy columns or three of its score columns (so a ranked.csv with some of them deleted is one too).
 
     >>> is_ranked_csv(["rank", "id", "title", "score", "decision", "probability", "expected_included", "included"])
     True
     >>> is_ranked_csv(["rank", "id", "title", "decision", "copy_of", "copy_label", "included"])
     True
-    >>> is_ranked_csv(["id", "title", "abstract", "score"])
+    >>> is_ranked_csv(["id", "title", "copy_of", "copy_label", "label_included"])  # rank and every score deleted
+    True
+    >>> is_ranked_csv(["id", "title", "abstract", "score", "decision"])
     False
     """
     names = {str(column).strip().lower() for column in columns}
-    return {"rank", "id", "title", "decision"} <= names and any(name in names for name in RANKED_ONLY_COLUMNS)
+    return {"id", "title"} <= names and (set(COPY_COLUMNS) <= names or sum(name in names for name in RANKED_ONLY_COLUMNS) >= 3)
 
 
 def refuse_ranked_csv(path: str | Path, columns, flag: str) -> None:
     """Raise a one-line `ScreenstackError` if the file at `path`, given as `flag`, is screenstack's ranked.csv."""
     if is_ranked_csv(columns):
         raise ScreenstackError(
-            f"{path}: this is screenstack's ranked.csv (columns rank, id, title, decision, ...), which holds only the records "
+            f"{path}: this is screenstack's ranked.csv (its columns are ranked.csv's), which holds only the records "
             f"not screened at that run, so training on it as {flag} would drop every earlier label. Type the new labels "
             "into the original file (its ids are ranked.csv's id column) and run again on it with a new --out."
         )

@@ -55,7 +55,7 @@ def command(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ..extract.pooling import parse_layers
-    from ..extract.model import TokenizerCapError
+    from ..extract.model import MaxLengthError, TokenizerCapError
     from ..extract.stage import ExtractConfig, cache_root, extract_features
     from ..features.errors import ScreenstackError, kept_warnings
     from ..features.artifacts.runfolder import RunFolder
@@ -86,6 +86,13 @@ def command(args: argparse.Namespace) -> int:
                        for rel, config in configs.items()}
         except TokenizerCapError as error:  # the run's --max-length, which the user cannot lower here
             raise ScreenstackError(error.for_run_setting()) from None
+        except MaxLengthError as error:
+            if not args.model:
+                raise
+            # The run's encoder read texts of that length: a --model that cannot is another encoder, whatever its name.
+            raise ScreenstackError(f"--model {args.model}: reads at most {error.readable} tokens, where the run's encoder "
+                                   f"read {error.max_length} (the run's --max-length), so it is not the run's encoder. Leave "
+                                   "--model out (the run's encoder is used), or give the folder the run's encoder is in now.") from None
         predict(run, corpus, args.out, vectors, data=args.data, left_out=left_out)
         # Vectors an earlier predict made into this folder for another stack of the run (one that blended a vector
         # learner, where this one does not, or another encoder) would be taken for these predictions' inputs.

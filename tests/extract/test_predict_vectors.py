@@ -11,6 +11,8 @@ import pytest
 
 from screenstack.cli import main
 
+from .conftest import make_random_bert
+
 pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
 LEARNERS = "logreg,lightgbm,xgboost,tfidf-svm"
 
@@ -61,6 +63,13 @@ def test_predict_gives_the_run_test_scores_and_refuses_other_encoder_settings(ti
     error = capsys.readouterr().err
     assert f"--model {other_random_bert}: its weights, configuration, tokenizer or weight files differ" in error
     assert "Leave --model out, or give the run's encoder where it is now" in error
+    assert not (tmp_path / "refused").exists()
+    # Another encoder that reads fewer tokens than the run's --max-length: said to be another encoder, not told to
+    # change a --max-length it was not given (which the run's settings then refused: a way round in a circle).
+    short = make_random_bert(tmp_path / "short-bert", max_positions=32)
+    assert _predict(run, test, tmp_path / "refused", "--model", short) == 2
+    error = capsys.readouterr().err
+    assert f"--model {short}: reads at most 32 tokens, where the run's encoder read 64" in error and "Leave --model out" in error
     assert not (tmp_path / "refused").exists()
     assert _predict(run, test, tmp_path / "same", "--model", random_bert, "--layers", "-1,-2", "--max-length", "64") == 0
 

@@ -66,6 +66,19 @@ def test_ranked_csv_given_back_as_data_is_refused_naming_the_original_file(revie
     assert not (tmp_path / "o2").exists()
 
 
+@pytest.mark.parametrize("deleted", [("score", "probability", "expected_included", "decision"), ("rank",),
+                                     ("rank", "score", "decision", "probability", "expected_included")])
+def test_ranked_csv_with_its_rank_or_decision_deleted_too_is_refused(review, tmp_path, capsys, deleted):
+    # Deleting the decision or the rank beside the scores let it train on 40 labels, losing the run's 100.
+    _, run, label = review
+    data = _labelled_copy(run / "ranked.csv", tmp_path / "ranked_labelled.csv", label, 40)
+    pd.read_csv(data, dtype=str, keep_default_na=False).drop(columns=list(deleted)).to_csv(data, index=False)
+    assert main(["run", "--data", str(data), "--learners", "tfidf-svm", "--out", str(tmp_path / "o4")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{data}: this is screenstack's ranked.csv" in err and FIX in err
+    assert not (tmp_path / "o4").exists()
+
+
 def test_ranked_csv_as_train_is_refused_and_so_is_one_a_spreadsheet_resaved(review, tmp_path, capsys):
     _, run, label = review
     ranked = _labelled_copy(run / "ranked.csv", tmp_path / "labelled.csv", label, 60)
