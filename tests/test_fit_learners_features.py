@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import shutil
 
 import numpy as np
@@ -251,6 +252,23 @@ def test_a_feature_file_whose_path_holds_a_comma_is_read(tiny_corpus_files, tmp_
         flags = ["--config", str(config)]
     assert main(["-q", *_argv(train, test, out, *flags)]) == 0
     assert (out / "learners" / "logreg" / "oof.parquet").is_file()
+
+
+def test_the_way_on_for_files_whose_paths_hold_commas_is_one_that_works(tiny_corpus_files, tmp_path, capsys):
+    # It was one comma-joined path, split apart again when given; a mistyped path was said by its first fragment.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    files = [str(_feature_file(tmp_path / f"runs {i},{i + 1}", train, test, f"m,{i}.parquet", seed=i)) for i in range(2)]
+    assert main(["-q", *_argv(train, test, out, "--features", *files)]) == 0
+    capsys.readouterr()
+    assert main(["-q", *_argv(train, test, out, "--features", files[0])]) == 2
+    error = _one_error(capsys)
+    way = f"give --features {shlex.quote(files[0])} {shlex.quote(files[1])} to go on with it"
+    assert way in error and error.count("the feature files") == 1 and "contents" not in error
+    assert main(["-q", *_argv(train, test, out, "--features", *shlex.split(way.split("--features ")[1].split(" to go")[0]))]) == 0
+    missing = str(tmp_path / "runs 0,1" / "nope.parquet")
+    assert main(["-q", *_argv(train, test, out, "--features", missing)]) == 2
+    assert f"--features {shlex.quote(missing)}: no such feature file, read whole or split at its commas" in _one_error(capsys)
 
 
 def test_a_config_files_learner_is_checked_when_the_flag_overrides_it(tiny_corpus_files, tmp_path, capsys):

@@ -115,15 +115,17 @@ def describe_differences(keys: list[str], old: dict, new: dict) -> list[str]:
         was, now = old.get(key), new.get(key)
         if key in ("features", "feature_meta"):  # both name the feature files: compared once, on their metadata
             was_files, now_files = old.get("feature_meta") or was or [], new.get("feature_meta") or now or []
+            before = len(said)
             if len(was_files) != len(now_files):
                 said.append(f"the feature files ({len(was_files)} there, {len(now_files)} now)")
-            before = len(said)
             for a, b in zip(was_files, now_files):
                 a, b = (v if isinstance(v, dict) else {"file": v} for v in (a, b))
                 said += [values(k, a.get(k), b.get(k)) for k in _FEATURE_KEYS if k in a and k in b and a[k] != b[k]]
             if key == "features" and len(said) == before and isinstance(was, list) and isinstance(now, list):
                 # the same encoder's vectors under another name (a file renamed): the files say which
                 said.append(f"the feature files ({', '.join(map(quoted, was))} there, {', '.join(map(quoted, now))} now)")
+        elif key == "feature_sha256" and "features" in keys:
+            continue  # other files than those named there: their contents differ as a matter of course
         elif key == "finetune" and isinstance(was, dict) and isinstance(now, dict):  # its fields are extract's options
             said += [f"{_FINETUNE_FLAGS.get(k, '--' + k.replace('_', '-'))} ({was.get(k)} there, {now.get(k)} now)"
                      for k in differing_keys(was, now)]
@@ -191,7 +193,8 @@ def _features_way(out: str | Path, keys: list[str], old: dict, new: dict) -> str
         return f", rename {quoted(now[0])} back to {quoted(files[0])} to go on with it"
     if not files or not all(f.is_file() for f in files) or rewritten:
         return ""  # no way on to offer: they are gone, or hold other vectors now
-    return f", give --features {quoted(','.join(str(f) for f in files))} to go on with it"
+    # Space-separated, each quoted: a file's name may hold a comma, which a comma-joined list would split.
+    return f", give --features {' '.join(quoted(f) for f in files)} to go on with it"
 
 
 def _intact_metas(out: str | Path, names):

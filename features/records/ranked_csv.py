@@ -22,27 +22,36 @@ from ..errors import ScreenstackError
 RANKED_COLUMNS = ("rank", "id", "title", "score", "decision", "probability", "expected_included")
 
 
-# Columns of ranked.csv no input file is likely to have two or more of: a reviewer may delete some (the scores, not to
-# be swayed by them while screening, or the rank and decision too) and keep the rest.
-RANKED_ONLY_COLUMNS = ("rank", "score", "decision", "probability", "expected_included")
-COPY_COLUMNS = ("copy_of", "copy_label")  # written since 0.3.13: together, ranked.csv's alone
+# Names no other file is likely to have: ranked.csv's own (copy_of and copy_label since 0.3.13).
+RANKED_ONLY_COLUMNS = ("expected_included", "copy_of", "copy_label")
 
 
 def is_ranked_csv(columns) -> bool:
-    """Whether a header is ranked.csv's (any capitals, in any order, other columns between them): id and title, and
-    either its copy columns or three of its score columns (so a ranked.csv with some of them deleted is one too).
+    """Whether a header is ranked.csv's (any capitals), some of its columns deleted: id and title with one of its own
+    names (`RANKED_ONLY_COLUMNS`), or a header that begins with four of its leading columns in their order (rank, id,
+    title, decision: its scores and copy columns deleted). An export of another tool with a rank, a score and a
+    decision of its own is none.
 
     >>> is_ranked_csv(["rank", "id", "title", "score", "decision", "probability", "expected_included", "included"])
     True
     >>> is_ranked_csv(["rank", "id", "title", "decision", "copy_of", "copy_label", "included"])
     True
-    >>> is_ranked_csv(["id", "title", "copy_of", "copy_label", "label_included"])  # rank and every score deleted
+    >>> is_ranked_csv(["rank", "id", "title", "decision", "abstract", "label_included"])  # scores and copies deleted
     True
-    >>> is_ranked_csv(["id", "title", "abstract", "score", "decision"])
+    >>> is_ranked_csv(["id", "title", "abstract", "score", "probability", "decision"])
     False
     """
-    names = {str(column).strip().lower() for column in columns}
-    return {"id", "title"} <= names and (set(COPY_COLUMNS) <= names or sum(name in names for name in RANKED_ONLY_COLUMNS) >= 3)
+    names = [str(column).strip().lower() for column in columns]
+    if not {"id", "title"} <= set(names):
+        return False
+    if any(name in names for name in RANKED_ONLY_COLUMNS):
+        return True
+    leading = []
+    for name in names:  # the header's first columns, while they are ranked.csv's in its order
+        if name not in RANKED_COLUMNS or (leading and RANKED_COLUMNS.index(name) <= RANKED_COLUMNS.index(leading[-1])):
+            break
+        leading.append(name)
+    return len(leading) >= 4 and {"id", "title"} <= set(leading)
 
 
 def refuse_ranked_csv(path: str | Path, columns, flag: str) -> None:

@@ -57,7 +57,14 @@ def _features(args: argparse.Namespace) -> tuple[str, ...]:
     for item in value if isinstance(value, list) else [value]:
         # A file's own name may hold a comma ("run 3,4/f.parquet"): an item naming a file is that file, not a list.
         # `--features ""` names no file: refused as `--learners ""` is, not taken for the default
-        found += [item] if os.path.isfile(item) else comma_items(item, "--features", shown=item if item.strip() else repr(item))
+        if os.path.isfile(item):
+            found.append(item)
+            continue
+        parts = comma_items(item, "--features", shown=item if item.strip() else repr(item))
+        if len(parts) > 1 and not all(os.path.isfile(part) for part in parts):  # said as typed, not by a fragment
+            raise ScreenstackError(f"--features {quoted(item)}: no such feature file, read whole or split at its commas "
+                                   f"({', '.join(quoted(p) for p in parts if not os.path.isfile(p))} not found). Check the path.")
+        found += parts
     return tuple(found)
 
 

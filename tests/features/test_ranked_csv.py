@@ -67,7 +67,9 @@ def test_ranked_csv_given_back_as_data_is_refused_naming_the_original_file(revie
 
 
 @pytest.mark.parametrize("deleted", [("score", "probability", "expected_included", "decision"), ("rank",),
-                                     ("rank", "score", "decision", "probability", "expected_included")])
+                                     ("rank", "score", "decision", "probability", "expected_included"),
+                                     ("score", "probability", "expected_included", "copy_of", "copy_label"),
+                                     ("rank", "score", "decision", "copy_of", "copy_label")])
 def test_ranked_csv_with_its_rank_or_decision_deleted_too_is_refused(review, tmp_path, capsys, deleted):
     # Deleting the decision or the rank beside the scores let it train on 40 labels, losing the run's 100.
     _, run, label = review
@@ -77,6 +79,21 @@ def test_ranked_csv_with_its_rank_or_decision_deleted_too_is_refused(review, tmp
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{data}: this is screenstack's ranked.csv" in err and FIX in err
     assert not (tmp_path / "o4").exists()
+
+
+def test_another_tool_s_export_with_its_own_score_and_decision_is_read_and_kept(review, tmp_path):
+    # 0.3.32 took id, title and three of rank, score, decision, probability for ranked.csv's: such an export was refused
+    # as --data, and predict dropped its columns as an earlier run's.
+    partly, run, _ = review
+    frame = pd.read_csv(partly, dtype=str, keep_default_na=False).rename(columns={"record_id": "id"})
+    frame = frame[["id", "title", "abstract"]].assign(score="0.5", probability="0.1", decision="1",
+                                                      included=pd.read_csv(partly, dtype=str)["included"])
+    frame.to_csv(tmp_path / "export.csv", index=False)
+    assert main(["-q", "run", "--data", str(tmp_path / "export.csv"), "--learners", "tfidf-svm", "--folds", "3",
+                 "--out", str(tmp_path / "o5")]) == 0
+    assert main(["-q", "predict", "--run", str(run), "--data", str(tmp_path / "export.csv"), "--out", str(tmp_path / "p5")]) == 0
+    columns = pd.read_csv(tmp_path / "p5" / "ranked.csv", nrows=0).columns
+    assert {"score (input)", "probability (input)", "decision (input)"} <= set(columns)
 
 
 def test_ranked_csv_as_train_is_refused_and_so_is_one_a_spreadsheet_resaved(review, tmp_path, capsys):
