@@ -26,6 +26,7 @@ from .atomic import read_json, write_json, write_parquet
 from ..errors import ScreenstackError, go_on_with, quoted
 from .folds import FoldPlan
 from .runfolder import DamagedArtifact, RunFolder, StaleArtifact, read_checked
+from .sets import slug
 
 LEARNERS_DIR = "learners"
 PACKAGES = ("screenstack", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "torch", "transformers", "pyarrow")
@@ -157,7 +158,7 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan, also:
         # A feature file's record damaged: refitting reads the vectors as they are and leaves the record so; `extract`
         # writes both again (and removes the learners fitted on the old file).
         again = (" The feature file's record stays damaged until `screenstack extract`, with the options that made it, "
-                 "writes both again." if Path(error.path).name.startswith("features%") else "")
+                 "writes both again." if Path(error.path).name.startswith(slug("features/")) else "")
         warnings.warn(f"{error.path}: {state}; refitting {name}.{again}", stacklevel=2)
         return False
     # Run folders made before paths were stored relative to OUT hold absolute feature paths.

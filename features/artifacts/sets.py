@@ -183,10 +183,14 @@ def committed(out: Path, name: str) -> dict | None:
         found = read_json(manifest_path(out, name))
     except (OSError, ValueError):
         return None
-    whole = (isinstance(found, dict) and isinstance(found.get("files"), dict)
-             and all(isinstance(want, dict) and {"size", "sha256"} <= set(want) for want in found["files"].values())
-             and isinstance(found.get("inputs", {}), dict) and isinstance(found.get("meta", {}), dict))
+    whole = (_lists_files(found) and isinstance(found.get("inputs", {}), dict) and isinstance(found.get("meta", {}), dict))
     return found if whole else None
+
+
+def _lists_files(found) -> bool:
+    """Whether `found`, read from a manifest, is a dict whose ``files`` give each file's size and checksum."""
+    return (isinstance(found, dict) and isinstance(found.get("files"), dict)
+            and all(isinstance(want, dict) and {"size", "sha256"} <= set(want) for want in found["files"].values()))
 
 
 def staged(out: Path, name: str) -> dict | None:
@@ -196,9 +200,7 @@ def staged(out: Path, name: str) -> dict | None:
         found = read_json(out / STAGING_DIR / slug(name) / MANIFEST)
     except (OSError, ValueError):
         return None
-    whole = (isinstance(found, dict) and found.get("set") == name and isinstance(found.get("files"), dict)
-             and all(isinstance(want, dict) and {"size", "sha256"} <= set(want) for want in found["files"].values()))
-    return found if whole else None
+    return found if _lists_files(found) and found.get("set") == name else None
 
 
 def changed_since_written(out: Path, name: str, rel: str) -> bool | None:

@@ -61,9 +61,10 @@ def _features(args: argparse.Namespace) -> tuple[str, ...]:
             found.append(item)
             continue
         parts = comma_items(item, "--features", shown=item if item.strip() else repr(item))
-        if len(parts) > 1 and not all(os.path.isfile(part) for part in parts):  # said as typed, not by a fragment
+        missing = [part for part in parts if not os.path.isfile(part)]
+        if len(parts) > 1 and missing:  # said as typed, not by a fragment
             raise ScreenstackError(f"--features {quoted(item)}: no such feature file, read whole or split at its commas "
-                                   f"({', '.join(quoted(p) for p in parts if not os.path.isfile(p))} not found). Check the path.")
+                                   f"({', '.join(map(quoted, missing))} not found). Check the path.")
         found += parts
     return tuple(found)
 
