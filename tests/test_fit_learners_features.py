@@ -139,6 +139,7 @@ def test_a_lone_file_that_is_no_feature_file_is_refused_with_extract_as_the_way_
     error = _one_error(capsys)
     assert f"{out / 'features' / 'x.parquet'}: unreadable" in error and "run `screenstack extract`" in error
     assert "--features" not in error
+    assert (out / "features" / "x.parquet").read_bytes() == b"junk" and not (out / "learners").exists()  # nothing written
 
 
 def test_learners_fitted_on_another_feature_file_are_refused_with_that_file_as_the_way_on(tiny_corpus_files, tmp_path,
@@ -183,6 +184,7 @@ def test_a_renamed_feature_file_is_refused_naming_both_names_and_renaming_back_g
     made.rename(renamed)
     capsys.readouterr()
     assert main(["-q", *_argv(train, test, out)]) == 2
+    assert oof.stat().st_mtime_ns == written and renamed.is_file()  # refused before anything was written or moved
     error = _one_error(capsys)
     assert ("differs in: the feature files (features/bert0-0123456789.parquet there, features/mine.parquet now)" in error
             and f"rename {renamed} back to {made} to go on with it" in error)

@@ -21,6 +21,8 @@ EXAMPLE = """example:
       --learners logreg,lightgbm,xgboost,tfidf-svm     # vectors: the feature file `extract` wrote to artifacts/run1/features
   screenstack fit-learners --train data/cohen/train.csv --test data/cohen/test.csv --out artifacts/run1 \\
       --learners logreg --features artifacts/run1/features/minilm-*.parquet   # every file named, vectors side by side
+  screenstack fit-learners --data data/review.csv --out artifacts/run2 --learners logreg \\
+      --features "artifacts/runs 3,4/features/minilm-0123456789.parquet"   # a path holding a comma is one file
 
 Without --features, the vector learners (logreg, lightgbm, xgboost) read the feature file in OUT/features
 when there is exactly one; with several, name the one(s) to use with --features.
