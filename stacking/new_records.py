@@ -17,6 +17,7 @@ from ..features.records.corpus import (ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PRE
                                        read_table, say_labels_unused)
 from ..features.records.duplicates import record_keys, warn_duplicates
 from ..features.records.ids import id_key, pick_column, record_place
+from ..features.records.ris import ris_field
 
 if TYPE_CHECKING:
     from .predict import FittedRun
@@ -57,7 +58,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     columns = tuple(text_cols) if text_cols else _text_columns_in(header, run.text_columns)
     if columns and not text_cols:
         columns = _title_and_present_abstracts(path, header, columns, run.text_columns)
-    named = [c for c in columns if id_col is not None and str(c).strip().lower() == id_col.strip().lower()]
+    as_read = None if id_col is None else ris_field(id_col, header) if original.attrs["format"] == "ris" else id_col
+    named = [c for c in columns if as_read is not None and str(c).strip().lower() == as_read.strip().lower()]
     if named and not text_cols:  # the columns are the run's, not given: the --id-col given is what is wrong
         raise ScreenstackError(f"{path}: --id-col {id_col} names a column of the records' text, which the run reads as their "
                                f"{'title' if named[0] == columns[0] else 'abstract'}. Pass --id-col naming the column of "

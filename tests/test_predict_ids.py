@@ -94,6 +94,27 @@ def test_an_id_col_naming_a_text_column_is_refused_as_such_not_blamed_on_text_co
     assert not (tmp_path / "pred").exists()
 
 
+def test_an_id_col_among_the_text_cols_given_names_both_flags(runs, tmp_path, capsys):
+    # Both flags given: it said "--text-cols names the id column", as if --id-col had not been typed.
+    assert _predict(runs / "by-doi", runs / "update.csv", tmp_path / "pred", "--id-col", "title", "--text-cols", "title,abstract") == 2
+    error = capsys.readouterr().err
+    assert "--id-col title is one of --text-cols (title,abstract)" in error and "leave title out of --text-cols" in error
+    assert len(error.strip().splitlines()) == 1 and not (tmp_path / "pred").exists()
+
+
+@pytest.mark.parametrize("tag, role", [("TI", "title"), ("T1", "title"), ("N2", "abstract")])
+def test_a_ris_tag_of_the_text_as_id_col_is_refused_as_text_by_the_tag_typed(runs, tmp_path, capsys, tag, role):
+    # RIS tags name the fields rispy reads them into (TI: title): it was blamed on --text-cols, under the field's name.
+    update = pd.read_csv(runs / "update.csv", dtype=str, keep_default_na=False).iloc[:60]
+    title_tag, abstract_tag = ("T1" if tag == "T1" else "TI"), ("N2" if tag == "N2" else "AB")
+    (tmp_path / "update.ris").write_text("".join(f"TY  - JOUR\nID  - {r.doi}\n{title_tag}  - {r.title}\n{abstract_tag}  - "
+                                                 f"{r.abstract}\nER  - \n\n" for r in update.itertuples()))
+    assert _predict(runs / "by-doi", tmp_path / "update.ris", tmp_path / "pred", "--id-col", tag) == 2
+    error = capsys.readouterr().err
+    assert f"--id-col {tag} names a column of the records' text, which the run reads as their {role}" in error
+    assert "--text-cols" not in error and not (tmp_path / "pred").exists()
+
+
 def test_an_update_without_an_id_column_says_how_to_add_one_where_none_can_be_named(runs, tmp_path):
     # "Pass --id-col with the column that holds the run's record ids" could not be followed: the file has none.
     update = pd.read_csv(runs / "update.csv", dtype=str, keep_default_na=False)[["title", "abstract"]]

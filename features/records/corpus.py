@@ -40,7 +40,7 @@ from .duplicates import record_keys, warn_duplicates
 from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
 from .missing import missing_text
 from .ranked_csv import refuse_ranked_csv
-from .ris import ASREVIEW_LABEL_COLUMN
+from .ris import ASREVIEW_LABEL_COLUMN, ris_field
 from .tables import read_table, sheet_row  # noqa: F401  (read_table: also imported from here)
 
 TITLE_COLUMNS = ("title", "primary_title", "ti")
@@ -176,10 +176,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     is_ris = frame.attrs["format"] == "ris"
 
     def need(name: str, flag: str) -> str:
-        if name not in columns and is_ris:  # a RIS tag (LB) for the field rispy reads it into (label)
-            import rispy
-
-            name = rispy.TAG_KEY_MAPPING.get(name.upper(), name)
+        name = ris_field(name, columns) if is_ris else name  # a RIS tag (LB) for the field rispy reads it into (label)
         if name not in columns:
             raise ScreenstackError(f"{path}: no column {name!r} (found: {found}). Fix {flag} or the file's header.")
         return name
@@ -212,9 +209,13 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, ID_COLUMNS)
     if id_col and id_col in text_cols:  # an id is a record's name, not its words: TF-IDF would learn the ids
         if spec.id_col and not spec.text_cols:  # the user named a text column as the ids
-            raise ScreenstackError(f"{path}: --id-col {id_col} names a column of the records' text, which screenstack reads "
+            raise ScreenstackError(f"{path}: --id-col {spec.id_col} names a column of the records' text, which screenstack reads "
                                    f"as their {'title' if id_col == text_cols[0] else 'abstract'}. Pass --id-col naming the "
                                    "column of record ids (a DOI, PubMed id or record number), or leave it out.")
+        if spec.id_col:  # both flags name it: either may be the slip
+            raise ScreenstackError(f"{path}: --id-col {spec.id_col} is one of --text-cols ({','.join(spec.text_cols)}): a column "
+                                   "holds either the ids or text. Pass --id-col naming the column of record ids (a DOI, "
+                                   f"PubMed id or record number), or leave {spec.id_col} out of --text-cols.")
         raise ScreenstackError(f"{path}: --text-cols names the id column {id_col!r}. Leave it out of --text-cols, "
                                "or pass --id-col if another column holds the ids.")
     if id_col:

@@ -18,6 +18,7 @@ from .missing import missing_text
 # as in ASReview's reader. `read_ris` puts it in this column, which `load_records` then reads as labels.
 ASREVIEW_NOTE = re.compile(r"\bASReview_(?:relevant|irrelevant|not_seen)\b", re.IGNORECASE)
 ASREVIEW_LABEL_COLUMN = "asreview_label"
+FIELD_ALIASES = {"title": "primary_title", "abstract": "notes_abstract"}  # TI and T1, AB and N2: `read_ris` fills one from the other
 
 
 def read_ris(path: Path) -> pd.DataFrame:
@@ -63,7 +64,7 @@ def read_ris(path: Path) -> pd.DataFrame:
     frame = pd.DataFrame(rows, dtype=str).fillna("")
     # TI and T1 both mean the title, AB and N2 both the abstract: fill one from the other, where it is empty or
     # only says the text is missing ("[No abstract available]") and the other holds text.
-    for name, alias in (("title", "primary_title"), ("abstract", "notes_abstract")):
+    for name, alias in FIELD_ALIASES.items():
         if alias in frame:
             if name not in frame:
                 frame[name] = frame[alias]
@@ -75,3 +76,15 @@ def read_ris(path: Path) -> pd.DataFrame:
 
 def _ris_value(value) -> str:
     return "; ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def ris_field(name: str, columns) -> str:
+    """The column of `read_ris`'s frame (`columns`) that holds `name`: `name` itself where it is one, else the field rispy
+    reads the tag `name` into (LB: label, TI: title), or the one `read_ris` fills from it (T1 and N2: title and abstract)."""
+    if name in columns:
+        return name
+    import rispy
+
+    field = rispy.TAG_KEY_MAPPING.get(name.upper(), name)
+    merged = next((kept for kept, alias in FIELD_ALIASES.items() if alias == field), None)
+    return merged if merged in columns else field
