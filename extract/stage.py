@@ -37,7 +37,7 @@ from ..features.artifacts.atomic import read_parquet_meta
 from ..features.records.datasets import CACHE_ENV
 from ..features.checks import check_choice, check_int, check_names
 from ..features.errors import ScreenstackError
-from ..features.artifacts.runfolder import RunFolder
+from ..features.artifacts.runfolder import DamagedArtifact, RunFolder
 from .distributed import Ranks, barrier, from_rank0, rank0_locked, rank_device
 from .encode import PADDING, Encoder, encode, resolve_batch_tokens
 from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder
@@ -198,15 +198,17 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
 
     def reusable() -> bool:  # on rank 0: its answer, or its refusal, is every rank's
         if path.is_file():
+            damaged = "is damaged (truncated or changed since it was written)"
             try:
                 run.verify(f"{FEATURES_DIR}/{path.name}", "")  # damaged (truncated, changed): made again below
                 made_otherwise = read_parquet_meta(path).get("config_hash") != config_hash
-            except Exception:  # unreadable: made again below
+            except Exception as error:  # unreadable: made again below
                 made_otherwise = None
+                if error.__class__ is DamagedArtifact and Path(error.path) != path:  # its record, not the file itself
+                    damaged = f"its record {error.path} is damaged ({error.reason})"
             if made_otherwise is False:
                 return True
-            log.warning("extract: %s exists but %s; making it again", path,
-                        "was made otherwise" if made_otherwise else "is damaged (truncated or changed since it was written)")
+            log.warning("extract: %s exists but %s; making it again", path, "was made otherwise" if made_otherwise else damaged)
         VectorCache(cache_folder, setting)  # first, so the other ranks find its setting.json written
         return False
 

@@ -131,6 +131,20 @@ def test_a_damaged_feature_file_is_made_again_and_said_to_be_damaged(random_bert
     assert path.read_bytes() == whole
 
 
+def test_a_damaged_record_of_the_feature_file_is_said_as_such_not_the_file(random_bert, records, tmp_path, caplog):
+    # It said the .parquet was "truncated or changed", sending the user to a file that was whole.
+    corpus = corpus_of(records, 30)
+    config = _config(random_bert, tmp_path)
+    path = extract_features(corpus, tmp_path / "run", config, progress=False)
+    whole = path.read_bytes()
+    (record,) = (tmp_path / "run" / ".manifests").glob("features%*.json")
+    record.write_text('{"broken')
+    with caplog.at_level(logging.WARNING, logger="screenstack"):
+        assert extract_features(corpus, tmp_path / "run", config, progress=False) == path
+    assert f"extract: {path} exists but its record {record} is damaged (unreadable manifest" in caplog.text
+    assert "truncated" not in caplog.text and path.read_bytes() == whole and json.loads(record.read_text())
+
+
 def test_an_unreadable_cached_chunk_is_removed_by_name_and_its_texts_encoded_again(random_bert, records, tmp_path, caplog,
                                                                                    count_encoded):
     corpus = corpus_of(records, 30)
