@@ -46,7 +46,7 @@ CASES = {
     "bad test file": ("train.csv", TRAIN.encode(), "id,heading\n10,New\n", [], ["test.csv", "found: id, heading"]),
     # one file as both: its ids are "shared", which said nothing of the file given twice
     "the same file as --train and --test": ("test.csv", TRAIN.encode(), TRAIN, [], ["test.csv and --test", "the same file", "--data"]),
-    "ris without --label-col": ("train.ris", b"TY  - JOUR\nTI  - A\nER  - \n", None, [], ["train.ris", "--label-col"]),
+    "ris without --label-col": ("train.ris", b"TY  - JOUR\nTI  - A\nER  - \n", TEST, [], ["train.ris", "--label-col"]),
     # an option given empty (an unset shell variable) would otherwise read as its default, unnoticed
     "empty --text-cols": ("train.csv", TRAIN.encode(), TEST, ["--text-cols", ""], ["--text-cols is empty ('')"]),
     "empty --id-col": ("train.csv", TRAIN.encode(), TEST, ["--id-col", " "], ["--id-col is empty (' ')"]),

@@ -36,19 +36,20 @@ def add_corpus_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included, label or label_abstract_screening)")
 
 
-def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False, test_required: bool = False) -> Corpus:
+def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False) -> Corpus:
     """The corpus of ``--data``, or of ``--train``/``--test``, with the warnings reading it gave (`Corpus.said`).
 
     `cross_validated`: refuse, naming the file, too few included records for
-    folds. `test_required`: ``--train`` needs ``--test`` (``--data`` may hold
-    no record to screen: the models are fitted, nothing is ranked).
+    folds. ``--train`` needs ``--test`` in every stage, as in `run` (without it
+    `stack` would write an empty submission); ``--data`` may hold no record to
+    screen (said: the models are fitted for `predict`, nothing is ranked).
     """
     from dataclasses import replace
 
     from ..features.errors import kept_warnings
 
     with kept_warnings() as said:
-        corpus = _read_corpus(args, cross_validated, test_required)
+        corpus = _read_corpus(args, cross_validated)
     return replace(corpus, said=absolute_paths(said, (args.data, args.train, args.test)))
 
 
@@ -72,7 +73,7 @@ def absolute_paths(said: list[str], paths) -> tuple[str, ...]:
     return tuple(said)
 
 
-def _read_corpus(args: argparse.Namespace, cross_validated: bool, test_required: bool) -> Corpus:
+def _read_corpus(args: argparse.Namespace, cross_validated: bool) -> Corpus:
     from ..features.records.corpus import ColumnSpec, load_corpus, load_partly_screened  # local: keeps `screenstack --help` fast
 
     spec = ColumnSpec.from_flags(args.id_col, args.text_cols, args.label_col)
@@ -91,7 +92,7 @@ def _read_corpus(args: argparse.Namespace, cross_validated: bool, test_required:
     elif args.train is None:
         raise ScreenstackError("no input file: give --data FILE (a partly screened file), or --train FILE (labelled records) "
                                "with --test FILE (records to screen).")
-    elif test_required and args.test is None:
+    elif args.test is None:
         raise ScreenstackError("--test is missing: give the records to screen as --test FILE, or the whole partly screened "
                                "file as --data FILE instead of --train.")
     else:

@@ -139,7 +139,7 @@ def command(args: argparse.Namespace) -> int:
     # Before the input files are read (a million records take seconds), and again under the lock below.
     refuse_edited(args.out, "stack", "run")
     _refuse_edited_config(args)
-    corpus = corpus_from_args(args, cross_validated=True, test_required=True)
+    corpus = corpus_from_args(args, cross_validated=True)
     # Held across the stages: no other process writes OUT between them. A new fold plan or stack removes
     # what was made from the old one; the sets named here this run makes again, so that is not news.
     remade = ("stack", "report", "config", *(f"learners/{name}" for name in stacking.learners))

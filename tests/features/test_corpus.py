@@ -713,9 +713,12 @@ def test_data_flag_is_exclusive_with_train_and_test_and_named_in_help(tmp_path, 
     assert f"screenstack {command} --data " in capsys.readouterr().out
 
 
-def test_run_needs_records_to_screen_with_train(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["run", "extract", "fit-learners"])
+def test_every_stage_needs_records_to_screen_with_train(tmp_path, capsys, command):
+    # fit-learners and extract took --train alone, and `stack` then wrote an empty submission.csv with exit 0.
     train = write(tmp_path / "train.csv", COMPETITION_TRAIN)
-    assert main(["run", "--train", str(train), "--learners", "tfidf-svm", "--out", str(tmp_path / "out")]) == 2
+    learners = ["--learners", "tfidf-svm"] if command != "extract" else ["--model", "minilm"]
+    assert main([command, "--train", str(train), *learners, "--out", str(tmp_path / "out")]) == 2
     assert "--test is missing" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
