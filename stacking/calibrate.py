@@ -30,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json
-from ..features.errors import ScreenstackError, quoted
+from ..features.errors import ScreenstackError
 
 METHOD = "platt-logit"
 EPS = 1e-6  # scores are clipped into [EPS, 1 - EPS] before the logit: blend scores of exactly 0 or 1 stay finite
@@ -61,7 +62,7 @@ class Calibration:
     def load(cls, path: str | Path) -> Calibration:
         """The calibration `stack` wrote to `path`; anything else is refused in one line naming the fix."""
         path = Path(path)
-        fix = f"Run `screenstack stack --out {quoted(path.parent)}` again: it rewrites {path.name}."
+        fix = f"Run {sets.stack_command(path.parent)} again: it rewrites {path.name}."
         try:
             found = read_json(path)
             calibration = cls(**found)

@@ -18,6 +18,11 @@ MAX_BETA = 1000.0  # F-beta's beta, at most: its square, 10^6, still leaves ever
 BLEND_NAMES = ("logistic", "rank-average", "caruana")
 
 
+# Each field's flag (`screenstack stack`'s, and `run`'s).
+FLAGS = {"beta": "--beta", "blend": "--blend", "threshold_rule": "--threshold-rule", "learners": "--learners", "seed": "--seed",
+         "prior_positives": "--recall-prior", "min_recall": "--min-recall", "max_shift": "--max-shift"}
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """How learners are blended and the threshold chosen."""
@@ -31,6 +36,20 @@ class StackConfig:
     min_recall: float = 0.95            # the recall floor (stacking.threshold.recall_floor); 0: F-beta alone
     max_shift: float = 20.0             # the most the threshold corrects for records to screen richer in included
                                         # records than the labelled ones (stacking.decision.shift_weight); 1: no correction
+
+    def flags(self) -> str:
+        """The command-line flags that make this config (those whose value is not the default), as `stack`'s manifest
+        records them: a damaged stack is made again with the options it was made with (`sets.stack_command`)."""
+        import shlex
+        from dataclasses import fields
+
+        said = []
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value != field.default:
+                shown = ",".join(value) if isinstance(value, tuple) else f"{value:g}" if isinstance(value, float) else str(value)
+                said.append(f"{FLAGS[field.name]} {shlex.quote(shown)}")
+        return " ".join(said)
 
     def __post_init__(self):
         # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).

@@ -197,7 +197,7 @@ def read_run(out: str | Path) -> FittedRun:
     run.check_kind("--run")
     _refuse_other_folder(run)
     run.refuse_if_writing("--run", "predict")
-    restack = f"Run `screenstack stack --out {quoted(out)}` (it keeps the blender), then predict again."
+    restack = f"Run {sets.stack_command(out)}, then predict again."
     run.verify("stack", restack, ignore=("ranked.csv",))  # the reviewer's to edit or move out: predict does not read it
     blend_path = out / "blend.json"
     if not blend_path.is_file():

@@ -68,7 +68,7 @@ def write_report(out: str | Path) -> Path:
             raise
         what = f"did not record {error}" if isinstance(error, KeyError) else f"wrote a field otherwise ({error})"
         raise ScreenstackError(f"{RunFolder(out).summary}: made by screenstack {made_by or 'before 0.2'}, which {what}, and "
-                               f"this report ({__version__}) needs it. Run `screenstack stack --out {quoted(out)}` again: "
+                               f"this report ({__version__}) needs it. Run {sets.stack_command(out)} again: "
                                f"it rewrites the stack outputs.") from None
     folder = out / REPORT_DIR
     with RunFolder(out).commit("report", inputs=("stack",)) as staging:  # the page and its figures as one set
@@ -89,7 +89,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     path = run.summary
     if not path.is_file():
         raise ScreenstackError(f"{path}: no stack summary. {run.stack_first()}")
-    fix = f"Run `screenstack stack --out {quoted(out)}` again: it rewrites the stack outputs."
+    fix = f"Run {sets.stack_command(out)} again: it rewrites the stack outputs."
     for edited in sets.edited(out, sets.committed(out, "stack")):  # the reviewer's notes: not damage, and not to be lost
         raise ScreenstackError(f"{edited}: changed since `screenstack stack` wrote it (screening notes typed into it?), and the "
                                f"report shows its top rows as stack wrote them. Move it out of {out} (e.g. to "
@@ -104,7 +104,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     top = read_checked(out / "ranked.csv", lambda p: pd.read_csv(p, dtype=str, keep_default_na=False, nrows=TOP), fix)
     blend_path = run.blend_oof
     if not blend_path.is_file():
-        raise ScreenstackError(f"{blend_path}: missing. Run `screenstack stack --out {quoted(out)}` again.")
+        raise ScreenstackError(f"{blend_path}: missing. Run {sets.stack_command(out)} again.")
     blend = read_checked(blend_path, pd.read_parquet, fix)
     ids = blend["id"].to_numpy(dtype=str)
     scores = {}
@@ -116,7 +116,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
         oof = outputs[name][0]
         if not np.array_equal(oof["id"].to_numpy(dtype=str), ids):
             raise ScreenstackError(f"{oof_path}: its rows differ from {blend_path} (refitted after stacking?). "
-                                   f"Run `screenstack stack --out {quoted(out)}` again.")
+                                   f"Run {sets.stack_command(out)} again.")
         scores[name] = oof["score"].to_numpy(dtype=float)
     scores[BLEND] = blend["score"].to_numpy(dtype=float)
     metas = {name: outputs[name][2] for name in summary["learners"]}

@@ -39,7 +39,7 @@ WRITTEN_BY = {"folds": "the `screenstack fit-learners` or `screenstack run` comm
                           "--train/--test): it fits the learners whose outputs are missing or damaged",
               "features": "the `screenstack extract` or `screenstack run` command that made {out}: it writes the feature "
                           "file again",
-              "stack": "`screenstack stack --out {out}` (with the stacking options you gave, if any): it rewrites the stack outputs",
+              "stack": "{stack_command}: it rewrites the stack outputs",
               "report": "`screenstack report --out {out}`: it rewrites the report",
               "config": "the `screenstack run` command that made {out} (with its --data or --train/--test): it writes "
                         "config.toml again",
@@ -235,7 +235,18 @@ def damaged(out: Path) -> list[str]:
 def written_by(out: Path, name: str) -> str:
     """What to run to write set `name` of OUT again (`WRITTEN_BY`)."""
     how = WRITTEN_BY.get(name.split("/")[0], "the command that made {out}")
-    return f"Rerun {how.format(out=quoted(out))}."
+    return f"Rerun {how.format(out=quoted(out), stack_command=stack_command(out) if name == 'stack' else '')}."
+
+
+def stack_command(out: Path) -> str:
+    """The `screenstack stack` command, in backticks, that makes OUT's stack again with the options it was made with
+    (its manifest's ``flags``, which `stack` records); where they are not known (a folder from before 0.3.33, or its
+    manifest unreadable), the command with a word on the options. Restacking a damaged stack with `stack`'s defaults
+    instead gave another submission than the run's."""
+    flags = ((committed(out, "stack") or {}).get("meta") or {}).get("flags")
+    if not isinstance(flags, str):
+        return f"`screenstack stack --out {quoted(out)}` (with the stacking options you gave, if any)"
+    return f"`screenstack stack --out {quoted(out)}{' ' + flags if flags else ''}`"
 
 
 def _manifests(out: Path) -> Iterable[dict]:

@@ -330,3 +330,30 @@ def test_nearly_every_record_flagged_for_lack_of_text_is_said_to_be_that_not_too
     assert line.startswith("the threshold flags 95% of the records to screen: 100% of the flagged records have neither title nor abstract, "
                            "flagged since no model can rank them (of those with text it flags "), line
     assert "label more records" not in line
+
+
+def test_stack_config_flags_name_the_options_given_and_nothing_for_defaults():
+    assert StackConfig().flags() == ""
+    config = StackConfig(learners=("tfidf-svm", "logreg"), min_recall=0.9, max_shift=1.0, prior_positives=0.5, seed=3)
+    assert config.flags() == "--learners tfidf-svm,logreg --seed 3 --recall-prior 0.5 --min-recall 0.9 --max-shift 1"
+
+
+def test_a_damaged_stack_says_the_command_with_its_own_options_and_following_it_restores_the_submission(tmp_path, capsys):
+    # The fix said `stack --out OUT`, which restacked with the defaults: another submission than the damaged one's.
+    from screenstack.cli import main
+
+    make_run(tmp_path)
+    assert main(["-q", "stack", "--out", str(tmp_path), "--min-recall", "0.9", "--max-shift", "1", "--learners",
+                 "tfidf-svm,logreg"]) == 0
+    submission = (tmp_path / "submission.csv").read_bytes()
+    first, rest = submission.split(b"\n", 1)
+    (tmp_path / "submission.csv").write_bytes(first[:-1] + (b"0" if first.endswith(b"1") else b"1") + b"\n" + rest)
+    assert main(["report", "--out", str(tmp_path)]) == 2
+    command = f"screenstack stack --out {tmp_path} --learners tfidf-svm,logreg --min-recall 0.9 --max-shift 1"
+    assert f"Run `{command}` again: it rewrites the stack outputs." in capsys.readouterr().err
+    with pytest.warns(UserWarning, match=r"submission.csv: damaged; stacking again with the defaults, not the options it was "
+                                         r"made with \(--learners tfidf-svm,logreg --min-recall 0.9 --max-shift 1\)"):
+        assert main(["-q", "stack", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "submission.csv").read_bytes() != submission
+    assert main(["-q", *command.split()[1:]]) == 0
+    assert (tmp_path / "submission.csv").read_bytes() == submission
