@@ -445,7 +445,7 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
         path = getattr(error, "path", run.summary)
         # A ranked.csv moved out of OUT (as the refusal to replace an edited one says) is missing, not damaged.
         what = "stale" if isinstance(error, StaleArtifact) else "damaged" if path.exists() else "missing"
-        pywarnings.warn(f"{path}: {what}; stacking again{_other_options(out, config)}.", stacklevel=3)
+        pywarnings.warn(f"{path}: {what}; stacking again{_other_options(out, names, config)}.", stacklevel=3)
         return None
     if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
         return None  # no stack, or one from before manifests
@@ -462,13 +462,20 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     return summary if old == {k: v for k, v in new.items() if k != "learners"} else None
 
 
-def _other_options(out: Path, config: StackConfig) -> str:
+def _flags(out: Path, names: list[str], config: StackConfig) -> str:
+    """`config`'s flags as the stack's manifest records them: the learners blended by name, and not at all where they
+    are every learner in OUT, however --learners named them (so `stack` alone repeats what `run` made)."""
+    every = set(names) == set(RunFolder(out).learner_names())
+    return replace(config, learners=() if every else tuple(sorted(names))).flags()
+
+
+def _other_options(out: Path, names: list[str], config: StackConfig) -> str:
     """Where OUT's stack, damaged, was made with other options than `config`'s, the words that say so and how to make
     that one again (a run's own options are not `stack`'s defaults; else empty)."""
-    made_with = ((sets.committed(out, "stack") or {}).get("meta") or {}).get("flags")
-    if not isinstance(made_with, str) or made_with == config.flags():
+    made_with, given = ((sets.committed(out, "stack") or {}).get("meta") or {}).get("flags"), _flags(out, names, config)
+    if not isinstance(made_with, str) or made_with == given:
         return ""
-    given = config.flags() or "the defaults"
+    given = given or "the defaults"
     return (f" with {given}, not the options it was made with ({made_with or 'the defaults'}): "
             f"{sets.stack_command(out)} makes that one again")
 
@@ -550,7 +557,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     summary["input_warnings"] = [] if records is None else list(records.attrs.get("said", []))  # said reading the files
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
     # Made from the plan and these learners: committing a new version removes the report of the previous stack.
-    with RunFolder(out).commit("stack", meta={"flags": config.flags()}, inputs=_inputs(names)) as staging:
+    with RunFolder(out).commit("stack", meta={"flags": _flags(out, names, config)}, inputs=_inputs(names)) as staging:
         write_parquet(staging / "blend_oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": folds, "label": y, "score": blend_oof}))
         pd.DataFrame({"id": test_ids, "score": test_scores}).to_csv(staging / "test_scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": test_ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)

@@ -66,8 +66,8 @@ def test_learner_folders_deleted_by_hand_are_named_in_one_line_with_one_command_
     capsys.readouterr()
     assert main(["-q", "stack", "--out", str(out)]) == 2
     error = one_error(capsys)
-    assert f"{out / 'learners' / 'tfidf-logreg' / 'meta.json'}, {out / 'learners' / 'tfidf-svm' / 'meta.json'}: damaged" in error
-    assert f"`screenstack fit-learners --out {out} --learners tfidf-logreg,tfidf-svm`" in error
+    assert f"{out / 'learners' / 'tfidf-logreg'}, {out / 'learners' / 'tfidf-svm'}: deleted, but {out} still lists them" in error
+    assert f"`screenstack fit-learners --out {out} --learners tfidf-logreg,tfidf-svm`" in error and "blend the others" not in error
     assert main(["-q", "fit-learners", *fit[:-4], "--learners", "tfidf-logreg,tfidf-svm", "--folds", "2"]) == 0
     assert main(["-q", "stack", "--out", str(out)]) == 0
     assert (out / "submission.csv").read_bytes() == submission

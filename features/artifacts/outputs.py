@@ -342,6 +342,14 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
                 outputs[name] = _read_learner(out, name)
             except DamagedArtifact as error:
                 damaged[name] = error
+    deleted = [name for name in damaged if not run.learner(name).exists() and not is_fine_tuned(name)]
+    if deleted and len(deleted) == len(damaged):  # folders removed by hand (as a refusal may say to do): not damage
+        kept, one = [name for name in present if name not in deleted], len(deleted) == 1
+        other = f" Or blend the others: `screenstack stack --out {quoted(out)} --learners {','.join(kept)}`." if kept else ""
+        raise ScreenstackError(f"{', '.join(str(run.learner(name)) for name in deleted)}: deleted, but {out} still lists "
+                               f"{'it' if one else 'them'} among its learners. Rerun `screenstack fit-learners --out "
+                               f"{quoted(out)} --learners {','.join(deleted)}` with the run's --data (or --train/--test) and, "
+                               f"for a learner on vectors, its --features: it fits {'it' if one else 'them'} again.{other}")
     if len(damaged) == 1:
         raise next(iter(damaged.values()))
     if damaged:  # every one in one line, and one command for those fit-learners refits: not one learner a run

@@ -349,11 +349,30 @@ def test_a_damaged_stack_says_the_command_with_its_own_options_and_following_it_
     first, rest = submission.split(b"\n", 1)
     (tmp_path / "submission.csv").write_bytes(first[:-1] + (b"0" if first.endswith(b"1") else b"1") + b"\n" + rest)
     assert main(["report", "--out", str(tmp_path)]) == 2
-    command = f"screenstack stack --out {tmp_path} --learners tfidf-svm,logreg --min-recall 0.9 --max-shift 1"
+    command = f"screenstack stack --out {tmp_path} --learners logreg,tfidf-svm --min-recall 0.9 --max-shift 1"  # by name
     assert f"Run `{command}` again: it rewrites the stack outputs." in capsys.readouterr().err
     with pytest.warns(UserWarning, match=r"submission.csv: damaged; stacking again with the defaults, not the options it was "
-                                         r"made with \(--learners tfidf-svm,logreg --min-recall 0.9 --max-shift 1\)"):
+                                         r"made with \(--learners logreg,tfidf-svm --min-recall 0.9 --max-shift 1\)"):
         assert main(["-q", "stack", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "submission.csv").read_bytes() != submission
     assert main(["-q", *command.split()[1:]]) == 0
     assert (tmp_path / "submission.csv").read_bytes() == submission
+
+
+def test_a_deleted_learner_folder_is_said_as_deleted_with_both_ways_on(tmp_path, capsys):
+    # Deleting learner folders is what some refusals say to do; stack then called the folder "damaged (missing)" and
+    # offered only a refit, not the blend of the learners left.
+    import shutil
+
+    from screenstack.cli import main
+
+    make_run(tmp_path)
+    shutil.rmtree(tmp_path / "learners" / "logreg")
+    assert main(["-q", "stack", "--out", str(tmp_path), "--min-recall", "0.9"]) == 2
+    error = capsys.readouterr().err
+    others = ",".join(sorted(name for name in LEARNERS if name != "logreg"))
+    assert f"{tmp_path / 'learners' / 'logreg'}: deleted, but {tmp_path} still lists it among its learners" in error
+    assert f"--learners logreg` with the run's" in error and "damaged" not in error
+    assert f"Or blend the others: `screenstack stack --out {tmp_path} --learners {others}`." in error
+    assert main(["-q", "stack", "--out", str(tmp_path), "--learners", others]) == 0
+    assert set(json.loads((tmp_path / "summary.json").read_text())["learners"]) == set(others.split(","))
