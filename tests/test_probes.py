@@ -544,3 +544,23 @@ def test_a_run_killed_after_moving_a_file_in_before_its_manifest_is_finished_by_
     assert "Traceback" not in capsys.readouterr().err
     assert json.loads((out / "summary.json").read_text())["beta"] == 0.5
     RunFolder(out).verify(set_name, "")
+
+
+def test_a_test_file_only_reordered_is_said_to_be_reordered_by_run_and_fit_learners(tiny_corpus_files, tmp_path, capsys):
+    # The training file's refusal said "the same ids and labels in another row order"; the test file's said only
+    # "differs in: the records to screen", with nothing to tell a reordered export from another one.
+    import pandas as pd
+
+    train, test = tiny_corpus_files
+    out = tmp_path / "out"
+    fit = ["--train", str(train), "--out", str(out), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "2"]
+    assert main(["-q", "run", *fit, "--test", str(test)]) == 0
+    shuffled = tmp_path / "shuffled.csv"
+    pd.read_csv(test, dtype=str, keep_default_na=False).iloc[::-1].to_csv(shuffled, index=False)
+    capsys.readouterr()
+    for command, flags in (("run", fit), ("fit-learners", fit[:-4] + ["--learners", "tfidf-svm", "--folds", "2"])):
+        assert main(["-q", command, *flags, "--test", str(shuffled)]) == 2
+        assert "the same ids in another row order, and the scores follow the file's rows" in one_error(capsys), command
+    pd.read_csv(test, dtype=str, keep_default_na=False).iloc[1:].to_csv(shuffled, index=False)  # one record fewer
+    assert main(["-q", "run", *fit, "--test", str(shuffled)]) == 2
+    assert "another row order" not in one_error(capsys)

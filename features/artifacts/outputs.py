@@ -211,13 +211,14 @@ def _intact_metas(out: str | Path, names):
 
 
 def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable[[dict], dict] = dict,
-                         also: list[Path] = (), with_learner: dict[str, Path] | None = None) -> None:
+                         also: list[Path] = (), with_learner: dict[str, Path] | None = None, test_ids=None) -> None:
     """Refuse, in one line naming every one, the learners (name -> `known`) whose outputs in OUT have metadata
     whose `view` differs from `known` (keys of the metadata `check_reusable` compares, or views of them): what
     `check_reusable` would refuse one learner at a time, found before `run` spends its extraction. Damaged
     outputs pass: fit-learners refits them. `also`: more folders the same refusal names to delete (other learners'
     outputs for other records to screen, `other_test_folders`), so that one step clears the way; `with_learner`: a
-    folder to delete with a learner where that learner is refused (a fine-tuned learner's state)."""
+    folder to delete with a learner where that learner is refused (a fine-tuned learner's state); `test_ids`: the
+    records to screen's ids, to say where they are only reordered."""
     refused, said, made, models = [], [], {}, []
     for name, old in _intact_metas(out, known):
         wanted = known[name]
@@ -230,7 +231,8 @@ def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable
             models += [m for m in old.get("feature_meta") or [] if isinstance(m, dict)]
             also = [*also, *([with_learner[name]] if name in (with_learner or {}) else [])]
     if refused:
-        said = list(dict.fromkeys(said))
+        note = _reordered([learner_dir(out, name) for name in refused], test_ids)
+        said = [f"{item[:-1]}: {note})" if note and item == _SAID["test_fingerprint"] else item for item in dict.fromkeys(said)]
         raise _other_configuration(refused, said, made, out, list(dict.fromkeys(p for p in also if p.exists())),
                                    options=[_model_as_given(item, models) for item in said])
 
@@ -252,10 +254,11 @@ def _model_as_given(said: str, feature_metas: list[dict]) -> str:
     return said
 
 
-def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, ...] = ()) -> None:
-    """Refuse to add outputs for these --test records (`test_fingerprint`) to an OUT whose learners scored other ones:
-    `stack` would blend two files' scores, and `records.parquet` would describe only one of them. `keep`: learners
-    not to name (those `check_reusable` refuses with its own line). Damaged outputs pass: they are refitted."""
+def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, ...] = (), test_ids=None) -> None:
+    """Refuse to add outputs for these --test records (`test_fingerprint`; their ids `test_ids`, to say where they are
+    only reordered) to an OUT whose learners scored other ones: `stack` would blend two files' scores, and
+    `records.parquet` would describe only one of them. `keep`: learners not to name (those `check_reusable` refuses
+    with its own line). Damaged outputs pass: they are refitted."""
     folders = other_test_folders(out, test_fingerprint, keep)
     if folders:
         one = len(folders) == 1
@@ -266,9 +269,24 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
                "with a finished run's models.)")
         raise ScreenstackError(
             f"{', '.join(map(str, folders))}: scored other records to screen (--test, or --data's unlabelled ones) than "
-            f"these{', or hold the state of a fine-tuning that did' if states else ''}, "
+            f"these{f' ({_reordered(folders, test_ids)})' if _reordered(folders, test_ids) else ''}{', or hold the state of a fine-tuning that did' if states else ''}, "
             f"and a run folder holds the scores of one file's records to screen. Use a new --out folder for these "
             f"records, or delete {'that folder' if one else 'those folders'} to score these records here.{way}")
+
+
+def _reordered(folders: list[Path], test_ids) -> str:
+    """Where the first learner of `folders` scored the same ids as `test_ids` in another row order, the words that say
+    so (the scores and the fingerprints follow the file's rows); else empty."""
+    scored = next((folder / "test.parquet" for folder in folders if (folder / "test.parquet").is_file()), None)
+    if test_ids is None or scored is None:
+        return ""
+    try:
+        before = pd.read_parquet(scored, columns=["id"])["id"].to_numpy(dtype=str)
+    except (OSError, ValueError, KeyError):
+        return ""
+    now = np.asarray(test_ids).astype(str)
+    same = len(before) == len(now) and not np.array_equal(before, now) and np.array_equal(np.sort(before), np.sort(now))
+    return "the same ids in another row order, and the scores follow the file's rows" if same else ""
 
 
 FINETUNE_STATE_DIR = "finetune"  # OUT/finetune/NAME: a fine-tuned learner's fold models' state (`extract.finetune`)
