@@ -407,6 +407,40 @@ def included_without_abstracts(labelled_keys: pd.DataFrame | None, labels: np.nd
     return {"records": x, "included": n, "share": x / n, "excluded_share": x_other / max(n_other, 1)}
 
 
+def abstracts_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataFrame | None) -> dict:
+    """Where the labelled records are titles without abstracts far more often than the records to screen
+    (`_far_commoner`), the counts and the two shares; {} where they are not, or a run folder from before records kept
+    ``has_abstract`` or the plan kept the keys.
+
+    `titles_unlike_labelled` the other way round: learners fitted on titles
+    alone (an export whose labelled part lost its abstracts) score a title
+    with its abstract unlike any record they saw, so the honest estimate,
+    the threshold and the probabilities, all made on titles, may not hold
+    for the records to screen. A helper's run with every labelled abstract
+    empty flagged 50 of 150 records to screen where the same file with its
+    abstracts flagged 140, and said nothing. Said, not acted on: the records
+    to screen cannot be scored on their titles alone without another run
+    (`--text-cols title`)."""
+    if records is None or "has_abstract" not in records.columns or labelled_keys is None:
+        return {}
+    has_text = records["has_text"].astype(str).to_numpy() == "1"
+    x_screen = int((has_text & (records["has_abstract"].astype(str).to_numpy() == "0")).sum())
+    keys = labelled_keys[["title_key", "text_key"]].to_numpy(dtype=np.uint64)
+    n_labelled, n_screen = int((keys != 0).any(axis=1).sum()), int(has_text.sum())
+    x_labelled = int(((keys[:, 0] != 0) & (keys[:, 1] == 0)).sum())
+    if not _far_commoner(x_labelled, n_labelled, x_screen, n_screen):
+        return {}
+    return {"records": x_labelled, "share": x_labelled / max(n_labelled, 1), "screen_share": x_screen / max(n_screen, 1)}
+
+
+ABSTRACTS_UNLIKE_LABELLED_WARNING = ("{records} labelled record(s) have a title but no abstract ({share:.1%} of those with "
+                                     "text, against {screen_share:.1%} of the records to screen): the learners were fitted "
+                                     "on titles alone there and score a title with its abstract unlike any record they saw, "
+                                     "so the honest estimate, the threshold and the probabilities may not hold for the "
+                                     "records to screen. Give the labelled records' abstracts (an export with abstracts), "
+                                     "or screen every record on its title alone (--text-cols title)")
+
+
 INCLUDED_WITHOUT_ABSTRACTS_WARNING = ("{records} of the {included} included training records have no abstract ({share:.0%}, "
                                       "against {excluded_share:.0%} of the excluded ones): the learners may take a missing "
                                       "abstract for a sign of inclusion, and the honest estimate with them. Give their "

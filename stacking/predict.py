@@ -76,7 +76,7 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .decision import (TITLES_ONLY_WARNING, UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, screen, shift_records,
+from .decision import (ABSTRACTS_UNLIKE_LABELLED_WARNING, TITLES_ONLY_WARNING, UPDATE_RECALL_CHECK_WARNING, abstracts_unlike_labelled, at_shift_clause, log_shift, lowered_by, screen, shift_records,
                        MIN_SHIFT_RECORDS, shift_weight, titles_unlike_labelled, without_text)
 from .stack import MAX_FLAGGED, _percent
 
@@ -596,6 +596,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
                       None if run.honest_recall is None else run.honest_recall[0], run.config.seed, listed, titles_only)
     threshold, decisions, screening = screened.threshold, screened.decisions, screened.screening
     warnings = [TITLES_ONLY_WARNING.format(**screened.titles_only)] if screened.titles_only else []
+    unlike = abstracts_unlike_labelled(listed, run.train_keys)  # the run's labelled records titles alone, these not
+    warnings += [ABSTRACTS_UNLIKE_LABELLED_WARNING.format(**unlike)] if unlike else []
     if screened.recall_check.get("below_interval"):
         warnings.append(UPDATE_RECALL_CHECK_WARNING.format(expected=screened.recall_check["expected_recall"],
                                                            low=run.honest_recall[0], high=run.honest_recall[1]))
@@ -610,7 +612,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "recall_check": screened.recall_check, "warnings": warnings, "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
         "left_out_screened": len(left_out), "flagged_without_text": screened.flagged_without_text,
-        "titles_only": screened.titles_only, **screening,
+        "titles_only": screened.titles_only, "abstracts_unlike_labelled": unlike, **screening,
         "input_warnings": list(corpus.said),  # given reading `data`: copies of screened records, reused ids
         "versions": package_versions(),
     }

@@ -40,8 +40,8 @@ from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
-from .decision import (COMPARE_INCLUDED, FLAG_ALL, INCLUDED_WITHOUT_ABSTRACTS_WARNING, RECALL_CHECK_WARNING, TITLES_ONLY_WARNING, _say_without_text,
-                       at_shift_clause, honest_scope, included_without_abstracts, log_shift, lowered_by, log_titles_only,
+from .decision import (ABSTRACTS_UNLIKE_LABELLED_WARNING, COMPARE_INCLUDED, FLAG_ALL, INCLUDED_WITHOUT_ABSTRACTS_WARNING, RECALL_CHECK_WARNING, TITLES_ONLY_WARNING, _say_without_text,
+                       abstracts_unlike_labelled, at_shift_clause, honest_scope, included_without_abstracts, log_shift, lowered_by, log_titles_only,
                        screen, shift_records, shift_weight, titles_unlike_labelled, without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
@@ -188,6 +188,8 @@ def _warnings(summary: dict) -> list[str]:
         warnings.append(TITLES_ONLY_WARNING.format(**decision["titles_only"]))
     if decision.get("included_without_abstracts"):
         warnings.append(INCLUDED_WITHOUT_ABSTRACTS_WARNING.format(**decision["included_without_abstracts"]))
+    if decision.get("abstracts_unlike_labelled"):
+        warnings.append(ABSTRACTS_UNLIKE_LABELLED_WARNING.format(**decision["abstracts_unlike_labelled"]))
     check = decision.get("recall_check") or {}
     if check.get("below_interval"):
         low, high = summary["honest"]["recall_interval"]
@@ -530,7 +532,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
                       config.seed, records, titles_only)
     threshold, decisions = screened.threshold, screened.decisions
     decision.update(recall_check=screened.recall_check, flagged_without_text=screened.flagged_without_text,
-                    titles_only=screened.titles_only, included_without_abstracts=included_without_abstracts(plan.keys, y))
+                    titles_only=screened.titles_only, included_without_abstracts=included_without_abstracts(plan.keys, y),
+                    abstracts_unlike_labelled=abstracts_unlike_labelled(records, plan.keys))
     honest["threshold_lowered_by"] = lowered_by(decision)
     _record_flagged_shares(decision, decisions, test_scores, without_text(records))
 

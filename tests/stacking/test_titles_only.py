@@ -142,3 +142,27 @@ def test_a_run_whose_included_records_alone_lack_abstracts_warns_that_the_learne
     assert any(w.startswith(f"{said['records']} of the {said['included']} included training records have no abstract (100%")
                and "may take a missing abstract for a sign of inclusion" in w for w in summary["warnings"])
     assert "may take a missing abstract" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_labelled_records_without_abstracts_beside_records_to_screen_with_them_are_said(tiny_corpus_files, tmp_path):
+    # The reverse of the titles-only warning: a training file whose abstracts were all lost ran on titles alone, was
+    # applied to records with abstracts (another share flagged), and said nothing.
+    from screenstack.stacking.decision import abstracts_unlike_labelled
+
+    assert abstracts_unlike_labelled(*records_and_keys(500, 500, 100, 5))["share"] == 1.0
+    assert abstracts_unlike_labelled(*records_and_keys(500, 60, 100, 10)) == {}  # 12% against 10%: alike
+    train, test = tiny_corpus_files
+    frame = pd.read_csv(train, dtype=str, keep_default_na=False).assign(abstract="")
+    frame.to_csv(tmp_path / "train-titles.csv", index=False)
+    out = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(tmp_path / "train-titles.csv"), "--test", str(test), "--out", str(out),
+                 "--learners", "tfidf-svm,tfidf-logreg", "--folds", "3"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    said = summary["decision"]["abstracts_unlike_labelled"]
+    assert said["share"] == 1.0 and said["screen_share"] < 0.1
+    assert any(w.startswith(f"{said['records']} labelled record(s) have a title but no abstract (100.0% of those with text")
+               and "(--text-cols title)" in w for w in summary["warnings"])
+    assert main(["-q", "predict", "--run", str(out), "--data", str(test), "--out", str(tmp_path / "update")]) == 0
+    update = json.loads((tmp_path / "update" / "summary.json").read_text())
+    assert update["abstracts_unlike_labelled"] == said and any("labelled record(s) have a title but no abstract" in w
+                                                                for w in update["warnings"])
