@@ -18,6 +18,11 @@ MAX_BETA = 1000.0  # F-beta's beta, at most: its square, 10^6, still leaves ever
 BLEND_NAMES = ("logistic", "rank-average", "caruana")
 
 
+def _number(value: float) -> str:
+    """`value` as short as it reads back exactly (7, not 7.0; 0.123456789 whole, not 0.123457)."""
+    return f"{value:g}" if float(f"{value:g}") == value else repr(value)
+
+
 # Each field's flag (`screenstack stack`'s, and `run`'s).
 FLAGS = {"beta": "--beta", "blend": "--blend", "threshold_rule": "--threshold-rule", "learners": "--learners", "seed": "--seed",
          "prior_positives": "--recall-prior", "min_recall": "--min-recall", "max_shift": "--max-shift"}
@@ -47,7 +52,7 @@ class StackConfig:
         for field in fields(self):
             value = getattr(self, field.name)
             if value != field.default:
-                shown = ",".join(value) if isinstance(value, tuple) else f"{value:g}" if isinstance(value, float) else str(value)
+                shown = ",".join(value) if isinstance(value, tuple) else _number(value) if isinstance(value, float) else str(value)
                 said.append(f"{FLAGS[field.name]} {shlex.quote(shown)}")
         return " ".join(said)
 

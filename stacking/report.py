@@ -93,7 +93,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     for edited in sets.edited(out, sets.committed(out, "stack")):  # the reviewer's notes: not damage, and not to be lost
         raise ScreenstackError(f"{edited}: changed since `screenstack stack` wrote it (screening notes typed into it?), and the "
                                f"report shows its top rows as stack wrote them. Move it out of {out} (e.g. to "
-                               f"{sets.screened_copy(out, edited)}), run `screenstack stack --out {quoted(out)}` (it writes it "
+                               f"{sets.screened_copy(out, edited)}), run {sets.stack_command(out)} (it writes it "
                                f"again), then `screenstack report --out {quoted(out)}`.")
     run.verify("stack", fix)
     summary = read_checked(path, read_json, fix)

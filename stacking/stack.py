@@ -464,17 +464,17 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     return summary if old == {k: v for k, v in new.items() if k != "learners"} else None
 
 
-def _flags(out: Path, names: list[str], config: StackConfig) -> str:
-    """`config`'s flags as the stack's manifest records them: the learners blended by name, and not at all where they
-    are every learner in OUT, however --learners named them (so `stack` alone repeats what `run` made)."""
-    every = set(names) == set(RunFolder(out).learner_names())
-    return replace(config, learners=() if every else tuple(sorted(names))).flags()
+def _flags(names: list[str], config: StackConfig) -> str:
+    """`config`'s flags as the stack's manifest records them: the learners blended by name, however --learners named
+    them (none: every one in OUT), so `stack` alone repeats what `run` made, and a learner fitted into OUT later is
+    not blended by following them."""
+    return replace(config, learners=tuple(sorted(names))).flags()
 
 
 def _other_options(out: Path, names: list[str], config: StackConfig) -> str:
     """Where OUT's stack, damaged, was made with other options than `config`'s, the words that say so and how to make
     that one again (a run's own options are not `stack`'s defaults; else empty)."""
-    made_with, given = ((sets.committed(out, "stack") or {}).get("meta") or {}).get("flags"), _flags(out, names, config)
+    made_with, given = sets.stack_flags(out), _flags(names, config)
     if not isinstance(made_with, str) or made_with == given:
         return ""
     given = given or "the defaults"
@@ -554,13 +554,14 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         # The learners blended by name, however --learners named them (none: every one in OUT), so `stack` with the
         # options `run` used writes the same summary, and a report made from it stays.
         "config": asdict(replace(config, learners=tuple(names))),
+        "flags": _flags(names, config),  # as the manifest records them: `sets.stack_flags` reads either
         "versions": package_versions(),
     }
     summary["warnings"] = _warnings(summary)
     summary["input_warnings"] = [] if records is None else list(records.attrs.get("said", []))  # said reading the files
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
     # Made from the plan and these learners: committing a new version removes the report of the previous stack.
-    with RunFolder(out).commit("stack", meta={"flags": _flags(out, names, config)}, inputs=_inputs(names)) as staging:
+    with RunFolder(out).commit("stack", meta={"flags": _flags(names, config)}, inputs=_inputs(names)) as staging:
         write_parquet(staging / "blend_oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": folds, "label": y, "score": blend_oof}))
         pd.DataFrame({"id": test_ids, "score": test_scores}).to_csv(staging / "test_scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": test_ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)

@@ -26,6 +26,7 @@ from .atomic import read_json, write_json, write_parquet
 from ..errors import ScreenstackError, go_on_with, quoted
 from .folds import FoldPlan
 from .runfolder import DamagedArtifact, RunFolder, StaleArtifact, read_checked
+from . import sets
 from .sets import slug
 
 LEARNERS_DIR = "learners"
@@ -363,7 +364,7 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
     deleted = [name for name in damaged if not run.learner(name).exists() and not is_fine_tuned(name)]
     if deleted and len(deleted) == len(damaged):  # folders removed by hand (as a refusal may say to do): not damage
         kept, one = [name for name in present if name not in deleted], len(deleted) == 1
-        other = f" Or blend the others: `screenstack stack --out {quoted(out)} --learners {','.join(kept)}`." if kept else ""
+        other = f" Or blend the others: {sets.stack_command(Path(out), kept)}." if kept else ""
         raise ScreenstackError(f"{', '.join(str(run.learner(name)) for name in deleted)}: deleted, but {out} still lists "
                                f"{'it' if one else 'them'} among its learners. Rerun `screenstack fit-learners --out "
                                f"{quoted(out)} --learners {','.join(deleted)}` with the run's --data (or --train/--test) and, "

@@ -154,8 +154,9 @@ class RunFolder:
         if self.learner_names() and stopped:  # `stack` would refuse, naming them: say what it would say to do
             return (f"The last fit-learners stopped before {', '.join(stopped)}: rerun the same fit-learners (or run) command, "
                     f"then `screenstack stack --out {quoted(self.out)}`.")
-        if self.learner_names():
-            return f"Run `screenstack stack --out {quoted(self.out)}` first."
+        if self.learner_names():  # a stack's files removed: its options, where they are known
+            return f"Run {sets.stack_command(self.out)} first." if sets.stack_flags(self.out) else (
+                f"Run `screenstack stack --out {quoted(self.out)}` first.")
         return (f"No learner has outputs there either: run `screenstack fit-learners --out {quoted(self.out)}` with the run's --data "
                 f"(or --train/--test), then `screenstack stack --out {quoted(self.out)}`.")
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Iterable
@@ -238,14 +239,35 @@ def written_by(out: Path, name: str) -> str:
     return f"Rerun {how.format(out=quoted(out), stack_command=stack_command(out) if name == 'stack' else '')}."
 
 
-def stack_command(out: Path) -> str:
-    """The `screenstack stack` command, in backticks, that makes OUT's stack again with the options it was made with
-    (its manifest's ``flags``, which `stack` records); where they are not known (a folder from before 0.3.33, or its
-    manifest unreadable), the command with a word on the options. Restacking a damaged stack with `stack`'s defaults
-    instead gave another submission than the run's."""
+def stack_flags(out: Path) -> str | None:
+    """The flags OUT's stack was made with, as `stack` records them in its manifest's meta and in summary.json (the
+    latter where the manifest cannot be read); None where neither says (a folder from before 0.3.33), or what they
+    say is no list of flags (a hand edit: it is shown as a command to run)."""
     flags = ((committed(out, "stack") or {}).get("meta") or {}).get("flags")
     if not isinstance(flags, str):
-        return f"`screenstack stack --out {quoted(out)}` (with the stacking options you gave, if any)"
+        try:
+            flags = read_json(out / "summary.json").get("flags")
+        except (OSError, ValueError, AttributeError):
+            return None
+    return flags if isinstance(flags, str) and _FLAGS.fullmatch(flags) else None
+
+
+_FLAGS = re.compile(r"(--[a-z-]+ [\w.,+-]+)?( --[a-z-]+ [\w.,+-]+)*")
+
+
+def stack_command(out: Path, learners: list[str] | None = None) -> str:
+    """The `screenstack stack` command, in backticks, that makes OUT's stack again with the options it was made with
+    (`stack_flags`), or with those `learners` in place of its own; where the options are not known, the command with
+    a word on them. Restacking a damaged stack with `stack`'s defaults instead gave another submission than the
+    run's."""
+    flags = stack_flags(out)
+    if flags is None:
+        chosen = f" --learners {','.join(learners)}" if learners else ""
+        return f"`screenstack stack --out {quoted(out)}{chosen}` (with the stacking options you gave, if any)"
+    if learners is not None:
+        pairs = flags.split(" ")
+        pairs = [f"{flag} {value}" for flag, value in zip(pairs[::2], pairs[1::2]) if flag != "--learners"]
+        flags = " ".join([f"--learners {','.join(learners)}", *pairs])
     return f"`screenstack stack --out {quoted(out)}{' ' + flags if flags else ''}`"
 
 

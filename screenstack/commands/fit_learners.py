@@ -128,6 +128,7 @@ def features_in_out(out: str | Path, readers: list[str], corpus) -> str:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..features.artifacts import sets
     from ..features.artifacts.runfolder import RunFolder
     from ..learners.fit import fit_learners  # local: keeps `screenstack --help` fast
     from ..learners.registry import LEARNERS
@@ -155,10 +156,11 @@ def command(args: argparse.Namespace) -> int:
     fit_learners(corpus, args.out, learners.learners, learners.features, folds=folds, progress=not args.quiet)
     # A stack made before these learners is consistent but leaves them out: `stack`, `report` and `predict` would use it.
     if added := [n for n in RunFolder(args.out).learners_not_stacked() if n not in before]:
+        every = RunFolder(args.out).learner_names()  # the stack's own options, with these learners too
         log.info("fit-learners: the stack in %s (ranked.csv, summary.json) does not blend these outputs of %s; run "
-                 "`screenstack stack --out %s` to blend them (until then report and predict use the earlier blend)",
-                 args.out, ", ".join(added), quoted(args.out))
+                 "%s to blend them (until then report and predict use the earlier blend)",
+                 args.out, ", ".join(added), sets.stack_command(Path(args.out), every))
     elif RunFolder(args.out).stack_warnings_stale():
         log.info("fit-learners: the input files gave other warnings than when the stack in %s was made (a row moved?); run "
-                 "`screenstack stack --out %s` to have them in its summary and report", args.out, quoted(args.out))
+                 "%s to have them in its summary and report", args.out, sets.stack_command(Path(args.out)))
     return 0

@@ -351,8 +351,9 @@ def test_a_damaged_stack_says_the_command_with_its_own_options_and_following_it_
     assert main(["report", "--out", str(tmp_path)]) == 2
     command = f"screenstack stack --out {tmp_path} --learners logreg,tfidf-svm --min-recall 0.9 --max-shift 1"  # by name
     assert f"Run `{command}` again: it rewrites the stack outputs." in capsys.readouterr().err
-    with pytest.warns(UserWarning, match=r"submission.csv: damaged; stacking again with the defaults, not the options it was "
-                                         r"made with \(--learners logreg,tfidf-svm --min-recall 0.9 --max-shift 1\)"):
+    with pytest.warns(UserWarning, match=r"submission.csv: damaged; stacking again with --learners lightgbm,logreg,tfidf-logreg,"
+                                         r"tfidf-svm, not the options it was made with \(--learners logreg,tfidf-svm "
+                                         r"--min-recall 0.9 --max-shift 1\)"):
         assert main(["-q", "stack", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "submission.csv").read_bytes() != submission
     assert main(["-q", *command.split()[1:]]) == 0
@@ -376,3 +377,24 @@ def test_a_deleted_learner_folder_is_said_as_deleted_with_both_ways_on(tmp_path,
     assert f"Or blend the others: `screenstack stack --out {tmp_path} --learners {others}`." in error
     assert main(["-q", "stack", "--out", str(tmp_path), "--learners", others]) == 0
     assert set(json.loads((tmp_path / "summary.json").read_text())["learners"]) == set(others.split(","))
+
+
+def test_a_damaged_stack_of_every_learner_is_made_again_without_one_fitted_later(tmp_path, capsys):
+    # Where the stack blended every learner in OUT its options said no --learners, so following them after another
+    # learner was fitted blended that one too: another submission, and no word of it.
+    from screenstack.cli import main
+
+    make_run(tmp_path)
+    assert main(["-q", "stack", "--out", str(tmp_path), "--beta", "4", "--recall-prior", "0.123456789"]) == 0
+    submission = (tmp_path / "submission.csv").read_bytes()
+    plan = load_fold_plan(tmp_path)
+    test_ids = pd.read_csv(tmp_path / "test_scores.csv", dtype={"id": str})["id"]
+    rng = np.random.default_rng(5)
+    write_learner_output(tmp_path, "xgboost", plan, rng.random(len(plan.ids)), test_ids, rng.random(len(test_ids)),
+                         {"learner": "xgboost"})
+    (tmp_path / "submission.csv").write_bytes(submission + b"x")
+    assert main(["report", "--out", str(tmp_path)]) == 2
+    command = f"screenstack stack --out {tmp_path} --beta 4 --learners lightgbm,logreg,tfidf-logreg,tfidf-svm --recall-prior 0.123456789"
+    assert f"Run `{command}` again" in capsys.readouterr().err  # every digit given: 0.123457 would be another stack
+    assert main(["-q", *command.split()[1:]]) == 0
+    assert (tmp_path / "submission.csv").read_bytes() == submission

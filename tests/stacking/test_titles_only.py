@@ -151,6 +151,7 @@ def test_labelled_records_without_abstracts_beside_records_to_screen_with_them_a
 
     assert abstracts_unlike_labelled(*records_and_keys(500, 500, 100, 5))["share"] == 1.0
     assert abstracts_unlike_labelled(*records_and_keys(500, 60, 100, 10)) == {}  # 12% against 10%: alike
+    assert abstracts_unlike_labelled(*records_and_keys(700, 139, 100, 0)) == {}  # 20% against none: most have one
     train, test = tiny_corpus_files
     frame = pd.read_csv(train, dtype=str, keep_default_na=False).assign(abstract="")
     frame.to_csv(tmp_path / "train-titles.csv", index=False)
@@ -161,7 +162,7 @@ def test_labelled_records_without_abstracts_beside_records_to_screen_with_them_a
     said = summary["decision"]["abstracts_unlike_labelled"]
     assert said["share"] == 1.0 and said["screen_share"] < 0.1
     assert any(w.startswith(f"{said['records']} labelled record(s) have a title but no abstract (100.0% of those with text")
-               and "(--text-cols title)" in w for w in summary["warnings"])
+               and "run again with --text-cols title" in w for w in summary["warnings"])
     assert main(["-q", "predict", "--run", str(out), "--data", str(test), "--out", str(tmp_path / "update")]) == 0
     update = json.loads((tmp_path / "update" / "summary.json").read_text())
     assert update["abstracts_unlike_labelled"] == said and any("labelled record(s) have a title but no abstract" in w
