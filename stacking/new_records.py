@@ -60,7 +60,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         columns = _title_and_present_abstracts(path, header, columns, run.text_columns)
     as_read = None if id_col is None else ris_field(id_col, header) if original.attrs["format"] == "ris" else id_col
     named = [c for c in columns if as_read is not None and str(c).strip().lower() == as_read.strip().lower()]
-    if named and not text_cols:  # the columns are the run's, not given: the --id-col given is what is wrong
+    if named:  # the text columns are the run's (given or not: predict takes no others), so the --id-col is what is wrong
         raise ScreenstackError(f"{path}: --id-col {id_col} names a column of the records' text, which the run reads as their "
                                f"{'title' if named[0] == columns[0] else 'abstract'}. Pass --id-col naming the column of "
                                "record ids (a DOI, PubMed id or record number), or leave it out (the run's id column is "

@@ -94,12 +94,21 @@ def test_an_id_col_naming_a_text_column_is_refused_as_such_not_blamed_on_text_co
     assert not (tmp_path / "pred").exists()
 
 
-def test_an_id_col_among_the_text_cols_given_names_both_flags(runs, tmp_path, capsys):
-    # Both flags given: it said "--text-cols names the id column", as if --id-col had not been typed.
+def test_an_id_col_among_the_text_cols_given_is_blamed_on_id_col_in_predict_which_takes_the_runs_text_cols(runs, tmp_path, capsys):
+    # It said "--text-cols names the id column", then "leave title out of --text-cols", which predict refuses (the
+    # run's text columns are the only ones it reads).
     assert _predict(runs / "by-doi", runs / "update.csv", tmp_path / "pred", "--id-col", "title", "--text-cols", "title,abstract") == 2
     error = capsys.readouterr().err
-    assert "--id-col title is one of --text-cols (title,abstract)" in error and "leave title out of --text-cols" in error
-    assert len(error.strip().splitlines()) == 1 and not (tmp_path / "pred").exists()
+    assert "--id-col title names a column of the records' text, which the run reads as their title" in error
+    assert "--text-cols" not in error and len(error.strip().splitlines()) == 1 and not (tmp_path / "pred").exists()
+
+
+@pytest.mark.parametrize("text_cols, way", [("title,abstract", ", or leave title out of --text-cols."), ("title", " (a DOI, PubMed id or record number).")])
+def test_run_names_both_flags_and_offers_leaving_the_column_out_only_where_text_is_left(runs, tmp_path, capsys, text_cols, way):
+    assert main(["-q", "run", "--data", str(runs / "noid.csv"), "--id-col", "title", "--text-cols", text_cols, "--out", str(tmp_path / "r")]) == 2
+    error = capsys.readouterr().err
+    assert f"--id-col title is one of --text-cols ({text_cols}): a column holds either the ids or text" in error
+    assert error.strip().endswith(way) and not (tmp_path / "r").exists()
 
 
 @pytest.mark.parametrize("tag, role", [("TI", "title"), ("T1", "title"), ("N2", "abstract")])

@@ -175,10 +175,10 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     found = ", ".join(columns)
     is_ris = frame.attrs["format"] == "ris"
 
-    def need(name: str, flag: str) -> str:
-        name = ris_field(name, columns) if is_ris else name  # a RIS tag (LB) for the field rispy reads it into (label)
+    def need(typed: str, flag: str) -> str:
+        name = ris_field(typed, columns) if is_ris else typed  # a RIS tag (LB) for the field rispy reads it into (label)
         if name not in columns:
-            raise ScreenstackError(f"{path}: no column {name!r} (found: {found}). Fix {flag} or the file's header.")
+            raise ScreenstackError(f"{path}: no column {typed!r} (found: {found}). Fix {flag} or the file's header.")
         return name
 
     if spec.text_cols:
@@ -212,10 +212,12 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
             raise ScreenstackError(f"{path}: --id-col {spec.id_col} names a column of the records' text, which screenstack reads "
                                    f"as their {'title' if id_col == text_cols[0] else 'abstract'}. Pass --id-col naming the "
                                    "column of record ids (a DOI, PubMed id or record number), or leave it out.")
-        if spec.id_col:  # both flags name it: either may be the slip
+        if spec.id_col:  # both flags name it: either may be the slip (not the text's only column)
+            typed = next(c for c, used in zip(spec.text_cols, text_cols) if used == id_col)
+            other = f", or leave {typed} out of --text-cols" if len(text_cols) > 1 else ""
             raise ScreenstackError(f"{path}: --id-col {spec.id_col} is one of --text-cols ({','.join(spec.text_cols)}): a column "
                                    "holds either the ids or text. Pass --id-col naming the column of record ids (a DOI, "
-                                   f"PubMed id or record number), or leave {spec.id_col} out of --text-cols.")
+                                   f"PubMed id or record number){other}.")
         raise ScreenstackError(f"{path}: --text-cols names the id column {id_col!r}. Leave it out of --text-cols, "
                                "or pass --id-col if another column holds the ids.")
     if id_col:
