@@ -103,7 +103,7 @@ def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneC
     plan, written = from_rank0(lambda: _plan_of(corpus, out, folds))
     # Before the fine-tuning: the learners in OUT that scored another --test file, this one's too, with its state
     # folder, in one line (this one's outputs made otherwise in another way are refused by `check_reusable`).
-    from_rank0(lambda: refuse_other_test(out, corpus.fingerprint("test"), test_ids=corpus.test["id"]))
+    from_rank0(lambda: refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test))
     return finetune_on_plan(corpus, plan, out, config, progress=progress, confirm=confirm, plan_written=written)
 
 

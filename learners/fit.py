@@ -71,7 +71,7 @@ def fit_learners(
     refuse_too_few_texts(corpus, learners, folds, params)  # before the fold plan is written
     plan = existing if existing is not None else ensure_fold_plan(corpus, out, folds)  # none (or damaged): drawn, saved
     # Before anything else is written: learners of another --test file would be blended with these.
-    refuse_other_test(out, corpus.fingerprint("test"), test_ids=corpus.test["id"])
+    refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test)
     RunFolder(out).record_requested_learners(tuple(classes))  # `stack` refuses to blend a fit that stopped short of these
     assert (corpus.train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
     written = []
@@ -231,5 +231,5 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
                         "test_fingerprint": corpus.fingerprint("test")}
         state = {name: finetune_state(out, name)}
     refuse_other_outputs(out, wanted, view, also=other_test_folders(out, corpus.fingerprint("test"), keep=tuple(wanted)),
-                         with_learner=state, test_ids=corpus.test["id"])
-    refuse_other_test(out, corpus.fingerprint("test"), test_ids=corpus.test["id"])  # the learners this run does not refit, too
+                         with_learner=state, records=corpus.test)
+    refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test)  # the learners this run does not refit, too

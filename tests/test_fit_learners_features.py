@@ -92,7 +92,7 @@ def test_the_feature_file_of_an_earlier_test_file_is_left_unread_and_named(tiny_
     other.write_text("\n".join(lines[:-2]) + "\n")
     capsys.readouterr()
     assert main(_argv(train, other, out)) == 2  # the learners scored other records: said first, not the files' fix
-    assert "scored other records to screen (--test, or --data's unlabelled ones) than these" in _one_error(capsys)
+    assert "scored other records to screen (--test, or --data's unlabelled ones, or the columns read: --text-cols) than these" in _one_error(capsys)
     fresh = tmp_path / "fresh"
     old, new = (_feature_file(fresh, train, t, f"minilm-{i}.parquet", seed=i) for i, t in enumerate((earlier, test)))
     assert main(_argv(train, other, fresh)) == 2  # neither file is of these records

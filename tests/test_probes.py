@@ -67,9 +67,9 @@ def test_learner_folders_deleted_by_hand_are_named_in_one_line_with_one_command_
     assert main(["-q", "stack", "--out", str(out)]) == 2
     error = one_error(capsys)
     assert f"{out / 'learners' / 'tfidf-logreg'}, {out / 'learners' / 'tfidf-svm'}: deleted, but {out} still lists them" in error
-    assert f"`screenstack fit-learners --out {out} --learners tfidf-logreg,tfidf-svm`" in error and "blend the others" not in error
-    assert main(["-q", "fit-learners", *fit[:-4], "--learners", "tfidf-logreg,tfidf-svm", "--folds", "2"]) == 0
-    assert main(["-q", "stack", "--out", str(out)]) == 0
+    # a run's folder: its config.toml fits them with the run's options (--folds 2 here), which fit-learners' defaults lack
+    assert f"Rerun `screenstack run --config {out / 'config.toml'}`: it fits them again" in error and "blend the others" not in error
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
     assert (out / "submission.csv").read_bytes() == submission
 
 
@@ -561,6 +561,19 @@ def test_a_test_file_only_reordered_is_said_to_be_reordered_by_run_and_fit_learn
     for command, flags in (("run", fit), ("fit-learners", fit[:-4] + ["--learners", "tfidf-svm", "--folds", "2"])):
         assert main(["-q", command, *flags, "--test", str(shuffled)]) == 2
         assert "the same ids in another row order, and the scores follow the file's rows" in one_error(capsys), command
+    changed = pd.read_csv(test, dtype=str, keep_default_na=False).iloc[::-1]
+    changed.iloc[3, changed.columns.get_loc("title")] = "Another title"
+    changed.to_csv(shuffled, index=False)  # reordered, and one text changed: not "only reordered"
+    assert main(["-q", "run", *fit, "--test", str(shuffled)]) == 2
+    assert "the same ids in another row order, some of them with other texts" in one_error(capsys)
     pd.read_csv(test, dtype=str, keep_default_na=False).iloc[1:].to_csv(shuffled, index=False)  # one record fewer
     assert main(["-q", "run", *fit, "--test", str(shuffled)]) == 2
     assert "another row order" not in one_error(capsys)
+    # the training file, reordered with one title changed: it said "in another row order" alone
+    labelled = pd.read_csv(train, dtype=str, keep_default_na=False).iloc[::-1]
+    labelled.iloc[5, labelled.columns.get_loc("title")] = "Another title"
+    labelled.to_csv(tmp_path / "reordered.csv", index=False)
+    fit[1] = str(tmp_path / "reordered.csv")
+    assert main(["-q", "run", *fit, "--test", str(test)]) == 2
+    assert (f"the same ids and labels in another row order, 1 of them with other texts (first: id "
+            f"{labelled.iloc[5]['record_id']!r})") in one_error(capsys)

@@ -231,8 +231,14 @@ def _records_differ(existing: FoldPlan, corpus: Corpus) -> str:
     if parts:
         return "the training records: " + ", ".join(parts)
     if (now.index != was.index).any():
-        return ("the training records: the same ids and labels in another row order (the fold plan and the learners "
-                "follow the file's rows)")
+        changed = ""
+        if existing.keys is not None:  # their texts compared record by record, each in the plan's place
+            order = pd.Series(np.arange(len(now)), index=now.index)[was.index].to_numpy()
+            now_keys = corpus.split_keys("train")[KEY_COLUMNS].to_numpy(dtype=np.uint64)[order]
+            other = np.flatnonzero((existing.keys[KEY_COLUMNS].to_numpy(dtype=np.uint64) != now_keys).any(axis=1))
+            changed = f", {len(other)} of them with other texts (first: id {now_ids[order[other[0]]]!r})" if len(other) else ""
+        return ("the training records: the same ids and labels in another row order" + changed +
+                " (the fold plan and the learners follow the file's rows)")
     if (now_ids != was_ids).any():
         first = int(np.flatnonzero(now_ids != was_ids)[0])
         return f"the training records: the same ids spelt otherwise (first: {now_ids[first]!r}, the plan's {was_ids[first]!r})"

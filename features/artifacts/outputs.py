@@ -24,6 +24,7 @@ import pandas as pd
 
 from .atomic import read_json, write_json, write_parquet
 from ..errors import ScreenstackError, go_on_with, quoted
+from ..records.corpus import fingerprint_of
 from .folds import FoldPlan
 from .runfolder import DamagedArtifact, RunFolder, StaleArtifact, read_checked
 from . import sets
@@ -60,7 +61,25 @@ def is_fine_tuned(name: str) -> bool:
     return name.startswith("finetune-")
 
 
+def run_refits(out: str | Path, names: list[str]) -> str | None:
+    """Where OUT is a `run`'s folder whose config.toml fits every one of `names`, the `run --config` command that fits
+    them again with the run's own options (its --seed, --folds, --text-cols: `fit-learners` with the defaults is
+    refused, or reads other columns); else None."""
+    import tomllib
+
+    config = Path(out) / "config.toml"
+    try:
+        values = tomllib.loads(config.read_text(encoding="utf-8"))
+        learners, made_in = str(values.get("learners", "")).split(","), Path(str(values.get("out", out))).resolve()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    moved = f" --out {quoted(out)}" if made_in != Path(out).resolve() else ""  # a copied folder: its file names the first
+    return f"`screenstack run --config {quoted(config)}{moved}`" if names and set(names) <= set(learners) else None
+
+
 def _refit_fix(out, name: str) -> str:
+    if (again := run_refits(out, name.split(","))) is not None:
+        return f"Rerun {again}: it refits a damaged learner with the run's options."
     if is_fine_tuned(name):
         return (f"Rerun `screenstack extract --finetune --out {quoted(out)}` (or `run --finetune`) with the run's options: it "
                 f"fine-tunes a damaged learner again; or leave it out: `screenstack stack --out {quoted(out)} --learners` "
@@ -94,7 +113,7 @@ def differing_keys(old: dict, new: dict, ignore: tuple[str, ...] = ()) -> list[s
 _SAID = {"file": "--model", "model": "--model", "layers": "--layers", "pooling": "--pooling", "max_length": "--max-length",
          "store_dtype": "--store-dtype", "dtype": "--dtype", "padding": "the text padding",
          "encoder_fingerprint": "the encoder (its weights, config or tokenizer)", "train_fingerprint": "the labelled records (--train, or --data's labelled ones)",
-         "test_fingerprint": "the records to screen (--test, or --data's unlabelled ones)", "fold_plan": "the fold plan (--folds, --seed)", "input": "the learner's input",
+         "test_fingerprint": "the records to screen (--test, or --data's unlabelled ones, or the columns read: --text-cols)", "fold_plan": "the fold plan (--folds, --seed)", "input": "the learner's input",
          "feature_sha256": "the contents of the feature files outside OUT"}
 _FINETUNE_FLAGS = {"precision": "--dtype"}  # a fine-tuning's settings are `extract --finetune`'s options of the same names
 _FEATURE_KEYS = ("file", "model", "layers", "pooling", "max_length", "store_dtype", "dtype", "padding", "encoder_fingerprint")
@@ -212,14 +231,14 @@ def _intact_metas(out: str | Path, names):
 
 
 def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable[[dict], dict] = dict,
-                         also: list[Path] = (), with_learner: dict[str, Path] | None = None, test_ids=None) -> None:
+                         also: list[Path] = (), with_learner: dict[str, Path] | None = None, records=None) -> None:
     """Refuse, in one line naming every one, the learners (name -> `known`) whose outputs in OUT have metadata
     whose `view` differs from `known` (keys of the metadata `check_reusable` compares, or views of them): what
     `check_reusable` would refuse one learner at a time, found before `run` spends its extraction. Damaged
     outputs pass: fit-learners refits them. `also`: more folders the same refusal names to delete (other learners'
     outputs for other records to screen, `other_test_folders`), so that one step clears the way; `with_learner`: a
-    folder to delete with a learner where that learner is refused (a fine-tuned learner's state); `test_ids`: the
-    records to screen's ids, to say where they are only reordered."""
+    folder to delete with a learner where that learner is refused (a fine-tuned learner's state); `records`: the
+    records to screen (a corpus's test split), to say where they are only reordered."""
     refused, said, made, models = [], [], {}, []
     for name, old in _intact_metas(out, known):
         wanted = known[name]
@@ -232,8 +251,8 @@ def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable
             models += [m for m in old.get("feature_meta") or [] if isinstance(m, dict)]
             also = [*also, *([with_learner[name]] if name in (with_learner or {}) else [])]
     if refused:
-        note = _reordered([learner_dir(out, name) for name in refused], test_ids)
-        said = [f"{item[:-1]}: {note})" if note and item == _SAID["test_fingerprint"] else item for item in dict.fromkeys(said)]
+        note = _reordered([learner_dir(out, name) for name in refused], records)
+        said = [f"{item}, here {note}" if note and item == _SAID["test_fingerprint"] else item for item in dict.fromkeys(said)]
         raise _other_configuration(refused, said, made, out, list(dict.fromkeys(p for p in also if p.exists())),
                                    options=[_model_as_given(item, models) for item in said])
 
@@ -255,9 +274,9 @@ def _model_as_given(said: str, feature_metas: list[dict]) -> str:
     return said
 
 
-def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, ...] = (), test_ids=None) -> None:
-    """Refuse to add outputs for these --test records (`test_fingerprint`; their ids `test_ids`, to say where they are
-    only reordered) to an OUT whose learners scored other ones: `stack` would blend two files' scores, and
+def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, ...] = (), records=None) -> None:
+    """Refuse to add outputs for these --test records (`test_fingerprint`; the records themselves, a corpus's test
+    split, to say where they are only reordered) to an OUT whose learners scored other ones: `stack` would blend two files' scores, and
     `records.parquet` would describe only one of them. `keep`: learners not to name (those `check_reusable` refuses
     with its own line). Damaged outputs pass: they are refitted."""
     folders = other_test_folders(out, test_fingerprint, keep)
@@ -269,25 +288,32 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
         way = ("" if finetuned else f" (`screenstack predict --run {quoted(out)} --data FILE --out NEW` scores new records "
                "with a finished run's models.)")
         raise ScreenstackError(
-            f"{', '.join(map(str, folders))}: scored other records to screen (--test, or --data's unlabelled ones) than "
-            f"these{f' ({_reordered(folders, test_ids)})' if _reordered(folders, test_ids) else ''}{', or hold the state of a fine-tuning that did' if states else ''}, "
+            f"{', '.join(map(str, folders))}: scored other records to screen (--test, or --data's unlabelled ones, or the "
+            f"columns read: --text-cols) than "
+            f"these{f' ({_reordered(folders, records)})' if _reordered(folders, records) else ''}{', or hold the state of a fine-tuning that did' if states else ''}, "
             f"and a run folder holds the scores of one file's records to screen. Use a new --out folder for these "
             f"records, or delete {'that folder' if one else 'those folders'} to score these records here.{way}")
 
 
-def _reordered(folders: list[Path], test_ids) -> str:
-    """Where the first learner of `folders` scored the same ids as `test_ids` in another row order, the words that say
-    so (the scores and the fingerprints follow the file's rows); else empty."""
-    scored = next((folder / "test.parquet" for folder in folders if (folder / "test.parquet").is_file()), None)
-    if test_ids is None or scored is None:
+def _reordered(folders: list[Path], records: pd.DataFrame | None) -> str:
+    """Where the first learner of `folders` scored the same ids as the records to screen (`records`, a corpus's test
+    split) in another row order, the words that say so, and whether their texts are the same too (the learner's
+    fingerprint of the records put back in its order); else empty."""
+    scored = next((folder for folder in folders if (folder / "test.parquet").is_file()), None)
+    if records is None or scored is None:
         return ""
     try:
-        before = pd.read_parquet(scored, columns=["id"])["id"].to_numpy(dtype=str)
-    except (OSError, ValueError, KeyError):
+        before = pd.read_parquet(scored / "test.parquet", columns=["id"])["id"].to_numpy(dtype=str)
+        fingerprint = read_json(scored / "meta.json").get("test_fingerprint")
+    except (OSError, ValueError, KeyError, AttributeError):
         return ""
-    now = np.asarray(test_ids).astype(str)
-    same = len(before) == len(now) and not np.array_equal(before, now) and np.array_equal(np.sort(before), np.sort(now))
-    return "the same ids in another row order, and the scores follow the file's rows" if same else ""
+    now = records["id"].to_numpy(dtype=str)
+    if len(before) != len(now) or np.array_equal(before, now) or not np.array_equal(np.sort(before), np.sort(now)):
+        return ""
+    position = pd.Series(np.arange(len(now)), index=now)
+    if fingerprint_of(records.iloc[position[before].to_numpy()]) != fingerprint:
+        return "the same ids in another row order, some of them with other texts"
+    return "the same ids in another row order, and the scores follow the file's rows"
 
 
 FINETUNE_STATE_DIR = "finetune"  # OUT/finetune/NAME: a fine-tuned learner's fold models' state (`extract.finetune`)
@@ -365,10 +391,13 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
     if deleted and len(deleted) == len(damaged):  # folders removed by hand (as a refusal may say to do): not damage
         kept, one = [name for name in present if name not in deleted], len(deleted) == 1
         other = f" Or blend the others: {sets.stack_command(Path(out), kept)}." if kept else ""
+        again = run_refits(out, deleted)
+        refit = (f"Rerun {again}: it fits {'it' if one else 'them'} again with the run's options." if again else
+                 f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {','.join(deleted)}` with the options that "
+                 f"made {out} (its --data or --train/--test, --folds, --seed, --text-cols and, for a learner on vectors, "
+                 f"--features): it fits {'it' if one else 'them'} again.")
         raise ScreenstackError(f"{', '.join(str(run.learner(name)) for name in deleted)}: deleted, but {out} still lists "
-                               f"{'it' if one else 'them'} among its learners. Rerun `screenstack fit-learners --out "
-                               f"{quoted(out)} --learners {','.join(deleted)}` with the run's --data (or --train/--test) and, "
-                               f"for a learner on vectors, its --features: it fits {'it' if one else 'them'} again.{other}")
+                               f"{'it' if one else 'them'} among its learners. {refit}{other}")
     if len(damaged) == 1:
         raise next(iter(damaged.values()))
     if damaged:  # every one in one line, and one command for those fit-learners refits: not one learner a run

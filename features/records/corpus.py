@@ -108,12 +108,16 @@ class Corpus:
 
     def fingerprint(self, split: str) -> str:
         """SHA-256 of the ids, texts and labels of one split, to tie artifacts to their data."""
-        part = self.frame[self.frame["split"] == split]
-        digest = hashlib.sha256()
-        for column in ("id", "title", "abstract", "label"):
-            digest.update(column.encode())
-            update_row_hashes(digest, part[column], as_str=True)
-        return digest.hexdigest()
+        return fingerprint_of(self.frame[self.frame["split"] == split])
+
+
+def fingerprint_of(part: pd.DataFrame) -> str:
+    """`Corpus.fingerprint` of the records `part` (one split's rows), in their order."""
+    digest = hashlib.sha256()
+    for column in ("id", "title", "abstract", "label"):
+        digest.update(column.encode())
+        update_row_hashes(digest, part[column], as_str=True)
+    return digest.hexdigest()
 
 
 def update_row_hashes(digest, values: pd.Series, as_str: bool = False) -> None:

@@ -145,7 +145,7 @@ def command(args: argparse.Namespace) -> int:
 
         # What `fit_learners` refuses first, said before a choice among feature files whose fix would only lead to it.
         refuse_other_plan(corpus, args.out, folds, say=False)
-        refuse_other_test(args.out, corpus.fingerprint("test"), test_ids=corpus.test["id"])
+        refuse_other_test(args.out, corpus.fingerprint("test"), records=corpus.test)
         learners = dataclasses.replace(learners, features=(features_in_out(args.out, readers, corpus),))
     if not learners.needs_vectors and args.features is None and (found := _feature_files(args.out)):
         # `extract` just wrote vectors, and the default text learners would leave them unread: say so, not silently.

@@ -459,7 +459,7 @@ def test_finetuning_beside_learners_of_another_test_file_is_refused_before_train
     test = frame["split"] == "test"
     frame.loc[test, "abstract"] = frame.loc[test, "abstract"].to_numpy()[::-1]  # the same ids, other texts
     monkeypatch.setattr(ft, "_fit_fold", lambda *a, **k: pytest.fail("refused only after training"))
-    with pytest.raises(ScreenstackError, match=r"learners/tfidf-logreg: scored other records to screen \(--test, or --data\'s unlabelled ones\) than these"):
+    with pytest.raises(ScreenstackError, match=r"learners/tfidf-logreg: scored other records to screen \(--test, or --data\'s unlabelled ones, or the columns read: --text-cols\) than these"):
         finetune(Corpus(frame), tmp_path, _config(tiny_bert), folds=FoldConfig(3, 0), progress=False)
 
 

@@ -216,7 +216,7 @@ def test_run_names_every_learner_made_otherwise_in_one_line(tmp_path, corpus, ti
         refuse_refits(load_corpus(train, fewer), out, ("tfidf-svm", "tfidf-logreg"))
     assert (f"{out / 'learners' / 'tfidf-svm'}, {out / 'learners' / 'tfidf-logreg'}: hold the outputs of tfidf-svm, "
             "tfidf-logreg of another configuration (differs in: the records to screen (--test, or --data's unlabelled "
-            "ones)). Use a new --out folder, or delete those folders to refit them.") in str(info.value)
+            "ones, or the columns read: --text-cols)). Use a new --out folder, or delete those folders to refit them.") in str(info.value)
     refuse_refits(corpus, out, ("tfidf-svm", "tfidf-logreg"))  # the same files: nothing to refuse
 
 
@@ -237,7 +237,7 @@ def test_learners_of_another_test_file_are_never_blended_with_these(tmp_path, co
     with pytest.raises(ScreenstackError) as info:
         fit_learners(other, out, ("tfidf-svm",), progress=False)
     assert str(info.value).startswith(f"{out / 'learners' / 'tfidf-logreg'}: scored other records to screen (--test, or "
-                                      "--data's unlabelled ones) than these") and "Use a new --out folder" in str(info.value)
+                                      "--data's unlabelled ones, or the columns read: --text-cols) than these") and "Use a new --out folder" in str(info.value)
     assert not (out / "learners" / "tfidf-svm").exists() and (out / "records.parquet").read_bytes() == records
     with pytest.raises(ScreenstackError, match="scored other records to screen"):  # `run`'s check before extraction
         fit_module.refuse_refits(other, out, ("tfidf-svm",))
