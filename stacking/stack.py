@@ -465,9 +465,9 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
 
 
 def _flags(names: list[str], config: StackConfig) -> str:
-    """`config`'s flags as the stack's manifest records them: the learners blended by name, however --learners named
-    them (none: every one in OUT), so `stack` alone repeats what `run` made, and a learner fitted into OUT later is
-    not blended by following them."""
+    """`config`'s flags as the stack's manifest records them: the learners blended, by name, whether --learners named
+    them or left them out (every one in OUT), so `stack` alone repeats what `run` made, and a learner fitted into OUT
+    later is not blended by following them."""
     return replace(config, learners=tuple(sorted(names))).flags()
 
 
