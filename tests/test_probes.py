@@ -566,9 +566,16 @@ def test_a_test_file_only_reordered_is_said_to_be_reordered_by_run_and_fit_learn
     changed.to_csv(shuffled, index=False)  # reordered, and one text changed: not "only reordered"
     assert main(["-q", "run", *fit, "--test", str(shuffled)]) == 2
     assert "the same ids in another row order, some of them with other texts" in one_error(capsys)
-    pd.read_csv(test, dtype=str, keep_default_na=False).iloc[1:].to_csv(shuffled, index=False)  # one record fewer
+    original = pd.read_csv(test, dtype=str, keep_default_na=False)
+    original.iloc[1:].to_csv(shuffled, index=False)  # one record fewer: said with its id, as the training file's are
     assert main(["-q", "run", *fit, "--test", str(shuffled)]) == 2
-    assert "another row order" not in one_error(capsys)
+    error = one_error(capsys)
+    assert f"here 1 scored before no longer there (first: id {original['record_id'][0]!r})" in error
+    assert "another row order" not in error
+    original.assign(record_id="0" + original["record_id"]).to_csv(shuffled, index=False)  # as a spreadsheet may pad them
+    assert main(["-q", "run", *fit, "--test", str(shuffled)]) == 2
+    assert (f"here the same ids spelt otherwise (first: '0{original['record_id'][0]}', scored as "
+            f"{original['record_id'][0]!r})") in one_error(capsys)
     # the training file, reordered with one title changed: it said "in another row order" alone
     labelled = pd.read_csv(train, dtype=str, keep_default_na=False).iloc[::-1]
     labelled.iloc[5, labelled.columns.get_loc("title")] = "Another title"

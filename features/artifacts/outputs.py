@@ -25,6 +25,7 @@ import pandas as pd
 from .atomic import read_json, write_json, write_parquet
 from ..errors import ScreenstackError, go_on_with, quoted
 from ..records.corpus import fingerprint_of
+from ..records.ids import id_key
 from .folds import FoldPlan
 from .runfolder import DamagedArtifact, RunFolder, StaleArtifact, read_checked
 from . import sets
@@ -251,7 +252,7 @@ def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable
             models += [m for m in old.get("feature_meta") or [] if isinstance(m, dict)]
             also = [*also, *([with_learner[name]] if name in (with_learner or {}) else [])]
     if refused:
-        note = _reordered([learner_dir(out, name) for name in refused], records)
+        note = _test_records_differ([learner_dir(out, name) for name in refused], records)
         said = [f"{item}, here {note}" if note and item == _SAID["test_fingerprint"] else item for item in dict.fromkeys(said)]
         raise _other_configuration(refused, said, made, out, list(dict.fromkeys(p for p in also if p.exists())),
                                    options=[_model_as_given(item, models) for item in said])
@@ -290,15 +291,17 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
         raise ScreenstackError(
             f"{', '.join(map(str, folders))}: scored other records to screen (--test, or --data's unlabelled ones, or the "
             f"columns read: --text-cols) than "
-            f"these{f' ({_reordered(folders, records)})' if _reordered(folders, records) else ''}{', or hold the state of a fine-tuning that did' if states else ''}, "
+            f"these{f' ({_test_records_differ(folders, records)})' if _test_records_differ(folders, records) else ''}{', or hold the state of a fine-tuning that did' if states else ''}, "
             f"and a run folder holds the scores of one file's records to screen. Use a new --out folder for these "
             f"records, or delete {'that folder' if one else 'those folders'} to score these records here.{way}")
 
 
-def _reordered(folders: list[Path], records: pd.DataFrame | None) -> str:
-    """Where the first learner of `folders` scored the same ids as the records to screen (`records`, a corpus's test
-    split) in another row order, the words that say so, and whether their texts are the same too (the learner's
-    fingerprint of the records put back in its order); else empty."""
+def _test_records_differ(folders: list[Path], records: pd.DataFrame | None) -> str:
+    """How the records to screen (`records`, a corpus's test split) differ from those the first learner of `folders`
+    scored, as the training file's refusal says it (`folds._records_differ`): records added or gone (how many, the
+    first), the same ids spelt otherwise, or the same ids in another row order, with or without other texts (the
+    learner's fingerprint of the records put back in its order); empty where only their texts differ or it cannot
+    tell."""
     scored = next((folder for folder in folders if (folder / "test.parquet").is_file()), None)
     if records is None or scored is None:
         return ""
@@ -308,7 +311,16 @@ def _reordered(folders: list[Path], records: pd.DataFrame | None) -> str:
     except (OSError, ValueError, KeyError, AttributeError):
         return ""
     now = records["id"].to_numpy(dtype=str)
-    if len(before) != len(now) or np.array_equal(before, now) or not np.array_equal(np.sort(before), np.sort(now)):
+    was_keys, now_keys = pd.Index(map(id_key, before)), pd.Index(map(id_key, now))
+    added, gone = now_keys.difference(was_keys, sort=False), was_keys.difference(now_keys, sort=False)
+    if len(added) or len(gone):
+        parts = [f"{len(added)} record(s) not scored before (first: id {str(now[now_keys.get_loc(added[0])])!r})"] if len(added) else []
+        parts += [f"{len(gone)} scored before no longer there (first: id {str(before[was_keys.get_loc(gone[0])])!r})"] if len(gone) else []
+        return " and ".join(parts)
+    if not np.array_equal(before, now) and np.array_equal(was_keys, now_keys):
+        first = int(np.flatnonzero(before != now)[0])
+        return f"the same ids spelt otherwise (first: {str(now[first])!r}, scored as {str(before[first])!r})"
+    if np.array_equal(before, now) or not np.array_equal(np.sort(before), np.sort(now)):
         return ""
     position = pd.Series(np.arange(len(now)), index=now)
     if fingerprint_of(records.iloc[position[before].to_numpy()]) != fingerprint:

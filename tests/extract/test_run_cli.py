@@ -204,7 +204,8 @@ def test_run_whose_learners_in_out_were_made_otherwise_is_refused_before_extract
     fewer = tmp_path / "fewer.csv"
     pd.read_csv(test, dtype=str, keep_default_na=False).iloc[:50].to_csv(fewer, index=False)
     assert _run(train, fewer, out, random_bert) == 2
-    assert "(differs in: the records to screen (--test, or --data's unlabelled ones, or the columns read: --text-cols))" in capsys.readouterr().err
+    assert ("(differs in: the records to screen (--test, or --data's unlabelled ones, or the columns read: --text-cols), here "
+            "50 scored before no longer there (first: id") in capsys.readouterr().err
     assert _run(train, test, out, other_random_bert) == 2  # another model, under another folder name
     assert "(differs in: --model (" in capsys.readouterr().err
     assert sorted(p.name for p in (out / "features").iterdir()) == before
