@@ -410,8 +410,8 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
                  f"--features): it fits {'it' if one else 'them'} again.")
         raise ScreenstackError(f"{', '.join(str(run.learner(name)) for name in deleted)}: deleted, but {out} still lists "
                                f"{'it' if one else 'them'} among its learners. {refit}{other}")
-    if len(damaged) == 1:
-        raise next(iter(damaged.values()))
+    if len({str(error.path) for error in damaged.values()}) == 1:  # one file they all read (a damaged folds manifest):
+        raise next(iter(damaged.values()))                        # named once, with its own fix
     if damaged:  # every one in one line, and one command for those fit-learners refits: not one learner a run
         refit = [name for name in damaged if not is_fine_tuned(name)]
         fixes = [_refit_fix(out, ",".join(refit))] if refit else []

@@ -398,3 +398,15 @@ def test_a_damaged_stack_of_every_learner_is_made_again_without_one_fitted_later
     assert f"Run `{command}` again" in capsys.readouterr().err  # every digit given: 0.123457 would be another stack
     assert main(["-q", *command.split()[1:]]) == 0
     assert (tmp_path / "submission.csv").read_bytes() == submission
+
+
+def test_a_damaged_fold_plan_manifest_is_named_once_with_its_own_fix(tmp_path, capsys):
+    # Every learner reads the fold plan: stack named its manifest once per learner, with a learner's refit as the fix.
+    from screenstack.cli import main
+
+    make_run(tmp_path)
+    manifest = tmp_path / ".manifests" / "folds.json"
+    manifest.write_bytes(manifest.read_bytes()[:30])
+    assert main(["-q", "stack", "--out", str(tmp_path), "--beta", "5"]) == 2
+    error = capsys.readouterr().err
+    assert error.count(str(manifest)) == 1 and "draws the fold plan again" in error
