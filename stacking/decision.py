@@ -369,16 +369,26 @@ def titles_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataF
     one-sided two-proportion z above `UNLIKE_Z`, which no half of the protocol
     reaches (bench/README.md, "Titles without abstracts").
     """
+    counted = _titles_alone(records, labelled_keys)
+    if counted is None:
+        return None
+    title_only, x_screen, n_screen, x_labelled, n_labelled = counted
+    unlike = _far_commoner(x_screen, n_screen, x_labelled, n_labelled)
+    return TitlesOnly(title_only if unlike else np.zeros(len(records), dtype=bool), x_screen / max(n_screen, 1),
+                      x_labelled / max(n_labelled, 1))
+
+
+def _titles_alone(records: pd.DataFrame | None, labelled_keys: pd.DataFrame | None):
+    """The records to screen with a title but no abstract (a mask), how many, of how many with text; and the same two
+    counts of the labelled records (`labelled_keys`: the fold plan's ``title_key``, ``text_key``, 0 where absent).
+    None for a run folder from before records kept ``has_abstract`` or the plan kept the keys."""
     if records is None or "has_abstract" not in records.columns or labelled_keys is None:
         return None
     has_text = records["has_text"].astype(str).to_numpy() == "1"
     title_only = has_text & (records["has_abstract"].astype(str).to_numpy() == "0")
     keys = labelled_keys[["title_key", "text_key"]].to_numpy(dtype=np.uint64)
-    n_labelled, n_screen = int((keys != 0).any(axis=1).sum()), int(has_text.sum())
-    x_labelled, x_screen = int(((keys[:, 0] != 0) & (keys[:, 1] == 0)).sum()), int(title_only.sum())
-    unlike = _far_commoner(x_screen, n_screen, x_labelled, n_labelled)
-    return TitlesOnly(title_only if unlike else np.zeros(len(records), dtype=bool), x_screen / max(n_screen, 1),
-                      x_labelled / max(n_labelled, 1))
+    x_labelled, n_labelled = int(((keys[:, 0] != 0) & (keys[:, 1] == 0)).sum()), int((keys != 0).any(axis=1).sum())
+    return title_only, int(title_only.sum()), int(has_text.sum()), x_labelled, n_labelled
 
 
 def _far_commoner(x: int, n: int, x_other: int, n_other: int) -> bool:
@@ -422,13 +432,10 @@ def abstracts_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.Da
     abstracts flagged 140, and said nothing. Said, not acted on: the records
     to screen cannot be scored on their titles alone without another run
     (`--text-cols title`)."""
-    if records is None or "has_abstract" not in records.columns or labelled_keys is None:
+    counted = _titles_alone(records, labelled_keys)
+    if counted is None:
         return {}
-    has_text = records["has_text"].astype(str).to_numpy() == "1"
-    x_screen = int((has_text & (records["has_abstract"].astype(str).to_numpy() == "0")).sum())
-    keys = labelled_keys[["title_key", "text_key"]].to_numpy(dtype=np.uint64)
-    n_labelled, n_screen = int((keys != 0).any(axis=1).sum()), int(has_text.sum())
-    x_labelled = int(((keys[:, 0] != 0) & (keys[:, 1] == 0)).sum())
+    _, x_screen, n_screen, x_labelled, n_labelled = counted
     if x_labelled * 2 <= n_labelled or not _far_commoner(x_labelled, n_labelled, x_screen, n_screen):
         return {}
     return {"records": x_labelled, "share": x_labelled / max(n_labelled, 1), "screen_share": x_screen / max(n_screen, 1)}

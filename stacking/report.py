@@ -89,11 +89,12 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     path = run.summary
     if not path.is_file():
         raise ScreenstackError(f"{path}: no stack summary. {run.stack_first()}")
-    fix = f"Run {sets.stack_command(out)} again: it rewrites the stack outputs."
+    restack = sets.stack_command(out)
+    fix = f"Run {restack} again: it rewrites the stack outputs."
     for edited in sets.edited(out, sets.committed(out, "stack")):  # the reviewer's notes: not damage, and not to be lost
         raise ScreenstackError(f"{edited}: changed since `screenstack stack` wrote it (screening notes typed into it?), and the "
                                f"report shows its top rows as stack wrote them. Move it out of {out} (e.g. to "
-                               f"{sets.screened_copy(out, edited)}), run {sets.stack_command(out)} (it writes it "
+                               f"{sets.screened_copy(out, edited)}), run {restack} (it writes it "
                                f"again), then `screenstack report --out {quoted(out)}`.")
     run.verify("stack", fix)
     summary = read_checked(path, read_json, fix)
@@ -104,7 +105,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     top = read_checked(out / "ranked.csv", lambda p: pd.read_csv(p, dtype=str, keep_default_na=False, nrows=TOP), fix)
     blend_path = run.blend_oof
     if not blend_path.is_file():
-        raise ScreenstackError(f"{blend_path}: missing. Run {sets.stack_command(out)} again.")
+        raise ScreenstackError(f"{blend_path}: missing. Run {restack} again.")
     blend = read_checked(blend_path, pd.read_parquet, fix)
     ids = blend["id"].to_numpy(dtype=str)
     scores = {}
@@ -116,7 +117,7 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
         oof = outputs[name][0]
         if not np.array_equal(oof["id"].to_numpy(dtype=str), ids):
             raise ScreenstackError(f"{oof_path}: its rows differ from {blend_path} (refitted after stacking?). "
-                                   f"Run {sets.stack_command(out)} again.")
+                                   f"Run {restack} again.")
         scores[name] = oof["score"].to_numpy(dtype=float)
     scores[BLEND] = blend["score"].to_numpy(dtype=float)
     metas = {name: outputs[name][2] for name in summary["learners"]}

@@ -477,7 +477,6 @@ def _other_options(out: Path, names: list[str], config: StackConfig) -> str:
     made_with, given = sets.stack_flags(out), _flags(names, config)
     if not isinstance(made_with, str) or made_with == given:
         return ""
-    given = given or "the defaults"
     return (f" with {given}, not the options it was made with ({made_with or 'the defaults'}): "
             f"{sets.stack_command(out)} makes that one again")
 
@@ -554,14 +553,14 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         # The learners blended by name, however --learners named them (none: every one in OUT), so `stack` with the
         # options `run` used writes the same summary, and a report made from it stays.
         "config": asdict(replace(config, learners=tuple(names))),
-        "flags": _flags(names, config),  # as the manifest records them: `sets.stack_flags` reads either
+        "flags": (flags := _flags(names, config)),  # as the manifest records them: `sets.stack_flags` reads either
         "versions": package_versions(),
     }
     summary["warnings"] = _warnings(summary)
     summary["input_warnings"] = [] if records is None else list(records.attrs.get("said", []))  # said reading the files
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
     # Made from the plan and these learners: committing a new version removes the report of the previous stack.
-    with RunFolder(out).commit("stack", meta={"flags": _flags(names, config)}, inputs=_inputs(names)) as staging:
+    with RunFolder(out).commit("stack", meta={"flags": flags}, inputs=_inputs(names)) as staging:
         write_parquet(staging / "blend_oof.parquet", pd.DataFrame({"id": plan.ids.astype(str), "fold": folds, "label": y, "score": blend_oof}))
         pd.DataFrame({"id": test_ids, "score": test_scores}).to_csv(staging / "test_scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": test_ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)

@@ -286,12 +286,13 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, .
         # predict refuses a run with a fine-tuned learner (its fold weights are not kept), so it is no way on there.
         finetuned = any(map(is_fine_tuned, RunFolder(out).learner_names()))
         states = any(folder.parent.name == FINETUNE_STATE_DIR for folder in folders)
+        differ = _test_records_differ(folders, records)
         way = ("" if finetuned else f" (`screenstack predict --run {quoted(out)} --data FILE --out NEW` scores new records "
                "with a finished run's models.)")
         raise ScreenstackError(
             f"{', '.join(map(str, folders))}: scored other records to screen (--test, or --data's unlabelled ones, or the "
             f"columns read: --text-cols) than "
-            f"these{f' ({_test_records_differ(folders, records)})' if _test_records_differ(folders, records) else ''}{', or hold the state of a fine-tuning that did' if states else ''}, "
+            f"these{f' ({differ})' if differ else ''}{', or hold the state of a fine-tuning that did' if states else ''}, "
             f"and a run folder holds the scores of one file's records to screen. Use a new --out folder for these "
             f"records, or delete {'that folder' if one else 'those folders'} to score these records here.{way}")
 
