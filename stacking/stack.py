@@ -34,7 +34,7 @@ from ..features.artifacts.atomic import read_json, write_json, write_parquet
 from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import is_fine_tuned, package_versions, read_learner_outputs
-from ..features.artifacts.runfolder import STACK_FILES, DamagedArtifact, RunFolder, StaleArtifact, locked
+from ..features.artifacts.runfolder import STACK_FILES, DamagedArtifact, DeletedLearners, RunFolder, StaleArtifact, locked
 from ..features.artifacts.records import read_screening_records
 from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, blend_state, make_blender, nested_oof
@@ -446,6 +446,9 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     except (DamagedArtifact, OSError, ValueError) as error:
         path = getattr(error, "path", run.summary)
         # A ranked.csv moved out of OUT (as the refusal to replace an edited one says) is missing, not damaged.
+        if isinstance(error, DeletedLearners):  # remade without them, as its refusal offers: not the stack they made
+            pywarnings.warn(f"{out}: the stack there blended a learner since deleted; stacking again.", stacklevel=3)
+            return None
         what = "stale" if isinstance(error, StaleArtifact) else "damaged" if path.exists() else "missing"
         pywarnings.warn(f"{path}: {what}; stacking again{_other_options(out, names, config)}.", stacklevel=3)
         return None

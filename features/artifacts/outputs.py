@@ -29,7 +29,7 @@ from ..records.ids import id_key
 from .folds import FoldPlan
 from .runfolder import DamagedArtifact, RunFolder, StaleArtifact, read_checked
 from . import sets
-from .sets import slug
+from .sets import is_fine_tuned, run_refits, slug
 
 LEARNERS_DIR = "learners"
 PACKAGES = ("screenstack", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "torch", "transformers", "pyarrow")
@@ -54,28 +54,6 @@ def learner_dir(out: str | Path, name: str) -> Path:
 
 def _set(name: str) -> str:
     return f"{LEARNERS_DIR}/{name}"
-
-
-def is_fine_tuned(name: str) -> bool:
-    """Whether learner NAME is a fine-tuned encoder (`extract.finetune_config.learner_name`'s ``finetune-...``), made by
-    `extract --finetune`, not fit-learners."""
-    return name.startswith("finetune-")
-
-
-def run_refits(out: str | Path, names: list[str]) -> str | None:
-    """Where OUT is a `run`'s folder whose config.toml fits every one of `names`, the `run --config` command that fits
-    them again with the run's own options (its --seed, --folds, --text-cols: `fit-learners` with the defaults is
-    refused, or reads other columns); else None."""
-    import tomllib
-
-    config = Path(out) / "config.toml"
-    try:
-        values = tomllib.loads(config.read_text(encoding="utf-8"))
-        learners, made_in = str(values.get("learners", "")).split(","), Path(str(values.get("out", out))).resolve()
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    moved = f" --out {quoted(out)}" if made_in != Path(out).resolve() else ""  # a copied folder: its file names the first
-    return f"`screenstack run --config {quoted(config)}{moved}`" if names and set(names) <= set(learners) else None
 
 
 def _refit_fix(out, name: str) -> str:
@@ -402,15 +380,10 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
                 damaged[name] = error
     deleted = [name for name in damaged if not run.learner(name).exists() and not is_fine_tuned(name)]
     if deleted and len(deleted) == len(damaged):  # folders removed by hand (as a refusal may say to do): not damage
-        kept, one = [name for name in present if name not in deleted], len(deleted) == 1
-        other = f" Or blend the others: {sets.stack_command(Path(out), kept)}." if kept else ""
-        again = run_refits(out, deleted)
-        refit = (f"Rerun {again}: it fits {'it' if one else 'them'} again with the run's options." if again else
-                 f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {','.join(deleted)}` with the options that "
-                 f"made {out} (its --data or --train/--test, --folds, --seed, --text-cols and, for a learner on vectors, "
-                 f"--features): it fits {'it' if one else 'them'} again.")
+        kept = [name for name in present if name not in deleted]
         raise ScreenstackError(f"{', '.join(str(run.learner(name)) for name in deleted)}: deleted, but {out} still lists "
-                               f"{'it' if one else 'them'} among its learners. {refit}{other}")
+                               f"{'it' if len(deleted) == 1 else 'them'} among its learners. "
+                               f"{sets.deleted_learners_fix(Path(out), deleted, kept)}")
     if len({str(error.path) for error in damaged.values()}) == 1:  # one file they all read (a damaged folds manifest):
         raise next(iter(damaged.values()))                        # named once, with its own fix
     if damaged:  # every one in one line, and one command for those fit-learners refits: not one learner a run

@@ -94,6 +94,18 @@ class StaleArtifact(DamagedArtifact):
         self.path, self.reason = out / (files[0] if files else ""), f"made from other {upstream!r} outputs"
 
 
+class DeletedLearners(StaleArtifact):
+    """A committed set made from learners whose folders and manifests were since deleted (by hand, as some refusals
+    say to do): the fix is theirs to refit, or a stack of the others, not the set's own command."""
+
+    def __init__(self, out: Path, files: list[str], deleted: list[str], kept: list[str]):
+        one = len(deleted) == 1
+        ScreenstackError.__init__(self, f"{', '.join(str(out / 'learners' / name) for name in deleted)}: deleted, but "
+                                        f"{', '.join(files)} in {out} were made from {'it' if one else 'them'}. "
+                                        f"{sets.deleted_learners_fix(out, deleted, kept)}")
+        self.path, self.reason = out / (files[0] if files else ""), "made from deleted learners"
+
+
 class RunFolder:
     """The paths of one run folder, its lock, and set commits and checks.
 
@@ -494,6 +506,11 @@ class RunFolder:
                 raise DamagedArtifact(file, "missing", fix)
             if file.stat().st_size != size or sets.sha256(file) != sha256:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
+        learners = [up.split("/", 1)[1] for up in inputs if up.startswith("learners/")]
+        deleted = [n for n in learners if not sets.is_fine_tuned(n) and not self.learner(n).exists()
+                   and not self.manifest_path(f"learners/{n}").exists()]
+        if deleted:  # not a newer version: none at all, and the set's own command would refuse for want of it
+            raise DeletedLearners(self.out, list(files), deleted, [n for n in learners if n not in deleted])
         for upstream, version in inputs.items():
             current = self.version(upstream)
             if current != version and upstream in sets.damaged(self.out):  # unreadable or cut short: not a newer version

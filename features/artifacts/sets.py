@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Iterable
 
@@ -269,6 +270,38 @@ def stack_command(out: Path, learners: list[str] | None = None) -> str:
         pairs = [f"{flag} {value}" for flag, value in zip(pairs[::2], pairs[1::2]) if flag != "--learners"]
         flags = " ".join([f"--learners {','.join(learners)}", *pairs])
     return f"`screenstack stack --out {quoted(out)}{' ' + flags if flags else ''}`"
+
+
+def is_fine_tuned(name: str) -> bool:
+    """Whether learner NAME is a fine-tuned encoder (`extract.finetune_config.learner_name`'s ``finetune-...``), made by
+    `extract --finetune`, not fit-learners."""
+    return name.startswith("finetune-")
+
+
+def run_refits(out: str | Path, names: list[str]) -> str | None:
+    """Where OUT is a `run`'s folder whose config.toml fits every one of `names`, the `run --config` command that fits
+    them again with the run's own options (its --seed, --folds, --text-cols: `fit-learners` with the defaults is
+    refused, or reads other columns); else None."""
+    config = Path(out) / "config.toml"
+    try:
+        values = tomllib.loads(config.read_text(encoding="utf-8"))
+        learners, made_in = str(values.get("learners", "")).split(","), Path(str(values.get("out", out))).resolve()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    moved = f" --out {quoted(out)}" if made_in != Path(out).resolve() else ""  # a copied folder: its file names the first
+    return f"`screenstack run --config {quoted(config)}{moved}`" if names and set(names) <= set(learners) else None
+
+
+def deleted_learners_fix(out: Path, deleted: list[str], kept: list[str]) -> str:
+    """The ways on where learners `deleted` (fit-learners', not fine-tuned) were removed by hand, as some refusals
+    say to do: fit them again with the run's options, or blend the learners `kept`."""
+    one = len(deleted) == 1
+    again = run_refits(out, deleted)
+    refit = (f"Rerun {again}: it fits {'it' if one else 'them'} again with the run's options." if again else
+             f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {','.join(deleted)}` with the options that "
+             f"made {out} (its --data or --train/--test, --folds, --seed, --text-cols and, for a learner on vectors, "
+             f"--features): it fits {'it' if one else 'them'} again.")
+    return refit + (f" Or blend the others: {stack_command(out, kept)}." if kept else "")
 
 
 def _manifests(out: Path) -> Iterable[dict]:

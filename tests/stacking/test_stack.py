@@ -360,6 +360,34 @@ def test_a_damaged_stack_says_the_command_with_its_own_options_and_following_it_
     assert (tmp_path / "submission.csv").read_bytes() == submission
 
 
+def test_a_blended_learner_deleted_with_its_manifest_is_said_as_deleted_by_report_and_predict(tmp_path, capsys):
+    # With the folder's manifest gone too, report and predict called the stack "stale" and said to run the stack
+    # command it was made with, which then refused for want of the deleted learner.
+    import shutil
+
+    from screenstack.cli import main
+
+    out = tmp_path / "run"
+    make_run(out)
+    assert main(["-q", "stack", "--out", str(out), "--min-recall", "0.9"]) == 0
+    shutil.rmtree(out / "learners" / "logreg")
+    (out / ".manifests" / "learners%logreg.json").unlink()
+    others = ",".join(sorted(name for name in LEARNERS if name != "logreg"))
+    updates = tmp_path / "update.csv"
+    pd.DataFrame({"id": ["u1", "u2"], "title": ["a b", "c d"], "abstract": ["e f", "g h"]}).to_csv(updates, index=False)
+    for command in (["report", "--out", str(out)], ["predict", "--run", str(out), "--data", str(updates),
+                                                    "--out", str(tmp_path / "predicted")]):
+        capsys.readouterr()
+        assert main(["-q", *command]) == 2
+        error = capsys.readouterr().err
+        assert f"{out / 'learners' / 'logreg'}: deleted, but blend.json" in error and "stale" not in error
+        assert "--learners logreg` with the options that made" in error
+        assert f"Or blend the others: `screenstack stack --out {out} --learners {others} --min-recall 0.9`." in error
+    with pytest.warns(UserWarning, match="the stack there blended a learner since deleted; stacking again"):
+        assert main(["-q", "stack", "--out", str(out), "--learners", others, "--min-recall", "0.9"]) == 0
+    assert main(["-q", "report", "--out", str(out)]) == 0
+
+
 def test_a_deleted_learner_folder_is_said_as_deleted_with_both_ways_on(tmp_path, capsys):
     # Deleting learner folders is what some refusals say to do; stack then called the folder "damaged (missing)" and
     # offered only a refit, not the blend of the learners left.
