@@ -150,9 +150,15 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
     """
     ranked = test_scores if has_text is None else test_scores[np.asarray(has_text, dtype=bool)]
     train, estimate = estimate_shift(calibration, blend_oof, ranked)
-    weight = float(np.clip(estimate / train, 1.0, config.max_shift)) if train > 0 and len(ranked) >= MIN_SHIFT_RECORDS else 1.0
+    # A blend that ranks the labelled records at chance has a flat calibration, on which EM's share is noise (a
+    # labelled 1.6% run to 47%): no weight, and no counts "at the label shift's estimate", rest on it.
+    at_chance = bool(blend.get("ranks_at_chance"))
+    weight = (float(np.clip(estimate / train, 1.0, config.max_shift))
+              if train > 0 and len(ranked) >= MIN_SHIFT_RECORDS and not at_chance else 1.0)
     info = {"train_share": train, "estimated_share": estimate, "records": int(len(ranked)), "weight": weight, "lowered": False,
             "threshold_before": float(blend["threshold"])}  # `predict` starts from it and corrects for its own records
+    if at_chance:
+        info["ranks_at_chance"] = True
     if weight <= 1.0 or blend["honest_floor"]:
         return info
     # `choose_threshold` counts the prior's records at chance `weight` times, as it counts the included ones; a blend that

@@ -119,6 +119,7 @@ class FittedRun:
     config: StackConfig = field(default_factory=StackConfig)  # the stack's: its seed, and the label-shift correction
     threshold_before: float = 0.0            # the stack's threshold before its label-shift correction (`read_run` sets it)
     flags_everything: bool = False           # the stack's honest floor flags every record: no correction either
+    ranks_at_chance: bool = False            # ... because its blend ranks the labelled records at chance: no estimate either
     honest_recall: tuple[float, float] | None = None  # the stack's honest recall interval, which `recall_check` asks of new records
     train_keys: pd.DataFrame | None = None   # the training records' id, label, title_key, text_key by `id_key` (fold plan; None before 0.3.9)
 
@@ -126,7 +127,7 @@ class FittedRun:
         """The threshold for records scored `scores`, and the label-shift estimate made on them (empty: none made):
         `stack`'s threshold before its correction, corrected for these records as `stack` corrected for its own,
         where that is lower than the run's threshold; else the run's."""
-        blend = {"threshold": self.threshold_before, "honest_floor": self.flags_everything}
+        blend = {"threshold": self.threshold_before, "honest_floor": self.flags_everything, "ranks_at_chance": self.ranks_at_chance}
         shift = shift_weight(self.oof_labels, self.oof_scores, scores, self.calibration, blend, self.config, has_text,
                              self.oof_folds)
         if float(blend["threshold"]) >= self.threshold:
@@ -229,6 +230,7 @@ def read_run(out: str | Path) -> FittedRun:
                        oof_labels=oof_labels, oof_scores=oof_scores, oof_folds=oof_folds,
                        config=config, threshold_before=threshold_before,
                        flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)),
+                       ranks_at_chance=bool((summary.get("decision") or {}).get("ranks_at_chance", False)),
                        honest_recall=_honest_recall(summary))
     fitted.id_column, fitted.row_number_ids = run_id_column(out, recipe_value(out, "id_col"))
     plan = load_fold_plan(out)

@@ -286,3 +286,22 @@ def test_a_share_above_the_warnings_ninety_percent_is_never_written_as_ninety():
 
     assert _percent(219 / 242) == "90.5%" and _percent(0.9) == "90%" and _percent(0.93) == "93%"
     assert _percent(425 / 426) == "99.8%" and _percent(1.0) == "100%"
+
+
+def test_a_blend_ranking_at_chance_sets_no_label_shift_weight_nor_counts_at_its_estimate():
+    # A reviewer's file with every abstract blank: the blend ranked at chance (honest AUC 0.54), EM on its flat
+    # calibration ran a labelled 1.6% to 47%, and the console said "about 239.8" included among 511 where 15 were.
+    from screenstack.stacking.decision import screening_summary
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(400) < 0.03).astype(int)
+    oof = _scores(y, rng)
+    test = _scores((rng.random(300) < 0.3).astype(int), rng)  # richer records to screen: EM sees the shift
+    calibration, config = fit_calibration(oof, y), StackConfig()
+    seen = shift_weight(y, oof, test, calibration, {"threshold": 0.0, "honest_floor": True}, config)
+    assert seen["weight"] > 1.0
+    at_chance = shift_weight(y, oof, test, calibration, {"threshold": 0.0, "honest_floor": True, "ranks_at_chance": True}, config)
+    assert at_chance["weight"] == 1.0 and at_chance["ranks_at_chance"] and not at_chance["lowered"]
+    flagged = np.ones(len(test), dtype=int)
+    assert "at_estimated_shift" in screening_summary(y, oof, test, flagged, calibration.apply(test), 0, seen)
+    assert "at_estimated_shift" not in screening_summary(y, oof, test, flagged, calibration.apply(test), 0, at_chance)
