@@ -36,12 +36,15 @@ def refuse_binary(path: Path, raw: bytes) -> None:
     for magic, what, fix in _BINARY_KINDS:
         if raw.startswith(magic):
             raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
+    refuse_utf16(path, raw, "as Excel's \"Unicode Text\" saves it", _SAVE_UTF8)
+
+
+def refuse_utf16(path: Path, raw: bytes, saved: str, fix: str) -> None:
+    """Name UTF-16 text (`raw`: its first bytes), `saved` as some tool saves it, with `fix`: not a byte that is not UTF-8."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ScreenstackError(f"{path}: is UTF-16 text (as Excel's \"Unicode Text\" saves it); records are read as UTF-8. "
-                               f"{_SAVE_UTF8}.")
+        raise ScreenstackError(f"{path}: is UTF-16 text ({saved}); records are read as UTF-8. {fix}.")
     if b"\x00" in raw:  # ASCII letters as UTF-16 (without a byte-order mark), or a binary file
-        raise ScreenstackError(f"{path}: holds NUL bytes near its start: UTF-16 text or a binary file, not UTF-8 text. "
-                               f"{_SAVE_UTF8}.")
+        raise ScreenstackError(f"{path}: holds NUL bytes near its start: UTF-16 text or a binary file, not UTF-8 text. {fix}.")
 
 
 def refuse_compressed(path: Path, raw: bytes) -> None:

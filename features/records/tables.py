@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .filekind import refuse_binary, refuse_compressed
+from .filekind import refuse_binary, refuse_compressed, refuse_utf16
 from .header import Header, header_name, nul_problem, warn_duplicate_names
 from .ris import read_ris
 from .shortrows import ShortRows
@@ -74,7 +74,9 @@ def _read_table(path: Path) -> pd.DataFrame:
         frame, kind = _read_xlsx(path), "xlsx"
     elif suffix == ".ris":
         with open(path, "rb") as handle:  # a compressed file is named as such, not as bytes that are not UTF-8
-            refuse_compressed(path, handle.read(8))
+            head = handle.read(64)
+        refuse_compressed(path, head)
+        refuse_utf16(path, head, "as some reference managers export it", "Re-export the RIS file as UTF-8")
         frame, kind = read_ris(path), "ris"
     else:
         with open(path, "rb") as handle:

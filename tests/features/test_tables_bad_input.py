@@ -50,6 +50,15 @@ def test_utf16_is_still_named_as_utf16_not_as_a_nul_cell(tmp_path, encoding):
         read_table(path)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_a_utf16_ris_file_is_named_as_utf16_not_as_a_record_that_is_not_utf8(tmp_path, encoding):
+    # It said "record 1 is not valid UTF-8 text (byte offset 0)", where a CSV file of the same bytes is named UTF-16.
+    path = write(tmp_path, "export.ris", "TY  - JOUR\nTI  - A title\nAB  - An abstract\nER  - \n".encode(encoding))
+    with pytest.raises(ScreenstackError, match=r"export.ris: (is|holds NUL bytes near its start:) UTF-16 text.* Re-export the "
+                                               r"RIS file as UTF-8\.$"):
+        read_table(path)
+
+
 @pytest.mark.parametrize("header, row", [(",", ","), (",,", ",,"), (",", ""), (", ,", ",")])
 def test_trailing_separators_in_the_header_are_dropped_when_their_columns_are_empty(tmp_path, header, row):
     path = write(tmp_path, "excel.csv", f"id,title,abstract,judgement{header}\r\n1,A,B,1{row}\r\n2,C,D,0{row}\r\n")
