@@ -496,7 +496,8 @@ def _warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) ->
         unscreened = int(unscreened.sum())
         if unscreened:
             warnings.warn(f"{path}: column {chosen!r} labels every record, but column {name!r} has {unscreened} records not "
-                          f"screened yet: pass --label-col {name} to train on its labels and rank those.", stacklevel=3)
+                          f"screened yet: run again with --label-col {name} (and a new --out) to train on its labels and rank "
+                          "those.", stacklevel=3)
             return
 
 

@@ -733,7 +733,8 @@ def test_every_record_labelled_in_one_label_column_names_another_that_has_record
     # A dataset's full labels (label_included, picked first) beside the screening decisions so far (included).
     both = write(tmp_path / "both.csv", "title,abstract,label_included,included\nA,x,1,1\nB,y,0,\nC,z,1,-1\nD,w,0,0\n")
     with pytest.warns(UserWarning, match=r"both.csv: column 'label_included' labels every record, but column 'included' "
-                                         r"has 2 records not screened yet: pass --label-col included"):
+                                         r"has 2 records not screened yet: run again with --label-col "
+                                         r"included \(and a new --out\)"):
         corpus = load_partly_screened(both)
     assert corpus.test.empty
     corpus = load_partly_screened(both, ColumnSpec(label_col="included"))
