@@ -53,12 +53,15 @@ def _one(train: pd.DataFrame, test: pd.DataFrame, learners: tuple[str, ...]) -> 
     flagged = ranked["decision"].to_numpy() == 1
     honest, screening = summary["honest"], summary["screening"]
     low, high = screening["expected_below_interval"]
+    flagged_low, flagged_high = screening["expected_flagged_interval"]
     test_fbeta, test_recall = fbeta(y, flagged, summary["beta"]), y[flagged].sum() / max(y.sum(), 1)
     return {
         "n_test": len(y), "included": int(y.sum()), "expected": screening["expected_included"],
         "flagged_included": int(y[flagged].sum()), "expected_flagged": screening["expected_flagged"],
         "below": int(y[~flagged].sum()), "expected_below": screening["expected_below"], "below_low": low, "below_high": high,
         "below_covered": low <= y[~flagged].sum() <= high,
+        "flagged_low": flagged_low, "flagged_high": flagged_high,
+        "flagged_covered": flagged_low <= y[flagged].sum() <= flagged_high,
         "test_fbeta": test_fbeta, "honest_fbeta": honest["fbeta"],
         "fbeta_covered": honest["fbeta_interval"][0] <= test_fbeta <= honest["fbeta_interval"][1],
         "test_recall": test_recall, "honest_recall": honest["recall"],
@@ -104,6 +107,8 @@ def main() -> None:
         print(f"{variant}: {len(part)} halves; expected/real included {part['expected'].sum():.1f}/{part['included'].sum()} "
               f"(per half mean |diff| {np.mean(np.abs(part['expected'] - part['included'])):.2f}); below: expected "
               f"{part['expected_below'].sum():.1f}, real {part['below'].sum()}, interval held {part['below_covered'].mean():.0%}; "
+              f"flagged: expected {part['expected_flagged'].sum():.1f}, real {part['flagged_included'].sum()}, interval held "
+              f"{part['flagged_covered'].mean():.0%}; "
               f"honest F interval held {part['fbeta_covered'].mean():.0%}, recall interval {part['recall_covered'].mean():.0%}; "
               f"top-20 precision {part['top20_precision'].mean():.2f}")
 

@@ -74,8 +74,15 @@ def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed:
     lowered this threshold: `predict` keeps a run's lower one), the same at the share it estimated (`at_estimated_shift`)."""
     flagged = decisions.astype(bool)
     below, low, high = expected_below(blend_oof, y, test_scores, flagged, random_state=seed)
+    expected = float(probabilities[flagged].sum())
+    # The flagged records' count spreads as the unflagged ones' does (the same bootstrap of the calibration and chance
+    # variation, `expected_below` of the flagged), around the count with their probabilities as they are: with a
+    # handful of included labelled records the calibration's share alone can be half the truth or twice it.
+    center, spread_low, spread_high = expected_below(blend_oof, y, test_scores, ~flagged, random_state=seed)
     summary = {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()),
-               "expected_included": float(probabilities.sum()), "expected_flagged": float(probabilities[flagged].sum()),
+               "expected_included": float(probabilities.sum()), "expected_flagged": expected,
+               "expected_flagged_interval": (max(0.0, expected - (center - spread_low)),
+                                             min(float(flagged.sum()), expected + (spread_high - center))),
                "expected_below": below, "expected_below_interval": (low, high)}
     if shift and float(shift.get("weight", 1.0)) > 1.0:
         summary["at_estimated_shift"] = at_estimated_shift(probabilities, flagged, shift)

@@ -624,10 +624,11 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         write_ranked(staging / "ranked.csv", ids, scores, decisions, screened.probabilities, listed)
         write_json(staging / "summary.json", summary)
         left_out.to_csv(staging / "left_out.csv", index=False)
-    log.info("predict: %d of %d records flagged (threshold %.4g%s); expected included among them %.1f, left below "
-             "the threshold %.1f (95%% interval %.1f-%.1f)%s; wrote %s", screening["n_flagged"], screening["n_records"],
-             threshold, _threshold_origin(run, threshold, summary), screening["expected_flagged"], screening["expected_below"],
-             *screening["expected_below_interval"], at_shift_clause(screening), out / "ranked.csv")
+    log.info("predict: %d of %d records flagged (threshold %.4g%s); expected included among them %.1f (95%% interval "
+             "%.1f-%.1f), left below the threshold %.1f (%.1f-%.1f)%s; wrote %s", screening["n_flagged"], screening["n_records"],
+             threshold, _threshold_origin(run, threshold, summary), screening["expected_flagged"],
+             *screening["expected_flagged_interval"], screening["expected_below"], *screening["expected_below_interval"],
+             at_shift_clause(screening), out / "ranked.csv")
     for warning in warnings:
         log.warning(warning)
     return summary

@@ -355,7 +355,10 @@ def _honest_section(summary: dict) -> str:
     ]
     if screening["n_records"]:
         cards += [("flagged to screen", f"{screening['n_flagged']:,} of {screening['n_records']:,}",
-                   f"expected relevant among them {screening['expected_flagged']:.1f}" + _at_shift(screening, "expected_flagged")),
+                   f"expected relevant among them {screening['expected_flagged']:.1f}"
+                   + (" (95% interval {:.1f}&ndash;{:.1f})".format(*screening["expected_flagged_interval"])
+                      if "expected_flagged_interval" in screening else "")  # stacks before 0.3.34 kept none
+                   + _at_shift(screening, "expected_flagged")),
                   ("relevant left below the threshold", f"{screening['expected_below']:.1f}",
                    f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + _at_shift(screening, "expected_below"))]
     facts = "".join(f"<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div><div class=\"d\">{d}</div></div>"
@@ -369,7 +372,7 @@ def _honest_section(summary: dict) -> str:
             f"missed and wrongly flagged records are drawn around the training records' (with half a record's prior per "
             f"cell, so 10 of 10 found still allows a lower recall), then dealt to that many records. The relevant records "
             f"left below the threshold are the sum of the calibrated probabilities (Platt scaling of the nested OOF scores) "
-            f"of the unflagged records; its interval adds the chance variation of those records to the calibration's "
+            f"of the unflagged records (and of the flagged ones for those); their intervals add the chance variation of those records to the calibration's "
             f"variation over bootstrap refits. All of this assumes the records to screen hold included records at the rate "
             f"the labelled ones do: if the labelled records were picked with fewer included ones, more are left than this says; "
             f"if they were picked with more (screened from the top of a ranked list, as <code>ranked.csv</code> suggests), "

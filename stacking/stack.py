@@ -602,9 +602,10 @@ def _log_summary(summary: dict) -> None:
              f"; {scope}" if scope else "", beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"],
              *honest["recall_interval"], honest["found"], honest["included"])
     if screening["n_records"]:
-        log.info("%d of %d records to screen flagged; expected relevant among them %.1f, left below the threshold %.1f "
-                 "(95%% interval %.1f-%.1f)%s", screening["n_flagged"], screening["n_records"], screening["expected_flagged"],
-                 screening["expected_below"], *screening["expected_below_interval"], at_shift_clause(screening))
+        log.info("%d of %d records to screen flagged; expected relevant among them %.1f (95%% interval %.1f-%.1f), left below "
+                 "the threshold %.1f (%.1f-%.1f)%s", screening["n_flagged"], screening["n_records"], screening["expected_flagged"],
+                 *screening["expected_flagged_interval"], screening["expected_below"], *screening["expected_below_interval"],
+                 at_shift_clause(screening))
     else:
         log.info("no records to screen: ranked.csv is its header alone")
     log.info("blend %s: AUC %.4f, WSS@95 %.3f; threshold %.4g; OOF F%g %.4f and recall %.3f at that threshold (%s)",

@@ -306,13 +306,15 @@ def test_predict_gives_the_expected_included_below_the_threshold_with_the_interv
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     screening = json.loads((run / "summary.json").read_text())["screening"]
     assert summary["expected_below_interval"] == screening["expected_below_interval"]
+    assert summary["expected_flagged_interval"] == screening["expected_flagged_interval"]
     for key in ("n_records", "n_flagged", "expected_included", "expected_flagged", "expected_below"):  # run's names, run's figures
         assert summary[key] == pytest.approx(screening[key]), key
     low, high = screening["expected_below_interval"]
     line = next(m for m in caplog.messages if m.startswith("predict:"))
+    f_low, f_high = screening["expected_flagged_interval"]
     assert (f"{screening['n_flagged']} of {screening['n_records']} records flagged" in line and f"expected included among "
-            f"them {screening['expected_flagged']:.1f}, left below the threshold {screening['expected_below']:.1f} (95% "
-            f"interval {low:.1f}-{high:.1f})" in line)
+            f"them {screening['expected_flagged']:.1f} (95% interval {f_low:.1f}-{f_high:.1f}), left below the threshold "
+            f"{screening['expected_below']:.1f} ({low:.1f}-{high:.1f})" in line)
 
 
 def test_predicting_again_after_a_restack_says_it_replaces_the_earlier_stack_predictions(run_copy, tmp_path, caplog):

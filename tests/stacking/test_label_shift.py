@@ -98,8 +98,9 @@ def test_records_to_screen_far_richer_in_included_records_are_flagged_more_and_i
                            f"{shifted['expected_flagged']:.1f} among them and {shifted['expected_below']:.1f} below")
     assert f"at the label shift's estimate ({shift['estimated_share']:.1%} included), about {shifted['expected_below']:.1f}" \
            in report
-    assert f"among them {screening['expected_flagged']:.1f}; at the label shift's estimate ({shift['estimated_share']:.1%} " \
-           f"included), about {shifted['expected_flagged']:.1f}" in report  # the report gave only the count below
+    low, high = screening["expected_flagged_interval"]
+    assert f"among them {screening['expected_flagged']:.1f} (95% interval {low:.1f}&ndash;{high:.1f}); at the label shift's " \
+           f"estimate ({shift['estimated_share']:.1%} included), about {shifted['expected_flagged']:.1f}" in report  # the report gave only the count below
     capped = stack(tmp_path, StackConfig(max_shift=2.0))
     assert capped["decision"]["shift"]["weight"] == 2.0 and capped["n_test_flagged"] <= summary["n_test_flagged"]
 

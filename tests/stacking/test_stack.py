@@ -157,6 +157,8 @@ def test_summary_holds_honest_figures_whose_intervals_hold_them(run_dir):
     assert screening["expected_flagged"] + screening["expected_below"] == pytest.approx(screening["expected_included"])
     low, high = screening["expected_below_interval"]
     assert 0 <= low <= screening["expected_below"] <= high <= summary["n_test"] - summary["n_test_flagged"]
+    low, high = screening["expected_flagged_interval"]  # the count a reviewer reads against: not a bare figure
+    assert 0 <= low < screening["expected_flagged"] < high <= summary["n_test_flagged"]
     assert summary["warnings"] == []  # a good ranking, many included records, no learner far ahead
 
 
@@ -167,6 +169,8 @@ def test_console_leads_with_the_honest_estimate_then_the_records_to_screen(tmp_p
     assert [line.split()[0] for line in lines] == ["honest", str(summary["n_test_flagged"]), "blend"]
     assert "95% interval" in lines[0] and "included training records found" in lines[0]
     assert "expected relevant among them" in lines[1] and "left below the threshold" in lines[1]
+    assert "expected relevant among them {:.1f} (95% interval {:.1f}-{:.1f})".format(
+        summary["screening"]["expected_flagged"], *summary["screening"]["expected_flagged_interval"]) in lines[1]
 
 
 def test_a_learner_far_ahead_of_the_blend_is_named_in_a_warning(tmp_path, caplog):
