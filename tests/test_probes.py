@@ -584,3 +584,30 @@ def test_a_test_file_only_reordered_is_said_to_be_reordered_by_run_and_fit_learn
     assert main(["-q", "run", *fit, "--test", str(test)]) == 2
     assert (f"the same ids and labels in another row order, 1 of them with other texts (first: id "
             f"{labelled.iloc[5]['record_id']!r})") in one_error(capsys)
+
+
+def test_a_damaged_learner_of_a_run_whose_input_file_changed_since_names_the_copy_a_refit_needs_and_the_others(
+        tiny_corpus_files, tmp_path, capsys):
+    # A reviewer types new labels into the file the run read, as README says to; a learner damaged later was refused
+    # with "Rerun `screenstack run --config OUT/config.toml`", which then refused the changed file as another
+    # configuration, and predict for next month's update was blocked with no way on but the old file.
+    import shutil
+
+    train, test = tiny_corpus_files
+    out, as_it_was = tmp_path / "out", tmp_path / "as-it-was.csv"
+    shutil.copy(train, as_it_was)
+    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "2"]
+    assert main(["-q", "run", *fit]) == 0
+    submission = (out / "submission.csv").read_bytes()
+    (out / "learners" / "tfidf-svm" / "oof.parquet").write_bytes(b"PAR1")
+    capsys.readouterr()
+    assert main(["-q", "stack", "--out", str(out)]) == 2
+    assert f"Rerun `screenstack run --config {out / 'config.toml'}`: it refits" in one_error(capsys)  # the file as it was
+    train.write_text(train.read_text().replace(",0\n", ",1\n", 1))  # a label typed in since
+    assert main(["-q", "stack", "--out", str(out)]) == 2
+    error = one_error(capsys)
+    assert (f"Rerun `screenstack run --config {out / 'config.toml'} --train COPY` (COPY: {train} (--train) as at that run; "
+            "it has changed since, labels typed in?") in error
+    assert f"Without such a copy, blend the others: `screenstack stack --out {out} --learners tfidf-logreg`." in error
+    assert main(["-q", "run", "--config", str(out / "config.toml"), "--train", str(as_it_was)]) == 0
+    assert (out / "submission.csv").read_bytes() == submission

@@ -384,12 +384,18 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
         raise ScreenstackError(f"{', '.join(str(run.learner(name)) for name in deleted)}: deleted, but {out} still lists "
                                f"{'it' if len(deleted) == 1 else 'them'} among its learners. "
                                f"{sets.deleted_learners_fix(Path(out), deleted, kept)}")
-    if len({str(error.path) for error in damaged.values()}) == 1:  # one file they all read (a damaged folds manifest):
-        raise next(iter(damaged.values()))                        # named once, with its own fix
+    kept = [name for name in present if name not in damaged]
+    # A refit needs the run's input files as they were (`sets.run_refits`): where one changed, the others blend without it.
+    others = (f" Without such a copy, blend the others: {sets.stack_command(Path(out), kept)}."
+              if damaged and kept and sets.changed_inputs(Path(out)) else "")
+    if len({str(error.path) for error in damaged.values()}) == 1:  # one learner's file, or one file they all read (a
+        error = next(iter(damaged.values()))                    # damaged folds manifest): named once, with its own fix
+        raise DamagedArtifact(error.path, error.reason, error.fix + others) if others else error
     if damaged:  # every one in one line, and one command for those fit-learners refits: not one learner a run
         refit = [name for name in damaged if not is_fine_tuned(name)]
         fixes = [_refit_fix(out, ",".join(refit))] if refit else []
         fixes += [_refit_fix(out, name) for name in damaged if is_fine_tuned(name)][:1]  # one fix fine-tunes them all
+        fixes += [others.strip()] if others else []
         raise DamagedArtifact(", ".join(str(error.path) for error in damaged.values()),
                               "; ".join(dict.fromkeys(error.reason for error in damaged.values())), " ".join(fixes))
     return outputs

@@ -82,7 +82,7 @@ class DamagedArtifact(ScreenstackError):
 
     def __init__(self, path: Path, reason: str, fix: str):
         super().__init__(f"{path}: damaged ({reason}). {fix}")
-        self.path, self.reason = path, reason
+        self.path, self.reason, self.fix = path, reason, fix
 
 
 class StaleArtifact(DamagedArtifact):

@@ -13,6 +13,7 @@ last, so a kill midway is finished by the next lock.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import logging
@@ -281,15 +282,66 @@ def is_fine_tuned(name: str) -> bool:
 def run_refits(out: str | Path, names: list[str]) -> str | None:
     """Where OUT is a `run`'s folder whose config.toml fits every one of `names`, the `run --config` command that fits
     them again with the run's own options (its --seed, --folds, --text-cols: `fit-learners` with the defaults is
-    refused, or reads other columns); else None."""
+    refused, or reads other columns), with a word on an input file changed since the run; else None."""
     config = Path(out) / "config.toml"
     try:
         values = tomllib.loads(config.read_text(encoding="utf-8"))
         learners, made_in = str(values.get("learners", "")).split(","), Path(str(values.get("out", out))).resolve()
     except (OSError, ValueError, UnicodeDecodeError):
         return None
+    if not (names and set(names) <= set(learners)):
+        return None
     moved = f" --out {quoted(out)}" if made_in != Path(out).resolve() else ""  # a copied folder: its file names the first
-    return f"`screenstack run --config {quoted(config)}{moved}`" if names and set(names) <= set(learners) else None
+    changed = changed_inputs(Path(out))
+    if not changed:
+        return f"`screenstack run --config {quoted(config)}{moved}`"
+    # A reviewer types new labels into the --data file the run read (README says to): the run's fold plan then refuses it.
+    given = " ".join(f"--{option} COPY" for option, _ in changed)
+    said = " and ".join(f"{path} (--{option})" for option, path in changed)
+    return (f"`screenstack run --config {quoted(config)}{moved} {given}` (COPY: {said} as at that run; "
+            f"{'it has' if len(changed) == 1 else 'they have'} changed since, labels typed in?, and the run's fold plan "
+            "needs the records it was drawn from)")
+
+
+def input_files(args) -> dict:
+    """What a run records of its input files (--train, --test, --data), to tell later whether they changed."""
+    recorded = {}
+    for option in ("train", "test", "data"):
+        path = getattr(args, option, None)
+        try:
+            if path:
+                path = Path(path).resolve()
+                recorded[option] = {"path": str(path), "size": path.stat().st_size, "sha256": _file_sha256(path, *_stamp(path))}
+        except OSError:
+            continue  # gone since it was read: nothing to compare with later
+    return recorded
+
+
+def changed_inputs(out: Path) -> list[tuple[str, str]]:
+    """``(option, path)`` of each input file OUT's run recorded (`input_files`) that is gone or differs now."""
+    recorded = ((committed(out, "config") or {}).get("meta") or {}).get("input_files")
+    changed = []
+    for option, was in (recorded.items() if isinstance(recorded, dict) else ()):
+        try:
+            path = Path(was["path"])
+            if path.stat().st_size != was["size"] or _file_sha256(path, *_stamp(path)) != was["sha256"]:
+                changed.append((option, str(path)))
+        except OSError:
+            changed.append((option, str(was.get("path"))))
+        except (KeyError, TypeError, AttributeError):
+            continue  # a hand-edited manifest: nothing to say
+    return changed
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    """`sha256` of an input file, once per process while it is unchanged: each learner read builds its refit advice."""
+    return sha256(path)
 
 
 def deleted_learners_fix(out: Path, deleted: list[str], kept: list[str]) -> str:
