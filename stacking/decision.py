@@ -57,7 +57,7 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
     labelled records left out). `labels`, `oof_scores`: the blend's honest OOF records, which the calibration and the
     counts' intervals rest on."""
     without = without_text(records)
-    probabilities = at_labelled_share(calibration.apply(scores), without, float(np.mean(labels)))
+    probabilities = known_copies(at_labelled_share(calibration.apply(scores), without, float(np.mean(labels))), records)
     decisions = apply_threshold(scores, threshold)
     added = flag_without_text(decisions, records)
     titles = say_titles_only(decisions, titles_only, shift)
@@ -511,6 +511,21 @@ def at_labelled_share(probabilities: np.ndarray, without: np.ndarray | None, sha
     if without is not None and without.any():
         probabilities = probabilities.copy()
         probabilities[without] = share
+    return probabilities
+
+
+def known_copies(probabilities: np.ndarray, records: pd.DataFrame | None) -> np.ndarray:
+    """`probabilities` with each copy of a labelled record (``copy_label`` "1" or "0": the same title and abstract
+    under another id) at its label: the paper's decision is known, and counted as a calibrated chance (0.57 in a
+    helper's update) it left the expected included records short of the copies of included ones alone."""
+    if records is None or "copy_label" not in records.columns:
+        return probabilities
+    label = records["copy_label"].fillna("").astype(str).to_numpy()
+    known = (label == "1") | (label == "0")
+    if not known.any():
+        return probabilities
+    probabilities = probabilities.copy()
+    probabilities[known] = (label[known] == "1").astype(float)
     return probabilities
 
 

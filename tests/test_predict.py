@@ -211,6 +211,10 @@ def test_an_update_without_ids_is_scored_whole_with_a_warning_that_its_overlap_c
     known = {(r.title, r.abstract): (r.record_id, r.label_included) for r in screened[::-1].itertuples() if r.abstract}
     named = [known.get((r.title, r.abstract), ("", "")) for r in ranked.itertuples()]
     assert list(zip(ranked["copy_of"], ranked["copy_label"])) == named and sum(n != ("", "") for n in named) == with_abstract
+    # Their label is known: counted as such in the probabilities and the expected included records, not as a chance.
+    copies = ranked[ranked["copy_label"] != ""]
+    assert (copies["probability"].astype(float) == copies["copy_label"].astype(float)).all()
+    assert summary["expected_included"] == pytest.approx(ranked["probability"].astype(float).sum())
 
 
 def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_by_id_and_title(text_run, tmp_path):
