@@ -177,6 +177,9 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     _warn_separator_rows(path, frame.attrs.get("separator_rows", ()), frame.attrs["format"] == "xlsx")
     columns = list(frame.columns)
     found = ", ".join(columns)
+    if frame.attrs.get("other_sheets"):  # a cover sheet first: the fix is the sheet, not a column's name
+        found += (f", on the workbook's first sheet {frame.attrs['sheet']!r}, the one read; the records on another "
+                  f"({', '.join(map(repr, frame.attrs['other_sheets']))})? Move that sheet first or save it as CSV")
     is_ris = frame.attrs["format"] == "ris"
 
     def need(typed: str, flag: str) -> str:

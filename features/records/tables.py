@@ -368,8 +368,8 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
                                "a CSV or TSV file, rename it to end in .csv or .tsv.")
     _refuse_other_zip(path)
     sheet, sheets, xml_path, rows, visible = _sheet_rows(path)
-    if len(sheets) > 1:
-        others = [name for name in sheets if name != sheet]
+    others = [name for name in sheets if name != sheet]
+    if others:
         which = "first visible worksheet" if visible else "first worksheet (every one is hidden)"
         warnings.warn(f"{path}: read its {which} {sheet!r}; its other sheets ({', '.join(map(repr, others))}) "
                       "are not read. If the records are on another sheet, move that sheet first or save it as CSV.", stacklevel=4)
@@ -395,7 +395,7 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     frame = pd.DataFrame(kept, columns=header.names if header else [], dtype=object)
     if header is not None:
         warn_duplicate_names(path, header.raw[: len(header.names)], header.names)
-    frame.attrs.update(sheet=sheet, blank_rows=blank_rows, separator_rows=cleared_rows)
+    frame.attrs.update(sheet=sheet, other_sheets=others, blank_rows=blank_rows, separator_rows=cleared_rows)
     return frame
 
 

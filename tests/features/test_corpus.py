@@ -393,6 +393,19 @@ def test_a_workbook_with_several_sheets_says_which_it_read(tmp_path):
     assert "r.xlsx: the file has no records on its first sheet 'notes', the one read" in message
 
 
+def test_a_cover_sheet_before_the_records_sheet_is_named_where_a_column_is_missing(tmp_path):
+    # A cover sheet with rows of its own was refused as "no title column ... Rename the titles' column title, or pass
+    # --text-cols", neither of which reads the sheet the records are on.
+    path = tmp_path / "r.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"info": ["exported 2026-11-30"]}).to_excel(writer, sheet_name="About", index=False)
+        pd.DataFrame({"record_id": [1, 2], "title": ["A", "B"], "included": [1, 0]}).to_excel(writer, sheet_name="Records", index=False)
+    with pytest.warns(UserWarning, match="its other sheets"):
+        message = error_of(load_records, path)
+    assert ("r.xlsx: no title column (expected one of title, primary_title, ti; found: info, on the workbook's first sheet "
+            "'About', the one read; the records on another ('Records')? Move that sheet first or save it as CSV).") in message
+
+
 def test_broken_xlsx(tmp_path):
     message = error_of(load_records, write(tmp_path / "r.xlsx", b"id,title\n1,A\n"))
     assert "r.xlsx: is not an Excel workbook (.xlsx is a zip archive); it looks like text" in message and ".csv" in message
