@@ -57,33 +57,34 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
     labelled records left out). `labels`, `oof_scores`: the blend's honest OOF records, which the calibration and the
     counts' intervals rest on."""
     without = without_text(records)
-    probabilities = known_copies(at_labelled_share(calibration.apply(scores), without, float(np.mean(labels))), records)
+    probabilities, known = known_copies(at_labelled_share(calibration.apply(scores), without, float(np.mean(labels))), records)
     decisions = apply_threshold(scores, threshold)
     added = flag_without_text(decisions, records)
     titles = say_titles_only(decisions, titles_only, shift)
-    screening = screening_summary(labels, oof_scores, scores, decisions, probabilities, seed, shift)
+    screening = screening_summary(labels, oof_scores, scores, decisions, probabilities, seed, shift, known)
     checked = unranked_records(records, titles_only)
     check = ({} if recall_target is None else
              recall_check(scores, probabilities, threshold, recall_target, None if checked is None else ~checked))
     return Screened(threshold, decisions, probabilities, added, titles, check, screening)
 
 
-def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed: int, shift: dict | None = None) -> dict:
-    """Expected included records among the records to screen, flagged and left below the threshold; and, where the
-    label shift estimate puts them above the labelled share (`shift_weight`'s weight above 1, whether or not that
-    lowered this threshold: `predict` keeps a run's lower one), the same at the share it estimated (`at_estimated_shift`)."""
+def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed: int, shift: dict | None = None,
+                      known: np.ndarray | None = None) -> dict:
+    """Expected included records among the records to screen, flagged and left below the threshold, each with a 95%
+    interval; and, where the label shift estimate puts them above the labelled share (`shift_weight`'s weight above
+    1, whether or not that lowered this threshold: `predict` keeps a run's lower one), the same at the share it
+    estimated (`at_estimated_shift`). `known`: records whose label is known (`known_copies`), counted as it."""
     flagged = decisions.astype(bool)
-    below, low, high = expected_below(blend_oof, y, test_scores, flagged, random_state=seed)
-    expected = float(probabilities[flagged].sum())
-    # The flagged records' count spreads as the unflagged ones' does (the same bootstrap of the calibration and chance
-    # variation, `expected_below` of the flagged), around the count with their probabilities as they are: with a
-    # handful of included labelled records the calibration's share alone can be half the truth or twice it.
-    center, spread_low, spread_high = expected_below(blend_oof, y, test_scores, ~flagged, random_state=seed)
-    summary = {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()),
-               "expected_included": float(probabilities.sum()), "expected_flagged": expected,
-               "expected_flagged_interval": (max(0.0, expected - (center - spread_low)),
-                                             min(float(flagged.sum()), expected + (spread_high - center))),
-               "expected_below": below, "expected_below_interval": (low, high)}
+    known = np.zeros(len(decisions), dtype=bool) if known is None else np.asarray(known, dtype=bool)
+    summary = {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()), "expected_included": float(probabilities.sum())}
+    for name, part in (("expected_flagged", flagged), ("expected_below", ~flagged)):
+        # The count with the probabilities as they are, spread as `expected_below`'s bootstrap of the calibration and
+        # chance variation spreads the part's other records (known ones do not vary): with a handful of included
+        # labelled records the calibration's share alone can be half the truth or twice it.
+        count, certain = float(probabilities[part].sum()), float(probabilities[part & known].sum())
+        center, low, high = expected_below(blend_oof, y, test_scores, ~(part & ~known), random_state=seed)
+        summary[name] = count
+        summary[f"{name}_interval"] = (max(certain, count - (center - low)), min(float(part.sum()), count + (high - center)))
     if shift and float(shift.get("weight", 1.0)) > 1.0:
         summary["at_estimated_shift"] = at_estimated_shift(probabilities, flagged, shift)
     return summary
@@ -514,19 +515,19 @@ def at_labelled_share(probabilities: np.ndarray, without: np.ndarray | None, sha
     return probabilities
 
 
-def known_copies(probabilities: np.ndarray, records: pd.DataFrame | None) -> np.ndarray:
+def known_copies(probabilities: np.ndarray, records: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
     """`probabilities` with each copy of a labelled record (``copy_label`` "1" or "0": the same title and abstract
     under another id) at its label: the paper's decision is known, and counted as a calibrated chance (0.57 in a
-    helper's update) it left the expected included records short of the copies of included ones alone."""
+    helper's update) it left the expected included records short of the copies of included ones alone; and which
+    records those are."""
     if records is None or "copy_label" not in records.columns:
-        return probabilities
+        return probabilities, np.zeros(len(probabilities), dtype=bool)
     label = records["copy_label"].fillna("").astype(str).to_numpy()
     known = (label == "1") | (label == "0")
-    if not known.any():
-        return probabilities
-    probabilities = probabilities.copy()
-    probabilities[known] = (label[known] == "1").astype(float)
-    return probabilities
+    if known.any():
+        probabilities = probabilities.copy()
+        probabilities[known] = (label[known] == "1").astype(float)
+    return probabilities, known
 
 
 def _say_without_text(n_without: int, added: int) -> None:

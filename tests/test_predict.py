@@ -215,6 +215,11 @@ def test_an_update_without_ids_is_scored_whole_with_a_warning_that_its_overlap_c
     copies = ranked[ranked["copy_label"] != ""]
     assert (copies["probability"].astype(float) == copies["copy_label"].astype(float)).all()
     assert summary["expected_included"] == pytest.approx(ranked["probability"].astype(float).sum())
+    for name, decision in (("expected_flagged", "1"), ("expected_below", "0")):  # the two parts add up, as ranked.csv's rows
+        part = ranked[ranked["decision"] == decision]
+        assert summary[name] == pytest.approx(part["probability"].astype(float).sum(), abs=1e-4)  # as written
+        low, high = summary[f"{name}_interval"]
+        assert (part["copy_label"] == "1").sum() <= low <= summary[name] <= high  # no fewer than the known included copies
 
 
 def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_by_id_and_title(text_run, tmp_path):

@@ -306,3 +306,25 @@ def test_a_blend_ranking_at_chance_sets_no_label_shift_weight_nor_counts_at_its_
     flagged = np.ones(len(test), dtype=int)
     assert "at_estimated_shift" in screening_summary(y, oof, test, flagged, calibration.apply(test), 0, seen)
     assert "at_estimated_shift" not in screening_summary(y, oof, test, flagged, calibration.apply(test), 0, at_chance)
+
+
+def test_copies_of_labelled_records_count_at_their_label_in_both_counts_and_their_intervals():
+    # "Left below the threshold" came from the scores alone, so it counted copies of excluded papers at their
+    # calibrated chance while ranked.csv counted them at 0: the two counts no longer added up to the expected total,
+    # and the flagged count's interval reached below the copies of included papers it holds.
+    from screenstack.stacking.decision import screening_summary
+
+    rng = np.random.default_rng(4)
+    y = (rng.random(400) < 0.1).astype(int)
+    oof, test = _scores(y, rng), _scores((rng.random(200) < 0.1).astype(int), rng)
+    flagged = test >= np.quantile(test, 0.7)
+    probabilities = fit_calibration(oof, y).apply(test)
+    known = np.zeros(len(test), dtype=bool)
+    known[np.flatnonzero(~flagged)[:10]] = True   # copies of excluded papers left below
+    known[np.flatnonzero(flagged)[:20]] = True    # copies of included papers flagged
+    probabilities[known & ~flagged], probabilities[known & flagged] = 0.0, 1.0
+    summary = screening_summary(y, oof, test, flagged.astype(int), probabilities, 0, None, known)
+    assert summary["expected_below"] == pytest.approx(probabilities[~flagged].sum())
+    assert summary["expected_flagged"] + summary["expected_below"] == pytest.approx(summary["expected_included"])
+    low, high = summary["expected_flagged_interval"]
+    assert 20 <= low < summary["expected_flagged"] < high <= flagged.sum()
