@@ -31,7 +31,7 @@ from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
 from .config import StackConfig
 from .decision import floor_clause, prior_clause
-from .stack import MAX_FLAGGED, _percent, fit_weight_clause, flagged_shares, honest_scope
+from .stack import MAX_FLAGGED, _percent, chance_reason, fit_weight_clause, flagged_shares, honest_scope
 
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
@@ -247,9 +247,8 @@ def _threshold_note(summary: dict) -> str:
     if not decision:  # a summary from before the decision block
         return f"chosen by {rule}"
     if decision.get("flags_everything") and decision.get("ranks_at_chance"):
-        return (f"set by the honest floor to flag every record: the blend ranks the labelled records no better than "
-                f"chance (honest OOF ROC-AUC {summary['blend']['roc_auc']:.3f}) with {decision['n_train_included']} "
-                f"included training records ({rule} alone: {decision['fbeta_threshold']:.4g}, flagging "
+        return (f"set by the honest floor to flag every record: {chance_reason(summary['blend'])} with "
+                f"{decision['n_train_included']} included training records ({rule} alone: {decision['fbeta_threshold']:.4g}, flagging "
                 f"{decision['fbeta_flagged_share']:.1%})")
     if decision.get("flags_everything"):
         return (f"set by the honest floor to flag every record: the blend's honest OOF F{beta:g} "

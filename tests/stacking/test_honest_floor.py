@@ -70,3 +70,34 @@ def test_every_blender_scores_new_records_at_or_above_the_flag_everything_thresh
     blender = make_blender(method).fit(Z, y)
     far_below = np.full((5, 3), -1e6)
     assert (blender.predict(np.vstack([Z, far_below, -far_below])) >= FLAG_ALL).all()
+
+
+def test_learners_that_all_rank_below_chance_flag_every_record_however_the_blend_turns_them(tmp_path, caplog):
+    # Random labels rank at 0.3 out of fold (an artifact of holding records out); the logistic blend weighed both
+    # learners negatively, ranked its OOF records at 0.69 and called its recall 0.97, where 15 of 52 were missed.
+    from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
+    from screenstack.features.artifacts.outputs import write_learner_output
+    from screenstack.features.records.corpus import Corpus
+    from screenstack.stacking.stack import StackConfig, stack
+
+    rng = np.random.default_rng(0)
+    n_train, n = 600, 650
+    label = np.zeros(n)
+    label[:n_train:10] = 1
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "title": "t", "abstract": "a", "label": label,
+                          "split": ["train"] * n_train + ["test"] * 50})
+    frame.loc[n_train:, "label"] = np.nan
+    corpus = Corpus(frame)
+    plan = ensure_fold_plan(corpus, tmp_path, FoldConfig(n_folds=5, seed=0))
+    for name in ("inverted-a", "inverted-b"):
+        score = 1 / (1 + np.exp(-(-2.0 * label + rng.normal(size=n))))
+        write_learner_output(tmp_path, name, plan, score[:n_train], corpus.test["id"], score[n_train:], {"learner": name})
+    with caplog.at_level("INFO", logger="screenstack"):
+        summary = stack(tmp_path, StackConfig(blend="logistic"))
+    blend, decision = summary["blend"], summary["decision"]
+    assert blend["roc_auc"] > 0.8 and max(summary["learners"][n]["roc_auc"] for n in summary["learners"]) < 0.55
+    assert decision["ranks_at_chance"] and decision["flags_everything"] and summary["n_test_flagged"] == 50
+    [warning] = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
+    assert "no learner it blends ranks the labelled records better than chance" in warning and "upside down" in warning
+    assert any(m.startswith("honest floor: no learner it blends") for m in caplog.messages)
+    assert "upside down" in write_report(tmp_path).read_text()
