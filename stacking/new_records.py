@@ -14,7 +14,7 @@ from ..features.artifacts.records import INPUT_PREFIX, RECORDS_FILE, RECORDS_SET
 from ..features.artifacts.runfolder import RunFolder
 from ..features.errors import ScreenstackError, quoted
 from ..features.records.corpus import (ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
-                                       read_table, say_labels_unused)
+                                       read_table, say_labels_unused, sheet_note)
 from ..features.records.duplicates import record_keys, warn_duplicates
 from ..features.records.ids import id_key, pick_column, record_place
 from ..features.records.ris import ris_field
@@ -57,7 +57,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     header = list(original.columns)
     columns = tuple(text_cols) if text_cols else _text_columns_in(header, run.text_columns)
     if columns and not text_cols:
-        columns = _title_and_present_abstracts(path, header, columns, run.text_columns)
+        columns = _title_and_present_abstracts(path, header, columns, run.text_columns, sheet_note(original))
     as_read = None if id_col is None else ris_field(id_col, header) if original.attrs["format"] == "ris" else id_col
     named = [c for c in columns if as_read is not None and str(c).strip().lower() == as_read.strip().lower()]
     if named:  # the text columns are the run's (given or not: predict takes no others), so the --id-col is what is wrong
@@ -198,11 +198,12 @@ def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str
              "run's models saw them", int(screened.sum()), len(screened), path, named)
 
 
-def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ...], run_columns: tuple[str, ...]) -> tuple[str, ...]:
+def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ...], run_columns: tuple[str, ...],
+                                 note: str = "") -> tuple[str, ...]:
     """`columns` (the run's text columns as NEW names them) less the abstract columns NEW lacks, with a warning:
     the run joined them into one abstract, so its records are read as the run read a record with those cells empty.
-    A missing title column is refused, naming the names looked for."""
-    found = ", ".join(header)
+    A missing title column is refused, naming the names looked for (and, `note`, a workbook's other sheets)."""
+    found = ", ".join(header) + note
     if columns[0] not in header:
         looked = ", ".join(dict.fromkeys([columns[0], *TITLE_COLUMNS]))
         raise ScreenstackError(f"{path}: no title column (the run read its texts from {', '.join(run_columns)}; looked for "

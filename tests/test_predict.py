@@ -1026,3 +1026,17 @@ def test_a_predict_killed_after_moving_its_files_in_is_finished_by_the_same_comm
     with pytest.warns(UserWarning, match="finishing the 'predict' outputs"):
         assert _predict(run, test, tmp_path / "pred") == 0
     assert (tmp_path / "pred" / "ranked.csv").read_bytes() == (run / "ranked.csv").read_bytes()
+
+
+def test_an_update_workbook_with_a_cover_sheet_first_is_refused_naming_the_sheets(text_run, tmp_path, capsys):
+    # run and fit-learners named the sheet read and the others; predict said only "Rename the file's title column".
+    run, _, test = text_run
+    path = tmp_path / "update.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"About": ["search of 2026-12"]}).to_excel(writer, sheet_name="Cover", index=False)
+        pd.read_csv(test, dtype=str, keep_default_na=False).to_excel(writer, sheet_name="Records", index=False)
+    with pytest.warns(UserWarning, match="its other sheets"):
+        assert main(["-q", "predict", "--run", str(run), "--data", str(path), "--out", str(tmp_path / "pred")]) == 2
+    assert ("found: About, on the workbook's first sheet 'Cover', the one read; the records on another ('Records')? Move "
+            "that sheet first or save it as CSV)") in capsys.readouterr().err
+    assert not (tmp_path / "pred").exists()

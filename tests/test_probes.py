@@ -606,8 +606,35 @@ def test_a_damaged_learner_of_a_run_whose_input_file_changed_since_names_the_cop
     train.write_text(train.read_text().replace(",0\n", ",1\n", 1))  # a label typed in since
     assert main(["-q", "stack", "--out", str(out)]) == 2
     error = one_error(capsys)
-    assert (f"Rerun `screenstack run --config {out / 'config.toml'} --train COPY` (COPY: {train} (--train) as at that run; "
-            "it has changed since, labels typed in?") in error
+    assert (f"Rerun `screenstack run --config {out / 'config.toml'} --train COPY` (COPY: {train} (--train) as at that run, "
+            "or where it is now; it has changed since, labels typed in?, and the run's fold plan") in error
     assert f"Without such a copy, blend the others: `screenstack stack --out {out} --learners tfidf-logreg`." in error
+    moved = train.rename(tmp_path / "moved.csv")
+    assert main(["-q", "stack", "--out", str(out)]) == 2
+    assert f"(COPY: {train} (--train) as at that run, or where it is now; it is no longer there (moved?) and" in one_error(capsys)
     assert main(["-q", "run", "--config", str(out / "config.toml"), "--train", str(as_it_was)]) == 0
+    assert (out / "submission.csv").read_bytes() == submission
+    assert moved.exists()
+
+
+def test_the_refit_of_a_deleted_learner_names_the_options_of_a_stack_made_since_the_run(tiny_corpus_files, tmp_path, capsys):
+    # `run --config OUT/config.toml` remakes the run's own stack: after a `stack` with other options, following the
+    # advice alone gave another submission (488 flagged became 529).
+    import shutil
+
+    train, test = tiny_corpus_files
+    out = tmp_path / "out"
+    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "2"]
+    assert main(["-q", "run", *fit]) == 0
+    assert main(["-q", "stack", "--out", str(out), "--beta", "5", "--min-recall", "0.9"]) == 0
+    submission = (out / "submission.csv").read_bytes()
+    shutil.rmtree(out / "learners" / "tfidf-svm")
+    (out / ".manifests" / "learners%tfidf-svm.json").unlink()
+    capsys.readouterr()
+    assert main(["-q", "report", "--out", str(out)]) == 2
+    restack = f"`screenstack stack --out {out} --beta 5 --learners tfidf-logreg,tfidf-svm --min-recall 0.9`"
+    assert (f"Rerun `screenstack run --config {out / 'config.toml'}`, then {restack} (the stack's options since the run): it "
+            "fits it again") in one_error(capsys)
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
+    assert main(["-q", "stack", "--out", str(out), "--beta", "5", "--learners", "tfidf-logreg,tfidf-svm", "--min-recall", "0.9"]) == 0
     assert (out / "submission.csv").read_bytes() == submission

@@ -507,8 +507,7 @@ class RunFolder:
             if file.stat().st_size != size or sets.sha256(file) != sha256:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
         learners = [up.split("/", 1)[1] for up in inputs if up.startswith("learners/")]
-        deleted = [n for n in learners if not sets.is_fine_tuned(n) and not self.learner(n).exists()
-                   and not self.manifest_path(f"learners/{n}").exists()]
+        deleted = [n for n in learners if not self.learner(n).exists() and not self.manifest_path(f"learners/{n}").exists()]
         if deleted:  # not a newer version: none at all, and the set's own command would refuse for want of it
             raise DeletedLearners(self.out, list(files), deleted, [n for n in learners if n not in deleted])
         for upstream, version in inputs.items():

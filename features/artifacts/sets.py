@@ -289,18 +289,26 @@ def run_refits(out: str | Path, names: list[str]) -> str | None:
         learners, made_in = str(values.get("learners", "")).split(","), Path(str(values.get("out", out))).resolve()
     except (OSError, ValueError, UnicodeDecodeError):
         return None
-    if not (names and set(names) <= set(learners)):
+    fits = set(learners) | ({name for name in names if is_fine_tuned(name)} if values.get("finetune") is True else set())
+    if not (names and set(names) <= fits):
         return None
     moved = f" --out {quoted(out)}" if made_in != Path(out).resolve() else ""  # a copied folder: its file names the first
+    # A `stack` with other options since the run: `run --config` remakes the run's stack, and that one after it.
+    recorded = (committed(Path(out), "config") or {}).get("meta") or {}
+    since = stack_flags(Path(out))
+    then = (f", then {stack_command(Path(out))} (the stack's options since the run)"
+            if "stack_flags" in recorded and since is not None and since != recorded["stack_flags"] else "")
     changed = changed_inputs(Path(out))
     if not changed:
-        return f"`screenstack run --config {quoted(config)}{moved}`"
+        return f"`screenstack run --config {quoted(config)}{moved}`{then}"
     # A reviewer types new labels into the --data file the run read (README says to): the run's fold plan then refuses it.
     given = " ".join(f"--{option} COPY" for option, _ in changed)
     said = " and ".join(f"{path} (--{option})" for option, path in changed)
-    return (f"`screenstack run --config {quoted(config)}{moved} {given}` (COPY: {said} as at that run; "
-            f"{'it has' if len(changed) == 1 else 'they have'} changed since, labels typed in?, and the run's fold plan "
-            "needs the records it was drawn from)")
+    one = len(changed) == 1
+    what = (f"{'it is' if one else 'they are'} no longer there (moved?)" if not any(Path(p).exists() for _, p in changed)
+            else f"{'it has' if one else 'they have'} changed since, labels typed in?,")
+    return (f"`screenstack run --config {quoted(config)}{moved} {given}` (COPY: {said} as at that run, or where it is now; "
+            f"{what} and the run's fold plan needs the records it was drawn from){then}")
 
 
 def input_files(args) -> dict:
@@ -349,10 +357,14 @@ def deleted_learners_fix(out: Path, deleted: list[str], kept: list[str]) -> str:
     say to do: fit them again with the run's options, or blend the learners `kept`."""
     one = len(deleted) == 1
     again = run_refits(out, deleted)
+    fitted = [name for name in deleted if not is_fine_tuned(name)]
     refit = (f"Rerun {again}: it fits {'it' if one else 'them'} again with the run's options." if again else
-             f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {','.join(deleted)}` with the options that "
+             f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {','.join(fitted)}` with the options that "
              f"made {out} (its --data or --train/--test, --folds, --seed, --text-cols and, for a learner on vectors, "
-             f"--features): it fits {'it' if one else 'them'} again.")
+             f"--features): it fits {'it' if len(fitted) == 1 else 'them'} again." if fitted else "")
+    if not again and len(fitted) < len(deleted):  # a fine-tuned learner: the fine-tuner makes it
+        refit += (f"{' ' if refit else ''}Rerun `screenstack extract --finetune --out {quoted(out)}` (or `run --finetune`) with "
+                  "the run's options: it fine-tunes the encoder again.")
     return refit + (f" Or blend the others: {stack_command(out, kept)}." if kept else "")
 
 

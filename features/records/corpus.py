@@ -41,7 +41,7 @@ from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_col
 from .missing import missing_text
 from .ranked_csv import refuse_ranked_csv
 from .ris import ASREVIEW_LABEL_COLUMN, ris_field
-from .tables import read_table, sheet_row  # noqa: F401  (read_table: also imported from here)
+from .tables import read_table, sheet_note, sheet_row  # noqa: F401  (read_table: also imported from here)
 
 TITLE_COLUMNS = ("title", "primary_title", "ti")
 ABSTRACT_COLUMNS = ("abstract", "notes_abstract", "ab", "abstract note")  # "Abstract Note": Zotero's CSV export
@@ -176,10 +176,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     frame = read_table(path) if table is None else table
     _warn_separator_rows(path, frame.attrs.get("separator_rows", ()), frame.attrs["format"] == "xlsx")
     columns = list(frame.columns)
-    found = ", ".join(columns)
-    if frame.attrs.get("other_sheets"):  # a cover sheet first: the fix is the sheet, not a column's name
-        found += (f", on the workbook's first sheet {frame.attrs['sheet']!r}, the one read; the records on another "
-                  f"({', '.join(map(repr, frame.attrs['other_sheets']))})? Move that sheet first or save it as CSV")
+    found = ", ".join(columns) + sheet_note(frame)
     is_ris = frame.attrs["format"] == "ris"
 
     def need(typed: str, flag: str) -> str:

@@ -39,6 +39,15 @@ HEADER_LIMIT = 1 << 20  # characters read to find the end of the header row: a h
 log = logging.getLogger("screenstack")
 
 
+def sheet_note(frame) -> str:
+    """Where a workbook's first sheet was read and others were not, the words for a missing column's "found: ..."
+    (a cover sheet first: the fix is the sheet, not a column's name); else empty."""
+    if not frame.attrs.get("other_sheets"):
+        return ""
+    return (f", on the workbook's first sheet {frame.attrs['sheet']!r}, the one read; the records on another "
+            f"({', '.join(map(repr, frame.attrs['other_sheets']))})? Move that sheet first or save it as CSV")
+
+
 def read_table(path: str | Path, flag: str = "") -> pd.DataFrame:
     """Read a CSV/TSV/XLSX/RIS file into a frame of strings, with errors that name the fix.
 

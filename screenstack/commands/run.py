@@ -9,7 +9,7 @@ from pathlib import Path
 import tomli_w
 
 from ..features.errors import ScreenstackError, quoted
-from ..features.artifacts.sets import changed_since_written, input_files, manifest_path
+from ..features.artifacts.sets import changed_since_written, input_files, manifest_path, stack_flags
 from ..features.artifacts.runfolder import STACK_FILES, RunFolder
 from ._common import (LEARNER_NAMES, model_as_recorded, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs)
@@ -76,7 +76,9 @@ def _write_config(args: argparse.Namespace, learners: tuple[str, ...]) -> None:
     # a refit removes it, a `stack` with other options does not (summary.json records those; `run --config`
     # on this file restacks with the run's own).
     inputs = ("folds", "records", *(f"learners/{name}" for name in learners))
-    with RunFolder(args.out).commit("config", meta={"input_files": input_files(args)}, inputs=inputs) as staging:
+    # Its input files, to tell a refit that needs them as they were; its stack's options, to tell a `stack` with others since.
+    meta = {"input_files": input_files(args), "stack_flags": stack_flags(Path(args.out))}
+    with RunFolder(args.out).commit("config", meta=meta, inputs=inputs) as staging:
         (staging / "config.toml").write_text(config_toml(args))
 
 

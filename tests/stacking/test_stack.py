@@ -392,6 +392,32 @@ def test_a_blended_learner_deleted_with_its_manifest_is_said_as_deleted_by_repor
     assert main(["-q", "report", "--out", str(out)]) == 0
 
 
+def test_a_blended_fine_tuned_learner_deleted_with_its_manifest_is_said_as_deleted_with_the_fine_tuner_as_its_refit(
+        tmp_path, capsys):
+    # report called the stack "stale" and said to run the stack command it was made with, which refused.
+    import shutil
+
+    from screenstack.cli import main
+
+    out = tmp_path / "run"
+    make_run(out)
+    plan = load_fold_plan(out)
+    test_ids = pd.read_parquet(out / "learners" / "logreg" / "test.parquet")["id"]
+    rng = np.random.default_rng(1)
+    write_learner_output(out, "finetune-minilm-linear", plan, 0.5 * plan.labels + 0.5 * rng.random(len(plan.labels)),
+                         test_ids, rng.random(len(test_ids)), {"learner": "finetune-minilm-linear"})
+    assert main(["-q", "stack", "--out", str(out)]) == 0
+    shutil.rmtree(out / "learners" / "finetune-minilm-linear")
+    (out / ".manifests" / "learners%finetune-minilm-linear.json").unlink()
+    capsys.readouterr()
+    assert main(["-q", "report", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert f"{out / 'learners' / 'finetune-minilm-linear'}: deleted, but blend.json" in error and "stale" not in error
+    assert f"Rerun `screenstack extract --finetune --out {out}` (or `run --finetune`) with the run's options" in error
+    others = ",".join(sorted(LEARNERS))
+    assert f"Or blend the others: `screenstack stack --out {out} --learners {others}`." in error
+
+
 def test_a_deleted_learner_folder_is_said_as_deleted_with_both_ways_on(tmp_path, capsys):
     # Deleting learner folders is what some refusals say to do; stack then called the folder "damaged (missing)" and
     # offered only a refit, not the blend of the learners left.
