@@ -31,9 +31,8 @@ def make_run(out, n_train: int = 600, n_test: int = 150, seed: int = 0):
     return stack(out, StackConfig(beta=7.0))
 
 
-def make_noise_run(out, noises: dict[str, float], n_train: int = 600, seed: int = 0, **config):
-    """A run whose learners see the labels through `noises` (name -> noise; inf: pure noise), stacked with `config`."""
-    rng = np.random.default_rng(seed)
+def ten_percent_plan(out, n_train: int = 600):
+    """``(labels, corpus, plan)`` of `n_train` labelled records, every tenth included, and 50 to screen (labels NaN)."""
     n = n_train + 50
     label = np.zeros(n)
     label[:n_train:10] = 1
@@ -41,7 +40,14 @@ def make_noise_run(out, noises: dict[str, float], n_train: int = 600, seed: int 
                           "split": ["train"] * n_train + ["test"] * 50})
     frame.loc[n_train:, "label"] = np.nan
     corpus = Corpus(frame)
-    plan = ensure_fold_plan(corpus, out, FoldConfig(n_folds=5, seed=0))
+    return label, corpus, ensure_fold_plan(corpus, out, FoldConfig(n_folds=5, seed=0))
+
+
+def make_noise_run(out, noises: dict[str, float], n_train: int = 600, seed: int = 0, **config):
+    """A run whose learners see the labels through `noises` (name -> noise; inf: pure noise), stacked with `config`."""
+    rng = np.random.default_rng(seed)
+    label, corpus, plan = ten_percent_plan(out, n_train)
+    n = len(label)
     for name, noise in noises.items():
         signal = rng.normal(size=n) if np.isinf(noise) else 3.0 * label + noise * rng.normal(size=n)
         score = 1 / (1 + np.exp(-(signal - 2)))

@@ -11,7 +11,7 @@ from screenstack.stacking.blend import BLENDERS, make_blender
 from screenstack.stacking.report import write_report
 from screenstack.stacking.stack import FLAG_ALL
 
-from .conftest import make_noise_run
+from .conftest import make_noise_run, ten_percent_plan
 
 NOISE = {"noise-a": np.inf, "noise-b": np.inf}  # learners that cannot rank
 WEAK = {"weak-a": 4.0, "weak-b": 4.0}  # learners that rank (blend AUC about 0.7), too weakly for 10% included records
@@ -75,23 +75,14 @@ def test_every_blender_scores_new_records_at_or_above_the_flag_everything_thresh
 def test_learners_that_all_rank_below_chance_flag_every_record_however_the_blend_turns_them(tmp_path, caplog):
     # Random labels rank at 0.3 out of fold (an artifact of holding records out); the logistic blend weighed both
     # learners negatively, ranked its OOF records at 0.69 and called its recall 0.97, where 15 of 52 were missed.
-    from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
     from screenstack.features.artifacts.outputs import write_learner_output
-    from screenstack.features.records.corpus import Corpus
     from screenstack.stacking.stack import StackConfig, stack
 
     rng = np.random.default_rng(0)
-    n_train, n = 600, 650
-    label = np.zeros(n)
-    label[:n_train:10] = 1
-    frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "title": "t", "abstract": "a", "label": label,
-                          "split": ["train"] * n_train + ["test"] * 50})
-    frame.loc[n_train:, "label"] = np.nan
-    corpus = Corpus(frame)
-    plan = ensure_fold_plan(corpus, tmp_path, FoldConfig(n_folds=5, seed=0))
+    label, corpus, plan = ten_percent_plan(tmp_path)
     for name in ("inverted-a", "inverted-b"):
-        score = 1 / (1 + np.exp(-(-2.0 * label + rng.normal(size=n))))
-        write_learner_output(tmp_path, name, plan, score[:n_train], corpus.test["id"], score[n_train:], {"learner": name})
+        score = 1 / (1 + np.exp(-(-2.0 * label + rng.normal(size=len(label)))))
+        write_learner_output(tmp_path, name, plan, score[:600], corpus.test["id"], score[600:], {"learner": name})
     with caplog.at_level("INFO", logger="screenstack"):
         summary = stack(tmp_path, StackConfig(blend="logistic"))
     blend, decision = summary["blend"], summary["decision"]
