@@ -109,8 +109,11 @@ def test_a_fine_tuned_learner_deleted_by_hand_is_refitted_by_the_fine_tuning_not
     capsys.readouterr()
     assert main(["-q", "stack", "--out", str(out)]) == 2
     error = capsys.readouterr().err
-    assert f"`screenstack extract --finetune --out {out}` (or `run --finetune`)" in error
+    # A run's folder: its config.toml fine-tunes again with the run's options (0.3.34; before, `extract --finetune`).
+    assert f"Rerun `screenstack run --config {out / 'config.toml'}`: it refits" in error
     assert f"--learners {name}" not in error
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
+    assert (out / "learners" / name / "meta.json").is_file()
 
 
 def test_a_finetuning_run_with_another_max_length_is_refused_once_with_the_fine_tuned_learner(tiny_corpus_files, tmp_path,
