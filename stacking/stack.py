@@ -110,9 +110,15 @@ def _refuse_mixed_tests(out: Path, fingerprints: dict[str, str | None]) -> None:
 def _refuse_unfitted(out: Path) -> None:
     """Refuse to blend, by default, fewer learners than the last `fit-learners` was asked for: stopped by Ctrl-C
     or a full disk, it leaves the learners it finished, and a blend of those would pass for the whole run."""
-    requested, missing = RunFolder(out).unfitted_requested_learners()
+    run = RunFolder(out)
+    requested, missing = run.unfitted_requested_learners()
     if missing:
-        found = [n for n in requested if n not in missing] or RunFolder(out).learner_names()
+        found = [n for n in requested if n not in missing] or run.learner_names()
+        stacked = run.stacked_learner_names()
+        if all(name in stacked for name in missing):  # fitted, blended, then deleted by hand: not a stopped fit
+            one = len(missing) == 1
+            raise ScreenstackError(f"{', '.join(str(out / 'learners' / name) for name in missing)}: deleted, but the stack in "
+                                   f"{out} blended {'it' if one else 'them'}. {sets.deleted_learners_fix(out, missing, found)}")
         also = f", or `screenstack stack --out {quoted(out)} --learners {','.join(found)}` to blend those fitted" if found else ""
         raise ScreenstackError(f"{out}: fit-learners was asked for {', '.join(requested)}, but {', '.join(missing)} "
                                f"{'has' if len(missing) == 1 else 'have'} no outputs there (it stopped before finishing?). "

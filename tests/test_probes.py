@@ -73,6 +73,26 @@ def test_learner_folders_deleted_by_hand_are_named_in_one_line_with_one_command_
     assert (out / "submission.csv").read_bytes() == submission
 
 
+def test_a_learner_deleted_with_its_manifest_is_said_as_deleted_not_as_a_stopped_fit(tiny_corpus_files, tmp_path, capsys):
+    # With its manifest gone too, stack asked whether fit-learners "stopped before finishing" and to rerun it.
+    import shutil
+
+    train, test = tiny_corpus_files
+    out = tmp_path / "out"
+    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "2"]
+    assert main(["-q", "run", *fit]) == 0
+    submission = (out / "submission.csv").read_bytes()
+    shutil.rmtree(out / "learners" / "tfidf-svm")
+    (out / ".manifests" / "learners%tfidf-svm.json").unlink()
+    capsys.readouterr()
+    assert main(["-q", "stack", "--out", str(out)]) == 2
+    error = one_error(capsys)
+    assert f"{out / 'learners' / 'tfidf-svm'}: deleted, but the stack in {out} blended it" in error and "stopped" not in error
+    assert f"Rerun `screenstack run --config {out / 'config.toml'}`: it fits it again" in error
+    assert f"Or blend the others: `screenstack stack --out {out} --learners tfidf-logreg`." in error
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
+    assert (out / "submission.csv").read_bytes() == submission
+
 def test_empty_out_is_refused_not_the_working_folder(tiny_corpus_files, tmp_path, monkeypatch, capsys):
     train, test = tiny_corpus_files
     work = tmp_path / "work"

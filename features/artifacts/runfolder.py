@@ -193,6 +193,14 @@ class RunFolder:
         present = set(self.learner_names())
         return requested, [n for n in requested if n not in present]
 
+    def stacked_learner_names(self) -> list[str]:
+        """The learners OUT's stack blended, by its manifest, whether or not they are there now; ``[]`` where none."""
+        try:
+            inputs = dict(read_json(self.manifest_path("stack"))["inputs"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+        return [up.split("/", 1)[1] for up in inputs if up.startswith("learners/")]
+
     def learners_not_stacked(self) -> list[str]:
         """Learners with outputs in OUT that OUT's stack did not blend as they are now (fitted after it, or
         refitted since); ``[]`` where there is no stack. The stack's manifest alone is read: its files may be

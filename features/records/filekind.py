@@ -40,7 +40,10 @@ def refuse_binary(path: Path, raw: bytes) -> None:
 
 
 def refuse_utf16(path: Path, raw: bytes, saved: str, fix: str) -> None:
-    """Name UTF-16 text (`raw`: its first bytes), `saved` as some tool saves it, with `fix`: not a byte that is not UTF-8."""
+    """Name UTF-16 or UTF-32 text (`raw`: its first bytes), `saved` as some tool saves it, with `fix`: not a byte that
+    is not UTF-8."""
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):  # before UTF-16's: its mark starts the same
+        raise ScreenstackError(f"{path}: is UTF-32 text; records are read as UTF-8. {fix}.")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ScreenstackError(f"{path}: is UTF-16 text ({saved}); records are read as UTF-8. {fix}.")
     if b"\x00" in raw:  # ASCII letters as UTF-16 (without a byte-order mark), or a binary file

@@ -59,6 +59,17 @@ def test_a_utf16_ris_file_is_named_as_utf16_not_as_a_record_that_is_not_utf8(tmp
         read_table(path)
 
 
+@pytest.mark.parametrize("name", ["export.ris", "records.csv"])
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-be"])
+def test_utf32_is_named_as_utf32_not_as_utf16(tmp_path, name, encoding):
+    # Its byte-order mark begins as UTF-16's does, and it was named UTF-16: a user who saved it so looked for the wrong one.
+    text = "TY  - JOUR\nTI  - A title\nER  - \n" if name.endswith(".ris") else "id,title,abstract\n1,A,B\n"
+    raw = text.encode(encoding)
+    path = write(tmp_path, name, raw if raw[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") else b"\x00\x00\xfe\xff" + raw)
+    with pytest.raises(ScreenstackError, match=rf"{name}: is UTF-32 text; records are read as UTF-8\. (Re-export|Save)"):
+        read_table(path)
+
+
 @pytest.mark.parametrize("header, row", [(",", ","), (",,", ",,"), (",", ""), (", ,", ",")])
 def test_trailing_separators_in_the_header_are_dropped_when_their_columns_are_empty(tmp_path, header, row):
     path = write(tmp_path, "excel.csv", f"id,title,abstract,judgement{header}\r\n1,A,B,1{row}\r\n2,C,D,0{row}\r\n")
