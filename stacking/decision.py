@@ -6,7 +6,8 @@ and reads it off them:
 
 - `shift_weight`: the label-shift correction, where the records to screen
   look richer in included records than the labelled ones;
-- `screen`: the flags, records without text flagged (`flag_without_text`),
+- `screen`: the flags, records without text and copies of included records
+  flagged (`flag_without_text`, `flag_included_copies`),
   titles without abstracts said where the labelled records nearly all have
   one (`titles_unlike_labelled`), the expected counts (`screening_summary`)
   and the recall check (`recall_check`, a warning), in the one order both
@@ -29,6 +30,7 @@ from .threshold import apply_threshold, choose_threshold, fold_decisions, separa
 log = logging.getLogger("screenstack")
 MIN_SHIFT_RECORDS = 50  # records to screen (with text) needed to estimate their share of included records (`shift_weight`)
 SEPARATED = 1.5  # the blend's OOF d' from which a label shift leaves the recall prior's records at chance unscaled (`shift_weight`)
+ROUGH_SEPARATION = 1.0  # the blend's OOF d' below which the counts at the label shift's estimate are said to be rough
 COMPARE_INCLUDED = 20  # included training records from which the honest floor judges the blend's honest F-beta (`stack`, `shift_weight`)
 FLAG_ALL = 0.0  # every blender scores in [0, 1], so this threshold flags every record, new ones too (`screenstack predict`)
 UNLIKE_Z = 3.29  # one-sided z (p < 0.0005) of "titles without abstracts are commoner among the records to screen"
@@ -60,6 +62,7 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
     probabilities, known = known_copies(at_labelled_share(calibration.apply(scores), without, float(np.mean(labels))), records)
     decisions = apply_threshold(scores, threshold)
     added = flag_without_text(decisions, records)
+    flag_included_copies(decisions, probabilities, known)
     titles = say_titles_only(decisions, titles_only, shift)
     screening = screening_summary(labels, oof_scores, scores, decisions, probabilities, seed, shift, known)
     checked = unranked_records(records, titles_only)
@@ -87,6 +90,10 @@ def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed:
         summary[f"{name}_interval"] = (max(certain, count - (center - low)), min(float(part.sum()), count + (high - center)))
     if shift and float(shift.get("weight", 1.0)) > 1.0:
         summary["at_estimated_shift"] = at_estimated_shift(probabilities, flagged, shift)
+        # Said as rough where the blend barely separates the labelled records (OOF d' below `ROUGH_SEPARATION`): its
+        # calibration is flat, and EM on it can put the share far off (a helper's 84.7% where 12.6% were included,
+        # at d' 0.5), or near the truth (a test's 57.6% for 50%, at d' 0.95).
+        summary["at_estimated_shift"]["rough"] = bool(separation(y, blend_oof) < ROUGH_SEPARATION)
     return summary
 
 
@@ -104,12 +111,15 @@ def at_estimated_shift(probabilities: np.ndarray, flagged: np.ndarray, shift: di
             "expected_flagged": float(moved[flagged].sum()), "expected_below": float(moved[~flagged].sum())}
 
 
+ROUGH = "; rough, as the blend barely separates the labelled records"
+
+
 def at_shift_clause(screening: dict) -> str:
     """The console's words for `at_estimated_shift`, after the calibrated counts (empty where there is none)."""
     shifted = screening.get("at_estimated_shift")
     if not shifted:
         return ""
-    return (f"; at the label shift's estimate ({shifted['estimated_share']:.1%} included) about "
+    return (f"; at the label shift's estimate ({shifted['estimated_share']:.1%} included{ROUGH if shifted.get('rough') else ''}) about "
             f"{shifted['expected_flagged']:.1f} among them and {shifted['expected_below']:.1f} below")
 
 
@@ -319,6 +329,25 @@ def shift_records(records: pd.DataFrame | None, titles_only: TitlesOnly | None =
     if "copy_label" in records.columns:
         estimable &= records["copy_label"].fillna("").astype(str).to_numpy() == ""
     return estimable
+
+
+def flag_included_copies(decisions: np.ndarray, probabilities: np.ndarray, known: np.ndarray) -> None:
+    """Flag, in place, the copies of included labelled records (`known_copies`, probability 1), whatever their score,
+    and say how many the threshold had left out, and how many flagged records are copies of excluded ones.
+
+    Their paper is known to be included, so leaving one out is a sure miss. Copies of excluded records keep the
+    threshold's decision: a review may mark a duplicate excluded ("duplicate") whose first copy it included, and
+    under F-beta with beta = 7 a needless read costs a 49th of a miss; `copy_label` says they need no second look.
+    """
+    included = known & (probabilities == 1.0)
+    added = int(np.sum(included & (decisions == 0)))
+    decisions[included] = 1
+    excluded = int(np.sum(known & (probabilities == 0.0) & (decisions == 1)))
+    if added:
+        log.info("%d copy(ies) of included labelled records flagged (as included), which the threshold had left out", added)
+    if excluded:
+        log.info("%d flagged record(s) copy an excluded labelled record (ranked.csv's copy_label 0): no second look needed "
+                 "unless the review excluded them as duplicates of an included paper", excluded)
 
 
 def flag_without_text(decisions: np.ndarray, records: pd.DataFrame | None) -> int:

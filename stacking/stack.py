@@ -482,7 +482,13 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
         return None
     new = json.loads(json.dumps(asdict(config)))  # as summary.json holds it
     old = {k: v for k, v in summary["config"].items() if k != "learners"}
-    return summary if old == {k: v for k, v in new.items() if k != "learners"} else None
+    if old == {k: v for k, v in new.items() if k != "learners"}:
+        return summary
+    # `run --config OUT/config.toml` after a `stack` with other options replaces that stack: say so, with its command.
+    other = _other_options(out, names, config)
+    if other:
+        log.info("%s: stacking again%s.", out, other)
+    return None
 
 
 def _flags(names: list[str], config: StackConfig) -> str:

@@ -93,6 +93,19 @@ def test_a_learner_deleted_with_its_manifest_is_said_as_deleted_not_as_a_stopped
     assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
     assert (out / "submission.csv").read_bytes() == submission
 
+def test_repeating_a_run_after_a_stack_with_other_options_says_it_replaces_that_stack(finished_run, caplog):
+    # `run --config OUT/config.toml` silently put back the run's beta over a reviewer's `stack --beta 3`.
+    _, _, out = finished_run
+    caplog.set_level("INFO", logger="screenstack")
+    assert main(["stack", "--out", str(out), "--beta", "3"]) == 0
+    assert json.loads((out / "summary.json").read_text())["config"]["beta"] == 3.0
+    caplog.clear()
+    assert main(["run", "--config", str(out / "config.toml")]) == 0
+    err = "\n".join(caplog.messages)
+    assert f"{out}: stacking again with --learners tfidf-svm, not the options it was made with (--beta 3 --learners " \
+           f"tfidf-svm): `screenstack stack --out {out} --beta 3 --learners tfidf-svm` makes that one again." in err
+    assert json.loads((out / "summary.json").read_text())["config"]["beta"] == 7.0
+
 def test_empty_out_is_refused_not_the_working_folder(tiny_corpus_files, tmp_path, monkeypatch, capsys):
     train, test = tiny_corpus_files
     work = tmp_path / "work"

@@ -308,6 +308,27 @@ def test_a_blend_ranking_at_chance_sets_no_label_shift_weight_nor_counts_at_its_
     assert "at_estimated_shift" not in screening_summary(y, oof, test, flagged, calibration.apply(test), 0, at_chance)
 
 
+def test_counts_at_the_label_shifts_estimate_are_said_to_be_rough_where_the_blend_barely_separates_the_labelled_records():
+    # A weak ranking (OOF AUC 0.65) has a flat calibration, on which EM put 84.7% included where 12.6% were, and the
+    # console said "about 441.9 among them" of 522 as plainly as any other count (a helper's finding).
+    from screenstack.stacking.decision import ROUGH_SEPARATION, at_shift_clause, screening_summary
+    from screenstack.stacking.report import _at_shift
+    from screenstack.stacking.threshold import separation
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(400) < 0.1).astype(int)
+    test_y = (rng.random(300) < 0.3).astype(int)
+    for gap, rough in ((0.6, True), (2.5, False)):
+        oof, test = rng.normal(gap * y), rng.normal(gap * test_y)
+        calibration = fit_calibration(oof, y)
+        seen = shift_weight(y, oof, test, calibration, {"threshold": 0.0, "honest_floor": True}, StackConfig())
+        assert seen["weight"] > 1.0 and (separation(y, oof) < ROUGH_SEPARATION) == rough
+        flagged = (test >= np.median(test)).astype(int)
+        screening = screening_summary(y, oof, test, flagged, calibration.apply(test), 0, seen)
+        assert screening["at_estimated_shift"]["rough"] == rough
+        said = "included; rough, as the blend barely separates the labelled records)"
+        assert (said in at_shift_clause(screening)) == rough and (said in _at_shift(screening, "expected_below")) == rough
+
 def test_copies_of_labelled_records_count_at_their_label_in_both_counts_and_their_intervals():
     # "Left below the threshold" came from the scores alone, so it counted copies of excluded papers at their
     # calibrated chance while ranked.csv counted them at 0: the two counts no longer added up to the expected total,

@@ -304,6 +304,21 @@ def test_records_without_text_above_the_threshold_are_reported_too(caplog):
            "(1 of them scored below the threshold)" in caplog.messages
 
 
+def test_a_copy_of_an_included_labelled_record_is_flagged_whatever_its_score(caplog):
+    """Its paper is known to be included: below the threshold it was a sure miss. A copy of an excluded one keeps the
+    threshold's decision (a review may mark a duplicate excluded whose first copy it included), said in the console."""
+    from screenstack.stacking.decision import flag_included_copies, known_copies
+
+    records = pd.DataFrame({"id": list("abcdef"), "copy_label": ["1", "1", "0", "0", "", "1 and 0"]})
+    probabilities, known = known_copies(np.array([0.01, 0.9, 0.8, 0.02, 0.3, 0.05]), records)
+    decisions = np.array([0, 1, 1, 0, 0, 0])
+    with caplog.at_level("INFO", logger="screenstack"):
+        flag_included_copies(decisions, probabilities, known)
+    assert decisions.tolist() == [1, 1, 1, 0, 0, 0]
+    assert "1 copy(ies) of included labelled records flagged (as included), which the threshold had left out" in caplog.messages
+    assert any(m.startswith("1 flagged record(s) copy an excluded labelled record (ranked.csv's copy_label 0)")
+               for m in caplog.messages)
+
 def test_a_misspelt_learner_is_named_as_a_typo_and_a_known_one_not_fitted_points_to_fit_learners(run_dir):
     with pytest.raises(ScreenstackError, match=r"--learners: tfidf-svn is not a learner in .* Check the spelling"):
         stack(run_dir, StackConfig(learners=("tfidf-svn",)))
