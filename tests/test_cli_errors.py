@@ -108,7 +108,7 @@ def test_split_of_bad_input_exits_2(tmp_path, capsys):
     data.write_text("id,title,abstract,judgement\n1,a,b,1\n2,c,d,7\n")
     assert main(["split", "--data", str(data), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"screenstack: error: {data}: row 3, column 'judgement': label '7' is not 0 or 1 (1 such). "
+    assert err == [f"screenstack: error: {data}: row 3, column 'judgement': label '7' is not 0 or 1 (1 such: '7' 1). "
                    "Labels must be 0 (exclude) or 1 (include), or empty, -1 or ASReview_not_seen for a record not screened yet: "
                    "fix those rows or pass another --label-col."]
     assert not (tmp_path / "out").exists()

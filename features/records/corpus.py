@@ -346,9 +346,11 @@ def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> n
     bad = np.flatnonzero(values.isna().to_numpy() & ~unscreened)
     if len(bad):
         also = ", or empty, -1 or ASReview_not_seen for a record not screened yet" if partly else ""
+        counts = column.iloc[bad].astype(str).str.strip().value_counts(sort=False)  # first seen first: 'no' 243, 'yes' 35
+        said = ", ".join(f"{value!r} {count}" for value, count in list(counts.items())[:4]) + (", ..." if len(counts) > 4 else "")
         raise ScreenstackError(
             f"{path}: {_place(frame, bad[0])}, column {name!r}: label {column.iloc[bad[0]]!r} is not 0 or 1 "
-            f"({len(bad)} such). Labels must be 0 (exclude) or 1 (include){also}: fix those rows or pass another --label-col."
+            f"({len(bad)} such: {said}). Labels must be 0 (exclude) or 1 (include){also}: fix those rows or pass another --label-col."
         )
     if unscreened.any() and not partly:
         first = int(np.flatnonzero(unscreened)[0])

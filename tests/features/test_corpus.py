@@ -300,6 +300,13 @@ def test_label_outside_0_1_names_row_and_column(tmp_path, bad):
     assert "row 3" in error_of(load_partly_screened, path), "a partly screened file refuses them too"
 
 
+def test_labels_outside_0_1_are_counted_by_value(tmp_path):
+    # "label 'no' is not 0 or 1 (278 such)" counted the file's 'yes' labels too, unnamed (a helper's finding).
+    rows = "".join(f"{i},T{i},a,{label}\n" for i, label in enumerate(["no", "yes", "no", "no", "1", "yes", "0"]))
+    message = error_of(load_corpus, write(tmp_path / "train.csv", "id,title,abstract,judgement\n" + rows))
+    assert "label 'no' is not 0 or 1 (5 such: 'no' 3, 'yes' 2)." in message
+
+
 @pytest.mark.parametrize("unscreened", ["", "-1", "ASReview_not_seen", "NA"])
 def test_unscreened_record_in_a_training_file_points_to_data(tmp_path, unscreened):
     path = write(tmp_path / "train.csv", f"id,title,abstract,judgement\n1,A,x,1\n2,B,y,{unscreened}\n3,C,z,0\n4,D,w,\n")
