@@ -43,6 +43,10 @@ class Header:
         if len(row) < named:
             row.extend([""] * (named - len(row)))
         filled = [col for col in range(named, len(row)) if row[col].strip()]
+        named_here = [cell.strip() for cell in row if header_name(cell) in _TEXT_COLUMNS] if filled else []
+        if named_here and not _TEXT_COLUMNS & self.normalized:  # a title line above the header, as some exports add
+            return (f"row {row_number} looks like the header row (it names {', '.join(named_here)}), but the first "
+                    f"row ({self.shown()}) is read as the header. Delete the rows above row {row_number}")
         if filled and filled[-1] >= width:
             return f"row {row_number} has {len(row)} fields but the header has {width} ({self.shown()}), {width_fix}"
         if filled:
@@ -66,6 +70,9 @@ class Header:
         """Whether `row` is this header again, as another export writes it: its own BOM (which keeps its quotes
         as text), other capitals, the columns in another order."""
         return sorted(header_name(cell) for cell in row[: len(self.names)]) == self._sorted
+
+
+_TEXT_COLUMNS = {"title", "abstract"}  # a row naming one is a header, whatever else the file calls its columns
 
 
 def header_name(cell: str) -> str:

@@ -87,6 +87,29 @@ def test_data_under_a_nameless_trailing_column_is_refused_naming_the_column_and_
                                  "Name the column in the header row, or delete its data.")
 
 
+@pytest.mark.parametrize("name", ["export.csv", "export.xlsx"])
+def test_a_title_line_above_the_header_is_named_with_the_rows_to_delete(tmp_path, name):
+    # It said "column 2 has no name in the header row, but row 3 has data there ('title')" (a workbook), or "row 2 has
+    # 4 fields but the header has 1" (CSV): neither said the header must be the first row (a helper's finding).
+    import openpyxl
+
+    rows = [["Screening export, 5 December"], [], ["id", "title", "abstract", "label"], ["1", "A", "x", "1"]]
+    if name.endswith(".csv"):
+        path = write(tmp_path, name, "\n".join(",".join(row) for row in rows if row).replace("Screening export, 5 December",
+                                                                                           "Screening export 5 December"))
+        number, first = 2, "Screening export 5 December"
+    else:
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        path = tmp_path / name
+        book.save(path)
+        number, first = 3, "Screening export, 5 December, and 3 without a name"
+    with pytest.raises(ScreenstackError) as caught:
+        read_table(path)
+    assert str(caught.value) == (f"{path}: row {number} looks like the header row (it names title, abstract), but the first "
+                                 f"row ({first}) is read as the header. Delete the rows above row {number}.")
+
 def test_a_row_wider_than_a_header_with_nameless_columns_is_a_width_error(tmp_path):
     path = write(tmp_path, "excel.csv", "id,title,\n1,A,,x\n")
     with pytest.raises(ScreenstackError, match=r"row 2 has 4 fields but the header has 3 \(id, title, and 1 without a name\)"):
