@@ -111,7 +111,10 @@ def at_estimated_shift(probabilities: np.ndarray, flagged: np.ndarray, shift: di
             "expected_flagged": float(moved[flagged].sum()), "expected_below": float(moved[~flagged].sum())}
 
 
-ROUGH = "; rough, as the blend barely separates the labelled records"
+def shift_share(shifted: dict) -> str:
+    """`at_estimated_shift`'s share in words, said to be rough where it is (the console's and the report's)."""
+    rough = "; rough, as the blend barely separates the labelled records" if shifted.get("rough") else ""
+    return f"{shifted['estimated_share']:.1%} included{rough}"
 
 
 def at_shift_clause(screening: dict) -> str:
@@ -119,7 +122,7 @@ def at_shift_clause(screening: dict) -> str:
     shifted = screening.get("at_estimated_shift")
     if not shifted:
         return ""
-    return (f"; at the label shift's estimate ({shifted['estimated_share']:.1%} included{ROUGH if shifted.get('rough') else ''}) about "
+    return (f"; at the label shift's estimate ({shift_share(shifted)}) about "
             f"{shifted['expected_flagged']:.1f} among them and {shifted['expected_below']:.1f} below")
 
 

@@ -30,7 +30,7 @@ from ..features.records.duplicates import label_words
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
 from .config import StackConfig
-from .decision import ROUGH, floor_clause, prior_clause
+from .decision import floor_clause, prior_clause, shift_share
 from .stack import MAX_FLAGGED, _percent, chance_reason, fit_weight_clause, flagged_shares, honest_scope
 
 log = logging.getLogger("screenstack")
@@ -338,7 +338,7 @@ def _at_shift(screening: dict, count: str) -> str:
     """The expected `count` (``expected_flagged`` or ``expected_below``) at the label shift's estimate, where it
     lowered the threshold (the console and summary.json give both)."""
     shifted = screening.get("at_estimated_shift")
-    return (f"; at the label shift's estimate ({shifted['estimated_share']:.1%} included{ROUGH if shifted.get('rough') else ''}), about "
+    return (f"; at the label shift's estimate ({shift_share(shifted)}), about "
             f"{shifted[count]:.1f}" if shifted else "")
 
 

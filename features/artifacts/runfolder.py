@@ -106,6 +106,11 @@ class DeletedLearners(StaleArtifact):
         self.path, self.reason = out / (files[0] if files else ""), "made from deleted learners"
 
 
+def learner_inputs(inputs: dict) -> list[str]:
+    """The learners among a manifest's `inputs` (``learners/NAME``), by name."""
+    return [up.split("/", 1)[1] for up in inputs if up.startswith("learners/")]
+
+
 class RunFolder:
     """The paths of one run folder, its lock, and set commits and checks.
 
@@ -193,21 +198,23 @@ class RunFolder:
         present = set(self.learner_names())
         return requested, [n for n in requested if n not in present]
 
-    def stacked_learner_names(self) -> list[str]:
-        """The learners OUT's stack blended, by its manifest, whether or not they are there now; ``[]`` where none."""
+    def _stack_inputs(self) -> dict | None:
+        """The sets OUT's stack was made from, by its manifest alone (its files may be edited or moved out, ranked.csv,
+        without this being the question), with their versions; None where there is no stack."""
         try:
-            inputs = dict(read_json(self.manifest_path("stack"))["inputs"])
+            return dict(read_json(self.manifest_path("stack"))["inputs"])
         except (OSError, ValueError, KeyError, TypeError):
-            return []
-        return [up.split("/", 1)[1] for up in inputs if up.startswith("learners/")]
+            return None
+
+    def stacked_learner_names(self) -> list[str]:
+        """The learners OUT's stack blended, whether or not they are there now; ``[]`` where there is no stack."""
+        return learner_inputs(self._stack_inputs() or {})
 
     def learners_not_stacked(self) -> list[str]:
         """Learners with outputs in OUT that OUT's stack did not blend as they are now (fitted after it, or
-        refitted since); ``[]`` where there is no stack. The stack's manifest alone is read: its files may be
-        edited or moved out (ranked.csv) without this being the question."""
-        try:
-            inputs = dict(read_json(self.manifest_path("stack"))["inputs"])
-        except (OSError, ValueError, KeyError, TypeError):
+        refitted since); ``[]`` where there is no stack."""
+        inputs = self._stack_inputs()
+        if inputs is None:
             return []
         return [n for n in self.learner_names() if inputs.get(f"learners/{n}") != self.version(f"learners/{n}")]
 
@@ -514,7 +521,7 @@ class RunFolder:
                 raise DamagedArtifact(file, "missing", fix)
             if file.stat().st_size != size or sets.sha256(file) != sha256:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
-        learners = [up.split("/", 1)[1] for up in inputs if up.startswith("learners/")]
+        learners = learner_inputs(inputs)
         deleted = [n for n in learners if not self.learner(n).exists() and not self.manifest_path(f"learners/{n}").exists()]
         if deleted:  # not a newer version: none at all, and the set's own command would refuse for want of it
             raise DeletedLearners(self.out, list(files), deleted, [n for n in learners if n not in deleted])
