@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from ..features.artifacts import sets
 from ..features.artifacts.records import INPUT_PREFIX, RECORDS_FILE, RECORDS_SET
 from ..features.artifacts.runfolder import RunFolder
 from ..features.errors import ScreenstackError, quoted
@@ -249,7 +250,7 @@ def run_id_column(out: Path, config_id_col: str | None = None) -> tuple[str | No
     run = RunFolder(out)
     if not run.manifest_path(RECORDS_SET).is_file():
         return config_id_col, False
-    run.verify(RECORDS_SET, f"Rerun `screenstack run` (or fit-learners) with --out {quoted(out)}: it writes {RECORDS_FILE} again.")
+    run.verify(RECORDS_SET, sets.written_by(out, RECORDS_SET))
     parquet = pq.ParquetFile(out / RECORDS_FILE)
     inputs = [n[len(INPUT_PREFIX):] for n in parquet.schema_arrow.names if n.startswith(INPUT_PREFIX)]
     first = pick_column(inputs, tuple(c.lower() for c in (config_id_col, *ID_COLUMNS) if c))

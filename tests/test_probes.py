@@ -650,6 +650,32 @@ def test_a_damaged_learner_of_a_run_whose_input_file_changed_since_names_the_cop
     assert moved.exists()
 
 
+def test_a_damaged_records_file_under_predict_names_the_runs_own_command_with_the_copy_a_changed_file_needs(
+        tiny_corpus_files, tmp_path, capsys):
+    # A helper's finding: predict refused a damaged records.parquet with "Rerun `screenstack run` (or fit-learners)
+    # with --out OUT", which, once labels were typed into the file since, refused it as another configuration.
+    import shutil
+
+    train, test = tiny_corpus_files
+    out, as_it_was = tmp_path / "out", tmp_path / "as-it-was.csv"
+    shutil.copy(train, as_it_was)
+    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", "tfidf-svm", "--folds", "2"]
+    assert main(["-q", "run", *fit]) == 0
+    submission = (out / "submission.csv").read_bytes()
+    (out / "records.parquet").write_bytes(b"")
+    train.write_text(train.read_text().replace(",0\n", ",1\n", 1))  # a label typed in since
+    capsys.readouterr()
+    assert main(["-q", "predict", "--run", str(out), "--data", str(test), "--out", str(tmp_path / "update")]) == 2
+    error = one_error(capsys)
+    assert f"{out / 'records.parquet'}" in error
+    assert (f"Rerun `screenstack run --config {out / 'config.toml'} --train COPY` (COPY: {train} (--train) as at that run, "
+            "or where it is now; it has changed since, labels typed in?, and the run's fold plan") in error
+    assert error.endswith(": it writes records.parquet again.")
+    assert main(["-q", "run", "--config", str(out / "config.toml"), "--train", str(as_it_was)]) == 0
+    assert (out / "submission.csv").read_bytes() == submission
+    assert main(["-q", "predict", "--run", str(out), "--data", str(test), "--out", str(tmp_path / "update")]) == 0
+
+
 def test_the_refit_of_a_deleted_learner_names_the_options_of_a_stack_made_since_the_run(tiny_corpus_files, tmp_path, capsys):
     # `run --config OUT/config.toml` remakes the run's own stack: after a `stack` with other options, following the
     # advice alone gave another submission (488 flagged became 529).

@@ -236,9 +236,18 @@ def damaged(out: Path) -> list[str]:
 
 
 def written_by(out: Path, name: str) -> str:
-    """What to run to write set `name` of OUT again (`WRITTEN_BY`)."""
-    how = WRITTEN_BY.get(name.split("/")[0], "the command that made {out}")
+    """What to run to write set `name` of OUT again (`WRITTEN_BY`): for the sets `run` writes, in a run's folder, its
+    own `run --config` command (`run_again`: with `--data COPY` where the reviewer has typed labels into the file since,
+    which the run's fold plan would refuse)."""
+    kind = name.split("/")[0]
+    how = WRITTEN_BY.get(kind, "the command that made {out}")
+    again = run_again(out) if kind in RUN_WRITES else None
+    if again:
+        how = f"{again}{how[how.index(':'):]}"
     return f"Rerun {how.format(out=quoted(out), stack_command=stack_command(out) if name == 'stack' else '')}."
+
+
+RUN_WRITES = ("folds", "records", "learners", "config")  # sets `run --config` writes again as the run wrote them
 
 
 def stack_flags(out: Path) -> str | None:
@@ -283,15 +292,31 @@ def run_refits(out: str | Path, names: list[str]) -> str | None:
     """Where OUT is a `run`'s folder whose config.toml fits every one of `names`, the `run --config` command that fits
     them again with the run's own options (its --seed, --folds, --text-cols: `fit-learners` with the defaults is
     refused, or reads other columns), with a word on an input file changed since the run; else None."""
-    config = Path(out) / "config.toml"
+    values = _run_config(Path(out))
+    if values is None:
+        return None
+    learners = str(values.get("learners", "")).split(",")
+    fits = set(learners) | ({name for name in names if is_fine_tuned(name)} if values.get("finetune") is True else set())
+    return run_again(out) if names and set(names) <= fits else None
+
+
+def _run_config(out: Path) -> dict | None:
+    """OUT's config.toml as `run` wrote it (None: none there, or unreadable)."""
     try:
-        values = tomllib.loads(config.read_text(encoding="utf-8"))
-        learners, made_in = str(values.get("learners", "")).split(","), Path(str(values.get("out", out))).resolve()
+        return tomllib.loads((out / "config.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeDecodeError):
         return None
-    fits = set(learners) | ({name for name in names if is_fine_tuned(name)} if values.get("finetune") is True else set())
-    if not (names and set(names) <= fits):
+
+
+def run_again(out: str | Path) -> str | None:
+    """Where OUT is a `run`'s folder (its config.toml readable), the `run --config` command that makes it again with
+    the run's own options and input files, naming `--data COPY` (or --train/--test) for an input file changed or
+    moved since the run; else None."""
+    config = Path(out) / "config.toml"
+    values = _run_config(Path(out))
+    if values is None:
         return None
+    made_in = Path(str(values.get("out", out))).resolve()
     moved = f" --out {quoted(out)}" if made_in != Path(out).resolve() else ""  # a copied folder: its file names the first
     # A `stack` with other options since the run: `run --config` remakes the run's stack, and that one after it.
     recorded = (committed(Path(out), "config") or {}).get("meta") or {}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -170,6 +171,17 @@ def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bo
     return _read_records(Path(path), spec, labelled, id_prefix, table)[0]
 
 
+def _reads_as_a_record(columns: list) -> bool:
+    """Whether a header reads as a record written without its header row (``header=False``): a cell as long as a
+    title or an abstract, or a first cell that is a number, as an id is."""
+    cells = [str(c).strip() for c in columns]
+    return any(len(c) > 80 for c in cells) or bool(cells and re.fullmatch(r"\d+(\.0)?", cells[0]) and len(cells) > 1)
+
+
+def _cut(text: str, size: int = 40) -> str:
+    return text if len(text) <= size else text[:size - 3] + "..."
+
+
 def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly"],
                   id_prefix: str, table: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`load_records`, and the file's own columns as read (strings), row for row."""
@@ -189,6 +201,13 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         text_cols = [need(c, "--text-cols") for c in spec.text_cols]
     else:
         title_col = pick_column(columns, TITLE_COLUMNS)
+        if title_col is None and _reads_as_a_record(columns):
+            cells = ", ".join(repr(_cut(str(c))) for c in columns[:3]) + (", ..." if len(columns) > 3 else "")
+            raise ScreenstackError(
+                f"{path}: its first row looks like a record, not a header row naming the columns (it reads {cells}). "
+                "Add a header row above it: id,title,abstract (and the label column, judgement or label_included, in "
+                "a training file), in the order of its columns."
+            )
         if title_col is None:
             raise ScreenstackError(
                 f"{path}: no title column (expected one of {', '.join(TITLE_COLUMNS)}; found: {found}). "

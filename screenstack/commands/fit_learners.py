@@ -14,7 +14,7 @@ from ._common import (LEARNER_NAMES, add_corpus_options, add_fold_options, add_o
 DEFAULT_LEARNERS = "tfidf-svm,tfidf-logreg"  # `learners.fit.DEFAULT_TEXT_LEARNERS`, without loading scikit-learn for `--help`
 log = logging.getLogger("screenstack")
 
-EXAMPLE = """example:
+EXAMPLE = """examples:
   screenstack fit-learners --train data/cohen/train.csv --test data/cohen/test.csv --out artifacts/run1
   screenstack fit-learners --data data/asreview_export.ris --out artifacts/review   # labelled records train, the rest are scored
   screenstack fit-learners --train data/cohen/train.csv --test data/cohen/test.csv --out artifacts/run1 \\

@@ -9,7 +9,7 @@ from ..stacking.config import BLEND_NAMES, StackConfig
 from ..stacking.threshold import RULES
 from ._common import add_out_option, show_configs, split_list
 
-EXAMPLE = """example:
+EXAMPLE = """examples:
   screenstack stack --out artifacts/run1
   screenstack stack --out artifacts/run1 --beta 7 --blend caruana --learners tfidf-svm,lightgbm
   screenstack stack --out artifacts/run1 --min-recall 0      # the F-beta threshold alone, no recall floor

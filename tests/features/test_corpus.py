@@ -834,6 +834,22 @@ def test_no_title_column_offers_fixes_that_work_when_only_one_file_lacks_it(tmp_
                             "abstract), or pass --text-cols TITLE,ABSTRACT if every input file names its columns so.")
 
 
+def test_a_file_written_without_its_header_row_is_told_to_add_one_in_a_short_line(tmp_path):
+    # A helper's finding: test.csv written with header=False was refused as "no title column (... found: 852, <a whole
+    # abstract>)", 1,344 characters long.
+    abstract = "Quantitative effects of a drug on the metabolism of rats. " * 10
+    path = write(tmp_path / "test.csv", f"852,Quantitative effects,{abstract}\n853,Another,x\n")
+    message = error_of(load_records, path, ColumnSpec.from_flags(None, None, None))
+    assert message.endswith("test.csv: its first row looks like a record, not a header row naming the columns (it reads "
+                            "'852', 'Quantitative effects', 'Quantitative effects of a drug on the...'). Add a header row "
+                            "above it: id,title,abstract (and the label column, judgement or label_included, in a training "
+                            "file), in the order of its columns.")
+    assert len(message) < 400
+    # a real header without a title column keeps its own message
+    assert "no title column" in error_of(load_records, write(tmp_path / "other.csv", "id,name\n1,A\n"),
+                                         ColumnSpec.from_flags(None, None, None))
+
+
 def test_a_label_column_that_holds_no_label_is_not_said_to_be_unused(tmp_path, caplog):
     # predict said "column 'included' is not used: ... to train on these labels ..." of an update whose column was empty.
     from screenstack.features.records.corpus import say_labels_unused
