@@ -676,6 +676,29 @@ def test_a_damaged_records_file_under_predict_names_the_runs_own_command_with_th
     assert main(["-q", "predict", "--run", str(out), "--data", str(test), "--out", str(tmp_path / "update")]) == 0
 
 
+def test_a_learner_copied_in_from_a_run_with_another_fold_plan_is_named_as_stale_by_its_folder(tiny_corpus_files, tmp_path,
+                                                                                                capsys):
+    # A helper's finding: stack listed the copied learner's 14 files one by one and called it "damaged".
+    import shutil
+
+    train, test = tiny_corpus_files
+    fit = ["--train", str(train), "--test", str(test), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "2"]
+    assert main(["-q", "run", *fit, "--out", str(tmp_path / "a")]) == 0
+    assert main(["-q", "run", *fit, "--seed", "1", "--out", str(tmp_path / "b")]) == 0
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.rmtree(a / "learners" / "tfidf-svm")
+    shutil.copytree(b / "learners" / "tfidf-svm", a / "learners" / "tfidf-svm")
+    shutil.copy(b / ".manifests" / "learners%tfidf-svm.json", a / ".manifests" / "learners%tfidf-svm.json")
+    files = len([p for p in (a / "learners" / "tfidf-svm").rglob("*") if p.is_file()])
+    capsys.readouterr()
+    assert main(["-q", "stack", "--out", str(a)]) == 2
+    error = one_error(capsys)
+    assert (f"{a}: the {files} files of learners/tfidf-svm are stale (made from other 'folds' outputs than OUT holds now). "
+            f"Rerun `screenstack run --config {a / 'config.toml'}`: it refits the learner with the run's options.") in error
+    assert main(["-q", "run", "--config", str(a / "config.toml")]) == 0
+    assert main(["-q", "stack", "--out", str(a)]) == 0
+
+
 def test_the_refit_of_a_deleted_learner_names_the_options_of_a_stack_made_since_the_run(tiny_corpus_files, tmp_path, capsys):
     # `run --config OUT/config.toml` remakes the run's own stack: after a `stack` with other options, following the
     # advice alone gave another submission (488 flagged became 529).

@@ -58,13 +58,13 @@ def _set(name: str) -> str:
 
 def _refit_fix(out, name: str) -> str:
     if (again := run_refits(out, name.split(","))) is not None:
-        return f"Rerun {again}: it refits a damaged learner with the run's options."
+        return f"Rerun {again}: it refits the learner with the run's options."
     if is_fine_tuned(name):
         return (f"Rerun `screenstack extract --finetune --out {quoted(out)}` (or `run --finetune`) with the run's options: it "
-                f"fine-tunes a damaged learner again; or leave it out: `screenstack stack --out {quoted(out)} --learners` "
+                f"fine-tunes the learner again; or leave it out: `screenstack stack --out {quoted(out)} --learners` "
                 "and the others.")
     return (f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {name}` with the run's --data (or --train/--test) "
-            "and, for a learner on vectors, its --features: it refits a damaged learner.")
+            "and, for a learner on vectors, its --features: it refits the learner.")
 
 
 def _read_learner(out: str | Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:

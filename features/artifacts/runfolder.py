@@ -89,9 +89,15 @@ class StaleArtifact(DamagedArtifact):
     """A committed set made from another version of one of its inputs than OUT holds now."""
 
     def __init__(self, out: Path, files: list[str], upstream: str, fix: str):
-        ScreenstackError.__init__(self, f"{out}: {', '.join(files)} are stale (made from other {upstream!r} outputs than "
+        ScreenstackError.__init__(self, f"{out}: {_named(files)} are stale (made from other {upstream!r} outputs than "
                                         f"OUT holds now). {fix}")
         self.path, self.reason = out / (files[0] if files else ""), f"made from other {upstream!r} outputs"
+
+
+def _named(files: list[str]) -> str:
+    """`files` (paths inside OUT) in a few words: a learner's 14 files as its folder, with their count."""
+    folder = os.path.commonpath(files) if len(files) > 3 else ""
+    return f"the {len(files)} files of {folder}" if folder else ", ".join(files)
 
 
 class DeletedLearners(StaleArtifact):
