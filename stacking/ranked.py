@@ -122,8 +122,10 @@ def write_ranked(path: str | Path, ids, scores, decisions, probabilities, record
         frame[column] = frame[column].map(neutralise)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # CRLF rows (RFC 4180): the csv module then quotes a cell holding a bare CR, which it leaves bare under "\n"
-    frame.to_csv(path, index=False, lineterminator="\r\n")
+    # CRLF rows (RFC 4180): the csv module then quotes a cell holding a bare CR, which it leaves bare under "\n". A
+    # byte-order mark: without one, Excel reads a CSV file in the system's code page, and accented titles come out
+    # garbled (pandas, and screenstack reading it back, drop the mark).
+    frame.to_csv(path, index=False, lineterminator="\r\n", encoding="utf-8-sig")
     return path
 
 

@@ -104,7 +104,9 @@ def test_input_columns_that_repeat_id_or_title_are_left_out_and_clashing_names_m
 def test_no_records_to_screen_give_the_header_alone(tmp_path, with_records):
     records = _records([], [], authors=[]) if with_records else None
     path = write_ranked(tmp_path / "ranked.csv", [], [], [], [], records)
-    assert path.read_text().splitlines() == [",".join(COLUMNS + (["authors"] if with_records else []))]
+    assert path.read_text(encoding="utf-8-sig").splitlines() == [",".join(COLUMNS + (["authors"] if with_records else []))]
+    # a byte-order mark first: Excel reads a CSV file without one in the system's code page (accents garbled)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfrank,")
 
 
 def test_stack_writes_ranked_csv_consistent_with_its_other_files(run_dir):
@@ -187,7 +189,7 @@ def test_stack_refuses_records_of_other_test_records(tmp_path, monkeypatch):
 def test_stack_with_no_records_to_screen_writes_the_header_and_says_so(tmp_path, caplog):
     with caplog.at_level("INFO", logger="screenstack"):
         make_run(tmp_path, n_train=300, n_test=0)
-    assert (tmp_path / "ranked.csv").read_text().splitlines() == [",".join(COLUMNS)]
+    assert (tmp_path / "ranked.csv").read_text(encoding="utf-8-sig").splitlines() == [",".join(COLUMNS)]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["screening"]["n_records"] == 0 and summary["screening"]["expected_below"] == 0
     assert any("no records to screen" in message for message in caplog.messages)
