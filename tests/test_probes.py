@@ -619,19 +619,26 @@ def test_a_test_file_only_reordered_is_said_to_be_reordered_by_run_and_fit_learn
             f"{labelled.iloc[5]['record_id']!r})") in one_error(capsys)
 
 
-def test_a_damaged_learner_of_a_run_whose_input_file_changed_since_names_the_copy_a_refit_needs_and_the_others(
-        tiny_corpus_files, tmp_path, capsys):
-    # A reviewer types new labels into the file the run read, as README says to; a learner damaged later was refused
-    # with "Rerun `screenstack run --config OUT/config.toml`", which then refused the changed file as another
-    # configuration, and predict for next month's update was blocked with no way on but the old file.
+def _run_keeping_its_training_file(tiny_corpus_files, tmp_path, learners: str):
+    """A 2-fold `run` of `learners` into tmp_path/out, its training file copied first as it was (as-it-was.csv):
+    (train, test, out, that copy, the run's submission bytes)."""
     import shutil
 
     train, test = tiny_corpus_files
     out, as_it_was = tmp_path / "out", tmp_path / "as-it-was.csv"
     shutil.copy(train, as_it_was)
-    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "2"]
+    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", learners, "--folds", "2"]
     assert main(["-q", "run", *fit]) == 0
-    submission = (out / "submission.csv").read_bytes()
+    return train, test, out, as_it_was, (out / "submission.csv").read_bytes()
+
+
+def test_a_damaged_learner_of_a_run_whose_input_file_changed_since_names_the_copy_a_refit_needs_and_the_others(
+        tiny_corpus_files, tmp_path, capsys):
+    # A reviewer types new labels into the file the run read, as README says to; a learner damaged later was refused
+    # with "Rerun `screenstack run --config OUT/config.toml`", which then refused the changed file as another
+    # configuration, and predict for next month's update was blocked with no way on but the old file.
+    train, test, out, as_it_was, submission = _run_keeping_its_training_file(tiny_corpus_files, tmp_path,
+                                                                            "tfidf-svm,tfidf-logreg")
     (out / "learners" / "tfidf-svm" / "oof.parquet").write_bytes(b"PAR1")
     capsys.readouterr()
     assert main(["-q", "stack", "--out", str(out)]) == 2
@@ -654,14 +661,7 @@ def test_a_damaged_records_file_under_predict_names_the_runs_own_command_with_th
         tiny_corpus_files, tmp_path, capsys):
     # A helper's finding: predict refused a damaged records.parquet with "Rerun `screenstack run` (or fit-learners)
     # with --out OUT", which, once labels were typed into the file since, refused it as another configuration.
-    import shutil
-
-    train, test = tiny_corpus_files
-    out, as_it_was = tmp_path / "out", tmp_path / "as-it-was.csv"
-    shutil.copy(train, as_it_was)
-    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", "tfidf-svm", "--folds", "2"]
-    assert main(["-q", "run", *fit]) == 0
-    submission = (out / "submission.csv").read_bytes()
+    train, test, out, as_it_was, submission = _run_keeping_its_training_file(tiny_corpus_files, tmp_path, "tfidf-svm")
     (out / "records.parquet").write_bytes(b"")
     train.write_text(train.read_text().replace(",0\n", ",1\n", 1))  # a label typed in since
     capsys.readouterr()
