@@ -922,8 +922,8 @@ def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_f
     predicted = json.loads((tmp_path / "pred" / "summary.json").read_text())
     check = predicted["recall_check"]
     assert check["below_interval"] and check["expected_recall"] < 0.99
-    warning, most = predicted["warnings"]  # and the one `stack` gives these records too: 92% flagged, 10 included
-    assert most.startswith("the threshold flags 92% of these records") and "cannot support a tighter" in most
+    [warning] = [w for w in predicted["warnings"] if w.startswith("these records look unlike")]
+    others = [w for w in predicted["warnings"] if w != warning]  # any `stack` gives these records too
     assert warning.startswith(f"these records look unlike the run's labelled records: at the run's threshold, their "
                               f"calibrated probabilities expect a recall of {check['expected_recall']:.3f}, below the run's "
                               f"honest recall's 95% interval (0.990-1.000), which may then overstate the recall here. "
@@ -937,7 +937,7 @@ def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_f
     resign(run, "stack")
     assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred2")]) == 0
     again = json.loads((tmp_path / "pred2" / "summary.json").read_text())
-    assert again["warnings"] == [most] and again["recall_check"]["below_interval"] is False
+    assert again["warnings"] == others and again["recall_check"]["below_interval"] is False
 
 
 def test_a_run_stacked_with_the_removed_smoothed_rule_asks_to_be_stacked_again(tmp_path):

@@ -32,7 +32,7 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--beta", type=float, default=7.0, help="F-beta's beta: recall counts beta^2 times precision (default 7, at most 1000)")
     group.add_argument("--blend", default=StackConfig.blend, choices=["auto", *BLEND_NAMES],
                        help="how learners are blended: logistic meta-learner, rank average, greedy selection (caruana), "
-                            "or auto: the rank average with fewer than 10 included training records, else logistic; either without "
+                            "or auto: the rank average with 10 or fewer included training records, else logistic; either without "
                             "the boosted trees below 20 (default auto)")
     group.add_argument("--threshold-rule", default="bootstrap", choices=RULES,
                        help="bootstrap: maximise expected F-beta over resamples of the OOF records, flagging at least what "

@@ -39,7 +39,14 @@ def test_below_ten_included_the_boosted_trees_get_no_weight_and_the_console_says
     assert "lightgbm left out of the rank average (6 included" in caplog.text
 
 
-def test_from_ten_to_nineteen_included_the_logistic_blend_leaves_the_boosted_trees_out(tmp_path, caplog):
+def test_with_ten_included_the_blend_is_still_the_rank_average_and_with_eleven_the_logistic_one(tmp_path):
+    # 0.3.36: at exactly 10 the logistic blend tied the rank average on the mean and let 3 more of the protocol's 690
+    # halves fall more than 0.05 below flagging everything (bench/README.md, "The rank average at 10 included records").
+    assert _run(tmp_path / "ten", 10)["blend"]["method"] == "rank-average"
+    assert _run(tmp_path / "eleven", 11)["blend"]["method"] == "logistic"
+
+
+def test_from_eleven_to_nineteen_included_the_logistic_blend_leaves_the_boosted_trees_out(tmp_path, caplog):
     caplog.set_level("INFO", logger="screenstack")
     summary = _run(tmp_path, 12)
     weights = summary["blend"]["weights"]
