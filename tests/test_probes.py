@@ -695,6 +695,11 @@ def test_a_learner_copied_in_from_a_run_with_another_fold_plan_is_named_as_stale
     error = one_error(capsys)
     assert (f"{a}: the {files} files of learners/tfidf-svm are stale (made from other 'folds' outputs than OUT holds now). "
             f"Rerun `screenstack run --config {a / 'config.toml'}`: it refits the learner with the run's options.") in error
+    # report and predict, which read the stack made before it, name the learner too, not the stack they would remake
+    for command in (["report", "--out", str(a)], ["predict", "--run", str(a), "--data", str(test), "--out", str(tmp_path / "p")]):
+        assert main(["-q", *command]) == 2
+        assert (f"{a}: the {files} files of learners/tfidf-svm are stale (made from other 'folds' outputs than OUT holds "
+                f"now). Rerun `screenstack run --config {a / 'config.toml'}`: it fits again the learners") in one_error(capsys)
     assert main(["-q", "run", "--config", str(a / "config.toml")]) == 0
     assert main(["-q", "stack", "--out", str(a)]) == 0
 

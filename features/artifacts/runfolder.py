@@ -536,6 +536,9 @@ class RunFolder:
             if current != version and upstream in sets.damaged(self.out):  # unreadable or cut short: not a newer version
                 raise DamagedArtifact(self.manifest_path(upstream), "unreadable manifest", sets.written_by(self.out, upstream))
             if current != version:
+                # An input that is itself stale (a learner copied in from another run's fold plan) is what to fix
+                # first: remaking this set from it would be refused in turn.
+                self.verify(upstream, sets.written_by(self.out, upstream))
                 raise StaleArtifact(self.out, list(files), upstream, fix)
         return manifest
 

@@ -39,7 +39,7 @@ WRITTEN_BY = {"folds": "the `screenstack fit-learners` or `screenstack run` comm
               "records": "the `screenstack fit-learners` or `screenstack run` command that made {out} (with its --data or "
                          "--train/--test): it writes records.parquet again",
               "learners": "the `screenstack fit-learners` or `screenstack run` command that made {out} (with its --data or "
-                          "--train/--test): it fits the learners whose outputs are missing or damaged",
+                          "--train/--test): it fits again the learners whose outputs are missing, damaged or stale",
               "features": "the `screenstack extract` or `screenstack run` command that made {out}: it writes the feature "
                           "file again",
               "stack": "{stack_command}: it rewrites the stack outputs",
