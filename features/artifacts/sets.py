@@ -34,20 +34,18 @@ EDITED_IN_PLACE = ("ranked.csv",)
 # The command that writes each kind of set again: said when one made from an older input is removed, and where its
 # manifest is damaged (`RunFolder.verify`). Only `stack` and `report` work from OUT alone; the others read input
 # files that OUT does not name.
-WRITTEN_BY = {"folds": "the `screenstack fit-learners` or `screenstack run` command that made {out} (with its --data or "
-                       "--train/--test): it draws the fold plan again from --folds and --seed",
-              "records": "the `screenstack fit-learners` or `screenstack run` command that made {out} (with its --data or "
-                         "--train/--test): it writes records.parquet again",
-              "learners": "the `screenstack fit-learners` or `screenstack run` command that made {out} (with its --data or "
-                          "--train/--test): it fits again the learners whose outputs are missing, damaged or stale",
-              "features": "the `screenstack extract` or `screenstack run` command that made {out}: it writes the feature "
-                          "file again",
-              "stack": "{stack_command}: it rewrites the stack outputs",
-              "report": "`screenstack report --out {out}`: it rewrites the report",
-              "config": "the `screenstack run` command that made {out} (with its --data or --train/--test): it writes "
-                        "config.toml again",
-              "predict": "the `screenstack predict` command that made {out} (with its --run and --data): it writes the "
-                         "predictions again"}
+_FIT = "the `screenstack fit-learners` or `screenstack run` command that made {out} (with its --data or --train/--test)"
+WRITTEN_BY = {"folds": (_FIT, "it draws the fold plan again from --folds and --seed"),  # (command, what it does)
+              "records": (_FIT, "it writes records.parquet again"),
+              "learners": (_FIT, "it fits again the learners whose outputs are missing, damaged or stale"),
+              "features": ("the `screenstack extract` or `screenstack run` command that made {out}",
+                           "it writes the feature file again"),
+              "stack": ("{stack_command}", "it rewrites the stack outputs"),
+              "report": ("`screenstack report --out {out}`", "it rewrites the report"),
+              "config": ("the `screenstack run` command that made {out} (with its --data or --train/--test)",
+                         "it writes config.toml again"),
+              "predict": ("the `screenstack predict` command that made {out} (with its --run and --data)",
+                          "it writes the predictions again")}
 log = logging.getLogger("screenstack")
 
 
@@ -240,11 +238,10 @@ def written_by(out: Path, name: str) -> str:
     own `run --config` command (`run_again`: with `--data COPY` where the reviewer has typed labels into the file since,
     which the run's fold plan would refuse)."""
     kind = name.split("/")[0]
-    how = WRITTEN_BY.get(kind, "the command that made {out}")
-    again = run_again(out) if kind in RUN_WRITES else None
-    if again:
-        how = f"{again}{how[how.index(':'):]}"
-    return f"Rerun {how.format(out=quoted(out), stack_command=stack_command(out) if name == 'stack' else '')}."
+    command, does = WRITTEN_BY.get(kind, ("the command that made {out}", ""))
+    command = (run_again(out) if kind in RUN_WRITES else None) or command.format(
+        out=quoted(out), stack_command=stack_command(out) if name == "stack" else "")
+    return f"Rerun {command}: {does}." if does else f"Rerun {command}."
 
 
 RUN_WRITES = ("folds", "records", "learners", "config")  # sets `run --config` writes again as the run wrote them
