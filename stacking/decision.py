@@ -107,7 +107,7 @@ def at_estimated_shift(probabilities: np.ndarray, flagged: np.ndarray, shift: di
     odds = (estimate / train) / ((1 - estimate) / (1 - train))
     p = np.asarray(probabilities, dtype=float)
     moved = odds * p / (odds * p + (1 - p))
-    return {"estimated_share": estimate, "expected_included": float(moved.sum()),
+    return {"estimated_share": estimate, "labelled_share": train, "expected_included": float(moved.sum()),
             "expected_flagged": float(moved[flagged].sum()), "expected_below": float(moved[~flagged].sum())}
 
 
@@ -122,7 +122,10 @@ def at_shift_clause(screening: dict) -> str:
     shifted = screening.get("at_estimated_shift")
     if not shifted:
         return ""
-    return (f"; at the label shift's estimate ({shift_share(shifted)}) about "
+    # The intervals before it are of counts at the labelled share: said, or they read as holding at the shift too (a
+    # helper's update: 4.9 (0.8-9.1) expected, 7.5 at the estimate, 10 found).
+    labelled = f" ({shifted['labelled_share']:.1%} included)" if "labelled_share" in shifted else ""  # summaries before 0.3.37
+    return (f"; those assume the labelled records' share{labelled}; at the label shift's estimate ({shift_share(shifted)}) about "
             f"{shifted['expected_flagged']:.1f} among them and {shifted['expected_below']:.1f} below")
 
 

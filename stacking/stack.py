@@ -37,7 +37,7 @@ from ..features.artifacts.outputs import is_fine_tuned, package_versions, read_l
 from ..features.artifacts.runfolder import STACK_FILES, DamagedArtifact, DeletedLearners, RunFolder, StaleArtifact, locked
 from ..features.artifacts.records import read_screening_records
 from ..learners.registry import LEARNERS, min_included
-from .blend import BLENDERS, blend_state, make_blender, nested_oof
+from .blend import BLENDERS, SingleLearner, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
 from .decision import (ABSTRACTS_UNLIKE_LABELLED_WARNING, COMPARE_INCLUDED, FLAG_ALL, INCLUDED_WITHOUT_ABSTRACTS_WARNING, RECALL_CHECK_WARNING, TITLES_ONLY_WARNING, _say_without_text,
@@ -356,10 +356,14 @@ def blended_learners(names: list[str], n_included: int) -> tuple[bool, ...]:
         return tuple(True for _ in names)
     left_out = [name for name, kept in zip(names, use) if not kept]
     if left_out:
-        blend = "rank average" if n_included < AUTO_MIN_INCLUDED else "logistic blend"
+        blend = "blend" if sum(use) == 1 else "rank average" if n_included < AUTO_MIN_INCLUDED else "logistic blend"
         log.info("blend: %s left out of the %s (%d included training records; they need more)", ", ".join(left_out), blend,
                  n_included)
     return use
+
+
+def _say_single(name: str) -> None:
+    log.info("blend: %s alone, its own scores (a blend of one learner would reorder them fold by fold)", name)
 
 
 def _log_decision(summary: dict) -> None:
@@ -532,6 +536,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         log.info("%s: the stack outputs there were made from these learner outputs, fold plan and options; reusing them", out)
         if config.blend == "auto":  # the lines a first stack says on the way, said again: a rerun prints what a first run does
             blended_learners(names, int(plan.labels.sum()))
+        if reused["blend"]["method"] == SingleLearner.name:
+            _say_single(max(reused["blend"]["weights"], key=reused["blend"]["weights"].get))
         without = without_text(records)
         if without is not None:
             _say_without_text(int(without.sum()), int(reused["decision"].get("flagged_without_text", 0)))
@@ -548,8 +554,11 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     left_out = {name: min_included(name) for name, kept in zip(names, params.get("use", ())) if not kept}
     candidates = {}
     blended = [name for name, kept in zip(names, params.get("use", [True] * len(names))) if kept]
+    if len(blended) == 1:  # one learner weighed: its own scores, as its line among the learners judged them
+        chosen, params = SingleLearner.name, {"use": tuple(name in blended for name in names)}
+        _say_single(blended[0])
     inputs_auc = max(learners[name]["roc_auc"] for name in blended)
-    for method in BLENDERS:
+    for method in (*BLENDERS, *([chosen] if chosen not in BLENDERS else [])):
         scores = nested_oof(make_blender(method, **(params if method == chosen else {})), Z, y, folds)
         candidates[method] = (*_evaluate_blend(y, scores, folds, config, inputs_auc), scores)
     blend_metrics, blend_decisions, blend_oof = candidates[chosen]

@@ -18,6 +18,9 @@ CASES = {
                              ["train.csv", "found: id, name, judgement", "title", "--text-cols"]),
     "missing label column": ("train.csv", b"id,title,abstract\n1,A,x\n", TEST, [],
                              ["train.csv", "found: id, title, abstract", "label_included", "--label-col"]),
+    # swapped, the training file's missing label column sent the user to rename a column of the wrong file
+    "--train and --test swapped": ("train.csv", TEST.encode(), TRAIN, [],
+                                   ["train.csv has no label column", "test.csv has one ('judgement')", "swapped"]),
     "flag names absent column": ("train.csv", TRAIN.encode(), TEST, ["--label-col", "decision"],
                                  ["train.csv", "'decision'", "found: id, title, abstract, judgement"]),
     "label outside 0/1": ("train.csv", TRAIN.replace("y,0", "y,maybe").encode(), TEST, [],

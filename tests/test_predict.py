@@ -372,7 +372,7 @@ def test_a_learner_the_blend_leaves_out_is_not_loaded_and_the_scores_are_the_run
                      "--folds", "3", "--out", str(tmp_path / "run")]) == 0
     run = tmp_path / "run"
     state = json.loads((run / "blend.json").read_text())
-    assert state["method"] == "rank-average" and state["learners"] == ["tfidf-logreg", "tfidf-svm"]
+    assert state["method"] == "single" and state["learners"] == ["tfidf-logreg", "tfidf-svm"]  # one weighed: its scores
     assert state["state"]["weights"] == [1.0, 0.0]
     loaded = []
     real = predict_module.load_fold_models
@@ -450,7 +450,39 @@ def test_a_damaged_model_file_is_refused_by_name_with_the_fix(run_copy, tmp_path
     assert not (tmp_path / "pred").exists()
     model.unlink()
     assert _predict(run, test, tmp_path / "pred") == 2
-    assert f"{model}: damaged (missing)" in capsys.readouterr().err
+    assert f"{model}: missing (moved or deleted)" in capsys.readouterr().err
+
+
+def test_a_deleted_fold_plan_is_named_with_the_runs_own_command_which_restores_it(run_copy, tmp_path, capsys):
+    # "Run fit-learners with this --out" was refused in turn: fit-learners alone does not know the run's input files
+    run, _, test = run_copy
+    ranked = (run / "ranked.csv").read_bytes()
+    (run / "folds.parquet").unlink()
+    for command in (["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")],
+                    ["stack", "--out", str(run)]):
+        assert main(["-q", *command]) == 2
+        error = capsys.readouterr().err
+        assert f"{run / 'folds.parquet'}: missing (moved or deleted). Rerun `screenstack run --config {run / 'config.toml'} " \
+               f"--out {run}`" in error and "fit-learners" not in error
+    assert main(["-q", "run", "--config", str(run / "config.toml"), "--out", str(run)]) == 0
+    assert (run / "ranked.csv").read_bytes() == ranked  # the same plan drawn again: every learner reused
+
+
+def test_a_deleted_stack_manifest_is_refused_with_the_way_to_write_the_stack_again(run_copy, tmp_path, capsys):
+    run, _, test = run_copy
+    (run / ".manifests" / "stack.json").unlink()
+    assert _predict(run, test, tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    files = "submission.csv, test_scores.csv, ranked.csv, summary.json, calibration.json, blend.json, blend_oof.parquet"
+    assert f"move the stack's files aside ({files}) and rerun `screenstack stack --out {run} --learners" in error
+    assert "If a copy left it out, copy the run folder whole" in error
+    (tmp_path / "aside").mkdir()
+    for name in files.split(", "):
+        (run / name).rename(tmp_path / "aside" / name)
+    command = re.search(r"rerun `screenstack (stack [^`]*)`", error).group(1)
+    assert main(["-q", *command.split()]) == 0  # as it says
+    assert (run / "submission.csv").read_bytes() == (tmp_path / "aside" / "submission.csv").read_bytes()
+    assert _predict(run, test, tmp_path / "pred") == 0
 
 
 def test_a_run_stacked_before_the_blender_was_kept_is_told_to_restack(run_copy, tmp_path, capsys):

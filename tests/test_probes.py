@@ -142,7 +142,7 @@ def test_folder_where_an_output_goes_moves_nothing(finished_run, capsys):
     before = snapshot(out)
     assert main(["stack", "--out", str(out), "--beta", "3"]) == 2
     error = one_error(capsys)
-    assert "summary.json: cannot write" in error and "move that folder" in error and "summary.json was not changed" in error
+    assert "summary.json: cannot write" in error and "move that folder" in error and "The new stack outputs were not written" in error
     assert snapshot(out) == before
     assert not (out / ".staging").exists()
 
@@ -318,9 +318,15 @@ def test_unwritable_folder_inside_out_is_refused_before_anything_moves(finished_
     before = snapshot(out)
     assert main(["report", "--out", str(out)]) == 2
     error = one_error(capsys)
-    assert f"{out / 'report'}: cannot write" in error and "report was not changed" in error
+    assert f"{out / 'report'}: cannot write" in error and "The new report outputs were not written" in error
     assert snapshot(out) == before
     assert not (out / ".staging").exists()
+    # A stack, whose commit would remove the report made from the previous one: refused whole, and said so (a helper
+    # read "report was not changed" as if the new stack, another --max-shift, had been written).
+    assert main(["stack", "--out", str(out), "--max-shift", "1"]) == 2
+    error = one_error(capsys)
+    assert f"{out / 'report'}: cannot write" in error and "The new stack outputs were not written" in error
+    assert snapshot(out) == before
 
 
 # --- downstream outputs never outlive a change upstream (issue 10, left over) ---------------------

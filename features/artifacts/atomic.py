@@ -38,13 +38,14 @@ _FIXES = {
 
 
 def io_error(path: str | os.PathLike, error: OSError, kept: bool = True, shown: bool = False,
-             flag: str = "--out") -> ScreenstackError:
+             flag: str = "--out", outcome: str | None = None) -> ScreenstackError:
     """The one-line error for an OSError met while writing `path`, naming the fix.
 
     A path inside a staging folder is shown as the path it is staged for
     (`shown` True: as it is, e.g. the staging folder itself).
     `kept` False: the error came while a whole staged set was being moved in,
     which the next command finishes. `flag`: the option that chose the folder (``--cache-dir`` for the vector cache).
+    `outcome`: what became of the command's work, where the caller knows more than the one file (a whole set refused).
     """
     parts = Path(path).parts
     whole_set = False  # the staging folder itself, no file in it: a set of files, not one
@@ -54,9 +55,10 @@ def io_error(path: str | os.PathLike, error: OSError, kept: bool = True, shown: 
         path = Path(*parts[:i]) if whole_set else Path(*parts[:i], *parts[i + 2:])
     fix = _FIXES.get(error.errno, "check the path and the disk, then rerun").replace("--out", flag)
     # Said of this file only: files the same command committed before it stay (`run` lists them).
-    outcome = f"{Path(path).name} was not changed." if not whole_set else (
-        "The files being written were not kept (those this command finished before stay, and the same command reuses them).")
-    outcome = outcome if kept else "The next command in this --out finishes writing the set."
+    if outcome is None:
+        outcome = f"{Path(path).name} was not changed." if not whole_set else (
+            "The files being written were not kept (those this command finished before stay, and the same command reuses them).")
+        outcome = outcome if kept else "The next command in this --out finishes writing the set."
     return ScreenstackError(f"{path}: cannot write ({error.strerror or error}); {fix}. {outcome}")
 
 

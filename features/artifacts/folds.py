@@ -140,9 +140,11 @@ def load_fold_plan(out: str | Path) -> FoldPlan:
     """Read ``OUT/folds.parquet``; a missing plan is an error that says which command writes it."""
     run = RunFolder(out)
     path = run.folds
-    if not path.is_file():
-        raise ScreenstackError(f"{path}: no fold plan. Run `screenstack fit-learners` (or `extract`) with this --out first.")
     fix = sets.written_by(run.out, "folds")
+    if not path.is_file():
+        if sets.committed(run.out, "folds") is not None or sets.run_again(run.out) is not None:  # a run's plan, deleted:
+            raise ScreenstackError(f"{path}: missing (moved or deleted). {fix}")  # fit-learners alone lacks the run's inputs
+        raise ScreenstackError(f"{path}: no fold plan. Run `screenstack fit-learners` (or `extract`) with this --out first.")
     run.verify("folds", fix)
     frame = read_checked(path, pd.read_parquet, fix)
     meta = read_checked(path, read_parquet_meta, fix)

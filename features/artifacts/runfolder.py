@@ -81,7 +81,8 @@ class DamagedArtifact(ScreenstackError):
     """A file of a committed set is missing, truncated, altered or unreadable."""
 
     def __init__(self, path: Path, reason: str, fix: str):
-        super().__init__(f"{path}: damaged ({reason}). {fix}")
+        # A missing file was mostly moved or deleted by hand (README says to move ranked.csv aside): not "damaged".
+        super().__init__(f"{path}: missing (moved or deleted). {fix}" if reason == "missing" else f"{path}: damaged ({reason}). {fix}")
         self.path, self.reason, self.fix = path, reason, fix
 
 
@@ -334,9 +335,20 @@ class RunFolder:
         if unchecked is not None:
             path, name = unchecked
             rel, manifest = (p.relative_to(self.out).as_posix() for p in (path, self.manifest_path(name)))
+            copy = "copy the run folder whole (`cp -r RUN COPY`), or run again into a new --out."
+            remade = self._remade_without(name)
             raise ScreenstackError(f"{flag} {self.out}: {rel} has no manifest ({manifest} is missing), so it cannot be checked "
-                                   "(a manifest deleted, or a copy that left some out). Copy the run folder whole (`cp -r "
-                                   "RUN COPY`), or run again into a new --out.")
+                                   f"(a manifest deleted, or a copy that left some out). "
+                                   + (f"{remade} If a copy left it out, {copy}" if remade else copy[0].upper() + copy[1:]))
+
+    def _remade_without(self, name: str) -> str:
+        """Where set `name`'s manifest is gone, the way on in OUT itself (empty: none): the stack, made from the learners
+        alone, is written again once its files are moved aside (a helper met three refusals before finding it)."""
+        if name != "stack":
+            return ""
+        files = [f for f in STACK_FILES if (self.out / f).is_file()]
+        return (f"If it was deleted, move the stack's files aside ({', '.join(files)}) and rerun "
+                f"{sets.stack_command(self.out)}: it writes them again from the learners.")
 
     @contextmanager
     def lock(self, create: bool = True, remakes: Iterable[str] = (), needs: tuple[str, ...] = ("fit-learners",),

@@ -65,21 +65,25 @@ def check_targets(out: Path, staging: Path) -> None:
         raise io_error(manifests, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
     device = os.stat(staging).st_dev
     manifest = read_json(staging / MANIFEST)
+    # Said before any file moves: the whole set was refused, not one file (a read-only report/ refused a new stack,
+    # and "report was not changed" read as if the stack had been written).
+    refused = f"The new {manifest['set']} outputs were not written: run the same command again once that is fixed."
     if manifest_path(out, manifest["set"]).is_dir():  # the manifest moves in last: refused now, before any file moves
-        raise io_error(manifest_path(out, manifest["set"]), OSError(errno.EISDIR, os.strerror(errno.EISDIR)), shown=True)
+        raise io_error(manifest_path(out, manifest["set"]), OSError(errno.EISDIR, os.strerror(errno.EISDIR)), shown=True,
+                       outcome=refused)
     stale_sets = _derived(out, manifest["set"], version_of(manifest))
     refuse_edited(out, [committed(out, manifest["set"]), *(stale for stale, _ in stale_sets)], incoming=manifest)
     for stale, _ in stale_sets:  # removed before the set moves in
         for rel in stale["files"]:
             target = out / rel
             if (target.is_file() or target.is_symlink()) and not os.access(target.parent, os.W_OK | os.X_OK):
-                raise io_error(target.parent, OSError(errno.EACCES, os.strerror(errno.EACCES)))
+                raise io_error(target.parent, OSError(errno.EACCES, os.strerror(errno.EACCES)), outcome=refused)
     owned = owned_files(out)
     rewritten = manifest["set"] in damaged(out)  # its files where they lie are taken as the set's own
     for rel in manifest["files"]:
         target = out / rel
         if target.is_dir():
-            raise io_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
+            raise io_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)), outcome=refused)
         unlisted = (target.is_file() or target.is_symlink()) and rel not in owned and not _same(target, manifest["files"][rel])
         if unlisted and rewritten and target.name in EDITED_IN_PLACE:
             raise edited_unknown(out, manifest["set"], target)
@@ -91,13 +95,13 @@ def check_targets(out: Path, staging: Path) -> None:
         blocker = next((p for p in target.parents if p != out and p.is_relative_to(out)
                         and p.exists() and not p.is_dir()), None)
         if blocker is not None:
-            raise io_error(blocker, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+            raise io_error(blocker, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), outcome=refused)
         folder = next(p for p in target.parents if p.exists())  # the rename lands here (its missing subfolders are made)
         if os.stat(folder).st_dev != device:  # a mount inside OUT: a rename cannot cross it
-            raise io_error(folder, OSError(errno.EXDEV, os.strerror(errno.EXDEV)))
+            raise io_error(folder, OSError(errno.EXDEV, os.strerror(errno.EXDEV)), outcome=refused)
         if not os.access(folder, os.W_OK | os.X_OK):
             code = errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
-            raise io_error(folder, OSError(code, os.strerror(code)))
+            raise io_error(folder, OSError(code, os.strerror(code)), outcome=refused)
 
 
 def edited_unknown(out: Path, name: str, target: Path) -> ScreenstackError:

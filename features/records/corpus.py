@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..checks import comma_items
-from ..errors import ScreenstackError
+from ..errors import ScreenstackError, quoted
 from .duplicates import record_keys, warn_duplicates
 from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
 from .missing import missing_text
@@ -72,6 +72,12 @@ class ColumnSpec:
         if cols and len(set(cols)) < len(cols):
             raise ScreenstackError(f"--text-cols {','.join(cols)}: a column is listed twice.")
         return cls(id_col or None, cols or None, label_col or None)
+
+    def flags(self) -> str:
+        """The flags that give this spec (`from_flags`' inverse), each with a leading space: a command this
+        screenstack offers a file read with ``--label-col LB`` must name it too, or it is refused."""
+        given = (("--id-col", self.id_col), ("--text-cols", ",".join(self.text_cols or ())), ("--label-col", self.label_col))
+        return "".join(f" {flag} {quoted(value)}" for flag, value in given if value)
 
 
 @dataclass(frozen=True)
@@ -264,9 +270,12 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
             rows = np.flatnonzero((keys == keys[first].iloc[0]).to_numpy())[:5]
             spelled = len({ids.iloc[i] for i in rows}) > 1
             where = [_place(frame, i) + (f" as {ids.iloc[i]!r}" if spelled else "") for i in rows]
+            repeated = int(keys[first].nunique())  # all of them at once: a merged file repeats dozens, one per rerun was slow
+            others = f"; {repeated} ids do" if repeated > 1 else ""
             raise ScreenstackError(
-                f"{path}: column {id_col!r}: id {dup!r} appears more than once ({', '.join(where)}). "
-                "Ids must be unique: remove the duplicate records or pass another --id-col."
+                f"{path}: column {id_col!r}: id {dup!r} appears more than once ({', '.join(where)}){others}. "
+                "Ids must be unique: remove the duplicate records (a file merged with an update holds its records "
+                "twice: keep one copy of each, with its label) or pass another --id-col."
             )
     else:
         ids = pd.Series([f"{id_prefix}{i + 1}" for i in range(len(frame))], index=frame.index)
@@ -424,6 +433,7 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
         test_path = Path(test)
         test_table = read_table(test_path, "--test")
         train_id, test_id = pair_id_columns(spec.id_col, train_path, train_table.columns, test_path, test_table.columns)
+        _refuse_swapped(train_path, train_table, test_path, test_table, spec)
     train_frame = load_records(train_path, replace(spec, id_col=train_id), labelled=True, table=train_table)
     check_both_classes(train_path, train_frame)
     _log_loaded(train_path, train_frame)
@@ -442,6 +452,17 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
     keys = record_keys(frame)
     warn_duplicates(frame, train_path, test, keys=keys["text_key"])
     return Corpus(frame, screen_columns, tuple(train_frame.attrs["columns"]["text"]), keys=keys)
+
+
+def _refuse_swapped(train_path: Path, train_table: pd.DataFrame, test_path: Path, test_table: pd.DataFrame, spec: ColumnSpec) -> None:
+    """A training file without a label column beside a test file with one: the two were given the wrong way round,
+    and "rename the column" (the missing label column's own fix) would send the user the wrong way."""
+    if spec.label_col or "ris" in (train_table.attrs.get("format"), test_table.attrs.get("format")):
+        return
+    label_col = pick_column(test_table.columns, LABEL_COLUMNS)
+    if label_col is not None and pick_column(train_table.columns, LABEL_COLUMNS) is None:
+        raise ScreenstackError(f"--train {train_path} has no label column, but --test {test_path} has one ({label_col!r}): "
+                               "were the two swapped? --train takes the labelled records, --test the records to screen.")
 
 
 def _warn_fewer_text_columns(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame) -> None:

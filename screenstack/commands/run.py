@@ -218,7 +218,7 @@ def partial_run_message(message: str, done: list[str], out: str | Path | None = 
     """
     if not done:
         return message
-    message = re.sub(r" \S+ was not changed\.$", "", message).rstrip(".")  # `io_error`'s, of the one file
+    message = re.sub(r" (\S+ was not changed|The new \S+ outputs were not written: [^.]*)\.$", "", message).rstrip(".")  # `io_error`'s
     later = [f for stage, files in _STAGE_FILES.items() if stage not in done and stage != "features" for f in files]
     present = [f for f in later if out is not None and (Path(out) / f).exists()]
     absent = [f for f in later if f not in present]

@@ -71,7 +71,8 @@ def add_parser(subparsers) -> None:
                                    description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_out_option(parser, existing=True)
     add_stack_options(parser)
-    parser.add_argument("--learners", metavar="NAMES", help="comma-separated learners to blend (default: all in OUT)")
+    parser.add_argument("--learners", metavar="NAMES", help="comma-separated learners to blend (default: all in OUT; one: its own "
+                        "scores, unblended)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the threshold bootstrap (default 0)")
     parser.set_defaults(func=command)
 

@@ -129,7 +129,8 @@ def test_boosted_trees_the_few_included_blend_leaves_out_are_not_loaded_and_scor
     assert main(["-q", "run", "--train", str(train), "--test", str(test), "--model", random_bert, "--out", str(run),
                  "--learners", "logreg,lightgbm,xgboost", "--folds", "3", "--max-length", "64"]) == 0
     state = json.loads((run / "blend.json").read_text())
-    assert state["method"] == "rank-average" and state["state"]["weights"] == [0.0, 1.0, 0.0]  # lightgbm, logreg, xgboost
+    # the trees left out, logreg is the one learner weighed: its own scores (0.3.37; a rank average of it before)
+    assert state["method"] == "single" and state["state"]["weights"] == [0.0, 1.0, 0.0]  # lightgbm, logreg, xgboost
     loaded = []
     real = predict_module.load_fold_models
     monkeypatch.setattr(predict_module, "load_fold_models", lambda folder, fix: loaded.append(Path(folder).name) or real(folder, fix))

@@ -100,9 +100,21 @@ def test_one_id_twice_in_a_partly_screened_file_in_any_spelling_is_refused(tmp_p
         load_partly_screened(data)
     message = str(info.value)
     assert message.startswith(f"{data}: column 'id': id {screened_id!r} appears more than once (row 2") and "\n" not in message
-    assert "row 4" in message and "remove the duplicate records or pass another --id-col" in message
+    assert "row 4" in message and "remove the duplicate records" in message and "or pass another --id-col" in message
+    assert "ids do" not in message  # one id repeated: no count
     if screened_id != unscreened_id:
         assert f"row 2 as {screened_id!r}, row 4 as {unscreened_id!r}" in message
+
+
+def test_a_file_merged_with_its_update_is_refused_once_with_the_count_of_repeated_ids(tmp_path):
+    # a reviewer's naive merge of the file and an update that repeats 3 of its records: one refusal per rerun was slow
+    rows = "".join(f"{i},T{i},x,{int(i == 1)}\n" for i in range(1, 7)) + "".join(f"{i},T{i},x,\n" for i in (2, 4, 5))
+    data = write(tmp_path / "merged.csv", "id,title,abstract,included\n" + rows)
+    with pytest.raises(ScreenstackError) as info:
+        load_partly_screened(data)
+    message = str(info.value)
+    assert "id '2' appears more than once (row 3, row 8); 3 ids do." in message
+    assert "keep one copy of each, with its label" in message
 
 
 def test_ids_that_only_look_alike_are_not_shared(tmp_path):

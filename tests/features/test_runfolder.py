@@ -552,7 +552,7 @@ def test_a_damaged_or_stale_artifact_error_raised_in_a_worker_process_reaches_th
     assert type(back) is StaleArtifact and str(back) == str(stale) and back.path == stale.path and back.reason == stale.reason
     with ProcessPoolExecutor(1) as pool:
         future = pool.submit(_raise_damaged, tmp_path / "oof.parquet")
-        with pytest.raises(DamagedArtifact, match=r"oof\.parquet: damaged \(missing\)\. Rerun it\.") as raised:
+        with pytest.raises(DamagedArtifact, match=r"oof\.parquet: missing \(moved or deleted\)\. Rerun it\.") as raised:
             future.result()
     assert raised.value.path == tmp_path / "oof.parquet" and raised.value.exit_code == 2
 

@@ -1,6 +1,8 @@
 """`split_file` and `screenstack split`: competition-format files, stratified, reproducible, never clobbering."""
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 import pandas as pd
@@ -8,7 +10,7 @@ import pytest
 
 from screenstack.cli import main
 from screenstack.features.records import datasets as ds
-from screenstack.features.records.corpus import load_corpus
+from screenstack.features.records.corpus import ColumnSpec, load_corpus
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.split import SPLIT_FILES, SplitConfig, split_file
 
@@ -137,6 +139,20 @@ def test_a_partly_screened_file_splits_its_screened_records_and_says_how_many_it
     screened = data[data["label_included"].isin(["0", "1"])]
     assert sorted(train["id"].tolist() + test["id"].tolist(), key=int) == screened["record_id"].tolist()
     assert set(train["judgement"]) | set(key["judgement"]) == {"0", "1"}
+
+
+def test_the_run_command_offered_for_unscreened_records_names_the_columns_given(tmp_path):
+    # without them the command offered was refused (a file whose labels are in column LB)
+    data = read(ADHD).drop(columns=["label_abstract_screening"]).rename(columns={"label_included": "LB", "title": "Title"})
+    data.loc[::3, "LB"] = ""
+    data.to_csv(tmp_path / "my export.csv", index=False)
+    spec = ColumnSpec(text_cols=("Title", "abstract"), label_col="LB")
+    with pytest.warns(UserWarning) as said:
+        split_file(tmp_path / "my export.csv", tmp_path / "out", spec=spec)
+    [line] = [str(w.message) for w in said if "not screened yet" in str(w.message)]
+    command = re.search(r"`screenstack (run .*)`", line).group(1)
+    assert command == f"run --data '{tmp_path / 'my export.csv'}' --text-cols Title,abstract --label-col LB"
+    assert main(["-q", *shlex.split(command), "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
 
 
 def test_a_file_with_no_screened_record_is_refused_in_one_line(tmp_path):
