@@ -116,9 +116,16 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         keys, texts_of = keys[~screened].reset_index(drop=True), texts_of[~screened].reset_index(drop=True)
     again = keys.isin({id_key(str(i)) for i in run.test_ids}).to_numpy()
     if again.any():  # still unscreened, so scored: but the reviewer should not screen them twice from two lists
+        # Titles tell the same paper from another one under its id (an export numbering its records anew), where the
+        # run kept them (a helper's update of another review: 112 "have the ids", none the same paper).
+        was = np.array([(run.test_titles or {}).get(key, 0) for key in keys[again]], dtype=np.uint64)
+        now = texts_of["title_key"].to_numpy(dtype=np.uint64)[again]
+        other = (was != 0) & (now != 0) & (was != now)
+        said = ("scored here; where they are those records, they are in both lists" if not other.any() else
+                f"scored here; {int((~other).sum())} of them are in both lists, {int(other.sum())} have other titles "
+                "(other papers under those ids)")
         log.info("%d of the %d records of %s have the ids of the run's records to screen (its ranked.csv; the first: id %r): "
-                 "scored here; where they are those records, they are in both lists", int(again.sum()), len(again), path,
-                 str(records["id"].iloc[int(np.flatnonzero(again)[0])]))
+                 "%s", int(again.sum()), len(again), path, str(records["id"].iloc[int(np.flatnonzero(again)[0])]), said)
     warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, keys=texts_of["text_key"])
     return Corpus(records.assign(split="test"), original, texts, keys=texts_of), left_out.reset_index(drop=True)
 

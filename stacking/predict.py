@@ -62,11 +62,12 @@ from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json, write_json
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
-from ..features.artifacts.records import screening_records
+from ..features.artifacts.records import read_screening_records, screening_records
 from ..features.artifacts.runfolder import PREDICTIONS_SET, DamagedArtifact, RunFolder, locked, read_checked
 from ..features.artifacts.store import VectorFiles
 from ..features.errors import ScreenstackError, quoted
 from ..features.records.corpus import Corpus
+from ..features.records.duplicates import record_keys
 from ..features.records.datasets import sha256_file
 from ..features.records.ids import id_key
 from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, text_chunks
@@ -122,6 +123,7 @@ class FittedRun:
     ranks_at_chance: bool = False            # ... because its blend ranks the labelled records at chance: no estimate either
     honest_recall: tuple[float, float] | None = None  # the stack's honest recall interval, which `recall_check` asks of new records
     train_keys: pd.DataFrame | None = None   # the training records' id, label, title_key, text_key by `id_key` (fold plan; None before 0.3.9)
+    test_titles: dict | None = None          # the run's records to screen: `id_key` -> title_key (records.parquet; None: not kept)
 
     def threshold_for(self, scores: np.ndarray, has_text: np.ndarray | None = None) -> tuple[float, dict]:
         """The threshold for records scored `scores`, and the label-shift estimate made on them (empty: none made):
@@ -138,6 +140,19 @@ class FittedRun:
     def used(self) -> list[str]:
         """The learners the blend uses (weight not 0), in column order; only these are loaded and scored."""
         return used_learners(self.learners, self.blender)
+
+
+def _test_titles(out: Path) -> dict | None:
+    """`FittedRun.test_titles`, from the run's records.parquet; None where it has none or it cannot be read (it only
+    tells, on the console, which of an update's records with the ids of the run's records to screen are other papers)."""
+    try:
+        records = read_screening_records(out)
+    except (DamagedArtifact, OSError):
+        return None
+    if records is None:
+        return None
+    keys = record_keys(pd.DataFrame({"title": records["title"], "abstract": ""}))["title_key"].to_numpy(dtype=np.uint64)
+    return dict(zip(records["id"].astype(str).map(id_key), keys))
 
 
 def used_learners(names: list[str], blender) -> list[str]:
@@ -237,6 +252,7 @@ def read_run(out: str | Path) -> FittedRun:
     if plan.keys is not None:
         ids = pd.Index(plan.ids.astype(str)).map(id_key)  # indexed as update ids are looked up (`id_key`), once
         fitted.train_keys = plan.keys.assign(id=plan.ids.astype(str), label=plan.labels).set_index(ids)
+    fitted.test_titles = _test_titles(out)
     for name in used:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)

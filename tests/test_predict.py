@@ -936,6 +936,21 @@ def test_records_the_run_already_listed_to_screen_are_scored_again_and_said_so(t
     assert any(m.startswith(f"50 of the 100 records of {tmp_path / 'update.csv'} have the ids of the run's records to screen")
                and "the first: id '" in m and "in both lists" in m for m in caplog.messages)
     assert len(pd.read_csv(tmp_path / "pred" / "scores.csv")) == 100
+    # Another review's export numbering its records anew: the same ids, other titles, told apart (all had been "in
+    # both lists"); a record without a title counts as the same.
+    update = data.iloc[250:350][["record_id", "title", "abstract"]]
+    other = int((update["title"].iloc[:20].str.strip() != "").sum())  # the run's record without a title: not told
+    assert 15 <= other <= 20
+    update.iloc[:20, 1] = [f"Another paper {i}" for i in range(20)]
+    update.iloc[20, 1] = ""
+    update.to_csv(tmp_path / "renumbered.csv", index=False)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(tmp_path / "renumbered.csv"), "--out", str(tmp_path / "p2")]) == 0
+    assert any(m.startswith(f"50 of the 100 records of {tmp_path / 'renumbered.csv'} have the ids of the run's records")
+               and m.endswith(f"scored here; {50 - other} of them are in both lists, {other} have other titles (other papers "
+                              "under those ids)")
+               for m in caplog.messages), caplog.messages
 
 
 def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_for_is_warned_of(tmp_path, resign, caplog):
