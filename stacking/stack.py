@@ -362,8 +362,9 @@ def blended_learners(names: list[str], n_included: int) -> tuple[bool, ...]:
     return use
 
 
-def _say_single(name: str) -> None:
-    log.info("blend: %s alone, its own scores (a blend of one learner would reorder them fold by fold)", name)
+def _say_single(name: str, blend: str) -> None:
+    unused = f"; --blend {blend} is for several" if blend != "auto" else ""
+    log.info("blend: %s alone, its own scores (a blend of one learner would reorder them fold by fold%s)", name, unused)
 
 
 def _log_decision(summary: dict) -> None:
@@ -537,7 +538,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         if config.blend == "auto":  # the lines a first stack says on the way, said again: a rerun prints what a first run does
             blended_learners(names, int(plan.labels.sum()))
         if reused["blend"]["method"] == SingleLearner.name:
-            _say_single(max(reused["blend"]["weights"], key=reused["blend"]["weights"].get))
+            _say_single(max(reused["blend"]["weights"], key=reused["blend"]["weights"].get), config.blend)
         without = without_text(records)
         if without is not None:
             _say_without_text(int(without.sum()), int(reused["decision"].get("flagged_without_text", 0)))
@@ -556,9 +557,9 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     blended = [name for name, kept in zip(names, params.get("use", [True] * len(names))) if kept]
     if len(blended) == 1:  # one learner weighed: its own scores, as its line among the learners judged them
         chosen, params = SingleLearner.name, {"use": tuple(name in blended for name in names)}
-        _say_single(blended[0])
+        _say_single(blended[0], config.blend)
     inputs_auc = max(learners[name]["roc_auc"] for name in blended)
-    for method in (*BLENDERS, *([chosen] if chosen not in BLENDERS else [])):
+    for method in ((chosen,) if chosen == SingleLearner.name else BLENDERS):  # one learner: no other blend to compare
         scores = nested_oof(make_blender(method, **(params if method == chosen else {})), Z, y, folds)
         candidates[method] = (*_evaluate_blend(y, scores, folds, config, inputs_auc), scores)
     blend_metrics, blend_decisions, blend_oof = candidates[chosen]

@@ -485,6 +485,22 @@ def test_a_deleted_stack_manifest_is_refused_with_the_way_to_write_the_stack_aga
     assert _predict(run, test, tmp_path / "pred") == 0
 
 
+@pytest.mark.parametrize("manifest,moved", [("folds.json", "folds.parquet"), ("learners%tfidf-svm.json", "learners/tfidf-svm")])
+def test_a_deleted_manifest_of_a_runs_set_is_refused_with_a_way_on_in_place(run_copy, tmp_path, capsys, manifest, moved):
+    # "copy the run folder whole" copies the gap: the way on is in place, the set's files moved aside and written again
+    run, _, test = run_copy
+    submission = (run / "submission.csv").read_bytes()
+    (run / ".manifests" / manifest).unlink()
+    assert main(["-q", "stack", "--out", str(run)]) == 2
+    error = capsys.readouterr().err
+    said = "move the folder learners/tfidf-svm/ aside" if "/" in moved else f"move {moved} aside"
+    assert f"If it was deleted, {said}. Rerun `screenstack run --config {run / 'config.toml'} --out {run}`" in error
+    (run / moved).rename(tmp_path / "aside")
+    assert main(["-q", "run", "--config", str(run / "config.toml"), "--out", str(run)]) == 0  # as it says
+    assert (run / "submission.csv").read_bytes() == submission
+    assert _predict(run, test, tmp_path / "pred") == 0
+
+
 def test_a_run_stacked_before_the_blender_was_kept_is_told_to_restack(run_copy, tmp_path, capsys):
     run, _, test = run_copy
     (run / "blend.json").unlink()

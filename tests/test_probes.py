@@ -164,10 +164,10 @@ def test_partial_run_message():
     assert partial_run_message("x: bad. x was not changed.", []) == "x: bad. x was not changed."
     message = partial_run_message("x: bad. x was not changed.", ["learners"])
     assert message.startswith("x: bad. The stages before it finished")
-    assert "(learners/, records.parquet)" in message
+    assert "(learners/, records.parquet: new, or reused as they were)" in message  # a refused run may have written none
     assert "submission.csv, test_scores.csv, ranked.csv, summary.json, calibration.json, blend.json, blend_oof.parquet, report.html, config.toml" in message
     # `run --finetune`: the fine-tuning and the extraction both wrote features/, said once.
-    assert "in place (features/, learners/, records.parquet)" in partial_run_message("x: bad", ["features", "features", "learners"])
+    assert "in place (features/, learners/, records.parquet: " in partial_run_message("x: bad", ["features", "features", "learners"])
 
 
 def test_a_run_stopped_in_fit_learners_does_not_call_its_own_learners_a_previous_run_s(tmp_path):

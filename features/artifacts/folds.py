@@ -171,7 +171,7 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
     except DamagedArtifact as error:  # drawn again: from the same records and options it is the same plan, and the
         # learners fitted on it stay; from others, the commit removes what was made from the old one
         if say:
-            warnings.warn(f"{error.path}: damaged ({error.reason}): drawing the fold plan again.", stacklevel=3)
+            warnings.warn(f"{error.path}: {error.state}: drawing the fold plan again.", stacklevel=3)
         return None
     wanted = {"train_fingerprint": corpus.fingerprint("train"), "requested_folds": config.n_folds, "seed": config.seed}
     was_columns, now_columns = existing.meta.get("text_columns"), list(corpus.text_columns)

@@ -125,7 +125,7 @@ def write_screening_records(out: str | Path, corpus: Corpus) -> Path:
     try:
         manifest = run.verify(RECORDS_SET, _fix(out))
     except DamagedArtifact as error:
-        warnings.warn(f"{error.path}: damaged ({error.reason}): writing records.parquet again.", stacklevel=3)
+        warnings.warn(f"{error.path}: {error.state}: writing records.parquet again.", stacklevel=3)
         manifest = None
     meta = {"digest": digest, "records": len(frame), "said": list(corpus.said)}
     if manifest is not None and {key: manifest.get("meta", {}).get(key) for key in meta} == meta:

@@ -81,9 +81,19 @@ class DamagedArtifact(ScreenstackError):
     """A file of a committed set is missing, truncated, altered or unreadable."""
 
     def __init__(self, path: Path, reason: str, fix: str):
-        # A missing file was mostly moved or deleted by hand (README says to move ranked.csv aside): not "damaged".
-        super().__init__(f"{path}: missing (moved or deleted). {fix}" if reason == "missing" else f"{path}: damaged ({reason}). {fix}")
+        super().__init__(f"{path}: {said(reason)}. {fix}")
         self.path, self.reason, self.fix = path, reason, fix
+
+    @property
+    def state(self) -> str:
+        """What became of the file, in words: `said`."""
+        return said(self.reason)
+
+
+def said(reason: str) -> str:
+    """A damaged file's state in words: a missing one was mostly moved or deleted by hand (README says to move
+    ranked.csv aside), not "damaged"."""
+    return "missing (moved or deleted)" if reason == "missing" else f"damaged ({reason})"
 
 
 class StaleArtifact(DamagedArtifact):
@@ -342,13 +352,15 @@ class RunFolder:
                                    + (f"{remade} If a copy left it out, {copy}" if remade else copy[0].upper() + copy[1:]))
 
     def _remade_without(self, name: str) -> str:
-        """Where set `name`'s manifest is gone, the way on in OUT itself (empty: none): the stack, made from the learners
-        alone, is written again once its files are moved aside (a helper met three refusals before finding it)."""
-        if name != "stack":
-            return ""
-        files = [f for f in STACK_FILES if (self.out / f).is_file()]
-        return (f"If it was deleted, move the stack's files aside ({', '.join(files)}) and rerun "
-                f"{sets.stack_command(self.out)}: it writes them again from the learners.")
+        """Where set `name`'s manifest is gone, the way on in OUT itself: its files moved aside, the command that writes
+        them writes them again (the stack from the learners alone; a helper met three refusals before finding it, and
+        `cp -r` of the folder copies the gap)."""
+        if name == "stack":
+            files = [f for f in STACK_FILES if (self.out / f).is_file()]
+            return (f"If it was deleted, move the stack's files aside ({', '.join(files)}) and rerun "
+                    f"{sets.stack_command(self.out)}: it writes them again from the learners.")
+        moved = {"folds": "folds.parquet", "records": "records.parquet"}.get(name, f"the folder {name}/")
+        return f"If it was deleted, move {moved} aside. {sets.written_by(self.out, name)}"
 
     @contextmanager
     def lock(self, create: bool = True, remakes: Iterable[str] = (), needs: tuple[str, ...] = ("fit-learners",),

@@ -455,14 +455,33 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
 
 
 def _refuse_swapped(train_path: Path, train_table: pd.DataFrame, test_path: Path, test_table: pd.DataFrame, spec: ColumnSpec) -> None:
-    """A training file without a label column beside a test file with one: the two were given the wrong way round,
-    and "rename the column" (the missing label column's own fix) would send the user the wrong way."""
-    if spec.label_col or "ris" in (train_table.attrs.get("format"), test_table.attrs.get("format")):
+    """A training file without labels (no label column, or one with no record screened) beside a test file with
+    some: the two were given the wrong way round, and the missing labels' own fix ("rename the column", "give it as
+    --data") would send the user the wrong way."""
+    test_col = _label_column(test_table, spec)
+    if test_col is None or not _screened(test_table[test_col]):
         return
-    label_col = pick_column(test_table.columns, LABEL_COLUMNS)
-    if label_col is not None and pick_column(train_table.columns, LABEL_COLUMNS) is None:
-        raise ScreenstackError(f"--train {train_path} has no label column, but --test {test_path} has one ({label_col!r}): "
-                               "were the two swapped? --train takes the labelled records, --test the records to screen.")
+    train_col = _label_column(train_table, spec)
+    if train_col is None or not _screened(train_table[train_col]):
+        raise ScreenstackError(f"--train {train_path} has no labels, but --test {test_path} has ({test_col!r}): were the two "
+                               "swapped? --train takes the labelled records, --test the records to screen.")
+
+
+def _label_column(table: pd.DataFrame, spec: ColumnSpec) -> str | None:
+    """The column of `table` that `load_records` reads labels from, by its name alone (None: none)."""
+    columns = list(table.columns)
+    is_ris = table.attrs.get("format") == "ris"
+    if spec.label_col:
+        name = ris_field(spec.label_col, columns) if is_ris else spec.label_col
+        return name if name in columns else None
+    if is_ris:
+        return ASREVIEW_LABEL_COLUMN if ASREVIEW_LABEL_COLUMN in columns else None
+    return pick_column(columns, LABEL_COLUMNS)
+
+
+def _screened(column: pd.Series) -> bool:
+    """Whether any cell of a label column marks a screened record (not empty, -1 or ASReview_not_seen)."""
+    return bool((~_label_cells(column)[2]).any())
 
 
 def _warn_fewer_text_columns(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame) -> None:

@@ -61,7 +61,8 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
     if unscreened:  # a review's export in mid-screening: its screened records are what a split can score
         records = records[records["label"].notna()]
         warnings.warn(f"{data}: {unscreened} record(s) not screened yet left out of the split (no label to score them "
-                      f"against); to screen them, give the file to `screenstack run --data {quoted(data)}{spec.flags()}`", stacklevel=2)
+                      f"against); to screen them, give the file to `screenstack run --data {quoted(data)}{spec.flags()} "
+                      f"--out {quoted(out.with_name(out.name + '-run'))}`", stacklevel=2)
     check_both_classes(data, records)
     labels = records["label"].to_numpy(dtype=int)
     counts = np.bincount(labels, minlength=2)

@@ -232,5 +232,5 @@ def partial_run_message(message: str, done: list[str], out: str | Path | None = 
     kept += [f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} still a previous run's, made from the outputs "
              "in place"] if present else []
     made = ", ".join(dict.fromkeys(f for s in done for f in _STAGE_FILES[s]))  # a fine-tuning and an extraction: both features/
-    return (f"{message}. The stages before it finished and their new files are in place ({made}); {'; '.join(kept)}: "
+    return (f"{message}. The stages before it finished, their files in place ({made}: new, or reused as they were); {'; '.join(kept)}: "
             "fix this and rerun the same command, which reuses what is done.")

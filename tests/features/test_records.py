@@ -74,8 +74,14 @@ def test_damaged_records_file_is_refused_by_name_and_rewritten(tmp_path, review_
     with pytest.raises(DamagedArtifact) as info:
         read_screening_records(out)
     assert str(path) in str(info.value) and "screenstack fit-learners" in str(info.value)
-    write_screening_records(out, corpus)
+    with pytest.warns(UserWarning, match=r"records\.parquet: damaged \(.*\): writing records\.parquet again"):
+        write_screening_records(out, corpus)
     assert read_screening_records(out)["id"].tolist() == corpus.test["id"].tolist()
+    path.unlink()  # deleted by hand: said as missing, not damaged
+    with pytest.raises(DamagedArtifact, match=r"records\.parquet: missing \(moved or deleted\)\. Rerun "):
+        read_screening_records(out)
+    with pytest.warns(UserWarning, match=r"records\.parquet: missing \(moved or deleted\): writing records\.parquet again"):
+        write_screening_records(out, corpus)
 
 
 def test_a_refused_fit_leaves_the_records_in_place(tmp_path, review_file, tiny_corpus_files):

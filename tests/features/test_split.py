@@ -151,8 +151,8 @@ def test_the_run_command_offered_for_unscreened_records_names_the_columns_given(
         split_file(tmp_path / "my export.csv", tmp_path / "out", spec=spec)
     [line] = [str(w.message) for w in said if "not screened yet" in str(w.message)]
     command = re.search(r"`screenstack (run .*)`", line).group(1)
-    assert command == f"run --data '{tmp_path / 'my export.csv'}' --text-cols Title,abstract --label-col LB"
-    assert main(["-q", *shlex.split(command), "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
+    assert command == f"run --data '{tmp_path / 'my export.csv'}' --text-cols Title,abstract --label-col LB --out {tmp_path / 'out-run'}"
+    assert main(["-q", *shlex.split(command), "--learners", "tfidf-svm", "--folds", "3"]) == 0  # pasted (the encoder aside)
 
 
 def test_a_file_with_no_screened_record_is_refused_in_one_line(tmp_path):

@@ -195,6 +195,7 @@ def test_following_the_warning_gives_the_figure_it_quoted(tmp_path):
         assert alone["blend"]["method"] == "single" and alone["blend"]["weights"] == {"good": 1.0}
         assert f"({quoted['fbeta_honest']:.3f} against" in warning and alone["honest"]["fbeta"] == quoted["fbeta_honest"]
         assert alone["blend"]["roc_auc"] == quoted["roc_auc"] and not alone["warnings"]
+        assert list(alone["blend_candidates"]) == ["single"]  # blends of one column are no candidates
     scores = pd.read_csv(tmp_path / "test_scores.csv")["score"].to_numpy()
     state = json.loads((tmp_path / "blend.json").read_text())
     assert state["method"] == "single" and state["learners"] == ["good"]
