@@ -310,6 +310,21 @@ def test_comma_file_named_tsv_says_to_rename_it(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_read_only_manifests_folder_is_refused_before_anything_moves(finished_run, monkeypatch, capsys):
+    """The manifest moves in last: a read-only .manifests/ let predict replace summary.json beside the old set's files,
+    and the error named MANIFEST.json, a file that is nowhere (a helper's finding)."""
+    _, _, out = finished_run
+    access = runfolder.os.access
+    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != ".manifests" and access(path, mode))
+    before = snapshot(out)
+    assert main(["stack", "--out", str(out), "--max-shift", "1"]) == 2
+    error = one_error(capsys)
+    assert f"{out / '.manifests'}: cannot write" in error and "The new stack outputs were not written" in error
+    assert "MANIFEST.json" not in error
+    assert snapshot(out) == before
+    assert not (out / ".staging").exists()
+
+
 def test_unwritable_folder_inside_out_is_refused_before_anything_moves(finished_run, monkeypatch, capsys):
     """E.g. OUT/report on a read-only mount: without the check, report.html moved in and the figures did not."""
     _, _, out = finished_run

@@ -68,6 +68,9 @@ def check_targets(out: Path, staging: Path) -> None:
     # Said before any file moves: the whole set was refused, not one file (a read-only report/ refused a new stack,
     # and "report was not changed" read as if the stack had been written).
     refused = f"The new {manifest['set']} outputs were not written: run the same command again once that is fixed."
+    if manifests.is_dir() and not os.access(manifests, os.W_OK | os.X_OK):  # the manifest moves in last: a read-only
+        code = errno.EROFS if os.statvfs(manifests).f_flag & os.ST_RDONLY else errno.EACCES  # .manifests/ left a set half in
+        raise io_error(manifests, OSError(code, os.strerror(code)), outcome=refused)
     if manifest_path(out, manifest["set"]).is_dir():  # the manifest moves in last: refused now, before any file moves
         raise io_error(manifest_path(out, manifest["set"]), OSError(errno.EISDIR, os.strerror(errno.EISDIR)), shown=True,
                        outcome=refused)
@@ -425,7 +428,8 @@ def move_in(out: Path, staging: Path, remade: Iterable[str]) -> None:
         manifest_path(out, manifest["set"]).parent.mkdir(exist_ok=True)
         os.replace(staging / MANIFEST, manifest_path(out, manifest["set"]))
     except OSError as error:
-        raise io_error(getattr(error, "filename", None) or out, error, kept=False) from None
+        # os.replace names its target second: the path that could not be written (not the staged MANIFEST.json)
+        raise io_error(getattr(error, "filename2", None) or getattr(error, "filename", None) or out, error, kept=False) from None
     shutil.rmtree(staging, ignore_errors=True)
 
 

@@ -213,7 +213,8 @@ def test_a_learner_whose_manifest_was_deleted_is_refused_not_read_unchecked(run,
     (run / ".manifests" / "learners%tfidf-svm.json").unlink()
     truncate(run / "learners" / "tfidf-svm" / "oof.parquet")
     refused(["stack", "--out", str(run)], capsys, run, "learners/tfidf-svm/meta.json has no manifest "
-            "(.manifests/learners%tfidf-svm.json is missing), so it cannot be checked", "Copy the run folder whole")
+            "(.manifests/learners%tfidf-svm.json is missing), so it cannot be checked",
+            "If it was deleted, move the folder learners/tfidf-svm/ aside. Rerun ", "copy the run folder whole")
 
 
 def test_a_feature_file_of_other_texts_with_the_same_ids_is_refused(run, corpus_files, capsys, tmp_path):
