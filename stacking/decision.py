@@ -90,6 +90,9 @@ def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed:
         summary[f"{name}_interval"] = (max(certain, count - (center - low)), min(float(part.sum()), count + (high - center)))
     if shift and float(shift.get("weight", 1.0)) > 1.0:
         summary["at_estimated_shift"] = at_estimated_shift(probabilities, flagged, shift)
+        # The share the calibrated counts assume (`at_labelled_share`), said beside them: not EM's starting share, the
+        # calibrated OOF mean (a helper's 5 of 420 labelled, 1.2%, said as 1.3%).
+        summary["at_estimated_shift"]["labelled_share"] = float(np.mean(y))
         # Said as rough where the blend barely separates the labelled records (OOF d' below `ROUGH_SEPARATION`): its
         # calibration is flat, and EM on it can put the share far off (a helper's 84.7% where 12.6% were included,
         # at d' 0.5), or near the truth (a test's 57.6% for 50%, at d' 0.95).
@@ -107,7 +110,7 @@ def at_estimated_shift(probabilities: np.ndarray, flagged: np.ndarray, shift: di
     odds = (estimate / train) / ((1 - estimate) / (1 - train))
     p = np.asarray(probabilities, dtype=float)
     moved = odds * p / (odds * p + (1 - p))
-    return {"estimated_share": estimate, "labelled_share": train, "expected_included": float(moved.sum()),
+    return {"estimated_share": estimate, "expected_included": float(moved.sum()),
             "expected_flagged": float(moved[flagged].sum()), "expected_below": float(moved[~flagged].sum())}
 
 

@@ -15,7 +15,7 @@ from ..features.artifacts.records import INPUT_PREFIX, RECORDS_FILE, RECORDS_SET
 from ..features.artifacts.runfolder import RunFolder
 from ..features.errors import ScreenstackError, quoted
 from ..features.records.corpus import (ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
-                                       read_table, say_labels_unused, sheet_note)
+                                       read_table, refuse_headerless, say_labels_unused, sheet_note)
 from ..features.records.duplicates import record_keys, warn_duplicates
 from ..features.records.ids import id_key, pick_column, record_place
 from ..features.records.ris import ris_field
@@ -213,6 +213,7 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
     A missing title column is refused, naming the names looked for (and, `note`, a workbook's other sheets)."""
     found = ", ".join(header) + note
     if columns[0] not in header:
+        refuse_headerless(path, header)  # a file written without its header row (as `run` refuses it)
         looked = ", ".join(dict.fromkeys([columns[0], *TITLE_COLUMNS]))
         raise ScreenstackError(f"{path}: no title column (the run read its texts from {', '.join(run_columns)}; looked for "
                                f"{looked}; found: {found}). Rename the file's title column.")

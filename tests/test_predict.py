@@ -453,6 +453,16 @@ def test_a_damaged_model_file_is_refused_by_name_with_the_fix(run_copy, tmp_path
     assert f"{model}: missing (moved or deleted)" in capsys.readouterr().err
 
 
+def test_an_update_written_without_its_header_row_is_refused_as_run_refuses_it(text_run, tmp_path, capsys):
+    # predict said "no title column (... found: 851, Clozapine and risperidone ..., <an abstract>)"
+    run, _, test = text_run
+    pd.read_csv(test, dtype=str, keep_default_na=False).to_csv(tmp_path / "nohead.csv", index=False, header=False)
+    assert _predict(run, tmp_path / "nohead.csv", tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert "nohead.csv: its first row looks like a record, not a header row naming the columns" in error
+    assert "Add a header row above it: id,title,abstract" in error and not (tmp_path / "pred").exists()
+
+
 def test_a_deleted_fold_plan_is_named_with_the_runs_own_command_which_restores_it(run_copy, tmp_path, capsys):
     # "Run fit-learners with this --out" was refused in turn: fit-learners alone does not know the run's input files
     run, _, test = run_copy

@@ -177,6 +177,18 @@ def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bo
     return _read_records(Path(path), spec, labelled, id_prefix, table)[0]
 
 
+def refuse_headerless(path: Path, columns: list) -> None:
+    """Refuse a file whose header reads as a record (`_reads_as_a_record`): written without its header row, its first
+    record was taken for the column names, and "no title column" would name a title as a column."""
+    if _reads_as_a_record(columns):
+        cells = ", ".join(repr(_cut(str(c))) for c in columns[:3]) + (", ..." if len(columns) > 3 else "")
+        raise ScreenstackError(
+            f"{path}: its first row looks like a record, not a header row naming the columns (it reads {cells}). "
+            "Add a header row above it: id,title,abstract (and the label column, judgement or label_included, in "
+            "a training file), in the order of its columns."
+        )
+
+
 def _reads_as_a_record(columns: list) -> bool:
     """Whether a header reads as a record written without its header row (``header=False``): a cell as long as a
     title or an abstract, or a first cell that is a number, as an id is."""
@@ -207,14 +219,8 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         text_cols = [need(c, "--text-cols") for c in spec.text_cols]
     else:
         title_col = pick_column(columns, TITLE_COLUMNS)
-        if title_col is None and _reads_as_a_record(columns):
-            cells = ", ".join(repr(_cut(str(c))) for c in columns[:3]) + (", ..." if len(columns) > 3 else "")
-            raise ScreenstackError(
-                f"{path}: its first row looks like a record, not a header row naming the columns (it reads {cells}). "
-                "Add a header row above it: id,title,abstract (and the label column, judgement or label_included, in "
-                "a training file), in the order of its columns."
-            )
         if title_col is None:
+            refuse_headerless(path, columns)
             raise ScreenstackError(
                 f"{path}: no title column (expected one of {', '.join(TITLE_COLUMNS)}; found: {found}). "
                 "Rename the titles' column title (and the abstracts' abstract), or pass --text-cols TITLE,ABSTRACT if "

@@ -97,7 +97,8 @@ def test_records_to_screen_far_richer_in_included_records_are_flagged_more_and_i
     assert counts.endswith(f"; at the label shift's estimate ({shift['estimated_share']:.1%} included) about "
                            f"{shifted['expected_flagged']:.1f} among them and {shifted['expected_below']:.1f} below")
     # the intervals before it are of counts at the labelled share: said (a helper read them as holding at the shift)
-    assert f"; those assume the labelled records' share ({shift['train_share']:.1%} included); at the label shift's" in counts
+    share = summary["n_train_included"] / summary["n_train"]  # the labelled records' own, not the calibration's mean
+    assert f"; those assume the labelled records' share ({share:.1%} included); at the label shift's" in counts
     assert f"at the label shift's estimate ({shift['estimated_share']:.1%} included), about {shifted['expected_below']:.1f}" \
            in report
     low, high = screening["expected_flagged_interval"]
