@@ -274,8 +274,9 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         if first.any():
             dup = ids[first].iloc[0]
             rows = np.flatnonzero((keys == keys[first].iloc[0]).to_numpy())[:5]
-            spelled = len({ids.iloc[i] for i in rows}) > 1
-            where = [_place(frame, i) + (f" as {ids.iloc[i]!r}" if spelled else "") for i in rows]
+            typed = frame[id_col].astype(str)  # as the file holds them: ' 1' and '1' are one id, told apart here
+            spelled = len({typed.iloc[i] for i in rows}) > 1
+            where = [_place(frame, i) + (f" as {typed.iloc[i]!r}" if spelled else "") for i in rows]
             repeated = int(keys[first].nunique())  # all of them at once: a merged file repeats dozens, one per rerun was slow
             others = f"; {repeated} ids do" if repeated > 1 else ""
             raise ScreenstackError(
