@@ -62,7 +62,7 @@ from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json, write_json
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
-from ..features.artifacts.records import read_screening_records, screening_records
+from ..features.artifacts.records import RECORDS_FILE, RECORDS_SET, screening_records
 from ..features.artifacts.runfolder import PREDICTIONS_SET, DamagedArtifact, RunFolder, locked, read_checked
 from ..features.artifacts.store import VectorFiles
 from ..features.errors import ScreenstackError, quoted
@@ -143,15 +143,12 @@ class FittedRun:
 
 
 def _test_titles(out: Path) -> dict | None:
-    """`FittedRun.test_titles`, from the run's records.parquet; None where it has none or it cannot be read (it only
-    tells, on the console, which of an update's records with the ids of the run's records to screen are other papers)."""
-    try:
-        records = read_screening_records(out)
-    except (DamagedArtifact, OSError):
+    """`FittedRun.test_titles`, from the run's records.parquet (None: it has none), its id and title columns alone:
+    `run_id_column` has checked the file against its manifest just before."""
+    if not RunFolder(out).manifest_path(RECORDS_SET).is_file():
         return None
-    if records is None:
-        return None
-    keys = record_keys(pd.DataFrame({"title": records["title"], "abstract": ""}))["title_key"].to_numpy(dtype=np.uint64)
+    records = pd.read_parquet(out / RECORDS_FILE, columns=["id", "title"])
+    keys = record_keys(pd.DataFrame({"title": records["title"].astype(str), "abstract": ""}))["title_key"].to_numpy(dtype=np.uint64)
     return dict(zip(records["id"].astype(str).map(id_key), keys))
 
 
@@ -247,7 +244,7 @@ def read_run(out: str | Path) -> FittedRun:
                        flags_everything=bool((summary.get("decision") or {}).get("flags_everything", False)),
                        ranks_at_chance=bool((summary.get("decision") or {}).get("ranks_at_chance", False)),
                        honest_recall=_honest_recall(summary))
-    fitted.id_column, fitted.row_number_ids = run_id_column(out, recipe_value(out, "id_col"))
+    fitted.id_column, fitted.row_number_ids = run_id_column(out, recipe_value(out, "id_col"))  # records.parquet checked here
     plan = load_fold_plan(out)
     if plan.keys is not None:
         ids = pd.Index(plan.ids.astype(str)).map(id_key)  # indexed as update ids are looked up (`id_key`), once

@@ -295,25 +295,21 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         warnings.warn(f"{path}: {int(empty.sum())} record(s) have neither title nor abstract "
                       f"(first: {_place(frame, int(np.flatnonzero(empty.to_numpy())[0]))}).", stacklevel=2)
 
-    label_col = None
-    if labelled:
+    label_col = _label_column(frame, spec) if labelled else None
+    if labelled and label_col is None:
         if spec.label_col:
-            label_col = need(spec.label_col, "--label-col")
-        elif is_ris:
-            if ASREVIEW_LABEL_COLUMN not in columns:
-                raise ScreenstackError(
-                    f"{path}: no record has an ASReview label note (`N1  - ASReview_relevant`, `ASReview_irrelevant` or "
-                    f"`ASReview_not_seen`), and RIS has no standard label tag (found: {found}). Export the file from "
-                    "ASReview, or pass --label-col naming the tag or field that holds 0/1."
-                )
-            label_col = ASREVIEW_LABEL_COLUMN
-        else:
-            label_col = pick_column(columns, LABEL_COLUMNS)
-            if label_col is None:
-                raise ScreenstackError(
-                    f"{path}: no label column (expected one of {', '.join(LABEL_COLUMNS)}; found: {found}). "
-                    "Rename the column or pass --label-col."
-                )
+            need(spec.label_col, "--label-col")  # refuses, naming the columns found
+        if is_ris:
+            raise ScreenstackError(
+                f"{path}: no record has an ASReview label note (`N1  - ASReview_relevant`, `ASReview_irrelevant` or "
+                f"`ASReview_not_seen`), and RIS has no standard label tag (found: {found}). Export the file from "
+                "ASReview, or pass --label-col naming the tag or field that holds 0/1."
+            )
+        raise ScreenstackError(
+            f"{path}: no label column (expected one of {', '.join(LABEL_COLUMNS)}; found: {found}). "
+            "Rename the column or pass --label-col."
+        )
+    if labelled:
         if label_col in text_cols:  # the models would read each training record's answer in its text
             if spec.label_col and not spec.text_cols:  # --label-col names a column read as text by default
                 raise ScreenstackError(f"{path}: --label-col {spec.label_col} names a text column ({label_col!r} is read "
