@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ..features.records.corpus import Corpus, texts
-from ..features.artifacts.folds import FoldConfig, draw_folds, ensure_fold_plan, refuse_other_plan
-from ..features.artifacts.outputs import (check_reusable, finetune_state, learner_dir, other_test_folders,
+from ..features.artifacts.folds import FoldConfig, draw_folds, make_fold_plan, refuse_other_plan, save_fold_plan
+from ..features.artifacts.outputs import (finetune_state, learner_dir, other_test_folders, reusable_learners,
                                          refuse_other_outputs, refuse_other_test, write_learner_output)
 from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
@@ -69,14 +69,19 @@ def fit_learners(
         for _ in inputs["vectors"].test_chunks(chunk_rows):
             pass
     refuse_too_few_texts(corpus, learners, folds, params)  # before the fold plan is written
-    plan = existing if existing is not None else ensure_fold_plan(corpus, out, folds)  # none (or damaged): drawn, saved
-    # Before anything else is written: learners of another --test file would be blended with these.
+    plan = existing if existing is not None else make_fold_plan(corpus, folds)  # none (or damaged): drawn, saved below
+    # Before anything is written: learners of another --test file would be blended with these, and every learner's
+    # outputs made otherwise are named at once, not after fitting the ones before the first.
     refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test)
+    prepared = _prepared(corpus, out, classes, inputs, features, params)
+    reusable = reusable_learners(out, {name: meta for name, (_, meta) in prepared.items()}, plan)
+    if existing is None:
+        save_fold_plan(plan, out)
     RunFolder(out).record_requested_learners(tuple(classes))  # `stack` refuses to blend a fit that stopped short of these
     assert (corpus.train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
     written = []
     try:
-        _fit_each(corpus, out, classes, inputs, features, params, plan, progress, chunk_rows, written)
+        _fit_each(corpus, out, classes, inputs, features, params, plan, progress, chunk_rows, written, prepared, reusable)
     except BaseException:
         # Stopped short (Ctrl-C, a learner's error, a full disk): the learners already written still get the records
         # they scored, so `stack --learners` on them flags records without text and lists titles as a full fit does.
@@ -91,22 +96,40 @@ def fit_learners(
 
 
 def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[str, ...], params: dict, plan, progress: bool,
-              chunk_rows: int, written: list) -> None:
+              chunk_rows: int, written: list, prepared: dict, reusable: dict) -> None:
     """`fit_learners`' loop: each learner fitted (or reused) in turn, its folder appended to `written` once there."""
     train, test, y = corpus.train, corpus.test, plan.labels
     for name, cls in classes.items():
-        learner = make_learner(name, **params.get(name, {}))
-        feature_meta = []
+        learner, meta = prepared[name]
+        if reusable[name]:
+            log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
+            written.append(learner_dir(out, name))
+            continue
         if cls.input == "vectors":
-            files = inputs["vectors"]
-            X, feature_meta, test_chunks = inputs["train vectors"], files.metas, files.test_chunks(chunk_rows)
-            if "blocks" in learner.get_params() and "blocks" not in params.get(name, {}):  # logreg: its pooled blocks
-                learner.set_params(blocks=block_widths(files.metas, files.widths))
+            X, test_chunks = inputs["train vectors"], inputs["vectors"].test_chunks(chunk_rows)
         else:
             if "train texts" not in inputs:
                 inputs["train texts"] = texts(train)
             X = inputs["train texts"]
             test_chunks = text_chunks(test, chunk_rows)
+        oof, _, models = oof_predict(learner, X, y, plan, progress=progress, return_models=True)
+        test_scores = chunked_fold_mean_scores(models, test_chunks)
+        # The fold models that made these scores, kept in the same set (`screenstack predict` applies them).
+        kept = model_files(name, meta["params"], models, corpus.text_columns)
+        written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, kept))
+
+
+def _prepared(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[str, ...], params: dict) -> dict:
+    """name -> (the learner, unfitted; the metadata its outputs carry, which `reusable_learners` compares)."""
+    prepared = {}
+    for name, cls in classes.items():
+        learner = make_learner(name, **params.get(name, {}))
+        feature_meta = []
+        if cls.input == "vectors":
+            files = inputs["vectors"]
+            feature_meta = files.metas
+            if "blocks" in learner.get_params() and "blocks" not in params.get(name, {}):  # logreg: its pooled blocks
+                learner.set_params(blocks=block_widths(files.metas, files.widths))
         meta = {
             "learner": name,
             "params": learner.get_params(),
@@ -118,15 +141,8 @@ def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[
         }
         if cls.input == "vectors" and any(inputs["feature_sha256"]):
             meta["feature_sha256"] = inputs["feature_sha256"]
-        if check_reusable(out, name, meta, plan):
-            log.info("%s: outputs in %s match this configuration, reusing them", name, learner_dir(out, name))
-            written.append(learner_dir(out, name))
-            continue
-        oof, _, models = oof_predict(learner, X, y, plan, progress=progress, return_models=True)
-        test_scores = chunked_fold_mean_scores(models, test_chunks)
-        # The fold models that made these scores, kept in the same set (`screenstack predict` applies them).
-        kept = model_files(name, meta["params"], models, corpus.text_columns)
-        written.append(write_learner_output(out, name, plan, oof, test["id"], test_scores, meta, kept))
+        prepared[name] = learner, meta
+    return prepared
 
 
 def block_widths(metas: list[dict], widths: list[int]) -> list[int]:

@@ -483,6 +483,10 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
         return None  # no stack, or one from before manifests
     if set(manifest.get("inputs", {})) != set(_inputs(names)):
+        if not config.learners:  # every learner in OUT, where the stack there blended others: said, not silently
+            before = sorted(key.split("/", 1)[1] for key in manifest.get("inputs", {}) if key.startswith("learners/"))
+            log.info("%s: stacking every learner there (%s), where the stack it replaces blended %s: %s makes that one "
+                     "again", out, ",".join(sorted(names)), ",".join(before), sets.stack_command(out))
         return None
     made_by, current = (summary.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
     if made_by != current:

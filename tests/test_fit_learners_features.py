@@ -302,3 +302,26 @@ def test_learners_fitted_after_a_stack_are_named_with_the_command_that_blends_th
     with caplog.at_level(logging.INFO, logger="screenstack"):
         assert main([*text, "tfidf-svm,tfidf-logreg"]) == 0  # both reused: the stack blends them as they are
     assert not [r for r in caplog.records if "does not blend" in r.getMessage()]
+
+
+def test_every_learner_of_another_feature_file_is_refused_in_one_line_before_any_is_fitted(tiny_corpus_files, tmp_path,
+                                                                                              capsys):
+    # A helper's finding: the refusal named the first such learner only, after fitting the ones before it (a new
+    # logreg beside a lightgbm of the old vectors, blended by the next `stack`), and had removed the stack's outputs.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    made = _feature_file(out, train, test, "bert0-0123456789.parquet", max_length=64)
+    other = _feature_file(out, train, test, "bert0-abcdef0123.parquet", seed=1, max_length=32)
+    fit = ["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), "--folds", "2"]
+    assert main([*fit, "--learners", "lightgbm,xgboost", "--features", str(made)]) == 0
+    assert main(["-q", "stack", "--out", str(out)]) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main([*fit, "--learners", "logreg,lightgbm,xgboost,tfidf-svm", "--features", str(other)]) == 2
+    error = _one_error(capsys)
+    assert f"{out / 'learners' / 'lightgbm'}, {out / 'learners' / 'xgboost'}: hold the outputs of lightgbm, xgboost" in error
+    assert f"give --features {made} to go on with it, or delete those folders to refit them." in error, error
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing fitted, nothing removed
+    shutil.rmtree(out / "learners" / "lightgbm")
+    shutil.rmtree(out / "learners" / "xgboost")
+    assert main([*fit, "--learners", "logreg,lightgbm,xgboost", "--features", str(other)]) == 0  # as it says

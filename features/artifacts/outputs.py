@@ -139,17 +139,43 @@ def describe_differences(keys: list[str], old: dict, new: dict) -> list[str]:
 
 
 def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan, also: tuple[Path, ...] = ()) -> bool:
-    """True if NAME's outputs in OUT were made with exactly this metadata and fold plan.
+    """True if NAME's outputs in OUT were made with exactly this metadata and fold plan (`reusable_learners`)."""
+    return reusable_learners(out, {name: meta}, plan, also)[name]
 
-    `also`: folders of the same outputs (a fine-tuning's state) that a refusal names to delete with NAME's.
 
-    Outputs made otherwise are refused, never silently replaced. Package
-    versions are not compared: an upgrade alone does not force a refit.
-    Damaged outputs (a file missing, truncated or changed) are refitted, with a warning.
+def reusable_learners(out: str | Path, metas: dict[str, dict], plan: FoldPlan, also: tuple[Path, ...] = ()) -> dict[str, bool]:
+    """For each learner (name -> the metadata its outputs would carry), whether its outputs in OUT were made with
+    exactly that metadata and this fold plan, checked for all before any is fitted.
+
+    `also`: folders of the same outputs (a fine-tuning's state) that a refusal names to delete with them.
+
+    Outputs made otherwise are refused, never silently replaced, in one line naming every such learner: one at a
+    time, the learners before the first refused were fitted anyway and the fix took a run per learner. Package
+    versions are not compared: an upgrade alone does not force a refit. Damaged outputs (a file missing, truncated
+    or changed) are refitted, with a warning.
     """
+    reusable, refused = {}, {}
+    for name, meta in metas.items():
+        compared = _compared(out, name, meta, plan)
+        reusable[name] = compared is not None and not compared[2]
+        if compared is not None and compared[2]:
+            refused[name] = compared
+    if refused:
+        said = list(dict.fromkeys(item for old, new, keys in refused.values() for item in describe_differences(keys, old, new)))
+        ways = {_features_way(out, keys, old, new) for old, new, keys in refused.values()}
+        # One way on where every refused learner has the same; where they differ, none rather than one that fits some.
+        way = ways.pop() if len(ways) == 1 else ""
+        raise _other_configuration(list(refused), said, next(iter(refused.values()))[0], out,
+                                   [p for p in also if p.exists()], way=way)
+    return reusable
+
+
+def _compared(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> tuple[dict, dict, list[str]] | None:
+    """``(old, new, differing keys)`` of NAME's outputs in OUT against `meta` and `plan`; None where there are none to
+    reuse: absent, or damaged (warned; refitted)."""
     path = learner_dir(out, name) / "meta.json"
     if not path.is_file() and not RunFolder(out).manifest_path(_set(name)).is_file():
-        return False
+        return None
     try:
         _, _, old = _read_learner(out, name)
     except DamagedArtifact as error:
@@ -158,19 +184,15 @@ def check_reusable(out: str | Path, name: str, meta: dict, plan: FoldPlan, also:
         # writes both again (and removes the learners fitted on the old file).
         again = (" The feature file's record stays damaged until `screenstack extract`, with the options that made it, "
                  "writes both again." if Path(error.path).name.startswith(slug("features/")) else "")
-        warnings.warn(f"{error.path}: {state}; refitting {name}.{again}", stacklevel=2)
-        return False
+        warnings.warn(f"{error.path}: {state}; refitting {name}.{again}", stacklevel=4)
+        return None
     # Run folders made before paths were stored relative to OUT hold absolute feature paths.
     if old.get("features"):
         old = {**old, "features": [RunFolder(out).relative(p) if Path(p).is_absolute() else p for p in old["features"]]}
     new = {**meta, "name": name, "fold_plan": plan.meta}
     if "feature_sha256" not in old:  # outputs of 0.3.10 and before, which kept no hash: reused as then
         new.pop("feature_sha256", None)
-    keys = differing_keys(old, new, ignore=("versions",))
-    if keys:
-        said = describe_differences(keys, old, new)
-        raise _other_configuration([name], said, old, out, [p for p in also if p.exists()], way=_features_way(out, keys, old, new))
-    return True
+    return old, new, differing_keys(old, new, ignore=("versions",))
 
 
 def _features_way(out: str | Path, keys: list[str], old: dict, new: dict) -> str | None:

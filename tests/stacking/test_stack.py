@@ -502,3 +502,24 @@ def test_a_damaged_fold_plan_manifest_is_named_once_with_its_own_fix(tmp_path, c
     assert main(["-q", "stack", "--out", str(tmp_path), "--beta", "5"]) == 2
     error = capsys.readouterr().err
     assert error.count(str(manifest)) == 1 and "draws the fold plan again" in error
+
+
+def test_stack_without_learners_says_when_it_blends_others_than_the_stack_it_replaces(tmp_path, caplog):
+    # A helper's finding: after `run --learners` in a folder holding more learners, README's `stack --out OUT
+    # --min-recall 0.9 --max-shift 1` blended every learner there, the submission the five-learner run's, unsaid.
+    from screenstack.cli import main
+
+    make_run(tmp_path)
+    assert main(["-q", "stack", "--out", str(tmp_path), "--learners", "tfidf-svm,logreg"]) == 0
+    submission = (tmp_path / "submission.csv").read_bytes()
+    caplog.set_level("INFO", logger="screenstack")
+    assert main(["stack", "--out", str(tmp_path), "--min-recall", "0.9"]) == 0
+    said = [r.getMessage() for r in caplog.records if "where the stack it replaces blended" in r.getMessage()]
+    command = f"screenstack stack --out {tmp_path} --learners logreg,tfidf-svm"
+    assert said == [f"{tmp_path}: stacking every learner there (lightgbm,logreg,tfidf-logreg,tfidf-svm), where the stack "
+                    f"it replaces blended logreg,tfidf-svm: `{command}` makes that one again"], said
+    assert main(["-q", *command.split()[1:]]) == 0
+    assert (tmp_path / "submission.csv").read_bytes() == submission
+    caplog.clear()
+    assert main(["stack", "--out", str(tmp_path), "--learners", "tfidf-svm"]) == 0  # named: nothing to say
+    assert not [r for r in caplog.records if "where the stack it replaces blended" in r.getMessage()]
