@@ -289,7 +289,7 @@ def log_shift(shift: dict, oof_flagged_share: float, beta: float, undo: str = "-
     `undo`: how to do without the correction."""
     if shift.get("lowered"):
         log.info("label shift: the records to screen look %.1f times as rich in included records as the labelled ones "
-                 "(estimated %.1f%% against %.1f%%); counting each included record %.1f times%s, the threshold flags %.1f%% of "
+                 "(estimated %.1f%% against the labelled records' %.1f%% as calibrated); counting each included record %.1f times%s, the threshold flags %.1f%% of "
                  "the OOF records instead of %.1f%%%s (%s)",
                  shift["estimated_share"] / shift["train_share"], 100 * shift["estimated_share"], 100 * shift["train_share"],
                  shift["weight"], prior_clause(shift), 100 * oof_flagged_share, 100 * shift["oof_flagged_share_before"],

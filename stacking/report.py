@@ -279,7 +279,7 @@ def _threshold_note(summary: dict) -> str:
     shift = decision.get("shift") or {}
     if shift.get("lowered"):  # as the console's "label shift" line
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
-                 f"records as the labelled ones ({shift['estimated_share']:.1%} against {shift['train_share']:.1%}), so each "
+                 f"records as the labelled ones ({shift['estimated_share']:.1%} against the labelled records' {shift['train_share']:.1%} as calibrated), so each "
                  f"included record counted {shift['weight']:.1f} times{prior_clause(shift)}{floor_clause(shift, beta)} (<code>--max-shift 1</code>: no correction)")
     if check.get("lowered"):  # as the console's "recall check" line and warning
         note += (f"; <strong>lowered by the recall check</strong> to {summary['threshold']:.4g}, which flags "

@@ -374,8 +374,8 @@ def _log_decision(summary: dict) -> None:
     if decision.get("ranks_at_chance"):
         log.info("honest floor: %s; every record is flagged", chance_reason(summary["blend"]))
     elif decision["flags_everything"]:
-        log.info("honest floor: the blend's honest OOF F%g does not beat flagging every record (%.3f); every record is "
-                 "flagged", beta, decision["flag_all_fbeta"])
+        log.info("honest floor: the blend's honest OOF F%g (%.3f) does not beat flagging every record (%.3f); every record "
+                 "is flagged", beta, summary["blend"]["threshold_fbeta_honest"], decision["flag_all_fbeta"])
     else:
         tail = decision.get("fitted_tail") or {}
         if tail.get("lowered"):
@@ -641,7 +641,8 @@ def _log_summary(summary: dict) -> None:
     """The console's last lines: the honest estimate first, then the records to screen, the blend, the warnings."""
     beta, honest, screening, blend = summary["beta"], summary["honest"], summary["screening"], summary["blend"]
     _log_decision(summary)
-    scope = honest_scope(honest)
+    # Where the honest floor flags every record, the honest figures are of that decision, not of the blend's threshold.
+    scope = "of flagging every record, the decision applied" if summary["decision"]["flags_everything"] else honest_scope(honest)
     log.info("honest estimate (each fold's threshold chosen on the other folds; 95%% intervals for %d records%s): F%g %.3f "
              "(%.3f-%.3f), recall %.3f (%.2f-%.2f; %d of %d included training records found)", honest["interval_records"],
              f"; {scope}" if scope else "", beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"],
@@ -653,8 +654,10 @@ def _log_summary(summary: dict) -> None:
                  at_shift_clause(screening))
     else:
         log.info("no records to screen: ranked.csv is its header alone")
-    log.info("blend %s: AUC %.4f, WSS@95 %.3f; threshold %.4g; OOF F%g %.4f and recall %.3f at that threshold (%s)",
-             blend["method"], blend["roc_auc"], blend["wss95"], summary["threshold"], beta, blend["fbeta"], blend["recall"],
+    # Blended scores lie in [0, 1]; a threshold below 0 is the one below every score (shown as -1e-06 before).
+    threshold = f"{summary['threshold']:.4g}" if summary["threshold"] >= 0 else "below every score"
+    log.info("blend %s: AUC %.4f, WSS@95 %.3f; threshold %s; OOF F%g %.4f and recall %.3f at that threshold (%s)",
+             blend["method"], blend["roc_auc"], blend["wss95"], threshold, beta, blend["fbeta"], blend["recall"],
              "lowered for the records to screen, see above" if honest.get("threshold_lowered_by")
              else "chosen on the same records: optimistic")
     for warning in summary["warnings"]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +37,7 @@ import pandas as pd
 from ..checks import comma_items
 from ..errors import ScreenstackError, quoted
 from .duplicates import record_keys, warn_duplicates
+from .header import headerless, reads_as_a_record
 from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
 from .missing import missing_text
 from .ranked_csv import refuse_ranked_csv
@@ -178,26 +178,10 @@ def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bo
 
 
 def refuse_headerless(path: Path, columns: list) -> None:
-    """Refuse a file whose header reads as a record (`_reads_as_a_record`): written without its header row, its first
+    """Refuse a file whose header reads as a record (`reads_as_a_record`): written without its header row, its first
     record was taken for the column names, and "no title column" would name a title as a column."""
-    if _reads_as_a_record(columns):
-        cells = ", ".join(repr(_cut(str(c))) for c in columns[:3]) + (", ..." if len(columns) > 3 else "")
-        raise ScreenstackError(
-            f"{path}: its first row looks like a record, not a header row naming the columns (it reads {cells}). "
-            "Add a header row above it: id,title,abstract (and the label column, judgement or label_included, in "
-            "a training file), in the order of its columns."
-        )
-
-
-def _reads_as_a_record(columns: list) -> bool:
-    """Whether a header reads as a record written without its header row (``header=False``): a cell as long as a
-    title or an abstract, or a first cell that is a number, as an id is."""
-    cells = [str(c).strip() for c in columns]
-    return any(len(c) > 80 for c in cells) or bool(cells and re.fullmatch(r"\d+(\.0)?", cells[0]) and len(cells) > 1)
-
-
-def _cut(text: str, size: int = 40) -> str:
-    return text if len(text) <= size else text[:size - 3] + "..."
+    if reads_as_a_record(columns):
+        raise ScreenstackError(f"{path}: {headerless(columns)}.")
 
 
 def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly"],

@@ -6,6 +6,7 @@ exports, and NUL bytes are named here, each with its fix.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -43,6 +44,8 @@ class Header:
         if len(row) < named:
             row.extend([""] * (named - len(row)))
         filled = [col for col in range(named, len(row)) if row[col].strip()]
+        if filled and reads_as_a_record(self.raw):  # a first record, not yet screened, taken for the header row
+            return headerless(self.raw)
         named_here = [cell.strip() for cell in row if header_name(cell) in _TEXT_COLUMNS] if filled else []
         if named_here and not _TEXT_COLUMNS & self.normalized:  # a title line above the header, as some exports add
             return (f"row {row_number} looks like the header row (it names {', '.join(named_here)}), but the first "
@@ -70,6 +73,22 @@ class Header:
         """Whether `row` is this header again, as another export writes it: its own BOM (which keeps its quotes
         as text), other capitals, the columns in another order."""
         return sorted(header_name(cell) for cell in row[: len(self.names)]) == self._sorted
+
+
+def reads_as_a_record(columns: list) -> bool:
+    """Whether a header reads as a record written without its header row (``header=False``): a cell as long as a
+    title or an abstract, or a first cell that is a number, as an id is."""
+    cells = [str(c).strip() for c in columns]
+    return any(len(c) > 80 for c in cells) or bool(cells and re.fullmatch(r"\d+(\.0)?", cells[0]) and len(cells) > 1)
+
+
+def headerless(columns: list) -> str:
+    """The refusal of a file whose first row `reads_as_a_record`, with the fix (without the file's name)."""
+    cut = [str(c) if len(str(c)) <= 40 else str(c)[:37] + "..." for c in columns[:3]]
+    cells = ", ".join(map(repr, cut)) + (", ..." if len(columns) > 3 else "")
+    return (f"its first row looks like a record, not a header row naming the columns (it reads {cells}). Add a header "
+            "row above it: id,title,abstract (and the label column, judgement or label_included, in a training file), "
+            "in the order of its columns")
 
 
 _TEXT_COLUMNS = {"title", "abstract"}  # a row naming one is a header, whatever else the file calls its columns

@@ -850,6 +850,20 @@ def test_a_file_written_without_its_header_row_is_told_to_add_one_in_a_short_lin
                                          ColumnSpec.from_flags(None, None, None))
 
 
+def test_a_file_without_its_header_row_whose_first_record_is_unscreened_is_told_to_add_one(tmp_path):
+    # A helper's finding: the first record's empty label cell left its column without a name, and the refusal said
+    # "Name the column in the header row, or delete its data": the labels of every other row.
+    path = write(tmp_path / "review.csv", "5,Stimulants and sleep,Some abstract,\n6,Methylphenidate trial,A trial,1\n")
+    message = error_of(load_records, path, ColumnSpec.from_flags(None, None, None), labelled="partly")
+    assert message.endswith("review.csv: its first row looks like a record, not a header row naming the columns (it reads "
+                            "'5', 'Stimulants and sleep', 'Some abstract', ...). Add a header row above it: "
+                            "id,title,abstract (and the label column, judgement or label_included, in a training file), "
+                            "in the order of its columns.")
+    # a real header with an unnamed last column keeps its own message
+    named = write(tmp_path / "named.csv", "id,title,abstract,\n6,Methylphenidate trial,A trial,1\n")
+    assert "column 4 has no name in the header row" in error_of(load_records, named, ColumnSpec.from_flags(None, None, None))
+
+
 def test_a_label_column_that_holds_no_label_is_not_said_to_be_unused(tmp_path, caplog):
     # predict said "column 'included' is not used: ... to train on these labels ..." of an update whose column was empty.
     from screenstack.features.records.corpus import say_labels_unused

@@ -31,7 +31,12 @@ def test_a_blend_that_does_not_beat_flagging_everything_flags_every_record_and_s
     assert summary["honest"]["flagged_share"] == 1.0 and summary["honest"]["recall"] == 1.0
     [warning] = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
     assert "does not beat flagging every record" in warning and warning in caplog.messages
-    assert any(m.startswith("honest floor:") for m in caplog.messages)
+    # Both figures said, and the honest estimate said to be of flagging every record (a helper read its F7, flag-all's,
+    # as the blend's).
+    assert (f"honest floor: the blend's honest OOF F7 ({blend['threshold_fbeta_honest']:.3f}) does not beat flagging every "
+            f"record ({decision['flag_all_fbeta']:.3f}); every record is flagged") in caplog.messages
+    [honest] = [m for m in caplog.messages if m.startswith("honest estimate")]
+    assert "; of flagging every record, the decision applied): F7" in honest
     assert json.loads((tmp_path / "summary.json").read_text())["decision"]["flags_everything"] is True
 
 

@@ -77,6 +77,9 @@ def test_records_to_screen_far_richer_in_included_records_are_flagged_more_and_i
     assert summary["n_test_flagged"] > plain["n_test_flagged"] and _recall(tmp_path, truth) > plain_recall
     line = next(m for m in caplog.messages if m.startswith("label shift"))
     assert "times as rich in included records as the labelled ones" in line and "--max-shift 1" in line
+    # The share it is measured against is the calibration's, said as such: the counts' line gives the share labelled,
+    # and a helper read 1.8% and 1.7% on adjacent lines as two figures for one thing.
+    assert f"against the labelled records' {100 * shift['train_share']:.1f}% as calibrated)" in line
     report = write_report(tmp_path).read_text()
     assert "times as rich in included records as the labelled ones" in report  # the report too
     # The honest estimate, made on the labelled records, is of the threshold before the correction, and says so.
