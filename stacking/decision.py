@@ -284,14 +284,19 @@ UPDATE_RECALL_CHECK_WARNING = ("these records look unlike the run's labelled rec
                                "expected_included column says how many are expected further down")
 
 
+def shift_against(shift: dict) -> str:
+    """The shift estimate's share against the labelled one it is measured from, the calibration's (the console's "label
+    shift" line and the report's threshold note)."""
+    return f"{shift['estimated_share']:.1%} against the labelled records' {shift['train_share']:.1%} as calibrated"
+
+
 def log_shift(shift: dict, oof_flagged_share: float, beta: float, undo: str = "--max-shift 1: no correction") -> None:
     """The "label shift" line for `shift_weight`'s estimate, if it lowered the threshold (to flag `oof_flagged_share`);
     `undo`: how to do without the correction."""
     if shift.get("lowered"):
         log.info("label shift: the records to screen look %.1f times as rich in included records as the labelled ones "
-                 "(estimated %.1f%% against the labelled records' %.1f%% as calibrated); counting each included record %.1f times%s, the threshold flags %.1f%% of "
-                 "the OOF records instead of %.1f%%%s (%s)",
-                 shift["estimated_share"] / shift["train_share"], 100 * shift["estimated_share"], 100 * shift["train_share"],
+                 "(estimated %s); counting each included record %.1f times%s, the threshold flags %.1f%% of the OOF records "
+                 "instead of %.1f%%%s (%s)", shift["estimated_share"] / shift["train_share"], shift_against(shift),
                  shift["weight"], prior_clause(shift), 100 * oof_flagged_share, 100 * shift["oof_flagged_share_before"],
                  floor_clause(shift, beta), undo)
 
@@ -580,9 +585,12 @@ def lowered_by(decision: dict) -> list[str]:
     return ["label shift"] if (decision.get("shift") or {}).get("lowered") else []
 
 
-def honest_scope(honest: dict) -> str:
-    """What the honest figures are of, where the threshold applied is lower than the one they measure (else "")."""
-    lowered = honest.get("threshold_lowered_by") or []
+def honest_scope(summary: dict) -> str:
+    """What the stack's honest figures are of, where that is not the blend's threshold as applied (else ""): flagging
+    every record, where the honest floor chose it, or the threshold before a lowering."""
+    if (summary.get("decision") or {}).get("flags_everything"):
+        return "of flagging every record, the decision applied"
+    lowered = summary["honest"].get("threshold_lowered_by") or []
     return (f"of the threshold chosen on the labelled records; the {' and the '.join(lowered)} lowered the one applied to "
             "the records to screen, which flags more of them than this counts" if lowered else "")
 

@@ -30,7 +30,7 @@ from ..features.records.duplicates import label_words
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
 from .config import StackConfig
-from .decision import floor_clause, prior_clause, shift_share
+from .decision import floor_clause, prior_clause, shift_against, shift_share
 from .stack import MAX_FLAGGED, _percent, chance_reason, fit_weight_clause, flagged_shares, honest_scope
 
 log = logging.getLogger("screenstack")
@@ -279,7 +279,7 @@ def _threshold_note(summary: dict) -> str:
     shift = decision.get("shift") or {}
     if shift.get("lowered"):  # as the console's "label shift" line
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
-                 f"records as the labelled ones ({shift['estimated_share']:.1%} against the labelled records' {shift['train_share']:.1%} as calibrated), so each "
+                 f"records as the labelled ones ({shift_against(shift)}), so each "
                  f"included record counted {shift['weight']:.1f} times{prior_clause(shift)}{floor_clause(shift, beta)} (<code>--max-shift 1</code>: no correction)")
     if check.get("lowered"):  # as the console's "recall check" line and warning
         note += (f"; <strong>lowered by the recall check</strong> to {summary['threshold']:.4g}, which flags "
@@ -362,7 +362,7 @@ def _honest_section(summary: dict) -> str:
                    f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + _at_shift(screening, "expected_below"))]
     facts = "".join(f"<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div><div class=\"d\">{d}</div></div>"
                     for k, v, d in cards)
-    scope = honest_scope(honest)
+    scope = honest_scope(summary)
     scope = f"These honest figures are {html.escape(scope)} (see the threshold note). " if scope else ""
     return (f"<section><h2>Honest estimate</h2><div class=\"facts\">{facts}</div>"
             f"<p class=\"note\">{scope}What to expect on the records to screen: the blend's nested OOF scores, each fold's threshold "

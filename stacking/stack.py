@@ -483,8 +483,8 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
         return None  # no stack, or one from before manifests
     if set(manifest.get("inputs", {})) != set(_inputs(names)):
-        if not config.learners:  # every learner in OUT, where the stack there blended others: said, not silently
-            before = sorted(key.split("/", 1)[1] for key in manifest.get("inputs", {}) if key.startswith("learners/"))
+        before = sorted(key.split("/", 1)[1] for key in manifest.get("inputs", {}) if key.startswith("learners/"))
+        if not config.learners and before != sorted(names):  # every learner in OUT, where the stack there blended others
             log.info("%s: stacking every learner there (%s), where the stack it replaces blended %s: %s makes that one "
                      "again", out, ",".join(sorted(names)), ",".join(before), sets.stack_command(out))
         return None
@@ -641,8 +641,7 @@ def _log_summary(summary: dict) -> None:
     """The console's last lines: the honest estimate first, then the records to screen, the blend, the warnings."""
     beta, honest, screening, blend = summary["beta"], summary["honest"], summary["screening"], summary["blend"]
     _log_decision(summary)
-    # Where the honest floor flags every record, the honest figures are of that decision, not of the blend's threshold.
-    scope = "of flagging every record, the decision applied" if summary["decision"]["flags_everything"] else honest_scope(honest)
+    scope = honest_scope(summary)
     log.info("honest estimate (each fold's threshold chosen on the other folds; 95%% intervals for %d records%s): F%g %.3f "
              "(%.3f-%.3f), recall %.3f (%.2f-%.2f; %d of %d included training records found)", honest["interval_records"],
              f"; {scope}" if scope else "", beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"],

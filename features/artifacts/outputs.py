@@ -157,9 +157,9 @@ def reusable_learners(out: str | Path, metas: dict[str, dict], plan: FoldPlan, a
     reusable, refused = {}, {}
     for name, meta in metas.items():
         compared = _compared(out, name, meta, plan)
-        reusable[name] = compared is not None and not compared[2]
         if compared is not None and compared[2]:
             refused[name] = compared
+        reusable[name] = compared is not None and name not in refused
     if refused:
         said = list(dict.fromkeys(item for old, new, keys in refused.values() for item in describe_differences(keys, old, new)))
         ways = {_features_way(out, keys, old, new) for old, new, keys in refused.values()}

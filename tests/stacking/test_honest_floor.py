@@ -37,6 +37,7 @@ def test_a_blend_that_does_not_beat_flagging_everything_flags_every_record_and_s
             f"record ({decision['flag_all_fbeta']:.3f}); every record is flagged") in caplog.messages
     [honest] = [m for m in caplog.messages if m.startswith("honest estimate")]
     assert "; of flagging every record, the decision applied): F7" in honest
+    assert "These honest figures are of flagging every record, the decision applied" in write_report(tmp_path).read_text()
     assert json.loads((tmp_path / "summary.json").read_text())["decision"]["flags_everything"] is True
 
 
