@@ -63,6 +63,7 @@ from ..features.errors import ScreenstackError, go_on_with
 from ..features.artifacts.folds import FoldConfig, FoldPlan, make_fold_plan, refuse_other_plan, save_fold_plan
 from ..features.artifacts.outputs import (check_reusable, describe_differences, differing_keys, finetune_state,
                                          learner_dir, package_versions, refuse_other_test, write_learner_output)
+from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.store import is_intact, write_run_vectors
 from .cache import _reason
 from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
@@ -197,6 +198,9 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
                     "note": "train vectors: from the fold model that did not see the record; test vectors: mean over fold models"}
     write_run_vectors(out, feature_path, ids, ["train"] * len(train) + ["test"] * len(test), vectors, feature_meta)
     folder = write_learner_output(out, name, plan, oof, test["id"], test_scores, meta)
+    # As fit-learners keeps them beside its learners: `stack` on this learner alone flags the records without text and
+    # names each record and its copies in ranked.csv (without it, it said fit-learners had been killed).
+    write_screening_records(out, corpus)
     return folder, feature_path
 
 

@@ -79,7 +79,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       f"scored as new: the run's records had no id column (their ids are row numbers). To leave them "
                       f"out, rerun `screenstack run` with --id-col naming a real id column (a DOI or PubMed id) and "
                       f"predict from that run.", stacklevel=2)
-        warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys)
+        warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, to_screen=run.to_screen)
         return Corpus(records.assign(split="test"), original, texts), pd.DataFrame({"id": [], "run_id": []}, dtype=str)
     used = records.attrs["columns"].get("id")
     if used is None:
@@ -126,7 +126,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                 "(other papers under those ids)")
         log.info("%d of the %d records of %s have the ids of the run's records to screen (its ranked.csv; the first: id %r): "
                  "%s", int(again.sum()), len(again), path, str(records["id"].iloc[int(np.flatnonzero(again)[0])]), said)
-    warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, keys=texts_of["text_key"])
+    warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, keys=texts_of["text_key"],
+                    to_screen=run.to_screen)
     return Corpus(records.assign(split="test"), original, texts, keys=texts_of), left_out.reset_index(drop=True)
 
 
@@ -160,8 +161,8 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
     said[np.flatnonzero(screened)[differ]] = True
     if said.any():
         first = int(np.flatnonzero(said)[0])
-        title = str(records["title"].iloc[first]).strip()
-        shown = repr(title[:60] + "..." if len(title) > 60 else title) if title else "no title"
+        title = " ".join(str(records["title"].iloc[first]).split())  # a non-breaking space shown as a space, not escaped
+        shown = f'"{title[:60]}..."' if len(title) > 60 else f'"{title}"' if title else "no title"
         warnings.warn(f"{path}: {int(said.sum())} record(s) have the id of a record the run trained on but not its "
                       f"title and abstract (first: {record_place(records, first)}, id "
                       f"{str(records['id'].iloc[first])!r}, {shown}): another paper under a reused id, or a retitled "

@@ -57,12 +57,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json, write_json
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs
-from ..features.artifacts.records import RECORDS_FILE, RECORDS_SET, screening_records
+from ..features.artifacts.records import RECORDS_FILE, RECORDS_SET, records_to_screen, screening_records
 from ..features.artifacts.runfolder import PREDICTIONS_SET, DamagedArtifact, RunFolder, locked, read_checked
 from ..features.artifacts.store import VectorFiles
 from ..features.errors import ScreenstackError, quoted
@@ -124,6 +125,7 @@ class FittedRun:
     honest_recall: tuple[float, float] | None = None  # the stack's honest recall interval, which `recall_check` asks of new records
     train_keys: pd.DataFrame | None = None   # the training records' id, label, title_key, text_key by `id_key` (fold plan; None before 0.3.9)
     test_titles: dict | None = None          # the run's records to screen: `id_key` -> title_key (records.parquet; None: not kept)
+    to_screen: pd.DataFrame | None = None    # ... their id and text key (`records_to_screen`; None: not kept, or before 0.3.39)
 
     def threshold_for(self, scores: np.ndarray, has_text: np.ndarray | None = None) -> tuple[float, dict]:
         """The threshold for records scored `scores`, and the label-shift estimate made on them (empty: none made):
@@ -142,14 +144,15 @@ class FittedRun:
         return used_learners(self.learners, self.blender)
 
 
-def _test_titles(out: Path) -> dict | None:
-    """`FittedRun.test_titles`, from the run's records.parquet (None: it has none), its id and title columns alone:
-    `run_id_column` has checked the file against its manifest just before."""
+def _run_records(out: Path) -> tuple[dict | None, pd.DataFrame | None]:
+    """`FittedRun.test_titles` and `FittedRun.to_screen`, from the run's records.parquet (None: it has none), its id,
+    title and text key columns alone: `run_id_column` has checked the file against its manifest just before."""
     if not RunFolder(out).manifest_path(RECORDS_SET).is_file():
-        return None
-    records = pd.read_parquet(out / RECORDS_FILE, columns=["id", "title"])
+        return None, None
+    kept = pq.ParquetFile(out / RECORDS_FILE).schema_arrow.names
+    records = pd.read_parquet(out / RECORDS_FILE, columns=[c for c in ("id", "title", "text_key") if c in kept])
     keys = record_keys(pd.DataFrame({"title": records["title"].astype(str), "abstract": ""}))["title_key"].to_numpy(dtype=np.uint64)
-    return dict(zip(records["id"].astype(str).map(id_key), keys))
+    return dict(zip(records["id"].astype(str).map(id_key), keys)), records_to_screen(records)
 
 
 def used_learners(names: list[str], blender) -> list[str]:
@@ -249,7 +252,7 @@ def read_run(out: str | Path) -> FittedRun:
     if plan.keys is not None:
         ids = pd.Index(plan.ids.astype(str)).map(id_key)  # indexed as update ids are looked up (`id_key`), once
         fitted.train_keys = plan.keys.assign(id=plan.ids.astype(str), label=plan.labels).set_index(ids)
-    fitted.test_titles = _test_titles(out)
+    fitted.test_titles, fitted.to_screen = _run_records(out)
     for name in used:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
@@ -589,7 +592,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         columns.append(chunked_fold_mean_scores(run.models[name], chunks))
     Z = np.column_stack(columns)
     scores = run.blender.predict(Z)
-    listed = screening_records(corpus, run.train_keys)
+    listed = screening_records(corpus, run.train_keys, run.to_screen)
     lacking = _lacking_text(run, corpus)
     if lacking and run.config.max_shift > 1:
         # Scored without a text the run read (an export without abstracts): every record scores as one with that

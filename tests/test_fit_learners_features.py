@@ -110,9 +110,15 @@ def test_a_fine_tuning_s_vectors_and_files_that_do_not_open_are_left_unread(tiny
     error = _one_error(capsys)
     assert "holds only a fine-tuning's cross-fitted vectors of these records" in error
     assert "run `screenstack extract` with these input files" in error and "or give --features FILE" in error
-    (out / "config.toml").write_text('out = "run"\n')  # a run's folder: its settings are there to extract with again
+    (out / "config.toml").write_text(f'out = "{out}"\n')  # a run's folder: its settings are there to extract with again
     assert main(_argv(train, test, out)) == 2
     assert f"`screenstack run --config {out / 'config.toml'}` extracts them again with the run's settings" in _one_error(capsys)
+    # A copy of a run's folder: its config.toml names the first folder, which `run --config` alone would extract into
+    # (a helper's damaged copy sent to the original, which was reused, the copy left as it was).
+    (out / "config.toml").write_text(f'out = "{tmp_path / "first"}"\n')
+    assert main(_argv(train, test, out)) == 2
+    assert (f"`screenstack run --config {out / 'config.toml'} --out {out}` extracts them again with the run's settings"
+            in _one_error(capsys))
     (out / "config.toml").unlink()
     frozen = _feature_file(out, train, test, "finetune-b0-0123456789.parquet", seed=1)  # a frozen encoder's, so named
     (out / "features" / "._minilm.parquet").write_bytes(b"junk")  # the kind of file macOS leaves beside others

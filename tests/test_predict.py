@@ -206,11 +206,21 @@ def test_an_update_without_ids_is_scored_whole_with_a_warning_that_its_overlap_c
                for m in said)
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     assert summary["n_records"] == len(texts) and summary["left_out_screened"] == 0
-    # ranked.csv names each copy's training record and label, so none is screened again.
+    # The run's records still to screen are in the update too, under ids of its own: named, to be screened once (a
+    # helper's update with DOIs for ids had them in both lists, unsaid).
+    listed = pd.read_csv(test, dtype=str, keep_default_na=False)
+    listed = listed[(listed["abstract"] != "") & ~listed["abstract"].isin(screened["abstract"])]
+    assert any(re.search(rf"update.csv: {len(listed)} record\(s\) have the title and abstract of a record the run lists to "
+                         rf"screen \(first: id 'test-\d+', as the run's id '\d+'\): the same paper under another id, in both "
+                         r"lists. Screen each once \(ranked.csv's copy_of names the run's record\).", m) for m in said)
+    # ranked.csv names each copy's training record and label, so none is screened again, and each of the run's
+    # records to screen.
     ranked = pd.read_csv(tmp_path / "pred" / "ranked.csv", dtype=str, keep_default_na=False)
-    known = {(r.title, r.abstract): (r.record_id, r.label_included) for r in screened[::-1].itertuples() if r.abstract}
+    known = {(r.title, r.abstract): (r.record_id, "") for r in listed[::-1].itertuples()}
+    known |= {(r.title, r.abstract): (r.record_id, r.label_included) for r in screened[::-1].itertuples() if r.abstract}
     named = [known.get((r.title, r.abstract), ("", "")) for r in ranked.itertuples()]
-    assert list(zip(ranked["copy_of"], ranked["copy_label"])) == named and sum(n != ("", "") for n in named) == with_abstract
+    assert list(zip(ranked["copy_of"], ranked["copy_label"])) == named
+    assert sum(n[1] != "" for n in named) == with_abstract and sum(n[0] != "" for n in named) == with_abstract + len(listed)
     # Their label is known: counted as such in the probabilities and the expected included records, not as a chance.
     copies = ranked[ranked["copy_label"] != ""]
     assert (copies["probability"].astype(float) == copies["copy_label"].astype(float)).all()
@@ -228,6 +238,7 @@ def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_
     data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
     new = data.iloc[300:320].assign(record_id=[str(i) for i in range(1, 21)])[["record_id", "title", "abstract"]]
     new.iloc[:3, 1] = ""  # untitled: compared by title and abstract, which differ too (a helper saw these dropped)
+    new.iloc[3, 1] = "Olanzapine\xa0versus  risperidone"  # exported with a non-breaking space: named as read, not escaped
     assert (new["abstract"].iloc[:3] != "").all()
     new.to_csv(tmp_path / "update.csv", index=False)
     with pytest.warns(UserWarning, match=r"update.csv: 20 record\(s\) have the id of a record the run trained on but not its "
@@ -243,6 +254,9 @@ def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_
     (tmp_path / "blank.csv").write_text(lines[0] + "\n" + "".join(lines[1:]))
     with pytest.warns(UserWarning, match=r"blank.csv: 20 record\(s\) .* \(first: row 3, id '1', no title\)"):
         assert _predict(run, tmp_path / "blank.csv", tmp_path / "blank") == 0
+    new.iloc[3:].to_csv(tmp_path / "titled.csv", index=False)
+    with pytest.warns(UserWarning, match=r'\(first: row 2, id \'4\', "Olanzapine versus risperidone"\)'):
+        assert _predict(run, tmp_path / "titled.csv", tmp_path / "titled") == 0
     # A title two papers share ("Erratum") with other abstracts, and records without text on both sides: scored, since
     # their texts do not show them to be the training records (a helper saw such new papers dropped).
     screened = pd.read_csv(train, dtype=str, keep_default_na=False)[["record_id", "title", "abstract"]]

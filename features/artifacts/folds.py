@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .atomic import read_json, read_parquet_meta, write_parquet
 from ..records.corpus import Corpus
@@ -83,31 +83,58 @@ def draw_folds(labels: np.ndarray, config: FoldConfig = FoldConfig()) -> np.ndar
     return folds
 
 
-def keep_copies_together(folds: np.ndarray, text_keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """`folds` with records of the same title and abstract (`text_keys`, `record_keys`'s; 0: no abstract, not compared)
-    all in the fold of the first of them.
+def copy_groups(keys: pd.DataFrame) -> np.ndarray:
+    """Each record's copy key for the fold plan (`record_keys`' columns): its title and abstract, or its title alone
+    where it has no abstract (``--text-cols title``, or an export without them); 0 where it has no title.
+
+    Learners read exactly these texts, so two records alike here are one input to them: in two folds, each one's
+    OOF score would come from a model that learnt the other's label."""
+    text, title = (keys[name].to_numpy(dtype=np.uint64) for name in KEY_COLUMNS)
+    return np.where(text != 0, text, title)
+
+
+def keep_copies_together(folds: np.ndarray, groups: np.ndarray, labels: np.ndarray, config: FoldConfig) -> np.ndarray:
+    """`folds` with records of one copy key (`copy_groups`; 0: not compared) all in the fold of the first of them.
 
     A copy under another id in another fold leaked its label into the OOF score of its twin: the model scoring one
     had trained on the other (a fine-tuned encoder can all but memorise it). Where moving the copies would leave a
-    fold without an included or an excluded record, the plan is kept as drawn, with a warning.
+    fold without an included or an excluded record (two of five included records are one paper), the folds are
+    drawn again over the papers, copies as one (stratified group K-fold), as many as there are included papers
+    where that is fewer; only where even that fails do copies stay apart, with a warning.
     """
-    compared = text_keys != 0
-    if not compared.any() or not pd.Series(text_keys[compared]).duplicated().any():
+    compared = groups != 0
+    if not compared.any() or not pd.Series(groups[compared]).duplicated().any():
         return folds
     moved = folds.copy()
-    moved[compared] = pd.Series(folds[compared]).groupby(text_keys[compared], sort=False).transform("first").to_numpy()
-    n_folds = int(folds.max()) + 1
-    if all(0 < int(labels[moved == k].sum()) < int(np.sum(moved == k)) for k in range(n_folds)):
+    moved[compared] = pd.Series(folds[compared]).groupby(groups[compared], sort=False).transform("first").to_numpy()
+    if _validates(moved, labels, int(folds.max()) + 1):
         return moved
-    warnings.warn("some training records repeat another's title and abstract under another id, and keeping each "
-                  "record's copies in one fold would leave a fold without an included or excluded record: copies "
-                  "stay in different folds, so their OOF scores may be optimistic.", stacklevel=3)
+    papers = pd.Series(np.where(compared, groups, 0)).astype(str).to_numpy(dtype=object)
+    papers[~compared] = [f"record {i}" for i in np.flatnonzero(~compared)]
+    codes = pd.factorize(papers)[0]
+    counts = [len(np.unique(codes[labels == value])) for value in (1, 0)]
+    n_folds = min(int(folds.max()) + 1, *counts)
+    if n_folds >= 2:
+        splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=config.seed)
+        regrouped = np.empty(len(labels), dtype=np.int64)
+        for k, (_, valid) in enumerate(splitter.split(np.zeros(len(labels)), labels, codes)):
+            regrouped[valid] = k
+        if _validates(regrouped, labels, n_folds):
+            return regrouped
+    warnings.warn("some training records repeat another's text under another id, and no plan keeping each record's "
+                  "copies in one fold gives every fold an included and an excluded record: copies stay in different "
+                  "folds, so their OOF scores may be optimistic. Remove the copies, or label more records.", stacklevel=3)
     return folds
+
+
+def _validates(folds: np.ndarray, labels: np.ndarray, n_folds: int) -> bool:
+    """Every one of `n_folds` folds holds an included and an excluded record to validate on."""
+    return all(0 < int(labels[folds == k].sum()) < int(np.sum(folds == k)) for k in range(n_folds))
 
 
 def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPlan:
     """Draw a stratified K-fold plan over the corpus's training records (`draw_folds`), copies of one record (same
-    title and abstract) in one fold (`keep_copies_together`).
+    title and abstract, or same title where there is no abstract: `copy_groups`) in one fold (`keep_copies_together`).
 
     With fewer included records than folds, as many folds as included records
     are used (every fold needs a positive to validate recall), with a warning.
@@ -115,11 +142,14 @@ def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPla
     train = corpus.train
     labels = train["label"].to_numpy(dtype=int)
     keys = corpus.split_keys("train")
-    folds = keep_copies_together(draw_folds(labels, config), keys["text_key"].to_numpy(dtype=np.uint64), labels)
+    folds = keep_copies_together(draw_folds(labels, config), copy_groups(keys), labels, config)
     n_folds = int(folds.max()) + 1
     if n_folds < config.n_folds:
-        fewer = "included" if int(labels.sum()) == n_folds else "excluded"
-        warnings.warn(f"only {n_folds} {fewer} records: using {n_folds} folds instead of {config.n_folds}.", stacklevel=2)
+        positives = int(labels.sum())
+        fewer = "included" if positives == n_folds else "excluded"
+        counted = (f"only {n_folds} {fewer} records" if n_folds in (positives, len(labels) - positives) else
+                   f"only {n_folds} included papers once copies under other ids count as one")
+        warnings.warn(f"{counted}: using {n_folds} folds instead of {config.n_folds}.", stacklevel=2)
     meta = {**asdict(config), "n_folds": n_folds, "requested_folds": config.n_folds,
             "train_fingerprint": corpus.fingerprint("train"), "n_train": len(train),
             "text_columns": list(corpus.text_columns)}  # not compared: named when the fingerprint differs (`refuse_other_plan`)
@@ -270,9 +300,9 @@ def _another_version(out: str | Path) -> str:
 
 def ensure_fold_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig()) -> FoldPlan:
     """Return the plan in ``out`` (see `refuse_other_plan`), writing it first if there is none."""
-    fresh = make_fold_plan(corpus, config)
     existing = refuse_other_plan(corpus, out, config)
-    if existing is None:
-        save_fold_plan(fresh, out)
-        return fresh
-    return existing
+    if existing is not None:
+        return existing
+    plan = make_fold_plan(corpus, config)
+    save_fold_plan(plan, out)
+    return plan

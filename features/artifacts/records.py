@@ -10,7 +10,10 @@ flags since no model can rank it), ``has_abstract`` ("1" or "0": a title
 alone is scored unlike the labelled records where they nearly all have an
 abstract, `stacking.decision.titles_unlike_labelled`), and ``copy_of`` and ``copy_label``: the
 labelled record, or the earlier record to screen, whose title and abstract
-it repeats (`features.records.duplicates.copy_columns`). The file is its own
+it repeats (`features.records.duplicates.copy_columns`), and ``text_key``, the
+hash of its title and abstract as copies are compared ("" where it lacks
+either), by which `predict` finds a search update's copies of these records
+under other ids. The file is its own
 committed set, ``records``, so a damaged copy is refused by name; it is
 rewritten only when its content changes, so a rerun keeps its version. Its
 manifest also keeps the warnings given reading the input files
@@ -43,10 +46,12 @@ ROW_GROUP_ROWS = 50_000  # records converted to Arrow and written at a time
 log = logging.getLogger("screenstack")
 
 
-def screening_records(corpus: Corpus, labelled: pd.DataFrame | None = None) -> pd.DataFrame:
-    """``id``, ``title``, ``has_text``, ``has_abstract``, ``copy_of`` and ``copy_label`` (`copy_columns`) and the ``input:`` columns of
-    `corpus`'s test records, as strings, in test order. Copies are looked for among `labelled` (``id``, ``label``,
-    ``text_key``: `predict`'s run's training records) or else `corpus`'s own training records."""
+def screening_records(corpus: Corpus, labelled: pd.DataFrame | None = None,
+                      to_screen: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``id``, ``title``, ``has_text``, ``has_abstract``, ``copy_of`` and ``copy_label`` (`copy_columns`), ``text_key``
+    and the ``input:`` columns of `corpus`'s test records, as strings, in test order. Copies are looked for among
+    `labelled` (``id``, ``label``, ``text_key``: `predict`'s run's training records) or else `corpus`'s own training
+    records, and among `to_screen` (``id``, ``key``: `predict`'s run's records to screen, `records_to_screen`)."""
     test = corpus.test
     has_text = ["1" if text.strip() else "0" for text in texts(test)]
     has_abstract = np.where(test["abstract"].astype(str).str.strip().to_numpy() != "", "1", "0")
@@ -56,8 +61,10 @@ def screening_records(corpus: Corpus, labelled: pd.DataFrame | None = None) -> p
         train = corpus.frame[corpus.frame["split"] == "train"]
         labelled = pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "label": train["label"].to_numpy(),
                                  "text_key": corpus.split_keys("train")["text_key"].to_numpy()})
-    copies = copy_columns(corpus.split_keys("test")["text_key"], frame["id"], labelled.rename(columns={"text_key": "key"}))
+    keys = corpus.split_keys("test")["text_key"].to_numpy(dtype=np.uint64)
+    copies = copy_columns(keys, frame["id"], labelled.rename(columns={"text_key": "key"}), to_screen)
     frame[["copy_of", "copy_label"]] = pd.DataFrame(copies.to_numpy(dtype=object), index=frame.index, dtype=object)
+    frame["text_key"] = pd.Series(np.where(keys != 0, keys.astype(str), ""), index=frame.index, dtype=object)
     if corpus.screen_columns is not None:
         original = corpus.screen_columns
         assert len(original) == len(frame), "screen_columns follow the test rows"
@@ -133,6 +140,15 @@ def write_screening_records(out: str | Path, corpus: Corpus) -> Path:
     with run.commit(RECORDS_SET, meta=meta) as staging:
         _write_row_groups(staging / RECORDS_FILE, frame)
     return run.out / RECORDS_FILE
+
+
+def records_to_screen(records: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``id`` and ``key`` (the ``text_key`` as a number) of `read_screening_records`' records with a title and an
+    abstract, for `copy_columns`; None where there are none kept, or they were kept before ``text_key`` (0.3.39)."""
+    if records is None or "text_key" not in records.columns:
+        return None
+    keyed = records[records["text_key"].astype(str) != ""]
+    return pd.DataFrame({"id": keyed["id"].astype(str).to_numpy(), "key": keyed["text_key"].astype(np.uint64).to_numpy()})
 
 
 def read_screening_records(out: str | Path) -> pd.DataFrame | None:

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .ids import id_key
+
 
 CHUNK_ROWS = 10_000
 
@@ -90,12 +92,14 @@ def record_keys(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(keys) if keys else pd.DataFrame({"title_key": [], "text_key": []}, index=frame.index, dtype="uint64")
 
 
-def copy_columns(keys: pd.Series, ids: pd.Series, labelled: pd.DataFrame | None) -> pd.DataFrame:
+def copy_columns(keys: pd.Series, ids: pd.Series, labelled: pd.DataFrame | None,
+                 to_screen: pd.DataFrame | None = None) -> pd.DataFrame:
     """For records to screen (their ``text_key``s `keys`, 0: not compared, and `ids`), the record each repeats:
     ``copy_of`` a labelled record's id (`labelled`: ``id``, ``label``, ``key``) and ``copy_label`` its label, "1" or
-    "0" ("1 and 0" where its copies are labelled both ways); else the id of the first record to screen with the same
-    title and abstract, ``copy_label`` empty; both empty for a record that repeats none. Strings, in `keys`' order:
-    ranked.csv's columns, so that a reviewer screens each paper once and carries a known label over."""
+    "0" ("1 and 0" where its copies are labelled both ways); else the id of the first record with the same title and
+    abstract among `to_screen` (``id``, ``key``: `predict`'s run's records still to screen) and then among these,
+    ``copy_label`` empty; both empty for a record that repeats none. Strings, in `keys`' order: ranked.csv's columns,
+    so that a reviewer screens each paper once and carries a known label over."""
     keys, ids = pd.Series(np.asarray(keys, dtype=np.uint64)), pd.Series(np.asarray(ids).astype(str))
     copy_of, copy_label = pd.Series("", index=keys.index, dtype=object), pd.Series("", index=keys.index, dtype=object)
     compared = keys != 0
@@ -106,6 +110,14 @@ def copy_columns(keys: pd.Series, ids: pd.Series, labelled: pd.DataFrame | None)
         hit = compared & keys.isin(first.index)
         copy_of[hit], copy_label[hit] = keys[hit].map(first), keys[hit].map(labels)
         compared &= ~hit
+    if to_screen is not None and len(to_screen):
+        listed = to_screen[to_screen["key"] != 0].drop_duplicates("key").set_index("key")["id"].astype(str)
+        run_ids = keys.map(listed)  # NaN where the run lists none
+        listed_copy = compared & run_ids.notna()
+        # Under its own id it is the run's record itself, which `predict` says apart: no copy of anything.
+        listed_copy[listed_copy] = run_ids[listed_copy].map(id_key).to_numpy() != ids[listed_copy].map(id_key).to_numpy()
+        copy_of[listed_copy] = run_ids[listed_copy]
+        compared &= ~listed_copy
     repeat = compared & keys.duplicated()
     earliest = pd.Series(ids[compared].to_numpy(), index=keys[compared].to_numpy())
     copy_of[repeat] = keys[repeat].map(earliest[~earliest.index.duplicated()])
@@ -118,12 +130,14 @@ def label_words(copy_label: str) -> str:
 
 
 def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str | Path | None,
-                    labelled: pd.DataFrame | None = None, keys: pd.Series | None = None) -> None:
+                    labelled: pd.DataFrame | None = None, keys: pd.Series | None = None,
+                    to_screen: pd.DataFrame | None = None) -> None:
     """Warn about copies in a corpus frame (``split`` train/test, ``id``, ``title``, ``abstract``, ``label``):
     labelled records whose copies are labelled otherwise, records to screen that copy a labelled one, and
     records to screen that copy each other. `labelled` (``id``, ``label``, ``text_key``), where given, are the
     labelled records the others are compared with (`predict`: a run's training records, as its fold plan keeps them);
-    `keys`: the frame's ``text_key`` (`record_keys`), where already made."""
+    `to_screen` (``id``, ``key``): `predict`'s run's records still to screen, which an update repeats under other ids
+    (a re-export with DOIs for ids); `keys`: the frame's ``text_key`` (`record_keys`), where already made."""
     keys = record_keys(frame)["text_key"] if keys is None else keys
     records = frame[["split", "id", "label"]].assign(key=keys)[keys != 0]
     train, test = records[records["split"] == "train"], records[records["split"] == "test"]
@@ -138,7 +152,7 @@ def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str 
     what, named = "a labelled record", "labelled id"
     if labelled is not None:  # the run's, where a new file is predicted
         train, what, named = labelled.rename(columns={"text_key": "key"}), "a record the run trained on", "the run's id"
-    found = copy_columns(test["key"], test["id"], train)
+    found = copy_columns(test["key"], test["id"], train, to_screen)
     copies = np.flatnonzero(found["copy_label"].to_numpy() != "")
     if len(copies):
         first = found.iloc[copies[0]]
@@ -147,7 +161,17 @@ def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str 
                       f"{label_words(first['copy_label'])}): probably the "
                       "same paper under another id, already screened. They are scored and listed like the others; "
                       "ranked.csv's copy_of and copy_label name the labelled record.", stacklevel=3)
-    repeated = np.flatnonzero((found["copy_of"].to_numpy() != "") & (found["copy_label"].to_numpy() == ""))
+    repeated = (found["copy_of"].to_numpy() != "") & (found["copy_label"].to_numpy() == "")
+    run_ids = (test["key"].map(to_screen.drop_duplicates("key").set_index("key")["id"].astype(str)) if to_screen is not None
+               else pd.Series(np.nan, index=test.index))
+    listed = repeated & (found["copy_of"].to_numpy() == run_ids.to_numpy())  # a copy of the run's, not this file's
+    if listed.any():
+        first = int(np.flatnonzero(listed)[0])
+        warnings.warn(f"{test_path}: {int(listed.sum())} record(s) have the title and abstract of a record the run "
+                      f"lists to screen (first: id {test['id'].iloc[first]!r}, as the run's id {found['copy_of'].iloc[first]!r}): "
+                      "the same paper under another id, in both lists. Screen each once (ranked.csv's copy_of names the "
+                      "run's record).", stacklevel=3)
+    repeated = np.flatnonzero(repeated & ~listed)
     if len(repeated):
         warnings.warn(f"{test_path}: {len(repeated)} record(s) to screen repeat another's title and abstract (first: id "
                       f"{test['id'].iloc[repeated[0]]!r}, as id {found['copy_of'].iloc[repeated[0]]!r}): each copy gets the "

@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 
+from ..features.artifacts.sets import run_again
 from ..features.errors import ScreenstackError, quoted
 from ._common import (LEARNER_NAMES, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs)
@@ -115,8 +116,8 @@ def features_in_out(out: str | Path, readers: list[str], corpus) -> str:
         there = "; ".join(f"{quoted(f)}: {kind}" for f, kind in kinds.items())
         why = ("holds only a fine-tuning's cross-fitted vectors of these records, and `run --finetune` fits the vector "
                "learners on the frozen encoder's" if fine_tuned else "holds no feature file extracted from these records")
-        config = Path(out) / "config.toml"  # `run` wrote it: its model and extraction options, which extract needs again
-        again = (f"`screenstack run --config {quoted(config)}` extracts them again with the run's settings" if config.is_file()
+        remake = run_again(out)  # `run`'s config.toml: its model and extraction options, which extract needs again
+        again = (f"{remake} extracts them again with the run's settings" if remake
                  else f"run `screenstack extract` with these input files, the --model and extraction options wanted and --out "
                       f"{quoted(out)} first")
         raise ScreenstackError(f"learners {names} read vectors, and {folder} {why} ({there}): {again}"

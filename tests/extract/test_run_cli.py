@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +73,14 @@ def test_extract_finetune_from_the_command_line_writes_a_learner_and_crossfit_ve
     meta = json.loads(open(f"{learner}/meta.json").read())
     assert meta["fold_plan"]["n_folds"] == 3
     assert features.endswith(".parquet")
+    # Stacked alone, the fine-tuned learner's run names its records: `stack` said fit-learners had been killed before
+    # writing them, and its ranked.csv had no titles (a helper's `extract --finetune` then `stack`).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["-q", "stack", "--out", str(out)]) == 0
+    ranked = pd.read_csv(out / "ranked.csv", dtype=str, keep_default_na=False)
+    titles = pd.read_csv(test, dtype=str, keep_default_na=False).set_index("record_id")["title"]
+    assert (ranked["title"] == ranked["id"].map(titles)).all() and (ranked["title"] != "").any()
 
 
 def test_a_finetuning_run_repeated_from_its_config_file_reuses_everything(tiny_corpus_files, tmp_path, random_bert):
@@ -335,7 +344,6 @@ def test_learners_fitted_on_vectors_padded_otherwise_are_refused_before_any_text
 @pytest.mark.parametrize("command", ["extract", "run"])
 def test_the_cnn_heads_options_under_the_linear_head_are_said_unused(command, tmp_path):
     # They were recorded and had no effect, and a rerun without them was refused as another configuration.
-    import warnings
 
     from screenstack.cli import parse_args
     from screenstack.commands.extract import warn_unused_finetune_options

@@ -38,7 +38,7 @@ def test_fit_learners_keeps_the_records_to_screen_with_the_files_columns(tmp_pat
     corpus = load_partly_screened(review_file)
     file = pd.read_csv(review_file, dtype=str, keep_default_na=False)
     unscreened = file[file["label_included"].isin(["", "-1"])]
-    assert records.columns.tolist() == ["id", "title", "has_text", "has_abstract", "copy_of", "copy_label"] + [f"input:{c}" for c in file.columns]
+    assert records.columns.tolist() == ["id", "title", "has_text", "has_abstract", "copy_of", "copy_label", "text_key"] + [f"input:{c}" for c in file.columns]
     assert records["id"].tolist() == corpus.test["id"].tolist() == unscreened["record_id"].tolist(), "test order: file order"
     assert records["input:doi"].tolist() == unscreened["doi"].tolist() and set(records["input:year"]) == {"2001"}
     assert records["input:label_included"].isin(["", "-1"]).all()
@@ -111,8 +111,8 @@ def test_records_of_a_test_file_and_of_a_corpus_built_in_code(tmp_path, tiny_cor
     corpus = load_corpus(*tiny_corpus_files)
     write_screening_records(tmp_path / "a", corpus)
     records = read_screening_records(tmp_path / "a")
-    assert records.columns.tolist() == ["id", "title", "has_text", "has_abstract", "copy_of", "copy_label", "input:record_id", "input:title",
+    assert records.columns.tolist() == ["id", "title", "has_text", "has_abstract", "copy_of", "copy_label", "text_key", "input:record_id", "input:title",
                                         "input:abstract"]
     assert records["id"].tolist() == corpus.test["id"].tolist() == records["input:record_id"].tolist()
     write_screening_records(tmp_path / "b", Corpus(corpus.frame))  # no input columns known: ours only
-    assert read_screening_records(tmp_path / "b").columns.tolist() == ["id", "title", "has_text", "has_abstract", "copy_of", "copy_label"]
+    assert read_screening_records(tmp_path / "b").columns.tolist() == ["id", "title", "has_text", "has_abstract", "copy_of", "copy_label", "text_key"]
