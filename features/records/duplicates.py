@@ -105,14 +105,13 @@ def copy_columns(keys: pd.Series, ids: pd.Series, labelled: pd.DataFrame | None,
     compared = keys != 0
     if labelled is not None and len(labelled):
         known = labelled[labelled["key"] != 0]
-        first = known.drop_duplicates("key").set_index("key")["id"].astype(str)
+        first = first_ids(known)
         labels = known.groupby("key")["label"].agg(lambda label: " and ".join(sorted({str(int(v)) for v in label}, reverse=True)))
         hit = compared & keys.isin(first.index)
         copy_of[hit], copy_label[hit] = keys[hit].map(first), keys[hit].map(labels)
         compared &= ~hit
     if to_screen is not None and len(to_screen):
-        listed = to_screen[to_screen["key"] != 0].drop_duplicates("key").set_index("key")["id"].astype(str)
-        run_ids = keys.map(listed)  # NaN where the run lists none
+        run_ids = keys.map(first_ids(to_screen))  # NaN where the run lists none
         listed_copy = compared & run_ids.notna()
         # Under its own id it is the run's record itself, which `predict` says apart: no copy of anything.
         listed_copy[listed_copy] = run_ids[listed_copy].map(id_key).to_numpy() != ids[listed_copy].map(id_key).to_numpy()
@@ -122,6 +121,12 @@ def copy_columns(keys: pd.Series, ids: pd.Series, labelled: pd.DataFrame | None,
     earliest = pd.Series(ids[compared].to_numpy(), index=keys[compared].to_numpy())
     copy_of[repeat] = keys[repeat].map(earliest[~earliest.index.duplicated()])
     return pd.DataFrame({"copy_of": copy_of.to_numpy(dtype=object), "copy_label": copy_label.to_numpy(dtype=object)})
+
+
+def first_ids(records: pd.DataFrame) -> pd.Series:
+    """The id (a string) of the first of `records` (``id``, ``key``) with each text key, indexed by key; key 0 (not
+    compared) left out."""
+    return records[records["key"] != 0].drop_duplicates("key").set_index("key")["id"].astype(str)
 
 
 def label_words(copy_label: str) -> str:
@@ -162,8 +167,7 @@ def warn_duplicates(frame: pd.DataFrame, train_path: str | Path, test_path: str 
                       "same paper under another id, already screened. They are scored and listed like the others; "
                       "ranked.csv's copy_of and copy_label name the labelled record.", stacklevel=3)
     repeated = (found["copy_of"].to_numpy() != "") & (found["copy_label"].to_numpy() == "")
-    run_ids = (test["key"].map(to_screen.drop_duplicates("key").set_index("key")["id"].astype(str)) if to_screen is not None
-               else pd.Series(np.nan, index=test.index))
+    run_ids = test["key"].map(first_ids(to_screen)) if to_screen is not None else pd.Series(np.nan, index=test.index)
     listed = repeated & (found["copy_of"].to_numpy() == run_ids.to_numpy())  # a copy of the run's, not this file's
     if listed.any():
         first = int(np.flatnonzero(listed)[0])
