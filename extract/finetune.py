@@ -442,8 +442,8 @@ def _confirm_cpu_run(loaded, token_ids, splits, test_index, state: Path, config:
                 f"would take about "
                 f"{_duration(seconds)} ({train_tokens:,} training tokens to go at a measured {tokens_per_s:,.0f} tokens/s"
                 f"{' per rank' if world > 1 else ''})")
-    log.info("%s", estimate)
     if seconds <= CONFIRM_OVER_S or confirm is True:
+        log.info("%s", estimate)  # said here only: the question or the refusal below says it otherwise (it was said twice)
         return
     advice = "Run it on a CUDA GPU, use fewer --epochs or a smaller --model, or pass --yes to run it here anyway."
     if callable(confirm):

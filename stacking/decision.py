@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .calibrate import Calibration, estimate_shift, expected_below
+from .calibrate import Calibration, estimate_shift, expected_count
 from .config import StackConfig
 from .metrics import fbeta, screening_metrics
 from .threshold import apply_threshold, choose_threshold, fold_decisions, separation
@@ -81,11 +81,11 @@ def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed:
     known = np.zeros(len(decisions), dtype=bool) if known is None else np.asarray(known, dtype=bool)
     summary = {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()), "expected_included": float(probabilities.sum())}
     for name, part in (("expected_flagged", flagged), ("expected_below", ~flagged)):
-        # The count with the probabilities as they are, spread as `expected_below`'s bootstrap of the calibration and
+        # The count with the probabilities as they are, spread as `expected_count`'s bootstrap of the calibration and
         # chance variation spreads the part's other records (known ones do not vary): with a handful of included
         # labelled records the calibration's share alone can be half the truth or twice it.
         count, certain = float(probabilities[part].sum()), float(probabilities[part & known].sum())
-        center, low, high = expected_below(blend_oof, y, test_scores, ~(part & ~known), random_state=seed)
+        center, low, high = expected_count(blend_oof, y, test_scores, part & ~known, random_state=seed)
         summary[name] = count
         summary[f"{name}_interval"] = (max(certain, count - (center - low)), min(float(part.sum()), count + (high - center)))
     if shift and float(shift.get("weight", 1.0)) > 1.0:

@@ -116,7 +116,7 @@ class FittedRun:
     id_column: str | None = None             # the input column of the run's ids (None: none, or not known)
     row_number_ids: bool = False             # the run's records had no id column: its ids are row numbers
     oof_labels: np.ndarray | None = None     # the blend's honest OOF labels and scores (blend_oof.parquet) and
-    oof_scores: np.ndarray | None = None     # the stack's seed, for expected_below's interval as `stack` gives it
+    oof_scores: np.ndarray | None = None     # the stack's seed, for expected_count's intervals as `stack` gives it
     oof_folds: np.ndarray | None = None      # and their folds, for the honest floor at the label shift's weight
     config: StackConfig = field(default_factory=StackConfig)  # the stack's: its seed, and the label-shift correction
     threshold_before: float = 0.0            # the stack's threshold before its label-shift correction (`read_run` sets it)

@@ -642,8 +642,10 @@ def _log_summary(summary: dict) -> None:
     beta, honest, screening, blend = summary["beta"], summary["honest"], summary["screening"], summary["blend"]
     _log_decision(summary)
     scope = honest_scope(summary)
-    log.info("honest estimate (each fold's threshold chosen on the other folds; 95%% intervals for %d records%s): F%g %.3f "
-             "(%.3f-%.3f), recall %.3f (%.2f-%.2f; %d of %d included training records found)", honest["interval_records"],
+    # With no records to screen the intervals are for as many records like the labelled ones (`_honest`): said so.
+    like = "" if screening["n_records"] else " like the labelled ones"
+    log.info("honest estimate (each fold's threshold chosen on the other folds; 95%% intervals for %d records%s%s): F%g %.3f "
+             "(%.3f-%.3f), recall %.3f (%.2f-%.2f; %d of %d included training records found)", honest["interval_records"], like,
              f"; {scope}" if scope else "", beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"],
              *honest["recall_interval"], honest["found"], honest["included"])
     if screening["n_records"]:

@@ -210,6 +210,21 @@ def test_a_damaged_record_of_the_feature_file_names_extract_as_what_writes_it_ag
         assert main(["-q", *_argv(train, test, out)]) == 0
 
 
+def test_stack_names_a_damaged_feature_record_once_where_two_learners_read_it(tiny_corpus_files, tmp_path, capsys):
+    # logreg and lightgbm both read the feature file: its damaged record was named twice in one error (a helper's).
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    _feature_file(out, train, test, "bert0-0123456789.parquet")
+    assert main(["-q", *_argv(train, test, out), "--learners", "logreg,lightgbm,tfidf-svm"]) == 0
+    record = out / ".manifests" / "features%bert0-0123456789.parquet.json"
+    record.write_text("{bad")
+    (out / "learners" / "tfidf-svm" / "oof.parquet").write_bytes(b"cut short")
+    capsys.readouterr()
+    assert main(["stack", "--out", str(out)]) == 2
+    error = _one_error(capsys)
+    assert error.count(str(record)) == 1 and "tfidf-svm" in error and "fit-learners" in error
+
+
 def test_a_training_file_labelled_otherwise_is_refused_for_the_fold_plan_before_the_feature_file(tiny_corpus_files,
                                                                                                   tmp_path, capsys):
     # The feature file's refusal came first and said to extract again, after which the fold plan's refused anyway.

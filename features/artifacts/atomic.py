@@ -37,6 +37,15 @@ _FIXES = {
 }
 
 
+def unwritable_errno(folder: str | os.PathLike) -> int:
+    """Why `folder` cannot be written, as an errno: EROFS on a file system mounted read-only, where permissions cannot
+    help (a read-only bind mount), else EACCES."""
+    try:
+        return errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return errno.EACCES
+
+
 def io_error(path: str | os.PathLike, error: OSError, kept: bool = True, shown: bool = False,
              flag: str = "--out", outcome: str | None = None) -> ScreenstackError:
     """The one-line error for an OSError met while writing `path`, naming the fix.

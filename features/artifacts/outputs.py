@@ -418,6 +418,7 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
         fixes = [_refit_fix(out, ",".join(refit))] if refit else []
         fixes += [_refit_fix(out, name) for name in damaged if is_fine_tuned(name)][:1]  # one fix fine-tunes them all
         fixes += [others.strip()] if others else []
-        raise DamagedArtifact(", ".join(str(error.path) for error in damaged.values()),
+        # each file once: learners reading one damaged file (the features manifest of logreg and lightgbm) named it twice
+        raise DamagedArtifact(", ".join(dict.fromkeys(str(error.path) for error in damaged.values())),
                               "; ".join(dict.fromkeys(error.reason for error in damaged.values())), " ".join(fixes))
     return outputs

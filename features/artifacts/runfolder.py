@@ -53,7 +53,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .atomic import STAGING_DIR, io_error, read_json, write_json
+from .atomic import STAGING_DIR, io_error, read_json, unwritable_errno, write_json
 from . import sets
 from .sets import MANIFEST, MANIFESTS_DIR
 from ..errors import ScreenstackError, quoted
@@ -282,6 +282,8 @@ class RunFolder:
         if not existing.is_dir():
             raise ScreenstackError(f"--out {self.out}: {existing} is a file, so no folder can be made there. Choose another --out.")
         if not os.access(existing, os.W_OK | os.X_OK):
+            if unwritable_errno(existing) == errno.EROFS:  # permissions cannot fix that (a helper's read-only bind mount)
+                raise ScreenstackError(f"--out {self.out}: {existing} is on a read-only file system. Give --out a folder on a writable disk.")
             raise ScreenstackError(f"--out {self.out}: {existing} is not writable by you. Choose another --out or fix its permissions.")
 
     def check_ours(self, create: bool = True, example: str = "run1") -> None:
@@ -620,3 +622,4 @@ def read_checked(path: Path, reader, fix: str):
         if isinstance(error, FileNotFoundError):
             raise DamagedArtifact(path, "missing", fix) from None
         raise DamagedArtifact(path, f"not readable: {str(error).splitlines()[0][:120] if str(error) else type(error).__name__}", fix) from None
+

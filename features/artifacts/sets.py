@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import ScreenstackError, quoted
-from .atomic import STAGING_DIR, io_error, read_json
+from .atomic import STAGING_DIR, io_error, read_json, unwritable_errno
 
 MANIFESTS_DIR, MANIFEST = ".manifests", "MANIFEST.json"
 # Files a reviewer edits in place (a spreadsheet saves notes typed into ranked.csv where it opened it):
@@ -69,7 +69,7 @@ def check_targets(out: Path, staging: Path) -> None:
     # and "report was not changed" read as if the stack had been written).
     refused = f"The new {manifest['set']} outputs were not written: run the same command again once that is fixed."
     if manifests.is_dir() and not os.access(manifests, os.W_OK | os.X_OK):  # the manifest moves in last: a read-only
-        code = errno.EROFS if os.statvfs(manifests).f_flag & os.ST_RDONLY else errno.EACCES  # .manifests/ left a set half in
+        code = unwritable_errno(manifests)  # .manifests/ left a set half in
         raise io_error(manifests, OSError(code, os.strerror(code)), outcome=refused)
     if manifest_path(out, manifest["set"]).is_dir():  # the manifest moves in last: refused now, before any file moves
         raise io_error(manifest_path(out, manifest["set"]), OSError(errno.EISDIR, os.strerror(errno.EISDIR)), shown=True,
@@ -103,7 +103,7 @@ def check_targets(out: Path, staging: Path) -> None:
         if os.stat(folder).st_dev != device:  # a mount inside OUT: a rename cannot cross it
             raise io_error(folder, OSError(errno.EXDEV, os.strerror(errno.EXDEV)), outcome=refused)
         if not os.access(folder, os.W_OK | os.X_OK):
-            code = errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
+            code = unwritable_errno(folder)
             raise io_error(folder, OSError(code, os.strerror(code)), outcome=refused)
 
 

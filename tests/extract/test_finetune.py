@@ -308,11 +308,12 @@ def test_heads_are_found_by_name():
         FinetuneConfig(head="lstm")
 
 
-def test_long_cpu_run_needs_confirmation(tiny_bert, tmp_path, monkeypatch):
+def test_long_cpu_run_needs_confirmation(tiny_bert, tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(ft, "CONFIRM_OVER_S", 0.0)
     corpus, config = _corpus(), _config(tiny_bert)
-    with pytest.raises(ScreenstackError, match=r"would take about .* pass --yes"):
+    with caplog.at_level("INFO", logger="screenstack"), pytest.raises(ScreenstackError, match=r"would take about .* pass --yes"):
         finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False)
+    assert not any("would take about" in message for message in caplog.messages), "said in the refusal, not twice"
     asked = []
     with pytest.raises(ScreenstackError, match="stopped"):
         finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False, confirm=lambda m: asked.append(m) and False)

@@ -254,6 +254,17 @@ def test_a_read_only_out_is_one_line_and_untouched(run, corpus_files, capsys, mo
     refused(fit_argv(corpus_files, run), capsys, run, str(run), "read-only", "writable disk")
 
 
+def test_an_out_on_a_read_only_mount_is_not_sent_to_fix_permissions(run, corpus_files, capsys, monkeypatch):
+    # A read-only bind mount: os.access says no, as for a folder of another user's, but chmod cannot help (a helper's
+    # `run`, `stack`, `report` and `predict --out` said "fix its permissions"). Simulated: tests may run as root.
+    access, statvfs = os.access, os.statvfs
+    monkeypatch.setattr(os, "access", lambda path, mode: not str(path).startswith(str(run)) and access(path, mode))
+    monkeypatch.setattr(os, "statvfs", lambda path: type("Mount", (), {"f_flag": os.ST_RDONLY})()
+                        if str(path).startswith(str(run)) else statvfs(path))
+    line = refused(fit_argv(corpus_files, run / "again"), capsys, run, f"{run} is on a read-only file system", "writable disk")
+    assert "permissions" not in line
+
+
 def test_a_full_disk_during_stack_keeps_the_previous_outputs(run, capsys, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -193,6 +193,8 @@ def test_stack_with_no_records_to_screen_writes_the_header_and_says_so(tmp_path,
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["screening"]["n_records"] == 0 and summary["screening"]["expected_below"] == 0
     assert any("no records to screen" in message for message in caplog.messages)
+    # the honest intervals are then for records like the labelled ones, and say so (they read as the records to screen)
+    assert any("95% intervals for 300 records like the labelled ones" in message for message in caplog.messages)
 
 
 def test_run_on_a_partly_screened_file_lists_its_records_with_their_columns(tmp_path):
