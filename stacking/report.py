@@ -374,8 +374,9 @@ def _honest_section(summary: dict) -> str:
             f"of the unflagged records (and of the flagged ones for those); their intervals add the chance variation of those records to the calibration's "
             f"variation over bootstrap refits, widened to the percentiles of counts drawn around each refit where those "
             f"are skewed. The count left below leans high where few included records are labelled (2 to 5 times the "
-            f"truth on held-out files: README, \"How far to trust them\"), which errs towards screening on. All of this assumes the records to screen hold included records at the rate "
-            f"the labelled ones do: if the labelled records were picked with fewer included ones, more are left than this says; "
+            f"truth on held-out files: README, \"How far to trust them\"), which errs towards screening on. "
+            f"All of this assumes the records to screen hold included records at the rate the labelled ones do: if the "
+            f"labelled records were picked with fewer included ones, more are left than this says; "
             f"if they were picked with more (screened from the top of a ranked list, as <code>ranked.csv</code> suggests), "
             f"the expected counts and F-beta are too high and the threshold may flag far more than needed."
             f"</p></section>")

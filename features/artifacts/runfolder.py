@@ -622,4 +622,3 @@ def read_checked(path: Path, reader, fix: str):
         if isinstance(error, FileNotFoundError):
             raise DamagedArtifact(path, "missing", fix) from None
         raise DamagedArtifact(path, f"not readable: {str(error).splitlines()[0][:120] if str(error) else type(error).__name__}", fix) from None
-
