@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from screenstack.features.errors import ScreenstackError
-from screenstack.stacking.calibrate import Calibration, expected_count, fit_calibration
+from screenstack.stacking.calibrate import Calibration, count_scale, expected_count, fit_calibration, scaled
 
 
 def _scores(n: int, seed: int, shift: float = -3.0):
@@ -78,12 +78,13 @@ def test_a_missing_calibration_file_is_refused_by_name(tmp_path):
 def test_expected_count_holds_its_estimate_and_the_real_count():
     scores, y = _scores(2000, 5)
     new_scores, new_y = _scores(2000, 6)
-    below = new_scores < np.quantile(new_scores, 0.7)
-    estimate, low, high = expected_count(scores, y, new_scores, below)
+    threshold = np.quantile(new_scores, 0.7)
+    below = new_scores < threshold
+    estimate, low, high = expected_count(scores, y, new_scores, below, threshold)
     assert 0 <= low < estimate < high <= below.sum()
     assert low <= new_y[below].sum() <= high
-    assert expected_count(scores, y, new_scores, np.zeros(len(new_scores), bool)) == (0.0, 0.0, 0.0)
-    assert expected_count(scores, y, new_scores, below) == (estimate, low, high), "deterministic"
+    assert expected_count(scores, y, new_scores, np.zeros(len(new_scores), bool), threshold) == (0.0, 0.0, 0.0)
+    assert expected_count(scores, y, new_scores, below, threshold) == (estimate, low, high), "deterministic"
 
 
 def test_the_flagged_count_interval_holds_where_three_included_records_are_labelled():
@@ -97,10 +98,44 @@ def test_the_flagged_count_interval_holds_where_three_included_records_are_label
         share = rng.beta(3.5, 537.5)
         new_y = (rng.random(1000) < share).astype(int)
         scores, new_scores = (1 / (1 + np.exp(-rng.normal(2 * labels, 1))) for labels in (y, new_y))
-        flagged = new_scores >= np.quantile(new_scores, 0.85)
-        _, low, high = expected_count(scores, y, new_scores, flagged)
+        threshold = np.quantile(new_scores, 0.85)
+        flagged = new_scores >= threshold
+        _, low, high = expected_count(scores, y, new_scores, flagged, threshold)
         held += low <= new_y[flagged].sum() <= high
     assert held >= 93
+
+
+def test_the_count_left_below_the_threshold_is_not_inflated_where_excluded_records_spread_wider_than_included_ones():
+    # Included records ranked tightly at the top, excluded ones spread (logits N(2, 1) and N(-2, 2)): the log-odds
+    # then fall faster at the bottom than Platt's line, whose probabilities below the threshold summed to 6.6 times the
+    # included records there over these 40 reviews (as on the protocol's halves and reviewers' files: 2-5 times).
+    def review(rng, n0, n1):
+        z = np.r_[rng.normal(-2, 2, n0), rng.normal(2, 1, n1)]
+        return 1 / (1 + np.exp(-z)), np.r_[np.zeros(n0, int), np.ones(n1, int)]
+
+    truth, estimated, platt, held = 0, 0.0, 0.0, 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        scores, y = review(rng, 1000, 15)
+        new_scores, new_y = review(rng, 2000, 30)
+        below = new_scores < 0.5
+        estimate, low, high = expected_count(scores, y, new_scores, below, 0.5)
+        truth, estimated = truth + new_y[below].sum(), estimated + estimate
+        platt += fit_calibration(scores, y).apply(new_scores[below]).sum()
+        held += low <= new_y[below].sum() <= high
+    assert platt > 5 * truth and estimated < 2.5 * truth and held >= 37
+
+
+def test_scaled_probabilities_never_fall_as_the_score_rises_across_the_threshold():
+    # More included labelled records below the threshold than Platt expects, fewer above: each side's own ratio would
+    # rank a record just below the threshold above one just above it, and ranked.csv would read out of order.
+    scores = np.r_[np.linspace(0.05, 0.5, 400), np.linspace(0.45, 0.59, 20), np.linspace(0.6, 0.95, 30)]
+    y = np.r_[np.zeros(400, int), np.ones(20, int), np.zeros(30, int)]
+    calibration, threshold = fit_calibration(scores, y), 0.6
+    below, above = count_scale(calibration, scores, y, threshold)
+    assert below == above, "pooled"
+    grid = np.linspace(0, 1, 201)
+    assert (np.diff(scaled(calibration.apply(grid), grid >= threshold, (below, above))) >= 0).all()
 
 
 def test_scores_beyond_the_oof_range_get_the_probability_at_its_edge():

@@ -310,8 +310,9 @@ def test_a_blend_ranking_at_chance_sets_no_label_shift_weight_nor_counts_at_its_
     at_chance = shift_weight(y, oof, test, calibration, {"threshold": 0.0, "honest_floor": True, "ranks_at_chance": True}, config)
     assert at_chance["weight"] == 1.0 and at_chance["ranks_at_chance"] and not at_chance["lowered"]
     flagged = np.ones(len(test), dtype=int)
-    assert "at_estimated_shift" in screening_summary(y, oof, test, flagged, calibration.apply(test), 0, seen)
-    assert "at_estimated_shift" not in screening_summary(y, oof, test, flagged, calibration.apply(test), 0, at_chance)
+    assert "at_estimated_shift" in screening_summary(y, oof, test, flagged, calibration.apply(test), 0, test.min(), seen)
+    assert "at_estimated_shift" not in screening_summary(y, oof, test, flagged, calibration.apply(test), 0, test.min(),
+                                                         at_chance)
 
 
 def test_counts_at_the_label_shifts_estimate_are_said_to_be_rough_where_the_blend_barely_separates_the_labelled_records():
@@ -330,7 +331,7 @@ def test_counts_at_the_label_shifts_estimate_are_said_to_be_rough_where_the_blen
         seen = shift_weight(y, oof, test, calibration, {"threshold": 0.0, "honest_floor": True}, StackConfig())
         assert seen["weight"] > 1.0 and (separation(y, oof) < ROUGH_SEPARATION) == rough
         flagged = (test >= np.median(test)).astype(int)
-        screening = screening_summary(y, oof, test, flagged, calibration.apply(test), 0, seen)
+        screening = screening_summary(y, oof, test, flagged, calibration.apply(test), 0, np.median(test), seen)
         assert screening["at_estimated_shift"]["rough"] == rough
         said = "included; rough, as the blend barely separates the labelled records)"
         assert (said in at_shift_clause(screening)) == rough and (said in _at_shift(screening, "expected_below")) == rough
@@ -344,13 +345,14 @@ def test_copies_of_labelled_records_count_at_their_label_in_both_counts_and_thei
     rng = np.random.default_rng(4)
     y = (rng.random(400) < 0.1).astype(int)
     oof, test = _scores(y, rng), _scores((rng.random(200) < 0.1).astype(int), rng)
-    flagged = test >= np.quantile(test, 0.7)
+    threshold = np.quantile(test, 0.7)
+    flagged = test >= threshold
     probabilities = fit_calibration(oof, y).apply(test)
     known = np.zeros(len(test), dtype=bool)
     known[np.flatnonzero(~flagged)[:10]] = True   # copies of excluded papers left below
     known[np.flatnonzero(flagged)[:20]] = True    # copies of included papers flagged
     probabilities[known & ~flagged], probabilities[known & flagged] = 0.0, 1.0
-    summary = screening_summary(y, oof, test, flagged.astype(int), probabilities, 0, None, known)
+    summary = screening_summary(y, oof, test, flagged.astype(int), probabilities, 0, threshold, None, known)
     assert summary["expected_below"] == pytest.approx(probabilities[~flagged].sum())
     assert summary["expected_flagged"] + summary["expected_below"] == pytest.approx(summary["expected_included"])
     low, high = summary["expected_flagged_interval"]

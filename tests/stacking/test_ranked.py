@@ -12,7 +12,7 @@ from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import load_records, read_table
 from screenstack.stacking import stack as stack_module
-from screenstack.stacking.calibrate import Calibration
+from screenstack.stacking.calibrate import Calibration, count_scale, scaled
 from screenstack.stacking.config import StackConfig
 from screenstack.stacking.ranked import COLUMNS, write_ranked
 from screenstack.stacking.stack import stack
@@ -121,10 +121,16 @@ def test_stack_writes_ranked_csv_consistent_with_its_other_files(run_dir):
     probability = frame["probability"].astype(float).to_numpy()
     assert (np.diff(probability) <= 1e-6).all(), "probabilities follow the scores"
     np.testing.assert_allclose(frame["expected_included"].astype(float), np.cumsum(probability), atol=2e-3)
-    # The stored calibration gives these probabilities again (what `screenstack predict` relies on).
+    # The stored calibration, scaled on each side of the threshold as summary.json says and as the labelled records'
+    # OOF scores give again, gives these probabilities (what `screenstack predict` relies on).
     calibration = Calibration.load(run_dir / "calibration.json")
-    np.testing.assert_allclose(calibration.apply(scores["score"].to_numpy()), by_id.loc[scores["id"], "probability"].astype(float),
-                               atol=1e-6)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    oof = pd.read_parquet(run_dir / "blend_oof.parquet")
+    scale = summary["screening"]["count_scale"]
+    assert count_scale(calibration, oof["score"], oof["label"], summary["threshold"]) == (scale["below"], scale["above"])
+    test_scores = scores["score"].to_numpy()
+    np.testing.assert_allclose(scaled(calibration.apply(test_scores), test_scores >= summary["threshold"], (scale["below"], scale["above"])),
+                               by_id.loc[scores["id"], "probability"].astype(float), atol=1e-6)
 
 
 def test_stack_puts_the_records_titles_and_columns_in_ranked_csv(tmp_path, monkeypatch):

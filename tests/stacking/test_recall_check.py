@@ -87,3 +87,19 @@ def test_records_to_screen_like_the_labelled_ones_are_not_warned_of(run_dir):
     assert summary["decision"]["recall_check"]["below_interval"] is False
     assert summary["decision"]["recall_check"]["expected_recall"] >= summary["honest"]["recall_interval"][0]
     assert not [w for w in summary["warnings"] if "look unlike" in w]
+
+
+def test_the_check_asks_platts_probabilities_not_the_counts_scaled_ones():
+    # Labels from the top of a ranking: all 20 included labelled records score high, so the counts' scale (fitted on
+    # them) shrinks whatever lies below the threshold, and asked with it the check saw an expected recall of 0.94 here
+    # where 10 of the 70 included records to screen score above the threshold. Platt's probabilities say 0.85.
+    from screenstack.stacking.calibrate import fit_calibration
+    from screenstack.stacking.decision import screen
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(20, int), np.zeros(280, int)]
+    oof = 1 / (1 + np.exp(-np.r_[rng.normal(2, 0.5, 20), rng.normal(-2, 1.5, 280)]))
+    test = 1 / (1 + np.exp(-np.r_[rng.normal(2, 0.5, 10), rng.normal(-0.8, 0.5, 60), rng.normal(-2, 1.5, 930)]))
+    screened = screen(y, oof, fit_calibration(oof, y), test, 0.5, {}, 0.9, 0, None)
+    assert screened.screening["count_scale"]["below"] < 0.5
+    assert screened.recall_check["below_interval"] and screened.recall_check["expected_recall"] < 0.86
