@@ -11,8 +11,9 @@ intervals both ways with `stacking.decision.screening_summary`, and compares
 them with the labels the run never saw:
 
 - ``--protocol DIR ...``: bench/protocol.py work folders (each half's
-  ``run/`` and ``test_labels.npy``); the natural regimes (full, small,
-  medium) stacked with the default learners;
+  ``run/`` and ``test_labels.npy``), the halves of ``--regimes`` (the
+  natural ones, full, small and medium, unless told) stacked with the
+  default learners;
 - ``--runs DIR ...``: folders holding `screenstack run` output folders on
   records of one shared dataset (the dataset's name in the folder's name;
   ids are its ``record_id``);
@@ -20,6 +21,7 @@ them with the labels the run never saw:
   expected recall both ways on each run, against the true recall.
 
     python bench/counts.py --protocol artifacts/protocol-0337 artifacts/protocol-s5 artifacts/protocol-s10
+    python bench/counts.py --protocol artifacts/protocol-0337 --regimes few3,few5,few10,few20
     python bench/counts.py --rescreen artifacts/rescreen
 """
 from __future__ import annotations
@@ -40,14 +42,15 @@ DEFAULT = (None, "", "--learners lightgbm,logreg,tfidf-logreg,tfidf-svm,xgboost"
 RATIOS = calibrate._ratios
 
 
-def counts(y, oof, scores, flagged, truth, threshold: float) -> list[dict]:
-    """One row per way of counting: the expected counts, their intervals and the real counts."""
+def counts(y, oof, scores, flagged, truth, threshold: float, shift: dict | None = None) -> list[dict]:
+    """One row per way of counting: the expected counts, their intervals and the real counts; where the run's label
+    shift estimate is above the labelled share, the counts at it (`at_estimated_shift`, else NaN)."""
     calibration, rows = fit_calibration(oof, y), []
     for way, ratios in (("platt (0.3.40)", lambda p, labels, above: (1.0, 1.0)), ("scaled (0.3.41)", RATIOS)):
         calibrate._ratios = ratios  # 0.3.40's counts are these with every scale 1, the bootstrap's refits included
         try:
             p = scaled(calibration.apply(scores), scores >= threshold, count_scale(calibration, oof, y, threshold))
-            s = screening_summary(y, oof, scores, flagged.astype(int), p, 0, threshold)
+            s = screening_summary(y, oof, scores, flagged.astype(int), p, 0, threshold, shift)
         finally:
             calibrate._ratios = RATIOS
         real_flagged, real_below = int(truth[flagged].sum()), int(truth[~flagged].sum())
@@ -56,13 +59,15 @@ def counts(y, oof, scores, flagged, truth, threshold: float) -> list[dict]:
                      "real_flagged": real_flagged, "expected_flagged": s["expected_flagged"],
                      "flagged_held": flagged_low <= real_flagged <= flagged_high, "flagged_width": flagged_high - flagged_low,
                      "real_below": real_below, "expected_below": s["expected_below"],
-                     "below_held": below_low <= real_below <= below_high, "below_width": below_high - below_low})
+                     "below_held": below_low <= real_below <= below_high, "below_width": below_high - below_low,
+                     "shift_below": s.get("at_estimated_shift", {}).get("expected_below", np.nan),
+                     "shift_flagged": s.get("at_estimated_shift", {}).get("expected_flagged", np.nan)})
     return rows
 
 
-def protocol_rows(work: Path) -> list[dict]:
+def protocol_rows(work: Path, regimes: tuple[str, ...]) -> list[dict]:
     rows = []
-    for half in sorted(p for regime in ("full", "small", "medium") for p in work.glob(f"halves/*-s*-{regime}-d*")):
+    for half in sorted(p for regime in regimes for p in work.glob(f"halves/*-s*-{regime}-d*")):
         run = half / "run"
         if not (run / "summary.json").is_file():
             continue
@@ -73,7 +78,7 @@ def protocol_rows(work: Path) -> list[dict]:
         scores = pd.read_csv(run / "test_scores.csv")["score"].to_numpy()
         flagged = pd.read_csv(run / "submission.csv", header=None)[1].to_numpy() == 1
         for row in counts(oof["label"].to_numpy(int), oof["score"].to_numpy(), scores, flagged,
-                          np.load(half / "test_labels.npy"), float(summary["threshold"])):
+                          np.load(half / "test_labels.npy"), float(summary["threshold"]), summary["decision"].get("shift")):
             rows.append({"source": "protocol", "run": half.name, **row})
     return rows
 
@@ -88,7 +93,7 @@ def runs_rows(folder: Path) -> list[dict]:
         summary = json.loads((run / "summary.json").read_text())
         for row in counts(oof["label"].to_numpy(int), oof["score"].to_numpy(), ranked["score"].astype(float).to_numpy(),
                           ranked["decision"].to_numpy() == 1, ranked["id"].map(truth).astype(int).to_numpy(),
-                          float(summary["threshold"])):
+                          float(summary["threshold"]), summary["decision"].get("shift")):
             rows.append({"source": folder.name, "run": run.name, **row})
     return rows
 
@@ -123,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--protocol", nargs="*", default=[], help="bench/protocol.py work folders")
     parser.add_argument("--runs", nargs="*", default=[], help="folders of run output folders on a shared dataset's records")
+    parser.add_argument("--regimes", default="full,small,medium", help="--protocol's regimes (few: few3,few5,few10,few20)")
     parser.add_argument("--rescreen", help="bench/rescreen.py's work folder")
     parser.add_argument("--save", help="per-run rows as CSV")
     args = parser.parse_args()
@@ -137,7 +143,8 @@ def main() -> None:
         print("warned where the recall fell below 0.90: platt", int((table.platt_warns & short).sum()),
               "scaled", int((table.scaled_warns & short).sum()), "of", int(short.sum()))
     else:
-        rows = [r for w in args.protocol for r in protocol_rows(Path(w))] + [r for f in args.runs for r in runs_rows(Path(f))]
+        regimes = tuple(args.regimes.split(","))
+        rows = [r for w in args.protocol for r in protocol_rows(Path(w), regimes)] + [r for f in args.runs for r in runs_rows(Path(f))]
         table = pd.DataFrame(rows)
         table["source"] = np.where(table["source"] == "protocol", "protocol", "runs")
         table["below_error"] = (table["expected_below"] - table["real_below"]).abs()
@@ -146,10 +153,15 @@ def main() -> None:
             runs=("run", "size"), real_below=("real_below", "sum"), expected_below=("expected_below", "sum"),
             below_error=("below_error", "mean"), real_flagged=("real_flagged", "sum"),
             expected_flagged=("expected_flagged", "sum"), flagged_held=("flagged_held", "sum"),
-            flagged_width=("flagged_width", "mean"))
+            flagged_width=("flagged_width", "mean"), at_shift=("shift_below", "count"))
         summary = summary.join(below.groupby(["source", "way"]).agg(with_below=("run", "size"), below_held=("below_held", "sum"),
                                                                     below_width=("below_width", "mean")))
         print(summary.round(2).to_string())
+        shifted = table.dropna(subset=["shift_below"])  # the runs with counts at the label shift's estimate
+        print("\nat the label shift's estimate (runs with one):")
+        print(shifted.groupby(["source", "way"]).agg(runs=("run", "size"), real_below=("real_below", "sum"),
+                                                     expected_below=("shift_below", "sum"), real_flagged=("real_flagged", "sum"),
+                                                     expected_flagged=("shift_flagged", "sum")).round(1).to_string())
     if args.save:
         table.to_csv(args.save, index=False)
 
