@@ -46,7 +46,7 @@ def counts(y, oof, scores, flagged, truth, threshold: float, shift: dict | None 
     """One row per way of counting: the expected counts, their intervals and the real counts; where the run's label
     shift estimate is above the labelled share, the counts at it (`at_estimated_shift`, else NaN)."""
     calibration, rows = fit_calibration(oof, y), []
-    for way, ratios in (("platt (0.3.40)", lambda p, labels, above: (1.0, 1.0)), ("scaled (0.3.41)", RATIOS)):
+    for way, ratios in (("platt (0.3.40)", lambda p, labels, above, rng=None: (1.0, 1.0)), ("scaled (0.3.41)", RATIOS)):
         calibrate._ratios = ratios  # 0.3.40's counts are these with every scale 1, the bootstrap's refits included
         try:
             p = scaled(calibration.apply(scores), scores >= threshold, count_scale(calibration, oof, y, threshold))

@@ -378,7 +378,8 @@ def _honest_section(summary: dict) -> str:
             f"All of this assumes the records to screen hold included records at the rate the labelled ones do: if the "
             f"labelled records were picked with fewer included ones, more are left than this says; "
             f"if they were picked with more (screened from the top of a ranked list, as <code>ranked.csv</code> suggests), "
-            f"the expected counts and F-beta are too high and the threshold may flag far more than needed."
+            f"the count among the flagged and F-beta read too high, the count left below may read low or high, and the "
+            f"threshold may flag far more than needed."
             f"</p></section>")
 
 
