@@ -123,6 +123,12 @@ def at_estimated_shift(probabilities: np.ndarray, flagged: np.ndarray, shift: di
             "expected_flagged": float(moved[flagged].sum()), "expected_below": float(moved[~flagged].sum())}
 
 
+def said_threshold(threshold: float) -> str:
+    """A threshold as the console says it: blended scores lie in [0, 1], so one below 0 is the one below every score
+    (`predict` said -1e-06 until 0.3.41)."""
+    return f"{threshold:.4g}" if threshold >= 0 else "below every score"
+
+
 def shift_share(shifted: dict) -> str:
     """`at_estimated_shift`'s share in words, said to be rough where it is (the console's and the report's)."""
     rough = "; rough, as the blend barely separates the labelled records" if shifted.get("rough") else ""

@@ -78,7 +78,7 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .decision import (ABSTRACTS_UNLIKE_LABELLED_WARNING, TITLES_ONLY_WARNING, UPDATE_RECALL_CHECK_WARNING, abstracts_unlike_labelled, at_shift_clause, log_shift, lowered_by, screen, shift_records,
+from .decision import (ABSTRACTS_UNLIKE_LABELLED_WARNING, TITLES_ONLY_WARNING, UPDATE_RECALL_CHECK_WARNING, abstracts_unlike_labelled, at_shift_clause, log_shift, lowered_by, said_threshold, screen, shift_records,
                        MIN_SHIFT_RECORDS, shift_weight, titles_unlike_labelled, without_text)
 from .stack import MAX_FLAGGED, _percent
 
@@ -427,11 +427,11 @@ def _threshold_origin(run: FittedRun, threshold: float, summary: dict) -> str:
     if threshold == run.threshold and run.threshold < run.threshold_before:  # the run's records to screen looked richer
         return (f" of {run.out}, lowered there for its own records to screen by the label shift, which no update flags "
                 f"fewer than (`screenstack stack --out {quoted(run.out)} --max-shift 1` keeps the labelled records' "
-                f"{run.threshold_before:.4g} for it and its updates)")
+                f"{said_threshold(run.threshold_before)} for it and its updates)")
     if threshold == run.threshold:
         return f" of {run.out}"
     by = " and the ".join(lowered_by(summary)) or "label shift"
-    return f": {run.out}'s {run.threshold:.4g}, lowered for these records by the {by} (its line above)"
+    return f": {run.out}'s {said_threshold(run.threshold)}, lowered for these records by the {by} (its line above)"
 
 
 def _flags_most_warning(run: FittedRun, scores: np.ndarray, decisions: np.ndarray, threshold: float, shift: dict,
@@ -454,10 +454,12 @@ def _flags_most_warning(run: FittedRun, scores: np.ndarray, decisions: np.ndarra
         return (f"{said}: the run's blend does not beat flagging every record on its labelled records (its honest floor, "
                 "said in its summary.json and report); label more records and run it again to flag fewer")
     flagged_with_text = decisions[with_text].mean() if with_text.any() else 0.0
+    # "of those with text it flags 0%" where none has text read as if some had (a helper's update of blank records)
+    with_text_clause = f" (of those with text it flags {_percent(flagged_with_text)})" if with_text.any() else " (none has text)"
     if not with_text[decisions == 1].all() and flagged_with_text <= MAX_FLAGGED:
         return (f"{said}: {np.mean(~with_text[decisions == 1]):.0%} of the flagged records have neither title nor abstract, "
-                f"flagged since no model can rank them (of those with text it flags {_percent(flagged_with_text)}); give "
-                "their titles and abstracts to have them ranked")
+                f"flagged since no model can rank them{with_text_clause}; give their titles and abstracts to have them "
+                "ranked")
     if threshold < run.threshold and flags(run.threshold) <= MAX_FLAGGED:
         return (f"{said} because they look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
                 f"records as the run's labelled ones (the label shift line, shift in summary.json); if they are not, "
@@ -640,9 +642,9 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         write_ranked(staging / "ranked.csv", ids, scores, decisions, screened.probabilities, listed)
         write_json(staging / "summary.json", summary)
         left_out.to_csv(staging / "left_out.csv", index=False)
-    log.info("predict: %d of %d records flagged (threshold %.4g%s); expected included among them %.1f (95%% interval "
+    log.info("predict: %d of %d records flagged (threshold %s%s); expected included among them %.1f (95%% interval "
              "%.1f-%.1f), left below the threshold %.1f (%.1f-%.1f)%s; wrote %s", screening["n_flagged"], screening["n_records"],
-             threshold, _threshold_origin(run, threshold, summary), screening["expected_flagged"],
+             said_threshold(threshold), _threshold_origin(run, threshold, summary), screening["expected_flagged"],
              *screening["expected_flagged_interval"], screening["expected_below"], *screening["expected_below_interval"],
              at_shift_clause(screening), out / "ranked.csv")
     for warning in warnings:

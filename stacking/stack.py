@@ -40,7 +40,7 @@ from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, SingleLearner, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
-from .decision import (ABSTRACTS_UNLIKE_LABELLED_WARNING, COMPARE_INCLUDED, FLAG_ALL, INCLUDED_WITHOUT_ABSTRACTS_WARNING, RECALL_CHECK_WARNING, TITLES_ONLY_WARNING, _say_without_text,
+from .decision import (ABSTRACTS_UNLIKE_LABELLED_WARNING, COMPARE_INCLUDED, FLAG_ALL, INCLUDED_WITHOUT_ABSTRACTS_WARNING, RECALL_CHECK_WARNING, TITLES_ONLY_WARNING, _say_without_text, said_threshold,
                        abstracts_unlike_labelled, at_shift_clause, honest_scope, included_without_abstracts, log_shift, lowered_by, log_titles_only,
                        screen, shift_records, shift_weight, titles_unlike_labelled, without_text)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
@@ -655,8 +655,7 @@ def _log_summary(summary: dict) -> None:
                  at_shift_clause(screening))
     else:
         log.info("no records to screen: ranked.csv is its header alone")
-    # Blended scores lie in [0, 1]; a threshold below 0 is the one below every score (shown as -1e-06 before).
-    threshold = f"{summary['threshold']:.4g}" if summary["threshold"] >= 0 else "below every score"
+    threshold = said_threshold(summary["threshold"])
     log.info("blend %s: AUC %.4f, WSS@95 %.3f; threshold %s; OOF F%g %.4f and recall %.3f at that threshold (%s)",
              blend["method"], blend["roc_auc"], blend["wss95"], threshold, beta, blend["fbeta"], blend["recall"],
              "lowered for the records to screen, see above" if honest.get("threshold_lowered_by")

@@ -1128,3 +1128,25 @@ def test_an_update_workbook_with_a_cover_sheet_first_is_refused_naming_the_sheet
     assert ("found: About, on the workbook's first sheet 'Cover', the one read; the records on another ('Records')? Move "
             "that sheet first or save it as CSV)") in capsys.readouterr().err
     assert not (tmp_path / "pred").exists()
+
+
+def test_a_threshold_below_every_score_is_said_so_on_predicts_line(tmp_path, caplog):
+    # 3 included of 15 labelled records: the threshold lies below every score, which predict's line gave as "-1e-06"
+    # where stack's says "below every score" (a helper's finding).
+    run = _shifted_run(tmp_path, train=(slice(0, 12), slice(0, 3)), test=(slice(12, 20), slice(3, 4)))
+    assert json.loads((run / "summary.json").read_text())["threshold"] < 0
+    with caplog.at_level(logging.INFO, logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(tmp_path / "test.csv"), "--out", str(tmp_path / "pred")]) == 0
+    assert f"records flagged (threshold below every score of {run});" in caplog.text and "-1e-06" not in caplog.text
+
+
+def test_an_update_of_records_without_text_alone_is_not_said_to_have_some_with_text():
+    # "(of those with text it flags 0%)" where none had text read as if some had (a helper's update of blank records).
+    from screenstack.stacking.predict import FittedRun, _flags_most_warning
+
+    run = FittedRun(Path("run"), [], 0.5, None, None, frozenset(), threshold_before=0.5)
+    scores = np.full(60, 0.1)  # the empty text's score, below the threshold: flagged for lacking text alone
+    warning = _flags_most_warning(run, scores, np.ones(60, dtype=int), 0.5, {}, np.ones(60, dtype=bool))
+    assert warning == ("the threshold flags 100% of these records: 100% of the flagged records have neither title nor "
+                       "abstract, flagged since no model can rank them (none has text); give their titles and abstracts "
+                       "to have them ranked")

@@ -178,11 +178,14 @@ def test_report_refuses_a_summary_from_before_the_honest_estimate(run_dir, tmp_p
     assert "made by an older screenstack" in err and "screenstack stack --out" in err and len(err.strip().splitlines()) == 1
 
 
-def test_the_honest_estimate_warns_that_records_screened_from_the_top_make_its_figures_too_high(report):
-    # Screening ranked.csv from the top, then rerunning, gives labelled records richer in included ones than the rest.
+def test_the_honest_estimate_warns_that_records_screened_from_the_top_make_its_figures_unreliable(report):
+    # Screening ranked.csv from the top, then rerunning, gives labelled records richer in included ones than the rest:
+    # the count among the flagged reads high, the count left below either way (from 0.3.41, whose scale learns from
+    # the labelled records below the threshold: 23.0 expected where 40 were on a helper's 18 such reruns).
     page = " ".join(report.read_text().split())
     assert "if the labelled records were picked with fewer included ones, more are left than this says" in page
-    assert "screened from the top of a ranked list, as <code>ranked.csv</code> suggests), the expected counts and F-beta are too high" in page
+    assert ("screened from the top of a ranked list, as <code>ranked.csv</code> suggests), the count among the flagged "
+            "and F-beta read too high, the count left below may read low or high") in page
 
 
 def _text(page: str) -> str:
