@@ -35,22 +35,24 @@ import pandas as pd
 
 from screenstack.stacking import calibrate
 from screenstack.stacking.calibrate import count_scale, fit_calibration, scaled
-from screenstack.stacking.decision import screening_summary
+from screenstack.stacking.decision import at_labelled_share, screening_summary
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 DEFAULT = (None, "", "--learners lightgbm,logreg,tfidf-logreg,tfidf-svm,xgboost")  # summary.json's "flags" of a default run
 RATIOS = calibrate._ratios
 
 
-def counts(y, oof, scores, flagged, truth, threshold: float, shift: dict | None = None) -> list[dict]:
+def counts(y, oof, scores, flagged, truth, threshold: float, shift: dict | None = None, without=None) -> list[dict]:
     """One row per way of counting: the expected counts, their intervals and the real counts; where the run's label
-    shift estimate is above the labelled share, the counts at it (`at_estimated_shift`, else NaN)."""
+    shift estimate is above the labelled share, the counts at it (`at_estimated_shift`, else NaN). `without`: records
+    with neither title nor abstract, counted at the labelled share as `stack` counts them."""
     calibration, rows = fit_calibration(oof, y), []
     for way, ratios in (("platt (0.3.40)", lambda p, labels, above, rng=None: (1.0, 1.0)), ("scaled (0.3.41)", RATIOS)):
         calibrate._ratios = ratios  # 0.3.40's counts are these with every scale 1, the bootstrap's refits included
         try:
             p = scaled(calibration.apply(scores), scores >= threshold, count_scale(calibration, oof, y, threshold))
-            s = screening_summary(y, oof, scores, flagged.astype(int), p, 0, threshold, shift)
+            p = at_labelled_share(p, without, float(np.mean(y)))
+            s = screening_summary(y, oof, scores, flagged.astype(int), p, 0, threshold, shift, None, without)
         finally:
             calibrate._ratios = RATIOS
         real_flagged, real_below = int(truth[flagged].sum()), int(truth[~flagged].sum())
@@ -65,6 +67,14 @@ def counts(y, oof, scores, flagged, truth, threshold: float, shift: dict | None 
     return rows
 
 
+def without_text(run: Path, ids: pd.Series) -> np.ndarray | None:
+    """Records (in the order of `ids`) with neither title nor abstract, from the run's records.parquet; None without it."""
+    if not (run / "records.parquet").is_file():
+        return None
+    records = pd.read_parquet(run / "records.parquet", columns=["id", "has_text"])
+    return (ids.astype(str).map(records.set_index(records["id"].astype(str))["has_text"].astype(str)) == "0").to_numpy()
+
+
 def protocol_rows(work: Path, regimes: tuple[str, ...]) -> list[dict]:
     rows = []
     for half in sorted(p for regime in regimes for p in work.glob(f"halves/*-s*-{regime}-d*")):
@@ -75,10 +85,11 @@ def protocol_rows(work: Path, regimes: tuple[str, ...]) -> list[dict]:
         if summary.get("flags") not in DEFAULT:
             continue
         oof = pd.read_parquet(run / "blend_oof.parquet")
-        scores = pd.read_csv(run / "test_scores.csv")["score"].to_numpy()
+        tested = pd.read_csv(run / "test_scores.csv", dtype={"id": str})
         flagged = pd.read_csv(run / "submission.csv", header=None)[1].to_numpy() == 1
-        for row in counts(oof["label"].to_numpy(int), oof["score"].to_numpy(), scores, flagged,
-                          np.load(half / "test_labels.npy"), float(summary["threshold"]), summary["decision"].get("shift")):
+        for row in counts(oof["label"].to_numpy(int), oof["score"].to_numpy(), tested["score"].to_numpy(), flagged,
+                          np.load(half / "test_labels.npy"), float(summary["threshold"]), summary["decision"].get("shift"),
+                          without_text(run, tested["id"])):
             rows.append({"source": "protocol", "run": half.name, **row})
     return rows
 
@@ -93,7 +104,7 @@ def runs_rows(folder: Path) -> list[dict]:
         summary = json.loads((run / "summary.json").read_text())
         for row in counts(oof["label"].to_numpy(int), oof["score"].to_numpy(), ranked["score"].astype(float).to_numpy(),
                           ranked["decision"].to_numpy() == 1, ranked["id"].map(truth).astype(int).to_numpy(),
-                          float(summary["threshold"]), summary["decision"].get("shift")):
+                          float(summary["threshold"]), summary["decision"].get("shift"), without_text(run, ranked["id"])):
             rows.append({"source": folder.name, "run": run.name, **row})
     return rows
 

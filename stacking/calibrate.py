@@ -230,8 +230,13 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def expected_count(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray, counted: np.ndarray, threshold: float,
-                   n_boot: int = 100, n_draws: int = 40, random_state: int = 0) -> tuple[float, float, float]:
+                   at_share: np.ndarray | None = None, n_boot: int = 100, n_draws: int = 40,
+                   random_state: int = 0) -> tuple[float, float, float]:
     """Expected included records among the `counted` `scores`, with a 95% interval: ``(estimate, low, high)``.
+
+    Records marked `at_share` (records with neither title nor abstract, whose
+    score is the empty text's) count at the labelled records' share of included
+    ones instead, and each refit at its resample's share.
 
     The estimate is the sum of the counted records' calibrated probabilities,
     scaled on each side of `threshold` (`count_scale`). Two things make the true
@@ -260,6 +265,9 @@ def expected_count(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray, co
     """
     y = np.asarray(y, dtype=int)
     counted = np.asarray(counted, dtype=bool)
+    # The interval of records counted at the share was drawn around their scores' probabilities, which no longer were
+    # what was counted: 40 records without text in an update, 1.5 expected (at a 3.7% share), 95% interval 1.3-3.3.
+    shared = np.zeros(int(counted.sum()), dtype=bool) if at_share is None else np.asarray(at_share, dtype=bool)[counted]
     if not counted.any():
         return 0.0, 0.0, 0.0
     calibration = fit_calibration(oof_scores, y)
@@ -267,6 +275,7 @@ def expected_count(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray, co
     above = np.asarray(scores, dtype=float)[counted] >= threshold  # sides of the scores as given, before the clipping
     scores_counted = np.clip(np.asarray(scores, dtype=float)[counted], calibration.score_min, calibration.score_max)
     p = scaled(calibration.apply(scores_counted), above, count_scale(calibration, oof_scores, y, threshold))
+    p[shared] = float(np.mean(y))
     estimate = float(p.sum())
     x, x_counted = _logit(oof_scores), _logit(scores_counted)
     # Two streams: the resamples stay those the normal interval alone drew (before 0.3.40), so the wider of the two
@@ -279,6 +288,7 @@ def expected_count(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray, co
         slope, intercept = _fit_logits(x[rows], y[rows])
         scale = _ratios(_sigmoid(slope * x[rows] + intercept), y[rows], oof_above[rows], factors)
         refit = scaled(_sigmoid(slope * x_counted + intercept), above, scale)
+        refit[shared] = float(np.mean(y[rows]))
         sums.append(float(refit.sum()))
         drawn.append(_chance_counts(refit, n_draws, chance))
     spread = 1.96 * np.sqrt(float(np.sum(p * (1 - p))) + float(np.var(sums)))

@@ -67,7 +67,8 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
     added = flag_without_text(decisions, records)
     flag_included_copies(decisions, probabilities, known)
     titles = say_titles_only(decisions, titles_only, shift)
-    screening = screening_summary(labels, oof_scores, scores, decisions, probabilities, seed, threshold, shift, known)
+    screening = screening_summary(labels, oof_scores, scores, decisions, probabilities, seed, threshold, shift, known,
+                                  without)
     screening["count_scale"] = {"below": scale[0], "above": scale[1]}
     checked = unranked_records(records, titles_only)
     # The recall check asks Platt's probabilities, not the counts' scaled ones: the scale is fitted on the labelled
@@ -81,11 +82,13 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
 
 
 def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed: int, threshold: float,
-                      shift: dict | None = None, known: np.ndarray | None = None) -> dict:
+                      shift: dict | None = None, known: np.ndarray | None = None,
+                      without: np.ndarray | None = None) -> dict:
     """Expected included records among the records to screen, flagged and left below `threshold`, each with a 95%
     interval (`probabilities` are `count_scale`'s, scaled at it); and, where the label shift estimate puts them above the labelled share (`shift_weight`'s weight above
     1, whether or not that lowered this threshold: `predict` keeps a run's lower one), the same at the share it
-    estimated (`at_estimated_shift`). `known`: records whose label is known (`known_copies`), counted as it."""
+    estimated (`at_estimated_shift`). `known`: records whose label is known (`known_copies`), counted as it;
+    `without`: records with neither title nor abstract, counted at the labelled share (`at_labelled_share`)."""
     flagged = decisions.astype(bool)
     known = np.zeros(len(decisions), dtype=bool) if known is None else np.asarray(known, dtype=bool)
     summary = {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()), "expected_included": float(probabilities.sum())}
@@ -94,7 +97,7 @@ def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed:
         # chance variation spreads the part's other records (known ones do not vary): with a handful of included
         # labelled records the calibration's share alone can be half the truth or twice it.
         count, certain = float(probabilities[part].sum()), float(probabilities[part & known].sum())
-        center, low, high = expected_count(blend_oof, y, test_scores, part & ~known, threshold, random_state=seed)
+        center, low, high = expected_count(blend_oof, y, test_scores, part & ~known, threshold, without, random_state=seed)
         summary[name] = count
         summary[f"{name}_interval"] = (max(certain, count - (center - low)), min(float(part.sum()), count + (high - center)))
     if shift and float(shift.get("weight", 1.0)) > 1.0:
@@ -285,14 +288,16 @@ def recall_check(test_scores, probabilities, threshold: float, target: float, ha
 
 
 RECALL_CHECK_WARNING = ("the labelled records look unlike the records to screen: at the threshold, the calibrated "
-                        "probabilities of the records to screen expect a recall of {expected:.3f}, below the honest "
+                        "probabilities of the records to screen (Platt's, calibration.json, before ranked.csv's scaling) "
+                        "expect a recall of {expected:.3f}, below the honest "
                         "recall's 95% interval ({low:.3f}-{high:.3f}), which may then overstate the recall there. Labels "
                         "taken from the top of a ranked list do this: label a random sample of the records left too "
                         "(README, \"A reviewer's path\"), and read on down ranked.csv past the flagged records (its "
                         "expected_included column)")
 # `predict`'s: nothing of an update is labelled; another search or topic is the likelier cause.
 UPDATE_RECALL_CHECK_WARNING = ("these records look unlike the run's labelled records: at the run's threshold, their "
-                               "calibrated probabilities expect a recall of {expected:.3f}, below the run's honest recall's "
+                               "calibrated probabilities (Platt's, the run's calibration.json, before ranked.csv's scaling) "
+                               "expect a recall of {expected:.3f}, below the run's honest recall's "
                                "95% interval ({low:.3f}-{high:.3f}), which may then overstate the recall here. Records of "
                                "another search or topic do this: check that they are the same review's search; labelling "
                                "a random sample of them and running again makes the estimates hold, and ranked.csv's "

@@ -482,8 +482,8 @@ def _say_if_restacked(run: FittedRun, before: dict | None) -> None:
     the same file then gets other scores or decisions, which would otherwise go unnoticed."""
     if before is not None and before.get("run_stack_version", run.stack_version) != run.stack_version:
         earlier = before.get("run_threshold", before.get("threshold"))
-        log.info("replacing predictions made with an earlier stack of %s (its threshold %s -> %.4g)", run.out,
-                 f"{earlier:.4g}" if isinstance(earlier, (int, float)) else earlier, run.threshold)
+        log.info("replacing predictions made with an earlier stack of %s (its threshold %s -> %s)", run.out,
+                 said_threshold(earlier) if isinstance(earlier, (int, float)) else earlier, said_threshold(run.threshold))
 
 
 def _sha256_or_none(path: str | Path) -> str | None:

@@ -371,14 +371,15 @@ def _honest_section(summary: dict) -> str:
             f"missed and wrongly flagged records are drawn around the training records' (with half a record's prior per "
             f"cell, so 10 of 10 found still allows a lower recall), then dealt to that many records. The relevant records "
             f"left below the threshold are the sum of the calibrated probabilities (Platt scaling of the nested OOF scores, "
-            f"scaled on each side of the threshold so that on the training records they add up to the included ones there) "
+            f"scaled on each side of the threshold so that on the training records they add up to the included ones there, "
+            f"with half a record's prior on each side) "
             f"of the unflagged records (and of the flagged ones for those); their intervals add the chance variation of "
             f"those records to the calibration's variation over bootstrap refits, widened to the percentiles of counts "
             f"drawn around each refit where those are skewed (README, \"How far to trust them\"). "
             f"All of this assumes the records to screen hold included records at the rate the labelled ones do: if the "
             f"labelled records were picked with fewer included ones, more are left than this says; "
             f"if they were picked with more (screened from the top of a ranked list, as <code>ranked.csv</code> suggests), "
-            f"the count among the flagged and F-beta read too high, the count left below may read low or high, and the "
+            f"the count among the flagged and F-beta tend to read too high, the count left below may read low or high, and the "
             f"threshold may flag far more than needed."
             f"</p></section>")
 

@@ -25,6 +25,7 @@ from screenstack.cli import main
 from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.artifacts.folds import load_fold_plan
 from screenstack.stacking.blend import BLENDERS, blend_state, load_blend, make_blender
+from screenstack.stacking.decision import said_threshold
 
 DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract")
@@ -356,7 +357,8 @@ def test_predicting_again_after_a_restack_says_it_replaces_the_earlier_stack_pre
     assert main(["-q", "stack", "--out", str(run), "--beta", "1", "--threshold-rule", "argmax"]) == 0
     after = json.loads((run / "summary.json").read_text())["threshold"]
     assert after != before
-    assert replacing() == [f"replacing predictions made with an earlier stack of {run} (its threshold {before:.4g} -> {after:.4g})"]
+    assert replacing() == [f"replacing predictions made with an earlier stack of {run} (its threshold {said_threshold(before)} -> "
+                           f"{said_threshold(after)})"]
     assert json.loads((tmp_path / "pred" / "summary.json").read_text())["threshold"] == after
     assert replacing() == []
 
@@ -803,7 +805,7 @@ def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_
     [line] = [m for m in caplog.messages if m.startswith("label shift")]
     assert line.endswith("(--max-shift 1: the run's threshold)")
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
-    assert f"(threshold {summary['threshold']:.4g}: {run}'s {run_summary['threshold']:.4g}, lowered for these records by the label shift" in line
+    assert f"(threshold {said_threshold(summary['threshold'])}: {run}'s {run_summary['threshold']:.4g}, lowered for these records by the label shift" in line
     # At the update's estimated share the expected counts are several times the calibrated ones (a helper's update:
     # "estimated 13.3% against 1.3%", then "expected included among them 1.3, left below the threshold 0.0").
     shifted = summary["at_estimated_shift"]
@@ -824,7 +826,7 @@ def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_
     summary = json.loads((tmp_path / "poor" / "summary.json").read_text())
     assert summary["threshold"] == run_summary["threshold"] and not summary["shift"]["lowered"]
     assert not any(m.startswith("label shift") for m in caplog.messages)
-    assert f"(threshold {run_summary['threshold']:.4g} of {run})" in next(m for m in caplog.messages if m.startswith("predict:"))
+    assert f"(threshold {said_threshold(run_summary['threshold'])} of {run})" in next(m for m in caplog.messages if m.startswith("predict:"))
 
 
 def test_a_run_whose_blend_does_not_beat_flagging_everything_at_the_label_shifts_weight_flags_every_record(
@@ -922,9 +924,9 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
     assert json.loads((tmp_path / "blank" / "summary.json").read_text())["warnings"][-1].startswith(
         "the threshold flags 100% of these records because the run's threshold was lowered for its own records")
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
-    assert (f"(threshold {summary['threshold']:.4g} of {run}, lowered there for its own records to screen by the label "
+    assert (f"(threshold {said_threshold(summary['threshold'])} of {run}, lowered there for its own records to screen by the label "
             f"shift, which no update flags fewer than (`screenstack stack --out {run} --max-shift 1` keeps the labelled "
-            f"records' {shift['threshold_before']:.4g} for it and its updates))") in line
+            f"records' {said_threshold(shift['threshold_before'])} for it and its updates))") in line
 
 
 @pytest.mark.parametrize("column, values", [("fold", "text"), ("fold", 0), ("fold", np.nan), ("label", 2), ("label", 0),
@@ -1012,7 +1014,8 @@ def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_f
     [warning] = [w for w in predicted["warnings"] if w.startswith("these records look unlike")]
     others = [w for w in predicted["warnings"] if w != warning]  # any `stack` gives these records too
     assert warning.startswith(f"these records look unlike the run's labelled records: at the run's threshold, their "
-                              f"calibrated probabilities expect a recall of {check['expected_recall']:.3f}, below the run's "
+                              f"calibrated probabilities (Platt's, the run's calibration.json, before ranked.csv's scaling) "
+                              f"expect a recall of {check['expected_recall']:.3f}, below the run's "
                               f"honest recall's 95% interval (0.990-1.000), which may then overstate the recall here. "
                               f"Records of another search or topic do this")
     assert warning in [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]

@@ -357,3 +357,22 @@ def test_copies_of_labelled_records_count_at_their_label_in_both_counts_and_thei
     assert summary["expected_flagged"] + summary["expected_below"] == pytest.approx(summary["expected_included"])
     low, high = summary["expected_flagged_interval"]
     assert 20 <= low < summary["expected_flagged"] < high <= flagged.sum()
+
+
+def test_records_without_text_count_at_the_labelled_share_in_the_interval_too():
+    # 40 records with neither title nor abstract count at the labelled share (1.5 expected of 40 at 3.7%), but their
+    # interval was drawn around the empty text's calibrated probability, scaled below the threshold: 1.3-3.3, which
+    # left out 0 and 1 (together about 56% likely) (a helper's finding).
+    from screenstack.stacking.decision import at_labelled_share, screening_summary
+
+    rng = np.random.default_rng(5)
+    y = np.r_[np.ones(15, int), np.zeros(390, int)]
+    oof = _scores(y, rng)
+    test = np.full(40, np.quantile(oof, 0.05))  # the empty text's score, far below the threshold
+    without = np.ones(40, dtype=bool)
+    probabilities = at_labelled_share(fit_calibration(oof, y).apply(test), without, float(y.mean()))
+    flagged = np.ones(40, dtype=int)  # records without text are flagged whatever their score
+    summary = screening_summary(y, oof, test, flagged, probabilities, 0, 0.5, None, None, without)
+    low, high = summary["expected_flagged_interval"]
+    assert summary["expected_flagged"] == pytest.approx(40 * 15 / 405)
+    assert low <= 0.5 and 3 <= high < 8

@@ -67,7 +67,8 @@ def test_records_to_screen_unlike_the_labelled_ones_are_warned_of_and_the_thresh
     [warning] = [w for w in summary["warnings"] if "look unlike the records to screen" in w]
     low, high = honest["recall_interval"]
     assert warning.startswith(f"the labelled records look unlike the records to screen: at the threshold, the calibrated "
-                              f"probabilities of the records to screen expect a recall of {check['expected_recall']:.3f}, "
+                              f"probabilities of the records to screen (Platt's, calibration.json, before ranked.csv's "
+                              f"scaling) expect a recall of {check['expected_recall']:.3f}, "
                               f"below the honest recall's 95% interval ({low:.3f}-{high:.3f}), which may then overstate")
     assert "label a random sample of the records left" in warning
     assert warning in [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

@@ -185,7 +185,7 @@ def test_the_honest_estimate_warns_that_records_screened_from_the_top_make_its_f
     page = " ".join(report.read_text().split())
     assert "if the labelled records were picked with fewer included ones, more are left than this says" in page
     assert ("screened from the top of a ranked list, as <code>ranked.csv</code> suggests), the count among the flagged "
-            "and F-beta read too high, the count left below may read low or high") in page
+            "and F-beta tend to read too high, the count left below may read low or high") in page
 
 
 def _text(page: str) -> str:
