@@ -178,16 +178,17 @@ def refuse_too_few_texts(corpus: Corpus, learners: tuple[str, ...], folds: FoldC
     if not text_learners:
         return
     train_texts = {t for t in texts(corpus.train) if t.strip()}
+    where = f"{corpus.labelled_file}: " if corpus.labelled_file else ""  # a helper's 4-record file was not named
     if len(train_texts) < 2:
         what = "has the same title and abstract" if train_texts else "has neither title nor abstract"
-        raise ScreenstackError(f"every labelled training record {what}, so text learners "
+        raise ScreenstackError(f"{where}every labelled training record {what}, so text learners "
                                f"({', '.join(learner.name for learner in text_learners)}) have nothing to learn from. "
                                "Check the training file's text columns (--text-cols).")
     plan = draw_folds(corpus.train["label"].to_numpy(dtype=int), folds)
     smallest = min(int(np.sum(plan != k)) for k in range(int(plan.max()) + 1))
     for learner in text_learners:
         if (too_few := learner.too_few_texts(smallest)) is not None:
-            raise ScreenstackError(too_few)
+            raise ScreenstackError(f"{where}{too_few}")
 
 
 def _refuse_finetuned_vector_learners(out: str | Path, names: list[str]) -> None:

@@ -221,7 +221,7 @@ def test_labelled_records_without_words_are_refused_naming_no_flag_the_user_did_
     data.write_text("id,title,abstract,judgement\n1,A,x,1\n2,A,x,0\n3,A,x,0\n4,A,x,1\n5,New,n,\n")
     assert main(["run", "--data", str(data), "--learners", "tfidf-svm", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
-    assert ("screenstack: error: every labelled training record has the same title and abstract, so text learners "
+    assert (f"screenstack: error: {data}: every labelled training record has the same title and abstract, so text learners "
             "(tfidf-svm) have nothing to learn from. Check the training file's text columns (--text-cols).") in err
     assert "--train" not in err and not (tmp_path / "run").exists()
 

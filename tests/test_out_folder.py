@@ -128,7 +128,7 @@ def test_a_training_file_too_small_for_tfidf_folds_is_refused_before_anything_is
     for command, flags in ((["run"], TEXT), (["run"], vectors_first), (["fit-learners"], TEXT)):
         assert main([*command, "--train", str(tiny), "--test", str(test), "--out", str(out), *flags]) == 2
         error = one_error(capsys)
-        assert error.startswith("screenstack: error: tfidf-") and "2 training texts in a fold are too few for TF-IDF" in error
+        assert error.startswith(f"screenstack: error: {tiny}: tfidf-") and "2 training texts in a fold are too few for TF-IDF" in error
         assert not out.exists()
     assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
     assert len((out / "submission.csv").read_text().splitlines()) == 100

@@ -270,7 +270,8 @@ def test_training_texts_without_words_are_refused_before_the_fold_plan(tmp_path,
     out = tmp_path / "out"
     assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
     error = one_error(capsys)
-    assert error.startswith("screenstack: error: every labelled training record ") and "tfidf-svm" in error and "--text-cols" in error
+    assert error.startswith(f"screenstack: error: {train}: every labelled training record ") and "tfidf-svm" in error
+    assert "--text-cols" in error
     assert not out.exists()
 
 

@@ -98,6 +98,7 @@ class Corpus:
     text_columns: tuple[str, ...] = field(default=(), compare=False)  # the file's columns the texts came from, title first
     said: tuple[str, ...] = field(default=(), compare=False)  # the warnings given reading the files (`kept_warnings`)
     keys: pd.DataFrame | None = field(default=None, compare=False, repr=False)  # `record_keys` of the frame's rows, if made
+    labelled_file: str = field(default="", compare=False)  # the file the labelled records came from, named in refusals
 
     def split_keys(self, split: str) -> pd.DataFrame:
         """`record_keys` of one split's records, in its order: those the loader made for its copy check, or made here."""
@@ -438,7 +439,7 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
     frame = pd.concat(frames, ignore_index=True)
     keys = record_keys(frame)
     warn_duplicates(frame, train_path, test, keys=keys["text_key"])
-    return Corpus(frame, screen_columns, tuple(train_frame.attrs["columns"]["text"]), keys=keys)
+    return Corpus(frame, screen_columns, tuple(train_frame.attrs["columns"]["text"]), keys=keys, labelled_file=str(train_path))
 
 
 def _refuse_swapped(train_path: Path, train_table: pd.DataFrame, test_path: Path, test_table: pd.DataFrame, spec: ColumnSpec) -> None:
@@ -517,7 +518,7 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     frame = pd.concat([train.assign(split="train"), test.assign(split="test")], ignore_index=True)
     keys = record_keys(frame)
     warn_duplicates(frame, path, path, keys=keys["text_key"])
-    return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]), keys=keys)
+    return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]), keys=keys, labelled_file=str(path))
 
 
 def _other_label_columns(original: pd.DataFrame, chosen: str):
