@@ -75,7 +75,8 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
     # records, so labels taken from the top of a ranking teach it that few included records are left below, which is
     # what the check is there to doubt (scaled, it warned on 1 of 5 reruns after labelling the top 100 rows whose
     # recall fell below 0.9; Platt's, on all 5: bench/README.md, "The expected counts scaled on each side").
-    unscaled = known_copies(at_labelled_share(platt, without, share), records)[0]
+    unscaled = at_labelled_share(platt, without, share).copy()
+    unscaled[known] = probabilities[known]  # copies of labelled records at their label, as `known_copies` put them
     check = ({} if recall_target is None else
              recall_check(scores, unscaled, threshold, recall_target, None if checked is None else ~checked))
     return Screened(threshold, decisions, probabilities, added, titles, check, screening)
@@ -85,9 +86,9 @@ def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed:
                       shift: dict | None = None, known: np.ndarray | None = None,
                       without: np.ndarray | None = None) -> dict:
     """Expected included records among the records to screen, flagged and left below `threshold`, each with a 95%
-    interval (`probabilities` are `count_scale`'s, scaled at it); and, where the label shift estimate puts them above the labelled share (`shift_weight`'s weight above
-    1, whether or not that lowered this threshold: `predict` keeps a run's lower one), the same at the share it
-    estimated (`at_estimated_shift`). `known`: records whose label is known (`known_copies`), counted as it;
+    interval (`probabilities` are `count_scale`'s, scaled at it); and, where the label shift estimate puts them above
+    the labelled share (`shift_weight`'s weight above 1, whether or not that lowered this threshold: `predict` keeps a
+    run's lower one), the same at the share it estimated (`at_estimated_shift`). `known`: records whose label is known (`known_copies`), counted as it;
     `without`: records with neither title nor abstract, counted at the labelled share (`at_labelled_share`)."""
     flagged = decisions.astype(bool)
     known = np.zeros(len(decisions), dtype=bool) if known is None else np.asarray(known, dtype=bool)
