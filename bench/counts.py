@@ -8,7 +8,10 @@ records' own add up to the included ones there
 (`stacking.calibrate.count_scale`). This reads each kept run's blend OOF
 scores, test scores, threshold and decisions, recomputes the counts and their
 intervals both ways with `stacking.decision.screening_summary`, and compares
-them with the labels the run never saw:
+them with the labels the run never saw. Both ways use this version's
+`screening_summary`, so from 0.3.42 both "left below" intervals reach the
+count at the label shift's estimate where that is higher and not rough
+(bench/README.md, "Left below, reaching the label shift's estimate"):
 
 - ``--protocol DIR ...``: bench/protocol.py work folders (each half's
   ``run/`` and ``test_labels.npy``), the halves of ``--regimes`` (the
@@ -60,10 +63,13 @@ def counts(y, oof, scores, flagged, truth, threshold: float, shift: dict | None 
         rows.append({"way": way, "few": int(y.sum()) < 10, "any_below": bool((~flagged).any()),
                      "real_flagged": real_flagged, "expected_flagged": s["expected_flagged"],
                      "flagged_held": flagged_low <= real_flagged <= flagged_high, "flagged_width": flagged_high - flagged_low,
+                     "flagged_low": flagged_low, "flagged_high": flagged_high,
                      "real_below": real_below, "expected_below": s["expected_below"],
                      "below_held": below_low <= real_below <= below_high, "below_width": below_high - below_low,
+                     "below_low": below_low, "below_high": below_high,
                      "shift_below": s.get("at_estimated_shift", {}).get("expected_below", np.nan),
-                     "shift_flagged": s.get("at_estimated_shift", {}).get("expected_flagged", np.nan)})
+                     "shift_flagged": s.get("at_estimated_shift", {}).get("expected_flagged", np.nan),
+                     "shift_rough": s.get("at_estimated_shift", {}).get("rough", np.nan)})
     return rows
 
 

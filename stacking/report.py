@@ -338,8 +338,10 @@ def _at_shift(screening: dict, count: str) -> str:
     """The expected `count` (``expected_flagged`` or ``expected_below``) at the label shift's estimate, where it
     lowered the threshold (the console and summary.json give both)."""
     shifted = screening.get("at_estimated_shift")
-    return (f"; at the label shift's estimate ({shift_share(shifted)}), about "
-            f"{shifted[count]:.1f}" if shifted else "")
+    if not shifted:
+        return ""
+    reaches = " (which the interval reaches)" if count == "expected_below" and shifted.get("below_interval_reaches") else ""
+    return f"; at the label shift's estimate ({shift_share(shifted)}), about {shifted[count]:.1f}{reaches}"
 
 
 def _honest_section(summary: dict) -> str:

@@ -333,6 +333,8 @@ def test_counts_at_the_label_shifts_estimate_are_said_to_be_rough_where_the_blen
         flagged = (test >= np.median(test)).astype(int)
         screening = screening_summary(y, oof, test, flagged, calibration.apply(test), 0, np.median(test), seen)
         assert screening["at_estimated_shift"]["rough"] == rough
+        # nor does the interval left below reach a rough count (here 57.8 at EM's 49.9% against 1.5-16.0)
+        assert screening["at_estimated_shift"]["below_interval_reaches"] == (not rough)
         said = "included; rough, as the blend barely separates the labelled records)"
         assert (said in at_shift_clause(screening)) == rough and (said in _at_shift(screening, "expected_below")) == rough
 
@@ -376,3 +378,36 @@ def test_records_without_text_count_at_the_labelled_share_in_the_interval_too():
     low, high = summary["expected_flagged_interval"]
     assert summary["expected_flagged"] == pytest.approx(40 * 15 / 405)
     assert low <= 0.5 and 3 <= high < 8
+
+
+def test_the_interval_left_below_reaches_the_count_at_the_label_shifts_estimate_where_that_is_higher():
+    # Labelled records poorer in included ones than those to screen: "left below" at the labelled share falls short
+    # (the protocol's few-included halves: 69.9 expected, 416 real), and the count at EM's estimate is the nearer.
+    from screenstack.stacking.decision import at_shift_clause, screening_summary
+    from screenstack.stacking.report import _at_shift
+
+    rng = np.random.default_rng(5)
+    y = (rng.random(1500) < 0.02).astype(int)
+    test_y = (rng.random(1500) < 0.2).astype(int)
+    oof, test = rng.normal(2.5 * y), rng.normal(2.5 * test_y)
+    calibration, threshold = fit_calibration(oof, y), 1.0
+    seen = shift_weight(y, oof, test, calibration, {"threshold": threshold, "honest_floor": True}, StackConfig())
+    assert seen["weight"] > 1.0
+    flagged, p = (test >= threshold).astype(int), calibration.apply(test)
+    plain = screening_summary(y, oof, test, flagged, p, 0, threshold)
+    screening = screening_summary(y, oof, test, flagged, p, 0, threshold, seen)
+    shifted = screening["at_estimated_shift"]
+    assert not shifted["rough"] and shifted["below_interval_reaches"]
+    assert plain["expected_below_interval"][1] < shifted["expected_below"]  # at the labelled share it stops short
+    assert screening["expected_below_interval"] == (plain["expected_below_interval"][0], shifted["expected_below"])
+    assert screening["expected_flagged_interval"] == plain["expected_flagged_interval"]  # among the flagged as it was
+    real_below = int(test_y[flagged == 0].sum())
+    assert plain["expected_below_interval"][1] < real_below <= screening["expected_below_interval"][1]
+    assert at_shift_clause(screening).endswith(f"{shifted['expected_below']:.1f} below, which the interval left below reaches")
+    assert _at_shift(screening, "expected_below").endswith("(which the interval reaches)")
+    assert "reaches" not in _at_shift(screening, "expected_flagged")
+    # Where the estimate's count lies inside the interval already, nothing changes and nothing is said.
+    inside = dict(seen, estimated_share=seen["train_share"] * 1.01)
+    same = screening_summary(y, oof, test, flagged, p, 0, threshold, inside)
+    assert same["expected_below_interval"] == plain["expected_below_interval"]
+    assert not same["at_estimated_shift"]["below_interval_reaches"] and "reaches" not in at_shift_clause(same)
