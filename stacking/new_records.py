@@ -124,8 +124,9 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         said = ("scored here; where they are those records, they are in both lists" if not other.any() else
                 f"scored here; {int((~other).sum())} of them are in both lists, {int(other.sum())} have other titles "
                 "(other papers under those ids)")
-        log.info("%d of the %d records of %s have the ids of the run's records to screen (its ranked.csv; the first: id %r): "
-                 "%s", int(again.sum()), len(again), path, str(records["id"].iloc[int(np.flatnonzero(again)[0])]), said)
+        log.info("%d of the %d records of %s %s the ids of the run's records to screen (its ranked.csv; the first: id %r): "
+                 "%s", int(again.sum()), len(again), path, "has" if again.sum() == 1 else "have",
+                 str(records["id"].iloc[int(np.flatnonzero(again)[0])]), said)
     warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, keys=texts_of["text_key"],
                     to_screen=run.to_screen)
     return Corpus(records.assign(split="test"), original, texts, keys=texts_of), left_out.reset_index(drop=True)

@@ -155,7 +155,7 @@ def test_a_run_whose_encoder_folder_moved_predicts_with_its_new_place(tiny_corpu
     # Refused before the records are read: no line about them (here: they are the run's records to screen) comes first.
     with caplog.at_level(logging.INFO, logger="screenstack"):
         assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")]) == 2
-    assert not [m for m in caplog.messages if "have the ids of the run's records to screen" in m], caplog.messages
+    assert not [m for m in caplog.messages if "the ids of the run's records to screen" in m], caplog.messages
     error = capsys.readouterr().err
     assert f"the run's encoder folder {model} is gone" in error and "--model NEW/PATH" in error
     assert len(error.strip().splitlines()) == 1 and not (tmp_path / "pred").exists()
