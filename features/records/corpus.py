@@ -190,6 +190,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     """`load_records`, and the file's own columns as read (strings), row for row."""
     frame = read_table(path) if table is None else table
     _warn_separator_rows(path, frame.attrs.get("separator_rows", ()), frame.attrs["format"] == "xlsx")
+    _warn_long_rows(path, frame.attrs.get("long_rows", ()), frame.attrs.get("header_width", 0))
     columns = list(frame.columns)
     found = ", ".join(columns) + sheet_note(frame)
     is_ris = frame.attrs["format"] == "ris"
@@ -322,6 +323,27 @@ def _warn_separator_rows(path: Path, rows, workbook: bool = False) -> None:
                       "and are skipped as blank rows are: fill them in if they are records, or delete them.", stacklevel=4)
 
 
+def _warn_long_rows(path: Path, rows, header_width: int) -> None:
+    """Name the rows that ran past the header with empty fields, where most rows do not (`read_table`'s
+    ``long_rows``): read as ending in separators, they may be rows split by an unquoted separator, cells shifted."""
+    if len(rows):
+        shown = ", ".join(f"row {number} with {fields}" for number, fields in rows[:3]) + (", ..." if len(rows) > 3 else "")
+        warnings.warn(f"{path}: {len(rows)} row(s) have more fields than the header's {header_width}, the last ones empty "
+                      f"({shown}): read as ending in separators, but where a separator inside an unquoted field split "
+                      "a row its cells are shifted (a title cut in two, the label column holding another's value). "
+                      "Check the quoting on those rows.", stacklevel=4)
+
+
+def _long_row_note(frame: pd.DataFrame, index: int) -> str:
+    """Words for an error on data row `index` where it is one of `_warn_long_rows`' rows: its cells may be shifted."""
+    number = sheet_row(index, frame.attrs.get("blank_rows", ()))
+    fields = dict(frame.attrs.get("long_rows", ())).get(number)
+    if fields is None:
+        return ""
+    return (f" (row {number} has {fields} fields where the header has {frame.attrs['header_width']}: check its quoting, as "
+            "a separator inside an unquoted field shifts the cells after it)")
+
+
 def _unquoted_ids(ids: pd.Series) -> pd.Series:
     """`ids` without the ``'`` that ranked.csv puts before an id starting with ``=``, ``+``, ``-`` or ``@`` (so a
     spreadsheet does not run it as a formula), so ranked.csv given to predict, or ids copied from it, name its records."""
@@ -365,7 +387,7 @@ def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> n
         counts = column.iloc[bad].astype(str).str.strip().value_counts(sort=False)  # first seen first: 'no' 243, 'yes' 35
         said = ", ".join(f"{value!r} {count}" for value, count in list(counts.items())[:4]) + (", ..." if len(counts) > 4 else "")
         raise ScreenstackError(
-            f"{path}: {_place(frame, bad[0])}, column {name!r}: label {column.iloc[bad[0]]!r} is not 0 or 1 "
+            f"{path}: {_place(frame, bad[0])}, column {name!r}: label {column.iloc[bad[0]]!r} is not 0 or 1{_long_row_note(frame, bad[0])} "
             f"({len(bad)} such: {said}). Labels must be 0 (exclude) or 1 (include){also}: fix those rows or pass another --label-col."
         )
     if unscreened.any() and not partly:

@@ -7,6 +7,7 @@ which `features.records.corpus.load_records` reads as labels.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,7 @@ from .missing import missing_text
 ASREVIEW_NOTE = re.compile(r"\bASReview_(?:relevant|irrelevant|not_seen)\b", re.IGNORECASE)
 ASREVIEW_LABEL_COLUMN = "asreview_label"
 FIELD_ALIASES = {"title": "primary_title", "abstract": "notes_abstract"}  # TI and T1, AB and N2: `read_ris` fills one from the other
+TEXT_FIELDS = {*FIELD_ALIASES, *FIELD_ALIASES.values()}
 
 
 def read_ris(path: Path) -> pd.DataFrame:
@@ -36,7 +38,9 @@ def read_ris(path: Path) -> pd.DataFrame:
     if lines and not lines[-1].startswith("ER  -"):
         text += "\nER  - \n"  # rispy silently drops a last record without its end tag
     try:
-        entries = rispy.loads(text)
+        # A tag rispy takes as single (AB, TI, ID) keeps its first line alone unless told otherwise: an abstract
+        # exported over several AB lines lost all but the first, silently (a helper's: 350 of 702 characters).
+        entries = rispy.loads(text, enforce_list_tags=False)
     except Exception as error:
         said = re.sub(r"in line (\d+)", lambda m: f"on line {int(m.group(1)) + 1}", " ".join(str(error).split()))  # rispy counts from 0
         raise ScreenstackError(f"{path}: cannot parse it as RIS ({said}). Check that every record starts with `TY  - ` and ends with `ER  - `.")
@@ -45,10 +49,13 @@ def read_ris(path: Path) -> pd.DataFrame:
             f"{path}: {starts} records start with `TY  - ` but {len(entries)} could be read. "
             "Check that every record ends with an `ER  - ` line."
         )
-    rows = []
+    rows, repeated_ids = [], []
     for number, entry in enumerate(entries, start=1):
         unknown = entry.pop("unknown_tag", {}) or {}
-        row = {key: _ris_value(value) for key, value in entry.items()}
+        if isinstance(entry.get("id"), list):  # an id is one value: the first, as before the lines above ran on
+            repeated_ids.append(f"record {number} ({', '.join(map(str, entry['id']))})")
+            entry["id"] = entry["id"][0]
+        row = {key: _ris_value(value, " " if key in TEXT_FIELDS else "; ") for key, value in entry.items()}
         row.update({tag: _ris_value(value) for tag, value in unknown.items()})
         notes = entry.get("notes") or []  # N1: a list, one item per N1 line
         notes = [notes] if isinstance(notes, str) else notes
@@ -61,6 +68,9 @@ def read_ris(path: Path) -> pd.DataFrame:
         if labels:
             row[ASREVIEW_LABEL_COLUMN] = labels[-1]
         rows.append(row)
+    if repeated_ids:
+        warnings.warn(f"{path}: {len(repeated_ids)} record(s) have more than one ID line (first: {repeated_ids[0]}); each "
+                      "is known by its first. Keep one ID line per record if another is the one to match.", stacklevel=2)
     frame = pd.DataFrame(rows, dtype=str).fillna("")
     # TI and T1 both mean the title, AB and N2 both the abstract: fill one from the other, where it is empty or
     # only says the text is missing ("[No abstract available]") and the other holds text.
@@ -74,8 +84,9 @@ def read_ris(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _ris_value(value) -> str:
-    return "; ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+def _ris_value(value, separator: str = "; ") -> str:
+    """A field's lines as one string: a text's lines run on (an abstract over several AB lines), others listed."""
+    return separator.join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def ris_field(name: str, columns) -> str:

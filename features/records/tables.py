@@ -227,7 +227,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
         kept = 0  # rows kept so far, the header included
         # Rows as a spreadsheet numbers them: blank rows count (they are skipped, not deleted), so the
         # row being read is row `row_number`; `blank_rows` holds the blank ones' numbers, for errors found later.
-        row_number, blank_rows, separator_rows = 0, [], []
+        row_number, blank_rows, separator_rows, long_rows = 0, [], [], []
         bad_cell = None  # (sheet row, column) holding bytes that are not UTF-8, named once the file has parsed
         bad_row = None  # the first other row that cannot be read: what is wrong with it, in a line naming it
         short_rows, previous_row = None, None  # `ShortRows` once the header is read; the last data row's sheet row
@@ -262,6 +262,8 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
                         bad_row = header.problem(row, row_number, width_fix)
                         if fields < named:
                             short_rows.add(kept - 1, row_number, fields, previous_row)
+                        elif bad_row is None and fields > len(header.raw):  # past even the header's trailing separators
+                            long_rows.append((row_number, fields))
                     if bad_cell is None and bad_row is None:  # past an error, cells are no longer kept
                         for column, cell in zip(columns, row):
                             column.append(cell)
@@ -290,6 +292,11 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     warn_duplicate_names(path, header.raw[: len(header.names)], header.names)
     if source.undecodable:
         _raise_undecodable(path, header.names, bad_cell)
+    if bad_row is not None and long_rows and "fields but the header has" in bad_row:  # rows read before it may be split too
+        shown = ", ".join(str(number) for number, _ in long_rows[:5]) + (", ..." if len(long_rows) > 5 else "")
+        plural = len(long_rows) > 1
+        bad_row += (f"; row{'s' if plural else ''} {shown} before it {'have' if plural else 'has'} more fields than the header "
+                    "too (the last ones empty): check {} as well".format("them" if plural else "it"))
     bad_row = bad_row or short_rows.problem(header.shown()) or _other_row_separator(header, short_rows, columns, sep, kept)
     if bad_row is not None:
         raise ScreenstackError(f"{path}: {bad_row}.")
@@ -299,6 +306,11 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     frame.attrs["separator"] = sep
     frame.attrs["blank_rows"] = blank_rows
     frame.attrs["separator_rows"] = separator_rows  # blank rows holding separators, a warning's (corpus.py)
+    # Rows with empty fields past the header's are read as ending in separators; where most rows do not, they may
+    # instead be rows split by an unquoted separator, their cells shifted (a helper's title read as "The Use of Mobile
+    # Phones to Supp", its abstract "ort Children's ..."): a warning's, and a label error's on such a row (corpus.py).
+    frame.attrs["long_rows"] = long_rows if 2 * len(long_rows) < kept - 1 else []
+    frame.attrs["header_width"] = len(header.raw)
     return frame
 
 

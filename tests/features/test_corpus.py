@@ -137,6 +137,18 @@ def test_ris_takes_t1_and_n2_where_ti_and_ab_only_say_the_text_is_missing(tmp_pa
     assert records[["title", "abstract"]].values.tolist() == [["Real title", "Real abstract"], ["Title two", ""]]
 
 
+def test_a_ris_abstract_over_several_ab_lines_is_read_whole_and_a_second_id_line_is_said(tmp_path):
+    # rispy keeps the first line of a tag it takes as single: a helper's abstracts exported over two AB lines lost
+    # their second half without a word, and the run scored what was left.
+    path = write(tmp_path / "r.ris", "TY  - JOUR\nID  - r1\nTI  - Nudges\nTI  - for vaccination\nAB  - Background: low.\n"
+                                     "AB  - Methods: letters.\nAB  - Results: up 8 points.\nER  - \n\n"
+                                     "TY  - JOUR\nID  - r2\nID  - 7\nTI  - Another\nAB  - Text\nER  - \n")
+    with pytest.warns(UserWarning, match=r"r.ris: 1 record\(s\) have more than one ID line \(first: record 2 \(r2, 7\)\)"):
+        records = load_records(path, labelled=False)
+    assert records["abstract"].tolist() == ["Background: low. Methods: letters. Results: up 8 points.", "Text"]
+    assert records["title"].tolist() == ["Nudges for vaccination", "Another"] and records["id"].tolist() == ["r1", "r2"]
+
+
 def test_xlsx_rows_are_read_by_the_rules_of_a_csv_files_rows(tmp_path):
     import openpyxl
 

@@ -5,6 +5,7 @@ import bz2
 import gzip
 import io
 import lzma
+import warnings
 import zipfile
 
 import pytest
@@ -77,6 +78,34 @@ def test_trailing_separators_in_the_header_are_dropped_when_their_columns_are_em
     assert list(frame.columns) == ["id", "title", "abstract", "judgement"]
     assert frame.values.tolist() == [["1", "A", "B", "1"], ["2", "C", "D", "0"]]
     assert load_records(path)["label"].tolist() == [1, 0]
+
+
+def test_a_row_split_by_an_unquoted_comma_with_its_last_cell_empty_is_named_not_read_silently(tmp_path):
+    # A helper's unscreened record, a comma in its unquoted title: read as ending in a separator, its title became
+    # "The Use of Mobile Phones to Supp" and its abstract "ort Children's ...", without a word.
+    rows = ["id,title,abstract,keywords,label", "1,A,x,k,1", "2,B,y,k,0", "3,Mobile Phones to Supp,ort Literacy,The abstract,,",
+            "4,D,z,k,0", "5,E,w,k,"]
+    path = write(tmp_path, "shifted.csv", "\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match=r"shifted.csv: 1 row\(s\) have more fields than the header's 5, the last ones "
+                                         r"empty \(row 4 with 6\).*Check the quoting on those rows"):
+        records = load_records(path, labelled="partly")
+    assert records["title"][2] == "Mobile Phones to Supp"  # read as it is: the warning is what tells
+    # A labelled row so split puts another cell in the label column: the error says why.
+    path = write(tmp_path, "labelled.csv", "\n".join(rows[:3] + ["3,Mobile Phones,to Supp,ort Literacy,2005,"]) + "\n")
+    with pytest.warns(UserWarning, match="row 4 with 6"), pytest.raises(
+            ScreenstackError, match=r"row 4, column 'label': label '2005' is not 0 or 1 \(row 4 has 6 fields where the "
+                                    r"header has 5: check its quoting"):
+        load_records(path, labelled="partly")
+    # Refusing a longer row with data past the header names the split rows read before it too.
+    path = write(tmp_path, "two.csv", "\n".join(rows[:3] + ["3,A,b,c,d,", "4,A,b,c,d,e"]) + "\n")
+    with pytest.raises(ScreenstackError, match=r"row 5 has 6 fields but the header has 5 .*; row 4 before it has more "
+                                               r"fields than the header too \(the last ones empty\): check it as well\.$"):
+        read_table(path)
+    # Every row ending in a separator is a trailing separator, said nowhere.
+    path = write(tmp_path, "trailing.csv", "id,title,abstract,keywords,label\n1,A,x,k,1,\n2,B,y,k,0,\n3,C,z,k,,\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_records(path, labelled="partly")["title"].tolist() == ["A", "B", "C"]
 
 
 def test_data_under_a_nameless_trailing_column_is_refused_naming_the_column_and_first_row(tmp_path):
