@@ -14,7 +14,7 @@ import argparse
 from ..features.checks import check_seed
 
 EXAMPLE = """examples:
-  screenstack split --data data/cohen_adhd.csv --test-size 0.5 --seed 0 --out data/cohen_adhd
+  screenstack split --data data/cohen_adhd.csv --test-size 0.5 --seed 0 --out data/cohen
   screenstack split --data data/asreview_export.ris --out data/myreview     # labels from its N1 ASReview_* notes;
                                                                              # records not screened yet are left out
 """
