@@ -377,7 +377,7 @@ def _honest_section(summary: dict) -> str:
             f"with half a record's prior on each side) "
             f"of the unflagged records (and of the flagged ones for those); their intervals add the chance variation of "
             f"those records to the calibration's variation over bootstrap refits, widened to the percentiles of counts "
-            f"drawn around each refit where those are skewed (README, \"How far to trust them\"). "
+            f"drawn around each refit where those are skewed (README, \"Reading the results\"). "
             f"All of this assumes the records to screen hold included records at the rate the labelled ones do: if the "
             f"labelled records were picked with fewer included ones, more are left than this says; "
             f"if they were picked with more (screened from the top of a ranked list, as <code>ranked.csv</code> suggests), "
