@@ -269,6 +269,8 @@ def _model_as_given(said: str, feature_metas: list[dict]) -> str:
         # A folder given as a path (not a hub name, whose files are in the hub's cache, nor a bare name like minilm).
         folder = bool(path) and ("/" in str(given) or "\\" in str(given)) and not any(
             part.startswith("models--") for part in Path(path).parts)
+        if folder and not Path(path).is_dir():  # renamed or deleted since: a way on that does not load is none
+            return f"--model's folder there, {quoted(path)}, no longer there"
         return said.replace(f"({name} there,", f"({quoted(path) if folder else given} there,", 1)
     if said.startswith("--model (") and feature_metas:  # a file named otherwise than its model (a copy outside OUT)
         return "the feature files' names"  # no --model makes them again: no way on

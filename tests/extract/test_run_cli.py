@@ -243,6 +243,13 @@ def test_another_model_is_refused_with_the_model_folder_that_made_the_run_as_the
     assert f"give --model {shown} to go on with it" in error
     monkeypatch.chdir("/")
     assert _run(train, test, out, str(model.resolve())) == 0
+    # The folder renamed: its old path is no way on (a helper was told to give a --model that no longer existed).
+    renamed = model.with_name("renamed")
+    model.rename(renamed)
+    capsys.readouterr()
+    assert _run(train, test, out, str(renamed)) == 2
+    error = capsys.readouterr().err
+    assert "(differs in: --model (" in error and "Use a new --out folder, or delete that folder to refit it." in error
 
 
 def test_learners_fitted_on_a_feature_file_named_otherwise_offer_no_model_named_after_it(tiny_corpus_files, tmp_path,
