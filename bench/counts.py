@@ -69,7 +69,8 @@ def counts(y, oof, scores, flagged, truth, threshold: float, shift: dict | None 
                      "below_low": below_low, "below_high": below_high,
                      "shift_below": s.get("at_estimated_shift", {}).get("expected_below", np.nan),
                      "shift_flagged": s.get("at_estimated_shift", {}).get("expected_flagged", np.nan),
-                     "shift_rough": s.get("at_estimated_shift", {}).get("rough", np.nan)})
+                     "shift_rough": s.get("at_estimated_shift", {}).get("rough", np.nan),
+                     "shift_lowered": bool((shift or {}).get("lowered"))})
     return rows
 
 
