@@ -366,6 +366,9 @@ def _honest_section(summary: dict) -> str:
                     for k, v, d in cards)
     scope = honest_scope(summary)
     scope = f"These honest figures are {html.escape(scope)} (see the threshold note). " if scope else ""
+    # Where the interval left below reaches the count at the label shift's estimate, it has taken that case in.
+    reached = (" (the interval left below reaches the count at the label shift's estimate, which sees that case)"
+               if (screening.get("at_estimated_shift") or {}).get("below_interval_reaches") else "")
     return (f"<section><h2>Honest estimate</h2><div class=\"facts\">{facts}</div>"
             f"<p class=\"note\">{scope}What to expect on the records to screen: the blend's nested OOF scores, each fold's threshold "
             f"chosen on the other folds, so no training record is judged by a threshold or weight its label helped set. "
@@ -379,7 +382,7 @@ def _honest_section(summary: dict) -> str:
             f"those records to the calibration's variation over bootstrap refits, widened to the percentiles of counts "
             f"drawn around each refit where those are skewed (README, \"Reading the results\"). "
             f"All of this assumes the records to screen hold included records at the rate the labelled ones do: if the "
-            f"labelled records were picked with fewer included ones, more are left than this says; "
+            f"labelled records were picked with fewer included ones, more are left than this says{reached}; "
             f"if they were picked with more (screened from the top of a ranked list, as <code>ranked.csv</code> suggests), "
             f"the count among the flagged and F-beta tend to read too high, the count left below may read low or high, and the "
             f"threshold may flag far more than needed."

@@ -266,8 +266,9 @@ def _model_as_given(said: str, feature_metas: list[dict]) -> str:
         name = Path(str(given or "")).name.lower()
         if not said.startswith(f"--model ({name} there,") or not given:
             continue
-        # A folder given as a path (not a hub name, whose files are in the hub's cache, nor a bare name like minilm).
-        folder = bool(path) and ("/" in str(given) or "\\" in str(given)) and not any(
+        # A folder given as a path (not a hub name, whose files are in the hub's cache, nor a bare name like minilm,
+        # whose folder is named otherwise), or by its bare name from its parent (`--model tinybert`).
+        folder = bool(path) and ("/" in str(given) or "\\" in str(given) or Path(path).name == str(given)) and not any(
             part.startswith("models--") for part in Path(path).parts)
         if folder and not Path(path).is_dir():  # renamed or deleted since: a way on that does not load is none
             return f"--model's folder there, {quoted(path)}, no longer there"

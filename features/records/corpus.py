@@ -190,7 +190,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     """`load_records`, and the file's own columns as read (strings), row for row."""
     frame = read_table(path) if table is None else table
     _warn_separator_rows(path, frame.attrs.get("separator_rows", ()), frame.attrs["format"] == "xlsx")
-    _warn_long_rows(path, frame.attrs.get("long_rows", ()), frame.attrs.get("header_width", 0))
+    _warn_long_rows(path, frame.attrs.get("long_rows", ()), frame.attrs.get("header_width", 0), labelled is not False)
     columns = list(frame.columns)
     found = ", ".join(columns) + sheet_note(frame)
     is_ris = frame.attrs["format"] == "ris"
@@ -323,15 +323,16 @@ def _warn_separator_rows(path: Path, rows, workbook: bool = False) -> None:
                       "and are skipped as blank rows are: fill them in if they are records, or delete them.", stacklevel=4)
 
 
-def _warn_long_rows(path: Path, rows, header_width: int) -> None:
+def _warn_long_rows(path: Path, rows, header_width: int, labelled: bool) -> None:
     """Name the rows that ran past the header with empty fields, where most rows do not (`read_table`'s
-    ``long_rows``): read as ending in separators, they may be rows split by an unquoted separator, cells shifted."""
+    ``long_rows``): read as ending in separators, they may be rows split by an unquoted separator, cells shifted.
+    `labelled`: the file has a label column, which a shift can fill."""
     if len(rows):
         shown = ", ".join(f"row {number} with {fields}" for number, fields in rows[:3]) + (", ..." if len(rows) > 3 else "")
+        label = ", the label column holding another's value" if labelled else ""
         warnings.warn(f"{path}: {len(rows)} row(s) have more fields than the header's {header_width}, the last ones empty "
                       f"({shown}): read as ending in separators, but where a separator inside an unquoted field split "
-                      "a row its cells are shifted (a title cut in two, the label column holding another's value). "
-                      "Check the quoting on those rows.", stacklevel=4)
+                      f"a row its cells are shifted (a title cut in two{label}). Check the quoting on those rows.", stacklevel=4)
 
 
 def _long_row_note(frame: pd.DataFrame, index: int) -> str:

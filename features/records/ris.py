@@ -6,6 +6,7 @@ which `features.records.corpus.load_records` reads as labels.
 """
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from pathlib import Path
@@ -20,7 +21,9 @@ from .missing import missing_text
 ASREVIEW_NOTE = re.compile(r"\bASReview_(?:relevant|irrelevant|not_seen)\b", re.IGNORECASE)
 ASREVIEW_LABEL_COLUMN = "asreview_label"
 FIELD_ALIASES = {"title": "primary_title", "abstract": "notes_abstract"}  # TI and T1, AB and N2: `read_ris` fills one from the other
-TEXT_FIELDS = {*FIELD_ALIASES, *FIELD_ALIASES.values()}
+TEXT_FIELDS = {*FIELD_ALIASES, *FIELD_ALIASES.values()}  # whose repeated lines run on (`_record_parser`)
+NOTED_TWICE = {"id": "ID", "label": "LB"}  # fields whose second, other value `_record_parser` notes, by tag
+SECOND_VALUES = "_second_values"
 
 
 def read_ris(path: Path) -> pd.DataFrame:
@@ -38,9 +41,7 @@ def read_ris(path: Path) -> pd.DataFrame:
     if lines and not lines[-1].startswith("ER  -"):
         text += "\nER  - \n"  # rispy silently drops a last record without its end tag
     try:
-        # A tag rispy takes as single (AB, TI, ID) keeps its first line alone unless told otherwise: an abstract
-        # exported over several AB lines lost all but the first, silently (a helper's: 350 of 702 characters).
-        entries = rispy.loads(text, enforce_list_tags=False)
+        entries = rispy.loads(text, implementation=_record_parser())
     except Exception as error:
         said = re.sub(r"in line (\d+)", lambda m: f"on line {int(m.group(1)) + 1}", " ".join(str(error).split()))  # rispy counts from 0
         raise ScreenstackError(f"{path}: cannot parse it as RIS ({said}). Check that every record starts with `TY  - ` and ends with `ER  - `.")
@@ -49,13 +50,11 @@ def read_ris(path: Path) -> pd.DataFrame:
             f"{path}: {starts} records start with `TY  - ` but {len(entries)} could be read. "
             "Check that every record ends with an `ER  - ` line."
         )
-    rows, repeated_ids = [], []
+    rows, conflicting = [], []
     for number, entry in enumerate(entries, start=1):
         unknown = entry.pop("unknown_tag", {}) or {}
-        if isinstance(entry.get("id"), list):  # an id is one value: the first, as before the lines above ran on
-            repeated_ids.append(f"record {number} ({', '.join(map(str, entry['id']))})")
-            entry["id"] = entry["id"][0]
-        row = {key: _ris_value(value, " " if key in TEXT_FIELDS else "; ") for key, value in entry.items()}
+        conflicting += [f"record {number}, {tag}: {' then '.join(values)}" for tag, values in entry.pop(SECOND_VALUES, {}).items()]
+        row = {key: _ris_value(value) for key, value in entry.items()}
         row.update({tag: _ris_value(value) for tag, value in unknown.items()})
         notes = entry.get("notes") or []  # N1: a list, one item per N1 line
         notes = [notes] if isinstance(notes, str) else notes
@@ -68,9 +67,9 @@ def read_ris(path: Path) -> pd.DataFrame:
         if labels:
             row[ASREVIEW_LABEL_COLUMN] = labels[-1]
         rows.append(row)
-    if repeated_ids:
-        warnings.warn(f"{path}: {len(repeated_ids)} record(s) have more than one ID line (first: {repeated_ids[0]}); each "
-                      "is known by its first. Keep one ID line per record if another is the one to match.", stacklevel=2)
+    if conflicting:
+        warnings.warn(f"{path}: {len(conflicting)} record(s) have an ID or LB line twice with other values (first: "
+                      f"{conflicting[0]}); the first line is read. Keep one such line per record.", stacklevel=2)
     frame = pd.DataFrame(rows, dtype=str).fillna("")
     # TI and T1 both mean the title, AB and N2 both the abstract: fill one from the other, where it is empty or
     # only says the text is missing ("[No abstract available]") and the other holds text.
@@ -84,9 +83,29 @@ def read_ris(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _ris_value(value, separator: str = "; ") -> str:
-    """A field's lines as one string: a text's lines run on (an abstract over several AB lines), others listed."""
-    return separator.join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+def _ris_value(value) -> str:
+    return "; ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+@functools.cache
+def _record_parser():
+    """rispy's RIS parser, except that a record's repeated title or abstract lines run on (an abstract exported over
+    several AB lines), where rispy keeps the first line alone: a helper's abstracts lost half their text, silently.
+    Other single tags keep their first line, as in rispy; a second ID or LB line with another value is noted
+    (`SECOND_VALUES`), for a warning. Built on first use: rispy is imported only to read a RIS file."""
+    import rispy
+
+    class RecordParser(rispy.RisParser):
+        def _add_single_value(self, name, value, is_multi=False):
+            before = self.current.get(name)
+            if is_multi or not isinstance(before, str) or not isinstance(value, str):
+                return super()._add_single_value(name, value, is_multi)
+            if name in TEXT_FIELDS:  # a continuation line after it then runs on as after one line
+                self.current[name] = f"{before} {value}"
+            elif name in NOTED_TWICE and value.strip() != before.strip():
+                self.current.setdefault(SECOND_VALUES, {}).setdefault(NOTED_TWICE[name], [before]).append(value)
+
+    return RecordParser
 
 
 def ris_field(name: str, columns) -> str:

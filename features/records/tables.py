@@ -292,6 +292,10 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     warn_duplicate_names(path, header.raw[: len(header.names)], header.names)
     if source.undecodable:
         _raise_undecodable(path, header.names, bad_cell)
+    # Rows with empty fields past the header's are read as ending in separators; where most rows do not, they may
+    # instead be rows split by an unquoted separator, their cells shifted (a helper's title read as "The Use of Mobile
+    # Phones to Supp", its abstract "ort Children's ..."): a warning's, and a label error's on such a row (corpus.py).
+    long_rows = long_rows if 2 * len(long_rows) < kept - 1 else []
     if bad_row is not None and long_rows and "fields but the header has" in bad_row:  # rows read before it may be split too
         shown = ", ".join(str(number) for number, _ in long_rows[:5]) + (", ..." if len(long_rows) > 5 else "")
         plural = len(long_rows) > 1
@@ -306,10 +310,7 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     frame.attrs["separator"] = sep
     frame.attrs["blank_rows"] = blank_rows
     frame.attrs["separator_rows"] = separator_rows  # blank rows holding separators, a warning's (corpus.py)
-    # Rows with empty fields past the header's are read as ending in separators; where most rows do not, they may
-    # instead be rows split by an unquoted separator, their cells shifted (a helper's title read as "The Use of Mobile
-    # Phones to Supp", its abstract "ort Children's ..."): a warning's, and a label error's on such a row (corpus.py).
-    frame.attrs["long_rows"] = long_rows if 2 * len(long_rows) < kept - 1 else []
+    frame.attrs["long_rows"] = long_rows
     frame.attrs["header_width"] = len(header.raw)
     return frame
 

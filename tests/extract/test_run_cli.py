@@ -252,6 +252,25 @@ def test_another_model_is_refused_with_the_model_folder_that_made_the_run_as_the
     assert "(differs in: --model (" in error and "Use a new --out folder, or delete that folder to refit it." in error
 
 
+def test_a_model_folder_given_by_its_bare_name_is_offered_by_its_path_and_not_once_renamed(tiny_corpus_files, tmp_path,
+                                                                                           random_bert, other_random_bert,
+                                                                                           capsys, monkeypatch):
+    # `--model tinybert` from the folder's parent was taken for a hub name: the way on offered "--model tinybert",
+    # which loads only from there, and after a rename offered it still (a helper's finding).
+    train, test = (Path(p).resolve() for p in tiny_corpus_files)
+    out = tmp_path / "run"
+    shutil.copytree(random_bert, tmp_path / "models" / "tinybert")
+    monkeypatch.chdir(tmp_path / "models")
+    assert _run(train, test, out, "tinybert") == 0
+    capsys.readouterr()
+    assert _run(train, test, out, other_random_bert) == 2
+    assert f"give --model {(tmp_path / 'models' / 'tinybert').resolve()} to go on with it" in capsys.readouterr().err
+    (tmp_path / "models" / "tinybert").rename(tmp_path / "models" / "tinybert2")
+    assert _run(train, test, out, "tinybert2") == 2
+    error = capsys.readouterr().err
+    assert "(differs in: --model (tinybert there, tinybert2 now))" in error and "to go on with it" not in error
+
+
 def test_learners_fitted_on_a_feature_file_named_otherwise_offer_no_model_named_after_it(tiny_corpus_files, tmp_path,
                                                                                           random_bert, capsys):
     # fit-learners on a copy of the vectors outside OUT named b0.parquet: run then offered "give --model b0", which

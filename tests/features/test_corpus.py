@@ -141,12 +141,15 @@ def test_a_ris_abstract_over_several_ab_lines_is_read_whole_and_a_second_id_line
     # rispy keeps the first line of a tag it takes as single: a helper's abstracts exported over two AB lines lost
     # their second half without a word, and the run scored what was left.
     path = write(tmp_path / "r.ris", "TY  - JOUR\nID  - r1\nTI  - Nudges\nTI  - for vaccination\nAB  - Background: low.\n"
-                                     "AB  - Methods: letters.\nAB  - Results: up 8 points.\nER  - \n\n"
-                                     "TY  - JOUR\nID  - r2\nID  - 7\nTI  - Another\nAB  - Text\nER  - \n")
-    with pytest.warns(UserWarning, match=r"r.ris: 1 record\(s\) have more than one ID line \(first: record 2 \(r2, 7\)\)"):
-        records = load_records(path, labelled=False)
-    assert records["abstract"].tolist() == ["Background: low. Methods: letters. Results: up 8 points.", "Text"]
+                                     "AB  - Methods: letters.\nAB  - Results: up\n8 points, wrapped.\nLB  - 1\nLB  - 1\nER  - \n\n"
+                                     "TY  - JOUR\nID  - r2\nID  - 7\nTI  - Another\nAB  - Text\nLB  - 0\nER  - \n")
+    with pytest.warns(UserWarning, match=r"r.ris: 1 record\(s\) have an ID or LB line twice with other values \(first: "
+                                         r"record 2, ID: r2 then 7\); the first line is read"):
+        records = load_records(path, ColumnSpec(label_col="LB"))
+    # A line wrapped after a repeated tag runs on too (a first build refused such a file as unparseable).
+    assert records["abstract"].tolist() == ["Background: low. Methods: letters. Results: up 8 points, wrapped.", "Text"]
     assert records["title"].tolist() == ["Nudges for vaccination", "Another"] and records["id"].tolist() == ["r1", "r2"]
+    assert records["label"].tolist() == [1.0, 0.0]  # the same label twice is that label, said nowhere
 
 
 def test_xlsx_rows_are_read_by_the_rules_of_a_csv_files_rows(tmp_path):

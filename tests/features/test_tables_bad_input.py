@@ -101,11 +101,18 @@ def test_a_row_split_by_an_unquoted_comma_with_its_last_cell_empty_is_named_not_
     with pytest.raises(ScreenstackError, match=r"row 5 has 6 fields but the header has 5 .*; row 4 before it has more "
                                                r"fields than the header too \(the last ones empty\): check it as well\.$"):
         read_table(path)
-    # Every row ending in a separator is a trailing separator, said nowhere.
+    # Every row ending in a separator is a trailing separator, said nowhere, nor in a refusal of another row.
     path = write(tmp_path, "trailing.csv", "id,title,abstract,keywords,label\n1,A,x,k,1,\n2,B,y,k,0,\n3,C,z,k,,\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_records(path, labelled="partly")["title"].tolist() == ["A", "B", "C"]
+    path = write(tmp_path, "trailing-and-data.csv", path.read_text() + "4,D,w,k,0,data\n")
+    with pytest.raises(ScreenstackError, match=r"row 5 has 6 fields but the header has 5 .* really CSV\.$"):
+        read_table(path)
+    # An update (no label column) is not told of a label column.
+    path = write(tmp_path, "update.csv", "id,title,abstract\n1,A,x\n2,B,y\n3,Mobile, Phones,\n4,D,z\n")
+    with pytest.warns(UserWarning, match=r"update.csv: 1 row\(s\) .*\(a title cut in two\)\. Check the quoting"):
+        load_records(path, labelled=False)
 
 
 def test_data_under_a_nameless_trailing_column_is_refused_naming_the_column_and_first_row(tmp_path):

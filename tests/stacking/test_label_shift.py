@@ -384,7 +384,7 @@ def test_the_interval_left_below_reaches_the_count_at_the_label_shifts_estimate_
     # Labelled records poorer in included ones than those to screen: "left below" at the labelled share falls short
     # (the protocol's few-included halves: 69.9 expected, 416 real), and the count at EM's estimate is the nearer.
     from screenstack.stacking.decision import at_shift_clause, screening_summary
-    from screenstack.stacking.report import _at_shift
+    from screenstack.stacking.report import _at_shift, _honest_section
 
     rng = np.random.default_rng(5)
     y = (rng.random(1500) < 0.02).astype(int)
@@ -406,6 +406,10 @@ def test_the_interval_left_below_reaches_the_count_at_the_label_shifts_estimate_
     assert at_shift_clause(screening).endswith(f"{shifted['expected_below']:.1f} below, which the interval left below reaches")
     assert _at_shift(screening, "expected_below").endswith("(which the interval reaches)")
     assert "reaches" not in _at_shift(screening, "expected_flagged")
+    summary = {"beta": 7.0, "screening": screening, "honest": {"fbeta": 0.5, "fbeta_interval": (0.4, 0.6), "recall": 0.9,
+               "recall_interval": (0.8, 1.0), "found": 9, "included": 10, "interval_records": 1500}}
+    assert "more are left than this says (the interval left below reaches the count at the label shift's estimate" in \
+           _honest_section(summary)
     # Where the estimate's count lies inside the interval already, nothing changes and nothing is said.
     inside = dict(seen, estimated_share=seen["train_share"] * 1.01)
     same = screening_summary(y, oof, test, flagged, p, 0, threshold, inside)
