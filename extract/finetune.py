@@ -27,7 +27,8 @@ Files, under OUT:
   a rerun with another configuration is refused;
 - ``finetune/NAME/fold{k}/state.pt``: training state after the last finished
   epoch (weights, optimizer, schedule, RNG), so a killed run resumes there;
-  ``weights-e{e}.pt``: the best epoch's weights so far; both are deleted once
+  ``weights-e{e}.pt``: the best epoch's weights so far (each with its SHA-256
+  beside it, ``.pt.sha256``); both are deleted once
   ``result.npz`` (fold k's logits and vectors, and the test records') marks the
   fold finished, and a finished fold is never retrained (one of these files
   that no longer loads is removed with a warning and its fold trained again,
@@ -40,6 +41,7 @@ Files, under OUT:
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import logging
 import math
@@ -208,7 +210,14 @@ def _claim(state: Path, identity: dict, *, write: bool) -> None:
     """Tie OUT/finetune/NAME to one configuration, so resumed folds never mix two runs."""
     path = state / "run.json"
     if path.is_file():
-        old = read_json(path)
+        try:
+            old = read_json(path)
+            if not isinstance(old, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as error:  # cut short or edited: which configuration the folds were trained with is lost
+            raise ScreenstackError(f"{path}: damaged ({_reason(error)}), and it says which configuration the fold models' "
+                                   f"state in {state} was trained with. Delete {state} to start the fine-tuning over, "
+                                   "or use a new --out folder.") from None
         keys = differing_keys(old, identity)
         if keys:
             said = describe_differences(keys, old, identity)
@@ -264,12 +273,37 @@ def _selection_score(logits: np.ndarray, y: np.ndarray, select: str) -> dict:
 
 
 def _save(obj, path: Path) -> None:
-    """`obj` saved to `path` whole or not at all. Serialised in memory first: ``torch.save`` onto a full disk raises a
-    RuntimeError from its zip writer, not the OSError that `atomic_path` turns into the one-line "disk is full"."""
+    """`obj` saved to `path` whole or not at all, and its SHA-256 beside it (`_intact`). Serialised in memory first:
+    ``torch.save`` onto a full disk raises a RuntimeError from its zip writer, not the OSError that `atomic_path` turns
+    into the one-line "disk is full"."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     with atomic_path(path) as tmp:
         tmp.write_bytes(buffer.getbuffer())
+    with atomic_path(_digest_path(path)) as tmp:  # a stop between the two leaves them unequal: the fold starts over
+        tmp.write_text(hashlib.sha256(buffer.getbuffer()).hexdigest())
+
+
+def _digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _intact(path: Path) -> bool:
+    """Whether `path` has the SHA-256 `_save` wrote beside it (one saved before 0.3.43, without it, passes): torch.load
+    checks no checksum, so a changed byte in a fold's state was resumed from, and the scores changed, without a word."""
+    digest = _digest_path(path)
+    if not digest.is_file():
+        return True
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == digest.read_text().strip()
+    except OSError:
+        return False
+
+
+def _unlink_saved(path: Path) -> None:
+    """Remove a file `_save` wrote and its checksum (another process finishing the same fold may have done so first)."""
+    path.unlink(missing_ok=True)
+    _digest_path(path).unlink(missing_ok=True)
 
 
 def _rng_state(device: str) -> dict:
@@ -353,7 +387,7 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
                  ", ".join(f"{key} {v:.4g}" for key, v in record.items() if isinstance(v, float)))
         for stale in folder.glob("weights-e*.pt"):
             if stale.name != f"weights-e{best['epoch']}.pt":
-                stale.unlink(missing_ok=True)
+                _unlink_saved(stale)
 
     model.load_state_dict(torch.load(folder / f"weights-e{best['epoch']}.pt", map_location=device, weights_only=True))
     valid_logits, valid_vectors = predict(runner, token_ids, valid_index, config.eval_batch_size, pad_id, device, precision)
@@ -367,7 +401,7 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
         np.savez(handle, valid_index=valid_index, valid_logits=valid_logits, valid_vectors=valid_vectors,
                  test_logits=test_logits, test_vectors=test_vectors)
     for path in [state_path, *folder.glob("weights-e*.pt")]:
-        path.unlink(missing_ok=True)  # another process finishing the same fold may have removed it first
+        _unlink_saved(path)
 
 
 RESULT_KEYS = ("valid_index", "valid_logits", "valid_vectors", "test_logits", "test_vectors")
@@ -393,16 +427,20 @@ def _drop_damaged_folds(state: Path, folds: list[int]) -> None:
             continue
         checked = saved
         try:
+            if not _intact(saved):
+                raise ValueError("its bytes differ from the checksum saved with it")
             found = torch.load(saved, map_location="cpu", weights_only=True)
             if not (isinstance(found, dict) and all(key in found for key in STATE_KEYS)):
                 raise ValueError("not a fold's training state")
             if found["best"]["epoch"] >= 0:  # the best epoch's weights, which the fold's predictions are made with
                 checked = folder / f"weights-e{found['best']['epoch']}.pt"
+                if not _intact(checked):
+                    raise ValueError("its bytes differ from the checksum saved with it")
                 torch.load(checked, map_location="cpu", weights_only=True)
         except Exception as error:  # torch raises RuntimeError, EOFError, OSError or pickle's errors for a cut file
             warnings.warn(f"{checked}: damaged ({_reason(error)}): fold {k} starts again from its first epoch.", stacklevel=3)
             for path in [saved, *folder.glob("weights-e*.pt")]:
-                path.unlink(missing_ok=True)
+                _unlink_saved(path)
 
 
 def _confirm_cpu_run(loaded, token_ids, splits, test_index, state: Path, config: FinetuneConfig, device: str, precision: str,

@@ -164,11 +164,17 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     >>> path = extract_features(load_corpus("train.csv", "test.csv"), "artifacts/run1", ExtractConfig(model="minilm"))  # doctest: +SKIP
     """
     # local: pandas and pyarrow, so that the CLI builds its parser from `ExtractConfig` and `STORE_DTYPES` quickly
-    from ..features.artifacts.outputs import package_versions
+    from ..features.artifacts.folds import refuse_other_plan
+    from ..features.artifacts.outputs import package_versions, refuse_other_test
     from ..features.artifacts.store import write_vectors
     from ..features.records.corpus import texts
     from .cache import VectorCache, text_key
 
+    def refuse_other_records() -> None:  # fit-learners would, once every text was encoded into OUT
+        refuse_other_plan(corpus, out, None, say=False)  # the training records alone: the vectors take no fold options
+        refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test)
+
+    from_rank0(refuse_other_records)
     # Device, precision, layers, poolings and max length are resolved and checked against the model once, here.
     ranks = Ranks.from_env()
     encoder = Encoder.build(load_encoder(config.model), device=rank_device(config.device, ranks), precision=config.dtype,

@@ -56,7 +56,7 @@ def fit_learners(
     inputs = {}
     # Other training records or folds than the plan's are said first: re-extracting for a feature file of other
     # records, which the vectors' check would say, only leads to the plan's refusal.
-    existing = refuse_other_plan(corpus, out, folds, say=False)
+    existing = refuse_other_plan(corpus, out, folds)  # the stage that draws it: says a redraw
     if any(cls.input == "vectors" for cls in classes.values()):
         # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
         inputs["vectors"] = VectorFiles(list(features), corpus)

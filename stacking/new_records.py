@@ -13,11 +13,11 @@ import pyarrow.parquet as pq
 from ..features.artifacts import sets
 from ..features.artifacts.records import INPUT_PREFIX, RECORDS_FILE, RECORDS_SET
 from ..features.artifacts.runfolder import RunFolder
-from ..features.errors import ScreenstackError, quoted
+from ..features.errors import ScreenstackError
 from ..features.records.corpus import (ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
                                        read_table, refuse_headerless, say_labels_unused, sheet_note)
 from ..features.records.duplicates import record_keys, warn_duplicates
-from ..features.records.ids import id_key, pick_column, record_place
+from ..features.records.ids import ID_COLUMNS_SAID, id_key, pick_column, record_place
 from ..features.records.ris import ris_field
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         return Corpus(records.assign(split="test"), original, texts), pd.DataFrame({"id": [], "run_id": []}, dtype=str)
     used = records.attrs["columns"].get("id")
     if used is None:
-        looked = " or ".join(ID_COLUMNS if _default_id(run.id_column) else (run.id_column, *ID_COLUMNS))
+        looked = ID_COLUMNS_SAID if _default_id(run.id_column) else f"{run.id_column}, {ID_COLUMNS_SAID}"
         warnings.warn(f"{path}: no id column ({looked}; found: {', '.join(map(str, header))}), so records "
                       "the run trained on (an update's overlap with the last search) cannot be left out and are scored as "
                       "new (a warning names any whose title and abstract repeat a labelled record's). Where a column "
@@ -121,7 +121,10 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         was = np.array([(run.test_titles or {}).get(key, 0) for key in keys[again]], dtype=np.uint64)
         now = texts_of["title_key"].to_numpy(dtype=np.uint64)[again]
         other = (was != 0) & (now != 0) & (was != now)
+        # Said by title: a copy of the run's record under another id is the warning's (`warn_duplicates`), not this.
         said = ("scored here; where they are those records, they are in both lists" if not other.any() else
+                "scored here; every one has another title (other papers under those ids), so none is in both lists"
+                if other.all() else
                 f"scored here; {int((~other).sum())} of them are in both lists, {int(other.sum())} have other titles "
                 "(other papers under those ids)")
         log.info("%d of the %d records of %s %s the ids of the run's records to screen (its ranked.csv; the first: id %r): "
@@ -173,8 +176,9 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
 
 
 def _default_id(column: str | None) -> bool:
-    """Whether `column` is one of the id columns read by default (`ID_COLUMNS`: one kind of id under two names)."""
-    return column is None or str(column).lower() in ID_COLUMNS
+    """Whether `column` is ASReview's record number under one of its two names (``id``, ``record_id``), or none: a
+    Zotero or Rayyan ``key``, also read by default, is another kind of id."""
+    return column is None or str(column).lower() in ID_COLUMNS[:2]
 
 
 def _say_screened(path, records: pd.DataFrame, screened: np.ndarray, run_id: str, run_id_column: str | None,

@@ -51,6 +51,7 @@ stacked again in between (another blender or threshold).
 from __future__ import annotations
 
 import logging
+import warnings as pywarnings
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -253,6 +254,11 @@ def read_run(out: str | Path) -> FittedRun:
         ids = pd.Index(plan.ids.astype(str)).map(id_key)  # indexed as update ids are looked up (`id_key`), once
         fitted.train_keys = plan.keys.assign(id=plan.ids.astype(str), label=plan.labels).set_index(ids)
     fitted.test_titles, fitted.to_screen = _run_records(out)
+    if fitted.to_screen is None and fitted.test_ids:  # as the run's stack said: its records to screen are not known here
+        pywarnings.warn(f"{out}: no records.parquet (fit-learners was killed before writing it, or the folder predates it), "
+                        "so records of this file that the run listed to screen are not recognised by their texts, nor told "
+                        "by their titles from other papers under those ids. Run the same fit-learners command in the run "
+                        "folder again (it reuses the learners already fitted) to write it.", stacklevel=2)
     for name in used:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
@@ -642,7 +648,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         write_ranked(staging / "ranked.csv", ids, scores, decisions, screened.probabilities, listed)
         write_json(staging / "summary.json", summary)
         left_out.to_csv(staging / "left_out.csv", index=False)
-    log.info("predict: %d of %d records flagged (threshold %s%s); expected included among them %.1f (95%% interval "
+    log.info("predict: %d of %d records flagged (threshold %s%s); expected relevant among them %.1f (95%% interval "
              "%.1f-%.1f), left below the threshold %.1f (%.1f-%.1f)%s; wrote %s", screening["n_flagged"], screening["n_records"],
              said_threshold(threshold), _threshold_origin(run, threshold, summary), screening["expected_flagged"],
              *screening["expected_flagged_interval"], screening["expected_below"], *screening["expected_below_interval"],

@@ -96,6 +96,9 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
                                f"report shows its top rows as stack wrote them. Move it out of {out} (e.g. to "
                                f"{sets.screened_copy(out, edited)}), run {restack} (it writes it "
                                f"again), then `screenstack report --out {quoted(out)}`.")
+    # A learner folder deleted first: the restack `fix` names would be refused for it (its own line names the way on).
+    if stacked := tuple(run.stacked_learner_names()):
+        read_learner_outputs(out, stacked)
     run.verify("stack", fix)
     summary = read_checked(path, read_json, fix)
     if not isinstance(summary, dict) or not {"learners", "blend", "threshold"} <= set(summary):

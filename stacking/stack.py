@@ -472,6 +472,8 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
         manifest = run.verify("stack", "")
         summary = read_json(run.summary) if manifest is not None else None
     except (DamagedArtifact, OSError, ValueError) as error:
+        if isinstance(error, PermissionError):  # not damage: replacing the file would hide what the user must fix
+            raise
         path = getattr(error, "path", run.summary)
         # A ranked.csv moved out of OUT (as the refusal to replace an edited one says) is missing, not damaged.
         if isinstance(error, DeletedLearners):  # remade without them, as its refusal offers: not the stack they made
@@ -604,7 +606,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         "flags": (flags := _flags(names, config)),  # as the manifest records them: `sets.stack_flags` reads either
         "versions": package_versions(),
     }
-    summary["warnings"] = _warnings(summary)
+    summary["warnings"] = _warnings(summary) + ([NO_RECORDS] if records is None and len(test_ids) else [])
     summary["input_warnings"] = [] if records is None else list(records.attrs.get("said", []))  # said reading the files
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
     # Made from the plan and these learners: committing a new version removes the report of the previous stack.
@@ -620,13 +622,16 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     return summary
 
 
+# In summary.json's warnings, so that the console and the report say it (`predict` says what it means for an update);
+# without the folder's path, so that the same inputs in two folders give the same summary.
+NO_RECORDS = ("the run folder has no records.parquet (fit-learners was killed before writing it, or the folder predates it), so "
+              "records without title or abstract are not flagged anyway and ranked.csv has no titles. Run the same "
+              "fit-learners command again (it reuses the learners already fitted) to write it.")
+
+
 def _screening_records(out: Path, test_ids: np.ndarray):
     """The records to screen as `fit-learners` kept them (titles, input columns), or None for an older run folder."""
     records = read_screening_records(out)
-    if records is None and len(test_ids):
-        pywarnings.warn(f"{out}: no records.parquet (fit-learners was killed before writing it, or the folder predates it), "
-                        "so records without title or abstract are not flagged anyway and ranked.csv has no titles. Run the "
-                        "same fit-learners command again (it reuses the learners already fitted) to write it.", stacklevel=2)
     if records is not None and len(test_ids) and "copy_of" not in records:
         pywarnings.warn(f"{out}: records.parquet predates 0.3.13, so ranked.csv's copy_of and copy_label are empty: copies of "
                         "labelled records are not named there. Run the same fit-learners command again (it reuses the "

@@ -195,7 +195,7 @@ def test_an_update_without_ids_is_scored_whole_with_a_warning_that_its_overlap_c
     with pytest.warns(UserWarning) as caught:
         assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
     said = [str(w.message) for w in caught]
-    assert any(re.search(r"update.csv: no id column \(id or record_id; found: title, abstract\).*--id-col", m) for m in said)
+    assert any(re.search(r"update.csv: no id column \(id, record_id or key; found: title, abstract\).*--id-col", m) for m in said)
     # The run's fold plan keeps its records' text hashes: the screened papers are named, with a training id and label.
     with_abstract = int((screened["abstract"] != "").sum())
     first = screened[screened["abstract"] != ""].iloc[0]
@@ -336,7 +336,7 @@ def test_predict_gives_the_expected_included_below_the_threshold_with_the_interv
     low, high = screening["expected_below_interval"]
     line = next(m for m in caplog.messages if m.startswith("predict:"))
     f_low, f_high = screening["expected_flagged_interval"]
-    assert (f"{screening['n_flagged']} of {screening['n_records']} records flagged" in line and f"expected included among "
+    assert (f"{screening['n_flagged']} of {screening['n_records']} records flagged" in line and f"expected relevant among "
             f"them {screening['expected_flagged']:.1f} (95% interval {f_low:.1f}-{f_high:.1f}), left below the threshold "
             f"{screening['expected_below']:.1f} ({low:.1f}-{high:.1f})" in line)
 
@@ -807,7 +807,7 @@ def test_an_update_richer_in_included_records_than_the_run_records_to_screen_is_
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
     assert f"(threshold {said_threshold(summary['threshold'])}: {run}'s {run_summary['threshold']:.4g}, lowered for these records by the label shift" in line
     # At the update's estimated share the expected counts are several times the calibrated ones (a helper's update:
-    # "estimated 13.3% against 1.3%", then "expected included among them 1.3, left below the threshold 0.0").
+    # "estimated 13.3% against 1.3%", then "expected relevant among them 1.3, left below the threshold 0.0").
     shifted = summary["at_estimated_shift"]
     assert shifted["expected_included"] > 3 * summary["expected_included"]
     rough = "; rough, as the blend barely separates the labelled records" if shifted["rough"] else ""  # OOF d' 0.95 here
@@ -993,6 +993,15 @@ def test_records_the_run_already_listed_to_screen_are_scored_again_and_said_so(t
                and m.endswith(f"scored here; {50 - other} of them are in both lists, {other} have other titles (other papers "
                               "under those ids)")
                for m in caplog.messages), caplog.messages
+    # Every one another paper: not "0 of them are in both lists", which read against the warning of text copies.
+    titled = data.iloc[250:300][["record_id", "title", "abstract"]]
+    titled = titled[titled["title"].str.strip() != ""]  # the run's records without a title cannot be told apart
+    titled.assign(title=[f"Another paper {i}" for i in range(len(titled))]).to_csv(tmp_path / "all_other.csv", index=False)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(tmp_path / "all_other.csv"), "--out", str(tmp_path / "p3")]) == 0
+    assert any(m.endswith("scored here; every one has another title (other papers under those ids), so none is in both "
+                          "lists") for m in caplog.messages), caplog.messages
 
 
 def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_for_is_warned_of(tmp_path, resign, caplog):

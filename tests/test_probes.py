@@ -21,6 +21,7 @@ from screenstack.commands.run import partial_run_message
 from screenstack.features.artifacts import runfolder
 from screenstack.features.artifacts.runfolder import RunFolder
 from screenstack.features.artifacts.store import write_vectors
+from screenstack.features.errors import ScreenstackError
 
 TEXT = ["--learners", "tfidf-svm", "--folds", "2"]
 
@@ -51,16 +52,21 @@ def finished_run(tiny_corpus_files, tmp_path, capsys) -> tuple[Path, Path, Path]
     return train, test, out
 
 
+def _two_text_learners_run(tiny_corpus_files, tmp_path) -> tuple[Path, bytes]:
+    """A run folder of the two text learners on 2 folds, and its submission's bytes."""
+    train, test = tiny_corpus_files
+    out = tmp_path / "out"
+    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "2"]
+    assert main(["-q", "run", *fit]) == 0
+    return out, (out / "submission.csv").read_bytes()
+
+
 def test_learner_folders_deleted_by_hand_are_named_in_one_line_with_one_command_to_refit_them(tiny_corpus_files, tmp_path,
                                                                                                capsys):
     # stack named one damaged learner at a time: five deleted folders took five fit-learners and stack rounds.
     import shutil
 
-    train, test = tiny_corpus_files
-    out = tmp_path / "out"
-    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "2"]
-    assert main(["-q", "run", *fit]) == 0
-    submission = (out / "submission.csv").read_bytes()
+    out, submission = _two_text_learners_run(tiny_corpus_files, tmp_path)
     for name in ("tfidf-svm", "tfidf-logreg"):
         shutil.rmtree(out / "learners" / name)
     capsys.readouterr()
@@ -73,15 +79,88 @@ def test_learner_folders_deleted_by_hand_are_named_in_one_line_with_one_command_
     assert (out / "submission.csv").read_bytes() == submission
 
 
+def test_report_on_a_stack_file_and_a_learner_deleted_names_the_learner_first(tiny_corpus_files, tmp_path, capsys):
+    # report named ranked.csv missing and offered `stack --learners` with the deleted learner, which stack then refused.
+    import shutil
+
+    out, submission = _two_text_learners_run(tiny_corpus_files, tmp_path)
+    shutil.rmtree(out / "learners" / "tfidf-svm")
+    (out / "ranked.csv").unlink()
+    capsys.readouterr()
+    assert main(["-q", "report", "--out", str(out)]) == 2
+    error = one_error(capsys)
+    assert error.startswith(f"screenstack: error: {out / 'learners' / 'tfidf-svm'}: deleted, but") and "ranked.csv" not in error
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0  # the way on it names makes both good
+    assert (out / "submission.csv").read_bytes() == submission and (out / "ranked.csv").is_file()
+
+
+def test_a_refusal_of_deleted_learners_names_every_one_and_offers_no_blend_of_deleted_ones(tiny_corpus_files, tmp_path):
+    # predict, reading only the learners its blend weighs, named one deleted folder and offered a blend of the others,
+    # another deleted one among them, whose refusal then offered a blend with the first.
+    import shutil
+
+    from screenstack.features.artifacts.outputs import read_learner_outputs
+
+    out, _ = _two_text_learners_run(tiny_corpus_files, tmp_path)
+    shutil.rmtree(out / "learners" / "tfidf-svm")
+    with pytest.raises(ScreenstackError) as info:
+        read_learner_outputs(out, ("tfidf-svm",))
+    assert "Or blend the others: `screenstack stack --out " in str(info.value) and "--learners tfidf-logreg" in str(info.value)
+    shutil.rmtree(out / "learners" / "tfidf-logreg")
+    with pytest.raises(ScreenstackError) as info:
+        read_learner_outputs(out, ("tfidf-svm",))
+    said = str(info.value)
+    assert said.startswith(f"{out / 'learners' / 'tfidf-logreg'}, {out / 'learners' / 'tfidf-svm'}: deleted, but {out} "
+                           "still lists them") and "blend the others" not in said
+
+
+def test_a_stack_file_that_cannot_be_read_is_named_not_replaced_as_damaged(tiny_corpus_files, tmp_path, capsys,
+                                                                           monkeypatch):
+    # summary.json with mode 000 (as another user): stack called it "damaged; stacking again" and replaced it.
+    import errno
+
+    from screenstack.features.artifacts import sets
+
+    train, test = tiny_corpus_files
+    out = tmp_path / "out"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    before = snapshot(out)
+    real = sets.sha256
+
+    def denied(path):
+        if Path(path).name == "summary.json":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(sets, "sha256", denied)
+    capsys.readouterr()
+    assert main(["-q", "stack", "--out", str(out)]) == 2
+    error = one_error(capsys)
+    assert f"{out / 'summary.json'}: Permission denied; check the permissions" in error and "damaged" not in error
+    monkeypatch.undo()
+    assert snapshot(out) == before
+
+
+def test_a_plan_left_by_a_run_stopped_before_its_first_learner_is_said_to_be_drawn_again(tiny_corpus_files, tmp_path,
+                                                                                           caplog):
+    # README says "draws it again, saying so"; run and fit-learners both checked the plan with say=False, and no line came.
+    from screenstack.features.artifacts.folds import FoldConfig, make_fold_plan, save_fold_plan
+    from screenstack.features.records.corpus import load_corpus
+
+    train, test = tiny_corpus_files
+    out = tmp_path / "out"
+    save_fold_plan(make_fold_plan(load_corpus(train, test), FoldConfig(5, 0)), out)  # as a run stopped at its first learner
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    said = [m for m in caplog.messages if "nothing was fitted on it (a run that stopped early): drawn again" in m]
+    assert len(said) == 1 and "--folds (5 there, 2 now)" in said[0]
+
+
 def test_a_learner_deleted_with_its_manifest_is_said_as_deleted_not_as_a_stopped_fit(tiny_corpus_files, tmp_path, capsys):
     # With its manifest gone too, stack asked whether fit-learners "stopped before finishing" and to rerun it.
     import shutil
 
-    train, test = tiny_corpus_files
-    out = tmp_path / "out"
-    fit = ["--train", str(train), "--test", str(test), "--out", str(out), "--learners", "tfidf-svm,tfidf-logreg", "--folds", "2"]
-    assert main(["-q", "run", *fit]) == 0
-    submission = (out / "submission.csv").read_bytes()
+    out, submission = _two_text_learners_run(tiny_corpus_files, tmp_path)
     shutil.rmtree(out / "learners" / "tfidf-svm")
     (out / ".manifests" / "learners%tfidf-svm.json").unlink()
     capsys.readouterr()
@@ -721,7 +800,7 @@ def test_a_learner_copied_in_from_a_run_with_another_fold_plan_is_named_as_stale
     for command in (["report", "--out", str(a)], ["predict", "--run", str(a), "--data", str(test), "--out", str(tmp_path / "p")]):
         assert main(["-q", *command]) == 2
         assert (f"{a}: the {files} files of learners/tfidf-svm are stale (made from other 'folds' outputs than OUT holds "
-                f"now). Rerun `screenstack run --config {a / 'config.toml'}`: it fits again the learners") in one_error(capsys)
+                f"now). Rerun `screenstack run --config {a / 'config.toml'}`: it ") in one_error(capsys)
     assert main(["-q", "run", "--config", str(a / "config.toml")]) == 0
     assert main(["-q", "stack", "--out", str(a)]) == 0
 

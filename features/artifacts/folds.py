@@ -186,13 +186,16 @@ def load_fold_plan(out: str | Path) -> FoldPlan:
     return FoldPlan(frame["id"].to_numpy(dtype=object), frame["label"].to_numpy(dtype=int), folds, meta, keys)
 
 
-def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = FoldConfig(), say: bool = True) -> FoldPlan | None:
+def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig | None = FoldConfig(),
+                      say: bool = True) -> FoldPlan | None:
     """The plan in ``out`` (None if there is none), refused if drawn for other training data or with another
     fold count or seed: reusing it would silently mix two configurations in one folder. A plan nothing was
     fitted on (`_fitted_on`: a run that stopped before its first learner) mixes nothing: None, so it is drawn again
-    (`say`: with an info line; False for a check before the stage that draws it, which says it).
+    (`say`: with an info line; False for a check before the stage that draws it, which says it). `config` None: the
+    training records alone are compared (`extract`, whose frozen vectors take no fold options).
 
-    `run` calls it before extracting, so a refused ``--out`` costs no encoding and gains no feature file.
+    `run` and `extract_features` call it before extracting, so a refused ``--out`` costs no encoding and gains no
+    feature file.
     """
     if not RunFolder(out).folds.is_file():
         return None
@@ -203,13 +206,15 @@ def refuse_other_plan(corpus: Corpus, out: str | Path, config: FoldConfig = Fold
         if say:
             warnings.warn(f"{error.path}: {error.state}: drawing the fold plan again.", stacklevel=3)
         return None
-    wanted = {"train_fingerprint": corpus.fingerprint("train"), "requested_folds": config.n_folds, "seed": config.seed}
+    wanted = {"train_fingerprint": corpus.fingerprint("train")}
+    if config is not None:
+        wanted.update(requested_folds=config.n_folds, seed=config.seed)
     was_columns, now_columns = existing.meta.get("text_columns"), list(corpus.text_columns)
     # Plans before 0.3.5 do not hold their text columns; where both do and they differ, that option changed the texts.
     said = {"train_fingerprint": f"--text-cols ({','.join(was_columns)} there, {','.join(now_columns)} now)"
             if was_columns and now_columns and was_columns != now_columns else _records_differ(existing, corpus),
-            "requested_folds": f"--folds ({existing.meta.get('requested_folds')} there, {config.n_folds} now)",
-            "seed": f"--seed ({existing.meta.get('seed')} there, {config.seed} now)"}
+            "requested_folds": f"--folds ({existing.meta.get('requested_folds')} there, {wanted.get('requested_folds')} now)",
+            "seed": f"--seed ({existing.meta.get('seed')} there, {wanted.get('seed')} now)"}
     differ = [said[key] for key, value in wanted.items() if existing.meta.get(key) != value]
     if differ and not _fitted_on(out):
         # A run that stopped before its first learner (Ctrl-C, a full disk) left only its plan: drawn

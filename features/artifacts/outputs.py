@@ -405,6 +405,8 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
                 damaged[name] = error
     deleted = [name for name in damaged if not run.learner(name).exists() and not is_fine_tuned(name)]
     if deleted and len(deleted) == len(damaged):  # folders removed by hand (as a refusal may say to do): not damage
+        # Every one, `names` or not: the blend offered instead named another deleted one, whose refusal then named this.
+        deleted = [name for name in present if not run.learner(name).exists() and not is_fine_tuned(name)]
         kept = [name for name in present if name not in deleted]
         raise ScreenstackError(f"{', '.join(str(run.learner(name)) for name in deleted)}: deleted, but {out} still lists "
                                f"{'it' if len(deleted) == 1 else 'them'} among its learners. "

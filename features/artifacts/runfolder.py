@@ -208,10 +208,17 @@ class RunFolder:
     def unfitted_requested_learners(self) -> tuple[list[str], list[str]]:
         """The learners the last `fit-learners` was asked for, and those of them without outputs (it stopped before
         them, or their folder was deleted); ``([], [])`` for a run folder from before 0.3.4, which kept no note."""
+        path = self.requested_learners_path
         try:
-            requested = [str(n) for n in json.loads(self.requested_learners_path.read_text())["learners"]]
-        except (OSError, ValueError, KeyError, TypeError):
+            requested = [str(n) for n in json.loads(path.read_text())["learners"]]
+        except FileNotFoundError:
             return [], []  # no note (older run, or one another tool wrote): blend what is there, as before
+        except (OSError, ValueError, KeyError, TypeError) as error:  # cut short or edited: a stopped fit would pass
+            reason = f"no list of learners ({error})" if isinstance(error, (KeyError, TypeError)) else str(error)
+            raise ScreenstackError(
+                f"{path}: damaged ({' '.join(reason.split())[:120]}): it names the learners the last fit-learners was asked "
+                "for, so that a fit stopped short is not blended as the whole run. Rerun the same fit-learners (or run) "
+                "command (it writes it again, and fits what is missing), or delete it to blend the learners there.") from None
         present = set(self.learner_names())
         return requested, [n for n in requested if n not in present]
 

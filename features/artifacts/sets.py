@@ -468,8 +468,13 @@ def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str]) -> 
     manifest_path(out, manifest["set"]).unlink(missing_ok=True)
     files = ", ".join(manifest["files"]) or "no files"
     is_remade = manifest["set"] in remade  # by this command, a moment from now
+    # config.toml is gone by now, and the run it recorded is no longer what OUT holds: "rerun the run command that
+    # made OUT" pointed to the options just deleted, and would refit what this command refitted otherwise.
+    way = (f"It held the options of the `screenstack run` that made {quoted(out)}, whose learners these no longer "
+           "all are; `stack` and `report` make the folder's outputs from them." if manifest["set"] == "config"
+           else written_by(out, manifest["set"]))
     log.log(logging.DEBUG if is_remade else logging.INFO, "%s: removed %s, made from the previous %r outputs. %s",
-            out, files, upstream, written_by(out, manifest["set"]))
+            out, files, upstream, way)
 
 
 def version_of(manifest: dict) -> str:

@@ -15,8 +15,8 @@ Labels are 0/1; an empty cell, ``-1`` or ``ASReview_not_seen`` marks a record
 not screened yet. A training file (``--train``) must have every label, a
 partly screened file (``--data``, `load_partly_screened`) trains on its
 labelled records and screens the others. A missing abstract means the record
-is screened on its title alone. Ids come from ``id`` or ``record_id``; a file
-with neither gets record numbers, except a test file beside a training file
+is screened on its title alone. Ids come from ``id``, ``record_id`` or ``key``
+(Zotero's and Rayyan's exports); a file with none gets record numbers, except a test file beside a training file
 with ids, which is refused (`features.records.ids`: where ``--id-col`` applies).
 
 Errors name the place: in a table, "row N" counts the header as row 1, as a
@@ -215,9 +215,12 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         abstract_col = pick_column(columns, ABSTRACT_COLUMNS)
         text_cols = [title_col] + ([abstract_col] if abstract_col else [])
         likely = [c for c in columns if "abstract" in str(c).lower() or str(c).lower() in ("summary", "description")]
+        how = "looks like one"
+        if abstract_col is None and not likely and (long := _long_text_column(frame, columns, title_col)):
+            likely, how = [long[0]], f"holds long text (half its cells {long[1]} characters or more), perhaps the abstracts"
         if abstract_col is None and likely:  # the abstracts are there under a name not looked for: say so, not titles alone
             warnings.warn(f"{path}: no abstract column by a name screenstack looks for ({', '.join(ABSTRACT_COLUMNS)}), so the "
-                          f"records are screened on their titles alone; column {likely[0]!r} looks like one: to read it, "
+                          f"records are screened on their titles alone; column {likely[0]!r} {how}: to read it, "
                           f"rename it abstract, or pass --text-cols \"{title_col},{likely[0]}\" if every input file "
                           "names its columns so.", stacklevel=3)
     cells = {c: _without_missing_markers(path, frame, c) for c in text_cols}
@@ -362,6 +365,25 @@ def _label_cells(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     # in a European locale's semicolon CSV): read as the number they are. "1,000" stays an error (a thousand?).
     number = pd.to_numeric(lower.str.replace(r"^([+-]?\d+),(\d{1,2})$", r"\1.\2", regex=True), errors="coerce")
     return lower, number, lower.isin(UNLABELLED_VALUES) | (number == -1.0)
+
+
+# Half an abstract's cells hold 1,000-2,000 characters, a title's about 100, an author list's rarely 500.
+LONG_TEXT = 500
+
+
+def _long_text_column(frame: pd.DataFrame, columns, title_col: str) -> tuple[str, int] | None:
+    """The first column but the title whose non-empty cells, among the first 1,000 rows, have a median length of
+    `LONG_TEXT` characters or more, with that median: abstracts under a name not looked for (`summary_text`), which
+    were left unread without a word."""
+    head = frame.head(1000)
+    for column in columns:
+        if column == title_col:
+            continue
+        cells = head[column].astype(str).str.strip()
+        lengths = cells[cells != ""].str.len()
+        if len(lengths) and lengths.median() >= LONG_TEXT:
+            return column, int(lengths.median())
+    return None
 
 
 def _without_missing_markers(path: Path, frame: pd.DataFrame, name: str) -> pd.Series:

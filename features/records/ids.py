@@ -2,8 +2,8 @@
 spreadsheet may have rewritten them, and the checks that keep a submission's ids the test file's own.
 
 ``--id-col COL`` names the id column. With ``--train``/``--test`` it is used in
-each file that has it, and a file without it keeps its own ``id`` or
-``record_id`` column, so a test file's ``paper_id`` can be named beside a
+each file that has it, and a file without it keeps its own ``id``, ``record_id``
+or ``key`` column, so a test file's ``paper_id`` can be named beside a
 training file's ``id`` without renaming either. A file with neither is refused.
 """
 from __future__ import annotations
@@ -18,7 +18,9 @@ import pandas as pd
 from ..errors import ScreenstackError
 from .tables import sheet_row
 
-ID_COLUMNS = ("id", "record_id")
+# `key`: Zotero's and Rayyan's CSV exports name each record's own id so, kept from one month's export to the next.
+ID_COLUMNS = ("id", "record_id", "key")
+ID_COLUMNS_SAID = "id, record_id or key"
 # A whole number as a spreadsheet may rewrite it: leading zeros (0151) or a trailing .0 (151.0); a leading ' (a cell
 # typed or exported as text, '0151) is no part of the id either.
 _NUMBER = re.compile(r"0*(\d+)(?:\.0*)?")
@@ -78,7 +80,7 @@ def check_test_ids(train_path: Path, train: pd.DataFrame, test_path: Path, test:
     flag = f"--id-col {guess}" if guess else "--id-col COL naming the test file's id column"
     add = "give each record an `ID  - ` line" if test.attrs["columns"]["format"] == "ris" else "add an id column"
     raise ScreenstackError(
-        f"{test_path}: no id column ({' or '.join(ID_COLUMNS)}; found: {', '.join(map(str, columns))}), but {train_path} "
+        f"{test_path}: no id column ({ID_COLUMNS_SAID}; found: {', '.join(map(str, columns))}), but {train_path} "
         f"has one ({train_col!r}), so the test records would get invented ids (test-1, test-2, ...). Rename the test "
         f"file's id column to {train_col!r}, pass {flag} (used in each file that has it), or {add}."
     )

@@ -28,9 +28,9 @@ def add_corpus_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--test", metavar="FILE", help="records to screen (no labels needed), with --train")
     group.add_argument("--data", metavar="FILE", help="instead of --train/--test, one partly screened file: labelled records "
                                                       "train, those not screened yet (label empty, -1 or ASReview_not_seen) are scored")
-    group.add_argument("--id-col", metavar="COL", help="id column (default: id or record_id, else row numbers). With "
-                                                       "--train/--test it is used in each file that has it, the other "
-                                                       "keeping its id or record_id column; a test file needs ids when "
+    group.add_argument("--id-col", metavar="COL", help="id column (default: id, record_id or key, else row numbers). "
+                                                       "With --train/--test it is used in each file that has it, the other "
+                                                       "keeping its id, record_id or key column; a test file needs ids when "
                                                        "the training file has them")
     group.add_argument("--text-cols", metavar="COLS", help="comma-separated text columns, title first (default: title,abstract)")
     group.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included, label or label_abstract_screening)")

@@ -32,7 +32,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--run", required=True, metavar="DIR", help="the --out folder of a finished run (or stack)")
     parser.add_argument("--data", required=True, metavar="FILE", help="records to score: CSV, TSV, XLSX or RIS")
     parser.add_argument("--out", required=True, metavar="DIR", help="a folder of its own for these predictions (not the run folder, another run, or another update)")
-    parser.add_argument("--id-col", metavar="COL", help="id column (default: the run's, else id or record_id)")
+    parser.add_argument("--id-col", metavar="COL", help="id column (default: the run's, else id, record_id or key)")
     parser.add_argument("--text-cols", metavar="COLS", help="text columns, title first (default: the run's)")
     same = parser.add_argument_group("encoder (default: the run's; a different value is refused)")
     same.add_argument("--model", metavar="NAME|DIR", help="the run's encoder (its folder's new place, if it moved)")

@@ -137,6 +137,8 @@ def command(args: argparse.Namespace) -> int:
     folds, learners, encoder, finetuning, stacking = run_configs(args)
     show_configs(folds, learners, encoder, *([finetuning] if finetuning else []), stacking)
     warn_unused_finetune_options(args)
+    if not learners.needs_vectors and finetuning is None:
+        _warn_unused_vector_options(args, encoder, learners.learners)
 
     # Before the input files are read (a million records take seconds), and again under the lock below.
     refuse_edited(args.out, "stack", "run")
@@ -192,6 +194,26 @@ def command(args: argparse.Namespace) -> int:
         except ScreenstackError as error:
             raise ScreenstackError(partial_run_message(str(error), done, args.out)) from None
     return 0
+
+
+def _warn_unused_vector_options(args: argparse.Namespace, encoder, learners: tuple[str, ...]) -> None:
+    """Say which vector options were given (on the command line or in a --config file) where only text learners run:
+    nothing is encoded, so `--model no/such-model` went ahead without a word, into config.toml, and failed only when
+    a later `run --config` added a vector learner."""
+    import warnings
+    from dataclasses import fields
+
+    from ..extract.stage import ExtractConfig
+
+    given = [f.name for f in fields(ExtractConfig) if getattr(encoder, f.name) != getattr(ExtractConfig, f.name)]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        from_file = [name for name in given if name in getattr(args, "config_keys", {})]
+        named = "" if len(from_file) == len(given) else ", ".join("--" + name.replace("_", "-") for name in from_file) + " "
+        source = f" ({named}as {args.config} sets {'them' if len(from_file) > 1 else 'it'})" if from_file else ""
+        warnings.warn(f"{flags}{source}: for the vectors, not used: the learners fitted ({','.join(learners)}) read the "
+                      "text, and nothing is encoded (add logreg, lightgbm or xgboost to --learners to use "
+                      f"{'them' if len(given) > 1 else 'it'}).", stacklevel=2)
 
 
 def _check_layers(encoder) -> None:

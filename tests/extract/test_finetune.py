@@ -471,10 +471,24 @@ def test_fp16_on_a_cpu_is_said_to_be_emulated_as_extraction_says(tiny_bert, tmp_
         finetune(corpus, tmp_path, config, folds=FoldConfig(2, 0), progress=False)
 
 
-@pytest.mark.parametrize("damaged", ["result.npz", "state.pt", "weights"])
-def test_a_damaged_fold_file_is_named_and_that_fold_trained_again(tiny_bert, tmp_path, monkeypatch, damaged):
+def test_a_damaged_run_json_of_a_stopped_fine_tuning_is_named_with_the_fix(tiny_bert, tmp_path, monkeypatch):
+    # A cut run.json gave a JSONDecodeError traceback, exit 1.
+    corpus, config = _corpus(), _config(tiny_bert)
+    _stopped_after_fold1_epoch1(corpus, config, tmp_path, monkeypatch)
+    state = tmp_path / "finetune" / learner_name(config)
+    (state / "run.json").write_bytes((state / "run.json").read_bytes()[:40])
+    with pytest.raises(ScreenstackError, match=rf"^{re.escape(str(state / 'run.json'))}: damaged \(.*\), and it says which "
+                                               rf"configuration .* Delete {re.escape(str(state))} to start the fine-tuning over"):
+        finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False)
+
+
+@pytest.mark.parametrize("damaged,how", [("result.npz", "cut"), ("state.pt", "cut"), ("weights", "cut"),
+                                         ("state.pt", "flipped"), ("weights", "flipped")])
+def test_a_damaged_fold_file_is_named_and_that_fold_trained_again(tiny_bert, tmp_path, monkeypatch, damaged, how):
     """A cut result.npz, state.pt or best-epoch weights file: a warning naming it, the fold trained again (from its
-    first epoch), the same outputs as an uninterrupted run, never a traceback where the file is read."""
+    first epoch), the same outputs as an uninterrupted run, never a traceback where the file is read. One changed byte
+    in the middle of state.pt or the weights loads (torch.load checks no checksum): it was resumed from, and the scores
+    changed without a word; its SHA-256 saved beside it tells it now."""
     corpus, config = _corpus(), _config(tiny_bert)
     name = learner_name(config)
     finetune(corpus, tmp_path / "whole", config, folds=FoldConfig(3, 0), progress=False)
@@ -482,8 +496,14 @@ def test_a_damaged_fold_file_is_named_and_that_fold_trained_again(tiny_bert, tmp
     folds = tmp_path / "cut" / "finetune" / name
     path = {"result.npz": folds / "fold0" / "result.npz", "state.pt": folds / "fold1" / "state.pt",
             "weights": next((folds / "fold1").glob("weights-e*.pt"))}[damaged]
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.warns(UserWarning, match=rf"{path.name}: damaged \(.*\): fold {0 if damaged == 'result.npz' else 1} "):
+    data = bytearray(path.read_bytes())
+    if how == "cut":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 2] ^= 4
+    path.write_bytes(bytes(data))
+    said = r"\(its bytes differ from the checksum saved with it\)" if how == "flipped" else r"\(.*\)"
+    with pytest.warns(UserWarning, match=rf"{path.name}: damaged {said}: fold {0 if damaged == 'result.npz' else 1} "):
         finetune(corpus, tmp_path / "cut", config, folds=FoldConfig(3, 0), progress=False)
     whole, cut = _outputs(tmp_path / "whole", name), _outputs(tmp_path / "cut", name)
     for a, b in zip(whole[:2], cut[:2]):

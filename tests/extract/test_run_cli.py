@@ -52,12 +52,22 @@ def test_run_again_from_its_config_file_gives_identical_files(tiny_corpus_files,
         assert (first / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
 
 
-def test_text_learners_alone_extract_nothing(tiny_corpus_files, tmp_path):
+def test_text_learners_alone_extract_nothing_and_say_the_vector_options_are_not_used(tiny_corpus_files, tmp_path):
+    # --model no/such-model went into config.toml without a word, and failed only once a later run added a vector learner.
     train, test = tiny_corpus_files
     out = tmp_path / "tfidf"
-    code = main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out),
-                 "--learners", "tfidf-svm,tfidf-logreg", "--model", "no/such-model"])
+    with pytest.warns(UserWarning, match=r"--model, --max-length: for the vectors, not used: the learners fitted "
+                                         r"\(tfidf-svm,tfidf-logreg\) read the text"):
+        code = main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out),
+                     "--learners", "tfidf-svm,tfidf-logreg", "--model", "no/such-model", "--max-length", "64"])
     assert code == 0 and not (out / "features").exists()
+    with pytest.warns(UserWarning, match=r"--model \(as .*config.toml sets it\): for the vectors, not used"):
+        assert main(["-q", "run", "--config", str(out / "config.toml"), "--max-length", "512"]) == 0
+    with warnings.catch_warnings(record=True) as said:  # the defaults are no options given
+        warnings.simplefilter("always")
+        assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(tmp_path / "plain"),
+                     "--learners", "tfidf-svm"]) == 0
+    assert not [w for w in said if "not used" in str(w.message)]
 
 
 def test_extract_finetune_from_the_command_line_writes_a_learner_and_crossfit_vectors(tiny_corpus_files, tmp_path, random_bert, capsys):
@@ -402,6 +412,32 @@ def test_extract_says_which_given_options_it_does_not_use(tiny_corpus_files, tmp
         warnings.simplefilter("always")
         assert main(command + ["--out", str(tmp_path / "y")]) == 0
     assert not [w for w in said if "not used" in str(w.message)]
+
+
+def test_extract_into_a_run_of_other_records_is_refused_before_encoding(tiny_corpus_files, tmp_path, random_bert, capsys):
+    # extract encoded every text of another training or test file into a fitted run folder and added a feature file;
+    # only fit-learners refused the folder, once the (on PubMedBERT, long) encoding was spent.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    assert _run(train, test, out, random_bert) == 0
+    before = sorted(p.name for p in (out / "features").iterdir())
+    extract = ["-q", "extract", "--model", random_bert, "--max-length", "32", "--out", str(out)]
+    relabelled, fewer = tmp_path / "relabelled.csv", tmp_path / "fewer.csv"
+    rows = pd.read_csv(train, dtype=str, keep_default_na=False)
+    rows.loc[0, "label_included"] = "1" if rows.loc[0, "label_included"] == "0" else "0"
+    rows.to_csv(relabelled, index=False)
+    pd.read_csv(test, dtype=str, keep_default_na=False).iloc[:50].to_csv(fewer, index=False)
+    capsys.readouterr()
+    assert main([*extract, "--train", str(relabelled), "--test", str(test)]) == 2
+    error = capsys.readouterr().err
+    assert "holds artifacts of another configuration (differs in: the training records: 1 labelled otherwise" in error
+    assert main([*extract, "--train", str(train), "--test", str(fewer)]) == 2
+    assert "scored other records to screen" in capsys.readouterr().err
+    assert sorted(p.name for p in (out / "features").iterdir()) == before
+    # The run's own records with other vector settings go on: the feature file is named by them, and the fold
+    # options, which extract does not use, are not compared.
+    assert main([*extract, "--train", str(train), "--test", str(test), "--folds", "4"]) == 0
+    assert len(list((out / "features").iterdir())) == len(before) + 1
 
 
 def test_vector_learners_on_fine_tuned_vectors_in_out_are_refused_as_such_before_fine_tuning(tiny_corpus_files, tmp_path,

@@ -516,7 +516,10 @@ def test_each_removal_names_a_command_that_makes_the_files_again(tmp_path, caplo
     assert sorted(said) == ["config.txt", "learners/a.txt", "report.txt", "stack.txt"]
     # `run` needs its input files: `screenstack run --out OUT` alone fails with "no input file".
     assert not any("`screenstack run --out" in line or "`screenstack fit-learners --out" in line for line in said.values())
-    assert "Rerun the `screenstack run` command that made" in said["config.txt"] and "--data or --train/--test" in said["config.txt"]
+    # Not "rerun the run command that made OUT": its options were the file just removed, and the folder is no longer
+    # what they made.
+    assert (f"It held the options of the `screenstack run` that made {run.out}, whose learners these no longer all are"
+            in said["config.txt"] and "Rerun" not in said["config.txt"])
     assert f"`screenstack fit-learners` or `screenstack run` command that made {run.out}" in said["learners/a.txt"]
     assert f"`screenstack stack --out {run.out}`" in said["stack.txt"]
     assert f"Rerun `screenstack report --out {run.out}`: it rewrites the report" in said["report.txt"]

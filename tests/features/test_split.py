@@ -68,6 +68,32 @@ def test_rerun_is_fine_other_seed_refused_and_untouched(tmp_path):
     assert before == {name: (tmp_path / name).read_bytes() for name in SPLIT_FILES}
 
 
+def test_a_split_that_cannot_write_its_second_file_leaves_no_half_split(tmp_path, monkeypatch):
+    # A full disk (ulimit -f) after train.csv: the folder kept train.csv alone, and the error said only test.csv.
+    import errno
+    from contextlib import contextmanager
+
+    from screenstack.features.artifacts import atomic
+    from screenstack.features.records import split as split_module
+
+    real = atomic.atomic_path
+
+    @contextmanager
+    def full_at_test(path, *args, **kwargs):
+        if Path(path).name == "test.csv":
+            raise atomic.io_error(Path(path), OSError(errno.ENOSPC, "No space left on device"))
+        with real(path, *args, **kwargs) as tmp:
+            yield tmp
+
+    monkeypatch.setattr(split_module, "atomic_path", full_at_test)
+    with pytest.raises(ScreenstackError, match=r"test.csv: .*\(train.csv, written before it, removed: no half split is left\.\)$"):
+        split_file(ADHD, tmp_path / "out", SplitConfig(seed=0))
+    assert not [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+    monkeypatch.undo()
+    split_file(ADHD, tmp_path / "out", SplitConfig(seed=0))  # the same command again, once there is room, splits
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([*SPLIT_FILES, "split.json"])
+
+
 def test_a_stray_file_of_the_same_name_is_refused(tmp_path):
     (tmp_path / "test.csv").write_text("id,title,abstract\n1,mine,mine\n")
     with pytest.raises(ScreenstackError, match=r"test\.csv: holds another split"):

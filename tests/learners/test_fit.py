@@ -1,6 +1,8 @@
 """`fit_learners`: vector learners on a feature file, reuse of matching outputs, refusal of mismatched ones."""
 from __future__ import annotations
 
+import re
+
 import json
 
 import numpy as np
@@ -160,7 +162,7 @@ def test_test_scores_streamed_in_chunks_are_the_bytes_of_scoring_all_at_once(tmp
         assert chunked["score"].to_numpy().tobytes() == unchunked.tobytes(), name
 
 
-def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkeypatch):
+def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkeypatch, caplog):
     out = tmp_path / "run"
     """Ctrl-C during fit-learners keeps the learners it finished; `stack` must not pass their blend off as the run."""
     from screenstack.stacking.stack import StackConfig, stack
@@ -181,6 +183,14 @@ def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkey
     assert (f"{out}: fit-learners was asked for tfidf-svm, tfidf-logreg, but tfidf-logreg has no outputs there"
             in str(info.value)) and "--learners tfidf-svm" in str(info.value)
     assert not (out / "submission.csv").exists() and not (out / "summary.json").exists()  # refused before writing
+    # Its note cut short: the guard was silently off, and the one learner was blended as the run.
+    note = out / ".fit-learners.json"
+    kept = note.read_bytes()
+    note.write_bytes(kept[:15])
+    with pytest.raises(ScreenstackError, match=rf"^{re.escape(str(note))}: damaged \(.*\): it names the learners the last "
+                                               r"fit-learners was asked for"):
+        stack(out)
+    note.write_bytes(kept)
     assert (out / "records.parquet").is_file(), "the finished learner's records to screen are kept with it"
     assert stack(out, StackConfig(learners=("tfidf-svm",)))["blend"]["weights"].keys() == {"tfidf-svm"}  # as chosen
     ranked = pd.read_csv(out / "ranked.csv", dtype=str, keep_default_na=False)
@@ -192,9 +202,20 @@ def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkey
 
     RunFolder(out).manifest_path(RECORDS_SET).unlink()
     (out / "records.parquet").unlink()
-    with pytest.warns(UserWarning, match=r"no records.parquet \(fit-learners was killed before writing it.*Run the same "
-                                         r"fit-learners command again"):
-        stack(out, StackConfig(learners=("tfidf-svm",)))
+    with caplog.at_level("WARNING", logger="screenstack"):
+        summary = stack(out, StackConfig(learners=("tfidf-svm",)))
+    said = [w for w in summary["warnings"] if "has no records.parquet (fit-learners was killed before writing it" in w]
+    # In the summary, so that the report says it too (it said nothing), and said once on the console.
+    assert len(said) == 1 and "Run the same fit-learners command again" in said[0]
+    assert sum("no records.parquet" in m for m in caplog.messages) == 1
+    from screenstack.stacking.report import write_report
+
+    assert "no records.parquet" in write_report(out).read_text()
+    from screenstack.stacking.predict import read_run
+
+    with pytest.warns(UserWarning, match=r"no records.parquet .* records of this file that the run listed to screen are "
+                                         r"not recognised"):
+        read_run(out)
     monkeypatch.setattr(fit_module, "oof_predict", real)
     fit_learners(corpus, out, ("tfidf-svm", "tfidf-logreg"), progress=False)  # the same command again finishes it
     assert (out / "records.parquet").is_file()
