@@ -419,6 +419,8 @@ def _drop_damaged_folds(state: Path, folds: list[int]) -> None:
             try:
                 with np.load(result) as loaded:
                     [loaded[key] for key in RESULT_KEYS]
+                for path in [saved, *folder.glob("weights-e*.pt"), *folder.glob("*.pt.sha256")]:
+                    path.unlink(missing_ok=True)  # left by a stop between result.npz and the cleanup: the fold is done
                 continue
             except Exception as error:  # zipfile, pickle and numpy raise a dozen kinds for a cut or altered file
                 warnings.warn(f"{result}: damaged ({_reason(error)}): fold {k} is trained again.", stacklevel=3)

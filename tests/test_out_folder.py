@@ -58,6 +58,22 @@ def test_a_folder_of_other_files_is_refused_before_any_work(data_folder, command
         "submission.csv", "test.csv", "train.csv"]
 
 
+@pytest.mark.parametrize("inside", ["learners", "learners/run1", "features/new"])
+def test_a_new_run_inside_another_run_folder_is_refused_with_a_folder_beside_it(data_folder, tmp_path, capsys, inside):
+    # `--out run/learners` was refused with "e.g. --out run/learners/run1", which was then accepted: a whole run
+    # planted among another run's learner folders.
+    train, test = data_folder / "train.csv", data_folder / "test.csv"
+    out = tmp_path / "run1"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    before = snapshot(out)
+    capsys.readouterr()
+    for command in (["run", *TEXT], ["fit-learners", *TEXT], ["extract", "--model", "minilm"]):
+        assert main([command[0], "--train", str(train), "--test", str(test), "--out", str(out / inside), *command[1:]]) == 2
+        assert (f"--out {out / inside}: is inside the screenstack folder {out}, among its own files. Give a folder of its "
+                f"own beside it, e.g. --out {tmp_path / 'run2'}.") in one_error(capsys)
+    assert snapshot(out) == before
+
+
 def test_predict_into_a_folder_of_other_files_is_refused(data_folder, tmp_path, capsys):
     out = tmp_path / "run"
     train, test = data_folder / "train.csv", data_folder / "test.csv"

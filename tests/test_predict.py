@@ -451,7 +451,8 @@ def test_predictions_into_the_run_folder_are_refused(text_run, capsys):
     assert "is the run folder itself" in capsys.readouterr().err
     for inside in (run / "update1", run / "learners" / "x"):  # the second would sit among the learners to stack
         assert _predict(run, test, inside) == 2
-        assert f"--out {inside}: is inside the run folder {run}; predictions go to a folder of their own" in capsys.readouterr().err
+        assert (f"--out {inside}: is inside the screenstack folder {run}, among its own files. Give a folder of its own "
+                f"beside it, e.g. --out {run.parent / 'update1'}") in capsys.readouterr().err
         assert not inside.exists()
     assert (run / "submission.csv").read_bytes() == before
 

@@ -138,6 +138,20 @@ def test_a_stack_file_that_cannot_be_read_is_named_not_replaced_as_damaged(tiny_
     error = one_error(capsys)
     assert f"{out / 'summary.json'}: Permission denied; check the permissions" in error and "damaged" not in error
     monkeypatch.undo()
+    # The stopped-fit note and the stack's manifest were called damaged too (the manifest then replaced).
+    read_text = Path.read_text
+
+    for unreadable in (out / ".fit-learners.json", out / ".manifests" / "stack.json"):
+        def refused(path, *args, **kwargs):
+            if Path(path) == unreadable:
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return read_text(path, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "read_text", refused)
+        assert main(["-q", "stack", "--out", str(out)]) == 2
+        error = one_error(capsys)
+        assert f"{unreadable}: Permission denied; check the permissions" in error and "damaged" not in error
+        monkeypatch.undo()
     assert snapshot(out) == before
 
 
@@ -154,6 +168,18 @@ def test_a_plan_left_by_a_run_stopped_before_its_first_learner_is_said_to_be_dra
         assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
     said = [m for m in caplog.messages if "nothing was fitted on it (a run that stopped early): drawn again" in m]
     assert len(said) == 1 and "--folds (5 there, 2 now)" in said[0]
+
+
+def test_the_way_on_past_a_fine_tuned_learner_names_the_learners_to_blend(tmp_path):
+    # It said "`screenstack stack --out OUT --learners` and the others", a command with no list.
+    from screenstack.features.artifacts.outputs import _refit_fix
+
+    for name in ("tfidf-svm", "tfidf-logreg"):
+        (tmp_path / "learners" / name).mkdir(parents=True)
+        (tmp_path / "learners" / name / "meta.json").write_text("{}")
+    said = _refit_fix(tmp_path, "finetune-tinybert-linear")
+    assert said.startswith(f"Rerun `screenstack extract --finetune --out {tmp_path}` (or `run --finetune`)")
+    assert f"or leave it out: `screenstack stack --out {tmp_path} --learners tfidf-logreg,tfidf-svm`" in said
 
 
 def test_a_learner_deleted_with_its_manifest_is_said_as_deleted_not_as_a_stopped_fit(tiny_corpus_files, tmp_path, capsys):

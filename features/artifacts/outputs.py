@@ -58,11 +58,12 @@ def _set(name: str) -> str:
 
 def _refit_fix(out, name: str) -> str:
     if (again := run_refits(out, name.split(","))) is not None:
-        return f"Rerun {again}: it refits the learner with the run's options."
+        return f"Rerun {again}: it refits {'the learners' if ',' in name else 'the learner'} with the run's options."
     if is_fine_tuned(name):
+        others = [n for n in RunFolder(out).learner_names() if n != name and learner_dir(out, n).is_dir()]
+        leave = f"; or leave it out: {sets.stack_command(Path(out), others)}" if others else ""
         return (f"Rerun `screenstack extract --finetune --out {quoted(out)}` (or `run --finetune`) with the run's options: it "
-                f"fine-tunes the learner again; or leave it out: `screenstack stack --out {quoted(out)} --learners` "
-                "and the others.")
+                f"fine-tunes the learner again{leave}.")
     return (f"Rerun `screenstack fit-learners --out {quoted(out)} --learners {name}` with the run's --data (or --train/--test) "
             "and, for a learner on vectors, its --features: it refits the learner.")
 

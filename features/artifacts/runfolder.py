@@ -210,8 +210,13 @@ class RunFolder:
         them, or their folder was deleted); ``([], [])`` for a run folder from before 0.3.4, which kept no note."""
         path = self.requested_learners_path
         try:
-            requested = [str(n) for n in json.loads(path.read_text())["learners"]]
-        except FileNotFoundError:
+            found = json.loads(path.read_text())["learners"]
+            if not isinstance(found, list):
+                raise TypeError("not a list")
+            requested = [str(n) for n in found]
+        except (FileNotFoundError, PermissionError) as error:
+            if isinstance(error, PermissionError):  # not damage: said as what it is
+                raise
             return [], []  # no note (older run, or one another tool wrote): blend what is there, as before
         except (OSError, ValueError, KeyError, TypeError) as error:  # cut short or edited: a stopped fit would pass
             reason = f"no list of learners ({error})" if isinstance(error, (KeyError, TypeError)) else str(error)
@@ -299,8 +304,16 @@ class RunFolder:
         Its files would end up among the outputs, and one named like an output
         (a submission.csv of their own) replaced. An empty folder is taken as a new one.
         `create` False: the command needs a run folder that exists (`stack`, `report`).
-        `example`: the new folder the message suggests, under OUT.
+        `example`: the new folder the message suggests, under OUT. A new OUT inside another run or predictions folder
+        (its ``learners/``, say) is refused: it would be planted among that folder's own files.
         """
+        inside = next((folder for folder in self.out.parents if (folder / MANIFESTS_DIR).is_dir()), None) if create else None
+        if inside is not None and not (self.out / MANIFESTS_DIR).is_dir():
+            stem, n = example.rstrip("0123456789"), int(example[len(example.rstrip("0123456789")):] or 1)
+            while (inside.parent / f"{stem}{n}").exists():  # beside it, and not another folder already there (run1 itself)
+                n += 1
+            raise ScreenstackError(f"--out {self.out}: is inside the screenstack folder {inside}, among its own files. "
+                                   f"Give a folder of its own beside it, e.g. --out {inside.parent / f'{stem}{n}'}.")
         try:
             if not self.out.is_dir() or any(next(self.out.glob(mark), None) for mark in _MARKS):
                 return
@@ -547,6 +560,8 @@ class RunFolder:
             inputs = manifest.get("inputs", {})
             if not (isinstance(inputs, dict) and isinstance(manifest.get("meta", {}), dict)):
                 raise TypeError("its inputs or meta is not a mapping")
+        except PermissionError:  # not damage: said as what it is (cli), and no command remakes the set over it
+            raise
         except (OSError, ValueError, KeyError, AttributeError, TypeError) as error:
             raise DamagedArtifact(path, f"unreadable manifest: {error}", fix) from None
         unlisted = [rel for rel in sets.core_files(name) if rel not in files]

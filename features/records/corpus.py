@@ -214,15 +214,19 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
             )
         abstract_col = pick_column(columns, ABSTRACT_COLUMNS)
         text_cols = [title_col] + ([abstract_col] if abstract_col else [])
-        likely = [c for c in columns if "abstract" in str(c).lower() or str(c).lower() in ("summary", "description")]
+        # An abstract column whose every cell is empty reads nothing either (the abstracts in another column).
+        empty = abstract_col is not None and not frame[abstract_col].astype(str).str.strip().ne("").any()
+        likely = [c for c in columns if c != abstract_col and not str(c).lower().startswith("label") and (
+            "abstract" in str(c).lower() or str(c).lower() in ("summary", "description"))]  # label_abstract_screening
         how = "looks like one"
-        if abstract_col is None and not likely and (long := _long_text_column(frame, columns, title_col)):
+        if (abstract_col is None or empty) and not likely and (long := _long_text_column(frame, columns, text_cols)):
             likely, how = [long[0]], f"holds long text (half its cells {long[1]} characters or more), perhaps the abstracts"
-        if abstract_col is None and likely:  # the abstracts are there under a name not looked for: say so, not titles alone
-            warnings.warn(f"{path}: no abstract column by a name screenstack looks for ({', '.join(ABSTRACT_COLUMNS)}), so the "
-                          f"records are screened on their titles alone; column {likely[0]!r} {how}: to read it, "
-                          f"rename it abstract, or pass --text-cols \"{title_col},{likely[0]}\" if every input file "
-                          "names its columns so.", stacklevel=3)
+        if (abstract_col is None or empty) and likely:  # the abstracts under a name not looked for: say so, not titles alone
+            lead = (f"column {abstract_col!r} is empty" if empty else
+                    f"no abstract column by a name screenstack looks for ({', '.join(ABSTRACT_COLUMNS)})")
+            warnings.warn(f"{path}: {lead}, so the records are screened on their titles alone; column {likely[0]!r} {how}: "
+                          f"to read it, rename it abstract, or pass --text-cols \"{title_col},{likely[0]}\" if every input "
+                          "file names its columns so.", stacklevel=3)
     cells = {c: _without_missing_markers(path, frame, c) for c in text_cols}
     title = cells[text_cols[0]].str.strip()
     abstract = pd.Series("", index=frame.index)
@@ -231,6 +235,13 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         abstract = pd.Series(joined, index=frame.index, dtype=object).str.strip()
 
     id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, ID_COLUMNS)
+    if not spec.id_col and id_col is not None and str(id_col).lower() == "key":
+        keys = frame[id_col].astype(str).str.strip()
+        if keys.eq("").any() or keys.duplicated().any():  # a `key` column that is no Zotero or Rayyan record key
+            warnings.warn(f"{path}: column {id_col!r} is not read as the records' ids, as a Zotero or Rayyan key would "
+                          "be: some are empty or repeated; records are numbered instead (pass --id-col naming an id "
+                          "column, if there is one).", stacklevel=3)
+            id_col = None
     if id_col and id_col in text_cols:  # an id is a record's name, not its words: TF-IDF would learn the ids
         if spec.id_col and not spec.text_cols:  # the user named a text column as the ids
             raise ScreenstackError(f"{path}: --id-col {spec.id_col} names a column of the records' text, which screenstack reads "
@@ -367,22 +378,21 @@ def _label_cells(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return lower, number, lower.isin(UNLABELLED_VALUES) | (number == -1.0)
 
 
-# Half an abstract's cells hold 1,000-2,000 characters, a title's about 100, an author list's rarely 500.
-LONG_TEXT = 500
+# An abstract holds 1,000-2,000 characters, a title about 100, an author list of 40 names some 750.
+LONG_TEXT = 800
 
 
-def _long_text_column(frame: pd.DataFrame, columns, title_col: str) -> tuple[str, int] | None:
-    """The first column but the title whose non-empty cells, among the first 1,000 rows, have a median length of
+def _long_text_column(frame: pd.DataFrame, columns, read: list[str]) -> tuple[str, int] | None:
+    """The first column not `read` whose cells among the first 1,000 rows, empty ones counted, have a median length of
     `LONG_TEXT` characters or more, with that median: abstracts under a name not looked for (`summary_text`), which
-    were left unread without a word."""
+    were left unread without a word; a column of a few long notes is no such column."""
     head = frame.head(1000)
     for column in columns:
-        if column == title_col:
+        if column in read:
             continue
-        cells = head[column].astype(str).str.strip()
-        lengths = cells[cells != ""].str.len()
-        if len(lengths) and lengths.median() >= LONG_TEXT:
-            return column, int(lengths.median())
+        median = head[column].astype(str).str.strip().str.len().median()
+        if median >= LONG_TEXT:
+            return column, int(median)
     return None
 
 

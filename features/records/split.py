@@ -97,22 +97,24 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
     }
     _refuse_other_split(out, contents)
     written, new = {}, []
-    for name, payload in contents.items():
-        path = out / name
-        if not (path.is_file() and path.read_bytes() == payload):
-            try:
+    try:
+        for name, payload in contents.items():
+            path = out / name
+            if not (path.is_file() and path.read_bytes() == payload):
                 with atomic_path(path) as tmp:
                     tmp.write_bytes(payload)
-            except ScreenstackError as error:  # a full disk after train.csv: no half split left for a run to read
-                for done in new:
-                    done.unlink(missing_ok=True)
-                removed = f" ({', '.join(p.name for p in new)}, written before it, removed: no half split is left.)" if new else ""
-                raise ScreenstackError(f"{error}{removed}") from None
-            new.append(path)
-        written[name] = path
-    # split.json goes last: a folder with it is a finished split.
-    write_json(out / SPLIT_META, meta)
-    written[SPLIT_META] = out / SPLIT_META
+                new.append(path)
+            written[name] = path
+        # split.json goes last: a folder with it is a finished split.
+        write_json(out / SPLIT_META, meta)
+        written[SPLIT_META] = out / SPLIT_META
+    except BaseException as error:  # a full disk or Ctrl-C after train.csv: no half split left for a run to read
+        for done in new:
+            done.unlink(missing_ok=True)
+        if isinstance(error, ScreenstackError) and new:
+            raise ScreenstackError(f"{error} ({', '.join(p.name for p in new)}, written before it, removed: no half split "
+                                   "is left.)") from None
+        raise
     log.info("%s: train %d records (%d included), test %d records (%d included)", out, meta["n_train"],
              meta["included_train"], meta["n_test"], meta["included_test"])
     return written

@@ -471,6 +471,18 @@ def test_fp16_on_a_cpu_is_said_to_be_emulated_as_extraction_says(tiny_bert, tmp_
         finetune(corpus, tmp_path, config, folds=FoldConfig(2, 0), progress=False)
 
 
+def test_checkpoints_left_beside_a_finished_folds_result_are_removed(tmp_path):
+    # A stop between result.npz and the cleanup left the fold's last weights (hundreds of MB on a real model) for good.
+    folder = tmp_path / "fold0"
+    folder.mkdir()
+    with open(folder / "result.npz", "wb") as handle:
+        np.savez(handle, **{key: np.zeros(2) for key in ft.RESULT_KEYS})
+    ft._save({"w": torch.zeros(2)}, folder / "weights-e2.pt")
+    ft._save({"epoch": 2}, folder / "state.pt")
+    ft._drop_damaged_folds(tmp_path, [0])
+    assert sorted(p.name for p in folder.iterdir()) == ["result.npz"]
+
+
 def test_a_damaged_run_json_of_a_stopped_fine_tuning_is_named_with_the_fix(tiny_bert, tmp_path, monkeypatch):
     # A cut run.json gave a JSONDecodeError traceback, exit 1.
     corpus, config = _corpus(), _config(tiny_bert)

@@ -820,6 +820,11 @@ def test_zoteros_abstract_note_is_read_and_an_abstract_column_of_another_name_is
     assert records["id"].tolist() == ["K1", "K2"] and records.attrs["columns"]["id"] == "Key"
     both = write(tmp_path / "both.csv", "key,record_id,title,included\nK1,7,Aspirin,1\nK2,8,Other,0\n")
     assert load_records(both)["id"].tolist() == ["7", "8"]  # ASReview's record_id first, as before
+    # A `key` of another kind (empty or repeated cells) leaves the records numbered, as before 0.3.43, with a word.
+    topics = write(tmp_path / "topics.csv", "key,title,included\ntopic1,Aspirin,1\ntopic1,Other,0\n,Third,0\n")
+    with pytest.warns(UserWarning, match=r"topics.csv: column 'key' is not read as the records' ids, as a Zotero or "
+                                         r"Rayyan key would be: some are empty or repeated; records are numbered instead"):
+        assert load_records(topics)["id"].tolist() == ["1", "2", "3"]
     path = write(tmp_path / "other.csv", "Key,Title,Abstract text,included\nK1,Aspirin,A trial of aspirin.,1\nK2,Other,Not a trial.,0\n")
     with pytest.warns(UserWarning, match=r"other.csv: no abstract column by a name .* screened on their titles alone; column "
                                          r"'Abstract text' looks like one: to read it, rename it abstract, or pass --text-cols "
@@ -830,24 +835,30 @@ def test_zoteros_abstract_note_is_read_and_an_abstract_column_of_another_name_is
 
 def test_a_column_of_long_text_under_another_name_is_pointed_to_where_no_abstract_is_read(tmp_path):
     # A team's `summary_text` column was left unread without a word: the run screened titles alone.
-    abstract = "A randomised trial of aspirin in adults with a first stroke, over two years. " * 8  # 624 characters
+    abstract = "A randomised trial of aspirin in adults with a first stroke, over two years. " * 14  # 1,092 characters
     authors = "Smith J; Doe A; " * 10
     path = tmp_path / "team.csv"
     pd.DataFrame({"id": [1, 2, 3], "title": ["Aspirin", "Other", "Third"], "authors": [authors] * 3,
-                  "summary_text": [abstract, abstract[:550], ""], "judgement": [1, 0, 0]}).to_csv(path, index=False)
+                  "summary_text": [abstract, abstract[:900], ""], "judgement": [1, 0, 0]}).to_csv(path, index=False)
     with pytest.warns(UserWarning, match=r"team.csv: no abstract column by a name .* titles alone; column 'summary_text' "
-                                         r"holds long text \(half its cells 5\d\d characters or more\), perhaps the abstracts: "
+                                         r"holds long text \(half its cells 899 characters or more\), perhaps the abstracts: "
                                          r"to read it, rename it abstract, or pass --text-cols \"title,summary_text\""):
         records = load_records(path)
     assert records["abstract"].tolist() == ["", "", ""]
-    with warnings.catch_warnings():  # short columns, or an abstract read, say nothing
+    # An abstract column with every cell empty reads nothing either.
+    pd.DataFrame({"id": [1, 2], "title": ["A", "B"], "abstract": ["", ""], "summary_text": [abstract, abstract],
+                  "judgement": [1, 0]}).to_csv(tmp_path / "empty.csv", index=False)
+    with pytest.warns(UserWarning, match=r"empty.csv: column 'abstract' is empty, so the records are screened on their "
+                                         r"titles alone; column 'summary_text' holds long text"):
+        load_records(tmp_path / "empty.csv")
+    with warnings.catch_warnings():  # short columns, a few long notes, a label column's name, or an abstract read: nothing
         warnings.simplefilter("error")
-        pd.DataFrame({"id": [1, 2], "title": ["A", "B"], "authors": [authors, "x"], "judgement": [1, 0]}).to_csv(
-            tmp_path / "short.csv", index=False)
-        load_records(tmp_path / "short.csv")
-        pd.DataFrame({"id": [1, 2], "title": ["A", "B"], "abstract": ["x", "y"], "notes": [abstract, ""],
-                      "judgement": [1, 0]}).to_csv(tmp_path / "read.csv", index=False)
-        load_records(tmp_path / "read.csv")
+        for name, columns in {"short.csv": {"authors": [authors, "x", "y"]}, "notes.csv": {"notes": [abstract, "", ""]},
+                              "labels.csv": {"label_abstract_screening": ["1", "0", "0"]},
+                              "read.csv": {"abstract": ["x", "y", "z"], "notes": [abstract] * 3}}.items():
+            pd.DataFrame({"id": [1, 2, 3], "title": ["A", "B", "C"], **columns, "judgement": [1, 0, 0]}).to_csv(
+                tmp_path / name, index=False)
+            load_records(tmp_path / name)
 
 
 def test_ris_errors_count_lines_from_one_and_an_empty_ris_asks_for_a_record_not_a_header(tmp_path):

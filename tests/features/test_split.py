@@ -89,6 +89,18 @@ def test_a_split_that_cannot_write_its_second_file_leaves_no_half_split(tmp_path
     with pytest.raises(ScreenstackError, match=r"test.csv: .*\(train.csv, written before it, removed: no half split is left\.\)$"):
         split_file(ADHD, tmp_path / "out", SplitConfig(seed=0))
     assert not [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+
+    @contextmanager
+    def interrupted_at_the_last_file(path, *args, **kwargs):  # Ctrl-C after two of the three files
+        if Path(path).name == "test_labels.csv":
+            raise KeyboardInterrupt
+        with real(path, *args, **kwargs) as tmp:
+            yield tmp
+
+    monkeypatch.setattr(split_module, "atomic_path", interrupted_at_the_last_file)
+    with pytest.raises(KeyboardInterrupt):
+        split_file(ADHD, tmp_path / "out", SplitConfig(seed=0))
+    assert not [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
     monkeypatch.undo()
     split_file(ADHD, tmp_path / "out", SplitConfig(seed=0))  # the same command again, once there is room, splits
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([*SPLIT_FILES, "split.json"])
