@@ -97,8 +97,8 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
                                f"{sets.screened_copy(out, edited)}), run {restack} (it writes it "
                                f"again), then `screenstack report --out {quoted(out)}`.")
     # A learner folder deleted first: the restack `fix` names would be refused for it (its own line names the way on).
-    if stacked := tuple(run.stacked_learner_names()):
-        read_learner_outputs(out, stacked)
+    stacked = tuple(run.stacked_learner_names())
+    outputs = read_learner_outputs(out, stacked) if stacked else {}
     run.verify("stack", fix)
     summary = read_checked(path, read_json, fix)
     if not isinstance(summary, dict) or not {"learners", "blend", "threshold"} <= set(summary):
@@ -112,7 +112,8 @@ def _load(out: Path) -> tuple[dict, np.ndarray, np.ndarray, dict[str, np.ndarray
     blend = read_checked(blend_path, pd.read_parquet, fix)
     ids = blend["id"].to_numpy(dtype=str)
     scores = {}
-    outputs = read_learner_outputs(out, tuple(summary["learners"]))
+    if not set(summary["learners"]) <= set(outputs):  # read above, where the stack's manifest names them
+        outputs = read_learner_outputs(out, tuple(summary["learners"]))
     for name in summary["learners"]:
         oof_path = run.learner(name) / "oof.parquet"
         if name not in outputs:

@@ -214,10 +214,10 @@ class RunFolder:
             if not isinstance(found, list):
                 raise TypeError("not a list")
             requested = [str(n) for n in found]
-        except (FileNotFoundError, PermissionError) as error:
-            if isinstance(error, PermissionError):  # not damage: said as what it is
-                raise
+        except FileNotFoundError:
             return [], []  # no note (older run, or one another tool wrote): blend what is there, as before
+        except PermissionError:  # not damage: said as what it is
+            raise
         except (OSError, ValueError, KeyError, TypeError) as error:  # cut short or edited: a stopped fit would pass
             reason = f"no list of learners ({error})" if isinstance(error, (KeyError, TypeError)) else str(error)
             raise ScreenstackError(

@@ -214,25 +214,14 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
             )
         abstract_col = pick_column(columns, ABSTRACT_COLUMNS)
         text_cols = [title_col] + ([abstract_col] if abstract_col else [])
-        # An abstract column whose every cell is empty reads nothing either (the abstracts in another column).
-        empty = abstract_col is not None and not frame[abstract_col].astype(str).str.strip().ne("").any()
-        likely = [c for c in columns if c != abstract_col and not str(c).lower().startswith("label") and (
-            "abstract" in str(c).lower() or str(c).lower() in ("summary", "description"))]  # label_abstract_screening
-        how = "looks like one"
-        if (abstract_col is None or empty) and not likely and (long := _long_text_column(frame, columns, text_cols)):
-            likely, how = [long[0]], f"holds long text (half its cells {long[1]} characters or more), perhaps the abstracts"
-        if (abstract_col is None or empty) and likely:  # the abstracts under a name not looked for: say so, not titles alone
-            lead = (f"column {abstract_col!r} is empty" if empty else
-                    f"no abstract column by a name screenstack looks for ({', '.join(ABSTRACT_COLUMNS)})")
-            warnings.warn(f"{path}: {lead}, so the records are screened on their titles alone; column {likely[0]!r} {how}: "
-                          f"to read it, rename it abstract, or pass --text-cols \"{title_col},{likely[0]}\" if every input "
-                          "file names its columns so.", stacklevel=3)
     cells = {c: _without_missing_markers(path, frame, c) for c in text_cols}
     title = cells[text_cols[0]].str.strip()
     abstract = pd.Series("", index=frame.index)
     if len(text_cols) > 1:  # the abstract columns joined by spaces (zip: a row-wise agg takes seconds per 100,000 rows)
         joined = [" ".join(parts) for parts in zip(*(cells[c] for c in text_cols[1:]))]
         abstract = pd.Series(joined, index=frame.index, dtype=object).str.strip()
+    if not spec.text_cols and not abstract.ne("").any():  # no abstract read: perhaps under a name not looked for
+        _point_to_abstracts(path, frame, columns, text_cols)
 
     id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, ID_COLUMNS)
     if not spec.id_col and id_col is not None and str(id_col).lower() == "key":
@@ -376,6 +365,25 @@ def _label_cells(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     # in a European locale's semicolon CSV): read as the number they are. "1,000" stays an error (a thousand?).
     number = pd.to_numeric(lower.str.replace(r"^([+-]?\d+),(\d{1,2})$", r"\1.\2", regex=True), errors="coerce")
     return lower, number, lower.isin(UNLABELLED_VALUES) | (number == -1.0)
+
+
+def _point_to_abstracts(path: Path, frame: pd.DataFrame, columns, text_cols: list[str]) -> None:
+    """Where the columns read give no abstract (none of the names looked for, or one whose every cell is empty), warn of
+    a column that looks like the abstracts: a name holding "abstract" (not a ``label...`` one), ``summary`` or
+    ``description``, else one of long text (`_long_text_column`); records screened on their titles alone otherwise
+    went ahead without a word."""
+    title_col, abstract_col = text_cols[0], (text_cols[1:] or [None])[0]
+    likely = [c for c in columns if c != abstract_col and not str(c).lower().startswith("label") and (
+        "abstract" in str(c).lower() or str(c).lower() in ("summary", "description"))]  # label_abstract_screening
+    how = "looks like one"
+    if not likely and (long := _long_text_column(frame, columns, text_cols)):
+        likely, how = [long[0]], f"holds long text (half its cells {long[1]} characters or more), perhaps the abstracts"
+    if likely:
+        lead = (f"column {abstract_col!r} is empty" if abstract_col else
+                f"no abstract column by a name screenstack looks for ({', '.join(ABSTRACT_COLUMNS)})")
+        warnings.warn(f"{path}: {lead}, so the records are screened on their titles alone; column {likely[0]!r} {how}: "
+                      f"to read it, rename it abstract, or pass --text-cols \"{title_col},{likely[0]}\" if every input "
+                      "file names its columns so.", stacklevel=4)
 
 
 # An abstract holds 1,000-2,000 characters, a title about 100, an author list of 40 names some 750.
