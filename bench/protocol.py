@@ -36,10 +36,7 @@ at its own threshold (chosen on OOF scores of the training half):
   classes (bench/quality.py), on the same fold plan;
 - ``seed``: the seed notebooks' TF-IDF + LogisticRegression (bench/quality.py);
 - ``flag-all``: every test record flagged;
-- with ``--fit finetune`` (a GPU's work): ``screenstack-finetune``, what
-  `screenstack run --finetune` did up to 0.3.23 (the encoder fine-tuned with K-fold
-  cross-fitting, the default learners on its cross-fitted vectors, its own
-  scores in the stack); ``screenstack-finetune:alone``, the fine-tuned
+- with ``--fit finetune`` (a GPU's work): ``screenstack-finetune:alone``, the fine-tuned
   classifier's scores alone (the seed notebooks' approach, without leakage);
   and, where the half has a frozen run too (``--fit frozen,finetune``),
   ``screenstack+finetune``: the frozen run's learners and the fine-tuned
@@ -151,8 +148,9 @@ def finetune_variants(name: str) -> dict:
     folder, as README's commands show."""
     from screenstack.stacking.stack import StackConfig
 
-    return {"screenstack-finetune": ("run-ft", StackConfig(learners=(*LEARNERS, name))),
-            "screenstack-finetune:alone": ("run-ft", StackConfig(learners=(name,))),
+    # 0.3.23's `run --finetune` (`screenstack-finetune`: the default learners on the cross-fitted vectors too) is gone:
+    # fit-learners refuses those vectors from 0.3.44, its OOF scores not honest (bench/README.md keeps its figures).
+    return {"screenstack-finetune:alone": ("run-ft", StackConfig(learners=(name,))),
             "screenstack+finetune": ("run-both", StackConfig(learners=(*LEARNERS, name)))}
 
 
@@ -241,19 +239,17 @@ def fit_screenstack(folder: Path, cache: Path) -> None:
 
 
 def fit_finetuned(folder: Path, model: str, settings: dict) -> str:
-    """0.3.23's `screenstack run --finetune` on one half, outputs in ``folder/run-ft``: the encoder fine-tuned on the
-    training half's folds (cross-fitted), the default learners on its vectors; returns the fine-tuned learner's name.
-    With a frozen run beside it, ``screenstack+finetune`` is today's `run --finetune` (`both_runs`)."""
+    """`screenstack extract --finetune` on one half, outputs in ``folder/run-ft``: the encoder fine-tuned on the
+    training half's folds (cross-fitted); returns the fine-tuned learner's name. With a frozen run beside it,
+    ``screenstack+finetune`` is `run --finetune` (`both_runs`)."""
     from screenstack.extract.finetune import finetune
     from screenstack.extract.finetune_config import FinetuneConfig, learner_name
     from screenstack.features.records.corpus import load_corpus
-    from screenstack.learners.fit import fit_learners
 
     corpus = load_corpus(folder / "train.csv", folder / "test.csv")
     run, config = folder / "run-ft", FinetuneConfig(model=model, **settings)
-    _, vectors = finetune(corpus, run, config, progress=False, confirm=True)
-    fit_learners(corpus, run, LEARNERS, features=(str(vectors),), progress=False)
-    shutil.rmtree(run / "finetune")  # the fold models' states; the scores and vectors are kept
+    finetune(corpus, run, config, progress=False, confirm=True)
+    shutil.rmtree(run / "finetune")  # the fold models' states; the scores are kept
     return learner_name(config)
 
 
@@ -443,7 +439,7 @@ def summarise(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     # A 50/50 split's halves share its test half; each plentiful fold is a cluster of its own.
     split = rows.drop_duplicates("half").set_index("half").apply(
         lambda r: f"{r['dataset']}-{'fold' if r['variant'] == 'plentiful' else 's'}{r['seed']}", axis=1)
-    for system in (s for s in ("screenstack", "screenstack-tfidf", "screenstack-finetune", "screenstack+finetune") if s in table.index):
+    for system in (s for s in ("screenstack", "screenstack-tfidf", "screenstack+finetune") if s in table.index):
         # The fine-tuned runs are paired with the frozen one too; the other screenstack variants only with the peers.
         others = ("screenstack",) if "finetune" in system else ()
         for peer in (s for s in table.index if s != system and (s in others or not (system != "screenstack" and s.startswith("screenstack")))):

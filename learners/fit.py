@@ -60,6 +60,7 @@ def fit_learners(
     if any(cls.input == "vectors" for cls in classes.values()):
         # Before the fold plan is written: a feature file of other data is refused with OUT as it was.
         inputs["vectors"] = VectorFiles(list(features), corpus)
+        refuse_crossfit_vectors(inputs["vectors"])
         # Files inside OUT are checked against their manifests; one outside is tied to its learners by its bytes, so
         # vectors written again under the same name and metadata are not taken for those the learners were fitted on.
         inputs["feature_sha256"] = [None if not Path(RunFolder(out).relative(p)).is_absolute() else sha256_file(p)
@@ -189,6 +190,24 @@ def refuse_too_few_texts(corpus: Corpus, learners: tuple[str, ...], folds: FoldC
     for learner in text_learners:
         if (too_few := learner.too_few_texts(smallest)) is not None:
             raise ScreenstackError(f"{where}{too_few}")
+
+
+def refuse_crossfit_vectors(files: VectorFiles) -> None:
+    """Refuse a fine-tuning's cross-fitted vectors (`extract --finetune`'s feature file) as a vector learner's input.
+
+    Each record's vector comes from the fold model that never saw its label, but a learner's model for fold k is
+    fitted on the other folds' vectors, made by encoders fine-tuned on fold k's labels: its OOF scores of fold k
+    are not honest (a helper flipped one fold-0 label and moved every fold-0 OOF score of logreg on them, where
+    logreg on frozen vectors moved none). They also ranked below the frozen encoder's vectors (bench/README.md,
+    "Fine-tuning on the protocol"), so `run --finetune` never fitted learners on them from 0.3.24."""
+    tuned = [str(path) for path, meta in zip(files.paths, files.metas) if isinstance(meta, dict) and meta.get("kind") == "crossfit"]
+    if tuned:
+        raise ScreenstackError(
+            f"--features {', '.join(tuned)}: a fine-tuning's cross-fitted vectors (`extract --finetune`); a learner fitted "
+            "on them is not honest out of fold (its model for each fold learns from vectors of encoders fine-tuned on "
+            "that fold's labels). Fit the vector learners on the frozen encoder's vectors (`screenstack extract` without "
+            "--finetune, or `run --finetune`, which does both); the fine-tuned classifier's own scores join the stack "
+            "as its learner.")
 
 
 def _refuse_finetuned_vector_learners(out: str | Path, names: list[str]) -> None:

@@ -77,7 +77,10 @@ def interrupts_held():
             log.warning("interrupted: stopping once XGBoost's current fit returns")
         caught.append(signum)
 
-    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    # A signal ignored before stays ignored (a background job's SIGINT, as a shell starts it): held, it said
+    # "stopping" and the fit went on to the end.
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)
+              if signal.getsignal(number) is not signal.SIG_IGN}
     for number in before:
         signal.signal(number, hold)
     try:

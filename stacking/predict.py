@@ -90,6 +90,11 @@ ENCODER_SETTINGS = {"model": "--model", "layers": "--layers", "pooling": "--pool
 EXTRACT_SETTINGS = ("model", "layers", "pooling", "max_length", "dtype", "store_dtype")
 # The committed set predict writes into its --out, and its files (which a run's files of the same names must not be).
 PREDICT_SET = PREDICTIONS_SET
+# Said by `read_run` and kept in each prediction's summary.json (the report of the run says the run's own).
+NO_RECORDS = ("no records.parquet (fit-learners was killed before writing it, or the folder predates it), so records of "
+              "this file that the run listed to screen are not recognised by their texts, nor told by their titles from "
+              "other papers under those ids. Run the same fit-learners command in the run folder again (it reuses the "
+              "learners already fitted) to write it.")
 PREDICT_FILES = ("ranked.csv", "scores.csv", "submission.csv", "summary.json", "left_out.csv")
 # The column given the blender for a learner of weight 0. Every blender multiplies a finite function of each column by
 # its weight (the ECDF's rank for rank-average and caruana, the logit for logistic; 0.5's logit is exactly 0), so a
@@ -127,6 +132,7 @@ class FittedRun:
     train_keys: pd.DataFrame | None = None   # the training records' id, label, title_key, text_key by `id_key` (fold plan; None before 0.3.9)
     test_titles: dict | None = None          # the run's records to screen: `id_key` -> title_key (records.parquet; None: not kept)
     to_screen: pd.DataFrame | None = None    # ... their id and text key (`records_to_screen`; None: not kept, or before 0.3.39)
+    said: list[str] = field(default_factory=list)  # warnings `read_run` gave, kept in each prediction's summary.json
 
     def threshold_for(self, scores: np.ndarray, has_text: np.ndarray | None = None) -> tuple[float, dict]:
         """The threshold for records scored `scores`, and the label-shift estimate made on them (empty: none made):
@@ -255,10 +261,8 @@ def read_run(out: str | Path) -> FittedRun:
         fitted.train_keys = plan.keys.assign(id=plan.ids.astype(str), label=plan.labels).set_index(ids)
     fitted.test_titles, fitted.to_screen = _run_records(out)
     if fitted.to_screen is None and fitted.test_ids:  # as the run's stack said: its records to screen are not known here
-        pywarnings.warn(f"{out}: no records.parquet (fit-learners was killed before writing it, or the folder predates it), "
-                        "so records of this file that the run listed to screen are not recognised by their texts, nor told "
-                        "by their titles from other papers under those ids. Run the same fit-learners command in the run "
-                        "folder again (it reuses the learners already fitted) to write it.", stacklevel=2)
+        fitted.said.append(f"{out}: {NO_RECORDS}")
+        pywarnings.warn(fitted.said[-1], stacklevel=2)  # now, before any scoring; and in the summary, as `stack` keeps it
     for name in used:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
@@ -635,7 +639,9 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
         "data_sha256": _sha256_or_none(data) if data else None,
         "threshold": threshold, "run_threshold": run.threshold, "max_shift": run.config.max_shift, "shift": shift,
-        "recall_check": screened.recall_check, "warnings": warnings, "blend": run.blender.name,
+        "recall_check": screened.recall_check,
+        "warnings": run.said + warnings,  # `read_run`'s said then, before any scoring; the others below
+        "blend": run.blender.name,
         "learners": run.used,  # rank-average keeps those with too few included records as columns of weight 0
         "left_out_screened": len(left_out), "flagged_without_text": screened.flagged_without_text,
         "titles_only": screened.titles_only, "abstracts_unlike_labelled": unlike, **screening,

@@ -502,8 +502,8 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
         return summary
     # `run --config OUT/config.toml` after a `stack` with other options replaces that stack: say so, with its command.
     other = _other_options(out, names, config)
-    if other:
-        log.info("%s: stacking again%s.", out, other)
+    if other:  # a warning: `-q` hid that the stack made with other options was replaced
+        log.warning("%s: stacking again%s.", out, other)
     return None
 
 

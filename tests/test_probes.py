@@ -205,8 +205,8 @@ def test_repeating_a_run_after_a_stack_with_other_options_says_it_replaces_that_
     assert main(["stack", "--out", str(out), "--beta", "3"]) == 0
     assert json.loads((out / "summary.json").read_text())["config"]["beta"] == 3.0
     caplog.clear()
-    assert main(["run", "--config", str(out / "config.toml")]) == 0
-    err = "\n".join(caplog.messages)
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0  # said under -q too: a stack is replaced
+    err = "\n".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
     assert f"{out}: stacking again with --learners tfidf-svm, not the options it was made with (--beta 3 --learners " \
            f"tfidf-svm): `screenstack stack --out {out} --beta 3 --learners tfidf-svm` makes that one again." in err
     assert json.loads((out / "summary.json").read_text())["config"]["beta"] == 7.0

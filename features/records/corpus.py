@@ -196,9 +196,11 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     is_ris = frame.attrs["format"] == "ris"
 
     def need(typed: str, flag: str) -> str:
-        name = ris_field(typed, columns) if is_ris else typed  # a RIS tag (LB) for the field rispy reads it into (label)
-        if name not in columns:
+        name = named_column(typed, columns, is_ris)
+        if name is None:
             raise ScreenstackError(f"{path}: no column {typed!r} (found: {found}). Fix {flag} or the file's header.")
+        if name != typed and not is_ris:
+            log.info("%s: %s %r: read from column %r", path, flag, typed, name)
         return name
 
     if spec.text_cols:
@@ -518,13 +520,23 @@ def _refuse_swapped(train_path: Path, train_table: pd.DataFrame, test_path: Path
                                "swapped? --train takes the labelled records, --test the records to screen.")
 
 
+def named_column(typed: str, columns: list, is_ris: bool = False) -> str | None:
+    """The column a flag's `typed` name means (None: none): that column; in a RIS file the field rispy reads the tag
+    into (LB: label); else, as columns are found without a flag, the one column spelled so but for case and spaces
+    (`--text-cols title` for the header's "Title"; headers are read stripped, so `--id-col ' ID'` is "ID")."""
+    name = ris_field(typed, columns) if is_ris else typed
+    if name in columns:
+        return name
+    alike = [c for c in columns if str(c).strip().casefold() == str(typed).strip().casefold()]
+    return alike[0] if len(alike) == 1 else None
+
+
 def _label_column(table: pd.DataFrame, spec: ColumnSpec) -> str | None:
     """The column of `table` that `load_records` reads labels from, by its name alone (None: none)."""
     columns = list(table.columns)
     is_ris = table.attrs.get("format") == "ris"
     if spec.label_col:
-        name = ris_field(spec.label_col, columns) if is_ris else spec.label_col
-        return name if name in columns else None
+        return named_column(spec.label_col, columns, is_ris)
     if is_ris:
         return ASREVIEW_LABEL_COLUMN if ASREVIEW_LABEL_COLUMN in columns else None
     return pick_column(columns, LABEL_COLUMNS)
@@ -576,7 +588,7 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     if test.empty and not spec.label_col:
         _warn_other_label_column(path, original, cols["label"])
     log.info("%s: %d records: %d labelled, %d included (%s), and %d not screened yet, to score; "
-             "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), _label_source(path, cols["label"]),
+             "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), _label_source(cols),
              len(test), repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))
     frame = pd.concat([train.assign(split="train"), test.assign(split="test")], ignore_index=True)
     keys = record_keys(frame)
@@ -628,14 +640,15 @@ def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
         log.info("%s: its ASReview label notes (N1  - ASReview_relevant, ...) are not used: %s", path, why)
 
 
-def _label_source(path: Path, column: str) -> str:
-    """Where the labels were read: a column, or a RIS file's ASReview notes (no column the user sees)."""
-    ris = Path(path).suffix.lower() == ".ris" and column == ASREVIEW_LABEL_COLUMN
-    return "ASReview's N1 label notes" if ris else f"label column {column!r}"
+def _label_source(cols: dict) -> str:
+    """Where the labels were read (`cols`: a frame's ``attrs["columns"]``): a column, or a RIS file's ASReview notes
+    (no column the user sees)."""
+    ris = cols.get("format") == "ris" and cols["label"] == ASREVIEW_LABEL_COLUMN
+    return "ASReview's N1 label notes" if ris else f"label column {cols['label']!r}"
 
 
 def _log_loaded(path: Path, records: pd.DataFrame) -> None:
     cols = records.attrs["columns"]
-    labels = "" if cols["label"] is None else f", {int(records['label'].sum())} included ({_label_source(path, cols['label'])})"
+    labels = "" if cols["label"] is None else f", {int(records['label'].sum())} included ({_label_source(cols)})"
     log.info("%s: %d records%s; id column %s, text columns %s", path, len(records), labels,
              repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))

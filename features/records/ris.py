@@ -24,6 +24,7 @@ FIELD_ALIASES = {"title": "primary_title", "abstract": "notes_abstract"}  # TI a
 TEXT_FIELDS = {*FIELD_ALIASES, *FIELD_ALIASES.values()}  # whose repeated lines run on (`_record_parser`)
 NOTED_TWICE = {"id": "ID", "label": "LB"}  # fields whose second, other value `_record_parser` notes, by tag
 SECOND_VALUES = "_second_values"
+RIS_TAG_LIKE = re.compile(r"^[A-Z][A-Z0-9]\s*-")  # a tag, or one mistyped (`TY - JOUR`): never skipped as a preamble
 
 
 def read_ris(path: Path) -> pd.DataFrame:
@@ -36,15 +37,17 @@ def read_ris(path: Path) -> pd.DataFrame:
         raise ScreenstackError(
             f"{path}: record {record} is not valid UTF-8 text (byte offset {error.start}). Re-export the RIS file as UTF-8."
         )
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # rispy splits on \n alone: a lone-CR file was one line
     starts = sum(1 for line in text.splitlines() if line.startswith("TY  -"))
-    lines = [line for line in text.splitlines() if line.strip()]
-    if lines and not lines[-1].startswith("ER  -"):
+    lines = text.splitlines()
+    last = {tag: max((i for i, line in enumerate(lines) if line.startswith(tag)), default=-1) for tag in ("TY  -", "ER  -")}
+    if last["TY  -"] > last["ER  -"]:
         text += "\nER  - \n"  # rispy silently drops a last record without its end tag
     try:
         entries = rispy.loads(text, implementation=_record_parser())
     except Exception as error:
-        said = re.sub(r"in line (\d+)", lambda m: f"on line {int(m.group(1)) + 1}", " ".join(str(error).split()))  # rispy counts from 0
-        raise ScreenstackError(f"{path}: cannot parse it as RIS ({said}). Check that every record starts with `TY  - ` and ends with `ER  - `.")
+        raise ScreenstackError(f"{path}: cannot parse it as RIS ({_parse_error(error)}). Check that every record starts "
+                               "with `TY  - ` and ends with `ER  - `.") from None
     if len(entries) != starts:
         raise ScreenstackError(
             f"{path}: {starts} records start with `TY  - ` but {len(entries)} could be read. "
@@ -83,6 +86,19 @@ def read_ris(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _parse_error(error: Exception) -> str:
+    """rispy's error, its line counted from 1 and quoted as it is (a tag with one space before its dash, `TY - JOUR`,
+    read as the same words as a right one), with the fix where the line is such a tag."""
+    found = re.match(r"(.*) in line (\d+):\n ?(.*)", str(error), re.DOTALL)
+    if not found:
+        return " ".join(str(error).split())
+    line = found.group(3).rstrip("\n")
+    said = f"{found.group(1)} on line {int(found.group(2)) + 1}: {line!r}"  # rispy counts from 0
+    if re.match(r"^[A-Z][A-Z0-9](?! {2}- )\s*-", line):
+        said += f"; a tag takes two spaces before its dash and one after: {line[:2] + '  - ' + line.split('-', 1)[1].strip()!r}"
+    return said
+
+
 def _ris_value(value) -> str:
     return "; ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
@@ -96,6 +112,11 @@ def _record_parser():
     import rispy
 
     class RecordParser(rispy.RisParser):
+        def is_header(self, line):
+            # A line outside a record that is no tag: rispy's counter lines ("1."), and also the lines a database puts
+            # above each download ("Provider: John Wiley & Sons, Ltd", "Content: text/plain"), which rispy refused.
+            return not RIS_TAG_LIKE.match(line)
+
         def _add_single_value(self, name, value, is_multi=False):
             before = self.current.get(name)
             if is_multi or not isinstance(before, str) or not isinstance(value, str):

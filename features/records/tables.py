@@ -81,17 +81,17 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise ScreenstackError(f"{path}: old-style .xls workbooks are not supported. Save it as .xlsx or .csv.")
     if suffix == ".xlsx":
         frame, kind = _read_xlsx(path), "xlsx"
-    elif suffix == ".ris":
-        with open(path, "rb") as handle:  # a compressed file is named as such, not as bytes that are not UTF-8
-            head = handle.read(64)
-        refuse_compressed(path, head)
-        refuse_utf16(path, head, "as some reference managers export it", "Re-export the RIS file as UTF-8")
-        frame, kind = read_ris(path), "ris"
     else:
-        with open(path, "rb") as handle:
-            refuse_binary(path, handle.read(8))
-        frame = _read_delimited(path, DECLARED_SEPARATORS.get(suffix))
-        kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
+        with open(path, "rb") as handle:  # a compressed file is named as such, not as bytes that are not UTF-8
+            head = handle.read(4096)
+        if suffix == ".ris" or _looks_like_ris(head):  # EndNote and some databases save RIS as .txt
+            refuse_compressed(path, head)
+            refuse_utf16(path, head, "as some reference managers export it", "Re-export the RIS file as UTF-8")
+            frame, kind = read_ris(path), "ris"
+        else:
+            refuse_binary(path, head[:8])
+            frame = _read_delimited(path, DECLARED_SEPARATORS.get(suffix))
+            kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
     if frame.empty:
         what = ("no RIS records (each starts with a `TY  - ` line)" if kind == "ris"
                 else f"no records on its first sheet {frame.attrs.get('sheet')!r}, the one read" if kind == "xlsx"
@@ -153,6 +153,15 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _looks_like_ris(head: bytes) -> bool:
+    """Whether a file's first bytes are RIS: its first line that is not blank, nor a database's "Provider: ..." line,
+    is a record's first tag (`TY  - `). A table's header row never starts so."""
+    lines = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()
+    lines = lines[:-1] if len(head) == 4096 else lines  # the last line may be cut short
+    first = next((line for line in lines if line.strip() and not re.match(r"^[A-Za-z][\w ]*: ", line)), "")
+    return first.startswith("TY  -")
 
 
 def _read_header_row(lines: Iterator[str], head: str) -> str:

@@ -137,8 +137,8 @@ def command(args: argparse.Namespace) -> int:
     folds, learners, encoder, finetuning, stacking = run_configs(args)
     show_configs(folds, learners, encoder, *([finetuning] if finetuning else []), stacking)
     warn_unused_finetune_options(args)
-    if not learners.needs_vectors and finetuning is None:
-        _warn_unused_vector_options(args, encoder, learners.learners)
+    if not learners.needs_vectors:
+        _warn_unused_vector_options(args, encoder, learners.learners, finetuning is not None)
 
     # Before the input files are read (a million records take seconds), and again under the lock below.
     refuse_edited(args.out, "stack", "run")
@@ -196,23 +196,30 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_unused_vector_options(args: argparse.Namespace, encoder, learners: tuple[str, ...]) -> None:
-    """Say which vector options were given (on the command line or in a --config file) where only text learners run:
-    nothing is encoded, so `--model no/such-model` went ahead without a word, into config.toml, and failed only when
-    a later `run --config` added a vector learner."""
+# The encoder options the fine-tuner reads too (`finetune_config`): used with --finetune where no vectors are made.
+_FINETUNE_READS = ("model", "max_length", "dtype", "device")
+
+
+def _warn_unused_vector_options(args: argparse.Namespace, encoder, learners: tuple[str, ...], finetuning: bool) -> None:
+    """Say which vector options were given (on the command line or in a --config file) where no vector learner runs:
+    no vectors are made, so `--model no/such-model` went ahead without a word, into config.toml, and failed only when
+    a later `run --config` added a vector learner. With --finetune the options the fine-tuner reads are used."""
     import warnings
     from dataclasses import fields
 
     from ..extract.stage import ExtractConfig
 
-    given = [f.name for f in fields(ExtractConfig) if getattr(encoder, f.name) != getattr(ExtractConfig, f.name)]
+    given = [f.name for f in fields(ExtractConfig) if getattr(encoder, f.name) != getattr(ExtractConfig, f.name)
+             and not (finetuning and f.name in _FINETUNE_READS)]
     if given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         from_file = [name for name in given if name in getattr(args, "config_keys", {})]
         named = "" if len(from_file) == len(given) else ", ".join("--" + name.replace("_", "-") for name in from_file) + " "
         source = f" ({named}as {args.config} sets {'them' if len(from_file) > 1 else 'it'})" if from_file else ""
+        made = ("the fine-tuned encoder's classifier scores the text itself, and no vectors are made" if finetuning else
+                "nothing is encoded")
         warnings.warn(f"{flags}{source}: for the vectors, not used: the learners fitted ({','.join(learners)}) read the "
-                      "text, and nothing is encoded (add logreg, lightgbm or xgboost to --learners to use "
+                      f"text, {made} (add logreg, lightgbm or xgboost to --learners to use "
                       f"{'them' if len(given) > 1 else 'it'}).", stacklevel=2)
 
 

@@ -70,6 +70,17 @@ def test_text_learners_alone_extract_nothing_and_say_the_vector_options_are_not_
     assert not [w for w in said if "not used" in str(w.message)]
 
 
+def test_a_finetuning_run_of_text_learners_says_which_vector_options_it_does_not_use(tiny_corpus_files, tmp_path, random_bert):
+    # The fine-tuner reads --model and --max-length; --layers and --pooling went into config.toml without a word.
+    _, test = tiny_corpus_files
+    with pytest.warns(UserWarning, match=r"^--layers, --pooling: for the vectors, not used: the learners fitted \(tfidf-svm\) "
+                                         r"read the text, the fine-tuned encoder's classifier scores the text itself"):
+        # said before the files are read: a missing one stops the run there, before any fine-tuning
+        assert main(["-q", "run", "--train", str(tmp_path / "none.csv"), "--test", str(test), "--model", random_bert,
+                     "--out", str(tmp_path / "ft"), "--learners", "tfidf-svm", "--max-length", "64",
+                     "--layers", "-1", "--pooling", "cls", *FINETUNE]) == 2
+
+
 def test_extract_finetune_from_the_command_line_writes_a_learner_and_crossfit_vectors(tiny_corpus_files, tmp_path, random_bert, capsys):
     train, test = tiny_corpus_files
     out = tmp_path / "ft"
@@ -441,7 +452,7 @@ def test_extract_into_a_run_of_other_records_is_refused_before_encoding(tiny_cor
 
 
 def test_vector_learners_on_fine_tuned_vectors_in_out_are_refused_as_such_before_fine_tuning(tiny_corpus_files, tmp_path,
-                                                                                               random_bert, capsys):
+                                                                                               random_bert, capsys, monkeypatch):
     # A folder of 0.3.23's `run --finetune` (its vector learners on the cross-fitted vectors), made here as 0.3.24 makes
     # one: the refusal said "--model (finetune-bert there, bert now)" and a padding of None, neither of which the user gave.
     train, test = tiny_corpus_files
@@ -450,7 +461,15 @@ def test_vector_learners_on_fine_tuned_vectors_in_out_are_refused_as_such_before
     assert main(["-q", "extract", "--finetune", *common, "--model", random_bert, "--folds", "3", "--max-length", "64",
                  "--epochs", "1", "--batch-size", "16", "--device", "cpu", "--yes"]) == 0
     crossfit = next((out / "features").glob("finetune-*.parquet"))
-    assert main(["-q", "fit-learners", *common, "--learners", "logreg", "--folds", "3", "--features", str(crossfit)]) == 0
+    fit_on_them = ["-q", "fit-learners", *common, "--learners", "logreg", "--folds", "3", "--features", str(crossfit)]
+    assert main(fit_on_them) == 2  # from 0.3.44: not honest out of fold
+    assert f"--features {crossfit}: a fine-tuning's cross-fitted vectors" in capsys.readouterr().err
+    assert not (out / "learners" / "logreg").exists()
+    import screenstack.learners.fit as fit_module
+
+    with monkeypatch.context() as older:  # as 0.3.43 and before fitted them
+        older.setattr(fit_module, "refuse_crossfit_vectors", lambda files: None)
+        assert main(fit_on_them) == 0
     capsys.readouterr()
     assert _run(train, test, out, random_bert, "--finetune", "--epochs", "2", "--batch-size", "16", "--device", "cpu",
                 "--yes") == 2

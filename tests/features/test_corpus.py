@@ -235,6 +235,17 @@ def test_flags_override_detection(tmp_path):
     assert records["label"].tolist() == [1.0, 0.0]
 
 
+def test_flags_name_columns_as_detection_finds_them_whatever_their_case(tmp_path):
+    # Found without flags, `ID,Title,ABSTRACT,Judgement` was refused with them: "no column 'title'".
+    path = write(tmp_path / "r.csv", "ID,Title,ABSTRACT,Judgement\n1,T1,S1,1\n2,T2,S2,0\n")
+    records = load_records(path, ColumnSpec.from_flags(" id", "title,abstract", "judgement"))
+    pd.testing.assert_frame_equal(records, load_records(path))
+    assert records["id"].tolist() == ["1", "2"] and records["label"].tolist() == [1.0, 0.0]
+    both = write(tmp_path / "two.csv", "id,Title,title,judgement\n1,T1,t1,1\n2,T2,t2,0\n")  # spelled exactly: that one
+    assert load_records(both, ColumnSpec.from_flags(None, "title", None))["title"].tolist() == ["t1", "t2"]
+    assert "no column 'TITLE'" in error_of(load_records, both, ColumnSpec.from_flags(None, "TITLE", None))  # which one?
+
+
 def test_real_dataset_reads_with_registered_counts():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Cohen ADHD has records with no text; they are kept
@@ -396,7 +407,26 @@ def test_unclosed_quote(tmp_path):
 
 def test_not_a_ris_file(tmp_path):
     message = error_of(load_records, write(tmp_path / "r.ris", "just some text\nmore text\n"), labelled=False)
-    assert "r.ris: cannot parse it as RIS" in message
+    assert "r.ris: the file has no RIS records (each starts with a `TY  - ` line)" in message
+    # A tag with one space before its dash reads as the same words as a right one: quoted as it is, with the fix.
+    message = error_of(load_records, write(tmp_path / "r.ris", "TY - JOUR\nTI  - a\nER  - \n"), labelled=False)
+    assert ("r.ris: cannot parse it as RIS (Expected start tag on line 1: 'TY - JOUR'; a tag takes two spaces before its "
+            "dash and one after: 'TY  - JOUR')") in message
+
+
+def test_ris_from_a_database_with_its_preamble_lone_cr_endings_or_saved_as_txt_is_read(tmp_path):
+    # Wiley's downloads start with Provider/Database/Content lines (and a concatenation has them between records):
+    # refused as "Expected start tag". A lone-CR file was "2 records start ... but 0 could be read". EndNote saves
+    # RIS as .txt: read as a CSV, it was "row 7 repeats the header row".
+    preamble = 'Provider: John Wiley & Sons, Ltd\nDatabase: Wiley Online Library\nContent: text/plain; charset="UTF-8"\n\n'
+    text = preamble + RIS + "ER  - \n\n" + preamble + RIS.replace("r1", "r3").replace("r2", "r4")
+    expected = load_records(write(tmp_path / "plain.ris", RIS + "ER  - \n" + RIS.replace("r1", "r3").replace("r2", "r4")),
+                            ColumnSpec(label_col="LI"))
+    assert expected["id"].tolist() == ["r1", "r2", "r3", "r4"]
+    for name, body in (("wiley.ris", text), ("cr.ris", text.replace("\n", "\r")), ("endnote.txt", text)):
+        read = load_records(write(tmp_path / name, body.encode()), ColumnSpec(label_col="LI"))
+        pd.testing.assert_frame_equal(read[["id", "title", "abstract", "label"]], expected[["id", "title", "abstract", "label"]])
+        assert read.attrs["columns"]["format"] == "ris", name
 
 
 def test_old_xls_and_folder_refused(tmp_path):
@@ -863,7 +893,7 @@ def test_a_column_of_long_text_under_another_name_is_pointed_to_where_no_abstrac
 
 def test_ris_errors_count_lines_from_one_and_an_empty_ris_asks_for_a_record_not_a_header(tmp_path):
     message = error_of(load_records, write(tmp_path / "r.ris", "ID  - 78\nTI  - A title\nER  - \n"))
-    assert "on line 1: ID - 78" in message and "line 0" not in message
+    assert "on line 1: 'ID  - 78'" in message and "line 0" not in message
     message = error_of(load_records, write(tmp_path / "e.ris", ""))
     assert "e.ris: the file is empty. Give a file with at least one record (from `TY  - ` to `ER  - `)." in message
 

@@ -30,6 +30,23 @@ def review_file(tmp_path, tiny_corpus_files):
     return path
 
 
+def test_an_export_of_many_columns_keeps_them_all_without_a_warning_each(tmp_path, review_file):
+    # Added one at a time, each column past about 100 printed pandas' "highly fragmented" warning (a Zotero export
+    # has 87 columns; a wide one gave thousands of lines).
+    import warnings
+
+    file = pd.read_csv(review_file, dtype=str, keep_default_na=False)
+    wide = pd.concat([file, pd.DataFrame({f"extra{i}": [str(i)] * len(file) for i in range(150)})], axis=1)
+    wide.to_csv(review_file, index=False)
+    corpus = load_partly_screened(review_file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas' PerformanceWarning among them
+        write_screening_records(tmp_path / "run", corpus)
+    records = read_screening_records(tmp_path / "run")
+    assert records.columns.tolist()[7:] == [f"input:{c}" for c in wide.columns]
+    assert records["input:extra149"].eq("149").all() and records["id"].tolist() == corpus.test["id"].tolist()
+
+
 def test_fit_learners_keeps_the_records_to_screen_with_the_files_columns(tmp_path, review_file):
     out = tmp_path / "run"
     assert main(["-q", "fit-learners", "--data", str(review_file), "--learners", "tfidf-logreg", "--folds", "3",

@@ -215,7 +215,14 @@ def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkey
 
     with pytest.warns(UserWarning, match=r"no records.parquet .* records of this file that the run listed to screen are "
                                          r"not recognised"):
-        read_run(out)
+        fitted = read_run(out)
+    from screenstack.stacking.new_records import load_new_records
+    from screenstack.stacking.predict import predict
+
+    update = tmp_path / "update.csv"
+    corpus.test[["id", "title", "abstract"]].to_csv(update, index=False)
+    written = predict(fitted, load_new_records(fitted, update)[0], tmp_path / "update1")  # kept, not only said
+    assert sum("no records.parquet" in w for w in written["warnings"]) == 1
     monkeypatch.setattr(fit_module, "oof_predict", real)
     fit_learners(corpus, out, ("tfidf-svm", "tfidf-logreg"), progress=False)  # the same command again finishes it
     assert (out / "records.parquet").is_file()

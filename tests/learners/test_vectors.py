@@ -107,6 +107,12 @@ def test_ctrl_c_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, qui
         assert finished, "the interrupt came before XGBoost returned"
         assert caplog.messages == ["interrupted: stopping once XGBoost's current fit returns"]  # said at once, once
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works as before afterwards
+        # Ignored before, as in that background job: it stays ignored, and nothing says the fit is stopping (it said
+        # so, then fitted every learner and exited 0).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        caplog.clear()
+        quick("xgboost").fit(X, y)
+        assert not caplog.messages and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, started_with)
 
