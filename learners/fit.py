@@ -82,7 +82,7 @@ def fit_learners(
     assert (corpus.train["id"].to_numpy(dtype=str) == plan.ids.astype(str)).all(), "fold plan rows follow the corpus"
     written = []
     try:
-        _fit_each(corpus, out, classes, inputs, features, params, plan, progress, chunk_rows, written, prepared, reusable)
+        _fit_each(corpus, out, classes, inputs, plan, progress, chunk_rows, written, prepared, reusable)
     except BaseException:
         # Stopped short (Ctrl-C, a learner's error, a full disk): the learners already written still get the records
         # they scored, so `stack --learners` on them flags records without text and lists titles as a full fit does.
@@ -96,8 +96,8 @@ def fit_learners(
     return written
 
 
-def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, features: tuple[str, ...], params: dict, plan, progress: bool,
-              chunk_rows: int, written: list, prepared: dict, reusable: dict) -> None:
+def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, plan, progress: bool, chunk_rows: int, written: list,
+              prepared: dict, reusable: dict) -> None:
     """`fit_learners`' loop: each learner fitted (or reused) in turn, its folder appended to `written` once there."""
     train, test, y = corpus.train, corpus.test, plan.labels
     for name, cls in classes.items():

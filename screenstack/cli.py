@@ -374,7 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a reader gone away shows here, where it is caught, rather than in Python's flush at exit
         return code
     except KeyboardInterrupt:
-        print("screenstack: interrupted; finished files are kept, rerun the same command to continue.", file=sys.stderr)
+        from .__main__ import INTERRUPTED
+
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of our output went away (`screenstack datasets list | head -1`): stop as quietly as `cat` does.

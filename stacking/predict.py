@@ -63,7 +63,7 @@ import pyarrow.parquet as pq
 from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json, write_json
 from ..features.artifacts.folds import load_fold_plan
-from ..features.artifacts.outputs import package_versions, read_learner_outputs
+from ..features.artifacts.outputs import package_versions, read_learner_outputs, refit_fix
 from ..features.artifacts.records import RECORDS_FILE, RECORDS_SET, records_to_screen, screening_records
 from ..features.artifacts.runfolder import PREDICTIONS_SET, DamagedArtifact, RunFolder, locked, read_checked
 from ..features.artifacts.store import VectorFiles
@@ -200,9 +200,11 @@ def _honest_recall(summary: dict) -> tuple[float, float] | None:
     return None
 
 
-def _refit_fix(out: Path, name: str) -> str:
+def _refit_models_fix(out: Path, name: str) -> str:
+    """The way on for a learner without its fold models (fitted before they were kept): its outputs alone would be
+    reused by fit-learners as they are, so the folder goes first."""
     return (f"Refit it: delete {out / 'learners' / name} and rerun `screenstack fit-learners --out {quoted(out)} --learners {name}` "
-            f"with the run's --train/--test (and --features), then `screenstack stack --out {quoted(out)}`.")
+            f"with the run's --data or --train/--test (and --features), then `screenstack stack --out {quoted(out)}`.")
 
 
 def read_run(out: str | Path) -> FittedRun:
@@ -245,7 +247,7 @@ def read_run(out: str | Path) -> FittedRun:
     missing = [name for name in used if name not in outputs]
     if missing:  # a folder deleted from a run copied without its manifests (which would name it as damaged)
         raise ScreenstackError(f"{run.learner(missing[0])}: missing, but {blend_path} blends {missing[0]!r}. "
-                               + _refit_fix(out, missing[0]))
+                               + refit_fix(out, missing[0]))
     fitted = FittedRun(out, names, float(summary["threshold"]), blender, calibration, stack_version=run.version("stack"),
                        train_ids=frozenset(outputs[used[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
                        test_ids=frozenset(outputs[used[0]][1]["id"].astype(str)),
@@ -266,7 +268,7 @@ def read_run(out: str | Path) -> FittedRun:
     for name in used:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)
-        fitted.models[name] = load_fold_models(run.learner(name), _refit_fix(out, name))
+        fitted.models[name] = load_fold_models(run.learner(name), _refit_models_fix(out, name))
         fitted.inputs[name] = meta.get("input", "text")
         fitted.text_columns = tuple(read_index(run.learner(name)).get("text_columns") or fitted.text_columns)
         if fitted.inputs[name] == "vectors":

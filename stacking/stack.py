@@ -489,6 +489,8 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
         if not config.learners and before != sorted(names):  # every learner in OUT, where the stack there blended others
             log.info("%s: stacking every learner there (%s), where the stack it replaces blended %s: %s makes that one "
                      "again", out, ",".join(sorted(names)), ",".join(before), sets.stack_command(out))
+        elif other := _other_options(out, names, config):  # `run --config` over a `stack --learners` of fewer
+            log.warning("%s: stacking again%s.", out, other)
         return None
     made_by, current = (summary.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
     if made_by != current:

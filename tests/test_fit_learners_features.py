@@ -109,7 +109,7 @@ def test_a_fine_tuning_s_vectors_and_files_that_do_not_open_are_left_unread(tiny
     assert main(_argv(train, test, out)) == 2  # alone: run fits the vector learners on the frozen encoder's vectors
     error = _one_error(capsys)
     assert "holds only a fine-tuning's cross-fitted vectors of these records" in error
-    assert "run `screenstack extract` with these input files" in error and "or give --features FILE" in error
+    assert "run `screenstack extract` with these input files" in error and "--features" not in error  # refused there
     (out / "config.toml").write_text(f'out = "{out}"\n')  # a run's folder: its settings are there to extract with again
     assert main(_argv(train, test, out)) == 2
     assert f"`screenstack run --config {out / 'config.toml'}` extracts them again with the run's settings" in _one_error(capsys)

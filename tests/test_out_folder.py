@@ -53,7 +53,8 @@ def test_a_folder_of_other_files_is_refused_before_any_work(data_folder, command
     if command[0] in ("stack", "report"):
         assert "Give the --out of a run" in error
     else:
-        assert f"Give a new or empty folder, e.g. --out {data_folder / 'run1'}" in error
+        # Beside the input files, not among them (`run --out data` suggested data/run1).
+        assert f"Give a new or empty folder, e.g. --out {data_folder.parent / 'artifacts' / 'run1'}" in error
     assert snapshot(data_folder) == before and sorted(p.name for p in data_folder.iterdir()) == [
         "submission.csv", "test.csv", "train.csv"]
 

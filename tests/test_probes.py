@@ -172,12 +172,12 @@ def test_a_plan_left_by_a_run_stopped_before_its_first_learner_is_said_to_be_dra
 
 def test_the_way_on_past_a_fine_tuned_learner_names_the_learners_to_blend(tmp_path):
     # It said "`screenstack stack --out OUT --learners` and the others", a command with no list.
-    from screenstack.features.artifacts.outputs import _refit_fix
+    from screenstack.features.artifacts.outputs import refit_fix
 
     for name in ("tfidf-svm", "tfidf-logreg"):
         (tmp_path / "learners" / name).mkdir(parents=True)
         (tmp_path / "learners" / name / "meta.json").write_text("{}")
-    said = _refit_fix(tmp_path, "finetune-tinybert-linear")
+    said = refit_fix(tmp_path, "finetune-tinybert-linear")
     assert said.startswith(f"Rerun `screenstack extract --finetune --out {tmp_path}` (or `run --finetune`)")
     assert f"or leave it out: `screenstack stack --out {tmp_path} --learners tfidf-logreg,tfidf-svm`" in said
 
@@ -210,6 +210,18 @@ def test_repeating_a_run_after_a_stack_with_other_options_says_it_replaces_that_
     assert f"{out}: stacking again with --learners tfidf-svm, not the options it was made with (--beta 3 --learners " \
            f"tfidf-svm): `screenstack stack --out {out} --beta 3 --learners tfidf-svm` makes that one again." in err
     assert json.loads((out / "summary.json").read_text())["config"]["beta"] == 7.0
+
+def test_repeating_a_run_after_a_stack_of_fewer_learners_says_it_replaces_that_stack(tiny_corpus_files, tmp_path, caplog):
+    # The learners differing, `run --config` replaced `stack --learners tfidf-svm --beta 3` without a word.
+    out, _ = _two_text_learners_run(tiny_corpus_files, tmp_path)
+    assert main(["-q", "stack", "--out", str(out), "--learners", "tfidf-svm", "--beta", "3"]) == 0
+    caplog.clear()
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
+    err = "\n".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert (f"{out}: stacking again with --learners tfidf-logreg,tfidf-svm, not the options it was made with (--beta 3 "
+            f"--learners tfidf-svm): `screenstack stack --out {out} --beta 3 --learners tfidf-svm` makes that one again.") in err
+    assert json.loads((out / "summary.json").read_text())["config"]["learners"] == ["tfidf-logreg", "tfidf-svm"]
+
 
 def test_empty_out_is_refused_not_the_working_folder(tiny_corpus_files, tmp_path, monkeypatch, capsys):
     train, test = tiny_corpus_files

@@ -90,10 +90,15 @@ def atomic_path(path: str | os.PathLike, flag: str = "--out") -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts follow the umask like any file
-        os.close(fd)
     except OSError as error:
         raise io_error(path, error, flag=flag) from None
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts follow the umask like any file
+    except OSError as error:  # a file system without modes (some vfat and CIFS mounts): no temporary file left behind
+        Path(tmp).unlink(missing_ok=True)
+        raise io_error(path, error, flag=flag) from None
+    finally:
+        os.close(fd)
     tmp = Path(tmp)
     try:
         try:

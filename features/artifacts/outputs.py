@@ -56,7 +56,7 @@ def _set(name: str) -> str:
     return f"{LEARNERS_DIR}/{name}"
 
 
-def _refit_fix(out, name: str) -> str:
+def refit_fix(out, name: str) -> str:
     if (again := run_refits(out, name.split(","))) is not None:
         return f"Rerun {again}: it refits {'the learners' if ',' in name else 'the learner'} with the run's options."
     if is_fine_tuned(name):
@@ -70,7 +70,7 @@ def _refit_fix(out, name: str) -> str:
 
 def _read_learner(out: str | Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """NAME's (oof frame, test frame, meta), checked against its manifest; damage raises `DamagedArtifact`."""
-    run, fix = RunFolder(out), _refit_fix(out, name)
+    run, fix = RunFolder(out), refit_fix(out, name)
     folder = run.learner(name)
     run.verify(_set(name), fix)
     meta = read_checked(folder / "meta.json", read_json, fix)
@@ -279,12 +279,11 @@ def _model_as_given(said: str, feature_metas: list[dict]) -> str:
     return said
 
 
-def refuse_other_test(out: str | Path, test_fingerprint: str, keep: tuple[str, ...] = (), records=None) -> None:
+def refuse_other_test(out: str | Path, test_fingerprint: str, records=None) -> None:
     """Refuse to add outputs for these --test records (`test_fingerprint`; the records themselves, a corpus's test
     split, to say where they are only reordered) to an OUT whose learners scored other ones: `stack` would blend two files' scores, and
-    `records.parquet` would describe only one of them. `keep`: learners not to name (those `check_reusable` refuses
-    with its own line). Damaged outputs pass: they are refitted."""
-    folders = other_test_folders(out, test_fingerprint, keep)
+    `records.parquet` would describe only one of them. Damaged outputs pass: they are refitted."""
+    folders = other_test_folders(out, test_fingerprint)
     if folders:
         one = len(folders) == 1
         # predict refuses a run with a fine-tuned learner (its fold weights are not kept), so it is no way on there.
@@ -421,8 +420,8 @@ def read_learner_outputs(out: str | Path, names: tuple[str, ...] = ()) -> dict[s
         raise DamagedArtifact(error.path, error.reason, error.fix + others) if others else error
     if damaged:  # every one in one line, and one command for those fit-learners refits: not one learner a run
         refit = [name for name in damaged if not is_fine_tuned(name)]
-        fixes = [_refit_fix(out, ",".join(refit))] if refit else []
-        fixes += [_refit_fix(out, name) for name in damaged if is_fine_tuned(name)][:1]  # one fix fine-tunes them all
+        fixes = [refit_fix(out, ",".join(refit))] if refit else []
+        fixes += [refit_fix(out, name) for name in damaged if is_fine_tuned(name)][:1]  # one fix fine-tunes them all
         fixes += [others.strip()] if others else []
         # each file once: learners reading one damaged file (the features manifest of logreg and lightgbm) named it twice
         raise DamagedArtifact(", ".join(dict.fromkeys(str(error.path) for error in damaged.values())),

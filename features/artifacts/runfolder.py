@@ -73,6 +73,7 @@ STACK_FILES = ("submission.csv", "test_scores.csv", "ranked.csv", "summary.json"
 PREDICTIONS_SET = "predict"  # `screenstack predict`'s outputs, committed as one set in a folder of their own
 REQUESTED_LEARNERS = ".fit-learners.json"  # the learners the last fit-learners was asked for
 OS_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # file managers leave these in any folder they show
+INPUT_SUFFIXES = {".csv", ".tsv", ".tab", ".ris", ".xlsx"}  # records files (`features.records.tables`; .txt: notes too)
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
 _REMADE: dict[Path, frozenset[str]] = {}  # held run folders -> the sets the holding command writes again itself
 
@@ -159,14 +160,6 @@ class RunFolder:
     @property
     def learners_dir(self) -> Path:
         return self.out / "learners"
-
-    @property
-    def submission(self) -> Path:
-        return self.out / "submission.csv"
-
-    @property
-    def test_scores(self) -> Path:
-        return self.out / "test_scores.csv"
 
     @property
     def blend_oof(self) -> Path:
@@ -323,7 +316,10 @@ class RunFolder:
         if not found:
             return
         shown = first_names(found)
-        fix = (f"Give a new or empty folder, e.g. --out {self.out / example}" if create else
+        # A folder of input files (data/, as README lays the project out) is no place for a run either: one beside it.
+        inputs = any(Path(name).suffix.lower() in INPUT_SUFFIXES for name in found)
+        suggested = self.out.parent / "artifacts" / example if inputs else self.out / example
+        fix = (f"Give a new or empty folder, e.g. --out {suggested}" if create else
                "Give the --out of a run (`screenstack run` or `fit-learners` makes one)")
         raise ScreenstackError(f"--out {self.out}: not a run folder (no {MANIFESTS_DIR}) but holds other files ({shown}), "
                                f"which outputs written there would mix with or replace. {fix}.")

@@ -51,6 +51,9 @@ LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true"
                 "asreview_relevant": 1.0, "asreview_irrelevant": 0.0}
 # A record not screened yet: ASReview writes -1 or leaves the cell empty (CSV, XLSX) and
 # ASReview_not_seen (RIS); a spreadsheet that went through pandas may hold NaN, and R's write.csv writes NA. Compared lower-case.
+# Decisions in words: said with the numbers that replace them, not read as those (a file's words are its own to fix).
+WORDED_LABELS = {"yes": 1, "y": 1, "include": 1, "included": 1, "relevant": 1,
+                 "no": 0, "n": 0, "exclude": 0, "excluded": 0, "irrelevant": 0}
 UNLABELLED_VALUES = {"", "-1", "-1.0", "nan", "na", "asreview_not_seen"}
 TEST_ID_PREFIX = "test-"
 HASH_CHUNK_ROWS = 50_000  # rows hashed at a time by `update_row_hashes`
@@ -197,6 +200,10 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
 
     def need(typed: str, flag: str) -> str:
         name = named_column(typed, columns, is_ris)
+        alike = [c for c in columns if str(c).strip().casefold() == str(typed).strip().casefold()]
+        if name is None and len(alike) > 1:
+            raise ScreenstackError(f"{path}: {flag} {typed!r}: no column spelled so, and {len(alike)} spelled so but for "
+                                   f"case ({', '.join(map(repr, alike))}). Pass the one meant, spelled as the header has it.")
         if name is None:
             raise ScreenstackError(f"{path}: no column {typed!r} (found: {found}). Fix {flag} or the file's header.")
         if name != typed and not is_ris:
@@ -205,6 +212,9 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
 
     if spec.text_cols:
         text_cols = [need(c, "--text-cols") for c in spec.text_cols]
+        if len(set(text_cols)) < len(text_cols):  # `title,Title`: one column by two spellings, its text read twice
+            raise ScreenstackError(f"{path}: --text-cols {','.join(spec.text_cols)} names column "
+                                   f"{next(c for c in text_cols if text_cols.count(c) > 1)!r} twice. List it once.")
     else:
         title_col = pick_column(columns, TITLE_COLUMNS)
         if title_col is None:
@@ -287,6 +297,8 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                       f"(first: {_place(frame, int(np.flatnonzero(empty.to_numpy())[0]))}).", stacklevel=2)
 
     label_col = _label_column(frame, spec) if labelled else None
+    if label_col is not None and spec.label_col and label_col != spec.label_col and not is_ris:
+        log.info("%s: --label-col %r: read from column %r", path, spec.label_col, label_col)
     if labelled and label_col is None:
         if spec.label_col:
             need(spec.label_col, "--label-col")  # refuses, naming the columns found
@@ -429,9 +441,12 @@ def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> n
         also = ", or empty, -1 or ASReview_not_seen for a record not screened yet" if partly else ""
         counts = column.iloc[bad].astype(str).str.strip().value_counts(sort=False)  # first seen first: 'no' 243, 'yes' 35
         said = ", ".join(f"{value!r} {count}" for value, count in list(counts.items())[:4]) + (", ..." if len(counts) > 4 else "")
+        words = sorted(set(lower.iloc[bad]))
+        fix = ("replace " + ", ".join(f"{w!r} with {WORDED_LABELS[w]}" for w in words) + " (in a spreadsheet, find and "
+               "replace in that column)") if set(words) <= set(WORDED_LABELS) else "fix those rows or pass another --label-col"
         raise ScreenstackError(
             f"{path}: {_place(frame, bad[0])}, column {name!r}: label {column.iloc[bad[0]]!r} is not 0 or 1{_long_row_note(frame, bad[0])} "
-            f"({len(bad)} such: {said}). Labels must be 0 (exclude) or 1 (include){also}: fix those rows or pass another --label-col."
+            f"({len(bad)} such: {said}). Labels must be 0 (exclude) or 1 (include){also}: {fix}."
         )
     if unscreened.any() and not partly:
         first = int(np.flatnonzero(unscreened)[0])

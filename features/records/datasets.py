@@ -115,7 +115,7 @@ def sha256_file(path: str | Path) -> str:
 
 
 def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | None = None,
-                cache: str | Path | None = None, progress: bool = True) -> Path:
+                progress: bool = True) -> Path:
     """Return a local, SHA-256-checked copy of a registered dataset.
 
     Looks in the cache first, then in the mirror folder (`mirror`, else
@@ -133,8 +133,7 @@ def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | 
         raise ScreenstackError(f"--dest {dest}: is a folder. Give a file path, e.g. --dest {Path(dest) / entry.file_name}.")
     if mirror is not None and Path(mirror).exists() and not Path(mirror).is_dir():  # the dataset file itself, say
         raise ScreenstackError(f"--mirror {mirror}: is a file, not a folder. Give the folder that holds {entry.file_name}.")
-    cached = Path(cache) if cache is not None else cache_dir()
-    cached = cached / entry.file_name
+    cached = cache_dir() / entry.file_name
     if not (cached.is_file() and sha256_file(cached) == entry.sha256):
         mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
         if mirror is None or not _copy_from_mirror(entry, Path(mirror), cached):

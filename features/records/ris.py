@@ -24,7 +24,10 @@ FIELD_ALIASES = {"title": "primary_title", "abstract": "notes_abstract"}  # TI a
 TEXT_FIELDS = {*FIELD_ALIASES, *FIELD_ALIASES.values()}  # whose repeated lines run on (`_record_parser`)
 NOTED_TWICE = {"id": "ID", "label": "LB"}  # fields whose second, other value `_record_parser` notes, by tag
 SECOND_VALUES = "_second_values"
-RIS_TAG_LIKE = re.compile(r"^[A-Z][A-Z0-9]\s*-")  # a tag, or one mistyped (`TY - JOUR`): never skipped as a preamble
+# Lines outside a record skipped as no record's: rispy's counter lines ("1."), and the lines a database puts above each
+# download ("Provider: John Wiley & Sons, Ltd", "Content: text/plain; charset=..."). Any other is an error, as in rispy.
+OUTSIDE_RECORDS = re.compile(r"^(?:\d+\.?\s*$|[A-Za-z][\w ]*: )")
+ONE_SPACE_TAG = re.compile(r"^[A-Z][A-Z0-9] - ")  # `AB - text`: read as the line before's text, so refused
 
 
 def read_ris(path: Path) -> pd.DataFrame:
@@ -38,6 +41,7 @@ def read_ris(path: Path) -> pd.DataFrame:
             f"{path}: record {record} is not valid UTF-8 text (byte offset {error.start}). Re-export the RIS file as UTF-8."
         )
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # rispy splits on \n alone: a lone-CR file was one line
+    text = text.replace("\n\ufeff", "\n")  # files joined with `cat`: each one's byte-order mark starts a line
     starts = sum(1 for line in text.splitlines() if line.startswith("TY  -"))
     lines = text.splitlines()
     last = {tag: max((i for i, line in enumerate(lines) if line.startswith(tag)), default=-1) for tag in ("TY  -", "ER  -")}
@@ -112,10 +116,13 @@ def _record_parser():
     import rispy
 
     class RecordParser(rispy.RisParser):
-        def is_header(self, line):
-            # A line outside a record that is no tag: rispy's counter lines ("1."), and also the lines a database puts
-            # above each download ("Provider: John Wiley & Sons, Ltd", "Content: text/plain"), which rispy refused.
-            return not RIS_TAG_LIKE.match(line)
+        def is_header(self, line):  # a line outside a record that is no tag (rispy refused a database's preamble)
+            return bool(OUTSIDE_RECORDS.match(line))
+
+        def _parse_other(self, line):
+            if self.in_ref and ONE_SPACE_TAG.match(line):  # else joined to the field before: an abstract in the title
+                raise rispy.parser.ParseError(f"Tag with one space before its dash in line {self.line_number}:\n {line}")
+            return super()._parse_other(line)
 
         def _add_single_value(self, name, value, is_multi=False):
             before = self.current.get(name)

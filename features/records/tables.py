@@ -27,7 +27,7 @@ import pandas as pd
 from ..errors import ScreenstackError
 from .filekind import refuse_binary, refuse_compressed, refuse_utf16
 from .header import Header, header_name, nul_problem, warn_duplicate_names
-from .ris import read_ris
+from .ris import OUTSIDE_RECORDS, read_ris
 from .shortrows import ShortRows
 
 # A .tsv/.tab file is tab-separated; any other text file (.csv included: Excel
@@ -156,12 +156,13 @@ def _is_utf8(text: str) -> bool:
 
 
 def _looks_like_ris(head: bytes) -> bool:
-    """Whether a file's first bytes are RIS: its first line that is not blank, nor a database's "Provider: ..." line,
-    is a record's first tag (`TY  - `). A table's header row never starts so."""
-    lines = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()
+    """Whether a file's first bytes are RIS: its first line that is not blank, a counter line or a database's
+    "Provider: ..." line (`ris.OUTSIDE_RECORDS`) is a record's first tag, `TY  - ` (or mistyped, `TY - `, for
+    `read_ris` to refuse with its fix). A table's header row never starts so."""
+    lines = [line.lstrip("\ufeff") for line in head.decode("utf-8", errors="replace").splitlines()]  # files joined: BOMs
     lines = lines[:-1] if len(head) == 4096 else lines  # the last line may be cut short
-    first = next((line for line in lines if line.strip() and not re.match(r"^[A-Za-z][\w ]*: ", line)), "")
-    return first.startswith("TY  -")
+    first = next((line for line in lines if line.strip() and not OUTSIDE_RECORDS.match(line)), "")
+    return bool(re.match(r"TY\s*-", first))
 
 
 def _read_header_row(lines: Iterator[str], head: str) -> str:

@@ -149,6 +149,17 @@ def configs(args: argparse.Namespace) -> tuple:
 # `FinetuneConfig` fields that also serve the frozen vectors or the fold plan; the others are fine-tuning's alone, and
 # named as options of the same names.
 SHARED_WITH_EXTRACT = ("model", "max_length", "seed", "precision", "device")
+# The same options as `ExtractConfig` names them (precision is --dtype): those a fine-tuning reads where no vectors are made.
+FINETUNE_READS = ("model", "max_length", "dtype", "device")
+
+
+def said_options(args: argparse.Namespace, given: list[str]) -> tuple[str, str]:
+    """``("--a, --b", " (--b as FILE sets it)")``: options `given` (dest names), and which of them a --config file set
+    ("" where none did)."""
+    flags = ", ".join("--" + name.replace("_", "-") for name in given)
+    from_file = [name for name in given if name in getattr(args, "config_keys", {})]
+    named = "" if len(from_file) == len(given) else ", ".join("--" + name.replace("_", "-") for name in from_file) + " "
+    return flags, (f" ({named}as {args.config} sets {'them' if len(from_file) > 1 else 'it'})" if from_file else "")
 
 
 def warn_unused_finetune_options(args: argparse.Namespace) -> None:
@@ -171,12 +182,9 @@ def warn_unused_finetune_options(args: argparse.Namespace) -> None:
         # `--no-finetune` over a fine-tuned run's config.toml: its fine-tuning options are that run's record, turned off
         given = [name for name in given if name not in config_keys]
     if not args.finetune and given:
-        flags = ", ".join("--" + name.replace("_", "-") for name in given)
         # A run's config.toml records every option, the fine-tuning defaults of its version too (0.3.25's lr = 2e-05):
         # read back, they are the file's values, not the user's, and --finetune would fine-tune with them.
-        from_file = [name for name in given if name in config_keys]
-        named = "" if len(from_file) == len(given) else ", ".join("--" + name.replace("_", "-") for name in from_file) + " "
-        source = f" ({named}as {args.config} sets {'them' if len(from_file) > 1 else 'it'})" if from_file else ""
+        flags, source = said_options(args, given)
         kind = "fine-tuning options" if len(given) > 1 else "a fine-tuning option"
         warnings.warn(f"{flags}: {kind}{source}, not used without --finetune (add --finetune to fine-tune "
                       f"with {'them' if len(given) > 1 else 'it'}).", stacklevel=2)

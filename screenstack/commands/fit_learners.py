@@ -114,14 +114,14 @@ def features_in_out(out: str | Path, readers: list[str], corpus) -> str:
                                "side by side).")
     if not frozen:
         there = "; ".join(f"{quoted(f)}: {kind}" for f, kind in kinds.items())
-        why = ("holds only a fine-tuning's cross-fitted vectors of these records, and `run --finetune` fits the vector "
-               "learners on the frozen encoder's" if fine_tuned else "holds no feature file extracted from these records")
+        why = ("holds only a fine-tuning's cross-fitted vectors of these records, on which no learner is honest out of "
+               "fold; the vector learners fit on the frozen encoder's" if fine_tuned else
+               "holds no feature file extracted from these records")
         remake = run_again(out)  # `run`'s config.toml: its model and extraction options, which extract needs again
         again = (f"{remake} extracts them again with the run's settings" if remake
                  else f"run `screenstack extract` with these input files, the --model and extraction options wanted and --out "
                       f"{quoted(out)} first")
-        raise ScreenstackError(f"learners {names} read vectors, and {folder} {why} ({there}): {again}"
-                               + (", or give --features FILE to fit on the fine-tuned vectors" if fine_tuned else "") + ".")
+        raise ScreenstackError(f"learners {names} read vectors, and {folder} {why} ({there}): {again}.")
     said = {"fine-tuned": "a fine-tuning's vectors"}
     unread = "; ".join(f"{quoted(f)}, {said.get(kind, kind)}" for f, kind in kinds.items() if f != frozen[0])
     log.info("fit-learners: vectors for %s from %s (unread: %s)", names, quoted(frozen[0]), unread)

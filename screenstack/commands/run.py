@@ -15,7 +15,7 @@ from ._common import (LEARNER_NAMES, model_as_recorded, add_corpus_options, add_
                       learners_config, show_configs)
 from .extract import add_extract_options, add_finetune_options
 from .extract import configs as encoder_configs
-from .extract import finetune_config, warn_unused_finetune_options
+from .extract import FINETUNE_READS, finetune_config, said_options, warn_unused_finetune_options
 from .stack import add_stack_options, stack_config
 
 DEFAULT_LEARNERS = "logreg,lightgbm,xgboost,tfidf-svm,tfidf-logreg"
@@ -196,10 +196,6 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
-# The encoder options the fine-tuner reads too (`finetune_config`): used with --finetune where no vectors are made.
-_FINETUNE_READS = ("model", "max_length", "dtype", "device")
-
-
 def _warn_unused_vector_options(args: argparse.Namespace, encoder, learners: tuple[str, ...], finetuning: bool) -> None:
     """Say which vector options were given (on the command line or in a --config file) where no vector learner runs:
     no vectors are made, so `--model no/such-model` went ahead without a word, into config.toml, and failed only when
@@ -210,15 +206,11 @@ def _warn_unused_vector_options(args: argparse.Namespace, encoder, learners: tup
     from ..extract.stage import ExtractConfig
 
     given = [f.name for f in fields(ExtractConfig) if getattr(encoder, f.name) != getattr(ExtractConfig, f.name)
-             and not (finetuning and f.name in _FINETUNE_READS)]
+             and not (finetuning and f.name in FINETUNE_READS)]
     if given:
-        flags = ", ".join("--" + name.replace("_", "-") for name in given)
-        from_file = [name for name in given if name in getattr(args, "config_keys", {})]
-        named = "" if len(from_file) == len(given) else ", ".join("--" + name.replace("_", "-") for name in from_file) + " "
-        source = f" ({named}as {args.config} sets {'them' if len(from_file) > 1 else 'it'})" if from_file else ""
-        made = ("the fine-tuned encoder's classifier scores the text itself, and no vectors are made" if finetuning else
+        made = ("the fine-tuned encoder's classifier scores the text itself, and no frozen vectors are made" if finetuning else
                 "nothing is encoded")
-        warnings.warn(f"{flags}{source}: for the vectors, not used: the learners fitted ({','.join(learners)}) read the "
+        warnings.warn(f"{''.join(said_options(args, given))}: for the vectors, not used: the learners fitted ({','.join(learners)}) read the "
                       f"text, {made} (add logreg, lightgbm or xgboost to --learners to use "
                       f"{'them' if len(given) > 1 else 'it'}).", stacklevel=2)
 

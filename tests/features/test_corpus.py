@@ -243,7 +243,10 @@ def test_flags_name_columns_as_detection_finds_them_whatever_their_case(tmp_path
     assert records["id"].tolist() == ["1", "2"] and records["label"].tolist() == [1.0, 0.0]
     both = write(tmp_path / "two.csv", "id,Title,title,judgement\n1,T1,t1,1\n2,T2,t2,0\n")  # spelled exactly: that one
     assert load_records(both, ColumnSpec.from_flags(None, "title", None))["title"].tolist() == ["t1", "t2"]
-    assert "no column 'TITLE'" in error_of(load_records, both, ColumnSpec.from_flags(None, "TITLE", None))  # which one?
+    assert ("--text-cols 'TITLE': no column spelled so, and 2 spelled so but for case ('Title', 'title'). Pass the one "
+            "meant, spelled as the header has it.") in error_of(load_records, both, ColumnSpec.from_flags(None, "TITLE", None))
+    assert "--text-cols title,Title,abstract names column 'Title' twice" in error_of(
+        load_records, path, ColumnSpec.from_flags(None, "title,Title,abstract", None))  # read twice: its words counted so
 
 
 def test_real_dataset_reads_with_registered_counts():
@@ -331,6 +334,9 @@ def test_labels_outside_0_1_are_counted_by_value(tmp_path):
     rows = "".join(f"{i},T{i},a,{label}\n" for i, label in enumerate(["no", "yes", "no", "no", "1", "yes", "0"]))
     message = error_of(load_corpus, write(tmp_path / "train.csv", "id,title,abstract,judgement\n" + rows))
     assert "label 'no' is not 0 or 1 (5 such: 'no' 3, 'yes' 2)." in message
+    # Words of a decision: the numbers that replace them, not "fix those rows" of the whole file.
+    assert message.endswith("Labels must be 0 (exclude) or 1 (include): replace 'no' with 0, 'yes' with 1 (in a "
+                            "spreadsheet, find and replace in that column).")
 
 
 @pytest.mark.parametrize("unscreened", ["", "-1", "ASReview_not_seen", "NA"])
@@ -407,11 +413,19 @@ def test_unclosed_quote(tmp_path):
 
 def test_not_a_ris_file(tmp_path):
     message = error_of(load_records, write(tmp_path / "r.ris", "just some text\nmore text\n"), labelled=False)
-    assert "r.ris: the file has no RIS records (each starts with a `TY  - ` line)" in message
+    assert "r.ris: cannot parse it as RIS (Expected start tag on line 1: 'just some text')" in message
     # A tag with one space before its dash reads as the same words as a right one: quoted as it is, with the fix.
     message = error_of(load_records, write(tmp_path / "r.ris", "TY - JOUR\nTI  - a\nER  - \n"), labelled=False)
     assert ("r.ris: cannot parse it as RIS (Expected start tag on line 1: 'TY - JOUR'; a tag takes two spaces before its "
             "dash and one after: 'TY  - JOUR')") in message
+    # Inside a record it was read as the line before's text (an abstract in the title), and in a .txt not as RIS.
+    message = error_of(load_records, write(tmp_path / "r.txt", "TY  - JOUR\nTI  - a\nAB - b\nER  - \n"), labelled=False)
+    assert "r.txt: cannot parse it as RIS (Tag with one space before its dash on line 3: 'AB - b'; " in message
+    # A record of lower-case or indented tags, or a stray line between records, is refused as before, never skipped.
+    one = "TY  - JOUR\nID  - 1\nTI  - a\nER  - \n"
+    for odd in ("ty  - JOUR\nid  - 2\ner  - \n", "  TY  - JOUR\n  ID  - 2\n  ER  - \n", "A stray line\n"):
+        message = error_of(load_records, write(tmp_path / "r.ris", one + odd + one.replace("1", "3")), labelled=False)
+        assert f"r.ris: cannot parse it as RIS (Expected start tag on line 5: {odd.splitlines()[0]!r})" in message
 
 
 def test_ris_from_a_database_with_its_preamble_lone_cr_endings_or_saved_as_txt_is_read(tmp_path):
@@ -423,7 +437,9 @@ def test_ris_from_a_database_with_its_preamble_lone_cr_endings_or_saved_as_txt_i
     expected = load_records(write(tmp_path / "plain.ris", RIS + "ER  - \n" + RIS.replace("r1", "r3").replace("r2", "r4")),
                             ColumnSpec(label_col="LI"))
     assert expected["id"].tolist() == ["r1", "r2", "r3", "r4"]
-    for name, body in (("wiley.ris", text), ("cr.ris", text.replace("\n", "\r")), ("endnote.txt", text)):
+    joined = "\ufeff1.\n" + text.replace(preamble, "\ufeff", 1).replace(preamble, "\ufeff2.\n")  # two BOM files, `cat`
+    for name, body in (("wiley.ris", text), ("cr.ris", text.replace("\n", "\r")), ("endnote.txt", text),
+                       ("joined.txt", joined)):
         read = load_records(write(tmp_path / name, body.encode()), ColumnSpec(label_col="LI"))
         pd.testing.assert_frame_equal(read[["id", "title", "abstract", "label"]], expected[["id", "title", "abstract", "label"]])
         assert read.attrs["columns"]["format"] == "ris", name
