@@ -487,8 +487,9 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     if set(manifest.get("inputs", {})) != set(_inputs(names)):
         before = sorted(key.split("/", 1)[1] for key in manifest.get("inputs", {}) if key.startswith("learners/"))
         if not config.learners and before != sorted(names):  # every learner in OUT, where the stack there blended others
-            log.info("%s: stacking every learner there (%s), where the stack it replaces blended %s: %s makes that one "
-                     "again", out, ",".join(sorted(names)), ",".join(before), sets.stack_command(out))
+            # A warning, as README says: under -q a `stack --learners ... --beta 3` was replaced without a word.
+            log.warning("%s: stacking every learner there (%s), where the stack it replaces blended %s: %s makes that "
+                        "one again", out, ",".join(sorted(names)), ",".join(before), sets.stack_command(out))
         elif other := _other_options(out, names, config):  # `run --config` over a `stack --learners` of fewer
             log.warning("%s: stacking again%s.", out, other)
         return None

@@ -59,6 +59,13 @@ def test_a_folder_of_other_files_is_refused_before_any_work(data_folder, command
         "submission.csv", "test.csv", "train.csv"]
 
 
+def test_out_dot_in_the_folder_of_input_files_suggests_a_folder_beside_it(data_folder, monkeypatch, capsys):
+    # `cd data && run --out .` suggested artifacts/run1, a folder inside the input files' folder again.
+    monkeypatch.chdir(data_folder)
+    assert main(["run", "--train", "train.csv", "--test", "test.csv", "--out", ".", *TEXT]) == 2
+    assert f"Give a new or empty folder, e.g. --out {data_folder.resolve().parent / 'artifacts' / 'run1'}" in one_error(capsys)
+
+
 @pytest.mark.parametrize("inside", ["learners", "learners/run1", "features/new"])
 def test_a_new_run_inside_another_run_folder_is_refused_with_a_folder_beside_it(data_folder, tmp_path, capsys, inside):
     # `--out run/learners` was refused with "e.g. --out run/learners/run1", which was then accepted: a whole run

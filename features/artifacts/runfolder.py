@@ -318,7 +318,8 @@ class RunFolder:
         shown = first_names(found)
         # A folder of input files (data/, as README lays the project out) is no place for a run either: one beside it.
         inputs = any(Path(name).suffix.lower() in INPUT_SUFFIXES for name in found)
-        suggested = self.out.parent / "artifacts" / example if inputs else self.out / example
+        beside = self.out.resolve().parent if self.out.name in ("", "..") else self.out.parent  # `--out .`: its parent
+        suggested = beside / "artifacts" / example if inputs else self.out / example
         fix = (f"Give a new or empty folder, e.g. --out {suggested}" if create else
                "Give the --out of a run (`screenstack run` or `fit-learners` makes one)")
         raise ScreenstackError(f"--out {self.out}: not a run folder (no {MANIFESTS_DIR}) but holds other files ({shown}), "

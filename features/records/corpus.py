@@ -443,7 +443,8 @@ def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> n
         said = ", ".join(f"{value!r} {count}" for value, count in list(counts.items())[:4]) + (", ..." if len(counts) > 4 else "")
         words = sorted(set(lower.iloc[bad]))
         fix = ("replace " + ", ".join(f"{w!r} with {WORDED_LABELS[w]}" for w in words) + " (in a spreadsheet, find and "
-               "replace in that column)") if set(words) <= set(WORDED_LABELS) else "fix those rows or pass another --label-col"
+               "replace in that column, matching entire cells: 'include' is also in 'included')"
+               ) if set(words) <= set(WORDED_LABELS) else "fix those rows or pass another --label-col"
         raise ScreenstackError(
             f"{path}: {_place(frame, bad[0])}, column {name!r}: label {column.iloc[bad[0]]!r} is not 0 or 1{_long_row_note(frame, bad[0])} "
             f"({len(bad)} such: {said}). Labels must be 0 (exclude) or 1 (include){also}: {fix}."

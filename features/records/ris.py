@@ -27,7 +27,11 @@ SECOND_VALUES = "_second_values"
 # Lines outside a record skipped as no record's: rispy's counter lines ("1."), and the lines a database puts above each
 # download ("Provider: John Wiley & Sons, Ltd", "Content: text/plain; charset=..."). Any other is an error, as in rispy.
 OUTSIDE_RECORDS = re.compile(r"^(?:\d+\.?\s*$|[A-Za-z][\w ]*: )")
-ONE_SPACE_TAG = re.compile(r"^[A-Z][A-Z0-9] - ")  # `AB - text`: read as the line before's text, so refused
+# A RIS tag mistyped (`AB - x`, `ab  - x`, `  AB  - x`, `AB\t- x`, `AB  -x`): rispy reads it as the line before's text
+# (an abstract in the title), so one of the standard's tags (`rispy.TAG_KEY_MAPPING`) so written is refused; other
+# letters so written are text (a wrapped abstract's `IL - 6 levels`).
+MISTYPED_TAG = re.compile(r"^\s*([A-Za-z][A-Za-z0-9])\s*-(\s?)(.*)$")
+EMPTY_TAG = re.compile(r"^([A-Z][A-Z0-9])  -$", re.MULTILINE)  # a tag with no value whose trailing space was stripped
 
 
 def read_ris(path: Path) -> pd.DataFrame:
@@ -42,6 +46,7 @@ def read_ris(path: Path) -> pd.DataFrame:
         )
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # rispy splits on \n alone: a lone-CR file was one line
     text = text.replace("\n\ufeff", "\n")  # files joined with `cat`: each one's byte-order mark starts a line
+    text = EMPTY_TAG.sub(r"\1  - ", text)  # `N2  -` is an empty N2, not text of the line before
     starts = sum(1 for line in text.splitlines() if line.startswith("TY  -"))
     lines = text.splitlines()
     last = {tag: max((i for i, line in enumerate(lines) if line.startswith(tag)), default=-1) for tag in ("TY  -", "ER  -")}
@@ -90,16 +95,28 @@ def read_ris(path: Path) -> pd.DataFrame:
     return frame
 
 
+def mistyped_tag(line: str) -> str | None:
+    """The line as the RIS tag it was meant as (`ab - x` -> `AB  - x`), where it is one of the standard's tags written
+    otherwise than `XX  - `; else None."""
+    import rispy
+
+    found = MISTYPED_TAG.match(line)
+    if not found or found.group(1).upper() not in {*rispy.TAG_KEY_MAPPING, "TY", "ER"}:
+        return None
+    meant = f"{found.group(1).upper()}  - {found.group(3).strip()}"
+    return None if line.rstrip() == meant.rstrip() else meant
+
+
 def _parse_error(error: Exception) -> str:
     """rispy's error, its line counted from 1 and quoted as it is (a tag with one space before its dash, `TY - JOUR`,
-    read as the same words as a right one), with the fix where the line is such a tag."""
+    read as the same words as a right one), with the fix where the line is a mistyped tag."""
     found = re.match(r"(.*) in line (\d+):\n ?(.*)", str(error), re.DOTALL)
     if not found:
         return " ".join(str(error).split())
     line = found.group(3).rstrip("\n")
     said = f"{found.group(1)} on line {int(found.group(2)) + 1}: {line!r}"  # rispy counts from 0
-    if re.match(r"^[A-Z][A-Z0-9](?! {2}- )\s*-", line):
-        said += f"; a tag takes two spaces before its dash and one after: {line[:2] + '  - ' + line.split('-', 1)[1].strip()!r}"
+    if meant := mistyped_tag(line):
+        said += f"; a tag is its two characters in capitals, two spaces, a dash and a space: {meant!r}"
     return said
 
 
@@ -120,8 +137,8 @@ def _record_parser():
             return bool(OUTSIDE_RECORDS.match(line))
 
         def _parse_other(self, line):
-            if self.in_ref and ONE_SPACE_TAG.match(line):  # else joined to the field before: an abstract in the title
-                raise rispy.parser.ParseError(f"Tag with one space before its dash in line {self.line_number}:\n {line}")
+            if self.in_ref and mistyped_tag(line):  # else joined to the field before: an abstract in the title
+                raise rispy.parser.ParseError(f"Mistyped tag in line {self.line_number}:\n {line}")
             return super()._parse_other(line)
 
         def _add_single_value(self, name, value, is_multi=False):

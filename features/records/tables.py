@@ -162,7 +162,7 @@ def _looks_like_ris(head: bytes) -> bool:
     lines = [line.lstrip("\ufeff") for line in head.decode("utf-8", errors="replace").splitlines()]  # files joined: BOMs
     lines = lines[:-1] if len(head) == 4096 else lines  # the last line may be cut short
     first = next((line for line in lines if line.strip() and not OUTSIDE_RECORDS.match(line)), "")
-    return bool(re.match(r"TY\s*-", first))
+    return bool(re.match(r"\s*TY\s+-", first, re.IGNORECASE))
 
 
 def _read_header_row(lines: Iterator[str], head: str) -> str:

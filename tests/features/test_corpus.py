@@ -336,7 +336,8 @@ def test_labels_outside_0_1_are_counted_by_value(tmp_path):
     assert "label 'no' is not 0 or 1 (5 such: 'no' 3, 'yes' 2)." in message
     # Words of a decision: the numbers that replace them, not "fix those rows" of the whole file.
     assert message.endswith("Labels must be 0 (exclude) or 1 (include): replace 'no' with 0, 'yes' with 1 (in a "
-                            "spreadsheet, find and replace in that column).")
+                            "spreadsheet, find and replace in that column, matching entire cells: 'include' is also in "
+                            "'included').")
 
 
 @pytest.mark.parametrize("unscreened", ["", "-1", "ASReview_not_seen", "NA"])
@@ -416,16 +417,25 @@ def test_not_a_ris_file(tmp_path):
     assert "r.ris: cannot parse it as RIS (Expected start tag on line 1: 'just some text')" in message
     # A tag with one space before its dash reads as the same words as a right one: quoted as it is, with the fix.
     message = error_of(load_records, write(tmp_path / "r.ris", "TY - JOUR\nTI  - a\nER  - \n"), labelled=False)
-    assert ("r.ris: cannot parse it as RIS (Expected start tag on line 1: 'TY - JOUR'; a tag takes two spaces before its "
-            "dash and one after: 'TY  - JOUR')") in message
-    # Inside a record it was read as the line before's text (an abstract in the title), and in a .txt not as RIS.
-    message = error_of(load_records, write(tmp_path / "r.txt", "TY  - JOUR\nTI  - a\nAB - b\nER  - \n"), labelled=False)
-    assert "r.txt: cannot parse it as RIS (Tag with one space before its dash on line 3: 'AB - b'; " in message
+    assert ("r.ris: cannot parse it as RIS (Expected start tag on line 1: 'TY - JOUR'; a tag is its two characters in "
+            "capitals, two spaces, a dash and a space: 'TY  - JOUR')") in message
+    # Inside a record a mistyped tag was read as the line before's text (an abstract in the title): refused, in a .txt too.
+    for mistyped, meant in (("AB - b", "AB  - b"), ("ab  - b", "AB  - b"), ("  AB  - b", "AB  - b"), ("AB\t- b", "AB  - b"),
+                            ("AB  -b", "AB  - b"), ("ER -", "ER  - ")):
+        message = error_of(load_records, write(tmp_path / "r.txt", f"TY  - JOUR\nTI  - a\n{mistyped}\nER  - \n"),
+                           labelled=False)
+        assert f"r.txt: cannot parse it as RIS (Mistyped tag on line 3: {mistyped!r}; " in message and repr(meant) in message
+    # Letters that are no RIS tag are text (a wrapped abstract), and a tag with no value whose last space went is empty.
+    read = load_records(write(tmp_path / "r.ris", "TY  - JOUR\nTI  - a\nN2  -\nAB  - IL-6 and\nIL - 6 levels\nKW  -\n"
+                                                  "ER  - \n"), labelled=False)
+    assert read[["title", "abstract"]].values.tolist() == [["a", "IL-6 and IL - 6 levels"]]
     # A record of lower-case or indented tags, or a stray line between records, is refused as before, never skipped.
     one = "TY  - JOUR\nID  - 1\nTI  - a\nER  - \n"
     for odd in ("ty  - JOUR\nid  - 2\ner  - \n", "  TY  - JOUR\n  ID  - 2\n  ER  - \n", "A stray line\n"):
         message = error_of(load_records, write(tmp_path / "r.ris", one + odd + one.replace("1", "3")), labelled=False)
-        assert f"r.ris: cannot parse it as RIS (Expected start tag on line 5: {odd.splitlines()[0]!r})" in message
+        assert f"r.ris: cannot parse it as RIS (Expected start tag on line 5: {odd.splitlines()[0]!r}" in message
+    # A table whose first header starts TY is no RIS file.
+    assert load_records(write(tmp_path / "t.csv", "TY-ID,title,abstract\n1,a,b\n"), labelled=False)["title"].tolist() == ["a"]
 
 
 def test_ris_from_a_database_with_its_preamble_lone_cr_endings_or_saved_as_txt_is_read(tmp_path):

@@ -513,8 +513,9 @@ def test_stack_without_learners_says_when_it_blends_others_than_the_stack_it_rep
     assert main(["-q", "stack", "--out", str(tmp_path), "--learners", "tfidf-svm,logreg"]) == 0
     submission = (tmp_path / "submission.csv").read_bytes()
     caplog.set_level("INFO", logger="screenstack")
-    assert main(["stack", "--out", str(tmp_path), "--min-recall", "0.9"]) == 0
-    said = [r.getMessage() for r in caplog.records if "where the stack it replaces blended" in r.getMessage()]
+    assert main(["-q", "stack", "--out", str(tmp_path), "--min-recall", "0.9"]) == 0  # a warning: said under -q too
+    said = [r.getMessage() for r in caplog.records
+            if "where the stack it replaces blended" in r.getMessage() and r.levelname == "WARNING"]
     command = f"screenstack stack --out {tmp_path} --learners logreg,tfidf-svm"
     assert said == [f"{tmp_path}: stacking every learner there (lightgbm,logreg,tfidf-logreg,tfidf-svm), where the stack "
                     f"it replaces blended logreg,tfidf-svm: `{command}` makes that one again"], said
