@@ -12,7 +12,7 @@ from ..features.artifacts.outputs import (finetune_state, learner_dir, other_tes
                                          refuse_other_outputs, refuse_other_test, write_learner_output)
 from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
-from ..features.artifacts.store import VectorFiles
+from ..features.artifacts.store import VectorFiles, is_crossfit
 from ..features.errors import ScreenstackError
 from ..features.records.datasets import sha256_file
 from .oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, oof_predict, text_chunks
@@ -200,7 +200,7 @@ def refuse_crossfit_vectors(files: VectorFiles) -> None:
     are not honest (a helper flipped one fold-0 label and moved every fold-0 OOF score of logreg on them, where
     logreg on frozen vectors moved none). They also ranked below the frozen encoder's vectors (bench/README.md,
     "Fine-tuning on the protocol"), so `run --finetune` never fitted learners on them from 0.3.24."""
-    tuned = [str(path) for path, meta in zip(files.paths, files.metas) if isinstance(meta, dict) and meta.get("kind") == "crossfit"]
+    tuned = [str(path) for path, meta in zip(files.paths, files.metas) if is_crossfit(meta)]
     if tuned:
         raise ScreenstackError(
             f"--features {', '.join(tuned)}: a fine-tuning's cross-fitted vectors (`extract --finetune`); a learner fitted "
@@ -220,7 +220,7 @@ def _refuse_finetuned_vector_learners(out: str | Path, names: list[str]) -> None
     for name in names:
         try:
             meta = json.loads((learner_dir(out, name) / "meta.json").read_text())
-            if any(isinstance(m, dict) and m.get("kind") == "crossfit" for m in meta.get("feature_meta") or []):
+            if any(is_crossfit(m) for m in meta.get("feature_meta") or []):
                 found.append(name)
         except (OSError, ValueError, AttributeError):  # absent or unreadable: `refuse_other_outputs` says what it is
             continue

@@ -66,7 +66,7 @@ from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import package_versions, read_learner_outputs, refit_fix
 from ..features.artifacts.records import RECORDS_FILE, RECORDS_SET, records_to_screen, screening_records
 from ..features.artifacts.runfolder import PREDICTIONS_SET, DamagedArtifact, RunFolder, locked, read_checked
-from ..features.artifacts.store import VectorFiles
+from ..features.artifacts.store import VectorFiles, is_crossfit
 from ..features.errors import ScreenstackError, quoted
 from ..features.records.corpus import Corpus
 from ..features.records.duplicates import record_keys
@@ -329,8 +329,8 @@ def recipe_value(out: Path, key: str) -> str | None:
 
 
 def _refuse_finetuned(out: Path, name: str, meta: dict) -> None:
-    finetuned = meta.get("kind") == "crossfit" or "finetune" in meta
-    crossfit_vectors = any(m.get("kind") == "crossfit" for m in meta.get("feature_meta", []))
+    finetuned = is_crossfit(meta)  # the fine-tuned learner's own outputs are marked as its vectors are
+    crossfit_vectors = any(is_crossfit(m) for m in meta.get("feature_meta", []))
     if finetuned or crossfit_vectors:
         what = "is a fine-tuned encoder" if finetuned else "reads the fine-tuned encoder's cross-fitted vectors"
         raise ScreenstackError(

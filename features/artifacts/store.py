@@ -109,7 +109,13 @@ def feature_file_kind(path: str | Path, corpus: Corpus) -> str:
         return "not a feature file"
     if any(meta.get(f"{split}_fingerprint") not in (None, corpus.fingerprint(split)) for split in ("train", "test")):
         return "other records"
-    return "fine-tuned" if "finetune" in meta else "frozen"
+    return "fine-tuned" if is_crossfit(meta) else "frozen"
+
+
+def is_crossfit(meta) -> bool:
+    """Whether a feature file's metadata (or a learner's made from one) is a fine-tuning's: `extract.finetune` writes
+    its cross-fitted vectors, and its learner's outputs, with kind "crossfit" and its settings under "finetune"."""
+    return isinstance(meta, dict) and (meta.get("kind") == "crossfit" or "finetune" in meta)
 
 
 _FIX = ("Extract it again (`screenstack extract` with the settings it was made with, or the fine-tuner) and give "
