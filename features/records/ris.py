@@ -26,12 +26,19 @@ NOTED_TWICE = {"id": "ID", "label": "LB"}  # fields whose second, other value `_
 SECOND_VALUES = "_second_values"
 # Lines outside a record skipped as no record's: rispy's counter lines ("1."), and the lines a database puts above each
 # download ("Provider: John Wiley & Sons, Ltd", "Content: text/plain; charset=..."). Any other is an error, as in rispy.
-OUTSIDE_RECORDS = re.compile(r"^(?:\d+\.?\s*$|[A-Za-z][\w ]*: )")
-# A RIS tag mistyped (`AB - x`, `ab  - x`, `  AB  - x`, `AB\t- x`, `AB  -x`): rispy reads it as the line before's text
-# (an abstract in the title), so one of the standard's tags (`rispy.TAG_KEY_MAPPING`) so written is refused; other
-# letters so written are text (a wrapped abstract's `IL - 6 levels`).
-MISTYPED_TAG = re.compile(r"^\s*([A-Za-z][A-Za-z0-9])\s*-(\s?)(.*)$")
+# Also EndNote's and ISI's closing `EF` line, and an old export's Ctrl-Z.
+OUTSIDE_RECORDS = re.compile(r"^(?:\d+\.?\s*$|[A-Za-z][\w ]*: |EF\s*$|\x1a\s*$)")
+# A RIS tag mistyped (`  AB  - x`, `AB\t- x`, `AB   - x`, `AB  -x`, `ER -`): rispy reads it as the line before's text
+# (an abstract in the title), so one of the standard's tags (`rispy.TAG_KEY_MAPPING`) so written is refused. A line
+# of other letters so written, or with no space before the dash, is text (a wrapped abstract's `IL - 6 levels`,
+# `T2-weighted`); one space each side of the dash (`AD - Alzheimer disease`, an abbreviation list) is text too, but
+# said in a warning, as a hand-typed `AB - x` reads so (`LOOKS_LIKE_TAGS`).
+MISTYPED_TAG = re.compile(r"^\s*([A-Z][A-Z0-9])\s+-(.*)$")
+ONE_SPACE_TAG = re.compile(r"^([A-Z][A-Z0-9]) - \S")
+LOOKS_LIKE_TAGS = "_looks_like_tags"
 EMPTY_TAG = re.compile(r"^([A-Z][A-Z0-9])  -$", re.MULTILINE)  # a tag with no value whose trailing space was stripped
+# Files joined with `cat`, one without its last newline: its `ER  - ` and the next file's first line on one line.
+JOINED_END = re.compile(r"^(ER  -)[ \t]*(\S.*)$", re.MULTILINE)
 
 
 def read_ris(path: Path) -> pd.DataFrame:
@@ -47,6 +54,7 @@ def read_ris(path: Path) -> pd.DataFrame:
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # rispy splits on \n alone: a lone-CR file was one line
     text = text.replace("\n\ufeff", "\n")  # files joined with `cat`: each one's byte-order mark starts a line
     text = EMPTY_TAG.sub(r"\1  - ", text)  # `N2  -` is an empty N2, not text of the line before
+    text = JOINED_END.sub(r"\1 \n\2", text)
     starts = sum(1 for line in text.splitlines() if line.startswith("TY  -"))
     lines = text.splitlines()
     last = {tag: max((i for i, line in enumerate(lines) if line.startswith(tag)), default=-1) for tag in ("TY  -", "ER  -")}
@@ -62,9 +70,10 @@ def read_ris(path: Path) -> pd.DataFrame:
             f"{path}: {starts} records start with `TY  - ` but {len(entries)} could be read. "
             "Check that every record ends with an `ER  - ` line."
         )
-    rows, conflicting = [], []
+    rows, conflicting, tag_like = [], [], []
     for number, entry in enumerate(entries, start=1):
         unknown = entry.pop("unknown_tag", {}) or {}
+        tag_like += [(number, line) for line in entry.pop(LOOKS_LIKE_TAGS, [])]
         conflicting += [f"record {number}, {tag}: {' then '.join(values)}" for tag, values in entry.pop(SECOND_VALUES, {}).items()]
         row = {key: _ris_value(value) for key, value in entry.items()}
         row.update({tag: _ris_value(value) for tag, value in unknown.items()})
@@ -79,6 +88,11 @@ def read_ris(path: Path) -> pd.DataFrame:
         if labels:
             row[ASREVIEW_LABEL_COLUMN] = labels[-1]
         rows.append(row)
+    if tag_like:
+        number, line = tag_like[0]
+        warnings.warn(f"{path}: {len(tag_like)} line(s) in records look like a tag with one space before its dash (first: "
+                      f"record {number}, {line!r}) and are read as text of the line before, as an abbreviation list is; "
+                      f"where a tag was meant, write it {mistyped_tag(line)!r}.", stacklevel=2)
     if conflicting:
         warnings.warn(f"{path}: {len(conflicting)} record(s) have an ID or LB line twice with other values (first: "
                       f"{conflicting[0]}); the first line is read. Keep one such line per record.", stacklevel=2)
@@ -101,9 +115,9 @@ def mistyped_tag(line: str) -> str | None:
     import rispy
 
     found = MISTYPED_TAG.match(line)
-    if not found or found.group(1).upper() not in {*rispy.TAG_KEY_MAPPING, "TY", "ER"}:
+    if not found or found.group(1) not in {*rispy.TAG_KEY_MAPPING, "TY", "ER"}:
         return None
-    meant = f"{found.group(1).upper()}  - {found.group(3).strip()}"
+    meant = f"{found.group(1)}  - {found.group(2).strip()}"
     return None if line.rstrip() == meant.rstrip() else meant
 
 
@@ -138,7 +152,10 @@ def _record_parser():
 
         def _parse_other(self, line):
             if self.in_ref and mistyped_tag(line):  # else joined to the field before: an abstract in the title
-                raise rispy.parser.ParseError(f"Mistyped tag in line {self.line_number}:\n {line}")
+                one_space = ONE_SPACE_TAG.match(line)
+                if not one_space or one_space.group(1) in ("TY", "ER"):  # a record's bounds are never text
+                    raise rispy.parser.ParseError(f"Mistyped tag in line {self.line_number}:\n {line}")
+                self.current.setdefault(LOOKS_LIKE_TAGS, []).append(line)
             return super()._parse_other(line)
 
         def _add_single_value(self, name, value, is_multi=False):

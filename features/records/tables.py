@@ -159,10 +159,12 @@ def _looks_like_ris(head: bytes) -> bool:
     """Whether a file's first bytes are RIS: its first line that is not blank, a counter line or a database's
     "Provider: ..." line (`ris.OUTSIDE_RECORDS`) is a record's first tag, `TY  - ` (or mistyped, `TY - `, for
     `read_ris` to refuse with its fix). A table's header row never starts so."""
-    lines = [line.lstrip("\ufeff") for line in head.decode("utf-8", errors="replace").splitlines()]  # files joined: BOMs
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))  # EndNote's "Unicode": refused as RIS, not as CSV
+    text = head[:len(head) // 2 * 2].decode("utf-16", errors="replace") if utf16 else head.decode("utf-8", errors="replace")
+    lines = [line.lstrip("\ufeff") for line in text.splitlines()]  # files joined: each one's BOM
     lines = lines[:-1] if len(head) == 4096 else lines  # the last line may be cut short
     first = next((line for line in lines if line.strip() and not OUTSIDE_RECORDS.match(line)), "")
-    return bool(re.match(r"\s*TY\s+-", first, re.IGNORECASE))
+    return bool(re.match(r"\s*TY\s+-", first))
 
 
 def _read_header_row(lines: Iterator[str], head: str) -> str:

@@ -420,20 +420,31 @@ def test_not_a_ris_file(tmp_path):
     assert ("r.ris: cannot parse it as RIS (Expected start tag on line 1: 'TY - JOUR'; a tag is its two characters in "
             "capitals, two spaces, a dash and a space: 'TY  - JOUR')") in message
     # Inside a record a mistyped tag was read as the line before's text (an abstract in the title): refused, in a .txt too.
-    for mistyped, meant in (("AB - b", "AB  - b"), ("ab  - b", "AB  - b"), ("  AB  - b", "AB  - b"), ("AB\t- b", "AB  - b"),
+    for mistyped, meant in (("AB   - b", "AB  - b"), ("  AB  - b", "AB  - b"), ("AB\t- b", "AB  - b"),
                             ("AB  -b", "AB  - b"), ("ER -", "ER  - ")):
         message = error_of(load_records, write(tmp_path / "r.txt", f"TY  - JOUR\nTI  - a\n{mistyped}\nER  - \n"),
                            labelled=False)
         assert f"r.txt: cannot parse it as RIS (Mistyped tag on line 3: {mistyped!r}; " in message and repr(meant) in message
-    # Letters that are no RIS tag are text (a wrapped abstract), and a tag with no value whose last space went is empty.
-    read = load_records(write(tmp_path / "r.ris", "TY  - JOUR\nTI  - a\nN2  -\nAB  - IL-6 and\nIL - 6 levels\nKW  -\n"
-                                                  "ER  - \n"), labelled=False)
-    assert read[["title", "abstract"]].values.tolist() == [["a", "IL-6 and IL - 6 levels"]]
+    # Letters that are no RIS tag, or with no space before the dash, are text (a wrapped abstract: a helper's
+    # `T2-weighted` line was refused), and a tag with no value whose last space went is empty.
+    read = load_records(write(tmp_path / "r.ris", "TY  - JOUR\nTI  - a\nN2  -\nAB  - IL-6 and\nIL - 6 levels on\n"
+                                                  "T2-weighted MRI\nKW  -\nER  - \n"), labelled=False)
+    assert read[["title", "abstract"]].values.tolist() == [["a", "IL-6 and IL - 6 levels on T2-weighted MRI"]]
+    # A tag's letters with one space each side are text, as an abbreviation list in an abstract is, and said.
+    with pytest.warns(UserWarning, match=r"r.ris: 1 line\(s\) in records look like a tag with one space before its dash "
+                                         r"\(first: record 1, 'AD - Alzheimer disease'\) .* write it 'AD  - Alzheimer disease'"):
+        read = load_records(write(tmp_path / "r.ris", "TY  - JOUR\nTI  - a\nAB  - b\nAD - Alzheimer disease\nER  - \n"),
+                            labelled=False)
+    assert read["abstract"].tolist() == ["b AD - Alzheimer disease"]
     # A record of lower-case or indented tags, or a stray line between records, is refused as before, never skipped.
     one = "TY  - JOUR\nID  - 1\nTI  - a\nER  - \n"
     for odd in ("ty  - JOUR\nid  - 2\ner  - \n", "  TY  - JOUR\n  ID  - 2\n  ER  - \n", "A stray line\n"):
         message = error_of(load_records, write(tmp_path / "r.ris", one + odd + one.replace("1", "3")), labelled=False)
         assert f"r.ris: cannot parse it as RIS (Expected start tag on line 5: {odd.splitlines()[0]!r}" in message
+    # EndNote's "Unicode" RIS saved as .txt: named as RIS to re-export, not as a CSV to save from Excel.
+    path = tmp_path / "u.txt"
+    path.write_bytes(("\ufeff" + one).encode("utf-16-le"))
+    assert "u.txt: is UTF-16 text (as some reference managers export it)" in error_of(load_records, path, labelled=False)
     # A table whose first header starts TY is no RIS file.
     assert load_records(write(tmp_path / "t.csv", "TY-ID,title,abstract\n1,a,b\n"), labelled=False)["title"].tolist() == ["a"]
 
@@ -448,8 +459,10 @@ def test_ris_from_a_database_with_its_preamble_lone_cr_endings_or_saved_as_txt_i
                             ColumnSpec(label_col="LI"))
     assert expected["id"].tolist() == ["r1", "r2", "r3", "r4"]
     joined = "\ufeff1.\n" + text.replace(preamble, "\ufeff", 1).replace(preamble, "\ufeff2.\n")  # two BOM files, `cat`
+    # The first of two joined files without its last newline; EndNote's closing EF line and an old export's Ctrl-Z.
+    unended = RIS + "ER  - " + RIS.replace("r1", "r3").replace("r2", "r4") + "ER  - \nEF\n\x1a"
     for name, body in (("wiley.ris", text), ("cr.ris", text.replace("\n", "\r")), ("endnote.txt", text),
-                       ("joined.txt", joined)):
+                       ("joined.txt", joined), ("unended.ris", unended)):
         read = load_records(write(tmp_path / name, body.encode()), ColumnSpec(label_col="LI"))
         pd.testing.assert_frame_equal(read[["id", "title", "abstract", "label"]], expected[["id", "title", "abstract", "label"]])
         assert read.attrs["columns"]["format"] == "ris", name
