@@ -7,6 +7,7 @@ go through too, names a compressed file and the command that decompresses it.
 """
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -37,6 +38,25 @@ def refuse_binary(path: Path, raw: bytes) -> None:
         if raw.startswith(magic):
             raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
     refuse_utf16(path, raw, "as Excel's \"Unicode Text\" saves it", _SAVE_UTF8)
+
+
+# Text formats of bibliographic databases that are not tables nor RIS, by their first line: what they are and the
+# export that screenstack reads. Read as CSV, they were "row 9 has 2 fields but the header has 1 (PMID- 31064148)".
+_TEXT_KINDS = (
+    (re.compile(r"PMID- ?\d"), "PubMed's MEDLINE format (`PMID- ` lines, as PubMed's \"Send to: Citation manager\" "
+     "saves .nbib)", "Import it into a reference manager (Zotero, EndNote, Rayyan) and export RIS or CSV from there"),
+    (re.compile(r"FN .*Web of Science"), "Web of Science's plain text export (`FN`/`PT` tags)",
+     "Export the records from Web of Science as \"Tab delimited file\" (read as TSV) or as \"RIS (other reference "
+     "software)\""),
+)
+
+
+def refuse_other_formats(path: Path, raw: bytes) -> None:
+    """Name a bibliographic text format that is no table (`raw`: the file's first bytes), with the export to use."""
+    first = next((line.lstrip("\ufeff") for line in raw.decode("utf-8", errors="replace").splitlines() if line.strip()), "")
+    for pattern, what, fix in _TEXT_KINDS:
+        if pattern.match(first):
+            raise ScreenstackError(f"{path}: is {what}, which screenstack does not read. {fix}.")
 
 
 def refuse_utf16(path: Path, raw: bytes, saved: str, fix: str) -> None:

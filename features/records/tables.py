@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .filekind import refuse_binary, refuse_compressed, refuse_utf16
+from .filekind import refuse_binary, refuse_compressed, refuse_other_formats, refuse_utf16
 from .header import Header, header_name, nul_problem, warn_duplicate_names
 from .ris import OUTSIDE_RECORDS, read_ris
 from .shortrows import ShortRows
@@ -90,6 +90,7 @@ def _read_table(path: Path) -> pd.DataFrame:
             frame, kind = read_ris(path), "ris"
         else:
             refuse_binary(path, head[:8])
+            refuse_other_formats(path, head)
             frame = _read_delimited(path, DECLARED_SEPARATORS.get(suffix))
             kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
     if frame.empty:
