@@ -200,8 +200,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
 
     def need(typed: str, flag: str) -> str:
         name = named_column(typed, columns, is_ris)
-        alike = [c for c in columns if str(c).strip().casefold() == str(typed).strip().casefold()]
-        if name is None and len(alike) > 1:
+        if name is None and len(alike := _spelled_alike(typed, columns)) > 1:
             raise ScreenstackError(f"{path}: {flag} {typed!r}: no column spelled so, and {len(alike)} spelled so but for "
                                    f"case ({', '.join(map(repr, alike))}). Pass the one meant, spelled as the header has it.")
         if name is None:
@@ -543,8 +542,13 @@ def named_column(typed: str, columns: list, is_ris: bool = False) -> str | None:
     name = ris_field(typed, columns) if is_ris else typed
     if name in columns:
         return name
-    alike = [c for c in columns if str(c).strip().casefold() == str(typed).strip().casefold()]
+    alike = _spelled_alike(typed, columns)
     return alike[0] if len(alike) == 1 else None
+
+
+def _spelled_alike(typed: str, columns) -> list:
+    """The columns spelled as `typed` but for case and surrounding spaces."""
+    return [c for c in columns if str(c).strip().casefold() == str(typed).strip().casefold()]
 
 
 def _label_column(table: pd.DataFrame, spec: ColumnSpec) -> str | None:

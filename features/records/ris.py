@@ -55,8 +55,8 @@ def read_ris(path: Path) -> pd.DataFrame:
     text = text.replace("\n\ufeff", "\n")  # files joined with `cat`: each one's byte-order mark starts a line
     text = EMPTY_TAG.sub(r"\1  - ", text)  # `N2  -` is an empty N2, not text of the line before
     text = JOINED_END.sub(r"\1 \n\2", text)
-    starts = sum(1 for line in text.splitlines() if line.startswith("TY  -"))
     lines = text.splitlines()
+    starts = sum(1 for line in lines if line.startswith("TY  -"))
     last = {tag: max((i for i, line in enumerate(lines) if line.startswith(tag)), default=-1) for tag in ("TY  -", "ER  -")}
     if last["TY  -"] > last["ER  -"]:
         text += "\nER  - \n"  # rispy silently drops a last record without its end tag
@@ -112,13 +112,18 @@ def read_ris(path: Path) -> pd.DataFrame:
 def mistyped_tag(line: str) -> str | None:
     """The line as the RIS tag it was meant as (`ab - x` -> `AB  - x`), where it is one of the standard's tags written
     otherwise than `XX  - `; else None."""
-    import rispy
-
-    found = MISTYPED_TAG.match(line)
-    if not found or found.group(1) not in {*rispy.TAG_KEY_MAPPING, "TY", "ER"}:
+    found = MISTYPED_TAG.match(line)  # first: this runs on every continuation line of every record
+    if not found or found.group(1) not in _standard_tags():
         return None
     meant = f"{found.group(1)}  - {found.group(2).strip()}"
     return None if line.rstrip() == meant.rstrip() else meant
+
+
+@functools.cache
+def _standard_tags() -> frozenset[str]:
+    import rispy
+
+    return frozenset({*rispy.TAG_KEY_MAPPING, "TY", "ER"})
 
 
 def _parse_error(error: Exception) -> str:
