@@ -67,6 +67,18 @@ CASES = {
     # "title," ran on titles alone and flagged every record
     "comma at the end of --text-cols": ("train.csv", TRAIN.encode(), TEST, ["--text-cols", "title,"],
                                         ["--text-cols title,: an empty item in the list"]),
+    # 0.3.44's refusals, through the command: the file and line or column named, --out as it was
+    "ris with a mistyped tag in a record": ("train.ris", b"TY  - JOUR\nTI  - A\n  AB  - x\nER  - \n", TEST, ["--label-col", "LB"],
+                                            ["train.ris: cannot parse it as RIS (Mistyped tag on line 3: '  AB  - x'", "'AB  - x'"]),
+    "pubmed medline as --train": ("train.nbib", b"PMID- 31064148\nTI  - A title\n", TEST, [],
+                                  ["train.nbib: is PubMed's MEDLINE format", "export RIS or CSV"]),
+    "a flag matching two columns but for case": ("train.csv", b"id,Title,TITLE,abstract,judgement\n1,A,a,x,1\n2,B,b,y,0\n"
+                                                              b"3,C,c,z,0\n4,D,d,w,1\n", TEST, ["--text-cols", "title,abstract"],
+        ["--text-cols 'title': no column spelled so, and 2 spelled so but for case ('Title', 'TITLE')"]),
+    "one column twice in --text-cols": ("train.csv", TRAIN.encode(), TEST, ["--text-cols", "title,Title,abstract"],
+                                        ["--text-cols title,Title,abstract names column 'title' twice"]),
+    "labels in words": ("train.csv", TRAIN.replace(",1\n", ",yes\n").replace(",0\n", ",no\n").encode(), TEST, [],
+                        ["replace 'no' with 0, 'yes' with 1", "matching entire cells"]),
     # the error named --text-cols, a flag the user never gave
     "--id-col naming a text column": ("train.csv", TRAIN.encode(), TEST, ["--id-col", "title"],
                                       ["train.csv: --id-col title names a column of the records' text", "title"]),
