@@ -102,7 +102,10 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         # Another column's ids match the run's only where both columns hold the same ids (a DOI is no PubMed id).
         # The fix only where the file lacks the run's column: one it has was passed over by --id-col on purpose.
         fix = "" if screened.any() or pick_column(header, (run.id_column.lower(),)) else (
-            f" Pass --id-col naming the file's column of the run's ids ({run.id_column}).")
+            " A MEDLINE file's ids are its PMIDs: for them to match, the run's training file needs its PubMed ids as "
+            "its id column (--id-col); a warning names any record whose title and abstract repeat a labelled one's."
+            if original.attrs["format"] == "medline" else f" Pass --id-col naming the file's column of the run's ids "
+            f"({run.id_column}).")
         warnings.warn(f"{path}: ids read from column {used!r}, not the run's {run.id_column!r}: a record already screened "
                       f"is recognised only where both hold the same id ({int(screened.sum())} of {len(records)} did).{fix}",
                       stacklevel=2)

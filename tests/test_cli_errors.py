@@ -70,8 +70,11 @@ CASES = {
     # 0.3.44's refusals, through the command: the file and line or column named, --out as it was
     "ris with a mistyped tag in a record": ("train.ris", b"TY  - JOUR\nTI  - A\n  AB  - x\nER  - \n", TEST, ["--label-col", "LB"],
                                             ["train.ris: cannot parse it as RIS (Mistyped tag on line 3: '  AB  - x'", "'AB  - x'"]),
+    # MEDLINE is read (0.3.45), but it has no labels: records to screen only
     "pubmed medline as --train": ("train.nbib", b"PMID- 31064148\nTI  - A title\n", TEST, [],
-                                  ["train.nbib: is PubMed's MEDLINE format", "export RIS or CSV"]),
+                                  ["train.nbib: PubMed's MEDLINE format has no label tag", "give it as --test"]),
+    "web of science plain text as --train": ("savedrecs.txt", b"FN Clarivate Analytics Web of Science\nVR 1.0\nPT J\n", TEST,
+                                             [], ["savedrecs.txt: is Web of Science's plain text export", "Tab delimited"]),
     "a flag matching two columns but for case": ("train.csv", b"id,Title,TITLE,abstract,judgement\n1,A,a,x,1\n2,B,b,y,0\n"
                                                               b"3,C,c,z,0\n4,D,d,w,1\n", TEST, ["--text-cols", "title,abstract"],
         ["--text-cols 'title': no column spelled so, and 2 spelled so but for case ('Title', 'TITLE')"]),

@@ -9,7 +9,9 @@ Accepted inputs (the layout is detected from the header; flags override it):
 - RIS files (read with `rispy`): title (``TI``/``T1``) and abstract
   (``AB``/``N2``); the label from ASReview's ``N1`` note (``ASReview_relevant``,
   ``ASReview_irrelevant``, ``ASReview_not_seen``, found among a record's other
-  notes), or from the field or tag ``--label-col`` names; RIS has no standard label tag.
+  notes), or from the field or tag ``--label-col`` names; RIS has no standard label tag;
+- PubMed's MEDLINE format (`features.records.medline`): title ``TI``, abstract ``AB``, id ``PMID``; no labels,
+  so records to screen only.
 
 Labels are 0/1; an empty cell, ``-1`` or ``ASReview_not_seen`` marks a record
 not screened yet. A training file (``--train``) must have every label, a
@@ -20,7 +22,7 @@ is screened on its title alone. Ids come from ``id``, ``record_id`` or ``key``
 with ids, which is refused (`features.records.ids`: where ``--id-col`` applies).
 
 Errors name the place: in a table, "row N" counts the header as row 1, as a
-spreadsheet shows it; in a RIS file, "record N" counts records from 1.
+spreadsheet shows it; in a RIS or MEDLINE file, "record N" counts records from 1.
 """
 from __future__ import annotations
 
@@ -41,8 +43,9 @@ from .header import headerless, reads_as_a_record
 from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
 from .missing import missing_text
 from .ranked_csv import refuse_ranked_csv
+from .medline import ID_TAG, medline_field
 from .ris import ASREVIEW_LABEL_COLUMN, ris_field
-from .tables import read_table, sheet_note, sheet_row  # noqa: F401  (read_table: also imported from here)
+from .tables import RECORD_FORMATS, read_table, sheet_note, sheet_row  # noqa: F401  (read_table: also imported from here)
 
 TITLE_COLUMNS = ("title", "primary_title", "ti")
 ABSTRACT_COLUMNS = ("abstract", "notes_abstract", "ab", "abstract note")  # "Abstract Note": Zotero's CSV export
@@ -160,7 +163,7 @@ def texts(frame: pd.DataFrame) -> list[str]:
 # --- from a table to records ---------------------------------------------------------------------
 
 def _place(frame: pd.DataFrame, index: int) -> str:
-    return f"record {index + 1}" if frame.attrs.get("format") == "ris" else f"row {sheet_row(index, frame.attrs.get('blank_rows', ()))}"
+    return f"record {index + 1}" if frame.attrs.get("format") in RECORD_FORMATS else f"row {sheet_row(index, frame.attrs.get('blank_rows', ()))}"
 
 
 def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bool | Literal["partly"] = True,
@@ -196,16 +199,17 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     _warn_long_rows(path, frame.attrs.get("long_rows", ()), frame.attrs.get("header_width", 0), labelled is not False)
     columns = list(frame.columns)
     found = ", ".join(columns) + sheet_note(frame)
-    is_ris = frame.attrs["format"] == "ris"
+    kind = frame.attrs["format"]
+    is_ris = kind == "ris"
 
     def need(typed: str, flag: str) -> str:
-        name = named_column(typed, columns, is_ris)
+        name = named_column(typed, columns, kind)
         if name is None and len(alike := _spelled_alike(typed, columns)) > 1:
             raise ScreenstackError(f"{path}: {flag} {typed!r}: no column spelled so, and {len(alike)} spelled so but for "
                                    f"case ({', '.join(map(repr, alike))}). Pass the one meant, spelled as the header has it.")
         if name is None:
             raise ScreenstackError(f"{path}: no column {typed!r} (found: {found}). Fix {flag} or the file's header.")
-        if name != typed and not is_ris:
+        if name != typed and kind not in RECORD_FORMATS:
             log.info("%s: %s %r: read from column %r", path, flag, typed, name)
         return name
 
@@ -234,7 +238,8 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     if not spec.text_cols and not abstract.ne("").any():  # no abstract read: perhaps under a name not looked for
         _point_to_abstracts(path, frame, columns, text_cols)
 
-    id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, ID_COLUMNS)
+    id_names = ID_COLUMNS + ((ID_TAG.lower(),) if kind == "medline" else ())  # a PubMed record's id is its PMID
+    id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, id_names)
     if not spec.id_col and id_col is not None and str(id_col).lower() == "key":
         keys = frame[id_col].astype(str).str.strip()
         if keys.eq("").any() or keys.duplicated().any():  # a `key` column that is no Zotero or Rayyan record key
@@ -296,11 +301,17 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                       f"(first: {_place(frame, int(np.flatnonzero(empty.to_numpy())[0]))}).", stacklevel=2)
 
     label_col = _label_column(frame, spec) if labelled else None
-    if label_col is not None and spec.label_col and label_col != spec.label_col and not is_ris:
+    if label_col is not None and spec.label_col and label_col != spec.label_col and kind not in RECORD_FORMATS:
         log.info("%s: --label-col %r: read from column %r", path, spec.label_col, label_col)
     if labelled and label_col is None:
         if spec.label_col:
             need(spec.label_col, "--label-col")  # refuses, naming the columns found
+        if kind == "medline":
+            raise ScreenstackError(
+                f"{path}: PubMed's MEDLINE format has no label tag, so its records can only be screened: give it as "
+                "--test, or to `screenstack predict --data`. Give the labelled records as CSV, TSV, XLSX or RIS (a "
+                "column of 0/1), or pass --label-col naming a tag you added that holds 0/1."
+            )
         if is_ris:
             raise ScreenstackError(
                 f"{path}: no record has an ASReview label note (`N1  - ASReview_relevant`, `ASReview_irrelevant` or "
@@ -535,11 +546,12 @@ def _refuse_swapped(train_path: Path, train_table: pd.DataFrame, test_path: Path
                                "swapped? --train takes the labelled records, --test the records to screen.")
 
 
-def named_column(typed: str, columns: list, is_ris: bool = False) -> str | None:
-    """The column a flag's `typed` name means (None: none): that column; in a RIS file the field rispy reads the tag
-    into (LB: label); else, as columns are found without a flag, the one column spelled so but for case and spaces
-    (`--text-cols title` for the header's "Title"; headers are read stripped, so `--id-col ' ID'` is "ID")."""
-    name = ris_field(typed, columns) if is_ris else typed
+def named_column(typed: str, columns: list, kind: str = "csv") -> str | None:
+    """The column a flag's `typed` name means (None: none) in a file of format `kind`: that column; in a RIS file the
+    field rispy reads the tag into (LB: label), in a MEDLINE file the tag a field's name means (title: TI); else, as
+    columns are found without a flag, the one column spelled so but for case and spaces (`--text-cols title` for the
+    header's "Title"; headers are read stripped, so `--id-col ' ID'` is "ID")."""
+    name = ris_field(typed, columns) if kind == "ris" else medline_field(typed, columns) if kind == "medline" else typed
     if name in columns:
         return name
     alike = _spelled_alike(typed, columns)
@@ -554,10 +566,12 @@ def _spelled_alike(typed: str, columns) -> list:
 def _label_column(table: pd.DataFrame, spec: ColumnSpec) -> str | None:
     """The column of `table` that `load_records` reads labels from, by its name alone (None: none)."""
     columns = list(table.columns)
-    is_ris = table.attrs.get("format") == "ris"
+    kind = table.attrs.get("format")
     if spec.label_col:
-        return named_column(spec.label_col, columns, is_ris)
-    if is_ris:
+        return named_column(spec.label_col, columns, kind)
+    if kind == "medline":  # no label tag
+        return None
+    if kind == "ris":
         return ASREVIEW_LABEL_COLUMN if ASREVIEW_LABEL_COLUMN in columns else None
     return pick_column(columns, LABEL_COLUMNS)
 

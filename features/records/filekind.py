@@ -16,7 +16,7 @@ from ..errors import ScreenstackError
 # Leading bytes of files that are not text, though they may end in .csv: what they are and what to do.
 _BINARY_KINDS = (
     (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls workbook", "Save it as .xlsx or as CSV UTF-8"),
-    (b"PAR1", "a Parquet file", "Give the CSV, TSV, XLSX or RIS file of the records"),
+    (b"PAR1", "a Parquet file", "Give the CSV, TSV, XLSX, RIS or MEDLINE file of the records"),
 )
 # Compressed files: their format and the command that writes the text to stdout whatever the file's ending
 # (gunzip, unxz and unzstd refuse a file not ending in .gz, .xz or .zst). Only `_zip_kind` tells a zip
@@ -40,11 +40,9 @@ def refuse_binary(path: Path, raw: bytes) -> None:
     refuse_utf16(path, raw, "as Excel's \"Unicode Text\" saves it", _SAVE_UTF8)
 
 
-# Text formats of bibliographic databases that are not tables nor RIS, by their first line: what they are and the
-# export that screenstack reads. Read as CSV, they were "row 9 has 2 fields but the header has 1 (PMID- 31064148)".
+# Text formats of bibliographic databases that are not tables, RIS nor MEDLINE, by their first line: what they are and the
+# export that screenstack reads. Read as CSV, they were "row 3 has 2 fields but the header has 1 (...)".
 _TEXT_KINDS = (
-    (re.compile(r"PMID- ?\d"), "PubMed's MEDLINE format (`PMID- ` lines, as PubMed's \"Send to: Citation manager\" "
-     "saves .nbib)", "Import it into a reference manager (Zotero, EndNote, Rayyan) and export RIS or CSV from there"),
     (re.compile(r"FN .*Web of Science"), "Web of Science's plain text export (`FN`/`PT` tags)",
      "Export the records from Web of Science as \"Tab delimited file\" (read as TSV) or as \"RIS (other reference "
      "software)\""),
@@ -53,10 +51,16 @@ _TEXT_KINDS = (
 
 def refuse_other_formats(path: Path, raw: bytes) -> None:
     """Name a bibliographic text format that is no table (`raw`: the file's first bytes), with the export to use."""
-    first = next((line.lstrip("\ufeff") for line in raw.decode("utf-8", errors="replace").splitlines() if line.strip()), "")
+    first = first_line(raw)
     for pattern, what, fix in _TEXT_KINDS:
         if pattern.match(first):
             raise ScreenstackError(f"{path}: is {what}, which screenstack does not read. {fix}.")
+
+
+def first_line(raw: bytes) -> str:
+    """The first line of a file's first bytes (`raw`) that is not blank, without a byte-order mark."""
+    lines = (line.lstrip("\ufeff") for line in raw.decode("utf-8", errors="replace").splitlines())
+    return next((line for line in lines if line.strip()), "")
 
 
 def refuse_utf16(path: Path, raw: bytes, saved: str, fix: str) -> None:
@@ -108,4 +112,4 @@ def _zip_kind(path: Path) -> tuple[str, str]:
                 f"If it is a workbook, rename it to .xlsx; else decompress it first (unzip {path.name})")
     if workbook:
         return "an Excel .xlsx workbook", "Read as a workbook: rename it to .xlsx, or save it as CSV UTF-8"
-    return "zip-compressed", f"Decompress it first (unzip {path.name}) and give the CSV, TSV, XLSX or RIS file it holds"
+    return "zip-compressed", f"Decompress it first (unzip {path.name}) and give the CSV, TSV, XLSX, RIS or MEDLINE file it holds"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .tables import sheet_row
+from .tables import RECORD_FORMATS, sheet_row
 
 # `key`: Zotero's and Rayyan's CSV exports name each record's own id so, kept from one month's export to the next.
 ID_COLUMNS = ("id", "record_id", "key")
@@ -78,7 +78,8 @@ def check_test_ids(train_path: Path, train: pd.DataFrame, test_path: Path, test:
         return
     guess = next((c for c in columns if str(c).lower().endswith("id")), None)
     flag = f"--id-col {guess}" if guess else "--id-col COL naming the test file's id column"
-    add = "give each record an `ID  - ` line" if test.attrs["columns"]["format"] == "ris" else "add an id column"
+    add = {"ris": "give each record an `ID  - ` line", "medline": "give each record its `PMID- ` line"}.get(
+        test.attrs["columns"]["format"], "add an id column")
     raise ScreenstackError(
         f"{test_path}: no id column ({ID_COLUMNS_SAID}; found: {', '.join(map(str, columns))}), but {train_path} "
         f"has one ({train_col!r}), so the test records would get invented ids (test-1, test-2, ...). Rename the test "
@@ -110,4 +111,4 @@ def check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test:
 def record_place(records: pd.DataFrame, index: int) -> str:
     """Where record `index` of `records` (as `load_records` returns them) is in its file, as errors name it."""
     cols = records.attrs["columns"]
-    return f"record {index + 1}" if cols["format"] == "ris" else f"row {sheet_row(index, cols['blank_rows'])}"
+    return f"record {index + 1}" if cols["format"] in RECORD_FORMATS else f"row {sheet_row(index, cols['blank_rows'])}"

@@ -1,4 +1,4 @@
-"""Read the files people bring (CSV, TSV, XLSX, RIS) into frames of strings, with errors that name the fix.
+"""Read the files people bring (CSV, TSV, XLSX, RIS, MEDLINE) into frames of strings, with errors that name the fix.
 
 `read_table` is the one entry point; `features.records.corpus` turns its frame
 into records (ids, texts, labels). Separators are sniffed from the header,
@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .filekind import refuse_binary, refuse_compressed, refuse_other_formats, refuse_utf16
+from .filekind import first_line, refuse_binary, refuse_compressed, refuse_other_formats, refuse_utf16
 from .header import Header, header_name, nul_problem, warn_duplicate_names
+from .medline import looks_like_medline, read_medline
 from .ris import OUTSIDE_RECORDS, read_ris
 from .shortrows import ShortRows
 
@@ -35,6 +36,7 @@ from .shortrows import ShortRows
 # named .csv) has its separator sniffed from the header. First wins a tie.
 DECLARED_SEPARATORS = {".tsv": "\t", ".tab": "\t"}
 SNIFFED_SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}
+RECORD_FORMATS = ("ris", "medline")  # formats of records, not rows: a place in them is "record N", counted from 1
 HEADER_LIMIT = 1 << 20  # characters read to find the end of the header row: a header is never a megabyte
 log = logging.getLogger("screenstack")
 
@@ -49,18 +51,18 @@ def sheet_note(frame) -> str:
 
 
 def read_table(path: str | Path, flag: str = "") -> pd.DataFrame:
-    """Read a CSV/TSV/XLSX/RIS file into a frame of strings, with errors that name the fix.
+    """Read a CSV/TSV/XLSX/RIS/MEDLINE file into a frame of strings, with errors that name the fix.
 
     `flag`: the option that gave the path (``--train``), named when the file is missing.
 
     Empty cells are ``""``. ``frame.attrs["format"]`` says which reader was used
-    (``csv``, ``tsv``, ``xlsx`` or ``ris``). A ``.tsv``/``.tab`` file is read as
+    (``csv``, ``tsv``, ``xlsx``, ``ris`` or ``medline``). A ``.tsv``/``.tab`` file is read as
     tab-separated; any other text file's separator (comma, tab or semicolon) is
     sniffed from its header row, or taken from an Excel ``sep=;`` first line.
     """
     path = Path(path)
     if path.is_dir():
-        raise ScreenstackError(f"{path}: is a folder, not a file. Give the path of a CSV, TSV, XLSX or RIS file.")
+        raise ScreenstackError(f"{path}: is a folder, not a file. Give the path of a CSV, TSV, XLSX, RIS or MEDLINE file.")
     if not path.exists():
         split = " (or make train/test files from one labelled file with `screenstack split`)" if flag in ("--train", "--test") else ""
         raise ScreenstackError(f"{flag + ' ' if flag else ''}{path}: no such file. Check the path{split}.")
@@ -88,6 +90,10 @@ def _read_table(path: Path) -> pd.DataFrame:
             refuse_compressed(path, head)
             refuse_utf16(path, head, "as some reference managers export it", "Re-export the RIS file as UTF-8")
             frame, kind = read_ris(path), "ris"
+        elif suffix == ".nbib" or looks_like_medline(first_line(head)):  # PubMed's "Save: PubMed format" is a .txt
+            refuse_compressed(path, head)
+            refuse_utf16(path, head, "as some editors save it", "Save the PubMed export again, as UTF-8")
+            frame, kind = read_medline(path), "medline"
         else:
             refuse_binary(path, head[:8])
             refuse_other_formats(path, head)
@@ -95,6 +101,7 @@ def _read_table(path: Path) -> pd.DataFrame:
             kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
     if frame.empty:
         what = ("no RIS records (each starts with a `TY  - ` line)" if kind == "ris"
+                else "no MEDLINE records (each starts with a `PMID- ` line)" if kind == "medline"
                 else f"no records on its first sheet {frame.attrs.get('sheet')!r}, the one read" if kind == "xlsx"
                 else "a header but no records")
         raise ScreenstackError(f"{path}: the file has {what}. Give at least one record.")
@@ -488,7 +495,7 @@ def _refuse_other_zip(path: Path) -> None:
         raise ScreenstackError(f"{path}: is an OpenDocument spreadsheet (.ods), not an Excel .xlsx workbook. Save it as "
                                ".xlsx or as CSV UTF-8.")
     raise ScreenstackError(f"{path}: is a zip archive of other files, not an Excel .xlsx workbook. Decompress it first "
-                           f"(unzip {path.name}) and give the CSV, TSV, XLSX or RIS file it holds.")
+                           f"(unzip {path.name}) and give the CSV, TSV, XLSX, RIS or MEDLINE file it holds.")
 
 
 _FORMULA = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")  # an <f> element, namespace prefix and attributes or not

@@ -25,7 +25,7 @@ LEARNER_NAMES = ("lightgbm", "logreg", "tfidf-logreg", "tfidf-svm", "xgboost")
 def add_corpus_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("input files (--train, with --test for records to screen; or one --data file)")
     group.add_argument("--train", metavar="FILE", help="labelled records, every label 0 or 1: CSV, TSV, XLSX or RIS")
-    group.add_argument("--test", metavar="FILE", help="records to screen (no labels needed), with --train")
+    group.add_argument("--test", metavar="FILE", help="records to screen (no labels needed), with --train: CSV, TSV, XLSX, RIS or PubMed's MEDLINE (.nbib)")
     group.add_argument("--data", metavar="FILE", help="instead of --train/--test, one partly screened file: labelled records "
                                                       "train, those not screened yet (label empty, -1 or ASReview_not_seen) are scored")
     group.add_argument("--id-col", metavar="COL", help="id column (default: id, record_id or key, else row numbers). "

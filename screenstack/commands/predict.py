@@ -15,7 +15,7 @@ EXAMPLE = """examples:
       # the run's encoder folder moved: its new place (its files as they were, checked before encoding)
 
 Nothing is fitted again: each learner's fold models, the blender, the calibration and the threshold
-of --run score the records of --data (CSV, TSV, XLSX or RIS; labels, if any, are ignored). Vectors
+of --run score the records of --data (CSV, TSV, XLSX, RIS or PubMed's MEDLINE .nbib; labels, if any, are ignored). Vectors
 are made with the run's encoder settings; --layers, --pooling, --max-length or --text-cols, when
 given, must equal the run's, and --model must be the run's encoder (by name, or where its folder is now). The run's threshold is lowered further where these records (50 or
 more with title or abstract) look richer in included records than the run's records to screen did
@@ -30,7 +30,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("predict", help="score new records with a finished run's models (no refitting)",
                                    description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, metavar="DIR", help="the --out folder of a finished run (or stack)")
-    parser.add_argument("--data", required=True, metavar="FILE", help="records to score: CSV, TSV, XLSX or RIS")
+    parser.add_argument("--data", required=True, metavar="FILE", help="records to score: CSV, TSV, XLSX, RIS or PubMed's MEDLINE (.nbib)")
     parser.add_argument("--out", required=True, metavar="DIR", help="a folder of its own for these predictions (not the run folder, another run, or another update)")
     parser.add_argument("--id-col", metavar="COL", help="id column (default: the run's, else id, record_id or key)")
     parser.add_argument("--text-cols", metavar="COLS", help="text columns, title first (default: the run's)")

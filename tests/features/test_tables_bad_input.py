@@ -275,13 +275,11 @@ def test_a_header_repeated_inside_a_workbook_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("name, text, what", [
-    ("pubmed.nbib", "PMID- 31064148\nOWN - NLM\nTI  - A title\n      continued\n\nPMID- 31064149\nTI  - B\n",
-     "is PubMed's MEDLINE format"),
     ("savedrecs.txt", "\ufeffFN Clarivate Analytics Web of Science\nVR 1.0\nPT J\nTI A title\nER\n\nEF\n",
      "is Web of Science's plain text export"),
 ])
 def test_a_database_s_own_text_format_is_named_with_the_export_to_use(tmp_path, name, text, what):
-    # Read as CSV they were "row 9 has 2 fields but the header has 1 (PMID- 31064148)", naming no format.
+    # Read as CSV they were "row 3 has 2 fields but the header has 1 (...)", naming no format.
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ScreenstackError) as refused:
