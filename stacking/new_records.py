@@ -14,10 +14,12 @@ from ..features.artifacts import sets
 from ..features.artifacts.records import INPUT_PREFIX, RECORDS_FILE, RECORDS_SET
 from ..features.artifacts.runfolder import RunFolder
 from ..features.errors import ScreenstackError
-from ..features.records.corpus import (ABSTRACT_COLUMNS, ID_COLUMNS, TEST_ID_PREFIX, TITLE_COLUMNS, ColumnSpec, Corpus, load_records,
-                                       read_table, refuse_headerless, say_labels_unused, sheet_note)
+from ..features.records.columns import ABSTRACT_COLUMNS, TITLE_COLUMNS
+from ..features.records.corpus import (ID_COLUMNS, TEST_ID_PREFIX, ColumnSpec, Corpus, load_records, read_table,
+                                       refuse_headerless, sheet_note)
 from ..features.records.duplicates import record_keys, warn_duplicates
 from ..features.records.ids import ID_COLUMNS_SAID, id_key, pick_column, record_place
+from ..features.records.labels import say_labels_unused
 from ..features.records.ris import ris_field
 
 if TYPE_CHECKING:

@@ -40,24 +40,15 @@ from ..checks import comma_items
 from ..errors import ScreenstackError, quoted
 from .duplicates import record_keys, warn_duplicates
 from .header import headerless, reads_as_a_record
+from .columns import ABSTRACT_COLUMNS, TITLE_COLUMNS, named_column, spelled_alike
 from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
+from .labels import (LABEL_COLUMNS, check_both_classes, label_column, label_source, labelled_label_column, parse_labels,
+                     say_labels_unused, screened, warn_other_label_column)
+from .medline import ID_TAG
 from .missing import missing_text
 from .ranked_csv import refuse_ranked_csv
-from .medline import ID_TAG, medline_field
-from .ris import ASREVIEW_LABEL_COLUMN, ris_field
-from .tables import RECORD_FORMATS, read_table, sheet_note, sheet_row  # noqa: F401  (read_table: also imported from here)
+from .tables import RECORD_FORMATS, read_table, row_place, sheet_note  # noqa: F401  (read_table: also imported from here)
 
-TITLE_COLUMNS = ("title", "primary_title", "ti")
-ABSTRACT_COLUMNS = ("abstract", "notes_abstract", "ab", "abstract note")  # "Abstract Note": Zotero's CSV export
-LABEL_COLUMNS = ("judgement", "label_included", "included", "label", "label_abstract_screening")
-LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0,
-                "asreview_relevant": 1.0, "asreview_irrelevant": 0.0}
-# A record not screened yet: ASReview writes -1 or leaves the cell empty (CSV, XLSX) and
-# ASReview_not_seen (RIS); a spreadsheet that went through pandas may hold NaN, and R's write.csv writes NA. Compared lower-case.
-# Decisions in words: said with the numbers that replace them, not read as those (a file's words are its own to fix).
-WORDED_LABELS = {"yes": 1, "y": 1, "include": 1, "included": 1, "relevant": 1,
-                 "no": 0, "n": 0, "exclude": 0, "excluded": 0, "irrelevant": 0}
-UNLABELLED_VALUES = {"", "-1", "-1.0", "nan", "na", "asreview_not_seen"}
 TEST_ID_PREFIX = "test-"
 HASH_CHUNK_ROWS = 50_000  # rows hashed at a time by `update_row_hashes`
 log = logging.getLogger("screenstack")
@@ -162,10 +153,6 @@ def texts(frame: pd.DataFrame) -> list[str]:
 
 # --- from a table to records ---------------------------------------------------------------------
 
-def _place(frame: pd.DataFrame, index: int) -> str:
-    return f"record {index + 1}" if frame.attrs.get("format") in RECORD_FORMATS else f"row {sheet_row(index, frame.attrs.get('blank_rows', ()))}"
-
-
 def load_records(path: str | Path, spec: ColumnSpec = ColumnSpec(), labelled: bool | Literal["partly"] = True,
                  id_prefix: str = "", table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read one file into a frame with ``id``, ``title``, ``abstract`` and ``label``.
@@ -204,7 +191,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
 
     def need(typed: str, flag: str) -> str:
         name = named_column(typed, columns, kind)
-        if name is None and len(alike := _spelled_alike(typed, columns)) > 1:
+        if name is None and len(alike := spelled_alike(typed, columns)) > 1:
             raise ScreenstackError(f"{path}: {flag} {typed!r}: no column spelled so, and {len(alike)} spelled so but for "
                                    f"case ({', '.join(map(repr, alike))}). Pass the one meant, spelled as the header has it.")
         if name is None:
@@ -265,13 +252,13 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         blank = np.flatnonzero((ids == "").to_numpy())
         if len(blank):
             raise ScreenstackError(
-                f"{path}: {_place(frame, blank[0])}, column {id_col!r}: empty id ({len(blank)} such). "
+                f"{path}: {row_place(frame, blank[0])}, column {id_col!r}: empty id ({len(blank)} such). "
                 "Give every record an id, or pass --id-col with a column that has one for every record."
             )
         broken = np.flatnonzero(ids.str.contains(r"[\r\n]", regex=True).to_numpy())
         if len(broken):  # it would split its line of submission.csv and ranked.csv in two
             raise ScreenstackError(
-                f"{path}: {_place(frame, broken[0])}, column {id_col!r}: id {ids.iloc[broken[0]]!r} holds a line break "
+                f"{path}: {row_place(frame, broken[0])}, column {id_col!r}: id {ids.iloc[broken[0]]!r} holds a line break "
                 f"({len(broken)} such). Remove the line breaks from the ids, or pass another --id-col."
             )
         keys = ids.map(id_key)  # as files are compared: 1000.0 or '1000 is 1000, so one record cannot train and be scored
@@ -281,7 +268,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
             rows = np.flatnonzero((keys == keys[first].iloc[0]).to_numpy())[:5]
             typed = frame[id_col].astype(str)  # as the file holds them: ' 1' and '1' are one id, told apart here
             spelled = len({typed.iloc[i] for i in rows}) > 1
-            where = [_place(frame, i) + (f" as {typed.iloc[i]!r}" if spelled else "") for i in rows]
+            where = [row_place(frame, i) + (f" as {typed.iloc[i]!r}" if spelled else "") for i in rows]
             repeated = int(keys[first].nunique())  # all of them at once: a merged file repeats dozens, one per rerun was slow
             others = f"; {repeated} ids do" if repeated > 1 else ""
             raise ScreenstackError(
@@ -298,9 +285,9 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         # Real exports hold records with no text (the Cohen sets have some, a few
         # of them included); they stay in and are scored like any other record.
         warnings.warn(f"{path}: {int(empty.sum())} record(s) have neither title nor abstract "
-                      f"(first: {_place(frame, int(np.flatnonzero(empty.to_numpy())[0]))}).", stacklevel=2)
+                      f"(first: {row_place(frame, int(np.flatnonzero(empty.to_numpy())[0]))}).", stacklevel=2)
 
-    label_col = _label_column(frame, spec) if labelled else None
+    label_col = label_column(frame, spec.label_col) if labelled else None
     if label_col is not None and spec.label_col and label_col != spec.label_col and kind not in RECORD_FORMATS:
         log.info("%s: --label-col %r: read from column %r", path, spec.label_col, label_col)
     if labelled and label_col is None:
@@ -329,7 +316,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                                        f"as text: {', '.join(text_cols)}). Give --label-col the column of 0/1 labels.")
             raise ScreenstackError(f"{path}: --text-cols names the label column {label_col!r}. Leave it out of "
                                    "--text-cols, or pass --label-col if another column holds the labels.")
-        out["label"] = _parse_labels(path, frame, label_col, partly=labelled == "partly")
+        out["label"] = parse_labels(path, frame, label_col, partly=labelled == "partly")
     else:
         out["label"] = np.nan
     out.attrs["columns"] = {"id": id_col, "text": text_cols, "label": label_col, "format": frame.attrs["format"],
@@ -362,33 +349,12 @@ def _warn_long_rows(path: Path, rows, header_width: int, labelled: bool) -> None
                       f"a row its cells are shifted (a title cut in two{label}). Check the quoting on those rows.", stacklevel=4)
 
 
-def _long_row_note(frame: pd.DataFrame, index: int) -> str:
-    """Words for an error on data row `index` where it is one of `_warn_long_rows`' rows: its cells may be shifted."""
-    number = sheet_row(index, frame.attrs.get("blank_rows", ()))
-    fields = dict(frame.attrs.get("long_rows", ())).get(number)
-    if fields is None:
-        return ""
-    return (f" (row {number} has {fields} fields where the header has {frame.attrs['header_width']}: check its quoting, as "
-            "a separator inside an unquoted field shifts the cells after it)")
-
-
 def _unquoted_ids(ids: pd.Series) -> pd.Series:
     """`ids` without the ``'`` that ranked.csv puts before an id starting with ``=``, ``+``, ``-`` or ``@`` (so a
     spreadsheet does not run it as a formula), so ranked.csv given to predict, or ids copied from it, name its records."""
     if not ids.str.startswith("'").any():  # the common case: no regex over a million ids
         return ids
     return ids.str.replace(r"^'(?=[=+\-@])", "", n=1, regex=True)
-
-
-def _label_cells(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """A label column's cells as read: stripped and lower-cased, as numbers (NaN where not one), and whether each
-    marks a record not screened yet."""
-    # ranked.csv writes -1 as '-1 (a spreadsheet must not read a leading - as a formula): read it back as -1
-    lower = column.astype(str).str.strip().str.replace(r"^'", "", regex=True).str.strip().str.lower()
-    # A spreadsheet's number format writes 1 as 1.00 (two decimals), 01 or +1, and with a decimal comma (1,0 or 1,00
-    # in a European locale's semicolon CSV): read as the number they are. "1,000" stays an error (a thousand?).
-    number = pd.to_numeric(lower.str.replace(r"^([+-]?\d+),(\d{1,2})$", r"\1.\2", regex=True), errors="coerce")
-    return lower, number, lower.isin(UNLABELLED_VALUES) | (number == -1.0)
 
 
 def _point_to_abstracts(path: Path, frame: pd.DataFrame, columns, text_cols: list[str]) -> None:
@@ -436,49 +402,8 @@ def _without_missing_markers(path: Path, frame: pd.DataFrame, name: str) -> pd.S
         return column
     first = int(np.flatnonzero(marked)[0])
     warnings.warn(f"{path}: column {name!r}: {int(marked.sum())} record(s) hold {column.iloc[first].strip()!r} or the like "
-                  f"(first: {_place(frame, first)}), read as no text there.", stacklevel=4)
+                  f"(first: {row_place(frame, first)}), read as no text there.", stacklevel=4)
     return column.where(~marked, "")
-
-
-def _parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> np.ndarray:
-    """0/1 labels, NaN where a record is not screened yet (`partly`; otherwise refused, naming --data)."""
-    column = frame[name]
-    lower, number, unscreened = _label_cells(column)
-    values = lower.map(LABEL_VALUES).fillna(number.where(number.isin((0.0, 1.0))))
-    unscreened = unscreened.to_numpy()
-    bad = np.flatnonzero(values.isna().to_numpy() & ~unscreened)
-    if len(bad):
-        also = ", or empty, -1 or ASReview_not_seen for a record not screened yet" if partly else ""
-        counts = column.iloc[bad].astype(str).str.strip().value_counts(sort=False)  # first seen first: 'no' 243, 'yes' 35
-        said = ", ".join(f"{value!r} {count}" for value, count in list(counts.items())[:4]) + (", ..." if len(counts) > 4 else "")
-        words = sorted(set(lower.iloc[bad]))
-        fix = ("replace " + ", ".join(f"{w!r} with {WORDED_LABELS[w]}" for w in words) + " (in a spreadsheet, find and "
-               "replace in that column, matching entire cells: 'include' is also in 'included')"
-               ) if set(words) <= set(WORDED_LABELS) else "fix those rows or pass another --label-col"
-        raise ScreenstackError(
-            f"{path}: {_place(frame, bad[0])}, column {name!r}: label {column.iloc[bad[0]]!r} is not 0 or 1{_long_row_note(frame, bad[0])} "
-            f"({len(bad)} such: {said}). Labels must be 0 (exclude) or 1 (include){also}: {fix}."
-        )
-    if unscreened.any() and not partly:
-        first = int(np.flatnonzero(unscreened)[0])
-        raise ScreenstackError(
-            f"{path}: {_place(frame, first)}, column {name!r}: label {column.iloc[first]!r} marks a record not screened yet "
-            f"({int(unscreened.sum())} such); a training file needs every label 0 or 1. Give a partly screened file as "
-            "`--data FILE` instead of --train (run, extract, fit-learners): its labelled records train, the others are scored."
-        )
-    return values.to_numpy(dtype=float)
-
-
-def check_both_classes(path: str | Path, records: pd.DataFrame) -> None:
-    """Refuse labelled records that lack included (1) or excluded (0) ones."""
-    present = set(records["label"].astype(int))
-    if present != {0, 1}:
-        missing = "included (1)" if 1 not in present else "excluded (0)"
-        column = (records.attrs.get("columns") or {}).get("label")
-        raise ScreenstackError(
-            f"{path}: column {column!r} has no {missing} records among {len(records)}. "
-            "Training needs both classes: add labelled records of the missing class, or check --label-col."
-        )
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -537,48 +462,13 @@ def _refuse_swapped(train_path: Path, train_table: pd.DataFrame, test_path: Path
     """A training file without labels (no label column, or one with no record screened) beside a test file with
     some: the two were given the wrong way round, and the missing labels' own fix ("rename the column", "give it as
     --data") would send the user the wrong way."""
-    test_col = _label_column(test_table, spec)
-    if test_col is None or not _screened(test_table[test_col]):
+    test_col = label_column(test_table, spec.label_col)
+    if test_col is None or not screened(test_table[test_col]):
         return
-    train_col = _label_column(train_table, spec)
-    if train_col is None or not _screened(train_table[train_col]):
+    train_col = label_column(train_table, spec.label_col)
+    if train_col is None or not screened(train_table[train_col]):
         raise ScreenstackError(f"--train {train_path} has no labels, but --test {test_path} has ({test_col!r}): were the two "
                                "swapped? --train takes the labelled records, --test the records to screen.")
-
-
-def named_column(typed: str, columns: list, kind: str = "csv") -> str | None:
-    """The column a flag's `typed` name means (None: none) in a file of format `kind`: that column; in a RIS file the
-    field rispy reads the tag into (LB: label), in a MEDLINE file the tag a field's name means (title: TI); else, as
-    columns are found without a flag, the one column spelled so but for case and spaces (`--text-cols title` for the
-    header's "Title"; headers are read stripped, so `--id-col ' ID'` is "ID")."""
-    name = ris_field(typed, columns) if kind == "ris" else medline_field(typed, columns) if kind == "medline" else typed
-    if name in columns:
-        return name
-    alike = _spelled_alike(typed, columns)
-    return alike[0] if len(alike) == 1 else None
-
-
-def _spelled_alike(typed: str, columns) -> list:
-    """The columns spelled as `typed` but for case and surrounding spaces."""
-    return [c for c in columns if str(c).strip().casefold() == str(typed).strip().casefold()]
-
-
-def _label_column(table: pd.DataFrame, spec: ColumnSpec) -> str | None:
-    """The column of `table` that `load_records` reads labels from, by its name alone (None: none)."""
-    columns = list(table.columns)
-    kind = table.attrs.get("format")
-    if spec.label_col:
-        return named_column(spec.label_col, columns, kind)
-    if kind == "medline":  # no label tag
-        return None
-    if kind == "ris":
-        return ASREVIEW_LABEL_COLUMN if ASREVIEW_LABEL_COLUMN in columns else None
-    return pick_column(columns, LABEL_COLUMNS)
-
-
-def _screened(column: pd.Series) -> bool:
-    """Whether any cell of a label column marks a screened record (not empty, -1 or ASReview_not_seen)."""
-    return bool((~_label_cells(column)[2]).any())
 
 
 def _warn_fewer_text_columns(train_path: Path, train: pd.DataFrame, test_path: Path, test: pd.DataFrame) -> None:
@@ -611,7 +501,7 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     screened = records["label"].notna().to_numpy()
     if not screened.any():
         chosen = records.attrs["columns"]["label"]
-        other = None if spec.label_col else _labelled_label_column(original, chosen)
+        other = None if spec.label_col else labelled_label_column(original, chosen)
         fix = (f"Pass --label-col {other}: that column holds labels." if other else
                "Screen some records first: training needs included (1) and excluded (0) ones.")
         raise ScreenstackError(f"{path}: no record is labelled yet (column {chosen!r} is empty, -1 or "
@@ -620,9 +510,9 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     check_both_classes(path, train)
     cols = records.attrs["columns"]
     if test.empty and not spec.label_col:
-        _warn_other_label_column(path, original, cols["label"])
+        warn_other_label_column(path, original, cols["label"])
     log.info("%s: %d records: %d labelled, %d included (%s), and %d not screened yet, to score; "
-             "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), _label_source(cols),
+             "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), label_source(cols),
              len(test), repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))
     frame = pd.concat([train.assign(split="train"), test.assign(split="test")], ignore_index=True)
     keys = record_keys(frame)
@@ -630,59 +520,8 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]), keys=keys, labelled_file=str(path))
 
 
-def _other_label_columns(original: pd.DataFrame, chosen: str):
-    """``(name, unscreened)`` for each label column of the file (by name) besides `chosen`: True where a record is not
-    screened yet in it."""
-    for name in original.columns:
-        if name != chosen and str(name).lower() in LABEL_COLUMNS:
-            yield str(name), original[name].astype(str).str.strip().str.lower().isin(UNLABELLED_VALUES)
-
-
-def _labelled_label_column(original: pd.DataFrame, chosen: str) -> str | None:
-    """Another label column with some record labelled: what --label-col should name where `chosen`, the column
-    picked first, labels none (an empty ``label_included`` beside a filled ``included``)."""
-    return next((name for name, unscreened in _other_label_columns(original, chosen) if not unscreened.all()), None)
-
-
-def _warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) -> None:
-    """Every record is labelled in `chosen`: say so if another label column holds records not screened yet.
-
-    A dataset's own full labels (``label_included``) kept beside a review tool's
-    screening decisions (``included``) would otherwise leave nothing to rank.
-    """
-    for name, unscreened in _other_label_columns(original, chosen):
-        unscreened = int(unscreened.sum())
-        if unscreened:
-            warnings.warn(f"{path}: column {chosen!r} labels every record, but column {name!r} has {unscreened} records not "
-                          f"screened yet: run again with --label-col {name} (and a new --out) to train on its labels and rank "
-                          "those.", stacklevel=3)
-            return
-
-
-def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
-                      why: str = "only the training file's labels train; the test records are scored as not screened",
-                      table: pd.DataFrame | None = None) -> None:
-    """An info line naming the file's label column, if it has one: only the training file's labels train,
-    so a test file carrying its answers (a labelled hold-out) is scored as if it had none (`predict`: `why` its own).
-    Not for a column of `table` that holds no label (every cell empty, or another mark of a record not screened)."""
-    name = label_col if label_col in columns else pick_column(columns, LABEL_COLUMNS)
-    if name is not None and table is not None and name in table.columns and _label_cells(table[name])[2].all():
-        return
-    if name is not None:
-        log.info("%s: column %r is not used: %s", path, name, why)
-    elif ASREVIEW_LABEL_COLUMN in columns:  # a RIS file's N1 notes, as ASReview writes labels: no column the user sees
-        log.info("%s: its ASReview label notes (N1  - ASReview_relevant, ...) are not used: %s", path, why)
-
-
-def _label_source(cols: dict) -> str:
-    """Where the labels were read (`cols`: a frame's ``attrs["columns"]``): a column, or a RIS file's ASReview notes
-    (no column the user sees)."""
-    ris = cols.get("format") == "ris" and cols["label"] == ASREVIEW_LABEL_COLUMN
-    return "ASReview's N1 label notes" if ris else f"label column {cols['label']!r}"
-
-
 def _log_loaded(path: Path, records: pd.DataFrame) -> None:
     cols = records.attrs["columns"]
-    labels = "" if cols["label"] is None else f", {int(records['label'].sum())} included ({_label_source(cols)})"
+    labels = "" if cols["label"] is None else f", {int(records['label'].sum())} included ({label_source(cols)})"
     log.info("%s: %d records%s; id column %s, text columns %s", path, len(records), labels,
              repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))

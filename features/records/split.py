@@ -19,7 +19,8 @@ from sklearn.model_selection import train_test_split
 
 from ..artifacts.atomic import atomic_path, read_json, write_json
 from ..artifacts.runfolder import OS_FILES, first_names
-from .corpus import ColumnSpec, check_both_classes, load_records
+from .corpus import ColumnSpec, load_records
+from .labels import check_both_classes
 from .tables import read_table
 from ..errors import ScreenstackError, quoted
 

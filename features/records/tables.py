@@ -349,6 +349,25 @@ def _other_row_separator(header, short_rows, columns: list[list[str]], sep: str,
             "separator throughout")
 
 
+def row_place(frame: pd.DataFrame, index: int) -> str:
+    """Where data row `index` of a frame `read_table` read is in its file, as errors name it: "record N" in a RIS or
+    MEDLINE file, else "row N" as a spreadsheet shows it."""
+    if frame.attrs.get("format") in RECORD_FORMATS:
+        return f"record {index + 1}"
+    return f"row {sheet_row(index, frame.attrs.get('blank_rows', ()))}"
+
+
+def long_row_note(frame: pd.DataFrame, index: int) -> str:
+    """Words for an error on data row `index` where it is one of the rows that ran past the header (``long_rows``): its
+    cells may be shifted."""
+    number = sheet_row(index, frame.attrs.get("blank_rows", ()))
+    fields = dict(frame.attrs.get("long_rows", ())).get(number)
+    if fields is None:
+        return ""
+    return (f" (row {number} has {fields} fields where the header has {frame.attrs['header_width']}: check its quoting, as "
+            "a separator inside an unquoted field shifts the cells after it)")
+
+
 def sheet_row(index: int, blank_rows=()) -> int:
     """The row a spreadsheet shows for data row `index` of a `read_table` frame (the header is row 1), given
     the numbers of its blank rows (``frame.attrs["blank_rows"]``), which the frame skips and a spreadsheet shows."""

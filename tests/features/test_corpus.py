@@ -988,7 +988,7 @@ def test_a_file_without_its_header_row_whose_first_record_is_unscreened_is_told_
 
 def test_a_label_column_that_holds_no_label_is_not_said_to_be_unused(tmp_path, caplog):
     # predict said "column 'included' is not used: ... to train on these labels ..." of an update whose column was empty.
-    from screenstack.features.records.corpus import say_labels_unused
+    from screenstack.features.records.labels import say_labels_unused
 
     table = pd.DataFrame({"title": ["A", "B", "C", "D"], "included": ["", "-1", "'-1", "-1,00"]})
     with caplog.at_level("INFO", logger="screenstack"):
