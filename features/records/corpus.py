@@ -188,6 +188,12 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     found = ", ".join(columns) + sheet_note(frame)
     kind = frame.attrs["format"]
     is_ris = kind == "ris"
+    if kind == "medline" and labelled and not spec.label_col:  # said before any warning about the records' text
+        raise ScreenstackError(
+            f"{path}: PubMed's MEDLINE format has no label tag, so its records can only be screened: give it as "
+            "--test, or to `screenstack predict --data`. Give the labelled records as CSV, TSV, XLSX or RIS (a "
+            "column of 0/1), or pass --label-col naming a tag you added that holds 0/1."
+        )
 
     def need(typed: str, flag: str) -> str:
         name = named_column(typed, columns, kind)
@@ -293,12 +299,6 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     if labelled and label_col is None:
         if spec.label_col:
             need(spec.label_col, "--label-col")  # refuses, naming the columns found
-        if kind == "medline":
-            raise ScreenstackError(
-                f"{path}: PubMed's MEDLINE format has no label tag, so its records can only be screened: give it as "
-                "--test, or to `screenstack predict --data`. Give the labelled records as CSV, TSV, XLSX or RIS (a "
-                "column of 0/1), or pass --label-col naming a tag you added that holds 0/1."
-            )
         if is_ris:
             raise ScreenstackError(
                 f"{path}: no record has an ASReview label note (`N1  - ASReview_relevant`, `ASReview_irrelevant` or "

@@ -43,6 +43,8 @@ def refuse_binary(path: Path, raw: bytes) -> None:
 # Text formats of bibliographic databases that are not tables, RIS nor MEDLINE, by their first line: what they are and the
 # export that screenstack reads. Read as CSV, they were "row 3 has 2 fields but the header has 1 (...)".
 _TEXT_KINDS = (
+    (re.compile(r"<\d+\.?\s*>\s*$"), "Ovid's citation text (`<1>` before each record, `VN  - Ovid Technologies`)",
+     "Export the records from Ovid as RIS (Export, format: RIS)"),
     (re.compile(r"FN .*Web of Science"), "Web of Science's plain text export (`FN`/`PT` tags)",
      "Export the records from Web of Science as \"Tab delimited file\" (read as TSV) or as \"RIS (other reference "
      "software)\""),

@@ -69,7 +69,8 @@ def read_table(path: str | Path, flag: str = "") -> pd.DataFrame:
     if not path.is_file():  # a pipe (`<(...)`), a device: its size is unknown and it can be read only once
         raise ScreenstackError(f"{path}: is not a regular file (a pipe or a device). Save the records to a file first.")
     if path.stat().st_size == 0:
-        what = "at least one record (from `TY  - ` to `ER  - `)" if path.suffix.lower() == ".ris" else "a header row and at least one record"
+        what = {".ris": "at least one record (from `TY  - ` to `ER  - `)", ".nbib": "at least one record (from a `PMID- ` line)"
+                }.get(path.suffix.lower(), "a header row and at least one record")
         raise ScreenstackError(f"{path}: the file is empty. Give a file with {what}.")
     try:
         return _read_table(path)
@@ -86,17 +87,17 @@ def _read_table(path: Path) -> pd.DataFrame:
     else:
         with open(path, "rb") as handle:  # a compressed file is named as such, not as bytes that are not UTF-8
             head = handle.read(4096)
-        if suffix == ".ris" or _looks_like_ris(head):  # EndNote and some databases save RIS as .txt
-            refuse_compressed(path, head)
-            refuse_utf16(path, head, "as some reference managers export it", "Re-export the RIS file as UTF-8")
-            frame, kind = read_ris(path), "ris"
-        elif suffix == ".nbib" or looks_like_medline(first_line(head)):  # PubMed's "Save: PubMed format" is a .txt
+        refuse_other_formats(path, head)
+        if looks_like_medline(first_line(head)) or suffix == ".nbib":  # "Save: PubMed format" is a .txt; a .ris, renamed
             refuse_compressed(path, head)
             refuse_utf16(path, head, "as some editors save it", "Save the PubMed export again, as UTF-8")
             frame, kind = read_medline(path), "medline"
+        elif suffix == ".ris" or _looks_like_ris(head):  # EndNote and some databases save RIS as .txt
+            refuse_compressed(path, head)
+            refuse_utf16(path, head, "as some reference managers export it", "Re-export the RIS file as UTF-8")
+            frame, kind = read_ris(path), "ris"
         else:
             refuse_binary(path, head[:8])
-            refuse_other_formats(path, head)
             frame = _read_delimited(path, DECLARED_SEPARATORS.get(suffix))
             kind = "tsv" if frame.attrs["separator"] == "\t" else "csv"
     if frame.empty:

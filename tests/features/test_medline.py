@@ -70,16 +70,56 @@ def test_pubmed_format_saved_as_txt_is_found_by_its_first_line(tmp_path, newline
     assert frame.attrs["format"] == "medline" and len(frame) == 3
 
 
-def test_files_joined_without_a_blank_line_between_them_are_two_records(tmp_path):
-    frame = read_table(write(tmp_path, "joined.nbib", "PMID- 1\nTI  - First\nPMID- 2\nTI  - Second\n"))
+@pytest.mark.parametrize("joined", [
+    "PMID- 1\nTI  - First\nPMID- 2\nTI  - Second\n",  # no blank line between the files
+    "PMID- 1\nTI  - First\nAB  - One.PMID- 2\nTI  - Second\n",  # the first file without its last newline
+    "PMID- 1\nTI  - First\nAB  - One.\ufeffPMID- 2\nTI  - Second\n",  # and the second with its byte-order mark
+])
+def test_files_joined_with_cat_are_read_record_by_record(tmp_path, joined):
+    # Without its last newline, the first file's last line took the next PMID line: one record of both (a helper's)
+    frame = read_table(write(tmp_path, "joined.nbib", joined))
     assert frame["PMID"].tolist() == ["1", "2"] and frame["TI"].tolist() == ["First", "Second"]
+    assert frame.get("AB", pd.Series([""]))[0] in ("", "One.")
+
+
+def test_a_line_of_spaces_inside_a_record_is_passed_over(tmp_path):
+    frame = read_table(write(tmp_path, "spaces.nbib", "PMID- 1\nTI  - A\n      \nAB  - one\n   \n      two\n"))
+    assert frame["TI"].tolist() == ["A"] and frame["AB"].tolist() == ["one two"]
+
+
+def test_stand_ins_for_a_missing_title_or_abstract(tmp_path):
+    # A title only "[Not Available]." (PubMed's, for some non-English articles) is its original-language title TT;
+    # a missing AB is the other abstract OAB; a book's title BTI where it has no TI.
+    text = ("PMID- 1\nTI  - [Not Available].\nTT  - Essai randomise.\nOAB - Un essai.\n\n"
+            "PMID- 2\nBTI - A handbook\nAB  - Its abstract.\n\nPMID- 3\nTI  - Own title.\nTT  - Titre.\n")
+    frame = read_table(write(tmp_path, "stand-ins.nbib", text))
+    assert frame["TI"].tolist() == ["Essai randomise.", "A handbook", "Own title."]
+    assert frame["AB"].tolist() == ["Un essai.", "Its abstract.", ""]
+
+
+def test_an_eric_export_without_pmids_is_read_with_record_numbers(tmp_path):
+    text = "\r\nOWN - ERIC\r\nTI  - Reading in schools\r\nAB  - A study.\r\n\r\nOWN - ERIC\r\nTI  - Maths\r\n"
+    records = load_records(write(tmp_path, "eric.nbib", text), labelled=False)
+    assert records["id"].tolist() == ["1", "2"] and records["title"].tolist() == ["Reading in schools", "Maths"]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("pubmed-set.txt", "PMID-  123\nTI  - Two spaces after the dash, a title, with commas\n"),
+    ("ctrl-z.nbib", "PMID- 123\nTI  - An old export, a title, with commas\x1a"),
+])
+def test_pubmed_files_in_other_shapes(tmp_path, name, text):
+    frame = read_table(write(tmp_path, name, text))
+    assert frame.attrs["format"] == "medline" and frame["TI"].str.endswith("with commas").all()
 
 
 @pytest.mark.parametrize("text, words", [
     ("PMID- 1\nTI  - A\nnot a tag\n", "line 3 is neither a tag"),
     ("PMID- 1\nTI  - A\nAB - one space\n", "line 3 is neither a tag"),  # the dash not in column five
-    ("PMID- 1\nTI  - A\n\nTI  - B\n", "line 4: a record starts with 'TI', not `PMID- `"),
+    ("PMID- 1\nTI  - A\n\nAB  - B\n", r"record 2 \(from line 4\) has no `PMID- ` line"),  # a blank line in a record
+    ("PMID- 1\nTI  - A\nTI  - B\n", "line 3: a second TI line in the record from line 1"),  # not a list: "A; B"
+    ("<1. >\nVN  - Ovid Technologies\nDB  - Embase\n", "is Ovid's citation text"),
     ("\n\n", "no MEDLINE records"),
+    ("", r"the file is empty. Give a file with at least one record \(from a `PMID- ` line\)"),
 ])
 def test_a_damaged_export_is_refused_naming_the_line(tmp_path, text, words):
     path = write(tmp_path, "bad.nbib", text)
@@ -96,10 +136,11 @@ def test_bytes_that_are_not_utf8_are_refused_naming_the_line(tmp_path):
 
 
 def test_as_labelled_records_it_is_refused_with_where_it_goes(tmp_path, capsys):
-    path = write(tmp_path, "pubmed.nbib", NBIB)
+    path = write(tmp_path, "pubmed.nbib", NBIB + "\nPMID- 4\nAB  - [No abstract available]\n")
     assert main(["run", "--data", str(path), "--learners", "tfidf-svm", "--out", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "pubmed.nbib: PubMed's MEDLINE format has no label tag" in err and "predict --data" in err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err  # said first: no warning about a record's text before it
+    assert "pubmed.nbib: PubMed's MEDLINE format has no label tag" in err[0] and "predict --data" in err[0]
     assert not (tmp_path / "out").exists()
 
 
