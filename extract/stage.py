@@ -108,6 +108,25 @@ def short_name(model: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "model"
 
 
+def vector_identity(config: ExtractConfig) -> dict:
+    """What tells the vectors `config` makes from others before the model is loaded, under the keys of a feature file's
+    metadata (`learners.fit.refuse_refits` compares them with a vector learner's feature files): the file's name
+    before its hash (the model by `short_name`, not as typed: ./bert and bert make the same file), the layers,
+    pooling, max length, store dtype and padding (vectors of 0.3.2 and before, padded to their batch's longest, are
+    made again, so learners fitted on them are refused). `extract_features`' ``before_encoding`` adds the rest."""
+    return {"file": short_name(config.model), "layers": list(config.layers), "pooling": list(config.pooling),
+            "max_length": config.max_length, "store_dtype": config.store_dtype, "padding": PADDING}
+
+
+def check_model_layers(config: ExtractConfig) -> None:
+    """Refuse `config`'s layers where its model lacks them (the default last4 on a 3-layer model), as `extract_features`
+    would once it loads the model: for a caller with long work before the extraction (`run --finetune`). The model is
+    loaded for it through `load_encoder`, so a model that cannot load is named as extraction names it."""
+    from .pooling import check_layers
+
+    check_layers(tuple(config.layers), int(load_encoder(config.model).model.config.num_hidden_layers))
+
+
 def _refuse_non_finite(vectors: np.ndarray, config: ExtractConfig, precision: str) -> None:
     """Refuse the encoder's NaN or infinite vectors (an overflow at reduced precision, or broken weights) before they are
     cached or reach a learner."""

@@ -236,9 +236,10 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
                   finetuned: tuple[str, dict] | None = None) -> None:
     """Refuse, before `run` extracts, outputs in OUT of these learners that `fit_learners` would refuse after it:
     made from other records or parameters, or from vectors made otherwise. `vectors` (None: feature files not
-    compared): ``file``, the feature file's name before its hash (`extract.stage.short_name` of the model), and
-    the layers, pooling, max_length and store_dtype of the extraction; once the model is loaded, also its
-    ``encoder_fingerprint`` and ``dtype`` (`extract.stage.extract_features`'s ``before_encoding``). `finetuned`:
+    compared), as `extract.stage.vector_identity` gives it: ``file``, the feature file's name before its hash
+    (`extract.stage.short_name` of the model), and the layers, pooling, max_length, store_dtype and padding of the
+    extraction; once the model is loaded, also its ``encoder_fingerprint`` and ``dtype``
+    (`extract.stage.extract_features`'s ``before_encoding``). `finetuned`:
     ``(name, identity)`` of the fine-tuned learner `run --finetune` makes, whose outputs made with other fine-tuning
     options (`FinetuneConfig.identity`) are named in the same refusal, with its state under ``finetune/``."""
     def view(meta: dict) -> dict:  # a vector learner's feature files as `vectors` describes one

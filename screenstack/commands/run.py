@@ -126,7 +126,7 @@ configs = run_configs  # what `cli` checks a --config file's values with when fl
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..extract.stage import extract_features, short_name
+    from ..extract.stage import check_model_layers, extract_features, vector_identity
     from ..features.artifacts.folds import refuse_other_plan
     from ..learners.fit import fit_learners, refuse_refits, refuse_too_few_texts
     from ..stacking.ranked import refuse_edited
@@ -152,12 +152,7 @@ def command(args: argparse.Namespace) -> int:
         _refuse_edited_config(args)
         # fit-learners would refuse these only after extraction had encoded every text and added a feature file to OUT
         refuse_other_plan(corpus, args.out, folds, say=False)  # fit-learners or the fine-tuner says a redraw
-        from ..extract.encode import PADDING
-
-        # The model by its feature file's name, not as typed: ./bert and bert make the same file. The padding: vectors
-        # of 0.3.2 and before (padded to their batch's longest) are made again, so their learners are refused here.
-        vectors = {"file": short_name(encoder.model), "layers": list(encoder.layers), "pooling": list(encoder.pooling),
-                   "max_length": encoder.max_length, "store_dtype": encoder.store_dtype, "padding": PADDING}
+        vectors = vector_identity(encoder)  # learners fitted on vectors made otherwise are refused before any encoding
         finetuned = None
         if finetuning is not None:  # its outputs made otherwise, named in the same line as the learners'
             from ..extract.finetune_config import learner_name
@@ -171,8 +166,8 @@ def command(args: argparse.Namespace) -> int:
             if finetuning is not None:  # first: it refuses its own outputs made otherwise before any long work
                 from ..extract.finetune import finetune
 
-                if learners.needs_vectors:  # extraction checks its --layers against the model after the fine-tuning
-                    _check_layers(encoder)
+                if learners.needs_vectors:  # extraction would check its --layers only after the fine-tuning's hours
+                    check_model_layers(encoder)  # the model loaded once more: seconds
 
                 finetune(corpus, args.out, finetuning, folds=folds, progress=not args.quiet, confirm=True if args.yes else None)
                 done.append("features")  # its learner's scores join the stack; its cross-fitted vectors stay unread here
@@ -213,16 +208,6 @@ def _warn_unused_vector_options(args: argparse.Namespace, encoder, learners: tup
         warnings.warn(f"{''.join(said_options(args, given))}: for the vectors, not used: the learners fitted ({','.join(learners)}) read the "
                       f"text, {made} (add logreg, lightgbm or xgboost to --learners to use "
                       f"{'them' if len(given) > 1 else 'it'}).", stacklevel=2)
-
-
-def _check_layers(encoder) -> None:
-    """Refuse `encoder`'s --layers where its model lacks them (the default last4 on a 3-layer model), as extraction
-    would once the fine-tuning had run. The model is loaded once more for it (seconds, against the fine-tuning's minutes
-    to hours), through `load_encoder`, so a model that cannot load is named as extraction names it."""
-    from ..extract.model import load_encoder
-    from ..extract.pooling import check_layers
-
-    check_layers(tuple(encoder.layers), int(load_encoder(encoder.model).model.config.num_hidden_layers))
 
 
 _STAGE_FILES = {"features": ["features/"], "learners": ["learners/", "records.parquet"],
