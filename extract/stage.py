@@ -108,6 +108,22 @@ def short_name(model: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "model"
 
 
+def config_from_feature_meta(meta: dict, model: str, *, device: str = "auto", batch_tokens: int | str = "auto",
+                             cache_dir: str | None = None) -> ExtractConfig:
+    """The config that makes vectors like a feature file's, from its metadata `meta` (as `extract_features` writes
+    it): its layers, pooling, max length, precision (as it was resolved: fp32 or bf16, not auto) and store dtype, with
+    `model` (the encoder where it is now). `device`, `batch_tokens` and `cache_dir` are this machine's: they leave the
+    vectors as they were.
+
+    Examples
+    --------
+    >>> config_from_feature_meta(read_parquet_meta("run1/features/minilm-0123456789.parquet"), "minilm")  # doctest: +SKIP
+    """
+    return ExtractConfig(model=model, layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
+                         max_length=meta["max_length"], dtype=meta["dtype"], store_dtype=meta["store_dtype"],
+                         device=device, batch_tokens=batch_tokens, cache_dir=cache_dir)
+
+
 def vector_identity(config: ExtractConfig) -> dict:
     """What tells the vectors `config` makes from others before the model is loaded, under the keys of a feature file's
     metadata (`learners.fit.refuse_refits` compares them with a vector learner's feature files): the file's name

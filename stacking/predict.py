@@ -86,7 +86,8 @@ from .stack import MAX_FLAGGED, _percent
 log = logging.getLogger("screenstack")
 # The extract settings a user may repeat on the command line, as named in the feature files' metadata.
 ENCODER_SETTINGS = {"model": "--model", "layers": "--layers", "pooling": "--pooling", "max_length": "--max-length"}
-# What `screenstack predict` needs from a feature file's metadata to make the same vectors for new records.
+# What `screenstack predict` needs from a feature file's metadata to make the same vectors for new records
+# (`extract.stage.config_from_feature_meta` reads them, the model as `encoder_to_load` resolves it).
 EXTRACT_SETTINGS = ("model", "layers", "pooling", "max_length", "dtype", "store_dtype")
 # The committed set predict writes into its --out, and its files (which a run's files of the same names must not be).
 PREDICT_SET = PREDICTIONS_SET

@@ -56,7 +56,7 @@ def command(args: argparse.Namespace) -> int:
 
     from ..extract.pooling import parse_layers
     from ..extract.model import MaxLengthError, TokenizerCapError
-    from ..extract.stage import ExtractConfig, cache_root, extract_features
+    from ..extract.stage import ExtractConfig, cache_root, config_from_feature_meta, extract_features
     from ..features.errors import ScreenstackError, kept_warnings
     from ..features.artifacts.runfolder import RunFolder
     from ..stacking.new_records import load_new_records
@@ -71,10 +71,8 @@ def command(args: argparse.Namespace) -> int:
     # The run's cache, where `run` was given one: its vectors of texts the update shares are not made again.
     cache_dir = args.cache_dir or recipe_value(run.out, "cache_dir") or str(cache_root(ExtractConfig(), args.run))
     # Before the records are read: a run's encoder folder that is gone is refused first (`encoder_to_load`).
-    configs = {rel: ExtractConfig(model=encoder_to_load(meta, args.model), layers=tuple(meta["layers"]), pooling=tuple(meta["pooling"]),
-                                  max_length=meta["max_length"], dtype=meta["dtype"], store_dtype=meta["store_dtype"],
-                                  device=args.device, batch_tokens=args.batch_tokens,
-                                  cache_dir=cache_dir)
+    configs = {rel: config_from_feature_meta(meta, encoder_to_load(meta, args.model), device=args.device,
+                                             batch_tokens=args.batch_tokens, cache_dir=cache_dir)
                for rel, meta in run.feature_meta.items()}
     with kept_warnings() as said:  # for its summary.json, as `run`'s keeps those reading its files
         corpus, left_out = load_new_records(run, args.data, args.id_col, given["text_cols"])
