@@ -38,7 +38,8 @@ import pandas as pd
 
 from screenstack.stacking import calibrate
 from screenstack.stacking.calibrate import count_scale, fit_calibration, scaled
-from screenstack.stacking.decision import at_labelled_share, screening_summary
+from screenstack.stacking.decision import screening_summary
+from screenstack.stacking.set_apart import at_labelled_share
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 DEFAULT = (None, "", "--learners lightgbm,logreg,tfidf-logreg,tfidf-svm,xgboost")  # summary.json's "flags" of a default run

@@ -101,7 +101,8 @@ def replay_half(half: Path) -> list[dict]:
     from screenstack.stacking.calibrate import fit_calibration
     from screenstack.stacking.metrics import fbeta
     from screenstack.stacking import stack as stack_module
-    from screenstack.stacking.decision import shift_records, shift_weight
+    from screenstack.stacking.decision import shift_weight
+    from screenstack.stacking.set_apart import shift_records
     from screenstack.stacking.stack import _evaluate_blend
 
     logging.getLogger("screenstack").setLevel(logging.ERROR)

@@ -1,4 +1,4 @@
-"""Where `stacking.decision.titles_unlike_labelled` fires: never on the protocol's halves, always where it should.
+"""Where `stacking.set_apart.titles_unlike_labelled` fires: never on the protocol's halves, always where it should.
 
 The rule flags the records to screen that have a title but no abstract when
 such records are far commoner among them than among the labelled records
@@ -9,7 +9,7 @@ results it would otherwise change. This script reads every half through the
 command line's loader (no fitting: seconds) and prints the shares, the z and
 whether the rule fires, then the same with the test half's abstracts blanked
 (an export without abstracts: it must fire on every half). It also counts
-the halves on which `stacking.decision.included_without_abstracts` would
+the halves on which `stacking.set_apart.included_without_abstracts` would
 warn (included training records far more often without an abstract than
 the excluded ones; 0.3.23): a warning only, it changes no decision.
 
@@ -43,7 +43,7 @@ from quality import DATASETS  # noqa: E402
 
 from screenstack.features.artifacts.records import screening_records  # noqa: E402
 from screenstack.features.records.corpus import load_corpus  # noqa: E402
-from screenstack.stacking.decision import UNLIKE_Z, included_without_abstracts, titles_unlike_labelled  # noqa: E402
+from screenstack.stacking.set_apart import UNLIKE_Z, included_without_abstracts, titles_unlike_labelled  # noqa: E402
 
 
 def finding(folder: Path, blank_test_abstracts: bool) -> dict:

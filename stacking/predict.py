@@ -79,8 +79,9 @@ from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
-from .decision import (ABSTRACTS_UNLIKE_LABELLED_WARNING, TITLES_ONLY_WARNING, UPDATE_RECALL_CHECK_WARNING, abstracts_unlike_labelled, at_shift_clause, log_shift, lowered_by, said_threshold, screen, shift_records,
-                       MIN_SHIFT_RECORDS, shift_weight, titles_unlike_labelled, without_text)
+from .decision import UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, said_threshold, screen, shift_weight
+from .set_apart import (ABSTRACTS_UNLIKE_LABELLED_WARNING, MIN_SHIFT_RECORDS, TITLES_ONLY_WARNING, abstracts_unlike_labelled,
+                        shift_records, titles_unlike_labelled, without_text)
 from .stack import MAX_FLAGGED, _percent
 
 log = logging.getLogger("screenstack")

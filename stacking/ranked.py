@@ -10,7 +10,7 @@ two databases, to screen once), then every column of the input file as it was re
 `features.artifacts.records.read_screening_records`). Flagged records come
 first, then the rest, each part by score, highest first: the threshold keeps
 them apart anyway, except for records flagged whatever their score (those
-with neither title nor abstract, `stacking.decision.flag_without_text`), which
+with neither title nor abstract, `stacking.set_apart.flag_without_text`), which
 a reviewer reading down to the last ``decision`` 1 would otherwise never
 reach. Their score is the empty text's, no learner's judgement, and their
 probability the labelled share of included records, so they sit after the
@@ -38,7 +38,7 @@ import pandas as pd
 from ..features.artifacts import sets
 from ..features.artifacts.records import INPUT_PREFIX
 from ..features.records.ranked_csv import is_ranked_csv
-from .decision import without_text
+from .set_apart import without_text
 
 COLUMNS = ["rank", "id", "title", "score", "decision", "probability", "expected_included", "copy_of", "copy_label"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -40,11 +40,13 @@ from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, SingleLearner, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
-from .decision import (ABSTRACTS_UNLIKE_LABELLED_WARNING, COMPARE_INCLUDED, FLAG_ALL, INCLUDED_WITHOUT_ABSTRACTS_WARNING, RECALL_CHECK_WARNING, TITLES_ONLY_WARNING, _say_without_text, said_threshold,
-                       abstracts_unlike_labelled, at_shift_clause, honest_scope, included_without_abstracts, log_shift, lowered_by, log_titles_only,
-                       screen, shift_records, shift_weight, titles_unlike_labelled, without_text)
+from .decision import (COMPARE_INCLUDED, FLAG_ALL, RECALL_CHECK_WARNING, at_shift_clause, honest_scope, log_shift, lowered_by,
+                       said_threshold, screen, shift_weight)
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
+from .set_apart import (ABSTRACTS_UNLIKE_LABELLED_WARNING, INCLUDED_WITHOUT_ABSTRACTS_WARNING, TITLES_ONLY_WARNING,
+                        abstracts_unlike_labelled, included_without_abstracts, log_titles_only,
+                        say_without_text, shift_records, titles_unlike_labelled, without_text)
 from .threshold import FIT_WEIGHT, apply_threshold, choose_threshold, fitted_tail_threshold, fold_decisions, separation
 
 log = logging.getLogger("screenstack")
@@ -550,7 +552,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
             _say_single(max(reused["blend"]["weights"], key=reused["blend"]["weights"].get), config.blend)
         without = without_text(records)
         if without is not None:
-            _say_without_text(int(without.sum()), int(reused["decision"].get("flagged_without_text", 0)))
+            say_without_text(int(without.sum()), int(reused["decision"].get("flagged_without_text", 0)))
         log_titles_only(reused["decision"].get("titles_only") or {})
         _log_summary(reused)
         return reused

@@ -8,7 +8,7 @@ strings, named ``input:`` + the file's column name (``input:authors``,
 ("1", or "0" for a record with neither title nor abstract, which `stack`
 flags since no model can rank it), ``has_abstract`` ("1" or "0": a title
 alone is scored unlike the labelled records where they nearly all have an
-abstract, `stacking.decision.titles_unlike_labelled`), and ``copy_of`` and ``copy_label``: the
+abstract, `stacking.set_apart.titles_unlike_labelled`), and ``copy_of`` and ``copy_label``: the
 labelled record, or the earlier record to screen, whose title and abstract
 it repeats (`features.records.duplicates.copy_columns`), and ``text_key``, the
 hash of its title and abstract as copies are compared ("" where it lacks

@@ -11,7 +11,8 @@ from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import Corpus
 from screenstack.stacking.calibrate import estimate_shift, fit_calibration
 from screenstack.stacking.report import _threshold_note, write_report
-from screenstack.stacking.decision import MIN_SHIFT_RECORDS, shift_records, shift_weight
+from screenstack.stacking.decision import shift_weight
+from screenstack.stacking.set_apart import MIN_SHIFT_RECORDS, shift_records
 from screenstack.stacking.stack import StackConfig, _warnings, stack
 from screenstack.stacking.threshold import _candidates, fbeta_curve
 
@@ -365,7 +366,8 @@ def test_records_without_text_count_at_the_labelled_share_in_the_interval_too():
     # 40 records with neither title nor abstract count at the labelled share (1.5 expected of 40 at 3.7%), but their
     # interval was drawn around the empty text's calibrated probability, scaled below the threshold: 1.3-3.3, which
     # left out 0 and 1 (together about 56% likely) (a helper's finding).
-    from screenstack.stacking.decision import at_labelled_share, screening_summary
+    from screenstack.stacking.decision import screening_summary
+    from screenstack.stacking.set_apart import at_labelled_share
 
     rng = np.random.default_rng(5)
     y = np.r_[np.ones(15, int), np.zeros(390, int)]

@@ -11,7 +11,8 @@ import pandas as pd
 from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
 from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.records.corpus import Corpus
-from screenstack.stacking.decision import MIN_SHIFT_RECORDS, recall_check
+from screenstack.stacking.decision import recall_check
+from screenstack.stacking.set_apart import MIN_SHIFT_RECORDS
 from screenstack.stacking.report import write_report
 from screenstack.stacking.stack import StackConfig, stack
 

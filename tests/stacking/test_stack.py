@@ -312,7 +312,7 @@ def test_records_without_title_or_abstract_are_flagged_and_counted(tmp_path, cap
 
 def test_records_without_text_above_the_threshold_are_reported_too(caplog):
     """The console names every record without text to screen; summary.json counts those the threshold had left out."""
-    from screenstack.stacking.decision import flag_without_text
+    from screenstack.stacking.set_apart import flag_without_text
 
     records = pd.DataFrame({"id": ["a", "b", "c", "d"], "has_text": ["1", "0", "0", "1"]})
     decisions = np.array([0, 1, 0, 1])
@@ -326,7 +326,7 @@ def test_records_without_text_above_the_threshold_are_reported_too(caplog):
 def test_a_copy_of_an_included_labelled_record_is_flagged_whatever_its_score(caplog):
     """Its paper is known to be included: below the threshold it was a sure miss. A copy of an excluded one keeps the
     threshold's decision (a review may mark a duplicate excluded whose first copy it included), said in the console."""
-    from screenstack.stacking.decision import flag_included_copies, known_copies
+    from screenstack.stacking.set_apart import flag_included_copies, known_copies
 
     records = pd.DataFrame({"id": list("abcdef"), "copy_label": ["1", "1", "0", "0", "", "1 and 0"]})
     probabilities, known = known_copies(np.array([0.01, 0.9, 0.8, 0.02, 0.3, 0.05]), records)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from screenstack.cli import main
-from screenstack.stacking.decision import titles_unlike_labelled
+from screenstack.stacking.set_apart import titles_unlike_labelled
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*neither title nor abstract", "ignore:.*no abstract")
 
@@ -36,7 +36,7 @@ def test_titles_without_abstracts_in_the_labelled_share_change_nothing(labelled,
 
 
 def test_the_warning_says_whether_the_shift_was_estimated_without_them():
-    from screenstack.stacking.decision import TITLES_ONLY_WARNING, say_titles_only
+    from screenstack.stacking.set_apart import TITLES_ONLY_WARNING, say_titles_only
 
     records, keys = records_and_keys(500, 1, 200, 60)
     found = titles_unlike_labelled(records, keys)
@@ -113,7 +113,7 @@ def test_a_test_file_with_abstracts_is_decided_as_before(tiny_corpus_files, tmp_
 def test_included_training_records_without_abstracts_far_commoner_than_excluded_ones_are_found(included_lacking, excluded_lacking,
                                                                                                fires):
     # 3 of 3 included records without an abstract against 10% of 200 excluded: far commoner; 2 of 3: chance.
-    from screenstack.stacking.decision import included_without_abstracts
+    from screenstack.stacking.set_apart import included_without_abstracts
 
     n_included = 3 if included_lacking <= 3 else 12
     labels = np.r_[np.ones(n_included), np.zeros(200)]
@@ -147,7 +147,7 @@ def test_a_run_whose_included_records_alone_lack_abstracts_warns_that_the_learne
 def test_labelled_records_without_abstracts_beside_records_to_screen_with_them_are_said(tiny_corpus_files, tmp_path):
     # The reverse of the titles-only warning: a training file whose abstracts were all lost ran on titles alone, was
     # applied to records with abstracts (another share flagged), and said nothing.
-    from screenstack.stacking.decision import abstracts_unlike_labelled
+    from screenstack.stacking.set_apart import abstracts_unlike_labelled
 
     assert abstracts_unlike_labelled(*records_and_keys(500, 500, 100, 5))["share"] == 1.0
     assert abstracts_unlike_labelled(*records_and_keys(500, 60, 100, 10)) == {}  # 12% against 10%: alike
