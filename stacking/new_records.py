@@ -108,9 +108,12 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
             "its id column (--id-col); a warning names any record whose title and abstract repeat a labelled one's."
             if original.attrs["format"] == "medline" else f" Pass --id-col naming the file's column of the run's ids "
             f"({run.id_column}).")
-        warnings.warn(f"{path}: ids read from column {used!r}, not the run's {run.id_column!r}: a record already screened "
-                      f"is recognised only where both hold the same id ({int(screened.sum())} of {len(records)} did).{fix}",
-                      stacklevel=2)
+        said = (f"{path}: ids read from column {used!r}, not the run's {run.id_column!r}: a record already screened is "
+                f"recognised only where both hold the same id ({int(screened.sum())} of {len(records)} did).{fix}")
+        if screened.any():  # the two columns hold the same ids (a PMID beside the run's pubmedID): said, no warning
+            log.info(said)
+        else:
+            warnings.warn(said, stacklevel=2)
     left_out = pd.DataFrame({"id": records["id"].astype(str)[screened], "run_id": keys[screened].map(train).astype(str)})
     if run.train_keys is not None:  # the label the reviewer gave it, from the fold plan
         left_out["label"] = run.train_keys.loc[keys[screened], "label"].to_numpy()

@@ -466,7 +466,8 @@ def _flags_most_warning(run: FittedRun, scores: np.ndarray, decisions: np.ndarra
 
     if run.flags_everything:
         return (f"{said}: the run's blend does not beat flagging every record on its labelled records (its honest floor, "
-                "said in its summary.json and report); label more records and run it again to flag fewer")
+                "said in its summary.json and report); label more records, add them to the run's labelled file and "
+                "`screenstack run` again (a new --out) to flag fewer")
     flagged_with_text = decisions[with_text].mean() if with_text.any() else 0.0
     # "of those with text it flags 0%" where none has text read as if some had (a helper's update of blank records)
     with_text_clause = f" (of those with text it flags {_percent(flagged_with_text)})" if with_text.any() else " (none has text)"
@@ -488,7 +489,7 @@ def _flags_most_warning(run: FittedRun, scores: np.ndarray, decisions: np.ndarra
     if with_text.sum() < MIN_SHIFT_RECORDS:
         return None
     return (f"{said}: the run's labelled records cannot support a tighter threshold for them; label some of these "
-            "records and run again to flag fewer")
+            "records, add them to the run's labelled file and `screenstack run` again (a new --out) to flag fewer")
 
 
 def _say_if_restacked(run: FittedRun, before: dict | None) -> None:

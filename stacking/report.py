@@ -320,7 +320,7 @@ def _facts(summary: dict) -> str:
     facts = [
         ("training records", f"{summary['n_train']:,}", f"{summary['n_train_included']:,} included "
                                                           f"({summary['n_train_included'] / summary['n_train']:.1%})"),
-        ("records to screen", f"{n_test:,}", f"flagged for full-text review: {flagged}"),
+        ("records to screen", f"{n_test:,}", f"flagged to screen: {flagged}"),
         ("fold plan", f"{plan.get('n_folds', '?')} folds", f"stratified, seed {plan.get('seed', '?')}"),
         ("objective", f"F{summary['beta']:g}", f"recall weighs {summary['beta'] ** 2:g}&times; precision"),
         ("threshold", f"{summary['threshold']:.4g}", _threshold_note(summary)),

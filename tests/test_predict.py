@@ -863,7 +863,8 @@ def test_an_update_of_a_run_whose_honest_floor_flags_every_record_is_all_flagged
         assert _predict(run, tmp_path / "update.csv", tmp_path / "pred") == 0
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())
     said = ("the threshold flags 100% of these records: the run's blend does not beat flagging every record on its labelled "
-            "records (its honest floor, said in its summary.json and report); label more records and run it again to flag fewer")
+            "records (its honest floor, said in its summary.json and report); label more records, add them to the run's labelled file and "
+            "`screenstack run` again (a new --out) to flag fewer")
     assert summary["n_flagged"] == summary["n_records"] and summary["warnings"] == [said]
     assert said in caplog.messages  # on the console too, -q or not
 
@@ -1102,7 +1103,7 @@ def test_an_update_flagged_nearly_all_under_a_large_beta_is_put_down_to_it_and_a
                                  "record 900 times an extra read, so flagging nearly everything scores best; a smaller "
                                  "--beta flags fewer")
     assert warning(7.0, 60).endswith("the run's labelled records cannot support a tighter threshold for them; label some "
-                                     "of these records and run again to flag fewer")
+                                     "of these records, add them to the run's labelled file and `screenstack run` again (a new --out) to flag fewer")
     assert warning(7.0, 40) is None  # 39 of 40 records: too few to say anything of the labels
 
 

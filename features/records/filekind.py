@@ -45,6 +45,11 @@ def refuse_binary(path: Path, raw: bytes) -> None:
 _TEXT_KINDS = (
     (re.compile(r"<\d+\.?\s*>\s*$"), "Ovid's citation text (`<1>` before each record, `VN  - Ovid Technologies`)",
      "Export the records from Ovid as RIS (Export, format: RIS)"),
+    # ERIC's looks like PubMed's MEDLINE, but its records have no PMID line to tell where each starts: helpers' files
+    # were read merged or split silently.
+    (re.compile(r"OWN +- ERIC"), "ERIC's export (`OWN - ERIC` records, without PMIDs)", "Export the records from ERIC as RIS"),
+    (re.compile(r"<\?xml|<!DOCTYPE|<PubmedArticleSet|<xml>"), "XML (PubMed's or a reference manager's XML export?)",
+     "Export the records as RIS or CSV, or from PubMed with \"Send to: Citation manager\" (.nbib)"),
     (re.compile(r"FN .*Web of Science"), "Web of Science's plain text export (`FN`/`PT` tags)",
      "Export the records from Web of Science as \"Tab delimited file\" (read as TSV) or as \"RIS (other reference "
      "software)\""),

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
+from .columns import spelled_alike
 from .tables import RECORD_FORMATS, sheet_row
 
 # `key`: Zotero's and Rayyan's CSV exports name each record's own id so, kept from one month's export to the next.
@@ -59,10 +60,13 @@ def pair_id_columns(id_col: str | None, train_path: Path, train_columns, test_pa
     """
     if id_col is None:
         return None, None
+    def holds(columns) -> bool:  # as `columns.named_column` finds a flag's column: exactly, else but for case
+        return id_col in columns or len(spelled_alike(id_col, columns)) == 1
+
     chosen = []
     for path, columns, other in ((train_path, train_columns, test_columns), (test_path, test_columns, train_columns)):
         own = pick_column(columns, ID_COLUMNS)
-        if id_col not in columns and id_col in other and own is not None:
+        if not holds(columns) and holds(other) and own is not None:
             log.info("%s: no column %r (--id-col): its own id column %r is used", path, id_col, own)
             chosen.append(None)
         else:

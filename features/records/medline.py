@@ -7,7 +7,7 @@ space (`PMID- 31064148`, `TI  - A title`), continued on lines indented by six
 spaces. A record's fields become columns named by their tags (`PMID`, `TI`,
 `AB`, ...), a repeated tag's values joined by "; " (`AU`, `MH`), so the
 corpus reads the title from `TI`, the abstract from `AB` and the id from
-`PMID` as it reads a table's columns. Where a record's TI or AB is empty or
+`PMID` as it reads a table's columns; every record starts with its PMID line. Where a record's TI or AB is empty or
 only says the text is missing, its book title `BTI` or title in the original
 language `TT`, and its other abstract `OAB`, stand in. MEDLINE has no label
 tag: the file is records to screen.
@@ -24,8 +24,9 @@ from .missing import missing_text
 
 FIRST_LINE = re.compile(r"PMID- +\d")  # a record's first line: how a MEDLINE file is told from a table
 TAG_LINE = re.compile(r"([A-Z][A-Z0-9]{0,3}) {0,3}- ?(.*)")  # `PMID- 1`, `TI  - x`, `AU  - x`, `LID - x`, `AB  -` (empty)
-# Files joined with `cat`, the first without its last newline: its last line and the next file's PMID line in one.
-JOINED_PMID = re.compile(r"^(.*\S)(PMID- +\d+)$", re.MULTILINE)
+# Files joined with `cat`, the first without its last newline: its last line and the next file's PMID line in one
+# (split where the next line is a tag, as after every PMID line: in an abstract's wrapped text it is a continuation).
+JOINED_PMID = re.compile(r"(.*?)[\s\x1a]*(PMID- +\d+)")
 ID_TAG = "PMID"
 FIELDS = {"title": "TI", "abstract": "AB", "id": ID_TAG}  # what a flag may call a tag (`--text-cols title,abstract`)
 ONCE = ("TI", "AB")  # tags a record holds once: a second one is a damaged file, not a list
@@ -46,12 +47,11 @@ def read_medline(path: Path) -> pd.DataFrame:
         line = len(re.split(rb"\r\n|\r|\n", error.object[: error.start]))
         raise ScreenstackError(f"{path}: line {line} is not valid UTF-8 text (byte offset {error.start}). "
                                "Save the PubMed export again (it is UTF-8 as PubMed writes it).") from None
-    text = text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n")  # BOMs of files joined with `cat`
-    text = JOINED_PMID.sub(r"\1\n\2", text.removesuffix("\x1a"))
+    # BOMs of files joined with `cat`; CRLF re-saved in text mode (CR CR LF) is one line ending, not two
+    text = text.replace("\ufeff", "").replace("\r\r\n", "\n").replace("\r\n", "\n").replace("\r", "\n")
     rows: list[dict[str, list[list[str]]]] = []  # per record, per tag, each value's lines: joined once, at the end
-    starts: list[int] = []
     record, tag = None, None
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in _numbered_lines(text.removesuffix("\x1a")):
         if not line:  # an empty line ends a record
             record = tag = None
             continue
@@ -61,14 +61,21 @@ def read_medline(path: Path) -> pd.DataFrame:
         found = TAG_LINE.fullmatch(line) if line[:1] != " " else None
         if found and len(line) > 4 and line[4] == "-":  # the dash in column five: a tag, not a line of text
             tag, value = found.group(1), found.group(2).strip()
+            if tag == ID_TAG and not value.isdigit():
+                raise ScreenstackError(f"{path}: line {number}: PMID {value!r} is not a PubMed id (a number). Fix the "
+                                       "line, or export the records from PubMed again.")
             if record is None or tag == ID_TAG:  # a PMID line starts a record, also where no blank line is before it
-                record = {}
+                if tag != ID_TAG:  # ERIC's export, whose records have none, is refused before (`filekind`)
+                    raise ScreenstackError(f"{path}: line {number}: a record starts with {tag!r}, not `PMID- `: "
+                                           f"{line[:60]!r}. Is it the rest of the record before it, after a blank "
+                                           "line? Remove that blank line, or export the records from PubMed again "
+                                           "(\"Send to: Citation manager\").")
+                record, start = {}, number
                 rows.append(record)
-                starts.append(number)
             if tag in ONCE and tag in record:
-                raise ScreenstackError(f"{path}: line {number}: a second {tag} line in the record from line "
-                                       f"{starts[-1]}: {line[:60]!r}. A record holds one {tag}: is a blank line "
-                                       "missing before a record, or a PMID line lost? Fix the file or export it again.")
+                raise ScreenstackError(f"{path}: line {number}: a second {tag} line in the record from line {start}: "
+                                       f"{line[:60]!r}. A record holds one {tag}: is a blank line missing before a "
+                                       "record, or a PMID line lost? Fix the file or export it again.")
             record.setdefault(tag, []).append([value])
         elif record is not None and line.startswith(" "):
             record[tag][-1].append(line.strip())  # a continuation line runs on
@@ -78,7 +85,6 @@ def read_medline(path: Path) -> pd.DataFrame:
                                    "PubMed again (\"Send to: Citation manager\" or \"Save: PubMed format\").")
     frame = pd.DataFrame([{tag: "; ".join(" ".join(filter(None, lines)) for lines in values)
                            for tag, values in row.items()} for row in rows], dtype=str).fillna("")
-    _refuse_split_records(path, frame, starts)
     for field, stand_ins in STAND_INS.items():
         for other in (s for s in stand_ins if s in frame):
             have = frame[field] if field in frame else pd.Series("", index=frame.index)
@@ -87,15 +93,17 @@ def read_medline(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _refuse_split_records(path: Path, frame: pd.DataFrame, starts: list[int]) -> None:
-    """Refuse a record without a PMID line among records with one: a blank line inside a record split it in two."""
-    if ID_TAG not in frame:  # no record has one (ERIC's export): the records are numbered
-        return
-    lacking = [i for i, pmid in enumerate(frame[ID_TAG]) if pmid == ""]
-    if lacking:
-        raise ScreenstackError(f"{path}: record {lacking[0] + 1} (from line {starts[lacking[0]]}) has no `PMID- ` line, "
-                               f"where the others have one ({len(lacking)} such): is it the end of the record before it, "
-                               "split off by a blank line? Remove that blank line, or export the records again.")
+def _numbered_lines(text: str):
+    """``(line number, line)`` for each line of `text`; a line that ends in a PMID line joined to it (`JOINED_PMID`)
+    is two, under its number."""
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        joined = JOINED_PMID.fullmatch(line) if "PMID- " in line[1:] else None
+        if joined and joined.group(1).strip() and lines[number:number + 1] and lines[number][:1].isupper():
+            yield number, joined.group(1)
+            yield number, joined.group(2)
+        else:
+            yield number, line
 
 
 def medline_field(name: str, columns) -> str:

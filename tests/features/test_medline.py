@@ -97,10 +97,26 @@ def test_stand_ins_for_a_missing_title_or_abstract(tmp_path):
     assert frame["AB"].tolist() == ["Un essai.", "Its abstract.", ""]
 
 
-def test_an_eric_export_without_pmids_is_read_with_record_numbers(tmp_path):
-    text = "\r\nOWN - ERIC\r\nTI  - Reading in schools\r\nAB  - A study.\r\n\r\nOWN - ERIC\r\nTI  - Maths\r\n"
-    records = load_records(write(tmp_path, "eric.nbib", text), labelled=False)
-    assert records["id"].tolist() == ["1", "2"] and records["title"].tolist() == ["Reading in schools", "Maths"]
+def test_a_pmid_at_the_end_of_an_abstract_s_wrapped_line_is_text_not_a_record(tmp_path):
+    # A helper's: split there, it made a record of id "23456789 ) with new methods." and cut the abstract short.
+    text = ("PMID- 90000001\nTI  - First trial\nAB  - We re-analysed the cohort of our earlier report\n"
+            "      (doi:10.1/x;PMID- 23456789\n      ) with new methods.\n\nPMID- 90000002\nTI  - Second trial\n")
+    frame = read_table(write(tmp_path, "wrapped.nbib", text))
+    assert frame["PMID"].tolist() == ["90000001", "90000002"]
+    assert frame["AB"].iloc[0].endswith("(doi:10.1/x;PMID- 23456789 ) with new methods.")
+
+
+def test_lines_are_counted_as_in_the_file_after_files_joined_with_cat(tmp_path):
+    path = write(tmp_path, "joined.nbib", "PMID- 1\nTI  - First\nAB  - One. \x1aPMID- 2\nTI  - Second\nbad line here\n")
+    with pytest.raises(ScreenstackError, match=r"line 5 is neither a tag"):
+        read_table(path)
+    frame = read_table(write(tmp_path, "fine.nbib", "PMID- 1\nTI  - First\nAB  - One. \x1aPMID- 2\nTI  - Second\n"))
+    assert frame["AB"].tolist() == ["One.", ""] and frame["PMID"].tolist() == ["1", "2"]
+
+
+def test_crlf_saved_again_in_text_mode_is_one_line_ending(tmp_path):
+    frame = read_table(write(tmp_path, "crcrlf.nbib", NBIB, "\r\r\n"))
+    assert frame["PMID"].tolist() == ["31064148", "31064149", "31064150"] and frame["AU"].iloc[0] == "Smith J; Doe J"
 
 
 @pytest.mark.parametrize("name, text", [
@@ -115,9 +131,15 @@ def test_pubmed_files_in_other_shapes(tmp_path, name, text):
 @pytest.mark.parametrize("text, words", [
     ("PMID- 1\nTI  - A\nnot a tag\n", "line 3 is neither a tag"),
     ("PMID- 1\nTI  - A\nAB - one space\n", "line 3 is neither a tag"),  # the dash not in column five
-    ("PMID- 1\nTI  - A\n\nAB  - B\n", r"record 2 \(from line 4\) has no `PMID- ` line"),  # a blank line in a record
+    ("PMID- 1\nTI  - A\n\nAB  - B\n", r"line 4: a record starts with 'AB', not `PMID- `"),  # a blank line in a record
     ("PMID- 1\nTI  - A\nTI  - B\n", "line 3: a second TI line in the record from line 1"),  # not a list: "A; B"
     ("<1. >\nVN  - Ovid Technologies\nDB  - Embase\n", "is Ovid's citation text"),
+    # ERIC's: no PMID tells where a record starts (a helper's were merged or split silently)
+    ("\r\nOWN - ERIC\r\nTI  - Reading\r\nISSN - EISSN-2375-5636\r\n", "is ERIC's export .* Export the records from ERIC as RIS"),
+    ("PMID- 1\nTI  - A\n\nOWN - ERIC\nTI  - B\n", r"line 4: a record starts with 'OWN', not `PMID- `"),
+    ("OWN - NLM\nPMID- 1\nTI  - A\n", r"line 1: a record starts with 'OWN'"),
+    ("PMID- abc\nTI  - A\n", "line 1: PMID 'abc' is not a PubMed id"),
+    ('<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet>\n', "is XML"),
     ("\n\n", "no MEDLINE records"),
     ("", r"the file is empty. Give a file with at least one record \(from a `PMID- ` line\)"),
 ])
@@ -175,3 +197,38 @@ def test_a_pubmed_search_screened_as_test_file_gets_the_csv_s_submission(tmp_pat
     assert not any("Pass --id-col naming the file's column" in str(w.message) for w in said)  # none to name
     ranked = pd.read_csv(out / "ranked.csv", dtype=str, encoding="utf-8-sig")
     assert sorted(ranked["id"]) == sorted(records["record_id"])
+
+
+def test_an_update_holding_screened_records_under_pmids_is_matched_and_said_without_a_warning(tmp_path, tiny_corpus_files,
+                                                                                              caplog):
+    # The run's ids are record_id, the update's PMIDs: where they hold the same ids, records already screened are
+    # left out, and the difference of columns is an info line (it was a warning saying "10 of 110 did").
+    import json
+    import warnings
+
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out),
+                 "--learners", "tfidf-svm", "--folds", "2"]) == 0
+    screened = pd.read_csv(train, dtype=str, keep_default_na=False).iloc[:10]
+    new = pd.read_csv(test, dtype=str, keep_default_na=False)
+    update = write(tmp_path, "update.nbib", as_medline(pd.concat([screened, new])))
+    with caplog.at_level("INFO", logger="screenstack"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["predict", "--run", str(out), "--data", str(update), "--out", str(tmp_path / "update")]) == 0
+    assert not [w for w in caught if "ids read from column" in str(w.message)]
+    assert "ids read from column 'PMID', not the run's 'record_id'" in caplog.text and "(10 of 110 did)" in caplog.text
+    assert json.loads((tmp_path / "update" / "summary.json").read_text())["left_out_screened"] == 10
+
+
+def test_id_col_names_the_pmid_tag_in_any_case_beside_a_csv_with_its_own_ids(tmp_path, tiny_corpus_files):
+    # `--id-col pmid`: the MEDLINE test file's PMID; the training file, without such a column, keeps its record_id
+    # (it was "train.csv: no column 'pmid'", where `--id-col PMID` worked).
+    from screenstack.features.records.corpus import load_corpus
+
+    train, test = tiny_corpus_files
+    nbib = write(tmp_path, "search.nbib", as_medline(pd.read_csv(test, dtype=str, keep_default_na=False)))
+    for typed in ("PMID", "pmid"):
+        corpus = load_corpus(train, nbib, ColumnSpec(id_col=typed))
+        assert corpus.test["id"].tolist() == pd.read_csv(test, dtype=str)["record_id"].tolist()
+        assert corpus.train["id"].tolist() == pd.read_csv(train, dtype=str)["record_id"].tolist()

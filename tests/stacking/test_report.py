@@ -329,7 +329,7 @@ def test_a_large_beta_is_what_the_report_says_flags_nearly_everything_and_all_bu
     summary.update(beta=1000.0, n_test=2551, n_test_flagged=2550)
     assert "nearly every record is flagged: <code>--beta 1000</code> counts a missed included record 1e+06 times" \
            in _threshold_note(summary)
-    assert "flagged for full-text review: 2,550 (99.96%)" in _facts(summary)
+    assert "flagged to screen: 2,550 (99.96%)" in _facts(summary)
     summary["beta"] = 7.0
     assert "the labels cannot support a tighter threshold" in _threshold_note(summary)
 
