@@ -18,7 +18,7 @@ from .registry import LEARNERS
 log = logging.getLogger("screenstack")
 
 
-def default_feature_readers(learners: LearnersConfig) -> list[str]:
+def _default_feature_readers(learners: LearnersConfig) -> list[str]:
     """The vector learners of `learners` that read the feature file in ``OUT/features``: all of them where no
     feature file is named, else none."""
     if not learners.needs_vectors or learners.features:
@@ -26,7 +26,7 @@ def default_feature_readers(learners: LearnersConfig) -> list[str]:
     return [name for name in learners.learners if LEARNERS[name].input == "vectors"]
 
 
-def feature_files(out: str | Path) -> list[str]:
+def _feature_files(out: str | Path) -> list[str]:
     """The feature files in ``OUT/features`` (those `extract` wrote), sorted."""
     folder = Path(out) / "features"
     return sorted(str(p) for p in folder.glob("*.parquet") if not p.is_dir()) if folder.is_dir() else []
@@ -40,8 +40,8 @@ def _no_feature_file(out: str | Path, readers: list[str]) -> ScreenstackError:
 def refuse_no_feature_file(out: str | Path, learners: LearnersConfig) -> None:
     """Refuse vector learners with no feature file named and none in ``OUT/features``: said before the input files
     are read, which takes seconds for a million records."""
-    readers = default_feature_readers(learners)
-    if readers and not feature_files(out):
+    readers = _default_feature_readers(learners)
+    if readers and not _feature_files(out):
         raise _no_feature_file(out, readers)
 
 
@@ -53,7 +53,7 @@ def with_default_features(corpus: Corpus, out: str | Path, learners: LearnersCon
     >>> with_default_features(corpus, "artifacts/run1", LearnersConfig(("logreg",)), FoldConfig()).features  # doctest: +SKIP
     ('artifacts/run1/features/minilm-0123456789.parquet',)
     """
-    readers = default_feature_readers(learners)
+    readers = _default_feature_readers(learners)
     if not readers:
         return learners
     # What `fit_learners` refuses first, said before a choice among feature files whose fix would only lead to it.
@@ -68,7 +68,7 @@ def features_in_out(out: str | Path, readers: list[str], corpus: Corpus) -> str:
     cross-fitted vectors (`run --finetune` fits the vector learners on the frozen encoder's: its docstring says why) and
     a file that does not open are left unread and named; none or several such files are refused."""
     folder = Path(out) / "features"
-    found = feature_files(out)
+    found = _feature_files(out)
     if not found:
         raise _no_feature_file(out, readers)
     kinds = {f: feature_file_kind(f, corpus) for f in found}
@@ -103,6 +103,6 @@ def features_in_out(out: str | Path, readers: list[str], corpus: Corpus) -> str:
 def say_unused_feature_files(out: str | Path, learners: LearnersConfig) -> None:
     """Say the feature files in ``OUT/features`` that `learners` leave unread, reading only text: `extract` just wrote
     vectors, and the default text learners would leave them unread without a word."""
-    if not learners.needs_vectors and (found := feature_files(out)):
+    if not learners.needs_vectors and (found := _feature_files(out)):
         log.info("fit-learners: %s in %s/features not used: the learners fitted (%s) read the text; add logreg, lightgbm "
                  "or xgboost to --learners to fit on the vectors", ", ".join(found), out, ",".join(learners.learners))

@@ -15,10 +15,10 @@ from ..features.artifacts.records import INPUT_PREFIX, RECORDS_FILE, RECORDS_SET
 from ..features.artifacts.runfolder import RunFolder
 from ..features.errors import ScreenstackError
 from ..features.records.columns import ABSTRACT_COLUMNS, TITLE_COLUMNS
-from ..features.records.corpus import (ID_COLUMNS, TEST_ID_PREFIX, ColumnSpec, Corpus, load_records, read_table,
-                                       refuse_headerless, sheet_note)
+from ..features.records.corpus import (TEST_ID_PREFIX, ColumnSpec, Corpus, load_records, read_table, refuse_headerless,
+                                       sheet_note)
 from ..features.records.duplicates import record_keys, warn_duplicates
-from ..features.records.ids import ID_COLUMNS_SAID, id_key, pick_column, record_place
+from ..features.records.ids import ID_COLUMNS, ID_COLUMNS_SAID, id_key, pick_column, record_place
 from ..features.records.labels import say_labels_unused
 from ..features.records.ris import ris_field
 
@@ -101,16 +101,20 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     everything = bool((matched & (screened | textless)).all())  # the run's training file itself (its empty records too)
     if used is not None and run.id_column and str(used).lower() != run.id_column.lower() and not (
             _default_id(used) and _default_id(run.id_column)):  # RIS's ID is a CSV export's record_id
-        # Another column's ids match the run's only where both columns hold the same ids (a DOI is no PubMed id).
-        # The fix only where the file lacks the run's column: one it has was passed over by --id-col on purpose.
-        fix = "" if screened.any() or pick_column(header, (run.id_column.lower(),)) else (
+        # Another column's ids match the run's only where both columns hold the same ids (a DOI is no PubMed id):
+        # said as a warning where none matches a record of the run, screened or still to screen (an update of new
+        # records alone, under the run's kind of ids, matches neither: then only the run's ids tell). The fix only
+        # where the file lacks the run's column: one it has was passed over by --id-col on purpose.
+        listed = keys.isin({id_key(str(i)) for i in run.test_ids}).to_numpy()
+        alike = screened.any() or listed.any() or _same_kind(keys, run)
+        fix = "" if alike or pick_column(header, (run.id_column.lower(),)) else (
             " A MEDLINE file's ids are its PMIDs: for them to match, the run's training file needs its PubMed ids as "
             "its id column (--id-col); a warning names any record whose title and abstract repeat a labelled one's."
             if original.attrs["format"] == "medline" else f" Pass --id-col naming the file's column of the run's ids "
             f"({run.id_column}).")
         said = (f"{path}: ids read from column {used!r}, not the run's {run.id_column!r}: a record already screened is "
                 f"recognised only where both hold the same id ({int(screened.sum())} of {len(records)} did).{fix}")
-        if screened.any():  # the two columns hold the same ids (a PMID beside the run's pubmedID): said, no warning
+        if alike:  # the two columns hold the same kind of ids (a PMID beside the run's pubmedID): said, no warning
             log.info(said)
         else:
             warnings.warn(said, stacklevel=2)
@@ -181,6 +185,17 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
                       "one, so they are scored as new rather than left out as screened. If they are the papers the run "
                       "trained on, remove them from the file.", stacklevel=3)
     return reused
+
+
+def _same_kind(keys: pd.Series, run: FittedRun) -> bool:
+    """Whether the file's ids (`keys`, as `id_key` compares them) and the run's are both whole numbers of as many digits
+    or so (PubMed ids beside PubMed ids), where none is shared: an update of new records alone under the run's kind of
+    ids. Record numbers (1, 2, ...) are whole numbers too, but far shorter than a PMID's seven or eight digits."""
+    ours = pd.Series([id_key(str(i)) for i in (*run.train_ids, *run.test_ids)], dtype=object)
+    theirs = keys.astype(str)
+    if not len(ours) or not len(theirs) or not (ours.str.fullmatch(r"[0-9]+").all() and theirs.str.fullmatch(r"[0-9]+").all()):
+        return False
+    return bool(ours.str.len().median() >= 6 and theirs.str.len().median() >= 6)
 
 
 def _default_id(column: str | None) -> bool:

@@ -41,10 +41,9 @@ from ..errors import ScreenstackError, quoted
 from .duplicates import record_keys, warn_duplicates
 from .header import headerless, reads_as_a_record
 from .columns import ABSTRACT_COLUMNS, TITLE_COLUMNS, named_column, spelled_alike
-from .ids import ID_COLUMNS, check_disjoint, check_test_ids, id_key, pair_id_columns, pick_column
+from .ids import check_disjoint, check_test_ids, id_columns, id_key, pair_id_columns, pick_column
 from .labels import (LABEL_COLUMNS, check_both_classes, label_column, label_source, labelled_label_column, parse_labels,
                      say_labels_unused, screened, warn_other_label_column)
-from .medline import ID_TAG
 from .missing import missing_text
 from .ranked_csv import refuse_ranked_csv
 from .tables import RECORD_FORMATS, read_table, row_place, sheet_note  # noqa: F401  (read_table: also imported from here)
@@ -231,8 +230,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     if not spec.text_cols and not abstract.ne("").any():  # no abstract read: perhaps under a name not looked for
         _point_to_abstracts(path, frame, columns, text_cols)
 
-    id_names = ID_COLUMNS + ((ID_TAG.lower(),) if kind == "medline" else ())  # a PubMed record's id is its PMID
-    id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, id_names)
+    id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, id_columns(kind))
     if not spec.id_col and id_col is not None and str(id_col).lower() == "key":
         keys = frame[id_col].astype(str).str.strip()
         if keys.eq("").any() or keys.duplicated().any():  # a `key` column that is no Zotero or Rayyan record key
@@ -277,10 +275,13 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
             where = [row_place(frame, i) + (f" as {typed.iloc[i]!r}" if spelled else "") for i in rows]
             repeated = int(keys[first].nunique())  # all of them at once: a merged file repeats dozens, one per rerun was slow
             others = f"; {repeated} ids do" if repeated > 1 else ""
+            fix = ("remove the repeated records (searches joined with `cat` repeat the records they share: combine the "
+                   "searches in PubMed with OR and export once)" if kind == "medline" else
+                   "remove the duplicate records (a file merged with an update holds its records twice: keep one copy "
+                   "of each, with its label) or pass another --id-col")
             raise ScreenstackError(
                 f"{path}: column {id_col!r}: id {dup!r} appears more than once ({', '.join(where)}){others}. "
-                "Ids must be unique: remove the duplicate records (a file merged with an update holds its records "
-                "twice: keep one copy of each, with its label) or pass another --id-col."
+                f"Ids must be unique: {fix}."
             )
     else:
         ids = pd.Series([f"{id_prefix}{i + 1}" for i in range(len(frame))], index=frame.index)
@@ -436,7 +437,7 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
     if test is not None:  # both headers decide where --id-col applies (`pair_id_columns`)
         test_path = Path(test)
         test_table = read_table(test_path, "--test")
-        train_id, test_id = pair_id_columns(spec.id_col, train_path, train_table.columns, test_path, test_table.columns)
+        train_id, test_id = pair_id_columns(spec.id_col, train_path, train_table, test_path, test_table)
         _refuse_swapped(train_path, train_table, test_path, test_table, spec)
     train_frame = load_records(train_path, replace(spec, id_col=train_id), labelled=True, table=train_table)
     check_both_classes(train_path, train_frame)
@@ -498,15 +499,15 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     table = read_table(path, "--data")
     refuse_ranked_csv(path, table.columns, "--data")
     records, original = _read_records(path, spec, "partly", "", table)
-    screened = records["label"].notna().to_numpy()
-    if not screened.any():
+    labelled = records["label"].notna().to_numpy()
+    if not labelled.any():
         chosen = records.attrs["columns"]["label"]
         other = None if spec.label_col else labelled_label_column(original, chosen)
         fix = (f"Pass --label-col {other}: that column holds labels." if other else
                "Screen some records first: training needs included (1) and excluded (0) ones.")
         raise ScreenstackError(f"{path}: no record is labelled yet (column {chosen!r} is empty, -1 or "
                                f"ASReview_not_seen throughout). {fix}")
-    train, test = records[screened], records[~screened]  # each keeps records.attrs
+    train, test = records[labelled], records[~labelled]  # each keeps records.attrs
     check_both_classes(path, train)
     cols = records.attrs["columns"]
     if test.empty and not spec.label_col:
@@ -517,7 +518,7 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     frame = pd.concat([train.assign(split="train"), test.assign(split="test")], ignore_index=True)
     keys = record_keys(frame)
     warn_duplicates(frame, path, path, keys=keys["text_key"])
-    return Corpus(frame, original[~screened].reset_index(drop=True), tuple(cols["text"]), keys=keys, labelled_file=str(path))
+    return Corpus(frame, original[~labelled].reset_index(drop=True), tuple(cols["text"]), keys=keys, labelled_file=str(path))
 
 
 def _log_loaded(path: Path, records: pd.DataFrame) -> None:

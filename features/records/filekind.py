@@ -34,10 +34,15 @@ _SAVE_UTF8 = "Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)"
 def refuse_binary(path: Path, raw: bytes) -> None:
     """Name a binary file given as a text table, instead of reporting its bytes as a quoting error."""
     refuse_compressed(path, raw)
+    refuse_workbook_or_parquet(path, raw)
+    refuse_utf16(path, raw, "as Excel's \"Unicode Text\" saves it", _SAVE_UTF8)
+
+
+def refuse_workbook_or_parquet(path: Path, raw: bytes) -> None:
+    """Name an .xls workbook or a Parquet file (`raw`: its first bytes) given under a text ending."""
     for magic, what, fix in _BINARY_KINDS:
         if raw.startswith(magic):
-            raise ScreenstackError(f"{path}: is {what}, not a text table. {fix}.")
-    refuse_utf16(path, raw, "as Excel's \"Unicode Text\" saves it", _SAVE_UTF8)
+            raise ScreenstackError(f"{path}: is {what}, not {_expected_text(path)}. {fix}.")
 
 
 # Text formats of bibliographic databases that are not tables, RIS nor MEDLINE, by their first line: what they are and the
@@ -96,7 +101,7 @@ def refuse_compressed(path: Path, raw: bytes) -> None:
 def _expected_text(path: Path) -> str:
     """What `path` was meant to hold, by its name without a compression ending: ``a.ris.gz`` was meant to be RIS."""
     inner = Path(path.stem) if path.suffix.lower() in _COMPRESSED_SUFFIXES else path
-    return "RIS text" if inner.suffix.lower() == ".ris" else "a text table"
+    return {".ris": "RIS text", ".nbib": "MEDLINE text"}.get(inner.suffix.lower(), "a text table")
 
 
 def _decompressed_name(path: Path) -> str:

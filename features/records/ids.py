@@ -50,23 +50,32 @@ def id_key(value: str) -> str:
     return match.group(1) if match else value.casefold()
 
 
-def pair_id_columns(id_col: str | None, train_path: Path, train_columns, test_path: Path,
-                    test_columns) -> tuple[str | None, str | None]:
-    """The ``--id-col`` to read the training and the test file with (None: detect `ID_COLUMNS`).
+def id_columns(kind: str | None) -> tuple[str, ...]:
+    """The columns a file of format `kind` reads its ids from without --id-col, first found first: a PubMed record's
+    id is its PMID."""
+    return ID_COLUMNS + (("pmid",) if kind == "medline" else ())
 
-    `id_col` is used in each file that has it; a file without it that has an
-    `ID_COLUMNS` column reads that one, with an info line. A file with neither
-    keeps `id_col`, so reading it names the column missing.
+
+def pair_id_columns(id_col: str | None, train_path: Path, train_table: pd.DataFrame, test_path: Path,
+                    test_table: pd.DataFrame) -> tuple[str | None, str | None]:
+    """The ``--id-col`` to read the training and the test file with (None: detect `id_columns`), from the files as
+    `read_table` read them.
+
+    `id_col` is used in each file that has it (spelled so, or but for case as `columns.named_column` finds it); a
+    file without it that has an `id_columns` column (a MEDLINE file's PMID) reads that one, with an info line. A file
+    with neither keeps `id_col`, so reading it names the column missing.
     """
     if id_col is None:
         return None, None
-    def holds(columns) -> bool:  # as `columns.named_column` finds a flag's column: exactly, else but for case
+
+    def holds(columns) -> bool:
         return id_col in columns or len(spelled_alike(id_col, columns)) == 1
 
     chosen = []
-    for path, columns, other in ((train_path, train_columns, test_columns), (test_path, test_columns, train_columns)):
-        own = pick_column(columns, ID_COLUMNS)
-        if not holds(columns) and holds(other) and own is not None:
+    for path, table, other in ((train_path, train_table, test_table), (test_path, test_table, train_table)):
+        columns = list(table.columns)
+        own = pick_column(columns, id_columns(table.attrs.get("format")))
+        if not holds(columns) and holds(list(other.columns)) and own is not None:
             log.info("%s: no column %r (--id-col): its own id column %r is used", path, id_col, own)
             chosen.append(None)
         else:
@@ -82,8 +91,7 @@ def check_test_ids(train_path: Path, train: pd.DataFrame, test_path: Path, test:
         return
     guess = next((c for c in columns if str(c).lower().endswith("id")), None)
     flag = f"--id-col {guess}" if guess else "--id-col COL naming the test file's id column"
-    add = {"ris": "give each record an `ID  - ` line", "medline": "give each record its `PMID- ` line"}.get(
-        test.attrs["columns"]["format"], "add an id column")
+    add = "give each record an `ID  - ` line" if test.attrs["columns"]["format"] == "ris" else "add an id column"
     raise ScreenstackError(
         f"{test_path}: no id column ({ID_COLUMNS_SAID}; found: {', '.join(map(str, columns))}), but {train_path} "
         f"has one ({train_col!r}), so the test records would get invented ids (test-1, test-2, ...). Rename the test "

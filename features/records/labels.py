@@ -49,10 +49,10 @@ def label_column(table: pd.DataFrame, label_col: str | None) -> str | None:
 
 def screened(column: pd.Series) -> bool:
     """Whether any cell of a label column marks a screened record (not empty, -1 or ASReview_not_seen)."""
-    return bool((~label_cells(column)[2]).any())
+    return bool((~_label_cells(column)[2]).any())
 
 
-def label_cells(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _label_cells(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """A label column's cells as read: stripped and lower-cased, as numbers (NaN where not one), and whether each
     marks a record not screened yet."""
     # ranked.csv writes -1 as '-1 (a spreadsheet must not read a leading - as a formula): read it back as -1
@@ -66,7 +66,7 @@ def label_cells(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 def parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> np.ndarray:
     """0/1 labels, NaN where a record is not screened yet (`partly`; otherwise refused, naming --data)."""
     column = frame[name]
-    lower, number, unscreened = label_cells(column)
+    lower, number, unscreened = _label_cells(column)
     values = lower.map(LABEL_VALUES).fillna(number.where(number.isin((0.0, 1.0))))
     unscreened = unscreened.to_numpy()
     bad = np.flatnonzero(values.isna().to_numpy() & ~unscreened)
@@ -104,7 +104,7 @@ def check_both_classes(path: str | Path, records: pd.DataFrame) -> None:
         )
 
 
-def other_label_columns(original: pd.DataFrame, chosen: str):
+def _other_label_columns(original: pd.DataFrame, chosen: str):
     """``(name, unscreened)`` for each label column of the file (by name) besides `chosen`: True where a record is not
     screened yet in it."""
     for name in original.columns:
@@ -115,7 +115,7 @@ def other_label_columns(original: pd.DataFrame, chosen: str):
 def labelled_label_column(original: pd.DataFrame, chosen: str) -> str | None:
     """Another label column with some record labelled: what --label-col should name where `chosen`, the column
     picked first, labels none (an empty ``label_included`` beside a filled ``included``)."""
-    return next((name for name, unscreened in other_label_columns(original, chosen) if not unscreened.all()), None)
+    return next((name for name, unscreened in _other_label_columns(original, chosen) if not unscreened.all()), None)
 
 
 def warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) -> None:
@@ -124,7 +124,7 @@ def warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) -> 
     A dataset's own full labels (``label_included``) kept beside a review tool's
     screening decisions (``included``) would otherwise leave nothing to rank.
     """
-    for name, unscreened in other_label_columns(original, chosen):
+    for name, unscreened in _other_label_columns(original, chosen):
         unscreened = int(unscreened.sum())
         if unscreened:
             warnings.warn(f"{path}: column {chosen!r} labels every record, but column {name!r} has {unscreened} records not "
@@ -140,7 +140,7 @@ def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
     so a test file carrying its answers (a labelled hold-out) is scored as if it had none (`predict`: `why` its own).
     Not for a column of `table` that holds no label (every cell empty, or another mark of a record not screened)."""
     name = label_col if label_col in columns else pick_column(columns, LABEL_COLUMNS)
-    if name is not None and table is not None and name in table.columns and label_cells(table[name])[2].all():
+    if name is not None and table is not None and name in table.columns and _label_cells(table[name])[2].all():
         return
     if name is not None:
         log.info("%s: column %r is not used: %s", path, name, why)

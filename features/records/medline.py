@@ -1,4 +1,4 @@
-"""Read PubMed's MEDLINE format (`.nbib`, "Send to: Citation manager"; "Save: PubMed format") into a frame of strings.
+"""Read PubMed's MEDLINE format (`.nbib`, "Send to: Citation manager"; "Save", Format: PubMed) into a frame of strings.
 
 PubMed's CSV export has no abstracts, so a search's records with their
 abstracts come from PubMed as MEDLINE text: records separated by blank lines,
@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import ScreenstackError
 from .missing import missing_text
 
-FIRST_LINE = re.compile(r"PMID- +\d")  # a record's first line: how a MEDLINE file is told from a table
+FIRST_LINE = re.compile(r"PMID- +[0-9]")  # a record's first line: how a MEDLINE file is told from a table
 TAG_LINE = re.compile(r"([A-Z][A-Z0-9]{0,3}) {0,3}- ?(.*)")  # `PMID- 1`, `TI  - x`, `AU  - x`, `LID - x`, `AB  -` (empty)
 # Files joined with `cat`, the first without its last newline: its last line and the next file's PMID line in one
 # (split where the next line is a tag, as after every PMID line: in an abstract's wrapped text it is a continuation).
@@ -35,7 +35,7 @@ STAND_INS = {"TI": ("BTI", "TT"), "AB": ("OAB",)}  # in order: a book's title, t
 
 def looks_like_medline(first_line: str) -> bool:
     """Whether a file's first line that is not blank starts a MEDLINE record."""
-    return bool(FIRST_LINE.match(first_line.lstrip("\ufeff")))
+    return bool(FIRST_LINE.match(first_line))
 
 
 def read_medline(path: Path) -> pd.DataFrame:
@@ -44,7 +44,7 @@ def read_medline(path: Path) -> pd.DataFrame:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = len(re.split(rb"\r\n|\r|\n", error.object[: error.start]))
+        line = len(re.split(rb"\r\r\n|\r\n|\r|\n", error.object[: error.start]))  # as the lines are read below
         raise ScreenstackError(f"{path}: line {line} is not valid UTF-8 text (byte offset {error.start}). "
                                "Save the PubMed export again (it is UTF-8 as PubMed writes it).") from None
     # BOMs of files joined with `cat`; CRLF re-saved in text mode (CR CR LF) is one line ending, not two
@@ -58,10 +58,13 @@ def read_medline(path: Path) -> pd.DataFrame:
         line = line.rstrip()
         if not line or line == "\x1a":  # spaces alone (an editor's), inside a record or between records: passed over
             continue
-        found = TAG_LINE.fullmatch(line) if line[:1] != " " else None
-        if found and len(line) > 4 and line[4] == "-":  # the dash in column five: a tag, not a line of text
-            tag, value = found.group(1), found.group(2).strip()
-            if tag == ID_TAG and not value.isdigit():
+        if not rows and not line.startswith(ID_TAG):  # a file of another format, named .nbib
+            raise ScreenstackError(f"{path}: line {number}: {line[:60]!r} is no `PMID- ` line, as a MEDLINE file's first "
+                                   "record starts, so this is not PubMed's MEDLINE format. Give PubMed's export (\"Send "
+                                   "to: Citation manager\"), or name the file for its format (.csv, .tsv, .ris).")
+        if _is_tag(line):  # the dash in column five: a tag, not a line of text
+            tag, value = (part.strip() for part in TAG_LINE.fullmatch(line).groups())
+            if tag == ID_TAG and not re.fullmatch(r"[0-9]+", value):
                 raise ScreenstackError(f"{path}: line {number}: PMID {value!r} is not a PubMed id (a number). Fix the "
                                        "line, or export the records from PubMed again.")
             if record is None or tag == ID_TAG:  # a PMID line starts a record, also where no blank line is before it
@@ -82,7 +85,7 @@ def read_medline(path: Path) -> pd.DataFrame:
         else:
             raise ScreenstackError(f"{path}: line {number} is neither a tag (`XXXX- `, the dash in column five) nor a "
                                    f"line continued from one (six spaces first): {line[:60]!r}. Save the records from "
-                                   "PubMed again (\"Send to: Citation manager\" or \"Save: PubMed format\").")
+                                   "PubMed again (\"Send to: Citation manager\" or \"Save\", Format: PubMed).")
     frame = pd.DataFrame([{tag: "; ".join(" ".join(filter(None, lines)) for lines in values)
                            for tag, values in row.items()} for row in rows], dtype=str).fillna("")
     for field, stand_ins in STAND_INS.items():
@@ -99,11 +102,16 @@ def _numbered_lines(text: str):
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
         joined = JOINED_PMID.fullmatch(line) if "PMID- " in line[1:] else None
-        if joined and joined.group(1).strip() and lines[number:number + 1] and lines[number][:1].isupper():
+        if joined and joined.group(1).strip() and _is_tag(lines[number] if number < len(lines) else ""):
             yield number, joined.group(1)
             yield number, joined.group(2)
         else:
             yield number, line
+
+
+def _is_tag(line: str) -> bool:
+    """Whether `line` is a tag line: a tag, padded to four characters, and the dash in column five."""
+    return line[4:5] == "-" and bool(TAG_LINE.fullmatch(line.rstrip()))
 
 
 def medline_field(name: str, columns) -> str:

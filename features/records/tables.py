@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .filekind import first_line, refuse_binary, refuse_compressed, refuse_other_formats, refuse_utf16
+from .filekind import (first_line, refuse_binary, refuse_compressed, refuse_other_formats, refuse_utf16,
+                       refuse_workbook_or_parquet)
 from .header import Header, header_name, nul_problem, warn_duplicate_names
 from .medline import looks_like_medline, read_medline
 from .ris import OUTSIDE_RECORDS, read_ris
@@ -88,12 +89,14 @@ def _read_table(path: Path) -> pd.DataFrame:
         with open(path, "rb") as handle:  # a compressed file is named as such, not as bytes that are not UTF-8
             head = handle.read(4096)
         refuse_other_formats(path, head)
-        if looks_like_medline(first_line(head)) or suffix == ".nbib":  # "Save: PubMed format" is a .txt; a .ris, renamed
+        if looks_like_medline(first_line(head)) or suffix == ".nbib":  # "Save", Format: PubMed is a .txt; a .ris, renamed
             refuse_compressed(path, head)
+            refuse_workbook_or_parquet(path, head)
             refuse_utf16(path, head, "as some editors save it", "Save the PubMed export again, as UTF-8")
             frame, kind = read_medline(path), "medline"
         elif suffix == ".ris" or _looks_like_ris(head):  # EndNote and some databases save RIS as .txt
             refuse_compressed(path, head)
+            refuse_workbook_or_parquet(path, head)
             refuse_utf16(path, head, "as some reference managers export it", "Re-export the RIS file as UTF-8")
             frame, kind = read_ris(path), "ris"
         else:

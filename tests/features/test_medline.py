@@ -39,7 +39,8 @@ TI  - A trial without an abstract.
 
 def write(tmp_path, name, text, newline="\n"):
     path = tmp_path / name
-    path.write_bytes(text.replace("\n", newline).encode("utf-8"))
+    data = text.encode("latin-1") if text.startswith("\xd0\xcf") else text.replace("\n", newline).encode("utf-8")
+    path.write_bytes(data)
     return path
 
 
@@ -65,7 +66,7 @@ def test_records_come_with_pmids_as_ids_and_ti_ab_as_text(tmp_path):
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_pubmed_format_saved_as_txt_is_found_by_its_first_line(tmp_path, newline):
-    # PubMed's "Save: Format PubMed" writes pubmed-<query>-set.txt: read as MEDLINE, not as a CSV of one column
+    # PubMed's "Save", Format: PubMed writes pubmed-<query>-set.txt: read as MEDLINE, not as a CSV of one column
     frame = read_table(write(tmp_path, "pubmed-adhd-set.txt", "\ufeff" + NBIB, newline))
     assert frame.attrs["format"] == "medline" and len(frame) == 3
 
@@ -137,9 +138,12 @@ def test_pubmed_files_in_other_shapes(tmp_path, name, text):
     # ERIC's: no PMID tells where a record starts (a helper's were merged or split silently)
     ("\r\nOWN - ERIC\r\nTI  - Reading\r\nISSN - EISSN-2375-5636\r\n", "is ERIC's export .* Export the records from ERIC as RIS"),
     ("PMID- 1\nTI  - A\n\nOWN - ERIC\nTI  - B\n", r"line 4: a record starts with 'OWN', not `PMID- `"),
-    ("OWN - NLM\nPMID- 1\nTI  - A\n", r"line 1: a record starts with 'OWN'"),
+    ("OWN - NLM\nPMID- 1\nTI  - A\n", r"line 1: 'OWN - NLM' is no `PMID- ` line"),
     ("PMID- abc\nTI  - A\n", "line 1: PMID 'abc' is not a PubMed id"),
     ('<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet>\n', "is XML"),
+    ("id,title,abstract\n1,A,B\n", r"line 1: 'id,title,abstract' is no `PMID- ` line, .* not PubMed's MEDLINE format"),
+    ("TY  - JOUR\nTI  - A\nER  - \n", r"line 1: 'TY  - JOUR' is no `PMID- ` line"),
+    ("\xd0\xcf\x11\xe0" + "x" * 20, "is an old-style Excel .xls workbook, not MEDLINE text"),
     ("\n\n", "no MEDLINE records"),
     ("", r"the file is empty. Give a file with at least one record \(from a `PMID- ` line\)"),
 ])
@@ -192,11 +196,14 @@ def test_a_pubmed_search_screened_as_test_file_gets_the_csv_s_submission(tmp_pat
     ids = pd.read_csv(tmp_path / "nbib" / "submission.csv", header=None, dtype=str)[0]
     assert ids.tolist() == records["record_id"].tolist()
     out = tmp_path / "update"
-    with pytest.warns(UserWarning, match="A MEDLINE file's ids are its PMIDs") as said:  # record_id is no PubMed id
-        assert main(["-q", "predict", "--run", str(tmp_path / "csv"), "--data", str(nbib), "--out", str(out)]) == 0
-    assert not any("Pass --id-col naming the file's column" in str(w.message) for w in said)  # none to name
+    assert main(["-q", "predict", "--run", str(tmp_path / "csv"), "--data", str(nbib), "--out", str(out)]) == 0
     ranked = pd.read_csv(out / "ranked.csv", dtype=str, encoding="utf-8-sig")
     assert sorted(ranked["id"]) == sorted(records["record_id"])
+    # Real PMIDs beside the run's record numbers: no record can be recognised by its id, and the warning says why
+    pubmed = write(tmp_path, "pubmed.nbib", as_medline(records.assign(record_id=[str(40000000 + i) for i in range(len(records))])))
+    with pytest.warns(UserWarning, match="A MEDLINE file's ids are its PMIDs") as said:  # record_id is no PubMed id
+        assert main(["-q", "predict", "--run", str(tmp_path / "csv"), "--data", str(pubmed), "--out", str(tmp_path / "p")]) == 0
+    assert not any("Pass --id-col naming the file's column" in str(w.message) for w in said)  # none to name
 
 
 def test_an_update_holding_screened_records_under_pmids_is_matched_and_said_without_a_warning(tmp_path, tiny_corpus_files,
@@ -232,3 +239,36 @@ def test_id_col_names_the_pmid_tag_in_any_case_beside_a_csv_with_its_own_ids(tmp
         corpus = load_corpus(train, nbib, ColumnSpec(id_col=typed))
         assert corpus.test["id"].tolist() == pd.read_csv(test, dtype=str)["record_id"].tolist()
         assert corpus.train["id"].tolist() == pd.read_csv(train, dtype=str)["record_id"].tolist()
+
+
+def test_a_csv_with_pubmed_ids_as_ids_beside_a_pubmed_search_and_its_update(tmp_path, tiny_corpus_files, caplog):
+    # README's advice for PubMed updates: --id-col naming the file's PubMed ids. Beside a MEDLINE --test it was
+    # "search.nbib: no column 'pubmedID'" (the MEDLINE file's own PMID not looked for); and predict on an update of new
+    # records alone warned that the run needed PubMed ids, which it had.
+    import json
+    import warnings
+
+    train, test = tiny_corpus_files
+    labelled = pd.read_csv(train, dtype=str, keep_default_na=False)
+    labelled.insert(1, "pubmedID", [str(30000000 + i) for i in range(len(labelled))])
+    labelled.to_csv(train, index=False)
+    search = pd.read_csv(test, dtype=str, keep_default_na=False)
+    search["record_id"] = [str(31000000 + i) for i in range(len(search))]
+    nbib = write(tmp_path, "search.nbib", as_medline(search.iloc[:60]))
+    out = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(train), "--test", str(nbib), "--id-col", "pubmedID", "--out", str(out),
+                 "--learners", "tfidf-svm", "--folds", "2"]) == 0
+    ranked = pd.read_csv(out / "ranked.csv", dtype=str, encoding="utf-8-sig")
+    assert sorted(ranked["id"]) == sorted(search["record_id"].iloc[:60])
+    # The search as CSV, its PubMed ids in pubmedID: the run's id column is pubmedID, the update's PMID
+    search.rename(columns={"record_id": "pubmedID"}).iloc[:60].to_csv(tmp_path / "search.csv", index=False)
+    out = tmp_path / "run-csv"
+    assert main(["-q", "run", "--train", str(train), "--test", str(tmp_path / "search.csv"), "--id-col", "pubmedID",
+                 "--out", str(out), "--learners", "tfidf-svm", "--folds", "2"]) == 0
+    update = write(tmp_path, "update.nbib", as_medline(search.iloc[60:]))  # new records alone: no id matches
+    with caplog.at_level("INFO", logger="screenstack"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["predict", "--run", str(out), "--data", str(update), "--out", str(tmp_path / "update")]) == 0
+    assert not [w for w in caught if "ids read from column" in str(w.message)]
+    assert "ids read from column 'PMID', not the run's 'pubmedID'" in caplog.text and "needs its PubMed ids" not in caplog.text
+    assert json.loads((tmp_path / "update" / "summary.json").read_text())["n_records"] == 40
