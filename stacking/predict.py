@@ -39,7 +39,8 @@ fold's weights once the fold is scored, so a run whose blend uses one is refused
 
 Writes, as one committed set in DIR: ``ranked.csv`` (as `stack` writes it),
 ``scores.csv`` (``id,score``), ``submission.csv`` (``id,0|1``, no header),
-``left_out.csv`` (the records left out as the run's training records: ``id``, ``run_id``, ``label``) and
+``left_out.csv`` (the records left out as the run's training records: ``id``, ``run_id``, ``label``),
+``report.html`` (`page.prediction_page`: the warnings, the counts and "Screen these first") and
 ``summary.json`` (which run and stack, its threshold, the learners the blend
 uses, and the figures of `stack`'s ``screening`` block under its names: counts,
 expected included records in all, flagged and left below the threshold with the
@@ -77,6 +78,7 @@ from ..learners.persist import load_fold_models, read_index
 from .blend import load_blend
 from .calibrate import Calibration
 from .new_records import column_roles, run_id_column
+from .page import TOP, prediction_page
 from .ranked import refuse_edited, write_ranked
 from .config import StackConfig
 from .decision import UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, said_threshold, screen, shift_weight
@@ -97,7 +99,7 @@ NO_RECORDS = ("no records.parquet (fit-learners was killed before writing it, or
               "this file that the run listed to screen are not recognised by their texts, nor told by their titles from "
               "other papers under those ids. Run the same fit-learners command in the run folder again (it reuses the "
               "learners already fitted) to write it.")
-PREDICT_FILES = ("ranked.csv", "scores.csv", "submission.csv", "summary.json", "left_out.csv")
+PREDICT_FILES = ("ranked.csv", "scores.csv", "submission.csv", "summary.json", "left_out.csv", "report.html")
 # The column given the blender for a learner of weight 0. Every blender multiplies a finite function of each column by
 # its weight (the ECDF's rank for rank-average and caruana, the logit for logistic; 0.5's logit is exactly 0), so a
 # finite constant adds exactly +0.0 to every score, as the learner's own scores would (NaN would not: NaN * 0 is NaN).
@@ -659,6 +661,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         write_ranked(staging / "ranked.csv", ids, scores, decisions, screened.probabilities, listed)
         write_json(staging / "summary.json", summary)
         left_out.to_csv(staging / "left_out.csv", index=False)
+        top = pd.read_csv(staging / "ranked.csv", dtype=str, keep_default_na=False, nrows=TOP)
+        (staging / "report.html").write_text(prediction_page(out, summary, top), encoding="utf-8")
     log.info("predict: %d of %d records flagged (threshold %s%s); expected relevant among them %.1f (95%% interval "
              "%.1f-%.1f), left below the threshold %.1f (%.1f-%.1f)%s; wrote %s", screening["n_flagged"], screening["n_records"],
              said_threshold(threshold), _threshold_origin(run, threshold, summary), screening["expected_flagged"],

@@ -26,16 +26,15 @@ from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.outputs import read_learner_outputs
 from ..features.artifacts import sets
 from ..features.artifacts.runfolder import RunFolder, locked, read_checked
-from ..features.records.duplicates import label_words
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
+from .page import CSS, TOP, at_shift, fact_cards, screen_first, warnings_box
 from .config import StackConfig
-from .decision import floor_clause, prior_clause, shift_against, shift_share
+from .decision import floor_clause, prior_clause, shift_against
 from .stack import MAX_FLAGGED, _percent, chance_reason, fit_weight_clause, flagged_shares, honest_scope
 
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
-TOP = 20  # records listed under "Screen these first"
 # (summary key, column title, format): the columns of the metrics table, in the groups `_GROUPS` names.
 COLUMNS = [("weight", "blend weight", "{:.2f}"), ("fbeta_honest", "honest F{beta}", "{:.4f}"),
            ("fbeta", "OOF F{beta}", "{:.4f}"), ("recall", "recall", "{:.3f}"), ("precision", "precision", "{:.3f}"),
@@ -326,26 +325,7 @@ def _facts(summary: dict) -> str:
         ("threshold", f"{summary['threshold']:.4g}", _threshold_note(summary)),
         ("blend", html.escape(blend["method"]), _blend_note(summary)),
     ]
-    return "".join(f"<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div><div class=\"d\">{d}</div></div>"
-                   for k, v, d in facts)
-
-
-def _warnings_box(summary: dict) -> str:
-    """The stack's warnings, then those given reading the input files (copies, a test file without abstracts), which
-    the console showed before the long work and a reviewer reading the report later has not seen."""
-    items = "".join(f"<li>{html.escape(w)}</li>" for w in summary.get("warnings", []))
-    items += "".join(f"<li>reading the records: {html.escape(w)}</li>" for w in summary.get("input_warnings", []))
-    return f'<section class="warn"><h2>Warnings</h2><ul>{items}</ul></section>' if items else ""
-
-
-def _at_shift(screening: dict, count: str) -> str:
-    """The expected `count` (``expected_flagged`` or ``expected_below``) at the label shift's estimate, where it
-    lowered the threshold (the console and summary.json give both)."""
-    shifted = screening.get("at_estimated_shift")
-    if not shifted:
-        return ""
-    reaches = " (which the interval reaches)" if count == "expected_below" and shifted.get("below_interval_reaches") else ""
-    return f"; at the label shift's estimate ({shift_share(shifted)}), about {shifted[count]:.1f}{reaches}"
+    return fact_cards(facts)
 
 
 def _honest_section(summary: dict) -> str:
@@ -363,11 +343,10 @@ def _honest_section(summary: dict) -> str:
                    f"expected relevant among them {screening['expected_flagged']:.1f}"
                    + (" (95% interval {:.1f}&ndash;{:.1f})".format(*screening["expected_flagged_interval"])
                       if "expected_flagged_interval" in screening else "")  # stacks before 0.3.34 kept none
-                   + _at_shift(screening, "expected_flagged")),
+                   + at_shift(screening, "expected_flagged")),
                   ("relevant left below the threshold", f"{screening['expected_below']:.1f}",
-                   f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + _at_shift(screening, "expected_below"))]
-    facts = "".join(f"<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div><div class=\"d\">{d}</div></div>"
-                    for k, v, d in cards)
+                   f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + at_shift(screening, "expected_below"))]
+    facts = fact_cards(cards)
     scope = honest_scope(summary)
     scope = f"These honest figures are {html.escape(scope)} (see the threshold note). " if scope else ""
     # Where the interval left below reaches the count at the label shift's estimate, it has taken that case in.
@@ -393,38 +372,6 @@ def _honest_section(summary: dict) -> str:
             f"</p></section>")
 
 
-def _shown(cell: str) -> str:
-    """A ranked.csv cell as the reviewer wrote it: without the quote that kept a spreadsheet from running it."""
-    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell
-
-
-def _copy_note(row: pd.Series) -> str:
-    """", a copy of labelled 151 (included)" for a ranked.csv row that repeats another record (none before 0.3.13)."""
-    copy_of, label = _shown(row.get("copy_of", "")), row.get("copy_label", "")
-    if not copy_of:
-        return ""
-    if not label:  # a record to screen, listed earlier
-        return f", a copy of {copy_of}"
-    return f", a copy of labelled {copy_of} ({label_words(label)})"
-
-
-def _screen_first(top: pd.DataFrame) -> str:
-    if top.empty:
-        return "<section><h2>Screen these first</h2><p class=\"note\">No records to screen.</p></section>"
-    rows = "".join(
-        f"<tr><td class=\"num\">{r['rank']}</td><td>{html.escape(_shown(r['id']))}</td>"
-        f"<td class=\"title\">{html.escape(_shown(r['title'])) or '&ndash;'}</td><td class=\"num\">{float(r['probability']):.3f}</td>"
-        f"<td class=\"num\">{float(r['expected_included']):.1f}</td><td>{'screen' if r['decision'] == '1' else 'below threshold'}"
-        f"{html.escape(_copy_note(r))}</td></tr>"
-        for _, r in top.iterrows())
-    return (f"<section><h2>Screen these first</h2><table><thead><tr><th>rank</th><th>id</th><th>title</th>"
-            f"<th>probability</th><th>expected included so far</th><th>decision</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<p class=\"note\">The top {len(top)} rows of ranked.csv, which lists every record to screen by score with "
-            f"the input's own columns. Probability: calibrated chance that the record is included; the running sum is "
-            f"how many included records reading down to that row should find. A copy (the same title and abstract under "
-            f"another id) names the record it repeats: screen each paper once.</p></section>")
-
-
 def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: dict, images: dict, top: pd.DataFrame,
           settings: str) -> str:
     figures = "".join(
@@ -437,13 +384,13 @@ def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: di
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>screenstack report: {html.escape(out.name)}</title>
-<style>{_CSS}</style></head>
+<style>{CSS}</style></head>
 <body><main>
 <header><h1>screenstack report</h1><p class="sub">{html.escape(str(out))} &middot; every score below is out-of-fold:
 each training record was scored by a model that never saw its label.</p></header>
-{_warnings_box(summary)}
+{warnings_box(summary)}
 {_honest_section(summary)}
-{_screen_first(top)}
+{screen_first(top)}
 <section><h2>The run</h2><div class="facts">{_facts(summary)}</div></section>
 <section><h2>Learners and blend</h2>{_table(summary)}
 <p class="note">Honest F{summary['beta']:g}: each fold's threshold chosen on the other folds only, an estimate of what
@@ -458,29 +405,4 @@ ROC-AUC, average precision (AP) and work saved over sampling at 95% recall
 <div><h2>Blend threshold per fold</h2>{_folds_table(y, scores[BLEND], folds, summary['threshold'])}</div></section>
 <footer>config: {html.escape(config)}<br>versions: {html.escape(versions)}</footer>
 </main></body></html>
-"""
-
-
-_CSS = """
-body{margin:0;background:#f4f5f7;color:#1d1f23;font:14px/1.45 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-main{max-width:1240px;margin:0 auto;padding:28px 32px 40px}
-h1{margin:0;font-size:26px;letter-spacing:-.01em}h2{font-size:18px;margin:28px 0 10px}h3{font-size:14px;margin:0 0 6px}
-.sub{margin:4px 0 0;color:#5b616b}
-.warn{background:#fff4e5;border:1px solid #f0b45c;border-radius:8px;padding:4px 16px;margin-top:20px}.warn h2{margin:10px 0 4px}
-td.title{white-space:normal;min-width:420px}
-.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:12px;margin-top:20px}
-.fact{background:#fff;border:1px solid #e2e4e8;border-radius:8px;padding:12px 14px}
-.fact .k{font-size:11px;text-transform:uppercase;letter-spacing:.06em;color:#6b717c}
-.fact .v{font-size:22px;font-weight:600;margin:2px 0}.fact .d{font-size:12px;color:#5b616b}
-table{border-collapse:collapse;background:#fff;border:1px solid #e2e4e8;border-radius:8px;width:100%;font-size:13px}
-table.narrow{width:auto;min-width:60%}
-th,td{padding:7px 12px;border-bottom:1px solid #eceef1;text-align:left;white-space:nowrap}
-thead th{background:#f0f1f4;font-weight:600;color:#3a3f47}td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.best{font-weight:700}tr.blend{background:#eef4fb}tr.blend th{font-weight:700}
-.note{color:#5b616b;font-size:12px;max-width:1000px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}
-figure{margin:0;background:#fff;border:1px solid #e2e4e8;border-radius:8px;padding:14px}
-figure img{width:100%;height:auto;display:block}figcaption{color:#5b616b;font-size:12px;margin-top:6px}
-.two{display:grid;grid-template-columns:1fr 1fr;gap:24px}
-footer{margin-top:28px;color:#80868f;font-size:11px;word-break:break-word}
 """

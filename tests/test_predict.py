@@ -5,6 +5,7 @@ run's test scores and decisions, without refitting or unpickling anything.
 """
 from __future__ import annotations
 
+import html
 import json
 import logging
 import pickle
@@ -666,9 +667,9 @@ def test_a_file_of_the_users_that_a_command_does_not_write_is_left_alone_and_not
     (mine / "scores.csv").write_text("id,score\n")  # predict --run and report write no scores.csv there
     assert _predict(mine, test, tmp_path / "pred") == 0
     assert main(["-q", "report", "--out", str(mine)]) == 0
-    (tmp_path / "pred" / "report.html").write_text("my notes\n")  # predict writes no report.html
+    (tmp_path / "pred" / "notes.html").write_text("my notes\n")  # predict writes no notes.html
     assert _predict(mine, test, tmp_path / "pred") == 0
-    assert (mine / "scores.csv").read_text() == "id,score\n" and (tmp_path / "pred" / "report.html").read_text() == "my notes\n"
+    assert (mine / "scores.csv").read_text() == "id,score\n" and (tmp_path / "pred" / "notes.html").read_text() == "my notes\n"
 
 
 def test_a_predict_folder_given_as_a_run_is_named_with_its_run_and_never_overwritten(text_run, tmp_path, capsys):
@@ -712,7 +713,7 @@ def test_predictions_of_another_file_or_into_another_run_are_refused_and_nothing
     kept = files(second)
     assert _predict(run, other, second) == 2
     error = capsys.readouterr().err
-    assert f"--out {second}: already holds ranked.csv, submission.csv, summary.json that are not predictions" in error
+    assert f"--out {second}: already holds ranked.csv, submission.csv, summary.json, report.html that are not predictions" in error
     assert files(second) == kept
 
 
@@ -1164,3 +1165,24 @@ def test_an_update_of_records_without_text_alone_is_not_said_to_have_some_with_t
     assert warning == ("the threshold flags 100% of these records: 100% of the flagged records have neither title nor "
                        "abstract, flagged since no model can rank them (none has text); give their titles and abstracts "
                        "to have them ranked")
+
+
+def test_predict_writes_a_page_of_its_counts_warnings_and_top_records(tmp_path, tiny_corpus_files):
+    # A reviewer's update had no report.html: only the csv and json files (helper-136).
+    train, test = tiny_corpus_files
+    run = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(run), "--learners", "tfidf-svm",
+                 "--folds", "2"]) == 0
+    out = tmp_path / "pred"
+    assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text())
+    ranked = pd.read_csv(out / "ranked.csv", dtype=str, keep_default_na=False)
+    assert f"{summary['n_flagged']:,} of {summary['n_records']:,}" in page
+    assert f"{summary['expected_below']:.1f}" in page and "Screen these first" in page
+    assert html.escape(ranked["title"].iloc[0]) in page and html.escape(ranked["title"].iloc[19]) in page
+    assert all(html.escape(w) in page for w in summary["warnings"])
+    again = tmp_path / "again"
+    assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(again)]) == 0
+    named = (again / "report.html").read_text(encoding="utf-8").replace("predictions: again<", "predictions: pred<")
+    assert named == page  # no clock in it: the same records give the same page

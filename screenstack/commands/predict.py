@@ -21,8 +21,8 @@ given, must equal the run's, and --model must be the run's encoder (by name, or 
 more with title or abstract) look richer in included records than the run's records to screen did
 (--max-shift 1: not for that). Records that were training records of the run (an update's overlap with
 the last search) are left out and counted.
-Writes OUT/ranked.csv, OUT/scores.csv, OUT/submission.csv (id,0|1, no header), OUT/left_out.csv and
-OUT/summary.json.
+Writes OUT/ranked.csv, OUT/scores.csv, OUT/submission.csv (id,0|1, no header), OUT/left_out.csv,
+OUT/summary.json and OUT/report.html (its warnings, counts and the top 20 of ranked.csv).
 """
 
 

@@ -320,7 +320,7 @@ def test_counts_at_the_label_shifts_estimate_are_said_to_be_rough_where_the_blen
     # A weak ranking (OOF AUC 0.65) has a flat calibration, on which EM put 84.7% included where 12.6% were, and the
     # console said "about 441.9 among them" of 522 as plainly as any other count (a helper's finding).
     from screenstack.stacking.decision import ROUGH_SEPARATION, at_shift_clause, screening_summary
-    from screenstack.stacking.report import _at_shift
+    from screenstack.stacking.page import at_shift
     from screenstack.stacking.threshold import separation
 
     rng = np.random.default_rng(3)
@@ -337,7 +337,7 @@ def test_counts_at_the_label_shifts_estimate_are_said_to_be_rough_where_the_blen
         # nor does the interval left below reach a rough count (here 57.8 at EM's 49.9% against 1.5-16.0)
         assert screening["at_estimated_shift"]["below_interval_reaches"] == (not rough)
         said = "included; rough, as the blend barely separates the labelled records)"
-        assert (said in at_shift_clause(screening)) == rough and (said in _at_shift(screening, "expected_below")) == rough
+        assert (said in at_shift_clause(screening)) == rough and (said in at_shift(screening, "expected_below")) == rough
 
 def test_copies_of_labelled_records_count_at_their_label_in_both_counts_and_their_intervals():
     # "Left below the threshold" came from the scores alone, so it counted copies of excluded papers at their
@@ -386,7 +386,8 @@ def test_the_interval_left_below_reaches_the_count_at_the_label_shifts_estimate_
     # Labelled records poorer in included ones than those to screen: "left below" at the labelled share falls short
     # (the protocol's few-included halves: 69.9 expected, 416 real), and the count at EM's estimate is the nearer.
     from screenstack.stacking.decision import at_shift_clause, screening_summary
-    from screenstack.stacking.report import _at_shift, _honest_section
+    from screenstack.stacking.page import at_shift
+    from screenstack.stacking.report import _honest_section
 
     rng = np.random.default_rng(5)
     y = (rng.random(1500) < 0.02).astype(int)
@@ -406,8 +407,8 @@ def test_the_interval_left_below_reaches_the_count_at_the_label_shifts_estimate_
     real_below = int(test_y[flagged == 0].sum())
     assert plain["expected_below_interval"][1] < real_below <= screening["expected_below_interval"][1]
     assert at_shift_clause(screening).endswith(f"{shifted['expected_below']:.1f} below, which the interval left below reaches")
-    assert _at_shift(screening, "expected_below").endswith("(which the interval reaches)")
-    assert "reaches" not in _at_shift(screening, "expected_flagged")
+    assert at_shift(screening, "expected_below").endswith("(which the interval reaches)")
+    assert "reaches" not in at_shift(screening, "expected_flagged")
     summary = {"beta": 7.0, "screening": screening, "honest": {"fbeta": 0.5, "fbeta_interval": (0.4, 0.6), "recall": 0.9,
                "recall_interval": (0.8, 1.0), "found": 9, "included": 10, "interval_records": 1500}}
     assert "more are left than this says (the interval left below reaches the count at the label shift's estimate" in \

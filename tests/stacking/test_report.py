@@ -364,15 +364,15 @@ def test_a_threshold_the_recall_check_lowered_is_said_as_lowered_not_as_chosen_o
 
 
 def test_screen_these_first_names_the_record_a_copy_repeats():
-    from screenstack.stacking.report import _screen_first
+    from screenstack.stacking.page import screen_first
 
     top = pd.DataFrame({"rank": ["1", "2", "3"], "id": ["a", "b", "c"], "title": ["T", "T", "U"], "probability": ["0.5"] * 3,
                         "expected_included": ["0.5", "1", "1.5"], "decision": ["1"] * 3,
                         "copy_of": ["", "a", "'=151"], "copy_label": ["", "", "1"]})
-    rows = _screen_first(top).split("<tr>")[2:]
+    rows = screen_first(top).split("<tr>")[2:]
     assert rows[0].endswith("<td>screen</td></tr>")
     assert "<td>screen, a copy of a</td>" in rows[1] and "<td>screen, a copy of labelled =151 (included)</td>" in rows[2]
-    assert "<td>screen</td>" in _screen_first(top.drop(columns=["copy_of", "copy_label"])), "ranked.csv before 0.3.13"
+    assert "<td>screen</td>" in screen_first(top.drop(columns=["copy_of", "copy_label"])), "ranked.csv before 0.3.13"
 
 
 def test_report_names_the_version_of_a_summary_without_a_field_it_shows(run_dir, tmp_path, capsys, resign):
