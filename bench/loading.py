@@ -19,6 +19,7 @@ machine and on what else runs on it.
     python bench/loading.py                                    # 100,000 + 100,000 records; about 2 minutes on 2 cores
     python bench/loading.py --train 20000 --test 20000 --results ''   # a quick look
     python bench/loading.py --xlsx 20000     # a workbook: 0.3.23's reader against pandas' (0.3.22's), in this process
+    python bench/loading.py --medline 10000  # PubMed's MEDLINE text against the same records as CSV, in this process
 """
 from __future__ import annotations
 
@@ -125,6 +126,44 @@ def xlsx_ratio(datasets: Path, n: int, seed: int) -> None:
         print(f"{name}: {rows:,} records, {seconds:.2f} s ({seconds / base[0]:.2f}x), traced peak {mib:.0f} MiB ({mib / base[1]:.2f}x)")
 
 
+def medline_ratio(datasets: Path, n: int, seed: int, rounds: int = 3) -> None:
+    """Time `load_records` on `n` records written as PubMed's MEDLINE text (`PMID- `, `TI`/`AB` wrapped at 80
+    characters, continuation lines indented by six spaces, three author lines) against the same records as CSV,
+    alternated `rounds` times in this process (0.3.45's reader; PubMed lets a search export 10,000 records)."""
+    import textwrap
+
+    from screenstack.features.records.corpus import load_records
+
+    def field(tag: str, value: str) -> list[str]:
+        lines = textwrap.wrap(value, 80) or [""]
+        return [f"{tag:<4}- {lines[0]}".rstrip()] + [f"      {line}" for line in lines[1:]]
+
+    with tempfile.TemporaryDirectory() as work:
+        _, test = build(datasets, Path(work), 0, n, seed)
+        frame = pd.read_csv(test, dtype=str, keep_default_na=False).assign(id=[str(30_000_000 + i) for i in range(n)])
+        for column in ("title", "abstract"):  # as MEDLINE wraps them: one space between words
+            frame[column] = [" ".join(text.split()) for text in frame[column]]
+        csv, nbib = Path(work) / "records.csv", Path(work) / "records.nbib"
+        frame.to_csv(csv, index=False)
+        nbib.write_text("".join("\n" + "\n".join(["PMID- " + row.id, "OWN - NLM", "STAT- MEDLINE", *field("TI", row.title),
+                                                   *field("AB", row.abstract), "AU  - Smith J", "AU  - Doe J",
+                                                   "AU  - Roe R"]) + "\n" for row in frame.itertuples()), encoding="utf-8")
+        timed = {"CSV": [], "MEDLINE": []}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # resampled records repeat each other: not what is timed
+            for _ in range(rounds):
+                for name, path in (("CSV", csv), ("MEDLINE", nbib)):
+                    start = time.perf_counter()
+                    records = load_records(path, labelled=False)
+                    timed[name].append(time.perf_counter() - start)
+                    assert len(records) == n
+        sizes = {"CSV": csv.stat().st_size, "MEDLINE": nbib.stat().st_size}
+    base = min(timed["CSV"])
+    for name, seconds in timed.items():
+        print(f"{name}: {n:,} records, {sizes[name] / 2**20:.1f} MiB, best of {rounds} {min(seconds):.2f} s "
+              f"({min(seconds) / base:.2f}x CSV); each: {', '.join(f'{s:.2f}' for s in seconds)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=int, default=100_000, help="training records (default 100,000)")
@@ -133,7 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="'' to print only")
     parser.add_argument("--xlsx", type=int, default=0, metavar="N", help="only time reading an N-record workbook (see above)")
+    parser.add_argument("--medline", type=int, default=0, metavar="N", help="only time reading N records as MEDLINE and CSV")
     args = parser.parse_args(argv)
+    if args.medline:
+        medline_ratio(args.datasets, args.medline, args.seed)
+        return 0
     if args.xlsx:
         xlsx_ratio(args.datasets, args.xlsx, args.seed)
         return 0

@@ -139,9 +139,15 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                 if other.all() else
                 f"scored here; {int((~other).sum())} of them are in both lists, {int(other.sum())} have other titles "
                 "(other papers under those ids)")
-        log.info("%d of the %d records of %s %s the ids of the run's records to screen (its ranked.csv; the first: id %r): "
-                 "%s", int(again.sum()), len(again), path, "has" if again.sum() == 1 else "have",
-                 str(records["id"].iloc[int(np.flatnonzero(again)[0])]), said)
+        line = (f"{int(again.sum())} of the {len(again)} records of {path} {'has' if again.sum() == 1 else 'have'} the ids "
+                f"of the run's records to screen (its ranked.csv; the first: id "
+                f"{str(records['id'].iloc[int(np.flatnonzero(again)[0])])!r}): {said}")
+        both = int((~other).sum())
+        if 0 < both < len(again):  # an update overlapping the last list: kept in summary.json and the report, to be
+            # screened once (the run's own records to screen again, all of them, are a rescoring: said alone)
+            warnings.warn(f"{line}. Screen each once: their ids are in the run's ranked.csv.", stacklevel=2)
+        else:
+            log.info(line)
     warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, keys=texts_of["text_key"],
                     to_screen=run.to_screen)
     return Corpus(records.assign(split="test"), original, texts, keys=texts_of), left_out.reset_index(drop=True)

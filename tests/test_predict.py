@@ -976,10 +976,13 @@ def test_records_the_run_already_listed_to_screen_are_scored_again_and_said_so(t
     run, _, _ = text_run
     data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False)
     data.iloc[250:350][["record_id", "title", "abstract"]].to_csv(tmp_path / "update.csv", index=False)  # 50 of the run's
-    with caplog.at_level("INFO", logger="screenstack"):
+    with pytest.warns(UserWarning) as caught:  # a warning, kept in summary.json and report.html (a helper's update)
         assert main(["predict", "--run", str(run), "--data", str(tmp_path / "update.csv"), "--out", str(tmp_path / "pred")]) == 0
-    assert any(m.startswith(f"50 of the 100 records of {tmp_path / 'update.csv'} have the ids of the run's records to screen")
-               and "the first: id '" in m and "in both lists" in m for m in caplog.messages)
+    said = [str(w.message) for w in caught if "the ids of the run's records to screen" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith(f"50 of the 100 records of {tmp_path / 'update.csv'} have the ids")
+    assert "the first: id '" in said[0] and said[0].endswith("in both lists. Screen each once: their ids are in the run's ranked.csv.")
+    assert said[0] in json.loads((tmp_path / "pred" / "summary.json").read_text())["input_warnings"]
+    assert html.escape(said[0]) in (tmp_path / "pred" / "report.html").read_text(encoding="utf-8")
     assert len(pd.read_csv(tmp_path / "pred" / "scores.csv")) == 100
     # Another review's export numbering its records anew: the same ids, other titles, told apart (all had been "in
     # both lists"); a record without a title counts as the same.
@@ -989,13 +992,12 @@ def test_records_the_run_already_listed_to_screen_are_scored_again_and_said_so(t
     update.iloc[:20, 1] = [f"Another paper {i}" for i in range(20)]
     update.iloc[20, 1] = ""
     update.to_csv(tmp_path / "renumbered.csv", index=False)
-    caplog.clear()
-    with caplog.at_level("INFO", logger="screenstack"):
+    with pytest.warns(UserWarning) as caught:
         assert main(["predict", "--run", str(run), "--data", str(tmp_path / "renumbered.csv"), "--out", str(tmp_path / "p2")]) == 0
-    assert any(m.startswith(f"50 of the 100 records of {tmp_path / 'renumbered.csv'} have the ids of the run's records")
-               and m.endswith(f"scored here; {50 - other} of them are in both lists, {other} have other titles (other papers "
-                              "under those ids)")
-               for m in caplog.messages), caplog.messages
+    assert any(str(m.message).startswith(f"50 of the 100 records of {tmp_path / 'renumbered.csv'} have the ids of the run's "
+                                         "records") and str(m.message).endswith(
+               f"scored here; {50 - other} of them are in both lists, {other} have other titles (other papers under those "
+               "ids). Screen each once: their ids are in the run's ranked.csv.") for m in caught)
     # Every one another paper: not "0 of them are in both lists", which read against the warning of text copies.
     titled = data.iloc[250:300][["record_id", "title", "abstract"]]
     titled = titled[titled["title"].str.strip() != ""]  # the run's records without a title cannot be told apart

@@ -257,7 +257,9 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         if len(blank):
             raise ScreenstackError(
                 f"{path}: {row_place(frame, blank[0])}, column {id_col!r}: empty id ({len(blank)} such). "
-                "Give every record an id, or pass --id-col with a column that has one for every record."
+                "Give every record an id (where records found outside PubMed have no PubMed id, another id of theirs in that "
+                "cell, such as embase-17 from their record number), or pass --id-col with a column that has one for every "
+                "record."
             )
         broken = np.flatnonzero(ids.str.contains(r"[\r\n]", regex=True).to_numpy())
         if len(broken):  # it would split its line of submission.csv and ranked.csv in two

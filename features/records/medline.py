@@ -27,6 +27,7 @@ TAG_LINE = re.compile(r"([A-Z][A-Z0-9]{0,3}) {0,3}- ?(.*)")  # `PMID- 1`, `TI  -
 # Files joined with `cat`, the first without its last newline: its last line and the next file's PMID line in one
 # (split where the next line is a tag, as after every PMID line: in an abstract's wrapped text it is a continuation).
 JOINED_PMID = re.compile(r"(.*?)[\s\x1a]*(PMID- +\d+)")
+JOINED_ANYWHERE = re.compile(r"[^\n]PMID- +\d+\n")
 ID_TAG = "PMID"
 FIELDS = {"title": "TI", "abstract": "AB", "id": ID_TAG}  # what a flag may call a tag (`--text-cols title,abstract`)
 ONCE = ("TI", "AB")  # tags a record holds once: a second one is a damaged file, not a list
@@ -55,6 +56,10 @@ def read_medline(path: Path) -> pd.DataFrame:
         if not line:  # an empty line ends a record
             record = tag = None
             continue
+        if line[0] == " " and record is not None:  # a continuation line (most lines), or spaces alone
+            if part := line.strip():
+                record[tag][-1].append(part)  # runs on
+            continue
         line = line.rstrip()
         if not line or line == "\x1a":  # spaces alone (an editor's), inside a record or between records: passed over
             continue
@@ -62,8 +67,9 @@ def read_medline(path: Path) -> pd.DataFrame:
             raise ScreenstackError(f"{path}: line {number}: {line[:60]!r} is no `PMID- ` line, as a MEDLINE file's first "
                                    "record starts, so this is not PubMed's MEDLINE format. Give PubMed's export (\"Send "
                                    "to: Citation manager\"), or name the file for its format (.csv, .tsv, .ris).")
-        if _is_tag(line):  # the dash in column five: a tag, not a line of text
-            tag, value = (part.strip() for part in TAG_LINE.fullmatch(line).groups())
+        found = TAG_LINE.fullmatch(line) if line[4:5] == "-" else None  # the dash in column five: a tag, not text
+        if found:
+            tag, value = found.group(1), found.group(2).strip()
             if tag == ID_TAG and not re.fullmatch(r"[0-9]+", value):
                 raise ScreenstackError(f"{path}: line {number}: PMID {value!r} is not a PubMed id (a number). Fix the "
                                        "line, or export the records from PubMed again.")
@@ -80,8 +86,6 @@ def read_medline(path: Path) -> pd.DataFrame:
                                        f"{line[:60]!r}. A record holds one {tag}: is a blank line missing before a "
                                        "record, or a PMID line lost? Fix the file or export it again.")
             record.setdefault(tag, []).append([value])
-        elif record is not None and line.startswith(" "):
-            record[tag][-1].append(line.strip())  # a continuation line runs on
         else:
             raise ScreenstackError(f"{path}: line {number} is neither a tag (`XXXX- `, the dash in column five) nor a "
                                    f"line continued from one (six spaces first): {line[:60]!r}. Save the records from "
@@ -100,6 +104,9 @@ def _numbered_lines(text: str):
     """``(line number, line)`` for each line of `text`; a line that ends in a PMID line joined to it (`JOINED_PMID`)
     is two, under its number."""
     lines = text.split("\n")
+    if not JOINED_ANYWHERE.search(text):  # nearly always: no line to split
+        yield from enumerate(lines, start=1)
+        return
     for number, line in enumerate(lines, start=1):
         joined = JOINED_PMID.fullmatch(line) if "PMID- " in line[1:] else None
         if joined and joined.group(1).strip() and _is_tag(lines[number] if number < len(lines) else ""):
