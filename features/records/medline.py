@@ -27,7 +27,6 @@ TAG_LINE = re.compile(r"([A-Z][A-Z0-9]{0,3}) {0,3}- ?(.*)")  # `PMID- 1`, `TI  -
 # Files joined with `cat`, the first without its last newline: its last line and the next file's PMID line in one
 # (split where the next line is a tag, as after every PMID line: in an abstract's wrapped text it is a continuation).
 JOINED_PMID = re.compile(r"(.*?)[\s\x1a]*(PMID- +\d+)")
-JOINED_ANYWHERE = re.compile(r"[^\n]PMID- +\d+\n")
 ID_TAG = "PMID"
 FIELDS = {"title": "TI", "abstract": "AB", "id": ID_TAG}  # what a flag may call a tag (`--text-cols title,abstract`)
 ONCE = ("TI", "AB")  # tags a record holds once: a second one is a damaged file, not a list
@@ -104,9 +103,6 @@ def _numbered_lines(text: str):
     """``(line number, line)`` for each line of `text`; a line that ends in a PMID line joined to it (`JOINED_PMID`)
     is two, under its number."""
     lines = text.split("\n")
-    if not JOINED_ANYWHERE.search(text):  # nearly always: no line to split
-        yield from enumerate(lines, start=1)
-        return
     for number, line in enumerate(lines, start=1):
         joined = JOINED_PMID.fullmatch(line) if "PMID- " in line[1:] else None
         if joined and joined.group(1).strip() and _is_tag(lines[number] if number < len(lines) else ""):
