@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .predict import FittedRun
 
 log = logging.getLogger("screenstack")
+LEFT_OUT_COLUMNS = ["id", "run_id", "label", "title"]  # left_out.csv's: the records left out as screened in the run
 
 
 def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None,
@@ -82,7 +83,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       f"out, rerun `screenstack run` with --id-col naming a real id column (a DOI or PubMed id) and "
                       f"predict from that run.", stacklevel=2)
         warn_duplicates(records.assign(split="test"), path, path, labelled=run.train_keys, to_screen=run.to_screen)
-        return Corpus(records.assign(split="test"), original, texts), pd.DataFrame({"id": [], "run_id": []}, dtype=str)
+        return Corpus(records.assign(split="test"), original, texts), pd.DataFrame(columns=LEFT_OUT_COLUMNS, dtype=str)
     used = records.attrs["columns"].get("id")
     if used is None:
         looked = ID_COLUMNS_SAID if _default_id(run.id_column) else f"{run.id_column}, {ID_COLUMNS_SAID}"
@@ -121,6 +122,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     left_out = pd.DataFrame({"id": records["id"].astype(str)[screened], "run_id": keys[screened].map(train).astype(str)})
     if run.train_keys is not None:  # the label the reviewer gave it, from the fold plan
         left_out["label"] = run.train_keys.loc[keys[screened], "label"].to_numpy()
+    left_out["title"] = records["title"].astype(str)[screened]  # as this file has it: checked without looking ids up
     if screened.any():
         _say_screened(path, records, screened, train[keys[screened].iloc[0]], run.id_column, run.train_keys is not None,
                       everything)

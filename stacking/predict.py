@@ -39,7 +39,7 @@ fold's weights once the fold is scored, so a run whose blend uses one is refused
 
 Writes, as one committed set in DIR: ``ranked.csv`` (as `stack` writes it),
 ``scores.csv`` (``id,score``), ``submission.csv`` (``id,0|1``, no header),
-``left_out.csv`` (the records left out as the run's training records: ``id``, ``run_id``, ``label``),
+``left_out.csv`` (the records left out as the run's training records: ``id``, ``run_id``, ``label``, ``title``),
 ``report.html`` (`page.prediction_page`: the warnings, the counts and "Screen these first") and
 ``summary.json`` (which run and stack, its threshold, the learners the blend
 uses, and the figures of `stack`'s ``screening`` block under its names: counts,
@@ -77,9 +77,9 @@ from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, text_chun
 from ..learners.persist import load_fold_models, read_index
 from .blend import load_blend
 from .calibrate import Calibration
-from .new_records import column_roles, run_id_column
+from .new_records import LEFT_OUT_COLUMNS, column_roles, run_id_column
 from .page import TOP, prediction_page
-from .ranked import refuse_edited, write_ranked
+from .ranked import neutralise, refuse_edited, write_ranked
 from .config import StackConfig
 from .decision import UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, said_threshold, screen, shift_weight
 from .set_apart import (ABSTRACTS_UNLIKE_LABELLED_WARNING, MIN_SHIFT_RECORDS, TITLES_ONLY_WARNING, abstracts_unlike_labelled,
@@ -583,7 +583,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     `vectors`: run feature file (relative to the run's OUT) -> the new records'
     feature file, made with the same settings (needed when a vector learner is blended).
     `left_out`: the records of `data` `load_new_records` left out as the run's training records (``id``,
-    ``run_id``, ``label``), listed in ``left_out.csv`` so a reviewer can check them.
+    ``run_id``, ``label``, ``title``), listed in ``left_out.csv`` so a reviewer can check them.
 
     Examples
     --------
@@ -593,7 +593,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     """
     out = Path(out)
     _say_if_restacked(run, _check_out(run, out, data or None))
-    left_out = pd.DataFrame({"id": [], "run_id": []}, dtype=str) if left_out is None else left_out
+    left_out = pd.DataFrame(columns=LEFT_OUT_COLUMNS, dtype=str) if left_out is None else left_out
     records = corpus.test
     columns = []
     for name in run.learners:
@@ -660,7 +660,9 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         pd.DataFrame({"id": ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
         write_ranked(staging / "ranked.csv", ids, scores, decisions, screened.probabilities, listed)
         write_json(staging / "summary.json", summary)
-        left_out.to_csv(staging / "left_out.csv", index=False)
+        # As ranked.csv's cells: a leading =, +, -, @ quoted, so a spreadsheet shows an id or title instead of running it
+        left_out.apply(lambda column: column if column.name == "label" else column.astype(str).map(neutralise)).to_csv(
+            staging / "left_out.csv", index=False)
         top = pd.read_csv(staging / "ranked.csv", dtype=str, keep_default_na=False, nrows=TOP)
         (staging / "report.html").write_text(prediction_page(out, summary, top), encoding="utf-8")
     log.info("predict: %d of %d records flagged (threshold %s%s); expected relevant among them %.1f (95%% interval "

@@ -293,8 +293,10 @@ def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_
     # Which were left out, with the run's id and the label the reviewer gave each, to check them by.
     left_out = pd.read_csv(tmp_path / "whole" / "left_out.csv", dtype=str)
     labels = pd.read_csv(train, dtype=str, keep_default_na=False).set_index("record_id")["label_included"]
-    assert list(left_out.columns) == ["id", "run_id", "label"] and len(left_out) == 200
+    assert list(left_out.columns) == ["id", "run_id", "label", "title"] and len(left_out) == 200
     assert (left_out["id"] == left_out["run_id"]).all() and (left_out["label"] == labels[left_out["run_id"]].to_numpy()).all()
+    titles = screened.set_index("record_id")["title"]  # to check them by without looking ids up (a helper's)
+    assert (left_out["title"].fillna("") == titles[left_out["id"]].str.strip().to_numpy()).all()
     assert pd.read_csv(tmp_path / "pred" / "left_out.csv").empty  # none left out: the header alone
 
 
