@@ -20,6 +20,7 @@ from ..features.records.corpus import (TEST_ID_PREFIX, ColumnSpec, Corpus, load_
 from ..features.records.duplicates import record_keys, warn_duplicates
 from ..features.records.ids import ID_COLUMNS, ID_COLUMNS_SAID, id_key, pick_column, record_place
 from ..features.records.labels import say_labels_unused
+from ..features.records.ranked_csv import is_ranked_csv
 from ..features.records.ris import ris_field
 
 if TYPE_CHECKING:
@@ -107,7 +108,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         # records alone, under the run's kind of ids, matches neither: then only the run's ids tell). The fix only
         # where the file lacks the run's column: one it has was passed over by --id-col on purpose.
         listed = keys.isin({id_key(str(i)) for i in run.test_ids}).to_numpy()
-        alike = screened.any() or listed.any() or _same_kind(keys, run)
+        alike = (screened.any() or listed.any() or is_ranked_csv(header)  # a ranked.csv's ids are its run's
+                 or (original.attrs["format"] == "medline" and _pubmed_like(run)))
         fix = "" if alike or pick_column(header, (run.id_column.lower(),)) else (
             " A MEDLINE file's ids are its PMIDs: for them to match, the run's training file needs its PubMed ids as "
             "its id column (--id-col); a warning names any record whose title and abstract repeat a labelled one's."
@@ -195,15 +197,11 @@ def _reused_ids(path, run: FittedRun, records: pd.DataFrame, keys: pd.Series, te
     return reused
 
 
-def _same_kind(keys: pd.Series, run: FittedRun) -> bool:
-    """Whether the file's ids (`keys`, as `id_key` compares them) and the run's are both whole numbers of as many digits
-    or so (PubMed ids beside PubMed ids), where none is shared: an update of new records alone under the run's kind of
-    ids. Record numbers (1, 2, ...) are whole numbers too, but far shorter than a PMID's seven or eight digits."""
-    ours = pd.Series([id_key(str(i)) for i in (*run.train_ids, *run.test_ids)], dtype=object)
-    theirs = keys.astype(str)
-    if not len(ours) or not len(theirs) or not (ours.str.fullmatch(r"[0-9]+").all() and theirs.str.fullmatch(r"[0-9]+").all()):
-        return False
-    return bool(ours.str.len().median() >= 6 and theirs.str.len().median() >= 6)
+def _pubmed_like(run: FittedRun) -> bool:
+    """Whether the run's ids look like PubMed ids (whole numbers of 6 to 8 digits, as `id_key` compares them), so a
+    MEDLINE update's PMIDs are the run's kind of ids even where none is shared (an update of new records alone)."""
+    ids = pd.Series([id_key(str(i)) for i in (*run.train_ids, *run.test_ids)], dtype=object)
+    return bool(len(ids) and ids.str.fullmatch(r"[0-9]{1,8}").all() and 6 <= ids.str.len().median() <= 8)
 
 
 def _default_id(column: str | None) -> bool:

@@ -81,8 +81,8 @@ def prediction_page(out: Path, summary: dict, top: pd.DataFrame) -> str:
     low, high = summary["expected_below_interval"]
     lowered = summary["threshold"] < summary["run_threshold"]
     cards = [
-        ("records scored", f"{n:,}", f"{summary['left_out_screened']:,} more left out: the run's training records "
-                                     "(left_out.csv lists them with their labels)"),
+        ("records scored", f"{n:,}", f"besides {summary['left_out_screened']:,} left out as the run's training records, "
+                                     "by their ids (left_out.csv lists them)"),
         ("flagged to screen", f"{flagged:,} of {n:,}",
          "expected relevant among them {:.1f} (95% interval {:.1f}&ndash;{:.1f})".format(
              summary["expected_flagged"], *summary["expected_flagged_interval"]) + at_shift(summary, "expected_flagged")),

@@ -156,3 +156,24 @@ def test_an_out_holding_other_files_is_refused_suggesting_an_update_folder(runs,
     assert _predict(runs / "by-doi", runs / "update.csv", tmp_path) == 2
     error = capsys.readouterr().err
     assert f"--out {tmp_path}: not a run folder" in error and f"e.g. --out {tmp_path / 'update1'}" in error
+
+
+def test_a_prediction_s_own_ranked_csv_given_back_is_read_by_the_run_s_ids_without_a_warning(runs, tmp_path):
+    # Its `id` column holds the run's DOIs (the doi column, equal to it, is not repeated): the warning's fix, --id-col
+    # doi, named a column it has not (helper-139).
+    assert _predict(runs / "by-doi", runs / "update.csv", tmp_path / "first") == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _predict(runs / "by-doi", tmp_path / "first" / "ranked.csv", tmp_path / "again") == 0
+    assert not [w for w in caught if "ids read from column" in str(w.message)]
+    assert _summary(tmp_path / "again")["n_records"] == 100
+
+
+def test_long_numbers_of_another_kind_beside_a_run_s_ids_are_still_warned_of(runs, tmp_path):
+    # Only a MEDLINE file's PMIDs beside a run of PubMed-like ids pass as the run's kind without a match: an export of
+    # 9-digit accession numbers under `id` beside the run's DOIs, or PMIDs in a CSV, can match none and are warned of.
+    update = pd.read_csv(runs / "update.csv", dtype=str).iloc[50:]
+    update.assign(id=[str(620100000 + i) for i in range(len(update))]).drop(columns=["doi"]).to_csv(tmp_path / "e.csv",
+                                                                                                     index=False)
+    with pytest.warns(UserWarning, match=r"ids read from column 'id', not the run's 'doi'.*\(0 of 100 did\)"):
+        assert _predict(runs / "by-doi", tmp_path / "e.csv", tmp_path / "pred") == 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -255,11 +256,11 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         ids = _unquoted_ids(frame[id_col].str.strip())
         blank = np.flatnonzero((ids == "").to_numpy())
         if len(blank):
+            outside = (" (where records found outside PubMed have no PubMed id, another id of theirs in that cell, such "
+                       "as embase-17 from their record number)" if re.search("pmid|pubmed", str(id_col), re.IGNORECASE) else "")
             raise ScreenstackError(
                 f"{path}: {row_place(frame, blank[0])}, column {id_col!r}: empty id ({len(blank)} such). "
-                "Give every record an id (where records found outside PubMed have no PubMed id, another id of theirs in that "
-                "cell, such as embase-17 from their record number), or pass --id-col with a column that has one for every "
-                "record."
+                f"Give every record an id{outside}, or pass --id-col with a column that has one for every record."
             )
         broken = np.flatnonzero(ids.str.contains(r"[\r\n]", regex=True).to_numpy())
         if len(broken):  # it would split its line of submission.csv and ranked.csv in two

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .columns import spelled_alike
+from .columns import named_column, spelled_alike
 from .tables import RECORD_FORMATS, sheet_row
 
 # `key`: Zotero's and Rayyan's CSV exports name each record's own id so, kept from one month's export to the next.
@@ -61,21 +61,21 @@ def pair_id_columns(id_col: str | None, train_path: Path, train_table: pd.DataFr
     """The ``--id-col`` to read the training and the test file with (None: detect `id_columns`), from the files as
     `read_table` read them.
 
-    `id_col` is used in each file that has it (spelled so, or but for case as `columns.named_column` finds it); a
+    `id_col` is used in each file that has it (as `columns.named_column` finds it: but for case, a RIS tag); a
     file without it that has an `id_columns` column (a MEDLINE file's PMID) reads that one, with an info line. A file
     with neither keeps `id_col`, so reading it names the column missing.
     """
     if id_col is None:
         return None, None
 
-    def holds(columns) -> bool:
-        return id_col in columns or len(spelled_alike(id_col, columns)) == 1
+    def holds(table: pd.DataFrame) -> bool:  # two columns spelled so but for case: held, for reading it to refuse
+        columns = list(table.columns)
+        return named_column(id_col, columns, table.attrs.get("format")) is not None or len(spelled_alike(id_col, columns)) > 1
 
     chosen = []
     for path, table, other in ((train_path, train_table, test_table), (test_path, test_table, train_table)):
-        columns = list(table.columns)
-        own = pick_column(columns, id_columns(table.attrs.get("format")))
-        if not holds(columns) and holds(list(other.columns)) and own is not None:
+        own = pick_column(list(table.columns), id_columns(table.attrs.get("format")))
+        if not holds(table) and holds(other) and own is not None:
             log.info("%s: no column %r (--id-col): its own id column %r is used", path, id_col, own)
             chosen.append(None)
         else:

@@ -163,3 +163,15 @@ def test_a_label_column_in_the_test_file_is_said_to_be_unused(tmp_path, caplog):
         load_corpus(train, ris)
     assert ("test.ris: its ASReview label notes (N1  - ASReview_relevant, ...) are not used: only the training file's "
             "labels train") in caplog.text and "asreview_label" not in caplog.text
+
+
+def test_an_id_col_naming_a_ris_tag_is_read_from_the_ris_file_beside_a_csv(tmp_path):
+    # The RIS test file's AN (accession number) tags hold the ids --id-col AN names; its ID tags number the records.
+    # It fell back to the ID tags ("no column 'AN'"), the submission's ids record numbers (helper-139).
+    (tmp_path / "train.csv").write_text("AN,title,abstract,label\n31000001,A trial,x,1\n31000002,A mouse study,y,0\n"
+                                        "31000003,A cohort,z,0\n31000004,Another trial,w,1\n")
+    (tmp_path / "test.ris").write_text("TY  - JOUR\nID  - 1\nAN  - 32000001\nTI  - New\nER  - \n\n"
+                                       "TY  - JOUR\nID  - 2\nAN  - 32000002\nTI  - Other\nER  - \n")
+    corpus = load_corpus(tmp_path / "train.csv", tmp_path / "test.ris", ColumnSpec(id_col="AN"))
+    assert corpus.test["id"].tolist() == ["32000001", "32000002"]
+    assert corpus.train["id"].tolist() == ["31000001", "31000002", "31000003", "31000004"]

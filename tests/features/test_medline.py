@@ -272,3 +272,36 @@ def test_a_csv_with_pubmed_ids_as_ids_beside_a_pubmed_search_and_its_update(tmp_
     assert not [w for w in caught if "ids read from column" in str(w.message)]
     assert "ids read from column 'PMID', not the run's 'pubmedID'" in caplog.text and "needs its PubMed ids" not in caplog.text
     assert json.loads((tmp_path / "update" / "summary.json").read_text())["n_records"] == 40
+    # The same records as a CSV of 9-digit accession numbers under `id`: long numbers too, but no PMIDs (helper-139)
+    search.iloc[60:].assign(id=[str(620100000 + i) for i in range(40)]).drop(columns=["record_id"]).to_csv(
+        tmp_path / "embase.csv", index=False)
+    with pytest.warns(UserWarning, match=r"ids read from column 'id', not the run's 'pubmedID'.*\(0 of 40 did\)"):
+        assert main(["-q", "predict", "--run", str(out), "--data", str(tmp_path / "embase.csv"), "--out",
+                     str(tmp_path / "embase")]) == 0
+
+
+def test_an_id_col_two_columns_match_but_for_case_is_refused_beside_a_test_file_too(tmp_path, tiny_corpus_files, capsys):
+    # With --data it was refused; with --train/--test the training file fell back to record_id silently (helper-139).
+    train, test = tiny_corpus_files
+    both = pd.read_csv(train, dtype=str, keep_default_na=False)
+    both.insert(1, "PMID", [str(30000000 + i) for i in range(len(both))])
+    both.insert(2, "pmid", both["PMID"])
+    both.to_csv(train, index=False)
+    nbib = write(tmp_path, "search.nbib", as_medline(pd.read_csv(test, dtype=str, keep_default_na=False)))
+    assert main(["run", "--train", str(train), "--test", str(nbib), "--id-col", "Pmid", "--learners", "tfidf-svm",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "--id-col 'Pmid': no column spelled so, and 2 spelled so but for case ('PMID', 'pmid')" in capsys.readouterr().err
+
+
+def test_an_empty_pubmed_id_says_how_records_from_elsewhere_get_one(tmp_path, tiny_corpus_files, capsys):
+    train, test = tiny_corpus_files
+    labelled = pd.read_csv(train, dtype=str, keep_default_na=False)
+    labelled.insert(1, "pubmedID", [str(30000000 + i) if i % 10 else "" for i in range(len(labelled))])
+    labelled.to_csv(train, index=False)
+    for column, said in (("pubmedID", True), ("record_id", False)):
+        labelled.assign(record_id=labelled["pubmedID"] if column == "record_id" else labelled["record_id"]).to_csv(
+            tmp_path / "data.csv", index=False)
+        assert main(["run", "--data", str(tmp_path / "data.csv"), "--id-col", column, "--learners", "tfidf-svm",
+                     "--out", str(tmp_path / "out")]) == 2
+        error = capsys.readouterr().err
+        assert f"column {column!r}: empty id (20 such)" in error and ("such as embase-17" in error) == said
