@@ -402,8 +402,8 @@ def _check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) 
     if folder.version(PREDICT_SET) is None:
         taken = [name for name in PREDICT_FILES if (out / name).exists()]
         if taken and PREDICT_SET in sets.damaged(out):  # its files are the predictions' own: written again, but for
-            if "ranked.csv" in taken:                   # a ranked.csv whose edits can no longer be told
-                raise sets.edited_unknown(out, PREDICT_SET, out / "ranked.csv")
+            if edits := [name for name in taken if name in sets.EDITED_IN_PLACE]:  # one whose edits cannot be told
+                raise sets.edited_unknown(out, PREDICT_SET, *(out / name for name in edits))
             return
         if taken:
             raise ScreenstackError(f"--out {out}: already holds {', '.join(taken)} that are not predictions (another run's?), "

@@ -131,10 +131,11 @@ def test_an_update_overlapping_the_last_search_leaves_out_its_training_records_a
     assert summary["left_out_screened"] == 50 and summary["n_records"] == 100
 
 
-def test_predicting_again_never_replaces_a_ranked_csv_the_reviewer_edited(text_run, tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("name", ["ranked.csv", "left_out.csv"])  # left_out.csv: the screened records README says to check
+def test_predicting_again_never_replaces_a_ranked_csv_the_reviewer_edited(text_run, tmp_path, capsys, monkeypatch, name):
     run, _, test = text_run
     assert _predict(run, test, tmp_path / "pred") == 0
-    ranked = tmp_path / "pred" / "ranked.csv"
+    ranked = tmp_path / "pred" / name
     edited = ranked.read_bytes() + b"note,typed,in\r\n"
     ranked.write_bytes(edited)
     capsys.readouterr()
@@ -657,7 +658,9 @@ def test_a_damaged_predictions_manifest_is_named_and_predict_writes_them_again(t
     assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(out)]) == 2
     error = capsys.readouterr().err
     assert f"{out / 'ranked.csv'}: {out / '.manifests' / 'predict.json'}, which listed it, is damaged" in error, error
+    assert f"So is {out / 'left_out.csv'} (move it to {tmp_path / 'update-left_out-screened.csv'})" in error  # both at once
     (out / "ranked.csv").rename(tmp_path / "ranked-screened.csv")  # as the message says
+    (out / "left_out.csv").rename(tmp_path / "update-left_out-screened.csv")
     assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(out)]) == 0
     assert (out / "ranked.csv").read_bytes() == (tmp_path / "ranked-screened.csv").read_bytes()
 

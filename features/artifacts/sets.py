@@ -28,9 +28,9 @@ from ..errors import ScreenstackError, quoted
 from .atomic import STAGING_DIR, io_error, read_json, unwritable_errno
 
 MANIFESTS_DIR, MANIFEST = ".manifests", "MANIFEST.json"
-# Files a reviewer edits in place (a spreadsheet saves notes typed into ranked.csv where it opened it):
-# once changed, no set removes or replaces them.
-EDITED_IN_PLACE = ("ranked.csv",)
+# Files a reviewer edits in place (a spreadsheet saves notes typed into ranked.csv where it opened it, or into a
+# prediction's left_out.csv, the screened records README says to check): once changed, no set removes or replaces them.
+EDITED_IN_PLACE = ("ranked.csv", "left_out.csv")
 # The command that writes each kind of set again: said when one made from an older input is removed, and where its
 # manifest is damaged (`RunFolder.verify`). Only `stack` and `report` work from OUT alone; the others read input
 # files that OUT does not name.
@@ -107,12 +107,14 @@ def check_targets(out: Path, staging: Path) -> None:
             raise io_error(folder, OSError(code, os.strerror(code)), outcome=refused)
 
 
-def edited_unknown(out: Path, name: str, target: Path) -> ScreenstackError:
-    """The refusal to replace `target`, a file the reviewer edits in place, where set `name`'s manifest, which listed
-    it, is damaged: whether it was edited cannot be told."""
+def edited_unknown(out: Path, name: str, target: Path, *others: Path) -> ScreenstackError:
+    """The refusal to replace `target` (and `others`), files the reviewer edits in place, where set `name`'s manifest,
+    which listed them, is damaged: whether they were edited cannot be told. All named at once, moved out at once."""
+    also = "".join(f" So is {other} (move it to {screened_copy(out, other)})." for other in others)
     return ScreenstackError(f"{target}: {manifest_path(out, name)}, which listed it, is damaged, so whether you changed it "
                             "(screening notes typed into it?) cannot be told, and this command would replace it. Move it "
-                            f"out of {out} (e.g. to {screened_copy(out, target)}) or delete it, then run the command again.")
+                            f"out of {out} (e.g. to {screened_copy(out, target)}) or delete it, then run the command again."
+                            + also)
 
 
 def edited(out: Path, manifest: dict | None, incoming: dict | None = None) -> list[Path]:
