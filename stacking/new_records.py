@@ -96,6 +96,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     train = {id_key(str(i)): i for i in run.train_ids}
     keys = records["id"].astype(str).map(id_key)
     screened = keys.isin(train.keys()).to_numpy(copy=True)  # written below: pandas 3's to_numpy is a read-only view
+    to_screen_keys = {id_key(str(i)) for i in run.test_ids}
     texts_of = record_keys(records).reset_index(drop=True)
     matched = screened.copy()
     screened &= ~_reused_ids(path, run, records, keys, texts_of, screened)
@@ -107,7 +108,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         # said as a warning where none matches a record of the run, screened or still to screen (an update of new
         # records alone, under the run's kind of ids, matches neither: then only the run's ids tell). The fix only
         # where the file lacks the run's column: one it has was passed over by --id-col on purpose.
-        listed = keys.isin({id_key(str(i)) for i in run.test_ids}).to_numpy()
+        listed = keys.isin(to_screen_keys).to_numpy()
         alike = (screened.any() or listed.any() or is_ranked_csv(header)  # a ranked.csv's ids are its run's
                  or (original.attrs["format"] == "medline" and _pubmed_like(run)))
         fix = "" if alike or pick_column(header, (run.id_column.lower(),)) else (
@@ -130,7 +131,7 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
                       everything)
         records, original = records[~screened].reset_index(drop=True), original[~screened].reset_index(drop=True)
         keys, texts_of = keys[~screened].reset_index(drop=True), texts_of[~screened].reset_index(drop=True)
-    again = keys.isin({id_key(str(i)) for i in run.test_ids}).to_numpy()
+    again = keys.isin(to_screen_keys).to_numpy()
     if again.any():  # still unscreened, so scored: but the reviewer should not screen them twice from two lists
         # Titles tell the same paper from another one under its id (an export numbering its records anew), where the
         # run kept them (a helper's update of another review: 112 "have the ids", none the same paper).

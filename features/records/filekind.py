@@ -1,9 +1,11 @@
 """What a file given as a text table is when it is not one: a workbook, Parquet, compressed, UTF-16.
 
 `refuse_binary` looks at a file's first bytes and names what it is and the
-command or export that gives the text table, instead of a quoting error about
-bytes that were never text. `refuse_compressed`, the part of it that RIS files
-go through too, names a compressed file and the command that decompresses it.
+command or export that gives the text table (or RIS or MEDLINE text), instead
+of a quoting error about bytes that were never text; `refuse_compressed`, a
+part of it, names a compressed file and the command that decompresses it.
+`refuse_other_formats` names, by a file's first line, the text exports of
+databases that screenstack does not read.
 """
 from __future__ import annotations
 
@@ -31,18 +33,14 @@ _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
 _SAVE_UTF8 = "Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)"
 
 
-def refuse_binary(path: Path, raw: bytes) -> None:
-    """Name a binary file given as a text table, instead of reporting its bytes as a quoting error."""
+def refuse_binary(path: Path, raw: bytes, saved: str = "as Excel's \"Unicode Text\" saves it", fix: str = _SAVE_UTF8) -> None:
+    """Name a binary file given as text (a table by default; RIS or MEDLINE by its ending), instead of reporting its
+    bytes as a quoting or parse error; UTF-16 text `saved` as some tool saves it, with `fix` (`refuse_utf16`)."""
     refuse_compressed(path, raw)
-    refuse_workbook_or_parquet(path, raw)
-    refuse_utf16(path, raw, "as Excel's \"Unicode Text\" saves it", _SAVE_UTF8)
-
-
-def refuse_workbook_or_parquet(path: Path, raw: bytes) -> None:
-    """Name an .xls workbook or a Parquet file (`raw`: its first bytes) given under a text ending."""
-    for magic, what, fix in _BINARY_KINDS:
+    for magic, what, kind_fix in _BINARY_KINDS:
         if raw.startswith(magic):
-            raise ScreenstackError(f"{path}: is {what}, not {_expected_text(path)}. {fix}.")
+            raise ScreenstackError(f"{path}: is {what}, not {_expected_text(path)}. {kind_fix}.")
+    refuse_utf16(path, raw, saved, fix)
 
 
 # Text formats of bibliographic databases that are not tables, RIS nor MEDLINE, by their first line: what they are and the
@@ -61,9 +59,8 @@ _TEXT_KINDS = (
 )
 
 
-def refuse_other_formats(path: Path, raw: bytes) -> None:
-    """Name a bibliographic text format that is no table (`raw`: the file's first bytes), with the export to use."""
-    first = first_line(raw)
+def refuse_other_formats(path: Path, first: str) -> None:
+    """Name a bibliographic text format that is no table, by its `first` line (`first_line`), with the export to use."""
     for pattern, what, fix in _TEXT_KINDS:
         if pattern.match(first):
             raise ScreenstackError(f"{path}: is {what}, which screenstack does not read. {fix}.")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import ScreenstackError
 from .columns import named_column, spelled_alike
-from .tables import RECORD_FORMATS, sheet_row
+from .tables import place
 
 # `key`: Zotero's and Rayyan's CSV exports name each record's own id so, kept from one month's export to the next.
 ID_COLUMNS = ("id", "record_id", "key")
@@ -123,4 +123,4 @@ def check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test:
 def record_place(records: pd.DataFrame, index: int) -> str:
     """Where record `index` of `records` (as `load_records` returns them) is in its file, as errors name it."""
     cols = records.attrs["columns"]
-    return f"record {index + 1}" if cols["format"] in RECORD_FORMATS else f"row {sheet_row(index, cols['blank_rows'])}"
+    return place(cols["format"], cols["blank_rows"], index)

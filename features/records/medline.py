@@ -66,8 +66,7 @@ def read_medline(path: Path) -> pd.DataFrame:
             raise ScreenstackError(f"{path}: line {number}: {line[:60]!r} is no `PMID- ` line, as a MEDLINE file's first "
                                    "record starts, so this is not PubMed's MEDLINE format. Give PubMed's export (\"Send "
                                    "to: Citation manager\"), or name the file for its format (.csv, .tsv, .ris).")
-        found = TAG_LINE.fullmatch(line) if line[4:5] == "-" else None  # the dash in column five: a tag, not text
-        if found:
+        if found := _tag(line):  # the dash in column five: a tag, not text
             tag, value = found.group(1), found.group(2).strip()
             if tag == ID_TAG and not re.fullmatch(r"[0-9]+", value):
                 raise ScreenstackError(f"{path}: line {number}: PMID {value!r} is not a PubMed id (a number). Fix the "
@@ -105,16 +104,16 @@ def _numbered_lines(text: str):
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
         joined = JOINED_PMID.fullmatch(line) if "PMID- " in line[1:] else None
-        if joined and joined.group(1).strip() and _is_tag(lines[number] if number < len(lines) else ""):
+        if joined and joined.group(1).strip() and _tag(lines[number].rstrip() if number < len(lines) else ""):
             yield number, joined.group(1)
             yield number, joined.group(2)
         else:
             yield number, line
 
 
-def _is_tag(line: str) -> bool:
-    """Whether `line` is a tag line: a tag, padded to four characters, and the dash in column five."""
-    return line[4:5] == "-" and bool(TAG_LINE.fullmatch(line.rstrip()))
+def _tag(line: str) -> re.Match | None:
+    """`line` (stripped on the right) as a tag line: a tag padded to four characters, the dash in column five."""
+    return TAG_LINE.fullmatch(line) if line[4:5] == "-" else None
 
 
 def medline_field(name: str, columns) -> str:

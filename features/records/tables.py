@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScreenstackError
-from .filekind import (first_line, refuse_binary, refuse_compressed, refuse_other_formats, refuse_utf16,
-                       refuse_workbook_or_parquet)
+from .filekind import first_line, refuse_binary, refuse_other_formats
 from .header import Header, header_name, nul_problem, warn_duplicate_names
 from .medline import looks_like_medline, read_medline
 from .ris import OUTSIDE_RECORDS, read_ris
@@ -88,16 +87,13 @@ def _read_table(path: Path) -> pd.DataFrame:
     else:
         with open(path, "rb") as handle:  # a compressed file is named as such, not as bytes that are not UTF-8
             head = handle.read(4096)
-        refuse_other_formats(path, head)
-        if looks_like_medline(first_line(head)) or suffix == ".nbib":  # "Save", Format: PubMed is a .txt; a .ris, renamed
-            refuse_compressed(path, head)
-            refuse_workbook_or_parquet(path, head)
-            refuse_utf16(path, head, "as some editors save it", "Save the PubMed export again, as UTF-8")
+        first = first_line(head)
+        refuse_other_formats(path, first)
+        if looks_like_medline(first) or suffix == ".nbib":  # "Save", Format: PubMed is a .txt; a .ris, renamed
+            refuse_binary(path, head, "as some editors save it", "Save the PubMed export again, as UTF-8")
             frame, kind = read_medline(path), "medline"
         elif suffix == ".ris" or _looks_like_ris(head):  # EndNote and some databases save RIS as .txt
-            refuse_compressed(path, head)
-            refuse_workbook_or_parquet(path, head)
-            refuse_utf16(path, head, "as some reference managers export it", "Re-export the RIS file as UTF-8")
+            refuse_binary(path, head, "as some reference managers export it", "Re-export the RIS file as UTF-8")
             frame, kind = read_ris(path), "ris"
         else:
             refuse_binary(path, head[:8])
@@ -356,9 +352,12 @@ def _other_row_separator(header, short_rows, columns: list[list[str]], sep: str,
 def row_place(frame: pd.DataFrame, index: int) -> str:
     """Where data row `index` of a frame `read_table` read is in its file, as errors name it: "record N" in a RIS or
     MEDLINE file, else "row N" as a spreadsheet shows it."""
-    if frame.attrs.get("format") in RECORD_FORMATS:
-        return f"record {index + 1}"
-    return f"row {sheet_row(index, frame.attrs.get('blank_rows', ()))}"
+    return place(frame.attrs.get("format"), frame.attrs.get("blank_rows", ()), index)
+
+
+def place(kind: str | None, blank_rows, index: int) -> str:
+    """`row_place` of data row `index` in a file of format `kind` with blank rows `blank_rows`."""
+    return f"record {index + 1}" if kind in RECORD_FORMATS else f"row {sheet_row(index, blank_rows)}"
 
 
 def long_row_note(frame: pd.DataFrame, index: int) -> str:
