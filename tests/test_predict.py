@@ -1193,3 +1193,20 @@ def test_predict_writes_a_page_of_its_counts_warnings_and_top_records(tmp_path, 
     assert main(["-q", "predict", "--run", str(run), "--data", str(test), "--out", str(again)]) == 0
     named = (again / "report.html").read_text(encoding="utf-8").replace("predictions: again<", "predictions: pred<")
     assert named == page  # no clock in it: the same records give the same page
+
+
+def test_left_out_ids_and_titles_a_spreadsheet_would_run_are_quoted(tmp_path, tiny_corpus_files):
+    # left_out.csv is opened in a spreadsheet to check the records left out: a cell starting with = or @ ran as a formula
+    train, test = tiny_corpus_files
+    labelled = pd.read_csv(train, dtype=str, keep_default_na=False).assign(record_id=lambda d: "@" + d["record_id"])
+    labelled.loc[0, "title"] = "=HYPERLINK(1)"
+    labelled.to_csv(train, index=False)
+    tested = pd.read_csv(test, dtype=str, keep_default_na=False).assign(record_id=lambda d: "@" + d["record_id"])
+    tested.to_csv(test, index=False)
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(tmp_path / "run"), "--learners",
+                 "tfidf-svm", "--folds", "2"]) == 0
+    pd.concat([labelled.iloc[:5].drop(columns="label_included"), tested.iloc[:20]]).to_csv(tmp_path / "u.csv", index=False)
+    assert _predict(tmp_path / "run", tmp_path / "u.csv", tmp_path / "pred") == 0
+    left_out = pd.read_csv(tmp_path / "pred" / "left_out.csv", dtype=str, keep_default_na=False)
+    assert left_out["id"].tolist() == ["'" + i for i in labelled["record_id"].iloc[:5]]
+    assert left_out["title"].iloc[0] == "'=HYPERLINK(1)" and set(left_out["label"]) <= {"0", "1"}

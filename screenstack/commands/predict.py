@@ -9,6 +9,8 @@ from ._common import absolute_paths, split_list
 log = logging.getLogger("screenstack")
 EXAMPLE = """examples:
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12
+  screenstack predict --run artifacts/run1 --data data/pubmed-2026-12.nbib --out artifacts/pubmed-2026-12
+      # PubMed's own export ("Send to: Citation manager"); screened records left out where the run's ids are PMIDs
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12b --max-shift 1
       # no lowering for these records' estimated shift, however rich in included records they look
   screenstack predict --run artifacts/run1 --data data/update-2026-12.ris --out artifacts/update-2026-12 --model models/pubmedbert-moved

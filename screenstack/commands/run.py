@@ -23,6 +23,8 @@ EXAMPLE = f"""examples:
   screenstack run --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --out artifacts/run1
   screenstack run --train data/train.csv --test data/test.csv --learners tfidf-svm,tfidf-logreg --out artifacts/tfidf
   screenstack run --data data/asreview_export.ris --model minilm --out artifacts/review   # partly screened: scores the rest
+  screenstack run --train data/screened.csv --test data/pubmed-search.nbib --id-col pubmedID --model minilm --out artifacts/pm
+      # PubMed's MEDLINE export to screen, the labelled records' PubMed ids as ids (the .nbib's own are its PMIDs)
   screenstack run --config artifacts/run1/config.toml          # the same run again (reuses finished artifacts)
   screenstack run --train data/train.csv --test data/test.csv --model minilm --finetune --out artifacts/ft   # GPU advised
   screenstack run --config artifacts/ft/config.toml --no-finetune --out artifacts/frozen   # that run without fine-tuning
