@@ -32,6 +32,7 @@ log = logging.getLogger("screenstack")
 SEPARATED = 1.5  # the blend's OOF d' from which a label shift leaves the recall prior's records at chance unscaled (`shift_weight`)
 ROUGH_SEPARATION = 1.0  # the blend's OOF d' below which the counts at the label shift's estimate are said to be rough
 COMPARE_INCLUDED = 20  # included training records from which the honest floor judges the blend's honest F-beta (`stack`, `shift_weight`)
+CHANCE_AUC = 0.55  # a blend whose honest OOF ROC-AUC is below this ranks at chance: the honest floor flags every record
 FLAG_ALL = 0.0  # every blender scores in [0, 1], so this threshold flags every record, new ones too (`screenstack predict`)
 
 

@@ -24,7 +24,7 @@ from ..features.records.ranked_csv import is_ranked_csv
 from ..features.records.ris import ris_field
 
 if TYPE_CHECKING:
-    from .predict import FittedRun
+    from .fitted_run import FittedRun
 
 log = logging.getLogger("screenstack")
 LEFT_OUT_COLUMNS = ["id", "run_id", "label", "title"]  # left_out.csv's: the records left out as screened in the run

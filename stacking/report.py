@@ -30,8 +30,8 @@ from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
 from .page import CSS, TOP, at_shift, fact_cards, screen_first, warnings_box
 from .config import StackConfig
-from .decision import floor_clause, prior_clause, shift_against
-from .stack import MAX_FLAGGED, _percent, chance_reason, fit_weight_clause, flagged_shares, honest_scope
+from .decision import floor_clause, honest_scope, prior_clause, shift_against
+from .stack_said import MAX_FLAGGED, chance_reason, fit_weight_clause, flagged_shares, percent
 
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
@@ -292,7 +292,7 @@ def _threshold_note(summary: dict) -> str:
     share, before, of_what = flagged_shares(decision)
     if share > MAX_FLAGGED and before is not None and before <= MAX_FLAGGED:
         note += (f"; <strong>{'every' if share == 1 else 'nearly every'} record is flagged because of that correction</strong> "
-                 f"({_percent(share)} of {of_what}; without it {before:.1%})")  # as the console's warning
+                 f"({percent(share)} of {of_what}; without it {before:.1%})")  # as the console's warning
     elif share > MAX_FLAGGED and beta > StackConfig.beta and not decision.get("recall_floor_lowered"):
         note += (f"; <strong>nearly every record is flagged: <code>--beta {summary['beta']:g}</code> counts a missed included "
                  f"record {summary['beta'] ** 2:g} times an extra read</strong>")  # as the console's warning
@@ -315,7 +315,7 @@ def _blend_note(summary: dict) -> str:
 def _facts(summary: dict) -> str:
     blend, plan = summary["blend"], summary.get("fold_plan", {})
     n_test = summary["n_test"]
-    flagged = f"{summary['n_test_flagged']:,} ({_percent(summary['n_test_flagged'] / n_test)})" if n_test else "no test file"
+    flagged = f"{summary['n_test_flagged']:,} ({percent(summary['n_test_flagged'] / n_test)})" if n_test else "no test file"
     facts = [
         ("training records", f"{summary['n_train']:,}", f"{summary['n_train_included']:,} included "
                                                           f"({summary['n_train_included'] / summary['n_train']:.1%})"),

@@ -40,26 +40,17 @@ from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, SingleLearner, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
-from .decision import (COMPARE_INCLUDED, FLAG_ALL, RECALL_CHECK_WARNING, at_shift_clause, honest_scope, log_shift, lowered_by,
-                       said_threshold, screen, shift_weight)
+from .decision import CHANCE_AUC, COMPARE_INCLUDED, FLAG_ALL, lowered_by, screen, shift_weight
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
-from .set_apart import (ABSTRACTS_UNLIKE_LABELLED_WARNING, INCLUDED_WITHOUT_ABSTRACTS_WARNING, TITLES_ONLY_WARNING,
-                        abstracts_unlike_labelled, included_without_abstracts, log_titles_only,
-                        say_without_text, shift_records, titles_unlike_labelled, without_text)
-from .threshold import FIT_WEIGHT, apply_threshold, choose_threshold, fitted_tail_threshold, fold_decisions, separation
+from .set_apart import (abstracts_unlike_labelled, included_without_abstracts, log_titles_only, say_without_text, shift_records,
+                        titles_unlike_labelled, without_text)
+from .stack_said import log_summary, record_flagged_shares, say_single, stack_warnings
+from .threshold import FIT_WEIGHT, choose_threshold, fitted_tail_threshold, fold_decisions, separation
 
 log = logging.getLogger("screenstack")
 AUTO_MIN_INCLUDED = 11  # the logistic blend from 11 included training records: at 10 it ties the rank average on the mean
 # and lets more halves fall below flagging everything (3 more of 690 on the protocol's three sets of split seeds; 0.3.36)
-# Warnings: a learner is "clearly" ahead of the blend when its honest F-beta leads by CLEAR_MARGIN, in
-# WIN_SHARE of paired resamples, with COMPARE_INCLUDED included training records or more. Over 33 held-out
-# halves (bench/calibration.py) such leads carried over to the test half once in one try with 20-140
-# included records, where leads of 0.03-0.06 without the resampling test failed 2 of 3 times, and 0 of 3
-# times with 10 included records, resampling or not. A blend whose honest AUC is below MIN_AUC barely ranks.
-# (COMPARE_INCLUDED is the honest floor's too; `stacking.decision` keeps it, and FLAG_ALL, for the label shift's floor.)
-CLEAR_MARGIN, WIN_SHARE, MIN_AUC, MAX_FLAGGED = 0.02, 0.95, 0.6, 0.9
-CHANCE_AUC = 0.55  # a blend whose honest OOF ROC-AUC is below this ranks at chance: the honest floor flags every record
 
 
 def _score_matrices(out: Path, wanted: tuple[str, ...]):
@@ -160,104 +151,6 @@ def _best_learner(y, evaluated: dict, blend_decisions, config: StackConfig) -> d
             "share_ahead": paired_win_share(y, decisions, blend_decisions, config.beta, random_state=config.seed)}
 
 
-def _warnings(summary: dict) -> list[str]:
-    """What a reviewer must not miss: a threshold that flags nearly everything, a blend a learner beats, a blend that cannot rank."""
-    warnings, beta, decision, blend = [], summary["beta"], summary["decision"], summary["blend"]
-    share, before, of_what = flagged_shares(decision)
-    if decision["flags_everything"] and decision.get("ranks_at_chance"):
-        warnings.append(f"the threshold flags 100% of records: {chance_reason(blend)} with {decision['n_train_included']} "
-                        "included training records; label more records, or check the text columns")
-    elif decision["flags_everything"]:
-        warnings.append(f"the threshold flags 100% of records: the blend's honest OOF F{beta:g} "
-                        f"({blend['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
-                        f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records; "
-                        "label more records, or check the text columns")
-    elif share > MAX_FLAGGED and decision.get("flagged_without_text_share", 0) >= 0.5 and (decision["flagged_share_with_text"] or 0) <= MAX_FLAGGED:
-        # Most of the flagged records have no text (flagged whatever their score), and without them the share is not high.
-        with_text = decision["flagged_share_with_text"]
-        warnings.append(f"the threshold flags {_percent(share)} of {of_what}: {_percent(decision['flagged_without_text_share'])} "
-                        "of the flagged records have neither title nor abstract, flagged since no model can rank them"
-                        + (f" (of those with text it flags {with_text:.0%})" if with_text is not None else "")
-                        + "; give their titles and abstracts to have them ranked")
-    elif share > MAX_FLAGGED and _shift_flags_most(decision):
-        shift = decision["shift"]
-        warnings.append(f"the threshold flags {_percent(share)} of {of_what} because the records to screen look "
-                        f"{shift['estimated_share'] / shift['train_share']:.1f} times as rich in included records as the "
-                        f"labelled ones (the console's label shift line, decision.shift in summary.json); if they are not, --max-shift 1 flags {before:.0%}")
-    elif share > MAX_FLAGGED and beta > StackConfig.beta and not decision["recall_floor_lowered"]:
-        warnings.append(f"the threshold flags {_percent(share)} of {of_what}: --beta {beta:g} counts a missed included "
-                        f"record {beta ** 2:g} times an extra read, so flagging nearly everything scores best; a smaller "
-                        "--beta flags fewer")
-    elif share > MAX_FLAGGED:
-        warnings.append(f"the threshold flags {_percent(share)} of {of_what}: {decision['n_train_included']} "
-                        f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
-                        "cannot support a tighter one; label more records to flag fewer")
-    if decision.get("titles_only"):
-        warnings.append(TITLES_ONLY_WARNING.format(**decision["titles_only"]))
-    if decision.get("included_without_abstracts"):
-        warnings.append(INCLUDED_WITHOUT_ABSTRACTS_WARNING.format(**decision["included_without_abstracts"]))
-    if decision.get("abstracts_unlike_labelled"):
-        warnings.append(ABSTRACTS_UNLIKE_LABELLED_WARNING.format(**decision["abstracts_unlike_labelled"]))
-    check = decision.get("recall_check") or {}
-    if check.get("below_interval"):
-        low, high = summary["honest"]["recall_interval"]
-        warnings.append(RECALL_CHECK_WARNING.format(expected=check["expected_recall"], low=low, high=high))
-    best = summary["best_learner"]
-    blended = [name for name, weight in blend["weights"].items() if weight != 0]
-    # A blend of that learner alone differs from it only in its nested fitting: `--learners` would change nothing.
-    if (best["fbeta_honest"] - blend["fbeta_honest"] > CLEAR_MARGIN and best["share_ahead"] >= WIN_SHARE
-            and decision["n_train_included"] >= COMPARE_INCLUDED and blended != [best["name"]]):
-        warnings.append(f"{best['name']} alone beats the blend on honest OOF F{beta:g} ({best['fbeta_honest']:.3f} against "
-                        f"{blend['fbeta_honest']:.3f}, ahead in {best['share_ahead']:.0%} of resamples): consider "
-                        f"`--learners {best['name']}`")
-    if blend["roc_auc"] < MIN_AUC and not decision.get("ranks_at_chance"):
-        warnings.append(f"the blend cannot rank these records: honest OOF ROC-AUC {blend['roc_auc']:.3f} (0.5 is chance), so "
-                        "its flags rest on the threshold rules, not on the text; check the text columns, or label more records")
-    return warnings
-
-
-def _percent(share: float) -> str:
-    """A share as a percentage that says 100% only of all (425 of 426 is 99.8%, not 100%), and above the warnings'
-    `MAX_FLAGGED` only what is above it (219 of 242 is 90.5%, not 90%)."""
-    for digits in range(4):
-        said = f"{share:.{digits}%}"
-        shown = float(said.rstrip("%")) / 100
-        if (share == 1 or shown < 1) and (share <= MAX_FLAGGED or shown > MAX_FLAGGED):
-            return said
-    return "nearly 100%"
-
-
-def _record_flagged_shares(decision: dict, decisions: np.ndarray, test_scores: np.ndarray, without: np.ndarray | None) -> None:
-    """Record (in `decision`) the share of the records to screen that is flagged, and that the threshold before the
-    shift correction would flag: what the warnings judge. The OOF records' shares stand in where none are to screen."""
-    if not len(decisions):
-        return
-    decision["flagged_share"] = float(decisions.mean())
-    if without is not None and without.any():  # flagged whatever their score: the warnings tell them from the threshold's
-        decision["flagged_without_text_share"] = float(without.sum() / max(decisions.sum(), 1))  # of the flagged records
-        decision["flagged_share_with_text"] = float(decisions[~without].mean()) if not without.all() else None
-    shift = decision["shift"]
-    if shift["lowered"]:
-        before = apply_threshold(test_scores, shift["threshold_before"]).astype(bool)
-        shift["flagged_share_before"] = float(np.mean(before if without is None else before | without))
-
-
-def flagged_shares(decision: dict) -> tuple[float, float | None, str]:
-    """The share the threshold flags, the share it flagged before the shift correction (None if it did not lower
-    it), and of what: the records to screen, or the OOF records for a run without any (or a summary from before
-    0.3.4 kept the shares of the records to screen)."""
-    shift = decision.get("shift") or {}
-    if "flagged_share" in decision:
-        return decision["flagged_share"], shift.get("flagged_share_before") if shift.get("lowered") else None, "the records to screen"
-    return decision["oof_flagged_share"], shift.get("oof_flagged_share_before") if shift.get("lowered") else None, "the OOF records"
-
-
-def _shift_flags_most(decision: dict) -> bool:
-    """The label-shift correction, not the labels, made the threshold flag nearly every record."""
-    before = flagged_shares(decision)[1]
-    return before is not None and before <= MAX_FLAGGED
-
-
 def _evaluate(y, scores, folds, config: StackConfig) -> tuple[dict, np.ndarray]:
     """Metrics at the threshold chosen on all OOF `scores`, with ``fbeta_honest`` (each fold's threshold
     chosen on the other folds), and those honest decisions (for the honest estimate and the warnings)."""
@@ -266,15 +159,6 @@ def _evaluate(y, scores, folds, config: StackConfig) -> tuple[dict, np.ndarray]:
     honest = _honest_decisions(y, scores, folds, config)
     return {"threshold": threshold, **screening_metrics(y, scores, threshold, config.beta),
             "fbeta_honest": fbeta(y, honest, config.beta)}, honest
-
-
-def chance_reason(blend: dict) -> str:
-    """Why the honest floor found the blend ranking at chance (`_evaluate_blend`), in words."""
-    if blend["roc_auc"] < CHANCE_AUC or "inputs_roc_auc" not in blend:
-        return f"the blend ranks the labelled records no better than chance (honest OOF ROC-AUC {blend['roc_auc']:.3f}, below {CHANCE_AUC})"
-    return (f"no learner it blends ranks the labelled records better than chance (the best honest OOF ROC-AUC "
-            f"{blend['inputs_roc_auc']:.3f}, below {CHANCE_AUC}; the blend's {blend['roc_auc']:.3f} comes from turning "
-            "them upside down, which new records do not follow)")
 
 
 def _evaluate_blend(y, scores, folds, config: StackConfig, inputs_auc: float = 1.0) -> tuple[dict, np.ndarray]:
@@ -364,38 +248,6 @@ def blended_learners(names: list[str], n_included: int) -> tuple[bool, ...]:
     return use
 
 
-def _say_single(name: str, blend: str) -> None:
-    unused = f"; --blend {blend} is for several" if blend != "auto" else ""
-    log.info("blend: %s alone, its own scores (a blend of one learner would reorder them fold by fold%s)", name, unused)
-
-
-def _log_decision(summary: dict) -> None:
-    """The console's lines on what set the threshold (honest floor, fitted tail, recall floor, label shift), from the summary,
-    so a reused stack says them too."""
-    decision, beta = summary["decision"], summary["beta"]
-    if decision.get("ranks_at_chance"):
-        log.info("honest floor: %s; every record is flagged", chance_reason(summary["blend"]))
-    elif decision["flags_everything"]:
-        log.info("honest floor: the blend's honest OOF F%g (%.3f) does not beat flagging every record (%.3f); every record "
-                 "is flagged", beta, summary["blend"]["threshold_fbeta_honest"], decision["flag_all_fbeta"])
-    else:
-        tail = decision.get("fitted_tail") or {}
-        if tail.get("lowered"):
-            log.info("fitted tail: F%g's bootstrap optimum would flag %.1f%% of the OOF records; the binormal ROC fitted to "
-                     "them (d' %.2f)%s expects more of the included records to rank low than the labelled ones do, so F%g's "
-                     "threshold flags %.1f%%", beta, 100 * tail["bootstrap_flagged_share"], tail["separation"],
-                     fit_weight_clause(decision), beta, 100 * tail["flagged_share"])
-        if decision["recall_floor_lowered"]:
-            # The floor guards a handful of known included records among many excluded ones; where the labelled
-            # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
-            log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
-                     "estimated recall of %.0f%% needs %.1f%%%s", beta, 100 * decision["fbeta_flagged_share"],
-                     decision["n_train_included"], 100 * decision["min_recall"], 100 * decision["oof_flagged_share"],
-                     " (if the labelled records are a random sample of the search, --min-recall 0.9 --max-shift 1 flags fewer)"
-                     if decision["min_recall"] > 0.9 else "")
-    log_shift(decision.get("shift") or {}, decision["oof_flagged_share"], beta)
-
-
 def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig, shift: dict) -> dict:
     """How the threshold came about, for the summary, the report and the console.
 
@@ -441,15 +293,6 @@ def _fitted_tail(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: Stac
             "fit_weight": FIT_WEIGHT,
             "threshold": chosen, "flagged_share": float(np.mean(blend_oof >= chosen)),
             "bootstrap_threshold": resampled, "bootstrap_flagged_share": float(np.mean(blend_oof >= resampled))}
-
-
-def fit_weight_clause(decision: dict) -> str:
-    """", weighed as 30 included records beside the 15 labelled ones," for the fitted tail's lines (from 0.3.27; a
-    summary of before, when the fit alone counted, has none)."""
-    tail = decision.get("fitted_tail") or {}
-    if "fit_weight" not in tail:
-        return ""
-    return f", weighed as {tail['fit_weight']:g} included records beside the {decision['n_train_included']} labelled ones,"
 
 
 def _inputs(names: list[str]) -> tuple[str, ...]:
@@ -549,12 +392,12 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         if config.blend == "auto":  # the lines a first stack says on the way, said again: a rerun prints what a first run does
             blended_learners(names, int(plan.labels.sum()))
         if reused["blend"]["method"] == SingleLearner.name:
-            _say_single(max(reused["blend"]["weights"], key=reused["blend"]["weights"].get), config.blend)
+            say_single(max(reused["blend"]["weights"], key=reused["blend"]["weights"].get), config.blend)
         without = without_text(records)
         if without is not None:
             say_without_text(int(without.sum()), int(reused["decision"].get("flagged_without_text", 0)))
         log_titles_only(reused["decision"].get("titles_only") or {})
-        _log_summary(reused)
+        log_summary(reused)
         return reused
     y, folds = plan.labels, plan.folds
     evaluated = {name: _evaluate(y, Z[:, j], folds, config) for j, name in enumerate(names)}
@@ -568,7 +411,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     blended = [name for name, kept in zip(names, params.get("use", [True] * len(names))) if kept]
     if len(blended) == 1:  # one learner weighed: its own scores, as its line among the learners judged them
         chosen, params = SingleLearner.name, {"use": tuple(name in blended for name in names)}
-        _say_single(blended[0], config.blend)
+        say_single(blended[0], config.blend)
     inputs_auc = max(learners[name]["roc_auc"] for name in blended)
     for method in ((chosen,) if chosen == SingleLearner.name else BLENDERS):  # one learner: no other blend to compare
         scores = nested_oof(make_blender(method, **(params if method == chosen else {})), Z, y, folds)
@@ -589,7 +432,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
                     titles_only=screened.titles_only, included_without_abstracts=included_without_abstracts(plan.keys, y),
                     abstracts_unlike_labelled=abstracts_unlike_labelled(records, plan.keys))
     honest["threshold_lowered_by"] = lowered_by(decision)
-    _record_flagged_shares(decision, decisions, test_scores, without_text(records))
+    record_flagged_shares(decision, decisions, test_scores, without_text(records))
 
     summary = {
         "beta": config.beta,
@@ -611,7 +454,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         "flags": (flags := _flags(names, config)),  # as the manifest records them: `sets.stack_flags` reads either
         "versions": package_versions(),
     }
-    summary["warnings"] = _warnings(summary) + ([NO_RECORDS] if records is None and len(test_ids) else [])
+    summary["warnings"] = stack_warnings(summary) + ([NO_RECORDS] if records is None and len(test_ids) else [])
     summary["input_warnings"] = [] if records is None else list(records.attrs.get("said", []))  # said reading the files
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
     # Made from the plan and these learners: committing a new version removes the report of the previous stack.
@@ -623,7 +466,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         (staging / "calibration.json").write_text(calibration.to_json())
         write_json(staging / "summary.json", summary)
         write_json(staging / "blend.json", blend_state(final, names))  # for `screenstack predict`
-    _log_summary(summary)
+    log_summary(summary)
     return summary
 
 
@@ -647,28 +490,3 @@ def _screening_records(out: Path, test_ids: np.ndarray):
     return records
 
 
-def _log_summary(summary: dict) -> None:
-    """The console's last lines: the honest estimate first, then the records to screen, the blend, the warnings."""
-    beta, honest, screening, blend = summary["beta"], summary["honest"], summary["screening"], summary["blend"]
-    _log_decision(summary)
-    scope = honest_scope(summary)
-    # With no records to screen the intervals are for as many records like the labelled ones (`_honest`): said so.
-    like = "" if screening["n_records"] else " like the labelled ones"
-    log.info("honest estimate (each fold's threshold chosen on the other folds; 95%% intervals for %d records%s%s): F%g %.3f "
-             "(%.3f-%.3f), recall %.3f (%.2f-%.2f; %d of %d included training records found)", honest["interval_records"], like,
-             f"; {scope}" if scope else "", beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"],
-             *honest["recall_interval"], honest["found"], honest["included"])
-    if screening["n_records"]:
-        log.info("%d of %d records to screen flagged; expected relevant among them %.1f (95%% interval %.1f-%.1f), left below "
-                 "the threshold %.1f (%.1f-%.1f)%s", screening["n_flagged"], screening["n_records"], screening["expected_flagged"],
-                 *screening["expected_flagged_interval"], screening["expected_below"], *screening["expected_below_interval"],
-                 at_shift_clause(screening))
-    else:
-        log.info("no records to screen: ranked.csv is its header alone")
-    threshold = said_threshold(summary["threshold"])
-    log.info("blend %s: AUC %.4f, WSS@95 %.3f; threshold %s; OOF F%g %.4f and recall %.3f at that threshold (%s)",
-             blend["method"], blend["roc_auc"], blend["wss95"], threshold, beta, blend["fbeta"], blend["recall"],
-             "lowered for the records to screen, see above" if honest.get("threshold_lowered_by")
-             else "chosen on the same records: optimistic")
-    for warning in summary["warnings"]:
-        log.warning(warning)

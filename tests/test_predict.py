@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 import screenstack.learners.fit as fit_module
-import screenstack.stacking.predict as predict_module
+import screenstack.stacking.fitted_run as fitted_run_module
 from screenstack.cli import main
 from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.artifacts.folds import load_fold_plan
@@ -304,7 +304,7 @@ def test_new_records_under_reused_ids_are_scored_and_the_screened_ones_left_out_
 def test_a_run_without_title_hashes_refuses_ids_that_only_number_rows_until_an_id_column_is_named(text_run, tmp_path,
                                                                                                   capsys, monkeypatch):
     # A run folder of 0.3.8 or before: its fold plan keeps no title hashes, so a match by id alone cannot be trusted.
-    monkeypatch.setattr(predict_module, "load_fold_plan", lambda out: replace(load_fold_plan(out), keys=None))
+    monkeypatch.setattr(fitted_run_module, "load_fold_plan", lambda out: replace(load_fold_plan(out), keys=None))
     run, _, _ = text_run
     data = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv", dtype=str, keep_default_na=False).iloc[300:320]
     data = data.assign(record_id=[str(i) for i in range(1, 21)])  # a new export numbers its rows from 1, as the run's did
@@ -379,7 +379,7 @@ def test_the_summary_lists_the_learners_the_blend_uses(run_copy, tmp_path, resig
 
 
 def test_a_learner_the_blend_leaves_out_is_not_loaded_and_the_scores_are_the_run_test_scores(tmp_path, monkeypatch):
-    import screenstack.stacking.predict as predict_module
+    import screenstack.stacking.fitted_run as fitted_run_module
     import screenstack.stacking.stack as stack_module
 
     train, test = _files(tmp_path)
@@ -395,8 +395,8 @@ def test_a_learner_the_blend_leaves_out_is_not_loaded_and_the_scores_are_the_run
     assert state["method"] == "single" and state["learners"] == ["tfidf-logreg", "tfidf-svm"]  # one weighed: its scores
     assert state["state"]["weights"] == [1.0, 0.0]
     loaded = []
-    real = predict_module.load_fold_models
-    monkeypatch.setattr(predict_module, "load_fold_models", lambda folder, fix: loaded.append(Path(folder).name) or real(folder, fix))
+    real = fitted_run_module.load_fold_models
+    monkeypatch.setattr(fitted_run_module, "load_fold_models", lambda folder, fix: loaded.append(Path(folder).name) or real(folder, fix))
     shutil.rmtree(run / "learners" / "tfidf-svm" / "models")  # the left-out learner cannot be scored: no matter
     assert _predict(run, test, tmp_path / "pred") == 0
     assert loaded == ["tfidf-logreg"]
@@ -1052,7 +1052,7 @@ def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_f
 def test_a_run_stacked_with_the_removed_smoothed_rule_asks_to_be_stacked_again(tmp_path):
     # 0.3.11 removed --threshold-rule smoothed; predict re-chooses the threshold with the run's rule, so it cannot go on.
     from screenstack.features.errors import ScreenstackError
-    from screenstack.stacking.predict import _stack_config
+    from screenstack.stacking.fitted_run import _stack_config
 
     summary = {"config": {"threshold_rule": "smoothed", "beta": 7.0}, "decision": {"shift": {}}, "threshold": 0.5}
     with pytest.raises(ScreenstackError, match=r"summary.json: stacked with --threshold-rule smoothed, which screenstack no "
@@ -1100,7 +1100,8 @@ def test_an_update_flagged_mostly_for_lacking_text_is_warned_so(tmp_path):
 
 def test_an_update_flagged_nearly_all_under_a_large_beta_is_put_down_to_it_and_a_handful_of_records_to_nothing():
     from screenstack.stacking.config import StackConfig
-    from screenstack.stacking.predict import FittedRun, _flags_most_warning
+    from screenstack.stacking.fitted_run import FittedRun
+    from screenstack.stacking.predict import _flags_most_warning
 
     def warning(beta: float, n: int):
         run = FittedRun(Path("run"), [], 0.5, None, None, frozenset(), config=StackConfig(beta=beta), threshold_before=0.5)
@@ -1164,7 +1165,8 @@ def test_a_threshold_below_every_score_is_said_so_on_predicts_line(tmp_path, cap
 
 def test_an_update_of_records_without_text_alone_is_not_said_to_have_some_with_text():
     # "(of those with text it flags 0%)" where none had text read as if some had (a helper's update of blank records).
-    from screenstack.stacking.predict import FittedRun, _flags_most_warning
+    from screenstack.stacking.fitted_run import FittedRun
+    from screenstack.stacking.predict import _flags_most_warning
 
     run = FittedRun(Path("run"), [], 0.5, None, None, frozenset(), threshold_before=0.5)
     scores = np.full(60, 0.1)  # the empty text's score, below the threshold: flagged for lacking text alone

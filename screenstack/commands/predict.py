@@ -62,7 +62,9 @@ def command(args: argparse.Namespace) -> int:
     from ..features.errors import ScreenstackError, kept_warnings
     from ..features.artifacts.runfolder import RunFolder
     from ..stacking.new_records import load_new_records
-    from ..stacking.predict import PREDICT_FILES, check_settings, encoder_to_load, predict, read_run, recipe_value, refuse_other_encoder
+    from ..stacking.fitted_run import read_run, recipe_value
+    from ..stacking.predict import predict
+    from ..stacking.predict_checks import PREDICT_FILES, check_settings, encoder_to_load, refuse_other_encoder
 
     run = read_run(args.run)  # every refusal about the run folder before anything is read or written
     if args.max_shift is not None:

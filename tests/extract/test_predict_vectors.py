@@ -119,7 +119,7 @@ def test_a_run_made_with_a_relative_model_folder_and_its_own_cache_predicts_from
 
 def test_boosted_trees_the_few_included_blend_leaves_out_are_not_loaded_and_scores_are_the_run_test_scores(
         tiny_corpus_files, tmp_path, random_bert, one_thread, monkeypatch):
-    import screenstack.stacking.predict as predict_module
+    import screenstack.stacking.fitted_run as fitted_run_module
 
     train, test = tiny_corpus_files
     frame = pd.read_csv(train, dtype=str, keep_default_na=False)
@@ -132,8 +132,8 @@ def test_boosted_trees_the_few_included_blend_leaves_out_are_not_loaded_and_scor
     # the trees left out, logreg is the one learner weighed: its own scores (0.3.37; a rank average of it before)
     assert state["method"] == "single" and state["state"]["weights"] == [0.0, 1.0, 0.0]  # lightgbm, logreg, xgboost
     loaded = []
-    real = predict_module.load_fold_models
-    monkeypatch.setattr(predict_module, "load_fold_models", lambda folder, fix: loaded.append(Path(folder).name) or real(folder, fix))
+    real = fitted_run_module.load_fold_models
+    monkeypatch.setattr(fitted_run_module, "load_fold_models", lambda folder, fix: loaded.append(Path(folder).name) or real(folder, fix))
     assert _predict(run, test, tmp_path / "pred") == 0
     assert loaded == ["logreg"]
     for ours, theirs in (("scores.csv", "test_scores.csv"), ("submission.csv", "submission.csv"), ("ranked.csv", "ranked.csv")):

@@ -211,7 +211,7 @@ def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkey
     from screenstack.stacking.report import write_report
 
     assert "no records.parquet" in write_report(out).read_text()
-    from screenstack.stacking.predict import read_run
+    from screenstack.stacking.fitted_run import read_run
 
     with pytest.warns(UserWarning, match=r"no records.parquet .* records of this file that the run listed to screen are "
                                          r"not recognised"):
@@ -309,7 +309,7 @@ def test_a_feature_file_holding_nan_is_refused_naming_it_before_any_learner_is_f
 
 
 def test_a_fit_stopped_before_its_first_learner_sends_report_and_predict_back_to_fit_learners(tmp_path, corpus, monkeypatch):
-    from screenstack.stacking.predict import read_run
+    from screenstack.stacking.fitted_run import read_run
     from screenstack.stacking.report import write_report
 
     def stopped(*args, **kwargs):

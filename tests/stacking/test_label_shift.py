@@ -13,7 +13,8 @@ from screenstack.stacking.calibrate import estimate_shift, fit_calibration
 from screenstack.stacking.report import _threshold_note, write_report
 from screenstack.stacking.decision import shift_weight
 from screenstack.stacking.set_apart import MIN_SHIFT_RECORDS, shift_records
-from screenstack.stacking.stack import StackConfig, _warnings, stack
+from screenstack.stacking.stack import StackConfig, stack
+from screenstack.stacking.stack_said import stack_warnings
 from screenstack.stacking.threshold import _candidates, fbeta_curve
 
 from .conftest import LEARNERS
@@ -141,7 +142,7 @@ def test_a_threshold_the_shift_made_flag_nearly_everything_is_blamed_on_the_shif
     shift = summary["decision"]["shift"]
     assert shift["lowered"] and shift["oof_flagged_share_before"] <= 0.9 and shift["flagged_share_before"] <= 0.9
     summary["decision"]["flagged_share"] = 0.97  # as the shift makes it with a weak ranking (a real review's 6 included)
-    warning = next(w for w in _warnings(summary) if w.startswith("the threshold flags"))
+    warning = next(w for w in stack_warnings(summary) if w.startswith("the threshold flags"))
     assert "look" in warning and "--max-shift 1 flags" in warning and "cannot support" not in warning
     note = _threshold_note(summary)
     assert "because of that correction" in note and "the labels cannot support" not in note
@@ -290,10 +291,10 @@ def test_f_beta_with_included_records_weighed_equals_repeating_them():
 
 
 def test_a_share_above_the_warnings_ninety_percent_is_never_written_as_ninety():
-    from screenstack.stacking.stack import _percent
+    from screenstack.stacking.stack_said import percent
 
-    assert _percent(219 / 242) == "90.5%" and _percent(0.9) == "90%" and _percent(0.93) == "93%"
-    assert _percent(425 / 426) == "99.8%" and _percent(1.0) == "100%"
+    assert percent(219 / 242) == "90.5%" and percent(0.9) == "90%" and percent(0.93) == "93%"
+    assert percent(425 / 426) == "99.8%" and percent(1.0) == "100%"
 
 
 def test_a_blend_ranking_at_chance_sets_no_label_shift_weight_nor_counts_at_its_estimate():

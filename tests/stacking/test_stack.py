@@ -12,7 +12,8 @@ from screenstack.features.artifacts.outputs import read_learner_outputs, write_l
 from screenstack.features.artifacts.folds import load_fold_plan
 from screenstack.stacking.blend import BLENDERS, load_blend, make_blender, nested_oof
 from screenstack.stacking.report import write_report
-from screenstack.stacking.stack import StackConfig, _percent, _warnings, stack
+from screenstack.stacking.stack import StackConfig, stack
+from screenstack.stacking.stack_said import percent, stack_warnings
 
 from .conftest import LEARNERS, make_noise_run, make_run
 
@@ -182,7 +183,7 @@ def test_a_learner_far_ahead_of_the_blend_is_named_in_a_warning(tmp_path, caplog
     assert warning in caplog.messages
     # Where the blend weighs that learner alone (`--learners good`, or the others weighed 0), the advice would change nothing.
     alone = {**summary, "blend": {**summary["blend"], "weights": {name: float(name == "good") for name in summary["learners"]}}}
-    assert not any("beats the blend" in w for w in _warnings(alone))
+    assert not any("beats the blend" in w for w in stack_warnings(alone))
 
 
 def test_following_the_warning_gives_the_figure_it_quoted(tmp_path):
@@ -229,7 +230,7 @@ def test_two_included_records_flag_nearly_everything_with_one_warning(tmp_path):
     assert decision["oof_flagged_share"] > 0.9
     assert decision["flagged_share"] == summary["n_test_flagged"] / summary["n_test"] > 0.9
     flags = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
-    assert len(flags) == 1 and flags[0].startswith(f"the threshold flags {_percent(decision['flagged_share'])} of the records "
+    assert len(flags) == 1 and flags[0].startswith(f"the threshold flags {percent(decision['flagged_share'])} of the records "
                                                    "to screen: 2 included training records")
 
 
@@ -239,11 +240,11 @@ def test_the_warning_judges_the_share_of_the_records_to_screen_not_of_the_oof_re
     summary = stack(tmp_path, StackConfig(prior_positives=3))
     decision = summary["decision"]
     decision.update(oof_flagged_share=0.87, flagged_share=0.94)
-    assert any(w.startswith("the threshold flags 94% of the records to screen") for w in _warnings(summary))
+    assert any(w.startswith("the threshold flags 94% of the records to screen") for w in stack_warnings(summary))
     decision.update(oof_flagged_share=0.94, flagged_share=0.87)
-    assert not any(w.startswith("the threshold flags") for w in _warnings(summary))
+    assert not any(w.startswith("the threshold flags") for w in stack_warnings(summary))
     del decision["flagged_share"]  # a summary.json from before 0.3.4: the OOF share, said so
-    assert any(w.startswith("the threshold flags 94% of the OOF records") for w in _warnings(summary))
+    assert any(w.startswith("the threshold flags 94% of the OOF records") for w in stack_warnings(summary))
 
 
 def test_a_large_beta_is_named_as_what_flags_nearly_everything_and_a_share_short_of_all_is_not_100(tmp_path):
@@ -253,12 +254,12 @@ def test_a_large_beta_is_named_as_what_flags_nearly_everything_and_a_share_short
     decision = summary["decision"]
     decision.update(recall_floor_lowered=False, flagged_share=425 / 426)
     summary["beta"] = 1000.0
-    assert [w for w in _warnings(summary) if w.startswith("the threshold flags")] == [
+    assert [w for w in stack_warnings(summary) if w.startswith("the threshold flags")] == [
         "the threshold flags 99.8% of the records to screen: --beta 1000 counts a missed included record 1e+06 times an "
         "extra read, so flagging nearly everything scores best; a smaller --beta flags fewer"]
     summary["beta"] = 7.0
     assert any(w.startswith("the threshold flags 99.8% of the records to screen: 2 included training records and a weak "
-                            "ranking") for w in _warnings(summary))
+                            "ranking") for w in stack_warnings(summary))
 
 
 def test_records_without_title_or_abstract_are_flagged_and_counted(tmp_path, caplog):
