@@ -171,5 +171,5 @@ def test_a_ranked_csv_moved_out_is_made_again_by_stack_and_the_report_stays(data
     (out / "ranked.csv").rename(tmp_path / "ranked-screened.csv")
     with caplog.at_level(logging.INFO, logger="screenstack"):
         assert main(["stack", "--out", str(out)]) == 0
-    assert not [m for m in caplog.messages if "report of the previous stack was removed" in m]
+    assert not [m for m in caplog.messages if "removed report.html" in m]
     assert snapshot(out) == before  # ranked.csv back, byte for byte, and the report with it

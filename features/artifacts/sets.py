@@ -475,8 +475,9 @@ def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str]) -> 
     way = (f"It held the options of the `screenstack run` that made {quoted(out)}, whose learners these no longer "
            "all are; `stack` and `report` make the folder's outputs from them." if manifest["set"] == "config"
            else written_by(out, manifest["set"]))
-    log.log(logging.DEBUG if is_remade else logging.INFO, "%s: removed %s, made from the previous %r outputs. %s",
-            out, files, upstream, way)
+    # The report is what a reader opens: its removal is a warning (shown under -q), and said once, here.
+    level = logging.DEBUG if is_remade else logging.WARNING if manifest["set"] == "report" else logging.INFO
+    log.log(level, "%s: removed %s, made from the previous %r outputs. %s", out, files, upstream, way)
 
 
 def version_of(manifest: dict) -> str:

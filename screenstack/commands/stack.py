@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
-from pathlib import Path
 
 from ..stacking.config import BLEND_NAMES, StackConfig
 from ..stacking.threshold import RULES
@@ -78,15 +76,9 @@ def add_parser(subparsers) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..features.errors import quoted
     from ..stacking.stack import stack  # local: keeps `screenstack --help` fast
 
     config = configs(args)
     show_configs(config)
-    had_report = (Path(args.out) / "report.html").is_file()
-    stack(args.out, config)
-    if had_report and not (Path(args.out) / "report.html").exists():  # removed with the stack it described
-        logging.getLogger("screenstack").warning(
-            "%s: the report of the previous stack was removed; run `screenstack report --out %s` to make this one's",
-            args.out, quoted(args.out))
+    stack(args.out, config)  # a report made from the previous stack is removed, with a warning that says how to remake it
     return 0
