@@ -113,11 +113,39 @@ def check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test:
     as_train = "" if spelled == record else f", as {spelled!r}"
     id_cols = (train.attrs["columns"]["id"], test.attrs["columns"]["id"])
     hint = "" if all(id_cols) else " (a file without an id column gets record numbers as ids: add an id column or pass --id-col)"
+    where = f"{test_path}: {record_place(test, first)}, column {id_cols[1] or 'id'!r}: id {record!r} is also in {train_path}"
+    if all(id_cols) and not _same_papers(train.iloc[[train_index]], test.iloc[[first]]).any():
+        # Two files numbered from 0 or 1 each: other papers under the same ids, where "remove it from one" would
+        # throw records away. The submission carries the test file's ids, so the training file's are the ones to change.
+        papers = _same_papers(train.set_index(train_keys).loc[test_keys[shared]], test[shared])
+        also = (f", {int(papers.sum())} of them the same paper in both (remove those from one file)" if papers.any()
+                else ", none the same paper in both" if shared.sum() > 1 else "")
+        raise ScreenstackError(
+            f"{where} ({record_place(train, train_index)}{as_train}), where it is another paper (another title and "
+            f"abstract); {int(shared.sum())} shared id(s){also}. Each record needs an id of its own across both files; "
+            f"the submission carries {test_path.name}'s, so give {train_path.name}'s records others (for files numbered "
+            f"separately: a column train_id holding 'train-' and the id, then --id-col train_id, which the test file, "
+            f"without that column, reads as its {id_cols[1]!r})."
+        )
     raise ScreenstackError(
-        f"{test_path}: {record_place(test, first)}, column {id_cols[1] or 'id'!r}: id {record!r} is also in {train_path} "
-        f"({record_place(train, train_index)}{as_train}); {int(shared.sum())} shared id(s){hint}. "
+        f"{where} ({record_place(train, train_index)}{as_train}); {int(shared.sum())} shared id(s){hint}. "
         "A record cannot be in both train and test: remove it from one of them."
     )
+
+
+def _same_papers(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """Row by row, whether a training record and a test record under one id may be the same paper: the same title
+    or the same title and abstract (`duplicates.record_keys`, normalised), or no text in common to tell them apart."""
+    from .duplicates import record_keys  # duplicates imports this module
+
+    a, b = record_keys(train.reset_index(drop=True)), record_keys(test.reset_index(drop=True))
+    same = np.zeros(len(a), dtype=bool)
+    comparable = np.zeros(len(a), dtype=bool)
+    for key in ("title_key", "text_key"):  # 0: no title, or no abstract
+        both = (a[key].to_numpy() != 0) & (b[key].to_numpy() != 0)
+        same |= both & (a[key].to_numpy() == b[key].to_numpy())
+        comparable |= both
+    return same | ~comparable
 
 
 def record_place(records: pd.DataFrame, index: int) -> str:

@@ -86,10 +86,30 @@ def test_files_without_ids_still_get_record_numbers(tmp_path):
                                                  ("1000", "'1000"), ("'1000", "1000.0")])
 def test_an_id_shared_in_a_spreadsheets_spelling_is_refused(tmp_path, train_id, test_id):
     train = write(tmp_path / "train.csv", TRAIN.replace("\n1000,", f"\n{train_id},"))
-    test = write(tmp_path / "test.csv", f"id,title,abstract\n10,New,n\n{test_id},Other,o\n")
+    test = write(tmp_path / "test.csv", f"id,title,abstract\n10,New,n\n{test_id},Cohort,A cohort.\n")  # the same paper
     message = error_of(train, test)
     assert f"test.csv: row 3, column 'id': id {test_id!r} is also in" in message
     assert f"train.csv (row 4, as {train_id!r})" in message and "remove it from one of them" in message
+
+
+def test_files_numbered_separately_are_refused_naming_the_id_the_submission_keeps(tmp_path):
+    # A team's train.csv and test.csv, each numbered from 1 (helper-140): other papers under the same ids, where
+    # "remove it from one of them" would have thrown the test file away. The advice given is followed below.
+    train = write(tmp_path / "train.csv", TRAIN)
+    test = write(tmp_path / "test.csv", "id,title,abstract\n1,New drug,n\n2,Other,o\n3,Third,t\n")
+    message = error_of(train, test)
+    assert message.startswith(f"{test}: row 2, column 'id': id '1' is also in {train} (row 2), where it is another paper")
+    assert "2 shared id(s), none the same paper in both" in message and "remove it from one" not in message
+    assert "the submission carries test.csv's" in message and "--id-col train_id" in message
+    lines = TRAIN.splitlines()
+    renumbered = "\n".join(["train_id," + lines[0]] + [f"train-{line.split(',')[0]},{line}" for line in lines[1:]]) + "\n"
+    corpus = load_corpus(write(tmp_path / "train_id.csv", renumbered), test, ColumnSpec(id_col="train_id"))
+    assert corpus.test["id"].tolist() == ["1", "2", "3"] and corpus.train["id"].tolist() == ["train-1", "train-2", "train-1000"]
+    # one paper in both files among others: both said
+    both = write(tmp_path / "both.csv", "id,title,abstract\n1,Aspirin trial,A randomised trial.\n2,Other,o\n")
+    assert "(row 2), where it is" not in error_of(train, both)  # the first shared id is the same paper: the old advice
+    other_first = write(tmp_path / "other_first.csv", "id,title,abstract\n2,Other,o\n1,Aspirin trial,A randomised trial.\n")
+    assert "2 shared id(s), 1 of them the same paper in both (remove those from one file)" in error_of(train, other_first)
 
 
 @pytest.mark.parametrize("screened_id,unscreened_id", [("481", "481"), ("481.0", "481"), ("481", "'481"), ("0481", "481.0"),
