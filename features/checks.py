@@ -6,6 +6,7 @@ so each check raises `ScreenstackError` with the option as the user types it
 """
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable
 
@@ -43,19 +44,41 @@ def check_positive_number(flag: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScreenstackError(f"--{flag} {value!r}: expected a number.")
     if not (math.isfinite(value) and value > 0):
-        raise ScreenstackError(f"--{flag} {value}: expected a finite number > 0.")
+        raise ScreenstackError(f"--{flag} {value:g}: expected a finite number > 0.")  # 0, not 0.0, as typed
 
 
 def check_number(flag: str, value, low: float, high: float) -> None:
     """`value` is a real number in ``[low, high]``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScreenstackError(f"--{flag} {value!r}: expected a number from {low:g} to {high:g}.")
+    if not low <= value <= high:
+        raise ScreenstackError(f"--{flag} {value:g}: expected a number from {low:g} to {high:g}.")
+
+
+def closest(name: str, valid: Iterable[str]) -> str | None:
+    """The one of `valid` that `name` most likely means (a case or a letter off: ``TFIDF-SVM``, ``judgment``), or None."""
+    valid = [str(v) for v in valid]
+    by_case = [v for v in valid if v.lower() == str(name).lower()]
+    if by_case:
+        return by_case[0]
+    lowered = {v.lower(): v for v in valid}
+    match = difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.8)
+    return lowered[match[0]] if match else None
+
+
+def did_you_mean(names: Iterable[str], valid: Iterable[str]) -> str:
+    """" (did you mean tfidf-svm?)" for the first of `names` close to one of `valid`, else empty."""
+    valid = list(valid)
+    for name in names:
+        if (match := closest(name, valid)) is not None:
+            return f" (did you mean {match}?)"
+    return ""
 
 
 def check_choice(flag: str, value, valid: Iterable[str]) -> None:
     valid = list(valid)
     if value not in valid:
-        raise ScreenstackError(f"--{flag} {value!r}: unknown; available: {', '.join(valid)}.")
+        raise ScreenstackError(f"--{flag} {value!r}: unknown{did_you_mean([value], valid)}; available: {', '.join(valid)}.")
 
 
 def check_names(flag: str, names, valid: Iterable[str] | None = None, allow_empty: bool = False) -> None:
@@ -70,4 +93,5 @@ def check_names(flag: str, names, valid: Iterable[str] | None = None, allow_empt
         valid = sorted(valid)
         unknown = [n for n in names if n not in valid]
         if unknown:
-            raise ScreenstackError(f"--{flag} {','.join(unknown)}: unknown; available: {', '.join(valid)}.")
+            raise ScreenstackError(f"--{flag} {','.join(unknown)}: unknown{did_you_mean(unknown, valid)}; available: "
+                                   f"{', '.join(valid)}.")

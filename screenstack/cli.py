@@ -305,8 +305,8 @@ def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     for action in parser._actions:
         value = getattr(args, action.dest, None)
         if action.option_strings and isinstance(value, str) and not value.replace(",", "").strip():
-            raise ScreenstackError(f"{action.option_strings[-1]} is empty ({value!r}): give it a value, or leave the option "
-                                   "out for its default.")
+            way = "" if action.required else ", or leave the option out for its default"
+            raise ScreenstackError(f"{action.option_strings[-1]} is empty ({value!r}): give it a value{way}.")
 
 
 def _check_overridden(args: argparse.Namespace, overridden: dict[str, tuple[str, object]]) -> None:

@@ -302,3 +302,38 @@ def test_an_option_is_taken_only_as_spelt(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unrecognized arguments: --learner tfidf-svm. See `screenstack run --help`." in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv", [["stack", "--out", ""], ["report", "--out", " "]])
+def test_a_required_option_given_empty_is_not_told_to_be_left_out(argv, capsys):
+    # "leave the option out for its default" was said of --out too, which has no default: leaving it out is refused
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("screenstack: error: --out is empty") and "leave the option out" not in err and "\n" not in err
+
+
+def test_split_into_a_file_or_with_a_test_size_leaving_a_side_empty_says_so_in_the_flags_terms(tmp_path, capsys):
+    data = tmp_path / "data.csv"
+    data.write_text("id,title,abstract,judgement\n" + "".join(f"{i},t{i},a{i},{int(i < 4)}\n" for i in range(20)))
+    (tmp_path / "notadir").write_text("x")
+    # refused before the data are read, as run and stack refuse it (it named train.csv and an errno, after reading)
+    assert main(["split", "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "notadir")]) == 2
+    assert capsys.readouterr().err.strip() == (f"screenstack: error: --out {tmp_path / 'notadir'}: is a file, not a folder. "
+                                               f"Give the path of a folder for the split's files, e.g. --out {tmp_path / 'notadir-split'}.")
+    assert main(["split", "--data", str(data), "--out", str(tmp_path / "out"), "--test-size", "0.999"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("screenstack: error: --test-size 0.999: ") and "the train file 0" in err
+    assert "n_samples" not in err and "\n" not in err  # scikit-learn's own message named its parameters, not the flag
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_label_column_or_learner_a_letter_or_a_case_off_is_named_in_the_refusal(tmp_path, capsys):
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.write_text("id,title,abstract,judgment\n1,a,b,1\n2,c,d,0\n3,e,f,0\n")  # the US spelling
+    test.write_text("id,title,abstract\n4,g,h\n")
+    assert main(["run", "--train", str(train), "--test", str(test), "--out", str(tmp_path / "o"), "--learners", "tfidf-svm"]) == 2
+    assert "Rename the column or pass --label-col judgment if that column holds the labels." in capsys.readouterr().err
+    assert main(["fit-learners", "--train", str(train), "--test", str(test), "--out", str(tmp_path / "o"),
+                 "--learners", "TFIDF-SVM,logreg"]) == 2
+    assert "--learners TFIDF-SVM: unknown (did you mean tfidf-svm?); available:" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

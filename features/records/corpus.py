@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..checks import comma_items
+from ..checks import closest, comma_items
 from ..errors import ScreenstackError, quoted
 from .duplicates import record_keys, warn_duplicates
 from .header import headerless, reads_as_a_record
@@ -309,9 +309,11 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                 f"`ASReview_not_seen`), and RIS has no standard label tag (found: {found}). Export the file from "
                 "ASReview, or pass --label-col naming the tag or field that holds 0/1."
             )
+        near = next((c for c in columns if closest(c, LABEL_COLUMNS) is not None), None)  # judgment, Label_Included
+        way = f"pass --label-col {near} if that column holds the labels" if near is not None else "pass --label-col"
         raise ScreenstackError(
             f"{path}: no label column (expected one of {', '.join(LABEL_COLUMNS)}; found: {found}). "
-            "Rename the column or pass --label-col."
+            f"Rename the column or {way}."
         )
     if labelled:
         if label_col in text_cols:  # the models would read each training record's answer in its text

@@ -73,9 +73,12 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
     try:
         train_idx, test_idx = train_test_split(np.arange(len(records)), test_size=config.test_size,
                                                random_state=config.seed, stratify=labels)
-    except ValueError as error:
-        raise ScreenstackError(f"{data}: cannot split {len(records)} records with --test-size {config.test_size} ({error}). "
-                               "Choose a test size that leaves records of both classes on each side.") from None
+    except ValueError:  # scikit-learn's words name its own parameters: said in the flag's terms instead
+        n_test = int(np.ceil(config.test_size * len(records)))
+        raise ScreenstackError(f"--test-size {config.test_size:g}: {data} has {len(records)} records ({int(counts[1])} included), "
+                               f"so the test file would hold {n_test} and the train file {len(records) - n_test}, too few to "
+                               "hold both classes on each side. Choose a test size that leaves records of both classes on "
+                               "each side, e.g. 0.5.") from None
     train = records.iloc[np.sort(train_idx)]
     test = records.iloc[np.sort(test_idx)]
     for side, part in (("train", train), ("test", test)):  # stratified, yet a class of 2 can land wholly on one side
@@ -132,6 +135,9 @@ def _sha256(path: Path) -> str:
 def _refuse_other_files(out: Path) -> None:
     """Refuse an `out` holding files other than a split's (a run folder, the user's data folder): the split's files
     would mix with them, as README promises no command does."""
+    if out.exists() and not out.is_dir():  # said now, as the other commands say it, not once the data are read
+        raise ScreenstackError(f"--out {out}: is a file, not a folder. Give the path of a folder for the split's files, "
+                               f"e.g. --out {out.parent / (out.name + '-split')}.")
     try:
         own = {*SPLIT_FILES, SPLIT_META}
         other = sorted(p.name for p in out.iterdir() if p.name not in own and p.name not in OS_FILES
