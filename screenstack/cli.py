@@ -350,7 +350,8 @@ def _one_line(message: str) -> str:
 
 
 def _terminated(signum, frame):
-    # `kill`, a scheduler's time limit, torchrun stopping its workers: stopped as Ctrl-C stops a command, so what
+    # `kill`, a scheduler's time limit, torchrun stopping its workers, the terminal closed (a `run ... > log 2>&1 &`
+    # whose log then says why it stopped): stopped as Ctrl-C stops a command, so what
     # a stage finished is kept whole (fit-learners writes the records its finished learners scored).
     raise KeyboardInterrupt
 
@@ -368,7 +369,9 @@ class _ConsoleFormatter(logging.Formatter):
 
 def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminated)
+        for stop in (signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed; nohup's ignoring it is kept
+            if signal.getsignal(stop) is signal.SIG_DFL:
+                signal.signal(stop, _terminated)
     try:
         code = _main(sys.argv[1:] if argv is None else list(argv))
         sys.stdout.flush()  # a reader gone away shows here, where it is caught, rather than in Python's flush at exit

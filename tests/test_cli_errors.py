@@ -241,27 +241,45 @@ def test_labelled_records_without_words_are_refused_naming_no_flag_the_user_did_
     assert "--train" not in err and not (tmp_path / "run").exists()
 
 
-def test_a_sigterm_stops_a_command_as_ctrl_c_does(monkeypatch, capsys):
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_sigterm_stops_a_command_as_ctrl_c_does(monkeypatch, capsys, name):
     # `kill` (an OOM killer's warning, a scheduler's time limit) ended the process at once: fit-learners kept no records
     # of the learners it had finished, and the stack made from them flagged no record without text, silently.
+    # SIGHUP (the terminal closed under a `run ... > log 2>&1 &`) ended it with no line in the log (helper-141).
     import os
     import signal
     import time
 
     import screenstack.cli as cli
 
+    stop = getattr(signal, name)
+
     def killed(argv):
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), stop)
         time.sleep(5)
         return 0
 
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = signal.signal(stop, signal.SIG_DFL)
     monkeypatch.setattr(cli, "_main", killed)
     try:
         assert cli.main(["run"]) == 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(stop, previous)
     assert capsys.readouterr().err == "screenstack: interrupted; finished files are kept, rerun the same command to continue.\n"
+
+
+def test_a_sighup_ignored_by_nohup_stays_ignored(monkeypatch):
+    import signal
+
+    import screenstack.cli as cli
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as `nohup screenstack run ...` starts it
+    monkeypatch.setattr(cli, "_main", lambda argv: 0)
+    try:
+        assert cli.main(["run"]) == 0
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def test_predict_given_a_stack_option_says_where_that_choice_is_made(tmp_path, capsys):

@@ -865,3 +865,20 @@ def test_the_refit_of_a_deleted_learner_names_the_options_of_a_stack_made_since_
     assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
     assert main(["-q", "stack", "--out", str(out), "--beta", "5", "--learners", "tfidf-logreg,tfidf-svm", "--min-recall", "0.9"]) == 0
     assert (out / "submission.csv").read_bytes() == submission
+
+
+def test_a_damaged_learner_beside_an_edited_config_toml_is_not_sent_to_run_config(tiny_corpus_files, tmp_path, capsys):
+    # helper-141: the advice named `run --config OUT/config.toml`, which the edited file (--folds 5 -> 7) then had
+    # refused as another configuration, whose refusal said to delete the run; fit-learners, which refits it, is named.
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm", "--folds", "2",
+                 "--out", str(out)]) == 0
+    config = out / "config.toml"
+    config.write_text(config.read_text().replace("folds = 2", "folds = 3"))
+    with open(out / "learners" / "tfidf-svm" / "oof.parquet", "ab") as handle:
+        handle.write(b"x")
+    capsys.readouterr()
+    assert main(["-q", "stack", "--out", str(out)]) == 2
+    error = one_error(capsys)
+    assert "run --config" not in error and f"Rerun `screenstack fit-learners --out {out} --learners tfidf-svm`" in error

@@ -129,14 +129,35 @@ def edited(out: Path, manifest: dict | None, incoming: dict | None = None) -> li
         if path.name not in EDITED_IN_PLACE or not path.is_file():
             continue
         try:
-            if not _same(path, want) and not _same(path, (incoming or {}).get("files", {}).get(rel)):
+            if not _written(path, want, incoming, rel):
                 found.append(path)
         except OSError as error:  # whether the reviewer changed it cannot be told: it is not replaced unread
             raise ScreenstackError(f"{path}: cannot be read ({error.strerror or error}), so whether you changed it cannot "
                                    f"be told, and it would be replaced. Check its permissions, or move it out of {out}.") from None
         except (KeyError, TypeError, ValueError):
             continue  # a damaged manifest is the run folder's to report
+    if found and _manifest_disowns(out, manifest, incoming):
+        raise edited_unknown(out, str(manifest.get("set")), *found)
     return found
+
+
+def _written(path: Path, want: dict | None, incoming: dict | None, rel: str) -> bool:
+    """`path` is what the committed set wrote there, or what the staged set `incoming` writes there."""
+    return _same(path, want) or _same(path, (incoming or {}).get("files", {}).get(rel))
+
+
+def _manifest_disowns(out: Path, manifest: dict, incoming: dict | None) -> bool:
+    """A file no reviewer edits differs from `manifest` too: the manifest (swapped in from another run, or damaged) does
+    not describe these files, so an edited-looking ranked.csv says nothing of the reviewer (helper-141: an untouched
+    ranked.csv was named as edited)."""
+    for rel, want in manifest.get("files", {}).items():
+        path = out / rel
+        try:
+            if path.name not in EDITED_IN_PLACE and path.is_file() and not _written(path, want, incoming, rel):
+                return True
+        except (OSError, KeyError, TypeError, ValueError):
+            return True
+    return False
 
 
 def _same(path: Path, want: dict | None) -> bool:
@@ -307,10 +328,14 @@ def run_refits(out: str | Path, names: list[str]) -> str | None:
 
 
 def _run_config(out: Path) -> dict | None:
-    """OUT's config.toml as `run` wrote it (None: none there, or unreadable)."""
+    """OUT's config.toml as `run` wrote it (None: none there, unreadable, or changed since: `run --config` with an
+    edited or copied-in file would be refused as another configuration, so the advice must not send the user there)."""
+    want = ((committed(out, "config") or {}).get("files") or {}).get("config.toml")
     try:
+        if want is not None and not _same(out / "config.toml", want):
+            return None
         return tomllib.loads((out / "config.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, UnicodeDecodeError, TypeError):
         return None
 
 

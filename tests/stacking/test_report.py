@@ -309,6 +309,22 @@ def test_report_on_a_ranked_csv_the_reviewer_edited_names_the_edit_and_a_fix_tha
     assert main(["-q", "report", "--out", str(out)]) == 0
 
 
+def test_a_stack_manifest_from_another_run_is_named_not_the_untouched_ranked_csv(tmp_path, capsys):
+    # helper-141: .manifests/stack.json copied in from another run made an untouched ranked.csv read as "changed since
+    # `screenstack stack` wrote it (screening notes typed into it?)": its other files disagree with that manifest too.
+    import shutil
+
+    out, other = tmp_path / "run", tmp_path / "other"
+    make_run(out)
+    make_run(other, seed=3)
+    shutil.copy(other / ".manifests" / "stack.json", out / ".manifests" / "stack.json")
+    capsys.readouterr()
+    assert main(["stack", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "changed since" not in error[0]
+    assert error[0].startswith(f"screenstack: error: {out / 'ranked.csv'}: {out / '.manifests' / 'stack.json'}, which listed it, is damaged")
+
+
 @pytest.mark.parametrize("command", ["stack", "report"])
 def test_commands_that_read_a_run_do_not_offer_a_new_out_folder(command, capsys):
     from screenstack.cli import main
