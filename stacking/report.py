@@ -58,6 +58,7 @@ def write_report(out: str | Path) -> Path:
     """
     out = Path(out)
     summary, y, folds, scores, top, metas = _load(out)
+    RunFolder(out).check_places(REPORT_DIR)  # before the figures are drawn
     try:
         images = draw_figures(summary, y, scores)
         page = _html(out, summary, y, folds, scores, images, top, _settings_table(metas, y))

@@ -437,7 +437,8 @@ def test_a_read_only_manifests_folder_is_refused_before_anything_moves(finished_
     before = snapshot(out)
     assert main(["stack", "--out", str(out), "--max-shift", "1"]) == 2
     error = one_error(capsys)
-    assert f"{out / '.manifests'}: cannot write" in error and "The new stack outputs were not written" in error
+    # said when the lock is taken, before the stack is computed (helper-141: found at the commit, after the work)
+    assert f"{out / '.manifests'}: cannot write" in error and "Nothing was written" in error
     assert "MANIFEST.json" not in error
     assert snapshot(out) == before
     assert not (out / ".staging").exists()
@@ -449,9 +450,12 @@ def test_unwritable_folder_inside_out_is_refused_before_anything_moves(finished_
     access = runfolder.os.access
     monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "report" and access(path, mode))
     before = snapshot(out)
+    drawn = []
+    monkeypatch.setattr("screenstack.stacking.report.draw_figures", lambda *args: drawn.append(1) or {})
     assert main(["report", "--out", str(out)]) == 2
     error = one_error(capsys)
-    assert f"{out / 'report'}: cannot write" in error and "The new report outputs were not written" in error
+    assert f"{out / 'report'}: cannot write" in error and "Nothing was written" in error
+    assert not drawn  # refused before the figures are drawn
     assert snapshot(out) == before
     assert not (out / ".staging").exists()
     # A stack, whose commit would remove the report made from the previous one: refused whole, and said so (a helper
@@ -460,6 +464,21 @@ def test_unwritable_folder_inside_out_is_refused_before_anything_moves(finished_
     error = one_error(capsys)
     assert f"{out / 'report'}: cannot write" in error and "The new stack outputs were not written" in error
     assert snapshot(out) == before
+
+
+def test_an_unwritable_learner_folder_is_refused_before_any_fold_is_fitted(finished_run, monkeypatch, capsys):
+    # helper-141: OUT/learners/tfidf-svm read-only, its outputs deleted: five folds fitted, then refused at the commit.
+    train, test, out = finished_run
+    (out / "learners" / "tfidf-svm" / "oof.parquet").unlink()
+    access = runfolder.os.access
+    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "tfidf-svm" and access(path, mode))
+    fitted = []
+    monkeypatch.setattr("screenstack.learners.fit.oof_predict", lambda *args, **kwargs: fitted.append(1))
+    before = snapshot(out)
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    error = one_error(capsys)
+    assert error.startswith(f"screenstack: error: {out / 'learners' / 'tfidf-svm'}: cannot write") and "Nothing was written" in error
+    assert not fitted and snapshot(out) == before
 
 
 # --- downstream outputs never outlive a change upstream (issue 10, left over) ---------------------

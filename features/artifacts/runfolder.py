@@ -291,6 +291,23 @@ class RunFolder:
                 raise ScreenstackError(f"--out {self.out}: {existing} is on a read-only file system. Give --out a folder on a writable disk.")
             raise ScreenstackError(f"--out {self.out}: {existing} is not writable by you. Choose another --out or fix its permissions.")
 
+    def check_places(self, *folders: str) -> None:
+        """Refuse, in one line and before any work, a folder inside OUT that this command's files will be moved into
+        (`folders`, relative to OUT, with the manifests' and the staging folder) where it is a file or not writable:
+        found at the commit, it threw the finished work away (helper-141: five folds fitted, then refused)."""
+        for rel in (MANIFESTS_DIR, STAGING_DIR, *folders):
+            path = self.out / rel
+            if not (path.exists() or path.is_symlink()):
+                continue  # made when needed, in OUT, whose own check has passed
+            if not path.is_dir():
+                code = errno.ENOTDIR
+            elif not os.access(path, os.W_OK | os.X_OK):
+                code = unwritable_errno(path)
+            else:
+                continue
+            raise io_error(path, OSError(code, os.strerror(code)), shown=True,
+                           outcome="Nothing was written: run the same command again once that is fixed.")
+
     def check_ours(self, create: bool = True, example: str = "run1") -> None:
         """Refuse, in one line, an existing non-empty OUT that is not a run folder (the user's data folder, say).
 
@@ -421,6 +438,7 @@ class RunFolder:
         try:
             self.recover()
             self.check_kind(predictions=predictions, writes=writes)  # the outermost lock's command says what OUT is
+            self.check_places()
             yield self
         finally:
             del _HELD[key], _REMADE[key]
