@@ -37,7 +37,8 @@ from ..features.artifacts.atomic import read_parquet_meta
 from ..features.records.datasets import CACHE_ENV
 from ..features.checks import check_choice, check_int, check_names
 from ..features.errors import ScreenstackError
-from ..features.artifacts.runfolder import DamagedArtifact, RunFolder
+from ..features.artifacts.damage import DamagedArtifact
+from ..features.artifacts.runfolder import RunFolder
 from .distributed import Ranks, barrier, from_rank0, rank0_locked, rank_device
 from .encode import PADDING, Encoder, encode, resolve_batch_tokens
 from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..features.artifacts.runfolder import DamagedArtifact
+from ..features.artifacts.damage import DamagedArtifact
 from ..features.errors import ScreenstackError
 from .registry import make_learner
 

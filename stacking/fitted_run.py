@@ -16,7 +16,8 @@ from ..features.artifacts.atomic import read_json
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import read_learner_outputs, refit_fix
 from ..features.artifacts.records import RECORDS_FILE, RECORDS_SET, records_to_screen
-from ..features.artifacts.runfolder import DamagedArtifact, RunFolder, read_checked
+from ..features.artifacts.damage import DamagedArtifact, read_checked
+from ..features.artifacts.runfolder import RunFolder
 from ..features.artifacts.store import is_crossfit
 from ..features.errors import ScreenstackError, quoted
 from ..features.records.duplicates import record_keys

@@ -25,7 +25,8 @@ from ..features.artifacts.atomic import read_json
 from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.outputs import read_learner_outputs
 from ..features.artifacts import sets
-from ..features.artifacts.runfolder import RunFolder, locked, read_checked
+from ..features.artifacts.damage import read_checked
+from ..features.artifacts.runfolder import RunFolder, locked
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .figures import BLEND, draw_figures
 from .page import CSS, TOP, at_shift, fact_cards, screen_first, warnings_box

@@ -34,7 +34,8 @@ from ..features.artifacts.atomic import read_json, write_json, write_parquet
 from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.folds import load_fold_plan
 from ..features.artifacts.outputs import is_fine_tuned, package_versions, read_learner_outputs
-from ..features.artifacts.runfolder import STACK_FILES, DamagedArtifact, DeletedLearners, RunFolder, StaleArtifact, locked
+from ..features.artifacts.damage import DamagedArtifact, DeletedLearners, StaleArtifact
+from ..features.artifacts.runfolder import STACK_FILES, RunFolder, locked
 from ..features.artifacts.records import read_screening_records
 from ..learners.registry import LEARNERS, min_included
 from .blend import BLENDERS, SingleLearner, blend_state, make_blender, nested_oof

@@ -22,7 +22,8 @@ from ..records.ids import id_key
 from ..checks import check_int, check_seed
 from ..errors import ScreenstackError, go_on_with
 from . import sets
-from .runfolder import DamagedArtifact, RunFolder, read_checked
+from .damage import DamagedArtifact, read_checked
+from .runfolder import RunFolder
 
 FOLDS_FILE = "folds.parquet"
 KEY_COLUMNS = ["title_key", "text_key"]  # of each training record (`record_keys`), for `predict`

@@ -27,7 +27,8 @@ from ..errors import ScreenstackError, go_on_with, quoted
 from ..records.corpus import fingerprint_of
 from ..records.ids import id_key
 from .folds import FoldPlan
-from .runfolder import DamagedArtifact, RunFolder, StaleArtifact, read_checked
+from .damage import DamagedArtifact, StaleArtifact, read_checked
+from .runfolder import RunFolder
 from . import sets
 from .sets import is_fine_tuned, run_refits, slug
 

@@ -37,7 +37,8 @@ from ..records.corpus import Corpus, texts, update_row_hashes
 from ..records.duplicates import copy_columns
 from .atomic import atomic_path
 from . import sets
-from .runfolder import DamagedArtifact, RunFolder, read_checked
+from .damage import DamagedArtifact, read_checked
+from .runfolder import RunFolder
 
 RECORDS_SET = "records"
 RECORDS_FILE = "records.parquet"

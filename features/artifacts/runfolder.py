@@ -57,6 +57,7 @@ from .atomic import STAGING_DIR, io_error, read_json, unwritable_errno, write_js
 from . import sets
 from .sets import MANIFEST, MANIFESTS_DIR
 from ..errors import ScreenstackError, quoted
+from .damage import DamagedArtifact, DeletedLearners, StaleArtifact
 
 LOCK_FILE = ".lock"
 # What marks a folder as a run folder: the run folder machinery, or (folders made before manifests were kept, a
@@ -76,52 +77,6 @@ OS_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # file managers leave thes
 INPUT_SUFFIXES = {".csv", ".tsv", ".tab", ".ris", ".xlsx"}  # records files (`features.records.tables`; .txt: notes too)
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
 _REMADE: dict[Path, frozenset[str]] = {}  # held run folders -> the sets the holding command writes again itself
-
-
-class DamagedArtifact(ScreenstackError):
-    """A file of a committed set is missing, truncated, altered or unreadable."""
-
-    def __init__(self, path: Path, reason: str, fix: str):
-        super().__init__(f"{path}: {said(reason)}. {fix}")
-        self.path, self.reason, self.fix = path, reason, fix
-
-    @property
-    def state(self) -> str:
-        """What became of the file, in words: `said`."""
-        return said(self.reason)
-
-
-def said(reason: str) -> str:
-    """A damaged file's state in words: a missing one was mostly moved or deleted by hand (README says to move
-    ranked.csv aside), not "damaged"."""
-    return "missing (moved or deleted)" if reason == "missing" else f"damaged ({reason})"
-
-
-class StaleArtifact(DamagedArtifact):
-    """A committed set made from another version of one of its inputs than OUT holds now."""
-
-    def __init__(self, out: Path, files: list[str], upstream: str, fix: str):
-        ScreenstackError.__init__(self, f"{out}: {_named(files)} are stale (made from other {upstream!r} outputs than "
-                                        f"OUT holds now). {fix}")
-        self.path, self.reason = out / (files[0] if files else ""), f"made from other {upstream!r} outputs"
-
-
-def _named(files: list[str]) -> str:
-    """`files` (paths inside OUT) in a few words: a learner's 14 files as its folder, with their count."""
-    folder = os.path.commonpath(files) if len(files) > 3 else ""
-    return f"the {len(files)} files of {folder}" if folder else ", ".join(files)
-
-
-class DeletedLearners(StaleArtifact):
-    """A committed set made from learners whose folders and manifests were since deleted (by hand, as some refusals
-    say to do): the fix is theirs to refit, or a stack of the others, not the set's own command."""
-
-    def __init__(self, out: Path, files: list[str], deleted: list[str], kept: list[str]):
-        one = len(deleted) == 1
-        ScreenstackError.__init__(self, f"{', '.join(str(out / 'learners' / name) for name in deleted)}: deleted, but "
-                                        f"{', '.join(files)} in {out} were made from {'it' if one else 'them'}. "
-                                        f"{sets.deleted_learners_fix(out, deleted, kept)}")
-        self.path, self.reason = out / (files[0] if files else ""), "made from deleted learners"
 
 
 def learner_inputs(inputs: dict) -> list[str]:
@@ -649,13 +604,3 @@ def locked(create: bool = True, needs: tuple[str, ...] = ("fit-learners",), pred
                 return func(*args, **kwargs)
         return wrapper
     return decorate
-
-
-def read_checked(path: Path, reader, fix: str):
-    """``reader(path)``, with an unreadable file (bad Parquet or JSON) raised as `DamagedArtifact`."""
-    try:
-        return reader(path)
-    except (OSError, ValueError, KeyError) as error:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
-        if isinstance(error, FileNotFoundError):
-            raise DamagedArtifact(path, "missing", fix) from None
-        raise DamagedArtifact(path, f"not readable: {str(error).splitlines()[0][:120] if str(error) else type(error).__name__}", fix) from None

@@ -32,7 +32,8 @@ import pyarrow.parquet as pq
 from .atomic import atomic_path
 from ..records.corpus import Corpus
 from ..errors import ScreenstackError
-from .runfolder import DamagedArtifact, RunFolder
+from .damage import DamagedArtifact
+from .runfolder import RunFolder
 
 ROW_GROUP_ROWS = 16_384  # ~50 MB of float32 at 768 columns: what a chunked reader decodes at once
 

@@ -8,7 +8,8 @@ import pytest
 
 from screenstack.cli import main
 from screenstack.features.artifacts.records import read_screening_records, write_screening_records
-from screenstack.features.artifacts.runfolder import DamagedArtifact, RunFolder
+from screenstack.features.artifacts.damage import DamagedArtifact
+from screenstack.features.artifacts.runfolder import RunFolder
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import Corpus, load_corpus, load_partly_screened
 from screenstack.learners.fit import fit_learners

@@ -563,7 +563,7 @@ def test_a_damaged_or_stale_artifact_error_raised_in_a_worker_process_reaches_th
     import pickle
     from concurrent.futures import ProcessPoolExecutor
 
-    from screenstack.features.artifacts.runfolder import DamagedArtifact, StaleArtifact
+    from screenstack.features.artifacts.damage import DamagedArtifact, StaleArtifact
 
     stale = StaleArtifact(tmp_path, ["learners/logreg/oof.parquet"], "folds", "Rerun fit-learners.")
     back = pickle.loads(pickle.dumps(stale))
@@ -576,6 +576,6 @@ def test_a_damaged_or_stale_artifact_error_raised_in_a_worker_process_reaches_th
 
 
 def _raise_damaged(path):
-    from screenstack.features.artifacts.runfolder import DamagedArtifact
+    from screenstack.features.artifacts.damage import DamagedArtifact
 
     raise DamagedArtifact(path, "missing", "Rerun it.")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from screenstack.features.artifacts.folds import FoldPlan
-from screenstack.features.artifacts.runfolder import DamagedArtifact
+from screenstack.features.artifacts.damage import DamagedArtifact
 from screenstack.features.errors import ScreenstackError
 from screenstack.learners import LEARNERS, make_learner, oof_predict
 from screenstack.learners.oof import chunked_fold_mean_scores, fold_mean_scores
