@@ -87,6 +87,11 @@ def usable_for(folder: Path, setting: dict) -> bool:
     return True
 
 
+class DamagedChunk(ScreenstackError):
+    """A chunk `gather` found unreadable, changed since written, or gone: removed, and the cache's index read again,
+    so `missing` lists its texts to be encoded again (`extract.stage` does so once, in the same command)."""
+
+
 class VectorCache:
     """Chunk files of one encoder setting in `folder`, looked up by text key.
 
@@ -215,19 +220,19 @@ class VectorCache:
                 table = pq.read_table(path)
                 matrix = column_matrix(table.column("vector"))
             except FileNotFoundError:  # removed since the index was read (by hand, or another run mending it)
-                raise ScreenstackError(f"{path}: a vector cache chunk this run listed was removed while it ran. Run the "
-                                       "same command again: its texts are encoded again.") from None
-            except Exception as error:  # keys readable, vectors not (a page overwritten): encoded again on the next run
+                self._index = None
+                raise DamagedChunk(f"{path}: a vector cache chunk this run listed was removed while it ran") from None
+            except Exception as error:  # keys readable, vectors not (a page overwritten)
                 done = self._drop_unreadable(path, error, say=False)
-                raise ScreenstackError(f"{path}: an unreadable vector cache chunk ({_reason(error)}): {done}. Run the same "
-                                       "command again: its texts are encoded again.") from None
+                self._index = None
+                raise DamagedChunk(f"{path}: an unreadable vector cache chunk ({_reason(error)}): {done}") from None
             stored = (table.schema.metadata or {}).get(CHECKSUM)  # `index` removed chunks without one
             if stored is None or stored.decode() != _checksum(table.column("key").to_pylist(), matrix):
                 # Vectors changed since they were written are no encoder's: never reused, and kept they would stop every run.
                 done = self._drop_unreadable(path, ValueError(), say=False)
-                raise ScreenstackError(f"{path}: a damaged vector cache chunk (its vectors differ from the checksum written "
-                                       f"with them: changed since): {done}. Run the same command again: its texts are "
-                                       "encoded again.")
+                self._index = None
+                raise DamagedChunk(f"{path}: a damaged vector cache chunk (its vectors differ from the checksum written "
+                                   f"with them: changed since): {done}")
             if matrix.shape[1] != out.shape[1]:
                 raise ScreenstackError(f"{path}: cached vectors have {matrix.shape[1]} columns, expected {out.shape[1]}. Delete that cache folder.")
             out[rows_out] = matrix[rows_in]

@@ -144,6 +144,16 @@ def check_model_layers(config: ExtractConfig) -> None:
     check_layers(tuple(config.layers), int(load_encoder(config.model).model.config.num_hidden_layers))
 
 
+def encode_into_cache(cache, chunks: list[list[str]], text_of: dict, encoder, budget: int, config: ExtractConfig,
+                      precision: str, name: str, progress: bool) -> None:
+    """Encode the texts of `chunks` (cache keys), saving each chunk to `cache` as it is done, with a progress bar."""
+    with tqdm(total=sum(map(len, chunks)), unit="doc", desc=f"extract {name}", disable=not progress or not chunks) as bar:
+        for chunk in chunks:
+            vectors = encode([text_of[k] for k in chunk], encoder=encoder, batch_tokens=budget, progress=bar)
+            _refuse_non_finite(vectors, config, precision)  # before the cache keeps them for every later run
+            cache.add(chunk, vectors)
+
+
 def _refuse_non_finite(vectors: np.ndarray, config: ExtractConfig, precision: str) -> None:
     """Refuse the encoder's NaN or infinite vectors (an overflow at reduced precision, or broken weights) before they are
     cached or reach a learner."""
@@ -204,7 +214,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     from ..features.artifacts.outputs import package_versions, refuse_other_test
     from ..features.artifacts.store import write_vectors
     from ..features.records.corpus import texts
-    from .cache import VectorCache, text_key
+    from .cache import DamagedChunk, VectorCache, text_key
 
     def refuse_other_records() -> None:  # fit-learners would, once every text was encoded into OUT
         refuse_other_plan(corpus, out, None, say=False)  # the training records alone: the vectors take no fold options
@@ -274,11 +284,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     # With several ranks, rank r encodes chunks r, r + N, ...: the same chunks, so the same vectors, as one process.
     chunks = [todo[start:start + config.chunk_size] for start in range(0, len(todo), config.chunk_size)][ranks.rank::ranks.world]
     mine = sum(map(len, chunks))
-    with tqdm(total=mine, unit="doc", desc=f"extract {name}", disable=not progress or not mine) as bar:
-        for chunk in chunks:
-            vectors = encode([text_of[k] for k in chunk], encoder=encoder, batch_tokens=budget, progress=bar)
-            _refuse_non_finite(vectors, config, precision)  # before the cache keeps them for every later run
-            cache.add(chunk, vectors)
+    encode_into_cache(cache, chunks, text_of, encoder, budget, config, precision, name, progress)
     if mine:
         seconds = time.perf_counter() - started
         log.info("extract: encoded %d texts in %.1f s (%.1f docs/s)%s", mine, seconds, mine / max(seconds, 1e-9),
@@ -289,7 +295,20 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     if ranks.world > 1:
         cache = VectorCache(cache_folder, setting)  # read again: its index holds only this rank's chunks
 
-    matrix = cache.gather(keys, np.empty((len(keys), encoder.width), dtype=np.float32))
+    try:
+        matrix = cache.gather(keys, np.empty((len(keys), encoder.width), dtype=np.float32))
+    except DamagedChunk as damaged:  # found reading it back: its texts encoded again now, not on a rerun
+        log.warning("extract: %s; its texts are encoded again", damaged)
+        redo = cache.missing(keys)
+        redo.sort(key=lambda k: (-len(text_of[k]), k))
+        encode_into_cache(cache, [redo[i:i + config.chunk_size] for i in range(0, len(redo), config.chunk_size)], text_of,
+                          encoder, budget, config, precision, name, progress)
+        try:
+            matrix = cache.gather(keys, np.empty((len(keys), encoder.width), dtype=np.float32))
+        except DamagedChunk as again:  # twice in one command: not a chunk, the disk or another process
+            raise ScreenstackError(f"{again}, once more after its texts were encoded again: check the disk under "
+                                   f"{cache.folder} and that no other process writes there, then run the same command "
+                                   "again.") from None
     if len(set(keys)) > 1 and not np.ptp(matrix, axis=0).any():  # e.g. --max-length 2: [CLS] [SEP] and no word
         log.warning("extract: every record got the same vector (--max-length %d leaves %d tokens of text), so vector "
                     "learners can rank nothing; raise --max-length", config.max_length, max(config.max_length - 2, 0))

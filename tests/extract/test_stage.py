@@ -165,32 +165,33 @@ def test_an_unreadable_cached_chunk_is_removed_by_name_and_its_texts_encoded_aga
     assert "unreadable" not in caplog.text  # said once, not on every run
 
 
-def test_a_chunk_whose_keys_read_but_vectors_do_not_is_removed_in_one_line_and_the_rerun_mends_it(random_bert, records,
-                                                                                                    tmp_path, monkeypatch):
-    # A helper zeroed part of each chunk's vector page: the keys still read, the vectors raised a traceback on every run.
+def test_a_chunk_whose_keys_read_but_vectors_do_not_is_removed_and_its_texts_encoded_again_at_once(random_bert, records,
+                                                                                                     tmp_path, monkeypatch,
+                                                                                                     caplog, count_encoded):
+    # A helper zeroed part of each chunk's vector page: the keys still read, the vectors raised a traceback on every run;
+    # then it was refused, to be run again (helper-141: a chunk cut short was encoded again at once, this one not).
     corpus = corpus_of(records, 30)
     config = _config(random_bert, tmp_path)
     whole = extract_features(corpus, tmp_path / "run", config, progress=False).read_bytes()
     chunk = sorted((tmp_path / "cache").glob("*/chunk-*.parquet"))[0]
-    real_read = pq.read_table
+    real_read, failed = pq.read_table, []
 
-    def damaged(path, *args, **kwargs):
-        if Path(path) == chunk and not kwargs.get("columns"):
+    def damaged(path, *args, **kwargs):  # the chunk's vector page as it was, once: the chunk written again reads
+        if Path(path) == chunk and not kwargs.get("columns") and not failed:
+            failed.append(path)
             raise OSError("Number of decoded rep / def levels do not match num_values in page header")
         return real_read(path, *args, **kwargs)
 
     monkeypatch.setattr(pq, "read_table", damaged)
-    with pytest.raises(ScreenstackError) as refused:
-        extract_features(corpus, tmp_path / "other", config, progress=False)
-    assert str(refused.value) == (f"{chunk}: an unreadable vector cache chunk (Number of decoded rep / def levels do not "
-                                  "match num_values in page header): removed it. Run the same command again: its texts "
-                                  "are encoded again.")
-    monkeypatch.undo()
-    assert not chunk.exists()
-    assert extract_features(corpus, tmp_path / "other", config, progress=False).read_bytes() == whole
+    count_encoded.clear()
+    with caplog.at_level("WARNING", logger="screenstack"):
+        again = extract_features(corpus, tmp_path / "other", config, progress=False).read_bytes()
+    assert again == whole and failed and 0 < sum(count_encoded) < 30  # that chunk's texts alone
+    assert (f"extract: {chunk}: an unreadable vector cache chunk (Number of decoded rep / def levels do not match "
+            "num_values in page header): removed it; its texts are encoded again") in caplog.text
 
 
-def test_a_cached_chunk_whose_vectors_were_changed_is_removed_by_name_and_the_rerun_mends_it(random_bert, records, tmp_path):
+def test_a_cached_chunk_whose_vectors_were_changed_is_removed_by_name_and_encoded_again(random_bert, records, tmp_path, caplog):
     # Random numbers written over a chunk's vectors were reused: "0 to encode", and other learner scores.
     corpus = corpus_of(records, 30)
     config = _config(random_bert, tmp_path)
@@ -200,12 +201,25 @@ def test_a_cached_chunk_whose_vectors_were_changed_is_removed_by_name_and_the_re
     vectors = np.random.default_rng(0).normal(size=(table.num_rows, 128)).astype(np.float32)
     changed = table.set_column(1, "vector", pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 128))
     pq.write_table(changed.replace_schema_metadata(table.schema.metadata), chunk)
+    with caplog.at_level("WARNING", logger="screenstack"):
+        assert extract_features(corpus, tmp_path / "other", config, progress=False).read_bytes() == whole
+    assert (f"{chunk}: a damaged vector cache chunk (its vectors differ from the checksum written with them: changed "
+            "since): removed it; its texts are encoded again") in caplog.text
+    assert pq.read_table(chunk).column("vector").equals(table.column("vector"))  # written again as it was first
+
+
+def test_a_chunk_damaged_again_once_encoded_again_is_refused_naming_the_disk(random_bert, records, tmp_path, monkeypatch):
+    corpus = corpus_of(records, 30)
+    config = _config(random_bert, tmp_path)
+    extract_features(corpus, tmp_path / "run", config, progress=False)
+    chunk = sorted((tmp_path / "cache").glob("*/chunk-*.parquet"))[0]
+    real_read = pq.read_table
+    monkeypatch.setattr(pq, "read_table", lambda path, *args, **kwargs: (_ for _ in ()).throw(OSError("bad page"))
+                        if Path(path) == chunk and not kwargs.get("columns") else real_read(path, *args, **kwargs))
     with pytest.raises(ScreenstackError) as refused:
         extract_features(corpus, tmp_path / "other", config, progress=False)
-    assert str(refused.value) == (f"{chunk}: a damaged vector cache chunk (its vectors differ from the checksum written with "
-                                  "them: changed since): removed it. Run the same command again: its texts are encoded again.")
-    assert not chunk.exists()
-    assert extract_features(corpus, tmp_path / "other", config, progress=False).read_bytes() == whole
+    assert str(refused.value).startswith(f"{chunk}: an unreadable vector cache chunk (bad page): removed it, once more after "
+                                         "its texts were encoded again: check the disk under ")
 
 
 def test_auto_precision_is_fp32_on_cpu_and_bf16_on_a_cuda_gpu(random_bert, records, tmp_path, monkeypatch, count_encoded):
@@ -449,8 +463,8 @@ def test_a_cache_chunk_removed_while_a_run_reads_it_says_so_and_to_run_again(tmp
     chunk.unlink()
     with pytest.raises(ScreenstackError) as error:
         cache.gather(["a"], np.empty((1, 3), np.float32))
-    assert str(error.value) == (f"{chunk}: a vector cache chunk this run listed was removed while it ran. Run the same "
-                                "command again: its texts are encoded again.")
+    assert str(error.value) == f"{chunk}: a vector cache chunk this run listed was removed while it ran"
+    assert cache.missing(["a", "b"]) == ["a", "b"]  # the index read again: extract encodes them again at once
 
 
 def test_a_max_length_that_leaves_no_word_says_every_record_got_the_same_vector(random_bert, records, tmp_path, caplog):
