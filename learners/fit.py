@@ -76,7 +76,7 @@ def fit_learners(
     refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test)
     prepared = _prepared(corpus, out, classes, inputs, features, params)
     reusable = reusable_learners(out, {name: meta for name, (_, meta) in prepared.items()}, plan)
-    RunFolder(out).check_places("learners", *(f"learners/{name}" for name in classes if not reusable[name]))
+    RunFolder(out).check_places(*(f"learners/{name}" for name in classes if not reusable[name]))
     if existing is None:
         save_fold_plan(plan, out)
     RunFolder(out).record_requested_learners(tuple(classes))  # `stack` refuses to blend a fit that stopped short of these

@@ -79,7 +79,7 @@ def interrupts_held():
 
     # A signal ignored before stays ignored (a background job's SIGINT, as a shell starts it): held, it said
     # "stopping" and the fit went on to the end.
-    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
               if signal.getsignal(number) is not signal.SIG_IGN}
     for number in before:
         signal.signal(number, hold)

@@ -338,6 +338,11 @@ def test_split_into_a_file_or_with_a_test_size_leaving_a_side_empty_says_so_in_t
     assert main(["split", "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "notadir")]) == 2
     assert capsys.readouterr().err.strip() == (f"screenstack: error: --out {tmp_path / 'notadir'}: is a file, not a folder. "
                                                f"Give the path of a folder for the split's files, e.g. --out {tmp_path / 'notadir-split'}.")
+    assert main(["split", "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "notadir" / "sub")]) == 2
+    assert capsys.readouterr().err.strip() == (f"screenstack: error: --out {tmp_path / 'notadir' / 'sub'}: {tmp_path / 'notadir'} "
+                                               "is a file, so no folder can be made there. Choose another --out.")
+    assert main(["split", "--data", str(data), "--out", str(tmp_path / "out"), "--test-size", "0"]) == 2
+    assert "--test-size 0: give the test share" in capsys.readouterr().err
     assert main(["split", "--data", str(data), "--out", str(tmp_path / "out"), "--test-size", "0.999"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("screenstack: error: --test-size 0.999: ") and "the train file 0" in err
@@ -350,7 +355,14 @@ def test_a_label_column_or_learner_a_letter_or_a_case_off_is_named_in_the_refusa
     train.write_text("id,title,abstract,judgment\n1,a,b,1\n2,c,d,0\n3,e,f,0\n")  # the US spelling
     test.write_text("id,title,abstract\n4,g,h\n")
     assert main(["run", "--train", str(train), "--test", str(test), "--out", str(tmp_path / "o"), "--learners", "tfidf-svm"]) == 2
-    assert "Rename the column or pass --label-col judgment if that column holds the labels." in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Rename the column or pass --label-col judgment if that column holds the labels." in err
+    # helper-143: an update given to `run` by mistake was told only of label columns
+    assert f"Records to screen alone (a search update) go to `screenstack predict --run RUN --data {train}`" in err
+    for inverted in ("label_excluded", "not_included"):  # a letter or two off, but 1 would mean the opposite
+        train.write_text(f"id,title,abstract,{inverted}\n1,a,b,1\n2,c,d,0\n3,e,f,0\n")
+        assert main(["run", "--train", str(train), "--test", str(test), "--out", str(tmp_path / "o"), "--learners", "tfidf-svm"]) == 2
+        assert "Rename the column or pass --label-col. " in capsys.readouterr().err
     assert main(["fit-learners", "--train", str(train), "--test", str(test), "--out", str(tmp_path / "o"),
                  "--learners", "TFIDF-SVM,logreg"]) == 2
     assert "--learners TFIDF-SVM: unknown (did you mean tfidf-svm?); available:" in capsys.readouterr().err

@@ -901,3 +901,50 @@ def test_a_damaged_learner_beside_an_edited_config_toml_is_not_sent_to_run_confi
     assert main(["-q", "stack", "--out", str(out)]) == 2
     error = one_error(capsys)
     assert "run --config" not in error and f"Rerun `screenstack fit-learners --out {out} --learners tfidf-svm`" in error
+
+
+def test_stack_after_the_runs_input_file_changed_says_its_figures_are_of_the_labels_the_run_read(finished_run, caplog):
+    # helper-143: labels typed into the run's file, then `stack`: the old figures came back without a word.
+    train, _, out = finished_run
+    assert main(["-q", "stack", "--out", str(out)]) == 0
+    assert "has changed since the run read it" not in caplog.text
+    train.write_text(train.read_text() + "\n")
+    caplog.clear()
+    assert main(["-q", "stack", "--out", str(out)]) == 0
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "changed since the run" in r.getMessage()]
+    assert said == [f"{train} (--train) has changed since the run read it (labels typed in?): this stack is of the labels "
+                    f"the run read. To train on the file as it is now: `screenstack run --train {train} ... --out NEW` (a new "
+                    "--out: the run's fold plan is drawn from its records of then)"]
+
+
+def test_a_learner_refitted_into_its_own_writable_folder_needs_no_writable_learners_folder(finished_run, monkeypatch):
+    # helper-142: learners/ read-only, learners/tfidf-svm writable: the refit lands in the latter, as the commit knows.
+    train, test, out = finished_run
+    (out / "learners" / "tfidf-svm" / "oof.parquet").unlink()
+    access = runfolder.os.access
+    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "learners" and access(path, mode))
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+
+
+def test_a_learners_folder_on_another_disk_is_refused_before_any_fold_is_fitted(finished_run, monkeypatch, capsys):
+    # helper-142: a symlinked learners/ on another disk passed, the learner was fitted, then "Invalid cross-device link".
+    train, test, out = finished_run
+    real_stat = runfolder.os.stat
+
+    class Elsewhere:  # learners/ as a mount of its own would stat
+        def __init__(self, status):
+            self.status = status
+
+        def __getattr__(self, name):
+            return self.status.st_dev + 1 if name == "st_dev" else getattr(self.status, name)
+
+    monkeypatch.setattr(runfolder.os, "stat", lambda path, *args, **kwargs: Elsewhere(real_stat(path, *args, **kwargs))
+                        if Path(path).name == "learners" else real_stat(path, *args, **kwargs))
+    (out / "learners" / "tfidf-svm" / "oof.parquet").unlink()
+    shutil.rmtree(out / "learners" / "tfidf-svm")
+    fitted = []
+    monkeypatch.setattr("screenstack.learners.fit.oof_predict", lambda *args, **kwargs: fitted.append(1))
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    error = one_error(capsys)
+    assert error.startswith(f"screenstack: error: {out / 'learners'}: cannot write (Invalid cross-device link)")
+    assert "Nothing was written" in error and not fitted

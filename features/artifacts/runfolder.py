@@ -248,14 +248,19 @@ class RunFolder:
 
     def check_places(self, *folders: str) -> None:
         """Refuse, in one line and before any work, a folder inside OUT that this command's files will be moved into
-        (`folders`, relative to OUT, with the manifests' and the staging folder) where it is a file or not writable:
+        (`folders`, relative to OUT, with the manifests' and the staging folder) where the nearest part of it that
+        exists is a file, is not writable, or is on another disk than the staging folder (a rename cannot cross it):
         found at the commit, it threw the finished work away (helper-141: five folds fitted, then refused)."""
+        def nearest(path: Path) -> Path:  # where the files land: the folders missing on the way are made there
+            return next(p for p in (path, *path.parents) if p.exists() or p.is_symlink())
+
+        device = os.stat(nearest(self.out / STAGING_DIR)).st_dev if self.out.is_dir() else None
         for rel in (MANIFESTS_DIR, STAGING_DIR, *folders):
-            path = self.out / rel
-            if not (path.exists() or path.is_symlink()):
-                continue  # made when needed, in OUT, whose own check has passed
+            path = nearest(self.out / rel)
             if not path.is_dir():
                 code = errno.ENOTDIR
+            elif device is not None and os.stat(path).st_dev != device:
+                code = errno.EXDEV
             elif not os.access(path, os.W_OK | os.X_OK):
                 code = unwritable_errno(path)
             else:

@@ -136,8 +136,14 @@ def edited(out: Path, manifest: dict | None, incoming: dict | None = None) -> li
                                    f"be told, and it would be replaced. Check its permissions, or move it out of {out}.") from None
         except (KeyError, TypeError, ValueError):
             continue  # a damaged manifest is the run folder's to report
-    if found and _manifest_disowns(out, manifest, incoming):
-        raise edited_unknown(out, str(manifest.get("set")), *found)
+    disowned = _manifest_disowns(out, manifest, incoming) if found else None
+    if disowned is not None:
+        target, name = found[0], str(manifest.get("set"))
+        raise ScreenstackError(
+            f"{target}: differs from what {manifest_path(out, name)} lists, and so does {disowned}, which no one is asked to "
+            f"edit: the manifest is damaged or another folder's, or both files were changed since, so whether you typed "
+            f"into {target.name} cannot be told, and writing the {name!r} outputs again would replace it. Move it out of "
+            f"{out} (e.g. to {screened_copy(out, target)}) or delete it, then run the command again.")
     return found
 
 
@@ -146,18 +152,18 @@ def _written(path: Path, want: dict | None, incoming: dict | None, rel: str) -> 
     return _same(path, want) or _same(path, (incoming or {}).get("files", {}).get(rel))
 
 
-def _manifest_disowns(out: Path, manifest: dict, incoming: dict | None) -> bool:
-    """A file no reviewer edits differs from `manifest` too: the manifest (swapped in from another run, or damaged) does
-    not describe these files, so an edited-looking ranked.csv says nothing of the reviewer (helper-141: an untouched
-    ranked.csv was named as edited)."""
+def _manifest_disowns(out: Path, manifest: dict, incoming: dict | None) -> Path | None:
+    """A file no reviewer edits that differs from `manifest` too (None: none): the manifest may not describe these
+    files (swapped in from another run, or damaged), so an edited-looking ranked.csv says nothing sure of the reviewer
+    (helper-141: an untouched ranked.csv was named as edited)."""
     for rel, want in manifest.get("files", {}).items():
         path = out / rel
         try:
             if path.name not in EDITED_IN_PLACE and path.is_file() and not _written(path, want, incoming, rel):
-                return True
+                return path
         except (OSError, KeyError, TypeError, ValueError):
-            return True
-    return False
+            return path
+    return None
 
 
 def _same(path: Path, want: dict | None) -> bool:
@@ -446,7 +452,7 @@ def move_in(out: Path, staging: Path, remade: Iterable[str]) -> None:
     manifest = read_json(staging / MANIFEST)
     try:
         for stale, upstream in _derived(out, manifest["set"], version_of(manifest)):
-            _remove(out, stale, upstream, remade)
+            _remove(out, stale, upstream, remade, by=manifest["set"])
         for rel in manifest["files"]:
             source, target = staging / rel, out / rel
             if source.is_file():
@@ -482,7 +488,7 @@ def _derived(out: Path, name: str, version: str | None) -> list[tuple[dict, str]
     return [(manifests[other], upstream) for other, upstream in stale.items()]
 
 
-def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str]) -> None:
+def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str], by: str = "") -> None:
     """Delete a committed set: its files, the folders they leave empty, then its manifest."""
     for rel in manifest["files"]:
         target = out / rel
@@ -500,8 +506,11 @@ def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str]) -> 
     way = (f"It held the options of the `screenstack run` that made {quoted(out)}, whose learners these no longer "
            "all are; `stack` and `report` make the folder's outputs from them." if manifest["set"] == "config"
            else written_by(out, manifest["set"]))
-    # The report is what a reader opens: its removal is a warning (shown under -q), and said once, here.
-    level = logging.DEBUG if is_remade else logging.WARNING if manifest["set"] == "report" else logging.INFO
+    # The report is what a reader opens: its removal by a new stack (`by`) is a warning (shown under -q), said once,
+    # here; removed with the stack it described (a learner refitted), `report` alone cannot remake it: the stack's
+    # line, an info line as the report's then, says what to run first.
+    level = (logging.DEBUG if is_remade else logging.WARNING if manifest["set"] == "report" and by == "stack"
+             else logging.INFO)
     log.log(level, "%s: removed %s, made from the previous %r outputs. %s", out, files, upstream, way)
 
 

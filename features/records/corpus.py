@@ -44,7 +44,7 @@ from .header import headerless, reads_as_a_record
 from .columns import ABSTRACT_COLUMNS, TITLE_COLUMNS, named_column, spelled_alike
 from .ids import check_disjoint, check_test_ids, id_columns, id_key, pair_id_columns, pick_column
 from .labels import (LABEL_COLUMNS, check_both_classes, label_column, label_source, labelled_label_column, parse_labels,
-                     say_labels_unused, screened, warn_other_label_column)
+                     say_labels_unused, screened, warn_labels_elsewhere, warn_other_label_column)
 from .missing import missing_text
 from .ranked_csv import refuse_ranked_csv
 from .tables import RECORD_FORMATS, read_table, row_place, sheet_note  # noqa: F401  (read_table: also imported from here)
@@ -309,11 +309,14 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
                 f"`ASReview_not_seen`), and RIS has no standard label tag (found: {found}). Export the file from "
                 "ASReview, or pass --label-col naming the tag or field that holds 0/1."
             )
-        near = next((c for c in columns if closest(c, LABEL_COLUMNS) is not None), None)  # judgment, Label_Included
+        # judgment, label_incluced; not label_excluded or not_included, whose 1 would mean the opposite (helper-142)
+        near = next((c for c in columns if closest(c, LABEL_COLUMNS) is not None
+                     and not any(word in str(c).lower() for word in ("exclu", "not", "irrelev", "reject", "non"))), None)
         way = f"pass --label-col {near} if that column holds the labels" if near is not None else "pass --label-col"
         raise ScreenstackError(
             f"{path}: no label column (expected one of {', '.join(LABEL_COLUMNS)}; found: {found}). "
-            f"Rename the column or {way}."
+            f"Rename the column or {way}. Records to screen alone (a search update) go to `screenstack predict --run "
+            f"RUN --data {quoted(path)}`, which scores them with a finished run's models, or to --test beside a labelled --train."
         )
     if labelled:
         if label_col in text_cols:  # the models would read each training record's answer in its text
@@ -517,6 +520,8 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     cols = records.attrs["columns"]
     if test.empty and not spec.label_col:
         warn_other_label_column(path, original, cols["label"])
+    elif not spec.label_col:
+        warn_labels_elsewhere(path, original, cols["label"], ~labelled)
     log.info("%s: %d records: %d labelled, %d included (%s), and %d not screened yet, to score; "
              "id column %s, text columns %s", path, len(records), len(train), int(train["label"].sum()), label_source(cols),
              len(test), repr(cols["id"]) if cols["id"] else "none (record numbers)", "+".join(cols["text"]))

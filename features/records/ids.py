@@ -106,36 +106,39 @@ def check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test:
     shared = test_keys.isin(set(train_keys)).to_numpy()
     if not shared.any():
         return
-    first = int(np.flatnonzero(shared)[0])
+    id_cols = (train.attrs["columns"]["id"], test.attrs["columns"]["id"])
+    same, other = _paper_pairs(train.set_index(train_keys).loc[test_keys[shared]], test[shared])
+    # Files numbered separately (each from 0 or 1): other papers under the same ids, where "remove it from one" would
+    # throw records away. The submission carries the test file's ids, so the training file's are the ones to change.
+    numbered_apart = bool(all(id_cols) and other.any())
+    first = int(np.flatnonzero(shared)[np.flatnonzero(other)[0] if numbered_apart else 0])
     record = test["id"].iloc[first]
     train_index = int(np.flatnonzero((train_keys == test_keys.iloc[first]).to_numpy())[0])
     spelled = train["id"].iloc[train_index]
     as_train = "" if spelled == record else f", as {spelled!r}"
-    id_cols = (train.attrs["columns"]["id"], test.attrs["columns"]["id"])
-    hint = "" if all(id_cols) else " (a file without an id column gets record numbers as ids: add an id column or pass --id-col)"
-    where = f"{test_path}: {record_place(test, first)}, column {id_cols[1] or 'id'!r}: id {record!r} is also in {train_path}"
-    if all(id_cols) and not _same_papers(train.iloc[[train_index]], test.iloc[[first]]).any():
-        # Two files numbered from 0 or 1 each: other papers under the same ids, where "remove it from one" would
-        # throw records away. The submission carries the test file's ids, so the training file's are the ones to change.
-        papers = _same_papers(train.set_index(train_keys).loc[test_keys[shared]], test[shared])
-        also = (f", {int(papers.sum())} of them the same paper in both (remove those from one file)" if papers.any()
-                else ", none the same paper in both" if shared.sum() > 1 else "")
+    where = (f"{test_path}: {record_place(test, first)}, column {id_cols[1] or 'id'!r}: id {record!r} is also in {train_path} "
+             f"({record_place(train, train_index)}{as_train})")
+    if numbered_apart:
+        unknown = int((~same & ~other).sum())
+        counts = "".join([f", {int(same.sum())} the same paper in both (remove those from one file)" if same.any() else "",
+                          f", {unknown} without the text to tell" if unknown else ""])
         raise ScreenstackError(
-            f"{where} ({record_place(train, train_index)}{as_train}), where it is another paper (another title and "
-            f"abstract); {int(shared.sum())} shared id(s){also}. Each record needs an id of its own across both files; "
-            f"the submission carries {test_path.name}'s, so give {train_path.name}'s records others (for files numbered "
-            f"separately: a column train_id holding 'train-' and the id, then --id-col train_id, which the test file, "
-            f"without that column, reads as its {id_cols[1]!r})."
+            f"{where}, where it is another paper (another title and abstract); {int(shared.sum())} shared id(s): "
+            f"{int(other.sum())} of other papers{counts}. Each record needs an id of its own across both files; the "
+            f"submission carries {test_path.name}'s, so give {train_path.name}'s records others in its {id_cols[0]!r} "
+            f"(e.g. 'train-' before each: {spelled!r} -> 'train-{str(spelled).strip()}')."
         )
+    hint = "" if all(id_cols) else " (a file without an id column gets record numbers as ids: add an id column or pass --id-col)"
     raise ScreenstackError(
-        f"{where} ({record_place(train, train_index)}{as_train}); {int(shared.sum())} shared id(s){hint}. "
-        "A record cannot be in both train and test: remove it from one of them."
+        f"{where}; {int(shared.sum())} shared id(s){hint}. A record cannot be in both train and test: remove it from one "
+        "of them."
     )
 
 
-def _same_papers(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
-    """Row by row, whether a training record and a test record under one id may be the same paper: the same title
-    or the same title and abstract (`duplicates.record_keys`, normalised), or no text in common to tell them apart."""
+def _paper_pairs(train: pd.DataFrame, test: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row by row, whether a training record and a test record under one id are the same paper (the same title, or
+    the same title and abstract: `duplicates.record_keys`, normalised) and whether they are other papers (texts to
+    compare, none the same); neither where one of them has no text to compare."""
     from .duplicates import record_keys  # duplicates imports this module
 
     a, b = record_keys(train.reset_index(drop=True)), record_keys(test.reset_index(drop=True))
@@ -145,7 +148,7 @@ def _same_papers(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
         both = (a[key].to_numpy() != 0) & (b[key].to_numpy() != 0)
         same |= both & (a[key].to_numpy() == b[key].to_numpy())
         comparable |= both
-    return same | ~comparable
+    return same, comparable & ~same
 
 
 def record_place(records: pd.DataFrame, index: int) -> str:

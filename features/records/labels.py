@@ -133,6 +133,21 @@ def warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) -> 
             return
 
 
+def warn_labels_elsewhere(path: Path, original: pd.DataFrame, chosen: str, unscreened: np.ndarray) -> None:
+    """Records `chosen` leaves not screened that another label column labels: a reviewer's new labels typed into a
+    column of their own (``included`` beside an export's ``label_included``) were scored as not screened, and their
+    labels trained nothing, without a word (helper-143)."""
+    for name, others_unscreened in _other_label_columns(original, chosen):
+        labelled_there = unscreened & ~others_unscreened.to_numpy()
+        if labelled_there.any():
+            first = int(np.flatnonzero(labelled_there)[0])
+            warnings.warn(f"{path}: column {name!r} labels {int(labelled_there.sum())} record(s) that column {chosen!r}, "
+                          f"whose labels train, leaves not screened (first: {row_place(original, first)}): they are scored as "
+                          f"not screened and their labels train nothing. Copy them into {chosen!r}, or pass --label-col "
+                          f"{name} if that column holds every label.", stacklevel=3)
+            return
+
+
 def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
                       why: str = "only the training file's labels train; the test records are scored as not screened",
                       table: pd.DataFrame | None = None) -> None:

@@ -52,7 +52,7 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
     """
     data, out = Path(data), Path(out)
     if not 0 < config.test_size < 1:
-        raise ScreenstackError(f"--test-size {config.test_size}: give the test share as a fraction between 0 and 1, e.g. 0.5.")
+        raise ScreenstackError(f"--test-size {config.test_size:g}: give the test share as a fraction between 0 and 1, e.g. 0.5.")
     _refuse_other_files(out)
     records = load_records(data, spec, labelled="partly", table=read_table(data, "--data"))
     unscreened = int(records["label"].isna().sum())
@@ -84,7 +84,7 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
     for side, part in (("train", train), ("test", test)):  # stratified, yet a class of 2 can land wholly on one side
         missing = [name for value, name in ((1, "included (1)"), (0, "excluded (0)")) if not (part["label"] == value).any()]
         if missing:
-            raise ScreenstackError(f"--test-size {config.test_size}: the {side} file would hold no {missing[0]} record "
+            raise ScreenstackError(f"--test-size {config.test_size:g}: the {side} file would hold no {missing[0]} record "
                                    f"({len(train)} train, {len(test)} test records; {int(counts[1])} included in all). "
                                    "Choose a test size that leaves records of both classes on each side, e.g. 0.5.")
     judgement = {"judgement": lambda f: f["label"].astype(int)}
@@ -138,6 +138,9 @@ def _refuse_other_files(out: Path) -> None:
     if out.exists() and not out.is_dir():  # said now, as the other commands say it, not once the data are read
         raise ScreenstackError(f"--out {out}: is a file, not a folder. Give the path of a folder for the split's files, "
                                f"e.g. --out {out.parent / (out.name + '-split')}.")
+    existing = next(p for p in out.absolute().parents if p.exists())
+    if not existing.is_dir():
+        raise ScreenstackError(f"--out {out}: {existing} is a file, so no folder can be made there. Choose another --out.")
     try:
         own = {*SPLIT_FILES, SPLIT_META}
         other = sorted(p.name for p in out.iterdir() if p.name not in own and p.name not in OS_FILES

@@ -845,6 +845,25 @@ def test_every_record_labelled_in_one_label_column_names_another_that_has_record
     assert corpus.test["title"].tolist() == ["B", "C"]
 
 
+def test_labels_typed_into_a_second_label_column_are_said_not_to_train(tmp_path):
+    # helper-143: a reviewer's new labels in a column of their own beside the export's label_included were scored as
+    # not screened and trained nothing, without a word ("828 labelled" did not go up).
+    two = write(tmp_path / "two.csv", "id,title,abstract,label_included,included\n1,A,x,1,\n2,B,y,0,\n3,C,z,,1\n"
+                                      "4,D,w,,0\n5,E,v,,\n")
+    with pytest.warns(UserWarning) as said:
+        corpus = load_partly_screened(two)
+    assert [str(w.message) for w in said] == [
+        f"{two}: column 'included' labels 2 record(s) that column 'label_included', whose labels train, leaves not "
+        "screened (first: row 4): they are scored as not screened and their labels train nothing. Copy them into "
+        "'label_included', or pass --label-col included if that column holds every label."]
+    assert corpus.test["title"].tolist() == ["C", "D", "E"]
+    # both columns agreeing on what is screened: nothing to say
+    agreeing = write(tmp_path / "agreeing.csv", "id,title,abstract,label_included,included\n1,A,x,1,1\n2,B,y,0,0\n3,C,z,,\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_partly_screened(agreeing)
+
+
 def test_labels_as_ranked_csv_writes_them_are_read_back(tmp_path):
     # ranked.csv neutralises -1 as '-1; cells copied from it into the --data file read as they were written.
     ranked = write(tmp_path / "ranked.csv", "rank,id,title,abstract,included\n1,a,A,x,1\n2,b,B,y,'-1\n3,c,C,z,0\n4,d,D,w,'-1\n"

@@ -99,17 +99,24 @@ def test_files_numbered_separately_are_refused_naming_the_id_the_submission_keep
     test = write(tmp_path / "test.csv", "id,title,abstract\n1,New drug,n\n2,Other,o\n3,Third,t\n")
     message = error_of(train, test)
     assert message.startswith(f"{test}: row 2, column 'id': id '1' is also in {train} (row 2), where it is another paper")
-    assert "2 shared id(s), none the same paper in both" in message and "remove it from one" not in message
-    assert "the submission carries test.csv's" in message and "--id-col train_id" in message
+    assert "2 shared id(s): 2 of other papers." in message and "remove it from one" not in message
+    assert "the submission carries test.csv's, so give train.csv's records others in its 'id' (e.g. 'train-' before each: "\
+           "'1' -> 'train-1')." in message
     lines = TRAIN.splitlines()
-    renumbered = "\n".join(["train_id," + lines[0]] + [f"train-{line.split(',')[0]},{line}" for line in lines[1:]]) + "\n"
-    corpus = load_corpus(write(tmp_path / "train_id.csv", renumbered), test, ColumnSpec(id_col="train_id"))
+    renumbered = "\n".join([lines[0]] + [f"train-{line}" for line in lines[1:]]) + "\n"
+    corpus = load_corpus(write(tmp_path / "renumbered.csv", renumbered), test)
     assert corpus.test["id"].tolist() == ["1", "2", "3"] and corpus.train["id"].tolist() == ["train-1", "train-2", "train-1000"]
-    # one paper in both files among others: both said
-    both = write(tmp_path / "both.csv", "id,title,abstract\n1,Aspirin trial,A randomised trial.\n2,Other,o\n")
-    assert "(row 2), where it is" not in error_of(train, both)  # the first shared id is the same paper: the old advice
-    other_first = write(tmp_path / "other_first.csv", "id,title,abstract\n2,Other,o\n1,Aspirin trial,A randomised trial.\n")
-    assert "2 shared id(s), 1 of them the same paper in both (remove those from one file)" in error_of(train, other_first)
+    # one paper in both files among others: both said, whichever comes first
+    for name, rows in (("both.csv", "1,Aspirin trial,A randomised trial.\n2,Other,o\n"),
+                       ("other_first.csv", "2,Other,o\n1,Aspirin trial,A randomised trial.\n")):
+        message = error_of(train, write(tmp_path / name, "id,title,abstract\n" + rows))
+        assert "id '2' is also in" in message and "2 shared id(s): 1 of other papers, 1 the same paper in both (remove those from one file)" in message
+    # helper-142: a pair without text to tell is neither the same paper nor decides the refusal
+    blank = write(tmp_path / "blank.csv", "id,title,abstract,judgement\n1,Aspirin trial,A randomised trial.,1\n2,,,0\n3,C,c,0\n")
+    message = error_of(blank, write(tmp_path / "t2.csv", "id,title,abstract\n2,Other paper,o\n1,New drug,n\n"))
+    assert "id '1' is also in" in message and "2 shared id(s): 1 of other papers, 1 without the text to tell." in message
+    # only pairs without text, or the same paper: the refusal to keep a record in both
+    assert "remove it from one of them" in error_of(blank, write(tmp_path / "t3.csv", "id,title,abstract\n2,Other paper,o\n"))
 
 
 @pytest.mark.parametrize("screened_id,unscreened_id", [("481", "481"), ("481.0", "481"), ("481", "'481"), ("0481", "481.0"),

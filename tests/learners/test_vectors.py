@@ -150,3 +150,33 @@ def test_a_logreg_model_of_0_3_16_standardised_columns_scores_as_it_did(toy):
                                          "intercept": model.intercept_, "classes": model.classes_})}
     loaded = make_learner("logreg", C=0.02, class_weight="balanced", max_iter=1000, random_state=0).from_files(files)
     np.testing.assert_allclose(loaded.predict_proba(X[150:])[:, 1], old.predict_proba(X[150:])[:, 1], rtol=1e-6)
+
+
+def test_a_closed_terminal_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, quick, monkeypatch):
+    # helper-142: `screenstack` takes SIGHUP as Ctrl-C (0.3.46), so it must be held as Ctrl-C is, or the
+    # KeyboardInterrupt lands inside XGBoost's C++ callbacks.
+    import os
+    import signal
+
+    import xgboost as xgb
+
+    from screenstack.cli import _terminated
+
+    real_fit, finished = xgb.XGBClassifier.fit, []
+
+    def hung_up_fit(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGHUP)  # arrives while XGBoost works
+        fitted = real_fit(self, *args, **kwargs)
+        finished.append(True)
+        return fitted
+
+    monkeypatch.setattr(xgb.XGBClassifier, "fit", hung_up_fit)
+    X, y = toy("xgboost", n=200, positives=30)
+    started_with = signal.signal(signal.SIGHUP, _terminated)  # as `screenstack.cli.main` installs it
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            quick("xgboost").fit(X, y)
+        assert finished, "the hang-up came before XGBoost returned"
+        assert signal.getsignal(signal.SIGHUP) is _terminated
+    finally:
+        signal.signal(signal.SIGHUP, started_with)
