@@ -60,6 +60,9 @@ def flag_included_copies(decisions: np.ndarray, probabilities: np.ndarray, known
     excluded = int(np.sum(known & (probabilities == 0.0) & (decisions == 1)))
     if added:
         log.info("%d copy(ies) of included labelled records flagged (as included), which the threshold had left out", added)
+    if included.any():  # helper-143: three known papers at the top read as new finds in "expected relevant among them"
+        log.info("%d flagged record(s) copy an included labelled record (ranked.csv's copy_label 1): papers already known "
+                 "to be included, counted among the relevant ones expected among the flagged", int(included.sum()))
     if excluded:
         log.info("%d flagged record(s) copy an excluded labelled record (ranked.csv's copy_label 0): no second look needed "
                  "unless the review excluded them as duplicates of an included paper", excluded)

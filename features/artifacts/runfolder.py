@@ -254,6 +254,7 @@ class RunFolder:
         def nearest(path: Path) -> Path:  # where the files land: the folders missing on the way are made there
             return next(p for p in (path, *path.parents) if p.exists() or p.is_symlink())
 
+        self.check_writable()  # OUT itself, said as every command says it
         device = os.stat(nearest(self.out / STAGING_DIR)).st_dev if self.out.is_dir() else None
         for rel in (MANIFESTS_DIR, STAGING_DIR, *folders):
             path = nearest(self.out / rel)

@@ -338,6 +338,9 @@ def test_a_copy_of_an_included_labelled_record_is_flagged_whatever_its_score(cap
     assert "1 copy(ies) of included labelled records flagged (as included), which the threshold had left out" in caplog.messages
     assert any(m.startswith("1 flagged record(s) copy an excluded labelled record (ranked.csv's copy_label 0)")
                for m in caplog.messages)
+    # helper-143: known papers read as new finds among the relevant records expected among the flagged
+    assert ("2 flagged record(s) copy an included labelled record (ranked.csv's copy_label 1): papers already known to be "
+            "included, counted among the relevant ones expected among the flagged") in caplog.messages
 
 def test_a_misspelt_learner_is_named_as_a_typo_and_a_known_one_not_fitted_points_to_fit_learners(run_dir):
     with pytest.raises(ScreenstackError, match=r"--learners: tfidf-svn is not a learner in .* Check the spelling"):
