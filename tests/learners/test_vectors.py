@@ -81,17 +81,22 @@ def test_bad_inputs_raise_value_errors(name, toy, quick):
             quick(name, stopping_metric="f1").fit(X, y)
 
 
-def test_ctrl_c_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, quick, monkeypatch, caplog):
+@pytest.mark.parametrize("name", ["SIGINT", "SIGHUP"])
+def test_ctrl_c_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, quick, monkeypatch, caplog, name):
     # A KeyboardInterrupt raised inside XGBoost's C++ callbacks aborted `run` ("double free or corruption").
+    # SIGHUP (a closed terminal), which `screenstack` takes as Ctrl-C since 0.3.46, is held as Ctrl-C is (helper-142).
     import os
     import signal
 
     import xgboost as xgb
 
+    from screenstack.cli import _terminated
+
+    number = getattr(signal, name)
     real_fit, finished = xgb.XGBClassifier.fit, []
 
     def interrupted_fit(self, *args, **kwargs):
-        os.kill(os.getpid(), signal.SIGINT)  # arrives while XGBoost works
+        os.kill(os.getpid(), number)  # arrives while XGBoost works
         fitted = real_fit(self, *args, **kwargs)
         finished.append(True)
         return fitted
@@ -99,22 +104,23 @@ def test_ctrl_c_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, qui
     monkeypatch.setattr(xgb.XGBClassifier, "fit", interrupted_fit)
     X, y = toy("xgboost", n=200, positives=30)
     # A shell starts a background job (`make test &`) with Ctrl-C ignored, and Python keeps that: give the test the
-    # handler an interactive Python has.
-    started_with = signal.signal(signal.SIGINT, signal.default_int_handler)
+    # handler an interactive Python has (for SIGHUP, the one `screenstack.cli.main` installs).
+    handler = signal.default_int_handler if name == "SIGINT" else _terminated
+    started_with = signal.signal(number, handler)
     try:
         with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING", logger="screenstack"):
             quick("xgboost").fit(X, y)
         assert finished, "the interrupt came before XGBoost returned"
         assert caplog.messages == ["interrupted: stopping once XGBoost's current fit returns"]  # said at once, once
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works as before afterwards
-        # Ignored before, as in that background job: it stays ignored, and nothing says the fit is stopping (it said
-        # so, then fitted every learner and exited 0).
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        assert signal.getsignal(number) is handler  # Ctrl-C works as before afterwards
+        # Ignored before, as in that background job (or under nohup): it stays ignored, and nothing says the fit is
+        # stopping (it said so, then fitted every learner and exited 0).
+        signal.signal(number, signal.SIG_IGN)
         caplog.clear()
         quick("xgboost").fit(X, y)
-        assert not caplog.messages and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert not caplog.messages and signal.getsignal(number) is signal.SIG_IGN
     finally:
-        signal.signal(signal.SIGINT, started_with)
+        signal.signal(number, started_with)
 
 
 def test_logreg_compares_each_blocks_direction_not_its_length(toy):
@@ -150,33 +156,3 @@ def test_a_logreg_model_of_0_3_16_standardised_columns_scores_as_it_did(toy):
                                          "intercept": model.intercept_, "classes": model.classes_})}
     loaded = make_learner("logreg", C=0.02, class_weight="balanced", max_iter=1000, random_state=0).from_files(files)
     np.testing.assert_allclose(loaded.predict_proba(X[150:])[:, 1], old.predict_proba(X[150:])[:, 1], rtol=1e-6)
-
-
-def test_a_closed_terminal_during_an_xgboost_fit_is_delivered_once_the_fit_returns(toy, quick, monkeypatch):
-    # helper-142: `screenstack` takes SIGHUP as Ctrl-C (0.3.46), so it must be held as Ctrl-C is, or the
-    # KeyboardInterrupt lands inside XGBoost's C++ callbacks.
-    import os
-    import signal
-
-    import xgboost as xgb
-
-    from screenstack.cli import _terminated
-
-    real_fit, finished = xgb.XGBClassifier.fit, []
-
-    def hung_up_fit(self, *args, **kwargs):
-        os.kill(os.getpid(), signal.SIGHUP)  # arrives while XGBoost works
-        fitted = real_fit(self, *args, **kwargs)
-        finished.append(True)
-        return fitted
-
-    monkeypatch.setattr(xgb.XGBClassifier, "fit", hung_up_fit)
-    X, y = toy("xgboost", n=200, positives=30)
-    started_with = signal.signal(signal.SIGHUP, _terminated)  # as `screenstack.cli.main` installs it
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            quick("xgboost").fit(X, y)
-        assert finished, "the hang-up came before XGBoost returned"
-        assert signal.getsignal(signal.SIGHUP) is _terminated
-    finally:
-        signal.signal(signal.SIGHUP, started_with)
