@@ -400,6 +400,8 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         log_titles_only(reused["decision"].get("titles_only") or {})
         log_summary(reused)
         return reused
+    # A new stack removes the report made from the previous one: its folder is checked now, not after the work.
+    RunFolder(out).check_places("report")
     y, folds = plan.labels, plan.folds
     evaluated = {name: _evaluate(y, Z[:, j], folds, config) for j, name in enumerate(names)}
     learners = {name: metrics for name, (metrics, _) in evaluated.items()}

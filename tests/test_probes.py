@@ -462,7 +462,7 @@ def test_unwritable_folder_inside_out_is_refused_before_anything_moves(finished_
     # read "report was not changed" as if the new stack, another --max-shift, had been written).
     assert main(["stack", "--out", str(out), "--max-shift", "1"]) == 2
     error = one_error(capsys)
-    assert f"{out / 'report'}: cannot write" in error and "The new stack outputs were not written" in error
+    assert f"{out / 'report'}: cannot write" in error and "Nothing was written" in error  # before the stack is made
     assert snapshot(out) == before
 
 
@@ -948,3 +948,41 @@ def test_a_learners_folder_on_another_disk_is_refused_before_any_fold_is_fitted(
     error = one_error(capsys)
     assert error.startswith(f"screenstack: error: {out / 'learners'}: cannot write (Invalid cross-device link)")
     assert "Nothing was written" in error and not fitted
+
+
+def test_an_unwritable_folder_inside_a_learners_folder_is_refused_before_any_fold_is_fitted(finished_run, monkeypatch, capsys):
+    # helper-144: learners/tfidf-svm/models read-only: five folds fitted, then refused at the commit.
+    train, test, out = finished_run
+    (out / "learners" / "tfidf-svm" / "oof.parquet").unlink()
+    access = runfolder.os.access
+    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "models" and access(path, mode))
+    fitted = []
+    monkeypatch.setattr("screenstack.learners.fit.oof_predict", lambda *args, **kwargs: fitted.append(1))
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    assert one_error(capsys).startswith(f"screenstack: error: {out / 'learners' / 'tfidf-svm' / 'models'}: cannot write")
+    assert not fitted
+
+
+def test_a_new_stack_beside_an_unwritable_report_folder_is_refused_before_the_stack_is_made(finished_run, monkeypatch, capsys):
+    # helper-144: the new stack was computed, then thrown away at the commit, which removes the previous report.
+    _, _, out = finished_run
+    assert main(["-q", "report", "--out", str(out)]) == 0
+    access = runfolder.os.access
+    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "report" and access(path, mode))
+    evaluated = []
+    monkeypatch.setattr("screenstack.stacking.stack._evaluate", lambda *args: evaluated.append(1))
+    assert main(["-q", "stack", "--out", str(out)]) == 0  # the same stack, reused: nothing is written, nothing refused
+    assert main(["-q", "stack", "--out", str(out), "--max-shift", "1"]) == 2
+    assert one_error(capsys).startswith(f"screenstack: error: {out / 'report'}: cannot write") and not evaluated
+
+
+def test_a_symlinked_report_folder_is_left_in_place_when_its_report_is_removed(finished_run, tmp_path):
+    # helper-144: rmdir of the symlink failed ("Not a directory") midway through the commit, and every later stack too.
+    _, _, out = finished_run
+    assert main(["-q", "report", "--out", str(out)]) == 0
+    elsewhere = tmp_path / "figures"
+    (out / "report").rename(elsewhere)
+    (out / "report").symlink_to(elsewhere)
+    assert main(["-q", "stack", "--out", str(out), "--max-shift", "1"]) == 0
+    assert (out / "report").is_symlink() and not list(elsewhere.iterdir()) and not (out / "report.html").exists()
+    assert main(["-q", "report", "--out", str(out)]) == 0 and list(elsewhere.iterdir())

@@ -255,9 +255,12 @@ class RunFolder:
             return next(p for p in (path, *path.parents) if p.exists() or p.is_symlink())
 
         self.check_writable()  # OUT itself, said as every command says it
-        device = os.stat(nearest(self.out / STAGING_DIR)).st_dev if self.out.is_dir() else None
-        for rel in (MANIFESTS_DIR, STAGING_DIR, *folders):
-            path = nearest(self.out / rel)
+        device = os.stat(self.out).st_dev if self.out.is_dir() else None
+        places = [nearest(self.out / rel) for rel in (MANIFESTS_DIR, STAGING_DIR, *folders)]
+        for folder in places[2:]:  # and the folders inside them that files move into (a learner's models/)
+            if folder.is_dir() and not folder.is_symlink():
+                places += [sub for sub in sorted(folder.rglob("*")) if sub.is_dir()]
+        for path in places:
             if not path.is_dir():
                 code = errno.ENOTDIR
             elif device is not None and os.stat(path).st_dev != device:

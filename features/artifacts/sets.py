@@ -495,8 +495,9 @@ def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str], by:
         if target.is_file() or target.is_symlink():
             target.unlink()
         for folder in target.parents:
-            if folder == out or not folder.is_relative_to(out) or not folder.is_dir() or any(folder.iterdir()):
-                break
+            if (folder == out or not folder.is_relative_to(out) or folder.is_symlink() or not folder.is_dir()
+                    or any(folder.iterdir())):
+                break  # a symlinked folder is the user's to keep (rmdir of it failed: helper-144)
             folder.rmdir()
     manifest_path(out, manifest["set"]).unlink(missing_ok=True)
     files = ", ".join(manifest["files"]) or "no files"

@@ -110,7 +110,7 @@ def check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test:
     same, other = _paper_pairs(train.set_index(train_keys).loc[test_keys[shared]], test[shared])
     # Files numbered separately (each from 0 or 1): other papers under the same ids, where "remove it from one" would
     # throw records away. The submission carries the test file's ids, so the training file's are the ones to change.
-    numbered_apart = bool(all(id_cols) and other.any())
+    numbered_apart = bool(all(id_cols) and other.sum() > same.sum())  # mostly other papers (helper-144)
     first = int(np.flatnonzero(shared)[np.flatnonzero(other)[0] if numbered_apart else 0])
     record = test["id"].iloc[first]
     train_index = int(np.flatnonzero((train_keys == test_keys.iloc[first]).to_numpy())[0])
@@ -128,9 +128,16 @@ def check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test:
             f"submission carries {test_path.name}'s, so give {train_path.name}'s records others in its {id_cols[0]!r} "
             f"(e.g. 'train-' before each: {spelled!r} -> 'train-{str(spelled).strip()}')."
         )
-    hint = "" if all(id_cols) else " (a file without an id column gets record numbers as ids: add an id column or pass --id-col)"
+    if not all(id_cols):  # record numbers as ids (1, 2, ...), which the other file's ids repeat: not the same records
+        bare, other_path = (train_path, test_path) if not id_cols[0] else (test_path, train_path)
+        raise ScreenstackError(
+            f"{where}; {int(shared.sum())} shared id(s): {bare} has no id column, so its records are numbered 1, 2, ... as "
+            f"ids, which {other_path}'s ids repeat. Give {bare} ids of its own (a column "
+            f"of ids, e.g. train-1, train-2, ...; in a RIS file an `ID  - ` line per record), or pass --id-col naming a "
+            "column it has.")
+    also = f", {int(other.sum())} of them other papers" if other.any() else ""
     raise ScreenstackError(
-        f"{where}; {int(shared.sum())} shared id(s){hint}. A record cannot be in both train and test: remove it from one "
+        f"{where}; {int(shared.sum())} shared id(s){also}. A record cannot be in both train and test: remove it from one "
         "of them."
     )
 

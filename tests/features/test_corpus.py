@@ -374,7 +374,7 @@ def test_ids_shared_by_train_and_test(tmp_path):
 def test_ids_shared_because_train_has_no_id_column_gives_the_hint(tmp_path):
     train = write(tmp_path / "train.csv", "title,abstract,label\nA,x,1\nB,y,0\n")
     test = write(tmp_path / "test.csv", "id,title,abstract\n2,C,z\n")
-    assert "add an id column or pass --id-col" in error_of(load_corpus, train, test)
+    assert "has no id column, so its records are numbered 1, 2, ... as ids" in error_of(load_corpus, train, test)
 
 
 @pytest.mark.parametrize("label, missing", [("0", "included (1)"), ("1", "excluded (0)")])

@@ -106,11 +106,16 @@ def test_files_numbered_separately_are_refused_naming_the_id_the_submission_keep
     renumbered = "\n".join([lines[0]] + [f"train-{line}" for line in lines[1:]]) + "\n"
     corpus = load_corpus(write(tmp_path / "renumbered.csv", renumbered), test)
     assert corpus.test["id"].tolist() == ["1", "2", "3"] and corpus.train["id"].tolist() == ["train-1", "train-2", "train-1000"]
-    # one paper in both files among others: both said, whichever comes first
-    for name, rows in (("both.csv", "1,Aspirin trial,A randomised trial.\n2,Other,o\n"),
-                       ("other_first.csv", "2,Other,o\n1,Aspirin trial,A randomised trial.\n")):
-        message = error_of(train, write(tmp_path / name, "id,title,abstract\n" + rows))
-        assert "id '2' is also in" in message and "2 shared id(s): 1 of other papers, 1 the same paper in both (remove those from one file)" in message
+    # one paper in both files beside two others: both said, whichever comes first
+    train3 = write(tmp_path / "train3.csv", TRAIN + "3,Third paper,t,0\n")
+    for name, rows in (("both.csv", "1,Aspirin trial,A randomised trial.\n2,Other,o\n3,New,n\n"),
+                       ("other_first.csv", "2,Other,o\n1,Aspirin trial,A randomised trial.\n3,New,n\n")):
+        message = error_of(train3, write(tmp_path / name, "id,title,abstract\n" + rows))
+        assert "id '2' is also in" in message and "3 shared id(s): 2 of other papers, 1 the same paper in both (remove those from one file)" in message
+    # mostly the same papers (helper-144): the refusal to keep a record in both, the others counted
+    message = error_of(train, write(tmp_path / "mostly.csv", "id,title,abstract\n1,Aspirin trial,A randomised trial.\n"
+                                                             "1000,Cohort,A cohort.\n2,Other,o\n"))
+    assert "3 shared id(s), 1 of them other papers. A record cannot be in both train and test: remove it from one" in message
     # helper-142: a pair without text to tell is neither the same paper nor decides the refusal
     blank = write(tmp_path / "blank.csv", "id,title,abstract,judgement\n1,Aspirin trial,A randomised trial.,1\n2,,,0\n3,C,c,0\n")
     message = error_of(blank, write(tmp_path / "t2.csv", "id,title,abstract\n2,Other paper,o\n1,New drug,n\n"))
@@ -202,3 +207,12 @@ def test_an_id_col_naming_a_ris_tag_is_read_from_the_ris_file_beside_a_csv(tmp_p
     corpus = load_corpus(tmp_path / "train.csv", tmp_path / "test.ris", ColumnSpec(id_col="AN"))
     assert corpus.test["id"].tolist() == ["32000001", "32000002"]
     assert corpus.train["id"].tolist() == ["31000001", "31000002", "31000003", "31000004"]
+
+
+def test_a_training_file_without_ids_beside_test_ids_that_repeat_its_record_numbers_is_told_to_get_ids(tmp_path):
+    # helper-144: "remove it from one of them" for 118 other papers, and "add an id column" said of a RIS file
+    train = write(tmp_path / "train.csv", "title,abstract,judgement\nAspirin trial,x,1\nMouse study,y,0\nCohort,z,0\n")
+    test = write(tmp_path / "test.csv", "id,title,abstract\n1,New,n\n2,Other,o\n")
+    message = error_of(train, test)
+    assert f"2 shared id(s): {train} has no id column, so its records are numbered 1, 2, ... as ids, which {test}'s ids repeat." in message
+    assert "remove it from one of them" not in message and "in a RIS file an `ID  - ` line per record" in message
