@@ -466,18 +466,21 @@ def test_unwritable_folder_inside_out_is_refused_before_anything_moves(finished_
     assert snapshot(out) == before
 
 
-def test_an_unwritable_learner_folder_is_refused_before_any_fold_is_fitted(finished_run, monkeypatch, capsys):
-    # helper-141: OUT/learners/tfidf-svm read-only, its outputs deleted: five folds fitted, then refused at the commit.
+@pytest.mark.parametrize("folder", ["tfidf-svm", "models"])
+def test_an_unwritable_learner_folder_is_refused_before_any_fold_is_fitted(finished_run, monkeypatch, capsys, folder):
+    # helper-141: OUT/learners/tfidf-svm read-only, its outputs deleted: five folds fitted, then refused at the commit;
+    # helper-144: the same with its models/ folder.
     train, test, out = finished_run
     (out / "learners" / "tfidf-svm" / "oof.parquet").unlink()
     access = runfolder.os.access
-    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "tfidf-svm" and access(path, mode))
+    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != folder and access(path, mode))
     fitted = []
     monkeypatch.setattr("screenstack.learners.fit.oof_predict", lambda *args, **kwargs: fitted.append(1))
     before = snapshot(out)
     assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
     error = one_error(capsys)
-    assert error.startswith(f"screenstack: error: {out / 'learners' / 'tfidf-svm'}: cannot write") and "Nothing was written" in error
+    where = out / "learners" / "tfidf-svm" / ("models" if folder == "models" else "")
+    assert error.startswith(f"screenstack: error: {str(where).rstrip('/')}: cannot write") and "Nothing was written" in error
     assert not fitted and snapshot(out) == before
 
 
@@ -948,19 +951,6 @@ def test_a_learners_folder_on_another_disk_is_refused_before_any_fold_is_fitted(
     error = one_error(capsys)
     assert error.startswith(f"screenstack: error: {out / 'learners'}: cannot write (Invalid cross-device link)")
     assert "Nothing was written" in error and not fitted
-
-
-def test_an_unwritable_folder_inside_a_learners_folder_is_refused_before_any_fold_is_fitted(finished_run, monkeypatch, capsys):
-    # helper-144: learners/tfidf-svm/models read-only: five folds fitted, then refused at the commit.
-    train, test, out = finished_run
-    (out / "learners" / "tfidf-svm" / "oof.parquet").unlink()
-    access = runfolder.os.access
-    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "models" and access(path, mode))
-    fitted = []
-    monkeypatch.setattr("screenstack.learners.fit.oof_predict", lambda *args, **kwargs: fitted.append(1))
-    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
-    assert one_error(capsys).startswith(f"screenstack: error: {out / 'learners' / 'tfidf-svm' / 'models'}: cannot write")
-    assert not fitted
 
 
 def test_a_new_stack_beside_an_unwritable_report_folder_is_refused_before_the_stack_is_made(finished_run, monkeypatch, capsys):
