@@ -144,6 +144,13 @@ def check_model_layers(config: ExtractConfig) -> None:
     check_layers(tuple(config.layers), int(load_encoder(config.model).model.config.num_hidden_layers))
 
 
+def chunks_to_encode(keys: list[str], text_of: dict, chunk_size: int) -> list[list[str]]:
+    """`keys` in chunks of `chunk_size`, longest text first, ties by key: the same missing set always gives the same
+    chunks, so a resumed run encodes exactly what the interrupted one would have."""
+    ordered = sorted(keys, key=lambda k: (-len(text_of[k]), k))
+    return [ordered[start:start + chunk_size] for start in range(0, len(ordered), chunk_size)]
+
+
 def encode_into_cache(cache, chunks: list[list[str]], text_of: dict, encoder, budget: int, config: ExtractConfig,
                       precision: str, name: str, progress: bool) -> None:
     """Encode the texts of `chunks` (cache keys), saving each chunk to `cache` as it is done, with a progress bar."""
@@ -274,15 +281,12 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     if todo:
         cache.check_writable()  # a read-only cache is refused now, not after the first chunk is encoded
     barrier()  # every rank has listed the missing texts before any writes a chunk, so all agree on the list
-    # Longest first, ties by key: the same missing set always gives the same
-    # chunks, so a resumed run encodes exactly what the interrupted one would have.
-    todo.sort(key=lambda k: (-len(text_of[k]), k))
     n_unique = len(set(keys))
     log.info("extract: %d records, %d distinct texts: %d in the cache, %d to encode on %s (%s, batches of %d tokens)",
              len(keys), n_unique, n_unique - len(todo), len(todo), device, precision, budget)
     started = time.perf_counter()
     # With several ranks, rank r encodes chunks r, r + N, ...: the same chunks, so the same vectors, as one process.
-    chunks = [todo[start:start + config.chunk_size] for start in range(0, len(todo), config.chunk_size)][ranks.rank::ranks.world]
+    chunks = chunks_to_encode(todo, text_of, config.chunk_size)[ranks.rank::ranks.world]
     mine = sum(map(len, chunks))
     encode_into_cache(cache, chunks, text_of, encoder, budget, config, precision, name, progress)
     if mine:
@@ -299,10 +303,8 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
         matrix = cache.gather(keys, np.empty((len(keys), encoder.width), dtype=np.float32))
     except DamagedChunk as damaged:  # found reading it back: its texts encoded again now, not on a rerun
         log.warning("extract: %s; its texts are encoded again", damaged)
-        redo = cache.missing(keys)
-        redo.sort(key=lambda k: (-len(text_of[k]), k))
-        encode_into_cache(cache, [redo[i:i + config.chunk_size] for i in range(0, len(redo), config.chunk_size)], text_of,
-                          encoder, budget, config, precision, name, progress)
+        encode_into_cache(cache, chunks_to_encode(cache.missing(keys), text_of, config.chunk_size), text_of, encoder, budget,
+                          config, precision, name, progress)
         try:
             matrix = cache.gather(keys, np.empty((len(keys), encoder.width), dtype=np.float32))
         except DamagedChunk as again:  # twice in one command: not a chunk, the disk or another process

@@ -57,11 +57,7 @@ def check_number(flag: str, value, low: float, high: float) -> None:
 
 def closest(name: str, valid: Iterable[str]) -> str | None:
     """The one of `valid` that `name` most likely means (a case or a letter off: ``TFIDF-SVM``, ``judgment``), or None."""
-    valid = [str(v) for v in valid]
-    by_case = [v for v in valid if v.lower() == str(name).lower()]
-    if by_case:
-        return by_case[0]
-    lowered = {v.lower(): v for v in valid}
+    lowered = {str(v).lower(): str(v) for v in valid}  # a case off matches at 1.0, first
     match = difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.8)
     return lowered[match[0]] if match else None
 

@@ -249,28 +249,22 @@ class RunFolder:
     def check_places(self, *folders: str) -> None:
         """Refuse, in one line and before any work, a folder inside OUT that this command's files will be moved into
         (`folders`, relative to OUT, with the manifests' and the staging folder) where the nearest part of it that
-        exists is a file, is not writable, or is on another disk than the staging folder (a rename cannot cross it):
+        exists is a file, is not writable, or is on another disk than OUT (a rename cannot cross it; `sets.landing_errno`):
         found at the commit, it threw the finished work away (helper-141: five folds fitted, then refused)."""
         def nearest(path: Path) -> Path:  # where the files land: the folders missing on the way are made there
             return next(p for p in (path, *path.parents) if p.exists() or p.is_symlink())
 
         self.check_writable()  # OUT itself, said as every command says it
-        device = os.stat(self.out).st_dev if self.out.is_dir() else None
+        device = os.stat(nearest(self.out)).st_dev
         places = [nearest(self.out / rel) for rel in (MANIFESTS_DIR, STAGING_DIR, *folders)]
         for folder in places[2:]:  # and the folders inside them that files move into (a learner's models/)
             if folder.is_dir() and not folder.is_symlink():
                 places += [sub for sub in sorted(folder.rglob("*")) if sub.is_dir()]
         for path in places:
-            if not path.is_dir():
-                code = errno.ENOTDIR
-            elif device is not None and os.stat(path).st_dev != device:
-                code = errno.EXDEV
-            elif not os.access(path, os.W_OK | os.X_OK):
-                code = unwritable_errno(path)
-            else:
-                continue
-            raise io_error(path, OSError(code, os.strerror(code)), shown=True,
-                           outcome="Nothing was written: run the same command again once that is fixed.")
+            code = sets.landing_errno(path, device)  # as the commit will find it
+            if code is not None:
+                raise io_error(path, OSError(code, os.strerror(code)), shown=True,
+                               outcome="Nothing was written: run the same command again once that is fixed.")
 
     def check_ours(self, create: bool = True, example: str = "run1") -> None:
         """Refuse, in one line, an existing non-empty OUT that is not a run folder (the user's data folder, say).

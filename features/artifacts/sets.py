@@ -100,11 +100,22 @@ def check_targets(out: Path, staging: Path) -> None:
         if blocker is not None:
             raise io_error(blocker, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), outcome=refused)
         folder = next(p for p in target.parents if p.exists())  # the rename lands here (its missing subfolders are made)
-        if os.stat(folder).st_dev != device:  # a mount inside OUT: a rename cannot cross it
-            raise io_error(folder, OSError(errno.EXDEV, os.strerror(errno.EXDEV)), outcome=refused)
-        if not os.access(folder, os.W_OK | os.X_OK):
-            code = unwritable_errno(folder)
+        code = landing_errno(folder, device)
+        if code is not None:
             raise io_error(folder, OSError(code, os.strerror(code)), outcome=refused)
+
+
+def landing_errno(folder: Path, device: int) -> int | None:
+    """Why files cannot be renamed into `folder` (the nearest existing folder on their way) from a staging folder on
+    `device`, as an errno (None: they can): not a folder, another disk or mount (a rename cannot cross it), or not
+    writable (`unwritable_errno`: read-only mounts apart)."""
+    if not folder.is_dir():
+        return errno.ENOTDIR
+    if os.stat(folder).st_dev != device:
+        return errno.EXDEV
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return unwritable_errno(folder)
+    return None
 
 
 def edited_unknown(out: Path, name: str, target: Path, *others: Path) -> ScreenstackError:
@@ -401,6 +412,17 @@ def changed_inputs(out: Path) -> list[tuple[str, str]]:
         except (KeyError, TypeError, AttributeError):
             continue  # a hand-edited manifest: nothing to say
     return changed
+
+
+def warn_changed_inputs(out: str | Path) -> None:
+    """Warn of each input file of OUT's run changed since (`changed_inputs`): a reviewer who typed labels into the run's
+    --data file and ran `stack` got the old figures back without a word (helper-143); the stack blends learners fitted
+    on the labels the run read."""
+    for option, path in changed_inputs(Path(out)):
+        if Path(path).is_file():
+            log.warning("%s (--%s) has changed since the run read it (labels typed in?): this stack is of the labels the run "
+                        "read. To train on the file as it is now: `screenstack run --%s %s ... --out NEW` (a new --out: the "
+                        "run's fold plan is drawn from its records of then)", path, option, option, quoted(path))
 
 
 def _stamp(path: Path) -> tuple[int, int]:

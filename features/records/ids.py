@@ -128,13 +128,12 @@ def check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test:
             f"submission carries {test_path.name}'s, so give {train_path.name}'s records others in its {id_cols[0]!r} "
             f"(e.g. 'train-' before each: {spelled!r} -> 'train-{str(spelled).strip()}')."
         )
-    if not all(id_cols):  # record numbers as ids (1, 2, ...), which the other file's ids repeat: not the same records
-        bare, other_path = (train_path, test_path) if not id_cols[0] else (test_path, train_path)
+    if not id_cols[0]:  # record numbers as ids (1, 2, ...), which the test file's ids repeat: not the same records
+        # (a test file without ids gets test-1, test-2, ..., beside a training file with ids it is refused before)
         raise ScreenstackError(
-            f"{where}; {int(shared.sum())} shared id(s): {bare} has no id column, so its records are numbered 1, 2, ... as "
-            f"ids, which {other_path}'s ids repeat. Give {bare} ids of its own (a column "
-            f"of ids, e.g. train-1, train-2, ...; in a RIS file an `ID  - ` line per record), or pass --id-col naming a "
-            "column it has.")
+            f"{where}; {int(shared.sum())} shared id(s): {train_path} has no id column, so its records are numbered 1, 2, "
+            f"... as ids, which {test_path}'s ids repeat. Give {train_path} ids of its own (a column of ids, e.g. train-1, "
+            "train-2, ...; in a RIS file an `ID  - ` line per record), or pass --id-col naming a column it has.")
     also = f", {int(other.sum())} of them other papers" if other.any() else ""
     raise ScreenstackError(
         f"{where}; {int(shared.sum())} shared id(s){also}. A record cannot be in both train and test: remove it from one "

@@ -76,27 +76,12 @@ def add_parser(subparsers) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..features.artifacts.sets import warn_changed_inputs
     from ..stacking.stack import stack  # local: keeps `screenstack --help` fast
 
     config = configs(args)
     show_configs(config)
     stack(args.out, config)  # a report made from the previous stack is removed, with a warning that says how to remake it
-    say_changed_inputs(args.out)
+    warn_changed_inputs(args.out)
     return 0
 
-
-def say_changed_inputs(out: str) -> None:
-    """A reviewer who typed labels into the run's --data file and ran `stack` got the old figures back without a word
-    (helper-143): the stack blends learners fitted on the labels the run read."""
-    import logging
-    from pathlib import Path
-
-    from ..features.artifacts.sets import changed_inputs
-    from ..features.errors import quoted
-
-    for option, path in changed_inputs(Path(out)):
-        if Path(path).is_file():
-            logging.getLogger("screenstack").warning(
-                "%s (--%s) has changed since the run read it (labels typed in?): this stack is of the labels the run "
-                "read. To train on the file as it is now: `screenstack run --%s %s ... --out NEW` (a new --out: the run's "
-                "fold plan is drawn from its records of then)", path, option, option, quoted(path))
