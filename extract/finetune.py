@@ -66,6 +66,7 @@ from ..features.artifacts.folds import FoldConfig, FoldPlan, make_fold_plan, ref
 from ..features.artifacts.outputs import (check_reusable, describe_differences, differing_keys, finetune_state,
                                          learner_dir, package_versions, refuse_other_test, write_learner_output)
 from ..features.artifacts.records import write_screening_records
+from ..features.artifacts.runfolder import RunFolder
 from ..features.artifacts.store import is_intact, write_run_vectors
 from .cache import _reason
 from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
@@ -165,6 +166,8 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
         _drop_damaged_folds(state, [k for k, *_ in splits])
         if not device.startswith("cuda"):
             _confirm_cpu_run(loaded, token_ids, splits, test_index, state, config, device, precision, confirm, ranks.world)
+        # The folders its outputs move into, refused now rather than once every fold is trained.
+        RunFolder(out).check_places(f"learners/{name}", FEATURES_DIR)
         if not plan_written:
             save_fold_plan(plan, out)
         _claim(state, meta, write=True)  # only now: a declined run leaves OUT free for another configuration

@@ -280,6 +280,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     todo = cache.missing(keys)
     if todo:
         cache.check_writable()  # a read-only cache is refused now, not after the first chunk is encoded
+    from_rank0(lambda: run.check_places(FEATURES_DIR))  # and the folder the feature file moves into, not at its commit
     barrier()  # every rank has listed the missing texts before any writes a chunk, so all agree on the list
     n_unique = len(set(keys))
     log.info("extract: %d records, %d distinct texts: %d in the cache, %d to encode on %s (%s, batches of %d tokens)",

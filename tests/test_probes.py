@@ -270,9 +270,16 @@ def test_run_failing_late_says_which_stages_it_kept(finished_run, capsys):
         png.unlink()
     (out / "report").rmdir()
     (out / "report").write_text("a file where the figures go")
-    assert main(["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    command = ["run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]
+    assert main(command) == 2  # where the figures go is known before any stage: refused then
     error = one_error(capsys)
-    assert "report: cannot write" in error and "move that file" in error
+    assert "report: cannot write" in error and "move that file" in error and "Nothing was written" in error
+    (out / "report").unlink()
+    (out / "report.html").unlink()
+    (out / "report.html").mkdir()  # known only when the report is written: the stages before it kept
+    assert main(command) == 2
+    error = one_error(capsys)
+    assert "report.html: cannot write" in error and "move that folder" in error
     assert "The stages before it finished" in error and "report.html, config.toml are still a previous run's" in error
     assert "was not changed" not in error
 
@@ -976,3 +983,19 @@ def test_a_symlinked_report_folder_is_left_in_place_when_its_report_is_removed(f
     assert main(["-q", "stack", "--out", str(out), "--max-shift", "1"]) == 0
     assert (out / "report").is_symlink() and not list(elsewhere.iterdir()) and not (out / "report.html").exists()
     assert main(["-q", "report", "--out", str(out)]) == 0 and list(elsewhere.iterdir())
+
+
+def test_a_run_refitting_a_learner_beside_an_unwritable_report_folder_is_refused_before_fitting(finished_run, monkeypatch,
+                                                                                                capsys):
+    # helper-144: `run` refitted the learner, then its stack stage refused OUT/report (the refit was kept, the run not done).
+    train, test, out = finished_run
+    (out / "learners" / "tfidf-svm" / "oof.parquet").unlink()
+    access = runfolder.os.access
+    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "report" and access(path, mode))
+    fitted = []
+    monkeypatch.setattr("screenstack.learners.fit.oof_predict", lambda *args, **kwargs: fitted.append(1))
+    before = snapshot(out)
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 2
+    error = one_error(capsys)
+    assert error.startswith(f"screenstack: error: {out / 'report'}: cannot write") and "Nothing was written" in error
+    assert not fitted and snapshot(out) == before

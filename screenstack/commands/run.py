@@ -162,6 +162,7 @@ def command(args: argparse.Namespace) -> int:
             finetuned = (learner_name(finetuning), finetuning.identity())
         refuse_refits(corpus, args.out, learners.learners, vectors, finetuned)
         refuse_too_few_texts(corpus, learners.learners, folds)  # fit-learners would, once the vectors were made
+        RunFolder(args.out).check_places("report")  # its report stage writes there whatever the stages before it reuse
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:
             features = []

@@ -464,6 +464,24 @@ def test_finetuning_beside_learners_of_another_test_file_is_refused_before_train
         finetune(Corpus(frame), tmp_path, _config(tiny_bert), folds=FoldConfig(3, 0), progress=False)
 
 
+def test_an_unwritable_features_folder_is_refused_before_any_fold_is_trained(tiny_bert, tmp_path, monkeypatch):
+    # The fine-tuned learner and its cross-fitted vectors move into OUT/learners/NAME and OUT/features once every
+    # fold is trained (hours on a GPU): a folder they cannot move into is refused first.
+    from screenstack.features.artifacts import runfolder
+
+    from screenstack.learners.fit import fit_learners
+
+    out = tmp_path / "run"
+    fit_learners(_corpus(), out, ("tfidf-logreg",), folds=FoldConfig(3, 0), progress=False)
+    (out / "features").mkdir()
+    access = runfolder.os.access
+    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "features" and access(path, mode))
+    monkeypatch.setattr(ft, "_fit_fold", lambda *a, **k: pytest.fail("refused only after training"))
+    with pytest.raises(ScreenstackError, match=re.escape(f"{out / 'features'}: cannot write") + ".*Nothing was written"):
+        finetune(_corpus(), out, _config(tiny_bert), folds=FoldConfig(3, 0), progress=False)
+    assert not (out / "learners" / learner_name(_config(tiny_bert))).exists()
+
+
 def test_fp16_on_a_cpu_is_said_to_be_emulated_as_extraction_says(tiny_bert, tmp_path):
     corpus = Corpus(_corpus(n_train=24, n_test=0).frame)
     config = _config(tiny_bert, epochs=1, precision="fp16", valid_fraction=0.0, max_length=16)

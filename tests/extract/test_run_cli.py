@@ -529,3 +529,25 @@ def test_run_says_which_fine_tuning_options_it_does_not_use_without_finetune(tin
     assert 'select = "loss"' in (tmp_path / "d" / "config.toml").read_text()
     with pytest.warns(UserWarning, match=r"^--valid-fraction: a fine-tuning option \(as .*d/config.toml sets it\)"):
         assert main(["-q", "run", "--config", str(tmp_path / "d" / "config.toml")]) == 0
+
+
+def test_extract_into_an_unwritable_features_folder_is_refused_before_encoding(tiny_corpus_files, tmp_path, random_bert,
+                                                                               capsys, monkeypatch):
+    # OUT/features read-only (or on another disk): every text was encoded, then the feature file refused at the commit.
+    from screenstack.extract import stage
+    from screenstack.features.artifacts import runfolder
+
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    extract = ["-q", "extract", "--train", str(train), "--test", str(test), "--model", random_bert, "--out", str(out)]
+    assert main([*extract, "--max-length", "32"]) == 0
+    access = runfolder.os.access
+    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: Path(path).name != "features" and access(path, mode))
+    encoded = []
+    monkeypatch.setattr(stage, "encode_into_cache", lambda *args, **kwargs: encoded.append(1))
+    before = sorted(p.name for p in (out / "features").iterdir())
+    capsys.readouterr()
+    assert main([*extract, "--max-length", "48"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"screenstack: error: {out / 'features'}: cannot write") and "Nothing was written" in error
+    assert not encoded and sorted(p.name for p in (out / "features").iterdir()) == before
