@@ -30,7 +30,7 @@ at its own threshold (chosen on OOF scores of the training half):
 - ``screenstack``: the default learners (minilm vectors + TF-IDF) and the
   default `stack` settings, through the stage functions;
 - ``screenstack-tfidf``: the same learner outputs, its TF-IDF learners only;
-- further ``screenstack:*`` variants in `VARIANTS` (other stack settings on
+- further ``screenstack:*`` variants in `variants()` (other stack settings on
   the same learner outputs), for judging a change of default;
 - ``asreview``: ASReview LAB's default model, ELAS u4, through asreview's
   classes (bench/quality.py), on the same fold plan;
@@ -158,7 +158,7 @@ def both_runs(folder: Path, name: str) -> bool:
     """Make ``run-both``: the frozen run's learners and the fine-tuned learner `name`, on the one fold plan the two
     runs share; False where the half has no frozen run."""
     from screenstack.features.artifacts.runfolder import RunFolder
-    from screenstack.features.artifacts.sets import sha256
+    from screenstack.features.artifacts.atomic import sha256_file as sha256
 
     run, finetuned, both = folder / "run", folder / "run-ft", folder / "run-both"
     if not (run / "learners").is_dir():

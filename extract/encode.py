@@ -33,8 +33,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..features.errors import ScreenstackError
+from ..features.checks import check_names
 from .model import LoadedEncoder, Precision, check_max_length, cpu_has_native_bf16, max_positions, resolve_device, resolve_precision
-from .pooling import POOLINGS, block_names, check_layers, get_pooling, pool
+from .pooling import POOLINGS, block_names, check_layers, pool
 
 # Token budget per batch when --batch-tokens is auto. On a CPU a budget of a
 # few thousand tokens keeps a layer's activations in cache-friendly sizes
@@ -104,12 +105,7 @@ class Encoder:
         check_max_length(loaded, max_length)
         indices = check_layers(tuple(layers), int(loaded.model.config.num_hidden_layers))
         pooling = tuple(pooling)
-        if not pooling:
-            raise ScreenstackError(f"--pooling is empty: give at least one of {', '.join(sorted(POOLINGS))}.")
-        if len(set(pooling)) != len(pooling):
-            raise ScreenstackError(f"--pooling {','.join(pooling)}: a pooling is listed twice.")
-        for name in pooling:
-            get_pooling(name)
+        check_names("pooling", pooling, POOLINGS)
         return cls(loaded, device, precision, tuple(layers), indices, pooling, int(max_length), limit)
 
     @property
@@ -140,30 +136,19 @@ def resolve_batch_tokens(batch_tokens: int | str, device: str) -> int:
     return value
 
 
-def padded_length(longest: int, limit: int) -> int:
-    """`longest` rounded up to a multiple of `PAD_MULTIPLE`, but not past the model's `limit` (`batch_widths` of one)."""
-    return int(batch_widths([longest], limit)[0])
+def plan_batches(widths: np.ndarray, batch_tokens: int) -> list[np.ndarray]:
+    """Cut texts of padded `widths` (`batch_widths`) into batches, widest first, each of texts of one width,
+    count x width <= `batch_tokens`.
 
-
-def plan_batches(lengths: Sequence[int], batch_tokens: int, limit: int | None = None) -> list[np.ndarray]:
-    """Cut texts into batches, longest first, each of texts of one padded width, count x width <= `batch_tokens`.
-
-    A text's width is its own `padded_length` with `limit` (the model's
-    longest input), else its own length: never its neighbours', so its
-    vector does not depend on them (`PADDING`). A text longer than the budget
-    gets a batch of its own. Ties keep input order, so the plan is
-    deterministic.
+    A text's width is its own, never its neighbours', so its vector does not
+    depend on them (`PADDING`). A text wider than the budget gets a batch of
+    its own. Ties keep input order, so the plan is deterministic.
 
     Examples
     --------
-    >>> [b.tolist() for b in plan_batches([3, 5, 2, 5], 10)]
+    >>> [b.tolist() for b in plan_batches(batch_widths([3, 5, 2, 5]), 10)]
     [[1, 3], [0], [2]]
     """
-    return _plan(batch_widths(lengths, limit), batch_tokens)
-
-
-def _plan(widths: np.ndarray, batch_tokens: int) -> list[np.ndarray]:
-    """`plan_batches` on the texts' padded widths."""
     order = np.argsort(-widths, kind="stable")
     descending = -widths[order]  # ascending, for searchsorted
     batches, start = [], 0
@@ -218,7 +203,7 @@ def _batches(texts: Sequence[str], tokenizer, max_length: int, limit: int, batch
         pending_ids += ids
         last = start + WINDOW >= len(order)
         widths = batch_widths([len(s) for s in pending_ids], limit)
-        plan = _plan(widths, batch_tokens)
+        plan = plan_batches(widths, batch_tokens)
         # A batch short of its width's budget waits for the next window's texts of that width (all run at the end).
         full = [last or len(batch) >= max(1, batch_tokens // int(widths[batch[0]])) for batch in plan]
         for batch in (b for b, done in zip(plan, full) if done):

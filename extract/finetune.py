@@ -58,7 +58,7 @@ from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from ..features.artifacts.atomic import atomic_path, read_json, write_json
+from ..features.artifacts.atomic import atomic_path, read_json, sha256_file, write_json
 from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.crossfit import cross_fit
 from ..features.errors import ScreenstackError, go_on_with
@@ -107,7 +107,7 @@ def finetune(corpus: Corpus, out: str | Path, config: FinetuneConfig = FinetuneC
     plan, written = from_rank0(lambda: _plan_of(corpus, out, folds))
     # Before the fine-tuning: the learners in OUT that scored another --test file, this one's too, with its state
     # folder, in one line (this one's outputs made otherwise in another way are refused by `check_reusable`).
-    from_rank0(lambda: refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test))
+    from_rank0(lambda: refuse_other_test(out, corpus))
     return finetune_on_plan(corpus, plan, out, config, progress=progress, confirm=confirm, plan_written=written)
 
 
@@ -298,7 +298,7 @@ def _intact(path: Path) -> bool:
     if not digest.is_file():
         return True
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest() == digest.read_text().strip()
+        return sha256_file(path) == digest.read_text().strip()
     except OSError:
         return False
 

@@ -61,14 +61,6 @@ class MeanPooling(Pooling):
         return (hidden.float() * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
-def get_pooling(name: str) -> Pooling:
-    """Look a pooling up by name; an unknown name lists the valid ones."""
-    try:
-        return POOLINGS[name]
-    except KeyError:
-        raise ScreenstackError(f"--pooling {name!r}: unknown pooling. Available: {', '.join(sorted(POOLINGS))}.") from None
-
-
 # The mean vectors of the last four layers (`extract.stage.ExtractConfig`): a model with fewer layers needs --layers.
 DEFAULT_LAYERS = (-1, -2, -3, -4)
 DEFAULT_POOLING = ("mean",)

@@ -225,7 +225,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
 
     def refuse_other_records() -> None:  # fit-learners would, once every text was encoded into OUT
         refuse_other_plan(corpus, out, None, say=False)  # the training records alone: the vectors take no fold options
-        refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test)
+        refuse_other_test(out, corpus)
 
     from_rank0(refuse_other_records)
     # Device, precision, layers, poolings and max length are resolved and checked against the model once, here.

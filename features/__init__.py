@@ -12,7 +12,7 @@
   input file's columns).
 
 Records never import the store, except `atomic`'s safe writes and the run
-folder's names of files an OS leaves (`split`). `features` is
+folder's names of files an OS leaves and its `first_names` (`split`). `features` is
 the most upstream package: it imports none of the other stages, and every
 other stage builds on it.
 """

@@ -58,7 +58,7 @@ def with_default_features(corpus: Corpus, out: str | Path, learners: LearnersCon
         return learners
     # What `fit_learners` refuses first, said before a choice among feature files whose fix would only lead to it.
     refuse_other_plan(corpus, out, folds, say=False)
-    refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test)
+    refuse_other_test(out, corpus)
     return dataclasses.replace(learners, features=(features_in_out(out, readers, corpus),))
 
 

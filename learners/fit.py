@@ -14,7 +14,7 @@ from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles, is_crossfit
 from ..features.errors import ScreenstackError
-from ..features.records.datasets import sha256_file
+from ..features.artifacts.atomic import sha256_file
 from .oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, oof_predict, text_chunks
 from .persist import model_files
 from .registry import learner_class, make_learner
@@ -73,7 +73,7 @@ def fit_learners(
     plan = existing if existing is not None else make_fold_plan(corpus, folds)  # none (or damaged): drawn, saved below
     # Before anything is written: learners of another --test file would be blended with these, and every learner's
     # outputs made otherwise are named at once, not after fitting the ones before the first.
-    refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test)
+    refuse_other_test(out, corpus)
     prepared = _prepared(corpus, out, classes, inputs, features, params)
     reusable = reusable_learners(out, {name: meta for name, (_, meta) in prepared.items()}, plan)
     RunFolder(out).check_places(*(f"learners/{name}" for name in classes if not reusable[name]))
@@ -270,4 +270,4 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
         state = {name: finetune_state(out, name)}
     refuse_other_outputs(out, wanted, view, also=other_test_folders(out, corpus.fingerprint("test"), keep=tuple(wanted)),
                          with_learner=state, records=corpus.test)
-    refuse_other_test(out, corpus.fingerprint("test"), records=corpus.test)  # the learners this run does not refit, too
+    refuse_other_test(out, corpus)  # the learners this run does not refit, too

@@ -14,7 +14,7 @@ from ..features.artifacts import sets
 from ..features.artifacts.records import INPUT_PREFIX, RECORDS_FILE, RECORDS_SET
 from ..features.artifacts.runfolder import RunFolder
 from ..features.errors import ScreenstackError
-from ..features.records.columns import ABSTRACT_COLUMNS, TITLE_COLUMNS
+from ..features.records.columns import ABSTRACT_COLUMNS, TITLE_COLUMNS, named_like_abstracts
 from ..features.records.corpus import (TEST_ID_PREFIX, ColumnSpec, Corpus, load_records, read_table, refuse_headerless,
                                        sheet_note)
 from ..features.records.duplicates import record_keys, warn_duplicates
@@ -257,7 +257,7 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
     if absent:
         what = "no abstract column" if column_roles(absent) == ("abstract",) else f"no column {', '.join(absent)}"
         them, cells = ("it", "that cell") if len(absent) == 1 else ("them", "those cells")
-        likely = [c for c in header if c not in columns and ("abstract" in str(c).lower() or str(c).lower() in ("summary", "description"))]
+        likely = named_like_abstracts(header, but=columns)
         hint = f" Column {likely[0]!r} looks like one: rename it {absent[0]} to have it read." if likely else ""
         warnings.warn(f"{path}: {what} (the run read {', '.join(run_columns)}; found: {found}): its records are scored "
                       f"without {them}, as the run scored records with {cells} empty.{hint}", stacklevel=3)

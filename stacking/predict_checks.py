@@ -11,7 +11,7 @@ from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json
 from ..features.artifacts.runfolder import PREDICTIONS_SET, RunFolder
 from ..features.errors import ScreenstackError
-from ..features.records.datasets import sha256_file
+from ..features.artifacts.atomic import sha256_file
 from .new_records import column_roles
 from .ranked import refuse_edited
 

@@ -734,6 +734,13 @@ def test_an_update_without_an_abstract_column_is_scored_on_titles_as_empty_abstr
     with pytest.warns(UserWarning, match=r"summary.csv: no abstract column .*scored without it.*Column 'Summary' looks "
                                          r"like one: rename it abstract to have it read\."):
         assert _predict(run, tmp_path / "summary.csv", tmp_path / "s") == 0
+    # A Cohen dataset's label_abstract_screening is a label, not abstracts: not offered as them (as `run` does not).
+    frame[["record_id", "title"]].assign(label_abstract_screening="0").to_csv(tmp_path / "labels.csv", index=False)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert _predict(run, tmp_path / "labels.csv", tmp_path / "l") == 0
+    assert [str(w.message) for w in said if "no abstract column" in str(w.message)]
+    assert not [w for w in said if "looks like one" in str(w.message)]
     assert _predict(run, tmp_path / "empty.csv", tmp_path / "b") == 0
     assert (tmp_path / "a" / "scores.csv").read_bytes() == (tmp_path / "b" / "scores.csv").read_bytes()
     frame[["record_id", "abstract"]].to_csv(tmp_path / "notitle.csv", index=False)

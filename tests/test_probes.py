@@ -125,14 +125,14 @@ def test_a_stack_file_that_cannot_be_read_is_named_not_replaced_as_damaged(tiny_
     out = tmp_path / "out"
     assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
     before = snapshot(out)
-    real = sets.sha256
+    real = sets.sha256_file
 
     def denied(path):
         if Path(path).name == "summary.json":
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real(path)
 
-    monkeypatch.setattr(sets, "sha256", denied)
+    monkeypatch.setattr(sets, "sha256_file", denied)
     capsys.readouterr()
     assert main(["-q", "stack", "--out", str(out)]) == 2
     error = one_error(capsys)

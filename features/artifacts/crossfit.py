@@ -4,9 +4,11 @@
 per-fold function, which fits a model on the fold's training rows and returns
 that model's outputs on the fold's validation rows and on the test records.
 Validation outputs are written back by row index, so each training row's
-out-of-fold (OOF) output comes only from the model that never saw its label;
-test outputs are averaged over the fold models, so a threshold chosen on OOF
-scores applies to test scores made by the same K models.
+out-of-fold (OOF) output comes only from the model that never saw its label.
+Test outputs (the fine-tuner's) are averaged over the fold models, so a
+threshold chosen on OOF scores applies to test scores made by the same K
+models; the learners keep their fold models and average them afterwards
+(`learners.oof.fold_mean_scores`), as `predict` does on new records.
 
 It lives in `features` because both `learners.oof` and `extract.finetune`
 use it, and `extract` may not import `learners`.

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .atomic import read_json, write_json, write_parquet
 from ..errors import ScreenstackError, go_on_with, quoted
-from ..records.corpus import fingerprint_of
+from ..records.corpus import Corpus, fingerprint_of
 from ..records.ids import id_key
 from .folds import FoldPlan
 from .damage import DamagedArtifact, StaleArtifact, read_checked
@@ -280,17 +280,17 @@ def _model_as_given(said: str, feature_metas: list[dict]) -> str:
     return said
 
 
-def refuse_other_test(out: str | Path, test_fingerprint: str, records=None) -> None:
-    """Refuse to add outputs for these --test records (`test_fingerprint`; the records themselves, a corpus's test
-    split, to say where they are only reordered) to an OUT whose learners scored other ones: `stack` would blend two files' scores, and
-    `records.parquet` would describe only one of them. Damaged outputs pass: they are refitted."""
-    folders = other_test_folders(out, test_fingerprint)
+def refuse_other_test(out: str | Path, corpus: Corpus) -> None:
+    """Refuse to add outputs for `corpus`'s records to screen to an OUT whose learners scored other ones: `stack` would
+    blend two files' scores, and `records.parquet` would describe only one of them. Damaged outputs pass: they are
+    refitted."""
+    folders = other_test_folders(out, corpus.fingerprint("test"))
     if folders:
         one = len(folders) == 1
         # predict refuses a run with a fine-tuned learner (its fold weights are not kept), so it is no way on there.
         finetuned = any(map(is_fine_tuned, RunFolder(out).learner_names()))
         states = any(folder.parent.name == FINETUNE_STATE_DIR for folder in folders)
-        differ = _test_records_differ(folders, records)
+        differ = _test_records_differ(folders, corpus.test)
         way = ("" if finetuned else f" (`screenstack predict --run {quoted(out)} --data FILE --out NEW` scores new records "
                "with a finished run's models.)")
         raise ScreenstackError(
@@ -301,14 +301,14 @@ def refuse_other_test(out: str | Path, test_fingerprint: str, records=None) -> N
             f"records, or delete {'that folder' if one else 'those folders'} to score these records here.{way}")
 
 
-def _test_records_differ(folders: list[Path], records: pd.DataFrame | None) -> str:
+def _test_records_differ(folders: list[Path], records: pd.DataFrame) -> str:
     """How the records to screen (`records`, a corpus's test split) differ from those the first learner of `folders`
     scored, as the training file's refusal says it (`folds._records_differ`): records added or gone (how many, the
     first), the same ids spelt otherwise, or the same ids in another row order, with or without other texts (the
     learner's fingerprint of the records put back in its order); empty where only their texts differ or it cannot
     tell."""
     scored = next((folder for folder in folders if (folder / "test.parquet").is_file()), None)
-    if records is None or scored is None:
+    if scored is None:
         return ""
     try:
         before = pd.read_parquet(scored / "test.parquet", columns=["id"])["id"].to_numpy(dtype=str)

@@ -498,7 +498,7 @@ class RunFolder:
                 raise io_error(staging, error) from None
             try:
                 yield staging
-                files = {p.relative_to(staging).as_posix(): {"size": p.stat().st_size, "sha256": sets.sha256(p)}
+                files = {p.relative_to(staging).as_posix(): {"size": p.stat().st_size, "sha256": sets.sha256_file(p)}
                          for p in sorted(staging.rglob("*")) if p.is_file()}
                 write_json(staging / MANIFEST, {"set": name, "files": files, "meta": meta or {},  # last: the set is whole
                                                 "inputs": {i: self.version(i) for i in inputs}})
@@ -546,7 +546,7 @@ class RunFolder:
             file = self.out / rel
             if not file.is_file():
                 raise DamagedArtifact(file, "missing", fix)
-            if file.stat().st_size != size or sets.sha256(file) != sha256:
+            if file.stat().st_size != size or sets.sha256_file(file) != sha256:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
         learners = learner_inputs(inputs)
         deleted = [n for n in learners if not self.learner(n).exists() and not self.manifest_path(f"learners/{n}").exists()]

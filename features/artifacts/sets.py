@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import ScreenstackError, quoted
-from .atomic import STAGING_DIR, io_error, read_json, unwritable_errno
+from .atomic import STAGING_DIR, io_error, read_json, sha256_file, unwritable_errno
 
 MANIFESTS_DIR, MANIFEST = ".manifests", "MANIFEST.json"
 # Files a reviewer edits in place (a spreadsheet saves notes typed into ranked.csv where it opened it, or into a
@@ -178,7 +178,7 @@ def _manifest_disowns(out: Path, manifest: dict, incoming: dict | None) -> Path 
 
 
 def _same(path: Path, want: dict | None) -> bool:
-    return want is not None and path.stat().st_size == int(want["size"]) and sha256(path) == str(want["sha256"])
+    return want is not None and path.stat().st_size == int(want["size"]) and sha256_file(path) == str(want["sha256"])
 
 
 # Where labels typed into ranked.csv belong instead: predict's --data is an update it only scores.
@@ -433,7 +433,7 @@ def _stamp(path: Path) -> tuple[int, int]:
 @functools.lru_cache(maxsize=8)
 def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
     """`sha256` of an input file, once per process while it is unchanged: each learner read builds its refit advice."""
-    return sha256(path)
+    return sha256_file(path)
 
 
 def deleted_learners_fix(out: Path, deleted: list[str], kept: list[str]) -> str:
@@ -547,10 +547,3 @@ def slug(name: str) -> str:
     return name.replace("/", "%")
 
 
-def sha256(path: Path) -> str:
-    """The hex sha256 of the file at `path`, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -8,6 +8,13 @@ TITLE_COLUMNS = ("title", "primary_title", "ti")
 ABSTRACT_COLUMNS = ("abstract", "notes_abstract", "ab", "abstract note")  # "Abstract Note": Zotero's CSV export
 
 
+def named_like_abstracts(columns, but: tuple = ()) -> list:
+    """The columns, other than `but`, whose name says abstracts: one holding "abstract" (not a ``label...`` one, as the
+    Cohen datasets' ``label_abstract_screening``), ``summary`` or ``description``."""
+    return [c for c in columns if c not in but and not str(c).lower().startswith("label") and (
+        "abstract" in str(c).lower() or str(c).lower() in ("summary", "description"))]
+
+
 def named_column(typed: str, columns: list, kind: str = "csv") -> str | None:
     """The column a flag's `typed` name means (None: none) in a file of format `kind`: that column; in a RIS file the
     field rispy reads the tag into (LB: label), in a MEDLINE file the tag a field's name means (title: TI); else, as

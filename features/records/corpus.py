@@ -41,7 +41,7 @@ from ..checks import closest, comma_items
 from ..errors import ScreenstackError, quoted
 from .duplicates import record_keys, warn_duplicates
 from .header import headerless, reads_as_a_record
-from .columns import ABSTRACT_COLUMNS, TITLE_COLUMNS, named_column, spelled_alike
+from .columns import ABSTRACT_COLUMNS, TITLE_COLUMNS, named_column, named_like_abstracts, spelled_alike
 from .ids import check_disjoint, check_test_ids, id_columns, id_key, pair_id_columns, pick_column
 from .labels import (LABEL_COLUMNS, check_both_classes, label_column, label_source, labelled_label_column, parse_labels,
                      say_labels_unused, screened, warn_labels_elsewhere, warn_other_label_column)
@@ -372,8 +372,7 @@ def _point_to_abstracts(path: Path, frame: pd.DataFrame, columns, text_cols: lis
     ``description``, else one of long text (`_long_text_column`); records screened on their titles alone otherwise
     went ahead without a word."""
     title_col, abstract_col = text_cols[0], (text_cols[1:] or [None])[0]
-    likely = [c for c in columns if c != abstract_col and not str(c).lower().startswith("label") and (
-        "abstract" in str(c).lower() or str(c).lower() in ("summary", "description"))]  # label_abstract_screening
+    likely = named_like_abstracts(columns, but=(abstract_col,))
     how = "looks like one"
     if not likely and (long := _long_text_column(frame, columns, text_cols)):
         likely, how = [long[0]], f"holds long text (half its cells {long[1]} characters or more), perhaps the abstracts"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..artifacts.atomic import atomic_path
+from ..artifacts.atomic import atomic_path, sha256_file
 from ..errors import ScreenstackError
 
 CACHE_ENV = "SCREENSTACK_CACHE"
@@ -105,13 +105,6 @@ def cache_dir() -> Path:
     return Path(root).expanduser() / "datasets"
 
 
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | None = None,

@@ -7,7 +7,6 @@ run end to end and scored. ``OUT/split.json`` says how the files were made.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import warnings
 from dataclasses import asdict, dataclass
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ..artifacts.atomic import atomic_path, read_json, write_json
+from ..artifacts.atomic import atomic_path, read_json, sha256_file, write_json
 from ..artifacts.runfolder import OS_FILES, first_names
 from .corpus import ColumnSpec, load_records
 from .labels import check_both_classes
@@ -94,7 +93,7 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
         "test_labels.csv": _csv(test.assign(**judgement)[["id", "judgement"]]),
     }
     meta = {
-        **asdict(config), "source": data.name, "source_sha256": _sha256(data),
+        **asdict(config), "source": data.name, "source_sha256": sha256_file(data),
         "columns": records.attrs["columns"], "n_train": len(train), "n_test": len(test),
         "included_train": int(train["label"].sum()), "included_test": int(test["label"].sum()),
         "unscreened_left_out": unscreened,
@@ -128,8 +127,6 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _refuse_other_files(out: Path) -> None:

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from screenstack.extract import pooling as pooling_module
-from screenstack.extract.encode import Encoder, encode, padded_length, plan_batches, resolve_batch_tokens
+from screenstack.extract.encode import Encoder, batch_widths, encode, plan_batches, resolve_batch_tokens
 from screenstack.extract.model import load_encoder
-from screenstack.extract.pooling import DEFAULT_LAYERS, POOLINGS, block_names, check_layers, get_pooling, parse_layers, register
+from screenstack.extract.pooling import DEFAULT_LAYERS, POOLINGS, block_names, check_layers, parse_layers, register
 from screenstack.features.records.corpus import texts
 from screenstack.features.errors import ScreenstackError
 
@@ -84,7 +84,7 @@ def test_bf16_stays_close_to_fp32_and_leaves_the_model_alone(encoder, records):
 def test_plan_batches_respects_the_budget_and_covers_every_text():
     rng = np.random.default_rng(0)
     lengths = rng.integers(2, 300, size=500)
-    batches = plan_batches(lengths, 1000)
+    batches = plan_batches(batch_widths(lengths), 1000)
     seen = np.concatenate(batches)
     assert sorted(seen.tolist()) == list(range(500))
     for batch in batches:
@@ -92,13 +92,14 @@ def test_plan_batches_respects_the_budget_and_covers_every_text():
     # Longest first: a batch never holds a text longer than the previous batch's longest.
     longest = [lengths[b].max() for b in batches]
     assert longest == sorted(longest, reverse=True)
-    assert [b.tolist() for b in plan_batches([500, 3], 100)] == [[0], [1]]  # over budget: a batch of its own
+    assert [b.tolist() for b in plan_batches(batch_widths([500, 3]), 100)] == [[0], [1]]  # over budget: a batch of its own
     # Padded to multiples of 16 (few tensor shapes), never past the model's limit.
-    assert padded_length(17, 512) == 32 and padded_length(500, 510) == 510 and padded_length(511, 510) == 511
-    for batch in plan_batches(lengths, 1000, limit=300):
-        assert len(batch) * padded_length(lengths[batch].max(), 300) <= max(1000, padded_length(lengths[batch].max(), 300))
+    assert batch_widths([17, 500, 511], 510).tolist() == [32, 510, 511] and batch_widths([500], 512).tolist() == [512]
+    widths = batch_widths(lengths, 300)
+    for batch in plan_batches(widths, 1000):
+        assert len(batch) * widths[batch].max() <= max(1000, widths[batch].max())
         # One padded width per batch: a text's padding is its own, never its neighbours'.
-        assert len({padded_length(int(n), 300) for n in lengths[batch]}) == 1
+        assert len(set(widths[batch].tolist())) == 1
 
 
 def test_default_layers_on_a_model_with_fewer_layers_name_the_fix(tmp_path):
@@ -113,8 +114,8 @@ def test_default_layers_on_a_model_with_fewer_layers_name_the_fix(tmp_path):
 
 
 def test_bad_options_name_the_fix(encoder):
-    with pytest.raises(ScreenstackError, match="Available: cls, mean"):
-        get_pooling("max")
+    with pytest.raises(ScreenstackError, match=r"--pooling max: unknown; available: cls, mean\."):
+        encode(["x"], encoder=encoder, pooling=("max",), device="cpu")
     with pytest.raises(ScreenstackError, match="has 4 layers"):
         encode(["x"], encoder=encoder, layers=(-5,), device="cpu")
     with pytest.raises(ScreenstackError, match="reads 2 to 128 tokens"):
