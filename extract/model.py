@@ -48,6 +48,21 @@ def resolve_model_path(model: str) -> str:
     return BUNDLED[model]() if model in BUNDLED else model
 
 
+def computed_on(device: str) -> str:
+    """Where vectors are computed, as far as it moves their last bits: the kernels torch picks for the CPU's
+    instruction set (``ATEN_CPU_CAPABILITY``) or for the GPU's model, and the torch and transformers releases
+    (helper-145: AVX2 and AVX-512 vectors of one text differ by up to 1e-6, enough to move a vector learner's scores)."""
+    import torch
+    import transformers
+
+    if device.startswith("cuda"):
+        major, minor = torch.cuda.get_device_capability(device)
+        where = f"{torch.cuda.get_device_name(device)} (sm {major}.{minor})"
+    else:
+        where = f"{device} {torch.backends.cpu.get_cpu_capability()}" if device == "cpu" else device
+    return f"{where}, torch {torch.__version__}, transformers {transformers.__version__}"
+
+
 def resolve_device(device: str = "auto") -> str:
     """``auto`` picks cuda, then mps, then cpu; an explicit device must exist.
 

@@ -41,7 +41,7 @@ from ..features.artifacts.damage import DamagedArtifact
 from ..features.artifacts.runfolder import RunFolder
 from .distributed import Ranks, barrier, from_rank0, rank0_locked, rank_device
 from .encode import PADDING, Encoder, encode, resolve_batch_tokens
-from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, encoder_fingerprint, load_encoder
+from .model import BUNDLED, DEFAULT_MODEL, PRECISIONS, computed_on, encoder_fingerprint, load_encoder
 from .pooling import DEFAULT_LAYERS, DEFAULT_POOLING, POOLINGS
 
 if TYPE_CHECKING:
@@ -252,8 +252,11 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     name = short_name(config.model)
     run = RunFolder(out)
     path = run.features_dir / f"{name}-{config_hash[:10]}.parquet"
-    # Rank 0 decides: another rank looking later would find the run's own folder that rank 0 made meanwhile.
-    cache_folder = from_rank0(lambda: cache_folder_for(cache_root(config, out), name, setting))
+    # The cache also keeps apart vectors computed elsewhere (another CPU's instruction set, a GPU, another torch): a
+    # feature file's vectors are those this machine computes, whoever filled the cache. Rank 0 decides: another rank
+    # looking later would find the run's own folder that rank 0 made meanwhile.
+    cached = {**setting, "computed_on": computed_on(device)}
+    cache_folder = from_rank0(lambda: cache_folder_for(cache_root(config, out), name, cached))
 
     def reusable() -> bool:  # on rank 0: its answer, or its refusal, is every rank's
         if path.is_file():
@@ -268,14 +271,14 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
             if made_otherwise is False:
                 return True
             log.warning("extract: %s exists but %s; making it again", path, "was made otherwise" if made_otherwise else damaged)
-        VectorCache(cache_folder, setting)  # first, so the other ranks find its setting.json written
+        VectorCache(cache_folder, cached)  # first, so the other ranks find its setting.json written
         return False
 
     if from_rank0(reusable):
         log.info("extract: %s already holds these vectors (same model, settings and corpus); reusing it", path)
         return path
 
-    cache = VectorCache(cache_folder, setting)
+    cache = VectorCache(cache_folder, cached)
     text_of = dict(zip(keys, record_texts))
     todo = cache.missing(keys)
     if todo:
@@ -298,7 +301,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     if not ranks.main:
         return path
     if ranks.world > 1:
-        cache = VectorCache(cache_folder, setting)  # read again: its index holds only this rank's chunks
+        cache = VectorCache(cache_folder, cached)  # read again: its index holds only this rank's chunks
 
     try:
         matrix = cache.gather(keys, np.empty((len(keys), encoder.width), dtype=np.float32))

@@ -15,7 +15,7 @@ from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles, is_crossfit
 from ..features.errors import ScreenstackError
 from ..features.artifacts.atomic import sha256_file
-from .oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, oof_predict, text_chunks
+from .oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, on_one_blas_thread, oof_predict, text_chunks
 from .persist import model_files
 from .registry import learner_class, make_learner
 
@@ -24,6 +24,7 @@ DEFAULT_TEXT_LEARNERS = ("tfidf-svm", "tfidf-logreg")
 
 
 @locked()
+@on_one_blas_thread
 def fit_learners(
     corpus: Corpus,
     out: str | Path,

@@ -12,13 +12,17 @@ come in chunks (`chunked_fold_mean_scores`): a million test records need one
 chunk's texts, vectors and TF-IDF matrices at a time. Each record's score is
 its own fold models' mean, summed in fold order, so any chunking gives the
 same bytes.
+
+Every fit and score runs with BLAS on one thread (`on_one_blas_thread`).
 """
 from __future__ import annotations
 
+import functools
 from typing import Iterable
 
 import numpy as np
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
 
 from ..features.artifacts.crossfit import cross_fit
 from ..features.artifacts.folds import FoldPlan
@@ -29,12 +33,26 @@ from ..features.records.corpus import texts
 SCORE_CHUNK_ROWS = 50_000
 
 
+def on_one_blas_thread(function):
+    """`function` run with numpy's and scipy's BLAS on one thread. OpenBLAS splits a product's sums by its thread
+    count, so the logistic learners' scores (liblinear and lbfgs alike) moved in their last bits with the machine's
+    cores (helper-145: OMP_NUM_THREADS=1 against 2); on one thread they are the same bytes on any machine of one
+    instruction set, and no slower at these sizes (bench/README.md, "BLAS on one thread"). torch, LightGBM and XGBoost
+    keep their own threads."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return function(*args, **kwargs)
+    return wrapper
+
+
 def _take(X, index):
     if isinstance(X, list):
         return [X[i] for i in index]
     return X[index]
 
 
+@on_one_blas_thread
 def oof_predict(learner, X, y: np.ndarray, plan: FoldPlan, X_test=None, *, progress: bool = True, return_models: bool = False):
     """Cross-fitted scores for the training rows and fold-averaged scores for the test rows.
 

@@ -65,7 +65,7 @@ from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles
 from ..features.errors import quoted
 from ..features.records.corpus import Corpus
-from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, text_chunks
+from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, on_one_blas_thread, text_chunks
 from .config import StackConfig
 from .decision import UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, said_threshold, screen
 from .fitted_run import FittedRun
@@ -164,6 +164,7 @@ def _say_if_restacked(run: FittedRun, before: dict | None) -> None:
 
 
 @locked(predictions=True, writes=PREDICT_FILES)
+@on_one_blas_thread
 def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, str | Path] | None = None, data: str = "",
             left_out: pd.DataFrame | None = None) -> dict:
     """Score `corpus`'s records with `run`'s models; write DIR's set; return the summary.

@@ -38,6 +38,7 @@ from ..features.artifacts.damage import DamagedArtifact, DeletedLearners, StaleA
 from ..features.artifacts.runfolder import STACK_FILES, RunFolder, locked
 from ..features.artifacts.records import read_screening_records
 from ..learners.registry import LEARNERS, min_included
+from ..learners.oof import on_one_blas_thread
 from .blend import BLENDERS, SingleLearner, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
 from .config import StackConfig
@@ -374,6 +375,7 @@ def _other_options(out: Path, names: list[str], config: StackConfig) -> str:
 
 
 @locked(create=False, writes=STACK_FILES)
+@on_one_blas_thread
 def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     """Blend, threshold and write the submission files; return the summary.
 

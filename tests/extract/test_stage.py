@@ -119,6 +119,25 @@ def test_an_encoder_folder_moved_to_another_name_reuses_the_cached_vectors(rando
     assert sum(count_encoded) > 0 and len(list((tmp_path / "cache").iterdir())) == 2
 
 
+def test_vectors_cached_by_another_cpu_instruction_set_are_not_reused(random_bert, records, tmp_path, count_encoded,
+                                                                       monkeypatch):
+    # helper-145: a cache filled under AVX2 served its vectors to an AVX-512 run (1e-6 apart, the learners' scores
+    # moved): the same run gave other bytes depending on who filled the cache.
+    import torch
+
+    corpus = corpus_of(records, 30)
+    extract_features(corpus, tmp_path / "run", _config(random_bert, tmp_path), progress=False)
+    count_encoded.clear()
+    extract_features(corpus, tmp_path / "run2", _config(random_bert, tmp_path), progress=False)
+    assert count_encoded == []  # the same machine: every vector from the cache
+    here = torch.backends.cpu.get_cpu_capability()
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "ANOTHER")
+    extract_features(corpus, tmp_path / "run3", _config(random_bert, tmp_path), progress=False)
+    assert sum(count_encoded) == len(set(texts(corpus.frame)))  # encoded here, in a cache folder of its own
+    settings = [json.loads((folder / "setting.json").read_text()) for folder in sorted((tmp_path / "cache").iterdir())]
+    assert sorted(s["computed_on"].split(",")[0] for s in settings) == sorted([f"cpu {here}", "cpu ANOTHER"])
+
+
 def test_a_damaged_feature_file_is_made_again_and_said_to_be_damaged(random_bert, records, tmp_path, caplog):
     corpus = corpus_of(records, 30)
     config = _config(random_bert, tmp_path)

@@ -80,3 +80,18 @@ def test_oof_predict_is_the_shared_fold_loop(monkeypatch, toy):
     plan = _plan(y)
     oof_predict(make_learner("logreg"), X, y, plan, progress=False)
     assert calls == [plan]
+
+
+def test_logistic_scores_are_the_same_bytes_whatever_the_blas_thread_count():
+    # helper-145: OpenBLAS splits a product's sums by its threads, so OMP_NUM_THREADS=1 and 2 wrote other bytes.
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(600) < 0.1).astype(int)
+    X = (rng.normal(size=(600, 1024)) + 0.05 * y[:, None]).astype(np.float32)
+    runs = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            oof, test, models = oof_predict(make_learner("logreg"), X, y, _plan(y), X[:50], progress=False, return_models=True)
+        runs.append((oof.tobytes(), test.tobytes(), [m.model_.coef_.tobytes() for m in models]))
+    assert runs[0] == runs[1]
