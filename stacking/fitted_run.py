@@ -32,11 +32,20 @@ from .new_records import run_id_column
 # What `screenstack predict` needs from a feature file's metadata to make the same vectors for new records
 # (`extract.stage.config_from_feature_meta` reads them, the model as `encoder_to_load` resolves it).
 EXTRACT_SETTINGS = ("model", "layers", "pooling", "max_length", "dtype", "store_dtype")
-# Said by `read_run` and kept in each prediction's summary.json (the report of the run says the run's own).
-NO_RECORDS = ("no records.parquet (fit-learners was killed before writing it, or the folder predates it), so records of "
-              "this file that the run listed to screen are not recognised by their texts, nor told by their titles from "
-              "other papers under those ids. Run the same fit-learners command in the run folder again (it reuses the "
-              "learners already fitted) to write it.")
+def no_records(out: Path) -> str:
+    """Said by `read_run` where the run keeps no text hashes of its records to screen, and kept in each prediction's
+    summary.json (the report of the run says the run's own), with the way to write them that keeps the run's stack:
+    its own `run --config`, which remakes the stack as it was; else fit-learners, which removes the stack made from
+    the old records.parquet, and the stack's own command after it (helper-147: "run the same fit-learners command"
+    alone removed a 0.3.25 run's stack, report and config.toml)."""
+    why = ("its records.parquet predates 0.3.39, which keeps each record's text hash" if (out / RECORDS_FILE).is_file()
+           else "no records.parquet (fit-learners was killed before writing it, or the folder predates it)")
+    again = sets.run_again(out)
+    way = (f"{again} writes it (reusing the learners fitted) and makes the stack again as it was" if again else
+           "the same `screenstack fit-learners` command in the run folder writes it (reusing the learners fitted), "
+           f"then {sets.stack_command(out)} makes the stack again, which a new records.parquet removes")
+    return (f"{why}, so records of this file that the run listed to screen are not recognised by their texts, nor told "
+            f"by their titles from other papers under those ids. {way[0].upper()}{way[1:]}.")
 
 
 @dataclass
@@ -200,7 +209,7 @@ def read_run(out: str | Path) -> FittedRun:
         fitted.train_keys = plan.keys.assign(id=plan.ids.astype(str), label=plan.labels).set_index(ids)
     fitted.test_titles, fitted.to_screen = _run_records(out)
     if fitted.to_screen is None and fitted.test_ids:  # as the run's stack said: its records to screen are not known here
-        fitted.said.append(f"{out}: {NO_RECORDS}")
+        fitted.said.append(f"{out}: {no_records(out)}")
         pywarnings.warn(fitted.said[-1], stacklevel=2)  # now, before any scoring; and in the summary, as `stack` keeps it
     for name in used:
         _, _, meta = outputs[name]

@@ -341,8 +341,10 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
             log.warning("%s: stacking again%s.", out, other)
         return None
     made_by, current = (summary.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
-    if made_by != current:
-        log.info("%s: the stack outputs there were made by screenstack %s; stacking again with %s", out, made_by, current)
+    if made_by != current:  # a warning where its options were others (helper-147: -q hid a --beta 5 stack replaced)
+        other = _other_options(out, names, config)
+        log.log(logging.WARNING if other else logging.INFO, "%s: the stack outputs there were made by screenstack %s; "
+                "stacking again with %s%s.", out, made_by, current, other)
         return None
     if run.stack_warnings_stale():  # the summary and the report say the input files' warnings as they are now
         return None
@@ -362,6 +364,13 @@ def _flags(names: list[str], config: StackConfig) -> str:
     them or left them out (every one in OUT), so `stack` alone repeats what `run` made, and a learner fitted into OUT
     later is not blended by following them."""
     return replace(config, learners=tuple(sorted(names))).flags()
+
+
+def options_replaced(out: str | Path, config: StackConfig) -> str:
+    """`_other_options` for a stack of `config`'s learners: what `run` says where a set it writes first (a records.parquet
+    of an older version, a refitted learner) removes OUT's stack before its stack stage could compare the options
+    (helper-147: a `stack --beta 5` replaced without a word)."""
+    return _other_options(Path(out), list(config.learners), config)
 
 
 def _other_options(out: Path, names: list[str], config: StackConfig) -> str:

@@ -1219,3 +1219,23 @@ def test_left_out_ids_and_titles_a_spreadsheet_would_run_are_quoted(tmp_path, ti
     left_out = pd.read_csv(tmp_path / "pred" / "left_out.csv", dtype=str, keep_default_na=False)
     assert left_out["id"].tolist() == ["'" + i for i in labelled["record_id"].iloc[:5]]
     assert left_out["title"].iloc[0] == "'=HYPERLINK(1)" and set(left_out["label"]) <= {"0", "1"}
+
+
+def test_a_run_whose_records_parquet_predates_text_hashes_is_told_the_run_command_that_keeps_its_stack(run_copy, tmp_path,
+                                                                                                          monkeypatch):
+    # helper-147: a 0.3.25 run's records.parquet, present but without text hashes, was called missing, and the advice
+    # ("run the same fit-learners command") removed the run's stack, report and config.toml.
+    run, _, test = run_copy
+    monkeypatch.setattr(fitted_run_module, "records_to_screen", lambda records: None)  # as for a folder of 0.3.38
+    with pytest.warns(UserWarning, match="records.parquet predates 0.3.39") as said:
+        assert _predict(run, test, tmp_path / "p") == 0
+    [line] = [str(w.message) for w in said if "predates 0.3.39" in str(w.message)]
+    assert f"`screenstack run --config {run / 'config.toml'} --out {run}` writes it (reusing the learners fitted) and " \
+           "makes the stack again as it was." in line and "no records.parquet" not in line
+    # Without the run's config.toml (a folder made stage by stage): fit-learners, then the stack it removes.
+    (run / "config.toml").unlink()
+    with pytest.warns(UserWarning, match="records.parquet predates 0.3.39") as said:
+        assert _predict(run, test, tmp_path / "q") == 0
+    [line] = [str(w.message) for w in said if "predates 0.3.39" in str(w.message)]
+    assert ("The same `screenstack fit-learners` command in the run folder writes it (reusing the learners fitted), then "
+            f"`screenstack stack --out {run} --learners tfidf-logreg,tfidf-svm` makes the stack again") in line

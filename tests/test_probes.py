@@ -211,6 +211,35 @@ def test_repeating_a_run_after_a_stack_with_other_options_says_it_replaces_that_
            f"tfidf-svm): `screenstack stack --out {out} --beta 3 --learners tfidf-svm` makes that one again." in err
     assert json.loads((out / "summary.json").read_text())["config"]["beta"] == 7.0
 
+@pytest.mark.parametrize("how", ["older records", "other version"])
+def test_a_stack_with_other_options_replaced_by_way_of_older_records_or_an_upgrade_is_said(finished_run, caplog, monkeypatch, how):
+    # helper-147: a `stack --beta 3` removed by a set `run` writes first (an older records.parquet),
+    # or made by another version, was replaced with at most an info line: the options were never compared.
+    from screenstack.stacking import stack as stack_module
+
+    train, test, out = finished_run
+    if how == "older records":  # a records.parquet of 0.3.38, without the text hashes: fit-learners writes it again
+        import pyarrow.parquet as pq
+
+        from screenstack.features.artifacts.records import RECORDS_FILE, RECORDS_SET
+
+        table = pq.read_table(out / RECORDS_FILE)
+        with RunFolder(out).commit(RECORDS_SET, meta={"digest": "0.3.38's", "records": table.num_rows, "said": []}) as staging:
+            pq.write_table(table.drop(["text_key"]), staging / RECORDS_FILE)
+        command = ["-q", "run", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]
+    assert main(["-q", "stack", "--out", str(out), "--beta", "3"]) == 0
+    if how == "other version":
+        versions = stack_module.package_versions
+        monkeypatch.setattr(stack_module, "package_versions", lambda: {**versions(), "screenstack": "9.9.9"})
+        command = ["-q", "stack", "--out", str(out)]
+    caplog.clear()
+    assert main(command) == 0
+    [said] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "stacking again" in r.getMessage()]
+    assert said.endswith(" with --learners tfidf-svm, not the options it was made with (--beta 3 --learners "
+                         f"tfidf-svm): `screenstack stack --out {out} --beta 3 --learners tfidf-svm` makes that one again.")
+    assert json.loads((out / "summary.json").read_text())["config"]["beta"] == 7.0
+
+
 def test_repeating_a_run_after_a_stack_of_fewer_learners_says_it_replaces_that_stack(tiny_corpus_files, tmp_path, caplog):
     # The learners differing, `run --config` replaced `stack --learners tfidf-svm --beta 3` without a word.
     out, _ = _two_text_learners_run(tiny_corpus_files, tmp_path)

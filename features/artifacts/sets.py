@@ -531,9 +531,10 @@ def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str], by:
            else written_by(out, manifest["set"]))
     # The report is what a reader opens: its removal by a new stack (`by`) is a warning (shown under -q), said once,
     # here; removed with the stack it described (a learner refitted), `report` alone cannot remake it: the stack's
-    # line, an info line as the report's then, says what to run first.
+    # line says what to run first, a warning too (helper-147: adding a learner to an older folder, whose records.parquet
+    # was written again, removed its submission and ranked.csv under -q without a word).
     level = (logging.DEBUG if is_remade else logging.WARNING if manifest["set"] == "report" and by == "stack"
-             else logging.INFO)
+             or manifest["set"] == "stack" else logging.INFO)
     log.log(level, "%s: removed %s, made from the previous %r outputs. %s", out, files, upstream, way)
 
 

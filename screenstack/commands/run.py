@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import tomli_w
 
 from ..features.errors import ScreenstackError, quoted
-from ..features.artifacts.sets import changed_since_written, input_files, manifest_path, stack_flags
+from ..features.artifacts.sets import changed_since_written, committed, input_files, manifest_path, stack_flags
 from ..features.artifacts.runfolder import STACK_FILES, RunFolder
 from ._common import (LEARNER_NAMES, model_as_recorded, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs)
@@ -18,6 +19,7 @@ from .extract import configs as encoder_configs
 from .extract import FINETUNE_READS, finetune_config, said_options, warn_unused_finetune_options
 from .stack import add_stack_options, stack_config
 
+log = logging.getLogger("screenstack")
 DEFAULT_LEARNERS = "logreg,lightgbm,xgboost,tfidf-svm,tfidf-logreg"
 EXAMPLE = f"""examples:
   screenstack run --train data/cohen/train.csv --test data/cohen/test.csv --model minilm --out artifacts/run1
@@ -133,7 +135,7 @@ def command(args: argparse.Namespace) -> int:
     from ..learners.fit import fit_learners, refuse_refits, refuse_too_few_texts
     from ..stacking.ranked import refuse_edited
     from ..stacking.report import write_report
-    from ..stacking.stack import stack
+    from ..stacking.stack import options_replaced, stack
 
     # Every stage's config first: a bad value in any of them fails before extraction.
     folds, learners, encoder, finetuning, stacking = run_configs(args)
@@ -163,6 +165,7 @@ def command(args: argparse.Namespace) -> int:
         refuse_refits(corpus, args.out, learners.learners, vectors, finetuned)
         refuse_too_few_texts(corpus, learners.learners, folds)  # fit-learners would, once the vectors were made
         RunFolder(args.out).check_places("report")  # its report stage writes there whatever the stages before it reuse
+        replaced = options_replaced(args.out, stacking)  # before a set written first removes that stack
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one
         try:
             features = []
@@ -184,6 +187,8 @@ def command(args: argparse.Namespace) -> int:
                 done.append("features")
             fit_learners(corpus, args.out, learners.learners, tuple(features), folds=folds, progress=not args.quiet)
             done.append("learners")
+            if replaced and committed(Path(args.out), "stack") is None:  # else the stack stage says it, comparing
+                log.warning("%s: stacking again%s.", args.out, replaced)
             stack(args.out, stacking)
             done.append("stack")
             print(write_report(args.out))
