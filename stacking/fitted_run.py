@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json
 from ..features.artifacts.folds import load_fold_plan
-from ..features.artifacts.outputs import read_learner_outputs, refit_fix
+from ..features.artifacts.outputs import package_versions, read_learner_outputs, refit_fix
 from ..features.artifacts.records import RECORDS_FILE, RECORDS_SET, records_to_screen
 from ..features.artifacts.damage import DamagedArtifact, read_checked
 from ..features.artifacts.runfolder import RunFolder
@@ -211,6 +211,11 @@ def read_run(out: str | Path) -> FittedRun:
     if fitted.to_screen is None and fitted.test_ids:  # as the run's stack said: its records to screen are not known here
         fitted.said.append(f"{out}: {no_records(out)}")
         pywarnings.warn(fitted.said[-1], stacklevel=2)  # now, before any scoring; and in the summary, as `stack` keeps it
+    made_by, current = (summary.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
+    if made_by != current:  # helper-147: a 0.3.10 stack's blend and threshold were applied without a word
+        fitted.said.append(f"{out}: its stack was made by screenstack {made_by or 'before 0.2'}, whose blend and threshold "
+                           f"are applied as they were made; {sets.stack_command(out)} makes it with {current}'s.")
+        pywarnings.warn(fitted.said[-1], stacklevel=2)
     for name in used:
         _, _, meta = outputs[name]
         _refuse_finetuned(out, name, meta)

@@ -71,6 +71,11 @@ def write_report(out: str | Path) -> Path:
         raise ScreenstackError(f"{RunFolder(out).summary}: made by screenstack {made_by or 'before 0.2'}, which {what}, and "
                                f"this report ({__version__}) needs it. Run {sets.stack_command(out)} again: "
                                f"it rewrites the stack outputs.") from None
+    made_by = (summary.get("versions") or {}).get("screenstack")
+    if made_by != __version__:  # helper-147: 0.3.10's figures under this version's account of its methods, unsaid
+        log.warning("report: the stack in %s was made by screenstack %s: its figures are that version's, the page's "
+                    "account of the methods this one's (%s); %s makes the stack with this version.", out, made_by,
+                    __version__, sets.stack_command(out))
     folder = out / REPORT_DIR
     with RunFolder(out).commit("report", inputs=("stack",)) as staging:  # the page and its figures as one set
         for key, (_, _, payload) in images.items():

@@ -1239,3 +1239,23 @@ def test_a_run_whose_records_parquet_predates_text_hashes_is_told_the_run_comman
     [line] = [str(w.message) for w in said if "predates 0.3.39" in str(w.message)]
     assert ("The same `screenstack fit-learners` command in the run folder writes it (reusing the learners fitted), then "
             f"`screenstack stack --out {run} --learners tfidf-logreg,tfidf-svm` makes the stack again") in line
+
+
+def test_a_stack_of_another_version_is_said_by_predict_and_report(text_run, tmp_path, monkeypatch, caplog):
+    # helper-147: predict applied 0.3.10's blend and threshold, and report drew 0.3.10's figures under this version's
+    # account of the methods, without a word.
+    from screenstack.stacking import report as report_module
+
+    run, _, test = text_run
+    versions = fitted_run_module.package_versions
+    monkeypatch.setattr(fitted_run_module, "package_versions", lambda: {**versions(), "screenstack": "9.9.9"})
+    with pytest.warns(UserWarning, match=r"its stack was made by screenstack \S+, whose blend and threshold are applied "
+                                         rf"as they were made; `screenstack stack --out {re.escape(str(run))} .*` makes it "
+                                         r"with 9\.9\.9's\."):
+        assert _predict(run, test, tmp_path / "p") == 0
+    assert any("its stack was made by screenstack" in w for w in json.loads((tmp_path / "p" / "summary.json").read_text())["warnings"])
+    copy = shutil.copytree(run, tmp_path / "run")
+    monkeypatch.setattr(report_module, "__version__", "9.9.9")
+    caplog.set_level("WARNING", logger="screenstack")
+    assert main(["-q", "report", "--out", str(copy)]) == 0
+    assert any("the page's account of the methods this one's (9.9.9)" in r.getMessage() for r in caplog.records)
