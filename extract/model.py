@@ -48,19 +48,38 @@ def resolve_model_path(model: str) -> str:
     return BUNDLED[model]() if model in BUNDLED else model
 
 
+# Settings that make MKL and oneDNN pick other kernels than the CPU's own (helper-148: 7.7e-7 and 1.6e-6 apart).
+KERNEL_SETTINGS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+
+
 def computed_on(device: str) -> str:
-    """Where vectors are computed, as far as it moves their last bits: the kernels torch picks for the CPU's
-    instruction set (``ATEN_CPU_CAPABILITY``) or for the GPU's model, and the torch and transformers releases
-    (helper-145: AVX2 and AVX-512 vectors of one text differ by up to 1e-6, enough to move a vector learner's scores)."""
+    """Where vectors are computed, as far as it moves their last bits: the kernels torch, MKL and oneDNN pick for the
+    CPU (its instruction set, its model, and the settings that narrow their choice) or for the GPU's model, and the
+    torch and transformers releases (helper-145: AVX2 and AVX-512 vectors of one text differ by up to 1e-6, enough to
+    move a vector learner's scores)."""
+    import platform
+
     import torch
     import transformers
 
     if device.startswith("cuda"):
         major, minor = torch.cuda.get_device_capability(device)
         where = f"{torch.cuda.get_device_name(device)} (sm {major}.{minor})"
+    elif device == "cpu":
+        model = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")),
+                     platform.processor() or platform.machine())
+        narrowed = "".join(f" {name}={os.environ[name]}" for name in KERNEL_SETTINGS if os.environ.get(name))
+        where = f"cpu {torch.backends.cpu.get_cpu_capability()} on {model}{narrowed}"
     else:
-        where = f"{device} {torch.backends.cpu.get_cpu_capability()}" if device == "cpu" else device
-    return f"{where}, torch {torch.__version__}, transformers {transformers.__version__}"
+        where = device
+    return f"{where}; torch {torch.__version__}; transformers {transformers.__version__}"
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    except OSError:  # not Linux
+        return []
 
 
 def resolve_device(device: str = "auto") -> str:

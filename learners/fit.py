@@ -269,6 +269,6 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
         wanted[name] = {"finetune": identity, "train_fingerprint": corpus.fingerprint("train"),
                         "test_fingerprint": corpus.fingerprint("test")}
         state = {name: finetune_state(out, name)}
-    refuse_other_outputs(out, wanted, view, also=other_test_folders(out, corpus.fingerprint("test"), keep=tuple(wanted)),
-                         with_learner=state, records=corpus.test)
+    refuse_other_outputs(out, wanted, corpus.test, view, also=other_test_folders(out, corpus.fingerprint("test"), keep=tuple(wanted)),
+                         with_learner=state)
     refuse_other_test(out, corpus)  # the learners this run does not refit, too

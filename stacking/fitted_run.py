@@ -32,6 +32,8 @@ from .new_records import run_id_column
 # What `screenstack predict` needs from a feature file's metadata to make the same vectors for new records
 # (`extract.stage.config_from_feature_meta` reads them, the model as `encoder_to_load` resolves it).
 EXTRACT_SETTINGS = ("model", "layers", "pooling", "max_length", "dtype", "store_dtype")
+
+
 def no_records(out: Path) -> str:
     """Said by `read_run` where the run keeps no text hashes of its records to screen, and kept in each prediction's
     summary.json (the report of the run says the run's own), with the way to write them that keeps the run's stack:
@@ -41,11 +43,11 @@ def no_records(out: Path) -> str:
     why = ("its records.parquet predates 0.3.39, which keeps each record's text hash" if (out / RECORDS_FILE).is_file()
            else "no records.parquet (fit-learners was killed before writing it, or the folder predates it)")
     again = sets.run_again(out)
-    way = (f"{again} writes it (reusing the learners fitted) and makes the stack again as it was" if again else
-           "the same `screenstack fit-learners` command in the run folder writes it (reusing the learners fitted), "
+    way = (f"To write it (reusing the learners fitted) and make the stack again: {again}" if again else
+           "The same `screenstack fit-learners` command in the run folder writes it (reusing the learners fitted), "
            f"then {sets.stack_command(out)} makes the stack again, which a new records.parquet removes")
     return (f"{why}, so records of this file that the run listed to screen are not recognised by their texts, nor told "
-            f"by their titles from other papers under those ids. {way[0].upper()}{way[1:]}.")
+            f"by their titles from other papers under those ids. {way}.")
 
 
 @dataclass

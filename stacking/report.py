@@ -74,7 +74,7 @@ def write_report(out: str | Path) -> Path:
     made_by = (summary.get("versions") or {}).get("screenstack")
     if made_by != __version__:  # helper-147: 0.3.10's figures under this version's account of its methods, unsaid
         log.warning("report: the stack in %s was made by screenstack %s: its figures are that version's, the page's "
-                    "account of the methods this one's (%s); %s makes the stack with this version.", out, made_by,
+                    "account of the methods this one's (%s); %s makes the stack with this version.", out, made_by or "before 0.2",
                     __version__, sets.stack_command(out))
     folder = out / REPORT_DIR
     with RunFolder(out).commit("report", inputs=("stack",)) as staging:  # the page and its figures as one set

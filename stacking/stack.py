@@ -376,11 +376,25 @@ def options_replaced(out: str | Path, config: StackConfig) -> str:
 def _other_options(out: Path, names: list[str], config: StackConfig) -> str:
     """Where OUT's stack, damaged, was made with other options than `config`'s, the words that say so and how to make
     that one again (a run's own options are not `stack`'s defaults; else empty)."""
-    made_with, given = sets.stack_flags(out), _flags(names, config)
+    made_with, given, command = sets.stack_flags(out), _flags(names, config), sets.stack_command(out)
+    if made_with is None and (made_with := _summary_flags(out, names)) is not None:
+        command = f"`screenstack stack --out {quoted(out)}{' ' + made_with if made_with else ''}`"
     if not isinstance(made_with, str) or made_with == given:
         return ""
-    return (f" with {given}, not the options it was made with ({made_with or 'the defaults'}): "
-            f"{sets.stack_command(out)} makes that one again")
+    return f" with {given}, not the options it was made with ({made_with or 'the defaults'}): {command} makes that one again"
+
+
+def _summary_flags(out: Path, names: list[str]) -> str | None:
+    """The flags of a stack made before 0.3.33, which its manifest does not record, from its summary.json's config (its
+    learners, or `names` where it blended every one there); None where that cannot be read (helper-148: a `stack --beta 5`
+    of 0.3.25 was replaced without a word)."""
+    try:
+        saved = read_json(out / "summary.json")["config"]
+        known = {k: tuple(v) if k == "learners" else v for k, v in saved.items() if k in StackConfig.__dataclass_fields__}
+        made = StackConfig(**known)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ScreenstackError):
+        return None
+    return _flags(list(made.learners) or names, made)
 
 
 @locked(create=False, writes=STACK_FILES)

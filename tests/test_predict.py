@@ -1230,8 +1230,8 @@ def test_a_run_whose_records_parquet_predates_text_hashes_is_told_the_run_comman
     with pytest.warns(UserWarning, match="records.parquet predates 0.3.39") as said:
         assert _predict(run, test, tmp_path / "p") == 0
     [line] = [str(w.message) for w in said if "predates 0.3.39" in str(w.message)]
-    assert f"`screenstack run --config {run / 'config.toml'} --out {run}` writes it (reusing the learners fitted) and " \
-           "makes the stack again as it was." in line and "no records.parquet" not in line
+    assert ("To write it (reusing the learners fitted) and make the stack again: `screenstack run --config "
+            f"{run / 'config.toml'} --out {run}`.") in line and "no records.parquet" not in line
     # Without the run's config.toml (a folder made stage by stage): fit-learners, then the stack it removes.
     (run / "config.toml").unlink()
     with pytest.warns(UserWarning, match="records.parquet predates 0.3.39") as said:

@@ -240,6 +240,22 @@ def test_a_stack_with_other_options_replaced_by_way_of_older_records_or_an_upgra
     assert json.loads((out / "summary.json").read_text())["config"]["beta"] == 7.0
 
 
+def test_a_stack_recording_no_flags_is_compared_by_its_summary(finished_run, caplog, monkeypatch):
+    # helper-148: a stack of 0.3.25 (before its manifest recorded flags) made with --beta 5 was replaced without a word.
+    from screenstack.stacking import stack as stack_module
+
+    _, _, out = finished_run
+    assert main(["-q", "stack", "--out", str(out), "--beta", "3"]) == 0
+    monkeypatch.setattr(stack_module.sets, "stack_flags", lambda out: None)  # as for a stack before 0.3.33
+    versions = stack_module.package_versions
+    monkeypatch.setattr(stack_module, "package_versions", lambda: {**versions(), "screenstack": "9.9.9"})
+    caplog.clear()
+    assert main(["-q", "stack", "--out", str(out)]) == 0
+    [said] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "stacking again" in r.getMessage()]
+    assert said.endswith("not the options it was made with (--beta 3 --learners tfidf-svm): `screenstack stack --out "
+                         f"{out} --beta 3 --learners tfidf-svm` makes that one again.")
+
+
 def test_repeating_a_run_after_a_stack_of_fewer_learners_says_it_replaces_that_stack(tiny_corpus_files, tmp_path, caplog):
     # The learners differing, `run --config` replaced `stack --learners tfidf-svm --beta 3` without a word.
     out, _ = _two_text_learners_run(tiny_corpus_files, tmp_path)

@@ -233,8 +233,8 @@ def _intact_metas(out: str | Path, names):
         yield name, meta
 
 
-def refuse_other_outputs(out: str | Path, known: dict[str, dict], view: Callable[[dict], dict] = dict,
-                         also: list[Path] = (), with_learner: dict[str, Path] | None = None, records=None) -> None:
+def refuse_other_outputs(out: str | Path, known: dict[str, dict], records: pd.DataFrame, view: Callable[[dict], dict] = dict,
+                         also: list[Path] = (), with_learner: dict[str, Path] | None = None) -> None:
     """Refuse, in one line naming every one, the learners (name -> `known`) whose outputs in OUT have metadata
     whose `view` differs from `known` (keys of the metadata `check_reusable` compares, or views of them): what
     `check_reusable` would refuse one learner at a time, found before `run` spends its extraction. Damaged

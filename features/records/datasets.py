@@ -105,8 +105,6 @@ def cache_dir() -> Path:
     return Path(root).expanduser() / "datasets"
 
 
-
-
 def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | None = None,
                 progress: bool = True) -> Path:
     """Return a local, SHA-256-checked copy of a registered dataset.

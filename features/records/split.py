@@ -127,8 +127,6 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-
-
 def _refuse_other_files(out: Path) -> None:
     """Refuse an `out` holding files other than a split's (a run folder, the user's data folder): the split's files
     would mix with them, as README promises no command does."""
