@@ -28,7 +28,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import DATASETS, ROOT, machine, write_section  # noqa: E402  (bench/ is not a package)
+from quality import DATASETS, ROOT, machine, publish  # noqa: E402  (bench/ is not a package)
 
 from screenstack.features.artifacts.folds import FoldPlan, draw_folds  # noqa: E402
 from screenstack.learners import make_learner, oof_predict  # noqa: E402
@@ -75,9 +75,7 @@ def main(argv=None) -> int:
         f"Machine: {machine()}.", "", f"    python bench/blas_threads.py --dataset {args.dataset} --repeats {args.repeats}", "",
         "| learner | every core (s) | one BLAS thread (s) | ratio | same bytes at 1, 2, 4 threads before | after |",
         "|---|---:|---:|---:|---:|---:|", *rows])
-    print(text)
-    if args.results:
-        write_section(Path(args.results), "blas_threads", text)
+    publish(args.results, "blas_threads", text)
     return 0
 
 

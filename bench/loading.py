@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import DATASETS, ROOT, machine, peak_mib, write_section  # noqa: E402  (bench/ is not a package)
+from quality import DATASETS, ROOT, machine, peak_mib, publish  # noqa: E402  (bench/ is not a package)
 
 
 def build(datasets: Path, work: Path, n_train: int, n_test: int, seed: int) -> tuple[Path, Path]:
@@ -199,9 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| `load_corpus` (copy check) + `make_fold_plan` (keeps the training records' hashes) | {default[0]:.1f} | "
         f"{default[1]:,.0f} | {default[0] / baseline[0]:.2f}x | {default[1] / baseline[1]:.2f}x |",
     ])
-    print(text)
-    if args.results:
-        write_section(Path(args.results), "loading", text)
+    publish(args.results, "loading", text)
     return 0
 
 

@@ -319,6 +319,13 @@ def write_results(path: Path, rows: pd.DataFrame, table: pd.DataFrame, systems: 
     write_section(path, "quality", "\n".join(lines))
 
 
+def publish(results: str, key: str, text: str) -> None:
+    """Print a script's section, and put it in the results file `results` ('' to print only)."""
+    print(text)
+    if results:
+        write_section(Path(results), key, text)
+
+
 def write_section(path: Path, key: str, text: str) -> None:
     """Put `text` between this script's markers in the results file, keeping the other scripts' sections."""
     start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
