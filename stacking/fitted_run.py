@@ -175,7 +175,8 @@ def read_run(out: str | Path) -> FittedRun:
     blend_path = out / "blend.json"
     if not blend_path.is_file():
         if not run.summary.is_file():  # never stacked: perhaps never fitted either
-            raise ScreenstackError(f"{blend_path}: missing ({out} was never stacked). {run.stack_first()} Then predict again.")
+            raise ScreenstackError(f"{blend_path}: missing ({out} has no stack: never stacked, or one removed with the "
+                                   f"outputs it was made from). {run.stack_first()} Then predict again.")
         raise ScreenstackError(f"{blend_path}: missing (stacked before screenstack kept the blender). {restack}")
     try:
         state = read_checked(blend_path, read_json, restack)

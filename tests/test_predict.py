@@ -1259,3 +1259,16 @@ def test_a_stack_of_another_version_is_said_by_predict_and_report(text_run, tmp_
     caplog.set_level("WARNING", logger="screenstack")
     assert main(["-q", "report", "--out", str(copy)]) == 0
     assert any("the page's account of the methods this one's (9.9.9)" in r.getMessage() for r in caplog.records)
+
+
+def test_a_run_without_a_stack_is_not_said_never_stacked_where_its_stack_may_have_been_removed(text_run, tmp_path, capsys):
+    # helper-147: "was never stacked" after a stack removed by fit-learners (an input changed): not what happened.
+    _, train, test = text_run
+    out = tmp_path / "fitted"
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm",
+                 "--folds", "3", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert _predict(out, test, tmp_path / "p") == 2
+    error = capsys.readouterr().err
+    assert (f"blend.json: missing ({out} has no stack: never stacked, or one removed with the outputs it was made from)."
+            in error and f"screenstack stack --out {out}" in error)
