@@ -49,7 +49,8 @@ def resolve_model_path(model: str) -> str:
 
 
 # Settings that make MKL and oneDNN pick other kernels than the CPU's own (helper-148: 7.7e-7 and 1.6e-6 apart).
-KERNEL_SETTINGS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+KERNEL_SETTINGS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR", "MKL_DEBUG_CPU_TYPE", "ONEDNN_MAX_CPU_ISA",
+                   "DNNL_MAX_CPU_ISA")
 
 
 def computed_on(device: str) -> str:

@@ -6,9 +6,12 @@ without them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from ..features.errors import ScreenstackError
+from ..features.artifacts import sets
+from ..features.artifacts.atomic import read_json
+from ..features.errors import ScreenstackError, quoted
 from ..features.checks import check_choice, check_names, check_number, check_positive_number, check_seed
 from .threshold import RULES
 
@@ -68,3 +71,33 @@ class StackConfig:
         check_number("recall-prior", self.prior_positives, 0, 100)
         check_number("min-recall", self.min_recall, 0, 1)
         check_number("max-shift", self.max_shift, 1, 1000)
+
+
+def stack_flags(names, config: StackConfig) -> str:
+    """`config`'s flags as the stack's manifest records them: the learners blended, by name, whether --learners named
+    them or left them out (every one in OUT), so `stack` alone repeats what `run` made, and a learner fitted into OUT
+    later is not blended by following them."""
+    return replace(config, learners=tuple(sorted(names))).flags()
+
+
+def recorded_flags(out: str | Path, names) -> str | None:
+    """The flags OUT's stack was made with (`sets.stack_flags`), or, for a stack made before 0.3.33, whose manifest and
+    summary record none, those of its summary.json's config (its learners, or `names` where it blended every one there);
+    None where neither can be read (helper-148, 150: a `stack --beta 5` of 0.3.25 was replaced without a word, and the
+    commands said to remake it gave beta 7)."""
+    flags = sets.stack_flags(Path(out))
+    if flags is not None:
+        return flags
+    try:
+        saved = read_json(Path(out) / "summary.json")["config"]
+        made = StackConfig(**{k: tuple(v) if k == "learners" else v for k, v in saved.items() if k in StackConfig.__dataclass_fields__})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ScreenstackError):
+        return None
+    return stack_flags(list(made.learners) or names, made)
+
+
+def stack_command(out: str | Path, names) -> str:
+    """`sets.stack_command`, with the flags of a stack made before 0.3.33 (`recorded_flags`) where its manifest has none."""
+    if sets.stack_flags(Path(out)) is None and (flags := recorded_flags(out, names)) is not None:
+        return f"`screenstack stack --out {quoted(out)}{' ' + flags if flags else ''}`"
+    return sets.stack_command(Path(out))

@@ -25,7 +25,7 @@ from ..features.records.ids import id_key
 from ..learners.persist import load_fold_models, read_index
 from .blend import load_blend
 from .calibrate import Calibration
-from .config import StackConfig
+from .config import StackConfig, stack_command
 from .decision import shift_weight
 from .new_records import run_id_column
 
@@ -34,7 +34,7 @@ from .new_records import run_id_column
 EXTRACT_SETTINGS = ("model", "layers", "pooling", "max_length", "dtype", "store_dtype")
 
 
-def no_records(out: Path) -> str:
+def no_records(out: Path, names: list[str]) -> str:
     """Said by `read_run` where the run keeps no text hashes of its records to screen, and kept in each prediction's
     summary.json (the report of the run says the run's own), with the way to write them that keeps the run's stack:
     its own `run --config`, which remakes the stack as it was; else fit-learners, which removes the stack made from
@@ -44,8 +44,8 @@ def no_records(out: Path) -> str:
            else "no records.parquet (fit-learners was killed before writing it, or the folder predates it)")
     again = sets.run_again(out)
     way = (f"To write it (reusing the learners fitted) and make the stack again: {again}" if again else
-           "The same `screenstack fit-learners` command in the run folder writes it (reusing the learners fitted), "
-           f"then {sets.stack_command(out)} makes the stack again, which a new records.parquet removes")
+           f"The same `screenstack fit-learners` command with --out {quoted(out)} writes it (reusing the learners fitted), "
+           f"then {stack_command(out, names)} makes the stack again, which a new records.parquet removes")
     return (f"{why}, so records of this file that the run listed to screen are not recognised by their texts, nor told "
             f"by their titles from other papers under those ids. {way}.")
 
@@ -212,12 +212,12 @@ def read_run(out: str | Path) -> FittedRun:
         fitted.train_keys = plan.keys.assign(id=plan.ids.astype(str), label=plan.labels).set_index(ids)
     fitted.test_titles, fitted.to_screen = _run_records(out)
     if fitted.to_screen is None and fitted.test_ids:  # as the run's stack said: its records to screen are not known here
-        fitted.said.append(f"{out}: {no_records(out)}")
+        fitted.said.append(f"{out}: {no_records(out, names)}")
         pywarnings.warn(fitted.said[-1], stacklevel=2)  # now, before any scoring; and in the summary, as `stack` keeps it
     made_by, current = (summary.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
     if made_by != current:  # helper-147: a 0.3.10 stack's blend and threshold were applied without a word
         fitted.said.append(f"{out}: its stack was made by screenstack {made_by or 'before 0.2'}, whose blend and threshold "
-                           f"are applied as they were made; {sets.stack_command(out)} makes it with {current}'s.")
+                           f"are applied as they were made; {stack_command(out, names)} makes it with {current}'s.")
         pywarnings.warn(fitted.said[-1], stacklevel=2)
     for name in used:
         _, _, meta = outputs[name]

@@ -28,6 +28,7 @@ from ..features.artifacts import sets
 from ..features.artifacts.damage import read_checked
 from ..features.artifacts.runfolder import RunFolder, locked
 from ..learners.text import CLASS_WEIGHTS, describe_class_weight
+from .config import stack_command
 from .figures import BLEND, draw_figures
 from .page import CSS, TOP, at_shift, fact_cards, screen_first, warnings_box
 from .config import StackConfig
@@ -75,7 +76,7 @@ def write_report(out: str | Path) -> Path:
     if made_by != __version__:  # helper-147: 0.3.10's figures under this version's account of its methods, unsaid
         log.warning("report: the stack in %s was made by screenstack %s: its figures are that version's, the page's "
                     "account of the methods this one's (%s); %s makes the stack with this version.", out, made_by or "before 0.2",
-                    __version__, sets.stack_command(out))
+                    __version__, stack_command(out, list((summary.get("blend") or {}).get("weights") or {})))
     folder = out / REPORT_DIR
     with RunFolder(out).commit("report", inputs=("stack",)) as staging:  # the page and its figures as one set
         for key, (_, _, payload) in images.items():

@@ -41,7 +41,7 @@ from ..learners.registry import LEARNERS, min_included
 from ..learners.oof import on_one_blas_thread
 from .blend import BLENDERS, SingleLearner, blend_state, make_blender, nested_oof
 from .calibrate import fit_calibration
-from .config import StackConfig
+from .config import StackConfig, recorded_flags, stack_command, stack_flags
 from .decision import CHANCE_AUC, COMPARE_INCLUDED, FLAG_ALL, lowered_by, screen, shift_weight
 from .metrics import fbeta, paired_win_share, predictive_intervals, screening_metrics
 from .ranked import refuse_edited, write_ranked
@@ -344,7 +344,7 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     if made_by != current:  # a warning where its options were others (helper-147: -q hid a --beta 5 stack replaced)
         other = _other_options(out, names, config)
         log.log(logging.WARNING if other else logging.INFO, "%s: the stack outputs there were made by screenstack %s; "
-                "stacking again with %s%s.", out, made_by, current, other)
+                "%s stacks again%s.", out, made_by, current, other)
         return None
     if run.stack_warnings_stale():  # the summary and the report say the input files' warnings as they are now
         return None
@@ -359,13 +359,6 @@ def _reusable(out: Path, names: list[str], config: StackConfig) -> dict | None:
     return None
 
 
-def _flags(names: list[str], config: StackConfig) -> str:
-    """`config`'s flags as the stack's manifest records them: the learners blended, by name, whether --learners named
-    them or left them out (every one in OUT), so `stack` alone repeats what `run` made, and a learner fitted into OUT
-    later is not blended by following them."""
-    return replace(config, learners=tuple(sorted(names))).flags()
-
-
 def options_replaced(out: str | Path, config: StackConfig) -> str:
     """`_other_options` for a stack of `config`'s learners: what `run` says where a set it writes first (a records.parquet
     of an older version, a refitted learner) removes OUT's stack before its stack stage could compare the options
@@ -376,25 +369,10 @@ def options_replaced(out: str | Path, config: StackConfig) -> str:
 def _other_options(out: Path, names: list[str], config: StackConfig) -> str:
     """Where OUT's stack, damaged, was made with other options than `config`'s, the words that say so and how to make
     that one again (a run's own options are not `stack`'s defaults; else empty)."""
-    made_with, given, command = sets.stack_flags(out), _flags(names, config), sets.stack_command(out)
-    if made_with is None and (made_with := _summary_flags(out, names)) is not None:
-        command = f"`screenstack stack --out {quoted(out)}{' ' + made_with if made_with else ''}`"
+    made_with, given = recorded_flags(out, names), stack_flags(names, config)
     if not isinstance(made_with, str) or made_with == given:
         return ""
-    return f" with {given}, not the options it was made with ({made_with or 'the defaults'}): {command} makes that one again"
-
-
-def _summary_flags(out: Path, names: list[str]) -> str | None:
-    """The flags of a stack made before 0.3.33, which its manifest does not record, from its summary.json's config (its
-    learners, or `names` where it blended every one there); None where that cannot be read (helper-148: a `stack --beta 5`
-    of 0.3.25 was replaced without a word)."""
-    try:
-        saved = read_json(out / "summary.json")["config"]
-        known = {k: tuple(v) if k == "learners" else v for k, v in saved.items() if k in StackConfig.__dataclass_fields__}
-        made = StackConfig(**known)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, ScreenstackError):
-        return None
-    return _flags(list(made.learners) or names, made)
+    return f" with {given}, not the options it was made with ({made_with or 'the defaults'}): {stack_command(out, names)} makes that one again"
 
 
 @locked(create=False, writes=STACK_FILES)
@@ -479,7 +457,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         # The learners blended by name, however --learners named them (none: every one in OUT), so `stack` with the
         # options `run` used writes the same summary, and a report made from it stays.
         "config": asdict(replace(config, learners=tuple(names))),
-        "flags": (flags := _flags(names, config)),  # as the manifest records them: `sets.stack_flags` reads either
+        "flags": (flags := stack_flags(names, config)),  # as the manifest records them: `sets.stack_flags` reads either
         "versions": package_versions(),
     }
     summary["warnings"] = stack_warnings(summary) + ([NO_RECORDS] if records is None and len(test_ids) else [])

@@ -1237,7 +1237,7 @@ def test_a_run_whose_records_parquet_predates_text_hashes_is_told_the_run_comman
     with pytest.warns(UserWarning, match="records.parquet predates 0.3.39") as said:
         assert _predict(run, test, tmp_path / "q") == 0
     [line] = [str(w.message) for w in said if "predates 0.3.39" in str(w.message)]
-    assert ("The same `screenstack fit-learners` command in the run folder writes it (reusing the learners fitted), then "
+    assert (f"The same `screenstack fit-learners` command with --out {run} writes it (reusing the learners fitted), then "
             f"`screenstack stack --out {run} --learners tfidf-logreg,tfidf-svm` makes the stack again") in line
 
 

@@ -234,7 +234,7 @@ def test_a_stack_with_other_options_replaced_by_way_of_older_records_or_an_upgra
         command = ["-q", "stack", "--out", str(out)]
     caplog.clear()
     assert main(command) == 0
-    [said] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "stacking again" in r.getMessage()]
+    [said] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "again with --learners" in r.getMessage()]
     assert said.endswith(" with --learners tfidf-svm, not the options it was made with (--beta 3 --learners "
                          f"tfidf-svm): `screenstack stack --out {out} --beta 3 --learners tfidf-svm` makes that one again.")
     assert json.loads((out / "summary.json").read_text())["config"]["beta"] == 7.0
@@ -251,7 +251,7 @@ def test_a_stack_recording_no_flags_is_compared_by_its_summary(finished_run, cap
     monkeypatch.setattr(stack_module, "package_versions", lambda: {**versions(), "screenstack": "9.9.9"})
     caplog.clear()
     assert main(["-q", "stack", "--out", str(out)]) == 0
-    [said] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "stacking again" in r.getMessage()]
+    [said] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "again with --learners" in r.getMessage()]
     assert said.endswith("not the options it was made with (--beta 3 --learners tfidf-svm): `screenstack stack --out "
                          f"{out} --beta 3 --learners tfidf-svm` makes that one again.")
 
@@ -689,7 +689,7 @@ def test_a_stack_another_screenstack_version_made_is_made_again(finished_run, ca
     caplog.set_level("INFO", logger="screenstack")
     assert main(["stack", "--out", str(out)]) == 0
     assert not [m for m in caplog.messages if "reusing them" in m]
-    assert any("were made by screenstack" in m and "stacking again with 99.0" in m for m in caplog.messages)
+    assert any("were made by screenstack" in m and "99.0 stacks again" in m for m in caplog.messages)
     assert json.loads((out / "summary.json").read_text())["versions"]["screenstack"] == "99.0"
 
 
