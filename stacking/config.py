@@ -97,7 +97,8 @@ def recorded_flags(out: str | Path, names) -> str | None:
 
 
 def stack_command(out: str | Path, names) -> str:
-    """`sets.stack_command`, with the flags of a stack made before 0.3.33 (`recorded_flags`) where its manifest has none."""
-    if sets.stack_flags(Path(out)) is None and (flags := recorded_flags(out, names)) is not None:
-        return f"`screenstack stack --out {quoted(out)}{' ' + flags if flags else ''}`"
-    return sets.stack_command(Path(out))
+    """`sets.stack_command` with `recorded_flags`: a stack made before 0.3.33 is made again with its summary's options."""
+    flags = recorded_flags(out, names)
+    if flags is None:  # not known: the command with a word on them
+        return sets.stack_command(Path(out))
+    return f"`screenstack stack --out {quoted(out)}{' ' + flags if flags else ''}`"

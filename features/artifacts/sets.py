@@ -533,8 +533,8 @@ def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str], by:
     # here; removed with the stack it described (a learner refitted), `report` alone cannot remake it: the stack's
     # line says what to run first, a warning too (helper-147: adding a learner to an older folder, whose records.parquet
     # was written again, removed its submission and ranked.csv under -q without a word).
-    level = (logging.DEBUG if is_remade else logging.WARNING if manifest["set"] == "report" and by == "stack"
-             or manifest["set"] == "stack" else logging.INFO)
+    warned = manifest["set"] == "stack" or (manifest["set"] == "report" and by == "stack")
+    level = logging.DEBUG if is_remade else logging.WARNING if warned else logging.INFO
     log.log(level, "%s: removed %s, made from the previous %r outputs. %s", out, files, upstream, way)
 
 
