@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import logging
 import os
@@ -504,7 +505,8 @@ def report(rows: pd.DataFrame, command: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", default=str(DATASETS))
+    parser.add_argument("--datasets", default=str(DATASETS), help="a folder of labelled CSV files (record_id, title, "
+                        "abstract, label_included), or one such file; default the shared six")
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="included records kept in the few-included halves ('': none, the full, small and medium halves alone)")
     parser.add_argument("--draws", type=int, default=2, help="draws per few-included level")
@@ -533,7 +535,10 @@ def main() -> None:
                         "restacked after a change of default, with the peers")
     args = parser.parse_args()
     work = Path(args.work).resolve()
-    datasets = sorted(Path(args.datasets).resolve().glob("*.csv"))
+    given = Path(args.datasets).resolve()
+    datasets = [given] if given.is_file() else sorted(given.glob("*.csv"))
+    if not datasets:
+        parser.error(f"--datasets {args.datasets}: no CSV file there (a folder of them, or one file)")
     todo = halves(datasets, [int(s) for s in args.seeds.split(",")], tuple(int(n) for n in args.levels.split(",") if n.strip()),
                   args.draws, args.rare_draws)
     if args.variants:
@@ -556,6 +561,9 @@ def main() -> None:
         parser.error(f"--fit {args.fit}: expected frozen, finetune or frozen,finetune")
     if set(peer_names) - set(PEERS):
         parser.error(f"--peers {args.peers}: expected some of {','.join(PEERS)}")
+    if "asreview" in peer_names and restack is None and not args.report_only and importlib.util.find_spec("asreview") is None:
+        # Said before the fitting: each half would fit its learners, then fail on the peer.
+        parser.error("--peers: asreview is not installed (pip install -e '.[bench]'); or leave it out: --peers seed,flag-all")
     settings = finetune_settings(args.set, parser)
     redone = pd.Series(False, index=done.index)
     if restack is not None:
@@ -595,7 +603,8 @@ def main() -> None:
     table = pd.concat([*rows, old[~old["half"].isin(finished)]])
     table = table[table["half"].isin({half_key(h) for h in todo})]
     if table.empty:
-        sys.exit("no half gave rows (see the FAILED lines above)")
+        sys.exit("no half gave rows (see the FAILED lines above)" if pending else
+                 f"no half to report: none of the {len(todo)} halves asked for has rows in {rows_file}")
     if args.systems:
         table = table[table["system"].isin(args.systems.split(","))]
     text = report(table, "python bench/protocol.py " + " ".join(sys.argv[1:]))

@@ -39,6 +39,7 @@ import argparse
 import datetime
 import hashlib
 import importlib.metadata
+import importlib.util
 import multiprocessing
 import os
 import platform
@@ -360,7 +361,7 @@ def _markdown(frame: pd.DataFrame, names: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", default=str(DATASETS), help="folder of labelled CSV files (default: the shared six)")
+    parser.add_argument("--datasets", default=str(DATASETS), help="a folder of labelled CSV files, or one such file (default: the shared six)")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from: {', '.join(SYSTEMS)}")
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "bench_quality"), help="splits and run folders")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"), help="Markdown results file ('' for none)")
@@ -369,9 +370,12 @@ def main() -> None:
     unknown = [s for s in systems if s not in SYSTEMS]
     if unknown:
         parser.error(f"unknown system(s) {', '.join(unknown)}; valid: {', '.join(SYSTEMS)}")
-    datasets = sorted(Path(args.datasets).resolve().glob("*.csv"))
+    given = Path(args.datasets).resolve()
+    datasets = [given] if given.is_file() else sorted(given.glob("*.csv"))
     if not datasets:
-        parser.error(f"{args.datasets}: no CSV files")
+        parser.error(f"--datasets {args.datasets}: no CSV file there (a folder of them, or one file)")
+    if "asreview" in systems and importlib.util.find_spec("asreview") is None:
+        parser.error("--systems: asreview is not installed (pip install -e '.[bench]'); or leave it out of --systems")
     warnings.simplefilter("ignore")
     work = Path(args.work).resolve()  # the system processes run inside their own folders
     started = source_hash()

@@ -70,7 +70,7 @@ def fold_scores(half: Path, cache: Path) -> np.ndarray:
 
 def replay_half(half: Path, cache: Path) -> list[dict]:
     from screenstack.features.records.corpus import load_corpus, texts
-    from screenstack.stacking import stack as S
+    from screenstack.stacking import decision as D, stack as S
     from screenstack.stacking.calibrate import estimate_shift, fit_calibration
     from screenstack.stacking.metrics import fbeta
 
@@ -92,12 +92,12 @@ def replay_half(half: Path, cache: Path) -> list[dict]:
             return train, em
 
         config = S.StackConfig(max_shift=1.0) if rule == "none" else S.StackConfig()
-        saved, S.estimate_shift = S.estimate_shift, estimate
+        saved, D.estimate_shift = D.estimate_shift, estimate  # `shift_weight` looks it up in stacking.decision
         try:
             metrics = S._evaluate_blend(y, b["oof"], b["folds"], config)[0]
-            S.shift_weight(y, b["oof"], b["test"], fit_calibration(b["oof"], y), metrics, config, ~without)  # as `stack`
+            D.shift_weight(y, b["oof"], b["test"], fit_calibration(b["oof"], y), metrics, config, ~without)  # as `stack`
         finally:
-            S.estimate_shift = saved
+            D.estimate_shift = saved
         decisions = ((b["test"] >= metrics["threshold"]) | without).astype(int)
         rows.append({"half": half.name, "rule": rule, "fbeta": fbeta(y_test, decisions, replay.BETA),
                      "recall": float(decisions[y_test == 1].mean()), "flagged": float(decisions.mean()), "n_included": n})
