@@ -33,7 +33,7 @@ from .figures import BLEND, draw_figures
 from .page import CSS, TOP, at_shift, fact_cards, screen_first, warnings_box
 from .config import StackConfig
 from .decision import floor_clause, honest_scope, prior_clause, shift_against
-from .stack_said import MAX_FLAGGED, chance_reason, fit_weight_clause, flagged_shares, percent
+from .stack_said import MAX_FLAGGED, chance_reason, fit_weight_clause, flagged_shares, percent, raised_recall_options
 
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
@@ -304,6 +304,9 @@ def _threshold_note(summary: dict) -> str:
     elif share > MAX_FLAGGED and beta > StackConfig.beta and not decision.get("recall_floor_lowered"):
         note += (f"; <strong>nearly every record is flagged: <code>--beta {summary['beta']:g}</code> counts a missed included "
                  f"record {summary['beta'] ** 2:g} times an extra read</strong>")  # as the console's warning
+    elif share > MAX_FLAGGED and raised_recall_options(summary.get("config") or {}):
+        note += (f"; <strong>nearly every record is flagged: {html.escape(raised_recall_options(summary['config']))} for "
+                 "more recall than the labels can vouch for at a tighter threshold</strong>")  # as the console's warning
     elif share > MAX_FLAGGED:
         note += "; <strong>nearly every record is flagged: the labels cannot support a tighter threshold</strong>"
     return note

@@ -49,6 +49,11 @@ def stack_warnings(summary: dict) -> list[str]:
         warnings.append(f"the threshold flags {percent(share)} of {of_what}: --beta {beta:g} counts a missed included "
                         f"record {beta ** 2:g} times an extra read, so flagging nearly everything scores best; a smaller "
                         "--beta flags fewer")
+    elif share > MAX_FLAGGED and raised_recall_options(summary.get("config") or {}):
+        # A helper's `stack --min-recall 1` was told to label more records, which would flag as many.
+        warnings.append(f"the threshold flags {percent(share)} of {of_what}: {raised_recall_options(summary['config'])} "
+                        f"for more recall than {decision['n_train_included']} included training records can vouch for at a "
+                        "tighter threshold; a lower value flags fewer")
     elif share > MAX_FLAGGED:
         warnings.append(f"the threshold flags {percent(share)} of {of_what}: {decision['n_train_included']} "
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
@@ -75,6 +80,15 @@ def stack_warnings(summary: dict) -> list[str]:
         warnings.append(f"the blend cannot rank these records: honest OOF ROC-AUC {blend['roc_auc']:.3f} (0.5 is chance), so "
                         "its flags rest on the threshold rules, not on the text; check the text columns, or label more records")
     return warnings
+
+
+def raised_recall_options(config: dict) -> str:
+    """`--min-recall` and `--recall-prior` where given above their defaults, with the defaults, and the verb for them
+    ("--min-recall 1 (default 0.95) asks"); empty where neither is."""
+    raised = [f"{flag} {config[field]:g} (default {getattr(StackConfig, field):g})"
+              for field, flag in (("min_recall", "--min-recall"), ("prior_positives", "--recall-prior"))
+              if isinstance(config.get(field), (int, float)) and config[field] > getattr(StackConfig, field)]
+    return f"{' and '.join(raised)} {'ask' if len(raised) > 1 else 'asks'}" if raised else ""
 
 
 def percent(share: float) -> str:

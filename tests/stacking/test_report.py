@@ -350,6 +350,9 @@ def test_a_large_beta_is_what_the_report_says_flags_nearly_everything_and_all_bu
     assert "flagged to screen: 2,550 (99.96%)" in _facts(summary)
     summary["beta"] = 7.0
     assert "the labels cannot support a tighter threshold" in _threshold_note(summary)
+    summary["config"]["min_recall"] = 1.0  # the option, not the labels, is what flags them all (a helper's --min-recall 1)
+    assert ("nearly every record is flagged: --min-recall 1 (default 0.95) asks for more recall than the labels can vouch "
+            "for at a tighter threshold") in _threshold_note(summary)
 
 
 def test_a_threshold_the_recall_check_lowered_is_said_as_lowered_not_as_chosen_or_optimistic(run_dir):

@@ -231,7 +231,21 @@ def test_two_included_records_flag_nearly_everything_with_one_warning(tmp_path):
     assert decision["flagged_share"] == summary["n_test_flagged"] / summary["n_test"] > 0.9
     flags = [w for w in summary["warnings"] if w.startswith("the threshold flags")]
     assert len(flags) == 1 and flags[0].startswith(f"the threshold flags {percent(decision['flagged_share'])} of the records "
-                                                   "to screen: 2 included training records")
+                                                   "to screen: --recall-prior 3 (default 0.35) asks for more recall than 2 "
+                                                   "included training records can vouch for")
+    summary["config"]["prior_positives"] = StackConfig.prior_positives  # the defaults: the labels are what is short
+    assert any(w.startswith(f"the threshold flags {percent(decision['flagged_share'])} of the records to screen: 2 included "
+                            "training records") and w.endswith("label more records to flag fewer") for w in stack_warnings(summary))
+
+
+def test_a_raised_recall_floor_is_named_as_what_flags_nearly_everything(tmp_path):
+    """A helper's `stack --min-recall 1` flagged every record and was told to label more records, which flag as many."""
+    _few_included_run(tmp_path, included=2)
+    summary = stack(tmp_path, StackConfig(min_recall=1.0, prior_positives=3))
+    assert [w for w in summary["warnings"] if w.startswith("the threshold flags")] == [
+        f"the threshold flags {percent(summary['decision']['flagged_share'])} of the records to screen: --min-recall 1 "
+        "(default 0.95) and --recall-prior 3 (default 0.35) ask for more recall than 2 included training records can vouch "
+        "for at a tighter threshold; a lower value flags fewer"]
 
 
 def test_the_warning_judges_the_share_of_the_records_to_screen_not_of_the_oof_records(tmp_path):
@@ -257,7 +271,7 @@ def test_a_large_beta_is_named_as_what_flags_nearly_everything_and_a_share_short
     assert [w for w in stack_warnings(summary) if w.startswith("the threshold flags")] == [
         "the threshold flags 99.8% of the records to screen: --beta 1000 counts a missed included record 1e+06 times an "
         "extra read, so flagging nearly everything scores best; a smaller --beta flags fewer"]
-    summary["beta"] = 7.0
+    summary["beta"], summary["config"]["prior_positives"] = 7.0, StackConfig.prior_positives
     assert any(w.startswith("the threshold flags 99.8% of the records to screen: 2 included training records and a weak "
                             "ranking") for w in stack_warnings(summary))
 
