@@ -264,6 +264,8 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
             try:
                 run.verify(f"{FEATURES_DIR}/{path.name}", "")  # damaged (truncated, changed): made again below
                 made_otherwise = read_parquet_meta(path).get("config_hash") != config_hash
+            except PermissionError:  # not damage: said as what it is (cli), not replaced (a helper's chmod 000 file was)
+                raise
             except Exception as error:  # unreadable: made again below
                 made_otherwise = None
                 if error.__class__ is DamagedArtifact and Path(error.path) != path:  # its record, not the file itself

@@ -449,7 +449,8 @@ def _os_error(error: OSError) -> str:
     fixes = {errno.EACCES: "check the permissions of it and of every folder above it (each must be enterable), or use "
                            "another path",
              errno.EPERM: "check the permissions of it and of every folder above it, or use another path",
-             errno.ENOSPC: "free some space, then rerun the same command: finished files are kept",
+             errno.ENOSPC: "free some space (bytes, or files: df -h, df -i), then rerun the same command: finished files "
+                           "are kept",
              errno.EFBIG: "raise the file-size limit (ulimit -f), then rerun the same command: finished files are kept"}
     return f"{error.filename}: {error.strerror or error}; {fixes.get(error.errno, 'check the path')}."
 

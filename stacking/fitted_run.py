@@ -170,6 +170,7 @@ def read_run(out: str | Path) -> FittedRun:
     run.check_kind("--run")
     _refuse_other_folder(run)
     run.refuse_if_writing("--run", "predict")
+    run.refuse_unfinished("--run", "predict")
     restack = f"Run {sets.stack_command(out)}, then predict again."
     run.verify("stack", restack, ignore=("ranked.csv",))  # the reviewer's to edit or move out: predict does not read it
     blend_path = out / "blend.json"

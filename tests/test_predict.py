@@ -448,6 +448,67 @@ def test_predict_refuses_a_run_another_process_is_writing(run_copy, tmp_path, ca
     assert _predict(run, test, tmp_path / "pred") == 0  # once it is done
 
 
+def test_a_stack_left_half_moved_in_is_refused_until_a_writing_command_finishes_it(run_copy, tmp_path, capsys, monkeypatch):
+    """A helper's `stack --beta 5` failed while moving its files in (a file made immutable, a kill): predict called
+    the new blend.json damaged and advised the old stack's command, or went on with the old threshold beside the new
+    ranked.csv."""
+    import os
+
+    from screenstack.features.artifacts import sets
+
+    run, _, test = run_copy
+    moves, replace = [], os.replace
+
+    def third_fails(source, target):  # the third file moved from the staging folder into the run's
+        if ".staging" in Path(source).parts and ".staging" not in Path(target).parts:
+            moves.append(target)
+        if len(moves) == 3:
+            raise OSError(5, "Input/output error", str(source), None, str(target))
+        replace(source, target)
+
+    monkeypatch.setattr(sets.os, "replace", third_fails)
+    assert main(["-q", "stack", "--out", str(run), "--beta", "5"]) == 2
+    monkeypatch.setattr(sets.os, "replace", replace)
+    capsys.readouterr()
+    assert _predict(run, test, tmp_path / "pred") == 2
+    assert capsys.readouterr().err.strip() == (
+        f"screenstack: error: --run {run}: an interrupted command left its new stack outputs half moved in "
+        f"({run / '.staging'}). Any command that writes into the folder finishes them: run `screenstack report --out {run}`, "
+        "then predict again.")
+    assert not (tmp_path / "pred").exists()
+    assert main(["-q", "report", "--out", str(run)]) == 0
+    assert json.loads((run / "summary.json").read_text())["beta"] == 5.0  # the stack asked for, finished
+    assert _predict(run, test, tmp_path / "pred") == 0
+
+
+def test_a_file_in_place_of_the_manifests_folder_is_refused_not_read_unchecked(run_copy, tmp_path, capsys):
+    run, _, test = run_copy
+    shutil.rmtree(run / ".manifests")
+    (run / ".manifests").touch()
+    assert _predict(run, test, tmp_path / "pred") == 2
+    assert f"--run {run}: {run / '.manifests'} is a file where the run keeps its folder of manifests, so none of its " \
+           "files can be checked" in capsys.readouterr().err
+
+
+def test_a_manifest_the_permissions_keep_from_being_read_is_said_as_that_not_as_damaged(run_copy, tmp_path, capsys,
+                                                                                         monkeypatch):
+    # A helper's chmod 000 learner manifest: predict said "damaged (unreadable manifest)", stack "Permission denied".
+    import errno
+
+    run, _, test = run_copy
+    unreadable, read_text = run / ".manifests" / "learners%tfidf-svm.json", Path.read_text
+
+    def refused(path, *args, **kwargs):
+        if Path(path) == unreadable:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", refused)
+    assert _predict(run, test, tmp_path / "pred") == 2
+    error = capsys.readouterr().err
+    assert f"{unreadable}: Permission denied; check the permissions" in error and "damaged" not in error
+
+
 def test_predictions_into_the_run_folder_are_refused(text_run, capsys):
     run, _, test = text_run
     before = (run / "submission.csv").read_bytes()

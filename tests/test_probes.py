@@ -333,6 +333,9 @@ def test_partial_run_message():
     assert partial_run_message("x: bad. x was not changed.", []) == "x: bad. x was not changed."
     message = partial_run_message("x: bad. x was not changed.", ["learners"])
     assert message.startswith("x: bad. The stages before it finished")
+    # A learner's folder found to be a file once extraction had written its vectors (helper-153): not "Nothing was written"
+    assert partial_run_message("x: bad. Nothing was written: run the same command again once that is fixed.",
+                               ["features"]).startswith("x: bad. The stages before it finished")
     assert "(learners/, records.parquet: new, or reused as they were)" in message  # a refused run may have written none
     assert "submission.csv, test_scores.csv, ranked.csv, summary.json, calibration.json, blend.json, blend_oof.parquet, report.html, config.toml" in message
     # `run --finetune`: the fine-tuning and the extraction both wrote features/, said once.

@@ -27,7 +27,9 @@ _FIXES = {
     errno.EROFS: "the file system is read-only: give --out a folder on a writable disk",
     errno.EACCES: "no permission to write there: use another --out or fix its permissions",
     errno.EPERM: "no permission to write there: use another --out or fix its permissions",
-    errno.ENOSPC: "the disk is full: free some space or give --out a folder on another disk",
+    # A file system out of inodes says ENOSPC too, with space free in `df -h` (a helper's tmpfs of 40 files).
+    errno.ENOSPC: "the disk is full (of bytes, or of files: df -h, df -i): free some space or give --out a folder on "
+                  "another disk",
     errno.EFBIG: "the file would pass this shell's file-size limit (ulimit -f): raise it, then rerun",
     errno.EDQUOT: "the disk quota is used up: free some space or give --out a folder on another disk",
     errno.ENOTDIR: "a file stands where a folder is needed: use another --out, or move that file",

@@ -418,6 +418,30 @@ class RunFolder:
         finally:
             os.close(fd)
 
+    def refuse_unfinished(self, flag: str, again: str) -> None:
+        """Refuse, in one line, a folder that a command only reading it (`predict`'s --run) cannot trust as it stands:
+        its manifests folder replaced by a file (none of its files can be checked: predict went on unchecked), or a
+        set an interrupted command left half moved in, its files beside the old set's (predict called the new
+        blend.json damaged, advising a stack that replaced the one asked for, or read the old threshold beside a
+        new ranked.csv). The next command that writes into the folder finishes that set (`recover`)."""
+        manifests = self.out / MANIFESTS_DIR
+        if manifests.exists() and not manifests.is_dir():
+            raise ScreenstackError(f"{flag} {self.out}: {manifests} is a file where the run keeps its folder of manifests, "
+                                   "so none of its files can be checked. Put back the run's .manifests folder (from the "
+                                   "copy it came from), or make the run again.")
+        pending = []
+        for path in sorted((self.out / STAGING_DIR).glob(f"*/{MANIFEST}")):
+            try:
+                staged = read_json(path)
+            except (OSError, ValueError):
+                continue  # not whole: the next lock removes it, and the files in place are the old set's
+            if isinstance(staged, dict) and isinstance(staged.get("set"), str):
+                pending.append(staged["set"])
+        if pending:
+            raise ScreenstackError(f"{flag} {self.out}: an interrupted command left its new {', '.join(pending)} outputs "
+                                   f"half moved in ({self.out / STAGING_DIR}). Any command that writes into the folder "
+                                   f"finishes them: run `screenstack report --out {quoted(self.out)}`, then {again} again.")
+
     def _acquire(self) -> int:
         path = self.out / LOCK_FILE
         while True:
@@ -544,8 +568,8 @@ class RunFolder:
             if rel in ignore:
                 continue
             file = self.out / rel
-            if not file.is_file():
-                raise DamagedArtifact(file, "missing", fix)
+            if not file.is_file():  # a folder there is no file moved or deleted (a helper's mkdir submission.csv)
+                raise DamagedArtifact(file, "a folder stands where the file was written" if file.is_dir() else "missing", fix)
             if file.stat().st_size != size or sets.sha256_file(file) != sha256:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
         learners = learner_inputs(inputs)

@@ -226,9 +226,12 @@ def core_files(name: str) -> tuple[str, ...]:
 
 
 def committed(out: Path, name: str) -> dict | None:
-    """The manifest of committed set `name`, or None where there is none (or it cannot be read)."""
+    """The manifest of committed set `name`, or None where there is none (or it does not read as one). One the
+    permissions keep from being read is refused as that: called damaged, its set was made again over it."""
     try:
         found = read_json(manifest_path(out, name))
+    except PermissionError:
+        raise
     except (OSError, ValueError):
         return None
     whole = (_lists_files(found) and isinstance(found.get("inputs", {}), dict) and isinstance(found.get("meta", {}), dict))

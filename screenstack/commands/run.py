@@ -232,7 +232,9 @@ def partial_run_message(message: str, done: list[str], out: str | Path | None = 
     """
     if not done:
         return message
-    message = re.sub(r" (\S+ was not changed|The new \S+ outputs were not written: [^.]*)\.$", "", message).rstrip(".")  # `io_error`'s
+    # `io_error`'s outcome, which said "Nothing was written" beside the stages' files in place (helper-153)
+    message = re.sub(r" (\S+ was not changed|The new \S+ outputs were not written: [^.]*|Nothing was written: [^.]*)\.$", "",
+                     message).rstrip(".")
     later = [f for stage, files in _STAGE_FILES.items() if stage not in done and stage != "features" for f in files]
     present = [f for f in later if out is not None and (Path(out) / f).exists()]
     absent = [f for f in later if f not in present]

@@ -155,6 +155,29 @@ def test_a_damaged_feature_file_is_made_again_and_said_to_be_damaged(random_bert
     assert path.read_bytes() == whole
 
 
+def test_a_feature_file_the_permissions_keep_from_being_read_is_refused_as_that_not_made_again(random_bert, records,
+                                                                                                 tmp_path, monkeypatch):
+    # A helper's chmod 000 feature file was called damaged and replaced (root, who runs CI, is not stopped by chmod).
+    import errno
+
+    from screenstack.features.artifacts import sets
+
+    corpus = corpus_of(records, 30)
+    config = _config(random_bert, tmp_path)
+    path = extract_features(corpus, tmp_path / "run", config, progress=False)
+    whole, real = path.read_bytes(), sets.sha256_file
+
+    def denied(file):
+        if Path(file) == path:
+            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+        return real(file)
+
+    monkeypatch.setattr(sets, "sha256_file", denied)
+    with pytest.raises(PermissionError):
+        extract_features(corpus, tmp_path / "run", config, progress=False)
+    assert path.read_bytes() == whole
+
+
 def test_a_damaged_record_of_the_feature_file_is_said_as_such_not_the_file(random_bert, records, tmp_path, caplog):
     # It said the .parquet was "truncated or changed", sending the user to a file that was whole.
     corpus = corpus_of(records, 30)

@@ -287,8 +287,8 @@ def test_a_full_disk_while_a_set_is_staged_does_not_say_out_was_not_changed(tmp_
         with RunFolder(out).commit("learners/tfidf-svm") as staging:
             (staging / "learners").mkdir()
             raise OSError(errno.ENOSPC, "No space left on device")
-    assert str(refused_.value) == (f"{out}: cannot write (No space left on device); the disk is full: free some space or "
-                                   "give --out a folder on another disk. The files being written were not kept (those "
+    assert str(refused_.value) == (f"{out}: cannot write (No space left on device); the disk is full (of bytes, or of "
+                                   "files: df -h, df -i): free some space or give --out a folder on another disk. The files being written were not kept (those "
                                    "this command finished before stay, and the same command reuses them).")
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         ".manifests/folds.json", "folds.parquet"]
