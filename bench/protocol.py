@@ -537,6 +537,8 @@ def main() -> None:
     work = Path(args.work).resolve()
     given = Path(args.datasets).resolve()
     datasets = [given] if given.is_file() else sorted(given.glob("*.csv"))
+    if given.is_file() and given.suffix.lower() != ".csv":
+        parser.error(f"--datasets {args.datasets}: not a CSV file (record_id, title, abstract, label_included)")
     if not datasets:
         parser.error(f"--datasets {args.datasets}: no CSV file there (a folder of them, or one file)")
     todo = halves(datasets, [int(s) for s in args.seeds.split(",")], tuple(int(n) for n in args.levels.split(",") if n.strip()),

@@ -372,6 +372,8 @@ def main() -> None:
         parser.error(f"unknown system(s) {', '.join(unknown)}; valid: {', '.join(SYSTEMS)}")
     given = Path(args.datasets).resolve()
     datasets = [given] if given.is_file() else sorted(given.glob("*.csv"))
+    if given.is_file() and given.suffix.lower() != ".csv":
+        parser.error(f"--datasets {args.datasets}: not a CSV file (record_id, title, abstract, label_included)")
     if not datasets:
         parser.error(f"--datasets {args.datasets}: no CSV file there (a folder of them, or one file)")
     if "asreview" in systems and importlib.util.find_spec("asreview") is None:

@@ -167,10 +167,10 @@ def read_run(out: str | Path) -> FittedRun:
     if not out.is_dir():
         what = "is a file, not a run folder" if out.exists() else "no such run folder"
         raise ScreenstackError(f"--run {out}: {what}. Give the --out of a finished `screenstack run` (or stack).")
+    run.refuse_unfinished("--run", "predict")  # first: a set half moved in has files no manifest lists yet (`check_kind`)
     run.check_kind("--run")
     _refuse_other_folder(run)
     run.refuse_if_writing("--run", "predict")
-    run.refuse_unfinished("--run", "predict")
     restack = f"Run {sets.stack_command(out)}, then predict again."
     run.verify("stack", restack, ignore=("ranked.csv",))  # the reviewer's to edit or move out: predict does not read it
     blend_path = out / "blend.json"

@@ -306,7 +306,8 @@ def _threshold_note(summary: dict) -> str:
                  f"record {summary['beta'] ** 2:g} times an extra read</strong>")  # as the console's warning
     elif share > MAX_FLAGGED and raised_recall_options(summary.get("config") or {}):
         note += (f"; <strong>nearly every record is flagged: {html.escape(raised_recall_options(summary['config']))} for "
-                 "more recall than the labels can vouch for at a tighter threshold</strong>")  # as the console's warning
+                 "more recall than the labels can vouch for at a tighter threshold; a lower value, or more labels, may flag "
+                 "fewer</strong>")  # as the console's warning
     elif share > MAX_FLAGGED:
         note += "; <strong>nearly every record is flagged: the labels cannot support a tighter threshold</strong>"
     return note

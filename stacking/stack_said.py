@@ -51,9 +51,10 @@ def stack_warnings(summary: dict) -> list[str]:
                         "--beta flags fewer")
     elif share > MAX_FLAGGED and raised_recall_options(summary.get("config") or {}):
         # A helper's `stack --min-recall 1` was told to label more records, which would flag as many.
+        # Both ways out: the defaults may flag as many (helper-155: --min-recall 0.96 with 2 included records).
         warnings.append(f"the threshold flags {percent(share)} of {of_what}: {raised_recall_options(summary['config'])} "
                         f"for more recall than {decision['n_train_included']} included training records can vouch for at a "
-                        "tighter threshold; a lower value flags fewer")
+                        "tighter threshold; a lower value, or more labelled records, may flag fewer")
     elif share > MAX_FLAGGED:
         warnings.append(f"the threshold flags {percent(share)} of {of_what}: {decision['n_train_included']} "
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "

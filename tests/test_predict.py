@@ -448,15 +448,21 @@ def test_predict_refuses_a_run_another_process_is_writing(run_copy, tmp_path, ca
     assert _predict(run, test, tmp_path / "pred") == 0  # once it is done
 
 
-def test_a_stack_left_half_moved_in_is_refused_until_a_writing_command_finishes_it(run_copy, tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("first", [False, True], ids=["restacked", "first-stack"])
+def test_a_stack_left_half_moved_in_is_refused_until_a_writing_command_finishes_it(run_copy, tmp_path, capsys, monkeypatch,
+                                                                                   first):
     """A helper's `stack --beta 5` failed while moving its files in (a file made immutable, a kill): predict called
     the new blend.json damaged and advised the old stack's command, or went on with the old threshold beside the new
-    ranked.csv."""
+    ranked.csv. A first stack so left was called a stack whose manifest was deleted, to be moved aside (helper-155)."""
     import os
 
     from screenstack.features.artifacts import sets
 
-    run, _, test = run_copy
+    run, train, test = run_copy
+    if first:  # a folder never stacked: the finishing command is `stack`, as `report` needs a stack
+        run = tmp_path / "fitted"
+        assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm",
+                     "--folds", "3", "--out", str(run)]) == 0
     moves, replace = [], os.replace
 
     def third_fails(source, target):  # the third file moved from the staging folder into the run's
@@ -471,14 +477,24 @@ def test_a_stack_left_half_moved_in_is_refused_until_a_writing_command_finishes_
     monkeypatch.setattr(sets.os, "replace", replace)
     capsys.readouterr()
     assert _predict(run, test, tmp_path / "pred") == 2
+    finisher = "stack" if first else "report"
     assert capsys.readouterr().err.strip() == (
         f"screenstack: error: --run {run}: an interrupted command left its new stack outputs half moved in "
-        f"({run / '.staging'}). Any command that writes into the folder finishes them: run `screenstack report --out {run}`, "
-        "then predict again.")
+        f"({run / '.staging'}). Any command that writes into the folder finishes them: run `screenstack {finisher} --out "
+        f"{run}`, then predict again.")
     assert not (tmp_path / "pred").exists()
-    assert main(["-q", "report", "--out", str(run)]) == 0
+    assert main(["-q", finisher, "--out", str(run), *(["--beta", "5"] if first else [])]) == 0
     assert json.loads((run / "summary.json").read_text())["beta"] == 5.0  # the stack asked for, finished
     assert _predict(run, test, tmp_path / "pred") == 0
+
+
+def test_a_folder_where_a_stack_file_was_written_is_said_so_with_what_to_move(run_copy, tmp_path, capsys):
+    run, _, test = run_copy
+    (run / "blend.json").unlink()
+    (run / "blend.json").mkdir()
+    assert _predict(run, test, tmp_path / "pred") == 2
+    assert (f"{run / 'blend.json'}: damaged (a folder stands where the file was written). Move that folder out of {run}, "
+            "then: Run `screenstack stack --out") in capsys.readouterr().err
 
 
 def test_a_file_in_place_of_the_manifests_folder_is_refused_not_read_unchecked(run_copy, tmp_path, capsys):

@@ -437,10 +437,11 @@ class RunFolder:
                 continue  # not whole: the next lock removes it, and the files in place are the old set's
             if isinstance(staged, dict) and isinstance(staged.get("set"), str):
                 pending.append(staged["set"])
-        if pending:
+        if pending:  # `report` changes no stack; without one, `stack` makes the one a reading command needs
+            finisher = "report" if (self.out / "summary.json").is_file() else "stack"
             raise ScreenstackError(f"{flag} {self.out}: an interrupted command left its new {', '.join(pending)} outputs "
                                    f"half moved in ({self.out / STAGING_DIR}). Any command that writes into the folder "
-                                   f"finishes them: run `screenstack report --out {quoted(self.out)}`, then {again} again.")
+                                   f"finishes them: run `screenstack {finisher} --out {quoted(self.out)}`, then {again} again.")
 
     def _acquire(self) -> int:
         path = self.out / LOCK_FILE
@@ -533,8 +534,8 @@ class RunFolder:
                 raise
             try:
                 sets.check_targets(self.out, staging)
-            except ScreenstackError:
-                shutil.rmtree(staging, ignore_errors=True)  # nothing was moved: OUT is as it was
+            except BaseException:  # a refusal, or a manifest the permissions keep from being read: nothing was moved
+                shutil.rmtree(staging, ignore_errors=True)  # OUT is as it was, with no staged set to finish
                 raise
             sets.move_in(self.out, staging, _REMADE.get(self.out.resolve(), ()))
 
@@ -568,8 +569,11 @@ class RunFolder:
             if rel in ignore:
                 continue
             file = self.out / rel
-            if not file.is_file():  # a folder there is no file moved or deleted (a helper's mkdir submission.csv)
-                raise DamagedArtifact(file, "a folder stands where the file was written" if file.is_dir() else "missing", fix)
+            if file.is_dir():  # no file moved or deleted (a helper's mkdir submission.csv), and no command writes over it
+                raise DamagedArtifact(file, "a folder stands where the file was written",
+                                      f"Move that folder out of {self.out}, then: {fix}")
+            if not file.is_file():
+                raise DamagedArtifact(file, "missing", fix)
             if file.stat().st_size != size or sets.sha256_file(file) != sha256:
                 raise DamagedArtifact(file, "its size or checksum differs from when it was written: truncated or changed", fix)
         learners = learner_inputs(inputs)

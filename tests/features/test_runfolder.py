@@ -288,10 +288,30 @@ def test_a_full_disk_while_a_set_is_staged_does_not_say_out_was_not_changed(tmp_
             (staging / "learners").mkdir()
             raise OSError(errno.ENOSPC, "No space left on device")
     assert str(refused_.value) == (f"{out}: cannot write (No space left on device); the disk is full (of bytes, or of "
-                                   "files: df -h, df -i): free some space or give --out a folder on another disk. The files being written were not kept (those "
-                                   "this command finished before stay, and the same command reuses them).")
+                                   "files: df -h, df -i): free some space or give --out a folder on another disk. The "
+                                   "files being written were not kept (those this command finished before stay, and the "
+                                   "same command reuses them).")
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         ".manifests/folds.json", "folds.parquet"]
+
+
+def test_a_manifest_unreadable_for_its_permissions_before_the_move_leaves_no_staged_set(tmp_path, monkeypatch):
+    # helper-155: the staged report was left whole, and predict then said an interrupted command had left it half moved in.
+    from screenstack.features.artifacts import sets
+    from screenstack.features.artifacts.runfolder import RunFolder
+
+    out = tmp_path / "run"
+    with RunFolder(out).commit("folds") as staging:
+        (staging / "folds.parquet").write_bytes(b"plan")
+
+    def denied(*args):
+        raise PermissionError(errno.EACCES, "Permission denied", str(out / ".manifests" / "folds.json"))
+
+    monkeypatch.setattr(sets, "check_targets", denied)
+    with pytest.raises(PermissionError):
+        with RunFolder(out).commit("learners/tfidf-svm") as staging:
+            (staging / "learners").mkdir()
+    assert not list((out / ".staging").glob("*")) and (out / "folds.parquet").read_bytes() == b"plan"
 
 
 def test_a_lock_held_by_another_process_is_refused(run, capsys):

@@ -245,7 +245,7 @@ def test_a_raised_recall_floor_is_named_as_what_flags_nearly_everything(tmp_path
     assert [w for w in summary["warnings"] if w.startswith("the threshold flags")] == [
         f"the threshold flags {percent(summary['decision']['flagged_share'])} of the records to screen: --min-recall 1 "
         "(default 0.95) and --recall-prior 3 (default 0.35) ask for more recall than 2 included training records can vouch "
-        "for at a tighter threshold; a lower value flags fewer"]
+        "for at a tighter threshold; a lower value, or more labelled records, may flag fewer"]
 
 
 def test_the_warning_judges_the_share_of_the_records_to_screen_not_of_the_oof_records(tmp_path):
