@@ -83,7 +83,7 @@ import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from quality import DATASETS, asreview_elas_u4, seed_tfidf_logreg, write_section  # noqa: E402  (bench/ is not a package)
+from quality import DATASETS, asreview_elas_u4, dataset_files, seed_tfidf_logreg, write_section  # noqa: E402  (bench/ is not a package)
 
 BETA = 7.0
 LEVELS = (3, 5, 10, 20)
@@ -535,12 +535,7 @@ def main() -> None:
                         "restacked after a change of default, with the peers")
     args = parser.parse_args()
     work = Path(args.work).resolve()
-    given = Path(args.datasets).resolve()
-    datasets = [given] if given.is_file() else sorted(given.glob("*.csv"))
-    if given.is_file() and given.suffix.lower() != ".csv":
-        parser.error(f"--datasets {args.datasets}: not a CSV file (record_id, title, abstract, label_included)")
-    if not datasets:
-        parser.error(f"--datasets {args.datasets}: no CSV file there (a folder of them, or one file)")
+    datasets = dataset_files(args.datasets, parser)
     todo = halves(datasets, [int(s) for s in args.seeds.split(",")], tuple(int(n) for n in args.levels.split(",") if n.strip()),
                   args.draws, args.rare_draws)
     if args.variants:

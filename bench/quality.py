@@ -120,6 +120,17 @@ def _squash(margin: np.ndarray) -> np.ndarray:
     return np.column_stack([1 - score, score])
 
 
+def dataset_files(value: str, parser: argparse.ArgumentParser) -> list[Path]:
+    """`--datasets`: a folder of labelled CSV files (record_id, title, abstract, label_included), or one such file."""
+    given = Path(value).resolve()
+    if given.is_file() and given.suffix.lower() != ".csv":
+        parser.error(f"--datasets {value}: not a CSV file (record_id, title, abstract, label_included)")
+    datasets = [given] if given.is_file() else sorted(given.glob("*.csv"))
+    if not datasets:
+        parser.error(f"--datasets {value}: no CSV file there (a folder of them, or one file)")
+    return datasets
+
+
 def asreview_elas_u4(train: Path, test: Path, work: Path):
     from asreview.learner import ActiveLearningCycle
     from asreview.models import get_ai_config
@@ -370,12 +381,7 @@ def main() -> None:
     unknown = [s for s in systems if s not in SYSTEMS]
     if unknown:
         parser.error(f"unknown system(s) {', '.join(unknown)}; valid: {', '.join(SYSTEMS)}")
-    given = Path(args.datasets).resolve()
-    datasets = [given] if given.is_file() else sorted(given.glob("*.csv"))
-    if given.is_file() and given.suffix.lower() != ".csv":
-        parser.error(f"--datasets {args.datasets}: not a CSV file (record_id, title, abstract, label_included)")
-    if not datasets:
-        parser.error(f"--datasets {args.datasets}: no CSV file there (a folder of them, or one file)")
+    datasets = dataset_files(args.datasets, parser)
     if "asreview" in systems and importlib.util.find_spec("asreview") is None:
         parser.error("--systems: asreview is not installed (pip install -e '.[bench]'); or leave it out of --systems")
     warnings.simplefilter("ignore")
