@@ -148,6 +148,28 @@ def test_a_lone_file_that_is_no_feature_file_is_refused_with_extract_as_the_way_
     assert (out / "features" / "x.parquet").read_bytes() == b"junk" and not (out / "learners").exists()  # nothing written
 
 
+def test_a_feature_file_the_permissions_keep_from_being_read_is_said_as_that_not_to_be_extracted_again(
+        tiny_corpus_files, tmp_path, capsys, monkeypatch):
+    # helper-155: a chmod 000 feature file was "unreadable: run `screenstack extract`"; pyarrow's error names no file, and
+    # passed on as it was it ended in a traceback.
+    import pyarrow.parquet as pq
+
+    train, test = tiny_corpus_files
+    out = tmp_path / "run"
+    path = _feature_file(out, train, test, "minilm-0123456789.parquet")
+    opened = pq.ParquetFile
+
+    def denied(source, *args, **kwargs):
+        if str(source) == str(path):
+            raise PermissionError("[Errno 13] Failed to open local file. Detail: [errno 13] Permission denied")
+        return opened(source, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "ParquetFile", denied)
+    assert main(_argv(train, test, out)) == 2
+    assert _one_error(capsys) == (f"screenstack: error: {path}: Permission denied; check the permissions of it and of every "
+                                  "folder above it (each must be enterable), or use another path.")
+
+
 def test_learners_fitted_on_another_feature_file_are_refused_with_that_file_as_the_way_on(tiny_corpus_files, tmp_path,
                                                                                           capsys):
     # The way on said "give --max-length 64", an extraction option fit-learners does not take.

@@ -19,7 +19,9 @@ million test records at 768 columns are 3 GB as one matrix).
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Iterator
@@ -104,6 +106,8 @@ def feature_file_kind(path: str | Path, corpus: Corpus) -> str:
     try:
         schema = pq.ParquetFile(path).schema_arrow
         meta = _meta(schema, Path(path))
+    except PermissionError:  # not damage: said as what it is (helper-155: fit-learners said to extract it again), named
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path)) from None  # pyarrow's names no file
     except Exception:  # damaged, not Parquet, a folder: `VectorFiles` names what is wrong where such a file is given
         return "unreadable"
     if not {"id", "split", "vector"} <= set(schema.names):
