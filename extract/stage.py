@@ -20,7 +20,6 @@ chunks than ranks, a smaller ``--chunk-size`` gives every rank a share.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..features.artifacts.atomic import read_parquet_meta
+from ..features.artifacts.atomic import permission_denied, read_parquet_meta
 from ..features.records.datasets import CACHE_ENV
 from ..features.checks import check_choice, check_int, check_names
 from ..features.errors import ScreenstackError
@@ -265,9 +264,8 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
             try:
                 run.verify(f"{FEATURES_DIR}/{path.name}", "")  # damaged (truncated, changed): made again below
                 made_otherwise = read_parquet_meta(path).get("config_hash") != config_hash
-            except PermissionError as error:  # not damage: said as what it is (cli), not replaced (a helper's chmod 000
-                # file was); pyarrow's error names no file, which the one-line message needs
-                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), error.filename or str(path)) from None
+            except PermissionError as error:  # not damage: said as what it is, not replaced (a helper's chmod 000 file was)
+                raise permission_denied(path, error) from None
             except Exception as error:  # unreadable: made again below
                 made_otherwise = None
                 if error.__class__ is DamagedArtifact and Path(error.path) != path:  # its record, not the file itself

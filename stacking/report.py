@@ -304,8 +304,8 @@ def _threshold_note(summary: dict) -> str:
     elif share > MAX_FLAGGED and beta > StackConfig.beta and not decision.get("recall_floor_lowered"):
         note += (f"; <strong>nearly every record is flagged: <code>--beta {summary['beta']:g}</code> counts a missed included "
                  f"record {summary['beta'] ** 2:g} times an extra read</strong>")  # as the console's warning
-    elif share > MAX_FLAGGED and raised_recall_options(summary.get("config") or {}):
-        note += (f"; <strong>nearly every record is flagged: {html.escape(raised_recall_options(summary['config']))} for "
+    elif share > MAX_FLAGGED and (raised := raised_recall_options(summary.get("config") or {})):
+        note += (f"; <strong>nearly every record is flagged: {html.escape(raised)} for "
                  "more recall than the labels can vouch for at a tighter threshold; a lower value, or more labels, may flag "
                  "fewer</strong>")  # as the console's warning
     elif share > MAX_FLAGGED:

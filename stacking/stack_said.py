@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 
-from .config import StackConfig
+from .config import FLAGS, StackConfig
 from .decision import CHANCE_AUC, COMPARE_INCLUDED, RECALL_CHECK_WARNING, at_shift_clause, honest_scope, log_shift, said_threshold
 from .set_apart import ABSTRACTS_UNLIKE_LABELLED_WARNING, INCLUDED_WITHOUT_ABSTRACTS_WARNING, TITLES_ONLY_WARNING
 from .threshold import apply_threshold
@@ -49,10 +49,10 @@ def stack_warnings(summary: dict) -> list[str]:
         warnings.append(f"the threshold flags {percent(share)} of {of_what}: --beta {beta:g} counts a missed included "
                         f"record {beta ** 2:g} times an extra read, so flagging nearly everything scores best; a smaller "
                         "--beta flags fewer")
-    elif share > MAX_FLAGGED and raised_recall_options(summary.get("config") or {}):
+    elif share > MAX_FLAGGED and (raised := raised_recall_options(summary.get("config") or {})):
         # A helper's `stack --min-recall 1` was told to label more records, which would flag as many.
         # Both ways out: the defaults may flag as many (helper-155: --min-recall 0.96 with 2 included records).
-        warnings.append(f"the threshold flags {percent(share)} of {of_what}: {raised_recall_options(summary['config'])} "
+        warnings.append(f"the threshold flags {percent(share)} of {of_what}: {raised} "
                         f"for more recall than {decision['n_train_included']} included training records can vouch for at a "
                         "tighter threshold; a lower value, or more labelled records, may flag fewer")
     elif share > MAX_FLAGGED:
@@ -86,8 +86,8 @@ def stack_warnings(summary: dict) -> list[str]:
 def raised_recall_options(config: dict) -> str:
     """`--min-recall` and `--recall-prior` where given above their defaults, with the defaults, and the verb for them
     ("--min-recall 1 (default 0.95) asks"); empty where neither is."""
-    raised = [f"{flag} {config[field]:g} (default {getattr(StackConfig, field):g})"
-              for field, flag in (("min_recall", "--min-recall"), ("prior_positives", "--recall-prior"))
+    raised = [f"{FLAGS[field]} {config[field]:g} (default {getattr(StackConfig, field):g})"
+              for field in ("min_recall", "prior_positives")
               if isinstance(config.get(field), (int, float)) and config[field] > getattr(StackConfig, field)]
     return f"{' and '.join(raised)} {'ask' if len(raised) > 1 else 'asks'}" if raised else ""
 

@@ -168,6 +168,7 @@ def test_a_feature_file_the_permissions_keep_from_being_read_is_said_as_that_not
     assert main(_argv(train, test, out)) == 2
     assert _one_error(capsys) == (f"screenstack: error: {path}: Permission denied; check the permissions of it and of every "
                                   "folder above it (each must be enterable), or use another path.")
+    assert not (out / "learners").exists() and path.is_file()  # refused before any learner; the file left as it was
 
 
 def test_learners_fitted_on_another_feature_file_are_refused_with_that_file_as_the_way_on(tiny_corpus_files, tmp_path,

@@ -152,6 +152,12 @@ def write_parquet(path: str | os.PathLike, frame: pd.DataFrame, meta: dict | Non
         pq.write_table(table, tmp, compression="zstd")
 
 
+def permission_denied(path: str | os.PathLike, error: OSError | None = None) -> PermissionError:
+    """A PermissionError naming its file, as the one-line message needs (`screenstack.cli`): pyarrow's names none.
+    Raised for a file the permissions keep from being read, which is no damage to make again."""
+    return PermissionError(errno.EACCES, os.strerror(errno.EACCES), (error and error.filename) or str(path))
+
+
 def read_parquet_meta(path: str | os.PathLike) -> dict:
     """Return the screenstack metadata stored in a Parquet file's schema (empty if none)."""
     import pyarrow.parquet as pq  # local: keeps `screenstack --help` fast

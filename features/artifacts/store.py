@@ -19,9 +19,7 @@ million test records at 768 columns are 3 GB as one matrix).
 """
 from __future__ import annotations
 
-import errno
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Iterator
@@ -31,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .atomic import atomic_path
+from .atomic import atomic_path, permission_denied
 from ..records.corpus import Corpus
 from ..errors import ScreenstackError
 from .damage import DamagedArtifact
@@ -107,7 +105,7 @@ def feature_file_kind(path: str | Path, corpus: Corpus) -> str:
         schema = pq.ParquetFile(path).schema_arrow
         meta = _meta(schema, Path(path))
     except PermissionError:  # not damage: said as what it is (helper-155: fit-learners said to extract it again), named
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path)) from None  # pyarrow's names no file
+        raise permission_denied(path) from None
     except Exception:  # damaged, not Parquet, a folder: `VectorFiles` names what is wrong where such a file is given
         return "unreadable"
     if not {"id", "split", "vector"} <= set(schema.names):
