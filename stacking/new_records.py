@@ -137,7 +137,9 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         # run kept them (a helper's update of another review: 112 "have the ids", none the same paper).
         was = np.array([(run.test_titles or {}).get(key, 0) for key in keys[again]], dtype=np.uint64)
         now = texts_of["title_key"].to_numpy(dtype=np.uint64)[again]
-        other = (was != 0) & (now != 0) & (was != now)
+        # A title on one side alone is another paper too (all 10 of a helper's renumbered update): screened twice at
+        # worst, where counting it as the same would have the reviewer pass over a paper nobody screened.
+        other = was != now
         # Said by title: a copy of the run's record under another id is the warning's (`warn_duplicates`), not this.
         said = ("scored here; where they are those records, they are in both lists" if not other.any() else
                 "scored here; every one has another title (other papers under those ids), so none is in both lists"

@@ -448,6 +448,42 @@ def test_predict_refuses_a_run_another_process_is_writing(run_copy, tmp_path, ca
     assert _predict(run, test, tmp_path / "pred") == 0  # once it is done
 
 
+def test_predict_holds_its_run_against_writers_to_the_end(run_copy, tmp_path, capsys, monkeypatch):
+    """A `stack` started 8 s into a predict succeeded (helper-153), and the predictions named a stack gone by then."""
+    import screenstack.stacking.predict as predicting
+    from screenstack.features.artifacts.runfolder import RunFolder
+
+    run, _, test = run_copy
+    said, scoring = [], predicting.predict
+
+    def stack_meanwhile(*args, **kwargs):  # another process's stack, started as predict scores
+        said.append(main(["-q", "stack", "--out", str(run), "--beta", "5"]))
+        return scoring(*args, **kwargs)
+
+    monkeypatch.setattr(predicting, "predict", stack_meanwhile)
+    assert _predict(run, test, tmp_path / "pred") == 0
+    assert said == [2] and "is reading it (`screenstack predict` with it as --run)" in capsys.readouterr().err
+    assert json.loads((tmp_path / "pred" / "summary.json").read_text())["run_stack_version"] == RunFolder(run).version("stack")
+
+
+def test_a_run_predict_is_reading_refuses_writers_and_serves_other_readers(run_copy, tmp_path, capsys):
+    """A `stack` started while predict worked replaced the stack the predictions name (helper-153): predict holds
+    --run for reading to its end, so a writer is refused in one line saying so, while a second predict shares it."""
+    from screenstack.features.artifacts.runfolder import LOCK_FILE, RunFolder
+
+    run, _, test = run_copy
+    before = {p.relative_to(run): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+    with RunFolder(run).reading("--run", "predict"):  # another process's predict, mid-way
+        assert main(["-q", "stack", "--out", str(run), "--beta", "5"]) == 2
+        error = capsys.readouterr().err
+        assert f"--out {run}: another screenstack process is reading it (`screenstack predict` with it as --run). " \
+               "Wait for it to finish, or use another --out." in error
+        assert _predict(run, test, tmp_path / "second") == 0  # readers share the folder
+    assert {p.relative_to(run): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()} == before
+    assert not (run / LOCK_FILE).exists()  # the last reader out removes the lock file, as a writer does
+    assert main(["-q", "stack", "--out", str(run), "--beta", "5"]) == 0  # once predict is done
+
+
 @pytest.mark.parametrize("first", [False, True], ids=["restacked", "first-stack"])
 def test_a_stack_left_half_moved_in_is_refused_until_a_writing_command_finishes_it(run_copy, tmp_path, capsys, monkeypatch,
                                                                                    first):
@@ -523,6 +559,33 @@ def test_a_manifest_the_permissions_keep_from_being_read_is_said_as_that_not_as_
     assert _predict(run, test, tmp_path / "pred") == 2
     error = capsys.readouterr().err
     assert f"{unreadable}: Permission denied; check the permissions" in error and "damaged" not in error
+
+
+@pytest.mark.parametrize("unreadable", ["manifest", "folder"])
+def test_a_staged_set_the_permissions_keep_from_being_read_is_neither_deleted_nor_passed_over(run_copy, tmp_path, capsys,
+                                                                                              monkeypatch, unreadable):
+    """The next writer deleted a staged set whose manifest it could not read, without a word, and predict went on past
+    it (or past a .staging it could not list), reading the old set's files beside what the set would move in."""
+    import errno
+
+    run, _, test = run_copy
+    staged = run / ".staging" / "stack"
+    staged.mkdir(parents=True)
+    (staged / "MANIFEST.json").write_text('{"set": "stack", "files": {}, "meta": {}, "inputs": {}}')
+    refused_path = staged / "MANIFEST.json" if unreadable == "manifest" else run / ".staging"
+    read_text, iterdir = Path.read_text, Path.iterdir
+
+    def refuse(path):
+        if Path(path) == refused_path:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "read_text", lambda path, *a, **k: refuse(path) or read_text(path, *a, **k))
+    monkeypatch.setattr(Path, "iterdir", lambda path: refuse(path) or iterdir(path))
+    for command in (["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")],
+                    ["stack", "--out", str(run)]):
+        assert main(["-q", *command]) == 2
+        assert f"{refused_path}: Permission denied; check the permissions" in capsys.readouterr().err
+    assert (staged / "MANIFEST.json").is_file() and not (tmp_path / "pred").exists()
 
 
 def test_predictions_into_the_run_folder_are_refused(text_run, capsys):
@@ -1074,12 +1137,12 @@ def test_records_the_run_already_listed_to_screen_are_scored_again_and_said_so(t
     assert html.escape(said[0]) in (tmp_path / "pred" / "report.html").read_text(encoding="utf-8")
     assert len(pd.read_csv(tmp_path / "pred" / "scores.csv")) == 100
     # Another review's export numbering its records anew: the same ids, other titles, told apart (all had been "in
-    # both lists"); a record without a title counts as the same.
+    # both lists"); a title on one side alone is another paper too (a helper's renumbered update: all such were).
     update = data.iloc[250:350][["record_id", "title", "abstract"]]
-    other = int((update["title"].iloc[:20].str.strip() != "").sum())  # the run's record without a title: not told
-    assert 15 <= other <= 20
-    update.iloc[:20, 1] = [f"Another paper {i}" for i in range(20)]
-    update.iloc[20, 1] = ""
+    assert (update["title"].iloc[:20].str.strip() == "").sum() == 1 and update["title"].iloc[20].strip()
+    update.iloc[:20, 1] = [f"Another paper {i}" for i in range(20)]  # one of them where the run's record has no title
+    update.iloc[20, 1] = ""  # and one without, where the run's has one
+    other = 21
     update.to_csv(tmp_path / "renumbered.csv", index=False)
     with pytest.warns(UserWarning) as caught:
         assert main(["predict", "--run", str(run), "--data", str(tmp_path / "renumbered.csv"), "--out", str(tmp_path / "p2")]) == 0

@@ -53,7 +53,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .atomic import STAGING_DIR, io_error, read_json, unwritable_errno, write_json
+from .atomic import STAGING_DIR, io_error, permission_denied, read_json, unwritable_errno, write_json
 from . import sets
 from .sets import MANIFEST, MANIFESTS_DIR
 from ..errors import ScreenstackError, quoted
@@ -402,6 +402,44 @@ class RunFolder:
             del _HELD[key], _REMADE[key]
             self._release(fd, created)
 
+    @contextmanager
+    def reading(self, flag: str, again: str) -> Iterator[RunFolder]:
+        """Hold OUT for reading (a shared ``flock`` on its lock file) across a command that only reads it (`predict`'s
+        --run): another process writing it refuses (`refuse_if_writing`'s line), and a command that would write it
+        while this one works is refused in turn (a `stack` started mid-predict replaced the stack the predictions
+        name). Readers share it. A folder where no lock file can be made (a read-only copy) is read unlocked: no
+        command can write there either; nor is one made in a folder without manifests, which a lock file would mark
+        as a run folder (`check_ours`) before the reads that follow refuse it as none."""
+        create = os.O_CREAT if (self.out / MANIFESTS_DIR).is_dir() else 0
+        while True:
+            try:
+                fd = os.open(self.out / LOCK_FILE, os.O_RDONLY | create, 0o666)
+            except OSError:
+                yield self  # read-only, or no folder: the reads that follow say what is wrong
+                return
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                error = _writing(f"{flag} {self.out}", fd, f"Wait for it to finish, then {again} again.")
+                os.close(fd)
+                raise error from None
+            try:  # as `_acquire`: a writer letting go unlinks the file, and a lock on an unlinked file guards nothing
+                if os.stat(self.out / LOCK_FILE).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        try:
+            yield self
+        finally:
+            try:  # the last reader out removes the file, as a writer does; another reader's lock keeps it
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                (self.out / LOCK_FILE).unlink(missing_ok=True)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
     def refuse_if_writing(self, flag: str, again: str) -> None:
         """Refuse, in one line, a folder another process is writing (it holds OUT's lock): a command that only
         reads it (`screenstack predict`'s --run) would see its outputs half made and give advice that cannot work."""
@@ -429,14 +467,7 @@ class RunFolder:
             raise ScreenstackError(f"{flag} {self.out}: {manifests} is a file where the run keeps its folder of manifests, "
                                    "so none of its files can be checked. Put back the run's .manifests folder (from the "
                                    "copy it came from), or make the run again.")
-        pending = []
-        for path in sorted((self.out / STAGING_DIR).glob(f"*/{MANIFEST}")):
-            try:
-                staged = read_json(path)
-            except (OSError, ValueError):
-                continue  # not whole: the next lock removes it, and the files in place are the old set's
-            if isinstance(staged, dict) and isinstance(staged.get("set"), str):
-                pending.append(staged["set"])
+        pending = [staged["set"] for _, staged in self.staged_sets() if staged]  # not whole: the next lock removes it
         if pending:  # `report` changes no stack; without one, `stack` makes the one a reading command needs
             finisher = "report" if (self.out / "summary.json").is_file() else "stack"
             raise ScreenstackError(f"{flag} {self.out}: an interrupted command left its new {', '.join(pending)} outputs "
@@ -482,23 +513,38 @@ class RunFolder:
         finally:
             os.close(fd)
 
+    def staged_sets(self) -> list[tuple[Path, dict | None]]:
+        """The folders in ``.staging``, each with its manifest where the set is whole (to finish), else None (killed
+        before its manifest was written, or not a manifest this code wrote: to remove). A folder or manifest the
+        permissions keep from being read is said so: `recover` deleted such a set unread, and predict went on past it."""
+        staging = self.out / STAGING_DIR
+        if not staging.is_dir():
+            return []
+        try:
+            folders = sorted(staging.iterdir())
+        except PermissionError as error:
+            raise permission_denied(staging, error) from None
+        found = []
+        for folder in folders:
+            try:
+                staged = read_json(folder / MANIFEST)
+            except PermissionError as error:
+                raise permission_denied(folder / MANIFEST, error) from None
+            except (OSError, ValueError):
+                staged = None
+            whole = isinstance(staged, dict) and isinstance(staged.get("set"), str) and isinstance(staged.get("files"), dict)
+            found.append((folder, staged if whole else None))
+        return found
+
     def recover(self) -> None:
         """Roll complete staged sets forward, remove incomplete ones and stale temporary files."""
-        staging = self.out / STAGING_DIR
-        for folder in sorted(staging.iterdir()) if staging.is_dir() else []:
-            if (folder / MANIFEST).is_file():
-                try:
-                    staged = read_json(folder / MANIFEST)
-                except (OSError, ValueError):
-                    staged = None
-                if not (isinstance(staged, dict) and isinstance(staged.get("set"), str) and isinstance(staged.get("files"), dict)):
-                    shutil.rmtree(folder, ignore_errors=True)  # not a manifest this code wrote: no set to finish
-                    continue
-                warnings.warn(f"{self.out}: finishing the {folder.name!r} outputs an interrupted run had written in full.", stacklevel=4)
-                sets.check_targets(self.out, folder)
-                sets.move_in(self.out, folder, _REMADE.get(self.out.resolve(), ()))
-            else:
+        for folder, staged in self.staged_sets():
+            if not staged:
                 shutil.rmtree(folder, ignore_errors=True)
+                continue
+            warnings.warn(f"{self.out}: finishing the {folder.name!r} outputs an interrupted run had written in full.", stacklevel=4)
+            sets.check_targets(self.out, folder)
+            sets.move_in(self.out, folder, _REMADE.get(self.out.resolve(), ()))
         for tmp in self.out.rglob(".*.tmp"):  # atomic_path's temporary files, left by a killed process
             if tmp.is_file() and STAGING_DIR not in tmp.relative_to(self.out).parts:
                 tmp.unlink(missing_ok=True)
@@ -610,7 +656,15 @@ def first_names(names: list[str], shown: int = 3) -> str:
 
 
 def _writing(what: str, fd: int, fix: str) -> ScreenstackError:
-    """The refusal of a folder whose lock file `fd` another process holds, naming its pid (written there)."""
+    """The refusal of a folder whose lock file `fd` another process holds: a writer, named by its pid (written there),
+    or readers only (`RunFolder.reading`, whose shared lock this one can share)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return ScreenstackError(f"{what}: another screenstack process is reading it (`screenstack predict` with it as "
+                                f"--run). {fix}")
+    except OSError:
+        pass
     holder = os.read(fd, 32).decode(errors="replace").strip()
     return ScreenstackError(f"{what}: another screenstack process{f' (pid {holder})' if holder else ''} is writing it. {fix}")
 

@@ -458,7 +458,7 @@ def load_corpus(train: str | Path, test: str | Path | None = None, spec: ColumnS
         check_disjoint(train_path, train_frame, test_path, test_frame)
         _warn_fewer_text_columns(train_path, train_frame, test_path, test_frame)
         _log_loaded(test_path, test_frame)
-        say_labels_unused(test_path, list(test_table.columns), spec.label_col)
+        say_labels_unused(test_path, list(test_table.columns), spec.label_col, table=test_table)
         frames.append(test_frame.assign(split="test"))
     frame = pd.concat(frames, ignore_index=True)
     keys = record_keys(frame)

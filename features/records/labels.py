@@ -18,10 +18,14 @@ import pandas as pd
 from ..errors import ScreenstackError
 from .columns import named_column
 from .ids import pick_column
+from .rayyan import RAYYAN_LABEL_COLUMN
 from .ris import ASREVIEW_LABEL_COLUMN
 from .tables import long_row_note, row_place
 
-LABEL_COLUMNS = ("judgement", "label_included", "included", "label", "label_abstract_screening")
+# ASReview LAB 2's exports name it asreview_label (1.x's: included), and Rayyan's decisions are read into
+# rayyan_inclusion (`features.records.rayyan`): last, so a file with another keeps the column it took
+LABEL_COLUMNS = ("judgement", "label_included", "included", "label", "label_abstract_screening", "asreview_label",
+                 RAYYAN_LABEL_COLUMN)
 LABEL_VALUES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0,
                 "asreview_relevant": 1.0, "asreview_irrelevant": 0.0}
 # A record not screened yet: ASReview writes -1 or leaves the cell empty (CSV, XLSX) and
@@ -43,7 +47,7 @@ def label_column(table: pd.DataFrame, label_col: str | None) -> str | None:
     if kind == "medline":  # no label tag
         return None
     if kind == "ris":
-        return ASREVIEW_LABEL_COLUMN if ASREVIEW_LABEL_COLUMN in columns else None
+        return next((c for c in (ASREVIEW_LABEL_COLUMN, RAYYAN_LABEL_COLUMN) if c in columns), None)
     return pick_column(columns, LABEL_COLUMNS)
 
 
@@ -75,9 +79,18 @@ def parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> np
         counts = column.iloc[bad].astype(str).str.strip().value_counts(sort=False)  # first seen first: 'no' 243, 'yes' 35
         said = ", ".join(f"{value!r} {count}" for value, count in list(counts.items())[:4]) + (", ..." if len(counts) > 4 else "")
         words = sorted(set(lower.iloc[bad]))
-        fix = ("replace " + ", ".join(f"{w!r} with {WORDED_LABELS[w]}" for w in words) + " (in a spreadsheet, find and "
-               "replace in that column, matching entire cells: 'include' is also in 'included')"
-               ) if set(words) <= set(WORDED_LABELS) else "fix those rows or pass another --label-col"
+        known, other = [w for w in words if w in WORDED_LABELS], [w for w in words if w not in WORDED_LABELS]
+        undecided = other if partly and not any(any(c.isdigit() for c in w) for w in other) else []  # a 7 is a typo
+        fixes = [f"replace {', '.join(f'{w!r} with {WORDED_LABELS[w]}' for w in known)} (in a spreadsheet, find and "
+                 "replace in that column, matching entire cells" + (": 'include' is also in 'included')" if "include" in known
+                                                                    else ")")] if known else []
+        if undecided:  # 'maybe', 'unlabeled': a decision not made yet (helper-156 met both, told only "fix")
+            named = ", ".join(map(repr, undecided[:3])) + (", ..." if len(undecided) > 3 else "")
+            fixes.append(f"empty the cells holding {named} if those records are not decided yet (they are then scored "
+                         "and ranked), else fix them or pass another --label-col")
+        elif other:
+            fixes.append("fix the other rows or pass another --label-col" if known else "fix those rows or pass another --label-col")
+        fix = ", and ".join(fixes)
         raise ScreenstackError(
             f"{path}: {row_place(frame, bad[0])}, column {name!r}: label {column.iloc[bad[0]]!r} is not 0 or 1{long_row_note(frame, bad[0])} "
             f"({len(bad)} such: {said}). Labels must be 0 (exclude) or 1 (include){also}: {fix}."
@@ -154,10 +167,14 @@ def say_labels_unused(path: Path, columns: list[str], label_col: str | None,
     """An info line naming the file's label column, if it has one: only the training file's labels train,
     so a test file carrying its answers (a labelled hold-out) is scored as if it had none (`predict`: `why` its own).
     Not for a column of `table` that holds no label (every cell empty, or another mark of a record not screened)."""
-    name = label_col if label_col in columns else pick_column(columns, LABEL_COLUMNS)
+    ris = table is not None and table.attrs.get("format") == "ris"  # its asreview_label holds its N1 notes, said below
+    name = label_col if label_col in columns else pick_column(columns, [c for c in LABEL_COLUMNS
+                                                                         if not (ris and c == ASREVIEW_LABEL_COLUMN)])
     if name is not None and table is not None and name in table.columns and _label_cells(table[name])[2].all():
         return
-    if name is not None:
+    if name == RAYYAN_LABEL_COLUMN:  # read from its notes: no column the user sees
+        log.info("%s: its Rayyan decisions (RAYYAN-INCLUSION in its notes) are not used: %s", path, why)
+    elif name is not None:
         log.info("%s: column %r is not used: %s", path, name, why)
     elif ASREVIEW_LABEL_COLUMN in columns:  # a RIS file's N1 notes, as ASReview writes labels: no column the user sees
         log.info("%s: its ASReview label notes (N1  - ASReview_relevant, ...) are not used: %s", path, why)
@@ -167,4 +184,6 @@ def label_source(cols: dict) -> str:
     """Where the labels were read (`cols`: a frame's ``attrs["columns"]``): a column, or a RIS file's ASReview notes
     (no column the user sees)."""
     ris = cols.get("format") == "ris" and cols["label"] == ASREVIEW_LABEL_COLUMN
+    if cols["label"] == RAYYAN_LABEL_COLUMN:  # made by `add_rayyan_labels`, which leaves a file's own such column alone
+        return "Rayyan's decisions in its notes, agreed ones"
     return "ASReview's N1 label notes" if ris else f"label column {cols['label']!r}"

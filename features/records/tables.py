@@ -28,6 +28,7 @@ from ..errors import ScreenstackError
 from .filekind import first_line, refuse_binary, refuse_other_formats
 from .header import Header, header_name, nul_problem, warn_duplicate_names
 from .medline import looks_like_medline, read_medline
+from .rayyan import add_rayyan_labels
 from .ris import OUTSIDE_RECORDS, read_ris
 from .shortrows import ShortRows
 
@@ -107,6 +108,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise ScreenstackError(f"{path}: the file has {what}. Give at least one record.")
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.attrs["format"] = kind
+    add_rayyan_labels(frame, path, lambda index: row_place(frame, index))
     return frame
 
 

@@ -33,7 +33,7 @@ def add_corpus_options(parser: argparse.ArgumentParser) -> None:
                                                        "keeping its id, record_id or key column; a test file needs ids when "
                                                        "the training file has them")
     group.add_argument("--text-cols", metavar="COLS", help="comma-separated text columns, title first (default: title,abstract)")
-    group.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included, label or label_abstract_screening)")
+    group.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included, label, label_abstract_screening or asreview_label)")
 
 
 def corpus_from_args(args: argparse.Namespace, cross_validated: bool = False) -> Corpus:

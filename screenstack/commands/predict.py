@@ -54,6 +54,14 @@ def add_parser(subparsers) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..features.artifacts.runfolder import RunFolder
+
+    # Held to the end: a command writing the run while predict works would replace the stack its predictions name.
+    with RunFolder(args.run).reading("--run", "predict"):
+        return _predict(args)
+
+
+def _predict(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ..extract.pooling import parse_layers

@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the stratified split (default 0)")
     parser.add_argument("--id-col", metavar="COL", help="id column (default: id, record_id or key, else record number)")
     parser.add_argument("--text-cols", metavar="COLS", help="comma-separated text columns, title first (default: title,abstract)")
-    parser.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included, label or label_abstract_screening)")
+    parser.add_argument("--label-col", metavar="COL", help="label column (default: judgement, label_included, included, label, label_abstract_screening or asreview_label)")
     parser.set_defaults(func=command)
 
 

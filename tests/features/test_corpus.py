@@ -336,8 +336,17 @@ def test_labels_outside_0_1_are_counted_by_value(tmp_path):
     assert "label 'no' is not 0 or 1 (5 such: 'no' 3, 'yes' 2)." in message
     # Words of a decision: the numbers that replace them, not "fix those rows" of the whole file.
     assert message.endswith("Labels must be 0 (exclude) or 1 (include): replace 'no' with 0, 'yes' with 1 (in a "
-                            "spreadsheet, find and replace in that column, matching entire cells: 'include' is also in "
-                            "'included').")
+                            "spreadsheet, find and replace in that column, matching entire cells).")
+
+
+def test_a_partly_screened_file_s_undecided_labels_are_said_to_be_emptied(tmp_path):
+    # helper-156's 'maybe' beside 'include' and 'exclude' dropped the replacements, and 'unlabeled' got "fix those rows"
+    rows = "".join(f"T{i},a,{label}\n" for i, label in enumerate(["include", "exclude", "Maybe", "exclude", "", "include"]))
+    message = error_of(load_partly_screened, write(tmp_path / "review.csv", "title,abstract,included\n" + rows))
+    assert message.endswith("replace 'exclude' with 0, 'include' with 1 (in a spreadsheet, find and replace in that column, "
+                            "matching entire cells: 'include' is also in 'included'), and empty the cells holding 'maybe' if "
+                            "those records are not decided yet (they are then scored and ranked), else fix them or pass "
+                            "another --label-col.")
 
 
 @pytest.mark.parametrize("unscreened", ["", "-1", "ASReview_not_seen", "NA"])
@@ -768,8 +777,36 @@ def test_asreview_ris_as_a_training_file(tmp_path):
     assert "--data FILE" in message
 
 
+RAYYAN_NOTES = ['RAYYAN-INCLUSION: {"Ana"=>"Included", "Bo"=>"Included"} | RAYYAN-LABELS: RCT',
+                'RAYYAN-INCLUSION: {"Ana"=>"Excluded"} | RAYYAN-EXCLUSION-REASONS: wrong population',
+                'RAYYAN-INCLUSION: {"Ana"=>"Included", "Bo"=>"Excluded"}',  # a conflict: nobody has decided it
+                "",  # not screened yet
+                'RAYYAN-INCLUSION: {"Ana"=>"Maybe"} | USER-NOTES: {"Ana"=>["check the dose"]}',
+                'RAYYAN-INCLUSION: {"Ana"=>"Excluded", "Bo"=>"Excluded"}']
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ris"])
+def test_a_rayyan_export_trains_on_its_agreed_decisions_and_ranks_the_rest(tmp_path, suffix):
+    """helper-156: Rayyan keeps its decisions in each record's notes; the file was refused as one with no label column,
+    pointing to predict. Agreed decisions train; Maybe, a conflict or none at all: scored and ranked, and said."""
+    titles = [f"Paper {i}" for i in range(6)]
+    if suffix == ".csv":
+        pd.DataFrame({"key": [f"r{i}" for i in range(6)], "title": titles, "abstract": "text",
+                      "notes": RAYYAN_NOTES}).to_csv(tmp_path / "rayyan.csv", index=False)
+    else:
+        write(tmp_path / "rayyan.ris", "".join(f"TY  - JOUR\nTI  - {t}\nAB  - text\n" + (f"N1  - {n}\n" if n else "")
+                                              + "ER  - \n\n" for t, n in zip(titles, RAYYAN_NOTES)))
+    with pytest.warns(UserWarning, match=r"2 record\(s\) have Rayyan decisions that say Maybe or disagree \(first: "
+                      + (r"row 4" if suffix == ".csv" else r"record 3") + r", \{\"Ana\"=>\"Included\", \"Bo\"=>\"Excluded\"\}\): "
+                      r"they are scored and ranked as not screened yet"):
+        corpus = load_partly_screened(tmp_path / f"rayyan{suffix}")
+    assert corpus.train["title"].tolist() == ["Paper 0", "Paper 1", "Paper 5"]
+    assert corpus.train["label"].tolist() == [1.0, 0.0, 0.0]
+    assert corpus.test["title"].tolist() == ["Paper 2", "Paper 3", "Paper 4"]
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx"])
-@pytest.mark.parametrize("column", ["included", "label_included"])
+@pytest.mark.parametrize("column", ["included", "label_included", "asreview_label"])  # the last: ASReview LAB 2's
 def test_asreview_tables_mark_unscreened_records_empty_or_minus_one(tmp_path, suffix, column):
     frame = pd.DataFrame({"title": ["A", "B", "C", "D", "E", "F"], "abstract": ["a", "b", "c", "d", "e", "f"],
                           "authors": ["X", "Y", "Z", "W", "V", "U"], column: [1, None, 0, -1, 1, 0]})
