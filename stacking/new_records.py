@@ -139,12 +139,13 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
         now = texts_of["title_key"].to_numpy(dtype=np.uint64)[again]
         # A title on one side alone is another paper too (all 10 of a helper's renumbered update): screened twice at
         # worst, where counting it as the same would have the reviewer pass over a paper nobody screened.
-        other = was != now
+        other = (was != now) & (run.test_titles is not None)  # a run without records.parquet kept no titles to tell
         # Said by title: a copy of the run's record under another id is the warning's (`warn_duplicates`), not this.
         said = ("scored here; where they are those records, they are in both lists" if not other.any() else
                 "scored here; every one has another title (other papers under those ids), so none is in both lists"
                 if other.all() else
-                f"scored here; {int((~other).sum())} of them are in both lists, {int(other.sum())} have other titles "
+                f"scored here; {int((~other).sum())} of them are in both lists, {int(other.sum())} "
+                f"{'has another title' if other.sum() == 1 else 'have other titles'} "
                 "(other papers under those ids)")
         line = (f"{int(again.sum())} of the {len(again)} records of {path} {'has' if again.sum() == 1 else 'have'} the ids "
                 f"of the run's records to screen (its ranked.csv; the first: id "

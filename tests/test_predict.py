@@ -448,6 +448,25 @@ def test_predict_refuses_a_run_another_process_is_writing(run_copy, tmp_path, ca
     assert _predict(run, test, tmp_path / "pred") == 0  # once it is done
 
 
+def test_predict_reads_a_run_on_a_file_system_without_locks(run_copy, tmp_path, monkeypatch):
+    """helper-157: flock failing with ENOLCK (some network mounts) ended predict in a traceback, where it had worked."""
+    import errno
+
+    import screenstack.features.artifacts.runfolder as runfolder
+
+    run, _, test = run_copy
+    flock = runfolder.fcntl.flock
+
+    def no_locks(fd, operation):
+        if operation & runfolder.fcntl.LOCK_SH:
+            raise OSError(errno.ENOLCK, "No locks available")
+        return flock(fd, operation)
+
+    monkeypatch.setattr(runfolder.fcntl, "flock", no_locks)
+    assert _predict(run, test, tmp_path / "pred") == 0
+    assert not (run / runfolder.LOCK_FILE).exists()
+
+
 def test_predict_holds_its_run_against_writers_to_the_end(run_copy, tmp_path, capsys, monkeypatch):
     """A `stack` started 8 s into a predict succeeded (helper-153), and the predictions named a stack gone by then."""
     import screenstack.stacking.predict as predicting
@@ -1159,6 +1178,22 @@ def test_records_the_run_already_listed_to_screen_are_scored_again_and_said_so(t
         assert main(["predict", "--run", str(run), "--data", str(tmp_path / "all_other.csv"), "--out", str(tmp_path / "p3")]) == 0
     assert any(m.endswith("scored here; every one has another title (other papers under those ids), so none is in both "
                           "lists") for m in caplog.messages), caplog.messages
+
+
+def test_a_run_that_kept_no_titles_of_its_records_to_screen_tells_no_title_apart(run_copy, tmp_path, caplog):
+    # helper-157: a run without records.parquet (an older one) had 193 of 200 "other titles": every title against none
+    run, _, test = run_copy
+    (run / "records.parquet").unlink()
+    (run / ".manifests" / "records.json").unlink()
+    for manifest in (run / ".manifests").glob("*.json"):  # as a run made before records.parquet was kept
+        made = json.loads(manifest.read_text())
+        made.get("inputs", {}).pop("records", None)
+        manifest.write_text(json.dumps(made))
+    with caplog.at_level("INFO", logger="screenstack"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["predict", "--run", str(run), "--data", str(test), "--out", str(tmp_path / "pred")]) == 0
+    said = [m for m in caplog.messages if "have the ids of the run's records to screen" in m]
+    assert len(said) == 1 and said[0].endswith("scored here; where they are those records, they are in both lists"), caplog.messages
 
 
 def test_an_update_whose_probabilities_expect_less_recall_than_the_run_vouched_for_is_warned_of(tmp_path, resign, caplog):

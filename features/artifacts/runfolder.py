@@ -423,6 +423,15 @@ class RunFolder:
                 error = _writing(f"{flag} {self.out}", fd, f"Wait for it to finish, then {again} again.")
                 os.close(fd)
                 raise error from None
+            except OSError:  # a file system without locks (some network mounts): read as before locks were taken
+                try:
+                    if os.fstat(fd).st_size == 0:  # made here (a writer's holds its pid): the folder as it was
+                        (self.out / LOCK_FILE).unlink(missing_ok=True)
+                except OSError:
+                    pass
+                os.close(fd)
+                yield self
+                return
             try:  # as `_acquire`: a writer letting go unlinks the file, and a lock on an unlinked file guards nothing
                 if os.stat(self.out / LOCK_FILE).st_ino == os.fstat(fd).st_ino:
                     break

@@ -43,6 +43,7 @@ from .duplicates import record_keys, warn_duplicates
 from .header import headerless, reads_as_a_record
 from .columns import ABSTRACT_COLUMNS, TITLE_COLUMNS, named_column, named_like_abstracts, spelled_alike
 from .ids import check_disjoint, check_test_ids, id_columns, id_key, pair_id_columns, pick_column
+from .rayyan import RAYYAN_LABEL_COLUMN, warn_undecided
 from .labels import (LABEL_COLUMNS, check_both_classes, label_column, label_source, labelled_label_column, parse_labels,
                      say_labels_unused, screened, warn_labels_elsewhere, warn_other_label_column)
 from .missing import missing_text
@@ -506,6 +507,8 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     table = read_table(path, "--data")
     refuse_ranked_csv(path, table.columns, "--data")
     records, original = _read_records(path, spec, "partly", "", table)
+    if records.attrs["columns"]["label"] == RAYYAN_LABEL_COLUMN:  # only where they train: not beside a label column
+        warn_undecided(path, original, lambda index: row_place(original, index))
     labelled = records["label"].notna().to_numpy()
     if not labelled.any():
         chosen = records.attrs["columns"]["label"]

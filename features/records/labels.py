@@ -79,17 +79,25 @@ def parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> np
         counts = column.iloc[bad].astype(str).str.strip().value_counts(sort=False)  # first seen first: 'no' 243, 'yes' 35
         said = ", ".join(f"{value!r} {count}" for value, count in list(counts.items())[:4]) + (", ..." if len(counts) > 4 else "")
         words = sorted(set(lower.iloc[bad]))
-        known, other = [w for w in words if w in WORDED_LABELS], [w for w in words if w not in WORDED_LABELS]
-        undecided = other if partly and not any(any(c.isdigit() for c in w) for w in other) else []  # a 7 is a typo
+        known = [w for w in words if w in WORDED_LABELS]
+        undecided = [w for w in words if w not in WORDED_LABELS and not any(c.isdigit() for c in w)]  # a 7 is a typo
+        typos = [w for w in words if w not in WORDED_LABELS and w not in undecided]
         fixes = [f"replace {', '.join(f'{w!r} with {WORDED_LABELS[w]}' for w in known)} (in a spreadsheet, find and "
                  "replace in that column, matching entire cells" + (": 'include' is also in 'included')" if "include" in known
                                                                     else ")")] if known else []
         if undecided:  # 'maybe', 'unlabeled': a decision not made yet (helper-156 met both, told only "fix")
             named = ", ".join(map(repr, undecided[:3])) + (", ..." if len(undecided) > 3 else "")
             fixes.append(f"empty the cells holding {named} if those records are not decided yet (they are then scored "
-                         "and ranked), else fix them or pass another --label-col")
-        elif other:
-            fixes.append("fix the other rows or pass another --label-col" if known else "fix those rows or pass another --label-col")
+                         "and ranked), else fix them or pass another --label-col" if partly else
+                         f"fix the rows holding {named}, or, for records not decided yet, empty those cells and give the "
+                         "file as `--data FILE` (a partly screened file: its records not screened yet are scored)")
+        if typos and not fixes:
+            fixes.append("fix those rows or pass another --label-col")
+        elif typos:
+            fixes.append(f"fix the rows holding {', '.join(map(repr, typos[:3]))}{', ...' if len(typos) > 3 else ''}")
+        if any("rayyan-inclusion:" in w for w in words):  # --label-col notes: the notes are read without it
+            fixes = ["leave --label-col out: Rayyan's decisions in these notes are read by themselves (into a column "
+                     f"{RAYYAN_LABEL_COLUMN!r})"]
         fix = ", and ".join(fixes)
         raise ScreenstackError(
             f"{path}: {row_place(frame, bad[0])}, column {name!r}: label {column.iloc[bad[0]]!r} is not 0 or 1{long_row_note(frame, bad[0])} "

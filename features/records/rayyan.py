@@ -5,9 +5,10 @@ column, a RIS export's ``N1``), one per reviewer::
 
     RAYYAN-INCLUSION: {"Alice"=>"Included", "Bob"=>"Maybe"} | RAYYAN-LABELS: RCT
 
-`add_rayyan_labels` turns them into the column `RAYYAN_LABEL_COLUMN`, which
-`features.records.labels` reads as labels where the file has no label column of
-its own: 1 where every reviewer included the record, 0 where every one excluded
+`add_rayyan_labels` turns them into the column `RAYYAN_LABEL_COLUMN`
+(``rayyan_inclusion``: messages name it, ranked.csv shows it, --label-col may
+name it), which `features.records.labels` reads as labels where the file has no
+label column of its own: 1 where every reviewer included the record, 0 where every one excluded
 it, and empty (not screened yet: scored and ranked) where a reviewer said Maybe
 or the reviewers disagree, as nobody has decided that record yet.
 """
@@ -19,14 +20,15 @@ import warnings
 import pandas as pd
 
 RAYYAN_LABEL_COLUMN = "rayyan_inclusion"
-INCLUSION = re.compile(r"RAYYAN-INCLUSION:\s*\{([^}]*)\}")
+# Up to the brace that ends the notes' section (a " | " or the end follows it): a reviewer's name may hold a brace
+INCLUSION = re.compile(r"RAYYAN-INCLUSION:\s*\{(.*?)\}(?=\s*(?:\||$))")
 DECISION = re.compile(r'"[^"]*"\s*=>\s*"([^"]*)"')
 LABELS = {frozenset({"included"}): "1", frozenset({"excluded"}): "0"}
 
 
-def add_rayyan_labels(frame: pd.DataFrame, path, place) -> None:
-    """Add `RAYYAN_LABEL_COLUMN` to `frame` (a file `path` read by `read_table`) where its notes hold Rayyan's
-    decisions; warn of the records whose decisions say Maybe or disagree. `place(index)`: a row's place in the file."""
+def add_rayyan_labels(frame: pd.DataFrame) -> None:
+    """Add `RAYYAN_LABEL_COLUMN` to `frame` (as `read_table` read it) where its notes hold Rayyan's decisions, and keep
+    in ``frame.attrs["rayyan_undecided"]`` the rows whose decisions say Maybe or disagree (`warn_undecided`)."""
     notes = next((c for c in frame.columns if str(c).lower() in ("notes", "n1")), None)
     if notes is None or RAYYAN_LABEL_COLUMN in frame.columns:
         return
@@ -35,9 +37,16 @@ def add_rayyan_labels(frame: pd.DataFrame, path, place) -> None:
         return
     decisions = found.fillna("").map(lambda inner: frozenset(d.strip().lower() for d in DECISION.findall(inner)))
     frame[RAYYAN_LABEL_COLUMN] = decisions.map(lambda made: LABELS.get(made, ""))
-    undecided = (decisions.map(len) > 0) & (frame[RAYYAN_LABEL_COLUMN] == "")
-    if undecided.any():
-        first = int(undecided.to_numpy().nonzero()[0][0])
-        warnings.warn(f"{path}: {int(undecided.sum())} record(s) have Rayyan decisions that say Maybe or disagree (first: "
-                      f"{place(first)}, {{{found.iloc[first].strip()}}}): they are scored and ranked as not screened yet. "
-                      "Settle them in Rayyan and export again to train on them.", stacklevel=3)
+    undecided = ((decisions.map(len) > 0) & (frame[RAYYAN_LABEL_COLUMN] == "")).to_numpy().nonzero()[0]
+    frame.attrs["rayyan_undecided"] = [(int(i), "{" + found.iloc[i].strip() + "}") for i in undecided]
+
+
+def warn_undecided(path, frame: pd.DataFrame, place) -> None:
+    """Where a partly screened file's labels are read from Rayyan's notes: a warning counting the records whose
+    decisions say Maybe or disagree, which are scored as not screened yet. `place(index)`: a row's place in the file."""
+    undecided = frame.attrs.get("rayyan_undecided") or []
+    if undecided:
+        first, said = undecided[0]
+        warnings.warn(f"{path}: {len(undecided)} record(s) have Rayyan decisions that say Maybe or disagree (first: "
+                      f"{place(first)}, {said}): they are scored and ranked as not screened yet. Settle them in Rayyan "
+                      "and export again to train on them.", stacklevel=3)

@@ -108,7 +108,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise ScreenstackError(f"{path}: the file has {what}. Give at least one record.")
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.attrs["format"] = kind
-    add_rayyan_labels(frame, path, lambda index: row_place(frame, index))
+    add_rayyan_labels(frame)
     return frame
 
 

@@ -805,6 +805,21 @@ def test_a_rayyan_export_trains_on_its_agreed_decisions_and_ranks_the_rest(tmp_p
     assert corpus.test["title"].tolist() == ["Paper 2", "Paper 3", "Paper 4"]
 
 
+def test_rayyan_notes_beside_a_label_column_of_the_file_s_own_are_not_read_nor_warned_of(tmp_path):
+    # helper-157: the Maybe warning ("scored and ranked as not screened yet") came where the file's own column trained
+    frame = pd.DataFrame({"title": [f"Paper {i}" for i in range(6)], "abstract": "text", "notes": RAYYAN_NOTES,
+                          "included": ["1", "0", "1", "", "0", "0"]})
+    frame.to_csv(tmp_path / "own.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        corpus = load_partly_screened(tmp_path / "own.csv")
+    assert corpus.train["label"].tolist() == [1.0, 0.0, 1.0, 0.0, 0.0]
+    # --label-col notes: the advice is to leave it out, not to empty cells of Rayyan's decisions
+    message = error_of(load_partly_screened, tmp_path / "own.csv", ColumnSpec(label_col="notes"))
+    assert message.endswith("leave --label-col out: Rayyan's decisions in these notes are read by themselves (into a "
+                            "column 'rayyan_inclusion').")
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx"])
 @pytest.mark.parametrize("column", ["included", "label_included", "asreview_label"])  # the last: ASReview LAB 2's
 def test_asreview_tables_mark_unscreened_records_empty_or_minus_one(tmp_path, suffix, column):
