@@ -304,7 +304,8 @@ RECALL_CHECK_WARNING = ("the labelled records look unlike the records to screen:
                         "probabilities of the records to screen (Platt's, calibration.json, before ranked.csv's scaling) "
                         "expect a recall of {expected:.3f}, below the honest "
                         "recall's 95% interval ({low:.3f}-{high:.3f}), which may then overstate the recall there. Labels "
-                        "taken from the top of a ranked list do this: label a random sample of the records left too "
+                        "taken from the top of a ranked list do this (a random sample does at times too, by chance: README, "
+                        "\"Reading the results\"): label a random sample of the records left too "
                         "(README, \"A reviewer's path\"), and read on down ranked.csv past the flagged records (its "
                         "expected_included column)")
 # `predict`'s: nothing of an update is labelled; another search or topic is the likelier cause.

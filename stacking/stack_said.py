@@ -76,7 +76,8 @@ def stack_warnings(summary: dict) -> list[str]:
             and decision["n_train_included"] >= COMPARE_INCLUDED and blended != [best["name"]]):
         warnings.append(f"{best['name']} alone beats the blend on honest OOF F{beta:g} ({best['fbeta_honest']:.3f} against "
                         f"{blend['fbeta_honest']:.3f}, ahead in {best['share_ahead']:.0%} of resamples): consider "
-                        f"`--learners {best['name']}`")
+                        f"`screenstack stack --out OUT --learners {best['name']}` on this run folder (nothing is "
+                        "refitted)")
     if blend["roc_auc"] < MIN_AUC and not decision.get("ranks_at_chance"):
         warnings.append(f"the blend cannot rank these records: honest OOF ROC-AUC {blend['roc_auc']:.3f} (0.5 is chance), so "
                         "its flags rest on the threshold rules, not on the text; check the text columns, or label more records")

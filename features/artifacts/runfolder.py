@@ -571,11 +571,12 @@ class RunFolder:
             staging = self.out / STAGING_DIR / sets.slug(name)
             if staging.parent.exists() and not staging.parent.is_dir():
                 raise io_error(staging.parent, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), shown=True)
-            try:
-                shutil.rmtree(staging, ignore_errors=True)
+            try:  # a leftover it cannot remove (a folder the permissions keep from being listed) is said as that,
+                if staging.is_dir():  # not as the "File exists" of the mkdir after it (helper-157)
+                    shutil.rmtree(staging)
                 staging.mkdir(parents=True)
             except OSError as error:
-                raise io_error(staging, error) from None
+                raise io_error(getattr(error, "filename", None) or staging, error, shown=True) from None
             try:
                 yield staging
                 files = {p.relative_to(staging).as_posix(): {"size": p.stat().st_size, "sha256": sets.sha256_file(p)}

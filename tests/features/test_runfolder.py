@@ -609,3 +609,30 @@ def _raise_damaged(path):
     from screenstack.features.artifacts.damage import DamagedArtifact
 
     raise DamagedArtifact(path, "missing", "Rerun it.")
+
+
+def test_a_staged_leftover_that_cannot_be_removed_is_said_as_that_not_as_a_file_in_the_way(tmp_path, monkeypatch):
+    """helper-157: a staged folder the permissions kept from being listed was left (rmtree's errors ignored), and the
+    next commit said "cannot write (File exists); a file stands where a folder is needed", with no file in the way."""
+    import screenstack.features.artifacts.runfolder as runfolder
+
+    out = tmp_path / "run"
+    with RunFolder(out).commit("report") as staging:
+        (staging / "report.html").write_text("first")
+    leftover = out / ".staging" / "report"
+    leftover.mkdir(parents=True)
+    (leftover / "report.html").write_text("killed midway")
+    rmtree = shutil.rmtree
+
+    def unlistable(path, ignore_errors=False, **kwargs):
+        if Path(path) == leftover:
+            if ignore_errors:
+                return
+            raise PermissionError(errno.EACCES, "Permission denied", str(leftover))
+        return rmtree(path, ignore_errors=ignore_errors, **kwargs)
+
+    monkeypatch.setattr(runfolder.shutil, "rmtree", unlistable)
+    with pytest.raises(ScreenstackError, match=r"report: cannot write \(Permission denied\); no permission to write there"):
+        with RunFolder(out).commit("report") as staging:
+            (staging / "report.html").write_text("second")
+    assert (out / "report.html").read_text() == "first"
