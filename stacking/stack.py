@@ -460,7 +460,10 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         "flags": (flags := stack_flags(names, config)),  # as the manifest records them: `sets.stack_flags` reads either
         "versions": package_versions(),
     }
-    summary["warnings"] = stack_warnings(summary) + ([NO_RECORDS] if records is None and len(test_ids) else [])
+    # The best learner alone, with every other option this stack was given (helper-158: `--learners NAME` alone lost a
+    # --beta 5); OUT by name, as summary.json names no folder of its own (a run folder copied or moved says the same)
+    alone = f"`screenstack stack --out OUT {stack_flags([summary['best_learner']['name']], config)}` (OUT this run folder)"
+    summary["warnings"] = stack_warnings(summary, alone) + ([NO_RECORDS] if records is None and len(test_ids) else [])
     summary["input_warnings"] = [] if records is None else list(records.attrs.get("said", []))  # said reading the files
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
     # Made from the plan and these learners: committing a new version removes the report of the previous stack.

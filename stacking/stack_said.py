@@ -21,8 +21,9 @@ log = logging.getLogger("screenstack")
 CLEAR_MARGIN, WIN_SHARE, MIN_AUC, MAX_FLAGGED = 0.02, 0.95, 0.6, 0.9
 
 
-def stack_warnings(summary: dict) -> list[str]:
-    """What a reviewer must not miss: a threshold that flags nearly everything, a blend a learner beats, a blend that cannot rank."""
+def stack_warnings(summary: dict, alone: str = "") -> list[str]:
+    """What a reviewer must not miss: a threshold that flags nearly everything, a blend a learner beats (`alone`: the
+    command that stacks that learner alone with the stack's other options), a blend that cannot rank."""
     warnings, beta, decision, blend = [], summary["beta"], summary["decision"], summary["blend"]
     share, before, of_what = flagged_shares(decision)
     if decision["flags_everything"] and decision.get("ranks_at_chance"):
@@ -76,8 +77,7 @@ def stack_warnings(summary: dict) -> list[str]:
             and decision["n_train_included"] >= COMPARE_INCLUDED and blended != [best["name"]]):
         warnings.append(f"{best['name']} alone beats the blend on honest OOF F{beta:g} ({best['fbeta_honest']:.3f} against "
                         f"{blend['fbeta_honest']:.3f}, ahead in {best['share_ahead']:.0%} of resamples): consider "
-                        f"`screenstack stack --out OUT --learners {best['name']}` on this run folder (nothing is "
-                        "refitted)")
+                        f"{alone or '`--learners ' + best['name'] + '`'}; nothing is refitted")
     if blend["roc_auc"] < MIN_AUC and not decision.get("ranks_at_chance"):
         warnings.append(f"the blend cannot rank these records: honest OOF ROC-AUC {blend['roc_auc']:.3f} (0.5 is chance), so "
                         "its flags rest on the threshold rules, not on the text; check the text columns, or label more records")

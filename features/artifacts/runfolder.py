@@ -407,47 +407,51 @@ class RunFolder:
         """Hold OUT for reading (a shared ``flock`` on its lock file) across a command that only reads it (`predict`'s
         --run): another process writing it refuses (`refuse_if_writing`'s line), and a command that would write it
         while this one works is refused in turn (a `stack` started mid-predict replaced the stack the predictions
-        name). Readers share it. A folder where no lock file can be made (a read-only copy) is read unlocked: no
-        command can write there either; nor is one made in a folder without manifests, which a lock file would mark
-        as a run folder (`check_ours`) before the reads that follow refuse it as none."""
+        name). Readers share it. A folder whose lock file cannot be opened or made (a read-only copy), or locked (a
+        file system without locks: some network mounts), is read unlocked, as before locks were taken; no lock file
+        is made in a folder without manifests, which it would mark as a run folder (`check_ours`) before the reads
+        that follow refuse it as none."""
+        fd = self._shared_lock(flag, again)
+        try:
+            yield self
+        finally:
+            if fd is not None:
+                try:  # the last reader out removes the file, as a writer does; another reader's lock keeps it
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    (self.out / LOCK_FILE).unlink(missing_ok=True)
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+
+    def _shared_lock(self, flag: str, again: str) -> int | None:
+        """`reading`'s lock: the open lock file it holds shared, or None where it reads unlocked."""
         create = os.O_CREAT if (self.out / MANIFESTS_DIR).is_dir() else 0
         while True:
             try:
                 fd = os.open(self.out / LOCK_FILE, os.O_RDONLY | create, 0o666)
             except OSError:
-                yield self  # read-only, or no folder: the reads that follow say what is wrong
-                return
+                return None  # read-only, or no folder: the reads that follow say what is wrong
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
                 error = _writing(f"{flag} {self.out}", fd, f"Wait for it to finish, then {again} again.")
                 os.close(fd)
                 raise error from None
-            except OSError:  # a file system without locks (some network mounts): read as before locks were taken
+            except OSError:  # no locks here (ENOLCK: helper-157's traceback)
                 try:
                     if os.fstat(fd).st_size == 0:  # made here (a writer's holds its pid): the folder as it was
                         (self.out / LOCK_FILE).unlink(missing_ok=True)
                 except OSError:
                     pass
                 os.close(fd)
-                yield self
-                return
+                return None
             try:  # as `_acquire`: a writer letting go unlinks the file, and a lock on an unlinked file guards nothing
                 if os.stat(self.out / LOCK_FILE).st_ino == os.fstat(fd).st_ino:
-                    break
+                    return fd
             except FileNotFoundError:
                 pass
             os.close(fd)
-        try:
-            yield self
-        finally:
-            try:  # the last reader out removes the file, as a writer does; another reader's lock keeps it
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                (self.out / LOCK_FILE).unlink(missing_ok=True)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
 
     def refuse_if_writing(self, flag: str, again: str) -> None:
         """Refuse, in one line, a folder another process is writing (it holds OUT's lock): a command that only

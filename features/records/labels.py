@@ -34,6 +34,9 @@ UNLABELLED_VALUES = {"", "-1", "-1.0", "nan", "na", "asreview_not_seen"}
 # Decisions in words: said with the numbers that replace them, not read as those (a file's words are its own to fix).
 WORDED_LABELS = {"yes": 1, "y": 1, "include": 1, "included": 1, "relevant": 1,
                  "no": 0, "n": 0, "exclude": 0, "excluded": 0, "irrelevant": 0}
+# Words for a record not decided yet, met in review tools' exports: said to be emptied (a record not screened yet).
+UNDECIDED_WORDS = {"maybe", "unsure", "uncertain", "undecided", "pending", "unlabeled", "unlabelled", "unscreened",
+                   "not screened", "conflict", "tbd", "?", "n/a"}
 log = logging.getLogger("screenstack")
 
 
@@ -80,7 +83,7 @@ def parse_labels(path: Path, frame: pd.DataFrame, name: str, partly: bool) -> np
         said = ", ".join(f"{value!r} {count}" for value, count in list(counts.items())[:4]) + (", ..." if len(counts) > 4 else "")
         words = sorted(set(lower.iloc[bad]))
         known = [w for w in words if w in WORDED_LABELS]
-        undecided = [w for w in words if w not in WORDED_LABELS and not any(c.isdigit() for c in w)]  # a 7 is a typo
+        undecided = [w for w in words if w in UNDECIDED_WORDS]  # others ('7', 'incldue') are typos: fixed, not emptied
         typos = [w for w in words if w not in WORDED_LABELS and w not in undecided]
         fixes = [f"replace {', '.join(f'{w!r} with {WORDED_LABELS[w]}' for w in known)} (in a spreadsheet, find and "
                  "replace in that column, matching entire cells" + (": 'include' is also in 'included')" if "include" in known
@@ -148,7 +151,8 @@ def warn_other_label_column(path: Path, original: pd.DataFrame, chosen: str) -> 
     for name, unscreened in _other_label_columns(original, chosen):
         unscreened = int(unscreened.sum())
         if unscreened:
-            warnings.warn(f"{path}: column {chosen!r} labels every record, but column {name!r} has {unscreened} records not "
+            warnings.warn(f"{path}: column {chosen!r} labels every record, but {_column(name)} "
+                          f"{'leave' if name == RAYYAN_LABEL_COLUMN else 'has'} {unscreened} records not "
                           f"screened yet: run again with --label-col {name} (and a new --out) to train on its labels and rank "
                           "those.", stacklevel=3)
             return
@@ -162,11 +166,19 @@ def warn_labels_elsewhere(path: Path, original: pd.DataFrame, chosen: str, unscr
         labelled_there = unscreened & ~others_unscreened.to_numpy()
         if labelled_there.any():
             first = int(np.flatnonzero(labelled_there)[0])
-            warnings.warn(f"{path}: column {name!r} labels {int(labelled_there.sum())} record(s) that column {chosen!r}, "
+            verb = "label" if name == RAYYAN_LABEL_COLUMN else "labels"
+            warnings.warn(f"{path}: {_column(name)} {verb} {int(labelled_there.sum())} record(s) that column {chosen!r}, "
                           f"whose labels train, leaves not screened (first: {row_place(original, first)}): they are scored as "
                           f"not screened and their labels train nothing. Copy them into {chosen!r}, or pass --label-col "
-                          f"{name} if that column holds every label.", stacklevel=3)
+                          f"{name} if {'those decisions hold' if name == RAYYAN_LABEL_COLUMN else 'that column holds'} every "
+                          "label.", stacklevel=3)
             return
+
+
+def _column(name: str) -> str:
+    """A label column as a warning names it: Rayyan's decisions by where the file holds them (`features.records.rayyan`
+    makes the column), not by a name the file lacks (helper-158)."""
+    return "Rayyan's decisions in its notes" if name == RAYYAN_LABEL_COLUMN else f"column {name!r}"
 
 
 def say_labels_unused(path: Path, columns: list[str], label_col: str | None,

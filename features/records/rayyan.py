@@ -20,9 +20,12 @@ import warnings
 import pandas as pd
 
 RAYYAN_LABEL_COLUMN = "rayyan_inclusion"
-# Up to the brace that ends the notes' section (a " | " or the end follows it): a reviewer's name may hold a brace
-INCLUSION = re.compile(r"RAYYAN-INCLUSION:\s*\{(.*?)\}(?=\s*(?:\||$))")
-DECISION = re.compile(r'"[^"]*"\s*=>\s*"([^"]*)"')
+# The braces around quoted "name"=>"decision" pairs: a name may hold a brace, a quote escaped as \", and what follows
+# the closing brace may be another section (" | "), another RIS N1 line ("; ") or a line break.
+QUOTED = r'"(?:[^"\\]|\\.)*"'
+PAIR = rf"\s*{QUOTED}\s*=>\s*{QUOTED}\s*"  # pairs apart by commas alone: no two ways to read the spaces between them
+INCLUSION = re.compile(rf"RAYYAN-INCLUSION:\s*\{{((?:{PAIR}(?:,{PAIR})*)?)\s*\}}")
+DECISION = re.compile(rf'{QUOTED}\s*=>\s*"((?:[^"\\]|\\.)*)"')
 LABELS = {frozenset({"included"}): "1", frozenset({"excluded"}): "0"}
 
 
@@ -32,13 +35,23 @@ def add_rayyan_labels(frame: pd.DataFrame) -> None:
     notes = next((c for c in frame.columns if str(c).lower() in ("notes", "n1")), None)
     if notes is None or RAYYAN_LABEL_COLUMN in frame.columns:
         return
-    found = frame[notes].astype(str).str.extract(INCLUSION, expand=False)
-    if found.isna().all():
+    cells = frame[notes].astype(str)
+    marked = cells.str.contains("RAYYAN-INCLUSION", regex=False)
+    if not marked.any():
         return
+    found = cells.str.extract(INCLUSION, expand=False)
     decisions = found.fillna("").map(lambda inner: frozenset(d.strip().lower() for d in DECISION.findall(inner)))
     frame[RAYYAN_LABEL_COLUMN] = decisions.map(lambda made: LABELS.get(made, ""))
-    undecided = ((decisions.map(len) > 0) & (frame[RAYYAN_LABEL_COLUMN] == "")).to_numpy().nonzero()[0]
-    frame.attrs["rayyan_undecided"] = [(int(i), "{" + found.iloc[i].strip() + "}") for i in undecided]
+    # Maybe, a conflict, or decisions in a form not read (said, not passed over as records nobody screened)
+    undecided = (marked & (frame[RAYYAN_LABEL_COLUMN] == "") & ((decisions.map(len) > 0) | found.isna())).to_numpy()
+    frame.attrs["rayyan_undecided"] = [(int(i), "{" + found.iloc[i].strip() + "}" if isinstance(found.iloc[i], str)
+                                        else _shown(cells.iloc[i])) for i in undecided.nonzero()[0]]
+
+
+def _shown(cell: str) -> str:
+    """A notes cell whose decisions were not read, as the warning quotes it: from RAYYAN-INCLUSION, at most 80 characters."""
+    part = cell[cell.index("RAYYAN-INCLUSION"):]
+    return repr(part if len(part) <= 80 else part[:77] + "...")
 
 
 def warn_undecided(path, frame: pd.DataFrame, place) -> None:
@@ -47,6 +60,6 @@ def warn_undecided(path, frame: pd.DataFrame, place) -> None:
     undecided = frame.attrs.get("rayyan_undecided") or []
     if undecided:
         first, said = undecided[0]
-        warnings.warn(f"{path}: {len(undecided)} record(s) have Rayyan decisions that say Maybe or disagree (first: "
+        warnings.warn(f"{path}: {len(undecided)} record(s) have Rayyan decisions that say Maybe, disagree or cannot be read (first: "
                       f"{place(first)}, {said}): they are scored and ranked as not screened yet. Settle them in Rayyan "
                       "and export again to train on them.", stacklevel=3)

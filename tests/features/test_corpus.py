@@ -778,42 +778,45 @@ def test_asreview_ris_as_a_training_file(tmp_path):
 
 
 RAYYAN_NOTES = ['RAYYAN-INCLUSION: {"Ana"=>"Included", "Bo"=>"Included"} | RAYYAN-LABELS: RCT',
-                'RAYYAN-INCLUSION: {"Ana"=>"Excluded"} | RAYYAN-EXCLUSION-REASONS: wrong population',
+                # a note on a line of its own: a CSV cell's line break, a RIS file's second N1 line (helper-158)
+                'RAYYAN-INCLUSION: {"Ana"=>"Excluded"}\nRAYYAN-EXCLUSION-REASONS: wrong population',
                 'RAYYAN-INCLUSION: {"Ana"=>"Included", "Bo"=>"Excluded"}',  # a conflict: nobody has decided it
                 "",  # not screened yet
                 'RAYYAN-INCLUSION: {"Ana"=>"Maybe"} | USER-NOTES: {"Ana"=>["check the dose"]}',
-                'RAYYAN-INCLUSION: {"Ana"=>"Excluded", "Bo"=>"Excluded"}']
+                'RAYYAN-INCLUSION: {"Ana {A}"=>"Excluded", "Bo"=>"Excluded"}',  # braces in a name
+                "RAYYAN-INCLUSION: {'Ana'=>'Included'}"]  # not as Rayyan writes it: said, not passed over
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".ris"])
 def test_a_rayyan_export_trains_on_its_agreed_decisions_and_ranks_the_rest(tmp_path, suffix):
     """helper-156: Rayyan keeps its decisions in each record's notes; the file was refused as one with no label column,
     pointing to predict. Agreed decisions train; Maybe, a conflict or none at all: scored and ranked, and said."""
-    titles = [f"Paper {i}" for i in range(6)]
+    titles = [f"Paper {i}" for i in range(len(RAYYAN_NOTES))]
     if suffix == ".csv":
-        pd.DataFrame({"key": [f"r{i}" for i in range(6)], "title": titles, "abstract": "text",
+        pd.DataFrame({"key": [f"r{i}" for i in range(len(titles))], "title": titles, "abstract": "text",
                       "notes": RAYYAN_NOTES}).to_csv(tmp_path / "rayyan.csv", index=False)
     else:
-        write(tmp_path / "rayyan.ris", "".join(f"TY  - JOUR\nTI  - {t}\nAB  - text\n" + (f"N1  - {n}\n" if n else "")
+        write(tmp_path / "rayyan.ris", "".join(f"TY  - JOUR\nTI  - {t}\nAB  - text\n"
+                                              + "".join(f"N1  - {line}\n" for line in n.splitlines())
                                               + "ER  - \n\n" for t, n in zip(titles, RAYYAN_NOTES)))
-    with pytest.warns(UserWarning, match=r"2 record\(s\) have Rayyan decisions that say Maybe or disagree \(first: "
-                      + (r"row 4" if suffix == ".csv" else r"record 3") + r", \{\"Ana\"=>\"Included\", \"Bo\"=>\"Excluded\"\}\): "
-                      r"they are scored and ranked as not screened yet"):
+    with pytest.warns(UserWarning, match=r"3 record\(s\) have Rayyan decisions that say Maybe, disagree or cannot be read "
+                      r"\(first: " + (r"row 4" if suffix == ".csv" else r"record 3")
+                      + r", \{\"Ana\"=>\"Included\", \"Bo\"=>\"Excluded\"\}\): they are scored and ranked as not screened yet"):
         corpus = load_partly_screened(tmp_path / f"rayyan{suffix}")
     assert corpus.train["title"].tolist() == ["Paper 0", "Paper 1", "Paper 5"]
     assert corpus.train["label"].tolist() == [1.0, 0.0, 0.0]
-    assert corpus.test["title"].tolist() == ["Paper 2", "Paper 3", "Paper 4"]
+    assert corpus.test["title"].tolist() == ["Paper 2", "Paper 3", "Paper 4", "Paper 6"]
 
 
 def test_rayyan_notes_beside_a_label_column_of_the_file_s_own_are_not_read_nor_warned_of(tmp_path):
     # helper-157: the Maybe warning ("scored and ranked as not screened yet") came where the file's own column trained
-    frame = pd.DataFrame({"title": [f"Paper {i}" for i in range(6)], "abstract": "text", "notes": RAYYAN_NOTES,
-                          "included": ["1", "0", "1", "", "0", "0"]})
+    frame = pd.DataFrame({"title": [f"Paper {i}" for i in range(7)], "abstract": "text", "notes": RAYYAN_NOTES,
+                          "included": ["1", "0", "1", "", "0", "0", "1"]})
     frame.to_csv(tmp_path / "own.csv", index=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         corpus = load_partly_screened(tmp_path / "own.csv")
-    assert corpus.train["label"].tolist() == [1.0, 0.0, 1.0, 0.0, 0.0]
+    assert corpus.train["label"].tolist() == [1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
     # --label-col notes: the advice is to leave it out, not to empty cells of Rayyan's decisions
     message = error_of(load_partly_screened, tmp_path / "own.csv", ColumnSpec(label_col="notes"))
     assert message.endswith("leave --label-col out: Rayyan's decisions in these notes are read by themselves (into a "

@@ -180,7 +180,9 @@ def test_a_learner_far_ahead_of_the_blend_is_named_in_a_warning(tmp_path, caplog
     assert summary["learners"]["good"]["fbeta_honest"] > summary["blend"]["fbeta_honest"] + 0.02
     [warning] = [w for w in summary["warnings"] if "beats the blend" in w]
     assert warning.startswith("good alone beats the blend on honest OOF F7")
-    assert warning.endswith("consider `screenstack stack --out OUT --learners good` on this run folder (nothing is refitted)")
+    # The command with the stack's other options (helper-158: `--learners good` alone lost a --beta 5)
+    assert warning.endswith("consider `screenstack stack --out OUT --blend rank-average --learners good` (OUT this run "
+                            "folder); nothing is refitted")
     assert warning in caplog.messages
     # Where the blend weighs that learner alone (`--learners good`, or the others weighed 0), the advice would change nothing.
     alone = {**summary, "blend": {**summary["blend"], "weights": {name: float(name == "good") for name in summary["learners"]}}}
