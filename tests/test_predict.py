@@ -467,6 +467,26 @@ def test_predict_reads_a_run_on_a_file_system_without_locks(run_copy, tmp_path, 
     assert not (run / runfolder.LOCK_FILE).exists()
 
 
+def test_a_command_writing_a_folder_on_a_file_system_without_locks_is_refused_in_one_line(run_copy, capsys, monkeypatch):
+    """helper-159: stack (and predict's own --out) ended in a traceback on ENOLCK and left an empty .lock behind."""
+    import errno
+
+    import screenstack.features.artifacts.runfolder as runfolder
+
+    run, _, _ = run_copy
+    before = {p.relative_to(run): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(runfolder.fcntl, "flock", no_locks)
+    assert main(["-q", "stack", "--out", str(run), "--beta", "5"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"screenstack: error: --out {run}: its file system takes no locks (No locks available), and screenstack locks a "
+        "folder it writes, so that two commands never write it at once. Use an --out on a local disk.")
+    assert {p.relative_to(run): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()} == before
+
+
 def test_predict_holds_its_run_against_writers_to_the_end(run_copy, tmp_path, capsys, monkeypatch):
     """A `stack` started 8 s into a predict succeeded (helper-153), and the predictions named a stack gone by then."""
     import screenstack.stacking.predict as predicting

@@ -500,6 +500,13 @@ class RunFolder:
                 error = _writing(f"--out {self.out}", fd, "Wait for it to finish, or use another --out.")
                 os.close(fd)
                 raise error from None
+            except OSError as error:  # ENOLCK: a file system that takes no locks (some network mounts; helper-159)
+                if os.fstat(fd).st_size == 0:  # made here: the folder as it was
+                    (self.out / LOCK_FILE).unlink(missing_ok=True)
+                os.close(fd)
+                raise ScreenstackError(f"--out {self.out}: its file system takes no locks ({error.strerror or error}), and "
+                                       "screenstack locks a folder it writes, so that two commands never write it at once. "
+                                       "Use an --out on a local disk.") from None
             # The holder before us unlinks the file as it lets go: a lock on an
             # unlinked file guards nothing, so take the lock on the new file.
             try:

@@ -513,7 +513,8 @@ def load_partly_screened(data: str | Path, spec: ColumnSpec = ColumnSpec()) -> C
     if not labelled.any():
         chosen = records.attrs["columns"]["label"]
         other = None if spec.label_col else labelled_label_column(original, chosen)
-        fix = (f"Pass --label-col {other}: that column holds labels." if other else
+        holds = "Rayyan's decisions in its notes hold" if other == RAYYAN_LABEL_COLUMN else "that column holds"
+        fix = (f"Pass --label-col {other}: {holds} labels." if other else
                "Screen some records first: training needs included (1) and excluded (0) ones.")
         raise ScreenstackError(f"{path}: no record is labelled yet (column {chosen!r} is empty, -1 or "
                                f"ASReview_not_seen throughout). {fix}")

@@ -23,8 +23,9 @@ RAYYAN_LABEL_COLUMN = "rayyan_inclusion"
 # The braces around quoted "name"=>"decision" pairs: a name may hold a brace, a quote escaped as \", and what follows
 # the closing brace may be another section (" | "), another RIS N1 line ("; ") or a line break.
 QUOTED = r'"(?:[^"\\]|\\.)*"'
-PAIR = rf"\s*{QUOTED}\s*=>\s*{QUOTED}\s*"  # pairs apart by commas alone: no two ways to read the spaces between them
-INCLUSION = re.compile(rf"RAYYAN-INCLUSION:\s*\{{((?:{PAIR}(?:,{PAIR})*)?)\s*\}}")
+# Each run of spaces read one way only (helper-159: a pair ending in spaces before `\s*\}` took 37 s on 200,000 of them)
+PAIR = rf"\s*{QUOTED}\s*=>\s*{QUOTED}"
+INCLUSION = re.compile(rf"RAYYAN-INCLUSION:\s*\{{((?:{PAIR}(?:\s*,{PAIR})*)?)\s*\}}")
 DECISION = re.compile(rf'{QUOTED}\s*=>\s*"((?:[^"\\]|\\.)*)"')
 LABELS = {frozenset({"included"}): "1", frozenset({"excluded"}): "0"}
 

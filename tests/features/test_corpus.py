@@ -818,6 +818,9 @@ def test_rayyan_notes_beside_a_label_column_of_the_file_s_own_are_not_read_nor_w
         corpus = load_partly_screened(tmp_path / "own.csv")
     assert corpus.train["label"].tolist() == [1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
     # --label-col notes: the advice is to leave it out, not to empty cells of Rayyan's decisions
+    frame.assign(included="").to_csv(tmp_path / "empty.csv", index=False)  # helper-159: no column named by what it is
+    assert error_of(load_partly_screened, tmp_path / "empty.csv").endswith(
+        "Pass --label-col rayyan_inclusion: Rayyan's decisions in its notes hold labels.")
     message = error_of(load_partly_screened, tmp_path / "own.csv", ColumnSpec(label_col="notes"))
     assert message.endswith("leave --label-col out: Rayyan's decisions in these notes are read by themselves (into a "
                             "column 'rayyan_inclusion').")
