@@ -157,6 +157,7 @@ def _refit_models_fix(out: Path, name: str) -> str:
 
 def read_run(out: str | Path) -> FittedRun:
     """Everything `predict` needs from run folder OUT, checked before any work; refusals name the file and the fix.
+    Read under ``RunFolder(out).reading(...)`` (as `screenstack predict` does), so that no command writes OUT meanwhile.
 
     Examples
     --------
@@ -170,7 +171,6 @@ def read_run(out: str | Path) -> FittedRun:
     run.refuse_unfinished("--run", "predict")  # first: a set half moved in has files no manifest lists yet (`check_kind`)
     run.check_kind("--run")
     _refuse_other_folder(run)
-    run.refuse_if_writing("--run", "predict")
     restack = f"Run {sets.stack_command(out)}, then predict again."
     run.verify("stack", restack, ignore=("ranked.csv",))  # the reviewer's to edit or move out: predict does not read it
     blend_path = out / "blend.json"

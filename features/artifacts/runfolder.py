@@ -405,8 +405,8 @@ class RunFolder:
     @contextmanager
     def reading(self, flag: str, again: str) -> Iterator[RunFolder]:
         """Hold OUT for reading (a shared ``flock`` on its lock file) across a command that only reads it (`predict`'s
-        --run): another process writing it refuses (`refuse_if_writing`'s line), and a command that would write it
-        while this one works is refused in turn (a `stack` started mid-predict replaced the stack the predictions
+        --run): a folder another process is writing is refused in one line (its outputs half made, the advice
+        given on them could not work), and a command that would write it while this one works is refused in turn (a `stack` started mid-predict replaced the stack the predictions
         name). Readers share it. A folder whose lock file cannot be opened or made (a read-only copy), or locked (a
         file system without locks: some network mounts), is read unlocked, as before locks were taken; no lock file
         is made in a folder without manifests, which it would mark as a run folder (`check_ours`) before the reads
@@ -451,22 +451,6 @@ class RunFolder:
                     return fd
             except FileNotFoundError:
                 pass
-            os.close(fd)
-
-    def refuse_if_writing(self, flag: str, again: str) -> None:
-        """Refuse, in one line, a folder another process is writing (it holds OUT's lock): a command that only
-        reads it (`screenstack predict`'s --run) would see its outputs half made and give advice that cannot work."""
-        try:
-            fd = os.open(self.out / LOCK_FILE, os.O_RDONLY)
-        except OSError:
-            return  # no lock file: nobody is writing (or it cannot be read; the reads that follow will say so)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise _writing(f"{flag} {self.out}", fd, f"Wait for it to finish, then {again} again.") from None
-        except OSError:
-            return
-        finally:
             os.close(fd)
 
     def refuse_unfinished(self, flag: str, again: str) -> None:
