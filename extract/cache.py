@@ -136,7 +136,7 @@ class VectorCache:
         """What chose this cache folder, for a message: ``--cache-dir``, or the environment variable where it set the
         folder (a user who never typed --cache-dir would look for it in vain)."""
         chosen = os.environ.get(CACHE_ENV)
-        if chosen and self.folder.resolve().is_relative_to(Path(chosen).resolve()):
+        if chosen and self.folder.resolve().is_relative_to(Path(chosen).expanduser().resolve()):
             return f"--cache-dir (here ${CACHE_ENV})"
         return "--cache-dir"
 

@@ -175,9 +175,9 @@ def _refuse_non_finite(vectors: np.ndarray, config: ExtractConfig, precision: st
 def cache_root(config: ExtractConfig, out: str | Path) -> Path:
     """``--cache-dir``, else ``$SCREENSTACK_CACHE``, else ``.cache`` beside the run folder."""
     if config.cache_dir:
-        return Path(config.cache_dir)
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
+        return Path(config.cache_dir).expanduser()
+    if os.environ.get(CACHE_ENV):  # `export SCREENSTACK_CACHE="~/cache"` (quoted) means the home folder's, as `datasets` reads it
+        return Path(os.environ[CACHE_ENV]).expanduser()
     return Path(out).resolve().parent / ".cache"
 
 

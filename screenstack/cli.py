@@ -27,6 +27,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .commands import COMMANDS  # noqa: E402
 from .commands._common import LIST_OPTIONS, check_out  # noqa: E402
+from .features.checks import did_you_mean  # noqa: E402
 from .features.errors import ScreenstackError, quoted  # noqa: E402
 
 log = logging.getLogger("screenstack")
@@ -194,7 +195,7 @@ def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace
         return {}
     if not args.config.strip():  # `--config=` or an unset variable: not "no file"
         raise ScreenstackError("--config is empty. Name a TOML file, e.g. --config run.toml, or leave the flag out.")
-    path = Path(args.config)
+    path = Path(os.path.expanduser(args.config))
     values = _read_config_file(path)
     sub = _chosen(parser, args)
     actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "config", "quiet", "verbose")}
@@ -205,7 +206,8 @@ def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace
                                f"`screenstack run --config {quoted(str(path))}` repeats that run; for `{sub.prog}` give its "
                                f"own options ({', '.join(sorted(actions))}) as flags or in a file of their own.")
     if unknown:
-        raise ScreenstackError(f"--config {path}: unknown option(s) {', '.join(unknown)} for `{sub.prog}`. "
+        raise ScreenstackError(f"--config {path}: unknown option(s) {', '.join(unknown)} for `{sub.prog}`"
+                               f"{did_you_mean(unknown, [a.replace('_', '-') for a in actions])}. "
                                f"Valid: {', '.join(sorted(actions))}."
                                + _stack_option_hint(parser, args, [f"--{key.replace('_', '-')}" for key in unknown]))
     spelt = {}
@@ -250,7 +252,8 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
     from_file = _apply_config_file(parser, first)
     args, extras = parser.parse_known_args(argv)
     if extras:  # argparse would name the top-level parser; name the subcommand whose --help lists the options
-        raise ScreenstackError(f"unrecognized arguments: {' '.join(extras)}. See `{_chosen(parser, args).prog} --help`."
+        raise ScreenstackError(f"unrecognized arguments: {' '.join(extras)}{_meant_option(_chosen(parser, args), extras)}. "
+                               f"See `{_chosen(parser, args).prog} --help`."
                                + _stack_option_hint(parser, args, extras))
     _refuse_empty(_chosen(parser, args), args)
     # Options the command line gave win over the file, so only the others are the file's; one typed with the file's
@@ -261,7 +264,29 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
                         if dest not in typed and _same(getattr(args, dest), defaults[dest])}
     overridden = {dest: (path, defaults[dest]) for dest, path in from_file.items() if dest not in args.config_keys}
     args.config_overridden = set(overridden)  # the file's options the command line changed (`--no-finetune`)
+    _expand_home(_chosen(parser, args), args)
     return args, overridden
+
+
+PATH_METAVARS = ("FILE", "DIR", "FILE.toml", "NAME|DIR")  # the options that name a file or folder
+
+
+def _expand_home(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A path option's leading ``~`` read as the shell reads it unquoted: the home folder. Quoted (``--out '~/run'``,
+    ``out = "~/run"`` in a --config file) it was a folder named ``~`` here to write in, and the home folder to pyarrow,
+    which expands it when it reads (helper-160: a run's stack found none of the learner outputs it had just written)."""
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.metavar not in PATH_METAVARS or value is None:
+            continue
+        setattr(args, action.dest, [os.path.expanduser(v) for v in value] if isinstance(value, list) else os.path.expanduser(value))
+
+
+def _meant_option(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """" (did you mean --beta?)" for the first unknown option in `extras` a letter or two off one of `parser`'s."""
+    options = [o.removeprefix("--") for a in parser._actions for o in a.option_strings if o.startswith("--")]
+    typed = [e.split("=")[0].lstrip("-") for e in extras if e.startswith("-")]
+    return did_you_mean(typed, options).replace("mean ", "mean --")
 
 
 def _typed_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:

@@ -297,7 +297,7 @@ def _threshold_note(summary: dict) -> str:
                  f"{check['flagged_share_after']:.1%} of the records to screen instead of {check['flagged_share_before']:.1%}: there the calibrated probabilities expected "
                  f"{check['expected_recall']:.0%} of the included records to screen to be flagged, below the honest recall's "
                  f"95% interval (the labelled records look unlike the records to screen)")
-    share, before, of_what = flagged_shares(decision)
+    share, before, of_what = flagged_shares(summary)
     if share > MAX_FLAGGED and before is not None and before <= MAX_FLAGGED:
         note += (f"; <strong>{'every' if share == 1 else 'nearly every'} record is flagged because of that correction</strong> "
                  f"({percent(share)} of {of_what}; without it {before:.1%})")  # as the console's warning

@@ -47,7 +47,7 @@ from .metrics import fbeta, paired_win_share, predictive_intervals, screening_me
 from .ranked import refuse_edited, write_ranked
 from .set_apart import (abstracts_unlike_labelled, included_without_abstracts, log_titles_only, say_without_text, shift_records,
                         titles_unlike_labelled, without_text)
-from .stack_said import log_summary, record_flagged_shares, say_single, stack_warnings
+from .stack_said import ALONE_OUT, log_summary, record_flagged_shares, say_single, stack_warnings
 from .threshold import FIT_WEIGHT, choose_threshold, fitted_tail_threshold, fold_decisions, separation
 
 log = logging.getLogger("screenstack")
@@ -401,7 +401,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         if without is not None:
             say_without_text(int(without.sum()), int(reused["decision"].get("flagged_without_text", 0)))
         log_titles_only(reused["decision"].get("titles_only") or {})
-        log_summary(reused)
+        log_summary(reused, out)
         return reused
     # A new stack removes the report made from the previous one: its folder is checked now, not after the work.
     RunFolder(out).check_places("report")
@@ -462,7 +462,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     }
     # The best learner alone, with every other option this stack was given (helper-158: `--learners NAME` alone lost a
     # --beta 5); OUT by name, as summary.json names no folder of its own (a run folder copied or moved says the same)
-    alone = f"`screenstack stack --out OUT {stack_flags([summary['best_learner']['name']], config)}` (OUT this run folder)"
+    alone = f"`screenstack stack --out OUT {stack_flags([summary['best_learner']['name']], config)}`{ALONE_OUT}"
     summary["warnings"] = stack_warnings(summary, alone) + ([NO_RECORDS] if records is None and len(test_ids) else [])
     summary["input_warnings"] = [] if records is None else list(records.attrs.get("said", []))  # said reading the files
     # One set: a run stopped midway never leaves one setting's submission beside another's summary.
@@ -475,7 +475,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
         (staging / "calibration.json").write_text(calibration.to_json())
         write_json(staging / "summary.json", summary)
         write_json(staging / "blend.json", blend_state(final, names))  # for `screenstack predict`
-    log_summary(summary)
+    log_summary(summary, out)
     return summary
 
 

@@ -6,9 +6,11 @@ import logging
 
 import numpy as np
 
+from ..features.errors import quoted
 from .config import FLAGS, StackConfig
 from .decision import CHANCE_AUC, COMPARE_INCLUDED, RECALL_CHECK_WARNING, at_shift_clause, honest_scope, log_shift, said_threshold
-from .set_apart import ABSTRACTS_UNLIKE_LABELLED_WARNING, INCLUDED_WITHOUT_ABSTRACTS_WARNING, TITLES_ONLY_WARNING
+from .set_apart import (ABSTRACTS_UNLIKE_LABELLED_WARNING, INCLUDED_WITHOUT_ABSTRACTS_WARNING, MIN_SHIFT_RECORDS,
+                        TITLES_ONLY_WARNING)
 from .threshold import apply_threshold
 
 log = logging.getLogger("screenstack")
@@ -19,13 +21,14 @@ log = logging.getLogger("screenstack")
 # times with 10 included records, resampling or not. A blend whose honest AUC is below MIN_AUC barely ranks.
 # (COMPARE_INCLUDED is the honest floor's too; `stacking.decision` keeps it, and FLAG_ALL, for the label shift's floor.)
 CLEAR_MARGIN, WIN_SHARE, MIN_AUC, MAX_FLAGGED = 0.02, 0.95, 0.6, 0.9
+ALONE_OUT = " (OUT this run folder)"  # said after a command's `--out OUT` in summary.json; the console names the folder
 
 
 def stack_warnings(summary: dict, alone: str = "") -> list[str]:
     """What a reviewer must not miss: a threshold that flags nearly everything, a blend a learner beats (`alone`: the
     command that stacks that learner alone with the stack's other options), a blend that cannot rank."""
     warnings, beta, decision, blend = [], summary["beta"], summary["decision"], summary["blend"]
-    share, before, of_what = flagged_shares(decision)
+    share, before, of_what = flagged_shares(summary)
     if decision["flags_everything"] and decision.get("ranks_at_chance"):
         warnings.append(f"the threshold flags 100% of records: {chance_reason(blend)} with {decision['n_train_included']} "
                         "included training records; label more records, or check the text columns")
@@ -41,7 +44,7 @@ def stack_warnings(summary: dict, alone: str = "") -> list[str]:
                         "of the flagged records have neither title nor abstract, flagged since no model can rank them"
                         + (f" (of those with text it flags {with_text:.0%})" if with_text is not None else "")
                         + "; give their titles and abstracts to have them ranked")
-    elif share > MAX_FLAGGED and shift_flags_most(decision):
+    elif share > MAX_FLAGGED and shift_flags_most(summary):
         shift = decision["shift"]
         warnings.append(f"the threshold flags {percent(share)} of {of_what} because the records to screen look "
                         f"{shift['estimated_share'] / shift['train_share']:.1f} times as rich in included records as the "
@@ -119,19 +122,21 @@ def record_flagged_shares(decision: dict, decisions: np.ndarray, test_scores: np
         shift["flagged_share_before"] = float(np.mean(before if without is None else before | without))
 
 
-def flagged_shares(decision: dict) -> tuple[float, float | None, str]:
+def flagged_shares(summary: dict) -> tuple[float, float | None, str]:
     """The share the threshold flags, the share it flagged before the shift correction (None if it did not lower
-    it), and of what: the records to screen, or the OOF records for a run without any (or a summary from before
-    0.3.4 kept the shares of the records to screen)."""
+    it), and of what: the records to screen, or the OOF records for a run with fewer than `MIN_SHIFT_RECORDS` of them,
+    as for predict's updates (a handful flagged says nothing of the threshold: helper-160's 1 of 1 was "100%: ... a weak
+    ranking" at AUC 0.93), or a summary from before 0.3.4 that kept no share of the records to screen."""
+    decision = summary["decision"]
     shift = decision.get("shift") or {}
-    if "flagged_share" in decision:
+    if "flagged_share" in decision and (summary.get("screening") or {}).get("n_records", MIN_SHIFT_RECORDS) >= MIN_SHIFT_RECORDS:
         return decision["flagged_share"], shift.get("flagged_share_before") if shift.get("lowered") else None, "the records to screen"
     return decision["oof_flagged_share"], shift.get("oof_flagged_share_before") if shift.get("lowered") else None, "the OOF records"
 
 
-def shift_flags_most(decision: dict) -> bool:
+def shift_flags_most(summary: dict) -> bool:
     """The label-shift correction, not the labels, made the threshold flag nearly every record."""
-    before = flagged_shares(decision)[1]
+    before = flagged_shares(summary)[1]
     return before is not None and before <= MAX_FLAGGED
 
 
@@ -185,7 +190,7 @@ def fit_weight_clause(decision: dict) -> str:
     return f", weighed as {tail['fit_weight']:g} included records beside the {decision['n_train_included']} labelled ones,"
 
 
-def log_summary(summary: dict) -> None:
+def log_summary(summary: dict, out=None) -> None:
     """The console's last lines: the honest estimate first, then the records to screen, the blend, the warnings."""
     beta, honest, screening, blend = summary["beta"], summary["honest"], summary["screening"], summary["blend"]
     log_decision(summary)
@@ -209,4 +214,12 @@ def log_summary(summary: dict) -> None:
              "lowered for the records to screen, see above" if honest.get("threshold_lowered_by")
              else "chosen on the same records: optimistic")
     for warning in summary["warnings"]:
-        log.warning(warning)
+        log.warning(in_run_folder(warning, out))
+
+
+def in_run_folder(warning: str, out) -> str:
+    """`warning` with the command it names run in `out`: summary.json says `--out OUT` (`ALONE_OUT`), the same bytes
+    wherever the folder is, but a command on the console is there to be pasted (helper-160)."""
+    if out is None or ALONE_OUT not in warning:
+        return warning
+    return warning.replace(ALONE_OUT, "").replace("--out OUT ", f"--out {quoted(str(out))} ")

@@ -318,7 +318,14 @@ def test_an_option_is_taken_only_as_spelt(tmp_path, capsys):
     # argparse would read `--learner` as `--learners` (and a prefix as whichever option it starts alone).
     assert main(["run", "--data", "x.csv", "--learner", "tfidf-svm", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "unrecognized arguments: --learner tfidf-svm. See `screenstack run --help`." in err
+    assert "unrecognized arguments: --learner tfidf-svm (did you mean --learners?). See `screenstack run --help`." in err
+    assert not (tmp_path / "o").exists()
+    # helper-160: a misspelt option, on the command line or in a --config file, is named with the one it most likely means
+    assert main(["stack", "--out", str(tmp_path / "o"), "--bta", "5"]) == 2
+    assert "unrecognized arguments: --bta 5 (did you mean --beta?)." in capsys.readouterr().err
+    (tmp_path / "c.toml").write_text('lerners = "tfidf-svm"\n')
+    assert main(["stack", "--out", str(tmp_path / "o"), "--config", str(tmp_path / "c.toml")]) == 2
+    assert "unknown option(s) lerners for `screenstack stack` (did you mean learners?). Valid:" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 

@@ -173,3 +173,18 @@ def test_a_ranked_csv_moved_out_is_made_again_by_stack_and_the_report_stays(data
         assert main(["stack", "--out", str(out)]) == 0
     assert not [m for m in caplog.messages if "removed report.html" in m]
     assert snapshot(out) == before  # ranked.csv back, byte for byte, and the report with it
+
+
+def test_a_quoted_tilde_in_a_path_is_the_home_folder_as_the_shell_reads_it_unquoted(data_folder, tmp_path, monkeypatch, capsys):
+    """helper-160: `--out '~/run'` (or ``out = "~/run"`` in a --config file) wrote into a folder named `~` here, and the
+    stack, reading through pyarrow, which expands `~`, found none of the learner outputs it had just written."""
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir(), here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(here)
+    shutil.copy(data_folder / "train.csv", home / "train.csv")
+    assert main(["-q", "run", "--train", "~/train.csv", "--test", str(data_folder / "test.csv"), *TEXT, "--out", "~/run"]) == 0
+    assert (home / "run" / "submission.csv").is_file() and not any(here.iterdir())
+    (here / "settings.toml").write_text('out = "~/run"\n')
+    assert main(["-q", "stack", "--config", "settings.toml"]) == 0 and not (here / "~").exists()
+    capsys.readouterr()

@@ -564,3 +564,12 @@ def test_a_cached_chunk_nothing_vouches_for_is_removed_by_name_and_its_texts_enc
     rewritten = pq.read_schema(chunk).metadata
     setting = json.loads((chunk.parent / "setting.json").read_text())
     assert rewritten[b"screenstack_setting"] == setting_digest(setting).encode() and b"screenstack_sha256" in rewritten
+
+
+def test_a_cache_folder_given_with_a_quoted_tilde_is_in_the_home_folder(tmp_path, monkeypatch):
+    """`export SCREENSTACK_CACHE="~/cache"` (quoted: the shell leaves the `~`) is the home folder's, as `datasets` reads
+    it (helper-160: extract wrote a folder named `~` and pyarrow read the home folder's, calling its chunks removed)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SCREENSTACK_CACHE", "~/cache")
+    assert stage.cache_root(ExtractConfig(), "run") == tmp_path / "cache"
+    assert stage.cache_root(ExtractConfig(cache_dir="~/mine"), "run") == tmp_path / "mine"

@@ -183,7 +183,9 @@ def test_a_learner_far_ahead_of_the_blend_is_named_in_a_warning(tmp_path, caplog
     # The command with the stack's other options (helper-158: `--learners good` alone lost a --beta 5)
     assert warning.endswith("consider `screenstack stack --out OUT --blend rank-average --learners good` (OUT this run "
                             "folder); nothing is refitted")
-    assert warning in caplog.messages
+    # summary.json names no folder (the same bytes wherever it is); the console names this one, to be pasted (helper-160)
+    said = warning.replace("--out OUT ", f"--out {tmp_path} ").replace(" (OUT this run folder)", "")
+    assert said in caplog.messages and warning not in caplog.messages
     # Where the blend weighs that learner alone (`--learners good`, or the others weighed 0), the advice would change nothing.
     alone = {**summary, "blend": {**summary["blend"], "weights": {name: float(name == "good") for name in summary["learners"]}}}
     assert not any("beats the blend" in w for w in stack_warnings(alone))
@@ -261,6 +263,14 @@ def test_the_warning_judges_the_share_of_the_records_to_screen_not_of_the_oof_re
     decision.update(oof_flagged_share=0.94, flagged_share=0.87)
     assert not any(w.startswith("the threshold flags") for w in stack_warnings(summary))
     del decision["flagged_share"]  # a summary.json from before 0.3.4: the OOF share, said so
+    assert any(w.startswith("the threshold flags 94% of the OOF records") for w in stack_warnings(summary))
+    # A handful of records to screen, all flagged, says nothing of the threshold (helper-160: a test file of one record
+    # was "100% ... a weak ranking" at AUC 0.93): below 50 records (as predict's updates) the OOF share is judged.
+    decision.update(oof_flagged_share=0.6, flagged_share=1.0)
+    for records, warned in ((1, False), (49, False), (50, True)):
+        summary["screening"]["n_records"] = records
+        assert any(w.startswith("the threshold flags 100% of the records to screen") for w in stack_warnings(summary)) == warned
+    decision["oof_flagged_share"], summary["screening"]["n_records"] = 0.94, 1
     assert any(w.startswith("the threshold flags 94% of the OOF records") for w in stack_warnings(summary))
 
 
