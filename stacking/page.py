@@ -94,7 +94,7 @@ def prediction_page(out: Path, summary: dict, top: pd.DataFrame) -> str:
     ]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>screenstack predictions: {html.escape(out.name)}</title>
+<title>screenstack predictions: {html.escape(Path(out).resolve().name)}</title>
 <style>{CSS}</style></head>
 <body><main>
 <header><h1>screenstack predictions</h1><p class="sub">{html.escape(summary.get("data") or "")} scored with the models of

@@ -395,10 +395,10 @@ def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: di
     config = ", ".join(f"{k}={v}" for k, v in summary.get("config", {}).items())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>screenstack report: {html.escape(out.name)}</title>
+<title>screenstack report: {html.escape(out.resolve().name)}</title>
 <style>{CSS}</style></head>
 <body><main>
-<header><h1>screenstack report</h1><p class="sub">{html.escape(str(out))} &middot; every score below is out-of-fold:
+<header><h1>screenstack report</h1><p class="sub">{html.escape(str(out.resolve()))} &middot; every score below is out-of-fold:
 each training record was scored by a model that never saw its label.</p></header>
 {warnings_box(summary)}
 {_honest_section(summary)}

@@ -69,6 +69,16 @@ def test_report_is_byte_identical_when_rebuilt(report, run_dir, tmp_path):
     assert (again / REPORT_HTML).read_text().replace(str(again), "OUT") == report.read_text().replace(str(run_dir), "OUT")
 
 
+def test_report_is_the_same_bytes_however_its_folder_was_typed(report, run_dir, monkeypatch):
+    """helper-160: the page named --out as typed, so `report --out runB` and `--out /abs/runB` gave other bytes."""
+    before = report.read_bytes()
+    monkeypatch.chdir(run_dir.parent)
+    assert write_report(Path(run_dir.name)).read_bytes() == before
+    monkeypatch.chdir(run_dir)
+    assert write_report(Path(".")).read_bytes() == before  # and `.` is the folder's name in the title, not an empty one
+    assert f"<title>screenstack report: {run_dir.name}</title>" in before.decode()
+
+
 def test_report_command_prints_the_page_path(run_dir, capsys):
     assert main(["-q", "report", "--out", str(run_dir)]) == 0
     assert capsys.readouterr().out.strip() == str(run_dir / REPORT_HTML)
