@@ -232,7 +232,7 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
     if not spec.text_cols and not abstract.ne("").any():  # no abstract read: perhaps under a name not looked for
         _point_to_abstracts(path, frame, columns, text_cols)
 
-    id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, id_columns(kind))
+    id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, id_columns(kind, columns))
     if not spec.id_col and id_col is not None and str(id_col).lower() == "key":
         keys = frame[id_col].astype(str).str.strip()
         if keys.eq("").any() or keys.duplicated().any():  # a `key` column that is no Zotero or Rayyan record key

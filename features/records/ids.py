@@ -50,10 +50,17 @@ def id_key(value: str) -> str:
     return match.group(1) if match else value.casefold()
 
 
-def id_columns(kind: str | None) -> tuple[str, ...]:
-    """The columns a file of format `kind` reads its ids from without --id-col, first found first: a PubMed record's
-    id is its PMID."""
-    return ID_COLUMNS + (("pmid",) if kind == "medline" else ())
+# Web of Science's "Tab delimited file" export names its columns by field tag: its record id is UT (the accession
+# number), and its ID column holds Keywords Plus (helper-161: keywords were the ids, `ADHD; CHILDREN; TERM32,1`
+# in the submission).
+WOS_TAGS = {"pt", "ut", "ti", "so"}
+
+
+def id_columns(kind: str | None, columns=()) -> tuple[str, ...]:
+    """The columns a file of format `kind` with `columns` reads its ids from without --id-col, first found first: a
+    PubMed record's id is its PMID, a Web of Science record's its UT (`WOS_TAGS`)."""
+    wos = WOS_TAGS <= {str(column).lower() for column in columns}
+    return (("ut",) if wos else ()) + ID_COLUMNS + (("pmid",) if kind == "medline" else ())
 
 
 def pair_id_columns(id_col: str | None, train_path: Path, train_table: pd.DataFrame, test_path: Path,
@@ -74,7 +81,7 @@ def pair_id_columns(id_col: str | None, train_path: Path, train_table: pd.DataFr
 
     chosen = []
     for path, table, other in ((train_path, train_table, test_table), (test_path, test_table, train_table)):
-        own = pick_column(list(table.columns), id_columns(table.attrs.get("format")))
+        own = pick_column(list(table.columns), id_columns(table.attrs.get("format"), table.columns))
         if not holds(table) and holds(other) and own is not None:
             log.info("%s: no column %r (--id-col): its own id column %r is used", path, id_col, own)
             chosen.append(None)

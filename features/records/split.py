@@ -124,7 +124,9 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    # Lines end in CRLF, as RFC 4180's do: under "\n" a field holding a lone carriage return was left unquoted, and
+    # the file read back with that row broken in two (helper-161: a split refused by the run it was made for).
+    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def _refuse_other_files(out: Path) -> None:

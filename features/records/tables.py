@@ -30,7 +30,7 @@ from .header import Header, header_name, nul_problem, warn_duplicate_names
 from .medline import looks_like_medline, read_medline
 from .rayyan import add_rayyan_labels
 from .ris import OUTSIDE_RECORDS, read_ris
-from .shortrows import ShortRows
+from .shortrows import ShortRows, merged_rows_warning
 
 # A .tsv/.tab file is tab-separated; any other text file (.csv included: Excel
 # in European locales writes semicolons, and tab-separated exports are often
@@ -327,6 +327,9 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     if bad_row is not None:
         raise ScreenstackError(f"{path}: {bad_row}.")
     names = header.names
+    if columns and (merged := merged_rows_warning(path, columns[0], columns[1:], names, sep, short_rows,
+                                                  lambda index: sheet_row(index, blank_rows))):
+        warnings.warn(merged + ".", stacklevel=2)
     frame = pd.DataFrame({name: np.array(column, dtype=object) for name, column in zip(names, columns)}, columns=names,
                          dtype=object)  # pandas 3 would infer its str dtype
     frame.attrs["separator"] = sep
@@ -577,10 +580,19 @@ def _column_letter(number: int) -> str:
     return get_column_letter(max(number, 1))
 
 
+# How OOXML writes a character XML cannot hold as itself: `_x000D_` for a carriage return (Excel's for every line break
+# a CSV's field brought in as CRLF), `_x005F_` for the underscore that starts a literal `_x000D_`. openpyxl leaves
+# them as written (helper-161: "Objective:_x000D_" joined the word before it into one TF-IDF token).
+OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
 def _cell_text(value) -> str:
-    """A workbook cell's value as text: empty for none, a whole number without ``.0`` (as pandas reads a sheet)."""
+    """A workbook cell's value as text: empty for none, a whole number without ``.0`` (as pandas reads a sheet), a
+    text's `OOXML_ESCAPE`s as the characters they stand for."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, str) and "_x" in value:
+        return OOXML_ESCAPE.sub(lambda escape: chr(int(escape.group(1), 16)), value)
     return str(value)

@@ -600,6 +600,22 @@ def test_formulas_are_told_by_their_saved_values_however_the_writer_spells_them(
         assert load_records(tmp_path / "hidden.xlsx")["title"].tolist() == ["A", "B"]
 
 
+def test_a_workbooks_escaped_characters_are_read_as_the_characters(tmp_path):
+    """Excel saves a carriage return in a cell as `_x000D_` (a CSV's CRLF line breaks opened and saved as .xlsx), and a
+    literal `_x000D_` as `_x005F_x000D_`; openpyxl leaves both as written (helper-161: the word before each joined it
+    into one TF-IDF token, and the XLSX copy of a paper no longer matched its CSV copy)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()  # openpyxl writes the text as given: these are the bytes Excel writes
+    for row in (["title", "abstract", "included"], ["Objective:_x000D_\nTo compare", "a _x005F_x000D_ b_x0009_c", 1],
+                ["B", "_x00e9_t_x00E9_", 0]):
+        book.active.append(row)
+    book.save(tmp_path / "excel.xlsx")
+    records = load_records(tmp_path / "excel.xlsx")
+    assert records["title"].tolist() == ["Objective:\r\nTo compare", "B"]
+    assert records["abstract"].tolist() == ["a _x000D_ b\tc", "\u00e9t\u00e9"]
+
+
 def test_a_formula_without_a_saved_value_is_refused_naming_its_cell(tmp_path):
     import openpyxl
 

@@ -37,6 +37,19 @@ def test_test_file_whose_id_column_has_another_name_is_refused_naming_the_fix(tm
     assert "Rename the test file's id column to 'id'" in message and "--id-col paper_id" in message
 
 
+def test_a_web_of_science_export_is_read_by_its_accession_numbers_not_its_keywords(tmp_path):
+    """Web of Science's tab-delimited export names columns by field tag: ID is Keywords Plus, UT the record's id
+    (helper-161: the submission's ids were keywords, `ADHD; CHILDREN; TERM32`)."""
+    header = "PT\tAU\tTI\tSO\tDE\tID\tAB\tPM\tUT"
+    rows = [f"J\tSmith, A\tTrial {i}\tJ ADHD\tadhd\tRANDOMIZED-TRIAL; ATTENTION\tAbstract {i}.\t{100 + i}\tWOS:000{i}"
+            for i in range(4)]
+    train = write(tmp_path / "train.txt", "\n".join([header + "\tlabel", *(r + f"\t{int(i < 2)}" for i, r in enumerate(rows[:3]))]) + "\n")
+    test = write(tmp_path / "test.txt", "\n".join([header, rows[3]]) + "\n")
+    corpus = load_corpus(train, test)
+    assert corpus.train["id"].tolist() == ["WOS:0000", "WOS:0001", "WOS:0002"] and corpus.test["id"].tolist() == ["WOS:0003"]
+    assert corpus.train["title"].tolist() == ["Trial 0", "Trial 1", "Trial 2"]
+
+
 def test_id_col_naming_the_test_files_column_keeps_the_training_files_id(tmp_path, caplog):
     train = write(tmp_path / "train.csv", TRAIN)
     test = write(tmp_path / "test.csv", "paper_id,title,abstract\n10,New,n\n11,Other,o\n")

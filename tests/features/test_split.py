@@ -210,3 +210,16 @@ def test_a_folder_holding_other_files_a_run_folder_say_is_refused_before_reading
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"--out {out}: holds other files ({other})" in err[0] and f"--out {tmp_path / 'out-split'}." in err[0]  # beside it, not inside
     assert [p.name for p in out.iterdir()] == [other]
+
+
+def test_a_carriage_return_inside_a_field_comes_back_whole(tmp_path):
+    """helper-161: a title holding a lone carriage return, quoted in the source, was written unquoted under "\\n" line
+    ends, and the run made for the split refused its train.csv (a row broken in two)."""
+    data = read(ADHD).drop(columns=["label_abstract_screening"])
+    data = data[data["title"] != ""].iloc[:60]
+    data["title"] = data["title"].astype(str) + "\r" + data["record_id"].astype(str)
+    data.to_csv(tmp_path / "export.csv", index=False, lineterminator="\r\n")  # the source quotes it
+    split_file(tmp_path / "export.csv", tmp_path / "out")
+    corpus = load_corpus(tmp_path / "out" / "train.csv", tmp_path / "out" / "test.csv")
+    read_back = pd.concat([corpus.train, corpus.test]).set_index("id")["title"]
+    assert len(read_back) == 60 and (read_back.loc[data["record_id"]].to_numpy() == data["title"].to_numpy()).all()

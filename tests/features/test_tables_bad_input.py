@@ -177,6 +177,43 @@ def test_short_rows_that_could_be_one_record_split_by_a_line_break_are_refused(t
                             "re-save the file from a current spreadsheet.") and "\n" not in message
 
 
+@pytest.mark.parametrize("text, said", [
+    # A quote opened and not closed where its field ends takes rows 3 and 4 into row 2's abstract, up to the next quote
+    # before a separator: record 1 gets record 2's label, record 2 is gone.
+    ('id,title,abstract,label\n1,Alpha,"Alpha abstract,1\n2,Beta,Beta abstract 12",0\n3,Gamma,Gamma abs,1\n',
+     "row 2, column 'abstract' holds a line that reads as a row of its own ('2,Beta,Beta abstract 12': id 2, which no row "
+     "has): a quote opened in that field may not be closed where it ends"),
+    # The same in a tab-separated file written without quoting, a title that starts with a quote
+    ('id\ttitle\tabstract\tlabel\n1\t"Quoted title\tone\t1\n2\tBeta\tBeta abstract 12"\t0\n3\tGamma\tG\t1\n',
+     "row 2, column 'title' holds a line that reads as a row of its own"),
+    # An unquoted line break with a comma after it: record 3 without its label, and a record "second part"
+    ("id,title,abstract,label\n1,T,A,1\n2,T,A,0\n3,T,Abstract first part\nsecond part, with a comma,1\n4,T,A,0\n",
+     "row 5 starts with 'second part' where the other rows' id is a whole number, right after row 4, and row 4 has fewer "
+     "fields than the header: a line break inside an unquoted field of row 4 may have split that record in two"),
+    ("id,title,abstract,label\n1,T,A,1\n2,T,Abstract first part,0\nsecond part, more\n3,T,A,0\n",
+     "row 4 starts with 'second part' where the other rows' id is a whole number, right after row 3, and it has fewer"),
+], ids=["unclosed-quote", "tsv-unquoted", "break-before-a-comma", "break-in-a-full-row"])
+def test_records_read_into_another_or_split_out_of_one_are_warned_of(tmp_path, text, said):
+    """helper-161: these read without an error, an included record's label or the record itself lost silently."""
+    path = write(tmp_path, "export.tsv" if "\t" in text else "export.csv", text)
+    with pytest.warns(UserWarning) as caught:
+        read_table(path)
+    assert [str(w.message) for w in caught if said in str(w.message)], [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("text", [
+    'id,title,abstract\n1,A,"Results:\n12, 24 and 48 weeks, all"\n12,B,b\n',  # a line like a row, whose id is a row's
+    'id,title,abstract\n1,A,"Line one\nLine two, three, four"\n2,B,b\n',  # no id before its commas
+    'key,title,abstract\nab,A,"x\n7,y,z"\ncd,B,b\n',  # ids that are no whole numbers: nothing to tell a row by
+    "id,title,abstract,included\n1,A,a,1\n2,B,b\n3,C,c,0\n4,D\n",  # old Excel's short rows, ids all whole numbers
+])
+def test_a_field_with_line_breaks_and_short_rows_of_numbered_records_read_quietly(tmp_path, text):
+    path = write(tmp_path, "export.csv", text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_table(path)
+
+
 def _zip(member: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
