@@ -207,7 +207,7 @@ def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace
                                f"own options ({', '.join(sorted(actions))}) as flags or in a file of their own.")
     if unknown:
         raise ScreenstackError(f"--config {path}: unknown option(s) {', '.join(unknown)} for `{sub.prog}`"
-                               f"{did_you_mean(unknown, [a.replace('_', '-') for a in actions])}. "
+                               f"{did_you_mean([k.replace('-', '_') for k in unknown], actions)}. "
                                f"Valid: {', '.join(sorted(actions))}."
                                + _stack_option_hint(parser, args, [f"--{key.replace('_', '-')}" for key in unknown]))
     spelt = {}

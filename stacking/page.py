@@ -7,6 +7,7 @@ the clock: the same inputs give the same bytes.
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -94,7 +95,7 @@ def prediction_page(out: Path, summary: dict, top: pd.DataFrame) -> str:
     ]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>screenstack predictions: {html.escape(Path(out).resolve().name)}</title>
+<title>screenstack predictions: {html.escape(Path(os.path.abspath(out)).name)}</title>
 <style>{CSS}</style></head>
 <body><main>
 <header><h1>screenstack predictions</h1><p class="sub">{html.escape(summary.get("data") or "")} scored with the models of

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -297,7 +298,7 @@ def _threshold_note(summary: dict) -> str:
                  f"{check['flagged_share_after']:.1%} of the records to screen instead of {check['flagged_share_before']:.1%}: there the calibrated probabilities expected "
                  f"{check['expected_recall']:.0%} of the included records to screen to be flagged, below the honest recall's "
                  f"95% interval (the labelled records look unlike the records to screen)")
-    share, before, of_what = flagged_shares(summary)
+    share, before, of_what = flagged_shares(decision)
     if share > MAX_FLAGGED and before is not None and before <= MAX_FLAGGED:
         note += (f"; <strong>{'every' if share == 1 else 'nearly every'} record is flagged because of that correction</strong> "
                  f"({percent(share)} of {of_what}; without it {before:.1%})")  # as the console's warning
@@ -395,10 +396,10 @@ def _html(out: Path, summary: dict, y: np.ndarray, folds: np.ndarray, scores: di
     config = ", ".join(f"{k}={v}" for k, v in summary.get("config", {}).items())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>screenstack report: {html.escape(out.resolve().name)}</title>
+<title>screenstack report: {html.escape(Path(os.path.abspath(out)).name)}</title>
 <style>{CSS}</style></head>
 <body><main>
-<header><h1>screenstack report</h1><p class="sub">{html.escape(str(out.resolve()))} &middot; every score below is out-of-fold:
+<header><h1>screenstack report</h1><p class="sub">{html.escape(os.path.abspath(out))} &middot; every score below is out-of-fold:
 each training record was scored by a model that never saw its label.</p></header>
 {warnings_box(summary)}
 {_honest_section(summary)}

@@ -28,7 +28,7 @@ def stack_warnings(summary: dict, alone: str = "") -> list[str]:
     """What a reviewer must not miss: a threshold that flags nearly everything, a blend a learner beats (`alone`: the
     command that stacks that learner alone with the stack's other options), a blend that cannot rank."""
     warnings, beta, decision, blend = [], summary["beta"], summary["decision"], summary["blend"]
-    share, before, of_what = flagged_shares(summary)
+    share, before, of_what = flagged_shares(decision)
     if decision["flags_everything"] and decision.get("ranks_at_chance"):
         warnings.append(f"the threshold flags 100% of records: {chance_reason(blend)} with {decision['n_train_included']} "
                         "included training records; label more records, or check the text columns")
@@ -44,7 +44,7 @@ def stack_warnings(summary: dict, alone: str = "") -> list[str]:
                         "of the flagged records have neither title nor abstract, flagged since no model can rank them"
                         + (f" (of those with text it flags {with_text:.0%})" if with_text is not None else "")
                         + "; give their titles and abstracts to have them ranked")
-    elif share > MAX_FLAGGED and shift_flags_most(summary):
+    elif share > MAX_FLAGGED and shift_flags_most(decision):
         shift = decision["shift"]
         warnings.append(f"the threshold flags {percent(share)} of {of_what} because the records to screen look "
                         f"{shift['estimated_share'] / shift['train_share']:.1f} times as rich in included records as the "
@@ -59,7 +59,9 @@ def stack_warnings(summary: dict, alone: str = "") -> list[str]:
         warnings.append(f"the threshold flags {percent(share)} of {of_what}: {raised} "
                         f"for more recall than {decision['n_train_included']} included training records can vouch for at a "
                         "tighter threshold; a lower value, or more labelled records, may flag fewer")
-    elif share > MAX_FLAGGED:
+    elif share > MAX_FLAGGED and (of_what != "the records to screen" or summary["screening"]["n_records"] >= MIN_SHIFT_RECORDS):
+        # Not for a handful of records to screen, as predict says nothing of an update's (helper-160: a test file of
+        # one record, flagged, was "100%: ... a weak ranking" at AUC 0.93).
         warnings.append(f"the threshold flags {percent(share)} of {of_what}: {decision['n_train_included']} "
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
                         "cannot support a tighter one; label more records to flag fewer")
@@ -122,21 +124,19 @@ def record_flagged_shares(decision: dict, decisions: np.ndarray, test_scores: np
         shift["flagged_share_before"] = float(np.mean(before if without is None else before | without))
 
 
-def flagged_shares(summary: dict) -> tuple[float, float | None, str]:
+def flagged_shares(decision: dict) -> tuple[float, float | None, str]:
     """The share the threshold flags, the share it flagged before the shift correction (None if it did not lower
-    it), and of what: the records to screen, or the OOF records for a run with fewer than `MIN_SHIFT_RECORDS` of them,
-    as for predict's updates (a handful flagged says nothing of the threshold: helper-160's 1 of 1 was "100%: ... a weak
-    ranking" at AUC 0.93), or a summary from before 0.3.4 that kept no share of the records to screen."""
-    decision = summary["decision"]
+    it), and of what: the records to screen, or the OOF records for a run without any (or a summary from before
+    0.3.4 kept the shares of the records to screen)."""
     shift = decision.get("shift") or {}
-    if "flagged_share" in decision and (summary.get("screening") or {}).get("n_records", MIN_SHIFT_RECORDS) >= MIN_SHIFT_RECORDS:
+    if "flagged_share" in decision:
         return decision["flagged_share"], shift.get("flagged_share_before") if shift.get("lowered") else None, "the records to screen"
     return decision["oof_flagged_share"], shift.get("oof_flagged_share_before") if shift.get("lowered") else None, "the OOF records"
 
 
-def shift_flags_most(summary: dict) -> bool:
+def shift_flags_most(decision: dict) -> bool:
     """The label-shift correction, not the labels, made the threshold flag nearly every record."""
-    before = flagged_shares(summary)[1]
+    before = flagged_shares(decision)[1]
     return before is not None and before <= MAX_FLAGGED
 
 

@@ -326,6 +326,10 @@ def test_an_option_is_taken_only_as_spelt(tmp_path, capsys):
     (tmp_path / "c.toml").write_text('lerners = "tfidf-svm"\n')
     assert main(["stack", "--out", str(tmp_path / "o"), "--config", str(tmp_path / "c.toml")]) == 2
     assert "unknown option(s) lerners for `screenstack stack` (did you mean learners?). Valid:" in capsys.readouterr().err
+    for key in ("max_shfit", "max-shfit"):  # spelt as the Valid list spells it, with either separator (helper-162)
+        (tmp_path / "c.toml").write_text(f"{key} = 1\n")
+        assert main(["stack", "--out", str(tmp_path / "o"), "--config", str(tmp_path / "c.toml")]) == 2
+        assert f"unknown option(s) {key} for `screenstack stack` (did you mean max_shift?)." in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 

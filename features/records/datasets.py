@@ -127,8 +127,9 @@ def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | 
     cached = cache_dir() / entry.file_name
     if not (cached.is_file() and sha256_file(cached) == entry.sha256):
         mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
-        if mirror is None or not _copy_from_mirror(entry, Path(mirror), cached):
-            _download(entry, cached, progress, None if mirror is None else Path(mirror))
+        mirror = None if mirror is None else Path(mirror).expanduser()  # a quoted "~/mirror", as $SCREENSTACK_CACHE's
+        if mirror is None or not _copy_from_mirror(entry, mirror, cached):
+            _download(entry, cached, progress, mirror)
     if dest is None:
         return cached
     dest = Path(dest)

@@ -37,15 +37,18 @@ def pick_column(columns, candidates: tuple[str, ...]) -> str | None:
 
 
 def id_key(value: str) -> str:
-    """An id as compared within and across files: without a leading ``'`` (a spreadsheet's text marker), a whole
-    number without leading zeros or a trailing ``.0`` (Excel's rewrites), and regardless of case (a DOI is
-    case-insensitive, and exports differ: ``10.1016/J.X`` in one, ``10.1016/j.x`` in the next). One rule for
-    `run`'s checks and `predict`'s matching, so an id `run` scores as new `predict` never takes for a training one.
+    """An id as compared within and across files: without a leading ``'`` or a ``="..."`` around it (a spreadsheet's
+    ways to keep it text: helper-161's ``="0012"`` did not match ``0012``), a whole number without leading zeros or a
+    trailing ``.0`` (Excel's rewrites), and regardless of case (a DOI is case-insensitive, and exports differ:
+    ``10.1016/J.X`` in one, ``10.1016/j.x`` in the next). One rule for `run`'s checks and `predict`'s matching, so an
+    id `run` scores as new `predict` never takes for a training one.
 
-    >>> id_key("1000.0"), id_key("0151"), id_key("W1000"), id_key("'1000"), id_key("'W1000")
-    ('1000', '151', 'w1000', '1000', 'w1000')
+    >>> id_key("1000.0"), id_key("0151"), id_key("W1000"), id_key("'1000"), id_key("'W1000"), id_key('="0012"')
+    ('1000', '151', 'w1000', '1000', 'w1000', '12')
     """
     value = value.removeprefix("'")
+    if value.startswith('="') and value.endswith('"') and len(value) > 3:
+        value = value[2:-1]
     match = _NUMBER.fullmatch(value)
     return match.group(1) if match else value.casefold()
 

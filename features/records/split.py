@@ -98,7 +98,7 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
         "included_train": int(train["label"].sum()), "included_test": int(test["label"].sum()),
         "unscreened_left_out": unscreened,
     }
-    _refuse_other_split(out, contents)
+    _refuse_other_split(out, contents, meta)
     written, new = {}, []
     try:
         for name, payload in contents.items():
@@ -124,9 +124,11 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    # Lines end in CRLF, as RFC 4180's do: under "\n" a field holding a lone carriage return was left unquoted, and
-    # the file read back with that row broken in two (helper-161: a split refused by the run it was made for).
-    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+    # Lines end in "\n", but in CRLF (RFC 4180's) where a field holds a lone carriage return: under "\n" pandas leaves
+    # such a field unquoted, and the file read back with that row broken in two (helper-161: a split refused by the run
+    # it was made for). Only there: a split made before reads as the same bytes, not as another split (helper-162).
+    lone_return = frame.select_dtypes(exclude="number").apply(lambda column: column.astype(str).str.contains(r"\r(?!\n)")).any(axis=None)
+    return frame.to_csv(index=False, lineterminator="\r\n" if lone_return else "\n").encode("utf-8")
 
 
 def _refuse_other_files(out: Path) -> None:
@@ -150,17 +152,24 @@ def _refuse_other_files(out: Path) -> None:
                                f"{out.parent / (out.name + '-split')}.")  # beside it: inside, a run folder's files would hold it
 
 
-def _refuse_other_split(out: Path, contents: dict[str, bytes]) -> None:
-    """Refuse when `out` holds split files with other contents (another source, size or seed)."""
+def _refuse_other_split(out: Path, contents: dict[str, bytes], meta: dict) -> None:
+    """Refuse when `out` holds split files with other contents (another source, size or seed; or the same, written
+    otherwise: by another version, or edited since)."""
     differing = [name for name, payload in contents.items() if (out / name).exists() and
                  not ((out / name).is_file() and (out / name).read_bytes() == payload)]
     if not differing:
         return
-    origin = ""
+    origin, what = "", "another split"
     if (out / SPLIT_META).is_file():
         old = read_json(out / SPLIT_META)
-        origin = f" (made from {old.get('source')} with --test-size {old.get('test_size')} --seed {old.get('seed')})"
+        made = f"made from {old.get('source')} with --test-size {old.get('test_size')} --seed {old.get('seed')}"
+        origin = f" ({made})"
+        if all(old.get(key) == meta[key] for key in ("source", "source_sha256", "test_size", "seed")):
+            # The same file and options: "another split ... not this one" contradicted the options it named.
+            what, origin = "this split's files written otherwise", (f" ({made}: the same file and options, but its files "
+                                                                   "were edited since or written by another screenstack "
+                                                                   "version)")
     raise ScreenstackError(
-        f"{out / differing[0]}: holds another split{origin}, not this one. "
+        f"{out / differing[0]}: holds {what}{origin}{', not this one' if what == 'another split' else ''}. "
         "Use another --out folder, or delete its train.csv, test.csv and test_labels.csv to split again."
     )

@@ -30,7 +30,7 @@ from .header import Header, header_name, nul_problem, warn_duplicate_names
 from .medline import looks_like_medline, read_medline
 from .rayyan import add_rayyan_labels
 from .ris import OUTSIDE_RECORDS, read_ris
-from .shortrows import ShortRows, merged_rows_warning
+from .shortrows import ShortRows
 
 # A .tsv/.tab file is tab-separated; any other text file (.csv included: Excel
 # in European locales writes semicolons, and tab-separated exports are often
@@ -327,15 +327,13 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     if bad_row is not None:
         raise ScreenstackError(f"{path}: {bad_row}.")
     names = header.names
-    if columns and (merged := merged_rows_warning(path, columns[0], columns[1:], names, sep, short_rows,
-                                                  lambda index: sheet_row(index, blank_rows))):
-        warnings.warn(merged + ".", stacklevel=2)
     frame = pd.DataFrame({name: np.array(column, dtype=object) for name, column in zip(names, columns)}, columns=names,
                          dtype=object)  # pandas 3 would infer its str dtype
     frame.attrs["separator"] = sep
     frame.attrs["blank_rows"] = blank_rows
     frame.attrs["separator_rows"] = separator_rows  # blank rows holding separators, a warning's (corpus.py)
     frame.attrs["long_rows"] = long_rows
+    frame.attrs["short_rows"] = short_rows.rows  # `shortrows.merged_rows_warning`'s, once the id column is known
     frame.attrs["header_width"] = len(header.raw)
     return frame
 
@@ -583,7 +581,17 @@ def _column_letter(number: int) -> str:
 # How OOXML writes a character XML cannot hold as itself: `_x000D_` for a carriage return (Excel's for every line break
 # a CSV's field brought in as CRLF), `_x005F_` for the underscore that starts a literal `_x000D_`. openpyxl leaves
 # them as written (helper-161: "Objective:_x000D_" joined the word before it into one TF-IDF token).
-OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_(?:_x([dD][c-fC-F][0-9A-Fa-f]{2})_)?")
+
+
+def _unescaped(escape: re.Match) -> str:
+    """`OOXML_ESCAPE`'s character: a surrogate pair joined (an emoji), a lone surrogate or NUL left as written
+    (neither is text a file can hold: helper-162's `_xD83D_` alone ended in a traceback writing Parquet)."""
+    code, low = int(escape.group(1), 16), escape.group(2)
+    if 0xD800 <= code < 0xDC00 and low is not None:
+        return chr(0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+    first = escape.group(0)[:7] if code == 0 or 0xD800 <= code < 0xE000 else chr(code)
+    return first + (OOXML_ESCAPE.sub(_unescaped, escape.group(0)[7:]) if low else "")  # a low half that pairs nothing
 
 
 def _cell_text(value) -> str:
@@ -594,5 +602,5 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, str) and "_x" in value:
-        return OOXML_ESCAPE.sub(lambda escape: chr(int(escape.group(1), 16)), value)
+        return OOXML_ESCAPE.sub(_unescaped, value)
     return str(value)

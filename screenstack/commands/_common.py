@@ -28,7 +28,7 @@ def add_corpus_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--test", metavar="FILE", help="records to screen (no labels needed), with --train: CSV, TSV, XLSX, RIS or PubMed's MEDLINE (.nbib)")
     group.add_argument("--data", metavar="FILE", help="instead of --train/--test, one partly screened file: labelled records "
                                                       "train, those not screened yet (label empty, -1 or ASReview_not_seen) are scored")
-    group.add_argument("--id-col", metavar="COL", help="id column (default: id, record_id or key, else row numbers). "
+    group.add_argument("--id-col", metavar="COL", help="id column (default: id, record_id or key, UT first in a Web of Science export, else row numbers). "
                                                        "With --train/--test it is used in each file that has it, the other "
                                                        "keeping its id, record_id or key column; a test file needs ids when "
                                                        "the training file has them")

@@ -608,12 +608,12 @@ def test_a_workbooks_escaped_characters_are_read_as_the_characters(tmp_path):
 
     book = openpyxl.Workbook()  # openpyxl writes the text as given: these are the bytes Excel writes
     for row in (["title", "abstract", "included"], ["Objective:_x000D_\nTo compare", "a _x005F_x000D_ b_x0009_c", 1],
-                ["B", "_x00e9_t_x00E9_", 0]):
+                ["B", "_x00e9_t_x00E9_", 0], ["C _xD83D__xDE00_", "lone _xD83D_, nul _x0000_ as written", 0]):
         book.active.append(row)
     book.save(tmp_path / "excel.xlsx")
     records = load_records(tmp_path / "excel.xlsx")
-    assert records["title"].tolist() == ["Objective:\r\nTo compare", "B"]
-    assert records["abstract"].tolist() == ["a _x000D_ b\tc", "\u00e9t\u00e9"]
+    assert records["title"].tolist() == ["Objective:\r\nTo compare", "B", "C \U0001F600"]  # a surrogate pair joined
+    assert records["abstract"].tolist() == ["a _x000D_ b\tc", "\u00e9t\u00e9", "lone _xD83D_, nul _x0000_ as written"]
 
 
 def test_a_formula_without_a_saved_value_is_refused_naming_its_cell(tmp_path):

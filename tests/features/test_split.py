@@ -212,6 +212,20 @@ def test_a_folder_holding_other_files_a_run_folder_say_is_refused_before_reading
     assert [p.name for p in out.iterdir()] == [other]
 
 
+def test_a_split_written_otherwise_is_said_so_not_called_another_split(tmp_path):
+    """helper-162: a split that another version wrote (other line ends) was "another split (made from cohen_adhd.csv
+    with --test-size 0.5 --seed 0), not this one", the options it was asked for."""
+    split_file(ADHD, tmp_path / "out")
+    assert b"\r" not in (tmp_path / "out" / "train.csv").read_bytes(), "line ends as before 0.3.50: the same bytes"
+    train = tmp_path / "out" / "train.csv"
+    train.write_bytes(train.read_bytes().replace(b"\n", b"\r\n"))
+    with pytest.raises(ScreenstackError) as caught:
+        split_file(ADHD, tmp_path / "out")
+    assert str(caught.value).startswith(f"{train}: holds this split's files written otherwise (made from cohen_adhd.csv "
+                                        "with --test-size 0.5 --seed 0: the same file and options, but its files were "
+                                        "edited since or written by another screenstack version). Use another --out")
+
+
 def test_a_carriage_return_inside_a_field_comes_back_whole(tmp_path):
     """helper-161: a title holding a lone carriage return, quoted in the source, was written unquoted under "\\n" line
     ends, and the run made for the split refused its train.csv (a row broken in two)."""

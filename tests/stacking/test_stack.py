@@ -264,14 +264,17 @@ def test_the_warning_judges_the_share_of_the_records_to_screen_not_of_the_oof_re
     assert not any(w.startswith("the threshold flags") for w in stack_warnings(summary))
     del decision["flagged_share"]  # a summary.json from before 0.3.4: the OOF share, said so
     assert any(w.startswith("the threshold flags 94% of the OOF records") for w in stack_warnings(summary))
-    # A handful of records to screen, all flagged, says nothing of the threshold (helper-160: a test file of one record
-    # was "100% ... a weak ranking" at AUC 0.93): below 50 records (as predict's updates) the OOF share is judged.
+    # A handful of records to screen, all flagged, says nothing of the labels (helper-160: a test file of one record
+    # was "100% ... a weak ranking" at AUC 0.93): below 50 that reason is not given, as predict's updates, but the
+    # others are (helper-162: the OOF share in their place mixed two files' figures and silenced a --beta 20).
     decision.update(oof_flagged_share=0.6, flagged_share=1.0)
+    summary["config"]["prior_positives"] = StackConfig.prior_positives  # the defaults: the labels are what is short
     for records, warned in ((1, False), (49, False), (50, True)):
         summary["screening"]["n_records"] = records
-        assert any(w.startswith("the threshold flags 100% of the records to screen") for w in stack_warnings(summary)) == warned
-    decision["oof_flagged_share"], summary["screening"]["n_records"] = 0.94, 1
-    assert any(w.startswith("the threshold flags 94% of the OOF records") for w in stack_warnings(summary))
+        assert any(w.startswith("the threshold flags 100% of the records to screen: 2 included training records")
+                   for w in stack_warnings(summary)) == warned
+    summary["beta"], decision["recall_floor_lowered"], summary["screening"]["n_records"] = 20.0, False, 1
+    assert any(w.startswith("the threshold flags 100% of the records to screen: --beta 20") for w in stack_warnings(summary))
 
 
 def test_a_large_beta_is_named_as_what_flags_nearly_everything_and_a_share_short_of_all_is_not_100(tmp_path):
