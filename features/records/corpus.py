@@ -48,8 +48,7 @@ from .labels import (LABEL_COLUMNS, check_both_classes, label_column, label_sour
                      say_labels_unused, screened, warn_labels_elsewhere, warn_other_label_column)
 from .missing import missing_text
 from .ranked_csv import refuse_ranked_csv
-from .shortrows import merged_rows_warning
-from .tables import RECORD_FORMATS, read_table, row_place, sheet_note, sheet_row  # noqa: F401  (read_table: also imported from here)
+from .tables import RECORD_FORMATS, read_table, row_place, sheet_note  # noqa: F401  (read_table: also imported from here)
 
 TEST_ID_PREFIX = "test-"
 HASH_CHUNK_ROWS = 50_000  # rows hashed at a time by `update_row_hashes`
@@ -234,9 +233,6 @@ def _read_records(path: Path, spec: ColumnSpec, labelled: bool | Literal["partly
         _point_to_abstracts(path, frame, columns, text_cols)
 
     id_col = need(spec.id_col, "--id-col") if spec.id_col else pick_column(columns, id_columns(kind, columns))
-    if id_col is not None and "separator" in frame.attrs and (merged := merged_rows_warning(
-            path, frame, id_col, frame.attrs["separator"], frame.attrs["short_rows"], lambda i: sheet_row(i, frame.attrs["blank_rows"]))):
-        warnings.warn(merged + ".", stacklevel=3)
     if not spec.id_col and id_col is not None and str(id_col).lower() == "key":
         keys = frame[id_col].astype(str).str.strip()
         if keys.eq("").any() or keys.duplicated().any():  # a `key` column that is no Zotero or Rayyan record key

@@ -10,8 +10,6 @@ records made of fragments.
 """
 from __future__ import annotations
 
-import re
-
 
 class ShortRows:
     """The short data rows of one file, in file order, and whether any could be the pieces of one split record.
@@ -67,57 +65,3 @@ class ShortRows:
                 "as when a line break inside an unquoted field splits a record, so they cannot be read as rows that old Excel "
                 "saved without their trailing empty cells. Quote the field that holds the line break, or, if the rows only "
                 "lack empty cells, re-save the file from a current spreadsheet")
-
-
-WHOLE_NUMBER = re.compile(r"\d+")
-
-
-def merged_rows_warning(path, frame, id_col: str, sep: str, short_rows: list[tuple[int, int, int, int | None]],
-                        row_of) -> str | None:
-    """A warning where records of a delimited file look read into another or out of one, or None. Told only by ids
-    that are whole numbers (in all rows but one in ten at most, and three or more), as most exports' are.
-
-    Two ways a file reads without an error and loses a record (helper-161): a field opened by a quote that is not
-    closed where the field ends takes the lines after it, whole rows, up to the next quote before a separator (the
-    record then has the last one's later cells, its label among them, and the rows between are gone): a line of such
-    a field reads as a row, as many fields as the header or one fewer, with an id between this row's and the next
-    row's, which no row has; and a line break inside an unquoted field, with a separator after it, splits a record
-    into a short row and one whose id is text (`short_rows`: `ShortRows.rows`, the padded rows as read).
-    `row_of(index)`: the sheet row of data row `index`.
-    """
-    ids = [str(cell).strip() for cell in frame[id_col]]
-    filled = [cell for cell in ids if cell]
-    numbers = sum(bool(WHOLE_NUMBER.fullmatch(cell)) for cell in filled)
-    names = [str(name) for name in frame.columns]
-    if len(names) < 3 or numbers < 3 or len(filled) - numbers > max(1, len(filled) // 10):
-        return None
-    known, at = set(filled), names.index(str(id_col))
-    for name in names:
-        if name == str(id_col):
-            continue
-        for index, cell in enumerate(frame[name]):
-            if not isinstance(cell, str) or ("\n" not in cell and "\r" not in cell) or index + 1 >= len(ids):
-                continue
-            low, high = ids[index], ids[index + 1]
-            if not (WHOLE_NUMBER.fullmatch(low) and WHOLE_NUMBER.fullmatch(high)):
-                continue
-            low, high = sorted((int(low), int(high)))
-            for line in re.split(r"\r\n|\r|\n", cell)[1:]:
-                parts = line.split(sep)
-                token = parts[at].strip() if len(parts) > at else ""
-                if (len(names) - 1 <= len(parts) <= len(names) and WHOLE_NUMBER.fullmatch(token) and token not in known
-                        and low < int(token) < high):
-                    return (f"{path}: row {row_of(index)}, column {name!r} holds a line that reads as a row of its own "
-                            f"({line[:60]!r}: {id_col} {token}, between this row's and the next one's, which no row has): "
-                            "a quote opened in that field may not be closed where it ends, so the rows after it were read "
-                            "into it (and its later cells taken from the last of them). Check that row's quotes")
-    for index, row_number, _, previous_row in short_rows:
-        # The record split at `split` (a sheet row): this short row is its rest, or the row after this short one is.
-        for suspect, split, short in ((index, previous_row, "it"), (index + 1, row_number, f"row {row_number}")):
-            first = ids[suspect] if suspect < len(ids) else ""
-            if first and not WHOLE_NUMBER.fullmatch(first) and split is not None:
-                return (f"{path}: row {row_of(suspect)} has {id_col} {first[:40]!r} where the other rows' is a whole "
-                        f"number, right after row {split}, and {short} has fewer fields than the header: a line break "
-                        f"inside an unquoted field of row {split} may have split that record in two, the rest of it read "
-                        "as a record of its own. Quote the field that holds the line break")
-    return None

@@ -164,7 +164,7 @@ def _refuse_other_split(out: Path, contents: dict[str, bytes], meta: dict) -> No
         old = read_json(out / SPLIT_META)
         made = f"made from {old.get('source')} with --test-size {old.get('test_size')} --seed {old.get('seed')}"
         origin = f" ({made})"
-        if all(old.get(key) == meta[key] for key in ("source", "source_sha256", "test_size", "seed")):
+        if all(old.get(key) == meta[key] for key in ("source", "source_sha256", "test_size", "seed", "columns")):
             # The same file and options: "another split ... not this one" contradicted the options it named.
             what, origin = "this split's files written otherwise", (f" ({made}: the same file and options, but its files "
                                                                    "were edited since or written by another screenstack "

@@ -333,7 +333,6 @@ def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
     frame.attrs["blank_rows"] = blank_rows
     frame.attrs["separator_rows"] = separator_rows  # blank rows holding separators, a warning's (corpus.py)
     frame.attrs["long_rows"] = long_rows
-    frame.attrs["short_rows"] = short_rows.rows  # `shortrows.merged_rows_warning`'s, once the id column is known
     frame.attrs["header_width"] = len(header.raw)
     return frame
 

@@ -224,6 +224,9 @@ def test_a_split_written_otherwise_is_said_so_not_called_another_split(tmp_path)
     assert str(caught.value).startswith(f"{train}: holds this split's files written otherwise (made from cohen_adhd.csv "
                                         "with --test-size 0.5 --seed 0: the same file and options, but its files were "
                                         "edited since or written by another screenstack version). Use another --out")
+    # Other columns read (helper-163): another split, not this one written otherwise
+    with pytest.raises(ScreenstackError, match=r"holds another split \(made from cohen_adhd\.csv .*\), not this one"):
+        split_file(ADHD, tmp_path / "out", spec=ColumnSpec(label_col="label_abstract_screening"))
 
 
 def test_a_carriage_return_inside_a_field_comes_back_whole(tmp_path):

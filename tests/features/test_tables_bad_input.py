@@ -177,49 +177,6 @@ def test_short_rows_that_could_be_one_record_split_by_a_line_break_are_refused(t
                             "re-save the file from a current spreadsheet.") and "\n" not in message
 
 
-@pytest.mark.parametrize("text, said", [
-    # A quote opened and not closed where its field ends takes rows 3 and 4 into row 2's abstract, up to the next quote
-    # before a separator: record 1 gets record 2's label, record 2 is gone.
-    ('id,title,abstract,label\n1,Alpha,"Alpha abstract,1\n2,Beta,Beta abstract 12",0\n3,Gamma,Gamma abs,1\n4,Delta,Delta abs,0\n',
-     "row 2, column 'abstract' holds a line that reads as a row of its own ('2,Beta,Beta abstract 12': id 2, between this "
-     "row's and the next one's, which no row has): a quote opened in that field may not be closed where it ends"),
-    # The same in a tab-separated file written without quoting, a title that starts with a quote
-    ('id\ttitle\tabstract\tlabel\n1\t"Quoted title\tone\t1\n2\tBeta\tBeta abstract 12"\t0\n3\tGamma\tG\t1\n4\tDelta\tD\t0\n',
-     "row 2, column 'title' holds a line that reads as a row of its own"),
-    # An unquoted line break with a comma after it: record 3 without its label, and a record "second part"
-    ("id,title,abstract,label\n1,T,A,1\n2,T,A,0\n3,T,Abstract first part\nsecond part, with a comma,1\n4,T,A,0\n",
-     "row 5 has id 'second part' where the other rows' is a whole number, right after row 4, and row 4 has fewer "
-     "fields than the header: a line break inside an unquoted field of row 4 may have split that record in two"),
-    ("id,title,abstract,label\n1,T,A,1\n2,T,Abstract first part,0\nsecond part, more\n3,T,A,0\n",
-     "row 4 has id 'second part' where the other rows' is a whole number, right after row 3, and it has fewer"),
-], ids=["unclosed-quote", "tsv-unquoted", "break-before-a-comma", "break-in-a-full-row"])
-def test_records_read_into_another_or_split_out_of_one_are_warned_of(tmp_path, text, said):
-    """helper-161: these read without an error, an included record's label or the record itself lost silently."""
-    path = write(tmp_path, "export.tsv" if "\t" in text else "export.csv", text)
-    with pytest.warns(UserWarning) as caught:
-        load_records(path, labelled="partly")
-    assert [str(w.message) for w in caught if said in str(w.message)], [str(w.message) for w in caught]
-
-
-@pytest.mark.parametrize("text", [
-    # helper-162's false alarms: numbers, a table, a dose line in quoted abstracts; ids in another column than the first
-    'id,title,abstract\n1,A,"Results:\n52, 104 and 156 weeks, all improved"\n2,B,b\n3,C,c\n',
-    'id,title,abstract\n1,A,"Table 1.\nYear,Cases,Rate\n2019,45,1.2"\n2,B,b\n3,C,c\n',
-    'id,title,abstract\n1,A,"Methods:\n2000, 3000 and 4000 mg doses were given, orally."\n2,B,b\n3,C,c\n',
-    'year,id,title,abstract\n2001,1,A,"x\n2,30,y,z"\n2002,3,B,b\n2003,4,C,c\n',  # 2 is between, but not in the id column
-    'id,title,abstract\n10,A,"x\n7,y,z"\n20,B,b\n30,C,c\n',  # 7 is no id between 10 and 20
-    'id,title,abstract\n1,A,"x\n12,y,z"\n12,B,b\n30,C,c\n',  # 12 is a row's id
-    'key,title,abstract\nab,A,"x\n7,y,z"\ncd,B,b\n',  # ids that are no whole numbers: nothing to tell a row by
-    'id,title,abstract\nW1,A,"x\n7,y,z"\n',  # one record, its id text
-    "id,title,abstract,included\n1,A,a,1\n2,B,b\n3,C,c,0\n4,D\n",  # old Excel's short rows, ids all whole numbers
-])
-def test_a_field_with_line_breaks_and_short_rows_of_numbered_records_read_quietly(tmp_path, text):
-    path = write(tmp_path, "export.csv", text)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        load_records(path, labelled=False)
-
-
 def _zip(member: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
