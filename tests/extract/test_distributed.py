@@ -58,7 +58,9 @@ def data(tmp_path_factory, random_bert) -> tuple[list[str], Path]:
 
 
 def _run(launcher: list[str], args: list[str], out: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "SCREENSTACK_CACHE": str(out.parent / ".cache")}
+    # TMPDIR: torchrun's own torchelastic_* folders, left behind by each launch, go with the test's folder
+    (temp := out.parent / "tmp").mkdir(exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SCREENSTACK_CACHE": str(out.parent / ".cache"), "TMPDIR": str(temp)}
     done = subprocess.run([*launcher, "extract", *args, "--out", str(out)], capture_output=True, text=True, env=env, timeout=120)
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
