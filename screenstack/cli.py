@@ -27,7 +27,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .commands import COMMANDS  # noqa: E402
 from .commands._common import LIST_OPTIONS, check_out  # noqa: E402
-from .features.checks import did_you_mean  # noqa: E402
+from .features.checks import closest, did_you_mean  # noqa: E402
 from .features.errors import ScreenstackError, quoted  # noqa: E402
 
 log = logging.getLogger("screenstack")
@@ -285,8 +285,8 @@ def _expand_home(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
 def _meant_option(parser: argparse.ArgumentParser, extras: list[str]) -> str:
     """" (did you mean --beta?)" for the first unknown option in `extras` a letter or two off one of `parser`'s."""
     options = [o.removeprefix("--") for a in parser._actions for o in a.option_strings if o.startswith("--")]
-    typed = [e.split("=")[0].lstrip("-") for e in extras if e.startswith("-")]
-    return did_you_mean(typed, options).replace("mean ", "mean --")
+    meant = next((m for e in extras if e.startswith("-") and (m := closest(e.split("=")[0].lstrip("-"), options))), None)
+    return f" (did you mean --{meant}?)" if meant else ""
 
 
 def _typed_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:

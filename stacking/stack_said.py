@@ -59,7 +59,7 @@ def stack_warnings(summary: dict, alone: str = "") -> list[str]:
         warnings.append(f"the threshold flags {percent(share)} of {of_what}: {raised} "
                         f"for more recall than {decision['n_train_included']} included training records can vouch for at a "
                         "tighter threshold; a lower value, or more labelled records, may flag fewer")
-    elif share > MAX_FLAGGED and (of_what != "the records to screen" or summary["screening"]["n_records"] >= MIN_SHIFT_RECORDS):
+    elif share > MAX_FLAGGED and ("flagged_share" not in decision or summary["screening"]["n_records"] >= MIN_SHIFT_RECORDS):
         # Not for a handful of records to screen, as predict says nothing of an update's (helper-160: a test file of
         # one record, flagged, was "100%: ... a weak ranking" at AUC 0.93).
         warnings.append(f"the threshold flags {percent(share)} of {of_what}: {decision['n_train_included']} "

@@ -127,7 +127,7 @@ def _csv(frame: pd.DataFrame) -> bytes:
     # Lines end in "\n", but in CRLF (RFC 4180's) where a field holds a lone carriage return: under "\n" pandas leaves
     # such a field unquoted, and the file read back with that row broken in two (helper-161: a split refused by the run
     # it was made for). Only there: a split made before reads as the same bytes, not as another split (helper-162).
-    lone_return = frame.select_dtypes(exclude="number").apply(lambda column: column.astype(str).str.contains(r"\r(?!\n)")).any(axis=None)
+    lone_return = any(frame[column].astype(str).str.contains(r"\r(?!\n)").any() for column in frame.columns)
     return frame.to_csv(index=False, lineterminator="\r\n" if lone_return else "\n").encode("utf-8")
 
 
@@ -159,17 +159,16 @@ def _refuse_other_split(out: Path, contents: dict[str, bytes], meta: dict) -> No
                  not ((out / name).is_file() and (out / name).read_bytes() == payload)]
     if not differing:
         return
-    origin, what = "", "another split"
+    said = "another split, not this one"
     if (out / SPLIT_META).is_file():
         old = read_json(out / SPLIT_META)
         made = f"made from {old.get('source')} with --test-size {old.get('test_size')} --seed {old.get('seed')}"
-        origin = f" ({made})"
+        said = f"another split ({made}), not this one"
         if all(old.get(key) == meta[key] for key in ("source", "source_sha256", "test_size", "seed", "columns")):
             # The same file and options: "another split ... not this one" contradicted the options it named.
-            what, origin = "this split's files written otherwise", (f" ({made}: the same file and options, but its files "
-                                                                   "were edited since or written by another screenstack "
-                                                                   "version)")
+            said = (f"this split's files written otherwise ({made}: the same file and options, but its files were "
+                    "edited since or written by another screenstack version)")
     raise ScreenstackError(
-        f"{out / differing[0]}: holds {what}{origin}{', not this one' if what == 'another split' else ''}. "
+        f"{out / differing[0]}: holds {said}. "
         "Use another --out folder, or delete its train.csv, test.csv and test_labels.csv to split again."
     )
