@@ -218,9 +218,10 @@ def test_a_split_written_otherwise_is_said_so_not_called_another_split(tmp_path)
     split_file(ADHD, tmp_path / "out")
     assert b"\r" not in (tmp_path / "out" / "train.csv").read_bytes(), "line ends as before 0.3.50: the same bytes"
     train = tmp_path / "out" / "train.csv"
-    train.write_bytes(train.read_bytes().replace(b"\n", b"\r\n"))
+    train.write_bytes(edited := train.read_bytes().replace(b"\n", b"\r\n"))
     with pytest.raises(ScreenstackError) as caught:
         split_file(ADHD, tmp_path / "out")
+    assert train.read_bytes() == edited, "nothing already there is overwritten"
     assert str(caught.value).startswith(f"{train}: holds this split's files written otherwise (made from cohen_adhd.csv "
                                         "with --test-size 0.5 --seed 0: the same file and options, but its files were "
                                         "edited since or written by another screenstack version). Use another --out")
