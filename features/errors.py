@@ -30,8 +30,10 @@ def _rebuild(cls: type, message: str, attributes: dict) -> ScreenstackError:
 
 def quoted(path) -> str:
     """`path` as a shell reads it back, for commands a message suggests: ``my review`` becomes ``'my review'``,
-    so the command works when pasted; a path without spaces or shell characters is left as it is."""
-    return shlex.quote(str(path))
+    so the command works when pasted; a path without spaces or shell characters is left as it is. One starting with
+    ``-`` (a relative path: ``--out=-x`` was given) is written ``./-x``, the same folder, which no parser reads as a flag."""
+    text = str(path)
+    return shlex.quote("./" + text if text.startswith("-") else text)
 
 
 _OPTION_SAID = re.compile(r"(--[a-z][a-z0-9-]*) \(('[^']*'|\S+) there, (\S+) now\)")  # a path with a space comes quoted

@@ -16,6 +16,7 @@ from ..features.checks import check_choice, check_names, check_number, check_pos
 from .threshold import RULES
 
 MAX_BETA = 1000.0  # F-beta's beta, at most: its square, 10^6, still leaves every count's F-beta finite
+MIN_BETA = 0.001  # and at least: below it beta^2 vanishes beside 1 and F-beta is precision alone (1e-320 was printed F9.99989e-321)
 
 # The blenders `stacking.blend.BLENDERS` registers, by name (tests/test_cli_startup.py checks the two agree).
 BLEND_NAMES = ("logistic", "rank-average", "caruana")
@@ -64,6 +65,9 @@ class StackConfig:
         check_positive_number("beta", self.beta)
         if self.beta > MAX_BETA:  # beta^2 weighs the included records: beyond this F-beta is recall alone, and floats overflow
             raise ScreenstackError(f"--beta {self.beta:g}: expected at most {MAX_BETA:g} (7 already weighs recall 49 times precision).")
+        if self.beta < MIN_BETA:
+            raise ScreenstackError(f"--beta {self.beta!r}: expected at least {MIN_BETA:g} (beta 0.1 already weighs precision 100 "
+                                   "times recall).")
         check_choice("blend", self.blend, ("auto", *BLEND_NAMES))
         check_choice("threshold-rule", self.threshold_rule, RULES)
         check_names("learners", self.learners, allow_empty=True)

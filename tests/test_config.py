@@ -67,6 +67,7 @@ RUN_PROBES = {
     "beta 0": (["--beta", "0"], {}, ["--beta 0"]),
     "beta -1": (["--beta", "-1"], {}, ["--beta -1"]),
     "beta 1e200 (its square overflows)": (["--beta", "1e200"], {}, ["--beta 1e+200", "at most 1000"]),
+    "beta 1e-320 (its square vanishes beside 1)": (["--beta", "1e-320"], {}, ["--beta 1e-320", "at least 0.001"]),
     "seed -1": (["--seed", "-1"], {}, ["--seed -1", "0 to 4294967295"]),
     "seed 2**40": (["--seed", str(2**40)], {}, [f"--seed {2**40}"]),
     "folds 1 beside a vector learner": (["--folds", "1", "--learners", "logreg,tfidf-svm"], {}, ["--folds 1", "at least 2"]),

@@ -6,6 +6,7 @@ without its hidden .manifests/ folder is refused (none of its files could be che
 from __future__ import annotations
 
 import hashlib
+import shlex
 import shutil
 from pathlib import Path
 
@@ -114,8 +115,6 @@ def test_an_empty_folder_and_a_run_folder_are_accepted_and_one_copied_without_ma
 
 
 def test_commands_a_message_suggests_quote_a_path_with_spaces_so_they_work_when_pasted(data_folder, tmp_path, capsys):
-    import shlex
-
     out = tmp_path / "my review" / "run 1"
     assert main(["stack", "--out", str(out)]) == 2
     error = one_error(capsys)
@@ -123,6 +122,27 @@ def test_commands_a_message_suggests_quote_a_path_with_spaces_so_they_work_when_
     # and pasted, the suggested command reads the path as one argument
     [suggested] = [part for part in error.split("`") if part.startswith("screenstack run --out ")]
     assert shlex.split(suggested)[3] == str(out)
+
+
+def test_a_suggested_command_names_an_out_folder_starting_with_a_dash_so_that_it_is_not_read_as_a_flag(
+        data_folder, tmp_path, monkeypatch, capsys):
+    import argparse
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["stack", "--out=-run"]) == 2
+    error = one_error(capsys)
+    [suggested] = [part for part in error.split("`") if part.startswith("screenstack run --out ")]
+    assert suggested.startswith("screenstack run --out ./-run")  # `--out -run` pasted: "expected one argument"
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out")
+    assert parser.parse_args(shlex.split(suggested)[2:4]).out == "./-run"
+
+
+def test_a_column_named_with_a_leading_dash_is_given_after_an_equals_sign_in_a_suggested_command():
+    from screenstack.features.records.corpus import ColumnSpec
+
+    flags = ColumnSpec.from_flags("-id", "title,abstract", "label").flags()
+    assert flags == " --id-col=-id --text-cols title,abstract --label-col label"
 
 
 def test_advice_to_delete_a_run_folder_says_to_move_out_a_ranked_csv_the_reviewer_edited(data_folder, tmp_path, capsys):

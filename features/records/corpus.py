@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shlex
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -75,7 +76,8 @@ class ColumnSpec:
         """The flags that give this spec (`from_flags`' inverse), each with a leading space: a command this
         screenstack offers a file read with ``--label-col LB`` must name it too, or it is refused."""
         given = (("--id-col", self.id_col), ("--text-cols", ",".join(self.text_cols or ())), ("--label-col", self.label_col))
-        return "".join(f" {flag} {quoted(value)}" for flag, value in given if value)
+        # A column name is not a path: one starting with "-" goes after "=", or argparse reads it as a flag.
+        return "".join(f" {flag}{'=' if value.startswith('-') else ' '}{shlex.quote(value)}" for flag, value in given if value)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ remove the report made from the previous stack.
 
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("stacking")
-    group.add_argument("--beta", type=float, default=7.0, help="F-beta's beta: recall counts beta^2 times precision (default 7, at most 1000)")
+    group.add_argument("--beta", type=float, default=7.0, help="F-beta's beta: recall counts beta^2 times precision (default 7, from 0.001 to 1000)")
     group.add_argument("--blend", default=StackConfig.blend, choices=["auto", *BLEND_NAMES],
                        help="how learners are blended: logistic meta-learner, rank average, greedy selection (caruana), "
                             "or auto: the rank average with 10 or fewer included training records, else logistic; either without "
