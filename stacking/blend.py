@@ -47,8 +47,11 @@ class _EcdfMixin:
         self.sorted_ = np.sort(Z, axis=0)
 
     def _ecdf(self, Z):
-        n = self.sorted_.shape[0]
-        return np.column_stack([np.searchsorted(self.sorted_[:, j], Z[:, j], side="right") / n for j in range(Z.shape[1])])
+        return self._at_or_below(Z) / self.sorted_.shape[0]
+
+    def _at_or_below(self, Z):
+        """Per column, how many OOF scores are at or below each of Z's: whole numbers, which sum exactly."""
+        return np.column_stack([np.searchsorted(self.sorted_[:, j], Z[:, j], side="right") for j in range(Z.shape[1])])
 
     def get_state(self) -> dict:
         check_is_fitted(self, "weights_")
@@ -127,7 +130,11 @@ class RankAverage(_EcdfMixin, BaseEstimator):
 
     def predict(self, Z):
         check_is_fitted(self, "sorted_")
-        return self._ecdf(Z) @ self.weights_
+        # The counts summed as whole numbers and divided once: ranks that tie in sum tie in float too, so ranked.csv
+        # keeps such records in the file's order, and a learner of weight 0 changes no score (`ecdf @ weights`, 1/3
+        # each, differed in the last bit between records whose ranks summed alike, and with the zero columns).
+        used = self.weights_ > 0
+        return self._at_or_below(Z)[:, used].sum(axis=1) / (self.sorted_.shape[0] * used.sum())
 
 
 @_register

@@ -87,6 +87,19 @@ def test_rank_average_with_use_is_the_mean_of_the_used_columns_ranks():
     assert np.allclose(blender.predict(Z), ranks[:, [0, 2]].mean(axis=1))
 
 
+def test_rank_averages_whose_ranks_sum_alike_are_equal_floats_whatever_the_learners_of_weight_0():
+    # ranked.csv keeps tied scores in the file's order: ranks 1, 3 and 7 of 7 tie with 1, 5 and 5 and with 3, 3 and 5
+    # (with 1/3 weights, `ecdf @ weights` made the first 0.5238095238095237, the others ...238), and two learners of
+    # weight 0 beside the three left every score as it was (a helper saw rows swap between a 5- and a 3-learner run).
+    oof = np.tile(np.arange(1.0, 8.0)[:, None], (1, 5))
+    rows = np.array([[1, 9, 3, 9, 7], [1, 0, 5, 0, 5], [3, 4, 3, 2, 5]], dtype=float)
+    five = make_blender("rank-average", use=(True, False, True, False, True)).fit(oof, np.zeros(7))
+    three = make_blender("rank-average").fit(oof[:, [0, 2, 4]], np.zeros(7))
+    scores = five.predict(rows)
+    assert scores[0] == scores[1] == scores[2] == 11 / 21
+    assert scores.tobytes() == three.predict(rows[:, [0, 2, 4]]).tobytes()
+
+
 def test_logistic_with_use_fits_the_used_columns_and_weighs_the_others_zero():
     rng = np.random.default_rng(4)
     y = (np.arange(80) % 4 == 0).astype(int)
