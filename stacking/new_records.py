@@ -255,10 +255,11 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
         refuse_headerless(path, header)  # a file written without its header row (as `run` refuses it)
         looked = ", ".join(dict.fromkeys([columns[0], *TITLE_COLUMNS]))
         raise ScreenstackError(f"{path}: no title column (the run read its texts from {', '.join(run_columns)}; looked for "
-                               f"{looked}; found: {found}). Rename the file's title column.")
+                               f"{looked}; found: {found}). Rename the file's title column, or give --text-cols with the file's names "
+                               f"for the run's {len(run_columns)} column{'s' if len(run_columns) > 1 else ''}, title first.")
     absent = [c for c in columns[1:] if c not in header]  # the run joined them into the abstract: absent = empty
     if absent:
-        what = "no abstract column" if column_roles(absent) == ("abstract",) else f"no column {', '.join(absent)}"
+        what = "no abstract column" if len(absent) == 1 and absent[0].lower() in ABSTRACT_COLUMNS else f"no column {', '.join(absent)}"
         them, cells = ("it", "that cell") if len(absent) == 1 else ("them", "those cells")
         likely = named_like_abstracts(header, but=columns)
         hint = f" Column {likely[0]!r} looks like one: rename it {absent[0]} to have it read." if likely else ""
@@ -268,9 +269,18 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
 
 
 def column_roles(columns) -> tuple[str, ...]:
-    """Text columns by what they hold: any title column is "title", any abstract column "abstract" (e.g. TI, AB in RIS)."""
-    lower = [c.lower() for c in columns]
-    return tuple("title" if c in TITLE_COLUMNS else "abstract" if c in ABSTRACT_COLUMNS else c for c in lower)
+    """A run's text columns by what it read them as: the first is "title", whatever its name (`--text-cols
+    "Article Title,Abstract"`: records are read so), an abstract column after it "abstract" (AB in RIS), others by name."""
+    lower = [str(c).lower() for c in columns]
+    return tuple("title" if i == 0 else "abstract" if c in ABSTRACT_COLUMNS else c for i, c in enumerate(lower))
+
+
+def same_roles(given, run_columns) -> bool:
+    """Whether `--text-cols` `given` can name a file's columns for the run's `run_columns`: as many, in their order,
+    each either not a title or abstract name (the file's own: "Headline,Summary" for title, abstract) or the role's."""
+    said = [str(c).lower() for c in given]
+    named = ["title" if c in TITLE_COLUMNS else "abstract" if c in ABSTRACT_COLUMNS else None for c in said]
+    return len(said) == len(run_columns) and all(n in (None, role) for n, role in zip(named, column_roles(run_columns)))
 
 
 def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[str, ...] | None:

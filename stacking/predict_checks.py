@@ -12,7 +12,7 @@ from ..features.artifacts.atomic import read_json
 from ..features.artifacts.runfolder import PREDICTIONS_SET, RunFolder
 from ..features.errors import ScreenstackError
 from ..features.artifacts.atomic import sha256_file
-from .new_records import column_roles
+from .new_records import same_roles
 from .ranked import refuse_edited
 
 if TYPE_CHECKING:
@@ -57,9 +57,10 @@ def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Pat
                 raise ScreenstackError(f"{flag} {_shown(value)}: the run's vectors ({rel}) were made with {flag} {shown}; "
                                        f"its models read only those. Leave {flag} out (the run's setting is used) or give {shown}.")
     cols = given.get("text_cols")
-    if cols is not None and run.text_columns and column_roles(cols) != column_roles(run.text_columns):
+    if cols is not None and run.text_columns and not same_roles(cols, run.text_columns):
         raise ScreenstackError(f"--text-cols {','.join(cols)}: the run's texts came from columns {','.join(run.text_columns)}; "
-                               f"its models read only those. Leave --text-cols out or give {','.join(run.text_columns)}.")
+                               f"its models read only those. Give this file's names for those {len(run.text_columns)} "
+                               "columns in that order (title first), or leave --text-cols out (the run's are looked for).")
 
 
 def check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -> dict | None:

@@ -414,6 +414,39 @@ def test_a_text_setting_other_than_the_run_is_refused(text_run, tmp_path, capsys
     assert _predict(run, test, tmp_path / "pred", "--text-cols", "title,abstract") == 0  # the run's own: fine
 
 
+def test_an_updates_own_names_for_the_run_text_columns_are_given_by_text_cols_in_the_run_order(text_run, tmp_path, capsys):
+    # helper-164: `predict --text-cols "title,Abstract Text"` was refused ("give title,abstract"), so an update whose
+    # abstracts sat under another name could only be scored on its titles.
+    run, _, test = text_run
+    renamed = tmp_path / "renamed.csv"
+    pd.read_csv(test, dtype=str, keep_default_na=False).rename(columns={"title": "Headline", "abstract": "Abstract Text"}).to_csv(
+        renamed, index=False)
+    assert _predict(run, renamed, tmp_path / "pred", "--text-cols", "Headline,Abstract Text") == 0
+    assert (tmp_path / "pred" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
+    capsys.readouterr()
+    for swapped in ("abstract,title", "Headline,title", "Headline"):  # another role in a place, or fewer: refused
+        assert _predict(run, renamed, tmp_path / "other", "--text-cols", swapped) == 2
+        error = capsys.readouterr().err
+        assert f"--text-cols {swapped}: the run's texts came from columns title,abstract" in error
+        assert "Give this file's names for those 2 columns in that order (title first)" in error
+
+
+def test_a_run_that_read_its_title_under_another_name_scores_an_update_with_a_title_column(tmp_path):
+    # helper-164: a run of `--text-cols "Article Title,Abstract"` refused an update's `title` (and a RIS file's TI) as
+    # "no title column (... looked for Article Title, title, ...; found: ..., title, ...)": only the built-in names
+    # counted as a title, and the run's first text column is its title whatever its name.
+    train, test = _files(tmp_path)
+    named = {"title": "Article Title", "abstract": "Abstract"}
+    for path in (train, test):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.rename(columns=named).to_csv(tmp_path / f"named-{path.name}", index=False)
+    assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
+                 "--text-cols", "Article Title,Abstract", "--learners", "tfidf-svm", "--folds", "3",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0
+    assert (tmp_path / "pred" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
+
+
 def test_an_encoder_option_for_a_run_without_vectors_is_not_used_and_says_so(text_run, tmp_path, caplog):
     """A monthly script naming the model must not fail in the month the run's blend leaves the vector learners out."""
     run, _, test = text_run

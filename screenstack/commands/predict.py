@@ -18,8 +18,8 @@ EXAMPLE = """examples:
 
 Nothing is fitted again: each learner's fold models, the blender, the calibration and the threshold
 of --run score the records of --data (CSV, TSV, XLSX, RIS or PubMed's MEDLINE .nbib; labels, if any, are ignored). Vectors
-are made with the run's encoder settings; --layers, --pooling, --max-length or --text-cols, when
-given, must equal the run's, and --model must be the run's encoder (by name, or where its folder is now). The run's threshold is lowered further where these records (50 or
+are made with the run's encoder settings; --layers, --pooling or --max-length, when given, must
+equal the run's, --text-cols names this file's columns for the run's (as many, title first), and --model must be the run's encoder (by name, or where its folder is now). The run's threshold is lowered further where these records (50 or
 more with title or abstract) look richer in included records than the run's records to screen did
 (--max-shift 1: not for that). Records that were training records of the run (an update's overlap with
 the last search) are left out and counted.
@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--data", required=True, metavar="FILE", help="records to score: CSV, TSV, XLSX, RIS or PubMed's MEDLINE (.nbib)")
     parser.add_argument("--out", required=True, metavar="DIR", help="a folder of its own for these predictions (not the run folder, another run, or another update)")
     parser.add_argument("--id-col", metavar="COL", help="id column (default: the run's, else id, record_id or key)")
-    parser.add_argument("--text-cols", metavar="COLS", help="text columns, title first (default: the run's)")
+    parser.add_argument("--text-cols", metavar="COLS", help="this file's names for the run's text columns, in their order, title first (default: the run's, or a title and abstract column by their usual names)")
     same = parser.add_argument_group("encoder (default: the run's; a different value is refused)")
     same.add_argument("--model", metavar="NAME|DIR", help="the run's encoder (its folder's new place, if it moved)")
     same.add_argument("--layers", metavar="LIST", help="the run's hidden layers")
