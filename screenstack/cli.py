@@ -442,7 +442,7 @@ def _main(argv: list[str]) -> int:
     try:
         _check_overridden(args, overridden)
         check_out(args)
-        _warn_moved_run_config(args)
+        _refuse_moved_run_config(args)
         return args.func(args) or 0
     except ScreenstackError as error:
         print(f"screenstack: error: {_one_line(_with_source(error, args.config_keys))}", file=sys.stderr)
@@ -454,17 +454,19 @@ def _main(argv: list[str]) -> int:
         return 2
 
 
-def _warn_moved_run_config(args: argparse.Namespace) -> None:
-    """`run --config` with a run folder's own config.toml whose `out` is another folder: the folder was moved or copied,
-    and the run goes to the file's `out` (the README: after moving OUT, give --out too), so say where."""
+def _refuse_moved_run_config(args: argparse.Namespace) -> None:
+    """`run --config` with a run folder's own config.toml whose `out` is another folder, no --out given: the folder was
+    copied or moved, and the file's `out` would rerun the first folder (helper-164: a copy's config with --beta 3 remade
+    the first folder's ranked.csv, the copy untouched), so which one is meant is asked, before any work."""
     config = getattr(args, "config", None)
     if getattr(args, "command", None) != "run" or not config or "out" not in getattr(args, "config_keys", {}):
         return
     folder = Path(os.path.abspath(config)).parent  # as typed: a symlinked copy is named by its link
     out = os.path.abspath(args.out)
     if Path(config).name == "config.toml" and (folder / "summary.json").is_file() and Path(out).resolve() != folder.resolve():
-        log.warning("--config %s: a run folder's own file, whose out is %s, not that folder (moved or copied?): the run "
-                    "goes to %s; give --out %s to rerun the folder the file is in", config, out, out, quoted(str(folder)))
+        raise ScreenstackError(f"--config {config}: a run folder's own file, whose out is {out}, not that folder (copied or "
+                               f"moved?). Give --out {quoted(str(folder))} to rerun the folder the file is in, or --out "
+                               f"{quoted(out)} to rerun the file's.")
 
 
 def _os_error(error: OSError) -> str:

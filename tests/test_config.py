@@ -295,23 +295,23 @@ def test_a_config_toml_whose_edits_cannot_be_told_or_that_is_a_folder_is_refused
     assert tomllib.loads(config.read_text())["beta"] == 7.0
 
 
-def test_a_moved_run_folders_config_says_where_the_run_goes(run_copy, caplog):
-    # A copied run folder's config.toml still names the first folder as out: the rerun goes there, which is said.
+def test_a_copied_run_folders_config_without_out_is_refused_naming_both_folders(run_copy, capsys):
+    # A copied run folder's config.toml still names the first folder as out: the rerun went there with a warning
+    # (helper-164: `run --config COPY/config.toml --beta 3` remade the first folder's ranked.csv, the copy untouched).
     _, _, copy = run_copy
-    original = tomllib.loads((copy / "config.toml").read_text())["out"]
-    with caplog.at_level(logging.WARNING, logger="screenstack"):
-        assert main(["-q", "run", "--config", str(copy / "config.toml")]) == 0
-    assert f"the run goes to {original}; give --out {copy} to rerun the folder the file is in" in caplog.text
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="screenstack"):
-        assert main(["-q", "run", "--config", str(copy / "config.toml"), "--out", str(copy)]) == 0
-    assert "the run goes to" not in caplog.text
-    # Another TOML file kept in a run folder is not that folder's own: no advice to rerun the folder with it.
-    shutil.copy(copy / "config.toml", copy / "variant.toml")
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="screenstack"):
-        assert main(["-q", "run", "--config", str(copy / "variant.toml")]) == 0
-    assert "the run goes to" not in caplog.text
+    original = Path(tomllib.loads((copy / "config.toml").read_text())["out"])
+    before, copied = _snapshot(original), _snapshot(copy)
+    assert main(["-q", "run", "--config", str(copy / "config.toml"), "--beta", "3"]) == 2
+    line = _one_error_line(capsys)
+    assert f"whose out is {original}, not that folder (copied or moved?). Give --out {copy} to rerun the folder" in line
+    assert f"or --out {original} to rerun the file's" in line
+    assert _snapshot(original) == before and _snapshot(copy) == copied
+    assert main(["-q", "run", "--config", str(copy / "config.toml"), "--out", str(copy)]) == 0
+    assert main(["-q", "run", "--config", str(copy / "config.toml"), "--out", str(original)]) == 0
+    # Another TOML file kept in a run folder is not that folder's own: its out, the first folder, is taken as written.
+    (copy / "variant.toml").write_text((copy / "config.toml").read_text().replace(str(copy), str(original)))
+    assert main(["-q", "run", "--config", str(copy / "variant.toml"), "--beta", "3"]) == 0
+    assert tomllib.loads((original / "config.toml").read_text())["beta"] == 3.0
 
 
 def test_run_blends_only_its_own_learners(run_copy):
