@@ -103,8 +103,12 @@ def check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -
     same_data = data is None or (before.get("data_sha256") == sha256_or_none(data) if "data_sha256" in before
                                  else before.get("data") == str(data))
     if not (same_run and same_data):
-        raise ScreenstackError(f"--out {out}: already holds the predictions for {before.get('data')!r} of run "
-                               f"{before.get('run')}, and predict would replace them. {fix}, or delete {out} to replace them{sets.before_deleting(Path(out))}.")
+        changed = same_run and data is not None and before.get("data") == str(Path(data).resolve())
+        # The same file edited since (helper-164: an abstract fixed) is said as such, not as another file.
+        what = (f"the predictions for {before.get('data')!r} as it was then (it has changed since)" if changed else
+                f"the predictions for {before.get('data')!r} of run {before.get('run')}")
+        raise ScreenstackError(f"--out {out}: already holds {what}, and predict would replace them. {fix}, or delete {out} "
+                               f"to replace them{sets.before_deleting(Path(out))}.")
     return before
 
 

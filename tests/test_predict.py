@@ -922,8 +922,16 @@ def test_predictions_of_another_file_or_into_another_run_are_refused_and_nothing
     capsys.readouterr()
     assert _predict(run, other, pred) == 2  # next month's file into last month's folder
     error = capsys.readouterr().err
-    assert f"--out {pred}: already holds the predictions for {str(test)!r}" in error and "Traceback" not in error
+    assert f"--out {pred}: already holds the predictions for {str(test)!r} of run" in error and "Traceback" not in error
     assert files(pred) == before
+    edited = tmp_path / "edited.csv"  # the same file with an abstract fixed since: said so (helper-164), not "another"
+    shutil.copy(test, edited)
+    assert _predict(run, edited, tmp_path / "pred-edited") == 0
+    edited.write_text(edited.read_text().replace(",", ", ", 1))
+    capsys.readouterr()
+    assert _predict(run, edited, tmp_path / "pred-edited") == 2
+    error = capsys.readouterr().err
+    assert f"already holds the predictions for {str(edited)!r} as it was then (it has changed since)" in error
     # another run's folder: its ranked.csv, submission.csv and summary.json stay
     second = tmp_path / "second"
     shutil.copytree(run, second)

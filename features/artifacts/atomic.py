@@ -35,6 +35,8 @@ _FIXES = {
     errno.ENOTDIR: "a file stands where a folder is needed: use another --out, or move that file",
     errno.EEXIST: "a file stands where a folder is needed: use another --out, or move that file",
     errno.EISDIR: "a folder stands where a file is needed: use another --out, or move that folder",
+    # A folder made where it exists no longer (removed meanwhile) or cannot (/proc, another pseudo file system).
+    errno.ENOENT: "no folder can be made there (removed meanwhile, or a system folder such as /proc): use another --out",
     errno.EXDEV: "it is another disk or mount inside --out, so files cannot be moved into it in one step: "
                  "use an --out whose folders are all on one disk",
 }
