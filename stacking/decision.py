@@ -213,8 +213,8 @@ def shift_weight(y, blend_oof, test_scores, calibration, blend: dict, config: St
     at_chance = bool(blend.get("ranks_at_chance"))
     weight = (float(np.clip(estimate / train, 1.0, config.max_shift))
               if train > 0 and len(ranked) >= MIN_SHIFT_RECORDS and not at_chance else 1.0)
-    info = {"train_share": train, "estimated_share": estimate, "records": int(len(ranked)), "weight": weight, "lowered": False,
-            "threshold_before": float(blend["threshold"])}  # `predict` starts from it and corrects for its own records
+    info = {"train_share": train, "labelled_share": float(np.mean(y)), "estimated_share": estimate, "records": int(len(ranked)),
+            "weight": weight, "lowered": False, "threshold_before": float(blend["threshold"])}  # `predict` starts from it and corrects for its own records
     if at_chance:
         info["ranks_at_chance"] = True
     if weight <= 1.0 or blend["honest_floor"]:
@@ -321,7 +321,11 @@ UPDATE_RECALL_CHECK_WARNING = ("these records look unlike the run's labelled rec
 def shift_against(shift: dict) -> str:
     """The shift estimate's share against the labelled one it is measured from, the calibration's (the console's "label
     shift" line and the report's threshold note)."""
-    return f"{shift['estimated_share']:.1%} against the labelled records' {shift['train_share']:.1%} as calibrated"
+    # The share labelled beside it where they differ as said: the expected counts' line names that one (helper-164:
+    # "3.6% as calibrated" and "the labelled records' share (3.5% included)" in one console read as two figures for one).
+    labelled = shift.get("labelled_share")  # summaries before 0.3.51 lack it
+    also = f", {labelled:.1%} as labelled" if labelled is not None and f"{labelled:.1%}" != f"{shift['train_share']:.1%}" else ""
+    return f"{shift['estimated_share']:.1%} against the labelled records' {shift['train_share']:.1%} as calibrated{also}"
 
 
 def log_shift(shift: dict, oof_flagged_share: float, beta: float, undo: str = "--max-shift 1: no correction") -> None:

@@ -81,7 +81,11 @@ def test_records_to_screen_far_richer_in_included_records_are_flagged_more_and_i
     assert "times as rich in included records as the labelled ones" in line and "--max-shift 1" in line
     # The share it is measured against is the calibration's, said as such: the counts' line gives the share labelled,
     # and a helper read 1.8% and 1.7% on adjacent lines as two figures for one thing.
-    assert f"against the labelled records' {100 * shift['train_share']:.1f}% as calibrated)" in line
+    # helper-164 still read them so: the shift line gives the share labelled beside it where the two differ as said.
+    assert shift["labelled_share"] == summary["n_train_included"] / summary["n_train"]
+    calibrated, as_labelled = f"{100 * shift['train_share']:.1f}%", f"{100 * shift['labelled_share']:.1f}%"
+    assert f"against the labelled records' {calibrated} as calibrated" + (
+        ")" if calibrated == as_labelled else f", {as_labelled} as labelled)") in line
     report = write_report(tmp_path).read_text()
     assert "times as rich in included records as the labelled ones" in report  # the report too
     # The honest estimate, made on the labelled records, is of the threshold before the correction, and says so.
@@ -419,3 +423,13 @@ def test_the_interval_left_below_reaches_the_count_at_the_label_shifts_estimate_
     same = screening_summary(y, oof, test, flagged, p, 0, threshold, inside)
     assert same["expected_below_interval"] == plain["expected_below_interval"]
     assert not same["at_estimated_shift"]["below_interval_reaches"] and "reaches" not in at_shift_clause(same)
+
+
+def test_the_shift_line_gives_the_share_labelled_beside_the_calibrated_one_where_they_differ_as_said():
+    from screenstack.stacking.decision import shift_against
+
+    shift = {"estimated_share": 0.106, "train_share": 0.036, "labelled_share": 0.035}
+    assert shift_against(shift) == "10.6% against the labelled records' 3.6% as calibrated, 3.5% as labelled"
+    assert shift_against({**shift, "labelled_share": 0.0361}) == "10.6% against the labelled records' 3.6% as calibrated"
+    del shift["labelled_share"]  # a summary of 0.3.50 or before
+    assert shift_against(shift) == "10.6% against the labelled records' 3.6% as calibrated"
