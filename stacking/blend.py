@@ -165,7 +165,10 @@ class GreedySelection(_EcdfMixin, BaseEstimator):
 
     def predict(self, Z):
         check_is_fitted(self, "weights_")
-        return self._ecdf(Z) @ self.weights_
+        # As the rank average: whole-number counts times whole-number picks (weights are picks / n_steps), divided once,
+        # so records whose weighted ranks sum alike score alike to the last bit.
+        picks = np.rint(self.weights_ * self.n_steps)
+        return (self._at_or_below(Z) @ picks) / (self.sorted_.shape[0] * picks.sum())
 
 
 class SingleLearner(BaseEstimator):

@@ -100,6 +100,15 @@ def test_rank_averages_whose_ranks_sum_alike_are_equal_floats_whatever_the_learn
     assert scores.tobytes() == three.predict(rows[:, [0, 2, 4]]).tobytes()
 
 
+def test_greedy_selections_whose_picked_ranks_sum_alike_are_equal_floats():
+    # The same for `--blend caruana`: picks 3, 7 and 10 of 20 give ranks 1, 1, 5 and 2, 2, 4 of 7 the same weighted
+    # sum, 60/140 (`ecdf @ weights` made them 0.4285714285714286 and ...855).
+    oof = np.tile(np.arange(1.0, 8.0)[:, None], (1, 3))
+    greedy = make_blender("caruana").set_state({"sorted": oof.tolist(), "weights": [0.15, 0.35, 0.5]})
+    scores = greedy.predict(np.array([[1, 1, 5], [2, 2, 4]], dtype=float))
+    assert scores[0] == scores[1] == 60 / 140
+
+
 def test_logistic_with_use_fits_the_used_columns_and_weighs_the_others_zero():
     rng = np.random.default_rng(4)
     y = (np.arange(80) % 4 == 0).astype(int)
