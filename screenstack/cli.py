@@ -203,7 +203,8 @@ def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace
     if unknown and _is_run_config(parser, args, values):
         raise ScreenstackError(f"--config {path}: holds `screenstack run`'s options (as the OUT/config.toml a run writes), "
                                f"{len(unknown)} of them not `{sub.prog}`'s ({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''}). "
-                               f"`screenstack run --config {quoted(str(path))}` repeats that run; for `{sub.prog}` give its "
+                               f"`screenstack run --config {quoted(str(path))}{_moved_out(path, values)}` repeats that run; for "
+                               f"`{sub.prog}` give its "
                                f"own options ({', '.join(sorted(actions))}) as flags or in a file of their own.")
     if unknown:
         raise ScreenstackError(f"--config {path}: unknown option(s) {', '.join(unknown)} for `{sub.prog}`"
@@ -454,6 +455,16 @@ def _main(argv: list[str]) -> int:
         return 2
 
 
+def _moved_out(config: Path, values: dict) -> str:
+    """" --out FOLDER" where `config` is the own file of a run folder other than its `out` (copied or moved: without
+    it `run --config` is refused), else ''."""
+    folder = Path(os.path.abspath(config)).parent
+    out = values.get("out")
+    if config.name != "config.toml" or not (folder / "summary.json").is_file() or not isinstance(out, str):
+        return ""
+    return "" if Path(os.path.expanduser(out)).resolve() == folder.resolve() else f" --out {quoted(str(folder))}"
+
+
 def _refuse_moved_run_config(args: argparse.Namespace) -> None:
     """`run --config` with a run folder's own config.toml whose `out` is another folder, no --out given: the folder was
     copied or moved, and the file's `out` would rerun the first folder (helper-164: a copy's config with --beta 3 remade
@@ -464,9 +475,9 @@ def _refuse_moved_run_config(args: argparse.Namespace) -> None:
     folder = Path(os.path.abspath(config)).parent  # as typed: a symlinked copy is named by its link
     out = os.path.abspath(args.out)
     if Path(config).name == "config.toml" and (folder / "summary.json").is_file() and Path(out).resolve() != folder.resolve():
+        first = f", or --out {quoted(out)} to rerun the file's" if Path(out).is_dir() else f" ({out} is no longer there)"
         raise ScreenstackError(f"--config {config}: a run folder's own file, whose out is {out}, not that folder (copied or "
-                               f"moved?). Give --out {quoted(str(folder))} to rerun the folder the file is in, or --out "
-                               f"{quoted(out)} to rerun the file's.")
+                               f"moved?). Give --out {quoted(str(folder))} to rerun the folder the file is in{first}.")
 
 
 def _os_error(error: OSError) -> str:

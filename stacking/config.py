@@ -64,7 +64,7 @@ class StackConfig:
         # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
         check_positive_number("beta", self.beta)
         if self.beta > MAX_BETA:  # beta^2 weighs the included records: beyond this F-beta is recall alone, and floats overflow
-            raise ScreenstackError(f"--beta {self.beta:g}: expected at most {MAX_BETA:g} (7 already weighs recall 49 times precision).")
+            raise ScreenstackError(f"--beta {self.beta!r}: expected at most {MAX_BETA:g} (7 already weighs recall 49 times precision).")
         if self.beta < MIN_BETA:
             raise ScreenstackError(f"--beta {self.beta!r}: expected at least {MIN_BETA:g} (beta 0.1 already weighs precision 100 "
                                    "times recall).")

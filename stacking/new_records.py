@@ -75,6 +75,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     spec = ColumnSpec(id_col, columns, None)
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
     texts = tuple(records.attrs["columns"]["text"])
+    if text_cols and len(texts) > 1:
+        _warn_swapped(path, records, texts)
     say_labels_unused(path, header, None, "predict fits nothing, so every record is scored as not screened; to train on "
                       "these labels, add the records to the run's training data and run again", table=original)
     if run.row_number_ids:
@@ -256,7 +258,7 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
         looked = ", ".join(dict.fromkeys([columns[0], *TITLE_COLUMNS]))
         raise ScreenstackError(f"{path}: no title column (the run read its texts from {', '.join(run_columns)}; looked for "
                                f"{looked}; found: {found}). Rename the file's title column, or give --text-cols with the file's names "
-                               f"for the run's {len(run_columns)} column{'s' if len(run_columns) > 1 else ''}, title first.")
+                               f"for the run's {', '.join(run_columns)}, in that order.")
     absent = [c for c in columns[1:] if c not in header]  # the run joined them into the abstract: absent = empty
     if absent:
         what = "no abstract column" if len(absent) == 1 and absent[0].lower() in ABSTRACT_COLUMNS else f"no column {', '.join(absent)}"
@@ -268,19 +270,36 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
     return tuple(c for c in columns if c not in absent)
 
 
+def _warn_swapped(path, records: pd.DataFrame, texts: tuple[str, ...]) -> None:
+    """Warn where `--text-cols` names columns whose "titles" are longer than their "abstracts" in most records that have
+    both: given in the other order, perhaps (helper-165: `--text-cols "Abstract Text,Headline"` was scored silently)."""
+    both = records[(records["title"] != "") & (records["abstract"] != "")]
+    if len(both) >= 5 and (both["title"].str.len() > both["abstract"].str.len()).mean() > 0.5:
+        warnings.warn(f"{path}: --text-cols {','.join(texts)}: in {(both['title'].str.len() > both['abstract'].str.len()).mean():.0%} "
+                      f"of its records with both, the text read as the title ({texts[0]}) is longer than the rest: given in "
+                      "another order? The run's models read the title first, as the run's --text-cols named it.", stacklevel=3)
+
+
+def _named_role(name: str) -> str | None:
+    """"title" or "abstract" where a column's name says so (TI, AB, Abstract Note, "Abstract Text"), else None."""
+    lower = str(name).lower()
+    return "title" if lower in TITLE_COLUMNS else "abstract" if lower in ABSTRACT_COLUMNS or named_like_abstracts([lower]) else None
+
+
 def column_roles(columns) -> tuple[str, ...]:
     """A run's text columns by what it read them as: the first is "title", whatever its name (`--text-cols
-    "Article Title,Abstract"`: records are read so), an abstract column after it "abstract" (AB in RIS), others by name."""
+    "Article Title,Abstract"`: records are read so); a second is "abstract" where it is the last (the abstract is the
+    text after the title) or named so ("Abstract Text", AB in RIS); others by name."""
     lower = [str(c).lower() for c in columns]
-    return tuple("title" if i == 0 else "abstract" if c in ABSTRACT_COLUMNS else c for i, c in enumerate(lower))
+    return tuple("title" if i == 0 else "abstract" if (i == 1 and len(lower) == 2) or _named_role(c) == "abstract" else c
+                 for i, c in enumerate(lower))
 
 
 def same_roles(given, run_columns) -> bool:
     """Whether `--text-cols` `given` can name a file's columns for the run's `run_columns`: as many, in their order,
     each either not a title or abstract name (the file's own: "Headline,Summary" for title, abstract) or the role's."""
-    said = [str(c).lower() for c in given]
-    named = ["title" if c in TITLE_COLUMNS else "abstract" if c in ABSTRACT_COLUMNS else None for c in said]
-    return len(said) == len(run_columns) and all(n in (None, role) for n, role in zip(named, column_roles(run_columns)))
+    named = [_named_role(c) for c in given]
+    return len(named) == len(run_columns) and all(n in (None, role) for n, role in zip(named, column_roles(run_columns)))
 
 
 def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -292,7 +311,8 @@ def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[s
     found = []
     for column, role in zip(run_columns, column_roles(run_columns)):
         candidates = {"title": TITLE_COLUMNS, "abstract": ABSTRACT_COLUMNS}.get(role, ())
-        found.append(column if column in header else next((lower[c] for c in candidates if c in lower), column))
+        found.append(column if column in header else next((lower[c] for c in candidates if c in lower and lower[c] not in found
+                                                           and lower[c] not in run_columns), column))
     return tuple(found) or None
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json
 from ..features.artifacts.runfolder import PREDICTIONS_SET, RunFolder
-from ..features.errors import ScreenstackError
+from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.atomic import sha256_file
 from .new_records import same_roles
 from .ranked import refuse_edited
@@ -59,8 +59,9 @@ def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Pat
     cols = given.get("text_cols")
     if cols is not None and run.text_columns and not same_roles(cols, run.text_columns):
         raise ScreenstackError(f"--text-cols {','.join(cols)}: the run's texts came from columns {','.join(run.text_columns)}; "
-                               f"its models read only those. Give this file's names for those {len(run.text_columns)} "
-                               "columns in that order (title first), or leave --text-cols out (the run's are looked for).")
+                               f"its models read only {'those' if len(run.text_columns) > 1 else 'that'}. Give this file's "
+                               f"name{'s' if len(run.text_columns) > 1 else ''} for {'them in that order (title first)' if len(run.text_columns) > 1 else 'it'}, "
+                               "or leave --text-cols out (the run's are looked for).")
 
 
 def check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -> dict | None:
@@ -76,7 +77,7 @@ def check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -
     if run.out.resolve() in Path(out).resolve().parents:  # among the run's own files (under learners/, a learner to stack)
         raise ScreenstackError(f"--out {out}: is inside the run folder {run.out}; predictions go to a folder of their own "
                                f"beside it, e.g. --out {run.out.parent / 'update1'}.")
-    out, fix = Path(out), f"Give an --out of its own, e.g. --out {Path(out).parent / 'update2'}"
+    out, fix = Path(out), f"Give an --out of its own, e.g. --out {quoted(Path(out).parent / 'update2')}"
     if out.exists() and not out.is_dir():  # known now, not after the update is read and encoded
         raise ScreenstackError(f"--out {out}: is a file, not a folder; predictions go to a folder of their own. {fix}.")
     refuse_edited(out, PREDICT_SET, "predict")  # the reviewer's edits are never replaced, and before any vectors are made
@@ -107,7 +108,7 @@ def check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -
         # The same file edited since (helper-164: an abstract fixed) is said as such, not as another file.
         what = (f"the predictions for {before.get('data')!r} as it was then (it has changed since)" if changed else
                 f"the predictions for {before.get('data')!r} of run {before.get('run')}")
-        raise ScreenstackError(f"--out {out}: already holds {what}, and predict would replace them. {fix}, or delete {out} "
+        raise ScreenstackError(f"--out {out}: already holds {what}, and predict would replace them. {fix}, or delete {quoted(str(out))} "
                                f"to replace them{sets.before_deleting(Path(out))}.")
     return before
 

@@ -67,6 +67,7 @@ RUN_PROBES = {
     "beta 0": (["--beta", "0"], {}, ["--beta 0"]),
     "beta -1": (["--beta", "-1"], {}, ["--beta -1"]),
     "beta 1e200 (its square overflows)": (["--beta", "1e200"], {}, ["--beta 1e+200", "at most 1000"]),
+    "beta 1000.0001 (said as typed, not rounded to 1000)": (["--beta", "1000.0001"], {}, ["--beta 1000.0001:", "at most 1000"]),
     "beta 1e-320 (its square vanishes beside 1)": (["--beta", "1e-320"], {}, ["--beta 1e-320", "at least 0.001"]),
     "seed -1": (["--seed", "-1"], {}, ["--seed -1", "0 to 4294967295"]),
     "seed 2**40": (["--seed", str(2**40)], {}, [f"--seed {2**40}"]),
@@ -306,12 +307,20 @@ def test_a_copied_run_folders_config_without_out_is_refused_naming_both_folders(
     assert f"whose out is {original}, not that folder (copied or moved?). Give --out {copy} to rerun the folder" in line
     assert f"or --out {original} to rerun the file's" in line
     assert _snapshot(original) == before and _snapshot(copy) == copied
+    # Another command given the copy's file names the run that repeats it with the copy's --out, which works.
+    assert main(["-q", "stack", "--config", str(copy / "config.toml")]) == 2
+    assert f"`screenstack run --config {copy / 'config.toml'} --out {copy}` repeats that run" in _one_error_line(capsys)
     assert main(["-q", "run", "--config", str(copy / "config.toml"), "--out", str(copy)]) == 0
     assert main(["-q", "run", "--config", str(copy / "config.toml"), "--out", str(original)]) == 0
     # Another TOML file kept in a run folder is not that folder's own: its out, the first folder, is taken as written.
     (copy / "variant.toml").write_text((copy / "config.toml").read_text().replace(str(copy), str(original)))
     assert main(["-q", "run", "--config", str(copy / "variant.toml"), "--beta", "3"]) == 0
     assert tomllib.loads((original / "config.toml").read_text())["beta"] == 3.0
+    # The first folder gone (moved, not copied): only the copy is offered.
+    (copy / "config.toml").write_text((copy / "config.toml").read_text().replace(str(copy), str(original) + "-gone"))
+    assert main(["-q", "run", "--config", str(copy / "config.toml")]) == 2
+    line = _one_error_line(capsys)
+    assert line.endswith(f"Give --out {copy} to rerun the folder the file is in ({original}-gone is no longer there).")
 
 
 def test_run_blends_only_its_own_learners(run_copy):

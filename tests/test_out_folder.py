@@ -138,6 +138,17 @@ def test_a_suggested_command_names_an_out_folder_starting_with_a_dash_so_that_it
     assert parser.parse_args(shlex.split(suggested)[2:4]).out == "./-run"
 
 
+def test_a_folder_of_ones_own_starting_with_a_dash_is_refused_with_a_new_folder_that_pastes(data_folder, tmp_path, monkeypatch,
+                                                                                             capsys):
+    # helper-165: "e.g. --out -z/run1", pasted, was "argument --out: expected one argument"; and predict's "delete -p".
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-z").mkdir()
+    (tmp_path / "-z" / "notes.txt").write_text("mine")
+    train, test = data_folder / "train.csv", data_folder / "test.csv"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out=-z", *TEXT]) == 2
+    assert "Give a new or empty folder, e.g. --out ./-z/run1" in one_error(capsys)
+
+
 def test_a_column_named_with_a_leading_dash_is_given_after_an_equals_sign_in_a_suggested_command():
     from screenstack.features.records.corpus import ColumnSpec
 

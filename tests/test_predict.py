@@ -424,11 +424,19 @@ def test_an_updates_own_names_for_the_run_text_columns_are_given_by_text_cols_in
     assert _predict(run, renamed, tmp_path / "pred", "--text-cols", "Headline,Abstract Text") == 0
     assert (tmp_path / "pred" / "scores.csv").read_bytes() == (run / "test_scores.csv").read_bytes()
     capsys.readouterr()
-    for swapped in ("abstract,title", "Headline,title", "Headline"):  # another role in a place, or fewer: refused
+    for swapped in ("abstract,title", "Headline,title", "Abstract Text,Headline", "Headline"):  # another role, or fewer
         assert _predict(run, renamed, tmp_path / "other", "--text-cols", swapped) == 2
         error = capsys.readouterr().err
         assert f"--text-cols {swapped}: the run's texts came from columns title,abstract" in error
-        assert "Give this file's names for those 2 columns in that order (title first)" in error
+        assert "Give this file's names for them in that order (title first)" in error
+    # Names that say nothing, given in the other order (helper-165): scored as asked, with a warning that the "titles"
+    # are the longer texts.
+    plain = tmp_path / "plain.csv"
+    pd.read_csv(renamed, dtype=str, keep_default_na=False).rename(columns={"Headline": "A", "Abstract Text": "B"}).to_csv(
+        plain, index=False)
+    with pytest.warns(UserWarning, match=r"--text-cols B,A: in \d+% of its records with both, the text read as the title "
+                                         r"\(B\) is longer than the rest: given in another order\?"):
+        assert _predict(run, plain, tmp_path / "swapped", "--text-cols", "B,A") == 0
 
 
 def test_a_run_that_read_its_title_under_another_name_scores_an_update_with_a_title_column(tmp_path):
@@ -445,6 +453,22 @@ def test_a_run_that_read_its_title_under_another_name_scores_an_update_with_a_ti
                  "--out", str(tmp_path / "run")]) == 0
     assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0
     assert (tmp_path / "pred" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
+
+
+def test_a_run_that_read_its_abstract_under_another_name_scores_an_updates_abstract_column(tmp_path):
+    # helper-165: a run of `--text-cols "Headline,Abstract Text"` scored a CSV, RIS or MEDLINE update's abstracts as
+    # missing ("no column Abstract Text"), and refused `--text-cols title,abstract` for them: of two text columns the
+    # second is the abstract, whatever its name.
+    train, test = _files(tmp_path)
+    for path in (train, test):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.rename(columns={"title": "Headline", "abstract": "Abstract Text"}).to_csv(tmp_path / f"named-{path.name}", index=False)
+    assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
+                 "--text-cols", "Headline,Abstract Text", "--learners", "tfidf-svm", "--folds", "3",
+                 "--out", str(tmp_path / "run")]) == 0
+    for out, extra in (("pred", ()), ("given", ("--text-cols", "title,abstract"))):
+        assert _predict(tmp_path / "run", test, tmp_path / out, *extra) == 0
+        assert (tmp_path / out / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
 
 
 def test_an_encoder_option_for_a_run_without_vectors_is_not_used_and_says_so(text_run, tmp_path, caplog):

@@ -70,7 +70,7 @@ def io_error(path: str | os.PathLike, error: OSError, kept: bool = True, shown: 
     fix = _FIXES.get(error.errno, "check the path and the disk, then rerun").replace("--out", flag)
     # Said of this file only: files the same command committed before it stay (`run` lists them).
     if outcome is None:
-        outcome = f"{Path(path).name} was not changed." if not whole_set else (
+        outcome = f"{Path(path).name} was not {'changed' if Path(path).exists() else 'written'}." if not whole_set else (
             "The files being written were not kept (those this command finished before stay, and the same command reuses them).")
         outcome = outcome if kept else "The next command in this --out finishes writing the set."
     return ScreenstackError(f"{path}: cannot write ({error.strerror or error}); {fix}. {outcome}")

@@ -295,7 +295,7 @@ class RunFolder:
         inputs = any(Path(name).suffix.lower() in INPUT_SUFFIXES for name in found)
         beside = self.out.resolve().parent if self.out.name in ("", "..") else self.out.parent  # `--out .`: its parent
         suggested = beside / "artifacts" / example if inputs else self.out / example
-        fix = (f"Give a new or empty folder, e.g. --out {suggested}" if create else
+        fix = (f"Give a new or empty folder, e.g. --out {quoted(suggested)}" if create else
                "Give the --out of a run (`screenstack run` or `fit-learners` makes one)")
         raise ScreenstackError(f"--out {self.out}: not a run folder (no {MANIFESTS_DIR}) but holds other files ({shown}), "
                                f"which outputs written there would mix with or replace. {fix}.")

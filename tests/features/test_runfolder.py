@@ -270,7 +270,7 @@ def test_an_out_on_a_read_only_mount_is_not_sent_to_fix_permissions(run, corpus_
 def test_an_out_where_no_folder_can_be_made_says_so_and_to_use_another(corpus_files, capsys, tmp_path):
     # /proc lets root pass os.access but makes no folder (ENOENT): "check the path and the disk" sent no one anywhere.
     refused(fit_argv(corpus_files, Path("/proc/screenstack-out")), capsys, tmp_path, "/proc/screenstack-out: cannot write",
-            "no folder can be made there", "use another --out")
+            "no folder can be made there", "use another --out", "screenstack-out was not written.")
 
 
 def test_a_full_disk_during_stack_keeps_the_previous_outputs(run, capsys, monkeypatch):
