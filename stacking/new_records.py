@@ -308,11 +308,15 @@ def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[s
     lower = {}
     for name in header:
         lower.setdefault(name.lower(), name)
-    found = []
+    found, named = [], {str(c).lower() for c in run_columns}
     for column, role in zip(run_columns, column_roles(run_columns)):
+        if column in header or str(column).lower() in lower:  # the run's own name first, as the run matched it
+            found.append(column if column in header else lower[str(column).lower()])
+            continue
+        # else NEW's own name for the role, one no other of the run's columns is named (a run of `--text-cols
+        # Abstract,Title` read its abstracts as titles: an update's `abstract` stays its first column, not `title`)
         candidates = {"title": TITLE_COLUMNS, "abstract": ABSTRACT_COLUMNS}.get(role, ())
-        found.append(column if column in header else next((lower[c] for c in candidates if c in lower and lower[c] not in found
-                                                           and lower[c] not in run_columns), column))
+        found.append(next((lower[c] for c in candidates if c in lower and lower[c] not in found and c not in named), column))
     return tuple(found) or None
 
 

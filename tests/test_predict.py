@@ -455,6 +455,19 @@ def test_a_run_that_read_its_title_under_another_name_scores_an_update_with_a_ti
     assert (tmp_path / "pred" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
 
 
+def test_a_run_that_read_its_columns_in_another_order_reads_an_updates_columns_by_name_first(tmp_path):
+    # A run of `--text-cols Abstract,Title` read each abstract as a title: an update's `abstract` is still read first
+    # (matched by name, as the run matched it, before the title's role is looked for), not its `title`.
+    train, test = _files(tmp_path)
+    for path in (train, test):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.rename(columns={"title": "Title", "abstract": "Abstract"}).to_csv(tmp_path / f"named-{path.name}", index=False)
+    assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
+                 "--text-cols", "Abstract,Title", "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
+    assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0
+    assert (tmp_path / "pred" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
+
+
 def test_a_run_that_read_its_abstract_under_another_name_scores_an_updates_abstract_column(tmp_path):
     # helper-165: a run of `--text-cols "Headline,Abstract Text"` scored a CSV, RIS or MEDLINE update's abstracts as
     # missing ("no column Abstract Text"), and refused `--text-cols title,abstract` for them: of two text columns the
