@@ -75,8 +75,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     spec = ColumnSpec(id_col, columns, None)
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
     texts = tuple(records.attrs["columns"]["text"])
-    if text_cols and len(texts) > 1:
-        _warn_swapped(path, records, texts)
+    if text_cols and len(texts) > 1 and [str(c).lower() for c in texts] != [str(c).lower() for c in run.text_columns]:
+        _warn_swapped(path, records, texts)  # the run's own names in its order: as the run read them, however long
     say_labels_unused(path, header, None, "predict fits nothing, so every record is scored as not screened; to train on "
                       "these labels, add the records to the run's training data and run again", table=original)
     if run.row_number_ids:
@@ -299,7 +299,9 @@ def same_roles(given, run_columns) -> bool:
     """Whether `--text-cols` `given` can name a file's columns for the run's `run_columns`: as many, in their order,
     each either not a title or abstract name (the file's own: "Headline,Summary" for title, abstract) or the role's."""
     named = [_named_role(c) for c in given]
-    return len(named) == len(run_columns) and all(n in (None, role) for n, role in zip(named, column_roles(run_columns)))
+    return len(named) == len(run_columns) and all(
+        n in (None, role) or str(g).lower() == str(r).lower()  # the run's own name in its place: the run read it so
+        for g, n, r, role in zip(given, named, run_columns, column_roles(run_columns)))
 
 
 def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[str, ...] | None:

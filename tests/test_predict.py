@@ -464,8 +464,14 @@ def test_a_run_that_read_its_columns_in_another_order_reads_an_updates_columns_b
         frame.rename(columns={"title": "Title", "abstract": "Abstract"}).to_csv(tmp_path / f"named-{path.name}", index=False)
     assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
                  "--text-cols", "Abstract,Title", "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
-    assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0
-    assert (tmp_path / "pred" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
+    import warnings
+
+    for out, extra in (("pred", ()), ("given", ("--text-cols", "abstract,title"))):  # the run's names, in its order
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert _predict(tmp_path / "run", test, tmp_path / out, *extra) == 0
+        assert not [w for w in caught if "given in another order" in str(w.message)]  # as the run read them: no alarm
+        assert (tmp_path / out / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
 
 
 def test_a_run_that_read_its_abstract_under_another_name_scores_an_updates_abstract_column(tmp_path):
