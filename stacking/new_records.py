@@ -75,8 +75,9 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     spec = ColumnSpec(id_col, columns, None)
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
     texts = tuple(records.attrs["columns"]["text"])
-    if text_cols and len(texts) > 1 and [str(c).lower() for c in texts] != [str(c).lower() for c in run.text_columns]:
-        _warn_swapped(path, records, texts)  # the run's own names in its order: as the run read them, however long
+    if text_cols and len(texts) > 1 and column_roles(run.text_columns)[:2] == ("title", "abstract") and (
+            [str(c).lower() for c in texts] != [str(c).lower() for c in run.text_columns]):
+        _warn_swapped(path, records, text_cols)  # a run that read its abstracts first (`Abstract,Title`) is not judged so
     say_labels_unused(path, header, None, "predict fits nothing, so every record is scored as not screened; to train on "
                       "these labels, add the records to the run's training data and run again", table=original)
     if run.row_number_ids:
@@ -263,14 +264,14 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
     if absent:
         what = "no abstract column" if len(absent) == 1 and absent[0].lower() in ABSTRACT_COLUMNS else f"no column {', '.join(absent)}"
         them, cells = ("it", "that cell") if len(absent) == 1 else ("them", "those cells")
-        likely = named_like_abstracts(header, but=columns)
+        likely = named_like_abstracts(header, but=columns) if _named_role(absent[0]) == "abstract" else []  # keywords: no hint
         hint = f" Column {likely[0]!r} looks like one: rename it {absent[0]} to have it read." if likely else ""
         warnings.warn(f"{path}: {what} (the run read {', '.join(run_columns)}; found: {found}): its records are scored "
                       f"without {them}, as the run scored records with {cells} empty.{hint}", stacklevel=3)
     return tuple(c for c in columns if c not in absent)
 
 
-def _warn_swapped(path, records: pd.DataFrame, texts: tuple[str, ...]) -> None:
+def _warn_swapped(path, records: pd.DataFrame, texts) -> None:
     """Warn where `--text-cols` names columns whose "titles" are longer than their "abstracts" in most records that have
     both: given in the other order, perhaps (helper-165: `--text-cols "Abstract Text,Headline"` was scored silently)."""
     both = records[(records["title"] != "") & (records["abstract"] != "")]
@@ -280,28 +281,34 @@ def _warn_swapped(path, records: pd.DataFrame, texts: tuple[str, ...]) -> None:
                       "another order? The run's models read the title first, as the run's --text-cols named it.", stacklevel=3)
 
 
+OTHER_TITLES = ("journal", "secondary", "short", "series", "source", "alternate", "book")  # "Journal Title" is no paper's title
+
+
 def _named_role(name: str) -> str | None:
-    """"title" or "abstract" where a column's name says so (TI, AB, Abstract Note, "Abstract Text"), else None."""
+    """"title" or "abstract" where a column's name says so (TI, "Article Title"; AB, Abstract Note, "Abstract Text"),
+    else None."""
     lower = str(name).lower()
-    return "title" if lower in TITLE_COLUMNS else "abstract" if lower in ABSTRACT_COLUMNS or named_like_abstracts([lower]) else None
+    words = lower.replace("_", " ").split()
+    if lower in TITLE_COLUMNS or (words and words[-1] == "title" and words[0] not in OTHER_TITLES):
+        return "title"
+    return "abstract" if lower in ABSTRACT_COLUMNS or named_like_abstracts([lower]) else None
 
 
 def column_roles(columns) -> tuple[str, ...]:
-    """A run's text columns by what it read them as: the first is "title", whatever its name (`--text-cols
-    "Article Title,Abstract"`: records are read so); a second is "abstract" where it is the last (the abstract is the
-    text after the title) or named so ("Abstract Text", AB in RIS); others by name."""
-    lower = [str(c).lower() for c in columns]
-    return tuple("title" if i == 0 else "abstract" if (i == 1 and len(lower) == 2) or _named_role(c) == "abstract" else c
-                 for i, c in enumerate(lower))
+    """Text columns by what their names say they hold: "title", "abstract" (`_named_role`), or else their own name.
+    By names, not places: a run of `--text-cols title,keywords` read keywords after the title, no abstract (helper-166:
+    a second column taken for the abstract read an update's AB in its place, without a word)."""
+    return tuple(_named_role(c) or str(c).lower() for c in columns)
 
 
 def same_roles(given, run_columns) -> bool:
-    """Whether `--text-cols` `given` can name a file's columns for the run's `run_columns`: as many, in their order,
-    each either not a title or abstract name (the file's own: "Headline,Summary" for title, abstract) or the role's."""
+    """Whether `--text-cols` `given` can name a file's columns for the run's `run_columns`: as many, each the run's own
+    name in its place, or a name that says nothing (the file's own: "Headline,Summary"), or a title's name first and an
+    abstract's after it (the run reads its first text column as the title, the others as the abstract's text)."""
     named = [_named_role(c) for c in given]
     return len(named) == len(run_columns) and all(
-        n in (None, role) or str(g).lower() == str(r).lower()  # the run's own name in its place: the run read it so
-        for g, n, r, role in zip(given, named, run_columns, column_roles(run_columns)))
+        str(g).lower() == str(r).lower() or n is None or (n == "title") == (i == 0)
+        for i, (g, n, r) in enumerate(zip(given, named, run_columns)))
 
 
 def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[str, ...] | None:

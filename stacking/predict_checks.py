@@ -60,7 +60,7 @@ def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Pat
     if cols is not None and run.text_columns and not same_roles(cols, run.text_columns):
         raise ScreenstackError(f"--text-cols {','.join(cols)}: the run's texts came from columns {','.join(run.text_columns)}; "
                                f"its models read only {'those' if len(run.text_columns) > 1 else 'that'}. Give this file's "
-                               f"name{'s' if len(run.text_columns) > 1 else ''} for {'them in that order (title first)' if len(run.text_columns) > 1 else 'it'}, "
+                               f"name{'s' if len(run.text_columns) > 1 else ''} for {'them in that order (the first is read as the title)' if len(run.text_columns) > 1 else 'it'}, "
                                "or leave --text-cols out (the run's are looked for).")
 
 
@@ -73,10 +73,10 @@ def check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -
     """
     if Path(out).resolve() == run.out.resolve():
         raise ScreenstackError(f"--out {out}: is the run folder itself; predictions go to a folder of their own, "
-                               f"e.g. --out {run.out.parent / 'update1'}.")
+                               f"e.g. --out {quoted(run.out.parent / 'update1')}.")
     if run.out.resolve() in Path(out).resolve().parents:  # among the run's own files (under learners/, a learner to stack)
         raise ScreenstackError(f"--out {out}: is inside the run folder {run.out}; predictions go to a folder of their own "
-                               f"beside it, e.g. --out {run.out.parent / 'update1'}.")
+                               f"beside it, e.g. --out {quoted(run.out.parent / 'update1')}.")
     out, fix = Path(out), f"Give an --out of its own, e.g. --out {quoted(Path(out).parent / 'update2')}"
     if out.exists() and not out.is_dir():  # known now, not after the update is read and encoded
         raise ScreenstackError(f"--out {out}: is a file, not a folder; predictions go to a folder of their own. {fix}.")

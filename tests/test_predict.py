@@ -428,7 +428,7 @@ def test_an_updates_own_names_for_the_run_text_columns_are_given_by_text_cols_in
         assert _predict(run, renamed, tmp_path / "other", "--text-cols", swapped) == 2
         error = capsys.readouterr().err
         assert f"--text-cols {swapped}: the run's texts came from columns title,abstract" in error
-        assert "Give this file's names for them in that order (title first)" in error
+        assert "Give this file's names for them in that order (the first is read as the title)" in error
     # Names that say nothing, given in the other order (helper-165): scored as asked, with a warning that the "titles"
     # are the longer texts.
     plain = tmp_path / "plain.csv"
@@ -474,10 +474,10 @@ def test_a_run_that_read_its_columns_in_another_order_reads_an_updates_columns_b
         assert (tmp_path / out / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
 
 
-def test_a_run_that_read_its_abstract_under_another_name_scores_an_updates_abstract_column(tmp_path):
+def test_a_run_that_read_its_abstract_under_another_name_scores_an_updates_abstract_column(tmp_path, capsys):
     # helper-165: a run of `--text-cols "Headline,Abstract Text"` scored a CSV, RIS or MEDLINE update's abstracts as
-    # missing ("no column Abstract Text"), and refused `--text-cols title,abstract` for them: of two text columns the
-    # second is the abstract, whatever its name.
+    # missing ("no column Abstract Text"), and refused `--text-cols title,abstract` for them. A name that says abstract
+    # is the abstract's; one that says nothing ("Headline") is matched by --text-cols, which the refusal says.
     train, test = _files(tmp_path)
     for path in (train, test):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -485,9 +485,30 @@ def test_a_run_that_read_its_abstract_under_another_name_scores_an_updates_abstr
     assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
                  "--text-cols", "Headline,Abstract Text", "--learners", "tfidf-svm", "--folds", "3",
                  "--out", str(tmp_path / "run")]) == 0
-    for out, extra in (("pred", ()), ("given", ("--text-cols", "title,abstract"))):
-        assert _predict(tmp_path / "run", test, tmp_path / out, *extra) == 0
-        assert (tmp_path / out / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
+    capsys.readouterr()
+    assert _predict(tmp_path / "run", test, tmp_path / "pred") == 2
+    assert "give --text-cols with the file's names for the run's Headline, Abstract Text, in that order" in capsys.readouterr().err
+    assert _predict(tmp_path / "run", test, tmp_path / "given", "--text-cols", "title,abstract") == 0
+    assert (tmp_path / "given" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
+
+
+def test_a_runs_second_text_column_that_is_no_abstract_is_not_read_from_an_updates_abstract(tmp_path):
+    # helper-166: a run of `--text-cols title,keywords` read an update's Abstract (or a MEDLINE file's AB) for its
+    # keywords, silently (36 of 120 flagged, not 59): a second column is the abstract by its name, not its place.
+    train, test = _files(tmp_path)
+    for path in (train, test):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.assign(keywords=frame["abstract"].str[:40]).to_csv(tmp_path / f"kw-{path.name}", index=False)
+    assert main(["-q", "run", "--train", str(tmp_path / "kw-train.csv"), "--test", str(tmp_path / "kw-test.csv"),
+                 "--text-cols", "title,keywords", "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
+    with pytest.warns(UserWarning, match="no column keywords") as said:
+        assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0  # the update has title, abstract: no keywords
+    assert not [w for w in said if "looks like one" in str(w.message)]  # an abstract is no keywords column to rename
+    assert (tmp_path / "pred" / "scores.csv").read_bytes() != (tmp_path / "run" / "test_scores.csv").read_bytes()
+    upper = tmp_path / "upper.csv"
+    pd.read_csv(tmp_path / "kw-test.csv", dtype=str, keep_default_na=False).rename(columns=str.title).to_csv(upper, index=False)
+    assert _predict(tmp_path / "run", upper, tmp_path / "upper") == 0  # "Keywords": the run's name, case aside
+    assert (tmp_path / "upper" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
 
 
 def test_an_encoder_option_for_a_run_without_vectors_is_not_used_and_says_so(text_run, tmp_path, caplog):
@@ -1551,3 +1572,17 @@ def test_a_run_without_a_stack_is_not_said_never_stacked_where_its_stack_may_hav
     error = capsys.readouterr().err
     assert (f"blend.json: missing ({out} has no stack: never stacked, or one removed with the outputs it was made from)."
             in error and f"screenstack stack --out {out}" in error)
+
+
+def test_the_folder_a_refusal_suggests_for_predictions_pastes_where_its_path_has_a_space(run_copy, tmp_path, capsys):
+    # helper-166: "e.g. --out my runs/update1", pasted, was "unrecognized arguments: runs/update1".
+    import shlex
+
+    run, _, test = run_copy
+    spaced = tmp_path / "my runs" / "r1"
+    spaced.parent.mkdir()
+    shutil.move(run, spaced)
+    capsys.readouterr()
+    assert _predict(spaced, test, spaced) == 2
+    error = capsys.readouterr().err
+    assert f"e.g. --out {shlex.quote(str(spaced.parent / 'update1'))}." in error

@@ -281,7 +281,7 @@ class RunFolder:
             while (inside.parent / f"{stem}{n}").exists():  # beside it, and not another folder already there (run1 itself)
                 n += 1
             raise ScreenstackError(f"--out {self.out}: is inside the screenstack folder {inside}, among its own files. "
-                                   f"Give a folder of its own beside it, e.g. --out {inside.parent / f'{stem}{n}'}.")
+                                   f"Give a folder of its own beside it, e.g. --out {quoted(inside.parent / f'{stem}{n}')}.")
         try:
             if not self.out.is_dir() or any(next(self.out.glob(mark), None) for mark in _MARKS):
                 return

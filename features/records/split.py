@@ -136,7 +136,7 @@ def _refuse_other_files(out: Path) -> None:
     would mix with them, as README promises no command does."""
     if out.exists() and not out.is_dir():  # said now, as the other commands say it, not once the data are read
         raise ScreenstackError(f"--out {out}: is a file, not a folder. Give the path of a folder for the split's files, "
-                               f"e.g. --out {out.parent / (out.name + '-split')}.")
+                               f"e.g. --out {quoted(out.parent / (out.name + '-split'))}.")
     existing = next(p for p in out.absolute().parents if p.exists())
     if not existing.is_dir():
         raise ScreenstackError(f"--out {out}: {existing} is a file, so no folder can be made there. Choose another --out.")
