@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..features.artifacts import sets
@@ -75,9 +76,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     spec = ColumnSpec(id_col, columns, None)
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
     texts = tuple(records.attrs["columns"]["text"])
-    if text_cols and len(texts) > 1 and column_roles(run.text_columns)[:2] == ("title", "abstract") and (
-            [str(c).lower() for c in texts] != [str(c).lower() for c in run.text_columns]):
-        _warn_swapped(path, records, text_cols)  # a run that read its abstracts first (`Abstract,Title`) is not judged so
+    if text_cols and len(texts) > 1 and [str(c).lower() for c in texts] != [str(c).lower() for c in run.text_columns]:
+        _warn_swapped(path, records, text_cols, run)  # the run's own names in its order: read as the run read them
     say_labels_unused(path, header, None, "predict fits nothing, so every record is scored as not screened; to train on "
                       "these labels, add the records to the run's training data and run again", table=original)
     if run.row_number_ids:
@@ -256,10 +256,12 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
     found = ", ".join(header) + note
     if columns[0] not in header:
         refuse_headerless(path, header)  # a file written without its header row (as `run` refuses it)
-        looked = ", ".join(dict.fromkeys([columns[0], *TITLE_COLUMNS]))
-        raise ScreenstackError(f"{path}: no title column (the run read its texts from {', '.join(run_columns)}; looked for "
-                               f"{looked}; found: {found}). Rename the file's title column, or give --text-cols with the file's names "
-                               f"for the run's {', '.join(run_columns)}, in that order.")
+        titled = column_roles(run_columns[:1]) == ("title",)  # TITLE_COLUMNS stand only for a column whose name says title
+        looked = ", ".join(dict.fromkeys([columns[0], *(TITLE_COLUMNS if titled else ())]))
+        what = "no title column" if titled else f"no column {run_columns[0]}, which the run read first, as its titles"
+        raise ScreenstackError(f"{path}: {what} (the run read its texts from {', '.join(run_columns)}; looked for "
+                               f"{looked}; found: {found}). Give --text-cols with the file's names for the run's "
+                               f"{', '.join(run_columns)}, in that order, or rename its columns so.")
     absent = [c for c in columns[1:] if c not in header]  # the run joined them into the abstract: absent = empty
     if absent:
         what = "no abstract column" if len(absent) == 1 and absent[0].lower() in ABSTRACT_COLUMNS else f"no column {', '.join(absent)}"
@@ -271,14 +273,36 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
     return tuple(c for c in columns if c not in absent)
 
 
-def _warn_swapped(path, records: pd.DataFrame, texts) -> None:
-    """Warn where `--text-cols` names columns whose "titles" are longer than their "abstracts" in most records that have
-    both: given in the other order, perhaps (helper-165: `--text-cols "Abstract Text,Headline"` was scored silently)."""
-    both = records[(records["title"] != "") & (records["abstract"] != "")]
-    if len(both) >= 5 and (both["title"].str.len() > both["abstract"].str.len()).mean() > 0.5:
-        warnings.warn(f"{path}: --text-cols {','.join(texts)}: in {(both['title'].str.len() > both['abstract'].str.len()).mean():.0%} "
-                      f"of its records with both, the text read as the title ({texts[0]}) is longer than the rest: given in "
-                      "another order? The run's models read the title first, as the run's --text-cols named it.", stacklevel=3)
+def _first_longer(first: pd.Series, rest: pd.Series) -> float | None:
+    """The share of records with both texts whose first text is the longer (None: fewer than 5 such records)."""
+    both = (first != "") & (rest != "")
+    return float((first[both].str.len() > rest[both].str.len()).mean()) if both.sum() >= 5 else None
+
+
+def _run_first_longer(run) -> float | None:
+    """`_first_longer` of the run's records to screen, as its text columns held them (None: not kept, or too few)."""
+    names = [INPUT_PREFIX + str(c) for c in run.text_columns]
+    try:
+        cells = pq.read_table(run.out / RECORDS_FILE, columns=names).to_pandas().fillna("").astype(str)
+    except (OSError, ValueError, KeyError, pa.ArrowException):  # a run before 0.3.9, or a column not kept: no oracle
+        return None
+    rest = cells[names[1:]].agg(" ".join, axis=1).str.strip() if len(cells) else pd.Series(dtype=str)
+    return _first_longer(cells[names[0]].str.strip(), rest)
+
+
+def _warn_swapped(path, records: pd.DataFrame, texts, run) -> None:
+    """Warn where `--text-cols` names columns whose first text is the longer in most records that have both, and the
+    run's was not (or the other way round): given in another order, perhaps (helper-165, 167: `--text-cols
+    "Abstract Text,Headline"`, `Body,Headline` were scored silently). The run's own records to screen say which is
+    usual for it (a run of `Abstract,Title` read the longer text first); a run that kept none, the title is shorter."""
+    here = _first_longer(records["title"], records["abstract"])
+    usual = _run_first_longer(run)
+    usual = usual if usual is not None else 0.0 if column_roles(run.text_columns)[:2] == ("title", "abstract") else None
+    if here is None or usual is None or (here > 0.5) == (usual > 0.5):
+        return
+    warnings.warn(f"{path}: --text-cols {','.join(texts)}: in {here:.0%} of its records with both, the text read first "
+                  f"({texts[0]}) is the longer, against {usual:.0%} of the run's records to screen ({run.text_columns[0]} "
+                  "first): given in another order? The run's models read its columns in its --text-cols order.", stacklevel=3)
 
 
 OTHER_TITLES = ("journal", "secondary", "short", "series", "source", "alternate", "book")  # "Journal Title" is no paper's title
@@ -303,12 +327,20 @@ def column_roles(columns) -> tuple[str, ...]:
 
 def same_roles(given, run_columns) -> bool:
     """Whether `--text-cols` `given` can name a file's columns for the run's `run_columns`: as many, each the run's own
-    name in its place, or a name that says nothing (the file's own: "Headline,Summary"), or a title's name first and an
-    abstract's after it (the run reads its first text column as the title, the others as the abstract's text)."""
-    named = [_named_role(c) for c in given]
-    return len(named) == len(run_columns) and all(
-        str(g).lower() == str(r).lower() or n is None or (n == "title") == (i == 0)
-        for i, (g, n, r) in enumerate(zip(given, named, run_columns)))
+    name in its place (never in another's), or a name that says nothing (the file's own: "Headline,Summary"), or a
+    title's or abstract's name where the run's column says the same (its first column, named nothing, is its titles;
+    a run of `Abstract,Title` read abstracts first, so `AB,TI`; helper-167: `TI,AB` for it, or `TI,AB` for a run of
+    `title,keywords`, read the wrong texts without a word)."""
+    own = [str(r).lower() for r in run_columns]
+    if len(given) != len(own):
+        return False
+    for i, name in enumerate(str(g).lower() for g in given):
+        if name == own[i]:
+            continue
+        said = _named_role(name)
+        if name in own or (said is not None and said != (_named_role(own[i]) or ("title" if i == 0 else None))):
+            return False
+    return True
 
 
 def _text_columns_in(header: list[str], run_columns: tuple[str, ...]) -> tuple[str, ...] | None:

@@ -60,8 +60,9 @@ def check_settings(run: FittedRun, given: dict, out: str | Path, data: str | Pat
     if cols is not None and run.text_columns and not same_roles(cols, run.text_columns):
         raise ScreenstackError(f"--text-cols {','.join(cols)}: the run's texts came from columns {','.join(run.text_columns)}; "
                                f"its models read only {'those' if len(run.text_columns) > 1 else 'that'}. Give this file's "
-                               f"name{'s' if len(run.text_columns) > 1 else ''} for {'them in that order (the first is read as the title)' if len(run.text_columns) > 1 else 'it'}, "
-                               "or leave --text-cols out (the run's are looked for).")
+                               f"column{'s' if len(run.text_columns) > 1 else ''} holding what {'they' if len(run.text_columns) > 1 else 'it'} "
+                               f"held{', in that order' if len(run.text_columns) > 1 else ''} (a title's or abstract's name only where "
+                               "the run's says the same, any other name as given), or leave --text-cols out (the run's are looked for).")
 
 
 def check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -> dict | None:

@@ -428,14 +428,15 @@ def test_an_updates_own_names_for_the_run_text_columns_are_given_by_text_cols_in
         assert _predict(run, renamed, tmp_path / "other", "--text-cols", swapped) == 2
         error = capsys.readouterr().err
         assert f"--text-cols {swapped}: the run's texts came from columns title,abstract" in error
-        assert "Give this file's names for them in that order (the first is read as the title)" in error
+        assert "Give this file's columns holding what they held, in that order (a title's or abstract's name" in error
     # Names that say nothing, given in the other order (helper-165): scored as asked, with a warning that the "titles"
     # are the longer texts.
     plain = tmp_path / "plain.csv"
     pd.read_csv(renamed, dtype=str, keep_default_na=False).rename(columns={"Headline": "A", "Abstract Text": "B"}).to_csv(
         plain, index=False)
-    with pytest.warns(UserWarning, match=r"--text-cols B,A: in \d+% of its records with both, the text read as the title "
-                                         r"\(B\) is longer than the rest: given in another order\?"):
+    with pytest.warns(UserWarning, match=r"--text-cols B,A: in \d+% of its records with both, the text read first \(B\) is "
+                                         r"the longer, against 0% of the run's records to screen \(title first\): given in "
+                                         r"another order\?"):
         assert _predict(run, plain, tmp_path / "swapped", "--text-cols", "B,A") == 0
 
 
@@ -455,7 +456,7 @@ def test_a_run_that_read_its_title_under_another_name_scores_an_update_with_a_ti
     assert (tmp_path / "pred" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
 
 
-def test_a_run_that_read_its_columns_in_another_order_reads_an_updates_columns_by_name_first(tmp_path):
+def test_a_run_that_read_its_columns_in_another_order_reads_an_updates_columns_by_name_first(tmp_path, capsys):
     # A run of `--text-cols Abstract,Title` read each abstract as a title: an update's `abstract` is still read first
     # (matched by name, as the run matched it, before the title's role is looked for), not its `title`.
     train, test = _files(tmp_path)
@@ -466,6 +467,21 @@ def test_a_run_that_read_its_columns_in_another_order_reads_an_updates_columns_b
                  "--text-cols", "Abstract,Title", "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
     import warnings
 
+    capsys.readouterr()
+    for wrong in ("title,abstract", "Article Title,Abstract Text"):  # the run's Title first, or a title's name there
+        assert _predict(tmp_path / "run", test, tmp_path / "wrong", "--text-cols", wrong) == 2
+        assert f"--text-cols {wrong}: the run's texts came from columns Abstract,Title" in capsys.readouterr().err
+    # Names that say nothing: judged against the run's own records to screen, whose first text was the longer.
+    plain = tmp_path / "plain.csv"
+    pd.read_csv(test, dtype=str, keep_default_na=False).rename(columns={"abstract": "A", "title": "B"}).to_csv(plain, index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _predict(tmp_path / "run", plain, tmp_path / "plain", "--text-cols", "A,B") == 0
+    assert not [w for w in caught if "given in another order" in str(w.message)]
+    assert (tmp_path / "plain" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
+    with pytest.warns(UserWarning, match=r"the text read first \(B\) is the longer, against 100% of the run's records to "
+                                         r"screen \(Abstract first\): given in another order\?"):
+        assert _predict(tmp_path / "run", plain, tmp_path / "swapped", "--text-cols", "B,A") == 0
     for out, extra in (("pred", ()), ("given", ("--text-cols", "abstract,title"))):  # the run's names, in its order
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -487,12 +503,12 @@ def test_a_run_that_read_its_abstract_under_another_name_scores_an_updates_abstr
                  "--out", str(tmp_path / "run")]) == 0
     capsys.readouterr()
     assert _predict(tmp_path / "run", test, tmp_path / "pred") == 2
-    assert "give --text-cols with the file's names for the run's Headline, Abstract Text, in that order" in capsys.readouterr().err
+    assert "no column Headline, which the run read first, as its titles" in capsys.readouterr().err
     assert _predict(tmp_path / "run", test, tmp_path / "given", "--text-cols", "title,abstract") == 0
     assert (tmp_path / "given" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
 
 
-def test_a_runs_second_text_column_that_is_no_abstract_is_not_read_from_an_updates_abstract(tmp_path):
+def test_a_runs_second_text_column_that_is_no_abstract_is_not_read_from_an_updates_abstract(tmp_path, capsys):
     # helper-166: a run of `--text-cols title,keywords` read an update's Abstract (or a MEDLINE file's AB) for its
     # keywords, silently (36 of 120 flagged, not 59): a second column is the abstract by its name, not its place.
     train, test = _files(tmp_path)
@@ -504,6 +520,10 @@ def test_a_runs_second_text_column_that_is_no_abstract_is_not_read_from_an_updat
     with pytest.warns(UserWarning, match="no column keywords") as said:
         assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0  # the update has title, abstract: no keywords
     assert not [w for w in said if "looks like one" in str(w.message)]  # an abstract is no keywords column to rename
+    capsys.readouterr()
+    for wrong in ("title,abstract", "keywords,title"):  # an abstract's name for keywords; the run's name out of place
+        assert _predict(tmp_path / "run", test, tmp_path / "wrong", "--text-cols", wrong) == 2
+        assert f"--text-cols {wrong}: the run's texts came from columns title,keywords" in capsys.readouterr().err
     assert (tmp_path / "pred" / "scores.csv").read_bytes() != (tmp_path / "run" / "test_scores.csv").read_bytes()
     upper = tmp_path / "upper.csv"
     pd.read_csv(tmp_path / "kw-test.csv", dtype=str, keep_default_na=False).rename(columns=str.title).to_csv(upper, index=False)

@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--data", required=True, metavar="FILE", help="records to score: CSV, TSV, XLSX, RIS or PubMed's MEDLINE (.nbib)")
     parser.add_argument("--out", required=True, metavar="DIR", help="a folder of its own for these predictions (not the run folder, another run, or another update)")
     parser.add_argument("--id-col", metavar="COL", help="id column (default: the run's, else id, record_id or key)")
-    parser.add_argument("--text-cols", metavar="COLS", help="this file's names for the run's text columns, in their order, title first (default: the run's, or a title and abstract column by their usual names)")
+    parser.add_argument("--text-cols", metavar="COLS", help="this file's columns holding what the run's text columns held, in their order (default: the run's names, or a title and abstract column by their usual names)")
     same = parser.add_argument_group("encoder (default: the run's; a different value is refused)")
     same.add_argument("--model", metavar="NAME|DIR", help="the run's encoder (its folder's new place, if it moved)")
     same.add_argument("--layers", metavar="LIST", help="the run's hidden layers")
