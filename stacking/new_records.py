@@ -76,8 +76,8 @@ def load_new_records(run: FittedRun, path: str | Path, id_col: str | None = None
     spec = ColumnSpec(id_col, columns, None)
     records = load_records(path, spec, labelled=False, id_prefix=TEST_ID_PREFIX, table=original)
     texts = tuple(records.attrs["columns"]["text"])
-    if text_cols and len(texts) > 1 and [str(c).lower() for c in texts] != [str(c).lower() for c in run.text_columns]:
-        _warn_swapped(path, records, text_cols, run)  # the run's own names in its order: read as the run read them
+    if text_cols and [str(c).lower() for c in texts] != [str(c).lower() for c in run.text_columns]:
+        _warn_unlike_texts(path, original, texts, text_cols, run)  # the run's own names in place: as the run read them
     say_labels_unused(path, header, None, "predict fits nothing, so every record is scored as not screened; to train on "
                       "these labels, add the records to the run's training data and run again", table=original)
     if run.row_number_ids:
@@ -273,36 +273,44 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
     return tuple(c for c in columns if c not in absent)
 
 
-def _first_longer(first: pd.Series, rest: pd.Series) -> float | None:
-    """The share of records with both texts whose first text is the longer (None: fewer than 5 such records)."""
-    both = (first != "") & (rest != "")
-    return float((first[both].str.len() > rest[both].str.len()).mean()) if both.sum() >= 5 else None
+LENGTH_RATIO = 3.0  # a column's median text this many times longer or shorter than the run's: another kind of text
 
 
-def _run_first_longer(run) -> float | None:
-    """`_first_longer` of the run's records to screen, as its text columns held them (None: not kept, or too few)."""
+def _median_lengths(cells: pd.DataFrame) -> list[float | None]:
+    """Per column, the median length of its non-empty texts (None: fewer than 5)."""
+    lengths = []
+    for name in cells.columns:
+        filled = cells[name].astype(str).str.strip()
+        filled = filled[filled != ""]
+        lengths.append(float(filled.str.len().median()) if len(filled) >= 5 else None)
+    return lengths
+
+
+def _run_median_lengths(run) -> list[float | None] | None:
+    """`_median_lengths` of the run's records to screen, as its text columns held them (None: not kept)."""
     names = [INPUT_PREFIX + str(c) for c in run.text_columns]
     try:
-        cells = pq.read_table(run.out / RECORDS_FILE, columns=names).to_pandas().fillna("").astype(str)
-    except (OSError, ValueError, KeyError, pa.ArrowException):  # a run before 0.3.9, or a column not kept: no oracle
+        return _median_lengths(pq.read_table(run.out / RECORDS_FILE, columns=names).to_pandas().fillna(""))
+    except (OSError, ValueError, KeyError, pa.ArrowException):  # a run before 0.3.9, or a column not kept: no yardstick
         return None
-    rest = cells[names[1:]].agg(" ".join, axis=1).str.strip() if len(cells) else pd.Series(dtype=str)
-    return _first_longer(cells[names[0]].str.strip(), rest)
 
 
-def _warn_swapped(path, records: pd.DataFrame, texts, run) -> None:
-    """Warn where `--text-cols` names columns whose first text is the longer in most records that have both, and the
-    run's was not (or the other way round): given in another order, perhaps (helper-165, 167: `--text-cols
-    "Abstract Text,Headline"`, `Body,Headline` were scored silently). The run's own records to screen say which is
-    usual for it (a run of `Abstract,Title` read the longer text first); a run that kept none, the title is shorter."""
-    here = _first_longer(records["title"], records["abstract"])
-    usual = _run_first_longer(run)
-    usual = usual if usual is not None else 0.0 if column_roles(run.text_columns)[:2] == ("title", "abstract") else None
-    if here is None or usual is None or (here > 0.5) == (usual > 0.5):
+def _warn_unlike_texts(path, original: pd.DataFrame, texts, given, run) -> None:
+    """Warn where a column `--text-cols` names holds texts of another length than the run's column in its place held
+    in the run's records to screen (median 3 times longer or shorter): another kind of text, or given in another
+    order (helper-165 to 168: `Abstract Text,Headline`, `Body,Headline`, `title,Tags,Body`, an abstract for keywords
+    were scored without a word)."""
+    usual = _run_median_lengths(run)
+    if usual is None:
         return
-    warnings.warn(f"{path}: --text-cols {','.join(texts)}: in {here:.0%} of its records with both, the text read first "
-                  f"({texts[0]}) is the longer, against {usual:.0%} of the run's records to screen ({run.text_columns[0]} "
-                  "first): given in another order? The run's models read its columns in its --text-cols order.", stacklevel=3)
+    here = _median_lengths(original[list(texts)].fillna("").astype(str))
+    unlike = [(typed, ours, theirs, then) for typed, ours, theirs, then in zip(given, run.text_columns, here, usual)
+              if ours is not None and theirs and then and max(theirs, then) / min(theirs, then) > LENGTH_RATIO]
+    if unlike:
+        said = "; ".join(f"{typed}: {theirs:.0f} characters (the run's {ours}: {then:.0f})" for typed, ours, theirs, then in unlike)
+        warnings.warn(f"{path}: --text-cols {','.join(given)}: median text length {said}, in its records against the run's "
+                      "records to screen: another kind of text, or the columns in another order? The run's models read "
+                      "each in its --text-cols place.", stacklevel=3)
 
 
 OTHER_TITLES = ("journal", "secondary", "short", "series", "source", "alternate", "book")  # "Journal Title" is no paper's title
@@ -328,17 +336,18 @@ def column_roles(columns) -> tuple[str, ...]:
 def same_roles(given, run_columns) -> bool:
     """Whether `--text-cols` `given` can name a file's columns for the run's `run_columns`: as many, each the run's own
     name in its place (never in another's), or a name that says nothing (the file's own: "Headline,Summary"), or a
-    title's or abstract's name where the run's column says the same (its first column, named nothing, is its titles;
-    a run of `Abstract,Title` read abstracts first, so `AB,TI`; helper-167: `TI,AB` for it, or `TI,AB` for a run of
-    `title,keywords`, read the wrong texts without a word)."""
+    title's or abstract's name where the run's column says the same (its first column, named nothing, is its titles,
+    a later one may be an abstract: `title,abstract` for `Headline,Body`; a run of `Abstract,Title` read abstracts
+    first, so `AB,TI`; helper-167: `TI,AB` for it read the wrong texts without a word). An abstract given for a run's
+    `keywords` is accepted, and its length warned of (`_warn_unlike_texts`)."""
     own = [str(r).lower() for r in run_columns]
     if len(given) != len(own):
         return False
     for i, name in enumerate(str(g).lower() for g in given):
         if name == own[i]:
             continue
-        said = _named_role(name)
-        if name in own or (said is not None and said != (_named_role(own[i]) or ("title" if i == 0 else None))):
+        said, theirs = _named_role(name), _named_role(own[i]) or ("title" if i == 0 else "abstract")
+        if name in own or (said is not None and said != theirs):  # a column named nothing after the first: any text
             return False
     return True
 

@@ -434,9 +434,9 @@ def test_an_updates_own_names_for_the_run_text_columns_are_given_by_text_cols_in
     plain = tmp_path / "plain.csv"
     pd.read_csv(renamed, dtype=str, keep_default_na=False).rename(columns={"Headline": "A", "Abstract Text": "B"}).to_csv(
         plain, index=False)
-    with pytest.warns(UserWarning, match=r"--text-cols B,A: in \d+% of its records with both, the text read first \(B\) is "
-                                         r"the longer, against 0% of the run's records to screen \(title first\): given in "
-                                         r"another order\?"):
+    with pytest.warns(UserWarning, match=r"--text-cols B,A: median text length B: \d+ characters \(the run's title: \d+\); "
+                                         r"A: \d+ characters \(the run's abstract: \d+\), in its records against the run's "
+                                         r"records to screen: another kind of text, or the columns in another order\?"):
         assert _predict(run, plain, tmp_path / "swapped", "--text-cols", "B,A") == 0
 
 
@@ -477,16 +477,16 @@ def test_a_run_that_read_its_columns_in_another_order_reads_an_updates_columns_b
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert _predict(tmp_path / "run", plain, tmp_path / "plain", "--text-cols", "A,B") == 0
-    assert not [w for w in caught if "given in another order" in str(w.message)]
+    assert not [w for w in caught if "another order" in str(w.message)]
     assert (tmp_path / "plain" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
-    with pytest.warns(UserWarning, match=r"the text read first \(B\) is the longer, against 100% of the run's records to "
-                                         r"screen \(Abstract first\): given in another order\?"):
+    with pytest.warns(UserWarning, match=r"median text length B: \d+ characters \(the run's Abstract: \d+\); A: \d+ "
+                                         r"characters \(the run's Title: \d+\)"):
         assert _predict(tmp_path / "run", plain, tmp_path / "swapped", "--text-cols", "B,A") == 0
     for out, extra in (("pred", ()), ("given", ("--text-cols", "abstract,title"))):  # the run's names, in its order
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             assert _predict(tmp_path / "run", test, tmp_path / out, *extra) == 0
-        assert not [w for w in caught if "given in another order" in str(w.message)]  # as the run read them: no alarm
+        assert not [w for w in caught if "another order" in str(w.message)]  # as the run read them: no alarm
         assert (tmp_path / out / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
 
 
@@ -521,9 +521,13 @@ def test_a_runs_second_text_column_that_is_no_abstract_is_not_read_from_an_updat
         assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0  # the update has title, abstract: no keywords
     assert not [w for w in said if "looks like one" in str(w.message)]  # an abstract is no keywords column to rename
     capsys.readouterr()
-    for wrong in ("title,abstract", "keywords,title"):  # an abstract's name for keywords; the run's name out of place
-        assert _predict(tmp_path / "run", test, tmp_path / "wrong", "--text-cols", wrong) == 2
-        assert f"--text-cols {wrong}: the run's texts came from columns title,keywords" in capsys.readouterr().err
+    assert _predict(tmp_path / "run", test, tmp_path / "wrong", "--text-cols", "keywords,title") == 2  # out of place
+    assert "--text-cols keywords,title: the run's texts came from columns title,keywords" in capsys.readouterr().err
+    # An abstract given for the keywords (helper-167: silent) is read as asked, and its length (40 characters in the
+    # run's, the whole abstract here) warned of.
+    with pytest.warns(UserWarning, match=r"--text-cols title,abstract: median text length abstract: \d+ characters "
+                                         r"\(the run's keywords: 40\)"):
+        assert _predict(tmp_path / "run", test, tmp_path / "abstracts", "--text-cols", "title,abstract") == 0
     assert (tmp_path / "pred" / "scores.csv").read_bytes() != (tmp_path / "run" / "test_scores.csv").read_bytes()
     upper = tmp_path / "upper.csv"
     pd.read_csv(tmp_path / "kw-test.csv", dtype=str, keep_default_na=False).rename(columns=str.title).to_csv(upper, index=False)
@@ -1606,3 +1610,30 @@ def test_the_folder_a_refusal_suggests_for_predictions_pastes_where_its_path_has
     assert _predict(spaced, test, spaced) == 2
     error = capsys.readouterr().err
     assert f"e.g. --out {shlex.quote(str(spaced.parent / 'update1'))}." in error
+
+
+def test_a_run_of_columns_named_nothing_takes_a_files_title_and_abstract_and_warns_of_texts_given_out_of_order(tmp_path):
+    # helper-168: a run of `Headline,Body` refused `--text-cols title,abstract` (so a RIS update could never be scored),
+    # and `title,Tags,Body` for a run of title,Body,Tags read the tags as the body, without a word.
+    train, test = _files(tmp_path)
+    for path in (train, test):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.rename(columns={"title": "Headline", "abstract": "Body"}).assign(Tags=frame["abstract"].str[:30]).to_csv(
+            tmp_path / f"named-{path.name}", index=False)
+    assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
+                 "--text-cols", "Headline,Body,Tags", "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
+    standard = tmp_path / "standard.csv"
+    pd.read_csv(tmp_path / "named-test.csv", dtype=str, keep_default_na=False).rename(
+        columns={"Headline": "title", "Body": "abstract"}).to_csv(standard, index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _predict(tmp_path / "run", standard, tmp_path / "pred", "--text-cols", "title,abstract,Tags") == 0
+    assert not [w for w in caught if "another order" in str(w.message)]
+    assert (tmp_path / "pred" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
+    assert _predict(tmp_path / "run", standard, tmp_path / "own", "--text-cols", "title,Tags,abstract") == 2  # Tags out of place
+    other = tmp_path / "other.csv"
+    pd.read_csv(standard, dtype=str, keep_default_na=False).rename(columns={"abstract": "Text", "Tags": "Keys"}).to_csv(
+        other, index=False)
+    with pytest.warns(UserWarning, match=r"median text length Keys: \d+ characters \(the run's Body: \d+\); Text: \d+ "
+                                         r"characters \(the run's Tags: 30\)"):
+        assert _predict(tmp_path / "run", other, tmp_path / "swapped", "--text-cols", "title,Keys,Text") == 0
