@@ -267,7 +267,9 @@ def _title_and_present_abstracts(path, header: list[str], columns: tuple[str, ..
         what = "no abstract column" if len(absent) == 1 and absent[0].lower() in ABSTRACT_COLUMNS else f"no column {', '.join(absent)}"
         them, cells = ("it", "that cell") if len(absent) == 1 else ("them", "those cells")
         likely = named_like_abstracts(header, but=columns) if _named_role(absent[0]) == "abstract" else []  # keywords: no hint
-        hint = f" Column {likely[0]!r} looks like one: rename it {absent[0]} to have it read." if likely else ""
+        hint = (f" Column {likely[0]!r} looks like one: rename it {absent[0]} to have it read." if likely else
+                f" Where the file holds {them} under another name, give --text-cols with its names for the run's "
+                f"{', '.join(run_columns)}, in that order.")
         warnings.warn(f"{path}: {what} (the run read {', '.join(run_columns)}; found: {found}): its records are scored "
                       f"without {them}, as the run scored records with {cells} empty.{hint}", stacklevel=3)
     return tuple(c for c in columns if c not in absent)

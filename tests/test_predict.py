@@ -520,6 +520,8 @@ def test_a_runs_second_text_column_that_is_no_abstract_is_not_read_from_an_updat
     with pytest.warns(UserWarning, match="no column keywords") as said:
         assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0  # the update has title, abstract: no keywords
     assert not [w for w in said if "looks like one" in str(w.message)]  # an abstract is no keywords column to rename
+    assert [w for w in said if "Where the file holds it under another name, give --text-cols with its names for the run's "
+            "title, keywords, in that order." in str(w.message)]  # helper-168: the warning named no way to read them
     capsys.readouterr()
     assert _predict(tmp_path / "run", test, tmp_path / "wrong", "--text-cols", "keywords,title") == 2  # out of place
     assert "--text-cols keywords,title: the run's texts came from columns title,keywords" in capsys.readouterr().err
