@@ -63,6 +63,18 @@ def _predict(run, data, out, *extra):
     return main(["-q", "predict", "--run", str(run), "--data", str(data), "--out", str(out), *extra])
 
 
+def _run_with_columns(tmp_path, text_cols: str, rename: dict, **added) -> Path:
+    """A TF-IDF run of `_files`' records with columns `added` (name -> function of the file's frame) and then `rename`d,
+    reading `--text-cols text_cols`: the run folder (its test file, so named, is ``named-test.csv`` beside it)."""
+    for path in _files(tmp_path):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.assign(**{name: make(frame) for name, make in added.items()}).rename(columns=rename).to_csv(
+            tmp_path / f"named-{path.name}", index=False)
+    assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
+                 "--text-cols", text_cols, "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
+    return tmp_path / "run"
+
+
 def test_predict_on_the_run_test_file_gives_its_test_scores_and_decisions(text_run, tmp_path):
     run, _, test = text_run
     assert _predict(run, test, tmp_path / "pred") == 0
@@ -444,14 +456,8 @@ def test_a_run_that_read_its_title_under_another_name_scores_an_update_with_a_ti
     # helper-164: a run of `--text-cols "Article Title,Abstract"` refused an update's `title` (and a RIS file's TI) as
     # "no title column (... looked for Article Title, title, ...; found: ..., title, ...)": only the built-in names
     # counted as a title, and the run's first text column is its title whatever its name.
-    train, test = _files(tmp_path)
-    named = {"title": "Article Title", "abstract": "Abstract"}
-    for path in (train, test):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        frame.rename(columns=named).to_csv(tmp_path / f"named-{path.name}", index=False)
-    assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
-                 "--text-cols", "Article Title,Abstract", "--learners", "tfidf-svm", "--folds", "3",
-                 "--out", str(tmp_path / "run")]) == 0
+    _run_with_columns(tmp_path, "Article Title,Abstract", {"title": "Article Title", "abstract": "Abstract"})
+    test = tmp_path / "test.csv"
     assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0
     assert (tmp_path / "pred" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
 
@@ -459,14 +465,8 @@ def test_a_run_that_read_its_title_under_another_name_scores_an_update_with_a_ti
 def test_a_run_that_read_its_columns_in_another_order_reads_an_updates_columns_by_name_first(tmp_path, capsys):
     # A run of `--text-cols Abstract,Title` read each abstract as a title: an update's `abstract` is still read first
     # (matched by name, as the run matched it, before the title's role is looked for), not its `title`.
-    train, test = _files(tmp_path)
-    for path in (train, test):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        frame.rename(columns={"title": "Title", "abstract": "Abstract"}).to_csv(tmp_path / f"named-{path.name}", index=False)
-    assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
-                 "--text-cols", "Abstract,Title", "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
-    import warnings
-
+    _run_with_columns(tmp_path, "Abstract,Title", {"title": "Title", "abstract": "Abstract"})
+    test = tmp_path / "test.csv"
     capsys.readouterr()
     for wrong in ("title,abstract", "Article Title,Abstract Text"):  # the run's Title first, or a title's name there
         assert _predict(tmp_path / "run", test, tmp_path / "wrong", "--text-cols", wrong) == 2
@@ -494,13 +494,8 @@ def test_a_run_that_read_its_abstract_under_another_name_scores_an_updates_abstr
     # helper-165: a run of `--text-cols "Headline,Abstract Text"` scored a CSV, RIS or MEDLINE update's abstracts as
     # missing ("no column Abstract Text"), and refused `--text-cols title,abstract` for them. A name that says abstract
     # is the abstract's; one that says nothing ("Headline") is matched by --text-cols, which the refusal says.
-    train, test = _files(tmp_path)
-    for path in (train, test):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        frame.rename(columns={"title": "Headline", "abstract": "Abstract Text"}).to_csv(tmp_path / f"named-{path.name}", index=False)
-    assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
-                 "--text-cols", "Headline,Abstract Text", "--learners", "tfidf-svm", "--folds", "3",
-                 "--out", str(tmp_path / "run")]) == 0
+    _run_with_columns(tmp_path, "Headline,Abstract Text", {"title": "Headline", "abstract": "Abstract Text"})
+    test = tmp_path / "test.csv"
     capsys.readouterr()
     assert _predict(tmp_path / "run", test, tmp_path / "pred") == 2
     assert "no column Headline, which the run read first, as its titles" in capsys.readouterr().err
@@ -511,12 +506,8 @@ def test_a_run_that_read_its_abstract_under_another_name_scores_an_updates_abstr
 def test_a_runs_second_text_column_that_is_no_abstract_is_not_read_from_an_updates_abstract(tmp_path, capsys):
     # helper-166: a run of `--text-cols title,keywords` read an update's Abstract (or a MEDLINE file's AB) for its
     # keywords, silently (36 of 120 flagged, not 59): a second column is the abstract by its name, not its place.
-    train, test = _files(tmp_path)
-    for path in (train, test):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        frame.assign(keywords=frame["abstract"].str[:40]).to_csv(tmp_path / f"kw-{path.name}", index=False)
-    assert main(["-q", "run", "--train", str(tmp_path / "kw-train.csv"), "--test", str(tmp_path / "kw-test.csv"),
-                 "--text-cols", "title,keywords", "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
+    _run_with_columns(tmp_path, "title,keywords", {}, keywords=lambda frame: frame["abstract"].str[:40])
+    test = tmp_path / "test.csv"
     with pytest.warns(UserWarning, match="no column keywords") as said:
         assert _predict(tmp_path / "run", test, tmp_path / "pred") == 0  # the update has title, abstract: no keywords
     assert not [w for w in said if "looks like one" in str(w.message)]  # an abstract is no keywords column to rename
@@ -532,7 +523,7 @@ def test_a_runs_second_text_column_that_is_no_abstract_is_not_read_from_an_updat
         assert _predict(tmp_path / "run", test, tmp_path / "abstracts", "--text-cols", "title,abstract") == 0
     assert (tmp_path / "pred" / "scores.csv").read_bytes() != (tmp_path / "run" / "test_scores.csv").read_bytes()
     upper = tmp_path / "upper.csv"
-    pd.read_csv(tmp_path / "kw-test.csv", dtype=str, keep_default_na=False).rename(columns=str.title).to_csv(upper, index=False)
+    pd.read_csv(tmp_path / "named-test.csv", dtype=str, keep_default_na=False).rename(columns=str.title).to_csv(upper, index=False)
     assert _predict(tmp_path / "run", upper, tmp_path / "upper") == 0  # "Keywords": the run's name, case aside
     assert (tmp_path / "upper" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
 
@@ -1617,13 +1608,8 @@ def test_the_folder_a_refusal_suggests_for_predictions_pastes_where_its_path_has
 def test_a_run_of_columns_named_nothing_takes_a_files_title_and_abstract_and_warns_of_texts_given_out_of_order(tmp_path):
     # helper-168: a run of `Headline,Body` refused `--text-cols title,abstract` (so a RIS update could never be scored),
     # and `title,Tags,Body` for a run of title,Body,Tags read the tags as the body, without a word.
-    train, test = _files(tmp_path)
-    for path in (train, test):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        frame.rename(columns={"title": "Headline", "abstract": "Body"}).assign(Tags=frame["abstract"].str[:30]).to_csv(
-            tmp_path / f"named-{path.name}", index=False)
-    assert main(["-q", "run", "--train", str(tmp_path / "named-train.csv"), "--test", str(tmp_path / "named-test.csv"),
-                 "--text-cols", "Headline,Body,Tags", "--learners", "tfidf-svm", "--folds", "3", "--out", str(tmp_path / "run")]) == 0
+    _run_with_columns(tmp_path, "Headline,Body,Tags", {"title": "Headline", "abstract": "Body"},
+                      Tags=lambda frame: frame["abstract"].str[:30])
     standard = tmp_path / "standard.csv"
     pd.read_csv(tmp_path / "named-test.csv", dtype=str, keep_default_na=False).rename(
         columns={"Headline": "title", "Body": "abstract"}).to_csv(standard, index=False)
