@@ -306,10 +306,11 @@ def _warn_unlike_texts(path, original: pd.DataFrame, texts, given, run) -> None:
     if usual is None:
         return
     here = _median_lengths(original[list(texts)].fillna("").astype(str))
-    unlike = [(typed, ours, theirs, then) for typed, ours, theirs, then in zip(given, run.text_columns, here, usual)
-              if ours is not None and theirs and then and max(theirs, then) / min(theirs, then) > LENGTH_RATIO]
+    unlike = [(typed, column, length, run_length) for typed, column, length, run_length in zip(given, run.text_columns, here, usual)
+              if length and run_length and max(length, run_length) / min(length, run_length) > LENGTH_RATIO]
     if unlike:
-        said = "; ".join(f"{typed}: {theirs:.0f} characters (the run's {ours}: {then:.0f})" for typed, ours, theirs, then in unlike)
+        said = "; ".join(f"{typed}: {length:.0f} characters (the run's {column}: {run_length:.0f})"
+                         for typed, column, length, run_length in unlike)
         warnings.warn(f"{path}: --text-cols {','.join(given)}: median text length {said}, in its records against the run's "
                       "records to screen: another kind of text, or the columns in another order? The run's models read "
                       "each in its --text-cols place.", stacklevel=3)
