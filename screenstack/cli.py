@@ -455,14 +455,20 @@ def _main(argv: list[str]) -> int:
         return 2
 
 
-def _moved_out(config: Path, values: dict) -> str:
-    """" --out FOLDER" where `config` is the own file of a run folder other than its `out` (copied or moved: without
-    it `run --config` is refused), else ''."""
+def _copied_run_folder(config, out) -> Path | None:
+    """The folder `config` is in, where it is that run folder's own config.toml and its `out` names another folder (the
+    folder was copied or moved), else None. As typed: a symlinked copy is named by its link."""
     folder = Path(os.path.abspath(config)).parent
-    out = values.get("out")
-    if config.name != "config.toml" or not (folder / "summary.json").is_file() or not isinstance(out, str):
-        return ""
-    return "" if Path(os.path.expanduser(out)).resolve() == folder.resolve() else f" --out {quoted(str(folder))}"
+    if Path(config).name != "config.toml" or not (folder / "summary.json").is_file():
+        return None
+    return None if Path(os.path.expanduser(out)).resolve() == folder.resolve() else folder
+
+
+def _moved_out(config: Path, values: dict) -> str:
+    """" --out FOLDER" where `config` is a copied run folder's own file (`_copied_run_folder`: without it `run
+    --config` is refused), else ''."""
+    folder = _copied_run_folder(config, values["out"]) if isinstance(values.get("out"), str) else None
+    return f" --out {quoted(str(folder))}" if folder else ""
 
 
 def _refuse_moved_run_config(args: argparse.Namespace) -> None:
@@ -472,9 +478,9 @@ def _refuse_moved_run_config(args: argparse.Namespace) -> None:
     config = getattr(args, "config", None)
     if getattr(args, "command", None) != "run" or not config or "out" not in getattr(args, "config_keys", {}):
         return
-    folder = Path(os.path.abspath(config)).parent  # as typed: a symlinked copy is named by its link
     out = os.path.abspath(args.out)
-    if Path(config).name == "config.toml" and (folder / "summary.json").is_file() and Path(out).resolve() != folder.resolve():
+    folder = _copied_run_folder(config, out)
+    if folder is not None:
         first = f", or --out {quoted(out)} to rerun the file's" if Path(out).is_dir() else f" ({out} is no longer there)"
         raise ScreenstackError(f"--config {config}: a run folder's own file, whose out is {out}, not that folder (copied or "
                                f"moved?). Give --out {quoted(str(folder))} to rerun the folder the file is in{first}.")

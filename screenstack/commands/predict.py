@@ -19,7 +19,7 @@ EXAMPLE = """examples:
 Nothing is fitted again: each learner's fold models, the blender, the calibration and the threshold
 of --run score the records of --data (CSV, TSV, XLSX, RIS or PubMed's MEDLINE .nbib; labels, if any, are ignored). Vectors
 are made with the run's encoder settings; --layers, --pooling or --max-length, when given, must
-equal the run's, --text-cols names this file's columns for the run's (as many, title first), and --model must be the run's encoder (by name, or where its folder is now). The run's threshold is lowered further where these records (50 or
+equal the run's, --text-cols names this file's columns for the run's (as many, in their order), and --model must be the run's encoder (by name, or where its folder is now). The run's threshold is lowered further where these records (50 or
 more with title or abstract) look richer in included records than the run's records to screen did
 (--max-shift 1: not for that). Records that were training records of the run (an update's overlap with
 the last search) are left out and counted.
