@@ -1008,9 +1008,11 @@ def test_predictions_of_another_file_or_into_another_run_are_refused_and_nothing
     edited = tmp_path / "edited.csv"  # the same file with an abstract fixed since: said so (helper-164), not "another"
     shutil.copy(test, edited)
     assert _predict(run, edited, tmp_path / "pred-edited") == 0
+    kept = files(tmp_path / "pred-edited")
     edited.write_text(edited.read_text().replace(",", ", ", 1))
     capsys.readouterr()
     assert _predict(run, edited, tmp_path / "pred-edited") == 2
+    assert files(tmp_path / "pred-edited") == kept  # the predictions of the file as it was stay
     error = capsys.readouterr().err
     assert f"already holds the predictions for {str(edited)!r} as it was then (it has changed since)" in error
     # another run's folder: its ranked.csv, submission.csv and summary.json stay
