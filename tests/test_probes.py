@@ -407,6 +407,20 @@ def test_duplicate_header_name_is_warned(tmp_path):
     assert list(records["title"]) == ["A trial", "B"]
 
 
+def test_header_names_alike_but_for_case_say_which_is_read(tmp_path):
+    """`abstract,Abstract`: found by its name the first is read, named as spelt the other; the warning says both."""
+    from screenstack.features.records.corpus import ColumnSpec, load_records
+
+    path = tmp_path / "dup.csv"
+    path.write_text("id,title,abstract,Abstract,judgement\n1,A trial,short,the long abstract,1\n2,B,c,d,0\n")
+    with pytest.warns(UserWarning, match=r"names columns 'abstract' and 'Abstract' \(columns 3 and 4\), alike but "
+                                         r"for case; a column found by its name reads the first, one named as spelt"):
+        assert list(load_records(path)["abstract"]) == ["short", "c"]
+    with pytest.warns(UserWarning, match="alike but for case"):
+        named = load_records(path, ColumnSpec(text_cols=("title", "Abstract")))
+    assert list(named["abstract"]) == ["the long abstract", "d"]
+
+
 def _tiny_files(train: Path, included) -> tuple[Path, Path]:
     """A 12-record comma-separated training file (`included(i)` says which are included) and a one-record test file."""
     test = train.parent / "test.csv"

@@ -132,9 +132,17 @@ def warn_duplicate_names(path: Path, raw: list[str], header: list[str]) -> None:
         name = name.strip()
         if not name:
             continue
-        if name.lower() in seen:
+        first = seen.get(name.lower())
+        if first is not None and raw[first].strip() == name:
             other = f" (the other is column {header[i]!r})" if header[i] != name else ""
-            warnings.warn(f"{path}: the header names column {name!r} twice (columns {seen[name.lower()] + 1} and {i + 1}); "
+            warnings.warn(f"{path}: the header names column {name!r} twice (columns {first + 1} and {i + 1}); "
                           f"only the first is read under that name{other}. Rename one if the other was meant.", stacklevel=4)
+        elif first is not None:
+            # both names are kept: a flag spelling the later one as the header does reads it, while a name
+            # looked for regardless of case (a detected title, abstract or label column) finds the first
+            warnings.warn(f"{path}: the header names columns {raw[first].strip()!r} and {name!r} (columns {first + 1} "
+                          f"and {i + 1}), alike but for case; a column found by its name reads the first, one named as "
+                          f"spelt in a flag (--text-cols, --label-col, --id-col) reads that one. Rename one if the "
+                          "other was meant.", stacklevel=4)
         else:
             seen[name.lower()] = i
