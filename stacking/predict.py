@@ -74,7 +74,7 @@ from .page import TOP, prediction_page
 from .predict_checks import PREDICT_FILES, PREDICT_SET, check_encoder, check_out, sha256_or_none
 from .ranked import neutralise, write_ranked
 from .set_apart import (ABSTRACTS_UNLIKE_LABELLED_WARNING, MIN_SHIFT_RECORDS, TITLES_ONLY_WARNING, abstracts_unlike_labelled,
-                        shift_records, titles_unlike_labelled, without_text)
+                        said_of_titles, shift_records, titles_unlike_labelled, without_text)
 from .stack_said import MAX_FLAGGED, percent
 
 log = logging.getLogger("screenstack")
@@ -210,7 +210,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         log.info("label shift: not estimated for %s: %s, so their scores are not comparable with the run's (as --max-shift "
                  "1)", data or "these records", lacking)
         run = replace(run, config=replace(run.config, max_shift=1.0))
-    titles_only = titles_unlike_labelled(listed, run.train_keys)
+    titles_only = titles_unlike_labelled(listed, run.train_keys, run.text_columns)
     threshold, shift = run.threshold_for(scores, shift_records(listed, titles_only))
     if lacking:
         shift["not_estimated"] = lacking  # the reason given above, not the titles rule's own
@@ -221,9 +221,9 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     screened = screen(run.oof_labels, run.oof_scores, run.calibration, scores, threshold, shift,
                       None if run.honest_recall is None else run.honest_recall[0], run.config.seed, listed, titles_only)
     threshold, decisions, screening = screened.threshold, screened.decisions, screened.screening
-    warnings = [TITLES_ONLY_WARNING.format(**screened.titles_only)] if screened.titles_only else []
-    unlike = abstracts_unlike_labelled(listed, run.train_keys)  # the run's labelled records titles alone, these not
-    warnings += [ABSTRACTS_UNLIKE_LABELLED_WARNING.format(**unlike)] if unlike else []
+    warnings = [said_of_titles(TITLES_ONLY_WARNING, screened.titles_only)] if screened.titles_only else []
+    unlike = abstracts_unlike_labelled(listed, run.train_keys, run.text_columns)  # the run's labelled records titles alone, these not
+    warnings += [said_of_titles(ABSTRACTS_UNLIKE_LABELLED_WARNING, unlike)] if unlike else []
     if screened.recall_check.get("below_interval"):
         warnings.append(UPDATE_RECALL_CHECK_WARNING.format(expected=screened.recall_check["expected_recall"],
                                                            low=run.honest_recall[0], high=run.honest_recall[1]))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .new_records import column_roles
+
 log = logging.getLogger("screenstack")
 MIN_SHIFT_RECORDS = 50  # records to screen (with text) needed to estimate their share of included records (`shift_weight`)
 UNLIKE_Z = 3.29  # one-sided z (p < 0.0005) of "titles without abstracts are commoner among the records to screen"
@@ -95,6 +97,7 @@ class TitlesOnly:
     found: np.ndarray       # True per record to screen with a title, no abstract, where the labelled records nearly all have one
     share: float            # of the records to screen with text, those with a title alone
     labelled_share: float   # the same among the labelled records
+    text_columns: tuple     # the run's, to name such records (`title_alone_words`); () where not known
 
     def said(self, flagged: int, shift: dict) -> dict:
         """`flagged`: how many of them the threshold flags; `shift`: the label-shift estimate made without them (none
@@ -102,13 +105,34 @@ class TitlesOnly:
         why_not = shift.get("not_estimated") or (f"fewer than {MIN_SHIFT_RECORDS} other records to screen"
                                                  if int(shift.get("records", 0)) < MIN_SHIFT_RECORDS else "")
         return {"records": int(self.found.sum()), "share": self.share, "labelled_share": self.labelled_share, "flagged": flagged,
-                "shift": f"the label shift is not estimated ({why_not})" if why_not else "the label shift is estimated without them"}
+                "shift": f"the label shift is not estimated ({why_not})" if why_not else "the label shift is estimated without them",
+                "text_columns": list(self.text_columns)}
 
 
-def titles_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataFrame | None) -> TitlesOnly | None:
+TITLE_ALONE = {"alone": "a title but no abstract", "one_alone": "a title alone", "both": "titles with abstracts",
+               "firsts": "titles", "one_with": "a title with its abstract", "missing": "abstracts", "first": "title"}
+
+
+def title_alone_words(text_columns=()) -> dict:
+    """How the warnings name a record with text in the first of the run's text columns only: a title without an
+    abstract, or, where the first column's name says no title (a run of `--text-cols Abstract,Headline`), in the
+    run's own names (helper-168: an update lacking Headline was told its records had "a title but no abstract");
+    ``first``: the first column's name, for a `--text-cols` to give."""
+    columns = [str(c) for c in text_columns or ()]
+    if len(columns) < 2 or column_roles(columns[:1]) == ("title",):
+        return {**TITLE_ALONE, "first": columns[0] if columns else "title"}
+    first, rest = columns[0], ", ".join(columns[1:])
+    return {"alone": f"text in {first} but none in {rest}", "one_alone": "such a record",
+            "both": f"records with text in {rest} too", "firsts": f"{first} texts", "one_with": f"a record with its {rest}",
+            "missing": rest, "first": first}
+
+
+def titles_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataFrame | None,
+                           text_columns=()) -> TitlesOnly | None:
     """The records to screen with a title but no abstract, where such records are far commoner among them than among
     the labelled records (`labelled_keys`: the fold plan's ``title_key``, ``text_key``, 0 where absent); None for a
-    run folder from before records kept ``has_abstract`` or the plan kept the keys.
+    run folder from before records kept ``has_abstract`` or the plan kept the keys. `text_columns`: the run's, to
+    name them (`title_alone_words`).
 
     The learners were fitted on titles with abstracts: a title alone scores
     unlike any record they saw, so neither the threshold nor the calibration
@@ -136,7 +160,7 @@ def titles_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataF
     title_only, x_screen, n_screen, x_labelled, n_labelled = counted
     unlike = _far_commoner(x_screen, n_screen, x_labelled, n_labelled)
     return TitlesOnly(title_only if unlike else np.zeros(len(records), dtype=bool), x_screen / max(n_screen, 1),
-                      x_labelled / max(n_labelled, 1))
+                      x_labelled / max(n_labelled, 1), tuple(str(c) for c in text_columns or ()))
 
 
 def _titles_alone(records: pd.DataFrame | None, labelled_keys: pd.DataFrame | None):
@@ -178,7 +202,7 @@ def included_without_abstracts(labelled_keys: pd.DataFrame | None, labels: np.nd
     return {"records": x, "included": n, "share": x / n, "excluded_share": x_other / max(n_other, 1)}
 
 
-def abstracts_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataFrame | None) -> dict:
+def abstracts_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.DataFrame | None, text_columns=()) -> dict:
     """Where most labelled records are titles without abstracts, far more often than the records to screen
     (`_far_commoner`), the counts and the two shares; {} where they are not, or a run folder from before records kept
     ``has_abstract`` or the plan kept the keys. (Where most have one the learners learnt both kinds: bannach_brown_2019
@@ -199,16 +223,17 @@ def abstracts_unlike_labelled(records: pd.DataFrame | None, labelled_keys: pd.Da
     _, x_screen, n_screen, x_labelled, n_labelled = counted
     if x_labelled * 2 <= n_labelled or not _far_commoner(x_labelled, n_labelled, x_screen, n_screen):
         return {}
-    return {"records": x_labelled, "share": x_labelled / max(n_labelled, 1), "screen_share": x_screen / max(n_screen, 1)}
+    return {"records": x_labelled, "share": x_labelled / max(n_labelled, 1), "screen_share": x_screen / max(n_screen, 1),
+            "text_columns": [str(c) for c in text_columns or ()]}
 
 
-ABSTRACTS_UNLIKE_LABELLED_WARNING = ("{records} labelled record(s) have a title but no abstract ({share:.1%} of those with "
+ABSTRACTS_UNLIKE_LABELLED_WARNING = ("{records} labelled record(s) have {alone} ({share:.1%} of those with "
                                      "text, against {screen_share:.1%} of the records to screen): the learners were fitted "
-                                     "on titles alone there and score a title with its abstract unlike any record they saw, "
+                                     "on {firsts} alone there and score {one_with} unlike any record they saw, "
                                      "so the honest estimate, the threshold and the probabilities may not hold for the "
-                                     "records to screen. Give the labelled records' abstracts (an export with abstracts) "
-                                     "and run again, or run again with --text-cols title to screen every record on its "
-                                     "title alone")
+                                     "records to screen. Give the labelled records' {missing} (an export with {missing}) "
+                                     "and run again, or run again with --text-cols {first} to screen every record on its "
+                                     "{firsts} alone")
 
 
 INCLUDED_WITHOUT_ABSTRACTS_WARNING = ("{records} of the {included} included training records have no abstract ({share:.0%}, "
@@ -240,15 +265,22 @@ def say_titles_only(decisions: np.ndarray, titles_only: TitlesOnly | None, shift
 def log_titles_only(said: dict) -> None:
     """The console's line for `say_titles_only` (the warning, in the summary and the report, says why and what to do)."""
     if said:
-        log.info("%d record(s) to screen have a title but no abstract, unlike the labelled records: %d of them flagged; %s",
-                 said["records"], said["flagged"], said.get("shift", "the label shift is estimated without them"))
+        log.info("%d record(s) to screen have %s, unlike the labelled records: %d of them flagged; %s", said["records"],
+                 title_alone_words(said.get("text_columns"))["alone"], said["flagged"], said.get("shift", "the label shift is estimated without them"))
 
 
-TITLES_ONLY_WARNING = ("{records} record(s) to screen have a title but no abstract ({share:.1%} of those with text, "
+TITLES_ONLY_WARNING = ("{records} record(s) to screen have {alone} ({share:.1%} of those with text, "
                        "against {labelled_share:.1%} of the labelled ones), {flagged} of them flagged: the learners were "
-                       "fitted on titles with abstracts, so for a title alone the honest estimate and the probabilities "
-                       "may not hold, and {shift}. Give their abstracts (an export with abstracts), or label some of them "
+                       "fitted on {both}, so for {one_alone} the honest estimate and the probabilities "
+                       "may not hold, and {shift}. Give their {missing} (an export with {missing}), or label some of them "
                        "and run again, to have them judged as the others")
+
+
+def said_of_titles(template: str, said: dict) -> str:
+    """`template` (`TITLES_ONLY_WARNING`, `ABSTRACTS_UNLIKE_LABELLED_WARNING`) filled from `said`, its records named
+    in the words of its ``text_columns`` (`title_alone_words`; a summary from before they were kept: a title's and an
+    abstract's)."""
+    return template.format(**said, **title_alone_words(said.get("text_columns")))
 
 
 def at_labelled_share(probabilities: np.ndarray, without: np.ndarray | None, share: float) -> np.ndarray:

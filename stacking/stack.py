@@ -426,7 +426,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     final = make_blender(chosen, **params).fit(Z, y)
     test_scores = final.predict(Z_test) if len(test_ids) else np.zeros(0)
     calibration = fit_calibration(blend_oof, y)
-    titles_only = titles_unlike_labelled(records, plan.keys)
+    titles_only = titles_unlike_labelled(records, plan.keys, plan.meta.get("text_columns"))
     shift = shift_weight(y, blend_oof, test_scores, calibration, blend_metrics, config, shift_records(records, titles_only),
                          folds)
     decision = {**_decision(y, blend_oof, blend_metrics, config, shift), "shift": shift}
@@ -436,7 +436,7 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
     threshold, decisions = screened.threshold, screened.decisions
     decision.update(recall_check=screened.recall_check, flagged_without_text=screened.flagged_without_text,
                     titles_only=screened.titles_only, included_without_abstracts=included_without_abstracts(plan.keys, y),
-                    abstracts_unlike_labelled=abstracts_unlike_labelled(records, plan.keys))
+                    abstracts_unlike_labelled=abstracts_unlike_labelled(records, plan.keys, plan.meta.get("text_columns")))
     honest["threshold_lowered_by"] = lowered_by(decision)
     record_flagged_shares(decision, decisions, test_scores, without_text(records))
 

@@ -10,7 +10,7 @@ from ..features.errors import quoted
 from .config import FLAGS, StackConfig
 from .decision import CHANCE_AUC, COMPARE_INCLUDED, RECALL_CHECK_WARNING, at_shift_clause, honest_scope, log_shift, said_threshold
 from .set_apart import (ABSTRACTS_UNLIKE_LABELLED_WARNING, INCLUDED_WITHOUT_ABSTRACTS_WARNING, MIN_SHIFT_RECORDS,
-                        TITLES_ONLY_WARNING)
+                        TITLES_ONLY_WARNING, said_of_titles)
 from .threshold import apply_threshold
 
 log = logging.getLogger("screenstack")
@@ -66,11 +66,11 @@ def stack_warnings(summary: dict, alone: str = "") -> list[str]:
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
                         "cannot support a tighter one; label more records to flag fewer")
     if decision.get("titles_only"):
-        warnings.append(TITLES_ONLY_WARNING.format(**decision["titles_only"]))
+        warnings.append(said_of_titles(TITLES_ONLY_WARNING, decision["titles_only"]))
     if decision.get("included_without_abstracts"):
         warnings.append(INCLUDED_WITHOUT_ABSTRACTS_WARNING.format(**decision["included_without_abstracts"]))
     if decision.get("abstracts_unlike_labelled"):
-        warnings.append(ABSTRACTS_UNLIKE_LABELLED_WARNING.format(**decision["abstracts_unlike_labelled"]))
+        warnings.append(said_of_titles(ABSTRACTS_UNLIKE_LABELLED_WARNING, decision["abstracts_unlike_labelled"]))
     check = decision.get("recall_check") or {}
     if check.get("below_interval"):
         low, high = summary["honest"]["recall_interval"]

@@ -36,17 +36,20 @@ def test_titles_without_abstracts_in_the_labelled_share_change_nothing(labelled,
 
 
 def test_the_warning_says_whether_the_shift_was_estimated_without_them():
-    from screenstack.stacking.set_apart import TITLES_ONLY_WARNING, say_titles_only
+    from screenstack.stacking.set_apart import TITLES_ONLY_WARNING, said_of_titles, say_titles_only
 
     records, keys = records_and_keys(500, 1, 200, 60)
     found = titles_unlike_labelled(records, keys)
     decisions = np.r_[np.ones(10), np.zeros(190)].astype(int)
     said = say_titles_only(decisions, found, {"records": 140})
     assert said["flagged"] == 10 and said["share"] == 0.3
-    assert TITLES_ONLY_WARNING.format(**said).startswith(
+    assert said_of_titles(TITLES_ONLY_WARNING, said).startswith(
         "60 record(s) to screen have a title but no abstract (30.0% of those with text, against 0.2% of the labelled ones), "
         "10 of them flagged: ")
-    assert "and the label shift is estimated without them." in TITLES_ONLY_WARNING.format(**said)
+    assert "and the label shift is estimated without them." in said_of_titles(TITLES_ONLY_WARNING, said)
+    # a summary from before the run's text columns were kept says the same
+    assert said_of_titles(TITLES_ONLY_WARNING, said) == said_of_titles(
+        TITLES_ONLY_WARNING, {k: v for k, v in said.items() if k != "text_columns"})
     assert "the label shift is not estimated (fewer than 50" in say_titles_only(decisions, found, {"records": 40})["shift"]
 
 
@@ -167,3 +170,23 @@ def test_labelled_records_without_abstracts_beside_records_to_screen_with_them_a
     update = json.loads((tmp_path / "update" / "summary.json").read_text())
     assert update["abstracts_unlike_labelled"] == said and any("labelled record(s) have a title but no abstract" in w
                                                                 for w in update["warnings"])
+
+
+def test_a_run_whose_first_column_is_no_title_names_its_own_columns(tiny_corpus_files, tmp_path):
+    # helper-168: a run of `--text-cols Abstract,Headline` given an update without Headline was told its records had
+    # "a title but no abstract" and to give their abstracts, which they had.
+    train, test = tiny_corpus_files
+    renamed = {"abstract": "Abstract", "title": "Headline"}
+    pd.read_csv(train, dtype=str, keep_default_na=False).rename(columns=renamed).to_csv(tmp_path / "t.csv", index=False)
+    pd.read_csv(test, dtype=str, keep_default_na=False).rename(columns=renamed).to_csv(tmp_path / "s.csv", index=False)
+    update = tmp_path / "update.csv"
+    pd.read_csv(test, dtype=str, keep_default_na=False).rename(columns=renamed).drop(columns="Headline").to_csv(update, index=False)
+    out = tmp_path / "run"
+    assert main(["-q", "run", "--train", str(tmp_path / "t.csv"), "--test", str(tmp_path / "s.csv"), "--out", str(out),
+                 "--text-cols", "Abstract,Headline", "--learners", "tfidf-svm", "--folds", "3"]) == 0
+    assert main(["-q", "predict", "--run", str(out), "--data", str(update), "--out", str(tmp_path / "u")]) == 0
+    said = json.loads((tmp_path / "u" / "summary.json").read_text())
+    warning = next(w for w in said["warnings"] if "record(s) to screen have" in w)
+    assert warning.startswith(f"{said['titles_only']['records']} record(s) to screen have text in Abstract but none in "
+                              "Headline (")
+    assert "Give their Headline (an export with Headline)" in warning and "abstract" not in warning
