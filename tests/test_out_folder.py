@@ -60,6 +60,18 @@ def test_a_folder_of_other_files_is_refused_before_any_work(data_folder, command
         "submission.csv", "test.csv", "train.csv"]
 
 
+@pytest.mark.parametrize("command", [["run", *TEXT], ["fit-learners", *TEXT], ["extract", "--model", "minilm"]])
+def test_a_new_out_named_as_a_file_is_refused(data_folder, tmp_path, command, capsys):
+    # helper-169: `run --out submission.csv` made a folder of that name, the submission inside it, for a team to upload
+    train, test = data_folder / "train.csv", data_folder / "test.csv"
+    out = tmp_path / "upload" / "submission.csv"
+    assert main([command[0], "--train", str(train), "--test", str(test), "--out", str(out), *command[1:]]) == 2
+    assert one_error(capsys).endswith(f"--out {out}: names a file, but --out is the folder the command writes its files "
+                                      f"into (submission.csv, ranked.csv, summary.json, ...). Give a folder, e.g. --out "
+                                      f"{tmp_path / 'upload' / 'run1'}.")
+    assert not out.parent.exists()
+
+
 def test_out_dot_in_the_folder_of_input_files_suggests_a_folder_beside_it(data_folder, monkeypatch, capsys):
     # `cd data && run --out .` suggested artifacts/run1, a folder inside the input files' folder again.
     monkeypatch.chdir(data_folder)

@@ -75,6 +75,7 @@ PREDICTIONS_SET = "predict"  # `screenstack predict`'s outputs, committed as one
 REQUESTED_LEARNERS = ".fit-learners.json"  # the learners the last fit-learners was asked for
 OS_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # file managers leave these in any folder they show
 INPUT_SUFFIXES = {".csv", ".tsv", ".tab", ".ris", ".xlsx"}  # records files (`features.records.tables`; .txt: notes too)
+FILE_SUFFIXES = INPUT_SUFFIXES | {".txt", ".json", ".html", ".parquet", ".nbib", ".xls", ".zip"}  # a new --out so named: a file meant
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
 _REMADE: dict[Path, frozenset[str]] = {}  # held run folders -> the sets the holding command writes again itself
 
@@ -275,6 +276,11 @@ class RunFolder:
         `example`: the new folder the message suggests, under OUT. A new OUT inside another run or predictions folder
         (its ``learners/``, say) is refused: it would be planted among that folder's own files.
         """
+        if create and self.out.suffix.lower() in FILE_SUFFIXES and not (self.out.exists() or self.out.is_symlink()):
+            # helper-169: `--out submission.csv` made a folder of that name, the submission inside it
+            raise ScreenstackError(f"--out {self.out}: names a file, but --out is the folder the command writes its files "
+                                   f"into (submission.csv, ranked.csv, summary.json, ...). Give a folder, e.g. --out "
+                                   f"{quoted(self.out.parent / example)}.")
         inside = next((folder for folder in self.out.parents if (folder / MANIFESTS_DIR).is_dir()), None) if create else None
         if inside is not None and not (self.out / MANIFESTS_DIR).is_dir():
             stem, n = example.rstrip("0123456789"), int(example[len(example.rstrip("0123456789")):] or 1)

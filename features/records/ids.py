@@ -147,7 +147,7 @@ def check_disjoint(train_path: Path, train: pd.DataFrame, test_path: Path, test:
     also = f", {int(other.sum())} of them other papers" if other.any() else ""
     raise ScreenstackError(
         f"{where}; {int(shared.sum())} shared id(s){also}. A record cannot be in both train and test: remove it from one "
-        "of them."
+        f"of them (from {train_path.name} to keep a submission row for every record of {test_path.name})."
     )
 
 

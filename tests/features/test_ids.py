@@ -105,7 +105,8 @@ def test_an_id_shared_in_a_spreadsheets_spelling_is_refused(tmp_path, train_id, 
     assert f"test.csv: row 3, column 'id': id {test_id!r} is also in" in message
     as_read = {'"=""01000"""': '="01000"'}.get(train_id, train_id)  # the CSV cell's text
     assert f"train.csv (row 4, as {as_read!r})" in message
-    assert "remove it from one of them" in message
+    # helper-169: removed from the test file, the record's row is missing from the submission a competition wants whole
+    assert "remove it from one of them (from train.csv to keep a submission row for every record of test.csv)." in message
 
 
 def test_files_numbered_separately_are_refused_naming_the_id_the_submission_keeps(tmp_path):
