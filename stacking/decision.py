@@ -25,7 +25,7 @@ from .calibrate import Calibration, count_scale, estimate_shift, expected_count,
 from .config import StackConfig
 from .metrics import fbeta, screening_metrics
 from .set_apart import (MIN_SHIFT_RECORDS, TitlesOnly, at_labelled_share, flag_included_copies, flag_without_text,
-                        known_copies, say_titles_only, unranked_records, without_text)
+                        known_copies, say_titles_only, title_alone_words, unranked_records, without_text)
 from .threshold import apply_threshold, choose_threshold, fold_decisions, separation
 
 log = logging.getLogger("screenstack")
@@ -68,7 +68,7 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
     flag_included_copies(decisions, probabilities, known)
     titles = say_titles_only(decisions, titles_only, shift)
     screening = screening_summary(labels, oof_scores, scores, decisions, probabilities, seed, threshold, shift, known,
-                                  without)
+                                  without, titles_only)
     screening["count_scale"] = {"below": scale[0], "above": scale[1]}
     checked = unranked_records(records, titles_only)
     # The recall check asks Platt's probabilities, not the counts' scaled ones: the scale is fitted on the labelled
@@ -84,17 +84,27 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
 
 def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed: int, threshold: float,
                       shift: dict | None = None, known: np.ndarray | None = None,
-                      without: np.ndarray | None = None) -> dict:
+                      without: np.ndarray | None = None, titles_only: TitlesOnly | None = None) -> dict:
     """Expected included records among the records to screen, flagged and left below `threshold`, each with a 95%
     interval (`probabilities` are `count_scale`'s, scaled at it); and, where the label shift estimate puts them above
     the labelled share (`shift_weight`'s weight above 1, whether or not that lowered this threshold: `predict` keeps a
     run's lower one), the same at the share it estimated (`at_estimated_shift`), the interval left below reaching its
     count where that is higher and not rough. `known`: records whose label is known (`known_copies`), counted as it;
-    `without`: records with neither title nor abstract, counted at the labelled share (`at_labelled_share`)."""
+    `without`: records with neither title nor abstract, counted at the labelled share (`at_labelled_share`);
+    `titles_only`: titles alone unlike the labelled records (`titles_unlike_labelled`), not counted (``not_counted``).
+
+    The calibration was fitted on titles with abstracts: a title alone scores lower, and counted at its probability
+    it read as almost surely excluded (helper-169: every abstract of an update blanked, "left below the threshold 0.2
+    (0.0-2.0)" where 12 relevant records were), so such records are counted apart, as records no count holds for."""
     flagged = decisions.astype(bool)
     known = np.zeros(len(decisions), dtype=bool) if known is None else np.asarray(known, dtype=bool)
-    summary = {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()), "expected_included": float(probabilities.sum())}
-    for name, part in (("expected_flagged", flagged), ("expected_below", ~flagged)):
+    apart = np.zeros(len(decisions), dtype=bool) if titles_only is None else np.asarray(titles_only.found, dtype=bool)
+    summary = {"n_records": int(len(decisions)), "n_flagged": int(flagged.sum()),
+               "expected_included": float(probabilities[~apart].sum())}
+    if apart.any():
+        summary["not_counted"] = {"records": int(apart.sum()), "flagged": int((apart & flagged).sum()),
+                                  "text_columns": list(titles_only.text_columns)}
+    for name, part in (("expected_flagged", flagged & ~apart), ("expected_below", ~flagged & ~apart)):
         # The count with the probabilities as they are, spread as `expected_count`'s bootstrap of the calibration and
         # chance variation spreads the part's other records (known ones do not vary): with a handful of included
         # labelled records the calibration's share alone can be half the truth or twice it.
@@ -103,7 +113,7 @@ def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed:
         summary[name] = count
         summary[f"{name}_interval"] = (max(certain, count - (center - low)), min(float(part.sum()), count + (high - center)))
     if shift and float(shift.get("weight", 1.0)) > 1.0:
-        summary["at_estimated_shift"] = at_estimated_shift(probabilities, flagged, shift)
+        summary["at_estimated_shift"] = at_estimated_shift(probabilities[~apart], flagged[~apart], shift)
         # The share the calibrated counts assume (`at_labelled_share`), said beside them: not EM's starting share, the
         # calibrated OOF mean (a helper's 5 of 420 labelled, 1.2%, said as 1.3%).
         summary["at_estimated_shift"]["labelled_share"] = float(np.mean(y))
@@ -120,7 +130,7 @@ def screening_summary(y, blend_oof, test_scores, decisions, probabilities, seed:
         low, high = summary["expected_below_interval"]
         shifted["below_interval_reaches"] = bool(not shifted["rough"] and shifted["expected_below"] > high)
         if shifted["below_interval_reaches"]:
-            summary["expected_below_interval"] = (low, min(float((~flagged).sum()), shifted["expected_below"]))
+            summary["expected_below_interval"] = (low, min(float((~flagged & ~apart).sum()), shifted["expected_below"]))
     return summary
 
 
@@ -136,6 +146,15 @@ def at_estimated_shift(probabilities: np.ndarray, flagged: np.ndarray, shift: di
     moved = odds * p / (odds * p + (1 - p))
     return {"estimated_share": estimate, "expected_included": float(moved.sum()),
             "expected_flagged": float(moved[flagged].sum()), "expected_below": float(moved[~flagged].sum())}
+
+
+def not_counted_clause(screening: dict) -> str:
+    """The console's and the report's words for the records `screening_summary` did not count (empty where none)."""
+    apart = screening.get("not_counted")
+    if not apart:
+        return ""
+    return (f"; not counting the {apart['records']} with {title_alone_words(apart.get('text_columns'))['alone']} unlike "
+            f"the labelled records ({apart['flagged']} of them flagged), for which no count holds")
 
 
 def said_threshold(threshold: float) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..features.records.duplicates import label_words
-from .decision import shift_share
+from .decision import not_counted_clause, shift_share
 
 
 def fact_cards(cards) -> str:
@@ -88,7 +88,8 @@ def prediction_page(out: Path, summary: dict, top: pd.DataFrame) -> str:
          "expected relevant among them {:.1f} (95% interval {:.1f}&ndash;{:.1f})".format(
              summary["expected_flagged"], *summary["expected_flagged_interval"]) + at_shift(summary, "expected_flagged")),
         ("relevant left below the threshold", f"{summary['expected_below']:.1f}",
-         f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + at_shift(summary, "expected_below")),
+         f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + at_shift(summary, "expected_below")
+         + html.escape(not_counted_clause(summary))),
         ("threshold", f"{summary['threshold']:.4g}",
          f"the run's {summary['run_threshold']:.4g}" + (", lowered where these records look richer in included "
                                                         "records than the run's (the label shift)" if lowered else "")),

@@ -33,7 +33,7 @@ from .config import stack_command
 from .figures import BLEND, draw_figures
 from .page import CSS, TOP, at_shift, fact_cards, screen_first, warnings_box
 from .config import StackConfig
-from .decision import floor_clause, honest_scope, prior_clause, shift_against
+from .decision import floor_clause, honest_scope, not_counted_clause, prior_clause, shift_against
 from .stack_said import MAX_FLAGGED, chance_reason, fit_weight_clause, flagged_shares, percent, raised_recall_options
 
 log = logging.getLogger("screenstack")
@@ -358,7 +358,8 @@ def _honest_section(summary: dict) -> str:
                       if "expected_flagged_interval" in screening else "")  # stacks before 0.3.34 kept none
                    + at_shift(screening, "expected_flagged")),
                   ("relevant left below the threshold", f"{screening['expected_below']:.1f}",
-                   f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + at_shift(screening, "expected_below"))]
+                   f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + at_shift(screening, "expected_below")
+                   + html.escape(not_counted_clause(screening)))]
     facts = fact_cards(cards)
     scope = honest_scope(summary)
     scope = f"These honest figures are {html.escape(scope)} (see the threshold note). " if scope else ""

@@ -83,13 +83,21 @@ def test_a_test_file_without_abstracts_is_said_and_kept_out_of_the_label_shift(b
     assert (f"99 record(s) to screen have a title but no abstract, unlike the labelled records: {said['flagged']} of them "
             "flagged; the label shift is not estimated (fewer than 50 other records to screen)") in caplog.text
     assert any("have a title but no abstract" in w and "Give their abstracts" in w for w in summary["warnings"])
+    # helper-169: counted at probabilities calibrated on titles with abstracts they read as "left below 0.2 (0.0-2.0)"
+    # where 12 relevant records were; they are counted apart, as records no count holds for
+    screening = summary["screening"]
+    assert screening["not_counted"] == {"records": 99, "flagged": said["flagged"], "text_columns": ["title", "abstract"]}
+    assert screening["expected_below"] == screening["expected_below_interval"][1] == 0  # the one record without text: flagged
+    not_counted = (f"not counting the 99 with a title but no abstract unlike the labelled records ({said['flagged']} of them "
+                   "flagged), for which no count holds")
+    assert f"left below the threshold 0.0 (0.0-0.0); {not_counted}" in caplog.text
     assert summary["decision"]["shift"]["records"] == 0 and summary["decision"]["shift"]["weight"] == 1.0
     assert not summary["decision"]["recall_check"]["checked"]  # nor is the recall checked on them
     # their flags are the threshold's (bench/titles_only.py: F7 0.78 against 0.68 for flagging them all)
     flags = pd.read_csv(out / "submission.csv", header=None)[1]
     assert flags.sum() == said["flagged"] + 1 < 100
     assert main(["report", "--out", str(out)]) == 0
-    assert "have a title but no abstract" in (out / "report.html").read_text()
+    assert "have a title but no abstract" in (out / "report.html").read_text() and not_counted in (out / "report.html").read_text()
     # predict on the same export of records decides alike, from the run's labelled records
     assert main(["predict", "-q", "--run", str(out), "--data", str(test), "--out", str(tmp_path / "update")]) == 0
     update = json.loads((tmp_path / "update" / "summary.json").read_text())
@@ -97,6 +105,7 @@ def test_a_test_file_without_abstracts_is_said_and_kept_out_of_the_label_shift(b
     assert update["titles_only"] == {**said, "shift": "the label shift is not estimated (its abstract column is empty in every record)"}
     assert update["n_flagged"] == flags.sum()
     assert any("have a title but no abstract" in w for w in update["warnings"])
+    assert update["not_counted"] == screening["not_counted"] and not_counted in (tmp_path / "update" / "report.html").read_text()
 
 
 def test_a_test_file_with_abstracts_is_decided_as_before(tiny_corpus_files, tmp_path):
