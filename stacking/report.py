@@ -34,7 +34,8 @@ from .figures import BLEND, draw_figures
 from .page import CSS, TOP, at_shift, fact_cards, screen_first, warnings_box
 from .config import StackConfig
 from .decision import floor_clause, honest_scope, not_counted_clause, prior_clause, shift_against
-from .stack_said import MAX_FLAGGED, chance_reason, fit_weight_clause, flagged_shares, percent, raised_recall_options
+from .stack_said import (MAX_FLAGGED, before_shift_share, chance_reason, fit_weight_clause, flagged_shares, percent,
+                         raised_recall_options)
 
 log = logging.getLogger("screenstack")
 REPORT_DIR, REPORT_HTML = "report", "report.html"
@@ -268,7 +269,7 @@ def _threshold_note(summary: dict) -> str:
                 f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records "
                 f"({rule} alone: {decision['fbeta_threshold']:.4g}, flagging {decision['fbeta_flagged_share']:.1%})")
     check = decision.get("recall_check") or {}  # in summaries of 0.3.7-0.3.19, whose stack had a recall check
-    flagged = f"flags {decision['oof_flagged_share']:.1%} of the OOF records"  # at the threshold before that check
+    flagged = f"flags {before_shift_share(decision):.1%} of the OOF records"  # at the threshold before that check and the shift
     if decision.get("recall_floor_lowered"):
         note = (f"{rule}, lowered by the recall floor{' to ' + format(check['threshold_before'], '.4g') if check.get('lowered') else ''}"
                 f" from {decision['fbeta_threshold']:.4g} (F{beta:g} alone flags "
@@ -292,7 +293,8 @@ def _threshold_note(summary: dict) -> str:
     if shift.get("lowered"):  # as the console's "label shift" line
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
                  f"records as the labelled ones ({shift_against(shift)}), so each "
-                 f"included record counted {shift['weight']:.1f} times{prior_clause(shift)}{floor_clause(shift, beta)} (<code>--max-shift 1</code>: no correction)")
+                 f"included record counted {shift['weight']:.1f} times{prior_clause(shift)}{floor_clause(shift, beta)}, flagging "
+                 f"{decision['oof_flagged_share']:.1%} of the OOF records (<code>--max-shift 1</code>: no correction)")
     if check.get("lowered"):  # as the console's "recall check" line and warning
         note += (f"; <strong>lowered by the recall check</strong> to {summary['threshold']:.4g}, which flags "
                  f"{check['flagged_share_after']:.1%} of the records to screen instead of {check['flagged_share_before']:.1%}: there the calibrated probabilities expected "

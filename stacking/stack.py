@@ -257,18 +257,23 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackCo
     much, since with a handful of included records it decides most of the result,
     whether the fitted tail (`stacking.threshold.fitted_tail_threshold`) set F-beta's
     threshold below the bootstrap optimum, and whether the honest floor
-    (`_evaluate_blend`) set it to flag every record. `shift`: `shift_weight`'s, whose weight F-beta's own threshold
-    counts included records by, and whose honest floor, where it flags every record, is what lowered the threshold
-    (said on the label-shift line), not the recall floor.
+    (`_evaluate_blend`) set it to flag every record, each as the labelled records alone have it. `shift`:
+    `shift_weight`'s, which lowered the threshold from ``threshold_before`` where it did (said on the label-shift line),
+    and whose honest floor, where it flags every record, is what lowered the threshold, not the recall floor.
     """
+    # F-beta's threshold as the labelled records alone would have it (no label-shift weight, as `_fitted_tail`): the
+    # recall floor's line goes from it to the threshold before the shift, where the shift's line starts (helper-170:
+    # at the shift's weight, with the prior unscaled, "F7 alone" flagged 75.8% where the threshold applied flagged
+    # 63.7%, and the floor's step from 15.4% to 23.6% went unsaid).
     fbeta_only = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
-                                  prior_positives=config.prior_positives, positive_weight=shift["weight"])
+                                  prior_positives=config.prior_positives)
     threshold = blend["threshold"]
+    before = float(shift["threshold_before"]) if shift.get("lowered") else threshold
     floor_at_shift = bool((shift.get("honest_floor") or {}).get("flags_everything"))
     flagged_share = float(np.mean(blend_oof >= threshold))
     info = {
         "fbeta_threshold": fbeta_only, "fbeta_flagged_share": float(np.mean(blend_oof >= fbeta_only)),
-        "recall_floor_lowered": bool(not blend["honest_floor"] and not floor_at_shift and threshold < fbeta_only),
+        "recall_floor_lowered": bool(not blend["honest_floor"] and not floor_at_shift and before < fbeta_only),
         "min_recall": config.min_recall,
         "prior_positives": config.prior_positives, "oof_flagged_share": flagged_share,
         "n_train_included": int(y.sum()), "flags_everything": blend["honest_floor"],

@@ -176,10 +176,17 @@ def log_decision(summary: dict) -> None:
             # records are a random sample of the search it flags more than needed (bench/README.md, "protocol": small halves).
             log.info("recall floor: F%g alone would flag %.1f%% of the OOF records; with %d included training records, an "
                      "estimated recall of %.0f%% needs %.1f%%%s", beta, 100 * decision["fbeta_flagged_share"],
-                     decision["n_train_included"], 100 * decision["min_recall"], 100 * decision["oof_flagged_share"],
+                     decision["n_train_included"], 100 * decision["min_recall"], 100 * before_shift_share(decision),
                      " (if the labelled records are a random sample of the search, --min-recall 0.9 --max-shift 1 flags fewer)"
                      if decision["min_recall"] > 0.9 else "")
     log_shift(decision.get("shift") or {}, decision["oof_flagged_share"], beta)
+
+
+def before_shift_share(decision: dict) -> float:
+    """The share of OOF records the threshold chosen on the labelled records flags: before the label shift lowered
+    it, where it did (the shift's line goes on from there)."""
+    shift = decision.get("shift") or {}
+    return float(shift["oof_flagged_share_before"]) if shift.get("lowered") else float(decision["oof_flagged_share"])
 
 
 def fit_weight_clause(decision: dict) -> str:

@@ -1,6 +1,8 @@
 """Records to screen richer in included records than the labelled ones: the estimate and the threshold that follows it."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,11 +46,12 @@ def test_the_share_of_included_records_to_screen_is_estimated_from_the_scores(te
     assert low <= estimate / train <= high
 
 
-def _shifted_run(out, test_share: float):
-    """Labelled records with 4% included; records to screen with `test_share`, scored by the same learners."""
+def _shifted_run(out, test_share: float, every: int = 25):
+    """Labelled records with 4% included (one in `every`); records to screen with `test_share`, scored by the same
+    learners."""
     rng = np.random.default_rng(2)
     n_train, n_test = 600, 300
-    label = np.r_[(np.arange(n_train) % 25 == 0), rng.random(n_test) < test_share].astype(float)
+    label = np.r_[(np.arange(n_train) % every == 0), rng.random(n_test) < test_share].astype(float)
     frame = pd.DataFrame({"id": [f"r{i}" for i in range(len(label))], "title": "t", "abstract": "a", "label": label,
                           "split": ["train"] * n_train + ["test"] * n_test})
     frame.loc[n_train:, "label"] = np.nan
@@ -433,3 +436,29 @@ def test_the_shift_line_gives_the_share_labelled_beside_the_calibrated_one_where
     assert shift_against({**shift, "labelled_share": 0.0361}) == "10.6% against the labelled records' 3.6% as calibrated"
     del shift["labelled_share"]  # a summary of 0.3.50 or before
     assert shift_against(shift) == "10.6% against the labelled records' 3.6% as calibrated"
+
+
+@pytest.mark.parametrize("test_share, every", [(0.4, 25), (0.15, 25), (0.15, 200)])  # 24 included labelled, or 3
+def test_the_threshold_chosen_on_the_labelled_records_is_said_alike_with_or_without_the_shift(tmp_path, caplog, test_share,
+                                                                                               every):
+    # helper-170: "F7 alone" was judged at the shift's weight with the prior unscaled, so it flagged more than the
+    # threshold applied, the recall floor's step from the labelled records' threshold went unsaid, and the shift's line
+    # began from a share no line had given. Each line now starts where the one before it ended.
+    _shifted_run(tmp_path, test_share, every)
+    plain = stack(tmp_path, StackConfig(max_shift=1.0))["decision"]
+    caplog.clear()
+    with caplog.at_level("INFO", logger="screenstack"):
+        decision = stack(tmp_path)["decision"]
+    shift = decision["shift"]
+    assert shift["lowered"] and decision["oof_flagged_share"] > plain["oof_flagged_share"]
+    for key in ("fbeta_threshold", "fbeta_flagged_share", "recall_floor_lowered", "fitted_tail"):
+        assert decision[key] == plain[key], key
+    assert shift["oof_flagged_share_before"] == plain["oof_flagged_share"]
+    before = f"{100 * plain['oof_flagged_share']:.1f}%"
+    assert f"of the OOF records instead of {before}" in next(m for m in caplog.messages if m.startswith("label shift"))
+    floor = [m for m in caplog.messages if m.startswith("recall floor")]
+    assert len(floor) == plain["recall_floor_lowered"] == (every == 200) and all(m.endswith(f"needs {before}") or f"needs {before} (" in m
+                                                                   for m in floor)
+    note = _threshold_note(json.loads((tmp_path / "summary.json").read_text()))
+    assert f"flags {before} of the OOF records" in note
+    assert f"flagging {100 * decision['oof_flagged_share']:.1f}% of the OOF records (<code>--max-shift 1" in note
