@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..features.errors import quoted
 from ..features.records.duplicates import label_words
 from .decision import not_counted_clause, shift_share
 
@@ -38,6 +39,17 @@ def at_shift(screening: dict, count: str) -> str:
         return ""
     reaches = " (which the interval reaches)" if count == "expected_below" and shifted.get("below_interval_reaches") else ""
     return f"; at the label shift's estimate ({shift_share(shifted)}), about {shifted[count]:.1f}{reaches}"
+
+
+def _run_lowered(summary: dict) -> str:
+    """Where the run's threshold was itself lowered by the run's label shift, the words that say so (as the console's
+    line; helper-170: the page gave the run's threshold alone, flagging 73% of an update without a reason)."""
+    before = summary.get("run_threshold_before")  # predictions before 0.3.52 lack it
+    if before is None or before <= summary["run_threshold"]:
+        return ""
+    return (f", itself lowered for the run's own records to screen by its label shift (its labelled records' own: "
+            f"{before:.4g}; <code>screenstack stack --out {html.escape(quoted(summary['run']))} --max-shift 1</code> keeps "
+            "that)")
 
 
 def shown(cell: str) -> str:
@@ -91,8 +103,9 @@ def prediction_page(out: Path, summary: dict, top: pd.DataFrame) -> str:
          f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + at_shift(summary, "expected_below")
          + html.escape(not_counted_clause(summary))),
         ("threshold", f"{summary['threshold']:.4g}",
-         f"the run's {summary['run_threshold']:.4g}" + (", lowered where these records look richer in included "
-                                                        "records than the run's (the label shift)" if lowered else "")),
+         f"the run's {summary['run_threshold']:.4g}" + _run_lowered(summary) + (
+             ", lowered where these records look richer in included records than the run's (the label shift)"
+             if lowered else "")),
     ]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

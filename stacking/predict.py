@@ -235,7 +235,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version,
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
         "data_sha256": sha256_or_none(data) if data else None,
-        "threshold": threshold, "run_threshold": run.threshold, "max_shift": run.config.max_shift, "shift": shift,
+        "threshold": threshold, "run_threshold": run.threshold, "run_threshold_before": run.threshold_before,
+        "max_shift": run.config.max_shift, "shift": shift,
         "recall_check": screened.recall_check,
         "warnings": run.said + warnings,  # `read_run`'s said then, before any scoring; the others below
         "blend": run.blender.name,

@@ -294,7 +294,8 @@ def _threshold_note(summary: dict) -> str:
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
                  f"records as the labelled ones ({shift_against(shift)}), so each "
                  f"included record counted {shift['weight']:.1f} times{prior_clause(shift)}{floor_clause(shift, beta)}, flagging "
-                 f"{decision['oof_flagged_share']:.1%} of the OOF records (<code>--max-shift 1</code>: no correction)")
+                 f"{decision['oof_flagged_share']:.1%} of the OOF records (if the labelled records are a random sample of the "
+                 "search, the shift is chance: <code>--max-shift 1</code> makes no correction)")
     if check.get("lowered"):  # as the console's "recall check" line and warning
         note += (f"; <strong>lowered by the recall check</strong> to {summary['threshold']:.4g}, which flags "
                  f"{check['flagged_share_after']:.1%} of the records to screen instead of {check['flagged_share_before']:.1%}: there the calibrated probabilities expected "

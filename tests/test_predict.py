@@ -1163,7 +1163,8 @@ def test_a_run_whose_blend_does_not_beat_flagging_everything_at_the_label_shifts
     [line] = [m for m in caplog.messages if m.startswith("label shift")]
     said = (f"the threshold flags 100.0% of the OOF records instead of {100 * decision['shift']['oof_flagged_share_before']:.1f}%: "
             f"the honest floor, since at that weight the blend's honest OOF F7 ({floor['fbeta_honest']:.3f}) does not beat "
-            f"flagging every record ({floor['flag_all_fbeta']:.3f}) (--max-shift 1: no correction)")
+            f"flagging every record ({floor['flag_all_fbeta']:.3f}) (if the labelled records are a random sample of the "
+            "search, the shift is chance: --max-shift 1 makes no correction)")
     assert line.endswith(said)
     assert main(["-q", "report", "--out", str(run)]) == 0
     report = (run / "report.html").read_text()
@@ -1245,6 +1246,11 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
     assert (f"(threshold {said_threshold(summary['threshold'])} of {run}, lowered there for its own records to screen by the label "
             f"shift, which no update flags fewer than (`screenstack stack --out {run} --max-shift 1` keeps the labelled "
             f"records' {said_threshold(shift['threshold_before'])} for it and its updates))") in line
+    # and the page (helper-170: it gave the run's threshold alone, flagging nearly all without a reason)
+    assert summary["run_threshold_before"] == shift["threshold_before"]
+    assert (f"the run's {summary['run_threshold']:.4g}, itself lowered for the run's own records to screen by its label "
+            f"shift (its labelled records' own: {shift['threshold_before']:.4g}; <code>screenstack stack --out {run} "
+            "--max-shift 1</code> keeps that)") in (tmp_path / "pred" / "report.html").read_text()
 
 
 @pytest.mark.parametrize("column, values", [("fold", "text"), ("fold", 0), ("fold", np.nan), ("label", 2), ("label", 0),

@@ -278,7 +278,8 @@ def test_the_honest_floor_is_judged_again_at_the_label_shifts_weight(strength, f
         decision.log_shift(info, float(np.mean(oof >= threshold)), 7.0)
     said = (f"the threshold flags 100.0% of the OOF records instead of {100 * info['oof_flagged_share_before']:.1f}%: the "
             f"honest floor, since at that weight the blend's honest OOF F7 ({floor['fbeta_honest']:.3f}) does not beat "
-            f"flagging every record ({floor['flag_all_fbeta']:.3f}) (--max-shift 1: no correction)")
+            f"flagging every record ({floor['flag_all_fbeta']:.3f}) (if the labelled records are a random sample of the "
+            "search, the shift is chance: --max-shift 1 makes no correction)")
     assert (said in caplog.messages[-1]) is flags_everything
     fewer = y.copy()
     fewer[np.flatnonzero(y)[:5]] = 0  # 19 included: its honest F-beta is too noisy to judge, as the honest floor's
@@ -461,4 +462,5 @@ def test_the_threshold_chosen_on_the_labelled_records_is_said_alike_with_or_with
                                                                    for m in floor)
     note = _threshold_note(json.loads((tmp_path / "summary.json").read_text()))
     assert f"flags {before} of the OOF records" in note
-    assert f"flagging {100 * decision['oof_flagged_share']:.1f}% of the OOF records (<code>--max-shift 1" in note
+    assert f"flagging {100 * decision['oof_flagged_share']:.1f}% of the OOF records (if the labelled records are a random " \
+           "sample of the search, the shift is chance: <code>--max-shift 1</code> makes no correction)" in note
