@@ -238,7 +238,10 @@ def _candidates_table(summary: dict) -> str:
             f"{_lowered_note(summary)}")
 
 
-def _folds_table(y: np.ndarray, blend: np.ndarray, folds: np.ndarray, threshold: float) -> str:
+def _folds_table(y: np.ndarray, blend: np.ndarray, folds: np.ndarray, threshold: float, lowered_by: list[str]) -> str:
+    """Per fold, the labelled records the threshold applied flags (`lowered_by`: what lowered it for the records to
+    screen after it was chosen, said in the note; helper-170)."""
+    lowered = f" and then lowered by the {' and the '.join(lowered_by)}" if lowered_by else ""
     rows = []
     for k in np.unique(folds):
         inside = folds == k
@@ -248,8 +251,8 @@ def _folds_table(y: np.ndarray, blend: np.ndarray, folds: np.ndarray, threshold:
                     f"<td class=\"num\">{flagged.sum()}</td><td class=\"num\">{found} / {positives}</td></tr>")
     return ("<table class=\"narrow\"><thead><tr><th>fold</th><th>records</th><th>included</th><th>flagged</th>"
             f"<th>included found</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            "<p class=\"note\">At the one threshold chosen on every fold's OOF scores, so the counts found are optimistic; "
-            "the honest estimate chooses each fold's threshold on the other folds.</p>")
+            f"<p class=\"note\">At the one threshold chosen on every fold's OOF scores{lowered}, so the counts found are "
+            "optimistic; the honest estimate chooses each fold's threshold on the other folds.</p>")
 
 
 def _threshold_note(summary: dict) -> str:
@@ -419,7 +422,7 @@ ROC-AUC, average precision (AP) and work saved over sampling at 95% recall
 <h3>What each learner is</h3>{settings}</section>
 <section><h2>Figures</h2><div class="grid">{figures}</div></section>
 <section class="two"><div><h2>Blend candidates</h2>{_candidates_table(summary)}</div>
-<div><h2>Blend threshold per fold</h2>{_folds_table(y, scores[BLEND], folds, summary['threshold'])}</div></section>
+<div><h2>Blend threshold per fold</h2>{_folds_table(y, scores[BLEND], folds, summary['threshold'], summary['honest'].get('threshold_lowered_by') or [])}</div></section>
 <footer>config: {html.escape(config)}<br>versions: {html.escape(versions)}</footer>
 </main></body></html>
 """

@@ -24,7 +24,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import ScreenstackError
+from ..errors import ScreenstackError, quoted
 from .filekind import first_line, refuse_binary, refuse_other_formats
 from .header import Header, header_name, nul_problem, warn_duplicate_names
 from .medline import looks_like_medline, read_medline
@@ -390,6 +390,9 @@ def _one_line(error: Exception) -> str:
 
 def _raise_undecodable(path: Path, header: list[str], bad_cell: tuple[int, int] | None) -> None:
     fix = "Re-save the file as UTF-8 (in Excel: CSV UTF-8), or fix the text in that cell."
+    if _japanese_legacy(path):  # helper-169: a whole file in Excel's Japanese encoding, not one bad cell
+        fix = (f"It reads as Shift-JIS (cp932), as Excel saves CSV in Japanese: re-save it as CSV UTF-8, or convert it "
+               f"(iconv -f cp932 -t utf-8 {quoted(path)} > {quoted(path.with_name(path.stem + '-utf8' + path.suffix))}).")
     offset, byte = _first_undecodable_byte(path)
     if bad_cell is not None:
         row_number, col = bad_cell
@@ -397,6 +400,21 @@ def _raise_undecodable(path: Path, header: list[str], bad_cell: tuple[int, int] 
         where = "the header row" if row_number == 0 else f"row {row_number}, column {name!r}"
         raise ScreenstackError(f"{path}: {where} is not valid UTF-8 text (byte {byte:#04x}). {fix}")
     raise ScreenstackError(f"{path}: not valid UTF-8 at byte offset {offset}. {fix}")
+
+
+def _japanese_legacy(path: Path) -> bool:
+    """Whether `path`'s first megabyte decodes as Shift-JIS (cp932) into Japanese text with kana. Not kanji alone: a
+    Windows-1252 accent before a letter (`naïve`) decodes as one, while kana need a lead byte that is a low quote
+    there, and an accent before a space or a digit is no cp932 at all."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    try:
+        text = head.decode("cp932")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 1:  # not merely a character cut at the megabyte's end
+            return False
+        text = head[:error.start].decode("cp932")
+    return any("\u3040" <= c <= "\u30ff" for c in text)
 
 
 def _first_undecodable_byte(path: Path) -> tuple[int, int]:

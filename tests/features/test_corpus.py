@@ -399,6 +399,19 @@ def test_undecodable_text_names_row_and_column(tmp_path):
     assert "train.csv: row 3, column 'abstract' is not valid UTF-8" in message and "UTF-8" in message
 
 
+def test_a_file_in_shift_jis_is_named_so_with_the_conversion(tmp_path):
+    # helper-169: a Japanese team's Excel export was told to "fix the text in that cell"
+    rows = "id,title,abstract,judgement\n1,糖尿病の治療,ランダム化比較試験,1\n2,B,naïve,0\n"
+    path = write(tmp_path / "train.csv", rows.encode("cp932", errors="replace"))
+    message = error_of(load_corpus, path)
+    assert message.endswith("is not valid UTF-8 text (byte 0x93). It reads as Shift-JIS (cp932), as Excel saves CSV in "
+                            f"Japanese: re-save it as CSV UTF-8, or convert it (iconv -f cp932 -t utf-8 {path} > "
+                            f"{tmp_path / 'train-utf8.csv'}).")
+    # Windows-1252 accents before letters decode as kanji, never as kana: not called Shift-JIS
+    latin = write(tmp_path / "latin.csv", "id,title,abstract,judgement\n1,Na\xefve,r\xe9sum\xe9s,1\n2,B,x,0\n".encode("cp1252"))
+    assert "Shift-JIS" not in error_of(load_corpus, latin) and "fix the text in that cell" in error_of(load_corpus, latin)
+
+
 def test_undecodable_header(tmp_path):
     path = write(tmp_path / "train.csv", "id,t\xeftle,abstract,judgement\n1,A,x,1\n".encode("latin-1"))
     assert "the header row is not valid UTF-8" in error_of(load_corpus, path)

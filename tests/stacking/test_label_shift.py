@@ -91,6 +91,7 @@ def test_records_to_screen_far_richer_in_included_records_are_flagged_more_and_i
         ")" if calibrated == as_labelled else f", {as_labelled} as labelled)") in line
     report = write_report(tmp_path).read_text()
     assert "times as rich in included records as the labelled ones" in report  # the report too
+    assert "chosen on every fold's OOF scores and then lowered by the label shift, so the counts" in report  # helper-170
     # The honest estimate, made on the labelled records, is of the threshold before the correction, and says so.
     assert plain["honest"]["threshold_lowered_by"] == [] and summary["honest"]["threshold_lowered_by"] == ["label shift"]
     assert summary["honest"]["fbeta"] == plain["honest"]["fbeta"]
