@@ -1168,7 +1168,7 @@ def test_a_run_whose_blend_does_not_beat_flagging_everything_at_the_label_shifts
     assert line.endswith(said)
     assert main(["-q", "report", "--out", str(run)]) == 0
     report = (run / "report.html").read_text()
-    assert "lowered by the recall floor" not in report and said.split(" (--max-shift")[0].split(": ", 1)[1] in report
+    assert "lowered by the recall floor" not in report and said.split(" (if the labelled")[0].split(": ", 1)[1] in report
     assert "<strong>every record is flagged because of that correction</strong> (100% of the records to screen" in report
 
 
