@@ -158,6 +158,16 @@ def not_counted_clause(screening: dict) -> str:
             f"the labelled records ({apart['flagged']} of them flagged), for which no count holds")
 
 
+def none_counted(screening: dict) -> str:
+    """Where `screening_summary` counted none of the records to screen, the words said in the counts' place (else
+    ""): their "0.0 (0.0-0.0)" were of no records at all (helper-171: 22 relevant among the flagged, said as 0.0)."""
+    apart = screening.get("not_counted") or {}
+    if not apart or apart["records"] < screening["n_records"]:
+        return ""
+    return (f"no count of the relevant among them or below the threshold holds: every one has "
+            f"{title_alone_words(apart.get('text_columns'))['alone']} unlike the labelled records")
+
+
 def said_threshold(threshold: float) -> str:
     """A threshold as the console says it: blended scores lie in [0, 1], so one below 0 is the one below every score
     (`predict` said -1e-06 until 0.3.41)."""

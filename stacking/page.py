@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..features.errors import quoted
 from ..features.records.duplicates import label_words
-from .decision import not_counted_clause, shift_share
+from .decision import none_counted, not_counted_clause, shift_share
 
 
 def fact_cards(cards) -> str:
@@ -102,6 +102,11 @@ def prediction_page(out: Path, summary: dict, top: pd.DataFrame) -> str:
         ("relevant left below the threshold", f"{summary['expected_below']:.1f}",
          f"expected; 95% interval {low:.1f}&ndash;{high:.1f}" + at_shift(summary, "expected_below")
          + html.escape(not_counted_clause(summary))),
+    ]
+    if none_counted(summary):
+        cards[1:3] = [("flagged to screen", f"{flagged:,} of {n:,}", html.escape(none_counted(summary))),
+                      ("relevant left below the threshold", "not counted", "")]
+    cards += [
         ("threshold", f"{summary['threshold']:.4g}",
          f"the run's {summary['run_threshold']:.4g}" + _run_lowered(summary) + (
              ", lowered where these records look richer in included records than the run's (the label shift)"

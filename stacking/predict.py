@@ -67,8 +67,8 @@ from ..features.errors import quoted
 from ..features.records.corpus import Corpus
 from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, on_one_blas_thread, text_chunks
 from .config import StackConfig
-from .decision import (UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, not_counted_clause, said_threshold,
-                       screen)
+from .decision import (UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, none_counted, not_counted_clause,
+                       said_threshold, screen)
 from .fitted_run import FittedRun
 from .new_records import LEFT_OUT_COLUMNS, column_roles
 from .page import TOP, prediction_page
@@ -256,11 +256,17 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
             staging / "left_out.csv", index=False)
         top = pd.read_csv(staging / "ranked.csv", dtype=str, keep_default_na=False, nrows=TOP)
         (staging / "report.html").write_text(prediction_page(out, summary, top), encoding="utf-8")
-    log.info("predict: %d of %d records flagged (threshold %s%s); expected relevant among them %.1f (95%% interval "
-             "%.1f-%.1f), left below the threshold %.1f (%.1f-%.1f)%s%s; wrote %s", screening["n_flagged"], screening["n_records"],
-             said_threshold(threshold), _threshold_origin(run, threshold, summary), screening["expected_flagged"],
-             *screening["expected_flagged_interval"], screening["expected_below"], *screening["expected_below_interval"],
-             at_shift_clause(screening), not_counted_clause(screening), out / "ranked.csv")
+    if none_counted(screening):
+        log.info("predict: %d of %d records flagged (threshold %s%s); %s; wrote %s", screening["n_flagged"],
+                 screening["n_records"], said_threshold(threshold), _threshold_origin(run, threshold, summary),
+                 none_counted(screening), out / "ranked.csv")
+    else:
+        log.info("predict: %d of %d records flagged (threshold %s%s); expected relevant among them %.1f (95%% interval "
+                 "%.1f-%.1f), left below the threshold %.1f (%.1f-%.1f)%s%s; wrote %s", screening["n_flagged"],
+                 screening["n_records"], said_threshold(threshold), _threshold_origin(run, threshold, summary),
+                 screening["expected_flagged"], *screening["expected_flagged_interval"], screening["expected_below"],
+                 *screening["expected_below_interval"], at_shift_clause(screening), not_counted_clause(screening),
+                 out / "ranked.csv")
     for warning in warnings:
         log.warning(warning)
     return summary

@@ -33,7 +33,7 @@ from .config import stack_command
 from .figures import BLEND, draw_figures
 from .page import CSS, TOP, at_shift, fact_cards, screen_first, warnings_box
 from .config import StackConfig
-from .decision import floor_clause, honest_scope, not_counted_clause, prior_clause, shift_against
+from .decision import floor_clause, honest_scope, none_counted, not_counted_clause, prior_clause, shift_against
 from .stack_said import (MAX_FLAGGED, before_shift_share, chance_reason, fit_weight_clause, flagged_shares, percent,
                          raised_recall_options)
 
@@ -241,7 +241,11 @@ def _candidates_table(summary: dict) -> str:
 def _folds_table(y: np.ndarray, blend: np.ndarray, folds: np.ndarray, threshold: float, lowered_by: list[str]) -> str:
     """Per fold, the labelled records the threshold applied flags (`lowered_by`: what lowered it for the records to
     screen after it was chosen, said in the note; helper-170)."""
-    lowered = f" and then lowered by the {' and the '.join(lowered_by)}" if lowered_by else ""
+    # Lowered after it was chosen, it flags more than the threshold chosen on these records: not optimistic (as the
+    # candidates' note says), nor chosen on them (helper-171)
+    said = (f"At the threshold applied: chosen on every fold's OOF scores, then lowered by the {' and the '.join(lowered_by)} "
+            "for the records to screen, so it flags more of these than the threshold chosen on them"
+            if lowered_by else "At the one threshold chosen on every fold's OOF scores, so the counts found are optimistic")
     rows = []
     for k in np.unique(folds):
         inside = folds == k
@@ -251,8 +255,7 @@ def _folds_table(y: np.ndarray, blend: np.ndarray, folds: np.ndarray, threshold:
                     f"<td class=\"num\">{flagged.sum()}</td><td class=\"num\">{found} / {positives}</td></tr>")
     return ("<table class=\"narrow\"><thead><tr><th>fold</th><th>records</th><th>included</th><th>flagged</th>"
             f"<th>included found</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            f"<p class=\"note\">At the one threshold chosen on every fold's OOF scores{lowered}, so the counts found are "
-            "optimistic; the honest estimate chooses each fold's threshold on the other folds.</p>")
+            f"<p class=\"note\">{said}; the honest estimate chooses each fold's threshold on the other folds.</p>")
 
 
 def _threshold_note(summary: dict) -> str:
@@ -273,6 +276,9 @@ def _threshold_note(summary: dict) -> str:
                 f"({rule} alone: {decision['fbeta_threshold']:.4g}, flagging {decision['fbeta_flagged_share']:.1%})")
     check = decision.get("recall_check") or {}  # in summaries of 0.3.7-0.3.19, whose stack had a recall check
     flagged = f"flags {before_shift_share(decision):.1%} of the OOF records"  # at the threshold before that check and the shift
+    shift = decision.get("shift") or {}
+    if shift.get("lowered"):  # the card shows the threshold applied: the one the labelled records chose is named (helper-171)
+        flagged = f"{shift['threshold_before']:.4g} {flagged}"
     if decision.get("recall_floor_lowered"):
         note = (f"{rule}, lowered by the recall floor{' to ' + format(check['threshold_before'], '.4g') if check.get('lowered') else ''}"
                 f" from {decision['fbeta_threshold']:.4g} (F{beta:g} alone flags "
@@ -292,7 +298,6 @@ def _threshold_note(summary: dict) -> str:
                  f"{tail['flagged_share']:.1%}), F{beta:g}'s optimum on the binormal ROC fitted to the "
                  f"OOF scores (d' {tail['separation']:.2f}){fit_weight_clause(decision) or ','} which expects more of the included "
                  "records to rank low than the labelled ones do")
-    shift = decision.get("shift") or {}
     if shift.get("lowered"):  # as the console's "label shift" line
         note += (f"; the records to screen look {shift['estimated_share'] / shift['train_share']:.1f} times as rich in included "
                  f"records as the labelled ones ({shift_against(shift)}), so each "
@@ -357,7 +362,11 @@ def _honest_section(summary: dict) -> str:
         ("honest recall", f"{honest['recall']:.3f}", f"95% interval {r_low:.2f}&ndash;{r_high:.2f}: {honest['found']} of "
                                                      f"{honest['included']} included training records found"),
     ]
-    if screening["n_records"]:
+    if screening["n_records"] and none_counted(screening):
+        cards += [("flagged to screen", f"{screening['n_flagged']:,} of {screening['n_records']:,}",
+                   html.escape(none_counted(screening))),
+                  ("relevant left below the threshold", "not counted", "")]
+    elif screening["n_records"]:
         cards += [("flagged to screen", f"{screening['n_flagged']:,} of {screening['n_records']:,}",
                    f"expected relevant among them {screening['expected_flagged']:.1f}"
                    + (" (95% interval {:.1f}&ndash;{:.1f})".format(*screening["expected_flagged_interval"])

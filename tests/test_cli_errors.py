@@ -352,6 +352,12 @@ def test_split_into_a_file_or_with_a_test_size_leaving_a_side_empty_says_so_in_t
     assert main(["split", "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "notadir" / "sub")]) == 2
     assert capsys.readouterr().err.strip() == (f"screenstack: error: --out {tmp_path / 'notadir' / 'sub'}: {tmp_path / 'notadir'} "
                                                "is a file, so no folder can be made there. Choose another --out.")
+    # a new --out named like a file (helper-171: `split --out sp.csv` made a folder sp.csv/)
+    assert main(["split", "--data", str(data), "--out", str(tmp_path / "sp.csv")]) == 2
+    assert capsys.readouterr().err.strip() == (f"screenstack: error: --out {tmp_path / 'sp.csv'}: names a file, but --out is "
+                                               "the folder the split writes train.csv, test.csv and test_labels.csv into. "
+                                               f"Give a folder, e.g. --out {tmp_path / 'sp'}.")
+    assert not (tmp_path / "sp.csv").exists()
     assert main(["split", "--data", str(data), "--out", str(tmp_path / "out"), "--test-size", "0"]) == 2
     assert "--test-size 0: give the test share" in capsys.readouterr().err
     assert main(["split", "--data", str(data), "--out", str(tmp_path / "out"), "--test-size", "0.999"]) == 2

@@ -414,7 +414,7 @@ def test_header_names_alike_but_for_case_say_which_is_read(tmp_path):
     path = tmp_path / "dup.csv"
     path.write_text("id,title,abstract,Abstract,judgement\n1,A trial,short,the long abstract,1\n2,B,c,d,0\n")
     with pytest.warns(UserWarning, match=r"names columns 'abstract' and 'Abstract' \(columns 3 and 4\), alike but "
-                                         r"for case; a column found by its name reads the first, one named as spelt"):
+                                         r"for case; a column found by its name reads the first, one named as spelt \(in --text-cols"):
         assert list(load_records(path)["abstract"]) == ["short", "c"]
     with pytest.warns(UserWarning, match="alike but for case"):
         named = load_records(path, ColumnSpec(text_cols=("title", "Abstract")))

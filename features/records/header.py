@@ -142,7 +142,7 @@ def warn_duplicate_names(path: Path, raw: list[str], header: list[str]) -> None:
             # looked for regardless of case (a detected title, abstract or label column) finds the first
             warnings.warn(f"{path}: the header names columns {raw[first].strip()!r} and {name!r} (columns {first + 1} "
                           f"and {i + 1}), alike but for case; a column found by its name reads the first, one named as "
-                          f"spelt in a flag (--text-cols, --label-col, --id-col) reads that one. Rename one if the "
-                          "other was meant.", stacklevel=4)
+                          f"spelt (in --text-cols, --label-col or --id-col, or as the run's own column where predict "
+                          "reads an update) reads that one. Rename one if the other was meant.", stacklevel=4)
         else:
             seen[name.lower()] = i

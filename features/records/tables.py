@@ -403,9 +403,11 @@ def _raise_undecodable(path: Path, header: list[str], bad_cell: tuple[int, int] 
 
 
 def _japanese_legacy(path: Path) -> bool:
-    """Whether `path`'s first megabyte decodes as Shift-JIS (cp932) into Japanese text with kana. Not kanji alone: a
-    Windows-1252 accent before a letter (`naïve`) decodes as one, while kana need a lead byte that is a low quote
-    there, and an accent before a space or a digit is no cp932 at all."""
+    """Whether `path`'s first megabyte decodes as Shift-JIS (cp932) into Japanese text with kana, or into the Greek
+    letters and signs (± × ° μ) English abstracts hold, as a Japanese Excel saves them. Not kanji alone: a
+    Windows-1252 accent before a letter (`naïve`) decodes as one, while kana, Greek and those signs need a lead byte
+    0x81-0x83, which Windows-1252 leaves unused or spends on a low quote and a florin, and an accent before a space or a
+    digit is no cp932 at all."""
     with open(path, "rb") as handle:
         head = handle.read(1 << 20)
     try:
@@ -414,7 +416,7 @@ def _japanese_legacy(path: Path) -> bool:
         if error.start < len(head) - 1:  # not merely a character cut at the megabyte's end
             return False
         text = head[:error.start].decode("cp932")
-    return any("\u3040" <= c <= "\u30ff" for c in text)
+    return any("\u3040" <= c <= "\u30ff" or "\u0391" <= c <= "\u03c9" or c in "\u00b1\u00d7\u00b0\u00f7" for c in text)
 
 
 def _first_undecodable_byte(path: Path) -> tuple[int, int]:

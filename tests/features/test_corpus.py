@@ -407,6 +407,9 @@ def test_a_file_in_shift_jis_is_named_so_with_the_conversion(tmp_path):
     assert message.endswith("is not valid UTF-8 text (byte 0x93). It reads as Shift-JIS (cp932), as Excel saves CSV in "
                             f"Japanese: re-save it as CSV UTF-8, or convert it (iconv -f cp932 -t utf-8 {path} > "
                             f"{tmp_path / 'train-utf8.csv'}).")
+    # helper-171: English abstracts a Japanese Excel saved, their signs and Greek letters in cp932
+    english = write(tmp_path / "english.csv", "id,title,abstract,judgement\n1,Dose 5 ± 2 mg,TNF-α at 37 °C,1\n2,B,x,0\n".encode("cp932"))
+    assert "It reads as Shift-JIS (cp932)" in error_of(load_corpus, english)
     # Windows-1252 accents before letters decode as kanji, never as kana: not called Shift-JIS
     latin = write(tmp_path / "latin.csv", "id,title,abstract,judgement\n1,Na\xefve,r\xe9sum\xe9s,1\n2,B,x,0\n".encode("cp1252"))
     assert "Shift-JIS" not in error_of(load_corpus, latin) and "fix the text in that cell" in error_of(load_corpus, latin)

@@ -91,7 +91,8 @@ def test_records_to_screen_far_richer_in_included_records_are_flagged_more_and_i
         ")" if calibrated == as_labelled else f", {as_labelled} as labelled)") in line
     report = write_report(tmp_path).read_text()
     assert "times as rich in included records as the labelled ones" in report  # the report too
-    assert "chosen on every fold's OOF scores and then lowered by the label shift, so the counts" in report  # helper-170
+    assert ("At the threshold applied: chosen on every fold's OOF scores, then lowered by the label shift for the records "
+            "to screen, so it flags more of these than the threshold chosen on them;") in report  # helper-170, 171
     # The honest estimate, made on the labelled records, is of the threshold before the correction, and says so.
     assert plain["honest"]["threshold_lowered_by"] == [] and summary["honest"]["threshold_lowered_by"] == ["label shift"]
     assert summary["honest"]["fbeta"] == plain["honest"]["fbeta"]
@@ -462,6 +463,6 @@ def test_the_threshold_chosen_on_the_labelled_records_is_said_alike_with_or_with
     assert len(floor) == plain["recall_floor_lowered"] == (every == 200) and all(m.endswith(f"needs {before}") or f"needs {before} (" in m
                                                                    for m in floor)
     note = _threshold_note(json.loads((tmp_path / "summary.json").read_text()))
-    assert f"flags {before} of the OOF records" in note
+    assert f"{shift['threshold_before']:.4g} flags {before} of the OOF records" in note  # not the threshold applied's share
     assert f"flagging {100 * decision['oof_flagged_share']:.1f}% of the OOF records (if the labelled records are a random " \
            "sample of the search, the shift is chance: <code>--max-shift 1</code> makes no correction)" in note

@@ -199,3 +199,31 @@ def test_a_run_whose_first_column_is_no_title_names_its_own_columns(tiny_corpus_
     assert warning.startswith(f"{said['titles_only']['records']} record(s) to screen have text in Abstract but none in "
                               "Headline (")
     assert "Give their Headline (an export with Headline)" in warning and "abstract" not in warning
+
+
+def test_where_no_record_to_screen_is_counted_no_count_is_said(blanked, tmp_path, caplog):
+    # helper-171: every record to screen a title alone, the counts of none of them read "0.0 (95% interval 0.0-0.0)"
+    # where 22 relevant records were among the flagged
+    train, test = blanked
+    frame = pd.read_csv(test, dtype=str, keep_default_na=False)
+    frame[frame["title"] != ""].to_csv(tmp_path / "titled.csv", index=False)
+    out = tmp_path / "run"
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["run", "--train", str(train), "--test", str(tmp_path / "titled.csv"), "--out", str(out),
+                     "--learners", "tfidf-svm,tfidf-logreg", "--folds", "3"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    screening = summary["screening"]
+    assert screening["not_counted"]["records"] == screening["n_records"] == 99
+    said = ("no count of the relevant among them or below the threshold holds: every one has a title but no abstract "
+            "unlike the labelled records")
+    assert f"{screening['n_flagged']} of 99 records to screen flagged; {said}" in caplog.messages
+    assert not [m for m in caplog.messages if "expected relevant among them" in m]
+    report = (out / "report.html").read_text()
+    assert said in report and "not counted" in report
+    caplog.clear()
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["predict", "--run", str(out), "--data", str(tmp_path / "titled.csv"), "--out",
+                     str(tmp_path / "u")]) == 0
+    [line] = [m for m in caplog.messages if m.startswith("predict:")]
+    assert f"; {said}; wrote " in line and "expected relevant" not in line
+    assert said in (tmp_path / "u" / "report.html").read_text()
