@@ -216,7 +216,12 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     if lacking:
         shift["not_estimated"] = lacking  # the reason given above, not the titles rule's own
     if threshold < run.threshold:
-        log_shift(shift, float(np.mean(run.oof_scores >= threshold)), run.config.beta, "--max-shift 1: the run's threshold")
+        # The line's "instead of" is of the labelled records' own threshold, where the estimate starts; the run's own may
+        # be lower (its label shift) and is what --max-shift 1 keeps (helper-171: "instead of 24.0%", the run's 58.0%)
+        kept = f"{said_threshold(run.threshold)}, flagging {np.mean(run.oof_scores >= run.threshold):.1%} of them"
+        log_shift(shift, float(np.mean(run.oof_scores >= threshold)), run.config.beta,
+                  f"--max-shift 1: the run's threshold, {kept}" if run.threshold < run.threshold_before
+                  else "--max-shift 1: the run's threshold")
     # As `stack` decides on its records to screen: records without text flagged, the run's `screening` block under its
     # names, and the update's own probabilities checked against the run's honest recall.
     screened = screen(run.oof_labels, run.oof_scores, run.calibration, scores, threshold, shift,

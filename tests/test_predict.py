@@ -1213,7 +1213,7 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
     predict gives the run's own file the run's decisions, and an update as poor as the labelled records never
     a higher threshold than the run's (the estimate on a handful of included records is noisy)."""
     run = _shifted_run(tmp_path, train=(slice(0, 300), slice(0, 8)), test=(slice(300, 360), slice(8, 68)),
-                       update=(slice(400, 518), slice(70, 72)))
+                       update=(slice(400, 518), slice(70, 72)), richer=(slice(520, 530), slice(72, 130)))
     run_summary = json.loads((run / "summary.json").read_text())
     shift = run_summary["decision"]["shift"]
     assert shift["lowered"] and run_summary["threshold"] < shift["threshold_before"]
@@ -1251,6 +1251,23 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
     assert (f"the run's {summary['run_threshold']:.4g}, itself lowered for the run's own records to screen by its label "
             f"shift (its labelled records' own: {shift['threshold_before']:.4g}; <code>screenstack stack --out {run} "
             "--max-shift 1</code> keeps that)") in (tmp_path / "pred" / "report.html").read_text()
+
+
+def test_an_update_richer_than_a_corrected_runs_records_says_what_max_shift_1_keeps(tmp_path, caplog):
+    # helper-171: the line said "instead of" the labelled records' share, as if --max-shift 1 went back to it, where it
+    # keeps the run's own threshold, itself lowered for the run's records to screen
+    run = _shifted_run(tmp_path, train=(slice(0, 300), slice(0, 8)), test=(slice(300, 450), slice(8, 16)),
+                       richer=(slice(520, 530), slice(72, 130)))
+    run_summary = json.loads((run / "summary.json").read_text())
+    assert run_summary["decision"]["shift"]["lowered"]
+    with caplog.at_level("INFO", logger="screenstack"):
+        assert main(["predict", "--run", str(run), "--data", str(tmp_path / "richer.csv"), "--out", str(tmp_path / "richer")]) == 0
+    richer = json.loads((tmp_path / "richer" / "summary.json").read_text())
+    assert richer["shift"]["lowered"] and richer["threshold"] < run_summary["threshold"]
+    [line] = [m for m in caplog.messages if m.startswith("label shift")]
+    oof = pd.read_parquet(run / "blend_oof.parquet")
+    assert line.endswith(f"(--max-shift 1: the run's threshold, {said_threshold(run_summary['threshold'])}, flagging "
+                         f"{np.mean(oof['score'] >= run_summary['threshold']):.1%} of them)")
 
 
 @pytest.mark.parametrize("column, values", [("fold", "text"), ("fold", 0), ("fold", np.nan), ("label", 2), ("label", 0),
