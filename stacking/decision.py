@@ -168,6 +168,17 @@ def none_counted(screening: dict) -> str:
             f"{title_alone_words(apart.get('text_columns'))['alone']} unlike the labelled records")
 
 
+def said_counts(screening: dict) -> str:
+    """The console's words for `screening_summary`'s counts, `stack`'s line and `predict`'s alike: the relevant records
+    expected among the flagged and below the threshold, with their intervals and what they assume or leave out, or
+    `none_counted`'s words where no record was counted."""
+    return none_counted(screening) or (
+        "expected relevant among them {:.1f} (95% interval {:.1f}-{:.1f}), left below the threshold {:.1f} "
+        "({:.1f}-{:.1f})".format(screening["expected_flagged"], *screening["expected_flagged_interval"],
+                                 screening["expected_below"], *screening["expected_below_interval"])
+        + at_shift_clause(screening) + not_counted_clause(screening))
+
+
 def said_threshold(threshold: float) -> str:
     """A threshold as the console says it: blended scores lie in [0, 1], so one below 0 is the one below every score
     (`predict` said -1e-06 until 0.3.41)."""

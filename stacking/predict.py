@@ -67,8 +67,7 @@ from ..features.errors import quoted
 from ..features.records.corpus import Corpus
 from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, on_one_blas_thread, text_chunks
 from .config import StackConfig
-from .decision import (UPDATE_RECALL_CHECK_WARNING, at_shift_clause, log_shift, lowered_by, none_counted, not_counted_clause,
-                       said_threshold, screen)
+from .decision import UPDATE_RECALL_CHECK_WARNING, log_shift, lowered_by, said_counts, said_threshold, screen
 from .fitted_run import FittedRun
 from .new_records import LEFT_OUT_COLUMNS, column_roles
 from .page import TOP, prediction_page
@@ -218,10 +217,9 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     if threshold < run.threshold:
         # The line's "instead of" is of the labelled records' own threshold, where the estimate starts; the run's own may
         # be lower (its label shift) and is what --max-shift 1 keeps (helper-171: "instead of 24.0%", the run's 58.0%)
-        kept = f"{said_threshold(run.threshold)}, flagging {np.mean(run.oof_scores >= run.threshold):.1%} of them"
-        log_shift(shift, float(np.mean(run.oof_scores >= threshold)), run.config.beta,
-                  f"--max-shift 1: the run's threshold, {kept}" if run.threshold < run.threshold_before
-                  else "--max-shift 1: the run's threshold")
+        kept = (f", {said_threshold(run.threshold)}, flagging {np.mean(run.oof_scores >= run.threshold):.1%} of them"
+                if run.threshold < run.threshold_before else "")
+        log_shift(shift, float(np.mean(run.oof_scores >= threshold)), run.config.beta, f"--max-shift 1: the run's threshold{kept}")
     # As `stack` decides on its records to screen: records without text flagged, the run's `screening` block under its
     # names, and the update's own probabilities checked against the run's honest recall.
     screened = screen(run.oof_labels, run.oof_scores, run.calibration, scores, threshold, shift,
@@ -261,17 +259,8 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
             staging / "left_out.csv", index=False)
         top = pd.read_csv(staging / "ranked.csv", dtype=str, keep_default_na=False, nrows=TOP)
         (staging / "report.html").write_text(prediction_page(out, summary, top), encoding="utf-8")
-    if none_counted(screening):
-        log.info("predict: %d of %d records flagged (threshold %s%s); %s; wrote %s", screening["n_flagged"],
-                 screening["n_records"], said_threshold(threshold), _threshold_origin(run, threshold, summary),
-                 none_counted(screening), out / "ranked.csv")
-    else:
-        log.info("predict: %d of %d records flagged (threshold %s%s); expected relevant among them %.1f (95%% interval "
-                 "%.1f-%.1f), left below the threshold %.1f (%.1f-%.1f)%s%s; wrote %s", screening["n_flagged"],
-                 screening["n_records"], said_threshold(threshold), _threshold_origin(run, threshold, summary),
-                 screening["expected_flagged"], *screening["expected_flagged_interval"], screening["expected_below"],
-                 *screening["expected_below_interval"], at_shift_clause(screening), not_counted_clause(screening),
-                 out / "ranked.csv")
+    log.info("predict: %d of %d records flagged (threshold %s%s); %s; wrote %s", screening["n_flagged"], screening["n_records"],
+             said_threshold(threshold), _threshold_origin(run, threshold, summary), said_counts(screening), out / "ranked.csv")
     for warning in warnings:
         log.warning(warning)
     return summary

@@ -8,8 +8,8 @@ import numpy as np
 
 from ..features.errors import quoted
 from .config import FLAGS, StackConfig
-from .decision import (CHANCE_AUC, COMPARE_INCLUDED, RECALL_CHECK_WARNING, at_shift_clause, honest_scope, log_shift,
-                       none_counted, not_counted_clause, said_threshold)
+from .decision import (CHANCE_AUC, COMPARE_INCLUDED, RECALL_CHECK_WARNING, honest_scope, log_shift, said_counts,
+                       said_threshold)
 from .set_apart import (ABSTRACTS_UNLIKE_LABELLED_WARNING, INCLUDED_WITHOUT_ABSTRACTS_WARNING, MIN_SHIFT_RECORDS,
                         TITLES_ONLY_WARNING, said_of_titles)
 from .threshold import apply_threshold
@@ -209,14 +209,9 @@ def log_summary(summary: dict, out=None) -> None:
              "(%.3f-%.3f), recall %.3f (%.2f-%.2f; %d of %d included training records found)", honest["interval_records"], like,
              f"; {scope}" if scope else "", beta, honest["fbeta"], *honest["fbeta_interval"], honest["recall"],
              *honest["recall_interval"], honest["found"], honest["included"])
-    if screening["n_records"] and none_counted(screening):
+    if screening["n_records"]:
         log.info("%d of %d records to screen flagged; %s", screening["n_flagged"], screening["n_records"],
-                 none_counted(screening))
-    elif screening["n_records"]:
-        log.info("%d of %d records to screen flagged; expected relevant among them %.1f (95%% interval %.1f-%.1f), left below "
-                 "the threshold %.1f (%.1f-%.1f)%s%s", screening["n_flagged"], screening["n_records"],
-                 screening["expected_flagged"], *screening["expected_flagged_interval"], screening["expected_below"],
-                 *screening["expected_below_interval"], at_shift_clause(screening), not_counted_clause(screening))
+                 said_counts(screening))
     else:
         log.info("no records to screen: ranked.csv is its header alone")
     threshold = said_threshold(summary["threshold"])

@@ -76,8 +76,15 @@ REQUESTED_LEARNERS = ".fit-learners.json"  # the learners the last fit-learners 
 OS_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # file managers leave these in any folder they show
 INPUT_SUFFIXES = {".csv", ".tsv", ".tab", ".ris", ".xlsx"}  # records files (`features.records.tables`; .txt: notes too)
 FILE_SUFFIXES = INPUT_SUFFIXES | {".txt", ".json", ".html", ".parquet", ".nbib", ".xls", ".zip"}  # a new --out so named: a file meant
+
 _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nesting depth
 _REMADE: dict[Path, frozenset[str]] = {}  # held run folders -> the sets the holding command writes again itself
+
+
+def named_like_a_file(out: Path) -> bool:
+    """Whether a new `out` (none there yet) is named as a file is (`submission.csv`): a file meant, not a folder
+    (helper-169: `--out submission.csv` made a folder of that name, the submission inside it)."""
+    return out.suffix.lower() in FILE_SUFFIXES and not (out.exists() or out.is_symlink())
 
 
 def learner_inputs(inputs: dict) -> list[str]:
@@ -276,8 +283,7 @@ class RunFolder:
         `example`: the new folder the message suggests, under OUT. A new OUT inside another run or predictions folder
         (its ``learners/``, say) is refused: it would be planted among that folder's own files.
         """
-        if create and self.out.suffix.lower() in FILE_SUFFIXES and not (self.out.exists() or self.out.is_symlink()):
-            # helper-169: `--out submission.csv` made a folder of that name, the submission inside it
+        if create and named_like_a_file(self.out):
             raise ScreenstackError(f"--out {self.out}: names a file, but --out is the folder the command writes its files "
                                    f"into (submission.csv, ranked.csv, summary.json, ...). Give a folder, e.g. --out "
                                    f"{quoted(self.out.parent / example)}.")

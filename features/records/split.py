@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..artifacts.atomic import atomic_path, read_json, sha256_file, write_json
-from ..artifacts.runfolder import FILE_SUFFIXES, OS_FILES, first_names
+from ..artifacts.runfolder import OS_FILES, first_names, named_like_a_file
 from .corpus import ColumnSpec, load_records
 from .labels import check_both_classes
 from .tables import read_table
@@ -137,7 +137,7 @@ def _refuse_other_files(out: Path) -> None:
     if out.exists() and not out.is_dir():  # said now, as the other commands say it, not once the data are read
         raise ScreenstackError(f"--out {out}: is a file, not a folder. Give the path of a folder for the split's files, "
                                f"e.g. --out {quoted(out.parent / (out.name + '-split'))}.")
-    if out.suffix.lower() in FILE_SUFFIXES and not (out.exists() or out.is_symlink()):  # helper-171, as the other commands
+    if named_like_a_file(out):  # helper-171, as the other commands
         raise ScreenstackError(f"--out {out}: names a file, but --out is the folder the split writes train.csv, "
                                f"test.csv and test_labels.csv into. Give a folder, e.g. --out {quoted(out.parent / out.stem)}.")
     existing = next(p for p in out.absolute().parents if p.exists())
