@@ -358,6 +358,8 @@ def test_split_into_a_file_or_with_a_test_size_leaving_a_side_empty_says_so_in_t
                                                "the folder the split writes train.csv, test.csv and test_labels.csv into. "
                                                f"Give a folder, e.g. --out {tmp_path / 'sp'}.")
     assert not (tmp_path / "sp.csv").exists()
+    assert main(["-q", "split", "--data", str(data), "--out", f"{tmp_path / 'sp.csv'}/"]) == 0  # a trailing slash: a folder meant
+    assert (tmp_path / "sp.csv" / "train.csv").is_file()
     assert main(["split", "--data", str(data), "--out", str(tmp_path / "out"), "--test-size", "0"]) == 2
     assert "--test-size 0: give the test share" in capsys.readouterr().err
     assert main(["split", "--data", str(data), "--out", str(tmp_path / "out"), "--test-size", "0.999"]) == 2

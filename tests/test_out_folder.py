@@ -72,6 +72,25 @@ def test_a_new_out_named_as_a_file_is_refused(data_folder, tmp_path, command, ca
     assert not out.parent.exists()
 
 
+def test_a_folder_named_like_a_file_with_a_trailing_slash_is_made(data_folder, tmp_path, capsys):
+    # a trailing separator says a folder is meant (`--out results.csv/` was refused as a file's name)
+    train, test = data_folder / "train.csv", data_folder / "test.csv"
+    out = tmp_path / "results.csv"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", f"{out}/", *TEXT]) == 0
+    assert (out / "submission.csv").is_file()
+
+
+@pytest.mark.parametrize("command", ["stack", "report"])
+def test_a_missing_out_named_as_a_file_says_out_is_the_run_folder(tmp_path, command, capsys):
+    # helper-171: `stack --out submission.csv` suggested `screenstack run --out submission.csv`, refused in turn
+    out = tmp_path / "submission.csv"
+    assert main([command, "--out", str(out)]) == 2
+    assert one_error(capsys).endswith(f"--out {out}: no such run folder, and --out names the run folder, not a file (the "
+                                      f"command writes submission.csv, ranked.csv, ... into it). Give the --out of the run, "
+                                      f"e.g. --out {tmp_path / 'run1'}.")
+    assert not out.exists()
+
+
 def test_out_dot_in_the_folder_of_input_files_suggests_a_folder_beside_it(data_folder, monkeypatch, capsys):
     # `cd data && run --out .` suggested artifacts/run1, a folder inside the input files' folder again.
     monkeypatch.chdir(data_folder)

@@ -81,9 +81,14 @@ _HELD: dict[Path, int] = {}  # run folders whose lock this process holds -> nest
 _REMADE: dict[Path, frozenset[str]] = {}  # held run folders -> the sets the holding command writes again itself
 
 
-def named_like_a_file(out: Path) -> bool:
+def named_like_a_file(out: str | os.PathLike) -> bool:
     """Whether a new `out` (none there yet) is named as a file is (`submission.csv`): a file meant, not a folder
-    (helper-169: `--out submission.csv` made a folder of that name, the submission inside it)."""
+    (helper-169: `--out submission.csv` made a folder of that name, the submission inside it). One typed with a
+    trailing separator (`results.csv/`) says a folder is meant."""
+    typed = os.fspath(out)
+    if typed.endswith(("/", os.sep)):
+        return False
+    out = Path(typed)
     return out.suffix.lower() in FILE_SUFFIXES and not (out.exists() or out.is_symlink())
 
 
@@ -106,6 +111,7 @@ class RunFolder:
         if not str(out).strip():  # Path("") is ".": an unset variable in `--out "$DIR"` would write into the working folder
             raise ScreenstackError("--out is empty. Give the path of a folder (new or a previous run's), e.g. --out artifacts/run1.")
         self.out = Path(out)
+        self.file_like = named_like_a_file(out)  # as typed: Path drops a trailing separator
 
     # --- paths ----------------------------------------------------------------------------------
 
@@ -283,7 +289,7 @@ class RunFolder:
         `example`: the new folder the message suggests, under OUT. A new OUT inside another run or predictions folder
         (its ``learners/``, say) is refused: it would be planted among that folder's own files.
         """
-        if create and named_like_a_file(self.out):
+        if create and self.file_like:
             raise ScreenstackError(f"--out {self.out}: names a file, but --out is the folder the command writes its files "
                                    f"into (submission.csv, ranked.csv, summary.json, ...). Give a folder, e.g. --out "
                                    f"{quoted(self.out.parent / example)}.")
@@ -386,6 +392,10 @@ class RunFolder:
         if not create and not self.out.is_dir():
             self.check_writable()
             stages = " then ".join(f"`screenstack {command}`" for command in needs)
+            if self.file_like:  # `stack --out submission.csv`: the submission file meant (helper-171)
+                raise ScreenstackError(f"--out {self.out}: no such run folder, and --out names the run folder, not a file "
+                                       f"(the command writes submission.csv, ranked.csv, ... into it). Give the --out of "
+                                       f"the run, e.g. --out {quoted(self.out.parent / 'run1')}.")
             raise ScreenstackError(f"--out {self.out}: no such run folder (check the path). Make it with `screenstack run --out "
                                    f"{quoted(self.out)}` and your --data (or --train/--test) file, or with {stages}.")
         self.check_writable()

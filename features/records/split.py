@@ -49,10 +49,11 @@ def split_file(data: str | Path, out: str | Path, config: SplitConfig = SplitCon
     >>> split_file("data/cohen_adhd.csv", "data/cohen_adhd", SplitConfig(test_size=0.5, seed=0))  # doctest: +SKIP
     {'train.csv': PosixPath('data/cohen_adhd/train.csv'), ...}
     """
+    file_like = named_like_a_file(out)  # as typed: Path drops a trailing separator
     data, out = Path(data), Path(out)
     if not 0 < config.test_size < 1:
         raise ScreenstackError(f"--test-size {config.test_size:g}: give the test share as a fraction between 0 and 1, e.g. 0.5.")
-    _refuse_other_files(out)
+    _refuse_other_files(out, file_like)
     records = load_records(data, spec, labelled="partly", table=read_table(data, "--data"))
     unscreened = int(records["label"].isna().sum())
     if unscreened == len(records):
@@ -131,13 +132,13 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\r\n" if lone_return else "\n").encode("utf-8")
 
 
-def _refuse_other_files(out: Path) -> None:
+def _refuse_other_files(out: Path, file_like: bool) -> None:
     """Refuse an `out` holding files other than a split's (a run folder, the user's data folder): the split's files
-    would mix with them, as README promises no command does."""
+    would mix with them, as README promises no command does; or, `file_like`, one named as a file (`named_like_a_file`)."""
     if out.exists() and not out.is_dir():  # said now, as the other commands say it, not once the data are read
         raise ScreenstackError(f"--out {out}: is a file, not a folder. Give the path of a folder for the split's files, "
                                f"e.g. --out {quoted(out.parent / (out.name + '-split'))}.")
-    if named_like_a_file(out):  # helper-171, as the other commands
+    if file_like:  # helper-171, as the other commands
         raise ScreenstackError(f"--out {out}: names a file, but --out is the folder the split writes train.csv, "
                                f"test.csv and test_labels.csv into. Give a folder, e.g. --out {quoted(out.parent / out.stem)}.")
     existing = next(p for p in out.absolute().parents if p.exists())
