@@ -82,7 +82,11 @@ def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
     # Each learner's meta.json is written with its outputs: a cache older than one predates a refit.
     written = max((f.stat().st_mtime for f in (half / "run" / "learners").glob("*/meta.json")), default=0)
     if cache.is_file() and cache.stat().st_mtime >= written:
-        return dict(np.load(cache))
+        kept = dict(np.load(cache))
+        if "inputs_auc" in kept:  # a cache from before it was kept is made again
+            return kept
+    from sklearn.metrics import roc_auc_score
+
     from screenstack.stacking.blend import make_blender, nested_oof
     from screenstack.stacking.stack import _score_matrices, auto_blend as chosen_blend, blended_learners
 
@@ -90,8 +94,11 @@ def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
     y, folds = plan.labels, plan.folds
     method = chosen_blend(int(y.sum()))
     params = {"use": blended_learners(names, int(y.sum()))}
+    # the best honest OOF ROC-AUC of the learners blended, which `stack` passes to its honest floor (`_evaluate_blend`)
+    inputs_auc = max(roc_auc_score(y, Z[:, j]) for j, kept in enumerate(params["use"]) if kept)
     blend = {"y": y, "folds": folds, "oof": nested_oof(make_blender(method, **params), Z, y, folds),
-             "test": make_blender(method, **params).fit(Z, y).predict(Z_test), "y_test": np.load(half / "test_labels.npy")}
+             "test": make_blender(method, **params).fit(Z, y).predict(Z_test), "y_test": np.load(half / "test_labels.npy"),
+             "inputs_auc": inputs_auc}
     np.savez(cache, **blend)
     return blend
 
@@ -119,11 +126,12 @@ def replay_half(half: Path) -> list[dict]:
         try:
             for constant, value in patches.items():
                 setattr(stack_module, constant, value)
-            metrics = _evaluate_blend(b["y"], b["oof"], b["folds"], config)[0]
+            metrics = _evaluate_blend(b["y"], b["oof"], b["folds"], config, float(b["inputs_auc"]))[0]
         finally:
             for constant, value in saved.items():
                 setattr(stack_module, constant, value)
-        shift_weight(b["y"], b["oof"], b["test"], fit_calibration(b["oof"], b["y"]), metrics, config, estimable)  # as `stack`
+        shift_weight(b["y"], b["oof"], b["test"], fit_calibration(b["oof"], b["y"]), metrics, config, estimable,
+                     b["folds"])  # as `stack`
         threshold = metrics["threshold"]
         decisions = ((b["test"] >= threshold) | without_text).astype(int)
         y_test = b["y_test"]

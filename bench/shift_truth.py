@@ -94,8 +94,9 @@ def replay_half(half: Path, cache: Path) -> list[dict]:
         config = S.StackConfig(max_shift=1.0) if rule == "none" else S.StackConfig()
         saved, D.estimate_shift = D.estimate_shift, estimate  # `shift_weight` looks it up in stacking.decision
         try:
-            metrics = S._evaluate_blend(y, b["oof"], b["folds"], config)[0]
-            D.shift_weight(y, b["oof"], b["test"], fit_calibration(b["oof"], y), metrics, config, ~without)  # as `stack`
+            metrics = S._evaluate_blend(y, b["oof"], b["folds"], config, float(b["inputs_auc"]))[0]
+            D.shift_weight(y, b["oof"], b["test"], fit_calibration(b["oof"], y), metrics, config, ~without,
+                           b["folds"])  # as `stack`
         finally:
             D.estimate_shift = saved
         decisions = ((b["test"] >= metrics["threshold"]) | without).astype(int)

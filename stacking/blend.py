@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from ..features.errors import ScreenstackError
+from .calibrate import logit
 from .metrics import average_precision
 
 BLENDERS: dict[str, type] = {}
@@ -39,9 +40,10 @@ def make_blender(name: str, **params):
 
 
 class _EcdfMixin:
-    """Map each column to the share of OOF scores at or below it, so columns on
-    different scales (SVM margins, GBM probabilities) become comparable, and test
-    scores land on the same scale as the OOF scores they were fitted on."""
+    """Map each column to the share of OOF scores at or below it, so columns spread
+    differently over [0, 1] (a boosted tree's near 0 and 1, a squashed SVM margin's
+    about 0.5) become comparable, and test scores land on the same scale as the OOF
+    scores they were fitted on."""
 
     def _fit_ecdf(self, Z):
         self.sorted_ = np.sort(Z, axis=0)
@@ -80,7 +82,7 @@ class LogisticBlend(BaseEstimator):
     def fit(self, Z, y):
         use = np.ones(Z.shape[1], dtype=bool) if self.use is None else np.asarray(self.use, dtype=bool)
         assert use.shape == (Z.shape[1],) and use.any(), "one flag per learner column, at least one set"
-        self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000).fit(self._logit(Z[:, use]), y)
+        self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000).fit(logit(Z[:, use]), y)
         coef = np.zeros((1, Z.shape[1]))
         coef[0, use] = self.model_.coef_[0]
         self.model_.coef_, self.model_.n_features_in_ = coef, Z.shape[1]
@@ -98,14 +100,9 @@ class LogisticBlend(BaseEstimator):
         self.weights_ = self.model_.coef_[0]
         return self
 
-    @staticmethod
-    def _logit(Z):
-        Z = np.clip(Z, 1e-6, 1 - 1e-6)
-        return np.log(Z / (1 - Z))
-
     def predict(self, Z):
         check_is_fitted(self, "model_")
-        return self.model_.predict_proba(self._logit(Z))[:, 1]
+        return self.model_.predict_proba(logit(Z))[:, 1]
 
 
 @_register

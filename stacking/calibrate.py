@@ -63,7 +63,7 @@ class Calibration:
     def apply(self, scores: np.ndarray) -> np.ndarray:
         """Probabilities of inclusion, in [0, 1], non-decreasing in the score."""
         clipped = np.clip(np.asarray(scores, dtype=float), self.score_min, self.score_max)
-        return _sigmoid(self.slope * _logit(clipped) + self.intercept)
+        return _sigmoid(self.slope * logit(clipped) + self.intercept)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -96,7 +96,7 @@ def fit_calibration(scores: np.ndarray, y: np.ndarray) -> Calibration:
     """
     y = np.asarray(y, dtype=int)
     scores = np.asarray(scores, dtype=float)
-    slope, intercept = _fit_logits(_logit(scores), y)
+    slope, intercept = _fit_logits(logit(scores), y)
     return Calibration(slope, intercept, len(y), int(y.sum()), score_min=float(scores.min()), score_max=float(scores.max()))
 
 
@@ -220,7 +220,8 @@ def _cross_entropy(z: np.ndarray, target: np.ndarray) -> float:
     return float(np.sum(np.logaddexp(0, z) - target * z))
 
 
-def _logit(scores) -> np.ndarray:
+def logit(scores) -> np.ndarray:
+    """The log-odds of `scores`, clipped into [EPS, 1 - EPS] first: what the calibration and the logistic blend fit on."""
     s = np.clip(np.asarray(scores, dtype=float), EPS, 1 - EPS)
     return np.log(s / (1 - s))
 
@@ -277,7 +278,7 @@ def expected_count(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray, co
     p = scaled(calibration.apply(scores_counted), above, count_scale(calibration, oof_scores, y, threshold))
     p[shared] = float(np.mean(y))
     estimate = float(p.sum())
-    x, x_counted = _logit(oof_scores), _logit(scores_counted)
+    x, x_counted = logit(oof_scores), logit(scores_counted)
     # Two streams: the resamples stay those the normal interval alone drew (before 0.3.40), so the wider of the two
     # never falls inside it.
     rng, chance = np.random.default_rng(random_state), np.random.default_rng([random_state, 1])

@@ -60,6 +60,12 @@ class StackConfig:
                 said.append(f"{FLAGS[field.name]} {shlex.quote(shown)}")
         return " ".join(said)
 
+    @classmethod
+    def saved(cls, config: dict) -> "StackConfig":
+        """The options a summary.json's ``config`` holds (keys another version kept and this one lacks left out);
+        raises `ScreenstackError`, `TypeError` or `ValueError` where a value is not one (`fitted_run`, `recorded_flags`)."""
+        return cls(**{k: tuple(v) if k == "learners" else v for k, v in config.items() if k in cls.__dataclass_fields__})
+
     def __post_init__(self):
         # Learner names are checked against OUT by `stack` (fine-tuned learners are named after their model).
         check_positive_number("beta", self.beta)
@@ -94,7 +100,7 @@ def recorded_flags(out: str | Path, names) -> str | None:
         return flags
     try:
         saved = read_json(Path(out) / "summary.json")["config"]
-        made = StackConfig(**{k: tuple(v) if k == "learners" else v for k, v in saved.items() if k in StackConfig.__dataclass_fields__})
+        made = StackConfig.saved(saved)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, ScreenstackError):
         return None
     return stack_flags(list(made.learners) or names, made)

@@ -121,12 +121,11 @@ def _stack_config(summary: dict, path: Path, restack: str) -> tuple[StackConfig,
     shift = decision.get("shift", {}) if isinstance(decision, dict) else None
     if not isinstance(saved, dict) or not isinstance(shift, dict):
         raise DamagedArtifact(path, "its config or decision is not a JSON object", restack)
-    known = set(StackConfig.__dataclass_fields__)
     if saved.get("threshold_rule") == "smoothed":  # a rule of 0.3.10 and before
         raise ScreenstackError(f"{path}: stacked with --threshold-rule smoothed, which screenstack no longer has since 0.3.11 "
                                f"(not the default, and it ignored --recall-prior). {restack}")
     try:
-        config = StackConfig(**{k: tuple(v) if k == "learners" else v for k, v in saved.items() if k in known})
+        config = StackConfig.saved(saved)
     except (ScreenstackError, TypeError, ValueError) as error:
         raise DamagedArtifact(path, f"its config: {str(error).rstrip('.')}", restack) from None
     if shift.get("lowered") and "threshold_before" not in shift:

@@ -61,7 +61,7 @@ import pandas as pd
 from ..features.artifacts.atomic import write_json
 from ..features.artifacts.outputs import package_versions
 from ..features.artifacts.records import screening_records
-from ..features.artifacts.runfolder import RunFolder, locked
+from ..features.artifacts.runfolder import PREDICTIONS_SET, RunFolder, locked
 from ..features.artifacts.store import VectorFiles
 from ..features.errors import quoted
 from ..features.records.corpus import Corpus
@@ -71,7 +71,7 @@ from .decision import UPDATE_RECALL_CHECK_WARNING, log_shift, lowered_by, said_c
 from .fitted_run import FittedRun
 from .new_records import LEFT_OUT_COLUMNS, column_roles
 from .page import TOP, prediction_page
-from .predict_checks import PREDICT_FILES, PREDICT_SET, check_encoder, check_out, sha256_or_none
+from .predict_checks import PREDICT_FILES, check_encoder, check_out, sha256_or_none
 from .ranked import neutralise, write_ranked
 from .set_apart import (ABSTRACTS_UNLIKE_LABELLED_WARNING, MIN_SHIFT_RECORDS, TITLES_ONLY_WARNING, abstracts_unlike_labelled,
                         said_of_titles, shift_records, titles_unlike_labelled, without_text)
@@ -249,7 +249,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
         "input_warnings": list(corpus.said),  # given reading `data`: copies of screened records, reused ids
         "versions": package_versions(),
     }
-    with RunFolder(out).commit(PREDICT_SET, inputs=tuple(f"features/{Path(p).name}" for p in (vectors or {}).values())) as staging:
+    with RunFolder(out).commit(PREDICTIONS_SET, inputs=tuple(f"features/{Path(p).name}" for p in (vectors or {}).values())) as staging:
         pd.DataFrame({"id": ids, "score": scores}).to_csv(staging / "scores.csv", index=False, float_format="%.8f")
         pd.DataFrame({"id": ids, "judgement": decisions}).to_csv(staging / "submission.csv", index=False, header=False)
         write_ranked(staging / "ranked.csv", ids, scores, decisions, screened.probabilities, listed)

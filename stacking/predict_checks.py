@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("screenstack")
 # The extract settings a user may repeat on the command line, as named in the feature files' metadata.
 ENCODER_SETTINGS = {"model": "--model", "layers": "--layers", "pooling": "--pooling", "max_length": "--max-length"}
-# The committed set predict writes into its --out, and its files (which a run's files of the same names must not be).
-PREDICT_SET = PREDICTIONS_SET
+# The files of the committed set predict writes into its --out (`PREDICTIONS_SET`), which a run's files of the same names
+# must not be.
 PREDICT_FILES = ("ranked.csv", "scores.csv", "submission.csv", "summary.json", "left_out.csv", "report.html")
 
 
@@ -81,15 +81,15 @@ def check_out(run: FittedRun, out: str | Path, data: str | Path | None = None) -
     out, fix = Path(out), f"Give an --out of its own, e.g. --out {quoted(Path(out).parent / 'update2')}"
     if out.exists() and not out.is_dir():  # known now, not after the update is read and encoded
         raise ScreenstackError(f"--out {out}: is a file, not a folder; predictions go to a folder of their own. {fix}.")
-    refuse_edited(out, PREDICT_SET, "predict")  # the reviewer's edits are never replaced, and before any vectors are made
-    if sets.staged(out, PREDICT_SET) is not None:
+    refuse_edited(out, PREDICTIONS_SET, "predict")  # the reviewer's edits are never replaced, and before any vectors are made
+    if sets.staged(out, PREDICTIONS_SET) is not None:
         return None  # a commit killed while moving its files in: OUT's lock finishes it, and this is asked again under it
     folder = RunFolder(out)
-    if folder.version(PREDICT_SET) is None:
+    if folder.version(PREDICTIONS_SET) is None:
         taken = [name for name in PREDICT_FILES if (out / name).exists()]
-        if taken and PREDICT_SET in sets.damaged(out):  # its files are the predictions' own: written again, but for
+        if taken and PREDICTIONS_SET in sets.damaged(out):  # its files are the predictions' own: written again, but for
             if edits := [name for name in taken if name in sets.EDITED_IN_PLACE]:  # one whose edits cannot be told
-                raise sets.edited_unknown(out, PREDICT_SET, *(out / name for name in edits))
+                raise sets.edited_unknown(out, PREDICTIONS_SET, *(out / name for name in edits))
             return
         if taken:
             raise ScreenstackError(f"--out {out}: already holds {', '.join(taken)} that are not predictions (another run's?), "

@@ -32,9 +32,8 @@ from ..learners.text import CLASS_WEIGHTS, describe_class_weight
 from .config import stack_command
 from .figures import BLEND, draw_figures
 from .page import CSS, TOP, at_shift, fact_cards, screen_first, warnings_box
-from .config import StackConfig
 from .decision import floor_clause, honest_scope, none_counted, not_counted_clause, prior_clause, shift_against
-from .stack_said import (MAX_FLAGGED, before_shift_share, chance_reason, fit_weight_clause, flagged_shares, percent,
+from .stack_said import (before_shift_share, chance_reason, fit_weight_clause, flagged_shares, flags_most_why, percent,
                          raised_recall_options)
 
 log = logging.getLogger("screenstack")
@@ -310,17 +309,21 @@ def _threshold_note(summary: dict) -> str:
                  f"{check['expected_recall']:.0%} of the included records to screen to be flagged, below the honest recall's "
                  f"95% interval (the labelled records look unlike the records to screen)")
     share, before, of_what = flagged_shares(decision)
-    if share > MAX_FLAGGED and before is not None and before <= MAX_FLAGGED:
+    why = flags_most_why(summary)  # as the console's warning
+    if why == "without text":
+        note += (f"; <strong>nearly every record is flagged: {percent(decision['flagged_without_text_share'])} of the "
+                 "flagged records have neither title nor abstract, flagged since no model can rank them</strong>")
+    elif why == "shift":
         note += (f"; <strong>{'every' if share == 1 else 'nearly every'} record is flagged because of that correction</strong> "
-                 f"({percent(share)} of {of_what}; without it {before:.1%})")  # as the console's warning
-    elif share > MAX_FLAGGED and beta > StackConfig.beta and not decision.get("recall_floor_lowered"):
+                 f"({percent(share)} of {of_what}; without it {before:.1%})")
+    elif why == "beta":
         note += (f"; <strong>nearly every record is flagged: <code>--beta {summary['beta']:g}</code> counts a missed included "
-                 f"record {summary['beta'] ** 2:g} times an extra read</strong>")  # as the console's warning
-    elif share > MAX_FLAGGED and (raised := raised_recall_options(summary.get("config") or {})):
-        note += (f"; <strong>nearly every record is flagged: {html.escape(raised)} for "
-                 "more recall than the labels can vouch for at a tighter threshold; a lower value, or more labels, may flag "
-                 "fewer</strong>")  # as the console's warning
-    elif share > MAX_FLAGGED:
+                 f"record {summary['beta'] ** 2:g} times an extra read</strong>")
+    elif why == "recall options":
+        note += (f"; <strong>nearly every record is flagged: {html.escape(raised_recall_options(summary.get('config') or {}))} "
+                 "for more recall than the labels can vouch for at a tighter threshold; a lower value, or more labels, may "
+                 "flag fewer</strong>")
+    elif why == "labels":
         note += "; <strong>nearly every record is flagged: the labels cannot support a tighter threshold</strong>"
     return note
 

@@ -48,7 +48,7 @@ from .ranked import refuse_edited, write_ranked
 from .set_apart import (abstracts_unlike_labelled, included_without_abstracts, log_titles_only, say_without_text, shift_records,
                         titles_unlike_labelled, without_text)
 from .stack_said import ALONE_OUT, log_summary, record_flagged_shares, say_single, stack_warnings
-from .threshold import FIT_WEIGHT, choose_threshold, fitted_tail_threshold, fold_decisions, separation
+from .threshold import FIT_WEIGHT, choose_threshold, fold_decisions, separation
 
 log = logging.getLogger("screenstack")
 AUTO_MIN_INCLUDED = 11  # the logistic blend from 11 included training records: at 10 it ties the rank average on the mean
@@ -279,14 +279,15 @@ def _decision(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackCo
         "n_train_included": int(y.sum()), "flags_everything": blend["honest_floor"],
         "ranks_at_chance": bool(blend.get("ranks_at_chance", False)),
         "flag_all_fbeta": fbeta(y, np.ones(len(y), dtype=int), config.beta),
-        "fitted_tail": _fitted_tail(y, blend_oof, blend, config),
+        "fitted_tail": _fitted_tail(y, blend_oof, blend, config, fbeta_only),
     }
     return info
 
 
-def _fitted_tail(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig) -> dict | None:
+def _fitted_tail(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: StackConfig, chosen: float) -> dict | None:
     """Whether the fitted tail (`stacking.threshold.fitted_tail_threshold`) set F-beta's threshold on the labelled
-    records below the bootstrap optimum, with both thresholds and the shares they flag; None under the argmax rule.
+    records, `chosen` (`choose_threshold`'s, the fitted tail in), below the bootstrap optimum, with both thresholds and
+    the shares they flag; None under the argmax rule.
 
     Judged as the labelled records alone would have it (no label-shift weight): the shift's own line and
     ``shift.threshold_before`` start from this threshold, and a reused stack says the same.
@@ -295,7 +296,6 @@ def _fitted_tail(y: np.ndarray, blend_oof: np.ndarray, blend: dict, config: Stac
         return None
     resampled = choose_threshold(y, blend_oof, config.beta, config.threshold_rule, random_state=config.seed,
                                  prior_positives=config.prior_positives, fitted_tail=False)
-    chosen = min(resampled, fitted_tail_threshold(y, blend_oof, config.beta, config.prior_positives))  # as choose_threshold
     return {"lowered": bool(not blend["honest_floor"] and chosen < resampled), "separation": separation(y, blend_oof),
             "fit_weight": FIT_WEIGHT,
             "threshold": chosen, "flagged_share": float(np.mean(blend_oof >= chosen)),

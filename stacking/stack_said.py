@@ -25,45 +25,71 @@ CLEAR_MARGIN, WIN_SHARE, MIN_AUC, MAX_FLAGGED = 0.02, 0.95, 0.6, 0.9
 ALONE_OUT = " (OUT this run folder)"  # said after a command's `--out OUT` in summary.json; the console names the folder
 
 
+def flags_most_why(summary: dict) -> str:
+    """Why the threshold flags more than `MAX_FLAGGED` of the records to screen, one reason in this order: "chance"
+    (the honest floor, the blend ranking at chance), "honest floor" (no better than flagging every record), "without
+    text" (most flagged records have no text), "shift" (the label-shift correction), "beta" (a raised --beta), "recall
+    options" (a raised --min-recall or --recall-prior), "labels"; "" where it flags fewer, or flags most of a handful of
+    records (as predict says nothing of an update's: helper-160's test file of one record, flagged, was "100%: ... a
+    weak ranking" at AUC 0.93). `stack_warnings` and the report's threshold note both say it (helper-173: the note
+    blamed the labels where the warning beside it named records without text)."""
+    decision = summary["decision"]
+    share = flagged_shares(decision)[0]
+    with_text = decision.get("flagged_share_with_text")
+    if decision.get("flags_everything"):
+        return "chance" if decision.get("ranks_at_chance") else "honest floor"
+    if share <= MAX_FLAGGED:
+        return ""
+    if decision.get("flagged_without_text_share", 0) >= 0.5 and (with_text or 0) <= MAX_FLAGGED:
+        return "without text"
+    if shift_flags_most(decision):
+        return "shift"
+    if summary["beta"] > StackConfig.beta and not decision.get("recall_floor_lowered"):
+        return "beta"
+    if raised_recall_options(summary.get("config") or {}):
+        return "recall options"
+    if "flagged_share" not in decision or summary["screening"]["n_records"] >= MIN_SHIFT_RECORDS:
+        return "labels"
+    return ""
+
+
 def stack_warnings(summary: dict, alone: str = "") -> list[str]:
-    """What a reviewer must not miss: a threshold that flags nearly everything, a blend a learner beats (`alone`: the
-    command that stacks that learner alone with the stack's other options), a blend that cannot rank."""
+    """What a reviewer must not miss: a threshold that flags nearly everything (`flags_most_why`), a blend a learner
+    beats (`alone`: the command that stacks that learner alone with the stack's other options), a blend that cannot rank."""
     warnings, beta, decision, blend = [], summary["beta"], summary["decision"], summary["blend"]
     share, before, of_what = flagged_shares(decision)
-    if decision["flags_everything"] and decision.get("ranks_at_chance"):
+    why, flags = flags_most_why(summary), f"the threshold flags {percent(share)} of {of_what}"
+    if why == "chance":
         warnings.append(f"the threshold flags 100% of records: {chance_reason(blend)} with {decision['n_train_included']} "
                         "included training records; label more records, or check the text columns")
-    elif decision["flags_everything"]:
+    elif why == "honest floor":
         warnings.append(f"the threshold flags 100% of records: the blend's honest OOF F{beta:g} "
                         f"({blend['threshold_fbeta_honest']:.3f}) does not beat flagging every record "
                         f"({decision['flag_all_fbeta']:.3f}) with {decision['n_train_included']} included training records; "
                         "label more records, or check the text columns")
-    elif share > MAX_FLAGGED and decision.get("flagged_without_text_share", 0) >= 0.5 and (decision["flagged_share_with_text"] or 0) <= MAX_FLAGGED:
-        # Most of the flagged records have no text (flagged whatever their score), and without them the share is not high.
+    elif why == "without text":  # flagged whatever their score, and without them the share is not high
         with_text = decision["flagged_share_with_text"]
-        warnings.append(f"the threshold flags {percent(share)} of {of_what}: {percent(decision['flagged_without_text_share'])} "
+        warnings.append(f"{flags}: {percent(decision['flagged_without_text_share'])} "
                         "of the flagged records have neither title nor abstract, flagged since no model can rank them"
                         + (f" (of those with text it flags {with_text:.0%})" if with_text is not None else "")
                         + "; give their titles and abstracts to have them ranked")
-    elif share > MAX_FLAGGED and shift_flags_most(decision):
+    elif why == "shift":
         shift = decision["shift"]
-        warnings.append(f"the threshold flags {percent(share)} of {of_what} because the records to screen look "
+        warnings.append(f"{flags} because the records to screen look "
                         f"{shift['estimated_share'] / shift['train_share']:.1f} times as rich in included records as the "
                         f"labelled ones (the console's label shift line, decision.shift in summary.json); if they are not, --max-shift 1 flags {before:.0%}")
-    elif share > MAX_FLAGGED and beta > StackConfig.beta and not decision["recall_floor_lowered"]:
-        warnings.append(f"the threshold flags {percent(share)} of {of_what}: --beta {beta:g} counts a missed included "
+    elif why == "beta":
+        warnings.append(f"{flags}: --beta {beta:g} counts a missed included "
                         f"record {beta ** 2:g} times an extra read, so flagging nearly everything scores best; a smaller "
                         "--beta flags fewer")
-    elif share > MAX_FLAGGED and (raised := raised_recall_options(summary.get("config") or {})):
+    elif why == "recall options":
         # A helper's `stack --min-recall 1` was told to label more records, which would flag as many.
         # Both ways out: the defaults may flag as many (helper-155: --min-recall 0.96 with 2 included records).
-        warnings.append(f"the threshold flags {percent(share)} of {of_what}: {raised} "
+        warnings.append(f"{flags}: {raised_recall_options(summary.get('config') or {})} "
                         f"for more recall than {decision['n_train_included']} included training records can vouch for at a "
                         "tighter threshold; a lower value, or more labelled records, may flag fewer")
-    elif share > MAX_FLAGGED and ("flagged_share" not in decision or summary["screening"]["n_records"] >= MIN_SHIFT_RECORDS):
-        # Not for a handful of records to screen, as predict says nothing of an update's (helper-160: a test file of
-        # one record, flagged, was "100%: ... a weak ranking" at AUC 0.93).
-        warnings.append(f"the threshold flags {percent(share)} of {of_what}: {decision['n_train_included']} "
+    elif why == "labels":
+        warnings.append(f"{flags}: {decision['n_train_included']} "
                         f"included training records{'' if decision['recall_floor_lowered'] else ' and a weak ranking'} "
                         "cannot support a tighter one; label more records to flag fewer")
     if decision.get("titles_only"):

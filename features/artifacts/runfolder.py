@@ -10,7 +10,8 @@ run folder can be copied or moved):
 - ``features/NAME.parquet``: feature files (`extract`, the fine-tuner);
 - ``learners/NAME/{oof.parquet,test.parquet,meta.json,models/}``: one learner's scores and fold models;
 - ``records.parquet``: the records to screen, with the input file's columns (`features.artifacts.records`);
-- ``submission.csv``, ``test_scores.csv``, ``blend_oof.parquet``, ``blend.json``, ``summary.json``: `stack`;
+- ``submission.csv``, ``test_scores.csv``, ``ranked.csv``, ``calibration.json``, ``blend_oof.parquet``, ``blend.json``,
+  ``summary.json``: `stack` (`STACK_FILES`);
 - ``report.html``, ``report/*.png``: `report`;
 - ``config.toml``: `run`, once it has finished;
 - ``.lock``: held (``flock``) by the one process writing OUT, removed when it ends;
@@ -163,8 +164,6 @@ class RunFolder:
     def record_requested_learners(self, names: tuple[str, ...]) -> None:
         """Note, before fitting, the learners `fit-learners` was asked for, so that `stack` can tell a stopped
         fit from a choice (`unfitted_requested_learners`)."""
-        from .atomic import write_json
-
         write_json(self.requested_learners_path, {"learners": list(names)})
 
     def unfitted_requested_learners(self) -> tuple[list[str], list[str]]:

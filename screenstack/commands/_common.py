@@ -58,7 +58,6 @@ def absolute_paths(said: list[str], paths) -> tuple[str, ...]:
     summary and report are read from anywhere, and a run repeated from another folder says the same (and rewrites
     nothing). A path is replaced as typed or as the loaders print it (``./a.csv`` as ``a.csv``); one without a folder
     or an extension (a file named ``title``) only where a message starts with it."""
-    import os
     import re
 
     said = list(said)

@@ -166,7 +166,6 @@ def warn_unused_finetune_options(args: argparse.Namespace) -> None:
     """Without ``--finetune``, say which fine-tuning options were given (on the command line or in a --config file) and
     are not used: a run with ``--epochs 5`` but no ``--finetune`` went ahead without a word. With it, the same for the
     cnn head's options under another head."""
-    import warnings
     from dataclasses import fields
 
     from ..extract.finetune_config import FinetuneConfig, default_select  # light: no torch
@@ -198,8 +197,6 @@ def warn_unused_finetune_options(args: argparse.Namespace) -> None:
 
 def warn_unused(args: argparse.Namespace) -> None:
     """Say which options given this command does not use, as their values are still checked (`configs`)."""
-    import warnings
-
     warn_unused_finetune_options(args)
     # By value, not spelling: -1,-2,-3,-4 is the default last4 (the values were checked before this is called).
     if args.finetune and (parse_layers(str(args.layers)) != ExtractConfig.layers

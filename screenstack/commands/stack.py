@@ -15,7 +15,8 @@ EXAMPLE = """examples:
 
 writes OUT/ranked.csv (the records to screen, best first: rank, id, title, score, decision, calibrated
 probability, running expected number of included records, then the input's columns), OUT/submission.csv
-(id,0|1, no header), OUT/test_scores.csv, OUT/calibration.json and OUT/summary.json. The console says
+(id,0|1, no header), OUT/test_scores.csv, OUT/calibration.json, OUT/summary.json, and OUT/blend.json and
+OUT/blend_oof.parquet (the blend, which predict and report read). The console says
 how the threshold came about (learners left out of the blend, records without text, the fitted tail,
 the recall floor, the label shift, the honest floor), then the honest F-beta and recall (thresholds chosen on other
 folds) and their 95% intervals, how many records are flagged and how many relevant ones are expected
@@ -27,15 +28,16 @@ remove the report made from the previous stack.
 
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("stacking")
-    group.add_argument("--beta", type=float, default=7.0, help="F-beta's beta: recall counts beta^2 times precision (default 7, from 0.001 to 1000)")
+    group.add_argument("--beta", type=float, default=StackConfig.beta,
+                       help=f"F-beta's beta: recall counts beta^2 times precision (default {StackConfig.beta:g}, from 0.001 to 1000)")
     group.add_argument("--blend", default=StackConfig.blend, choices=["auto", *BLEND_NAMES],
                        help="how learners are blended: logistic meta-learner, rank average, greedy selection (caruana), "
                             "or auto: the rank average with 10 or fewer included training records, else logistic; either without "
                             "the boosted trees below 20 (default auto)")
-    group.add_argument("--threshold-rule", default="bootstrap", choices=RULES,
+    group.add_argument("--threshold-rule", default=StackConfig.threshold_rule, choices=RULES,
                        help="bootstrap: maximise expected F-beta over resamples of the OOF records, flagging at least what "
                             "F-beta's optimum on a binormal ROC fitted to them flags (the fitted tail); argmax: plain maximum "
-                            "(default bootstrap)")
+                            f"(default {StackConfig.threshold_rule})")
     group.add_argument("--min-recall", type=float, default=StackConfig.min_recall, metavar="R",
                        help="the recall floor: counting the labelled included records as found and --recall-prior more as "
                             "ranked at chance, flag the share of records that makes the estimated recall R; with few included "
@@ -71,7 +73,8 @@ def add_parser(subparsers) -> None:
     add_stack_options(parser)
     parser.add_argument("--learners", metavar="NAMES", help="comma-separated learners to blend (default: all in OUT; one: its own "
                         "scores, unblended)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the threshold bootstrap (default 0)")
+    parser.add_argument("--seed", type=int, default=StackConfig.seed,
+                        help=f"seed of the threshold bootstrap (default {StackConfig.seed})")
     parser.set_defaults(func=command)
 
 

@@ -365,6 +365,27 @@ def test_a_large_beta_is_what_the_report_says_flags_nearly_everything_and_all_bu
             "for at a tighter threshold") in _threshold_note(summary)
 
 
+def test_the_report_says_why_nearly_every_record_is_flagged_as_the_warning_does(run_dir):
+    # helper-173: where most flagged records had no text, the warning said so and the report's note beside it blamed
+    # the labels ("the labels cannot support a tighter threshold")
+    from screenstack.stacking.report import _threshold_note
+    from screenstack.stacking.stack_said import stack_warnings
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["decision"].update(recall_floor_lowered=False, flags_everything=False, ranks_at_chance=False, shift={},
+                               flagged_share=0.95, flagged_without_text_share=0.6, flagged_share_with_text=0.5)
+    assert "the threshold flags 95% of the records to screen: 60% of the flagged records have neither title nor abstract" \
+           in stack_warnings(summary)[0]
+    note = _threshold_note(summary)
+    assert ("<strong>nearly every record is flagged: 60% of the flagged records have neither title nor abstract, flagged "
+            "since no model can rank them</strong>") in note
+    assert "labels cannot support" not in note
+    summary["screening"]["n_records"] = 3  # a handful of records to screen: neither says the labels are too few
+    summary["decision"].update(flagged_without_text_share=0.0, flagged_share_with_text=0.95)
+    assert "nearly every record" not in _threshold_note(summary)
+    assert not any("threshold flags" in warning for warning in stack_warnings(summary))
+
+
 def test_a_threshold_the_recall_check_lowered_is_said_as_lowered_not_as_chosen_or_optimistic(run_dir):
     # A run folder stacked by 0.3.7-0.3.19, whose stack had a recall check, reported by today's screenstack. A helper's
     # run: "threshold 0.08342 chosen by F7's rule; flags 9.0% of the OOF records; lowered by the recall check" where
