@@ -352,7 +352,16 @@ def _missing_files(folder: str) -> list[str]:
             if not any(path.is_file() for pattern in patterns for path in Path(folder).glob(pattern))]
 
 
-def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackError:
+class ModelLoadError(ScreenstackError):
+    """A --model that did not load (`_load_error`); ``cause``: why, in words. `predict`, given a --model other than
+    the run's encoder, says that rather than how to download it (helper-172)."""
+
+    def __init__(self, message: str, cause: str):
+        self.cause = cause
+        super().__init__(message)
+
+
+def _load_error(model: str, path: str, error: Exception | None) -> ModelLoadError:
     """Why `model` did not load: files missing from a folder, or transformers' own first line (the real cause)."""
     from transformers import __version__
 
@@ -371,7 +380,7 @@ def _load_error(model: str, path: str, error: Exception | None) -> ScreenstackEr
     else:
         hint = f"{model!r} is neither a local folder nor in the Hugging Face cache, and the hub cannot be reached"
     detail = f" ({str(error).splitlines()[0]})" if error is not None and str(error) else ""
-    return ScreenstackError(f"--model {model}: cannot load it: {hint}{detail}. {fix}")
+    return ModelLoadError(f"--model {model}: cannot load it: {hint}{detail}. {fix}", f"{hint}{detail}")
 
 
 def _looks_like_a_path(model: str) -> bool:

@@ -247,16 +247,18 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
                 if a.required and a.option_strings and not asks_help]
     for action in required:
         action.required = False
-    first, _ = parser.parse_known_args(argv)
+    first, extras = parser.parse_known_args(argv)
     for action in required:
         action.required = True
+    if extras:  # before the required options are missed: `--ou DIR` was told "required: --out", no word of --ou
+        _refuse_unrecognized(parser, first, extras)
+    _refuse_repeated(_chosen(parser, first), argv)  # before a --config file is read: the first of two would not be
     from_file = _apply_config_file(parser, first)
     args, extras = parser.parse_known_args(argv)
-    if extras:  # argparse would name the top-level parser; name the subcommand whose --help lists the options
-        raise ScreenstackError(f"unrecognized arguments: {' '.join(extras)}{_meant_option(_chosen(parser, args), extras)}. "
-                               f"See `{_chosen(parser, args).prog} --help`."
-                               + _stack_option_hint(parser, args, extras))
-    _refuse_empty(_chosen(parser, args), args)
+    if extras:
+        _refuse_unrecognized(parser, args, extras)
+    _refuse_empty(_chosen(parser, args), args, {dest: path for dest, path in from_file.items()
+                                                 if dest not in _typed_options(_chosen(parser, args), argv)})
     # Options the command line gave win over the file, so only the others are the file's; one typed with the file's
     # own value is the command line's too (`--compile` over ``compile = true`` is not credited to the file).
     defaults = {dest: _chosen_default(parser, args, dest) for dest in from_file}
@@ -283,11 +285,38 @@ def _expand_home(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         setattr(args, action.dest, [os.path.expanduser(v) for v in value] if isinstance(value, list) else os.path.expanduser(value))
 
 
+def _refuse_unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace, extras: list[str]) -> None:
+    """Refuse arguments no option takes, naming the option meant where one is a letter or two off, and the subcommand
+    whose --help lists the options (argparse would name the top-level parser)."""
+    raise ScreenstackError(f"unrecognized arguments: {' '.join(extras)}{_meant_option(_chosen(parser, args), extras)}. "
+                           f"See `{_chosen(parser, args).prog} --help`." + _stack_option_hint(parser, args, extras))
+
+
 def _meant_option(parser: argparse.ArgumentParser, extras: list[str]) -> str:
     """" (did you mean --beta?)" for the first unknown option in `extras` a letter or two off one of `parser`'s."""
     options = [o.removeprefix("--") for a in parser._actions for o in a.option_strings if o.startswith("--")]
     meant = next((m for e in extras if e.startswith("-") and (m := closest(e.split("=")[0].lstrip("-"), options))), None)
     return f" (did you mean --{meant}?)" if meant else ""
+
+
+def _refuse_repeated(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Refuse an option naming a file or folder (`PATH_METAVARS`) given twice with two paths: argparse keeps the last
+    without a word (helper-172: `stack --out A --beta 3 --out B` restacked B, removing its report, and left A as it
+    was; of two --config files the first was not read). Other options keep the last, as most commands do, so a
+    script's flags added after its usual ones win."""
+    for action in parser._actions:
+        if type(action) is not argparse._StoreAction or action.nargs is not None or action.metavar not in PATH_METAVARS:
+            continue
+        values = []
+        for i, token in enumerate(argv):
+            for flag in action.option_strings:
+                if token == flag and i + 1 < len(argv):
+                    values.append(argv[i + 1])
+                elif token.startswith(flag + "="):
+                    values.append(token[len(flag) + 1:])
+        if len(set(values)) > 1:
+            raise ScreenstackError(f"{action.option_strings[-1]} given {len(values)} times ({', then '.join(values)}): "
+                                   "which file or folder is meant cannot be told. Give it once.")
 
 
 def _typed_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
@@ -325,12 +354,17 @@ def _stack_option_hint(parser: argparse.ArgumentParser, args: argparse.Namespace
             f"`screenstack stack --out {run} {given[0]} ...`, then predict again.")
 
 
-def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace, from_file: dict[str, str]) -> None:
     """Refuse an option given an empty value (``--text-cols ""``, ``--cache-dir $UNSET``): no option's default is
-    empty, so it is a mistake that would otherwise read as the default and go unnoticed."""
+    empty, so it is a mistake that would otherwise read as the default and go unnoticed. `from_file`: the options
+    whose value a --config file gave (option -> file), named as the file has them (helper-172: ``train = ""`` was
+    told "--train is empty", a flag not typed)."""
     for action in parser._actions:
         value = getattr(args, action.dest, None)
         if action.option_strings and isinstance(value, str) and not value.replace(",", "").strip():
+            if action.dest in from_file:
+                raise ScreenstackError(f"--config {from_file[action.dest]}: {action.dest} = {_toml(value)}: empty. Give it a "
+                                       "value. Fix the file.")
             way = "" if action.required else ", or leave the option out for its default"
             raise ScreenstackError(f"{action.option_strings[-1]} is empty ({value!r}): give it a value{way}.")
 

@@ -337,7 +337,9 @@ def recall_check(test_scores, probabilities, threshold: float, target: float, ha
     if not checked:
         return info
     info["expected_recall"] = float(p[scores >= threshold].sum()) / total
-    info["below_interval"] = info["expected_recall"] < target
+    # Below as the warning shows both, to 3 decimals: helper-172's `--min-recall 1` was told of "a recall of 1.000,
+    # below the honest recall's 95% interval (1.000-1.000)", from 0.99993.
+    info["below_interval"] = round(info["expected_recall"], 3) < round(float(target), 3)
     return info
 
 

@@ -145,6 +145,8 @@ def _input_columns(records: pd.DataFrame, ids: np.ndarray, titles: np.ndarray) -
         shown = [neutralise(value.strip()) for value in values]
         if len(values) and (shown == [neutralise(str(i).strip()) for i in ids] or shown == [neutralise(str(t).strip()) for t in titles]):
             continue  # the same as a column ranked.csv already has
+        if not len(values) and original in ("id", "title"):  # no rows to compare: the header a file with rows would have
+            continue  # (helper-172: "id (input)" and "title (input)" where no record was to screen)
         columns[original] = values
     # Renamed once all names are known: an input's own "score (input)" beside its "score" keeps both columns.
     taken = set(columns) | set(COLUMNS)

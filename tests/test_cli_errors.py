@@ -333,6 +333,39 @@ def test_an_option_is_taken_only_as_spelt(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_file_or_folder_option_given_twice_with_two_paths_is_refused_before_any_work(tmp_path, capsys):
+    # helper-172: argparse kept the last: `stack --out A --beta 3 --out B` restacked B, removing its report; of two
+    # --config files the first went unread
+    (tmp_path / "a.toml").write_text("beta = 3\n")
+    for argv, said in ((["--out", str(tmp_path / "A"), "--beta", "3", "--out", str(tmp_path / "B")],
+                        f"--out given 2 times ({tmp_path / 'A'}, then {tmp_path / 'B'})"),
+                       (["--out", str(tmp_path / "A"), "--config", str(tmp_path / "a.toml"), f"--config={tmp_path / 'b.toml'}"],
+                        f"--config given 2 times ({tmp_path / 'a.toml'}, then {tmp_path / 'b.toml'})")):
+        assert main(["stack", *argv]) == 2
+        assert capsys.readouterr().err.strip() == (f"screenstack: error: {said}: which file or folder is meant cannot be "
+                                                   "told. Give it once.")
+    # the same path twice is meant; another option's last value wins, as a script's flags added after its usual ones
+    assert main(["stack", "--out", str(tmp_path / "A"), "--out", str(tmp_path / "A"), "--beta", "3", "--beta", "4"]) == 2
+    assert "no such run folder" in capsys.readouterr().err
+    assert not (tmp_path / "A").exists() and not (tmp_path / "B").exists()
+
+
+def test_an_empty_value_in_a_config_file_names_the_file(tmp_path, capsys):
+    # helper-172: `train = ""` in a --config file was told "--train is empty", a flag not typed
+    (tmp_path / "c.toml").write_text('train = ""\n')
+    assert main(["fit-learners", "--config", str(tmp_path / "c.toml"), "--test", "t.csv", "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip() == (f"screenstack: error: --config {tmp_path / 'c.toml'}: train = \"\": empty. "
+                                               "Give it a value. Fix the file.")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_misspelt_required_option_is_named_with_the_one_meant(capsys):
+    # helper-172: `stack --ou DIR` was told only "the following arguments are required: --out"
+    assert main(["stack", "--ou", "artifacts/run1"]) == 2
+    assert capsys.readouterr().err.strip() == ("screenstack: error: unrecognized arguments: --ou artifacts/run1 (did you "
+                                               "mean --out?). See `screenstack stack --help`.")
+
+
 @pytest.mark.parametrize("argv", [["stack", "--out", ""], ["report", "--out", " "]])
 def test_a_required_option_given_empty_is_not_told_to_be_left_out(argv, capsys):
     # "leave the option out for its default" was said of --out too, which has no default: leaving it out is refused

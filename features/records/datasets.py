@@ -122,8 +122,13 @@ def get_dataset(name: str, dest: str | Path | None = None, mirror: str | Path | 
     entry = dataset(name)
     if dest is not None and Path(dest).is_dir():
         raise ScreenstackError(f"--dest {dest}: is a folder. Give a file path, e.g. --dest {Path(dest) / entry.file_name}.")
+    if dest is not None and str(dest).endswith(("/", os.sep)):  # a folder meant: Path drops the separator, and wrote a file
+        raise ScreenstackError(f"--dest {dest}: names a folder. Give a file path, e.g. --dest {Path(dest) / entry.file_name}.")
     if mirror is not None and Path(mirror).exists() and not Path(mirror).is_dir():  # the dataset file itself, say
         raise ScreenstackError(f"--mirror {mirror}: is a file, not a folder. Give the folder that holds {entry.file_name}.")
+    if mirror is not None and not Path(mirror).expanduser().exists():  # a typo, unseen while the cache holds the file
+        raise ScreenstackError(f"--mirror {mirror}: no such folder. Give the folder that holds {entry.file_name} (check "
+                               "the path), or leave --mirror out to use the cache or download it.")
     cached = cache_dir() / entry.file_name
     if not (cached.is_file() and sha256_file(cached) == entry.sha256):
         mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None

@@ -65,7 +65,7 @@ def _predict(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ..extract.pooling import parse_layers
-    from ..extract.model import MaxLengthError, TokenizerCapError
+    from ..extract.model import MaxLengthError, ModelLoadError, TokenizerCapError
     from ..extract.stage import ExtractConfig, cache_root, config_from_feature_meta, extract_features
     from ..features.errors import ScreenstackError, kept_warnings
     from ..features.artifacts.runfolder import RunFolder
@@ -96,6 +96,14 @@ def _predict(args: argparse.Namespace) -> int:
                        for rel, config in configs.items()}
         except TokenizerCapError as error:  # the run's --max-length, which the user cannot lower here
             raise ScreenstackError(error.for_run_setting()) from None
+        except ModelLoadError as error:
+            run_model = next(iter(run.feature_meta.values())).get("model")
+            if args.model in (None, run_model):
+                raise
+            # Not how to download it (helper-172): a --model the run was not made with is another encoder anyway.
+            raise ScreenstackError(f"--model {args.model}: cannot load it ({error.cause}); the run's vector learners read "
+                                   f"only the vectors of its own encoder ({run_model}). Leave --model out (the run's encoder "
+                                   "is used), or give the folder the run's encoder is in now.") from None
         except MaxLengthError as error:
             if not args.model:
                 raise

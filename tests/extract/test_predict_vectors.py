@@ -71,6 +71,14 @@ def test_predict_gives_the_run_test_scores_and_refuses_other_encoder_settings(ti
     error = capsys.readouterr().err
     assert f"--model {short}: reads at most 32 tokens, where the run's encoder read 64" in error and "Leave --model out" in error
     assert not (tmp_path / "refused").exists()
+    # A hub name that is not there (no hub here): said not to be the run's encoder, not how to download it (helper-172)
+    assert _predict(run, test, tmp_path / "refused", "--model", "someone/other-encoder") == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("screenstack: error: --model someone/other-encoder: cannot load it ('someone/other-encoder' is "
+                            "neither a local folder nor in the Hugging Face cache")
+    assert error.endswith(f"the run's vector learners read only the vectors of its own encoder ({random_bert}). Leave --model "
+                          "out (the run's encoder is used), or give the folder the run's encoder is in now.")
+    assert "Download" not in error and not (tmp_path / "refused").exists()
     assert _predict(run, test, tmp_path / "same", "--model", random_bert, "--layers", "-1,-2", "--max-length", "64") == 0
 
     # Restacked on the TF-IDF learner alone, the run needs no vectors: predicting into the same folder again removes

@@ -76,6 +76,20 @@ def test_a_file_given_as_mirror_or_a_dest_that_cannot_be_written_names_the_flag(
     assert stray.read_text() == "x\n"
 
 
+def test_a_dest_naming_a_folder_or_a_mirror_not_there_is_refused(tmp_path):
+    # helper-172: `--dest data/newdir/` wrote a file named newdir; `--mirror /nonexistent` went unseen while the cache
+    # held the file
+    ds.get_dataset("cohen_adhd", mirror=MIRROR, progress=False)  # cached
+    message = str(pytest.raises(ScreenstackError, ds.get_dataset, "cohen_adhd", dest=f"{tmp_path / 'newdir'}/",
+                                progress=False).value)
+    assert message == (f"--dest {tmp_path / 'newdir'}/: names a folder. Give a file path, e.g. --dest "
+                       f"{tmp_path / 'newdir' / 'cohen_adhd.csv'}.")
+    assert not (tmp_path / "newdir").exists()
+    message = str(pytest.raises(ScreenstackError, ds.get_dataset, "cohen_adhd", mirror=tmp_path / "no-such-folder",
+                                progress=False).value)
+    assert message.startswith(f"--mirror {tmp_path / 'no-such-folder'}: no such folder. Give the folder that holds cohen_adhd.csv")
+
+
 def test_tampered_mirror_copy_is_refused_and_not_cached(tmp_path):
     mirror = tmp_path / "mirror"
     mirror.mkdir()

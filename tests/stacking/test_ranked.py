@@ -203,6 +203,14 @@ def test_stack_with_no_records_to_screen_writes_the_header_and_says_so(tmp_path,
     assert any("95% intervals for 300 records like the labelled ones" in message for message in caplog.messages)
 
 
+def test_with_no_records_to_screen_the_header_has_the_input_columns_a_file_with_rows_would_have():
+    # helper-172: a run of every record labelled wrote "id (input)" and "title (input)", which rows would have dropped
+    from screenstack.stacking.ranked import _input_columns
+
+    empty = pd.DataFrame({"id": [], "title": [], "input:id": [], "input:title": [], "input:abstract": [], "input:judgement": []})
+    assert list(_input_columns(empty, np.array([]), np.array([])).columns) == ["abstract", "judgement"]
+
+
 def test_run_on_a_partly_screened_file_lists_its_records_with_their_columns(tmp_path):
     from screenstack.cli import main
 

@@ -23,6 +23,13 @@ def test_an_expected_recall_below_the_honest_interval_is_found():
     check = recall_check(scores, p, threshold=0.9, target=0.8)
     assert check["below_interval"] and abs(check["expected_recall"] - 5 / 9.5) < 1e-9
     assert not recall_check(scores, p, threshold=0.9, target=0.5)["below_interval"]
+    # helper-172: `--min-recall 1` was told of "a recall of 1.000, below the honest recall's 95% interval (1.000-1.000)"
+    p = np.r_[np.full(99, 0.5), 3.5e-5]  # expected 0.99993 above the threshold, shown 1.000 as the interval's 1.000
+    check = recall_check(scores, p, threshold=0.001, target=1.0)
+    assert f"{check['expected_recall']:.3f}" == "1.000" and check["expected_recall"] < 1 and not check["below_interval"]
+    assert recall_check(scores, p, threshold=0.001, target=1.0)["checked"]
+    p = np.r_[np.full(99, 0.5), 0.05]  # 0.9990: shown below 1.000, and said so
+    assert recall_check(scores, p, threshold=0.001, target=1.0)["below_interval"]
 
 
 def test_records_like_the_labelled_ones_too_few_records_or_none_without_text_are_not_found_short():
