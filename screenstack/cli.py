@@ -221,6 +221,7 @@ def _apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace
         action = actions[key.replace("-", "_")]
         action.default = _config_value(path, key, value, action)
         action.required = False
+        action.config_said = f"{key} = {_toml(value)}"  # as the file has it, for `_refuse_empty`
     return {actions[key.replace("-", "_")].dest: str(path) for key in values}
 
 
@@ -247,13 +248,21 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
                 if a.required and a.option_strings and not asks_help]
     for action in required:
         action.required = False
-    first, extras = parser.parse_known_args(argv)
+    first, _ = parser.parse_known_args(argv)
     for action in required:
         action.required = True
-    if extras:  # before the required options are missed: `--ou DIR` was told "required: --out", no word of --ou
-        _refuse_unrecognized(parser, first, extras)
     _refuse_repeated(_chosen(parser, first), argv)  # before a --config file is read: the first of two would not be
     from_file = _apply_config_file(parser, first)
+    # Unknown options before missing required ones (`--ou DIR` was told "required: --out", no word of --ou), read with
+    # the file's values (predict's hint names the file's `run`).
+    relaxed = {action: action.required for action in required}
+    for action in required:
+        action.required = False
+    read, extras = parser.parse_known_args(argv)
+    for action, was in relaxed.items():
+        action.required = was
+    if extras:
+        _refuse_unrecognized(parser, read, extras)
     args, extras = parser.parse_known_args(argv)
     if extras:
         _refuse_unrecognized(parser, args, extras)
@@ -302,20 +311,27 @@ def _meant_option(parser: argparse.ArgumentParser, extras: list[str]) -> str:
 def _refuse_repeated(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     """Refuse an option naming a file or folder (`PATH_METAVARS`) given twice with two paths: argparse keeps the last
     without a word (helper-172: `stack --out A --beta 3 --out B` restacked B, removing its report, and left A as it
-    was; of two --config files the first was not read). Other options keep the last, as most commands do, so a
+    was; of two --config files the first was not read). One taking several files (--features) is given once, with
+    all of them (helper-175: the first list went unread). Other options keep the last, as most commands do, so a
     script's flags added after its usual ones win."""
     for action in parser._actions:
-        if type(action) is not argparse._StoreAction or action.nargs is not None or action.metavar not in PATH_METAVARS:
+        if type(action) is not argparse._StoreAction or action.metavar not in PATH_METAVARS:
             continue
         values = []
         for i, token in enumerate(argv):
             for flag in action.option_strings:
-                if token == flag and i + 1 < len(argv):
-                    values.append(argv[i + 1])
+                if token == flag:
+                    values.append(argv[i + 1] if i + 1 < len(argv) else "")
                 elif token.startswith(flag + "="):
                     values.append(token[len(flag) + 1:])
-        if len(set(values)) > 1:
-            raise ScreenstackError(f"{action.option_strings[-1]} given {len(values)} times ({', then '.join(values)}): "
+        flag = action.option_strings[-1]
+        if action.nargs is not None and len(values) > 1:
+            raise ScreenstackError(f"{flag} given {len(values)} times: the last would be used alone, without a word. Give "
+                                   f"it once, with every {action.metavar} after it ({flag} A B).")
+        # The same path however spelt (r1, ./r1, r1/) is one; an empty one is `_refuse_empty`'s, said once the rest is read
+        paths = {os.path.normpath(os.path.expanduser(value)) for value in values if value.strip()}
+        if len(paths) > 1:
+            raise ScreenstackError(f"{flag} given {len(values)} times ({', then '.join(v or repr(v) for v in values)}): "
                                    "which file or folder is meant cannot be told. Give it once.")
 
 
@@ -363,8 +379,8 @@ def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace, fro
         value = getattr(args, action.dest, None)
         if action.option_strings and isinstance(value, str) and not value.replace(",", "").strip():
             if action.dest in from_file:
-                raise ScreenstackError(f"--config {from_file[action.dest]}: {action.dest} = {_toml(value)}: empty. Give it a "
-                                       "value. Fix the file.")
+                said = getattr(action, "config_said", f"{action.dest} = {_toml(value)}")
+                raise ScreenstackError(f"--config {from_file[action.dest]}: {said}: empty. Give it a value. Fix the file.")
             way = "" if action.required else ", or leave the option out for its default"
             raise ScreenstackError(f"{action.option_strings[-1]} is empty ({value!r}): give it a value{way}.")
 

@@ -141,6 +141,12 @@ def encoder_source(meta: dict) -> str:
     return folder if folder and Path(folder).is_dir() else str(meta["model"])
 
 
+def encoder_named(meta: dict) -> str:
+    """A run's encoder as a message names it: the absolute path of the folder it was given, where it was given one
+    (gone or not: ``./tiny`` as recorded reads as another folder from elsewhere), else its name."""
+    return _given_folder(meta) or str(meta["model"])
+
+
 def _looks_like_gone(meta: dict) -> bool:
     """True where the run was given a local encoder folder that is no longer where it was (`encoder_to_load`)."""
     folder = _given_folder(meta)

@@ -296,6 +296,12 @@ def test_predict_given_a_stack_option_says_where_that_choice_is_made(tmp_path, c
     err = capsys.readouterr().err.strip()
     assert "unknown option(s) beta, min_recall for `screenstack predict`" in err and "\n" not in err
     assert err.endswith("to change --beta, run `screenstack stack --out r --beta ...`, then predict again.")
+    # a flag given where the file names the run: the file's run (helper-175: `stack --out RUN` once unknown options
+    # were refused before the file was read)
+    (tmp_path / "run.toml").write_text('run = "r"\n')
+    assert main(["predict", "--config", str(tmp_path / "run.toml"), "--data", "u.csv", "--out", "p", "--beta", "3"]) == 2
+    assert capsys.readouterr().err.strip().endswith("to change --beta, run `screenstack stack --out r --beta ...`, then "
+                                                    "predict again.")
 
 
 def test_a_run_config_given_to_another_command_says_it_is_runs(tmp_path, capsys):
@@ -344,10 +350,16 @@ def test_a_file_or_folder_option_given_twice_with_two_paths_is_refused_before_an
         assert main(["stack", *argv]) == 2
         assert capsys.readouterr().err.strip() == (f"screenstack: error: {said}: which file or folder is meant cannot be "
                                                    "told. Give it once.")
-    # the same path twice is meant; another option's last value wins, as a script's flags added after its usual ones
-    assert main(["stack", "--out", str(tmp_path / "A"), "--out", str(tmp_path / "A"), "--beta", "3", "--beta", "4"]) == 2
+    # the same path twice, however spelt, is meant (helper-175: `--out r1 --out ./r1`); another option's last value wins,
+    # as a script's flags added after its usual ones
+    assert main(["stack", "--out", str(tmp_path / "A"), "--out", f"{tmp_path}/./A/", "--beta", "3", "--beta", "4"]) == 2
     assert "no such run folder" in capsys.readouterr().err
     assert not (tmp_path / "A").exists() and not (tmp_path / "B").exists()
+    # helper-175: of two --features lists the first went unread
+    assert main(["fit-learners", "--data", "x.csv", "--out", str(tmp_path / "A"), "--learners", "logreg",
+                 "--features", "a.parquet", "--features", "b.parquet"]) == 2
+    assert capsys.readouterr().err.strip() == ("screenstack: error: --features given 2 times: the last would be used alone, "
+                                               "without a word. Give it once, with every FILE after it (--features A B).")
 
 
 def test_an_empty_value_in_a_config_file_names_the_file(tmp_path, capsys):
@@ -355,6 +367,10 @@ def test_an_empty_value_in_a_config_file_names_the_file(tmp_path, capsys):
     (tmp_path / "c.toml").write_text('train = ""\n')
     assert main(["fit-learners", "--config", str(tmp_path / "c.toml"), "--test", "t.csv", "--out", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.strip() == (f"screenstack: error: --config {tmp_path / 'c.toml'}: train = \"\": empty. "
+                                               "Give it a value. Fix the file.")
+    (tmp_path / "c.toml").write_text('text-cols = [""]\n')  # named as the file spells it (helper-175)
+    assert main(["fit-learners", "--config", str(tmp_path / "c.toml"), "--data", "t.csv", "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip() == (f"screenstack: error: --config {tmp_path / 'c.toml'}: text-cols = [\"\"]: empty. "
                                                "Give it a value. Fix the file.")
     assert not (tmp_path / "o").exists()
 

@@ -91,6 +91,23 @@ def test_a_missing_out_named_as_a_file_says_out_is_the_run_folder(tmp_path, comm
     assert not out.exists()
 
 
+def test_a_missing_out_named_as_a_file_inside_a_run_folder_names_that_folder(data_folder, tmp_path, capsys):
+    # helper-175: `stack --out r1/results.csv` suggested r1/run1, a run planted inside r1; a trailing slash or /. was
+    # dropped from the `run --out` suggested, which was then refused as a file's name
+    train, test = data_folder / "train.csv", data_folder / "test.csv"
+    run = tmp_path / "r1"
+    assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(run), *TEXT]) == 0
+    capsys.readouterr()
+    assert main(["stack", "--out", str(run / "results.csv")]) == 2
+    assert one_error(capsys).endswith(f"Give the --out of the run, e.g. --out {run}.")
+    for typed in (f"{tmp_path / 'results.csv'}/", f"{tmp_path / 'results.csv'}/."):
+        assert main(["stack", "--out", typed]) == 2
+        assert one_error(capsys).endswith(f"--out {typed}: no such run folder (check the path). Make it with `screenstack "
+                                          f"run --out {typed}` and your --data (or --train/--test) file, or with "
+                                          "`screenstack fit-learners`.")
+    assert not (tmp_path / "results.csv").exists()
+
+
 def test_out_dot_in_the_folder_of_input_files_suggests_a_folder_beside_it(data_folder, monkeypatch, capsys):
     # `cd data && run --out .` suggested artifacts/run1, a folder inside the input files' folder again.
     monkeypatch.chdir(data_folder)

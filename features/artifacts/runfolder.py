@@ -87,7 +87,7 @@ def named_like_a_file(out: str | os.PathLike) -> bool:
     (helper-169: `--out submission.csv` made a folder of that name, the submission inside it). One typed with a
     trailing separator (`results.csv/`) says a folder is meant."""
     typed = os.fspath(out)
-    if typed.endswith(("/", os.sep)):
+    if typed.endswith(("/", os.sep)) or os.path.basename(typed) in (".", ".."):  # results.csv/ or results.csv/.
         return False
     out = Path(typed)
     return out.suffix.lower() in FILE_SUFFIXES and not (out.exists() or out.is_symlink())
@@ -112,7 +112,8 @@ class RunFolder:
         if not str(out).strip():  # Path("") is ".": an unset variable in `--out "$DIR"` would write into the working folder
             raise ScreenstackError("--out is empty. Give the path of a folder (new or a previous run's), e.g. --out artifacts/run1.")
         self.out = Path(out)
-        self.file_like = named_like_a_file(out)  # as typed: Path drops a trailing separator
+        self.typed = os.fspath(out)  # as typed: Path drops a trailing separator
+        self.file_like = named_like_a_file(out)
 
     # --- paths ----------------------------------------------------------------------------------
 
@@ -392,11 +393,13 @@ class RunFolder:
             self.check_writable()
             stages = " then ".join(f"`screenstack {command}`" for command in needs)
             if self.file_like:  # `stack --out submission.csv`: the submission file meant (helper-171)
+                # inside a run folder (`r1/results.csv`), that folder is the one meant (helper-175)
+                meant = self.out.parent if (self.out.parent / MANIFESTS_DIR).is_dir() else self.out.parent / "run1"
                 raise ScreenstackError(f"--out {self.out}: no such run folder, and --out names the run folder, not a file "
                                        f"(the command writes submission.csv, ranked.csv, ... into it). Give the --out of "
-                                       f"the run, e.g. --out {quoted(self.out.parent / 'run1')}.")
-            raise ScreenstackError(f"--out {self.out}: no such run folder (check the path). Make it with `screenstack run --out "
-                                   f"{quoted(self.out)}` and your --data (or --train/--test) file, or with {stages}.")
+                                       f"the run, e.g. --out {quoted(meant)}.")
+            raise ScreenstackError(f"--out {self.typed}: no such run folder (check the path). Make it with `screenstack run --out "
+                                   f"{quoted(self.typed)}` and your --data (or --train/--test) file, or with {stages}.")
         self.check_writable()
         self.check_ours(create)
         created = not self.out.exists()

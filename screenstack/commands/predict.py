@@ -72,7 +72,7 @@ def _predict(args: argparse.Namespace) -> int:
     from ..stacking.new_records import load_new_records
     from ..stacking.fitted_run import read_run, recipe_value
     from ..stacking.predict import predict
-    from ..stacking.predict_checks import PREDICT_FILES, check_settings, encoder_to_load, refuse_other_encoder
+    from ..stacking.predict_checks import PREDICT_FILES, check_settings, encoder_named, encoder_to_load, refuse_other_encoder
 
     run = read_run(args.run)  # every refusal about the run folder before anything is read or written
     if args.max_shift is not None:
@@ -97,13 +97,16 @@ def _predict(args: argparse.Namespace) -> int:
         except TokenizerCapError as error:  # the run's --max-length, which the user cannot lower here
             raise ScreenstackError(error.for_run_setting()) from None
         except ModelLoadError as error:
-            run_model = next(iter(run.feature_meta.values())).get("model")
-            if args.model in (None, run_model):
+            meta = next(iter(run.feature_meta.values()))
+            if args.model is None:
+                raise
+            if args.model == meta.get("model"):  # the run's own spelling, its folder gone: where it went (helper-175)
+                encoder_to_load(meta, None)
                 raise
             # Not how to download it (helper-172): a --model the run was not made with is another encoder anyway.
             raise ScreenstackError(f"--model {args.model}: cannot load it ({error.cause}); the run's vector learners read "
-                                   f"only the vectors of its own encoder ({run_model}). Leave --model out (the run's encoder "
-                                   "is used), or give the folder the run's encoder is in now.") from None
+                                   f"only the vectors of its own encoder ({encoder_named(meta)}). Leave --model out (the "
+                                   "run's encoder is used), or give the folder the run's encoder is in now.") from None
         except MaxLengthError as error:
             if not args.model:
                 raise

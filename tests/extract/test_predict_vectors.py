@@ -109,7 +109,7 @@ def test_an_encoder_folder_whose_weights_changed_is_refused(tiny_corpus_files, t
 
 
 def test_a_run_made_with_a_relative_model_folder_and_its_own_cache_predicts_from_any_folder(
-        tiny_corpus_files, tmp_path, random_bert, one_thread, monkeypatch):
+        tiny_corpus_files, tmp_path, random_bert, one_thread, monkeypatch, capsys):
     train, test = tiny_corpus_files
     shutil.copytree(random_bert, tmp_path / "models" / "bert")
     monkeypatch.chdir(tmp_path)
@@ -123,6 +123,15 @@ def test_a_run_made_with_a_relative_model_folder_and_its_own_cache_predicts_from
     assert (tmp_path / "pred" / "scores.csv").read_bytes() == (tmp_path / "run" / "test_scores.csv").read_bytes()
     # The same folder however it is spelled is the run's --model, not another one.
     assert _predict(tmp_path / "run", test, tmp_path / "pred2", "--model", str(tmp_path / "models" / "bert")) == 0
+    # The folder moved away: the run's own spelling is told where the folder was, not to load another model; another
+    # name is told the run's encoder by its absolute path, not "models/bert", another folder from here (helper-175)
+    shutil.move(tmp_path / "models", tmp_path / "moved")
+    capsys.readouterr()
+    assert _predict(tmp_path / "run", test, tmp_path / "pred3", "--model", "models/bert") == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"screenstack: error: the run's encoder folder {tmp_path / 'models' / 'bert'} is gone") and "minilm" not in error
+    assert _predict(tmp_path / "run", test, tmp_path / "pred3", "--model", "other/bert") == 2
+    assert f"own encoder ({tmp_path / 'models' / 'bert'}). Leave --model out" in capsys.readouterr().err
 
 
 def test_boosted_trees_the_few_included_blend_leaves_out_are_not_loaded_and_scores_are_the_run_test_scores(
