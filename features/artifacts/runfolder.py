@@ -113,7 +113,11 @@ class RunFolder:
             raise ScreenstackError("--out is empty. Give the path of a folder (new or a previous run's), e.g. --out artifacts/run1.")
         self.out = Path(out)
         self.typed = os.fspath(out)  # as typed: Path drops a trailing separator
-        self.file_like = named_like_a_file(out)
+
+    @property
+    def file_like(self) -> bool:
+        """Whether OUT, none there yet, is named as a file is (`named_like_a_file`)."""
+        return named_like_a_file(self.typed)
 
     # --- paths ----------------------------------------------------------------------------------
 

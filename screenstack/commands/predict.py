@@ -97,9 +97,9 @@ def _predict(args: argparse.Namespace) -> int:
         except TokenizerCapError as error:  # the run's --max-length, which the user cannot lower here
             raise ScreenstackError(error.for_run_setting()) from None
         except ModelLoadError as error:
-            meta = next(iter(run.feature_meta.values()))
             if args.model is None:
                 raise
+            meta = next(iter(run.feature_meta.values()))
             if args.model == meta.get("model"):  # the run's own spelling, its folder gone: where it went (helper-175)
                 encoder_to_load(meta, None)
                 raise
