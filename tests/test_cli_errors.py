@@ -360,6 +360,7 @@ def test_a_file_or_folder_option_given_twice_with_two_paths_is_refused_before_an
                  "--features", "a.parquet", "--features", "b.parquet"]) == 2
     assert capsys.readouterr().err.strip() == ("screenstack: error: --features given 2 times: the last would be used alone, "
                                                "without a word. Give it once, with every FILE after it (--features A B).")
+    assert not (tmp_path / "A").exists()
 
 
 def test_an_empty_value_in_a_config_file_names_the_file(tmp_path, capsys):

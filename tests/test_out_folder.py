@@ -98,8 +98,10 @@ def test_a_missing_out_named_as_a_file_inside_a_run_folder_names_that_folder(dat
     run = tmp_path / "r1"
     assert main(["-q", "run", "--train", str(train), "--test", str(test), "--out", str(run), *TEXT]) == 0
     capsys.readouterr()
+    before = snapshot(run)
     assert main(["stack", "--out", str(run / "results.csv")]) == 2
     assert one_error(capsys).endswith(f"Give the --out of the run, e.g. --out {run}.")
+    assert snapshot(run) == before
     for typed in (f"{tmp_path / 'results.csv'}/", f"{tmp_path / 'results.csv'}/."):
         assert main(["stack", "--out", typed]) == 2
         assert one_error(capsys).endswith(f"--out {typed}: no such run folder (check the path). Make it with `screenstack "
