@@ -25,5 +25,7 @@ demo: install
 	$(BIN)/screenstack split --data data/cohen_adhd.csv --test-size 0.5 --seed 0 --out data/cohen_adhd
 	$(BIN)/screenstack run --train data/cohen_adhd/train.csv --test data/cohen_adhd/test.csv --model minilm --out artifacts/demo
 
+# One worker per core (pytest-xdist), each test module kept on one worker so its module-scoped run folders are made
+# once: on 2 cores about half the wall time of one process.
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadscope

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 from typing import Sequence
@@ -33,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..features.artifacts.atomic import atomic_path, io_error, read_json, write_json
-from ..features.errors import ScreenstackError
+from ..features.errors import ScreenstackError, one_line
 from ..features.records.datasets import CACHE_ENV
 from ..features.artifacts.store import column_matrix, vector_column
 
@@ -52,11 +51,6 @@ def _checksum(keys: Sequence[str], vectors: np.ndarray) -> str:
     digest = hashlib.sha256("\n".join(keys).encode("utf-8"))
     digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
     return digest.hexdigest()
-
-
-def _reason(error: Exception) -> str:
-    """An exception's message on one line, cut at a word to about 120 characters."""
-    return textwrap.shorten(" ".join(str(error).split()), 120, placeholder=" ...") or type(error).__name__
 
 
 def text_key(text: str) -> str:
@@ -109,7 +103,7 @@ class VectorCache:
             try:
                 stored, damage = read_json(marker), "holds another encoder setting than its folder's name says (edited?)"
             except (OSError, ValueError) as error:
-                stored, damage = None, f"unreadable ({_reason(error)})"
+                stored, damage = None, f"unreadable ({one_line(error)})"
             # The folder's name is a digest of the setting, so a setting.json that differs was damaged or edited.
             if stored != _as_stored(setting):
                 raise ScreenstackError(f"{marker}: {damage}, so its cached vectors cannot be trusted. Delete the folder "
@@ -175,7 +169,7 @@ class VectorCache:
         except OSError as failed:
             done = f"delete it (could not: {failed.strerror})"
         if say:
-            log.warning("extract: %s: %s (%s): %s; its texts are encoded again", path, what, _reason(error), done)
+            log.warning("extract: %s: %s (%s): %s; its texts are encoded again", path, what, one_line(error), done)
         return done
 
     def missing(self, keys: Sequence[str]) -> list[str]:
@@ -225,7 +219,7 @@ class VectorCache:
             except Exception as error:  # keys readable, vectors not (a page overwritten)
                 done = self._drop_unreadable(path, error, say=False)
                 self._index = None
-                raise DamagedChunk(f"{path}: an unreadable vector cache chunk ({_reason(error)}): {done}") from None
+                raise DamagedChunk(f"{path}: an unreadable vector cache chunk ({one_line(error)}): {done}") from None
             stored = (table.schema.metadata or {}).get(CHECKSUM)  # `index` removed chunks without one
             if stored is None or stored.decode() != _checksum(table.column("key").to_pylist(), matrix):
                 # Vectors changed since they were written are no encoder's: never reused, and kept they would stop every run.

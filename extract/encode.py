@@ -10,7 +10,7 @@ How it is fast, in order of effect on a CPU:
 - on a CPU, linear layers run as oneDNN ops with bias and GELU fused in, and
   bf16 runs on a bf16 copy of the weights (`extract.fuse`); on a GPU one
   autocast context wraps the loop;
-- one ``torch.inference_mode`` context; SDPA attention (`load_encoder` asks for it);
+- one ``torch.inference_mode`` context; SDPA attention where the architecture has it (`load_encoder`);
 - a background thread tokenises and pads the next batches while the model
   runs the current one.
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import warnings
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
@@ -34,7 +33,7 @@ from tqdm.auto import tqdm
 
 from ..features.errors import ScreenstackError
 from ..features.checks import check_names
-from .model import LoadedEncoder, Precision, check_max_length, cpu_has_native_bf16, max_positions, resolve_device, resolve_precision
+from .model import LoadedEncoder, Precision, check_max_length, max_positions, resolve_device, runtime_precision
 from .pooling import POOLINGS, block_names, check_layers, pool
 
 # Token budget per batch when --batch-tokens is auto. On a CPU a budget of a
@@ -94,12 +93,7 @@ class Encoder:
             >>> encoder = Encoder.build(load_encoder("minilm"), device="cpu", pooling=("mean",))  # doctest: +SKIP
         """
         device = resolve_device(device)
-        precision = resolve_precision(precision, device)
-        if precision == "fp16" and device == "cpu":
-            warnings.warn("--dtype fp16 on a CPU is emulated and slow; use --dtype bf16 (or fp32) there.", stacklevel=2)
-        if precision == "bf16" and device == "cpu" and not cpu_has_native_bf16():
-            warnings.warn("--dtype bf16: this CPU has no native bf16 (AVX-512 BF16 or AMX), so bf16 is emulated and slower "
-                          "than fp32 here; use --dtype fp32 (the default on a CPU).", stacklevel=2)
+        precision = runtime_precision(precision, device)
         limit = max_positions(loaded)
         max_length = limit if max_length is None else max_length
         check_max_length(loaded, max_length)

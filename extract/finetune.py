@@ -61,17 +61,16 @@ from sklearn.model_selection import train_test_split
 from ..features.artifacts.atomic import atomic_path, read_json, sha256_file, write_json
 from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.crossfit import cross_fit
-from ..features.errors import ScreenstackError, go_on_with
+from ..features.errors import ScreenstackError, go_on_with, one_line
 from ..features.artifacts.folds import FoldConfig, FoldPlan, make_fold_plan, refuse_other_plan, save_fold_plan
 from ..features.artifacts.outputs import (check_reusable, describe_differences, differing_keys, finetune_state,
                                          learner_dir, package_versions, refuse_other_test, write_learner_output)
 from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder
 from ..features.artifacts.store import is_intact, write_run_vectors
-from .cache import _reason
 from .distributed import Ranks, from_rank0, rank0_locked, rank_device, train_claimed
 from .heads import ScreeningModel, make_head
-from .model import autocast, check_max_length, encoder_fingerprint, load_encoder, resolve_precision
+from .model import autocast, check_max_length, encoder_fingerprint, load_encoder, runtime_precision
 from .stage import FEATURES_DIR
 from .finetune_config import FinetuneConfig, learner_name
 from .finetune_loop import length_grouped_batches, make_optimizer, make_scheduler, predict, steps_per_epoch, tokenize, train_epoch
@@ -126,9 +125,7 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     assert (train["label"].to_numpy(dtype=int) == plan.labels).all(), "fold plan labels are the corpus labels"
     ranks = Ranks.from_env()
     device = rank_device(config.device, ranks)
-    precision = resolve_precision(config.precision, device)
-    if precision == "fp16" and device == "cpu":  # as `Encoder.build` says for extraction
-        warnings.warn("--dtype fp16 on a CPU is emulated and slow; use --dtype bf16 (or fp32) there.", stacklevel=2)
+    precision = runtime_precision(config.precision, device)
     name = learner_name(config)
     loaded = load_encoder(config.model)
     check_max_length(loaded, config.max_length)  # else position ids run past the table: a traceback mid-fold
@@ -185,14 +182,14 @@ def finetune_on_plan(corpus: Corpus, plan: FoldPlan, out: str | Path, config: Fi
     if not ranks.main:
         return learner_dir(out, name), feature_path
 
-    def fit_fold(k: int, train_index: np.ndarray, valid_index: np.ndarray):
-        """Fold k's scores and vectors, from its result.npz."""
+    def fold_result(k: int, train_index: np.ndarray, valid_index: np.ndarray):
+        """Fold k's scores and vectors, from the result.npz its training wrote (`cross_fit` assembles them)."""
         with np.load(state / f"fold{k}" / "result.npz") as result:
             assert (result["valid_index"] == valid_index).all(), "a fold result belongs to its fold"
             return ((expit(result["valid_logits"].astype(np.float64)), result["valid_vectors"]),
                     (expit(result["test_logits"].astype(np.float64)), result["test_vectors"]))
 
-    (oof, train_vectors), (test_scores, test_vectors) = cross_fit(plan, fit_fold, len(test), desc=name, progress=progress)
+    (oof, train_vectors), (test_scores, test_vectors) = cross_fit(plan, fold_result, len(test), desc=name, progress=progress)
     vectors = np.concatenate([train_vectors, test_vectors])
 
     ids = np.concatenate([train["id"].to_numpy(dtype=str), test["id"].to_numpy(dtype=str)])
@@ -218,7 +215,7 @@ def _claim(state: Path, identity: dict, *, write: bool) -> None:
             if not isinstance(old, dict):
                 raise ValueError("not a JSON object")
         except (OSError, ValueError) as error:  # cut short or edited: which configuration the folds were trained with is lost
-            raise ScreenstackError(f"{path}: damaged ({_reason(error)}), and it says which configuration the fold models' "
+            raise ScreenstackError(f"{path}: damaged ({one_line(error)}), and it says which configuration the fold models' "
                                    f"state in {state} was trained with. Delete {state} to start the fine-tuning over, "
                                    "or use a new --out folder.") from None
         keys = differing_keys(old, identity)
@@ -374,7 +371,8 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
         record = {"epoch": epoch, "train_loss": loss, "lr_end": scheduler.get_last_lr()[0]}
         _refuse_diverged(np.array([loss]), f"fold {k} epoch {epoch + 1}: the training loss", config, precision)
         if len(select_index):
-            logits, _ = predict(runner, token_ids, select_index, config.eval_batch_size, pad_id, device, precision)
+            logits, _ = predict(runner, token_ids, select_index, config.eval_batch_size, pad_id, device, precision,
+                                config.max_length)
             _refuse_diverged(logits, f"fold {k} epoch {epoch + 1}: the scores of the epoch-selection rows", config, precision)
             record.update(_selection_score(logits, labels[select_index], config.select))
         record["seconds"] = time.perf_counter() - began
@@ -393,8 +391,10 @@ def _fit_fold(k, loaded, token_ids, labels, fit_index, select_index, valid_index
                 _unlink_saved(stale)
 
     model.load_state_dict(torch.load(folder / f"weights-e{best['epoch']}.pt", map_location=device, weights_only=True))
-    valid_logits, valid_vectors = predict(runner, token_ids, valid_index, config.eval_batch_size, pad_id, device, precision)
-    test_logits, test_vectors = predict(runner, token_ids, test_index, config.eval_batch_size, pad_id, device, precision)
+    valid_logits, valid_vectors = predict(runner, token_ids, valid_index, config.eval_batch_size, pad_id, device, precision,
+                                          config.max_length)
+    test_logits, test_vectors = predict(runner, token_ids, test_index, config.eval_batch_size, pad_id, device, precision,
+                                          config.max_length)
     for values, what in ((valid_logits, "scores"), (valid_vectors, "vectors"), (test_logits, "test scores"),
                          (test_vectors, "test vectors")):
         _refuse_diverged(values, f"fold {k}: its model's {what}", config, precision)
@@ -426,7 +426,7 @@ def _drop_damaged_folds(state: Path, folds: list[int]) -> None:
                     path.unlink(missing_ok=True)  # left by a stop between result.npz and the cleanup: the fold is done
                 continue
             except Exception as error:  # zipfile, pickle and numpy raise a dozen kinds for a cut or altered file
-                warnings.warn(f"{result}: damaged ({_reason(error)}): fold {k} is trained again.", stacklevel=3)
+                warnings.warn(f"{result}: damaged ({one_line(error)}): fold {k} is trained again.", stacklevel=3)
                 result.unlink(missing_ok=True)
         if not saved.is_file():
             continue
@@ -443,7 +443,7 @@ def _drop_damaged_folds(state: Path, folds: list[int]) -> None:
                     raise ValueError("its bytes differ from the checksum saved with it")
                 torch.load(checked, map_location="cpu", weights_only=True)
         except Exception as error:  # torch raises RuntimeError, EOFError, OSError or pickle's errors for a cut file
-            warnings.warn(f"{checked}: damaged ({_reason(error)}): fold {k} starts again from its first epoch.", stacklevel=3)
+            warnings.warn(f"{checked}: damaged ({one_line(error)}): fold {k} starts again from its first epoch.", stacklevel=3)
             for path in [saved, *folder.glob("weights-e*.pt")]:
                 _unlink_saved(path)
 

@@ -9,6 +9,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from ..features.artifacts.sets import FINETUNED_PREFIX
 from ..features.errors import ScreenstackError
 from .model import DEFAULT_MODEL, check_precision
 from .stage import short_name
@@ -116,4 +117,4 @@ class FinetuneConfig:
 
 def learner_name(config: FinetuneConfig) -> str:
     """``finetune-<model short name>-<head>``, e.g. ``finetune-biomednlp-pubmedbert-base-uncased-abstract-linear``."""
-    return f"finetune-{short_name(config.model)}-{config.head}"
+    return f"{FINETUNED_PREFIX}{short_name(config.model)}-{config.head}"

@@ -2,9 +2,11 @@
 
 Kept apart from `extract.finetune` (cross-fitting, checkpoints, outputs) so the
 benchmark in ``bench/finetune.py`` times exactly the code a run uses.
-Batches are padded to their longest record, not to ``max_length``: with
-length-grouped batches that removes most padding, and every forward pass runs
-under the one autocast context of `extract.model.autocast`.
+Training batches are padded to their longest record, not to ``max_length``:
+with length-grouped batches that removes most padding. `predict` pads each
+record to its own width, as `extract.encode` does, so its outputs do not depend
+on the batch size. Every forward pass runs under the one autocast context of
+`extract.model.autocast`.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .encode import pad_token_ids
+from .encode import batch_widths, pad_token_ids
 from .model import autocast
 
 
@@ -109,16 +111,23 @@ def train_epoch(runner, model, batches, token_ids, labels: np.ndarray, optimizer
 
 
 @torch.inference_mode()
-def predict(runner, token_ids, index: np.ndarray, batch_size: int, pad_id: int, device: str, precision: str):
-    """Logits and last-layer CLS vectors (float32, in `index` order) in eval mode, longest records first."""
+def predict(runner, token_ids, index: np.ndarray, batch_size: int, pad_id: int, device: str, precision: str, limit: int):
+    """Logits and last-layer CLS vectors (float32, in `index` order) in eval mode, longest records first.
+
+    Each record is padded to its own width (`extract.encode.batch_widths`: its
+    token count rounded up to a multiple of 16, at most `limit`, the run's
+    ``max_length``) and batched only with records of that width, at most
+    `batch_size` at a time, as `encode` batches frozen vectors: padded to its
+    batch's longest, a record's logit and vector moved by up to 1e-6 with its
+    neighbours, so ``--eval-batch-size`` changed the bytes of a fine-tuning's
+    outputs (helper-177).
+    """
     runner.eval()
     index = np.asarray(index)
-    lengths = np.array([len(token_ids[i]) for i in index], dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")
+    widths = batch_widths([len(token_ids[i]) for i in index], limit)
     logits, vectors = np.empty(len(index), dtype=np.float32), None
-    for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
-        ids, mask = collate(token_ids, index[rows], pad_id, device)
+    for rows in same_width_batches(widths, batch_size):
+        ids, mask = collate(token_ids, index[rows], pad_id, device, width=int(widths[rows[0]]))
         with autocast(device, precision):
             batch_logits, cls = runner(ids, mask)
         if vectors is None:
@@ -128,6 +137,17 @@ def predict(runner, token_ids, index: np.ndarray, batch_size: int, pad_id: int, 
     if vectors is None:  # no records: keep the width known from the model
         vectors = np.empty((0, model_width(runner)), dtype=np.float32)
     return logits, vectors
+
+
+def same_width_batches(widths: np.ndarray, size: int) -> list[np.ndarray]:
+    """Positions into `widths`, widest first, in batches of at most `size` that share one width.
+
+    >>> [b.tolist() for b in same_width_batches(np.array([16, 32, 16, 16]), 2)]
+    [[1], [0, 2], [3]]
+    """
+    order = np.argsort(-np.asarray(widths), kind="stable")
+    runs = np.split(order, np.flatnonzero(np.diff(np.asarray(widths)[order])) + 1)
+    return [run[i:i + size] for run in runs for i in range(0, len(run), size)]
 
 
 def model_width(runner) -> int:

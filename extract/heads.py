@@ -44,6 +44,15 @@ def make_head(name: str, hidden_size: int, params: dict | None = None) -> nn.Mod
     return cls(hidden_size, **{k: v for k, v in (params or {}).items() if k in accepted})
 
 
+def logit(unit: nn.Linear, features: torch.Tensor) -> torch.Tensor:
+    """`unit`'s one output per row of `features`. Scoring (eval mode), each row's own sum of products: the batch's
+    matrix product gave a record's logit another last bit with each batch size on a CPU, so --eval-batch-size changed
+    a fine-tuning's scores. Training keeps the matrix product (its steps are as they were)."""
+    if unit.training:
+        return unit(features).squeeze(-1)
+    return (features * unit.weight[0]).sum(-1) + unit.bias[0]
+
+
 @register
 class LinearHead(nn.Module):
     """Dropout and one linear unit on the last-layer CLS vector.
@@ -61,7 +70,7 @@ class LinearHead(nn.Module):
         self.out = nn.Linear(hidden_size, 1)
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.out(self.dropout(hidden[:, 0])).squeeze(-1)
+        return logit(self.out, self.dropout(hidden[:, 0]))
 
 
 @register
@@ -86,9 +95,13 @@ class CNNHead(nn.Module):
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         keep = mask.unsqueeze(-1).to(hidden.dtype)
-        features = torch.relu(self.conv(self.dropout(hidden * keep).transpose(1, 2)))  # batch x channels x tokens
+        tokens = self.dropout(hidden * keep).transpose(1, 2)
+        # Scoring, each record convolved alone: a batch's convolution gave a record other last bits with each batch
+        # size on a CPU (its rows beside it), so --eval-batch-size changed a fine-tuning's scores. A few small calls.
+        conv = self.conv(tokens) if self.training else torch.cat([self.conv(row) for row in tokens.split(1)])
+        features = torch.relu(conv)  # batch x channels x tokens
         features = features.masked_fill(~mask.bool().unsqueeze(1), float("-inf"))
-        return self.out(self.dropout(features.amax(dim=2))).squeeze(-1)
+        return logit(self.out, self.dropout(features.amax(dim=2)))
 
 
 class ScreeningModel(nn.Module):

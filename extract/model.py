@@ -109,9 +109,10 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def check_precision(precision: str) -> str:
-    """Return `precision` if it is one of `PRECISIONS`, else fail listing them."""
+    """Return `precision` if it is one of `PRECISIONS`, else fail listing them and ``auto`` (which callers resolve
+    first, `resolve_precision`)."""
     if precision not in PRECISIONS:
-        raise ScreenstackError(f"--dtype {precision!r}: expected one of {', '.join(PRECISIONS)}.")
+        raise ScreenstackError(f"--dtype {precision!r}: expected one of auto, {', '.join(PRECISIONS)}.")
     return precision
 
 
@@ -129,6 +130,20 @@ def resolve_precision(precision: str, device: str) -> str:
 
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     return "fp32"
+
+
+def runtime_precision(precision: str, device: str) -> str:
+    """`resolve_precision`, warning where that precision is emulated, and slow, on `device`: fp16 on a CPU, and bf16
+    on a CPU without native bf16. Extraction and fine-tuning both resolve it here, so both say the same."""
+    import warnings
+
+    precision = resolve_precision(precision, device)
+    if precision == "fp16" and device == "cpu":
+        warnings.warn("--dtype fp16 on a CPU is emulated and slow; use --dtype bf16 (or fp32) there.", stacklevel=3)
+    if precision == "bf16" and device == "cpu" and not cpu_has_native_bf16():
+        warnings.warn("--dtype bf16: this CPU has no native bf16 (AVX-512 BF16 or AMX), so bf16 is emulated and slower "
+                      "than fp32 here; use --dtype fp32 (the default on a CPU).", stacklevel=3)
+    return precision
 
 
 def cpu_has_native_bf16() -> bool:

@@ -219,7 +219,7 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
     # local: pandas and pyarrow, so that the CLI builds its parser from `ExtractConfig` and `STORE_DTYPES` quickly
     from ..features.artifacts.folds import refuse_other_plan
     from ..features.artifacts.outputs import package_versions, refuse_other_test
-    from ..features.artifacts.store import write_vectors
+    from ..features.artifacts.store import write_run_vectors
     from ..features.records.corpus import texts
     from .cache import DamagedChunk, VectorCache, text_key
 
@@ -337,7 +337,6 @@ def extract_features(corpus: Corpus, out: str | Path, config: ExtractConfig = Ex
         raise ScreenstackError(f"--store-dtype {config.store_dtype}: {int(np.sum(~np.isfinite(stored)))} vector values "
                                f"exceed its range (largest {float(np.abs(matrix).max()):.3g}), so nothing was written. "
                                "Use --store-dtype float32.")
-    with run.commit(f"{FEATURES_DIR}/{path.name}") as staging:
-        write_vectors(staging / FEATURES_DIR / path.name, frame["id"].astype(str), frame["split"], stored, meta)
+    write_run_vectors(out, path, frame["id"].astype(str), frame["split"], stored, meta)
     log.info("extract: wrote %s (%d x %d, %s)", path, *matrix.shape, config.store_dtype)
     return path

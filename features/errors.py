@@ -28,6 +28,14 @@ def _rebuild(cls: type, message: str, attributes: dict) -> ScreenstackError:
     return error
 
 
+def one_line(error: Exception) -> str:
+    """An exception's message on one line, cut at a word to about 120 characters (for a warning or error that names
+    what went wrong underneath)."""
+    import textwrap
+
+    return textwrap.shorten(" ".join(str(error).split()), 120, placeholder=" ...") or type(error).__name__
+
+
 def quoted(path) -> str:
     """`path` as a shell reads it back, for commands a message suggests: ``my review`` becomes ``'my review'``,
     so the command works when pasted; a path without spaces or shell characters is left as it is. One starting with

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from ..features.checks import check_names
 from ..features.errors import ScreenstackError
-from .fit import DEFAULT_TEXT_LEARNERS
 from .registry import LEARNERS
+
+DEFAULT_TEXT_LEARNERS = ("tfidf-svm", "tfidf-logreg")  # what fit-learners fits where --learners is not given
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..features.records.corpus import Corpus, texts
-from ..features.artifacts.folds import FoldConfig, draw_folds, make_fold_plan, refuse_other_plan, save_fold_plan
+from ..features.artifacts.folds import FoldConfig, FoldPlan, assign_folds, make_fold_plan, refuse_other_plan, save_fold_plan
 from ..features.artifacts.outputs import (finetune_state, learner_dir, other_test_folders, reusable_learners,
                                          refuse_other_outputs, refuse_other_test, write_learner_output)
 from ..features.artifacts.records import write_screening_records
@@ -15,12 +16,12 @@ from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles, is_crossfit
 from ..features.errors import ScreenstackError
 from ..features.artifacts.atomic import sha256_file
+from .config import DEFAULT_TEXT_LEARNERS
 from .oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, on_one_blas_thread, oof_predict, text_chunks
 from .persist import model_files
 from .registry import learner_class, make_learner
 
 log = logging.getLogger("screenstack")
-DEFAULT_TEXT_LEARNERS = ("tfidf-svm", "tfidf-logreg")
 
 
 @locked()
@@ -70,8 +71,8 @@ def fit_learners(
         inputs["train vectors"] = inputs["vectors"].train()
         for _ in inputs["vectors"].test_chunks(chunk_rows):
             pass
-    refuse_too_few_texts(corpus, learners, folds, params)  # before the fold plan is written
     plan = existing if existing is not None else make_fold_plan(corpus, folds)  # none (or damaged): drawn, saved below
+    refuse_too_few_texts(corpus, learners, folds, params, plan)  # before the fold plan is written
     # Before anything is written: learners of another --test file would be blended with these, and every learner's
     # outputs made otherwise are named at once, not after fitting the ones before the first.
     refuse_other_test(out, corpus)
@@ -172,10 +173,10 @@ def without_blocks(params: dict | None) -> dict:
 
 
 def refuse_too_few_texts(corpus: Corpus, learners: tuple[str, ...], folds: FoldConfig = FoldConfig(),
-                         params: dict[str, dict] | None = None) -> None:
+                         params: dict[str, dict] | None = None, plan: FoldPlan | None = None) -> None:
     """Refuse training texts a text learner's TF-IDF cannot learn from, before the fold plan is written and before
     `run` extracts: all alike or empty, or folds too small (from the count of records in the smallest fold's
-    training part)."""
+    training part) in `plan`, else in the plan `folds` would draw (`assign_folds`)."""
     text_learners = [make_learner(name, **(params or {}).get(name, {})) for name in learners
                      if learner_class(name).input == "text"]
     if not text_learners:
@@ -187,8 +188,13 @@ def refuse_too_few_texts(corpus: Corpus, learners: tuple[str, ...], folds: FoldC
         raise ScreenstackError(f"{where}every labelled training record {what}, so text learners "
                                f"({', '.join(learner.name for learner in text_learners)}) have nothing to learn from. "
                                "Check the training file's text columns (--text-cols).")
-    plan = draw_folds(corpus.train["label"].to_numpy(dtype=int), folds)
-    smallest = min(int(np.sum(plan != k)) for k in range(int(plan.max()) + 1))
+    if plan is None:
+        with warnings.catch_warnings():  # said where the plan is made, not twice
+            warnings.simplefilter("ignore")
+            assigned = assign_folds(corpus, folds)
+    else:
+        assigned = plan.folds
+    smallest = min(int(np.sum(assigned != k)) for k in range(int(assigned.max()) + 1))
     for learner in text_learners:
         if (too_few := learner.too_few_texts(smallest)) is not None:
             raise ScreenstackError(f"{where}{too_few}")

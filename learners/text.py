@@ -146,8 +146,11 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         least = self.min_df * n_texts if isinstance(self.min_df, float) else self.min_df
         if most >= least:
             return None
+        def share(df) -> str:  # scikit-learn's rule: a float is a share of the texts, an int a count of them
+            return f"{df:.0%} of them" if isinstance(df, float) else f"{df} of them"
+
         return (f"{self.name}: {n_texts} training texts in a fold are too few for TF-IDF, which keeps the words found in "
-                f"at least {self.min_df} of them and in at most {self.max_df:.0%}. Label more records (a few dozen at least).")
+                f"at least {share(self.min_df)} and in at most {share(self.max_df)}. Label more records (a few dozen at least).")
 
     def fit(self, X, y):
         y = np.asarray(y, dtype=int)

@@ -12,7 +12,7 @@ from screenstack.commands import _common, fit_learners
 from screenstack.extract.finetune_config import HEAD_NAMES
 from screenstack.extract.heads import HEADS
 from screenstack.learners import LEARNERS
-from screenstack.learners.fit import DEFAULT_TEXT_LEARNERS
+from screenstack.learners.config import DEFAULT_TEXT_LEARNERS
 from screenstack.stacking.blend import BLENDERS
 from screenstack.stacking.config import BLEND_NAMES
 

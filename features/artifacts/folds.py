@@ -133,6 +133,14 @@ def _validates(folds: np.ndarray, labels: np.ndarray, n_folds: int) -> bool:
     return all(0 < int(labels[folds == k].sum()) < int(np.sum(folds == k)) for k in range(n_folds))
 
 
+def assign_folds(corpus: Corpus, config: FoldConfig = FoldConfig(), keys: pd.DataFrame | None = None) -> np.ndarray:
+    """Each training record's fold as `make_fold_plan` draws it (`keys`: ``corpus.split_keys("train")``, if at
+    hand), without its warnings: for checks made before the plan is."""
+    labels = corpus.train["label"].to_numpy(dtype=int)
+    keys = corpus.split_keys("train") if keys is None else keys
+    return keep_copies_together(draw_folds(labels, config), copy_groups(keys), labels, config)
+
+
 def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPlan:
     """Draw a stratified K-fold plan over the corpus's training records (`draw_folds`), copies of one record (same
     title and abstract, or same title where there is no abstract: `copy_groups`) in one fold (`keep_copies_together`).
@@ -143,7 +151,7 @@ def make_fold_plan(corpus: Corpus, config: FoldConfig = FoldConfig()) -> FoldPla
     train = corpus.train
     labels = train["label"].to_numpy(dtype=int)
     keys = corpus.split_keys("train")
-    folds = keep_copies_together(draw_folds(labels, config), copy_groups(keys), labels, config)
+    folds = assign_folds(corpus, config, keys)
     n_folds = int(folds.max()) + 1
     if n_folds < config.n_folds:
         positives = int(labels.sum())

@@ -329,10 +329,13 @@ def stack_command(out: Path, learners: list[str] | None = None) -> str:
     return f"`screenstack stack --out {quoted(out)}{' ' + flags if flags else ''}`"
 
 
+FINETUNED_PREFIX = "finetune-"  # a fine-tuned encoder's learner name starts so (`extract.finetune_config.learner_name`)
+
+
 def is_fine_tuned(name: str) -> bool:
     """Whether learner NAME is a fine-tuned encoder (`extract.finetune_config.learner_name`'s ``finetune-...``), made by
     `extract --finetune`, not fit-learners."""
-    return name.startswith("finetune-")
+    return name.startswith(FINETUNED_PREFIX)
 
 
 def run_refits(out: str | Path, names: list[str]) -> str | None:

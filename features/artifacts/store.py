@@ -13,9 +13,9 @@ group at a time: `VectorFiles` checks the files' ids against the corpus from
 the ``id`` column alone, then hands the test rows out chunk by chunk (a
 million test records at 768 columns are 3 GB as one matrix).
 
-`load_vectors` gives the whole dense float32 matrices aligned with the corpus
-(`read_vectors` one file's), and both refuse a file whose ids or text fingerprints do not match the corpus, or
-(inside a run folder) whose checksum differs from when it was written.
+`VectorFiles` refuses a file whose ids or text fingerprints do not match the
+corpus, or (inside a run folder) whose checksum differs from when it was
+written; `read_vectors` reads one file as it is (ids, vectors, metadata).
 """
 from __future__ import annotations
 
@@ -286,14 +286,3 @@ class _RowReader:
             here = groups == group
             out[here] = self._group(int(group))[rows[here] - self.starts[group]]
         return out
-
-
-def load_vectors(paths: list[str | Path], corpus: Corpus) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    """Train and test matrices for the corpus, the files' columns side by side (`VectorFiles`, read whole).
-
-    Rows follow the corpus order. A file missing a corpus id, or holding ids the
-    corpus lacks, or whose stored text fingerprints differ from the corpus's, is
-    refused: it was extracted for other data.
-    """
-    files = VectorFiles(paths, corpus)
-    return files.train(), files.test(), files.metas

@@ -10,7 +10,7 @@ from ..features.errors import ScreenstackError, quoted
 from ._common import (LEARNER_NAMES, add_corpus_options, add_fold_options, add_out_option, corpus_from_args, fold_config,
                       learners_config, show_configs)
 
-DEFAULT_LEARNERS = "tfidf-svm,tfidf-logreg"  # `learners.fit.DEFAULT_TEXT_LEARNERS`, without loading scikit-learn for `--help`
+DEFAULT_LEARNERS = "tfidf-svm,tfidf-logreg"  # `learners.config.DEFAULT_TEXT_LEARNERS`, without loading scikit-learn for `--help`
 log = logging.getLogger("screenstack")
 
 EXAMPLE = """examples:

@@ -155,7 +155,7 @@ def command(args: argparse.Namespace) -> int:
         refuse_edited(args.out, "stack", "run")  # its stack stage would, after the long work; the reviewer's notes stay
         _refuse_edited_config(args)
         # fit-learners would refuse these only after extraction had encoded every text and added a feature file to OUT
-        refuse_other_plan(corpus, args.out, folds, say=False)  # fit-learners or the fine-tuner says a redraw
+        plan = refuse_other_plan(corpus, args.out, folds, say=False)  # fit-learners or the fine-tuner says a redraw
         vectors = vector_identity(encoder)  # learners fitted on vectors made otherwise are refused before any encoding
         finetuned = None
         if finetuning is not None:  # its outputs made otherwise, named in the same line as the learners'
@@ -163,7 +163,7 @@ def command(args: argparse.Namespace) -> int:
 
             finetuned = (learner_name(finetuning), finetuning.identity())
         refuse_refits(corpus, args.out, learners.learners, vectors, finetuned)
-        refuse_too_few_texts(corpus, learners.learners, folds)  # fit-learners would, once the vectors were made
+        refuse_too_few_texts(corpus, learners.learners, folds, plan=plan)  # fit-learners would, once the vectors were made
         RunFolder(args.out).check_places("report")  # its report stage writes there whatever the stages before it reuse
         replaced = options_replaced(args.out, stacking)  # before a set written first removes that stack
         done: list[str] = []  # the stages whose outputs are in place, for the error of a later one

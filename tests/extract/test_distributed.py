@@ -61,7 +61,7 @@ def _run(launcher: list[str], args: list[str], out: Path, check: bool = True) ->
     # TMPDIR: torchrun's own torchelastic_* folders, left behind by each launch, go with the test's folder
     (temp := out.parent / "tmp").mkdir(exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SCREENSTACK_CACHE": str(out.parent / ".cache"), "TMPDIR": str(temp)}
-    done = subprocess.run([*launcher, "extract", *args, "--out", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run([*launcher, "extract", *args, "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)  # 2 ranks beside another test worker on 2 cores
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
     return done

@@ -186,9 +186,9 @@ def test_bf16_on_a_cpu_without_native_bf16_says_it_is_slower_than_fp32(encoder, 
     """On a CPU without AVX-512 BF16 or AMX, `--dtype bf16` runs emulated, many times slower: say so and name the fix."""
     import warnings
 
-    import screenstack.extract.encode as encode_module
+    import screenstack.extract.model as model_module
 
-    monkeypatch.setattr(encode_module, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(model_module, "cpu_has_native_bf16", lambda: native)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         Encoder.build(encoder, pooling=("mean",), device="cpu", precision="bf16")

@@ -21,7 +21,7 @@ from screenstack.features.records.corpus import Corpus
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.artifacts.folds import FoldConfig, FoldPlan, make_fold_plan
 from screenstack.features.artifacts.outputs import read_learner_outputs
-from screenstack.features.artifacts.store import load_vectors, read_vectors
+from screenstack.features.artifacts.store import VectorFiles, read_vectors
 
 INCLUDE = ["randomized", "placebo", "trial", "blinded", "efficacy", "dose"]
 EXCLUDE = ["survey", "opinion", "letter", "editorial", "commentary", "interview"]
@@ -105,7 +105,8 @@ def test_learns_separable_corpus_and_writes_stackable_outputs(tiny_bert, tmp_pat
     from screenstack.stacking.report import _learner_input
 
     assert ", cls pooling, up to " in _learner_input({"input": "vectors", "feature_meta": [meta]})
-    X_train, X_test, _ = load_vectors([features], corpus)
+    files = VectorFiles([features], corpus)
+    X_train, X_test = files.train(), files.test()
     assert X_train.shape == (72, 32) and X_test.shape == (12, 32) and np.isfinite(X_train).all()
     # A rerun with the same configuration reuses the outputs; another configuration is refused.
     assert finetune(corpus, tmp_path, config, folds=FoldConfig(3, 0), progress=False) == (folder, features)
@@ -489,6 +490,17 @@ def test_fp16_on_a_cpu_is_said_to_be_emulated_as_extraction_says(tiny_bert, tmp_
         finetune(corpus, tmp_path, config, folds=FoldConfig(2, 0), progress=False)
 
 
+def test_bf16_on_a_cpu_without_native_bf16_is_said_to_be_slower_as_extraction_says(tiny_bert, tmp_path, monkeypatch):
+    # Extraction said it; fine-tuning, which resolved the precision in a copy of its own, did not (helper-177).
+    import screenstack.extract.model as model_module
+
+    monkeypatch.setattr(model_module, "cpu_has_native_bf16", lambda: False)
+    corpus = Corpus(_corpus(n_train=24, n_test=0).frame)
+    config = _config(tiny_bert, epochs=1, precision="bf16", valid_fraction=0.0, max_length=16)
+    with pytest.warns(UserWarning, match=r"--dtype bf16: this CPU has no native bf16"):
+        finetune(corpus, tmp_path, config, folds=FoldConfig(2, 0), progress=False)
+
+
 def test_checkpoints_left_beside_a_finished_folds_result_are_removed(tmp_path):
     # A stop between result.npz and the cleanup left the fold's last weights (hundreds of MB on a real model) for good.
     folder = tmp_path / "fold0"
@@ -538,3 +550,25 @@ def test_a_damaged_fold_file_is_named_and_that_fold_trained_again(tiny_bert, tmp
     whole, cut = _outputs(tmp_path / "whole", name), _outputs(tmp_path / "cut", name)
     for a, b in zip(whole[:2], cut[:2]):
         pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("head", ["linear", "cnn"])
+def test_fine_tuned_scores_and_vectors_are_the_same_bytes_under_any_eval_batch_size(random_bert, head):
+    # Each record padded to its batch's longest moved by up to 1e-6 with its neighbours (helper-177), while a
+    # finished fine-tuning is reused, or resumed, under another --eval-batch-size.
+    import copy
+
+    from screenstack.extract.finetune_loop import predict, tokenize
+    from screenstack.extract.heads import ScreeningModel
+    from screenstack.extract.model import load_encoder
+    from .conftest import read_records
+
+    loaded = load_encoder(random_bert)
+    torch.manual_seed(0)
+    model = ScreeningModel(copy.deepcopy(loaded.model), make_head(head, loaded.model.config.hidden_size, {"channels": 16}))
+    token_ids = tokenize(loaded.tokenizer, read_records(40)["title"].tolist(), 128)  # titles: 10-60 tokens
+    assert len({len(t) for t in token_ids}) > 10  # records of many lengths share the batches
+    index = np.arange(40)[::-1]
+    runs = {size: predict(model, token_ids, index, size, 0, "cpu", "fp32", 128) for size in (64, 7, 1)}
+    for size in (7, 1):
+        assert runs[size][0].tobytes() == runs[64][0].tobytes() and runs[size][1].tobytes() == runs[64][1].tobytes()

@@ -23,7 +23,7 @@ from screenstack.extract.model import resolve_precision
 from screenstack.extract.stage import ExtractConfig, extract_features
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.records.corpus import texts
-from screenstack.features.artifacts.store import load_vectors, read_vectors
+from screenstack.features.artifacts.store import VectorFiles, read_vectors
 
 from .conftest import corpus_of, read_records
 
@@ -65,7 +65,8 @@ def test_feature_file_layout_and_metadata(random_bert, records, tmp_path):
         assert key in meta, key
     assert meta["blocks"] == ["L-1:cls", "L-1:mean", "L-2:cls", "L-2:mean"]
     assert meta["pooling"] == ["cls", "mean"] and meta["layers"] == [-1, -2] and meta["store_dtype"] == "float16"
-    X_train, X_test, _ = load_vectors([path], corpus)  # what fit-learners reads
+    files = VectorFiles([path], corpus)  # what fit-learners reads
+    X_train, X_test = files.train(), files.test()
     assert X_train.shape == (30, 128) and X_test.shape == (18, 128)
 
 

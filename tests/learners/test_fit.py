@@ -14,7 +14,7 @@ import screenstack.learners.fit as fit_module
 from screenstack.features.records.corpus import load_corpus, texts
 from screenstack.features.errors import ScreenstackError
 from screenstack.features.artifacts.folds import FoldConfig, load_fold_plan
-from screenstack.features.artifacts.store import load_vectors, write_vectors
+from screenstack.features.artifacts.store import VectorFiles, write_vectors
 from screenstack.learners import make_learner, oof_predict
 from screenstack.learners.fit import block_widths, fit_learners, refuse_refits
 
@@ -151,7 +151,8 @@ def test_test_scores_streamed_in_chunks_are_the_bytes_of_scoring_all_at_once(tmp
     names = ("tfidf-svm", "tfidf-logreg", "logreg", "lightgbm", "xgboost")
     params = {**FAST_BOOSTING, "xgboost": {"fixed_rounds": 30, "n_jobs": 1}}
     fit_learners(corpus, tmp_path / "chunked", names, (str(features),), params=params, progress=False, chunk_rows=7)
-    X, X_test, _ = load_vectors([features], corpus)
+    files = VectorFiles([features], corpus)
+    X, X_test = files.train(), files.test()
     train_texts, test_texts = texts(corpus.train), texts(corpus.test)
     plan = load_fold_plan(tmp_path / "chunked")
     for name in names:
@@ -351,3 +352,25 @@ def test_logreg_scales_each_pooled_block_the_feature_file_names(tmp_path, corpus
 def test_logreg_blocks_follow_the_vectors_width_and_only_metadata_that_fits_it(meta, width, expected):
     assert block_widths([meta], [width]) == expected
     assert block_widths([meta, {}], [width, 10]) == expected + [10]
+
+
+def test_too_few_texts_are_judged_on_the_plan_that_is_fitted_not_a_second_draw(tmp_path):
+    # The check drew its own stratified folds, without the copies moved together or the plan already in OUT
+    # (helper-177: it judged 4 folds with 25 training records where the plan fitted had 3 with 22).
+    from dataclasses import replace
+
+    from screenstack.features.artifacts.folds import make_fold_plan
+    from screenstack.learners.fit import refuse_too_few_texts
+
+    words = ["adhd", "stimulant", "trial", "children", "guanfacine", "placebo", "dose", "survey"]
+    rows = [(f"r{i}", " ".join(words[i % 8:i % 8 + 3]), " ".join(words[(i + 3) % 8:(i + 3) % 8 + 3]), int(i % 3 == 0))
+            for i in range(12)]
+    (tmp_path / "train.csv").write_text("id,title,abstract,label\n" + "".join(f"{a},{b},{c},{d}\n" for a, b, c, d in rows))
+    (tmp_path / "test.csv").write_text("id,title,abstract\nt1,adhd trial,stimulant dose\n")
+    corpus = load_corpus(tmp_path / "train.csv", tmp_path / "test.csv")
+    plan = make_fold_plan(corpus, FoldConfig(3))
+    refuse_too_few_texts(corpus, ("tfidf-svm",), FoldConfig(3))  # its own plan: 8 training records a fold
+    refuse_too_few_texts(corpus, ("tfidf-svm",), FoldConfig(3), plan=plan)
+    lopsided = replace(plan, folds=np.where(np.arange(12) < 10, 0, 1))  # fold 0's training part: 2 records
+    with pytest.raises(ScreenstackError, match="tfidf-svm: 2 training texts in a fold are too few"):
+        refuse_too_few_texts(corpus, ("tfidf-svm",), FoldConfig(3), plan=lopsided)

@@ -105,3 +105,12 @@ def test_an_unknown_class_weight_is_refused_naming_the_valid_ones(toy):
     X, y = toy("tfidf-svm", n=60, positives=10)
     with pytest.raises(ScreenstackError, match="class_weight='equal' is not one of auto, balanced, sqrt-balanced"):
         make_learner("tfidf-svm", class_weight="equal").fit(X, y)
+
+
+def test_too_few_texts_names_a_count_of_texts_as_a_count_and_a_share_as_a_share():
+    # A whole-number max_df (a count, as scikit-learn reads it) was said as a percentage: max_df=1 read "100%".
+    from screenstack.learners.text import TfidfSVM
+
+    said = TfidfSVM(min_df=0.5, max_df=1).too_few_texts(4)
+    assert "at least 50% of them and in at most 1 of them" in said
+    assert "at least 2 of them and in at most 95% of them" in TfidfSVM().too_few_texts(2)
