@@ -280,6 +280,26 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, tuple[str, ob
     return args, overridden
 
 
+# A run's config.toml records every option, its version's defaults too: `run --config` on an older run's file carries
+# such a default on as if it had been chosen (helper-176: 0.3.14's recall prior 0.5, where 0.3.15 on defaults to 0.35
+# and flagged 104 records where it flagged 106). Option -> (an earlier default, the versions it was theirs).
+PAST_DEFAULTS = {"recall_prior": ((1.0, "before 0.3.0"), (0.5, "0.3.0-0.3.14"))}
+
+
+def _say_past_defaults(args: argparse.Namespace) -> None:
+    """Warn of a --config file's value that is an earlier version's default, not this one's, and used as given."""
+    from .stacking.config import StackConfig
+
+    now = {"recall_prior": StackConfig.prior_positives}
+    for dest, path in getattr(args, "config_keys", {}).items():
+        for value, versions in PAST_DEFAULTS.get(dest, ()):
+            if _same(getattr(args, dest), value) and value != now[dest]:
+                flag = "--" + dest.replace("_", "-")
+                warnings.warn(f"--config {path}: {dest} = {value:g} is the default of screenstack {versions} ({now[dest]:g} "
+                              "now), which a run's config.toml records whether or not it was chosen: used as given. "
+                              f"Delete the line for this version's default (or give {flag}).", stacklevel=2)
+
+
 PATH_METAVARS = ("FILE", "DIR", "FILE.toml", "NAME|DIR")  # the options that name a file or folder
 
 
@@ -491,6 +511,7 @@ def _main(argv: list[str]) -> int:
     log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
     warnings.formatwarning = lambda message, category, *rest: f"screenstack: warning: {message}\n"
     try:
+        _say_past_defaults(args)
         _check_overridden(args, overridden)
         check_out(args)
         _refuse_moved_run_config(args)

@@ -62,6 +62,7 @@ class FittedRun:
     train_ids: frozenset                     # ids of the run's training records
     test_ids: frozenset = frozenset()        # ids of the run's records to screen (its ranked.csv)
     stack_version: str | None = None         # of the stack set the blender and threshold come from
+    made_by: str | None = None               # the screenstack that made that stack, where another than this one
     models: dict[str, list] = field(default_factory=dict)         # used learner -> fitted fold models, fold k at k
     inputs: dict[str, str] = field(default_factory=dict)          # learner -> "text" or "vectors"
     features: dict[str, list[str]] = field(default_factory=dict)  # vector learner -> its feature files, in column order
@@ -216,6 +217,7 @@ def read_run(out: str | Path) -> FittedRun:
         pywarnings.warn(fitted.said[-1], stacklevel=2)  # now, before any scoring; and in the summary, as `stack` keeps it
     made_by, current = (summary.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
     if made_by != current:  # helper-147: a 0.3.10 stack's blend and threshold were applied without a word
+        fitted.made_by = made_by or "before 0.2"
         fitted.said.append(f"{out}: its stack was made by screenstack {made_by or 'before 0.2'}, whose blend and threshold "
                            f"are applied as they were made; {stack_command(out, names)} makes it with {current}'s.")
         pywarnings.warn(fitted.said[-1], stacklevel=2)

@@ -47,9 +47,11 @@ def _run_lowered(summary: dict) -> str:
     before = summary.get("run_threshold_before")  # predictions before 0.3.52 lack it
     if before is None or before <= summary["run_threshold"]:
         return ""
+    command = f"<code>screenstack stack --out {html.escape(quoted(summary['run']))} --max-shift 1</code>"
+    keeps = (f"{command} makes the stack again with this version's blend, and keeps its labelled records' own"
+             if summary.get("run_stack_made_by") else f"{command} keeps that")  # another version's stack (helper-176)
     return (f", itself lowered for the run's own records to screen by its label shift (its labelled records' own: "
-            f"{before:.4g}; <code>screenstack stack --out {html.escape(quoted(summary['run']))} --max-shift 1</code> keeps "
-            "that)")
+            f"{before:.4g}; {keeps})")
 
 
 def shown(cell: str) -> str:

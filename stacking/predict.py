@@ -101,9 +101,13 @@ def _lacking_text(run: FittedRun, corpus: Corpus) -> str:
 def _threshold_origin(run: FittedRun, threshold: float, summary: dict) -> str:
     """Where the threshold applied comes from, for the console line: the run's, or lower for these records, by what."""
     if threshold == run.threshold and run.threshold < run.threshold_before:  # the run's records to screen looked richer
+        command = f"`screenstack stack --out {quoted(run.out)} --max-shift 1`"
+        # Another version's stack: the command stacks anew, with this version's blend and threshold (helper-176: it
+        # promised 0.3.16's 0.2125 and gave 0.8125).
+        keeps = (f"{command} makes the stack again with this version's blend, and keeps its labelled records' own threshold"
+                 if run.made_by else f"{command} keeps the labelled records' {said_threshold(run.threshold_before)}")
         return (f" of {run.out}, lowered there for its own records to screen by the label shift, which no update flags "
-                f"fewer than (`screenstack stack --out {quoted(run.out)} --max-shift 1` keeps the labelled records' "
-                f"{said_threshold(run.threshold_before)} for it and its updates)")
+                f"fewer than ({keeps} for it and its updates)")
     if threshold == run.threshold:
         return f" of {run.out}"
     by = " and the ".join(lowered_by(summary)) or "label shift"
@@ -142,9 +146,11 @@ def _flags_most_warning(run: FittedRun, scores: np.ndarray, decisions: np.ndarra
                 f"records as the run's labelled ones (the label shift line, shift in summary.json); if they are not, "
                 f"--max-shift 1 flags {percent(flags(run.threshold))}")
     if run.threshold < run.threshold_before and flags(run.threshold_before) <= MAX_FLAGGED:
-        return (f"{said} because the run's threshold was lowered for its own records to screen by the label shift; "
-                f"`screenstack stack --out {quoted(run.out)} --max-shift 1` keeps its labelled records' threshold, which "
-                f"flags {percent(flags(run.threshold_before))} of these")
+        command = f"`screenstack stack --out {quoted(run.out)} --max-shift 1`"
+        keeps = (f"{command} makes the stack again with this version's blend, and keeps its labelled records' own threshold"
+                 if run.made_by else  # another version's stack: its threshold is not what that command keeps (helper-176)
+                 f"{command} keeps its labelled records' threshold, which flags {percent(flags(run.threshold_before))} of these")
+        return f"{said} because the run's threshold was lowered for its own records to screen by the label shift; {keeps}"
     if run.config.beta > StackConfig.beta:
         return (f"{said}: the run's --beta {run.config.beta:g} counts a missed included record {run.config.beta ** 2:g} "
                 "times an extra read, so flagging nearly everything scores best; a smaller --beta flags fewer")
@@ -235,7 +241,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     warnings += [most] if most else []
     ids = records["id"].astype(str).to_numpy()
     summary = {
-        "run": str(run.out.resolve()), "run_stack_version": run.stack_version,
+        "run": str(run.out.resolve()), "run_stack_version": run.stack_version, "run_stack_made_by": run.made_by,
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
         "data_sha256": sha256_or_none(data) if data else None,
         "threshold": threshold, "run_threshold": run.threshold, "run_threshold_before": run.threshold_before,

@@ -62,22 +62,27 @@ def write_report(out: str | Path) -> Path:
     out = Path(out)
     summary, y, folds, scores, top, metas = _load(out)
     RunFolder(out).check_places(REPORT_DIR)  # before the figures are drawn
+    made_by = (summary.get("versions") or {}).get("screenstack")
+    other_version = ""
+    if made_by != __version__:  # helper-147: 0.3.10's figures under this version's account of its methods, unsaid
+        other_version = (f"the stack in {out} was made by screenstack {made_by or 'before 0.2'}: its figures are that "
+                         f"version's, the page's account of the methods this one's ({__version__}); "
+                         f"{stack_command(out, list((summary.get('blend') or {}).get('weights') or {}))} makes the stack "
+                         "with this version")
     try:
         images = draw_figures(summary, y, scores)
-        page = _html(out, summary, y, folds, scores, images, top, _settings_table(metas, y))
+        # On the page too, first among its warnings: the console's line is gone when the page is read (helper-176).
+        shown = {**summary, "warnings": [other_version, *summary.get("warnings", [])]} if other_version else summary
+        page = _html(out, shown, y, folds, scores, images, top, _settings_table(metas, y))
     except (KeyError, TypeError, AttributeError) as error:  # a field an older screenstack's `stack` wrote otherwise or not yet
-        made_by = (summary.get("versions") or {}).get("screenstack")
         if made_by == __version__:
             raise
         what = f"did not record {error}" if isinstance(error, KeyError) else f"wrote a field otherwise ({error})"
         raise ScreenstackError(f"{RunFolder(out).summary}: made by screenstack {made_by or 'before 0.2'}, which {what}, and "
                                f"this report ({__version__}) needs it. Run {sets.stack_command(out)} again: "
                                f"it rewrites the stack outputs.") from None
-    made_by = (summary.get("versions") or {}).get("screenstack")
-    if made_by != __version__:  # helper-147: 0.3.10's figures under this version's account of its methods, unsaid
-        log.warning("report: the stack in %s was made by screenstack %s: its figures are that version's, the page's "
-                    "account of the methods this one's (%s); %s makes the stack with this version.", out, made_by or "before 0.2",
-                    __version__, stack_command(out, list((summary.get("blend") or {}).get("weights") or {})))
+    if other_version:
+        log.warning("report: %s.", other_version)
     folder = out / REPORT_DIR
     with RunFolder(out).commit("report", inputs=("stack",)) as staging:  # the page and its figures as one set
         for key, (_, _, payload) in images.items():

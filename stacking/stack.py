@@ -487,17 +487,22 @@ def stack(out: str | Path, config: StackConfig = StackConfig()) -> dict:
 # In summary.json's warnings, so that the console and the report say it (`predict` says what it means for an update);
 # without the folder's path, so that the same inputs in two folders give the same summary.
 NO_RECORDS = ("the run folder has no records.parquet (fit-learners was killed before writing it, or the folder predates it), so "
-              "records without title or abstract are not flagged anyway and ranked.csv has no titles. Run the same "
-              "fit-learners command again (it reuses the learners already fitted) to write it.")
+              "records without title or abstract are not flagged anyway and ranked.csv has no titles. A `screenstack run` "
+              "folder: `screenstack run --config` on its config.toml writes it, reusing the learners fitted and keeping the "
+              "run's options; else the same fit-learners command again (it reuses the learners fitted) writes it.")
 
 
 def _screening_records(out: Path, test_ids: np.ndarray):
     """The records to screen as `fit-learners` kept them (titles, input columns), or None for an older run folder."""
     records = read_screening_records(out)
     if records is not None and len(test_ids) and "copy_of" not in records:
+        # The run's own `run --config` where there is one: fit-learners alone wrote records.parquet again, which removed
+        # the config.toml made from the old one, and with it the run's options (helper-176).
+        again = sets.run_again(out)
+        way = (f"{again} writes it again, reusing the learners fitted, to name them" if again else
+               "Run the same fit-learners command again (it reuses the learners already fitted) to name them")
         pywarnings.warn(f"{out}: records.parquet predates 0.3.13, so ranked.csv's copy_of and copy_label are empty: copies of "
-                        "labelled records are not named there. Run the same fit-learners command again (it reuses the "
-                        "learners already fitted) to name them.", stacklevel=2)
+                        f"labelled records are not named there. {way}.", stacklevel=2)
     if records is not None and records["id"].astype(str).tolist() != test_ids.tolist():
         raise ScreenstackError(f"{out}/records.parquet: holds other records than the learners scored (another --test?). "
                                f"Rerun `screenstack fit-learners --out {quoted(out)}` with the run's --train/--test (or --data).")

@@ -7,6 +7,7 @@ folder byte for byte as it was.
 from __future__ import annotations
 
 import json
+import re
 import logging
 import shutil
 import tomllib
@@ -533,3 +534,62 @@ def test_input_paths_in_the_kept_warnings_are_written_absolute_as_typed_or_as_pr
         f"{tmp_path}/title: 1 record(s) have neither title nor abstract",
         f"{tmp_path}/x.csv: text columns title, where {tmp_path}/w/test.csv has title+abstract",
         "w/test.csv.bak: not this one")
+
+
+def test_fit_learners_writing_an_older_folders_records_again_warns_that_config_toml_went_and_why(run_copy, caplog, resign):
+    # helper-176: on a folder of 0.3.38 (records.parquet without text hashes) fit-learners reused every learner, wrote
+    # records.parquet again and removed config.toml "whose learners these no longer all are", said at info level: under
+    # -q the run's options went without a word.
+    train, test, out = run_copy
+    from screenstack.features.artifacts.sets import version_of
+
+    pd.read_parquet(out / "records.parquet").drop(columns="text_key").to_parquet(out / "records.parquet")
+    resign(out, "records")  # as a 0.3.38 folder holds it, and the sets made from it name it as their input
+    manifests = {p: json.loads(p.read_text()) for p in (out / ".manifests").glob("*.json")}
+    records = manifests[out / ".manifests" / "records.json"]
+    records["meta"]["digest"] = "0.3.38"
+    for path, manifest in manifests.items():
+        if "records" in manifest["inputs"]:
+            manifest["inputs"]["records"] = version_of(records)
+        path.write_text(json.dumps(manifest))
+    assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
+    [record] = [r for r in caplog.records if "removed config.toml" in r.getMessage()]
+    line = record.getMessage()
+    assert record.levelname == "WARNING" and "whose records.parquet this command wrote again" in line
+    assert "`screenstack run --config` on that file writes it too, and keeps the file" in line
+    assert "no longer all are" not in line and not (out / "config.toml").exists()
+
+
+def test_a_run_folders_records_from_before_copies_were_named_are_written_again_by_its_run_command(run_copy, monkeypatch):
+    # helper-176: the advice was "run the same fit-learners command again", which a `run` folder's user never typed, and
+    # which removes the folder's config.toml (the test above); `run --config` writes records.parquet and keeps it.
+    from screenstack.stacking import stack as stack_module
+
+    _, _, out = run_copy
+    read = stack_module.read_screening_records
+    monkeypatch.setattr(stack_module, "read_screening_records", lambda folder: read(folder).drop(columns=["copy_of"]))
+    with pytest.warns(UserWarning, match="records.parquet predates 0.3.13") as said:
+        assert main(["-q", "stack", "--out", str(out)]) == 0
+    [line] = [str(w.message) for w in said if "predates 0.3.13" in str(w.message)]
+    assert f"`screenstack run --config {out / 'config.toml'} --out {out}` writes it again, reusing the learners fitted" in line
+    assert "fit-learners" not in line
+
+
+def test_an_earlier_versions_default_read_from_a_config_file_is_said_to_be_used_as_given(run_copy, tmp_path):
+    # helper-176: an 0.3.14 run's config.toml records recall_prior = 0.5, its version's default; `run --config` on it
+    # stacked with 0.5 without a word, where this version's default is 0.35.
+    import warnings
+
+    _, _, out = run_copy
+    old = tmp_path / "old.toml"
+    old.write_text("recall_prior = 0.5\n")
+    with pytest.warns(UserWarning, match=re.escape(
+            f"--config {old}: recall_prior = 0.5 is the default of screenstack 0.3.0-0.3.14 (0.35 now), which a run's "
+            "config.toml records whether or not it was chosen: used as given. Delete the line")):
+        assert main(["-q", "stack", "--out", str(out), "--config", str(old)]) == 0
+    assert json.loads((out / "summary.json").read_text())["config"]["prior_positives"] == 0.5
+    for typed in (["--recall-prior", "0.5"], ["--recall-prior", "0.35"]):  # the command line's value is the user's
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert main(["-q", "stack", "--out", str(out), "--config", str(old), *typed]) == 0
+        assert not any("is the default of screenstack" in str(w.message) for w in caught)

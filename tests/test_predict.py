@@ -1601,6 +1601,10 @@ def test_a_stack_of_another_version_is_said_by_predict_and_report(text_run, tmp_
     caplog.set_level("WARNING", logger="screenstack")
     assert main(["-q", "report", "--out", str(copy)]) == 0
     assert any("the page's account of the methods this one's (9.9.9)" in r.getMessage() for r in caplog.records)
+    # and on the page, read when the console's line is long gone (helper-176: only its versions footer said so)
+    page = (copy / "report.html").read_text(encoding="utf-8")
+    warned = page[page.index("<h2>Warnings</h2>"):page.index("</section>", page.index("<h2>Warnings</h2>"))]
+    assert "its figures are that version&#x27;s, the page&#x27;s account of the methods this one&#x27;s (9.9.9)" in warned
 
 
 def test_a_run_without_a_stack_is_not_said_never_stacked_where_its_stack_may_have_been_removed(text_run, tmp_path, capsys):
@@ -1650,3 +1654,25 @@ def test_a_run_of_columns_named_nothing_takes_a_files_title_and_abstract_and_war
     with pytest.warns(UserWarning, match=r"median text length Keys: \d+ characters \(the run's Body: \d+\); Text: \d+ "
                                          r"characters \(the run's Tags: 30\)"):
         assert _predict(tmp_path / "run", other, tmp_path / "swapped", "--text-cols", "title,Keys,Text") == 0
+
+
+@pytest.mark.parametrize("made_by", [None, "0.3.16"])
+def test_the_way_to_the_labelled_records_threshold_is_not_promised_of_another_versions_stack(tmp_path, made_by):
+    # helper-176: on a 0.3.16 run predict said `stack --max-shift 1` "keeps the labelled records' 0.2125"; that command
+    # stacks anew with this version's blend, whose threshold was 0.8125.
+    from types import SimpleNamespace
+
+    from screenstack.stacking.page import _run_lowered
+    from screenstack.stacking.predict import _threshold_origin
+
+    run = SimpleNamespace(out=tmp_path / "r", threshold=0.19, threshold_before=0.2125, made_by=made_by)
+    said = _threshold_origin(run, 0.19, {})
+    page = _run_lowered({"run": str(run.out), "run_threshold": 0.19, "run_threshold_before": 0.2125,
+                         "run_stack_made_by": made_by})
+    command = f"screenstack stack --out {run.out} --max-shift 1"
+    if made_by:
+        assert f"`{command}` makes the stack again with this version's blend, and keeps its labelled records' own" in said
+        assert "0.2125" not in said and f"{command}</code> makes the stack again with this version's blend" in page
+    else:
+        assert f"`{command}` keeps the labelled records' 0.2125 for it and its updates" in said
+        assert f"{command}</code> keeps that" in page

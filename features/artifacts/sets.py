@@ -532,16 +532,28 @@ def _remove(out: Path, manifest: dict, upstream: str, remade: Iterable[str], by:
     is_remade = manifest["set"] in remade  # by this command, a moment from now
     # config.toml is gone by now, and the run it recorded is no longer what OUT holds: "rerun the run command that
     # made OUT" pointed to the options just deleted, and would refit what this command refitted otherwise.
-    way = (f"It held the options of the `screenstack run` that made {quoted(out)}, whose learners these no longer "
-           "all are; `stack` and `report` make the folder's outputs from them." if manifest["set"] == "config"
-           else written_by(out, manifest["set"]))
+    way = _config_removed(out, upstream) if manifest["set"] == "config" else written_by(out, manifest["set"])
     # The report is what a reader opens: its removal by a new stack (`by`) is a warning (shown under -q), said once,
     # here; removed with the stack it described (a learner refitted), `report` alone cannot remake it: the stack's
     # line says what to run first, a warning too (helper-147: adding a learner to an older folder, whose records.parquet
     # was written again, removed its submission and ranked.csv under -q without a word).
-    warned = manifest["set"] == "stack" or (manifest["set"] == "report" and by == "stack")
+    # config.toml too: the only record of the run's options (fit-learners writing an older folder's records.parquet
+    # again removed it under -q without a word, and `run --config` on it with it: helper-176).
+    warned = manifest["set"] in ("stack", "config") or (manifest["set"] == "report" and by == "stack")
     level = logging.DEBUG if is_remade else logging.WARNING if warned else logging.INFO
     log.log(level, "%s: removed %s, made from the previous %r outputs. %s", out, files, upstream, way)
+
+
+def _config_removed(out: Path, upstream: str) -> str:
+    """What a removed config.toml held, and why it went: the run's learners refitted otherwise, or (`upstream`
+    ``records``) the same records written again, as fit-learners writes an older folder's (helper-176: "whose learners
+    these no longer all are" where every learner was reused)."""
+    if upstream == "records":
+        return (f"It held the options of the `screenstack run` that made {quoted(out)}, whose records.parquet this command "
+                "wrote again (`screenstack run --config` on that file writes it too, and keeps the file); `stack` and "
+                "`report` make the folder's outputs from what is there.")
+    return (f"It held the options of the `screenstack run` that made {quoted(out)}, whose learners these no longer all are; "
+            "`stack` and `report` make the folder's outputs from them.")
 
 
 def version_of(manifest: dict) -> str:

@@ -558,9 +558,11 @@ def test_a_removal_the_command_itself_makes_good_is_not_news(tmp_path, caplog):
     caplog.set_level("DEBUG", logger="screenstack")
     with run.lock(remakes=("learners/a", "stack", "report")):  # not config: this command does not write it
         _commit(run, "folds", "another plan")
-    info = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    said = [r.getMessage() for r in caplog.records if r.levelname in ("INFO", "WARNING")]
     debug = [r.getMessage() for r in caplog.records if r.levelname == "DEBUG"]
-    assert len(info) == 1 and "removed config.txt" in info[0]
+    # config.toml's removal a warning: the only record of the run's options (helper-176: gone under -q unsaid)
+    assert len(said) == 1 and "removed config.txt" in said[0]
+    assert [r.levelname for r in caplog.records if "removed config.txt" in r.getMessage()] == ["WARNING"]
     assert len(debug) == 3 and not any("config.txt" in line for line in debug)
     caplog.clear()
     _commit(run, "learners/a", "a on the new plan", ("folds",))

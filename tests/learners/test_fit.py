@@ -207,7 +207,8 @@ def test_a_fit_stopped_short_is_not_blended_as_if_whole(tmp_path, corpus, monkey
         summary = stack(out, StackConfig(learners=("tfidf-svm",)))
     said = [w for w in summary["warnings"] if "has no records.parquet (fit-learners was killed before writing it" in w]
     # In the summary, so that the report says it too (it said nothing), and said once on the console.
-    assert len(said) == 1 and "Run the same fit-learners command again" in said[0]
+    assert len(said) == 1 and "else the same fit-learners command again (it reuses the learners fitted) writes it" in said[0]
+    assert "A `screenstack run` folder: `screenstack run --config` on its config.toml writes it" in said[0]
     assert sum("no records.parquet" in m for m in caplog.messages) == 1
     from screenstack.stacking.report import write_report
 
