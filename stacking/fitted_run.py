@@ -198,6 +198,8 @@ def read_run(out: str | Path) -> FittedRun:
     if missing:  # a folder deleted from a run copied without its manifests (which would name it as damaged)
         raise ScreenstackError(f"{run.learner(missing[0])}: missing, but {blend_path} blends {missing[0]!r}. "
                                + refit_fix(out, missing[0]))
+    for name in used:  # before any warning's way on: a run predict refuses has none (helper-176: two, then the refusal)
+        _refuse_finetuned(out, name, outputs[name][2])
     fitted = FittedRun(out, names, float(summary["threshold"]), blender, calibration, stack_version=run.version("stack"),
                        train_ids=frozenset(outputs[used[0]][0]["id"].astype(str)),  # every learner's OOF rows are the fold plan's
                        test_ids=frozenset(outputs[used[0]][1]["id"].astype(str)),
@@ -223,7 +225,6 @@ def read_run(out: str | Path) -> FittedRun:
         pywarnings.warn(fitted.said[-1], stacklevel=2)
     for name in used:
         _, _, meta = outputs[name]
-        _refuse_finetuned(out, name, meta)
         fitted.models[name] = load_fold_models(run.learner(name), _refit_models_fix(out, name))
         fitted.inputs[name] = meta.get("input", "text")
         fitted.text_columns = tuple(read_index(run.learner(name)).get("text_columns") or fitted.text_columns)

@@ -853,7 +853,7 @@ def test_learners_fitted_without_models_still_stack_and_predict_says_to_refit(tm
     assert _predict(tmp_path / "old", test, tmp_path / "pred") == 0
 
 
-def test_a_run_blending_a_fine_tuned_learner_is_refused(run_copy, tmp_path, capsys):
+def test_a_run_blending_a_fine_tuned_learner_is_refused(run_copy, tmp_path, capsys, monkeypatch):
     run, _, test = run_copy
     plan = load_fold_plan(run)
     scores = pd.read_parquet(run / "learners" / "tfidf-svm" / "oof.parquet")["score"].to_numpy()
@@ -862,10 +862,16 @@ def test_a_run_blending_a_fine_tuned_learner_is_refused(run_copy, tmp_path, caps
     write_learner_output(run, name, plan, scores, tests["id"], tests["score"].to_numpy(),
                          {"learner": name, "kind": "crossfit", "input": "text", "finetune": {}})
     assert main(["-q", "stack", "--out", str(run)]) == 0
-    assert _predict(run, test, tmp_path / "pred") == 2
+    versions = fitted_run_module.package_versions  # and its stack another version's: that warning's way on is none
+    monkeypatch.setattr(fitted_run_module, "package_versions", lambda: {**versions(), "screenstack": "9.9.9"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _predict(run, test, tmp_path / "pred") == 2
     error = capsys.readouterr().err
     assert f"learners/{name}: is a fine-tuned encoder, whose fold weights are not kept" in error
     assert "--learners" in error
+    # helper-176: two ways on (restack, run --config) were said first, neither of which leads to a prediction
+    assert not [str(w.message) for w in caught if "makes it with" in str(w.message)]
 
 
 @pytest.mark.parametrize("method", sorted(BLENDERS))

@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import json
+import warnings
 import shutil
 import zipfile
 from pathlib import Path
@@ -75,8 +76,12 @@ def test_learner_folders_deleted_by_hand_are_named_in_one_line_with_one_command_
     assert f"{out / 'learners' / 'tfidf-logreg'}, {out / 'learners' / 'tfidf-svm'}: deleted, but {out} still lists them" in error
     # a run's folder: its config.toml fits them with the run's options (--folds 2 here), which fit-learners' defaults lack
     assert f"Rerun `screenstack run --config {out / 'config.toml'}`: it fits them again" in error and "blend the others" not in error
-    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["-q", "run", "--config", str(out / "config.toml")]) == 0
     assert (out / "submission.csv").read_bytes() == submission
+    # no warning for doing as told (helper-176: "meta.json: missing; refitting" for each folder deleted)
+    assert not [str(w.message) for w in caught if "missing" in str(w.message) or "refitting" in str(w.message)]
 
 
 def test_report_on_a_stack_file_and_a_learner_deleted_names_the_learner_first(tiny_corpus_files, tmp_path, capsys):

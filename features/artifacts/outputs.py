@@ -14,6 +14,7 @@ one fit beside the metadata of another, and a damaged file is caught by name.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import platform
 import warnings
 from pathlib import Path
@@ -31,6 +32,8 @@ from .damage import DamagedArtifact, StaleArtifact, read_checked
 from .runfolder import RunFolder
 from . import sets
 from .sets import is_fine_tuned, run_refits, slug
+
+log = logging.getLogger("screenstack")
 
 LEARNERS_DIR = "learners"
 PACKAGES = ("screenstack", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "torch", "transformers", "pyarrow")
@@ -182,6 +185,9 @@ def _compared(out: str | Path, name: str, meta: dict, plan: FoldPlan) -> tuple[d
         _, _, old = _read_learner(out, name)
     except DamagedArtifact as error:
         state = "stale" if isinstance(error, StaleArtifact) else "damaged" if Path(error.path).exists() else "missing"
+        if state == "missing" and not learner_dir(out, name).exists():  # the folder deleted, as a refusal says to do:
+            log.info("%s: deleted; refitting %s.", learner_dir(out, name), name)  # not news (helper-176)
+            return None
         # A feature file's record damaged: refitting reads the vectors as they are and leaves the record so; `extract`
         # writes both again (and removes the learners fitted on the old file).
         again = (" The feature file's record stays damaged until `screenstack extract`, with the options that made it, "
