@@ -55,6 +55,31 @@ AUTO_MIN_INCLUDED = 11  # the logistic blend from 11 included training records: 
 # and lets more halves fall below flagging everything (3 more of 690 on the protocol's three sets of split seeds; 0.3.36)
 
 
+def _say_older_defaults(out: Path, metas: dict[str, dict]) -> None:
+    """Warn of learners another screenstack fitted with other parameters than this version's defaults: `stack` blends
+    them as they are, where `fit-learners` and `run` refuse them as another configuration (helper-176: a 0.3.1 run's
+    TF-IDF learners, class_weight None where 0.3.2 on weighs classes, were blended without a word)."""
+    from ..learners.fit import without_blocks
+    from ..learners.registry import make_learner
+
+    current = package_versions().get("screenstack")
+    said = []
+    for name, meta in metas.items():
+        made_by = (meta.get("versions") or {}).get("screenstack")
+        if name not in LEARNERS or made_by in (None, current) or not isinstance(meta.get("params"), dict):
+            continue
+        now = without_blocks(json.loads(json.dumps(make_learner(name).get_params())))  # as meta.json holds them
+        was = without_blocks(meta["params"])
+        keys = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+        if keys:
+            said.append(f"{name} (screenstack {made_by}: " + ", ".join(f"{k} {was.get(k)} there, {now.get(k)} now" for k in keys)
+                        + ")")
+    if said:
+        pywarnings.warn(f"{out}: learners fitted with other parameters than this version's defaults, blended as they were "
+                        f"fitted: {'; '.join(said)}. Fitting them again with this version's needs a new --out (`screenstack "
+                        "run` with the run's input files), or their folders deleted first.", stacklevel=3)
+
+
 def _score_matrices(out: Path, wanted: tuple[str, ...]):
     outputs = read_learner_outputs(out, wanted)
     names = sorted(wanted) or sorted(outputs)  # one column order, so the blend does not depend on how --learners was typed
@@ -70,6 +95,7 @@ def _score_matrices(out: Path, wanted: tuple[str, ...]):
                f"Fine-tuned ones ({', '.join(finetuned)}) are made by `screenstack extract --finetune --out {quoted(out)}` with the "
                "run's input files, its --model and --head" + (", the others by fit-learners" if len(finetuned) < len(missing) else ""))
         raise ScreenstackError(f"{out}: no outputs for learner(s) {', '.join(missing)} (found: {found}). {how}.")
+    _say_older_defaults(out, {name: outputs[name][2] for name in names})
     plan = load_fold_plan(out)
     oof_cols, test_cols, test_ids = [], [], None
     for name in names:

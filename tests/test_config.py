@@ -593,3 +593,27 @@ def test_an_earlier_versions_default_read_from_a_config_file_is_said_to_be_used_
             warnings.simplefilter("always")
             assert main(["-q", "stack", "--out", str(out), "--config", str(old), *typed]) == 0
         assert not any("is the default of screenstack" in str(w.message) for w in caught)
+
+
+def test_a_learner_another_version_fitted_with_other_defaults_is_said_when_stacked(run_copy, resign):
+    # helper-176: stack blended a 0.3.1 run's TF-IDF learners (class_weight None; 0.3.2 on weighs the classes) without a
+    # word, where fit-learners and run refuse them as another configuration.
+    import warnings
+
+    _, _, out = run_copy
+    meta_path = out / "learners" / "tfidf-svm" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["params"]["class_weight"], meta["versions"]["screenstack"] = None, "0.3.1"
+    meta_path.write_text(json.dumps(meta))
+    resign(out, "learners/tfidf-svm")
+    with pytest.warns(UserWarning, match=re.escape(
+            f"{out}: learners fitted with other parameters than this version's defaults, blended as they were fitted: "
+            "tfidf-svm (screenstack 0.3.1: class_weight None there, auto now)")):
+        assert main(["-q", "stack", "--out", str(out)]) == 0
+    meta["params"]["class_weight"] = "auto"  # another version, this one's defaults: nothing to say
+    meta_path.write_text(json.dumps(meta))
+    resign(out, "learners/tfidf-svm")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["-q", "stack", "--out", str(out)]) == 0
+    assert not any("other parameters" in str(w.message) for w in caught)
