@@ -530,7 +530,9 @@ def _copied_run_folder(config, out) -> Path | None:
     """The folder `config` is in, where it is that run folder's own config.toml and its `out` names another folder (the
     folder was copied or moved), else None. As typed: a symlinked copy is named by its link."""
     folder = Path(os.path.abspath(config)).parent
-    if Path(config).name != "config.toml" or not (folder / "summary.json").is_file():
+    # A run folder by its manifests too: one whose stack was removed since (a refit) has no summary.json, and its copy's
+    # file then reran the first folder unsaid (helper-178's path: fit-learners on a copied older folder, then run --config).
+    if Path(config).name != "config.toml" or not ((folder / "summary.json").is_file() or (folder / ".manifests" / "config.json").is_file()):
         return None
     return None if Path(os.path.expanduser(out)).resolve() == folder.resolve() else folder
 

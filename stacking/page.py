@@ -47,11 +47,14 @@ def _run_lowered(summary: dict) -> str:
     before = summary.get("run_threshold_before")  # predictions before 0.3.52 lack it
     if before is None or before <= summary["run_threshold"]:
         return ""
-    command = f"<code>screenstack stack --out {html.escape(quoted(summary['run']))} --max-shift 1</code>"
-    keeps = (f"{command} makes the stack again with this version's blend, and keeps its labelled records' own"
-             if summary.get("run_stack_made_by") else f"{command} keeps that")  # another version's stack (helper-176)
+    # The run's own stack command with --max-shift 1 (predictions before 0.3.54 lack it: the bare one, as then).
+    command = summary.get("run_unshifted_command") or f"`screenstack stack --out {quoted(summary['run'])} --max-shift 1`"
+    command = f"<code>{html.escape(command.strip('`'))}</code>"
+    if summary.get("run_stack_made_by"):  # another version's stack: that command stacks anew (helper-176, helper-178)
+        return (f", itself lowered for the run's own records to screen by its label shift; {command} makes the stack "
+                "again with this version's blend, with the threshold its labelled records alone give")
     return (f", itself lowered for the run's own records to screen by its label shift (its labelled records' own: "
-            f"{before:.4g}; {keeps})")
+            f"{before:.4g}; {command} keeps that)")
 
 
 def shown(cell: str) -> str:

@@ -66,7 +66,7 @@ from ..features.artifacts.store import VectorFiles
 from ..features.errors import quoted
 from ..features.records.corpus import Corpus
 from ..learners.oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, on_one_blas_thread, text_chunks
-from .config import StackConfig
+from .config import StackConfig, stack_flags
 from .decision import UPDATE_RECALL_CHECK_WARNING, log_shift, lowered_by, said_counts, said_threshold, screen
 from .fitted_run import FittedRun
 from .new_records import LEFT_OUT_COLUMNS, column_roles
@@ -98,16 +98,28 @@ def _lacking_text(run: FittedRun, corpus: Corpus) -> str:
     return ""
 
 
+def unshifted_command(run: FittedRun) -> str:
+    """The `stack` command that makes the run's stack again as it was made (its learners, --beta, --recall-prior, ...)
+    but with ``--max-shift 1``: the labelled records' own threshold, for the run's records to screen and its updates
+    (helper-178: a bare `stack --out RUN --max-shift 1` stacked every learner with the defaults instead)."""
+    return f"`screenstack stack --out {quoted(run.out)} {stack_flags(run.learners, replace(run.config, max_shift=1.0))}`"
+
+
+def _keeps_threshold(run: FittedRun, flags_share: str = "") -> str:
+    """What `unshifted_command` keeps: the labelled records' threshold, by its value where this version made the stack
+    (`flags_share`: what it would flag of these records), else a stack made anew with this version's blend, whose
+    threshold is not known here (helper-176: 0.3.16's 0.2125 promised, 0.8125 given)."""
+    if run.made_by:
+        return (f"{unshifted_command(run)} makes the stack again with this version's blend, with the threshold its "
+                "labelled records alone give")
+    return f"{unshifted_command(run)} keeps the labelled records' {said_threshold(run.threshold_before)}{flags_share}"
+
+
 def _threshold_origin(run: FittedRun, threshold: float, summary: dict) -> str:
     """Where the threshold applied comes from, for the console line: the run's, or lower for these records, by what."""
     if threshold == run.threshold and run.threshold < run.threshold_before:  # the run's records to screen looked richer
-        command = f"`screenstack stack --out {quoted(run.out)} --max-shift 1`"
-        # Another version's stack: the command stacks anew, with this version's blend and threshold (helper-176: it
-        # promised 0.3.16's 0.2125 and gave 0.8125).
-        keeps = (f"{command} makes the stack again with this version's blend, and keeps its labelled records' own threshold"
-                 if run.made_by else f"{command} keeps the labelled records' {said_threshold(run.threshold_before)}")
         return (f" of {run.out}, lowered there for its own records to screen by the label shift, which no update flags "
-                f"fewer than ({keeps} for it and its updates)")
+                f"fewer than ({_keeps_threshold(run)} for it and its updates)")
     if threshold == run.threshold:
         return f" of {run.out}"
     by = " and the ".join(lowered_by(summary)) or "label shift"
@@ -146,10 +158,7 @@ def _flags_most_warning(run: FittedRun, scores: np.ndarray, decisions: np.ndarra
                 f"records as the run's labelled ones (the label shift line, shift in summary.json); if they are not, "
                 f"--max-shift 1 flags {percent(flags(run.threshold))}")
     if run.threshold < run.threshold_before and flags(run.threshold_before) <= MAX_FLAGGED:
-        command = f"`screenstack stack --out {quoted(run.out)} --max-shift 1`"
-        keeps = (f"{command} makes the stack again with this version's blend, and keeps its labelled records' own threshold"
-                 if run.made_by else  # another version's stack: its threshold is not what that command keeps (helper-176)
-                 f"{command} keeps its labelled records' threshold, which flags {percent(flags(run.threshold_before))} of these")
+        keeps = _keeps_threshold(run, f", which flags {percent(flags(run.threshold_before))} of these")
         return f"{said} because the run's threshold was lowered for its own records to screen by the label shift; {keeps}"
     if run.config.beta > StackConfig.beta:
         return (f"{said}: the run's --beta {run.config.beta:g} counts a missed included record {run.config.beta ** 2:g} "
@@ -242,6 +251,7 @@ def predict(run: FittedRun, corpus: Corpus, out: str | Path, vectors: dict[str, 
     ids = records["id"].astype(str).to_numpy()
     summary = {
         "run": str(run.out.resolve()), "run_stack_version": run.stack_version, "run_stack_made_by": run.made_by,
+        "run_unshifted_command": unshifted_command(run),
         "data": str(Path(data).resolve()) if data else "",  # as `run` is: the same file from any folder, the same bytes
         "data_sha256": sha256_or_none(data) if data else None,
         "threshold": threshold, "run_threshold": run.threshold, "run_threshold_before": run.threshold_before,

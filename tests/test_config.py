@@ -536,15 +536,12 @@ def test_input_paths_in_the_kept_warnings_are_written_absolute_as_typed_or_as_pr
         "w/test.csv.bak: not this one")
 
 
-def test_fit_learners_writing_an_older_folders_records_again_warns_that_config_toml_went_and_why(run_copy, caplog, resign):
-    # helper-176: on a folder of 0.3.38 (records.parquet without text hashes) fit-learners reused every learner, wrote
-    # records.parquet again and removed config.toml "whose learners these no longer all are", said at info level: under
-    # -q the run's options went without a word.
-    train, test, out = run_copy
+def _as_an_older_folder(out: Path, resign) -> None:
+    """OUT as a 0.3.38 folder holds it: records.parquet without text hashes, the sets made from it naming it."""
     from screenstack.features.artifacts.sets import version_of
 
     pd.read_parquet(out / "records.parquet").drop(columns="text_key").to_parquet(out / "records.parquet")
-    resign(out, "records")  # as a 0.3.38 folder holds it, and the sets made from it name it as their input
+    resign(out, "records")
     manifests = {p: json.loads(p.read_text()) for p in (out / ".manifests").glob("*.json")}
     records = manifests[out / ".manifests" / "records.json"]
     records["meta"]["digest"] = "0.3.38"
@@ -552,12 +549,32 @@ def test_fit_learners_writing_an_older_folders_records_again_warns_that_config_t
         if "records" in manifest["inputs"]:
             manifest["inputs"]["records"] = version_of(records)
         path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_fit_learners_writing_an_older_folders_records_again_keeps_the_runs_config_toml(run_copy, caplog, resign, edited):
+    # helper-176, 178: on a folder of 0.3.38 (records.parquet without text hashes) fit-learners reused every learner,
+    # wrote records.parquet again and removed config.toml, the only record of the run's options ("whose learners these
+    # no longer all are", at info level: under -q unsaid), and with it the `run --config` its warning then named.
+    train, test, out = run_copy
+    _as_an_older_folder(out, resign)
+    if edited:  # by hand since the run wrote it: not the run's to keep
+        (out / "config.toml").write_text((out / "config.toml").read_text() + "beta = 5.0\n")
+    recipe = (out / "config.toml").read_bytes()
     assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--out", str(out), *TEXT]) == 0
-    [record] = [r for r in caplog.records if "removed config.toml" in r.getMessage()]
-    line = record.getMessage()
-    assert record.levelname == "WARNING" and "whose records.parquet this command wrote again" in line
-    assert "`screenstack run --config` on that file writes it too, and keeps the file" in line
-    assert "no longer all are" not in line and not (out / "config.toml").exists()
+    said = [r for r in caplog.records if "removed config.toml" in r.getMessage()]
+    if edited:
+        [record] = said
+        assert record.levelname == "WARNING" and "was made from its previous records.parquet, which this command wrote " \
+            "again" in record.getMessage() and "no longer all are" not in record.getMessage()
+        assert not (out / "config.toml").exists()
+        return
+    assert all(r.levelname == "DEBUG" for r in said)  # written again at once: not news
+    assert (out / "config.toml").read_bytes() == recipe and "text_key" in pd.read_parquet(out / "records.parquet")
+    assert not (out / "summary.json").exists()  # the stack made from the old records went, said
+    assert main(["-q", "run", "--config", str(out / "config.toml")]) == 2  # a copy: which folder is meant is asked
+    assert main(["-q", "run", "--config", str(out / "config.toml"), "--out", str(out)]) == 0
+    assert (out / "summary.json").is_file() and f'out = "{out}"' in (out / "config.toml").read_text()  # now this folder's
 
 
 def test_a_run_folders_records_from_before_copies_were_named_are_written_again_by_its_run_command(run_copy, monkeypatch):

@@ -846,9 +846,11 @@ def test_learners_fitted_without_models_still_stack_and_predict_says_to_refit(tm
     assert "learners/tfidf-svm: no fold models" in error and "--learners tfidf-svm" in error
     # Doing what it says: the refit keeps the models, and predict then works.
     shutil.rmtree(tmp_path / "old" / "learners" / "tfidf-svm")
-    with pytest.warns(UserWarning, match="refitting tfidf-svm"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         assert main(["-q", "fit-learners", "--train", str(train), "--test", str(test), "--learners", "tfidf-svm",
                      "--folds", "3", "--out", str(tmp_path / "old")]) == 0
+    assert not any("refitting" in str(w.message) for w in caught)  # deleted as told: refitted, not a warning (helper-176)
     assert main(["-q", "stack", "--out", str(tmp_path / "old")]) == 0
     assert _predict(tmp_path / "old", test, tmp_path / "pred") == 0
 
@@ -1239,7 +1241,8 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
     scores = pd.read_csv(tmp_path / "pred" / "scores.csv")["score"].to_numpy()
     assert summary["n_flagged"] > 0.9 * summary["n_records"]
     assert (f"because the run's threshold was lowered for its own records to screen by the label shift; `screenstack stack "
-            f"--out {run} --max-shift 1` keeps its labelled records' threshold, which flags "
+            f"--out {run} --learners tfidf-logreg,tfidf-svm --max-shift 1` keeps the labelled records' "
+            f"{said_threshold(shift['threshold_before'])}, which flags "
             f"{np.mean(scores >= shift['threshold_before']):.0%} of these") in summary["warnings"][-1]
     # Records without text added to the update: flagged anyway, but the run's own shift is still why nearly all are.
     blank = pd.DataFrame({"record_id": [f"blank{i}" for i in range(130)], "title": "", "abstract": ""})
@@ -1250,13 +1253,14 @@ def test_a_run_that_corrected_for_its_records_to_screen_keeps_that_threshold_for
         "the threshold flags 100% of these records because the run's threshold was lowered for its own records")
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
     assert (f"(threshold {said_threshold(summary['threshold'])} of {run}, lowered there for its own records to screen by the label "
-            f"shift, which no update flags fewer than (`screenstack stack --out {run} --max-shift 1` keeps the labelled "
-            f"records' {said_threshold(shift['threshold_before'])} for it and its updates))") in line
+            f"shift, which no update flags fewer than (`screenstack stack --out {run} --learners tfidf-logreg,tfidf-svm "
+            f"--max-shift 1` keeps the labelled records' {said_threshold(shift['threshold_before'])} for it and its "
+            "updates))") in line
     # and the page (helper-170: it gave the run's threshold alone, flagging nearly all without a reason)
     assert summary["run_threshold_before"] == shift["threshold_before"]
     assert (f"the run's {summary['run_threshold']:.4g}, itself lowered for the run's own records to screen by its label "
             f"shift (its labelled records' own: {shift['threshold_before']:.4g}; <code>screenstack stack --out {run} "
-            "--max-shift 1</code> keeps that)") in (tmp_path / "pred" / "report.html").read_text()
+            "--learners tfidf-logreg,tfidf-svm --max-shift 1</code> keeps that)") in (tmp_path / "pred" / "report.html").read_text()
 
 
 def test_an_update_richer_than_a_corrected_runs_records_says_what_max_shift_1_keeps(tmp_path, caplog):
@@ -1663,22 +1667,26 @@ def test_a_run_of_columns_named_nothing_takes_a_files_title_and_abstract_and_war
 
 
 @pytest.mark.parametrize("made_by", [None, "0.3.16"])
-def test_the_way_to_the_labelled_records_threshold_is_not_promised_of_another_versions_stack(tmp_path, made_by):
+def test_the_way_to_the_labelled_records_threshold_is_the_runs_own_stack_and_no_other_versions_threshold(tmp_path, made_by):
     # helper-176: on a 0.3.16 run predict said `stack --max-shift 1` "keeps the labelled records' 0.2125"; that command
-    # stacks anew with this version's blend, whose threshold was 0.8125.
+    # stacks anew with this version's blend, whose threshold was 0.8125. helper-178: a bare `stack --out RUN --max-shift 1`
+    # stacked every learner with the defaults where the run's stack had blended one, with --recall-prior 0.5.
     from types import SimpleNamespace
 
+    from screenstack.stacking.config import StackConfig
     from screenstack.stacking.page import _run_lowered
-    from screenstack.stacking.predict import _threshold_origin
+    from screenstack.stacking.predict import _threshold_origin, unshifted_command
 
-    run = SimpleNamespace(out=tmp_path / "r", threshold=0.19, threshold_before=0.2125, made_by=made_by)
+    run = SimpleNamespace(out=tmp_path / "r", threshold=0.19, threshold_before=0.2125, made_by=made_by,
+                          learners=["tfidf-svm"], config=StackConfig(learners=("tfidf-svm",), prior_positives=0.5))
+    command = f"screenstack stack --out {run.out} --learners tfidf-svm --recall-prior 0.5 --max-shift 1"
+    assert unshifted_command(run) == f"`{command}`"
     said = _threshold_origin(run, 0.19, {})
     page = _run_lowered({"run": str(run.out), "run_threshold": 0.19, "run_threshold_before": 0.2125,
-                         "run_stack_made_by": made_by})
-    command = f"screenstack stack --out {run.out} --max-shift 1"
+                         "run_stack_made_by": made_by, "run_unshifted_command": unshifted_command(run)})
     if made_by:
-        assert f"`{command}` makes the stack again with this version's blend, and keeps its labelled records' own" in said
-        assert "0.2125" not in said and f"{command}</code> makes the stack again with this version's blend" in page
+        assert f"`{command}` makes the stack again with this version's blend, with the threshold its labelled records" in said
+        assert "0.2125" not in said + page and f"{command}</code> makes the stack again with this version's blend" in page
     else:
         assert f"`{command}` keeps the labelled records' 0.2125 for it and its updates" in said
-        assert f"{command}</code> keeps that" in page
+        assert f"(its labelled records' own: 0.2125; <code>{command}</code> keeps that)" in page

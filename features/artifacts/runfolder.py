@@ -431,6 +431,18 @@ class RunFolder:
             self._release(fd, created)
 
     @contextmanager
+    def remaking(self, *names: str) -> Iterator[None]:
+        """Within the held lock, count `names` among the sets this command writes again (`lock`'s `remakes`): their
+        removal meanwhile is logged at debug level, as nothing is left for the user to do."""
+        key = self.out.resolve()
+        before = _REMADE.get(key, frozenset())
+        _REMADE[key] = before | frozenset(names)
+        try:
+            yield
+        finally:
+            _REMADE[key] = before
+
+    @contextmanager
     def reading(self, flag: str, again: str) -> Iterator[RunFolder]:
         """Hold OUT for reading (a shared ``flock`` on its lock file) across a command that only reads it (`predict`'s
         --run): a folder another process is writing is refused in one line (its outputs half made, the advice

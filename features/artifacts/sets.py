@@ -549,9 +549,9 @@ def _config_removed(out: Path, upstream: str) -> str:
     ``records``) the same records written again, as fit-learners writes an older folder's (helper-176: "whose learners
     these no longer all are" where every learner was reused)."""
     if upstream == "records":
-        return (f"It held the options of the `screenstack run` that made {quoted(out)}, whose records.parquet this command "
-                "wrote again (`screenstack run --config` on that file writes it too, and keeps the file); `stack` and "
-                "`report` make the folder's outputs from what is there.")
+        return (f"It held the options of the `screenstack run` that made {quoted(out)}, and was made from its previous "
+                "records.parquet, which this command wrote again; `stack` and `report` make the folder's outputs from "
+                "what is there.")
     return (f"It held the options of the `screenstack run` that made {quoted(out)}, whose learners these no longer all are; "
             "`stack` and `report` make the folder's outputs from them.")
 

@@ -109,7 +109,7 @@ def add_finetune_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cnn-channels", type=int, default=256, metavar="N", help="--head cnn: convolution channels (default 256)")
     group.add_argument("--cnn-kernel", type=int, default=5, metavar="N", help="--head cnn: odd kernel width in tokens (default 5)")
     group.add_argument("--eval-batch-size", type=int, default=64, metavar="N",
-                       help="records per batch when scoring and embedding: memory and speed only, the outputs are the same bytes (default 64)")
+                       help="records per batch when scoring and embedding: memory and speed only (on a CPU the outputs are the same bytes) (default 64)")
     group.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=False,
                        help="trade compute for memory (--no-grad-checkpointing: not, where a --config file turns it on)")
     group.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
