@@ -11,7 +11,6 @@ from ..features.records.corpus import Corpus, texts
 from ..features.artifacts.folds import FoldConfig, FoldPlan, assign_folds, make_fold_plan, refuse_other_plan, save_fold_plan
 from ..features.artifacts.outputs import (finetune_state, learner_dir, other_test_folders, reusable_learners,
                                          refuse_other_outputs, refuse_other_test, write_learner_output)
-from ..features.artifacts import sets
 from ..features.artifacts.records import write_screening_records
 from ..features.artifacts.runfolder import RunFolder, locked
 from ..features.artifacts.store import VectorFiles, is_crossfit
@@ -96,29 +95,8 @@ def fit_learners(
             except Exception:  # the error that stopped the fit is the one to show
                 pass
         raise
-    _write_records_keeping_recipe(out, corpus)  # last: a refusal before any learner leaves OUT as it was
+    write_screening_records(out, corpus)  # last: a refusal before any learner leaves OUT as it was
     return written
-
-
-def _write_records_keeping_recipe(out: str | Path, corpus: Corpus) -> None:
-    """`write_screening_records`; where that writes a `run` folder's records.parquet again while the learners and fold
-    plan its config.toml was made from stay as they were (an older folder's records, kept before text hashes), the
-    file is committed again as it was: it still describes the run, and it is the only record of the run's options
-    (helper-176, 178: fit-learners removed it, and with it the `run --config` that would have kept it). One edited by
-    hand since (not the run's, `sets.changed_since_written`) goes, as before, with a warning."""
-    run = RunFolder(out)
-    recipe = sets.committed(run.out, "config")
-    unchanged = recipe is not None and sets.changed_since_written(run.out, "config", "config.toml") is False and all(
-        run.version(name) == version for name, version in (recipe.get("inputs") or {}).items() if name != "records")
-    if not unchanged or not (run.out / "config.toml").is_file():
-        write_screening_records(out, corpus)
-        return
-    kept = (run.out / "config.toml").read_bytes()
-    with run.remaking("config"):
-        write_screening_records(out, corpus)
-        if sets.committed(run.out, "config") is None:  # removed with the records.parquet it was made from
-            with run.commit("config", meta=recipe.get("meta"), inputs=tuple(recipe["inputs"])) as staging:
-                (staging / "config.toml").write_bytes(kept)
 
 
 def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, plan, progress: bool, chunk_rows: int, written: list,

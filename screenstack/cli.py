@@ -288,6 +288,8 @@ PAST_DEFAULTS = {"recall_prior": ((1.0, "before 0.3.0"), (0.5, "0.3.0-0.3.14"))}
 
 def _say_past_defaults(args: argparse.Namespace) -> None:
     """Warn of a --config file's value that is an earlier version's default, not this one's, and used as given."""
+    if not set(getattr(args, "config_keys", {})) & set(PAST_DEFAULTS):
+        return
     from .stacking.config import StackConfig
 
     now = {"recall_prior": StackConfig.prior_positives}

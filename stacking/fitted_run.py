@@ -220,7 +220,7 @@ def read_run(out: str | Path) -> FittedRun:
     made_by, current = (summary.get("versions") or {}).get("screenstack"), package_versions().get("screenstack")
     if made_by != current:  # helper-147: a 0.3.10 stack's blend and threshold were applied without a word
         fitted.made_by = made_by or "before 0.2"
-        fitted.said.append(f"{out}: its stack was made by screenstack {made_by or 'before 0.2'}, whose blend and threshold "
+        fitted.said.append(f"{out}: its stack was made by screenstack {fitted.made_by}, whose blend and threshold "
                            f"are applied as they were made; {stack_command(out, names)} makes it with {current}'s.")
         pywarnings.warn(fitted.said[-1], stacklevel=2)
     for name in used:

@@ -33,7 +33,7 @@ from ..features.artifacts import sets
 from ..features.artifacts.atomic import read_json, write_json, write_parquet
 from ..features.errors import ScreenstackError, quoted
 from ..features.artifacts.folds import load_fold_plan
-from ..features.artifacts.outputs import is_fine_tuned, package_versions, read_learner_outputs
+from ..features.artifacts.outputs import differing_keys, is_fine_tuned, package_versions, read_learner_outputs
 from ..features.artifacts.damage import DamagedArtifact, DeletedLearners, StaleArtifact
 from ..features.artifacts.runfolder import STACK_FILES, RunFolder, locked
 from ..features.artifacts.records import read_screening_records
@@ -70,7 +70,7 @@ def _say_older_defaults(out: Path, metas: dict[str, dict]) -> None:
             continue
         now = without_blocks(json.loads(json.dumps(make_learner(name).get_params())))  # as meta.json holds them
         was = without_blocks(meta["params"])
-        keys = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+        keys = differing_keys(was, now)
         if keys:
             said.append(f"{name} (screenstack {made_by}: " + ", ".join(f"{k} {was.get(k)} there, {now.get(k)} now" for k in keys)
                         + ")")
@@ -522,8 +522,7 @@ def _screening_records(out: Path, test_ids: np.ndarray):
     """The records to screen as `fit-learners` kept them (titles, input columns), or None for an older run folder."""
     records = read_screening_records(out)
     if records is not None and len(test_ids) and "copy_of" not in records:
-        # The run's own `run --config` where there is one: fit-learners alone wrote records.parquet again, which removed
-        # the config.toml made from the old one, and with it the run's options (helper-176).
+        # The run's own `run --config` where there is one: a `run` folder's user never typed a fit-learners (helper-176).
         again = sets.run_again(out)
         way = (f"{again} writes it again, reusing the learners fitted, to name them" if again else
                "Run the same fit-learners command again (it reuses the learners already fitted) to name them")

@@ -135,7 +135,7 @@ def _validates(folds: np.ndarray, labels: np.ndarray, n_folds: int) -> bool:
 
 def assign_folds(corpus: Corpus, config: FoldConfig = FoldConfig(), keys: pd.DataFrame | None = None) -> np.ndarray:
     """Each training record's fold as `make_fold_plan` draws it (`keys`: ``corpus.split_keys("train")``, if at
-    hand), without its warnings: for checks made before the plan is."""
+    hand), without its plan or its fewer-folds warning: for checks made before the plan is."""
     labels = corpus.train["label"].to_numpy(dtype=int)
     keys = corpus.split_keys("train") if keys is None else keys
     return keep_copies_together(draw_folds(labels, config), copy_groups(keys), labels, config)

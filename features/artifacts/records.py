@@ -139,9 +139,29 @@ def write_screening_records(out: str | Path, corpus: Corpus) -> Path:
     meta = {"digest": digest, "records": len(frame), "said": list(corpus.said)}
     if manifest is not None and {key: manifest.get("meta", {}).get(key) for key in meta} == meta:
         return run.out / RECORDS_FILE
-    with run.commit(RECORDS_SET, meta=meta) as staging:
-        _write_row_groups(staging / RECORDS_FILE, frame)
+    recipe = _unchanged_recipe(run)
+    with run.remaking(*(["config"] if recipe else [])):
+        with run.commit(RECORDS_SET, meta=meta) as staging:
+            _write_row_groups(staging / RECORDS_FILE, frame)
+        if recipe and sets.committed(run.out, "config") is None:  # removed with the records.parquet it was made from
+            manifest, kept = recipe
+            with run.commit("config", meta=manifest.get("meta"), inputs=tuple(manifest["inputs"])) as staging:
+                (staging / "config.toml").write_bytes(kept)
     return run.out / RECORDS_FILE
+
+
+def _unchanged_recipe(run: RunFolder) -> tuple[dict, bytes] | None:
+    """A `run` folder's config.toml (its manifest and bytes) where a records.parquet written again would remove it
+    while the learners and fold plan it was made from stay as they were (an older folder's records, kept before text
+    hashes): committed again as it was, it still describes the run, and it is the only record of the run's options
+    (helper-176, 178: fit-learners removed it, and with it the `run --config` that would have kept it). None where
+    there is none, or one edited by hand since (not the run's: it goes, with a warning)."""
+    manifest, path = sets.committed(run.out, "config"), run.out / "config.toml"
+    if manifest is None or not path.is_file() or sets.changed_since_written(run.out, "config", "config.toml") is not False:
+        return None
+    if any(run.version(name) != version for name, version in (manifest.get("inputs") or {}).items() if name != "records"):
+        return None
+    return manifest, path.read_bytes()
 
 
 def records_to_screen(records: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -432,15 +432,16 @@ class RunFolder:
 
     @contextmanager
     def remaking(self, *names: str) -> Iterator[None]:
-        """Within the held lock, count `names` among the sets this command writes again (`lock`'s `remakes`): their
-        removal meanwhile is logged at debug level, as nothing is left for the user to do."""
-        key = self.out.resolve()
-        before = _REMADE.get(key, frozenset())
-        _REMADE[key] = before | frozenset(names)
-        try:
-            yield
-        finally:
-            _REMADE[key] = before
+        """Hold OUT (as `commit` does) and count `names` among the sets this command writes again (`lock`'s
+        `remakes`): their removal meanwhile is logged at debug level, as nothing is left for the user to do."""
+        with self.lock():
+            key = self.out.resolve()
+            before = _REMADE[key]
+            _REMADE[key] = before | frozenset(names)
+            try:
+                yield
+            finally:
+                _REMADE[key] = before
 
     @contextmanager
     def reading(self, flag: str, again: str) -> Iterator[RunFolder]:
