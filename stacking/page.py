@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -26,9 +27,19 @@ def fact_cards(cards) -> str:
 def warnings_box(summary: dict) -> str:
     """The stack's warnings, then those given reading the input files (copies, a test file without abstracts), which
     the console showed before the long work and a reviewer reading the report later has not seen."""
-    items = "".join(f"<li>{html.escape(w)}</li>" for w in summary.get("warnings", []))
-    items += "".join(f"<li>reading the records: {html.escape(w)}</li>" for w in summary.get("input_warnings", []))
+    items = "".join(f"<li>{console_words(w)}</li>" for w in summary.get("warnings", []))
+    items += "".join(f"<li>reading the records: {console_words(w)}</li>" for w in summary.get("input_warnings", []))
     return f'<section class="warn"><h2>Warnings</h2><ul>{items}</ul></section>' if items else ""
+
+
+def console_words(text: str) -> str:
+    """A console line as HTML: escaped, each `command` between backticks set as code (helper-178: the page showed the
+    backticks themselves).
+
+    >>> console_words("Rerun `screenstack stack --out 'a&b'` to <refit>.")
+    'Rerun <code>screenstack stack --out &#x27;a&amp;b&#x27;</code> to &lt;refit&gt;.'
+    """
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def at_shift(screening: dict, count: str) -> str:

@@ -23,6 +23,8 @@ from screenstack.stacking.report import REPORT_DIR, REPORT_HTML, write_report
 
 from .conftest import LEARNERS, make_noise_run, make_run
 
+pytestmark = pytest.mark.rendered_figures  # the figures themselves are what these tests read
+
 DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 FIGURES = ("fbeta_threshold", "recall_curve", "precision_recall", "score_distribution", "correlation", "blend_weights")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -39,6 +41,8 @@ def test_report_writes_html_and_every_figure(report, run_dir):
     for key in FIGURES:
         png = (run_dir / REPORT_DIR / f"{key}.png").read_bytes()
         assert png.startswith(PNG_MAGIC)
+        pixels = imread(run_dir / REPORT_DIR / f"{key}.png")[..., :3]
+        assert pixels.shape[1] == 704 and pixels.std() > 0.05, f"{key}: drawn at 6.4 inches, 110 dpi, not blank"
         # Self-contained: the page carries the very bytes of each PNG file.
         assert f'data-file="{REPORT_DIR}/{key}.png"' in page
         assert base64.b64encode(png).decode() in page
