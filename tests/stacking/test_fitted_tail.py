@@ -60,9 +60,8 @@ def test_the_fitted_tail_is_judged_on_the_labelled_records_alone_not_at_the_labe
     columns = ["record_id", "title", "abstract"]
     train[[*columns, "label_included"]].to_csv(tmp_path / "train.csv", index=False)
     test[columns].to_csv(tmp_path / "test.csv", index=False)
-    decisions = {}
-    for max_shift in ("20", "1"):
-        out = tmp_path / f"shift{max_shift}"
+    decisions, out = {}, tmp_path / "run"
+    for max_shift in ("20", "1"):  # the learners fitted once, stacked under each
         caplog.clear()
         with caplog.at_level("INFO", logger="screenstack"):
             assert main(["run", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"), "--learners",

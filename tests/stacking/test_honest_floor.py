@@ -78,6 +78,27 @@ def test_every_blender_scores_new_records_at_or_above_the_flag_everything_thresh
     assert (blender.predict(np.vstack([Z, far_below, -far_below])) >= FLAG_ALL).all()
 
 
+def test_flagging_every_record_flags_one_that_ranks_below_every_labelled_record(tmp_path):
+    # The rank average scores such a record 0.0, FLAG_ALL itself: a strict comparison left it out of a submission
+    # whose summary said every record was flagged (helper-179's mutation of apply_threshold, which no test caught).
+    from screenstack.features.artifacts.outputs import write_learner_output
+    from screenstack.features.artifacts.records import write_screening_records
+    from screenstack.stacking.stack import StackConfig, stack
+
+    rng = np.random.default_rng(0)
+    label, corpus, plan = ten_percent_plan(tmp_path)
+    for name in ("noise-a", "noise-b"):
+        score = 1 / (1 + np.exp(-(rng.normal(size=len(label)) - 2)))
+        score[600] = 1e-9  # the first record to screen, below every labelled record
+        write_learner_output(tmp_path, name, plan, score[:600], corpus.test["id"], score[600:], {"learner": name})
+    write_screening_records(tmp_path, corpus)
+    summary = stack(tmp_path, StackConfig(blend="rank-average"))
+    assert summary["decision"]["flags_everything"] and summary["threshold"] == FLAG_ALL
+    assert pd.read_csv(tmp_path / "test_scores.csv")["score"].min() == FLAG_ALL
+    submission = pd.read_csv(tmp_path / "submission.csv", header=None)
+    assert (submission[1] == 1).all() and summary["n_test_flagged"] == summary["n_test"] == len(submission)
+
+
 def test_learners_that_all_rank_below_chance_flag_every_record_however_the_blend_turns_them(tmp_path, caplog):
     # Random labels rank at 0.3 out of fold (an artifact of holding records out); the logistic blend weighed both
     # learners negatively, ranked its OOF records at 0.69 and called its recall 0.97, where 15 of 52 were missed.

@@ -84,6 +84,19 @@ def test_a_learner_from_another_fold_plan_is_refused(tmp_path):
         stack(tmp_path)
 
 
+def test_a_learner_that_lists_the_records_to_screen_in_another_order_is_refused(tmp_path):
+    # Blended as they stood, each record's score would be averaged with another record's (helper-179's mutation: with
+    # this check gone no test failed, and the submission mixed records).
+    make_run(tmp_path)
+    plan = load_fold_plan(tmp_path)
+    oof = pd.read_parquet(tmp_path / "learners" / "logreg" / "oof.parquet")
+    test = pd.read_parquet(tmp_path / "learners" / "logreg" / "test.parquet")
+    write_learner_output(tmp_path, "logreg", plan, oof["score"].to_numpy(), test["id"].to_numpy()[::-1],
+                         test["score"].to_numpy()[::-1], {"learner": "logreg"})
+    with pytest.raises(ScreenstackError, match=r"learners/tfidf-svm: scored other test records than logreg"):
+        stack(tmp_path, StackConfig(learners=("logreg", "tfidf-svm")))
+
+
 def test_no_learner_outputs_says_which_command_to_run(tmp_path):
     with pytest.raises(ScreenstackError, match="fit-learners"):
         stack(tmp_path)
