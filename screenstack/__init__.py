@@ -6,5 +6,5 @@ out-of-fold scores) and `stacking` (blend, threshold, submission, report).
 """
 from .features.errors import ScreenstackError
 
-__version__ = "0.3.54"
+__version__ = "0.3.55"
 __all__ = ["ScreenstackError", "__version__"]
