@@ -615,7 +615,11 @@ def _unescaped(escape: re.Match) -> str:
 
 def _cell_text(value) -> str:
     """A workbook cell's value as text: empty for none, a whole number without ``.0`` (as pandas reads a sheet), a
-    text's `OOXML_ESCAPE`s as the characters they stand for."""
+    text's `OOXML_ESCAPE`s as the characters they stand for.
+
+    >>> [_cell_text(v) for v in (None, 31456789.0, 0.5, 7, "a_x000D_b")]
+    ['', '31456789', '0.5', '7', 'a\\rb']
+    """
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
