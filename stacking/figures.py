@@ -7,6 +7,7 @@ them in the page.
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib
 
@@ -22,6 +23,7 @@ from .threshold import fbeta_curve  # noqa: E402
 BLEND = "blend"
 BLEND_COLOR, RANDOM_COLOR = "#111111", "#9a9a9a"
 PALETTE = plt.get_cmap("tab10").colors
+NAME_WIDTH = 24  # characters on one line of a learner's name in a figure
 _LABEL_BOX = {"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "#cccccc", "alpha": 0.9}
 
 
@@ -66,9 +68,19 @@ def _figure(width: float = 6.4, height: float = 4.2):
     return fig, ax
 
 
+def _label(name: str) -> str:
+    """A learner's name as drawn: lines of at most `NAME_WIDTH` characters, broken after hyphens. A fine-tuned
+    learner's name holds its model's (`finetune-biomednlp-pubmedbert-base-uncased-abstract-linear`): on one line it
+    made the legend wider than the figure, and constrained layout squeezed the precision-recall axes to a strip
+    (helper-180)."""
+    return "\n".join(textwrap.wrap(name, NAME_WIDTH)) or name
+
+
 def _legend_below(ax) -> None:
     """A legend under the axes: curves near the top right (good models) are never hidden by it."""
-    ncol = min(4, len(ax.get_legend_handles_labels()[0]))
+    labels = ax.get_legend_handles_labels()[1]
+    widest = max((len(line) for label in labels for line in label.split("\n")), default=0)
+    ncol = min(4 if widest <= 18 else 3, len(labels))  # four columns of the longest line fit the figure's width
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, frameon=False, fontsize=8)
 
 
@@ -115,7 +127,7 @@ def _plot_recall(y, scores, colors, threshold):
         recall = np.cumsum(y[order]) / positives
         is_blend = name == BLEND
         ax.plot(np.r_[0, share], np.r_[0, recall], color=BLEND_COLOR if is_blend else colors[name],
-                linewidth=2.2 if is_blend else 1.1, alpha=1 if is_blend else 0.85, label=name, zorder=3 if is_blend else 2)
+                linewidth=2.2 if is_blend else 1.1, alpha=1 if is_blend else 0.85, label=_label(name), zorder=3 if is_blend else 2)
     ax.plot([0, 1], [0, 1], color=RANDOM_COLOR, linestyle=":", linewidth=1.2, label="random order")
     ax.axhline(0.95, color=RANDOM_COLOR, linewidth=0.8, linestyle="--")
     saved = wss(y, scores[BLEND])  # the table's figure; the blend's curve reaches 95% recall at 1 - 0.05 - saved
@@ -138,7 +150,7 @@ def _plot_pr(y, scores, colors, threshold):
         precision, recall, _ = precision_recall_curve(y, s)
         is_blend = name == BLEND
         ax.plot(recall, precision, color=BLEND_COLOR if is_blend else colors[name], linewidth=2.2 if is_blend else 1.1,
-                alpha=1 if is_blend else 0.85, label=name, zorder=3 if is_blend else 2, drawstyle="steps-post")
+                alpha=1 if is_blend else 0.85, label=_label(name), zorder=3 if is_blend else 2, drawstyle="steps-post")
     flagged = scores[BLEND] >= threshold
     ax.scatter([flagged[y == 1].mean()], [y[flagged].mean() if flagged.any() else 1.0], color=PALETTE[0], zorder=4, s=25,
                label="blend at threshold")
@@ -168,8 +180,10 @@ def _plot_correlation(scores):
     low = min(0.9, np.floor(np.nanmin(corr) * 10) / 10 - 0.1)
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110, layout="constrained")
     image = ax.imshow(corr, vmin=low, vmax=1, cmap="Blues")
-    ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=9)
-    ax.set_yticks(range(len(names)), names, fontsize=9)
+    wrapped = any(len(n) > NAME_WIDTH for n in names)  # names on several lines: slanted, they run into each other
+    ax.set_xticks(range(len(names)), [_label(n) for n in names], rotation=90 if wrapped else 30,
+                  ha="center" if wrapped else "right", fontsize=9)
+    ax.set_yticks(range(len(names)), [_label(n) for n in names], fontsize=9)
     for i in range(len(names)):
         for j in range(len(names)):
             ax.text(j, i, f"{corr[i, j]:.2f}", ha="center", va="center", fontsize=9,
@@ -182,7 +196,7 @@ def _plot_weights(summary, colors):
     weights = summary["blend"]["weights"]
     names = list(weights)
     fig, ax = _figure(6.4, max(2.4, 0.45 * len(names) + 1.4))
-    ax.barh(names, [weights[n] for n in names], color=[colors[n] for n in names])
+    ax.barh([_label(n) for n in names], [weights[n] for n in names], color=[colors[n] for n in names])
     ax.axvline(0, color="#444444", linewidth=0.8)
     ax.invert_yaxis()
     for i, n in enumerate(names):

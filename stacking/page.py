@@ -32,14 +32,24 @@ def warnings_box(summary: dict) -> str:
     return f'<section class="warn"><h2>Warnings</h2><ul>{items}</ul></section>' if items else ""
 
 
+# A command between backticks; its quoted arguments (a path, as `quoted` gives it) may hold a backtick themselves.
+CODE_SPAN = re.compile(r"`((?:[^`']|'[^']*')+)`")
+
+
 def console_words(text: str) -> str:
     """A console line as HTML: escaped, each `command` between backticks set as code (helper-178: the page showed the
     backticks themselves).
 
     >>> console_words("Rerun `screenstack stack --out 'a&b'` to <refit>.")
     'Rerun <code>screenstack stack --out &#x27;a&amp;b&#x27;</code> to &lt;refit&gt;.'
+    >>> console_words("`screenstack stack --out '/tmp/a`b' --max-shift 1` keeps it; a lone ` stays")
+    '<code>screenstack stack --out &#x27;/tmp/a`b&#x27; --max-shift 1</code> keeps it; a lone ` stays'
     """
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+    words, start = [], 0
+    for span in CODE_SPAN.finditer(text):
+        words += [html.escape(text[start:span.start()]), f"<code>{html.escape(span.group(1))}</code>"]
+        start = span.end()
+    return "".join(words) + html.escape(text[start:])
 
 
 def at_shift(screening: dict, count: str) -> str:

@@ -465,3 +465,40 @@ def test_a_fine_tuned_learners_settings_name_the_cnn_heads_only_for_a_cnn_head()
     cnn = _learner_settings({"finetune": {**settings, "head": "cnn"}}, np.array([0, 1]))
     assert "cnn_" not in linear and "head=linear" in linear and "epochs=3" in linear
     assert "cnn_channels=256" in cnn and "cnn_kernel=5" in cnn
+
+
+@pytest.mark.parametrize("learners", [
+    ["finetune-biomednlp-pubmedbert-base-uncased-abstract-linear", "logreg", "tfidf-svm"],  # the default model's
+    ["finetune-biomednlp-pubmedbert-base-uncased-abstract-linear", "lightgbm", "logreg", "tfidf-logreg", "tfidf-svm",
+     "xgboost"],
+])
+def test_figures_of_a_fine_tuned_learner_keep_their_axes_and_legends_inside_the_figure(learners, monkeypatch):
+    # helper-180: on one line, the default model's fine-tuned name made the precision-recall legend wider than the
+    # figure; constrained layout then squeezed the axes to a 50-pixel strip and cut the legend at both sides.
+    import warnings
+
+    from screenstack.stacking import figures
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.1).astype(int)
+    scores = {name: rng.random(400) + 0.4 * y for name in learners}
+    scores[BLEND] = np.mean(list(scores.values()), axis=0)
+    summary = {"beta": 7, "threshold": 0.5, "blend": {"method": "logistic", "fbeta": 0.7,
+                                                       "weights": {name: 1 / len(learners) for name in learners}}}
+    rendered, laid_out = figures._png, []
+
+    def checked(fig):
+        fig.canvas.draw()
+        renderer, whole = fig.canvas.get_renderer(), fig.bbox
+        for ax in fig.axes:
+            box = ax.get_window_extent(renderer)
+            legend = ax.get_legend()
+            inside = legend is None or whole.contains(*legend.get_window_extent(renderer).p0) and \
+                whole.contains(*legend.get_window_extent(renderer).p1)
+            laid_out.append((ax.get_xlabel(), box.width > 150 or ax.get_label() == "<colorbar>", inside))
+        return rendered(fig)
+    monkeypatch.setattr(figures, "_png", checked)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied because axes sizes collapsed to zero"
+        figures.draw_figures(summary, y, scores)
+    assert laid_out and all(wide and inside for _, wide, inside in laid_out), laid_out
