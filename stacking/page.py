@@ -32,8 +32,9 @@ def warnings_box(summary: dict) -> str:
     return f'<section class="warn"><h2>Warnings</h2><ul>{items}</ul></section>' if items else ""
 
 
-# A command between backticks; its quoted arguments (a path, as `quoted` gives it) may hold a backtick themselves.
-CODE_SPAN = re.compile(r"`((?:[^`']|'[^']*')+)`")
+# A command between backticks; its quoted arguments (a path as `quoted` gives it: shlex's single quotes, a quote
+# itself between double ones) may hold a backtick themselves.
+CODE_SPAN = re.compile(r"""`((?:[^`'"]|'[^']*'|"[^"]*")+)`""")
 
 
 def console_words(text: str) -> str:
@@ -44,6 +45,11 @@ def console_words(text: str) -> str:
     'Rerun <code>screenstack stack --out &#x27;a&amp;b&#x27;</code> to &lt;refit&gt;.'
     >>> console_words("`screenstack stack --out '/tmp/a`b' --max-shift 1` keeps it; a lone ` stays")
     '<code>screenstack stack --out &#x27;/tmp/a`b&#x27; --max-shift 1</code> keeps it; a lone ` stays'
+    >>> from shlex import quote
+    >>> path = quote("it's`x")  # 'it'"'"'s`x'
+    >>> console_words(f"`screenstack report --out {path}` and `-q`") == (
+    ...     f"<code>screenstack report --out {html.escape(path)}</code> and <code>-q</code>")
+    True
     """
     words, start = [], 0
     for span in CODE_SPAN.finditer(text):
