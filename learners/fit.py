@@ -172,6 +172,11 @@ def without_blocks(params: dict | None) -> dict:
     return {key: value for key, value in (params or {}).items() if key != "blocks"}
 
 
+def default_params(name: str) -> dict:
+    """Learner `name`'s parameters as this version makes it by default, as its meta.json holds them (`without_blocks`)."""
+    return without_blocks(make_learner(name).get_params())
+
+
 def refuse_too_few_texts(corpus: Corpus, learners: tuple[str, ...], folds: FoldConfig = FoldConfig(),
                          params: dict[str, dict] | None = None, plan: FoldPlan | None = None) -> None:
     """Refuse training texts a text learner's TF-IDF cannot learn from, before the fold plan is written and before
@@ -261,7 +266,7 @@ def refuse_refits(corpus: Corpus, out: str | Path, learners: tuple[str, ...], ve
         return {**meta, "features": files}
 
     def known(name: str) -> dict:
-        return {"params": without_blocks(make_learner(name).get_params()), "train_fingerprint": corpus.fingerprint("train"),
+        return {"params": default_params(name), "train_fingerprint": corpus.fingerprint("train"),
                 "test_fingerprint": corpus.fingerprint("test")}
 
     if vectors is not None:  # frozen vectors wanted: learners on a fine-tuned encoder's vectors are named for what they are

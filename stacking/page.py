@@ -76,7 +76,7 @@ def _run_lowered(summary: dict) -> str:
         return ""
     # The run's own stack command with --max-shift 1 (predictions before 0.3.54 lack it: the bare one, as then).
     command = summary.get("run_unshifted_command") or f"`screenstack stack --out {quoted(summary['run'])} --max-shift 1`"
-    command = f"<code>{html.escape(command.strip('`'))}</code>"
+    command = console_words(command)
     if summary.get("run_stack_made_by"):  # another version's stack: that command stacks anew (helper-176, helper-178)
         return (f", itself lowered for the run's own records to screen by its label shift; {command} makes the stack "
                 "again with this version's blend, with the threshold its labelled records alone give")

@@ -59,8 +59,7 @@ def _say_older_defaults(out: Path, metas: dict[str, dict]) -> None:
     """Warn of learners another screenstack fitted with other parameters than this version's defaults: `stack` blends
     them as they are, where `fit-learners` and `run` refuse them as another configuration (helper-176: a 0.3.1 run's
     TF-IDF learners, class_weight None where 0.3.2 on weighs classes, were blended without a word)."""
-    from ..learners.fit import without_blocks
-    from ..learners.registry import make_learner
+    from ..learners.fit import default_params, without_blocks
 
     current = package_versions().get("screenstack")
     said = []
@@ -68,7 +67,7 @@ def _say_older_defaults(out: Path, metas: dict[str, dict]) -> None:
         made_by = (meta.get("versions") or {}).get("screenstack")
         if name not in LEARNERS or made_by in (None, current) or not isinstance(meta.get("params"), dict):
             continue
-        now = without_blocks(json.loads(json.dumps(make_learner(name).get_params())))  # as meta.json holds them
+        now = default_params(name)
         was = without_blocks(meta["params"])
         keys = differing_keys(was, now)
         if keys:

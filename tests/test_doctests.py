@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Installed as subpackages of `screenstack` (pyproject.toml's package-dir).
-MODULES = sorted(
-    ".".join(["screenstack", *path.relative_to(ROOT).with_suffix("").parts][: -1 if path.stem == "__init__" else None])
-    .replace("screenstack.screenstack", "screenstack")
-    for top in ("extract", "features", "learners", "stacking", "screenstack")
-    for path in (ROOT / top).rglob("*.py") if ">>> " in path.read_text())
+
+
+def _module(path: Path) -> str:
+    """The module a source file is imported as: extract/, features/, learners/ and stacking/ are installed as
+    subpackages of `screenstack` (pyproject.toml's package-dir)."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    parts = parts[:-1] if parts[-1] == "__init__" else parts
+    return ".".join(parts if parts[0] == "screenstack" else ("screenstack", *parts))
+
+
+MODULES = sorted(_module(path) for top in ("extract", "features", "learners", "stacking", "screenstack")
+                 for path in (ROOT / top).rglob("*.py") if ">>> " in path.read_text())
 
 
 def test_the_package_has_examples_to_run():
