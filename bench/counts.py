@@ -118,7 +118,9 @@ def runs_rows(folder: Path) -> list[dict]:
 
 
 def rescreen_rows(work: Path) -> list[dict]:
-    """The recall check's expected recall (`stacking.decision.recall_check`) both ways, on each run of each case."""
+    """The recall check's expected recall (`stacking.decision.recall_check`) both ways, on each run of each case, with
+    found counted by score as before 0.3.56 (it counts the records flagged: the same but for copies of included labelled
+    records scoring below the threshold)."""
     rows = []
     for case in sorted(p for p in work.glob("*-top*") if p.is_dir()):
         dataset = case.name.split("-s")[0]

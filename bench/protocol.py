@@ -75,7 +75,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-# Before LightGBM and XGBoost load OpenMP, as the command line does: spinning idle threads made the boosters 3-10x slower.
+# Before LightGBM and XGBoost load OpenMP, as importing screenstack does: spinning idle threads made the boosters 3-10x slower.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402

@@ -20,15 +20,10 @@ import tomllib
 import warnings
 from pathlib import Path
 
-# Before LightGBM, XGBoost and torch load OpenMP: idle threads sleep instead of
-# spinning, which on a 2-core machine shared with other work made the boosted
-# learners 3-10x slower (bench/vector_learners.py).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from .commands import COMMANDS  # noqa: E402
-from .commands._common import LIST_OPTIONS, check_out  # noqa: E402
-from .features.checks import closest, did_you_mean  # noqa: E402
-from .features.errors import ScreenstackError, quoted  # noqa: E402
+from .commands import COMMANDS
+from .commands._common import LIST_OPTIONS, check_out
+from .features.checks import closest, did_you_mean
+from .features.errors import ScreenstackError, quoted
 
 log = logging.getLogger("screenstack")
 

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-import pytest
+# Before any test module loads torch (the first did so with OpenMP's default, spinning idle threads): the tests run
+# under the policy the command and the package set. Beside other work on 2 cores, the fine-tuning and boosted learners'
+# test modules took 371 s spinning, 157 s not (bench/README.md, "OpenMP's idle threads").
+import screenstack  # noqa: F401
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 

@@ -5,6 +5,7 @@ pyarrow, torch and the boosters when a command runs. Where the parser needs a
 registry's names from a heavy module, the names are written out in a light one,
 and the tests below check that the two agree.
 """
+import os
 import subprocess
 import sys
 
@@ -50,3 +51,15 @@ def test_blend_names_match_the_registry():
 
 def test_head_names_match_the_registry():
     assert HEAD_NAMES == tuple(sorted(HEADS))
+
+
+def test_importing_screenstack_makes_openmps_idle_threads_sleep_unless_the_user_chose():
+    # Set by the package, not the command alone: a script or notebook importing screenstack.learners and then fitting
+    # LightGBM kept OpenMP's default (spinning), which beside another process on 2 cores took 3x as long.
+    probe = "import os, screenstack.learners; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    said = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
+    assert said.stdout.strip() == "PASSIVE"
+    said = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={**env, "OMP_WAIT_POLICY": "ACTIVE"})
+    assert said.stdout.strip() == "ACTIVE"

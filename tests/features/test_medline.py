@@ -305,3 +305,10 @@ def test_an_empty_pubmed_id_says_how_records_from_elsewhere_get_one(tmp_path, ti
                      "--out", str(tmp_path / "out")]) == 2
         error = capsys.readouterr().err
         assert f"column {column!r}: empty id (20 such)" in error and ("such as embase-17" in error) == said
+
+
+def test_a_book_without_a_title_is_titled_by_its_book_title_before_its_original_language_title(tmp_path):
+    # medline.STAND_INS: BTI first, then TT. Swapped, a book chapter without TI read its title in the original language.
+    path = tmp_path / "book.nbib"
+    path.write_text("PMID- 1\nBTI - Handbook of ADHD\nTT  - Handbuch der ADHS\nAB  - A chapter.\n")
+    assert read_table(path)["TI"].tolist() == ["Handbook of ADHD"]

@@ -166,3 +166,16 @@ def test_scores_beyond_the_oof_range_get_the_probability_at_its_edge():
     at_edge, beyond = calibration.apply(np.array([0.97, 1.0]))
     assert at_edge == beyond and beyond < 0.9
     assert calibration.apply(np.array([0.0]))[0] == calibration.apply(np.array([0.01]))[0]
+
+
+def test_the_count_interval_never_reaches_past_the_records_counted():
+    # calibrate.expected_count: the high end's clip to the records counted dropped, 1 record at probability 0.3 had
+    # an interval up to 1.3 ("Both are clipped to [0, number counted]").
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.1).astype(int)
+    oof = 1 / (1 + np.exp(-rng.normal(3 * y - 1.5, 1)))
+    for n in (1, 2, 3):
+        scores = np.r_[np.full(n, 0.6), rng.random(100) * 0.3]
+        counted = np.arange(len(scores)) < n
+        estimate, low, high = expected_count(oof, y, scores, counted, 0.5)
+        assert 0 <= low <= estimate <= high <= n

@@ -5,12 +5,13 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
 from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.records.corpus import Corpus
-from screenstack.stacking.blend import load_blend, make_blender
-from screenstack.stacking.stack import StackConfig, stack
+from screenstack.stacking.blend import LogisticBlend, load_blend, make_blender
+from screenstack.stacking.stack import StackConfig, blended_learners, stack
 
 
 def _run(out, n_included: int, **config) -> dict:
@@ -117,3 +118,22 @@ def test_logistic_with_use_fits_the_used_columns_and_weighs_the_others_zero():
     alone = make_blender("logistic").fit(Z[:, 1:], y)
     assert used.weights_[0] == 0.0 and np.allclose(used.weights_[1:], alone.weights_)
     assert np.allclose(used.predict(Z), alone.predict(Z[:, 1:]))
+
+
+def test_the_logistic_blend_is_class_balanced():
+    # blend.LogisticBlend: with class_weight="balanced" dropped, the blend's scores were centred on a 5% share rather than
+    # on the classes alike (the calibration reads them as balanced), and nothing said so. Balanced, with an unpenalised
+    # intercept, the two classes' mean scores add up to 1.
+    rng = np.random.default_rng(0)
+    y = (rng.random(3000) < 0.05).astype(int)
+    Z = 1 / (1 + np.exp(-np.column_stack([rng.normal(1.5 * y, 1.0), rng.normal(1.0 * y, 1.0)])))
+    scores = LogisticBlend().fit(Z, y).predict(Z)
+    assert scores[y == 1].mean() + scores[y == 0].mean() == pytest.approx(1.0, abs=2e-3)
+
+
+def test_a_fine_tuned_learner_is_blended_with_any_count_of_included_records():
+    # registry.min_included: 0 for a name not registered (a fine-tuned encoder). At 20, as the boosted trees, a
+    # fine-tuned learner was left out of every blend below 20 included training records.
+    names = ["finetune-minilm-linear", "lightgbm", "tfidf-svm"]
+    assert blended_learners(names, 5) == (True, False, True)
+    assert blended_learners(names, 20) == (True, True, True)

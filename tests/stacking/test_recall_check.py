@@ -7,11 +7,13 @@ import logging
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from screenstack.features.artifacts.folds import FoldConfig, ensure_fold_plan
 from screenstack.features.artifacts.outputs import write_learner_output
 from screenstack.features.records.corpus import Corpus
-from screenstack.stacking.decision import recall_check
+from screenstack.stacking.calibrate import fit_calibration
+from screenstack.stacking.decision import recall_check, screen
 from screenstack.stacking.set_apart import MIN_SHIFT_RECORDS
 from screenstack.stacking.report import write_report
 from screenstack.stacking.stack import StackConfig, stack
@@ -20,30 +22,30 @@ from screenstack.stacking.stack import StackConfig, stack
 def test_an_expected_recall_below_the_honest_interval_is_found():
     scores = np.linspace(1, 0, 100)
     p = np.r_[np.full(10, 0.5), np.full(90, 0.05)]  # 5 expected above 0.9, 4.5 below
-    check = recall_check(scores, p, threshold=0.9, target=0.8)
+    check = recall_check(scores >= 0.9, p, target=0.8)
     assert check["below_interval"] and abs(check["expected_recall"] - 5 / 9.5) < 1e-9
-    assert not recall_check(scores, p, threshold=0.9, target=0.5)["below_interval"]
+    assert not recall_check(scores >= 0.9, p, target=0.5)["below_interval"]
     # helper-172: `--min-recall 1` was told of "a recall of 1.000, below the honest recall's 95% interval (1.000-1.000)"
     p = np.r_[np.full(99, 0.5), 3.5e-5]  # expected 0.99993 above the threshold, shown 1.000 as the interval's 1.000
-    check = recall_check(scores, p, threshold=0.001, target=1.0)
+    check = recall_check(scores >= 0.001, p, target=1.0)
     assert f"{check['expected_recall']:.3f}" == "1.000" and check["expected_recall"] < 1 and not check["below_interval"]
-    assert recall_check(scores, p, threshold=0.001, target=1.0)["checked"]
+    assert recall_check(scores >= 0.001, p, target=1.0)["checked"]
     p = np.r_[np.full(99, 0.5), 0.05]  # 0.9990: shown below 1.000, and said so
-    assert recall_check(scores, p, threshold=0.001, target=1.0)["below_interval"]
+    assert recall_check(scores >= 0.001, p, target=1.0)["below_interval"]
 
 
 def test_records_like_the_labelled_ones_too_few_records_or_none_without_text_are_not_found_short():
     scores = np.linspace(1, 0, 100)
-    assert not recall_check(scores, scores, threshold=0.3, target=0.8)["below_interval"]  # already 0.91 expected above
+    assert not recall_check(scores >= 0.3, scores, target=0.8)["below_interval"]  # already 0.91 expected above
     few = np.linspace(1, 0, MIN_SHIFT_RECORDS - 1)
-    unchecked = recall_check(few, np.full(len(few), 0.1), threshold=0.9, target=0.8)
+    unchecked = recall_check(few >= 0.9, np.full(len(few), 0.1), target=0.8)
     assert not unchecked["checked"] and not unchecked["below_interval"] and "expected_recall" not in unchecked
-    assert recall_check(scores, scores, threshold=0.3, target=0.8)["checked"]
+    assert recall_check(scores >= 0.3, scores, target=0.8)["checked"]
     # records without text are flagged anyway: their probabilities do not count
     p = np.r_[np.full(60, 0.01), np.full(40, 0.5)]
     has_text = np.r_[np.ones(60, bool), np.zeros(40, bool)]
-    assert not recall_check(scores, p, threshold=0.5, target=0.6, has_text=has_text)["below_interval"]
-    assert recall_check(scores, p, threshold=0.5, target=0.6)["below_interval"]
+    assert not recall_check(scores >= 0.5, p, target=0.6, has_text=has_text)["below_interval"]
+    assert recall_check(scores >= 0.5, p, target=0.6)["below_interval"]
 
 
 def _top_labelled_run(out, config=StackConfig()):
@@ -102,9 +104,6 @@ def test_the_check_asks_platts_probabilities_not_the_counts_scaled_ones():
     # Labels from the top of a ranking: all 20 included labelled records score high, so the counts' scale (fitted on
     # them) shrinks whatever lies below the threshold, and asked with it the check saw an expected recall of 0.94 here
     # where 10 of the 70 included records to screen score above the threshold. Platt's probabilities say 0.85.
-    from screenstack.stacking.calibrate import fit_calibration
-    from screenstack.stacking.decision import screen
-
     rng = np.random.default_rng(0)
     y = np.r_[np.ones(20, int), np.zeros(280, int)]
     oof = 1 / (1 + np.exp(-np.r_[rng.normal(2, 0.5, 20), rng.normal(-2, 1.5, 280)]))
@@ -112,3 +111,42 @@ def test_the_check_asks_platts_probabilities_not_the_counts_scaled_ones():
     screened = screen(y, oof, fit_calibration(oof, y), test, 0.5, {}, 0.9, 0, None)
     assert screened.screening["count_scale"]["below"] < 0.5
     assert screened.recall_check["below_interval"] and screened.recall_check["expected_recall"] < 0.86
+
+
+def _scores(y, rng, strength=1.5):
+    return 1 / (1 + np.exp(-rng.normal(np.where(np.asarray(y) == 1, strength, -strength), 1.0)))
+
+
+def test_the_recall_check_counts_copies_of_labelled_records_at_their_label():
+    # decision.screen: `unscaled[known] = probabilities[known]`. Dropped, copies of labelled papers entered the recall
+    # check at their calibrated chance (a copy of an included paper at 0.6, of an excluded one at 0.1), not as known.
+    rng = np.random.default_rng(4)
+    y = (rng.random(400) < 0.1).astype(int)
+    oof, test = _scores(y, rng), _scores((rng.random(300) < 0.1).astype(int), rng)
+    calibration, threshold = fit_calibration(oof, y), float(np.quantile(test, 0.6))
+    order = np.argsort(test)
+    included_copies, excluded_copies = order[-10:], order[:60]  # at the top, and at the bottom
+    records = pd.DataFrame({"copy_label": [""] * len(test)})
+    records.loc[included_copies, "copy_label"], records.loc[excluded_copies, "copy_label"] = "1", "0"
+    screened = screen(y, oof, calibration, test, threshold, {}, 0.9, 0, records)
+    p = calibration.apply(test)
+    p[included_copies], p[excluded_copies] = 1.0, 0.0
+    assert screened.recall_check["expected_recall"] == pytest.approx(p[test >= threshold].sum() / p.sum())
+
+
+def test_the_recall_check_counts_a_flagged_copy_of_an_included_paper_as_found_whatever_its_score():
+    # `screen` flags copies of included labelled papers whatever their score (`flag_included_copies`) and puts them in
+    # the recall check at probability 1; before 0.3.56 the check counted a record as found by its score, so each
+    # flagged copy scoring below the threshold was a sure miss (helper-181): 15 such copies among 300 records took the
+    # expected recall to 0.637 (0.990 counted as flagged) and raised the "labelled records look unlike the records to
+    # screen" warning, every one of them flagged.
+    rng = np.random.default_rng(4)
+    y = (rng.random(400) < 0.1).astype(int)
+    oof, test = _scores(y, rng), _scores((rng.random(300) < 0.1).astype(int), rng)
+    threshold = float(np.quantile(test, 0.6))
+    low = np.argsort(test)[:15]
+    records = pd.DataFrame({"copy_label": [""] * len(test)})
+    records.loc[low, "copy_label"] = "1"
+    screened = screen(y, oof, fit_calibration(oof, y), test, threshold, {}, 0.9, 0, records)
+    assert screened.decisions[low].all()
+    assert not screened.recall_check["below_interval"]

@@ -227,3 +227,15 @@ def test_where_no_record_to_screen_is_counted_no_count_is_said(blanked, tmp_path
     [line] = [m for m in caplog.messages if m.startswith("predict:")]
     assert f"; {said}; wrote " in line and "expected relevant" not in line
     assert said in (tmp_path / "u" / "report.html").read_text()
+
+
+def test_titles_alone_commoner_but_not_twice_as_common_as_among_the_labelled_records_are_not_set_apart():
+    # set_apart._far_commoner: "more than twice the labelled share" dropped, a large update with 15% titles alone
+    # against the labelled records' 10% (z about 10) had them all set apart: left out of the counts and the estimate.
+    def records(alone, n):
+        return pd.DataFrame({"has_text": ["1"] * n, "has_abstract": ["0"] * alone + ["1"] * (n - alone)})
+
+    labelled = pd.DataFrame({"title_key": np.ones(10_000, dtype=np.uint64),
+                             "text_key": np.r_[np.zeros(1_000), np.ones(9_000)].astype(np.uint64)})
+    assert not titles_unlike_labelled(records(1_500, 10_000), labelled).found.any()   # 15% against 10%
+    assert titles_unlike_labelled(records(2_500, 10_000), labelled).found.sum() == 2_500  # 25% against 10%
