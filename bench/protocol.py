@@ -75,8 +75,8 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-# Before LightGBM and XGBoost load OpenMP, as importing screenstack does: spinning idle threads made the boosters 3-10x slower.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# First: importing screenstack sets OMP_WAIT_POLICY before LightGBM and XGBoost load OpenMP (its jobs share the cores).
+import screenstack  # noqa: E402, F401
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

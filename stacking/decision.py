@@ -78,7 +78,7 @@ def screen(labels: np.ndarray, oof_scores: np.ndarray, calibration: Calibration,
     unscaled = at_labelled_share(platt, without, share).copy()
     unscaled[known] = probabilities[known]  # copies of labelled records at their label, as `known_copies` put them
     check = ({} if recall_target is None else
-             recall_check(decisions.astype(bool), unscaled, recall_target, None if checked is None else ~checked))
+             recall_check(decisions, unscaled, recall_target, None if checked is None else ~checked))
     return Screened(threshold, decisions, probabilities, added, titles, check, screening)
 
 
