@@ -20,6 +20,7 @@ from .config import DEFAULT_TEXT_LEARNERS
 from .oof import SCORE_CHUNK_ROWS, chunked_fold_mean_scores, on_one_blas_thread, oof_predict, text_chunks
 from .persist import model_files
 from .registry import learner_class, make_learner
+from .text import token_counts
 
 log = logging.getLogger("screenstack")
 
@@ -103,6 +104,7 @@ def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, plan, progress: 
               prepared: dict, reusable: dict) -> None:
     """`fit_learners`' loop: each learner fitted (or reused) in turn, its folder appended to `written` once there."""
     train, test, y = corpus.train, corpus.test, plan.labels
+    to_fit_on_text = [name for name, cls in classes.items() if cls.input == "text" and not reusable[name]]
     for name, cls in classes.items():
         learner, meta = prepared[name]
         if reusable[name]:
@@ -112,9 +114,12 @@ def _fit_each(corpus: Corpus, out, classes: dict, inputs: dict, plan, progress: 
         if cls.input == "vectors":
             X, test_chunks = inputs["train vectors"], inputs["vectors"].test_chunks(chunk_rows)
         else:
-            if "train texts" not in inputs:
-                inputs["train texts"] = texts(train)
-            X = inputs["train texts"]
+            if "token counts" not in inputs:  # the training texts tokenised once for every text learner and fold
+                log.info("tokenising %d training texts once for %s", len(train), ", ".join(to_fit_on_text))
+                inputs["token counts"] = token_counts(texts(train), [prepared[other][0] for other in to_fit_on_text])
+            X = inputs["token counts"][learner.analyser_key()]
+            if name == to_fit_on_text[-1]:
+                del inputs["token counts"]  # not held through the learners after the last that reads it
             test_chunks = text_chunks(test, chunk_rows)
         oof, _, models = oof_predict(learner, X, y, plan, progress=progress, return_models=True)
         test_scores = chunked_fold_mean_scores(models, test_chunks)

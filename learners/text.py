@@ -12,6 +12,14 @@ any fold's vocabulary in one pass, then hands each fold model its own columns,
 weighted by its own IDF. The matrices are the ones each model's vectoriser
 makes (same columns, same order, same float32 values), so the scores are the
 same bytes, about K times faster (bench/scoring.py).
+
+Fitting is the same the other way round: `fit-learners` tokenises the
+training texts once (`token_counts`: every n-gram's count in every text, the
+n-grams in too few texts for any fold dropped) and hands each fold its rows
+(`TokenCounts`), where the K folds of each text learner re-tokenised most of
+them K times over. A fold's vocabulary, IDF and matrix are those its
+vectoriser finds on the fold's texts (tests/learners/test_text.py checks the
+bytes against `TfidfVectorizer.fit_transform`).
 """
 from __future__ import annotations
 
@@ -22,8 +30,9 @@ from typing import Iterable, Iterator
 import numpy as np
 from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
+from scipy.sparse import csr_matrix
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
@@ -76,6 +85,54 @@ def class_weights(y: np.ndarray, class_weight: str) -> dict[int, float] | str:
     return {0: 1.0, 1: float(np.sqrt(balanced_ratio(y)[1]))}
 
 
+def analyser_settings(vectorizer) -> dict:
+    """The settings of `vectorizer` that say how it cuts a text into n-grams: a `CountVectorizer`'s, less the
+    vocabulary and what prunes it."""
+    count_params = set(CountVectorizer().get_params()) - {"min_df", "max_df", "max_features", "vocabulary"}
+    return {key: value for key, value in vectorizer.get_params().items() if key in count_params}
+
+
+class TokenCounts:
+    """Texts tokenised once: each text's count of every n-gram (`counts`, CSR, one column per term of `terms` in
+    sorted order) as `analyser` (`analyser_settings`) cuts them; `tokens`, each text's count of n-grams before the
+    rare ones were dropped. Indexing by rows gives those texts' counts, which a TF-IDF learner fits on and scores as it
+    would the texts themselves (`_TfidfLinear.fit`): how `oof_predict` hands the folds their rows."""
+
+    def __init__(self, counts, terms: np.ndarray, analyser: dict, tokens: np.ndarray, dropped_below: int = 1):
+        self.counts, self.terms, self.analyser, self.tokens = counts, terms, analyser, tokens
+        self.dropped_below = dropped_below  # terms in fewer texts than this (of all of them) are left out
+
+    def __len__(self) -> int:
+        return self.counts.shape[0]
+
+    def __getitem__(self, rows) -> "TokenCounts":
+        return TokenCounts(self.counts[rows], self.terms, self.analyser, self.tokens[rows], self.dropped_below)
+
+    @classmethod
+    def of(cls, texts: list[str], analyser: dict, dropped_below: int = 1) -> "TokenCounts":
+        """`texts` tokenised once, terms found in fewer than `dropped_below` of them left out: no subset of the texts
+        can hold such a term in `dropped_below` texts, so a learner whose ``min_df`` is at least that never keeps it."""
+        counter = CountVectorizer(**analyser, min_df=1, max_df=1.0, max_features=None)
+        try:
+            counts, terms = counter.fit_transform(texts).tocsr(), counter.get_feature_names_out()
+        except ValueError:  # not one word in any text: each learner's fit says so, as on those texts
+            counts, terms = csr_matrix((len(texts), 0), dtype=counter.dtype), np.array([], dtype=object)
+        tokens = np.asarray(counts.sum(axis=1)).ravel()
+        kept = np.flatnonzero(np.bincount(counts.indices, minlength=counts.shape[1]) >= dropped_below)
+        return cls(counts[:, kept], terms[kept], analyser, tokens, dropped_below)
+
+
+def token_counts(texts: list[str], learners: list) -> dict[tuple, TokenCounts]:
+    """The training `texts` tokenised once for each distinct analyser among the TF-IDF `learners`, keyed by
+    `_TfidfLinear.analyser_key`: what `fit-learners` hands every fold of every text learner."""
+    groups: dict[tuple, list] = {}
+    for learner in learners:
+        groups.setdefault(learner.analyser_key(), []).append(learner)
+    return {key: TokenCounts.of(texts, analyser_settings(group[0].new_vectorizer()),
+                                min(learner.counted_min_df() for learner in group))
+            for key, group in groups.items()}
+
+
 class TfidfRows:
     """Texts already turned into one fitted model's TF-IDF matrix (see `fold_tfidf_rows`)."""
 
@@ -103,14 +160,18 @@ def fold_tfidf_rows(models: list, texts: list[str]) -> Iterator[TfidfRows]:
     counter = CountVectorizer(**{**{k: v for k, v in vectorizers[0].get_params().items() if k in count_params},
                                  "vocabulary": union})
     counts = counter.transform(texts)
-    position = counter.vocabulary_
     for vectorizer in vectorizers:
-        vocabulary = vectorizer.vocabulary_
-        terms = sorted(vocabulary, key=vocabulary.__getitem__)  # its column order
-        columns = np.fromiter((position[term] for term in terms), dtype=np.int64, count=len(terms))
-        own = counts[:, columns]
-        own.sort_indices()
-        yield TfidfRows(vectorizer._tfidf.transform(own, copy=False))
+        yield TfidfRows(weighted_counts(vectorizer, counts, counter.vocabulary_))
+
+
+def weighted_counts(vectorizer, counts, position: dict):
+    """`counts` (term `t` in column ``position[t]``) as fitted `vectorizer`'s TF-IDF matrix: its terms' columns, in its
+    column order, weighted by its sublinear TF, IDF and norm; what its ``transform`` makes of the texts counted."""
+    vocabulary = vectorizer.vocabulary_
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)  # its column order
+    own = counts[:, np.fromiter((position[term] for term in terms), dtype=np.int64, count=len(terms))]
+    own.sort_indices()
+    return vectorizer._tfidf.transform(own, copy=False)
 
 
 class _TfidfLinear(BaseEstimator, ClassifierMixin):
@@ -152,12 +213,65 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         return (f"{self.name}: {n_texts} training texts in a fold are too few for TF-IDF, which keeps the words found in "
                 f"at least {share(self.min_df)} and in at most {share(self.max_df)}. Label more records (a few dozen at least).")
 
+    def new_vectorizer(self):
+        """This learner's TF-IDF vectoriser, unfitted."""
+        return make_tfidf(ngram_max=self.ngram_max, min_df=self.min_df, max_df=self.max_df)
+
+    def analyser_key(self) -> tuple:
+        """What tells learners that cut texts into the same n-grams (one `TokenCounts` serves them all)."""
+        return tuple(sorted((key, repr(value)) for key, value in analyser_settings(self.new_vectorizer()).items()))
+
+    def counted_min_df(self) -> int:
+        """The fewest texts (of all the training texts) a term must be in for this learner ever to keep it in a fold:
+        ``min_df`` as a count; 1 where it is a share."""
+        return self.min_df if isinstance(self.min_df, (int, np.integer)) else 1
+
+    def _fit_counts(self, X: TokenCounts):
+        """`X`'s TF-IDF matrix, with ``vectorizer_`` fitted on it as `TfidfVectorizer.fit_transform` fits on the
+        texts: the terms in at least ``min_df`` and at most ``max_df`` of them, the ``max_features`` commonest,
+        columns in term order, IDF from their counts. scikit-learn's ValueErrors where it finds no term; a TypeError
+        for counts made for another analyser or a higher ``min_df``."""
+        vectorizer = self.new_vectorizer()
+        if X.analyser != analyser_settings(vectorizer) or self.counted_min_df() < X.dropped_below:
+            raise TypeError(f"{self.name}: token counts of other settings than this learner's")  # not "no words"
+        counts, n = X.counts, len(X)
+        high = vectorizer.max_df if isinstance(vectorizer.max_df, (int, np.integer)) else vectorizer.max_df * n
+        low = vectorizer.min_df if isinstance(vectorizer.min_df, (int, np.integer)) else vectorizer.min_df * n
+        if not X.tokens.sum():
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        if high < low:
+            raise ValueError("max_df corresponds to < documents than min_df")
+        in_texts = np.bincount(counts.indices, minlength=counts.shape[1])
+        present = np.flatnonzero(in_texts)  # the terms of these texts: the columns their vectoriser would have
+        counts, in_texts = counts[:, present], in_texts[present]
+        kept = (in_texts <= high) & (in_texts >= low)
+        limit = vectorizer.max_features
+        if limit is not None and kept.sum() > limit:  # scikit-learn's choice, ties and all, on the same array
+            commonest = (-np.asarray(counts.sum(axis=0)).ravel()[kept]).argsort()[:limit]
+            chosen = np.zeros(len(kept), dtype=bool)
+            chosen[np.flatnonzero(kept)[commonest]] = True
+            kept = chosen
+        columns = np.flatnonzero(kept)
+        if not len(columns):
+            raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+        counts = counts[:, columns]
+        counts.sort_indices()
+        vectorizer.vocabulary_ = {term: i for i, term in enumerate(X.terms[present[columns]].tolist())}
+        vectorizer.fixed_vocabulary_ = False
+        vectorizer._tfidf = TfidfTransformer(norm=vectorizer.norm, use_idf=vectorizer.use_idf,
+                                             smooth_idf=vectorizer.smooth_idf, sublinear_tf=vectorizer.sublinear_tf)
+        features = vectorizer._tfidf.fit_transform(counts)
+        self.vectorizer_ = vectorizer
+        return features
+
     def fit(self, X, y):
+        """Fit on texts `X`, or on `TokenCounts` rows (the same model as on their texts)."""
         y = np.asarray(y, dtype=int)
         weight = class_weights(y, self.for_labels(y).class_weight)
-        self.vectorizer_ = make_tfidf(ngram_max=self.ngram_max, min_df=self.min_df, max_df=self.max_df)
         try:
-            features = self.vectorizer_.fit_transform(X)
+            if not isinstance(X, TokenCounts):
+                X = TokenCounts.of(list(X), analyser_settings(self.new_vectorizer()), self.counted_min_df())
+            features = self._fit_counts(X)
         except ValueError as error:  # scikit-learn's "empty vocabulary" / "no terms remain"
             if (too_few := self.too_few_texts(len(X))) is not None:
                 raise ScreenstackError(too_few) from None
@@ -173,12 +287,24 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
     @staticmethod
     def fold_inputs(models: list, X) -> Iterable:
         """What each of `models` scores for texts `X`: its TF-IDF rows, from one tokenising pass (`fold_tfidf_rows`)."""
-        same = all(type(model) is type(models[0]) for model in models) and not isinstance(X, TfidfRows)
+        same = all(type(model) is type(models[0]) for model in models) and not isinstance(X, (TfidfRows, TokenCounts))
         return fold_tfidf_rows(models, list(X)) if same and len(X) else [X] * len(models)
+
+    def _counted_rows(self, X: TokenCounts):
+        """`X`'s rows as this model's vectoriser makes them from their texts: its terms' columns of the counts (all
+        there: `X` holds every term of the texts it was fitted on), weighted by its IDF."""
+        try:
+            return weighted_counts(self.vectorizer_, X.counts, {term: i for i, term in enumerate(X.terms.tolist())})
+        except KeyError:
+            raise TypeError(f"{self.name}: token counts without this model's terms") from None
 
     def decision_function(self, X):
         check_is_fitted(self, "model_")
-        return self.model_.decision_function(X.matrix if isinstance(X, TfidfRows) else self.vectorizer_.transform(X))
+        if isinstance(X, TfidfRows):
+            return self.model_.decision_function(X.matrix)
+        if isinstance(X, TokenCounts):
+            return self.model_.decision_function(self._counted_rows(X))
+        return self.model_.decision_function(self.vectorizer_.transform(X))
 
     def predict_proba(self, X):
         # A monotone squash of the margin: a score in [0, 1] for blending and
@@ -199,7 +325,7 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         """This learner, fitted, from what `to_files` wrote."""
         terms = json.loads(files["vocabulary.json"])
         arrays = load_arrays(files["safetensors"])
-        self.vectorizer_ = make_tfidf(ngram_max=self.ngram_max, min_df=self.min_df, max_df=self.max_df)
+        self.vectorizer_ = self.new_vectorizer()
         self.vectorizer_.set_params(vocabulary={term: i for i, term in enumerate(terms)})
         self.vectorizer_.idf_ = arrays["idf"]
         self.model_ = self._model("balanced")  # the weights shaped the coefficients read here; scoring ignores them

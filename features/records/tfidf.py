@@ -2,7 +2,10 @@
 
 Each text learner fits its own vectoriser in `fit` (``vectorizer_``, then its
 linear model on the matrix), so on the training folds only: it never sees the
-fold it predicts; the matrix stays sparse throughout.
+fold it predicts; the matrix stays sparse throughout. `fit-learners` hands
+each fold its rows of the training texts tokenised once
+(`learners.text.token_counts`), from which the vectoriser is fitted as on
+those rows' texts.
 """
 from __future__ import annotations
 

@@ -114,3 +114,114 @@ def test_too_few_texts_names_a_count_of_texts_as_a_count_and_a_share_as_a_share(
     said = TfidfSVM(min_df=0.5, max_df=1).too_few_texts(4)
     assert "at least 50% of them and in at most 1 of them" in said
     assert "at least 2 of them and in at most 95% of them" in TfidfSVM().too_few_texts(2)
+
+
+# --- fitting on the training texts tokenised once (`token_counts`) ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def review():
+    """cohen_atypical_antipsychotics' first 500 records and two without a word of two letters: texts, labels, and a
+    5-fold plan over them."""
+    from sklearn.model_selection import StratifiedKFold
+
+    frame = pd.read_csv(DATASETS / "cohen_atypical_antipsychotics.csv").iloc[:500].fillna("")
+    texts = (frame["title"] + ". " + frame["abstract"]).tolist() + ["", "the the the"]
+    y = np.r_[frame["label_included"].to_numpy(), 0, 0]
+    return texts, y, list(StratifiedKFold(5, shuffle=True, random_state=0).split(texts, y))
+
+
+def _as_scikit_learn_fits_the_texts(learner, texts, y):
+    """`learner`'s linear model fitted on scikit-learn's own `TfidfVectorizer.fit_transform` of `texts`, as 0.3.56 fitted it."""
+    from screenstack.learners.text import class_weights
+
+    vectorizer = learner.new_vectorizer()
+    model = learner._model(class_weights(y, learner.for_labels(y).class_weight)).fit(vectorizer.fit_transform(texts), y)
+    return vectorizer, model
+
+
+@pytest.mark.parametrize("name,params", [("tfidf-svm", {}), ("tfidf-logreg", {}), ("tfidf-svm", {"ngram_max": 1, "min_df": 1}),
+                                         ("tfidf-logreg", {"min_df": 0.01, "max_df": 40})])
+def test_a_fold_fitted_on_the_tokenised_texts_is_the_model_its_texts_give(review, name, params):
+    from screenstack.learners.text import token_counts
+
+    texts, y, folds = review
+    learner = make_learner(name, **params)
+    [counts] = token_counts(texts, [learner]).values()
+    for train, valid in folds[:2]:
+        fitted = make_learner(name, **params).fit(counts[train], y[train])
+        vectorizer, model = _as_scikit_learn_fits_the_texts(learner, [texts[i] for i in train], y[train])
+        assert fitted.vectorizer_.vocabulary_ == vectorizer.vocabulary_
+        assert fitted.vectorizer_.idf_.tobytes() == vectorizer.idf_.tobytes()
+        assert fitted.model_.coef_.tobytes() == model.coef_.tobytes()
+        expected = model.decision_function(vectorizer.transform([texts[i] for i in valid]))
+        assert fitted.decision_function(counts[valid]).tobytes() == expected.tobytes(), "held-out rows from their counts"
+        assert fitted.decision_function([texts[i] for i in valid]).tobytes() == expected.tobytes(), "and from their texts"
+
+
+def test_the_commonest_terms_are_kept_as_scikit_learn_keeps_them_ties_and_all(review, monkeypatch):
+    # The vocabulary limit (200,000 terms) is reached by competition-sized corpora only: here it is 300.
+    import functools
+
+    from screenstack.features.records.tfidf import make_tfidf
+    from screenstack.learners import text
+    from screenstack.learners.text import token_counts
+
+    monkeypatch.setattr(text, "make_tfidf", functools.partial(make_tfidf, max_features=300))
+    texts, y, folds = review
+    [counts] = token_counts(texts, [make_learner("tfidf-logreg")]).values()
+    for train, _ in folds[:2]:
+        fitted = make_learner("tfidf-logreg").fit(counts[train], y[train])
+        vectorizer, _ = _as_scikit_learn_fits_the_texts(make_learner("tfidf-logreg"), [texts[i] for i in train], y[train])
+        assert len(vectorizer.vocabulary_) == 300 and fitted.vectorizer_.vocabulary_ == vectorizer.vocabulary_
+
+
+def test_learners_that_cut_texts_alike_share_one_tokenising_and_others_get_their_own(review):
+    from screenstack.learners.text import token_counts
+
+    texts, _, _ = review
+    learners = [make_learner("tfidf-svm"), make_learner("tfidf-logreg", min_df=3), make_learner("tfidf-svm", ngram_max=1)]
+    counts = token_counts(texts, learners)
+    assert len(counts) == 2
+    shared = counts[learners[0].analyser_key()]
+    assert shared is counts[learners[1].analyser_key()] and shared.dropped_below == 2  # the lower min_df of the two
+    assert counts[learners[2].analyser_key()].terms.size < shared.terms.size  # words alone, no word pairs
+
+
+def test_oof_scores_from_the_tokenised_texts_are_the_bytes_of_fitting_each_fold_on_its_texts(review):
+    from screenstack.features.artifacts.folds import FoldPlan
+    from screenstack.learners import oof_predict
+    from screenstack.learners.text import token_counts
+
+    texts, y, folds = review
+    fold_of = np.empty(len(y), dtype=np.int64)
+    for k, (_, valid) in enumerate(folds):
+        fold_of[valid] = k
+    plan = FoldPlan(np.array([f"r{i}" for i in range(len(y))], dtype=object), y, fold_of, {"n_folds": 5})
+    [counts] = token_counts(texts, [make_learner("tfidf-svm")]).values()
+    once = oof_predict(make_learner("tfidf-svm"), counts, y, plan, texts[:50], progress=False)
+    per_fold = oof_predict(make_learner("tfidf-svm"), texts, y, plan, texts[:50], progress=False)
+    assert once[0].tobytes() == per_fold[0].tobytes() and once[1].tobytes() == per_fold[1].tobytes()
+
+
+def test_training_texts_without_one_word_are_refused_in_one_line_from_their_counts_as_from_the_texts():
+    # Tokenised once for every learner, texts of one letter each raised scikit-learn's "empty vocabulary" outside any
+    # learner: a traceback where fitting on the texts said what was wrong.
+    from screenstack.features.errors import ScreenstackError
+    from screenstack.learners.text import token_counts
+
+    texts, y = ["a", ".", "b 1", "?"], np.array([0, 1, 0, 1])
+    [counts] = token_counts(texts, [make_learner("tfidf-svm")]).values()
+    for given in (counts, texts):
+        with pytest.raises(ScreenstackError, match=r"tfidf-svm: the training texts leave TF-IDF no words \(empty vocabulary"):
+            make_learner("tfidf-svm").fit(given, y)
+
+
+def test_counts_tokenised_for_other_settings_are_not_fitted_on():
+    from screenstack.learners.text import token_counts
+
+    texts, y = ["adhd stimulant trial"] * 3 + ["tic disorder guanfacine"] * 3, np.array([0, 0, 0, 1, 1, 1])
+    [words_alone] = token_counts(texts, [make_learner("tfidf-svm", ngram_max=1)]).values()
+    [rarer_dropped] = token_counts(texts, [make_learner("tfidf-svm", min_df=3)]).values()
+    for counts in (words_alone, rarer_dropped):
+        with pytest.raises(TypeError, match="tfidf-svm: token counts of other settings"):
+            make_learner("tfidf-svm").fit(counts, y)
