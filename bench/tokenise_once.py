@@ -8,9 +8,12 @@ runs `fit_learners` with the two TF-IDF learners on the competition-sized
 corpus of bench/speed.py (27,000 training and 41,000 test records sampled
 from the shared datasets), each way in a fresh process, `--repeats` times
 alternately: the way before 0.3.57 is the same code handed the texts in place
-of the counts (`token_counts` patched), which fits each fold as 0.3.56 did.
-It reports the best wall time, CPU time and peak memory of each, their
-ratios, and whether the two ways wrote the same bytes (OOF and test scores).
+of the counts (`token_counts` patched), so each fold tokenises its own
+training and held-out texts, the work 0.3.56 did. It reports the best wall
+time, CPU time and peak memory of each, their ratios, and whether the two ways
+wrote the same bytes (OOF and test scores). That both ways fit each fold as
+scikit-learn's `TfidfVectorizer.fit_transform` did in 0.3.56 is
+tests/learners/test_text.py's to check, fold by fold.
 
     python bench/tokenise_once.py                    # full size, 2 repeats: about 15 minutes on 2 cores
     python bench/tokenise_once.py --train 2700 --test 4100 --repeats 1 --results ''   # a quick smoke run

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+from numbers import Integral, Real
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -94,19 +95,30 @@ def analyser_settings(vectorizer) -> dict:
 
 class TokenCounts:
     """Texts tokenised once: each text's count of every n-gram (`counts`, CSR, one column per term of `terms` in
-    sorted order) as `analyser` (`analyser_settings`) cuts them; `tokens`, each text's count of n-grams before the
-    rare ones were dropped. Indexing by rows gives those texts' counts, which a TF-IDF learner fits on and scores as it
-    would the texts themselves (`_TfidfLinear.fit`): how `oof_predict` hands the folds their rows."""
+    sorted order) as `analyser` (`analyser_settings`) cuts them, terms in fewer than `dropped_below` of the texts left
+    out; `has_words`, whether each text had any n-gram before they were. Indexing by rows gives those texts' counts,
+    which a TF-IDF learner fits on and scores as it would the texts themselves (`_TfidfLinear.fit`): how
+    `oof_predict` hands the folds their rows."""
 
-    def __init__(self, counts, terms: np.ndarray, analyser: dict, tokens: np.ndarray, dropped_below: int = 1):
-        self.counts, self.terms, self.analyser, self.tokens = counts, terms, analyser, tokens
-        self.dropped_below = dropped_below  # terms in fewer texts than this (of all of them) are left out
+    def __init__(self, counts, terms: np.ndarray, analyser: dict, has_words: np.ndarray, dropped_below: int = 1,
+                 position: dict | None = None):
+        self.counts, self.terms, self.analyser, self.has_words = counts, terms, analyser, has_words
+        self.dropped_below = dropped_below
+        self._position = {} if position is None else position  # one dict for all rows taken: filled once, on demand
 
     def __len__(self) -> int:
         return self.counts.shape[0]
 
     def __getitem__(self, rows) -> "TokenCounts":
-        return TokenCounts(self.counts[rows], self.terms, self.analyser, self.tokens[rows], self.dropped_below)
+        return TokenCounts(self.counts[rows], self.terms, self.analyser, self.has_words[rows], self.dropped_below,
+                           self._position)
+
+    @property
+    def position(self) -> dict:
+        """Each term's column."""
+        if not self._position:
+            self._position.update((term, i) for i, term in enumerate(self.terms.tolist()))
+        return self._position
 
     @classmethod
     def of(cls, texts: list[str], analyser: dict, dropped_below: int = 1) -> "TokenCounts":
@@ -115,11 +127,12 @@ class TokenCounts:
         counter = CountVectorizer(**analyser, min_df=1, max_df=1.0, max_features=None)
         try:
             counts, terms = counter.fit_transform(texts).tocsr(), counter.get_feature_names_out()
-        except ValueError:  # not one word in any text: each learner's fit says so, as on those texts
+        except ValueError as error:  # not one word in any text: each learner's fit says so, as on those texts
+            if "empty vocabulary" not in str(error):
+                raise
             counts, terms = csr_matrix((len(texts), 0), dtype=counter.dtype), np.array([], dtype=object)
-        tokens = np.asarray(counts.sum(axis=1)).ravel()
         kept = np.flatnonzero(np.bincount(counts.indices, minlength=counts.shape[1]) >= dropped_below)
-        return cls(counts[:, kept], terms[kept], analyser, tokens, dropped_below)
+        return cls(counts[:, kept], terms[kept], analyser, np.diff(counts.indptr) > 0, dropped_below)
 
 
 def token_counts(texts: list[str], learners: list) -> dict[tuple, TokenCounts]:
@@ -127,6 +140,7 @@ def token_counts(texts: list[str], learners: list) -> dict[tuple, TokenCounts]:
     `_TfidfLinear.analyser_key`: what `fit-learners` hands every fold of every text learner."""
     groups: dict[tuple, list] = {}
     for learner in learners:
+        learner.check_params()
         groups.setdefault(learner.analyser_key(), []).append(learner)
     return {key: TokenCounts.of(texts, analyser_settings(group[0].new_vectorizer()),
                                 min(learner.counted_min_df() for learner in group))
@@ -224,50 +238,64 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
     def counted_min_df(self) -> int:
         """The fewest texts (of all the training texts) a term must be in for this learner ever to keep it in a fold:
         ``min_df`` as a count; 1 where it is a share."""
-        return self.min_df if isinstance(self.min_df, (int, np.integer)) else 1
+        return self.min_df if isinstance(self.min_df, Integral) else 1
+
+    def check_params(self) -> None:
+        """Refuse TF-IDF settings scikit-learn's vectoriser refuses (a learner's parameters come from the Python API,
+        `fit_learners(params=...)`), before any text is tokenised."""
+        def is_count(value) -> bool:
+            return isinstance(value, Integral) and not isinstance(value, bool)
+
+        if not (is_count(self.ngram_max) and self.ngram_max >= 1):
+            raise ScreenstackError(f"{self.name}: ngram_max={self.ngram_max!r}: the longest n-gram in words, a whole number from 1.")
+        for name in ("min_df", "max_df"):
+            value = getattr(self, name)
+            if not (is_count(value) and value >= 1 or isinstance(value, Real) and not is_count(value) and 0 <= value <= 1):
+                raise ScreenstackError(f"{self.name}: {name}={value!r}: a share of the texts from 0.0 to 1.0, or a count of "
+                                       "them from 1.")
 
     def _fit_counts(self, X: TokenCounts):
         """`X`'s TF-IDF matrix, with ``vectorizer_`` fitted on it as `TfidfVectorizer.fit_transform` fits on the
-        texts: the terms in at least ``min_df`` and at most ``max_df`` of them, the ``max_features`` commonest,
-        columns in term order, IDF from their counts. scikit-learn's ValueErrors where it finds no term; a TypeError
-        for counts made for another analyser or a higher ``min_df``."""
+        texts (scikit-learn's `CountVectorizer._limit_features` and its errors, step by step): the terms in at least
+        ``min_df`` and at most ``max_df`` of them, the ``max_features`` commonest (its tie order kept), columns in term
+        order; IDF from their counts. The vocabulary and IDF are set as `from_files` sets a saved model's. A
+        TypeError for counts made for another analyser or a higher ``min_df``."""
         vectorizer = self.new_vectorizer()
         if X.analyser != analyser_settings(vectorizer) or self.counted_min_df() < X.dropped_below:
             raise TypeError(f"{self.name}: token counts of other settings than this learner's")  # not "no words"
-        counts, n = X.counts, len(X)
-        high = vectorizer.max_df if isinstance(vectorizer.max_df, (int, np.integer)) else vectorizer.max_df * n
-        low = vectorizer.min_df if isinstance(vectorizer.min_df, (int, np.integer)) else vectorizer.min_df * n
-        if not X.tokens.sum():
+        n = len(X)
+        high = vectorizer.max_df if isinstance(vectorizer.max_df, Integral) else vectorizer.max_df * n
+        low = vectorizer.min_df if isinstance(vectorizer.min_df, Integral) else vectorizer.min_df * n
+        if not X.has_words.any():
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         if high < low:
             raise ValueError("max_df corresponds to < documents than min_df")
-        in_texts = np.bincount(counts.indices, minlength=counts.shape[1])
-        present = np.flatnonzero(in_texts)  # the terms of these texts: the columns their vectoriser would have
-        counts, in_texts = counts[:, present], in_texts[present]
-        kept = (in_texts <= high) & (in_texts >= low)
+        in_texts = np.bincount(X.counts.indices, minlength=X.counts.shape[1])
+        present = np.flatnonzero(in_texts)  # the terms of these texts: the columns their own vectoriser would have
+        kept = (in_texts[present] <= high) & (in_texts[present] >= low)
         limit = vectorizer.max_features
-        if limit is not None and kept.sum() > limit:  # scikit-learn's choice, ties and all, on the same array
-            commonest = (-np.asarray(counts.sum(axis=0)).ravel()[kept]).argsort()[:limit]
+        if limit is not None and kept.sum() > limit:  # the same array scikit-learn sorts, so the same ties
+            commonest = (-np.asarray(X.counts.sum(axis=0)).ravel()[present][kept]).argsort()[:limit]
             chosen = np.zeros(len(kept), dtype=bool)
             chosen[np.flatnonzero(kept)[commonest]] = True
             kept = chosen
-        columns = np.flatnonzero(kept)
+        columns = present[kept]
         if not len(columns):
             raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
-        counts = counts[:, columns]
+        counts = X.counts[:, columns]
         counts.sort_indices()
-        vectorizer.vocabulary_ = {term: i for i, term in enumerate(X.terms[present[columns]].tolist())}
-        vectorizer.fixed_vocabulary_ = False
-        vectorizer._tfidf = TfidfTransformer(norm=vectorizer.norm, use_idf=vectorizer.use_idf,
-                                             smooth_idf=vectorizer.smooth_idf, sublinear_tf=vectorizer.sublinear_tf)
-        features = vectorizer._tfidf.fit_transform(counts)
+        tfidf = TfidfTransformer(norm=vectorizer.norm, use_idf=vectorizer.use_idf, smooth_idf=vectorizer.smooth_idf,
+                                 sublinear_tf=vectorizer.sublinear_tf).fit(counts)
+        vectorizer.set_params(vocabulary={term: i for i, term in enumerate(X.terms[columns].tolist())})
+        vectorizer.idf_ = tfidf.idf_
         self.vectorizer_ = vectorizer
-        return features
+        return tfidf.transform(counts, copy=False)
 
     def fit(self, X, y):
         """Fit on texts `X`, or on `TokenCounts` rows (the same model as on their texts)."""
         y = np.asarray(y, dtype=int)
         weight = class_weights(y, self.for_labels(y).class_weight)
+        self.check_params()
         try:
             if not isinstance(X, TokenCounts):
                 X = TokenCounts.of(list(X), analyser_settings(self.new_vectorizer()), self.counted_min_df())
@@ -294,7 +322,7 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         """`X`'s rows as this model's vectoriser makes them from their texts: its terms' columns of the counts (all
         there: `X` holds every term of the texts it was fitted on), weighted by its IDF."""
         try:
-            return weighted_counts(self.vectorizer_, X.counts, {term: i for i, term in enumerate(X.terms.tolist())})
+            return weighted_counts(self.vectorizer_, X.counts, X.position)
         except KeyError:
             raise TypeError(f"{self.name}: token counts without this model's terms") from None
 

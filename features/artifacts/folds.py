@@ -90,7 +90,7 @@ def copy_groups(keys: pd.DataFrame) -> np.ndarray:
 
     Learners read exactly these texts, so two records alike here are one input to them: in two folds, each one's
     OOF score would come from a model that learnt the other's label."""
-    text, title = (keys[name].to_numpy(dtype=np.uint64) for name in KEY_COLUMNS)
+    title, text = (keys[name].to_numpy(dtype=np.uint64) for name in KEY_COLUMNS)
     return np.where(text != 0, text, title)
 
 

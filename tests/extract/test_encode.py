@@ -195,3 +195,56 @@ def test_bf16_on_a_cpu_without_native_bf16_says_it_is_slower_than_fp32(encoder, 
     said = [str(w.message) for w in caught if "--dtype bf16" in str(w.message)]
     assert said == ([] if native else ["--dtype bf16: this CPU has no native bf16 (AVX-512 BF16 or AMX), so bf16 is emulated "
                                        "and slower than fp32 here; use --dtype fp32 (the default on a CPU)."])
+
+
+def test_a_text_padded_to_its_width_gets_the_vectors_of_its_unpadded_forward_pass(encoder, records):
+    # Each text is padded to a multiple of 16 tokens (`PADDING`); the padding must change neither its CLS nor its mean
+    # vector. Texts cut to 48 tokens (test_pooling_equals_direct_computation) are never padded, so a mean over the pad
+    # tokens, or an attention mask that covers them, went unseen.
+    sample = texts(corpus_of(records, len(records)).frame)[:12]
+    short = [text[: 40 + 9 * i] for i, text in enumerate(sample)]
+    lengths = [len(encoder.tokenizer(text, truncation=True, max_length=128)["input_ids"]) for text in short]
+    assert sum(n % 16 != 0 for n in lengths) >= 8, "most texts are padded"
+    layers, poolings = (-1, -3, -2), ("mean", "cls")
+    vectors = encode(short, encoder=encoder, layers=layers, pooling=poolings, max_length=128, device="cpu")
+    names = block_names(layers, poolings)
+    for row, text in enumerate(short):
+        expected = _direct(encoder, text, 128)
+        for name, block in zip(names, np.split(vectors[row], len(names))):
+            np.testing.assert_allclose(block, expected[name], atol=2e-5, err_msg=f"row {row} ({lengths[row]} tokens) block {name}")
+
+
+def test_texts_filling_whole_windows_are_all_encoded(encoder, records, monkeypatch):
+    # A batch short of its width's budget waits for the next window, and all run after the last one. A corpus of exactly
+    # k windows (any full extraction chunk: --chunk-size 256 = WINDOW) must still run them: `>` for `>=` in `last` left
+    # their rows as np.empty's garbage.
+    import screenstack.extract.encode as encode_module
+
+    monkeypatch.setattr(encode_module, "WINDOW", 8)
+    sample = texts(corpus_of(records, len(records)).frame)[:16]
+    together = encode(sample, encoder=encoder, max_length=64, pooling=("mean",), batch_tokens=4096, device="cpu")
+    alone = np.vstack([encode([text], encoder=encoder, max_length=64, pooling=("mean",), device="cpu") for text in sample])
+    assert together.tobytes() == alone.tobytes()
+
+
+def test_one_layer_other_than_the_last_gives_that_layers_block(encoder, records):
+    # Only --layers -1 may skip the tuple of every layer's states; --layers -2 alone is the second block of -1,-2.
+    sample = texts(corpus_of(records, len(records)).frame)[:6]
+    both = encode(sample, encoder=encoder, layers=(-1, -2), pooling=("mean",), max_length=64, device="cpu")
+    second = encode(sample, encoder=encoder, layers=(-2,), pooling=("mean",), max_length=64, device="cpu")
+    np.testing.assert_allclose(second, both[:, 32:], atol=1e-6)
+
+
+def test_a_fused_cpu_model_that_disagrees_with_the_original_is_not_used(encoder, records, monkeypatch):
+    # oneDNN's fused ops are private to torch: a version where one misbehaves must fall back to the model as loaded
+    # (`fuse._agrees`), not write its vectors. Here the fused residual add drops the dense output.
+    import weakref
+
+    from screenstack.extract import fuse
+
+    monkeypatch.setattr(fuse, "_PREPARED", weakref.WeakKeyDictionary())  # the module's encoder was prepared before
+    monkeypatch.setattr(fuse.DenseAddNorm, "forward", lambda self, hidden, residual: self.LayerNorm(residual))
+    sample = texts(corpus_of(records, len(records)).frame)[:4]
+    vectors = encode(sample, encoder=encoder, layers=(-1,), pooling=("mean",), max_length=48, device="cpu")
+    for row, text in enumerate(sample):
+        np.testing.assert_allclose(vectors[row], _direct(encoder, text, 48)["L-1:mean"], atol=2e-5)

@@ -572,3 +572,18 @@ def test_fine_tuned_scores_and_vectors_are_the_same_bytes_under_any_eval_batch_s
     runs = {size: predict(model, token_ids, index, size, 0, "cpu", "fp32", 128) for size in (64, 7, 1)}
     for size in (7, 1):
         assert runs[size][0].tobytes() == runs[64][0].tobytes() and runs[size][1].tobytes() == runs[64][1].tobytes()
+
+
+@pytest.mark.parametrize("head_name", ["linear", "cnn"])
+def test_a_heads_scoring_logit_is_its_training_logit_without_dropout(head_name):
+    # Scoring sums each row's products (`heads.logit`) where training takes the matrix product: the two must agree, bias
+    # included, or epochs picked by --select loss and the fine-tuned learner's scores follow another logit than training.
+    torch.manual_seed(0)
+    head = make_head(head_name, 16, {"dropout": 0.0, "channels": 8, "kernel_size": 3})
+    with torch.no_grad():
+        head.out.bias.fill_(0.7)
+    hidden, mask = torch.randn(3, 7, 16), torch.ones(3, 7, dtype=torch.long)
+    mask[1, 4:] = 0
+    with torch.no_grad():
+        trained, scored = head.train()(hidden, mask), head.eval()(hidden, mask)
+    torch.testing.assert_close(scored, trained, atol=1e-5, rtol=1e-5)

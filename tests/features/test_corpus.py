@@ -1105,3 +1105,29 @@ def test_a_label_column_that_holds_no_label_is_not_said_to_be_unused(tmp_path, c
         assert not caplog.messages
         say_labels_unused(tmp_path / "u.csv", list(table.columns), None, "why", table=table.assign(included=["", "1", "", ""]))
     assert caplog.messages == [f"{tmp_path / 'u.csv'}: column 'included' is not used: why"]
+
+
+def test_a_column_named_three_times_keeps_each_copys_cells_under_a_name_of_its_own(tmp_path):
+    # The first copy keeps the name, the others get .1, .2 (as pandas names them): a third copy named .1 again
+    # replaced the second's cells with its own.
+    with pytest.warns(UserWarning, match="names column 'note' twice"):
+        frame = read_table(write(tmp_path / "r.csv", "id,title,abstract,note,note,note\n1,A,x,first,second,third\n"))
+    assert list(frame.columns) == ["id", "title", "abstract", "note", "note.1", "note.2"]
+    assert frame.iloc[0].tolist() == ["1", "A", "x", "first", "second", "third"]
+
+
+def test_header_commas_inside_quotes_never_outnumber_its_real_separators(tmp_path):
+    # As test_header_commas_inside_quotes_do_not_decide_the_separator, with more commas inside the quoted name than
+    # semicolons outside it: counted, they made a European Excel file read as comma-separated and refused.
+    records = load_records(write(tmp_path / "r.csv", '"title, primary, or secondary, or other";abstract;label\nA, b;x, y;1\nC;z;0\n'),
+                           ColumnSpec(text_cols=("title, primary, or secondary, or other", "abstract")))
+    assert records["title"].tolist() == ["A, b", "C"] and records["abstract"].tolist() == ["x, y", "z"]
+
+
+def test_columns_alike_but_for_case_are_found_by_name_in_the_first_as_the_warning_says(tmp_path):
+    # The warning says a column found by its name reads the first of two spelled alike but for case: ids and titles
+    # (`ids.pick_column`) must come from that one, not the later one.
+    path = write(tmp_path / "r.csv", "ID,Title,abstract,id,title,label\nA1,Real title,x,9,a note,1\nA2,Other,y,9,a note,0\n")
+    with pytest.warns(UserWarning, match="alike but for case"):
+        records = load_records(path)
+    assert records["id"].tolist() == ["A1", "A2"] and records["title"].tolist() == ["Real title", "Other"]

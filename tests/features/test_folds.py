@@ -225,3 +225,28 @@ def test_a_refused_plan_says_how_the_training_records_differ(tmp_path, edit, mes
     with pytest.raises(ScreenstackError) as refused:
         ensure_fold_plan(_edited(_corpus(), edit), tmp_path, FoldConfig(5, seed=3))
     assert f"differs in: {message})" in str(refused.value)
+
+
+def test_folds_drawn_again_over_papers_follow_the_seed(recwarn):
+    # Where copies would empty a fold, the folds are drawn again over the papers (stratified group K-fold): that draw
+    # takes --seed too, so another seed gives another plan, as it does without copies.
+    frame = _corpus(120, 5, seed=2).frame.copy()
+    frame["abstract"] = [f"abstract {i}" for i in range(120)]
+    included = np.flatnonzero(frame["label"] == 1)
+    frame.loc[included[1], ["title", "abstract"]] = frame.loc[included[0], ["title", "abstract"]].to_numpy()
+    plans = [make_fold_plan(Corpus(frame), FoldConfig(n_folds=5, seed=seed)) for seed in (0, 1)]
+    assert all(plan.n_folds == 4 for plan in plans)  # drawn again over the four included papers
+    assert not np.array_equal(plans[0].folds, plans[1].folds)
+
+
+def test_records_that_share_only_a_title_are_not_held_in_one_fold():
+    # `copy_groups` keys a record by its title and abstract, by its title alone only where it has no abstract. Papers
+    # that share a title but not an abstract (letters, errata, companion papers) are other inputs to the learners: the
+    # fold plan should draw them as it draws any two records (about one pair in five in one fold, of five folds).
+    n = 200
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "title": [f"Letter to the editor {i // 2}" for i in range(n)],
+                          "abstract": [f"a wholly different abstract, number {i}" for i in range(n)],
+                          "label": [float(i % 7 == 0) for i in range(n)], "split": "train"})
+    plan = make_fold_plan(Corpus(frame), FoldConfig(n_folds=5, seed=0))
+    together = float(np.mean(plan.folds[0::2] == plan.folds[1::2]))
+    assert together < 0.5, f"{together:.0%} of 100 pairs sharing only a title are in one fold"

@@ -645,3 +645,25 @@ def test_a_staged_leftover_that_cannot_be_removed_is_said_as_that_not_as_a_file_
         with RunFolder(out).commit("report") as staging:
             (staging / "report.html").write_text("second")
     assert (out / "report.html").read_text() == "first"
+
+
+def test_a_learner_file_edited_to_the_same_size_is_caught_by_its_checksum(run, capsys):
+    # A same-size change (a hand edit, a flipped byte on disk) passes a size check; the checksum is what catches it.
+    meta = run / "learners" / "tfidf-logreg" / "meta.json"
+    text = meta.read_text()
+    edited = text.replace('"numpy"', '"NUMPY"', 1)
+    assert edited != text and len(edited) == len(text)
+    meta.write_text(edited)
+    refused(["stack", "--out", str(run)], capsys, run, "learners/tfidf-logreg/meta.json: damaged")
+
+
+def test_a_learner_manifest_that_no_longer_lists_its_test_scores_is_damaged(run, capsys):
+    # Its test scores are what the submission blends: a manifest cut to meta.json and oof.parquet let an altered
+    # test.parquet through unchecked.
+    path = run / ".manifests" / "learners%tfidf-svm.json"
+    manifest = json.loads(path.read_text())
+    manifest["files"] = {k: v for k, v in manifest["files"].items() if not k.endswith("test.parquet")}
+    path.write_text(json.dumps(manifest))
+    test = pd.read_parquet(run / "learners" / "tfidf-svm" / "test.parquet")
+    test.assign(score=1 - test["score"]).to_parquet(run / "learners" / "tfidf-svm" / "test.parquet")
+    refused(["stack", "--out", str(run)], capsys, run, ".manifests/learners%tfidf-svm.json: damaged", "fit-learners")

@@ -101,3 +101,42 @@ def test_a_feature_file_without_fingerprints_is_read_with_a_warning_that_only_it
     path = _write(tmp_path / "a.parquet", corpus, np.arange(len(corpus.frame)))
     with pytest.warns(UserWarning, match=r"a.parquet: its metadata holds no fingerprint of the records it was made from"):
         assert VectorFiles([path], corpus).train().shape == (30, 3)
+
+
+def test_a_feature_file_of_other_records_to_screen_under_the_same_ids_is_refused(tmp_path, corpus):
+    # The ids match, but a test record's text changed since the file was extracted (another --test file): its vector
+    # is another text's, and the submission would score it by that. Only the training records' fingerprint was tested.
+    meta = {"model": "toy", "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test")}
+    frame = corpus.frame
+    path = write_vectors(tmp_path / "a.parquet", frame["id"], frame["split"], np.zeros((len(frame), 3), np.float32), meta)
+    assert VectorFiles([path], corpus).test().shape == (70, 3)
+    other = Corpus(frame.assign(title=frame["title"].where(frame["id"] != "t5", "another paper")))
+    with pytest.raises(ScreenstackError, match=r"a.parquet: feature file was extracted from other test records with the same ids"):
+        VectorFiles([path], other)
+
+
+def test_a_feature_file_holding_nan_vectors_is_refused_naming_the_row(tmp_path, corpus):
+    # LightGBM and XGBoost take NaN for a missing value and score on without a word; such a file is refused, by its row.
+    meta = {"model": "toy", "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test")}
+    vectors = np.zeros((len(corpus.frame), 3), np.float32)
+    vectors[42, 1] = np.nan
+    path = write_vectors(tmp_path / "a.parquet", corpus.frame["id"], corpus.frame["split"], vectors, meta)
+    with pytest.raises(ScreenstackError, match=r"a.parquet: row 42 holds NaN or infinite vector values"):
+        VectorFiles([path], corpus).test()
+
+
+def test_a_feature_file_rewritten_in_the_run_folder_since_its_commit_is_refused(tmp_path, corpus):
+    # Inside OUT/features a feature file is checked against the manifest it was committed with: one written over
+    # since (a valid Parquet file, other vectors) is damaged, not read.
+    from screenstack.features.artifacts.store import write_run_vectors
+
+    meta = {"model": "toy", "train_fingerprint": corpus.fingerprint("train"), "test_fingerprint": corpus.fingerprint("test")}
+    frame, out = corpus.frame, tmp_path / "run"
+    path = out / "features" / "toy.parquet"
+    vectors = np.zeros((len(frame), 3), np.float32)
+    write_run_vectors(out, path, frame["id"], frame["split"], vectors, meta)
+    assert VectorFiles([path], corpus).train().shape == (30, 3)
+    vectors[3, 0] = 1.0
+    write_vectors(path, frame["id"], frame["split"], vectors, meta)
+    with pytest.raises(ScreenstackError, match=r"toy.parquet: damaged \(its size or checksum differs from when it was written"):
+        VectorFiles([path], corpus)

@@ -1,6 +1,7 @@
 """TF-IDF learners score new texts for all fold models from one tokenising pass, with the same bytes."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -225,3 +226,26 @@ def test_counts_tokenised_for_other_settings_are_not_fitted_on():
     for counts in (words_alone, rarer_dropped):
         with pytest.raises(TypeError, match="tfidf-svm: token counts of other settings"):
             make_learner("tfidf-svm").fit(counts, y)
+
+
+def test_a_fold_whose_words_are_all_too_rare_says_so_not_that_it_has_no_words():
+    from screenstack.features.errors import ScreenstackError
+    from screenstack.learners.text import token_counts
+
+    texts, y = ["alpha beta", "gamma delta", "epsilon zeta"], np.array([0, 1, 0])
+    [counts] = token_counts(texts, [make_learner("tfidf-svm")]).values()
+    for given in (counts, texts):
+        with pytest.raises(ScreenstackError, match=r"no words \(After pruning, no terms remain"):
+            make_learner("tfidf-svm").fit(given, y)
+
+
+@pytest.mark.parametrize("params,said", [({"max_df": 1.5}, "max_df=1.5: a share of the texts from 0.0 to 1.0, or a count"),
+                                         ({"min_df": 0}, "min_df=0: a share"), ({"ngram_max": 0}, "ngram_max=0: the longest")])
+def test_tfidf_settings_scikit_learn_refuses_are_refused_in_one_line_before_any_text_is_tokenised(params, said):
+    from screenstack.features.errors import ScreenstackError
+    from screenstack.learners.text import token_counts
+
+    learner = make_learner("tfidf-svm", **params)
+    for attempt in (lambda: learner.fit(["adhd trial", "tic trial"], [0, 1]), lambda: token_counts(["adhd trial"], [learner])):
+        with pytest.raises(ScreenstackError, match=f"tfidf-svm: {re.escape(said)}"):
+            attempt()
