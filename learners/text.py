@@ -170,9 +170,7 @@ def fold_tfidf_rows(models: list, texts: list[str]) -> Iterator[TfidfRows]:
     """
     vectorizers = [model.vectorizer_ for model in models]
     union = sorted(set().union(*(v.vocabulary_ for v in vectorizers)))
-    count_params = CountVectorizer().get_params()
-    counter = CountVectorizer(**{**{k: v for k, v in vectorizers[0].get_params().items() if k in count_params},
-                                 "vocabulary": union})
+    counter = CountVectorizer(**analyser_settings(vectorizers[0]), vocabulary=union)
     counts = counter.transform(texts)
     for vectorizer in vectorizers:
         yield TfidfRows(weighted_counts(vectorizer, counts, counter.vocabulary_))
@@ -231,6 +229,14 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         """This learner's TF-IDF vectoriser, unfitted."""
         return make_tfidf(ngram_max=self.ngram_max, min_df=self.min_df, max_df=self.max_df)
 
+    def fitted_vectorizer(self, terms: list[str], idf: np.ndarray):
+        """This learner's TF-IDF vectoriser with vocabulary `terms` (in column order) and IDF `idf`: a fold's, as
+        `_fit_counts` found them, or a saved model's (`from_files`)."""
+        vectorizer = self.new_vectorizer()
+        vectorizer.set_params(vocabulary={term: i for i, term in enumerate(terms)})
+        vectorizer.idf_ = idf
+        return vectorizer
+
     def analyser_key(self) -> tuple:
         """What tells learners that cut texts into the same n-grams (one `TokenCounts` serves them all)."""
         return tuple(sorted((key, repr(value)) for key, value in analyser_settings(self.new_vectorizer()).items()))
@@ -258,7 +264,7 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         """`X`'s TF-IDF matrix, with ``vectorizer_`` fitted on it as `TfidfVectorizer.fit_transform` fits on the
         texts (scikit-learn's `CountVectorizer._limit_features` and its errors, step by step): the terms in at least
         ``min_df`` and at most ``max_df`` of them, the ``max_features`` commonest (its tie order kept), columns in term
-        order; IDF from their counts. The vocabulary and IDF are set as `from_files` sets a saved model's. A
+        order; IDF from their counts. The vocabulary and IDF are set as a saved model's (`fitted_vectorizer`). A
         TypeError for counts made for another analyser or a higher ``min_df``."""
         vectorizer = self.new_vectorizer()
         if X.analyser != analyser_settings(vectorizer) or self.counted_min_df() < X.dropped_below:
@@ -286,9 +292,7 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         counts.sort_indices()
         tfidf = TfidfTransformer(norm=vectorizer.norm, use_idf=vectorizer.use_idf, smooth_idf=vectorizer.smooth_idf,
                                  sublinear_tf=vectorizer.sublinear_tf).fit(counts)
-        vectorizer.set_params(vocabulary={term: i for i, term in enumerate(X.terms[columns].tolist())})
-        vectorizer.idf_ = tfidf.idf_
-        self.vectorizer_ = vectorizer
+        self.vectorizer_ = self.fitted_vectorizer(X.terms[columns].tolist(), tfidf.idf_)
         return tfidf.transform(counts, copy=False)
 
     def fit(self, X, y):
@@ -353,9 +357,7 @@ class _TfidfLinear(BaseEstimator, ClassifierMixin):
         """This learner, fitted, from what `to_files` wrote."""
         terms = json.loads(files["vocabulary.json"])
         arrays = load_arrays(files["safetensors"])
-        self.vectorizer_ = self.new_vectorizer()
-        self.vectorizer_.set_params(vocabulary={term: i for i, term in enumerate(terms)})
-        self.vectorizer_.idf_ = arrays["idf"]
+        self.vectorizer_ = self.fitted_vectorizer(terms, arrays["idf"])
         self.model_ = self._model("balanced")  # the weights shaped the coefficients read here; scoring ignores them
         self.model_.coef_, self.model_.intercept_, self.model_.classes_ = arrays["coef"], arrays["intercept"], arrays["classes"]
         self.model_.n_features_in_ = len(terms)
