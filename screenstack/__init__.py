@@ -14,5 +14,5 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .features.errors import ScreenstackError  # noqa: E402
 
-__version__ = "0.3.57"
+__version__ = "0.3.58"
 __all__ = ["ScreenstackError", "__version__"]

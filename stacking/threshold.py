@@ -15,6 +15,7 @@ floor (`recall_floor`) lowers that threshold further.
 """
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import numpy as np
@@ -48,9 +49,10 @@ def fbeta_curve(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray, beta:
     weights = np.ones((1, len(y))) if weights is None else np.atleast_2d(weights)
     order = np.argsort(scores, kind="stable")
     cut = np.searchsorted(scores[order], thresholds, side="left")  # records below t
-    zero = np.zeros((len(weights), 1))
-    pos = np.hstack([zero, np.cumsum(weights[:, order] * y[order], axis=1)])
-    cnt = np.hstack([zero, np.cumsum(weights[:, order], axis=1)])
+    ordered = weights[:, order].astype(float)  # one gather of the (B, n) weights, not two
+    pos, cnt = np.zeros((2, len(weights), len(y) + 1))  # column 0: no record below t
+    np.cumsum(ordered * y[order], axis=1, out=pos[:, 1:])
+    np.cumsum(ordered, axis=1, out=cnt[:, 1:])
     tp = pos[:, -1:] - pos[:, cut]
     # Flagged records weigh 1, included ones `positive_weight` (with 1 this is the count of flagged records).
     flagged = (cnt[:, -1:] - cnt[:, cut]) + tp * (1 - 1 / positive_weight)
@@ -149,6 +151,18 @@ def fitted_tail_threshold(y: np.ndarray, scores: np.ndarray, beta: float, prior_
     return float(thresholds[int(np.argmax(curve))])
 
 
+@functools.lru_cache(maxsize=8)
+def bootstrap_counts(n: int, n_boot: int, random_state: int) -> np.ndarray:
+    """How often each of `n` records is drawn in each of `n_boot` bootstrap resamples (read-only, the smallest integer
+    type that holds them). The draws depend on `n` and the seed alone, and a stack asks for the same few sizes dozens
+    of times (each learner's and blend's per-fold thresholds on the same fold plan): drawn once each, the stack of a
+    competition-sized run takes about half the time (bench/README.md, "The bootstrap's draws made once")."""
+    counts = np.random.default_rng(random_state).multinomial(n, np.full(n, 1 / n), size=n_boot)
+    counts = counts.astype(np.min_scalar_type(counts.max()))
+    counts.flags.writeable = False
+    return counts
+
+
 def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule: Rule = "bootstrap",
                      n_boot: int = 200, random_state: int = 0, prior_positives: float = 0.0, min_recall: float = 0.0,
                      positive_weight: float = 1.0, fitted_tail: bool = True) -> float:
@@ -184,8 +198,7 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray, beta: float = 7.0, rule:
     if rule == "argmax":
         curve = fbeta_curve(y, scores, thresholds, beta, prior_positives=prior_positives, positive_weight=positive_weight)
     else:
-        rng = np.random.default_rng(random_state)
-        weights = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=n_boot).astype(float)
+        weights = bootstrap_counts(len(y), n_boot, random_state)
         curve = fbeta_curve(y, scores, thresholds, beta, weights, prior_positives, positive_weight).mean(axis=0)
     best = thresholds[int(np.argmax(curve))]
     if rule == "bootstrap" and fitted_tail:

@@ -26,6 +26,26 @@ def test_fbeta_curve_matches_a_direct_count():
     np.testing.assert_allclose(curve, direct)
 
 
+def test_the_bootstrap_rule_maximises_f_beta_averaged_over_the_seeds_resamples():
+    # Each seed's resamples are drawn once and kept (`bootstrap_counts`): the threshold is the one fresh draws give,
+    # whichever sizes and seeds were asked for before, and no caller can change the kept draws.
+    y, s = _data(2, n=120)
+    for n, seed in ((120, 0), (120, 1), (90, 0), (120, 0)):
+        counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=50)
+        assert np.array_equal(threshold.bootstrap_counts(n, 50, seed), counts)  # a stack's thresholds as before 0.3.58
+        best = max(fbeta_mean(y[:n], s[:n] >= c, counts) for c in _candidates(s[:n]))
+        got = choose_threshold(y[:n], s[:n], 7.0, "bootstrap", n_boot=50, random_state=seed, fitted_tail=False)
+        assert fbeta_mean(y[:n], s[:n] >= got, counts) == pytest.approx(best, rel=1e-12)
+    with pytest.raises(ValueError, match="read-only"):
+        threshold.bootstrap_counts(120, 50, 0)[0, 0] += 1
+
+
+def fbeta_mean(y, flagged, counts, beta=7.0):
+    """F-beta of `flagged` averaged over resamples given as each record's draw count (one row per resample)."""
+    tp, positives, chosen = counts @ (y * flagged), counts @ y, counts @ flagged
+    return np.mean(np.where(tp > 0, (1 + beta**2) * tp / np.maximum(beta**2 * positives + chosen, 1e-12), 0.0))
+
+
 @pytest.mark.parametrize("rule", RULES)
 def test_each_rule_is_deterministic_and_returns_a_threshold_near_the_argmax_value(rule):
     y, s = _data(1)
