@@ -31,15 +31,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from screenstack.stacking import calibrate
+from screenstack.stacking.stack import StackConfig, stack
 from screenstack.stacking.calibrate import count_scale, fit_calibration, scaled
 from screenstack.stacking.decision import screening_summary
 from screenstack.stacking.set_apart import at_labelled_share
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality import drop_stack  # noqa: E402  (bench/ is not a package)
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 DEFAULT = (None, "", "--learners lightgbm,logreg,tfidf-logreg,tfidf-svm,xgboost")  # summary.json's "flags" of a default run
@@ -87,11 +92,12 @@ def protocol_rows(work: Path, regimes: tuple[str, ...]) -> list[dict]:
     rows = []
     for half in sorted(p for regime in regimes for p in work.glob(f"halves/*-s*-{regime}-d*")):
         run = half / "run"
-        if not (run / "summary.json").is_file():
+        if not (run / "learners").is_dir():
             continue
-        summary = json.loads((run / "summary.json").read_text())
-        if summary.get("flags") not in DEFAULT:
-            continue
+        summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").is_file() else {}
+        if summary.get("flags") not in DEFAULT:  # the half's last stack was another variant (prior50, after a protocol run)
+            drop_stack(run)
+            summary = stack(run, StackConfig())
         oof = pd.read_parquet(run / "blend_oof.parquet")
         tested = pd.read_csv(run / "test_scores.csv", dtype={"id": str})
         flagged = pd.read_csv(run / "submission.csv", header=None)[1].to_numpy() == 1
@@ -166,6 +172,9 @@ def main() -> None:
     else:
         regimes = tuple(args.regimes.split(","))
         rows = [r for w in args.protocol for r in protocol_rows(Path(w), regimes)] + [r for f in args.runs for r in runs_rows(Path(f))]
+        if not rows:
+            raise SystemExit(f"no halves of {', '.join(regimes)} with learner outputs under {', '.join(args.protocol)}, "
+                             f"and no runs under {', '.join(args.runs) or '(none given)'}")
         table = pd.DataFrame(rows)
         table["source"] = np.where(table["source"] == "protocol", "protocol", "runs")
         table["below_error"] = (table["expected_below"] - table["real_below"]).abs()

@@ -2,7 +2,7 @@
 
 For each shared dataset (all its records as the training corpus, no test
 file), this extracts the encoder's vectors twice with `extract`'s defaults
-(last layer, CLS and mean pooling, 512 tokens): once in fp32, once in bf16.
+(the mean of each of the last four layers, 512 tokens): once in fp32, once in bf16.
 It fits every vector learner (``logreg``, ``lightgbm``, ``xgboost``) on both
 files with the same fold plan and reports, per dataset and learner, the OOF
 ROC-AUC under each precision and the difference (bf16 - fp32), plus the
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -52,7 +53,7 @@ TOLERANCE = 0.005
 
 
 def min_cosine(a: np.ndarray, b: np.ndarray, width: int) -> float:
-    """Smallest cosine between matching rows, taken per pooled block of `width` columns (CLS, mean)."""
+    """Smallest cosine between matching rows, taken per pooled block of `width` columns (each layer's mean)."""
     worst = 1.0
     for start in range(0, a.shape[1], width):
         x, y = a[:, start:start + width].astype(np.float64), b[:, start:start + width].astype(np.float64)
@@ -69,6 +70,7 @@ def _oof_aucs(corpus, out: Path, learners, features: Path, params: dict, dataset
 
 def one_dataset(path: Path, work: Path, model: str, seeds: list[int]) -> tuple[list[dict], dict]:
     corpus = load_corpus(path)
+    shutil.rmtree(work / path.stem, ignore_errors=True)  # its vectors and learners would be reused, not measured
     rows, vectors, seconds = [], {}, {}
     for precision in PRECISIONS:
         out = work / path.stem / precision
@@ -140,7 +142,7 @@ def _markdown(table: pd.DataFrame, macro: pd.DataFrame, facts: pd.DataFrame, ver
     lines = ["## Precision (bf16 extraction downstream)", "",
              f"Written by `bench/precision.py` on {datetime.date.today().isoformat()}. "
              f"Rerun: `{' '.join(['python bench/precision.py', *sys.argv[1:]])}`", "",
-             f"Machine: {machine()}. Encoder: {args.model}; `extract` defaults otherwise (last layer, CLS + mean, 512 tokens).", "",
+             f"Machine: {machine()}. Encoder: {args.model}; `extract` defaults otherwise (the mean of each of the last four layers, 512 tokens).", "",
              "Each dataset's records are the training corpus; OOF ROC-AUC of each vector learner on the shared 5-fold plan, "
              "from fp32 and from bf16 vectors.", "",
              f"`seed spread`: the largest change of the fp32 AUC when only the learner's seed changes (seeds {args.seeds} "

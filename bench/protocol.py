@@ -83,7 +83,7 @@ import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from quality import DATASETS, asreview_elas_u4, dataset_files, seed_tfidf_logreg, write_section  # noqa: E402  (bench/ is not a package)
+from quality import DATASETS, asreview_elas_u4, dataset_files, drop_stack, seed_tfidf_logreg, write_section  # noqa: E402  (bench/ is not a package)
 
 BETA = 7.0
 LEVELS = (3, 5, 10, 20)
@@ -330,6 +330,7 @@ def stack_variants(folder: Path, y_test: np.ndarray, only: tuple[str, ...] = ())
         if only and name not in only:
             continue
         run = folder / run_name
+        drop_stack(run)  # else a variant whose options match the folder's last stack is that stack, whatever code made it
         summary = stack(run, dataclasses.replace(config, beta=BETA))
         scores = pd.read_csv(run / "test_scores.csv")["score"].to_numpy()
         metrics = screening_metrics(y_test, scores, summary["threshold"], BETA)
@@ -435,6 +436,8 @@ def summarise(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     gap = rows["fbeta"].to_numpy() - flag_all.loc[rows["half"]].to_numpy()
     table["below_flag_all"] = rows.assign(b=gap < -0.05).groupby("system")["b"].sum()
     table["worst_gap"] = rows.assign(g=gap).groupby("system")["g"].min()
+    # The mean of each system's own worse half of its halves' F7 (README's "mean F7 of the worst 150" of 300).
+    table["worst_half_fbeta"] = rows.groupby("system")["fbeta"].apply(lambda f: np.sort(f.to_numpy())[:len(f) // 2].mean())
     paired = []
     wide = {m: rows.pivot(index="half", columns="system", values=m) for m in ("fbeta", "recall", "roc_auc", "wss95")}
     # A 50/50 split's halves share its test half; each plentiful fold is a cluster of its own.
@@ -495,7 +498,8 @@ def report(rows: pd.DataFrame, command: str) -> str:
         table, paired = summarise(part)
         lines += [f"### {title}", "", _fmt(table.reset_index().rename(columns={
             "fbeta": "F7", "flagged_share": "flagged", "roc_auc": "AUC", "wss95": "WSS@95", "worst_recall": "worst recall",
-            "recall_0": "halves recall 0", "below_flag_all": "halves >0.05 below flag-all", "worst_gap": "worst F7 - flag-all"})),
+            "recall_0": "halves recall 0", "below_flag_all": "halves >0.05 below flag-all", "worst_gap": "worst F7 - flag-all",
+            "worst_half_fbeta": "mean F7 of the worse half"})),
                   "", "Paired differences (system - peer, mean ± s.e. over halves, and in brackets the s.e. over splits: "
                   "the halves of one split share its test half, `split_se`):", "", _fmt(_paired_text(paired)), ""]
     per_dataset = halves_only.pivot_table(index="dataset", columns="system", values="fbeta", aggfunc="mean")

@@ -40,6 +40,7 @@ import datetime
 import hashlib
 import importlib.metadata
 import importlib.util
+import json
 import multiprocessing
 import os
 import platform
@@ -281,6 +282,19 @@ def commit() -> str:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     except OSError:
         return ""
+
+
+def drop_stack(run: Path) -> None:
+    """Remove `run`'s stack and report (their files, then their manifests), so the next `stack` makes them with the
+    code in hand: it reuses a stack made by the same version from the same learner outputs and options, whatever
+    code made it (a benchmark timing that reuse, or scoring a stack change without a version bump, measures nothing)."""
+    for name in ("report", "stack"):
+        manifest = run / ".manifests" / f"{name}.json"
+        if manifest.exists():
+            for rel in json.loads(manifest.read_text())["files"]:
+                (run / rel).unlink(missing_ok=True)
+            manifest.unlink()
+    shutil.rmtree(run / "report", ignore_errors=True)
 
 
 def machine() -> str:

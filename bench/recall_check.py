@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,7 @@ def main() -> int:
                 subprocess.run([screenstack, "-q", "split", "--data", str(path), "--test-size", "0.5", "--seed", str(seed),
                                 "--out", str(split)], check=True, capture_output=True)
             out = work / args.learners.replace(",", "+") / f"{path.stem}-s{seed}"
+            shutil.rmtree(out, ignore_errors=True)  # a run there would be reused, whatever version made it, not measured
             command = [screenstack, "-q", "run", "--train", str(split / "train.csv"), "--test", str(split / "test.csv"),
                        "--out", str(out), "--learners", args.learners, "--model", "minilm", "--cache-dir", str(work / ".cache")]
             subprocess.run(command, check=True, capture_output=True)

@@ -19,11 +19,16 @@ splits, in brackets: the halves of one split share its test half), halves
 more than 0.05 below flag-all's F7, the few halves' worst recall, macro
 recall, wins/losses.
 
-The blends are cached next to each half (``auto_blend.npz``; made again when
-learner outputs are newer, as after `protocol.py --refit`), so a second
+The blends are cached next to each half (``auto_blend.npz``), keyed on the
+stacking code in hand and the learner outputs (`cache_key`): made again
+after a change to `stacking/` or `protocol.py --refit` (until 0.3.58 only a
+refit remade them, so a changed blend replayed the old one), and a second
 call only re-applies the rules (about a minute on 2 cores for 165 halves).
-It reproduces the stored default's test F7 within 0.0013 (the blend is refitted;
-the protocol's rows were written by `stack` itself).
+It reproduced the stored default's test F7 within 0.0013 (the blend is
+refitted; the protocol's rows were written by `stack` itself); its default
+leaves out two of `stack`'s steps, flagging copies of included training
+records and setting titles-only records apart in the shift estimate, so
+compare a rule with replay's own default, as its tables do.
 
     python bench/protocol.py --jobs 2               # first: the halves and their learner outputs
     python bench/replay.py                          # the recall-floor tables in bench/README.md, "protocol"
@@ -79,11 +84,10 @@ def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
     """The default blend's nested OOF and test scores of one half, from its kept learner outputs (cached);
     `learners`: those blended, as `stack --learners` (empty: all)."""
     cache = half / ("auto_blend.npz" if not learners else f"auto_blend-{'+'.join(sorted(learners))}.npz")
-    # Each learner's meta.json is written with its outputs: a cache older than one predates a refit.
-    written = max((f.stat().st_mtime for f in (half / "run" / "learners").glob("*/meta.json")), default=0)
-    if cache.is_file() and cache.stat().st_mtime >= written:
+    key = cache_key(half)
+    if cache.is_file():
         kept = dict(np.load(cache))
-        if "inputs_auc" in kept:  # a cache from before it was kept is made again
+        if str(kept.get("key", "")) == key:  # else made by other stacking code, or before a refit: made again
             return kept
     from sklearn.metrics import roc_auc_score
 
@@ -99,8 +103,23 @@ def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
     blend = {"y": y, "folds": folds, "oof": nested_oof(make_blender(method, **params), Z, y, folds),
              "test": make_blender(method, **params).fit(Z, y).predict(Z_test), "y_test": np.load(half / "test_labels.npy"),
              "inputs_auc": inputs_auc}
-    np.savez(cache, **blend)
+    np.savez(cache, **blend, key=np.array(key))
     return blend
+
+
+def cache_key(half: Path) -> str:
+    """What a half's cached blend was made from: the stacking code in hand (its sources' digest) and the learner
+    outputs (their meta.json, written with them): a cache with another key is stale, whatever the version says."""
+    import hashlib
+
+    import screenstack.stacking
+
+    digest = hashlib.sha256()
+    for source in sorted(Path(screenstack.stacking.__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + source.read_bytes())
+    for meta in sorted((half / "run" / "learners").glob("*/meta.json")):
+        digest.update(meta.parent.name.encode() + meta.read_bytes())
+    return digest.hexdigest()
 
 
 def replay_half(half: Path) -> list[dict]:

@@ -62,16 +62,14 @@ def case(dataset: str, seed: int, top: int, work: Path, cache: Path) -> dict:
     first["label_included"] = np.where(np.isin(np.arange(len(data)), labelled), data["label_included"], "")
     first.to_csv(folder / "first.csv", index=False)
     common = ("--model", "minilm", "--cache-dir", str(cache / dataset))
-    if not (folder / "first" / "summary.json").is_file():
-        screenstack("run", "--data", str(folder / "first.csv"), *common, "--out", str(folder / "first"))
+    screenstack("run", "--data", str(folder / "first.csv"), *common, "--out", str(folder / "first"))
     ranked = pd.read_csv(folder / "first" / "ranked.csv", dtype=str, keep_default_na=False)
     screened = set(ranked["id"].iloc[:top])
     second = first.copy()
     picked = second["record_id"].isin(screened)
     second.loc[picked, "label_included"] = data.loc[picked, "label_included"]
     second.to_csv(folder / "second.csv", index=False)
-    if not (folder / "second" / "summary.json").is_file():
-        screenstack("run", "--data", str(folder / "second.csv"), *common, "--out", str(folder / "second"))
+    screenstack("run", "--data", str(folder / "second.csv"), *common, "--out", str(folder / "second"))
 
     summary = json.loads((folder / "second" / "summary.json").read_text())
     scores = pd.read_csv(folder / "second" / "test_scores.csv", dtype={"id": str})
@@ -94,6 +92,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30, help="rows of the first ranked.csv screened before the rerun")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
+    if Path(args.work).exists():  # its runs would be reused (each case skips a run with a summary), not measured
+        raise SystemExit(f"--work {Path(args.work).resolve()}: exists; give a new folder (the runs would be reused, not measured)")
     names = sorted(p.stem for p in DATASETS.glob("*.csv"))
     jobs = [(n, s) for n in names for s in range(args.seeds)]
     with ProcessPoolExecutor(args.jobs) as pool:

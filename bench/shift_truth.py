@@ -3,7 +3,8 @@ against the truth").
 
 For each half of `bench/protocol.py` (``--work``, default artifacts/protocol) it scores the test half with each kept
 fold model alone (``learners/*/models``; vectors from the protocol's vector cache), as OOF scores are made, and keeps
-them beside the half (``fold_test.npz``; the default blend applied to them, ``blend_fold_test.npy``). Then it replays
+them beside the half with the default blend applied to them (``blend_fold_test.npz``, made again where the stacking
+code or the learner outputs differ from those it was made with: `replay.cache_key`). Then it replays
 the default decision (as `bench/replay.py` does) with the shift estimate replaced: the true ratio of the half (test
 share of included records over the labelled share, known only here), EM on the single fold models' scores, no
 correction, and a fixed minimum weight below 20 included records, each paired against the default.
@@ -33,9 +34,11 @@ RULES = ("default", "true ratio", "EM on single fold models", "none", "weight >=
 
 def fold_scores(half: Path, cache: Path) -> np.ndarray:
     """The default blend's test scores from each fold model alone: folds x test records (kept beside the half)."""
-    kept = half / "blend_fold_test.npy"
+    kept, key = half / "blend_fold_test.npz", replay.cache_key(half)
     if kept.is_file():
-        return np.load(kept)
+        found = np.load(kept)
+        if str(found["key"]) == key:  # else made by other stacking code, or before a refit: made again
+            return found["scores"]
     from screenstack.extract.stage import ExtractConfig, extract_features
     from screenstack.features.artifacts.store import VectorFiles
     from screenstack.features.records.corpus import load_corpus
@@ -64,7 +67,7 @@ def fold_scores(half: Path, cache: Path) -> np.ndarray:
     n = int(plan.labels.sum())
     blender = make_blender(auto_blend(n), use=blended_learners(names, n)).fit(Z, plan.labels)
     scores = np.stack([blender.predict(Zk[k]) for k in range(len(Zk))])
-    np.save(kept, scores)
+    np.savez(kept, scores=scores, key=np.array(key))
     return scores
 
 

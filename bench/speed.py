@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import DATASETS, ROOT, machine, peak_mib, write_section  # noqa: E402  (bench/ is not a package)
+from quality import DATASETS, ROOT, drop_stack, machine, peak_mib, write_section  # noqa: E402  (bench/ is not a package)
 
 TARGETS = {"fit-learners": (600.0, 6 * 1024.0), "stack": (30.0, None)}
 
@@ -111,19 +111,6 @@ def stage_fit_learners(work: Path, features: str) -> dict:
     done = [(work / "run" / "learners" / n / "meta.json").stat().st_mtime for n in names]
     split = dict(zip(names, np.diff([start, *done])))
     return {"learners": ", ".join(f"{n} {s:.0f} s" for n, s in split.items())}
-
-
-def drop_stack(run: Path) -> None:
-    """Remove `run`'s stack and report (their files, then their manifests), so the stack stage makes them anew."""
-    import json
-
-    for name in ("report", "stack"):
-        manifest = run / ".manifests" / f"{name}.json"
-        if manifest.exists():
-            for rel in json.loads(manifest.read_text())["files"]:
-                (run / rel).unlink(missing_ok=True)
-            manifest.unlink()
-    shutil.rmtree(run / "report", ignore_errors=True)
 
 
 def stage_stack(work: Path) -> dict:

@@ -24,8 +24,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import ROOT, machine, peak_mib  # noqa: E402  (bench/ is not a package)
-from speed import drop_stack  # noqa: E402
+from quality import ROOT, drop_stack, machine, peak_mib  # noqa: E402  (bench/ is not a package)
 
 STACK_FILES = ("submission.csv", "test_scores.csv", "ranked.csv", "summary.json", "calibration.json", "blend.json",
                "blend_oof.parquet")

@@ -39,7 +39,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from protocol import LEVELS, TEXT, fit_screenstack, half_key, halves, make_half  # noqa: E402  (bench/ is not a package)
-from quality import DATASETS  # noqa: E402
+from quality import DATASETS, drop_stack  # noqa: E402
 
 from screenstack.features.artifacts.records import screening_records  # noqa: E402
 from screenstack.features.records.corpus import load_corpus  # noqa: E402
@@ -71,9 +71,9 @@ def scored(folder: Path, y_test: np.ndarray, cache: Path | None = None) -> list[
         corpus = load_corpus(folder / "train.csv", folder / "test.csv")
         fit_learners(corpus, folder / "run", TEXT, progress=False)
     learners = () if cache is not None else TEXT
-    rows, reusable = [], stage._reusable
-    stage._reusable = lambda *args: None  # the two stacks differ only in the rule: each is made, not reused
-    for system, rule in (("with the rule", titles_unlike_labelled), ("without it", lambda records, keys: None)):
+    rows = []
+    for system, rule in (("with the rule", titles_unlike_labelled), ("without it", lambda *args: None)):
+        drop_stack(folder / "run")  # the two stacks differ only in the rule: each is made, not reused
         stage.titles_unlike_labelled = rule
         try:
             stage.stack(folder / "run", stage.StackConfig(learners=learners))
@@ -82,7 +82,6 @@ def scored(folder: Path, y_test: np.ndarray, cache: Path | None = None) -> list[
         decisions = pd.read_csv(folder / "run" / "submission.csv", header=None)[1].to_numpy()
         rows.append({"system": system, "fbeta": fbeta(y_test, decisions, 7.0), "recall": float(decisions @ y_test / y_test.sum()),
                      "flagged_share": float(decisions.mean())})
-    stage._reusable = reusable
     everything = np.ones(len(y_test), dtype=int)
     rows.append({"system": "flag-all", "fbeta": fbeta(y_test, everything, 7.0), "recall": 1.0, "flagged_share": 1.0})
     return rows

@@ -46,3 +46,22 @@ def test_every_package_name_a_bench_script_uses_exists(script):
             if not hasattr(importlib.import_module(aliases[node.value.id]), node.attr):
                 missing.append(f"{aliases[node.value.id]}.{node.attr}")
     assert not missing, f"{script.name} uses names the package no longer has: {', '.join(sorted(set(missing)))}"
+
+
+def test_a_benchmark_stacks_with_the_code_in_hand_not_the_stack_it_finds(tmp_path, monkeypatch):
+    # `stack` reuses a stack of the same version, learner outputs and options, whatever code made it: a benchmark
+    # that restacks (bench/protocol.py --restack, speed.py --stages stack) first drops it, or it scores and times
+    # that reuse (a blend changed without a version bump read as no change).
+    monkeypatch.syspath_prepend(str(BENCH))
+    from quality import drop_stack
+    from screenstack.stacking import stack as stage
+
+    from .stacking.conftest import make_run
+
+    first = make_run(tmp_path)
+    monkeypatch.setattr(stage, "auto_blend", lambda n_included: "rank-average" if first["blend"]["method"] == "logistic"
+                        else "logistic")
+    assert stage.stack(tmp_path, stage.StackConfig(beta=7.0))["blend"]["method"] == first["blend"]["method"]  # reused
+    drop_stack(tmp_path)
+    assert not (tmp_path / "summary.json").exists() and not (tmp_path / "report").exists()
+    assert stage.stack(tmp_path, stage.StackConfig(beta=7.0))["blend"]["method"] != first["blend"]["method"]
