@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 
 from screenstack.stacking import calibrate
-from screenstack.stacking.stack import StackConfig, stack
 from screenstack.stacking.calibrate import count_scale, fit_calibration, scaled
 from screenstack.stacking.decision import screening_summary
 from screenstack.stacking.set_apart import at_labelled_share
+from screenstack.stacking.stack import StackConfig, stack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import drop_stack  # noqa: E402  (bench/ is not a package)

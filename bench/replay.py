@@ -38,6 +38,8 @@ compare a rule with replay's own default, as its tables do.
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import logging
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -110,15 +112,20 @@ def auto_blend(half: Path, learners: tuple[str, ...] = ()) -> dict:
 def cache_key(half: Path) -> str:
     """What a half's cached blend was made from: the stacking code in hand (its sources' digest) and the learner
     outputs (their meta.json, written with them): a cache with another key is stale, whatever the version says."""
-    import hashlib
+    digest = hashlib.sha256(stacking_code_digest().encode())
+    for meta in sorted((half / "run" / "learners").glob("*/meta.json")):
+        digest.update(meta.parent.name.encode() + meta.read_bytes())
+    return digest.hexdigest()
 
+
+@functools.lru_cache(maxsize=1)
+def stacking_code_digest() -> str:
+    """A digest of `screenstack.stacking`'s sources, read once per process (each half's caches ask for it)."""
     import screenstack.stacking
 
     digest = hashlib.sha256()
     for source in sorted(Path(screenstack.stacking.__file__).parent.glob("*.py")):
         digest.update(source.name.encode() + source.read_bytes())
-    for meta in sorted((half / "run" / "learners").glob("*/meta.json")):
-        digest.update(meta.parent.name.encode() + meta.read_bytes())
     return digest.hexdigest()
 
 

@@ -3,7 +3,7 @@
 The threshold rule averages F-beta over 200 bootstrap resamples of the OOF
 records (`stacking.threshold.choose_threshold`), and a stack chooses about 50
 thresholds: each learner's and blend's per-fold thresholds for its honest OOF
-F-beta, on the same fold plan, so on a handful of record counts. Until 0.3.57
+F-beta, on the same fold plan, so on a handful of record counts. Through 0.3.57
 each choice drew its 200 x n multinomial counts anew; now each (count, seed)
 is drawn once (`bootstrap_counts`). This stacks the learner outputs of
 `bench/speed.py`'s competition-sized run (27,000 training, 41,000 test
